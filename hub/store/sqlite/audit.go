@@ -1,0 +1,91 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+const auditCols = `seq, time, actor, action, subject, system, detail, prev, hash`
+
+func scanAudit(s scanner) (store.AuditRecord, error) {
+	var (
+		r      store.AuditRecord
+		t      int64
+		detail []byte
+	)
+	if err := s.Scan(&r.Seq, &t, &r.Actor, &r.Action, &r.Subject, &r.System, &detail, &r.Prev, &r.Hash); err != nil {
+		return store.AuditRecord{}, err
+	}
+	r.Time = fromNanos(t)
+	if detail != nil {
+		r.Detail = detail
+	}
+	return r, nil
+}
+
+func (o ops) AuditHead(ctx context.Context) (int64, []byte, error) {
+	var (
+		seq  int64
+		hash []byte
+	)
+	err := o.read.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&seq, &hash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil, nil
+	case err != nil:
+		return 0, nil, fmt.Errorf("read audit head: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// AppendAudit stores r if r.Seq follows the head. The check and the insert
+// are one statement, so two appenders cannot both take the same Seq.
+func (o ops) AppendAudit(ctx context.Context, r store.AuditRecord) error {
+	if err := checkTimes(r.Time); err != nil {
+		return fmt.Errorf("append audit record %d: %w", r.Seq, err)
+	}
+	err := o.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `INSERT INTO audit (`+auditCols+`)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+			WHERE ?1 = (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit)`,
+			r.Seq, nanos(r.Time), r.Actor, r.Action, r.Subject, r.System, []byte(r.Detail), r.Prev, r.Hash)
+		if err != nil {
+			return mapErr(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("seq does not follow the head: %w", store.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append audit record %d: %w", r.Seq, err)
+	}
+	return nil
+}
+
+func (o ops) ListAudit(ctx context.Context, aq store.AuditQuery) ([]store.AuditRecord, error) {
+	where := []string{"seq > ?"}
+	args := []any{aq.AfterSeq}
+	if aq.Subject != "" {
+		where, args = append(where, "subject = ?"), append(args, aq.Subject)
+	}
+	if aq.Action != "" {
+		where, args = append(where, "action = ?"), append(args, aq.Action)
+	}
+	clause, pageArgs := page(0, aq.Limit)
+	rs, err := queryAll(ctx, o.read, scanAudit, `SELECT `+auditCols+` FROM audit
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY seq`+clause, append(args, pageArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit: %w", err)
+	}
+	return rs, nil
+}

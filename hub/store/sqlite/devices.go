@@ -1,0 +1,117 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+const deviceCols = `id, name, site, profile, state, version, created, modified, last_seen`
+
+func scanDevice(s scanner) (store.Device, error) {
+	var (
+		d                           store.Device
+		state                       int64
+		created, modified, lastSeen int64
+	)
+	if err := s.Scan(&d.ID, &d.Name, &d.Site, &d.Profile, &state, &d.Version, &created, &modified, &lastSeen); err != nil {
+		return store.Device{}, err
+	}
+	d.State = store.DeviceState(state)
+	d.Created, d.Modified, d.LastSeen = fromNanos(created), fromNanos(modified), fromNanos(lastSeen)
+	return d, nil
+}
+
+func normDevice(d store.Device) store.Device {
+	d.Created, d.Modified, d.LastSeen = utc(d.Created), utc(d.Modified), utc(d.LastSeen)
+	return d
+}
+
+func deviceArgs(d store.Device) ([]any, error) {
+	if err := checkTimes(d.Created, d.Modified, d.LastSeen); err != nil {
+		return nil, err
+	}
+	return []any{d.ID, d.Name, d.Site, d.Profile, int64(d.State), d.Version,
+		nanos(d.Created), nanos(d.Modified), nanos(d.LastSeen)}, nil
+}
+
+func (o ops) CreateDevice(ctx context.Context, d store.Device) (store.Device, error) {
+	d.Version = 1
+	args, err := deviceArgs(d)
+	if err != nil {
+		return store.Device{}, fmt.Errorf("create device %s: %w", d.ID, err)
+	}
+	err = o.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.Device{}, fmt.Errorf("create device %s: %w", d.ID, err)
+	}
+	return normDevice(d), nil
+}
+
+func (o ops) GetDevice(ctx context.Context, id string) (store.Device, error) {
+	d, err := getDevice(ctx, o.read, id)
+	if err != nil {
+		return store.Device{}, fmt.Errorf("get device %s: %w", id, err)
+	}
+	return d, nil
+}
+
+func getDevice(ctx context.Context, q querier, id string) (store.Device, error) {
+	d, err := scanDevice(q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
+	return d, mapErr(err)
+}
+
+// ListDevices returns the devices of a site, or all of them, ordered by
+// Created, then ID.
+func (o ops) ListDevices(ctx context.Context, site string) ([]store.Device, error) {
+	var (
+		devices []store.Device
+		err     error
+	)
+	if site == "" {
+		devices, err = queryAll(ctx, o.read, scanDevice,
+			`SELECT `+deviceCols+` FROM devices ORDER BY created, id`)
+	} else {
+		devices, err = queryAll(ctx, o.read, scanDevice,
+			`SELECT `+deviceCols+` FROM devices WHERE site = ? ORDER BY created, id`, site)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return devices, nil
+}
+
+func (o ops) UpdateDevice(ctx context.Context, id string, fn func(store.Device) (store.Device, error)) (store.Device, error) {
+	var d store.Device
+	var fnErr error
+	err := o.write(ctx, func(q querier) error {
+		old, err := getDevice(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if d, fnErr = fn(old); fnErr != nil {
+			return fnErr
+		}
+		d.ID, d.Created, d.Version = old.ID, old.Created, old.Version+1
+		args, err := deviceArgs(d)
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE devices SET name = ?2, site = ?3, profile = ?4,
+			state = ?5, version = ?6, created = ?7, modified = ?8, last_seen = ?9
+			WHERE id = ?1`, args...)
+		return mapErr(err)
+	})
+	if fnErr != nil {
+		return store.Device{}, fnErr
+	}
+	if err != nil {
+		return store.Device{}, fmt.Errorf("update device %s: %w", id, err)
+	}
+	return normDevice(d), nil
+}

@@ -1,0 +1,79 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+const grantCols = `id, user_id, role, site, reason, approver, start_at, end_at, revoked, created`
+
+func scanGrant(s scanner) (store.Grant, error) {
+	var (
+		g                            store.Grant
+		start, end, revoked, created int64
+	)
+	if err := s.Scan(&g.ID, &g.UserID, &g.Role, &g.Site, &g.Reason, &g.Approver, &start, &end, &revoked, &created); err != nil {
+		return store.Grant{}, err
+	}
+	g.Start, g.End, g.Revoked, g.Created = fromNanos(start), fromNanos(end), fromNanos(revoked), fromNanos(created)
+	return g, nil
+}
+
+func (o ops) CreateGrant(ctx context.Context, g store.Grant) (store.Grant, error) {
+	g.Start, g.End, g.Revoked, g.Created = utc(g.Start), utc(g.End), utc(g.Revoked), utc(g.Created)
+	if err := checkTimes(g.Start, g.End, g.Revoked, g.Created); err != nil {
+		return store.Grant{}, fmt.Errorf("create grant %s: %w", g.ID, err)
+	}
+	err := o.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			g.ID, g.UserID, g.Role, g.Site, g.Reason, g.Approver,
+			nanos(g.Start), nanos(g.End), nanos(g.Revoked), nanos(g.Created))
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.Grant{}, fmt.Errorf("create grant %s: %w", g.ID, err)
+	}
+	return g, nil
+}
+
+// ListGrants returns the user's grants ordered by Start, then ID.
+func (o ops) ListGrants(ctx context.Context, userID string) ([]store.Grant, error) {
+	gs, err := queryAll(ctx, o.read, scanGrant,
+		`SELECT `+grantCols+` FROM grants WHERE user_id = ? ORDER BY start_at, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list grants of %s: %w", userID, err)
+	}
+	return gs, nil
+}
+
+// RevokeGrants revokes the user's grants that are neither revoked nor over
+// (a zero End never ends), future ones included.
+func (o ops) RevokeGrants(ctx context.Context, userID string, at time.Time) ([]store.Grant, error) {
+	if err := checkTimes(at); err != nil {
+		return nil, fmt.Errorf("revoke grants of %s: %w", userID, err)
+	}
+	var gs []store.Grant
+	err := o.write(ctx, func(q querier) error {
+		var err error
+		gs, err = queryAll(ctx, q, scanGrant, `UPDATE grants SET revoked = ?1
+			WHERE user_id = ?2 AND revoked = 0 AND (end_at = 0 OR end_at > ?1)
+			RETURNING `+grantCols, nanos(at), userID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("revoke grants of %s: %w", userID, err)
+	}
+	slices.SortFunc(gs, func(a, b store.Grant) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return gs, nil
+}

@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+const revocationCols = `id, user_id, session_id, device_id, reason, detail, created, acked`
+
+func scanRevocation(s scanner) (store.Revocation, error) {
+	var (
+		r              store.Revocation
+		created, acked int64
+	)
+	if err := s.Scan(&r.ID, &r.UserID, &r.SessionID, &r.DeviceID, &r.Reason, &r.Detail, &created, &acked); err != nil {
+		return store.Revocation{}, err
+	}
+	r.Created, r.Acked = fromNanos(created), fromNanos(acked)
+	return r, nil
+}
+
+// AddRevocation stores r under a new ID, ignoring r.ID. IDs increase and
+// are never reused (AUTOINCREMENT).
+func (o ops) AddRevocation(ctx context.Context, r store.Revocation) (store.Revocation, error) {
+	r.Created, r.Acked = utc(r.Created), utc(r.Acked)
+	if err := checkTimes(r.Created, r.Acked); err != nil {
+		return store.Revocation{}, fmt.Errorf("add revocation for %s: %w", r.UserID, err)
+	}
+	err := o.write(ctx, func(q querier) error {
+		return q.QueryRowContext(ctx, `INSERT INTO revocations (user_id, session_id, device_id, reason, detail, created, acked)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			r.UserID, r.SessionID, r.DeviceID, r.Reason, r.Detail, nanos(r.Created), nanos(r.Acked)).Scan(&r.ID)
+	})
+	if err != nil {
+		return store.Revocation{}, fmt.Errorf("add revocation for %s: %w", r.UserID, err)
+	}
+	return r, nil
+}
+
+func (o ops) ListRevocations(ctx context.Context, rq store.RevocationQuery) ([]store.Revocation, error) {
+	where := []string{"id > ?"}
+	args := []any{rq.AfterID}
+	if rq.UserID != "" {
+		where, args = append(where, "user_id = ?"), append(args, rq.UserID)
+	}
+	if rq.SessionID != "" {
+		where, args = append(where, "session_id = ?"), append(args, rq.SessionID)
+	}
+	if rq.PendingOnly {
+		// Spelled like revocations_pending's condition.
+		where = append(where, "acked = 0 AND session_id != ''")
+	}
+	clause, pageArgs := page(0, rq.Limit)
+	rs, err := queryAll(ctx, o.read, scanRevocation, `SELECT `+revocationCols+` FROM revocations
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY id`+clause, append(args, pageArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list revocations: %w", err)
+	}
+	return rs, nil
+}
+
+func (o ops) AckRevocations(ctx context.Context, sessionID string, at time.Time) (int, error) {
+	if err := checkTimes(at); err != nil {
+		return 0, fmt.Errorf("ack revocations of session %s: %w", sessionID, err)
+	}
+	var n int64
+	err := o.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE revocations SET acked = ? WHERE session_id = ? AND acked = 0`,
+			nanos(at), sessionID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ack revocations of session %s: %w", sessionID, err)
+	}
+	return int(n), nil
+}

@@ -1,0 +1,124 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+const sessionCols = `id, user_id, device_id, role, apps, started, expires, ended, end_reason`
+
+func scanSession(s scanner) (store.Session, error) {
+	var (
+		ss                      store.Session
+		apps                    string
+		started, expires, ended int64
+	)
+	if err := s.Scan(&ss.ID, &ss.UserID, &ss.DeviceID, &ss.Role, &apps, &started, &expires, &ended, &ss.EndReason); err != nil {
+		return store.Session{}, err
+	}
+	ss.Started, ss.Expires, ss.Ended = fromNanos(started), fromNanos(expires), fromNanos(ended)
+	if err := fromJSON(apps, &ss.Apps); err != nil {
+		return store.Session{}, fmt.Errorf("decode apps: %w", err)
+	}
+	return ss, nil
+}
+
+// sortSessions orders sessions by Started, then ID.
+func sortSessions(ss []store.Session) {
+	slices.SortFunc(ss, func(a, b store.Session) int {
+		if c := a.Started.Compare(b.Started); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+func (o ops) CreateSession(ctx context.Context, s store.Session) (store.Session, error) {
+	s.Started, s.Expires, s.Ended = utc(s.Started), utc(s.Expires), utc(s.Ended)
+	if err := checkTimes(s.Started, s.Expires, s.Ended); err != nil {
+		return store.Session{}, fmt.Errorf("create session %s: %w", s.ID, err)
+	}
+	apps, err := jsonText(s.Apps)
+	if err != nil {
+		return store.Session{}, fmt.Errorf("create session %s: %w", s.ID, err)
+	}
+	err = o.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.UserID, s.DeviceID, s.Role, apps,
+			nanos(s.Started), nanos(s.Expires), nanos(s.Ended), s.EndReason)
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.Session{}, fmt.Errorf("create session %s: %w", s.ID, err)
+	}
+	return s, nil
+}
+
+func (o ops) GetSession(ctx context.Context, id string) (store.Session, error) {
+	s, err := scanSession(o.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
+	if err != nil {
+		return store.Session{}, fmt.Errorf("get session %s: %w", id, mapErr(err))
+	}
+	return s, nil
+}
+
+func (o ops) ListSessions(ctx context.Context, sq store.SessionQuery) ([]store.Session, error) {
+	where := []string{"true"}
+	var args []any
+	if sq.UserID != "" {
+		where, args = append(where, "user_id = ?"), append(args, sq.UserID)
+	}
+	if sq.DeviceID != "" {
+		where, args = append(where, "device_id = ?"), append(args, sq.DeviceID)
+	}
+	if sq.LiveOnly {
+		where = append(where, "ended = 0")
+	}
+	ss, err := queryAll(ctx, o.read, scanSession, `SELECT `+sessionCols+` FROM sessions
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY started, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return ss, nil
+}
+
+func (o ops) EndSessions(ctx context.Context, userID, reason string, at time.Time) ([]store.Session, error) {
+	if err := checkTimes(at); err != nil {
+		return nil, fmt.Errorf("end sessions of %s: %w", userID, err)
+	}
+	var ss []store.Session
+	err := o.write(ctx, func(q querier) error {
+		var err error
+		ss, err = queryAll(ctx, q, scanSession, `UPDATE sessions SET ended = ?, end_reason = ?
+			WHERE user_id = ? AND ended = 0 RETURNING `+sessionCols, nanos(at), reason, userID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("end sessions of %s: %w", userID, err)
+	}
+	sortSessions(ss)
+	return ss, nil
+}
+
+func (o ops) EndSession(ctx context.Context, id, reason string, at time.Time) (store.Session, error) {
+	if err := checkTimes(at); err != nil {
+		return store.Session{}, fmt.Errorf("end session %s: %w", id, err)
+	}
+	var s store.Session
+	err := o.write(ctx, func(q querier) error {
+		var err error
+		s, err = scanSession(q.QueryRowContext(ctx, `UPDATE sessions SET ended = ?, end_reason = ?
+			WHERE id = ? AND ended = 0 RETURNING `+sessionCols, nanos(at), reason, id))
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.Session{}, fmt.Errorf("end session %s: %w", id, err)
+	}
+	return s, nil
+}

@@ -1,0 +1,146 @@
+package sqlite
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/storetest"
+)
+
+func openTest(t *testing.T, path string) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return db
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTest(t, filepath.Join(t.TempDir(), "hub.db"))
+	})
+}
+
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	u := store.User{ID: "u1", UserName: "ana", State: store.UserActive}
+	if _, err := db.CreateUser(t.Context(), u); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+
+	// Opening again migrates nothing and keeps the data.
+	for range 2 {
+		db := openTest(t, path)
+		got, err := db.GetUser(t.Context(), "u1")
+		if err != nil || got.UserName != "ana" {
+			t.Fatalf("after reopen: %+v, %v", got, err)
+		}
+		if v, err := schemaVersion(t.Context(), db.writer); err != nil || v != len(migrations()) {
+			t.Errorf("schema version = %d, %v; want %d", v, err, len(migrations()))
+		}
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db := openTest(t, path)
+	newer := len(migrations()) + 1
+	if _, err := db.writer.ExecContext(t.Context(), "PRAGMA user_version = "+strconv.Itoa(newer)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(t.Context(), path)
+	if err == nil || !strings.Contains(err.Error(), "newer than this build supports") {
+		t.Fatalf("open of a newer schema: err = %v, want a refusal", err)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "hub.db"))
+	tests := []struct {
+		name   string
+		pool   *sql.DB
+		pragma string
+		want   string
+	}{
+		{"writer journal_mode", db.writer, "journal_mode", "wal"},
+		{"writer foreign_keys", db.writer, "foreign_keys", "1"},
+		{"writer synchronous", db.writer, "synchronous", "1"}, // NORMAL
+		{"writer busy_timeout", db.writer, "busy_timeout", "5000"},
+		{"writer mmap_size", db.writer, "mmap_size", "0"},
+		{"writer wal_autocheckpoint", db.writer, "wal_autocheckpoint", "8000"},
+		{"reader mmap_size", db.reader, "mmap_size", "1073741824"},
+		{"reader journal_mode", db.reader, "journal_mode", "wal"},
+		{"reader query_only", db.reader, "query_only", "1"},
+		{"reader busy_timeout", db.reader, "busy_timeout", "5000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got string
+			if err := tc.pool.QueryRowContext(t.Context(), "PRAGMA "+tc.pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("PRAGMA %s = %s, want %s", tc.pragma, got, tc.want)
+			}
+		})
+	}
+	if _, err := db.reader.ExecContext(t.Context(), "DELETE FROM users"); err == nil {
+		t.Error("reader pool accepted a write")
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db := openTest(t, path)
+	if _, err := db.CreateUser(t.Context(), store.User{ID: "u1", UserName: "a", State: store.UserActive}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("stat: %v", err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s mode = %o, want 600", filepath.Base(p), mode)
+		}
+	}
+}
+
+func TestAuditAppendOnly(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "hub.db"))
+	if err := db.AppendAudit(t.Context(), store.AuditRecord{Seq: 1, Action: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"UPDATE audit SET action = 'y'", "DELETE FROM audit"} {
+		if _, err := db.writer.ExecContext(t.Context(), q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want append-only refusal", q, err)
+		}
+	}
+}
+
+func TestOpenBadPath(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db", filepath.Join(t.TempDir(), "a?b.db")} {
+		if db, err := Open(t.Context(), p); err == nil {
+			db.Close()
+			t.Errorf("Open(%q) succeeded", p)
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+const tokenCols = `id, name, scope, hash, created, last_used, revoked`
+
+func scanToken(s scanner) (store.Token, error) {
+	var (
+		t                          store.Token
+		created, lastUsed, revoked int64
+	)
+	if err := s.Scan(&t.ID, &t.Name, &t.Scope, &t.Hash, &created, &lastUsed, &revoked); err != nil {
+		return store.Token{}, err
+	}
+	t.Created, t.LastUsed, t.Revoked = fromNanos(created), fromNanos(lastUsed), fromNanos(revoked)
+	return t, nil
+}
+
+func normToken(t store.Token) store.Token {
+	t.Created, t.LastUsed, t.Revoked = utc(t.Created), utc(t.LastUsed), utc(t.Revoked)
+	return t
+}
+
+func tokenArgs(t store.Token) ([]any, error) {
+	if err := checkTimes(t.Created, t.LastUsed, t.Revoked); err != nil {
+		return nil, err
+	}
+	return []any{t.ID, t.Name, t.Scope, t.Hash, nanos(t.Created), nanos(t.LastUsed), nanos(t.Revoked)}, nil
+}
+
+func (o ops) CreateToken(ctx context.Context, t store.Token) (store.Token, error) {
+	args, err := tokenArgs(t)
+	if err != nil {
+		return store.Token{}, fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	err = o.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`, args...)
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.Token{}, fmt.Errorf("create token %s: %w", t.ID, err)
+	}
+	return normToken(t), nil
+}
+
+func (o ops) GetToken(ctx context.Context, id string) (store.Token, error) {
+	t, err := getToken(ctx, o.read, id)
+	if err != nil {
+		return store.Token{}, fmt.Errorf("get token %s: %w", id, err)
+	}
+	return t, nil
+}
+
+func getToken(ctx context.Context, q querier, id string) (store.Token, error) {
+	t, err := scanToken(q.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE id = ?`, id))
+	return t, mapErr(err)
+}
+
+// ListTokens returns every token ordered by Created, then ID.
+func (o ops) ListTokens(ctx context.Context) ([]store.Token, error) {
+	ts, err := queryAll(ctx, o.read, scanToken, `SELECT `+tokenCols+` FROM tokens ORDER BY created, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return ts, nil
+}
+
+func (o ops) UpdateToken(ctx context.Context, id string, fn func(store.Token) (store.Token, error)) (store.Token, error) {
+	var t store.Token
+	var fnErr error
+	err := o.write(ctx, func(q querier) error {
+		old, err := getToken(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if t, fnErr = fn(old); fnErr != nil {
+			return fnErr
+		}
+		t.ID, t.Created = old.ID, old.Created
+		args, err := tokenArgs(t)
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE tokens SET name = ?2, scope = ?3, hash = ?4,
+			created = ?5, last_used = ?6, revoked = ?7 WHERE id = ?1`, args...)
+		return mapErr(err)
+	})
+	if fnErr != nil {
+		return store.Token{}, fnErr
+	}
+	if err != nil {
+		return store.Token{}, fmt.Errorf("update token %s: %w", id, err)
+	}
+	return normToken(t), nil
+}

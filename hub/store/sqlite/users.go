@@ -1,0 +1,229 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+const userCols = `id, user_name, external_id, display_name, active, state, sites,
+	employment_type, start_date, end_date, shifts, certifications, document,
+	version, created, modified, deleted`
+
+// userColumns is userCols as a slice.
+func userColumns() []string {
+	return []string{"id", "user_name", "external_id", "display_name", "active", "state", "sites",
+		"employment_type", "start_date", "end_date", "shifts", "certifications", "document",
+		"version", "created", "modified", "deleted"}
+}
+
+// userArgs returns u's column values in userCols order.
+func userArgs(u store.User) ([]any, error) {
+	if err := checkTimes(u.StartDate, u.EndDate, u.Created, u.Modified, u.Deleted); err != nil {
+		return nil, err
+	}
+	sites, err := jsonText(u.Sites)
+	if err != nil {
+		return nil, err
+	}
+	shifts, err := jsonText(u.Shifts)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := jsonText(u.Certifications)
+	if err != nil {
+		return nil, err
+	}
+	return []any{
+		u.ID, u.UserName, u.ExternalID, u.DisplayName, u.Active, int64(u.State), sites,
+		u.EmploymentType, nanos(u.StartDate), nanos(u.EndDate), shifts, certs, []byte(u.Document),
+		u.Version, nanos(u.Created), nanos(u.Modified), nanos(u.Deleted),
+	}, nil
+}
+
+// normUser returns u as it reads back from the database: every time in UTC.
+func normUser(u store.User) store.User {
+	u.StartDate, u.EndDate = utc(u.StartDate), utc(u.EndDate)
+	u.Created, u.Modified, u.Deleted = utc(u.Created), utc(u.Modified), utc(u.Deleted)
+	if u.Shifts != nil {
+		shifts := make([]store.Shift, len(u.Shifts))
+		for i, s := range u.Shifts {
+			shifts[i] = store.Shift{Start: utc(s.Start), End: utc(s.End)}
+		}
+		u.Shifts = shifts
+	}
+	if u.Certifications != nil {
+		certs := make([]store.Certification, len(u.Certifications))
+		for i, c := range u.Certifications {
+			certs[i] = store.Certification{Name: c.Name, Expires: utc(c.Expires)}
+		}
+		u.Certifications = certs
+	}
+	return u
+}
+
+// scanUser reads a row of userCols, then any extra columns into extra.
+func scanUser(s scanner, extra ...any) (store.User, error) {
+	var (
+		u                                   store.User
+		state                               int64
+		sites, shifts, certs                string
+		doc                                 []byte
+		start, end, created, modified, dead int64
+	)
+	dest := append([]any{
+		&u.ID, &u.UserName, &u.ExternalID, &u.DisplayName, &u.Active, &state, &sites,
+		&u.EmploymentType, &start, &end, &shifts, &certs, &doc,
+		&u.Version, &created, &modified, &dead,
+	}, extra...)
+	if err := s.Scan(dest...); err != nil {
+		return store.User{}, err
+	}
+	u.State = store.UserState(state)
+	if doc != nil {
+		u.Document = doc
+	}
+	u.StartDate, u.EndDate = fromNanos(start), fromNanos(end)
+	u.Created, u.Modified, u.Deleted = fromNanos(created), fromNanos(modified), fromNanos(dead)
+	if err := fromJSON(sites, &u.Sites); err != nil {
+		return store.User{}, fmt.Errorf("decode sites: %w", err)
+	}
+	if err := fromJSON(shifts, &u.Shifts); err != nil {
+		return store.User{}, fmt.Errorf("decode shifts: %w", err)
+	}
+	if err := fromJSON(certs, &u.Certifications); err != nil {
+		return store.User{}, fmt.Errorf("decode certifications: %w", err)
+	}
+	// JSON keeps each time's offset; the store hands out UTC.
+	return normUser(u), nil
+}
+
+func (o ops) CreateUser(ctx context.Context, u store.User) (store.User, error) {
+	u.Version = 1
+	args, err := userArgs(u)
+	if err != nil {
+		return store.User{}, fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	err = o.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO users (`+userCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("create user %s: %w", u.ID, err)
+	}
+	return normUser(u), nil
+}
+
+func (o ops) GetUser(ctx context.Context, id string) (store.User, error) {
+	u, err := getUser(ctx, o.read, id)
+	if err != nil {
+		return store.User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+func getUser(ctx context.Context, q querier, id string) (store.User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	return u, mapErr(err)
+}
+
+func (o ops) ListUsers(ctx context.Context, uq store.UserQuery) ([]store.User, int, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if uq.ID != "" {
+		where, args = append(where, "id = ?"), append(args, uq.ID)
+	}
+	// Conditions are spelled like the partial indexes' WHERE clauses, which
+	// is what lets the planner use them.
+	deleted := slices.Contains(uq.States, store.UserDeleted)
+	switch {
+	case uq.UserName == "":
+	case deleted:
+		where = append(where, `id IN (
+			SELECT id FROM users WHERE user_name = ? COLLATE NOCASE AND state != 4 UNION ALL
+			SELECT id FROM users WHERE user_name = ? COLLATE NOCASE AND state = 4)`)
+		args = append(args, uq.UserName, uq.UserName)
+	default:
+		where, args = append(where, "user_name = ? COLLATE NOCASE"), append(args, uq.UserName)
+	}
+	if uq.ExternalID != "" {
+		where, args = append(where, "external_id != '' AND external_id = ?"), append(args, uq.ExternalID)
+	}
+	if !deleted {
+		where = append(where, "state != 4")
+	}
+	if len(uq.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(uq.States)-1)+")")
+		for _, s := range uq.States {
+			args = append(args, int64(s))
+		}
+	}
+	if !uq.StartBy.IsZero() {
+		if err := checkTimes(uq.StartBy); err != nil {
+			return nil, 0, fmt.Errorf("list users: %w", err)
+		}
+		where, args = append(where, "start_date != 0 AND start_date <= ?"), append(args, nanos(uq.StartBy))
+	}
+	if !uq.EndBy.IsZero() {
+		if err := checkTimes(uq.EndBy); err != nil {
+			return nil, 0, fmt.Errorf("list users: %w", err)
+		}
+		where, args = append(where, "end_date != 0 AND end_date <= ?"), append(args, nanos(uq.EndBy))
+	}
+	cond := strings.Join(where, " AND ")
+	clause, pageArgs := page(uq.Offset, uq.Limit)
+	users, err := queryAll(ctx, o.read, func(s scanner) (store.User, error) { return scanUser(s) },
+		`SELECT `+userCols+` FROM users WHERE `+cond+` ORDER BY created, id`+clause,
+		append(args, pageArgs...)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	total, ok := pageTotal(len(users), uq.Offset, uq.Limit)
+	if !ok {
+		if err := o.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("count users: %w", err)
+		}
+	}
+	return users, total, nil
+}
+
+func (o ops) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	var u store.User
+	var fnErr error
+	err := o.write(ctx, func(q querier) error {
+		old, err := getUser(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if u, fnErr = fn(old); fnErr != nil {
+			return fnErr
+		}
+		u.ID, u.Created, u.Version = old.ID, old.Created, old.Version+1
+		was, err := userArgs(old)
+		if err != nil {
+			return err
+		}
+		now, err := userArgs(u)
+		if err != nil {
+			return err
+		}
+		// Set only what changed: SQLite then leaves alone every index whose
+		// columns are not set, and a typical SCIM PATCH touches none.
+		set, args := changed(userColumns(), was, now)
+		_, err = q.ExecContext(ctx, `UPDATE users SET `+set+` WHERE id = ?`, append(args, u.ID)...)
+		return mapErr(err)
+	})
+	if fnErr != nil {
+		return store.User{}, fnErr // unchanged, as the contract says
+	}
+	if err != nil {
+		return store.User{}, fmt.Errorf("update user %s: %w", id, err)
+	}
+	return normUser(u), nil
+}

@@ -1,0 +1,436 @@
+// Package store owns the hub's persistent state and the one contract every
+// storage backend implements.
+//
+// The hub never talks SQL outside a backend: hub/scim, hub/lifecycle,
+// hub/audit and the rest see only the Store interface and the value types
+// below. Every backend must pass the conformance suite in hub/store/storetest,
+// which is what makes a second backend (PostgreSQL) safe to add.
+//
+// Rules every backend follows:
+//   - Methods never call time.Now: the caller stamps Created/Modified/...
+//     from its injected clock, so tests control time.
+//   - Update methods are read-modify-write in one transaction: fn sees the
+//     current value and returns the new one, or an error that aborts the
+//     change and is returned unchanged.
+//   - Version starts at 1 and the store increments it on every update; it is
+//     what SCIM ETags are made of. Update methods keep ID and Created
+//     whatever fn returns.
+//   - Times come back exactly, to the nanosecond, and in UTC.
+//   - A missing record is ErrNotFound; a uniqueness violation is ErrConflict.
+//     Both are wrapped with context, so compare with errors.Is.
+//   - InTx runs several operations atomically: either all of them are
+//     committed or none is. A multi-row change (a leaver stripped of every
+//     group, credential and session, plus its audit records) always goes
+//     through InTx.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them; callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is a storage backend. Its Ops each run in their own transaction;
+// InTx groups several into one.
+type Store interface {
+	Ops
+	// InTx runs fn in one write transaction. If fn returns an error or
+	// panics, nothing fn wrote is kept and the error is returned. The Ops
+	// given to fn must not be used after fn returns, and InTx must not be
+	// called from inside fn. A panic in fn is re-raised, with the same
+	// value, after the rollback.
+	InTx(ctx context.Context, fn func(tx Ops) error) error
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Ops is everything that can be read or written, inside or outside a
+// transaction.
+type Ops interface {
+	UserOps
+	GroupOps
+	SiteOps
+	DeviceOps
+	CredentialOps
+	SessionOps
+	GrantOps
+	RevocationOps
+	TokenOps
+	AuditOps
+}
+
+// UserState is where a user stands in the joiner/mover/leaver lifecycle.
+// The numbers are stored; never renumber them.
+type UserState int
+
+const (
+	// UserPending: provisioned, but the start date has not come yet.
+	UserPending UserState = 1
+	// UserActive: may sign in, subject to policy.
+	UserActive UserState = 2
+	// UserDisabled: a leaver (active=false or end date passed). The record
+	// stays, stripped of groups, credentials and sessions; SCIM still shows it.
+	UserDisabled UserState = 3
+	// UserDeleted: a tombstone kept for audit after a SCIM DELETE. Invisible
+	// to SCIM, does not hold its userName (a re-hire may reuse it).
+	UserDeleted UserState = 4
+)
+
+func (s UserState) String() string {
+	switch s {
+	case UserPending:
+		return "pending"
+	case UserActive:
+		return "active"
+	case UserDisabled:
+		return "disabled"
+	case UserDeleted:
+		return "deleted"
+	}
+	return "unknown"
+}
+
+// User is a worker or staff member as provisioned by HR or the identity
+// provider. The typed fields are what the hub decides on; Document is the
+// SCIM representation (core, enterprise and frontline extension attributes,
+// without id and meta), owned by hub/scim and stored verbatim.
+type User struct {
+	ID          string // UUID, assigned by the caller
+	UserName    string // unique among users that are not deleted, case-insensitively
+	ExternalID  string // the IdP's identifier; may be empty
+	DisplayName string
+	// Active is the SCIM "active" attribute: what the IdP last asserted, or
+	// false once the hub deprovisioned the user at its end date.
+	Active bool
+	State  UserState
+
+	// Frontline attributes (SCIM extension
+	// urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User).
+	Sites          []string // site names
+	EmploymentType string   // employee, contractor, vendor, temp, or empty
+	StartDate      time.Time
+	EndDate        time.Time // zero: no end date
+	Shifts         []Shift
+	Certifications []Certification
+
+	Document json.RawMessage
+
+	Version  int64
+	Created  time.Time
+	Modified time.Time
+	Deleted  time.Time // set when State is UserDeleted
+}
+
+// Shift is one working window.
+type Shift struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+}
+
+// Certification is a qualification that may gate a role, with its expiry.
+type Certification struct {
+	Name    string    `json:"name"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// UserQuery selects users. Zero fields do not filter. Results are ordered
+// by Created, then ID, so pages are stable.
+type UserQuery struct {
+	ID         string
+	UserName   string // exact, case-insensitive
+	ExternalID string // exact, case-sensitive
+	// States limits the result to these states; empty means every state
+	// except UserDeleted.
+	States []UserState
+	// StartBy selects users whose StartDate is set and not after it.
+	StartBy time.Time
+	// EndBy selects users whose EndDate is set and not after it.
+	EndBy time.Time
+	// Offset skips that many matches; Limit caps the page (0: no cap).
+	Offset int
+	Limit  int
+}
+
+// UserOps reads and writes users.
+type UserOps interface {
+	// CreateUser stores u as given (ID, times and State set by the caller;
+	// Version becomes 1). ErrConflict if the userName is taken.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// GetUser returns the user with that ID, tombstones included.
+	GetUser(ctx context.Context, id string) (User, error)
+	// ListUsers returns one page of matches and the number of all matches.
+	ListUsers(ctx context.Context, q UserQuery) (users []User, total int, err error)
+	// UpdateUser replaces the user with what fn returns (ID, Created and
+	// Version are kept by the store; Version is incremented).
+	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)
+}
+
+// Group is a SCIM group. Groups map to roles by DisplayName, which is
+// unique case-insensitively.
+type Group struct {
+	ID          string
+	DisplayName string
+	ExternalID  string
+	Members     []string // user IDs, sorted, no duplicates
+	Version     int64
+	Created     time.Time
+	Modified    time.Time
+}
+
+// GroupQuery selects groups. Zero fields do not filter. Ordered by Created,
+// then ID.
+type GroupQuery struct {
+	ID          string
+	DisplayName string // exact, case-insensitive
+	ExternalID  string
+	MemberID    string // groups that have this user as a member
+	Offset      int
+	Limit       int
+}
+
+// GroupOps reads and writes groups and their memberships.
+type GroupOps interface {
+	// CreateGroup stores g; ErrConflict if the displayName is taken;
+	// ErrNotFound if a member does not exist.
+	CreateGroup(ctx context.Context, g Group) (Group, error)
+	GetGroup(ctx context.Context, id string) (Group, error)
+	ListGroups(ctx context.Context, q GroupQuery) (groups []Group, total int, err error)
+	// UpdateGroup replaces the group, members included, with what fn
+	// returns. ErrNotFound if a new member does not exist.
+	UpdateGroup(ctx context.Context, id string, fn func(Group) (Group, error)) (Group, error)
+	// DeleteGroup removes the group and its memberships.
+	DeleteGroup(ctx context.Context, id string) error
+	// RemoveMemberships removes the user from every group and returns the
+	// groups it was removed from, as they were before.
+	RemoveMemberships(ctx context.Context, userID string, at time.Time) ([]Group, error)
+}
+
+// Site is a physical location kiosks and users belong to.
+type Site struct {
+	ID       string
+	Name     string // unique, case-insensitive; what users' Sites refer to
+	TimeZone string // IANA name, e.g. Europe/Berlin
+	Created  time.Time
+}
+
+// SiteOps reads and writes sites.
+type SiteOps interface {
+	CreateSite(ctx context.Context, s Site) (Site, error)
+	GetSiteByName(ctx context.Context, name string) (Site, error)
+	ListSites(ctx context.Context) ([]Site, error)
+}
+
+// DeviceState is a kiosk's standing. Stored numbers; never renumber.
+type DeviceState int
+
+const (
+	DeviceActive   DeviceState = 1
+	DeviceDisabled DeviceState = 2
+)
+
+// Device is an enrolled kiosk.
+type Device struct {
+	ID       string
+	Name     string // unique, case-insensitive
+	Site     string // site name
+	Profile  string // firmware profile name
+	State    DeviceState
+	Version  int64
+	Created  time.Time
+	Modified time.Time
+	LastSeen time.Time
+}
+
+// DeviceOps reads and writes devices.
+type DeviceOps interface {
+	CreateDevice(ctx context.Context, d Device) (Device, error)
+	GetDevice(ctx context.Context, id string) (Device, error)
+	ListDevices(ctx context.Context, site string) ([]Device, error) // site "" lists all
+	UpdateDevice(ctx context.Context, id string, fn func(Device) (Device, error)) (Device, error)
+}
+
+// CredentialState is a WebAuthn credential's standing. Stored numbers.
+type CredentialState int
+
+const (
+	CredentialActive    CredentialState = 1
+	CredentialSuspended CredentialState = 2 // e.g. sign-counter regression: cloned key
+	CredentialRevoked   CredentialState = 3
+)
+
+// Credential is a user's registered FIDO2 credential.
+type Credential struct {
+	ID        []byte // WebAuthn credential ID, unique
+	UserID    string
+	PublicKey []byte // COSE key
+	AAGUID    []byte
+	SignCount uint32
+	State     CredentialState
+	Reason    string // why it is suspended or revoked
+	Created   time.Time
+	LastUsed  time.Time
+}
+
+// CredentialOps reads and writes credentials.
+type CredentialOps interface {
+	CreateCredential(ctx context.Context, c Credential) (Credential, error)
+	GetCredential(ctx context.Context, id []byte) (Credential, error)
+	ListCredentials(ctx context.Context, userID string) ([]Credential, error)
+	UpdateCredential(ctx context.Context, id []byte, fn func(Credential) (Credential, error)) (Credential, error)
+	// RevokeCredentials revokes every active or suspended credential of
+	// the user and returns them as they are after the change.
+	RevokeCredentials(ctx context.Context, userID, reason string) ([]Credential, error)
+}
+
+// Session is a sign-in on a kiosk.
+type Session struct {
+	ID        string
+	UserID    string
+	DeviceID  string
+	Role      string
+	Apps      []string
+	Started   time.Time
+	Expires   time.Time
+	Ended     time.Time // zero while live
+	EndReason string    // signout, idle, shift_end, expired, deprovisioned, ...
+}
+
+// SessionQuery selects sessions; zero fields do not filter. Ordered by
+// Started, then ID.
+type SessionQuery struct {
+	UserID   string
+	DeviceID string
+	LiveOnly bool
+}
+
+// SessionOps reads and writes sessions.
+type SessionOps interface {
+	CreateSession(ctx context.Context, s Session) (Session, error)
+	GetSession(ctx context.Context, id string) (Session, error)
+	ListSessions(ctx context.Context, q SessionQuery) ([]Session, error)
+	// EndSessions ends every live session of the user and returns them as
+	// they are after the change.
+	EndSessions(ctx context.Context, userID, reason string, at time.Time) ([]Session, error)
+	// EndSession ends one live session; ErrNotFound if none such is live.
+	EndSession(ctx context.Context, id, reason string, at time.Time) (Session, error)
+}
+
+// Grant is a time-bound, just-in-time role at a site.
+type Grant struct {
+	ID       string
+	UserID   string
+	Role     string
+	Site     string
+	Reason   string
+	Approver string
+	Start    time.Time
+	End      time.Time
+	Revoked  time.Time // zero unless revoked early
+	Created  time.Time
+}
+
+// GrantOps reads and writes just-in-time grants.
+type GrantOps interface {
+	CreateGrant(ctx context.Context, g Grant) (Grant, error)
+	ListGrants(ctx context.Context, userID string) ([]Grant, error)
+	// RevokeGrants revokes every grant of the user that is not yet over at
+	// at, and returns them as they are after the change.
+	RevokeGrants(ctx context.Context, userID string, at time.Time) ([]Grant, error)
+}
+
+// Revocation is a recorded loss of entitlement: the hub must tear down what
+// depended on it. Agents acknowledge the teardown of a session.
+type Revocation struct {
+	ID        int64 // assigned by the store, increasing
+	UserID    string
+	SessionID string // empty when no session was live
+	DeviceID  string
+	Reason    string // deprovisioned, entitlement_removed, forced, ...
+	Detail    string // what was removed, e.g. "role:Nurse" or "site:North"
+	Created   time.Time
+	Acked     time.Time // zero until the agent acknowledged
+}
+
+// RevocationQuery selects revocations; zero fields do not filter. Ordered
+// by ID.
+type RevocationQuery struct {
+	UserID      string
+	SessionID   string
+	PendingOnly bool // not yet acknowledged and tied to a session
+	AfterID     int64
+	Limit       int
+}
+
+// RevocationOps records revocations and their acknowledgements.
+type RevocationOps interface {
+	AddRevocation(ctx context.Context, r Revocation) (Revocation, error)
+	ListRevocations(ctx context.Context, q RevocationQuery) ([]Revocation, error)
+	// AckRevocations marks every unacknowledged revocation of the session
+	// acknowledged at at, and returns how many were.
+	AckRevocations(ctx context.Context, sessionID string, at time.Time) (int, error)
+}
+
+// Token scopes.
+const (
+	ScopeSCIM  = "scim"
+	ScopeAdmin = "admin"
+)
+
+// Token is an API bearer token. Only a hash of its secret is stored.
+type Token struct {
+	ID       string // public part of the token, unique
+	Name     string
+	Scope    string
+	Hash     []byte // SHA-256 of the secret part
+	Created  time.Time
+	LastUsed time.Time
+	Revoked  time.Time // zero while valid
+}
+
+// TokenOps reads and writes API tokens.
+type TokenOps interface {
+	CreateToken(ctx context.Context, t Token) (Token, error)
+	GetToken(ctx context.Context, id string) (Token, error)
+	ListTokens(ctx context.Context) ([]Token, error)
+	UpdateToken(ctx context.Context, id string, fn func(Token) (Token, error)) (Token, error)
+}
+
+// AuditRecord is one entry of the append-only, hash-chained audit log.
+// hub/audit computes Prev and Hash; the store keeps the records in Seq
+// order and never changes one.
+type AuditRecord struct {
+	Seq     int64 // 1, 2, 3, ... without gaps
+	Time    time.Time
+	Actor   string // who or what caused it: "token:<id> (<name>)", "scheduler", "admin:<name>"
+	Action  string // e.g. user.create, user.deprovision, group.update
+	Subject string // what it is about, e.g. "user:<id>"
+	System  string // which interface: scim, api, scheduler, cli, agent
+	Detail  json.RawMessage
+	Prev    []byte
+	Hash    []byte
+}
+
+// AuditQuery selects audit records in Seq order.
+type AuditQuery struct {
+	AfterSeq int64
+	Limit    int    // 0: no cap
+	Subject  string // exact
+	Action   string // exact
+}
+
+// AuditOps appends to and reads the audit log.
+type AuditOps interface {
+	// AuditHead returns the last record's Seq and Hash (0 and nil when the
+	// log is empty).
+	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
+	// AppendAudit stores r. ErrConflict unless r.Seq is the head's Seq + 1.
+	AppendAudit(ctx context.Context, r AuditRecord) error
+	ListAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
+}

@@ -1,0 +1,125 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+func testSites(t *testing.T, s store.Store) {
+	north := store.Site{ID: "s1", Name: "North", TimeZone: "Europe/Berlin", Created: at(1)}
+	got := must[store.Site](t, "create")(s.CreateSite(t.Context(), north))
+	diff(t, "created site", north, got)
+	checkUTC(t, "created site", got.Created)
+	south := must[store.Site](t, "create south")(s.CreateSite(t.Context(), store.Site{ID: "s2", Name: "South", TimeZone: "America/Chicago", Created: at(0)}))
+
+	tests := []struct {
+		name    string
+		site    store.Site
+		wantErr error
+	}{
+		{name: "name taken", site: store.Site{ID: "s3", Name: "North"}, wantErr: store.ErrConflict},
+		{name: "name other case", site: store.Site{ID: "s4", Name: "nORTH"}, wantErr: store.ErrConflict},
+		{name: "same ID", site: store.Site{ID: "s1", Name: "East"}, wantErr: store.ErrConflict},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.CreateSite(t.Context(), tc.site)
+			wantErr(t, "create", err, tc.wantErr)
+		})
+	}
+
+	for _, name := range []string{"North", "north", "NORTH"} {
+		got := must[store.Site](t, "get "+name)(s.GetSiteByName(t.Context(), name))
+		diff(t, "site by name "+name, north, got)
+		checkUTC(t, "site by name", got.Created)
+	}
+	_, err := s.GetSiteByName(t.Context(), "West")
+	wantErr(t, "get unknown site", err, store.ErrNotFound)
+
+	sites := must[[]store.Site](t, "list")(s.ListSites(t.Context()))
+	diff(t, "sites", []store.Site{north, south}, sortBy(sites, func(s store.Site) string { return s.ID }))
+}
+
+func testDevices(t *testing.T, s store.Store) {
+	d := func(id, name, site string, h int) store.Device {
+		return store.Device{ID: id, Name: name, Site: site, Profile: "zebra-et45", State: store.DeviceActive,
+			Version: 1, Created: at(h), Modified: at(h), LastSeen: at(h + 1)}
+	}
+	k1, k2, k3 := d("k1", "kiosk-north-1", "North", 1), d("k2", "kiosk-north-2", "North", 2), d("k3", "kiosk-south-1", "South", 0)
+	for _, x := range []store.Device{k1, k2, k3} {
+		in := x
+		in.Version = 5 // the store sets 1
+		got := must[store.Device](t, "create "+x.ID)(s.CreateDevice(t.Context(), in))
+		diff(t, "created device", x, got)
+		checkUTC(t, "created device", got.Created, got.Modified, got.LastSeen)
+	}
+	got := must[store.Device](t, "get")(s.GetDevice(t.Context(), "k1"))
+	diff(t, "got device", k1, got)
+	checkUTC(t, "got device", got.Created, got.Modified, got.LastSeen)
+	_, err := s.GetDevice(t.Context(), "nope")
+	wantErr(t, "get unknown device", err, store.ErrNotFound)
+
+	for _, tc := range []struct {
+		name   string
+		device store.Device
+	}{
+		{"name taken", d("k9", "kiosk-north-1", "North", 3)},
+		{"name other case", d("k9", "KIOSK-North-1", "North", 3)},
+		{"same ID", d("k1", "kiosk-new", "North", 3)},
+	} {
+		t.Run("create "+tc.name, func(t *testing.T) {
+			_, err := s.CreateDevice(t.Context(), tc.device)
+			wantErr(t, "create", err, store.ErrConflict)
+		})
+	}
+
+	byID := func(d store.Device) string { return d.ID }
+	for _, tc := range []struct {
+		name string
+		site string
+		want []store.Device
+	}{
+		{"all", "", []store.Device{k1, k2, k3}},
+		{"North", "North", []store.Device{k1, k2}},
+		{"South", "South", []store.Device{k3}},
+		{"no devices", "West", nil},
+	} {
+		t.Run("list "+tc.name, func(t *testing.T) {
+			got := must[[]store.Device](t, "list")(s.ListDevices(t.Context(), tc.site))
+			diff(t, "devices", tc.want, sortBy(got, byID))
+		})
+	}
+
+	got = must[store.Device](t, "update")(s.UpdateDevice(t.Context(), "k1", func(x store.Device) (store.Device, error) {
+		diff(t, "fn sees current device", k1, x)
+		x.State = store.DeviceDisabled
+		x.Site = "South"
+		x.LastSeen = at(50)
+		x.Modified = at(50)
+		x.ID, x.Created, x.Version = "changed", at(99), 99
+		return x, nil
+	}))
+	want := k1
+	want.State, want.Site, want.LastSeen, want.Modified, want.Version = store.DeviceDisabled, "South", at(50), at(50), 2
+	diff(t, "updated device", want, got)
+	checkUTC(t, "updated device", got.Created, got.Modified, got.LastSeen)
+	diff(t, "got updated device", want, must[store.Device](t, "get")(s.GetDevice(t.Context(), "k1")))
+
+	for _, tc := range []struct {
+		name    string
+		id      string
+		fn      func(store.Device) (store.Device, error)
+		wantErr error
+	}{
+		{"unknown device", "nope", func(x store.Device) (store.Device, error) { return x, nil }, store.ErrNotFound},
+		{"fn error", "k1", func(x store.Device) (store.Device, error) { x.Name = "x"; return x, errFn }, errFn},
+		{"name taken", "k1", func(x store.Device) (store.Device, error) { x.Name = "Kiosk-North-2"; return x, nil }, store.ErrConflict},
+	} {
+		t.Run("update "+tc.name, func(t *testing.T) {
+			_, err := s.UpdateDevice(t.Context(), tc.id, tc.fn)
+			wantErr(t, "update", err, tc.wantErr)
+			diff(t, "device after failed update", want, must[store.Device](t, "get")(s.GetDevice(t.Context(), "k1")))
+		})
+	}
+}

@@ -1,0 +1,268 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+func groupUsers(t *testing.T, s store.Store) {
+	t.Helper()
+	createUsers(t, s, newUser("u1", "one", 0), newUser("u2", "two", 0), newUser("u3", "three", 0))
+}
+
+func testGroupCreateGet(t *testing.T, s store.Store) {
+	groupUsers(t, s)
+	in := store.Group{
+		ID:          "g1",
+		DisplayName: "Nurses",
+		ExternalID:  "grp-ext",
+		Members:     []string{"u3", "u1", "u3", "u2", "u1"},
+		Version:     7,
+		Created:     at(1),
+		Modified:    at(2),
+	}
+	want := in
+	want.Members = []string{"u1", "u2", "u3"}
+	want.Version = 1
+	got := must[store.Group](t, "create")(s.CreateGroup(t.Context(), in))
+	diff(t, "created group", want, got)
+	checkUTC(t, "created group", got.Created, got.Modified)
+	got = must[store.Group](t, "get")(s.GetGroup(t.Context(), "g1"))
+	diff(t, "got group", want, got)
+	checkUTC(t, "got group", got.Created, got.Modified)
+
+	empty := store.Group{ID: "g2", DisplayName: "Empty", Created: at(3), Modified: at(3)}
+	got = must[store.Group](t, "create empty")(s.CreateGroup(t.Context(), empty))
+	empty.Version = 1
+	diff(t, "created empty group", empty, got)
+	got = must[store.Group](t, "get empty")(s.GetGroup(t.Context(), "g2"))
+	diff(t, "got empty group", empty, got)
+
+	_, err := s.GetGroup(t.Context(), "nope")
+	wantErr(t, "get unknown group", err, store.ErrNotFound)
+}
+
+func testGroupCreateErrors(t *testing.T, s store.Store) {
+	groupUsers(t, s)
+	if _, err := s.CreateGroup(t.Context(), store.Group{ID: "g1", DisplayName: "Nurses", Members: []string{"u1"}, Created: at(0)}); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	tests := []struct {
+		name    string
+		group   store.Group
+		wantErr error
+	}{
+		{name: "displayName taken", group: store.Group{ID: "g2", DisplayName: "Nurses"}, wantErr: store.ErrConflict},
+		{name: "displayName other case", group: store.Group{ID: "g3", DisplayName: "NURSES"}, wantErr: store.ErrConflict},
+		{name: "same ID", group: store.Group{ID: "g1", DisplayName: "Doctors"}, wantErr: store.ErrConflict},
+		{name: "unknown member", group: store.Group{ID: "g4", DisplayName: "Pickers", Members: []string{"u1", "ghost", "u2"}}, wantErr: store.ErrNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.CreateGroup(t.Context(), tc.group)
+			wantErr(t, "create", err, tc.wantErr)
+		})
+	}
+	// Nothing of the failed groups was written.
+	groups, total, err := s.ListGroups(t.Context(), store.GroupQuery{})
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	want := []store.Group{{ID: "g1", DisplayName: "Nurses", Members: []string{"u1"}, Version: 1, Created: at(0)}}
+	diff(t, "groups after failed creates", want, groups)
+	if total != 1 {
+		t.Errorf("total = %d, want 1", total)
+	}
+	_, err = s.GetGroup(t.Context(), "g4")
+	wantErr(t, "get group with unknown member", err, store.ErrNotFound)
+	groups, _, err = s.ListGroups(t.Context(), store.GroupQuery{MemberID: "u2"})
+	if err != nil || len(groups) != 0 {
+		t.Errorf("groups of u2 = %v, %v; want none", groups, err)
+	}
+}
+
+func testGroupUpdate(t *testing.T, s store.Store) {
+	groupUsers(t, s)
+	orig := must[store.Group](t, "create")(s.CreateGroup(t.Context(), store.Group{
+		ID: "g1", DisplayName: "Nurses", Members: []string{"u1", "u2"}, Created: at(0), Modified: at(0),
+	}))
+	must[store.Group](t, "create other")(s.CreateGroup(t.Context(), store.Group{ID: "g2", DisplayName: "Doctors", Created: at(0)}))
+
+	got := must[store.Group](t, "update")(s.UpdateGroup(t.Context(), "g1", func(g store.Group) (store.Group, error) {
+		diff(t, "fn sees current group", orig, g)
+		g.DisplayName = "Senior Nurses"
+		g.ExternalID = "ext"
+		g.Members = []string{"u3", "u2", "u3"}
+		g.Modified = at(5)
+		g.ID, g.Created, g.Version = "changed", at(99), 99
+		return g, nil
+	}))
+	want := store.Group{ID: "g1", DisplayName: "Senior Nurses", ExternalID: "ext", Members: []string{"u2", "u3"}, Version: 2, Created: at(0), Modified: at(5)}
+	diff(t, "updated group", want, got)
+	checkUTC(t, "updated group", got.Created, got.Modified)
+	diff(t, "got updated group", want, must[store.Group](t, "get")(s.GetGroup(t.Context(), "g1")))
+
+	tests := []struct {
+		name    string
+		id      string
+		fn      func(store.Group) (store.Group, error)
+		wantErr error
+	}{
+		{name: "unknown group", id: "nope", fn: func(g store.Group) (store.Group, error) { return g, nil }, wantErr: store.ErrNotFound},
+		{name: "fn error", id: "g1", fn: func(g store.Group) (store.Group, error) {
+			g.Members = nil
+			return g, errFn
+		}, wantErr: errFn},
+		{name: "unknown member", id: "g1", fn: func(g store.Group) (store.Group, error) {
+			g.Members = []string{"u1", "ghost"}
+			g.DisplayName = "should not stick"
+			return g, nil
+		}, wantErr: store.ErrNotFound},
+		{name: "displayName taken", id: "g1", fn: func(g store.Group) (store.Group, error) {
+			g.DisplayName = "doctors"
+			g.Members = []string{"u1"}
+			return g, nil
+		}, wantErr: store.ErrConflict},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.UpdateGroup(t.Context(), tc.id, tc.fn)
+			wantErr(t, "update", err, tc.wantErr)
+			diff(t, "group after failed update", want, must[store.Group](t, "get")(s.GetGroup(t.Context(), "g1")))
+		})
+	}
+
+	// Removing every member.
+	got = must[store.Group](t, "empty")(s.UpdateGroup(t.Context(), "g1", func(g store.Group) (store.Group, error) {
+		g.Members = nil
+		return g, nil
+	}))
+	if len(got.Members) != 0 || got.Version != 3 {
+		t.Errorf("emptied group: members %v version %d, want none and 3", got.Members, got.Version)
+	}
+	got = must[store.Group](t, "get emptied")(s.GetGroup(t.Context(), "g1"))
+	if len(got.Members) != 0 {
+		t.Errorf("emptied group has members %v", got.Members)
+	}
+}
+
+func testListGroups(t *testing.T, s store.Store) {
+	groupUsers(t, s)
+	g := func(id, name, ext string, h int, members ...string) store.Group {
+		return store.Group{ID: id, DisplayName: name, ExternalID: ext, Members: members, Version: 1, Created: at(h), Modified: at(h)}
+	}
+	all := []store.Group{
+		g("gc", "Cashiers", "", 2, "u1"),
+		g("ga", "Admins", "ext-a", 1, "u1", "u2"),
+		g("gb", "Bakers", "", 2),
+		g("gd", "Drivers", "ext-d", 0, "u2", "u3"),
+	}
+	for _, x := range all {
+		must[store.Group](t, "create "+x.ID)(s.CreateGroup(t.Context(), x))
+	}
+	by := map[string]store.Group{}
+	for _, x := range all {
+		by[x.ID] = x
+	}
+	pick := func(ids ...string) []store.Group {
+		var out []store.Group
+		for _, id := range ids {
+			out = append(out, by[id])
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		q         store.GroupQuery
+		want      []store.Group
+		wantTotal int
+	}{
+		{name: "all by Created then ID", q: store.GroupQuery{}, want: pick("gd", "ga", "gb", "gc"), wantTotal: 4},
+		{name: "ID", q: store.GroupQuery{ID: "gb"}, want: pick("gb"), wantTotal: 1},
+		{name: "displayName case-insensitive", q: store.GroupQuery{DisplayName: "cashiers"}, want: pick("gc"), wantTotal: 1},
+		{name: "externalID", q: store.GroupQuery{ExternalID: "ext-d"}, want: pick("gd"), wantTotal: 1},
+		{name: "member", q: store.GroupQuery{MemberID: "u2"}, want: pick("gd", "ga"), wantTotal: 2},
+		{name: "member and name", q: store.GroupQuery{MemberID: "u1", DisplayName: "ADMINS"}, want: pick("ga"), wantTotal: 1},
+		{name: "not a member of any", q: store.GroupQuery{MemberID: "nobody"}, want: nil, wantTotal: 0},
+		{name: "page", q: store.GroupQuery{Offset: 1, Limit: 2}, want: pick("ga", "gb"), wantTotal: 4},
+		{name: "page past the end", q: store.GroupQuery{Offset: 10, Limit: 2}, want: nil, wantTotal: 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, total, err := s.ListGroups(t.Context(), tc.q)
+			if err != nil {
+				t.Fatalf("list: %v", err)
+			}
+			diff(t, "groups", tc.want, got)
+			if total != tc.wantTotal {
+				t.Errorf("total = %d, want %d", total, tc.wantTotal)
+			}
+		})
+	}
+}
+
+func testGroupDelete(t *testing.T, s store.Store) {
+	groupUsers(t, s)
+	must[store.Group](t, "create")(s.CreateGroup(t.Context(), store.Group{ID: "g1", DisplayName: "Nurses", Members: []string{"u1", "u2"}}))
+	if err := s.DeleteGroup(t.Context(), "g1"); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	_, err := s.GetGroup(t.Context(), "g1")
+	wantErr(t, "get deleted group", err, store.ErrNotFound)
+	wantErr(t, "delete again", s.DeleteGroup(t.Context(), "g1"), store.ErrNotFound)
+	groups, total, err := s.ListGroups(t.Context(), store.GroupQuery{MemberID: "u1"})
+	if err != nil || len(groups) != 0 || total != 0 {
+		t.Errorf("groups of u1 after delete = %v, %d, %v; want none", groups, total, err)
+	}
+	// The name and the ID are free again, and no stale membership comes back.
+	got := must[store.Group](t, "re-create")(s.CreateGroup(t.Context(), store.Group{ID: "g1", DisplayName: "NURSES", Members: []string{"u3"}}))
+	diff(t, "re-created members", []string{"u3"}, got.Members)
+	got = must[store.Group](t, "get re-created")(s.GetGroup(t.Context(), "g1"))
+	diff(t, "got re-created members", []string{"u3"}, got.Members)
+	// The users are untouched.
+	must[store.User](t, "get u1")(s.GetUser(t.Context(), "u1"))
+}
+
+func testRemoveMemberships(t *testing.T, s store.Store) {
+	groupUsers(t, s)
+	groups := []store.Group{
+		{ID: "g1", DisplayName: "A", Members: []string{"u1", "u2"}, Created: at(2), Modified: at(2)},
+		{ID: "g2", DisplayName: "B", Members: []string{"u2"}, Created: at(1), Modified: at(1)},
+		{ID: "g3", DisplayName: "C", Members: []string{"u1", "u2", "u3"}, Created: at(3), Modified: at(3)},
+	}
+	var before []store.Group
+	for _, g := range groups {
+		before = append(before, must[store.Group](t, "create "+g.ID)(s.CreateGroup(t.Context(), g)))
+	}
+	// g3 gets a second version, so "as they were" is not just version 1.
+	g3 := must[store.Group](t, "touch g3")(s.UpdateGroup(t.Context(), "g3", func(g store.Group) (store.Group, error) {
+		g.Modified = at(4)
+		return g, nil
+	}))
+
+	got := must[[]store.Group](t, "remove u1")(s.RemoveMemberships(t.Context(), "u1", at(10)))
+	got = sortBy(got, func(g store.Group) string { return g.ID })
+	diff(t, "removed-from groups, as they were", []store.Group{before[0], g3}, got)
+
+	after := map[string]store.Group{}
+	for _, id := range []string{"g1", "g2", "g3"} {
+		after[id] = must[store.Group](t, "get "+id)(s.GetGroup(t.Context(), id))
+	}
+	want := map[string]store.Group{
+		"g1": {ID: "g1", DisplayName: "A", Members: []string{"u2"}, Version: 2, Created: at(2), Modified: at(10)},
+		"g2": before[1],
+		"g3": {ID: "g3", DisplayName: "C", Members: []string{"u2", "u3"}, Version: 3, Created: at(3), Modified: at(10)},
+	}
+	diff(t, "groups after removal", want, after)
+
+	got = must[[]store.Group](t, "remove u1 again")(s.RemoveMemberships(t.Context(), "u1", at(11)))
+	if len(got) != 0 {
+		t.Errorf("second removal returned %v, want none", got)
+	}
+	got = must[[]store.Group](t, "remove unknown")(s.RemoveMemberships(t.Context(), "ghost", at(11)))
+	if len(got) != 0 {
+		t.Errorf("removal of unknown user returned %v, want none", got)
+	}
+	diff(t, "g2 untouched", before[1], must[store.Group](t, "get g2")(s.GetGroup(t.Context(), "g2")))
+}
