@@ -1,0 +1,202 @@
+package certs
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// File modes of what this package writes.
+const (
+	certFileMode fs.FileMode = 0o644
+	keyFileMode  fs.FileMode = 0o600
+)
+
+// ErrInsecureKeyFile is returned (wrapped, with the path and the command that
+// fixes it) when a private key file is readable or writable by group or
+// others. Test with errors.Is.
+var ErrInsecureKeyFile = errors.New("private key file is accessible by group or others")
+
+// WriteKeyFile writes key to path as PKCS #8 PEM with mode 0600, atomically:
+// readers see the old file or the new one, never a partial key. The mode is
+// set explicitly, independent of the umask.
+func WriteKeyFile(path string, key crypto.Signer) error {
+	data, err := EncodeKeyPEM(key)
+	if err != nil {
+		return fmt.Errorf("write key %s: %w", path, err)
+	}
+	return writeFileAtomic(path, data, keyFileMode)
+}
+
+// WriteCertFile writes the DER certificates in chain (leaf first) to path as
+// PEM with mode 0644, atomically.
+func WriteCertFile(path string, chain ...[]byte) error {
+	if len(chain) == 0 {
+		return fmt.Errorf("write certificate %s: no certificate", path)
+	}
+	var buf bytes.Buffer
+	for _, der := range chain {
+		buf.Write(EncodeCertPEM(der))
+	}
+	return writeFileAtomic(path, buf.Bytes(), certFileMode)
+}
+
+// LoadKeyPair reads a PEM certificate chain (leaf first) from certPath and
+// its private key from keyPath and returns them as a *tls.Certificate with
+// Leaf set. The key file must not be accessible by group or others
+// (ErrInsecureKeyFile), and the key must match the leaf's public key. The
+// certificate's validity period is not checked: an agent loads its expired
+// certificate too, to report why it cannot connect.
+func LoadKeyPair(certPath, keyPath string) (*tls.Certificate, error) {
+	certPEM, err := readFile(certPath)
+	if err != nil {
+		return nil, fmt.Errorf("load key pair: %w", err)
+	}
+	chain, err := DecodeCertsPEM(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("load key pair %s: %w", certPath, err)
+	}
+	key, err := readKeyFile(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("load key pair: %w", err)
+	}
+	return newTLSCertificate(chain, key)
+}
+
+// newTLSCertificate assembles a tls.Certificate after checking that key
+// belongs to chain[0].
+func newTLSCertificate(chain []*x509.Certificate, key crypto.Signer) (*tls.Certificate, error) {
+	if len(chain) == 0 {
+		return nil, errors.New("no certificate")
+	}
+	if !publicKeysEqual(key.Public(), chain[0].PublicKey) {
+		return nil, errors.New("private key does not match the certificate's public key")
+	}
+	tc := &tls.Certificate{PrivateKey: key, Leaf: chain[0]}
+	for _, c := range chain {
+		tc.Certificate = append(tc.Certificate, c.Raw)
+	}
+	return tc, nil
+}
+
+// readKeyFile opens a PEM private key, refusing it when its permissions let
+// group or others in. The check uses the opened file, so it describes the
+// bytes that are read.
+func readKeyFile(path string) (crypto.Signer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read key: %w", err)
+	}
+	if err := checkKeyMode(path, fi); err != nil {
+		return nil, err
+	}
+	data, err := readAllLimited(f, path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := DecodeKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("read key %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// checkKeyMode reports ErrInsecureKeyFile for a key file with any group or
+// other permission bit. Windows has no such bits, so it is skipped there.
+func checkKeyMode(path string, fi fs.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("read key %s: not a regular file", path)
+	}
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("%w: %s has mode %04o; fix with: chmod 600 %s", ErrInsecureKeyFile, path, perm, path)
+	}
+	return nil
+}
+
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	defer f.Close()
+	return readAllLimited(f, path)
+}
+
+func readAllLimited(r io.Reader, path string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxPEMFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > maxPEMFileBytes {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxPEMFileBytes)
+	}
+	return data, nil
+}
+
+// writeFileAtomic writes data to a temporary file in path's directory, sets
+// perm, fsyncs, and renames it over path, then fsyncs the directory so the
+// rename survives a crash. On error the temporary file is removed.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	// CreateTemp makes the file 0600; Chmod is not subject to the umask,
+	// so the final mode is exactly perm.
+	if err := f.Chmod(perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes a rename in dir durable. Failures are ignored: some
+// platforms and file systems cannot fsync a directory, and the data itself
+// is already synced.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}

@@ -1,0 +1,247 @@
+package certs
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// File names inside the hub data directory. ca.pem is part of the serve
+// contract: operators copy it to kiosks (--ca) and browsers.
+const (
+	CACertFile     = "ca.pem"
+	CAKeyFile      = "ca-key.pem"
+	ServerCertFile = "server.pem"
+	ServerKeyFile  = "server-key.pem"
+)
+
+// Hub is the hub's PKI state in its data directory: the CA and the current
+// HTTPS server certificate. The server certificate can be replaced while the
+// hub runs (RenewServerCert); use GetCertificate in tls.Config so that new
+// handshakes pick up the new one. A Hub is safe for concurrent use.
+type Hub struct {
+	// CA is the hub CA. It signs device certificates (SignDeviceCSR).
+	CA *CA
+
+	dir   string
+	hosts hostSANs
+
+	mu   sync.RWMutex
+	cert *tls.Certificate
+}
+
+// LoadOrCreateHub loads the hub PKI from dir, creating what is missing.
+//
+// On first start it creates dir (0700) if needed, a CA (DIR/ca.pem 0644,
+// DIR/ca-key.pem 0600) and a server certificate (DIR/server.pem 0644,
+// DIR/server-key.pem 0600). Later starts reuse the CA, and reuse the server
+// certificate unless it fails to verify against the CA, its key does not
+// match, it expires within ServerCertRenewBefore (30 days) of now, or its
+// SANs do not cover hosts; then a new key and certificate (90 days) replace
+// both server files.
+//
+// hosts are the names clients use to reach the hub: DNS names (a leading
+// "*." wildcard is allowed) and IP literals (IPv6 optionally in brackets),
+// without scheme or port. Empty entries are skipped. localhost, 127.0.0.1
+// and ::1 are always included.
+//
+// Key files with any group or other permission bit are refused with
+// ErrInsecureKeyFile rather than used. Only one of ca.pem and ca-key.pem
+// present, a CA key that does not match ca.pem, or an expired CA is an error:
+// replacing the CA silently would cut off every enrolled kiosk. Every file is
+// written atomically (temporary file and rename).
+func LoadOrCreateHub(dir string, hosts []string, now time.Time) (*Hub, error) {
+	sans, err := parseHosts(hosts)
+	if err != nil {
+		return nil, fmt.Errorf("load hub PKI: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("load hub PKI: %w", err)
+	}
+	ca, err := loadOrCreateCA(dir, now)
+	if err != nil {
+		return nil, fmt.Errorf("load hub PKI %s: %w", dir, err)
+	}
+	h := &Hub{CA: ca, dir: dir, hosts: sans}
+	if _, err := h.RenewServerCert(now); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Certificate returns the current server certificate (with Leaf set).
+func (h *Hub) Certificate() *tls.Certificate {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.cert
+}
+
+// GetCertificate returns the current server certificate; it is meant for
+// tls.Config.GetCertificate and ignores hello.
+func (h *Hub) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return h.Certificate(), nil
+}
+
+// RenewServerCert applies LoadOrCreateHub's server-certificate rules at now:
+// it loads DIR/server.pem and DIR/server-key.pem if Certificate is not yet
+// set, and re-issues them (new key, files replaced atomically) if they are
+// missing, invalid, expire within ServerCertRenewBefore, or do not cover the
+// hub's hosts. It reports whether a new certificate was issued. A
+// long-running hub calls it periodically (daily is plenty).
+func (h *Hub) RenewServerCert(now time.Time) (renewed bool, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	certPath := filepath.Join(h.dir, ServerCertFile)
+	keyPath := filepath.Join(h.dir, ServerKeyFile)
+
+	cur := h.cert
+	if cur == nil {
+		cur, err = loadServerCert(certPath, keyPath)
+		if err != nil {
+			return false, fmt.Errorf("load hub PKI %s: %w", h.dir, err)
+		}
+	}
+	if cur != nil && h.serverCertOK(cur.Leaf, now) {
+		h.cert = cur
+		return false, nil
+	}
+	next, err := h.CA.issueServerCert(h.hosts, ServerCertLifetime, now)
+	if err != nil {
+		return false, fmt.Errorf("renew hub server certificate: %w", err)
+	}
+	// Key first: after a crash between the writes, the old certificate no
+	// longer matches the new key, so the next start issues again.
+	if err := WriteKeyFile(keyPath, next.PrivateKey.(crypto.Signer)); err != nil {
+		return false, fmt.Errorf("renew hub server certificate: %w", err)
+	}
+	if err := WriteCertFile(certPath, next.Certificate[0]); err != nil {
+		return false, fmt.Errorf("renew hub server certificate: %w", err)
+	}
+	h.cert = next
+	return true, nil
+}
+
+// serverCertOK reports whether leaf can keep serving at now.
+func (h *Hub) serverCertOK(leaf *x509.Certificate, now time.Time) bool {
+	_, err := leaf.Verify(x509.VerifyOptions{
+		Roots:       h.CA.Pool(),
+		CurrentTime: now,
+		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	})
+	return err == nil &&
+		leaf.NotAfter.After(now.Add(ServerCertRenewBefore)) &&
+		h.hosts.coveredBy(leaf)
+}
+
+// loadServerCert returns the server key pair, or nil (no error) when it is
+// missing or unusable and should simply be re-issued. An insecure key file is
+// an error: the operator must look at it.
+func loadServerCert(certPath, keyPath string) (*tls.Certificate, error) {
+	if _, err := os.Stat(certPath); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	key, err := readKeyFile(keyPath)
+	if err != nil {
+		if errors.Is(err, ErrInsecureKeyFile) {
+			return nil, err
+		}
+		return nil, nil
+	}
+	certPEM, err := readFile(certPath)
+	if err != nil {
+		return nil, nil
+	}
+	chain, err := DecodeCertsPEM(certPEM)
+	if err != nil {
+		return nil, nil
+	}
+	tc, err := newTLSCertificate(chain, key)
+	if err != nil {
+		return nil, nil
+	}
+	return tc, nil
+}
+
+// loadOrCreateCA loads DIR/ca.pem and DIR/ca-key.pem, or creates both when
+// neither exists.
+func loadOrCreateCA(dir string, now time.Time) (*CA, error) {
+	certPath := filepath.Join(dir, CACertFile)
+	keyPath := filepath.Join(dir, CAKeyFile)
+	certExists, err := exists(certPath)
+	if err != nil {
+		return nil, err
+	}
+	keyExists, err := exists(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case certExists && keyExists:
+		return loadCA(certPath, keyPath, now)
+	case certExists:
+		return nil, fmt.Errorf("%s exists but %s is missing; restore the key, or remove %s to create a new CA (every kiosk must then re-enroll)", certPath, keyPath, certPath)
+	case keyExists:
+		return nil, fmt.Errorf("%s exists but %s is missing; restore the certificate, or remove %s to create a new CA (every kiosk must then re-enroll)", keyPath, certPath, keyPath)
+	}
+	suffix := make([]byte, 4)
+	if _, err := rand.Read(suffix); err != nil {
+		return nil, err
+	}
+	// A per-hub suffix keeps CAs of different hubs apart in trust stores
+	// and certificate viewers.
+	ca, err := NewCA("Shiftgate Hub CA "+hex.EncodeToString(suffix), now)
+	if err != nil {
+		return nil, err
+	}
+	if err := WriteKeyFile(keyPath, ca.Key); err != nil {
+		return nil, err
+	}
+	if err := WriteCertFile(certPath, ca.Cert.Raw); err != nil {
+		return nil, err
+	}
+	return ca, nil
+}
+
+func loadCA(certPath, keyPath string, now time.Time) (*CA, error) {
+	key, err := readKeyFile(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	certPEM, err := readFile(certPath)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := DecodeCertPEM(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", certPath, err)
+	}
+	ca := &CA{Cert: cert, Key: key}
+	if err := ca.validate(now); err != nil {
+		return nil, fmt.Errorf("%s: %w", certPath, err)
+	}
+	return ca, nil
+}
+
+func exists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	default:
+		return false, err
+	}
+}
