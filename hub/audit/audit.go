@@ -1,0 +1,256 @@
+// Package audit owns the hub's tamper-evident audit trail.
+//
+// Every provisioning, authentication and teardown event is one
+// store.AuditRecord. Records form a keyed hash chain: each record's Hash is
+// HMAC-SHA256 over its own fields and the previous record's Hash, under a
+// key that lives in the hub's data directory (audit.key, mode 0600) and not
+// in the database. Editing, deleting or reordering any row therefore breaks
+// the chain at that row, and someone who can write the database file but
+// not read the key cannot forge a consistent chain. Cutting records off the
+// end leaves a valid, shorter chain: Verify reports the head (sequence and
+// hash) so operators can anchor it elsewhere, e.g. in their SIEM.
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// KeyFile is the name of the chain key inside the hub's data directory.
+const KeyFile = "audit.key"
+
+const keySize = 32
+
+// Entry is what a caller records; the Log adds sequence, time and hashes.
+type Entry struct {
+	Actor   string // who or what: "token:<id> (<name>)", "scheduler", "cli"
+	Action  string // e.g. user.create, user.deprovision, group.update
+	Subject string // e.g. "user:<id>", "group:<id>"
+	System  string // scim, api, scheduler, cli, agent
+	// Detail is marshalled to JSON: before/after of what changed, reasons,
+	// counts. It must never hold a secret.
+	Detail any
+}
+
+// Log seals entries into the chain.
+type Log struct {
+	key []byte
+	now func() time.Time
+}
+
+// New returns a Log that seals with key and stamps records with now().
+func New(key []byte, now func() time.Time) (*Log, error) {
+	if len(key) < keySize {
+		return nil, fmt.Errorf("audit key is %d bytes, need %d", len(key), keySize)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Log{key: bytes.Clone(key), now: now}, nil
+}
+
+// Append seals e onto the chain and writes it through ops, which must be a
+// transaction (store.Store.InTx): reading the head and appending are one
+// atomic step only there.
+func (l *Log) Append(ctx context.Context, ops store.Ops, e Entry) (store.AuditRecord, error) {
+	detail := json.RawMessage("{}")
+	if e.Detail != nil {
+		b, err := json.Marshal(e.Detail)
+		if err != nil {
+			return store.AuditRecord{}, fmt.Errorf("audit %s: marshal detail: %w", e.Action, err)
+		}
+		detail = b
+	}
+	seq, prev, err := ops.AuditHead(ctx)
+	if err != nil {
+		return store.AuditRecord{}, fmt.Errorf("audit %s: read head: %w", e.Action, err)
+	}
+	r := store.AuditRecord{
+		Seq:     seq + 1,
+		Time:    l.now().UTC(),
+		Actor:   e.Actor,
+		Action:  e.Action,
+		Subject: e.Subject,
+		System:  e.System,
+		Detail:  detail,
+		Prev:    prev,
+	}
+	r.Hash = seal(l.key, r)
+	if err := ops.AppendAudit(ctx, r); err != nil {
+		return store.AuditRecord{}, fmt.Errorf("audit %s: %w", e.Action, err)
+	}
+	return r, nil
+}
+
+// seal computes a record's chain hash. Every field is length-prefixed so
+// that no two different records encode to the same bytes.
+func seal(key []byte, r store.AuditRecord) []byte {
+	m := hmac.New(sha256.New, key)
+	var n [8]byte
+	writeInt := func(v int64) {
+		binary.BigEndian.PutUint64(n[:], uint64(v))
+		m.Write(n[:])
+	}
+	writeBytes := func(b []byte) {
+		writeInt(int64(len(b)))
+		m.Write(b)
+	}
+	writeInt(r.Seq)
+	writeInt(r.Time.UnixNano())
+	writeBytes([]byte(r.Actor))
+	writeBytes([]byte(r.Action))
+	writeBytes([]byte(r.Subject))
+	writeBytes([]byte(r.System))
+	writeBytes(r.Detail)
+	writeBytes(r.Prev)
+	return m.Sum(nil)
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Records  int64  // records checked
+	HeadSeq  int64  // last sequence number
+	HeadHash []byte // last hash: anchor it elsewhere to detect truncation
+}
+
+// BrokenError names the first record at which the chain does not hold.
+type BrokenError struct {
+	Seq    int64 // the first bad record (or the first missing sequence number)
+	Reason string
+}
+
+func (e *BrokenError) Error() string {
+	return fmt.Sprintf("audit chain broken at record %d: %s", e.Seq, e.Reason)
+}
+
+// verifyPage is how many records Verify reads at a time.
+const verifyPage = 1000
+
+// Verify walks the whole chain in sequence order. It returns a
+// *BrokenError for the first record that was edited, deleted or moved, and
+// other errors for failures to read.
+func Verify(ctx context.Context, key []byte, ops store.Ops) (Report, error) {
+	var rep Report
+	var prev []byte
+	for {
+		page, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: rep.HeadSeq, Limit: verifyPage})
+		if err != nil {
+			return rep, fmt.Errorf("verify audit: %w", err)
+		}
+		for _, r := range page {
+			want := rep.HeadSeq + 1
+			switch {
+			case r.Seq != want:
+				return rep, &BrokenError{Seq: want, Reason: fmt.Sprintf("record missing (next stored record is %d)", r.Seq)}
+			case !hmac.Equal(r.Prev, prev):
+				return rep, &BrokenError{Seq: r.Seq, Reason: "does not link to the previous record (a record before it was removed, replaced or moved)"}
+			case !hmac.Equal(r.Hash, seal(key, r)):
+				return rep, &BrokenError{Seq: r.Seq, Reason: "contents do not match their hash (the record was edited)"}
+			}
+			prev = r.Hash
+			rep.HeadSeq = r.Seq
+			rep.HeadHash = r.Hash
+			rep.Records++
+		}
+		if len(page) < verifyPage {
+			return rep, nil
+		}
+	}
+}
+
+// exported is the JSON-lines form of a record.
+type exported struct {
+	Seq     int64           `json:"seq"`
+	Time    time.Time       `json:"time"`
+	Actor   string          `json:"actor"`
+	Action  string          `json:"action"`
+	Subject string          `json:"subject"`
+	System  string          `json:"system"`
+	Detail  json.RawMessage `json:"detail"`
+	Prev    []byte          `json:"prev"`
+	Hash    []byte          `json:"hash"`
+}
+
+// Export writes every record after afterSeq as one JSON object per line, in
+// sequence order, hashes base64-encoded.
+func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer) (int64, error) {
+	enc := json.NewEncoder(w)
+	var n int64
+	for {
+		page, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: afterSeq, Limit: verifyPage})
+		if err != nil {
+			return n, fmt.Errorf("export audit: %w", err)
+		}
+		for _, r := range page {
+			if err := enc.Encode(exported{r.Seq, r.Time, r.Actor, r.Action, r.Subject, r.System, r.Detail, r.Prev, r.Hash}); err != nil {
+				return n, fmt.Errorf("export audit: %w", err)
+			}
+			afterSeq = r.Seq
+			n++
+		}
+		if len(page) < verifyPage {
+			return n, nil
+		}
+	}
+}
+
+// LoadOrCreateKey reads DIR/audit.key, creating it with 32 random bytes and
+// mode 0600 on first use. A key readable by group or others is refused.
+func LoadOrCreateKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, KeyFile)
+	key, err := readKey(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	key = make([]byte, keySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("create audit key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readKey(path) // another process created it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create audit key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write audit key %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("write audit key %s: %w", path, err)
+	}
+	return key, nil
+}
+
+func readKey(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("audit key %s has mode %v: it must be readable by its owner only (chmod 600 %s)", path, st.Mode().Perm(), path)
+	}
+	key, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read audit key: %w", err)
+	}
+	if len(key) != keySize {
+		return nil, fmt.Errorf("audit key %s is %d bytes, want %d: restore it from backup", path, len(key), keySize)
+	}
+	return key, nil
+}

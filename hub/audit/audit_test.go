@@ -1,0 +1,148 @@
+package audit_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
+)
+
+func openStore(t *testing.T) store.Store {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func appendN(t *testing.T, st store.Store, l *audit.Log, n int) {
+	t.Helper()
+	for i := range n {
+		err := st.InTx(t.Context(), func(tx store.Ops) error {
+			_, err := l.Append(t.Context(), tx, audit.Entry{Actor: "test", Action: "user.create", Subject: "user:" + string(rune('a'+i%26)), System: "scim", Detail: map[string]any{"i": i}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestChain(t *testing.T) {
+	st := openStore(t)
+	key := bytes.Repeat([]byte{7}, 32)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	l, err := audit.New(key, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More than one verification page.
+	appendN(t, st, l, 2500)
+	rep, err := audit.Verify(t.Context(), key, st)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if rep.Records != 2500 || rep.HeadSeq != 2500 || len(rep.HeadHash) != 32 {
+		t.Errorf("report = %+v", rep)
+	}
+	recs, _ := st.ListAudit(t.Context(), store.AuditQuery{Limit: 2})
+	if !bytes.Equal(recs[1].Prev, recs[0].Hash) || recs[0].Prev != nil {
+		t.Error("records are not linked")
+	}
+	// Another key cannot vouch for the chain.
+	other := bytes.Repeat([]byte{8}, 32)
+	_, err = audit.Verify(t.Context(), other, st)
+	var broken *audit.BrokenError
+	if !errors.As(err, &broken) || broken.Seq != 1 {
+		t.Errorf("Verify with another key = %v, want broken at record 1", err)
+	}
+}
+
+func TestAppendOutsideTransactionIsSafe(t *testing.T) {
+	// Appending concurrently from many transactions keeps one gap-free chain.
+	st := openStore(t)
+	key := bytes.Repeat([]byte{1}, 32)
+	l, _ := audit.New(key, nil)
+	done := make(chan struct{})
+	for range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			appendN(t, st, l, 50)
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	rep, err := audit.Verify(t.Context(), key, st)
+	if err != nil || rep.Records != 200 {
+		t.Fatalf("Verify = %+v, %v", rep, err)
+	}
+}
+
+func TestExport(t *testing.T) {
+	st := openStore(t)
+	key := bytes.Repeat([]byte{2}, 32)
+	l, _ := audit.New(key, nil)
+	appendN(t, st, l, 5)
+	var buf bytes.Buffer
+	n, err := audit.Export(t.Context(), st, 2, &buf)
+	if err != nil || n != 3 {
+		t.Fatalf("Export = %d, %v", n, err)
+	}
+	sc := bufio.NewScanner(&buf)
+	seq := int64(3)
+	for sc.Scan() {
+		var r struct {
+			Seq    int64           `json:"seq"`
+			Action string          `json:"action"`
+			Detail json.RawMessage `json:"detail"`
+			Hash   []byte          `json:"hash"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Seq != seq || r.Action != "user.create" || len(r.Hash) != 32 || !strings.Contains(string(r.Detail), `"i"`) {
+			t.Errorf("line %d = %s", seq, sc.Text())
+		}
+		seq++
+	}
+}
+
+func TestKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	k1, err := audit.LoadOrCreateKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := os.Stat(filepath.Join(dir, audit.KeyFile))
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("key mode %v", st.Mode().Perm())
+	}
+	k2, err := audit.LoadOrCreateKey(dir)
+	if err != nil || !bytes.Equal(k1, k2) {
+		t.Fatalf("second load = %x, %v; want the same key", k2, err)
+	}
+	os.Chmod(filepath.Join(dir, audit.KeyFile), 0o640)
+	if _, err := audit.LoadOrCreateKey(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("group-readable key: %v", err)
+	}
+	os.Chmod(filepath.Join(dir, audit.KeyFile), 0o600)
+	os.WriteFile(filepath.Join(dir, audit.KeyFile), []byte("short"), 0o600)
+	if _, err := audit.LoadOrCreateKey(dir); err == nil {
+		t.Error("a truncated key was accepted")
+	}
+	if _, err := audit.New([]byte("short"), nil); err == nil {
+		t.Error("New accepted a short key")
+	}
+}
