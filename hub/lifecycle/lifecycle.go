@@ -1,0 +1,465 @@
+// Package lifecycle owns joiner, mover and leaver semantics.
+//
+// Every change to a user or group that can grant or remove access goes
+// through an Engine, which applies it in one store transaction together with
+// its consequences and its audit records:
+//
+//   - Joiner: a user is created pending when its start date lies ahead and
+//     becomes active on that date (RunDue), or active at once.
+//   - Mover: a removed site or group membership is recorded as a revocation
+//     for the entitlement, and every live session that depended on it is
+//     ended and recorded as a revocation to push to its kiosk.
+//   - Leaver: active=false, DELETE, or an end date reached disables the
+//     user and strips it (groups, credentials, grants, sessions); a DELETE
+//     keeps a tombstone for audit. A later re-hire may reuse the userName.
+//
+// Revocations are handed to Config.OnRevoke after the transaction commits,
+// never before: a revocation that is pushed always exists in the store.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Revocation reasons, as they appear in store.Revocation.Reason and in the
+// agent's session.ended events.
+const (
+	ReasonDeprovisioned       = "deprovisioned"
+	ReasonEntitlementRemoved  = "entitlement_removed"
+	ReasonForced              = "forced"
+	ReasonCredentialRevoked   = "credential_revoked"
+	ReasonDeviceDisabled      = "device_disabled"
+	reasonUserDeleted         = "user deleted"
+	reasonUserDeactivated     = "user deactivated"
+	reasonEndDateReached      = "end date reached"
+	detailSitePrefix          = "site:"
+	detailRolePrefix          = "role:"
+	detailUser                = "user"
+	subjectUserPrefix         = "user:"
+	subjectGroupPrefix        = "group:"
+	systemScheduler           = "scheduler"
+	actorScheduler            = "scheduler"
+	actionUserCreate          = "user.create"
+	actionUserUpdate          = "user.update"
+	actionUserActivate        = "user.activate"
+	actionUserDeprovision     = "user.deprovision"
+	actionUserReactivate      = "user.reactivate"
+	actionUserDelete          = "user.delete"
+	actionGroupCreate         = "group.create"
+	actionGroupUpdate         = "group.update"
+	actionGroupDelete         = "group.delete"
+	actionEntitlementsRemoved = "user.entitlements_removed"
+)
+
+// Actor is who or what asked for a change, as recorded in the audit log.
+type Actor struct {
+	Name   string // e.g. "token:ab12… (okta)", "scheduler", "cli"
+	System string // scim, api, scheduler, cli
+}
+
+// Config is what an Engine needs. Store and Audit are required.
+type Config struct {
+	Store  store.Store
+	Audit  *audit.Log
+	Now    func() time.Time
+	Logger *slog.Logger
+	// OnRevoke receives the revocations of each committed change, in order.
+	// It must not block: the push layer queues them.
+	OnRevoke func([]store.Revocation)
+}
+
+// Engine applies lifecycle changes. It is safe for concurrent use.
+type Engine struct {
+	st       store.Store
+	audit    *audit.Log
+	now      func() time.Time
+	log      *slog.Logger
+	onRevoke func([]store.Revocation)
+}
+
+// New returns an Engine; missing optional fields get defaults.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Audit == nil {
+		return nil, errors.New("lifecycle: Store and Audit are required")
+	}
+	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.onRevoke == nil {
+		e.onRevoke = func([]store.Revocation) {}
+	}
+	return e, nil
+}
+
+// StateAt is the lifecycle state a user with these attributes has at now.
+func StateAt(active bool, start, end, now time.Time) store.UserState {
+	switch {
+	case !active:
+		return store.UserDisabled
+	case !end.IsZero() && !end.After(now):
+		return store.UserDisabled
+	case !start.IsZero() && start.After(now):
+		return store.UserPending
+	}
+	return store.UserActive
+}
+
+// change collects a transaction's revocations for delivery after commit.
+type change struct {
+	revs []store.Revocation
+}
+
+// run executes fn in a transaction and delivers its revocations after the
+// commit.
+func (e *Engine) run(ctx context.Context, fn func(tx store.Ops, c *change) error) error {
+	var c change
+	if err := e.st.InTx(ctx, func(tx store.Ops) error {
+		c = change{}
+		return fn(tx, &c)
+	}); err != nil {
+		return err
+	}
+	if len(c.revs) > 0 {
+		e.onRevoke(c.revs)
+	}
+	return nil
+}
+
+// CreateUser provisions a joiner. The state is derived from Active and the
+// start and end dates; the caller's State is ignored.
+func (e *Engine) CreateUser(ctx context.Context, a Actor, u store.User) (store.User, error) {
+	now := e.now().UTC()
+	u.Created, u.Modified = now, now
+	u.State = StateAt(u.Active, u.StartDate, u.EndDate, now)
+	if !u.EndDate.IsZero() && !u.EndDate.After(now) {
+		u.Active = false
+	}
+	var out store.User
+	err := e.run(ctx, func(tx store.Ops, _ *change) error {
+		var err error
+		if out, err = tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		_, err = e.audit.Append(ctx, tx, audit.Entry{
+			Actor: a.Name, System: a.System, Action: actionUserCreate, Subject: subjectUserPrefix + out.ID,
+			Detail: map[string]any{"after": summary(out)},
+		})
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("create user %q: %w", u.UserName, err)
+	}
+	e.log.Info("user provisioned", "user", out.ID, "userName", out.UserName, "state", out.State.String(), "actor", a.Name)
+	return out, nil
+}
+
+// UpdateUser changes a user through fn (which edits attributes; State is
+// recomputed here) and applies what the change means: a leaver is stripped,
+// a mover loses the sessions of removed sites, a re-hire is re-enabled.
+// Deleted users are ErrNotFound.
+func (e *Engine) UpdateUser(ctx context.Context, a Actor, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	var out store.User
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		var before store.User
+		endReached := false
+		now := e.now().UTC()
+		u, err := tx.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+			if old.State == store.UserDeleted {
+				return old, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+			}
+			before = old
+			nu, err := fn(old)
+			if err != nil {
+				return old, err
+			}
+			nu.Modified = now
+			if nu.Active && !nu.EndDate.IsZero() && !nu.EndDate.After(now) {
+				nu.Active, endReached = false, true
+			}
+			nu.State = StateAt(nu.Active, nu.StartDate, nu.EndDate, now)
+			return nu, nil
+		})
+		if err != nil {
+			return err
+		}
+		out = u
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{
+			Actor: a.Name, System: a.System, Action: actionUserUpdate, Subject: subjectUserPrefix + id,
+			Detail: map[string]any{"before": summary(before), "after": summary(u)},
+		}); err != nil {
+			return err
+		}
+		switch {
+		case u.State == store.UserDisabled && before.State != store.UserDisabled:
+			reason := reasonUserDeactivated
+			if endReached {
+				reason = reasonEndDateReached
+			}
+			out, err = e.strip(ctx, tx, c, a, u, reason)
+			return err
+		case before.State == store.UserDisabled && u.State != store.UserDisabled:
+			_, err := e.audit.Append(ctx, tx, audit.Entry{
+				Actor: a.Name, System: a.System, Action: actionUserReactivate, Subject: subjectUserPrefix + id,
+				Detail: map[string]any{"state": u.State.String()},
+			})
+			return err
+		}
+		if removed := missing(before.Sites, u.Sites); len(removed) > 0 {
+			return e.removeSites(ctx, tx, c, a, u, removed)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("update user %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// DeleteUser deprovisions a leaver and keeps a tombstone. Deleting a
+// deleted user is ErrNotFound.
+func (e *Engine) DeleteUser(ctx context.Context, a Actor, id string) error {
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		u, err := tx.GetUser(ctx, id)
+		if err != nil {
+			return err
+		}
+		if u.State == store.UserDeleted {
+			return fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+		}
+		if u.State != store.UserDisabled {
+			if u, err = e.strip(ctx, tx, c, a, u, reasonUserDeleted); err != nil {
+				return err
+			}
+		}
+		now := e.now().UTC()
+		if _, err := tx.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+			old.State, old.Active, old.Deleted, old.Modified = store.UserDeleted, false, now, now
+			return old, nil
+		}); err != nil {
+			return err
+		}
+		_, err = e.audit.Append(ctx, tx, audit.Entry{
+			Actor: a.Name, System: a.System, Action: actionUserDelete, Subject: subjectUserPrefix + id,
+			Detail: map[string]any{"before": summary(u)},
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
+	e.log.Info("user deleted", "user", id, "actor", a.Name)
+	return nil
+}
+
+// strip disables u and removes everything that grants access: group
+// memberships, credentials, grants and live sessions. Each ended session
+// becomes a revocation to push; if none was live, one user-level
+// revocation records the deprovisioning.
+func (e *Engine) strip(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, why string) (store.User, error) {
+	now := e.now().UTC()
+	if u.State != store.UserDisabled || u.Active {
+		var err error
+		u, err = tx.UpdateUser(ctx, u.ID, func(old store.User) (store.User, error) {
+			old.State, old.Active, old.Modified = store.UserDisabled, false, now
+			return old, nil
+		})
+		if err != nil {
+			return u, err
+		}
+	}
+	groups, err := tx.RemoveMemberships(ctx, u.ID, now)
+	if err != nil {
+		return u, err
+	}
+	creds, err := tx.RevokeCredentials(ctx, u.ID, why)
+	if err != nil {
+		return u, err
+	}
+	grants, err := tx.RevokeGrants(ctx, u.ID, now)
+	if err != nil {
+		return u, err
+	}
+	sessions, err := tx.EndSessions(ctx, u.ID, ReasonDeprovisioned, now)
+	if err != nil {
+		return u, err
+	}
+	for _, s := range sessions {
+		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonDeprovisioned, Detail: detailUser, Created: now}); err != nil {
+			return u, err
+		}
+	}
+	if len(sessions) == 0 {
+		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, Reason: ReasonDeprovisioned, Detail: detailUser, Created: now}); err != nil {
+			return u, err
+		}
+	}
+	roles := make([]string, len(groups))
+	for i, g := range groups {
+		roles[i] = g.DisplayName
+	}
+	credIDs := make([]string, len(creds))
+	for i, cr := range creds {
+		credIDs[i] = fmt.Sprintf("%x", cr.ID)
+	}
+	sessIDs := make([]string, len(sessions))
+	for i, s := range sessions {
+		sessIDs[i] = s.ID
+	}
+	_, err = e.audit.Append(ctx, tx, audit.Entry{
+		Actor: a.Name, System: a.System, Action: actionUserDeprovision, Subject: subjectUserPrefix + u.ID,
+		Detail: map[string]any{
+			"reason": why, "rolesRemoved": roles, "credentialsRevoked": credIDs,
+			"grantsRevoked": len(grants), "sessionsEnded": sessIDs,
+		},
+	})
+	e.log.Info("user deprovisioned", "user", u.ID, "reason", why, "sessions", len(sessions), "actor", a.Name)
+	return u, err
+}
+
+// removeSites records the loss of each removed site and ends live sessions
+// on kiosks at those sites.
+func (e *Engine) removeSites(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, removed []string) error {
+	now := e.now().UTC()
+	sessions, err := tx.ListSessions(ctx, store.SessionQuery{UserID: u.ID, LiveOnly: true})
+	if err != nil {
+		return err
+	}
+	ended := map[string][]string{} // site → ended session IDs
+	for _, s := range sessions {
+		d, err := tx.GetDevice(ctx, s.DeviceID)
+		if err != nil {
+			return err
+		}
+		if !containsFold(removed, d.Site) {
+			continue
+		}
+		if _, err := tx.EndSession(ctx, s.ID, ReasonEntitlementRemoved, now); err != nil {
+			return err
+		}
+		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailSitePrefix + d.Site, Created: now}); err != nil {
+			return err
+		}
+		ended[d.Site] = append(ended[d.Site], s.ID)
+	}
+	for _, site := range removed {
+		if _, ok := ended[site]; ok {
+			continue
+		}
+		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, Reason: ReasonEntitlementRemoved, Detail: detailSitePrefix + site, Created: now}); err != nil {
+			return err
+		}
+	}
+	_, err = e.audit.Append(ctx, tx, audit.Entry{
+		Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + u.ID,
+		Detail: map[string]any{"sites": removed, "sessionsEnded": ended},
+	})
+	return err
+}
+
+// removeRole records the loss of a role by each user and ends their live
+// sessions that were granted under it.
+func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Actor, role string, userIDs []string) error {
+	now := e.now().UTC()
+	for _, uid := range userIDs {
+		sessions, err := tx.ListSessions(ctx, store.SessionQuery{UserID: uid, LiveOnly: true})
+		if err != nil {
+			return err
+		}
+		var ended []string
+		for _, s := range sessions {
+			if !equalFold(s.Role, role) {
+				continue
+			}
+			if _, err := tx.EndSession(ctx, s.ID, ReasonEntitlementRemoved, now); err != nil {
+				return err
+			}
+			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now}); err != nil {
+				return err
+			}
+			ended = append(ended, s.ID)
+		}
+		if len(ended) == 0 {
+			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: uid, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now}); err != nil {
+				return err
+			}
+		}
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{
+			Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + uid,
+			Detail: map[string]any{"roles": []string{role}, "sessionsEnded": ended},
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) revoke(ctx context.Context, tx store.Ops, c *change, r store.Revocation) error {
+	r, err := tx.AddRevocation(ctx, r)
+	if err != nil {
+		return err
+	}
+	c.revs = append(c.revs, r)
+	return nil
+}
+
+// summary is the audit view of a user: what decides access, no secrets.
+func summary(u store.User) map[string]any {
+	m := map[string]any{
+		"userName": u.UserName, "active": u.Active, "state": u.State.String(),
+	}
+	if u.ExternalID != "" {
+		m["externalId"] = u.ExternalID
+	}
+	if u.DisplayName != "" {
+		m["displayName"] = u.DisplayName
+	}
+	if len(u.Sites) > 0 {
+		m["sites"] = u.Sites
+	}
+	if u.EmploymentType != "" {
+		m["employmentType"] = u.EmploymentType
+	}
+	if !u.StartDate.IsZero() {
+		m["startDate"] = u.StartDate
+	}
+	if !u.EndDate.IsZero() {
+		m["endDate"] = u.EndDate
+	}
+	if len(u.Certifications) > 0 {
+		m["certifications"] = u.Certifications
+	}
+	if len(u.Shifts) > 0 {
+		m["shifts"] = len(u.Shifts)
+	}
+	return m
+}
+
+// missing returns the elements of old not in new, compared case-insensitively.
+func missing(old, new []string) []string {
+	var out []string
+	for _, s := range old {
+		if !containsFold(new, s) && !containsFold(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return equalFold(x, s) })
+}
+
+func equalFold(a, b string) bool { return strings.EqualFold(a, b) }

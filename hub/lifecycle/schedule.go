@@ -1,0 +1,116 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Due is what one RunDue pass did.
+type Due struct {
+	Activated     int // pending users whose start date came
+	Deprovisioned int // users whose end date passed
+}
+
+var scheduler = Actor{Name: actorScheduler, System: systemScheduler}
+
+// RunDue applies every effective date that has come: pending users whose
+// start date is reached become active, and users whose end date is reached
+// are deprovisioned. The state lives in the store, so a pass after a
+// restart catches up on whatever came due while the hub was down, and a
+// second pass over the same instant does nothing.
+func (e *Engine) RunDue(ctx context.Context) (Due, error) {
+	var d Due
+	now := e.now().UTC()
+	starting, _, err := e.st.ListUsers(ctx, store.UserQuery{States: []store.UserState{store.UserPending}, StartBy: now})
+	if err != nil {
+		return d, fmt.Errorf("scheduler: list starters: %w", err)
+	}
+	for _, u := range starting {
+		ok, err := e.activate(ctx, u.ID, now)
+		if err != nil {
+			return d, err
+		}
+		if ok {
+			d.Activated++
+		}
+	}
+	ending, _, err := e.st.ListUsers(ctx, store.UserQuery{States: []store.UserState{store.UserPending, store.UserActive}, EndBy: now})
+	if err != nil {
+		return d, fmt.Errorf("scheduler: list leavers: %w", err)
+	}
+	for _, u := range ending {
+		_, err := e.UpdateUser(ctx, scheduler, u.ID, func(old store.User) (store.User, error) { return old, nil })
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return d, err
+		}
+		if err == nil {
+			d.Deprovisioned++
+		}
+	}
+	return d, nil
+}
+
+// activate moves one pending user to active if it still is pending and due.
+func (e *Engine) activate(ctx context.Context, id string, now time.Time) (bool, error) {
+	done := false
+	err := e.run(ctx, func(tx store.Ops, _ *change) error {
+		done = false
+		u, err := tx.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+			if old.State != store.UserPending {
+				return old, errNotDue
+			}
+			if next := StateAt(old.Active, old.StartDate, old.EndDate, now); next != store.UserActive {
+				return old, errNotDue
+			}
+			old.State, old.Modified = store.UserActive, now
+			return old, nil
+		})
+		if errors.Is(err, errNotDue) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		done = true
+		_, err = e.audit.Append(ctx, tx, audit.Entry{
+			Actor: scheduler.Name, System: scheduler.System, Action: actionUserActivate, Subject: subjectUserPrefix + id,
+			Detail: map[string]any{"startDate": u.StartDate},
+		})
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("scheduler: activate user %s: %w", id, err)
+	}
+	if done {
+		e.log.Info("user activated at start date", "user", id)
+	}
+	return done, nil
+}
+
+var errNotDue = errors.New("not due")
+
+// Run calls RunDue every interval until ctx ends, logging failures.
+func (e *Engine) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if d, err := e.RunDue(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Error("scheduler pass failed", "err", err)
+		} else if d.Activated+d.Deprovisioned > 0 {
+			e.log.Info("scheduler pass", "activated", d.Activated, "deprovisioned", d.Deprovisioned)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
