@@ -1,0 +1,29 @@
+// Package scim is the protocol core of Shiftgate's SCIM 2.0 server
+// (RFC 7643 schema, RFC 7644 protocol): the User, Enterprise User, Shiftgate
+// frontline and Group schemas and their /Schemas and /ResourceTypes
+// representations; normalisation and validation of incoming resources;
+// filters (parse and evaluate); PATCH (parse and apply); attribute
+// projection; and SCIM error values.
+//
+// Everything here is a pure function of its arguments: no I/O, no clock, no
+// package state. The HTTP handlers and the store live elsewhere and call in.
+//
+// A resource is a map[string]any in canonical form: attribute names spelled
+// as in the schema, extension attributes in an object under the extension
+// URN key, dateTimes as RFC 3339 strings in UTC, booleans as bool, integers
+// as int64 and decimals as float64. Normalize produces that form from a
+// client's JSON; ApplyPatch and Project keep it. Filter matching expects it.
+//
+// Interoperability decisions (Okta and Microsoft Entra ID are the clients
+// that matter) are documented on the function that makes them; the main
+// ones are:
+//   - unknown attributes in a body are ignored (RFC 7644 §3.3 allows it), an
+//     unknown extension URN listed in "schemas" is rejected;
+//   - Entra's string booleans ("True", "False") and its plain-string
+//     enterprise manager are accepted;
+//   - a filter on an attribute the schema does not define matches no
+//     resource rather than failing (Entra probes with configurable matching
+//     attributes and treats an empty list as "create");
+//   - PATCH accepts Entra's and Okta's path-less value objects with dotted
+//     and URN-qualified keys, and Entra's "remove members with a value list".
+package scim

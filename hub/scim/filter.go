@@ -1,0 +1,451 @@
+package scim
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	filter "github.com/scim2/filter-parser/v2"
+)
+
+// maxFilterLen bounds the filter text the parser is given: IdPs send short
+// filters, and the parser backtracks.
+const maxFilterLen = 4096
+
+// Filter is a parsed, schema-checked SCIM filter (RFC 7644 §3.4.2.2). It is
+// immutable and safe for concurrent use. A nil *Filter matches everything.
+type Filter struct {
+	root fnode
+	src  string
+}
+
+// ParseFilter parses s with github.com/scim2/filter-parser/v2 and checks it
+// against rt. Every error is an *Error with scimType invalidFilter.
+//
+// Decisions:
+//   - Attribute names, operators and URN prefixes are case-insensitive;
+//     unprefixed names are core attributes (or id, externalId, meta,
+//     schemas); extension attributes need their URN prefix.
+//   - A name the schema does not define (or an unknown URN prefix) is an
+//     unassigned attribute: the expression matches no resource. Entra
+//     probes with admin-configured matching attributes and reads an empty
+//     list as "create"; a 400 would stop provisioning of that user.
+//   - Every comparison means "some value of the attribute satisfies it", so
+//     "ne", like the rest, never matches an unassigned attribute; use
+//     not (x eq "v") to include those.
+//   - "attr eq null" means "not attr pr", "attr ne null" means "attr pr".
+//   - Types follow the schema: dateTime compares as instants, integer and
+//     decimal numerically, strings by caseExact; booleans take only eq/ne;
+//     gt/ge/lt/le on boolean or binary, co/sw/ew on numbers, and a value of
+//     the wrong JSON type are invalidFilter.
+//   - A complex attribute compared without a sub-attribute compares its
+//     "value" sub-attribute. Inside brackets, "value" of a simple
+//     multi-valued attribute is the element itself: sites[value eq "x"].
+//   - The parser allows at most two expressions joined inside brackets
+//     (emails[type eq "work" and value co "@x"]); for more, repeat the
+//     bracket: emails[type eq "work"] and emails[value co "@x"].
+func ParseFilter(rt *ResourceType, s string) (*Filter, error) {
+	if len(s) > maxFilterLen {
+		return nil, ErrInvalidFilter("the filter is longer than %d bytes; narrow it", maxFilterLen)
+	}
+	if strings.TrimSpace(s) == "" {
+		return nil, ErrInvalidFilter("the filter is empty; write an expression like userName eq \"bjensen\"")
+	}
+	expr, err := parseFilterText(s)
+	if err != nil {
+		return nil, ErrInvalidFilter("the filter is not valid RFC 7644 §3.4.2.2 syntax; write expressions like userName eq \"bjensen\", quote strings with \", and join expressions with and/or")
+	}
+	root, err := compileFilter(rt, nil, expr)
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{root: root, src: s}, nil
+}
+
+// parseFilterText calls the parser, turning a panic inside it into an error.
+func parseFilterText(s string) (expr filter.Expression, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			expr, err = nil, fmt.Errorf("filter parser panic: %v", r)
+		}
+	}()
+	return filter.ParseFilterNumber([]byte(s))
+}
+
+// String returns the filter as given.
+func (f *Filter) String() string {
+	if f == nil {
+		return ""
+	}
+	return f.src
+}
+
+// Match reports whether the canonical resource res (as produced by
+// Normalize or ApplyPatch) satisfies the filter.
+func (f *Filter) Match(res map[string]any) bool {
+	return f == nil || f.root.eval(res)
+}
+
+// Equality reports a clause that every match must satisfy and that an index
+// can answer: `userName`, `externalId`, `id` or `displayName` eq a string,
+// at the top level or AND-ed there (the first such clause from the left).
+// attr is the canonical name. The handler narrows candidates with it and
+// must still call Match on each. userName and displayName compare
+// case-insensitively, so their index lookup must fold case; id and
+// externalId are exact.
+func (f *Filter) Equality() (attr, value string, ok bool) {
+	if f == nil {
+		return "", "", false
+	}
+	return equality(f.root)
+}
+
+func equality(n fnode) (string, string, bool) {
+	switch n := n.(type) {
+	case *logicNode:
+		if !n.and {
+			return "", "", false
+		}
+		if a, v, ok := equality(n.l); ok {
+			return a, v, ok
+		}
+		return equality(n.r)
+	case *cmpNode:
+		s, isStr := n.raw.(string)
+		if n.op != filter.EQ || !isStr || n.ref.ext != "" || n.ref.sub != nil || n.inBracket {
+			return "", "", false
+		}
+		switch n.ref.attr.Name {
+		case "userName", "externalId", "id", "displayName":
+			return n.ref.attr.Name, s, true
+		}
+	}
+	return "", "", false
+}
+
+// fnode is a compiled filter node; v is the resource, or the element of a
+// multi-valued attribute inside brackets.
+type fnode interface{ eval(v any) bool }
+
+type logicNode struct {
+	and  bool
+	l, r fnode
+}
+
+func (n *logicNode) eval(v any) bool {
+	if n.and {
+		return n.l.eval(v) && n.r.eval(v)
+	}
+	return n.l.eval(v) || n.r.eval(v)
+}
+
+type notNode struct{ x fnode }
+
+func (n *notNode) eval(v any) bool { return !n.x.eval(v) }
+
+type falseNode struct{}
+
+func (falseNode) eval(any) bool { return false }
+
+// valuePathNode matches when some element of the attribute satisfies inner.
+type valuePathNode struct {
+	ref   attrRef
+	inner fnode
+}
+
+func (n *valuePathNode) eval(v any) bool {
+	res, _ := v.(map[string]any)
+	for _, el := range refValues(res, n.ref) {
+		if n.inner.eval(el) {
+			return true
+		}
+	}
+	return false
+}
+
+// cmpNode compares the values of one attribute with a literal.
+type cmpNode struct {
+	ref       attrRef    // at the top level
+	leaf      *Attribute // the attribute whose type rules apply
+	inBracket bool       // v is an element: compare leaf's sub-attribute, or the element
+	self      bool       // inBracket on a simple multi-valued attribute: compare the element
+	op        filter.CompareOperator
+	raw       any // the literal, unquoted
+	str       string
+	num       float64
+	tm        time.Time
+	b         bool
+}
+
+func (n *cmpNode) values(v any) []any {
+	if !n.inBracket {
+		res, _ := v.(map[string]any)
+		return refValues(res, n.ref)
+	}
+	if n.self {
+		return []any{v}
+	}
+	m, _ := v.(map[string]any)
+	return asList(m[n.leaf.Name])
+}
+
+func (n *cmpNode) eval(v any) bool {
+	for _, x := range n.values(v) {
+		if x != nil && n.test(x) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *cmpNode) test(x any) bool {
+	if n.op == filter.PR {
+		if s, ok := x.(string); ok {
+			return s != ""
+		}
+		return true
+	}
+	switch n.leaf.Type {
+	case TypeBoolean:
+		b, ok := x.(bool)
+		return ok && (b == n.b) == (n.op == filter.EQ)
+	case TypeInteger, TypeDecimal:
+		f, ok := toFloat(x)
+		return ok && order(n.op, cmp3(f, n.num))
+	case TypeDateTime:
+		s, _ := x.(string)
+		if n.op == filter.CO || n.op == filter.SW || n.op == filter.EW {
+			return textOp(n.op, s, n.str)
+		}
+		t, ok := parseDateTime(s, n.leaf.DateOnly)
+		return ok && order(n.op, t.Compare(n.tm))
+	default:
+		s, ok := x.(string)
+		if !ok {
+			return false
+		}
+		want := n.str
+		if !n.leaf.CaseExact {
+			s, want = strings.ToLower(s), strings.ToLower(want)
+		}
+		if n.op == filter.CO || n.op == filter.SW || n.op == filter.EW {
+			return textOp(n.op, s, want)
+		}
+		return order(n.op, strings.Compare(s, want))
+	}
+}
+
+func textOp(op filter.CompareOperator, s, want string) bool {
+	switch op {
+	case filter.CO:
+		return strings.Contains(s, want)
+	case filter.SW:
+		return strings.HasPrefix(s, want)
+	default:
+		return strings.HasSuffix(s, want)
+	}
+}
+
+// order applies an ordering operator (eq ne gt ge lt le) to a comparison result.
+func order(op filter.CompareOperator, c int) bool {
+	switch op {
+	case filter.EQ:
+		return c == 0
+	case filter.NE:
+		return c != 0
+	case filter.GT:
+		return c > 0
+	case filter.GE:
+		return c >= 0
+	case filter.LT:
+		return c < 0
+	case filter.LE:
+		return c <= 0
+	}
+	return false
+}
+
+func cmp3(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// refValues returns the values of ref in res, flattened across a
+// multi-valued attribute when ref names a sub-attribute.
+func refValues(res map[string]any, ref attrRef) []any {
+	c := res
+	if ref.ext != "" {
+		c, _ = res[ref.ext].(map[string]any)
+	}
+	if ref.attr == nil {
+		return nil
+	}
+	vals := asList(c[ref.attr.Name])
+	if ref.sub == nil {
+		return vals
+	}
+	var out []any
+	for _, el := range vals {
+		if m, ok := el.(map[string]any); ok {
+			out = append(out, asList(m[ref.sub.Name])...)
+		}
+	}
+	return out
+}
+
+func asList(v any) []any {
+	if v == nil {
+		return nil
+	}
+	if l, ok := anyList(v); ok {
+		return l
+	}
+	return []any{v}
+}
+
+// compileFilter checks expr against rt; scope is the multi-valued attribute
+// whose elements a bracketed filter tests, nil at the top level.
+func compileFilter(rt *ResourceType, scope *Attribute, expr filter.Expression) (fnode, error) {
+	switch e := expr.(type) {
+	case *filter.LogicalExpression:
+		l, err := compileFilter(rt, scope, e.Left)
+		if err != nil {
+			return nil, err
+		}
+		r, err := compileFilter(rt, scope, e.Right)
+		if err != nil {
+			return nil, err
+		}
+		return &logicNode{and: strings.EqualFold(string(e.Operator), string(filter.AND)), l: l, r: r}, nil
+	case *filter.NotExpression:
+		x, err := compileFilter(rt, scope, e.Expression)
+		if err != nil {
+			return nil, err
+		}
+		return &notNode{x}, nil
+	case *filter.ValuePath:
+		if scope != nil {
+			return nil, ErrInvalidFilter("brackets cannot be nested")
+		}
+		ref, ok := resolvePath(rt, e.AttributePath)
+		if !ok {
+			return falseNode{}, nil
+		}
+		if ref.attr == nil || ref.sub != nil {
+			return nil, ErrInvalidFilter("brackets must follow an attribute name, as in emails[type eq \"work\"]")
+		}
+		inner, err := compileFilter(rt, ref.attr, e.ValueFilter)
+		if err != nil {
+			return nil, err
+		}
+		return &valuePathNode{ref: ref, inner: inner}, nil
+	case *filter.AttributeExpression:
+		return compileCmp(rt, scope, e)
+	}
+	return nil, ErrInvalidFilter("unsupported filter expression")
+}
+
+func compileCmp(rt *ResourceType, scope *Attribute, e *filter.AttributeExpression) (fnode, error) {
+	n := &cmpNode{op: filter.CompareOperator(strings.ToLower(string(e.Operator)))}
+	path := e.AttributePath.String()
+	if scope != nil {
+		n.inBracket = true
+		if e.AttributePath.URIPrefix != nil || e.AttributePath.SubAttribute != nil {
+			return nil, ErrInvalidFilter("inside %s[...] name a sub-attribute of %s, without prefix or dots", scope.Name, scope.Name)
+		}
+		if n.leaf = scope.SubAttribute(e.AttributePath.AttributeName); n.leaf == nil {
+			if scope.Type == TypeComplex || !strings.EqualFold(e.AttributePath.AttributeName, "value") {
+				return falseNode{}, nil
+			}
+			n.leaf, n.self = scope, true
+		}
+	} else {
+		ref, ok := resolvePath(rt, e.AttributePath)
+		if !ok || ref.attr == nil {
+			return falseNode{}, nil
+		}
+		if ref.sub == nil && ref.attr.Type == TypeComplex && n.op != filter.PR {
+			if ref.sub = ref.attr.SubAttribute("value"); ref.sub == nil {
+				return nil, ErrInvalidFilter("%s is complex; compare one of its sub-attributes, such as %s.%s",
+					path, path, ref.attr.SubAttributes[0].Name)
+			}
+		}
+		n.ref, n.leaf = ref, ref.attr
+		if ref.sub != nil {
+			n.leaf = ref.sub
+		}
+	}
+	if n.op == filter.PR {
+		return n, nil
+	}
+	raw := e.CompareValue
+	if s, ok := raw.(string); ok {
+		if err := json.Unmarshal([]byte(`"`+s+`"`), &s); err != nil {
+			return nil, ErrInvalidFilter("a quoted string in the filter has an invalid escape sequence")
+		}
+		raw = s
+	}
+	n.raw = raw
+	if raw == nil {
+		pr := *n
+		pr.op = filter.PR
+		switch n.op {
+		case filter.EQ:
+			return &notNode{&pr}, nil
+		case filter.NE:
+			return &pr, nil
+		}
+		return nil, ErrInvalidFilter("null can only be compared with eq or ne (%s)", path)
+	}
+	ordering := n.op == filter.GT || n.op == filter.GE || n.op == filter.LT || n.op == filter.LE
+	text := n.op == filter.CO || n.op == filter.SW || n.op == filter.EW
+	switch n.leaf.Type {
+	case TypeBoolean:
+		b, ok := raw.(bool)
+		if s, isStr := raw.(string); isStr && (strings.EqualFold(s, "true") || strings.EqualFold(s, "false")) {
+			b, ok = strings.EqualFold(s, "true"), true
+		}
+		if !ok || ordering || text {
+			return nil, ErrInvalidFilter("%s is a boolean: compare it with eq or ne and true or false", path)
+		}
+		n.b = b
+	case TypeInteger, TypeDecimal:
+		f, ok := toFloat(raw)
+		if !ok || text {
+			return nil, ErrInvalidFilter("%s is a number: compare it with eq, ne, gt, ge, lt or le and a number", path)
+		}
+		n.num = f
+	case TypeDateTime:
+		s, ok := raw.(string)
+		if !ok {
+			return nil, ErrInvalidFilter("%s is a dateTime: compare it with a quoted date-time like \"2026-12-01T00:00:00Z\"", path)
+		}
+		n.str = s
+		if !text {
+			if n.tm, ok = parseDateTime(s, n.leaf.DateOnly); !ok {
+				return nil, ErrInvalidFilter("%s is a dateTime: compare it with a quoted date-time like \"2026-12-01T00:00:00Z\"", path)
+			}
+		}
+	case TypeComplex:
+		return nil, ErrInvalidFilter("%s is complex; compare one of its sub-attributes", path)
+	default:
+		s, ok := raw.(string)
+		if !ok {
+			return nil, ErrInvalidFilter("%s is a string: compare it with a quoted string", path)
+		}
+		if ordering && n.leaf.Type == TypeBinary {
+			return nil, ErrInvalidFilter("%s is binary: gt, ge, lt and le do not apply", path)
+		}
+		n.str = s
+	}
+	if !ordering && !text && n.op != filter.EQ && n.op != filter.NE {
+		return nil, ErrInvalidFilter("unknown operator in the filter; use eq ne co sw ew gt ge lt le pr")
+	}
+	return n, nil
+}

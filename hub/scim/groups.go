@@ -1,0 +1,299 @@
+package scim
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// groupFromResource sets g's fields from a normalised Group resource.
+func groupFromResource(res map[string]any, g *store.Group) error {
+	g.DisplayName = strings.TrimSpace(str(res["displayName"]))
+	if g.DisplayName == "" {
+		return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "displayName is required: it names the role the group grants"}
+	}
+	g.ExternalID = str(res["externalId"])
+	g.Members = g.Members[:0:0]
+	for _, m := range list(res["members"]) {
+		mm, _ := m.(map[string]any)
+		id := str(mm["value"])
+		if id == "" {
+			return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "each member needs a value: the id of a user"}
+		}
+		if t := str(mm["type"]); t != "" && !strings.EqualFold(t, "User") {
+			return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "members must be users; nested groups are not supported"}
+		}
+		g.Members = append(g.Members, id)
+	}
+	slices.Sort(g.Members)
+	g.Members = slices.Compact(g.Members)
+	return nil
+}
+
+// groupResource renders a Group resource.
+func (h *Handler) groupResource(g store.Group) map[string]any {
+	res := map[string]any{
+		"schemas":     []any{GroupURN},
+		"id":          g.ID,
+		"displayName": g.DisplayName,
+		"meta":        h.meta("Group", h.cfg.BaseURL+"/Groups/"+g.ID, g.Created, g.Modified, g.Version),
+	}
+	if g.ExternalID != "" {
+		res["externalId"] = g.ExternalID
+	}
+	members := make([]any, len(g.Members))
+	for i, id := range g.Members {
+		members[i] = map[string]any{"value": id, "$ref": h.cfg.BaseURL + "/Users/" + id, "type": "User"}
+	}
+	res["members"] = members
+	return res
+}
+
+func (h *Handler) writeGroup(w http.ResponseWriter, r *http.Request, status int, g store.Group) {
+	q := r.URL.Query()
+	res := Project(h.groups, h.groupResource(g), splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes")))
+	w.Header().Set("ETag", etag(g.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", h.cfg.BaseURL+"/Groups/"+g.ID)
+	}
+	writeJSON(w, status, res)
+}
+
+func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	g, err := h.cfg.Store.GetGroup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if notModified(w, r, g.Version) {
+		return nil
+	}
+	h.writeGroup(w, r, http.StatusOK, g)
+	return nil
+}
+
+// groupBody reads and normalises a Group body.
+func (h *Handler) groupBody(w http.ResponseWriter, r *http.Request) (map[string]any, map[string]any, error) {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := decodeObject(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := Normalize(h.groups, in)
+	return in, res, err
+}
+
+func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	_, res, err := h.groupBody(w, r)
+	if err != nil {
+		return err
+	}
+	g := store.Group{ID: uuid.NewString()}
+	if err := groupFromResource(res, &g); err != nil {
+		return err
+	}
+	g, err = h.cfg.Engine.CreateGroup(r.Context(), a, g)
+	if err != nil {
+		return err
+	}
+	h.writeGroup(w, r, http.StatusCreated, g)
+	return nil
+}
+
+func (h *Handler) replaceGroup(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	in, res, err := h.groupBody(w, r)
+	if err != nil {
+		return err
+	}
+	if err := checkID(in, r.PathValue("id")); err != nil {
+		return err
+	}
+	g, err := h.cfg.Engine.UpdateGroup(r.Context(), a, r.PathValue("id"), func(old store.Group) (store.Group, error) {
+		if err := checkIfMatch(r, old.Version); err != nil {
+			return old, err
+		}
+		ng := old
+		err := groupFromResource(res, &ng)
+		return ng, err
+	})
+	if err != nil {
+		return err
+	}
+	h.writeGroup(w, r, http.StatusOK, g)
+	return nil
+}
+
+func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	ops, err := ParsePatch(b)
+	if err != nil {
+		return err
+	}
+	g, err := h.cfg.Engine.UpdateGroup(r.Context(), a, r.PathValue("id"), func(old store.Group) (store.Group, error) {
+		if err := checkIfMatch(r, old.Version); err != nil {
+			return old, err
+		}
+		res, err := ApplyPatch(h.groups, h.groupResource(old), ops)
+		if err != nil {
+			return old, err
+		}
+		ng := old
+		err = groupFromResource(res, &ng)
+		return ng, err
+	})
+	if err != nil {
+		return err
+	}
+	// Microsoft Entra and Okta accept 204 for a PATCH; a body only when asked.
+	if r.URL.Query().Get("attributes") == "" && r.URL.Query().Get("excludedAttributes") == "" {
+		w.Header().Set("ETag", etag(g.Version))
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	h.writeGroup(w, r, http.StatusOK, g)
+	return nil
+}
+
+func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	id := r.PathValue("id")
+	if r.Header.Get("If-Match") != "" {
+		g, err := h.cfg.Store.GetGroup(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if err := checkIfMatch(r, g.Version); err != nil {
+			return err
+		}
+	}
+	if err := h.cfg.Engine.DeleteGroup(r.Context(), a, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	p, err := parseListParams(r.URL.Query().Get)
+	if err != nil {
+		return err
+	}
+	return h.queryGroups(w, r, p)
+}
+
+func (h *Handler) searchGroups(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	p, err := h.searchParams(w, r)
+	if err != nil {
+		return err
+	}
+	return h.queryGroups(w, r, p)
+}
+
+func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listParams) error {
+	var f *Filter
+	if p.filter != "" {
+		var err error
+		if f, err = ParseFilter(h.groups, p.filter); err != nil {
+			return err
+		}
+	}
+	q := store.GroupQuery{}
+	if f == nil {
+		q.Offset, q.Limit = p.startIndex-1, max(p.count, 1)
+	} else if attr, val, ok := f.Equality(); ok {
+		switch strings.ToLower(attr) {
+		case "displayname":
+			q.DisplayName = val
+		case "externalid":
+			q.ExternalID = val
+		case "id":
+			q.ID = val
+		}
+	}
+	groups, total, err := h.cfg.Store.ListGroups(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	if f == nil && p.count == 0 {
+		groups = nil
+	}
+	items := make([]map[string]any, 0, len(groups))
+	for _, g := range groups {
+		res := h.groupResource(g)
+		if f != nil && !f.Match(res) {
+			continue
+		}
+		items = append(items, res)
+	}
+	if f != nil {
+		total = len(items)
+		from, to := page(len(items), p.startIndex, p.count)
+		items = items[from:to]
+	}
+	for i := range items {
+		items[i] = Project(h.groups, items[i], p.attributes, p.excluded)
+	}
+	writeJSON(w, http.StatusOK, newListResponse(total, p.startIndex, items))
+	return nil
+}
+
+// serviceProviderConfig is RFC 7643 §5: what this server supports.
+func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemas":          []string{"urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"},
+		"documentationUri": "https://github.com/shiftgate/shiftgate/blob/main/hub/README.md",
+		"patch":            map[string]any{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": maxResults},
+		"changePassword":   map[string]any{"supported": false},
+		"sort":             map[string]any{"supported": false},
+		"etag":             map[string]any{"supported": true},
+		"authenticationSchemes": []any{map[string]any{
+			"type": "oauthbearertoken", "name": "Bearer token", "primary": true,
+			"description": "A token from `shiftgate-hub token create --scope scim`, sent as Authorization: Bearer <token>.",
+		}},
+		"meta": map[string]any{"resourceType": "ServiceProviderConfig", "location": h.cfg.BaseURL + "/ServiceProviderConfig"},
+	})
+	return nil
+}
+
+func (h *Handler) schemas(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	items := SchemaResources(h.cfg.BaseURL)
+	writeJSON(w, http.StatusOK, newListResponse(len(items), 1, items))
+	return nil
+}
+
+func (h *Handler) schema(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	for _, s := range SchemaResources(h.cfg.BaseURL) {
+		if s["id"] == r.PathValue("id") {
+			writeJSON(w, http.StatusOK, s)
+			return nil
+		}
+	}
+	return &Error{Status: http.StatusNotFound, Detail: "no schema " + r.PathValue("id")}
+}
+
+func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	items := ResourceTypeResources(h.cfg.BaseURL)
+	writeJSON(w, http.StatusOK, newListResponse(len(items), 1, items))
+	return nil
+}
+
+func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	for _, rt := range ResourceTypeResources(h.cfg.BaseURL) {
+		if rt["id"] == r.PathValue("id") {
+			writeJSON(w, http.StatusOK, rt)
+			return nil
+		}
+	}
+	return &Error{Status: http.StatusNotFound, Detail: "no resource type " + r.PathValue("id")}
+}

@@ -1,0 +1,550 @@
+package scim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	filter "github.com/scim2/filter-parser/v2"
+)
+
+// Operation is one PATCH operation (RFC 7644 §3.5.2).
+type Operation struct {
+	// Op is "add", "remove" or "replace", lower-cased (Entra sends "Add").
+	Op string
+	// Path is the target as sent; "" targets the resource itself.
+	Path string
+	// Value is the decoded JSON value (numbers as json.Number), nil if absent.
+	Value any
+
+	path *filter.Path
+}
+
+// ParsePatch decodes and checks a PATCH request body. Errors are *Error:
+// invalidSyntax for a malformed message (schemas must be the PatchOp URN,
+// Operations must be a non-empty array, op must be add, remove or replace
+// in any case, add and replace need a non-null value), invalidPath for a
+// path that does not parse, noTarget for a remove without a path.
+func ParsePatch(body []byte) ([]Operation, error) {
+	var msg struct {
+		Schemas    []string
+		Operations []struct {
+			Op    string
+			Path  *string
+			Value json.RawMessage
+		}
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	if err := d.Decode(&msg); err != nil || d.More() {
+		return nil, ErrInvalidSyntax("the body must be a JSON PatchOp message: {\"schemas\":[%q],\"Operations\":[{\"op\":\"replace\",\"path\":\"active\",\"value\":false}]}", PatchOpURN)
+	}
+	if !slices.ContainsFunc(msg.Schemas, func(s string) bool { return strings.EqualFold(s, PatchOpURN) }) {
+		return nil, ErrInvalidSyntax("schemas must be [%q]", PatchOpURN)
+	}
+	if len(msg.Operations) == 0 {
+		return nil, ErrInvalidSyntax("Operations must hold at least one operation")
+	}
+	ops := make([]Operation, 0, len(msg.Operations))
+	for i, o := range msg.Operations {
+		op := Operation{Op: strings.ToLower(o.Op)}
+		if op.Op != "add" && op.Op != "remove" && op.Op != "replace" {
+			return nil, ErrInvalidSyntax("operation %d: op must be add, remove or replace", i+1)
+		}
+		if o.Path != nil && strings.TrimSpace(*o.Path) != "" {
+			op.Path = strings.TrimSpace(*o.Path)
+			p, err := parsePathText(op.Path)
+			if err != nil {
+				return nil, ErrInvalidPath("operation %d: path is not a valid SCIM path; write it like name.givenName, emails[type eq \"work\"].value or members[value eq \"<id>\"]", i+1)
+			}
+			op.path = &p
+		}
+		if len(o.Value) > 0 {
+			vd := json.NewDecoder(bytes.NewReader(o.Value))
+			vd.UseNumber()
+			if err := vd.Decode(&op.Value); err != nil {
+				return nil, ErrInvalidSyntax("operation %d: value is not valid JSON", i+1)
+			}
+		}
+		if op.Op != "remove" && op.Value == nil {
+			return nil, ErrInvalidSyntax("operation %d: %s needs a non-null value", i+1, op.Op)
+		}
+		if op.Op == "remove" && op.path == nil {
+			return nil, ErrNoTarget("operation %d: remove needs a path naming what to remove", i+1)
+		}
+		ops = append(ops, op)
+	}
+	return ops, nil
+}
+
+func parsePathText(s string) (p filter.Path, err error) {
+	if len(s) > maxFilterLen {
+		return p, fmt.Errorf("path too long")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("path parser panic: %v", r)
+		}
+	}()
+	return filter.ParsePathNumber([]byte(s))
+}
+
+// ApplyPatch applies ops to the canonical resource res and returns the
+// new, re-normalised resource; res itself is never modified, and on error
+// nothing is applied (all or nothing). Semantics are RFC 7644 §3.5.2:
+//
+//   - add: sets an unassigned or single-valued attribute, merges
+//     sub-attributes into a complex one, appends to a multi-valued one
+//     (values already present are not added twice; members are the same
+//     when their value is). Entra's add with a filter that matches nothing,
+//     emails[type eq "work"].value, creates the value {type: work, value}.
+//   - replace: sets; a complex attribute gets the given sub-attributes and
+//     keeps the others; a multi-valued attribute without a filter gets
+//     exactly the given values; with a filter, the matching values (or
+//     their sub-attribute) are replaced, and no match is noTarget.
+//   - remove: unassigns; with a filter, removes the matching values (none
+//     matching is not an error, so retries are harmless); with a value
+//     list and no filter (Entra: path "members", value [{"value": id}])
+//     removes only the listed values. Removing a required attribute is
+//     mutability.
+//   - Without a path, value is an object whose keys are paths: plain,
+//     dotted ("name.givenName"), URN-qualified, or with a filter. Unknown
+//     keys are ignored; readOnly keys (Okta sends "id") are ignored when
+//     equal to the current value.
+//   - Targeting a readOnly attribute (id, meta, groups, schemas) or changing
+//     an immutable value that is set is mutability; an unknown attribute is
+//     invalidPath.
+//   - Setting "primary": true on a value clears it on the others.
+//   - Values are normalised as Normalize does (Entra's "False" included).
+func ApplyPatch(rt *ResourceType, res map[string]any, ops []Operation) (map[string]any, error) {
+	work, _ := deepCopy(res).(map[string]any)
+	if work == nil {
+		work = map[string]any{}
+	}
+	if _, ok := work["schemas"]; !ok {
+		work["schemas"] = []any{rt.Schema.ID}
+	}
+	for i, op := range ops {
+		p := op.path
+		if p == nil && op.Path != "" {
+			pp, err := parsePathText(op.Path)
+			if err != nil {
+				return nil, ErrInvalidPath("operation %d: path is not a valid SCIM path", i+1)
+			}
+			p = &pp
+		}
+		pa := patcher{rt: rt, res: work, op: strings.ToLower(op.Op), where: fmt.Sprintf("operation %d", i+1)}
+		if pa.op != "add" && pa.op != "remove" && pa.op != "replace" {
+			return nil, ErrInvalidSyntax("%s: op must be add, remove or replace", pa.where)
+		}
+		var err error
+		switch {
+		case p != nil:
+			err = pa.apply(*p, op.Value, false)
+		case pa.op == "remove":
+			err = ErrNoTarget("%s: remove needs a path naming what to remove", pa.where)
+		default:
+			err = pa.applyObject("", op.Value)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return normalizeResource(rt, work, true)
+}
+
+type patcher struct {
+	rt    *ResourceType
+	res   map[string]any
+	op    string
+	where string
+}
+
+// applyObject applies a path-less value object; prefix qualifies its keys
+// (an extension URN plus ":" for a value given for a whole extension).
+func (pa *patcher) applyObject(prefix string, v any) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ErrInvalidSyntax("%s: without a path, value must be a JSON object of attributes", pa.where)
+	}
+	keys := sortedKeys(m)
+	slices.SortStableFunc(keys, func(a, b string) int { // plain keys first, then refinements
+		return cmp3(float64(strings.Count(a, ".")+strings.Count(a, "[")), float64(strings.Count(b, ".")+strings.Count(b, "[")))
+	})
+	for _, k := range keys {
+		if prefix == "" && strings.EqualFold(k, "schemas") {
+			continue
+		}
+		var p filter.Path
+		var err error
+		if s := pa.rt.Extension(k); s != nil && prefix == "" {
+			err = pa.applyObject(s.ID+":", m[k])
+		} else if p, err = parsePathText(prefix + k); err == nil {
+			err = pa.apply(p, m[k], true)
+		} else {
+			err = nil // not an attribute name: ignored like any unknown attribute
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply applies one operation at path p. lenient (inside a value object)
+// ignores unknown attributes and readOnly ones left unchanged.
+func (pa *patcher) apply(p filter.Path, v any, lenient bool) error {
+	ref, ok := resolvePath(pa.rt, p.AttributePath)
+	if !ok {
+		if lenient {
+			return nil
+		}
+		return ErrInvalidPath("%s: %s is not an attribute of %s", pa.where, p.AttributePath.String(), pa.rt.Name)
+	}
+	if ref.attr == nil { // a whole extension
+		if p.ValueExpression != nil || p.SubAttribute != nil {
+			return ErrInvalidPath("%s: %s is a schema, not an attribute", pa.where, ref.ext)
+		}
+		if pa.op == "remove" {
+			delete(pa.res, ref.ext)
+			return nil
+		}
+		return pa.applyObject(ref.ext+":", v)
+	}
+	name := ref.name()
+	if ref.attr.Mutability == ReadOnly || ref.sub != nil && ref.sub.Mutability == ReadOnly {
+		if lenient && pa.unchanged(ref, v) {
+			return nil
+		}
+		return ErrMutability("%s: %s is readOnly; the server sets it", pa.where, name)
+	}
+	container := pa.res
+	if ref.ext != "" {
+		m, _ := pa.res[ref.ext].(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+			pa.res[ref.ext] = m
+		}
+		container = m
+	}
+	if p.ValueExpression != nil {
+		if ref.sub != nil || !ref.attr.MultiValued {
+			return ErrInvalidPath("%s: brackets apply only to a multi-valued attribute, as in emails[type eq \"work\"]", pa.where)
+		}
+		return pa.applyFiltered(container, ref.attr, p, v, name)
+	}
+	a := ref.attr
+	if ref.sub != nil {
+		return pa.applySub(container, a, ref.sub, v, name)
+	}
+	if pa.op == "remove" {
+		if a.Required {
+			return ErrMutability("%s: %s is required and cannot be removed; replace it instead", pa.where, name)
+		}
+		if v != nil && a.MultiValued {
+			return pa.removeListed(container, a, v, name)
+		}
+		return pa.checkImmutable(a, container[a.Name], nil, name, func() { delete(container, a.Name) })
+	}
+	nv, ok, err := normalizeValue(a, v, name, false)
+	if err != nil || !ok {
+		if err == nil && pa.op == "replace" && a.MultiValued {
+			delete(container, a.Name) // replace with [] unassigns
+		}
+		return err
+	}
+	cur := container[a.Name]
+	switch {
+	case a.MultiValued && pa.op == "add":
+		list := asList(cur)
+		var added []int
+		for _, x := range nv.([]any) {
+			if !slices.ContainsFunc(list, func(y any) bool { return sameValue(a, x, y) }) {
+				added = append(added, len(list))
+				list = append(list, x)
+			}
+		}
+		container[a.Name] = fixPrimary(list, added)
+	case a.Type == TypeComplex && !a.MultiValued:
+		merged, _ := deepCopy(cur).(map[string]any)
+		if merged == nil {
+			merged = map[string]any{}
+		}
+		for k, x := range nv.(map[string]any) {
+			merged[k] = x
+		}
+		return pa.checkImmutable(a, cur, merged, name, func() { container[a.Name] = merged })
+	default:
+		return pa.checkImmutable(a, cur, nv, name, func() { container[a.Name] = nv })
+	}
+	return nil
+}
+
+// applySub handles name.givenName-style paths without a filter.
+func (pa *patcher) applySub(container map[string]any, a, sub *Attribute, v any, name string) error {
+	if a.MultiValued {
+		if pa.op != "remove" {
+			return ErrInvalidPath("%s: say which values of %s to change with a filter, as in %s[type eq \"work\"].%s", pa.where, a.Name, a.Name, sub.Name)
+		}
+		for _, el := range asList(container[a.Name]) {
+			if m, ok := el.(map[string]any); ok {
+				delete(m, sub.Name)
+			}
+		}
+		return nil
+	}
+	parent, _ := container[a.Name].(map[string]any)
+	if parent == nil {
+		parent = map[string]any{}
+	}
+	set := func(x any) {
+		if x == nil {
+			delete(parent, sub.Name)
+		} else {
+			parent[sub.Name] = x
+		}
+		if len(parent) == 0 {
+			delete(container, a.Name)
+		} else {
+			container[a.Name] = parent
+		}
+	}
+	if pa.op == "remove" {
+		if sub.Required {
+			return ErrMutability("%s: %s is required and cannot be removed", pa.where, name)
+		}
+		return pa.checkImmutable(sub, parent[sub.Name], nil, name, func() { set(nil) })
+	}
+	sv, ok, err := normalizeValue(sub, v, name, false)
+	if err != nil || !ok {
+		return err
+	}
+	return pa.checkImmutable(sub, parent[sub.Name], sv, name, func() { set(sv) })
+}
+
+// applyFiltered handles attr[filter] and attr[filter].sub paths.
+func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filter.Path, v any, name string) error {
+	f, err := compileFilter(pa.rt, a, p.ValueExpression)
+	if err != nil {
+		return err
+	}
+	var sub *Attribute
+	if s := p.SubAttributeName(); s != "" {
+		if sub = a.SubAttribute(s); sub == nil {
+			return ErrInvalidPath("%s: %s has no sub-attribute %s", pa.where, a.Name, s)
+		}
+		if sub.Mutability == ReadOnly {
+			return ErrMutability("%s: %s.%s is readOnly; the server sets it", pa.where, a.Name, sub.Name)
+		}
+		name += "." + sub.Name
+	}
+	list := asList(container[a.Name])
+	var matched []int
+	for i, el := range list {
+		if f.eval(el) {
+			matched = append(matched, i)
+		}
+	}
+	if pa.op == "remove" {
+		if sub == nil {
+			list = slices.DeleteFunc(slices.Clone(list), func(el any) bool { return f.eval(el) })
+		} else {
+			for _, i := range matched {
+				if m, ok := list[i].(map[string]any); ok {
+					delete(m, sub.Name)
+				}
+			}
+		}
+		if len(list) == 0 {
+			delete(container, a.Name)
+		} else {
+			container[a.Name] = list
+		}
+		return nil
+	}
+	var nv any
+	var ok bool
+	if sub != nil {
+		nv, ok, err = normalizeValue(sub, v, name, false)
+	} else {
+		nv, ok, err = normalizeSingle(a, v, name, false)
+	}
+	if err != nil {
+		return err
+	}
+	if len(matched) == 0 {
+		if pa.op == "replace" {
+			return ErrNoTarget("%s: no value of %s matches the filter in the path", pa.where, a.Name)
+		}
+		el, canCreate := eqClauses(a, p.ValueExpression)
+		if !canCreate || a.Type != TypeComplex {
+			return ErrNoTarget("%s: no value of %s matches the filter in the path, and it does not say which value to create", pa.where, a.Name)
+		}
+		if sub != nil && ok {
+			el[sub.Name] = nv
+		} else if m, isMap := nv.(map[string]any); isMap {
+			for k, x := range m {
+				el[k] = x
+			}
+		}
+		matched = []int{len(list)}
+		list = append(list, el)
+	} else if !ok {
+		return nil
+	}
+	for _, i := range matched {
+		switch {
+		case sub != nil:
+			m, _ := list[i].(map[string]any)
+			if m == nil {
+				continue
+			}
+			if err := pa.checkImmutable(sub, m[sub.Name], nv, name, func() { m[sub.Name] = nv }); err != nil {
+				return err
+			}
+		case pa.op == "replace" || a.Type != TypeComplex:
+			list[i] = deepCopy(nv)
+		default: // add with a filter: merge the given sub-attributes
+			m, _ := list[i].(map[string]any)
+			for k, x := range nv.(map[string]any) {
+				m[k] = deepCopy(x)
+			}
+		}
+	}
+	container[a.Name] = fixPrimary(list, matched)
+	return nil
+}
+
+// removeListed removes the listed values of a multi-valued attribute; a
+// complex value matches an element when all its sub-attributes are equal.
+func (pa *patcher) removeListed(container map[string]any, a *Attribute, v any, name string) error {
+	nv, ok, err := normalizeValue(a, v, name, true)
+	if err != nil || !ok {
+		return err
+	}
+	list := slices.DeleteFunc(slices.Clone(asList(container[a.Name])), func(el any) bool {
+		return slices.ContainsFunc(nv.([]any), func(x any) bool { return subsetOf(a, x, el) })
+	})
+	if len(list) == 0 {
+		delete(container, a.Name)
+	} else {
+		container[a.Name] = list
+	}
+	return nil
+}
+
+// unchanged reports whether v, normalised, equals the current value at ref.
+func (pa *patcher) unchanged(ref attrRef, v any) bool {
+	c := pa.res
+	if ref.ext != "" {
+		c, _ = pa.res[ref.ext].(map[string]any)
+	}
+	cur := c[ref.attr.Name]
+	t := ref.attr
+	if ref.sub != nil {
+		m, _ := cur.(map[string]any)
+		cur, t = m[ref.sub.Name], ref.sub
+	}
+	nv, ok, err := normalizeValue(t, v, "", true)
+	return err == nil && (reflect.DeepEqual(cur, nv) || !ok && cur == nil)
+}
+
+// checkImmutable runs set unless it would change an immutable value that
+// is already assigned.
+func (pa *patcher) checkImmutable(a *Attribute, cur, nv any, name string, set func()) error {
+	if a.Mutability == Immutable && cur != nil && !reflect.DeepEqual(cur, nv) {
+		return ErrMutability("%s: %s is immutable once set", pa.where, name)
+	}
+	set()
+	return nil
+}
+
+// sameValue reports whether two normalised values of a multi-valued
+// attribute are the same value: equal, or (for members-like attributes
+// with an immutable "value") equal in "value".
+func sameValue(a *Attribute, x, y any) bool {
+	if reflect.DeepEqual(x, y) {
+		return true
+	}
+	if s, ok := x.(string); ok && !a.CaseExact {
+		t, ok := y.(string)
+		return ok && strings.EqualFold(s, t)
+	}
+	if v := a.SubAttribute("value"); v != nil && v.Mutability == Immutable {
+		mx, _ := x.(map[string]any)
+		my, _ := y.(map[string]any)
+		return mx["value"] != nil && reflect.DeepEqual(mx["value"], my["value"])
+	}
+	return false
+}
+
+func subsetOf(a *Attribute, x, el any) bool {
+	mx, ok := x.(map[string]any)
+	if !ok {
+		return sameValue(a, x, el)
+	}
+	me, _ := el.(map[string]any)
+	for k, v := range mx {
+		if !reflect.DeepEqual(me[k], v) {
+			return false
+		}
+	}
+	return true
+}
+
+// fixPrimary clears "primary" on every element but the last of keep that
+// has it (RFC 7644 §3.5.2: setting primary on one value unsets the others).
+func fixPrimary(list []any, keep []int) []any {
+	winner := -1
+	for _, i := range keep {
+		if m, ok := list[i].(map[string]any); ok && m["primary"] == true {
+			winner = i
+		}
+	}
+	if winner < 0 {
+		return list
+	}
+	for i, el := range list {
+		if m, ok := el.(map[string]any); ok && i != winner && m["primary"] == true {
+			delete(m, "primary")
+		}
+	}
+	return list
+}
+
+// eqClauses turns a filter made only of AND-ed "sub eq literal" clauses
+// into the value they describe, e.g. [type eq "work"] into {type: work}.
+func eqClauses(a *Attribute, e filter.Expression) (map[string]any, bool) {
+	switch e := e.(type) {
+	case *filter.AttributeExpression:
+		sub := a.SubAttribute(e.AttributePath.AttributeName)
+		if sub == nil || e.AttributePath.URIPrefix != nil || e.AttributePath.SubAttribute != nil ||
+			!strings.EqualFold(string(e.Operator), string(filter.EQ)) || e.CompareValue == nil {
+			return nil, false
+		}
+		v := e.CompareValue
+		if s, ok := v.(string); ok {
+			if json.Unmarshal([]byte(`"`+s+`"`), &s) != nil {
+				return nil, false
+			}
+			v = s
+		}
+		return map[string]any{sub.Name: v}, true
+	case *filter.LogicalExpression:
+		if !strings.EqualFold(string(e.Operator), string(filter.AND)) {
+			return nil, false
+		}
+		l, ok := eqClauses(a, e.Left)
+		if !ok {
+			return nil, false
+		}
+		r, ok := eqClauses(a, e.Right)
+		for k, v := range r {
+			l[k] = v
+		}
+		return l, ok
+	}
+	return nil, false
+}

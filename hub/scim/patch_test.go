@@ -1,0 +1,342 @@
+package scim
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const patchHead = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":`
+
+func TestParsePatch(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		want     []Operation
+		scimType string
+	}{
+		{
+			name: "Entra Replace with capital op",
+			body: patchHead + `[{"op":"Replace","path":"active","value":"False"}]}`,
+			want: []Operation{{Op: "replace", Path: "active", Value: "False"}},
+		},
+		{
+			name: "Okta path-less replace",
+			body: patchHead + `[{"op":"replace","value":{"active":false}}]}`,
+			want: []Operation{{Op: "replace", Value: map[string]any{"active": false}}},
+		},
+		{
+			name: "lower-case operations key and number value",
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"operations":[{"op":"add","path":"title","value":12}]}`,
+			want: []Operation{{Op: "add", Path: "title", Value: json.Number("12")}},
+		},
+		{name: "not JSON", body: `{`, scimType: "invalidSyntax"},
+		{name: "trailing data", body: patchHead + `[{"op":"remove","path":"title"}]} x`, scimType: "invalidSyntax"},
+		{name: "wrong schema", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"Operations":[{"op":"remove","path":"title"}]}`, scimType: "invalidSyntax"},
+		{name: "no operations", body: patchHead + `[]}`, scimType: "invalidSyntax"},
+		{name: "unknown op", body: patchHead + `[{"op":"move","path":"title"}]}`, scimType: "invalidSyntax"},
+		{name: "add without value", body: patchHead + `[{"op":"add","path":"title"}]}`, scimType: "invalidSyntax"},
+		{name: "replace with null", body: patchHead + `[{"op":"replace","path":"title","value":null}]}`, scimType: "invalidSyntax"},
+		{name: "remove without path", body: patchHead + `[{"op":"remove"}]}`, scimType: "noTarget"},
+		{name: "bad path", body: patchHead + `[{"op":"remove","path":"members[value eq]"}]}`, scimType: "invalidPath"},
+		{name: "path not a string", body: patchHead + `[{"op":"remove","path":5}]}`, scimType: "invalidSyntax"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParsePatch([]byte(tt.body))
+			if scimTypeOf(err) != tt.scimType {
+				t.Fatalf("ParsePatch error = %v, want scimType %q", err, tt.scimType)
+			}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(Operation{}), cmp.FilterPath(func(p cmp.Path) bool {
+				return p.Last().String() == ".path"
+			}, cmp.Ignore())); diff != "" {
+				t.Errorf("ParsePatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestApplyPatchUser(t *testing.T) {
+	const ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+	const sg = "urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User"
+	tests := []struct {
+		name     string
+		ops      string
+		check    func(t *testing.T, got map[string]any)
+		scimType string
+	}{
+		{
+			name:  "Entra disable with string boolean",
+			ops:   `[{"op":"Replace","path":"active","value":"False"}]`,
+			check: wantAt("active", false),
+		},
+		{
+			name:  "Okta disable without path",
+			ops:   `[{"op":"replace","value":{"active":false}}]`,
+			check: wantAt("active", false),
+		},
+		{
+			name: "Entra multi-valued update",
+			ops: `[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"updatedEmail@microsoft.com"},
+			       {"op":"Replace","path":"name.familyName","value":"updatedFamilyName"}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt("emails", []any{
+					map[string]any{"value": "updatedEmail@microsoft.com", "type": "work", "primary": true},
+					map[string]any{"value": "babs@jensen.org", "type": "home"},
+				})(t, got)
+				wantAt("name", map[string]any{"givenName": "Barbara", "familyName": "updatedFamilyName"})(t, got)
+			},
+		},
+		{
+			name: "Entra value object with dotted and enterprise URN keys",
+			ops: `[{"op":"Replace","value":{"active":"True","name.givenName":"Babs","displayName":"Babs J",
+			       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"ICU",
+			       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager":"new-mgr"}}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt("active", true)(t, got)
+				wantAt("name", map[string]any{"givenName": "Babs", "familyName": "Jensen"})(t, got)
+				wantAt("displayName", "Babs J")(t, got)
+				wantAt(ent, map[string]any{"employeeNumber": "701984", "department": "ICU",
+					"manager": map[string]any{"value": "new-mgr", "displayName": "John Smith"}})(t, got)
+			},
+		},
+		{
+			name:  "Entra add manager by URN path with a plain string",
+			ops:   `[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":"m2"}]`,
+			check: wantAt(ent+".manager", map[string]any{"value": "m2", "displayName": "John Smith"}),
+		},
+		{
+			name:  "remove manager",
+			ops:   `[{"op":"Remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}]`,
+			check: wantAt(ent, map[string]any{"employeeNumber": "701984", "department": "Ward 3"}),
+		},
+		{
+			name: "remove a whole extension",
+			ops:  `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt(ent, nil)(t, got)
+				wantAt("schemas", []any{UserURN, ShiftgateUserURN})(t, got)
+			},
+		},
+		{
+			name:  "Entra add work email when none matches creates it",
+			ops:   `[{"op":"Add","path":"phoneNumbers[type eq \"mobile\"].value","value":"+49 151 000"}]`,
+			check: wantAt("phoneNumbers", []any{map[string]any{"value": "555-555-8377", "type": "work"}, map[string]any{"value": "+49 151 000", "type": "mobile"}}),
+		},
+		{
+			name: "add appends and skips identical values",
+			ops:  `[{"op":"add","path":"emails","value":[{"value":"babs@jensen.org","type":"home"},{"value":"b@ward3.example","type":"other","primary":true}]}]`,
+			check: wantAt("emails", []any{
+				map[string]any{"value": "bjensen@example.com", "type": "work"},
+				map[string]any{"value": "babs@jensen.org", "type": "home"},
+				map[string]any{"value": "b@ward3.example", "type": "other", "primary": true},
+			}),
+		},
+		{
+			name:  "replace multi-valued without filter",
+			ops:   `[{"op":"replace","path":"emails","value":[{"value":"only@x"}]}]`,
+			check: wantAt("emails", []any{map[string]any{"value": "only@x"}}),
+		},
+		{
+			name:  "remove with filter",
+			ops:   `[{"op":"remove","path":"emails[type eq \"home\"]"}]`,
+			check: wantAt("emails", []any{map[string]any{"value": "bjensen@example.com", "type": "work", "primary": true}}),
+		},
+		{
+			name:  "remove with filter that matches nothing is a no-op",
+			ops:   `[{"op":"remove","path":"emails[type eq \"pager\"]"}]`,
+			check: func(t *testing.T, got map[string]any) { wantAt("emails", sampleUser(t)["emails"])(t, got) },
+		},
+		{
+			name: "frontline: add a site, replace end date with a bare date",
+			ops:  `[{"op":"add","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites","value":"munich-03"},{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:endDate","value":"2026-06-30"}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt(sg+".sites", []any{"berlin-01", "Hamburg-02", "munich-03"})(t, got)
+				wantAt(sg+".endDate", "2026-07-01T00:00:00Z")(t, got)
+			},
+		},
+		{
+			name:  "frontline: remove one site by value filter",
+			ops:   `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites[value eq \"hamburg-02\"]"}]`,
+			check: wantAt(sg+".sites", []any{"berlin-01"}),
+		},
+		{
+			name:  "value object keeps an unchanged id (Okta)",
+			ops:   `[{"op":"replace","value":{"id":"2819c223-7f76-453a-919d-413861904646","title":"Charge nurse"}}]`,
+			check: wantAt("title", "Charge nurse"),
+		},
+		{name: "replace with filter and no match", ops: `[{"op":"replace","path":"emails[type eq \"pager\"].value","value":"x"}]`, scimType: "noTarget"},
+		{name: "replace id", ops: `[{"op":"replace","path":"id","value":"other"}]`, scimType: "mutability"},
+		{name: "change id in value object", ops: `[{"op":"replace","value":{"id":"other"}}]`, scimType: "mutability"},
+		{name: "replace meta.created", ops: `[{"op":"replace","path":"meta.created","value":"2020-01-01T00:00:00Z"}]`, scimType: "mutability"},
+		{name: "add groups", ops: `[{"op":"add","path":"groups","value":[{"value":"g2"}]}]`, scimType: "mutability"},
+		{name: "remove userName", ops: `[{"op":"remove","path":"userName"}]`, scimType: "mutability"},
+		{name: "unknown attribute path", ops: `[{"op":"replace","path":"favouriteColour","value":"blue"}]`, scimType: "invalidPath"},
+		{name: "sub-attribute of multi-valued without filter", ops: `[{"op":"replace","path":"emails.value","value":"x"}]`, scimType: "invalidPath"},
+		{name: "bad value type", ops: `[{"op":"replace","path":"active","value":"maybe"}]`, scimType: "invalidValue"},
+		{name: "bad filter in path", ops: `[{"op":"remove","path":"emails[primary gt true]"}]`, scimType: "invalidFilter"},
+		{name: "value object not an object", ops: `[{"op":"add","value":"x"}]`, scimType: "invalidSyntax"},
+		{name: "all or nothing", ops: `[{"op":"replace","path":"title","value":"x"},{"op":"replace","path":"id","value":"y"}]`, scimType: "mutability"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := sampleUser(t)
+			before := sampleUser(t)
+			ops, err := ParsePatch([]byte(patchHead + tt.ops + `}`))
+			if err != nil {
+				t.Fatalf("ParsePatch: %v", err)
+			}
+			got, err := ApplyPatch(UserResourceType(), res, ops)
+			if diff := cmp.Diff(before, res); diff != "" {
+				t.Errorf("ApplyPatch modified its input (-before +after):\n%s", diff)
+			}
+			if scimTypeOf(err) != tt.scimType {
+				t.Fatalf("ApplyPatch error = %v, want scimType %q", err, tt.scimType)
+			}
+			if err != nil {
+				return
+			}
+			tt.check(t, got)
+			if again, err := Normalize(UserResourceType(), got); err != nil {
+				t.Errorf("result does not normalise: %v (%v)", err, again)
+			}
+		})
+	}
+}
+
+// wantAt checks the value at a key; "ext.attr" looks inside an extension
+// or complex attribute (the URN's own dots are kept).
+func wantAt(key string, want any) func(t *testing.T, got map[string]any) {
+	return func(t *testing.T, got map[string]any) {
+		t.Helper()
+		var v any = got
+		for _, k := range splitKey(key) {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+		if diff := cmp.Diff(want, v); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", key, diff)
+		}
+	}
+}
+
+func splitKey(key string) []string {
+	for _, urn := range []string{EnterpriseUserURN, ShiftgateUserURN} {
+		if len(key) > len(urn) && key[:len(urn)] == urn && key[len(urn)] == '.' {
+			return []string{urn, key[len(urn)+1:]}
+		}
+	}
+	return []string{key}
+}
+
+func TestApplyPatchGroup(t *testing.T) {
+	group := func(t *testing.T) map[string]any {
+		g, err := Normalize(GroupResourceType(), mustJSON(t, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],
+		  "displayName":"Nurses","members":[{"value":"u1","display":"Babs"},{"value":"u2"},{"value":"u3"}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g["id"] = "abf4dd94-a4c0-4f67-89c9-76b03340cb9b"
+		return g
+	}
+	members := func(ids ...string) []any {
+		var l []any
+		for _, id := range ids {
+			l = append(l, map[string]any{"value": id})
+		}
+		return l
+	}
+	tests := []struct {
+		name     string
+		ops      string
+		want     any // members
+		scimType string
+	}{
+		{
+			name: "Entra add members",
+			ops:  `[{"op":"Add","path":"members","value":[{"$ref":null,"value":"u4"},{"$ref":null,"value":"u2"}]}]`,
+			want: []any{map[string]any{"value": "u1", "display": "Babs"}, map[string]any{"value": "u2"}, map[string]any{"value": "u3"}, map[string]any{"value": "u4"}},
+		},
+		{
+			name: "Entra remove members with value list",
+			ops:  `[{"op":"Remove","path":"members","value":[{"$ref":null,"value":"u1"},{"value":"u3"}]}]`,
+			want: members("u2"),
+		},
+		{
+			name: "Okta remove member by filter",
+			ops:  `[{"op":"remove","path":"members[value eq \"u2\"]"}]`,
+			want: []any{map[string]any{"value": "u1", "display": "Babs"}, map[string]any{"value": "u3"}},
+		},
+		{
+			name: "Okta replace members",
+			ops:  `[{"op":"replace","path":"members","value":[{"value":"u9","display":"x@okta.local"}]}]`,
+			want: []any{map[string]any{"value": "u9", "display": "x@okta.local"}},
+		},
+		{
+			name: "Okta rename with id in value object",
+			ops:  `[{"op":"replace","value":{"id":"abf4dd94-a4c0-4f67-89c9-76b03340cb9b","displayName":"Test SCIMv2"}}]`,
+			want: []any{map[string]any{"value": "u1", "display": "Babs"}, map[string]any{"value": "u2"}, map[string]any{"value": "u3"}},
+		},
+		{
+			name: "remove all members",
+			ops:  `[{"op":"remove","path":"members"}]`,
+			want: nil,
+		},
+		{name: "member value is immutable", ops: `[{"op":"replace","path":"members[value eq \"u2\"].value","value":"u5"}]`, scimType: "mutability"},
+		{name: "displayName cannot be removed", ops: `[{"op":"remove","path":"displayName"}]`, scimType: "mutability"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ops, err := ParsePatch([]byte(patchHead + tt.ops + `}`))
+			if err != nil {
+				t.Fatalf("ParsePatch: %v", err)
+			}
+			got, err := ApplyPatch(GroupResourceType(), group(t), ops)
+			if scimTypeOf(err) != tt.scimType {
+				t.Fatalf("ApplyPatch error = %v, want scimType %q", err, tt.scimType)
+			}
+			if err != nil {
+				return
+			}
+			if diff := cmp.Diff(tt.want, got["members"]); diff != "" {
+				t.Errorf("members (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzApplyPatch(f *testing.F) {
+	for _, s := range []string{
+		patchHead + `[{"op":"Replace","path":"active","value":"False"}]}`,
+		patchHead + `[{"op":"replace","value":{"active":false,"name.givenName":"X","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"Y"}}]}`,
+		patchHead + `[{"op":"Add","path":"emails[type eq \"work\"].value","value":"a@b"}]}`,
+		patchHead + `[{"op":"Remove","path":"members","value":[{"value":"id"}]}]}`,
+		patchHead + `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites[value eq \"x\"]"}]}`,
+	} {
+		f.Add(s)
+	}
+	users, groups := UserResourceType(), GroupResourceType()
+	user := sampleUser(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		ops, err := ParsePatch([]byte(body))
+		if err != nil {
+			checkSCIM400(t, err)
+			return
+		}
+		for _, rt := range []*ResourceType{users, groups} {
+			if _, err := ApplyPatch(rt, user, ops); err != nil {
+				checkSCIM400(t, err)
+			}
+		}
+	})
+}
+
+func checkSCIM400(t *testing.T, err error) {
+	t.Helper()
+	var se *Error
+	if !errors.As(err, &se) || se.Status < 400 || se.Status > 499 {
+		t.Fatalf("error is not a 4xx *Error: %v", err)
+	}
+}

@@ -1,0 +1,348 @@
+package scim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// ContentType is the SCIM media type (RFC 7644 §3.1).
+const ContentType = "application/scim+json"
+
+const (
+	listResponseURN = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+	// defaultCount and maxResults bound a page (advertised in
+	// ServiceProviderConfig.filter.maxResults).
+	defaultCount = 100
+	maxResults   = 1000
+)
+
+// HandlerConfig is what the SCIM HTTP handler needs.
+type HandlerConfig struct {
+	Prefix  string // path the handler is mounted at, e.g. /scim/v2
+	BaseURL string // absolute URL of Prefix, for meta.location and $ref
+	Store   store.Store
+	Engine  *lifecycle.Engine
+	Now     func() time.Time
+	// MaxBodyBytes caps request bodies; larger ones get 413.
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	// Authorize checks the request's credentials and names the actor; its
+	// error is rendered as it is (use ErrUnauthorized).
+	Authorize func(*http.Request) (lifecycle.Actor, error)
+}
+
+// Handler serves SCIM 2.0 (RFC 7644) for Users and Groups and the
+// discovery endpoints.
+type Handler struct {
+	cfg    HandlerConfig
+	users  *ResourceType
+	groups *ResourceType
+	mux    *http.ServeMux
+}
+
+// NewHandler returns the SCIM handler.
+func NewHandler(cfg HandlerConfig) *Handler {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	h := &Handler{cfg: cfg, users: UserResourceType(), groups: GroupResourceType(), mux: http.NewServeMux()}
+	p := cfg.Prefix
+	h.route("GET "+p+"/Users", h.listUsers)
+	h.route("POST "+p+"/Users", h.createUser)
+	h.route("POST "+p+"/Users/.search", h.searchUsers)
+	h.route("GET "+p+"/Users/{id}", h.getUser)
+	h.route("PUT "+p+"/Users/{id}", h.replaceUser)
+	h.route("PATCH "+p+"/Users/{id}", h.patchUser)
+	h.route("DELETE "+p+"/Users/{id}", h.deleteUser)
+	h.route("GET "+p+"/Groups", h.listGroups)
+	h.route("POST "+p+"/Groups", h.createGroup)
+	h.route("POST "+p+"/Groups/.search", h.searchGroups)
+	h.route("GET "+p+"/Groups/{id}", h.getGroup)
+	h.route("PUT "+p+"/Groups/{id}", h.replaceGroup)
+	h.route("PATCH "+p+"/Groups/{id}", h.patchGroup)
+	h.route("DELETE "+p+"/Groups/{id}", h.deleteGroup)
+	h.route("GET "+p+"/ServiceProviderConfig", h.serviceProviderConfig)
+	h.route("GET "+p+"/Schemas", h.schemas)
+	h.route("GET "+p+"/Schemas/{id}", h.schema)
+	h.route("GET "+p+"/ResourceTypes", h.resourceTypes)
+	h.route("GET "+p+"/ResourceTypes/{id}", h.resourceType)
+	h.mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := cfg.Authorize(r); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeError(w, r, &Error{Status: http.StatusNotFound, Detail: "no SCIM endpoint " + r.Method + " " + r.URL.Path + "; this server offers /Users, /Groups, /ServiceProviderConfig, /Schemas and /ResourceTypes (no /Bulk, no /Me)"})
+	})
+	return h
+}
+
+// route registers an authenticated endpoint.
+func (h *Handler) route(pattern string, fn func(http.ResponseWriter, *http.Request, lifecycle.Actor) error) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		actor, err := h.cfg.Authorize(r)
+		if err == nil {
+			err = fn(w, r, actor)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+	})
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.cfg.Logger.Error("scim handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p))
+			h.writeError(w, r, fmt.Errorf("panic: %v", p))
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+// ErrUnauthorized is the 401 for a missing or bad bearer token.
+func ErrUnauthorized(detail string) *Error {
+	return &Error{Status: http.StatusUnauthorized, Detail: detail}
+}
+
+// writeError renders err in the SCIM error schema: the one place where
+// errors become HTTP statuses.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var se *Error
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &se):
+	case errors.As(err, &tooBig):
+		se = &Error{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("request body is larger than %d bytes; split the request", tooBig.Limit)}
+	case errors.Is(err, lifecycle.ErrUnknownMember):
+		se = &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: userMessage(err) + ": every member must be an existing user"}
+	case errors.Is(err, store.ErrNotFound):
+		se = &Error{Status: http.StatusNotFound, Detail: "resource " + r.PathValue("id") + " not found"}
+	case errors.Is(err, store.ErrConflict):
+		se = &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "a resource with this userName or displayName already exists"}
+	case errors.Is(err, errPrecondition):
+		se = &Error{Status: http.StatusPreconditionFailed, Detail: "the resource changed since the version in If-Match; GET it again and retry"}
+	default:
+		if r.Context().Err() == nil {
+			h.cfg.Logger.Error("scim request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		se = &Error{Status: http.StatusInternalServerError, Detail: "internal error; the hub log has the details"}
+	}
+	if se.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="shiftgate-scim"`)
+	}
+	writeJSON(w, se.Status, se)
+}
+
+// userMessage strips an error down to its first line for a client.
+func userMessage(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+var errPrecondition = errors.New("precondition failed")
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", ContentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// readBody reads a JSON request body within the size limit.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != ContentType && mt != "application/json") {
+			return nil, &Error{Status: http.StatusUnsupportedMediaType, Detail: "send the body as " + ContentType + " or application/json, not " + ct}
+		}
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, err
+		}
+		return nil, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "could not read the request body"}
+	}
+	return b, nil
+}
+
+// decodeObject parses a JSON object body, numbers kept exact.
+func decodeObject(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "the body must be one JSON object"}
+	}
+	if dec.More() {
+		return nil, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "the body must be one JSON object, with nothing after it"}
+	}
+	return m, nil
+}
+
+// listParams are a query's paging and projection parameters.
+type listParams struct {
+	filter     string
+	startIndex int // 1-based
+	count      int
+	attributes []string
+	excluded   []string
+}
+
+func parseListParams(get func(string) string) (listParams, error) {
+	p := listParams{filter: get("filter"), startIndex: 1, count: defaultCount}
+	if s := get("startIndex"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return p, &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "startIndex must be an integer"}
+		}
+		p.startIndex = max(n, 1) // RFC 7644 §3.4.2.4: less than 1 is 1
+	}
+	if s := get("count"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return p, &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "count must be an integer"}
+		}
+		p.count = min(max(n, 0), maxResults) // negative is 0
+	}
+	p.attributes = splitList(get("attributes"))
+	p.excluded = splitList(get("excludedAttributes"))
+	return p, nil
+}
+
+// searchParams reads a POST /.search body (RFC 7644 §3.4.3).
+func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listParams, error) {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return listParams{}, err
+	}
+	var req struct {
+		Schemas            []string `json:"schemas"`
+		Filter             string   `json:"filter"`
+		StartIndex         *int     `json:"startIndex"`
+		Count              *int     `json:"count"`
+		Attributes         []string `json:"attributes"`
+		ExcludedAttributes []string `json:"excludedAttributes"`
+	}
+	if err := json.Unmarshal(b, &req); err != nil {
+		return listParams{}, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "the search request must be a SearchRequest JSON object"}
+	}
+	vals := map[string]string{"filter": req.Filter, "attributes": strings.Join(req.Attributes, ","), "excludedAttributes": strings.Join(req.ExcludedAttributes, ",")}
+	if req.StartIndex != nil {
+		vals["startIndex"] = strconv.Itoa(*req.StartIndex)
+	}
+	if req.Count != nil {
+		vals["count"] = strconv.Itoa(*req.Count)
+	}
+	return parseListParams(func(k string) string { return vals[k] })
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// listResponse is RFC 7644 §3.4.2's ListResponse.
+type listResponse struct {
+	Schemas      []string         `json:"schemas"`
+	TotalResults int              `json:"totalResults"`
+	StartIndex   int              `json:"startIndex"`
+	ItemsPerPage int              `json:"itemsPerPage"`
+	Resources    []map[string]any `json:"Resources"`
+}
+
+func newListResponse(total, startIndex int, items []map[string]any) listResponse {
+	if items == nil {
+		items = []map[string]any{}
+	}
+	return listResponse{Schemas: []string{listResponseURN}, TotalResults: total, StartIndex: startIndex, ItemsPerPage: len(items), Resources: items}
+}
+
+// page cuts the in-memory page [startIndex, startIndex+count) out of n items.
+func page(n, startIndex, count int) (from, to int) {
+	from = min(startIndex-1, n)
+	to = min(from+count, n)
+	return from, to
+}
+
+// etag is a resource version as an HTTP entity tag.
+func etag(version int64) string { return `W/"` + strconv.FormatInt(version, 10) + `"` }
+
+// checkIfMatch enforces If-Match against the current version.
+func checkIfMatch(r *http.Request, version int64) error {
+	im := r.Header.Get("If-Match")
+	if im == "" || im == "*" {
+		return nil
+	}
+	want := etag(version)
+	for _, t := range strings.Split(im, ",") {
+		t = strings.TrimSpace(t)
+		if t == want || "W/"+t == want {
+			return nil
+		}
+	}
+	return errPrecondition
+}
+
+// notModified answers 304 when If-None-Match names the current version.
+func notModified(w http.ResponseWriter, r *http.Request, version int64) bool {
+	inm := r.Header.Get("If-None-Match")
+	if inm == "" {
+		return false
+	}
+	want := etag(version)
+	for _, t := range strings.Split(inm, ",") {
+		if t = strings.TrimSpace(t); t == want || t == "*" || "W/"+t == want {
+			w.Header().Set("ETag", want)
+			w.WriteHeader(http.StatusNotModified)
+			return true
+		}
+	}
+	return false
+}
+
+// meta is a resource's meta attribute (RFC 7643 §3.1).
+func (h *Handler) meta(resourceType, location string, created, modified time.Time, version int64) map[string]any {
+	return map[string]any{
+		"resourceType": resourceType,
+		"created":      created.UTC().Format(time.RFC3339Nano),
+		"lastModified": modified.UTC().Format(time.RFC3339Nano),
+		"location":     location,
+		"version":      etag(version),
+	}
+}

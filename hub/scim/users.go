@@ -1,0 +1,447 @@
+package scim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// farFuture is the first year treated as "no date".
+const farFuture = 2200
+
+// Attributes the hub keeps in typed fields or derives, never in the stored
+// document.
+var derivedUserAttrs = []string{"id", "meta", "groups", "active", "password"}
+
+// userFromResource sets u's typed fields and document from a normalised
+// User resource. The password attribute is dropped: Shiftgate has none.
+func userFromResource(res map[string]any, u *store.User) error {
+	u.UserName = str(res["userName"])
+	if strings.TrimSpace(u.UserName) == "" {
+		return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "userName is required and must not be empty"}
+	}
+	u.ExternalID = str(res["externalId"])
+	u.DisplayName = str(res["displayName"])
+	if u.DisplayName == "" {
+		if name, ok := res["name"].(map[string]any); ok {
+			u.DisplayName = str(name["formatted"])
+			if u.DisplayName == "" {
+				u.DisplayName = strings.TrimSpace(str(name["givenName"]) + " " + str(name["familyName"]))
+			}
+		}
+	}
+	u.Active = true
+	if a, ok := res["active"].(bool); ok {
+		u.Active = a
+	}
+	u.Sites, u.EmploymentType, u.StartDate, u.EndDate, u.Shifts, u.Certifications = nil, "", time.Time{}, time.Time{}, nil, nil
+	if ext, ok := res[ShiftgateUserURN].(map[string]any); ok {
+		for _, s := range list(ext["sites"]) {
+			if s := strings.TrimSpace(str(s)); s != "" && !slices.ContainsFunc(u.Sites, func(x string) bool { return strings.EqualFold(x, s) }) {
+				u.Sites = append(u.Sites, s)
+			}
+		}
+		u.EmploymentType = str(ext["employmentType"])
+		var err error
+		if u.StartDate, err = dateTime(ext["startDate"], "startDate"); err != nil {
+			return err
+		}
+		if u.EndDate, err = dateTime(ext["endDate"], "endDate"); err != nil {
+			return err
+		}
+		if !u.StartDate.IsZero() && !u.EndDate.IsZero() && !u.EndDate.After(u.StartDate) {
+			return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "endDate must be after startDate"}
+		}
+		for _, v := range list(ext["shifts"]) {
+			m, _ := v.(map[string]any)
+			start, err := dateTime(m["start"], "shifts.start")
+			if err != nil {
+				return err
+			}
+			end, err := dateTime(m["end"], "shifts.end")
+			if err != nil {
+				return err
+			}
+			if start.IsZero() || end.IsZero() || !end.After(start) {
+				return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "each shift needs a start and an end after it"}
+			}
+			u.Shifts = append(u.Shifts, store.Shift{Start: start, End: end})
+		}
+		for _, v := range list(ext["certifications"]) {
+			m, _ := v.(map[string]any)
+			name := strings.TrimSpace(str(m["name"]))
+			if name == "" {
+				return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "each certification needs a name"}
+			}
+			exp, err := dateTime(m["expires"], "certifications.expires")
+			if err != nil {
+				return err
+			}
+			u.Certifications = append(u.Certifications, store.Certification{Name: name, Expires: exp})
+		}
+	}
+	doc := make(map[string]any, len(res))
+	for k, v := range res {
+		if !slices.Contains(derivedUserAttrs, k) {
+			doc[k] = v
+		}
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("marshal user document: %w", err)
+	}
+	u.Document = b
+	return nil
+}
+
+// userResource renders the full User resource; groups may be nil when the
+// caller does not need them.
+func (h *Handler) userResource(u store.User, groups []store.Group) (map[string]any, error) {
+	res := map[string]any{}
+	if len(u.Document) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(u.Document)))
+		dec.UseNumber()
+		if err := dec.Decode(&res); err != nil {
+			return nil, fmt.Errorf("decode stored user %s: %w", u.ID, err)
+		}
+	}
+	res["id"] = u.ID
+	res["active"] = u.Active
+	if len(groups) > 0 {
+		gs := make([]any, len(groups))
+		for i, g := range groups {
+			gs[i] = map[string]any{"value": g.ID, "display": g.DisplayName, "$ref": h.cfg.BaseURL + "/Groups/" + g.ID, "type": "direct"}
+		}
+		res["groups"] = gs
+	}
+	res["meta"] = h.meta("User", h.cfg.BaseURL+"/Users/"+u.ID, u.Created, u.Modified, u.Version)
+	return res, nil
+}
+
+// loadUser returns a user that SCIM can see (not a tombstone).
+func (h *Handler) loadUser(ctx context.Context, id string) (store.User, error) {
+	u, err := h.cfg.Store.GetUser(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	if u.State == store.UserDeleted {
+		return u, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+	}
+	return u, nil
+}
+
+func (h *Handler) groupsOf(ctx context.Context, userID string) ([]store.Group, error) {
+	gs, _, err := h.cfg.Store.ListGroups(ctx, store.GroupQuery{MemberID: userID})
+	return gs, err
+}
+
+// writeUser answers with the user as the client asked to see it.
+func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, u store.User) error {
+	groups, err := h.groupsOf(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	res, err := h.userResource(u, groups)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	res = Project(h.users, res, splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes")))
+	w.Header().Set("ETag", etag(u.Version))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", h.cfg.BaseURL+"/Users/"+u.ID)
+	}
+	writeJSON(w, status, res)
+	return nil
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	u, err := h.loadUser(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if notModified(w, r, u.Version) {
+		return nil
+	}
+	return h.writeUser(w, r, http.StatusOK, u)
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	in, err := decodeObject(b)
+	if err != nil {
+		return err
+	}
+	res, err := Normalize(h.users, in)
+	if err != nil {
+		return err
+	}
+	u := store.User{ID: uuid.NewString()}
+	if err := userFromResource(res, &u); err != nil {
+		return err
+	}
+	u, err = h.cfg.Engine.CreateUser(r.Context(), a, u)
+	if err != nil {
+		return err
+	}
+	return h.writeUser(w, r, http.StatusCreated, u)
+}
+
+func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	in, err := decodeObject(b)
+	if err != nil {
+		return err
+	}
+	res, err := Normalize(h.users, in)
+	if err != nil {
+		return err
+	}
+	if err := checkID(in, r.PathValue("id")); err != nil {
+		return err
+	}
+	u, err := h.cfg.Engine.UpdateUser(r.Context(), a, r.PathValue("id"), func(old store.User) (store.User, error) {
+		if err := checkIfMatch(r, old.Version); err != nil {
+			return old, err
+		}
+		nu := old
+		err := userFromResource(res, &nu)
+		return nu, err
+	})
+	if err != nil {
+		return err
+	}
+	return h.writeUser(w, r, http.StatusOK, u)
+}
+
+func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	ops, err := ParsePatch(b)
+	if err != nil {
+		return err
+	}
+	u, err := h.cfg.Engine.UpdateUser(r.Context(), a, r.PathValue("id"), func(old store.User) (store.User, error) {
+		if err := checkIfMatch(r, old.Version); err != nil {
+			return old, err
+		}
+		cur, err := h.userResource(old, nil)
+		if err != nil {
+			return old, err
+		}
+		res, err := ApplyPatch(h.users, cur, ops)
+		if err != nil {
+			return old, err
+		}
+		nu := old
+		err = userFromResource(res, &nu)
+		return nu, err
+	})
+	if err != nil {
+		return err
+	}
+	return h.writeUser(w, r, http.StatusOK, u)
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	id := r.PathValue("id")
+	if r.Header.Get("If-Match") != "" {
+		u, err := h.loadUser(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		if err := checkIfMatch(r, u.Version); err != nil {
+			return err
+		}
+	}
+	if err := h.cfg.Engine.DeleteUser(r.Context(), a, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	p, err := parseListParams(r.URL.Query().Get)
+	if err != nil {
+		return err
+	}
+	return h.queryUsers(w, r, p)
+}
+
+func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	p, err := h.searchParams(w, r)
+	if err != nil {
+		return err
+	}
+	return h.queryUsers(w, r, p)
+}
+
+// queryUsers answers a list or search. An equality on userName, externalId
+// or id narrows the candidates through an index; the whole filter is then
+// evaluated on each candidate.
+func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParams) error {
+	ctx := r.Context()
+	var f *Filter
+	if p.filter != "" {
+		var err error
+		if f, err = ParseFilter(h.users, p.filter); err != nil {
+			return err
+		}
+	}
+	q := store.UserQuery{}
+	if f == nil {
+		q.Offset, q.Limit = p.startIndex-1, p.count
+		if p.count == 0 {
+			q.Limit = 1 // the store's 0 means no cap; only the total is wanted
+		}
+	} else if attr, val, ok := f.Equality(); ok {
+		switch strings.ToLower(attr) {
+		case "username":
+			q.UserName = val
+		case "externalid":
+			q.ExternalID = val
+		case "id":
+			q.ID = val
+		}
+	}
+	users, total, err := h.cfg.Store.ListUsers(ctx, q)
+	if err != nil {
+		return err
+	}
+	if f == nil && p.count == 0 {
+		users = nil
+	}
+	wantGroups := wantsAttr(p, "groups")
+	var groupsByUser map[string][]store.Group
+	if (wantGroups || f != nil) && len(users) > 1 {
+		if groupsByUser, err = h.groupsByUser(ctx); err != nil {
+			return err
+		}
+	}
+	items := make([]map[string]any, 0, len(users))
+	for _, u := range users {
+		var gs []store.Group
+		if wantGroups || f != nil {
+			if groupsByUser != nil {
+				gs = groupsByUser[u.ID]
+			} else if gs, err = h.groupsOf(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		res, err := h.userResource(u, gs)
+		if err != nil {
+			return err
+		}
+		if f != nil && !f.Match(res) {
+			continue
+		}
+		items = append(items, res)
+	}
+	start := p.startIndex
+	if f != nil {
+		total = len(items)
+		from, to := page(len(items), p.startIndex, p.count)
+		items = items[from:to]
+	}
+	for i := range items {
+		items[i] = Project(h.users, items[i], p.attributes, p.excluded)
+	}
+	writeJSON(w, http.StatusOK, newListResponse(total, start, items))
+	return nil
+}
+
+// groupsByUser loads every membership at once, for pages of many users.
+func (h *Handler) groupsByUser(ctx context.Context) (map[string][]store.Group, error) {
+	gs, _, err := h.cfg.Store.ListGroups(ctx, store.GroupQuery{})
+	if err != nil {
+		return nil, err
+	}
+	m := map[string][]store.Group{}
+	for _, g := range gs {
+		for _, id := range g.Members {
+			m[id] = append(m[id], g)
+		}
+	}
+	return m, nil
+}
+
+// wantsAttr reports whether a projection can include attr.
+func wantsAttr(p listParams, attr string) bool {
+	has := func(list []string) bool {
+		return slices.ContainsFunc(list, func(a string) bool {
+			a = strings.ToLower(a)
+			return a == attr || strings.HasPrefix(a, attr+".") || strings.HasSuffix(a, ":"+attr) || strings.Contains(a, ":"+attr+".")
+		})
+	}
+	if len(p.attributes) > 0 {
+		return has(p.attributes)
+	}
+	return !has(p.excluded)
+}
+
+// checkID refuses a PUT body whose id names another resource.
+func checkID(in map[string]any, id string) error {
+	for k, v := range in {
+		if strings.EqualFold(k, "id") {
+			if s, ok := v.(string); ok && s != id {
+				return &Error{Status: http.StatusBadRequest, ScimType: "mutability", Detail: "the id in the body does not match the URL; id cannot change"}
+			}
+		}
+	}
+	return nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func list(v any) []any {
+	switch x := v.(type) {
+	case []any:
+		return x
+	case nil:
+		return nil
+	default:
+		return []any{x}
+	}
+}
+
+// dateTime parses an xsd:dateTime (RFC 3339) or a plain date (midnight UTC).
+// Dates past farFuture are taken as "none": HR systems send 9999-12-31 for
+// an open-ended contract.
+func dateTime(v any, attr string) (time.Time, error) {
+	s := str(v)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, s)
+	}
+	if err == nil {
+		if t.Year() >= farFuture || t.Year() < 1900 {
+			return time.Time{}, nil
+		}
+		return t.UTC(), nil
+	}
+	return time.Time{}, &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: attr + " must be a date-time like 2026-12-01T06:00:00Z"}
+}
