@@ -1,0 +1,129 @@
+// Package cli implements the shiftgate-hub command line: serve, token,
+// audit and demo. Each subcommand parses its own flags, says what it is
+// doing on stderr, prints its result on stdout and returns an exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+)
+
+const usage = `shiftgate-hub: the Shiftgate hub
+
+Usage:
+  shiftgate-hub serve  --data DIR [--listen ADDR] [--public-url URL]   run the hub
+  shiftgate-hub token  create --data DIR --name NAME --scope scim|admin  print a new API token once
+  shiftgate-hub token  list   --data DIR                                 list tokens (never their secrets)
+  shiftgate-hub token  revoke --data DIR --id ID                         revoke a token at once
+  shiftgate-hub audit  verify --data DIR                                 check the audit hash chain
+  shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines
+  shiftgate-hub demo   --data DIR [--listen ADDR]                        a hub with a demo organisation
+
+Run 'shiftgate-hub COMMAND -h' for a command's flags.
+`
+
+// errUsage marks a mistake in the command line; the message says what to fix.
+var errUsage = errors.New("usage")
+
+// env is what every subcommand gets.
+type env struct {
+	stdout, stderr io.Writer
+}
+
+// Run runs the command line args and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := env{stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		err = e.serve(ctx, rest)
+	case "token":
+		err = e.token(ctx, rest)
+	case "audit":
+		err = e.audit(ctx, rest)
+	case "demo":
+		err = e.demo(ctx, rest)
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "shiftgate-hub: %v\n\n%s", strings.TrimPrefix(err.Error(), "usage: "), usage)
+		return 2
+	default:
+		var ex *exitError
+		if errors.As(err, &ex) {
+			fmt.Fprintf(stderr, "shiftgate-hub: %v\n", ex.err)
+			return ex.code
+		}
+		fmt.Fprintf(stderr, "shiftgate-hub: %v\n", err)
+		return 1
+	}
+}
+
+// exitError carries a specific exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// flags returns a FlagSet for a subcommand that reports errors as usage.
+func (e env) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+// parse parses args and requires the named string flags.
+func parse(fs *flag.FlagSet, args []string, required ...string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
+	}
+	for _, name := range required {
+		if f := fs.Lookup(name); f == nil || f.Value.String() == "" {
+			return fmt.Errorf("%w: %s needs --%s", errUsage, fs.Name(), name)
+		}
+	}
+	return nil
+}
+
+// logger builds the hub's structured logger.
+func (e env) logger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: use debug, info, warn or error", errUsage, level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format %q: use json or text", errUsage, format)
+}

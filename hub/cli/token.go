@@ -1,0 +1,131 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
+)
+
+func (e env) token(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: token needs create, list or revoke", errUsage)
+	}
+	switch args[0] {
+	case "create":
+		fs := e.flags("token create")
+		data := fs.String("data", "", "hub data directory")
+		name := fs.String("name", "", "who uses the token, e.g. okta-prod or entra")
+		scope := fs.String("scope", "", "scim (provisioning) or admin (API)")
+		if err := parse(fs, args[1:], "data", "name", "scope"); err != nil {
+			return err
+		}
+		plain, err := createToken(ctx, *data, *name, *scope, "cli")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "created %s token %q; it is shown once, store it in your identity provider now\n", *scope, *name)
+		fmt.Fprintln(e.stdout, plain)
+		return nil
+	case "list":
+		fs := e.flags("token list")
+		data := fs.String("data", "", "hub data directory")
+		if err := parse(fs, args[1:], "data"); err != nil {
+			return err
+		}
+		st, err := hub.OpenStore(ctx, *data)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ts, err := st.ListTokens(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tCREATED\tLAST USED\tREVOKED")
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, stamp(t.Created), stamp(t.LastUsed), stamp(t.Revoked))
+		}
+		return tw.Flush()
+	case "revoke":
+		fs := e.flags("token revoke")
+		data := fs.String("data", "", "hub data directory")
+		id := fs.String("id", "", "token ID (from token list)")
+		if err := parse(fs, args[1:], "data", "id"); err != nil {
+			return err
+		}
+		if err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
+			return st.InTx(ctx, func(tx store.Ops) error {
+				t, err := tx.UpdateToken(ctx, *id, func(old store.Token) (store.Token, error) {
+					if old.Revoked.IsZero() {
+						old.Revoked = time.Now().UTC()
+					}
+					return old, nil
+				})
+				if err != nil {
+					return err
+				}
+				_, err = log.Append(ctx, tx, audit.Entry{Actor: "cli", System: "cli", Action: "token.revoke", Subject: "token:" + t.ID, Detail: map[string]string{"name": t.Name, "scope": t.Scope}})
+				return err
+			})
+		}); errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no token %s: see 'shiftgate-hub token list --data %s'", *id, *data)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "revoked token %s\n", *id)
+		return nil
+	}
+	return fmt.Errorf("%w: unknown token command %q", errUsage, args[0])
+}
+
+// createToken stores a new token and records it in the audit log; it
+// returns the plaintext.
+func createToken(ctx context.Context, dir, name, scope, actor string) (string, error) {
+	plain, t, err := token.New(name, scope, time.Now())
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", errUsage, err)
+	}
+	err = withAudit(ctx, dir, func(st store.Store, log *audit.Log) error {
+		return st.InTx(ctx, func(tx store.Ops) error {
+			if _, err := tx.CreateToken(ctx, t); err != nil {
+				return err
+			}
+			_, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: "cli", Action: "token.create", Subject: "token:" + t.ID, Detail: map[string]string{"name": t.Name, "scope": t.Scope}})
+			return err
+		})
+	})
+	return plain, err
+}
+
+// withAudit opens the data directory's store and audit log for fn.
+func withAudit(ctx context.Context, dir string, fn func(store.Store, *audit.Log) error) error {
+	st, err := hub.OpenStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	key, err := audit.LoadOrCreateKey(dir)
+	if err != nil {
+		return err
+	}
+	log, err := audit.New(key, time.Now)
+	if err != nil {
+		return err
+	}
+	return fn(st, log)
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}

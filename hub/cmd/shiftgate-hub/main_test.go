@@ -1,0 +1,312 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// bin is the shiftgate-hub binary built once for these tests.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sghub")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "shiftgate-hub")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build shiftgate-hub: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run runs the binary to completion and returns its exit code and output.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), o.String(), e.String()
+	}
+	if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return 0, o.String(), e.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startHub runs `shiftgate-hub serve` as a process until the test ends.
+func startHub(t *testing.T, dir string) (addr string, client *http.Client, stop func() int) {
+	t.Helper()
+	addr = freeAddr(t)
+	cmd := exec.Command(bin, "serve", "--data", dir, "--listen", addr)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	var logs bytes.Buffer
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "hub listening") {
+				close(ready)
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("hub did not start; log:\n%s", logs.String())
+	}
+	stopped := false
+	stop = func() int {
+		if stopped {
+			return 0
+		}
+		stopped = true
+		cmd.Process.Signal(syscall.SIGTERM)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		return 0
+	}
+	t.Cleanup(func() { stop() })
+	pem, err := os.ReadFile(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		t.Fatalf("serve wrote no ca.pem: %v", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	client = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	return addr, client, stop
+}
+
+func TestServeTokenSCIM(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr, c, stop := startHub(t, dir)
+	for _, f := range []string{"ca-key.pem", "server-key.pem", "audit.key", "hub.db"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, st.Mode().Perm())
+		}
+	}
+	resp, err := c.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("healthz over HTTPS with the hub CA: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz = %d", resp.StatusCode)
+	}
+	// Plain HTTP is not served.
+	if r, err := http.Get("http://" + addr + "/healthz"); err == nil && r.StatusCode == 200 {
+		t.Error("plain HTTP answered 200")
+	}
+	// A token created while the hub runs works at once, and only once shown.
+	code, out, errOut := run(t, "token", "create", "--data", dir, "--name", "okta", "--scope", "scim")
+	if code != 0 {
+		t.Fatalf("token create: %d %s", code, errOut)
+	}
+	tok := strings.TrimSpace(out)
+	if !regexp.MustCompile(`^sgt_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$`).MatchString(tok) {
+		t.Fatalf("token %q has an unexpected form", tok)
+	}
+	req, _ := http.NewRequest("POST", "https://"+addr+"/scim/v2/Users", strings.NewReader(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"e2e.user"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/scim+json")
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("SCIM create with the new token = %d", resp.StatusCode)
+	}
+	_, list, _ := run(t, "token", "list", "--data", dir)
+	if !strings.Contains(list, "okta") || strings.Contains(list, tok[21:]) {
+		t.Errorf("token list shows %q", list)
+	}
+	db, err := os.ReadFile(filepath.Join(dir, "hub.db"))
+	if err == nil && bytes.Contains(db, []byte(tok[21:])) {
+		t.Error("the token secret is stored in the database in plaintext")
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("hub exited %d on SIGTERM", code)
+	}
+	code, out, _ = run(t, "audit", "verify", "--data", dir)
+	if code != 0 || !strings.Contains(out, "OK: 2 records") {
+		t.Errorf("audit verify = %d %q, want OK with token.create and user.create", code, out)
+	}
+	code, out, _ = run(t, "audit", "export", "--data", dir)
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"action":"user.create"`) {
+		t.Errorf("audit export = %d %q", code, out)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, out, errOut := run(t, "demo", "--data", dir, "--listen", freeAddr(t), "--exit")
+	if code != 0 {
+		t.Fatalf("demo exited %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, s := range []string{"Joiner", "Mover", "Leaver", "site:north-ward", "deprovisioned", "user.deprovision", "chain verified"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("demo output lacks %q:\n%s", s, out)
+		}
+	}
+	if code, _, _ := run(t, "audit", "verify", "--data", dir); code != 0 {
+		t.Errorf("audit verify after demo = %d", code)
+	}
+}
+
+// TestAuditTamper edits the SQLite file behind the hub's back: an edited,
+// a deleted and a reordered record must each be named by audit verify.
+func TestAuditTamper(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "base")
+	if code, out, e := run(t, "demo", "--data", base, "--listen", freeAddr(t), "--exit"); code != 0 {
+		t.Fatalf("demo: %d %s %s", code, out, e)
+	}
+	cases := []struct {
+		name    string
+		sql     string
+		wantSeq int
+	}{
+		{"edited", `UPDATE audit SET actor = 'nobody' WHERE seq = 5`, 5},
+		{"edited detail", `UPDATE audit SET detail = CAST('{}' AS BLOB) WHERE seq = 7`, 7},
+		{"deleted", `DELETE FROM audit WHERE seq = 4`, 4},
+		{"reordered", `UPDATE audit SET seq = -1 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 6; UPDATE audit SET seq = 6 WHERE seq = -1`, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "d")
+			copyDir(t, base, dir)
+			db, err := sql.Open("sqlite3", filepath.Join(dir, "hub.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The log is append-only in the schema too; a tamperer has to
+			// drop the guards first.
+			if _, err := db.Exec(tc.sql); err == nil {
+				t.Errorf("the database accepted %q with its guards in place", tc.sql)
+			}
+			rows, _ := db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit'`)
+			var triggers []string
+			for rows.Next() {
+				var n string
+				rows.Scan(&n)
+				triggers = append(triggers, n)
+			}
+			rows.Close()
+			for _, n := range triggers {
+				if _, err := db.Exec(`DROP TRIGGER "` + n + `"`); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := db.Exec(tc.sql); err != nil {
+				t.Fatalf("tamper: %v", err)
+			}
+			db.Close()
+			code, out, errOut := run(t, "audit", "verify", "--data", dir)
+			if code == 0 {
+				t.Fatalf("audit verify passed a tampered log: %s", out)
+			}
+			if want := fmt.Sprintf("record %d", tc.wantSeq); !strings.Contains(out+errOut, want) {
+				t.Errorf("audit verify did not name %s:\n%s%s", want, out, errOut)
+			}
+		})
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestCommandLineErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "Usage"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"serve"}, 2, "serve needs --data"},
+		{[]string{"token", "create", "--data", dir, "--name", "x", "--scope", "root"}, 2, "unknown token scope"},
+		{[]string{"token", "revoke", "--data", dir, "--id", "nope"}, 1, "token list"},
+		{[]string{"serve", "--data", dir, "--listen", "127.0.0.1:1", "--public-url", "http://x"}, 1, "want https://"},
+		{[]string{"demo", "--data", dir}, 2, "new or empty"},
+	} {
+		code, _, errOut := run(t, tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d stderr %q; want exit %d mentioning %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+	}
+	// A key file others can read is refused with what to do about it.
+	d := filepath.Join(t.TempDir(), "d")
+	if code, _, e := run(t, "token", "create", "--data", d, "--name", "a", "--scope", "scim"); code != 0 {
+		t.Fatalf("token create: %s", e)
+	}
+	os.Chmod(filepath.Join(d, "audit.key"), 0o644)
+	if code, _, e := run(t, "audit", "verify", "--data", d); code == 0 || !strings.Contains(e, "chmod 600") {
+		t.Errorf("world-readable audit.key: exit %d, %q", code, e)
+	}
+}

@@ -1,0 +1,266 @@
+// Package hub assembles the Shiftgate hub: one HTTPS port that serves SCIM
+// provisioning, the device channel, the JSON API, the web console, metrics
+// and health, on top of one store.
+//
+// New opens (or on first start creates) everything the hub keeps in its
+// data directory:
+//
+//	DIR/hub.db           SQLite database (0600)
+//	DIR/ca.pem           the hub CA certificate, for clients to trust
+//	DIR/ca-key.pem       the CA key (0600)
+//	DIR/server.pem       the HTTPS certificate, re-issued before it expires
+//	DIR/server-key.pem   its key (0600)
+//	DIR/audit.key        the audit chain key (0600)
+package hub
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/scim"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
+	"github.com/shiftgate/shiftgate/hub/token"
+)
+
+// DBFile is the SQLite database's name inside the data directory.
+const DBFile = "hub.db"
+
+// Config is the hub's runtime configuration. DataDir is required.
+type Config struct {
+	DataDir   string
+	Listen    string // host:port; default 127.0.0.1:8443
+	PublicURL string // how clients reach the hub; default https://<Listen>
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// SchedulerInterval is how often effective dates are checked; default 1s.
+	SchedulerInterval time.Duration
+	// MaxBodyBytes caps every request body; default 1 MiB.
+	MaxBodyBytes int64
+}
+
+func (c *Config) setDefaults() error {
+	if c.DataDir == "" {
+		return errors.New("no data directory: pass --data DIR")
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8443"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "https://" + c.Listen
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.SchedulerInterval <= 0 {
+		c.SchedulerInterval = time.Second
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	return nil
+}
+
+// Server is a running hub's state.
+type Server struct {
+	cfg      Config
+	public   *url.URL
+	st       store.Store
+	certs    *certs.Hub
+	engine   *lifecycle.Engine
+	verifier *token.Verifier
+	handler  http.Handler
+}
+
+// New opens the hub's data directory, creating what is missing.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	public, err := url.Parse(cfg.PublicURL)
+	if err != nil || public.Scheme != "https" || public.Host == "" {
+		return nil, fmt.Errorf("public URL %q: want https://host[:port]", cfg.PublicURL)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	hosts := []string{public.Hostname()}
+	if h, _, err := net.SplitHostPort(cfg.Listen); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	hc, err := certs.LoadOrCreateHub(cfg.DataDir, hosts, cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("hub certificates: %w", err)
+	}
+	st, err := OpenStore(ctx, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	key, err := audit.LoadOrCreateKey(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	alog, err := audit.New(key, cfg.Now)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, public: public, st: st, certs: hc, verifier: token.NewVerifier(st, cfg.Now)}
+	s.engine, err = lifecycle.New(lifecycle.Config{
+		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger,
+		OnRevoke: func(rs []store.Revocation) {
+			for _, r := range rs {
+				cfg.Logger.Info("revocation", "user", r.UserID, "session", r.SessionID, "reason", r.Reason, "detail", r.Detail)
+			}
+		},
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// OpenStore opens the data directory's database, for the hub and for the
+// CLI's offline subcommands.
+func OpenStore(ctx context.Context, dir string) (*sqlite.DB, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, DBFile))
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// Store is the hub's store.
+func (s *Server) Store() store.Store { return s.st }
+
+// Engine is the hub's lifecycle engine.
+func (s *Server) Engine() *lifecycle.Engine { return s.engine }
+
+// Handler is the hub's whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// TLSConfig is the HTTPS configuration: the hub's server certificate, and
+// device client certificates verified against the hub CA.
+func (s *Server) TLSConfig() *tls.Config {
+	return certs.ServerTLSConfig(s.certs, s.verifyDevice)
+}
+
+// verifyDevice refuses client certificates of unknown or disabled kiosks
+// during the TLS handshake.
+func (s *Server) verifyDevice(deviceID string, _ *x509.Certificate) error {
+	d, err := s.st.GetDevice(context.Background(), deviceID)
+	if err != nil {
+		return fmt.Errorf("device %s: %w", deviceID, err)
+	}
+	if d.State != store.DeviceActive {
+		return fmt.Errorf("device %s is disabled", deviceID)
+	}
+	return nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{
+		Prefix:       "/scim/v2",
+		BaseURL:      s.public.JoinPath("/scim/v2").String(),
+		Store:        s.st,
+		Engine:       s.engine,
+		Now:          s.cfg.Now,
+		MaxBodyBytes: s.cfg.MaxBodyBytes,
+		Logger:       s.cfg.Logger,
+		Authorize:    s.authorize(store.ScopeSCIM),
+	}))
+	return s.logRequests(mux)
+}
+
+// Serve listens on cfg.Listen and serves until ctx ends, then shuts down
+// gracefully. ready, if not nil, is called with the bound address.
+func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another hub running? pick another --listen)", s.cfg.Listen, err)
+	}
+	return s.ServeListener(ctx, ln, ready)
+}
+
+// ServeListener is Serve on a listener the caller opened; it closes ln.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(net.Addr)) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		TLSConfig:         s.TLSConfig(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
+	go s.engine.Run(schedCtx, s.cfg.SchedulerInterval)
+	go s.renewServerCert(schedCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	s.cfg.Logger.Info("hub listening", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "data", s.cfg.DataDir)
+	if ready != nil {
+		ready(ln.Addr())
+	}
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// renewServerCert re-issues the HTTPS certificate before it expires, without
+// a restart: new handshakes pick it up through certs.Hub.GetCertificate.
+func (s *Server) renewServerCert(ctx context.Context) {
+	t := time.NewTicker(12 * time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if renewed, err := s.certs.RenewServerCert(s.cfg.Now()); err != nil {
+				s.cfg.Logger.Error("renew server certificate", "err", err)
+			} else if renewed {
+				s.cfg.Logger.Info("server certificate renewed")
+			}
+		}
+	}
+}
+
+// Close releases the store.
+func (s *Server) Close() error { return s.st.Close() }

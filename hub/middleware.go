@@ -1,0 +1,77 @@
+package hub
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/scim"
+	"github.com/shiftgate/shiftgate/hub/token"
+)
+
+// authorize returns a check that the request carries a valid bearer token
+// of scope, and names the token as the actor. The token itself is never
+// logged.
+func (s *Server) authorize(scope string) func(*http.Request) (lifecycle.Actor, error) {
+	return func(r *http.Request) (lifecycle.Actor, error) {
+		h := r.Header.Get("Authorization")
+		bearer, ok := cutPrefixFold(h, "Bearer ")
+		if !ok || bearer == "" {
+			return lifecycle.Actor{}, scim.ErrUnauthorized("send the token from `shiftgate-hub token create --scope " + scope + "` as 'Authorization: Bearer <token>'")
+		}
+		t, err := s.verifier.Verify(r.Context(), strings.TrimSpace(bearer), scope)
+		if errors.Is(err, token.ErrInvalid) {
+			return lifecycle.Actor{}, scim.ErrUnauthorized("the bearer token is not valid for " + scope + ": it is unknown, revoked or of another scope")
+		}
+		if err != nil {
+			return lifecycle.Actor{}, err
+		}
+		return lifecycle.Actor{Name: token.Actor(t), System: scope}, nil
+	}
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s, false
+	}
+	return s[len(prefix):], true
+}
+
+// statusWriter remembers the status code for the access log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests logs each request at debug level, and server errors at error
+// level. Query strings are left out: they may hold filters with personal data.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		level := s.cfg.Logger.Debug
+		if sw.status >= 500 {
+			level = s.cfg.Logger.Error
+		}
+		level("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
+	})
+}
