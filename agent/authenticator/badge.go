@@ -1,0 +1,224 @@
+package authenticator
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/google/uuid"
+)
+
+// badgeVersion is the version of the badge file format written by this package.
+const badgeVersion = 1
+
+// Limits from CTAP2 and WebAuthn.
+const (
+	maxUserHandle   = 64   // CTAP2 PublicKeyCredentialUserEntity.id
+	maxCredentialID = 1023 // WebAuthn credentialIdLength upper bound
+	credentialIDLen = 32   // what Soft generates
+)
+
+// badge is the on-disk form of one soft key, DIR/NAME.json. See the package documentation for
+// the format.
+type badge struct {
+	Version          int          `json:"version"`
+	AAGUID           string       `json:"aaguid"`
+	UserVerification bool         `json:"userVerification"`
+	Attestation      string       `json:"attestation"`
+	Transports       []string     `json:"transports"`
+	Credentials      []credential `json:"credentials"`
+}
+
+// credential is one credential held by a badge. Soft keeps every credential it creates in the
+// file; Discoverable marks the resident ones a login with an empty allow list may use.
+type credential struct {
+	ID              b64u   `json:"id"`
+	RPID            string `json:"rpId"`
+	UserHandle      b64u   `json:"userHandle"`
+	UserName        string `json:"userName,omitempty"`
+	UserDisplayName string `json:"userDisplayName,omitempty"`
+	Discoverable    bool   `json:"discoverable"`
+	// PrivateKey is the P-256 private scalar, 32 big-endian bytes.
+	PrivateKey b64u   `json:"privateKey"`
+	SignCount  uint32 `json:"signCount"`
+}
+
+// b64u is a byte string written as unpadded base64url, the encoding WebAuthn JSON uses.
+type b64u []byte
+
+func (b b64u) MarshalText() ([]byte, error) {
+	out := make([]byte, base64.RawURLEncoding.EncodedLen(len(b)))
+	base64.RawURLEncoding.Encode(out, b)
+	return out, nil
+}
+
+func (b *b64u) UnmarshalText(text []byte) error {
+	out := make([]byte, base64.RawURLEncoding.DecodedLen(len(text)))
+	n, err := base64.RawURLEncoding.Decode(out, text)
+	if err != nil {
+		return fmt.Errorf("base64url: %w", err)
+	}
+	*b = out[:n]
+	return nil
+}
+
+// parseBadge decodes and validates a badge file. Every error wraps ErrInvalidBadge.
+func parseBadge(data []byte) (*badge, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var b badge
+	if err := dec.Decode(&b); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBadge, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: trailing data after JSON object", ErrInvalidBadge)
+	}
+	if err := b.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidBadge, err)
+	}
+	return &b, nil
+}
+
+// validate reports every problem of b at once.
+func (b *badge) validate() error {
+	var errs []error
+	if b.Version != badgeVersion {
+		errs = append(errs, fmt.Errorf("version %d: want %d", b.Version, badgeVersion))
+	}
+	if _, err := parseAAGUID(b.AAGUID); err != nil {
+		errs = append(errs, err)
+	}
+	if err := AttestationFormat(b.Attestation).validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for i, t := range b.Transports {
+		if t == "" {
+			errs = append(errs, fmt.Errorf("transports[%d]: empty", i))
+		}
+	}
+	seen := make(map[string]bool, len(b.Credentials))
+	for i, c := range b.Credentials {
+		if err := c.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("credentials[%d]: %w", i, err))
+		}
+		if seen[string(c.ID)] {
+			errs = append(errs, fmt.Errorf("credentials[%d]: duplicate id", i))
+		}
+		seen[string(c.ID)] = true
+	}
+	return errors.Join(errs...)
+}
+
+func (c *credential) validate() error {
+	var errs []error
+	if len(c.ID) == 0 || len(c.ID) > maxCredentialID {
+		errs = append(errs, fmt.Errorf("id: %d bytes, want 1 to %d", len(c.ID), maxCredentialID))
+	}
+	if c.RPID == "" {
+		errs = append(errs, errors.New("rpId: empty"))
+	}
+	if len(c.UserHandle) == 0 || len(c.UserHandle) > maxUserHandle {
+		errs = append(errs, fmt.Errorf("userHandle: %d bytes, want 1 to %d", len(c.UserHandle), maxUserHandle))
+	}
+	if _, err := c.key(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// key parses the credential's private key.
+func (c *credential) key() (*ecdsa.PrivateKey, error) {
+	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), c.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("privateKey: %w", err)
+	}
+	return k, nil
+}
+
+func parseAAGUID(s string) ([16]byte, error) {
+	u, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 {
+		return [16]byte{}, fmt.Errorf("aaguid %q: want a UUID like 00000000-0000-0000-0000-000000000000", s)
+	}
+	return u, nil
+}
+
+// readBadge loads the badge at path; a missing file is reported as an error wrapping
+// os.ErrNotExist.
+func readBadge(path string) (*badge, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := parseBadge(data)
+	if err != nil {
+		return nil, fmt.Errorf("read badge %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// writeBadge replaces the badge file at path atomically: a temporary file in the same directory
+// (mode 0600) is written, optionally fsynced, and renamed over path; the directory is created
+// with mode 0700 if missing and fsynced after the rename.
+func writeBadge(path string, b *badge, sync bool) (err error) {
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode badge: %w", err)
+	}
+	data = append(data, '\n')
+
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create badge dir: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write badge %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err = f.Chmod(0o600); err != nil {
+		return fmt.Errorf("write badge %s: %w", path, err)
+	}
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("write badge %s: %w", path, err)
+	}
+	if sync {
+		if err = f.Sync(); err != nil {
+			return fmt.Errorf("write badge %s: %w", path, err)
+		}
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("write badge %s: %w", path, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("write badge %s: %w", path, err)
+	}
+	if sync {
+		if err = syncDir(dir); err != nil {
+			return fmt.Errorf("write badge %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

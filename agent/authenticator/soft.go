@@ -1,0 +1,327 @@
+package authenticator
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"slices"
+	"sync"
+)
+
+// DefaultAAGUID is the AAGUID of soft badges created without SoftOptions.AAGUID. It is
+// Shiftgate's own (randomly generated) model identifier, so a hub can tell soft badges from
+// hardware ones by policy.
+const DefaultAAGUID = "5f0a6c7e-3b1d-4c9a-9e2f-8d4b7a1c6e35"
+
+// DefaultTransports are the transports of soft badges created without SoftOptions.Transports:
+// a badge tapped on the kiosk's reader.
+func DefaultTransports() []string { return []string{"nfc"} }
+
+// SoftOptions configures a soft badge. AAGUID, UserVerification, Attestation and Transports
+// describe the badge "hardware": they are written into the badge file when the badge is created
+// (on its first registration) and the file's values win from then on, as a real key's model
+// does not change. NoSync applies at run time.
+type SoftOptions struct {
+	// AAGUID in UUID text form; empty means DefaultAAGUID.
+	AAGUID string
+	// UserVerification gives the badge a (simulated) PIN or fingerprint: the UV flag is set
+	// unless the relying party discourages it, and UVRequired requests succeed. Without it,
+	// UVRequired requests fail with ErrUVUnavailable.
+	UserVerification bool
+	// Attestation is the attestation format, AttestationPacked (self attestation) when empty.
+	Attestation AttestationFormat
+	// Transports reported at registration; empty means DefaultTransports().
+	Transports []string
+	// NoSync skips fsync when the badge file is written. Only for load tests: after a crash a
+	// badge could come back with an older sign counter, which the hub reports as a clone.
+	NoSync bool
+}
+
+// Soft is a software FIDO2 authenticator whose state is the file DIR/NAME.json. It produces
+// the same CTAP2 data as a hardware security key: ES256 credentials, CTAP2-canonical CBOR,
+// packed self or none attestation, a per-credential sign counter.
+//
+// The file is the only state: every operation reads it, and an operation that changes it
+// (a registration, or the counter of an assertion) writes it back atomically before returning
+// its result. Soft is safe for concurrent use; two processes must not use the same badge file at
+// once, except to simulate a cloned key on purpose (see the package documentation).
+type Soft struct {
+	path string
+	opts SoftOptions // normalized
+	cbor encoder
+
+	mu sync.Mutex // serializes read-modify-write of the badge file
+}
+
+var _ Authenticator = (*Soft)(nil)
+
+// NewSoft returns the soft badge name in dir. name must be a plain file name of letters,
+// digits, '.', '_' and '-' (not starting with '.'). The file need not exist yet; it is created,
+// with dir if needed, on the badge's first registration. An existing file is checked now, so a
+// corrupt badge is reported here (ErrInvalidBadge) rather than on a tap.
+func NewSoft(dir, name string, opts SoftOptions) (*Soft, error) {
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	if opts.AAGUID == "" {
+		opts.AAGUID = DefaultAAGUID
+	}
+	if _, err := parseAAGUID(opts.AAGUID); err != nil {
+		return nil, fmt.Errorf("new soft badge %s: %w: %w", name, ErrInvalidRequest, err)
+	}
+	if opts.Attestation == "" {
+		opts.Attestation = AttestationPacked
+	}
+	if err := opts.Attestation.validate(); err != nil {
+		return nil, fmt.Errorf("new soft badge %s: %w: %w", name, ErrInvalidRequest, err)
+	}
+	if len(opts.Transports) == 0 {
+		opts.Transports = DefaultTransports()
+	}
+	opts.Transports = slices.Clone(opts.Transports)
+	enc, err := newEncoder()
+	if err != nil {
+		return nil, err
+	}
+	s := &Soft{path: filepath.Join(dir, name+".json"), opts: opts, cbor: enc}
+	if _, err := s.load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Path returns the badge file's path.
+func (s *Soft) Path() string { return s.path }
+
+func validName(name string) error {
+	if name == "" || len(name) > 64 || name[0] == '.' {
+		return fmt.Errorf("%w: %q", ErrInvalidName, name)
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-':
+		default:
+			return fmt.Errorf("%w: %q", ErrInvalidName, name)
+		}
+	}
+	return nil
+}
+
+// load reads the badge file; a missing file is returned as an error wrapping fs.ErrNotExist.
+func (s *Soft) load() (*badge, error) {
+	return readBadge(s.path)
+}
+
+// loadOrNew reads the badge file, or starts a new badge from the options if there is none.
+func (s *Soft) loadOrNew() (*badge, error) {
+	b, err := s.load()
+	if errors.Is(err, fs.ErrNotExist) {
+		return &badge{
+			Version:          badgeVersion,
+			AAGUID:           s.opts.AAGUID,
+			UserVerification: s.opts.UserVerification,
+			Attestation:      string(s.opts.Attestation),
+			Transports:       slices.Clone(s.opts.Transports),
+			Credentials:      []credential{},
+		}, nil
+	}
+	return b, err
+}
+
+func (s *Soft) save(b *badge) error {
+	return writeBadge(s.path, b, !s.opts.NoSync)
+}
+
+// uvFlag decides user verification: it fails when uv is required and the badge cannot verify,
+// and otherwise reports whether the UV flag is set.
+func uvFlag(badgeUV bool, uv UserVerification) (byte, error) {
+	switch {
+	case uv == UVRequired && !badgeUV:
+		return 0, ErrUVUnavailable
+	case badgeUV && uv != UVDiscouraged:
+		return flagUV, nil
+	default:
+		return 0, nil
+	}
+}
+
+func checkCommon(rpID string, clientDataHash []byte) error {
+	if rpID == "" {
+		return fmt.Errorf("%w: empty rpId", ErrInvalidRequest)
+	}
+	if len(clientDataHash) != 32 {
+		return fmt.Errorf("%w: clientDataHash is %d bytes, want 32", ErrInvalidRequest, len(clientDataHash))
+	}
+	return nil
+}
+
+// MakeCredential implements Authenticator. It creates an ES256 credential, stores it in the
+// badge file (creating the file on the first registration) and returns its attestation object:
+// flags UP and AT, UV when verified, BE and BS clear, sign counter 0. A resident credential
+// replaces an earlier resident one of the same relying party and user handle, as CTAP2
+// requires.
+func (s *Soft) MakeCredential(ctx context.Context, req CreateRequest) (CreateResult, error) {
+	if err := ctx.Err(); err != nil {
+		return CreateResult{}, err
+	}
+	if err := checkCommon(req.RPID, req.ClientDataHash); err != nil {
+		return CreateResult{}, err
+	}
+	if len(req.UserHandle) == 0 || len(req.UserHandle) > maxUserHandle {
+		return CreateResult{}, fmt.Errorf("%w: user handle is %d bytes, want 1 to %d", ErrInvalidRequest, len(req.UserHandle), maxUserHandle)
+	}
+	if len(req.Algorithms) > 0 && !slices.Contains(req.Algorithms, ES256) {
+		return CreateResult{}, fmt.Errorf("%w: offered %v, have ES256 (-7)", ErrUnsupportedAlgorithm, req.Algorithms)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.loadOrNew()
+	if err != nil {
+		return CreateResult{}, err
+	}
+	for _, c := range b.Credentials {
+		if c.RPID == req.RPID && slices.ContainsFunc(req.ExcludeCredentialIDs, func(id []byte) bool { return bytes.Equal(id, c.ID) }) {
+			return CreateResult{}, ErrCredentialExcluded
+		}
+	}
+	uv, err := uvFlag(b.UserVerification, req.UserVerification)
+	if err != nil {
+		return CreateResult{}, err
+	}
+
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("generate key: %w", err)
+	}
+	priv, err := key.Bytes()
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("encode key: %w", err)
+	}
+	id := make([]byte, credentialIDLen)
+	_, _ = rand.Read(id) // never fails
+
+	cose, err := s.cbor.coseKey(&key.PublicKey)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	aaguid, err := parseAAGUID(b.AAGUID)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	const counter = 0
+	authData := authenticatorData(req.RPID, flagUP|flagAT|uv, counter, attestedCredentialData(aaguid, id, cose))
+	att, err := s.cbor.attest(AttestationFormat(b.Attestation), authData, req.ClientDataHash, key)
+	if err != nil {
+		return CreateResult{}, err
+	}
+
+	if req.ResidentKey {
+		b.Credentials = slices.DeleteFunc(b.Credentials, func(c credential) bool {
+			return c.Discoverable && c.RPID == req.RPID && bytes.Equal(c.UserHandle, req.UserHandle)
+		})
+	}
+	b.Credentials = append(b.Credentials, credential{
+		ID:              id,
+		RPID:            req.RPID,
+		UserHandle:      slices.Clone(req.UserHandle),
+		UserName:        req.UserName,
+		UserDisplayName: req.UserDisplayName,
+		Discoverable:    req.ResidentKey,
+		PrivateKey:      priv,
+		SignCount:       counter,
+	})
+	if err := s.save(b); err != nil {
+		return CreateResult{}, err
+	}
+	return CreateResult{
+		CredentialID:      id,
+		AttestationObject: att,
+		Transports:        slices.Clone(b.Transports),
+		Discoverable:      req.ResidentKey,
+	}, nil
+}
+
+// GetAssertion implements Authenticator. With an allow list it uses the first listed
+// credential the badge holds for req.RPID; with an empty one, the most recently created
+// resident credential for req.RPID. It increments that credential's sign counter and writes
+// the badge file before returning; if the write fails no assertion is returned.
+func (s *Soft) GetAssertion(ctx context.Context, req GetRequest) (GetResult, error) {
+	if err := ctx.Err(); err != nil {
+		return GetResult{}, err
+	}
+	if err := checkCommon(req.RPID, req.ClientDataHash); err != nil {
+		return GetResult{}, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.load()
+	if errors.Is(err, fs.ErrNotExist) {
+		if req.UserVerification == UVRequired && !s.opts.UserVerification {
+			return GetResult{}, ErrUVUnavailable
+		}
+		return GetResult{}, ErrNoCredentials
+	}
+	if err != nil {
+		return GetResult{}, err
+	}
+	uv, err := uvFlag(b.UserVerification, req.UserVerification)
+	if err != nil {
+		return GetResult{}, err
+	}
+	i := b.find(req.RPID, req.AllowCredentialIDs)
+	if i < 0 {
+		return GetResult{}, ErrNoCredentials
+	}
+	c := &b.Credentials[i]
+	if c.SignCount == math.MaxUint32 {
+		return GetResult{}, fmt.Errorf("%w: sign counter exhausted", ErrInvalidBadge)
+	}
+	key, err := c.key()
+	if err != nil {
+		return GetResult{}, err
+	}
+	c.SignCount++
+	authData := authenticatorData(req.RPID, flagUP|uv, c.SignCount, nil)
+	sig, err := sign(key, authData, req.ClientDataHash)
+	if err != nil {
+		return GetResult{}, err
+	}
+	if err := s.save(b); err != nil {
+		return GetResult{}, err
+	}
+	res := GetResult{CredentialID: slices.Clone(c.ID), AuthenticatorData: authData, Signature: sig}
+	if c.Discoverable {
+		res.UserHandle = slices.Clone(c.UserHandle)
+	}
+	return res, nil
+}
+
+// find returns the index of the credential answering a request for rpID with the given allow
+// list, or -1.
+func (b *badge) find(rpID string, allow [][]byte) int {
+	if len(allow) > 0 {
+		for _, id := range allow {
+			for i, c := range b.Credentials {
+				if c.RPID == rpID && bytes.Equal(c.ID, id) {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	for i := len(b.Credentials) - 1; i >= 0; i-- {
+		if c := b.Credentials[i]; c.Discoverable && c.RPID == rpID {
+			return i
+		}
+	}
+	return -1
+}
