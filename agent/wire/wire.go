@@ -1,0 +1,261 @@
+// Package wire is the device channel protocol between a kiosk agent and the
+// hub: the only code the two sides share.
+//
+// The channel is one WebSocket at /agent/v1/ws over mutual TLS (the kiosk's
+// device certificate). Every message is one JSON text frame holding an
+// Envelope. Requests carry an ID; the answer carries the same ID in Re.
+// Pushes from the hub (session.revoke, enroll.start) carry their own ID and
+// are acknowledged by the agent with Re set to it. Unknown types are
+// answered with an error message and logged; they never end the channel.
+//
+// Limits: a frame is at most MaxMessageBytes; the hub pings every
+// PingInterval and drops a connection silent for PongWait.
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Version is the protocol version in every envelope. A peer refuses
+// envelopes of another major version with an error message.
+const Version = 1
+
+// Channel limits and timings.
+const (
+	MaxMessageBytes = 64 << 10
+	PingInterval    = 15 * time.Second
+	PongWait        = 40 * time.Second
+	WriteWait       = 5 * time.Second
+	// ChallengeTTL is how long a login challenge stays valid (≤ 60 s).
+	ChallengeTTL = 60 * time.Second
+)
+
+// Paths on the hub.
+const (
+	EnrollPath = "/agent/v1/enroll"
+	WSPath     = "/agent/v1/ws"
+)
+
+// Message types. Agent → hub unless noted.
+const (
+	TypeHello            = "hello"             // first message: profile, live session
+	TypeWelcome          = "welcome"           // hub → agent: answer to hello
+	TypeChallengeRequest = "challenge.request" // ask for a login challenge
+	TypeChallenge        = "challenge"         // hub → agent: WebAuthn request options
+	TypeLogin            = "login"             // a signed assertion
+	TypeSessionGrant     = "session.grant"     // hub → agent: login accepted
+	TypeLoginRefused     = "login.refused"     // hub → agent: login refused
+	TypeEnrollStart      = "enroll.start"      // hub → agent push: next tap registers a credential
+	TypeRegister         = "register"          // the attestation for enroll.start
+	TypeRegistered       = "credential.registered"
+	TypeSessionEnd       = "session.end"    // the agent ended a session (signout, idle, expired)
+	TypeSessionRevoke    = "session.revoke" // hub → agent push: end this session now
+	TypeAck              = "ack"            // answer that carries no data
+	TypeCertRenew        = "cert.renew"     // a CSR for a fresh device certificate
+	TypeCert             = "cert"           // hub → agent: the new certificate
+	TypeError            = "error"          // either way: the request could not be handled
+)
+
+// Envelope is one message on the channel.
+type Envelope struct {
+	V    int             `json:"v"`
+	Type string          `json:"type"`
+	ID   string          `json:"id,omitempty"` // set on requests and pushes
+	Re   string          `json:"re,omitempty"` // the ID this answers
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// Hello opens the channel.
+type Hello struct {
+	AgentVersion string `json:"agent_version"`
+	Profile      string `json:"profile"`
+	// LiveSession is the session the kiosk has open, if any: the hub
+	// answers with its verdict (Welcome.Revoke) so a revocation that
+	// happened while the kiosk was offline is applied at once.
+	LiveSession string `json:"live_session,omitempty"`
+}
+
+// Welcome answers Hello.
+type Welcome struct {
+	DeviceID   string    `json:"device_id"`
+	DeviceName string    `json:"device_name"`
+	Site       string    `json:"site"`
+	ServerTime time.Time `json:"server_time"`
+	// Revoke is set when LiveSession must end; it is acknowledged like a
+	// SessionRevoke push.
+	Revoke *SessionRevoke `json:"revoke,omitempty"`
+}
+
+// Challenge carries WebAuthn PublicKeyCredentialRequestOptions (usernameless:
+// empty allow list) as go-webauthn serialises them, bound to this channel.
+type Challenge struct {
+	Options   json.RawMessage `json:"options"`
+	Origin    string          `json:"origin"` // the origin the agent puts in clientDataJSON
+	ExpiresAt time.Time       `json:"expires_at"`
+}
+
+// Login carries the PublicKeyCredential JSON of an assertion.
+type Login struct {
+	Credential json.RawMessage `json:"credential"`
+}
+
+// SessionGrant is an accepted login.
+type SessionGrant struct {
+	SessionID   string    `json:"session_id"`
+	User        string    `json:"user"` // userName
+	DisplayName string    `json:"display_name,omitempty"`
+	Role        string    `json:"role"`
+	Apps        []string  `json:"apps"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// Refusal reasons shown to the agent. They say what to do without saying
+// whether a user exists.
+const (
+	RefusedNotRecognised   = "not_recognised"   // unknown, revoked or suspended credential; or no such user
+	RefusedNotAllowedHere  = "not_allowed_here" // no access at this kiosk's site or with this profile
+	RefusedOutsideShift    = "outside_shift"
+	RefusedVerifyRequired  = "verification_required" // the role needs a PIN or biometric
+	RefusedChallengeExpire = "challenge_expired"
+	RefusedInvalid         = "invalid_assertion"
+)
+
+// LoginRefused is a refused login.
+type LoginRefused struct {
+	Reason string `json:"reason"`
+}
+
+// EnrollStart tells the kiosk that its next tap registers a credential.
+type EnrollStart struct {
+	User    string          `json:"user"`    // userName
+	Options json.RawMessage `json:"options"` // PublicKeyCredentialCreationOptions
+	Origin  string          `json:"origin"`
+}
+
+// Register carries the PublicKeyCredential JSON of an attestation.
+type Register struct {
+	Credential json.RawMessage `json:"credential"`
+}
+
+// Registered confirms a new credential.
+type Registered struct {
+	User string `json:"user"`
+}
+
+// Session end reasons (agent events and hub records).
+const (
+	ReasonSignout            = "signout"
+	ReasonIdle               = "idle"
+	ReasonShiftEnd           = "shift_end"
+	ReasonExpired            = "expired"
+	ReasonDeprovisioned      = "deprovisioned"
+	ReasonEntitlementRemoved = "entitlement_removed"
+	ReasonForced             = "forced"
+	ReasonCredentialRevoked  = "credential_revoked"
+	ReasonDeviceDisabled     = "device_disabled"
+)
+
+// SessionEnd reports a session the agent ended by itself.
+type SessionEnd struct {
+	SessionID string `json:"session_id"`
+	Reason    string `json:"reason"`
+}
+
+// SessionRevoke orders the agent to end a session now; the agent tears it
+// down and then answers with an Ack whose Re is the push's ID.
+type SessionRevoke struct {
+	SessionID string `json:"session_id"`
+	Reason    string `json:"reason"`
+}
+
+// CertRenew carries a PEM CSR for a new device certificate.
+type CertRenew struct {
+	CSR []byte `json:"csr"` // DER
+}
+
+// Cert carries the renewed device certificate.
+type Cert struct {
+	Cert []byte `json:"cert"` // DER
+}
+
+// Error codes.
+const (
+	ErrBadMessage  = "bad_message"
+	ErrUnknownType = "unknown_type"
+	ErrVersion     = "unsupported_version"
+	ErrState       = "bad_state" // e.g. register without enroll.start
+	ErrInternal    = "internal"
+)
+
+// Error answers a message that could not be handled.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// EnrollRequest is the body of POST /agent/v1/enroll (no client
+// certificate yet: the one-time code authorises it).
+type EnrollRequest struct {
+	Code    string `json:"code"`
+	CSR     []byte `json:"csr"` // DER; the key never leaves the kiosk
+	Profile string `json:"profile"`
+}
+
+// EnrollResponse answers a successful enrollment.
+type EnrollResponse struct {
+	DeviceID   string `json:"device_id"`
+	DeviceName string `json:"device_name"`
+	Site       string `json:"site"`
+	Cert       []byte `json:"cert"` // DER device certificate
+}
+
+// New builds an envelope with data marshalled.
+func New(typ, id, re string, data any) (Envelope, error) {
+	e := Envelope{V: Version, Type: typ, ID: id, Re: re}
+	if data != nil {
+		b, err := json.Marshal(data)
+		if err != nil {
+			return e, fmt.Errorf("marshal %s: %w", typ, err)
+		}
+		e.Data = b
+	}
+	return e, nil
+}
+
+// ErrTooLarge and friends are Decode's errors.
+var (
+	ErrTooLarge  = errors.New("message too large")
+	ErrMalformed = errors.New("malformed message")
+)
+
+// Decode parses one frame into an envelope, checking size and version.
+func Decode(frame []byte) (Envelope, error) {
+	var e Envelope
+	if len(frame) > MaxMessageBytes {
+		return e, ErrTooLarge
+	}
+	if err := json.Unmarshal(frame, &e); err != nil {
+		return e, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if e.Type == "" {
+		return e, fmt.Errorf("%w: no type", ErrMalformed)
+	}
+	if e.V != Version {
+		return e, fmt.Errorf("%w: version %d, this side speaks %d", ErrMalformed, e.V, Version)
+	}
+	return e, nil
+}
+
+// Unmarshal decodes an envelope's data into v.
+func (e Envelope) Unmarshal(v any) error {
+	if len(e.Data) == 0 {
+		return fmt.Errorf("%w: %s has no data", ErrMalformed, e.Type)
+	}
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrMalformed, e.Type, err)
+	}
+	return nil
+}
