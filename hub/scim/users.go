@@ -146,9 +146,12 @@ func (h *Handler) groupsOf(ctx context.Context, userID string) ([]store.Group, e
 
 // writeUser answers with the user as the client asked to see it.
 func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, u store.User) error {
-	groups, err := h.groupsOf(r.Context(), u.ID)
-	if err != nil {
-		return err
+	var groups []store.Group
+	if status != http.StatusCreated { // a user just created is in no group yet
+		var err error
+		if groups, err = h.groupsOf(r.Context(), u.ID); err != nil {
+			return err
+		}
 	}
 	res, err := h.userResource(u, groups)
 	if err != nil {
