@@ -63,6 +63,7 @@ type Ops interface {
 	GrantOps
 	RevocationOps
 	TokenOps
+	EnrollmentOps
 	AuditOps
 }
 
@@ -400,6 +401,26 @@ type TokenOps interface {
 	GetToken(ctx context.Context, id string) (Token, error)
 	ListTokens(ctx context.Context) ([]Token, error)
 	UpdateToken(ctx context.Context, id string, fn func(Token) (Token, error)) (Token, error)
+}
+
+// EnrollmentCode is a one-time code that lets one kiosk enroll. Only a
+// hash of the code is stored.
+type EnrollmentCode struct {
+	Hash       []byte // SHA-256 of the code, unique
+	DeviceName string
+	Site       string
+	Created    time.Time
+	Expires    time.Time
+	Used       time.Time // zero until used
+}
+
+// EnrollmentOps issues and redeems enrollment codes.
+type EnrollmentOps interface {
+	CreateEnrollmentCode(ctx context.Context, c EnrollmentCode) error
+	// UseEnrollmentCode marks the code with that hash used at at and
+	// returns it. ErrNotFound unless such a code exists, is unused and
+	// has not expired at at: a code works once.
+	UseEnrollmentCode(ctx context.Context, hash []byte, at time.Time) (EnrollmentCode, error)
 }
 
 // AuditRecord is one entry of the append-only, hash-chained audit log.

@@ -18,6 +18,7 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{name: "initial schema", sql: schemaV1},
+		{name: "enrollment codes", sql: schemaV2},
 	}
 }
 
@@ -230,4 +231,15 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+`
+
+const schemaV2 = `
+CREATE TABLE enrollment_codes (
+	hash        BLOB PRIMARY KEY,
+	device_name TEXT NOT NULL,
+	site        TEXT NOT NULL,
+	created     INTEGER NOT NULL,
+	expires     INTEGER NOT NULL,
+	used        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 `

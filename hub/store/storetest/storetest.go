@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Grants", testGrants},
 		{"Revocations", testRevocations},
 		{"Tokens", testTokens},
+		{"EnrollmentCodes", testEnrollmentCodes},
 		{"Audit", testAudit},
 		{"ListAudit", testListAudit},
 		{"TimePrecision", testTimePrecision},
