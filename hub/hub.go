@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/certs"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -84,6 +85,7 @@ type Server struct {
 	st       store.Store
 	certs    *certs.Hub
 	engine   *lifecycle.Engine
+	audit    *audit.Log
 	verifier *token.Verifier
 	handler  http.Handler
 }
@@ -122,7 +124,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, public: public, st: st, certs: hc, verifier: token.NewVerifier(st, cfg.Now)}
+	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now)}
 	s.engine, err = lifecycle.New(lifecycle.Config{
 		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger,
 		OnRevoke: func(rs []store.Revocation) {
@@ -186,6 +188,7 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
+	mux.HandleFunc("POST "+wire.EnrollPath, s.handleEnroll)
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{
 		Prefix:       "/scim/v2",
 		BaseURL:      s.public.JoinPath("/scim/v2").String(),

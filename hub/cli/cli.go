@@ -20,6 +20,8 @@ Usage:
   shiftgate-hub token  create --data DIR --name NAME --scope scim|admin  print a new API token once
   shiftgate-hub token  list   --data DIR                                 list tokens (never their secrets)
   shiftgate-hub token  revoke --data DIR --id ID                         revoke a token at once
+  shiftgate-hub device code   --data DIR --site SITE --name NAME         print a one-time kiosk enrollment code
+  shiftgate-hub device list   --data DIR                                 list enrolled kiosks
   shiftgate-hub audit  verify --data DIR                                 check the audit hash chain
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines
   shiftgate-hub demo   --data DIR [--listen ADDR]                        a hub with a demo organisation
@@ -53,6 +55,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.token(ctx, rest)
 	case "audit":
 		err = e.audit(ctx, rest)
+	case "device":
+		err = e.device(ctx, rest)
 	case "demo":
 		err = e.demo(ctx, rest)
 	default:

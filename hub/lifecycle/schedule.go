@@ -14,6 +14,7 @@ import (
 type Due struct {
 	Activated     int // pending users whose start date came
 	Deprovisioned int // users whose end date passed
+	Expired       int // live sessions past their expiry
 }
 
 var scheduler = Actor{Name: actorScheduler, System: systemScheduler}
@@ -52,7 +53,8 @@ func (e *Engine) RunDue(ctx context.Context) (Due, error) {
 			d.Deprovisioned++
 		}
 	}
-	return d, nil
+	d.Expired, err = e.endExpiredSessions(ctx)
+	return d, err
 }
 
 // activate moves one pending user to active if it still is pending and due.
@@ -104,8 +106,8 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 				return
 			}
 			e.log.Error("scheduler pass failed", "err", err)
-		} else if d.Activated+d.Deprovisioned > 0 {
-			e.log.Info("scheduler pass", "activated", d.Activated, "deprovisioned", d.Deprovisioned)
+		} else if d.Activated+d.Deprovisioned+d.Expired > 0 {
+			e.log.Info("scheduler pass", "activated", d.Activated, "deprovisioned", d.Deprovisioned, "expired", d.Expired)
 		}
 		select {
 		case <-ctx.Done():

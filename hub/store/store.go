@@ -309,6 +309,8 @@ type SessionQuery struct {
 	UserID   string
 	DeviceID string
 	LiveOnly bool
+	// ExpiresBy selects sessions whose Expires is not after it.
+	ExpiresBy time.Time
 }
 
 // SessionOps reads and writes sessions.

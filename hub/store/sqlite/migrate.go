@@ -242,4 +242,5 @@ CREATE TABLE enrollment_codes (
 	expires     INTEGER NOT NULL,
 	used        INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+CREATE INDEX sessions_expiry ON sessions (expires) WHERE ended = 0;
 `

@@ -80,6 +80,12 @@ func (o ops) ListSessions(ctx context.Context, sq store.SessionQuery) ([]store.S
 	if sq.LiveOnly {
 		where = append(where, "ended = 0")
 	}
+	if !sq.ExpiresBy.IsZero() {
+		if err := checkTimes(sq.ExpiresBy); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		where, args = append(where, "expires <= ?"), append(args, nanos(sq.ExpiresBy))
+	}
 	ss, err := queryAll(ctx, o.read, scanSession, `SELECT `+sessionCols+` FROM sessions
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY started, id`, args...)
 	if err != nil {

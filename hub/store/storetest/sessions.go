@@ -42,6 +42,8 @@ func testSessions(t *testing.T, s store.Store) {
 		{name: "device live", q: store.SessionQuery{DeviceID: "k1", LiveOnly: true}, want: []store.Session{s1, s3}},
 		{name: "user and device", q: store.SessionQuery{UserID: "u2", DeviceID: "k2"}, want: []store.Session{s5}},
 		{name: "live", q: store.SessionQuery{LiveOnly: true}, want: []store.Session{s2, s1, s5, s3}},
+		{name: "live expired by", q: store.SessionQuery{LiveOnly: true, ExpiresBy: s1.Expires}, want: []store.Session{s2, s1, s5}},
+		{name: "expired by, to the nanosecond", q: store.SessionQuery{ExpiresBy: s1.Expires.Add(-1)}, want: []store.Session{s4, s2}},
 		{name: "none", q: store.SessionQuery{UserID: "nobody"}, want: nil},
 	}
 	for _, tc := range tests {

@@ -1,0 +1,71 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/enroll"
+)
+
+// apiError is the JSON error body of the agent and admin APIs.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeAPIJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// readJSON decodes a JSON body of at most limit bytes into v, answering
+// the client's mistakes itself; it reports whether to go on.
+func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeAPIJSON(w, http.StatusRequestEntityTooLarge, apiError{"the request body is too large"})
+		return false
+	case err != nil:
+		writeAPIJSON(w, http.StatusBadRequest, apiError{"could not read the request body"})
+		return false
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body is not the expected JSON object: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// handleEnroll redeems a kiosk's one-time code for a device certificate.
+func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
+	var req wire.EnrollRequest
+	if !readJSON(w, r, wire.MaxMessageBytes, &req) {
+		return
+	}
+	resp, err := enroll.Redeem(r.Context(), s.st, s.audit, s.certs.CA, req, s.cfg.Now())
+	switch {
+	case errors.Is(err, enroll.ErrBadCode):
+		writeAPIJSON(w, http.StatusForbidden, apiError{enroll.ErrBadCode.Error()})
+	case errors.Is(err, enroll.ErrNameTaken):
+		writeAPIJSON(w, http.StatusConflict, apiError{enroll.ErrNameTaken.Error()})
+	case errors.Is(err, enroll.ErrBadCSR):
+		writeAPIJSON(w, http.StatusBadRequest, apiError{err.Error()})
+	case err != nil:
+		s.cfg.Logger.Error("enroll kiosk", "err", err)
+		writeAPIJSON(w, http.StatusInternalServerError, apiError{"internal error; the hub log has the details"})
+	default:
+		s.cfg.Logger.Info("kiosk enrolled", "device", resp.DeviceID, "name", resp.DeviceName, "site", resp.Site)
+		writeAPIJSON(w, http.StatusOK, resp)
+	}
+}

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/enroll"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+func (e env) device(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: device needs code or list", errUsage)
+	}
+	switch args[0] {
+	case "code":
+		fs := e.flags("device code")
+		data := fs.String("data", "", "hub data directory")
+		site := fs.String("site", "", "site the kiosk stands at")
+		name := fs.String("name", "", "kiosk name, unique, e.g. north-ward-3")
+		if err := parse(fs, args[1:], "data", "site", "name"); err != nil {
+			return err
+		}
+		var code string
+		err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
+			var err error
+			code, err = enroll.NewCode(ctx, st, log, "cli", *name, *site, time.Now())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "enrollment code for kiosk %q at %s; valid once, for %v:\n", *name, *site, enroll.CodeTTL)
+		fmt.Fprintln(e.stdout, code)
+		return nil
+	case "list":
+		fs := e.flags("device list")
+		data := fs.String("data", "", "hub data directory")
+		if err := parse(fs, args[1:], "data"); err != nil {
+			return err
+		}
+		st, err := hub.OpenStore(ctx, *data)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		ds, err := st.ListDevices(ctx, "")
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSITE\tPROFILE\tSTATE\tENROLLED\tLAST SEEN")
+		for _, d := range ds {
+			state := "active"
+			if d.State == store.DeviceDisabled {
+				state = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Site, d.Profile, state, stamp(d.Created), stamp(d.LastSeen))
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("%w: unknown device command %q", errUsage, args[0])
+}

@@ -1,0 +1,134 @@
+// Package enroll owns kiosk enrollment: one-time codes an administrator
+// hands to a kiosk, and their redemption for a device identity and a client
+// certificate.
+//
+// A code is 80 random bits written as four groups of four Crockford base32
+// characters (XXXX-XXXX-XXXX-XXXX): easy to type on a kiosk, hopeless to
+// guess. Only its SHA-256 is stored; it expires after CodeTTL and works
+// once. The kiosk generates its own key and sends a CSR: the private key
+// never leaves the kiosk.
+package enroll
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// CodeTTL is how long an enrollment code stays valid.
+const CodeTTL = 15 * time.Minute
+
+// DeviceCertLifetime is the lifetime of a device certificate; the agent
+// renews it over the channel after two thirds of it.
+const DeviceCertLifetime = 30 * 24 * time.Hour
+
+// crockford is Crockford's base32 alphabet: no I, L, O or U.
+const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// Errors a client can cause.
+var (
+	ErrBadCode   = errors.New("the enrollment code is wrong, expired or already used: ask an administrator for a new one (shiftgate-hub device code)")
+	ErrBadCSR    = errors.New("the certificate request is not valid")
+	ErrNameTaken = errors.New("a kiosk with this name is already enrolled: disable it first or pick another name")
+)
+
+// NewCode makes a code for a kiosk named name at site, stores its hash and
+// records it in the audit log; it returns the code to show once.
+func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, site string, now time.Time) (string, error) {
+	name, site = strings.TrimSpace(name), strings.TrimSpace(site)
+	if name == "" || site == "" {
+		return "", errors.New("a kiosk needs a name and a site")
+	}
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("new enrollment code: %w", err)
+	}
+	var b strings.Builder
+	for i, c := range raw {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(crockford[c&31])
+	}
+	code := b.String()
+	c := store.EnrollmentCode{Hash: hashCode(code), DeviceName: name, Site: site, Created: now.UTC(), Expires: now.UTC().Add(CodeTTL)}
+	err := st.InTx(ctx, func(tx store.Ops) error {
+		if err := tx.CreateEnrollmentCode(ctx, c); err != nil {
+			return err
+		}
+		_, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: "cli", Action: "device.code", Subject: "device:" + name,
+			Detail: map[string]any{"site": site, "expires": c.Expires}})
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("store enrollment code: %w", err)
+	}
+	return code, nil
+}
+
+// hashCode hashes a code as typed: case, spaces and dashes do not matter,
+// and the letters Crockford reads as digits are read so.
+func hashCode(code string) []byte {
+	norm := strings.Map(func(r rune) rune {
+		switch r {
+		case '-', ' ', '\t':
+			return -1
+		case 'O', 'o':
+			return '0'
+		case 'I', 'i', 'L', 'l':
+			return '1'
+		}
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, code)
+	sum := sha256.Sum256([]byte(norm))
+	return sum[:]
+}
+
+// Redeem enrolls a kiosk: it uses the code, creates the device, signs its
+// CSR and records it, all in one transaction, so a refused CSR leaves the
+// code usable.
+func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, req wire.EnrollRequest, now time.Time) (wire.EnrollResponse, error) {
+	var resp wire.EnrollResponse
+	now = now.UTC()
+	err := st.InTx(ctx, func(tx store.Ops) error {
+		c, err := tx.UseEnrollmentCode(ctx, hashCode(req.Code), now)
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrBadCode
+		}
+		if err != nil {
+			return err
+		}
+		d := store.Device{ID: uuid.NewString(), Name: c.DeviceName, Site: c.Site, Profile: strings.TrimSpace(req.Profile),
+			State: store.DeviceActive, Created: now, Modified: now}
+		if d, err = tx.CreateDevice(ctx, d); errors.Is(err, store.ErrConflict) {
+			return ErrNameTaken
+		} else if err != nil {
+			return err
+		}
+		der, err := ca.SignDeviceCSR(req.CSR, d.ID, DeviceCertLifetime, now)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrBadCSR, err)
+		}
+		if _, err := log.Append(ctx, tx, audit.Entry{Actor: "device:" + d.ID, System: "agent", Action: "device.enroll", Subject: "device:" + d.ID,
+			Detail: map[string]any{"name": d.Name, "site": d.Site, "profile": d.Profile}}); err != nil {
+			return err
+		}
+		resp = wire.EnrollResponse{DeviceID: d.ID, DeviceName: d.Name, Site: d.Site, Cert: der}
+		return nil
+	})
+	return resp, err
+}

@@ -1,0 +1,193 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Reasons a session ends that the hub itself records.
+const (
+	ReasonSignout = "signout"
+	ReasonExpired = "expired"
+)
+
+// StartSession records a granted kiosk login.
+func (e *Engine) StartSession(ctx context.Context, a Actor, s store.Session, detail map[string]any) (store.Session, error) {
+	var out store.Session
+	err := e.run(ctx, func(tx store.Ops, _ *change) error {
+		var err error
+		if out, err = tx.CreateSession(ctx, s); err != nil {
+			return err
+		}
+		d := map[string]any{"device": s.DeviceID, "role": s.Role, "expires": s.Expires}
+		for k, v := range detail {
+			d[k] = v
+		}
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.start", Subject: subjectUserPrefix + s.UserID, Detail: d})
+		return err
+	})
+	if err != nil {
+		return store.Session{}, fmt.Errorf("start session: %w", err)
+	}
+	return out, nil
+}
+
+// EndSession records that a kiosk ended a session by itself (sign-out,
+// idle, expiry). A session that is no longer live is not an error: the
+// hub may have ended it first.
+func (e *Engine) EndSession(ctx context.Context, a Actor, sessionID, reason string) error {
+	err := e.run(ctx, func(tx store.Ops, _ *change) error {
+		s, err := tx.EndSession(ctx, sessionID, reason, e.now().UTC())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + s.UserID,
+			Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "reason": reason}})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("end session %s: %w", sessionID, err)
+	}
+	return nil
+}
+
+// ForceSignOut ends every live session of a user everywhere (reason
+// forced) and returns the revocations to push.
+func (e *Engine) ForceSignOut(ctx context.Context, a Actor, userID string) ([]store.Revocation, error) {
+	var revs []store.Revocation
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		u, err := tx.GetUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if u.State == store.UserDeleted {
+			return fmt.Errorf("user %s: %w", userID, store.ErrNotFound)
+		}
+		ss, err := e.endSessions(ctx, tx, c, userID, ReasonForced, "")
+		if err != nil {
+			return err
+		}
+		revs = c.revs
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "user.signout_forced", Subject: subjectUserPrefix + userID,
+			Detail: map[string]any{"sessionsEnded": ss}})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("force sign-out of %s: %w", userID, err)
+	}
+	return revs, nil
+}
+
+// endSessions ends the user's live sessions (only on deviceID when it is
+// set) with reason and records a revocation for each.
+func (e *Engine) endSessions(ctx context.Context, tx store.Ops, c *change, userID, reason, deviceID string) ([]string, error) {
+	now := e.now().UTC()
+	var ended []store.Session
+	if deviceID == "" {
+		var err error
+		if ended, err = tx.EndSessions(ctx, userID, reason, now); err != nil {
+			return nil, err
+		}
+	} else {
+		live, err := tx.ListSessions(ctx, store.SessionQuery{DeviceID: deviceID, LiveOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range live {
+			if userID != "" && s.UserID != userID {
+				continue
+			}
+			s, err := tx.EndSession(ctx, s.ID, reason, now)
+			if err != nil {
+				return nil, err
+			}
+			ended = append(ended, s)
+		}
+	}
+	ids := make([]string, 0, len(ended))
+	for _, s := range ended {
+		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: reason, Detail: "session", Created: now}); err != nil {
+			return nil, err
+		}
+		ids = append(ids, s.ID)
+	}
+	return ids, nil
+}
+
+// DisableDevice disables a kiosk: its certificate is refused from now on
+// and its live sessions end (reason device_disabled).
+func (e *Engine) DisableDevice(ctx context.Context, a Actor, deviceID string) error {
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		now := e.now().UTC()
+		d, err := tx.UpdateDevice(ctx, deviceID, func(old store.Device) (store.Device, error) {
+			old.State, old.Modified = store.DeviceDisabled, now
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		ss, err := e.endSessions(ctx, tx, c, "", ReasonDeviceDisabled, deviceID)
+		if err != nil {
+			return err
+		}
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "device.disable", Subject: "device:" + deviceID,
+			Detail: map[string]any{"name": d.Name, "site": d.Site, "sessionsEnded": ss}})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("disable device %s: %w", deviceID, err)
+	}
+	return nil
+}
+
+// RevokeCredential revokes one credential and ends its owner's live
+// sessions (reason credential_revoked): sessions do not record which
+// credential opened them, so all of them end.
+func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []byte, why string) error {
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		cr, err := tx.UpdateCredential(ctx, credentialID, func(old store.Credential) (store.Credential, error) {
+			old.State, old.Reason = store.CredentialRevoked, why
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		ss, err := e.endSessions(ctx, tx, c, cr.UserID, ReasonCredentialRevoked, "")
+		if err != nil {
+			return err
+		}
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "credential.revoke", Subject: subjectUserPrefix + cr.UserID,
+			Detail: map[string]any{"credential": fmt.Sprintf("%x", credentialID), "reason": why, "sessionsEnded": ss}})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("revoke credential %x: %w", credentialID, err)
+	}
+	return nil
+}
+
+// endExpiredSessions records as expired the live sessions whose expiry
+// has passed; kiosks end them by themselves, this keeps the hub's view
+// true when a kiosk is offline.
+func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
+	now := e.now().UTC()
+	ss, err := e.st.ListSessions(ctx, store.SessionQuery{LiveOnly: true, ExpiresBy: now})
+	if err != nil {
+		return 0, fmt.Errorf("scheduler: list expired sessions: %w", err)
+	}
+	n := 0
+	for _, s := range ss {
+		if err := e.EndSession(ctx, scheduler, s.ID, ReasonExpired); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
