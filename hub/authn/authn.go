@@ -1,0 +1,206 @@
+package authn
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Defaults and limits.
+const (
+	// MaxChallengeTTL is the longest a login challenge may live (the design's
+	// "≤ 60 s").
+	MaxChallengeTTL = 60 * time.Second
+	// DefaultRegistrationTTL is how long a pending registration waits for
+	// the badge tap when Config.RegistrationTTL is zero.
+	DefaultRegistrationTTL = 5 * time.Minute
+	// MaxOutstandingChallenges is how many unused login challenges one
+	// device may hold; fetching another evicts its oldest.
+	MaxOutstandingChallenges = 4
+)
+
+// Sentinel errors. Every error FinishLogin, FinishRegistration and the
+// Begin methods return for a refused ceremony wraps exactly one of them;
+// compare with errors.Is and map to the kiosk with RefusalCode.
+var (
+	// ErrUnknownCredential: the credential is not registered, is suspended
+	// or revoked, or its user is deleted. The kiosk cannot tell which.
+	ErrUnknownCredential = errors.New("credential not recognised")
+	// ErrChallenge: the challenge is unknown, already used, expired, or was
+	// issued to another device; for a registration, no registration is
+	// pending on the device or it expired.
+	ErrChallenge = errors.New("challenge not valid")
+	// ErrInvalid: the response is malformed or fails verification (bad
+	// signature, origin, rpId hash, flags, attestation).
+	ErrInvalid = errors.New("invalid webauthn response")
+	// ErrCloned: the sign counter went backwards; the credential has been
+	// suspended.
+	ErrCloned = errors.New("sign counter regression: possible cloned key")
+	// ErrAAGUIDNotAllowed: the badge model is not in the registration's
+	// allow list.
+	ErrAAGUIDNotAllowed = errors.New("authenticator model not allowed")
+	// ErrUserNotEligible: the user may not enroll a credential (deleted or
+	// disabled).
+	ErrUserNotEligible = errors.New("user not eligible for enrollment")
+)
+
+// RefusalCode maps an error of this package to the agent/wire refusal
+// reason the kiosk shows. It returns "" for nil and for errors that are not
+// refusals (internal failures), which the caller answers with
+// wire.ErrInternal instead.
+func RefusalCode(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrCloned), errors.Is(err, ErrUnknownCredential), errors.Is(err, ErrUserNotEligible):
+		return wire.RefusedNotRecognised
+	case errors.Is(err, ErrChallenge):
+		return wire.RefusedChallengeExpire
+	case errors.Is(err, ErrInvalid):
+		return wire.RefusedInvalid
+	case errors.Is(err, ErrAAGUIDNotAllowed):
+		return wire.RefusedNotAllowedHere
+	}
+	return ""
+}
+
+// Config configures an RP. RPID, RPDisplayName, Origin, Store and Audit are
+// required.
+type Config struct {
+	// RPID is the WebAuthn relying party ID, the hub's host name or a parent
+	// domain of it, e.g. "shiftgate.example".
+	RPID string
+	// RPDisplayName is shown by authenticators that display one.
+	RPDisplayName string
+	// Origin is the one origin kiosks put in clientDataJSON: the hub's public
+	// URL, scheme://host[:port].
+	Origin string
+	Store  store.Store
+	Audit  *audit.Log
+	// Now is the clock for challenge expiry and stored times; time.Now if nil.
+	Now func() time.Time
+	// ChallengeTTL is the login challenge lifetime; wire.ChallengeTTL if
+	// zero, at most MaxChallengeTTL.
+	ChallengeTTL time.Duration
+	// RegistrationTTL is how long a pending registration stays usable;
+	// DefaultRegistrationTTL if zero.
+	RegistrationTTL time.Duration
+}
+
+// RP is the relying party. It is safe for concurrent use.
+type RP struct {
+	wa     *webauthn.WebAuthn
+	origin string
+	st     store.Store
+	log    *audit.Log
+	now    func() time.Time
+	ttl    time.Duration
+	regTTL time.Duration
+	chKey  []byte
+
+	mu        sync.Mutex
+	logins    map[string]*pendingLogin // by challenge (base64url, unpadded)
+	byDevice  map[string][]string      // device ID → its challenges, oldest first
+	evicted   map[string]time.Time     // evicted challenges → their expiry, for error messages
+	regs      map[string]*pendingReg   // by device ID
+	lastPrune time.Time
+}
+
+// New checks cfg, fills in defaults and returns an RP.
+func New(cfg Config) (*RP, error) {
+	var errs []error
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("store is required"))
+	}
+	if cfg.Audit == nil {
+		errs = append(errs, errors.New("audit log is required"))
+	}
+	if cfg.RPID == "" {
+		errs = append(errs, errors.New("RP ID is required"))
+	}
+	if cfg.RPDisplayName == "" {
+		errs = append(errs, errors.New("RP display name is required"))
+	}
+	if cfg.Origin == "" {
+		errs = append(errs, errors.New("origin is required"))
+	}
+	if cfg.ChallengeTTL == 0 {
+		cfg.ChallengeTTL = wire.ChallengeTTL
+	}
+	if cfg.ChallengeTTL < 0 || cfg.ChallengeTTL > MaxChallengeTTL {
+		errs = append(errs, fmt.Errorf("challenge TTL %v is outside (0, %v]", cfg.ChallengeTTL, MaxChallengeTTL))
+	}
+	if cfg.RegistrationTTL == 0 {
+		cfg.RegistrationTTL = DefaultRegistrationTTL
+	}
+	if cfg.RegistrationTTL < 0 {
+		errs = append(errs, fmt.Errorf("registration TTL %v is negative", cfg.RegistrationTTL))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("new relying party: %w", errors.Join(errs...))
+	}
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:                  cfg.RPID,
+		RPDisplayName:         cfg.RPDisplayName,
+		RPOrigins:             []string{cfg.Origin},
+		AttestationPreference: protocol.PreferNoAttestation,
+		AuthenticatorSelection: protocol.AuthenticatorSelection{
+			ResidentKey:        protocol.ResidentKeyRequirementRequired,
+			RequireResidentKey: protocol.ResidentKeyRequired(),
+			UserVerification:   protocol.VerificationPreferred,
+		},
+		// Expiry is enforced here with the injected clock, not by
+		// go-webauthn (which would read time.Now); the timeouts only tell
+		// the client how long it has.
+		Timeouts: webauthn.TimeoutsConfig{
+			Login:        webauthn.TimeoutConfig{Timeout: cfg.ChallengeTTL, TimeoutUVD: cfg.ChallengeTTL},
+			Registration: webauthn.TimeoutConfig{Timeout: cfg.RegistrationTTL, TimeoutUVD: cfg.RegistrationTTL},
+		},
+		// A synced passkey keeps its counter at zero, so a copy of it could
+		// never be detected: kiosk badges must be device-bound.
+		Filtering: &webauthn.FilteringConfig{ProhibitBackupEligibility: true},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new relying party: %w", err)
+	}
+	key, err := newChallengeKey()
+	if err != nil {
+		return nil, fmt.Errorf("new relying party: %w", err)
+	}
+	return &RP{
+		wa:       wa,
+		origin:   cfg.Origin,
+		st:       cfg.Store,
+		log:      cfg.Audit,
+		now:      cfg.Now,
+		ttl:      cfg.ChallengeTTL,
+		regTTL:   cfg.RegistrationTTL,
+		chKey:    key,
+		logins:   make(map[string]*pendingLogin),
+		byDevice: make(map[string][]string),
+		evicted:  make(map[string]time.Time),
+		regs:     make(map[string]*pendingReg),
+	}, nil
+}
+
+// verifyError wraps a go-webauthn verification error with ErrInvalid,
+// keeping the library's developer detail (which says what failed) in the
+// text; protocol.Error's own text is only its short description.
+func verifyError(op string, err error) error {
+	var pe *protocol.Error
+	if errors.As(err, &pe) && pe.DevInfo != "" {
+		return fmt.Errorf("%s: %w: %w (%s)", op, ErrInvalid, err, pe.DevInfo)
+	}
+	return fmt.Errorf("%s: %w: %w", op, ErrInvalid, err)
+}

@@ -1,0 +1,60 @@
+// Package authn is the hub's WebAuthn relying party for kiosk logins and
+// kiosk badge enrollment, built on github.com/go-webauthn/webauthn.
+//
+// It owns the ceremonies and their short-lived state, not policy: a
+// successful FinishLogin says "this is user U, with credential C, verified
+// or not"; whether U may sign in on this kiosk now, and with what, is
+// hub/policy's decision.
+//
+// # Login (usernameless)
+//
+// BeginLogin hands a kiosk a fresh random challenge (go-webauthn's
+// BeginDiscoverableLogin options: empty allow list, user verification
+// "preferred"). The challenge is kept in memory only, bound to the device
+// that asked for it, usable once, and valid for Config.ChallengeTTL (at most
+// 60 s). A device holds at most MaxOutstandingChallenges challenges; asking
+// for more evicts its oldest. A hub restart forgets every challenge, which
+// only costs kiosks a new one.
+//
+// FinishLogin consumes the challenge named in the assertion's clientDataJSON
+// before anything else, so it is single use even when the login then fails.
+// It reads the credential (one store read) and its user (one read), lets
+// go-webauthn check signature, rpIdHash, origin, challenge and the UP flag,
+// and writes the new sign counter and last-use time (one write).
+//
+// A sign counter that does not increase (WebAuthn §7.2 step 21: the
+// presented or the stored counter is non-zero and the presented one is not
+// greater) means a second copy of the key is in use. Only an assertion whose
+// signature verified can trigger this, so nobody can suspend a credential
+// they do not hold a copy of. The credential is suspended and a
+// credential.suspended audit record written in one transaction, and the
+// login fails with ErrCloned. From then on every copy, the original
+// included, is refused as unknown until an administrator acts.
+//
+// # Enrollment at a kiosk
+//
+// Once a supervisor or administrator has authorised it, BeginRegistration
+// prepares one registration for a device: resident key required, user
+// verification preferred, attestation conveyance "none", the user's active
+// credentials excluded so the same badge is not registered twice. One
+// registration is pending per device (a new one replaces it), it is single
+// use and expires after Config.RegistrationTTL. FinishRegistration accepts
+// the "none" and "packed" attestation formats (packed self attestation is
+// what most badges produce; a packed certificate chain is verified for its
+// signature but not against a trust store), optionally restricts the
+// authenticator model by AAGUID, refuses backup-eligible (synced)
+// credentials, whose counters cannot reveal a clone, and stores the
+// credential together with a credential.registered audit record.
+//
+// The WebAuthn user handle is the user's ID (a UUID string) as bytes.
+//
+// # Errors
+//
+// Every failure wraps one of the sentinel errors below, and RefusalCode
+// maps it to the agent/wire refusal shown on the kiosk. The code is
+// deliberately coarse (an unknown, suspended or revoked credential and a
+// deleted user all read "not recognised"); the error text is precise and
+// meant for the hub log and the audit trail, never for the kiosk screen.
+// Errors that wrap none of the sentinels are internal failures (the store
+// is unreachable, for example); RefusalCode returns "" for them.
+package authn

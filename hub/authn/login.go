@@ -1,0 +1,291 @@
+package authn
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Audit vocabulary of this package.
+const (
+	ActionCredentialSuspended  = "credential.suspended"
+	ActionCredentialRegistered = "credential.registered"
+	auditSystem                = "agent"
+	// ReasonCloned is the Reason stored on a credential suspended for a sign
+	// counter regression.
+	ReasonCloned = "sign counter regression: possible cloned key"
+)
+
+// pendingLogin is an outstanding login challenge.
+type pendingLogin struct {
+	device  string
+	session webauthn.SessionData
+	expires time.Time
+}
+
+// LoginResult is a verified login: who signed, with which credential (as
+// stored after this login), and whether the authenticator verified the user
+// (PIN or biometric: the UV flag of this assertion).
+type LoginResult struct {
+	User         store.User
+	Credential   store.Credential
+	UserVerified bool
+}
+
+// BeginLogin returns a fresh login challenge for deviceID, which must be the
+// ID of the authenticated device channel asking for it. The challenge can be
+// redeemed once, by FinishLogin with the same deviceID, until ExpiresAt.
+func (rp *RP) BeginLogin(deviceID string) (wire.Challenge, error) {
+	now := rp.now()
+	assertion, session, err := rp.wa.BeginDiscoverableLogin(
+		webauthn.WithChallenge(rp.newChallenge(now)),
+		webauthn.WithUserVerification(protocol.VerificationPreferred),
+	)
+	if err != nil {
+		return wire.Challenge{}, fmt.Errorf("begin login on device %s: %w", deviceID, err)
+	}
+	opts, err := json.Marshal(assertion)
+	if err != nil {
+		return wire.Challenge{}, fmt.Errorf("begin login on device %s: marshal options: %w", deviceID, err)
+	}
+	p := &pendingLogin{device: deviceID, session: *session, expires: now.Add(rp.ttl)}
+
+	rp.mu.Lock()
+	rp.pruneLocked(now)
+	list := rp.byDevice[deviceID]
+	if len(list) >= MaxOutstandingChallenges {
+		n := len(list) - MaxOutstandingChallenges + 1
+		for _, old := range list[:n] {
+			if len(rp.evicted) < maxEvicted {
+				rp.evicted[old] = rp.logins[old].expires
+			}
+			delete(rp.logins, old)
+		}
+		list = slices.Delete(list, 0, n)
+	}
+	rp.logins[session.Challenge] = p
+	rp.byDevice[deviceID] = append(list, session.Challenge)
+	rp.mu.Unlock()
+
+	return wire.Challenge{Options: opts, Origin: rp.origin, ExpiresAt: p.expires}, nil
+}
+
+// pruneLocked drops expired login challenges and registrations, at most
+// once per challenge TTL, so the maps stay bounded by what devices fetched
+// recently. rp.mu must be held.
+func (rp *RP) pruneLocked(now time.Time) {
+	if now.Sub(rp.lastPrune) < rp.ttl {
+		return
+	}
+	rp.lastPrune = now
+	for dev, list := range rp.byDevice {
+		list = slices.DeleteFunc(list, func(ch string) bool {
+			if !now.Before(rp.logins[ch].expires) {
+				delete(rp.logins, ch)
+				return true
+			}
+			return false
+		})
+		if len(list) == 0 {
+			delete(rp.byDevice, dev)
+		} else {
+			rp.byDevice[dev] = list
+		}
+	}
+	for ch, exp := range rp.evicted {
+		if !now.Before(exp) {
+			delete(rp.evicted, ch)
+		}
+	}
+	for dev, p := range rp.regs {
+		if !now.Before(p.expires) {
+			delete(rp.regs, dev)
+		}
+	}
+}
+
+// takeLogin removes the challenge from the outstanding set (whoever asks:
+// a challenge presented on the wrong channel has leaked and is burnt) and
+// returns it if deviceID may use it now.
+func (rp *RP) takeLogin(deviceID, challenge string) (*pendingLogin, error) {
+	challenge = strings.TrimRight(challenge, "=")
+	now := rp.now()
+	rp.mu.Lock()
+	p, ok := rp.logins[challenge]
+	if !ok {
+		err := rp.missingChallengeErrorLocked(challenge, now)
+		rp.mu.Unlock()
+		return nil, err
+	}
+	delete(rp.logins, challenge)
+	list := slices.DeleteFunc(rp.byDevice[p.device], func(ch string) bool { return ch == challenge })
+	if len(list) == 0 {
+		delete(rp.byDevice, p.device)
+	} else {
+		rp.byDevice[p.device] = list
+	}
+	rp.mu.Unlock()
+	switch {
+	case p.device != deviceID:
+		return nil, fmt.Errorf("%w: challenge was issued to device %s", ErrChallenge, p.device)
+	case !now.Before(p.expires):
+		return nil, fmt.Errorf("%w: challenge expired at %s", ErrChallenge, p.expires.UTC().Format(time.RFC3339Nano))
+	}
+	return p, nil
+}
+
+// FinishLogin verifies the PublicKeyCredential JSON of an assertion sent by
+// deviceID and returns who signed. The challenge it names is consumed first,
+// so it is single use even when the login fails. See the package
+// documentation for the checks, the sign counter and the errors.
+//
+// FinishLogin does not audit a successful or refused login: the caller,
+// which also evaluates policy and opens the session, records the outcome.
+func (rp *RP) FinishLogin(ctx context.Context, deviceID string, credentialJSON []byte) (LoginResult, error) {
+	res, err := rp.finishLogin(ctx, deviceID, credentialJSON)
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("finish login on device %s: %w", deviceID, err)
+	}
+	return res, nil
+}
+
+func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON []byte) (LoginResult, error) {
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(credentialJSON)
+	if err != nil {
+		return LoginResult{}, verifyError("parse assertion", err)
+	}
+	p, err := rp.takeLogin(deviceID, parsed.Response.CollectedClientData.Challenge)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	credID := parsed.RawID
+	cred, err := rp.st.GetCredential(ctx, credID)
+	if errors.Is(err, store.ErrNotFound) {
+		return LoginResult{}, fmt.Errorf("%w: credential %s is not registered", ErrUnknownCredential, b64(credID))
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if cred.State != store.CredentialActive {
+		return LoginResult{}, fmt.Errorf("%w: credential %s is %s (%s)", ErrUnknownCredential, b64(credID), stateName(cred.State), cred.Reason)
+	}
+	u, err := rp.st.GetUser(ctx, cred.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return LoginResult{}, fmt.Errorf("%w: credential %s belongs to user %s, who does not exist", ErrUnknownCredential, b64(credID), cred.UserID)
+	}
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if u.State == store.UserDeleted {
+		return LoginResult{}, fmt.Errorf("%w: credential %s belongs to deleted user %s", ErrUnknownCredential, b64(credID), u.ID)
+	}
+
+	wu := &user{u: &u, creds: []webauthn.Credential{toWebAuthn(&cred)}}
+	handler := func(rawID, userHandle []byte) (webauthn.User, error) { return wu, nil }
+	_, verified, err := rp.wa.ValidatePasskeyLogin(handler, p.session, parsed)
+	if err != nil {
+		return LoginResult{}, verifyError("verify assertion with credential "+b64(credID), err)
+	}
+
+	presented := parsed.Response.AuthenticatorData.Counter
+	if verified.Authenticator.CloneWarning {
+		return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, cred.SignCount, presented)
+	}
+	now := rp.now()
+	var stored uint32
+	updated, err := rp.st.UpdateCredential(ctx, credID, func(c store.Credential) (store.Credential, error) {
+		// Checked again inside the write: two copies of a key may race
+		// past the check above with the same stored counter.
+		if c.State != store.CredentialActive {
+			return c, fmt.Errorf("%w: credential %s became %s during login", ErrUnknownCredential, b64(credID), stateName(c.State))
+		}
+		if counterRegressed(c.SignCount, presented) {
+			stored = c.SignCount
+			return c, errRegressed
+		}
+		c.SignCount = presented
+		c.LastUsed = now
+		return c, nil
+	})
+	if errors.Is(err, errRegressed) {
+		return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, stored, presented)
+	}
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("record use of credential %s: %w", b64(credID), err)
+	}
+	return LoginResult{
+		User:         u,
+		Credential:   updated,
+		UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
+	}, nil
+}
+
+// errRegressed is returned from inside the counter update to abort it.
+var errRegressed = errors.New("sign counter regressed")
+
+// counterRegressed is WebAuthn §7.2 step 21's clone signal.
+func counterRegressed(stored, presented uint32) bool {
+	return (presented != 0 || stored != 0) && presented <= stored
+}
+
+// suspendCloned suspends the credential and audits it in one transaction,
+// and returns the ErrCloned error to report.
+func (rp *RP) suspendCloned(ctx context.Context, deviceID string, cred *store.Credential, stored, presented uint32) error {
+	detail := map[string]any{
+		"credential_id":     b64(cred.ID),
+		"stored_counter":    stored,
+		"presented_counter": presented,
+		"device":            deviceID,
+	}
+	err := rp.st.InTx(ctx, func(tx store.Ops) error {
+		c, err := tx.UpdateCredential(ctx, cred.ID, func(c store.Credential) (store.Credential, error) {
+			detail["previous_state"] = stateName(c.State)
+			if c.State == store.CredentialActive {
+				c.State = store.CredentialSuspended
+				c.Reason = ReasonCloned
+			}
+			return c, nil
+		})
+		if err != nil {
+			return err
+		}
+		_, err = rp.log.Append(ctx, tx, audit.Entry{
+			Actor:   "agent:" + deviceID,
+			Action:  ActionCredentialSuspended,
+			Subject: "user:" + c.UserID,
+			System:  auditSystem,
+			Detail:  detail,
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("suspend cloned credential %s (stored counter %d, presented %d): %w", b64(cred.ID), stored, presented, err)
+	}
+	return fmt.Errorf("%w: credential %s presented counter %d, stored %d; credential suspended", ErrCloned, b64(cred.ID), presented, stored)
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func stateName(s store.CredentialState) string {
+	switch s {
+	case store.CredentialActive:
+		return "active"
+	case store.CredentialSuspended:
+		return "suspended"
+	case store.CredentialRevoked:
+		return "revoked"
+	}
+	return fmt.Sprintf("in state %d", int(s))
+}

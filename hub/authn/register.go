@@ -1,0 +1,175 @@
+package authn
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// pendingReg is a registration waiting for the badge tap on one device.
+type pendingReg struct {
+	userID  string
+	session webauthn.SessionData
+	allowed [][]byte
+	expires time.Time
+}
+
+// BeginRegistration prepares the registration of a new credential for u at
+// deviceID and returns the enroll.start push for that device. The caller
+// has checked that the registration is authorised. A registration already
+// pending on the device is replaced. allowedAAGUIDs, if not empty, lists the
+// authenticator models (16-byte AAGUIDs) FinishRegistration accepts.
+//
+// It reads the user's credentials, to exclude the active ones: a badge
+// already registered for u refuses to register again.
+func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.User, allowedAAGUIDs [][]byte) (wire.EnrollStart, error) {
+	if u.State == store.UserDeleted || u.State == store.UserDisabled {
+		return wire.EnrollStart{}, fmt.Errorf("begin registration for user %s on device %s: %w: user is %s", u.ID, deviceID, ErrUserNotEligible, u.State)
+	}
+	creds, err := rp.st.ListCredentials(ctx, u.ID)
+	if err != nil {
+		return wire.EnrollStart{}, fmt.Errorf("begin registration for user %s on device %s: %w", u.ID, deviceID, err)
+	}
+	var exclude []protocol.CredentialDescriptor
+	for i := range creds {
+		if creds[i].State == store.CredentialActive {
+			exclude = append(exclude, descriptor(&creds[i]))
+		}
+	}
+	creation, session, err := rp.wa.BeginRegistration(&user{u: &u},
+		webauthn.WithExclusions(exclude),
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+	)
+	if err != nil {
+		return wire.EnrollStart{}, fmt.Errorf("begin registration for user %s on device %s: %w", u.ID, deviceID, err)
+	}
+	opts, err := json.Marshal(creation)
+	if err != nil {
+		return wire.EnrollStart{}, fmt.Errorf("begin registration for user %s on device %s: marshal options: %w", u.ID, deviceID, err)
+	}
+	allowed := make([][]byte, len(allowedAAGUIDs))
+	for i, a := range allowedAAGUIDs {
+		allowed[i] = bytes.Clone(a)
+	}
+	now := rp.now()
+	rp.mu.Lock()
+	rp.pruneLocked(now)
+	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, expires: now.Add(rp.regTTL)}
+	rp.mu.Unlock()
+	return wire.EnrollStart{User: u.UserName, Options: opts, Origin: rp.origin}, nil
+}
+
+// FinishRegistration verifies the PublicKeyCredential JSON of an
+// attestation sent by deviceID for its pending registration, and stores the
+// new active credential with a credential.registered audit record in one
+// transaction. The pending registration is consumed whatever the outcome.
+func (rp *RP) FinishRegistration(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, error) {
+	c, err := rp.finishRegistration(ctx, deviceID, credentialJSON)
+	if err != nil {
+		return store.Credential{}, fmt.Errorf("finish registration on device %s: %w", deviceID, err)
+	}
+	return c, nil
+}
+
+func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, error) {
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(credentialJSON)
+	if err != nil {
+		return store.Credential{}, verifyError("parse attestation", err)
+	}
+	now := rp.now()
+	rp.mu.Lock()
+	p := rp.regs[deviceID]
+	delete(rp.regs, deviceID)
+	rp.mu.Unlock()
+	switch {
+	case p == nil:
+		return store.Credential{}, fmt.Errorf("%w: no registration pending", ErrChallenge)
+	case !now.Before(p.expires):
+		return store.Credential{}, fmt.Errorf("%w: registration expired at %s", ErrChallenge, p.expires.UTC().Format(time.RFC3339Nano))
+	case strings.TrimRight(parsed.Response.CollectedClientData.Challenge, "=") != p.session.Challenge:
+		return store.Credential{}, fmt.Errorf("%w: attestation answers another challenge than the pending registration's", ErrChallenge)
+	}
+
+	u, err := rp.st.GetUser(ctx, p.userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Credential{}, fmt.Errorf("%w: user %s does not exist", ErrUserNotEligible, p.userID)
+	}
+	if err != nil {
+		return store.Credential{}, err
+	}
+	if u.State == store.UserDeleted || u.State == store.UserDisabled {
+		return store.Credential{}, fmt.Errorf("%w: user %s is %s", ErrUserNotEligible, u.ID, u.State)
+	}
+
+	wc, err := rp.wa.CreateCredential(&user{u: &u}, p.session, parsed)
+	if err != nil {
+		return store.Credential{}, verifyError("verify attestation", err)
+	}
+	switch protocol.AttestationFormat(wc.AttestationFormat) {
+	case protocol.AttestationFormatNone, protocol.AttestationFormatPacked:
+	default:
+		return store.Credential{}, fmt.Errorf("%w: attestation format %q is not accepted (none or packed)", ErrInvalid, wc.AttestationFormat)
+	}
+	aaguid := wc.Authenticator.AAGUID
+	if len(p.allowed) > 0 && !slices.ContainsFunc(p.allowed, func(a []byte) bool { return bytes.Equal(a, aaguid) }) {
+		return store.Credential{}, fmt.Errorf("%w: AAGUID %s", ErrAAGUIDNotAllowed, aaguidString(aaguid))
+	}
+
+	c := store.Credential{
+		ID:        wc.ID,
+		UserID:    u.ID,
+		PublicKey: wc.PublicKey,
+		AAGUID:    aaguid,
+		SignCount: wc.Authenticator.SignCount,
+		State:     store.CredentialActive,
+		Created:   now,
+	}
+	err = rp.st.InTx(ctx, func(tx store.Ops) error {
+		var err error
+		if c, err = tx.CreateCredential(ctx, c); err != nil {
+			return err
+		}
+		_, err = rp.log.Append(ctx, tx, audit.Entry{
+			Actor:   "agent:" + deviceID,
+			Action:  ActionCredentialRegistered,
+			Subject: "user:" + u.ID,
+			System:  auditSystem,
+			Detail: map[string]any{
+				"credential_id": b64(c.ID),
+				"aaguid":        aaguidString(aaguid),
+				"attestation":   wc.AttestationFormat,
+				"user_verified": wc.Flags.UserVerified,
+				"device":        deviceID,
+			},
+		})
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return store.Credential{}, fmt.Errorf("%w: credential %s is already registered: %w", ErrInvalid, b64(c.ID), err)
+	}
+	if err != nil {
+		return store.Credential{}, fmt.Errorf("store credential %s: %w", b64(c.ID), err)
+	}
+	return c, nil
+}
+
+func aaguidString(b []byte) string {
+	if id, err := uuid.FromBytes(b); err == nil {
+		return id.String()
+	}
+	return fmt.Sprintf("%x", b)
+}
