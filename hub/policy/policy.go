@@ -1,0 +1,416 @@
+// Package policy decides whether user U may sign in on device D now, and
+// with what: which role, which apps, until when.
+//
+// Decide is a pure function of its Input (no I/O, no clock: the caller
+// passes Now), so the hub can call it on every login and every policy
+// re-evaluation, and tests can cover every branch with plain tables.
+//
+// # Checks, in order
+//
+//  1. The user is active (store.UserActive) and its end date, if any, has
+//     not passed. Else wire.RefusedNotRecognised.
+//  2. The device is active. Else wire.RefusedNotAllowedHere.
+//  3. The device's site is one of the user's Sites, or an active
+//     just-in-time grant (Start ≤ now < End, not revoked) is for that site.
+//     Else wire.RefusedNotAllowedHere.
+//  4. The user has at least one role here: group roles (Input.Roles) count
+//     at any of the user's sites, a grant's role only at the grant's site.
+//     A role counts only if its rule (Rules.Roles, or Rules.Other for a role
+//     without one) gives at least one app. Else wire.RefusedNotAllowedHere.
+//  5. If the user has shifts, now is inside one, allowing Rules.ShiftGrace
+//     before its start. Else wire.RefusedOutsideShift.
+//  6. Roles whose rule names a Certification are kept only if the user
+//     holds it unexpired. If none is left, wire.RefusedNotAllowedHere.
+//  7. Roles whose rule has RequireUV are kept only if the authenticator
+//     verified the user (PIN or biometric). If none is left,
+//     wire.RefusedVerifyRequired.
+//
+// # Several roles
+//
+// A user may hold several eligible roles at once (a nurse who is also a
+// supervisor). The session gets all of them: Apps is the union of their
+// apps, Roles the sorted role names, Role those names joined by ",",
+// Privileged if any is privileged, and the shortest MaxSession of any of
+// them applies. Roles that step 6 or 7 removed are simply not in the
+// session (Decision.Withheld names them), so a supervisor who taps without
+// a PIN still gets the nurse apps but not the admin ones. This is
+// deterministic, needs no ranking of roles, and never grants an app that
+// some eligible role does not grant.
+//
+// # Session end
+//
+// ExpiresAt is the earliest of: now + the session length (max_session);
+// the end of the current shift, if the user has shifts (shift_end); the end
+// of the grant that a session role depends on, when that role is not also
+// a group role at one of the user's sites (grant_end); the user's end date
+// (end_date); the expiry of a certification a session role needs
+// (certification_end). EndsBy names the bound that won; on a tie the first
+// in the order end_date, grant_end, certification_end, shift_end,
+// max_session.
+//
+// # Defaults (DefaultRules)
+//
+//	MaxSession  12h      ShiftGrace 15m
+//	Nurse       apps ehr, med-cart
+//	Picker      apps wms-picking
+//	Supervisor  apps wms-admin, ehr; RequireUV; Privileged; MaxSession 4h
+//	any other   apps browser
+//
+// Role names are matched case-insensitively.
+package policy
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Default rule values, used when the Rules field is zero.
+const (
+	DefaultMaxSession = 12 * time.Hour
+	DefaultShiftGrace = 15 * time.Minute
+)
+
+// EndsBy values: which bound set Decision.ExpiresAt.
+const (
+	EndsByEndDate       = "end_date"
+	EndsByGrant         = "grant_end"
+	EndsByCertification = "certification_end"
+	EndsByShift         = "shift_end"
+	EndsByMaxSession    = "max_session"
+)
+
+// Rules is the site group's login policy.
+type Rules struct {
+	// MaxSession caps every session; DefaultMaxSession if zero.
+	MaxSession time.Duration
+	// ShiftGrace is how long before a shift starts its worker may sign in;
+	// DefaultShiftGrace if zero, no grace if negative.
+	ShiftGrace time.Duration
+	// Roles maps a role name (a group displayName or a grant's role),
+	// compared case-insensitively, to its rule.
+	Roles map[string]RoleRule
+	// Other is the rule for roles not in Roles. Its zero value grants no
+	// apps, so such roles do not count.
+	Other RoleRule
+}
+
+// RoleRule is what a role gives and demands.
+type RoleRule struct {
+	// Apps the session may launch. A role without apps gives no access.
+	Apps []string
+	// RequireUV: the login must carry user verification (PIN, biometric).
+	RequireUV bool
+	// MaxSession caps sessions holding this role; zero means Rules.MaxSession.
+	MaxSession time.Duration
+	// Privileged marks administrative roles (reported in the Decision).
+	Privileged bool
+	// Certification names a certification the user must hold, unexpired.
+	Certification string
+}
+
+// DefaultRules returns the defaults documented in the package comment.
+// Each call returns a fresh value the caller may change.
+func DefaultRules() Rules {
+	return Rules{
+		MaxSession: DefaultMaxSession,
+		ShiftGrace: DefaultShiftGrace,
+		Roles: map[string]RoleRule{
+			"Nurse":      {Apps: []string{"ehr", "med-cart"}},
+			"Picker":     {Apps: []string{"wms-picking"}},
+			"Supervisor": {Apps: []string{"wms-admin", "ehr"}, RequireUV: true, Privileged: true, MaxSession: 4 * time.Hour},
+		},
+		Other: RoleRule{Apps: []string{"browser"}},
+	}
+}
+
+// Input is everything a decision depends on.
+type Input struct {
+	User store.User
+	// Roles are the displayNames of the user's groups.
+	Roles []string
+	// Grants are the user's just-in-time grants (any state; Decide picks the
+	// active ones for the device's site).
+	Grants       []store.Grant
+	Device       store.Device
+	Now          time.Time
+	UserVerified bool
+	Rules        Rules
+}
+
+// Decision is the outcome. When Allow is false, Code is the wire refusal
+// reason for the kiosk and Detail the precise reason for the hub log and
+// audit; the other fields are empty.
+type Decision struct {
+	Allow  bool
+	Code   string // wire.Refused*, when refused
+	Detail string // always set: why
+	// Role is Roles joined by ",".
+	Role       string
+	Roles      []string // sorted
+	Apps       []string // sorted, no duplicates
+	Privileged bool
+	ExpiresAt  time.Time
+	EndsBy     string // EndsBy*
+	// Withheld lists eligible roles left out for a missing certification
+	// or user verification, sorted.
+	Withheld []string
+}
+
+// candidate is a role eligible at the device's site.
+type candidate struct {
+	name  string
+	rule  RoleRule
+	until time.Time // the grant end it depends on; zero if a group role
+	cert  time.Time // expiry of the certification it needs; zero if none
+}
+
+// Decide evaluates in against its rules. It never fails: every outcome,
+// including bad input, is a Decision.
+func Decide(in Input) Decision {
+	now := in.Now
+	u := &in.User
+	rules := in.Rules
+	if rules.MaxSession <= 0 {
+		rules.MaxSession = DefaultMaxSession
+	}
+	switch {
+	case rules.ShiftGrace == 0:
+		rules.ShiftGrace = DefaultShiftGrace
+	case rules.ShiftGrace < 0:
+		rules.ShiftGrace = 0
+	}
+
+	// 1. The user.
+	if u.State != store.UserActive {
+		return refuse(wire.RefusedNotRecognised, "user %s is %s", u.UserName, u.State)
+	}
+	if !u.EndDate.IsZero() && !now.Before(u.EndDate) {
+		return refuse(wire.RefusedNotRecognised, "user %s: end date %s has passed", u.UserName, stamp(u.EndDate))
+	}
+	// 2. The device.
+	d := &in.Device
+	if d.State != store.DeviceActive {
+		return refuse(wire.RefusedNotAllowedHere, "device %s is disabled", d.Name)
+	}
+	// 3. The site.
+	member := slices.ContainsFunc(u.Sites, func(s string) bool { return strings.EqualFold(s, d.Site) })
+	var grants []*store.Grant
+	for i := range in.Grants {
+		if g := &in.Grants[i]; grantActive(g, u.ID, d.Site, now) {
+			grants = append(grants, g)
+		}
+	}
+	if !member && len(grants) == 0 {
+		return refuse(wire.RefusedNotAllowedHere, "user %s: site %s is not among the user's sites %v and no grant for it is active", u.UserName, d.Site, u.Sites)
+	}
+	// 4. Roles here.
+	var cands []candidate
+	add := func(name string, until time.Time) {
+		rule := rules.rule(name)
+		if len(rule.Apps) == 0 {
+			return
+		}
+		for i := range cands {
+			if strings.EqualFold(cands[i].name, name) {
+				// Held twice: a group role outlives any grant; of two
+				// grants, the later end.
+				if !cands[i].until.IsZero() && (until.IsZero() || until.After(cands[i].until)) {
+					cands[i].until = until
+				}
+				return
+			}
+		}
+		cands = append(cands, candidate{name: name, rule: rule, until: until})
+	}
+	if member {
+		for _, r := range in.Roles {
+			add(r, time.Time{})
+		}
+	}
+	for _, g := range grants {
+		add(g.Role, g.End)
+	}
+	if len(cands) == 0 {
+		return refuse(wire.RefusedNotAllowedHere, "user %s has no role with apps at site %s (groups %v, %d active grants here)", u.UserName, d.Site, in.Roles, len(grants))
+	}
+	// 5. The shift.
+	var shiftEnd time.Time
+	if len(u.Shifts) > 0 {
+		for _, s := range u.Shifts {
+			if !now.Before(s.Start.Add(-rules.ShiftGrace)) && now.Before(s.End) && s.End.After(shiftEnd) {
+				shiftEnd = s.End
+			}
+		}
+		if shiftEnd.IsZero() {
+			return refuse(wire.RefusedOutsideShift, "user %s: %s is outside every shift (grace %v)", u.UserName, stamp(now), rules.ShiftGrace)
+		}
+	}
+	// 6. Certifications; 7. user verification.
+	var withheld, reasons []string
+	kept := cands[:0:0]
+	for _, c := range cands {
+		if name := c.rule.Certification; name != "" {
+			exp, ok := certification(u, name, now)
+			if !ok {
+				withheld = append(withheld, c.name)
+				reasons = append(reasons, fmt.Sprintf("role %s needs certification %s, %s", c.name, name, certProblem(u, name)))
+				continue
+			}
+			c.cert = exp
+		}
+		kept = append(kept, c)
+	}
+	if len(kept) == 0 {
+		return refuse(wire.RefusedNotAllowedHere, "user %s: %s", u.UserName, strings.Join(reasons, "; "))
+	}
+	cands, kept = kept, kept[:0:0]
+	for _, c := range cands {
+		if c.rule.RequireUV && !in.UserVerified {
+			withheld = append(withheld, c.name)
+			reasons = append(reasons, "role "+c.name+" requires user verification")
+			continue
+		}
+		kept = append(kept, c)
+	}
+	if len(kept) == 0 {
+		return refuse(wire.RefusedVerifyRequired, "user %s: %s", u.UserName, strings.Join(reasons, "; "))
+	}
+
+	// Allowed: assemble the session.
+	dec := Decision{Allow: true}
+	maxSession := rules.MaxSession
+	var ends bounds
+	for _, c := range kept {
+		dec.Roles = append(dec.Roles, c.name)
+		dec.Apps = append(dec.Apps, c.rule.Apps...)
+		dec.Privileged = dec.Privileged || c.rule.Privileged
+		if m := c.rule.MaxSession; m > 0 && m < maxSession {
+			maxSession = m
+		}
+		if !c.until.IsZero() {
+			ends.offer(c.until, EndsByGrant)
+		}
+		if !c.cert.IsZero() {
+			ends.offer(c.cert, EndsByCertification)
+		}
+	}
+	if !u.EndDate.IsZero() {
+		ends.offer(u.EndDate, EndsByEndDate)
+	}
+	if !shiftEnd.IsZero() {
+		ends.offer(shiftEnd, EndsByShift)
+	}
+	ends.offer(now.Add(maxSession), EndsByMaxSession)
+	dec.ExpiresAt, dec.EndsBy = ends.at, ends.by
+
+	slices.SortFunc(dec.Roles, compareFold)
+	dec.Role = strings.Join(dec.Roles, ",")
+	slices.Sort(dec.Apps)
+	dec.Apps = slices.Compact(dec.Apps)
+	if len(withheld) > 0 {
+		slices.SortFunc(withheld, compareFold)
+		dec.Withheld = withheld
+	}
+	dec.Detail = fmt.Sprintf("user %s may sign in on %s at site %s as %s until %s (%s)", u.UserName, d.Name, d.Site, dec.Role, stamp(dec.ExpiresAt), dec.EndsBy)
+	if len(reasons) > 0 {
+		dec.Detail += "; withheld: " + strings.Join(reasons, "; ")
+	}
+	return dec
+}
+
+// bounds keeps the earliest session end offered, with the order of
+// EndsBy priority deciding ties (see the package comment).
+type bounds struct {
+	at time.Time
+	by string
+}
+
+// rank orders EndsBy values for ties: lower wins.
+func rank(by string) int {
+	switch by {
+	case EndsByEndDate:
+		return 0
+	case EndsByGrant:
+		return 1
+	case EndsByCertification:
+		return 2
+	case EndsByShift:
+		return 3
+	}
+	return 4
+}
+
+func (b *bounds) offer(t time.Time, by string) {
+	if b.by == "" || t.Before(b.at) || t.Equal(b.at) && rank(by) < rank(b.by) {
+		b.at, b.by = t, by
+	}
+}
+
+// rule returns the rule for a role name, case-insensitively.
+func (r *Rules) rule(name string) RoleRule {
+	if rule, ok := r.Roles[name]; ok {
+		return rule
+	}
+	for k, rule := range r.Roles {
+		if strings.EqualFold(k, name) {
+			return rule
+		}
+	}
+	return r.Other
+}
+
+// grantActive reports whether g gives the user access at site now.
+func grantActive(g *store.Grant, userID, site string, now time.Time) bool {
+	return (g.UserID == "" || g.UserID == userID) &&
+		strings.EqualFold(g.Site, site) &&
+		!now.Before(g.Start) && now.Before(g.End) &&
+		(g.Revoked.IsZero() || now.Before(g.Revoked))
+}
+
+// certification reports whether the user holds the certification at now,
+// and its expiry (zero: none).
+func certification(u *store.User, name string, now time.Time) (time.Time, bool) {
+	var best time.Time
+	found := false
+	for _, c := range u.Certifications {
+		if !strings.EqualFold(c.Name, name) {
+			continue
+		}
+		if c.Expires.IsZero() {
+			return time.Time{}, true
+		}
+		if now.Before(c.Expires) && c.Expires.After(best) {
+			best, found = c.Expires, true
+		}
+	}
+	return best, found
+}
+
+func certProblem(u *store.User, name string) string {
+	var last time.Time
+	for _, c := range u.Certifications {
+		if strings.EqualFold(c.Name, name) && c.Expires.After(last) {
+			last = c.Expires
+		}
+	}
+	if last.IsZero() {
+		return "which the user does not hold"
+	}
+	return "which expired at " + stamp(last)
+}
+
+func refuse(code, format string, args ...any) Decision {
+	return Decision{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func compareFold(a, b string) int {
+	return cmp.Or(strings.Compare(strings.ToLower(a), strings.ToLower(b)), strings.Compare(a, b))
+}
