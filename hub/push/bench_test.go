@@ -1,0 +1,164 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+)
+
+// benchHandler counts acks down and reports when the last one of a round
+// arrives.
+type benchHandler struct {
+	remaining atomic.Int64
+	last      chan time.Time
+}
+
+func (h *benchHandler) Hello(_ context.Context, id string, _ wire.Hello) (wire.Welcome, error) {
+	return wire.Welcome{DeviceID: id}, nil
+}
+
+func (h *benchHandler) Request(context.Context, string, wire.Envelope) (wire.Envelope, error) {
+	return wire.Envelope{}, ErrUnknownType
+}
+
+func (h *benchHandler) Acked(_ string, _ Push, at time.Time) {
+	if h.remaining.Add(-1) == 0 {
+		h.last <- at
+	}
+}
+
+func (h *benchHandler) Disconnected(string) {}
+
+// BenchmarkFanout is the mass revoke: 1,000 connected kiosks over real TLS
+// WebSockets, one session.revoke to each, every client acks at once; one
+// op is one round from the first Push call to the last ack.
+func BenchmarkFanout(b *testing.B) { benchFanout(b, 1000, 1000) }
+
+// BenchmarkFanoutLeaver is one leaver: 1,000 kiosks connected, the
+// leaver's sessions on 3 of them.
+func BenchmarkFanoutLeaver(b *testing.B) { benchFanout(b, 1000, 3) }
+
+func benchFanout(b *testing.B, conns, targets int) {
+	e := newTestEnv(b, nil)
+	bh := &benchHandler{last: make(chan time.Time, 1)}
+	e.hub.handler = bh
+
+	ids := make([]string, conns)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("kiosk-%05d", i)
+	}
+	var m0 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	clients := make([]*websocket.Conn, conns)
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				clients[i] = benchConnect(b, e, ids[i])
+			}
+		}()
+	}
+	for i := range ids {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
+	for _, ws := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ackLoop(ws)
+		}()
+	}
+	b.Cleanup(wg.Wait) // after the clients are closed (cleanups run LIFO)
+	if got := e.hub.Count(); got != conns {
+		b.Fatalf("Count = %d, want %d", got, conns)
+	}
+	var m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+
+	var lats []time.Duration
+	next := 0
+	for b.Loop() {
+		bh.remaining.Store(int64(targets))
+		t0 := time.Now()
+		for range targets {
+			id := ids[next%conns]
+			next++
+			if _, err := e.hub.Push(id, wire.TypeSessionRevoke, wire.SessionRevoke{SessionID: "s-" + id, Reason: wire.ReasonDeprovisioned}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		select {
+		case last := <-bh.last:
+			lats = append(lats, last.Sub(t0))
+		case <-time.After(10 * time.Second):
+			b.Fatalf("round timed out with %d acks missing", bh.remaining.Load())
+		}
+	}
+	slices.Sort(lats)
+	pct := func(p float64) float64 {
+		return float64(lats[int(p*float64(len(lats)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(m1.HeapInuse-m0.HeapInuse)/float64(conns)/1024, "heap-KiB/conn-both-sides")
+}
+
+// benchConnect opens a channel and reads its welcome.
+func benchConnect(b *testing.B, e *testEnv, id string) *websocket.Conn {
+	ws, _, err := e.dial(b, id)
+	if err != nil {
+		b.Errorf("dial %s: %v", id, err)
+		return nil
+	}
+	if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"v":1,"type":"hello","id":"h","data":{"profile":"bench"}}`)); err != nil {
+		b.Errorf("hello %s: %v", id, err)
+		return nil
+	}
+	if _, _, err := ws.ReadMessage(); err != nil {
+		b.Errorf("welcome %s: %v", id, err)
+	}
+	return ws
+}
+
+// ackLoop is a kiosk that acks every push at once.
+func ackLoop(ws *websocket.Conn) {
+	var env struct {
+		ID string `json:"id"`
+	}
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		if err := json.Unmarshal(msg, &env); err != nil || env.ID == "" {
+			continue
+		}
+		ack := make([]byte, 0, 64)
+		ack = append(ack, `{"v":1,"type":"ack","re":"`...)
+		ack = append(ack, env.ID...)
+		ack = append(ack, `"}`...)
+		if err := ws.WriteMessage(websocket.TextMessage, ack); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,461 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+)
+
+// conn is one device channel.
+type conn struct {
+	hub      *Hub
+	deviceID string
+	ws       *websocket.Conn // nil when frames are fed in directly (fuzzing)
+	ctx      context.Context
+	cancel   context.CancelFunc
+
+	// send is the outbound queue, drained by the writer goroutine only.
+	// It is never closed; done tells producers to stop.
+	send       chan []byte
+	first      []byte // the welcome, written before anything in send
+	done       chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
+	closeCode  int // 0: no close frame; set before done is closed
+	closeText  string
+
+	mu      sync.Mutex
+	pending map[string]Push // outstanding pushes by ID; nil until the first
+	reqs    []wire.Envelope // requests waiting for the worker
+	working bool            // a worker goroutine is running
+	workers sync.WaitGroup
+}
+
+func (h *Hub) newConn(ctx context.Context, deviceID string, ws *websocket.Conn) *conn {
+	ctx, cancel := context.WithCancel(ctx)
+	return &conn{
+		hub:        h,
+		deviceID:   deviceID,
+		ws:         ws,
+		ctx:        ctx,
+		cancel:     cancel,
+		send:       make(chan []byte, h.sendQueue),
+		done:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+	}
+}
+
+// close ends the channel: the writer sends a close frame with code and
+// text (none when code is 0), closes the socket and so ends the reader.
+// Safe to call many times from any goroutine; the first call wins.
+func (c *conn) close(code int, text string) {
+	c.closeOnce.Do(func() {
+		if len(text) > 120 { // a close frame's reason is at most 123 bytes
+			text = text[:120]
+		}
+		c.closeCode, c.closeText = code, text
+		close(c.done)
+		c.cancel()
+	})
+}
+
+func (c *conn) closed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// enqueue hands frame to the writer without blocking. A full queue drops
+// the channel. It reports whether the frame was queued.
+func (c *conn) enqueue(frame []byte) bool {
+	if c.closed() {
+		return false
+	}
+	select {
+	case c.send <- frame:
+		return true
+	default:
+		c.hub.log.Warn("push: send queue full, dropping channel", "device", c.deviceID)
+		c.close(websocket.CloseTryAgainLater, "send queue full")
+		return false
+	}
+}
+
+func (c *conn) addPending(p Push) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed() {
+		return ErrOffline
+	}
+	if len(c.pending) >= maxOutstanding {
+		c.hub.log.Warn("push: too many unacknowledged pushes, dropping channel", "device", c.deviceID)
+		c.close(websocket.ClosePolicyViolation, "too many unacknowledged pushes")
+		return fmt.Errorf("too many unacknowledged pushes: %w", ErrOffline)
+	}
+	if c.pending == nil {
+		c.pending = make(map[string]Push)
+	}
+	c.pending[p.ID] = p
+	return nil
+}
+
+func (c *conn) takePending(id string) (Push, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pending[id]
+	if ok {
+		delete(c.pending, id)
+		if len(c.pending) == 0 {
+			c.pending = nil // give the map back to the GC
+		}
+	}
+	return p, ok
+}
+
+// serve runs one upgraded channel until it ends; it is the reader
+// goroutine.
+func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
+	c := h.newConn(ctx, deviceID, ws)
+	ws.SetReadLimit(wire.MaxMessageBytes)
+
+	hello, helloID, ok := c.readHello()
+	if !ok {
+		h.mu.Lock()
+		delete(h.hsConn, ws)
+		h.mu.Unlock()
+		c.cancel()
+		ws.Close()
+		return
+	}
+	// Register before Handler.Hello: pushes made while it decides are
+	// queued behind the welcome instead of failing with ErrOffline.
+	if old := h.register(c); old != nil {
+		h.log.Info("push: connection replaced", "device", deviceID)
+		old.close(websocket.ClosePolicyViolation, "replaced by a newer connection")
+	}
+	defer func() {
+		c.cancel()
+		c.workers.Wait()
+		if h.unregister(c) {
+			h.callDisconnected(deviceID)
+		}
+	}()
+
+	welcome, err := h.callHello(c.ctx, deviceID, hello)
+	if err != nil {
+		code, msg := errorReply(err)
+		h.log.Warn("push: hello refused", "device", deviceID, "err", err)
+		c.writeNow(errorFrame(helloID, code, msg))
+		c.close(websocket.ClosePolicyViolation, "hello refused")
+		c.writeClose()
+		ws.Close()
+		return
+	}
+	var welcomeID string
+	if welcome.Revoke != nil {
+		welcomeID = h.newID()
+		// Tracked like a session.revoke push; no error once registered
+		// unless the channel is already going away.
+		_ = c.addPending(Push{
+			ID: welcomeID, DeviceID: deviceID, Type: wire.TypeSessionRevoke,
+			Data: *welcome.Revoke, Sent: h.now(),
+		})
+	}
+	env, err := wire.New(wire.TypeWelcome, welcomeID, helloID, welcome)
+	if err != nil {
+		h.log.Error("push: encode welcome", "device", deviceID, "err", err)
+		c.writeNow(errorFrame(helloID, wire.ErrInternal, "internal error"))
+		c.close(websocket.CloseInternalServerErr, "internal error")
+		c.writeClose()
+		ws.Close()
+		return
+	}
+	c.first = mustMarshal(env)
+
+	ws.SetPongHandler(func(string) error {
+		return ws.SetReadDeadline(time.Now().Add(h.timing.pongWait))
+	})
+	_ = ws.SetReadDeadline(time.Now().Add(h.timing.pongWait))
+	go c.writeLoop()
+	c.readLoop()
+	<-c.writerDone
+}
+
+// readHello reads the first frame, which must be a valid hello. On failure
+// it answers with an error and a close frame (writes are still ours: the
+// writer has not started).
+func (c *conn) readHello() (wire.Hello, string, bool) {
+	var hello wire.Hello
+	_ = c.ws.SetReadDeadline(time.Now().Add(c.hub.timing.hello))
+	_, frame, err := c.ws.ReadMessage()
+	if err != nil {
+		c.hub.log.Debug("push: no hello", "device", c.deviceID, "err", err)
+		return hello, "", false
+	}
+	env, err := wire.Decode(frame)
+	if err != nil {
+		code, re := decodeErrorCode(frame)
+		c.writeNow(errorFrame(re, code, "malformed message"))
+	} else if env.Type != wire.TypeHello {
+		c.writeNow(errorFrame(env.ID, wire.ErrState, "the first message must be hello"))
+		err = fmt.Errorf("%s before hello", env.Type)
+	} else if err = env.Unmarshal(&hello); err != nil {
+		c.writeNow(errorFrame(env.ID, wire.ErrBadMessage, "malformed hello"))
+	}
+	if err != nil {
+		c.hub.log.Info("push: bad hello", "device", c.deviceID, "err", err)
+		c.close(websocket.ClosePolicyViolation, "expected hello")
+		c.writeClose()
+		return hello, "", false
+	}
+	return hello, env.ID, true
+}
+
+// writeNow writes one frame from the calling goroutine; only before the
+// writer starts.
+func (c *conn) writeNow(frame []byte) {
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.hub.timing.writeWait))
+	_ = c.ws.WriteMessage(websocket.TextMessage, frame)
+}
+
+// writeClose sends the close frame chosen by close.
+func (c *conn) writeClose() {
+	if c.closeCode == 0 {
+		return
+	}
+	msg := websocket.FormatCloseMessage(c.closeCode, c.closeText)
+	_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeWait))
+}
+
+// readLoop reads frames until the socket fails or the channel is closed.
+func (c *conn) readLoop() {
+	for {
+		_, frame, err := c.ws.ReadMessage()
+		if err != nil {
+			if !c.closed() {
+				c.hub.log.Debug("push: read", "device", c.deviceID, "err", err)
+			}
+			// The peer is gone or broke the protocol (gorilla has sent
+			// its close frame, e.g. 1009 for an oversize message).
+			c.close(0, "")
+			return
+		}
+		if c.closed() {
+			continue // drain until the writer closes the socket
+		}
+		// Any frame proves the peer alive, not just pongs.
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.hub.timing.pongWait))
+		c.handle(frame)
+	}
+}
+
+// writeLoop owns the socket's writes: the welcome, queued frames, pings
+// and the final close frame. It closes the socket when it ends.
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	defer c.ws.Close()
+	ticker := time.NewTicker(c.hub.timing.ping)
+	defer ticker.Stop()
+	write := func(frame []byte) bool {
+		if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+			c.hub.log.Debug("push: write", "device", c.deviceID, "err", err)
+			c.close(0, "")
+			return false
+		}
+		return true
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.hub.timing.writeWait))
+	if !write(c.first) {
+		return
+	}
+	c.first = nil
+	for {
+		select {
+		case <-c.done:
+			c.writeClose()
+			return
+		case frame := <-c.send:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(c.hub.timing.writeWait))
+			if !write(frame) {
+				return
+			}
+			// Send what else is queued under the same deadline.
+		batch:
+			for range maxBatch - 1 {
+				select {
+				case <-c.done:
+					c.writeClose()
+					return
+				case frame := <-c.send:
+					if !write(frame) {
+						return
+					}
+				default:
+					break batch
+				}
+			}
+		case <-ticker.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.timing.writeWait)); err != nil {
+				c.hub.log.Debug("push: ping", "device", c.deviceID, "err", err)
+				c.close(0, "")
+				return
+			}
+		}
+	}
+}
+
+// handle processes one frame from the agent (after hello). It never
+// blocks on the network and never panics on any input.
+func (c *conn) handle(frame []byte) {
+	env, err := wire.Decode(frame)
+	if err != nil {
+		code, re := decodeErrorCode(frame)
+		c.hub.log.Debug("push: bad message", "device", c.deviceID, "err", err)
+		if code == wire.ErrVersion {
+			c.enqueue(errorFrame(re, code, fmt.Sprintf("this hub speaks protocol version %d", wire.Version)))
+		} else {
+			c.enqueue(errorFrame(re, code, "malformed message"))
+		}
+		return
+	}
+	switch env.Type {
+	case wire.TypeAck:
+		if p, ok := c.takePending(env.Re); ok {
+			c.hub.callAcked(c.deviceID, p, c.hub.now())
+			return
+		}
+		// A late or duplicate ack: nothing to do, and answering an ack
+		// with an error invites loops.
+		c.hub.log.Debug("push: ack of nothing outstanding", "device", c.deviceID, "re", env.Re)
+		return
+	case wire.TypeHello:
+		c.enqueue(errorFrame(env.ID, wire.ErrState, "hello already received"))
+		return
+	}
+	c.queueRequest(env)
+}
+
+// queueRequest hands env to the connection's worker, starting one if none
+// is running.
+func (c *conn) queueRequest(env wire.Envelope) {
+	c.mu.Lock()
+	if len(c.reqs) >= maxQueuedRequests {
+		c.mu.Unlock()
+		c.hub.log.Warn("push: too many requests in flight, dropping channel", "device", c.deviceID)
+		c.close(websocket.ClosePolicyViolation, "too many requests")
+		return
+	}
+	c.reqs = append(c.reqs, env)
+	if !c.working {
+		c.working = true
+		c.workers.Add(1)
+		go c.work()
+	}
+	c.mu.Unlock()
+}
+
+// work handles queued requests one at a time and ends when none are left.
+func (c *conn) work() {
+	defer c.workers.Done()
+	for {
+		c.mu.Lock()
+		if len(c.reqs) == 0 || c.closed() {
+			c.reqs = nil
+			c.working = false
+			c.mu.Unlock()
+			return
+		}
+		env := c.reqs[0]
+		c.reqs[0] = wire.Envelope{}
+		c.reqs = c.reqs[1:]
+		c.mu.Unlock()
+		c.serveRequest(env)
+	}
+}
+
+func (c *conn) serveRequest(env wire.Envelope) {
+	reply, err := c.hub.callRequest(c.ctx, c.deviceID, env)
+	if err != nil {
+		if c.ctx.Err() != nil {
+			return // the channel ended; nobody to answer
+		}
+		code, msg := errorReply(err)
+		if code == wire.ErrInternal {
+			c.hub.log.Error("push: request failed", "device", c.deviceID, "type", env.Type, "err", err)
+		} else {
+			c.hub.log.Info("push: request refused", "device", c.deviceID, "type", env.Type, "err", err)
+		}
+		if env.Type != wire.TypeError {
+			c.enqueue(errorFrame(env.ID, code, msg))
+		}
+		return
+	}
+	if reply.Type == "" {
+		return
+	}
+	reply.V, reply.Re = wire.Version, env.ID
+	b, err := json.Marshal(reply)
+	if err != nil {
+		c.hub.log.Error("push: encode reply", "device", c.deviceID, "type", reply.Type, "err", err)
+		c.enqueue(errorFrame(env.ID, wire.ErrInternal, "internal error"))
+		return
+	}
+	c.enqueue(b)
+}
+
+// errorReply maps a handler error to a wire error code and a message safe
+// to show on a kiosk.
+func errorReply(err error) (code, msg string) {
+	var se *SafeError
+	switch {
+	case errors.As(err, &se):
+		return se.Code, se.Message
+	case errors.Is(err, ErrUnknownType):
+		return wire.ErrUnknownType, "unknown message type"
+	default:
+		return wire.ErrInternal, "internal error"
+	}
+}
+
+// The handler calls below turn a panic into an error: a bug in one
+// handler must not take every kiosk's channel down with the process.
+
+func (h *Hub) callHello(ctx context.Context, deviceID string, hello wire.Hello) (w wire.Welcome, err error) {
+	defer h.recoverInto(&err, "hello", deviceID)
+	return h.handler.Hello(ctx, deviceID, hello)
+}
+
+func (h *Hub) callRequest(ctx context.Context, deviceID string, env wire.Envelope) (reply wire.Envelope, err error) {
+	defer h.recoverInto(&err, env.Type, deviceID)
+	return h.handler.Request(ctx, deviceID, env)
+}
+
+func (h *Hub) callAcked(deviceID string, p Push, at time.Time) {
+	var err error
+	defer h.recoverInto(&err, "ack", deviceID)
+	h.handler.Acked(deviceID, p, at)
+}
+
+func (h *Hub) callDisconnected(deviceID string) {
+	var err error
+	defer h.recoverInto(&err, "disconnected", deviceID)
+	h.handler.Disconnected(deviceID)
+}
+
+func (h *Hub) recoverInto(err *error, op, deviceID string) {
+	if r := recover(); r != nil {
+		h.log.Error("push: handler panic", "op", op, "device", deviceID, "panic", r, "stack", string(debug.Stack()))
+		*err = fmt.Errorf("handler %s panicked: %v", op, r)
+	}
+}

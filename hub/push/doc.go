@@ -1,0 +1,47 @@
+// Package push owns the hub side of the device channel (/agent/v1/ws): one
+// long-lived WebSocket per kiosk over mutual TLS, the fan-out of pushes such
+// as session.revoke to connected kiosks, and the bookkeeping of their acks.
+//
+// # Channel lifecycle
+//
+//  1. Upgrade. Hub.ServeHTTP insists on a verified device certificate
+//     (certs.RequireDeviceCert; 401 otherwise) and upgrades the request.
+//     Unknown or disabled devices never get this far: the TLS handshake
+//     already refused them.
+//  2. Hello. The first frame must be a hello, within 10 s. Anything else is
+//     answered with an error message and the channel is closed with a
+//     policy-violation close code. The connection is registered for its
+//     device before Handler.Hello runs, closing an older connection of the
+//     same device (close code 1008, "replaced"). Pushes made while Hello
+//     runs are queued behind the welcome, so a revocation that happens
+//     between Hello's verdict and the welcome is still delivered.
+//  3. Welcome. Handler.Hello's answer goes out as the first frame (Re = the
+//     hello's ID). A welcome carrying a Revoke verdict gets its own ID and
+//     is tracked like a session.revoke push: the agent's ack (Re = the
+//     welcome's ID) reaches Handler.Acked.
+//  4. Running. Each connection has one reader goroutine (the ServeHTTP
+//     goroutine) and one writer goroutine that owns every write, pings
+//     included. The reader decodes frames, answers malformed ones with an
+//     error message, hands acks of outstanding pushes to Handler.Acked and
+//     queues every other message for Handler.Request. Requests of one
+//     connection run one at a time, in order, on a worker goroutine that
+//     exists only while requests are waiting, so acks and pongs are never
+//     stuck behind a slow request. Hub.Push encodes the frame once, records
+//     the push as outstanding and hands the frame to the writer without
+//     blocking.
+//  5. End. A channel ends when the peer goes away, when it is silent for
+//     wire.PongWait, when a write takes longer than wire.WriteWait, when its
+//     send queue overflows (a slow kiosk must never hold up a fan-out: it
+//     reconnects and learns its verdict from the welcome), on
+//     Hub.Disconnect, when a newer connection of the same device replaces
+//     it, and on Hub.Close. Outstanding pushes of a closed channel are
+//     forgotten. Handler.Disconnected is then called once, unless the
+//     connection was replaced.
+//
+// # Cost
+//
+// The hot path takes no global lock: connections live in a sync.Map and
+// outstanding pushes in a small per-connection map. An idle connection holds
+// its TLS state, a 1 KiB read buffer, two goroutine stacks and no write
+// buffer (write buffers come from a pool for the duration of a flush).
+package push

@@ -1,0 +1,327 @@
+package push
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/certs"
+)
+
+// DefaultSendQueue is the default length of a connection's outbound queue.
+const DefaultSendQueue = 64
+
+// HelloTimeout is how long a new channel may take to send its hello.
+const HelloTimeout = 10 * time.Second
+
+const (
+	// maxOutstanding bounds the unacknowledged pushes of one connection; an
+	// agent that stops acking is dropped and gets its verdicts on reconnect.
+	maxOutstanding = 1024
+	// maxQueuedRequests bounds the requests of one connection waiting for
+	// the handler; a kiosk flooding requests is dropped.
+	maxQueuedRequests = 32
+	// maxBatch is how many queued frames the writer sends per wake-up
+	// under one write deadline.
+	maxBatch = 32
+	// closeWait bounds the write of a close frame.
+	closeWait = time.Second
+)
+
+// ErrOffline is returned by Push when the device has no open channel (or its
+// channel was just dropped). Test with errors.Is.
+var ErrOffline = errors.New("device not connected")
+
+// ErrClosed is returned by Push after Close.
+var ErrClosed = errors.New("push hub closed")
+
+// ErrUnknownType is what Handler.Request returns (wrapped) for a message
+// type it does not handle; the agent gets an error message with code
+// wire.ErrUnknownType.
+var ErrUnknownType = errors.New("unknown message type")
+
+// SafeError is an error whose Code (a wire error code such as wire.ErrState)
+// and Message may be shown to the agent. Handler.Request returns one
+// (possibly wrapped) to choose the error message the agent receives; Err
+// is only logged.
+type SafeError struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *SafeError) Error() string {
+	if e.Err != nil {
+		return e.Code + ": " + e.Message + ": " + e.Err.Error()
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *SafeError) Unwrap() error { return e.Err }
+
+// Handler is what the hub does with the channel's messages. Its methods
+// are called from many connections at once and must be safe for
+// concurrent use.
+type Handler interface {
+	// Hello opens the channel of deviceID. The answer is sent as the
+	// welcome; an error (a SafeError to choose the message) is sent as an
+	// error message and the channel is closed. ctx ends with the channel.
+	Hello(ctx context.Context, deviceID string, hello wire.Hello) (wire.Welcome, error)
+	// Request answers one agent message that is neither hello nor an ack
+	// of an outstanding push. Requests of one connection are handled one
+	// at a time, in order. The reply's V and Re are filled in; a reply
+	// with an empty Type sends nothing. An error wrapping ErrUnknownType
+	// is answered with wire.ErrUnknownType, a SafeError with its code and
+	// message, anything else with wire.ErrInternal. Incoming error
+	// messages are passed on too but never answered with an error. ctx
+	// ends with the channel.
+	Request(ctx context.Context, deviceID string, env wire.Envelope) (wire.Envelope, error)
+	// Acked reports that deviceID acknowledged push at time at. It runs on
+	// the connection's reader goroutine: keep it short.
+	Acked(deviceID string, push Push, at time.Time)
+	// Disconnected reports that a channel whose Hello was called has
+	// ended, unless a newer connection of the same device replaced it.
+	Disconnected(deviceID string)
+}
+
+// Push is one message pushed to a device and awaiting its ack.
+type Push struct {
+	ID       string
+	DeviceID string
+	Type     string
+	Data     any
+	// Sent is when Push queued it (Config.Now).
+	Sent time.Time
+}
+
+// Config configures a Hub.
+type Config struct {
+	// Handler handles hellos, requests, acks and disconnects. Required.
+	Handler Handler
+	// Now is the clock for Push.Sent and ack times; time.Now by default.
+	// Socket deadlines always use the real clock.
+	Now func() time.Time
+	// Logger gets connection errors and handler failures; discarded by
+	// default.
+	Logger *slog.Logger
+	// SendQueue is the length of each connection's outbound queue
+	// (DefaultSendQueue by default). A connection whose queue is full is
+	// dropped rather than waited for.
+	SendQueue int
+}
+
+// timing holds the channel's timings; tests shorten them.
+type timing struct {
+	ping, pongWait, writeWait, hello time.Duration
+}
+
+// Hub accepts device channels and pushes to them. Create it with New.
+type Hub struct {
+	handler   Handler
+	now       func() time.Time
+	log       *slog.Logger
+	sendQueue int
+	timing    timing
+	upgrader  websocket.Upgrader
+
+	conns  sync.Map // deviceID → *conn
+	count  atomic.Int64
+	idBase string
+	seq    atomic.Uint64
+
+	closed atomic.Bool
+	mu     sync.Mutex // guards handshaking and the wg.Add / closed handshake
+	hsConn map[*websocket.Conn]struct{}
+	wg     sync.WaitGroup // ServeHTTP calls past the upgrade
+}
+
+// New returns a Hub for cfg. It panics when cfg.Handler is nil, a
+// programming error.
+func New(cfg Config) *Hub {
+	if cfg.Handler == nil {
+		panic("push: Config.Handler is nil")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SendQueue <= 0 {
+		cfg.SendQueue = DefaultSendQueue
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand contract since Go 1.24)
+	return &Hub{
+		handler:   cfg.Handler,
+		now:       cfg.Now,
+		log:       cfg.Logger,
+		sendQueue: cfg.SendQueue,
+		timing: timing{
+			ping:      wire.PingInterval,
+			pongWait:  wire.PongWait,
+			writeWait: wire.WriteWait,
+			hello:     HelloTimeout,
+		},
+		upgrader: websocket.Upgrader{
+			HandshakeTimeout: wire.WriteWait,
+			// A small private read buffer; write buffers are pooled so
+			// an idle connection holds none.
+			ReadBufferSize:  1 << 10,
+			WriteBufferSize: 4 << 10,
+			WriteBufferPool: &sync.Pool{},
+		},
+		idBase: hex.EncodeToString(b[:]) + "-",
+		hsConn: make(map[*websocket.Conn]struct{}),
+	}
+}
+
+// newID returns a fresh push ID: a per-hub random prefix and a counter.
+func (h *Hub) newID() string {
+	return h.idBase + strconv.FormatUint(h.seq.Add(1), 36)
+}
+
+// ServeHTTP serves the device channel. Mount it at wire.WSPath behind a TLS
+// listener configured with certs.ServerTLSConfig.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	deviceID, err := certs.RequireDeviceCert(r.TLS)
+	if err != nil {
+		http.Error(w, "device certificate required", http.StatusUnauthorized)
+		return
+	}
+	h.mu.Lock()
+	if h.closed.Load() {
+		h.mu.Unlock()
+		http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+
+	ws, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// Upgrade has answered the request.
+		h.log.Debug("push: upgrade", "device", deviceID, "err", err)
+		return
+	}
+	h.mu.Lock()
+	if h.closed.Load() {
+		h.mu.Unlock()
+		ws.Close()
+		return
+	}
+	h.hsConn[ws] = struct{}{}
+	h.mu.Unlock()
+
+	h.serve(r.Context(), deviceID, ws)
+}
+
+// Push queues a push of typ with data (JSON-encoded once, here; a
+// json.RawMessage is used as is) to deviceID and records it as outstanding
+// until the device acks it. It never blocks: it fails with ErrOffline when
+// the device has no channel, and when the channel's send queue is full, in
+// which case the channel is dropped (the agent reconnects and gets its
+// verdict in the welcome). Push.Sent is when it was queued.
+func (h *Hub) Push(deviceID, typ string, data any) (Push, error) {
+	if h.closed.Load() {
+		return Push{}, fmt.Errorf("push %s to %s: %w", typ, deviceID, ErrClosed)
+	}
+	v, ok := h.conns.Load(deviceID)
+	if !ok {
+		return Push{}, fmt.Errorf("push %s to %s: %w", typ, deviceID, ErrOffline)
+	}
+	c := v.(*conn)
+	p := Push{ID: h.newID(), DeviceID: deviceID, Type: typ, Data: data}
+	frame, err := encodePush(typ, p.ID, data)
+	if err != nil {
+		return Push{}, fmt.Errorf("push %s to %s: %w", typ, deviceID, err)
+	}
+	p.Sent = h.now()
+	if err := c.addPending(p); err != nil {
+		return Push{}, fmt.Errorf("push %s to %s: %w", typ, deviceID, err)
+	}
+	if !c.enqueue(frame) {
+		c.takePending(p.ID)
+		return Push{}, fmt.Errorf("push %s to %s: channel dropped: %w", typ, deviceID, ErrOffline)
+	}
+	return p, nil
+}
+
+// Disconnect closes deviceID's channel at once (close code 1008 with
+// reason, e.g. wire.ReasonDeviceDisabled), without sending what is still
+// queued. Messages the device sends from now on are ignored. It does
+// nothing when the device is not connected.
+func (h *Hub) Disconnect(deviceID, reason string) {
+	if v, ok := h.conns.Load(deviceID); ok {
+		v.(*conn).close(websocket.ClosePolicyViolation, reason)
+	}
+}
+
+// Connected reports whether deviceID has an open channel (from its hello
+// on).
+func (h *Hub) Connected(deviceID string) bool {
+	_, ok := h.conns.Load(deviceID)
+	return ok
+}
+
+// Count returns the number of devices with an open channel.
+func (h *Hub) Count() int { return int(h.count.Load()) }
+
+// Close closes every channel (close code 1001), refuses new ones and waits
+// until all connection goroutines have ended and Handler.Disconnected has
+// been called for each.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	h.closed.Store(true)
+	for ws := range h.hsConn {
+		ws.Close() // interrupts a hello read
+	}
+	h.mu.Unlock()
+	h.conns.Range(func(_, v any) bool {
+		v.(*conn).close(websocket.CloseGoingAway, "hub shutting down")
+		return true
+	})
+	h.wg.Wait()
+	return nil
+}
+
+// register makes c the channel of its device and returns the connection it
+// replaces, if any.
+func (h *Hub) register(c *conn) (old *conn) {
+	h.mu.Lock()
+	delete(h.hsConn, c.ws)
+	h.mu.Unlock()
+	prev, loaded := h.conns.Swap(c.deviceID, c)
+	if loaded {
+		old = prev.(*conn)
+	} else {
+		h.count.Add(1)
+	}
+	if h.closed.Load() {
+		// Close may have ranged over the map before the swap.
+		c.close(websocket.CloseGoingAway, "hub shutting down")
+	}
+	return old
+}
+
+// unregister removes c if it is still its device's channel and reports
+// whether it did.
+func (h *Hub) unregister(c *conn) bool {
+	if h.conns.CompareAndDelete(c.deviceID, c) {
+		h.count.Add(-1)
+		return true
+	}
+	return false
+}
