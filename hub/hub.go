@@ -30,7 +30,10 @@ import (
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/certs"
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/push"
 	"github.com/shiftgate/shiftgate/hub/scim"
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/store/sqlite"
@@ -44,7 +47,7 @@ const DBFile = "hub.db"
 type Config struct {
 	DataDir   string
 	Listen    string // host:port; default 127.0.0.1:8443
-	PublicURL string // how clients reach the hub; default https://<Listen>
+	PublicURL string // how clients reach the hub; default https://<Listen>, with localhost for a loopback or wildcard address
 	Logger    *slog.Logger
 	Now       func() time.Time
 	// SchedulerInterval is how often effective dates are checked; default 1s.
@@ -61,7 +64,16 @@ func (c *Config) setDefaults() error {
 		c.Listen = "127.0.0.1:8443"
 	}
 	if c.PublicURL == "" {
-		c.PublicURL = "https://" + c.Listen
+		// WebAuthn relying party IDs are DNS names, never IP addresses:
+		// a hub on a loopback or wildcard address is localhost.
+		host, port, err := net.SplitHostPort(c.Listen)
+		if err != nil {
+			return fmt.Errorf("listen address %q: %w", c.Listen, err)
+		}
+		if ip := net.ParseIP(host); host == "" || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+			host = "localhost"
+		}
+		c.PublicURL = "https://" + net.JoinHostPort(host, port)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -87,6 +99,9 @@ type Server struct {
 	engine   *lifecycle.Engine
 	audit    *audit.Log
 	verifier *token.Verifier
+	channel  *channel
+	push     *push.Hub
+	metrics  *metrics
 	handler  http.Handler
 }
 
@@ -98,6 +113,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	public, err := url.Parse(cfg.PublicURL)
 	if err != nil || public.Scheme != "https" || public.Host == "" {
 		return nil, fmt.Errorf("public URL %q: want https://host[:port]", cfg.PublicURL)
+	}
+	if net.ParseIP(public.Hostname()) != nil {
+		return nil, fmt.Errorf("public URL %q: use a DNS name, not an IP address: kiosk logins are WebAuthn, whose relying party ID must be a domain (https://localhost:PORT for a hub on this machine)", cfg.PublicURL)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -131,14 +149,31 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			for _, r := range rs {
 				cfg.Logger.Info("revocation", "user", r.UserID, "session", r.SessionID, "reason", r.Reason, "detail", r.Detail)
 			}
+			s.channel.pushRevocations(s.push, rs)
 		},
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	rp, err := authn.New(authn.Config{
+		RPID: public.Hostname(), RPDisplayName: "Shiftgate", Origin: public.Scheme + "://" + public.Host,
+		Store: st, Audit: alog, Now: cfg.Now,
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("webauthn relying party: %w", err)
+	}
+	s.channel = &channel{s: s, rp: rp, rules: policy.DefaultRules(), acks: make(chan ack, 1<<16)}
+	s.push = push.New(push.Config{Handler: s.channel, Now: cfg.Now, Logger: cfg.Logger})
+	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) })
 	s.handler = s.routes()
 	return s, nil
+}
+
+// auditEntry builds an audit entry for actor a.
+func auditEntry(a lifecycle.Actor, action, subject string, detail any) audit.Entry {
+	return audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: subject, Detail: detail}
 }
 
 // OpenStore opens the data directory's database, for the hub and for the
@@ -189,6 +224,9 @@ func (s *Server) routes() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("POST "+wire.EnrollPath, s.handleEnroll)
+	mux.Handle("GET "+wire.WSPath, s.push)
+	s.apiRoutes(mux)
+	mux.Handle("GET /metrics", s.requireToken(store.ScopeAdmin, s.metrics.handler()))
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{
 		Prefix:       "/scim/v2",
 		BaseURL:      s.public.JoinPath("/scim/v2").String(),
@@ -225,6 +263,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 	go s.engine.Run(schedCtx, s.cfg.SchedulerInterval)
+	go s.channel.recordAcks(schedCtx)
 	go s.renewServerCert(schedCtx)
 
 	errc := make(chan error, 1)
@@ -240,6 +279,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.push.Close() // hijacked WebSockets are not closed by Shutdown
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"bufio"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -60,6 +62,15 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack lets the device channel take the connection over (gorilla's
+// upgrader asserts http.Hijacker directly).
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if w.status == 0 {
+		w.status = http.StatusSwitchingProtocols
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
 
 // logRequests logs each request at debug level, and server errors at error
 // level. Query strings are left out: they may hold filters with personal data.

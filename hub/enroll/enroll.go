@@ -67,7 +67,7 @@ func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, s
 		if err := tx.CreateEnrollmentCode(ctx, c); err != nil {
 			return err
 		}
-		_, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: "cli", Action: "device.code", Subject: "device:" + name,
+		_, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: system(actor), Action: "device.code", Subject: "device:" + name,
 			Detail: map[string]any{"site": site, "expires": c.Expires}})
 		return err
 	})
@@ -131,4 +131,12 @@ func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, r
 		return nil
 	})
 	return resp, err
+}
+
+// system names the interface an actor used: tokens come through the API.
+func system(actor string) string {
+	if strings.HasPrefix(actor, "token:") {
+		return "api"
+	}
+	return "cli"
 }

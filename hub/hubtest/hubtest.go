@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -50,12 +51,13 @@ func (c *Clock) Advance(d time.Duration) {
 // Hub is a running hub under test.
 type Hub struct {
 	*hub.Server
-	URL     string // https://127.0.0.1:PORT
+	URL     string // https://localhost:PORT (the hub listens on 127.0.0.1)
 	DataDir string
 	Clock   *Clock // nil unless Options.Clock was set
 	Client  *http.Client
 	// SCIMToken is a valid token of scope scim.
-	SCIMToken string
+	SCIMToken  string
+	adminToken string
 }
 
 // Options tunes Start.
@@ -77,7 +79,7 @@ func Start(t testing.TB, opts Options) *Hub {
 		t.Fatalf("listen: %v", err)
 	}
 	cfg := hub.Config{
-		DataDir: dir, Listen: ln.Addr().String(), PublicURL: "https://" + ln.Addr().String(),
+		DataDir: dir, Listen: ln.Addr().String(), PublicURL: "https://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
 		Logger: opts.Logger, MaxBodyBytes: opts.MaxBodyBytes, SchedulerInterval: opts.SchedulerInterval,
 	}
 	if cfg.SchedulerInterval == 0 {
@@ -110,7 +112,7 @@ func Start(t testing.TB, opts Options) *Hub {
 		}
 		s.Close()
 	})
-	h := &Hub{Server: s, URL: "https://" + addr.String(), DataDir: dir, Clock: opts.Clock}
+	h := &Hub{Server: s, URL: "https://localhost:" + strconv.Itoa(addr.(*net.TCPAddr).Port), DataDir: dir, Clock: opts.Clock}
 	h.Client = h.NewClient(t)
 	h.SCIMToken = h.Token(t, "test-idp", store.ScopeSCIM)
 	return h
@@ -128,7 +130,7 @@ func (h *Hub) NewClient(t testing.TB) *http.Client {
 		t.Fatal("hub ca.pem holds no certificate")
 	}
 	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"},
+		TLSClientConfig:     &tls.Config{RootCAs: pool},
 		MaxIdleConnsPerHost: 64,
 	}
 	t.Cleanup(tr.CloseIdleConnections)

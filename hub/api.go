@@ -1,0 +1,189 @@
+package hub
+
+import (
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/enroll"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/push"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
+)
+
+// apiBodyLimit caps admin API request bodies.
+const apiBodyLimit = 64 << 10
+
+// apiRoutes mounts the admin JSON API under /api/v1 (admin bearer token).
+func (s *Server) apiRoutes(mux *http.ServeMux) {
+	mux.Handle("POST /api/v1/enrollments", s.admin(s.apiEnroll))
+	mux.Handle("POST /api/v1/devices/codes", s.admin(s.apiDeviceCode))
+	mux.Handle("POST /api/v1/users/{userName}/signout", s.admin(s.apiSignout))
+	mux.Handle("POST /api/v1/devices/{device}/disable", s.admin(s.apiDisableDevice))
+	mux.Handle("POST /api/v1/credentials/{id}/revoke", s.admin(s.apiRevokeCredential))
+}
+
+// admin wraps an API handler with admin-token authentication and renders
+// its error in one place.
+func (s *Server) admin(fn func(http.ResponseWriter, *http.Request, lifecycle.Actor) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := s.tokenActor(w, r, store.ScopeAdmin)
+		if !ok {
+			return
+		}
+		if err := fn(w, r, a); err != nil {
+			s.writeAPIError(w, r, err)
+		}
+	})
+}
+
+// requireToken protects h with a bearer token of scope.
+func (s *Server) requireToken(scope string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.tokenActor(w, r, scope); ok {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// tokenActor checks the bearer token; on failure it has answered 401.
+func (s *Server) tokenActor(w http.ResponseWriter, r *http.Request, scope string) (lifecycle.Actor, bool) {
+	bearer, ok := cutPrefixFold(r.Header.Get("Authorization"), "Bearer ")
+	if ok {
+		t, err := s.verifier.Verify(r.Context(), strings.TrimSpace(bearer), scope)
+		if err == nil {
+			return lifecycle.Actor{Name: token.Actor(t), System: "api"}, true
+		}
+		if !errors.Is(err, token.ErrInvalid) {
+			s.writeAPIError(w, r, err)
+			return lifecycle.Actor{}, false
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="shiftgate-`+scope+`"`)
+	writeAPIJSON(w, http.StatusUnauthorized, apiError{"send a token from `shiftgate-hub token create --scope " + scope + "` as 'Authorization: Bearer <token>'"})
+	return lifecycle.Actor{}, false
+}
+
+func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeAPIJSON(w, http.StatusNotFound, apiError{userMessage(err)})
+	case errors.Is(err, push.ErrOffline):
+		writeAPIJSON(w, http.StatusConflict, apiError{"the kiosk is offline: the enrollment needs it connected; try again when it is online"})
+	case errors.Is(err, errBadRequest):
+		writeAPIJSON(w, http.StatusBadRequest, apiError{userMessage(err)})
+	default:
+		s.cfg.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeAPIJSON(w, http.StatusInternalServerError, apiError{"internal error; the hub log has the details"})
+	}
+}
+
+var errBadRequest = errors.New("bad request")
+
+func userMessage(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// apiEnroll authorises a credential registration: the next tap on the
+// named kiosk registers a credential for the user.
+func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	var req struct {
+		User   string `json:"user"`
+		Device string `json:"device"`
+	}
+	if !readJSON(w, r, apiBodyLimit, &req) {
+		return nil
+	}
+	if req.User == "" || req.Device == "" {
+		return errors.Join(errBadRequest, errors.New(`send {"user": USERNAME, "device": KIOSK_NAME}`))
+	}
+	if err := s.channel.authorizeEnrollment(r.Context(), a, s.push, req.User, req.Device); err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusAccepted, map[string]string{"status": "waiting for a tap at " + req.Device})
+	return nil
+}
+
+// apiDeviceCode issues a one-time kiosk enrollment code, like
+// `shiftgate-hub device code`.
+func (s *Server) apiDeviceCode(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	var req struct {
+		Name string `json:"name"`
+		Site string `json:"site"`
+	}
+	if !readJSON(w, r, apiBodyLimit, &req) {
+		return nil
+	}
+	if strings.TrimSpace(req.Name) == "" || strings.TrimSpace(req.Site) == "" {
+		return errors.Join(errBadRequest, errors.New(`send {"name": KIOSK_NAME, "site": SITE}`))
+	}
+	code, err := enroll.NewCode(r.Context(), s.st, s.audit, a.Name, req.Name, req.Site, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusCreated, map[string]any{"code": code, "expires_in_seconds": int(enroll.CodeTTL.Seconds())})
+	return nil
+}
+
+// apiSignout ends every live session of a user, everywhere.
+func (s *Server) apiSignout(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	us, _, err := s.st.ListUsers(r.Context(), store.UserQuery{UserName: r.PathValue("userName"), States: []store.UserState{store.UserActive, store.UserPending, store.UserDisabled}})
+	if err != nil {
+		return err
+	}
+	if len(us) != 1 {
+		return errors.Join(store.ErrNotFound, errors.New("no user "+r.PathValue("userName")))
+	}
+	revs, err := s.engine.ForceSignOut(r.Context(), a, us[0].ID)
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, map[string]int{"sessions_ended": len(revs)})
+	return nil
+}
+
+// apiDisableDevice disables a kiosk: its sessions end and its channel and
+// certificate are refused from now on.
+func (s *Server) apiDisableDevice(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	d, err := s.channel.deviceByName(r.Context(), r.PathValue("device"))
+	if err != nil {
+		return err
+	}
+	if err := s.engine.DisableDevice(r.Context(), a, d.ID); err != nil {
+		return err
+	}
+	s.cutOff(d.ID)
+	writeAPIJSON(w, http.StatusOK, map[string]string{"status": "disabled"})
+	return nil
+}
+
+// apiRevokeCredential revokes a credential (hex ID) and ends its owner's
+// live sessions.
+func (s *Server) apiRevokeCredential(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	id, err := hex.DecodeString(r.PathValue("id"))
+	if err != nil {
+		return errors.Join(errBadRequest, errors.New("the credential id is hex"))
+	}
+	if err := s.engine.RevokeCredential(r.Context(), a, id, "revoked by "+a.Name); err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
+	return nil
+}
+
+// cutOffGrace is how long a disabled kiosk's channel stays open so that the
+// session.revoke pushes queued for it are delivered and acknowledged.
+const cutOffGrace = time.Second
+
+// cutOff closes a disabled kiosk's channel after cutOffGrace; new
+// connections are refused at once by the TLS handshake.
+func (s *Server) cutOff(deviceID string) {
+	time.AfterFunc(cutOffGrace, func() { s.push.Disconnect(deviceID, "device disabled") })
+}

@@ -1,0 +1,307 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/authn"
+	"github.com/shiftgate/shiftgate/hub/enroll"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/push"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// channel answers the kiosks' device channel: it is the push.Handler that
+// joins WebAuthn (authn), policy and the lifecycle engine.
+type channel struct {
+	s     *Server
+	rp    *authn.RP
+	rules policy.Rules
+	acks  chan ack
+}
+
+// ack is one acknowledged revocation push, recorded in batches.
+type ack struct {
+	sessionID string
+	at        time.Time
+	sent      time.Time
+}
+
+func deviceActor(deviceID string) lifecycle.Actor {
+	return lifecycle.Actor{Name: "device:" + deviceID, System: "agent"}
+}
+
+// Hello opens a kiosk's channel and gives the verdict on the session it
+// reports, so a revocation that happened while it was offline applies now.
+func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wire.Welcome, error) {
+	d, err := c.s.st.GetDevice(ctx, deviceID)
+	if err != nil {
+		return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is not enrolled", Err: err}
+	}
+	if d.State != store.DeviceActive {
+		return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
+	}
+	w := wire.Welcome{DeviceID: d.ID, DeviceName: d.Name, Site: d.Site, ServerTime: c.s.cfg.Now().UTC()}
+	if h.LiveSession != "" {
+		if reason := c.verdict(ctx, deviceID, h.LiveSession); reason != "" {
+			w.Revoke = &wire.SessionRevoke{SessionID: h.LiveSession, Reason: reason}
+		}
+	}
+	return w, nil
+}
+
+// verdict says why a session a kiosk holds must end, or "" if it may go on.
+func (c *channel) verdict(ctx context.Context, deviceID, sessionID string) string {
+	sess, err := c.s.st.GetSession(ctx, sessionID)
+	switch {
+	case err != nil || sess.DeviceID != deviceID:
+		return wire.ReasonForced // unknown to the hub: never keep it
+	case !sess.Ended.IsZero():
+		return sess.EndReason
+	case !sess.Expires.After(c.s.cfg.Now()):
+		return wire.ReasonExpired
+	}
+	return ""
+}
+
+// Request answers one kiosk message.
+func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelope) (wire.Envelope, error) {
+	switch env.Type {
+	case wire.TypeChallengeRequest:
+		ch, err := c.rp.BeginLogin(deviceID)
+		if err != nil {
+			return wire.Envelope{}, err
+		}
+		return wire.New(wire.TypeChallenge, "", "", ch)
+	case wire.TypeLogin:
+		var l wire.Login
+		if err := env.Unmarshal(&l); err != nil {
+			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "login needs a credential", Err: err}
+		}
+		return c.login(ctx, deviceID, l)
+	case wire.TypeRegister:
+		var reg wire.Register
+		if err := env.Unmarshal(&reg); err != nil {
+			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "register needs a credential", Err: err}
+		}
+		cred, err := c.rp.FinishRegistration(ctx, deviceID, reg.Credential)
+		if err != nil {
+			c.s.cfg.Logger.Warn("credential registration refused", "device", deviceID, "err", err)
+			return wire.Envelope{}, &push.SafeError{Code: wire.ErrState, Message: "registration refused: ask the supervisor to start the enrollment again", Err: err}
+		}
+		u, err := c.s.st.GetUser(ctx, cred.UserID)
+		if err != nil {
+			return wire.Envelope{}, err
+		}
+		return wire.New(wire.TypeRegistered, "", "", wire.Registered{User: u.UserName})
+	case wire.TypeSessionEnd:
+		var se wire.SessionEnd
+		if err := env.Unmarshal(&se); err != nil {
+			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "session.end needs session_id and reason", Err: err}
+		}
+		if sess, err := c.s.st.GetSession(ctx, se.SessionID); err == nil && sess.DeviceID == deviceID {
+			if err := c.s.engine.EndSession(ctx, deviceActor(deviceID), se.SessionID, se.Reason); err != nil {
+				return wire.Envelope{}, err
+			}
+		}
+		return wire.New(wire.TypeAck, "", "", nil)
+	case wire.TypeCertRenew:
+		var cr wire.CertRenew
+		if err := env.Unmarshal(&cr); err != nil {
+			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "cert.renew needs a csr", Err: err}
+		}
+		der, err := c.s.certs.CA.SignDeviceCSR(cr.CSR, deviceID, enroll.DeviceCertLifetime, c.s.cfg.Now())
+		if err != nil {
+			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "the certificate request is not valid", Err: err}
+		}
+		return wire.New(wire.TypeCert, "", "", wire.Cert{Cert: der})
+	case wire.TypeError:
+		var e wire.Error
+		_ = env.Unmarshal(&e)
+		c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message)
+		return wire.Envelope{}, nil
+	}
+	return wire.Envelope{}, fmt.Errorf("%s: %w", env.Type, push.ErrUnknownType)
+}
+
+// login verifies an assertion, decides, and opens the session. Refusals
+// tell the kiosk a safe code and the log and audit trail the whole reason.
+func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wire.Envelope, error) {
+	res, err := c.rp.FinishLogin(ctx, deviceID, l.Credential)
+	if err != nil {
+		code := authn.RefusalCode(err)
+		if code == "" {
+			return wire.Envelope{}, err
+		}
+		return c.refuse(ctx, deviceID, "", code, err.Error())
+	}
+	u := res.User
+	d, err := c.s.st.GetDevice(ctx, deviceID)
+	if err != nil {
+		return wire.Envelope{}, err
+	}
+	groups, _, err := c.s.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID})
+	if err != nil {
+		return wire.Envelope{}, err
+	}
+	roles := make([]string, len(groups))
+	for i, g := range groups {
+		roles[i] = g.DisplayName
+	}
+	grants, err := c.s.st.ListGrants(ctx, u.ID)
+	if err != nil {
+		return wire.Envelope{}, err
+	}
+	now := c.s.cfg.Now().UTC()
+	dec := policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules})
+	if !dec.Allow {
+		return c.refuse(ctx, deviceID, u.ID, dec.Code, dec.Detail)
+	}
+	sess := store.Session{ID: uuid.NewString(), UserID: u.ID, DeviceID: deviceID, Role: dec.Role, Apps: dec.Apps, Started: now, Expires: dec.ExpiresAt}
+	detail := map[string]any{"endsBy": dec.EndsBy, "credential": fmt.Sprintf("%x", res.Credential.ID), "userVerified": res.UserVerified}
+	if len(dec.Withheld) > 0 {
+		detail["withheld"] = dec.Withheld
+	}
+	if _, err := c.s.engine.StartSession(ctx, deviceActor(deviceID), sess, detail); err != nil {
+		return wire.Envelope{}, err
+	}
+	c.s.cfg.Logger.Info("session started", "user", u.ID, "device", deviceID, "session", sess.ID, "role", dec.Role, "expires", dec.ExpiresAt)
+	return wire.New(wire.TypeSessionGrant, "", "", wire.SessionGrant{
+		SessionID: sess.ID, User: u.UserName, DisplayName: u.DisplayName, Role: dec.Role, Apps: dec.Apps, ExpiresAt: dec.ExpiresAt,
+	})
+}
+
+// refuse records a refused login and answers the kiosk's safe code.
+func (c *channel) refuse(ctx context.Context, deviceID, userID, code, why string) (wire.Envelope, error) {
+	c.s.cfg.Logger.Info("login refused", "device", deviceID, "user", userID, "code", code, "why", why)
+	subject := "device:" + deviceID
+	if userID != "" {
+		subject = "user:" + userID
+	}
+	err := c.s.st.InTx(ctx, func(tx store.Ops) error {
+		_, err := c.s.audit.Append(ctx, tx, auditEntry(deviceActor(deviceID), "login.refused", subject, map[string]any{"device": deviceID, "code": code, "why": why}))
+		return err
+	})
+	if err != nil {
+		return wire.Envelope{}, err
+	}
+	return wire.New(wire.TypeLoginRefused, "", "", wire.LoginRefused{Reason: code})
+}
+
+// Acked queues a revocation acknowledgement for recording; the reader
+// goroutine must not wait on the database.
+func (c *channel) Acked(deviceID string, p push.Push, at time.Time) {
+	if p.Type != wire.TypeSessionRevoke {
+		return
+	}
+	rv, ok := p.Data.(wire.SessionRevoke)
+	if !ok {
+		return
+	}
+	select {
+	case c.acks <- ack{sessionID: rv.SessionID, at: at, sent: p.Sent}:
+	default:
+		c.s.cfg.Logger.Warn("revocation ack dropped: recorder is behind", "session", rv.SessionID)
+	}
+}
+
+// Disconnected notes that a kiosk went away.
+func (c *channel) Disconnected(deviceID string) {
+	c.s.cfg.Logger.Debug("kiosk disconnected", "device", deviceID)
+}
+
+// recordAcks writes acknowledgements in batches, one transaction each,
+// until ctx ends.
+func (c *channel) recordAcks(ctx context.Context) {
+	batch := make([]ack, 0, 256)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case a := <-c.acks:
+			batch = append(batch[:0], a)
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case a := <-c.acks:
+				batch = append(batch, a)
+			default:
+				break drain
+			}
+		}
+		err := c.s.st.InTx(ctx, func(tx store.Ops) error {
+			for _, a := range batch {
+				if _, err := tx.AckRevocations(ctx, a.sessionID, a.at); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil && ctx.Err() == nil {
+			c.s.cfg.Logger.Error("record revocation acks", "n", len(batch), "err", err)
+		}
+		for _, a := range batch {
+			c.s.metrics.observeAck(a.at.Sub(a.sent))
+		}
+	}
+}
+
+// pushRevocations sends session.revoke to the kiosks of the sessions the
+// revocations ended. An offline kiosk gets the verdict when it reconnects.
+func (c *channel) pushRevocations(p *push.Hub, rs []store.Revocation) {
+	for _, r := range rs {
+		if r.SessionID == "" || r.DeviceID == "" {
+			continue
+		}
+		_, err := p.Push(r.DeviceID, wire.TypeSessionRevoke, wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason})
+		if err != nil && !errors.Is(err, push.ErrOffline) {
+			c.s.cfg.Logger.Warn("push session.revoke", "device", r.DeviceID, "session", r.SessionID, "err", err)
+		}
+	}
+}
+
+// authorizeEnrollment starts a credential registration for user at the
+// kiosk named device: the kiosk's next tap registers.
+func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p *push.Hub, userName, deviceName string) error {
+	us, _, err := c.s.st.ListUsers(ctx, store.UserQuery{UserName: userName, States: []store.UserState{store.UserActive, store.UserPending}})
+	if err != nil {
+		return err
+	}
+	if len(us) != 1 {
+		return fmt.Errorf("user %q: %w", userName, store.ErrNotFound)
+	}
+	d, err := c.deviceByName(ctx, deviceName)
+	if err != nil {
+		return err
+	}
+	es, err := c.rp.BeginRegistration(ctx, d.ID, us[0], nil)
+	if err != nil {
+		return err
+	}
+	if _, err := p.Push(d.ID, wire.TypeEnrollStart, es); err != nil {
+		return err
+	}
+	return c.s.st.InTx(ctx, func(tx store.Ops) error {
+		_, err := c.s.audit.Append(ctx, tx, auditEntry(a, "credential.enroll_authorized", "user:"+us[0].ID, map[string]any{"device": d.ID, "deviceName": d.Name}))
+		return err
+	})
+}
+
+func (c *channel) deviceByName(ctx context.Context, name string) (store.Device, error) {
+	ds, err := c.s.st.ListDevices(ctx, "")
+	if err != nil {
+		return store.Device{}, err
+	}
+	if i := slices.IndexFunc(ds, func(d store.Device) bool { return d.Name == name || d.ID == name }); i >= 0 {
+		return ds[i], nil
+	}
+	return store.Device{}, fmt.Errorf("kiosk %q: %w", name, store.ErrNotFound)
+}

@@ -1,0 +1,241 @@
+package hub_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/shiftgate/shiftgate/agent/authenticator"
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/hubtest"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// registerBadge authorises an enrollment of userName at kiosk k and
+// completes it with a software badge.
+func registerBadge(t *testing.T, h *hubtest.Hub, k *hubtest.Kiosk, userName string) authenticator.Authenticator {
+	t.Helper()
+	r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
+	}
+	push := k.Recv(5 * time.Second)
+	if push.Type != wire.TypeEnrollStart {
+		t.Fatalf("got %s, want enroll.start", push.Type)
+	}
+	var es wire.EnrollStart
+	if err := push.Unmarshal(&es); err != nil {
+		t.Fatal(err)
+	}
+	badge, err := authenticator.NewSoft(t.TempDir(), userName, authenticator.SoftOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg wire.Registered
+	k.Call(wire.TypeRegister, wire.Register{Credential: cred}, wire.TypeRegistered, &reg)
+	if reg.User != userName {
+		t.Errorf("registered for %q, want %q", reg.User, userName)
+	}
+	k.Ack(push)
+	return badge
+}
+
+// tap runs one login at k with badge and returns the reply.
+func tap(t *testing.T, k *hubtest.Kiosk, badge authenticator.Authenticator) (wire.Envelope, json.RawMessage) {
+	t.Helper()
+	var ch wire.Challenge
+	k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, &ch)
+	assertion, err := authenticator.Authenticate(t.Context(), badge, ch.Origin, ch.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := k.Send(wire.TypeLogin, wire.Login{Credential: assertion})
+	env := k.Recv(5 * time.Second)
+	if env.Re != id {
+		t.Fatalf("reply to %s, want %s", env.Re, id)
+	}
+	return env, assertion
+}
+
+func grant(t *testing.T, env wire.Envelope) wire.SessionGrant {
+	t.Helper()
+	if env.Type != wire.TypeSessionGrant {
+		t.Fatalf("got %s %s, want session.grant", env.Type, env.Data)
+	}
+	var g wire.SessionGrant
+	if err := env.Unmarshal(&g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func refusal(t *testing.T, env wire.Envelope) string {
+	t.Helper()
+	if env.Type != wire.TypeLoginRefused {
+		t.Fatalf("got %s %s, want login.refused", env.Type, env.Data)
+	}
+	var r wire.LoginRefused
+	env.Unmarshal(&r)
+	return r.Reason
+}
+
+// expectRevoke reads the next message, which must be session.revoke for
+// session with reason, and acknowledges it.
+func expectRevoke(t *testing.T, k *hubtest.Kiosk, session, reason string) {
+	t.Helper()
+	push := k.Recv(5 * time.Second)
+	var rv wire.SessionRevoke
+	if push.Type != wire.TypeSessionRevoke || push.Unmarshal(&rv) != nil || rv.SessionID != session || rv.Reason != reason {
+		t.Fatalf("got %s %s, want session.revoke of %s (%s)", push.Type, push.Data, session, reason)
+	}
+	k.Ack(push)
+}
+
+// waitAcked waits until the hub recorded the acknowledgement of session's
+// revocations.
+func waitAcked(t *testing.T, h *hubtest.Hub, session string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		rs, err := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: session})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) > 0 && !rs[0].Acked.IsZero() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("revocation of session %s never recorded as acknowledged", session)
+}
+
+// TestKioskLoginAndLeaver: enroll two kiosks, register a badge, sign in on
+// both, deprovision over SCIM → both sessions revoked and acknowledged.
+func TestKioskLoginAndLeaver(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := createUser(t, h, "dana.kim", `{"sites":["north"]}`)
+	createGroup(t, h, "Nurse", uid)
+	k1 := h.EnrollKiosk(t, "north-1", "north")
+	k2 := h.EnrollKiosk(t, "north-2", "north")
+	south := h.EnrollKiosk(t, "south-1", "south")
+	if w := k1.Dial(""); w.DeviceID != k1.ID || w.Site != "north" || w.Revoke != nil {
+		t.Fatalf("welcome = %+v", w)
+	}
+	k2.Dial("")
+	south.Dial("")
+	badge := registerBadge(t, h, k1, "dana.kim")
+
+	env, assertion := tap(t, k1, badge)
+	g1 := grant(t, env)
+	if g1.User != "dana.kim" || g1.Role != "Nurse" || len(g1.Apps) == 0 || !g1.ExpiresAt.After(time.Now()) {
+		t.Errorf("grant = %+v", g1)
+	}
+	g2 := grant(t, first(tap(t, k2, badge)))
+
+	// A replayed assertion is refused, and so is a kiosk at another site.
+	id := k1.Send(wire.TypeLogin, wire.Login{Credential: assertion})
+	if env := k1.Recv(5 * time.Second); env.Re != id || refusal(t, env) != wire.RefusedChallengeExpire {
+		t.Errorf("replay: %s %s", env.Type, env.Data)
+	}
+	if got := refusal(t, first(tap(t, south, badge))); got != wire.RefusedNotAllowedHere {
+		t.Errorf("other site refused with %q", got)
+	}
+
+	// The leaver: both kiosks are told, both acknowledge.
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+uid, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`), 200)
+	expectRevoke(t, k1, g1.SessionID, "deprovisioned")
+	expectRevoke(t, k2, g2.SessionID, "deprovisioned")
+	waitAcked(t, h, g1.SessionID)
+	waitAcked(t, h, g2.SessionID)
+	// The badge no longer opens anything.
+	if got := refusal(t, first(tap(t, k1, badge))); got != wire.RefusedNotRecognised {
+		t.Errorf("after deprovisioning refused with %q", got)
+	}
+}
+
+func first(env wire.Envelope, _ json.RawMessage) wire.Envelope { return env }
+
+// TestKioskOfflineRevocation: a kiosk that was away when
+// its session was ended learns it in the welcome.
+func TestKioskOfflineRevocation(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := createUser(t, h, "ola", `{"sites":["north"]}`)
+	createGroup(t, h, "Picker", uid)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "ola")
+	g := grant(t, first(tap(t, k, badge)))
+	k.Conn.Close()
+
+	r := h.API(t, "POST", "/api/v1/users/ola/signout", nil)
+	if r.Status != 200 || r.JSON()["sessions_ended"] != 1.0 {
+		t.Fatalf("signout: %d %s", r.Status, r.Body)
+	}
+	w := k.Dial(g.SessionID)
+	if w.Revoke == nil || w.Revoke.SessionID != g.SessionID || w.Revoke.Reason != "forced" {
+		t.Fatalf("welcome after offline sign-out = %+v", w)
+	}
+	// A session the hub never granted is never kept.
+	k.Conn.Close()
+	if w := k.Dial("made-up"); w.Revoke == nil {
+		t.Error("unknown live session kept")
+	}
+}
+
+// TestDisabledKioskIsCutOff: disabling a kiosk ends its sessions, closes
+// its channel and refuses its certificate at the TLS handshake.
+func TestDisabledKioskIsCutOff(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := createUser(t, h, "mo", `{"sites":["north"]}`)
+	createGroup(t, h, "Nurse", uid)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "mo")
+	g := grant(t, first(tap(t, k, badge)))
+	if r := h.API(t, "POST", "/api/v1/devices/north-1/disable", nil); r.Status != 200 {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	expectRevoke(t, k, g.SessionID, "device_disabled")
+	k.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := k.Conn.ReadMessage(); err == nil {
+		t.Fatal("channel still open after disable")
+	}
+	d := websocket.Dialer{TLSClientConfig: k.TLS, HandshakeTimeout: 5 * time.Second}
+	if c, _, err := d.Dial("wss"+h.URL[len("https"):]+wire.WSPath, nil); err == nil {
+		c.Close()
+		t.Fatal("a disabled kiosk connected again")
+	}
+}
+
+// TestChannelErrors: messages out of place get an error reply and the
+// channel goes on.
+func TestChannelErrors(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	id := k.Send(wire.TypeRegister, wire.Register{Credential: json.RawMessage(`{}`)})
+	env := k.Recv(5 * time.Second)
+	if env.Re != id || env.Type != wire.TypeError {
+		t.Fatalf("register without enroll.start: %s %s", env.Type, env.Data)
+	}
+	id = k.Send("no.such.type", nil)
+	if env := k.Recv(5 * time.Second); env.Re != id || env.Type != wire.TypeError {
+		t.Fatalf("unknown type: %s %s", env.Type, env.Data)
+	}
+	// The channel still works.
+	var ch wire.Challenge
+	k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, &ch)
+	// An enrollment for a kiosk that is offline is refused with a reason.
+	createUser(t, h, "nobody.home", `{"sites":["north"]}`)
+	h.EnrollKiosk(t, "north-2", "north")
+	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "nobody.home", "device": "north-2"}); r.Status != http.StatusConflict {
+		t.Errorf("enrollment at an offline kiosk: %d %s", r.Status, r.Body)
+	}
+}

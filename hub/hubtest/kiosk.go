@@ -1,0 +1,164 @@
+package hubtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/certs"
+)
+
+// Kiosk is a bare device-channel client for hub tests: it speaks the wire
+// protocol message by message, so tests control every step.
+type Kiosk struct {
+	t      testing.TB
+	h      *Hub
+	ID     string
+	Name   string
+	Site   string
+	TLS    *tls.Config
+	Conn   *websocket.Conn
+	nextID int
+}
+
+// AdminToken returns an admin-scope token, made on first use.
+func (h *Hub) AdminToken(t testing.TB) string {
+	t.Helper()
+	if h.adminToken == "" {
+		h.adminToken = h.Token(t, "test-admin", "admin")
+	}
+	return h.adminToken
+}
+
+// API sends an admin API request and returns the response.
+func (h *Hub) API(t testing.TB, method, path string, body any) Response {
+	t.Helper()
+	return h.DoToken(t, h.AdminToken(t), method, path, body)
+}
+
+// EnrollKiosk enrolls a kiosk named name at site through the real flow
+// (admin API code, CSR, /agent/v1/enroll) and returns it, not connected.
+func (h *Hub) EnrollKiosk(t testing.TB, name, site string) *Kiosk {
+	t.Helper()
+	r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": name, "site": site})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("device code: %d %s", r.Status, r.Body)
+	}
+	code, _ := r.JSON()["code"].(string)
+	key, err := certs.NewDeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := certs.NewCSR(key, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
+	resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("enroll %s: %d %s", name, resp.StatusCode, b)
+	}
+	var er wire.EnrollResponse
+	if err := json.Unmarshal(b, &er); err != nil {
+		t.Fatal(err)
+	}
+	cert := &tls.Certificate{Certificate: [][]byte{er.Cert}, PrivateKey: key}
+	renewer, err := certs.NewRenewer(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := h.Client.Transport.(*http.Transport).TLSClientConfig
+	return &Kiosk{t: t, h: h, ID: er.DeviceID, Name: er.DeviceName, Site: er.Site, TLS: certs.ClientTLSConfig(base.RootCAs, renewer)}
+}
+
+// Dial opens the device channel and says hello; it returns the welcome.
+func (k *Kiosk) Dial(liveSession string) wire.Welcome {
+	k.t.Helper()
+	u, _ := url.Parse(k.h.URL)
+	u.Scheme, u.Path = "wss", wire.WSPath
+	d := websocket.Dialer{TLSClientConfig: k.TLS, HandshakeTimeout: 5 * time.Second}
+	conn, resp, err := d.DialContext(context.Background(), u.String(), nil)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		k.t.Fatalf("dial %s: %v (HTTP %d)", u, err, status)
+	}
+	k.Conn = conn
+	k.t.Cleanup(func() { conn.Close() })
+	var w wire.Welcome
+	k.Call(wire.TypeHello, wire.Hello{AgentVersion: "test", Profile: "generic-x86", LiveSession: liveSession}, wire.TypeWelcome, &w)
+	return w
+}
+
+// Send writes one request and returns its ID.
+func (k *Kiosk) Send(typ string, data any) string {
+	k.t.Helper()
+	k.nextID++
+	id := "k" + strconv.Itoa(k.nextID)
+	env, err := wire.New(typ, id, "", data)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	if err := k.Conn.WriteJSON(env); err != nil {
+		k.t.Fatalf("send %s: %v", typ, err)
+	}
+	return id
+}
+
+// Recv reads the next message within timeout.
+func (k *Kiosk) Recv(timeout time.Duration) wire.Envelope {
+	k.t.Helper()
+	k.Conn.SetReadDeadline(time.Now().Add(timeout))
+	var env wire.Envelope
+	if err := k.Conn.ReadJSON(&env); err != nil {
+		k.t.Fatalf("receive: %v", err)
+	}
+	return env
+}
+
+// Call sends a request and decodes the reply, which must have type want.
+func (k *Kiosk) Call(typ string, data any, want string, out any) wire.Envelope {
+	k.t.Helper()
+	id := k.Send(typ, data)
+	for {
+		env := k.Recv(10 * time.Second)
+		if env.Re != id {
+			k.t.Fatalf("%s: unexpected %s (re %q) while waiting for the reply", typ, env.Type, env.Re)
+		}
+		if env.Type != want {
+			k.t.Fatalf("%s: got %s %s, want %s", typ, env.Type, env.Data, want)
+		}
+		if out != nil {
+			if err := env.Unmarshal(out); err != nil {
+				k.t.Fatal(err)
+			}
+		}
+		return env
+	}
+}
+
+// Ack acknowledges a push.
+func (k *Kiosk) Ack(push wire.Envelope) {
+	k.t.Helper()
+	env, _ := wire.New(wire.TypeAck, "", push.ID, nil)
+	if err := k.Conn.WriteJSON(env); err != nil {
+		k.t.Fatalf("ack: %v", err)
+	}
+}
