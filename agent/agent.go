@@ -1,0 +1,839 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/authenticator"
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/certs"
+)
+
+// HubClient is what the session state machine needs from the device
+// channel. *Client implements it; tests use a recording fake.
+type HubClient interface {
+	// Run keeps the channel up until ctx is done, reporting to h.
+	Run(ctx context.Context, h Handler) error
+	// Request sends typ with data and waits for the answer; a wire.Error
+	// answer is a *RemoteError. It fails at once when not connected.
+	Request(ctx context.Context, typ string, data any) (wire.Envelope, error)
+	// Reply answers the push or request re with typ (ack or error).
+	Reply(ctx context.Context, re, typ string, data any) error
+}
+
+// AuthenticatorSource returns the authenticator that touched the reader as
+// badge name (the NAME of the stdin command "tap NAME").
+type AuthenticatorSource func(name string) (authenticator.Authenticator, error)
+
+// TeardownFunc ends a session on the kiosk: kills its processes, wipes its
+// home, locks the screen. It must be idempotent (an agent restarted in the
+// middle of a teardown calls it again) and give up when ctx is done. The
+// agent acknowledges a session.revoke only after it has returned nil.
+type TeardownFunc func(ctx context.Context, s Session) error
+
+// Defaults for Config.
+const (
+	DefaultWarning         = 5 * time.Minute
+	DefaultLoginTimeout    = 15 * time.Second
+	DefaultTeardownTimeout = 30 * time.Second
+	// challengeMargin is the part of a challenge's life kept for signing
+	// and sending: a prefetched challenge closer than this to its expiry
+	// is not used.
+	challengeMargin = 10 * time.Second
+	maxRevoked      = 128
+)
+
+// Config configures an Agent.
+type Config struct {
+	// StateDir is the enrolled state directory (see Enroll); the live
+	// session is kept in it.
+	StateDir string
+	// Hub is the device channel; nil builds a *Client from StateDir.
+	Hub HubClient
+	// Authenticators maps a badge name to its authenticator.
+	Authenticators AuthenticatorSource
+	// Teardown ends a session; nil does nothing (the session manager
+	// with process groups and home wiping plugs in here).
+	Teardown TeardownFunc
+	// Warning is how long before expires_at session.warning is emitted
+	// (default 5 min).
+	Warning time.Duration
+	// Events receives state changes; nil drops them.
+	Events       EventSink
+	Logger       *slog.Logger
+	Clock        Clock
+	AgentVersion string
+	// LoginTimeout bounds a tap from badge to grant; TeardownTimeout a
+	// teardown.
+	LoginTimeout, TeardownTimeout time.Duration
+}
+
+type opKind int
+
+const (
+	opNone opKind = iota
+	opLogin
+	opRegister
+)
+
+// challenge is a prefetched login challenge and its local deadline.
+type challenge struct {
+	wire.Challenge
+	validUntil time.Time
+}
+
+type pendingEnroll struct {
+	pushID string
+	start  wire.EnrollStart
+}
+
+// Agent is the session state machine (see State). Everything that changes
+// its state — taps, sign-outs, hub pushes, timers, finished operations —
+// is queued and applied by one goroutine (Run), so there are no locks
+// around it; slow work (signing, hub requests, teardown) runs in goroutines
+// that queue their result.
+type Agent struct {
+	cfg   Config
+	hub   HubClient
+	log   *slog.Logger
+	clock Clock
+
+	in      chan func()
+	stopped chan struct{}
+	started atomic.Bool
+	wg      sync.WaitGroup
+	ctx     context.Context // Run's; set before the loop starts
+
+	stateSnap atomic.Int32
+	liveID    atomic.Pointer[string]
+
+	// Loop-owned.
+	state        State
+	session      *liveSession
+	acks         []string // revoke pushes to acknowledge after the teardown
+	timers       []Timer
+	timerGen     int
+	op           opKind
+	challenge    *challenge
+	fetching     bool
+	enroll       *pendingEnroll
+	revoked      map[string]string
+	revokedOrder []string
+	pending      []wire.SessionEnd
+	flushing     bool
+	connected    bool
+	skew         time.Duration // hub clock minus kiosk clock
+}
+
+// New builds an agent and reads the live session, if any, from the state
+// directory. Nothing runs until Run.
+func New(cfg Config) (*Agent, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("new agent: state directory required")
+	}
+	if cfg.Authenticators == nil {
+		return nil, errors.New("new agent: authenticator required")
+	}
+	if cfg.Warning < 0 {
+		return nil, fmt.Errorf("new agent: warning lead %s is negative", cfg.Warning)
+	}
+	if cfg.Warning == 0 {
+		cfg.Warning = DefaultWarning
+	}
+	if cfg.LoginTimeout <= 0 {
+		cfg.LoginTimeout = DefaultLoginTimeout
+	}
+	if cfg.TeardownTimeout <= 0 {
+		cfg.TeardownTimeout = DefaultTeardownTimeout
+	}
+	if cfg.Teardown == nil {
+		cfg.Teardown = func(context.Context, Session) error { return nil }
+	}
+	if cfg.Events == nil {
+		cfg.Events = EventFunc(func(Event) {})
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.AgentVersion == "" {
+		cfg.AgentVersion = "dev"
+	}
+	a := &Agent{
+		cfg: cfg, hub: cfg.Hub, log: cfg.Logger, clock: cfg.Clock,
+		in: make(chan func(), 64), stopped: make(chan struct{}),
+		state: Locked, revoked: map[string]string{},
+	}
+	a.stateSnap.Store(int32(Locked))
+	a.liveID.Store(new(string))
+	if a.hub == nil {
+		c, err := clientFromStateDir(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("new agent: %w", err)
+		}
+		a.hub = c
+	}
+	st, err := readSessionState(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("new agent: %w", err)
+	}
+	a.session, a.pending = st.Session, st.Pending
+	if a.session != nil {
+		a.setState(Active) // settled in Run: may be expired or ending
+	}
+	return a, nil
+}
+
+// clientFromStateDir builds the hub client of an enrolled kiosk.
+func clientFromStateDir(cfg Config) (*Client, error) {
+	e, err := ReadEnrollment(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	caPEM, err := os.ReadFile(filepath.Join(cfg.StateDir, CAFile))
+	if err != nil {
+		return nil, fmt.Errorf("read hub CA: %w", err)
+	}
+	pool, err := certs.CAPool(caPEM)
+	if err != nil {
+		return nil, err
+	}
+	pair, err := loadKeyPair(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	r, err := certs.NewRenewer(pair)
+	if err != nil {
+		return nil, err
+	}
+	return NewClient(ClientConfig{
+		HubURL: e.HubURL, CAPool: pool, Renewer: r, StateDir: cfg.StateDir, Profile: e.Profile,
+		AgentVersion: cfg.AgentVersion, Logger: cfg.Logger, Clock: cfg.Clock,
+	})
+}
+
+// State returns the current state; safe from any goroutine.
+func (a *Agent) State() State { return State(a.stateSnap.Load()) }
+
+// Tap reports that badge name touched the reader: a login from Locked, or
+// a registration when the hub has sent enroll.start. Ignored (and logged)
+// while another tap is being handled or a session is open.
+func (a *Agent) Tap(name string) { a.post(func() { a.tap(name) }) }
+
+// Signout ends the open session (reason "signout"); ignored when there is
+// none.
+func (a *Agent) Signout() { a.post(a.signout) }
+
+// Run runs the hub channel and the state machine until ctx is done. The
+// live session is left as it is (and in the state directory): a restarted
+// agent picks it up. Run may be called once.
+func (a *Agent) Run(ctx context.Context) error {
+	if !a.started.CompareAndSwap(false, true) {
+		return errors.New("agent: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	a.ctx = ctx
+	defer func() {
+		cancel()
+		close(a.stopped)
+		a.stopTimers()
+		a.wg.Wait()
+	}()
+	a.spawn(func(ctx context.Context) {
+		if err := a.hub.Run(ctx, hubHandler{a}); err != nil {
+			a.log.Error("hub client stopped", "err", err)
+		}
+	})
+	a.restore()
+	for {
+		select {
+		case f := <-a.in:
+			if ctx.Err() != nil {
+				return nil // stopping: change nothing more
+			}
+			f()
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// post queues f for the loop; dropped once Run has returned.
+func (a *Agent) post(f func()) {
+	select {
+	case a.in <- f:
+	case <-a.stopped:
+	}
+}
+
+// spawn runs f in a goroutine that Run waits for.
+func (a *Agent) spawn(f func(ctx context.Context)) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		f(a.ctx)
+	}()
+}
+
+func (a *Agent) emit(e Event) {
+	e.Time = a.clock.Now()
+	a.cfg.Events.Emit(e)
+}
+
+func (a *Agent) setState(s State) {
+	if a.state != s {
+		a.log.Debug("state", "from", a.state, "to", s)
+	}
+	a.state = s
+	a.stateSnap.Store(int32(s))
+	id := ""
+	if s.hasSession() && a.session != nil {
+		id = a.session.ID
+	}
+	a.liveID.Store(&id)
+}
+
+func (a *Agent) persist() {
+	if err := writeSessionState(a.cfg.StateDir, sessionState{Session: a.session, Pending: a.pending}); err != nil {
+		a.log.Error("cannot save the session state", "err", err)
+	}
+}
+
+// restore settles a session read from the state directory: finish its
+// teardown, end it if it expired while the agent was down, or carry on.
+func (a *Agent) restore() {
+	s := a.session
+	if s == nil {
+		return
+	}
+	a.log.Info("restoring the live session", "session", s.ID, "user", s.User, "expires_at", s.ExpiresAt)
+	if s.Ending != "" {
+		a.beginEnd(s.Ending, "", s.Report)
+		return
+	}
+	if !a.clock.Now().Before(s.ExpiresAt) {
+		a.expire()
+		return
+	}
+	a.emit(Event{Event: EventSessionStarted, User: s.User, SessionID: s.ID, ExpiresAt: s.ExpiresAt,
+		Role: s.Role, Apps: s.Apps, Restored: true})
+	a.armTimers()
+}
+
+// --- taps -------------------------------------------------------------
+
+func (a *Agent) tap(name string) {
+	if a.op != opNone {
+		a.log.Info("tap ignored: the previous tap is still being handled", "badge", name)
+		return
+	}
+	if a.enroll != nil && (a.state == Locked || a.state == Active || a.state == Warning) {
+		a.startRegister(name)
+		return
+	}
+	if a.state != Locked {
+		a.log.Info("tap ignored: a session is open; sign out first", "badge", name, "state", a.state)
+		return
+	}
+	a.op = opLogin
+	a.setState(Verifying)
+	ch := a.takeChallenge()
+	a.spawn(func(ctx context.Context) {
+		res := a.login(ctx, name, ch)
+		a.post(func() { a.loginDone(res) })
+	})
+}
+
+type loginResult struct {
+	grant  *wire.SessionGrant
+	reason string     // refused
+	unused *challenge // a challenge that did not reach the hub
+}
+
+// login runs in a goroutine: challenge, assertion, login request.
+func (a *Agent) login(ctx context.Context, name string, ch *challenge) loginResult {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.LoginTimeout)
+	defer cancel()
+	auth, err := a.cfg.Authenticators(name)
+	if err != nil {
+		a.log.Warn("login: no such badge", "badge", name, "err", err)
+		return loginResult{reason: wire.RefusedNotRecognised, unused: ch}
+	}
+	if ch == nil {
+		c, err := a.fetchChallenge(ctx)
+		if err != nil {
+			a.log.Warn("login: no challenge", "err", err)
+			return loginResult{reason: refusalFor(err)}
+		}
+		ch = c
+	}
+	cred, err := authenticator.Authenticate(ctx, auth, ch.Origin, ch.Options)
+	switch {
+	case errors.Is(err, authenticator.ErrNoCredentials):
+		return loginResult{reason: wire.RefusedNotRecognised, unused: ch}
+	case errors.Is(err, authenticator.ErrUVUnavailable):
+		return loginResult{reason: wire.RefusedVerifyRequired, unused: ch}
+	case err != nil:
+		a.log.Warn("login: badge failed", "badge", name, "err", err)
+		return loginResult{reason: RefusedError, unused: ch}
+	}
+	ans, err := a.hub.Request(ctx, wire.TypeLogin, wire.Login{Credential: cred})
+	if err != nil {
+		a.log.Warn("login: hub", "err", err)
+		return loginResult{reason: refusalFor(err)}
+	}
+	switch ans.Type {
+	case wire.TypeSessionGrant:
+		var g wire.SessionGrant
+		if err := ans.Unmarshal(&g); err != nil || g.SessionID == "" || g.ExpiresAt.IsZero() {
+			a.log.Error("login: unusable session.grant", "err", err)
+			return loginResult{reason: RefusedError}
+		}
+		return loginResult{grant: &g}
+	case wire.TypeLoginRefused:
+		var r wire.LoginRefused
+		if err := ans.Unmarshal(&r); err != nil || r.Reason == "" {
+			return loginResult{reason: RefusedError}
+		}
+		return loginResult{reason: r.Reason}
+	default:
+		a.log.Error("login: unexpected answer", "type", ans.Type)
+		return loginResult{reason: RefusedError}
+	}
+}
+
+// refusalFor maps a failed hub request to a login.refused reason.
+func refusalFor(err error) string {
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return RefusedError
+	}
+	return RefusedHubUnreachable
+}
+
+func (a *Agent) loginDone(res loginResult) {
+	a.op = opNone
+	if res.unused != nil && a.challenge == nil && a.connected && a.challengeValid(res.unused) {
+		a.challenge = res.unused
+	}
+	a.prefetch() // the next challenge, right after this one was used
+	if a.state != Verifying {
+		return
+	}
+	if res.grant == nil {
+		a.setState(Locked)
+		a.emit(Event{Event: EventLoginRefused, Reason: res.reason})
+		return
+	}
+	g := res.grant
+	if reason, ok := a.revoked[g.SessionID]; ok {
+		// The revoke overtook the grant (they travel on different
+		// paths inside the agent): never open the session.
+		a.log.Info("granted session was already revoked", "session", g.SessionID, "reason", reason)
+		a.setState(Locked)
+		a.emit(Event{Event: EventLoginRefused, Reason: reason})
+		return
+	}
+	apps := g.Apps
+	if apps == nil {
+		apps = []string{}
+	}
+	a.session = &liveSession{Session: Session{
+		ID: g.SessionID, User: g.User, DisplayName: g.DisplayName, Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt,
+	}}
+	a.persist()
+	a.setState(Active)
+	a.log.Info("session started", "session", g.SessionID, "user", g.User, "expires_at", g.ExpiresAt)
+	a.emit(Event{Event: EventSessionStarted, User: g.User, SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, Role: g.Role, Apps: apps})
+	a.armTimers()
+}
+
+// --- challenges -------------------------------------------------------
+
+func (a *Agent) challengeValid(c *challenge) bool {
+	return a.clock.Now().Add(challengeMargin).Before(c.validUntil)
+}
+
+// takeChallenge returns the prefetched challenge if it is still good, and
+// forgets it: challenges are single use.
+func (a *Agent) takeChallenge() *challenge {
+	c := a.challenge
+	a.challenge = nil
+	if c != nil && a.challengeValid(c) {
+		return c
+	}
+	return nil
+}
+
+// prefetch asks for the next challenge unless one is held or on its way.
+func (a *Agent) prefetch() {
+	if !a.connected || a.fetching || (a.challenge != nil && a.challengeValid(a.challenge)) {
+		return
+	}
+	a.fetching = true
+	a.spawn(func(ctx context.Context) {
+		c, err := a.fetchChallenge(ctx)
+		a.post(func() {
+			a.fetching = false
+			if err != nil {
+				a.log.Warn("challenge prefetch failed", "err", err)
+				return
+			}
+			if a.connected {
+				a.challenge = c
+			}
+		})
+	})
+}
+
+func (a *Agent) fetchChallenge(ctx context.Context) (*challenge, error) {
+	ans, err := a.hub.Request(ctx, wire.TypeChallengeRequest, nil)
+	if err != nil {
+		return nil, err
+	}
+	if ans.Type != wire.TypeChallenge {
+		return nil, fmt.Errorf("challenge.request: hub answered %s", ans.Type)
+	}
+	var c wire.Challenge
+	if err := ans.Unmarshal(&c); err != nil {
+		return nil, err
+	}
+	now := a.clock.Now()
+	until := now.Add(wire.ChallengeTTL)
+	if !c.ExpiresAt.IsZero() {
+		until = minTime(until, c.ExpiresAt.Add(-a.skew))
+	}
+	return &challenge{Challenge: c, validUntil: until}, nil
+}
+
+func minTime(x, y time.Time) time.Time {
+	if x.Before(y) {
+		return x
+	}
+	return y
+}
+
+// --- registration -----------------------------------------------------
+
+type registerResult struct {
+	user   string
+	reason string // failed
+	drop   bool   // the hub refused: the enrollment is over
+	code   string // the hub's error code when it refused
+}
+
+func (a *Agent) startRegister(name string) {
+	en := a.enroll
+	a.op = opRegister
+	if a.state == Locked {
+		a.setState(Verifying)
+	}
+	a.log.Info("registering a credential", "badge", name, "user", en.start.User)
+	a.spawn(func(ctx context.Context) {
+		res := a.register(ctx, name, en.start)
+		a.post(func() { a.registerDone(en, res) })
+	})
+}
+
+func (a *Agent) register(ctx context.Context, name string, es wire.EnrollStart) registerResult {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.LoginTimeout)
+	defer cancel()
+	auth, err := a.cfg.Authenticators(name)
+	if err != nil {
+		a.log.Warn("register: no such badge", "badge", name, "err", err)
+		return registerResult{reason: RegisterError}
+	}
+	cred, err := authenticator.Register(ctx, auth, es.Origin, es.Options)
+	switch {
+	case errors.Is(err, authenticator.ErrCredentialExcluded):
+		return registerResult{reason: RegisterAlreadyRegistered}
+	case err != nil:
+		a.log.Warn("register: badge failed", "badge", name, "err", err)
+		return registerResult{reason: RegisterError}
+	}
+	ans, err := a.hub.Request(ctx, wire.TypeRegister, wire.Register{Credential: cred})
+	var re *RemoteError
+	switch {
+	case errors.As(err, &re):
+		a.log.Warn("register: hub refused", "code", re.Code, "message", re.Message)
+		return registerResult{reason: RegisterRefused, drop: true, code: re.Code}
+	case err != nil:
+		a.log.Warn("register: hub", "err", err)
+		return registerResult{reason: RegisterHubUnreachable}
+	case ans.Type != wire.TypeRegistered:
+		a.log.Error("register: unexpected answer", "type", ans.Type)
+		return registerResult{reason: RegisterError, drop: true, code: wire.ErrBadMessage}
+	}
+	var r wire.Registered
+	_ = ans.Unmarshal(&r)
+	if r.User == "" {
+		r.User = es.User
+	}
+	return registerResult{user: r.User}
+}
+
+func (a *Agent) registerDone(en *pendingEnroll, res registerResult) {
+	a.op = opNone
+	if a.state == Verifying {
+		a.setState(Locked)
+	}
+	current := a.enroll == en // not replaced, and the channel it came on is still up
+	if res.reason == "" {
+		a.log.Info("credential registered", "user", res.user)
+		a.emit(Event{Event: EventCredentialRegistered, User: res.user})
+		if current {
+			a.enroll = nil
+			a.reply(en.pushID, wire.TypeAck, nil)
+		}
+		return
+	}
+	a.emit(Event{Event: EventCredentialRefused, User: en.start.User, Reason: res.reason})
+	if res.drop && current {
+		a.enroll = nil
+		a.reply(en.pushID, wire.TypeError, wire.Error{Code: res.code, Message: "registration refused"})
+	}
+}
+
+// --- hub pushes and connection ------------------------------------------
+
+func (a *Agent) push(env wire.Envelope) {
+	switch env.Type {
+	case wire.TypeSessionRevoke:
+		var r wire.SessionRevoke
+		if err := env.Unmarshal(&r); err != nil || r.SessionID == "" {
+			a.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "session.revoke without session_id"})
+			return
+		}
+		if r.Reason == "" {
+			r.Reason = wire.ReasonForced
+		}
+		a.rememberRevoked(r.SessionID, r.Reason)
+		if a.session != nil && a.session.ID == r.SessionID && a.state.hasSession() {
+			a.log.Info("session revoked by the hub", "session", r.SessionID, "reason", r.Reason)
+			if a.state == Ending {
+				a.acks = append(a.acks, env.ID)
+				return
+			}
+			a.beginEnd(r.Reason, env.ID, false)
+			return
+		}
+		a.log.Info("revoke for a session not open here; acknowledged", "session", r.SessionID)
+		a.reply(env.ID, wire.TypeAck, nil)
+	case wire.TypeEnrollStart:
+		var es wire.EnrollStart
+		if err := env.Unmarshal(&es); err != nil || len(es.Options) == 0 {
+			a.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "enroll.start without options"})
+			return
+		}
+		if a.enroll != nil {
+			a.log.Info("enroll.start replaces the pending one", "user", a.enroll.start.User)
+			a.reply(a.enroll.pushID, wire.TypeAck, nil)
+		}
+		a.enroll = &pendingEnroll{pushID: env.ID, start: es}
+		a.log.Info("the next tap registers a credential", "user", es.User)
+	}
+}
+
+func (a *Agent) rememberRevoked(id, reason string) {
+	if _, ok := a.revoked[id]; ok {
+		return
+	}
+	a.revoked[id] = reason
+	a.revokedOrder = append(a.revokedOrder, id)
+	if len(a.revokedOrder) > maxRevoked {
+		delete(a.revoked, a.revokedOrder[0])
+		a.revokedOrder = a.revokedOrder[1:]
+	}
+}
+
+// reply answers a push without blocking the loop.
+func (a *Agent) reply(re, typ string, data any) {
+	a.spawn(func(ctx context.Context) {
+		if err := a.hub.Reply(ctx, re, typ, data); err != nil {
+			a.log.Warn("cannot answer the hub; it will resend", "re", re, "type", typ, "err", err)
+		}
+	})
+}
+
+func (a *Agent) onConnected(w wire.Welcome) {
+	a.connected = true
+	if !w.ServerTime.IsZero() {
+		a.skew = w.ServerTime.Sub(a.clock.Now())
+		if a.skew > 30*time.Second || a.skew < -30*time.Second {
+			a.log.Warn("kiosk clock differs from the hub's; sessions end by the kiosk clock", "skew", a.skew.Round(time.Second))
+		}
+	}
+	a.emit(Event{Event: EventConnected, DeviceID: w.DeviceID, DeviceName: w.DeviceName, Site: w.Site})
+	a.prefetch()
+	a.flush()
+}
+
+func (a *Agent) onDisconnected(err error) {
+	a.connected = false
+	a.challenge = nil // bound to the channel that fetched it
+	a.enroll = nil    // unacknowledged: the hub sends it again
+	a.emit(Event{Event: EventDisconnected})
+}
+
+// --- ending sessions ----------------------------------------------------
+
+func (a *Agent) signout() {
+	if a.state != Active && a.state != Warning {
+		a.log.Info("signout ignored: no open session", "state", a.state)
+		return
+	}
+	a.beginEnd(wire.ReasonSignout, "", true)
+}
+
+// beginEnd starts tearing the session down. ackID, if set, is a revoke to
+// acknowledge when done; report says the hub must be sent session.end.
+func (a *Agent) beginEnd(reason, ackID string, report bool) {
+	a.stopTimers()
+	s := a.session
+	s.Ending, s.Report = reason, report
+	a.persist()
+	if ackID != "" {
+		a.acks = append(a.acks, ackID)
+	}
+	a.setState(Ending)
+	sess := s.Session
+	a.spawn(func(ctx context.Context) {
+		ctx, cancel := context.WithTimeout(ctx, a.cfg.TeardownTimeout)
+		defer cancel()
+		err := a.cfg.Teardown(ctx, sess)
+		if a.ctx.Err() != nil {
+			return // interrupted by shutdown: session.json says to finish it on restart
+		}
+		a.post(func() { a.endDone(err) })
+	})
+}
+
+func (a *Agent) endDone(err error) {
+	s := a.session
+	if err != nil {
+		a.log.Error("session teardown failed", "session", s.ID, "err", err)
+	}
+	a.session = nil
+	if s.Report {
+		a.pending = append(a.pending, wire.SessionEnd{SessionID: s.ID, Reason: s.Ending})
+	}
+	a.persist()
+	a.setState(Locked)
+	a.log.Info("session ended", "session", s.ID, "user", s.User, "reason", s.Ending)
+	a.emit(Event{Event: EventSessionEnded, SessionID: s.ID, User: s.User, Reason: s.Ending})
+	for _, id := range a.acks {
+		if err == nil {
+			a.reply(id, wire.TypeAck, nil)
+		} else {
+			a.reply(id, wire.TypeError, wire.Error{Code: wire.ErrInternal, Message: "session teardown failed on the kiosk"})
+		}
+	}
+	a.acks = nil
+	a.flush()
+}
+
+// flush sends queued session.end reports, oldest first. A report the hub
+// refuses is dropped (resending cannot help); one that fails in transit
+// stays queued for the next connection.
+func (a *Agent) flush() {
+	if !a.connected || a.flushing || len(a.pending) == 0 {
+		return
+	}
+	a.flushing = true
+	items := append([]wire.SessionEnd(nil), a.pending...)
+	a.spawn(func(ctx context.Context) {
+		n := 0
+		for _, it := range items {
+			_, err := a.hub.Request(ctx, wire.TypeSessionEnd, it)
+			var re *RemoteError
+			if errors.As(err, &re) {
+				a.log.Warn("hub refused a session.end report; dropped", "session", it.SessionID, "code", re.Code)
+			} else if err != nil {
+				a.log.Warn("session.end not delivered; kept for later", "session", it.SessionID, "err", err)
+				break
+			}
+			n++
+		}
+		a.post(func() {
+			a.flushing = false
+			a.pending = a.pending[n:]
+			a.persist()
+			if n == len(items) {
+				a.flush()
+			}
+		})
+	})
+}
+
+// --- timers -------------------------------------------------------------
+
+// armTimers schedules the warning and the expiry of the live session, or
+// applies them at once when their time has passed. They run on the kiosk
+// clock, hub or no hub.
+func (a *Agent) armTimers() {
+	s := a.session
+	now := a.clock.Now()
+	if !now.Before(s.ExpiresAt) {
+		a.expire()
+		return
+	}
+	warnAt := s.ExpiresAt.Add(-a.cfg.Warning)
+	if !now.Before(warnAt) {
+		a.warn()
+	} else {
+		a.after(warnAt.Sub(now), a.warn)
+	}
+	a.after(s.ExpiresAt.Sub(now), a.expire)
+}
+
+func (a *Agent) warn() {
+	if a.state != Active {
+		return
+	}
+	a.setState(Warning)
+	a.emit(Event{Event: EventSessionWarning, SessionID: a.session.ID, User: a.session.User, ExpiresAt: a.session.ExpiresAt})
+}
+
+func (a *Agent) expire() {
+	if a.state != Active && a.state != Warning {
+		return
+	}
+	a.beginEnd(wire.ReasonExpired, "", true)
+}
+
+func (a *Agent) after(d time.Duration, f func()) {
+	gen := a.timerGen
+	a.timers = append(a.timers, a.clock.AfterFunc(d, func() {
+		a.post(func() {
+			if gen == a.timerGen {
+				f()
+			}
+		})
+	}))
+}
+
+func (a *Agent) stopTimers() {
+	for _, t := range a.timers {
+		t.Stop()
+	}
+	a.timers = nil
+	a.timerGen++
+}
+
+// hubHandler is the Agent as the Client's Handler: everything is queued
+// for the loop.
+type hubHandler struct{ a *Agent }
+
+func (h hubHandler) LiveSession() string      { return *h.a.liveID.Load() }
+func (h hubHandler) Connected(w wire.Welcome) { h.a.post(func() { h.a.onConnected(w) }) }
+func (h hubHandler) Disconnected(err error)   { h.a.post(func() { h.a.onDisconnected(err) }) }
+func (h hubHandler) Push(env wire.Envelope)   { h.a.post(func() { h.a.push(env) }) }

@@ -1,0 +1,147 @@
+// Command shiftgate-agent is the headless kiosk agent: it enrolls a kiosk
+// with its hub and runs the session state machine, printing one JSON event
+// per line on stdout and reading "tap NAME" and "signout" on stdin.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/shiftgate/shiftgate/agent"
+	"github.com/shiftgate/shiftgate/agent/authenticator"
+)
+
+const usage = `usage:
+  shiftgate-agent enroll --hub URL --ca FILE --code CODE --state DIR --profile NAME
+  shiftgate-agent run --state DIR --authenticator soft:DIR|fido2 [--warning 5m]
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var err error
+	switch args[0] {
+	case "enroll":
+		err = enroll(ctx, args[1:], stdout, stderr)
+	case "run":
+		err = runAgent(ctx, args[1:], stdin, stdout, stderr, log)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shiftgate-agent: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg agent.EnrollConfig
+	fs.StringVar(&cfg.HubURL, "hub", "", "hub URL, https://HOST[:PORT]")
+	fs.StringVar(&cfg.CAFile, "ca", "", "the hub's ca.pem")
+	fs.StringVar(&cfg.Code, "code", "", "one-time enrollment code (shiftgate-hub device code)")
+	fs.StringVar(&cfg.StateDir, "state", "", "state directory (created, mode 0700)")
+	fs.StringVar(&cfg.Profile, "profile", "", "kiosk hardware profile name")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	res, err := agent.Enroll(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "enrolled as device %s (%s) at site %s; state in %s\n", res.DeviceID, res.DeviceName, res.Site, cfg.StateDir)
+	return nil
+}
+
+func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	state := fs.String("state", "", "enrolled state directory")
+	auth := fs.String("authenticator", "", "soft:DIR (software badges DIR/NAME.json) or fido2")
+	warning := fs.Duration("warning", agent.DefaultWarning, "session.warning lead before expires_at")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *state == "" || *auth == "" {
+		return errors.New("--state and --authenticator are required")
+	}
+	if *warning <= 0 {
+		return fmt.Errorf("--warning %s: must be positive", *warning)
+	}
+	src, err := agent.ParseAuthenticator(*auth, authenticator.SoftOptions{})
+	if err != nil {
+		return err
+	}
+	a, err := agent.New(agent.Config{
+		StateDir: *state, Authenticators: src, Warning: *warning,
+		Events: agent.NewJSONLines(stdout), Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	go readCommands(stdin, a, stderr, log)
+	log.Info("agent running", "state", *state)
+	return a.Run(ctx)
+}
+
+// intents is what stdin commands drive.
+type intents interface {
+	Tap(name string)
+	Signout()
+}
+
+// readCommands applies stdin commands until EOF. EOF does not stop the
+// agent: it runs until SIGINT or SIGTERM.
+func readCommands(r io.Reader, a intents, stderr io.Writer, log *slog.Logger) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 0:
+		case f[0] == "tap" && len(f) == 2:
+			a.Tap(f[1])
+		case f[0] == "signout" && len(f) == 1:
+			a.Signout()
+		default:
+			fmt.Fprintf(stderr, "unknown command %q: accepted commands are \"tap NAME\" and \"signout\"\n", sc.Text())
+		}
+	}
+	if err := sc.Err(); err != nil {
+		log.Warn("stdin", "err", err)
+	}
+	log.Info("stdin closed; the agent keeps running until SIGINT or SIGTERM")
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/certs/certstest"
+)
+
+type intentRec struct {
+	taps     []string
+	signouts int
+}
+
+func (r *intentRec) Tap(name string) { r.taps = append(r.taps, name) }
+func (r *intentRec) Signout()        { r.signouts++ }
+
+func TestReadCommands(t *testing.T) {
+	var rec intentRec
+	var stderr bytes.Buffer
+	in := "tap ana\n  signout  \n\nreboot\ntap\ntap a b\ntap ben\n"
+	readCommands(strings.NewReader(in), &rec, &stderr, slog.New(slog.DiscardHandler)) // returns at EOF
+	if !slices.Equal(rec.taps, []string{"ana", "ben"}) || rec.signouts != 1 {
+		t.Errorf("taps %v, signouts %d", rec.taps, rec.signouts)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("stderr:\n%s", stderr.String())
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, `accepted commands are "tap NAME" and "signout"`) {
+			t.Errorf("stderr line %q", l)
+		}
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{name: "no command", args: nil, code: 2, want: "usage:"},
+		{name: "unknown command", args: []string{"register"}, code: 2, want: `unknown command "register"`},
+		{name: "help", args: []string{"help"}, code: 0},
+		{name: "fido2 not built", args: []string{"run", "--state", "x", "--authenticator", "fido2"}, code: 1,
+			want: "hardware FIDO2 support is not built in this binary (build tag fido2)"},
+		{name: "bad authenticator", args: []string{"run", "--state", "x", "--authenticator", "usb"}, code: 1, want: "want soft:DIR or fido2"},
+		{name: "run without flags", args: []string{"run"}, code: 1, want: "--state and --authenticator are required"},
+		{name: "not enrolled", args: []string{"run", "--state", "/nonexistent/state", "--authenticator", "soft:/tmp/x"}, code: 1, want: "enroll this kiosk first"},
+		{name: "enroll without flags", args: []string{"enroll"}, code: 1, want: "missing hub URL, CA file, code, state directory, profile"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), tc.args, strings.NewReader(""), &stdout, &stderr)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr %q does not contain %q", stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestEnrollThenRun drives the binary's two commands: enroll against an
+// in-test hub endpoint, then run with the hub's device channel missing. A
+// tap is refused as hub_unreachable on stdout, EOF on stdin does not stop
+// the agent, and cancelling (SIGTERM) does.
+func TestEnrollThenRun(t *testing.T) {
+	pki := certstest.New(t)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req wire.EnrollRequest
+		if r.URL.Path != wire.EnrollPath || json.NewDecoder(r.Body).Decode(&req) != nil {
+			http.NotFound(w, r)
+			return
+		}
+		der, err := pki.CA.SignDeviceCSR(req.CSR, "dev-1", time.Hour, time.Now())
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		json.NewEncoder(w).Encode(wire.EnrollResponse{DeviceID: "dev-1", DeviceName: "k1", Site: "north", Cert: der})
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{*pki.Hub.Certificate()}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	defer srv.Close()
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pki.CAPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "state")
+
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"enroll", "--hub", srv.URL, "--ca", ca, "--code", "c0de", "--state", state, "--profile", "ward"},
+		strings.NewReader(""), &stdout, &stderr); code != 0 {
+		t.Fatalf("enroll: exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "enrolled as device dev-1") {
+		t.Errorf("enroll output %q", stdout.String())
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"run", "--state", state, "--authenticator", "soft:" + t.TempDir()},
+			strings.NewReader("tap ana\n"), out, io.Discard)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "login.refused") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no login.refused; stdout %q", out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case code := <-done:
+		t.Fatalf("agent stopped at stdin EOF with exit %d", code)
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after cancel", code)
+	}
+	var ev map[string]any
+	line := strings.Split(strings.TrimSpace(out.String()), "\n")[0]
+	if err := json.Unmarshal([]byte(line), &ev); err != nil || ev["event"] != "login.refused" || ev["time"] == "" {
+		t.Errorf("stdout line %q: %v", line, err)
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

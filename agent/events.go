@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+)
+
+// Event names: the headless agent's stdout contract (DESIGN.md). Consumers
+// must ignore fields and events they do not know.
+const (
+	EventConnected            = "connected"
+	EventDisconnected         = "disconnected"
+	EventCredentialRegistered = "credential.registered"
+	// EventCredentialRefused is an addition to the contract: a registration
+	// (after enroll.start) that failed, with a reason, so a UI waiting for
+	// credential.registered is not left hanging.
+	EventCredentialRefused = "credential.refused"
+	EventSessionStarted    = "session.started"
+	EventSessionWarning    = "session.warning"
+	EventSessionEnded      = "session.ended"
+	EventLoginRefused      = "login.refused"
+)
+
+// Login refusal reasons the agent decides on its own, besides the hub's
+// (wire.Refused*).
+const (
+	// RefusedHubUnreachable: no challenge could be had or the login could
+	// not be sent; nothing was checked.
+	RefusedHubUnreachable = "hub_unreachable"
+	// RefusedError: the badge or the hub failed in an unexpected way
+	// (details on stderr).
+	RefusedError = "error"
+)
+
+// Registration failure reasons (EventCredentialRefused).
+const (
+	RegisterAlreadyRegistered = "already_registered"
+	RegisterHubUnreachable    = "hub_unreachable"
+	RegisterRefused           = "refused"
+	RegisterError             = "error"
+)
+
+// TimeFormat is RFC 3339 in UTC with milliseconds, used for every time in
+// events.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// Event is one state change reported by the agent. Fields are set as the
+// event name documents; empty ones are left out of the JSON.
+type Event struct {
+	Event     string
+	Time      time.Time
+	User      string
+	SessionID string
+	ExpiresAt time.Time
+	Role      string
+	Apps      []string // session.started: always present, maybe empty
+	Reason    string
+	// Restored marks a session.started for a session found in the state
+	// directory when the agent started.
+	Restored bool
+	// DeviceID, DeviceName and Site describe the kiosk on connected.
+	DeviceID, DeviceName, Site string
+}
+
+// MarshalJSON writes the event in its stdout form.
+func (e Event) MarshalJSON() ([]byte, error) {
+	type out struct {
+		Event      string    `json:"event"`
+		Time       string    `json:"time"`
+		User       string    `json:"user,omitempty"`
+		SessionID  string    `json:"session_id,omitempty"`
+		ExpiresAt  string    `json:"expires_at,omitempty"`
+		Role       string    `json:"role,omitempty"`
+		Apps       *[]string `json:"apps,omitempty"`
+		Reason     string    `json:"reason,omitempty"`
+		Restored   bool      `json:"restored,omitempty"`
+		DeviceID   string    `json:"device_id,omitempty"`
+		DeviceName string    `json:"device_name,omitempty"`
+		Site       string    `json:"site,omitempty"`
+	}
+	o := out{
+		Event: e.Event, Time: formatTime(e.Time), User: e.User, SessionID: e.SessionID,
+		Role: e.Role, Reason: e.Reason, Restored: e.Restored,
+		DeviceID: e.DeviceID, DeviceName: e.DeviceName, Site: e.Site,
+	}
+	if !e.ExpiresAt.IsZero() {
+		o.ExpiresAt = formatTime(e.ExpiresAt)
+	}
+	if e.Event == EventSessionStarted {
+		apps := e.Apps
+		if apps == nil {
+			apps = []string{}
+		}
+		o.Apps = &apps
+	}
+	return json.Marshal(o)
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+// EventSink receives the agent's events, in order, from one goroutine at a
+// time. Emit must not block for long: the state machine waits for it.
+type EventSink interface {
+	Emit(Event)
+}
+
+// EventFunc adapts a function to EventSink.
+type EventFunc func(Event)
+
+// Emit calls f(e).
+func (f EventFunc) Emit(e Event) { f(e) }
+
+// JSONLines writes each event as one JSON object per line. Writes are
+// serialized, so several goroutines may share one JSONLines and every line
+// stays whole.
+type JSONLines struct {
+	mu  sync.Mutex
+	w   io.Writer
+	err error
+}
+
+// NewJSONLines returns an EventSink writing to w (the headless agent's
+// stdout).
+func NewJSONLines(w io.Writer) *JSONLines { return &JSONLines{w: w} }
+
+// Emit writes e and a newline in one Write call.
+func (j *JSONLines) Emit(e Event) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return // Event always marshals
+	}
+	b = append(b, '\n')
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.w.Write(b); err != nil && j.err == nil {
+		j.err = err
+	}
+}
+
+// Err returns the first write error, if any.
+func (j *JSONLines) Err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}

@@ -1,0 +1,72 @@
+package agent
+
+import (
+	"strconv"
+	"time"
+)
+
+// State is the kiosk's session state. The numbers are stable: they may be
+// logged, stored or sent to a UI process.
+//
+//	Locked --tap--> Verifying --session.grant--> Active --(expires_at - warning)--> Warning
+//	Locked <--login.refused / not recognised / hub unreachable-- Verifying
+//	Active, Warning --signout | session.revoke | expires_at--> Ending
+//	Ending --teardown hook returned--> Locked
+type State int
+
+const (
+	// Locked: no session; the screen waits for a tap.
+	Locked State = 1
+	// Verifying: a tap is being checked (assertion signed, hub asked), or a
+	// credential is being registered from the locked screen.
+	Verifying State = 2
+	// Active: a session is open.
+	Active State = 3
+	// Warning: a session is open and ends within the warning lead.
+	Warning State = 4
+	// Ending: the session is being torn down; the kiosk is locked when the
+	// teardown hook returns.
+	Ending State = 5
+)
+
+// String returns the lowercase name of s.
+func (s State) String() string {
+	switch s {
+	case Locked:
+		return "locked"
+	case Verifying:
+		return "verifying"
+	case Active:
+		return "active"
+	case Warning:
+		return "warning"
+	case Ending:
+		return "ending"
+	default:
+		return "State(" + strconv.Itoa(int(s)) + ")"
+	}
+}
+
+// hasSession reports whether a session is open in s.
+func (s State) hasSession() bool { return s == Active || s == Warning || s == Ending }
+
+// Session is the live session on the kiosk, as the hub granted it.
+type Session struct {
+	ID          string    `json:"id"`
+	User        string    `json:"user"`
+	DisplayName string    `json:"display_name,omitempty"`
+	Role        string    `json:"role"`
+	Apps        []string  `json:"apps"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// liveSession is the session as session.json stores it.
+type liveSession struct {
+	Session
+	// Ending is the end reason once the teardown has started, so that an
+	// agent restarted in the middle of a teardown finishes it rather than
+	// reopening the session; Report says whether the hub must be told
+	// (session.end) when it is done.
+	Ending string `json:"ending,omitempty"`
+	Report bool   `json:"report,omitempty"`
+}
