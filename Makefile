@@ -13,7 +13,7 @@ FUZZTIME ?= 20s
 # (mattn/go-sqlite3), curl for the demo's copy-paste commands.
 APT_PACKAGES := gcc libc6-dev pkg-config curl ca-certificates
 
-BINARIES := shiftgate-hub
+BINARIES := hub/cmd/shiftgate-hub agent/cmd/shiftgate-agent
 
 .PHONY: help deps build test demo bench lint fmt fuzz clean
 
@@ -32,7 +32,7 @@ deps: ## install the Debian packages the build needs (skipped when present)
 
 build: deps ## build every binary into bin/
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ $(addprefix ./hub/cmd/,$(BINARIES))
+	$(GO) build -o $(BIN)/ $(addprefix ./,$(BINARIES))
 
 test: deps ## vet and run every test with the race detector
 	$(GO) vet ./...

@@ -448,7 +448,7 @@ func (a *Agent) loginDone(res loginResult) {
 		apps = []string{}
 	}
 	a.session = &liveSession{Session: Session{
-		ID: g.SessionID, User: g.User, DisplayName: g.DisplayName, Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt,
+		ID: g.SessionID, User: g.User, DisplayName: g.DisplayName, Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt, ExpiryReason: expiryReason(g.ExpiryReason),
 	}}
 	a.persist()
 	a.setState(Active)
@@ -807,7 +807,16 @@ func (a *Agent) expire() {
 	if a.state != Active && a.state != Warning {
 		return
 	}
-	a.beginEnd(wire.ReasonExpired, "", true)
+	a.beginEnd(expiryReason(a.session.ExpiryReason), "", true)
+}
+
+// expiryReason is the end reason at expiry the hub asked for, if the agent
+// knows it, and expired otherwise.
+func expiryReason(r string) string {
+	if r == wire.ReasonShiftEnd {
+		return r
+	}
+	return wire.ReasonExpired
 }
 
 func (a *Agent) after(d time.Duration, f func()) {

@@ -58,6 +58,9 @@ type Session struct {
 	Role        string    `json:"role"`
 	Apps        []string  `json:"apps"`
 	ExpiresAt   time.Time `json:"expires_at"`
+	// ExpiryReason is what session.ended says at ExpiresAt: shift_end or
+	// expired.
+	ExpiryReason string `json:"expiry_reason,omitempty"`
 }
 
 // liveSession is the session as session.json stores it.

@@ -175,6 +175,7 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 	c.s.cfg.Logger.Info("session started", "user", u.ID, "device", deviceID, "session", sess.ID, "role", dec.Role, "expires", dec.ExpiresAt)
 	return wire.New(wire.TypeSessionGrant, "", "", wire.SessionGrant{
 		SessionID: sess.ID, User: u.UserName, DisplayName: u.DisplayName, Role: dec.Role, Apps: dec.Apps, ExpiresAt: dec.ExpiresAt,
+		ExpiryReason: expiryReason(dec.EndsBy),
 	})
 }
 
@@ -304,4 +305,13 @@ func (c *channel) deviceByName(ctx context.Context, name string) (store.Device, 
 		return ds[i], nil
 	}
 	return store.Device{}, fmt.Errorf("kiosk %q: %w", name, store.ErrNotFound)
+}
+
+// expiryReason is the session-end reason a kiosk reports when the session
+// reaches its expiry, from what bounded it.
+func expiryReason(endsBy string) string {
+	if endsBy == policy.EndsByShift {
+		return wire.ReasonShiftEnd
+	}
+	return wire.ReasonExpired
 }

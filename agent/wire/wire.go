@@ -110,6 +110,10 @@ type SessionGrant struct {
 	Role        string    `json:"role"`
 	Apps        []string  `json:"apps"`
 	ExpiresAt   time.Time `json:"expires_at"`
+	// ExpiryReason is the session-end reason the agent reports when it
+	// ends the session at ExpiresAt: ReasonShiftEnd when the shift bounds
+	// it, ReasonExpired otherwise (and when empty).
+	ExpiryReason string `json:"expiry_reason,omitempty"`
 }
 
 // Refusal reasons shown to the agent. They say what to do without saying

@@ -23,8 +23,9 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 )
 
-// bin is the shiftgate-hub binary built once for these tests.
-var bin string
+// bin and agentBin are the shiftgate-hub and shiftgate-agent binaries,
+// built once for these tests.
+var bin, agentBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "sghub")
@@ -32,9 +33,10 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "shiftgate-hub")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	agentBin = filepath.Join(dir, "shiftgate-agent")
+	out, err := exec.Command("go", "build", "-o", dir+"/", ".", "../../../agent/cmd/shiftgate-agent").CombinedOutput()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "build shiftgate-hub: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "build shiftgate-hub and shiftgate-agent: %v\n%s", err, out)
 		os.Exit(1)
 	}
 	code := m.Run()
