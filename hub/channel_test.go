@@ -1,8 +1,10 @@
 package hub_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/certs"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -237,5 +240,64 @@ func TestChannelErrors(t *testing.T) {
 	h.EnrollKiosk(t, "north-2", "north")
 	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "nobody.home", "device": "north-2"}); r.Status != http.StatusConflict {
 		t.Errorf("enrollment at an offline kiosk: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestEnrollmentCodes: a code works once, within its lifetime, typed in
+// any case or spacing; a bad CSR leaves it usable.
+func TestEnrollmentCodes(t *testing.T) {
+	clock := hubtest.NewClock(time.Now())
+	h := hubtest.Start(t, hubtest.Options{Clock: clock})
+	code := func(name string) string {
+		r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": name, "site": "north"})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("code: %d %s", r.Status, r.Body)
+		}
+		return r.JSON()["code"].(string)
+	}
+	key, _ := certs.NewDeviceKey()
+	csr, _ := certs.NewCSR(key, "kiosk")
+	redeem := func(code string, csr []byte) int {
+		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
+		resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	c := code("k1")
+	if got := redeem(c, []byte("not a csr")); got != http.StatusBadRequest {
+		t.Errorf("bad CSR: %d, want 400", got)
+	}
+	typed := strings.ToLower(strings.ReplaceAll(c, "-", " "))
+	if got := redeem(typed, csr); got != http.StatusOK {
+		t.Errorf("code typed in lower case with spaces: %d, want 200", got)
+	}
+	if got := redeem(c, csr); got != http.StatusForbidden {
+		t.Errorf("second use: %d, want 403", got)
+	}
+	if got := redeem("0000-0000-0000-0000", csr); got != http.StatusForbidden {
+		t.Errorf("made-up code: %d, want 403", got)
+	}
+	c2 := code("k2")
+	clock.Advance(16 * time.Minute)
+	if got := redeem(c2, csr); got != http.StatusForbidden {
+		t.Errorf("expired code: %d, want 403", got)
+	}
+	if got := redeem(code("k1"), csr); got != http.StatusConflict {
+		t.Errorf("name already enrolled: %d, want 409", got)
+	}
+	resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", strings.NewReader(`{"code":`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("malformed body: %d, want 400", resp.StatusCode)
+	}
+	// The API needs an admin token.
+	if r := h.Do(t, "POST", "/api/v1/devices/codes", `{"name":"x","site":"y"}`); r.Status != http.StatusUnauthorized {
+		t.Errorf("device code with a SCIM token: %d, want 401", r.Status)
 	}
 }
