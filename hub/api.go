@@ -159,6 +159,7 @@ func (s *Server) apiDisableDevice(w http.ResponseWriter, r *http.Request, a life
 	if err := s.engine.DisableDevice(r.Context(), a, d.ID); err != nil {
 		return err
 	}
+	s.channel.devices.Delete(d.ID)
 	s.cutOff(d.ID)
 	writeAPIJSON(w, http.StatusOK, map[string]string{"status": "disabled"})
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -25,6 +26,10 @@ type channel struct {
 	rp    *authn.RP
 	rules policy.Rules
 	acks  chan ack
+	// devices holds the record of each connected kiosk, read at hello: a
+	// login needs its site on every tap. A device change that matters
+	// (disable) closes the channel, so the entry never outlives it.
+	devices sync.Map // device ID → store.Device
 }
 
 // ack is one acknowledged revocation push, recorded in batches.
@@ -48,6 +53,7 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 	if d.State != store.DeviceActive {
 		return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
 	}
+	c.devices.Store(deviceID, d)
 	w := wire.Welcome{DeviceID: d.ID, DeviceName: d.Name, Site: d.Site, ServerTime: c.s.cfg.Now().UTC()}
 	if h.LiveSession != "" {
 		if reason := c.verdict(ctx, deviceID, h.LiveSession); reason != "" {
@@ -143,7 +149,7 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		return c.refuse(ctx, deviceID, "", code, err.Error())
 	}
 	u := res.User
-	d, err := c.s.st.GetDevice(ctx, deviceID)
+	d, err := c.device(ctx, deviceID)
 	if err != nil {
 		return wire.Envelope{}, err
 	}
@@ -215,7 +221,16 @@ func (c *channel) Acked(deviceID string, p push.Push, at time.Time) {
 
 // Disconnected notes that a kiosk went away.
 func (c *channel) Disconnected(deviceID string) {
+	c.devices.Delete(deviceID)
 	c.s.cfg.Logger.Debug("kiosk disconnected", "device", deviceID)
+}
+
+// device returns a connected kiosk's record.
+func (c *channel) device(ctx context.Context, deviceID string) (store.Device, error) {
+	if d, ok := c.devices.Load(deviceID); ok {
+		return d.(store.Device), nil
+	}
+	return c.s.st.GetDevice(ctx, deviceID)
 }
 
 // recordAcks writes acknowledgements in batches, one transaction each,

@@ -19,7 +19,7 @@ import (
 
 // registerBadge authorises an enrollment of userName at kiosk k and
 // completes it with a software badge.
-func registerBadge(t *testing.T, h *hubtest.Hub, k *hubtest.Kiosk, userName string) authenticator.Authenticator {
+func registerBadge(t testing.TB, h *hubtest.Hub, k *hubtest.Kiosk, userName string) authenticator.Authenticator {
 	t.Helper()
 	r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name})
 	if r.Status != http.StatusAccepted {

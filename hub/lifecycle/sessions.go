@@ -15,19 +15,31 @@ const (
 	ReasonExpired = "expired"
 )
 
-// StartSession records a granted kiosk login.
+// ErrDeviceDisabled means the kiosk was disabled while a login was being
+// decided: no session opens on it.
+var ErrDeviceDisabled = errors.New("device disabled")
+
+// StartSession records a granted kiosk login. The device is checked again
+// inside the transaction, so a login racing a device disable cannot leave
+// a session open on a disabled kiosk.
 func (e *Engine) StartSession(ctx context.Context, a Actor, s store.Session, detail map[string]any) (store.Session, error) {
 	var out store.Session
 	err := e.run(ctx, func(tx store.Ops, _ *change) error {
-		var err error
+		d, err := tx.GetDevice(ctx, s.DeviceID)
+		if err != nil {
+			return err
+		}
+		if d.State != store.DeviceActive {
+			return ErrDeviceDisabled
+		}
 		if out, err = tx.CreateSession(ctx, s); err != nil {
 			return err
 		}
-		d := map[string]any{"device": s.DeviceID, "role": s.Role, "expires": s.Expires}
+		rec := map[string]any{"device": s.DeviceID, "role": s.Role, "expires": s.Expires}
 		for k, v := range detail {
-			d[k] = v
+			rec[k] = v
 		}
-		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.start", Subject: subjectUserPrefix + s.UserID, Detail: d})
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.start", Subject: subjectUserPrefix + s.UserID, Detail: rec})
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,90 @@
+package hub_test
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/authenticator"
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/hubtest"
+)
+
+// BenchmarkKioskLogin: 64 kiosks, each with its own worker and badge, tap
+// in closed loops: challenge, assertion, login, sign-out. Reports logins/s
+// and tap-to-grant latency. (shiftgate-sim measures the same across
+// processes, with the hub's CPU time per login.)
+func BenchmarkKioskLogin(b *testing.B) {
+	const kiosks = 64
+	h := hubtest.Start(b, hubtest.Options{})
+	type station struct {
+		k     *hubtest.Kiosk
+		badge authenticator.Authenticator
+	}
+	stations := make([]station, kiosks)
+	var ids []string
+	for i := range kiosks {
+		name := fmt.Sprintf("w%02d", i)
+		r := h.Do(b, "POST", "/scim/v2/Users", userBody(name))
+		ids = append(ids, r.JSON()["id"].(string))
+		k := h.EnrollKiosk(b, fmt.Sprintf("k%02d", i), "north")
+		k.Dial("")
+		stations[i] = station{k: k}
+	}
+	members := ""
+	for i, id := range ids {
+		if i > 0 {
+			members += ","
+		}
+		members += `{"value":"` + id + `"}`
+	}
+	h.Do(b, "POST", "/scim/v2/Groups", `{"schemas":["`+coreGroup+`"],"displayName":"Nurse","members":[`+members+`]}`)
+	for i := range stations {
+		stations[i].badge = registerBadge(b, h, stations[i].k, fmt.Sprintf("w%02d", i))
+	}
+	var (
+		mu   sync.Mutex
+		lat  []time.Duration
+		next = make(chan struct{}, b.N)
+	)
+	for range b.N {
+		next <- struct{}{}
+	}
+	close(next)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, st := range stations {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for range next {
+				t0 := time.Now()
+				var ch wire.Challenge
+				st.k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, &ch)
+				assertion, err := authenticator.Authenticate(b.Context(), st.badge, ch.Origin, ch.Options)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				var g wire.SessionGrant
+				st.k.Call(wire.TypeLogin, wire.Login{Credential: assertion}, wire.TypeSessionGrant, &g)
+				mine = append(mine, time.Since(t0))
+				st.k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: wire.ReasonSignout}, wire.TypeAck, nil)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "logins/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
+}
