@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,26 +89,120 @@ func (e env) demo(ctx context.Context, args []string) error {
 		return err
 	}
 	curl := fmt.Sprintf("curl -sS --cacert %s -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/scim+json'", caFile)
+	// Kiosks: three shiftgate-agent processes with software badges, when
+	// the agent binary sits next to this one (make build puts it there).
+	var kiosks map[string]*demoKiosk
+	var kioskErr error
+	hubURL := "https://localhost:" + strconv.Itoa(addr.(*net.TCPAddr).Port)
+	setupKiosks := func() error {
+		agent, err := agentBinary()
+		if err != nil {
+			say("    (kiosks skipped: %v)", err)
+			kioskErr = errNoAgent
+			return nil
+		}
+		adminTok, err := createToken(ctx, *data, "demo-admin", store.ScopeAdmin, "demo")
+		if err != nil {
+			return err
+		}
+		admin, err := newDemoClient(caFile, adminTok)
+		if err != nil {
+			return err
+		}
+		kiosks = map[string]*demoKiosk{}
+		for _, k := range [][2]string{{"north-ward-1", "north-ward"}, {"north-ward-2", "north-ward"}, {"south-ward-1", "south-ward"}} {
+			status, resp, err := admin.do(ctx, "POST", hubURL+"/api/v1/devices/codes", `{"name":"`+k[0]+`","site":"`+k[1]+`"}`)
+			if err != nil || status != 201 {
+				return fmt.Errorf("device code for %s: %d %s %v", k[0], status, resp, err)
+			}
+			var code struct{ Code string }
+			json.Unmarshal(resp, &code)
+			say("    kiosk %s at %s: enrollment code %s → shiftgate-agent enroll", k[0], k[1], code.Code)
+			dk, err := startDemoKiosk(ctx, agent, hubURL, caFile, code.Code, *data, k[0], say)
+			if err != nil {
+				return err
+			}
+			kiosks[k[0]] = dk
+		}
+		say("    a supervisor authorises Dana's badge at north-ward-1 (POST /api/v1/enrollments)")
+		if status, resp, err := admin.do(ctx, "POST", hubURL+"/api/v1/enrollments", `{"user":"dana.kim","device":"north-ward-1"}`); err != nil || status != 202 {
+			return fmt.Errorf("enrollment: %d %s %v", status, resp, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		kiosks["north-ward-1"].tap("dana")
+		if _, err := kiosks["north-ward-1"].wait("credential.registered", 10*time.Second); err != nil {
+			return err
+		}
+		for _, name := range []string{"north-ward-1", "north-ward-2"} {
+			kiosks[name].tap("dana")
+			if _, err := kiosks[name].wait("session.started", 10*time.Second); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// teardown waits for the named kiosks to end their sessions and says
+	// how long it took from the SCIM request.
+	teardown := func(start time.Time, reason string, names ...string) error {
+		if kiosks == nil {
+			return nil
+		}
+		for _, name := range names {
+			ev, err := kiosks[name].wait("session.ended", 5*time.Second)
+			if err != nil {
+				return err
+			}
+			if ev["reason"] != reason {
+				return fmt.Errorf("kiosk %s ended its session with reason %v, want %s", name, ev["reason"], reason)
+			}
+		}
+		say("    => %d kiosk session(s) torn down and acknowledged %v after the SCIM request", len(names), time.Since(start).Round(100*time.Microsecond))
+		return nil
+	}
+	defer func() {
+		for _, k := range kiosks {
+			k.stop()
+		}
+	}()
+
 	steps := []struct {
 		title, method, path, body string
 		want                      int
+		before                    func() error
+		after                     func(start time.Time) error
 	}{
-		{"Joiner: HR hires Dana Kim, a nurse at north-ward", "POST", "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","` + extURN + `"],"userName":"dana.kim","name":{"givenName":"Dana","familyName":"Kim"},"emails":[{"value":"dana.kim@example.org","type":"work","primary":true}],"active":true,"` + extURN + `":{"sites":["north-ward"],"employmentType":"employee"}}`, 201},
-		{"Joiner: the IdP adds her to the Nurse group (role)", "PATCH", "/Groups/" + nurse, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"members","value":[{"value":"{{id}}"}]}]}`, 204},
-		{"Lookup: the IdP checks who dana.kim is (as Entra and Okta do)", "GET", `/Users?filter=userName%20eq%20%22dana.kim%22`, "", 200},
-		{"Mover: she transfers to south-ward (north-ward access is revoked)", "PATCH", "/Users/{{id}}", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"` + extURN + `:sites","value":["south-ward"]}]}`, 200},
-		{"Leaver: HR marks her as gone (Entra sends \"False\" as a string)", "PATCH", "/Users/{{id}}", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`, 200},
+		{title: "Joiner: HR hires Dana Kim, a nurse at north-ward", method: "POST", path: "/Users", body: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","` + extURN + `"],"userName":"dana.kim","name":{"givenName":"Dana","familyName":"Kim"},"emails":[{"value":"dana.kim@example.org","type":"work","primary":true}],"active":true,"` + extURN + `":{"sites":["north-ward"],"employmentType":"employee"}}`, want: 201},
+		{title: "Joiner: the IdP adds her to the Nurse group (role)", method: "PATCH", path: "/Groups/" + nurse, body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Add","path":"members","value":[{"value":"{{id}}"}]}]}`, want: 204},
+		{title: "Lookup: the IdP checks who dana.kim is (as Entra and Okta do)", method: "GET", path: `/Users?filter=userName%20eq%20%22dana.kim%22`, want: 200,
+			after: func(time.Time) error {
+				say("")
+				say("==> Kiosks: three kiosks enroll; Dana registers her badge and signs in at both north-ward kiosks")
+				return setupKiosks()
+			}},
+		{title: "Mover: she transfers to south-ward (her north-ward sessions end at once)", method: "PATCH", path: "/Users/{{id}}", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"` + extURN + `:sites","value":["south-ward"]}]}`, want: 200,
+			after: func(start time.Time) error {
+				if err := teardown(start, "entitlement_removed", "north-ward-1", "north-ward-2"); err != nil || kiosks == nil {
+					return err
+				}
+				kiosks["south-ward-1"].tap("dana")
+				_, err := kiosks["south-ward-1"].wait("session.started", 10*time.Second)
+				return err
+			}},
+		{title: "Leaver: HR marks her as gone (Entra sends \"False\" as a string)", method: "PATCH", path: "/Users/{{id}}", body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`, want: 200,
+			after: func(start time.Time) error { return teardown(start, "deprovisioned", "south-ward-1") }},
 	}
 	var userID string
 	for i, st := range steps {
 		path := strings.ReplaceAll(st.path, "{{id}}", userID)
 		body := strings.ReplaceAll(st.body, "{{id}}", userID)
+		say("")
 		say("==> %d. %s", i+1, st.title)
 		cmd := fmt.Sprintf("    %s -X %s '%s%s'", curl, st.method, base, path)
 		if body != "" {
 			cmd += " -d '" + body + "'"
 		}
 		say("%s", cmd)
+		start := time.Now()
 		status, resp, err := c.do(ctx, st.method, base+path, body)
 		if err != nil {
 			return err
@@ -123,16 +218,29 @@ func (e env) demo(ctx context.Context, args []string) error {
 			}
 			userID = u.ID
 		}
+		if st.after != nil {
+			if err := st.after(start); err != nil {
+				return fmt.Errorf("demo step %d: %w", i+1, err)
+			}
+		}
 	}
+	_ = kioskErr
 
 	revs, err := s.Store().ListRevocations(ctx, store.RevocationQuery{UserID: userID})
 	if err != nil {
 		return err
 	}
 	say("")
-	say("==> Revocations recorded for dana.kim (pushed to kiosks once they connect):")
+	say("==> Revocations recorded for dana.kim, with the kiosks' acknowledgements:")
 	for _, r := range revs {
-		say("    #%d %-20s %s", r.ID, r.Reason, r.Detail)
+		ack := "no live session: nothing to tear down"
+		switch {
+		case r.SessionID != "" && r.Acked.IsZero():
+			ack = "not yet acknowledged: the kiosk gets it when it reconnects"
+		case r.SessionID != "":
+			ack = fmt.Sprintf("session %s… acknowledged %v after the revocation", r.SessionID[:8], r.Acked.Sub(r.Created).Round(100*time.Microsecond))
+		}
+		say("    #%d %-20s %-18s %s", r.ID, r.Reason, r.Detail, ack)
 	}
 	say("")
 	say("==> Audit trail (hash-chained; `shiftgate-hub audit export --data %s` gives JSON lines):", *data)
@@ -271,7 +379,7 @@ func brief(b []byte) string {
 		return fmt.Sprintf("totalResults=%v", n)
 	}
 	parts := []string{}
-	for _, k := range []string{"userName", "active", "displayName", "detail"} {
+	for _, k := range []string{"event", "user", "role", "reason", "userName", "active", "displayName", "detail"} {
 		if v, ok := m[k]; ok {
 			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
 		}
