@@ -10,8 +10,9 @@ BENCH_COUNT ?= 5
 FUZZTIME ?= 20s
 
 # Debian packages the build and the tests need: a C toolchain for cgo
-# (mattn/go-sqlite3), curl for the demo's copy-paste commands.
-APT_PACKAGES := gcc libc6-dev pkg-config curl ca-certificates
+# (mattn/go-sqlite3), libfido2 for hardware keys (build tag fido2), curl for
+# the demo's copy-paste commands.
+APT_PACKAGES := gcc libc6-dev pkg-config libfido2-dev curl ca-certificates
 
 BINARIES := hub/cmd/shiftgate-hub agent/cmd/shiftgate-agent
 
@@ -36,7 +37,9 @@ build: deps ## build every binary into bin/
 
 test: deps ## vet and run every test with the race detector
 	$(GO) vet ./...
+	$(GO) vet -tags fido2 ./agent/...
 	$(GO) test -race -timeout 20m ./...
+	$(GO) test -race -tags fido2 ./agent/...
 
 demo: build ## start a hub with a demo organisation and walk through joiner, mover, leaver
 	@rm -rf $(DEMO_DIR)

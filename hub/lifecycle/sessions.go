@@ -185,9 +185,10 @@ func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []b
 	return nil
 }
 
-// endExpiredSessions records as expired the live sessions whose expiry
-// has passed; kiosks end them by themselves, this keeps the hub's view
-// true when a kiosk is offline.
+// endExpiredSessions ends the live sessions whose expiry has passed and
+// pushes their revocation: kiosks end them by themselves on their own
+// clock, and this makes the hub's clock authoritative (within one
+// scheduler pass) and its records true when a kiosk is offline.
 func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 	now := e.now().UTC()
 	ss, err := e.st.ListSessions(ctx, store.SessionQuery{LiveOnly: true, ExpiresBy: now})
@@ -196,8 +197,23 @@ func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, s := range ss {
-		if err := e.EndSession(ctx, scheduler, s.ID, ReasonExpired); err != nil {
-			return n, err
+		err := e.run(ctx, func(tx store.Ops, c *change) error {
+			ended, err := tx.EndSession(ctx, s.ID, ReasonExpired, now)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil // ended meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: ended.UserID, SessionID: ended.ID, DeviceID: ended.DeviceID, Reason: ReasonExpired, Detail: "session", Created: now}); err != nil {
+				return err
+			}
+			_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: scheduler.Name, System: scheduler.System, Action: "session.end", Subject: subjectUserPrefix + ended.UserID,
+				Detail: map[string]any{"session": ended.ID, "device": ended.DeviceID, "reason": ReasonExpired}})
+			return err
+		})
+		if err != nil {
+			return n, fmt.Errorf("scheduler: end expired session %s: %w", s.ID, err)
 		}
 		n++
 	}

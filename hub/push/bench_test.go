@@ -87,7 +87,12 @@ func benchFanout(b *testing.B, conns, targets int) {
 			ackLoop(ws)
 		}()
 	}
-	b.Cleanup(wg.Wait) // after the clients are closed (cleanups run LIFO)
+	b.Cleanup(func() {
+		for _, ws := range clients {
+			ws.Close()
+		}
+		wg.Wait()
+	})
 	if got := e.hub.Count(); got != conns {
 		b.Fatalf("Count = %d, want %d", got, conns)
 	}
@@ -120,7 +125,10 @@ func benchFanout(b *testing.B, conns, targets int) {
 	}
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(float64(m1.HeapInuse-m0.HeapInuse)/float64(conns)/1024, "heap-KiB/conn-both-sides")
+	// Both ends live in this process: a rough upper bound for the hub's
+	// own cost per connection.
+	inuse := func(m *runtime.MemStats) float64 { return float64(m.HeapInuse + m.StackInuse) }
+	b.ReportMetric((inuse(&m1)-inuse(&m0))/float64(conns)/1024, "KiB/conn-pair")
 }
 
 // benchConnect opens a channel and reads its welcome.

@@ -59,8 +59,6 @@ func TestRunErrors(t *testing.T) {
 		{name: "no command", args: nil, code: 2, want: "usage:"},
 		{name: "unknown command", args: []string{"register"}, code: 2, want: `unknown command "register"`},
 		{name: "help", args: []string{"help"}, code: 0},
-		{name: "fido2 not built", args: []string{"run", "--state", "x", "--authenticator", "fido2"}, code: 1,
-			want: "hardware FIDO2 support is not built in this binary (build tag fido2)"},
 		{name: "bad authenticator", args: []string{"run", "--state", "x", "--authenticator", "usb"}, code: 1, want: "want soft:DIR or fido2"},
 		{name: "run without flags", args: []string{"run"}, code: 1, want: "--state and --authenticator are required"},
 		{name: "not enrolled", args: []string{"run", "--state", "/nonexistent/state", "--authenticator", "soft:/tmp/x"}, code: 1, want: "enroll this kiosk first"},
