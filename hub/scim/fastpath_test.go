@@ -108,3 +108,38 @@ func FuzzSimplePath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkSimplePath(t, s) })
 }
+
+// Microsoft Entra matches users on emails with a filter outside RFC 7644's
+// grammar; it must mean the same as the RFC form.
+func TestEntraValuePathFilter(t *testing.T) {
+	rt := UserResourceType()
+	res, err := Normalize(rt, map[string]any{
+		"schemas":  []any{UserURN},
+		"userName": "ana",
+		"emails":   []any{map[string]any{"type": "work", "value": "Ana@Contoso.com"}, map[string]any{"type": "home", "value": "ana@home.example"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		filter string
+		match  bool
+	}{
+		{`emails[type eq "work"].value eq "ana@contoso.com"`, true},
+		{`emails[type eq "home"].value eq "ana@contoso.com"`, false},
+		{`emails[type eq "work"].value sw "ana@"`, true},
+		{`emails[type eq "work"].value eq "ana@home.example"`, false},
+	} {
+		f, err := ParseFilter(rt, tc.filter)
+		if err != nil {
+			t.Errorf("%s: %v", tc.filter, err)
+			continue
+		}
+		if got := f.Match(res); got != tc.match {
+			t.Errorf("%s: match = %v, want %v", tc.filter, got, tc.match)
+		}
+	}
+	if _, err := ParseFilter(rt, `emails[type eq "work" or type eq "home"].value eq "x"`); err == nil {
+		t.Error("an inner or was rewritten")
+	}
+}

@@ -3,6 +3,7 @@ package scim
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -54,6 +55,11 @@ func ParseFilter(rt *ResourceType, s string) (*Filter, error) {
 		return nil, ErrInvalidFilter("the filter is empty; write an expression like userName eq \"bjensen\"")
 	}
 	expr, err := parseFilterText(s)
+	if err != nil {
+		if alt, ok := entraValuePath(s); ok {
+			expr, err = parseFilterText(alt)
+		}
+	}
 	if err != nil {
 		return nil, ErrInvalidFilter("the filter is not valid RFC 7644 §3.4.2.2 syntax; write expressions like userName eq \"bjensen\", quote strings with \", and join expressions with and/or")
 	}
@@ -111,6 +117,24 @@ func simpleEquality(s string) (filter.Expression, bool) {
 		CompareValue:  value,
 	}, true
 }
+
+// entraValuePathRe matches `attr[filter].sub op value`, which RFC 7644's
+// grammar does not allow but Microsoft Entra sends when it matches users on
+// a multi-valued attribute, e.g. emails[type eq "work"].value eq "a@b.c".
+var entraValuePathRe = regexp.MustCompile(`(?i)^\s*([a-z][\w-]*|urn:[^\s\[]+:[a-z][\w-]*)\[([^\[\]]+)\]\.([a-z][\w-]*)\s+(eq|ne|co|sw|ew|gt|ge|lt|le)\s+(.+?)\s*$`)
+
+// entraValuePath rewrites Entra's form into the equivalent RFC form
+// attr[filter and sub op value]. An inner filter with "or" is left alone:
+// grouping inside brackets would change its meaning.
+func entraValuePath(s string) (string, bool) {
+	m := entraValuePathRe.FindStringSubmatch(s)
+	if m == nil || orRe.MatchString(m[2]) {
+		return "", false
+	}
+	return m[1] + "[" + m[2] + " and " + m[3] + " " + m[4] + " " + m[5] + "]", true
+}
+
+var orRe = regexp.MustCompile(`(?i)\sor\s`)
 
 // String returns the filter as given.
 func (f *Filter) String() string {
