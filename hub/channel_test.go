@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -299,5 +300,31 @@ func TestEnrollmentCodes(t *testing.T) {
 	// The API needs an admin token.
 	if r := h.Do(t, "POST", "/api/v1/devices/codes", `{"name":"x","site":"y"}`); r.Status != http.StatusUnauthorized {
 		t.Errorf("device code with a SCIM token: %d, want 401", r.Status)
+	}
+}
+
+// TestCertRenew: a kiosk renews its certificate over the channel with a
+// CSR for a new key; the hub signs it for the same device.
+func TestCertRenew(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	key, _ := certs.NewDeviceKey()
+	csr, _ := certs.NewCSR(key, "asks-for-another-name")
+	var c wire.Cert
+	k.Call(wire.TypeCertRenew, wire.CertRenew{CSR: csr}, wire.TypeCert, &c)
+	cert, err := x509.ParseCertificate(c.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := certs.DeviceID(cert); err != nil || id != k.ID {
+		t.Errorf("renewed certificate is for %q (%v), want %q", id, err, k.ID)
+	}
+	if !cert.NotAfter.After(time.Now().Add(29 * 24 * time.Hour)) {
+		t.Errorf("renewed certificate expires %v", cert.NotAfter)
+	}
+	id := k.Send(wire.TypeCertRenew, wire.CertRenew{CSR: []byte("garbage")})
+	if env := k.Recv(5 * time.Second); env.Re != id || env.Type != wire.TypeError {
+		t.Errorf("garbage CSR: %s %s", env.Type, env.Data)
 	}
 }
