@@ -137,56 +137,76 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 	return wire.Envelope{}, fmt.Errorf("%s: %w", env.Type, push.ErrUnknownType)
 }
 
-// login verifies an assertion, decides, and opens the session. Refusals
-// tell the kiosk a safe code and the log and audit trail the whole reason.
+// login verifies an assertion, decides, and opens the session, recording
+// the credential's use, the decision and the session in one commit.
+// Refusals tell the kiosk a safe code and the log and audit trail the whole
+// reason.
 func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wire.Envelope, error) {
-	res, err := c.rp.FinishLogin(ctx, deviceID, l.Credential)
+	d, err := c.device(ctx, deviceID)
 	if err != nil {
+		return wire.Envelope{}, err
+	}
+	var (
+		sess  store.Session
+		dec   policy.Decision
+		actor = deviceActor(deviceID)
+	)
+	res, err := c.rp.FinishLoginWith(ctx, deviceID, l.Credential, func(ctx context.Context, tx store.Ops, res authn.LoginResult) error {
+		u := res.User
+		groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID})
+		if err != nil {
+			return err
+		}
+		roles := make([]string, len(groups))
+		for i, g := range groups {
+			roles[i] = g.DisplayName
+		}
+		grants, err := tx.ListGrants(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		now := c.s.cfg.Now().UTC()
+		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules})
+		if !dec.Allow {
+			if _, err := c.s.audit.Append(ctx, tx, auditEntry(actor, "login.refused", "user:"+u.ID, map[string]any{"device": deviceID, "code": dec.Code, "why": dec.Detail})); err != nil {
+				return err
+			}
+			return &authn.Decline{Err: errors.New(dec.Detail)}
+		}
+		sess = store.Session{ID: uuid.NewString(), UserID: u.ID, DeviceID: deviceID, Role: dec.Role, Apps: dec.Apps, Started: now, Expires: dec.ExpiresAt}
+		detail := map[string]any{"endsBy": dec.EndsBy, "credential": fmt.Sprintf("%x", res.Credential.ID), "userVerified": res.UserVerified}
+		if len(dec.Withheld) > 0 {
+			detail["withheld"] = dec.Withheld
+		}
+		_, err = c.s.engine.StartSessionIn(ctx, tx, actor, sess, detail)
+		return err
+	})
+	var decline *authn.Decline
+	switch {
+	case errors.As(err, &decline):
+		c.s.metrics.logins.WithLabelValues(dec.Code).Inc()
+		c.s.cfg.Logger.Info("login refused", "device", deviceID, "user", res.User.ID, "code", dec.Code, "why", dec.Detail)
+		return wire.New(wire.TypeLoginRefused, "", "", wire.LoginRefused{Reason: dec.Code})
+	case errors.Is(err, lifecycle.ErrDeviceDisabled):
+		return c.refuse(ctx, deviceID, "", wire.RefusedNotAllowedHere, "the kiosk was disabled during the login")
+	case err != nil:
 		code := authn.RefusalCode(err)
 		if code == "" {
 			return wire.Envelope{}, err
 		}
 		return c.refuse(ctx, deviceID, "", code, err.Error())
 	}
-	u := res.User
-	d, err := c.device(ctx, deviceID)
-	if err != nil {
-		return wire.Envelope{}, err
-	}
-	groups, _, err := c.s.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID})
-	if err != nil {
-		return wire.Envelope{}, err
-	}
-	roles := make([]string, len(groups))
-	for i, g := range groups {
-		roles[i] = g.DisplayName
-	}
-	grants, err := c.s.st.ListGrants(ctx, u.ID)
-	if err != nil {
-		return wire.Envelope{}, err
-	}
-	now := c.s.cfg.Now().UTC()
-	dec := policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules})
-	if !dec.Allow {
-		return c.refuse(ctx, deviceID, u.ID, dec.Code, dec.Detail)
-	}
-	sess := store.Session{ID: uuid.NewString(), UserID: u.ID, DeviceID: deviceID, Role: dec.Role, Apps: dec.Apps, Started: now, Expires: dec.ExpiresAt}
-	detail := map[string]any{"endsBy": dec.EndsBy, "credential": fmt.Sprintf("%x", res.Credential.ID), "userVerified": res.UserVerified}
-	if len(dec.Withheld) > 0 {
-		detail["withheld"] = dec.Withheld
-	}
-	if _, err := c.s.engine.StartSession(ctx, deviceActor(deviceID), sess, detail); err != nil {
-		return wire.Envelope{}, err
-	}
-	c.s.cfg.Logger.Info("session started", "user", u.ID, "device", deviceID, "session", sess.ID, "role", dec.Role, "expires", dec.ExpiresAt)
+	c.s.metrics.logins.WithLabelValues("granted").Inc()
+	c.s.cfg.Logger.Debug("session started", "user", res.User.ID, "device", deviceID, "session", sess.ID, "role", dec.Role, "expires", dec.ExpiresAt)
 	return wire.New(wire.TypeSessionGrant, "", "", wire.SessionGrant{
-		SessionID: sess.ID, User: u.UserName, DisplayName: u.DisplayName, Role: dec.Role, Apps: dec.Apps, ExpiresAt: dec.ExpiresAt,
+		SessionID: sess.ID, User: res.User.UserName, DisplayName: res.User.DisplayName, Role: dec.Role, Apps: dec.Apps, ExpiresAt: dec.ExpiresAt,
 		ExpiryReason: expiryReason(dec.EndsBy),
 	})
 }
 
 // refuse records a refused login and answers the kiosk's safe code.
 func (c *channel) refuse(ctx context.Context, deviceID, userID, code, why string) (wire.Envelope, error) {
+	c.s.metrics.logins.WithLabelValues(code).Inc()
 	c.s.cfg.Logger.Info("login refused", "device", deviceID, "user", userID, "code", code, "why", why)
 	subject := "device:" + deviceID
 	if userID != "" {

@@ -154,14 +154,33 @@ func (rp *RP) takeLogin(deviceID, challenge string) (*pendingLogin, error) {
 // FinishLogin does not audit a successful or refused login: the caller,
 // which also evaluates policy and opens the session, records the outcome.
 func (rp *RP) FinishLogin(ctx context.Context, deviceID string, credentialJSON []byte) (LoginResult, error) {
-	res, err := rp.finishLogin(ctx, deviceID, credentialJSON)
+	return rp.FinishLoginWith(ctx, deviceID, credentialJSON, nil)
+}
+
+// Decline is returned by a FinishLoginWith callback that refuses the login
+// after the assertion verified: the sign counter is still recorded, and
+// whatever the callback wrote is committed with it (e.g. an audit record),
+// so it must write nothing it would not keep.
+type Decline struct{ Err error }
+
+func (d *Decline) Error() string { return d.Err.Error() }
+func (d *Decline) Unwrap() error { return d.Err }
+
+// FinishLoginWith is FinishLogin that also runs then, when the assertion
+// verified, inside the transaction that records the sign counter: the
+// caller's decision and session are written in the same commit. then
+// returning a *Decline commits the counter (and what then wrote) and
+// FinishLoginWith returns the Decline; any other error rolls everything
+// back and is returned.
+func (rp *RP) FinishLoginWith(ctx context.Context, deviceID string, credentialJSON []byte, then func(ctx context.Context, tx store.Ops, res LoginResult) error) (LoginResult, error) {
+	res, err := rp.finishLogin(ctx, deviceID, credentialJSON, then)
 	if err != nil {
-		return LoginResult{}, fmt.Errorf("finish login on device %s: %w", deviceID, err)
+		return res, fmt.Errorf("finish login on device %s: %w", deviceID, err)
 	}
 	return res, nil
 }
 
-func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON []byte) (LoginResult, error) {
+func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON []byte, then func(context.Context, store.Ops, LoginResult) error) (LoginResult, error) {
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(credentialJSON)
 	if err != nil {
 		return LoginResult{}, verifyError("parse assertion", err)
@@ -204,20 +223,39 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, cred.SignCount, presented)
 	}
 	now := rp.now()
-	var stored uint32
-	updated, err := rp.st.UpdateCredential(ctx, credID, func(c store.Credential) (store.Credential, error) {
-		// Checked again inside the write: two copies of a key may race
-		// past the check above with the same stored counter.
-		if c.State != store.CredentialActive {
-			return c, fmt.Errorf("%w: credential %s became %s during login", ErrUnknownCredential, b64(credID), stateName(c.State))
+	var (
+		stored  uint32
+		res     LoginResult
+		decline *Decline
+	)
+	err = rp.st.InTx(ctx, func(tx store.Ops) error {
+		decline = nil
+		updated, err := tx.UpdateCredential(ctx, credID, func(c store.Credential) (store.Credential, error) {
+			// Checked again inside the write: two copies of a key may race
+			// past the check above with the same stored counter.
+			if c.State != store.CredentialActive {
+				return c, fmt.Errorf("%w: credential %s became %s during login", ErrUnknownCredential, b64(credID), stateName(c.State))
+			}
+			if counterRegressed(c.SignCount, presented) {
+				stored = c.SignCount
+				return c, errRegressed
+			}
+			c.SignCount = presented
+			c.LastUsed = now
+			return c, nil
+		})
+		if err != nil {
+			return err
 		}
-		if counterRegressed(c.SignCount, presented) {
-			stored = c.SignCount
-			return c, errRegressed
+		res = LoginResult{User: u, Credential: updated, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified()}
+		if then != nil {
+			if err := then(ctx, tx, res); errors.As(err, &decline) {
+				return nil
+			} else if err != nil {
+				return err
+			}
 		}
-		c.SignCount = presented
-		c.LastUsed = now
-		return c, nil
+		return nil
 	})
 	if errors.Is(err, errRegressed) {
 		return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, stored, presented)
@@ -225,11 +263,10 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("record use of credential %s: %w", b64(credID), err)
 	}
-	return LoginResult{
-		User:         u,
-		Credential:   updated,
-		UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
-	}, nil
+	if decline != nil {
+		return res, decline
+	}
+	return res, nil
 }
 
 // errRegressed is returned from inside the counter update to abort it.

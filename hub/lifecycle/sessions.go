@@ -9,43 +9,52 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
+// ErrDeviceDisabled means the kiosk was disabled while a login was being
+// decided: no session opens on it.
+var ErrDeviceDisabled = errors.New("device disabled")
+
 // Reasons a session ends that the hub itself records.
 const (
 	ReasonSignout = "signout"
 	ReasonExpired = "expired"
 )
 
-// ErrDeviceDisabled means the kiosk was disabled while a login was being
-// decided: no session opens on it.
-var ErrDeviceDisabled = errors.New("device disabled")
-
-// StartSession records a granted kiosk login. The device is checked again
-// inside the transaction, so a login racing a device disable cannot leave
-// a session open on a disabled kiosk.
+// StartSession records a granted kiosk login in its own transaction.
 func (e *Engine) StartSession(ctx context.Context, a Actor, s store.Session, detail map[string]any) (store.Session, error) {
 	var out store.Session
 	err := e.run(ctx, func(tx store.Ops, _ *change) error {
-		d, err := tx.GetDevice(ctx, s.DeviceID)
-		if err != nil {
-			return err
-		}
-		if d.State != store.DeviceActive {
-			return ErrDeviceDisabled
-		}
-		if out, err = tx.CreateSession(ctx, s); err != nil {
-			return err
-		}
-		rec := map[string]any{"device": s.DeviceID, "role": s.Role, "expires": s.Expires}
-		for k, v := range detail {
-			rec[k] = v
-		}
-		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.start", Subject: subjectUserPrefix + s.UserID, Detail: rec})
+		var err error
+		out, err = e.StartSessionIn(ctx, tx, a, s, detail)
 		return err
 	})
 	if err != nil {
 		return store.Session{}, fmt.Errorf("start session: %w", err)
 	}
 	return out, nil
+}
+
+// StartSessionIn records a granted kiosk login inside the caller's
+// transaction (the one that also records the credential's use). The device
+// is checked again there, so a login racing a device disable cannot leave a
+// session open on a disabled kiosk.
+func (e *Engine) StartSessionIn(ctx context.Context, tx store.Ops, a Actor, s store.Session, detail map[string]any) (store.Session, error) {
+	d, err := tx.GetDevice(ctx, s.DeviceID)
+	if err != nil {
+		return store.Session{}, err
+	}
+	if d.State != store.DeviceActive {
+		return store.Session{}, ErrDeviceDisabled
+	}
+	out, err := tx.CreateSession(ctx, s)
+	if err != nil {
+		return store.Session{}, err
+	}
+	rec := map[string]any{"device": s.DeviceID, "role": s.Role, "expires": s.Expires}
+	for k, v := range detail {
+		rec[k] = v
+	}
+	_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.start", Subject: subjectUserPrefix + s.UserID, Detail: rec})
+	return out, err
 }
 
 // EndSession records that a kiosk ended a session by itself (sign-out,
