@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -153,7 +152,7 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 	)
 	res, err := c.rp.FinishLoginWith(ctx, deviceID, l.Credential, func(ctx context.Context, tx store.Ops, res authn.LoginResult) error {
 		u := res.User
-		groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID})
+		groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
 		if err != nil {
 			return err
 		}
@@ -332,14 +331,14 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 }
 
 func (c *channel) deviceByName(ctx context.Context, name string) (store.Device, error) {
-	ds, err := c.s.st.ListDevices(ctx, "")
-	if err != nil {
-		return store.Device{}, err
+	d, err := c.s.st.GetDeviceByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		if d, err = c.s.st.GetDevice(ctx, name); err == nil {
+			return d, nil
+		}
+		return store.Device{}, fmt.Errorf("kiosk %q: %w", name, store.ErrNotFound)
 	}
-	if i := slices.IndexFunc(ds, func(d store.Device) bool { return d.Name == name || d.ID == name }); i >= 0 {
-		return ds[i], nil
-	}
-	return store.Device{}, fmt.Errorf("kiosk %q: %w", name, store.ErrNotFound)
+	return d, err
 }
 
 // expiryReason is the session-end reason a kiosk reports when the session

@@ -280,3 +280,18 @@ func TestOpenEndedContract(t *testing.T) {
 		t.Errorf("endDate dropped from the resource: %v", m)
 	}
 }
+
+// A session granted under several roles ("Nurse,Picker") ends when any one
+// of them is removed.
+func TestRoleRemovalEndsMultiRoleSession(t *testing.T) {
+	clock := hubtest.NewClock(t0)
+	h := hubtest.Start(t, hubtest.Options{Clock: clock})
+	id := createUser(t, h, "two.roles", `{"sites":["north"]}`)
+	nurse := createGroup(t, h, "Nurse", id)
+	createGroup(t, h, "Picker", id)
+	s := liveSession(t, h, id, "north", "Nurse,Picker")
+	want(t, h.Do(t, "DELETE", "/scim/v2/Groups/"+nurse, nil), 204)
+	if got, _ := h.Store().GetSession(t.Context(), s.ID); got.EndReason != "entitlement_removed" {
+		t.Errorf("session under Nurse,Picker after deleting Nurse: %+v", got)
+	}
+}

@@ -380,7 +380,7 @@ func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Acto
 		}
 		var ended []string
 		for _, s := range sessions {
-			if !equalFold(s.Role, role) {
+			if !hasRole(s.Role, role) {
 				continue
 			}
 			if _, err := tx.EndSession(ctx, s.ID, ReasonEntitlementRemoved, now); err != nil {
@@ -463,3 +463,14 @@ func containsFold(list []string, s string) bool {
 }
 
 func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
+
+// hasRole reports whether a session's role, the comma-joined names of the
+// roles it was granted under, includes role.
+func hasRole(sessionRole, role string) bool {
+	for r := range strings.SplitSeq(sessionRole, ",") {
+		if equalFold(strings.TrimSpace(r), role) {
+			return true
+		}
+	}
+	return false
+}

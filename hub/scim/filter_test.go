@@ -112,7 +112,6 @@ func TestParseFilterErrors(t *testing.T) {
 		`x509Certificates.value gt "AAAA"`,
 		`name eq "x"`,
 		`title lt null`,
-		`emails[type eq "work"].value eq "x"`,
 		`emails[type eq "a" and value eq "b" and primary eq true]`,
 		string(make([]byte, maxFilterLen+1)),
 	} {

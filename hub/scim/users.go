@@ -140,7 +140,7 @@ func (h *Handler) loadUser(ctx context.Context, id string) (store.User, error) {
 }
 
 func (h *Handler) groupsOf(ctx context.Context, userID string) ([]store.Group, error) {
-	gs, _, err := h.cfg.Store.ListGroups(ctx, store.GroupQuery{MemberID: userID})
+	gs, _, err := h.cfg.Store.ListGroups(ctx, store.GroupQuery{MemberID: userID, WithoutMembers: true})
 	return gs, err
 }
 

@@ -192,8 +192,11 @@ type GroupQuery struct {
 	DisplayName string // exact, case-insensitive
 	ExternalID  string
 	MemberID    string // groups that have this user as a member
-	Offset      int
-	Limit       int
+	// WithoutMembers leaves Members empty: a user's roles need the names
+	// of its groups, not their (possibly huge) member lists.
+	WithoutMembers bool
+	Offset         int
+	Limit          int
 }
 
 // GroupOps reads and writes groups and their memberships.
@@ -253,6 +256,8 @@ type Device struct {
 type DeviceOps interface {
 	CreateDevice(ctx context.Context, d Device) (Device, error)
 	GetDevice(ctx context.Context, id string) (Device, error)
+	// GetDeviceByName finds a device by its name, case-insensitively.
+	GetDeviceByName(ctx context.Context, name string) (Device, error)
 	ListDevices(ctx context.Context, site string) ([]Device, error) // site "" lists all
 	UpdateDevice(ctx context.Context, id string, fn func(Device) (Device, error)) (Device, error)
 }

@@ -61,6 +61,14 @@ func (o ops) GetDevice(ctx context.Context, id string) (store.Device, error) {
 	return d, nil
 }
 
+func (o ops) GetDeviceByName(ctx context.Context, name string) (store.Device, error) {
+	d, err := scanDevice(o.read.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE name = ? COLLATE NOCASE`, name))
+	if err := mapErr(err); err != nil {
+		return store.Device{}, fmt.Errorf("get device named %s: %w", name, err)
+	}
+	return d, nil
+}
+
 func getDevice(ctx context.Context, q querier, id string) (store.Device, error) {
 	d, err := scanDevice(q.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`, id))
 	return d, mapErr(err)

@@ -18,6 +18,9 @@ const groupCols = `g.id, g.display_name, g.external_id, g.version, g.created, g.
 	(SELECT json_group_array(user_id) FROM
 		(SELECT user_id FROM group_members m WHERE m.group_id = g.id ORDER BY user_id))`
 
+// groupColsNoMembers selects a group without its members.
+const groupColsNoMembers = `g.id, g.display_name, g.external_id, g.version, g.created, g.modified, '[]'`
+
 func scanGroup(s scanner, extra ...any) (store.Group, error) {
 	var (
 		g                 store.Group
@@ -123,6 +126,10 @@ func getGroup(ctx context.Context, q querier, id string) (store.Group, error) {
 }
 
 func (o ops) ListGroups(ctx context.Context, gq store.GroupQuery) ([]store.Group, int, error) {
+	cols := groupCols
+	if gq.WithoutMembers {
+		cols = groupColsNoMembers
+	}
 	where := []string{"true"}
 	var args []any
 	if gq.ID != "" {
@@ -141,7 +148,7 @@ func (o ops) ListGroups(ctx context.Context, gq store.GroupQuery) ([]store.Group
 	cond := strings.Join(where, " AND ")
 	clause, pageArgs := page(gq.Offset, gq.Limit)
 	groups, err := queryAll(ctx, o.read, func(s scanner) (store.Group, error) { return scanGroup(s) },
-		`SELECT `+groupCols+` FROM groups g WHERE `+cond+` ORDER BY g.created, g.id`+clause,
+		`SELECT `+cols+` FROM groups g WHERE `+cond+` ORDER BY g.created, g.id`+clause,
 		append(args, pageArgs...)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list groups: %w", err)

@@ -59,6 +59,10 @@ func testDevices(t *testing.T, s store.Store) {
 	checkUTC(t, "got device", got.Created, got.Modified, got.LastSeen)
 	_, err := s.GetDevice(t.Context(), "nope")
 	wantErr(t, "get unknown device", err, store.ErrNotFound)
+	got = must[store.Device](t, "get by name")(s.GetDeviceByName(t.Context(), "KIOSK-north-2"))
+	diff(t, "got device by name", k2, got)
+	_, err = s.GetDeviceByName(t.Context(), "kiosk-north")
+	wantErr(t, "get by unknown name", err, store.ErrNotFound)
 
 	for _, tc := range []struct {
 		name   string

@@ -185,6 +185,7 @@ func testListGroups(t *testing.T, s store.Store) {
 		{name: "member", q: store.GroupQuery{MemberID: "u2"}, want: pick("gd", "ga"), wantTotal: 2},
 		{name: "member and name", q: store.GroupQuery{MemberID: "u1", DisplayName: "ADMINS"}, want: pick("ga"), wantTotal: 1},
 		{name: "not a member of any", q: store.GroupQuery{MemberID: "nobody"}, want: nil, wantTotal: 0},
+		{name: "member without members", q: store.GroupQuery{MemberID: "u2", WithoutMembers: true}, want: withoutMembers(pick("gd", "ga")), wantTotal: 2},
 		{name: "page", q: store.GroupQuery{Offset: 1, Limit: 2}, want: pick("ga", "gb"), wantTotal: 4},
 		{name: "page past the end", q: store.GroupQuery{Offset: 10, Limit: 2}, want: nil, wantTotal: 4},
 	}
@@ -265,4 +266,14 @@ func testRemoveMemberships(t *testing.T, s store.Store) {
 		t.Errorf("removal of unknown user returned %v, want none", got)
 	}
 	diff(t, "g2 untouched", before[1], must[store.Group](t, "get g2")(s.GetGroup(t.Context(), "g2")))
+}
+
+// withoutMembers is gs with Members left empty.
+func withoutMembers(gs []store.Group) []store.Group {
+	out := make([]store.Group, len(gs))
+	for i, g := range gs {
+		g.Members = nil
+		out[i] = g
+	}
+	return out
 }

@@ -1,0 +1,125 @@
+// Command shiftgate-sim runs many virtual kiosks with software badges in one
+// process against a hub, for load tests and benchmarks. See package
+// agent/sim for what each scenario measures.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+
+	"github.com/shiftgate/shiftgate/agent/sim"
+)
+
+const usage = `usage: shiftgate-sim logins|leaver|mass-revoke --hub URL --ca FILE --admin-token T --scim-token T --state DIR [flags]
+
+  logins       --concurrency 64 --duration 5s --rounds 3: kiosks tap in closed loops
+  leaver       --kiosks 10000 --sessions 2 --rounds 20: SCIM active=false → last ack
+  mass-revoke  --kiosks 10000 --rounds 5: delete the role group of every session → last ack
+
+Tokens may also come from SHIFTGATE_ADMIN_TOKEN and SHIFTGATE_SCIM_TOKEN.
+Progress goes to stderr, the result table (or --json) to stdout.
+
+flags:
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var cfg sim.Config
+	var asJSON bool
+	fs := flag.NewFlagSet("shiftgate-sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	fs.StringVar(&cfg.HubURL, "hub", "", "hub URL, https://localhost:PORT")
+	fs.StringVar(&cfg.CAFile, "ca", "", "the hub's ca.pem")
+	fs.StringVar(&cfg.AdminToken, "admin-token", os.Getenv("SHIFTGATE_ADMIN_TOKEN"), "admin API token")
+	fs.StringVar(&cfg.SCIMToken, "scim-token", os.Getenv("SHIFTGATE_SCIM_TOKEN"), "SCIM token")
+	fs.StringVar(&cfg.StateDir, "state", "", "state directory: enrolled kiosks and badges, reused across runs of the same hub")
+	fs.StringVar(&cfg.Site, "site", "sim", "the kiosks' site")
+	fs.IntVar(&cfg.HubPID, "hub-pid", 0, "hub process ID, for hub CPU and RSS from /proc")
+	fs.IntVar(&cfg.Kiosks, "kiosks", 0, "kiosks to enroll and connect (default: --concurrency for logins, 10000 otherwise)")
+	fs.IntVar(&cfg.Rounds, "rounds", 0, "rounds (default 3 logins, 20 leaver, 5 mass-revoke)")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "kiosks tapping at once (default 64)")
+	fs.DurationVar(&cfg.Duration, "duration", 0, "length of a logins round (default 5s)")
+	fs.IntVar(&cfg.Sessions, "sessions", 0, "kiosks holding a session of each leaver (default 2)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "parallel enrollments, SCIM calls and registrations during setup (default 32)")
+	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 0, "kiosk connections dialed at once (default 200)")
+	fs.DurationVar(&cfg.SetupTimeout, "setup-timeout", 0, "bound on the setup (default 30m)")
+	fs.DurationVar(&cfg.RoundTimeout, "round-timeout", 0, "bound on waiting for a round's acks (default 2m)")
+	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write the simulator's own CPU profile to this file")
+
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cfg.Scenario, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if cfg.Scenario == "" && fs.NArg() > 0 {
+		cfg.Scenario = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "shiftgate-sim: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	cfg.Progress = stderr
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "shiftgate-sim: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "shiftgate-sim: %v\n", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
+	s, err := sim.New(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "shiftgate-sim: %v\n", err)
+		return 2
+	}
+	res, err := s.Run(ctx)
+	if res != nil {
+		var werr error
+		if asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			werr = enc.Encode(res)
+		} else {
+			werr = res.WriteTable(stdout)
+		}
+		if werr != nil {
+			fmt.Fprintf(stderr, "shiftgate-sim: write result: %v\n", werr)
+			return 1
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shiftgate-sim: %v\n", err)
+		return 1
+	}
+	if res.Errors > 0 {
+		fmt.Fprintf(stderr, "shiftgate-sim: %d errors\n", res.Errors)
+		return 1
+	}
+	return 0
+}
