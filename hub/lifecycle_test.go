@@ -295,3 +295,40 @@ func TestRoleRemovalEndsMultiRoleSession(t *testing.T) {
 		t.Errorf("session under Nurse,Picker after deleting Nurse: %+v", got)
 	}
 }
+
+// Removing a role from many members at once (one scan of live sessions
+// instead of a query per member) ends exactly the sessions under it.
+func TestMassRoleRemoval(t *testing.T) {
+	clock := hubtest.NewClock(t0)
+	h := hubtest.Start(t, hubtest.Options{Clock: clock})
+	var ids []string
+	var under, other []store.Session
+	for i := range 40 {
+		id := createUser(t, h, fmt.Sprintf("crew%02d", i), `{"sites":["north"]}`)
+		ids = append(ids, id)
+		under = append(under, liveSession(t, h, id, "north", "Picker"))
+		if i%10 == 0 {
+			other = append(other, liveSession(t, h, id, "north", "Loader"))
+		}
+	}
+	gid := createGroup(t, h, "Picker", ids...)
+	want(t, h.Do(t, "DELETE", "/scim/v2/Groups/"+gid, nil), 204)
+	for _, s := range under {
+		if got, _ := h.Store().GetSession(t.Context(), s.ID); got.EndReason != "entitlement_removed" {
+			t.Fatalf("Picker session %s: %+v", s.ID, got)
+		}
+	}
+	for _, s := range other {
+		if got, _ := h.Store().GetSession(t.Context(), s.ID); !got.Ended.IsZero() {
+			t.Errorf("Loader session %s ended by removing Picker", s.ID)
+		}
+	}
+	revs, _ := h.Store().ListRevocations(t.Context(), store.RevocationQuery{PendingOnly: true})
+	if len(revs) != 40 {
+		t.Errorf("%d pending revocations, want 40", len(revs))
+	}
+	recs, _ := h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "user.entitlements_removed"})
+	if len(recs) != 40 {
+		t.Errorf("%d user.entitlements_removed records, want 40", len(recs))
+	}
+}

@@ -67,33 +67,45 @@ func New(key []byte, now func() time.Time) (*Log, error) {
 // transaction (store.Store.InTx): reading the head and appending are one
 // atomic step only there.
 func (l *Log) Append(ctx context.Context, ops store.Ops, e Entry) (store.AuditRecord, error) {
-	detail := json.RawMessage("{}")
-	if e.Detail != nil {
-		b, err := json.Marshal(e.Detail)
-		if err != nil {
-			return store.AuditRecord{}, fmt.Errorf("audit %s: marshal detail: %w", e.Action, err)
-		}
-		detail = b
+	rs, err := l.AppendMany(ctx, ops, []Entry{e})
+	if err != nil {
+		return store.AuditRecord{}, err
+	}
+	return rs[0], nil
+}
+
+// AppendMany seals entries onto the chain in order, reading the head once:
+// for changes that record one entry per affected user. Like Append, ops
+// must be a transaction.
+func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([]store.AuditRecord, error) {
+	if len(entries) == 0 {
+		return nil, nil
 	}
 	seq, prev, err := ops.AuditHead(ctx)
 	if err != nil {
-		return store.AuditRecord{}, fmt.Errorf("audit %s: read head: %w", e.Action, err)
+		return nil, fmt.Errorf("audit: read head: %w", err)
 	}
-	r := store.AuditRecord{
-		Seq:     seq + 1,
-		Time:    l.now().UTC(),
-		Actor:   e.Actor,
-		Action:  e.Action,
-		Subject: e.Subject,
-		System:  e.System,
-		Detail:  detail,
-		Prev:    prev,
+	now := l.now().UTC()
+	out := make([]store.AuditRecord, 0, len(entries))
+	for _, e := range entries {
+		detail := json.RawMessage("{}")
+		if e.Detail != nil {
+			b, err := json.Marshal(e.Detail)
+			if err != nil {
+				return nil, fmt.Errorf("audit %s: marshal detail: %w", e.Action, err)
+			}
+			detail = b
+		}
+		seq++
+		r := store.AuditRecord{Seq: seq, Time: now, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: detail, Prev: prev}
+		r.Hash = seal(l.key, r)
+		if err := ops.AppendAudit(ctx, r); err != nil {
+			return nil, fmt.Errorf("audit %s: %w", e.Action, err)
+		}
+		prev = r.Hash
+		out = append(out, r)
 	}
-	r.Hash = seal(l.key, r)
-	if err := ops.AppendAudit(ctx, r); err != nil {
-		return store.AuditRecord{}, fmt.Errorf("audit %s: %w", e.Action, err)
-	}
-	return r, nil
+	return out, nil
 }
 
 // seal computes a record's chain hash. Every field is length-prefixed so

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +145,30 @@ func TestKeyFile(t *testing.T) {
 	}
 	if _, err := audit.New([]byte("short"), nil); err == nil {
 		t.Error("New accepted a short key")
+	}
+}
+
+func TestAppendMany(t *testing.T) {
+	st := openStore(t)
+	key := bytes.Repeat([]byte{3}, 32)
+	l, _ := audit.New(key, nil)
+	appendN(t, st, l, 3)
+	err := st.InTx(t.Context(), func(tx store.Ops) error {
+		var es []audit.Entry
+		for i := range 100 {
+			es = append(es, audit.Entry{Actor: "a", Action: "user.entitlements_removed", Subject: fmt.Sprintf("user:%d", i), System: "scim"})
+		}
+		rs, err := l.AppendMany(t.Context(), tx, es)
+		if err == nil && (len(rs) != 100 || rs[0].Seq != 4 || rs[99].Seq != 103) {
+			t.Errorf("records %d, seq %d..%d", len(rs), rs[0].Seq, rs[len(rs)-1].Seq)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, st, l, 1)
+	if rep, err := audit.Verify(t.Context(), key, st); err != nil || rep.Records != 104 {
+		t.Fatalf("Verify = %+v, %v", rep, err)
 	}
 }

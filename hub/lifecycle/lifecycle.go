@@ -373,13 +373,14 @@ func (e *Engine) removeSites(ctx context.Context, tx store.Ops, c *change, a Act
 // sessions that were granted under it.
 func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Actor, role string, userIDs []string) error {
 	now := e.now().UTC()
+	live, err := e.liveSessionsOf(ctx, tx, userIDs)
+	if err != nil {
+		return err
+	}
+	entries := make([]audit.Entry, 0, len(userIDs))
 	for _, uid := range userIDs {
-		sessions, err := tx.ListSessions(ctx, store.SessionQuery{UserID: uid, LiveOnly: true})
-		if err != nil {
-			return err
-		}
 		var ended []string
-		for _, s := range sessions {
+		for _, s := range live[uid] {
 			if !hasRole(s.Role, role) {
 				continue
 			}
@@ -396,14 +397,46 @@ func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Acto
 				return err
 			}
 		}
-		if _, err := e.audit.Append(ctx, tx, audit.Entry{
+		entries = append(entries, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + uid,
 			Detail: map[string]any{"roles": []string{role}, "sessionsEnded": ended},
-		}); err != nil {
-			return err
+		})
+	}
+	_, err = e.audit.AppendMany(ctx, tx, entries)
+	return err
+}
+
+// bulkSessionScan is how many users make one scan of all live sessions
+// cheaper than a query per user.
+const bulkSessionScan = 32
+
+// liveSessionsOf returns the live sessions of the users, by user ID.
+func (e *Engine) liveSessionsOf(ctx context.Context, tx store.Ops, userIDs []string) (map[string][]store.Session, error) {
+	out := make(map[string][]store.Session, len(userIDs))
+	if len(userIDs) < bulkSessionScan {
+		for _, uid := range userIDs {
+			ss, err := tx.ListSessions(ctx, store.SessionQuery{UserID: uid, LiveOnly: true})
+			if err != nil {
+				return nil, err
+			}
+			out[uid] = ss
+		}
+		return out, nil
+	}
+	want := make(map[string]bool, len(userIDs))
+	for _, uid := range userIDs {
+		want[uid] = true
+	}
+	all, err := tx.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range all {
+		if want[s.UserID] {
+			out[s.UserID] = append(out[s.UserID], s)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func (e *Engine) revoke(ctx context.Context, tx store.Ops, c *change, r store.Revocation) error {
