@@ -14,9 +14,9 @@ FUZZTIME ?= 20s
 # the demo's copy-paste commands.
 APT_PACKAGES := gcc libc6-dev pkg-config libfido2-dev curl ca-certificates
 
-BINARIES := hub/cmd/shiftgate-hub agent/cmd/shiftgate-agent
+BINARIES := hub/cmd/shiftgate-hub agent/cmd/shiftgate-agent agent/cmd/shiftgate-sim
 
-.PHONY: help deps build test demo bench lint fmt fuzz clean
+.PHONY: help deps build test demo bench bench-go bench-sim lint fmt fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,8 +45,28 @@ demo: build ## start a hub with a demo organisation and walk through joiner, mov
 	@rm -rf $(DEMO_DIR)
 	$(BIN)/shiftgate-hub demo --data $(DEMO_DIR) --listen $(DEMO_ADDR)
 
-bench: deps ## benchmarks: store, SCIM over HTTPS (medians of BENCH_COUNT runs)
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count $(BENCH_COUNT) ./hub/store/sqlite/ ./hub/ | tee var/bench.txt 2>/dev/null || true
+bench: bench-go bench-sim ## all benchmarks: Go benchmarks, then the kiosk simulator
+
+SIM_KIOSKS ?= 10000
+SIM_PORT   ?= 18443
+
+bench-go: deps ## Go benchmarks: store, SCIM over HTTPS, kiosk logins, fan-out (BENCH_COUNT runs each)
+	@mkdir -p var
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count $(BENCH_COUNT) ./hub/store/sqlite/ ./hub/ ./hub/authn/ ./hub/push/ | tee var/bench-go.txt
+
+bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and mass revoke (SIM_KIOSKS kiosks)
+	@mkdir -p $(BIN) var
+	$(GO) build -o $(BIN)/ ./hub/cmd/shiftgate-hub ./agent/cmd/shiftgate-sim
+	@set -euo pipefail; tmp=$$(mktemp -d); : > var/bench-sim.txt; \
+	$(BIN)/shiftgate-hub serve --data $$tmp/data --listen 127.0.0.1:$(SIM_PORT) --log-level warn 2> $$tmp/hub.log & hub=$$!; \
+	trap 'kill $$hub 2>/dev/null; wait $$hub 2>/dev/null; rm -rf $$tmp' EXIT; \
+	for i in $$(seq 100); do [ -s $$tmp/data/ca.pem ] && curl -sf --cacert $$tmp/data/ca.pem https://localhost:$(SIM_PORT)/healthz > /dev/null && break; sleep 0.1; done; \
+	export SHIFTGATE_ADMIN_TOKEN=$$($(BIN)/shiftgate-hub token create --data $$tmp/data --name bench-sim-admin --scope admin); \
+	export SHIFTGATE_SCIM_TOKEN=$$($(BIN)/shiftgate-hub token create --data $$tmp/data --name bench-sim-scim --scope scim); \
+	args="--hub https://localhost:$(SIM_PORT) --ca $$tmp/data/ca.pem --state $$tmp/state --hub-pid $$hub"; \
+	$(BIN)/shiftgate-sim logins $$args --kiosks 64 --concurrency 64 --duration 5s | tee -a var/bench-sim.txt; \
+	$(BIN)/shiftgate-sim leaver $$args --kiosks $(SIM_KIOSKS) --rounds 20 --sessions 2 | tee -a var/bench-sim.txt; \
+	$(BIN)/shiftgate-sim mass-revoke $$args --kiosks $(SIM_KIOSKS) --rounds 5 | tee -a var/bench-sim.txt
 
 lint: ## gofmt, go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
