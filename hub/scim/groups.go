@@ -76,22 +76,8 @@ func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, _ lifecycle.A
 	return nil
 }
 
-// groupBody reads and normalises a Group body.
-func (h *Handler) groupBody(w http.ResponseWriter, r *http.Request) (map[string]any, map[string]any, error) {
-	b, err := h.readBody(w, r)
-	if err != nil {
-		return nil, nil, err
-	}
-	in, err := decodeObject(b)
-	if err != nil {
-		return nil, nil, err
-	}
-	res, err := Normalize(h.groups, in)
-	return in, res, err
-}
-
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	_, res, err := h.groupBody(w, r)
+	_, res, err := h.resourceBody(w, r, h.groups)
 	if err != nil {
 		return err
 	}
@@ -108,7 +94,7 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, a lifecycl
 }
 
 func (h *Handler) replaceGroup(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	in, res, err := h.groupBody(w, r)
+	in, res, err := h.resourceBody(w, r, h.groups)
 	if err != nil {
 		return err
 	}
@@ -199,12 +185,9 @@ func (h *Handler) searchGroups(w http.ResponseWriter, r *http.Request, _ lifecyc
 }
 
 func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listParams) error {
-	var f *Filter
-	if p.filter != "" {
-		var err error
-		if f, err = ParseFilter(h.groups, p.filter); err != nil {
-			return err
-		}
+	f, err := p.parseFilter(h.groups)
+	if err != nil {
+		return err
 	}
 	q := store.GroupQuery{}
 	if f == nil {
@@ -226,23 +209,11 @@ func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listPara
 	if f == nil && p.count == 0 {
 		groups = nil
 	}
-	items := make([]map[string]any, 0, len(groups))
-	for _, g := range groups {
-		res := h.groupResource(g)
-		if f != nil && !f.Match(res) {
-			continue
-		}
-		items = append(items, res)
+	items := make([]map[string]any, len(groups))
+	for i, g := range groups {
+		items[i] = h.groupResource(g)
 	}
-	if f != nil {
-		total = len(items)
-		from, to := page(len(items), p.startIndex, p.count)
-		items = items[from:to]
-	}
-	for i := range items {
-		items[i] = Project(h.groups, items[i], p.attributes, p.excluded)
-	}
-	writeJSON(w, http.StatusOK, newListResponse(total, p.startIndex, items))
+	writeList(w, h.groups, p, f, total, items)
 	return nil
 }
 

@@ -277,6 +277,49 @@ func splitList(s string) []string {
 	return out
 }
 
+// resourceBody reads a resource body: the JSON object as sent and its
+// normalised form.
+func (h *Handler) resourceBody(w http.ResponseWriter, r *http.Request, rt *ResourceType) (in, res map[string]any, err error) {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if in, err = decodeObject(b); err != nil {
+		return nil, nil, err
+	}
+	res, err = Normalize(rt, in)
+	return in, res, err
+}
+
+// parseFilter parses the query's filter, nil when there is none.
+func (p listParams) parseFilter(rt *ResourceType) (*Filter, error) {
+	if p.filter == "" {
+		return nil, nil
+	}
+	return ParseFilter(rt, p.filter)
+}
+
+// writeList answers a query. Without a filter, items is already the page
+// and total the count of all; with one, items are the candidates, which are
+// matched and paged here. Either way each item is projected as asked.
+func writeList(w http.ResponseWriter, rt *ResourceType, p listParams, f *Filter, total int, items []map[string]any) {
+	if f != nil {
+		matched := items[:0]
+		for _, res := range items {
+			if f.Match(res) {
+				matched = append(matched, res)
+			}
+		}
+		total = len(matched)
+		from, to := page(len(matched), p.startIndex, p.count)
+		items = matched[from:to]
+	}
+	for i := range items {
+		items[i] = Project(rt, items[i], p.attributes, p.excluded)
+	}
+	writeJSON(w, http.StatusOK, newListResponse(total, p.startIndex, items))
+}
+
 // listResponse is RFC 7644 §3.4.2's ListResponse.
 type listResponse struct {
 	Schemas      []string         `json:"schemas"`

@@ -179,15 +179,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, _ lifecycle.Ac
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	b, err := h.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	in, err := decodeObject(b)
-	if err != nil {
-		return err
-	}
-	res, err := Normalize(h.users, in)
+	_, res, err := h.resourceBody(w, r, h.users)
 	if err != nil {
 		return err
 	}
@@ -203,15 +195,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a lifecycle
 }
 
 func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	b, err := h.readBody(w, r)
-	if err != nil {
-		return err
-	}
-	in, err := decodeObject(b)
-	if err != nil {
-		return err
-	}
-	res, err := Normalize(h.users, in)
+	in, res, err := h.resourceBody(w, r, h.users)
 	if err != nil {
 		return err
 	}
@@ -302,12 +286,9 @@ func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request, _ lifecycl
 // evaluated on each candidate.
 func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParams) error {
 	ctx := r.Context()
-	var f *Filter
-	if p.filter != "" {
-		var err error
-		if f, err = ParseFilter(h.users, p.filter); err != nil {
-			return err
-		}
+	f, err := p.parseFilter(h.users)
+	if err != nil {
+		return err
 	}
 	q := store.UserQuery{}
 	if f == nil {
@@ -353,21 +334,9 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 		if err != nil {
 			return err
 		}
-		if f != nil && !f.Match(res) {
-			continue
-		}
 		items = append(items, res)
 	}
-	start := p.startIndex
-	if f != nil {
-		total = len(items)
-		from, to := page(len(items), p.startIndex, p.count)
-		items = items[from:to]
-	}
-	for i := range items {
-		items[i] = Project(h.users, items[i], p.attributes, p.excluded)
-	}
-	writeJSON(w, http.StatusOK, newListResponse(total, start, items))
+	writeList(w, h.users, p, f, total, items)
 	return nil
 }
 
