@@ -99,11 +99,16 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 		seq++
 		r := store.AuditRecord{Seq: seq, Time: now, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: detail, Prev: prev}
 		r.Hash = seal(l.key, r)
-		if err := ops.AppendAudit(ctx, r); err != nil {
-			return nil, fmt.Errorf("audit %s: %w", e.Action, err)
-		}
 		prev = r.Hash
 		out = append(out, r)
+	}
+	if len(out) == 1 {
+		err = ops.AppendAudit(ctx, out[0])
+	} else {
+		err = ops.AppendAuditBatch(ctx, out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit %s: %w", entries[0].Action, err)
 	}
 	return out, nil
 }

@@ -377,31 +377,41 @@ func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Acto
 	if err != nil {
 		return err
 	}
+	// End every session granted under the role in one step, then record
+	// one revocation per ended session, and one per user who had none.
+	var ids []string
+	for _, uid := range userIDs {
+		for _, s := range live[uid] {
+			if hasRole(s.Role, role) {
+				ids = append(ids, s.ID)
+			}
+		}
+	}
+	ended, err := tx.EndSessionsByID(ctx, ids, ReasonEntitlementRemoved, now)
+	if err != nil {
+		return err
+	}
+	byUser := make(map[string][]string, len(userIDs))
+	revs := make([]store.Revocation, 0, len(userIDs))
+	for _, s := range ended {
+		byUser[s.UserID] = append(byUser[s.UserID], s.ID)
+		revs = append(revs, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now})
+	}
 	entries := make([]audit.Entry, 0, len(userIDs))
 	for _, uid := range userIDs {
-		var ended []string
-		for _, s := range live[uid] {
-			if !hasRole(s.Role, role) {
-				continue
-			}
-			if _, err := tx.EndSession(ctx, s.ID, ReasonEntitlementRemoved, now); err != nil {
-				return err
-			}
-			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now}); err != nil {
-				return err
-			}
-			ended = append(ended, s.ID)
-		}
-		if len(ended) == 0 {
-			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: uid, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now}); err != nil {
-				return err
-			}
+		if len(byUser[uid]) == 0 {
+			revs = append(revs, store.Revocation{UserID: uid, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now})
 		}
 		entries = append(entries, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + uid,
-			Detail: map[string]any{"roles": []string{role}, "sessionsEnded": ended},
+			Detail: map[string]any{"roles": []string{role}, "sessionsEnded": byUser[uid]},
 		})
 	}
+	added, err := tx.AddRevocations(ctx, revs)
+	if err != nil {
+		return err
+	}
+	c.revs = append(c.revs, added...)
 	_, err = e.audit.AppendMany(ctx, tx, entries)
 	return err
 }

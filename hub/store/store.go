@@ -328,6 +328,10 @@ type SessionOps interface {
 	EndSessions(ctx context.Context, userID, reason string, at time.Time) ([]Session, error)
 	// EndSession ends one live session; ErrNotFound if none such is live.
 	EndSession(ctx context.Context, id, reason string, at time.Time) (Session, error)
+	// EndSessionsByID ends those of the sessions that are live, in one
+	// step, and returns them as they are after the change, ordered like
+	// ListSessions. Sessions that are unknown or already ended are skipped.
+	EndSessionsByID(ctx context.Context, ids []string, reason string, at time.Time) ([]Session, error)
 }
 
 // Grant is a time-bound, just-in-time role at a site.
@@ -379,6 +383,9 @@ type RevocationQuery struct {
 // RevocationOps records revocations and their acknowledgements.
 type RevocationOps interface {
 	AddRevocation(ctx context.Context, r Revocation) (Revocation, error)
+	// AddRevocations stores rs in order in one step and returns them with
+	// their increasing IDs.
+	AddRevocations(ctx context.Context, rs []Revocation) ([]Revocation, error)
 	ListRevocations(ctx context.Context, q RevocationQuery) ([]Revocation, error)
 	// AckRevocations marks every unacknowledged revocation of the session
 	// acknowledged at at, and returns how many were.
@@ -460,5 +467,8 @@ type AuditOps interface {
 	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
 	// AppendAudit stores r. ErrConflict unless r.Seq is the head's Seq + 1.
 	AppendAudit(ctx context.Context, r AuditRecord) error
+	// AppendAuditBatch stores consecutive records in one step. ErrConflict
+	// unless the first follows the head and each the one before it.
+	AppendAuditBatch(ctx context.Context, rs []AuditRecord) error
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 }

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +41,51 @@ func (o ops) AddRevocation(ctx context.Context, r store.Revocation) (store.Revoc
 		return store.Revocation{}, fmt.Errorf("add revocation for %s: %w", r.UserID, err)
 	}
 	return r, nil
+}
+
+func (o ops) AddRevocations(ctx context.Context, rs []store.Revocation) ([]store.Revocation, error) {
+	if len(rs) == 0 {
+		return nil, nil
+	}
+	type row struct {
+		U, S, D, R, X string
+		C, A          int64
+	}
+	rows := make([]row, len(rs))
+	out := make([]store.Revocation, len(rs))
+	for i, r := range rs {
+		r.Created, r.Acked = utc(r.Created), utc(r.Acked)
+		if err := checkTimes(r.Created, r.Acked); err != nil {
+			return nil, fmt.Errorf("add %d revocations: %w", len(rs), err)
+		}
+		rows[i] = row{r.UserID, r.SessionID, r.DeviceID, r.Reason, r.Detail, nanos(r.Created), nanos(r.Acked)}
+		out[i] = r
+	}
+	list, err := json.Marshal(rows)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	err = o.write(ctx, func(q querier) error {
+		var err error
+		// Rows go in in array order, so AUTOINCREMENT numbers them in
+		// that order; RETURNING's order is unspecified, hence the sort.
+		ids, err = queryAll(ctx, q, func(s scanner) (int64, error) {
+			var id int64
+			return id, s.Scan(&id)
+		}, `INSERT INTO revocations (user_id, session_id, device_id, reason, detail, created, acked)
+			SELECT value->>'U', value->>'S', value->>'D', value->>'R', value->>'X', value->>'C', value->>'A'
+			FROM json_each(?) ORDER BY key RETURNING id`, string(list))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add %d revocations: %w", len(rs), err)
+	}
+	slices.Sort(ids)
+	for i := range out {
+		out[i].ID = ids[i]
+	}
+	return out, nil
 }
 
 func (o ops) ListRevocations(ctx context.Context, rq store.RevocationQuery) ([]store.Revocation, error) {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -107,6 +108,31 @@ func (o ops) EndSessions(ctx context.Context, userID, reason string, at time.Tim
 	})
 	if err != nil {
 		return nil, fmt.Errorf("end sessions of %s: %w", userID, err)
+	}
+	sortSessions(ss)
+	return ss, nil
+}
+
+func (o ops) EndSessionsByID(ctx context.Context, ids []string, reason string, at time.Time) ([]store.Session, error) {
+	if err := checkTimes(at); err != nil {
+		return nil, fmt.Errorf("end %d sessions: %w", len(ids), err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	var ss []store.Session
+	err = o.write(ctx, func(q querier) error {
+		var err error
+		ss, err = queryAll(ctx, q, scanSession, `UPDATE sessions SET ended = ?, end_reason = ?
+			WHERE ended = 0 AND id IN (SELECT value FROM json_each(?)) RETURNING `+sessionCols, nanos(at), reason, string(list))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("end %d sessions: %w", len(ids), err)
 	}
 	sortSessions(ss)
 	return ss, nil

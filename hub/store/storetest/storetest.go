@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Revocations", testRevocations},
 		{"Tokens", testTokens},
 		{"EnrollmentCodes", testEnrollmentCodes},
+		{"Bulk", testBulk},
 		{"Audit", testAudit},
 		{"ListAudit", testListAudit},
 		{"TimePrecision", testTimePrecision},

@@ -1,0 +1,77 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// testBulk covers the one-step operations a mass revocation uses.
+func testBulk(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	var ids []string
+	for i := range 50 {
+		x := session(fmt.Sprintf("s%02d", i), fmt.Sprintf("u%02d", i), "k1", i%3)
+		must[store.Session](t, "create")(s.CreateSession(ctx, x))
+		ids = append(ids, x.ID)
+	}
+	must[store.Session](t, "end one")(s.EndSession(ctx, "s07", "signout", at(20)))
+	got := must[[]store.Session](t, "end by id")(s.EndSessionsByID(ctx, append(ids[:10:10], "nope"), "entitlement_removed", at(21)))
+	if len(got) != 9 {
+		t.Fatalf("ended %d sessions, want 9 (s07 was already ended, nope does not exist)", len(got))
+	}
+	for i, x := range got {
+		if x.EndReason != "entitlement_removed" || !x.Ended.Equal(at(21)) {
+			t.Errorf("ended session %s = %+v", x.ID, x)
+		}
+		if i > 0 && (x.Started.Before(got[i-1].Started) || x.Started.Equal(got[i-1].Started) && x.ID < got[i-1].ID) {
+			t.Errorf("not ordered by Started, then ID: %s after %s", x.ID, got[i-1].ID)
+		}
+	}
+	if x := must[store.Session](t, "get")(s.GetSession(ctx, "s07")); x.EndReason != "signout" {
+		t.Errorf("an ended session was ended again: %+v", x)
+	}
+	if live := must[[]store.Session](t, "live")(s.ListSessions(ctx, store.SessionQuery{LiveOnly: true})); len(live) != 40 {
+		t.Errorf("%d live sessions left, want 40", len(live))
+	}
+	none := must[[]store.Session](t, "end none")(s.EndSessionsByID(ctx, nil, "x", at(22)))
+	if len(none) != 0 {
+		t.Errorf("ending no IDs ended %d", len(none))
+	}
+
+	first := must[store.Revocation](t, "add one")(s.AddRevocation(ctx, store.Revocation{UserID: "u0", Reason: "forced", Detail: "session", Created: at(1)}))
+	var rs []store.Revocation
+	for i := range 30 {
+		rs = append(rs, store.Revocation{UserID: fmt.Sprintf("u%02d", i), SessionID: fmt.Sprintf("s%02d", i), DeviceID: "k1", Reason: "entitlement_removed", Detail: "role:Nurse", Created: at(2)})
+	}
+	added := must[[]store.Revocation](t, "add many")(s.AddRevocations(ctx, rs))
+	for i, r := range added {
+		want := rs[i]
+		want.ID = r.ID
+		diff(t, "added revocation", want, r)
+		if r.ID <= first.ID || i > 0 && r.ID <= added[i-1].ID {
+			t.Errorf("revocation %d has ID %d: IDs must increase in order", i, r.ID)
+		}
+	}
+	listed := must[[]store.Revocation](t, "list")(s.ListRevocations(ctx, store.RevocationQuery{AfterID: first.ID}))
+	diff(t, "listed revocations", added, listed)
+
+	r1 := auditRecord(1, nil, "user:u1", "user.create")
+	if err := s.AppendAudit(ctx, r1); err != nil {
+		t.Fatal(err)
+	}
+	r2 := auditRecord(2, r1.Hash, "user:u1", "user.entitlements_removed")
+	r3 := auditRecord(3, r2.Hash, "user:u2", "user.entitlements_removed")
+	r4 := auditRecord(4, r3.Hash, "user:u3", "user.entitlements_removed")
+	wantErr(t, "batch not after the head", s.AppendAuditBatch(ctx, []store.AuditRecord{r3, r4}), store.ErrConflict)
+	wantErr(t, "batch with a gap", s.AppendAuditBatch(ctx, []store.AuditRecord{r2, r4}), store.ErrConflict)
+	if err := s.AppendAuditBatch(ctx, []store.AuditRecord{r2, r3, r4}); err != nil {
+		t.Fatalf("batch: %v", err)
+	}
+	if err := s.AppendAuditBatch(ctx, nil); err != nil {
+		t.Errorf("empty batch: %v", err)
+	}
+	log := must[[]store.AuditRecord](t, "list audit")(s.ListAudit(ctx, store.AuditQuery{}))
+	diff(t, "audit log after a batch", []store.AuditRecord{r1, r2, r3, r4}, log)
+}
