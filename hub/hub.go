@@ -146,10 +146,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.engine, err = lifecycle.New(lifecycle.Config{
 		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger,
 		OnRevoke: func(rs []store.Revocation) {
-			for _, r := range rs {
-				cfg.Logger.Info("revocation", "user", r.UserID, "session", r.SessionID, "reason", r.Reason, "detail", r.Detail)
-			}
+			// Push first: the log must not delay a teardown.
 			s.channel.pushRevocations(s.push, rs)
+			cfg.Logger.Info("revocations pushed", "count", len(rs), "first_user", rs[0].UserID, "reason", rs[0].Reason)
+			if cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+				for _, r := range rs {
+					cfg.Logger.Debug("revocation", "user", r.UserID, "session", r.SessionID, "device", r.DeviceID, "reason", r.Reason, "detail", r.Detail)
+				}
+			}
 		},
 	})
 	if err != nil {

@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/store/storetest"
@@ -85,7 +87,7 @@ func TestPragmas(t *testing.T) {
 		{"writer synchronous", db.writer, "synchronous", "1"}, // NORMAL
 		{"writer busy_timeout", db.writer, "busy_timeout", "5000"},
 		{"writer mmap_size", db.writer, "mmap_size", "0"},
-		{"writer wal_autocheckpoint", db.writer, "wal_autocheckpoint", "8000"},
+		{"writer wal_autocheckpoint", db.writer, "wal_autocheckpoint", "0"},
 		{"reader mmap_size", db.reader, "mmap_size", "1073741824"},
 		{"reader journal_mode", db.reader, "journal_mode", "wal"},
 		{"reader query_only", db.reader, "query_only", "1"},
@@ -142,5 +144,35 @@ func TestOpenBadPath(t *testing.T) {
 			db.Close()
 			t.Errorf("Open(%q) succeeded", p)
 		}
+	}
+}
+
+// The writer never checkpoints; the background checkpointer copies the
+// write-ahead log into the database file within a few ticks.
+func TestBackgroundCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	before, _ := os.Stat(path)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 500 {
+		u := store.User{ID: fmt.Sprintf("u%04d", i), UserName: fmt.Sprintf("user%04d", i), State: store.UserActive, Created: now, Modified: now}
+		if _, err := db.CreateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		after, _ := os.Stat(path)
+		if after.Size() > before.Size() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes: the log was never checkpointed", after.Size())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
