@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,12 @@ const benchClients = 32
 // loadBench runs do from benchClients goroutines over HTTPS against a
 // real hub and reports throughput and latency percentiles.
 func loadBench(b *testing.B, h *hubtest.Hub, do func(i int64) *http.Request, wantStatus int) {
+	loadBenchClients(b, h, benchClients, do, wantStatus)
+}
+
+// loadBenchClients is loadBench with clients concurrent clients (an even
+// number: the parallelism is per GOMAXPROCS).
+func loadBenchClients(b *testing.B, h *hubtest.Hub, clients int, do func(i int64) *http.Request, wantStatus int) {
 	b.Helper()
 	var (
 		next atomic.Int64
@@ -29,7 +36,7 @@ func loadBench(b *testing.B, h *hubtest.Hub, do func(i int64) *http.Request, wan
 		lat  []time.Duration
 		bad  atomic.Int64
 	)
-	b.SetParallelism((benchClients + 1) / 2) // × GOMAXPROCS (2 here)
+	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -166,6 +173,26 @@ func BenchmarkSCIMCreateUser(b *testing.B) {
 	loadBench(b, h, func(i int64) *http.Request {
 		return scimRequest(h, "POST", "/scim/v2/Users", userBody(fmt.Sprintf("u%d-%d", run, i)))
 	}, http.StatusCreated)
+}
+
+// BenchmarkSCIMCreateUser8: creates from 8 concurrent clients, about as
+// many parallel connections as an identity provider's provisioning uses.
+func BenchmarkSCIMCreateUser8(b *testing.B) {
+	h := hubtest.Start(b, hubtest.Options{})
+	run := time.Now().UnixNano()
+	loadBenchClients(b, h, 8, func(i int64) *http.Request {
+		return scimRequest(h, "POST", "/scim/v2/Users", userBody(fmt.Sprintf("c%d-%d", run, i)))
+	}, http.StatusCreated)
+}
+
+// BenchmarkSCIMGetByUserName8: lookups from 8 concurrent clients.
+func BenchmarkSCIMGetByUserName8(b *testing.B) {
+	h := hubtest.Start(b, hubtest.Options{})
+	seedUsers(b, h, "e", 1000)
+	loadBenchClients(b, h, 8, func(i int64) *http.Request {
+		f := url.QueryEscape(fmt.Sprintf(`userName eq "e%06d"`, i%1000))
+		return scimRequest(h, "GET", "/scim/v2/Users?filter="+f, nil)
+	}, http.StatusOK)
 }
 
 // BenchmarkSCIMCreateUserAt3000: p99 latency while 3,000 creates/s are
