@@ -92,13 +92,11 @@ func (e env) demo(ctx context.Context, args []string) error {
 	// Kiosks: three shiftgate-agent processes with software badges, when
 	// the agent binary sits next to this one (make build puts it there).
 	var kiosks map[string]*demoKiosk
-	var kioskErr error
 	hubURL := "https://localhost:" + strconv.Itoa(addr.(*net.TCPAddr).Port)
 	setupKiosks := func() error {
 		agent, err := agentBinary()
 		if err != nil {
 			say("    (kiosks skipped: %v)", err)
-			kioskErr = errNoAgent
 			return nil
 		}
 		adminTok, err := createToken(ctx, *data, "demo-admin", store.ScopeAdmin, "demo")
@@ -224,8 +222,6 @@ func (e env) demo(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	_ = kioskErr
-
 	revs, err := s.Store().ListRevocations(ctx, store.RevocationQuery{UserID: userID})
 	if err != nil {
 		return err

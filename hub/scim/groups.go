@@ -168,22 +168,6 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, a lifecycl
 	return nil
 }
 
-func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	p, err := parseListParams(r.URL.Query().Get)
-	if err != nil {
-		return err
-	}
-	return h.queryGroups(w, r, p)
-}
-
-func (h *Handler) searchGroups(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	p, err := h.searchParams(w, r)
-	if err != nil {
-		return err
-	}
-	return h.queryGroups(w, r, p)
-}
-
 func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listParams) error {
 	f, err := p.parseFilter(h.groups)
 	if err != nil {

@@ -65,16 +65,16 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, users: UserResourceType(), groups: GroupResourceType(), mux: http.NewServeMux()}
 	p := cfg.Prefix
-	h.route("GET "+p+"/Users", h.listUsers)
+	h.route("GET "+p+"/Users", listQuery(h.queryUsers))
 	h.route("POST "+p+"/Users", h.createUser)
-	h.route("POST "+p+"/Users/.search", h.searchUsers)
+	h.route("POST "+p+"/Users/.search", h.search(h.queryUsers))
 	h.route("GET "+p+"/Users/{id}", h.getUser)
 	h.route("PUT "+p+"/Users/{id}", h.replaceUser)
 	h.route("PATCH "+p+"/Users/{id}", h.patchUser)
 	h.route("DELETE "+p+"/Users/{id}", h.deleteUser)
-	h.route("GET "+p+"/Groups", h.listGroups)
+	h.route("GET "+p+"/Groups", listQuery(h.queryGroups))
 	h.route("POST "+p+"/Groups", h.createGroup)
-	h.route("POST "+p+"/Groups/.search", h.searchGroups)
+	h.route("POST "+p+"/Groups/.search", h.search(h.queryGroups))
 	h.route("GET "+p+"/Groups/{id}", h.getGroup)
 	h.route("PUT "+p+"/Groups/{id}", h.replaceGroup)
 	h.route("PATCH "+p+"/Groups/{id}", h.patchGroup)
@@ -238,6 +238,31 @@ func parseListParams(get func(string) string) (listParams, error) {
 	p.attributes = splitList(get("attributes"))
 	p.excluded = splitList(get("excludedAttributes"))
 	return p, nil
+}
+
+// query answers a list or search with parsed parameters.
+type query func(http.ResponseWriter, *http.Request, listParams) error
+
+// listQuery serves GET on a resource endpoint: parameters from the URL.
+func listQuery(q query) func(http.ResponseWriter, *http.Request, lifecycle.Actor) error {
+	return func(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+		p, err := parseListParams(r.URL.Query().Get)
+		if err != nil {
+			return err
+		}
+		return q(w, r, p)
+	}
+}
+
+// search serves POST /.search: parameters from the body.
+func (h *Handler) search(q query) func(http.ResponseWriter, *http.Request, lifecycle.Actor) error {
+	return func(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+		p, err := h.searchParams(w, r)
+		if err != nil {
+			return err
+		}
+		return q(w, r, p)
+	}
 }
 
 // searchParams reads a POST /.search body (RFC 7644 §3.4.3).

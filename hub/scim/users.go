@@ -265,22 +265,6 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle
 	return nil
 }
 
-func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	p, err := parseListParams(r.URL.Query().Get)
-	if err != nil {
-		return err
-	}
-	return h.queryUsers(w, r, p)
-}
-
-func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	p, err := h.searchParams(w, r)
-	if err != nil {
-		return err
-	}
-	return h.queryUsers(w, r, p)
-}
-
 // queryUsers answers a list or search. An equality on userName, externalId
 // or id narrows the candidates through an index; the whole filter is then
 // evaluated on each candidate.
