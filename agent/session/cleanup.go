@@ -1,0 +1,165 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// pidsFile, in a session directory, records "PGID STARTTIME" per app.
+const pidsFile = "pids"
+
+// Cleanup removes what sessions of an earlier, crashed agent left under
+// StateDir/sessions: it ends their recorded process groups and marked
+// processes (SIGTERM, Grace, SIGKILL), removes their directories and, if
+// anything was left, clears the clipboard. Sessions started by this
+// Manager are not touched. Call it when the agent starts, before Start.
+func (m *Manager) Cleanup() error {
+	ents, err := os.ReadDir(m.root)
+	if err != nil {
+		return fmt.Errorf("clean up sessions: %w", err)
+	}
+	ctx := context.Background()
+	var errs []error
+	found := false
+	for _, e := range ents {
+		name := e.Name()
+		m.mu.Lock()
+		_, live := m.live[name]
+		m.mu.Unlock()
+		if live {
+			continue
+		}
+		found = true
+		m.log.Warn("removing leftover session", "session", name)
+		if !e.IsDir() || !ValidID(name) {
+			// Not ours to interpret; nothing can run from it.
+			if err := wipe(filepath.Join(m.root, name)); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		if err := m.cleanupOne(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("session %s: %w", name, err))
+		}
+	}
+	if found && m.cfg.Clipboard != nil {
+		if err := m.cfg.Clipboard(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("clear clipboard: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("clean up sessions: %w", err)
+	}
+	return nil
+}
+
+// cleanupOne ends the processes of session id recorded on disk or marked
+// in their environment, and removes its directory. It does not touch the
+// clipboard.
+func (m *Manager) cleanupOne(ctx context.Context, id string) error {
+	dir := filepath.Join(m.root, id)
+	var errs []error
+	recs, err := readPids(filepath.Join(dir, pidsFile))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var groups []group
+	for _, r := range recs {
+		// A recorded group may have ended and its number been reused by
+		// an unrelated process since: only a group still led by the
+		// recorded process, or holding a marked process, is ours.
+		if groupOurs(r.pgid, r.start, dir) {
+			groups = append(groups, group{pgid: r.pgid})
+		}
+	}
+	if err := m.kill(ctx, dir, groups); err != nil {
+		errs = append(errs, err)
+	}
+	if err := wipe(dir); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+type pidRecord struct {
+	pgid  int
+	start uint64
+}
+
+// readPids reads a pids file; a missing file is no records.
+func readPids(path string) ([]pidRecord, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	var recs []pidRecord
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		r, ok := parsePidLine(sc.Text())
+		if !ok {
+			// A crash can cut the last line short; the marker sweep still
+			// finds that app.
+			continue
+		}
+		recs = append(recs, r)
+	}
+	if err := sc.Err(); err != nil {
+		return recs, fmt.Errorf("read %s: %w", path, err)
+	}
+	return recs, nil
+}
+
+func parsePidLine(line string) (pidRecord, bool) {
+	a, b, ok := strings.Cut(strings.TrimSpace(line), " ")
+	if !ok {
+		return pidRecord{}, false
+	}
+	pgid, err := strconv.Atoi(a)
+	if err != nil || pgid <= 1 { // never kill(-1) or kill(0)
+		return pidRecord{}, false
+	}
+	start, err := strconv.ParseUint(b, 10, 64)
+	if err != nil {
+		return pidRecord{}, false
+	}
+	return pidRecord{pgid: pgid, start: start}, true
+}
+
+// groupOurs reports whether process group pgid is the one recorded for
+// the session in dir: its leader is the recorded process (same start
+// time), or one of its live members carries the session's marker.
+func groupOurs(pgid int, start uint64, dir string) bool {
+	if st, ok := readStat(pgid); ok && st.pgrp == pgid && st.start == start && st.state != 'Z' {
+		return true
+	}
+	marker := []byte(MarkerEnv + "=" + dir + "\x00")
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, ok := readStat(pid)
+		if !ok || st.pgrp != pgid || st.state == 'Z' {
+			continue
+		}
+		if env, err := os.ReadFile("/proc/" + e.Name() + "/environ"); err == nil && hasEnv(env, marker) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,238 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const pollEvery = 20 * time.Millisecond
+
+// group is a process group to end.
+type group struct {
+	pgid  int
+	ended chan struct{} // closed when the leader is reaped; nil when not our child
+}
+
+// kill ends the groups and every other process marked with session
+// directory dir:
+// SIGTERM, up to Grace (or until ctx is done) for them to be gone, SIGKILL,
+// then up to killWait for them to be gone and the leaders reaped.
+func (m *Manager) kill(ctx context.Context, dir string, groups []group) error {
+	var errs []error
+	signal := func(sig syscall.Signal) {
+		for _, g := range groups {
+			if err := syscall.Kill(-g.pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+				errs = append(errs, fmt.Errorf("signal process group %d with %s: %w", g.pgid, sig, err))
+			}
+		}
+		for _, pid := range markedPids(dir) {
+			_ = syscall.Kill(pid, sig) // best effort: it may be gone already
+		}
+	}
+	gone := func() bool {
+		for _, g := range groups {
+			if groupAlive(g.pgid) {
+				return false
+			}
+			if g.ended != nil {
+				select {
+				case <-g.ended:
+				default:
+					return false
+				}
+			}
+		}
+		return len(markedPids(dir)) == 0
+	}
+	if gone() {
+		return nil
+	}
+	signal(syscall.SIGTERM)
+	if waitUntil(ctx, m.cfg.Grace, gone) {
+		return errors.Join(errs...)
+	}
+	signal(syscall.SIGKILL)
+	// A marked process forked between the two sweeps gets a second SIGKILL.
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killWait)
+	defer cancel()
+	ok := waitUntil(kctx, killWait, func() bool {
+		if gone() {
+			return true
+		}
+		for _, pid := range markedPids(dir) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		return false
+	})
+	if !ok {
+		var left []string
+		for _, g := range groups {
+			if groupAlive(g.pgid) {
+				left = append(left, strconv.Itoa(g.pgid))
+			}
+		}
+		errs = append(errs, fmt.Errorf("processes survived SIGKILL: groups [%s], marked pids %v",
+			strings.Join(left, " "), markedPids(dir)))
+	}
+	return errors.Join(errs...)
+}
+
+// waitUntil polls cond until it is true (true), or d has passed or ctx is
+// done (false).
+func waitUntil(ctx context.Context, d time.Duration, cond func() bool) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for {
+		if cond() {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return cond()
+		case <-t.C:
+			return cond()
+		case <-tick.C:
+		}
+	}
+}
+
+// groupAlive reports whether process group pgid has a live member.
+// kill(-pgid, 0) fails with ESRCH once every member has been reaped; a
+// member that is dead but unreaped (a zombie, typically an orphan whose
+// new parent never reaps it) still counts for kill, so a group kill finds
+// is confirmed through /proc.
+func groupAlive(pgid int) bool {
+	err := syscall.Kill(-pgid, 0)
+	if errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	ents, rerr := os.ReadDir("/proc")
+	if rerr != nil {
+		return true // no /proc: trust kill
+	}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if st, ok := readStat(pid); ok && st.pgrp == pgid && st.state != 'Z' && st.state != 'X' {
+			return true
+		}
+	}
+	return false
+}
+
+// stat is what we use of /proc/PID/stat.
+type stat struct {
+	state byte
+	pgrp  int
+	start uint64 // clock ticks after boot
+}
+
+func readStat(pid int) (stat, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, false
+	}
+	return parseStat(b)
+}
+
+// parseStat parses /proc/PID/stat. The command name (field 2) is in
+// parentheses and may hold spaces and parentheses, so fields are counted
+// from the last ')'.
+func parseStat(b []byte) (stat, bool) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return stat{}, false
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3
+	if len(f) < 20 || len(f[0]) != 1 {
+		return stat{}, false
+	}
+	pgrp, err := strconv.Atoi(f[2])
+	if err != nil {
+		return stat{}, false
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return stat{}, false
+	}
+	return stat{state: f[0][0], pgrp: pgrp, start: start}, true
+}
+
+// markedPids returns the live processes whose environment has
+// SHIFTGATE_SESSION_DIR=dir: the session's processes, including those that
+// left its process groups. Processes whose environment cannot be read
+// (another user's, without privileges) are skipped.
+func markedPids(dir string) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	marker := []byte(MarkerEnv + "=" + dir + "\x00")
+	self := os.Getpid()
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil || !hasEnv(env, marker) {
+			continue
+		}
+		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// hasEnv reports whether the NUL-separated environment env holds the
+// entry entry (which ends with NUL).
+func hasEnv(env, entry []byte) bool {
+	return bytes.HasPrefix(env, entry) || bytes.Contains(env, append([]byte{0}, entry...))
+}
+
+// wipe removes dir and everything in it, read-only files and directories
+// included: directories are made accessible (never through a symlink)
+// before os.RemoveAll.
+func wipe(dir string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	makeWritable(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("wipe %s: %w", dir, err)
+	}
+	return nil
+}
+
+// makeWritable gives the owner rwx on every directory under root. WalkDir
+// visits a directory before reading it, so a directory made accessible is
+// then walked. Symlinks are not followed: chmod on one would change its
+// target, which may be outside the session.
+func makeWritable(root string) {
+	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		fi, lerr := os.Lstat(path)
+		if lerr != nil || !fi.IsDir() || fi.Mode().Perm()&0o700 == 0o700 {
+			return nil
+		}
+		_ = os.Chmod(path, fi.Mode().Perm()|0o700)
+		return nil
+	})
+}

@@ -1,0 +1,481 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Defaults for Config.
+const (
+	DefaultGrace = 3 * time.Second
+	DefaultPath  = "/usr/local/bin:/usr/bin:/bin"
+	// IDEnv is set to the session ID in every app's environment.
+	IDEnv = "SHIFTGATE_SESSION"
+	// MarkerEnv is set to the session directory in every app's
+	// environment; teardown kills the processes that carry it.
+	MarkerEnv = "SHIFTGATE_SESSION_DIR"
+
+	// killWait bounds the wait for SIGKILLed processes to be gone.
+	killWait = 2 * time.Second
+	// maxEnded is how many ended, never-started session IDs the manager
+	// remembers to refuse a late Start.
+	maxEnded = 128
+	maxIDLen = 128
+)
+
+// Errors returned by Start, Launch and End; compare with errors.Is.
+var (
+	ErrBadID  = errors.New("invalid session id")
+	ErrExists = errors.New("session directory already exists")
+	ErrEnded  = errors.New("session has ended")
+	ErrBadApp = errors.New("invalid app")
+)
+
+// Config configures a Manager.
+type Config struct {
+	// StateDir is the agent's state directory; sessions live in
+	// StateDir/sessions.
+	StateDir string
+	// Grace is how long a teardown waits after SIGTERM before SIGKILL
+	// (default 3 s).
+	Grace time.Duration
+	// Clipboard, if set, clears the clipboard; it is called once at the
+	// end of every teardown.
+	Clipboard func(ctx context.Context) error
+	// Path is the PATH apps get (default DefaultPath); an app's Env may
+	// override it. Commands without a slash are looked up in it.
+	Path   string
+	Logger *slog.Logger
+}
+
+// Spec describes a session to start.
+type Spec struct {
+	// ID is the session ID; it names the session directory, so it must be
+	// a safe path component: 1–128 of [A-Za-z0-9._-], not starting with a
+	// dot or dash.
+	ID string
+	// User is the signed-in user's name, given to apps as USER and
+	// LOGNAME.
+	User string
+	// Apps are started by Start, in order.
+	Apps []App
+}
+
+// App is a program of a session.
+type App struct {
+	ID string
+	// Command is the program and its arguments; a program without a slash
+	// is looked up in the session's PATH.
+	Command []string
+	// Env is added to the app's environment ("KEY=value"). It cannot
+	// change HOME, TMPDIR, USER, LOGNAME, SHIFTGATE_SESSION or
+	// SHIFTGATE_SESSION_DIR.
+	Env []string
+}
+
+// Manager starts sessions and tears them down. It is safe for concurrent
+// use.
+type Manager struct {
+	cfg  Config
+	root string // StateDir/sessions
+	log  *slog.Logger
+
+	mu         sync.Mutex
+	live       map[string]*Session
+	ended      map[string]bool
+	endedOrder []string
+}
+
+// New builds a Manager and creates StateDir/sessions (0700). Call Cleanup
+// before the first Start to remove what a crashed agent left behind.
+func New(cfg Config) (*Manager, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("new session manager: state directory required")
+	}
+	if cfg.Grace < 0 {
+		return nil, fmt.Errorf("new session manager: grace %s is negative", cfg.Grace)
+	}
+	if cfg.Grace == 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.Path == "" {
+		cfg.Path = DefaultPath
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	root, err := filepath.Abs(filepath.Join(cfg.StateDir, "sessions"))
+	if err != nil {
+		return nil, fmt.Errorf("new session manager: %w", err)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("new session manager: %w", err)
+	}
+	if err := os.Chmod(root, 0o700); err != nil {
+		return nil, fmt.Errorf("new session manager: %w", err)
+	}
+	return &Manager{cfg: cfg, root: root, log: cfg.Logger, live: map[string]*Session{}, ended: map[string]bool{}}, nil
+}
+
+// ValidID reports whether id can name a session: 1–128 characters of
+// [A-Za-z0-9._-], not starting with '.' or '-' (so never "." or "..").
+func ValidID(id string) bool {
+	if id == "" || len(id) > maxIDLen || id[0] == '.' || id[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Start creates the session's fresh directories and starts its apps. It
+// refuses an ID whose directory already exists or that was ended with
+// End. If an app cannot be started, what was started is torn down and the
+// error returned.
+func (m *Manager) Start(ctx context.Context, spec Spec) (*Session, error) {
+	if !ValidID(spec.ID) {
+		return nil, fmt.Errorf("start session %q: %w", spec.ID, ErrBadID)
+	}
+	if spec.User == "" || strings.ContainsRune(spec.User, 0) {
+		return nil, fmt.Errorf("start session %s: invalid user %q", spec.ID, spec.User)
+	}
+	for _, a := range spec.Apps {
+		if err := checkApp(a); err != nil {
+			return nil, fmt.Errorf("start session %s: %w", spec.ID, err)
+		}
+	}
+	m.mu.Lock()
+	if m.ended[spec.ID] {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("start session %s: %w", spec.ID, ErrEnded)
+	}
+	if _, ok := m.live[spec.ID]; ok {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("start session %s: %w", spec.ID, ErrExists)
+	}
+	s, err := m.create(spec)
+	if err != nil {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("start session %s: %w", spec.ID, err)
+	}
+	m.live[spec.ID] = s
+	m.mu.Unlock()
+
+	for _, a := range spec.Apps {
+		err := ctx.Err()
+		if err == nil {
+			err = s.Launch(a)
+		}
+		if err != nil {
+			tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.m.cfg.Grace+killWait+time.Second)
+			if terr := s.Teardown(tctx); terr != nil {
+				err = errors.Join(err, terr)
+			}
+			cancel()
+			return nil, fmt.Errorf("start session %s: %w", spec.ID, err)
+		}
+	}
+	m.log.Info("session started", "session", spec.ID, "user", spec.User, "apps", len(spec.Apps))
+	return s, nil
+}
+
+// create makes the session directory and its files. m.mu is held.
+func (m *Manager) create(spec Spec) (*Session, error) {
+	dir := filepath.Join(m.root, spec.ID)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, ErrExists
+		}
+		return nil, err
+	}
+	s := &Session{m: m, id: spec.ID, user: spec.User, dir: dir,
+		home: filepath.Join(dir, "home"), tmp: filepath.Join(dir, "tmp")}
+	err := func() error {
+		if err := os.Chmod(dir, 0o700); err != nil { // umask-proof
+			return err
+		}
+		for _, d := range []string{s.home, s.tmp} {
+			if err := os.Mkdir(d, 0o700); err != nil {
+				return err
+			}
+			if err := os.Chmod(d, 0o700); err != nil {
+				return err
+			}
+		}
+		var err error
+		s.out, err = os.OpenFile(filepath.Join(dir, "apps.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_EXCL, 0o600)
+		if err != nil {
+			return err
+		}
+		s.pids, err = os.OpenFile(filepath.Join(dir, pidsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_EXCL, 0o600)
+		return err
+	}()
+	if err != nil {
+		s.closeFiles()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Lookup returns the live session id, for launching more apps.
+func (m *Manager) Lookup(id string) (*Session, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.live[id]
+	return s, ok
+}
+
+// End tears down session id. A live session is torn down with
+// Session.Teardown; otherwise (the agent restarted, or the session was
+// never started) whatever is left of it on disk and in the process table
+// is removed, the clipboard is cleared, and a later Start of id is
+// refused. It is idempotent, which
+// makes it fit agent.TeardownFunc.
+func (m *Manager) End(ctx context.Context, id string) error {
+	if !ValidID(id) {
+		return fmt.Errorf("end session %q: %w", id, ErrBadID)
+	}
+	m.mu.Lock()
+	s, ok := m.live[id]
+	if !ok {
+		m.markEnded(id)
+	}
+	m.mu.Unlock()
+	if ok {
+		return s.Teardown(ctx)
+	}
+	err := m.cleanupOne(ctx, id)
+	if c := m.cfg.Clipboard; c != nil {
+		if cerr := c(ctx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("clear clipboard: %w", cerr))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("end session %s: %w", id, err)
+	}
+	return nil
+}
+
+// markEnded remembers id as ended. m.mu is held.
+func (m *Manager) markEnded(id string) {
+	if m.ended[id] {
+		return
+	}
+	m.ended[id] = true
+	m.endedOrder = append(m.endedOrder, id)
+	if len(m.endedOrder) > maxEnded {
+		delete(m.ended, m.endedOrder[0])
+		m.endedOrder = m.endedOrder[1:]
+	}
+}
+
+// forget drops a torn-down session from the live set.
+func (m *Manager) forget(s *Session) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.live[s.id] == s {
+		delete(m.live, s.id)
+	}
+	m.markEnded(s.id)
+}
+
+// Session is a started session. Its methods are safe for concurrent use.
+type Session struct {
+	m              *Manager
+	id, user       string
+	dir, home, tmp string
+
+	mu      sync.Mutex
+	out     *os.File // apps.log
+	pids    *os.File
+	procs   []*proc
+	closing bool // Teardown called: no more Launch
+	done    bool // Teardown completed without error
+}
+
+// proc is a launched app: the leader of process group pgid.
+type proc struct {
+	app   string
+	pgid  int
+	start uint64        // leader's start time (/proc/PID/stat field 22)
+	ended chan struct{} // closed once the leader is reaped; nil if not our child
+}
+
+// ID returns the session ID.
+func (s *Session) ID() string { return s.id }
+
+// Home returns the session's HOME directory.
+func (s *Session) Home() string { return s.home }
+
+// TempDir returns the session's TMPDIR.
+func (s *Session) TempDir() string { return s.tmp }
+
+// Dir returns the session directory that Teardown removes.
+func (s *Session) Dir() string { return s.dir }
+
+// Launch starts app in the session, in a process group of its own, with
+// the session's HOME and TMPDIR. It fails once Teardown has been called.
+func (s *Session) Launch(app App) error {
+	if err := checkApp(app); err != nil {
+		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, ErrEnded)
+	}
+	env := s.env(app)
+	path, err := lookPath(app.Command[0], envValue(env, "PATH"))
+	if err != nil {
+		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
+	}
+	cmd := &exec.Cmd{
+		Path:        path,
+		Args:        app.Command,
+		Env:         env,
+		Dir:         s.home,
+		Stdout:      s.out,
+		Stderr:      s.out,
+		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
+	}
+	p := &proc{app: app.ID, pgid: cmd.Process.Pid, ended: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait() // reaps the leader; the group is watched through kill(-pgid, 0)
+		close(p.ended)
+	}()
+	if st, ok := readStat(p.pgid); ok {
+		p.start = st.start
+	}
+	s.procs = append(s.procs, p)
+	if _, err := fmt.Fprintf(s.pids, "%d %d\n", p.pgid, p.start); err != nil {
+		// The app runs and Teardown knows it; only a crashed agent's
+		// successor would miss it (the environment marker still finds it).
+		s.m.log.Warn("record app pid", "session", s.id, "app", app.ID, "err", err)
+	}
+	s.m.log.Info("app launched", "session", s.id, "app", app.ID, "pgid", p.pgid)
+	return nil
+}
+
+// env is app's environment: a minimal PATH the app may override, its Env,
+// and the session's variables, which it may not.
+func (s *Session) env(app App) []string {
+	env := make([]string, 0, len(app.Env)+6)
+	env = append(env, "PATH="+s.m.cfg.Path)
+	env = append(env, app.Env...)
+	return append(env,
+		"HOME="+s.home,
+		"TMPDIR="+s.tmp,
+		"USER="+s.user,
+		"LOGNAME="+s.user,
+		IDEnv+"="+s.id,
+		MarkerEnv+"="+s.dir,
+	) // exec keeps the last value of a duplicated key
+}
+
+// Teardown ends the session: SIGTERM to every process group, SIGKILL to
+// what is left after the grace period, the session directory removed,
+// the clipboard cleared. It tries every step even when one fails and
+// returns all failures joined. Once it has succeeded, further calls return
+// nil; after a failure a further call tries again. When ctx is done it
+// stops waiting for SIGTERM and kills at once, but still does every step
+// (waiting at most 2 s for SIGKILLed processes to be gone).
+func (s *Session) Teardown(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return nil
+	}
+	s.closing = true
+	t0 := time.Now()
+	groups := make([]group, 0, len(s.procs))
+	for _, p := range s.procs {
+		groups = append(groups, group{pgid: p.pgid, ended: p.ended})
+	}
+	var errs []error
+	if err := s.m.kill(ctx, s.dir, groups); err != nil {
+		errs = append(errs, err)
+	}
+	s.closeFiles()
+	if err := wipe(s.dir); err != nil {
+		errs = append(errs, err)
+	}
+	if c := s.m.cfg.Clipboard; c != nil {
+		if err := c(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("clear clipboard: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.m.log.Error("session teardown incomplete", "session", s.id, "err", err)
+		return fmt.Errorf("teardown session %s: %w", s.id, err)
+	}
+	s.done = true
+	s.m.forget(s)
+	s.m.log.Info("session torn down", "session", s.id, "took", time.Since(t0))
+	return nil
+}
+
+func (s *Session) closeFiles() {
+	for _, f := range []*os.File{s.out, s.pids} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	s.out, s.pids = nil, nil
+}
+
+func checkApp(a App) error {
+	if len(a.Command) == 0 || a.Command[0] == "" {
+		return fmt.Errorf("%w %q: empty command", ErrBadApp, a.ID)
+	}
+	for _, e := range a.Env {
+		if !strings.Contains(e, "=") || strings.HasPrefix(e, "=") || strings.ContainsRune(e, 0) {
+			return fmt.Errorf("%w %q: environment entry %q is not KEY=value", ErrBadApp, a.ID, e)
+		}
+	}
+	return nil
+}
+
+func envValue(env []string, key string) string {
+	v := ""
+	for _, e := range env {
+		if k, val, ok := strings.Cut(e, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// lookPath finds file in path (the app's PATH, not the agent's).
+func lookPath(file, path string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" || !filepath.IsAbs(dir) {
+			continue // never the current directory
+		}
+		p := filepath.Join(dir, file)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%q not found in PATH %s: %w", file, path, exec.ErrNotFound)
+}
