@@ -3,9 +3,13 @@ package hub
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/enroll"
@@ -51,6 +55,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	var req wire.EnrollRequest
 	if !readJSON(w, r, wire.MaxMessageBytes, &req) {
+		return
+	}
+	if _, ok := s.profiles[req.Profile]; !ok {
+		// Checked before the code is used, so a typo does not burn it.
+		writeAPIJSON(w, http.StatusBadRequest, apiError{fmt.Sprintf("unknown kiosk profile %q: use one of %s (firmware-profiles/)", req.Profile, strings.Join(slices.Sorted(maps.Keys(s.profiles)), ", "))})
 		return
 	}
 	resp, err := enroll.Redeem(r.Context(), s.st, s.audit, s.certs.CA, req, s.cfg.Now())

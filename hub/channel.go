@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,6 +168,9 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		}
 		now := c.s.cfg.Now().UTC()
 		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules})
+		if dec.Allow {
+			c.applyProfile(d, res, &dec)
+		}
 		if !dec.Allow {
 			if _, err := c.s.audit.Append(ctx, tx, auditEntry(actor, "login.refused", "user:"+u.ID, map[string]any{"device": deviceID, "code": dec.Code, "why": dec.Detail})); err != nil {
 				return err
@@ -201,6 +206,38 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		SessionID: sess.ID, User: res.User.UserName, DisplayName: res.User.DisplayName, Role: dec.Role, Apps: dec.Apps, ExpiresAt: dec.ExpiresAt,
 		ExpiryReason: expiryReason(dec.EndsBy),
 	})
+}
+
+// applyProfile narrows an allowed decision by the kiosk's hardware profile:
+// the authenticator model must be on its allow-list, a role whose user
+// verification the profile requires needs a verified tap, and the session's
+// apps are the profile's apps for the granted roles.
+func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *policy.Decision) {
+	prof, ok := c.s.profiles[d.Profile]
+	if !ok {
+		return // enrolled under a profile this hub no longer knows: policy alone decides
+	}
+	if !prof.AAGUIDAllowed(res.Credential.AAGUID) {
+		dec.Allow, dec.Code = false, wire.RefusedNotAllowedHere
+		dec.Detail = fmt.Sprintf("authenticator model %x is not on profile %s's allow-list", res.Credential.AAGUID, prof.Name)
+		return
+	}
+	var apps []string
+	for role := range strings.SplitSeq(dec.Role, ",") {
+		if prof.UVFor(role) == "required" && !res.UserVerified {
+			dec.Allow, dec.Code = false, wire.RefusedVerifyRequired
+			dec.Detail = fmt.Sprintf("profile %s requires user verification for role %s", prof.Name, role)
+			return
+		}
+		for _, a := range prof.AppsFor(role) {
+			if !slices.Contains(apps, a.ID) {
+				apps = append(apps, a.ID)
+			}
+		}
+	}
+	if len(apps) > 0 {
+		dec.Apps = apps
+	}
 }
 
 // refuse records a refused login and answers the kiosk's safe code.
@@ -317,7 +354,13 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 	if err != nil {
 		return err
 	}
-	es, err := c.rp.BeginRegistration(ctx, d.ID, us[0], nil)
+	var allowed [][]byte
+	if prof, ok := c.s.profiles[d.Profile]; ok {
+		for _, id := range prof.AllowedAAGUIDs {
+			allowed = append(allowed, id[:])
+		}
+	}
+	es, err := c.rp.BeginRegistration(ctx, d.ID, us[0], allowed)
 	if err != nil {
 		return err
 	}

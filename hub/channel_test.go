@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/certs"
+	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -326,5 +328,70 @@ func TestCertRenew(t *testing.T) {
 	id := k.Send(wire.TypeCertRenew, wire.CertRenew{CSR: []byte("garbage")})
 	if env := k.Recv(5 * time.Second); env.Re != id || env.Type != wire.TypeError {
 		t.Errorf("garbage CSR: %s %s", env.Type, env.Data)
+	}
+}
+
+// TestKioskProfiles: the kiosk's hardware profile is applied: an unknown
+// profile cannot enroll (and does not burn the code), a badge model the
+// profile does not allow cannot register, and a session's apps are the
+// profile's apps for its role.
+func TestKioskProfiles(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": "ward-1", "site": "north"})
+	code := r.JSON()["code"].(string)
+	key, _ := certs.NewDeviceKey()
+	csr, _ := certs.NewCSR(key, "ward-1")
+	b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "toaster"})
+	resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown profile: %d, want 400", resp.StatusCode)
+	}
+	b, _ = json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
+	if resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(b)); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the code did not survive a refused profile: %v %v", resp.StatusCode, err)
+	}
+
+	// The NFC thin client admits only YubiKey and Feitian models: a
+	// software badge's AAGUID is refused at registration.
+	uid := createUser(t, h, "nina", `{"sites":["north"]}`)
+	createGroup(t, h, "Nurse", uid)
+	nfc := h.EnrollKioskProfile(t, "ward-2", "north", "thinclient-nfc")
+	nfc.Dial("")
+	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "nina", "device": "ward-2"}); r.Status != http.StatusAccepted {
+		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
+	}
+	push := nfc.Recv(5 * time.Second)
+	var es wire.EnrollStart
+	push.Unmarshal(&es)
+	badge, _ := authenticator.NewSoft(t.TempDir(), "nina", authenticator.SoftOptions{NoSync: true})
+	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := nfc.Send(wire.TypeRegister, wire.Register{Credential: cred})
+	if env := nfc.Recv(5 * time.Second); env.Re != id || env.Type != wire.TypeError {
+		t.Errorf("a badge model outside the allow-list registered: %s %s", env.Type, env.Data)
+	}
+
+	// On the generic kiosk the badge registers, and the Nurse session gets
+	// the profile's apps for Nurse.
+	k := h.EnrollKiosk(t, "ward-3", "north")
+	k.Dial("")
+	badge2 := registerBadge(t, h, k, "nina")
+	g := grant(t, first(tap(t, k, badge2)))
+	prof, err := profiles.Get("generic-x86")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantApps []string
+	for _, a := range prof.AppsFor("Nurse") {
+		wantApps = append(wantApps, a.ID)
+	}
+	if !slices.Equal(g.Apps, wantApps) {
+		t.Errorf("session apps %v, want the profile's %v", g.Apps, wantApps)
 	}
 }

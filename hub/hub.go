@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/certs"
+	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -101,6 +103,7 @@ type Server struct {
 	verifier *token.Verifier
 	channel  *channel
 	push     *push.Hub
+	profiles map[string]*profiles.Profile
 	metrics  *metrics
 	handler  http.Handler
 }
@@ -160,6 +163,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	s.profiles, err = loadProfiles(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	rp, err := authn.New(authn.Config{
 		RPID: public.Hostname(), RPDisplayName: "Shiftgate", Origin: public.Scheme + "://" + public.Host,
 		Store: st, Audit: alog, Now: cfg.Now,
@@ -173,6 +181,28 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) })
 	s.handler = s.routes()
 	return s, nil
+}
+
+// ProfilesDir is where a hub looks for kiosk hardware profiles of its own,
+// next to the built-in ones: DIR/profiles/*.json.
+const ProfilesDir = "profiles"
+
+// loadProfiles returns the built-in kiosk profiles and those in
+// DIR/profiles, which add to or replace them.
+func loadProfiles(dir string) (map[string]*profiles.Profile, error) {
+	all, err := profiles.Builtin()
+	if err != nil {
+		return nil, fmt.Errorf("built-in kiosk profiles: %w", err)
+	}
+	extra := filepath.Join(dir, ProfilesDir)
+	if _, err := os.Stat(extra); err == nil {
+		more, err := profiles.LoadDir(extra)
+		if err != nil {
+			return nil, fmt.Errorf("kiosk profiles in %s: %w", extra, err)
+		}
+		maps.Copy(all, more)
+	}
+	return all, nil
 }
 
 // auditEntry builds an audit entry for actor a.

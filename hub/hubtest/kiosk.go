@@ -50,6 +50,12 @@ func (h *Hub) API(t testing.TB, method, path string, body any) Response {
 // (admin API code, CSR, /agent/v1/enroll) and returns it, not connected.
 func (h *Hub) EnrollKiosk(t testing.TB, name, site string) *Kiosk {
 	t.Helper()
+	return h.EnrollKioskProfile(t, name, site, "generic-x86")
+}
+
+// EnrollKioskProfile is EnrollKiosk for a kiosk of the given hardware profile.
+func (h *Hub) EnrollKioskProfile(t testing.TB, name, site, profile string) *Kiosk {
+	t.Helper()
 	r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": name, "site": site})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("device code: %d %s", r.Status, r.Body)
@@ -63,7 +69,7 @@ func (h *Hub) EnrollKiosk(t testing.TB, name, site string) *Kiosk {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
+	body, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: profile})
 	resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
