@@ -216,6 +216,14 @@ func TestKioskEndToEnd(t *testing.T) {
 	if s1["user"] != "dana.kim" || s1["session_id"] == nil || s1["expires_at"] == nil || s1["role"] != "Nurse" {
 		t.Errorf("session.started = %v", s1)
 	}
+	// The session has its own home on the kiosk, with files in it.
+	home := filepath.Join(k1.cmd.Args[3], "sessions", s1["session_id"].(string), "home")
+	if st, err := os.Stat(home); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("session home %s: %v", home, err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "patient-notes.txt"), []byte("confidential"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	start := time.Now()
 	if status, m := e.call("PATCH", "/scim/v2/Users/"+dana, e.scim, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`); status != 200 {
@@ -227,6 +235,9 @@ func TestKioskEndToEnd(t *testing.T) {
 		}
 	}
 	t.Logf("SCIM leaver → both kiosks ended their sessions in %v", time.Since(start))
+	if _, err := os.Stat(filepath.Dir(home)); !os.IsNotExist(err) {
+		t.Errorf("the session's directory survived its teardown: %v", err)
+	}
 	waitAcks(t, e.dir, []string{s1["session_id"].(string), s2["session_id"].(string)})
 
 	// The badge is dead now.
