@@ -22,6 +22,10 @@ type group struct {
 	ended chan struct{} // closed when the leader is reaped; nil when not our child
 }
 
+// settleDelay separates the two looks that confirm a session's processes
+// are gone.
+const settleDelay = 10 * time.Millisecond
+
 // kill ends the groups and every other process marked with session
 // directory dir:
 // SIGTERM, up to Grace (or until ctx is done) for them to be gone, SIGKILL,
@@ -53,11 +57,20 @@ func (m *Manager) kill(ctx context.Context, dir string, groups []group) error {
 		}
 		return len(markedPids(dir)) == 0
 	}
-	if gone() {
+	// A process in the middle of execve shows an empty environment for a
+	// moment, so "no marked process" is only believed twice in a row.
+	settled := func() bool {
+		if !gone() {
+			return false
+		}
+		time.Sleep(settleDelay)
+		return gone()
+	}
+	if settled() {
 		return nil
 	}
 	signal(syscall.SIGTERM)
-	if waitUntil(ctx, m.cfg.Grace, gone) {
+	if waitUntil(ctx, m.cfg.Grace, settled) {
 		return errors.Join(errs...)
 	}
 	signal(syscall.SIGKILL)
@@ -65,7 +78,7 @@ func (m *Manager) kill(ctx context.Context, dir string, groups []group) error {
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killWait)
 	defer cancel()
 	ok := waitUntil(kctx, killWait, func() bool {
-		if gone() {
+		if settled() {
 			return true
 		}
 		for _, pid := range markedPids(dir) {

@@ -72,7 +72,7 @@ func (k *kiosk) connect(ctx context.Context, d *websocket.Dialer, wsURL string) 
 		return fmt.Errorf("dial %s: %w", k.name, err)
 	}
 	ws.SetReadLimit(wire.MaxMessageBytes)
-	hello, err := wire.New(wire.TypeHello, "h1", "", wire.Hello{AgentVersion: "shiftgate-sim", Profile: "sim"})
+	hello, err := wire.New(wire.TypeHello, "h1", "", wire.Hello{AgentVersion: "shiftgate-sim", Profile: kioskProfile})
 	if err != nil {
 		ws.Close()
 		return err
@@ -361,3 +361,7 @@ func (t *tracker) times() []time.Time {
 	defer t.mu.Unlock()
 	return append([]time.Time(nil), t.acks...)
 }
+
+// kioskProfile is the hardware profile the virtual kiosks enroll with: the
+// generic one admits any authenticator model, the software badges included.
+const kioskProfile = "generic-x86"

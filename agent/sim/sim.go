@@ -257,7 +257,7 @@ func (s *Sim) enrollKiosk(ctx context.Context, name string) (kioskState, error) 
 	if err != nil {
 		return kioskState{}, err
 	}
-	resp, err := s.api.enrollKiosk(ctx, wire.EnrollRequest{Code: code, CSR: csr, Profile: "sim"})
+	resp, err := s.api.enrollKiosk(ctx, wire.EnrollRequest{Code: code, CSR: csr, Profile: kioskProfile})
 	if err != nil {
 		return kioskState{}, fmt.Errorf("enroll %s: %w", name, err)
 	}
