@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -64,6 +65,8 @@ func (c Config) Validate() error {
 	var errs []error
 	if u, err := url.Parse(c.HubURL); err != nil || u.Scheme != "https" || u.Host == "" {
 		errs = append(errs, fmt.Errorf("--hub %q: want https://HOST[:PORT]", c.HubURL))
+	} else if !loopback(u.Hostname()) {
+		errs = append(errs, fmt.Errorf("--hub %q: shiftgate-sim is a load generator and only targets a hub on this machine (localhost, 127.0.0.0/8 or ::1)", c.HubURL))
 	}
 	for _, f := range []struct{ name, v string }{
 		{"--ca", c.CAFile}, {"--admin-token", c.AdminToken}, {"--scim-token", c.SCIMToken}, {"--state", c.StateDir},
@@ -178,4 +181,14 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	return c
+}
+
+// loopback reports whether host names this machine: localhost or a
+// loopback address. A load test never leaves the machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -160,6 +160,8 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{"everything missing", func(c *Config) { *c = Config{} }, []string{"--hub", "--ca", "--admin-token", "--scim-token", "--state", "scenario"}},
 		{"http", func(c *Config) { c.HubURL = "http://localhost:1" }, []string{"--hub"}},
+		{"not this machine", func(c *Config) { c.HubURL = "https://hub.example.org:8443" }, []string{"only targets a hub on this machine"}},
+		{"private address", func(c *Config) { c.HubURL = "https://10.0.0.5:8443" }, []string{"only targets a hub on this machine"}},
 		{"concurrency above kiosks", func(c *Config) { c.Scenario, c.Kiosks, c.Concurrency = ScenarioLogins, 4, 8 }, []string{"--concurrency"}},
 		{"sessions above kiosks", func(c *Config) { c.Kiosks, c.Sessions = 1, 2 }, []string{"--sessions"}},
 		{"too many kiosks", func(c *Config) { c.Kiosks = 30000 }, []string{"--kiosks"}},
