@@ -10,13 +10,17 @@ BENCH_COUNT ?= 5
 FUZZTIME ?= 20s
 
 # Debian packages the build and the tests need: a C toolchain for cgo
-# (mattn/go-sqlite3), libfido2 for hardware keys (build tag fido2), curl for
-# the demo's copy-paste commands.
-APT_PACKAGES := gcc libc6-dev pkg-config libfido2-dev curl ca-certificates
+# (mattn/go-sqlite3), libfido2 for hardware keys (build tag fido2), the X11
+# and GL headers Fyne's window driver builds against (shiftgate-kiosk),
+# curl for the demo's copy-paste commands.
+APT_PACKAGES := gcc libc6-dev pkg-config libfido2-dev curl ca-certificates \
+	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
+# A real kiosk window under Xvfb, for make kiosk-screens.
+XVFB_PACKAGES := xvfb xauth imagemagick xdotool
 
-BINARIES := hub/cmd/shiftgate-hub agent/cmd/shiftgate-agent agent/cmd/shiftgate-sim
+BINARIES := hub/cmd/shiftgate-hub agent/cmd/shiftgate-agent agent/cmd/shiftgate-sim ui/cmd/shiftgate-kiosk
 
-.PHONY: help deps build test demo bench bench-go bench-sim lint fmt fuzz clean
+.PHONY: help deps build test demo bench bench-go bench-sim kiosk-screens lint fmt fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +71,24 @@ bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and 
 	$(BIN)/shiftgate-sim logins $$args --kiosks 64 --concurrency 64 --duration 5s | tee -a var/bench-sim.txt; \
 	$(BIN)/shiftgate-sim leaver $$args --kiosks $(SIM_KIOSKS) --rounds 20 --sessions 2 | tee -a var/bench-sim.txt; \
 	$(BIN)/shiftgate-sim mass-revoke $$args --kiosks $(SIM_KIOSKS) --rounds 5 | tee -a var/bench-sim.txt
+
+KIOSK_PORT ?= 18743
+
+kiosk-screens: build ## run the real kiosk window under Xvfb against a demo hub; screenshots in var/
+	@missing=""; for p in $(XVFB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends $$missing; fi
+	@set -euo pipefail; mkdir -p var; tmp=$$(mktemp -d); \
+	$(BIN)/shiftgate-hub demo --data $$tmp/hub --listen 127.0.0.1:$(KIOSK_PORT) --exit > $$tmp/demo.log 2>&1; \
+	$(BIN)/shiftgate-hub serve --data $$tmp/hub --listen 127.0.0.1:$(KIOSK_PORT) --log-level warn 2> $$tmp/hub.log & hub=$$!; \
+	trap 'kill $$hub 2>/dev/null; wait $$hub 2>/dev/null; rm -rf $$tmp' EXIT; \
+	for i in $$(seq 100); do curl -sf --cacert $$tmp/hub/ca.pem https://localhost:$(KIOSK_PORT)/healthz > /dev/null && break; sleep 0.1; done; \
+	xvfb-run -a -s "-screen 0 1280x800x24" env LANG=en_US.UTF-8 bash -c "\
+	  $(BIN)/shiftgate-kiosk --state $$tmp/hub/kiosks/south-ward-1 --authenticator soft:$$tmp/hub/badges --badges dana --fullscreen --exit-after 7s 2> var/kiosk.log & k=\$$!; \
+	  sleep 2.5; import -window root var/kiosk-locked.png; xdotool key Tab key Return; sleep 2; import -window root var/kiosk-refused.png; wait \$$k"
+	@echo "screenshots: var/kiosk-locked.png var/kiosk-refused.png"
 
 lint: ## gofmt, go vet
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -1,0 +1,217 @@
+// Command shiftgate-kiosk is the kiosk's screen: the agent core (as in
+// shiftgate-agent run) with the Fyne UI of package ui in place of the JSON
+// events on stdout and the commands on stdin.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/shiftgate/shiftgate/agent"
+	"github.com/shiftgate/shiftgate/agent/authenticator"
+	"github.com/shiftgate/shiftgate/ui"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "shiftgate-kiosk: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	state, auth, badges, screenshot string
+	warning, shotAfter, exitAfter   time.Duration
+	fullscreen                      bool
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("shiftgate-kiosk", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.state, "state", "", "enrolled state directory (shiftgate-agent enroll)")
+	fs.StringVar(&o.auth, "authenticator", "", "soft:DIR (software badges DIR/NAME.json) or fido2")
+	fs.StringVar(&o.badges, "badges", "", "comma-separated badge names shown as virtual badges to tap")
+	fs.DurationVar(&o.warning, "warning", agent.DefaultWarning, "shift-end warning lead before expires_at")
+	fs.BoolVar(&o.fullscreen, "fullscreen", false, "run full screen")
+	fs.DurationVar(&o.shotAfter, "screenshot-after", 0, "capture the window this long after start (with --screenshot)")
+	fs.StringVar(&o.screenshot, "screenshot", "", "PNG file for --screenshot-after")
+	fs.DurationVar(&o.exitAfter, "exit-after", 0, "quit this long after start (unattended runs)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case o.state == "" || o.auth == "":
+		return o, errors.New("--state and --authenticator are required")
+	case o.warning <= 0:
+		return o, fmt.Errorf("--warning %s: must be positive", o.warning)
+	case (o.shotAfter > 0) != (o.screenshot != ""):
+		return o, errors.New("--screenshot-after and --screenshot go together")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	o, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	src, err := agent.ParseAuthenticator(o.auth, authenticator.SoftOptions{})
+	if err != nil {
+		return err
+	}
+	sessions, err := newSessions(o.state, log)
+	if err != nil {
+		return err
+	}
+	var badges []string
+	for b := range strings.SplitSeq(o.badges, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			badges = append(badges, b)
+		}
+	}
+
+	size, labels := fyne.NewSize(1280, 800), map[string]string{}
+	if p := sessions.profile; p != nil {
+		if d := p.Display; d.Width > 0 && d.Height > 0 {
+			scale := 1.0
+			if d.Scale > 0 {
+				scale = d.Scale
+				if os.Getenv("FYNE_SCALE") == "" {
+					os.Setenv("FYNE_SCALE", strconv.FormatFloat(d.Scale, 'f', -1, 64))
+				}
+			}
+			size = fyne.NewSize(float32(float64(d.Width)/scale), float32(float64(d.Height)/scale))
+		}
+		for _, apps := range p.Apps {
+			for _, a := range apps {
+				labels[a.ID] = a.Label
+			}
+		}
+	}
+	a := app.NewWithID("org.shiftgate.kiosk") // before any widget
+	a.Settings().SetTheme(ui.Theme())
+	intents := new(agentIntents)
+	model := ui.New(ui.Options{
+		Intents: intents, Badges: badges, AppLabels: labels,
+		OnApp: func(app string) { log.Info("app button pressed", "app", app) },
+	})
+	core, err := agent.New(agent.Config{
+		StateDir: o.state, Authenticators: src, Warning: o.warning, Logger: log,
+		Teardown: sessions.end,
+		Events: agent.EventFunc(func(e agent.Event) {
+			if e.Event == agent.EventSessionStarted {
+				sessions.start(e) // before the screen says so: the apps are up
+			}
+			model.Emit(e)
+		}),
+	})
+	if err != nil {
+		return err
+	}
+	intents.a = core
+
+	w := a.NewWindow("Shiftgate")
+	w.SetContent(model.Content())
+	w.Canvas().SetOnTypedKey(model.TypedKey)
+	w.Resize(size) // the profile's display, in Fyne units
+	w.SetFullScreen(o.fullscreen)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- core.Run(ctx)
+		fyne.Do(a.Quit)
+	}()
+	go model.Run(ctx)
+	shotErr := make(chan error, 1)
+	if o.screenshot != "" {
+		// Capture runs on the GL context itself: not from inside fyne.Do.
+		time.AfterFunc(o.shotAfter, func() { shotErr <- writePNG(o.screenshot, w) })
+	}
+	if o.exitAfter > 0 {
+		time.AfterFunc(o.exitAfter, cancel)
+	}
+	log.Info("kiosk running", "state", o.state)
+	w.ShowAndRun()
+	cancel()
+	err = <-done
+	if o.screenshot != "" {
+		select {
+		case serr := <-shotErr:
+			err = errors.Join(err, serr)
+		default:
+			err = errors.Join(err, errors.New("quit before the screenshot was taken"))
+		}
+	}
+	return err
+}
+
+// writePNG captures w's canvas into the PNG file name.
+func writePNG(name string, w fyne.Window) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("screenshot: %w", err)
+	}
+	img := w.Canvas().Capture()
+	if blank(img) {
+		// Fyne reads the GL front buffer, which Mesa under Xvfb leaves
+		// empty; "import -window root" sees the real screen there.
+		err = errors.New("the captured image is blank (Mesa under Xvfb); take the screenshot from the X server instead, e.g. import -window root")
+	} else {
+		err = png.Encode(f, img)
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("screenshot %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("screenshot %s: %w", name, err)
+	}
+	return nil
+}
+
+// blank reports whether every pixel of img is fully transparent.
+func blank(img image.Image) bool {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// agentIntents lets the screen exist before the agent (each needs the
+// other); a is set before either runs.
+type agentIntents struct{ a *agent.Agent }
+
+func (i *agentIntents) Tap(name string) { i.a.Tap(name) }
+func (i *agentIntents) Signout()        { i.a.Signout() }

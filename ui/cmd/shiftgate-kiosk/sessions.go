@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/shiftgate/shiftgate/agent"
+	"github.com/shiftgate/shiftgate/agent/session"
+	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
+)
+
+// sessions (as in shiftgate-agent) joins the agent core to the session manager: a granted session
+// gets its own HOME, TMPDIR and the profile's apps for its roles, and a
+// teardown ends them all before the agent acknowledges it.
+type sessions struct {
+	mgr     *session.Manager
+	profile *profiles.Profile // nil: the profile is unknown to this build, no apps
+	log     *slog.Logger
+}
+
+func newSessions(state string, log *slog.Logger) (*sessions, error) {
+	en, err := agent.ReadEnrollment(state)
+	if err != nil {
+		return nil, err
+	}
+	s := &sessions{log: log}
+	cfg := session.Config{StateDir: state, Logger: log}
+	if p, err := profiles.Get(en.Profile); err == nil {
+		s.profile = p
+		cfg.Grace = p.TerminateGrace()
+	} else {
+		log.Warn("kiosk profile not built in: sessions get no apps", "profile", en.Profile, "err", err)
+	}
+	if s.mgr, err = session.New(cfg); err != nil {
+		return nil, err
+	}
+	// Whatever a crashed run left behind goes before anything starts.
+	if err := s.mgr.Cleanup(); err != nil {
+		log.Warn("cleaning up leftover sessions", "err", err)
+	}
+	return s, nil
+}
+
+// start opens the session's directories and launches its apps. An app
+// that cannot start is logged; the session goes on without it.
+func (s *sessions) start(e agent.Event) {
+	sess, err := s.mgr.Start(context.Background(), session.Spec{ID: e.SessionID, User: e.User})
+	if err != nil {
+		s.log.Error("start session", "session", e.SessionID, "err", err)
+		return
+	}
+	for _, app := range s.apps(e.Role, e.Apps) {
+		if err := sess.Launch(app); err != nil {
+			s.log.Warn("launch app", "session", e.SessionID, "app", app.ID, "err", err)
+		}
+	}
+}
+
+// apps are the profile's apps for the granted roles that the hub granted.
+func (s *sessions) apps(roles string, granted []string) []session.App {
+	if s.profile == nil {
+		return nil
+	}
+	var out []session.App
+	for role := range strings.SplitSeq(roles, ",") {
+		for _, a := range s.profile.AppsFor(role) {
+			if slices.Contains(granted, a.ID) && !slices.ContainsFunc(out, func(x session.App) bool { return x.ID == a.ID }) {
+				out = append(out, session.App{ID: a.ID, Command: a.Command})
+			}
+		}
+	}
+	return out
+}
+
+// end is the agent's teardown: processes, files and clipboard of the
+// session are gone when it returns nil.
+func (s *sessions) end(ctx context.Context, sess agent.Session) error {
+	if err := s.mgr.End(ctx, sess.ID); err != nil && !errors.Is(err, session.ErrBadID) {
+		return fmt.Errorf("tear down session %s: %w", sess.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,9 @@
+// Package ui is the kiosk screen: it renders the agent core's state, as the
+// agent reports it in Events, and sends the worker's intents (a badge tap,
+// sign out) back to the core. It holds no business logic: what a screen
+// says is decided by the event that put it there, never by the UI.
+//
+// Only the kiosk binary (ui/cmd/shiftgate-kiosk) imports
+// fyne.io/fyne/v2/app, so this package builds and tests with Fyne's
+// headless test driver, without cgo or a display.
+package ui

@@ -1,0 +1,58 @@
+package ui
+
+import (
+	"github.com/shiftgate/shiftgate/agent"
+	"github.com/shiftgate/shiftgate/agent/wire"
+)
+
+// Message is what a screen tells the worker: a title and an optional line
+// of detail. It is safe to show: it never says more than the worker may
+// know (a refusal does not say whether the badge or the user is unknown).
+type Message struct {
+	Title  string
+	Detail string
+}
+
+// EndedMessage says, in plain words, why a session ended (the reason of a
+// session.ended event).
+func EndedMessage(reason string) Message {
+	switch reason {
+	case wire.ReasonSignout:
+		return Message{Title: "Signed out"}
+	case wire.ReasonShiftEnd:
+		return Message{Title: "Your shift has ended", Detail: "You have been signed out."}
+	case wire.ReasonDeprovisioned, wire.ReasonEntitlementRemoved, wire.ReasonCredentialRevoked:
+		return Message{Title: "Access removed by your organisation", Detail: "Ask your supervisor if you think this is wrong."}
+	case wire.ReasonForced:
+		return Message{Title: "Signed out by a supervisor"}
+	case wire.ReasonExpired:
+		return Message{Title: "Session expired", Detail: "Tap your badge to sign in again."}
+	case wire.ReasonIdle:
+		return Message{Title: "Signed out after inactivity"}
+	case wire.ReasonDeviceDisabled:
+		return Message{Title: "This kiosk has been disabled", Detail: "Use another kiosk or ask your supervisor."}
+	default:
+		return Message{Title: "Signed out"}
+	}
+}
+
+// RefusedMessage is a helpful, non-revealing explanation of a login
+// refusal (the reason of a login.refused event).
+func RefusedMessage(reason string) Message {
+	switch reason {
+	case wire.RefusedNotRecognised:
+		return Message{Title: "Badge not recognised. Ask your supervisor."}
+	case wire.RefusedNotAllowedHere:
+		return Message{Title: "You can't sign in at this kiosk.", Detail: "Ask your supervisor which kiosk to use."}
+	case wire.RefusedOutsideShift:
+		return Message{Title: "You're not on shift right now.", Detail: "Ask your supervisor if your shift has changed."}
+	case wire.RefusedVerifyRequired:
+		return Message{Title: "Your PIN or fingerprint is needed.", Detail: "Use a badge or key that asks for it."}
+	case wire.RefusedChallengeExpire:
+		return Message{Title: "Try again", Detail: "That took too long."}
+	case agent.RefusedHubUnreachable:
+		return Message{Title: "Try again", Detail: "The kiosk could not reach the server."}
+	default:
+		return Message{Title: "Try again"}
+	}
+}
