@@ -106,17 +106,17 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	sessions, err := newSessions(*state, log)
+	sessions, err := agent.NewSessions(*state, log)
 	if err != nil {
 		return err
 	}
 	events := agent.NewJSONLines(stdout)
 	a, err := agent.New(agent.Config{
 		StateDir: *state, Authenticators: src, Warning: *warning, Logger: log,
-		Teardown: sessions.end,
+		Teardown: sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
-				sessions.start(e) // before the event: the session's apps are up when it says so
+				sessions.Start(e) // before the event: the session's apps are up when it says so
 			}
 			events.Emit(e)
 		}),

@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := newSessions(o.state, log)
+	sessions, err := agent.NewSessions(o.state, log)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 
 	size, labels := fyne.NewSize(1280, 800), map[string]string{}
-	if p := sessions.profile; p != nil {
+	if p := sessions.Profile(); p != nil {
 		if d := p.Display; d.Width > 0 && d.Height > 0 {
 			scale := 1.0
 			if d.Scale > 0 {
@@ -122,10 +122,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	})
 	core, err := agent.New(agent.Config{
 		StateDir: o.state, Authenticators: src, Warning: o.warning, Logger: log,
-		Teardown: sessions.end,
+		Teardown: sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
-				sessions.start(e) // before the screen says so: the apps are up
+				sessions.Start(e) // before the screen says so: the apps are up
 			}
 			model.Emit(e)
 		}),

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -8,26 +8,29 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/shiftgate/shiftgate/agent"
 	"github.com/shiftgate/shiftgate/agent/session"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 )
 
-// sessions joins the agent core to the session manager: a granted session
-// gets its own HOME, TMPDIR and the profile's apps for its roles, and a
-// teardown ends them all before the agent acknowledges it.
-type sessions struct {
+// Sessions joins the agent core to the session manager for the kiosk
+// binaries: a granted session gets its own HOME, TMPDIR and the kiosk
+// profile's apps for its roles (Start, called on session.started), and a
+// teardown ends them all before the agent acknowledges it (End, the
+// Config.Teardown).
+type Sessions struct {
 	mgr     *session.Manager
 	profile *profiles.Profile // nil: the profile is unknown to this build, no apps
 	log     *slog.Logger
 }
 
-func newSessions(state string, log *slog.Logger) (*sessions, error) {
-	en, err := agent.ReadEnrollment(state)
+// NewSessions reads the kiosk's enrollment in state, loads its profile and
+// cleans up whatever a crashed run left behind.
+func NewSessions(state string, log *slog.Logger) (*Sessions, error) {
+	en, err := ReadEnrollment(state)
 	if err != nil {
 		return nil, err
 	}
-	s := &sessions{log: log}
+	s := &Sessions{log: log}
 	cfg := session.Config{StateDir: state, Logger: log}
 	if p, err := profiles.Get(en.Profile); err == nil {
 		s.profile = p
@@ -38,16 +41,19 @@ func newSessions(state string, log *slog.Logger) (*sessions, error) {
 	if s.mgr, err = session.New(cfg); err != nil {
 		return nil, err
 	}
-	// Whatever a crashed run left behind goes before anything starts.
 	if err := s.mgr.Cleanup(); err != nil {
 		log.Warn("cleaning up leftover sessions", "err", err)
 	}
 	return s, nil
 }
 
-// start opens the session's directories and launches its apps. An app
-// that cannot start is logged; the session goes on without it.
-func (s *sessions) start(e agent.Event) {
+// Profile is the kiosk's hardware profile, nil when this build does not
+// know it.
+func (s *Sessions) Profile() *profiles.Profile { return s.profile }
+
+// Start opens a session.started event's directories and launches its
+// apps. An app that cannot start is logged; the session goes on without it.
+func (s *Sessions) Start(e Event) {
 	sess, err := s.mgr.Start(context.Background(), session.Spec{ID: e.SessionID, User: e.User})
 	if err != nil {
 		s.log.Error("start session", "session", e.SessionID, "err", err)
@@ -61,7 +67,7 @@ func (s *sessions) start(e agent.Event) {
 }
 
 // apps are the profile's apps for the granted roles that the hub granted.
-func (s *sessions) apps(roles string, granted []string) []session.App {
+func (s *Sessions) apps(roles string, granted []string) []session.App {
 	if s.profile == nil {
 		return nil
 	}
@@ -76,9 +82,9 @@ func (s *sessions) apps(roles string, granted []string) []session.App {
 	return out
 }
 
-// end is the agent's teardown: processes, files and clipboard of the
-// session are gone when it returns nil.
-func (s *sessions) end(ctx context.Context, sess agent.Session) error {
+// End is a TeardownFunc: the session's processes, files and clipboard are
+// gone when it returns nil.
+func (s *Sessions) End(ctx context.Context, sess Session) error {
 	if err := s.mgr.End(ctx, sess.ID); err != nil && !errors.Is(err, session.ErrBadID) {
 		return fmt.Errorf("tear down session %s: %w", sess.ID, err)
 	}
