@@ -269,6 +269,7 @@ func (m *Model) render() {
 func heading(text string) *widget.Label {
 	l := widget.NewLabelWithStyle(text, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	l.SizeName = theme.SizeNameHeadingText
+	l.Wrapping = fyne.TextWrapWord // a long message wraps instead of running off a small screen
 	return l
 }
 
