@@ -132,8 +132,21 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 	case wire.TypeError:
 		var e wire.Error
 		_ = env.Unmarshal(&e)
-		c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message)
-		return wire.Envelope{}, nil
+		if env.Re == "" {
+			c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message)
+			return wire.Envelope{}, nil
+		}
+		// An error answering a push (a session.revoke whose teardown failed,
+		// an enroll.start the kiosk could not take) means a session may
+		// still be open there: operators must see it, in the log and the
+		// audit trail. The push stays unacknowledged.
+		c.s.cfg.Logger.Error("kiosk could not carry out a push", "device", deviceID, "push", env.Re, "code", e.Code, "message", e.Message)
+		err := c.s.st.InTx(ctx, func(tx store.Ops) error {
+			_, err := c.s.audit.Append(ctx, tx, auditEntry(deviceActor(deviceID), "device.push_failed", "device:"+deviceID,
+				map[string]any{"push": env.Re, "code": e.Code, "message": e.Message}))
+			return err
+		})
+		return wire.Envelope{}, err
 	}
 	return wire.Envelope{}, fmt.Errorf("%s: %w", env.Type, push.ErrUnknownType)
 }

@@ -395,3 +395,42 @@ func TestKioskProfiles(t *testing.T) {
 		t.Errorf("session apps %v, want the profile's %v", g.Apps, wantApps)
 	}
 }
+
+// TestPushFailureIsAudited: a kiosk that cannot tear a session down
+// answers the push with an error; the hub records it for operators and
+// keeps the revocation unacknowledged.
+func TestPushFailureIsAudited(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := createUser(t, h, "ivo", `{"sites":["north"]}`)
+	createGroup(t, h, "Nurse", uid)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "ivo")
+	g := grant(t, first(tap(t, k, badge)))
+	if r := h.API(t, "POST", "/api/v1/users/ivo/signout", nil); r.Status != 200 {
+		t.Fatalf("signout: %d %s", r.Status, r.Body)
+	}
+	push := k.Recv(5 * time.Second)
+	if push.Type != wire.TypeSessionRevoke {
+		t.Fatalf("got %s, want session.revoke", push.Type)
+	}
+	env, _ := wire.New(wire.TypeError, "", push.ID, wire.Error{Code: wire.ErrInternal, Message: "teardown failed: process 4242 survived SIGKILL"})
+	if err := k.Conn.WriteJSON(env); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		recs, _ := h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "device.push_failed"})
+		if len(recs) == 1 && strings.Contains(string(recs[0].Detail), "process 4242") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no device.push_failed audit record: %+v", recs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	revs, _ := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: g.SessionID})
+	if len(revs) != 1 || !revs[0].Acked.IsZero() {
+		t.Errorf("revocation after a failed teardown: %+v", revs)
+	}
+}
