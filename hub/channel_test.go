@@ -168,16 +168,23 @@ func TestKioskLoginAndLeaver(t *testing.T) {
 
 func first(env wire.Envelope, _ json.RawMessage) wire.Envelope { return env }
 
+// signedIn provisions userName with role at site north, enrolls a kiosk
+// north-1 and a badge, and signs the user in there.
+func signedIn(t *testing.T, h *hubtest.Hub, userName, role string) (*hubtest.Kiosk, wire.SessionGrant) {
+	t.Helper()
+	uid := createUser(t, h, userName, `{"sites":["north"]}`)
+	createGroup(t, h, role, uid)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, userName)
+	return k, grant(t, first(tap(t, k, badge)))
+}
+
 // TestKioskOfflineRevocation: a kiosk that was away when
 // its session was ended learns it in the welcome.
 func TestKioskOfflineRevocation(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
-	uid := createUser(t, h, "ola", `{"sites":["north"]}`)
-	createGroup(t, h, "Picker", uid)
-	k := h.EnrollKiosk(t, "north-1", "north")
-	k.Dial("")
-	badge := registerBadge(t, h, k, "ola")
-	g := grant(t, first(tap(t, k, badge)))
+	k, g := signedIn(t, h, "ola", "Picker")
 	k.Conn.Close()
 
 	r := h.API(t, "POST", "/api/v1/users/ola/signout", nil)
@@ -199,12 +206,7 @@ func TestKioskOfflineRevocation(t *testing.T) {
 // its channel and refuses its certificate at the TLS handshake.
 func TestDisabledKioskIsCutOff(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
-	uid := createUser(t, h, "mo", `{"sites":["north"]}`)
-	createGroup(t, h, "Nurse", uid)
-	k := h.EnrollKiosk(t, "north-1", "north")
-	k.Dial("")
-	badge := registerBadge(t, h, k, "mo")
-	g := grant(t, first(tap(t, k, badge)))
+	k, g := signedIn(t, h, "mo", "Nurse")
 	if r := h.API(t, "POST", "/api/v1/devices/north-1/disable", nil); r.Status != 200 {
 		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
@@ -401,12 +403,7 @@ func TestKioskProfiles(t *testing.T) {
 // keeps the revocation unacknowledged.
 func TestPushFailureIsAudited(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
-	uid := createUser(t, h, "ivo", `{"sites":["north"]}`)
-	createGroup(t, h, "Nurse", uid)
-	k := h.EnrollKiosk(t, "north-1", "north")
-	k.Dial("")
-	badge := registerBadge(t, h, k, "ivo")
-	g := grant(t, first(tap(t, k, badge)))
+	k, g := signedIn(t, h, "ivo", "Nurse")
 	if r := h.API(t, "POST", "/api/v1/users/ivo/signout", nil); r.Status != 200 {
 		t.Fatalf("signout: %d %s", r.Status, r.Body)
 	}

@@ -222,33 +222,34 @@ func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request, 
 }
 
 func (h *Handler) schemas(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	items := SchemaResources(h.cfg.BaseURL)
-	writeJSON(w, http.StatusOK, newListResponse(len(items), 1, items))
-	return nil
+	return writeAll(w, h.schemaRes)
 }
 
 func (h *Handler) schema(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	for _, s := range SchemaResources(h.cfg.BaseURL) {
-		if s["id"] == r.PathValue("id") {
-			writeJSON(w, http.StatusOK, s)
-			return nil
-		}
-	}
-	return &Error{Status: http.StatusNotFound, Detail: "no schema " + r.PathValue("id")}
+	return writeOne(w, h.schemaRes, r.PathValue("id"), "schema")
 }
 
 func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	items := ResourceTypeResources(h.cfg.BaseURL)
+	return writeAll(w, h.typeRes)
+}
+
+func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	return writeOne(w, h.typeRes, r.PathValue("id"), "resource type")
+}
+
+// writeAll answers a discovery list.
+func writeAll(w http.ResponseWriter, items []map[string]any) error {
 	writeJSON(w, http.StatusOK, newListResponse(len(items), 1, items))
 	return nil
 }
 
-func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	for _, rt := range ResourceTypeResources(h.cfg.BaseURL) {
-		if rt["id"] == r.PathValue("id") {
-			writeJSON(w, http.StatusOK, rt)
+// writeOne answers one discovery resource by id.
+func writeOne(w http.ResponseWriter, items []map[string]any, id, what string) error {
+	for _, it := range items {
+		if it["id"] == id {
+			writeJSON(w, http.StatusOK, it)
 			return nil
 		}
 	}
-	return &Error{Status: http.StatusNotFound, Detail: "no resource type " + r.PathValue("id")}
+	return &Error{Status: http.StatusNotFound, Detail: "no " + what + " " + id}
 }

@@ -49,6 +49,8 @@ type Handler struct {
 	users  *ResourceType
 	groups *ResourceType
 	mux    *http.ServeMux
+	// The discovery documents never change: built once.
+	schemaRes, typeRes []map[string]any
 }
 
 // NewHandler returns the SCIM handler.
@@ -63,7 +65,8 @@ func NewHandler(cfg HandlerConfig) *Handler {
 		cfg.MaxBodyBytes = 1 << 20
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	h := &Handler{cfg: cfg, users: UserResourceType(), groups: GroupResourceType(), mux: http.NewServeMux()}
+	h := &Handler{cfg: cfg, users: UserResourceType(), groups: GroupResourceType(), mux: http.NewServeMux(),
+		schemaRes: SchemaResources(cfg.BaseURL), typeRes: ResourceTypeResources(cfg.BaseURL)}
 	p := cfg.Prefix
 	h.route("GET "+p+"/Users", listQuery(h.queryUsers))
 	h.route("POST "+p+"/Users", h.createUser)
