@@ -24,6 +24,9 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/users/{userName}/signout", s.admin(s.apiSignout))
 	mux.Handle("POST /api/v1/devices/{device}/disable", s.admin(s.apiDisableDevice))
 	mux.Handle("POST /api/v1/credentials/{id}/revoke", s.admin(s.apiRevokeCredential))
+	mux.Handle("POST /api/v1/grants", s.admin(s.apiCreateGrant))
+	mux.Handle("GET /api/v1/users/{userName}/grants", s.admin(s.apiListGrants))
+	mux.Handle("POST /api/v1/grants/{id}/revoke", s.admin(s.apiRevokeGrant))
 }
 
 // admin wraps an API handler with admin-token authentication and renders
@@ -73,7 +76,7 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 		writeAPIJSON(w, http.StatusNotFound, apiError{userMessage(err)})
 	case errors.Is(err, push.ErrOffline):
 		writeAPIJSON(w, http.StatusConflict, apiError{"the kiosk is offline: the enrollment needs it connected; try again when it is online"})
-	case errors.Is(err, errBadRequest):
+	case errors.Is(err, errBadRequest), errors.Is(err, lifecycle.ErrInvalid):
 		writeAPIJSON(w, http.StatusBadRequest, apiError{userMessage(err)})
 	default:
 		s.cfg.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -134,14 +137,11 @@ func (s *Server) apiDeviceCode(w http.ResponseWriter, r *http.Request, a lifecyc
 
 // apiSignout ends every live session of a user, everywhere.
 func (s *Server) apiSignout(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	us, _, err := s.st.ListUsers(r.Context(), store.UserQuery{UserName: r.PathValue("userName"), States: []store.UserState{store.UserActive, store.UserPending, store.UserDisabled}})
+	u, err := s.userByName(r.Context(), r.PathValue("userName"))
 	if err != nil {
 		return err
 	}
-	if len(us) != 1 {
-		return errors.Join(store.ErrNotFound, errors.New("no user "+r.PathValue("userName")))
-	}
-	revs, err := s.engine.ForceSignOut(r.Context(), a, us[0].ID)
+	revs, err := s.engine.ForceSignOut(r.Context(), a, u.ID)
 	if err != nil {
 		return err
 	}

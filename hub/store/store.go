@@ -351,7 +351,12 @@ type Grant struct {
 // GrantOps reads and writes just-in-time grants.
 type GrantOps interface {
 	CreateGrant(ctx context.Context, g Grant) (Grant, error)
+	// GetGrant returns one grant; ErrNotFound if there is none with id.
+	GetGrant(ctx context.Context, id string) (Grant, error)
 	ListGrants(ctx context.Context, userID string) ([]Grant, error)
+	// RevokeGrant revokes one grant that is neither revoked nor over at at
+	// and returns it after the change; ErrNotFound otherwise.
+	RevokeGrant(ctx context.Context, id string, at time.Time) (Grant, error)
 	// RevokeGrants revokes every grant of the user that is not yet over at
 	// at, and returns them as they are after the change.
 	RevokeGrants(ctx context.Context, userID string, at time.Time) ([]Grant, error)

@@ -42,6 +42,32 @@ func (o ops) CreateGrant(ctx context.Context, g store.Grant) (store.Grant, error
 	return g, nil
 }
 
+func (o ops) GetGrant(ctx context.Context, id string) (store.Grant, error) {
+	g, err := scanGrant(o.read.QueryRowContext(ctx, `SELECT `+grantCols+` FROM grants WHERE id = ?`, id))
+	if err != nil {
+		return store.Grant{}, fmt.Errorf("get grant %s: %w", id, mapErr(err))
+	}
+	return g, nil
+}
+
+func (o ops) RevokeGrant(ctx context.Context, id string, at time.Time) (store.Grant, error) {
+	if err := checkTimes(at); err != nil {
+		return store.Grant{}, fmt.Errorf("revoke grant %s: %w", id, err)
+	}
+	var g store.Grant
+	err := o.write(ctx, func(q querier) error {
+		var err error
+		g, err = scanGrant(q.QueryRowContext(ctx, `UPDATE grants SET revoked = ?1
+			WHERE id = ?2 AND revoked = 0 AND (end_at = 0 OR end_at > ?1)
+			RETURNING `+grantCols, nanos(at), id))
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.Grant{}, fmt.Errorf("revoke grant %s: %w", id, err)
+	}
+	return g, nil
+}
+
 // ListGrants returns the user's grants ordered by Start, then ID.
 func (o ops) ListGrants(ctx context.Context, userID string) ([]store.Grant, error) {
 	gs, err := queryAll(ctx, o.read, scanGrant,

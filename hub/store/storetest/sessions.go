@@ -134,6 +134,34 @@ func testGrants(t *testing.T, s store.Store) {
 	}
 }
 
+func testGrantOne(t *testing.T, s store.Store) {
+	g := func(id string, start, end int) store.Grant {
+		return store.Grant{ID: id, UserID: "u1", Role: "Charge Nurse", Site: "North", Reason: "cover",
+			Approver: "admin:kim", Start: at(start), End: at(end), Created: at(start - 1)}
+	}
+	current, over := g("current", 0, 8), g("over", -10, -2)
+	for _, x := range []store.Grant{current, over} {
+		must[store.Grant](t, "create")(s.CreateGrant(t.Context(), x))
+	}
+	diff(t, "get", current, must[store.Grant](t, "get")(s.GetGrant(t.Context(), "current")))
+	_, err := s.GetGrant(t.Context(), "nope")
+	wantErr(t, "get unknown", err, store.ErrNotFound)
+
+	got := must[store.Grant](t, "revoke")(s.RevokeGrant(t.Context(), "current", at(2)))
+	want := current
+	want.Revoked = at(2)
+	diff(t, "revoked grant", want, got)
+	checkUTC(t, "revoked grant", got.Start, got.End, got.Revoked, got.Created)
+	diff(t, "get after revoke", want, must[store.Grant](t, "get after")(s.GetGrant(t.Context(), "current")))
+	_, err = s.RevokeGrant(t.Context(), "current", at(3))
+	wantErr(t, "revoke twice", err, store.ErrNotFound)
+	_, err = s.RevokeGrant(t.Context(), "over", at(3))
+	wantErr(t, "revoke a grant that is over", err, store.ErrNotFound)
+	_, err = s.RevokeGrant(t.Context(), "nope", at(3))
+	wantErr(t, "revoke unknown", err, store.ErrNotFound)
+	diff(t, "over unchanged", over, must[store.Grant](t, "get over")(s.GetGrant(t.Context(), "over")))
+}
+
 func testRevocations(t *testing.T, s store.Store) {
 	r := func(user, session, reason string, h int) store.Revocation {
 		return store.Revocation{ID: 999, UserID: user, SessionID: session, DeviceID: "k1",

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"EndSessions", testEndSessions},
 		{"Grants", testGrants},
+		{"GrantOne", testGrantOne},
 		{"Revocations", testRevocations},
 		{"Tokens", testTokens},
 		{"EnrollmentCodes", testEnrollmentCodes},

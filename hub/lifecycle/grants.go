@@ -1,0 +1,212 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// MaxGrantLength caps a just-in-time grant: access meant to last longer
+// belongs in the identity provider as a role, where it is reviewed.
+const MaxGrantLength = 30 * 24 * time.Hour
+
+// ErrInvalid marks a request that can never succeed as sent; its message
+// says what to change.
+var ErrInvalid = errors.New("invalid request")
+
+// Grant audit actions.
+const (
+	actionGrantCreate = "grant.create"
+	actionGrantRevoke = "grant.revoke"
+)
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// GrantAccess gives a user a time-bound role at a site. g needs UserID,
+// Role, Site, End and Reason; a zero Start means now, an empty Approver
+// means the actor. The user must exist and not be deleted or disabled,
+// the site must exist, and the grant must end after it starts, in the
+// future, and within MaxGrantLength of its start. The grant is audited
+// with its reason and approver.
+func (e *Engine) GrantAccess(ctx context.Context, a Actor, g store.Grant) (store.Grant, error) {
+	now := e.now().UTC()
+	g.Role, g.Site, g.Reason = strings.TrimSpace(g.Role), strings.TrimSpace(g.Site), strings.TrimSpace(g.Reason)
+	if g.Start.IsZero() {
+		g.Start = now
+	}
+	if g.Approver == "" {
+		g.Approver = a.Name
+	}
+	switch {
+	case g.UserID == "":
+		return store.Grant{}, invalid("name the user the grant is for")
+	case g.Role == "":
+		return store.Grant{}, invalid("name the role to grant")
+	case g.Site == "":
+		return store.Grant{}, invalid("name the site the role is granted at")
+	case g.Reason == "":
+		return store.Grant{}, invalid("give a reason: it is recorded in the audit trail and shown in access reviews")
+	case g.End.IsZero():
+		return store.Grant{}, invalid("give an end time: just-in-time grants always end")
+	case !g.End.After(g.Start):
+		return store.Grant{}, invalid("the grant ends (%s) before it starts (%s)", g.End.Format(time.RFC3339), g.Start.Format(time.RFC3339))
+	case !g.End.After(now):
+		return store.Grant{}, invalid("the grant's end (%s) has already passed", g.End.Format(time.RFC3339))
+	case g.End.Sub(g.Start) > MaxGrantLength:
+		return store.Grant{}, invalid("a grant lasts at most %d days; longer access is a role in the identity provider", int(MaxGrantLength/(24*time.Hour)))
+	}
+	g.ID, g.Created, g.Revoked = uuid.NewString(), now, time.Time{}
+	err := e.run(ctx, func(tx store.Ops, _ *change) error {
+		u, err := tx.GetUser(ctx, g.UserID)
+		if err != nil {
+			return err
+		}
+		if u.State == store.UserDeleted || u.State == store.UserDisabled {
+			return invalid("user %s is not active: a grant would give no access", u.UserName)
+		}
+		if g.Site, err = knownSite(ctx, tx, g.Site); err != nil {
+			return err
+		}
+		if g, err = tx.CreateGrant(ctx, g); err != nil {
+			return err
+		}
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionGrantCreate, Subject: subjectUserPrefix + g.UserID,
+			Detail: map[string]any{"grant": g.ID, "role": g.Role, "site": g.Site, "start": g.Start, "end": g.End, "reason": g.Reason, "approver": g.Approver}})
+		return err
+	})
+	if err != nil {
+		return store.Grant{}, fmt.Errorf("grant %s at %s: %w", g.Role, g.Site, err)
+	}
+	e.log.Info("access granted", "grant", g.ID, "user", g.UserID, "role", g.Role, "site", g.Site, "end", g.End)
+	return g, nil
+}
+
+// knownSite returns the spelling the hub knows site by: a registered site,
+// or the site of an enrolled kiosk. A grant at a site with neither could
+// never be used.
+func knownSite(ctx context.Context, tx store.Ops, site string) (string, error) {
+	s, err := tx.GetSiteByName(ctx, site)
+	if err == nil {
+		return s.Name, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	ds, err := tx.ListDevices(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	for _, d := range ds {
+		if equalFold(d.Site, site) {
+			return d.Site, nil
+		}
+	}
+	return "", invalid("no site %q: no kiosk is enrolled there", site)
+}
+
+// RevokeGrant ends a grant early. The user's live sessions at the grant's
+// site that hold its role only through this grant end at once (reason
+// entitlement_removed) and are pushed to their kiosks. ErrNotFound if the
+// grant does not exist or is already revoked or over.
+func (e *Engine) RevokeGrant(ctx context.Context, a Actor, id, why string) (store.Grant, error) {
+	var g store.Grant
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		now := e.now().UTC()
+		var err error
+		if g, err = tx.RevokeGrant(ctx, id, now); err != nil {
+			return err
+		}
+		ended, err := e.endGrantSessions(ctx, tx, c, g, now)
+		if err != nil {
+			return err
+		}
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionGrantRevoke, Subject: subjectUserPrefix + g.UserID,
+			Detail: map[string]any{"grant": g.ID, "role": g.Role, "site": g.Site, "reason": why, "sessionsEnded": ended}})
+		return err
+	})
+	if err != nil {
+		return store.Grant{}, fmt.Errorf("revoke grant %s: %w", id, err)
+	}
+	return g, nil
+}
+
+// endGrantSessions ends the live sessions that depended on grant g, which
+// has just ended: sessions on kiosks of g's site holding g's role, unless
+// the user still holds that role there another way (a group role at one
+// of its own sites, or another running grant).
+func (e *Engine) endGrantSessions(ctx context.Context, tx store.Ops, c *change, g store.Grant, now time.Time) ([]string, error) {
+	live, err := tx.ListSessions(ctx, store.SessionQuery{UserID: g.UserID, LiveOnly: true})
+	if err != nil || len(live) == 0 {
+		return nil, err
+	}
+	still, err := e.holdsRoleAt(ctx, tx, g.UserID, g.Role, g.Site, now)
+	if err != nil || still {
+		return nil, err
+	}
+	var ids []string
+	for _, s := range live {
+		if !hasRole(s.Role, g.Role) {
+			continue
+		}
+		d, err := tx.GetDevice(ctx, s.DeviceID)
+		if err != nil {
+			return nil, err
+		}
+		if equalFold(d.Site, g.Site) {
+			ids = append(ids, s.ID)
+		}
+	}
+	ended, err := tx.EndSessionsByID(ctx, ids, ReasonEntitlementRemoved, now)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ended))
+	for _, s := range ended {
+		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID,
+			Reason: ReasonEntitlementRemoved, Detail: "grant:" + g.ID, Created: now}); err != nil {
+			return nil, err
+		}
+		out = append(out, s.ID)
+	}
+	return out, nil
+}
+
+// holdsRoleAt reports whether the user holds role at site without any
+// grant that is over or revoked at now: through a group, at one of its
+// sites, or through a running grant.
+func (e *Engine) holdsRoleAt(ctx context.Context, tx store.Ops, userID, role, site string, now time.Time) (bool, error) {
+	u, err := tx.GetUser(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	if containsFold(u.Sites, site) {
+		groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: userID, WithoutMembers: true})
+		if err != nil {
+			return false, err
+		}
+		for _, gr := range groups {
+			if equalFold(gr.DisplayName, role) {
+				return true, nil
+			}
+		}
+	}
+	grants, err := tx.ListGrants(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, gr := range grants {
+		if gr.Revoked.IsZero() && !gr.Start.After(now) && gr.End.After(now) && equalFold(gr.Role, role) && equalFold(gr.Site, site) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
