@@ -126,6 +126,7 @@ type Agent struct {
 	enroll       *pendingEnroll
 	revoked      map[string]string
 	revokedOrder []string
+	early        *wire.SessionExtend // a session.extend that overtook its grant (extend.go)
 	pending      []wire.SessionEnd
 	flushing     bool
 	connected    bool
@@ -449,12 +450,14 @@ func (a *Agent) loginDone(res loginResult) {
 	}
 	a.session = &liveSession{Session: Session{
 		ID: g.SessionID, User: g.User, DisplayName: g.DisplayName, Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt, ExpiryReason: expiryReason(g.ExpiryReason),
+		WarnSeconds: g.WarnSeconds,
 	}}
 	a.persist()
 	a.setState(Active)
 	a.log.Info("session started", "session", g.SessionID, "user", g.User, "expires_at", g.ExpiresAt)
 	a.emit(Event{Event: EventSessionStarted, User: g.User, SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, Role: g.Role, Apps: apps})
 	a.armTimers()
+	a.applyEarlyExtend()
 }
 
 // --- challenges -------------------------------------------------------
@@ -640,6 +643,8 @@ func (a *Agent) push(env wire.Envelope) {
 		}
 		a.enroll = &pendingEnroll{pushID: env.ID, start: es}
 		a.log.Info("the next tap registers a credential", "user", es.User)
+	case wire.TypeSessionExtend:
+		a.extendPush(env)
 	}
 }
 
@@ -673,6 +678,9 @@ func (a *Agent) onConnected(w wire.Welcome) {
 		}
 	}
 	a.emit(Event{Event: EventConnected, DeviceID: w.DeviceID, DeviceName: w.DeviceName, Site: w.Site})
+	if w.Extend != nil {
+		a.applyExpiry(*w.Extend)
+	}
 	a.prefetch()
 	a.flush()
 }
@@ -786,17 +794,24 @@ func (a *Agent) armTimers() {
 		a.expire()
 		return
 	}
-	warnAt := s.ExpiresAt.Add(-a.cfg.Warning)
-	if !now.Before(warnAt) {
-		a.warn()
-	} else {
-		a.after(warnAt.Sub(now), a.warn)
+	passed := false
+	for _, lead := range a.warningLeads(s) {
+		if warnAt := s.ExpiresAt.Add(-lead); now.Before(warnAt) {
+			a.after(warnAt.Sub(now), a.warn)
+		} else {
+			passed = true
+		}
+	}
+	if passed {
+		a.warn() // once, however many warning times have passed
 	}
 	a.after(s.ExpiresAt.Sub(now), a.expire)
 }
 
+// warn emits session.warning: the first one turns Active into Warning,
+// later ones (the hub's schedule has several) repeat it.
 func (a *Agent) warn() {
-	if a.state != Active {
+	if a.state != Active && a.state != Warning {
 		return
 	}
 	a.setState(Warning)

@@ -352,7 +352,7 @@ func (c *Client) readLoop(cn *conn, h Handler) {
 			continue
 		}
 		switch env.Type {
-		case wire.TypeSessionRevoke, wire.TypeEnrollStart:
+		case wire.TypeSessionRevoke, wire.TypeEnrollStart, wire.TypeSessionExtend:
 			if env.ID == "" {
 				c.replyError(cn, "", wire.ErrBadMessage, env.Type+" without id")
 				continue

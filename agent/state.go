@@ -61,6 +61,9 @@ type Session struct {
 	// ExpiryReason is what session.ended says at ExpiresAt: shift_end or
 	// expired.
 	ExpiryReason string `json:"expiry_reason,omitempty"`
+	// WarnSeconds is the hub's warning schedule (seconds before
+	// ExpiresAt); empty: the agent's Config.Warning.
+	WarnSeconds []int `json:"warn_seconds,omitempty"`
 }
 
 // liveSession is the session as session.json stores it.

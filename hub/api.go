@@ -27,6 +27,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/grants", s.admin(s.apiCreateGrant))
 	mux.Handle("GET /api/v1/users/{userName}/grants", s.admin(s.apiListGrants))
 	mux.Handle("POST /api/v1/grants/{id}/revoke", s.admin(s.apiRevokeGrant))
+	s.shiftRoutes(mux)
 }
 
 // admin wraps an API handler with admin-token authentication and renders
@@ -87,11 +88,12 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 var errBadRequest = errors.New("bad request")
 
 func userMessage(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
+	lines := strings.Split(err.Error(), "\n")
+	// errors.Join(sentinel, detail): the detail says what to fix.
+	for len(lines) > 1 && (lines[0] == errBadRequest.Error() || lines[0] == store.ErrNotFound.Error()) {
+		lines = lines[1:]
 	}
-	return s
+	return lines[0]
 }
 
 // apiEnroll authorises a credential registration: the next tap on the

@@ -26,7 +26,9 @@ type channel struct {
 	s     *Server
 	rp    *authn.RP
 	rules policy.Rules
-	acks  chan ack
+	// warnSeconds go into every session.grant (Config.SessionWarnings).
+	warnSeconds []int
+	acks        chan ack
 	// devices holds the record of each connected kiosk, read at hello: a
 	// login needs its site on every tap. A device change that matters
 	// (disable) closes the channel, so the entry never outlives it.
@@ -59,6 +61,8 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 	if h.LiveSession != "" {
 		if reason := c.verdict(ctx, deviceID, h.LiveSession); reason != "" {
 			w.Revoke = &wire.SessionRevoke{SessionID: h.LiveSession, Reason: reason}
+		} else {
+			w.Extend = c.liveExpiry(ctx, h.LiveSession)
 		}
 	}
 	return w, nil
@@ -180,7 +184,11 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 			return err
 		}
 		now := c.s.cfg.Now().UTC()
-		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules})
+		u, exts, err := c.timeInput(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
+		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Extensions: exts, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules})
 		if dec.Allow {
 			c.applyProfile(d, res, &dec)
 		}
@@ -217,7 +225,7 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 	c.s.cfg.Logger.Debug("session started", "user", res.User.ID, "device", deviceID, "session", sess.ID, "role", dec.Role, "expires", dec.ExpiresAt)
 	return wire.New(wire.TypeSessionGrant, "", "", wire.SessionGrant{
 		SessionID: sess.ID, User: res.User.UserName, DisplayName: res.User.DisplayName, Role: dec.Role, Apps: dec.Apps, ExpiresAt: dec.ExpiresAt,
-		ExpiryReason: expiryReason(dec.EndsBy),
+		ExpiryReason: expiryReason(dec.EndsBy), WarnSeconds: c.warnSeconds,
 	})
 }
 

@@ -56,6 +56,13 @@ type Config struct {
 	SchedulerInterval time.Duration
 	// MaxBodyBytes caps every request body; default 1 MiB.
 	MaxBodyBytes int64
+	// ShiftGrace is how long before a shift starts its worker may sign in;
+	// zero means policy.DefaultShiftGrace (15 min), negative means none.
+	ShiftGrace time.Duration
+	// SessionWarnings are the lead times before a session ends at which
+	// kiosks warn the user (session.grant warn_seconds); default 10 and 2
+	// minutes. Each must be at least a second.
+	SessionWarnings []time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -89,7 +96,7 @@ func (c *Config) setDefaults() error {
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
-	return nil
+	return c.setTimeDefaults()
 }
 
 // Server is a running hub's state.
@@ -146,8 +153,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now)}
+	rules := policy.DefaultRules()
+	if cfg.ShiftGrace != 0 {
+		rules.ShiftGrace = cfg.ShiftGrace
+	}
 	s.engine, err = lifecycle.New(lifecycle.Config{
-		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger,
+		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger, Rules: rules,
+		OnExpiry: func(ms []lifecycle.ExpiryChange) { s.channel.pushExpiry(s.push, ms) },
 		OnRevoke: func(rs []store.Revocation) {
 			// Push first: the log must not delay a teardown.
 			s.channel.pushRevocations(s.push, rs)
@@ -176,7 +188,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("webauthn relying party: %w", err)
 	}
-	s.channel = &channel{s: s, rp: rp, rules: policy.DefaultRules(), acks: make(chan ack, 1<<16)}
+	s.channel = &channel{s: s, rp: rp, rules: rules, warnSeconds: warnSeconds(cfg.SessionWarnings), acks: make(chan ack, 1<<16)}
 	s.push = push.New(push.Config{Handler: s.channel, Now: cfg.Now, Logger: cfg.Logger})
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) })
 	s.handler = s.routes()

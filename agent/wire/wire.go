@@ -53,6 +53,7 @@ const (
 	TypeRegistered       = "credential.registered"
 	TypeSessionEnd       = "session.end"    // the agent ended a session (signout, idle, expired)
 	TypeSessionRevoke    = "session.revoke" // hub → agent push: end this session now
+	TypeSessionExtend    = "session.extend" // hub → agent push: the live session's expiry moved (optional)
 	TypeAck              = "ack"            // answer that carries no data
 	TypeCertRenew        = "cert.renew"     // a CSR for a fresh device certificate
 	TypeCert             = "cert"           // hub → agent: the new certificate
@@ -87,6 +88,10 @@ type Welcome struct {
 	// Revoke is set when LiveSession must end; it is acknowledged like a
 	// SessionRevoke push.
 	Revoke *SessionRevoke `json:"revoke,omitempty"`
+	// Extend, when LiveSession may go on, carries its expiry as the hub
+	// has it now (a shift extended or shortened while the kiosk was
+	// offline). Optional; applied like a SessionExtend push, not acked.
+	Extend *SessionExtend `json:"extend,omitempty"`
 }
 
 // Challenge carries WebAuthn PublicKeyCredentialRequestOptions (usernameless:
@@ -114,6 +119,10 @@ type SessionGrant struct {
 	// ends the session at ExpiresAt: ReasonShiftEnd when the shift bounds
 	// it, ReasonExpired otherwise (and when empty).
 	ExpiryReason string `json:"expiry_reason,omitempty"`
+	// WarnSeconds are how many seconds before ExpiresAt the agent warns
+	// the user (session.warning), e.g. [600, 120]. Optional: without it
+	// the agent uses its own warning lead.
+	WarnSeconds []int `json:"warn_seconds,omitempty"`
 }
 
 // Refusal reasons shown to the agent. They say what to do without saying
@@ -173,6 +182,17 @@ type SessionEnd struct {
 type SessionRevoke struct {
 	SessionID string `json:"session_id"`
 	Reason    string `json:"reason"`
+}
+
+// SessionExtend moves the live session's expiry, later (a supervisor
+// extended the shift) or earlier (the shift was cut short). The agent
+// re-arms its warning and expiry timers and acks; a SessionExtend for a
+// session that is not open there is acked and ignored.
+type SessionExtend struct {
+	SessionID string    `json:"session_id"`
+	ExpiresAt time.Time `json:"expires_at"`
+	// ExpiryReason replaces SessionGrant.ExpiryReason when set.
+	ExpiryReason string `json:"expiry_reason,omitempty"`
 }
 
 // CertRenew carries a PEM CSR for a new device certificate.

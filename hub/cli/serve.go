@@ -2,9 +2,13 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"net"
+	"strings"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/policy"
 )
 
 func (e env) serve(ctx context.Context, args []string) error {
@@ -14,17 +18,43 @@ func (e env) serve(ctx context.Context, args []string) error {
 	public := fs.String("public-url", "", "URL clients use to reach the hub (default https://LISTEN)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "how long before a shift starts its worker may sign in (0: not before the start)")
+	warnings := fs.String("session-warnings", "10m,2m", "comma-separated lead times before a session ends at which kiosks warn")
 	if err := parse(fs, args, "data"); err != nil {
 		return err
+	}
+	ws, err := parseDurations(*warnings)
+	if err != nil {
+		return fmt.Errorf("%w: --session-warnings %q: %v", errUsage, *warnings, err)
+	}
+	if *grace < 0 {
+		return fmt.Errorf("%w: --shift-grace %s: give 0 or a positive duration", errUsage, *grace)
+	}
+	shiftGrace := *grace
+	if shiftGrace == 0 {
+		shiftGrace = -1 // hub.Config: negative means none, zero the default
 	}
 	log, err := e.logger(*logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
-	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log})
+	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	return s.Serve(ctx, func(net.Addr) {})
+}
+
+// parseDurations reads a comma-separated list of positive durations.
+func parseDurations(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for f := range strings.SplitSeq(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d < time.Second {
+			return nil, fmt.Errorf("%q is not a duration of at least 1s, e.g. 10m", strings.TrimSpace(f))
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

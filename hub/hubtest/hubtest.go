@@ -58,6 +58,7 @@ type Hub struct {
 	// SCIMToken is a valid token of scope scim.
 	SCIMToken  string
 	adminToken string
+	stop       func()
 }
 
 // Options tunes Start.
@@ -68,12 +69,21 @@ type Options struct {
 	// SchedulerInterval defaults to one hour in tests: call
 	// Engine().RunDue to apply effective dates deterministically.
 	SchedulerInterval time.Duration
+	// DataDir reuses a data directory (a restarted hub: pass the DataDir
+	// of a Hub that was stopped with Stop); default a fresh temporary one.
+	DataDir string
+	// ShiftGrace and SessionWarnings are hub.Config's.
+	ShiftGrace      time.Duration
+	SessionWarnings []time.Duration
 }
 
 // Start runs a hub until the test ends.
 func Start(t testing.TB, opts Options) *Hub {
 	t.Helper()
-	dir := t.TempDir()
+	dir := opts.DataDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listen: %v", err)
@@ -81,6 +91,7 @@ func Start(t testing.TB, opts Options) *Hub {
 	cfg := hub.Config{
 		DataDir: dir, Listen: ln.Addr().String(), PublicURL: "https://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
 		Logger: opts.Logger, MaxBodyBytes: opts.MaxBodyBytes, SchedulerInterval: opts.SchedulerInterval,
+		ShiftGrace: opts.ShiftGrace, SessionWarnings: opts.SessionWarnings,
 	}
 	if cfg.SchedulerInterval == 0 {
 		cfg.SchedulerInterval = time.Hour
@@ -105,18 +116,27 @@ func Start(t testing.TB, opts Options) *Hub {
 		cancel()
 		t.Fatalf("serve hub: %v", err)
 	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("hub shutdown: %v", err)
-		}
-		s.Close()
-	})
-	h := &Hub{Server: s, URL: "https://localhost:" + strconv.Itoa(addr.(*net.TCPAddr).Port), DataDir: dir, Clock: opts.Clock}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-errc; err != nil {
+				t.Errorf("hub shutdown: %v", err)
+			}
+			s.Close()
+		})
+	}
+	t.Cleanup(stop)
+	h := &Hub{Server: s, URL: "https://localhost:" + strconv.Itoa(addr.(*net.TCPAddr).Port), DataDir: dir, Clock: opts.Clock, stop: stop}
 	h.Client = h.NewClient(t)
 	h.SCIMToken = h.Token(t, "test-idp", store.ScopeSCIM)
 	return h
 }
+
+// Stop shuts the hub down and closes its store, as a process exit would;
+// Start with Options.DataDir set to h.DataDir starts it again. Safe to call
+// more than once.
+func (h *Hub) Stop() { h.stop() }
 
 // NewClient returns an HTTPS client that trusts only the hub's CA.
 func (h *Hub) NewClient(t testing.TB) *http.Client {

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/shift"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -75,6 +77,14 @@ type Config struct {
 	// OnRevoke receives the revocations of each committed change, in order.
 	// It must not block: the push layer queues them.
 	OnRevoke func([]store.Revocation)
+	// OnExpiry receives the live sessions whose expiry a committed change
+	// moved (shifts, extensions; see shifts.go), for the kiosks to be told.
+	// It must not block. Without it (the offline CLI) the engine never
+	// lengthens a live session, since no kiosk could learn of it.
+	OnExpiry func([]ExpiryChange)
+	// Rules are the login rules the hub decides with; the engine needs
+	// them to recompute session expiries. Zero: policy.DefaultRules().
+	Rules policy.Rules
 }
 
 // Engine applies lifecycle changes. It is safe for concurrent use.
@@ -84,6 +94,8 @@ type Engine struct {
 	now      func() time.Time
 	log      *slog.Logger
 	onRevoke func([]store.Revocation)
+	onExpiry func([]ExpiryChange)
+	rules    policy.Rules
 }
 
 // New returns an Engine; missing optional fields get defaults.
@@ -91,7 +103,10 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil || cfg.Audit == nil {
 		return nil, errors.New("lifecycle: Store and Audit are required")
 	}
-	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke}
+	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke, onExpiry: cfg.OnExpiry, rules: cfg.Rules}
+	if e.rules.Roles == nil {
+		e.rules = policy.DefaultRules()
+	}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -119,7 +134,8 @@ func StateAt(active bool, start, end, now time.Time) store.UserState {
 
 // change collects a transaction's revocations for delivery after commit.
 type change struct {
-	revs []store.Revocation
+	revs  []store.Revocation
+	moved []ExpiryChange
 }
 
 // run executes fn in a transaction and delivers its revocations after the
@@ -134,6 +150,9 @@ func (e *Engine) run(ctx context.Context, fn func(tx store.Ops, c *change) error
 	}
 	if len(c.revs) > 0 {
 		e.onRevoke(c.revs)
+	}
+	if len(c.moved) > 0 && e.onExpiry != nil {
+		e.onExpiry(c.moved)
 	}
 	return nil
 }
@@ -218,7 +237,12 @@ func (e *Engine) UpdateUser(ctx context.Context, a Actor, id string, fn func(sto
 			return err
 		}
 		if removed := missing(before.Sites, u.Sites); len(removed) > 0 {
-			return e.removeSites(ctx, tx, c, a, u, removed)
+			if err := e.removeSites(ctx, tx, c, a, u, removed); err != nil {
+				return err
+			}
+		}
+		if !shift.Equal(before.Shifts, u.Shifts) {
+			return e.reconcile(ctx, tx, c, a, u, now, causeShiftsChanged)
 		}
 		return nil
 	})

@@ -15,15 +15,23 @@ type Due struct {
 	Activated     int // pending users whose start date came
 	Deprovisioned int // users whose end date passed
 	Expired       int // live sessions past their expiry
+	// GrantsExpired and ExtensionsExpired count just-in-time grants and
+	// shift extensions whose end was recorded (timers.go).
+	GrantsExpired     int
+	ExtensionsExpired int
 }
 
 var scheduler = Actor{Name: actorScheduler, System: systemScheduler}
 
-// RunDue applies every effective date that has come: pending users whose
-// start date is reached become active, and users whose end date is reached
-// are deprovisioned. The state lives in the store, so a pass after a
-// restart catches up on whatever came due while the hub was down, and a
-// second pass over the same instant does nothing.
+// RunDue applies every timed event that has come, in this order: pending
+// users whose start date is reached become active; users whose end date is
+// reached are deprovisioned; live sessions past their expiry (shift end,
+// grant end, maximum length, ...) end; just-in-time grants and shift
+// extensions that ended are recorded (timers.go). The state lives in the
+// store and every action is conditional on it inside the transaction that
+// also writes its audit record, so a pass after a restart catches up on
+// whatever came due while the hub was down, and no action happens (or is
+// audited) twice, whatever passes overlap.
 func (e *Engine) RunDue(ctx context.Context) (Due, error) {
 	var d Due
 	now := e.now().UTC()
@@ -53,7 +61,13 @@ func (e *Engine) RunDue(ctx context.Context) (Due, error) {
 			d.Deprovisioned++
 		}
 	}
-	d.Expired, err = e.endExpiredSessions(ctx)
+	if d.Expired, err = e.endExpiredSessions(ctx); err != nil {
+		return d, err
+	}
+	if d.GrantsExpired, err = e.expireGrants(ctx); err != nil {
+		return d, err
+	}
+	d.ExtensionsExpired, err = e.expireExtensions(ctx)
 	return d, err
 }
 
@@ -106,8 +120,9 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 				return
 			}
 			e.log.Error("scheduler pass failed", "err", err)
-		} else if d.Activated+d.Deprovisioned+d.Expired > 0 {
-			e.log.Info("scheduler pass", "activated", d.Activated, "deprovisioned", d.Deprovisioned, "expired", d.Expired)
+		} else if d.Activated+d.Deprovisioned+d.Expired+d.GrantsExpired+d.ExtensionsExpired > 0 {
+			e.log.Info("scheduler pass", "activated", d.Activated, "deprovisioned", d.Deprovisioned, "expired", d.Expired,
+				"grants_expired", d.GrantsExpired, "extensions_expired", d.ExtensionsExpired)
 		}
 		select {
 		case <-ctx.Done():

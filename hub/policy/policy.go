@@ -18,7 +18,10 @@
 //     A role counts only if its rule (Rules.Roles, or Rules.Other for a role
 //     without one) gives at least one app. Else wire.RefusedNotAllowedHere.
 //  5. If the user has shifts, now is inside one, allowing Rules.ShiftGrace
-//     before its start. Else wire.RefusedOutsideShift.
+//     before its start. Else wire.RefusedOutsideShift. Shifts and running
+//     shift extensions (Input.Extensions) that overlap or touch form one
+//     window (ShiftWindow): back-to-back shifts, or a shift and the
+//     supervisor's extension of it, are one stretch of work.
 //  6. Roles whose rule names a Certification are kept only if the user
 //     holds it unexpired. If none is left, wire.RefusedNotAllowedHere.
 //  7. Roles whose rule has RequireUV are kept only if the authenticator
@@ -136,7 +139,10 @@ type Input struct {
 	Roles []string
 	// Grants are the user's just-in-time grants (any state; Decide picks the
 	// active ones for the device's site).
-	Grants       []store.Grant
+	Grants []store.Grant
+	// Extensions are the user's shift extensions (any state; Decide uses
+	// those running at Now as shift time).
+	Extensions   []store.ShiftExtension
 	Device       store.Device
 	Now          time.Time
 	UserVerified bool
@@ -242,12 +248,8 @@ func Decide(in Input) Decision {
 	// 5. The shift.
 	var shiftEnd time.Time
 	if len(u.Shifts) > 0 {
-		for _, s := range u.Shifts {
-			if !now.Before(s.Start.Add(-rules.ShiftGrace)) && now.Before(s.End) && s.End.After(shiftEnd) {
-				shiftEnd = s.End
-			}
-		}
-		if shiftEnd.IsZero() {
+		var ok bool
+		if shiftEnd, ok = ShiftWindow(u.Shifts, in.Extensions, now, rules.ShiftGrace); !ok {
 			return refuse(wire.RefusedOutsideShift, "user %s: %s is outside every shift (grace %v)", u.UserName, stamp(now), rules.ShiftGrace)
 		}
 	}
@@ -322,6 +324,52 @@ func Decide(in Input) Decision {
 		dec.Detail += "; withheld: " + strings.Join(reasons, "; ")
 	}
 	return dec
+}
+
+// ShiftWindow returns the end of the working window now lies in, allowing
+// grace before the window starts. Shifts and the extensions running at now
+// that overlap or touch are merged into one window first. ok is false when
+// now is in no window. A negative grace counts as none.
+func ShiftWindow(shifts []store.Shift, exts []store.ShiftExtension, now time.Time, grace time.Duration) (end time.Time, ok bool) {
+	grace = max(grace, 0)
+	ws := make([]store.Shift, 0, len(shifts)+len(exts))
+	ws = append(ws, shifts...)
+	for _, x := range exts {
+		if x.Start.Before(x.End) && now.Before(x.End) {
+			ws = append(ws, store.Shift{Start: x.Start, End: x.End})
+		}
+	}
+	slices.SortFunc(ws, func(a, b store.Shift) int { return a.Start.Compare(b.Start) })
+	for i := 0; i < len(ws); {
+		start, stop := ws[i].Start, ws[i].End
+		j := i + 1
+		for ; j < len(ws) && !ws[j].Start.After(stop); j++ {
+			if ws[j].End.After(stop) {
+				stop = ws[j].End
+			}
+		}
+		if !now.Before(start.Add(-grace)) && now.Before(stop) {
+			return stop, true
+		}
+		i = j
+	}
+	return time.Time{}, false
+}
+
+// MaxSessionFor is the longest session the roles may hold together: the
+// shortest role MaxSession among them, or Rules.MaxSession
+// (DefaultMaxSession if zero).
+func (r Rules) MaxSessionFor(roles []string) time.Duration {
+	m := r.MaxSession
+	if m <= 0 {
+		m = DefaultMaxSession
+	}
+	for _, name := range roles {
+		if rm := r.rule(name).MaxSession; rm > 0 && rm < m {
+			m = rm
+		}
+	}
+	return m
 }
 
 // bounds keeps the earliest session end offered, with the order of

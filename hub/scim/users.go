@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/shift"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -76,6 +77,11 @@ func userFromResource(res map[string]any, u *store.User) error {
 			}
 			u.Shifts = append(u.Shifts, store.Shift{Start: start, End: end})
 		}
+		if len(u.Shifts) > 0 {
+			if u.Shifts, err = shift.Normalize(u.Shifts); err != nil {
+				return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "shifts: " + strings.TrimPrefix(err.Error(), shift.ErrInvalid.Error()+": ")}
+			}
+		}
 		for _, v := range list(ext["certifications"]) {
 			m, _ := v.(map[string]any)
 			name := strings.TrimSpace(str(m["name"]))
@@ -114,6 +120,7 @@ func (h *Handler) userResource(u store.User, groups []store.Group) (map[string]a
 			return nil, fmt.Errorf("decode stored user %s: %w", u.ID, err)
 		}
 	}
+	renderShifts(res, u.Shifts)
 	res["id"] = u.ID
 	res["active"] = u.Active
 	if len(groups) > 0 {
@@ -205,6 +212,9 @@ func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request, a lifecycl
 	u, err := h.cfg.Engine.UpdateUser(r.Context(), a, r.PathValue("id"), func(old store.User) (store.User, error) {
 		if err := checkIfMatch(r, old.Version); err != nil {
 			return old, err
+		}
+		if !sentShifts(in) {
+			keepShifts(res, old.Shifts)
 		}
 		nu := old
 		err := userFromResource(res, &nu)
@@ -400,4 +410,66 @@ func dateTime(v any, attr string) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Time{}, &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: attr + " must be a date-time like 2026-12-01T06:00:00Z"}
+}
+
+// renderShifts shows the user's shifts from the typed field, which the
+// shift API and the HR/WFM import change too: the stored document may hold
+// an older list.
+func renderShifts(res map[string]any, shifts []store.Shift) {
+	ext, _ := res[ShiftgateUserURN].(map[string]any)
+	if ext == nil {
+		if len(shifts) == 0 {
+			return
+		}
+		ext = map[string]any{}
+		res[ShiftgateUserURN] = ext
+	}
+	if len(shifts) == 0 {
+		delete(ext, "shifts")
+		return
+	}
+	list := make([]any, len(shifts))
+	for i, s := range shifts {
+		list[i] = map[string]any{"start": s.Start.UTC().Format(time.RFC3339Nano), "end": s.End.UTC().Format(time.RFC3339Nano)}
+	}
+	ext["shifts"] = list
+}
+
+// keepShifts makes a PUT that leaves out the frontline extension's shifts
+// keep the user's shifts (RFC 7644 §3.5.1 lets a service provider keep
+// omitted attributes): shifts often come from a WFM import or the shift
+// API while the identity provider PUTs the rest of the user. Sending
+// "shifts": [] clears them.
+func keepShifts(res map[string]any, shifts []store.Shift) {
+	if len(shifts) == 0 {
+		return
+	}
+	ext, _ := res[ShiftgateUserURN].(map[string]any)
+	if ext == nil {
+		ext = map[string]any{}
+		res[ShiftgateUserURN] = ext
+		if schemas, ok := res["schemas"].([]any); ok && !slices.Contains(schemas, any(ShiftgateUserURN)) {
+			res["schemas"] = append(schemas, ShiftgateUserURN)
+		}
+	}
+	renderShifts(res, shifts)
+}
+
+// sentShifts reports whether a request body, as the client sent it, holds
+// the frontline extension's shifts (an empty list included: normalization
+// drops empty lists).
+func sentShifts(in map[string]any) bool {
+	for k, v := range in {
+		if strings.EqualFold(k, ShiftgateUserURN+":shifts") {
+			return true
+		}
+		if ext, ok := v.(map[string]any); ok && strings.EqualFold(k, ShiftgateUserURN) {
+			for ek := range ext {
+				if strings.EqualFold(ek, "shifts") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

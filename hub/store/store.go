@@ -65,6 +65,7 @@ type Ops interface {
 	TokenOps
 	EnrollmentOps
 	AuditOps
+	ShiftOps
 }
 
 // UserState is where a user stands in the joiner/mover/leaver lifecycle.

@@ -19,6 +19,7 @@ func migrations() []migration {
 	return []migration{
 		{name: "initial schema", sql: schemaV1},
 		{name: "enrollment codes", sql: schemaV2},
+		{name: "shift extensions and timed-event marks", sql: schemaShifts},
 	}
 }
 
@@ -243,4 +244,24 @@ CREATE TABLE enrollment_codes (
 	used        INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX sessions_expiry ON sessions (expires) WHERE ended = 0;
+`
+
+// schemaShifts adds shift extensions and the scheduler's exactly-once marks
+// (see shifts.go). Grants that ended before this step are caught up by the
+// first scheduler pass: each gets its grant.expire record once.
+const schemaShifts = `
+CREATE TABLE shift_extensions (
+	id       TEXT PRIMARY KEY,
+	user_id  TEXT NOT NULL,
+	start_at INTEGER NOT NULL,
+	end_at   INTEGER NOT NULL,
+	reason   TEXT NOT NULL,
+	approver TEXT NOT NULL,
+	created  INTEGER NOT NULL,
+	expired  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX shift_extensions_user ON shift_extensions (user_id, start_at);
+CREATE INDEX shift_extensions_due ON shift_extensions (end_at) WHERE expired = 0;
+ALTER TABLE grants ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX grants_due ON grants (end_at) WHERE revoked = 0 AND expired = 0;
 `

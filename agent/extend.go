@@ -1,0 +1,84 @@
+package agent
+
+import (
+	"slices"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+)
+
+// EventSessionExtended is an addition to the stdout contract: the hub
+// moved the live session's expiry (a supervisor extended the shift, or the
+// shift was cut short). Fields: session_id, user, expires_at (the new one).
+const EventSessionExtended = "session.extended"
+
+// extendPush handles a session.extend push: the live session's expiry
+// moves, its timers are re-armed, and the push is acked. One for a session
+// that is not open here is acked and ignored.
+func (a *Agent) extendPush(env wire.Envelope) {
+	var x wire.SessionExtend
+	if err := env.Unmarshal(&x); err != nil || x.SessionID == "" || x.ExpiresAt.IsZero() {
+		a.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "session.extend needs session_id and expires_at"})
+		return
+	}
+	a.applyExpiry(x)
+	a.reply(env.ID, wire.TypeAck, nil)
+}
+
+// applyExpiry gives the live session the hub's expiry, if it is that
+// session and the expiry differs. The session goes back to Active and the
+// warnings and the expiry are armed again for the new time (a warning
+// whose time has passed comes at once).
+func (a *Agent) applyExpiry(x wire.SessionExtend) {
+	s := a.session
+	if a.state == Verifying && (s == nil || s.ID != x.SessionID) {
+		a.early = &x // may be for the session being granted: applied when it opens
+		return
+	}
+	if s == nil || s.ID != x.SessionID || (a.state != Active && a.state != Warning) {
+		return
+	}
+	if s.ExpiresAt.Equal(x.ExpiresAt) && (x.ExpiryReason == "" || expiryReason(x.ExpiryReason) == s.ExpiryReason) {
+		return
+	}
+	a.log.Info("session expiry moved by the hub", "session", s.ID, "from", s.ExpiresAt, "to", x.ExpiresAt)
+	s.ExpiresAt = x.ExpiresAt
+	if x.ExpiryReason != "" {
+		s.ExpiryReason = expiryReason(x.ExpiryReason)
+	}
+	a.persist()
+	a.stopTimers()
+	a.setState(Active)
+	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt})
+	a.armTimers()
+}
+
+// applyEarlyExtend applies a session.extend that arrived while the login
+// of the session that has just opened was under way.
+func (a *Agent) applyEarlyExtend() {
+	x := a.early
+	a.early = nil
+	if x != nil && a.session != nil && x.SessionID == a.session.ID {
+		a.applyExpiry(*x)
+	}
+}
+
+// warningLeads are the session's warning lead times, largest first: the
+// hub's schedule (session.grant warn_seconds) or Config.Warning.
+func (a *Agent) warningLeads(s *liveSession) []time.Duration {
+	if len(s.WarnSeconds) == 0 {
+		return []time.Duration{a.cfg.Warning}
+	}
+	out := make([]time.Duration, 0, len(s.WarnSeconds))
+	for _, sec := range s.WarnSeconds {
+		if sec > 0 {
+			out = append(out, time.Duration(sec)*time.Second)
+		}
+	}
+	if len(out) == 0 {
+		return []time.Duration{a.cfg.Warning}
+	}
+	slices.Sort(out)
+	slices.Reverse(out)
+	return slices.Compact(out)
+}

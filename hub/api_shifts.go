@@ -1,0 +1,127 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// shiftRoutes mounts the shift API: a user's shifts, replaced as a whole,
+// and a supervisor's just-in-time extension.
+func (s *Server) shiftRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/users/{userName}/shifts", s.admin(s.apiGetShifts))
+	mux.Handle("PUT /api/v1/users/{userName}/shifts", s.admin(s.apiSetShifts))
+	mux.Handle("POST /api/v1/users/{userName}/extend", s.admin(s.apiExtendShift))
+}
+
+// apiShift is a shift as the API reads and writes it.
+type apiShift struct {
+	Start *time.Time `json:"start"`
+	End   *time.Time `json:"end"`
+}
+
+// apiExtension is a shift extension as the API shows it.
+type apiExtension struct {
+	ID       string     `json:"id"`
+	Start    time.Time  `json:"start"`
+	Until    time.Time  `json:"until"`
+	Reason   string     `json:"reason"`
+	Approver string     `json:"approver"`
+	Expired  *time.Time `json:"expired,omitempty"`
+}
+
+func toAPIExtension(x store.ShiftExtension) apiExtension {
+	out := apiExtension{ID: x.ID, Start: x.Start, Until: x.End, Reason: x.Reason, Approver: x.Approver}
+	if !x.Expired.IsZero() {
+		out.Expired = &x.Expired
+	}
+	return out
+}
+
+func shiftsJSON(ss []store.Shift) []store.Shift {
+	if ss == nil {
+		return []store.Shift{}
+	}
+	return ss
+}
+
+// apiGetShifts shows a user's shifts and extensions.
+func (s *Server) apiGetShifts(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	u, err := s.userByName(r.Context(), r.PathValue("userName"))
+	if err != nil {
+		return err
+	}
+	xs, err := s.st.ListShiftExtensions(r.Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	exts := make([]apiExtension, 0, len(xs))
+	for _, x := range xs {
+		exts = append(exts, toAPIExtension(x))
+	}
+	writeAPIJSON(w, http.StatusOK, map[string]any{"user": u.UserName, "shifts": shiftsJSON(u.Shifts), "extensions": exts})
+	return nil
+}
+
+// apiSetShifts replaces a user's shifts with the body, a JSON list of
+// {"start", "end"} (RFC 3339); [] clears them.
+func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	var raw json.RawMessage
+	if !readJSON(w, r, apiBodyLimit, &raw) {
+		return nil
+	}
+	var in []apiShift
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil || in == nil {
+		return errors.Join(errBadRequest, errors.New(`send a JSON list of shifts, [{"start": RFC3339, "end": RFC3339}, …], or [] to clear them`))
+	}
+	shifts := make([]store.Shift, len(in))
+	for i, sh := range in {
+		if sh.Start == nil || sh.End == nil {
+			return errors.Join(errBadRequest, errors.New(`every shift needs "start" and "end" (RFC 3339)`))
+		}
+		shifts[i] = store.Shift{Start: *sh.Start, End: *sh.End}
+	}
+	u, err := s.userByName(r.Context(), r.PathValue("userName"))
+	if err != nil {
+		return err
+	}
+	u, err = s.engine.SetShifts(r.Context(), a, u.ID, shifts, map[string]any{"source": "api"})
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, map[string]any{"user": u.UserName, "shifts": shiftsJSON(u.Shifts)})
+	return nil
+}
+
+// apiExtendShift extends a user's shift until a time, with a reason:
+// {"until": RFC3339, "reason": TEXT}.
+func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	var req struct {
+		Until  time.Time `json:"until"`
+		Reason string    `json:"reason"`
+	}
+	if !readJSON(w, r, apiBodyLimit, &req) {
+		return nil
+	}
+	u, err := s.userByName(r.Context(), r.PathValue("userName"))
+	if err != nil {
+		return err
+	}
+	x, moved, err := s.engine.ExtendShift(r.Context(), a, u.ID, req.Until, req.Reason)
+	if err != nil {
+		return err
+	}
+	sessions := make([]map[string]any, 0, len(moved))
+	for _, m := range moved {
+		sessions = append(sessions, map[string]any{"session_id": m.Session.ID, "expires_at": m.Session.Expires})
+	}
+	writeAPIJSON(w, http.StatusCreated, map[string]any{"user": u.UserName, "extension": toAPIExtension(x), "sessions": sessions})
+	return nil
+}

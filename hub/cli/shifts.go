@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/shift"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// importCmd is `shiftgate-hub import shifts --data DIR [--zone ZONE]
+// [--dry-run] FILE.csv`: an HR/WFM shift export, all or nothing.
+func (e env) importCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "shifts" {
+		return fmt.Errorf("%w: import needs what to import: import shifts --data DIR FILE.csv", errUsage)
+	}
+	fs := e.flags("import shifts")
+	data := fs.String("data", "", "hub data directory")
+	zone := fs.String("zone", "", "IANA time zone for local times on lines without a zone column value, e.g. Europe/Berlin")
+	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "the hub's --shift-grace: live sessions outside every shift by more than this end")
+	dryRun := fs.Bool("dry-run", false, "check the file and count what would change, change nothing")
+	file, err := parseWithFile(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	var loc *time.Location
+	if *zone != "" {
+		if loc, err = time.LoadLocation(*zone); err != nil || *zone == "Local" {
+			return fmt.Errorf("%w: --zone %q is not an IANA time zone name such as Europe/Berlin", errUsage, *zone)
+		}
+	}
+	body, sum, err := readImport(file)
+	if err != nil {
+		return err
+	}
+	imp, err := shift.ParseCSV(strings.NewReader(string(body)), shift.ImportOptions{Zone: loc})
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	var res lifecycle.ImportResult
+	err = withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
+		rules := policy.DefaultRules()
+		rules.ShiftGrace = *grace
+		if *grace == 0 {
+			rules.ShiftGrace = -1 // --shift-grace 0: no grace
+		}
+		eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Rules: rules})
+		if err != nil {
+			return err
+		}
+		res, err = eng.ImportShifts(ctx, lifecycle.Actor{Name: "cli", System: "cli"}, imp, filepath.Base(file),
+			map[string]any{"sha256": sum, "zone": *zone}, *dryRun)
+		return err
+	})
+	var ie *shift.ImportError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("%s: %w", file, ie)
+	}
+	if err != nil {
+		return err
+	}
+	if *dryRun {
+		fmt.Fprintf(e.stderr, "dry run: %s is valid; nothing was changed\n", file)
+		fmt.Fprintf(e.stdout, "would replace the shifts of %d users (%d shifts from %d lines)\n", res.Users, res.Shifts, imp.Rows)
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "imported %s (sha256 %s)\n", file, sum[:16])
+	fmt.Fprintf(e.stdout, "replaced the shifts of %d users (%d shifts from %d lines)\n", res.Users, res.Shifts, imp.Rows)
+	return nil
+}
+
+// parseWithFile parses flags around exactly one positional argument (the
+// file), which may come before or after them; --data is required.
+func parseWithFile(fs *flag.FlagSet, args []string) (string, error) {
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return "", err
+			}
+			return "", fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(files) != 1 {
+		return "", fmt.Errorf("%w: %s needs exactly one FILE.csv, got %d", errUsage, fs.Name(), len(files))
+	}
+	if fs.Lookup("data").Value.String() == "" {
+		return "", fmt.Errorf("%w: %s needs --data", errUsage, fs.Name())
+	}
+	return files[0], nil
+}
+
+// readImport reads the import file, refusing one over the size limit
+// before reading it, and returns it with its SHA-256 for the audit trail.
+func readImport(path string) ([]byte, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("open shift import: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, shift.MaxImportBytes+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("read shift import %s: %w", path, err)
+	}
+	if len(b) > shift.MaxImportBytes {
+		return nil, "", fmt.Errorf("%s is larger than %d MiB: split it into several imports (each replaces the shifts of the users it lists); nothing was imported", path, shift.MaxImportBytes>>20)
+	}
+	h := sha256.Sum256(b)
+	return b, hex.EncodeToString(h[:]), nil
+}

@@ -1,0 +1,358 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/shift"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Shift limits and names.
+const (
+	// MaxExtension caps how far ahead one shift extension may reach:
+	// longer cover is a shift in the schedule.
+	MaxExtension = 12 * time.Hour
+	// ReasonShiftEnd ends a session whose shift is over (wire.ReasonShiftEnd).
+	ReasonShiftEnd = "shift_end"
+
+	actionShiftsReplace        = "user.shifts_replace"
+	actionShiftsImport         = "shifts.import"
+	actionShiftExtend          = "shift.extend"
+	actionShiftExtensionExpire = "shift.extension_expire"
+	actionSessionExpiry        = "session.expiry_change"
+
+	causeShiftsChanged   = "shifts changed"
+	causeShiftExtended   = "shift extended"
+	causeExtensionExpiry = "shift extension ended"
+)
+
+// ExpiryChange is a live session whose expiry a change moved; the hub
+// pushes it to the kiosk as session.extend.
+type ExpiryChange struct {
+	Session store.Session // with its new Expires
+	// Reason is what the kiosk reports when the session reaches Expires:
+	// ReasonShiftEnd when the shift bounds it, ReasonExpired otherwise.
+	Reason string
+}
+
+// SetShifts replaces the user's shifts (validated by shift.Normalize; an
+// empty list clears them) and applies the change to the user's live
+// sessions at once (see reconcile). The change is audited with the shifts
+// before and after and detail. Deleted users are ErrNotFound.
+func (e *Engine) SetShifts(ctx context.Context, a Actor, userID string, shifts []store.Shift, detail map[string]any) (store.User, error) {
+	norm, err := shift.Normalize(shifts)
+	if err != nil {
+		return store.User{}, invalid("%v", strings.TrimPrefix(err.Error(), shift.ErrInvalid.Error()+": "))
+	}
+	var out store.User
+	err = e.run(ctx, func(tx store.Ops, c *change) error {
+		var err error
+		out, err = e.setShifts(ctx, tx, c, a, userID, norm, detail)
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("set shifts of %s: %w", userID, err)
+	}
+	e.log.Info("shifts replaced", "user", userID, "shifts", len(norm), "actor", a.Name)
+	return out, nil
+}
+
+// setShifts replaces normalized shifts inside tx.
+func (e *Engine) setShifts(ctx context.Context, tx store.Ops, c *change, a Actor, userID string, shifts []store.Shift, detail map[string]any) (store.User, error) {
+	now := e.now().UTC()
+	var before []store.Shift
+	u, err := tx.UpdateUser(ctx, userID, func(old store.User) (store.User, error) {
+		if old.State == store.UserDeleted {
+			return old, fmt.Errorf("user %s: %w", userID, store.ErrNotFound)
+		}
+		before = old.Shifts
+		old.Shifts, old.Modified = shifts, now
+		return old, nil
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	rec := map[string]any{"before": nonNil(before), "after": nonNil(shifts)}
+	for k, v := range detail {
+		rec[k] = v
+	}
+	if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionShiftsReplace, Subject: subjectUserPrefix + userID, Detail: rec}); err != nil {
+		return store.User{}, err
+	}
+	if shift.Equal(before, shifts) {
+		return u, nil
+	}
+	return u, e.reconcile(ctx, tx, c, a, u, now, causeShiftsChanged)
+}
+
+func nonNil(s []store.Shift) []store.Shift {
+	if s == nil {
+		return []store.Shift{}
+	}
+	return s
+}
+
+// ImportResult is what an import changed.
+type ImportResult struct {
+	Users  int // users whose shifts were replaced
+	Shifts int // shifts they have now
+}
+
+// ImportShifts applies a parsed HR/WFM import in one transaction: each
+// listed user's shifts are replaced by the file's (users not listed keep
+// theirs). A userName that names no user (deleted ones included) fails the
+// whole import with a line-numbered *shift.ImportError; nothing changes.
+// source names the file in the audit trail, detail is added to the
+// import's summary record. With dryRun everything is checked and counted
+// and then rolled back.
+func (e *Engine) ImportShifts(ctx context.Context, a Actor, imp shift.Import, source string, detail map[string]any, dryRun bool) (ImportResult, error) {
+	var res ImportResult
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		res = ImportResult{}
+		ids := make([]string, len(imp.Users))
+		var bad shift.ImportError
+		for i, us := range imp.Users {
+			found, _, err := tx.ListUsers(ctx, store.UserQuery{UserName: us.UserName, States: []store.UserState{store.UserPending, store.UserActive, store.UserDisabled}})
+			if err != nil {
+				return err
+			}
+			if len(found) != 1 {
+				bad.Problems = append(bad.Problems, shift.LineError{Line: us.Lines[0],
+					Msg: fmt.Sprintf("no user %q: check the spelling, or provision the user (SCIM) before importing their shifts", us.UserName)})
+				continue
+			}
+			ids[i] = found[0].ID
+		}
+		if len(bad.Problems) > 0 {
+			return &bad
+		}
+		for i, us := range imp.Users {
+			if _, err := e.setShifts(ctx, tx, c, a, ids[i], us.Shifts, map[string]any{"source": source, "lines": us.Lines}); err != nil {
+				return fmt.Errorf("line %d: %s: %w", us.Lines[0], us.UserName, err)
+			}
+			res.Users++
+			res.Shifts += len(us.Shifts)
+		}
+		rec := map[string]any{"rows": imp.Rows, "users": res.Users, "shifts": res.Shifts}
+		for k, v := range detail {
+			rec[k] = v
+		}
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionShiftsImport, Subject: "import:" + source, Detail: rec}); err != nil {
+			return err
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if dryRun && errors.Is(err, errDryRun) {
+		return res, nil
+	}
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("import shifts from %s: %w", source, err)
+	}
+	e.log.Info("shifts imported", "source", source, "users", res.Users, "shifts", res.Shifts, "actor", a.Name)
+	return res, nil
+}
+
+// errDryRun rolls back a dry run.
+var errDryRun = errors.New("dry run")
+
+// ExtendShift lets the user work until until: a supervisor's just-in-time
+// extension, stored as a store.ShiftExtension from now to until that
+// policy treats as shift time. The user must be active and have shifts
+// (without shifts no shift limits their sessions), until must lie in the
+// future and within MaxExtension, and a reason is required. The user's
+// live sessions get the later expiry at once (pushed to their kiosks). The
+// extension is audited with its reason and approver (the actor).
+func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID string, until time.Time, reason string) (store.ShiftExtension, []ExpiryChange, error) {
+	now := e.now().UTC()
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return store.ShiftExtension{}, nil, invalid("give a reason: it is recorded in the audit trail")
+	case len(reason) > 500:
+		return store.ShiftExtension{}, nil, invalid("the reason is longer than 500 characters")
+	case until.IsZero():
+		return store.ShiftExtension{}, nil, invalid(`give "until": when the extended shift ends (RFC 3339)`)
+	case !until.After(now):
+		return store.ShiftExtension{}, nil, invalid("until (%s) has already passed", until.UTC().Format(time.RFC3339))
+	case until.Sub(now) > MaxExtension:
+		return store.ShiftExtension{}, nil, invalid("an extension reaches at most %s ahead; longer cover is a shift in the schedule", MaxExtension)
+	}
+	x := store.ShiftExtension{ID: uuid.NewString(), UserID: userID, Start: now, End: until.UTC(), Reason: reason, Approver: a.Name, Created: now}
+	var moved []ExpiryChange
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		u, err := tx.GetUser(ctx, userID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case u.State == store.UserDeleted:
+			return fmt.Errorf("user %s: %w", userID, store.ErrNotFound)
+		case u.State != store.UserActive:
+			return invalid("user %s is %s: an extension gives no access", u.UserName, u.State)
+		case len(u.Shifts) == 0:
+			return invalid("user %s has no shifts: no shift limits their sessions, so there is nothing to extend", u.UserName)
+		}
+		if _, err := tx.CreateShiftExtension(ctx, x); err != nil {
+			return err
+		}
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionShiftExtend, Subject: subjectUserPrefix + userID,
+			Detail: map[string]any{"extension": x.ID, "start": x.Start, "until": x.End, "reason": x.Reason, "approver": x.Approver}}); err != nil {
+			return err
+		}
+		if err := e.reconcile(ctx, tx, c, a, u, now, causeShiftExtended); err != nil {
+			return err
+		}
+		moved = c.moved
+		return nil
+	})
+	if err != nil {
+		return store.ShiftExtension{}, nil, fmt.Errorf("extend shift of %s: %w", userID, err)
+	}
+	e.log.Info("shift extended", "user", userID, "until", x.End, "sessions", len(moved), "actor", a.Name)
+	return x, moved, nil
+}
+
+// grace is the shift grace the rules give.
+func (e *Engine) grace() time.Duration {
+	switch g := e.rules.ShiftGrace; {
+	case g == 0:
+		return policy.DefaultShiftGrace
+	case g < 0:
+		return 0
+	default:
+		return g
+	}
+}
+
+// reconcile brings the user's live sessions in line with its shifts and
+// extensions at now, as if each session were decided again:
+//
+//   - a session now outside every shift (grace included) ends (reason
+//     shift_end) and is revoked at its kiosk;
+//   - otherwise its expiry becomes the earlier of the end of the shift
+//     window now lies in and what bounded it besides shifts at its start
+//     (role maximum, grant ends, certifications, end date); a session of a
+//     user without shifts gets the latter.
+//
+// Offline (no OnExpiry: the CLI) a session is never lengthened, and one
+// that must end gets its expiry set to now: the running hub's scheduler
+// ends it and tells its kiosk within one pass.
+func (e *Engine) reconcile(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, now time.Time, cause string) error {
+	live, err := tx.ListSessions(ctx, store.SessionQuery{UserID: u.ID, LiveOnly: true})
+	if err != nil || len(live) == 0 {
+		return err
+	}
+	var exts []store.ShiftExtension
+	if len(u.Shifts) > 0 {
+		if exts, err = tx.ListShiftExtensions(ctx, u.ID); err != nil {
+			return err
+		}
+	}
+	windowEnd, inShift := policy.ShiftWindow(u.Shifts, exts, now, e.grace())
+	online := e.onExpiry != nil
+	for _, s := range live {
+		target, reason := now, ReasonShiftEnd
+		if len(u.Shifts) == 0 || inShift {
+			if target, err = e.otherBound(ctx, tx, u, s); err != nil {
+				return err
+			}
+			reason = ReasonExpired
+			if len(u.Shifts) > 0 && !windowEnd.After(target) {
+				target, reason = windowEnd, ReasonShiftEnd
+			}
+		}
+		switch {
+		case target.Equal(s.Expires):
+			continue
+		case !target.After(now) && online:
+			if err := e.endForShift(ctx, tx, c, a, s, now, cause); err != nil {
+				return err
+			}
+			continue
+		case !target.After(now):
+			target = now
+		case target.After(s.Expires) && !online:
+			continue // no kiosk could be told: it ends the session at its old expiry
+		}
+		moved, err := tx.SetSessionExpiry(ctx, s.ID, target)
+		if err != nil {
+			return err
+		}
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionSessionExpiry, Subject: subjectUserPrefix + u.ID,
+			Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "before": s.Expires, "after": target, "endsBy": reason, "cause": cause}}); err != nil {
+			return err
+		}
+		if online {
+			c.moved = append(c.moved, ExpiryChange{Session: moved, Reason: reason})
+		}
+	}
+	return nil
+}
+
+// endForShift ends a live session whose shift is over and revokes it at
+// its kiosk.
+func (e *Engine) endForShift(ctx context.Context, tx store.Ops, c *change, a Actor, s store.Session, now time.Time, cause string) error {
+	ended, err := tx.EndSession(ctx, s.ID, ReasonShiftEnd, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := e.revoke(ctx, tx, c, store.Revocation{UserID: ended.UserID, SessionID: ended.ID, DeviceID: ended.DeviceID, Reason: ReasonShiftEnd, Detail: "shift", Created: now}); err != nil {
+		return err
+	}
+	_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + ended.UserID,
+		Detail: map[string]any{"session": ended.ID, "device": ended.DeviceID, "reason": ReasonShiftEnd, "cause": cause}})
+	return err
+}
+
+// otherBound is what bounds session s apart from shifts: the policy's
+// session end at the session's start for the session's roles, with the
+// shift rule set aside. If the policy no longer allows those roles (an
+// entitlement being removed, which ends the session by its own path) the
+// session's expiry is kept.
+func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s store.Session) (time.Time, error) {
+	d, err := tx.GetDevice(ctx, s.DeviceID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var roles []string
+	for _, g := range groups {
+		if hasRole(s.Role, g.DisplayName) {
+			roles = append(roles, g.DisplayName)
+		}
+	}
+	all, err := tx.ListGrants(ctx, u.ID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var grants []store.Grant
+	for _, g := range all {
+		if hasRole(s.Role, g.Role) {
+			grants = append(grants, g)
+		}
+	}
+	free := u
+	free.Shifts = nil
+	dec := policy.Decide(policy.Input{User: free, Roles: roles, Grants: grants, Device: d, Now: s.Started, UserVerified: true, Rules: e.rules})
+	if !dec.Allow {
+		return s.Expires, nil
+	}
+	return dec.ExpiresAt, nil
+}

@@ -1,0 +1,406 @@
+package shift
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // zone names resolve on hosts without a zoneinfo database
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Limits on an import file.
+const (
+	MaxImportBytes = 16 << 20
+	MaxImportRows  = 100_000
+)
+
+// Import columns. Names are matched case-insensitively.
+const (
+	ColUserName = "userName"
+	ColStart    = "start"
+	ColEnd      = "end"
+	ColZone     = "zone"
+)
+
+// LocalLayouts are the local-time forms accepted besides RFC 3339; they
+// need a zone (a zone column, or the importer's default zone).
+var LocalLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"}
+
+// ImportOptions tunes ParseCSV.
+type ImportOptions struct {
+	// Zone is used for local times on rows without a zone column value;
+	// nil refuses local times there.
+	Zone *time.Location
+}
+
+// Import is a parsed, valid import file.
+type Import struct {
+	// Users in the order of their first row.
+	Users []UserShifts
+	Rows  int // data rows, header and comments not counted
+}
+
+// UserShifts are one user's shifts from an import: they replace all of
+// the user's shifts. Empty Shifts clears them (a row with empty start and
+// end).
+type UserShifts struct {
+	UserName string
+	Shifts   []store.Shift // sorted by start, UTC
+	Lines    []int         // the line of each shift, in Shifts order; the clearing row's line when Shifts is empty
+}
+
+// LineError is one problem in an import file.
+type LineError struct {
+	Line int // 1-based; 0 for the file as a whole
+	Msg  string
+}
+
+func (e LineError) String() string {
+	if e.Line == 0 {
+		return e.Msg
+	}
+	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+}
+
+// ImportError lists what is wrong with an import file. Nothing of a file
+// with an ImportError is applied.
+type ImportError struct {
+	Problems []LineError
+	// Truncated says that more problems were found than are listed.
+	Truncated bool
+}
+
+func (e *ImportError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d problem(s); nothing was imported", len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.String())
+	}
+	if e.Truncated {
+		b.WriteString("\n  … more problems not listed: fix these first")
+	}
+	return b.String()
+}
+
+// Unwrap lets callers test for ErrInvalid.
+func (e *ImportError) Unwrap() error { return ErrInvalid }
+
+// maxLineErrors caps the problems collected from one file.
+const maxLineErrors = 100
+
+type problems struct{ e ImportError }
+
+func (p *problems) add(line int, format string, args ...any) {
+	if len(p.e.Problems) >= maxLineErrors {
+		p.e.Truncated = true
+		return
+	}
+	p.e.Problems = append(p.e.Problems, LineError{Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) err() error {
+	if len(p.e.Problems) == 0 {
+		return nil
+	}
+	e := p.e
+	return &e
+}
+
+// ParseCSV reads an HR/WFM shift export:
+//
+//	userName,start,end[,zone]
+//	ana,2026-12-01T06:00:00+01:00,2026-12-01T14:00:00+01:00
+//	ben,2026-12-01 22:00,2026-12-02 06:00,Europe/Berlin
+//	cleo,,
+//
+// The header names the columns, in any order (userName, start and end are
+// required; zone is optional); lines starting with # are comments. Times
+// are RFC 3339 with an offset, or a local time (LocalLayouts) in the row's
+// zone (an IANA name) or opts.Zone. A local time that does not exist in
+// its zone (clocks go forward) or exists twice (clocks go back) is refused:
+// give it with an offset. A row with empty start and end clears that user's
+// shifts and must be the user's only row.
+//
+// Every problem is reported with its line number (up to a limit); on any
+// problem the result is an *ImportError and nothing is returned.
+func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
+	var ps problems
+	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
+	if err != nil {
+		return Import{}, fmt.Errorf("read shift import: %w", err)
+	}
+	if len(data) > MaxImportBytes {
+		ps.add(0, "the file is larger than %d MiB: split it into several imports (each replaces the shifts of the users it lists)", MaxImportBytes>>20)
+		return Import{}, ps.err()
+	}
+	text := strings.TrimPrefix(string(data), "\ufeff") // a spreadsheet's byte order mark
+	cr := csv.NewReader(strings.NewReader(text))
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
+
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		ps.add(0, "the file is empty: it needs a header line %s,%s,%s[,%s] and one line per shift", ColUserName, ColStart, ColEnd, ColZone)
+		return Import{}, ps.err()
+	}
+	if err != nil {
+		ps.add(csvLine(err), "%s", csvProblem(err))
+		return Import{}, ps.err()
+	}
+	cols, ok := parseHeader(header, &ps)
+	if !ok {
+		return Import{}, ps.err()
+	}
+
+	type userRows struct {
+		name   string
+		shifts []store.Shift
+		lines  []int
+		clear  int // line of a clearing row
+	}
+	byKey := map[string]*userRows{}
+	var order []*userRows
+	zones := map[string]*time.Location{}
+	rows := 0
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// The reader resumes after a malformed record: report it and
+			// carry on, so one import run lists every problem.
+			ps.add(csvLine(err), "%s", csvProblem(err))
+			if ps.e.Truncated || csvLine(err) == 0 {
+				break
+			}
+			continue
+		}
+		rows++
+		line, _ := cr.FieldPos(0)
+		if rows > MaxImportRows {
+			ps.add(line, "more than %d shift lines: split the file into several imports", MaxImportRows)
+			break
+		}
+		if len(rec) != len(header) {
+			ps.add(line, "%d fields, the header has %d: every line needs %s", len(rec), len(header), strings.Join(header, ","))
+			continue
+		}
+		name := strings.TrimSpace(rec[cols.user])
+		startText, endText := strings.TrimSpace(rec[cols.start]), strings.TrimSpace(rec[cols.end])
+		zoneText := ""
+		if cols.zone >= 0 {
+			zoneText = strings.TrimSpace(rec[cols.zone])
+		}
+		if name == "" {
+			ps.add(line, "%s is empty: name the user whose shift this is", ColUserName)
+			continue
+		}
+		key := strings.ToLower(name)
+		u := byKey[key]
+		if u == nil {
+			u = &userRows{name: name}
+			byKey[key] = u
+			order = append(order, u)
+		}
+		if startText == "" && endText == "" {
+			if u.clear != 0 || len(u.lines) > 0 {
+				ps.add(line, "a line with empty %s and %s clears %s's shifts, so it must be that user's only line", ColStart, ColEnd, name)
+			}
+			u.clear = line
+			continue
+		}
+		if u.clear != 0 {
+			ps.add(line, "line %d clears %s's shifts, so %s can have no other line", u.clear, name, name)
+			continue
+		}
+		loc := opts.Zone
+		if zoneText != "" {
+			if l, ok := zones[zoneText]; ok {
+				loc = l
+			} else if l, err := time.LoadLocation(zoneText); err != nil || zoneText == "Local" {
+				ps.add(line, "%s %q is not an IANA time zone name such as Europe/Berlin or America/Chicago", ColZone, zoneText)
+				zones[zoneText] = nil
+				continue
+			} else {
+				zones[zoneText], loc = l, l
+			}
+			if loc == nil {
+				continue // reported on its first use
+			}
+		}
+		start, msg := parseTime(startText, loc, zoneText)
+		if msg != "" {
+			ps.add(line, "%s: %s", ColStart, msg)
+			continue
+		}
+		end, msg := parseTime(endText, loc, zoneText)
+		if msg != "" {
+			ps.add(line, "%s: %s", ColEnd, msg)
+			continue
+		}
+		s := store.Shift{Start: start.UTC(), End: end.UTC()}
+		if p := check(s); p != "" {
+			ps.add(line, "the shift %s %s", Format(s), p)
+			continue
+		}
+		u.shifts = append(u.shifts, s)
+		u.lines = append(u.lines, line)
+	}
+
+	out := Import{Rows: rows}
+	for _, u := range order {
+		us := UserShifts{UserName: u.name}
+		if u.clear != 0 {
+			us.Shifts, us.Lines = []store.Shift{}, []int{u.clear}
+			out.Users = append(out.Users, us)
+			continue
+		}
+		idx := make([]int, len(u.shifts))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(a, b int) int { return u.shifts[a].Start.Compare(u.shifts[b].Start) })
+		for _, i := range idx {
+			us.Shifts = append(us.Shifts, u.shifts[i])
+			us.Lines = append(us.Lines, u.lines[i])
+		}
+		if len(us.Shifts) > MaxShifts {
+			ps.add(us.Lines[0], "%s has %d shifts in this file; at most %d per user: leave out shifts that are over", u.name, len(us.Shifts), MaxShifts)
+		}
+		for i := 1; i < len(us.Shifts); i++ {
+			if us.Shifts[i].Start.Before(us.Shifts[i-1].End) {
+				ps.add(us.Lines[i], "%s's shift %s overlaps the shift on line %d (%s): a worker is in one shift at a time", u.name, Format(us.Shifts[i]), us.Lines[i-1], Format(us.Shifts[i-1]))
+			}
+		}
+		if len(us.Shifts) > 0 {
+			out.Users = append(out.Users, us)
+		}
+	}
+	if err := ps.err(); err != nil {
+		return Import{}, err
+	}
+	if len(out.Users) == 0 {
+		ps.add(0, "no shift lines after the header: nothing to import")
+		return Import{}, ps.err()
+	}
+	return out, nil
+}
+
+type columns struct{ user, start, end, zone int }
+
+func parseHeader(header []string, ps *problems) (columns, bool) {
+	cols := columns{-1, -1, -1, -1}
+	ok := true
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		var slot *int
+		switch {
+		case strings.EqualFold(h, ColUserName):
+			slot = &cols.user
+		case strings.EqualFold(h, ColStart):
+			slot = &cols.start
+		case strings.EqualFold(h, ColEnd):
+			slot = &cols.end
+		case strings.EqualFold(h, ColZone):
+			slot = &cols.zone
+		default:
+			ps.add(1, "unknown column %q: the columns are %s, %s, %s and optionally %s", h, ColUserName, ColStart, ColEnd, ColZone)
+			ok = false
+			continue
+		}
+		if *slot >= 0 {
+			ps.add(1, "column %q appears twice", h)
+			ok = false
+		}
+		*slot = i
+	}
+	for _, c := range []struct {
+		name string
+		at   int
+	}{{ColUserName, cols.user}, {ColStart, cols.start}, {ColEnd, cols.end}} {
+		if c.at < 0 && ok {
+			ps.add(1, "the header lacks the %s column: the first line must name the columns, e.g. %s,%s,%s", c.name, ColUserName, ColStart, ColEnd)
+			ok = false
+		}
+	}
+	return cols, ok
+}
+
+// parseTime reads an RFC 3339 time, or a local time in loc. It returns a
+// message saying what to fix when it cannot.
+func parseTime(s string, loc *time.Location, zoneName string) (time.Time, string) {
+	if s == "" {
+		return time.Time{}, "is empty: give a time, e.g. 2026-12-01T06:00:00+01:00 (only a clearing line has empty start and end)"
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, ""
+	}
+	for _, layout := range LocalLayouts {
+		wall, err := time.Parse(layout, s)
+		if err != nil {
+			continue
+		}
+		if loc == nil {
+			return time.Time{}, fmt.Sprintf("%q has no UTC offset: write it as RFC 3339 (e.g. %s+01:00), add a %s column, or pass a default zone (--zone Europe/Berlin)", s, wall.Format("2006-01-02T15:04:05"), ColZone)
+		}
+		if zoneName == "" {
+			zoneName = loc.String()
+		}
+		return inZone(s, wall, loc, zoneName)
+	}
+	return time.Time{}, fmt.Sprintf("%q is not a time: use RFC 3339 (2026-12-01T06:00:00+01:00 or …Z) or a local time like 2026-12-01 06:00 with a zone", s)
+}
+
+// inZone places a wall-clock time in loc, refusing times that a daylight
+// saving change skips or repeats.
+func inZone(s string, wall time.Time, loc *time.Location, zoneName string) (time.Time, string) {
+	var found []time.Time
+	naive := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, time.UTC)
+	for _, probe := range []time.Duration{-36 * time.Hour, 0, 36 * time.Hour} {
+		_, off := naive.Add(probe).In(loc).Zone()
+		t := naive.Add(-time.Duration(off) * time.Second).In(loc)
+		if t.Year() == wall.Year() && t.Month() == wall.Month() && t.Day() == wall.Day() &&
+			t.Hour() == wall.Hour() && t.Minute() == wall.Minute() && t.Second() == wall.Second() &&
+			!slices.ContainsFunc(found, t.Equal) {
+			found = append(found, t)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return time.Time{}, fmt.Sprintf("%q does not exist in %s (the clocks skip it): give the time with its UTC offset", s, zoneName)
+	case 1:
+		return found[0], ""
+	}
+	return time.Time{}, fmt.Sprintf("%q happens twice in %s (the clocks go back): give the time with its UTC offset, e.g. %s or %s",
+		s, zoneName, found[0].Format(time.RFC3339), found[1].Format(time.RFC3339))
+}
+
+// csvLine is the line a csv error is on.
+func csvLine(err error) int {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Line
+	}
+	return 0
+}
+
+func csvProblem(err error) string {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		switch {
+		case errors.Is(pe.Err, csv.ErrQuote), errors.Is(pe.Err, csv.ErrBareQuote):
+			return "a quote is misplaced: quote whole fields (\"…\") and double quotes inside them"
+		}
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
