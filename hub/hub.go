@@ -33,6 +33,7 @@ import (
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/authn"
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/push"
@@ -105,6 +106,7 @@ type Server struct {
 	push     *push.Hub
 	profiles map[string]*profiles.Profile
 	metrics  *metrics
+	gov      *governance.Service
 	handler  http.Handler
 }
 
@@ -178,7 +180,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.channel = &channel{s: s, rp: rp, rules: policy.DefaultRules(), acks: make(chan ack, 1<<16)}
 	s.push = push.New(push.Config{Handler: s.channel, Now: cfg.Now, Logger: cfg.Logger})
-	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) })
+	if s.gov, err = governance.New(governance.Config{Store: st, Audit: alog, Engine: s.engine, Now: cfg.Now, Logger: cfg.Logger, Rules: s.channel.rules}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge))
 	s.handler = s.routes()
 	return s, nil
 }
@@ -260,6 +266,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+wire.EnrollPath, s.handleEnroll)
 	mux.Handle("GET "+wire.WSPath, s.push)
 	s.apiRoutes(mux)
+	s.governanceRoutes(mux)
 	mux.Handle("GET /metrics", s.requireToken(store.ScopeAdmin, s.metrics.handler()))
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{
 		Prefix:       "/scim/v2",

@@ -72,6 +72,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TxPanic", testTxPanic},
 		{"TxReadsOwnWrites", testTxReadsOwnWrites},
 		{"TxConcurrentAudit", testTxConcurrentAudit},
+		{"Campaigns", testCampaigns},
+		{"CampaignRollback", testCampaignRollback},
+		{"ActiveCredentials", testActiveCredentials},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
