@@ -33,6 +33,7 @@ import (
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/authn"
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/push"
@@ -112,6 +113,7 @@ type Server struct {
 	push     *push.Hub
 	profiles map[string]*profiles.Profile
 	metrics  *metrics
+	gov      *governance.Service
 	handler  http.Handler
 }
 
@@ -190,7 +192,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.channel = &channel{s: s, rp: rp, rules: rules, warnSeconds: warnSeconds(cfg.SessionWarnings), acks: make(chan ack, 1<<16)}
 	s.push = push.New(push.Config{Handler: s.channel, Now: cfg.Now, Logger: cfg.Logger})
-	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) })
+	if s.gov, err = governance.New(governance.Config{Store: st, Audit: alog, Engine: s.engine, Now: cfg.Now, Logger: cfg.Logger, Rules: s.channel.rules}); err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge))
 	s.handler = s.routes()
 	return s, nil
 }
@@ -272,6 +278,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+wire.EnrollPath, s.handleEnroll)
 	mux.Handle("GET "+wire.WSPath, s.push)
 	s.apiRoutes(mux)
+	s.governanceRoutes(mux)
 	mux.Handle("GET /metrics", s.requireToken(store.ScopeAdmin, s.metrics.handler()))
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{
 		Prefix:       "/scim/v2",
@@ -309,6 +316,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	schedCtx, stopSched := context.WithCancel(ctx)
 	defer stopSched()
 	go s.engine.Run(schedCtx, s.cfg.SchedulerInterval)
+	go s.runReviews(schedCtx)
 	go s.channel.recordAcks(schedCtx)
 	go s.renewServerCert(schedCtx)
 
@@ -330,6 +338,36 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// reviewsEvery is how often the access-review pass runs: campaigns are
+// quarterly or monthly and due dates are days away, so a minute is ample.
+const reviewsEvery = time.Minute
+
+// runReviews starts the default access-review campaigns when their period
+// begins and escalates overdue review items, every reviewsEvery until ctx
+// ends. The pass is
+// idempotent, so a restart neither skips nor doubles a campaign.
+func (s *Server) runReviews(ctx context.Context) {
+	t := time.NewTicker(reviewsEvery)
+	defer t.Stop()
+	for {
+		// The first pass waits one interval: a hub just started (or a
+		// test) is not kept busy by a pass that can wait a minute.
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if st, err := s.gov.RunDue(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.cfg.Logger.Error("access-review pass failed", "err", err)
+		} else if len(st.Campaigns)+st.Escalated > 0 {
+			s.cfg.Logger.Info("access-review pass", "campaigns_started", len(st.Campaigns), "items_escalated", st.Escalated)
+		}
+	}
 }
 
 // renewServerCert re-issues the HTTPS certificate before it expires, without

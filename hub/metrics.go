@@ -17,7 +17,9 @@ type metrics struct {
 	connected prometheus.GaugeFunc
 }
 
-func newMetrics(connected func() float64) *metrics {
+// newMetrics builds the registry; extra collectors (the governance
+// numbers) are registered with the hub's own.
+func newMetrics(connected func() float64, extra ...prometheus.Collector) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.ackDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "shiftgate_revocation_ack_seconds",
@@ -34,6 +36,7 @@ func newMetrics(connected func() float64) *metrics {
 	}, connected)
 	m.reg.MustRegister(m.ackDelay, m.logins, m.connected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(extra...)
 	return m
 }
 

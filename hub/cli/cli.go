@@ -1,6 +1,7 @@
 // Package cli implements the shiftgate-hub command line: serve, token,
-// audit and demo. Each subcommand parses its own flags, says what it is
-// doing on stderr, prints its result on stdout and returns an exit code.
+// device, audit, review, findings, report and demo. Each subcommand parses
+// its own flags, says what it is doing on stderr, prints its result on
+// stdout and returns an exit code.
 package cli
 
 import (
@@ -25,6 +26,13 @@ Usage:
   shiftgate-hub audit  verify --data DIR                                 check the audit hash chain
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines
   shiftgate-hub import shifts --data DIR [--zone ZONE] [--dry-run] FILE.csv  replace listed users' shifts, all or nothing
+  shiftgate-hub review start --data DIR --name NAME --due DATE [--site S] [--role R] [--privileged] [--external]
+                                                                      start an access-review campaign
+  shiftgate-hub review list  --data DIR [--format text|json]           campaigns and their completion
+  shiftgate-hub review show  --data DIR --id ID [--format text|json]   one campaign's items
+  shiftgate-hub review run   --data DIR                                start due default campaigns, escalate overdue items
+  shiftgate-hub findings --data DIR [--format json|csv] [--dormant-days N]   risk findings
+  shiftgate-hub report   --data DIR [--format json|csv]                the four governance numbers
   shiftgate-hub demo   --data DIR [--listen ADDR]                        a hub with a demo organisation
 
 Run 'shiftgate-hub COMMAND -h' for a command's flags.
@@ -62,6 +70,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.demo(ctx, rest)
 	case "import":
 		err = e.importCmd(ctx, rest)
+	case "review":
+		err = e.review(ctx, rest)
+	case "findings":
+		err = e.findings(ctx, rest)
+	case "report":
+		err = e.report(ctx, rest)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}

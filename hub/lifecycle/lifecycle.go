@@ -511,6 +511,7 @@ func summary(u store.User) map[string]any {
 	if len(u.Shifts) > 0 {
 		m["shifts"] = len(u.Shifts)
 	}
+	enterpriseSummary(m, u.Document)
 	return m
 }
 

@@ -66,6 +66,7 @@ type Ops interface {
 	EnrollmentOps
 	AuditOps
 	ShiftOps
+	GovernanceOps
 }
 
 // UserState is where a user stands in the joiner/mover/leaver lifecycle.

@@ -20,6 +20,7 @@ func migrations() []migration {
 		{name: "initial schema", sql: schemaV1},
 		{name: "enrollment codes", sql: schemaV2},
 		{name: "shift extensions and timed-event marks", sql: schemaShifts},
+		{name: "access reviews", sql: schemaAccessReviews},
 	}
 }
 
@@ -264,4 +265,45 @@ CREATE INDEX shift_extensions_user ON shift_extensions (user_id, start_at);
 CREATE INDEX shift_extensions_due ON shift_extensions (end_at) WHERE expired = 0;
 ALTER TABLE grants ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX grants_due ON grants (end_at) WHERE revoked = 0 AND expired = 0;
+`
+
+// schemaAccessReviews holds access-review campaigns and their items
+// (hub/governance). A default campaign's period key is unique, so starting
+// the default campaigns twice starts each once.
+const schemaAccessReviews = `
+CREATE TABLE review_campaigns (
+	id          TEXT PRIMARY KEY,
+	name        TEXT NOT NULL,
+	scope       TEXT NOT NULL,
+	default_key TEXT NOT NULL,
+	due         INTEGER NOT NULL,
+	created     INTEGER NOT NULL,
+	created_by  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX review_campaigns_default_key ON review_campaigns (default_key) WHERE default_key != '';
+CREATE INDEX review_campaigns_created ON review_campaigns (created, id);
+
+CREATE TABLE review_items (
+	id             TEXT PRIMARY KEY,
+	campaign_id    TEXT NOT NULL REFERENCES review_campaigns (id),
+	user_id        TEXT NOT NULL,
+	kind           TEXT NOT NULL,
+	entitlement    TEXT NOT NULL,
+	group_id       TEXT NOT NULL,
+	detail         TEXT NOT NULL,
+	reviewer_id    TEXT NOT NULL,
+	reviewer_kind  TEXT NOT NULL,
+	decision       INTEGER NOT NULL,
+	comment        TEXT NOT NULL,
+	outcome        TEXT NOT NULL,
+	decided        INTEGER NOT NULL,
+	decided_by     TEXT NOT NULL,
+	escalated      INTEGER NOT NULL,
+	escalated_from TEXT NOT NULL,
+	created        INTEGER NOT NULL
+);
+CREATE INDEX review_items_campaign ON review_items (campaign_id, created, id);
+CREATE INDEX review_items_reviewer ON review_items (reviewer_id, created, id);
+CREATE INDEX review_items_pending ON review_items (campaign_id) WHERE decision = 1 AND escalated = 0;
+CREATE INDEX credentials_active ON credentials (created, id) WHERE state = 1;
 `

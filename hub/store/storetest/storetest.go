@@ -75,6 +75,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ShiftExtensions", testShiftExtensions},
 		{"GrantExpiry", testGrantExpiry},
 		{"SessionExpiry", testSessionExpiry},
+		{"Campaigns", testCampaigns},
+		{"CampaignRollback", testCampaignRollback},
+		{"ActiveCredentials", testActiveCredentials},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

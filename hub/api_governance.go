@@ -1,0 +1,166 @@
+package hub
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/shiftgate/shiftgate/hub/governance"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Governance is the hub's access-governance service: reviews, findings and
+// the four numbers (Numbers), for the web console and the scheduler
+// (RunDue).
+func (s *Server) Governance() *governance.Service { return s.gov }
+
+// governanceRoutes mounts access reviews, risk findings and the report
+// under /api/v1 (admin bearer token).
+func (s *Server) governanceRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/reviews", s.gadmin(s.apiListReviews))
+	mux.Handle("POST /api/v1/reviews", s.gadmin(s.apiStartReview))
+	mux.Handle("POST /api/v1/reviews/run", s.gadmin(s.apiRunReviews))
+	mux.Handle("GET /api/v1/reviews/{id}", s.gadmin(s.apiGetReview))
+	mux.Handle("POST /api/v1/reviews/{id}/items/{item}", s.gadmin(s.apiDecide))
+	mux.Handle("GET /api/v1/findings", s.gadmin(s.apiFindings))
+	mux.Handle("POST /api/v1/findings/{id}/remediate", s.gadmin(s.apiRemediate))
+	mux.Handle("GET /api/v1/report", s.gadmin(s.apiReport))
+}
+
+// gadmin is admin with governance's conflict mapped to 409.
+func (s *Server) gadmin(fn func(http.ResponseWriter, *http.Request, lifecycle.Actor) error) http.Handler {
+	return s.admin(func(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+		err := fn(w, r, a)
+		if errors.Is(err, governance.ErrConflict) {
+			writeAPIJSON(w, http.StatusConflict, apiError{userMessage(err)})
+			return nil
+		}
+		return err
+	})
+}
+
+// readBody reads a request body of at most governance.MaxRequestBytes; on
+// failure it has answered (413 or 400).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, governance.MaxRequestBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeAPIJSON(w, http.StatusRequestEntityTooLarge, apiError{"the request body is too large"})
+		return nil, false
+	case err != nil:
+		writeAPIJSON(w, http.StatusBadRequest, apiError{"could not read the request body"})
+		return nil, false
+	}
+	return b, true
+}
+
+func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	o, err := s.gov.Campaigns(r.Context())
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, o)
+	return nil
+}
+
+// apiStartReview starts a campaign: {"name", "due", "scope": {...}}.
+func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	b, ok := readBody(w, r)
+	if !ok {
+		return nil
+	}
+	req, err := governance.DecodeCampaignRequest(b)
+	if err != nil {
+		return err
+	}
+	c, err := s.gov.StartCampaign(r.Context(), a, req)
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+// apiRunReviews starts the due default campaigns and escalates overdue
+// items, like the scheduler does.
+func (s *Server) apiRunReviews(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	out, err := s.gov.RunDueAs(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) apiGetReview(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	c, err := s.gov.Campaign(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, c)
+	return nil
+}
+
+// apiDecide records a decision on an item: {"decision": "keep"|"revoke"|"comment", "comment"}.
+func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	b, ok := readBody(w, r)
+	if !ok {
+		return nil
+	}
+	d, err := governance.DecodeDecision(b)
+	if err != nil {
+		return err
+	}
+	it, err := s.st.GetReviewItem(r.Context(), r.PathValue("item"))
+	if err != nil {
+		return err
+	}
+	if it.CampaignID != r.PathValue("id") {
+		return errors.Join(store.ErrNotFound, errors.New("campaign "+r.PathValue("id")+" has no item "+it.ID))
+	}
+	v, err := s.gov.Decide(r.Context(), a, it.ID, d.Decision, d.Comment)
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) apiFindings(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	dormant, err := governance.ParseDormantDays(r.URL.Query().Get("dormant_days"))
+	if err != nil {
+		return err
+	}
+	fs, err := s.gov.Findings(r.Context(), governance.FindingsOptions{DormantAfter: dormant})
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, map[string]any{"generated_at": s.cfg.Now().UTC(), "findings": fs})
+	return nil
+}
+
+// apiRemediate applies a finding's remediation (?dormant_days=N as for
+// the report the finding came from).
+func (s *Server) apiRemediate(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	dormant, err := governance.ParseDormantDays(r.URL.Query().Get("dormant_days"))
+	if err != nil {
+		return err
+	}
+	out, err := s.gov.Remediate(r.Context(), a, r.PathValue("id"), governance.FindingsOptions{DormantAfter: dormant})
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) apiReport(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	rep, err := s.gov.Numbers(r.Context())
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, rep)
+	return nil
+}

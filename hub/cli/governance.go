@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/governance"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// cliActor is who the audit log names for changes made from the command line.
+var cliActor = lifecycle.Actor{Name: "cli", System: "cli"}
+
+// withGovernance opens the data directory's governance service for fn.
+// Decisions and remediations, which end sessions on kiosks, are left to
+// the API of the running hub: only it can push them.
+func withGovernance(ctx context.Context, dir string, fn func(*governance.Service) error) error {
+	return withAudit(ctx, dir, func(st store.Store, log *audit.Log) error {
+		eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: time.Now})
+		if err != nil {
+			return err
+		}
+		g, err := governance.New(governance.Config{Store: st, Audit: log, Engine: eng, Now: time.Now})
+		if err != nil {
+			return err
+		}
+		return fn(g)
+	})
+}
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// usageErr marks a bad value as a usage error; other errors pass through.
+func usageErr(err error) error {
+	if errors.Is(err, lifecycle.ErrInvalid) {
+		return fmt.Errorf("%w: %v", errUsage, strings.TrimPrefix(err.Error(), lifecycle.ErrInvalid.Error()+": "))
+	}
+	return err
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func checkFormat(f string, allowed ...string) error {
+	for _, a := range allowed {
+		if f == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: --format %q: use %s", errUsage, f, strings.Join(allowed, " or "))
+}
+
+func (e env) review(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: review needs start, list, show or run", errUsage)
+	}
+	fs := e.flags("review " + args[0])
+	data := fs.String("data", "", "hub data directory")
+	switch args[0] {
+	case "start":
+		name := fs.String("name", "", "campaign name")
+		due := fs.String("due", "", "due date: 2026-12-01 (end of that day, UTC) or RFC 3339")
+		var sites, roles listFlag
+		fs.Var(&sites, "site", "review only this site (repeat for several)")
+		fs.Var(&roles, "role", "review only this role (repeat for several)")
+		priv := fs.Bool("privileged", false, "review only privileged roles")
+		ext := fs.Bool("external", false, "review only contractors, vendors and temps")
+		if err := parse(fs, args[1:], "data", "name", "due"); err != nil {
+			return err
+		}
+		d, err := governance.ParseDue(*due)
+		if err != nil {
+			return usageErr(err)
+		}
+		req := governance.CampaignRequest{Name: *name, Due: d, Scope: store.ReviewScope{Sites: sites, Roles: roles, Privileged: *priv, External: *ext}}
+		return withGovernance(ctx, *data, func(g *governance.Service) error {
+			c, err := g.StartCampaign(ctx, cliActor, req)
+			if err != nil {
+				return usageErr(err)
+			}
+			fmt.Fprintf(e.stderr, "started campaign %q with %d items, due %s\n", c.Name, c.Progress.Total, c.Due.Format(time.RFC3339))
+			fmt.Fprintln(e.stdout, c.ID)
+			return nil
+		})
+	case "list":
+		format := fs.String("format", "text", "text or json")
+		if err := parse(fs, args[1:], "data"); err != nil {
+			return err
+		}
+		if err := checkFormat(*format, "text", "json"); err != nil {
+			return err
+		}
+		return withGovernance(ctx, *data, func(g *governance.Service) error {
+			o, err := g.Campaigns(ctx)
+			if err != nil {
+				return err
+			}
+			if *format == "json" {
+				return writeJSON(e.stdout, o)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tDUE\tITEMS\tDECIDED\tESCALATED\tCOMPLETION\tOVERDUE")
+			for _, c := range o.Campaigns {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%v\n", c.ID, c.Name, c.Due.Format(time.RFC3339), c.Progress.Total,
+					c.Progress.Decided, c.Progress.Escalated, percent(c.Progress.CompletionRate), c.Overdue)
+			}
+			return tw.Flush()
+		})
+	case "show":
+		id := fs.String("id", "", "campaign ID (from review list)")
+		format := fs.String("format", "text", "text or json")
+		if err := parse(fs, args[1:], "data", "id"); err != nil {
+			return err
+		}
+		if err := checkFormat(*format, "text", "json"); err != nil {
+			return err
+		}
+		return withGovernance(ctx, *data, func(g *governance.Service) error {
+			c, err := g.Campaign(ctx, *id)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no campaign %s: see 'shiftgate-hub review list --data %s'", *id, *data)
+			}
+			if err != nil {
+				return err
+			}
+			if *format == "json" {
+				return writeJSON(e.stdout, c)
+			}
+			fmt.Fprintf(e.stdout, "%s  due %s  %d/%d decided (%s)\n\n", c.Name, c.Due.Format(time.RFC3339), c.Progress.Decided, c.Progress.Total, percent(c.Progress.CompletionRate))
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ITEM\tUSER\tKIND\tENTITLEMENT\tREVIEWER\tDECISION\tESCALATED")
+			for _, it := range c.Items {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.User, it.Kind, it.Entitlement, it.Reviewer, it.Decision, stampPtr(it.Escalated))
+			}
+			return tw.Flush()
+		})
+	case "run":
+		if err := parse(fs, args[1:], "data"); err != nil {
+			return err
+		}
+		return withGovernance(ctx, *data, func(g *governance.Service) error {
+			out, err := g.RunDueAs(ctx, cliActor)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "started %d default campaigns, escalated %d overdue items\n", len(out.Campaigns), out.Escalated)
+			return writeJSON(e.stdout, out)
+		})
+	}
+	return fmt.Errorf("%w: unknown review command %q", errUsage, args[0])
+}
+
+func (e env) findings(ctx context.Context, args []string) error {
+	fs := e.flags("findings")
+	data := fs.String("data", "", "hub data directory")
+	format := fs.String("format", "json", "json or csv")
+	days := fs.String("dormant-days", "", fmt.Sprintf("days without a login that make an account dormant (default %d)", int(governance.DefaultDormantAfter/(24*time.Hour))))
+	if err := parse(fs, args, "data"); err != nil {
+		return err
+	}
+	if err := checkFormat(*format, "json", "csv"); err != nil {
+		return err
+	}
+	dormant, err := governance.ParseDormantDays(*days)
+	if err != nil {
+		return usageErr(err)
+	}
+	return withGovernance(ctx, *data, func(g *governance.Service) error {
+		list, err := g.Findings(ctx, governance.FindingsOptions{DormantAfter: dormant})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "%d findings\n", len(list))
+		if *format == "csv" {
+			return governance.WriteFindingsCSV(e.stdout, list)
+		}
+		return writeJSON(e.stdout, map[string]any{"generated_at": time.Now().UTC(), "findings": list})
+	})
+}
+
+func (e env) report(ctx context.Context, args []string) error {
+	fs := e.flags("report")
+	data := fs.String("data", "", "hub data directory")
+	format := fs.String("format", "json", "json or csv")
+	if err := parse(fs, args, "data"); err != nil {
+		return err
+	}
+	if err := checkFormat(*format, "json", "csv"); err != nil {
+		return err
+	}
+	return withGovernance(ctx, *data, func(g *governance.Service) error {
+		rep, err := g.Numbers(ctx)
+		if err != nil {
+			return err
+		}
+		if *format == "csv" {
+			return governance.WriteReportCSV(e.stdout, rep)
+		}
+		return writeJSON(e.stdout, rep)
+	})
+}
+
+func percent(r *float64) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", *r*100)
+}
+
+func stampPtr(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return stamp(*t)
+}
+
+var _ flag.Value = (*listFlag)(nil)

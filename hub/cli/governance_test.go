@@ -1,0 +1,97 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/cli"
+)
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestGovernanceCommands: review, findings and report on a data
+// directory; usage mistakes exit 2 and say what to fix.
+func TestGovernanceCommands(t *testing.T) {
+	dir := t.TempDir()
+	due := time.Now().Add(48 * time.Hour).UTC().Format(time.DateOnly)
+	code, out, errs := run(t, "review", "start", "--data", dir, "--name", "q1", "--due", due, "--role", "Nurse", "--privileged")
+	if code != 0 || len(strings.TrimSpace(out)) != 36 {
+		t.Fatalf("review start: %d %q %q", code, out, errs)
+	}
+	id := strings.TrimSpace(out)
+	code, out, _ = run(t, "review", "list", "--data", dir, "--format", "json")
+	var o struct {
+		Campaigns []struct {
+			ID    string
+			Scope struct {
+				Roles      []string
+				Privileged bool
+			}
+			Progress struct{ Total int }
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &o) != nil || len(o.Campaigns) != 1 || o.Campaigns[0].ID != id || !o.Campaigns[0].Scope.Privileged {
+		t.Errorf("review list: %d %s", code, out)
+	}
+	if code, out, _ := run(t, "review", "show", "--data", dir, "--id", id); code != 0 || !strings.Contains(out, "q1") {
+		t.Errorf("review show: %d %s", code, out)
+	}
+	if code, _, errs := run(t, "review", "show", "--data", dir, "--id", "nope"); code != 1 || !strings.Contains(errs, "no campaign nope") {
+		t.Errorf("review show unknown: %d %s", code, errs)
+	}
+	code, out, _ = run(t, "review", "run", "--data", dir)
+	if code != 0 || !strings.Contains(out, `"campaigns_started"`) {
+		t.Errorf("review run: %d %s", code, out)
+	}
+
+	code, out, _ = run(t, "report", "--data", dir)
+	var rep map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+		t.Fatalf("report: %d %s", code, out)
+	}
+	for _, k := range []string{"time_to_provision_seconds", "time_to_deprovision_seconds", "orphaned_account_rate", "access_review_completion_rate"} {
+		if _, ok := rep[k]; !ok {
+			t.Errorf("report lacks %s: %s", k, out)
+		}
+	}
+	if rep["orphaned_account_rate"] != nil || rep["time_to_provision_seconds"].(map[string]any)["p95"] != nil {
+		t.Errorf("an empty hub reports numbers it never measured: %s", out)
+	}
+	code, out, _ = run(t, "report", "--data", dir, "--format", "csv")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if code != 0 || err != nil || len(rows) != 17 || strings.Join(rows[0], ",") != "metric,statistic,value" {
+		t.Errorf("report csv: %d %v %q", code, err, out)
+	}
+	code, out, _ = run(t, "findings", "--data", dir, "--format", "csv", "--dormant-days", "7")
+	if code != 0 || !strings.HasPrefix(out, "id,kind,rule,user_id,user,entitlement,since,remediation,detail\n") {
+		t.Errorf("findings csv: %d %q", code, out)
+	}
+	if code, out, _ := run(t, "findings", "--data", dir); code != 0 || !strings.Contains(out, `"findings": []`) {
+		t.Errorf("findings json: %d %q", code, out)
+	}
+
+	for _, args := range [][]string{
+		{"report", "--data", dir, "--format", "xml"},
+		{"findings", "--data", dir, "--dormant-days", "0"},
+		{"review", "start", "--data", dir, "--name", "x", "--due", "soon"},
+		{"review", "start", "--data", dir, "--name", "x", "--due", "2020-01-01"},
+		{"review", "start", "--data", dir, "--due", due},
+		{"review", "decide", "--data", dir},
+		{"review"},
+		{"report"},
+	} {
+		if code, _, errs := run(t, args...); code != 2 || !strings.Contains(errs, "shiftgate-hub: ") {
+			t.Errorf("%v: exit %d %q, want 2 with a message", args, code, errs)
+		}
+	}
+}

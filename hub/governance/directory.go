@@ -1,0 +1,163 @@
+package governance
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// directory is one read of who exists and what they hold: users that are
+// not deleted, groups with their members, and grants read on demand.
+type directory struct {
+	ops          store.Ops
+	users        []store.User          // by Created, then ID
+	byID         map[string]store.User // not deleted
+	byExternalID map[string][]store.User
+	byUserName   map[string]store.User // lower-cased userName
+	groups       []store.Group
+	groupsOf     map[string][]store.Group // user ID → groups it is a member of
+	grants       map[string][]store.Grant // user ID → grants, once read
+}
+
+func loadDirectory(ctx context.Context, ops store.Ops) (*directory, error) {
+	users, _, err := ops.ListUsers(ctx, store.UserQuery{})
+	if err != nil {
+		return nil, err
+	}
+	groups, _, err := ops.ListGroups(ctx, store.GroupQuery{})
+	if err != nil {
+		return nil, err
+	}
+	d := &directory{ops: ops, users: users, groups: groups,
+		byID: make(map[string]store.User, len(users)), byExternalID: map[string][]store.User{},
+		byUserName: make(map[string]store.User, len(users)), groupsOf: map[string][]store.Group{}, grants: map[string][]store.Grant{}}
+	for _, u := range users {
+		d.byID[u.ID] = u
+		d.byUserName[strings.ToLower(u.UserName)] = u
+		if u.ExternalID != "" {
+			d.byExternalID[u.ExternalID] = append(d.byExternalID[u.ExternalID], u)
+		}
+	}
+	for _, g := range groups {
+		for _, m := range g.Members {
+			d.groupsOf[m] = append(d.groupsOf[m], g)
+		}
+	}
+	return d, nil
+}
+
+// usersOnly returns a directory that knows only the named users, for
+// showing a few records without reading everyone.
+func usersOnly(ctx context.Context, ops store.Ops, ids ...string) (*directory, error) {
+	d := &directory{ops: ops, byID: map[string]store.User{}, byExternalID: map[string][]store.User{},
+		byUserName: map[string]store.User{}, groupsOf: map[string][]store.Group{}, grants: map[string][]store.Grant{}}
+	for _, id := range ids {
+		if _, ok := d.byID[id]; ok || id == "" {
+			continue
+		}
+		u, err := ops.GetUser(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if u.State != store.UserDeleted {
+			d.byID[id] = u
+		}
+	}
+	return d, nil
+}
+
+// grantsOf returns the user's grants, read once.
+func (d *directory) grantsOf(ctx context.Context, userID string) ([]store.Grant, error) {
+	if gs, ok := d.grants[userID]; ok {
+		return gs, nil
+	}
+	gs, err := d.ops.ListGrants(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	d.grants[userID] = gs
+	return gs, nil
+}
+
+// current reports whether a grant gives or will give access at now: not
+// revoked and not over.
+func current(g store.Grant, now time.Time) bool {
+	return g.Revoked.IsZero() && g.End.After(now)
+}
+
+// running reports whether a grant gives access at now.
+func running(g store.Grant, now time.Time) bool {
+	return current(g, now) && !g.Start.After(now)
+}
+
+// manager resolves the user's Enterprise manager to a live user of this
+// hub: by ID, then by externalId (when unambiguous), then by userName. A
+// user is never its own manager.
+func (d *directory) manager(u store.User) (store.User, bool) {
+	ref := lifecycle.EnterpriseOf(u.Document).Manager
+	if ref == "" {
+		return store.User{}, false
+	}
+	m, ok := d.byID[ref]
+	if !ok {
+		if ms := d.byExternalID[ref]; len(ms) == 1 {
+			m, ok = ms[0], true
+		}
+	}
+	if !ok {
+		m, ok = d.byUserName[strings.ToLower(ref)]
+	}
+	if !ok || m.ID == u.ID || !live(m) {
+		return store.User{}, false
+	}
+	return m, true
+}
+
+// supervisor returns the site's supervisor: an active member of the
+// supervisor role that has the site among its sites, other than the user
+// under review. Of several, the first by userName.
+func (d *directory) supervisor(role, site, notUser string) (store.User, bool) {
+	var best store.User
+	for _, g := range d.groups {
+		if !strings.EqualFold(g.DisplayName, role) {
+			continue
+		}
+		for _, id := range g.Members {
+			u, ok := d.byID[id]
+			if !ok || id == notUser || u.State != store.UserActive || !containsFold(u.Sites, site) {
+				continue
+			}
+			if best.ID == "" || strings.ToLower(u.UserName) < strings.ToLower(best.UserName) {
+				best = u
+			}
+		}
+	}
+	return best, best.ID != ""
+}
+
+// userName returns the userName of a user ID, or the ID when the user is
+// unknown (deleted), or "admins" for the empty reviewer.
+func (d *directory) userName(id string) string {
+	if id == "" {
+		return reviewerAdmins
+	}
+	if u, ok := d.byID[id]; ok {
+		return u.UserName
+	}
+	return id
+}
+
+// sortedSites returns the user's sites sorted case-insensitively.
+func sortedSites(u store.User) []string {
+	s := slices.Clone(u.Sites)
+	slices.SortFunc(s, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return s
+}

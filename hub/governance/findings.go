@@ -1,0 +1,380 @@
+package governance
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Finding kinds.
+const (
+	KindDormant        = "dormant"
+	KindOrphaned       = "orphaned"
+	KindPrivilegeCreep = "privilege_creep"
+	KindExternalNoEnd  = "external_without_end_date"
+)
+
+// Finding rules: the precise condition a finding meets (see Findings).
+const (
+	RuleNoLogin                  = "no_login"
+	RuleCredentialWithoutUser    = "credential_without_active_user"
+	RuleEndDatePassed            = "end_date_passed"
+	RuleDuplicateExternalID      = "duplicate_external_id"
+	RuleCredentialsNoEntitlement = "credentials_without_entitlements"
+	RuleRoleWithoutSite          = "role_without_site"
+	RuleRoleKeptAfterMove        = "role_kept_after_move"
+	RuleGrantKeptAfterMove       = "grant_kept_after_move"
+	RuleGrantChain               = "grant_chain"
+	RuleNoEndDate                = "no_end_date"
+)
+
+// Remediations: what POST /api/v1/findings/{id}/remediate does.
+const (
+	RemedyRevokeCredentials = "revoke_credentials" // every active credential of the user
+	RemedyRevokeCredential  = "revoke_credential"  // the one credential
+	RemedyDeprovision       = "deprovision"        // disable and strip, like a SCIM leaver
+	RemedyRemoveRole        = "remove_role"        // remove the group membership
+	RemedyRevokeGrant       = "revoke_grant"
+	RemedyNone              = "" // the fix belongs in the HR source
+)
+
+// Finding is one risk. Its ID is derived from what it is about, so the
+// same condition keeps its ID from one report to the next, and a
+// remediation names exactly what it acts on.
+type Finding struct {
+	ID          string     `json:"id"`
+	Kind        string     `json:"kind"`
+	Rule        string     `json:"rule"`
+	UserID      string     `json:"user_id"`
+	User        string     `json:"user"` // userName; empty when the user is gone
+	Entitlement string     `json:"entitlement,omitempty"`
+	Since       *time.Time `json:"since,omitempty"`
+	Detail      string     `json:"detail"`
+	Remediation string     `json:"remediation"`
+
+	// What remediation acts on.
+	groupID string
+	grantID string
+	credID  []byte
+}
+
+func newFinding(kind, rule string, u store.User, userID, ent string, since time.Time, remedy, detail string) Finding {
+	sum := sha256.Sum256([]byte(kind + "\x00" + rule + "\x00" + userID + "\x00" + ent))
+	return Finding{ID: rule + "-" + hex.EncodeToString(sum[:8]), Kind: kind, Rule: rule, UserID: userID, User: u.UserName,
+		Entitlement: ent, Since: timePtr(since), Detail: detail, Remediation: remedy}
+}
+
+// FindingsOptions tunes a findings report.
+type FindingsOptions struct {
+	// DormantAfter overrides Config.DormantAfter when positive.
+	DormantAfter time.Duration
+}
+
+// Findings evaluates every rule against the current state and the audit
+// history, ordered by kind, rule, userName and ID:
+//
+//   - dormant/no_login: an active user holding an active credential whose
+//     last login is DormantAfter or more ago. The last login is the latest
+//     use of any of its credentials, or, when later, its creation, its
+//     start date or a credential's registration (a badge enrolled
+//     yesterday is not dormant).
+//     Remediation: revoke its active credentials.
+//   - orphaned/credential_without_active_user: an active credential whose
+//     user is disabled, deleted or unknown. Remediation: revoke it.
+//   - orphaned/end_date_passed: an active or pending user whose end date
+//     (from HR) has passed but who was not deprovisioned. Remediation:
+//     deprovision.
+//   - orphaned/duplicate_external_id: active or pending users sharing one
+//     externalId (one identity at the IdP): each but the newest is
+//     orphaned. Remediation: deprovision.
+//   - orphaned/credentials_without_entitlements: an active or pending user
+//     with an active credential but no site, no group and no current
+//     grant: the IdP stopped managing it without disabling it.
+//     Remediation: revoke its active credentials.
+//   - privilege_creep/role_without_site: a group role of a user with no
+//     sites (a role counts only at the user's sites). Remediation: remove
+//     the membership.
+//   - privilege_creep/role_kept_after_move: a group role the user held
+//     before its latest mover event (a site removed, or the department
+//     changed), neither re-added since nor kept in an access review since.
+//     Remediation: remove the membership.
+//   - privilege_creep/grant_kept_after_move: a current just-in-time grant
+//     created before the user's latest mover event. Remediation: revoke it.
+//   - privilege_creep/grant_chain: a current grant that continues an
+//     unbroken chain of grants of the same role at the same site (each
+//     starting no later than the previous one ended) lasting more than
+//     MaxGrantChain: standing access outside the IdP. Remediation: revoke
+//     it.
+//   - external_without_end_date/no_end_date: an active or pending
+//     contractor, vendor or temp without an end date. No remediation: the
+//     end date belongs in the HR source.
+func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding, error) {
+	now := s.now()
+	dormant := s.cfg.DormantAfter
+	if opt.DormantAfter > 0 {
+		dormant = opt.DormantAfter
+	}
+	s.histMu.Lock()
+	h, err := s.sync(ctx)
+	var moves map[string]time.Time
+	var since map[[2]string]time.Time
+	var kept map[[2]string]time.Time
+	if err == nil {
+		moves, since, kept = cloneMap(h.moved), cloneMap(h.memberSince), cloneMap(h.kept)
+	}
+	s.histMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("findings: %w", err)
+	}
+	d, err := loadDirectory(ctx, s.cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("findings: %w", err)
+	}
+	out, err := s.orphaned(ctx, d, now)
+	if err != nil {
+		return nil, fmt.Errorf("findings: %w", err)
+	}
+	for _, u := range d.users {
+		if !live(u) {
+			continue
+		}
+		creds, err := s.cfg.Store.ListCredentials(ctx, u.ID)
+		if err != nil {
+			return nil, fmt.Errorf("findings: %w", err)
+		}
+		if u.State == store.UserActive && slices.ContainsFunc(creds, func(c store.Credential) bool { return c.State == store.CredentialActive }) {
+			// The last sign-in, or what made one possible last: the
+			// account's creation, its start date, a badge registered.
+			last := later(u.Created, u.StartDate)
+			for _, c := range creds {
+				last = later(later(last, c.Created), c.LastUsed)
+			}
+			if now.Sub(last) >= dormant {
+				out = append(out, newFinding(KindDormant, RuleNoLogin, u, u.ID, "", last, RemedyRevokeCredentials,
+					fmt.Sprintf("%s has not signed in since %s (%d days); its badges still work", u.UserName, last.Format(time.RFC3339), int(now.Sub(last)/(24*time.Hour)))))
+			}
+		}
+		moved := moves[u.ID]
+		for _, g := range d.groupsOf[u.ID] {
+			ent := "role:" + g.DisplayName
+			switch added := since[[2]string{g.ID, u.ID}]; {
+			case len(u.Sites) == 0:
+				f := newFinding(KindPrivilegeCreep, RuleRoleWithoutSite, u, u.ID, ent, added, RemedyRemoveRole,
+					fmt.Sprintf("%s holds role %s but has no site to hold it at", u.UserName, g.DisplayName))
+				f.groupID = g.ID
+				out = append(out, f)
+			case !moved.IsZero() && !added.After(moved) && !kept[[2]string{u.ID, strings.ToLower(g.DisplayName)}].After(moved):
+				f := newFinding(KindPrivilegeCreep, RuleRoleKeptAfterMove, u, u.ID, ent, moved, RemedyRemoveRole,
+					fmt.Sprintf("%s kept role %s across a move on %s (site removed or department changed)", u.UserName, g.DisplayName, moved.Format(time.RFC3339)))
+				f.groupID = g.ID
+				out = append(out, f)
+			}
+		}
+		grants, err := d.grantsOf(ctx, u.ID)
+		if err != nil {
+			return nil, fmt.Errorf("findings: %w", err)
+		}
+		for _, g := range grants {
+			if !current(g, now) {
+				continue
+			}
+			ent := "grant:" + g.ID
+			if !moved.IsZero() && g.Created.Before(moved) {
+				f := newFinding(KindPrivilegeCreep, RuleGrantKeptAfterMove, u, u.ID, ent, moved, RemedyRevokeGrant,
+					fmt.Sprintf("%s kept a grant of %s at %s across a move on %s", u.UserName, g.Role, g.Site, moved.Format(time.RFC3339)))
+				f.grantID = g.ID
+				out = append(out, f)
+			}
+			if first := chainStart(grants, g); g.End.Sub(first) > MaxGrantChain {
+				f := newFinding(KindPrivilegeCreep, RuleGrantChain, u, u.ID, ent, first, RemedyRevokeGrant,
+					fmt.Sprintf("%s has held %s at %s through back-to-back grants since %s", u.UserName, g.Role, g.Site, first.Format(time.RFC3339)))
+				f.grantID = g.ID
+				out = append(out, f)
+			}
+		}
+		if isExternal(u) && u.EndDate.IsZero() {
+			out = append(out, newFinding(KindExternalNoEnd, RuleNoEndDate, u, u.ID, "", time.Time{}, RemedyNone,
+				fmt.Sprintf("%s is a %s without an end date: set endDate in the HR source", u.UserName, strings.ToLower(u.EmploymentType))))
+		}
+	}
+	slices.SortFunc(out, func(a, b Finding) int {
+		return strings.Compare(a.Kind+"\x00"+a.Rule+"\x00"+strings.ToLower(a.User)+"\x00"+a.ID, b.Kind+"\x00"+b.Rule+"\x00"+strings.ToLower(b.User)+"\x00"+b.ID)
+	})
+	if out == nil {
+		out = []Finding{}
+	}
+	return out, nil
+}
+
+func cloneMap[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// chainStart returns when the unbroken chain of grants of g's role at g's
+// site that ends with g began: walking back, each earlier grant must have
+// lasted (to its end or revocation) at least until the next one started.
+func chainStart(grants []store.Grant, g store.Grant) time.Time {
+	first := g.Start
+	for {
+		prev := false
+		for _, o := range grants {
+			if o.ID == g.ID || !strings.EqualFold(o.Role, g.Role) || !strings.EqualFold(o.Site, g.Site) || !o.Start.Before(first) {
+				continue
+			}
+			end := o.End
+			if !o.Revoked.IsZero() && o.Revoked.Before(end) {
+				end = o.Revoked
+			}
+			if !end.Before(first) {
+				first, prev = o.Start, true
+			}
+		}
+		if !prev {
+			return first
+		}
+	}
+}
+
+// orphaned evaluates the orphaned rules (see Findings).
+func (s *Service) orphaned(ctx context.Context, d *directory, now time.Time) ([]Finding, error) {
+	var out []Finding
+	creds, err := s.cfg.Store.ListActiveCredentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	withCred := map[string]bool{}
+	for _, c := range creds {
+		u, ok := d.byID[c.UserID]
+		if ok && live(u) {
+			withCred[u.ID] = true
+			continue
+		}
+		state := "deleted or unknown"
+		if ok {
+			state = u.State.String()
+		}
+		f := newFinding(KindOrphaned, RuleCredentialWithoutUser, u, c.UserID, fmt.Sprintf("credential:%x", c.ID), c.Created, RemedyRevokeCredential,
+			fmt.Sprintf("an active credential of user %s, which is %s", d.userName(c.UserID), state))
+		f.credID = c.ID
+		out = append(out, f)
+	}
+	for ext, us := range d.byExternalID {
+		var lives []store.User
+		for _, u := range us {
+			if live(u) {
+				lives = append(lives, u)
+			}
+		}
+		for _, u := range lives[:max(len(lives)-1, 0)] { // users are ordered by Created: the last is the newest
+			out = append(out, newFinding(KindOrphaned, RuleDuplicateExternalID, u, u.ID, "", u.Created, RemedyDeprovision,
+				fmt.Sprintf("%s shares externalId %q with the newer %s: the IdP manages only one of them", u.UserName, ext, lives[len(lives)-1].UserName)))
+		}
+	}
+	for _, u := range d.users {
+		if !live(u) {
+			continue
+		}
+		if !u.EndDate.IsZero() && !u.EndDate.After(now) {
+			out = append(out, newFinding(KindOrphaned, RuleEndDatePassed, u, u.ID, "", u.EndDate, RemedyDeprovision,
+				fmt.Sprintf("%s is still %s although its end date %s has passed", u.UserName, u.State, u.EndDate.Format(time.RFC3339))))
+		}
+		if withCred[u.ID] && len(u.Sites) == 0 && len(d.groupsOf[u.ID]) == 0 {
+			grants, err := d.grantsOf(ctx, u.ID)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.ContainsFunc(grants, func(g store.Grant) bool { return current(g, now) }) {
+				out = append(out, newFinding(KindOrphaned, RuleCredentialsNoEntitlement, u, u.ID, "", u.Modified, RemedyRevokeCredentials,
+					fmt.Sprintf("%s holds an active credential but no site, role or grant", u.UserName)))
+			}
+		}
+	}
+	return out, nil
+}
+
+// Remediation is what Remediate did.
+type Remediation struct {
+	Finding Finding `json:"finding"`
+	Action  string  `json:"action"`
+	Outcome string  `json:"outcome"` // "done", or "already gone"
+}
+
+// Remediate applies a finding's remediation through the lifecycle engine,
+// in one transaction with a finding.remediate audit record; revocations are
+// pushed to kiosks. store.ErrNotFound if no current finding has that ID
+// (it was fixed meanwhile), ErrConflict if the finding has no remediation.
+func (s *Service) Remediate(ctx context.Context, a lifecycle.Actor, id string, opt FindingsOptions) (Remediation, error) {
+	fs, err := s.Findings(ctx, opt)
+	if err != nil {
+		return Remediation{}, err
+	}
+	i := slices.IndexFunc(fs, func(f Finding) bool { return f.ID == id })
+	if i < 0 {
+		return Remediation{}, fmt.Errorf("no current finding %s (it may have been fixed already): %w", id, store.ErrNotFound)
+	}
+	f := fs[i]
+	if f.Remediation == RemedyNone {
+		return Remediation{}, fmt.Errorf("%w: finding %s has no remediation in the hub: %s", ErrConflict, id, f.Detail)
+	}
+	why := "finding " + f.ID + " (" + f.Kind + "/" + f.Rule + ") remediated"
+	outcome := "done"
+	err = s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
+		var err error
+		switch f.Remediation {
+		case RemedyRevokeCredential:
+			err = t.RevokeCredential(ctx, a, f.credID, why)
+		case RemedyRevokeCredentials:
+			var creds []store.Credential
+			if creds, err = t.Ops().ListCredentials(ctx, f.UserID); err != nil {
+				return err
+			}
+			n := 0
+			for _, c := range creds {
+				if c.State != store.CredentialActive {
+					continue
+				}
+				if err = t.RevokeCredential(ctx, a, c.ID, why); err != nil {
+					return err
+				}
+				n++
+			}
+			if n == 0 {
+				err = lifecycle.ErrGone
+			}
+		case RemedyDeprovision:
+			err = t.Deprovision(ctx, a, f.UserID, why)
+		case RemedyRemoveRole:
+			err = t.RemoveMember(ctx, a, f.groupID, f.UserID)
+		case RemedyRevokeGrant:
+			_, err = t.RevokeGrant(ctx, a, f.grantID, why)
+		default:
+			return fmt.Errorf("finding %s: unknown remediation %q", f.ID, f.Remediation)
+		}
+		if errors.Is(err, lifecycle.ErrGone) {
+			outcome, err = OutcomeGone, nil
+		}
+		if err != nil {
+			return err
+		}
+		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: actionRemediate, Subject: "user:" + f.UserID,
+			Detail: map[string]any{"finding": f.ID, "kind": f.Kind, "rule": f.Rule, "entitlement": f.Entitlement, "action": f.Remediation, "outcome": outcome}})
+	})
+	if err != nil {
+		return Remediation{}, fmt.Errorf("remediate finding %s: %w", id, err)
+	}
+	s.cfg.Logger.Info("finding remediated", "finding", f.ID, "kind", f.Kind, "rule", f.Rule, "user", f.UserID, "actor", a.Name)
+	return Remediation{Finding: f, Action: f.Remediation, Outcome: outcome}, nil
+}

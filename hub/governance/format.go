@@ -1,0 +1,56 @@
+package governance
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"time"
+)
+
+// WriteFindingsCSV writes findings as CSV with a header row:
+// id,kind,rule,user_id,user,entitlement,since,remediation,detail.
+// since is RFC 3339 or empty.
+func WriteFindingsCSV(w io.Writer, fs []Finding) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "kind", "rule", "user_id", "user", "entitlement", "since", "remediation", "detail"})
+	for _, f := range fs {
+		since := ""
+		if f.Since != nil {
+			since = f.Since.UTC().Format(time.RFC3339Nano)
+		}
+		cw.Write([]string{f.ID, f.Kind, f.Rule, f.UserID, f.User, f.Entitlement, since, f.Remediation, f.Detail})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteReportCSV writes the report as CSV rows of metric,statistic,value
+// with a header row. A value that was not measured is empty, never 0.
+func WriteReportCSV(w io.Writer, r Report) error {
+	cw := csv.NewWriter(w)
+	num := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', -1, 64)
+	}
+	cw.Write([]string{"metric", "statistic", "value"})
+	for _, d := range []struct {
+		name string
+		d    Durations
+	}{{"time_to_provision_seconds", r.TimeToProvision}, {"time_to_deprovision_seconds", r.TimeToDeprovision}} {
+		cw.Write([]string{d.name, "p50", num(d.d.P50)})
+		cw.Write([]string{d.name, "p95", num(d.d.P95)})
+		cw.Write([]string{d.name, "max", num(d.d.Max)})
+		cw.Write([]string{d.name, "count", strconv.Itoa(d.d.Count)})
+		cw.Write([]string{d.name, "pending", strconv.Itoa(d.d.Pending)})
+	}
+	cw.Write([]string{"orphaned_account_rate", "value", num(r.OrphanedAccountRate)})
+	cw.Write([]string{"orphaned_account_rate", "orphaned_accounts", strconv.Itoa(r.Counts.OrphanedAccounts)})
+	cw.Write([]string{"orphaned_account_rate", "accounts", strconv.Itoa(r.Counts.Accounts)})
+	cw.Write([]string{"access_review_completion_rate", "value", num(r.AccessReviewCompletionRate)})
+	cw.Write([]string{"access_review_completion_rate", "items_due", strconv.Itoa(r.Counts.ReviewItemsDue)})
+	cw.Write([]string{"access_review_completion_rate", "items_decided_on_time", strconv.Itoa(r.Counts.ReviewItemsOnTime)})
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,115 @@
+package governance
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// MaxRequestBytes caps a governance API request body.
+const MaxRequestBytes = 64 << 10
+
+// maxDormantDays bounds --dormant-days and ?dormant_days=.
+const maxDormantDays = 3650
+
+// ParseDue reads a due date: RFC 3339 (2026-12-01T17:00:00Z) or a plain
+// date (2026-12-01), which means the end of that day, UTC (23:59:59).
+func ParseDue(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, invalid("give a due date, e.g. 2026-12-01 or 2026-12-01T17:00:00Z")
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return checkYear(t.UTC())
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return checkYear(t.Add(24*time.Hour - time.Second))
+	}
+	return time.Time{}, invalid("due date %q: want 2026-12-01 or 2026-12-01T17:00:00Z", clipQuote(s))
+}
+
+func checkYear(t time.Time) (time.Time, error) {
+	if t.Year() < 2000 || t.Year() > 2200 {
+		return time.Time{}, invalid("due date %s is out of range", t.Format(time.RFC3339))
+	}
+	return t, nil
+}
+
+// ParseDormantDays reads a number of days without a login (1 to 3650);
+// "" means the configured default (0).
+func ParseDormantDays(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxDormantDays {
+		return 0, invalid("dormant days %q: want a whole number of days from 1 to %d", clipQuote(s), maxDormantDays)
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
+}
+
+func clipQuote(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// decodeStrict decodes one JSON object, refusing unknown fields and
+// trailing data, so a typo ("privilaged") is an error, not a wider scope.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalid("the body is not the expected JSON object: %s", clipQuote(err.Error()))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return invalid("the body has data after its JSON object")
+	}
+	return nil
+}
+
+// DecodeCampaignRequest reads a campaign request body:
+//
+//	{"name": "Q4 north", "due": "2026-12-01",
+//	 "scope": {"sites": ["north"], "roles": ["Nurse"], "privileged": false, "external": false}}
+//
+// Every scope field is optional. Checks that depend on the clock (the due
+// date lies ahead) come when the campaign starts.
+func DecodeCampaignRequest(b []byte) (CampaignRequest, error) {
+	var in struct {
+		Name  string            `json:"name"`
+		Due   string            `json:"due"`
+		Scope store.ReviewScope `json:"scope"`
+	}
+	if err := decodeStrict(b, &in); err != nil {
+		return CampaignRequest{}, err
+	}
+	due, err := ParseDue(in.Due)
+	if err != nil {
+		return CampaignRequest{}, err
+	}
+	return CampaignRequest{Name: in.Name, Due: due, Scope: in.Scope}, nil
+}
+
+// Decision is a reviewer's decision body: {"decision": "keep"|"revoke"|"comment", "comment": TEXT}.
+type Decision struct {
+	Decision string `json:"decision"`
+	Comment  string `json:"comment"`
+}
+
+// DecodeDecision reads a decision body; Decide checks its values.
+func DecodeDecision(b []byte) (Decision, error) {
+	var d Decision
+	if err := decodeStrict(b, &d); err != nil {
+		return Decision{}, err
+	}
+	return d, nil
+}

@@ -1,0 +1,455 @@
+package governance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Reviewer kinds, as in store.ReviewItem.ReviewerKind.
+const (
+	ReviewerManager    = "manager"
+	ReviewerSupervisor = "supervisor"
+	ReviewerAdmins     = "admins"
+	ReviewerEscalated  = "escalated"
+	reviewerAdmins     = "admins" // how the empty reviewer is shown
+)
+
+// Decisions a reviewer sends.
+const (
+	DecisionKeep    = "keep"
+	DecisionRevoke  = "revoke"
+	DecisionComment = "comment"
+)
+
+// Outcomes of a revoke decision.
+const (
+	OutcomeRevoked = "revoked"
+	OutcomeGone    = "already gone"
+)
+
+// Audit actions of this package.
+const (
+	actionReviewStart    = "review.start"
+	actionReviewDecide   = "review.decide"
+	actionReviewComment  = "review.comment"
+	actionReviewEscalate = "review.escalate"
+	actionRemediate      = "finding.remediate"
+)
+
+// Limits on what a request may carry.
+const (
+	maxName      = 200
+	maxComment   = 2000
+	maxScopeList = 100
+	maxScopeName = 128
+	// MaxCampaignLength caps how far ahead a campaign may be due.
+	MaxCampaignLength = 366 * 24 * time.Hour
+)
+
+// Default campaigns: every quarter for everyone, every month for
+// privileged roles and for external identities. Each is due Window after
+// it starts.
+type defaultCampaign struct {
+	name    string
+	scope   store.ReviewScope
+	monthly bool
+	window  time.Duration
+}
+
+var defaultCampaigns = []defaultCampaign{
+	{name: "quarterly", scope: store.ReviewScope{}, window: 30 * 24 * time.Hour},
+	{name: "monthly-privileged", scope: store.ReviewScope{Privileged: true}, monthly: true, window: 14 * 24 * time.Hour},
+	{name: "monthly-external", scope: store.ReviewScope{External: true}, monthly: true, window: 14 * 24 * time.Hour},
+}
+
+// periodKey names the calendar period (UTC) that now falls in.
+func (d defaultCampaign) periodKey(now time.Time) string {
+	if d.monthly {
+		return fmt.Sprintf("%s:%04d-%02d", d.name, now.Year(), int(now.Month()))
+	}
+	return fmt.Sprintf("%s:%04d-Q%d", d.name, now.Year(), (int(now.Month())-1)/3+1)
+}
+
+// CampaignRequest is what starting a campaign takes.
+type CampaignRequest struct {
+	Name  string            `json:"name"`
+	Scope store.ReviewScope `json:"scope"`
+	Due   time.Time         `json:"due"`
+}
+
+// normalize checks r and trims it.
+func (r *CampaignRequest) normalize(now time.Time) error {
+	r.Name = strings.TrimSpace(r.Name)
+	switch {
+	case r.Name == "":
+		return invalid("name the campaign")
+	case len(r.Name) > maxName:
+		return invalid("the name is longer than %d bytes", maxName)
+	case r.Due.IsZero():
+		return invalid("give a due date (RFC 3339): reviews that never fall due are never escalated")
+	case !r.Due.After(now):
+		return invalid("the due date %s has already passed", r.Due.UTC().Format(time.RFC3339))
+	case r.Due.Sub(now) > MaxCampaignLength:
+		return invalid("a campaign is due at most %d days ahead", int(MaxCampaignLength/(24*time.Hour)))
+	}
+	r.Due = r.Due.UTC()
+	var err error
+	if r.Scope.Sites, err = cleanList("site", r.Scope.Sites); err != nil {
+		return err
+	}
+	r.Scope.Roles, err = cleanList("role", r.Scope.Roles)
+	return err
+}
+
+func cleanList(what string, in []string) ([]string, error) {
+	if len(in) > maxScopeList {
+		return nil, invalid("at most %d %ss in a scope", maxScopeList, what)
+	}
+	var out []string
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "":
+			return nil, invalid("an empty %s name in the scope", what)
+		case len(s) > maxScopeName:
+			return nil, invalid("a %s name longer than %d bytes in the scope", what, maxScopeName)
+		}
+		if !containsFold(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// StartCampaign snapshots the entitlements in scope as review items, each
+// assigned to its reviewer, and stores the campaign with a review.start
+// audit record, all in one transaction.
+func (s *Service) StartCampaign(ctx context.Context, a lifecycle.Actor, req CampaignRequest) (CampaignView, error) {
+	now := s.now()
+	if err := req.normalize(now); err != nil {
+		return CampaignView{}, err
+	}
+	c, err := s.startCampaign(ctx, a, req, "", now)
+	if err != nil {
+		return CampaignView{}, err
+	}
+	return s.Campaign(ctx, c.ID)
+}
+
+func (s *Service) startCampaign(ctx context.Context, a lifecycle.Actor, req CampaignRequest, key string, now time.Time) (store.Campaign, error) {
+	c := store.Campaign{ID: uuid.NewString(), Name: req.Name, Scope: req.Scope, DefaultKey: key, Due: req.Due, Created: now, CreatedBy: a.Name}
+	err := s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
+		tx := t.Ops()
+		d, err := loadDirectory(ctx, tx)
+		if err != nil {
+			return err
+		}
+		items, err := s.items(ctx, d, c, now)
+		if err != nil {
+			return err
+		}
+		if c, err = tx.CreateCampaign(ctx, c, items); err != nil {
+			return err
+		}
+		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: actionReviewStart, Subject: "review:" + c.ID,
+			Detail: map[string]any{"name": c.Name, "scope": c.Scope, "due": c.Due, "defaultKey": c.DefaultKey, "items": len(items)}})
+	})
+	if err != nil {
+		return store.Campaign{}, fmt.Errorf("start campaign %q: %w", req.Name, err)
+	}
+	s.cfg.Logger.Info("access review started", "campaign", c.ID, "name", c.Name, "due", c.Due, "actor", a.Name)
+	return c, nil
+}
+
+// items lists the entitlements in c's scope of every active or pending
+// user, each with its reviewer.
+func (s *Service) items(ctx context.Context, d *directory, c store.Campaign, now time.Time) ([]store.ReviewItem, error) {
+	sc := c.Scope
+	var out []store.ReviewItem
+	for _, u := range d.users {
+		if !live(u) || sc.External && !isExternal(u) {
+			continue
+		}
+		inSites := len(sc.Sites) == 0 || slices.ContainsFunc(u.Sites, func(x string) bool { return containsFold(sc.Sites, x) })
+		roleOK := func(role string) bool {
+			return (len(sc.Roles) == 0 || containsFold(sc.Roles, role)) && (!sc.Privileged || s.privileged(role))
+		}
+		add := func(kind, ent, groupID, detail, site string) {
+			rid, rkind := s.reviewerFor(d, u, site)
+			out = append(out, store.ReviewItem{ID: uuid.NewString(), CampaignID: c.ID, UserID: u.ID, Kind: kind, Entitlement: ent,
+				GroupID: groupID, Detail: detail, ReviewerID: rid, ReviewerKind: rkind, Decision: store.ReviewPending, Created: now})
+		}
+		if len(sc.Roles) == 0 && !sc.Privileged {
+			for _, site := range sortedSites(u) {
+				if len(sc.Sites) == 0 || containsFold(sc.Sites, site) {
+					add(store.ReviewItemSite, site, "", "site "+site, site)
+				}
+			}
+		}
+		if inSites {
+			for _, g := range d.groupsOf[u.ID] {
+				if roleOK(g.DisplayName) {
+					add(store.ReviewItemRole, g.DisplayName, g.ID, "role "+g.DisplayName+" at the user's sites", "")
+				}
+			}
+		}
+		grants, err := d.grantsOf(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range grants {
+			if !current(g, now) || !roleOK(g.Role) || len(sc.Sites) > 0 && !containsFold(sc.Sites, g.Site) {
+				continue
+			}
+			add(store.ReviewItemGrant, g.ID, "", fmt.Sprintf("grant of %s at %s until %s (%s)", g.Role, g.Site, g.End.Format(time.RFC3339), g.Reason), g.Site)
+		}
+	}
+	return out, nil
+}
+
+// reviewerFor picks who reviews an entitlement of u: u's manager; else the
+// supervisor of site (for a role, of the first of u's sites that has
+// one); else the hub admins.
+func (s *Service) reviewerFor(d *directory, u store.User, site string) (string, string) {
+	if m, ok := d.manager(u); ok {
+		return m.ID, ReviewerManager
+	}
+	sites := []string{site}
+	if site == "" {
+		sites = sortedSites(u)
+	}
+	for _, st := range sites {
+		if sup, ok := d.supervisor(s.cfg.SupervisorRole, st, u.ID); ok {
+			return sup.ID, ReviewerSupervisor
+		}
+	}
+	return "", ReviewerAdmins
+}
+
+// Started is what StartDefaultCampaigns did.
+type Started struct {
+	Campaigns []string `json:"campaigns_started"` // IDs of the campaigns started
+	Escalated int      `json:"items_escalated"`
+}
+
+// StartDefaultCampaigns starts the default campaigns of the current
+// period that have not been started yet: quarterly for everyone (due in
+// 30 days), monthly for privileged roles and monthly for external
+// identities (due in 14 days). Periods are calendar quarters and months in
+// UTC; a period's campaign is started once, however often this runs and
+// however many hubs run it.
+func (s *Service) StartDefaultCampaigns(ctx context.Context, a lifecycle.Actor) ([]string, error) {
+	now := s.now()
+	var ids []string
+	for _, dc := range defaultCampaigns {
+		key := dc.periodKey(now)
+		req := CampaignRequest{Name: key, Scope: dc.scope, Due: now.Add(dc.window)}
+		c, err := s.startCampaign(ctx, a, req, key, now)
+		if errors.Is(err, store.ErrConflict) {
+			continue // started before
+		}
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, c.ID)
+	}
+	return ids, nil
+}
+
+// scheduler is the actor of what RunDue does.
+var scheduler = lifecycle.Actor{Name: "scheduler", System: "scheduler"}
+
+// RunDue is the scheduler's pass: it starts the default campaigns that
+// are due and escalates overdue review items. It is idempotent: call it as
+// often as convenient (every minute is plenty).
+func (s *Service) RunDue(ctx context.Context) (Started, error) {
+	return s.RunDueAs(ctx, scheduler)
+}
+
+// RunDueAs is RunDue on behalf of a (an admin's API call, the CLI).
+func (s *Service) RunDueAs(ctx context.Context, a lifecycle.Actor) (Started, error) {
+	ids, err := s.StartDefaultCampaigns(ctx, a)
+	out := Started{Campaigns: ids}
+	if out.Campaigns == nil {
+		out.Campaigns = []string{}
+	}
+	if err != nil {
+		return out, err
+	}
+	out.Escalated, err = s.Escalate(ctx, a)
+	return out, err
+}
+
+// Escalate hands every pending item of a campaign past its due date, not
+// escalated before, to its reviewer's own manager, or to the hub admins
+// when the reviewer has none (or was the admins already). Each escalation
+// is recorded (review.escalate) and shows on the item. An item is
+// escalated once.
+func (s *Service) Escalate(ctx context.Context, a lifecycle.Actor) (int, error) {
+	now := s.now()
+	overdue, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{OverdueAt: now})
+	if err != nil || len(overdue) == 0 {
+		return 0, err
+	}
+	n := 0
+	err = s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
+		n = 0
+		tx := t.Ops()
+		d, err := loadDirectory(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var entries []audit.Entry
+		for _, it := range overdue {
+			to, kind := "", ReviewerAdmins
+			if r, ok := d.byID[it.ReviewerID]; ok && it.ReviewerID != "" {
+				if m, ok := d.manager(r); ok && m.ID != it.UserID {
+					to, kind = m.ID, ReviewerEscalated
+				}
+			}
+			up, err := tx.UpdateReviewItem(ctx, it.ID, func(old store.ReviewItem) (store.ReviewItem, error) {
+				if old.Decision != store.ReviewPending || !old.Escalated.IsZero() {
+					return old, errSkip
+				}
+				old.EscalatedFrom, old.Escalated = old.ReviewerID, now
+				old.ReviewerID, old.ReviewerKind = to, kind
+				return old, nil
+			})
+			if errors.Is(err, errSkip) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n++
+			entries = append(entries, audit.Entry{Actor: a.Name, System: a.System, Action: actionReviewEscalate, Subject: "user:" + up.UserID,
+				Detail: map[string]any{"campaign": up.CampaignID, "item": up.ID, "kind": up.Kind, "entitlement": up.Entitlement,
+					"from": d.userName(up.EscalatedFrom), "to": d.userName(up.ReviewerID)}})
+		}
+		return t.Audit(ctx, entries...)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("escalate overdue reviews: %w", err)
+	}
+	if n > 0 {
+		s.cfg.Logger.Info("overdue review items escalated", "count", n)
+	}
+	return n, nil
+}
+
+var errSkip = errors.New("skip")
+
+// Decide records a reviewer's decision on one item: keep, revoke (the
+// entitlement is removed at once through the lifecycle engine, in the same
+// transaction as the decision, and its revocations are pushed to kiosks),
+// or comment (a note; the item stays pending). A decided item cannot be
+// decided again (ErrConflict), only commented.
+func (s *Service) Decide(ctx context.Context, a lifecycle.Actor, itemID, decision, comment string) (ItemView, error) {
+	decision = strings.ToLower(strings.TrimSpace(decision))
+	comment = strings.TrimSpace(comment)
+	switch {
+	case decision != DecisionKeep && decision != DecisionRevoke && decision != DecisionComment:
+		return ItemView{}, invalid("decision must be keep, revoke or comment")
+	case len(comment) > maxComment:
+		return ItemView{}, invalid("the comment is longer than %d bytes", maxComment)
+	case decision == DecisionComment && comment == "":
+		return ItemView{}, invalid("a comment needs its text")
+	}
+	now := s.now()
+	var out store.ReviewItem
+	err := s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
+		tx := t.Ops()
+		it, err := tx.GetReviewItem(ctx, itemID)
+		if err != nil {
+			return err
+		}
+		if decision != DecisionComment && it.Decision != store.ReviewPending {
+			return fmt.Errorf("%w: item %s was already decided (%s) by %s", ErrConflict, it.ID, it.Decision, it.DecidedBy)
+		}
+		outcome := ""
+		if decision == DecisionRevoke {
+			if outcome, err = s.revoke(ctx, t, a, it); err != nil {
+				return err
+			}
+		}
+		out, err = tx.UpdateReviewItem(ctx, it.ID, func(old store.ReviewItem) (store.ReviewItem, error) {
+			if comment != "" {
+				old.Comment = comment
+			}
+			if decision != DecisionComment {
+				old.Decision, old.Decided, old.DecidedBy, old.Outcome = store.ReviewKeep, now, a.Name, outcome
+				if decision == DecisionRevoke {
+					old.Decision = store.ReviewRevoke
+				}
+			}
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		action := actionReviewDecide
+		if decision == DecisionComment {
+			action = actionReviewComment
+		}
+		detail := map[string]any{"campaign": it.CampaignID, "item": it.ID, "kind": it.Kind, "entitlement": it.Entitlement,
+			"decision": decision, "reviewer": it.ReviewerID}
+		if comment != "" {
+			detail["comment"] = comment
+		}
+		if outcome != "" {
+			detail["outcome"] = outcome
+		}
+		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: "user:" + it.UserID, Detail: detail})
+	})
+	if err != nil {
+		return ItemView{}, fmt.Errorf("decide review item %s: %w", itemID, err)
+	}
+	d, err := usersOnly(ctx, s.cfg.Store, out.UserID, out.ReviewerID, out.EscalatedFrom)
+	if err != nil {
+		return ItemView{}, err
+	}
+	return itemView(d, out), nil
+}
+
+// revoke removes the entitlement an item is about.
+func (s *Service) revoke(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, it store.ReviewItem) (string, error) {
+	var err error
+	switch it.Kind {
+	case store.ReviewItemRole:
+		// A renamed group is another role now: the reviewed one is gone.
+		g, gerr := t.Ops().GetGroup(ctx, it.GroupID)
+		switch {
+		case errors.Is(gerr, store.ErrNotFound):
+			err = lifecycle.ErrGone
+		case gerr != nil:
+			return "", gerr
+		case !strings.EqualFold(g.DisplayName, it.Entitlement):
+			err = lifecycle.ErrGone
+		default:
+			err = t.RemoveMember(ctx, a, it.GroupID, it.UserID)
+		}
+	case store.ReviewItemSite:
+		err = t.RemoveSite(ctx, a, it.UserID, it.Entitlement)
+	case store.ReviewItemGrant:
+		_, err = t.RevokeGrant(ctx, a, it.Entitlement, "access review: revoked")
+	default:
+		return "", fmt.Errorf("review item %s of unknown kind %q", it.ID, it.Kind)
+	}
+	if errors.Is(err, lifecycle.ErrGone) {
+		return OutcomeGone, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return OutcomeRevoked, nil
+}

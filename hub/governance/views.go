@@ -1,0 +1,204 @@
+package governance
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Progress counts a set of review items. CompletionRate is Decided/Total,
+// null when there are no items.
+type Progress struct {
+	Total          int      `json:"total"`
+	Decided        int      `json:"decided"`
+	DecidedOnTime  int      `json:"decided_on_time"` // decided no later than the campaign's due date
+	Kept           int      `json:"kept"`
+	Revoked        int      `json:"revoked"`
+	Pending        int      `json:"pending"`
+	Escalated      int      `json:"escalated"`
+	CompletionRate *float64 `json:"completion_rate"`
+}
+
+func (p *Progress) add(it store.ReviewItem, due time.Time) {
+	p.Total++
+	switch it.Decision {
+	case store.ReviewKeep:
+		p.Kept++
+	case store.ReviewRevoke:
+		p.Revoked++
+	default:
+		p.Pending++
+	}
+	if it.Decision != store.ReviewPending {
+		p.Decided++
+		if !it.Decided.After(due) {
+			p.DecidedOnTime++
+		}
+	}
+	if !it.Escalated.IsZero() {
+		p.Escalated++
+	}
+}
+
+func (p *Progress) finish() {
+	p.CompletionRate = ratio(p.Decided, p.Total)
+}
+
+// ratio is n/of, or nil when of is 0: nothing measured is not a 0.
+func ratio(n, of int) *float64 {
+	if of == 0 {
+		return nil
+	}
+	r := float64(n) / float64(of)
+	return &r
+}
+
+// ReviewerProgress is one reviewer's share of a campaign (or of all).
+type ReviewerProgress struct {
+	Reviewer   string `json:"reviewer"` // userName, or "admins"
+	ReviewerID string `json:"reviewer_id,omitempty"`
+	Progress
+}
+
+// CampaignView is a campaign as the API and CLI show it.
+type CampaignView struct {
+	ID         string             `json:"id"`
+	Name       string             `json:"name"`
+	Scope      store.ReviewScope  `json:"scope"`
+	DefaultKey string             `json:"default_key,omitempty"`
+	Due        time.Time          `json:"due"`
+	Created    time.Time          `json:"created"`
+	CreatedBy  string             `json:"created_by"`
+	Overdue    bool               `json:"overdue"` // past due with items pending
+	Progress   Progress           `json:"progress"`
+	Reviewers  []ReviewerProgress `json:"reviewers"`
+	Items      []ItemView         `json:"items,omitempty"`
+}
+
+// ItemView is a review item as the API and CLI show it.
+type ItemView struct {
+	ID            string     `json:"id"`
+	Campaign      string     `json:"campaign"`
+	User          string     `json:"user"`
+	UserID        string     `json:"user_id"`
+	Kind          string     `json:"kind"`
+	Entitlement   string     `json:"entitlement"`
+	Detail        string     `json:"detail"`
+	Reviewer      string     `json:"reviewer"`
+	ReviewerID    string     `json:"reviewer_id,omitempty"`
+	ReviewerKind  string     `json:"reviewer_kind"`
+	Decision      string     `json:"decision"`
+	Comment       string     `json:"comment,omitempty"`
+	Outcome       string     `json:"outcome,omitempty"`
+	Decided       *time.Time `json:"decided,omitempty"`
+	DecidedBy     string     `json:"decided_by,omitempty"`
+	Escalated     *time.Time `json:"escalated,omitempty"`
+	EscalatedFrom string     `json:"escalated_from,omitempty"`
+}
+
+func itemView(d *directory, it store.ReviewItem) ItemView {
+	v := ItemView{ID: it.ID, Campaign: it.CampaignID, User: d.userName(it.UserID), UserID: it.UserID, Kind: it.Kind,
+		Entitlement: it.Entitlement, Detail: it.Detail, Reviewer: d.userName(it.ReviewerID), ReviewerID: it.ReviewerID,
+		ReviewerKind: it.ReviewerKind, Decision: it.Decision.String(), Comment: it.Comment, Outcome: it.Outcome,
+		Decided: timePtr(it.Decided), DecidedBy: it.DecidedBy, Escalated: timePtr(it.Escalated)}
+	if !it.Escalated.IsZero() {
+		v.EscalatedFrom = d.userName(it.EscalatedFrom)
+	}
+	return v
+}
+
+// reviewers tallies items by their current reviewer, ordered by name.
+func reviewers(d *directory, items []store.ReviewItem, dueOf func(string) time.Time) []ReviewerProgress {
+	by := map[string]*ReviewerProgress{}
+	for _, it := range items {
+		r, ok := by[it.ReviewerID]
+		if !ok {
+			r = &ReviewerProgress{Reviewer: d.userName(it.ReviewerID), ReviewerID: it.ReviewerID}
+			by[it.ReviewerID] = r
+		}
+		r.add(it, dueOf(it.CampaignID))
+	}
+	out := make([]ReviewerProgress, 0, len(by))
+	for _, r := range by {
+		r.finish()
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b ReviewerProgress) int {
+		return strings.Compare(strings.ToLower(a.Reviewer)+"\x00"+a.ReviewerID, strings.ToLower(b.Reviewer)+"\x00"+b.ReviewerID)
+	})
+	return out
+}
+
+func (s *Service) view(d *directory, c store.Campaign, items []store.ReviewItem, withItems bool, now time.Time) CampaignView {
+	v := CampaignView{ID: c.ID, Name: c.Name, Scope: c.Scope, DefaultKey: c.DefaultKey, Due: c.Due, Created: c.Created, CreatedBy: c.CreatedBy}
+	for _, it := range items {
+		v.Progress.add(it, c.Due)
+	}
+	v.Progress.finish()
+	v.Overdue = v.Progress.Pending > 0 && !now.Before(c.Due)
+	v.Reviewers = reviewers(d, items, func(string) time.Time { return c.Due })
+	if withItems {
+		v.Items = make([]ItemView, len(items))
+		for i, it := range items {
+			v.Items[i] = itemView(d, it)
+		}
+	}
+	return v
+}
+
+// Campaign returns one campaign with its items and per-reviewer progress;
+// store.ErrNotFound if there is none.
+func (s *Service) Campaign(ctx context.Context, id string) (CampaignView, error) {
+	c, err := s.cfg.Store.GetCampaign(ctx, id)
+	if err != nil {
+		return CampaignView{}, err
+	}
+	items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: id})
+	if err != nil {
+		return CampaignView{}, err
+	}
+	d, err := loadDirectory(ctx, s.cfg.Store)
+	if err != nil {
+		return CampaignView{}, err
+	}
+	return s.view(d, c, items, true, s.now()), nil
+}
+
+// Overview is every campaign (without items) and every reviewer's
+// progress across all of them.
+type Overview struct {
+	Campaigns []CampaignView     `json:"campaigns"`
+	Reviewers []ReviewerProgress `json:"reviewers"`
+}
+
+// Campaigns returns the overview.
+func (s *Service) Campaigns(ctx context.Context) (Overview, error) {
+	cs, err := s.cfg.Store.ListCampaigns(ctx)
+	if err != nil {
+		return Overview{}, err
+	}
+	items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{})
+	if err != nil {
+		return Overview{}, err
+	}
+	d, err := loadDirectory(ctx, s.cfg.Store)
+	if err != nil {
+		return Overview{}, err
+	}
+	byCampaign := map[string][]store.ReviewItem{}
+	due := map[string]time.Time{}
+	for _, it := range items {
+		byCampaign[it.CampaignID] = append(byCampaign[it.CampaignID], it)
+	}
+	now := s.now()
+	out := Overview{Campaigns: make([]CampaignView, 0, len(cs))}
+	for _, c := range cs {
+		due[c.ID] = c.Due
+		out.Campaigns = append(out.Campaigns, s.view(d, c, byCampaign[c.ID], false, now))
+	}
+	out.Reviewers = reviewers(d, items, func(id string) time.Time { return due[id] })
+	return out, nil
+}

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// ReviewScope selects what an access-review campaign covers. Zero fields
+// do not filter; set fields combine with AND. hub/governance documents
+// how each field applies to each kind of entitlement.
+type ReviewScope struct {
+	Sites      []string `json:"sites,omitempty"`      // site names, case-insensitive
+	Roles      []string `json:"roles,omitempty"`      // role (group displayName) names, case-insensitive
+	Privileged bool     `json:"privileged,omitempty"` // only privileged roles
+	External   bool     `json:"external,omitempty"`   // only contractor, vendor and temp workers
+}
+
+// Campaign is an access-review campaign: a snapshot of entitlements, each
+// a ReviewItem, to be kept or revoked by a due date.
+type Campaign struct {
+	ID    string // UUID, assigned by the caller
+	Name  string
+	Scope ReviewScope
+	// DefaultKey names the period of a default campaign, e.g.
+	// "quarterly:2026-Q4"; unique when not empty, which is what makes
+	// starting the default campaigns idempotent. Empty for ad-hoc ones.
+	DefaultKey string
+	Due        time.Time
+	Created    time.Time
+	CreatedBy  string // the actor that started it
+}
+
+// ReviewDecision is where a review item stands. Stored numbers; never
+// renumber.
+type ReviewDecision int
+
+const (
+	ReviewPending ReviewDecision = 1
+	ReviewKeep    ReviewDecision = 2
+	ReviewRevoke  ReviewDecision = 3
+)
+
+func (d ReviewDecision) String() string {
+	switch d {
+	case ReviewPending:
+		return "pending"
+	case ReviewKeep:
+		return "keep"
+	case ReviewRevoke:
+		return "revoke"
+	}
+	return "unknown"
+}
+
+// Review item kinds: what entitlement an item is about.
+const (
+	ReviewItemRole  = "role"  // Entitlement is the role name; GroupID the group
+	ReviewItemSite  = "site"  // Entitlement is the site name
+	ReviewItemGrant = "grant" // Entitlement is the grant ID
+)
+
+// ReviewItem is one entitlement of one user under review.
+type ReviewItem struct {
+	ID          string // UUID, assigned by the caller
+	CampaignID  string
+	UserID      string
+	Kind        string // ReviewItemRole, ReviewItemSite, ReviewItemGrant
+	Entitlement string
+	GroupID     string // for role items
+	Detail      string // what the reviewer sees, e.g. "Supervisor at north until ..."
+	// ReviewerID is the user who must decide; empty means the hub admins.
+	ReviewerID   string
+	ReviewerKind string // manager, supervisor, admins, or escalated
+	Decision     ReviewDecision
+	Comment      string
+	Outcome      string // what a decision did, e.g. "revoked", "already gone"
+	Decided      time.Time
+	DecidedBy    string
+	// Escalated is when the item, overdue, went to EscalatedFrom's
+	// manager or the hub admins; zero if it never was.
+	Escalated     time.Time
+	EscalatedFrom string
+	Created       time.Time
+}
+
+// ReviewItemQuery selects review items; zero fields do not filter.
+// Results are ordered by Created, then ID.
+type ReviewItemQuery struct {
+	CampaignID  string
+	ReviewerID  string
+	PendingOnly bool
+	// OverdueAt selects pending items, not yet escalated, of campaigns
+	// whose Due is not after it.
+	OverdueAt time.Time
+}
+
+// GovernanceOps stores access reviews, and reads what risk findings and
+// the governance report need in one pass.
+type GovernanceOps interface {
+	// CreateCampaign stores c and its items in one step. ErrConflict if
+	// the ID or a non-empty DefaultKey is taken, or an item ID is.
+	CreateCampaign(ctx context.Context, c Campaign, items []ReviewItem) (Campaign, error)
+	// GetCampaign returns one campaign; ErrNotFound if there is none.
+	GetCampaign(ctx context.Context, id string) (Campaign, error)
+	// ListCampaigns returns every campaign ordered by Created, then ID.
+	ListCampaigns(ctx context.Context) ([]Campaign, error)
+	// GetReviewItem returns one item; ErrNotFound if there is none.
+	GetReviewItem(ctx context.Context, id string) (ReviewItem, error)
+	ListReviewItems(ctx context.Context, q ReviewItemQuery) ([]ReviewItem, error)
+	// UpdateReviewItem replaces the item with what fn returns (ID,
+	// CampaignID, UserID, Kind, Entitlement and Created are kept).
+	UpdateReviewItem(ctx context.Context, id string, fn func(ReviewItem) (ReviewItem, error)) (ReviewItem, error)
+	// ListActiveCredentials returns every credential in state
+	// CredentialActive, whoever holds it, ordered by Created, then ID.
+	ListActiveCredentials(ctx context.Context) ([]Credential, error)
+}
