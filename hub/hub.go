@@ -33,6 +33,7 @@ import (
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/authn"
+	"github.com/shiftgate/shiftgate/hub/console"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/push"
@@ -56,6 +57,9 @@ type Config struct {
 	SchedulerInterval time.Duration
 	// MaxBodyBytes caps every request body; default 1 MiB.
 	MaxBodyBytes int64
+	// ConsoleMetrics, when set, gives the console dashboard its program
+	// metrics; without it the dashboard says they are not yet measured.
+	ConsoleMetrics func(context.Context) ([]console.Metric, error)
 }
 
 func (c *Config) setDefaults() error {
@@ -105,6 +109,7 @@ type Server struct {
 	push     *push.Hub
 	profiles map[string]*profiles.Profile
 	metrics  *metrics
+	console  *console.Console
 	handler  http.Handler
 }
 
@@ -179,6 +184,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.channel = &channel{s: s, rp: rp, rules: policy.DefaultRules(), acks: make(chan ack, 1<<16)}
 	s.push = push.New(push.Config{Handler: s.channel, Now: cfg.Now, Logger: cfg.Logger})
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) })
+	s.console, err = console.New(console.Config{
+		Store: st, Engine: s.engine, Audit: alog, AuditKey: key, RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
+		ArmEnrollment: func(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error {
+			return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
+		},
+		KioskOnline: s.push.Connected, DisableDevice: s.disableDevice,
+		Profiles: s.profiles, Rules: s.channel.rules, Metrics: cfg.ConsoleMetrics, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -260,6 +277,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST "+wire.EnrollPath, s.handleEnroll)
 	mux.Handle("GET "+wire.WSPath, s.push)
 	s.apiRoutes(mux)
+	mux.Handle("/console/", s.console.Handler())
 	mux.Handle("GET /metrics", s.requireToken(store.ScopeAdmin, s.metrics.handler()))
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{
 		Prefix:       "/scim/v2",
@@ -299,6 +317,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	go s.engine.Run(schedCtx, s.cfg.SchedulerInterval)
 	go s.channel.recordAcks(schedCtx)
 	go s.renewServerCert(schedCtx)
+	srv.RegisterOnShutdown(s.console.Shutdown) // live-update streams would hold Shutdown open
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()

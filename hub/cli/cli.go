@@ -24,6 +24,7 @@ Usage:
   shiftgate-hub device list   --data DIR                                 list enrolled kiosks
   shiftgate-hub audit  verify --data DIR                                 check the audit hash chain
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines
+  shiftgate-hub admin  bootstrap --data DIR [--name NAME] [--public-url URL]  print the first console admin's one-time link
   shiftgate-hub demo   --data DIR [--listen ADDR]                        a hub with a demo organisation
 
 Run 'shiftgate-hub COMMAND -h' for a command's flags.
@@ -59,6 +60,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.device(ctx, rest)
 	case "demo":
 		err = e.demo(ctx, rest)
+	case "admin":
+		err = e.admin(ctx, rest)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}

@@ -65,6 +65,7 @@ type Ops interface {
 	TokenOps
 	EnrollmentOps
 	AuditOps
+	ConsoleOps
 }
 
 // UserState is where a user stands in the joiner/mover/leaver lifecycle.

@@ -19,6 +19,7 @@ func migrations() []migration {
 	return []migration{
 		{name: "initial schema", sql: schemaV1},
 		{name: "enrollment codes", sql: schemaV2},
+		{name: "web console", sql: schemaConsole},
 	}
 }
 

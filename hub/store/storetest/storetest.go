@@ -72,6 +72,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TxPanic", testTxPanic},
 		{"TxReadsOwnWrites", testTxReadsOwnWrites},
 		{"TxConcurrentAudit", testTxConcurrentAudit},
+		{"ConsoleAccounts", testConsoleAccounts},
+		{"ConsoleCredentials", testConsoleCredentials},
+		{"ConsoleInvites", testConsoleInvites},
+		{"ConsoleSessions", testConsoleSessions},
+		{"ConsoleQueries", testConsoleQueries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
