@@ -12,8 +12,9 @@ FUZZTIME ?= 20s
 # Debian packages the build and the tests need: a C toolchain for cgo
 # (mattn/go-sqlite3), libfido2 for hardware keys (build tag fido2), the X11
 # and GL headers Fyne's window driver builds against (shiftgate-kiosk),
-# curl for the demo's copy-paste commands.
-APT_PACKAGES := gcc libc6-dev pkg-config libfido2-dev curl ca-certificates \
+# curl for the demo's copy-paste commands, chromium for the web console's
+# browser tests (hub/console/e2e).
+APT_PACKAGES := gcc libc6-dev pkg-config libfido2-dev curl ca-certificates chromium \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 # A real kiosk window under Xvfb, for make kiosk-screens.
 XVFB_PACKAGES := xvfb xauth imagemagick xdotool

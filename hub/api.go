@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -55,6 +56,13 @@ func (s *Server) requireToken(scope string, h http.Handler) http.Handler {
 
 // tokenActor checks the bearer token; on failure it has answered 401.
 func (s *Server) tokenActor(w http.ResponseWriter, r *http.Request, scope string) (lifecycle.Actor, bool) {
+	if scope == store.ScopeAdmin && r.Header.Get("Authorization") == "" {
+		// The design lets console admins use the API with their session
+		// (CSRF-checked); the console answers when a cookie is present.
+		if a, ok, handled := s.console.APIActor(w, r); handled {
+			return a, ok
+		}
+	}
 	bearer, ok := cutPrefixFold(r.Header.Get("Authorization"), "Bearer ")
 	if ok {
 		t, err := s.verifier.Verify(r.Context(), strings.TrimSpace(bearer), scope)
@@ -158,12 +166,21 @@ func (s *Server) apiDisableDevice(w http.ResponseWriter, r *http.Request, a life
 	if err != nil {
 		return err
 	}
-	if err := s.engine.DisableDevice(r.Context(), a, d.ID); err != nil {
+	if err := s.disableDevice(r.Context(), a, d.ID); err != nil {
 		return err
 	}
-	s.channel.devices.Delete(d.ID)
-	s.cutOff(d.ID)
 	writeAPIJSON(w, http.StatusOK, map[string]string{"status": "disabled"})
+	return nil
+}
+
+// disableDevice disables a kiosk through the engine and cuts its channel
+// off: for the API and the console alike.
+func (s *Server) disableDevice(ctx context.Context, a lifecycle.Actor, deviceID string) error {
+	if err := s.engine.DisableDevice(ctx, a, deviceID); err != nil {
+		return err
+	}
+	s.channel.devices.Delete(deviceID)
+	s.cutOff(deviceID)
 	return nil
 }
 

@@ -34,6 +34,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/governance"
+	"github.com/shiftgate/shiftgate/hub/console"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/push"
@@ -64,6 +65,9 @@ type Config struct {
 	// kiosks warn the user (session.grant warn_seconds); default 10 and 2
 	// minutes. Each must be at least a second.
 	SessionWarnings []time.Duration
+	// ConsoleMetrics, when set, gives the console dashboard its program
+	// metrics; without it the dashboard says they are not yet measured.
+	ConsoleMetrics func(context.Context) ([]console.Metric, error)
 }
 
 func (c *Config) setDefaults() error {
@@ -114,6 +118,7 @@ type Server struct {
 	profiles map[string]*profiles.Profile
 	metrics  *metrics
 	gov      *governance.Service
+	console  *console.Console
 	handler  http.Handler
 }
 
@@ -197,6 +202,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge))
+	if cfg.ConsoleMetrics == nil {
+		cfg.ConsoleMetrics = s.programMetrics
+	}
+	s.console, err = console.New(console.Config{
+		Store: st, Engine: s.engine, Audit: alog, AuditKey: key, RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
+		ArmEnrollment: func(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error {
+			return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
+		},
+		KioskOnline: s.push.Connected, DisableDevice: s.disableDevice,
+		Profiles: s.profiles, Rules: s.channel.rules, Metrics: cfg.ConsoleMetrics, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -279,6 +299,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET "+wire.WSPath, s.push)
 	s.apiRoutes(mux)
 	s.governanceRoutes(mux)
+	mux.Handle("/console/", s.console.Handler())
 	mux.Handle("GET /metrics", s.requireToken(store.ScopeAdmin, s.metrics.handler()))
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{
 		Prefix:       "/scim/v2",
@@ -319,6 +340,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	go s.runReviews(schedCtx)
 	go s.channel.recordAcks(schedCtx)
 	go s.renewServerCert(schedCtx)
+	srv.RegisterOnShutdown(s.console.Shutdown) // live-update streams would hold Shutdown open
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()

@@ -33,6 +33,7 @@ Usage:
   shiftgate-hub review run   --data DIR                                start due default campaigns, escalate overdue items
   shiftgate-hub findings --data DIR [--format json|csv] [--dormant-days N]   risk findings
   shiftgate-hub report   --data DIR [--format json|csv]                the four governance numbers
+  shiftgate-hub admin  bootstrap --data DIR [--name NAME] [--public-url URL]  print the first console admin's one-time link
   shiftgate-hub demo   --data DIR [--listen ADDR]                        a hub with a demo organisation
 
 Run 'shiftgate-hub COMMAND -h' for a command's flags.
@@ -76,6 +77,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.findings(ctx, rest)
 	case "report":
 		err = e.report(ctx, rest)
+	case "admin":
+		err = e.admin(ctx, rest)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}

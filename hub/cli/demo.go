@@ -21,6 +21,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/console"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -82,6 +83,13 @@ func (e env) demo(ctx context.Context, args []string) error {
 	say("    listening on https://%s  (CA certificate: %s)", addr, caFile)
 	say("    SCIM base URL: %s", base)
 	say("    SCIM token (shown once; stored only as a hash): %s", tok)
+	consoleURL := "https://localhost:" + strconv.Itoa(addr.(*net.TCPAddr).Port)
+	if link, err := demoConsoleLink(ctx, s, *data, consoleURL); err != nil {
+		say("    (web console link not made: %v)", err)
+	} else {
+		say("    web console %s/console/ (trust %s in the browser, or accept its warning)", consoleURL, caFile)
+		say("    one-time link that registers the demo admin's passkey: %s", link)
+	}
 	say("")
 
 	nurse, err := groupID(ctx, s.Store(), "Nurse")
@@ -275,6 +283,24 @@ func (e env) demo(ctx context.Context, args []string) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// demoConsoleLink makes the first console admin of the demo hub and
+// returns its one-time passkey registration link.
+func demoConsoleLink(ctx context.Context, s *hub.Server, dir, publicURL string) (string, error) {
+	key, err := audit.LoadOrCreateKey(dir)
+	if err != nil {
+		return "", err
+	}
+	log, err := audit.New(key, time.Now)
+	if err != nil {
+		return "", err
+	}
+	tok, err := console.Bootstrap(ctx, s.Store(), log, "demo-admin", false, time.Now())
+	if err != nil {
+		return "", err
+	}
+	return console.InviteLink(publicURL, tok), nil
 }
 
 // seed creates the demo organisation through the lifecycle engine, so it

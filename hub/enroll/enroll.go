@@ -133,10 +133,14 @@ func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, r
 	return resp, err
 }
 
-// system names the interface an actor used: tokens come through the API.
+// system names the interface an actor used: tokens come through the API,
+// console accounts through the web console.
 func system(actor string) string {
-	if strings.HasPrefix(actor, "token:") {
+	switch {
+	case strings.HasPrefix(actor, "token:"):
 		return "api"
+	case strings.HasPrefix(actor, "console:"):
+		return "console"
 	}
 	return "cli"
 }

@@ -67,6 +67,7 @@ type Ops interface {
 	AuditOps
 	ShiftOps
 	GovernanceOps
+	ConsoleOps
 }
 
 // UserState is where a user stands in the joiner/mover/leaver lifecycle.

@@ -21,6 +21,7 @@ func migrations() []migration {
 		{name: "enrollment codes", sql: schemaV2},
 		{name: "shift extensions and timed-event marks", sql: schemaShifts},
 		{name: "access reviews", sql: schemaAccessReviews},
+		{name: "web console", sql: schemaConsole},
 	}
 }
 

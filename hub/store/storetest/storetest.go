@@ -78,6 +78,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Campaigns", testCampaigns},
 		{"CampaignRollback", testCampaignRollback},
 		{"ActiveCredentials", testActiveCredentials},
+		{"ConsoleAccounts", testConsoleAccounts},
+		{"ConsoleCredentials", testConsoleCredentials},
+		{"ConsoleInvites", testConsoleInvites},
+		{"ConsoleSessions", testConsoleSessions},
+		{"ConsoleQueries", testConsoleQueries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,48 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/console"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// admin runs `shiftgate-hub admin bootstrap`: the one-time link that lets
+// the first console admin register a passkey. Everyone else is invited
+// from the console.
+func (e env) admin(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "bootstrap" {
+		return fmt.Errorf("%w: admin needs bootstrap", errUsage)
+	}
+	fs := e.flags("admin bootstrap")
+	data := fs.String("data", "", "hub data directory")
+	name := fs.String("name", "admin", "the admin account's name, e.g. an email address")
+	public := fs.String("public-url", "https://localhost:8443", "the hub's public URL, as in serve --public-url")
+	force := fs.Bool("force", false, "also when an admin can already sign in (recovery from lost passkeys)")
+	if err := parse(fs, args[1:], "data"); err != nil {
+		return err
+	}
+	if u, err := url.Parse(*public); err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%w: --public-url %q: want https://host[:port]", errUsage, *public)
+	}
+	var tok string
+	err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
+		var err error
+		tok, err = console.Bootstrap(ctx, st, log, *name, *force, time.Now())
+		return err
+	})
+	if errors.Is(err, console.ErrAdminExists) {
+		return &exitError{code: 1, err: fmt.Errorf("%w (or pass --force to recover)", err)}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "one-time link for console admin %q: open it in a browser to register a passkey; valid once, for %v:\n", *name, console.DefaultInviteTTL)
+	fmt.Fprintln(e.stdout, console.InviteLink(*public, tok))
+	return nil
+}

@@ -1,0 +1,48 @@
+package console
+
+import (
+	"net/http"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+)
+
+// APIActor lets a signed-in console admin use the hub's JSON API
+// (/api/v1/) with the console session instead of a bearer token.
+//
+// handled is false when the request carries no console cookie: the caller
+// goes on with bearer-token authentication. Otherwise APIActor has decided:
+// ok with the admin as actor, or it has already answered (401 for a
+// missing or expired session, 403 for a supervisor, a cross-site request,
+// or a state-changing request without the CSRF header). Cookie-authenticated
+// API calls get exactly the console's CSRF protection, since a browser
+// attaches the cookie to any request it makes.
+func (c *Console) APIActor(w http.ResponseWriter, r *http.Request) (a lifecycle.Actor, ok, handled bool) {
+	if ck, err := r.Cookie(CookieName); err != nil || ck.Value == "" {
+		return lifecycle.Actor{}, false, false
+	}
+	unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead
+	refuse := func(code int, msg string) (lifecycle.Actor, bool, bool) {
+		writeJSON(w, code, map[string]string{"error": msg})
+		return lifecycle.Actor{}, false, true
+	}
+	if unsafe && !sameOrigin(r, c.cfg.Origin) {
+		return refuse(http.StatusForbidden, errCrossOrigin.msg)
+	}
+	v, err := c.viewer(r.Context(), r, true)
+	if err != nil {
+		code, msg := status(err)
+		if code >= 500 {
+			c.cfg.Logger.Error("console session for the API", "err", err)
+		}
+		return refuse(code, msg)
+	}
+	if !v.admin() {
+		return refuse(http.StatusForbidden, "the JSON API is for admins")
+	}
+	// The API reads JSON bodies, never forms: only the header carries the
+	// token here.
+	if unsafe && !v.checkCSRF(r) {
+		return refuse(http.StatusForbidden, "send the console's CSRF token in the "+CSRFHeader+" header")
+	}
+	return v.actor(), true, true
+}

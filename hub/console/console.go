@@ -1,0 +1,318 @@
+// Package console is the hub's web console for hub admins and site
+// supervisors, served under /console/.
+//
+// It owns console accounts' passkey sign-in (WebAuthn through go-webauthn;
+// no passwords anywhere), their cookie sessions, CSRF protection, the
+// authorization rule that a supervisor sees and acts only on its own
+// sites, and the server-rendered pages (html/template, a little plain
+// JavaScript, everything embedded).
+//
+// The package does not import package hub: the hub builds a Config of the
+// pieces the console needs (store, lifecycle engine, audit log, and funcs
+// for what only the hub can do, such as arming a badge enrollment on a
+// connected kiosk) and mounts Handler. Every state change goes through the
+// lifecycle engine or writes an audit record with actor
+// "console:<account name>" and system "console".
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Defaults.
+const (
+	DefaultIdleTimeout     = 30 * time.Minute
+	DefaultAbsoluteTimeout = 12 * time.Hour
+	DefaultInviteTTL       = 72 * time.Hour
+	// DefaultMaxBodyBytes caps console request bodies: forms and WebAuthn
+	// responses are small.
+	DefaultMaxBodyBytes = 64 << 10
+)
+
+// Metric is one program metric for the dashboard, as a provider measured it.
+type Metric struct {
+	Name  string
+	Value string // already formatted, with its unit
+	Note  string // how it was measured, or over which period
+}
+
+// Config is what the hub gives the console. Store, Engine, Audit, AuditKey,
+// RPID and Origin are required.
+type Config struct {
+	Store    store.Store
+	Engine   *lifecycle.Engine
+	Audit    *audit.Log
+	AuditKey []byte // to verify the chain from the audit page
+	// RPID and Origin make the WebAuthn relying party: the hub's host name
+	// and its public origin (https://host[:port]).
+	RPID   string
+	Origin string
+	// ArmEnrollment makes the next tap at the kiosk named deviceName
+	// register a badge for userName; it fails with an error wrapping
+	// push.ErrOffline when the kiosk is not connected.
+	ArmEnrollment func(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error
+	// KioskOnline reports whether a kiosk holds its channel now.
+	KioskOnline func(deviceID string) bool
+	// DisableDevice disables a kiosk and cuts its channel off.
+	DisableDevice func(ctx context.Context, a lifecycle.Actor, deviceID string) error
+	// Profiles and Rules are rendered, read-only, on the policy page.
+	Profiles map[string]*profiles.Profile
+	Rules    policy.Rules
+	// Metrics, when set, supplies the dashboard's program metrics; when nil
+	// the dashboard says "not yet measured" instead of showing numbers.
+	Metrics func(ctx context.Context) ([]Metric, error)
+
+	Now             func() time.Time
+	Logger          *slog.Logger
+	IdleTimeout     time.Duration // no request for this long ends a session
+	AbsoluteTimeout time.Duration // a session ends this long after sign-in, whatever
+	InviteTTL       time.Duration // how long an invite link works
+	MaxBodyBytes    int64
+	// LivePoll is how often a live-update stream checks for changes; 1 s
+	// if zero.
+	LivePoll time.Duration
+}
+
+func (c *Config) setDefaults() error {
+	var errs []error
+	if c.Store == nil {
+		errs = append(errs, errors.New("store is required"))
+	}
+	if c.Engine == nil {
+		errs = append(errs, errors.New("lifecycle engine is required"))
+	}
+	if c.Audit == nil || len(c.AuditKey) == 0 {
+		errs = append(errs, errors.New("audit log and its key are required"))
+	}
+	if c.RPID == "" || c.Origin == "" {
+		errs = append(errs, errors.New("RP ID and origin are required"))
+	}
+	if u, err := url.Parse(c.Origin); err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" {
+		errs = append(errs, fmt.Errorf("origin %q: want https://host[:port]", c.Origin))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("console: %w", errors.Join(errs...))
+	}
+	if c.ArmEnrollment == nil {
+		c.ArmEnrollment = func(context.Context, lifecycle.Actor, string, string) error {
+			return errors.New("badge enrollment is not available")
+		}
+	}
+	if c.KioskOnline == nil {
+		c.KioskOnline = func(string) bool { return false }
+	}
+	if c.DisableDevice == nil {
+		c.DisableDevice = c.Engine.DisableDevice
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.AbsoluteTimeout <= 0 {
+		c.AbsoluteTimeout = DefaultAbsoluteTimeout
+	}
+	if c.InviteTTL <= 0 {
+		c.InviteTTL = DefaultInviteTTL
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.LivePoll <= 0 {
+		c.LivePoll = time.Second
+	}
+	return nil
+}
+
+// Console serves the web console. It is safe for concurrent use.
+type Console struct {
+	cfg       Config
+	st        store.Store
+	wa        *webauthn.WebAuthn
+	pages     map[string]*pageTemplate
+	handler   http.Handler
+	static    http.Handler
+	ceremony  *ceremonies
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// New checks cfg and returns a Console.
+func New(cfg Config) (*Console, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:                  cfg.RPID,
+		RPDisplayName:         "Shiftgate console",
+		RPOrigins:             []string{cfg.Origin},
+		AttestationPreference: protocol.PreferNoAttestation,
+		// Console sign-in is usernameless (discoverable credentials) and
+		// always verifies the user: the console can end anyone's access.
+		// Unlike kiosk badges, synced passkeys are welcome here.
+		AuthenticatorSelection: protocol.AuthenticatorSelection{
+			ResidentKey:        protocol.ResidentKeyRequirementRequired,
+			RequireResidentKey: protocol.ResidentKeyRequired(),
+			UserVerification:   protocol.VerificationRequired,
+		},
+		Timeouts: webauthn.TimeoutsConfig{
+			Login:        webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyTTL, TimeoutUVD: ceremonyTTL},
+			Registration: webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyTTL, TimeoutUVD: ceremonyTTL},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("console: webauthn relying party: %w", err)
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, fmt.Errorf("console: templates: %w", err)
+	}
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	c := &Console{
+		cfg: cfg, st: cfg.Store, wa: wa, pages: pages,
+		static:   http.StripPrefix("/console/static/", http.FileServerFS(sub)),
+		ceremony: newCeremonies(cfg.Now),
+		done:     make(chan struct{}),
+	}
+	c.handler = c.routes()
+	return c, nil
+}
+
+// Handler serves everything under /console/.
+func (c *Console) Handler() http.Handler { return c.handler }
+
+// Shutdown ends the live-update streams, which would otherwise hold a
+// graceful server shutdown open; register it with
+// http.Server.RegisterOnShutdown.
+func (c *Console) Shutdown() { c.closeOnce.Do(func() { close(c.done) }) }
+
+// Access levels a route demands.
+type access int
+
+const (
+	public     access = iota // no session: sign-in and registration
+	signedIn                 // any console account
+	siteAccess               // supervisors, and admins for any site
+	adminOnly                // admins
+)
+
+// routes lists every console route with the access it demands. guard
+// enforces session, role and CSRF for all of them in one place, and the
+// handlers of site routes reach records only through authz.go.
+func (c *Console) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, level access, h handlerFunc) {
+		mux.Handle(pattern, c.guard(level, false, h))
+	}
+	passive := func(pattern string, level access, h handlerFunc) {
+		mux.Handle(pattern, c.guard(level, true, h))
+	}
+	mux.Handle("GET /console/static/", c.static)
+
+	handle("GET /console/signin", public, c.signinPage)
+	handle("GET /console/register", public, c.registerPage)
+	handle("POST /console/auth/login/begin", public, c.loginBegin)
+	handle("POST /console/auth/login/finish", public, c.loginFinish)
+	handle("POST /console/auth/register/begin", public, c.registerBegin)
+	handle("POST /console/auth/register/finish", public, c.registerFinish)
+
+	handle("GET /console/{$}", signedIn, c.home)
+	handle("GET /console/me", signedIn, c.mePage)
+	handle("POST /console/signout", signedIn, c.signout)
+	handle("POST /console/signout-everywhere", signedIn, c.signoutEverywhere)
+
+	handle("GET /console/dashboard", adminOnly, c.dashboard)
+	handle("GET /console/users", adminOnly, c.usersPage)
+	handle("GET /console/users/{id}", adminOnly, c.userPage)
+	handle("POST /console/users/{id}/signout", adminOnly, c.userSignout)
+	handle("POST /console/users/{id}/disable", adminOnly, c.userDisable)
+	handle("POST /console/credentials/{id}/revoke", adminOnly, c.credentialRevoke)
+	handle("GET /console/devices", adminOnly, c.devicesPage)
+	handle("POST /console/devices/codes", adminOnly, c.deviceCode)
+	handle("POST /console/devices/{id}/disable", adminOnly, c.deviceDisable)
+	handle("GET /console/policy", adminOnly, c.policyPage)
+	handle("GET /console/tokens", adminOnly, c.tokensPage)
+	handle("POST /console/tokens", adminOnly, c.tokenCreate)
+	handle("POST /console/tokens/{id}/revoke", adminOnly, c.tokenRevoke)
+	handle("GET /console/audit", adminOnly, c.auditPage)
+	handle("GET /console/audit/verify", adminOnly, c.auditVerify)
+	handle("GET /console/audit/export", adminOnly, c.auditExport)
+	handle("GET /console/accounts", adminOnly, c.accountsPage)
+	handle("POST /console/accounts", adminOnly, c.accountInvite)
+	handle("POST /console/accounts/{id}/invite", adminOnly, c.accountReinvite)
+	handle("POST /console/accounts/{id}/disable", adminOnly, c.accountDisable)
+
+	handle("GET /console/site/{$}", siteAccess, c.sitePage)
+	passive("GET /console/site/live", siteAccess, c.siteLive)
+	passive("GET /console/site/events", siteAccess, c.siteEvents)
+	handle("GET /console/site/users/{id}", siteAccess, c.siteUserPage)
+	handle("POST /console/site/sessions/{id}/signout", siteAccess, c.siteSessionSignout)
+	handle("POST /console/site/devices/{id}/signout", siteAccess, c.siteDeviceSignout)
+	handle("POST /console/site/enrollments", siteAccess, c.siteEnroll)
+	handle("POST /console/site/grants", siteAccess, c.siteGrant)
+	handle("POST /console/site/grants/{id}/revoke", siteAccess, c.siteGrantRevoke)
+
+	mux.Handle("/console/", c.guard(public, false, func(w http.ResponseWriter, r *http.Request, _ *viewer) error {
+		return errNotFound
+	}))
+	return securityHeaders(mux)
+}
+
+// securityHeaders sets the headers every console response carries. The
+// policy allows no inline script or style at all: the pages load
+// /console/static/ files only.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		// "same-origin", not "no-referrer": under no-referrer browsers send
+		// Origin: null on form posts, which the origin check must refuse.
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+		if h.Get("Cache-Control") == "" {
+			h.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ContentSecurityPolicy is the console's policy: scripts, styles,
+// connections and forms only from the hub itself, no framing, no plugins.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

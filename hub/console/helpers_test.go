@@ -1,0 +1,268 @@
+package console_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/authenticator"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/console"
+	"github.com/shiftgate/shiftgate/hub/hubtest"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// client is a console user driven from Go: a cookie jar, a software
+// passkey that answers the same WebAuthn options a browser would get, and
+// the page's CSRF token.
+type client struct {
+	t     testing.TB
+	h     *hubtest.Hub
+	http  *http.Client
+	badge authenticator.Authenticator
+	csrf  string
+}
+
+func newClient(t testing.TB, h *hubtest.Hub, badge authenticator.Authenticator) *client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := h.NewClient(t)
+	hc := &http.Client{Transport: base.Transport, Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if badge == nil {
+		badge = newBadge(t)
+	}
+	return &client{t: t, h: h, http: hc, badge: badge}
+}
+
+func newBadge(t testing.TB) authenticator.Authenticator {
+	t.Helper()
+	b, err := authenticator.NewSoft(t.TempDir(), "passkey", authenticator.SoftOptions{UserVerification: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+type resp struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+func (r resp) location() string { return r.Header.Get("Location") }
+
+// do sends a request; body is nil, url.Values (a form) or a JSON value.
+func (c *client) do(method, path string, body any, headers ...string) resp {
+	c.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	case string:
+		rd, ct = strings.NewReader(b), "application/x-www-form-urlencoded"
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd, ct = bytes.NewReader(j), "application/json"
+	}
+	req, err := http.NewRequest(method, c.h.URL+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+}
+
+func (c *client) get(path string) resp { c.t.Helper(); return c.do("GET", path, nil) }
+
+// post submits a form with the page's CSRF token.
+func (c *client) post(path string, form url.Values) resp {
+	c.t.Helper()
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", c.csrf)
+	return c.do("POST", path, form)
+}
+
+var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)">`)
+
+// loadCSRF reads the CSRF token from a console page.
+func (c *client) loadCSRF() {
+	c.t.Helper()
+	r := c.get("/console/me")
+	m := csrfMeta.FindStringSubmatch(r.Body)
+	if r.Status != 200 || m == nil {
+		c.t.Fatalf("no CSRF token on /console/me: %d %s", r.Status, r.Body)
+	}
+	c.csrf = m[1]
+}
+
+func (c *client) jsonCall(path string, body any, want int) map[string]json.RawMessage {
+	c.t.Helper()
+	r := c.do("POST", path, body, "Accept", "application/json")
+	if r.Status != want {
+		c.t.Fatalf("POST %s: %d %s, want %d", path, r.Status, r.Body, want)
+	}
+	var m map[string]json.RawMessage
+	json.Unmarshal([]byte(r.Body), &m)
+	return m
+}
+
+// register redeems an invite token with the client's passkey and returns
+// the finish response.
+func (c *client) register(token string) resp {
+	c.t.Helper()
+	begin := c.jsonCall("/console/auth/register/begin", map[string]string{"token": token}, 200)
+	cred, err := authenticator.Register(c.t.Context(), c.badge, c.h.URL, begin["options"])
+	if err != nil {
+		c.t.Fatalf("passkey registration: %v", err)
+	}
+	var ceremony string
+	json.Unmarshal(begin["ceremony"], &ceremony)
+	r := c.do("POST", "/console/auth/register/finish", map[string]any{"token": token, "ceremony": ceremony, "credential": json.RawMessage(cred)})
+	if r.Status == 200 {
+		c.loadCSRF()
+	}
+	return r
+}
+
+// signin runs a usernameless passkey sign-in and returns the finish
+// response.
+func (c *client) signin() resp {
+	c.t.Helper()
+	begin := c.jsonCall("/console/auth/login/begin", map[string]string{}, 200)
+	cred, err := authenticator.Authenticate(c.t.Context(), c.badge, c.h.URL, begin["options"])
+	if err != nil {
+		c.t.Fatalf("passkey sign-in: %v", err)
+	}
+	var ceremony string
+	json.Unmarshal(begin["ceremony"], &ceremony)
+	r := c.do("POST", "/console/auth/login/finish", map[string]any{"ceremony": ceremony, "credential": json.RawMessage(cred)})
+	if r.Status == 200 {
+		c.loadCSRF()
+	}
+	return r
+}
+
+// auditLog opens the hub's audit log from its data directory, as the CLI
+// does.
+func auditLog(t testing.TB, h *hubtest.Hub) *audit.Log {
+	t.Helper()
+	key, err := audit.LoadOrCreateKey(h.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(key, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// bootstrapAdmin makes the first admin and signs it in.
+func bootstrapAdmin(t testing.TB, h *hubtest.Hub) *client {
+	t.Helper()
+	tok, err := console.Bootstrap(t.Context(), h.Store(), auditLog(t, h), "ada@example.org", false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, h, nil)
+	if r := c.register(tok); r.Status != 200 {
+		t.Fatalf("register admin: %d %s", r.Status, r.Body)
+	}
+	return c
+}
+
+var inviteToken = regexp.MustCompile(`/console/register#(sgi_[A-Za-z0-9_-]+)`)
+
+// invite creates a console account from admin's session and returns the
+// invite token.
+func (c *client) invite(name, role string, sites ...string) string {
+	c.t.Helper()
+	r := c.post("/console/accounts", url.Values{"name": {name}, "role": {role}, "sites": sites})
+	m := inviteToken.FindStringSubmatch(r.Body)
+	if r.Status != http.StatusCreated || m == nil {
+		c.t.Fatalf("invite %s: %d %s", name, r.Status, r.Body)
+	}
+	return m[1]
+}
+
+// supervisor invites and registers a supervisor of sites.
+func (c *client) supervisor(name string, sites ...string) *client {
+	c.t.Helper()
+	s := newClient(c.t, c.h, nil)
+	if r := s.register(c.invite(name, store.ConsoleSupervisor, sites...)); r.Status != 200 {
+		c.t.Fatalf("register supervisor: %d %s", r.Status, r.Body)
+	}
+	return s
+}
+
+// world is two sites with a kiosk, a worker and a live session each, and a
+// grant at south.
+type world struct {
+	northKiosk, southKiosk     store.Device
+	northUser, southUser       store.User
+	northSession, southSession store.Session
+	southGrant                 store.Grant
+}
+
+func makeWorld(t testing.TB, h *hubtest.Hub) world {
+	t.Helper()
+	ctx := t.Context()
+	st := h.Store()
+	now := time.Now().UTC()
+	if h.Clock != nil {
+		now = h.Clock.Now().UTC()
+	}
+	var w world
+	mk := func(site string) (store.Device, store.User, store.Session) {
+		d, err := st.CreateDevice(ctx, store.Device{ID: "dev-" + site, Name: site + "-1", Site: site, Profile: "generic-x86", State: store.DeviceActive, Created: now, Modified: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := h.Engine().CreateUser(ctx, lifecycleActor, store.User{ID: "user-" + site, UserName: site + ".worker", DisplayName: site + " worker", Active: true, Sites: []string{site}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := st.CreateSession(ctx, store.Session{ID: "sess-" + site, UserID: u.ID, DeviceID: d.ID, Role: "Nurse", Started: now, Expires: now.Add(8 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, u, s
+	}
+	w.northKiosk, w.northUser, w.northSession = mk("north")
+	w.southKiosk, w.southUser, w.southSession = mk("south")
+	g, err := h.Engine().GrantAccess(ctx, lifecycleActor, store.Grant{UserID: w.southUser.ID, Role: "Nurse", Site: "south", Reason: "cover", End: now.Add(4 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.southGrant = g
+	return w
+}

@@ -1,0 +1,497 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// ceremonyTTL is how long a passkey prompt may stay open.
+const ceremonyTTL = 3 * time.Minute
+
+// maxCeremonies caps ceremonies in flight, so unauthenticated begin
+// requests cannot grow memory without bound.
+const maxCeremonies = 4096
+
+// ceremony is a WebAuthn registration or login between begin and finish.
+// It lives in memory: one hub process serves the console (a replicated hub
+// would need it in the store).
+type ceremony struct {
+	session   webauthn.SessionData
+	register  bool
+	accountID string // registration only
+	invite    []byte // registration only: the invite's hash
+	expires   time.Time
+}
+
+type ceremonies struct {
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]*ceremony
+}
+
+func newCeremonies(now func() time.Time) *ceremonies {
+	return &ceremonies{now: now, m: map[string]*ceremony{}}
+}
+
+var errBusy = &statusError{http.StatusTooManyRequests, "too many sign-ins in progress; try again in a minute"}
+
+func (cs *ceremonies) put(c *ceremony) (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	id := base64.RawURLEncoding.EncodeToString(b)
+	now := cs.now()
+	c.expires = now.Add(ceremonyTTL)
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if len(cs.m) >= maxCeremonies {
+		for k, v := range cs.m {
+			if !now.Before(v.expires) {
+				delete(cs.m, k)
+			}
+		}
+		if len(cs.m) >= maxCeremonies {
+			return "", errBusy
+		}
+	}
+	cs.m[id] = c
+	return id, nil
+}
+
+// take removes and returns a ceremony: each works once, whatever the
+// outcome of its finish.
+func (cs *ceremonies) take(id string) (*ceremony, bool) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c, ok := cs.m[id]
+	delete(cs.m, id)
+	if !ok || !cs.now().Before(c.expires) {
+		return nil, false
+	}
+	return c, true
+}
+
+// passkeyUser adapts a console account to go-webauthn.
+type passkeyUser struct {
+	a     store.ConsoleAccount
+	creds []webauthn.Credential
+}
+
+func (u *passkeyUser) WebAuthnID() []byte                         { return u.a.WebAuthnID }
+func (u *passkeyUser) WebAuthnName() string                       { return u.a.Name }
+func (u *passkeyUser) WebAuthnDisplayName() string                { return u.a.Name }
+func (u *passkeyUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+func toWebAuthn(c store.ConsoleCredential) webauthn.Credential {
+	ts := make([]protocol.AuthenticatorTransport, len(c.Transports))
+	for i, t := range c.Transports {
+		ts[i] = protocol.AuthenticatorTransport(t)
+	}
+	return webauthn.Credential{
+		ID: c.ID, PublicKey: c.PublicKey, Transport: ts,
+		Flags:         webauthn.CredentialFlags{UserPresent: true, UserVerified: true, BackupEligible: c.BackupEligible, BackupState: c.BackupState},
+		Authenticator: webauthn.Authenticator{AAGUID: c.AAGUID, SignCount: c.SignCount},
+	}
+}
+
+// readBody decodes a small JSON request body.
+func readBody(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return errTooLarge
+		}
+		return badRequest("could not read the request body")
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return badRequest("the body is not the expected JSON object")
+	}
+	return nil
+}
+
+// errSignin is every refused sign-in: the page does not learn why.
+var errSignin = &statusError{http.StatusUnauthorized, "this passkey cannot sign in to the console"}
+
+// loginBegin starts a usernameless passkey sign-in.
+func (c *Console) loginBegin(w http.ResponseWriter, r *http.Request, _ *viewer) error {
+	assertion, session, err := c.wa.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return err
+	}
+	id, err := c.ceremony.put(&ceremony{session: *session})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ceremony": id, "options": assertion})
+	return nil
+}
+
+// loginFinish verifies the assertion, checks the account and its passkey,
+// and starts a session.
+func (c *Console) loginFinish(w http.ResponseWriter, r *http.Request, _ *viewer) error {
+	var req struct {
+		Ceremony   string          `json:"ceremony"`
+		Credential json.RawMessage `json:"credential"`
+	}
+	if err := readBody(r, &req); err != nil {
+		return err
+	}
+	cer, ok := c.ceremony.take(req.Ceremony)
+	if !ok || cer.register {
+		return &statusError{http.StatusBadRequest, "the sign-in expired: start again"}
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(req.Credential)
+	if err != nil {
+		return badRequest("the passkey's answer is not valid")
+	}
+	var (
+		account store.ConsoleAccount
+		stored  store.ConsoleCredential
+	)
+	_, cred, err := c.wa.ValidatePasskeyLogin(func(rawID, handle []byte) (webauthn.User, error) {
+		a, err := c.st.GetConsoleAccountByWebAuthnID(r.Context(), handle)
+		if err != nil {
+			return nil, err
+		}
+		if !a.Disabled.IsZero() {
+			return nil, errors.New("account disabled")
+		}
+		sc, err := c.st.GetConsoleCredential(r.Context(), rawID)
+		if err != nil {
+			return nil, err
+		}
+		if sc.AccountID != a.ID || !sc.Revoked.IsZero() {
+			return nil, errors.New("passkey revoked or not the account's")
+		}
+		account, stored = a, sc
+		return &passkeyUser{a: a, creds: []webauthn.Credential{toWebAuthn(sc)}}, nil
+	}, cer.session, parsed)
+	if err != nil {
+		c.cfg.Logger.Info("console sign-in refused", "err", err)
+		return errSignin
+	}
+	if cred.Authenticator.CloneWarning {
+		// The counter went backwards: a copy of the key may exist. Refuse
+		// and revoke it, so an admin must look before it works again.
+		_, uerr := c.st.UpdateConsoleCredential(r.Context(), stored.ID, func(old store.ConsoleCredential) (store.ConsoleCredential, error) {
+			old.Revoked = c.cfg.Now().UTC()
+			return old, nil
+		})
+		c.cfg.Logger.Warn("console passkey sign counter went backwards: revoked", "account", account.Name, "err", uerr)
+		return errSignin
+	}
+	now := c.cfg.Now().UTC()
+	if _, err := c.st.UpdateConsoleCredential(r.Context(), stored.ID, func(old store.ConsoleCredential) (store.ConsoleCredential, error) {
+		old.SignCount, old.LastUsed, old.BackupState = cred.Authenticator.SignCount, now, cred.Flags.BackupState
+		return old, nil
+	}); err != nil {
+		return err
+	}
+	if err := c.startSession(r.Context(), w, account, "passkey"); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"next": landing(account)})
+	return nil
+}
+
+// landing is where an account goes after sign-in.
+func landing(a store.ConsoleAccount) string {
+	if a.Role == store.ConsoleAdmin {
+		return "/console/dashboard"
+	}
+	return "/console/site/"
+}
+
+// registerBegin starts a passkey registration for the account an invite
+// names. The invite is checked here and used up only at finish, so a
+// cancelled prompt does not burn the link.
+func (c *Console) registerBegin(w http.ResponseWriter, r *http.Request, _ *viewer) error {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := readBody(r, &req); err != nil {
+		return err
+	}
+	inv, a, err := c.checkInvite(r.Context(), req.Token)
+	if err != nil {
+		return err
+	}
+	creds, err := c.st.ListConsoleCredentials(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	var exclude []protocol.CredentialDescriptor
+	for _, cr := range creds {
+		if cr.Revoked.IsZero() {
+			exclude = append(exclude, protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: cr.ID})
+		}
+	}
+	creation, session, err := c.wa.BeginRegistration(&passkeyUser{a: a},
+		webauthn.WithExclusions(exclude),
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+	)
+	if err != nil {
+		return err
+	}
+	id, err := c.ceremony.put(&ceremony{session: *session, register: true, accountID: a.ID, invite: inv.Hash})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ceremony": id, "options": creation, "account": a.Name})
+	return nil
+}
+
+// errInvite is every unusable invite: wrong, used or expired look alike.
+var errInvite = &statusError{http.StatusGone, "this invitation link is not valid: it was used already, has expired, or was mistyped; ask an admin for a new one"}
+
+// checkInvite finds the account of a usable invite token.
+func (c *Console) checkInvite(ctx context.Context, token string) (store.ConsoleInvite, store.ConsoleAccount, error) {
+	secret, ok := parseInvite(token)
+	if !ok {
+		return store.ConsoleInvite{}, store.ConsoleAccount{}, errInvite
+	}
+	hash := hashSecret(secret)
+	inv, err := c.st.GetConsoleInvite(ctx, hash, c.cfg.Now().UTC())
+	if errors.Is(err, store.ErrNotFound) || err == nil && subtle.ConstantTimeCompare(inv.Hash, hash) != 1 {
+		return store.ConsoleInvite{}, store.ConsoleAccount{}, errInvite
+	}
+	if err != nil {
+		return store.ConsoleInvite{}, store.ConsoleAccount{}, err
+	}
+	a, err := c.st.GetConsoleAccount(ctx, inv.AccountID)
+	if err != nil {
+		return store.ConsoleInvite{}, store.ConsoleAccount{}, err
+	}
+	if !a.Disabled.IsZero() {
+		return store.ConsoleInvite{}, store.ConsoleAccount{}, errInvite
+	}
+	return inv, a, nil
+}
+
+// registerFinish verifies the new passkey, uses up the invite and stores
+// the passkey in one transaction, then signs the account in.
+func (c *Console) registerFinish(w http.ResponseWriter, r *http.Request, _ *viewer) error {
+	var req struct {
+		Token      string          `json:"token"`
+		Ceremony   string          `json:"ceremony"`
+		Credential json.RawMessage `json:"credential"`
+	}
+	if err := readBody(r, &req); err != nil {
+		return err
+	}
+	cer, ok := c.ceremony.take(req.Ceremony)
+	if !ok || !cer.register {
+		return &statusError{http.StatusBadRequest, "the registration expired: open the invitation link again"}
+	}
+	secret, ok := parseInvite(req.Token)
+	if !ok || subtle.ConstantTimeCompare(hashSecret(secret), cer.invite) != 1 {
+		return errInvite
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(req.Credential)
+	if err != nil {
+		return badRequest("the passkey's answer is not valid")
+	}
+	a, err := c.st.GetConsoleAccount(r.Context(), cer.accountID)
+	if err != nil {
+		return err
+	}
+	wc, err := c.wa.CreateCredential(&passkeyUser{a: a}, cer.session, parsed)
+	if err != nil {
+		c.cfg.Logger.Info("console passkey registration refused", "account", a.Name, "err", err)
+		return badRequest("the passkey could not be verified")
+	}
+	now := c.cfg.Now().UTC()
+	cred := store.ConsoleCredential{
+		ID: wc.ID, AccountID: a.ID, PublicKey: wc.PublicKey, AAGUID: wc.Authenticator.AAGUID, SignCount: wc.Authenticator.SignCount,
+		BackupEligible: wc.Flags.BackupEligible, BackupState: wc.Flags.BackupState, Created: now, LastUsed: now,
+	}
+	for _, t := range wc.Transport {
+		cred.Transports = append(cred.Transports, string(t))
+	}
+	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		if _, err := tx.UseConsoleInvite(r.Context(), cer.invite, now); err != nil {
+			return err
+		}
+		acct, err := tx.GetConsoleAccount(r.Context(), a.ID)
+		if err != nil {
+			return err
+		}
+		if !acct.Disabled.IsZero() {
+			return store.ErrNotFound
+		}
+		if _, err := tx.CreateConsoleCredential(r.Context(), cred); err != nil {
+			return err
+		}
+		_, err = c.cfg.Audit.Append(r.Context(), tx, audit.Entry{Actor: "console:" + a.Name, System: "console", Action: "console.passkey_registered",
+			Subject: "console:" + a.ID, Detail: map[string]any{"credential": hex.EncodeToString(wc.ID), "backupEligible": cred.BackupEligible}})
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return errInvite
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return badRequest("this passkey is already registered")
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.startSession(r.Context(), w, a, "invite"); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"next": landing(a)})
+	return nil
+}
+
+// invitePrefix marks console invite tokens, so a token pasted in the wrong
+// place is recognisable.
+const invitePrefix = "sgi_"
+
+func parseInvite(token string) ([]byte, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(token), invitePrefix)
+	if !ok {
+		return nil, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil || len(b) != secretBytes {
+		return nil, false
+	}
+	return b, true
+}
+
+// newInvite stores an invite for account accountID inside tx and returns
+// its token, to show once.
+func newInvite(ctx context.Context, tx store.Ops, accountID, createdBy string, now time.Time, ttl time.Duration) (string, error) {
+	secret, err := newSecret()
+	if err != nil {
+		return "", err
+	}
+	inv := store.ConsoleInvite{Hash: hashSecret(secret), AccountID: accountID, CreatedBy: createdBy, Created: now, Expires: now.Add(ttl)}
+	if err := tx.CreateConsoleInvite(ctx, inv); err != nil {
+		return "", err
+	}
+	return invitePrefix + base64.RawURLEncoding.EncodeToString(secret), nil
+}
+
+// InviteLink is the URL an invite token is opened at. The token travels in
+// the fragment, which browsers never send to a server: it stays out of
+// access logs, proxies and Referer headers.
+func InviteLink(publicURL, token string) string {
+	return strings.TrimRight(publicURL, "/") + "/console/register#" + token
+}
+
+// ErrAdminExists is returned by Bootstrap when an admin can already sign
+// in and force was not given.
+var ErrAdminExists = errors.New("an admin with a passkey already exists: invite more admins from the console (Accounts)")
+
+// Bootstrap creates (or, for an admin without a usable passkey, reuses)
+// the admin account name and returns a one-time invite token for it. It
+// is how the first admin gets in: whoever can run it holds the data
+// directory and so the hub already. With force it also works when other
+// admins exist (to recover from lost passkeys).
+func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string, force bool, now time.Time) (string, error) {
+	name = strings.TrimSpace(name)
+	if err := validName(name); err != nil {
+		return "", err
+	}
+	now = now.UTC()
+	var token string
+	err := st.InTx(ctx, func(tx store.Ops) error {
+		accounts, err := tx.ListConsoleAccounts(ctx)
+		if err != nil {
+			return err
+		}
+		var existing *store.ConsoleAccount
+		for i, a := range accounts {
+			if strings.EqualFold(a.Name, name) {
+				existing = &accounts[i]
+			}
+			if force || a.Role != store.ConsoleAdmin || !a.Disabled.IsZero() {
+				continue
+			}
+			creds, err := tx.ListConsoleCredentials(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			for _, cr := range creds {
+				if cr.Revoked.IsZero() {
+					return ErrAdminExists
+				}
+			}
+		}
+		var a store.ConsoleAccount
+		switch {
+		case existing == nil:
+			if a, err = tx.CreateConsoleAccount(ctx, newAccount(name, store.ConsoleAdmin, nil, "cli", now)); err != nil {
+				return err
+			}
+		case existing.Role != store.ConsoleAdmin:
+			return fmt.Errorf("console account %q exists and is a %s: pick another name", name, existing.Role)
+		default:
+			if a, err = tx.UpdateConsoleAccount(ctx, existing.ID, func(old store.ConsoleAccount) (store.ConsoleAccount, error) {
+				old.Disabled, old.Modified = time.Time{}, now
+				return old, nil
+			}); err != nil {
+				return err
+			}
+		}
+		if token, err = newInvite(ctx, tx, a.ID, "cli", now, DefaultInviteTTL); err != nil {
+			return err
+		}
+		_, err = log.Append(ctx, tx, audit.Entry{Actor: "cli", System: "cli", Action: "console.bootstrap", Subject: "console:" + a.ID,
+			Detail: map[string]any{"name": a.Name, "force": force}})
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("bootstrap console admin %q: %w", name, err)
+	}
+	return token, nil
+}
+
+// newAccount builds an account with a fresh random user handle.
+func newAccount(name, role string, sites []string, createdBy string, now time.Time) store.ConsoleAccount {
+	handle := make([]byte, 32)
+	rand.Read(handle) // never fails (crypto/rand panics instead)
+	return store.ConsoleAccount{ID: newID(), Name: name, Role: role, Sites: sites, WebAuthnID: handle, CreatedBy: createdBy, Created: now, Modified: now}
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// validName accepts account names that read well in the audit trail.
+func validName(name string) error {
+	switch {
+	case name == "":
+		return badRequest("an account needs a name, e.g. an email address")
+	case len(name) > 100:
+		return badRequest("an account name is at most 100 characters")
+	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return badRequest("an account name cannot contain control characters")
+	case bytes.ContainsAny([]byte(name), "<>\"'"):
+		return badRequest("an account name cannot contain < > \" or '")
+	}
+	return nil
+}

@@ -1,0 +1,166 @@
+package console
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Account *store.ConsoleAccount // nil when signed out
+	Admin   bool
+	CSRF    string
+	OK      string // a confirmation from the previous action
+	Nav     string // the current section, for aria-current
+	Data    any
+}
+
+type pageTemplate struct {
+	t *template.Template
+}
+
+// okMessages are the confirmations a redirect may ask for with ?ok=KEY;
+// only these texts can appear, so the query cannot inject content.
+var okMessages = map[string]string{
+	"signed-out":            "You are signed out.",
+	"signed-out-everywhere": "You are signed out on every browser.",
+	"session-ended":         "The session was ended; the kiosk has been told.",
+	"kiosk-cleared":         "Every session on the kiosk was ended; the kiosk has been told.",
+	"user-signed-out":       "The user was signed out everywhere.",
+	"user-disabled":         "The user was disabled and stripped of access.",
+	"credential-revoked":    "The credential was revoked.",
+	"device-disabled":       "The kiosk was disabled and cut off.",
+	"token-revoked":         "The token was revoked.",
+	"account-disabled":      "The console account was disabled and signed out.",
+	"enrollment-armed":      "The kiosk is ready: the worker taps their badge there now.",
+	"grant-created":         "Access granted.",
+	"grant-revoked":         "The grant was revoked.",
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"iso": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	},
+	"hex":  func(b []byte) string { return hex.EncodeToString(b) },
+	"join": strings.Join,
+	"dur": func(d time.Duration) string {
+		switch {
+		case d <= 0:
+			return "—"
+		case d < time.Second:
+			return fmt.Sprintf("%d ms", d.Milliseconds())
+		case d < time.Minute:
+			return fmt.Sprintf("%.1f s", d.Seconds())
+		}
+		return d.Round(time.Second).String()
+	},
+	// livepage hands the live-sessions partial the page it is part of,
+	// with the live data as its Data.
+	"livepage": func(p *page, d liveData) *page {
+		cp := *p
+		cp.Data = d
+		return &cp
+	},
+	"short": func(s string) string {
+		if len(s) > 8 {
+			return s[:8]
+		}
+		return s
+	},
+}
+
+// parsePages parses each page template together with the layout.
+func parsePages() (map[string]*pageTemplate, error) {
+	layout, err := fs.ReadFile(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*pageTemplate{}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" || strings.HasPrefix(base, "_") {
+			continue
+		}
+		t := template.New("layout").Funcs(funcs)
+		if _, err := t.Parse(string(layout)); err != nil {
+			return nil, fmt.Errorf("layout: %w", err)
+		}
+		partials, _ := fs.Glob(templateFS, "templates/_*.html")
+		if len(partials) > 0 {
+			if _, err := t.ParseFS(templateFS, partials...); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := t.ParseFS(templateFS, n); err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		out[base] = &pageTemplate{t: t}
+	}
+	return out, nil
+}
+
+// render writes the named page with status code. Templates execute into a
+// buffer first, so a template failure becomes a clean 500.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name string, v *viewer, p *page) {
+	c.renderTemplate(w, r, code, name, "layout", v, p)
+}
+
+func (c *Console) renderTemplate(w http.ResponseWriter, r *http.Request, code int, name, tmpl string, v *viewer, p *page) {
+	if v != nil {
+		p.Account, p.Admin, p.CSRF = &v.account, v.admin(), v.csrf
+	}
+	if p.OK == "" {
+		p.OK = okMessages[r.URL.Query().Get("ok")]
+	}
+	pt, ok := c.pages[name]
+	var buf bytes.Buffer
+	if ok {
+		if err := pt.t.ExecuteTemplate(&buf, tmpl, p); err != nil {
+			ok = false
+			c.cfg.Logger.Error("console template", "page", name, "err", err)
+		}
+	}
+	if !ok {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+// done redirects after a successful action (post/redirect/get).
+func done(w http.ResponseWriter, r *http.Request, to, ok string) error {
+	if ok != "" {
+		if strings.Contains(to, "?") {
+			to += "&ok=" + ok
+		} else {
+			to += "?ok=" + ok
+		}
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}

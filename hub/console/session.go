@@ -1,0 +1,293 @@
+package console
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// CookieName is the session cookie. The __Host- prefix makes browsers
+// refuse it unless it is Secure, has Path=/ and no Domain: a sibling host
+// cannot plant or shadow it.
+const CookieName = "__Host-shiftgate-console"
+
+// touchEvery limits LastSeen writes to one per session per interval: the
+// idle timeout does not need finer steps than this, and reads stay reads.
+const touchEvery = time.Minute
+
+// CSRFField and CSRFHeader carry the synchronizer token in forms and in
+// fetch/API requests.
+const (
+	CSRFField  = "csrf"
+	CSRFHeader = "X-CSRF-Token"
+)
+
+// viewer is the signed-in account of a request.
+type viewer struct {
+	account store.ConsoleAccount
+	hash    []byte // the session's stored hash
+	csrf    string
+}
+
+// actor is how the viewer appears in the audit trail.
+func (v *viewer) actor() lifecycle.Actor {
+	return lifecycle.Actor{Name: "console:" + v.account.Name, System: "console"}
+}
+
+func (v *viewer) admin() bool { return v.account.Role == store.ConsoleAdmin }
+
+// handlerFunc is a console handler; the error it returns is rendered by
+// fail. v is nil on public routes.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, v *viewer) error
+
+// guard is the one place where every console request is authenticated and
+// authorized: it finds the session (redirecting to sign-in without one),
+// checks the account's role against level, and checks CSRF on every
+// request that is not a GET or HEAD. passive requests (live updates) do not
+// count as activity for the idle timeout.
+func (c *Console) guard(level access, passive bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, c.cfg.MaxBodyBytes)
+		unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead
+		if unsafe && !sameOrigin(r, c.cfg.Origin) {
+			c.fail(w, r, errCrossOrigin)
+			return
+		}
+		if level == public {
+			c.run(w, r, nil, h)
+			return
+		}
+		v, err := c.viewer(r.Context(), r, !passive)
+		if err != nil {
+			if errors.Is(err, errNoSession) {
+				c.toSignin(w, r)
+				return
+			}
+			c.fail(w, r, err)
+			return
+		}
+		if unsafe && !v.checkCSRF(r) {
+			c.fail(w, r, errCSRF)
+			return
+		}
+		switch {
+		case level == adminOnly && !v.admin():
+			c.fail(w, r, errForbidden)
+			return
+		case level == siteAccess && !v.admin() && v.account.Role != store.ConsoleSupervisor:
+			c.fail(w, r, errForbidden)
+			return
+		}
+		c.run(w, r, v, h)
+	})
+}
+
+func (c *Console) run(w http.ResponseWriter, r *http.Request, v *viewer, h handlerFunc) {
+	if err := h(w, r, v); err != nil {
+		c.fail(w, r, err)
+	}
+}
+
+// sameOrigin refuses requests a browser marks as coming from another site.
+// Browsers send Origin on every POST and Sec-Fetch-Site on every request;
+// clients that send neither (curl, tests) are held to the CSRF token alone.
+func sameOrigin(r *http.Request, origin string) bool {
+	if o := r.Header.Get("Origin"); o != "" && o != origin {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin":
+		return true
+	}
+	return false
+}
+
+// toSignin answers a request without a valid session: pages are
+// redirected to the sign-in page, scripts get 401.
+func (c *Console) toSignin(w http.ResponseWriter, r *http.Request) {
+	clearCookie(w)
+	if r.Method == http.MethodGet && !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		next := r.URL.Path
+		if r.URL.RawQuery != "" {
+			next += "?" + r.URL.RawQuery
+		}
+		http.Redirect(w, r, "/console/signin?next="+url.QueryEscape(next), http.StatusSeeOther)
+		return
+	}
+	c.fail(w, r, errNoSession)
+}
+
+// viewer resolves the session cookie. A session that is ended, past its
+// absolute timeout or idle for too long is errNoSession, as is an account
+// that was disabled. touch records the request as activity.
+func (c *Console) viewer(ctx context.Context, r *http.Request, touch bool) (*viewer, error) {
+	ck, err := r.Cookie(CookieName)
+	if err != nil || ck.Value == "" {
+		return nil, errNoSession
+	}
+	secret, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || len(secret) != secretBytes {
+		return nil, errNoSession
+	}
+	hash := hashSecret(secret)
+	s, err := c.st.GetConsoleSession(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := c.cfg.Now()
+	// The lookup is by hash; the comparison is repeated in constant time
+	// so that no code path compares secret material any other way.
+	if subtle.ConstantTimeCompare(s.Hash, hash) != 1 || !s.Ended.IsZero() || !now.Before(s.Expires) || now.Sub(s.LastSeen) >= c.cfg.IdleTimeout {
+		return nil, errNoSession
+	}
+	a, err := c.st.GetConsoleAccount(ctx, s.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Disabled.IsZero() {
+		return nil, errNoSession
+	}
+	if touch && now.Sub(s.LastSeen) >= touchEvery {
+		if err := c.st.TouchConsoleSession(ctx, hash, now.UTC()); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return &viewer{account: a, hash: hash, csrf: csrfToken(secret)}, nil
+}
+
+// checkCSRF compares the request's synchronizer token, from the form or
+// the header, with the session's in constant time.
+func (v *viewer) checkCSRF(r *http.Request) bool {
+	got := r.Header.Get(CSRFHeader)
+	if got == "" && isForm(r) {
+		// ParseForm reads the body within the MaxBytesReader limit; an
+		// oversized body leaves the field empty and fails here.
+		if err := r.ParseForm(); err == nil {
+			got = r.PostForm.Get(CSRFField)
+		}
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(v.csrf)) == 1
+}
+
+func isForm(r *http.Request) bool {
+	ct := r.Header.Get("Content-Type")
+	return strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data")
+}
+
+// secretBytes is the size of session and invite secrets: 256 bits.
+const secretBytes = 32
+
+func newSecret() ([]byte, error) {
+	b := make([]byte, secretBytes)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("random secret: %w", err)
+	}
+	return b, nil
+}
+
+func hashSecret(secret []byte) []byte {
+	sum := sha256.Sum256(secret)
+	return sum[:]
+}
+
+// csrfToken derives the session's synchronizer token from its secret: it
+// is fixed for the session, never stored, and useless without the cookie
+// (which scripts cannot read: HttpOnly).
+func csrfToken(secret []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("shiftgate console csrf v1"))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// startSession creates a session for account a and sets its cookie.
+func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a store.ConsoleAccount, how string) error {
+	secret, err := newSecret()
+	if err != nil {
+		return err
+	}
+	now := c.cfg.Now().UTC()
+	s := store.ConsoleSession{Hash: hashSecret(secret), AccountID: a.ID, Created: now, LastSeen: now, Expires: now.Add(c.cfg.AbsoluteTimeout)}
+	err = c.st.InTx(ctx, func(tx store.Ops) error {
+		if err := tx.CreateConsoleSession(ctx, s); err != nil {
+			return err
+		}
+		_, err := c.cfg.Audit.Append(ctx, tx, audit.Entry{Actor: "console:" + a.Name, System: "console", Action: "console.signin",
+			Subject: "console:" + a.ID, Detail: map[string]any{"how": how, "role": a.Role}})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: base64.RawURLEncoding.EncodeToString(secret),
+		Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+	})
+	return nil
+}
+
+func clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+// signout ends this browser's session.
+func (c *Console) signout(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	now := c.cfg.Now().UTC()
+	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
+		if err := tx.EndConsoleSession(r.Context(), v.hash, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "console.signout", "console:"+v.account.ID, nil)
+	})
+	if err != nil {
+		return err
+	}
+	clearCookie(w)
+	http.Redirect(w, r, "/console/signin?ok=signed-out", http.StatusSeeOther)
+	return nil
+}
+
+// signoutEverywhere ends every session of the account, this one included.
+func (c *Console) signoutEverywhere(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	now := c.cfg.Now().UTC()
+	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
+		n, err := tx.EndConsoleSessions(r.Context(), v.account.ID, now)
+		if err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "console.signout_everywhere", "console:"+v.account.ID, map[string]any{"sessionsEnded": n})
+	})
+	if err != nil {
+		return err
+	}
+	clearCookie(w)
+	http.Redirect(w, r, "/console/signin?ok=signed-out-everywhere", http.StatusSeeOther)
+	return nil
+}
+
+// auditIn appends a console audit record inside tx.
+func (c *Console) auditIn(ctx context.Context, tx store.Ops, v *viewer, action, subject string, detail any) error {
+	a := v.actor()
+	_, err := c.cfg.Audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: subject, Detail: detail})
+	return err
+}
+
+// auditNow appends a console audit record in a transaction of its own.
+func (c *Console) auditNow(ctx context.Context, v *viewer, action, subject string, detail any) error {
+	return c.st.InTx(ctx, func(tx store.Ops) error { return c.auditIn(ctx, tx, v, action, subject, detail) })
+}

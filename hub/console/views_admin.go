@@ -1,0 +1,651 @@
+package console
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/enroll"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
+)
+
+// home sends each account to its start page.
+func (c *Console) home(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	http.Redirect(w, r, landing(v.account), http.StatusSeeOther)
+	return nil
+}
+
+// teardown is one revocation on the dashboard, with how long the kiosk
+// took to acknowledge it.
+type teardown struct {
+	Rev      store.Revocation
+	User     string
+	Kiosk    string
+	Duration time.Duration // zero while not acknowledged
+}
+
+type dashboardData struct {
+	KiosksOnline, KiosksActive int
+	Live                       liveData
+	Teardowns                  []teardown
+	Metrics                    []Metric
+	MetricsError               bool
+}
+
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	ctx := r.Context()
+	var d dashboardData
+	devices, err := c.st.ListDevices(ctx, "")
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, dv := range devices {
+		names[dv.ID] = dv.Name
+		if dv.State == store.DeviceActive {
+			d.KiosksActive++
+			if c.cfg.KioskOnline(dv.ID) {
+				d.KiosksOnline++
+			}
+		}
+	}
+	if d.Live, err = c.live(ctx, v); err != nil {
+		return err
+	}
+	revs, err := c.st.RecentRevocations(ctx, 200)
+	if err != nil {
+		return err
+	}
+	users := userNames{c: c}
+	for _, rv := range revs {
+		if rv.SessionID == "" {
+			continue
+		}
+		td := teardown{Rev: rv, User: users.name(ctx, rv.UserID), Kiosk: names[rv.DeviceID]}
+		if !rv.Acked.IsZero() {
+			td.Duration = max(rv.Acked.Sub(rv.Created), time.Nanosecond)
+		}
+		d.Teardowns = append(d.Teardowns, td)
+		if len(d.Teardowns) == 20 {
+			break
+		}
+	}
+	if c.cfg.Metrics != nil {
+		if d.Metrics, err = c.cfg.Metrics(ctx); err != nil {
+			c.cfg.Logger.Error("console: program metrics", "err", err)
+			d.Metrics, d.MetricsError = nil, true
+		}
+	}
+	c.render(w, r, http.StatusOK, "dashboard", v, &page{Title: "Dashboard", Nav: "dashboard", Data: d})
+	return nil
+}
+
+// userNames resolves user IDs to userNames, once each.
+type userNames struct {
+	c     *Console
+	cache map[string]string
+}
+
+func (u *userNames) name(ctx context.Context, id string) string {
+	if n, ok := u.cache[id]; ok {
+		return n
+	}
+	if u.cache == nil {
+		u.cache = map[string]string{}
+	}
+	n := id
+	if usr, err := u.c.st.GetUser(ctx, id); err == nil {
+		n = usr.UserName
+	}
+	u.cache[id] = n
+	return n
+}
+
+func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > 100 {
+		return badRequest("the search text is too long")
+	}
+	users, err := c.st.SearchUsers(r.Context(), store.UserSearch{Text: q, Limit: 100})
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "users", v, &page{Title: "Users", Nav: "users", Data: map[string]any{"Q": q, "Users": users}})
+	return nil
+}
+
+type sessionRow struct {
+	Session store.Session
+	Kiosk   string
+	Site    string
+	User    string
+}
+
+type userData struct {
+	User        store.User
+	Roles       []string
+	Grants      []store.Grant
+	Credentials []store.Credential
+	Sessions    []sessionRow
+	Audit       []store.AuditRecord
+	Now         time.Time
+}
+
+func (c *Console) userPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	ctx := r.Context()
+	u, err := c.scopedUser(ctx, v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d := userData{User: u, Now: c.cfg.Now()}
+	groups, _, err := c.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		d.Roles = append(d.Roles, g.DisplayName)
+	}
+	if d.Grants, err = c.st.ListGrants(ctx, u.ID); err != nil {
+		return err
+	}
+	if d.Credentials, err = c.st.ListCredentials(ctx, u.ID); err != nil {
+		return err
+	}
+	sessions, err := c.st.ListSessions(ctx, store.SessionQuery{UserID: u.ID})
+	if err != nil {
+		return err
+	}
+	slices.Reverse(sessions) // newest first
+	kiosks := map[string]store.Device{}
+	for i, s := range sessions {
+		if i == 100 {
+			break
+		}
+		dv, ok := kiosks[s.DeviceID]
+		if !ok {
+			dv, _ = c.st.GetDevice(ctx, s.DeviceID)
+			kiosks[s.DeviceID] = dv
+		}
+		d.Sessions = append(d.Sessions, sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site})
+	}
+	if d.Audit, err = c.st.SearchAudit(ctx, store.AuditSearch{Subject: "user:" + u.ID, Limit: 100}); err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "user", v, &page{Title: u.UserName, Nav: "users", Data: d})
+	return nil
+}
+
+func (c *Console) userSignout(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	u, err := c.scopedUser(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.Engine.ForceSignOut(r.Context(), v.actor(), u.ID); err != nil {
+		return err
+	}
+	return done(w, r, "/console/users/"+u.ID, "user-signed-out")
+}
+
+// userDisable is a leaver from the console: the user is deactivated and
+// stripped like a SCIM active=false. The identity provider remains the
+// source of truth and may re-enable the user.
+func (c *Console) userDisable(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	u, err := c.scopedUser(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.Engine.UpdateUser(r.Context(), v.actor(), u.ID, func(old store.User) (store.User, error) {
+		old.Active = false
+		return old, nil
+	}); err != nil {
+		return err
+	}
+	return done(w, r, "/console/users/"+u.ID, "user-disabled")
+}
+
+func (c *Console) credentialRevoke(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	id, err := hex.DecodeString(r.PathValue("id"))
+	if err != nil || len(id) == 0 {
+		return badRequest("the credential id is hex")
+	}
+	cr, err := c.st.GetCredential(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if _, err := c.scopedUser(r.Context(), v, cr.UserID); err != nil {
+		return err
+	}
+	if err := c.cfg.Engine.RevokeCredential(r.Context(), v.actor(), id, "revoked by "+v.actor().Name); err != nil {
+		return err
+	}
+	return done(w, r, "/console/users/"+cr.UserID, "credential-revoked")
+}
+
+type deviceRow struct {
+	Device store.Device
+	Online bool
+	Live   int
+}
+
+type devicesData struct {
+	Devices  []deviceRow
+	Sites    []string
+	Code     string // a new enrollment code, shown once
+	CodeFor  string
+	Profiles []string
+}
+
+func (c *Console) devicesData(ctx context.Context, v *viewer) (devicesData, error) {
+	var d devicesData
+	devices, err := c.st.ListDevices(ctx, "")
+	if err != nil {
+		return d, err
+	}
+	live, err := c.st.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
+	if err != nil {
+		return d, err
+	}
+	perDevice := map[string]int{}
+	for _, s := range live {
+		perDevice[s.DeviceID]++
+	}
+	for _, dv := range devices {
+		d.Devices = append(d.Devices, deviceRow{Device: dv, Online: c.cfg.KioskOnline(dv.ID), Live: perDevice[dv.ID]})
+	}
+	d.Sites, err = c.visibleSites(ctx, v)
+	return d, err
+}
+
+func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	d, err := c.devicesData(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "devices", v, &page{Title: "Kiosks", Nav: "devices", Data: d})
+	return nil
+}
+
+// deviceCode issues a one-time kiosk enrollment code and shows it once.
+func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	f, err := fields(r, "name", "site")
+	if err != nil {
+		return err
+	}
+	if f[0] == "" || f[1] == "" {
+		return badRequest("a kiosk needs a name and a site")
+	}
+	site, err := c.scopedSite(r.Context(), v, f[1])
+	if err != nil {
+		return err
+	}
+	code, err := enroll.NewCode(r.Context(), c.st, c.cfg.Audit, v.actor().Name, f[0], site, c.cfg.Now())
+	if err != nil {
+		return err
+	}
+	d, err := c.devicesData(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	d.Code, d.CodeFor = code, f[0]
+	c.render(w, r, http.StatusCreated, "devices", v, &page{Title: "Kiosks", Nav: "devices", Data: d})
+	return nil
+}
+
+func (c *Console) deviceDisable(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	d, err := c.scopedDevice(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := c.cfg.DisableDevice(r.Context(), v.actor(), d.ID); err != nil {
+		return err
+	}
+	return done(w, r, "/console/devices", "device-disabled")
+}
+
+func (c *Console) tokensPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return c.renderTokens(w, r, v, http.StatusOK, "", "")
+}
+
+func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer, code int, plain, name string) error {
+	ts, err := c.st.ListTokens(r.Context())
+	if err != nil {
+		return err
+	}
+	slices.Reverse(ts)
+	c.render(w, r, code, "tokens", v, &page{Title: "API and SCIM tokens", Nav: "tokens",
+		Data: map[string]any{"Tokens": ts, "New": plain, "NewName": name}})
+	return nil
+}
+
+// tokenCreate makes a bearer token and shows it once; only its hash is
+// kept.
+func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	f, err := fields(r, "name", "scope")
+	if err != nil {
+		return err
+	}
+	plain, t, err := token.New(f[0], f[1], c.cfg.Now())
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		if _, err := tx.CreateToken(r.Context(), t); err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "token.create", "token:"+t.ID, map[string]string{"name": t.Name, "scope": t.Scope})
+	})
+	if err != nil {
+		return err
+	}
+	return c.renderTokens(w, r, v, http.StatusCreated, plain, t.Name)
+}
+
+func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	id := r.PathValue("id")
+	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
+		t, err := tx.UpdateToken(r.Context(), id, func(old store.Token) (store.Token, error) {
+			if !old.Revoked.IsZero() {
+				return old, &statusError{http.StatusConflict, "the token is already revoked"}
+			}
+			old.Revoked = c.cfg.Now().UTC()
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "token.revoke", "token:"+t.ID, map[string]string{"name": t.Name, "scope": t.Scope})
+	})
+	if err != nil {
+		return err
+	}
+	return done(w, r, "/console/tokens", "token-revoked")
+}
+
+type auditData struct {
+	User, Device, Action, From, To string
+	Records                        []store.AuditRecord
+	Older                          string // query for the next page, "" on the last
+	Verify                         *verifyResult
+}
+
+type verifyResult struct {
+	OK      bool
+	Records int64
+	Head    int64
+	Hash    string
+	Problem string
+}
+
+// auditQuery turns the audit page's filters into a store search.
+func (c *Console) auditQuery(ctx context.Context, r *http.Request) (auditData, store.AuditSearch, error) {
+	q := r.URL.Query()
+	d := auditData{User: q.Get("user"), Device: q.Get("device"), Action: q.Get("action"), From: q.Get("from"), To: q.Get("to")}
+	s := store.AuditSearch{Action: strings.TrimSpace(d.Action), Limit: 100}
+	for _, f := range []string{d.User, d.Device, d.Action, d.From, d.To} {
+		if len(f) > 200 {
+			return d, s, badRequest("a filter is too long")
+		}
+	}
+	if d.User != "" {
+		us, _, err := c.st.ListUsers(ctx, store.UserQuery{UserName: strings.TrimSpace(d.User), States: []store.UserState{store.UserActive, store.UserPending, store.UserDisabled, store.UserDeleted}})
+		if err != nil {
+			return d, s, err
+		}
+		if len(us) == 0 {
+			return d, s, &statusError{http.StatusNotFound, "no user " + d.User}
+		}
+		s.Subject = "user:" + us[len(us)-1].ID
+	}
+	if d.Device != "" {
+		dv, err := c.st.GetDeviceByName(ctx, strings.TrimSpace(d.Device))
+		if err != nil {
+			return d, s, err
+		}
+		s.Mentions = dv.ID
+	}
+	now := c.cfg.Now()
+	var err error
+	if d.From != "" {
+		if s.From, err = ParseTime(d.From, now, time.UTC); err != nil {
+			return d, s, badRequest("from: " + err.Error())
+		}
+	}
+	if d.To != "" {
+		if s.To, err = ParseTime(d.To, now, time.UTC); err != nil {
+			return d, s, badRequest("to: " + err.Error())
+		}
+	}
+	if b := q.Get("before"); b != "" {
+		if s.BeforeSeq, err = strconv.ParseInt(b, 10, 64); err != nil || s.BeforeSeq < 1 {
+			return d, s, badRequest("before is a record number")
+		}
+	}
+	return d, s, nil
+}
+
+func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	d, s, err := c.auditQuery(r.Context(), r)
+	if err != nil {
+		return err
+	}
+	if d.Records, err = c.st.SearchAudit(r.Context(), s); err != nil {
+		return err
+	}
+	if n := len(d.Records); n == s.Limit && d.Records[n-1].Seq > 1 {
+		q := r.URL.Query()
+		q.Set("before", strconv.FormatInt(d.Records[n-1].Seq, 10))
+		d.Older = q.Encode()
+	}
+	c.render(w, r, http.StatusOK, "audit", v, &page{Title: "Audit trail", Nav: "audit", Data: d})
+	return nil
+}
+
+// auditVerify walks the whole hash chain, as `shiftgate-hub audit verify`
+// does, and shows the result.
+func (c *Console) auditVerify(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	rep, err := audit.Verify(r.Context(), c.cfg.AuditKey, c.st)
+	res := &verifyResult{Records: rep.Records, Head: rep.HeadSeq, Hash: hex.EncodeToString(rep.HeadHash)}
+	var broken *audit.BrokenError
+	switch {
+	case errors.As(err, &broken):
+		res.Problem = broken.Error()
+	case err != nil:
+		return err
+	default:
+		res.OK = true
+	}
+	c.render(w, r, http.StatusOK, "audit", v, &page{Title: "Audit trail", Nav: "audit", Data: auditData{Verify: res}})
+	return nil
+}
+
+// auditExport downloads the log as JSON lines, like `audit export`. The
+// export itself is recorded: who took a copy of the trail is audit-worthy.
+func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	var after int64
+	if a := r.URL.Query().Get("after"); a != "" {
+		var err error
+		if after, err = strconv.ParseInt(a, 10, 64); err != nil || after < 0 {
+			return badRequest("after is a record number")
+		}
+	}
+	if err := c.auditNow(r.Context(), v, "audit.export", "audit", map[string]any{"after": after}); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-audit.jsonl"`)
+	if _, err := audit.Export(r.Context(), c.st, after, w); err != nil {
+		// The status line is gone; the truncated download says enough.
+		c.cfg.Logger.Error("console: audit export", "err", err)
+	}
+	return nil
+}
+
+type accountRow struct {
+	Account  store.ConsoleAccount
+	Passkeys int
+}
+
+func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return c.renderAccounts(w, r, v, http.StatusOK, "", "")
+}
+
+func (c *Console) renderAccounts(w http.ResponseWriter, r *http.Request, v *viewer, code int, link, name string) error {
+	as, err := c.st.ListConsoleAccounts(r.Context())
+	if err != nil {
+		return err
+	}
+	rows := make([]accountRow, 0, len(as))
+	for _, a := range as {
+		creds, err := c.st.ListConsoleCredentials(r.Context(), a.ID)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, cr := range creds {
+			if cr.Revoked.IsZero() {
+				n++
+			}
+		}
+		rows = append(rows, accountRow{Account: a, Passkeys: n})
+	}
+	sites, err := c.visibleSites(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, code, "accounts", v, &page{Title: "Console accounts", Nav: "accounts",
+		Data: map[string]any{"Accounts": rows, "Link": link, "LinkFor": name, "Sites": sites, "TTL": c.cfg.InviteTTL}})
+	return nil
+}
+
+// accountInvite creates an admin or supervisor account and shows its
+// one-time invitation link.
+func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	get, err := form(r)
+	if err != nil {
+		return err
+	}
+	name, _ := get("name")
+	role, _ := get("role")
+	if err := validName(name); err != nil {
+		return err
+	}
+	var sites []string
+	for _, s := range r.PostForm["sites"] {
+		if s = strings.TrimSpace(s); s != "" && len(s) <= 100 && !slices.Contains(sites, s) {
+			sites = append(sites, s)
+		}
+	}
+	switch role {
+	case store.ConsoleAdmin:
+		sites = nil
+	case store.ConsoleSupervisor:
+		if len(sites) == 0 {
+			return badRequest("a supervisor needs at least one site")
+		}
+	default:
+		return badRequest("the role is admin or supervisor")
+	}
+	now := c.cfg.Now().UTC()
+	var link string
+	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		a, err := tx.CreateConsoleAccount(r.Context(), newAccount(name, role, sites, v.actor().Name, now))
+		if err != nil {
+			return err
+		}
+		tok, err := newInvite(r.Context(), tx, a.ID, v.actor().Name, now, c.cfg.InviteTTL)
+		if err != nil {
+			return err
+		}
+		link = InviteLink(c.cfg.Origin, tok)
+		return c.auditIn(r.Context(), tx, v, "console.invite", "console:"+a.ID, map[string]any{"name": a.Name, "role": role, "sites": sites})
+	})
+	if err != nil {
+		return err
+	}
+	return c.renderAccounts(w, r, v, http.StatusCreated, link, name)
+}
+
+// accountReinvite gives an existing account a new invitation link, e.g.
+// after a lost passkey.
+func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	now := c.cfg.Now().UTC()
+	var link, name string
+	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
+		a, err := tx.GetConsoleAccount(r.Context(), r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		if !a.Disabled.IsZero() {
+			return badRequest("the account is disabled")
+		}
+		tok, err := newInvite(r.Context(), tx, a.ID, v.actor().Name, now, c.cfg.InviteTTL)
+		if err != nil {
+			return err
+		}
+		link, name = InviteLink(c.cfg.Origin, tok), a.Name
+		return c.auditIn(r.Context(), tx, v, "console.invite", "console:"+a.ID, map[string]any{"name": a.Name, "role": a.Role, "again": true})
+	})
+	if err != nil {
+		return err
+	}
+	return c.renderAccounts(w, r, v, http.StatusCreated, link, name)
+}
+
+// accountDisable stops an account from signing in and ends its sessions.
+func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	id := r.PathValue("id")
+	if id == v.account.ID {
+		return badRequest("you cannot disable your own account: ask another admin")
+	}
+	now := c.cfg.Now().UTC()
+	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
+		a, err := tx.UpdateConsoleAccount(r.Context(), id, func(old store.ConsoleAccount) (store.ConsoleAccount, error) {
+			old.Disabled, old.Modified = now, now
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		n, err := tx.EndConsoleSessions(r.Context(), a.ID, now)
+		if err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "console.account_disable", "console:"+a.ID, map[string]any{"name": a.Name, "sessionsEnded": n})
+	})
+	if err != nil {
+		return err
+	}
+	return done(w, r, "/console/accounts", "account-disabled")
+}
+
+// mePage shows the signed-in account and its passkeys.
+func (c *Console) mePage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	creds, err := c.st.ListConsoleCredentials(r.Context(), v.account.ID)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "me", v, &page{Title: "Your account", Nav: "me", Data: map[string]any{"Passkeys": creds,
+		"Idle": c.cfg.IdleTimeout, "Absolute": c.cfg.AbsoluteTimeout}})
+	return nil
+}
+
+func (c *Console) signinPage(w http.ResponseWriter, r *http.Request, _ *viewer) error {
+	next := r.URL.Query().Get("next")
+	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		next = ""
+	}
+	c.render(w, r, http.StatusOK, "signin", nil, &page{Title: "Sign in", Data: next})
+	return nil
+}
+
+func (c *Console) registerPage(w http.ResponseWriter, r *http.Request, _ *viewer) error {
+	c.render(w, r, http.StatusOK, "register", nil, &page{Title: "Register your passkey"})
+	return nil
+}

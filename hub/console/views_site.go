@@ -1,0 +1,460 @@
+package console
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// liveKiosk is a kiosk with who is signed in there now.
+type liveKiosk struct {
+	Device   store.Device
+	Online   bool
+	Sessions []sessionRow
+}
+
+type liveData struct {
+	Kiosks   []liveKiosk
+	Sessions int
+	Idle     int // kiosks of the viewer's sites with nobody signed in (not listed for admins)
+}
+
+// live gathers the live sessions on the viewer's kiosks. Supervisors see
+// every kiosk of their sites, admins only the kiosks in use.
+func (c *Console) live(ctx context.Context, v *viewer) (liveData, error) {
+	var d liveData
+	devices, err := c.visibleDevices(ctx, v)
+	if err != nil {
+		return d, err
+	}
+	sessions, err := c.st.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
+	if err != nil {
+		return d, err
+	}
+	byDevice := map[string][]store.Session{}
+	for _, s := range sessions {
+		byDevice[s.DeviceID] = append(byDevice[s.DeviceID], s)
+	}
+	users := userNames{c: c}
+	for _, dv := range devices {
+		k := liveKiosk{Device: dv, Online: c.cfg.KioskOnline(dv.ID)}
+		for _, s := range byDevice[dv.ID] {
+			k.Sessions = append(k.Sessions, sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site, User: users.name(ctx, s.UserID)})
+		}
+		d.Sessions += len(k.Sessions)
+		if len(k.Sessions) == 0 {
+			d.Idle++
+			if v.admin() || dv.State != store.DeviceActive {
+				continue
+			}
+		}
+		d.Kiosks = append(d.Kiosks, k)
+	}
+	sort.SliceStable(d.Kiosks, func(i, j int) bool {
+		a, b := d.Kiosks[i].Device, d.Kiosks[j].Device
+		if !strings.EqualFold(a.Site, b.Site) {
+			return strings.ToLower(a.Site) < strings.ToLower(b.Site)
+		}
+		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
+	})
+	return d, nil
+}
+
+// fingerprint identifies a liveData's sessions and kiosk states: the live
+// stream sends an update when it changes.
+func (d liveData) fingerprint() [32]byte {
+	h := sha256.New()
+	for _, k := range d.Kiosks {
+		fmt.Fprintf(h, "%s %t;", k.Device.ID, k.Online)
+		for _, s := range k.Sessions {
+			fmt.Fprintf(h, "%s,", s.Session.ID)
+		}
+	}
+	fmt.Fprintf(h, "%d", d.Sessions)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+type grantRow struct {
+	Grant store.Grant
+	User  string
+}
+
+type siteData struct {
+	Sites   []string
+	Live    liveData
+	Kiosks  []store.Device
+	Roles   []string
+	Grants  []grantRow
+	Now     time.Time
+	Default string // default end of a new grant, for the form
+}
+
+func (c *Console) sitePage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	ctx := r.Context()
+	d := siteData{Now: c.cfg.Now()}
+	var err error
+	if d.Sites, err = c.visibleSites(ctx, v); err != nil {
+		return err
+	}
+	if d.Live, err = c.live(ctx, v); err != nil {
+		return err
+	}
+	devices, err := c.visibleDevices(ctx, v)
+	if err != nil {
+		return err
+	}
+	for _, dv := range devices {
+		if dv.State == store.DeviceActive {
+			d.Kiosks = append(d.Kiosks, dv)
+		}
+	}
+	if d.Roles, err = c.grantableRoles(ctx, v); err != nil {
+		return err
+	}
+	grants, err := c.st.ListSiteGrants(ctx, d.Sites, d.Now)
+	if err != nil {
+		return err
+	}
+	users := userNames{c: c}
+	for _, g := range grants {
+		d.Grants = append(d.Grants, grantRow{Grant: g, User: users.name(ctx, g.UserID)})
+	}
+	title := "My sites"
+	if v.admin() {
+		title = "Sites"
+	}
+	c.render(w, r, http.StatusOK, "site", v, &page{Title: title, Nav: "site", Data: d})
+	return nil
+}
+
+// siteLive renders only the live-sessions block, for the page script to
+// swap in when the event stream says it changed.
+func (c *Console) siteLive(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	d, err := c.live(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	c.renderTemplate(w, r, http.StatusOK, "site", "live", v, &page{Data: d})
+	return nil
+}
+
+// siteEvents is a server-sent event stream that says "sessions" whenever
+// the viewer's live sessions change. It re-checks the console session on
+// every poll, so a sign-out or timeout ends the stream.
+func (c *Console) siteEvents(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := fmt.Fprint(w, "retry: 3000\n\n"); err != nil {
+		return nil
+	}
+	if rc.Flush() != nil {
+		return nil
+	}
+	ctx := r.Context()
+	var last [32]byte
+	first := true
+	tick := time.NewTicker(c.cfg.LivePoll)
+	defer tick.Stop()
+	beat := time.NewTicker(15 * time.Second)
+	defer beat.Stop()
+	for {
+		if _, err := c.viewer(ctx, r, false); err != nil {
+			fmt.Fprint(w, "event: signedout\ndata: {}\n\n")
+			rc.Flush()
+			return nil
+		}
+		d, err := c.live(ctx, v)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.cfg.Logger.Error("console: live sessions", "err", err)
+			}
+			return nil
+		}
+		if fp := d.fingerprint(); first || fp != last {
+			if _, err := fmt.Fprintf(w, "event: sessions\ndata: %d\n\n", d.Sessions); err != nil {
+				return nil
+			}
+			if rc.Flush() != nil {
+				return nil
+			}
+			last, first = fp, false
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-c.done:
+			return nil
+		case <-beat.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
+				return nil
+			}
+		case <-tick.C:
+		}
+	}
+}
+
+type siteUserData struct {
+	User     store.User
+	Roles    []string
+	Sessions []sessionRow
+	Grants   []store.Grant
+	Now      time.Time
+}
+
+// siteUserPage shows a worker of the viewer's sites: roles, and the live
+// sessions and grants at the viewer's sites only.
+func (c *Console) siteUserPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	ctx := r.Context()
+	u, err := c.scopedUser(ctx, v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d := siteUserData{User: u, Now: c.cfg.Now()}
+	groups, _, err := c.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		d.Roles = append(d.Roles, g.DisplayName)
+	}
+	sessions, err := c.st.ListSessions(ctx, store.SessionQuery{UserID: u.ID, LiveOnly: true})
+	if err != nil {
+		return err
+	}
+	for _, s := range sessions {
+		dv, err := c.st.GetDevice(ctx, s.DeviceID)
+		if err != nil || !v.allows(dv.Site) {
+			continue
+		}
+		d.Sessions = append(d.Sessions, sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site, User: u.UserName})
+	}
+	grants, err := c.st.ListGrants(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		if v.allows(g.Site) {
+			d.Grants = append(d.Grants, g)
+		}
+	}
+	c.render(w, r, http.StatusOK, "siteuser", v, &page{Title: u.UserName, Nav: "site", Data: d})
+	return nil
+}
+
+func (c *Console) siteSessionSignout(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	s, _, err := c.scopedSession(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !s.Ended.IsZero() {
+		return &statusError{http.StatusConflict, "the session has already ended"}
+	}
+	if _, err := c.cfg.Engine.EndSessionForced(r.Context(), v.actor(), s.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return &statusError{http.StatusConflict, "the session has already ended"}
+		}
+		return err
+	}
+	return done(w, r, backTo(r), "session-ended")
+}
+
+func (c *Console) siteDeviceSignout(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	d, err := c.scopedDevice(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.Engine.SignOutDevice(r.Context(), v.actor(), d.ID); err != nil {
+		return err
+	}
+	return done(w, r, backTo(r), "kiosk-cleared")
+}
+
+// backTo is where an action on the site page returns: the page the form
+// names when it is a console page, else the site page.
+func backTo(r *http.Request) string {
+	if b := r.PostForm.Get("back"); b == "/console/dashboard" || b == "/console/site/" {
+		return b
+	}
+	return "/console/site/"
+}
+
+// siteEnroll arms a badge enrollment for a worker of the viewer's sites at
+// a kiosk of the viewer's sites: the worker's next tap there registers.
+func (c *Console) siteEnroll(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	f, err := fields(r, "user", "device")
+	if err != nil {
+		return err
+	}
+	d, err := c.scopedDevice(r.Context(), v, f[1])
+	if err != nil {
+		return err
+	}
+	if d.State != store.DeviceActive {
+		return badRequest("the kiosk is disabled")
+	}
+	u, err := c.scopedUserByName(r.Context(), v, f[0])
+	if err != nil {
+		return err
+	}
+	if err := c.cfg.ArmEnrollment(r.Context(), v.actor(), u.UserName, d.Name); err != nil {
+		return err
+	}
+	return done(w, r, "/console/site/", "enrollment-armed")
+}
+
+// grantableRoles are the roles the viewer may grant: every role (group)
+// for admins; for supervisors the roles the policy does not mark
+// privileged, so a supervisor cannot hand out supervisor powers.
+func (c *Console) grantableRoles(ctx context.Context, v *viewer) ([]string, error) {
+	groups, _, err := c.st.ListGroups(ctx, store.GroupQuery{WithoutMembers: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, g := range groups {
+		if v.admin() || !c.privileged(g.DisplayName) {
+			out = append(out, g.DisplayName)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (c *Console) privileged(role string) bool {
+	for name, rule := range c.cfg.Rules.Roles {
+		if strings.EqualFold(name, role) {
+			return rule.Privileged
+		}
+	}
+	return c.cfg.Rules.Other.Privileged
+}
+
+// siteGrant gives a worker of the viewer's sites a role at one of the
+// viewer's sites until a time, with a reason.
+func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	ctx := r.Context()
+	f, err := fields(r, "user", "role", "site", "until", "reason")
+	if err != nil {
+		return err
+	}
+	site, err := c.scopedSite(ctx, v, f[2])
+	if err != nil {
+		return err
+	}
+	u, err := c.scopedUserByName(ctx, v, f[0])
+	if err != nil {
+		return err
+	}
+	roles, err := c.grantableRoles(ctx, v)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(roles, func(s string) bool { return strings.EqualFold(s, f[1]) })
+	if i < 0 {
+		if !v.admin() && c.privileged(f[1]) {
+			return &statusError{http.StatusForbidden, "supervisors cannot grant the privileged role " + f[1]}
+		}
+		return badRequest("choose one of the roles offered")
+	}
+	end, err := ParseTime(f[3], c.cfg.Now(), c.siteZone(ctx, site))
+	if err != nil {
+		return badRequest("until: " + err.Error())
+	}
+	if _, err := c.cfg.Engine.GrantAccess(ctx, v.actor(), store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+		return err
+	}
+	return done(w, r, "/console/site/", "grant-created")
+}
+
+// siteZone is the time zone times typed for a site are read in: the
+// site's registered zone, else UTC.
+func (c *Console) siteZone(ctx context.Context, site string) *time.Location {
+	if s, err := c.st.GetSiteByName(ctx, site); err == nil && s.TimeZone != "" {
+		if loc, err := time.LoadLocation(s.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
+}
+
+func (c *Console) siteGrantRevoke(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.scopedGrant(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.Engine.RevokeGrant(r.Context(), v.actor(), g.ID, "revoked by "+v.actor().Name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return &statusError{http.StatusConflict, "the grant is already over or revoked"}
+		}
+		return err
+	}
+	return done(w, r, "/console/site/", "grant-revoked")
+}
+
+type policyRole struct {
+	Name          string
+	Apps          []string
+	RequireUV     bool
+	Privileged    bool
+	MaxSession    time.Duration
+	Certification string
+}
+
+type policyProfile struct {
+	Name, Description string
+	Apps              []policyRole // only Name and Apps are set
+	UVDefault         string
+	UVRoles           []string // "role: uv"
+	AAGUIDs           []string
+	Idle, MaxSession  time.Duration
+}
+
+// policyPage renders the hub's login policy and kiosk profiles, read-only:
+// they are configuration (code defaults and profile files), not data the
+// console edits.
+func (c *Console) policyPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	rules := c.cfg.Rules
+	var roles []policyRole
+	for name, rr := range rules.Roles {
+		roles = append(roles, policyRole{Name: name, Apps: rr.Apps, RequireUV: rr.RequireUV, Privileged: rr.Privileged, MaxSession: rr.MaxSession, Certification: rr.Certification})
+	}
+	sort.Slice(roles, func(i, j int) bool { return roles[i].Name < roles[j].Name })
+	var profs []policyProfile
+	for _, p := range c.cfg.Profiles {
+		pp := policyProfile{Name: p.Name, Description: p.Description, UVDefault: string(p.UserVerification.Default), Idle: p.IdleTimeout, MaxSession: p.MaxSession}
+		for role, apps := range p.Apps {
+			pr := policyRole{Name: role}
+			for _, a := range apps {
+				pr.Apps = append(pr.Apps, a.ID)
+			}
+			pp.Apps = append(pp.Apps, pr)
+		}
+		sort.Slice(pp.Apps, func(i, j int) bool { return pp.Apps[i].Name < pp.Apps[j].Name })
+		for role, uv := range p.UserVerification.Roles {
+			pp.UVRoles = append(pp.UVRoles, role+": "+string(uv))
+		}
+		sort.Strings(pp.UVRoles)
+		for _, id := range p.AllowedAAGUIDs {
+			pp.AAGUIDs = append(pp.AAGUIDs, id.String())
+		}
+		profs = append(profs, pp)
+	}
+	sort.Slice(profs, func(i, j int) bool { return profs[i].Name < profs[j].Name })
+	c.render(w, r, http.StatusOK, "policy", v, &page{Title: "Roles and policies", Nav: "policy", Data: map[string]any{
+		"Roles": roles, "Other": rules.Other, "MaxSession": rules.MaxSession, "ShiftGrace": rules.ShiftGrace, "Profiles": profs,
+	}})
+	return nil
+}

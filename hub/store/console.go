@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Console account roles. The strings are stored; never change them.
+const (
+	// ConsoleAdmin sees and acts on everything.
+	ConsoleAdmin = "admin"
+	// ConsoleSupervisor sees and acts only on the sites in its Sites.
+	ConsoleSupervisor = "supervisor"
+)
+
+// ConsoleAccount is a person who signs in to the web console: a hub admin
+// or a site supervisor. Console accounts are not SCIM users: they are made
+// by invitation from the console (or `shiftgate-hub admin bootstrap`), and
+// sign in with passkeys only.
+type ConsoleAccount struct {
+	ID    string
+	Name  string // unique, case-insensitive; shown in the audit trail as console:<Name>
+	Role  string // ConsoleAdmin or ConsoleSupervisor
+	Sites []string
+	// WebAuthnID is the user handle passkeys are bound to: random, never
+	// reused, so a deleted and re-created Name does not inherit passkeys.
+	WebAuthnID []byte
+	CreatedBy  string
+	Disabled   time.Time // zero while the account may sign in
+	Version    int64
+	Created    time.Time
+	Modified   time.Time
+}
+
+// ConsoleCredential is a console account's passkey.
+type ConsoleCredential struct {
+	ID             []byte // WebAuthn credential ID, unique
+	AccountID      string
+	PublicKey      []byte // COSE key
+	AAGUID         []byte
+	SignCount      uint32
+	BackupEligible bool // synced passkeys are fine for the console (unlike kiosk badges)
+	BackupState    bool
+	Transports     []string
+	Created        time.Time
+	LastUsed       time.Time
+	Revoked        time.Time // zero while usable
+}
+
+// ConsoleInvite is a one-time link that lets its account register a
+// passkey. Only a hash of the link's token is stored.
+type ConsoleInvite struct {
+	Hash      []byte // SHA-256 of the token, unique
+	AccountID string
+	CreatedBy string
+	Created   time.Time
+	Expires   time.Time
+	Used      time.Time // zero until used
+}
+
+// ConsoleSession is a signed-in browser. Only a hash of the cookie's
+// secret is stored, so a database reader cannot ride a session.
+type ConsoleSession struct {
+	Hash      []byte // SHA-256 of the cookie secret, unique
+	AccountID string
+	Created   time.Time
+	LastSeen  time.Time // for the idle timeout
+	Expires   time.Time // the absolute timeout
+	Ended     time.Time // zero while live: sign-out ends it
+}
+
+// UserSearch selects users for the console. Results are ordered by
+// userName, case-insensitively; deleted users are left out.
+type UserSearch struct {
+	// Text matches a substring of userName or displayName,
+	// case-insensitively (ASCII); empty matches everyone.
+	Text string
+	// Sites, when not empty, keeps users with at least one of these sites.
+	Sites []string
+	Limit int // 0: no cap
+}
+
+// AuditSearch selects audit records newest first; zero fields do not
+// filter.
+type AuditSearch struct {
+	Subject string // exact
+	Action  string // exact
+	Actor   string // exact
+	// Mentions keeps records whose subject or detail contain this text
+	// (e.g. a device ID that appears in a session.start detail).
+	Mentions string
+	From     time.Time // at or after
+	To       time.Time // before
+	// BeforeSeq pages back: only records with a smaller Seq (0: from the head).
+	BeforeSeq int64
+	Limit     int // 0: no cap
+}
+
+// ConsoleOps reads and writes the web console's accounts, passkeys,
+// invitations and sessions, plus the few newest-first queries the console's
+// pages need.
+type ConsoleOps interface {
+	// CreateConsoleAccount stores a (Version becomes 1); ErrConflict if the
+	// name is taken.
+	CreateConsoleAccount(ctx context.Context, a ConsoleAccount) (ConsoleAccount, error)
+	GetConsoleAccount(ctx context.Context, id string) (ConsoleAccount, error)
+	// GetConsoleAccountByName finds an account by name, case-insensitively.
+	GetConsoleAccountByName(ctx context.Context, name string) (ConsoleAccount, error)
+	// GetConsoleAccountByWebAuthnID finds the account a passkey's user
+	// handle names.
+	GetConsoleAccountByWebAuthnID(ctx context.Context, handle []byte) (ConsoleAccount, error)
+	// ListConsoleAccounts returns every account ordered by Created, then ID.
+	ListConsoleAccounts(ctx context.Context) ([]ConsoleAccount, error)
+	// UpdateConsoleAccount replaces the account with what fn returns (ID,
+	// Created, WebAuthnID kept; Version incremented).
+	UpdateConsoleAccount(ctx context.Context, id string, fn func(ConsoleAccount) (ConsoleAccount, error)) (ConsoleAccount, error)
+
+	// CreateConsoleCredential stores c; ErrConflict if the ID is taken.
+	CreateConsoleCredential(ctx context.Context, c ConsoleCredential) (ConsoleCredential, error)
+	GetConsoleCredential(ctx context.Context, id []byte) (ConsoleCredential, error)
+	// ListConsoleCredentials returns an account's passkeys, revoked ones
+	// included, ordered by Created.
+	ListConsoleCredentials(ctx context.Context, accountID string) ([]ConsoleCredential, error)
+	// UpdateConsoleCredential replaces the credential with what fn returns
+	// (ID, AccountID and Created kept).
+	UpdateConsoleCredential(ctx context.Context, id []byte, fn func(ConsoleCredential) (ConsoleCredential, error)) (ConsoleCredential, error)
+
+	// CreateConsoleInvite stores inv; ErrConflict if the hash is taken.
+	CreateConsoleInvite(ctx context.Context, inv ConsoleInvite) error
+	// GetConsoleInvite returns the invite with that hash if it is unused
+	// and not expired at at; ErrNotFound otherwise.
+	GetConsoleInvite(ctx context.Context, hash []byte, at time.Time) (ConsoleInvite, error)
+	// UseConsoleInvite marks the invite used at at and returns it.
+	// ErrNotFound unless it exists, is unused and has not expired at at:
+	// an invite works once, even under concurrent use.
+	UseConsoleInvite(ctx context.Context, hash []byte, at time.Time) (ConsoleInvite, error)
+
+	// CreateConsoleSession stores s; ErrConflict if the hash is taken.
+	CreateConsoleSession(ctx context.Context, s ConsoleSession) error
+	// GetConsoleSession returns the session with that hash, ended or not.
+	GetConsoleSession(ctx context.Context, hash []byte) (ConsoleSession, error)
+	// TouchConsoleSession sets LastSeen of a live session; ErrNotFound if
+	// there is no live session with that hash.
+	TouchConsoleSession(ctx context.Context, hash []byte, at time.Time) error
+	// EndConsoleSession ends one live session; ErrNotFound if none is live.
+	EndConsoleSession(ctx context.Context, hash []byte, at time.Time) error
+	// EndConsoleSessions ends every live session of the account ("sign out
+	// everywhere") and returns how many it ended.
+	EndConsoleSessions(ctx context.Context, accountID string, at time.Time) (int, error)
+
+	// SearchUsers finds users for the console's search box.
+	SearchUsers(ctx context.Context, q UserSearch) ([]User, error)
+	// ListSiteGrants returns the grants at any of the sites (compared
+	// case-insensitively) that are not revoked and end after endAfter,
+	// ordered by Start, then ID: what a supervisor must see and may revoke.
+	ListSiteGrants(ctx context.Context, sites []string, endAfter time.Time) ([]Grant, error)
+	// RecentRevocations returns up to limit revocations, newest first.
+	RecentRevocations(ctx context.Context, limit int) ([]Revocation, error)
+	// SearchAudit returns audit records newest first.
+	SearchAudit(ctx context.Context, q AuditSearch) ([]AuditRecord, error)
+}

@@ -1,0 +1,548 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// schemaConsole holds the web console's accounts, passkeys, invitations and
+// sessions. Invites and sessions are keyed by the hash of their secret:
+// the secret itself never reaches the database.
+const schemaConsole = `
+CREATE TABLE console_accounts (
+	id          TEXT PRIMARY KEY,
+	name        TEXT NOT NULL,
+	role        TEXT NOT NULL,
+	sites       TEXT NOT NULL,
+	webauthn_id BLOB NOT NULL,
+	created_by  TEXT NOT NULL,
+	disabled    INTEGER NOT NULL,
+	version     INTEGER NOT NULL,
+	created     INTEGER NOT NULL,
+	modified    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX console_accounts_name ON console_accounts (name COLLATE NOCASE);
+CREATE UNIQUE INDEX console_accounts_webauthn_id ON console_accounts (webauthn_id);
+
+CREATE TABLE console_credentials (
+	id              BLOB PRIMARY KEY NOT NULL,
+	account_id      TEXT NOT NULL REFERENCES console_accounts (id),
+	public_key      BLOB,
+	aaguid          BLOB,
+	sign_count      INTEGER NOT NULL,
+	backup_eligible INTEGER NOT NULL,
+	backup_state    INTEGER NOT NULL,
+	transports      TEXT NOT NULL,
+	created         INTEGER NOT NULL,
+	last_used       INTEGER NOT NULL,
+	revoked         INTEGER NOT NULL
+);
+CREATE INDEX console_credentials_account ON console_credentials (account_id, created);
+
+CREATE TABLE console_invites (
+	hash       BLOB PRIMARY KEY NOT NULL,
+	account_id TEXT NOT NULL REFERENCES console_accounts (id),
+	created_by TEXT NOT NULL,
+	created    INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,
+	used       INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE console_sessions (
+	hash       BLOB PRIMARY KEY NOT NULL,
+	account_id TEXT NOT NULL REFERENCES console_accounts (id),
+	created    INTEGER NOT NULL,
+	last_seen  INTEGER NOT NULL,
+	expires    INTEGER NOT NULL,
+	ended      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX console_sessions_live ON console_sessions (account_id) WHERE ended = 0;
+`
+
+// Accounts.
+
+const consoleAccountCols = `id, name, role, sites, webauthn_id, created_by, disabled, version, created, modified`
+
+func scanConsoleAccount(s scanner) (store.ConsoleAccount, error) {
+	var (
+		a                           store.ConsoleAccount
+		sites                       string
+		disabled, created, modified int64
+	)
+	if err := s.Scan(&a.ID, &a.Name, &a.Role, &sites, &a.WebAuthnID, &a.CreatedBy, &disabled, &a.Version, &created, &modified); err != nil {
+		return store.ConsoleAccount{}, err
+	}
+	if err := fromJSON(sites, &a.Sites); err != nil {
+		return store.ConsoleAccount{}, fmt.Errorf("decode sites: %w", err)
+	}
+	a.Disabled, a.Created, a.Modified = fromNanos(disabled), fromNanos(created), fromNanos(modified)
+	return a, nil
+}
+
+func consoleAccountArgs(a store.ConsoleAccount) ([]any, error) {
+	if err := checkTimes(a.Disabled, a.Created, a.Modified); err != nil {
+		return nil, err
+	}
+	sites, err := jsonText(a.Sites)
+	if err != nil {
+		return nil, err
+	}
+	return []any{a.ID, a.Name, a.Role, sites, a.WebAuthnID, a.CreatedBy, nanos(a.Disabled), a.Version, nanos(a.Created), nanos(a.Modified)}, nil
+}
+
+func normConsoleAccount(a store.ConsoleAccount) store.ConsoleAccount {
+	a.Disabled, a.Created, a.Modified = utc(a.Disabled), utc(a.Created), utc(a.Modified)
+	return a
+}
+
+func (o ops) CreateConsoleAccount(ctx context.Context, a store.ConsoleAccount) (store.ConsoleAccount, error) {
+	a.Version = 1
+	args, err := consoleAccountArgs(a)
+	if err == nil && len(a.WebAuthnID) == 0 {
+		err = errors.New("an account needs a WebAuthn user handle")
+	}
+	if err != nil {
+		return store.ConsoleAccount{}, fmt.Errorf("create console account %s: %w", a.Name, err)
+	}
+	err = o.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO console_accounts (`+consoleAccountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.ConsoleAccount{}, fmt.Errorf("create console account %s: %w", a.Name, err)
+	}
+	return normConsoleAccount(a), nil
+}
+
+func (o ops) GetConsoleAccount(ctx context.Context, id string) (store.ConsoleAccount, error) {
+	a, err := getConsoleAccount(ctx, o.read, `id = ?`, id)
+	if err != nil {
+		return store.ConsoleAccount{}, fmt.Errorf("get console account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+func (o ops) GetConsoleAccountByName(ctx context.Context, name string) (store.ConsoleAccount, error) {
+	a, err := getConsoleAccount(ctx, o.read, `name = ? COLLATE NOCASE`, name)
+	if err != nil {
+		return store.ConsoleAccount{}, fmt.Errorf("get console account %q: %w", name, err)
+	}
+	return a, nil
+}
+
+func (o ops) GetConsoleAccountByWebAuthnID(ctx context.Context, handle []byte) (store.ConsoleAccount, error) {
+	if len(handle) == 0 {
+		return store.ConsoleAccount{}, fmt.Errorf("get console account by user handle: %w", store.ErrNotFound)
+	}
+	a, err := getConsoleAccount(ctx, o.read, `webauthn_id = ?`, handle)
+	if err != nil {
+		return store.ConsoleAccount{}, fmt.Errorf("get console account by user handle: %w", err)
+	}
+	return a, nil
+}
+
+func getConsoleAccount(ctx context.Context, q querier, where string, arg any) (store.ConsoleAccount, error) {
+	a, err := scanConsoleAccount(q.QueryRowContext(ctx, `SELECT `+consoleAccountCols+` FROM console_accounts WHERE `+where, arg))
+	return a, mapErr(err)
+}
+
+func (o ops) ListConsoleAccounts(ctx context.Context) ([]store.ConsoleAccount, error) {
+	as, err := queryAll(ctx, o.read, scanConsoleAccount, `SELECT `+consoleAccountCols+` FROM console_accounts ORDER BY created, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list console accounts: %w", err)
+	}
+	return as, nil
+}
+
+func (o ops) UpdateConsoleAccount(ctx context.Context, id string, fn func(store.ConsoleAccount) (store.ConsoleAccount, error)) (store.ConsoleAccount, error) {
+	var a store.ConsoleAccount
+	var fnErr error
+	err := o.write(ctx, func(q querier) error {
+		old, err := getConsoleAccount(ctx, q, `id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if a, fnErr = fn(old); fnErr != nil {
+			return fnErr
+		}
+		a.ID, a.Created, a.WebAuthnID, a.Version = old.ID, old.Created, old.WebAuthnID, old.Version+1
+		args, err := consoleAccountArgs(a)
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE console_accounts SET name = ?2, role = ?3, sites = ?4, created_by = ?6,
+			disabled = ?7, version = ?8, modified = ?10 WHERE id = ?1`, args...)
+		return mapErr(err)
+	})
+	if fnErr != nil {
+		return store.ConsoleAccount{}, fnErr
+	}
+	if err != nil {
+		return store.ConsoleAccount{}, fmt.Errorf("update console account %s: %w", id, err)
+	}
+	return normConsoleAccount(a), nil
+}
+
+// Credentials.
+
+const consoleCredentialCols = `id, account_id, public_key, aaguid, sign_count, backup_eligible, backup_state, transports, created, last_used, revoked`
+
+func scanConsoleCredential(s scanner) (store.ConsoleCredential, error) {
+	var (
+		c                          store.ConsoleCredential
+		transports                 string
+		count                      int64
+		created, lastUsed, revoked int64
+	)
+	if err := s.Scan(&c.ID, &c.AccountID, &c.PublicKey, &c.AAGUID, &count, &c.BackupEligible, &c.BackupState, &transports, &created, &lastUsed, &revoked); err != nil {
+		return store.ConsoleCredential{}, err
+	}
+	if err := fromJSON(transports, &c.Transports); err != nil {
+		return store.ConsoleCredential{}, fmt.Errorf("decode transports: %w", err)
+	}
+	c.SignCount = uint32(count)
+	c.Created, c.LastUsed, c.Revoked = fromNanos(created), fromNanos(lastUsed), fromNanos(revoked)
+	return c, nil
+}
+
+func consoleCredentialArgs(c store.ConsoleCredential) ([]any, error) {
+	if err := checkTimes(c.Created, c.LastUsed, c.Revoked); err != nil {
+		return nil, err
+	}
+	transports, err := jsonText(c.Transports)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.ID, c.AccountID, c.PublicKey, c.AAGUID, int64(c.SignCount), c.BackupEligible, c.BackupState, transports,
+		nanos(c.Created), nanos(c.LastUsed), nanos(c.Revoked)}, nil
+}
+
+func normConsoleCredential(c store.ConsoleCredential) store.ConsoleCredential {
+	c.Created, c.LastUsed, c.Revoked = utc(c.Created), utc(c.LastUsed), utc(c.Revoked)
+	return c
+}
+
+func (o ops) CreateConsoleCredential(ctx context.Context, c store.ConsoleCredential) (store.ConsoleCredential, error) {
+	args, err := consoleCredentialArgs(c)
+	if err == nil && len(c.ID) == 0 {
+		err = errors.New("a credential needs an ID")
+	}
+	if err != nil {
+		return store.ConsoleCredential{}, fmt.Errorf("create console credential: %w", err)
+	}
+	err = o.write(ctx, func(q querier) error {
+		_, err := q.ExecContext(ctx, `INSERT INTO console_credentials (`+consoleCredentialCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.ConsoleCredential{}, fmt.Errorf("create console credential for %s: %w", c.AccountID, err)
+	}
+	return normConsoleCredential(c), nil
+}
+
+func (o ops) GetConsoleCredential(ctx context.Context, id []byte) (store.ConsoleCredential, error) {
+	c, err := getConsoleCredential(ctx, o.read, id)
+	if err != nil {
+		return store.ConsoleCredential{}, fmt.Errorf("get console credential %x: %w", id, err)
+	}
+	return c, nil
+}
+
+func getConsoleCredential(ctx context.Context, q querier, id []byte) (store.ConsoleCredential, error) {
+	c, err := scanConsoleCredential(q.QueryRowContext(ctx, `SELECT `+consoleCredentialCols+` FROM console_credentials WHERE id = ?`, id))
+	return c, mapErr(err)
+}
+
+func (o ops) ListConsoleCredentials(ctx context.Context, accountID string) ([]store.ConsoleCredential, error) {
+	cs, err := queryAll(ctx, o.read, scanConsoleCredential, `SELECT `+consoleCredentialCols+` FROM console_credentials
+		WHERE account_id = ? ORDER BY created, id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list console credentials of %s: %w", accountID, err)
+	}
+	return cs, nil
+}
+
+func (o ops) UpdateConsoleCredential(ctx context.Context, id []byte, fn func(store.ConsoleCredential) (store.ConsoleCredential, error)) (store.ConsoleCredential, error) {
+	var c store.ConsoleCredential
+	var fnErr error
+	err := o.write(ctx, func(q querier) error {
+		old, err := getConsoleCredential(ctx, q, id)
+		if err != nil {
+			return err
+		}
+		if c, fnErr = fn(old); fnErr != nil {
+			return fnErr
+		}
+		c.ID, c.AccountID, c.Created = old.ID, old.AccountID, old.Created
+		args, err := consoleCredentialArgs(c)
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `UPDATE console_credentials SET public_key = ?3, aaguid = ?4, sign_count = ?5,
+			backup_eligible = ?6, backup_state = ?7, transports = ?8, last_used = ?10, revoked = ?11 WHERE id = ?1`, args...)
+		return mapErr(err)
+	})
+	if fnErr != nil {
+		return store.ConsoleCredential{}, fnErr
+	}
+	if err != nil {
+		return store.ConsoleCredential{}, fmt.Errorf("update console credential %x: %w", id, err)
+	}
+	return normConsoleCredential(c), nil
+}
+
+// Invites.
+
+const consoleInviteCols = `hash, account_id, created_by, created, expires, used`
+
+func scanConsoleInvite(s scanner) (store.ConsoleInvite, error) {
+	var (
+		inv                    store.ConsoleInvite
+		created, expires, used int64
+	)
+	if err := s.Scan(&inv.Hash, &inv.AccountID, &inv.CreatedBy, &created, &expires, &used); err != nil {
+		return store.ConsoleInvite{}, err
+	}
+	inv.Created, inv.Expires, inv.Used = fromNanos(created), fromNanos(expires), fromNanos(used)
+	return inv, nil
+}
+
+func (o ops) CreateConsoleInvite(ctx context.Context, inv store.ConsoleInvite) error {
+	err := checkTimes(inv.Created, inv.Expires, inv.Used)
+	if err == nil && len(inv.Hash) == 0 {
+		err = errors.New("an invite needs a hash")
+	}
+	if err == nil {
+		err = o.write(ctx, func(q querier) error {
+			_, err := q.ExecContext(ctx, `INSERT INTO console_invites (`+consoleInviteCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+				inv.Hash, inv.AccountID, inv.CreatedBy, nanos(inv.Created), nanos(inv.Expires), nanos(inv.Used))
+			return mapErr(err)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("create console invite for %s: %w", inv.AccountID, err)
+	}
+	return nil
+}
+
+func (o ops) GetConsoleInvite(ctx context.Context, hash []byte, at time.Time) (store.ConsoleInvite, error) {
+	if err := checkTimes(at); err != nil {
+		return store.ConsoleInvite{}, fmt.Errorf("get console invite: %w", err)
+	}
+	inv, err := scanConsoleInvite(o.read.QueryRowContext(ctx, `SELECT `+consoleInviteCols+` FROM console_invites
+		WHERE hash = ? AND used = 0 AND expires > ?`, hash, nanos(at)))
+	if err != nil {
+		return store.ConsoleInvite{}, fmt.Errorf("get console invite: %w", mapErr(err))
+	}
+	return inv, nil
+}
+
+// UseConsoleInvite checks and marks the invite in one statement, so two
+// concurrent uses cannot both succeed.
+func (o ops) UseConsoleInvite(ctx context.Context, hash []byte, at time.Time) (store.ConsoleInvite, error) {
+	if err := checkTimes(at); err != nil {
+		return store.ConsoleInvite{}, fmt.Errorf("use console invite: %w", err)
+	}
+	var inv store.ConsoleInvite
+	err := o.write(ctx, func(q querier) error {
+		var err error
+		inv, err = scanConsoleInvite(q.QueryRowContext(ctx, `UPDATE console_invites SET used = ?
+			WHERE hash = ? AND used = 0 AND expires > ? RETURNING `+consoleInviteCols, nanos(at), hash, nanos(at)))
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.ConsoleInvite{}, fmt.Errorf("use console invite: %w", err)
+	}
+	return inv, nil
+}
+
+// Sessions.
+
+const consoleSessionCols = `hash, account_id, created, last_seen, expires, ended`
+
+func scanConsoleSession(s scanner) (store.ConsoleSession, error) {
+	var (
+		cs                                  store.ConsoleSession
+		created, lastSeen, expires, endedAt int64
+	)
+	if err := s.Scan(&cs.Hash, &cs.AccountID, &created, &lastSeen, &expires, &endedAt); err != nil {
+		return store.ConsoleSession{}, err
+	}
+	cs.Created, cs.LastSeen, cs.Expires, cs.Ended = fromNanos(created), fromNanos(lastSeen), fromNanos(expires), fromNanos(endedAt)
+	return cs, nil
+}
+
+func (o ops) CreateConsoleSession(ctx context.Context, s store.ConsoleSession) error {
+	err := checkTimes(s.Created, s.LastSeen, s.Expires, s.Ended)
+	if err == nil && len(s.Hash) == 0 {
+		err = errors.New("a session needs a hash")
+	}
+	if err == nil {
+		err = o.write(ctx, func(q querier) error {
+			_, err := q.ExecContext(ctx, `INSERT INTO console_sessions (`+consoleSessionCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+				s.Hash, s.AccountID, nanos(s.Created), nanos(s.LastSeen), nanos(s.Expires), nanos(s.Ended))
+			return mapErr(err)
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("create console session for %s: %w", s.AccountID, err)
+	}
+	return nil
+}
+
+func (o ops) GetConsoleSession(ctx context.Context, hash []byte) (store.ConsoleSession, error) {
+	s, err := scanConsoleSession(o.read.QueryRowContext(ctx, `SELECT `+consoleSessionCols+` FROM console_sessions WHERE hash = ?`, hash))
+	if err != nil {
+		return store.ConsoleSession{}, fmt.Errorf("get console session: %w", mapErr(err))
+	}
+	return s, nil
+}
+
+func (o ops) TouchConsoleSession(ctx context.Context, hash []byte, at time.Time) error {
+	return o.endOrTouch(ctx, "touch console session", `UPDATE console_sessions SET last_seen = ? WHERE hash = ? AND ended = 0`, at, hash)
+}
+
+func (o ops) EndConsoleSession(ctx context.Context, hash []byte, at time.Time) error {
+	return o.endOrTouch(ctx, "end console session", `UPDATE console_sessions SET ended = ? WHERE hash = ? AND ended = 0`, at, hash)
+}
+
+// endOrTouch runs an UPDATE of one live session by hash; ErrNotFound when
+// no row matched.
+func (o ops) endOrTouch(ctx context.Context, op, query string, at time.Time, hash []byte) error {
+	if err := checkTimes(at); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	err := o.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, query, nanos(at), hash)
+		if err != nil {
+			return mapErr(err)
+		}
+		n, err := res.RowsAffected()
+		if err == nil && n == 0 {
+			err = store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return nil
+}
+
+func (o ops) EndConsoleSessions(ctx context.Context, accountID string, at time.Time) (int, error) {
+	if err := checkTimes(at); err != nil {
+		return 0, fmt.Errorf("end console sessions of %s: %w", accountID, err)
+	}
+	var n int64
+	err := o.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE console_sessions SET ended = ? WHERE account_id = ? AND ended = 0`, nanos(at), accountID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("end console sessions of %s: %w", accountID, err)
+	}
+	return int(n), nil
+}
+
+// Console queries.
+
+// SearchUsers matches substrings with instr on lower(): SQLite's lower()
+// folds ASCII only, which is what userNames are in practice.
+func (o ops) SearchUsers(ctx context.Context, us store.UserSearch) ([]store.User, error) {
+	where := []string{"state != 4"}
+	var args []any
+	if us.Text != "" {
+		where = append(where, "(instr(lower(user_name), lower(?)) > 0 OR instr(lower(display_name), lower(?)) > 0)")
+		args = append(args, us.Text, us.Text)
+	}
+	if len(us.Sites) > 0 {
+		marks := strings.TrimSuffix(strings.Repeat("?, ", len(us.Sites)), ", ")
+		where = append(where, "EXISTS (SELECT 1 FROM json_each(users.sites) j WHERE j.value COLLATE NOCASE IN ("+marks+"))")
+		for _, s := range us.Sites {
+			args = append(args, s)
+		}
+	}
+	clause, pageArgs := page(0, us.Limit)
+	users, err := queryAll(ctx, o.read, func(s scanner) (store.User, error) { return scanUser(s) },
+		`SELECT `+userCols+` FROM users WHERE `+strings.Join(where, " AND ")+` ORDER BY user_name COLLATE NOCASE, id`+clause,
+		append(args, pageArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("search users: %w", err)
+	}
+	return users, nil
+}
+
+func (o ops) ListSiteGrants(ctx context.Context, sites []string, endAfter time.Time) ([]store.Grant, error) {
+	if len(sites) == 0 {
+		return nil, nil
+	}
+	if err := checkTimes(endAfter); err != nil {
+		return nil, fmt.Errorf("list site grants: %w", err)
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(sites)), ", ")
+	args := []any{nanos(endAfter)}
+	for _, s := range sites {
+		args = append(args, s)
+	}
+	gs, err := queryAll(ctx, o.read, scanGrant, `SELECT `+grantCols+` FROM grants
+		WHERE revoked = 0 AND end_at > ? AND site COLLATE NOCASE IN (`+marks+`) ORDER BY start_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list site grants: %w", err)
+	}
+	return gs, nil
+}
+
+func (o ops) RecentRevocations(ctx context.Context, limit int) ([]store.Revocation, error) {
+	clause, pageArgs := page(0, limit)
+	rs, err := queryAll(ctx, o.read, scanRevocation, `SELECT `+revocationCols+` FROM revocations ORDER BY id DESC`+clause, pageArgs...)
+	if err != nil {
+		return nil, fmt.Errorf("recent revocations: %w", err)
+	}
+	return rs, nil
+}
+
+func (o ops) SearchAudit(ctx context.Context, aq store.AuditSearch) ([]store.AuditRecord, error) {
+	if err := checkTimes(aq.From, aq.To); err != nil {
+		return nil, fmt.Errorf("search audit: %w", err)
+	}
+	where := []string{"1 = 1"}
+	var args []any
+	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
+	if aq.BeforeSeq > 0 {
+		add("seq < ?", aq.BeforeSeq)
+	}
+	if aq.Subject != "" {
+		add("subject = ?", aq.Subject)
+	}
+	if aq.Action != "" {
+		add("action = ?", aq.Action)
+	}
+	if aq.Actor != "" {
+		add("actor = ?", aq.Actor)
+	}
+	if aq.Mentions != "" {
+		add("(instr(subject, ?) > 0 OR instr(CAST(detail AS TEXT), ?) > 0)", aq.Mentions, aq.Mentions)
+	}
+	if !aq.From.IsZero() {
+		add("time >= ?", nanos(aq.From))
+	}
+	if !aq.To.IsZero() {
+		add("time < ?", nanos(aq.To))
+	}
+	clause, pageArgs := page(0, aq.Limit)
+	rs, err := queryAll(ctx, o.read, scanAudit, `SELECT `+auditCols+` FROM audit WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY seq DESC`+clause, append(args, pageArgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("search audit: %w", err)
+	}
+	return rs, nil
+}
