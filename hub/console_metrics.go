@@ -31,7 +31,9 @@ func durationMetric(name string, d governance.Durations, how string) console.Met
 	if d.Count == 0 || d.P50 == nil || d.P95 == nil || d.Max == nil {
 		return console.Metric{Name: name, Value: notMeasured, Note: how}
 	}
-	sec := func(v float64) string { return time.Duration(v * float64(time.Second)).Round(time.Millisecond).String() }
+	sec := func(v float64) string {
+		return time.Duration(v * float64(time.Second)).Round(time.Millisecond).String()
+	}
 	note := fmt.Sprintf("%s; p95 %s, max %s over %d", how, sec(*d.P95), sec(*d.Max), d.Count)
 	if d.Pending > 0 {
 		note += fmt.Sprintf("; %d still open", d.Pending)
