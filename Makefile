@@ -13,11 +13,12 @@ FUZZTIME ?= 20s
 # (mattn/go-sqlite3), libfido2 for hardware keys (build tag fido2), the X11
 # and GL headers Fyne's window driver builds against (shiftgate-kiosk),
 # curl for the demo's copy-paste commands, chromium for the web console's
-# browser tests (hub/console/e2e).
+# browser tests (hub/console/e2e), and an X server with screenshot and
+# keyboard tools for the real kiosk window in make test and make
+# kiosk-screens (ui/cmd/shiftgate-kiosk TestKioskUnderXvfb).
 APT_PACKAGES := gcc libc6-dev pkg-config libfido2-dev curl ca-certificates chromium \
-	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
-# A real kiosk window under Xvfb, for make kiosk-screens.
-XVFB_PACKAGES := xvfb xauth imagemagick xdotool
+	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev \
+	xvfb xauth imagemagick xdotool
 
 BINARIES := hub/cmd/shiftgate-hub agent/cmd/shiftgate-agent agent/cmd/shiftgate-sim ui/cmd/shiftgate-kiosk
 
@@ -46,8 +47,18 @@ test: deps ## vet and run every test with the race detector
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(GO) test -race -count=1 -tags fido2 ./agent/...
 
-demo: build ## start a hub with a demo organisation and walk through joiner, mover, leaver
-	@rm -rf $(DEMO_DIR)
+demo: build ## walk through joiner, mover, leaver on a demo hub; with a display, also open the kiosk (--demo)
+	@rm -rf $(DEMO_DIR); mkdir -p var
+	@set -uo pipefail; kiosk=""; \
+	if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+	  $(BIN)/shiftgate-kiosk --demo > var/kiosk-demo.log 2>&1 & kiosk=$$!; \
+	  echo "==> The kiosk window (shiftgate-kiosk --demo, its own demo hub) is open: tap a badge, or Tab and Enter."; \
+	  echo "    Its hub address, admin token and example commands: var/kiosk-demo.log"; \
+	else \
+	  echo "==> No display (DISPLAY, WAYLAND_DISPLAY): on a desktop, run $(BIN)/shiftgate-kiosk --demo to try the kiosk screen,"; \
+	  echo "    or see it under Xvfb: make kiosk-screens"; \
+	fi; \
+	trap '[ -n "$$kiosk" ] && kill $$kiosk 2>/dev/null; wait' EXIT; \
 	$(BIN)/shiftgate-hub demo --data $(DEMO_DIR) --listen $(DEMO_ADDR)
 
 bench: bench-go bench-sim ## all benchmarks: Go benchmarks, then the kiosk simulator
@@ -55,9 +66,9 @@ bench: bench-go bench-sim ## all benchmarks: Go benchmarks, then the kiosk simul
 SIM_KIOSKS ?= 10000
 SIM_PORT   ?= 18443
 
-bench-go: deps ## Go benchmarks: store, SCIM over HTTPS, kiosk logins, fan-out (BENCH_COUNT runs each)
+bench-go: deps ## Go benchmarks: store, SCIM over HTTPS, kiosk logins, fan-out, revoke to locked screen (BENCH_COUNT runs each)
 	@mkdir -p var
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count $(BENCH_COUNT) ./hub/store/sqlite/ ./hub/ ./hub/authn/ ./hub/push/ | tee var/bench-go.txt
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count $(BENCH_COUNT) ./hub/store/sqlite/ ./hub/ ./hub/authn/ ./hub/push/ ./ui/ | tee var/bench-go.txt
 
 bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and mass revoke (SIM_KIOSKS kiosks)
 	@mkdir -p $(BIN) var
@@ -76,11 +87,6 @@ bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and 
 KIOSK_PORT ?= 18743
 
 kiosk-screens: build ## run the real kiosk window under Xvfb against a demo hub; screenshots in var/
-	@missing=""; for p in $(XVFB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
-	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends $$missing; fi
 	@set -euo pipefail; mkdir -p var; tmp=$$(mktemp -d); \
 	$(BIN)/shiftgate-hub demo --data $$tmp/hub --listen 127.0.0.1:$(KIOSK_PORT) --exit > $$tmp/demo.log 2>&1; \
 	$(BIN)/shiftgate-hub serve --data $$tmp/hub --listen 127.0.0.1:$(KIOSK_PORT) --log-level warn 2> $$tmp/hub.log & hub=$$!; \

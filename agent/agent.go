@@ -65,6 +65,11 @@ type Config struct {
 	// Warning is how long before expires_at session.warning is emitted
 	// (default 5 min).
 	Warning time.Duration
+	// IdleTimeout ends the live session with reason idle (torn down and
+	// reported to the hub like a sign-out) after this long without worker
+	// input (Activity, Tap); 0 never does. The kiosk binaries take it from
+	// the firmware profile (Sessions.IdleTimeout).
+	IdleTimeout time.Duration
 	// Events receives state changes; nil drops them.
 	Events       EventSink
 	Logger       *slog.Logger
@@ -90,8 +95,9 @@ type challenge struct {
 }
 
 type pendingEnroll struct {
-	pushID string
-	start  wire.EnrollStart
+	pushID      string
+	start       wire.EnrollStart
+	displayName string // from the creation options, for the screen
 }
 
 // Agent is the session state machine (see State). Everything that changes
@@ -113,12 +119,14 @@ type Agent struct {
 
 	stateSnap atomic.Int32
 	liveID    atomic.Pointer[string]
+	lastInput atomic.Pointer[time.Time] // the latest worker input (Activity)
 
 	// Loop-owned.
 	state        State
 	session      *liveSession
 	acks         []string // revoke pushes to acknowledge after the teardown
 	timers       []Timer
+	idle         Timer // the live session's idle check
 	timerGen     int
 	op           opKind
 	challenge    *challenge
@@ -144,6 +152,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.Warning < 0 {
 		return nil, fmt.Errorf("new agent: warning lead %s is negative", cfg.Warning)
+	}
+	if cfg.IdleTimeout < 0 {
+		return nil, fmt.Errorf("new agent: idle timeout %s is negative", cfg.IdleTimeout)
 	}
 	if cfg.Warning == 0 {
 		cfg.Warning = DefaultWarning
@@ -176,8 +187,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.stateSnap.Store(int32(Locked))
 	a.liveID.Store(new(string))
+	a.Activity()
 	if a.hub == nil {
-		c, err := clientFromStateDir(cfg)
+		c, err := ClientFromStateDir(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("new agent: %w", err)
 		}
@@ -194,8 +206,17 @@ func New(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// clientFromStateDir builds the hub client of an enrolled kiosk.
-func clientFromStateDir(cfg Config) (*Client, error) {
+// ClientFromStateDir builds the hub client of the kiosk enrolled in
+// cfg.StateDir, as New does when cfg.Hub is nil (it uses cfg's StateDir,
+// AgentVersion, Logger and Clock). It is for callers that wrap the client
+// in their own HubClient, e.g. to trace its messages.
+func ClientFromStateDir(cfg Config) (*Client, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
 	e, err := ReadEnrollment(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -228,7 +249,19 @@ func (a *Agent) State() State { return State(a.stateSnap.Load()) }
 // Tap reports that badge name touched the reader: a login from Locked, or
 // a registration when the hub has sent enroll.start. Ignored (and logged)
 // while another tap is being handled or a session is open.
-func (a *Agent) Tap(name string) { a.post(func() { a.tap(name) }) }
+func (a *Agent) Tap(name string) {
+	a.Activity()
+	a.post(func() { a.tap(name) })
+}
+
+// Activity reports worker input — a tap, key or pointer movement on the
+// screen, a command on stdin — so the live session's idle timeout starts
+// again. It only records the time: it is cheap, safe from any goroutine,
+// and may be called for every input event.
+func (a *Agent) Activity() {
+	now := a.clock.Now()
+	a.lastInput.Store(&now)
+}
 
 // Signout ends the open session (reason "signout"); ignored when there is
 // none.
@@ -325,9 +358,10 @@ func (a *Agent) restore() {
 		a.expire()
 		return
 	}
-	a.emit(Event{Event: EventSessionStarted, User: s.User, SessionID: s.ID, ExpiresAt: s.ExpiresAt,
+	a.emit(Event{Event: EventSessionStarted, User: s.User, DisplayName: s.DisplayName, SessionID: s.ID, ExpiresAt: s.ExpiresAt,
 		Role: s.Role, Apps: s.Apps, Restored: true})
 	a.armTimers()
+	a.armIdle()
 }
 
 // --- taps -------------------------------------------------------------
@@ -449,15 +483,16 @@ func (a *Agent) loginDone(res loginResult) {
 		apps = []string{}
 	}
 	a.session = &liveSession{Session: Session{
-		ID: g.SessionID, User: g.User, DisplayName: g.DisplayName, Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt, ExpiryReason: expiryReason(g.ExpiryReason),
+		ID: g.SessionID, User: g.User, DisplayName: cleanName(g.DisplayName), Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt, ExpiryReason: expiryReason(g.ExpiryReason),
 		WarnSeconds: g.WarnSeconds,
 	}}
 	a.persist()
 	a.setState(Active)
 	a.log.Info("session started", "session", g.SessionID, "user", g.User, "expires_at", g.ExpiresAt)
-	a.emit(Event{Event: EventSessionStarted, User: g.User, SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, Role: g.Role, Apps: apps})
+	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, Role: g.Role, Apps: apps})
 	a.armTimers()
 	a.applyEarlyExtend()
+	a.armIdle()
 }
 
 // --- challenges -------------------------------------------------------
@@ -592,17 +627,19 @@ func (a *Agent) registerDone(en *pendingEnroll, res registerResult) {
 	current := a.enroll == en // not replaced, and the channel it came on is still up
 	if res.reason == "" {
 		a.log.Info("credential registered", "user", res.user)
-		a.emit(Event{Event: EventCredentialRegistered, User: res.user})
+		a.emit(Event{Event: EventCredentialRegistered, User: res.user, DisplayName: en.displayName})
 		if current {
 			a.enroll = nil
 			a.reply(en.pushID, wire.TypeAck, nil)
+			a.emit(Event{Event: EventEnrollmentEnded, User: en.start.User, Reason: EnrollmentRegistered})
 		}
 		return
 	}
-	a.emit(Event{Event: EventCredentialRefused, User: en.start.User, Reason: res.reason})
+	a.emit(Event{Event: EventCredentialRefused, User: en.start.User, DisplayName: en.displayName, Reason: res.reason})
 	if res.drop && current {
 		a.enroll = nil
 		a.reply(en.pushID, wire.TypeError, wire.Error{Code: res.code, Message: "registration refused"})
+		a.emit(Event{Event: EventEnrollmentEnded, User: en.start.User, Reason: EnrollmentRefused})
 	}
 }
 
@@ -641,8 +678,9 @@ func (a *Agent) push(env wire.Envelope) {
 			a.log.Info("enroll.start replaces the pending one", "user", a.enroll.start.User)
 			a.reply(a.enroll.pushID, wire.TypeAck, nil)
 		}
-		a.enroll = &pendingEnroll{pushID: env.ID, start: es}
+		a.enroll = &pendingEnroll{pushID: env.ID, start: es, displayName: creationDisplayName(es.Options)}
 		a.log.Info("the next tap registers a credential", "user", es.User)
+		a.emit(Event{Event: EventEnrollmentArmed, User: es.User, DisplayName: a.enroll.displayName})
 	case wire.TypeSessionExtend:
 		a.extendPush(env)
 	}
@@ -688,8 +726,12 @@ func (a *Agent) onConnected(w wire.Welcome) {
 func (a *Agent) onDisconnected(err error) {
 	a.connected = false
 	a.challenge = nil // bound to the channel that fetched it
-	a.enroll = nil    // unacknowledged: the hub sends it again
+	en := a.enroll
+	a.enroll = nil // unacknowledged: the hub sends it again
 	a.emit(Event{Event: EventDisconnected})
+	if en != nil {
+		a.emit(Event{Event: EventEnrollmentEnded, User: en.start.User, Reason: EnrollmentDisconnected})
+	}
 }
 
 // --- ending sessions ----------------------------------------------------
@@ -850,7 +892,52 @@ func (a *Agent) stopTimers() {
 		t.Stop()
 	}
 	a.timers = nil
+	if a.idle != nil {
+		a.idle.Stop()
+		a.idle = nil
+	}
 	a.timerGen++
+}
+
+// armIdle starts the idle timeout of a session that has just opened (or
+// been restored): the opening counts as input.
+func (a *Agent) armIdle() {
+	if a.cfg.IdleTimeout <= 0 {
+		return
+	}
+	a.Activity()
+	a.idleCheckIn(a.cfg.IdleTimeout)
+}
+
+// idleCheckIn schedules checkIdle. There is one idle timer, re-armed from
+// the latest input, rather than one per input event.
+func (a *Agent) idleCheckIn(d time.Duration) {
+	if a.idle != nil {
+		a.idle.Stop()
+	}
+	gen := a.timerGen
+	a.idle = a.clock.AfterFunc(d, func() {
+		a.post(func() {
+			if gen == a.timerGen {
+				a.checkIdle()
+			}
+		})
+	})
+}
+
+// checkIdle ends the live session when there has been no input for the
+// idle timeout, and otherwise checks again when there could have been.
+func (a *Agent) checkIdle() {
+	if a.state != Active && a.state != Warning {
+		return
+	}
+	last, now := *a.lastInput.Load(), a.clock.Now()
+	if left := last.Add(a.cfg.IdleTimeout).Sub(now); left > 0 {
+		a.idleCheckIn(left)
+		return
+	}
+	a.log.Info("session idle: ending it", "session", a.session.ID, "user", a.session.User, "idle_for", now.Sub(last).Round(time.Second))
+	a.beginEnd(wire.ReasonIdle, "", true)
 }
 
 // hubHandler is the Agent as the Client's Handler: everything is queued

@@ -157,7 +157,9 @@ func (h *harness) login(id, user string, in time.Duration) Event {
 	registerBadge(h.t, h.badges, user)
 	h.hub.setResponder(wire.TypeLogin, grantFor(h.clock, id, user, in))
 	h.a.Tap(user)
-	return h.ev.expect(h.t, EventSessionStarted)[0]
+	e := h.ev.expect(h.t, EventSessionStarted)[0]
+	h.do(func() {}) // the timers are armed right after the event: let that happen first
+	return e
 }
 
 func (h *harness) acked(re string) bool {
@@ -447,13 +449,19 @@ func TestEnrollStartRegistersOnNextTap(t *testing.T) {
 		return env(t, wire.TypeRegistered, wire.Registered{User: "ana"}), nil
 	})
 	h.hub.push(wire.TypeEnrollStart, "e1", wire.EnrollStart{User: "ana", Options: creationOptions("ana"), Origin: testOrigin})
-	h.do(func() {})
+	if e := h.ev.expect(t, EventEnrollmentArmed)[0]; e.User != "ana" || e.DisplayName != "User ana" {
+		t.Errorf("enrollment.armed = %+v", e)
+	}
 	if len(h.hub.getReplies()) != 0 {
 		t.Fatal("enroll.start acked before the registration")
 	}
 	h.a.Tap("ana")
-	if e := h.ev.expect(t, EventCredentialRegistered)[0]; e.User != "ana" {
-		t.Errorf("user %q", e.User)
+	evs := h.ev.expect(t, EventCredentialRegistered, EventEnrollmentEnded)
+	if e := evs[0]; e.User != "ana" || e.DisplayName != "User ana" {
+		t.Errorf("credential.registered = %+v", e)
+	}
+	if e := evs[1]; e.User != "ana" || e.Reason != EnrollmentRegistered {
+		t.Errorf("enrollment.ended = %+v", e)
 	}
 	h.hub.waitFor("ack", func() bool { return h.acked("e1") })
 	h.wantState(Locked)
@@ -477,9 +485,14 @@ func TestEnrollRegisterRefusedByHub(t *testing.T) {
 		return wire.Envelope{}, &RemoteError{Type: wire.TypeRegister, Code: wire.ErrState, Message: "enrollment expired"}
 	})
 	h.hub.push(wire.TypeEnrollStart, "e1", wire.EnrollStart{User: "ana", Options: creationOptions("ana"), Origin: testOrigin})
+	h.ev.expect(t, EventEnrollmentArmed)
 	h.a.Tap("ana")
-	if e := h.ev.expect(t, EventCredentialRefused)[0]; e.Reason != RegisterRefused || e.User != "ana" {
+	evs := h.ev.expect(t, EventCredentialRefused, EventEnrollmentEnded)
+	if e := evs[0]; e.Reason != RegisterRefused || e.User != "ana" {
 		t.Errorf("credential.refused = %+v", e)
+	}
+	if e := evs[1]; e.Reason != EnrollmentRefused || e.User != "ana" {
+		t.Errorf("enrollment.ended = %+v", e)
 	}
 	h.hub.waitFor("error reply", func() bool { return len(h.hub.getReplies()) == 1 })
 	if r := h.hub.getReplies()[0]; r.Re != "e1" || r.Type != wire.TypeError {

@@ -17,10 +17,20 @@ const (
 	// (after enroll.start) that failed, with a reason, so a UI waiting for
 	// credential.registered is not left hanging.
 	EventCredentialRefused = "credential.refused"
-	EventSessionStarted    = "session.started"
-	EventSessionWarning    = "session.warning"
-	EventSessionEnded      = "session.ended"
-	EventLoginRefused      = "login.refused"
+	// EventEnrollmentArmed is an addition to the contract: the hub has
+	// authorised an enrollment (enroll.start) and the next tap registers a
+	// credential for User (DisplayName is the name to show). A newer one
+	// replaces it.
+	EventEnrollmentArmed = "enrollment.armed"
+	// EventEnrollmentEnded is an addition to the contract: the armed
+	// enrollment is over (Reason: EnrollmentRegistered,
+	// EnrollmentRefused or EnrollmentDisconnected); the next tap is a login
+	// again.
+	EventEnrollmentEnded = "enrollment.ended"
+	EventSessionStarted  = "session.started"
+	EventSessionWarning  = "session.warning"
+	EventSessionEnded    = "session.ended"
+	EventLoginRefused    = "login.refused"
 )
 
 // Login refusal reasons the agent decides on its own, besides the hub's
@@ -42,6 +52,18 @@ const (
 	RegisterError             = "error"
 )
 
+// Why an armed enrollment ended (EventEnrollmentEnded).
+const (
+	// EnrollmentRegistered: the credential was registered.
+	EnrollmentRegistered = "registered"
+	// EnrollmentRefused: the hub refused the registration; the supervisor
+	// must authorise a new one.
+	EnrollmentRefused = "refused"
+	// EnrollmentDisconnected: the channel to the hub dropped; the hub sends
+	// the enrollment again when the kiosk is back.
+	EnrollmentDisconnected = "disconnected"
+)
+
 // TimeFormat is RFC 3339 in UTC with milliseconds, used for every time in
 // events.
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
@@ -49,14 +71,18 @@ const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
 // Event is one state change reported by the agent. Fields are set as the
 // event name documents; empty ones are left out of the JSON.
 type Event struct {
-	Event     string
-	Time      time.Time
-	User      string
-	SessionID string
-	ExpiresAt time.Time
-	Role      string
-	Apps      []string // session.started: always present, maybe empty
-	Reason    string
+	Event string
+	Time  time.Time
+	User  string
+	// DisplayName is the user's name for people (session.started,
+	// enrollment.armed, credential.registered, credential.refused), when
+	// the hub gave one.
+	DisplayName string
+	SessionID   string
+	ExpiresAt   time.Time
+	Role        string
+	Apps        []string // session.started: always present, maybe empty
+	Reason      string
 	// Restored marks a session.started for a session found in the state
 	// directory when the agent started.
 	Restored bool
@@ -70,6 +96,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Event      string    `json:"event"`
 		Time       string    `json:"time"`
 		User       string    `json:"user,omitempty"`
+		Display    string    `json:"display_name,omitempty"`
 		SessionID  string    `json:"session_id,omitempty"`
 		ExpiresAt  string    `json:"expires_at,omitempty"`
 		Role       string    `json:"role,omitempty"`
@@ -81,7 +108,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Site       string    `json:"site,omitempty"`
 	}
 	o := out{
-		Event: e.Event, Time: formatTime(e.Time), User: e.User, SessionID: e.SessionID,
+		Event: e.Event, Time: formatTime(e.Time), User: e.User, Display: e.DisplayName, SessionID: e.SessionID,
 		Role: e.Role, Reason: e.Reason, Restored: e.Restored,
 		DeviceID: e.DeviceID, DeviceName: e.DeviceName, Site: e.Site,
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shiftgate/shiftgate/agent/session"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
@@ -50,6 +51,15 @@ func NewSessions(state string, log *slog.Logger) (*Sessions, error) {
 // Profile is the kiosk's hardware profile, nil when this build does not
 // know it.
 func (s *Sessions) Profile() *profiles.Profile { return s.profile }
+
+// IdleTimeout is the profile's idle timeout (Config.IdleTimeout), 0 when
+// this build does not know the profile.
+func (s *Sessions) IdleTimeout() time.Duration {
+	if s.profile == nil {
+		return 0
+	}
+	return s.profile.IdleTimeout
+}
 
 // Start opens a session.started event's directories and launches its
 // apps. An app that cannot start is logged; the session goes on without it.

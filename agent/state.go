@@ -10,7 +10,7 @@ import (
 //
 //	Locked --tap--> Verifying --session.grant--> Active --(expires_at - warning)--> Warning
 //	Locked <--login.refused / not recognised / hub unreachable-- Verifying
-//	Active, Warning --signout | session.revoke | expires_at--> Ending
+//	Active, Warning --signout | idle | session.revoke | expires_at--> Ending
 //	Ending --teardown hook returned--> Locked
 type State int
 

@@ -1,6 +1,7 @@
 // Package ui is the kiosk screen: it renders the agent core's state, as the
 // agent reports it in Events, and sends the worker's intents (a badge tap,
-// sign out) back to the core. It holds no business logic: what a screen
+// sign out, and every bit of input, which keeps the session from idling
+// out) back to the core. It holds no business logic: what a screen
 // says is decided by the event that put it there, never by the UI.
 //
 // Only the kiosk binary (ui/cmd/shiftgate-kiosk) imports

@@ -56,3 +56,30 @@ func RefusedMessage(reason string) Message {
 		return Message{Title: "Try again"}
 	}
 }
+
+// EnrollPrompt is the enrollment screen's message while an enrollment is
+// armed for name: the next badge tapped becomes name's.
+func EnrollPrompt(name string) Message {
+	return Message{Title: "Enrollment: tap the badge for " + name, Detail: "A supervisor has authorised a new badge."}
+}
+
+// EnrolledMessage confirms a badge registered for name
+// (credential.registered).
+func EnrolledMessage(name string) Message {
+	return Message{Title: "Badge enrolled for " + name, Detail: "It signs in at the next tap."}
+}
+
+// EnrollRefusedMessage says why a badge was not registered (the reason of
+// a credential.refused event) and what to do.
+func EnrollRefusedMessage(reason string) Message {
+	switch reason {
+	case agent.RegisterAlreadyRegistered:
+		return Message{Title: "This badge is already enrolled", Detail: "Tap a different badge."}
+	case agent.RegisterHubUnreachable:
+		return Message{Title: "The badge could not be enrolled", Detail: "The kiosk could not reach the server. Tap the badge again."}
+	case agent.RegisterRefused:
+		return Message{Title: "Enrollment refused", Detail: "Ask your supervisor to start the enrollment again."}
+	default:
+		return Message{Title: "The badge could not be enrolled", Detail: "Tap the badge again."}
+	}
+}

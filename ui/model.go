@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/layout"
-	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/shiftgate/shiftgate/agent"
@@ -19,8 +17,14 @@ import (
 // Intents is what the kiosk screen asks of the agent core. *agent.Agent
 // satisfies it.
 type Intents interface {
+	// Tap is a badge touching the reader (a virtual badge's button).
 	Tap(name string)
+	// Signout ends the open session.
 	Signout()
+	// Activity reports worker input — any tap, key press or pointer
+	// movement on the screen — so the session does not idle out. It is
+	// called for every input event and must be cheap.
+	Activity()
 }
 
 var _ Intents = (*agent.Agent)(nil)
@@ -36,6 +40,12 @@ const (
 	ScreenWarning
 	ScreenEnded
 	ScreenRefused
+	// ScreenEnrollment: an enrollment is armed; the next badge tap
+	// registers it for the named worker.
+	ScreenEnrollment
+	// ScreenEnrolled and ScreenEnrollFailed say how a registration went.
+	ScreenEnrolled
+	ScreenEnrollFailed
 )
 
 // String returns the lowercase name of s.
@@ -53,15 +63,33 @@ func (s Screen) String() string {
 		return "ended"
 	case ScreenRefused:
 		return "refused"
+	case ScreenEnrollment:
+		return "enrollment"
+	case ScreenEnrolled:
+		return "enrolled"
+	case ScreenEnrollFailed:
+		return "enroll-failed"
 	default:
 		return fmt.Sprintf("Screen(%d)", int(s))
 	}
 }
 
+// session reports whether s shows an open session.
+func (s Screen) session() bool { return s == ScreenActive || s == ScreenWarning }
+
+// timed reports whether s goes back to the resting screen after a while.
+func (s Screen) timed() bool {
+	switch s {
+	case ScreenVerifying, ScreenEnded, ScreenRefused, ScreenEnrolled, ScreenEnrollFailed:
+		return true
+	}
+	return false
+}
+
 // Defaults for Options.
 const (
-	// DefaultMessageFor is how long the ended and refused screens stay
-	// before the locked screen is back.
+	// DefaultMessageFor is how long the ended, refused and enrollment
+	// outcome screens stay before the locked screen is back.
 	DefaultMessageFor = 6 * time.Second
 	// DefaultVerifyingFor bounds the verifying screen when the agent
 	// never answers a tap (it ignores a tap while busy): a little more
@@ -71,10 +99,11 @@ const (
 
 // Options configures a Model.
 type Options struct {
-	// Intents receives the worker's taps and sign-outs; required.
+	// Intents receives the worker's taps, sign-outs and input; required.
 	Intents Intents
-	// Badges, if set, adds a row of virtual badges to the locked screen;
-	// tapping one calls Intents.Tap with its name (demos, no reader).
+	// Badges, if set, adds a row of virtual badges to the screens that
+	// take a tap; tapping one calls Intents.Tap with its name (demos, no
+	// reader).
 	Badges []string
 	// OnApp is called with the app's ID when the worker presses its
 	// button.
@@ -89,24 +118,35 @@ type Options struct {
 	// MessageFor and VerifyingFor: see DefaultMessageFor and
 	// DefaultVerifyingFor.
 	MessageFor, VerifyingFor time.Duration
+	// OnRender, if set, is called on Fyne's goroutine each time a screen
+	// has been redrawn, with the screen now shown (tests, metrics).
+	OnRender func(Screen)
 }
 
 // Model holds the screen's state and its widgets. Emit may be called from
 // any goroutine; every other method must run on Fyne's goroutine (in a
 // callback or fyne.Do).
 type Model struct {
-	opt  Options
-	root *fyne.Container
+	opt     Options
+	root    *fyne.Container
+	catcher *inputCatcher
 
 	// state, from the agent's events
-	screen         Screen
-	online         bool
-	site, kiosk    string
-	user, role     string
-	apps           []string
-	expiresAt      time.Time
-	reason         string
-	until          time.Time // ended, refused, verifying: back to locked then
+	screen      Screen
+	online      bool
+	site, kiosk string
+	name        string // the signed-in worker's name to show
+	role        string
+	apps        []string
+	expiresAt   time.Time
+	reason      string
+	outcome     Message   // enrolled, enroll-failed
+	checking    Message   // verifying: a login or a registration
+	until       time.Time // timed screens: back to the resting screen then
+	enrollFor   string    // armed enrollment: the name to show; "" when none
+	note        Message   // an enrollment outcome shown on the session screen
+	noteUntil   time.Time
+
 	clock, countdn *widget.Label
 }
 
@@ -125,12 +165,24 @@ func New(opt Options) *Model {
 		opt.VerifyingFor = DefaultVerifyingFor
 	}
 	m := &Model{opt: opt, root: container.NewStack(), screen: ScreenLocked}
+	m.catcher = newInputCatcher(m.activity)
 	m.render()
 	return m
 }
 
 // Content is the kiosk's window content.
 func (m *Model) Content() fyne.CanvasObject { return m.root }
+
+// Attach makes the model w's content and routes w's keyboard to it: Escape
+// signs out, and every key press counts as worker input, focused widget or
+// not.
+func (m *Model) Attach(w fyne.Window) {
+	w.SetContent(m.Content())
+	w.Canvas().SetOnTypedKey(m.TypedKey)
+	if dc, ok := w.Canvas().(desktop.Canvas); ok {
+		dc.SetOnKeyDown(func(*fyne.KeyEvent) { m.activity() })
+	}
+}
 
 // Screen is the screen shown.
 func (m *Model) Screen() Screen { return m.screen }
@@ -146,19 +198,19 @@ func (m *Model) apply(e agent.Event) {
 	case agent.EventConnected:
 		m.online = true
 		m.site, m.kiosk = e.Site, e.DeviceName
-		if m.screen == ScreenLocked {
+		if m.screen == ScreenLocked || m.screen == ScreenEnrollment {
 			m.render()
 		}
 		return
 	case agent.EventDisconnected:
 		m.online = false
-		if m.screen == ScreenLocked {
+		if m.screen == ScreenLocked || m.screen == ScreenEnrollment {
 			m.render()
 		}
 		return
 	case agent.EventSessionStarted:
 		m.screen = ScreenActive
-		m.user, m.role, m.expiresAt = e.User, e.Role, e.ExpiresAt
+		m.name, m.role, m.expiresAt = nameOf(e), e.Role, e.ExpiresAt
 		m.apps = slices.Clone(e.Apps)
 	case agent.EventSessionWarning:
 		m.screen = ScreenWarning
@@ -167,24 +219,70 @@ func (m *Model) apply(e agent.Event) {
 		}
 	case agent.EventSessionEnded:
 		m.screen, m.reason, m.until = ScreenEnded, e.Reason, now.Add(m.opt.MessageFor)
-		m.user, m.role, m.apps, m.expiresAt = "", "", nil, time.Time{}
+		m.name, m.role, m.apps, m.expiresAt = "", "", nil, time.Time{}
+		m.note = Message{}
 	case agent.EventLoginRefused:
 		m.screen, m.reason, m.until = ScreenRefused, e.Reason, now.Add(m.opt.MessageFor)
+	case agent.EventEnrollmentArmed:
+		m.enrollFor = nameOf(e)
+		if m.screen == ScreenLocked {
+			m.screen = ScreenEnrollment
+		}
+	case agent.EventEnrollmentEnded:
+		m.enrollFor = ""
+		if m.screen == ScreenEnrollment {
+			m.screen = ScreenLocked
+		}
+	case agent.EventCredentialRegistered:
+		m.enrolled(EnrolledMessage(nameOf(e)), ScreenEnrolled, now)
+	case agent.EventCredentialRefused:
+		m.enrolled(EnrollRefusedMessage(e.Reason), ScreenEnrollFailed, now)
 	default:
-		return // unknown or not shown (credential.*): ignored, as the contract says
+		return // unknown: ignored, as the contract says
 	}
 	m.render()
 }
 
-// Tick updates the clock and the countdown and takes the ended, refused
-// and a stuck verifying screen back to locked when their time is up. Run
-// calls it every second.
+// enrolled shows a registration's outcome: on its own screen, or as a note
+// on the session screen when a session is open.
+func (m *Model) enrolled(msg Message, screen Screen, now time.Time) {
+	if m.screen.session() {
+		m.note, m.noteUntil = msg, now.Add(m.opt.MessageFor)
+		return
+	}
+	m.screen, m.outcome, m.until = screen, msg, now.Add(m.opt.MessageFor)
+}
+
+// nameOf is the name to show for an event's user.
+func nameOf(e agent.Event) string {
+	if e.DisplayName != "" {
+		return e.DisplayName
+	}
+	return e.User
+}
+
+// resting is the screen shown when nothing is going on: the locked
+// screen, or the enrollment prompt while an enrollment is armed.
+func (m *Model) resting() Screen {
+	if m.enrollFor != "" {
+		return ScreenEnrollment
+	}
+	return ScreenLocked
+}
+
+// Tick updates the clock and the countdown, takes the timed screens back to
+// the resting one when their time is up, and drops an old note. Run calls
+// it every second.
 func (m *Model) Tick() {
 	now := m.opt.Now()
-	switch m.screen {
-	case ScreenEnded, ScreenRefused, ScreenVerifying:
-		if !now.Before(m.until) {
-			m.screen = ScreenLocked
+	if m.screen.timed() && !now.Before(m.until) {
+		m.screen = m.resting()
+		m.render()
+		return
+	}
+	if m.note != (Message{}) && !now.Before(m.noteUntil) {
+		m.note = Message{}
+		if m.screen.session() {
 			m.render()
 			return
 		}
@@ -212,28 +310,41 @@ func (m *Model) Run(ctx context.Context) {
 }
 
 // TypedKey handles keys that reach the canvas with nothing focused
-// (fyne.Canvas.SetOnTypedKey): Escape signs out.
+// (fyne.Canvas.SetOnTypedKey): each is worker input, and Escape signs out.
 func (m *Model) TypedKey(ev *fyne.KeyEvent) {
+	m.activity()
 	if ev.Name == fyne.KeyEscape {
 		m.signout()
 	}
 }
 
-// tap is a badge tap on the locked screen: the verifying screen until
-// the agent answers with session.started or login.refused.
+// activity passes worker input on to the agent core.
+func (m *Model) activity() { m.opt.Intents.Activity() }
+
+// tap is a badge tap: the verifying screen until the agent answers with
+// session.started, login.refused or a credential event. During a session a
+// tap only goes to the agent while an enrollment is armed.
 func (m *Model) tap(name string) {
-	switch m.screen {
-	case ScreenLocked, ScreenEnded, ScreenRefused:
+	switch {
+	case m.screen.session():
+		if m.enrollFor == "" {
+			return
+		}
+	case m.screen == ScreenVerifying:
+		return // a tap is being checked
 	default:
-		return // a session is open or a tap is being checked
+		m.checking = Message{Title: "Checking your badge…", Detail: "Please wait."}
+		if m.enrollFor != "" {
+			m.checking = Message{Title: "Enrolling the badge…", Detail: "Please wait."}
+		}
+		m.screen, m.until = ScreenVerifying, m.opt.Now().Add(m.opt.VerifyingFor)
+		m.render()
 	}
-	m.screen, m.until = ScreenVerifying, m.opt.Now().Add(m.opt.VerifyingFor)
-	m.render()
 	m.opt.Intents.Tap(name)
 }
 
 func (m *Model) signout() {
-	if m.screen == ScreenActive || m.screen == ScreenWarning {
+	if m.screen.session() {
 		m.opt.Intents.Signout()
 	}
 }
@@ -243,107 +354,4 @@ func (m *Model) clockText() string { return m.opt.Now().In(m.opt.Location).Forma
 func (m *Model) countdownText() string {
 	d := max(m.expiresAt.Sub(m.opt.Now()), 0).Round(time.Second)
 	return fmt.Sprintf("Your session ends in %d:%02d", int(d.Minutes()), int(d.Seconds())%60)
-}
-
-// --- screens -----------------------------------------------------------
-
-func (m *Model) render() {
-	m.clock, m.countdn = nil, nil
-	var body fyne.CanvasObject
-	switch m.screen {
-	case ScreenVerifying:
-		body = m.message(Message{Title: "Checking your badge…", Detail: "Please wait."}, false)
-	case ScreenActive, ScreenWarning:
-		body = m.session()
-	case ScreenEnded:
-		body = m.message(EndedMessage(m.reason), true)
-	case ScreenRefused:
-		body = m.message(RefusedMessage(m.reason), true)
-	default:
-		body = m.locked()
-	}
-	m.root.Objects = []fyne.CanvasObject{container.NewPadded(body)}
-	m.root.Refresh()
-}
-
-func heading(text string) *widget.Label {
-	l := widget.NewLabelWithStyle(text, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	l.SizeName = theme.SizeNameHeadingText
-	l.Wrapping = fyne.TextWrapWord // a long message wraps instead of running off a small screen
-	return l
-}
-
-func line(text string) *widget.Label {
-	l := widget.NewLabelWithStyle(text, fyne.TextAlignCenter, fyne.TextStyle{})
-	return l
-}
-
-func (m *Model) locked() fyne.CanvasObject {
-	m.clock = line(m.clockText())
-	m.clock.SizeName = theme.SizeNameSubHeadingText
-	status := "Offline"
-	if m.online {
-		status = "Online"
-	}
-	where := strings.Join(slices.DeleteFunc([]string{m.site, m.kiosk}, func(s string) bool { return s == "" }), " · ")
-	top := container.NewBorder(nil, nil, line(where), line(status), m.clock)
-	center := container.NewVBox(layout.NewSpacer(), heading("Tap your badge"), layout.NewSpacer())
-	return container.NewBorder(top, m.badges(), nil, nil, center)
-}
-
-// message is the verifying, ended and refused screens; badges says
-// whether the demo badges are offered (a new tap is welcome).
-func (m *Model) message(msg Message, badges bool) fyne.CanvasObject {
-	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
-	if msg.Detail != "" {
-		items = append(items, line(msg.Detail))
-	}
-	items = append(items, layout.NewSpacer())
-	var bottom fyne.CanvasObject
-	if badges {
-		bottom = m.badges()
-	}
-	return container.NewBorder(nil, bottom, nil, nil, container.NewVBox(items...))
-}
-
-func (m *Model) session() fyne.CanvasObject {
-	who := line(m.role)
-	var info fyne.CanvasObject
-	if m.screen == ScreenWarning {
-		m.countdn = heading(m.countdownText())
-		m.countdn.Importance = widget.WarningImportance
-		info = container.NewVBox(heading(m.user), who, m.countdn)
-	} else {
-		ends := line("Session ends at " + m.expiresAt.In(m.opt.Location).Format("15:04"))
-		info = container.NewVBox(heading(m.user), who, ends)
-	}
-	apps := container.NewGridWrap(fyne.NewSize(280, 2*MinButtonHeight))
-	for _, app := range m.apps {
-		label := app
-		if l := m.opt.AppLabels[app]; l != "" {
-			label = l
-		}
-		b := newButton(label, widget.MediumImportance, func() {
-			if m.opt.OnApp != nil {
-				m.opt.OnApp(app)
-			}
-		})
-		b.escape = m.signout
-		apps.Add(b)
-	}
-	out := newButton("Sign out", widget.HighImportance, m.signout)
-	out.escape = m.signout
-	return container.NewBorder(info, container.NewPadded(out), nil, nil, container.NewVScroll(apps))
-}
-
-// badges is the demo badge row, or nil without demo badges.
-func (m *Model) badges() fyne.CanvasObject {
-	if len(m.opt.Badges) == 0 {
-		return nil
-	}
-	row := container.NewHBox(line("Demo badges:"))
-	for _, name := range m.opt.Badges {
-		row.Add(newButton(name, widget.MediumImportance, func() { m.tap(name) }))
-	}
-	return container.NewCenter(row)
 }

@@ -3,36 +3,14 @@ package ui
 import (
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/widget"
 
 	"github.com/shiftgate/shiftgate/agent"
 )
-
-// fakeIntents records the intents the screen sends.
-type fakeIntents struct {
-	mu    sync.Mutex
-	calls []string
-}
-
-func (f *fakeIntents) Tap(name string) { f.add("tap " + name) }
-func (f *fakeIntents) Signout()        { f.add("signout") }
-func (f *fakeIntents) add(s string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, s)
-}
-func (f *fakeIntents) got() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
 
 // fakeClock is a settable clock.
 type fakeClock struct{ t time.Time }
@@ -64,29 +42,7 @@ func newHarness(t *testing.T, badges ...string) *harness {
 }
 
 // texts is every visible label and button text on screen, in tree order.
-func (h *harness) texts() []string {
-	var out []string
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if o == nil || !o.Visible() {
-			return
-		}
-		switch o := o.(type) {
-		case *fyne.Container:
-			for _, c := range o.Objects {
-				walk(c)
-			}
-		case *container.Scroll:
-			walk(o.Content)
-		case *widget.Label:
-			out = append(out, o.Text)
-		case *button:
-			out = append(out, "["+o.Text+"]")
-		}
-	}
-	walk(h.m.Content())
-	return out
-}
+func (h *harness) texts() []string { return screenTexts(h.m.Content()) }
 
 func (h *harness) want(screen Screen, texts ...string) {
 	h.t.Helper()
@@ -103,27 +59,11 @@ func (h *harness) want(screen Screen, texts ...string) {
 
 func (h *harness) button(text string) *button {
 	h.t.Helper()
-	var found *button
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		switch o := o.(type) {
-		case *fyne.Container:
-			for _, c := range o.Objects {
-				walk(c)
-			}
-		case *container.Scroll:
-			walk(o.Content)
-		case *button:
-			if o.Text == text && o.Visible() {
-				found = o
-			}
-		}
-	}
-	walk(h.m.Content())
-	if found == nil {
+	b := findButton(h.m.Content(), text)
+	if b == nil {
 		h.t.Fatalf("no button %q on screen %s: %q", text, h.m.Screen(), h.texts())
 	}
-	return found
+	return b
 }
 
 func TestWholeSession(t *testing.T) {

@@ -303,37 +303,32 @@ func demoConsoleLink(ctx context.Context, s *hub.Server, dir, publicURL string) 
 	return console.InviteLink(publicURL, tok), nil
 }
 
-// seed creates the demo organisation through the lifecycle engine, so it
-// is audited like any other change.
+// seed creates the demo organisation (DemoSites, DemoUsers) through the
+// lifecycle engine, so it is audited like any other change.
 func seed(ctx context.Context, eng *lifecycle.Engine, st store.Store) error {
 	now := time.Now().UTC()
-	for _, name := range []string{"north-ward", "south-ward"} {
+	for _, name := range DemoSites() {
 		if _, err := st.CreateSite(ctx, store.Site{ID: uuid.NewString(), Name: name, TimeZone: "UTC", Created: now}); err != nil {
 			return err
 		}
 	}
 	a := lifecycle.Actor{Name: "demo seed", System: "cli"}
-	people := []struct{ user, given, family, site, role string }{
-		{"amira.haddad", "Amira", "Haddad", "north-ward", "Nurse"},
-		{"ben.okafor", "Ben", "Okafor", "south-ward", "Picker"},
-		{"chen.li", "Chen", "Li", "north-ward", "Supervisor"},
-	}
 	members := map[string][]string{}
-	for _, p := range people {
+	for _, p := range DemoUsers() {
 		doc, _ := json.Marshal(map[string]any{
 			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User", extURN},
-			"userName": p.user,
-			"name":     map[string]string{"givenName": p.given, "familyName": p.family},
-			extURN:     map[string]any{"sites": []string{p.site}, "employmentType": "employee"},
+			"userName": p.UserName,
+			"name":     map[string]string{"givenName": p.GivenName, "familyName": p.FamilyName},
+			extURN:     map[string]any{"sites": []string{p.Site}, "employmentType": "employee"},
 		})
 		u, err := eng.CreateUser(ctx, a, store.User{
-			ID: uuid.NewString(), UserName: p.user, DisplayName: p.given + " " + p.family, Active: true,
-			Sites: []string{p.site}, EmploymentType: "employee", Document: doc,
+			ID: uuid.NewString(), UserName: p.UserName, DisplayName: p.DisplayName(), Active: true,
+			Sites: []string{p.Site}, EmploymentType: "employee", Document: doc,
 		})
 		if err != nil {
 			return err
 		}
-		members[p.role] = append(members[p.role], u.ID)
+		members[p.Role] = append(members[p.Role], u.ID)
 	}
 	for _, role := range []string{"Nurse", "Picker", "Supervisor"} {
 		if _, err := eng.CreateGroup(ctx, a, store.Group{ID: uuid.NewString(), DisplayName: role, Members: members[role]}); err != nil {

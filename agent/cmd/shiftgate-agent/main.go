@@ -113,7 +113,8 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	events := agent.NewJSONLines(stdout)
 	a, err := agent.New(agent.Config{
 		StateDir: *state, Authenticators: src, Warning: *warning, Logger: log,
-		Teardown: sessions.End,
+		IdleTimeout: sessions.IdleTimeout(),
+		Teardown:    sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
 				sessions.Start(e) // before the event: the session's apps are up when it says so
@@ -133,22 +134,30 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 type intents interface {
 	Tap(name string)
 	Signout()
+	Activity()
 }
 
-// readCommands applies stdin commands until EOF. EOF does not stop the
-// agent: it runs until SIGINT or SIGTERM.
+// readCommands applies stdin commands until EOF. Every line, even one it
+// does not understand, is worker input (Activity: the session's idle
+// timeout starts again). EOF does not stop the agent: it runs until SIGINT
+// or SIGTERM.
 func readCommands(r io.Reader, a intents, stderr io.Writer, log *slog.Logger) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		a.Activity()
 		switch {
-		case len(f) == 0:
 		case f[0] == "tap" && len(f) == 2:
 			a.Tap(f[1])
 		case f[0] == "signout" && len(f) == 1:
 			a.Signout()
+		case f[0] == "activity" && len(f) == 1:
+			// input only: done above
 		default:
-			fmt.Fprintf(stderr, "unknown command %q: accepted commands are \"tap NAME\" and \"signout\"\n", sc.Text())
+			fmt.Fprintf(stderr, "unknown command %q: accepted commands are \"tap NAME\", \"signout\" and \"activity\"\n", sc.Text())
 		}
 	}
 	if err := sc.Err(); err != nil {

@@ -23,27 +23,33 @@ import (
 )
 
 type intentRec struct {
-	taps     []string
-	signouts int
+	taps       []string
+	signouts   int
+	activities int
 }
 
 func (r *intentRec) Tap(name string) { r.taps = append(r.taps, name) }
 func (r *intentRec) Signout()        { r.signouts++ }
+func (r *intentRec) Activity()       { r.activities++ }
 
 func TestReadCommands(t *testing.T) {
 	var rec intentRec
 	var stderr bytes.Buffer
-	in := "tap ana\n  signout  \n\nreboot\ntap\ntap a b\ntap ben\n"
+	in := "tap ana\n  signout  \n\nreboot\ntap\ntap a b\nactivity\ntap ben\n"
 	readCommands(strings.NewReader(in), &rec, &stderr, slog.New(slog.DiscardHandler)) // returns at EOF
 	if !slices.Equal(rec.taps, []string{"ana", "ben"}) || rec.signouts != 1 {
 		t.Errorf("taps %v, signouts %d", rec.taps, rec.signouts)
+	}
+	// Every non-empty line is worker input, understood or not.
+	if rec.activities != 7 {
+		t.Errorf("activities %d, want 7 (one per non-empty line)", rec.activities)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("stderr:\n%s", stderr.String())
 	}
 	for _, l := range lines {
-		if !strings.Contains(l, `accepted commands are "tap NAME" and "signout"`) {
+		if !strings.Contains(l, `accepted commands are "tap NAME", "signout" and "activity"`) {
 			t.Errorf("stderr line %q", l)
 		}
 	}

@@ -1,6 +1,7 @@
 // Command shiftgate-kiosk is the kiosk's screen: the agent core (as in
-// shiftgate-agent run) with the Fyne UI of package ui in place of the JSON
-// events on stdout and the commands on stdin.
+// shiftgate-agent run) with the Fyne UI of package ui in place of the
+// commands on stdin. It still prints the agent's events, one JSON object
+// per line, on stdout. With --demo it brings its own hub (see demo.go).
 package main
 
 import (
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stderr)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -43,7 +44,7 @@ func main() {
 type options struct {
 	state, auth, badges, screenshot string
 	warning, shotAfter, exitAfter   time.Duration
-	fullscreen                      bool
+	fullscreen, demo                bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -53,6 +54,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.state, "state", "", "enrolled state directory (shiftgate-agent enroll)")
 	fs.StringVar(&o.auth, "authenticator", "", "soft:DIR (software badges DIR/NAME.json) or fido2")
 	fs.StringVar(&o.badges, "badges", "", "comma-separated badge names shown as virtual badges to tap")
+	fs.BoolVar(&o.demo, "demo", false, "try it without hardware: an in-process hub on 127.0.0.1 with demo users and virtual badges (no --state, --authenticator, --badges)")
 	fs.DurationVar(&o.warning, "warning", agent.DefaultWarning, "shift-end warning lead before expires_at")
 	fs.BoolVar(&o.fullscreen, "fullscreen", false, "run full screen")
 	fs.DurationVar(&o.shotAfter, "screenshot-after", 0, "capture the window this long after start (with --screenshot)")
@@ -64,8 +66,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	switch {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case o.state == "" || o.auth == "":
-		return o, errors.New("--state and --authenticator are required")
+	case o.demo && (o.state != "" || o.auth != "" || o.badges != ""):
+		return o, errors.New("--demo brings its own kiosk state and badges: leave out --state, --authenticator and --badges")
+	case !o.demo && (o.state == "" || o.auth == ""):
+		return o, errors.New("--state and --authenticator are required (or --demo)")
 	case o.warning <= 0:
 		return o, fmt.Errorf("--warning %s: must be positive", o.warning)
 	case (o.shotAfter > 0) != (o.screenshot != ""):
@@ -74,12 +78,28 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	return o, nil
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o, err := parse(args, stderr)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	var badges []string
+	for b := range strings.SplitSeq(o.badges, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			badges = append(badges, b)
+		}
+	}
+	onApp := func(app string) { log.Info("app button pressed", "app", app) }
+	if o.demo {
+		d, err := startDemo(ctx, stderr)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer d.Close()
+		o.state, o.auth, badges = d.State, "soft:"+d.BadgeDir, d.Badges
+		onApp = func(app string) { log.Info("demo: app button pressed; the demo launches no apps", "app", app) }
+	}
 	src, err := agent.ParseAuthenticator(o.auth, authenticator.SoftOptions{})
 	if err != nil {
 		return err
@@ -87,12 +107,6 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	sessions, err := agent.NewSessions(o.state, log)
 	if err != nil {
 		return err
-	}
-	var badges []string
-	for b := range strings.SplitSeq(o.badges, ",") {
-		if b = strings.TrimSpace(b); b != "" {
-			badges = append(badges, b)
-		}
 	}
 
 	size, labels := fyne.NewSize(1280, 800), map[string]string{}
@@ -116,18 +130,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	a := app.NewWithID("org.shiftgate.kiosk") // before any widget
 	a.Settings().SetTheme(ui.Theme())
 	intents := new(agentIntents)
-	model := ui.New(ui.Options{
-		Intents: intents, Badges: badges, AppLabels: labels,
-		OnApp: func(app string) { log.Info("app button pressed", "app", app) },
-	})
+	model := ui.New(ui.Options{Intents: intents, Badges: badges, AppLabels: labels, OnApp: onApp})
+	events := agent.NewJSONLines(stdout)
 	core, err := agent.New(agent.Config{
 		StateDir: o.state, Authenticators: src, Warning: o.warning, Logger: log,
-		Teardown: sessions.End,
+		IdleTimeout: sessions.IdleTimeout(),
+		Teardown:    sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
-				sessions.Start(e) // before the screen says so: the apps are up
+				s := e
+				if o.demo {
+					s.Apps = nil // its own HOME and TMPDIR, but no browser over the demo
+				}
+				sessions.Start(s) // before the screen says so: the apps are up
 			}
 			model.Emit(e)
+			events.Emit(e)
 		}),
 	})
 	if err != nil {
@@ -136,8 +154,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	intents.a = core
 
 	w := a.NewWindow("Shiftgate")
-	w.SetContent(model.Content())
-	w.Canvas().SetOnTypedKey(model.TypedKey)
+	model.Attach(w)
 	w.Resize(size) // the profile's display, in Fyne units
 	w.SetFullScreen(o.fullscreen)
 
@@ -215,3 +232,4 @@ type agentIntents struct{ a *agent.Agent }
 
 func (i *agentIntents) Tap(name string) { i.a.Tap(name) }
 func (i *agentIntents) Signout()        { i.a.Signout() }
+func (i *agentIntents) Activity()       { i.a.Activity() }

@@ -1,0 +1,148 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+)
+
+func withIdle(d time.Duration) harnessOpt {
+	return func(_ *harness, c *Config) { c.IdleTimeout = d }
+}
+
+// endReported waits until the hub was sent session.end for id with reason.
+func (h *harness) endReported(id, reason string) {
+	h.t.Helper()
+	want := wire.SessionEnd{SessionID: id, Reason: reason}
+	h.hub.waitFor("session.end "+id+" "+reason, func() bool {
+		for _, r := range h.hub.requestsOf(wire.TypeSessionEnd) {
+			if r == any(want) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestIdleTimeoutEndsSession(t *testing.T) {
+	h := newHarness(t, withIdle(5*time.Minute))
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+
+	h.clock.Advance(5*time.Minute - time.Second)
+	h.wantState(Active)
+	h.ev.none(t)
+
+	h.clock.Advance(time.Second)
+	e := h.ev.expect(t, EventSessionEnded)[0]
+	if e.Reason != wire.ReasonIdle || e.SessionID != "s1" || e.User != "ana" {
+		t.Errorf("session.ended = %+v", e)
+	}
+	if s := <-h.teardowns; s.ID != "s1" {
+		t.Errorf("teardown of %q", s.ID)
+	}
+	h.wantState(Locked)
+	// The hub is told, as for a sign-out.
+	h.endReported("s1", wire.ReasonIdle)
+}
+
+func TestActivityPostponesIdleTimeout(t *testing.T) {
+	h := newHarness(t, withIdle(5*time.Minute))
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+
+	h.clock.Advance(4 * time.Minute)
+	h.a.Activity() // input at 4:00: idle at 9:00
+	h.clock.Advance(4 * time.Minute)
+	h.wantState(Active) // the check at 5:00 found input and looked again
+	h.ev.none(t)
+
+	// A tap during the session is ignored as a login but is input.
+	h.a.Tap("ben") // at 8:00: idle at 13:00
+	h.clock.Advance(time.Minute)
+	h.wantState(Active)
+	h.clock.Advance(4*time.Minute - time.Second)
+	h.wantState(Active)
+	h.ev.none(t)
+
+	h.clock.Advance(time.Second)
+	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle {
+		t.Errorf("reason %q", e.Reason)
+	}
+	<-h.teardowns
+	h.endReported("s1", wire.ReasonIdle)
+}
+
+func TestIdleTimeoutDuringWarning(t *testing.T) {
+	h := newHarness(t, withIdle(3*time.Minute))
+	h.connect()
+	h.login("s1", "ana", 6*time.Minute) // warning at 1:00, expiry at 6:00
+	h.clock.Advance(time.Minute)
+	h.ev.expect(t, EventSessionWarning)
+	h.clock.Advance(2 * time.Minute)
+	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle {
+		t.Errorf("reason %q, want idle before the expiry", e.Reason)
+	}
+	<-h.teardowns
+	h.wantState(Locked)
+}
+
+func TestNoIdleTimeoutWithoutOne(t *testing.T) {
+	h := newHarness(t) // IdleTimeout 0
+	h.connect()
+	h.login("s1", "ana", 2*time.Hour)
+	h.clock.Advance(time.Hour)
+	h.wantState(Active)
+	h.ev.none(t)
+}
+
+// An idle check armed for one session never ends the next one early.
+func TestIdleTimerDoesNotOutliveItsSession(t *testing.T) {
+	h := newHarness(t, withIdle(5*time.Minute))
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.clock.Advance(3 * time.Minute)
+	h.a.Signout()
+	h.ev.expect(t, EventSessionEnded)
+	<-h.teardowns
+	h.wantState(Locked)
+	h.login("s2", "ana", time.Hour) // at 3:00: idle at 8:00
+	h.clock.Advance(2 * time.Minute)
+	h.wantState(Active)
+	h.ev.none(t)
+	h.clock.Advance(3 * time.Minute)
+	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle || e.SessionID != "s2" {
+		t.Errorf("session.ended = %+v", e)
+	}
+}
+
+// A restored session gets a fresh idle timeout from the restart.
+func TestRestoredSessionIdles(t *testing.T) {
+	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
+	h := startHarness(t, dir, badges, clock, withIdle(5*time.Minute))
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.stop()
+	clock.Advance(4 * time.Minute)
+
+	h2 := startHarness(t, dir, badges, clock, withIdle(5*time.Minute))
+	h2.ev.expect(t, EventSessionStarted)
+	h2.wantState(Active) // and the timers armed
+	clock.Advance(4 * time.Minute)
+	h2.wantState(Active)
+	clock.Advance(time.Minute)
+	if e := h2.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle {
+		t.Errorf("reason %q", e.Reason)
+	}
+}
+
+func TestNegativeIdleTimeoutRefused(t *testing.T) {
+	src, err := ParseAuthenticator("soft:"+t.TempDir(), authSoftOpts())
+	mustNoErr(t, err)
+	_, err = New(Config{StateDir: t.TempDir(), Hub: newFakeHub(t, newFakeClock()), Authenticators: src, IdleTimeout: -time.Second})
+	if err == nil || !strings.Contains(err.Error(), "idle timeout") {
+		t.Errorf("New with a negative idle timeout: %v", err)
+	}
+}

@@ -1,0 +1,146 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// render rebuilds the screen from the state.
+func (m *Model) render() {
+	m.clock, m.countdn = nil, nil
+	var body fyne.CanvasObject
+	switch m.screen {
+	case ScreenVerifying:
+		body = m.message(m.checking, false)
+	case ScreenActive, ScreenWarning:
+		body = m.session()
+	case ScreenEnded:
+		body = m.message(EndedMessage(m.reason), true)
+	case ScreenRefused:
+		body = m.message(RefusedMessage(m.reason), true)
+	case ScreenEnrolled, ScreenEnrollFailed:
+		body = m.message(m.outcome, true)
+	case ScreenEnrollment:
+		body = m.locked(EnrollPrompt(m.enrollFor))
+	default:
+		body = m.locked(Message{Title: "Tap your badge"})
+	}
+	// The input catcher lies under the screen: pointer input that no
+	// button takes still counts as activity.
+	m.root.Objects = []fyne.CanvasObject{m.catcher, container.NewPadded(body)}
+	m.root.Refresh()
+	if m.opt.OnRender != nil {
+		m.opt.OnRender(m.screen)
+	}
+}
+
+func heading(text string) *widget.Label {
+	l := widget.NewLabelWithStyle(text, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	l.SizeName = theme.SizeNameHeadingText
+	l.Wrapping = fyne.TextWrapWord // a long message wraps instead of running off a small screen
+	return l
+}
+
+func line(text string) *widget.Label {
+	return widget.NewLabelWithStyle(text, fyne.TextAlignCenter, fyne.TextStyle{})
+}
+
+// locked is the locked screen and the enrollment prompt: where, when,
+// online or not, and what to do.
+func (m *Model) locked(msg Message) fyne.CanvasObject {
+	m.clock = line(m.clockText())
+	m.clock.SizeName = theme.SizeNameSubHeadingText
+	status := "Offline"
+	if m.online {
+		status = "Online"
+	}
+	where := strings.Join(slices.DeleteFunc([]string{m.site, m.kiosk}, func(s string) bool { return s == "" }), " · ")
+	top := container.NewBorder(nil, nil, line(where), line(status), m.clock)
+	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
+	if msg.Detail != "" {
+		items = append(items, line(msg.Detail))
+	}
+	items = append(items, layout.NewSpacer())
+	return container.NewBorder(top, m.badges(), nil, nil, container.NewVBox(items...))
+}
+
+// message is the verifying, ended, refused and enrollment outcome screens;
+// badges says whether the demo badges are offered (a new tap is welcome).
+func (m *Model) message(msg Message, badges bool) fyne.CanvasObject {
+	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
+	if msg.Detail != "" {
+		items = append(items, line(msg.Detail))
+	}
+	items = append(items, layout.NewSpacer())
+	var bottom fyne.CanvasObject
+	if badges {
+		bottom = m.badges()
+	}
+	return container.NewBorder(nil, bottom, nil, nil, container.NewVBox(items...))
+}
+
+func (m *Model) session() fyne.CanvasObject {
+	info := container.NewVBox(heading(m.name), line(m.role))
+	if m.screen == ScreenWarning {
+		m.countdn = heading(m.countdownText())
+		m.countdn.Importance = widget.WarningImportance
+		info.Add(m.countdn)
+	} else {
+		info.Add(line("Session ends at " + m.expiresAt.In(m.opt.Location).Format("15:04")))
+	}
+	if m.enrollFor != "" {
+		p := EnrollPrompt(m.enrollFor)
+		l := line(p.Title)
+		l.Importance = widget.WarningImportance
+		info.Add(l)
+	}
+	if m.note != (Message{}) {
+		info.Add(line(m.note.Title))
+	}
+	apps := container.NewGridWrap(fyne.NewSize(280, 2*MinButtonHeight))
+	for _, app := range m.apps {
+		label := app
+		if l := m.opt.AppLabels[app]; l != "" {
+			label = l
+		}
+		apps.Add(m.button(label, widget.MediumImportance, func() {
+			if m.opt.OnApp != nil {
+				m.opt.OnApp(app)
+			}
+		}))
+	}
+	bottom := container.NewVBox()
+	if m.enrollFor != "" {
+		if b := m.badges(); b != nil {
+			bottom.Add(b)
+		}
+	}
+	bottom.Add(m.button("Sign out", widget.HighImportance, m.signout))
+	return container.NewBorder(info, container.NewPadded(bottom), nil, nil, container.NewVScroll(apps))
+}
+
+// badges is the demo badge row, or nil without demo badges.
+func (m *Model) badges() fyne.CanvasObject {
+	if len(m.opt.Badges) == 0 {
+		return nil
+	}
+	row := container.NewHBox(line("Demo badges:"))
+	for _, name := range m.opt.Badges {
+		row.Add(m.button(name, widget.MediumImportance, func() { m.tap(name) }))
+	}
+	return container.NewCenter(row)
+}
+
+// button is a kiosk button whose every use is worker input and on which
+// Escape signs out.
+func (m *Model) button(label string, importance widget.Importance, tapped func()) *button {
+	b := newButton(label, importance, tapped)
+	b.activity, b.escape = m.activity, m.signout
+	return b
+}
