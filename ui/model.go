@@ -217,6 +217,13 @@ func (m *Model) apply(e agent.Event) {
 		if !e.ExpiresAt.IsZero() {
 			m.expiresAt = e.ExpiresAt
 		}
+	case agent.EventSessionExtended:
+		// A supervisor extended the shift: the countdown is over, the
+		// session runs on until the new end.
+		if !m.screen.session() {
+			return
+		}
+		m.screen, m.expiresAt = ScreenActive, e.ExpiresAt
 	case agent.EventSessionEnded:
 		m.screen, m.reason, m.until = ScreenEnded, e.Reason, now.Add(m.opt.MessageFor)
 		m.name, m.role, m.apps, m.expiresAt = "", "", nil, time.Time{}

@@ -94,6 +94,14 @@ func TestWholeSession(t *testing.T) {
 	h.m.Tick()
 	h.want(ScreenWarning, "Your session ends in 3:59")
 
+	// A supervisor extends the shift by an hour: back to the session
+	// screen with the new end; its warning comes again later.
+	later := expires.Add(time.Hour)
+	h.m.Emit(agent.Event{Event: agent.EventSessionExtended, User: "alice", SessionID: "s1", ExpiresAt: later})
+	h.want(ScreenActive, "Session ends at 17:00", "[Sign out]")
+	h.m.Emit(agent.Event{Event: agent.EventSessionWarning, User: "alice", SessionID: "s1", ExpiresAt: later})
+	h.want(ScreenWarning, "Your session ends in 63:59")
+
 	test.Tap(h.button("Sign out"))
 	if got := h.intents.got(); got[len(got)-1] != "signout" {
 		t.Fatalf("intents = %q, want a signout last", got)
