@@ -22,6 +22,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/console"
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -265,6 +266,10 @@ func (e env) demo(ctx context.Context, args []string) error {
 	}
 	say("    chain verified: %d records intact (same check: shiftgate-hub audit verify --data %s)", rep.Records, *data)
 	say("")
+	if err := demoNumbers(ctx, s, say, *data); err != nil {
+		return err
+	}
+	say("")
 	if *exit {
 		stopSrv()
 		return <-errc
@@ -283,6 +288,35 @@ func (e env) demo(ctx context.Context, args []string) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// demoNumbers prints the four numbers auditors ask for, as the demo's
+// history made them.
+func demoNumbers(ctx context.Context, s *hub.Server, say func(string, ...any), dir string) error {
+	r, err := s.Governance().Numbers(ctx)
+	if err != nil {
+		return err
+	}
+	say("==> The four numbers (shiftgate-hub report --data %s; also on /metrics and the console dashboard):", dir)
+	durations := func(name string, d governance.Durations) {
+		if d.Count == 0 || d.P50 == nil || d.Max == nil {
+			say("    %-28s not yet measured (%d pending)", name, d.Pending)
+			return
+		}
+		say("    %-28s p50 %.3fs  max %.3fs  over %d (%d pending)", name, *d.P50, *d.Max, d.Count, d.Pending)
+	}
+	rate := func(name string, v *float64) {
+		if v == nil {
+			say("    %-28s not yet measured", name)
+			return
+		}
+		say("    %-28s %.1f%%", name, *v*100)
+	}
+	durations("time to provision", r.TimeToProvision)
+	durations("time to deprovision", r.TimeToDeprovision)
+	rate("orphaned-account rate", r.OrphanedAccountRate)
+	rate("access-review completion", r.AccessReviewCompletionRate)
+	return nil
 }
 
 // demoConsoleLink makes the first console admin of the demo hub and
