@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
 		},
 		KioskOnline: s.push.Connected, DisableDevice: s.disableDevice,
-		Profiles: s.profiles, Rules: s.channel.rules, Metrics: cfg.ConsoleMetrics, Now: cfg.Now, Logger: cfg.Logger,
+		Profiles: s.profiles, Rules: s.channel.rules, Metrics: cfg.ConsoleMetrics, Governance: s.gov, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	if err != nil {
 		st.Close()

@@ -7,15 +7,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // This file is the console's authorization rule, in one place: an admin
 // may see and act on everything; a supervisor only on its own sites. Every
-// handler that takes a kiosk, session, user, grant or site from the
-// request resolves it through one of the scoped* functions below, never
-// through the store directly, so a tampered URL or form field naming
-// another site's record is refused with 403 whatever page it came from.
+// handler that takes a kiosk, session, user, grant, site or access-review
+// item from the request resolves it through one of the scoped* functions
+// below, never through the store directly, so a tampered URL or form field
+// naming another site's record is refused with 403 whatever page it came
+// from.
 //
 // A supervisor gets 403 both for another site's records and for records
 // that do not exist, so the answer does not reveal what exists elsewhere.
@@ -188,4 +190,115 @@ func (c *Console) visibleSites(ctx context.Context, v *viewer) ([]string, error)
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// Access-review items. Governance assigns each item to a hub user (the
+// worker's manager, a site supervisor: a member of the Supervisor role at
+// the site) or to the hub admins. Console accounts are not hub users, and
+// the console does not match them by name: a supervisor console account
+// stands in for "the site supervisor" of its sites, nothing more. So a
+// supervisor may see and decide an item exactly when
+//
+//   - governance assigned it to a site supervisor (reviewer kind
+//     "supervisor"; items for a manager, for the admins, or escalated
+//     stay with the admins: escalation takes an item away from the level
+//     that let it go overdue), and
+//   - everything the decision acts on lies within the account's sites: a
+//     site item's site; a grant item's grant site; for a role item, which
+//     holds at every one of the worker's sites, all of the worker's
+//     current sites (a worker with none is not at the supervisor's
+//     sites), and
+//   - the item is not about a hub user named like the console account
+//     (nobody reviews their own access).
+//
+// Admins may decide any item. Anything else, including an item that does
+// not exist, is 403 for a supervisor.
+
+// reviewScope decides the rule for many items of one request, reading
+// each user and grant once.
+type reviewScope struct {
+	c      *Console
+	v      *viewer
+	users  map[string]*store.User // nil: not found
+	grants map[string]*store.Grant
+}
+
+func (c *Console) newReviewScope(v *viewer) *reviewScope {
+	return &reviewScope{c: c, v: v, users: map[string]*store.User{}, grants: map[string]*store.Grant{}}
+}
+
+// allows reports whether the viewer may see and decide it.
+func (s *reviewScope) allows(ctx context.Context, it store.ReviewItem) (bool, error) {
+	v := s.v
+	if v.admin() {
+		return true, nil
+	}
+	if v.account.Role != store.ConsoleSupervisor || it.ReviewerKind != governance.ReviewerSupervisor || !it.Escalated.IsZero() {
+		return false, nil
+	}
+	u, err := s.user(ctx, it.UserID)
+	if err != nil || u == nil || strings.EqualFold(u.UserName, v.account.Name) {
+		return false, err
+	}
+	switch it.Kind {
+	case store.ReviewItemSite:
+		return v.allows(it.Entitlement), nil
+	case store.ReviewItemGrant:
+		g, err := s.grant(ctx, it.Entitlement)
+		if err != nil || g == nil {
+			return false, err
+		}
+		return g.UserID == it.UserID && v.allows(g.Site), nil
+	case store.ReviewItemRole:
+		return len(u.Sites) > 0 && !slices.ContainsFunc(u.Sites, func(site string) bool { return !v.allows(site) }), nil
+	}
+	return false, nil
+}
+
+func (s *reviewScope) user(ctx context.Context, id string) (*store.User, error) {
+	if u, ok := s.users[id]; ok {
+		return u, nil
+	}
+	u, err := s.c.st.GetUser(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.users[id] = nil
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	s.users[id] = &u
+	return &u, nil
+}
+
+func (s *reviewScope) grant(ctx context.Context, id string) (*store.Grant, error) {
+	if g, ok := s.grants[id]; ok {
+		return g, nil
+	}
+	g, err := s.c.st.GetGrant(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		s.grants[id] = nil
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	s.grants[id] = &g
+	return &g, nil
+}
+
+// scopedReviewItem returns an access-review item the viewer may decide.
+func (c *Console) scopedReviewItem(ctx context.Context, v *viewer, id string) (store.ReviewItem, error) {
+	it, err := c.st.GetReviewItem(ctx, id)
+	if err != nil {
+		return store.ReviewItem{}, v.hidden(err)
+	}
+	ok, err := c.newReviewScope(v).allows(ctx, it)
+	if err != nil {
+		return store.ReviewItem{}, err
+	}
+	if !ok {
+		return store.ReviewItem{}, errForbidden
+	}
+	return it, nil
 }

@@ -4,8 +4,10 @@
 // It owns console accounts' passkey sign-in (WebAuthn through go-webauthn;
 // no passwords anywhere), their cookie sessions, CSRF protection, the
 // authorization rule that a supervisor sees and acts only on its own
-// sites, and the server-rendered pages (html/template, a little plain
-// JavaScript, everything embedded).
+// sites (and which access-review items it may decide), and the
+// server-rendered pages (html/template, a little plain JavaScript,
+// everything embedded), access reviews and risk findings included, which
+// it drives through the hub's governance service.
 //
 // The package does not import package hub: the hub builds a Config of the
 // pieces the console needs (store, lifecycle engine, audit log, and funcs
@@ -32,6 +34,7 @@ import (
 
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -60,6 +63,22 @@ type Metric struct {
 	Note  string // how it was measured, or over which period
 }
 
+// Governance is what the console uses of the hub's access-governance
+// service (*governance.Service): access reviews and risk findings. Every
+// change it makes goes through the lifecycle engine with its audit record,
+// so the console passes the viewer's actor and nothing else.
+type Governance interface {
+	Campaigns(ctx context.Context) (governance.Overview, error)
+	Campaign(ctx context.Context, id string) (governance.CampaignView, error)
+	StartCampaign(ctx context.Context, a lifecycle.Actor, req governance.CampaignRequest) (governance.CampaignView, error)
+	RunDueAs(ctx context.Context, a lifecycle.Actor) (governance.Started, error)
+	Decide(ctx context.Context, a lifecycle.Actor, itemID, decision, comment string) (governance.ItemView, error)
+	Findings(ctx context.Context, opt governance.FindingsOptions) ([]governance.Finding, error)
+	Remediate(ctx context.Context, a lifecycle.Actor, id string, opt governance.FindingsOptions) (governance.Remediation, error)
+}
+
+var _ Governance = (*governance.Service)(nil)
+
 // Config is what the hub gives the console. Store, Engine, Audit, AuditKey,
 // RPID and Origin are required.
 type Config struct {
@@ -85,6 +104,9 @@ type Config struct {
 	// Metrics, when set, supplies the dashboard's program metrics; when nil
 	// the dashboard says "not yet measured" instead of showing numbers.
 	Metrics func(ctx context.Context) ([]Metric, error)
+	// Governance serves the Reviews, My reviews and Findings pages; when
+	// nil those pages answer 404.
+	Governance Governance
 
 	Now             func() time.Time
 	Logger          *slog.Logger
@@ -272,6 +294,17 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/accounts", adminOnly, c.accountInvite)
 	handle("POST /console/accounts/{id}/invite", adminOnly, c.accountReinvite)
 	handle("POST /console/accounts/{id}/disable", adminOnly, c.accountDisable)
+
+	handle("GET /console/reviews", adminOnly, c.reviewsPage)
+	handle("POST /console/reviews", adminOnly, c.reviewStart)
+	handle("POST /console/reviews/run", adminOnly, c.reviewRunDue)
+	handle("GET /console/reviews/{id}", adminOnly, c.campaignPage)
+	handle("GET /console/findings", adminOnly, c.findingsPage)
+	handle("GET /console/findings/export", adminOnly, c.findingsExport)
+	handle("POST /console/findings/{id}/remediate", adminOnly, c.findingRemediate)
+	// Supervisors decide the items authz.go lets them reach; admins any.
+	handle("GET /console/my-reviews", siteAccess, c.myReviewsPage)
+	handle("POST /console/review-items/{id}", siteAccess, c.reviewDecide)
 
 	handle("GET /console/site/{$}", siteAccess, c.sitePage)
 	passive("GET /console/site/live", siteAccess, c.siteLive)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/push"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -46,6 +47,14 @@ func status(err error) (int, string) {
 		return http.StatusNotFound, "not found: " + firstLine(err)
 	case errors.Is(err, push.ErrOffline):
 		return http.StatusConflict, "the kiosk is offline: it must be connected to start an enrollment"
+	case errors.Is(err, governance.ErrConflict):
+		// "decide review item X: conflict: item X was already decided …":
+		// the part after the sentinel says what happened.
+		msg := firstLine(err)
+		if _, after, ok := strings.Cut(msg, governance.ErrConflict.Error()+": "); ok {
+			msg = after
+		}
+		return http.StatusConflict, msg
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "that name is already taken"
 	case errors.Is(err, lifecycle.ErrInvalid):

@@ -45,6 +45,14 @@ var okMessages = map[string]string{
 	"enrollment-armed":      "The kiosk is ready: the worker taps their badge there now.",
 	"grant-created":         "Access granted.",
 	"grant-revoked":         "The grant was revoked.",
+	"campaign-started":      "The access review started; its items are assigned to their reviewers.",
+	"reviews-run":           "The due default campaigns were started (those of this period that had not been) and overdue items escalated.",
+	"review-kept":           "Kept: the decision is recorded.",
+	"review-revoked":        "Revoked: the access was removed; sessions that depended on it ended and their kiosks have been told.",
+	"review-gone":           "Recorded as revoked: the access was already gone.",
+	"review-commented":      "The comment was added; the item is still pending.",
+	"finding-remediated":    "The finding was remediated; sessions it ended were pushed to their kiosks.",
+	"finding-gone":          "The finding was remediated: what it was about was already gone.",
 }
 
 var funcs = template.FuncMap{
@@ -80,6 +88,8 @@ var funcs = template.FuncMap{
 		cp.Data = d
 		return &cp
 	},
+	"scope":   scopeText,
+	"percent": percent,
 	"short": func(s string) string {
 		if len(s) > 8 {
 			return s[:8]

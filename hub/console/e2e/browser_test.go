@@ -358,6 +358,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	admin.screenshot("console-dashboard.png")
 
+	// Access reviews: the admin starts the due default campaigns from the
+	// Reviews page; they are listed with their completion.
+	admin.open("/console/reviews")
+	admin.do("start default campaigns", chromedp.Click(chromedp.CSS("#run-defaults")))
+	admin.wait("default campaigns", `document.querySelectorAll('#campaigns tr.campaign').length === 3 ? 'ok' : (document.getElementById('error-message') ? 'error: '+document.getElementById('error-message').textContent : 'pending')`, 10*time.Second)
+	admin.screenshot("console-reviews.png")
+
 	// Sign-out in the browser ends the session.
 	sup.do("sign out", chromedp.Click(chromedp.CSS("#signout")))
 	sup.wait("signed out", `location.pathname === '/console/signin' ? 'ok' : 'pending'`, 10*time.Second)

@@ -1,0 +1,434 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/governance"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// This file is the console's face of access governance (hub/governance):
+// the admins' Reviews and Findings pages and everyone's My reviews. The
+// console decides nothing itself: campaigns, decisions and remediations go
+// through the governance service, which applies them through the lifecycle
+// engine in one transaction with their audit records (actor
+// "console:<name>", system "console") and pushes the revocations they
+// cause to the kiosks.
+
+// maxItemRows caps the review items one page lists.
+const maxItemRows = 1000
+
+var errNoGovernance = &statusError{http.StatusNotFound, "access governance is not available on this hub"}
+
+func (c *Console) gov() (Governance, error) {
+	if c.cfg.Governance == nil {
+		return nil, errNoGovernance
+	}
+	return c.cfg.Governance, nil
+}
+
+// reviewRow is one review item as the pages show it.
+type reviewRow struct {
+	ID, CampaignID, Campaign         string
+	Due                              time.Time
+	User, Kind, Entitlement, Detail  string
+	Reviewer, ReviewerKind, Decision string
+	Comment, Outcome, DecidedBy      string
+	EscalatedFrom                    string
+	Decided, Escalated               time.Time
+	Pending                          bool
+}
+
+func rowOfView(it governance.ItemView, campaign string, due time.Time) reviewRow {
+	r := reviewRow{ID: it.ID, CampaignID: it.Campaign, Campaign: campaign, Due: due, User: it.User, Kind: it.Kind,
+		Entitlement: it.Entitlement, Detail: it.Detail, Reviewer: it.Reviewer, ReviewerKind: it.ReviewerKind,
+		Decision: it.Decision, Comment: it.Comment, Outcome: it.Outcome, DecidedBy: it.DecidedBy, EscalatedFrom: it.EscalatedFrom,
+		Pending: it.Decision == store.ReviewPending.String()}
+	if it.Decided != nil {
+		r.Decided = *it.Decided
+	}
+	if it.Escalated != nil {
+		r.Escalated = *it.Escalated
+	}
+	return r
+}
+
+type reviewsData struct {
+	Overview                  governance.Overview
+	Overdue, Escalated, Items int
+	Pending                   int
+	Sites, Roles              []string
+	DueDefault                string // the due date the form suggests
+}
+
+// reviewsPage lists the campaigns with their completion, the reviewers'
+// progress across all of them, and the forms to start campaigns.
+func (c *Console) reviewsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.gov()
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	d := reviewsData{DueDefault: c.cfg.Now().UTC().Add(14 * 24 * time.Hour).Format(time.DateOnly)}
+	if d.Overview, err = g.Campaigns(ctx); err != nil {
+		return err
+	}
+	slices.Reverse(d.Overview.Campaigns) // newest first
+	for _, cv := range d.Overview.Campaigns {
+		if cv.Overdue {
+			d.Overdue++
+		}
+		d.Escalated += cv.Progress.Escalated
+		d.Items += cv.Progress.Total
+		d.Pending += cv.Progress.Pending
+	}
+	if d.Sites, err = c.visibleSites(ctx, v); err != nil {
+		return err
+	}
+	if d.Roles, err = c.grantableRoles(ctx, v); err != nil { // every role, for an admin
+		return err
+	}
+	c.render(w, r, http.StatusOK, "reviews", v, &page{Title: "Access reviews", Nav: "reviews", Data: d})
+	return nil
+}
+
+// reviewStart starts a campaign from the form: name, due date, and the
+// scope (sites, roles, privileged, external).
+func (c *Console) reviewStart(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.gov()
+	if err != nil {
+		return err
+	}
+	f, err := fields(r, "name", "due", "privileged", "external")
+	if err != nil {
+		return err
+	}
+	req := governance.CampaignRequest{Name: f[0], Scope: store.ReviewScope{Privileged: f[2] != "", External: f[3] != ""}}
+	if req.Due, err = governance.ParseDue(f[1]); err != nil {
+		return err
+	}
+	if req.Scope.Sites, err = formList(r, "sites"); err != nil {
+		return err
+	}
+	if req.Scope.Roles, err = formList(r, "roles"); err != nil {
+		return err
+	}
+	cv, err := g.StartCampaign(r.Context(), v.actor(), req)
+	if err != nil {
+		return err
+	}
+	return done(w, r, "/console/reviews/"+cv.ID, "campaign-started")
+}
+
+// formList reads a repeated form field (checkboxes), leaving out empty
+// values; governance checks names and counts.
+func formList(r *http.Request, key string) ([]string, error) {
+	vals := r.PostForm[key]
+	if len(vals) > 200 {
+		return nil, badRequest("too many values for " + key)
+	}
+	var out []string
+	for _, s := range vals {
+		s = strings.TrimSpace(s)
+		if len(s) > maxField {
+			return nil, badRequest("a value of " + key + " is too long")
+		}
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// reviewRunDue starts the default campaigns of the current period that
+// have not started yet and escalates overdue items, as the scheduler does.
+func (c *Console) reviewRunDue(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.gov()
+	if err != nil {
+		return err
+	}
+	if _, err := g.RunDueAs(r.Context(), v.actor()); err != nil {
+		return err
+	}
+	return done(w, r, "/console/reviews", "reviews-run")
+}
+
+type campaignData struct {
+	Campaign  governance.CampaignView
+	Items     []reviewRow
+	Truncated int // items left off the page
+}
+
+// campaignPage shows one campaign: progress per reviewer and its items
+// with the decision buttons.
+func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.gov()
+	if err != nil {
+		return err
+	}
+	cv, err := g.Campaign(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d := campaignData{Campaign: cv}
+	// Pending items first, each group in the campaign's order.
+	for _, pending := range []bool{true, false} {
+		for _, it := range cv.Items {
+			if (it.Decision == store.ReviewPending.String()) == pending {
+				d.Items = append(d.Items, rowOfView(it, cv.Name, cv.Due))
+			}
+		}
+	}
+	if len(d.Items) > maxItemRows {
+		d.Truncated, d.Items = len(d.Items)-maxItemRows, d.Items[:maxItemRows]
+	}
+	d.Campaign.Items = nil
+	c.render(w, r, http.StatusOK, "campaign", v, &page{Title: "Review: " + cv.Name, Nav: "reviews", Data: d})
+	return nil
+}
+
+type myReviewsData struct {
+	Items     []reviewRow
+	Truncated int
+	Sites     []string
+}
+
+// myReviewsPage lists the pending items the viewer may decide: for a
+// supervisor those the rule in authz.go allows, for an admin those
+// assigned to the admins (originally or by escalation).
+func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	if _, err := c.gov(); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	items, err := c.st.ListReviewItems(ctx, store.ReviewItemQuery{PendingOnly: true})
+	if err != nil {
+		return err
+	}
+	d := myReviewsData{}
+	if !v.admin() {
+		d.Sites = v.account.Sites
+	}
+	scope := c.newReviewScope(v)
+	users := userNames{c: c}
+	campaigns := map[string]store.Campaign{}
+	for _, it := range items {
+		if v.admin() {
+			if it.ReviewerKind != governance.ReviewerAdmins {
+				continue
+			}
+		} else if ok, err := scope.allows(ctx, it); err != nil {
+			return err
+		} else if !ok {
+			continue
+		}
+		if len(d.Items) == maxItemRows {
+			d.Truncated++
+			continue
+		}
+		cp, ok := campaigns[it.CampaignID]
+		if !ok {
+			if cp, err = c.st.GetCampaign(ctx, it.CampaignID); err != nil {
+				return err
+			}
+			campaigns[it.CampaignID] = cp
+		}
+		d.Items = append(d.Items, c.rowOfItem(ctx, &users, it, cp))
+	}
+	c.render(w, r, http.StatusOK, "myreviews", v, &page{Title: "My reviews", Nav: "myreviews", Data: d})
+	return nil
+}
+
+func (c *Console) rowOfItem(ctx context.Context, users *userNames, it store.ReviewItem, cp store.Campaign) reviewRow {
+	reviewer := "admins"
+	if it.ReviewerID != "" {
+		reviewer = users.name(ctx, it.ReviewerID)
+	}
+	r := reviewRow{ID: it.ID, CampaignID: cp.ID, Campaign: cp.Name, Due: cp.Due, User: users.name(ctx, it.UserID), Kind: it.Kind,
+		Entitlement: it.Entitlement, Detail: it.Detail, Reviewer: reviewer, ReviewerKind: it.ReviewerKind, Decision: it.Decision.String(),
+		Comment: it.Comment, Outcome: it.Outcome, DecidedBy: it.DecidedBy, Decided: it.Decided, Escalated: it.Escalated,
+		Pending: it.Decision == store.ReviewPending}
+	if !it.Escalated.IsZero() {
+		r.EscalatedFrom = "admins"
+		if it.EscalatedFrom != "" {
+			r.EscalatedFrom = users.name(ctx, it.EscalatedFrom)
+		}
+	}
+	return r
+}
+
+// reviewDecide records keep, revoke or comment on one item, through
+// governance: a revoke removes the entitlement and ends the sessions that
+// depended on it, pushed to their kiosks. The item is reached through
+// authz.go, so a supervisor naming another site's item gets 403.
+func (c *Console) reviewDecide(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.gov()
+	if err != nil {
+		return err
+	}
+	f, err := fields(r, "decision", "comment", "back")
+	if err != nil {
+		return err
+	}
+	it, err := c.scopedReviewItem(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out, err := g.Decide(r.Context(), v.actor(), it.ID, f[0], f[1])
+	if err != nil {
+		return err
+	}
+	ok := "review-commented"
+	switch {
+	case out.Decision == store.ReviewKeep.String():
+		ok = "review-kept"
+	case out.Decision == store.ReviewRevoke.String() && out.Outcome == governance.OutcomeGone:
+		ok = "review-gone"
+	case out.Decision == store.ReviewRevoke.String():
+		ok = "review-revoked"
+	}
+	back := "/console/my-reviews"
+	if v.admin() && f[2] != back {
+		back = "/console/reviews/" + it.CampaignID
+	}
+	return done(w, r, back, ok)
+}
+
+type findingsData struct {
+	Findings    []governance.Finding
+	DormantDays string
+	Generated   time.Time
+}
+
+// findingsOptions reads dormant_days from the query or the form.
+func findingsOptions(s string) (governance.FindingsOptions, string, error) {
+	s = strings.TrimSpace(s)
+	d, err := governance.ParseDormantDays(s)
+	if err != nil {
+		return governance.FindingsOptions{}, "", err
+	}
+	return governance.FindingsOptions{DormantAfter: d}, s, nil
+}
+
+// findingsPage lists the risk findings, each with its Remediate button.
+func (c *Console) findingsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.gov()
+	if err != nil {
+		return err
+	}
+	opt, days, err := findingsOptions(r.URL.Query().Get("dormant_days"))
+	if err != nil {
+		return err
+	}
+	d := findingsData{DormantDays: days, Generated: c.cfg.Now().UTC()}
+	if d.Findings, err = g.Findings(r.Context(), opt); err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "findings", v, &page{Title: "Risk findings", Nav: "findings", Data: d})
+	return nil
+}
+
+// findingsExport downloads the findings as CSV or JSON, in the formats of
+// `shiftgate-hub findings` and GET /api/v1/findings.
+func (c *Console) findingsExport(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.gov()
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	opt, _, err := findingsOptions(q.Get("dormant_days"))
+	if err != nil {
+		return err
+	}
+	format := q.Get("format")
+	if format != "csv" && format != "json" {
+		return badRequest("the format is csv or json")
+	}
+	fs, err := g.Findings(r.Context(), opt)
+	if err != nil {
+		return err
+	}
+	if format == "json" {
+		b, err := json.MarshalIndent(map[string]any{"generated_at": c.cfg.Now().UTC(), "findings": fs}, "", "  ")
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-findings.json"`)
+		w.Write(append(b, '\n'))
+		return nil
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-findings.csv"`)
+	if err := governance.WriteFindingsCSV(w, fs); err != nil {
+		c.cfg.Logger.Error("console: findings export", "err", err)
+	}
+	return nil
+}
+
+// findingRemediate applies one finding's remediation through governance:
+// 404 when the finding is gone (fixed meanwhile), 409 when the hub cannot
+// fix it (an external identity without an end date: HR must set one).
+func (c *Console) findingRemediate(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	g, err := c.gov()
+	if err != nil {
+		return err
+	}
+	f, err := fields(r, "dormant_days")
+	if err != nil {
+		return err
+	}
+	opt, days, err := findingsOptions(f[0])
+	if err != nil {
+		return err
+	}
+	out, err := g.Remediate(r.Context(), v.actor(), r.PathValue("id"), opt)
+	if err != nil {
+		return err
+	}
+	back := "/console/findings"
+	if days != "" {
+		back += "?dormant_days=" + url.QueryEscape(days)
+	}
+	ok := "finding-remediated"
+	if out.Outcome == governance.OutcomeGone {
+		ok = "finding-gone"
+	}
+	return done(w, r, back, ok)
+}
+
+// scopeText says what a campaign covers, for the pages.
+func scopeText(s store.ReviewScope) string {
+	var parts []string
+	if len(s.Sites) > 0 {
+		parts = append(parts, "sites "+strings.Join(s.Sites, ", "))
+	}
+	if len(s.Roles) > 0 {
+		parts = append(parts, "roles "+strings.Join(s.Roles, ", "))
+	}
+	if s.Privileged {
+		parts = append(parts, "privileged roles")
+	}
+	if s.External {
+		parts = append(parts, "external identities")
+	}
+	if len(parts) == 0 {
+		return "everything"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// percent formats a rate; nil (nothing to measure) is a dash, never 0 %.
+func percent(r *float64) string {
+	if r == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f %%", *r*100)
+}
