@@ -104,24 +104,6 @@ func expectRevoke(t *testing.T, k *hubtest.Kiosk, session, reason string) {
 	k.Ack(push)
 }
 
-// waitAcked waits until the hub recorded the acknowledgement of session's
-// revocations.
-func waitAcked(t *testing.T, h *hubtest.Hub, session string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		rs, err := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: session})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rs) > 0 && !rs[0].Acked.IsZero() {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("revocation of session %s never recorded as acknowledged", session)
-}
-
 // TestKioskLoginAndLeaver: enroll two kiosks, register a badge, sign in on
 // both, deprovision over SCIM → both sessions revoked and acknowledged.
 func TestKioskLoginAndLeaver(t *testing.T) {
@@ -158,8 +140,8 @@ func TestKioskLoginAndLeaver(t *testing.T) {
 	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+uid, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`), 200)
 	expectRevoke(t, k1, g1.SessionID, "deprovisioned")
 	expectRevoke(t, k2, g2.SessionID, "deprovisioned")
-	waitAcked(t, h, g1.SessionID)
-	waitAcked(t, h, g2.SessionID)
+	h.WaitAcked(t, g1.SessionID)
+	h.WaitAcked(t, g2.SessionID)
 	// The badge no longer opens anything.
 	if got := refusal(t, first(tap(t, k1, badge))); got != wire.RefusedNotRecognised {
 		t.Errorf("after deprovisioning refused with %q", got)

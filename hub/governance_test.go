@@ -72,7 +72,7 @@ func TestAccessReviewAPI(t *testing.T) {
 		t.Errorf("decision = %v", d)
 	}
 	expectRevoke(t, k, g.SessionID, "entitlement_removed")
-	waitAcked(t, h, g.SessionID)
+	h.WaitAcked(t, g.SessionID)
 	if r := h.API(t, "POST", "/api/v1/reviews/"+id+"/items/"+item, `{"decision":"keep"}`); r.Status != http.StatusConflict {
 		t.Errorf("second decision: %d %s, want 409", r.Status, r.Body)
 	}

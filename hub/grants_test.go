@@ -45,7 +45,7 @@ func TestJITGrant(t *testing.T) {
 		t.Fatalf("revoke: %d %s", r.Status, r.Body)
 	}
 	expectRevoke(t, k, g.SessionID, "entitlement_removed")
-	waitAcked(t, h, g.SessionID)
+	h.WaitAcked(t, g.SessionID)
 	if r := h.API(t, "POST", "/api/v1/grants/"+gr["id"].(string)+"/revoke", nil); r.Status != http.StatusNotFound {
 		t.Errorf("second revoke: %d %s, want 404", r.Status, r.Body)
 	}

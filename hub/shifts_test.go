@@ -141,7 +141,7 @@ func TestShiftsAPI(t *testing.T) {
 		t.Fatalf("replace: %d %s", r.Status, r.Body)
 	}
 	expectRevoke(t, k, g.SessionID, wire.ReasonShiftEnd)
-	waitAcked(t, h, g.SessionID)
+	h.WaitAcked(t, g.SessionID)
 	if got := refusal(t, first(tap(t, k, badge))); got != wire.RefusedOutsideShift {
 		t.Errorf("login outside the new shifts: %q", got)
 	}

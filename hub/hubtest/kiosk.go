@@ -16,6 +16,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // Kiosk is a bare device-channel client for hub tests: it speaks the wire
@@ -167,4 +168,22 @@ func (k *Kiosk) Ack(push wire.Envelope) {
 	if err := k.Conn.WriteJSON(env); err != nil {
 		k.t.Fatalf("ack: %v", err)
 	}
+}
+
+// WaitAcked waits until the hub has recorded the kiosk's acknowledgement
+// of the teardown of session (its first revocation), failing t after 5 s.
+func (h *Hub) WaitAcked(t testing.TB, session string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		rs, err := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: session})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) > 0 && !rs[0].Acked.IsZero() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("revocation of session %s never recorded as acknowledged", session)
 }

@@ -345,7 +345,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if s, _ := h.Store().GetSession(ctx, "sess-south"); !s.Ended.IsZero() {
 		t.Error("the other site's session was ended")
 	}
-	waitAcked(t, h, sid)
+	h.WaitAcked(t, sid)
 
 	// The admin's dashboard shows the teardown with its time.
 	admin.open("/console/dashboard")
@@ -406,22 +406,6 @@ func checkCookie(t *testing.T, p *person) {
 	if got := p.eval(`document.cookie`); strings.Contains(got, "shiftgate") {
 		t.Errorf("page script can read the session cookie: %q", got)
 	}
-}
-
-func waitAcked(t *testing.T, h *hubtest.Hub, session string) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		rs, err := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: session})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rs) > 0 && !rs[0].Acked.IsZero() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("revocation of %s never acknowledged", session)
 }
 
 // agent is a running shiftgate-agent: its JSON events and its stdin.
