@@ -45,6 +45,9 @@ var okMessages = map[string]string{
 	"enrollment-armed":      "The kiosk is ready: the worker taps their badge there now.",
 	"grant-created":         "Access granted.",
 	"grant-revoked":         "The grant was revoked.",
+	"policy-saved":          "The policy was saved as a new version and applies now.",
+	"policy-saved-ended":    "The policy was saved as a new version and applies now; live sessions that lost access were ended and their kiosks told.",
+	"policy-unchanged":      "Nothing changed: the policy already says that.",
 }
 
 var funcs = template.FuncMap{
