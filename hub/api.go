@@ -29,6 +29,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/users/{userName}/grants", s.admin(s.apiListGrants))
 	mux.Handle("POST /api/v1/grants/{id}/revoke", s.admin(s.apiRevokeGrant))
 	s.shiftRoutes(mux)
+	s.policyRoutes(mux)
 }
 
 // admin wraps an API handler with admin-token authentication and renders

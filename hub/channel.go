@@ -23,9 +23,12 @@ import (
 // channel answers the kiosks' device channel: it is the push.Handler that
 // joins WebAuthn (authn), policy and the lifecycle engine.
 type channel struct {
-	s     *Server
-	rp    *authn.RP
-	rules policy.Rules
+	s  *Server
+	rp *authn.RP
+	// rules returns the login policy in force (lifecycle.Engine.Rules):
+	// read inside each login's transaction, so a policy change committed
+	// before it applies.
+	rules func() policy.Rules
 	// warnSeconds go into every session.grant (Config.SessionWarnings).
 	warnSeconds []int
 	acks        chan ack
@@ -188,7 +191,7 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		if err != nil {
 			return err
 		}
-		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Extensions: exts, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules})
+		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Extensions: exts, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules()})
 		if dec.Allow {
 			c.applyProfile(d, res, &dec)
 		}
@@ -202,6 +205,9 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		detail := map[string]any{"endsBy": dec.EndsBy, "credential": fmt.Sprintf("%x", res.Credential.ID), "userVerified": res.UserVerified}
 		if len(dec.Withheld) > 0 {
 			detail["withheld"] = dec.Withheld
+		}
+		if len(dec.NotCounted) > 0 {
+			detail["notCounted"] = dec.NotCounted
 		}
 		_, err = c.s.engine.StartSessionIn(ctx, tx, actor, sess, detail)
 		return err

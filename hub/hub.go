@@ -58,8 +58,12 @@ type Config struct {
 	SchedulerInterval time.Duration
 	// MaxBodyBytes caps every request body; default 1 MiB.
 	MaxBodyBytes int64
-	// ShiftGrace is how long before a shift starts its worker may sign in;
-	// zero means policy.DefaultShiftGrace (15 min), negative means none.
+	// ShiftGrace, when not zero, sets the login policy's shift grace (how
+	// long before a shift starts its worker may sign in; negative means
+	// none) at start: in the policy stored on first start, and on a later
+	// start as an audited policy change if the stored value differs. Zero
+	// keeps the stored policy's (policy.DefaultShiftGrace, 15 min, on first
+	// start), which admins edit in the console or the API.
 	ShiftGrace time.Duration
 	// SessionWarnings are the lead times before a session ends at which
 	// kiosks warn the user (session.grant warn_seconds); default 10 and 2
@@ -195,9 +199,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("webauthn relying party: %w", err)
 	}
-	s.channel = &channel{s: s, rp: rp, rules: rules, warnSeconds: warnSeconds(cfg.SessionWarnings), acks: make(chan ack, 1<<16)}
+	s.channel = &channel{s: s, rp: rp, rules: s.engine.Rules, warnSeconds: warnSeconds(cfg.SessionWarnings), acks: make(chan ack, 1<<16)}
 	s.push = push.New(push.Config{Handler: s.channel, Now: cfg.Now, Logger: cfg.Logger})
-	if s.gov, err = governance.New(governance.Config{Store: st, Audit: alog, Engine: s.engine, Now: cfg.Now, Logger: cfg.Logger, Rules: s.channel.rules}); err != nil {
+	if err := s.loadPolicy(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if s.gov, err = governance.New(governance.Config{Store: st, Audit: alog, Engine: s.engine, Now: cfg.Now, Logger: cfg.Logger, Rules: s.engine.Rules}); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -211,7 +219,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
 		},
 		KioskOnline: s.push.Connected, DisableDevice: s.disableDevice,
-		Profiles: s.profiles, Rules: s.channel.rules, Metrics: cfg.ConsoleMetrics, Governance: s.gov, Now: cfg.Now, Logger: cfg.Logger,
+		Profiles: s.profiles, Metrics: cfg.ConsoleMetrics, Governance: s.gov, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	if err != nil {
 		st.Close()
@@ -219,6 +227,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// loadPolicy reads the stored login policy (storing the defaults on first
+// start, as actor "hub") and applies Config.ShiftGrace to it.
+func (s *Server) loadPolicy(ctx context.Context) error {
+	p, err := s.engine.LoadPolicy(ctx, lifecycle.Actor{Name: "hub", System: "config"})
+	if err != nil {
+		return err
+	}
+	if s.cfg.ShiftGrace == 0 {
+		return nil
+	}
+	rules := p.Rules // the maps are shared, but only a field of the copy changes
+	rules.ShiftGrace = s.cfg.ShiftGrace
+	if _, err := s.engine.UpdatePolicy(ctx, lifecycle.Actor{Name: "hub --shift-grace", System: "config"}, p.Version, rules); err != nil {
+		return fmt.Errorf("apply --shift-grace %s: %w", s.cfg.ShiftGrace, err)
+	}
+	return nil
 }
 
 // ProfilesDir is where a hub looks for kiosk hardware profiles of its own,

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"strings"
@@ -18,7 +19,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	public := fs.String("public-url", "", "URL clients use to reach the hub (default https://LISTEN)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "how long before a shift starts its worker may sign in (0: not before the start)")
+	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "how long before a shift starts its worker may sign in (0: not before the start); when given, sets the stored login policy's value at start, else the policy's holds (the default on first start)")
 	warnings := fs.String("session-warnings", "10m,2m", "comma-separated lead times before a session ends at which kiosks warn")
 	if err := parse(fs, args, "data"); err != nil {
 		return err
@@ -30,9 +31,12 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if *grace < 0 {
 		return fmt.Errorf("%w: --shift-grace %s: give 0 or a positive duration", errUsage, *grace)
 	}
-	shiftGrace := *grace
-	if shiftGrace == 0 {
-		shiftGrace = -1 // hub.Config: negative means none, zero the default
+	var shiftGrace time.Duration // hub.Config: zero keeps the stored policy's
+	if given(fs, "shift-grace") {
+		shiftGrace = *grace
+		if shiftGrace == 0 {
+			shiftGrace = -1 // hub.Config: negative means none
+		}
 	}
 	log, err := e.logger(*logFormat, *logLevel)
 	if err != nil {
@@ -44,6 +48,13 @@ func (e env) serve(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 	return s.Serve(ctx, func(net.Addr) {})
+}
+
+// given reports whether the flag was on the command line.
+func given(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // parseDurations reads a comma-separated list of positive durations.

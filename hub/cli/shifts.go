@@ -29,7 +29,7 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	fs := e.flags("import shifts")
 	data := fs.String("data", "", "hub data directory")
 	zone := fs.String("zone", "", "IANA time zone for local times on lines without a zone column value, e.g. Europe/Berlin")
-	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "the hub's --shift-grace: live sessions outside every shift by more than this end")
+	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "live sessions outside every shift by more than this end (default: the stored login policy's shift grace)")
 	dryRun := fs.Bool("dry-run", false, "check the file and count what would change, change nothing")
 	file, err := parseWithFile(fs, args[1:])
 	if err != nil {
@@ -52,9 +52,18 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	var res lifecycle.ImportResult
 	err = withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 		rules := policy.DefaultRules()
-		rules.ShiftGrace = *grace
-		if *grace == 0 {
-			rules.ShiftGrace = -1 // --shift-grace 0: no grace
+		if pv, err := st.GetPolicy(ctx); err == nil {
+			if rules, err = policy.ParseDocument(pv.Document); err != nil {
+				return fmt.Errorf("stored login policy version %d: %w", pv.Version, err)
+			}
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if given(fs, "shift-grace") {
+			rules.ShiftGrace = *grace
+			if *grace == 0 {
+				rules.ShiftGrace = -1 // --shift-grace 0: no grace
+			}
 		}
 		eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Rules: rules})
 		if err != nil {

@@ -36,7 +36,6 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
-	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -98,9 +97,10 @@ type Config struct {
 	KioskOnline func(deviceID string) bool
 	// DisableDevice disables a kiosk and cuts its channel off.
 	DisableDevice func(ctx context.Context, a lifecycle.Actor, deviceID string) error
-	// Profiles and Rules are rendered, read-only, on the policy page.
+	// Profiles are shown on the policy page (read-only: they are files).
+	// The login policy itself is Engine.Policy, edited through
+	// Engine.UpdatePolicy (views_policy.go).
 	Profiles map[string]*profiles.Profile
-	Rules    policy.Rules
 	// Metrics, when set, supplies the dashboard's program metrics; when nil
 	// the dashboard says "not yet measured" instead of showing numbers.
 	Metrics func(ctx context.Context) ([]Metric, error)
@@ -284,6 +284,10 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/devices/codes", adminOnly, c.deviceCode)
 	handle("POST /console/devices/{id}/disable", adminOnly, c.deviceDisable)
 	handle("GET /console/policy", adminOnly, c.policyPage)
+	handle("POST /console/policy/globals", adminOnly, c.policyGlobals)
+	handle("POST /console/policy/roles", adminOnly, c.policyRoleSave)
+	handle("POST /console/policy/roles/delete", adminOnly, c.policyRoleDelete)
+	handle("POST /console/policy/other", adminOnly, c.policyOtherSave)
 	handle("GET /console/tokens", adminOnly, c.tokensPage)
 	handle("POST /console/tokens", adminOnly, c.tokenCreate)
 	handle("POST /console/tokens/{id}/revoke", adminOnly, c.tokenRevoke)

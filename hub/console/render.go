@@ -53,6 +53,9 @@ var okMessages = map[string]string{
 	"review-commented":      "The comment was added; the item is still pending.",
 	"finding-remediated":    "The finding was remediated; sessions it ended were pushed to their kiosks.",
 	"finding-gone":          "The finding was remediated: what it was about was already gone.",
+	"policy-saved":          "The policy was saved as a new version and applies now.",
+	"policy-saved-ended":    "The policy was saved as a new version and applies now; live sessions that lost access were ended and their kiosks told.",
+	"policy-unchanged":      "Nothing changed: the policy already says that.",
 }
 
 var funcs = template.FuncMap{

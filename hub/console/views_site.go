@@ -334,12 +334,7 @@ func (c *Console) grantableRoles(ctx context.Context, v *viewer) ([]string, erro
 }
 
 func (c *Console) privileged(role string) bool {
-	for name, rule := range c.cfg.Rules.Roles {
-		if strings.EqualFold(name, role) {
-			return rule.Privileged
-		}
-	}
-	return c.cfg.Rules.Other.Privileged
+	return c.cfg.Engine.Rules().Rule(role).Privileged
 }
 
 // siteGrant gives a worker of the viewer's sites a role at one of the
@@ -402,59 +397,4 @@ func (c *Console) siteGrantRevoke(w http.ResponseWriter, r *http.Request, v *vie
 		return err
 	}
 	return done(w, r, "/console/site/", "grant-revoked")
-}
-
-type policyRole struct {
-	Name          string
-	Apps          []string
-	RequireUV     bool
-	Privileged    bool
-	MaxSession    time.Duration
-	Certification string
-}
-
-type policyProfile struct {
-	Name, Description string
-	Apps              []policyRole // only Name and Apps are set
-	UVDefault         string
-	UVRoles           []string // "role: uv"
-	AAGUIDs           []string
-	Idle, MaxSession  time.Duration
-}
-
-// policyPage renders the hub's login policy and kiosk profiles, read-only:
-// they are configuration (code defaults and profile files), not data the
-// console edits.
-func (c *Console) policyPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	rules := c.cfg.Rules
-	var roles []policyRole
-	for name, rr := range rules.Roles {
-		roles = append(roles, policyRole{Name: name, Apps: rr.Apps, RequireUV: rr.RequireUV, Privileged: rr.Privileged, MaxSession: rr.MaxSession, Certification: rr.Certification})
-	}
-	sort.Slice(roles, func(i, j int) bool { return roles[i].Name < roles[j].Name })
-	var profs []policyProfile
-	for _, p := range c.cfg.Profiles {
-		pp := policyProfile{Name: p.Name, Description: p.Description, UVDefault: string(p.UserVerification.Default), Idle: p.IdleTimeout, MaxSession: p.MaxSession}
-		for role, apps := range p.Apps {
-			pr := policyRole{Name: role}
-			for _, a := range apps {
-				pr.Apps = append(pr.Apps, a.ID)
-			}
-			pp.Apps = append(pp.Apps, pr)
-		}
-		sort.Slice(pp.Apps, func(i, j int) bool { return pp.Apps[i].Name < pp.Apps[j].Name })
-		for role, uv := range p.UserVerification.Roles {
-			pp.UVRoles = append(pp.UVRoles, role+": "+string(uv))
-		}
-		sort.Strings(pp.UVRoles)
-		for _, id := range p.AllowedAAGUIDs {
-			pp.AAGUIDs = append(pp.AAGUIDs, id.String())
-		}
-		profs = append(profs, pp)
-	}
-	sort.Slice(profs, func(i, j int) bool { return profs[i].Name < profs[j].Name })
-	c.render(w, r, http.StatusOK, "policy", v, &page{Title: "Roles and policies", Nav: "policy", Data: map[string]any{
-		"Roles": roles, "Other": rules.Other, "MaxSession": rules.MaxSession, "ShiftGrace": rules.ShiftGrace, "Profiles": profs,
-	}})
-	return nil
 }

@@ -63,9 +63,9 @@ type Config struct {
 	Engine *lifecycle.Engine
 	Now    func() time.Time
 	Logger *slog.Logger
-	// Rules says which roles are privileged; policy.DefaultRules() if
-	// its Roles are nil.
-	Rules policy.Rules
+	// Rules says which roles are privileged: a getter, so a policy
+	// changed while the hub runs applies at once; Engine.Rules if nil.
+	Rules func() policy.Rules
 	// DormantAfter: DefaultDormantAfter if zero.
 	DormantAfter time.Duration
 	// SupervisorRole: DefaultSupervisorRole if empty.
@@ -94,8 +94,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Rules.Roles == nil {
-		cfg.Rules = policy.DefaultRules()
+	if cfg.Rules == nil {
+		cfg.Rules = cfg.Engine.Rules
 	}
 	if cfg.DormantAfter <= 0 {
 		cfg.DormantAfter = DefaultDormantAfter
@@ -110,12 +110,13 @@ func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
 // privileged reports whether the rules mark role privileged.
 func (s *Service) privileged(role string) bool {
-	for name, r := range s.cfg.Rules.Roles {
+	rules := s.cfg.Rules()
+	for name, r := range rules.Roles {
 		if strings.EqualFold(name, role) {
 			return r.Privileged
 		}
 	}
-	return s.cfg.Rules.Other.Privileged
+	return rules.Other.Privileged
 }
 
 // External employment types: identities HR does not own as employees.

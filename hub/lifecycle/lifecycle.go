@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -82,8 +83,10 @@ type Config struct {
 	// It must not block. Without it (the offline CLI) the engine never
 	// lengthens a live session, since no kiosk could learn of it.
 	OnExpiry func([]ExpiryChange)
-	// Rules are the login rules the hub decides with; the engine needs
-	// them to recompute session expiries. Zero: policy.DefaultRules().
+	// Rules are the login rules the engine starts with: until LoadPolicy
+	// reads the stored policy (the offline CLI may never call it), and
+	// what LoadPolicy stores when the store has none. Zero:
+	// policy.DefaultRules(). See policy.go.
 	Rules policy.Rules
 }
 
@@ -95,7 +98,9 @@ type Engine struct {
 	log      *slog.Logger
 	onRevoke func([]store.Revocation)
 	onExpiry func([]ExpiryChange)
-	rules    policy.Rules
+	// pol is the login policy in force (policy.go): swapped whole, read
+	// without locks on every login.
+	pol atomic.Pointer[Policy]
 }
 
 // New returns an Engine; missing optional fields get defaults.
@@ -103,10 +108,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil || cfg.Audit == nil {
 		return nil, errors.New("lifecycle: Store and Audit are required")
 	}
-	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke, onExpiry: cfg.OnExpiry, rules: cfg.Rules}
-	if e.rules.Roles == nil {
-		e.rules = policy.DefaultRules()
+	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke, onExpiry: cfg.OnExpiry}
+	rules := cfg.Rules
+	if rules.Roles == nil {
+		rules = policy.DefaultRules()
 	}
+	e.pol.Store(&Policy{Rules: rules})
 	if e.now == nil {
 		e.now = time.Now
 	}

@@ -225,7 +225,7 @@ func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID string, until 
 
 // grace is the shift grace the rules give.
 func (e *Engine) grace() time.Duration {
-	switch g := e.rules.ShiftGrace; {
+	switch g := e.Rules().ShiftGrace; {
 	case g == 0:
 		return policy.DefaultShiftGrace
 	case g < 0:
@@ -264,7 +264,7 @@ func (e *Engine) reconcile(ctx context.Context, tx store.Ops, c *change, a Actor
 	for _, s := range live {
 		target, reason := now, ReasonShiftEnd
 		if len(u.Shifts) == 0 || inShift {
-			if target, err = e.otherBound(ctx, tx, u, s); err != nil {
+			if target, err = e.otherBound(ctx, tx, u, s, e.Rules()); err != nil {
 				return err
 			}
 			reason = ReasonExpired
@@ -319,11 +319,11 @@ func (e *Engine) endForShift(ctx context.Context, tx store.Ops, c *change, a Act
 }
 
 // otherBound is what bounds session s apart from shifts: the policy's
-// session end at the session's start for the session's roles, with the
-// shift rule set aside. If the policy no longer allows those roles (an
-// entitlement being removed, which ends the session by its own path) the
-// session's expiry is kept.
-func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s store.Session) (time.Time, error) {
+// session end at the session's start for the session's roles, under rules,
+// with the shift rule set aside. If the policy no longer allows those
+// roles (an entitlement being removed, which ends the session by its own
+// path) the session's expiry is kept.
+func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s store.Session, rules policy.Rules) (time.Time, error) {
 	d, err := tx.GetDevice(ctx, s.DeviceID)
 	if err != nil {
 		return time.Time{}, err
@@ -350,7 +350,7 @@ func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s s
 	}
 	free := u
 	free.Shifts = nil
-	dec := policy.Decide(policy.Input{User: free, Roles: roles, Grants: grants, Device: d, Now: s.Started, UserVerified: true, Rules: e.rules})
+	dec := policy.Decide(policy.Input{User: free, Roles: roles, Grants: grants, Device: d, Now: s.Started, UserVerified: true, Rules: rules})
 	if !dec.Allow {
 		return s.Expires, nil
 	}

@@ -1,5 +1,8 @@
 // Package policy decides whether user U may sign in on device D now, and
-// with what: which role, which apps, until when.
+// with what: which role, which apps, until when. Roles (RBAC: groups and
+// just-in-time grants) get their apps and demands from the Rules; a role's
+// rule may add conditions on attributes of the user and the kiosk (ABAC:
+// site, employment type, certification, user verification).
 //
 // Decide is a pure function of its Input (no I/O, no clock: the caller
 // passes Now), so the hub can call it on every login and every policy
@@ -16,7 +19,22 @@
 //  4. The user has at least one role here: group roles (Input.Roles) count
 //     at any of the user's sites, a grant's role only at the grant's site.
 //     A role counts only if its rule (Rules.Roles, or Rules.Other for a role
-//     without one) gives at least one app. Else wire.RefusedNotAllowedHere.
+//     without one) gives at least one app and its conditions (ABAC) hold:
+//     RoleRule.Sites, when set, names the device's site (compared
+//     case-insensitively; this bounds grants too: a grant of a role at a
+//     site outside the role's Sites gives nothing), and
+//     RoleRule.EmploymentTypes, when set, names the user's employmentType
+//     (a user without one matches none). These are checked here, before
+//     the shift: a role they exclude is not the user's at this kiosk at
+//     any time. If no role counts, wire.RefusedNotAllowedHere, and the
+//     Detail names each role that a condition left out, once, with the
+//     first condition it fails (Sites before EmploymentTypes), e.g.
+//     "role Nurse counts only at sites [North], not at South" or "role
+//     Nurse counts only for employment types [employee], not for user ana
+//     (contractor)". When the login is allowed, roles a condition left out
+//     are named in the Detail after
+//     "not counted here:" and listed in Decision.NotCounted (they are not
+//     Withheld: the user cannot fix them at the kiosk).
 //  5. If the user has shifts, now is inside one, allowing Rules.ShiftGrace
 //     before its start. Else wire.RefusedOutsideShift. Shifts and running
 //     shift extensions (Input.Extensions) that overlap or touch form one
@@ -60,6 +78,16 @@
 //	any other   apps browser
 //
 // Role names are matched case-insensitively.
+//
+// # Stored form (Document)
+//
+// The hub keeps the rules in its store as a versioned JSON Document
+// (document.go) that admins edit in the console or through the API; the
+// defaults are only what a new hub starts with. ParseDocument decodes and
+// validates one (every problem at once, as a *ValidationError matching
+// ErrInvalid); Rules.Document is the inverse. Decide itself never sees
+// JSON and needs no validation: zero values keep their documented
+// meaning.
 package policy
 
 import (
@@ -115,6 +143,15 @@ type RoleRule struct {
 	Privileged bool
 	// Certification names a certification the user must hold, unexpired.
 	Certification string
+	// Sites, when not empty, are the only sites at which the role counts
+	// (case-insensitively): at any other site neither a group membership
+	// nor a grant gives it. Empty: any of the user's sites (and grants'
+	// sites).
+	Sites []string
+	// EmploymentTypes, when not empty, are the only employment types
+	// (employee, contractor, vendor, temp; case-insensitively) whose users
+	// the role counts for. Empty: any, including none.
+	EmploymentTypes []string
 }
 
 // DefaultRules returns the defaults documented in the package comment.
@@ -166,6 +203,10 @@ type Decision struct {
 	// Withheld lists eligible roles left out for a missing certification
 	// or user verification, sorted.
 	Withheld []string
+	// NotCounted lists roles the user holds here that a condition of
+	// their rule (Sites, EmploymentTypes) left out, sorted; the Detail
+	// says why.
+	NotCounted []string
 }
 
 // candidate is a role eligible at the device's site.
@@ -217,9 +258,17 @@ func Decide(in Input) Decision {
 	}
 	// 4. Roles here.
 	var cands []candidate
+	var excluded, excludedNames []string // why a condition left a role out, and the role; once per role
 	add := func(name string, until time.Time) {
 		rule := rules.rule(name)
 		if len(rule.Apps) == 0 {
+			return
+		}
+		if why := rule.unmet(u, d.Site); why != "" {
+			if !containsFold(excludedNames, name) {
+				excludedNames = append(excludedNames, name)
+				excluded = append(excluded, "role "+name+" "+why)
+			}
 			return
 		}
 		for i := range cands {
@@ -243,7 +292,11 @@ func Decide(in Input) Decision {
 		add(g.Role, g.End)
 	}
 	if len(cands) == 0 {
-		return refuse(wire.RefusedNotAllowedHere, "user %s has no role with apps at site %s (groups %v, %d active grants here)", u.UserName, d.Site, in.Roles, len(grants))
+		dec := refuse(wire.RefusedNotAllowedHere, "user %s has no role with apps at site %s (groups %v, %d active grants here)", u.UserName, d.Site, in.Roles, len(grants))
+		if len(excluded) > 0 {
+			dec.Detail += ": " + strings.Join(excluded, "; ")
+		}
+		return dec
 	}
 	// 5. The shift.
 	var shiftEnd time.Time
@@ -323,7 +376,34 @@ func Decide(in Input) Decision {
 	if len(reasons) > 0 {
 		dec.Detail += "; withheld: " + strings.Join(reasons, "; ")
 	}
+	if len(excluded) > 0 {
+		slices.SortFunc(excludedNames, compareFold)
+		dec.NotCounted = excludedNames
+		dec.Detail += "; not counted here: " + strings.Join(excluded, "; ")
+	}
 	return dec
+}
+
+// unmet says which condition of the rule a user at site fails, or "" if
+// the rule's conditions hold (see step 4 in the package comment).
+func (r RoleRule) unmet(u *store.User, site string) string {
+	if len(r.Sites) > 0 && !containsFold(r.Sites, site) {
+		return fmt.Sprintf("counts only at sites %v, not at %s", r.Sites, site)
+	}
+	if len(r.EmploymentTypes) > 0 {
+		et := strings.TrimSpace(u.EmploymentType)
+		if et == "" {
+			return fmt.Sprintf("counts only for employment types %v, not for user %s (no employment type)", r.EmploymentTypes, u.UserName)
+		}
+		if !containsFold(r.EmploymentTypes, et) {
+			return fmt.Sprintf("counts only for employment types %v, not for user %s (%s)", r.EmploymentTypes, u.UserName, et)
+		}
+	}
+	return ""
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
 }
 
 // ShiftWindow returns the end of the working window now lies in, allowing
@@ -398,6 +478,26 @@ func (b *bounds) offer(t time.Time, by string) {
 	if b.by == "" || t.Before(b.at) || t.Equal(b.at) && rank(by) < rank(b.by) {
 		b.at, b.by = t, by
 	}
+}
+
+// Rule returns the rule that applies to a role name: its entry in Roles,
+// matched case-insensitively, or Other. It must not be modified.
+func (r Rules) Rule(name string) RoleRule { return r.rule(name) }
+
+// Clone returns a deep copy of r, for a caller to change.
+func (r Rules) Clone() Rules {
+	out := r
+	out.Roles = make(map[string]RoleRule, len(r.Roles))
+	for name, rr := range r.Roles {
+		out.Roles[name] = rr.clone()
+	}
+	out.Other = r.Other.clone()
+	return out
+}
+
+func (rr RoleRule) clone() RoleRule {
+	rr.Apps, rr.Sites, rr.EmploymentTypes = slices.Clone(rr.Apps), slices.Clone(rr.Sites), slices.Clone(rr.EmploymentTypes)
+	return rr
 }
 
 // rule returns the rule for a role name, case-insensitively.

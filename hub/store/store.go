@@ -68,6 +68,7 @@ type Ops interface {
 	ShiftOps
 	GovernanceOps
 	ConsoleOps
+	PolicyOps
 }
 
 // UserState is where a user stands in the joiner/mover/leaver lifecycle.

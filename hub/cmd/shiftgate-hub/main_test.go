@@ -179,11 +179,11 @@ func TestServeTokenSCIM(t *testing.T) {
 		t.Errorf("hub exited %d on SIGTERM", code)
 	}
 	code, out, _ = run(t, "audit", "verify", "--data", dir)
-	if code != 0 || !strings.Contains(out, "OK: 2 records") {
-		t.Errorf("audit verify = %d %q, want OK with token.create and user.create", code, out)
+	if code != 0 || !strings.Contains(out, "OK: 3 records") {
+		t.Errorf("audit verify = %d %q, want OK with policy.update (the seeded policy), token.create and user.create", code, out)
 	}
 	code, out, _ = run(t, "audit", "export", "--data", dir)
-	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, `"action":"user.create"`) {
+	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"action":"user.create"`) || !strings.Contains(out, `"action":"policy.update"`) {
 		t.Errorf("audit export = %d %q", code, out)
 	}
 }

@@ -22,6 +22,7 @@ func migrations() []migration {
 		{name: "shift extensions and timed-event marks", sql: schemaShifts},
 		{name: "access reviews", sql: schemaAccessReviews},
 		{name: "web console", sql: schemaConsole},
+		{name: "stored login policy", sql: schemaPolicy},
 	}
 }
 

@@ -83,6 +83,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConsoleInvites", testConsoleInvites},
 		{"ConsoleSessions", testConsoleSessions},
 		{"ConsoleQueries", testConsoleQueries},
+		{"PolicyVersions", testPolicyVersions},
+		{"PolicyConcurrent", testPolicyConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,114 @@
+package hub
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
+)
+
+// policyRoutes mounts the login policy API: the whole document, read and
+// replaced with optimistic concurrency on its version.
+func (s *Server) policyRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/policy", s.admin(s.apiGetPolicy))
+	mux.Handle("PUT /api/v1/policy", s.admin(s.apiPutPolicy))
+}
+
+// apiPolicy is the policy as the API shows and takes it: the stored
+// document (policy.Document) with its version. On a PUT, version (or
+// If-Match) names the version the change was made to; changed_by,
+// changed and the sessions_* fields are read-only and ignored, so a GET
+// body can be edited and sent back.
+type apiPolicy struct {
+	Version   int64      `json:"version"`
+	ChangedBy string     `json:"changed_by,omitempty"`
+	Changed   *time.Time `json:"changed,omitempty"`
+	policy.Document
+	SessionsEnded     []string `json:"sessions_ended,omitempty"`
+	SessionsShortened []string `json:"sessions_shortened,omitempty"`
+}
+
+func toAPIPolicy(p lifecycle.Policy) apiPolicy {
+	out := apiPolicy{Version: p.Version, ChangedBy: p.ChangedBy, Document: p.Rules.Document()}
+	if !p.Changed.IsZero() {
+		out.Changed = &p.Changed
+	}
+	return out
+}
+
+func policyETag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// apiGetPolicy shows the policy in force, with its version as the ETag.
+func (s *Server) apiGetPolicy(w http.ResponseWriter, _ *http.Request, _ lifecycle.Actor) error {
+	p := s.engine.Policy()
+	w.Header().Set("ETag", policyETag(p.Version))
+	writeAPIJSON(w, http.StatusOK, toAPIPolicy(p))
+	return nil
+}
+
+// apiPutPolicy replaces the policy with the body if the policy is still
+// at the version the body (or If-Match) names: 409 otherwise, 400 with
+// every problem for an invalid one; either way nothing changes.
+func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	var raw json.RawMessage
+	if !readJSON(w, r, policy.MaxDocumentBytes+4096, &raw) {
+		return nil
+	}
+	var in apiPolicy
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return errors.Join(errBadRequest, fmt.Errorf("the body is not a policy document (GET /api/v1/policy shows one): %s", strings.TrimPrefix(err.Error(), "json: ")))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.Join(errBadRequest, errors.New("the body has more after its JSON object"))
+	}
+	base := in.Version
+	if m := r.Header.Get("If-Match"); m != "" {
+		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(strings.TrimSpace(m), "W/"), `"`), 10, 64)
+		if err != nil || v <= 0 {
+			return errors.Join(errBadRequest, fmt.Errorf("If-Match %q is not a policy version such as \"3\" (the ETag of GET /api/v1/policy)", m))
+		}
+		if base != 0 && base != v {
+			return errors.Join(errBadRequest, fmt.Errorf("If-Match names version %d and the body version %d: send one", v, base))
+		}
+		base = v
+	}
+	if base <= 0 {
+		writeAPIJSON(w, http.StatusPreconditionRequired, apiError{`send the version you changed, as "version" in the body or If-Match (GET /api/v1/policy gives it), so that no one else's change is overwritten`})
+		return nil
+	}
+	rules, err := in.Document.Rules()
+	if err != nil {
+		return errors.Join(errBadRequest, err)
+	}
+	ch, err := s.engine.UpdatePolicy(r.Context(), a, base, rules)
+	switch {
+	case errors.Is(err, lifecycle.ErrPolicyStale):
+		cur := s.engine.Policy()
+		w.Header().Set("ETag", policyETag(cur.Version))
+		writeAPIJSON(w, http.StatusConflict, map[string]any{"error": userMessage(err), "version": cur.Version})
+		return nil
+	case errors.Is(err, policy.ErrInvalid):
+		var ve *policy.ValidationError
+		if errors.As(err, &ve) {
+			err = ve
+		}
+		return errors.Join(errBadRequest, err)
+	case err != nil:
+		return err
+	}
+	out := toAPIPolicy(ch.Policy)
+	out.SessionsEnded, out.SessionsShortened = ch.SessionsEnded, ch.SessionsShortened
+	w.Header().Set("ETag", policyETag(ch.Policy.Version))
+	writeAPIJSON(w, http.StatusOK, out)
+	return nil
+}

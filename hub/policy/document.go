@@ -1,0 +1,362 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on a policy document. They keep a document small enough to
+// decide on every login and to show on one console page.
+const (
+	MaxDocumentBytes = 256 << 10
+	MaxRoles         = 200
+	MaxAppsPerRole   = 50
+	MaxSitesPerRole  = 100
+	// MaxNameLength caps role, site and certification names (characters).
+	MaxNameLength = 100
+	// MaxSessionLimit caps MaxSession, globally and per role: a shift is
+	// at most 24 h, and so is a kiosk session.
+	MaxSessionLimit = 24 * time.Hour
+	// MinSession is the shortest MaxSession a document may set.
+	MinSession = time.Minute
+	// MaxShiftGrace caps ShiftGrace.
+	MaxShiftGrace = 12 * time.Hour
+)
+
+// EmploymentTypes are the values RoleRule.EmploymentTypes may name: the
+// SCIM extension's employmentType values.
+var EmploymentTypes = []string{"employee", "contractor", "vendor", "temp"}
+
+// validAppID is a kiosk app ID, as firmware profiles spell them.
+var validAppID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// ErrInvalid matches every error ParseDocument, Document.Rules and
+// Rules.Validate return for a document or rules that cannot be used.
+var ErrInvalid = errors.New("the policy is not valid")
+
+// ValidationError lists every problem found in a policy, each saying what
+// to fix. It matches ErrInvalid.
+type ValidationError struct {
+	Problems []string
+}
+
+func (e *ValidationError) Error() string {
+	return ErrInvalid.Error() + ": " + strings.Join(e.Problems, "; ")
+}
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Duration is a time.Duration written in JSON as a string like "12h",
+// "4h30m" or "0s".
+type Duration time.Duration
+
+// MarshalJSON writes the duration compactly: "12h", not "12h0m0s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(FormatDuration(time.Duration(d)))
+}
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New(`durations are strings like "12h", "90m" or "0s"`)
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf(`%q is not a duration like "12h", "90m" or "0s"`, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// FormatDuration writes d like "12h", "4h30m", "15m", "90s" or "0s".
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Document is the policy's JSON form: what the store keeps, the admin API
+// reads and writes, and the audit trail records before and after a change.
+// Durations are explicit here (no "zero means default"): MaxSession must
+// be set, ShiftGrace "0s" means no early login.
+type Document struct {
+	MaxSession *Duration      `json:"max_session"`
+	ShiftGrace *Duration      `json:"shift_grace"`
+	Roles      []RoleDocument `json:"roles"`
+	// Other is the rule for roles not in Roles; without apps such roles
+	// give no access. It has no name.
+	Other RoleDocument `json:"other"`
+}
+
+// RoleDocument is one role's rule in a Document.
+type RoleDocument struct {
+	Name            string   `json:"name,omitempty"`
+	Apps            []string `json:"apps"`
+	RequireUV       bool     `json:"require_uv,omitempty"`
+	MaxSession      Duration `json:"max_session,omitempty"` // "0s" or absent: the global MaxSession
+	Privileged      bool     `json:"privileged,omitempty"`
+	Certification   string   `json:"certification,omitempty"`
+	Sites           []string `json:"sites,omitempty"`
+	EmploymentTypes []string `json:"employment_types,omitempty"`
+}
+
+// Document returns r's stored form, roles sorted by name. Zero values
+// become what they mean (MaxSession 0: DefaultMaxSession; ShiftGrace 0:
+// DefaultShiftGrace, negative: "0s").
+func (r Rules) Document() Document {
+	maxSession := r.MaxSession
+	if maxSession == 0 {
+		maxSession = DefaultMaxSession
+	}
+	grace := r.ShiftGrace
+	switch {
+	case grace == 0:
+		grace = DefaultShiftGrace
+	case grace < 0:
+		grace = 0
+	}
+	ms, sg := Duration(maxSession), Duration(grace)
+	d := Document{MaxSession: &ms, ShiftGrace: &sg, Roles: make([]RoleDocument, 0, len(r.Roles)), Other: r.Other.document("")}
+	for name, rule := range r.Roles {
+		d.Roles = append(d.Roles, rule.document(name))
+	}
+	slices.SortFunc(d.Roles, func(a, b RoleDocument) int { return compareFold(a.Name, b.Name) })
+	return d
+}
+
+func (rr RoleRule) document(name string) RoleDocument {
+	return RoleDocument{
+		Name: name, Apps: nonNil(slices.Clone(rr.Apps)), RequireUV: rr.RequireUV, MaxSession: Duration(rr.MaxSession),
+		Privileged: rr.Privileged, Certification: rr.Certification,
+		Sites: slices.Clone(rr.Sites), EmploymentTypes: slices.Clone(rr.EmploymentTypes),
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// Marshal returns r's Document as JSON, after checking r: an invalid
+// policy is never written.
+func (r Rules) Marshal() ([]byte, error) {
+	d := r.Document()
+	if _, err := d.Rules(); err != nil {
+		return nil, err
+	}
+	return json.Marshal(d)
+}
+
+// Validate reports every problem with r as a *ValidationError, or nil.
+func (r Rules) Validate() error {
+	_, err := r.Document().Rules()
+	return err
+}
+
+// ParseDocument decodes a policy document (at most MaxDocumentBytes, no
+// unknown fields, nothing after it) and returns its rules, validated.
+func ParseDocument(b []byte) (Rules, error) {
+	if len(b) > MaxDocumentBytes {
+		return Rules{}, &ValidationError{Problems: []string{fmt.Sprintf("the document is %d bytes, more than the limit of %d", len(b), MaxDocumentBytes)}}
+	}
+	var d Document
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return Rules{}, &ValidationError{Problems: []string{"the document is not a policy JSON object: " + jsonProblem(err)}}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Rules{}, &ValidationError{Problems: []string{"the document has more after its JSON object"}}
+	}
+	return d.Rules()
+}
+
+// jsonProblem makes a decoder error readable without Go type names.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return fmt.Sprintf("%s has the wrong type (%s)", te.Field, te.Value)
+		}
+		return "wrong type (" + te.Value + ")"
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// problems collects what is wrong with a document.
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// Rules checks d and returns its rules: names trimmed, employment types
+// in lower case, ShiftGrace "0s" as a negative ShiftGrace (none). Every
+// problem is reported at once.
+func (d Document) Rules() (Rules, error) {
+	var ps problems
+	r := Rules{Roles: make(map[string]RoleRule, len(d.Roles))}
+	switch {
+	case d.MaxSession == nil:
+		ps.add(`max_session is missing: give the longest session, like "12h"`)
+	default:
+		r.MaxSession = time.Duration(*d.MaxSession)
+		checkSession(&ps, "max_session", r.MaxSession, false)
+	}
+	switch {
+	case d.ShiftGrace == nil:
+		ps.add(`shift_grace is missing: give how long before a shift its worker may sign in, like "15m" ("0s" for not before the start)`)
+	case *d.ShiftGrace < 0:
+		ps.add("shift_grace %s is negative: give 0s or more", FormatDuration(time.Duration(*d.ShiftGrace)))
+	case time.Duration(*d.ShiftGrace) > MaxShiftGrace:
+		ps.add("shift_grace %s is longer than %s", FormatDuration(time.Duration(*d.ShiftGrace)), FormatDuration(MaxShiftGrace))
+	case *d.ShiftGrace == 0:
+		r.ShiftGrace = -1
+	default:
+		r.ShiftGrace = time.Duration(*d.ShiftGrace)
+	}
+	if len(d.Roles) > MaxRoles {
+		ps.add("%d roles are more than the limit of %d", len(d.Roles), MaxRoles)
+	}
+	seen := map[string]string{}
+	for i, rd := range d.Roles {
+		if i >= MaxRoles {
+			break
+		}
+		name := strings.TrimSpace(rd.Name)
+		label := fmt.Sprintf("role %q", name)
+		switch {
+		case name == "":
+			label = fmt.Sprintf("roles[%d]", i)
+			ps.add("%s has no name", label)
+		default:
+			if msg := nameProblem(name); msg != "" {
+				ps.add("%s: the name %s", label, msg)
+			} else if strings.Contains(name, ",") {
+				ps.add("%s: the name has a comma, which separates roles in a session", label)
+			}
+			if first, dup := seen[strings.ToLower(name)]; dup {
+				ps.add("%s is a duplicate of role %q: role names are compared case-insensitively", label, first)
+			} else {
+				seen[strings.ToLower(name)] = name
+			}
+		}
+		rule := roleRule(&ps, label, rd, true)
+		if name != "" {
+			r.Roles[name] = rule
+		}
+	}
+	if strings.TrimSpace(d.Other.Name) != "" {
+		ps.add("other (the rule for roles not listed) has no name: remove %q", d.Other.Name)
+	}
+	r.Other = roleRule(&ps, "other", d.Other, false)
+	if len(ps) > 0 {
+		return Rules{}, &ValidationError{Problems: ps}
+	}
+	return r, nil
+}
+
+// roleRule checks one role's rule; a named role needs apps.
+func roleRule(ps *problems, label string, rd RoleDocument, named bool) RoleRule {
+	rule := RoleRule{RequireUV: rd.RequireUV, Privileged: rd.Privileged, MaxSession: time.Duration(rd.MaxSession)}
+	switch {
+	case len(rd.Apps) == 0 && named:
+		ps.add("%s has no apps: a role without apps gives no access (delete the role instead)", label)
+	case len(rd.Apps) > MaxAppsPerRole:
+		ps.add("%s has %d apps, more than the limit of %d", label, len(rd.Apps), MaxAppsPerRole)
+	default:
+		for _, a := range rd.Apps {
+			a = strings.TrimSpace(a)
+			switch {
+			case !validAppID.MatchString(a):
+				ps.add("%s: app %q is not an app ID (lower-case letters, digits, '.', '_', '-'; at most 63; like the kiosk profiles' app IDs)", label, a)
+			case slices.Contains(rule.Apps, a):
+				ps.add("%s: app %q is listed twice", label, a)
+			default:
+				rule.Apps = append(rule.Apps, a)
+			}
+		}
+	}
+	if rule.MaxSession != 0 {
+		checkSession(ps, label+": max_session", rule.MaxSession, true)
+	}
+	if c := strings.TrimSpace(rd.Certification); c != "" {
+		if msg := nameProblem(c); msg != "" {
+			ps.add("%s: the certification %s", label, msg)
+		}
+		rule.Certification = c
+	}
+	if len(rd.Sites) > MaxSitesPerRole {
+		ps.add("%s names %d sites, more than the limit of %d", label, len(rd.Sites), MaxSitesPerRole)
+	} else {
+		for _, s := range rd.Sites {
+			s = strings.TrimSpace(s)
+			switch {
+			case s == "":
+				ps.add("%s: a site name is empty", label)
+			case nameProblem(s) != "":
+				ps.add("%s: the site %q %s", label, s, nameProblem(s))
+			case containsFold(rule.Sites, s):
+				ps.add("%s: site %q is listed twice", label, s)
+			default:
+				rule.Sites = append(rule.Sites, s)
+			}
+		}
+	}
+	for _, et := range rd.EmploymentTypes {
+		et = strings.ToLower(strings.TrimSpace(et))
+		switch {
+		case !slices.Contains(EmploymentTypes, et):
+			ps.add("%s: unknown employment type %q: use %s", label, et, strings.Join(EmploymentTypes, ", "))
+		case slices.Contains(rule.EmploymentTypes, et):
+			ps.add("%s: employment type %q is listed twice", label, et)
+		default:
+			rule.EmploymentTypes = append(rule.EmploymentTypes, et)
+		}
+	}
+	return rule
+}
+
+// checkSession checks a MaxSession value; for a role, zero (the global
+// value) was handled by the caller.
+func checkSession(ps *problems, label string, d time.Duration, role bool) {
+	switch {
+	case d < 0:
+		ps.add("%s %s is negative", label, FormatDuration(d))
+	case d == 0 && !role:
+		ps.add(`%s must be more than 0s, like "12h"`, label)
+	case d < MinSession:
+		ps.add("%s %s is shorter than %s", label, FormatDuration(d), FormatDuration(MinSession))
+	case d > MaxSessionLimit:
+		ps.add("%s %s is longer than %s", label, FormatDuration(d), FormatDuration(MaxSessionLimit))
+	}
+}
+
+// nameProblem says what is wrong with a trimmed name, or "".
+func nameProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8"
+	case utf8.RuneCountInString(s) > MaxNameLength:
+		return fmt.Sprintf("is longer than %d characters", MaxNameLength)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return "has control characters"
+	}
+	return ""
+}

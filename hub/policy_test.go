@@ -1,0 +1,288 @@
+package hub_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/hubtest"
+	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// putPolicy sends PUT /api/v1/policy with the admin token; headers come in
+// pairs.
+func putPolicy(t *testing.T, h *hubtest.Hub, body any, headers ...string) hubtest.Response {
+	t.Helper()
+	return h.DoToken(t, h.AdminToken(t), "PUT", "/api/v1/policy", body, headers...)
+}
+
+// policyBody is the default policy as a PUT body based on version, with
+// change applied to its document.
+func policyBody(t *testing.T, version int64, change func(d *policy.Document)) map[string]any {
+	t.Helper()
+	d := policy.DefaultRules().Document()
+	if change != nil {
+		change(&d)
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if version != 0 {
+		m["version"] = version
+	}
+	return m
+}
+
+func roleDoc(d *policy.Document, name string) *policy.RoleDocument {
+	for i := range d.Roles {
+		if d.Roles[i].Name == name {
+			return &d.Roles[i]
+		}
+	}
+	d.Roles = append(d.Roles, policy.RoleDocument{Name: name})
+	return &d.Roles[len(d.Roles)-1]
+}
+
+func storedVersion(t *testing.T, h *hubtest.Hub) int64 {
+	t.Helper()
+	p, err := h.Store().GetPolicy(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Version
+}
+
+// TestPolicyAPI: GET shows the seeded defaults as version 1; PUT validates
+// (400 with every problem), needs the version (428), refuses a stale one
+// (409), and audits each change with before and after.
+func TestPolicyAPI(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	r := h.API(t, "GET", "/api/v1/policy", nil)
+	m := wantAPI(t, r, http.StatusOK)
+	if m["version"] != 1.0 || m["changed_by"] != "hub" || m["max_session"] != "12h" || m["shift_grace"] != "15m" || r.Header.Get("ETag") != `"1"` {
+		t.Fatalf("GET policy: %s (ETag %s)", r.Body, r.Header.Get("ETag"))
+	}
+	if roles, _ := m["roles"].([]any); len(roles) != 3 {
+		t.Fatalf("default roles: %v", m["roles"])
+	}
+
+	// Invalid: every problem named, nothing stored.
+	bad := policyBody(t, 1, func(d *policy.Document) {
+		roleDoc(d, "Nurse").EmploymentTypes = []string{"intern"}
+		roleDoc(d, "Porter").Apps = nil
+		roleDoc(d, "nurse ").Apps = []string{"x"}
+	})
+	m = wantAPI(t, putPolicy(t, h, bad), http.StatusBadRequest)
+	for _, want := range []string{`unknown employment type "intern"`, `role "Porter" has no apps`, `role "nurse" is a duplicate of role "Nurse"`} {
+		if !strings.Contains(m["error"].(string), want) {
+			t.Errorf("error %q does not say %q", m["error"], want)
+		}
+	}
+	for name, body := range map[string]any{
+		"unknown field":  `{"version":1,"max_session":"12h","shift_grace":"15m","roles":[],"other":{},"colour":"red"}`,
+		"not an object":  `[1]`,
+		"trailing data":  `{"version":1,"max_session":"12h","shift_grace":"15m","roles":[],"other":{}} {}`,
+		"bad If-Match":   policyBody(t, 0, nil),
+		"If-Match clash": policyBody(t, 1, nil),
+	} {
+		var hdr []string
+		switch name {
+		case "bad If-Match":
+			hdr = []string{"If-Match", "*"}
+		case "If-Match clash":
+			hdr = []string{"If-Match", `"2"`}
+		}
+		if r := putPolicy(t, h, body, hdr...); r.Status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, r.Status, r.Body)
+		}
+	}
+	if r := putPolicy(t, h, policyBody(t, 0, nil)); r.Status != http.StatusPreconditionRequired {
+		t.Errorf("no version: %d %s, want 428", r.Status, r.Body)
+	}
+	if r := putPolicy(t, h, `{"version":1,"other":{"certification":"`+strings.Repeat("x", policy.MaxDocumentBytes+4096)+`"}}`); r.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("huge body: %d, want 413", r.Status)
+	}
+	if v := storedVersion(t, h); v != 1 {
+		t.Fatalf("refused PUTs stored version %d", v)
+	}
+
+	// A valid change: version 2.
+	good := policyBody(t, 1, func(d *policy.Document) {
+		p := roleDoc(d, "Porter")
+		p.Apps, p.Sites = []string{"porter-app"}, []string{"north"}
+	})
+	r = putPolicy(t, h, good)
+	m = wantAPI(t, r, http.StatusOK)
+	if m["version"] != 2.0 || r.Header.Get("ETag") != `"2"` || !strings.HasPrefix(m["changed_by"].(string), "token:") {
+		t.Fatalf("PUT: %s", r.Body)
+	}
+	if got := h.Engine().Rules().Rule("porter"); !slices.Equal(got.Apps, []string{"porter-app"}) || !slices.Equal(got.Sites, []string{"north"}) {
+		t.Errorf("rules in force after the PUT: %+v", got)
+	}
+
+	// The same edit again, made to version 1: stale, by body and by If-Match.
+	for _, hdr := range [][]string{nil, {"If-Match", `W/"1"`}} {
+		body := good
+		if hdr != nil {
+			body = policyBody(t, 0, nil)
+		}
+		r := putPolicy(t, h, body, hdr...)
+		if m := wantAPI(t, r, http.StatusConflict); m["version"] != 2.0 || !strings.Contains(m["error"].(string), "now version 2") {
+			t.Errorf("stale PUT (%v): %s", hdr, r.Body)
+		}
+	}
+	if got := h.Engine().Rules().Rule("Porter"); !slices.Equal(got.Apps, []string{"porter-app"}) {
+		t.Errorf("a stale PUT changed the rules in force: %+v", got)
+	}
+	// The GET body sent back unchanged changes nothing and stays version 2.
+	cur := wantAPI(t, h.API(t, "GET", "/api/v1/policy", nil), http.StatusOK)
+	if m := wantAPI(t, putPolicy(t, h, cur), http.StatusOK); m["version"] != 2.0 {
+		t.Errorf("unchanged PUT: %v", m)
+	}
+	if v := storedVersion(t, h); v != 2 {
+		t.Errorf("stored version %d, want 2", v)
+	}
+
+	// Audited: the seed and the one change, with before and after.
+	recs, err := h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "policy.update", Subject: "policy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("%d policy.update records, want 2", len(recs))
+	}
+	var detail struct {
+		Version   int64           `json:"version"`
+		RawBefore json.RawMessage `json:"before"`
+		RawAfter  json.RawMessage `json:"after"`
+	}
+	if err := json.Unmarshal(recs[1].Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if detail.Version != 2 || strings.Contains(string(detail.RawBefore), "porter-app") || !strings.Contains(string(detail.RawAfter), "porter-app") {
+		t.Errorf("audit detail: %s", recs[1].Detail)
+	}
+	if recs[1].Actor == "" || recs[1].System != "api" {
+		t.Errorf("audit actor %q system %q", recs[1].Actor, recs[1].System)
+	}
+}
+
+// TestPolicyChangeEndsLiveSessions: a condition that excludes contractors
+// ends the contractor's live session at once (session.revoke,
+// entitlement_removed) and refuses their next login (not_allowed_here);
+// an employee's session goes on. A shorter maximum moves a live session's
+// expiry (session.extend).
+func TestPolicyChangeEndsLiveSessions(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	cory := createUser(t, h, "cory", `{"sites":["north"],"employmentType":"contractor"}`)
+	emma := createUser(t, h, "emma", `{"sites":["north"],"employmentType":"employee"}`)
+	createGroup(t, h, "Nurse", cory, emma)
+	k1 := h.EnrollKiosk(t, "north-1", "north")
+	k2 := h.EnrollKiosk(t, "north-2", "north")
+	k1.Dial("")
+	k2.Dial("")
+	coryBadge := registerBadge(t, h, k1, "cory")
+	emmaBadge := registerBadge(t, h, k2, "emma")
+	gc := grant(t, first(tap(t, k1, coryBadge)))
+	ge := grant(t, first(tap(t, k2, emmaBadge)))
+
+	r := putPolicy(t, h, policyBody(t, 1, func(d *policy.Document) {
+		roleDoc(d, "Nurse").EmploymentTypes = []string{"employee"}
+		roleDoc(d, "Nurse").MaxSession = policy.Duration(time.Hour)
+	}))
+	m := wantAPI(t, r, http.StatusOK)
+	if ended, _ := m["sessions_ended"].([]any); len(ended) != 1 || ended[0] != gc.SessionID {
+		t.Errorf("sessions_ended = %v, want [%s]", m["sessions_ended"], gc.SessionID)
+	}
+	expectRevoke(t, k1, gc.SessionID, "entitlement_removed")
+	h.WaitAcked(t, gc.SessionID)
+
+	// Emma keeps her session, now ending an hour after it started.
+	s, err := h.Store().GetSession(t.Context(), ge.SessionID)
+	if err != nil || !s.Ended.IsZero() {
+		t.Fatalf("employee's session: %+v, %v", s, err)
+	}
+	if want := s.Started.Add(time.Hour); !s.Expires.Equal(want) {
+		t.Errorf("employee's session expires %s, want %s", s.Expires, want)
+	}
+	expectExtend(t, k2, ge.SessionID, s.Started.Add(time.Hour), "expired")
+
+	// The revocation names the policy version; the contractor's next tap is refused.
+	rs, err := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: gc.SessionID})
+	if err != nil || len(rs) != 1 || rs[0].Detail != "policy:v2" {
+		t.Errorf("revocations: %+v, %v", rs, err)
+	}
+	if got := refusal(t, first(tap(t, k1, coryBadge))); got != wire.RefusedNotAllowedHere {
+		t.Errorf("contractor's login after the change: %q, want not_allowed_here", got)
+	}
+	recs, err := h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "login.refused", Subject: "user:" + cory})
+	if err != nil || len(recs) != 1 || !strings.Contains(string(recs[0].Detail), "counts only for employment types [employee], not for user cory (contractor)") {
+		t.Errorf("refusal audit: %v %v", recs, err)
+	}
+	if n := count(t, h, "user.entitlements_removed", "user:"+cory); n != 1 {
+		t.Errorf("%d user.entitlements_removed records for the contractor, want 1", n)
+	}
+	// Emma signs in again with the new maximum.
+	k2.Send(wire.TypeSessionEnd, wire.SessionEnd{SessionID: ge.SessionID, Reason: "signout"})
+	k2.Recv(5 * time.Second)
+	if g := grant(t, first(tap(t, k2, emmaBadge))); g.ExpiresAt.Sub(time.Now()) > time.Hour {
+		t.Errorf("new session expires %s, more than an hour ahead", g.ExpiresAt)
+	}
+}
+
+// TestPolicyRemovedAppEndsSessions: removing an app a live session's role
+// gave ends the session; adding one does not.
+func TestPolicyRemovedAppEndsSessions(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k, g := signedIn(t, h, "pia", "Picker")
+	m := wantAPI(t, putPolicy(t, h, policyBody(t, 1, func(d *policy.Document) {
+		roleDoc(d, "Picker").Apps = []string{"wms-picking", "scanner"}
+	})), http.StatusOK)
+	if m["sessions_ended"] != nil {
+		t.Fatalf("adding an app ended sessions: %v", m["sessions_ended"])
+	}
+	m = wantAPI(t, putPolicy(t, h, policyBody(t, 2, func(d *policy.Document) {
+		roleDoc(d, "Picker").Apps = []string{"scanner"}
+	})), http.StatusOK)
+	if ended, _ := m["sessions_ended"].([]any); len(ended) != 1 {
+		t.Fatalf("removing an app: sessions_ended = %v", m["sessions_ended"])
+	}
+	expectRevoke(t, k, g.SessionID, "entitlement_removed")
+}
+
+// TestShiftGraceFlag: --shift-grace seeds the stored policy, a restart
+// without it keeps the stored value, and a restart with another value
+// changes it as an audited policy update.
+func TestShiftGraceFlag(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{ShiftGrace: 20 * time.Minute})
+	dir := h.DataDir
+	if g := h.Engine().Rules().ShiftGrace; g != 20*time.Minute || storedVersion(t, h) != 1 {
+		t.Fatalf("first start: grace %v, version %d", g, storedVersion(t, h))
+	}
+	h.Stop()
+	h = hubtest.Start(t, hubtest.Options{DataDir: dir})
+	if g := h.Engine().Rules().ShiftGrace; g != 20*time.Minute || storedVersion(t, h) != 1 {
+		t.Fatalf("restart without the flag: grace %v, version %d", g, storedVersion(t, h))
+	}
+	h.Stop()
+	h = hubtest.Start(t, hubtest.Options{DataDir: dir, ShiftGrace: -1})
+	if g := h.Engine().Rules().ShiftGrace; g >= 0 || storedVersion(t, h) != 2 {
+		t.Fatalf("restart with --shift-grace 0: grace %v, version %d", g, storedVersion(t, h))
+	}
+	if p := h.Engine().Policy(); p.ChangedBy != "hub --shift-grace" {
+		t.Errorf("changed by %q", p.ChangedBy)
+	}
+	if n := count(t, h, "policy.update", "policy"); n != 2 {
+		t.Errorf("%d policy.update records, want 2", n)
+	}
+}
