@@ -60,6 +60,7 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 		return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
 	}
 	c.devices.Store(deviceID, d)
+	c.s.seen.mark(deviceID, c.s.cfg.Now())
 	w := wire.Welcome{DeviceID: d.ID, DeviceName: d.Name, Site: d.Site, ServerTime: c.s.cfg.Now().UTC()}
 	if h.LiveSession != "" {
 		if reason := c.verdict(ctx, deviceID, h.LiveSession); reason != "" {
@@ -305,6 +306,7 @@ func (c *channel) Acked(deviceID string, p push.Push, at time.Time) {
 // Disconnected notes that a kiosk went away.
 func (c *channel) Disconnected(deviceID string) {
 	c.devices.Delete(deviceID)
+	c.s.seen.mark(deviceID, c.s.cfg.Now())
 	c.s.cfg.Logger.Debug("kiosk disconnected", "device", deviceID)
 }
 

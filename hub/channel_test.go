@@ -413,3 +413,40 @@ func TestPushFailureIsAudited(t *testing.T) {
 		t.Errorf("revocation after a failed teardown: %+v", revs)
 	}
 }
+
+// TestKioskLastSeen: the hub records when a kiosk was last seen, when its
+// channel opens and when it closes, without counting that as an edit.
+func TestKioskLastSeen(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k := h.EnrollKiosk(t, "north-1", "north")
+	before, err := h.Store().GetDevice(t.Context(), k.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seenAfter := func(after time.Time) store.Device {
+		t.Helper()
+		deadline := time.Now().Add(3 * seenFlushWait)
+		for time.Now().Before(deadline) {
+			d, err := h.Store().GetDevice(t.Context(), k.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.LastSeen.After(after) {
+				return d
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("kiosk's last-seen time never moved past %s", after)
+		return store.Device{}
+	}
+	k.Dial("")
+	connected := seenAfter(before.LastSeen)
+	if connected.Version != before.Version || !connected.Modified.Equal(before.Modified) {
+		t.Errorf("being seen changed the device: version %d→%d, modified %s→%s", before.Version, connected.Version, before.Modified, connected.Modified)
+	}
+	k.Conn.Close()
+	seenAfter(connected.LastSeen)
+}
+
+// seenFlushWait is the hub's flush interval for last-seen times (2 s).
+const seenFlushWait = 2 * time.Second

@@ -124,6 +124,7 @@ type Server struct {
 	gov      *governance.Service
 	console  *console.Console
 	handler  http.Handler
+	seen     lastSeen
 }
 
 // New opens the hub's data directory, creating what is missing.
@@ -364,6 +365,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	defer stopSched()
 	go s.engine.Run(schedCtx, s.cfg.SchedulerInterval)
 	go s.runReviews(schedCtx)
+	go s.recordSeen(schedCtx)
 	go s.channel.recordAcks(schedCtx)
 	go s.renewServerCert(schedCtx)
 	srv.RegisterOnShutdown(s.console.Shutdown) // live-update streams would hold Shutdown open
@@ -382,7 +384,9 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.push.Close() // hijacked WebSockets are not closed by Shutdown
-	if err := srv.Shutdown(shutCtx); err != nil {
+	err := srv.Shutdown(shutCtx)
+	s.flushSeen(shutCtx) // the kiosks that the shutdown disconnected
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

@@ -263,6 +263,10 @@ type DeviceOps interface {
 	// GetDeviceByName finds a device by its name, case-insensitively.
 	GetDeviceByName(ctx context.Context, name string) (Device, error)
 	ListDevices(ctx context.Context, site string) ([]Device, error) // site "" lists all
+	// TouchDevices moves each named device's LastSeen forward to its time
+	// (never back), without changing its Version or Modified: being seen
+	// is not an edit. Unknown devices are skipped.
+	TouchDevices(ctx context.Context, seen map[string]time.Time) error
 	UpdateDevice(ctx context.Context, id string, fn func(Device) (Device, error)) (Device, error)
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -122,4 +123,27 @@ func (o ops) UpdateDevice(ctx context.Context, id string, fn func(store.Device) 
 		return store.Device{}, fmt.Errorf("update device %s: %w", id, err)
 	}
 	return normDevice(d), nil
+}
+
+func (o ops) TouchDevices(ctx context.Context, seen map[string]time.Time) error {
+	for _, at := range seen {
+		if err := checkTimes(at); err != nil {
+			return fmt.Errorf("touch devices: %w", err)
+		}
+	}
+	if len(seen) == 0 {
+		return nil
+	}
+	err := o.write(ctx, func(q querier) error {
+		for id, at := range seen {
+			if _, err := q.ExecContext(ctx, `UPDATE devices SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2`, id, nanos(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("touch devices: %w", err)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -125,5 +126,24 @@ func testDevices(t *testing.T, s store.Store) {
 			wantErr(t, "update", err, tc.wantErr)
 			diff(t, "device after failed update", want, must[store.Device](t, "get")(s.GetDevice(t.Context(), "k1")))
 		})
+	}
+}
+
+func testTouchDevices(t *testing.T, s store.Store) {
+	d := store.Device{ID: "k1", Name: "kiosk-1", Site: "North", Profile: "generic-x86", State: store.DeviceActive,
+		Version: 1, Created: at(1), Modified: at(1), LastSeen: at(2)}
+	must[store.Device](t, "create")(s.CreateDevice(t.Context(), d))
+	if err := s.TouchDevices(t.Context(), map[string]time.Time{"k1": at(5), "nope": at(5)}); err != nil {
+		t.Fatalf("touch: %v", err)
+	}
+	want := d
+	want.LastSeen = at(5)
+	diff(t, "touched: LastSeen moved, Version and Modified kept", want, must[store.Device](t, "get")(s.GetDevice(t.Context(), "k1")))
+	if err := s.TouchDevices(t.Context(), map[string]time.Time{"k1": at(3)}); err != nil {
+		t.Fatalf("touch back: %v", err)
+	}
+	diff(t, "an older sighting does not move LastSeen back", want, must[store.Device](t, "get again")(s.GetDevice(t.Context(), "k1")))
+	if err := s.TouchDevices(t.Context(), nil); err != nil {
+		t.Errorf("touch nothing: %v", err)
 	}
 }

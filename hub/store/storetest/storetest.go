@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RemoveMemberships", testRemoveMemberships},
 		{"Sites", testSites},
 		{"Devices", testDevices},
+		{"TouchDevices", testTouchDevices},
 		{"Credentials", testCredentials},
 		{"RevokeCredentials", testRevokeCredentials},
 		{"Sessions", testSessions},
