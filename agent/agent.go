@@ -78,6 +78,14 @@ type Config struct {
 	// LoginTimeout bounds a tap from badge to grant; TeardownTimeout a
 	// teardown.
 	LoginTimeout, TeardownTimeout time.Duration
+	// Reader, if set, is the kiosk's badge reader: badges and keys
+	// presented on it become taps when the state machine takes one (see
+	// Reader). Nil: taps come only from Tap.
+	Reader Reader
+	// TouchWait bounds each wait for a touch on a USB key left plugged in
+	// (default DefaultTouchWait); a wait that runs out starts again, with
+	// the same challenge while it lasts.
+	TouchWait time.Duration
 }
 
 type opKind int
@@ -135,10 +143,16 @@ type Agent struct {
 	revoked      map[string]string
 	revokedOrder []string
 	early        *wire.SessionExtend // a session.extend that overtook its grant (extend.go)
+	present      []*presence         // badges on the reader, in the order presented (reader.go)
+	rtap         *readerTap          // the operation in flight came from the reader
+	readerPaused bool                // touch waits paused a while (no challenge, impatient key)
+	readerTimer  Timer               // ends readerPaused
 	pending      []wire.SessionEnd
 	flushing     bool
 	connected    bool
-	skew         time.Duration // hub clock minus kiosk clock
+	// skew is the hub clock minus the kiosk clock (a time.Duration), set
+	// by the loop on welcome and read by challenge fetches in goroutines.
+	skew atomic.Int64
 }
 
 // New builds an agent and reads the live session, if any, from the state
@@ -164,6 +178,9 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.TeardownTimeout <= 0 {
 		cfg.TeardownTimeout = DefaultTeardownTimeout
+	}
+	if cfg.TouchWait <= 0 {
+		cfg.TouchWait = DefaultTouchWait
 	}
 	if cfg.Teardown == nil {
 		cfg.Teardown = func(context.Context, Session) error { return nil }
@@ -280,6 +297,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		cancel()
 		close(a.stopped)
 		a.stopTimers()
+		if a.readerTimer != nil {
+			a.readerTimer.Stop()
+		}
 		a.wg.Wait()
 	}()
 	a.spawn(func(ctx context.Context) {
@@ -287,6 +307,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("hub client stopped", "err", err)
 		}
 	})
+	if a.cfg.Reader != nil {
+		a.spawn(a.runReader)
+	}
 	a.restore()
 	for {
 		select {
@@ -367,42 +390,81 @@ func (a *Agent) restore() {
 // --- taps -------------------------------------------------------------
 
 func (a *Agent) tap(name string) {
+	a.startTap(tapReq{name: name})
+}
+
+// tapReq is one tap: a badge name (Tap), or a badge on the reader.
+type tapReq struct {
+	name string
+	// auth is the reader's own handle on the badge; nil: the badge is
+	// Config.Authenticators(name).
+	auth authenticator.Authenticator
+	// rt is set for taps from the reader.
+	rt *readerTap
+}
+
+func (r tapReq) authenticator(src AuthenticatorSource) (authenticator.Authenticator, error) {
+	if r.auth != nil {
+		return r.auth, nil
+	}
+	return src(r.name)
+}
+
+// waits reports whether the tap first waits for a touch on a plugged-in
+// key: the state stays as it is until the touch.
+func (r tapReq) waits() bool { return r.rt != nil && r.rt.wait }
+
+// startTap starts a login, or a registration when an enrollment is armed,
+// and reports whether it did.
+func (a *Agent) startTap(req tapReq) bool {
 	if a.op != opNone {
-		a.log.Info("tap ignored: the previous tap is still being handled", "badge", name)
-		return
+		a.log.Info("tap ignored: the previous tap is still being handled", "badge", req.name)
+		return false
 	}
 	if a.enroll != nil && (a.state == Locked || a.state == Active || a.state == Warning) {
-		a.startRegister(name)
-		return
+		a.startRegister(req)
+		return true
 	}
 	if a.state != Locked {
-		a.log.Info("tap ignored: a session is open; sign out first", "badge", name, "state", a.state)
-		return
+		a.log.Info("tap ignored: a session is open; sign out first", "badge", req.name, "state", a.state)
+		return false
 	}
 	a.op = opLogin
-	a.setState(Verifying)
+	if !req.waits() {
+		a.setState(Verifying)
+	}
 	ch := a.takeChallenge()
 	a.spawn(func(ctx context.Context) {
-		res := a.login(ctx, name, ch)
+		res := a.login(ctx, req, ch)
 		a.post(func() { a.loginDone(res) })
 	})
+	return true
 }
 
 type loginResult struct {
 	grant  *wire.SessionGrant
 	reason string     // refused
 	unused *challenge // a challenge that did not reach the hub
+	// quiet: a touch wait ended without a touch (timed out, or called
+	// off); the kiosk stays as it was and nothing is emitted.
+	quiet bool
+	// pause: a touch wait could not get a challenge; the reader waits a
+	// while before the next one.
+	pause bool
 }
 
 // login runs in a goroutine: challenge, assertion, login request.
-func (a *Agent) login(ctx context.Context, name string, ch *challenge) loginResult {
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.LoginTimeout)
-	defer cancel()
-	auth, err := a.cfg.Authenticators(name)
+func (a *Agent) login(ctx context.Context, req tapReq, ch *challenge) loginResult {
+	auth, err := req.authenticator(a.cfg.Authenticators)
 	if err != nil {
-		a.log.Warn("login: no such badge", "badge", name, "err", err)
+		a.log.Warn("login: no such badge", "badge", req.name, "err", err)
 		return loginResult{reason: wire.RefusedNotRecognised, unused: ch}
 	}
+	if req.waits() {
+		return a.loginAfterTouch(ctx, req, auth, ch)
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.LoginTimeout)
+	defer cancel()
 	if ch == nil {
 		c, err := a.fetchChallenge(ctx)
 		if err != nil {
@@ -412,15 +474,28 @@ func (a *Agent) login(ctx context.Context, name string, ch *challenge) loginResu
 		ch = c
 	}
 	cred, err := authenticator.Authenticate(ctx, auth, ch.Origin, ch.Options)
+	if err != nil {
+		return loginResult{reason: a.assertionRefusal(req.name, err), unused: ch}
+	}
+	return a.sendLogin(ctx, cred)
+}
+
+// assertionRefusal is the login.refused reason for a badge that did not
+// sign.
+func (a *Agent) assertionRefusal(name string, err error) string {
 	switch {
 	case errors.Is(err, authenticator.ErrNoCredentials):
-		return loginResult{reason: wire.RefusedNotRecognised, unused: ch}
+		return wire.RefusedNotRecognised
 	case errors.Is(err, authenticator.ErrUVUnavailable):
-		return loginResult{reason: wire.RefusedVerifyRequired, unused: ch}
-	case err != nil:
+		return wire.RefusedVerifyRequired
+	default:
 		a.log.Warn("login: badge failed", "badge", name, "err", err)
-		return loginResult{reason: RefusedError, unused: ch}
+		return RefusedError
 	}
+}
+
+// sendLogin sends the signed assertion and reads the hub's verdict.
+func (a *Agent) sendLogin(ctx context.Context, cred []byte) loginResult {
 	ans, err := a.hub.Request(ctx, wire.TypeLogin, wire.Login{Credential: cred})
 	if err != nil {
 		a.log.Warn("login: hub", "err", err)
@@ -457,8 +532,18 @@ func refusalFor(err error) string {
 
 func (a *Agent) loginDone(res loginResult) {
 	a.op = opNone
+	defer a.readerKick()
+	if rt := a.rtap; rt != nil && rt.wait && !rt.touched && !res.quiet && a.state == Locked {
+		a.setState(Verifying) // the key failed before a touch: refused below
+	}
+	a.readerTapDone(res.quiet, res.pause)
 	if res.unused != nil && a.challenge == nil && a.connected && a.challengeValid(res.unused) {
 		a.challenge = res.unused
+	}
+	if res.quiet {
+		// A touch wait that ran out: the next one takes the challenge
+		// back, or fetches a fresh one itself when it ran out too.
+		return
 	}
 	a.prefetch() // the next challenge, right after this one was used
 	if a.state != Verifying {
@@ -548,7 +633,7 @@ func (a *Agent) fetchChallenge(ctx context.Context) (*challenge, error) {
 	now := a.clock.Now()
 	until := now.Add(wire.ChallengeTTL)
 	if !c.ExpiresAt.IsZero() {
-		until = minTime(until, c.ExpiresAt.Add(-a.skew))
+		until = minTime(until, c.ExpiresAt.Add(-time.Duration(a.skew.Load())))
 	}
 	return &challenge{Challenge: c, validUntil: until}, nil
 }
@@ -567,36 +652,55 @@ type registerResult struct {
 	reason string // failed
 	drop   bool   // the hub refused: the enrollment is over
 	code   string // the hub's error code when it refused
+	quiet  bool   // a touch wait ended without a touch: still armed, nothing emitted
+	pause  bool   // and the reader waits a while before the next one
 }
 
-func (a *Agent) startRegister(name string) {
+func (a *Agent) startRegister(req tapReq) {
 	en := a.enroll
 	a.op = opRegister
-	if a.state == Locked {
+	if a.state == Locked && !req.waits() {
 		a.setState(Verifying)
 	}
-	a.log.Info("registering a credential", "badge", name, "user", en.start.User)
+	a.log.Info("registering a credential", "badge", req.name, "user", en.start.User, "touch_wait", req.waits())
 	a.spawn(func(ctx context.Context) {
-		res := a.register(ctx, name, en.start)
+		res := a.register(ctx, req, en.start)
 		a.post(func() { a.registerDone(en, res) })
 	})
 }
 
-func (a *Agent) register(ctx context.Context, name string, es wire.EnrollStart) registerResult {
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.LoginTimeout)
-	defer cancel()
-	auth, err := a.cfg.Authenticators(name)
+func (a *Agent) register(ctx context.Context, req tapReq, es wire.EnrollStart) registerResult {
+	auth, err := req.authenticator(a.cfg.Authenticators)
 	if err != nil {
-		a.log.Warn("register: no such badge", "badge", name, "err", err)
+		a.log.Warn("register: no such badge", "badge", req.name, "err", err)
 		return registerResult{reason: RegisterError}
 	}
-	cred, err := authenticator.Register(ctx, auth, es.Origin, es.Options)
+	var cred []byte
+	if req.waits() {
+		var w touchEnd
+		cred, w, err = a.afterTouch(req.rt, a.cfg.TouchWait, func(ctx context.Context) ([]byte, error) {
+			return authenticator.Register(ctx, auth, es.Origin, es.Options)
+		})
+		if w != touchedKey {
+			return registerResult{quiet: true, pause: w == keyGaveUpAtOnce}
+		}
+	} else {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.LoginTimeout)
+		defer cancel()
+		cred, err = authenticator.Register(ctx, auth, es.Origin, es.Options)
+	}
 	switch {
 	case errors.Is(err, authenticator.ErrCredentialExcluded):
 		return registerResult{reason: RegisterAlreadyRegistered}
 	case err != nil:
-		a.log.Warn("register: badge failed", "badge", name, "err", err)
+		a.log.Warn("register: badge failed", "badge", req.name, "err", err)
 		return registerResult{reason: RegisterError}
+	}
+	if req.waits() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.LoginTimeout)
+		defer cancel()
 	}
 	ans, err := a.hub.Request(ctx, wire.TypeRegister, wire.Register{Credential: cred})
 	var re *RemoteError
@@ -621,6 +725,11 @@ func (a *Agent) register(ctx context.Context, name string, es wire.EnrollStart) 
 
 func (a *Agent) registerDone(en *pendingEnroll, res registerResult) {
 	a.op = opNone
+	defer a.readerKick()
+	a.readerTapDone(res.quiet, res.pause)
+	if res.quiet {
+		return
+	}
 	if a.state == Verifying {
 		a.setState(Locked)
 	}
@@ -681,6 +790,7 @@ func (a *Agent) push(env wire.Envelope) {
 		a.enroll = &pendingEnroll{pushID: env.ID, start: es, displayName: creationDisplayName(es.Options)}
 		a.log.Info("the next tap registers a credential", "user", es.User)
 		a.emit(Event{Event: EventEnrollmentArmed, User: es.User, DisplayName: a.enroll.displayName})
+		a.enrollmentArmed()
 	case wire.TypeSessionExtend:
 		a.extendPush(env)
 	}
@@ -710,9 +820,10 @@ func (a *Agent) reply(re, typ string, data any) {
 func (a *Agent) onConnected(w wire.Welcome) {
 	a.connected = true
 	if !w.ServerTime.IsZero() {
-		a.skew = w.ServerTime.Sub(a.clock.Now())
-		if a.skew > 30*time.Second || a.skew < -30*time.Second {
-			a.log.Warn("kiosk clock differs from the hub's; sessions end by the kiosk clock", "skew", a.skew.Round(time.Second))
+		skew := w.ServerTime.Sub(a.clock.Now())
+		a.skew.Store(int64(skew))
+		if skew > 30*time.Second || skew < -30*time.Second {
+			a.log.Warn("kiosk clock differs from the hub's; sessions end by the kiosk clock", "skew", skew.Round(time.Second))
 		}
 	}
 	a.emit(Event{Event: EventConnected, DeviceID: w.DeviceID, DeviceName: w.DeviceName, Site: w.Site})
@@ -721,6 +832,7 @@ func (a *Agent) onConnected(w wire.Welcome) {
 	}
 	a.prefetch()
 	a.flush()
+	a.readerKick()
 }
 
 func (a *Agent) onDisconnected(err error) {
@@ -732,6 +844,7 @@ func (a *Agent) onDisconnected(err error) {
 	if en != nil {
 		a.emit(Event{Event: EventEnrollmentEnded, User: en.start.User, Reason: EnrollmentDisconnected})
 	}
+	a.callOffWait(errWaitDisconnected) // its challenge or enrollment is gone
 }
 
 // --- ending sessions ----------------------------------------------------
@@ -789,6 +902,7 @@ func (a *Agent) endDone(err error) {
 	}
 	a.acks = nil
 	a.flush()
+	a.readerKick()
 }
 
 // flush sends queued session.end reports, oldest first. A report the hub

@@ -3,7 +3,9 @@
 // (Agent) that turns taps, sign-outs, hub pushes and the clock into sessions
 // that start, warn, expire and end. It has no GUI: the headless binary
 // (cmd/shiftgate-agent) and the Fyne kiosk UI both drive it through
-// Agent.Tap and Agent.Signout and render its Events.
+// Agent.Tap and Agent.Signout and render its Events. With a badge reader
+// (Config.Reader, e.g. the libfido2 device poller of the fido2 build) the
+// Agent also turns badges presented on the kiosk into taps itself.
 //
 // The package never imports hub code: the two sides share only the wire
 // protocol in agent/wire. See agent/README.md for the protocol flows, the

@@ -27,10 +27,16 @@ const (
 	// EnrollmentRefused or EnrollmentDisconnected); the next tap is a login
 	// again.
 	EventEnrollmentEnded = "enrollment.ended"
-	EventSessionStarted  = "session.started"
-	EventSessionWarning  = "session.warning"
-	EventSessionEnded    = "session.ended"
-	EventLoginRefused    = "login.refused"
+	// EventBadgeRead is an addition to the contract: a badge on the
+	// kiosk's reader (Config.Reader) started a login, or a registration
+	// while an enrollment is armed — at once for an NFC card, after the
+	// touch for a USB key. session.started, login.refused or a credential
+	// event follows. Explicit taps (Tap) do not emit it.
+	EventBadgeRead      = "badge.read"
+	EventSessionStarted = "session.started"
+	EventSessionWarning = "session.warning"
+	EventSessionEnded   = "session.ended"
+	EventLoginRefused   = "login.refused"
 )
 
 // Login refusal reasons the agent decides on its own, besides the hub's

@@ -18,10 +18,15 @@ const fido2PINEnv = "SHIFTGATE_FIDO2_PIN"
 // fido2Source returns the security key on the kiosk's reader (USB or NFC, through libfido2)
 // for every badge name: with hardware, whatever key is presented is the badge.
 func fido2Source() (AuthenticatorSource, error) {
+	key := authenticator.NewFIDO2(fido2Options())
+	return func(string) (authenticator.Authenticator, error) { return key, nil }, nil
+}
+
+// fido2Options are the options of every hardware key: the PIN from fido2PINEnv.
+func fido2Options() authenticator.FIDO2Options {
 	var opts authenticator.FIDO2Options
 	if pin := os.Getenv(fido2PINEnv); pin != "" {
 		opts.PIN = authenticator.StaticPIN(pin)
 	}
-	key := authenticator.NewFIDO2(opts)
-	return func(string) (authenticator.Authenticator, error) { return key, nil }, nil
+	return opts
 }

@@ -230,6 +230,13 @@ func (m *Model) apply(e agent.Event) {
 		m.note = Message{}
 	case agent.EventLoginRefused:
 		m.screen, m.reason, m.until = ScreenRefused, e.Reason, now.Add(m.opt.MessageFor)
+	case agent.EventBadgeRead:
+		// The badge reader tapped (a card presented, a key touched). During a
+		// session that is a registration, whose outcome shows as a note.
+		if m.screen.session() || m.screen == ScreenVerifying {
+			return
+		}
+		m.verifying(now)
 	case agent.EventEnrollmentArmed:
 		m.enrollFor = nameOf(e)
 		if m.screen == ScreenLocked {
@@ -328,8 +335,9 @@ func (m *Model) TypedKey(ev *fyne.KeyEvent) {
 // activity passes worker input on to the agent core.
 func (m *Model) activity() { m.opt.Intents.Activity() }
 
-// tap is a badge tap: the verifying screen until the agent answers with
-// session.started, login.refused or a credential event. During a session a
+// tap is a virtual badge's tap: the verifying screen until the agent
+// answers with session.started, login.refused or a credential event (a
+// hardware reader's tap arrives as badge.read instead). During a session a
 // tap only goes to the agent while an enrollment is armed.
 func (m *Model) tap(name string) {
 	switch {
@@ -340,14 +348,20 @@ func (m *Model) tap(name string) {
 	case m.screen == ScreenVerifying:
 		return // a tap is being checked
 	default:
-		m.checking = Message{Title: "Checking your badge…", Detail: "Please wait."}
-		if m.enrollFor != "" {
-			m.checking = Message{Title: "Enrolling the badge…", Detail: "Please wait."}
-		}
-		m.screen, m.until = ScreenVerifying, m.opt.Now().Add(m.opt.VerifyingFor)
+		m.verifying(m.opt.Now())
 		m.render()
 	}
 	m.opt.Intents.Tap(name)
+}
+
+// verifying switches to the verifying screen: a badge is being checked, or
+// registered while an enrollment is armed.
+func (m *Model) verifying(now time.Time) {
+	m.checking = Message{Title: "Checking your badge…", Detail: "Please wait."}
+	if m.enrollFor != "" {
+		m.checking = Message{Title: "Enrolling the badge…", Detail: "Please wait."}
+	}
+	m.screen, m.until = ScreenVerifying, now.Add(m.opt.VerifyingFor)
 }
 
 func (m *Model) signout() {

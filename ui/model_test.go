@@ -213,3 +213,43 @@ func TestVerifyingTimesOut(t *testing.T) {
 		t.Errorf("intents = %q, want one tap", got)
 	}
 }
+
+// With a hardware reader (no virtual badges) the locked screen only says
+// what to do, and the agent's badge.read brings the verifying screen: a
+// login, or a registration while an enrollment is armed. The screen sends
+// no intent for it: the agent already started the tap.
+func TestHardwareReader(t *testing.T) {
+	h := newHarness(t) // --authenticator fido2: no --badges
+	h.m.Emit(agent.Event{Event: agent.EventConnected, Site: "Ward 3", DeviceName: "Kiosk 1"})
+	h.want(ScreenLocked, "Tap your badge", "Online")
+	if b := findButton(h.m.Content(), "Demo badges:"); b != nil || slices.Contains(h.texts(), "Demo badges:") {
+		t.Fatalf("locked screen offers virtual badges: %q", h.texts())
+	}
+
+	h.m.Emit(agent.Event{Event: agent.EventBadgeRead})
+	h.want(ScreenVerifying, "Checking your badge…")
+	h.m.Emit(agent.Event{Event: agent.EventLoginRefused, Reason: "not_recognised"})
+	h.want(ScreenRefused, "Badge not recognised. Ask your supervisor.")
+
+	// A refusal screen is not a reason to ignore the next badge.
+	h.m.Emit(agent.Event{Event: agent.EventBadgeRead})
+	h.want(ScreenVerifying, "Checking your badge…")
+	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "ana", DisplayName: "Ana Lima", Role: "Nurse", SessionID: "s1", ExpiresAt: h.clock.t.Add(time.Hour)})
+	h.want(ScreenActive, "Ana Lima")
+
+	// During a session, a registration's badge.read leaves the session
+	// screen where it is.
+	h.m.Emit(agent.Event{Event: agent.EventEnrollmentArmed, User: "ben", DisplayName: "Ben Okafor"})
+	h.m.Emit(agent.Event{Event: agent.EventBadgeRead})
+	h.want(ScreenActive, "Ana Lima")
+
+	h.m.Emit(agent.Event{Event: agent.EventSessionEnded, User: "ana", SessionID: "s1", Reason: "signout"})
+	h.clock.t = h.clock.t.Add(DefaultMessageFor)
+	h.m.Tick()
+	h.want(ScreenEnrollment)
+	h.m.Emit(agent.Event{Event: agent.EventBadgeRead})
+	h.want(ScreenVerifying, "Enrolling the badge…")
+	if got := h.intents.got(); len(got) != 0 {
+		t.Errorf("intents = %q; badge.read must not tap again", got)
+	}
+}

@@ -146,4 +146,7 @@ var (
 	ErrSecurity = errors.New("origin not allowed for relying party")
 	// ErrInvalidOptions means the relying party's options JSON is malformed.
 	ErrInvalidOptions = errors.New("invalid relying party options")
+	// ErrTouchTimeout means the authenticator gave up waiting for the user's touch
+	// (CTAP2_ERR_USER_ACTION_TIMEOUT and the like): nobody touched it, nothing was signed.
+	ErrTouchTimeout = errors.New("timed out waiting for a touch")
 )

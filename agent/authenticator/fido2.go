@@ -35,6 +35,35 @@ type FIDO2Options struct {
 	// a key whose retries are exhausted must be reset, losing its credentials, so a PIN
 	// source must not guess.
 	PIN func(ctx context.Context) (string, error)
+	// Path, if set, is the device to use, a path as FIDO2Devices lists it (a badge reader
+	// hands out the device that was presented); an operation fails with ErrNoDevice while it is
+	// not listed. Empty: the first device libfido2 lists.
+	Path string
+}
+
+// FIDO2Device is a FIDO2 device libfido2 lists: a USB key plugged in, or an NFC card on a
+// reader libfido2 can use (the card is listed only while it is on the reader).
+type FIDO2Device struct {
+	// Path is libfido2's name for the device (/dev/hidraw3, nfc:/sys/…, pcsc://slot0). For NFC
+	// it names the reader, so every card on that reader has the same path.
+	Path string
+	// Transport is "usb" or "nfc" (the WebAuthn transport names).
+	Transport string
+}
+
+// FIDO2Devices lists the FIDO2 devices present, in libfido2's order (fido_dev_info_manifest).
+// Listing opens each candidate briefly (for NFC it selects the FIDO applet on the card), so
+// callers polling it must not do so while an NFC operation is running.
+func FIDO2Devices() ([]FIDO2Device, error) {
+	paths, err := deviceLocations()
+	if err != nil {
+		return nil, fmt.Errorf("list FIDO2 devices: %w", err)
+	}
+	devs := make([]FIDO2Device, 0, len(paths))
+	for _, p := range paths {
+		devs = append(devs, FIDO2Device{Path: p, Transport: transportsForPath(p)[0]})
+	}
+	return devs, nil
 }
 
 // StaticPIN returns a FIDO2Options.PIN that always answers pin. It suits a fleet of kiosk
@@ -54,7 +83,7 @@ type fido2Device interface {
 
 // FIDO2 is a hardware FIDO2 authenticator reached through libfido2 over CTAP2: a USB security
 // key, or an NFC card on a reader, whichever libfido2's device list (fido_dev_info_manifest)
-// names first. The device is looked up again for every operation and is open only while that
+// names first, or the one FIDO2Options.Path names. The device is looked up again for every operation and is open only while that
 // operation runs, so keys can be swapped between taps.
 //
 // Credentials are ES256 only, as the WebAuthn client (Register) accepts no other COSE key. The
@@ -119,6 +148,12 @@ func (f *FIDO2) device() (string, fido2Device, deviceCaps, error) {
 		return "", nil, deviceCaps{}, ErrNoDevice
 	}
 	path := paths[0]
+	if f.opts.Path != "" {
+		if !slices.Contains(paths, f.opts.Path) {
+			return "", nil, deviceCaps{}, fmt.Errorf("%w: %s is gone", ErrNoDevice, f.opts.Path)
+		}
+		path = f.opts.Path
+	}
 	dev, err := f.open(path)
 	if err != nil {
 		return "", nil, deviceCaps{}, fmt.Errorf("open FIDO2 device %s: %w", path, err)

@@ -204,7 +204,7 @@ func fido2Classify(err error) (sentinel error, hint string) {
 	case is(libfido2.ErrOperationDenied), code == fidoErrUVInvalid:
 		return nil, "the key did not verify the user"
 	case is(libfido2.ErrActionTimeout, libfido2.ErrUserPresenceRequired, libfido2.ErrUPRequired), code == fidoErrUserActionTimeout:
-		return nil, "timed out waiting for a touch on the key"
+		return ErrTouchTimeout, ""
 	case is(libfido2.ErrKeepaliveCancel):
 		return nil, "the operation was cancelled"
 	case is(libfido2.ErrTX, libfido2.ErrRX, libfido2.ErrRXNotCBOR, libfido2.ErrRXInvalidCBOR):

@@ -63,8 +63,9 @@ func TestFIDO2ErrorMapping(t *testing.T) {
 		{name: "wrong PIN", err: libfido2.ErrPinInvalid, hint: "the key rejected the PIN"},
 		{name: "UV invalid", err: libfido2.Error{Code: 0x3f}, hint: "did not verify the user"},
 		{name: "operation denied", err: libfido2.ErrOperationDenied, hint: "did not verify the user"},
-		{name: "user action timeout", err: libfido2.Error{Code: 0x2f}, hint: "timed out waiting for a touch"},
-		{name: "action timeout", err: libfido2.ErrActionTimeout, hint: "timed out waiting for a touch"},
+		{name: "user action timeout", err: libfido2.Error{Code: 0x2f}, sentinel: ErrTouchTimeout, hint: "timed out waiting for a touch"},
+		{name: "action timeout", err: libfido2.ErrActionTimeout, sentinel: ErrTouchTimeout, hint: "timed out waiting for a touch"},
+		{name: "user presence required (U2F)", err: libfido2.ErrUserPresenceRequired, sentinel: ErrTouchTimeout, hint: "timed out waiting for a touch"},
 		{name: "keepalive cancel", err: libfido2.ErrKeepaliveCancel, hint: "cancelled"},
 		{name: "tx", err: libfido2.ErrTX, hint: "lost contact with the key"},
 		{name: "rx", err: libfido2.ErrRX, hint: "lost contact with the key"},
@@ -72,7 +73,7 @@ func TestFIDO2ErrorMapping(t *testing.T) {
 		{name: "unknown code", err: libfido2.Error{Code: 0x7e}},
 		{name: "not a libfido2 error", err: errors.New("boom")},
 	}
-	sentinels := []error{ErrNoCredentials, ErrUVUnavailable, ErrCredentialExcluded, ErrUnsupportedAlgorithm, ErrInvalidRequest}
+	sentinels := []error{ErrNoCredentials, ErrUVUnavailable, ErrCredentialExcluded, ErrUnsupportedAlgorithm, ErrInvalidRequest, ErrTouchTimeout}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := pkgerrors.Wrap(tt.err, "failed to get assertion")
@@ -654,5 +655,32 @@ func TestFIDO2Cancel(t *testing.T) {
 				t.Errorf("returned after %v", d)
 			}
 		})
+	}
+}
+
+// FIDO2Options.Path picks the presented device rather than the first one, and a device no
+// longer listed is ErrNoDevice.
+func TestFIDO2Path(t *testing.T) {
+	var opened []string
+	f := NewFIDO2(FIDO2Options{Path: "nfc:/second"})
+	f.locate = func() ([]string, error) { return []string{"/dev/hidraw9", "nfc:/second"}, nil }
+	f.open = func(path string) (fido2Device, error) {
+		opened = append(opened, path)
+		return nil, errors.New("not opened in this test")
+	}
+	if _, err := f.GetAssertion(t.Context(), GetRequest{RPID: "shiftgate.example", ClientDataHash: testCDH}); err == nil {
+		t.Fatal("GetAssertion succeeded without a device")
+	}
+	if len(opened) != 1 || opened[0] != "nfc:/second" {
+		t.Errorf("opened %q, want [nfc:/second]", opened)
+	}
+
+	f.opts.Path = "/dev/hidraw2"
+	_, err := f.GetAssertion(t.Context(), GetRequest{RPID: "shiftgate.example", ClientDataHash: testCDH})
+	if !errors.Is(err, ErrNoDevice) || !strings.Contains(err.Error(), "/dev/hidraw2 is gone") {
+		t.Errorf("GetAssertion on a device that is gone: %v, want ErrNoDevice naming it", err)
+	}
+	if len(opened) != 1 {
+		t.Errorf("opened %q; a device that is gone must not be opened", opened)
 	}
 }

@@ -1,6 +1,8 @@
 // Command shiftgate-agent is the headless kiosk agent: it enrolls a kiosk
 // with its hub and runs the session state machine, printing one JSON event
-// per line on stdout and reading "tap NAME" and "signout" on stdin.
+// per line on stdout and reading "tap NAME" and "signout" on stdin. With
+// --authenticator fido2 the badge reader taps: security keys and NFC cards
+// presented on the kiosk.
 package main
 
 import (
@@ -88,7 +90,7 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	state := fs.String("state", "", "enrolled state directory")
-	auth := fs.String("authenticator", "", "soft:DIR (software badges DIR/NAME.json) or fido2")
+	auth := fs.String("authenticator", "", "soft:DIR (software badges DIR/NAME.json, tapped with \"tap NAME\") or fido2 (the badge reader: USB keys and NFC cards)")
 	warning := fs.Duration("warning", agent.DefaultWarning, "session.warning lead before expires_at")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -110,9 +112,13 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	reader, err := agent.ReaderFor(*auth, sessions.Profile(), log)
+	if err != nil {
+		return err
+	}
 	events := agent.NewJSONLines(stdout)
 	a, err := agent.New(agent.Config{
-		StateDir: *state, Authenticators: src, Warning: *warning, Logger: log,
+		StateDir: *state, Authenticators: src, Reader: reader, Warning: *warning, Logger: log,
 		IdleTimeout: sessions.IdleTimeout(),
 		Teardown:    sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {

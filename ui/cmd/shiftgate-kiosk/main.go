@@ -1,6 +1,6 @@
 // Command shiftgate-kiosk is the kiosk's screen: the agent core (as in
-// shiftgate-agent run) with the Fyne UI of package ui in place of the
-// commands on stdin. It still prints the agent's events, one JSON object
+// shiftgate-agent run, badge reader included) with the Fyne UI of package
+// ui in place of the commands on stdin. It still prints the agent's events, one JSON object
 // per line, on stdout. With --demo it brings its own hub (see demo.go).
 package main
 
@@ -52,7 +52,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("shiftgate-kiosk", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.state, "state", "", "enrolled state directory (shiftgate-agent enroll)")
-	fs.StringVar(&o.auth, "authenticator", "", "soft:DIR (software badges DIR/NAME.json) or fido2")
+	fs.StringVar(&o.auth, "authenticator", "", "soft:DIR (software badges DIR/NAME.json, tapped with --badges) or fido2 (the badge reader: USB keys and NFC cards)")
 	fs.StringVar(&o.badges, "badges", "", "comma-separated badge names shown as virtual badges to tap")
 	fs.BoolVar(&o.demo, "demo", false, "try it without hardware: an in-process hub on 127.0.0.1 with demo users and virtual badges (no --state, --authenticator, --badges)")
 	fs.DurationVar(&o.warning, "warning", agent.DefaultWarning, "shift-end warning lead before expires_at")
@@ -70,6 +70,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--demo brings its own kiosk state and badges: leave out --state, --authenticator and --badges")
 	case !o.demo && (o.state == "" || o.auth == ""):
 		return o, errors.New("--state and --authenticator are required (or --demo)")
+	case o.auth == "fido2" && o.badges != "":
+		return o, errors.New("--badges are virtual soft badges: with --authenticator fido2 the badge reader taps")
 	case o.warning <= 0:
 		return o, fmt.Errorf("--warning %s: must be positive", o.warning)
 	case (o.shotAfter > 0) != (o.screenshot != ""):
@@ -131,9 +133,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	a.Settings().SetTheme(ui.Theme())
 	intents := new(agentIntents)
 	model := ui.New(ui.Options{Intents: intents, Badges: badges, AppLabels: labels, OnApp: onApp})
+	reader, err := agent.ReaderFor(o.auth, sessions.Profile(), log)
+	if err != nil {
+		return err
+	}
 	events := agent.NewJSONLines(stdout)
 	core, err := agent.New(agent.Config{
-		StateDir: o.state, Authenticators: src, Warning: o.warning, Logger: log,
+		StateDir: o.state, Authenticators: src, Reader: reader, Warning: o.warning, Logger: log,
 		IdleTimeout: sessions.IdleTimeout(),
 		Teardown:    sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {

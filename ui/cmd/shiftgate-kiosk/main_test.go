@@ -33,6 +33,8 @@ func TestParse(t *testing.T) {
 		{"demo with badges", []string{"--demo", "--badges", "a"}, "leave out --state, --authenticator and --badges"},
 		{"screenshot alone", []string{"--demo", "--screenshot", "x.png"}, "go together"},
 		{"arguments", []string{"--demo", "extra"}, "unexpected arguments"},
+		{"fido2", []string{"--state", "s", "--authenticator", "fido2"}, ""},
+		{"fido2 with badges", []string{"--state", "s", "--authenticator", "fido2", "--badges", "a"}, "with --authenticator fido2 the badge reader taps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parse(tc.args, io.Discard)
