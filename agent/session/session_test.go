@@ -121,7 +121,8 @@ func assertNoDir(t *testing.T, dir string) {
 
 // treeScript starts a child that ignores SIGTERM, an orphaned grandchild
 // (its parent exits at once), a grandchild whose parent waits for it, and
-// writes into HOME and TMPDIR; it reports every pid, then "ready".
+// writes into HOME and TMPDIR; it reports every pid, then, once the
+// background ones have reported theirs too, "ready".
 const treeScript = `
 echo $$ >> "$OUT"
 sh -c 'trap "" TERM; echo $$ >> "$OUT"; exec sleep 60' &
@@ -130,6 +131,7 @@ sh -c 'sleep 60 & echo $! >> "$OUT"; echo $$ >> "$OUT"; wait' &
 echo secret > "$HOME/secret.txt"
 mkdir -p "$HOME/.config/app" && echo x > "$HOME/.config/app/state"
 echo scratch > "$TMPDIR/scratch"
+while [ "$(wc -l < "$OUT")" -lt 5 ]; do sleep 0.01; done
 echo ready >> "$OUT"
 wait
 `

@@ -187,6 +187,9 @@ func (p *person) path() string { p.t.Helper(); return p.eval("location.pathname"
 
 func (p *person) screenshot(name string) {
 	p.t.Helper()
+	// A page that has just been loaded after a form post may not be laid
+	// out yet; Chromium refuses to capture a 0-wide page.
+	p.wait("page laid out for "+name, `document.readyState === 'complete' && document.documentElement.getBoundingClientRect().width > 0 ? 'ok' : 'pending'`, 10*time.Second)
 	// Quality 100 makes FullScreenshot a PNG (below it is a JPEG).
 	png, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
