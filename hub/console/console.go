@@ -319,6 +319,7 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/site/enrollments", siteAccess, c.siteEnroll)
 	handle("POST /console/site/grants", siteAccess, c.siteGrant)
 	handle("POST /console/site/grants/{id}/revoke", siteAccess, c.siteGrantRevoke)
+	handle("POST /console/site/extensions", siteAccess, c.siteExtend)
 
 	mux.Handle("/console/", c.guard(public, false, func(w http.ResponseWriter, r *http.Request, _ *viewer) error {
 		return errNotFound

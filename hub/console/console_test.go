@@ -172,6 +172,7 @@ func TestSupervisorCannotReachOtherSites(t *testing.T) {
 		{"POST", "/console/site/grants", url.Values{"user": {w.northUser.UserName}, "role": {"Nurse"}, "site": {"south"}, "until": {"4h"}, "reason": {"x"}}},
 		{"POST", "/console/site/grants", url.Values{"user": {w.southUser.UserName}, "role": {"Nurse"}, "site": {"north"}, "until": {"4h"}, "reason": {"x"}}},
 		{"POST", "/console/site/grants/" + w.southGrant.ID + "/revoke", nil},
+		{"POST", "/console/site/extensions", url.Values{"user": {w.southUser.UserName}, "until": {"1h"}, "reason": {"x"}}},
 	}
 	adminRoutes := []route{
 		{"GET", "/console/dashboard", nil}, {"GET", "/console/users", nil}, {"GET", "/console/users/" + w.northUser.ID, nil},
@@ -215,6 +216,21 @@ func TestSupervisorCannotReachOtherSites(t *testing.T) {
 	if r := sup.post("/console/site/grants", url.Values{"user": {w.northUser.UserName}, "role": {"Nurse"}, "site": {"north"}, "until": {"3h"}, "reason": {"cover"}}); r.Status != http.StatusSeeOther {
 		t.Errorf("grant at own site: %d %s", r.Status, r.Body)
 	}
+	// A shift extension for a worker of the supervisor's site, audited with
+	// the supervisor as approver; bad input is a 400 that stores nothing.
+	now := time.Now().UTC()
+	if _, err := h.Engine().SetShifts(t.Context(), lifecycleActor, w.northUser.ID, []store.Shift{{Start: now.Add(-time.Hour), End: now.Add(time.Hour)}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := sup.post("/console/site/extensions", url.Values{"user": {w.northUser.UserName}, "until": {"2h"}, "reason": {""}}); r.Status != http.StatusBadRequest {
+		t.Errorf("extension without a reason: %d, want 400", r.Status)
+	}
+	if r := sup.post("/console/site/extensions", url.Values{"user": {w.northUser.UserName}, "until": {"2h"}, "reason": {"late handover"}}); r.Status != http.StatusSeeOther {
+		t.Errorf("extension at own site: %d %s", r.Status, r.Body)
+	}
+	if recs, _ := h.Store().SearchAudit(t.Context(), store.AuditSearch{Action: "shift.extend"}); len(recs) != 1 || recs[0].Actor != "console:sam" || !strings.Contains(string(recs[0].Detail), "late handover") {
+		t.Errorf("audit of the extension: %+v", recs)
+	}
 	if r := sup.post("/console/site/sessions/"+w.northSession.ID+"/signout", nil); r.Status != http.StatusSeeOther {
 		t.Errorf("own session sign-out: %d %s", r.Status, r.Body)
 	}
@@ -255,6 +271,7 @@ func TestCSRF(t *testing.T) {
 		"/console/tokens", "/console/tokens/x/revoke", "/console/accounts", "/console/accounts/x/invite", "/console/accounts/x/disable",
 		"/console/site/sessions/" + w.northSession.ID + "/signout", "/console/site/devices/" + w.northKiosk.ID + "/signout",
 		"/console/site/enrollments", "/console/site/grants", "/console/site/grants/" + w.southGrant.ID + "/revoke",
+		"/console/site/extensions",
 	}
 	before := auditCount(t, h)
 	for _, p := range posts {

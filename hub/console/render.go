@@ -45,6 +45,7 @@ var okMessages = map[string]string{
 	"enrollment-armed":      "The kiosk is ready: the worker taps their badge there now.",
 	"grant-created":         "Access granted.",
 	"grant-revoked":         "The grant was revoked.",
+	"shift-extended":        "The shift was extended; the worker's live sessions now end later and their kiosks have been told.",
 	"campaign-started":      "The access review started; its items are assigned to their reviewers.",
 	"reviews-run":           "The due default campaigns were started (those of this period that had not been) and overdue items escalated.",
 	"review-kept":           "Kept: the decision is recorded.",

@@ -374,6 +374,36 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	return done(w, r, "/console/site/", "grant-created")
 }
 
+// siteExtend extends the shift of a worker of the viewer's sites until a
+// time, with a reason (a supervisor covering a late handover): policy
+// counts it as shift time, the worker's live sessions get the later end
+// at once, and the extension is audited with the supervisor as approver.
+func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	ctx := r.Context()
+	f, err := fields(r, "user", "until", "reason")
+	if err != nil {
+		return err
+	}
+	u, err := c.scopedUserByName(ctx, v, f[0])
+	if err != nil {
+		return err
+	}
+	// A typed time is read in the zone of the worker's first site the
+	// viewer may act on.
+	zone := time.UTC
+	if i := slices.IndexFunc(u.Sites, v.allows); i >= 0 {
+		zone = c.siteZone(ctx, u.Sites[i])
+	}
+	until, err := ParseTime(f[1], c.cfg.Now(), zone)
+	if err != nil {
+		return badRequest("until: " + err.Error())
+	}
+	if _, _, err := c.cfg.Engine.ExtendShift(ctx, v.actor(), u.ID, until, f[2]); err != nil {
+		return err
+	}
+	return done(w, r, "/console/site/", "shift-extended")
+}
+
 // siteZone is the time zone times typed for a site are read in: the
 // site's registered zone, else UTC.
 func (c *Console) siteZone(ctx context.Context, site string) *time.Location {
