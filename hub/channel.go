@@ -318,10 +318,24 @@ func (c *channel) device(ctx context.Context, deviceID string) (store.Device, er
 	return c.s.st.GetDevice(ctx, deviceID)
 }
 
+// Ack batching. A mass revoke brings thousands of acks within a few
+// hundred milliseconds, while the same CPUs are still pushing to the
+// kiosks that have not acked yet. The recorder collects acks for ackLinger
+// after the first one of a batch (only the recording waits: the ack time
+// was taken when the ack arrived), so they are written in a few
+// transactions instead of dozens, each of which would rewrite the same
+// index pages.
+const (
+	ackBatch  = 4096
+	ackLinger = 20 * time.Millisecond
+)
+
 // recordAcks writes acknowledgements in batches, one transaction each,
 // until ctx ends.
 func (c *channel) recordAcks(ctx context.Context) {
-	batch := make([]ack, 0, 256)
+	batch := make([]ack, 0, ackBatch)
+	linger := time.NewTimer(ackLinger)
+	linger.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -329,15 +343,19 @@ func (c *channel) recordAcks(ctx context.Context) {
 		case a := <-c.acks:
 			batch = append(batch[:0], a)
 		}
-	drain:
+		linger.Reset(ackLinger)
+	collect:
 		for len(batch) < cap(batch) {
 			select {
 			case a := <-c.acks:
 				batch = append(batch, a)
-			default:
-				break drain
+			case <-linger.C:
+				break collect
+			case <-ctx.Done():
+				break collect
 			}
 		}
+		linger.Stop()
 		err := c.s.st.InTx(ctx, func(tx store.Ops) error {
 			for _, a := range batch {
 				if _, err := tx.AckRevocations(ctx, a.sessionID, a.at); err != nil {

@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ func BenchmarkMassRevokeCommit(b *testing.B) {
 		b.Fatal(err)
 	}
 	a := lifecycle.Actor{Name: "bench", System: "scim"}
+	var cpu time.Duration // the process's CPU time while timed
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		g, err := h.Engine().CreateGroup(ctx, a, store.Group{ID: fmt.Sprintf("g%d", i), DisplayName: fmt.Sprintf("Role%d", i), Members: ids})
@@ -55,8 +57,21 @@ func BenchmarkMassRevokeCommit(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		c0 := cpuTime(b)
 		if err := h.Engine().DeleteGroup(ctx, a, g.ID); err != nil {
 			b.Fatal(err)
 		}
+		cpu += cpuTime(b) - c0
 	}
+	// CPU time says more than wall time on a shared machine.
+	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// cpuTime returns the CPU time the process has used so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

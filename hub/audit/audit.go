@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -87,6 +88,7 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 	}
 	now := l.now().UTC()
 	out := make([]store.AuditRecord, 0, len(entries))
+	s := newSealer(l.key)
 	for _, e := range entries {
 		detail := json.RawMessage("{}")
 		if e.Detail != nil {
@@ -98,7 +100,7 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 		}
 		seq++
 		r := store.AuditRecord{Seq: seq, Time: now, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: detail, Prev: prev}
-		r.Hash = seal(l.key, r)
+		r.Hash = s.seal(r)
 		prev = r.Hash
 		out = append(out, r)
 	}
@@ -113,28 +115,40 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 	return out, nil
 }
 
-// seal computes a record's chain hash. Every field is length-prefixed so
-// that no two different records encode to the same bytes.
-func seal(key []byte, r store.AuditRecord) []byte {
-	m := hmac.New(sha256.New, key)
-	var n [8]byte
-	writeInt := func(v int64) {
-		binary.BigEndian.PutUint64(n[:], uint64(v))
-		m.Write(n[:])
+// sealer computes records' chain hashes with one HMAC and one encoding
+// buffer, so sealing the thousands of records of a mass change (one per
+// user) does not allocate per field.
+type sealer struct {
+	mac hash.Hash
+	buf []byte
+}
+
+func newSealer(key []byte) *sealer {
+	// 512 bytes hold a typical record's fields, so a single Append
+	// allocates the buffer once.
+	return &sealer{mac: hmac.New(sha256.New, key), buf: make([]byte, 0, 512)}
+}
+
+// seal computes a record's chain hash: HMAC-SHA256 over its fields and the
+// previous hash. Every field is length-prefixed so that no two different
+// records encode to the same bytes; the encoding must never change, or
+// existing chains stop verifying.
+func (s *sealer) seal(r store.AuditRecord) []byte {
+	b := s.buf[:0]
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
+	for _, f := range [...]string{r.Actor, r.Action, r.Subject, r.System} {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+		b = append(b, f...)
 	}
-	writeBytes := func(b []byte) {
-		writeInt(int64(len(b)))
-		m.Write(b)
-	}
-	writeInt(r.Seq)
-	writeInt(r.Time.UnixNano())
-	writeBytes([]byte(r.Actor))
-	writeBytes([]byte(r.Action))
-	writeBytes([]byte(r.Subject))
-	writeBytes([]byte(r.System))
-	writeBytes(r.Detail)
-	writeBytes(r.Prev)
-	return m.Sum(nil)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(r.Detail)))
+	b = append(b, r.Detail...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(r.Prev)))
+	b = append(b, r.Prev...)
+	s.buf = b
+	s.mac.Reset()
+	s.mac.Write(b)
+	return s.mac.Sum(nil)
 }
 
 // Report is the outcome of Verify.
@@ -163,6 +177,7 @@ const verifyPage = 1000
 func Verify(ctx context.Context, key []byte, ops store.Ops) (Report, error) {
 	var rep Report
 	var prev []byte
+	s := newSealer(key)
 	for {
 		page, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: rep.HeadSeq, Limit: verifyPage})
 		if err != nil {
@@ -175,7 +190,7 @@ func Verify(ctx context.Context, key []byte, ops store.Ops) (Report, error) {
 				return rep, &BrokenError{Seq: want, Reason: fmt.Sprintf("record missing (next stored record is %d)", r.Seq)}
 			case !hmac.Equal(r.Prev, prev):
 				return rep, &BrokenError{Seq: r.Seq, Reason: "does not link to the previous record (a record before it was removed, replaced or moved)"}
-			case !hmac.Equal(r.Hash, seal(key, r)):
+			case !hmac.Equal(r.Hash, s.seal(r)):
 				return rep, &BrokenError{Seq: r.Seq, Reason: "contents do not match their hash (the record was edited)"}
 			}
 			prev = r.Hash

@@ -429,13 +429,14 @@ func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Acto
 		revs = append(revs, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now})
 	}
 	entries := make([]audit.Entry, 0, len(userIDs))
+	roles := []string{role}
 	for _, uid := range userIDs {
 		if len(byUser[uid]) == 0 {
 			revs = append(revs, store.Revocation{UserID: uid, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now})
 		}
 		entries = append(entries, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + uid,
-			Detail: map[string]any{"roles": []string{role}, "sessionsEnded": byUser[uid]},
+			Detail: rolesRemoved{Roles: roles, SessionsEnded: byUser[uid]},
 		})
 	}
 	added, err := tx.AddRevocations(ctx, revs)
@@ -445,6 +446,15 @@ func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Acto
 	c.revs = append(c.revs, added...)
 	_, err = e.audit.AppendMany(ctx, tx, entries)
 	return err
+}
+
+// rolesRemoved is the detail of a user.entitlements_removed record for lost
+// roles. A struct marshals like the map it replaces (same keys, in this
+// order) at a fraction of the cost, which matters when a group of
+// thousands is deleted.
+type rolesRemoved struct {
+	Roles         []string `json:"roles"`
+	SessionsEnded []string `json:"sessionsEnded"`
 }
 
 // bulkSessionScan is how many users make one scan of all live sessions

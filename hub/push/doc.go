@@ -19,9 +19,10 @@
 //     hello's ID). A welcome carrying a Revoke verdict gets its own ID and
 //     is tracked like a session.revoke push: the agent's ack (Re = the
 //     welcome's ID) reaches Handler.Acked.
-//  4. Running. Each connection has one reader goroutine (the ServeHTTP
-//     goroutine) and one writer goroutine that owns every write, pings
-//     included. The reader decodes frames, answers malformed ones with an
+//  4. Running. Each connection has one reader goroutine (started by
+//     ServeHTTP, which returns after the upgrade so that net/http frees
+//     what it held for the request) and one writer goroutine that owns
+//     every write, pings included. The reader decodes frames, answers malformed ones with an
 //     error message, hands acks of outstanding pushes to Handler.Acked and
 //     queues every other message for Handler.Request. Requests of one
 //     connection run one at a time, in order, on a worker goroutine that
@@ -42,6 +43,8 @@
 //
 // The hot path takes no global lock: connections live in a sync.Map and
 // outstanding pushes in a small per-connection map. An idle connection holds
-// its TLS state, a 1 KiB read buffer, two goroutine stacks and no write
-// buffer (write buffers come from a pool for the duration of a flush).
+// its TLS state, a 1 KiB read buffer, two small goroutine stacks and no
+// write buffer (write buffers come from a pool for the duration of a
+// flush); none of net/http's per-request buffers, nor the stack the TLS
+// handshake grew (about 20 KiB a connection).
 package push

@@ -143,7 +143,7 @@ type Hub struct {
 	closed atomic.Bool
 	mu     sync.Mutex // guards handshaking and the wg.Add / closed handshake
 	hsConn map[*websocket.Conn]struct{}
-	wg     sync.WaitGroup // ServeHTTP calls past the upgrade
+	wg     sync.WaitGroup // channels past the upgrade, until their goroutines end
 }
 
 // New returns a Hub for cfg. It panics when cfg.Handler is nil, a
@@ -208,24 +208,35 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.wg.Add(1)
 	h.mu.Unlock()
-	defer h.wg.Done()
 
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// Upgrade has answered the request.
 		h.log.Debug("push: upgrade", "device", deviceID, "err", err)
+		h.wg.Done()
 		return
 	}
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
 		ws.Close()
+		h.wg.Done()
 		return
 	}
 	h.hsConn[ws] = struct{}{}
 	h.mu.Unlock()
 
-	h.serve(r.Context(), deviceID, ws)
+	// The channel lives in a goroutine of its own and ServeHTTP returns:
+	// net/http then lets go of everything it held for the request (its
+	// 4 KiB read and write buffers, the request, and the goroutine whose
+	// stack grew during the TLS handshake), about a third of what an idle
+	// channel would otherwise keep. The request's context ends when
+	// ServeHTTP returns, so the channel keeps only its values.
+	ctx := context.WithoutCancel(r.Context())
+	go func() {
+		defer h.wg.Done()
+		h.serve(ctx, deviceID, ws)
+	}()
 }
 
 // Push queues a push of typ with data (JSON-encoded once, here; a

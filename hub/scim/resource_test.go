@@ -138,6 +138,14 @@ func TestNormalize(t *testing.T) {
 			    "shifts":[{"start":"2026-12-01T06:00:00Z","end":"2026-12-01T16:00:00Z"}],"certifications":[{"name":"forklift"}]}}`,
 		},
 		{
+			name: "duplicate complex values, keys in any order",
+			rt:   users,
+			in: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b",
+			  "emails":[{"value":"b@x","type":"work"},{"type":"work","value":"b@x"},{"value":"c@x","type":"work"}]}`,
+			want: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b",
+			  "emails":[{"value":"b@x","type":"work"},{"value":"c@x","type":"work"}]}`,
+		},
+		{
 			name: "nulls and empty values are unassigned",
 			rt:   users,
 			in:   `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b","title":null,"emails":[],"name":{"givenName":null},"addresses":[null]}`,

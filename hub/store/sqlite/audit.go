@@ -3,8 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -78,12 +76,6 @@ func (o ops) AppendAuditBatch(ctx context.Context, rs []store.AuditRecord) error
 	if len(rs) == 0 {
 		return nil
 	}
-	type row struct {
-		Q, T       int64
-		A, N, S, Y string
-		D, P, H    string // hex
-	}
-	rows := make([]row, len(rs))
 	for i, r := range rs {
 		if err := checkTimes(r.Time); err != nil {
 			return fmt.Errorf("append audit records %d-%d: %w", rs[0].Seq, rs[len(rs)-1].Seq, err)
@@ -91,13 +83,8 @@ func (o ops) AppendAuditBatch(ctx context.Context, rs []store.AuditRecord) error
 		if i > 0 && r.Seq != rs[i-1].Seq+1 {
 			return fmt.Errorf("append audit records: %d does not follow %d: %w", r.Seq, rs[i-1].Seq, store.ErrConflict)
 		}
-		rows[i] = row{r.Seq, nanos(r.Time), r.Actor, r.Action, r.Subject, r.System, hex.EncodeToString(r.Detail), hex.EncodeToString(r.Prev), hex.EncodeToString(r.Hash)}
 	}
-	list, err := json.Marshal(rows)
-	if err != nil {
-		return err
-	}
-	err = o.write(ctx, func(q querier) error {
+	err := o.write(ctx, func(q querier) error {
 		var head int64
 		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit`).Scan(&head); err != nil {
 			return err
@@ -105,12 +92,16 @@ func (o ops) AppendAuditBatch(ctx context.Context, rs []store.AuditRecord) error
 		if rs[0].Seq != head+1 {
 			return fmt.Errorf("seq %d does not follow the head %d: %w", rs[0].Seq, head, store.ErrConflict)
 		}
-		// NULLIF keeps an empty prev (the first record) NULL, as AppendAudit does.
-		_, err := q.ExecContext(ctx, `INSERT INTO audit (`+auditCols+`)
-			SELECT value->>'Q', value->>'T', value->>'A', value->>'N', value->>'S', value->>'Y',
-				unhex(value->>'D'), NULLIF(unhex(value->>'P'), x''), unhex(value->>'H')
-			FROM json_each(?) ORDER BY key`, string(list))
-		return mapErr(err)
+		args := make([]any, 0, 9*min(len(rs), bulkRows))
+		return chunks(len(rs), func(lo, hi int) error {
+			args = args[:0]
+			for _, r := range rs[lo:hi] {
+				// A nil prev (the first record) stays NULL, as in AppendAudit.
+				args = append(args, r.Seq, nanos(r.Time), r.Actor, r.Action, r.Subject, r.System, []byte(r.Detail), r.Prev, r.Hash)
+			}
+			_, err := q.ExecContext(ctx, `INSERT INTO audit (`+auditCols+`) VALUES `+placeholders(hi-lo, 9), args...)
+			return mapErr(err)
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("append audit records %d-%d: %w", rs[0].Seq, rs[len(rs)-1].Seq, err)

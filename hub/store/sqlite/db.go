@@ -53,6 +53,23 @@ type DB struct {
 // checkpointEvery is how often the background checkpoint runs.
 const checkpointEvery = 500 * time.Millisecond
 
+// WAL size bounds. SQLite starts writing the write-ahead log from its
+// beginning again only when a write transaction begins after a checkpoint
+// has copied every frame into the database; under steady load the
+// background checkpoint never catches up with the writer, so the log grew
+// without bound (a gigabyte while 10,000 kiosks enrolled), and every commit
+// appended to a growing file, which costs the kernel block allocation and
+// zeroing on each write. When the log holds walRestartFrames or more after
+// a background checkpoint, the writer connection runs one more: it only
+// copies what was committed since (the writer's own queue is stopped
+// meanwhile, so it completes), and the next write starts the log over.
+// walSizeLimit is the journal_size_limit: the file is cut back to it when
+// the log starts over.
+const (
+	walRestartFrames = 4096       // 16 MiB of 4 KiB pages
+	walSizeLimit     = "67108864" // 64 MiB
+)
+
 // Connection parameters understood by mattn/go-sqlite3. The busy timeout
 // only matters when another process (a CLI) writes to the same file: inside
 // this process the writer pool has one connection.
@@ -123,7 +140,9 @@ func open(ctx context.Context, path string) (*DB, error) {
 // checkpoints runs a PASSIVE checkpoint every checkpointEvery until ctx
 // ends. A passive checkpoint copies what it can without waiting for
 // readers or blocking the writer; the writer's own automatic checkpoints
-// are off, since they would stall every write queued behind them.
+// are off, since they would stall every write queued behind them. When the
+// log has grown past walRestartFrames, a short checkpoint on the writer
+// lets the log start over (see walRestartFrames).
 func (db *DB) checkpoints(ctx context.Context) {
 	defer close(db.done)
 	t := time.NewTicker(checkpointEvery)
@@ -135,7 +154,12 @@ func (db *DB) checkpoints(ctx context.Context) {
 		case <-t.C:
 			// Errors (SQLITE_BUSY while another process checkpoints)
 			// are retried on the next tick.
-			_, _ = db.checkpointer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			var busy, frames, copied int
+			err := db.checkpointer.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied)
+			if err != nil || busy != 0 || frames < walRestartFrames {
+				continue
+			}
+			_, _ = db.writer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
 		}
 	}
 }
@@ -188,9 +212,15 @@ func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 // as checkpoints grow it costs more than it saves) and does not checkpoint:
 // the background checkpointer does, so a write never waits for a
 // checkpoint (they made the p99 of SCIM creates tens of milliseconds).
+//
+// The writer's page cache is 64 MiB instead of SQLite's 2 MiB: a mass
+// revoke touches a random index page per session in several indexes
+// (10,000 sessions: tens of MiB), and with the small cache the transaction
+// spilled dirty pages to the log mid-way and read pages back with pread,
+// which took most of its time. The cache fills only as pages are used.
 const (
 	readerInit = "PRAGMA mmap_size = 1073741824"
-	writerInit = "PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = 0"
+	writerInit = "PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = " + walSizeLimit
 )
 
 // connector opens connections with a DSN and runs init on each. It avoids

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -47,45 +46,48 @@ func (o ops) AddRevocations(ctx context.Context, rs []store.Revocation) ([]store
 	if len(rs) == 0 {
 		return nil, nil
 	}
-	type row struct {
-		U, S, D, R, X string
-		C, A          int64
-	}
-	rows := make([]row, len(rs))
 	out := make([]store.Revocation, len(rs))
 	for i, r := range rs {
 		r.Created, r.Acked = utc(r.Created), utc(r.Acked)
 		if err := checkTimes(r.Created, r.Acked); err != nil {
 			return nil, fmt.Errorf("add %d revocations: %w", len(rs), err)
 		}
-		rows[i] = row{r.UserID, r.SessionID, r.DeviceID, r.Reason, r.Detail, nanos(r.Created), nanos(r.Acked)}
 		out[i] = r
 	}
-	list, err := json.Marshal(rows)
-	if err != nil {
-		return nil, err
-	}
-	var ids []int64
-	err = o.write(ctx, func(q querier) error {
-		var err error
-		// Rows go in in array order, so AUTOINCREMENT numbers them in
-		// that order; RETURNING's order is unspecified, hence the sort.
-		ids, err = queryAll(ctx, q, func(s scanner) (int64, error) {
-			var id int64
-			return id, s.Scan(&id)
-		}, `INSERT INTO revocations (user_id, session_id, device_id, reason, detail, created, acked)
-			SELECT value->>'U', value->>'S', value->>'D', value->>'R', value->>'X', value->>'C', value->>'A'
-			FROM json_each(?) ORDER BY key RETURNING id`, string(list))
-		return err
+	err := o.write(ctx, func(q querier) error {
+		args := make([]any, 0, 7*min(len(out), bulkRows))
+		return chunks(len(out), func(lo, hi int) error {
+			args = args[:0]
+			for _, r := range out[lo:hi] {
+				args = append(args, r.UserID, r.SessionID, r.DeviceID, r.Reason, r.Detail, nanos(r.Created), nanos(r.Acked))
+			}
+			// Rows go in in VALUES order, so AUTOINCREMENT numbers them
+			// in that order; RETURNING's order is unspecified, hence the
+			// sort.
+			ids, err := queryAll(ctx, q, scanID, `INSERT INTO revocations (user_id, session_id, device_id, reason, detail, created, acked)
+				VALUES `+placeholders(hi-lo, 7)+` RETURNING id`, args...)
+			if err != nil {
+				return err
+			}
+			if len(ids) != hi-lo {
+				return fmt.Errorf("inserted %d rows, want %d", len(ids), hi-lo)
+			}
+			slices.Sort(ids)
+			for i, id := range ids {
+				out[lo+i].ID = id
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add %d revocations: %w", len(rs), err)
 	}
-	slices.Sort(ids)
-	for i := range out {
-		out[i].ID = ids[i]
-	}
 	return out, nil
+}
+
+func scanID(s scanner) (int64, error) {
+	var id int64
+	return id, s.Scan(&id)
 }
 
 func (o ops) ListRevocations(ctx context.Context, rq store.RevocationQuery) ([]store.Revocation, error) {

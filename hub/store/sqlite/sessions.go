@@ -120,6 +120,9 @@ func (o ops) EndSessionsByID(ctx context.Context, ids []string, reason string, a
 	if len(ids) == 0 {
 		return nil, nil
 	}
+	// One statement over a JSON array of the IDs: unlike the bulk inserts
+	// (see bulkRows), a list of plain strings costs json_each little, and
+	// measured faster than chunks of IN (?, …).
 	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, err
