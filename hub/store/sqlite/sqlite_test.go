@@ -181,9 +181,6 @@ func TestBackgroundCheckpoint(t *testing.T) {
 // write-ahead log must start over from time to time instead of growing
 // without bound (the background checkpoint alone never caught up).
 func TestWALStartsOver(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes about 100 MiB")
-	}
 	path := filepath.Join(t.TempDir(), "hub.db")
 	db := openTest(t, path)
 	ctx := t.Context()
