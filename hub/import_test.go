@@ -82,9 +82,14 @@ func TestImportShiftsCLI(t *testing.T) {
 		return time.Date(day.Year(), day.Month(), day.Day(), h, 0, 0, 0, time.UTC).Format("2006-01-02 15:04")
 	}
 	inBerlin := func(h int) time.Time { return time.Date(day.Year(), day.Month(), day.Day(), h, 0, 0, 0, berlin).UTC() }
+	// Ben's second shift is placed by the calendar, not by now + N hours:
+	// relative to now it would overlap his Chicago shift at some times of
+	// day (the test failed when run near 23:00 UTC).
+	benStart := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, time.UTC)
+	benEnd := benStart.Add(8 * time.Hour)
 	good := writeFile(t, "wfm-week.csv", "userName,start,end,zone\n"+
 		"ana,"+local(6)+","+local(14)+",\n"+
-		"BEN,"+rfc(30*time.Hour)+","+rfc(38*time.Hour)+",\n"+
+		"BEN,"+benStart.Format(time.RFC3339)+","+benEnd.Format(time.RFC3339)+",\n"+
 		"ben,"+local(6)+","+local(9)+",America/Chicago\n"+
 		"cleo,,,\n")
 
@@ -101,7 +106,7 @@ func TestImportShiftsCLI(t *testing.T) {
 	chicago, _ := time.LoadLocation("America/Chicago")
 	for id, want := range map[string][]store.Shift{
 		ana:  {{Start: inBerlin(6), End: inBerlin(14)}},
-		ben:  {{Start: time.Date(day.Year(), day.Month(), day.Day(), 6, 0, 0, 0, chicago).UTC(), End: time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, chicago).UTC()}, {Start: now.Add(30 * time.Hour), End: now.Add(38 * time.Hour)}},
+		ben:  {{Start: time.Date(day.Year(), day.Month(), day.Day(), 6, 0, 0, 0, chicago).UTC(), End: time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, chicago).UTC()}, {Start: benStart, End: benEnd}},
 		cleo: nil,
 		dan:  before[dan],
 	} {
