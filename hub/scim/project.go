@@ -22,7 +22,8 @@ func Project(rt *ResourceType, res map[string]any, attributes, excludedAttribute
 	pr := projector{incl: parseSelection(rt, attributes), excl: parseSelection(rt, excludedAttributes),
 		selective: len(attributes) > 0}
 	out := map[string]any{}
-	pr.project(res, "", append(commonAttributes(), rt.Schema.Attributes...), out)
+	pr.project(res, "", common, out)
+	pr.project(res, "", rt.Schema.Attributes, out)
 	for _, e := range rt.Extensions {
 		src, _ := res[e.Schema.ID].(map[string]any)
 		dst := map[string]any{}
