@@ -70,8 +70,13 @@ const checkpointEvery = 500 * time.Millisecond
 // walSizeLimit is the journal_size_limit: the file is cut back to it when
 // the log starts over.
 const (
-	walRestartFrames = 4096       // 16 MiB of 4 KiB pages
-	walSizeLimit     = "67108864" // 64 MiB
+	walRestartFrames = 4096 // 16 MiB of 4 KiB pages
+	// walForceFrames: a log this long means the passive way failed tick
+	// after tick (readers always busy), and restart forces it, waiting at
+	// most walForceWait for the readers.
+	walForceFrames = 4 * walRestartFrames
+	walForceWait   = 100 * time.Millisecond
+	walSizeLimit   = "67108864" // 64 MiB
 	// walPrealloc is how much of the log gets disk blocks up front (the
 	// size limit, so every write before the log is cut back lands on
 	// allocated blocks). On ext4 an append to the log past its allocated
@@ -89,6 +94,7 @@ const (
 // this process the writer pool has one connection.
 const (
 	commonParams = "_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_stmt_cache_size=64"
+	busyTimeout  = 5000 * time.Millisecond // as _busy_timeout says
 	writerParams = commonParams + "&_journal_mode=WAL&_txlock=immediate"
 	readerParams = commonParams + "&_query_only=on"
 )
@@ -209,9 +215,31 @@ func (db *DB) checkpoints(ctx context.Context) {
 			// not stop it: SQLite's own syncs report a failing disk.
 			_, _, _ = db.passive(ctx)
 			_ = db.file.Sync()
-			_, _ = db.writer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			if frames < walForceFrames {
+				_, _ = db.writer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
+			} else {
+				db.restart(ctx)
+			}
 		}
 	}
+}
+
+// restart makes the log start over when readers that never pause kept the
+// passive way from doing it: a RESTART checkpoint on the writer waits for
+// the readers that still use the log to finish, at most walForceWait, and
+// meanwhile holds back writers (they queue for the writer connection
+// anyway). A reader busy for longer makes it give up until the next tick.
+func (db *DB) restart(ctx context.Context) {
+	c, err := db.writer.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", walForceWait.Milliseconds())); err != nil {
+		return
+	}
+	_, _ = c.ExecContext(ctx, "PRAGMA wal_checkpoint(RESTART)")
+	_, _ = c.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds()))
 }
 
 // passive runs one PASSIVE checkpoint on the checkpointer connection and
