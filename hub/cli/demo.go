@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -231,9 +232,18 @@ func (e env) demo(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	revs, err := s.Store().ListRevocations(ctx, store.RevocationQuery{UserID: userID})
-	if err != nil {
-		return err
+	// The kiosks have acked (they said so above); the hub records acks in
+	// batches a few milliseconds later, so give it a moment.
+	var revs []store.Revocation
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		if revs, err = s.Store().ListRevocations(ctx, store.RevocationQuery{UserID: userID}); err != nil {
+			return err
+		}
+		pending := slices.ContainsFunc(revs, func(r store.Revocation) bool { return r.SessionID != "" && r.Acked.IsZero() })
+		if !pending || kiosks == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	say("")
 	say("==> Revocations recorded for dana.kim, with the kiosks' acknowledgements:")
