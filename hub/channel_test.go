@@ -24,50 +24,13 @@ import (
 // completes it with a software badge.
 func registerBadge(t testing.TB, h *hubtest.Hub, k *hubtest.Kiosk, userName string) authenticator.Authenticator {
 	t.Helper()
-	r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name})
-	if r.Status != http.StatusAccepted {
-		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
-	}
-	push := k.Recv(5 * time.Second)
-	if push.Type != wire.TypeEnrollStart {
-		t.Fatalf("got %s, want enroll.start", push.Type)
-	}
-	var es wire.EnrollStart
-	if err := push.Unmarshal(&es); err != nil {
-		t.Fatal(err)
-	}
-	badge, err := authenticator.NewSoft(t.TempDir(), userName, authenticator.SoftOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reg wire.Registered
-	k.Call(wire.TypeRegister, wire.Register{Credential: cred}, wire.TypeRegistered, &reg)
-	if reg.User != userName {
-		t.Errorf("registered for %q, want %q", reg.User, userName)
-	}
-	k.Ack(push)
-	return badge
+	return h.RegisterBadge(t, k, userName, authenticator.SoftOptions{})
 }
 
 // tap runs one login at k with badge and returns the reply.
 func tap(t *testing.T, k *hubtest.Kiosk, badge authenticator.Authenticator) (wire.Envelope, json.RawMessage) {
 	t.Helper()
-	var ch wire.Challenge
-	k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, &ch)
-	assertion, err := authenticator.Authenticate(t.Context(), badge, ch.Origin, ch.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := k.Send(wire.TypeLogin, wire.Login{Credential: assertion})
-	env := k.Recv(5 * time.Second)
-	if env.Re != id {
-		t.Fatalf("reply to %s, want %s", env.Re, id)
-	}
-	return env, assertion
+	return k.Tap(t, badge)
 }
 
 func grant(t *testing.T, env wire.Envelope) wire.SessionGrant {

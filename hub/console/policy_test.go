@@ -22,41 +22,13 @@ const rpi5AAGUID = "cb69481e-8ff7-4039-93ec-0a2729a154a8"
 // soft badge of the model aaguid ("" for the default) there.
 func kioskBadge(t *testing.T, h *hubtest.Hub, k *hubtest.Kiosk, userName, aaguid string) authenticator.Authenticator {
 	t.Helper()
-	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name}); r.Status != http.StatusAccepted {
-		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
-	}
-	push := k.Recv(5 * time.Second)
-	var es wire.EnrollStart
-	if push.Type != wire.TypeEnrollStart || push.Unmarshal(&es) != nil {
-		t.Fatalf("got %s, want enroll.start", push.Type)
-	}
-	badge, err := authenticator.NewSoft(t.TempDir(), userName, authenticator.SoftOptions{AAGUID: aaguid, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Call(wire.TypeRegister, wire.Register{Credential: cred}, wire.TypeRegistered, nil)
-	k.Ack(push)
-	return badge
+	return h.RegisterBadge(t, k, userName, authenticator.SoftOptions{AAGUID: aaguid})
 }
 
 // kioskTap runs one login at k and returns the reply.
 func kioskTap(t *testing.T, k *hubtest.Kiosk, badge authenticator.Authenticator) wire.Envelope {
 	t.Helper()
-	var ch wire.Challenge
-	k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, &ch)
-	assertion, err := authenticator.Authenticate(t.Context(), badge, ch.Origin, ch.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := k.Send(wire.TypeLogin, wire.Login{Credential: assertion})
-	env := k.Recv(5 * time.Second)
-	if env.Re != id {
-		t.Fatalf("reply to %s, want %s", env.Re, id)
-	}
+	env, _ := k.Tap(t, badge)
 	return env
 }
 

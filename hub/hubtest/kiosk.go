@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/certs"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -186,4 +187,54 @@ func (h *Hub) WaitAcked(t testing.TB, session string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("revocation of session %s never recorded as acknowledged", session)
+}
+
+// RegisterBadge arms an enrollment of userName at kiosk k through the
+// admin API and completes it with a new software badge made with opts (a
+// real WebAuthn registration ceremony), as a supervisor and a worker do.
+// The kiosk must be connected.
+func (h *Hub) RegisterBadge(t testing.TB, k *Kiosk, userName string, opts authenticator.SoftOptions) authenticator.Authenticator {
+	t.Helper()
+	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name}); r.Status != http.StatusAccepted {
+		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
+	}
+	push := k.Recv(5 * time.Second)
+	var es wire.EnrollStart
+	if push.Type != wire.TypeEnrollStart || push.Unmarshal(&es) != nil {
+		t.Fatalf("got %s %s, want enroll.start", push.Type, push.Data)
+	}
+	opts.NoSync = true
+	badge, err := authenticator.NewSoft(t.TempDir(), userName, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reg wire.Registered
+	k.Call(wire.TypeRegister, wire.Register{Credential: cred}, wire.TypeRegistered, &reg)
+	if reg.User != userName {
+		t.Errorf("registered for %q, want %q", reg.User, userName)
+	}
+	k.Ack(push)
+	return badge
+}
+
+// Tap runs one login at k with badge — challenge, assertion, login — and
+// returns the hub's reply and the assertion that was sent.
+func (k *Kiosk) Tap(t testing.TB, badge authenticator.Authenticator) (wire.Envelope, json.RawMessage) {
+	t.Helper()
+	var ch wire.Challenge
+	k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, &ch)
+	assertion, err := authenticator.Authenticate(t.Context(), badge, ch.Origin, ch.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := k.Send(wire.TypeLogin, wire.Login{Credential: assertion})
+	env := k.Recv(5 * time.Second)
+	if env.Re != id {
+		t.Fatalf("reply to %s, want %s", env.Re, id)
+	}
+	return env, assertion
 }
