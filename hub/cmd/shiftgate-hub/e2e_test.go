@@ -1,32 +1,24 @@
 package main_test
 
 import (
-	"bufio"
-	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shiftgate/shiftgate/agent/agenttest"
 )
 
-// agentProc is a running shiftgate-agent: its JSON events and its stdin.
+// agentProc is a running shiftgate-agent and its state directory.
 type agentProc struct {
-	t      *testing.T
-	name   string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	events chan map[string]any
-	mu     sync.Mutex
-	log    bytes.Buffer
+	*agenttest.Proc
+	state string
 }
 
 // hubEnv is a hub process with its tokens.
@@ -104,90 +96,13 @@ func (e *hubEnv) kiosk(name, site, badges string) *agentProc {
 		e.t.Fatalf("enroll %s: %v\n%s", name, err, out)
 	}
 	a := startAgent(e.t, name, state, badges)
-	a.wait("connected", 15*time.Second)
+	a.Wait("connected", 15*time.Second)
 	return a
 }
 
 func startAgent(t *testing.T, name, state, badges string) *agentProc {
 	t.Helper()
-	a := &agentProc{t: t, name: name, events: make(chan map[string]any, 64)}
-	a.cmd = exec.Command(agentBin, "run", "--state", state, "--authenticator", "soft:"+badges, "--warning", "2s")
-	a.stdin, _ = a.cmd.StdinPipe()
-	stdout, _ := a.cmd.StdoutPipe()
-	a.cmd.Stderr = &lockedWriter{a}
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var ev map[string]any
-			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-				t.Errorf("%s printed a line that is not JSON: %q", name, sc.Text())
-				continue
-			}
-			if ev["event"] == nil || ev["time"] == nil {
-				t.Errorf("%s event without event and time: %q", name, sc.Text())
-			}
-			a.events <- ev
-		}
-		close(a.events)
-	}()
-	t.Cleanup(func() { a.kill() })
-	return a
-}
-
-type lockedWriter struct{ a *agentProc }
-
-func (w *lockedWriter) Write(b []byte) (int, error) {
-	w.a.mu.Lock()
-	defer w.a.mu.Unlock()
-	return w.a.log.Write(b)
-}
-
-func (a *agentProc) kill() {
-	if a.cmd.ProcessState == nil {
-		a.cmd.Process.Signal(syscall.SIGTERM)
-		a.cmd.Wait()
-	}
-}
-
-func (a *agentProc) send(line string) {
-	a.t.Helper()
-	if _, err := io.WriteString(a.stdin, line+"\n"); err != nil {
-		a.t.Fatalf("%s stdin: %v", a.name, err)
-	}
-}
-
-// wait returns the next event named name, failing on timeout; other
-// events in between are skipped.
-func (a *agentProc) wait(name string, timeout time.Duration) map[string]any {
-	a.t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case ev, ok := <-a.events:
-			if !ok {
-				a.t.Fatalf("%s exited while waiting for %s; log:\n%s", a.name, name, a.logs())
-			}
-			if ev["event"] == name {
-				return ev
-			}
-			if ev["event"] == "login.refused" || ev["event"] == "credential.refused" {
-				if name != ev["event"] {
-					a.t.Fatalf("%s: %v while waiting for %s; log:\n%s", a.name, ev, name, a.logs())
-				}
-			}
-		case <-deadline:
-			a.t.Fatalf("%s: no %s within %v; log:\n%s", a.name, name, timeout, a.logs())
-		}
-	}
-}
-
-func (a *agentProc) logs() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.log.String()
+	return &agentProc{agenttest.Start(t, name, agentBin, "run", "--state", state, "--authenticator", "soft:"+badges, "--warning", "2s"), state}
 }
 
 // TestKioskEndToEnd runs the hub and two kiosk agents as processes: SCIM
@@ -205,19 +120,19 @@ func TestKioskEndToEnd(t *testing.T) {
 		t.Fatalf("enrollment: %d %v", status, m)
 	}
 	time.Sleep(200 * time.Millisecond) // the enroll.start push reaches the kiosk
-	k1.send("tap dana")
-	if ev := k1.wait("credential.registered", 10*time.Second); ev["user"] != "dana.kim" {
+	k1.Send("tap dana")
+	if ev := k1.Wait("credential.registered", 10*time.Second); ev["user"] != "dana.kim" {
 		t.Errorf("registered %v", ev)
 	}
-	k1.send("tap dana")
-	s1 := k1.wait("session.started", 10*time.Second)
-	k2.send("tap dana")
-	s2 := k2.wait("session.started", 10*time.Second)
+	k1.Send("tap dana")
+	s1 := k1.Wait("session.started", 10*time.Second)
+	k2.Send("tap dana")
+	s2 := k2.Wait("session.started", 10*time.Second)
 	if s1["user"] != "dana.kim" || s1["session_id"] == nil || s1["expires_at"] == nil || s1["role"] != "Nurse" {
 		t.Errorf("session.started = %v", s1)
 	}
 	// The session has its own home on the kiosk, with files in it.
-	home := filepath.Join(k1.cmd.Args[3], "sessions", s1["session_id"].(string), "home")
+	home := filepath.Join(k1.state, "sessions", s1["session_id"].(string), "home")
 	if st, err := os.Stat(home); err != nil || st.Mode().Perm() != 0o700 {
 		t.Fatalf("session home %s: %v", home, err)
 	}
@@ -230,8 +145,8 @@ func TestKioskEndToEnd(t *testing.T) {
 		t.Fatalf("deactivate: %d %v", status, m)
 	}
 	for _, k := range []*agentProc{k1, k2} {
-		if ev := k.wait("session.ended", 5*time.Second); ev["reason"] != "deprovisioned" {
-			t.Errorf("%s: session.ended = %v", k.name, ev)
+		if ev := k.Wait("session.ended", 5*time.Second); ev["reason"] != "deprovisioned" {
+			t.Errorf("%s: session.ended = %v", k.Name(), ev)
 		}
 	}
 	t.Logf("SCIM leaver → both kiosks ended their sessions in %v", time.Since(start))
@@ -241,8 +156,8 @@ func TestKioskEndToEnd(t *testing.T) {
 	waitAcks(t, e.dir, []string{s1["session_id"].(string), s2["session_id"].(string)})
 
 	// The badge is dead now.
-	k1.send("tap dana")
-	if ev := k1.wait("login.refused", 10*time.Second); ev["reason"] != "not_recognised" {
+	k1.Send("tap dana")
+	if ev := k1.Wait("login.refused", 10*time.Second); ev["reason"] != "not_recognised" {
 		t.Errorf("tap after deprovisioning: %v", ev)
 	}
 }
@@ -282,18 +197,18 @@ func TestKioskOfflineThenBack(t *testing.T) {
 	k := e.kiosk("north-1", "north", badges)
 	e.call("POST", "/api/v1/enrollments", e.admin, `{"user":"ola","device":"north-1"}`)
 	time.Sleep(200 * time.Millisecond)
-	k.send("tap ola")
-	k.wait("credential.registered", 10*time.Second)
-	k.send("tap ola")
-	s := k.wait("session.started", 10*time.Second)
-	state := k.cmd.Args[3]
-	k.kill()
+	k.Send("tap ola")
+	k.Wait("credential.registered", 10*time.Second)
+	k.Send("tap ola")
+	s := k.Wait("session.started", 10*time.Second)
+	state := k.state
+	k.Stop()
 
 	if status, m := e.call("POST", "/api/v1/users/ola/signout", e.admin, ""); status != 200 || m["sessions_ended"] != 1.0 {
 		t.Fatalf("signout: %d %v", status, m)
 	}
 	back := startAgent(t, "north-1 again", state, badges)
-	if ev := back.wait("session.ended", 15*time.Second); ev["reason"] != "forced" || ev["session_id"] != s["session_id"] {
+	if ev := back.Wait("session.ended", 15*time.Second); ev["reason"] != "forced" || ev["session_id"] != s["session_id"] {
 		t.Errorf("after reconnecting: %v", ev)
 	}
 	waitAcks(t, e.dir, []string{s["session_id"].(string)})
@@ -310,17 +225,17 @@ func TestShiftEnd(t *testing.T) {
 	k := e.kiosk("north-1", "north", badges)
 	e.call("POST", "/api/v1/enrollments", e.admin, `{"user":"sam","device":"north-1"}`)
 	time.Sleep(200 * time.Millisecond)
-	k.send("tap sam")
-	k.wait("credential.registered", 10*time.Second)
-	k.send("tap sam")
-	k.wait("session.started", 10*time.Second)
-	k.wait("session.warning", 15*time.Second)
-	if ev := k.wait("session.ended", 15*time.Second); ev["reason"] != "shift_end" {
+	k.Send("tap sam")
+	k.Wait("credential.registered", 10*time.Second)
+	k.Send("tap sam")
+	k.Wait("session.started", 10*time.Second)
+	k.Wait("session.warning", 15*time.Second)
+	if ev := k.Wait("session.ended", 15*time.Second); ev["reason"] != "shift_end" {
 		t.Errorf("session.ended = %v, want reason shift_end", ev)
 	}
 	// Outside the shift nobody gets in.
-	k.send("tap sam")
-	if ev := k.wait("login.refused", 10*time.Second); ev["reason"] != "outside_shift" {
+	k.Send("tap sam")
+	if ev := k.Wait("login.refused", 10*time.Second); ev["reason"] != "outside_shift" {
 		t.Errorf("tap after the shift: %v", ev)
 	}
 }
@@ -330,21 +245,17 @@ func TestShiftEnd(t *testing.T) {
 func TestDisabledKioskRefused(t *testing.T) {
 	e := startHubEnv(t)
 	k := e.kiosk("north-1", "north", t.TempDir())
-	state := k.cmd.Args[3]
+	state := k.state
 	if status, m := e.call("POST", "/api/v1/devices/north-1/disable", e.admin, ""); status != 200 {
 		t.Fatalf("disable: %d %v", status, m)
 	}
-	k.wait("disconnected", 10*time.Second)
-	k.kill()
+	k.Wait("disconnected", 10*time.Second)
+	k.Stop()
 	again := startAgent(t, "north-1 disabled", state, t.TempDir())
-	select {
-	case ev := <-again.events:
-		if ev["event"] == "connected" {
-			t.Fatalf("a disabled kiosk connected: %v", ev)
-		}
-	case <-time.After(3 * time.Second):
+	if ev, ok := again.Next(3 * time.Second); ok && ev["event"] == "connected" {
+		t.Fatalf("a disabled kiosk connected: %v", ev)
 	}
-	if l := again.logs(); !strings.Contains(l, "tls") && !strings.Contains(l, "certificate") && !strings.Contains(l, "handshake") {
+	if l := again.Logs(); !strings.Contains(l, "tls") && !strings.Contains(l, "certificate") && !strings.Contains(l, "handshake") {
 		t.Errorf("the agent log does not say the TLS handshake failed:\n%s", l)
 	}
 }
@@ -360,21 +271,21 @@ func TestClonedBadgeSuspended(t *testing.T) {
 	k2 := e.kiosk("north-2", "north", clone)
 	e.call("POST", "/api/v1/enrollments", e.admin, `{"user":"vic","device":"north-1"}`)
 	time.Sleep(200 * time.Millisecond)
-	k1.send("tap vic")
-	k1.wait("credential.registered", 10*time.Second)
+	k1.Send("tap vic")
+	k1.Wait("credential.registered", 10*time.Second)
 	copyFile(t, filepath.Join(original, "vic.json"), filepath.Join(clone, "vic.json"))
 	for range 2 {
-		k1.send("tap vic")
-		k1.wait("session.started", 10*time.Second)
-		k1.send("signout")
-		k1.wait("session.ended", 10*time.Second)
+		k1.Send("tap vic")
+		k1.Wait("session.started", 10*time.Second)
+		k1.Send("signout")
+		k1.Wait("session.ended", 10*time.Second)
 	}
-	k2.send("tap vic")
-	if ev := k2.wait("login.refused", 10*time.Second); ev["reason"] != "not_recognised" {
+	k2.Send("tap vic")
+	if ev := k2.Wait("login.refused", 10*time.Second); ev["reason"] != "not_recognised" {
 		t.Errorf("cloned badge: %v", ev)
 	}
-	k1.send("tap vic")
-	if ev := k1.wait("login.refused", 10*time.Second); ev["reason"] != "not_recognised" {
+	k1.Send("tap vic")
+	if ev := k1.Wait("login.refused", 10*time.Second); ev["reason"] != "not_recognised" {
 		t.Errorf("original badge after the clone was seen: %v", ev)
 	}
 	if out := e.cli("audit", "export", "--data", e.dir); !strings.Contains(out, `"action":"credential.suspended"`) {

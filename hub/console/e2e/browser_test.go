@@ -4,22 +4,17 @@
 package e2e_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +22,7 @@ import (
 	cdpwa "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
+	"github.com/shiftgate/shiftgate/agent/agenttest"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/console"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
@@ -305,12 +301,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	sup.do("enroll", chromedp.SendKeys(chromedp.CSS("#enroll-user"), "dana.kim"), chromedp.Click(chromedp.CSS("#enroll-button")))
 	sup.wait("enrollment armed", `document.querySelector('.notice.ok') && document.querySelector('.notice.ok').textContent.includes('ready') ? 'ok' : (document.getElementById('error-message') ? 'error: '+document.getElementById('error-message').textContent : 'pending')`, 10*time.Second)
 	time.Sleep(100 * time.Millisecond) // the enroll.start push reaches the agent
-	kiosk.send("tap dana")
-	if ev := kiosk.wait("credential.registered", 10*time.Second); ev["user"] != "dana.kim" {
+	kiosk.Send("tap dana")
+	if ev := kiosk.Wait("credential.registered", 10*time.Second); ev["user"] != "dana.kim" {
 		t.Errorf("registered %v", ev)
 	}
-	kiosk.send("tap dana")
-	started := kiosk.wait("session.started", 10*time.Second)
+	kiosk.Send("tap dana")
+	started := kiosk.Wait("session.started", 10*time.Second)
 	sid, _ := started["session_id"].(string)
 
 	// The live list updates by itself (server-sent events), without a reload.
@@ -340,7 +336,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The supervisor signs Dana out; the kiosk tears the session down.
 	sup.do("force sign-out", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-session=%q] button`, sid))))
-	ended := kiosk.wait("session.ended", 10*time.Second)
+	ended := kiosk.Wait("session.ended", 10*time.Second)
 	if ended["reason"] != "forced" || ended["session_id"] != sid {
 		t.Errorf("session.ended = %v, want reason forced for %s", ended, sid)
 	}
@@ -411,19 +407,9 @@ func checkCookie(t *testing.T, p *person) {
 	}
 }
 
-// agent is a running shiftgate-agent: its JSON events and its stdin.
-type agent struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	events chan map[string]any
-	mu     sync.Mutex
-	log    strings.Builder
-}
-
 // startKiosk enrolls a kiosk with a code from the admin API and runs the
 // real agent binary with software badges.
-func startKiosk(t *testing.T, h *hubtest.Hub, name, site string) *agent {
+func startKiosk(t *testing.T, h *hubtest.Hub, name, site string) *agenttest.Proc {
 	t.Helper()
 	r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": name, "site": site})
 	if r.Status != http.StatusCreated {
@@ -434,67 +420,7 @@ func startKiosk(t *testing.T, h *hubtest.Hub, name, site string) *agent {
 	if out, err := exec.Command(agentBin, "enroll", "--hub", h.URL, "--ca", filepath.Join(h.DataDir, "ca.pem"), "--code", code, "--state", state, "--profile", "generic-x86").CombinedOutput(); err != nil {
 		t.Fatalf("enroll %s: %v\n%s", name, err, out)
 	}
-	a := &agent{t: t, events: make(chan map[string]any, 64)}
-	a.cmd = exec.Command(agentBin, "run", "--state", state, "--authenticator", "soft:"+t.TempDir())
-	a.stdin, _ = a.cmd.StdinPipe()
-	stdout, _ := a.cmd.StdoutPipe()
-	a.cmd.Stderr = writerFunc(func(b []byte) (int, error) { a.mu.Lock(); defer a.mu.Unlock(); return a.log.Write(b) })
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			var ev map[string]any
-			if json.Unmarshal(sc.Bytes(), &ev) == nil {
-				a.events <- ev
-			}
-		}
-		close(a.events)
-	}()
-	t.Cleanup(func() {
-		a.cmd.Process.Signal(syscall.SIGTERM)
-		a.cmd.Wait()
-	})
-	a.wait("connected", 15*time.Second)
+	a := agenttest.Start(t, name, agentBin, "run", "--state", state, "--authenticator", "soft:"+t.TempDir())
+	a.Wait("connected", 15*time.Second)
 	return a
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
-
-func (a *agent) send(line string) {
-	a.t.Helper()
-	if _, err := io.WriteString(a.stdin, line+"\n"); err != nil {
-		a.t.Fatalf("agent stdin: %v", err)
-	}
-}
-
-// wait returns the next event named name; a refusal fails at once.
-func (a *agent) wait(name string, timeout time.Duration) map[string]any {
-	a.t.Helper()
-	deadline := time.After(timeout)
-	for {
-		select {
-		case ev, ok := <-a.events:
-			if !ok {
-				a.t.Fatalf("agent exited waiting for %s:\n%s", name, a.logs())
-			}
-			if ev["event"] == name {
-				return ev
-			}
-			if ev["event"] == "login.refused" || ev["event"] == "credential.refused" {
-				a.t.Fatalf("agent: %v while waiting for %s:\n%s", ev, name, a.logs())
-			}
-		case <-deadline:
-			a.t.Fatalf("agent: no %s within %v:\n%s", name, timeout, a.logs())
-		}
-	}
-}
-
-func (a *agent) logs() string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.log.String()
 }
