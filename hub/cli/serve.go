@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -21,6 +23,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "how long before a shift starts its worker may sign in (0: not before the start); when given, sets the stored login policy's value at start, else the policy's holds (the default on first start)")
 	warnings := fs.String("session-warnings", "10m,2m", "comma-separated lead times before a session ends at which kiosks warn")
+	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (for benchmarks)")
 	if err := parse(fs, args, "data"); err != nil {
 		return err
 	}
@@ -41,6 +44,17 @@ func (e env) serve(ctx context.Context, args []string) error {
 	log, err := e.logger(*logFormat, *logLevel)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.OpenFile(*cpuProfile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws})
 	if err != nil {

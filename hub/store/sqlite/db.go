@@ -28,6 +28,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
@@ -52,6 +53,14 @@ type DB struct {
 	file *os.File
 	stop context.CancelFunc
 	done chan struct{}
+	// writes queue for the committer goroutine (see groupcommit.go);
+	// closing tells it to stop, and it closes committed when it has.
+	writes       chan *writeReq
+	closing      chan struct{}
+	committed    chan struct{}
+	maxBatch     int           // maxBatch, but tests change it
+	maxBatchTime time.Duration // maxBatchTime, but tests change it
+	commitCount  atomic.Int64  // batches committed, for tests
 }
 
 // checkpointEvery is how often the background checkpoint runs.
@@ -164,8 +173,11 @@ func open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	db := &DB{path: path, writer: writer, reader: reader, checkpointer: checkpointer, file: file, done: make(chan struct{})}
+	db := &DB{path: path, writer: writer, reader: reader, checkpointer: checkpointer, file: file, done: make(chan struct{}),
+		writes: make(chan *writeReq), closing: make(chan struct{}), committed: make(chan struct{}),
+		maxBatch: maxBatch, maxBatchTime: maxBatchTime}
 	db.ops = ops{read: reader, write: db.writeTx}
+	go db.commits()
 	var bg context.Context
 	bg, db.stop = context.WithCancel(context.Background())
 	go db.checkpoints(bg)
@@ -252,6 +264,8 @@ func (db *DB) passive(ctx context.Context) (busy bool, frames int, err error) {
 
 // Close stops the checkpoints and closes the pools.
 func (db *DB) Close() error {
+	close(db.closing)
+	<-db.committed
 	db.stop()
 	<-db.done
 	// The file goes last: closing it while SQLite still has the
@@ -260,37 +274,21 @@ func (db *DB) Close() error {
 	return errors.Join(err, db.file.Close())
 }
 
-// InTx runs fn in one IMMEDIATE transaction on the writer connection. If fn
-// returns an error, the transaction is rolled back and that error is
-// returned unchanged. If fn panics, the transaction is rolled back and the
-// panic continues up the stack: a panic is a bug, not an outcome to report.
+// InTx runs fn in one transaction on the writer connection (a savepoint in
+// a group commit: see groupcommit.go). If fn returns an error, its writes
+// are rolled back and that error is returned unchanged. If fn panics, its
+// writes are rolled back and the panic continues up the stack: a panic is
+// a bug, not an outcome to report.
 //
 // Every write of the process queues behind fn, so fn should be short and
 // must use only the tx it is given: a write through db from inside fn waits
-// for the connection fn holds and never gets it.
+// for a turn that comes only after fn's.
 func (db *DB) InTx(ctx context.Context, fn func(tx store.Ops) error) error {
 	return db.writeTx(ctx, func(q querier) error {
 		return fn(ops{read: q, write: func(_ context.Context, fn func(querier) error) error {
 			return fn(q)
 		}})
 	})
-}
-
-// writeTx runs fn in a write transaction of its own. Rollback runs on every
-// path that does not commit, a panic included.
-func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
-	tx, err := db.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 // Settings the DSN cannot carry, run on every new connection.
@@ -309,7 +307,7 @@ func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 // which took most of its time. The cache fills only as pages are used.
 const (
 	readerInit = "PRAGMA mmap_size = 1073741824"
-	writerInit = "PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = " + walSizeLimit
+	writerInit = "PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = " + walSizeLimit
 )
 
 // connector opens connections with a DSN and runs init on each. It avoids
