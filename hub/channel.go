@@ -121,10 +121,8 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		if err := env.Unmarshal(&se); err != nil {
 			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "session.end needs session_id and reason", Err: err}
 		}
-		if sess, err := c.s.st.GetSession(ctx, se.SessionID); err == nil && sess.DeviceID == deviceID {
-			if err := c.s.engine.EndSession(ctx, deviceActor(deviceID), se.SessionID, se.Reason); err != nil {
-				return wire.Envelope{}, err
-			}
+		if err := c.s.engine.EndSessionOn(ctx, deviceActor(deviceID), deviceID, se.SessionID, se.Reason); err != nil {
+			return wire.Envelope{}, err
 		}
 		return wire.New(wire.TypeAck, "", "", nil)
 	case wire.TypeCertRenew:

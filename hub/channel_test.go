@@ -99,6 +99,13 @@ func TestKioskLoginAndLeaver(t *testing.T) {
 		t.Errorf("other site refused with %q", got)
 	}
 
+	// A kiosk can end only its own sessions: k2 naming k1's is answered
+	// (as for a session that is over) and changes nothing.
+	k2.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g1.SessionID, Reason: wire.ReasonSignout}, wire.TypeAck, nil)
+	if s, err := h.Store().GetSession(t.Context(), g1.SessionID); err != nil || !s.Ended.IsZero() {
+		t.Fatalf("k1's session after k2 ended it: %+v, %v; want it live", s, err)
+	}
+
 	// The leaver: both kiosks are told, both acknowledge.
 	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+uid, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`), 200)
 	expectRevoke(t, k1, g1.SessionID, "deprovisioned")

@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -48,9 +49,20 @@ type Entry struct {
 }
 
 // Log seals entries into the chain.
+//
+// It remembers the head it last appended, so that an append is one
+// statement instead of a read and a write: the store refuses a record
+// whose Seq or Prev does not follow its head (store.ErrConflict), and then
+// the Log reads the head and appends once more. The head it remembers goes
+// stale when the transaction that appended is rolled back, or another
+// process (a CLI command) appends.
 type Log struct {
 	key []byte
 	now func() time.Time
+
+	mu       sync.Mutex
+	headSeq  int64
+	headHash []byte // nil: unknown, read it
 }
 
 // New returns a Log that seals with key and stamps records with now().
@@ -82,14 +94,9 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	seq, prev, err := ops.AuditHead(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("audit: read head: %w", err)
-	}
 	now := l.now().UTC()
-	out := make([]store.AuditRecord, 0, len(entries))
-	s := newSealer(l.key)
-	for _, e := range entries {
+	out := make([]store.AuditRecord, len(entries))
+	for i, e := range entries {
 		detail := json.RawMessage("{}")
 		if e.Detail != nil {
 			b, err := json.Marshal(e.Detail)
@@ -98,21 +105,51 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 			}
 			detail = b
 		}
-		seq++
-		r := store.AuditRecord{Seq: seq, Time: now, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: detail, Prev: prev}
-		r.Hash = s.seal(r)
-		prev = r.Hash
-		out = append(out, r)
+		out[i] = store.AuditRecord{Time: now, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: detail}
 	}
-	if len(out) == 1 {
-		err = ops.AppendAudit(ctx, out[0])
-	} else {
-		err = ops.AppendAuditBatch(ctx, out)
+	l.mu.Lock()
+	seq, prev := l.headSeq, l.headHash
+	l.mu.Unlock()
+	s := newSealer(l.key)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			var err error
+			if seq, prev, err = ops.AuditHead(ctx); err != nil {
+				return nil, fmt.Errorf("audit: read head: %w", err)
+			}
+		}
+		p := prev
+		for i := range out {
+			out[i].Seq, out[i].Prev = seq+int64(i)+1, p
+			out[i].Hash = s.seal(out[i])
+			p = out[i].Hash
+		}
+		var err error
+		if len(out) == 1 {
+			err = ops.AppendAudit(ctx, out[0])
+		} else {
+			err = ops.AppendAuditBatch(ctx, out)
+		}
+		if errors.Is(err, store.ErrConflict) && attempt == 0 {
+			continue // the head moved: read it and seal again
+		}
+		if err != nil {
+			l.forgetHead()
+			return nil, fmt.Errorf("audit %s: %w", entries[0].Action, err)
+		}
+		last := out[len(out)-1]
+		l.mu.Lock()
+		l.headSeq, l.headHash = last.Seq, last.Hash
+		l.mu.Unlock()
+		return out, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("audit %s: %w", entries[0].Action, err)
-	}
-	return out, nil
+}
+
+// forgetHead makes the next append read the head from the store.
+func (l *Log) forgetHead() {
+	l.mu.Lock()
+	l.headSeq, l.headHash = 0, nil
+	l.mu.Unlock()
 }
 
 // sealer computes records' chain hashes with one HMAC and one encoding

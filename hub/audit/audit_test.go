@@ -172,3 +172,48 @@ func TestAppendMany(t *testing.T) {
 		t.Fatalf("Verify = %+v, %v", rep, err)
 	}
 }
+
+// TestRememberedHeadGoesStale: the Log remembers the head it appended, and
+// that goes stale when its transaction rolls back or another writer (a CLI
+// process, here a second Log) appends. Each append still lands on the
+// true head, single and batched, and the chain verifies.
+func TestRememberedHeadGoesStale(t *testing.T) {
+	st := openStore(t)
+	key := bytes.Repeat([]byte{5}, 32)
+	l, _ := audit.New(key, nil)
+	other, _ := audit.New(key, nil)
+	appendN(t, st, l, 2)
+
+	errUndo := errors.New("undo")
+	err := st.InTx(t.Context(), func(tx store.Ops) error {
+		if _, err := l.Append(t.Context(), tx, audit.Entry{Actor: "a", Action: "rolled.back", Subject: "user:x", System: "scim"}); err != nil {
+			return err
+		}
+		return errUndo
+	})
+	if !errors.Is(err, errUndo) {
+		t.Fatalf("rolled-back append: %v", err)
+	}
+	appendN(t, st, l, 1)     // l remembers seq 3 from the rolled-back append
+	appendN(t, st, other, 2) // l's head is now behind
+	appendN(t, st, l, 1)
+	appendN(t, st, other, 1)
+	err = st.InTx(t.Context(), func(tx store.Ops) error {
+		_, err := l.AppendMany(t.Context(), tx, []audit.Entry{
+			{Actor: "a", Action: "x", Subject: "user:1", System: "scim"},
+			{Actor: "a", Action: "x", Subject: "user:2", System: "scim"},
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("batch on a stale head: %v", err)
+	}
+	rep, err := audit.Verify(t.Context(), key, st)
+	if err != nil || rep.Records != 9 {
+		t.Fatalf("Verify = %+v, %v; want 9 intact records", rep, err)
+	}
+	recs, err := st.ListAudit(t.Context(), store.AuditQuery{Action: "rolled.back"})
+	if err != nil || len(recs) != 0 {
+		t.Errorf("rolled-back record kept: %v, %v", recs, err)
+	}
+}

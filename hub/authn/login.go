@@ -230,20 +230,25 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 	)
 	err = rp.st.InTx(ctx, func(tx store.Ops) error {
 		decline = nil
-		updated, err := tx.UpdateCredential(ctx, credID, func(c store.Credential) (store.Credential, error) {
-			// Checked again inside the write: two copies of a key may race
-			// past the check above with the same stored counter.
-			if c.State != store.CredentialActive {
-				return c, fmt.Errorf("%w: credential %s became %s during login", ErrUnknownCredential, b64(credID), stateName(c.State))
-			}
-			if counterRegressed(c.SignCount, presented) {
-				stored = c.SignCount
-				return c, errRegressed
-			}
-			c.SignCount = presented
-			c.LastUsed = now
-			return c, nil
-		})
+		// The common case in one statement: the credential is still
+		// as read above, so the checks made on it hold.
+		updated, err := tx.RecordCredentialUse(ctx, credID, cred.SignCount, presented, now)
+		if errors.Is(err, store.ErrConflict) {
+			updated, err = tx.UpdateCredential(ctx, credID, func(c store.Credential) (store.Credential, error) {
+				// Checked again inside the write: two copies of a key may race
+				// past the check above with the same stored counter.
+				if c.State != store.CredentialActive {
+					return c, fmt.Errorf("%w: credential %s became %s during login", ErrUnknownCredential, b64(credID), stateName(c.State))
+				}
+				if counterRegressed(c.SignCount, presented) {
+					stored = c.SignCount
+					return c, errRegressed
+				}
+				c.SignCount = presented
+				c.LastUsed = now
+				return c, nil
+			})
+		}
 		if err != nil {
 			return err
 		}

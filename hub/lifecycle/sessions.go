@@ -38,14 +38,10 @@ func (e *Engine) StartSession(ctx context.Context, a Actor, s store.Session, det
 // is checked again there, so a login racing a device disable cannot leave a
 // session open on a disabled kiosk.
 func (e *Engine) StartSessionIn(ctx context.Context, tx store.Ops, a Actor, s store.Session, detail map[string]any) (store.Session, error) {
-	d, err := tx.GetDevice(ctx, s.DeviceID)
-	if err != nil {
-		return store.Session{}, err
-	}
-	if d.State != store.DeviceActive {
+	out, err := tx.StartSession(ctx, s)
+	if errors.Is(err, store.ErrNotFound) {
 		return store.Session{}, ErrDeviceDisabled
 	}
-	out, err := tx.CreateSession(ctx, s)
 	if err != nil {
 		return store.Session{}, err
 	}
@@ -61,8 +57,23 @@ func (e *Engine) StartSessionIn(ctx context.Context, tx store.Ops, a Actor, s st
 // idle, expiry). A session that is no longer live is not an error: the
 // hub may have ended it first.
 func (e *Engine) EndSession(ctx context.Context, a Actor, sessionID, reason string) error {
+	return e.EndSessionOn(ctx, a, "", sessionID, reason)
+}
+
+// EndSessionOn is EndSession for the kiosk deviceID, which may end only
+// its own sessions: another's is left alone, as if it were not live.
+// deviceID "" ends the session wherever it is.
+func (e *Engine) EndSessionOn(ctx context.Context, a Actor, deviceID, sessionID, reason string) error {
 	err := e.run(ctx, func(tx store.Ops, _ *change) error {
-		s, err := tx.EndSession(ctx, sessionID, reason, e.now().UTC())
+		var (
+			s   store.Session
+			err error
+		)
+		if deviceID == "" {
+			s, err = tx.EndSession(ctx, sessionID, reason, e.now().UTC())
+		} else {
+			s, err = tx.EndSessionOn(ctx, sessionID, deviceID, reason, e.now().UTC())
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}

@@ -298,6 +298,13 @@ type CredentialOps interface {
 	GetCredential(ctx context.Context, id []byte) (Credential, error)
 	ListCredentials(ctx context.Context, userID string) ([]Credential, error)
 	UpdateCredential(ctx context.Context, id []byte, fn func(Credential) (Credential, error)) (Credential, error)
+	// RecordCredentialUse sets an active credential's sign counter from
+	// `from` to `to` and its LastUsed to at, in one step, and returns it as
+	// it is after the change: the write of a login, whose checks were made
+	// on the credential as read with counter from. ErrConflict if the
+	// credential is no longer active with counter from (it changed since:
+	// read it again); ErrNotFound if it does not exist.
+	RecordCredentialUse(ctx context.Context, id []byte, from, to uint32, at time.Time) (Credential, error)
 	// RevokeCredentials revokes every active or suspended credential of
 	// the user and returns them as they are after the change.
 	RevokeCredentials(ctx context.Context, userID, reason string) ([]Credential, error)
@@ -329,6 +336,9 @@ type SessionQuery struct {
 // SessionOps reads and writes sessions.
 type SessionOps interface {
 	CreateSession(ctx context.Context, s Session) (Session, error)
+	// StartSession is CreateSession on a device that is active, checked
+	// in the same step: ErrNotFound if s.DeviceID is not an active device.
+	StartSession(ctx context.Context, s Session) (Session, error)
 	GetSession(ctx context.Context, id string) (Session, error)
 	ListSessions(ctx context.Context, q SessionQuery) ([]Session, error)
 	// EndSessions ends every live session of the user and returns them as
@@ -336,6 +346,9 @@ type SessionOps interface {
 	EndSessions(ctx context.Context, userID, reason string, at time.Time) ([]Session, error)
 	// EndSession ends one live session; ErrNotFound if none such is live.
 	EndSession(ctx context.Context, id, reason string, at time.Time) (Session, error)
+	// EndSessionOn is EndSession for a session on deviceID only:
+	// ErrNotFound if no such session is live on that device.
+	EndSessionOn(ctx context.Context, id, deviceID, reason string, at time.Time) (Session, error)
 	// EndSessionsByID ends those of the sessions that are live, in one
 	// step, and returns them as they are after the change, ordered like
 	// ListSessions. Sessions that are unknown or already ended are skipped.
@@ -478,10 +491,13 @@ type AuditOps interface {
 	// AuditHead returns the last record's Seq and Hash (0 and nil when the
 	// log is empty).
 	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
-	// AppendAudit stores r. ErrConflict unless r.Seq is the head's Seq + 1.
+	// AppendAudit stores r. ErrConflict unless r.Seq is the head's Seq + 1
+	// and r.Prev the head's Hash (nil for the first record): a writer that
+	// remembers the head instead of reading it learns here that it moved.
 	AppendAudit(ctx context.Context, r AuditRecord) error
 	// AppendAuditBatch stores consecutive records in one step. ErrConflict
-	// unless the first follows the head and each the one before it.
+	// unless the first follows the head (Seq and Prev, as in AppendAudit)
+	// and each the one before it (Seq).
 	AppendAuditBatch(ctx context.Context, rs []AuditRecord) error
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
 }

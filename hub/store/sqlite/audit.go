@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -43,8 +44,9 @@ func (o ops) AuditHead(ctx context.Context) (int64, []byte, error) {
 	return seq, hash, nil
 }
 
-// AppendAudit stores r if r.Seq follows the head. The check and the insert
-// are one statement, so two appenders cannot both take the same Seq.
+// AppendAudit stores r if r.Seq and r.Prev follow the head. The check and
+// the insert are one statement, so two appenders cannot both take the same
+// Seq.
 func (o ops) AppendAudit(ctx context.Context, r store.AuditRecord) error {
 	if err := checkTimes(r.Time); err != nil {
 		return fmt.Errorf("append audit record %d: %w", r.Seq, err)
@@ -52,7 +54,8 @@ func (o ops) AppendAudit(ctx context.Context, r store.AuditRecord) error {
 	err := o.write(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `INSERT INTO audit (`+auditCols+`)
 			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
-			WHERE ?1 = (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit)`,
+			WHERE ?1 = (SELECT COALESCE(MAX(seq), 0) + 1 FROM audit)
+			AND ?8 IS (SELECT hash FROM audit WHERE seq = ?1 - 1)`,
 			r.Seq, nanos(r.Time), r.Actor, r.Action, r.Subject, r.System, []byte(r.Detail), r.Prev, r.Hash)
 		if err != nil {
 			return mapErr(err)
@@ -85,11 +88,15 @@ func (o ops) AppendAuditBatch(ctx context.Context, rs []store.AuditRecord) error
 		}
 	}
 	err := o.write(ctx, func(q querier) error {
-		var head int64
-		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit`).Scan(&head); err != nil {
+		var (
+			head int64
+			hash []byte
+		)
+		err := q.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&head, &hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if rs[0].Seq != head+1 {
+		if rs[0].Seq != head+1 || !bytes.Equal(rs[0].Prev, hash) {
 			return fmt.Errorf("seq %d does not follow the head %d: %w", rs[0].Seq, head, store.ErrConflict)
 		}
 		args := make([]any, 0, 9*min(len(rs), bulkRows))

@@ -2,9 +2,12 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -119,6 +122,33 @@ func (o ops) UpdateCredential(ctx context.Context, id []byte, fn func(store.Cred
 	}
 	if err != nil {
 		return store.Credential{}, fmt.Errorf("update credential %x: %w", id, err)
+	}
+	return normCredential(c), nil
+}
+
+func (o ops) RecordCredentialUse(ctx context.Context, id []byte, from, to uint32, at time.Time) (store.Credential, error) {
+	if err := checkTimes(at); err != nil {
+		return store.Credential{}, fmt.Errorf("record use of credential %x: %w", id, err)
+	}
+	if id == nil {
+		id = []byte{}
+	}
+	var c store.Credential
+	err := o.write(ctx, func(q querier) error {
+		var err error
+		c, err = scanCredential(q.QueryRowContext(ctx, `UPDATE credentials SET sign_count = ?, last_used = ?
+			WHERE id = ? AND state = ? AND sign_count = ? RETURNING `+credentialCols,
+			int64(to), nanos(at), id, store.CredentialActive, int64(from)))
+		if errors.Is(err, sql.ErrNoRows) {
+			if _, err := getCredential(ctx, q, id); err != nil {
+				return err
+			}
+			return fmt.Errorf("credential is not active with sign counter %d: %w", from, store.ErrConflict)
+		}
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.Credential{}, fmt.Errorf("record use of credential %x: %w", id, err)
 	}
 	return normCredential(c), nil
 }

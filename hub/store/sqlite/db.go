@@ -320,6 +320,9 @@ type connector struct {
 func newConnector(dsn, init string) connector {
 	return connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			if err := enableQPSG(c); err != nil {
+				return err
+			}
 			_, err := c.Exec(init, nil)
 			return err
 		},

@@ -51,12 +51,19 @@ type writeReq struct {
 type turn struct {
 	tx  *sql.Tx
 	err error // the write may not run: answer with err
+	// alone: the write is the first of its batch and runs without a
+	// savepoint; if it fails, the committer rolls the transaction back.
+	alone bool
 }
 
 type ran struct {
-	ok     bool  // fn succeeded and its savepoint was released: await done
+	ok     bool  // fn succeeded (and its savepoint was released): await done
 	broken error // the transaction can no longer be used
 }
+
+// errAlone is how the first write of a batch reports its failure: it has
+// no savepoint, so the transaction is rolled back (it holds nothing else).
+var errAlone = errors.New("first write of the batch failed")
 
 // writeTx runs fn in a write transaction (a savepoint of a batch; see
 // above). If fn returns an error, its writes are undone and the error is
@@ -84,20 +91,30 @@ func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	if t.err != nil {
 		return t.err
 	}
-	ok, err := runSavepoint(t.tx, fn, r.ran)
+	ok, err := runSavepoint(t.tx, !t.alone, fn, r.ran)
 	if !ok {
 		return err
 	}
 	return <-r.done
 }
 
-// runSavepoint runs fn inside a savepoint of tx and reports the outcome on
-// ran, also when fn panics (the panic then continues).
-func runSavepoint(tx *sql.Tx, fn func(q querier) error, report chan<- ran) (ok bool, err error) {
+// runSavepoint runs fn on tx, inside a savepoint when sp is set, and
+// reports the outcome on ran, also when fn panics (the panic then
+// continues). Without a savepoint, a failure reports errAlone and the
+// committer rolls the transaction back.
+func runSavepoint(tx *sql.Tx, sp bool, fn func(q querier) error, report chan<- ran) (ok bool, err error) {
 	bg := context.Background()
-	if _, err := tx.ExecContext(bg, "SAVEPOINT w"); err != nil {
-		report <- ran{broken: err}
-		return false, fmt.Errorf("begin transaction: %w", err)
+	if sp {
+		if _, err := tx.ExecContext(bg, "SAVEPOINT w"); err != nil {
+			report <- ran{broken: err}
+			return false, fmt.Errorf("begin transaction: %w", err)
+		}
+	}
+	undoFn := func() error {
+		if !sp {
+			return errAlone
+		}
+		return undo(tx)
 	}
 	finished := false
 	defer func() {
@@ -106,17 +123,19 @@ func runSavepoint(tx *sql.Tx, fn func(q querier) error, report chan<- ran) (ok b
 		}
 		// fn panicked: undo its writes, let the batch go on, and let
 		// the panic continue.
-		report <- ran{broken: undo(tx)}
+		report <- ran{broken: undoFn()}
 	}()
 	err = fn(detached{tx})
 	finished = true
 	if err != nil {
-		report <- ran{broken: undo(tx)}
+		report <- ran{broken: undoFn()}
 		return false, err
 	}
-	if _, err := tx.ExecContext(bg, "RELEASE w"); err != nil {
-		report <- ran{broken: err}
-		return false, fmt.Errorf("commit: %w", err)
+	if sp {
+		if _, err := tx.ExecContext(bg, "RELEASE w"); err != nil {
+			report <- ran{broken: err}
+			return false, fmt.Errorf("commit: %w", err)
+		}
 	}
 	report <- ran{ok: true}
 	return true, nil
@@ -168,10 +187,16 @@ func (db *DB) batch(first *writeReq) {
 		if err := r.ctx.Err(); err != nil {
 			r.turn <- turn{err: fmt.Errorf("begin transaction: %w", err)}
 		} else {
-			r.turn <- turn{tx: tx}
+			r.turn <- turn{tx: tx, alone: len(pending) == 0}
 			out := <-r.ran
 			if out.ok {
 				pending = append(pending, r)
+			}
+			if errors.Is(out.broken, errAlone) {
+				// Nothing else ran in it: roll back, and let the next
+				// write begin a batch of its own.
+				_ = tx.Rollback()
+				return
 			}
 			if out.broken != nil {
 				// SQLite rolls back the whole transaction on some

@@ -61,6 +61,37 @@ func (o ops) CreateSession(ctx context.Context, s store.Session) (store.Session,
 	return s, nil
 }
 
+func (o ops) StartSession(ctx context.Context, s store.Session) (store.Session, error) {
+	s.Started, s.Expires, s.Ended = utc(s.Started), utc(s.Expires), utc(s.Ended)
+	if err := checkTimes(s.Started, s.Expires, s.Ended); err != nil {
+		return store.Session{}, fmt.Errorf("start session %s: %w", s.ID, err)
+	}
+	apps, err := jsonText(s.Apps)
+	if err != nil {
+		return store.Session{}, fmt.Errorf("start session %s: %w", s.ID, err)
+	}
+	err = o.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
+			WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?3 AND state = ?10)`,
+			s.ID, s.UserID, s.DeviceID, s.Role, apps,
+			nanos(s.Started), nanos(s.Expires), nanos(s.Ended), s.EndReason, store.DeviceActive)
+		if err != nil {
+			return mapErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("device %s is not active: %w", s.DeviceID, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Session{}, fmt.Errorf("start session %s: %w", s.ID, err)
+	}
+	return s, nil
+}
+
 func (o ops) GetSession(ctx context.Context, id string) (store.Session, error) {
 	s, err := scanSession(o.read.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id))
 	if err != nil {
@@ -139,6 +170,23 @@ func (o ops) EndSessionsByID(ctx context.Context, ids []string, reason string, a
 	}
 	sortSessions(ss)
 	return ss, nil
+}
+
+func (o ops) EndSessionOn(ctx context.Context, id, deviceID, reason string, at time.Time) (store.Session, error) {
+	if err := checkTimes(at); err != nil {
+		return store.Session{}, fmt.Errorf("end session %s: %w", id, err)
+	}
+	var s store.Session
+	err := o.write(ctx, func(q querier) error {
+		var err error
+		s, err = scanSession(q.QueryRowContext(ctx, `UPDATE sessions SET ended = ?, end_reason = ?
+			WHERE id = ? AND device_id = ? AND ended = 0 RETURNING `+sessionCols, nanos(at), reason, id, deviceID))
+		return mapErr(err)
+	})
+	if err != nil {
+		return store.Session{}, fmt.Errorf("end session %s on %s: %w", id, deviceID, err)
+	}
+	return s, nil
 }
 
 func (o ops) EndSession(ctx context.Context, id, reason string, at time.Time) (store.Session, error) {

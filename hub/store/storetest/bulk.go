@@ -66,6 +66,7 @@ func testBulk(t *testing.T, s store.Store) {
 	r4 := auditRecord(4, r3.Hash, "user:u3", "user.entitlements_removed")
 	wantErr(t, "batch not after the head", s.AppendAuditBatch(ctx, []store.AuditRecord{r3, r4}), store.ErrConflict)
 	wantErr(t, "batch with a gap", s.AppendAuditBatch(ctx, []store.AuditRecord{r2, r4}), store.ErrConflict)
+	wantErr(t, "batch not on the head's hash", s.AppendAuditBatch(ctx, []store.AuditRecord{auditRecord(2, []byte("not the head"), "x", "x")}), store.ErrConflict)
 	if err := s.AppendAuditBatch(ctx, []store.AuditRecord{r2, r3, r4}); err != nil {
 		t.Fatalf("batch: %v", err)
 	}

@@ -243,3 +243,41 @@ func testRevocations(t *testing.T, s store.Store) {
 		t.Errorf("new revocation ID %d not above %d", last.ID, added[4].ID)
 	}
 }
+
+// testStartAndEndOnDevice: StartSession needs an active device;
+// EndSessionOn ends only a session on the device named.
+func testStartAndEndOnDevice(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, d := range []store.Device{
+		{ID: "k1", Name: "kiosk-1", Site: "North", Profile: "p", State: store.DeviceActive, Created: at(0), Modified: at(0)},
+		{ID: "k2", Name: "kiosk-2", Site: "North", Profile: "p", State: store.DeviceDisabled, Created: at(0), Modified: at(0)},
+	} {
+		must[store.Device](t, "create device")(s.CreateDevice(ctx, d))
+	}
+	s1 := session("s1", "u1", "k1", 1)
+	diff(t, "started", s1, must[store.Session](t, "start")(s.StartSession(ctx, s1)))
+	diff(t, "stored", s1, must[store.Session](t, "get")(s.GetSession(ctx, "s1")))
+	_, err := s.StartSession(ctx, session("s2", "u1", "k2", 1))
+	wantErr(t, "start on a disabled device", err, store.ErrNotFound)
+	_, err = s.StartSession(ctx, session("s3", "u1", "nope", 1))
+	wantErr(t, "start on an unknown device", err, store.ErrNotFound)
+	for _, id := range []string{"s2", "s3"} {
+		_, err := s.GetSession(ctx, id)
+		wantErr(t, "refused session stored", err, store.ErrNotFound)
+	}
+	_, err = s.StartSession(ctx, s1)
+	wantErr(t, "start duplicate", err, store.ErrConflict)
+
+	_, err = s.EndSessionOn(ctx, "s1", "k2", "signout", at(3))
+	wantErr(t, "end on another device", err, store.ErrNotFound)
+	if got := must[store.Session](t, "get")(s.GetSession(ctx, "s1")); !got.Ended.IsZero() {
+		t.Fatalf("ended from another device: %+v", got)
+	}
+	ended := must[store.Session](t, "end on its device")(s.EndSessionOn(ctx, "s1", "k1", "signout", at(3)))
+	want := s1
+	want.Ended, want.EndReason = at(3), "signout"
+	diff(t, "ended", want, ended)
+	checkUTC(t, "ended", ended.Started, ended.Expires, ended.Ended)
+	_, err = s.EndSessionOn(ctx, "s1", "k1", "signout", at(4))
+	wantErr(t, "end twice", err, store.ErrNotFound)
+}
