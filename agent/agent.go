@@ -445,6 +445,7 @@ type loginResult struct {
 	grant  *wire.SessionGrant
 	reason string     // refused
 	unused *challenge // a challenge that did not reach the hub
+	next   *challenge // the next challenge, sent with the hub's answer
 	// quiet: a touch wait ended without a touch (timed out, or called
 	// off); the kiosk stays as it was and nothing is emitted.
 	quiet bool
@@ -508,13 +509,13 @@ func (a *Agent) sendLogin(ctx context.Context, cred []byte) loginResult {
 			a.log.Error("login: unusable session.grant", "err", err)
 			return loginResult{reason: RefusedError}
 		}
-		return loginResult{grant: &g}
+		return loginResult{grant: &g, next: a.received(g.NextChallenge)}
 	case wire.TypeLoginRefused:
 		var r wire.LoginRefused
 		if err := ans.Unmarshal(&r); err != nil || r.Reason == "" {
 			return loginResult{reason: RefusedError}
 		}
-		return loginResult{reason: r.Reason}
+		return loginResult{reason: r.Reason, next: a.received(r.NextChallenge)}
 	default:
 		a.log.Error("login: unexpected answer", "type", ans.Type)
 		return loginResult{reason: RefusedError}
@@ -537,8 +538,10 @@ func (a *Agent) loginDone(res loginResult) {
 		a.setState(Verifying) // the key failed before a touch: refused below
 	}
 	a.readerTapDone(res.quiet, res.pause)
-	if res.unused != nil && a.challenge == nil && a.connected && a.challengeValid(res.unused) {
-		a.challenge = res.unused
+	for _, c := range []*challenge{res.next, res.unused} {
+		if c != nil && a.challenge == nil && a.connected && a.challengeValid(c) {
+			a.challenge = c
+		}
 	}
 	if res.quiet {
 		// A touch wait that ran out: the next one takes the challenge
@@ -630,12 +633,20 @@ func (a *Agent) fetchChallenge(ctx context.Context) (*challenge, error) {
 	if err := ans.Unmarshal(&c); err != nil {
 		return nil, err
 	}
-	now := a.clock.Now()
-	until := now.Add(wire.ChallengeTTL)
+	return a.received(&c), nil
+}
+
+// received is a challenge from the hub with its local deadline (nil for
+// nil or one without options).
+func (a *Agent) received(c *wire.Challenge) *challenge {
+	if c == nil || len(c.Options) == 0 {
+		return nil
+	}
+	until := a.clock.Now().Add(wire.ChallengeTTL)
 	if !c.ExpiresAt.IsZero() {
 		until = minTime(until, c.ExpiresAt.Add(-time.Duration(a.skew.Load())))
 	}
-	return &challenge{Challenge: c, validUntil: until}, nil
+	return &challenge{Challenge: *c, validUntil: until}
 }
 
 func minTime(x, y time.Time) time.Time {

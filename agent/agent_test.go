@@ -2,7 +2,10 @@ package agent
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -584,5 +587,52 @@ func TestStateString(t *testing.T) {
 	}
 	if Locked != 1 || Verifying != 2 || Active != 3 || Warning != 4 || Ending != 5 {
 		t.Error("state numbers changed")
+	}
+}
+
+// TestNextChallengeFromAnswer: a challenge sent with the hub's answer to a
+// login is kept for the next tap, which then needs no challenge.request.
+func TestNextChallengeFromAnswer(t *testing.T) {
+	h := newHarness(t)
+	h.connect()
+	h.hub.waitFor("the first challenge", func() bool { return len(h.hub.requestsOf(wire.TypeChallengeRequest)) == 1 })
+	registerBadge(h.t, h.badges, "ana")
+	sessions := 0
+	h.hub.setResponder(wire.TypeLogin, func(context.Context, any) (wire.Envelope, error) {
+		sessions++
+		return wire.New(wire.TypeSessionGrant, "", "x", wire.SessionGrant{
+			SessionID: fmt.Sprintf("s%d", sessions), User: "ana", Role: "nurse", ExpiresAt: h.clock.Now().Add(time.Hour),
+			NextChallenge: &wire.Challenge{Options: requestOptions(fmt.Sprintf("next-%d", sessions)), Origin: testOrigin, ExpiresAt: h.clock.Now().Add(wire.ChallengeTTL)},
+		})
+	})
+	for i := 1; i <= 2; i++ {
+		h.a.Tap("ana")
+		h.ev.expect(t, EventSessionStarted)
+		h.a.Signout()
+		h.ev.expect(t, EventSessionEnded)
+	}
+	h.do(func() {})
+	if n := len(h.hub.requestsOf(wire.TypeChallengeRequest)); n != 1 {
+		t.Errorf("challenge requests: %d; want only the first, the others came with the grants", n)
+	}
+	logins := h.hub.requestsOf(wire.TypeLogin)
+	if len(logins) != 2 {
+		t.Fatalf("logins: %d", len(logins))
+	}
+	var cred struct {
+		Response struct {
+			ClientDataJSON string `json:"clientDataJSON"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(logins[1].(wire.Login).Credential, &cred); err != nil {
+		t.Fatal(err)
+	}
+	cd, err := base64.RawURLEncoding.DecodeString(cred.Response.ClientDataJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var clientData struct{ Challenge string }
+	if err := json.Unmarshal(cd, &clientData); err != nil || clientData.Challenge != b64("next-1") {
+		t.Errorf("second login signed challenge %q (%v); want the one sent with the first grant, %q", clientData.Challenge, err, b64("next-1"))
 	}
 }

@@ -216,7 +216,7 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 	case errors.As(err, &decline):
 		c.s.metrics.logins.WithLabelValues(dec.Code).Inc()
 		c.s.cfg.Logger.Info("login refused", "device", deviceID, "user", res.User.ID, "code", dec.Code, "why", dec.Detail)
-		return wire.New(wire.TypeLoginRefused, "", "", wire.LoginRefused{Reason: dec.Code})
+		return wire.New(wire.TypeLoginRefused, "", "", wire.LoginRefused{Reason: dec.Code, NextChallenge: c.nextChallenge(deviceID)})
 	case errors.Is(err, lifecycle.ErrDeviceDisabled):
 		return c.refuse(ctx, deviceID, "", wire.RefusedNotAllowedHere, "the kiosk was disabled during the login")
 	case err != nil:
@@ -230,8 +230,21 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 	c.s.cfg.Logger.Debug("session started", "user", res.User.ID, "device", deviceID, "session", sess.ID, "role", dec.Role, "expires", dec.ExpiresAt)
 	return wire.New(wire.TypeSessionGrant, "", "", wire.SessionGrant{
 		SessionID: sess.ID, User: res.User.UserName, DisplayName: res.User.DisplayName, Role: dec.Role, Apps: dec.Apps, ExpiresAt: dec.ExpiresAt,
-		ExpiryReason: expiryReason(dec.EndsBy), WarnSeconds: c.warnSeconds,
+		ExpiryReason: expiryReason(dec.EndsBy), WarnSeconds: c.warnSeconds, NextChallenge: c.nextChallenge(deviceID),
 	})
+}
+
+// nextChallenge is the challenge that goes with the answer to a login, so
+// that the kiosk's next tap costs one round trip without a
+// challenge.request in between (the one it used is spent). On failure the
+// answer goes without one, and the kiosk asks.
+func (c *channel) nextChallenge(deviceID string) *wire.Challenge {
+	ch, err := c.rp.BeginLogin(deviceID)
+	if err != nil {
+		c.s.cfg.Logger.Warn("next challenge", "device", deviceID, "err", err)
+		return nil
+	}
+	return &ch
 }
 
 // applyProfile narrows an allowed decision by the kiosk's hardware profile:
@@ -281,7 +294,7 @@ func (c *channel) refuse(ctx context.Context, deviceID, userID, code, why string
 	if err != nil {
 		return wire.Envelope{}, err
 	}
-	return wire.New(wire.TypeLoginRefused, "", "", wire.LoginRefused{Reason: code})
+	return wire.New(wire.TypeLoginRefused, "", "", wire.LoginRefused{Reason: code, NextChallenge: c.nextChallenge(deviceID)})
 }
 
 // Acked queues a revocation acknowledgement for recording; the reader

@@ -296,6 +296,7 @@ type errRefused struct{ reason string }
 func (e *errRefused) Error() string { return "login refused: " + e.reason }
 
 // login taps badge on the kiosk with challenge c and returns the grant.
+// The hub's answer carries the next challenge, kept for the next login.
 func (k *kiosk) login(ctx context.Context, badge authenticator.Authenticator, c *wire.Challenge) (wire.SessionGrant, error) {
 	var g wire.SessionGrant
 	cred, err := authenticator.Authenticate(ctx, badge, c.Origin, c.Options)
@@ -311,10 +312,12 @@ func (k *kiosk) login(ctx context.Context, badge authenticator.Authenticator, c 
 		if err := ans.Unmarshal(&g); err != nil {
 			return g, err
 		}
+		k.challenge = g.NextChallenge
 		return g, nil
 	case wire.TypeLoginRefused:
 		var r wire.LoginRefused
 		_ = ans.Unmarshal(&r)
+		k.challenge = r.NextChallenge
 		return g, fmt.Errorf("%s: %w", k.name, &errRefused{r.Reason})
 	}
 	return g, fmt.Errorf("%s: login answered with %s", k.name, ans.Type)

@@ -10,9 +10,9 @@ import (
 )
 
 // runLogins: Concurrency kiosks tap in closed loops for Duration per round.
-// Each iteration takes the prefetched challenge, taps (badge signs, login
-// sent), and on the grant signs out and prefetches the next challenge. The
-// latency is tap → session.grant.
+// Each iteration takes the challenge the hub sent with its last answer (or
+// fetches one), taps (badge signs, login sent), and on the grant signs
+// out. The latency is tap → session.grant.
 func (s *Sim) runLogins(ctx context.Context) (*Result, error) {
 	c := s.cfg.Concurrency
 	if err := s.prepare(ctx, s.cfg.Kiosks, c); err != nil {
@@ -112,9 +112,6 @@ func (s *Sim) tapLoop(ctx context.Context, k *kiosk, end time.Time, errs *errorL
 		}
 		lats = append(lats, lat)
 		if err := k.signout(ctx, g.SessionID); err != nil {
-			errs.add(err)
-		}
-		if k.challenge, err = k.fetchChallenge(ctx); err != nil {
 			errs.add(err)
 		}
 	}

@@ -181,9 +181,6 @@ func (s *Sim) openSessions(ctx context.Context, ks []*kiosk, badge authenticator
 			return err
 		}
 		k.expect(g.SessionID)
-		if k.challenge, err = k.fetchChallenge(ctx); err != nil {
-			return err
-		}
 	}
 	return nil
 }

@@ -123,6 +123,9 @@ type SessionGrant struct {
 	// the user (session.warning), e.g. [600, 120]. Optional: without it
 	// the agent uses its own warning lead.
 	WarnSeconds []int `json:"warn_seconds,omitempty"`
+	// NextChallenge is the kiosk's next login challenge, so that the
+	// next tap needs no challenge.request first (optional).
+	NextChallenge *Challenge `json:"next_challenge,omitempty"`
 }
 
 // Refusal reasons shown to the agent. They say what to do without saying
@@ -139,6 +142,8 @@ const (
 // LoginRefused is a refused login.
 type LoginRefused struct {
 	Reason string `json:"reason"`
+	// NextChallenge: as in SessionGrant (optional).
+	NextChallenge *Challenge `json:"next_challenge,omitempty"`
 }
 
 // EnrollStart tells the kiosk that its next tap registers a credential.

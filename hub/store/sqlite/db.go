@@ -53,14 +53,10 @@ type DB struct {
 	file *os.File
 	stop context.CancelFunc
 	done chan struct{}
-	// writes queue for the committer goroutine (see groupcommit.go);
-	// closing tells it to stop, and it closes committed when it has.
-	writes       chan *writeReq
-	closing      chan struct{}
-	committed    chan struct{}
+	w            writers       // the group commit (see groupcommit.go)
 	maxBatch     int           // maxBatch, but tests change it
 	maxBatchTime time.Duration // maxBatchTime, but tests change it
-	commitCount  atomic.Int64  // batches committed, for tests
+	commitCount  atomic.Int64  // transactions committed, for tests
 }
 
 // checkpointEvery is how often the background checkpoint runs.
@@ -174,10 +170,9 @@ func open(ctx context.Context, path string) (*DB, error) {
 	}
 
 	db := &DB{path: path, writer: writer, reader: reader, checkpointer: checkpointer, file: file, done: make(chan struct{}),
-		writes: make(chan *writeReq), closing: make(chan struct{}), committed: make(chan struct{}),
 		maxBatch: maxBatch, maxBatchTime: maxBatchTime}
+	db.w.idle.L = &db.w.mu
 	db.ops = ops{read: reader, write: db.writeTx}
-	go db.commits()
 	var bg context.Context
 	bg, db.stop = context.WithCancel(context.Background())
 	go db.checkpoints(bg)
@@ -264,8 +259,7 @@ func (db *DB) passive(ctx context.Context) (busy bool, frames int, err error) {
 
 // Close stops the checkpoints and closes the pools.
 func (db *DB) Close() error {
-	close(db.closing)
-	<-db.committed
+	db.closeWrites()
 	db.stop()
 	<-db.done
 	// The file goes last: closing it while SQLite still has the

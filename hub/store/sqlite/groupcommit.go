@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -17,18 +19,23 @@ import (
 // counter, a session row with four indexes and an audit record each), the
 // commits took a third of the hub's CPU.
 //
-// So writes queue for one goroutine, the committer, which lets whatever
-// is queued when it is free run in one SQLite transaction, one after the
-// other and each inside a savepoint of its own, and commits once. A write that
-// fails rolls back to its savepoint only and returns its error at once;
-// the others commit together. Every caller still returns only after its
-// own writes are durable in the log as far as synchronous=NORMAL makes
+// So a write that finds no transaction running becomes the leader: it
+// begins a transaction, runs its own writes, then gives the writes that
+// queued meanwhile their turns on the same transaction, one after the
+// other and each inside a savepoint of its own, and commits once. A write
+// that fails rolls back to its savepoint only and returns its error at
+// once; the others commit together. Every caller still returns only after
+// its own writes are durable in the log as far as synchronous=NORMAL makes
 // them (or have failed), so what a caller sees is unchanged: its
 // transaction is atomic, and it sees the writes of everyone before it.
-// The difference is that a failed COMMIT fails every write of the batch,
-// and that a write's latency includes the other writes of its batch,
-// which maxBatch and maxBatchTime bound. When writes arrive one at a
-// time, every batch holds one.
+// The differences: a failed COMMIT fails every write of the batch, and a
+// write's latency includes the other writes of its batch, which maxBatch
+// and maxBatchTime bound. When writes arrive one at a time, each runs and
+// commits in its caller's goroutine with no hand-over at all (an earlier
+// version handed every write to a committer goroutine: the wake-ups cost
+// more than the batching saved when there was no queue).
+//
+// Each write runs in its caller's goroutine, so a panic keeps its stack.
 const (
 	maxBatch     = 64
 	maxBatchTime = 2 * time.Millisecond
@@ -37,105 +44,216 @@ const (
 // errClosed is returned by writes after Close.
 var errClosed = errors.New("store is closed")
 
-// writeReq is one write transaction queued for the committer. The
-// committer gives the caller its turn on the batch's transaction; the
-// caller runs fn in its own goroutine (so a panic keeps its stack) and
-// reports how it went; after the commit the committer answers done.
+// writers is the group commit's state, guarded by mu.
+type writers struct {
+	mu      sync.Mutex
+	idle    sync.Cond // signalled when leading turns false
+	leading bool      // a leader is running a batch
+	queue   []*writeReq
+	closed  bool
+}
+
+// writeReq is a write waiting for its turn in a leader's batch.
 type writeReq struct {
 	ctx  context.Context
-	turn chan turn  // committer → caller
-	ran  chan ran   // caller → committer
-	done chan error // committer → caller, once the batch is committed
+	turn chan turn  // leader → writer
+	ran  chan ran   // writer → leader
+	done chan error // leader → writer, once the batch is committed
 }
 
 type turn struct {
-	tx  *sql.Tx
-	err error // the write may not run: answer with err
-	// alone: the write is the first of its batch and runs without a
-	// savepoint; if it fails, the committer rolls the transaction back.
-	alone bool
+	tx   *sql.Tx
+	err  error // the write may not run: return err
+	lead bool  // no tx: the writer leads the next batch itself
 }
 
 type ran struct {
-	ok     bool  // fn succeeded (and its savepoint was released): await done
+	ok     bool  // fn succeeded and its savepoint was released: await done
 	broken error // the transaction can no longer be used
 }
 
-// errAlone is how the first write of a batch reports its failure: it has
-// no savepoint, so the transaction is rolled back (it holds nothing else).
-var errAlone = errors.New("first write of the batch failed")
-
-// writeTx runs fn in a write transaction (a savepoint of a batch; see
-// above). If fn returns an error, its writes are undone and the error is
-// returned unchanged. If fn panics, its writes are undone and the panic
-// continues.
+// writeTx runs fn in a write transaction (its own, or a savepoint of a
+// batch; see above). If fn returns an error, its writes are undone and
+// the error is returned unchanged. If fn panics, its writes are undone and
+// the panic continues.
 //
 // fn's statements ignore their context (see detached): once fn has
-// started it runs to its end. A ctx that ends before fn starts cancels
-// the write.
+// started it runs to its end. A ctx that ends while the write waits for
+// its turn cancels it.
 func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	r := &writeReq{ctx: ctx, turn: make(chan turn, 1), ran: make(chan ran, 1), done: make(chan error, 1)}
-	select {
-	case db.writes <- r:
-	case <-ctx.Done():
-		return fmt.Errorf("begin transaction: %w", ctx.Err())
-	case <-db.closing:
+	w := &db.w
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
 		return errClosed
 	}
-	// Once queued, the write gets its turn or an answer whatever ctx
-	// does from then on.
-	t := <-r.turn
-	if t.err != nil {
+	if !w.leading {
+		w.leading = true
+		w.mu.Unlock()
+		return db.lead(fn)
+	}
+	r := &writeReq{ctx: ctx, turn: make(chan turn, 1), ran: make(chan ran, 1), done: make(chan error, 1)}
+	w.queue = append(w.queue, r)
+	w.mu.Unlock()
+
+	var t turn
+	select {
+	case t = <-r.turn:
+	case <-ctx.Done():
+		w.mu.Lock()
+		if i := slices.Index(w.queue, r); i >= 0 {
+			w.queue = slices.Delete(w.queue, i, i+1)
+			w.mu.Unlock()
+			return fmt.Errorf("begin transaction: %w", ctx.Err())
+		}
+		w.mu.Unlock()
+		t = <-r.turn // taken off the queue already: the turn is on its way
+	}
+	switch {
+	case t.lead:
+		return db.lead(fn)
+	case t.err != nil:
 		return t.err
 	}
-	ok, err := runSavepoint(t.tx, !t.alone, fn, r.ran)
+	ok, err := runSavepoint(t.tx, fn, r.ran)
 	if !ok {
 		return err
 	}
 	return <-r.done
 }
 
-// runSavepoint runs fn on tx, inside a savepoint when sp is set, and
-// reports the outcome on ran, also when fn panics (the panic then
-// continues). Without a savepoint, a failure reports errAlone and the
-// committer rolls the transaction back.
-func runSavepoint(tx *sql.Tx, sp bool, fn func(q querier) error, report chan<- ran) (ok bool, err error) {
-	bg := context.Background()
-	if sp {
-		if _, err := tx.ExecContext(bg, "SAVEPOINT w"); err != nil {
-			report <- ran{broken: err}
-			return false, fmt.Errorf("begin transaction: %w", err)
-		}
-	}
-	undoFn := func() error {
-		if !sp {
-			return errAlone
-		}
-		return undo(tx)
+// lead runs fn and then the queued writes in one transaction and commits
+// it; it returns fn's outcome. Leadership passes on (or ends) when it
+// returns, a panic of fn included.
+func (db *DB) lead(fn func(q querier) error) (err error) {
+	defer db.handOff()
+	start := time.Now()
+	tx, err := db.writer.BeginTx(context.Background(), nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
 	}
 	finished := false
 	defer func() {
-		if finished {
-			return
+		if !finished {
+			_ = tx.Rollback() // fn failed or panicked; nothing else ran
 		}
-		// fn panicked: undo its writes, let the batch go on, and let
-		// the panic continue.
-		report <- ran{broken: undoFn()}
+	}()
+	// The leader's write needs no savepoint: it is the first.
+	if err := fn(detached{tx}); err != nil {
+		return err
+	}
+	var pending []*writeReq // succeeded, await the commit
+	for n := 1; n < db.maxBatch && time.Since(start) < db.maxBatchTime; n++ {
+		r := db.next()
+		if r == nil {
+			break
+		}
+		if err := r.ctx.Err(); err != nil {
+			r.turn <- turn{err: fmt.Errorf("begin transaction: %w", err)}
+			continue
+		}
+		r.turn <- turn{tx: tx}
+		out := <-r.ran
+		if out.ok {
+			pending = append(pending, r)
+		}
+		if out.broken != nil {
+			// SQLite rolls back the whole transaction on some errors:
+			// the batch's writes are lost, the leader's included.
+			err := fmt.Errorf("transaction rolled back: %w", out.broken)
+			fail(pending, err)
+			return err
+		}
+	}
+	finished = true
+	db.commitCount.Add(1)
+	if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("commit: %w", err)
+		fail(pending, err)
+		return err
+	}
+	for _, p := range pending {
+		p.done <- nil
+	}
+	return nil
+}
+
+// next takes the first queued write, or nil.
+func (db *DB) next() *writeReq {
+	w := &db.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.queue) == 0 {
+		return nil
+	}
+	r := w.queue[0]
+	w.queue = slices.Delete(w.queue, 0, 1)
+	return r
+}
+
+// handOff ends a leader's turn: the first queued write leads the next
+// batch, or nobody leads.
+func (db *DB) handOff() {
+	w := &db.w
+	w.mu.Lock()
+	if len(w.queue) > 0 {
+		r := w.queue[0]
+		w.queue = slices.Delete(w.queue, 0, 1)
+		w.mu.Unlock()
+		r.turn <- turn{lead: true}
+		return
+	}
+	w.leading = false
+	w.idle.Broadcast()
+	w.mu.Unlock()
+}
+
+// closeWrites refuses new writes and waits for the running batches,
+// queued writes included, to finish.
+func (db *DB) closeWrites() {
+	w := &db.w
+	w.mu.Lock()
+	w.closed = true
+	for w.leading {
+		w.idle.Wait()
+	}
+	w.mu.Unlock()
+}
+
+func fail(rs []*writeReq, err error) {
+	for _, r := range rs {
+		r.done <- err
+	}
+}
+
+// runSavepoint runs fn inside a savepoint of tx and reports the outcome on
+// ran, also when fn panics (the panic then continues).
+func runSavepoint(tx *sql.Tx, fn func(q querier) error, report chan<- ran) (ok bool, err error) {
+	bg := context.Background()
+	if _, err := tx.ExecContext(bg, "SAVEPOINT w"); err != nil {
+		report <- ran{broken: err}
+		return false, fmt.Errorf("begin transaction: %w", err)
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			// fn panicked: undo its writes, let the batch go on, and
+			// let the panic continue.
+			report <- ran{broken: undo(tx)}
+		}
 	}()
 	err = fn(detached{tx})
 	finished = true
 	if err != nil {
-		report <- ran{broken: undoFn()}
+		report <- ran{broken: undo(tx)}
 		return false, err
 	}
-	if sp {
-		if _, err := tx.ExecContext(bg, "RELEASE w"); err != nil {
-			report <- ran{broken: err}
-			return false, fmt.Errorf("commit: %w", err)
-		}
+	if _, err := tx.ExecContext(bg, "RELEASE w"); err != nil {
+		report <- ran{broken: err}
+		return false, fmt.Errorf("commit: %w", err)
 	}
 	report <- ran{ok: true}
 	return true, nil
@@ -149,91 +267,6 @@ func undo(tx *sql.Tx) error {
 	}
 	_, err := tx.ExecContext(bg, "RELEASE w")
 	return err
-}
-
-// commits is the committer goroutine; it returns when closing closes,
-// after answering every write already queued.
-func (db *DB) commits() {
-	defer close(db.committed)
-	for {
-		select {
-		case r := <-db.writes:
-			db.batch(r)
-		case <-db.closing:
-			for {
-				select {
-				case r := <-db.writes:
-					db.batch(r)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-// batch gives first and whatever else is queued, up to maxBatch writes or
-// maxBatchTime, their turns on one transaction and commits it.
-func (db *DB) batch(first *writeReq) {
-	start := time.Now()
-	tx, err := db.writer.BeginTx(context.Background(), nil)
-	if err != nil {
-		first.turn <- turn{err: fmt.Errorf("begin transaction: %w", err)}
-		return
-	}
-	var pending []*writeReq // succeeded, await the commit
-	r := first
-	for n := 1; ; n++ {
-		if err := r.ctx.Err(); err != nil {
-			r.turn <- turn{err: fmt.Errorf("begin transaction: %w", err)}
-		} else {
-			r.turn <- turn{tx: tx, alone: len(pending) == 0}
-			out := <-r.ran
-			if out.ok {
-				pending = append(pending, r)
-			}
-			if errors.Is(out.broken, errAlone) {
-				// Nothing else ran in it: roll back, and let the next
-				// write begin a batch of its own.
-				_ = tx.Rollback()
-				return
-			}
-			if out.broken != nil {
-				// SQLite rolls back the whole transaction on some
-				// errors: the batch's earlier writes are lost.
-				_ = tx.Rollback()
-				fail(pending, fmt.Errorf("transaction rolled back: %w", out.broken))
-				return
-			}
-		}
-		if n == db.maxBatch || time.Since(start) >= db.maxBatchTime {
-			break
-		}
-		select {
-		case r = <-db.writes:
-			continue
-		default:
-		}
-		break
-	}
-	if len(pending) == 0 {
-		_ = tx.Rollback()
-		return
-	}
-	db.commitCount.Add(1)
-	if err := tx.Commit(); err != nil {
-		fail(pending, fmt.Errorf("commit: %w", err))
-		return
-	}
-	for _, p := range pending {
-		p.done <- nil
-	}
-}
-
-func fail(rs []*writeReq, err error) {
-	for _, r := range rs {
-		r.done <- err
-	}
 }
 
 // detached runs the statements of a write without the caller's context: a
