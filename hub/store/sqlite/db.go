@@ -2,9 +2,9 @@
 // WAL mode, behind the store.Store contract.
 //
 // A DB holds two connection pools on the same file. The writer pool has
-// exactly one connection and begins every transaction with BEGIN IMMEDIATE,
-// so concurrent writers queue inside database/sql instead of failing with
-// SQLITE_BUSY. The reader pool has several query-only connections and serves
+// exactly one connection and begins every transaction with BEGIN IMMEDIATE;
+// concurrent writes queue for it and are committed in groups (see
+// groupcommit.go) instead of failing with SQLITE_BUSY. The reader pool has several query-only connections and serves
 // reads made outside a transaction; WAL lets them run while a write is in
 // progress. Every method is written once against the small querier interface,
 // which both pools' transactions and *sql.DB satisfy; see ops.
@@ -50,9 +50,9 @@ type DB struct {
 	// file is the database file, open for fsync only (see checkpoints).
 	// It stays open until Close: closing any descriptor of the file would
 	// drop the POSIX locks SQLite holds on it.
-	file *os.File
-	stop context.CancelFunc
-	done chan struct{}
+	file         *os.File
+	stop         context.CancelFunc
+	done         chan struct{}
 	w            writers       // the group commit (see groupcommit.go)
 	maxBatch     int           // maxBatch, but tests change it
 	maxBatchTime time.Duration // maxBatchTime, but tests change it
