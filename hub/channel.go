@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/enroll"
@@ -200,7 +198,7 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 			}
 			return &authn.Decline{Err: errors.New(dec.Detail)}
 		}
-		sess = store.Session{ID: newSessionID(), UserID: u.ID, DeviceID: deviceID, Role: dec.Role, Apps: dec.Apps, Started: now, Expires: dec.ExpiresAt}
+		sess = store.Session{ID: store.NewID(), UserID: u.ID, DeviceID: deviceID, Role: dec.Role, Apps: dec.Apps, Started: now, Expires: dec.ExpiresAt}
 		detail := map[string]any{"endsBy": dec.EndsBy, "credential": fmt.Sprintf("%x", res.Credential.ID), "userVerified": res.UserVerified}
 		if len(dec.Withheld) > 0 {
 			detail["withheld"] = dec.Withheld
@@ -449,18 +447,4 @@ func expiryReason(endsBy string) string {
 		return wire.ReasonShiftEnd
 	}
 	return wire.ReasonExpired
-}
-
-// newSessionID is a UUIDv7 (RFC 9562): time-ordered, so the sessions
-// opened around the same time sit next to each other in the session
-// indexes. Logins and the mass revoke of a shift's sessions then touch a
-// few index pages instead of one page per session. The 74 random bits
-// keep IDs unguessable; an ID grants nothing by itself (a kiosk may only
-// end its own sessions, the console checks who asks).
-func newSessionID() string {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return uuid.NewString() // the clock or the random source failed: still unique
-	}
-	return id.String()
 }

@@ -49,7 +49,7 @@ func liveSession(t *testing.T, h *hubtest.Hub, userID, site, role string) store.
 	t.Helper()
 	ctx := t.Context()
 	now := h.Clock.Now()
-	d, err := h.Store().CreateDevice(ctx, store.Device{ID: "dev-" + site + "-" + userID[:8] + "-" + role, Name: "kiosk-" + site + "-" + userID[:8] + "-" + role, Site: site, Profile: "generic-x86", State: store.DeviceActive, Created: now, Modified: now})
+	d, err := h.Store().CreateDevice(ctx, store.Device{ID: "dev-" + site + "-" + userID + "-" + role, Name: "kiosk-" + site + "-" + userID + "-" + role, Site: site, Profile: "generic-x86", State: store.DeviceActive, Created: now, Modified: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -253,7 +253,7 @@ func (e env) demo(ctx context.Context, args []string) error {
 		case r.SessionID != "" && r.Acked.IsZero():
 			ack = "not yet acknowledged: the kiosk gets it when it reconnects"
 		case r.SessionID != "":
-			ack = fmt.Sprintf("session %s… acknowledged %v after the revocation", r.SessionID[:8], r.Acked.Sub(r.Created).Round(100*time.Microsecond))
+			ack = fmt.Sprintf("session …%s acknowledged %v after the revocation", r.SessionID[len(r.SessionID)-8:], r.Acked.Sub(r.Created).Round(100*time.Microsecond))
 		}
 		say("    #%d %-20s %-18s %s", r.ID, r.Reason, r.Detail, ack)
 	}

@@ -94,9 +94,11 @@ var funcs = template.FuncMap{
 	},
 	"scope":   scopeText,
 	"percent": percent,
+	// short is the tail of an ID: the random part of a UUIDv7 (its head
+	// is a timestamp, the same for everything created in a minute).
 	"short": func(s string) string {
 		if len(s) > 8 {
-			return s[:8]
+			return "…" + s[len(s)-8:]
 		}
 		return s
 	},

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/shift"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -190,7 +188,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a lifecycle
 	if err != nil {
 		return err
 	}
-	u := store.User{ID: uuid.NewString()}
+	u := store.User{ID: store.NewID()}
 	if err := userFromResource(res, &u); err != nil {
 		return err
 	}
