@@ -219,7 +219,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		ArmEnrollment: func(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error {
 			return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
 		},
-		KioskOnline: s.push.Connected, DisableDevice: s.disableDevice,
+		KioskOnline: s.push.Connected, DisableDevice: s.disableDevice, TokenRevoked: s.verifier.Forget,
 		Profiles: s.profiles, Metrics: cfg.ConsoleMetrics, Governance: s.gov, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -254,7 +255,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestAuthentication(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
+	h := hubtest.Start(t, hubtest.Options{Clock: hubtest.NewClock(time.Now())})
 	admin := h.Token(t, "api", store.ScopeAdmin)
 	for _, tc := range []struct{ name, token string }{
 		{"none", ""},
@@ -271,7 +272,9 @@ func TestAuthentication(t *testing.T) {
 			wantError(t, h.DoToken(t, tc.token, "GET", "/scim/v2/Nope", nil), 401, "")
 		})
 	}
-	// A revoked token stops working at once.
+	// A token revoked by another process (the CLI writes the database file
+	// directly) stops working once the hub's verification cache expires.
+	// The console's revocation applies at once (hub/console's tests).
 	tok := h.Token(t, "to-revoke", store.ScopeSCIM)
 	want(t, h.DoToken(t, tok, "GET", "/scim/v2/Users", nil), 200)
 	ts, _ := h.Store().ListTokens(t.Context())
@@ -283,6 +286,7 @@ func TestAuthentication(t *testing.T) {
 			})
 		}
 	}
+	h.Clock.Advance(time.Minute) // well past the cache time (seconds)
 	wantError(t, h.DoToken(t, tok, "GET", "/scim/v2/Users", nil), 401, "")
 }
 
@@ -440,4 +444,77 @@ func TestListPagingAndProjection(t *testing.T) {
 	if res["emails"] != nil || res["userName"] != "worker07" {
 		t.Errorf("excludedAttributes=emails gave %v", res)
 	}
+}
+
+// TestUserGroups: a user's groups show in GET by id, in a lookup by
+// userName and in list pages, ordered by the groups' creation, and filters
+// can test them.
+func TestUserGroups(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	var ids []string
+	for _, name := range []string{"ann", "bob", "cat"} {
+		m := want(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["`+coreUser+`"],"userName":"`+name+`"}`), 201)
+		ids = append(ids, m["id"].(string))
+	}
+	group := func(name string, members ...string) string {
+		var ms []string
+		for _, id := range members {
+			ms = append(ms, `{"value":"`+id+`"}`)
+		}
+		m := want(t, h.Do(t, "POST", "/scim/v2/Groups", `{"schemas":["`+coreGroup+`"],"displayName":"`+name+`","members":[`+strings.Join(ms, ",")+`]}`), 201)
+		return m["id"].(string)
+	}
+	picker := group("Picker", ids[0])
+	driver := group("Driver", ids[0], ids[1])
+	groupsOf := func(res map[string]any) []string {
+		var out []string
+		gs, _ := res["groups"].([]any)
+		for _, g := range gs {
+			g := g.(map[string]any)
+			if g["$ref"] != h.URL+"/scim/v2/Groups/"+g["value"].(string) {
+				t.Errorf("group %v: $ref %v", g["value"], g["$ref"])
+			}
+			out = append(out, g["display"].(string)+"="+g["value"].(string))
+		}
+		return out
+	}
+	wantGroups := map[string][]string{
+		ids[0]: {"Picker=" + picker, "Driver=" + driver},
+		ids[1]: {"Driver=" + driver},
+		ids[2]: nil,
+	}
+	check := func(what string, res map[string]any) {
+		t.Helper()
+		id := res["id"].(string)
+		if got := groupsOf(res); !slices.Equal(got, wantGroups[id]) {
+			t.Errorf("%s: groups of %v = %v, want %v", what, res["userName"], got, wantGroups[id])
+		}
+	}
+	for _, id := range ids {
+		check("GET by id", want(t, h.Do(t, "GET", "/scim/v2/Users/"+id, nil), 200))
+	}
+	for _, name := range []string{"ann", "bob", "cat"} {
+		m := want(t, h.Do(t, "GET", "/scim/v2/Users?"+filterQuery(`userName eq "`+name+`"`), nil), 200)
+		check("lookup", m["Resources"].([]any)[0].(map[string]any))
+	}
+	m := want(t, h.Do(t, "GET", "/scim/v2/Users", nil), 200)
+	for _, res := range m["Resources"].([]any) {
+		check("list", res.(map[string]any))
+	}
+	m = want(t, h.Do(t, "GET", "/scim/v2/Users?"+filterQuery(`groups.display eq "Driver"`), nil), 200)
+	if m["totalResults"] != 2.0 {
+		t.Errorf("members of Driver: %v, want 2", m["totalResults"])
+	}
+	m = want(t, h.Do(t, "GET", "/scim/v2/Users?excludedAttributes=groups&"+filterQuery(`userName eq "ann"`), nil), 200)
+	if res := m["Resources"].([]any)[0].(map[string]any); res["groups"] != nil {
+		t.Errorf("excludedAttributes=groups gave groups %v", res["groups"])
+	}
+	m = want(t, h.Do(t, "GET", "/scim/v2/Users?attributes=groups", nil), 200)
+	for _, res := range m["Resources"].([]any) {
+		check("attributes=groups", res.(map[string]any))
+	}
+	// A deleted user is gone from GET by id too.
+	want(t, h.Do(t, "DELETE", "/scim/v2/Users/"+ids[2], nil), 204)
+	wantError(t, h.Do(t, "GET", "/scim/v2/Users/"+ids[2], nil), 404, "")
+	wantError(t, h.Do(t, "GET", "/scim/v2/Users/no-such-user", nil), 404, "")
 }

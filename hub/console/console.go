@@ -97,6 +97,11 @@ type Config struct {
 	KioskOnline func(deviceID string) bool
 	// DisableDevice disables a kiosk and cuts its channel off.
 	DisableDevice func(ctx context.Context, a lifecycle.Actor, deviceID string) error
+	// TokenRevoked is called with a token's ID once its revocation has
+	// committed, so that whatever verifies bearer tokens in this process
+	// (token.Verifier.Forget) stops accepting it at once instead of after
+	// its cache time.
+	TokenRevoked func(id string)
 	// Profiles are shown on the policy page (read-only: they are files).
 	// The login policy itself is Engine.Policy, edited through
 	// Engine.UpdatePolicy (views_policy.go).
@@ -149,6 +154,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.DisableDevice == nil {
 		c.DisableDevice = c.Engine.DisableDevice
+	}
+	if c.TokenRevoked == nil {
+		c.TokenRevoked = func(string) {}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -362,6 +362,9 @@ func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, v *viewer)
 		}
 		return c.auditIn(r.Context(), tx, v, "token.revoke", "token:"+t.ID, map[string]string{"name": t.Name, "scope": t.Scope})
 	})
+	// Even after an error: the commit may have happened, and forgetting a
+	// token that is still valid only costs a store read.
+	c.cfg.TokenRevoked(id)
 	if err != nil {
 		return err
 	}

@@ -144,6 +144,8 @@ func (h *Handler) loadUser(ctx context.Context, id string) (store.User, error) {
 	return u, nil
 }
 
+// groupsOf returns the groups the user is a member of, without their
+// members.
 func (h *Handler) groupsOf(ctx context.Context, userID string) ([]store.Group, error) {
 	gs, _, err := h.cfg.Store.ListGroups(ctx, store.GroupQuery{MemberID: userID, WithoutMembers: true})
 	return gs, err
@@ -158,6 +160,11 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, 
 			return err
 		}
 	}
+	return h.writeUserGroups(w, r, status, u, groups)
+}
+
+// writeUserGroups is writeUser for a caller that has the user's groups.
+func (h *Handler) writeUserGroups(w http.ResponseWriter, r *http.Request, status int, u store.User, groups []store.Group) error {
 	res, err := h.userResource(u, groups)
 	if err != nil {
 		return err
@@ -172,15 +179,22 @@ func (h *Handler) writeUser(w http.ResponseWriter, r *http.Request, status int, 
 	return nil
 }
 
+// getUser reads the user and its groups in one store read. A tombstone is
+// not listed, so it is 404 as for loadUser.
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	u, err := h.loadUser(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	users, groups, _, err := h.cfg.Store.ListUsersWithGroups(r.Context(), store.UserQuery{ID: id})
 	if err != nil {
 		return err
 	}
+	if len(users) == 0 {
+		return fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+	}
+	u := users[0]
 	if notModified(w, r, u.Version) {
 		return nil
 	}
-	return h.writeUser(w, r, http.StatusOK, u)
+	return h.writeUserGroups(w, r, http.StatusOK, u, groups[u.ID])
 }
 
 func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
@@ -298,31 +312,29 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 			q.ID = val
 		}
 	}
-	users, total, err := h.cfg.Store.ListUsers(ctx, q)
+	countOnly := f == nil && p.count == 0
+	var (
+		users  []store.User
+		groups map[string][]store.Group
+		total  int
+	)
+	// The filter is evaluated on the rendered resources, so it may test
+	// groups: with one, they are rendered whatever the projection. They
+	// come with the users, in the same store read.
+	if !countOnly && (f != nil || wantsAttr(p, "groups")) {
+		users, groups, total, err = h.cfg.Store.ListUsersWithGroups(ctx, q)
+	} else {
+		users, total, err = h.cfg.Store.ListUsers(ctx, q)
+	}
 	if err != nil {
 		return err
 	}
-	if f == nil && p.count == 0 {
+	if countOnly {
 		users = nil
-	}
-	wantGroups := wantsAttr(p, "groups")
-	var groupsByUser map[string][]store.Group
-	if (wantGroups || f != nil) && len(users) > 1 {
-		if groupsByUser, err = h.groupsByUser(ctx); err != nil {
-			return err
-		}
 	}
 	items := make([]map[string]any, 0, len(users))
 	for _, u := range users {
-		var gs []store.Group
-		if wantGroups || f != nil {
-			if groupsByUser != nil {
-				gs = groupsByUser[u.ID]
-			} else if gs, err = h.groupsOf(ctx, u.ID); err != nil {
-				return err
-			}
-		}
-		res, err := h.userResource(u, gs)
+		res, err := h.userResource(u, groups[u.ID])
 		if err != nil {
 			return err
 		}
@@ -330,21 +342,6 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 	}
 	writeList(w, h.users, p, f, total, items)
 	return nil
-}
-
-// groupsByUser loads every membership at once, for pages of many users.
-func (h *Handler) groupsByUser(ctx context.Context) (map[string][]store.Group, error) {
-	gs, _, err := h.cfg.Store.ListGroups(ctx, store.GroupQuery{})
-	if err != nil {
-		return nil, err
-	}
-	m := map[string][]store.Group{}
-	for _, g := range gs {
-		for _, id := range g.Members {
-			m[id] = append(m[id], g)
-		}
-	}
-	return m, nil
 }
 
 // wantsAttr reports whether a projection can include attr.

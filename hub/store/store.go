@@ -172,6 +172,12 @@ type UserOps interface {
 	GetUser(ctx context.Context, id string) (User, error)
 	// ListUsers returns one page of matches and the number of all matches.
 	ListUsers(ctx context.Context, q UserQuery) (users []User, total int, err error)
+	// ListUsersWithGroups is ListUsers that also returns, by user ID, the
+	// groups each listed user is a member of, without their members and
+	// ordered as ListGroups orders them; a user in no group has no entry.
+	// It reads users and groups at once, so that answering a SCIM search
+	// takes one read however many users the page holds.
+	ListUsersWithGroups(ctx context.Context, q UserQuery) (users []User, groups map[string][]Group, total int, err error)
 	// UpdateUser replaces the user with what fn returns (ID, Created and
 	// Version are kept by the store; Version is incremented).
 	UpdateUser(ctx context.Context, id string, fn func(User) (User, error)) (User, error)

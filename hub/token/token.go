@@ -64,13 +64,43 @@ func parse(s string) (id, secret string, ok bool) {
 }
 
 // Verifier checks presented tokens against the store.
+//
+// It remembers each token it verified for verifyCacheTTL, so that a busy
+// client costs one store read per token per TTL instead of one per request.
+// The secret, the revocation and the scope are still checked on every
+// request against the remembered record; only the store read is saved.
 type Verifier struct {
 	st  store.Store
 	now func() time.Time
 
 	mu       sync.Mutex
 	lastSeen map[string]time.Time // token id → last LastUsed written
+	verified map[string]verified  // token id → record read at a successful verification
+	// forgets counts Forget calls. A verification that read the store
+	// before a Forget does not remember what it read: the record may be
+	// the one the revocation just replaced.
+	forgets uint64
 }
+
+// verified is a token record as read from the store, and when.
+type verified struct {
+	t    store.Token
+	read time.Time
+}
+
+// verifyCacheTTL is how long a successful verification is remembered.
+// Within it, requests with the same token do not read the store, which on a
+// busy SCIM client is most of the cost of verifying. The price is that a
+// change made to the token by another process (shiftgate-hub token revoke
+// writing the same database file) takes effect in this process up to this
+// long later. Revocations made through this process (the console) call
+// Forget and take effect at once.
+const verifyCacheTTL = 2 * time.Second
+
+// verifyCacheMax bounds the remembered verifications. Only tokens that
+// verified are remembered, so the bound is the number of live tokens in
+// practice; expired entries are pruned when it is reached.
+const verifyCacheMax = 1024
 
 // lastUsedEvery limits LastUsed writes to one per token per interval, so
 // that verifying is a read on the hot path.
@@ -81,34 +111,94 @@ func NewVerifier(st store.Store, now func() time.Time) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{st: st, now: now, lastSeen: map[string]time.Time{}}
+	return &Verifier{st: st, now: now, lastSeen: map[string]time.Time{}, verified: map[string]verified{}}
 }
 
 // Verify returns the token record for presented if it is a valid, unrevoked
-// token of scope, and ErrInvalid otherwise.
+// token of scope, and ErrInvalid otherwise. The record may be up to
+// verifyCacheTTL old (its LastUsed, in particular).
 func (v *Verifier) Verify(ctx context.Context, presented, scope string) (store.Token, error) {
 	id, secret, ok := parse(presented)
 	if !ok {
 		return store.Token{}, ErrInvalid
 	}
-	t, err := v.st.GetToken(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Token{}, ErrInvalid
-	}
-	if err != nil {
-		return store.Token{}, fmt.Errorf("verify token: %w", err)
+	now := v.now()
+	t, cached, forgets := v.cached(id, now)
+	if !cached {
+		var err error
+		t, err = v.st.GetToken(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Token{}, ErrInvalid
+		}
+		if err != nil {
+			return store.Token{}, fmt.Errorf("verify token %s: %w", id, err)
+		}
 	}
 	sum := sha256.Sum256([]byte(secret))
 	if subtle.ConstantTimeCompare(sum[:], t.Hash) != 1 || !t.Revoked.IsZero() || t.Scope != scope {
 		return store.Token{}, ErrInvalid
 	}
-	v.touch(ctx, t)
+	if !cached {
+		v.remember(t, now, forgets)
+	}
+	v.touch(ctx, t, now)
 	return t, nil
 }
 
+// Forget drops what the Verifier remembers of token id, so that a change
+// just committed to it (a revocation) applies to the next request. Every
+// in-process change to a token must call it after the change commits.
+func (v *Verifier) Forget(id string) {
+	v.mu.Lock()
+	delete(v.verified, id)
+	v.forgets++
+	v.mu.Unlock()
+}
+
+// cached returns the remembered record of token id if it is fresh at now,
+// and otherwise the Forget count to pass to remember after reading the
+// store.
+func (v *Verifier) cached(id string, now time.Time) (store.Token, bool, uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	e, ok := v.verified[id]
+	if ok && fresh(e.read, now) {
+		return e.t, true, 0
+	}
+	return store.Token{}, false, v.forgets
+}
+
+// remember keeps t, read from the store at now (or just after) and after
+// forgets Forget calls, unless a Forget came since.
+func (v *Verifier) remember(t store.Token, now time.Time, forgets uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.forgets != forgets {
+		return
+	}
+	if _, ok := v.verified[t.ID]; !ok && len(v.verified) >= verifyCacheMax {
+		for id, e := range v.verified {
+			if !fresh(e.read, now) {
+				delete(v.verified, id)
+			}
+		}
+		if len(v.verified) >= verifyCacheMax {
+			return
+		}
+	}
+	v.verified[t.ID] = verified{t: t, read: now}
+}
+
+// fresh reports whether a record read at read may still be used at now. A
+// clock that went back does not make a record younger.
+func fresh(read, now time.Time) bool {
+	age := now.Sub(read)
+	return age >= 0 && age < verifyCacheTTL
+}
+
 // touch records use of the token, at most once per lastUsedEvery.
-func (v *Verifier) touch(ctx context.Context, t store.Token) {
-	now := v.now().UTC()
+func (v *Verifier) touch(ctx context.Context, t store.Token, now time.Time) {
+	now = now.UTC()
 	v.mu.Lock()
 	if now.Sub(v.lastSeen[t.ID]) < lastUsedEvery {
 		v.mu.Unlock()

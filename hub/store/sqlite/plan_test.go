@@ -88,6 +88,14 @@ func TestQueryPlans(t *testing.T) {
 			_, _, err := o.ListGroups(t.Context(), store.GroupQuery{MemberID: "u"})
 			return err
 		}, "group_members_user"},
+		{"userName with groups", func(o store.Ops) error {
+			_, _, _, err := o.ListUsersWithGroups(t.Context(), store.UserQuery{UserName: "a"})
+			return err
+		}, "users_user_name_live"},
+		{"groups of listed users", func(o store.Ops) error {
+			_, _, _, err := o.ListUsersWithGroups(t.Context(), store.UserQuery{UserName: "a"})
+			return err
+		}, "group_members_user"},
 		{"group by name", func(o store.Ops) error {
 			_, _, err := o.ListGroups(t.Context(), store.GroupQuery{DisplayName: "g"})
 			return err

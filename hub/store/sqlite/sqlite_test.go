@@ -223,3 +223,30 @@ func TestWALStartsOver(t *testing.T) {
 	}
 	t.Logf("write-ahead log: %d MiB", st.Size()>>20)
 }
+
+// TestParseUserGroups covers what the conformance suite cannot reach: a
+// malformed groups column is an error, not a wrong group.
+func TestParseUserGroups(t *testing.T) {
+	gs, err := parseUserGroups("")
+	if err != nil || gs != nil {
+		t.Errorf("empty: %v, %v; want no groups", gs, err)
+	}
+	gs, err = parseUserGroups("6131:41::2:3:4,6232:42:78:1:0:0")
+	if err != nil || len(gs) != 2 || gs[0].ID != "a1" || gs[0].DisplayName != "A" || gs[0].ExternalID != "" ||
+		gs[0].Version != 2 || !gs[0].Created.Equal(time.Unix(0, 3)) || !gs[0].Modified.Equal(time.Unix(0, 4)) ||
+		gs[1].ID != "b2" || gs[1].ExternalID != "x" || !gs[1].Created.IsZero() {
+		t.Errorf("two groups: %+v, %v", gs, err)
+	}
+	for _, bad := range []string{
+		"6131:41::2:3",     // a field short
+		"6131:41::2:3:4:5", // a field too many
+		"6131:4G::2:3:4",   // not hex
+		"6131:413::2:3:4",  // odd hex
+		"6131:41::x:3:4",   // not a number
+		"6131:41::2:3:4,",  // an empty group
+	} {
+		if gs, err := parseUserGroups(bad); err == nil {
+			t.Errorf("%q: %+v, want an error", bad, gs)
+		}
+	}
+}

@@ -277,3 +277,114 @@ func withoutMembers(gs []store.Group) []store.Group {
 	}
 	return out
 }
+
+func testListUsersWithGroups(t *testing.T, s store.Store) {
+	groupUsers(t, s)
+	createUsers(t, s, newUser("u4", "four", 1))
+	g := func(id, name, ext string, h int, members ...string) store.Group {
+		return store.Group{ID: id, DisplayName: name, ExternalID: ext, Members: members, Version: 1, Created: at(h), Modified: at(h + 1)}
+	}
+	all := []store.Group{
+		g("gc", "Cashiers", "", 2, "u1"),
+		g("ga", "Admins", "ext-a", 1, "u1", "u2"),
+		g("gb", "Bakers", "", 2),
+		// Separators, quotes, non-ASCII and control characters survive.
+		g("g0", `Pickers, "night": ümlaut;€`+"\x1e\x1f\n", "ext:0,1", 3, "u1", "u3"),
+		g("gd", "Drivers", "ext-d", 1, "u1"),
+	}
+	for _, x := range all {
+		must[store.Group](t, "create "+x.ID)(s.CreateGroup(t.Context(), x))
+	}
+	// ga gets a second version: the listed groups are the current ones.
+	all[1] = must[store.Group](t, "update ga")(s.UpdateGroup(t.Context(), "ga", func(x store.Group) (store.Group, error) {
+		x.Modified = at(7)
+		return x, nil
+	}))
+	by := map[string]store.Group{}
+	for _, x := range withoutMembers(all) {
+		by[x.ID] = x
+	}
+	pick := func(ids ...string) []store.Group {
+		var out []store.Group
+		for _, id := range ids {
+			out = append(out, by[id])
+		}
+		return out
+	}
+	// Ordered by Created then ID, as ListGroups orders them.
+	u1 := pick("ga", "gd", "gc", "g0")
+	tests := []struct {
+		name      string
+		q         store.UserQuery
+		wantUsers []string
+		want      map[string][]store.Group
+		wantTotal int
+	}{
+		{name: "all", q: store.UserQuery{}, wantUsers: []string{"u1", "u2", "u3", "u4"},
+			want: map[string][]store.Group{"u1": u1, "u2": pick("ga"), "u3": pick("g0")}, wantTotal: 4},
+		{name: "userName", q: store.UserQuery{UserName: "ONE"}, wantUsers: []string{"u1"},
+			want: map[string][]store.Group{"u1": u1}, wantTotal: 1},
+		{name: "in no group", q: store.UserQuery{UserName: "four"}, wantUsers: []string{"u4"}, want: nil, wantTotal: 1},
+		{name: "no match", q: store.UserQuery{UserName: "nobody"}, want: nil, wantTotal: 0},
+		{name: "page", q: store.UserQuery{Offset: 1, Limit: 2}, wantUsers: []string{"u2", "u3"},
+			want: map[string][]store.Group{"u2": pick("ga"), "u3": pick("g0")}, wantTotal: 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			users, groups, total, err := s.ListUsersWithGroups(t.Context(), tc.q)
+			if err != nil {
+				t.Fatalf("list: %v", err)
+			}
+			var ids []string
+			for _, u := range users {
+				ids = append(ids, u.ID)
+			}
+			diff(t, "user IDs", tc.wantUsers, ids)
+			diff(t, "groups", tc.want, groups)
+			if total != tc.wantTotal {
+				t.Errorf("total = %d, want %d", total, tc.wantTotal)
+			}
+			// The users and the total are ListUsers'.
+			plain, plainTotal, err := s.ListUsers(t.Context(), tc.q)
+			if err != nil {
+				t.Fatalf("list users: %v", err)
+			}
+			diff(t, "users as ListUsers has them", plain, users)
+			if plainTotal != total {
+				t.Errorf("total = %d, ListUsers says %d", total, plainTotal)
+			}
+			for id, gs := range groups {
+				// The groups are ListGroups' for the member.
+				of, _, err := s.ListGroups(t.Context(), store.GroupQuery{MemberID: id, WithoutMembers: true})
+				if err != nil {
+					t.Fatalf("groups of %s: %v", id, err)
+				}
+				diff(t, "groups of "+id+" as ListGroups has them", of, gs)
+				for _, x := range gs {
+					checkUTC(t, "group "+x.ID+" of "+id, x.Created, x.Modified)
+				}
+			}
+		})
+	}
+
+	// Inside a transaction, the transaction's own writes are seen.
+	err := s.InTx(t.Context(), func(tx store.Ops) error {
+		if _, err := tx.UpdateGroup(t.Context(), "gb", func(x store.Group) (store.Group, error) {
+			x.Members = []string{"u4"}
+			return x, nil
+		}); err != nil {
+			return err
+		}
+		_, groups, _, err := tx.ListUsersWithGroups(t.Context(), store.UserQuery{ID: "u4"})
+		if err != nil {
+			return err
+		}
+		if len(groups["u4"]) != 1 || groups["u4"][0].ID != "gb" || groups["u4"][0].Version != 2 {
+			t.Errorf("groups of u4 in the transaction = %+v, want gb at version 2", groups["u4"])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("in tx: %v", err)
+	}
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ListGroups", testListGroups},
 		{"GroupDelete", testGroupDelete},
 		{"RemoveMemberships", testRemoveMemberships},
+		{"ListUsersWithGroups", testListUsersWithGroups},
 		{"Sites", testSites},
 		{"Devices", testDevices},
 		{"TouchDevices", testTouchDevices},
