@@ -649,3 +649,52 @@ func TestStoreFailureIsInternal(t *testing.T) {
 		t.Fatalf("store failure: %v (code %q), want an internal error", err, RefusalCode(err))
 	}
 }
+
+// movingStore changes the user right after the RP reads them outside its
+// transaction: the change a mover's SCIM request makes while a login is
+// being verified.
+type movingStore struct {
+	store.Store
+	move func(store.User)
+}
+
+func (m *movingStore) GetUser(ctx context.Context, id string) (store.User, error) {
+	u, err := m.Store.GetUser(ctx, id)
+	if err == nil && m.move != nil {
+		m.move(u)
+		m.move = nil
+	}
+	return u, err
+}
+
+// TestLoginDecidesOnTheUserAsCommitted: the user a login's decision sees
+// is read in the login's transaction, not before the signature check, so
+// a change committed in between (and its revocation pass, which could not
+// see this session yet) is not missed.
+func TestLoginDecidesOnTheUserAsCommitted(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ana := e.user("ana")
+	badge := e.badge("ana", authenticator.SoftOptions{})
+	e.register(ana, badge)
+	ms := &movingStore{Store: e.st, move: func(u store.User) {
+		if _, err := e.st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+			u.Sites = []string{"South"}
+			return u, nil
+		}); err != nil {
+			t.Errorf("move: %v", err)
+		}
+	}}
+	e.rp.st = ms
+	var seen []string
+	_, err := e.rp.FinishLoginWith(ctx, kioskA, e.assert(kioskA, badge), func(_ context.Context, _ store.Ops, res LoginResult) error {
+		seen = res.User.Sites
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0] != "South" {
+		t.Errorf("decision saw sites %v; want the committed [South]", seen)
+	}
+}

@@ -252,7 +252,18 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		if err != nil {
 			return err
 		}
-		res = LoginResult{User: u, Credential: updated, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified()}
+		// The user as of this transaction: the one read before the
+		// signature check may predate a change (a move to another site,
+		// an end date) whose revocation pass ran before this session
+		// existed and so could not end it. The decision must see it.
+		fresh, err := tx.GetUser(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if fresh.State == store.UserDeleted {
+			return fmt.Errorf("%w: credential %s belongs to deleted user %s", ErrUnknownCredential, b64(credID), u.ID)
+		}
+		res = LoginResult{User: fresh, Credential: updated, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified()}
 		if then != nil {
 			if err := then(ctx, tx, res); errors.As(err, &decline) {
 				return nil
