@@ -112,6 +112,8 @@ type RP struct {
 	evicted   map[string]time.Time     // evicted challenges → their expiry, for error messages
 	regs      map[string]*pendingReg   // by device ID
 	lastPrune time.Time
+
+	creds credCache // credentials as last seen, for logins (see credCache)
 }
 
 // New checks cfg, fills in defaults and returns an RP.

@@ -650,21 +650,20 @@ func TestStoreFailureIsInternal(t *testing.T) {
 	}
 }
 
-// movingStore changes the user right after the RP reads them outside its
-// transaction: the change a mover's SCIM request makes while a login is
-// being verified.
+// movingStore commits a change to the user just before the login's
+// transaction begins, after everything the RP reads before it: the change
+// a mover's SCIM request makes while a login's signature is checked.
 type movingStore struct {
 	store.Store
-	move func(store.User)
+	move func()
 }
 
-func (m *movingStore) GetUser(ctx context.Context, id string) (store.User, error) {
-	u, err := m.Store.GetUser(ctx, id)
-	if err == nil && m.move != nil {
-		m.move(u)
+func (m *movingStore) InTx(ctx context.Context, fn func(tx store.Ops) error) error {
+	if m.move != nil {
+		m.move()
 		m.move = nil
 	}
-	return u, err
+	return m.Store.InTx(ctx, fn)
 }
 
 // TestLoginDecidesOnTheUserAsCommitted: the user a login's decision sees
@@ -677,8 +676,8 @@ func TestLoginDecidesOnTheUserAsCommitted(t *testing.T) {
 	ana := e.user("ana")
 	badge := e.badge("ana", authenticator.SoftOptions{})
 	e.register(ana, badge)
-	ms := &movingStore{Store: e.st, move: func(u store.User) {
-		if _, err := e.st.UpdateUser(ctx, u.ID, func(u store.User) (store.User, error) {
+	ms := &movingStore{Store: e.st, move: func() {
+		if _, err := e.st.UpdateUser(ctx, ana.ID, func(u store.User) (store.User, error) {
 			u.Sites = []string{"South"}
 			return u, nil
 		}); err != nil {
@@ -696,5 +695,48 @@ func TestLoginDecidesOnTheUserAsCommitted(t *testing.T) {
 	}
 	if len(seen) != 1 || seen[0] != "South" {
 		t.Errorf("decision saw sites %v; want the committed [South]", seen)
+	}
+	if ms.move != nil {
+		t.Error("the login ran no transaction: the move never happened")
+	}
+}
+
+// TestCredentialChangedSinceRemembered: the RP remembers a credential
+// after a login; when another path revokes it (here: straight in the
+// store) the next login is refused, and when it is made active again the
+// login after that succeeds: the remembered copy never decides.
+func TestCredentialChangedSinceRemembered(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	ana := e.user("ana")
+	badge := e.badge("ana", authenticator.SoftOptions{})
+	cred := e.register(ana, badge)
+	if _, err := e.login(kioskA, badge); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.rp.creds.get(cred.ID); !ok {
+		t.Fatal("the credential is not remembered after a login: the test would prove nothing")
+	}
+	setState := func(s store.CredentialState) {
+		t.Helper()
+		if _, err := e.st.UpdateCredential(ctx, cred.ID, func(c store.Credential) (store.Credential, error) {
+			c.State, c.Reason = s, "test"
+			return c, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setState(store.CredentialRevoked)
+	if _, err := e.login(kioskA, badge); !errors.Is(err, ErrUnknownCredential) {
+		t.Fatalf("login with a revoked credential: %v; want ErrUnknownCredential", err)
+	}
+	setState(store.CredentialActive)
+	res, err := e.login(kioskA, badge)
+	if err != nil {
+		t.Fatalf("login after the credential was made active again: %v", err)
+	}
+	stored, err := e.st.GetCredential(ctx, cred.ID)
+	if err != nil || stored.SignCount != res.Credential.SignCount || res.Credential.SignCount < 2 {
+		t.Errorf("stored counter %d (%v), login's %d", stored.SignCount, err, res.Credential.SignCount)
 	}
 }

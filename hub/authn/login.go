@@ -190,28 +190,21 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		return LoginResult{}, err
 	}
 	credID := parsed.RawID
-	cred, err := rp.st.GetCredential(ctx, credID)
-	if errors.Is(err, store.ErrNotFound) {
-		return LoginResult{}, fmt.Errorf("%w: credential %s is not registered", ErrUnknownCredential, b64(credID))
-	}
-	if err != nil {
-		return LoginResult{}, err
+	cred, cached := rp.creds.get(credID)
+	if !cached {
+		if cred, err = rp.st.GetCredential(ctx, credID); errors.Is(err, store.ErrNotFound) {
+			return LoginResult{}, fmt.Errorf("%w: credential %s is not registered", ErrUnknownCredential, b64(credID))
+		} else if err != nil {
+			return LoginResult{}, err
+		}
 	}
 	if cred.State != store.CredentialActive {
 		return LoginResult{}, fmt.Errorf("%w: credential %s is %s (%s)", ErrUnknownCredential, b64(credID), stateName(cred.State), cred.Reason)
 	}
-	u, err := rp.st.GetUser(ctx, cred.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return LoginResult{}, fmt.Errorf("%w: credential %s belongs to user %s, who does not exist", ErrUnknownCredential, b64(credID), cred.UserID)
-	}
-	if err != nil {
-		return LoginResult{}, err
-	}
-	if u.State == store.UserDeleted {
-		return LoginResult{}, fmt.Errorf("%w: credential %s belongs to deleted user %s", ErrUnknownCredential, b64(credID), u.ID)
-	}
 
-	wu := &user{u: &u, creds: []webauthn.Credential{toWebAuthn(&cred)}}
+	// The user handle is all the check needs of the user; who they are
+	// now is read in the transaction below.
+	wu := &user{u: &store.User{ID: cred.UserID}, creds: []webauthn.Credential{toWebAuthn(&cred)}}
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) { return wu, nil }
 	_, verified, err := rp.wa.ValidatePasskeyLogin(handler, p.session, parsed)
 	if err != nil {
@@ -220,6 +213,7 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 
 	presented := parsed.Response.AuthenticatorData.Counter
 	if verified.Authenticator.CloneWarning {
+		rp.creds.forget(credID)
 		return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, cred.SignCount, presented)
 	}
 	now := rp.now()
@@ -252,18 +246,21 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		if err != nil {
 			return err
 		}
-		// The user as of this transaction: the one read before the
-		// signature check may predate a change (a move to another site,
-		// an end date) whose revocation pass ran before this session
-		// existed and so could not end it. The decision must see it.
-		fresh, err := tx.GetUser(ctx, u.ID)
+		// The user as of this transaction, so that the decision sees a
+		// change committed while the signature was checked (a move to
+		// another site, an end date), whose revocation pass ran before
+		// this session existed and so could not end it.
+		u, err := tx.GetUser(ctx, updated.UserID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: credential %s belongs to user %s, who does not exist", ErrUnknownCredential, b64(credID), updated.UserID)
+		}
 		if err != nil {
 			return err
 		}
-		if fresh.State == store.UserDeleted {
+		if u.State == store.UserDeleted {
 			return fmt.Errorf("%w: credential %s belongs to deleted user %s", ErrUnknownCredential, b64(credID), u.ID)
 		}
-		res = LoginResult{User: fresh, Credential: updated, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified()}
+		res = LoginResult{User: u, Credential: updated, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified()}
 		if then != nil {
 			if err := then(ctx, tx, res); errors.As(err, &decline) {
 				return nil
@@ -273,12 +270,18 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		}
 		return nil
 	})
+	if err != nil {
+		// Whatever changed the credential or failed, the next login
+		// reads it afresh.
+		rp.creds.forget(credID)
+	}
 	if errors.Is(err, errRegressed) {
 		return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, stored, presented)
 	}
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("record use of credential %s: %w", b64(credID), err)
 	}
+	rp.creds.put(res.Credential) // active: RecordCredentialUse or the check above made sure
 	if decline != nil {
 		return res, decline
 	}
