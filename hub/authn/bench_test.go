@@ -9,8 +9,9 @@ import (
 )
 
 // BenchmarkFinishLogin measures the hub's side of one login: parse and
-// verify the assertion, one credential read, one user read, one counter
-// write, on the real SQLite store. The soft badge signs every assertion
+// verify the assertion (the credential is read once, then remembered),
+// then one transaction that writes the counter and reads the user, on the
+// real SQLite store. The soft badge signs every assertion
 // before the timer starts; each comes from its own kiosk so that none is
 // evicted by the per-device cap.
 func BenchmarkFinishLogin(b *testing.B) {
