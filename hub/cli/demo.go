@@ -51,7 +51,7 @@ func (e env) demo(ctx context.Context, args []string) error {
 	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
 
 	say("==> Starting a Shiftgate hub in %s", *data)
-	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, Logger: log})
+	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, Logger: log, FillWAL: true})
 	if err != nil {
 		return err
 	}

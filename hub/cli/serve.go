@@ -56,7 +56,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws})
+	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws, FillWAL: true})
 	if err != nil {
 		return err
 	}

@@ -93,6 +93,10 @@ func Start(t testing.TB, opts Options) *Hub {
 		Logger: opts.Logger, MaxBodyBytes: opts.MaxBodyBytes, SchedulerInterval: opts.SchedulerInterval,
 		ShiftGrace: opts.ShiftGrace, SessionWarnings: opts.SessionWarnings,
 	}
+	// Benchmarks measure the hub as serve runs it; tests skip the 64 MiB.
+	if _, ok := t.(*testing.B); ok {
+		cfg.FillWAL = true
+	}
 	if cfg.SchedulerInterval == 0 {
 		cfg.SchedulerInterval = time.Hour
 	}
