@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -112,7 +113,7 @@ func userFromResource(res map[string]any, u *store.User) error {
 func (h *Handler) userResource(u store.User, groups []store.Group) (map[string]any, error) {
 	res := map[string]any{}
 	if len(u.Document) > 0 {
-		dec := json.NewDecoder(strings.NewReader(string(u.Document)))
+		dec := json.NewDecoder(bytes.NewReader(u.Document))
 		dec.UseNumber()
 		if err := dec.Decode(&res); err != nil {
 			return nil, fmt.Errorf("decode stored user %s: %w", u.ID, err)
