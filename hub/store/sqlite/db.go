@@ -4,10 +4,11 @@
 // A DB holds two connection pools on the same file. The writer pool has
 // exactly one connection and begins every transaction with BEGIN IMMEDIATE;
 // concurrent writes queue for it and are committed in groups (see
-// groupcommit.go) instead of failing with SQLITE_BUSY. The reader pool has several query-only connections and serves
-// reads made outside a transaction; WAL lets them run while a write is in
-// progress. Every method is written once against the small querier interface,
-// which both pools' transactions and *sql.DB satisfy; see ops.
+// groupcommit.go) instead of failing with SQLITE_BUSY. The reader pool has
+// several query-only connections and serves reads made outside a
+// transaction; WAL lets them run while a write is in progress. Every method
+// is written once against the small querier interface, which both pools'
+// transactions and *sql.DB satisfy; see ops.
 //
 // Times are stored as INTEGER Unix nanoseconds (0 is the zero time) and come
 // back in UTC with full nanosecond precision. That covers the years 1678 to

@@ -40,42 +40,32 @@ func sortSessions(ss []store.Session) {
 }
 
 func (o ops) CreateSession(ctx context.Context, s store.Session) (store.Session, error) {
-	s.Started, s.Expires, s.Ended = utc(s.Started), utc(s.Expires), utc(s.Ended)
-	if err := checkTimes(s.Started, s.Expires, s.Ended); err != nil {
-		return store.Session{}, fmt.Errorf("create session %s: %w", s.ID, err)
-	}
-	apps, err := jsonText(s.Apps)
-	if err != nil {
-		return store.Session{}, fmt.Errorf("create session %s: %w", s.ID, err)
-	}
-	err = o.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.UserID, s.DeviceID, s.Role, apps,
-			nanos(s.Started), nanos(s.Expires), nanos(s.Ended), s.EndReason)
-		return mapErr(err)
-	})
-	if err != nil {
-		return store.Session{}, fmt.Errorf("create session %s: %w", s.ID, err)
-	}
-	return s, nil
+	return o.insertSession(ctx, "create", s, false)
 }
 
 func (o ops) StartSession(ctx context.Context, s store.Session) (store.Session, error) {
+	return o.insertSession(ctx, "start", s, true)
+}
+
+// insertSession stores s; with activeDevice only if s.DeviceID is an active
+// device, checked by the INSERT itself (ErrNotFound otherwise).
+func (o ops) insertSession(ctx context.Context, verb string, s store.Session, activeDevice bool) (store.Session, error) {
 	s.Started, s.Expires, s.Ended = utc(s.Started), utc(s.Expires), utc(s.Ended)
 	if err := checkTimes(s.Started, s.Expires, s.Ended); err != nil {
-		return store.Session{}, fmt.Errorf("start session %s: %w", s.ID, err)
+		return store.Session{}, fmt.Errorf("%s session %s: %w", verb, s.ID, err)
 	}
 	apps, err := jsonText(s.Apps)
 	if err != nil {
-		return store.Session{}, fmt.Errorf("start session %s: %w", s.ID, err)
+		return store.Session{}, fmt.Errorf("%s session %s: %w", verb, s.ID, err)
+	}
+	query := `INSERT INTO sessions (` + sessionCols + `) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9`
+	args := []any{s.ID, s.UserID, s.DeviceID, s.Role, apps, nanos(s.Started), nanos(s.Expires), nanos(s.Ended), s.EndReason}
+	if activeDevice {
+		query += ` WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?3 AND state = ?10)`
+		args = append(args, store.DeviceActive)
 	}
 	err = o.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-			SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9
-			WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?3 AND state = ?10)`,
-			s.ID, s.UserID, s.DeviceID, s.Role, apps,
-			nanos(s.Started), nanos(s.Expires), nanos(s.Ended), s.EndReason, store.DeviceActive)
+		res, err := q.ExecContext(ctx, query, args...)
 		if err != nil {
 			return mapErr(err)
 		}
@@ -87,7 +77,7 @@ func (o ops) StartSession(ctx context.Context, s store.Session) (store.Session, 
 		return nil
 	})
 	if err != nil {
-		return store.Session{}, fmt.Errorf("start session %s: %w", s.ID, err)
+		return store.Session{}, fmt.Errorf("%s session %s: %w", verb, s.ID, err)
 	}
 	return s, nil
 }
@@ -173,16 +163,7 @@ func (o ops) EndSessionsByID(ctx context.Context, ids []string, reason string, a
 }
 
 func (o ops) EndSessionOn(ctx context.Context, id, deviceID, reason string, at time.Time) (store.Session, error) {
-	if err := checkTimes(at); err != nil {
-		return store.Session{}, fmt.Errorf("end session %s: %w", id, err)
-	}
-	var s store.Session
-	err := o.write(ctx, func(q querier) error {
-		var err error
-		s, err = scanSession(q.QueryRowContext(ctx, `UPDATE sessions SET ended = ?, end_reason = ?
-			WHERE id = ? AND device_id = ? AND ended = 0 RETURNING `+sessionCols, nanos(at), reason, id, deviceID))
-		return mapErr(err)
-	})
+	s, err := o.endSession(ctx, id, deviceID, reason, at)
 	if err != nil {
 		return store.Session{}, fmt.Errorf("end session %s on %s: %w", id, deviceID, err)
 	}
@@ -190,18 +171,29 @@ func (o ops) EndSessionOn(ctx context.Context, id, deviceID, reason string, at t
 }
 
 func (o ops) EndSession(ctx context.Context, id, reason string, at time.Time) (store.Session, error) {
-	if err := checkTimes(at); err != nil {
-		return store.Session{}, fmt.Errorf("end session %s: %w", id, err)
-	}
-	var s store.Session
-	err := o.write(ctx, func(q querier) error {
-		var err error
-		s, err = scanSession(q.QueryRowContext(ctx, `UPDATE sessions SET ended = ?, end_reason = ?
-			WHERE id = ? AND ended = 0 RETURNING `+sessionCols, nanos(at), reason, id))
-		return mapErr(err)
-	})
+	s, err := o.endSession(ctx, id, "", reason, at)
 	if err != nil {
 		return store.Session{}, fmt.Errorf("end session %s: %w", id, err)
 	}
 	return s, nil
+}
+
+// endSession ends the live session id, only on deviceID when it is set.
+func (o ops) endSession(ctx context.Context, id, deviceID, reason string, at time.Time) (store.Session, error) {
+	if err := checkTimes(at); err != nil {
+		return store.Session{}, err
+	}
+	query := `UPDATE sessions SET ended = ?, end_reason = ? WHERE id = ? AND ended = 0`
+	args := []any{nanos(at), reason, id}
+	if deviceID != "" {
+		query += ` AND device_id = ?`
+		args = append(args, deviceID)
+	}
+	var s store.Session
+	err := o.write(ctx, func(q querier) error {
+		var err error
+		s, err = scanSession(q.QueryRowContext(ctx, query+` RETURNING `+sessionCols, args...))
+		return mapErr(err)
+	})
+	return s, err
 }
