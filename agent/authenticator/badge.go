@@ -48,6 +48,8 @@ type credential struct {
 	// PrivateKey is the P-256 private scalar, 32 big-endian bytes.
 	PrivateKey b64u   `json:"privateKey"`
 	SignCount  uint32 `json:"signCount"`
+
+	priv *ecdsa.PrivateKey // PrivateKey parsed, once a badge kept in memory has used it
 }
 
 // b64u is a byte string written as unpadded base64url, the encoding WebAuthn JSON uses.
@@ -135,10 +137,14 @@ func (c *credential) validate() error {
 
 // key parses the credential's private key.
 func (c *credential) key() (*ecdsa.PrivateKey, error) {
+	if c.priv != nil {
+		return c.priv, nil
+	}
 	k, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), c.PrivateKey)
 	if err != nil {
 		return nil, fmt.Errorf("privateKey: %w", err)
 	}
+	c.priv = k
 	return k, nil
 }
 

@@ -42,6 +42,14 @@ type SoftOptions struct {
 	// NoSync skips fsync when the badge file is written. Only for load tests: after a crash a
 	// badge could come back with an older sign counter, which the hub reports as a clone.
 	NoSync bool
+	// CounterBlock, above 1, makes the badge keep its state in memory and write its file once
+	// per CounterBlock assertions of a credential instead of on every one, the way keys that
+	// spare their flash do: each write records the top of the next block of counter values,
+	// and assertions count up inside it. After a restart (or a crash) the badge goes on above
+	// everything it may have signed, skipping what was left of the block, which WebAuthn
+	// allows (the counter must only rise). For load generators that own their badge files:
+	// the file is read once, so a change made to it by another process is not seen.
+	CounterBlock uint32
 }
 
 // Soft is a software FIDO2 authenticator whose state is the file DIR/NAME.json. It produces
@@ -58,6 +66,10 @@ type Soft struct {
 	cbor encoder
 
 	mu sync.Mutex // serializes read-modify-write of the badge file
+	// With CounterBlock: the badge as last read or written, and per credential ID the counter
+	// value its file holds (the top of the reserved block).
+	cached   *badge
+	reserved map[string]uint32
 }
 
 var _ Authenticator = (*Soft)(nil)
@@ -114,9 +126,43 @@ func validName(name string) error {
 	return nil
 }
 
-// load reads the badge file; a missing file is returned as an error wrapping fs.ErrNotExist.
+// load reads the badge file, or returns the badge in memory when the badge keeps one; a missing
+// file is returned as an error wrapping fs.ErrNotExist.
 func (s *Soft) load() (*badge, error) {
-	return readBadge(s.path)
+	if s.cached != nil {
+		return s.cached, nil
+	}
+	b, err := readBadge(s.path)
+	if err != nil || s.opts.CounterBlock <= 1 {
+		return b, err
+	}
+	s.cached, s.reserved = b, make(map[string]uint32, len(b.Credentials))
+	for _, c := range b.Credentials {
+		s.reserved[string(c.ID)] = c.SignCount
+	}
+	return b, nil
+}
+
+// count advances c's sign counter for an assertion. A badge with CounterBlock writes its file
+// only when the new value leaves the reserved block; any other badge writes it every time.
+// It fails, leaving the badge file as it was, if the write fails.
+func (s *Soft) count(b *badge, c *credential) error {
+	c.SignCount++
+	if s.opts.CounterBlock <= 1 {
+		return s.save(b)
+	}
+	if c.SignCount <= s.reserved[string(c.ID)] {
+		return nil
+	}
+	top := uint32(min(uint64(c.SignCount)+uint64(s.opts.CounterBlock)-1, math.MaxUint32))
+	old := s.reserved[string(c.ID)]
+	s.reserved[string(c.ID)] = top
+	if err := s.save(b); err != nil {
+		s.reserved[string(c.ID)] = old
+		s.cached = nil // read the file again next time
+		return err
+	}
+	return nil
 }
 
 // loadOrNew reads the badge file, or starts a new badge from the options if there is none.
@@ -135,8 +181,30 @@ func (s *Soft) loadOrNew() (*badge, error) {
 	return b, err
 }
 
+// save writes the badge file. A badge with CounterBlock writes each credential's reserved
+// counter rather than the last one used, and keeps b as its state.
 func (s *Soft) save(b *badge) error {
-	return writeBadge(s.path, b, !s.opts.NoSync)
+	if s.opts.CounterBlock <= 1 {
+		return writeBadge(s.path, b, !s.opts.NoSync)
+	}
+	out := *b
+	out.Credentials = slices.Clone(b.Credentials)
+	for i := range out.Credentials {
+		c := &out.Credentials[i]
+		c.SignCount = max(c.SignCount, s.reserved[string(c.ID)])
+	}
+	if err := writeBadge(s.path, &out, !s.opts.NoSync); err != nil {
+		s.cached = nil
+		return err
+	}
+	if s.reserved == nil {
+		s.reserved = make(map[string]uint32)
+	}
+	for _, c := range out.Credentials {
+		s.reserved[string(c.ID)] = c.SignCount
+	}
+	s.cached = b
+	return nil
 }
 
 // uvFlag decides user verification: it fails when uv is required and the badge cannot verify,
@@ -289,13 +357,12 @@ func (s *Soft) GetAssertion(ctx context.Context, req GetRequest) (GetResult, err
 	if err != nil {
 		return GetResult{}, err
 	}
-	c.SignCount++
+	if err := s.count(b, c); err != nil {
+		return GetResult{}, err
+	}
 	authData := authenticatorData(req.RPID, flagUP|uv, c.SignCount, nil)
 	sig, err := sign(key, authData, req.ClientDataHash)
 	if err != nil {
-		return GetResult{}, err
-	}
-	if err := s.save(b); err != nil {
 		return GetResult{}, err
 	}
 	res := GetResult{CredentialID: slices.Clone(c.ID), AuthenticatorData: authData, Signature: sig}

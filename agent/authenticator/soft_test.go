@@ -72,6 +72,60 @@ func TestCounterPersistsAcrossReopen(t *testing.T) {
 	}
 }
 
+// TestCounterBlock: a badge with CounterBlock writes its file once per block, the file always
+// holds a counter at or above every one signed, and a badge reopened after some taps (a
+// restarted or crashed simulator) goes on above them, so the relying party never sees a
+// counter go back.
+func TestCounterBlock(t *testing.T) {
+	dir := t.TempDir()
+	rp := newTestRP(t)
+	opts := SoftOptions{CounterBlock: 8}
+	badge := newTestSoft(t, dir, "ana", opts)
+	if _, err := rp.register(rp.user("ana"), badge); err != nil {
+		t.Fatal(err)
+	}
+	fileCounter := func() uint32 {
+		t.Helper()
+		b, err := readBadge(badge.Path())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Credentials[0].SignCount
+	}
+	writes, last := 0, fileCounter()
+	for want := uint32(1); want <= 20; want++ {
+		_, cred, err := rp.login(badge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cred.Authenticator.SignCount != want || cred.Authenticator.CloneWarning {
+			t.Fatalf("tap %d: counter %d clone warning %v", want, cred.Authenticator.SignCount, cred.Authenticator.CloneWarning)
+		}
+		if got := fileCounter(); got != last {
+			writes, last = writes+1, got
+		}
+		if last < want {
+			t.Fatalf("tap %d: the file holds %d, below a counter already signed", want, last)
+		}
+	}
+	if writes != 3 || last != 24 {
+		t.Errorf("20 taps wrote the file %d times, leaving %d; want 3 writes (at 1, 9 and 17) leaving 24", writes, last)
+	}
+
+	// Reopen after the 20th tap: the next counter comes after the reserved block.
+	reopened := newTestSoft(t, dir, "ana", opts)
+	_, cred, err := rp.login(reopened)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cred.Authenticator.SignCount != 25 || cred.Authenticator.CloneWarning {
+		t.Fatalf("after reopening: counter %d clone warning %v, want 25 and no warning", cred.Authenticator.SignCount, cred.Authenticator.CloneWarning)
+	}
+	if got := fileCounter(); got != 32 {
+		t.Errorf("after reopening the file holds %d, want 32", got)
+	}
+}
+
 func TestClonedBadgeIsDetected(t *testing.T) {
 	dir := t.TempDir()
 	rp := newTestRP(t)
