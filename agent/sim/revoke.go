@@ -15,12 +15,16 @@ type revocation struct {
 	want     int
 	acks     []time.Duration // request sent → each ack written, sorted
 	answered time.Duration   // request sent → HTTP answer
+	// CPU time from just before the request to the last ack (or the
+	// timeout): the hub's (when its PID is known) and this process's.
+	hubCPU, simCPU time.Duration
+	haveHubCPU     bool
 }
 
 // revoke installs a tracker on ks, runs send, and waits until every kiosk
 // of ks has acked its session's revocation or the round timeout passes.
 // Timings start just before send.
-func (s *Sim) revoke(ctx context.Context, ks []*kiosk, send func(context.Context) error) (revocation, error) {
+func (s *Sim) revoke(ctx context.Context, ks []*kiosk, send func(context.Context) error) (rv revocation, err error) {
 	t := newTracker(len(ks))
 	for _, k := range ks {
 		k.watch.Store(t)
@@ -30,13 +34,21 @@ func (s *Sim) revoke(ctx context.Context, ks []*kiosk, send func(context.Context
 			k.watch.Store(nil)
 		}
 	}()
-	rv := revocation{want: len(ks)}
+	rv = revocation{want: len(ks)}
+	hub0, haveHub := s.hubCPU()
+	sim0 := selfCPU()
 	t0 := time.Now()
-	err := send(ctx)
+	err = send(ctx)
 	rv.answered = time.Since(t0)
 	if err != nil {
 		return rv, err
 	}
+	defer func() {
+		rv.simCPU = selfCPU() - sim0
+		if hub1, ok := s.hubCPU(); ok && haveHub {
+			rv.hubCPU, rv.haveHubCPU = hub1-hub0, true
+		}
+	}()
 	timer := time.NewTimer(s.cfg.RoundTimeout)
 	defer timer.Stop()
 	select {
@@ -200,6 +212,7 @@ func (s *Sim) runMassRevoke(ctx context.Context) (*Result, error) {
 		last, first, http, p50, p99 []float64
 		rates                       []float64
 		acked                       []float64
+		hubCPU, simCPU              []float64
 	)
 	groupID := s.st.ShiftGroup
 	for r := range rounds {
@@ -238,6 +251,12 @@ func (s *Sim) runMassRevoke(ctx context.Context) (*Result, error) {
 					first, last = append(first, all[0]), append(last, all[len(all)-1])
 					p50, p99 = append(p50, round["p50_ack_ms"]), append(p99, round["p99_ack_ms"])
 					http = append(http, round["http_ms"])
+					round["sim_cpu_ms"] = ms(rv.simCPU)
+					simCPU = append(simCPU, round["sim_cpu_ms"])
+					if rv.haveHubCPU {
+						round["hub_cpu_ms"] = ms(rv.hubCPU)
+						hubCPU = append(hubCPU, round["hub_cpu_ms"])
+					}
 				}
 			}
 			fmt.Fprintf(s.cfg.Progress, "mass-revoke round %d/%d: %d/%d acks, last %.1f ms\n", r+1, rounds, len(rv.acks), n, round["last_ack_ms"])
@@ -273,6 +292,8 @@ func (s *Sim) runMassRevoke(ctx context.Context) (*Result, error) {
 		summarize("mass revoke: per-kiosk ack p99", "ms", p99, "each round's p99 ack, over rounds"),
 		summarize("mass revoke: DELETE → HTTP answer", "ms", http, ""),
 		summarize("acks per round", "", acked, fmt.Sprintf("must be %d", n)),
+		summarize("hub CPU, DELETE → last ack", "ms", hubCPU, "utime+stime in 10 ms ticks; needs --hub-pid"),
+		summarize("simulator CPU, DELETE → last ack", "ms", simCPU, "the kiosks' side: read, decode, ack"),
 		value("re-login throughput", "/s", median(rates), fmt.Sprintf("median over rounds, %d kiosks, %d at once", n, s.cfg.Concurrency)),
 	}
 	res.Errors, res.ErrorSample = errs.n, errs.sample
