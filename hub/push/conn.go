@@ -346,8 +346,8 @@ func (c *conn) handle(frame []byte) {
 	c.queueRequest(env)
 }
 
-// queueRequest hands env to the connection's worker, starting one if none
-// is running.
+// queueRequest hands env to the connection's worker, waking a parked one
+// or starting one if none is running.
 func (c *conn) queueRequest(env wire.Envelope) {
 	c.mu.Lock()
 	if len(c.reqs) >= maxQueuedRequests {
@@ -360,9 +360,48 @@ func (c *conn) queueRequest(env wire.Envelope) {
 	if !c.working {
 		c.working = true
 		c.workers.Add(1)
-		go c.work()
+		select {
+		case c.hub.idle <- c:
+		default:
+			c.hub.workersWG.Add(1)
+			go c.hub.worker(c)
+		}
 	}
 	c.mu.Unlock()
+}
+
+// worker serves c's requests, then parks for parkTime to serve the next
+// connection that has some. A login runs deep (WebAuthn, SQLite, JSON):
+// a fresh goroutine grew its stack by copying it several times for each
+// request, which cost a twentieth of the hub's CPU under a login storm.
+// At most maxParked workers wait, so a burst from thousands of kiosks
+// does not leave thousands of grown stacks behind.
+func (h *Hub) worker(c *conn) {
+	defer h.workersWG.Done()
+	var t *time.Timer
+	for {
+		c.work()
+		if h.parked.Add(1) > maxParked {
+			h.parked.Add(-1)
+			return
+		}
+		if t == nil {
+			t = time.NewTimer(parkTime)
+		} else {
+			t.Reset(parkTime)
+		}
+		select {
+		case c = <-h.idle:
+			h.parked.Add(-1)
+			t.Stop()
+		case <-t.C:
+			h.parked.Add(-1)
+			return
+		case <-h.stop:
+			h.parked.Add(-1)
+			return
+		}
+	}
 }
 
 // work handles queued requests one at a time and ends when none are left.

@@ -37,6 +37,10 @@ const (
 	maxBatch = 32
 	// closeWait bounds the write of a close frame.
 	closeWait = time.Second
+	// maxParked bounds the request workers kept waiting for work, and
+	// parkTime is how long each waits before it ends (see Hub.worker).
+	maxParked = 256
+	parkTime  = 5 * time.Second
 )
 
 // ErrOffline is returned by Push when the device has no open channel (or its
@@ -144,6 +148,14 @@ type Hub struct {
 	mu     sync.Mutex // guards handshaking and the wg.Add / closed handshake
 	hsConn map[*websocket.Conn]struct{}
 	wg     sync.WaitGroup // channels past the upgrade, until their goroutines end
+
+	// Request workers (see worker): idle hands a connection with queued
+	// requests to a parked worker; stop ends the parked ones at Close.
+	idle      chan *conn
+	parked    atomic.Int32
+	stop      chan struct{}
+	stopOnce  sync.Once
+	workersWG sync.WaitGroup
 }
 
 // New returns a Hub for cfg. It panics when cfg.Handler is nil, a
@@ -184,6 +196,8 @@ func New(cfg Config) *Hub {
 		},
 		idBase: hex.EncodeToString(b[:]) + "-",
 		hsConn: make(map[*websocket.Conn]struct{}),
+		idle:   make(chan *conn),
+		stop:   make(chan struct{}),
 	}
 }
 
@@ -305,6 +319,8 @@ func (h *Hub) Close() error {
 		return true
 	})
 	h.wg.Wait()
+	h.stopOnce.Do(func() { close(h.stop) })
+	h.workersWG.Wait()
 	return nil
 }
 
