@@ -329,22 +329,24 @@ func (c *channel) device(ctx context.Context, deviceID string) (store.Device, er
 
 // Ack batching. A mass revoke brings thousands of acks within a few
 // hundred milliseconds, while the same CPUs are still pushing to the
-// kiosks that have not acked yet. The recorder collects acks for ackLinger
-// after the first one of a batch (only the recording waits: the ack time
-// was taken when the ack arrived), so they are written in a few
-// transactions instead of dozens, each of which would rewrite the same
-// index pages.
+// kiosks that have not acked yet. The recorder therefore waits until the
+// acks pause for ackQuiet (or ackBatch of them are waiting, or the first
+// has waited ackMaxWait) and writes them in one transaction: the writes
+// come after the fan-out instead of competing with it, and the same index
+// pages are rewritten once instead of dozens of times. Only the recording
+// waits: each ack's time was taken when it arrived.
 const (
-	ackBatch  = 4096
-	ackLinger = 20 * time.Millisecond
+	ackBatch   = 16384
+	ackQuiet   = 25 * time.Millisecond
+	ackMaxWait = time.Second
 )
 
 // recordAcks writes acknowledgements in batches, one transaction each,
 // until ctx ends.
 func (c *channel) recordAcks(ctx context.Context) {
 	batch := make([]ack, 0, ackBatch)
-	linger := time.NewTimer(ackLinger)
-	linger.Stop()
+	quiet := time.NewTimer(ackQuiet)
+	quiet.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -352,19 +354,28 @@ func (c *channel) recordAcks(ctx context.Context) {
 		case a := <-c.acks:
 			batch = append(batch[:0], a)
 		}
-		linger.Reset(ackLinger)
+		first, last := time.Now(), time.Now()
+		quiet.Reset(ackQuiet)
 	collect:
 		for len(batch) < cap(batch) {
 			select {
 			case a := <-c.acks:
 				batch = append(batch, a)
-			case <-linger.C:
-				break collect
+				last = time.Now()
+			case now := <-quiet.C:
+				// The timer is not reset per ack (that would cost more
+				// than the ack); it is re-armed for what is left of the
+				// pause after the latest one.
+				left := ackQuiet - now.Sub(last)
+				if left <= 0 || now.Sub(first) >= ackMaxWait {
+					break collect
+				}
+				quiet.Reset(min(left, ackMaxWait-now.Sub(first)))
 			case <-ctx.Done():
 				break collect
 			}
 		}
-		linger.Stop()
+		quiet.Stop()
 		err := c.s.st.InTx(ctx, func(tx store.Ops) error {
 			for _, a := range batch {
 				if _, err := tx.AckRevocations(ctx, a.sessionID, a.at); err != nil {
