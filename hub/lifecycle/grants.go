@@ -153,6 +153,7 @@ func (e *Engine) endGrantSessions(ctx context.Context, tx store.Ops, c *change, 
 		return nil, err
 	}
 	var ids []string
+	byID := make(map[string]store.Session, len(live))
 	for _, s := range live {
 		if !hasRole(s.Role, g.Role) {
 			continue
@@ -163,21 +164,21 @@ func (e *Engine) endGrantSessions(ctx context.Context, tx store.Ops, c *change, 
 		}
 		if equalFold(d.Site, g.Site) {
 			ids = append(ids, s.ID)
+			byID[s.ID] = s
 		}
 	}
 	ended, err := tx.EndSessionsByID(ctx, ids, ReasonEntitlementRemoved, now)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(ended))
-	for _, s := range ended {
+	for _, id := range ended {
+		s := byID[id]
 		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID,
 			Reason: ReasonEntitlementRemoved, Detail: "grant:" + g.ID, Created: now}); err != nil {
 			return nil, err
 		}
-		out = append(out, s.ID)
 	}
-	return out, nil
+	return ended, nil
 }
 
 // holdsRoleAt reports whether the user holds role at site without any

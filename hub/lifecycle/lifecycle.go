@@ -418,15 +418,24 @@ func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Acto
 			}
 		}
 	}
-	ended, err := tx.EndSessionsByID(ctx, ids, ReasonEntitlementRemoved, now)
+	endedIDs, err := tx.EndSessionsByID(ctx, ids, ReasonEntitlementRemoved, now)
 	if err != nil {
 		return err
 	}
+	ended := make(map[string]bool, len(endedIDs))
+	for _, id := range endedIDs {
+		ended[id] = true
+	}
 	byUser := make(map[string][]string, len(userIDs))
 	revs := make([]store.Revocation, 0, len(userIDs))
-	for _, s := range ended {
-		byUser[s.UserID] = append(byUser[s.UserID], s.ID)
-		revs = append(revs, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now})
+	for _, uid := range userIDs {
+		for _, s := range live[uid] {
+			if ended[s.ID] {
+				byUser[uid] = append(byUser[uid], s.ID)
+				revs = append(revs, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now})
+				delete(ended, s.ID) // a user listed twice is revoked once
+			}
+		}
 	}
 	entries := make([]audit.Entry, 0, len(userIDs))
 	roles := []string{role}

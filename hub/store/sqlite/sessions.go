@@ -134,7 +134,7 @@ func (o ops) EndSessions(ctx context.Context, userID, reason string, at time.Tim
 	return ss, nil
 }
 
-func (o ops) EndSessionsByID(ctx context.Context, ids []string, reason string, at time.Time) ([]store.Session, error) {
+func (o ops) EndSessionsByID(ctx context.Context, ids []string, reason string, at time.Time) ([]string, error) {
 	if err := checkTimes(at); err != nil {
 		return nil, fmt.Errorf("end %d sessions: %w", len(ids), err)
 	}
@@ -148,18 +148,33 @@ func (o ops) EndSessionsByID(ctx context.Context, ids []string, reason string, a
 	if err != nil {
 		return nil, err
 	}
-	var ss []store.Session
+	var got []string
 	err = o.write(ctx, func(q querier) error {
 		var err error
-		ss, err = queryAll(ctx, q, scanSession, `UPDATE sessions SET ended = ?, end_reason = ?
-			WHERE ended = 0 AND id IN (SELECT value FROM json_each(?)) RETURNING `+sessionCols, nanos(at), reason, string(list))
+		got, err = queryAll(ctx, q, scanString, `UPDATE sessions SET ended = ?, end_reason = ?
+			WHERE ended = 0 AND id IN (SELECT value FROM json_each(?)) RETURNING id`, nanos(at), reason, string(list))
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("end %d sessions: %w", len(ids), err)
 	}
-	sortSessions(ss)
-	return ss, nil
+	ended := make(map[string]bool, len(got))
+	for _, id := range got {
+		ended[id] = true
+	}
+	out := got[:0]
+	for _, id := range ids {
+		if ended[id] {
+			out = append(out, id)
+			delete(ended, id) // an ID given twice is returned once
+		}
+	}
+	return out, nil
+}
+
+func scanString(s scanner) (string, error) {
+	var v string
+	return v, s.Scan(&v)
 }
 
 func (o ops) EndSessionOn(ctx context.Context, id, deviceID, reason string, at time.Time) (store.Session, error) {
