@@ -2,8 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -135,17 +133,26 @@ func (o ops) RecordCredentialUse(ctx context.Context, id []byte, from, to uint32
 	}
 	var c store.Credential
 	err := o.write(ctx, func(q querier) error {
-		var err error
-		c, err = scanCredential(q.QueryRowContext(ctx, `UPDATE credentials SET sign_count = ?, last_used = ?
-			WHERE id = ? AND state = ? AND sign_count = ? RETURNING `+credentialCols,
-			int64(to), nanos(at), id, store.CredentialActive, int64(from)))
-		if errors.Is(err, sql.ErrNoRows) {
-			if _, err := getCredential(ctx, q, id); err != nil {
-				return err
-			}
+		// A plain UPDATE, then a read, not UPDATE … RETURNING, which adds
+		// about 25 µs to every execution (see endSession); every login
+		// comes here.
+		res, err := q.ExecContext(ctx, `UPDATE credentials SET sign_count = ?, last_used = ?
+			WHERE id = ? AND state = ? AND sign_count = ?`,
+			int64(to), nanos(at), id, store.CredentialActive, int64(from))
+		if err != nil {
+			return mapErr(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if c, err = getCredential(ctx, q, id); err != nil {
+			return err
+		}
+		if n == 0 {
 			return fmt.Errorf("credential is not active with sign counter %d: %w", from, store.ErrConflict)
 		}
-		return mapErr(err)
+		return nil
 	})
 	if err != nil {
 		return store.Credential{}, fmt.Errorf("record use of credential %x: %w", id, err)
