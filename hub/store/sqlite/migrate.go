@@ -23,6 +23,7 @@ func migrations() []migration {
 		{name: "access reviews", sql: schemaAccessReviews},
 		{name: "web console", sql: schemaConsole},
 		{name: "stored login policy", sql: schemaPolicy},
+		{name: "live-session indexes", sql: schemaLiveSessionIndexes},
 	}
 }
 

@@ -103,11 +103,15 @@ func TestQueryPlans(t *testing.T) {
 		{"live sessions of a user", func(o store.Ops) error {
 			_, err := o.ListSessions(t.Context(), store.SessionQuery{UserID: "u", LiveOnly: true})
 			return err
-		}, "sessions_user"},
+		}, "sessions_user_live"},
+		{"session history of a user", func(o store.Ops) error {
+			_, err := o.ListSessions(t.Context(), store.SessionQuery{UserID: "u"})
+			return err
+		}, "sessions_user_history"},
 		{"live sessions of a device", func(o store.Ops) error {
 			_, err := o.ListSessions(t.Context(), store.SessionQuery{DeviceID: "d", LiveOnly: true})
 			return err
-		}, "sessions_device"},
+		}, "sessions_device_live"},
 		{"pending revocations", func(o store.Ops) error {
 			_, err := o.ListRevocations(t.Context(), store.RevocationQuery{PendingOnly: true, AfterID: 5})
 			return err
