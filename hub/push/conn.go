@@ -364,6 +364,7 @@ func (c *conn) queueRequest(env wire.Envelope) {
 		case c.hub.idle <- c:
 		default:
 			c.hub.workersWG.Add(1)
+			c.hub.started.Add(1)
 			go c.hub.worker(c)
 		}
 	}
@@ -381,7 +382,7 @@ func (h *Hub) worker(c *conn) {
 	var t *time.Timer
 	for {
 		c.work()
-		if h.parked.Add(1) > maxParked {
+		if h.parked.Add(1) > h.maxParked {
 			h.parked.Add(-1)
 			return
 		}

@@ -153,6 +153,8 @@ type Hub struct {
 	// requests to a parked worker; stop ends the parked ones at Close.
 	idle      chan *conn
 	parked    atomic.Int32
+	maxParked int32        // maxParked; tests lower it
+	started   atomic.Int64 // workers started, for tests
 	stop      chan struct{}
 	stopOnce  sync.Once
 	workersWG sync.WaitGroup
@@ -194,10 +196,11 @@ func New(cfg Config) *Hub {
 			WriteBufferSize: 4 << 10,
 			WriteBufferPool: &sync.Pool{},
 		},
-		idBase: hex.EncodeToString(b[:]) + "-",
-		hsConn: make(map[*websocket.Conn]struct{}),
-		idle:   make(chan *conn),
-		stop:   make(chan struct{}),
+		idBase:    hex.EncodeToString(b[:]) + "-",
+		hsConn:    make(map[*websocket.Conn]struct{}),
+		idle:      make(chan *conn),
+		maxParked: maxParked,
+		stop:      make(chan struct{}),
 	}
 }
 

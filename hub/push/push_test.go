@@ -560,3 +560,75 @@ func TestCloseEndsEverything(t *testing.T) {
 		t.Errorf("dial after Close: %v, %v; want 503", err, resp)
 	}
 }
+
+// TestWorkersPark: a request worker waits for the next connection with
+// requests instead of ending, at most maxParked wait, and Close ends them.
+func TestWorkersPark(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.hub.maxParked = 2
+	release := make(chan struct{})
+	e.rec.request = func(ctx context.Context, deviceID string, env wire.Envelope) (wire.Envelope, error) {
+		if env.Type == "block" {
+			<-release
+			return wire.Envelope{Type: "unblocked"}, nil
+		}
+		return defaultRequest(ctx, env)
+	}
+	waitParked := func(want int32) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for e.hub.parked.Load() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d workers parked, want %d", e.hub.parked.Load(), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	var ws []*websocket.Conn
+	for i := range 4 {
+		w, _ := e.connect(t, fmt.Sprint("kiosk-", i))
+		ws = append(ws, w)
+	}
+
+	// Requests one after another, on different channels, are served by
+	// the parked worker. (A request that comes in the instant between a
+	// worker counting itself parked and waiting starts another, so allow
+	// a spare.)
+	const rounds = 20
+	for i := range rounds {
+		w := ws[i%len(ws)]
+		writeEnv(t, w, "echo", fmt.Sprint("e", i), "", nil)
+		if env := readEnv(t, w); env.Re != fmt.Sprint("e", i) {
+			t.Fatalf("got %+v", env)
+		}
+		recv(t, e.rec.requests, "request")
+		waitParked(1)
+	}
+	if n := e.hub.started.Load(); n > 2 {
+		t.Errorf("%d workers started for %d requests one after another, want 1", n, rounds)
+	}
+
+	// Four at once need four workers; afterwards only maxParked wait.
+	for i, w := range ws {
+		writeEnv(t, w, "block", fmt.Sprint("b", i), "", nil)
+	}
+	for range ws {
+		recv(t, e.rec.requests, "blocking request")
+	}
+	close(release)
+	for _, w := range ws {
+		if env := readEnv(t, w); env.Type != "unblocked" {
+			t.Fatalf("got %+v", env)
+		}
+	}
+	waitParked(2)
+	time.Sleep(20 * time.Millisecond)
+	if n := e.hub.parked.Load(); n != 2 {
+		t.Errorf("%d workers parked, want maxParked (2)", n)
+	}
+
+	_ = e.hub.Close()
+	if n := e.hub.parked.Load(); n != 0 {
+		t.Errorf("%d workers still parked after Close", n)
+	}
+}
