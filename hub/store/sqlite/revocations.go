@@ -32,9 +32,15 @@ func (o ops) AddRevocation(ctx context.Context, r store.Revocation) (store.Revoc
 		return store.Revocation{}, fmt.Errorf("add revocation for %s: %w", r.UserID, err)
 	}
 	err := o.write(ctx, func(q querier) error {
-		return q.QueryRowContext(ctx, `INSERT INTO revocations (user_id, session_id, device_id, reason, detail, created, acked)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			r.UserID, r.SessionID, r.DeviceID, r.Reason, r.Detail, nanos(r.Created), nanos(r.Acked)).Scan(&r.ID)
+		// The new row's rowid, not RETURNING id (see endSession).
+		res, err := q.ExecContext(ctx, `INSERT INTO revocations (user_id, session_id, device_id, reason, detail, created, acked)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			r.UserID, r.SessionID, r.DeviceID, r.Reason, r.Detail, nanos(r.Created), nanos(r.Acked))
+		if err != nil {
+			return err
+		}
+		r.ID, err = res.LastInsertId()
+		return err
 	})
 	if err != nil {
 		return store.Revocation{}, fmt.Errorf("add revocation for %s: %w", r.UserID, err)
