@@ -58,7 +58,7 @@ type SoftOptions struct {
 //
 // The file is the only state: every operation reads it, and an operation that changes it
 // (a registration, or the counter of an assertion) writes it back atomically before returning
-// its result. Soft is safe for concurrent use; two processes must not use the same badge file at
+// its result. (SoftOptions.CounterBlock trades that for speed in load tests.) Soft is safe for concurrent use; two processes must not use the same badge file at
 // once, except to simulate a cloned key on purpose (see the package documentation).
 type Soft struct {
 	path string

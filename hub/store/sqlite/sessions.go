@@ -19,7 +19,7 @@ import (
 // kiosk's ranges and its sign-out moved the entries to the back: two
 // leaves per index per user or kiosk, spread over the whole index, and
 // each dirty leaf is written whole to the log at commit. Under 64 kiosks
-// signing in, a group commit wrote about 90 pages, 40 of them leaves of
+// signing in, a group commit wrote about 68 pages, 36 of them leaves of
 // these two indexes. The live indexes hold one entry per open session, a
 // few pages in all, and ending a session only deletes from them. Ended
 // sessions are read by user only for the console's history of a user,
