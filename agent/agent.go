@@ -969,10 +969,11 @@ func (a *Agent) armTimers() {
 			passed = true
 		}
 	}
+	a.after(s.ExpiresAt.Sub(now), a.expire)
+	// Last, so that whoever sees the warning sees every timer armed.
 	if passed {
 		a.warn() // once, however many warning times have passed
 	}
-	a.after(s.ExpiresAt.Sub(now), a.expire)
 }
 
 // warn emits session.warning: the first one turns Active into Warning,
