@@ -622,10 +622,10 @@ func TestWorkersPark(t *testing.T) {
 		}
 	}
 	waitParked(2)
+	// The other two end rather than park: the count stays at 2 (a worker
+	// that finds the bound reached counts itself only for an instant).
 	time.Sleep(20 * time.Millisecond)
-	if n := e.hub.parked.Load(); n != 2 {
-		t.Errorf("%d workers parked, want maxParked (2)", n)
-	}
+	waitParked(2)
 
 	_ = e.hub.Close()
 	if n := e.hub.parked.Load(); n != 0 {
