@@ -574,12 +574,12 @@ func TestWorkersPark(t *testing.T) {
 		}
 		return defaultRequest(ctx, env)
 	}
-	waitParked := func(want int32) {
+	waitParked := func(want int32, exact bool) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
-		for e.hub.parked.Load() != want {
+		for n := e.hub.parked.Load(); n != want && (exact || n < want); n = e.hub.parked.Load() {
 			if time.Now().After(deadline) {
-				t.Fatalf("%d workers parked, want %d", e.hub.parked.Load(), want)
+				t.Fatalf("%d workers parked, want %d", n, want)
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -602,7 +602,7 @@ func TestWorkersPark(t *testing.T) {
 			t.Fatalf("got %+v", env)
 		}
 		recv(t, e.rec.requests, "request")
-		waitParked(1)
+		waitParked(1, false) // a spare may park too
 	}
 	if n := e.hub.started.Load(); n > 2 {
 		t.Errorf("%d workers started for %d requests one after another, want 1", n, rounds)
@@ -621,11 +621,11 @@ func TestWorkersPark(t *testing.T) {
 			t.Fatalf("got %+v", env)
 		}
 	}
-	waitParked(2)
+	waitParked(2, true)
 	// The other two end rather than park: the count stays at 2 (a worker
 	// that finds the bound reached counts itself only for an instant).
 	time.Sleep(20 * time.Millisecond)
-	waitParked(2)
+	waitParked(2, true)
 
 	_ = e.hub.Close()
 	if n := e.hub.parked.Load(); n != 0 {
