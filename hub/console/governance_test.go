@@ -22,32 +22,12 @@ import (
 // user in there; it returns the live session's ID.
 func kioskLogin(t *testing.T, h *hubtest.Hub, k *hubtest.Kiosk, userName string) string {
 	t.Helper()
-	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name}); r.Status != http.StatusAccepted {
-		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
-	}
-	push := k.Recv(5 * time.Second)
-	var es wire.EnrollStart
-	if push.Type != wire.TypeEnrollStart || push.Unmarshal(&es) != nil {
-		t.Fatalf("got %s, want enroll.start", push.Type)
-	}
-	badge, err := authenticator.NewSoft(t.TempDir(), userName, authenticator.SoftOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.Call(wire.TypeRegister, wire.Register{Credential: cred}, wire.TypeRegistered, nil)
-	k.Ack(push)
-	var ch wire.Challenge
-	k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, &ch)
-	assertion, err := authenticator.Authenticate(t.Context(), badge, ch.Origin, ch.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
+	badge := h.RegisterBadge(t, k, userName, authenticator.SoftOptions{})
+	env, _ := k.Tap(t, badge)
 	var g wire.SessionGrant
-	k.Call(wire.TypeLogin, wire.Login{Credential: assertion}, wire.TypeSessionGrant, &g)
+	if env.Type != wire.TypeSessionGrant || env.Unmarshal(&g) != nil {
+		t.Fatalf("got %s %s, want session.grant", env.Type, env.Data)
+	}
 	return g.SessionID
 }
 
