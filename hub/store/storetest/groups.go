@@ -161,17 +161,7 @@ func testListGroups(t *testing.T, s store.Store) {
 	for _, x := range all {
 		must[store.Group](t, "create "+x.ID)(s.CreateGroup(t.Context(), x))
 	}
-	by := map[string]store.Group{}
-	for _, x := range all {
-		by[x.ID] = x
-	}
-	pick := func(ids ...string) []store.Group {
-		var out []store.Group
-		for _, id := range ids {
-			out = append(out, by[id])
-		}
-		return out
-	}
+	pick := picker(all)
 	tests := []struct {
 		name      string
 		q         store.GroupQuery
@@ -300,17 +290,7 @@ func testListUsersWithGroups(t *testing.T, s store.Store) {
 		x.Modified = at(7)
 		return x, nil
 	}))
-	by := map[string]store.Group{}
-	for _, x := range withoutMembers(all) {
-		by[x.ID] = x
-	}
-	pick := func(ids ...string) []store.Group {
-		var out []store.Group
-		for _, id := range ids {
-			out = append(out, by[id])
-		}
-		return out
-	}
+	pick := picker(withoutMembers(all))
 	// Ordered by Created then ID, as ListGroups orders them.
 	u1 := pick("ga", "gd", "gc", "g0")
 	tests := []struct {
@@ -386,5 +366,21 @@ func testListUsersWithGroups(t *testing.T, s store.Store) {
 	})
 	if err != nil {
 		t.Fatalf("in tx: %v", err)
+	}
+}
+
+// picker returns a function that lists the groups of gs with the given
+// IDs, in the order given.
+func picker(gs []store.Group) func(ids ...string) []store.Group {
+	by := make(map[string]store.Group, len(gs))
+	for _, g := range gs {
+		by[g.ID] = g
+	}
+	return func(ids ...string) []store.Group {
+		var out []store.Group
+		for _, id := range ids {
+			out = append(out, by[id])
+		}
+		return out
 	}
 }
