@@ -381,10 +381,11 @@ func (a *Agent) restore() {
 		a.expire()
 		return
 	}
+	d := a.armTimers()
+	a.armIdle()
 	a.emit(Event{Event: EventSessionStarted, User: s.User, DisplayName: s.DisplayName, SessionID: s.ID, ExpiresAt: s.ExpiresAt,
 		Role: s.Role, Apps: s.Apps, Restored: true})
-	a.armTimers()
-	a.armIdle()
+	a.applyDue(d)
 }
 
 // --- taps -------------------------------------------------------------
@@ -577,10 +578,11 @@ func (a *Agent) loginDone(res loginResult) {
 	a.persist()
 	a.setState(Active)
 	a.log.Info("session started", "session", g.SessionID, "user", g.User, "expires_at", g.ExpiresAt)
-	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, Role: g.Role, Apps: apps})
-	a.armTimers()
-	a.applyEarlyExtend()
+	d := a.armTimers()
 	a.armIdle()
+	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, Role: g.Role, Apps: apps})
+	a.applyDue(d)
+	a.applyEarlyExtend()
 }
 
 // --- challenges -------------------------------------------------------
@@ -951,28 +953,42 @@ func (a *Agent) flush() {
 
 // --- timers -------------------------------------------------------------
 
-// armTimers schedules the warning and the expiry of the live session, or
-// applies them at once when their time has passed. They run on the kiosk
-// clock, hub or no hub.
-func (a *Agent) armTimers() {
+// armTimers schedules the warnings and the expiry of the live session that
+// are still to come, on the kiosk clock (hub or no hub), and returns what
+// is due already. Callers arm first and announce after (see applyDue): an
+// event seen means every timer of the session it announces is armed, so
+// nothing that acts on the event (a test moving its clock, say) can slip
+// in between the clock being read and the timers being set.
+func (a *Agent) armTimers() due {
 	s := a.session
 	now := a.clock.Now()
 	if !now.Before(s.ExpiresAt) {
-		a.expire()
-		return
+		return due{expired: true}
 	}
-	passed := false
+	var d due
 	for _, lead := range a.warningLeads(s) {
 		if warnAt := s.ExpiresAt.Add(-lead); now.Before(warnAt) {
 			a.after(warnAt.Sub(now), a.warn)
 		} else {
-			passed = true
+			d.warn = true
 		}
 	}
 	a.after(s.ExpiresAt.Sub(now), a.expire)
-	// Last, so that whoever sees the warning sees every timer armed.
-	if passed {
-		a.warn() // once, however many warning times have passed
+	return d
+}
+
+// due is what armTimers found had passed: the expiry, or one or more
+// warning times.
+type due struct{ expired, warn bool }
+
+// applyDue ends an expired session, or warns once however many warning
+// times have passed.
+func (a *Agent) applyDue(d due) {
+	switch {
+	case d.expired:
+		a.expire()
+	case d.warn:
+		a.warn()
 	}
 }
 

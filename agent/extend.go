@@ -49,8 +49,9 @@ func (a *Agent) applyExpiry(x wire.SessionExtend) {
 	a.persist()
 	a.stopTimers()
 	a.setState(Active)
+	d := a.armTimers()
 	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt})
-	a.armTimers()
+	a.applyDue(d)
 }
 
 // applyEarlyExtend applies a session.extend that arrived while the login
