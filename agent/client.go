@@ -382,7 +382,7 @@ func (c *Client) replyError(cn *conn, re, code, msg string) {
 func (c *Client) newID() string { return "a" + strconv.FormatUint(c.nextID.Add(1), 10) }
 
 func (c *Client) send(ctx context.Context, cn *conn, env wire.Envelope) error {
-	frame, err := json.Marshal(env)
+	frame, err := env.Encode()
 	if err != nil {
 		return err
 	}

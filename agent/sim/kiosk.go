@@ -192,7 +192,7 @@ func (k *kiosk) readLoop(stray *atomic.Int64, lost func(*kiosk, error)) {
 }
 
 func (k *kiosk) writeEnvelope(env wire.Envelope) error {
-	frame, err := json.Marshal(env)
+	frame, err := env.Encode()
 	if err != nil {
 		return err
 	}

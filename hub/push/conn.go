@@ -2,7 +2,6 @@ package push
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -445,7 +444,7 @@ func (c *conn) serveRequest(env wire.Envelope) {
 		return
 	}
 	reply.V, reply.Re = wire.Version, env.ID
-	b, err := json.Marshal(reply)
+	b, err := reply.Encode()
 	if err != nil {
 		c.hub.log.Error("push: encode reply", "device", c.deviceID, "type", reply.Type, "err", err)
 		c.enqueue(errorFrame(env.ID, wire.ErrInternal, "internal error"))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 )
@@ -12,9 +11,9 @@ import (
 // errBadType is returned for push types that are not plain wire names.
 var errBadType = errors.New("bad push type")
 
-// encodePush builds the frame of a push by hand: the envelope around data
-// encoded once, without re-validating it the way json.Marshal of an
-// Envelope would.
+// encodePush builds the frame of a push: the envelope around data encoded
+// once (wire.Envelope.Encode does not re-encode it the way json.Marshal of
+// an Envelope would).
 func encodePush(typ, id string, data any) ([]byte, error) {
 	if !plainName(typ) {
 		return nil, fmt.Errorf("%w %q", errBadType, typ)
@@ -23,9 +22,6 @@ func encodePush(typ, id string, data any) ([]byte, error) {
 	switch d := data.(type) {
 	case nil:
 	case json.RawMessage:
-		if !json.Valid(d) {
-			return nil, fmt.Errorf("encode %s: invalid json.RawMessage", typ)
-		}
 		raw = d
 	default:
 		var err error
@@ -33,19 +29,14 @@ func encodePush(typ, id string, data any) ([]byte, error) {
 			return nil, fmt.Errorf("encode %s: %w", typ, err)
 		}
 	}
-	b := make([]byte, 0, 40+len(typ)+len(id)+len(raw))
-	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, wire.Version, 10)
-	b = append(b, `,"type":"`...)
-	b = append(b, typ...)
-	b = append(b, `","id":"`...)
-	b = append(b, id...) // hex, '-' and base-36 digits
-	b = append(b, '"')
-	if raw != nil && string(raw) != "null" {
-		b = append(b, `,"data":`...)
-		b = append(b, raw...)
+	if string(raw) == "null" {
+		raw = nil
 	}
-	return append(b, '}'), nil
+	b, err := wire.Envelope{V: wire.Version, Type: typ, ID: id, Data: raw}.Encode()
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", typ, err)
+	}
+	return b, nil
 }
 
 // plainName reports whether s is a non-empty message type made of
@@ -74,7 +65,7 @@ func errorFrame(re, code, msg string) []byte {
 }
 
 func mustMarshal(env wire.Envelope) []byte {
-	b, err := json.Marshal(env)
+	b, err := env.Encode()
 	if err != nil {
 		// Only Data can fail, and it came from json.Marshal already.
 		panic(fmt.Sprintf("push: marshal envelope: %v", err))
