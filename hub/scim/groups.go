@@ -56,7 +56,7 @@ func (h *Handler) groupResource(g store.Group) map[string]any {
 
 func (h *Handler) writeGroup(w http.ResponseWriter, r *http.Request, status int, g store.Group) {
 	q := r.URL.Query()
-	res := Project(h.groups, h.groupResource(g), splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes")))
+	res := projectOwned(h.groups, h.groupResource(g), splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes")))
 	w.Header().Set("ETag", etag(g.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", h.cfg.BaseURL+"/Groups/"+g.ID)

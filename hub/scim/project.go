@@ -19,8 +19,20 @@ import "strings"
 //
 // The result shares nothing with res.
 func Project(rt *ResourceType, res map[string]any, attributes, excludedAttributes []string) map[string]any {
+	return project(rt, res, attributes, excludedAttributes, deepCopy)
+}
+
+// projectOwned is Project for a caller that hands res over: the result
+// takes res's values instead of copies, and res must not be used again.
+// Responses render a resource for the one answer, so copying it again
+// only fed the garbage collector.
+func projectOwned(rt *ResourceType, res map[string]any, attributes, excludedAttributes []string) map[string]any {
+	return project(rt, res, attributes, excludedAttributes, func(v any) any { return v })
+}
+
+func project(rt *ResourceType, res map[string]any, attributes, excludedAttributes []string, cp func(any) any) map[string]any {
 	pr := projector{incl: parseSelection(rt, attributes), excl: parseSelection(rt, excludedAttributes),
-		selective: len(attributes) > 0}
+		selective: len(attributes) > 0, cp: cp}
 	out := map[string]any{}
 	pr.project(res, "", common, out)
 	pr.project(res, "", rt.Schema.Attributes, out)
@@ -81,6 +93,7 @@ func (s selection) has(ext string, a *Attribute) (bool, map[string]bool) {
 type projector struct {
 	incl, excl selection
 	selective  bool
+	cp         func(any) any // deepCopy, or the identity when res is the caller's to give
 }
 
 func (pr projector) project(src map[string]any, ext string, attrs []*Attribute, dst map[string]any) {
@@ -111,7 +124,7 @@ func (pr projector) project(src map[string]any, ext string, attrs []*Attribute, 
 // selected by incl (nil: all) minus excl; nil when nothing is left.
 func (pr projector) subs(a *Attribute, v any, incl, excl map[string]bool, named bool) any {
 	if a.Type != TypeComplex {
-		return deepCopy(v)
+		return pr.cp(v)
 	}
 	keep := func(m map[string]any) map[string]any {
 		out := map[string]any{}
@@ -123,7 +136,7 @@ func (pr projector) subs(a *Attribute, v any, incl, excl map[string]bool, named 
 			if s.Returned != ReturnedAlways && (incl != nil && !incl[s.Name] || s.Returned == ReturnedRequest && !named) {
 				continue
 			}
-			out[s.Name] = deepCopy(x)
+			out[s.Name] = pr.cp(x)
 		}
 		if len(out) == 0 {
 			return nil

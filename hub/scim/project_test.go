@@ -1,6 +1,9 @@
 package scim
 
 import (
+	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -54,6 +57,10 @@ func TestProject(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := Project(UserResourceType(), user, tt.attrs, tt.exclud)
+			// projectOwned must give the same answer from a copy it may take over.
+			if diff := cmp.Diff(got, projectOwned(UserResourceType(), deepCopy(user).(map[string]any), tt.attrs, tt.exclud)); diff != "" {
+				t.Errorf("projectOwned differs from Project (-Project +projectOwned):\n%s", diff)
+			}
 			if _, ok := got["password"]; ok {
 				t.Error("password shown")
 			}
@@ -83,5 +90,32 @@ func TestProject(t *testing.T) {
 	got["name"].(map[string]any)["givenName"] = "changed"
 	if user["name"].(map[string]any)["givenName"] != "Barbara" {
 		t.Error("Project result shares maps with its input")
+	}
+}
+
+// TestDecodeDocument: pooled decoders give what a fresh json.Decoder with
+// UseNumber gives, whatever the document before left behind.
+func TestDecodeDocument(t *testing.T) {
+	docs := []string{
+		`{"a":1,"b":[1.5,"x"]}`,
+		`{"broken":`,
+		`{"n":12345678901234567890}`,
+		`{"t":true}  `,
+		`{"after":"trailing space"}`,
+		`[1,2]`,
+		`{"x":1} {"y":2}`,
+		`{"z":null}`,
+	}
+	for range 3 { // around again, with decoders the pool kept
+		for _, d := range docs {
+			var got, want any
+			gotErr := decodeDocument([]byte(d), &got)
+			ref := json.NewDecoder(strings.NewReader(d))
+			ref.UseNumber()
+			wantErr := ref.Decode(&want)
+			if (gotErr != nil) != (wantErr != nil) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("decodeDocument(%q) = %v, %v; json.Decoder: %v, %v", d, got, gotErr, want, wantErr)
+			}
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -113,9 +112,7 @@ func userFromResource(res map[string]any, u *store.User) error {
 func (h *Handler) userResource(u store.User, groups []store.Group) (map[string]any, error) {
 	res := map[string]any{}
 	if len(u.Document) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(u.Document))
-		dec.UseNumber()
-		if err := dec.Decode(&res); err != nil {
+		if err := decodeDocument(u.Document, &res); err != nil {
 			return nil, fmt.Errorf("decode stored user %s: %w", u.ID, err)
 		}
 	}
@@ -171,7 +168,7 @@ func (h *Handler) writeUserGroups(w http.ResponseWriter, r *http.Request, status
 		return err
 	}
 	q := r.URL.Query()
-	res = Project(h.users, res, splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes")))
+	res = projectOwned(h.users, res, splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes")))
 	w.Header().Set("ETag", etag(u.Version))
 	if status == http.StatusCreated {
 		w.Header().Set("Location", h.cfg.BaseURL+"/Users/"+u.ID)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -67,36 +68,42 @@ func normUser(u store.User) store.User {
 	return u
 }
 
+// userRow is the destination of one scanned users row: one allocation for
+// every column instead of one per column, on the path of every SCIM lookup.
+type userRow struct {
+	u                                   store.User
+	state                               int64
+	sites, shifts, certs                string
+	doc                                 []byte
+	start, end, created, modified, dead int64
+	dest                                [18]any // userCols and room for one extra column
+}
+
 // scanUser reads a row of userCols, then any extra columns into extra.
 func scanUser(s scanner, extra ...any) (store.User, error) {
-	var (
-		u                                   store.User
-		state                               int64
-		sites, shifts, certs                string
-		doc                                 []byte
-		start, end, created, modified, dead int64
-	)
-	dest := append([]any{
-		&u.ID, &u.UserName, &u.ExternalID, &u.DisplayName, &u.Active, &state, &sites,
-		&u.EmploymentType, &start, &end, &shifts, &certs, &doc,
-		&u.Version, &created, &modified, &dead,
-	}, extra...)
+	r := new(userRow)
+	dest := append(r.dest[:0],
+		&r.u.ID, &r.u.UserName, &r.u.ExternalID, &r.u.DisplayName, &r.u.Active, &r.state, &r.sites,
+		&r.u.EmploymentType, &r.start, &r.end, &r.shifts, &r.certs, &r.doc,
+		&r.u.Version, &r.created, &r.modified, &r.dead)
+	dest = append(dest, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return store.User{}, err
 	}
-	u.State = store.UserState(state)
-	if doc != nil {
-		u.Document = doc
+	u := r.u
+	u.State = store.UserState(r.state)
+	if r.doc != nil {
+		u.Document = r.doc
 	}
-	u.StartDate, u.EndDate = fromNanos(start), fromNanos(end)
-	u.Created, u.Modified, u.Deleted = fromNanos(created), fromNanos(modified), fromNanos(dead)
-	if err := fromJSON(sites, &u.Sites); err != nil {
+	u.StartDate, u.EndDate = fromNanos(r.start), fromNanos(r.end)
+	u.Created, u.Modified, u.Deleted = fromNanos(r.created), fromNanos(r.modified), fromNanos(r.dead)
+	if err := fromJSON(r.sites, &u.Sites); err != nil {
 		return store.User{}, fmt.Errorf("decode sites: %w", err)
 	}
-	if err := fromJSON(shifts, &u.Shifts); err != nil {
+	if err := fromJSON(r.shifts, &u.Shifts); err != nil {
 		return store.User{}, fmt.Errorf("decode shifts: %w", err)
 	}
-	if err := fromJSON(certs, &u.Certifications); err != nil {
+	if err := fromJSON(r.certs, &u.Certifications); err != nil {
 		return store.User{}, fmt.Errorf("decode certifications: %w", err)
 	}
 	// JSON keeps each time's offset; the store hands out UTC.
@@ -153,6 +160,30 @@ const userGroupsCol = `COALESCE((SELECT group_concat(hex(g.id) || ':' || hex(g.d
 		hex(g.external_id) || ':' || g.version || ':' || g.created || ':' || g.modified, ','
 		ORDER BY g.created, g.id)
 	FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = users.id), '')`
+
+// userQueries holds listUsers' statements by their parts. The parts come
+// from a fixed set of conditions with placeholders (never values), so it
+// stays small; building the long statement anew on every lookup did not.
+var userQueries sync.Map // userQueryKey → string
+
+type userQueryKey struct {
+	groups       bool // with userGroupsCol
+	cond, clause string
+}
+
+func userQuery(groups bool, cond, clause string) string {
+	k := userQueryKey{groups, cond, clause}
+	if q, ok := userQueries.Load(k); ok {
+		return q.(string)
+	}
+	cols := userCols
+	if groups {
+		cols += ", " + userGroupsCol
+	}
+	q := `SELECT ` + cols + ` FROM users WHERE ` + cond + ` ORDER BY created, id` + clause
+	userQueries.Store(k, q)
+	return q
+}
 
 // parseUserGroups decodes a userGroupsCol value.
 func parseUserGroups(s string) ([]store.Group, error) {
@@ -234,10 +265,9 @@ func (o ops) listUsers(ctx context.Context, uq store.UserQuery, withGroups bool)
 	}
 	cond := strings.Join(where, " AND ")
 	clause, pageArgs := page(uq.Offset, uq.Limit)
-	cols, scan := userCols, func(s scanner) (store.User, error) { return scanUser(s) }
+	scan := func(s scanner) (store.User, error) { return scanUser(s) }
 	var groups map[string][]store.Group
 	if withGroups {
-		cols += ", " + userGroupsCol
 		scan = func(s scanner) (store.User, error) {
 			var enc string
 			u, err := scanUser(s, &enc)
@@ -255,9 +285,7 @@ func (o ops) listUsers(ctx context.Context, uq store.UserQuery, withGroups bool)
 			return u, nil
 		}
 	}
-	users, err := queryAll(ctx, o.read, scan,
-		`SELECT `+cols+` FROM users WHERE `+cond+` ORDER BY created, id`+clause,
-		append(args, pageArgs...)...)
+	users, err := queryAll(ctx, o.read, scan, userQuery(withGroups, cond, clause), append(args, pageArgs...)...)
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("list users: %w", err)
 	}
