@@ -119,3 +119,25 @@ func TestDecodeDocument(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecodeDocument: two documents decoded one after the other with the
+// pooled decoders give what fresh decoders give: nothing of the first
+// leaks into the second.
+func FuzzDecodeDocument(f *testing.F) {
+	f.Add([]byte(`{"a":1}`), []byte(`{"b":2}`))
+	f.Add([]byte(`{"x":1} {"y":2}`), []byte(`{"z":3}`))
+	f.Add([]byte(`{"t":`), []byte(`[1]`))
+	f.Add([]byte(`7 `), []byte(`"s"`))
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		for _, d := range [][]byte{first, second, first} {
+			var got, want any
+			gotErr := decodeDocument(d, &got)
+			ref := json.NewDecoder(strings.NewReader(string(d)))
+			ref.UseNumber()
+			wantErr := ref.Decode(&want)
+			if (gotErr != nil) != (wantErr != nil) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("decodeDocument(%q) = %v, %v; json.Decoder: %v, %v", d, got, gotErr, want, wantErr)
+			}
+		}
+	})
+}
