@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -264,7 +263,7 @@ func (c *Client) session(ctx context.Context, h Handler) (time.Duration, error) 
 // handshake sends hello and waits for welcome.
 func (c *Client) handshake(ws *websocket.Conn, hello wire.Envelope) (wire.Envelope, wire.Welcome, error) {
 	var w wire.Welcome
-	frame, err := json.Marshal(hello)
+	frame, err := hello.Encode()
 	if err != nil {
 		return wire.Envelope{}, w, err
 	}

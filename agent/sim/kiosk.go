@@ -3,7 +3,6 @@ package sim
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -77,7 +76,7 @@ func (k *kiosk) connect(ctx context.Context, d *websocket.Dialer, wsURL string) 
 		ws.Close()
 		return err
 	}
-	frame, _ := json.Marshal(hello)
+	frame, _ := hello.Encode() // New made the data: it encodes
 	deadline := time.Now().Add(15 * time.Second)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
