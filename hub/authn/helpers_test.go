@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/hubtest/clock"
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
@@ -23,31 +23,13 @@ const (
 
 var testAuditKey = bytes.Repeat([]byte{7}, 32)
 
-// clock is an injectable, race-free clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a relying party on a real SQLite store in a temp dir, with badges
 // in another temp dir.
 type env struct {
 	t      testing.TB
 	rp     *RP
 	st     store.Store
-	clock  *clock
+	clock  *clock.Clock
 	badges string
 }
 
@@ -60,7 +42,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{t: time.Date(2031, 3, 4, 7, 0, 0, 0, time.UTC)}
+	clk := clock.New(time.Date(2031, 3, 4, 7, 0, 0, 0, time.UTC))
 	log, err := audit.New(testAuditKey, clk.Now)
 	if err != nil {
 		t.Fatal(err)

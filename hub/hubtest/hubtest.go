@@ -21,32 +21,16 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/hubtest/clock"
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/token"
 )
 
 // Clock is a settable clock for the hub under test.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type Clock = clock.Clock
 
 // NewClock returns a clock set to t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func NewClock(t time.Time) *Clock { return clock.New(t) }
 
 // Hub is a running hub under test.
 type Hub struct {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiftgate/shiftgate/hub/hubtest/clock"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -81,32 +82,14 @@ func (f *fakeStore) counts() (gets, updates int) {
 	return f.gets, f.updates
 }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // setup returns a Verifier on a fake store holding one SCIM token, and the
 // token's plaintext and ID.
-func setup(t *testing.T) (*Verifier, *fakeStore, *clock, string, string) {
+func setup(t *testing.T) (*Verifier, *fakeStore, *clock.Clock, string, string) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	clk := clock.New(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
 	st := newFakeStore()
-	plain, tok := newToken(t, st, "okta", store.ScopeSCIM, clk.now())
-	return NewVerifier(st, clk.now), st, clk, plain, tok.ID
+	plain, tok := newToken(t, st, "okta", store.ScopeSCIM, clk.Now())
+	return NewVerifier(st, clk.Now), st, clk, plain, tok.ID
 }
 
 func newToken(t *testing.T, st *fakeStore, name, scope string, now time.Time) (string, store.Token) {
@@ -170,7 +153,7 @@ func TestVerifyCached(t *testing.T) {
 	v, st, clk, plain, _ := setup(t)
 	for range 5 {
 		mustVerify(t, v, plain, store.ScopeSCIM)
-		clk.advance(verifyCacheTTL / 10)
+		clk.Advance(verifyCacheTTL / 10)
 	}
 	if gets, _ := st.counts(); gets != 1 {
 		t.Errorf("%d store reads for 5 verifications within the TTL, want 1", gets)
@@ -181,7 +164,7 @@ func TestVerifyCached(t *testing.T) {
 	if gets, _ := st.counts(); gets != 1 {
 		t.Errorf("%d store reads, want 1: a failure must not evict or re-read", gets)
 	}
-	clk.advance(verifyCacheTTL)
+	clk.Advance(verifyCacheTTL)
 	mustVerify(t, v, plain, store.ScopeSCIM)
 	if gets, _ := st.counts(); gets != 2 {
 		t.Errorf("%d store reads after the TTL, want 2", gets)
@@ -223,7 +206,7 @@ func TestForgetRevokesAtOnce(t *testing.T) {
 	v, st, clk, plain, id := setup(t)
 	mustVerify(t, v, plain, store.ScopeSCIM)
 	if _, err := st.UpdateToken(t.Context(), id, func(old store.Token) (store.Token, error) {
-		old.Revoked = clk.now()
+		old.Revoked = clk.Now()
 		return old, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -239,7 +222,7 @@ func TestForgetDuringRead(t *testing.T) {
 	v, st, clk, plain, id := setup(t)
 	st.afterGet = func() {
 		st.afterGet = nil // under no lock: the test is single-threaded here
-		st.revoke(id, clk.now())
+		st.revoke(id, clk.Now())
 		v.Forget(id)
 	}
 	// This request read the token before the revocation: it may pass.
@@ -252,10 +235,10 @@ func TestForgetDuringRead(t *testing.T) {
 func TestOutOfBandChange(t *testing.T) {
 	v, st, clk, plain, id := setup(t)
 	mustVerify(t, v, plain, store.ScopeSCIM)
-	st.revoke(id, clk.now())
-	clk.advance(verifyCacheTTL - time.Millisecond)
+	st.revoke(id, clk.Now())
+	clk.Advance(verifyCacheTTL - time.Millisecond)
 	mustVerify(t, v, plain, store.ScopeSCIM) // the documented trade-off
-	clk.advance(time.Millisecond)
+	clk.Advance(time.Millisecond)
 	mustReject(t, v, plain, store.ScopeSCIM, "revoked out of band, TTL passed")
 }
 
@@ -264,7 +247,7 @@ func TestOutOfBandChange(t *testing.T) {
 func TestClockBack(t *testing.T) {
 	v, st, clk, plain, _ := setup(t)
 	mustVerify(t, v, plain, store.ScopeSCIM)
-	clk.advance(-time.Hour)
+	clk.Advance(-time.Hour)
 	mustVerify(t, v, plain, store.ScopeSCIM)
 	if gets, _ := st.counts(); gets != 2 {
 		t.Errorf("%d store reads, want 2", gets)
@@ -277,7 +260,7 @@ func TestCacheBounded(t *testing.T) {
 	v, st, clk, _, _ := setup(t)
 	var plains []string
 	for i := range verifyCacheMax + 1 {
-		p, _ := newToken(t, st, fmt.Sprint("idp", i), store.ScopeSCIM, clk.now())
+		p, _ := newToken(t, st, fmt.Sprint("idp", i), store.ScopeSCIM, clk.Now())
 		plains = append(plains, p)
 	}
 	for _, p := range plains {
@@ -286,7 +269,7 @@ func TestCacheBounded(t *testing.T) {
 	if n := len(v.verified); n != verifyCacheMax {
 		t.Errorf("%d remembered, want the bound %d", n, verifyCacheMax)
 	}
-	clk.advance(verifyCacheTTL)
+	clk.Advance(verifyCacheTTL)
 	mustVerify(t, v, plains[len(plains)-1], store.ScopeSCIM)
 	if n := len(v.verified); n != 1 {
 		t.Errorf("%d remembered after the rest expired, want 1", n)
@@ -298,15 +281,15 @@ func TestCacheBounded(t *testing.T) {
 func TestLastUsed(t *testing.T) {
 	v, st, clk, plain, id := setup(t)
 	mustVerify(t, v, plain, store.ScopeSCIM)
-	first := clk.now()
+	first := clk.Now()
 	for range 3 {
-		clk.advance(verifyCacheTTL / 2)
+		clk.Advance(verifyCacheTTL / 2)
 		mustVerify(t, v, plain, store.ScopeSCIM)
 	}
 	if _, updates := st.counts(); updates != 1 {
 		t.Errorf("%d LastUsed writes within %s, want 1", updates, lastUsedEvery)
 	}
-	clk.advance(lastUsedEvery)
+	clk.Advance(lastUsedEvery)
 	mustVerify(t, v, plain, store.ScopeSCIM)
 	got, _ := st.GetToken(t.Context(), id)
 	if _, updates := st.counts(); updates != 2 || !got.LastUsed.After(first) {
@@ -325,7 +308,7 @@ func TestVerifyConcurrent(t *testing.T) {
 				case g == 0 && i%50 == 0:
 					v.Forget(id)
 				case g == 1 && i%20 == 0:
-					clk.advance(verifyCacheTTL / 3)
+					clk.Advance(verifyCacheTTL / 3)
 				}
 				if _, err := v.Verify(context.Background(), plain, store.ScopeSCIM); err != nil {
 					t.Errorf("verify: %v", err)
