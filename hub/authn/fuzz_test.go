@@ -3,7 +3,10 @@ package authn
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
+
+	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -84,6 +87,33 @@ func FuzzFinishRegistration(f *testing.F) {
 		e.rp.mu.Unlock()
 		if _, err := e.rp.FinishRegistration(context.Background(), kioskA, data); err == nil {
 			t.Fatalf("FinishRegistration accepted %q", data)
+		}
+	})
+}
+
+// FuzzParseAssertion holds parseAssertion to go-webauthn's
+// ParseCredentialRequestResponseBytes: both refuse an input, or both
+// accept it with the same result.
+func FuzzParseAssertion(f *testing.F) {
+	e := newEnv(f)
+	badge := e.badge("ana", authenticator.SoftOptions{})
+	e.register(e.user("ana"), badge)
+	f.Add(e.assert(kioskA, badge))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`{"id":"AA","rawId":"AA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":null,"signature":"","userHandle":"AA=="}}`))
+	f.Add([]byte(`{"ID":"AA","RAWID":"\u0041A","rawId":null,"type":"public-key","response":{"clientDataJSON":"e30=","signature":1}}`))
+	f.Add([]byte(`{"id":"AA","rawId":"AA","type":"public-key","clientExtensionResults":{"appid":true},"response":{"clientDataJSON":"e30"}} x`))
+	f.Add([]byte{0xff, 0x00})
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, gotErr := parseAssertion(data)
+		want, wantErr := protocol.ParseCredentialRequestResponseBytes(data)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("parseAssertion(%q): err %v, go-webauthn: err %v", data, gotErr, wantErr)
+		}
+		if gotErr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("parseAssertion(%q) =\n%+v\ngo-webauthn:\n%+v", data, got, want)
 		}
 	})
 }

@@ -181,7 +181,7 @@ func (rp *RP) FinishLoginWith(ctx context.Context, deviceID string, credentialJS
 }
 
 func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON []byte, then func(context.Context, store.Ops, LoginResult) error) (LoginResult, error) {
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(credentialJSON)
+	parsed, err := parseAssertion(credentialJSON)
 	if err != nil {
 		return LoginResult{}, verifyError("parse assertion", err)
 	}
