@@ -63,6 +63,10 @@ type Log struct {
 	mu       sync.Mutex
 	headSeq  int64
 	headHash []byte // nil: unknown, read it
+
+	// sealers keeps sealers for key: a new one costs an HMAC key
+	// schedule and three allocations, on every login and sign-out.
+	sealers sync.Pool
 }
 
 // New returns a Log that seals with key and stamps records with now().
@@ -110,7 +114,11 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 	l.mu.Lock()
 	seq, prev := l.headSeq, l.headHash
 	l.mu.Unlock()
-	s := newSealer(l.key)
+	s, _ := l.sealers.Get().(*sealer)
+	if s == nil {
+		s = newSealer(l.key)
+	}
+	defer l.sealers.Put(s)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			var err error
