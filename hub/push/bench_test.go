@@ -2,8 +2,10 @@ package push
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
 	"runtime"
 	"slices"
 	"sync"
@@ -14,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/certs/certstest"
 )
 
 // benchHandler counts acks down and reports when the last one of a round
@@ -169,4 +172,98 @@ func ackLoop(ws *websocket.Conn) {
 			return
 		}
 	}
+}
+
+// BenchmarkFanoutTLSFloor is BenchmarkFanout with everything but TLS taken
+// away: the same 1,000 mTLS connections on 127.0.0.1, but one bare TLS
+// record out to each (the size of a session.revoke frame) and one back,
+// with no WebSocket, JSON, hub or handler. It is the floor the fan-out
+// is measured against: what a push and its ack cost on this machine
+// before any of our code runs.
+func BenchmarkFanoutTLSFloor(b *testing.B) {
+	const conns = 1000
+	pki := certstest.New(b)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", pki.ServerConfig(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// The hub's side: a reader per connection counts acks down.
+	var remaining atomic.Int64
+	last := make(chan time.Time, 1)
+	server := make(chan net.Conn, conns)
+	go func() {
+		for range conns {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				_ = c.(*tls.Conn).Handshake() // a failure shows as a read error below
+				server <- c
+			}()
+		}
+	}()
+	// The kiosks' side: read a record, answer with one.
+	cfg := pki.ClientConfig(b, "kiosk-floor")
+	for range conns {
+		c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf, ack := make([]byte, 512), make([]byte, 90)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				if _, err := c.Write(ack); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	hub := make([]net.Conn, 0, conns)
+	for range conns {
+		s := <-server
+		defer s.Close()
+		hub = append(hub, s)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 512)
+			for {
+				if _, err := s.Read(buf); err != nil {
+					return
+				}
+				if remaining.Add(-1) == 0 {
+					last <- time.Now()
+				}
+			}
+		}()
+	}
+	frame := make([]byte, 140)
+	var lats []time.Duration
+	for b.Loop() {
+		remaining.Store(conns)
+		t0 := time.Now()
+		for _, c := range hub {
+			if _, err := c.Write(frame); err != nil {
+				b.Fatal(err)
+			}
+		}
+		select {
+		case at := <-last:
+			lats = append(lats, at.Sub(t0))
+		case <-time.After(10 * time.Second):
+			b.Fatalf("round timed out with %d acks missing", remaining.Load())
+		}
+	}
+	slices.Sort(lats)
+	b.ReportMetric(float64(lats[len(lats)/2].Microseconds())/1000, "p50-ms")
 }
