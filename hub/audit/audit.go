@@ -65,7 +65,7 @@ type Log struct {
 	headHash []byte // nil: unknown, read it
 
 	// sealers keeps sealers for key: a new one costs an HMAC key
-	// schedule and three allocations, on every login and sign-out.
+	// schedule and five allocations, on every login and sign-out.
 	sealers sync.Pool
 }
 
