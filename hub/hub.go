@@ -184,14 +184,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger, Rules: rules,
 		OnExpiry: func(ms []lifecycle.ExpiryChange) { s.channel.pushExpiry(s.push, ms) },
 		OnRevoke: func(rs []store.Revocation) {
-			// Push first: the log must not delay a teardown.
-			s.channel.pushRevocations(s.push, rs)
-			cfg.Logger.Info("revocations pushed", "count", len(rs), "first_user", rs[0].UserID, "reason", rs[0].Reason)
-			if cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
-				for _, r := range rs {
-					cfg.Logger.Debug("revocation", "user", r.UserID, "session", r.SessionID, "device", r.DeviceID, "reason", r.Reason, "detail", r.Detail)
+			push := func() {
+				// Push first: the log must not delay a teardown.
+				s.channel.pushRevocations(s.push, rs)
+				cfg.Logger.Info("revocations pushed", "count", len(rs), "first_user", rs[0].UserID, "reason", rs[0].Reason)
+				if cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
+					for _, r := range rs {
+						cfg.Logger.Debug("revocation", "user", r.UserID, "session", r.SessionID, "device", r.DeviceID, "reason", r.Reason, "detail", r.Detail)
+					}
 				}
 			}
+			// A group change hands its revocations over from inside its
+			// transaction (see lifecycle): thousands of pushes go out from
+			// another goroutine while the transaction writes them.
+			if len(rs) >= asyncPushes {
+				go push()
+				return
+			}
+			push()
 		},
 	})
 	if err != nil {
@@ -262,6 +272,11 @@ func (s *Server) loadPolicy(ctx context.Context) error {
 // ProfilesDir is where a hub looks for kiosk hardware profiles of its own,
 // next to the built-in ones: DIR/profiles/*.json.
 const ProfilesDir = "profiles"
+
+// asyncPushes is the size from which a batch of revocations is pushed from
+// a goroutine of its own rather than the caller's: about 3 µs a push, so
+// 64 of them hold a transaction up by 0.2 ms.
+const asyncPushes = 64
 
 // loadProfiles returns the built-in kiosk profiles and those in
 // DIR/profiles, which add to or replace them.

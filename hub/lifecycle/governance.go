@@ -69,7 +69,7 @@ func (t *Tx) RemoveMember(ctx context.Context, a Actor, groupID, userID string) 
 	}); err != nil {
 		return err
 	}
-	return t.e.removeRole(ctx, t.tx, t.c, a, g.DisplayName, []string{userID})
+	return t.e.removeRole(ctx, t.tx, t.c, a, g.DisplayName, []string{userID}, false)
 }
 
 // RemoveSite removes a site from the user, like a SCIM mover: live

@@ -83,7 +83,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, a Actor, id string, fn func(st
 		}); err != nil {
 			return err
 		}
-		return e.removeRole(ctx, tx, c, a, before.DisplayName, removed)
+		return e.removeRole(ctx, tx, c, a, before.DisplayName, removed, true)
 	})
 	if err != nil {
 		return store.Group{}, fmt.Errorf("update group %s: %w", id, err)
@@ -98,6 +98,12 @@ func (e *Engine) DeleteGroup(ctx context.Context, a Actor, id string) error {
 		if err != nil {
 			return err
 		}
+		// The kiosks hear of it first (see the package doc); the group's
+		// own rows and records follow.
+		rr, err := e.startRoleRemoval(ctx, tx, c, g.DisplayName, g.Members, true)
+		if err != nil {
+			return err
+		}
 		if err := tx.DeleteGroup(ctx, id); err != nil {
 			return err
 		}
@@ -107,7 +113,7 @@ func (e *Engine) DeleteGroup(ctx context.Context, a Actor, id string) error {
 		}); err != nil {
 			return err
 		}
-		return e.removeRole(ctx, tx, c, a, g.DisplayName, g.Members)
+		return e.finishRoleRemoval(ctx, tx, c, a, rr)
 	})
 	if err != nil {
 		return fmt.Errorf("delete group %s: %w", id, err)

@@ -13,8 +13,19 @@
 //     user and strips it (groups, credentials, grants, sessions); a DELETE
 //     keeps a tombstone for audit. A later re-hire may reuse the userName.
 //
-// Revocations are handed to Config.OnRevoke after the transaction commits,
-// never before: a revocation that is pushed always exists in the store.
+// Revocations are handed to Config.OnRevoke after the transaction commits:
+// a revocation that is pushed exists in the store. One change is the
+// exception, a group's membership shrinking or the group deleted (SCIM
+// PATCH or DELETE of a group), because it can end thousands of sessions at
+// once and writing them takes time: 10,000 sessions are about 150 ms of
+// rows and audit records, and the kiosks would wait for all of it before
+// the first teardown. Its revocations go to OnRevoke as soon as the live
+// sessions are read, inside the transaction; what follows are the writes
+// only, which fail only if the disk does. If the commit fails all the
+// same, kiosks were signed out that the store still counts as signed in,
+// and the caller gets the error to retry: the order errs towards less
+// access, never more. Acknowledgements are recorded in a later write (see
+// hub's channel), after the revocation rows exist.
 package lifecycle
 
 import (
@@ -143,6 +154,9 @@ func StateAt(active bool, start, end, now time.Time) store.UserState {
 type change struct {
 	revs  []store.Revocation
 	moved []ExpiryChange
+	// pushed are the sessions whose revocations went out before the
+	// commit (removeRole's early push); run does not push them again.
+	pushed map[string]bool
 }
 
 // run executes fn in a transaction and delivers its revocations after the
@@ -153,10 +167,18 @@ func (e *Engine) run(ctx context.Context, fn func(tx store.Ops, c *change) error
 		c = change{}
 		return fn(tx, &c)
 	}); err != nil {
+		if len(c.pushed) > 0 {
+			e.log.Warn("kiosks were signed out by a change that did not commit; the caller gets the error to retry",
+				"sessions", len(c.pushed), "err", err)
+		}
 		return err
 	}
-	if len(c.revs) > 0 {
-		e.onRevoke(c.revs)
+	revs := c.revs
+	if len(c.pushed) > 0 {
+		revs = slices.DeleteFunc(slices.Clone(revs), func(r store.Revocation) bool { return r.SessionID != "" && c.pushed[r.SessionID] })
+	}
+	if len(revs) > 0 {
+		e.onRevoke(revs)
 	}
 	if len(c.moved) > 0 && e.onExpiry != nil {
 		e.onExpiry(c.moved)
@@ -401,24 +423,60 @@ func (e *Engine) removeSites(ctx context.Context, tx store.Ops, c *change, a Act
 }
 
 // removeRole records the loss of a role by each user and ends their live
-// sessions that were granted under it.
-func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Actor, role string, userIDs []string) error {
-	now := e.now().UTC()
-	live, err := e.liveSessionsOf(ctx, tx, userIDs)
+// sessions that were granted under it. With pushEarly (a group change,
+// whose transaction has nothing left to decide after this) the sessions'
+// revocations are pushed before they are written: see the package doc.
+func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Actor, role string, userIDs []string, pushEarly bool) error {
+	rr, err := e.startRoleRemoval(ctx, tx, c, role, userIDs, pushEarly)
 	if err != nil {
 		return err
 	}
-	// End every session granted under the role in one step, then record
-	// one revocation per ended session, and one per user who had none.
-	var ids []string
+	return e.finishRoleRemoval(ctx, tx, c, a, rr)
+}
+
+// roleRemoval is a removeRole between reading the live sessions (and,
+// with pushEarly, pushing their revocations) and writing it all.
+type roleRemoval struct {
+	role    string
+	userIDs []string
+	live    map[string][]store.Session
+	ids     []string // the live sessions granted under role
+	now     time.Time
+}
+
+func (e *Engine) startRoleRemoval(ctx context.Context, tx store.Ops, c *change, role string, userIDs []string, pushEarly bool) (roleRemoval, error) {
+	rr := roleRemoval{role: role, userIDs: userIDs, now: e.now().UTC()}
+	var err error
+	if rr.live, err = e.liveSessionsOf(ctx, tx, userIDs); err != nil {
+		return rr, err
+	}
+	var early []store.Revocation
+	if pushEarly && c.pushed == nil {
+		c.pushed = make(map[string]bool, len(userIDs))
+	}
 	for _, uid := range userIDs {
-		for _, s := range live[uid] {
-			if hasRole(s.Role, role) {
-				ids = append(ids, s.ID)
+		for _, s := range rr.live[uid] {
+			if !hasRole(s.Role, role) {
+				continue
+			}
+			rr.ids = append(rr.ids, s.ID)
+			if pushEarly && !c.pushed[s.ID] { // a user listed twice is pushed once
+				c.pushed[s.ID] = true
+				early = append(early, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: rr.now})
 			}
 		}
 	}
-	endedIDs, err := tx.EndSessionsByID(ctx, ids, ReasonEntitlementRemoved, now)
+	if len(early) > 0 {
+		e.onRevoke(early)
+	}
+	return rr, nil
+}
+
+// finishRoleRemoval ends every session granted under the role in one
+// step, then records one revocation per ended session, one per user who
+// had none, and an audit record per user.
+func (e *Engine) finishRoleRemoval(ctx context.Context, tx store.Ops, c *change, a Actor, rr roleRemoval) error {
+	endedIDs, err := tx.EndSessionsByID(ctx, rr.ids, ReasonEntitlementRemoved, rr.now)
 	if err != nil {
 		return err
 	}
@@ -426,22 +484,22 @@ func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Acto
 	for _, id := range endedIDs {
 		ended[id] = true
 	}
-	byUser := make(map[string][]string, len(userIDs))
-	revs := make([]store.Revocation, 0, len(userIDs))
-	for _, uid := range userIDs {
-		for _, s := range live[uid] {
+	byUser := make(map[string][]string, len(rr.userIDs))
+	revs := make([]store.Revocation, 0, len(rr.userIDs))
+	for _, uid := range rr.userIDs {
+		for _, s := range rr.live[uid] {
 			if ended[s.ID] {
 				byUser[uid] = append(byUser[uid], s.ID)
-				revs = append(revs, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now})
+				revs = append(revs, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + rr.role, Created: rr.now})
 				delete(ended, s.ID) // a user listed twice is revoked once
 			}
 		}
 	}
-	entries := make([]audit.Entry, 0, len(userIDs))
-	roles := []string{role}
-	for _, uid := range userIDs {
+	entries := make([]audit.Entry, 0, len(rr.userIDs))
+	roles := []string{rr.role}
+	for _, uid := range rr.userIDs {
 		if len(byUser[uid]) == 0 {
-			revs = append(revs, store.Revocation{UserID: uid, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: now})
+			revs = append(revs, store.Revocation{UserID: uid, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + rr.role, Created: rr.now})
 		}
 		entries = append(entries, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + uid,

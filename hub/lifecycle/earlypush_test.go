@@ -1,0 +1,213 @@
+package lifecycle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
+)
+
+var (
+	t0    = time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC)
+	actor = lifecycle.Actor{Name: "token:t1 (okta)", System: "scim"}
+)
+
+// pushLog is an OnRevoke that keeps what it was handed and, at the moment
+// of each call, whether the store (read outside the transaction) still
+// counted the session as live: true means the push came before the commit.
+type pushLog struct {
+	st       store.Store
+	mu       sync.Mutex
+	sessions []string
+	liveThen map[string]bool
+}
+
+func (p *pushLog) onRevoke(rs []store.Revocation) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range rs {
+		if r.SessionID == "" {
+			continue
+		}
+		s, err := p.st.GetSession(context.Background(), r.SessionID)
+		p.sessions = append(p.sessions, r.SessionID)
+		p.liveThen[r.SessionID] = err == nil && s.Ended.IsZero()
+	}
+}
+
+// groupFixture: a Picker group of three users, each with a live session
+// under Picker on a kiosk of their own, and one of them also signed in as
+// Loader elsewhere.
+type groupFixture struct {
+	st      *sqlite.DB
+	log     *audit.Log
+	group   store.Group
+	picker  []string // the Picker sessions
+	loader  string   // the Loader session
+	members []string
+}
+
+func newGroupFixture(t *testing.T) *groupFixture {
+	t.Helper()
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log, err := audit.New(make([]byte, 32), func() time.Time { return t0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &groupFixture{st: st, log: log}
+	eng := f.engine(t, st, nil)
+	if _, err := st.CreateSite(ctx, store.Site{ID: "north", Name: "north", TimeZone: "UTC", Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	session := func(uid, role string, i int) string {
+		d, err := st.CreateDevice(ctx, store.Device{ID: fmt.Sprintf("dev-%d", i), Name: fmt.Sprintf("kiosk-%d", i), Site: "north", Profile: "generic-x86", State: store.DeviceActive, Created: t0, Modified: t0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := st.CreateSession(ctx, store.Session{ID: fmt.Sprintf("sess-%d", i), UserID: uid, DeviceID: d.ID, Role: role, Started: t0, Expires: t0.Add(8 * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.ID
+	}
+	for i := range 3 {
+		u, err := eng.CreateUser(ctx, actor, store.User{ID: fmt.Sprintf("u-%d", i), UserName: fmt.Sprintf("picker%d", i), Active: true, Sites: []string{"north"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.members = append(f.members, u.ID)
+		f.picker = append(f.picker, session(u.ID, "Picker", i))
+	}
+	f.loader = session(f.members[0], "Loader", 9)
+	if f.group, err = eng.CreateGroup(ctx, actor, store.Group{ID: "g-picker", DisplayName: "Picker", Members: f.members}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *groupFixture) engine(t *testing.T, st store.Store, onRevoke func([]store.Revocation)) *lifecycle.Engine {
+	t.Helper()
+	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: f.log, Now: func() time.Time { return t0.Add(time.Hour) }, OnRevoke: onRevoke})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+// A group deleted by the IdP is the change that ends thousands of
+// sessions at once: its kiosks are told before the transaction writes
+// them, once each, and the store records it all when it commits.
+func TestGroupDeletePushesBeforeCommit(t *testing.T) {
+	f := newGroupFixture(t)
+	ctx := t.Context()
+	p := &pushLog{st: f.st, liveThen: map[string]bool{}}
+	eng := f.engine(t, f.st, p.onRevoke)
+	if err := eng.DeleteGroup(ctx, actor, f.group.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := slices.Sorted(slices.Values(p.sessions))
+	if !slices.Equal(got, f.picker) {
+		t.Fatalf("pushed %v, want each Picker session once: %v", got, f.picker)
+	}
+	for _, id := range f.picker {
+		if !p.liveThen[id] {
+			t.Errorf("session %s was already ended in the store when pushed: the push waited for the commit", id)
+		}
+		s, err := f.st.GetSession(ctx, id)
+		if err != nil || s.EndReason != lifecycle.ReasonEntitlementRemoved {
+			t.Errorf("session %s after the commit: %+v, %v", id, s, err)
+		}
+	}
+	if s, _ := f.st.GetSession(ctx, f.loader); !s.Ended.IsZero() {
+		t.Errorf("Loader session ended by deleting Picker: %+v", s)
+	}
+	revs, err := f.st.ListRevocations(ctx, store.RevocationQuery{PendingOnly: true})
+	if err != nil || len(revs) != len(f.picker) {
+		t.Errorf("pending revocations after the commit: %d (%v), want %d", len(revs), err, len(f.picker))
+	}
+}
+
+// Removing members by a group update pushes early too, and only the
+// removed member's sessions.
+func TestGroupUpdatePushesRemovedMembersOnce(t *testing.T) {
+	f := newGroupFixture(t)
+	p := &pushLog{st: f.st, liveThen: map[string]bool{}}
+	eng := f.engine(t, f.st, p.onRevoke)
+	_, err := eng.UpdateGroup(t.Context(), actor, f.group.ID, func(g store.Group) (store.Group, error) {
+		g.Members = f.members[1:]
+		return g, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.sessions, f.picker[:1]) || !p.liveThen[f.picker[0]] {
+		t.Errorf("pushed %v (live then: %v), want %v once, before the commit", p.sessions, p.liveThen, f.picker[:1])
+	}
+}
+
+// failingRevocations fails the writing of revocations, after the live
+// sessions were read and pushed: a disk that fails mid-transaction.
+type failingRevocations struct{ store.Store }
+
+type failingRevocationOps struct{ store.Ops }
+
+var errDisk = errors.New("injected: disk full")
+
+func (s failingRevocations) InTx(ctx context.Context, fn func(store.Ops) error) error {
+	return s.Store.InTx(ctx, func(tx store.Ops) error { return fn(failingRevocationOps{tx}) })
+}
+
+func (failingRevocationOps) AddRevocations(context.Context, []store.Revocation) ([]store.Revocation, error) {
+	return nil, errDisk
+}
+
+// If the writes fail after the early push, the kiosks were signed out and
+// the store still says they are not: the caller gets the error (a SCIM
+// client retries), nothing of the change is stored, and nothing is pushed
+// a second time. The order errs towards less access, never more.
+func TestGroupDeleteFailingAfterPush(t *testing.T) {
+	f := newGroupFixture(t)
+	ctx := t.Context()
+	p := &pushLog{st: f.st, liveThen: map[string]bool{}}
+	eng := f.engine(t, failingRevocations{f.st}, p.onRevoke)
+	if err := eng.DeleteGroup(ctx, actor, f.group.ID); !errors.Is(err, errDisk) {
+		t.Fatalf("delete group: %v, want the injected failure", err)
+	}
+	if got := slices.Sorted(slices.Values(p.sessions)); !slices.Equal(got, f.picker) {
+		t.Errorf("pushed %v, want the Picker sessions once: %v", got, f.picker)
+	}
+	if _, err := f.st.GetGroup(ctx, f.group.ID); err != nil {
+		t.Errorf("group after the failed delete: %v", err)
+	}
+	for _, id := range append(slices.Clone(f.picker), f.loader) {
+		if s, _ := f.st.GetSession(ctx, id); !s.Ended.IsZero() {
+			t.Errorf("session %s ended in the store by a change that failed: %+v", id, s)
+		}
+	}
+	if revs, _ := f.st.ListRevocations(ctx, store.RevocationQuery{}); len(revs) != 0 {
+		t.Errorf("revocations stored by a change that failed: %v", revs)
+	}
+	// The retry goes through and pushes again: the kiosks ack a session
+	// they no longer hold, and the store catches up.
+	p.sessions = nil
+	if err := f.engine(t, f.st, p.onRevoke).DeleteGroup(ctx, actor, f.group.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Sorted(slices.Values(p.sessions)); !slices.Equal(got, f.picker) {
+		t.Errorf("retry pushed %v, want %v", got, f.picker)
+	}
+}
