@@ -401,6 +401,9 @@ func (c *channel) pushRevocations(p *push.Hub, rs []store.Revocation) {
 			continue
 		}
 		_, err := p.Push(r.DeviceID, wire.TypeSessionRevoke, wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason})
+		if errors.Is(err, push.ErrClosed) {
+			return // shutting down: the kiosks get their verdicts when they reconnect
+		}
 		if err != nil && !errors.Is(err, push.ErrOffline) {
 			c.s.cfg.Logger.Warn("push session.revoke", "device", r.DeviceID, "session", r.SessionID, "err", err)
 		}
