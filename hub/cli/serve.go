@@ -24,6 +24,8 @@ func (e env) serve(ctx context.Context, args []string) error {
 	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "how long before a shift starts its worker may sign in (0: not before the start); when given, sets the stored login policy's value at start, else the policy's holds (the default on first start)")
 	warnings := fs.String("session-warnings", "10m,2m", "comma-separated lead times before a session ends at which kiosks warn")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (for benchmarks)")
+	gcPercent := fs.Int("gc-percent", defaultGCPercent, "how far the heap may grow past the live data before a collection, in percent (GOGC in the environment wins)")
+	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the hub's Go memory, e.g. 768MiB or 2GiB: collections come sooner as it nears (GOMEMLIMIT in the environment wins); about three quarters of the memory the hub may use")
 	if err := parse(fs, args, "data"); err != nil {
 		return err
 	}
@@ -41,10 +43,15 @@ func (e env) serve(ctx context.Context, args []string) error {
 			shiftGrace = -1 // hub.Config: negative means none
 		}
 	}
+	gc, err := tuneGC(*gcPercent, *memLimit, os.LookupEnv)
+	if err != nil {
+		return err
+	}
 	log, err := e.logger(*logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
+	log.Info("garbage collector", "gcPercent", gc.Percent, "memoryLimitMiB", gc.Limit>>20, "fromEnvironment", gc.FromEnv)
 	if *cpuProfile != "" {
 		f, err := os.OpenFile(*cpuProfile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
