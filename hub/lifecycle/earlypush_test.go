@@ -211,3 +211,83 @@ func TestGroupDeleteFailingAfterPush(t *testing.T) {
 		t.Errorf("retry pushed %v, want %v", got, f.picker)
 	}
 }
+
+// A group of hundreds is read in one scan of the live sessions, and its
+// pushes go out in chunks while the scan goes on: the first chunk is
+// handed over while every session is still live in the store.
+func TestMassGroupDeletePushesInChunks(t *testing.T) {
+	const n = 600
+	ctx := t.Context()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log, err := audit.New(make([]byte, 32), func() time.Time { return t0 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members, sessions []string
+	err = st.InTx(ctx, func(tx store.Ops) error {
+		if _, err := tx.CreateDevice(ctx, store.Device{ID: "dev", Name: "kiosk", Site: "north", Profile: "generic-x86", State: store.DeviceActive, Created: t0, Modified: t0}); err != nil {
+			return err
+		}
+		for i := range n {
+			u, err := tx.CreateUser(ctx, store.User{ID: fmt.Sprintf("u%04d", i), UserName: fmt.Sprintf("w%04d", i), Active: true, State: store.UserActive, Created: t0, Modified: t0})
+			if err != nil {
+				return err
+			}
+			members = append(members, u.ID)
+			s, err := tx.CreateSession(ctx, store.Session{ID: fmt.Sprintf("s%04d", i), UserID: u.ID, DeviceID: "dev", Role: "Picker", Started: t0.Add(time.Duration(i) * time.Second), Expires: t0.Add(8 * time.Hour)})
+			if err != nil {
+				return err
+			}
+			sessions = append(sessions, s.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		calls     []int
+		pushed    []string
+		liveFirst int
+	)
+	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: func() time.Time { return t0.Add(time.Hour) }, OnRevoke: func(rs []store.Revocation) {
+		if len(calls) == 0 {
+			live, err := st.ListSessions(context.Background(), store.SessionQuery{LiveOnly: true})
+			if err != nil {
+				t.Error(err)
+			}
+			liveFirst = len(live)
+		}
+		calls = append(calls, len(rs))
+		for _, r := range rs {
+			pushed = append(pushed, r.SessionID)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := eng.CreateGroup(ctx, actor, store.Group{ID: "g", DisplayName: "Picker", Members: members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.DeleteGroup(ctx, actor, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) < 2 || liveFirst != n {
+		t.Errorf("pushed in %v (first while %d of %d sessions were live in the store), want several chunks, the first before the commit", calls, liveFirst, n)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(pushed)), sessions) {
+		t.Errorf("pushed %d sessions, want each of the %d once", len(pushed), n)
+	}
+	if live, _ := st.ListSessions(ctx, store.SessionQuery{LiveOnly: true}); len(live) != 0 {
+		t.Errorf("%d sessions live after the commit", len(live))
+	}
+	revs, err := st.ListRevocations(ctx, store.RevocationQuery{PendingOnly: true})
+	if err != nil || len(revs) != n {
+		t.Errorf("pending revocations: %d (%v), want %d", len(revs), err, n)
+	}
+}

@@ -439,32 +439,40 @@ func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Acto
 type roleRemoval struct {
 	role    string
 	userIDs []string
-	live    map[string][]store.Session
+	live    map[string][]store.LiveSession
 	ids     []string // the live sessions granted under role
 	now     time.Time
 }
 
+// pushChunk is how many revocations an early push hands over at a time
+// while the live sessions are still being read: the first kiosks hear of
+// it a fraction of a millisecond into the scan, not at its end.
+const pushChunk = 256
+
 func (e *Engine) startRoleRemoval(ctx context.Context, tx store.Ops, c *change, role string, userIDs []string, pushEarly bool) (roleRemoval, error) {
 	rr := roleRemoval{role: role, userIDs: userIDs, now: e.now().UTC()}
-	var err error
-	if rr.live, err = e.liveSessionsOf(ctx, tx, userIDs); err != nil {
-		return rr, err
-	}
 	var early []store.Revocation
 	if pushEarly && c.pushed == nil {
 		c.pushed = make(map[string]bool, len(userIDs))
 	}
-	for _, uid := range userIDs {
-		for _, s := range rr.live[uid] {
-			if !hasRole(s.Role, role) {
-				continue
-			}
-			rr.ids = append(rr.ids, s.ID)
-			if pushEarly && !c.pushed[s.ID] { // a user listed twice is pushed once
-				c.pushed[s.ID] = true
-				early = append(early, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: rr.now})
-			}
+	visit := func(s store.LiveSession) {
+		if !hasRole(s.Role, role) {
+			return
 		}
+		rr.ids = append(rr.ids, s.ID)
+		if !pushEarly || c.pushed[s.ID] {
+			return
+		}
+		c.pushed[s.ID] = true
+		early = append(early, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: rr.now})
+		if len(early) == pushChunk {
+			e.onRevoke(early)
+			early = nil // onRevoke may keep the slice
+		}
+	}
+	var err error
+	if rr.live, err = e.liveSessionsOf(ctx, tx, userIDs, visit); err != nil {
+		return rr, err
 	}
 	if len(early) > 0 {
 		e.onRevoke(early)
@@ -528,16 +536,25 @@ type rolesRemoved struct {
 // cheaper than a query per user.
 const bulkSessionScan = 32
 
-// liveSessionsOf returns the live sessions of the users, by user ID.
-func (e *Engine) liveSessionsOf(ctx context.Context, tx store.Ops, userIDs []string) (map[string][]store.Session, error) {
-	out := make(map[string][]store.Session, len(userIDs))
+// liveSessionsOf returns the live sessions of the users, by user ID, and
+// calls visit with each as it is read (once, if a user is listed twice).
+func (e *Engine) liveSessionsOf(ctx context.Context, tx store.Ops, userIDs []string, visit func(store.LiveSession)) (map[string][]store.LiveSession, error) {
+	out := make(map[string][]store.LiveSession, len(userIDs))
 	if len(userIDs) < bulkSessionScan {
 		for _, uid := range userIDs {
+			if _, seen := out[uid]; seen {
+				continue
+			}
 			ss, err := tx.ListSessions(ctx, store.SessionQuery{UserID: uid, LiveOnly: true})
 			if err != nil {
 				return nil, err
 			}
-			out[uid] = ss
+			out[uid] = make([]store.LiveSession, 0, len(ss))
+			for _, s := range ss {
+				ls := store.LiveSession{ID: s.ID, UserID: s.UserID, DeviceID: s.DeviceID, Role: s.Role}
+				out[uid] = append(out[uid], ls)
+				visit(ls)
+			}
 		}
 		return out, nil
 	}
@@ -545,14 +562,15 @@ func (e *Engine) liveSessionsOf(ctx context.Context, tx store.Ops, userIDs []str
 	for _, uid := range userIDs {
 		want[uid] = true
 	}
-	all, err := tx.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
-	if err != nil {
-		return nil, err
-	}
-	for _, s := range all {
+	err := tx.EachLiveSession(ctx, func(s store.LiveSession) error {
 		if want[s.UserID] {
 			out[s.UserID] = append(out[s.UserID], s)
+			visit(s)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

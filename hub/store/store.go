@@ -329,6 +329,14 @@ type Session struct {
 	EndReason string    // signout, idle, shift_end, expired, deprovisioned, ...
 }
 
+// LiveSession is what a revocation needs of a live session.
+type LiveSession struct {
+	ID       string
+	UserID   string
+	DeviceID string
+	Role     string
+}
+
 // SessionQuery selects sessions; zero fields do not filter. Ordered by
 // Started, then ID.
 type SessionQuery struct {
@@ -347,6 +355,11 @@ type SessionOps interface {
 	StartSession(ctx context.Context, s Session) (Session, error)
 	GetSession(ctx context.Context, id string) (Session, error)
 	ListSessions(ctx context.Context, q SessionQuery) ([]Session, error)
+	// EachLiveSession calls fn with every live session, oldest first, as
+	// it reads them, so that a caller can act on the first before the
+	// last is read; an error from fn ends the scan and is returned. fn
+	// must not use the store.
+	EachLiveSession(ctx context.Context, fn func(LiveSession) error) error
 	// EndSessions ends every live session of the user and returns them as
 	// they are after the change.
 	EndSessions(ctx context.Context, userID, reason string, at time.Time) ([]Session, error)

@@ -108,6 +108,9 @@ func TestQueryPlans(t *testing.T) {
 			_, err := o.ListSessions(t.Context(), store.SessionQuery{UserID: "u"})
 			return err
 		}, "sessions_user_history"},
+		{"every live session", func(o store.Ops) error {
+			return o.EachLiveSession(t.Context(), func(store.LiveSession) error { return nil })
+		}, "sessions_live"},
 		{"live sessions of a device", func(o store.Ops) error {
 			_, err := o.ListSessions(t.Context(), store.SessionQuery{DeviceID: "d", LiveOnly: true})
 			return err

@@ -146,6 +146,28 @@ func (o ops) ListSessions(ctx context.Context, sq store.SessionQuery) ([]store.S
 	return ss, nil
 }
 
+func (o ops) EachLiveSession(ctx context.Context, fn func(store.LiveSession) error) error {
+	rows, err := o.read.QueryContext(ctx, `SELECT id, user_id, device_id, role FROM sessions
+		WHERE ended = 0 ORDER BY started, id`)
+	if err != nil {
+		return fmt.Errorf("list live sessions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s store.LiveSession
+		if err := rows.Scan(&s.ID, &s.UserID, &s.DeviceID, &s.Role); err != nil {
+			return fmt.Errorf("list live sessions: %w", err)
+		}
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list live sessions: %w", err)
+	}
+	return nil
+}
+
 func (o ops) EndSessions(ctx context.Context, userID, reason string, at time.Time) ([]store.Session, error) {
 	if err := checkTimes(at); err != nil {
 		return nil, fmt.Errorf("end sessions of %s: %w", userID, err)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -34,6 +35,26 @@ func testBulk(t *testing.T, s store.Store) {
 	}
 	if live := must[[]store.Session](t, "live")(s.ListSessions(ctx, store.SessionQuery{LiveOnly: true})); len(live) != 40 {
 		t.Errorf("%d live sessions left, want 40", len(live))
+	}
+	// EachLiveSession yields the same 40, oldest first, as it reads them;
+	// an error from the callback ends the scan and comes back.
+	liveList := must[[]store.Session](t, "live")(s.ListSessions(ctx, store.SessionQuery{LiveOnly: true}))
+	var each []store.LiveSession
+	if err := s.EachLiveSession(ctx, func(x store.LiveSession) error { each = append(each, x); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(each) != len(liveList) {
+		t.Fatalf("EachLiveSession yielded %d sessions, ListSessions lists %d live", len(each), len(liveList))
+	}
+	for i, x := range liveList {
+		if want := (store.LiveSession{ID: x.ID, UserID: x.UserID, DeviceID: x.DeviceID, Role: x.Role}); each[i] != want {
+			t.Errorf("EachLiveSession #%d = %+v, want %+v", i, each[i], want)
+		}
+	}
+	stop := errors.New("enough")
+	n := 0
+	if err := s.EachLiveSession(ctx, func(store.LiveSession) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("a callback's error: scan returned %v after %d calls, want it after 1", err, n)
 	}
 	none := must[[]string](t, "end none")(s.EndSessionsByID(ctx, nil, "x", at(22)))
 	if len(none) != 0 {
