@@ -19,9 +19,9 @@
 // PATCH or DELETE of a group), because it can end thousands of sessions at
 // once and writing them takes time: 10,000 sessions are about 150 ms of
 // rows and audit records, and the kiosks would wait for all of it before
-// the first teardown. Its revocations go to OnRevoke as soon as the live
-// sessions are read, inside the transaction; what follows are the writes
-// only, which fail only if the disk does. If the commit fails all the
+// the first teardown. Its revocations go to OnRevoke while the live
+// sessions are read, in chunks, inside the transaction; what follows are
+// the writes only, which fail only if the disk does. If the commit fails all the
 // same, kiosks were signed out that the store still counts as signed in,
 // and the caller gets the error to retry: the order errs towards less
 // access, never more. Acknowledgements are recorded in a later write (see
