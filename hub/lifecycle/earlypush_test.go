@@ -56,10 +56,10 @@ type groupFixture struct {
 	members []string
 }
 
-func newGroupFixture(t *testing.T) *groupFixture {
+// openStore opens a hub store in a fresh file and an audit log for it.
+func openStore(t *testing.T) (*sqlite.DB, *audit.Log) {
 	t.Helper()
-	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hub.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +68,13 @@ func newGroupFixture(t *testing.T) *groupFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, log
+}
+
+func newGroupFixture(t *testing.T) *groupFixture {
+	t.Helper()
+	ctx := t.Context()
+	st, log := openStore(t)
 	f := &groupFixture{st: st, log: log}
 	eng := f.engine(t, st, nil)
 	if _, err := st.CreateSite(ctx, store.Site{ID: "north", Name: "north", TimeZone: "UTC", Created: t0}); err != nil {
@@ -93,9 +100,11 @@ func newGroupFixture(t *testing.T) *groupFixture {
 		f.picker = append(f.picker, session(u.ID, "Picker", i))
 	}
 	f.loader = session(f.members[0], "Loader", 9)
-	if f.group, err = eng.CreateGroup(ctx, actor, store.Group{ID: "g-picker", DisplayName: "Picker", Members: f.members}); err != nil {
+	g, err := eng.CreateGroup(ctx, actor, store.Group{ID: "g-picker", DisplayName: "Picker", Members: f.members})
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.group = g
 	return f
 }
 
@@ -218,17 +227,9 @@ func TestGroupDeleteFailingAfterPush(t *testing.T) {
 func TestMassGroupDeletePushesInChunks(t *testing.T) {
 	const n = 600
 	ctx := t.Context()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	log, err := audit.New(make([]byte, 32), func() time.Time { return t0 })
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, log := openStore(t)
 	var members, sessions []string
-	err = st.InTx(ctx, func(tx store.Ops) error {
+	err := st.InTx(ctx, func(tx store.Ops) error {
 		if _, err := tx.CreateDevice(ctx, store.Device{ID: "dev", Name: "kiosk", Site: "north", Profile: "generic-x86", State: store.DeviceActive, Created: t0, Modified: t0}); err != nil {
 			return err
 		}

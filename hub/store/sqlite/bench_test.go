@@ -219,7 +219,11 @@ func BenchmarkAppendAudit(b *testing.B) {
 	ctx := b.Context()
 	now := time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 	detail := []byte(`{"device":"0193a7c2-5f1e-7c3a-9b2d-1a2b3c4d5e6f","role":"Nurse","expires":"2025-03-01T16:00:00Z","endsBy":"shift","credential":"8f14e45fceea167a5a36dedd4bea2543","userVerified":true}`)
-	hash := func(i int64) []byte { h := make([]byte, 32); h[0], h[1], h[2] = byte(i), byte(i>>8), byte(i>>16); return h }
+	hash := func(i int64) []byte {
+		h := make([]byte, 32)
+		h[0], h[1], h[2] = byte(i), byte(i>>8), byte(i>>16)
+		return h
+	}
 	var seq int64
 	appendN := func(n int) {
 		err := db.InTx(ctx, func(tx store.Ops) error {
