@@ -41,8 +41,8 @@ func (s *Sim) revoke(ctx context.Context, ks []*kiosk, send func(context.Context
 	// and be counted against the hub. It did: with 10,000 kiosks in this
 	// process, collections forced the kiosks' read loops to help mark
 	// (GC assists were a quarter of the simulator's samples in a round,
-	// by perf). A collection now leaves the heap room for the round,
-	// which allocates a few MB.
+	// by perf). A collection now leaves the whole of the heap's growth
+	// allowance to the round.
 	runtime.GC()
 	hub0, haveHub := s.hubCPU()
 	sim0 := selfCPU()

@@ -446,7 +446,7 @@ type roleRemoval struct {
 
 // pushChunk is how many revocations an early push hands over at a time
 // while the live sessions are still being read: the first kiosks hear of
-// it a fraction of a millisecond into the scan, not at its end.
+// it once 256 sessions are read, not at the end of the scan.
 const pushChunk = 256
 
 func (e *Engine) startRoleRemoval(ctx context.Context, tx store.Ops, c *change, role string, userIDs []string, pushEarly bool) (roleRemoval, error) {
