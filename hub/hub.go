@@ -184,10 +184,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger, Rules: rules,
 		OnExpiry: func(ms []lifecycle.ExpiryChange) { s.channel.pushExpiry(s.push, ms) },
 		OnRevoke: func(rs []store.Revocation) {
-			push := func() {
+			push := func(level slog.Level) {
 				// Push first: the log must not delay a teardown.
 				s.channel.pushRevocations(s.push, rs)
-				cfg.Logger.Info("revocations pushed", "count", len(rs), "first_user", rs[0].UserID, "reason", rs[0].Reason)
+				cfg.Logger.Log(context.Background(), level, "revocations pushed", "count", len(rs), "first_user", rs[0].UserID, "reason", rs[0].Reason)
 				if cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
 					for _, r := range rs {
 						cfg.Logger.Debug("revocation", "user", r.UserID, "session", r.SessionID, "device", r.DeviceID, "reason", r.Reason, "detail", r.Detail)
@@ -195,13 +195,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 				}
 			}
 			// A group change hands its revocations over from inside its
-			// transaction (see lifecycle): thousands of pushes go out from
-			// another goroutine while the transaction writes them.
+			// transaction, in chunks (see lifecycle): thousands of pushes
+			// go out from another goroutine while the transaction writes
+			// them, and the engine logs the change's total once.
 			if len(rs) >= asyncPushes {
-				go push()
+				go push(slog.LevelDebug)
 				return
 			}
-			push()
+			push(slog.LevelInfo)
 		},
 	})
 	if err != nil {

@@ -175,6 +175,7 @@ func (e *Engine) run(ctx context.Context, fn func(tx store.Ops, c *change) error
 	}
 	revs := c.revs
 	if len(c.pushed) > 0 {
+		e.log.Info("revocations pushed before the commit", "count", len(c.pushed))
 		revs = slices.DeleteFunc(slices.Clone(revs), func(r store.Revocation) bool { return r.SessionID != "" && c.pushed[r.SessionID] })
 	}
 	if len(revs) > 0 {
