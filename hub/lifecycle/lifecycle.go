@@ -21,10 +21,10 @@
 // rows and audit records, and the kiosks would wait for all of it before
 // the first teardown. Its revocations go to OnRevoke while the live
 // sessions are read, in chunks, inside the transaction; what follows are
-// the writes only, which fail only if the disk does. If the commit fails all the
-// same, kiosks were signed out that the store still counts as signed in,
-// and the caller gets the error to retry: the order errs towards less
-// access, never more. Acknowledgements are recorded in a later write (see
+// the writes only, which fail only if the disk does. If the commit fails
+// all the same, kiosks were signed out that the store still counts as
+// signed in, and the caller gets the error to retry: the order errs
+// towards less access, never more. Acknowledgements are recorded in a later write (see
 // hub's channel), after the revocation rows exist.
 package lifecycle
 
@@ -445,6 +445,12 @@ type roleRemoval struct {
 	now     time.Time
 }
 
+// revocation records the loss of rr's role by userID and, unless s is
+// zero, the end of s.
+func (rr *roleRemoval) revocation(userID string, s store.LiveSession) store.Revocation {
+	return store.Revocation{UserID: userID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + rr.role, Created: rr.now}
+}
+
 // pushChunk is how many revocations an early push hands over at a time
 // while the live sessions are still being read: the first kiosks hear of
 // it once 256 sessions are read, not at the end of the scan.
@@ -465,7 +471,7 @@ func (e *Engine) startRoleRemoval(ctx context.Context, tx store.Ops, c *change, 
 			return
 		}
 		c.pushed[s.ID] = true
-		early = append(early, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + role, Created: rr.now})
+		early = append(early, rr.revocation(s.UserID, s))
 		if len(early) == pushChunk {
 			e.onRevoke(early)
 			early = nil // onRevoke may keep the slice
@@ -499,7 +505,7 @@ func (e *Engine) finishRoleRemoval(ctx context.Context, tx store.Ops, c *change,
 		for _, s := range rr.live[uid] {
 			if ended[s.ID] {
 				byUser[uid] = append(byUser[uid], s.ID)
-				revs = append(revs, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + rr.role, Created: rr.now})
+				revs = append(revs, rr.revocation(uid, s))
 				delete(ended, s.ID) // a user listed twice is revoked once
 			}
 		}
@@ -508,7 +514,7 @@ func (e *Engine) finishRoleRemoval(ctx context.Context, tx store.Ops, c *change,
 	roles := []string{rr.role}
 	for _, uid := range rr.userIDs {
 		if len(byUser[uid]) == 0 {
-			revs = append(revs, store.Revocation{UserID: uid, Reason: ReasonEntitlementRemoved, Detail: detailRolePrefix + rr.role, Created: rr.now})
+			revs = append(revs, rr.revocation(uid, store.LiveSession{}))
 		}
 		entries = append(entries, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + uid,
