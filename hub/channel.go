@@ -94,6 +94,8 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		}
 		return wire.New(wire.TypeChallenge, "", "", ch)
 	case wire.TypeLogin:
+		start := time.Now()
+		defer func() { c.s.metrics.loginTime.Observe(time.Since(start).Seconds()) }()
 		var l wire.Login
 		if err := env.Unmarshal(&l); err != nil {
 			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "login needs a credential", Err: err}

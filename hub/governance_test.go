@@ -110,7 +110,9 @@ func TestAccessReviewAPI(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, m := range []string{"shiftgate_time_to_provision_seconds_count 1", `shiftgate_time_to_provision_seconds{quantile="0.95"}`,
-		"shiftgate_time_to_deprovision_seconds_count 0", "shiftgate_orphaned_account_rate 0", "shiftgate_accounts 2", "shiftgate_access_review_items_due 0"} {
+		"shiftgate_time_to_deprovision_seconds_count 0", "shiftgate_orphaned_account_rate 0", "shiftgate_accounts 2", "shiftgate_access_review_items_due 0",
+		// nia's one login, and the revocation her kiosk acknowledged.
+		"shiftgate_kiosk_login_seconds_count 1", `shiftgate_kiosk_logins_total{result="granted"} 1`, "shiftgate_revocation_ack_seconds_count 1"} {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("/metrics lacks %q", m)
 		}

@@ -14,6 +14,7 @@ type metrics struct {
 	reg       *prometheus.Registry
 	ackDelay  prometheus.Histogram
 	logins    *prometheus.CounterVec
+	loginTime prometheus.Histogram
 	connected prometheus.GaugeFunc
 }
 
@@ -30,11 +31,16 @@ func newMetrics(connected func() float64, extra ...prometheus.Collector) *metric
 		Name: "shiftgate_kiosk_logins_total",
 		Help: "Kiosk login attempts by result: granted, or the refusal code.",
 	}, []string{"result"})
+	m.loginTime = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "shiftgate_kiosk_login_seconds",
+		Help:    "Time the hub takes to decide a kiosk's login, granted or refused: the assertion check, the policy decision and the commit of the session and its audit record.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	})
 	m.connected = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "shiftgate_kiosks_connected",
 		Help: "Kiosks with an open device channel.",
 	}, connected)
-	m.reg.MustRegister(m.ackDelay, m.logins, m.connected,
+	m.reg.MustRegister(m.ackDelay, m.logins, m.loginTime, m.connected,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.reg.MustRegister(extra...)
 	return m
