@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -119,6 +121,63 @@ func TestKioskLoginAndLeaver(t *testing.T) {
 }
 
 func first(env wire.Envelope, _ json.RawMessage) wire.Envelope { return env }
+
+// TestClonedBadgeSessionEnds: a copy of a badge signs in first; when the
+// original taps next, its sign counter has gone backwards, the credential
+// is suspended, and the session the copy opened is revoked at its kiosk
+// (it would otherwise run to its expiry). Both badges are refused from
+// then on.
+func TestClonedBadgeSessionEnds(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := createUser(t, h, "vic", `{"sites":["north"]}`)
+	createGroup(t, h, "Nurse", uid)
+	owner, thief := h.EnrollKiosk(t, "north-1", "north"), h.EnrollKiosk(t, "north-2", "north")
+	owner.Dial("")
+	thief.Dial("")
+	original := h.RegisterBadge(t, owner, "vic", authenticator.SoftOptions{}).(*authenticator.Soft)
+	dir := t.TempDir()
+	b, err := os.ReadFile(original.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, filepath.Base(original.Path())), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clone, err := authenticator.NewSoft(dir, "vic", authenticator.SoftOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stolen := grant(t, first(tap(t, thief, clone)))
+	if got := refusal(t, first(tap(t, owner, original))); got != wire.RefusedNotRecognised {
+		t.Fatalf("the original after the copy signed in: refused with %q, want %q", got, wire.RefusedNotRecognised)
+	}
+	expectRevoke(t, thief, stolen.SessionID, wire.ReasonCredentialRevoked)
+	h.WaitAcked(t, stolen.SessionID)
+	if s, err := h.Store().GetSession(t.Context(), stolen.SessionID); err != nil || s.EndReason != wire.ReasonCredentialRevoked {
+		t.Errorf("the copy's session: %+v, %v; want ended %s", s, err, wire.ReasonCredentialRevoked)
+	}
+	creds, err := h.Store().ListCredentials(t.Context(), uid)
+	if err != nil || len(creds) != 1 || creds[0].State != store.CredentialSuspended {
+		t.Fatalf("credentials = %+v, %v; want the one suspended", creds, err)
+	}
+	recs, err := h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "credential.suspended"})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("credential.suspended records = %+v, %v; want one", recs, err)
+	}
+	var detail struct {
+		Ended    []string `json:"sessionsEnded"`
+		Previous string   `json:"previous_state"`
+	}
+	if err := json.Unmarshal(recs[0].Detail, &detail); err != nil || !slices.Equal(detail.Ended, []string{stolen.SessionID}) || detail.Previous != "active" {
+		t.Errorf("audit detail %s: want the copy's session ended, previous state active", recs[0].Detail)
+	}
+	for _, badge := range []authenticator.Authenticator{clone, original} {
+		if got := refusal(t, first(tap(t, thief, badge))); got != wire.RefusedNotRecognised {
+			t.Errorf("a suspended badge refused with %q, want %q", got, wire.RefusedNotRecognised)
+		}
+	}
+}
 
 // signedIn provisions userName with role at site north, enrolls a kiosk
 // north-1 and a badge, and signs the user in there.

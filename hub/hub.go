@@ -217,6 +217,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	rp, err := authn.New(authn.Config{
 		RPID: public.Hostname(), RPDisplayName: "Shiftgate", Origin: public.Scheme + "://" + public.Host,
 		Store: st, Audit: alog, Now: cfg.Now,
+		Suspend: func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error {
+			return s.engine.SuspendCredential(ctx, deviceActor(deviceID), credentialID, reason, detail)
+		},
 	})
 	if err != nil {
 		st.Close()

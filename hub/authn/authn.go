@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -93,6 +94,13 @@ type Config struct {
 	// RegistrationTTL is how long a pending registration stays usable;
 	// DefaultRegistrationTTL if zero.
 	RegistrationTTL time.Duration
+	// Suspend, when set, suspends a credential whose sign counter went
+	// backwards (state suspended, reason as given, if it is active) and
+	// writes the ActionCredentialSuspended audit record with detail, in
+	// place of the RP's own transaction, which does only that. The hub's
+	// lifecycle engine also ends the owner's live sessions in it and
+	// pushes their revocations: the copy that signed in first may hold one.
+	Suspend func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error
 }
 
 // RP is the relying party. It is safe for concurrent use.
@@ -105,6 +113,8 @@ type RP struct {
 	ttl    time.Duration
 	regTTL time.Duration
 	chKey  []byte
+
+	suspend func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error
 
 	mu        sync.Mutex
 	logins    map[string]*pendingLogin // by challenge (base64url, unpadded)
@@ -193,6 +203,7 @@ func New(cfg Config) (*RP, error) {
 		byDevice: make(map[string][]string),
 		evicted:  make(map[string]time.Time),
 		regs:     make(map[string]*pendingReg),
+		suspend:  cfg.Suspend,
 	}, nil
 }
 

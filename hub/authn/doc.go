@@ -27,8 +27,10 @@
 // greater) means a second copy of the key is in use. Only an assertion whose
 // signature verified can trigger this, so nobody can suspend a credential
 // they do not hold a copy of. The credential is suspended and a
-// credential.suspended audit record written in one transaction, and the
-// login fails with ErrCloned. From then on every copy, the original
+// credential.suspended audit record written in one transaction (with
+// Config.Suspend, the hub's, which also ends the owner's live sessions:
+// the copy that signed in first may hold one), and the login fails with
+// ErrCloned. From then on every copy, the original
 // included, is refused as unknown until an administrator acts.
 //
 // # Enrollment at a kiosk

@@ -199,7 +199,7 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		}
 	}
 	if cred.State != store.CredentialActive {
-		return LoginResult{}, fmt.Errorf("%w: credential %s is %s (%s)", ErrUnknownCredential, b64(credID), stateName(cred.State), cred.Reason)
+		return LoginResult{}, fmt.Errorf("%w: credential %s is %s (%s)", ErrUnknownCredential, b64(credID), cred.State, cred.Reason)
 	}
 
 	// The user handle is all the check needs of the user; who they are
@@ -232,7 +232,7 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 				// Checked again inside the write: two copies of a key may race
 				// past the check above with the same stored counter.
 				if c.State != store.CredentialActive {
-					return c, fmt.Errorf("%w: credential %s became %s during login", ErrUnknownCredential, b64(credID), stateName(c.State))
+					return c, fmt.Errorf("%w: credential %s became %s during login", ErrUnknownCredential, b64(credID), c.State)
 				}
 				if counterRegressed(c.SignCount, presented) {
 					stored = c.SignCount
@@ -296,8 +296,8 @@ func counterRegressed(stored, presented uint32) bool {
 	return (presented != 0 || stored != 0) && presented <= stored
 }
 
-// suspendCloned suspends the credential and audits it in one transaction,
-// and returns the ErrCloned error to report.
+// suspendCloned suspends the credential and audits it in one transaction
+// (Config.Suspend's, when set), and returns the ErrCloned error to report.
 func (rp *RP) suspendCloned(ctx context.Context, deviceID string, cred *store.Credential, stored, presented uint32) error {
 	detail := map[string]any{
 		"credential_id":     b64(cred.ID),
@@ -305,9 +305,24 @@ func (rp *RP) suspendCloned(ctx context.Context, deviceID string, cred *store.Cr
 		"presented_counter": presented,
 		"device":            deviceID,
 	}
-	err := rp.st.InTx(ctx, func(tx store.Ops) error {
-		c, err := tx.UpdateCredential(ctx, cred.ID, func(c store.Credential) (store.Credential, error) {
-			detail["previous_state"] = stateName(c.State)
+	var err error
+	if rp.suspend != nil {
+		err = rp.suspend(ctx, deviceID, cred.ID, ReasonCloned, detail)
+	} else {
+		err = rp.suspendAlone(ctx, deviceID, cred.ID, detail)
+	}
+	if err != nil {
+		return fmt.Errorf("suspend cloned credential %s (stored counter %d, presented %d): %w", b64(cred.ID), stored, presented, err)
+	}
+	return fmt.Errorf("%w: credential %s presented counter %d, stored %d; credential suspended", ErrCloned, b64(cred.ID), presented, stored)
+}
+
+// suspendAlone is suspendCloned's transaction without Config.Suspend: the
+// credential and the audit record only.
+func (rp *RP) suspendAlone(ctx context.Context, deviceID string, credID []byte, detail map[string]any) error {
+	return rp.st.InTx(ctx, func(tx store.Ops) error {
+		c, err := tx.UpdateCredential(ctx, credID, func(c store.Credential) (store.Credential, error) {
+			detail["previous_state"] = c.State.String()
 			if c.State == store.CredentialActive {
 				c.State = store.CredentialSuspended
 				c.Reason = ReasonCloned
@@ -326,22 +341,6 @@ func (rp *RP) suspendCloned(ctx context.Context, deviceID string, cred *store.Cr
 		})
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("suspend cloned credential %s (stored counter %d, presented %d): %w", b64(cred.ID), stored, presented, err)
-	}
-	return fmt.Errorf("%w: credential %s presented counter %d, stored %d; credential suspended", ErrCloned, b64(cred.ID), presented, stored)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-func stateName(s store.CredentialState) string {
-	switch s {
-	case store.CredentialActive:
-		return "active"
-	case store.CredentialSuspended:
-		return "suspended"
-	case store.CredentialRevoked:
-		return "revoked"
-	}
-	return fmt.Sprintf("in state %d", int(s))
-}

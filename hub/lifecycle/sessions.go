@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -201,6 +202,44 @@ func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []b
 	})
 	if err != nil {
 		return fmt.Errorf("revoke credential %x: %w", credentialID, err)
+	}
+	return nil
+}
+
+// SuspendCredential suspends a credential (state suspended, reason why)
+// if it is active and ends its owner's live sessions (reason
+// credential_revoked), in one transaction, then pushes their revocations.
+// A sign-counter regression calls it: whichever copy of the key signed in
+// first may still hold a session, and sessions do not record which
+// credential opened them, so all of the owner's end. detail goes into the
+// credential.suspended audit record with the credential's previous state
+// and the sessions ended.
+func (e *Engine) SuspendCredential(ctx context.Context, a Actor, credentialID []byte, why string, detail map[string]any) error {
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		rec := maps.Clone(detail)
+		if rec == nil {
+			rec = map[string]any{}
+		}
+		cr, err := tx.UpdateCredential(ctx, credentialID, func(old store.Credential) (store.Credential, error) {
+			rec["previous_state"] = old.State.String()
+			if old.State == store.CredentialActive {
+				old.State, old.Reason = store.CredentialSuspended, why
+			}
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		ss, err := e.endSessions(ctx, tx, c, cr.UserID, ReasonCredentialRevoked, "")
+		if err != nil {
+			return err
+		}
+		rec["sessionsEnded"] = ss
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "credential.suspended", Subject: subjectUserPrefix + cr.UserID, Detail: rec})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("suspend credential %x: %w", credentialID, err)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -284,6 +285,18 @@ const (
 	CredentialSuspended CredentialState = 2 // e.g. sign-counter regression: cloned key
 	CredentialRevoked   CredentialState = 3
 )
+
+func (s CredentialState) String() string {
+	switch s {
+	case CredentialActive:
+		return "active"
+	case CredentialSuspended:
+		return "suspended"
+	case CredentialRevoked:
+		return "revoked"
+	}
+	return fmt.Sprintf("CredentialState(%d)", int(s))
+}
 
 // Credential is a user's registered FIDO2 credential.
 type Credential struct {
