@@ -190,7 +190,8 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		if err != nil {
 			return err
 		}
-		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Extensions: exts, Device: d, Now: now, UserVerified: res.UserVerified, Rules: c.rules()})
+		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Extensions: exts, Device: d, DeviceMaxSession: c.s.deviceMaxSession(d.Profile),
+			Now: now, UserVerified: res.UserVerified, Rules: c.rules()})
 		if dec.Allow {
 			c.applyProfile(d, res, &dec)
 		}

@@ -407,6 +407,17 @@ func TestKioskProfiles(t *testing.T) {
 	if !slices.Equal(g.Apps, wantApps) {
 		t.Errorf("session apps %v, want the profile's %v", g.Apps, wantApps)
 	}
+
+	// The back-office Raspberry Pi allows sessions of 10 hours at most,
+	// shorter than the policy's 12.
+	pi := h.EnrollKioskProfile(t, "back-1", "north", "rpi5-touch")
+	pi.Dial("")
+	yubikey := h.RegisterBadge(t, pi, "nina", authenticator.SoftOptions{AAGUID: "ee882879-721c-4913-9775-3dfcce97072a"})
+	before := time.Now()
+	g = grant(t, first(tap(t, pi, yubikey)))
+	if lim := before.Add(10 * time.Hour); g.ExpiresAt.After(lim.Add(time.Minute)) || g.ExpiresAt.Before(lim.Add(-time.Minute)) || g.ExpiryReason != wire.ReasonExpired {
+		t.Errorf("session on rpi5-touch expires %s (%s), %s after the tap; want the profile's maxSession, 10h", g.ExpiresAt, g.ExpiryReason, g.ExpiresAt.Sub(before).Round(time.Minute))
+	}
 }
 
 // TestPushFailureIsAudited: a kiosk that cannot tear a session down

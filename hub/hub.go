@@ -176,12 +176,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now)}
+	s.profiles, err = loadProfiles(cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	rules := policy.DefaultRules()
 	if cfg.ShiftGrace != 0 {
 		rules.ShiftGrace = cfg.ShiftGrace
 	}
 	s.engine, err = lifecycle.New(lifecycle.Config{
-		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger, Rules: rules,
+		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger, Rules: rules, DeviceMaxSession: s.deviceMaxSession,
 		OnExpiry: func(ms []lifecycle.ExpiryChange) { s.channel.pushExpiry(s.push, ms) },
 		OnRevoke: func(rs []store.Revocation) {
 			push := func(level slog.Level) {
@@ -209,11 +214,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s.profiles, err = loadProfiles(cfg.DataDir)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
+
 	rp, err := authn.New(authn.Config{
 		RPID: public.Hostname(), RPDisplayName: "Shiftgate", Origin: public.Scheme + "://" + public.Host,
 		Store: st, Audit: alog, Now: cfg.Now,
@@ -271,6 +272,15 @@ func (s *Server) loadPolicy(ctx context.Context) error {
 		return fmt.Errorf("apply --shift-grace %s: %w", s.cfg.ShiftGrace, err)
 	}
 	return nil
+}
+
+// deviceMaxSession is the maxSession of the kiosk hardware profile
+// named, 0 for a profile this hub does not know.
+func (s *Server) deviceMaxSession(profile string) time.Duration {
+	if p, ok := s.profiles[profile]; ok {
+		return p.MaxSession
+	}
+	return 0
 }
 
 // ProfilesDir is where a hub looks for kiosk hardware profiles of its own,

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -157,6 +158,26 @@ func TestShiftsAPI(t *testing.T) {
 	if r := h.API(t, "GET", "/api/v1/users/ana/shifts", nil); r.Status != 200 || len(r.JSON()["shifts"].([]any)) != 0 {
 		t.Errorf("get: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestLongerShiftKeepsKioskBound: a shift lengthened under a live session
+// moves its expiry no further than the kiosk's hardware profile allows
+// (rpi5-touch: 10 hours), as at the login.
+func TestLongerShiftKeepsKioskBound(t *testing.T) {
+	h, _, now := startClocked(t, hubtest.Options{})
+	uid := createUser(t, h, "ana", shiftsExt(now.Add(-2*time.Hour), now.Add(time.Hour)))
+	createGroup(t, h, "Nurse", uid)
+	k := h.EnrollKioskProfile(t, "back-1", "north", "rpi5-touch")
+	k.Dial("")
+	badge := h.RegisterBadge(t, k, "ana", authenticator.SoftOptions{AAGUID: "ee882879-721c-4913-9775-3dfcce97072a"})
+	g := grant(t, first(tap(t, k, badge)))
+	if !g.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("grant = %+v, want the shift's end", g)
+	}
+	if r := h.API(t, "PUT", "/api/v1/users/ana/shifts", shiftBody(now.Add(-2*time.Hour), now.Add(11*time.Hour))); r.Status != 200 {
+		t.Fatalf("replace: %d %s", r.Status, r.Body)
+	}
+	expectExtend(t, k, g.SessionID, now.Add(10*time.Hour), wire.ReasonExpired)
 }
 
 // TestShiftExtension: a supervisor extends a live shift; the kiosk gets the

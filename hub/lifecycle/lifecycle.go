@@ -99,6 +99,10 @@ type Config struct {
 	// what LoadPolicy stores when the store has none. Zero:
 	// policy.DefaultRules(). See policy.go.
 	Rules policy.Rules
+	// DeviceMaxSession returns the longest session a kiosk's hardware
+	// profile allows (0: no bound of its own), which bounds a session's
+	// expiry when a change moves it. Nil: no kiosk sets a bound.
+	DeviceMaxSession func(profile string) time.Duration
 }
 
 // Engine applies lifecycle changes. It is safe for concurrent use.
@@ -109,6 +113,7 @@ type Engine struct {
 	log      *slog.Logger
 	onRevoke func([]store.Revocation)
 	onExpiry func([]ExpiryChange)
+	maxOn    func(profile string) time.Duration
 	// pol is the login policy in force (policy.go): swapped whole, read
 	// without locks on every login.
 	pol atomic.Pointer[Policy]
@@ -119,7 +124,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil || cfg.Audit == nil {
 		return nil, errors.New("lifecycle: Store and Audit are required")
 	}
-	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke, onExpiry: cfg.OnExpiry}
+	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke, onExpiry: cfg.OnExpiry, maxOn: cfg.DeviceMaxSession}
 	rules := cfg.Rules
 	if rules.Roles == nil {
 		rules = policy.DefaultRules()

@@ -350,7 +350,11 @@ func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s s
 	}
 	free := u
 	free.Shifts = nil
-	dec := policy.Decide(policy.Input{User: free, Roles: roles, Grants: grants, Device: d, Now: s.Started, UserVerified: true, Rules: rules})
+	var deviceMax time.Duration
+	if e.maxOn != nil {
+		deviceMax = e.maxOn(d.Profile)
+	}
+	dec := policy.Decide(policy.Input{User: free, Roles: roles, Grants: grants, Device: d, DeviceMaxSession: deviceMax, Now: s.Started, UserVerified: true, Rules: rules})
 	if !dec.Allow {
 		return s.Expires, nil
 	}

@@ -179,11 +179,15 @@ type Input struct {
 	Grants []store.Grant
 	// Extensions are the user's shift extensions (any state; Decide uses
 	// those running at Now as shift time).
-	Extensions   []store.ShiftExtension
-	Device       store.Device
-	Now          time.Time
-	UserVerified bool
-	Rules        Rules
+	Extensions []store.ShiftExtension
+	Device     store.Device
+	// DeviceMaxSession is the longest session the kiosk's hardware
+	// profile allows (its maxSession): it bounds the session as a role's
+	// maximum does (EndsByMaxSession). Zero: the kiosk sets no bound.
+	DeviceMaxSession time.Duration
+	Now              time.Time
+	UserVerified     bool
+	Rules            Rules
 }
 
 // Decision is the outcome. When Allow is false, Code is the wire refusal
@@ -340,6 +344,9 @@ func Decide(in Input) Decision {
 	// Allowed: assemble the session.
 	dec := Decision{Allow: true}
 	maxSession := rules.MaxSession
+	if m := in.DeviceMaxSession; m > 0 && m < maxSession {
+		maxSession = m
+	}
 	var ends bounds
 	for _, c := range kept {
 		dec.Roles = append(dec.Roles, c.name)

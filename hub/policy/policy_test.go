@@ -67,6 +67,12 @@ func TestDecide(t *testing.T) {
 			allow("Nurse", nurseApps, t0.Add(12*time.Hour), EndsByMaxSession), "max_session"},
 		{"rules max session", func(in *Input) { in.User.Shifts = nil; in.Rules.MaxSession = 2 * time.Hour },
 			allow("Nurse", nurseApps, t0.Add(2*time.Hour), EndsByMaxSession), ""},
+		{"the kiosk's profile bounds it", func(in *Input) { in.User.Shifts = nil; in.DeviceMaxSession = 3 * time.Hour },
+			allow("Nurse", nurseApps, t0.Add(3*time.Hour), EndsByMaxSession), ""},
+		{"a kiosk bound longer than the rules' changes nothing", func(in *Input) {
+			in.User.Shifts = nil
+			in.Rules.MaxSession, in.DeviceMaxSession = 2*time.Hour, 13*time.Hour
+		}, allow("Nurse", nurseApps, t0.Add(2*time.Hour), EndsByMaxSession), ""},
 		{"zero rules use defaults", func(in *Input) { in.User.Shifts = nil; in.Rules = Rules{Other: RoleRule{Apps: []string{"x"}}} },
 			allow("Nurse", []string{"x"}, t0.Add(DefaultMaxSession), EndsByMaxSession), ""},
 		{"tie between shift end and max session: shift_end", func(in *Input) { in.Rules.MaxSession = 6 * time.Hour },
