@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
+	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -253,9 +254,12 @@ func (c *channel) nextChallenge(deviceID string) *wire.Challenge {
 // verification the profile requires needs a verified tap, and the session's
 // apps are the profile's apps for the granted roles.
 func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *policy.Decision) {
-	prof, ok := c.s.profiles[d.Profile]
-	if !ok {
-		return // enrolled under a profile this hub no longer knows: policy alone decides
+	prof, err := c.profile(d)
+	if err != nil {
+		c.s.cfg.Logger.Error("login refused: the kiosk's hardware profile is unknown", "device", d.ID, "err", err)
+		dec.Allow, dec.Code = false, wire.RefusedNotAllowedHere
+		dec.Detail = fmt.Sprintf("kiosk %s's hardware profile %q is unknown to this hub", d.Name, d.Profile)
+		return
 	}
 	if !prof.AAGUIDAllowed(res.Credential.AAGUID) {
 		dec.Allow, dec.Code = false, wire.RefusedNotAllowedHere
@@ -278,6 +282,18 @@ func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *polic
 	if len(apps) > 0 {
 		dec.Apps = apps
 	}
+}
+
+// profile returns the hardware profile kiosk d was enrolled with. A
+// profile this hub does not know (its file was taken out of
+// DATA/profiles) fails closed: its allow-list and user verification
+// rules cannot be checked, so nothing registers or signs in there.
+func (c *channel) profile(d store.Device) (*profiles.Profile, error) {
+	if p, ok := c.s.profiles[d.Profile]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w: kiosk %s was enrolled with hardware profile %q, which this hub does not know: put %s.json back in the data directory's %s/ and restart the hub, or enroll the kiosk again with a known profile",
+		lifecycle.ErrInvalid, d.Name, d.Profile, d.Profile, ProfilesDir)
 }
 
 // refuse records a refused login and answers the kiosk's safe code.
@@ -427,11 +443,13 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 	if err != nil {
 		return err
 	}
+	prof, err := c.profile(d)
+	if err != nil {
+		return err
+	}
 	var allowed [][]byte
-	if prof, ok := c.s.profiles[d.Profile]; ok {
-		for _, id := range prof.AllowedAAGUIDs {
-			allowed = append(allowed, id[:])
-		}
+	for _, id := range prof.AllowedAAGUIDs {
+		allowed = append(allowed, id[:])
 	}
 	es, err := c.rp.BeginRegistration(ctx, d.ID, us[0], allowed)
 	if err != nil {

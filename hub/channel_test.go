@@ -420,6 +420,37 @@ func TestKioskProfiles(t *testing.T) {
 	}
 }
 
+// TestUnknownProfileFailsClosed: a kiosk enrolled under a hardware
+// profile the hub no longer knows (its file taken out of DATA/profiles)
+// gets no logins and no enrollments: its allow-list and verification
+// rules cannot be checked. The admin is told what to do.
+func TestUnknownProfileFailsClosed(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := createUser(t, h, "nina", `{"sites":["north"]}`)
+	createGroup(t, h, "Nurse", uid)
+	k := h.EnrollKiosk(t, "ward-9", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "nina")
+	g := grant(t, first(tap(t, k, badge)))
+	k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: wire.ReasonSignout}, wire.TypeAck, nil)
+	k.Conn.Close()
+
+	if _, err := h.Store().UpdateDevice(t.Context(), k.ID, func(d store.Device) (store.Device, error) {
+		d.Profile = "retired-model"
+		return d, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	k.Dial("")
+	if got := refusal(t, first(tap(t, k, badge))); got != wire.RefusedNotAllowedHere {
+		t.Errorf("login on a kiosk with an unknown profile refused with %q, want %q", got, wire.RefusedNotAllowedHere)
+	}
+	r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "nina", "device": "ward-9"})
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `retired-model\", which this hub does not know`) {
+		t.Errorf("enrollment on a kiosk with an unknown profile: %d %s, want 400 naming the profile", r.Status, r.Body)
+	}
+}
+
 // TestPushFailureIsAudited: a kiosk that cannot tear a session down
 // answers the push with an error; the hub records it for operators and
 // keeps the revocation unacknowledged.
