@@ -240,6 +240,70 @@ func TestPolicyChangeEndsLiveSessions(t *testing.T) {
 	}
 }
 
+// TestMoverAttributesRedecideSessions: a user update that changes what
+// the login decided on ends or shortens the live sessions it affects, as
+// a policy change does: an employee who becomes a contractor loses a role
+// for employees only, a lost certification ends the role that needs it,
+// one that now expires sooner shortens the session, and a start date
+// moved into the future (pending) ends everything.
+func TestMoverAttributesRedecideSessions(t *testing.T) {
+	h, _, now := startClocked(t, hubtest.Options{})
+	wantAPI(t, putPolicy(t, h, policyBody(t, 1, func(d *policy.Document) {
+		roleDoc(d, "Nurse").EmploymentTypes = []string{"employee"}
+		roleDoc(d, "Forklift").Apps = []string{"wms-forklift"}
+		roleDoc(d, "Forklift").Certification = "forklift-license"
+	})), http.StatusOK)
+	certified := func(expires time.Time) string {
+		return `{"sites":["north"],"certifications":[{"name":"forklift-license","expires":"` + expires.Format(time.RFC3339) + `"}]}`
+	}
+	emma := createUser(t, h, "emma", `{"sites":["north"],"employmentType":"employee"}`)
+	fred := createUser(t, h, "fred", certified(now.AddDate(0, 1, 0)))
+	pat := createUser(t, h, "pat", `{"sites":["north"],"employmentType":"employee"}`)
+	createGroup(t, h, "Nurse", emma, pat)
+	createGroup(t, h, "Forklift", fred)
+	signIn := func(kiosk, userName string) (*hubtest.Kiosk, wire.SessionGrant) {
+		k := h.EnrollKiosk(t, kiosk, "north")
+		k.Dial("")
+		return k, grant(t, first(tap(t, k, registerBadge(t, h, k, userName))))
+	}
+	patch := func(id, path string, value any) {
+		t.Helper()
+		op := map[string]any{"op": "replace", "path": frontline + ":" + path, "value": value}
+		if value == nil {
+			op = map[string]any{"op": "remove", "path": frontline + ":" + path}
+		}
+		body, _ := json.Marshal(map[string]any{"schemas": []string{patchOp}, "Operations": []any{op}})
+		want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, string(body)), 200)
+	}
+
+	k1, ge := signIn("north-1", "emma")
+	patch(emma, "employmentType", "contractor")
+	expectRevoke(t, k1, ge.SessionID, wire.ReasonEntitlementRemoved)
+	if n := count(t, h, "user.entitlements_removed", "user:"+emma); n != 1 {
+		t.Errorf("%d user.entitlements_removed records for emma, want 1", n)
+	}
+	if rs, err := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: ge.SessionID}); err != nil || len(rs) != 1 || rs[0].Detail != "user" {
+		t.Errorf("emma's revocations: %+v, %v", rs, err)
+	}
+
+	k2, gf := signIn("north-2", "fred")
+	if !gf.ExpiresAt.Equal(now.Add(12 * time.Hour)) {
+		t.Fatalf("fred's grant expires %s, want the 12 h maximum", gf.ExpiresAt)
+	}
+	sooner := now.Add(time.Hour)
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+fred, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"`+frontline+`:certifications","value":[{"name":"forklift-license","expires":"`+sooner.Format(time.RFC3339)+`"}]}]}`), 200)
+	expectExtend(t, k2, gf.SessionID, sooner, wire.ReasonExpired)
+	patch(fred, "certifications", nil)
+	expectRevoke(t, k2, gf.SessionID, wire.ReasonEntitlementRemoved)
+
+	k3, gp := signIn("north-3", "pat")
+	patch(pat, "startDate", now.AddDate(0, 0, 7).Format(time.RFC3339))
+	expectRevoke(t, k3, gp.SessionID, wire.ReasonEntitlementRemoved)
+	if u := user(t, h, pat); u.State != store.UserPending {
+		t.Errorf("pat is %s, want pending", u.State)
+	}
+}
+
 // TestPolicyRemovedAppEndsSessions: removing an app a live session's role
 // gave ends the session; adding one does not.
 func TestPolicyRemovedAppEndsSessions(t *testing.T) {

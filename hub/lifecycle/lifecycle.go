@@ -276,6 +276,22 @@ func (e *Engine) UpdateUser(ctx context.Context, a Actor, id string, fn func(sto
 				return err
 			}
 		}
+		if decidingChanged(before, u) {
+			// A mover keeps nothing the change took away: a session under a
+			// role whose conditions the user no longer meets ends, and one
+			// bounded earlier now (an end date, a certification's expiry)
+			// is shortened.
+			live, err := tx.ListSessions(ctx, store.SessionQuery{UserID: u.ID, LiveOnly: true})
+			if err != nil {
+				return err
+			}
+			if len(live) > 0 {
+				rules := e.Rules()
+				if _, _, err := e.redecide(ctx, tx, c, a, u, live, map[string]store.Device{}, rules, rules, now, redecision{cause: causeUserChanged, revDetail: "user"}); err != nil {
+					return err
+				}
+			}
+		}
 		if !shift.Equal(before.Shifts, u.Shifts) {
 			return e.reconcile(ctx, tx, c, a, u, now, causeShiftsChanged)
 		}
@@ -285,6 +301,22 @@ func (e *Engine) UpdateUser(ctx context.Context, a Actor, id string, fn func(sto
 		return store.User{}, fmt.Errorf("update user %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// causeUserChanged is the cause in the audit records of sessions a user
+// update ended or shortened.
+const causeUserChanged = "user changed"
+
+// decidingChanged reports whether an update changed what a login decision
+// reads of the user besides sites (removeSites) and shifts (reconcile):
+// the state (a start date moved into the future makes an active user
+// pending), the employment type and certifications (role conditions), the
+// end date (a session bound).
+func decidingChanged(before, after store.User) bool {
+	return before.State != after.State || before.EmploymentType != after.EmploymentType ||
+		!slices.EqualFunc(before.Certifications, after.Certifications, func(x, y store.Certification) bool {
+			return x.Name == y.Name && x.Expires.Equal(y.Expires)
+		}) || !before.EndDate.Equal(after.EndDate)
 }
 
 // DeleteUser deprovisions a leaver and keeps a tombstone. Deleting a

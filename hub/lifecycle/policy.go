@@ -231,90 +231,120 @@ func (e *Engine) applyPolicy(ctx context.Context, tx store.Ops, c *change, a Act
 		byUser[s.UserID] = append(byUser[s.UserID], s)
 	}
 	devices := map[string]store.Device{}
-	revDetail := fmt.Sprintf("policy:v%d", version)
+	why := redecision{cause: causePolicyChanged, revDetail: fmt.Sprintf("policy:v%d", version), detail: map[string]any{"policyVersion": version}}
 	for _, uid := range users {
 		u, err := tx.GetUser(ctx, uid)
 		if err != nil {
 			return nil, nil, err
 		}
-		groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: uid, WithoutMembers: true})
+		e1, s1, err := e.redecide(ctx, tx, c, a, u, byUser[uid], devices, old, rules, now, why)
 		if err != nil {
 			return nil, nil, err
 		}
-		grants, err := tx.ListGrants(ctx, uid)
-		if err != nil {
-			return nil, nil, err
-		}
-		var (
-			endedHere, lostHere, whys []string
-		)
-		for _, s := range byUser[uid] {
-			d, ok := devices[s.DeviceID]
-			if !ok {
-				if d, err = tx.GetDevice(ctx, s.DeviceID); err != nil {
-					return nil, nil, err
-				}
-				devices[s.DeviceID] = d
-			}
-			if lost, why := lostRoles(u, groups, grants, d, s, old, rules, now); len(lost) > 0 {
-				if _, err := tx.EndSession(ctx, s.ID, ReasonEntitlementRemoved, now); err != nil {
-					return nil, nil, err
-				}
-				if err := e.revoke(ctx, tx, c, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: revDetail, Created: now}); err != nil {
-					return nil, nil, err
-				}
-				endedHere = append(endedHere, s.ID)
-				for _, r := range lost {
-					if !containsFold(lostHere, r) {
-						lostHere = append(lostHere, r)
-					}
-				}
-				whys = append(whys, why)
-				continue
-			}
-			target, err := e.otherBound(ctx, tx, u, s, rules)
-			if err != nil {
-				return nil, nil, err
-			}
-			switch {
-			case !target.Before(s.Expires):
-				continue
-			case !target.After(now):
-				if _, err := tx.EndSession(ctx, s.ID, ReasonExpired, now); err != nil {
-					return nil, nil, err
-				}
-				if err := e.revoke(ctx, tx, c, store.Revocation{UserID: uid, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonExpired, Detail: revDetail, Created: now}); err != nil {
-					return nil, nil, err
-				}
-				if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + uid,
-					Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "reason": ReasonExpired, "cause": causePolicyChanged, "policyVersion": version}}); err != nil {
-					return nil, nil, err
-				}
-				ended = append(ended, s.ID)
-				continue
-			}
-			moved, err := tx.SetSessionExpiry(ctx, s.ID, target)
-			if err != nil {
-				return nil, nil, err
-			}
-			if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionSessionExpiry, Subject: subjectUserPrefix + uid,
-				Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "before": s.Expires, "after": target, "endsBy": policy.EndsByMaxSession, "cause": causePolicyChanged, "policyVersion": version}}); err != nil {
-				return nil, nil, err
-			}
-			if e.onExpiry != nil {
-				c.moved = append(c.moved, ExpiryChange{Session: moved, Reason: ReasonExpired})
-			}
-			shortened = append(shortened, s.ID)
-		}
-		if len(endedHere) > 0 {
-			if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + uid,
-				Detail: map[string]any{"roles": lostHere, "policyVersion": version, "why": whys, "sessionsEnded": endedHere}}); err != nil {
-				return nil, nil, err
-			}
-			ended = append(ended, endedHere...)
-		}
+		ended, shortened = append(ended, e1...), append(shortened, s1...)
 	}
 	return ended, shortened, nil
+}
+
+// redecision says what made redecide run, for its audit records
+// ("cause", and detail's keys) and the revocations' detail.
+type redecision struct {
+	cause     string
+	revDetail string
+	detail    map[string]any
+}
+
+// redecide decides user u's live sessions ss again under rules (old: the
+// rules they were last decided under) as of now, shifts set aside (the
+// shift path decides them): a session that lost a role ends
+// (entitlement_removed) and is revoked at its kiosk, with one
+// user.entitlements_removed record for the user; one whose other bounds
+// (role maximum, grant and certification ends, end date, the kiosk's
+// profile) now end earlier is shortened and its kiosk told, or ends
+// (expired) if that is past. devices caches the kiosks read. It returns
+// the sessions ended and shortened.
+func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, ss []store.Session, devices map[string]store.Device, old, rules policy.Rules, now time.Time, why redecision) (ended, shortened []string, err error) {
+	record := func(fields map[string]any) map[string]any {
+		fields["cause"] = why.cause
+		for k, v := range why.detail {
+			fields[k] = v
+		}
+		return fields
+	}
+	groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	grants, err := tx.ListGrants(ctx, u.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var lostHere, whys, lostEnded []string
+	for _, s := range ss {
+		d, ok := devices[s.DeviceID]
+		if !ok {
+			if d, err = tx.GetDevice(ctx, s.DeviceID); err != nil {
+				return nil, nil, err
+			}
+			devices[s.DeviceID] = d
+		}
+		if lost, w := lostRoles(u, groups, grants, d, s, old, rules, now); len(lost) > 0 {
+			if _, err := tx.EndSession(ctx, s.ID, ReasonEntitlementRemoved, now); err != nil {
+				return nil, nil, err
+			}
+			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: why.revDetail, Created: now}); err != nil {
+				return nil, nil, err
+			}
+			lostEnded = append(lostEnded, s.ID)
+			for _, r := range lost {
+				if !containsFold(lostHere, r) {
+					lostHere = append(lostHere, r)
+				}
+			}
+			whys = append(whys, w)
+			continue
+		}
+		target, err := e.otherBound(ctx, tx, u, s, rules)
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case !target.Before(s.Expires):
+			continue
+		case !target.After(now):
+			if _, err := tx.EndSession(ctx, s.ID, ReasonExpired, now); err != nil {
+				return nil, nil, err
+			}
+			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonExpired, Detail: why.revDetail, Created: now}); err != nil {
+				return nil, nil, err
+			}
+			if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + u.ID,
+				Detail: record(map[string]any{"session": s.ID, "device": s.DeviceID, "reason": ReasonExpired})}); err != nil {
+				return nil, nil, err
+			}
+			ended = append(ended, s.ID)
+			continue
+		}
+		moved, err := tx.SetSessionExpiry(ctx, s.ID, target)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionSessionExpiry, Subject: subjectUserPrefix + u.ID,
+			Detail: record(map[string]any{"session": s.ID, "device": s.DeviceID, "before": s.Expires, "after": target, "endsBy": policy.EndsByMaxSession})}); err != nil {
+			return nil, nil, err
+		}
+		if e.onExpiry != nil {
+			c.moved = append(c.moved, ExpiryChange{Session: moved, Reason: ReasonExpired})
+		}
+		shortened = append(shortened, s.ID)
+	}
+	if len(lostEnded) > 0 {
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + u.ID,
+			Detail: record(map[string]any{"roles": lostHere, "why": whys, "sessionsEnded": lostEnded})}); err != nil {
+			return nil, nil, err
+		}
+	}
+	return append(ended, lostEnded...), shortened, nil
 }
 
 // lostRoles returns the roles of session s that lost access going from
