@@ -452,15 +452,17 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 	return nil
 }
 
-// removeListed removes the listed values of a multi-valued attribute; a
-// complex value matches an element when all its sub-attributes are equal.
+// removeListed removes the listed values of a multi-valued attribute. A
+// listed value matches an element that is the same value (sameValue: for
+// members, the same "value", whatever else either carries), or, for other
+// complex values, one whose sub-attributes include all those listed.
 func (pa *patcher) removeListed(container map[string]any, a *Attribute, v any, name string) error {
 	nv, ok, err := normalizeValue(a, v, name, true)
 	if err != nil || !ok {
 		return err
 	}
 	list := slices.DeleteFunc(slices.Clone(asList(container[a.Name])), func(el any) bool {
-		return slices.ContainsFunc(nv.([]any), func(x any) bool { return subsetOf(a, x, el) })
+		return slices.ContainsFunc(nv.([]any), func(x any) bool { return sameValue(a, x, el) || subsetOf(a, x, el) })
 	})
 	if len(list) == 0 {
 		delete(container, a.Name)

@@ -265,6 +265,14 @@ func TestApplyPatchGroup(t *testing.T) {
 			want: members("u2"),
 		},
 		{
+			// A member is its value: the other sub-attributes a client
+			// sends (a display name, a type in another case, a $ref with
+			// another base) do not make the removal miss it.
+			name: "remove members listed with other sub-attributes",
+			ops:  `[{"op":"remove","path":"members","value":[{"value":"u1","display":"Babs Jensen"},{"value":"u3","type":"user"}]}]`,
+			want: members("u2"),
+		},
+		{
 			name: "Okta remove member by filter",
 			ops:  `[{"op":"remove","path":"members[value eq \"u2\"]"}]`,
 			want: []any{map[string]any{"value": "u1", "display": "Babs"}, map[string]any{"value": "u3"}},
