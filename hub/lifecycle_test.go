@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -247,6 +248,29 @@ func TestMover(t *testing.T) {
 	if got := actions(t, h, "user:"+id); !slices.Contains(got, "user.entitlements_removed") {
 		t.Errorf("audit = %v", got)
 	}
+}
+
+// TestGroupRename: renaming a group is removing one role and granting
+// another, so its members' sessions under the old name end; a change of
+// case only renames nothing (role names are compared without case) and
+// signs nobody out.
+func TestGroupRename(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k, g := signedIn(t, h, "pia", "Picker")
+	pickers, _, err := h.Store().ListGroups(t.Context(), store.GroupQuery{DisplayName: "Picker"})
+	if err != nil || len(pickers) != 1 {
+		t.Fatalf("groups: %v, %v", pickers, err)
+	}
+	rename := func(name string) {
+		t.Helper()
+		want(t, h.Do(t, "PATCH", "/scim/v2/Groups/"+pickers[0].ID, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"displayName","value":"`+name+`"}]}`), 204)
+	}
+	rename("PICKER")
+	if s, err := h.Store().GetSession(t.Context(), g.SessionID); err != nil || !s.Ended.IsZero() {
+		t.Fatalf("session after a change of case: %+v, %v; want it live", s, err)
+	}
+	rename("Order picker")
+	expectRevoke(t, k, g.SessionID, wire.ReasonEntitlementRemoved)
 }
 
 // TestFailedRequestLeavesNothing: a multi-row change that fails halfway

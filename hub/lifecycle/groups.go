@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -62,7 +63,9 @@ func (e *Engine) UpdateGroup(ctx context.Context, a Actor, id string, fn func(st
 		out = g
 		added, removed := diff(before.Members, g.Members)
 		renamed := before.DisplayName != g.DisplayName
-		if renamed {
+		if !strings.EqualFold(before.DisplayName, g.DisplayName) {
+			// Another role: the old one is removed from every member. A
+			// change of case keeps the role (names compare without case).
 			removed = before.Members
 		}
 		detail := map[string]any{}
