@@ -109,6 +109,12 @@ func TestOktaSequence(t *testing.T) {
 	if err != nil || u.State != store.UserDisabled {
 		t.Fatalf("stored user state %v, err %v; want disabled", u.State, err)
 	}
+	// A PUT that leaves active out keeps the user disabled: only an
+	// explicit active=true brings a leaver back.
+	m = want(t, h.Do(t, "PUT", "/scim/v2/Users/"+id, strings.Replace(put, `,"active":true`, "", 1)), 200)
+	if u, err := h.Store().GetUser(t.Context(), id); m["active"] != false || err != nil || u.State != store.UserDisabled {
+		t.Fatalf("after a PUT without active: active = %v, stored state %v (%v); want still disabled", m["active"], u.State, err)
+	}
 	// 7. Reactivation (Okta re-enables the same user).
 	m = want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","value":{"active":true}}]}`), 200)
 	if m["active"] != true {

@@ -226,6 +226,12 @@ func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request, a lifecycl
 		if !sentShifts(in) {
 			keepShifts(res, old.Shifts)
 		}
+		if _, sent := res["active"]; !sent {
+			// A PUT that leaves active out (a connector that does not
+			// manage it) keeps it, as RFC 7644 §3.5.1 allows: the
+			// default (true) would bring a disabled leaver back.
+			res["active"] = old.Active
+		}
 		nu := old
 		err := userFromResource(res, &nu)
 		return nu, err
