@@ -17,6 +17,9 @@ import (
 // belongs in the identity provider as a role, where it is reviewed.
 const MaxGrantLength = 30 * 24 * time.Hour
 
+// MaxGrantLead is how far ahead a grant may be scheduled to start.
+const MaxGrantLead = 365 * 24 * time.Hour
+
 // ErrInvalid marks a request that can never succeed as sent; its message
 // says what to change.
 var ErrInvalid = errors.New("invalid request")
@@ -61,6 +64,8 @@ func (e *Engine) GrantAccess(ctx context.Context, a Actor, g store.Grant) (store
 		return store.Grant{}, invalid("the grant ends (%s) before it starts (%s)", g.End.Format(time.RFC3339), g.Start.Format(time.RFC3339))
 	case !g.End.After(now):
 		return store.Grant{}, invalid("the grant's end (%s) has already passed", g.End.Format(time.RFC3339))
+	case g.Start.Sub(now) > MaxGrantLead:
+		return store.Grant{}, invalid("the grant starts more than a year ahead (%s): schedule it closer to the time", g.Start.Format(time.RFC3339))
 	case g.End.Sub(g.Start) > MaxGrantLength:
 		return store.Grant{}, invalid("a grant lasts at most %d days; longer access is a role in the identity provider", int(MaxGrantLength/(24*time.Hour)))
 	}
