@@ -131,11 +131,7 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		if err := env.Unmarshal(&cr); err != nil {
 			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "cert.renew needs a csr", Err: err}
 		}
-		der, err := c.s.certs.CA.SignDeviceCSR(cr.CSR, deviceID, enroll.DeviceCertLifetime, c.s.cfg.Now())
-		if err != nil {
-			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "the certificate request is not valid", Err: err}
-		}
-		return wire.New(wire.TypeCert, "", "", wire.Cert{Cert: der})
+		return c.renewCert(ctx, deviceID, cr)
 	case wire.TypeError:
 		var e wire.Error
 		_ = env.Unmarshal(&e)
@@ -282,6 +278,34 @@ func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *polic
 	if len(apps) > 0 {
 		dec.Apps = apps
 	}
+}
+
+// renewCert signs a kiosk's CSR for a fresh certificate, if the kiosk is
+// still enabled: a disable leaves its channel open for a moment (for the
+// revocation pushes), and a request sent then must not get a certificate.
+// Each certificate issued is audited.
+func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRenew) (wire.Envelope, error) {
+	d, err := c.s.st.GetDevice(ctx, deviceID)
+	if err != nil {
+		return wire.Envelope{}, err
+	}
+	if d.State != store.DeviceActive {
+		return wire.Envelope{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled: it gets no new certificate", Err: fmt.Errorf("device %s is disabled", deviceID)}
+	}
+	now := c.s.cfg.Now()
+	der, err := c.s.certs.CA.SignDeviceCSR(cr.CSR, deviceID, enroll.DeviceCertLifetime, now)
+	if err != nil {
+		return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "the certificate request is not valid", Err: err}
+	}
+	err = c.s.st.InTx(ctx, func(tx store.Ops) error {
+		_, err := c.s.audit.Append(ctx, tx, auditEntry(deviceActor(deviceID), "device.cert_renew", "device:"+deviceID,
+			map[string]any{"name": d.Name, "notAfter": now.Add(enroll.DeviceCertLifetime).UTC()}))
+		return err
+	})
+	if err != nil {
+		return wire.Envelope{}, err
+	}
+	return wire.New(wire.TypeCert, "", "", wire.Cert{Cert: der})
 }
 
 // profile returns the hardware profile kiosk d was enrolled with. A

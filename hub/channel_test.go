@@ -342,6 +342,19 @@ func TestCertRenew(t *testing.T) {
 	if env := k.Recv(5 * time.Second); env.Re != id || env.Type != wire.TypeError {
 		t.Errorf("garbage CSR: %s %s", env.Type, env.Data)
 	}
+	if n := count(t, h, "device.cert_renew", "device:"+k.ID); n != 1 {
+		t.Errorf("%d device.cert_renew audit records, want 1 (the certificate issued)", n)
+	}
+
+	// A disabled kiosk's channel stays open a moment for the revocation
+	// pushes; a renewal sent then gets no certificate.
+	if r := h.API(t, "POST", "/api/v1/devices/north-1/disable", nil); r.Status != 200 {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	id = k.Send(wire.TypeCertRenew, wire.CertRenew{CSR: csr})
+	if env := k.Recv(5 * time.Second); env.Re != id || env.Type != wire.TypeError {
+		t.Errorf("renewal after disable: %s %s, want an error", env.Type, env.Data)
+	}
 }
 
 // TestKioskProfiles: the kiosk's hardware profile is applied: an unknown
