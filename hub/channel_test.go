@@ -260,7 +260,8 @@ func TestChannelErrors(t *testing.T) {
 }
 
 // TestEnrollmentCodes: a code works once, within its lifetime, typed in
-// any case or spacing; a bad CSR leaves it usable.
+// any case or spacing; a bad CSR leaves it usable. A kiosk name is one
+// enabled kiosk's at a time.
 func TestEnrollmentCodes(t *testing.T) {
 	clock := hubtest.NewClock(time.Now())
 	h := hubtest.Start(t, hubtest.Options{Clock: clock})
@@ -301,8 +302,25 @@ func TestEnrollmentCodes(t *testing.T) {
 	if got := redeem(c2, csr); got != http.StatusForbidden {
 		t.Errorf("expired code: %d, want 403", got)
 	}
-	if got := redeem(code("k1"), csr); got != http.StatusConflict {
-		t.Errorf("name already enrolled: %d, want 409", got)
+	// A name an enabled kiosk holds gets no code, and a code issued before
+	// the name was taken is refused when redeemed.
+	if r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": "K1", "site": "north"}); r.Status != http.StatusConflict ||
+		!strings.Contains(string(r.Body), "disable it first") {
+		t.Errorf("code for an enrolled kiosk's name: %d %s, want 409 saying what to do", r.Status, r.Body)
+	}
+	early, late := code("k3"), code("k3")
+	if got := redeem(early, csr); got != http.StatusOK {
+		t.Fatalf("k3: %d", got)
+	}
+	if got := redeem(late, csr); got != http.StatusConflict {
+		t.Errorf("name enrolled since the code was issued: %d, want 409", got)
+	}
+	// Disabling a kiosk frees its name for the hardware that replaces it.
+	if r := h.API(t, "POST", "/api/v1/devices/k1/disable", nil); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	if got := redeem(code("k1"), csr); got != http.StatusOK {
+		t.Errorf("a disabled kiosk's name enrolled again: %d, want 200", got)
 	}
 	resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", strings.NewReader(`{"code":`))
 	if err != nil {

@@ -38,10 +38,19 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // Errors a client can cause.
 var (
-	ErrBadCode   = errors.New("the enrollment code is wrong, expired or already used: ask an administrator for a new one (shiftgate-hub device code)")
-	ErrBadCSR    = errors.New("the certificate request is not valid")
-	ErrNameTaken = errors.New("a kiosk with this name is already enrolled: disable it first or pick another name")
+	ErrBadCode = errors.New("the enrollment code is wrong, expired or already used: ask an administrator for a new one (shiftgate-hub device code)")
+	ErrBadCSR  = errors.New("the certificate request is not valid")
+	// ErrNameTaken is also a store.ErrConflict.
+	ErrNameTaken error = nameTaken{}
 )
+
+type nameTaken struct{}
+
+func (nameTaken) Error() string {
+	return "an enabled kiosk has this name: disable it first (that frees the name) or pick another name"
+}
+
+func (nameTaken) Is(target error) bool { return target == store.ErrConflict }
 
 // NewCode makes a code for a kiosk named name at site, stores its hash and
 // records it in the audit log; it returns the code to show once.
@@ -49,6 +58,13 @@ func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, s
 	name, site = strings.TrimSpace(name), strings.TrimSpace(site)
 	if name == "" || site == "" {
 		return "", errors.New("a kiosk needs a name and a site")
+	}
+	// Refused now rather than when the kiosk redeems the code (the
+	// redemption checks again: a kiosk may be enrolled meanwhile).
+	if d, err := st.GetDeviceByName(ctx, name); err == nil && d.State == store.DeviceActive {
+		return "", fmt.Errorf("kiosk %q: %w", name, ErrNameTaken)
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
 	}
 	raw := make([]byte, 16)
 	if _, err := rand.Read(raw); err != nil {

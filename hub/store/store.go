@@ -267,7 +267,10 @@ type Device struct {
 type DeviceOps interface {
 	CreateDevice(ctx context.Context, d Device) (Device, error)
 	GetDevice(ctx context.Context, id string) (Device, error)
-	// GetDeviceByName finds a device by its name, case-insensitively.
+	// GetDeviceByName finds a device by its name, case-insensitively: the
+	// enabled one, or else the latest disabled one. Names are unique
+	// among enabled devices (ErrConflict); a disabled device's name may
+	// be given to a new one.
 	GetDeviceByName(ctx context.Context, name string) (Device, error)
 	ListDevices(ctx context.Context, site string) ([]Device, error) // site "" lists all
 	// TouchDevices moves each named device's LastSeen forward to its time

@@ -62,8 +62,20 @@ func (o ops) GetDevice(ctx context.Context, id string) (store.Device, error) {
 	return d, nil
 }
 
+// schemaDeviceNames makes a kiosk's name unique among enabled kiosks only:
+// a disabled kiosk (replaced hardware, a failed enrollment) gives its name
+// back, and its record stays for the audit trail.
+const schemaDeviceNames = `
+DROP INDEX devices_name;
+CREATE UNIQUE INDEX devices_name_enabled ON devices (name COLLATE NOCASE) WHERE state = 1;
+CREATE INDEX devices_name ON devices (name COLLATE NOCASE, created);
+`
+
+// GetDeviceByName returns the enabled kiosk with the name, or else the
+// latest disabled one.
 func (o ops) GetDeviceByName(ctx context.Context, name string) (store.Device, error) {
-	d, err := scanDevice(o.read.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE name = ? COLLATE NOCASE`, name))
+	d, err := scanDevice(o.read.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE name = ? COLLATE NOCASE
+		ORDER BY state = ? DESC, created DESC, id DESC LIMIT 1`, name, store.DeviceActive))
 	if err := mapErr(err); err != nil {
 		return store.Device{}, fmt.Errorf("get device named %s: %w", name, err)
 	}

@@ -24,6 +24,7 @@ func migrations() []migration {
 		{name: "web console", sql: schemaConsole},
 		{name: "stored login policy", sql: schemaPolicy},
 		{name: "live-session indexes", sql: schemaLiveSessionIndexes},
+		{name: "kiosk names unique among enabled kiosks", sql: schemaDeviceNames},
 	}
 }
 

@@ -111,6 +111,19 @@ func testDevices(t *testing.T, s store.Store) {
 	checkUTC(t, "updated device", got.Created, got.Modified, got.LastSeen)
 	diff(t, "got updated device", want, must[store.Device](t, "get")(s.GetDevice(t.Context(), "k1")))
 
+	// Disabled, k1 gives its name back: a new kiosk takes it, and the
+	// name finds the enabled one.
+	k4 := d("k4", "Kiosk-North-1", "South", 60)
+	diff(t, "created device with a disabled one's name", k4, must[store.Device](t, "create k4")(s.CreateDevice(t.Context(), k4)))
+	diff(t, "got device by a reused name", k4, must[store.Device](t, "get by name")(s.GetDeviceByName(t.Context(), "kiosk-north-1")))
+	_, err = s.CreateDevice(t.Context(), d("k5", "KIOSK-NORTH-1", "South", 61))
+	wantErr(t, "create a second enabled device with the name", err, store.ErrConflict)
+	k2disabled := must[store.Device](t, "disable k2")(s.UpdateDevice(t.Context(), "k2", func(x store.Device) (store.Device, error) {
+		x.State = store.DeviceDisabled
+		return x, nil
+	}))
+	diff(t, "got the only, disabled, device by name", k2disabled, must[store.Device](t, "get by name")(s.GetDeviceByName(t.Context(), "kiosk-north-2")))
+
 	for _, tc := range []struct {
 		name    string
 		id      string
@@ -119,7 +132,7 @@ func testDevices(t *testing.T, s store.Store) {
 	}{
 		{"unknown device", "nope", func(x store.Device) (store.Device, error) { return x, nil }, store.ErrNotFound},
 		{"fn error", "k1", func(x store.Device) (store.Device, error) { x.Name = "x"; return x, errFn }, errFn},
-		{"name taken", "k1", func(x store.Device) (store.Device, error) { x.Name = "Kiosk-North-2"; return x, nil }, store.ErrConflict},
+		{"enabled again while its name is taken", "k1", func(x store.Device) (store.Device, error) { x.State = store.DeviceActive; return x, nil }, store.ErrConflict},
 	} {
 		t.Run("update "+tc.name, func(t *testing.T) {
 			_, err := s.UpdateDevice(t.Context(), tc.id, tc.fn)
