@@ -4,12 +4,16 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // WriteFindingsCSV writes findings as CSV with a header row:
 // id,kind,rule,user_id,user,entitlement,since,remediation,detail.
-// since is RFC 3339 or empty.
+// since is RFC 3339 or empty. User names, entitlements and details come
+// from the identity provider, and the file is meant for spreadsheets: a
+// cell a spreadsheet would run as a formula gets a leading single quote
+// (see textCell).
 func WriteFindingsCSV(w io.Writer, fs []Finding) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "kind", "rule", "user_id", "user", "entitlement", "since", "remediation", "detail"})
@@ -18,10 +22,26 @@ func WriteFindingsCSV(w io.Writer, fs []Finding) error {
 		if f.Since != nil {
 			since = f.Since.UTC().Format(time.RFC3339Nano)
 		}
-		cw.Write([]string{f.ID, f.Kind, f.Rule, f.UserID, f.User, f.Entitlement, since, f.Remediation, f.Detail})
+		row := []string{f.ID, f.Kind, f.Rule, f.UserID, f.User, f.Entitlement, since, f.Remediation, f.Detail}
+		for i := range row {
+			row[i] = textCell(row[i])
+		}
+		cw.Write(row)
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// textCell keeps a spreadsheet from reading s as a formula (CSV
+// injection): a cell that starts with = + - or @, or with a tab or a
+// carriage return (which spreadsheets may drop before looking), gets a
+// leading single quote, which they show as text. Other cells are
+// unchanged.
+func textCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // WriteReportCSV writes the report as CSV rows of metric,statistic,value
