@@ -305,6 +305,7 @@ func (c *Console) routes() http.Handler {
 	handle("GET /console/accounts", adminOnly, c.accountsPage)
 	handle("POST /console/accounts", adminOnly, c.accountInvite)
 	handle("POST /console/accounts/{id}/invite", adminOnly, c.accountReinvite)
+	handle("POST /console/accounts/{id}/passkeys/revoke", adminOnly, c.accountRevokePasskeys)
 	handle("POST /console/accounts/{id}/disable", adminOnly, c.accountDisable)
 
 	handle("GET /console/reviews", adminOnly, c.reviewsPage)

@@ -182,6 +182,7 @@ func TestSupervisorCannotReachOtherSites(t *testing.T) {
 		{"GET", "/console/policy", nil}, {"GET", "/console/tokens", nil}, {"POST", "/console/tokens", url.Values{"name": {"x"}, "scope": {"admin"}}},
 		{"GET", "/console/audit", nil}, {"GET", "/console/audit/verify", nil}, {"GET", "/console/audit/export", nil},
 		{"GET", "/console/accounts", nil}, {"POST", "/console/accounts", url.Values{"name": {"x"}, "role": {"admin"}}},
+		{"POST", "/console/accounts/x/invite", url.Values{"revoke": {"passkeys"}}}, {"POST", "/console/accounts/x/passkeys/revoke", nil},
 	}
 	before := auditCount(t, h)
 	for _, rt := range append(foreign, adminRoutes...) {
@@ -268,7 +269,7 @@ func TestCSRF(t *testing.T) {
 		"/console/signout", "/console/signout-everywhere",
 		"/console/users/" + w.northUser.ID + "/signout", "/console/users/" + w.northUser.ID + "/disable",
 		"/console/credentials/00/revoke", "/console/devices/codes", "/console/devices/" + w.northKiosk.ID + "/disable",
-		"/console/tokens", "/console/tokens/x/revoke", "/console/accounts", "/console/accounts/x/invite", "/console/accounts/x/disable",
+		"/console/tokens", "/console/tokens/x/revoke", "/console/accounts", "/console/accounts/x/invite", "/console/accounts/x/passkeys/revoke", "/console/accounts/x/disable",
 		"/console/site/sessions/" + w.northSession.ID + "/signout", "/console/site/devices/" + w.northKiosk.ID + "/signout",
 		"/console/site/enrollments", "/console/site/grants", "/console/site/grants/" + w.southGrant.ID + "/revoke",
 		"/console/site/extensions",

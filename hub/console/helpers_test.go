@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -43,6 +46,57 @@ func newClient(t testing.TB, h *hubtest.Hub, badge authenticator.Authenticator) 
 		badge = newBadge(t)
 	}
 	return &client{t: t, h: h, http: hc, badge: badge}
+}
+
+// newClientFrom is newClient connecting from the loopback address ip, so
+// that the hub sees a client of its own (see fromAddr).
+func newClientFrom(t testing.TB, h *hubtest.Hub, badge authenticator.Authenticator, ip string) *client {
+	t.Helper()
+	c := newClient(t, h, badge)
+	c.http.Transport = fromAddr(t, c.http.Transport, ip)
+	return c
+}
+
+// fromAddr returns a copy of the hub client transport rt whose connections
+// come from the loopback address ip: Linux routes all of 127.0.0.0/8 to
+// the loopback interface, and the hub listens on 127.0.0.1. It skips the
+// test where ip cannot be bound (e.g. macOS has only 127.0.0.1).
+func fromAddr(t testing.TB, rt http.RoundTripper, ip string) *http.Transport {
+	t.Helper()
+	local := &net.TCPAddr{IP: net.ParseIP(ip)}
+	ln, err := net.ListenTCP("tcp", local)
+	if err != nil {
+		t.Skipf("cannot use %s as a source address: %v", ip, err)
+	}
+	ln.Close()
+	tr := rt.(*http.Transport).Clone()
+	tr.DialContext = (&net.Dialer{LocalAddr: local}).DialContext
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
+// cloneBadge copies a software passkey's file, private keys and sign
+// counters included: the copy is a cloned authenticator.
+func cloneBadge(t testing.TB, b authenticator.Authenticator) authenticator.Authenticator {
+	t.Helper()
+	soft, ok := b.(*authenticator.Soft)
+	if !ok {
+		t.Fatalf("cannot clone a %T", b)
+	}
+	data, err := os.ReadFile(soft.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	name := strings.TrimSuffix(filepath.Base(soft.Path()), ".json")
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := authenticator.NewSoft(dir, name, authenticator.SoftOptions{UserVerification: true, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func newBadge(t testing.TB) authenticator.Authenticator {
@@ -212,6 +266,28 @@ func (c *client) invite(name, role string, sites ...string) string {
 		c.t.Fatalf("invite %s: %d %s", name, r.Status, r.Body)
 	}
 	return m[1]
+}
+
+// reinvite asks for a new invitation link for the account with that ID
+// (with form, e.g. revoke=passkeys) and returns its token.
+func (c *client) reinvite(id string, form url.Values) string {
+	c.t.Helper()
+	r := c.post("/console/accounts/"+id+"/invite", form)
+	m := inviteToken.FindStringSubmatch(r.Body)
+	if r.Status != http.StatusCreated || m == nil {
+		c.t.Fatalf("new link for %s: %d %s", id, r.Status, r.Body)
+	}
+	return m[1]
+}
+
+// account reads a console account by name from the hub's store.
+func account(t testing.TB, h *hubtest.Hub, name string) store.ConsoleAccount {
+	t.Helper()
+	a, err := h.Store().GetConsoleAccountByName(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // supervisor invites and registers a supervisor of sites.

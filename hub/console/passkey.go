@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -22,73 +21,6 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
-
-// ceremonyTTL is how long a passkey prompt may stay open.
-const ceremonyTTL = 3 * time.Minute
-
-// maxCeremonies caps ceremonies in flight, so unauthenticated begin
-// requests cannot grow memory without bound.
-const maxCeremonies = 4096
-
-// ceremony is a WebAuthn registration or login between begin and finish.
-// It lives in memory: one hub process serves the console (a replicated hub
-// would need it in the store).
-type ceremony struct {
-	session   webauthn.SessionData
-	register  bool
-	accountID string // registration only
-	invite    []byte // registration only: the invite's hash
-	expires   time.Time
-}
-
-type ceremonies struct {
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]*ceremony
-}
-
-func newCeremonies(now func() time.Time) *ceremonies {
-	return &ceremonies{now: now, m: map[string]*ceremony{}}
-}
-
-var errBusy = &statusError{http.StatusTooManyRequests, "too many sign-ins in progress; try again in a minute"}
-
-func (cs *ceremonies) put(c *ceremony) (string, error) {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	id := base64.RawURLEncoding.EncodeToString(b)
-	now := cs.now()
-	c.expires = now.Add(ceremonyTTL)
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if len(cs.m) >= maxCeremonies {
-		for k, v := range cs.m {
-			if !now.Before(v.expires) {
-				delete(cs.m, k)
-			}
-		}
-		if len(cs.m) >= maxCeremonies {
-			return "", errBusy
-		}
-	}
-	cs.m[id] = c
-	return id, nil
-}
-
-// take removes and returns a ceremony: each works once, whatever the
-// outcome of its finish.
-func (cs *ceremonies) take(id string) (*ceremony, bool) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	c, ok := cs.m[id]
-	delete(cs.m, id)
-	if !ok || !cs.now().Before(c.expires) {
-		return nil, false
-	}
-	return c, true
-}
 
 // passkeyUser adapts a console account to go-webauthn.
 type passkeyUser struct {
@@ -138,7 +70,7 @@ func (c *Console) loginBegin(w http.ResponseWriter, r *http.Request, _ *viewer) 
 	if err != nil {
 		return err
 	}
-	id, err := c.ceremony.put(&ceremony{session: *session})
+	id, err := c.ceremony.put(clientKey(r), &ceremony{session: *session})
 	if err != nil {
 		return err
 	}
@@ -191,13 +123,16 @@ func (c *Console) loginFinish(w http.ResponseWriter, r *http.Request, _ *viewer)
 		return errSignin
 	}
 	if cred.Authenticator.CloneWarning {
-		// The counter went backwards: a copy of the key may exist. Refuse
-		// and revoke it, so an admin must look before it works again.
-		_, uerr := c.st.UpdateConsoleCredential(r.Context(), stored.ID, func(old store.ConsoleCredential) (store.ConsoleCredential, error) {
-			old.Revoked = c.cfg.Now().UTC()
-			return old, nil
-		})
-		c.cfg.Logger.Warn("console passkey sign counter went backwards: revoked", "account", account.Name, "err", uerr)
+		// The counter did not go up: a copy of the key may exist. Refuse,
+		// revoke it so an admin must look before it works again, and end
+		// the account's sessions, since the copy that signed in first may
+		// be the attacker's. A client that hangs up does not stop that.
+		ctx := context.WithoutCancel(r.Context())
+		if err := c.revokeCloned(ctx, account, stored, parsed.Response.AuthenticatorData.Counter); err != nil {
+			return fmt.Errorf("revoke cloned console passkey of %s: %w", account.Name, err)
+		}
+		c.cfg.Logger.Warn("console passkey sign counter did not go up: revoked, sessions ended", "account", account.Name,
+			"storedCounter", stored.SignCount, "presentedCounter", parsed.Response.AuthenticatorData.Counter)
 		return errSignin
 	}
 	now := c.cfg.Now().UTC()
@@ -212,6 +147,53 @@ func (c *Console) loginFinish(w http.ResponseWriter, r *http.Request, _ *viewer)
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"next": landing(account)})
 	return nil
+}
+
+// revokeCloned revokes the passkey cred of account a, whose sign counter
+// did not go up, ends every console session of a and audits it, in one
+// transaction.
+func (c *Console) revokeCloned(ctx context.Context, a store.ConsoleAccount, cred store.ConsoleCredential, presented uint32) error {
+	now := c.cfg.Now().UTC()
+	return c.st.InTx(ctx, func(tx store.Ops) error {
+		ids, n, err := revokePasskeys(ctx, tx, a.ID, cred.ID, now)
+		if err != nil {
+			return err
+		}
+		_, err = c.cfg.Audit.Append(ctx, tx, audit.Entry{Actor: "console:" + a.Name, System: "console", Action: "console.passkey_revoked",
+			Subject: "console:" + a.ID, Detail: map[string]any{"name": a.Name, "credentials": ids, "reason": "sign_count_regression",
+				"storedCounter": cred.SignCount, "presentedCounter": presented, "sessionsEnded": n}})
+		return err
+	})
+}
+
+// revokePasskeys revokes inside tx account accountID's live passkeys (only
+// the one with ID only, when only is not nil) and ends all the account's
+// console sessions: whoever signed in with a revoked passkey must not stay
+// signed in. It returns the IDs of the passkeys it revoked, in hex, and the
+// number of sessions it ended.
+func revokePasskeys(ctx context.Context, tx store.Ops, accountID string, only []byte, now time.Time) ([]string, int, error) {
+	creds, err := tx.ListConsoleCredentials(ctx, accountID)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids := []string{}
+	for _, cr := range creds {
+		if !cr.Revoked.IsZero() || only != nil && !bytes.Equal(cr.ID, only) {
+			continue
+		}
+		if _, err := tx.UpdateConsoleCredential(ctx, cr.ID, func(old store.ConsoleCredential) (store.ConsoleCredential, error) {
+			old.Revoked = now
+			return old, nil
+		}); err != nil {
+			return nil, 0, err
+		}
+		ids = append(ids, hex.EncodeToString(cr.ID))
+	}
+	n, err := tx.EndConsoleSessions(ctx, accountID, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	return ids, n, nil
 }
 
 // landing is where an account goes after sign-in.
@@ -254,7 +236,7 @@ func (c *Console) registerBegin(w http.ResponseWriter, r *http.Request, _ *viewe
 	if err != nil {
 		return err
 	}
-	id, err := c.ceremony.put(&ceremony{session: *session, register: true, accountID: a.ID, invite: inv.Hash})
+	id, err := c.ceremony.put(clientKey(r), &ceremony{session: *session, register: true, accountID: a.ID, invite: inv.Hash})
 	if err != nil {
 		return err
 	}
@@ -452,6 +434,10 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 				old.Disabled, old.Modified = time.Time{}, now
 				return old, nil
 			}); err != nil {
+				return err
+			}
+			// The new link replaces any sent before.
+			if _, err := tx.VoidConsoleInvites(ctx, a.ID, now); err != nil {
 				return err
 			}
 		}

@@ -39,6 +39,7 @@ var okMessages = map[string]string{
 	"user-signed-out":       "The user was signed out everywhere.",
 	"user-disabled":         "The user was disabled and stripped of access.",
 	"credential-revoked":    "The credential was revoked.",
+	"passkeys-revoked":      "The account's passkeys were revoked and its sessions ended; send it a new link to register another.",
 	"device-disabled":       "The kiosk was disabled and cut off.",
 	"token-revoked":         "The token was revoked.",
 	"account-disabled":      "The console account was disabled and signed out.",

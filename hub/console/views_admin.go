@@ -575,30 +575,96 @@ func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewe
 	return c.renderAccounts(w, r, v, http.StatusCreated, link, name)
 }
 
-// accountReinvite gives an existing account a new invitation link, e.g.
-// after a lost passkey.
+// accountReinvite gives an existing account a new invitation link, to
+// register a passkey on another device or after a lost one. The link voids
+// every earlier one of the account (marked used), so a link that went
+// astray stops working once the admin sends another. With revoke=passkeys
+// (a lost or stolen passkey) the account's passkeys are revoked and its
+// sessions ended in the same transaction.
 func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	get, err := form(r)
+	if err != nil {
+		return err
+	}
+	revoke, err := get("revoke")
+	if err != nil {
+		return err
+	}
+	if revoke != "" && revoke != "passkeys" {
+		return badRequest("revoke is empty or passkeys")
+	}
+	id := r.PathValue("id")
+	if revoke != "" && id == v.account.ID {
+		return errRevokeOwn
+	}
 	now := c.cfg.Now().UTC()
 	var link, name string
-	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
-		a, err := tx.GetConsoleAccount(r.Context(), r.PathValue("id"))
+	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		a, err := tx.GetConsoleAccount(r.Context(), id)
 		if err != nil {
 			return err
 		}
 		if !a.Disabled.IsZero() {
 			return badRequest("the account is disabled")
 		}
+		voided, err := tx.VoidConsoleInvites(r.Context(), a.ID, now)
+		if err != nil {
+			return err
+		}
 		tok, err := newInvite(r.Context(), tx, a.ID, v.actor().Name, now, c.cfg.InviteTTL)
 		if err != nil {
 			return err
 		}
 		link, name = InviteLink(c.cfg.Origin, tok), a.Name
-		return c.auditIn(r.Context(), tx, v, "console.invite", "console:"+a.ID, map[string]any{"name": a.Name, "role": a.Role, "again": true})
+		if err := c.auditIn(r.Context(), tx, v, "console.invite", "console:"+a.ID, map[string]any{"name": a.Name, "role": a.Role, "again": true,
+			"earlierLinksVoided": voided, "revokePasskeys": revoke != ""}); err != nil {
+			return err
+		}
+		if revoke == "" {
+			return nil
+		}
+		return c.revokeByAdmin(r.Context(), tx, v, a, now)
 	})
 	if err != nil {
 		return err
 	}
 	return c.renderAccounts(w, r, v, http.StatusCreated, link, name)
+}
+
+// errRevokeOwn refuses an admin's revoking their own passkeys, which would
+// lock them out: another admin does it.
+var errRevokeOwn = badRequest("you cannot revoke your own passkeys: ask another admin")
+
+// accountRevokePasskeys revokes an account's passkeys and ends its
+// sessions, e.g. for a stolen device, without sending a new link.
+func (c *Console) accountRevokePasskeys(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	id := r.PathValue("id")
+	if id == v.account.ID {
+		return errRevokeOwn
+	}
+	now := c.cfg.Now().UTC()
+	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
+		a, err := tx.GetConsoleAccount(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		return c.revokeByAdmin(r.Context(), tx, v, a, now)
+	})
+	if err != nil {
+		return err
+	}
+	return done(w, r, "/console/accounts", "passkeys-revoked")
+}
+
+// revokeByAdmin revokes account a's passkeys and ends its sessions inside
+// tx, audited as the viewer's.
+func (c *Console) revokeByAdmin(ctx context.Context, tx store.Ops, v *viewer, a store.ConsoleAccount, now time.Time) error {
+	ids, n, err := revokePasskeys(ctx, tx, a.ID, nil, now)
+	if err != nil {
+		return err
+	}
+	return c.auditIn(ctx, tx, v, "console.passkey_revoked", "console:"+a.ID, map[string]any{"name": a.Name, "credentials": ids,
+		"reason": "admin", "sessionsEnded": n})
 }
 
 // accountDisable stops an account from signing in and ends its sessions.

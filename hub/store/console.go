@@ -134,6 +134,9 @@ type ConsoleOps interface {
 	// ErrNotFound unless it exists, is unused and has not expired at at:
 	// an invite works once, even under concurrent use.
 	UseConsoleInvite(ctx context.Context, hash []byte, at time.Time) (ConsoleInvite, error)
+	// VoidConsoleInvites marks every unused invite of the account used at
+	// at (a new link replaces them) and returns how many it voided.
+	VoidConsoleInvites(ctx context.Context, accountID string, at time.Time) (int, error)
 
 	// CreateConsoleSession stores s; ErrConflict if the hash is taken.
 	CreateConsoleSession(ctx context.Context, s ConsoleSession) error

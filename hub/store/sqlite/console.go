@@ -361,6 +361,25 @@ func (o ops) UseConsoleInvite(ctx context.Context, hash []byte, at time.Time) (s
 	return inv, nil
 }
 
+func (o ops) VoidConsoleInvites(ctx context.Context, accountID string, at time.Time) (int, error) {
+	if err := checkTimes(at); err != nil {
+		return 0, fmt.Errorf("void console invites: %w", err)
+	}
+	var n int64
+	err := o.write(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `UPDATE console_invites SET used = ? WHERE account_id = ? AND used = 0`, nanos(at), accountID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("void console invites of %s: %w", accountID, err)
+	}
+	return int(n), nil
+}
+
 // Sessions.
 
 const consoleSessionCols = `hash, account_id, created, last_seen, expires, ended`

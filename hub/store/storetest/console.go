@@ -125,6 +125,28 @@ func testConsoleInvites(t *testing.T, s store.Store) {
 	wantErr(t, "second use", err, store.ErrNotFound)
 	_, err = s.GetConsoleInvite(ctx, inv.Hash, at(1))
 	wantErr(t, "get used", err, store.ErrNotFound)
+
+	// Voiding an account's invites uses up its unused ones only, and
+	// nobody else's.
+	must[store.ConsoleAccount](t, "account")(s.CreateConsoleAccount(ctx, consoleAccount("a2", "bea", store.ConsoleSupervisor, 0)))
+	open := []store.ConsoleInvite{
+		{Hash: []byte("invite-2"), AccountID: "a1", CreatedBy: "cli", Created: at(3), Expires: at(9)},
+		{Hash: []byte("invite-3"), AccountID: "a1", CreatedBy: "cli", Created: at(4), Expires: at(9)},
+		{Hash: []byte("invite-4"), AccountID: "a2", CreatedBy: "cli", Created: at(4), Expires: at(9)},
+	}
+	for _, x := range open {
+		if err := s.CreateConsoleInvite(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := must[int](t, "void")(s.VoidConsoleInvites(ctx, "a1", at(5))); n != 2 {
+		t.Errorf("voided %d invites of a1, want its 2 unused ones", n)
+	}
+	for _, x := range open[:2] {
+		_, err = s.UseConsoleInvite(ctx, x.Hash, at(6))
+		wantErr(t, "use a voided invite", err, store.ErrNotFound)
+	}
+	diff(t, "another account's invite", open[2], must[store.ConsoleInvite](t, "get")(s.GetConsoleInvite(ctx, open[2].Hash, at(6))))
 }
 
 func testConsoleSessions(t *testing.T, s store.Store) {
