@@ -122,24 +122,44 @@ func (c *Console) loginFinish(w http.ResponseWriter, r *http.Request, _ *viewer)
 		c.cfg.Logger.Info("console sign-in refused", "err", err)
 		return errSignin
 	}
-	if cred.Authenticator.CloneWarning {
+	presented := parsed.Response.AuthenticatorData.Counter
+	cloned := func(storedCount uint32) error {
 		// The counter did not go up: a copy of the key may exist. Refuse,
 		// revoke it so an admin must look before it works again, and end
 		// the account's sessions, since the copy that signed in first may
 		// be the attacker's. A client that hangs up does not stop that.
 		ctx := context.WithoutCancel(r.Context())
-		if err := c.revokeCloned(ctx, account, stored, parsed.Response.AuthenticatorData.Counter); err != nil {
+		stored.SignCount = storedCount
+		if err := c.revokeCloned(ctx, account, stored, presented); err != nil {
 			return fmt.Errorf("revoke cloned console passkey of %s: %w", account.Name, err)
 		}
 		c.cfg.Logger.Warn("console passkey sign counter did not go up: revoked, sessions ended", "account", account.Name,
-			"storedCounter", stored.SignCount, "presentedCounter", parsed.Response.AuthenticatorData.Counter)
+			"storedCounter", storedCount, "presentedCounter", presented)
 		return errSignin
 	}
+	if cred.Authenticator.CloneWarning {
+		return cloned(stored.SignCount)
+	}
+	// The passkey as stored now, not as read before the check: two copies
+	// signing in at once both passed it against the same counter, and a
+	// revocation may have come in between.
 	now := c.cfg.Now().UTC()
-	if _, err := c.st.UpdateConsoleCredential(r.Context(), stored.ID, func(old store.ConsoleCredential) (store.ConsoleCredential, error) {
+	var raced *uint32
+	_, err = c.st.UpdateConsoleCredential(r.Context(), stored.ID, func(old store.ConsoleCredential) (store.ConsoleCredential, error) {
+		switch {
+		case !old.Revoked.IsZero():
+			return old, errSignin
+		case (presented != 0 || old.SignCount != 0) && presented <= old.SignCount:
+			raced = &old.SignCount
+			return old, errSignin
+		}
 		old.SignCount, old.LastUsed, old.BackupState = cred.Authenticator.SignCount, now, cred.Flags.BackupState
 		return old, nil
-	}); err != nil {
+	})
+	if raced != nil {
+		return cloned(*raced)
+	}
+	if err != nil {
 		return err
 	}
 	if err := c.startSession(r.Context(), w, account, "passkey"); err != nil {

@@ -263,3 +263,49 @@ func TestClonedPasskeyRevoked(t *testing.T) {
 		t.Errorf("audit record: %s %s %s, want reason sign_count_regression, 1 passkey, 2 sessions ended, counters 1 and 1", recs[0].Subject, recs[0].System, recs[0].Detail)
 	}
 }
+
+// TestConcurrentClonesOneSignsIn: two copies of a passkey finishing their
+// sign-ins at the same moment were both checked against the same stored
+// counter; at most one may get in, and then the passkey is revoked. The
+// race is run several times, each on a fresh hub.
+func TestConcurrentClonesOneSignsIn(t *testing.T) {
+	for round := range 8 {
+		h := hubtest.Start(t, hubtest.Options{})
+		admin := bootstrapAdmin(t, h)
+		clients := []*client{newClient(t, h, admin.badge), newClient(t, h, cloneBadge(t, admin.badge))}
+		type finish struct {
+			ceremony string
+			cred     json.RawMessage
+		}
+		var fs []finish
+		for _, c := range clients {
+			begin := c.jsonCall("/console/auth/login/begin", map[string]string{}, http.StatusOK)
+			cred, err := authenticator.Authenticate(t.Context(), c.badge, h.URL, begin["options"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f finish
+			json.Unmarshal(begin["ceremony"], &f.ceremony)
+			f.cred = cred
+			fs = append(fs, f)
+		}
+		statuses := make([]int, 2)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, c := range clients {
+			wg.Go(func() {
+				<-start
+				statuses[i] = c.do("POST", "/console/auth/login/finish", map[string]any{"ceremony": fs[i].ceremony, "credential": fs[i].cred}).Status
+			})
+		}
+		close(start)
+		wg.Wait()
+		if statuses[0] == http.StatusOK && statuses[1] == http.StatusOK {
+			t.Fatalf("round %d: both copies signed in with the same counter", round)
+		}
+		creds, err := h.Store().ListConsoleCredentials(t.Context(), account(t, h, "ada@example.org").ID)
+		if err != nil || len(creds) != 1 || creds[0].Revoked.IsZero() {
+			t.Errorf("round %d: passkeys %+v (%v), want the one revoked", round, creds, err)
+		}
+	}
+}
