@@ -213,6 +213,33 @@ func TestKioskOfflineRevocation(t *testing.T) {
 	}
 }
 
+// TestOfflineKioskReportsItsOwnTeardown: a kiosk offline when its user
+// was deprovisioned ends the session by itself (it expired there), comes
+// back without it, and reports the end: that report acknowledges the
+// revocation, so the leaver is not left pending for ever. Another kiosk
+// reporting the same session acknowledges nothing.
+func TestOfflineKioskReportsItsOwnTeardown(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k, g := signedIn(t, h, "ola", "Picker")
+	other := h.EnrollKiosk(t, "north-2", "north")
+	other.Dial("")
+	k.Conn.Close()
+	ola, _, err := h.Store().ListUsers(t.Context(), store.UserQuery{UserName: "ola"})
+	if err != nil || len(ola) != 1 {
+		t.Fatalf("users: %v, %v", ola, err)
+	}
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+ola[0].ID, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"active","value":false}]}`), 200)
+
+	end := wire.SessionEnd{SessionID: g.SessionID, Reason: wire.ReasonExpired}
+	other.Call(wire.TypeSessionEnd, end, wire.TypeAck, nil)
+	if rs, err := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: g.SessionID}); err != nil || len(rs) != 1 || !rs[0].Acked.IsZero() {
+		t.Fatalf("after another kiosk reported the session: %+v, %v; want one revocation, unacknowledged", rs, err)
+	}
+	k.Dial("")
+	k.Call(wire.TypeSessionEnd, end, wire.TypeAck, nil)
+	h.WaitAcked(t, g.SessionID)
+}
+
 // TestDisabledKioskIsCutOff: disabling a kiosk ends its sessions, closes
 // its channel and refuses its certificate at the TLS handshake.
 func TestDisabledKioskIsCutOff(t *testing.T) {

@@ -75,6 +75,9 @@ func (e *Engine) EndSessionOn(ctx context.Context, a Actor, deviceID, sessionID,
 		} else {
 			s, err = tx.EndSessionOn(ctx, sessionID, deviceID, reason, e.now().UTC())
 		}
+		if errors.Is(err, store.ErrNotFound) && deviceID != "" {
+			return e.ackEndedHere(ctx, tx, deviceID, sessionID)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -89,6 +92,24 @@ func (e *Engine) EndSessionOn(ctx context.Context, a Actor, deviceID, sessionID,
 		return fmt.Errorf("end session %s: %w", sessionID, err)
 	}
 	return nil
+}
+
+// ackEndedHere handles a kiosk reporting the end of a session the hub has
+// ended already: the hub revoked it while the kiosk was offline, and the
+// kiosk, back without it (it timed out or was signed out there), reports
+// its own teardown instead of answering a revoke. That report is the
+// acknowledgement the revocation waits for. Another kiosk's session, or
+// an unknown one, is left alone.
+func (e *Engine) ackEndedHere(ctx context.Context, tx store.Ops, deviceID, sessionID string) error {
+	s, err := tx.GetSession(ctx, sessionID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && s.DeviceID != deviceID {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = tx.AckRevocations(ctx, sessionID, e.now().UTC())
+	return err
 }
 
 // ForceSignOut ends every live session of a user everywhere (reason
