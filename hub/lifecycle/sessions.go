@@ -277,7 +277,17 @@ func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, s := range ss {
+		done := false
 		err := e.run(ctx, func(tx store.Ops, c *change) error {
+			// As it is now: ended or extended (a shift extension) since
+			// the list was read, it is left alone.
+			cur, err := tx.GetSession(ctx, s.ID)
+			if err != nil {
+				return err
+			}
+			if !cur.Ended.IsZero() || cur.Expires.After(now) {
+				return nil
+			}
 			ended, err := tx.EndSession(ctx, s.ID, ReasonExpired, now)
 			if errors.Is(err, store.ErrNotFound) {
 				return nil // ended meanwhile
@@ -285,6 +295,7 @@ func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
+			done = true
 			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: ended.UserID, SessionID: ended.ID, DeviceID: ended.DeviceID, Reason: ReasonExpired, Detail: "session", Created: now}); err != nil {
 				return err
 			}
@@ -295,7 +306,9 @@ func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("scheduler: end expired session %s: %w", s.ID, err)
 		}
-		n++
+		if done {
+			n++
+		}
 	}
 	return n, nil
 }
