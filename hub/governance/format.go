@@ -63,6 +63,7 @@ func WriteReportCSV(w io.Writer, r Report) error {
 		cw.Write([]string{d.name, "p95", num(d.d.P95)})
 		cw.Write([]string{d.name, "max", num(d.d.Max)})
 		cw.Write([]string{d.name, "count", strconv.Itoa(d.d.Count)})
+		cw.Write([]string{d.name, "sum", strconv.FormatFloat(d.d.Sum, 'f', -1, 64)})
 		cw.Write([]string{d.name, "pending", strconv.Itoa(d.d.Pending)})
 	}
 	cw.Write([]string{"orphaned_account_rate", "value", num(r.OrphanedAccountRate)})

@@ -109,6 +109,10 @@ func (s summary) live() bool { return s.State == "active" || s.State == "pending
 // auditPage is how many records one catch-up read takes at a time.
 const auditPage = 1000
 
+// systemScheduler is the System of the audit records the hub's scheduler
+// writes (lifecycle's scheduler actor).
+const systemScheduler = "scheduler"
+
 // sync folds the records appended since the last call. The caller holds
 // s.histMu.
 func (s *Service) sync(ctx context.Context) (*history, error) {
@@ -203,9 +207,11 @@ func (h *history) fold(r store.AuditRecord) {
 			return
 		}
 		l := &leaver{userID: uid, at: r.Time, event: r.Time, sessions: d.SessionsEnded}
-		// An end date reached is a leaver event at that date: the
-		// scheduler's delay counts.
-		if end := h.last[uid].EndDate; d.Reason == "end date reached" && !end.IsZero() && end.Before(r.Time) {
+		// An end date the scheduler acted on is a leaver event at that
+		// date: the scheduler's delay counts. One the identity provider
+		// sent already passed was acted on at its request: HR's lag
+		// before it is not the hub's.
+		if end := h.last[uid].EndDate; d.Reason == "end date reached" && r.System == systemScheduler && !end.IsZero() && end.Before(r.Time) {
 			l.event = end
 		}
 		h.leavers = append(h.leavers, l)

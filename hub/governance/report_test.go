@@ -13,6 +13,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/shiftgate/shiftgate/hub/governance"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -236,6 +237,43 @@ func TestNumbers(t *testing.T) {
 	dormant := rules(t, e, governance.FindingsOptions{DormantAfter: 7 * day}, governance.KindDormant)
 	if len(dormant) != 19 || dormant[0] != "no_login ann " || !slices.Contains(dormant, "no_login cy ") || slices.Contains(dormant, "no_login gus ") {
 		t.Errorf("dormant after a week = %q, want ann, bob, cy, dee and k06..k20", dormant)
+	}
+}
+
+// TestDeprovisionClock: the time to deprovision counts the hub's delay,
+// not HR's. An end date the identity provider sends when it has already
+// passed is acted on at that request (0 s, not the month HR took); a
+// kiosk offline at the leaver's deprovisioning that ended the session by
+// itself and reports it when back has acknowledged it, so the leaver does
+// not stay pending. The CSV carries each duration's sum.
+func TestDeprovisionClock(t *testing.T) {
+	ctx := t.Context()
+	hour, day := time.Hour, 24*time.Hour
+	e := newEnv(t, t0)
+	late := e.user("lee", []string{"north"}, nil)
+	away := e.user("ana", []string{"north"}, nil)
+	sid := e.session(away.ID, "north", "Picker")
+	s, err := e.st.GetSession(ctx, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.at(t0.Add(60*day)).update(late.ID, func(u *store.User) { u.EndDate = t0.Add(30 * day) })
+	e.at(t0.Add(60*day+hour)).update(away.ID, func(u *store.User) { u.Active = false }) // its kiosk is offline
+	kiosk := lifecycle.Actor{Name: "device:" + s.DeviceID, System: "agent"}
+	if err := e.at(t0.Add(60*day+3*hour)).engine.EndSessionOn(ctx, kiosk, s.DeviceID, sid, "expired"); err != nil {
+		t.Fatal(err)
+	}
+	got := e.at(t0.Add(61 * day)).numbers().TimeToDeprovision
+	want := governance.Durations{P50: f(0), P95: f(2 * 3600), Max: f(2 * 3600), Count: 2, Sum: 2 * 3600}
+	if d := gocmp.Diff(want, got); d != "" {
+		t.Errorf("time to deprovision (-want +got):\n%s", d)
+	}
+	var out bytes.Buffer
+	if err := governance.WriteReportCSV(&out, e.numbers()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "time_to_deprovision_seconds,sum,7200\n") {
+		t.Errorf("CSV lacks the sum:\n%s", out.String())
 	}
 }
 
