@@ -127,14 +127,16 @@ type Agent struct {
 
 	stateSnap atomic.Int32
 	liveID    atomic.Pointer[string]
-	lastInput atomic.Pointer[time.Time] // the latest worker input (Activity)
+	lastInput atomic.Pointer[time.Time] // the latest worker input (Activity), wall clock
 
 	// Loop-owned.
 	state        State
 	session      *liveSession
 	acks         []string // revoke pushes to acknowledge after the teardown
-	timers       []Timer
-	idle         Timer // the live session's idle check
+	timers       []Timer  // the live session's warnings and expiry (timers.go)
+	idle         Timer    // the live session's idle check
+	check        Timer    // the live session's periodic wall-clock check
+	warned       int      // how many of the live session's warning times have passed
 	timerGen     int
 	op           opKind
 	challenge    *challenge
@@ -204,7 +206,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	a.stateSnap.Store(int32(Locked))
 	a.liveID.Store(new(string))
-	a.Activity()
+	a.touch()
 	if a.hub == nil {
 		c, err := ClientFromStateDir(cfg)
 		if err != nil {
@@ -275,9 +277,29 @@ func (a *Agent) Tap(name string) {
 // screen, a command on stdin — so the live session's idle timeout starts
 // again. It only records the time: it is cheap, safe from any goroutine,
 // and may be called for every input event.
+//
+// The first input after a pause of clockCheck or more has the live
+// session's deadlines checked against the wall clock at once, so a kiosk
+// woken from a suspend by a touch ends an expired session before showing
+// it. Input that comes when the idle deadline has already passed (the kiosk
+// slept through it) does not start the timeout again: it is whoever woke
+// the kiosk, and the session ends idle.
 func (a *Agent) Activity() {
-	now := a.clock.Now()
-	a.lastInput.Store(&now)
+	now := a.wallNow()
+	for {
+		last := a.lastInput.Load()
+		live := a.State().live()
+		if live && a.cfg.IdleTimeout > 0 && !now.Before(last.Add(a.cfg.IdleTimeout)) {
+			a.checkSoon()
+			return
+		}
+		if a.lastInput.CompareAndSwap(last, &now) {
+			if live && now.Sub(*last) >= clockCheck {
+				a.checkSoon()
+			}
+			return
+		}
+	}
 }
 
 // Signout ends the open session (reason "signout"); ignored when there is
@@ -377,7 +399,7 @@ func (a *Agent) restore() {
 		a.beginEnd(s.Ending, "", s.Report)
 		return
 	}
-	if !a.clock.Now().Before(s.ExpiresAt) {
+	if !a.wallNow().Before(s.ExpiresAt) {
 		a.expire()
 		return
 	}
@@ -949,137 +971,6 @@ func (a *Agent) flush() {
 			}
 		})
 	})
-}
-
-// --- timers -------------------------------------------------------------
-
-// armTimers schedules the warnings and the expiry of the live session that
-// are still to come, on the kiosk clock (hub or no hub), and returns what
-// is due already. Callers arm first and announce after (see applyDue): an
-// event seen means every timer of the session it announces is armed, so
-// nothing that acts on the event (a test moving its clock, say) can slip
-// in between the clock being read and the timers being set.
-func (a *Agent) armTimers() due {
-	s := a.session
-	now := a.clock.Now()
-	if !now.Before(s.ExpiresAt) {
-		return due{expired: true}
-	}
-	var d due
-	for _, lead := range a.warningLeads(s) {
-		if warnAt := s.ExpiresAt.Add(-lead); now.Before(warnAt) {
-			a.after(warnAt.Sub(now), a.warn)
-		} else {
-			d.warn = true
-		}
-	}
-	a.after(s.ExpiresAt.Sub(now), a.expire)
-	return d
-}
-
-// due is what armTimers found had passed: the expiry, or one or more
-// warning times.
-type due struct{ expired, warn bool }
-
-// applyDue ends an expired session, or warns once however many warning
-// times have passed.
-func (a *Agent) applyDue(d due) {
-	switch {
-	case d.expired:
-		a.expire()
-	case d.warn:
-		a.warn()
-	}
-}
-
-// warn emits session.warning: the first one turns Active into Warning,
-// later ones (the hub's schedule has several) repeat it.
-func (a *Agent) warn() {
-	if a.state != Active && a.state != Warning {
-		return
-	}
-	a.setState(Warning)
-	a.emit(Event{Event: EventSessionWarning, SessionID: a.session.ID, User: a.session.User, ExpiresAt: a.session.ExpiresAt})
-}
-
-func (a *Agent) expire() {
-	if a.state != Active && a.state != Warning {
-		return
-	}
-	a.beginEnd(expiryReason(a.session.ExpiryReason), "", true)
-}
-
-// expiryReason is the end reason at expiry the hub asked for, if the agent
-// knows it, and expired otherwise.
-func expiryReason(r string) string {
-	if r == wire.ReasonShiftEnd {
-		return r
-	}
-	return wire.ReasonExpired
-}
-
-func (a *Agent) after(d time.Duration, f func()) {
-	gen := a.timerGen
-	a.timers = append(a.timers, a.clock.AfterFunc(d, func() {
-		a.post(func() {
-			if gen == a.timerGen {
-				f()
-			}
-		})
-	}))
-}
-
-func (a *Agent) stopTimers() {
-	for _, t := range a.timers {
-		t.Stop()
-	}
-	a.timers = nil
-	if a.idle != nil {
-		a.idle.Stop()
-		a.idle = nil
-	}
-	a.timerGen++
-}
-
-// armIdle starts the idle timeout of a session that has just opened (or
-// been restored): the opening counts as input.
-func (a *Agent) armIdle() {
-	if a.cfg.IdleTimeout <= 0 {
-		return
-	}
-	a.Activity()
-	a.idleCheckIn(a.cfg.IdleTimeout)
-}
-
-// idleCheckIn schedules checkIdle. There is one idle timer, re-armed from
-// the latest input, rather than one per input event.
-func (a *Agent) idleCheckIn(d time.Duration) {
-	if a.idle != nil {
-		a.idle.Stop()
-	}
-	gen := a.timerGen
-	a.idle = a.clock.AfterFunc(d, func() {
-		a.post(func() {
-			if gen == a.timerGen {
-				a.checkIdle()
-			}
-		})
-	})
-}
-
-// checkIdle ends the live session when there has been no input for the
-// idle timeout, and otherwise checks again when there could have been.
-func (a *Agent) checkIdle() {
-	if a.state != Active && a.state != Warning {
-		return
-	}
-	last, now := *a.lastInput.Load(), a.clock.Now()
-	if left := last.Add(a.cfg.IdleTimeout).Sub(now); left > 0 {
-		a.idleCheckIn(left)
-		return
-	}
-	a.log.Info("session idle: ending it", "session", a.session.ID, "user", a.session.User, "idle_for", now.Sub(last).Round(time.Second))
-	a.beginEnd(wire.ReasonIdle, "", true)
 }
 
 // hubHandler is the Agent as the Client's Handler: everything is queued

@@ -7,9 +7,13 @@ import "time"
 // hand instead of sleeping. Network deadlines on the WebSocket use the wall
 // clock, as the kernel does.
 type Clock interface {
+	// Now reads the wall clock, which session deadlines are set in.
 	Now() time.Time
 	// AfterFunc calls f in its own goroutine once d has elapsed, unless the
-	// returned Timer is stopped first.
+	// returned Timer is stopped first. With SystemClock d elapses on the
+	// monotonic clock, which stops while the machine is suspended and does
+	// not follow steps of the wall clock: deadlines compare Now with the
+	// wall-clock time they are for (timers.go).
 	AfterFunc(d time.Duration, f func()) Timer
 }
 

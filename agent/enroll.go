@@ -222,8 +222,10 @@ func explainDialError(err error, host, caFile string) error {
 }
 
 // checkDeviceCert parses a device certificate and checks that it is for
-// key, carries a device ID, and is issued by a CA in pool for client
-// authentication and valid at now.
+// key, carries a device ID, is issued by a CA in pool for client
+// authentication, and has not expired at now. One that is not valid yet at
+// now is accepted: only the hub verifies the certificate, by its own clock,
+// and a kiosk whose clock lags the hub's must still enroll and renew.
 func checkDeviceCert(der []byte, key crypto.Signer, pool *x509.CertPool, now time.Time) (*x509.Certificate, error) {
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -232,7 +234,11 @@ func checkDeviceCert(der []byte, key crypto.Signer, pool *x509.CertPool, now tim
 	if _, err := certs.NewRenewer(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}); err != nil {
 		return nil, err
 	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+	at := now // the kiosk's clock judges the expiry only
+	if at.Before(leaf.NotBefore) {
+		at = leaf.NotBefore
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
 		return nil, err
 	}
 	return leaf, nil

@@ -50,6 +50,7 @@ func (a *Agent) applyExpiry(x wire.SessionExtend) {
 	a.stopTimers()
 	a.setState(Active)
 	d := a.armTimers()
+	a.rearmIdle() // stopTimers stopped it; the extension is no input
 	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt})
 	a.applyDue(d)
 }

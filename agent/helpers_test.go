@@ -24,15 +24,21 @@ const (
 
 // --- fake clock ---------------------------------------------------------
 
+// fakeClock is a Clock moved by hand. Like the real one, its timers run on
+// a monotonic clock and Now reads the wall clock: Advance moves both, Jump
+// only the wall clock.
 type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
+	mu  sync.Mutex
+	now time.Time // the wall clock
+	// jumped is how far Jump moved the wall clock ahead of the timers'
+	// monotonic clock, now-jumped.
+	jumped time.Duration
 	timers []*fakeTimer
 }
 
 type fakeTimer struct {
 	c       *fakeClock
-	at      time.Time
+	at      time.Time // on the monotonic clock
 	f       func()
 	stopped bool
 }
@@ -50,7 +56,7 @@ func (c *fakeClock) Now() time.Time {
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
+	t := &fakeTimer{c: c, at: c.now.Add(d - c.jumped), f: f}
 	c.timers = append(c.timers, t)
 	return t
 }
@@ -67,11 +73,12 @@ func (t *fakeTimer) Stop() bool {
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
+	mono := c.now.Add(-c.jumped)
 	var due, rest []*fakeTimer
 	for _, t := range c.timers {
 		switch {
 		case t.stopped:
-		case !t.at.After(c.now):
+		case !t.at.After(mono):
 			t.stopped = true
 			due = append(due, t)
 		default:
@@ -84,6 +91,17 @@ func (c *fakeClock) Advance(d time.Duration) {
 	for _, t := range due {
 		t.f()
 	}
+}
+
+// Jump moves the wall clock by d (back, when d is negative) without moving
+// the timers' monotonic clock, as a suspend (CLOCK_MONOTONIC stops while
+// the machine sleeps) or a step of the system clock does: no timer fires,
+// and the pending ones fire as much later (or earlier) on the wall clock.
+func (c *fakeClock) Jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.jumped += d
 }
 
 // --- recording fake hub ---------------------------------------------------

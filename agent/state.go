@@ -50,6 +50,10 @@ func (s State) String() string {
 // hasSession reports whether a session is open in s.
 func (s State) hasSession() bool { return s == Active || s == Warning || s == Ending }
 
+// live reports whether a session is open in s and not ending: one that
+// input, warnings, the expiry and the idle timeout apply to.
+func (s State) live() bool { return s == Active || s == Warning }
+
 // Session is the live session on the kiosk, as the hub granted it.
 type Session struct {
 	ID          string    `json:"id"`

@@ -235,7 +235,7 @@ func TestRenewerReplace(t *testing.T) {
 
 func TestRenewerNeedsRenewal(t *testing.T) {
 	pki := certstest.NewAt(t, t0)
-	// NotBefore = t0-1m, NotAfter = t0+30d: two thirds in is t0+20d-20s.
+	// NotBefore = t0-1h, NotAfter = t0+30d: two thirds in is t0+20d-20m.
 	r, err := certs.NewRenewer(pki.DeviceAt(t, "kiosk-1", 30*24*time.Hour, t0))
 	if err != nil {
 		t.Fatal(err)
@@ -247,8 +247,8 @@ func TestRenewerNeedsRenewal(t *testing.T) {
 	}{
 		{name: "just issued", now: t0, want: false},
 		{name: "half way", now: t0.Add(15 * 24 * time.Hour), want: false},
-		{name: "just before two thirds", now: t0.Add(20*24*time.Hour - 21*time.Second), want: false},
-		{name: "at two thirds", now: t0.Add(20*24*time.Hour - 20*time.Second), want: true},
+		{name: "just before two thirds", now: t0.Add(20*24*time.Hour - 20*time.Minute - time.Second), want: false},
+		{name: "at two thirds", now: t0.Add(20*24*time.Hour - 20*time.Minute), want: true},
 		{name: "expired", now: t0.Add(31 * 24 * time.Hour), want: true},
 	}
 	for _, tt := range tests {

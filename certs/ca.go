@@ -27,12 +27,12 @@ const (
 	// window is re-issued by LoadOrCreateHub and (*Hub).RenewServerCert.
 	ServerCertRenewBefore = 30 * 24 * time.Hour
 
-	// caBackdate and serverBackdate set NotBefore in the past so that a
-	// kiosk whose clock lags the hub's still accepts a fresh certificate.
+	// caBackdate, serverBackdate and deviceBackdate set NotBefore an hour
+	// in the past so that a kiosk whose clock lags the hub's still finds a
+	// fresh certificate valid: the hub's, and the one it was just issued.
 	caBackdate     = time.Hour
 	serverBackdate = time.Hour
-	// deviceBackdate is the device certificate's NotBefore offset.
-	deviceBackdate = time.Minute
+	deviceBackdate = time.Hour
 )
 
 // DeviceURIPrefix is the prefix of the URI SAN that carries a device's
@@ -184,8 +184,9 @@ func (ca *CA) issueServerCert(sans hostSANs, lifetime time.Duration, now time.Ti
 // asks for (subject, SANs, extensions) is ignored: the certificate names the
 // device only through Subject CN = deviceID and the URI SAN
 // DeviceURIPrefix+deviceID, which is what DeviceID reads back. It has
-// ExtKeyUsageClientAuth only, NotBefore = now-1m and NotAfter = now+lifetime,
-// clamped to the CA's expiry.
+// ExtKeyUsageClientAuth only, NotBefore = now-1h (as the server certificate,
+// for kiosks whose clock lags the hub's) and NotAfter = now+lifetime, clamped
+// to the CA's expiry.
 //
 // deviceID is chosen by the hub: 1 to 128 characters from [A-Za-z0-9._-]
 // (a UUID fits), so that it is a valid URN and safe in logs.

@@ -68,8 +68,9 @@ func (p *PKI) Device(tb testing.TB, deviceID string) *tls.Certificate {
 	return p.DeviceAt(tb, deviceID, DeviceLifetime, p.Now)
 }
 
-// DeviceAt issues a certificate for deviceID valid from now-1m to
-// now+lifetime. Pass a now in the past for an expired certificate.
+// DeviceAt issues a certificate for deviceID valid from now-1h to
+// now+lifetime, as SignDeviceCSR does. Pass a now in the past for an
+// expired certificate.
 func (p *PKI) DeviceAt(tb testing.TB, deviceID string, lifetime time.Duration, now time.Time) *tls.Certificate {
 	tb.Helper()
 	key, err := certs.NewDeviceKey()
