@@ -69,7 +69,7 @@ func TestGovernanceCommands(t *testing.T) {
 	}
 	code, out, _ = run(t, "report", "--data", dir, "--format", "csv")
 	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
-	if code != 0 || err != nil || len(rows) != 17 || strings.Join(rows[0], ",") != "metric,statistic,value" {
+	if code != 0 || err != nil || len(rows) != 19 || strings.Join(rows[0], ",") != "metric,statistic,value" {
 		t.Errorf("report csv: %d %v %q", code, err, out)
 	}
 	code, out, _ = run(t, "findings", "--data", dir, "--format", "csv", "--dormant-days", "7")
