@@ -105,7 +105,7 @@ func TestSchedulerAcrossRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(h3, "after a second restart")
-	key, err := audit.LoadOrCreateKey(h3.DataDir)
+	key, err := audit.LoadKey(h3.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -285,13 +285,45 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer) (in
 	}
 }
 
-// LoadOrCreateKey reads DIR/audit.key, creating it with 32 random bytes and
-// mode 0600 on first use. A key readable by group or others is refused.
-func LoadOrCreateKey(dir string) ([]byte, error) {
+// ErrKeyMissing means the audit key is gone while the trail holds records
+// sealed with it.
+var ErrKeyMissing = errors.New("the audit key is missing")
+
+// Trail is what LoadOrCreateKey reads of the audit trail: whether it has
+// records.
+type Trail interface {
+	ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, error)
+}
+
+// LoadKey reads DIR/audit.key; it never makes one. A key readable by group
+// or others is refused.
+func LoadKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, KeyFile)
+	key, err := readKey(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist: restore it from the backup of this data directory", ErrKeyMissing, path)
+	}
+	return key, err
+}
+
+// LoadOrCreateKey reads DIR/audit.key. It makes one (32 random bytes, mode
+// 0600) only while trail has no records: a key missing beside records it
+// sealed (a database restored without it, a volume not mounted) is
+// refused with ErrKeyMissing, since a new key would begin records that
+// nothing before them can be checked against, and the trail could never
+// be verified whole again. A key readable by group or others is refused.
+func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, error) {
 	path := filepath.Join(dir, KeyFile)
 	key, err := readKey(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return key, err
+	}
+	recs, err := trail.ListAudit(ctx, store.AuditQuery{Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("create audit key: %w", err)
+	}
+	if len(recs) > 0 {
+		return nil, fmt.Errorf("%w: %s does not exist, but the audit trail has records sealed with it: restore the key from the backup of this data directory (a new key would start a chain that cannot be verified against them)", ErrKeyMissing, path)
 	}
 	key = make([]byte, keySize)
 	if _, err := rand.Read(key); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,26 +122,54 @@ func TestExport(t *testing.T) {
 }
 
 func TestKeyFile(t *testing.T) {
+	ctx := t.Context()
 	dir := t.TempDir()
-	k1, err := audit.LoadOrCreateKey(dir)
+	st := openStore(t)
+	if _, err := audit.LoadKey(dir); !errors.Is(err, audit.ErrKeyMissing) {
+		t.Errorf("LoadKey before there is a key: %v, want ErrKeyMissing", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, audit.KeyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("LoadKey made a key: %v", err)
+	}
+	k1, err := audit.LoadOrCreateKey(ctx, dir, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := os.Stat(filepath.Join(dir, audit.KeyFile))
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("key mode %v", st.Mode().Perm())
+	fi, _ := os.Stat(filepath.Join(dir, audit.KeyFile))
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("key mode %v", fi.Mode().Perm())
 	}
-	k2, err := audit.LoadOrCreateKey(dir)
+	k2, err := audit.LoadOrCreateKey(ctx, dir, st)
 	if err != nil || !bytes.Equal(k1, k2) {
 		t.Fatalf("second load = %x, %v; want the same key", k2, err)
 	}
+	if k3, err := audit.LoadKey(dir); err != nil || !bytes.Equal(k1, k3) {
+		t.Fatalf("LoadKey = %x, %v; want the key", k3, err)
+	}
+
+	// Records sealed with the key, and then the key is gone (a restore
+	// without it): no new key is made, and what to do is said.
+	l, err := audit.New(k1, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, st, l, 2)
+	os.Rename(filepath.Join(dir, audit.KeyFile), filepath.Join(dir, "key.bak"))
+	if _, err := audit.LoadOrCreateKey(ctx, dir, st); !errors.Is(err, audit.ErrKeyMissing) || !strings.Contains(err.Error(), "restore") {
+		t.Errorf("key missing beside sealed records: %v, want ErrKeyMissing saying to restore it", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, audit.KeyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a new key was made beside sealed records: %v", err)
+	}
+	os.Rename(filepath.Join(dir, "key.bak"), filepath.Join(dir, audit.KeyFile))
+
 	os.Chmod(filepath.Join(dir, audit.KeyFile), 0o640)
-	if _, err := audit.LoadOrCreateKey(dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+	if _, err := audit.LoadOrCreateKey(ctx, dir, st); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("group-readable key: %v", err)
 	}
 	os.Chmod(filepath.Join(dir, audit.KeyFile), 0o600)
 	os.WriteFile(filepath.Join(dir, audit.KeyFile), []byte("short"), 0o600)
-	if _, err := audit.LoadOrCreateKey(dir); err == nil {
+	if _, err := audit.LoadOrCreateKey(ctx, dir, st); err == nil {
 		t.Error("a truncated key was accepted")
 	}
 	if _, err := audit.New([]byte("short"), nil); err == nil {

@@ -41,7 +41,7 @@ func (e env) audit(ctx context.Context, args []string) error {
 		fmt.Fprintf(e.stderr, "exported %d audit records\n", n)
 		return w.Flush()
 	}
-	key, err := audit.LoadOrCreateKey(*data)
+	key, err := audit.LoadKey(*data)
 	if err != nil {
 		return err
 	}

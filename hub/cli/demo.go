@@ -266,7 +266,7 @@ func (e env) demo(ctx context.Context, args []string) error {
 	for _, r := range recs {
 		say("    %4d %s %-26s %-45s %s", r.Seq, r.Time.Local().Format("15:04:05.000"), r.Action, r.Subject, r.Actor)
 	}
-	key, err := audit.LoadOrCreateKey(*data)
+	key, err := audit.LoadKey(*data)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func demoNumbers(ctx context.Context, s *hub.Server, say func(string, ...any), d
 // demoConsoleLink makes the first console admin of the demo hub and
 // returns its one-time passkey registration link.
 func demoConsoleLink(ctx context.Context, s *hub.Server, dir, publicURL string) (string, error) {
-	key, err := audit.LoadOrCreateKey(dir)
+	key, err := audit.LoadOrCreateKey(ctx, dir, s.Store())
 	if err != nil {
 		return "", err
 	}

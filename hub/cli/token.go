@@ -112,7 +112,7 @@ func withAudit(ctx context.Context, dir string, fn func(store.Store, *audit.Log)
 		return err
 	}
 	defer st.Close()
-	key, err := audit.LoadOrCreateKey(dir)
+	key, err := audit.LoadOrCreateKey(ctx, dir, st)
 	if err != nil {
 		return err
 	}

@@ -229,7 +229,7 @@ func (c *client) signin() resp {
 // does.
 func auditLog(t testing.TB, h *hubtest.Hub) *audit.Log {
 	t.Helper()
-	key, err := audit.LoadOrCreateKey(h.DataDir)
+	key, err := audit.LoadKey(h.DataDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -237,7 +237,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	kiosk := startKiosk(t, h, "north-1", "north")
 
 	b := browser(t, h)
-	key, _ := audit.LoadOrCreateKey(h.DataDir)
+	key, _ := audit.LoadKey(h.DataDir)
 	alog, _ := audit.New(key, time.Now)
 	tok, err := console.Bootstrap(ctx, h.Store(), alog, "ada@example.org", false, time.Now())
 	if err != nil {
