@@ -143,31 +143,53 @@ type intents interface {
 	Activity()
 }
 
+// maxCommandLine bounds a stdin command line ("tap NAME" needs a few
+// dozen bytes). A longer line is ignored whole, with the usual hint, and
+// reading goes on.
+const maxCommandLine = 4096
+
 // readCommands applies stdin commands until EOF. Every line, even one it
 // does not understand, is worker input (Activity: the session's idle
 // timeout starts again). EOF does not stop the agent: it runs until SIGINT
 // or SIGTERM.
 func readCommands(r io.Reader, a intents, stderr io.Writer, log *slog.Logger) {
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) == 0 {
-			continue
+	br := bufio.NewReaderSize(r, maxCommandLine)
+	for {
+		b, err := br.ReadSlice('\n')
+		tooLong := errors.Is(err, bufio.ErrBufferFull)
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = br.ReadSlice('\n') // the rest of the line
 		}
-		a.Activity()
-		switch {
-		case f[0] == "tap" && len(f) == 2:
-			a.Tap(f[1])
-		case f[0] == "signout" && len(f) == 1:
-			a.Signout()
-		case f[0] == "activity" && len(f) == 1:
-			// input only: done above
-		default:
-			fmt.Fprintf(stderr, "unknown command %q: accepted commands are \"tap NAME\", \"signout\" and \"activity\"\n", sc.Text())
+		if tooLong {
+			a.Activity()
+			fmt.Fprintf(stderr, "a command line of more than %d bytes was ignored: %s\n", maxCommandLine, commandsHint)
+		} else if line := strings.TrimSpace(string(b)); line != "" {
+			a.Activity()
+			command(line, a, stderr)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		log.Warn("stdin", "err", err)
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				log.Warn("stdin", "err", err)
+			}
+			break
+		}
 	}
 	log.Info("stdin closed; the agent keeps running until SIGINT or SIGTERM")
+}
+
+const commandsHint = `accepted commands are "tap NAME", "signout" and "activity"`
+
+// command applies one command line.
+func command(line string, a intents, stderr io.Writer) {
+	f := strings.Fields(line)
+	switch {
+	case f[0] == "tap" && len(f) == 2:
+		a.Tap(f[1])
+	case f[0] == "signout" && len(f) == 1:
+		a.Signout()
+	case f[0] == "activity" && len(f) == 1:
+		// input only: done by the caller
+	default:
+		fmt.Fprintf(stderr, "unknown command %q: %s\n", line, commandsHint)
+	}
 }

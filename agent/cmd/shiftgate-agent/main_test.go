@@ -53,6 +53,18 @@ func TestReadCommands(t *testing.T) {
 			t.Errorf("stderr line %q", l)
 		}
 	}
+
+	// A line too long for a command is ignored whole, and the commands
+	// after it still work; so does a last line without a newline.
+	rec, stderr = intentRec{}, bytes.Buffer{}
+	in = "tap ana\n" + strings.Repeat("x", 70<<10) + "\ntap ben\nsignout"
+	readCommands(strings.NewReader(in), &rec, &stderr, slog.New(slog.DiscardHandler))
+	if !slices.Equal(rec.taps, []string{"ana", "ben"}) || rec.signouts != 1 {
+		t.Errorf("after an over-long line: taps %v, signouts %d; want [ana ben], 1", rec.taps, rec.signouts)
+	}
+	if !strings.Contains(stderr.String(), "was ignored") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("stderr after an over-long line: %q; want one line saying it was ignored", stderr.String())
+	}
 }
 
 func TestRunErrors(t *testing.T) {
