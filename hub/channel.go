@@ -263,7 +263,7 @@ func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *polic
 		return
 	}
 	var apps []string
-	for role := range strings.SplitSeq(dec.Role, ",") {
+	for role := range strings.SplitSeq(dec.Role, policy.RoleSeparator) {
 		if prof.UVFor(role) == "required" && !res.UserVerified {
 			dec.Allow, dec.Code = false, wire.RefusedVerifyRequired
 			dec.Detail = fmt.Sprintf("profile %s requires user verification for role %s", prof.Name, role)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -54,6 +55,8 @@ func (e *Engine) GrantAccess(ctx context.Context, a Actor, g store.Grant) (store
 		return store.Grant{}, invalid("name the user the grant is for")
 	case g.Role == "":
 		return store.Grant{}, invalid("name the role to grant")
+	case strings.Contains(g.Role, policy.RoleSeparator):
+		return store.Grant{}, invalid("role %q has %q in its name, which separates a session's roles: no session could hold it; rename the group", g.Role, policy.RoleSeparator)
 	case g.Site == "":
 		return store.Grant{}, invalid("name the site the role is granted at")
 	case g.Reason == "":

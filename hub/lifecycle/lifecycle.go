@@ -681,7 +681,7 @@ func equalFold(a, b string) bool { return strings.EqualFold(a, b) }
 // hasRole reports whether a session's role, the comma-joined names of the
 // roles it was granted under, includes role.
 func hasRole(sessionRole, role string) bool {
-	for r := range strings.SplitSeq(sessionRole, ",") {
+	for r := range strings.SplitSeq(sessionRole, policy.RoleSeparator) {
 		if equalFold(strings.TrimSpace(r), role) {
 			return true
 		}

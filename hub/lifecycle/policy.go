@@ -369,7 +369,7 @@ func lostRoles(u store.User, groups []store.Group, grants []store.Grant, d store
 	free.Shifts = nil
 	dec := policy.Decide(policy.Input{User: free, Roles: roles, Grants: gs, Device: d, Now: now, UserVerified: true, Rules: rules})
 	var lost, whys []string
-	for r := range strings.SplitSeq(s.Role, ",") {
+	for r := range strings.SplitSeq(s.Role, policy.RoleSeparator) {
 		if r = strings.TrimSpace(r); r == "" {
 			continue
 		}

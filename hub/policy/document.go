@@ -248,7 +248,7 @@ func (d Document) Rules() (Rules, error) {
 		default:
 			if msg := nameProblem(name); msg != "" {
 				ps.add("%s: the name %s", label, msg)
-			} else if strings.Contains(name, ",") {
+			} else if strings.Contains(name, RoleSeparator) {
 				ps.add("%s: the name has a comma, which separates roles in a session", label)
 			}
 			if first, dup := seen[strings.ToLower(name)]; dup {

@@ -107,6 +107,11 @@ const (
 	DefaultShiftGrace = 15 * time.Minute
 )
 
+// RoleSeparator joins a session's roles in Decision.Role and the stored
+// session. A role whose name contains it never counts: it could not be
+// told apart there, nor taken away from a session when it is removed.
+const RoleSeparator = ","
+
 // EndsBy values: which bound set Decision.ExpiresAt.
 const (
 	EndsByEndDate       = "end_date"
@@ -197,7 +202,7 @@ type Decision struct {
 	Allow  bool
 	Code   string // wire.Refused*, when refused
 	Detail string // always set: why
-	// Role is Roles joined by ",".
+	// Role is Roles joined by RoleSeparator.
 	Role       string
 	Roles      []string // sorted
 	Apps       []string // sorted, no duplicates
@@ -268,7 +273,14 @@ func Decide(in Input) Decision {
 		if len(rule.Apps) == 0 {
 			return
 		}
-		if why := rule.unmet(u, d.Site); why != "" {
+		why := rule.unmet(u, d.Site)
+		if strings.Contains(name, RoleSeparator) {
+			// A session lists its roles joined by RoleSeparator: one
+			// with it in its name could not be told apart there, nor
+			// taken away from the session when it is removed.
+			why = "cannot count: its name contains \"" + RoleSeparator + "\" (rename the group)"
+		}
+		if why != "" {
 			if !containsFold(excludedNames, name) {
 				excludedNames = append(excludedNames, name)
 				excluded = append(excluded, "role "+name+" "+why)
@@ -372,7 +384,7 @@ func Decide(in Input) Decision {
 	dec.ExpiresAt, dec.EndsBy = ends.at, ends.by
 
 	slices.SortFunc(dec.Roles, compareFold)
-	dec.Role = strings.Join(dec.Roles, ",")
+	dec.Role = strings.Join(dec.Roles, RoleSeparator)
 	slices.Sort(dec.Apps)
 	dec.Apps = slices.Compact(dec.Apps)
 	if len(withheld) > 0 {

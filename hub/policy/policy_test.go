@@ -128,6 +128,10 @@ func TestDecide(t *testing.T) {
 			allow("Volunteers", []string{"browser"}, at(16, 0), EndsByShift), ""},
 		{"unknown role without other rule", func(in *Input) { in.Roles = []string{"Volunteers"}; in.Rules.Other = RoleRule{} },
 			refused(wire.RefusedNotAllowedHere), "no role with apps"},
+		{"a role named with a comma never counts", func(in *Input) { in.Roles = []string{"Agency, North Ward"} },
+			refused(wire.RefusedNotAllowedHere), `role Agency, North Ward cannot count: its name contains ","`},
+		{"a role named with a comma beside one that counts", func(in *Input) { in.Roles = []string{"Agency, North Ward", "Nurse"} },
+			Decision{Allow: true, Role: "Nurse", Roles: []string{"Nurse"}, Apps: nurseApps, ExpiresAt: at(16, 0), EndsBy: EndsByShift, NotCounted: []string{"Agency, North Ward"}}, "rename the group"},
 		{"role matched case-insensitively", func(in *Input) { in.Roles = []string{"NURSE"} },
 			allow("NURSE", nurseApps, at(16, 0), EndsByShift), ""},
 		{"grant role at home site adds to group roles", func(in *Input) {
