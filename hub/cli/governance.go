@@ -14,6 +14,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -25,7 +26,13 @@ var cliActor = lifecycle.Actor{Name: "cli", System: "cli"}
 // the API of the running hub: only it can push them.
 func withGovernance(ctx context.Context, dir string, fn func(*governance.Service) error) error {
 	return withAudit(ctx, dir, func(st store.Store, log *audit.Log) error {
-		eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: time.Now})
+		// The login policy as stored: which roles are privileged decides
+		// what a privileged review covers.
+		rules, err := storedRules(ctx, st)
+		if err != nil {
+			return err
+		}
+		eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: time.Now, Rules: rules})
 		if err != nil {
 			return err
 		}
@@ -35,6 +42,23 @@ func withGovernance(ctx context.Context, dir string, fn func(*governance.Service
 		}
 		return fn(g)
 	})
+}
+
+// storedRules returns the login policy the hub stored, or the defaults a
+// hub starts with when none is stored yet.
+func storedRules(ctx context.Context, st store.Store) (policy.Rules, error) {
+	pv, err := st.GetPolicy(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return policy.DefaultRules(), nil
+	}
+	if err != nil {
+		return policy.Rules{}, err
+	}
+	rules, err := policy.ParseDocument(pv.Document)
+	if err != nil {
+		return policy.Rules{}, fmt.Errorf("stored login policy version %d: %w", pv.Version, err)
+	}
+	return rules, nil
 }
 
 // listFlag collects a repeatable string flag.

@@ -9,7 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/cli"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -93,5 +98,61 @@ func TestGovernanceCommands(t *testing.T) {
 		if code, _, errs := run(t, args...); code != 2 || !strings.Contains(errs, "shiftgate-hub: ") {
 			t.Errorf("%v: exit %d %q, want 2 with a message", args, code, errs)
 		}
+	}
+}
+
+// TestPrivilegedReviewUsesStoredPolicy: the CLI's reviews read which roles
+// are privileged from the policy the hub stored, not from the defaults:
+// a policy that makes Pharmacist privileged puts its holders in a
+// privileged review.
+func TestPrivilegedReviewUsesStoredPolicy(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, err := hub.OpenStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := audit.LoadOrCreateKey(ctx, dir, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := audit.New(key, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := lifecycle.Actor{Name: "test", System: "api"}
+	p, err := eng.LoadPolicy(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := policy.DefaultRules()
+	rules.Roles["Pharmacist"] = policy.RoleRule{Apps: []string{"pharmacy"}, Privileged: true}
+	if _, err := eng.UpdatePolicy(ctx, admin, p.Version, rules); err != nil {
+		t.Fatal(err)
+	}
+	pia, err := eng.CreateUser(ctx, admin, store.User{UserName: "pia", Active: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.CreateGroup(ctx, admin, store.Group{DisplayName: "Pharmacist", Members: []string{pia.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	due := time.Now().Add(48 * time.Hour).UTC().Format(time.DateOnly)
+	code, out, errs := run(t, "review", "start", "--data", dir, "--name", "privileged", "--due", due, "--privileged")
+	if code != 0 {
+		t.Fatalf("review start: %d %q %q", code, out, errs)
+	}
+	code, out, _ = run(t, "review", "list", "--data", dir, "--format", "json")
+	var o struct {
+		Campaigns []struct{ Progress struct{ Total int } }
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &o) != nil || len(o.Campaigns) != 1 || o.Campaigns[0].Progress.Total != 1 {
+		t.Errorf("review list: %d %s; want one campaign of one item (pia's Pharmacist role)", code, out)
 	}
 }

@@ -51,12 +51,8 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	}
 	var res lifecycle.ImportResult
 	err = withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
-		rules := policy.DefaultRules()
-		if pv, err := st.GetPolicy(ctx); err == nil {
-			if rules, err = policy.ParseDocument(pv.Document); err != nil {
-				return fmt.Errorf("stored login policy version %d: %w", pv.Version, err)
-			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		rules, err := storedRules(ctx, st)
+		if err != nil {
 			return err
 		}
 		if given(fs, "shift-grace") {
