@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,18 @@ func writeAPIJSON(w http.ResponseWriter, status int, v any) {
 // readJSON decodes a JSON body of at most limit bytes into v, answering
 // the client's mistakes itself; it reports whether to go on.
 func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	return decodeBody(w, r, limit, v, false)
+}
+
+// readAPIJSON is readJSON for the admin API: a field it does not know is
+// refused (400 naming it), so that a misspelt one ("starts" for "start")
+// cannot be dropped and its default (now) used instead. The kiosk's
+// enrollment stays lenient: an agent newer than its hub may send more.
+func readAPIJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
+	return decodeBody(w, r, limit, v, true)
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, strict bool) bool {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	var tooBig *http.MaxBytesError
 	switch {
@@ -44,7 +57,15 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) bool {
 		writeAPIJSON(w, http.StatusBadRequest, apiError{"could not read the request body"})
 		return false
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	err = dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("data after the JSON value")
+	}
+	if err != nil {
 		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body is not the expected JSON object: " + err.Error()})
 		return false
 	}

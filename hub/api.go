@@ -114,7 +114,7 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request, a lifecycle.A
 		User   string `json:"user"`
 		Device string `json:"device"`
 	}
-	if !readJSON(w, r, apiBodyLimit, &req) {
+	if !readAPIJSON(w, r, apiBodyLimit, &req) {
 		return nil
 	}
 	if req.User == "" || req.Device == "" {
@@ -134,7 +134,7 @@ func (s *Server) apiDeviceCode(w http.ResponseWriter, r *http.Request, a lifecyc
 		Name string `json:"name"`
 		Site string `json:"site"`
 	}
-	if !readJSON(w, r, apiBodyLimit, &req) {
+	if !readAPIJSON(w, r, apiBodyLimit, &req) {
 		return nil
 	}
 	if strings.TrimSpace(req.Name) == "" || strings.TrimSpace(req.Site) == "" {

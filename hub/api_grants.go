@@ -54,7 +54,7 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 		Start  time.Time `json:"start"`
 		End    time.Time `json:"end"`
 	}
-	if !readJSON(w, r, apiBodyLimit, &req) {
+	if !readAPIJSON(w, r, apiBodyLimit, &req) {
 		return nil
 	}
 	if req.User == "" {

@@ -107,7 +107,7 @@ func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecy
 		Until  time.Time `json:"until"`
 		Reason string    `json:"reason"`
 	}
-	if !readJSON(w, r, apiBodyLimit, &req) {
+	if !readAPIJSON(w, r, apiBodyLimit, &req) {
 		return nil
 	}
 	u, err := s.userByName(r.Context(), r.PathValue("userName"))

@@ -94,6 +94,7 @@ func TestJITGrantErrors(t *testing.T) {
 		{"no end", map[string]any{"user": "jo", "role": "Nurse", "site": "north", "reason": "x"}, 400},
 		{"end passed", map[string]any{"user": "jo", "role": "Nurse", "site": "north", "end": time.Now().Add(-time.Minute), "reason": "x"}, 400},
 		{"too long", map[string]any{"user": "jo", "role": "Nurse", "site": "north", "end": time.Now().Add(60 * 24 * time.Hour), "reason": "x"}, 400},
+		{"misspelt field", map[string]any{"user": "jo", "role": "Nurse", "site": "north", "starts": time.Now().Add(5 * 24 * time.Hour), "end": time.Now().Add(5*24*time.Hour + 8*time.Hour), "reason": "x"}, 400},
 		{"role named with a comma", map[string]any{"user": "jo", "role": "On call, ICU", "site": "north", "end": soon, "reason": "x"}, 400},
 		{"starts years ahead", map[string]any{"user": "jo", "role": "Nurse", "site": "north", "start": "3000-01-01T00:00:00Z", "end": "3000-01-02T00:00:00Z", "reason": "x"}, 400},
 		{"unknown site", map[string]any{"user": "jo", "role": "Nurse", "site": "atlantis", "end": soon, "reason": "x"}, 400},
