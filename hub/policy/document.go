@@ -144,8 +144,16 @@ func (rr RoleRule) document(name string) RoleDocument {
 	return RoleDocument{
 		Name: name, Apps: nonNil(slices.Clone(rr.Apps)), RequireUV: rr.RequireUV, MaxSession: Duration(rr.MaxSession),
 		Privileged: rr.Privileged, Certification: rr.Certification,
-		Sites: slices.Clone(rr.Sites), EmploymentTypes: slices.Clone(rr.EmploymentTypes),
+		// No limit is no list: an empty one is refused in a document.
+		Sites: nilIfEmpty(rr.Sites), EmploymentTypes: nilIfEmpty(rr.EmploymentTypes),
 	}
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
 }
 
 func nonNil(s []string) []string {
@@ -177,6 +185,11 @@ func ParseDocument(b []byte) (Rules, error) {
 	if len(b) > MaxDocumentBytes {
 		return Rules{}, &ValidationError{Problems: []string{fmt.Sprintf("the document is %d bytes, more than the limit of %d", len(b), MaxDocumentBytes)}}
 	}
+	if key, dup := duplicateKey(b); dup {
+		// encoding/json matches names without case and keeps the last
+		// of two: {"sites":["North"],"SITES":[]} would drop the limit.
+		return Rules{}, &ValidationError{Problems: []string{fmt.Sprintf("the document names %q twice in one object (names are compared without case): give each once", key)}}
+	}
 	var d Document
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -187,6 +200,51 @@ func ParseDocument(b []byte) (Rules, error) {
 		return Rules{}, &ValidationError{Problems: []string{"the document has more after its JSON object"}}
 	}
 	return d.Rules()
+}
+
+// duplicateKey reports the first object member name that appears twice in
+// one object of the JSON text b, compared without case. Text that is not
+// JSON reports nothing: the decoder says what is wrong with it.
+func duplicateKey(b []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	type frame struct {
+		object bool
+		key    bool // the next token is a member name
+		seen   map[string]bool
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if name, ok := tok.(string); ok && top != nil && top.object && top.key {
+			if top.seen[strings.ToLower(name)] {
+				return name, true
+			}
+			top.seen[strings.ToLower(name)] = true
+			top.key = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, key: true, seen: map[string]bool{}})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: in an object, a name comes next.
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].key = true
+		}
+	}
 }
 
 // jsonProblem makes a decoder error readable without Go type names.
@@ -301,6 +359,15 @@ func roleRule(ps *problems, label string, rd RoleDocument, named bool) RoleRule 
 			ps.add("%s: the certification %s", label, msg)
 		}
 		rule.Certification = c
+	}
+	// An explicit empty list would read as "nowhere" but, like a missing
+	// one, means "no limit": refused, so nobody writes one meaning the
+	// first.
+	if rd.Sites != nil && len(rd.Sites) == 0 {
+		ps.add("%s: sites is an empty list: leave it out to let the role count at every site, or remove the role", label)
+	}
+	if rd.EmploymentTypes != nil && len(rd.EmploymentTypes) == 0 {
+		ps.add("%s: employment_types is an empty list: leave it out to let the role count for everyone, or remove the role", label)
 	}
 	if len(rd.Sites) > MaxSitesPerRole {
 		ps.add("%s names %d sites, more than the limit of %d", label, len(rd.Sites), MaxSitesPerRole)
