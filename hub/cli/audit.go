@@ -27,6 +27,9 @@ func (e env) audit(ctx context.Context, args []string) error {
 	if err := parse(fs, args[1:], "data"); err != nil {
 		return err
 	}
+	if err := existingHub(*data); err != nil {
+		return err
+	}
 	st, err := hub.OpenStore(ctx, *data)
 	if err != nil {
 		return err

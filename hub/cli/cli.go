@@ -10,8 +10,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/shiftgate/shiftgate/hub"
 )
 
 const usage = `shiftgate-hub: the Shiftgate hub
@@ -105,6 +110,19 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 type exitError struct {
 	code int
 	err  error
+}
+
+// existingHub refuses a data directory without a hub database, for the
+// commands that only read one: opening it would make a new, empty hub,
+// and its empty report or intact empty audit chain would answer for the
+// real one a mistyped --data meant.
+func existingHub(dir string) error {
+	if _, err := os.Stat(filepath.Join(dir, hub.DBFile)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s holds no hub (no %s): check --data", dir, hub.DBFile)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 func (e *exitError) Error() string { return e.err.Error() }

@@ -205,6 +205,9 @@ func (e env) findings(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
+	if err := existingHub(*data); err != nil {
+		return err
+	}
 	return withGovernance(ctx, *data, func(g *governance.Service) error {
 		list, err := g.Findings(ctx, governance.FindingsOptions{DormantAfter: dormant})
 		if err != nil {
@@ -226,6 +229,9 @@ func (e env) report(ctx context.Context, args []string) error {
 		return err
 	}
 	if err := checkFormat(*format, "json", "csv"); err != nil {
+		return err
+	}
+	if err := existingHub(*data); err != nil {
 		return err
 	}
 	return withGovernance(ctx, *data, func(g *governance.Service) error {

@@ -5,6 +5,10 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -154,5 +158,26 @@ func TestPrivilegedReviewUsesStoredPolicy(t *testing.T) {
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &o) != nil || len(o.Campaigns) != 1 || o.Campaigns[0].Progress.Total != 1 {
 		t.Errorf("review list: %d %s; want one campaign of one item (pia's Pharmacist role)", code, out)
+	}
+}
+
+// TestReadCommandsNeedAHub: the commands that only read a hub refuse a
+// data directory without one (a mistyped --data) rather than create an
+// empty hub and report on it.
+func TestReadCommandsNeedAHub(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "typo")
+	for _, args := range [][]string{
+		{"audit", "verify", "--data", dir},
+		{"audit", "export", "--data", dir},
+		{"report", "--data", dir},
+		{"findings", "--data", dir},
+	} {
+		code, out, errs := run(t, args...)
+		if code != 1 || !strings.Contains(errs, "holds no hub") || out != "" {
+			t.Errorf("%v: %d %q %q, want exit 1 saying there is no hub there", args, code, out, errs)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the data directory was created: %v", err)
 	}
 }
