@@ -892,8 +892,11 @@ func (a *Agent) signout() {
 	a.beginEnd(wire.ReasonSignout, "", true)
 }
 
-// beginEnd starts tearing the session down. ackID, if set, is a revoke to
-// acknowledge when done; report says the hub must be sent session.end.
+// beginEnd starts tearing the session down and says so (session.ending),
+// so that a screen stops showing the session before its apps are killed,
+// not only once the teardown is over (session.ended, from endDone). ackID,
+// if set, is a revoke to acknowledge when done; report says the hub must be
+// sent session.end.
 func (a *Agent) beginEnd(reason, ackID string, report bool) {
 	a.stopTimers()
 	s := a.session
@@ -903,6 +906,8 @@ func (a *Agent) beginEnd(reason, ackID string, report bool) {
 		a.acks = append(a.acks, ackID)
 	}
 	a.setState(Ending)
+	a.log.Info("session ending", "session", s.ID, "user", s.User, "reason", reason)
+	a.emit(Event{Event: EventSessionEnding, SessionID: s.ID, User: s.User, Reason: reason})
 	sess := s.Session
 	a.spawn(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, a.cfg.TeardownTimeout)

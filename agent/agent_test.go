@@ -194,7 +194,7 @@ func TestLoginAndSignout(t *testing.T) {
 	}
 
 	h.a.Signout()
-	ended := h.ev.expect(t, EventSessionEnded)[0]
+	ended := h.ev.ended(t)
 	if ended.Reason != wire.ReasonSignout || ended.SessionID != "s1" {
 		t.Errorf("session.ended = %+v", ended)
 	}
@@ -287,7 +287,7 @@ func TestWarningAndExpiryWithHubUnreachable(t *testing.T) {
 	h.wantState(Warning)
 
 	h.clock.Advance(5 * time.Minute)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonExpired {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonExpired {
 		t.Errorf("reason %q", e.Reason)
 	}
 	<-h.teardowns
@@ -317,7 +317,7 @@ func TestSignoutQueuedWhileOffline(t *testing.T) {
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
 	h.a.Signout()
-	h.ev.expect(t, EventSessionEnded)
+	h.ev.ended(t)
 	h.wantState(Locked)
 	if n := len(h.hub.requestsOf(wire.TypeSessionEnd)); n != 0 {
 		t.Fatalf("session.end sent while offline: %d", n)
@@ -342,7 +342,7 @@ func TestRevokeAckedAfterTeardown(t *testing.T) {
 	}
 	h.a.Tap("ana") // ignored while ending
 	h.gate <- nil
-	e := h.ev.expect(t, EventSessionEnded)[0]
+	e := h.ev.ended(t)
 	if e.Reason != wire.ReasonDeprovisioned || e.SessionID != "s1" {
 		t.Errorf("session.ended = %+v", e)
 	}
@@ -362,7 +362,7 @@ func TestRevokeReasons(t *testing.T) {
 			h.connect()
 			h.login("s1", "ana", time.Hour)
 			h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: reason})
-			if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != reason {
+			if e := h.ev.ended(t); e.Reason != reason {
 				t.Errorf("reason %q", e.Reason)
 			}
 			h.hub.waitFor("ack", func() bool { return h.acked("p1") })
@@ -377,7 +377,7 @@ func TestRevokeTeardownFailureIsReported(t *testing.T) {
 	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonForced})
 	<-h.teardowns
 	h.gate <- errors.New("kill: permission denied")
-	h.ev.expect(t, EventSessionEnded)
+	h.ev.ended(t)
 	h.wantState(Locked)
 	h.hub.waitFor("error reply", func() bool { return len(h.hub.getReplies()) == 1 })
 	if r := h.hub.getReplies()[0]; r.Re != "p1" || r.Type != wire.TypeError {
@@ -529,7 +529,7 @@ func TestRestartRestoresLiveSession(t *testing.T) {
 	clock.Advance(25 * time.Minute)
 	h2.ev.expect(t, EventSessionWarning)
 	clock.Advance(5 * time.Minute)
-	h2.ev.expect(t, EventSessionEnded)
+	h2.ev.ended(t)
 	h2.wantState(Locked)
 }
 
@@ -542,7 +542,7 @@ func TestRestartAfterExpiryEndsSession(t *testing.T) {
 	clock.Advance(time.Hour)
 
 	h2 := startHarness(t, dir, badges, clock)
-	if e := h2.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonExpired {
+	if e := h2.ev.ended(t); e.Reason != wire.ReasonExpired {
 		t.Errorf("reason %q", e.Reason)
 	}
 	h2.wantState(Locked)
@@ -561,7 +561,7 @@ func TestRestartFinishesInterruptedTeardown(t *testing.T) {
 	h.stop() // teardown interrupted
 
 	h2 := startHarness(t, dir, badges, clock)
-	if e := h2.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonSignout {
+	if e := h2.ev.ended(t); e.Reason != wire.ReasonSignout {
 		t.Errorf("reason %q", e.Reason)
 	}
 	if s := <-h2.teardowns; s.ID != "s1" {
@@ -613,7 +613,7 @@ func TestNextChallengeFromAnswer(t *testing.T) {
 		h.a.Tap("ana")
 		h.ev.expect(t, EventSessionStarted)
 		h.a.Signout()
-		h.ev.expect(t, EventSessionEnded)
+		h.ev.ended(t)
 	}
 	h.do(func() {})
 	if n := len(h.hub.requestsOf(wire.TypeChallengeRequest)); n != 1 {

@@ -97,7 +97,7 @@ func TestAgentOverRealChannel(t *testing.T) {
 	case <-time.After(20 * time.Millisecond):
 	}
 	close(release)
-	if e := ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonEntitlementRemoved {
+	if e := ev.ended(t); e.Reason != wire.ReasonEntitlementRemoved {
 		t.Errorf("session.ended %+v", e)
 	}
 	if ack := recv(t, fromHub, "ack"); ack.Type != wire.TypeAck || ack.Re != "p1" {
@@ -107,7 +107,7 @@ func TestAgentOverRealChannel(t *testing.T) {
 	a.Tap("ana")
 	ev.expect(t, EventSessionStarted)
 	a.Signout()
-	ev.expect(t, EventSessionEnded)
+	ev.ended(t)
 	end := recv(t, fromHub, "session.end")
 	var se wire.SessionEnd
 	if err := end.Unmarshal(&se); err != nil || end.Type != wire.TypeSessionEnd || se.SessionID != "s2" || se.Reason != wire.ReasonSignout {

@@ -35,8 +35,15 @@ const (
 	EventBadgeRead      = "badge.read"
 	EventSessionStarted = "session.started"
 	EventSessionWarning = "session.warning"
-	EventSessionEnded   = "session.ended"
-	EventLoginRefused   = "login.refused"
+	// EventSessionEnding is an addition to the contract: the live session
+	// (SessionID, User) has started its teardown, for Reason (one of
+	// session.ended's). The kiosk takes no input for it any more and a
+	// screen must stop showing it: its apps are being killed. The teardown
+	// can take the profile's kill grace, or up to Config.TeardownTimeout;
+	// session.ended, with the same fields, follows when it is done.
+	EventSessionEnding = "session.ending"
+	EventSessionEnded  = "session.ended"
+	EventLoginRefused  = "login.refused"
 )
 
 // Login refusal reasons the agent decides on its own, besides the hub's

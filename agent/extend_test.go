@@ -50,7 +50,7 @@ func TestHubWarningSchedule(t *testing.T) {
 	}
 	h.wantState(Warning)
 	h.clock.Advance(2 * time.Minute)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonShiftEnd {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonShiftEnd {
 		t.Errorf("ended with %q, want shift_end", e.Reason)
 	}
 }
@@ -68,7 +68,7 @@ func TestWarningsPassedWhileDown(t *testing.T) {
 	h2.ev.expect(t, EventSessionStarted, EventSessionWarning)
 	h2.ev.none(t)
 	clock.Advance(time.Minute)
-	h2.ev.expect(t, EventSessionEnded)
+	h2.ev.ended(t)
 }
 
 // TestSessionExtendPush: session.extend moves the expiry either way, re-arms
@@ -108,7 +108,7 @@ func TestSessionExtendPush(t *testing.T) {
 	// Cut short to a time that has passed: the session ends at once.
 	h.hub.push(wire.TypeSessionExtend, "p5", wire.SessionExtend{SessionID: "s1", ExpiresAt: h.clock.Now().Add(-time.Second), ExpiryReason: wire.ReasonShiftEnd})
 	h.ev.expect(t, EventSessionExtended)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonShiftEnd {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonShiftEnd {
 		t.Errorf("ended with %q", e.Reason)
 	}
 }

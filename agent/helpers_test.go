@@ -314,6 +314,18 @@ func (r *recorder) expect(t *testing.T, names ...string) []Event {
 	return got
 }
 
+// ended returns the next session.ended, failing unless the session.ending
+// right before it announced the same session, user and reason.
+func (r *recorder) ended(t *testing.T) Event {
+	t.Helper()
+	evs := r.expect(t, EventSessionEnding, EventSessionEnded)
+	ending, ended := evs[0], evs[1]
+	if ending.SessionID != ended.SessionID || ending.User != ended.User || ending.Reason != ended.Reason {
+		t.Fatalf("session.ending %+v does not announce session.ended %+v", ending, ended)
+	}
+	return ended
+}
+
 func (r *recorder) none(t *testing.T) {
 	t.Helper()
 	select {

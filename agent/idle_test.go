@@ -36,7 +36,7 @@ func TestIdleTimeoutEndsSession(t *testing.T) {
 	h.ev.none(t)
 
 	h.clock.Advance(time.Second)
-	e := h.ev.expect(t, EventSessionEnded)[0]
+	e := h.ev.ended(t)
 	if e.Reason != wire.ReasonIdle || e.SessionID != "s1" || e.User != "ana" {
 		t.Errorf("session.ended = %+v", e)
 	}
@@ -68,7 +68,7 @@ func TestActivityPostponesIdleTimeout(t *testing.T) {
 	h.ev.none(t)
 
 	h.clock.Advance(time.Second)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonIdle {
 		t.Errorf("reason %q", e.Reason)
 	}
 	<-h.teardowns
@@ -82,7 +82,7 @@ func TestIdleTimeoutDuringWarning(t *testing.T) {
 	h.clock.Advance(time.Minute)
 	h.ev.expect(t, EventSessionWarning)
 	h.clock.Advance(2 * time.Minute)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonIdle {
 		t.Errorf("reason %q, want idle before the expiry", e.Reason)
 	}
 	<-h.teardowns
@@ -105,7 +105,7 @@ func TestIdleTimerDoesNotOutliveItsSession(t *testing.T) {
 	h.login("s1", "ana", time.Hour)
 	h.clock.Advance(3 * time.Minute)
 	h.a.Signout()
-	h.ev.expect(t, EventSessionEnded)
+	h.ev.ended(t)
 	<-h.teardowns
 	h.wantState(Locked)
 	h.login("s2", "ana", time.Hour) // at 3:00: idle at 8:00
@@ -113,7 +113,7 @@ func TestIdleTimerDoesNotOutliveItsSession(t *testing.T) {
 	h.wantState(Active)
 	h.ev.none(t)
 	h.clock.Advance(3 * time.Minute)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle || e.SessionID != "s2" {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonIdle || e.SessionID != "s2" {
 		t.Errorf("session.ended = %+v", e)
 	}
 }
@@ -133,7 +133,7 @@ func TestRestoredSessionIdles(t *testing.T) {
 	clock.Advance(4 * time.Minute)
 	h2.wantState(Active)
 	clock.Advance(time.Minute)
-	if e := h2.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle {
+	if e := h2.ev.ended(t); e.Reason != wire.ReasonIdle {
 		t.Errorf("reason %q", e.Reason)
 	}
 }

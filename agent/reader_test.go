@@ -389,7 +389,7 @@ func TestReaderNFCOncePerPresentation(t *testing.T) {
 	k.idle(Active)
 
 	k.a.Signout()
-	if e := k.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonSignout {
+	if e := k.ev.ended(t); e.Reason != wire.ReasonSignout {
 		t.Fatalf("session.ended %+v", e)
 	}
 	k.idle(Locked) // the card still lies on the reader
@@ -467,7 +467,7 @@ func TestReaderUSBTouch(t *testing.T) {
 	// Signed out with the key still plugged in: no login without a new
 	// touch.
 	k.a.Signout()
-	k.ev.expect(t, EventSessionEnded)
+	k.ev.ended(t)
 	key.waitStarts(t)
 	k.ev.none(t)
 	if n := k.reqs.count(wire.TypeLogin); n != 1 {
@@ -478,7 +478,7 @@ func TestReaderUSBTouch(t *testing.T) {
 
 	// Unplugged while waiting: the wait stops and none starts again.
 	k.a.Signout()
-	k.ev.expect(t, EventSessionEnded)
+	k.ev.ended(t)
 	key.waitStarts(t)
 	k.reader.remove(t, usb.ID)
 	if err := key.waitEnds(t); err == nil {

@@ -24,8 +24,9 @@ const (
 	Active State = 3
 	// Warning: a session is open and ends within the warning lead.
 	Warning State = 4
-	// Ending: the session is being torn down; the kiosk is locked when the
-	// teardown hook returns.
+	// Ending: the session is being torn down (announced by session.ending);
+	// the kiosk is locked, and session.ended emitted, when the teardown
+	// hook returns.
 	Ending State = 5
 )
 

@@ -46,7 +46,7 @@ func TestSessionEndsByWallClock(t *testing.T) {
 				h.a.Activity()
 			}
 			h.clock.Advance(clockCheck)
-			e := h.ev.expect(t, EventSessionEnded)[0]
+			e := h.ev.ended(t)
 			if e.SessionID != "s1" || e.Reason != tt.want {
 				t.Errorf("session.ended = %+v, want reason %s", e, tt.want)
 			}
@@ -84,7 +84,7 @@ func TestInputAfterSuspendChecksClock(t *testing.T) {
 			h.ev.expect(t, EventDisconnected)
 			h.clock.Jump(2 * time.Hour)
 			h.a.Activity()
-			if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != tt.want {
+			if e := h.ev.ended(t); e.Reason != tt.want {
 				t.Errorf("reason %q, want %s", e.Reason, tt.want)
 			}
 		})
@@ -111,7 +111,7 @@ func TestWarningByWallClock(t *testing.T) {
 	h.wantState(Warning)
 	h.ev.none(t)
 	h.clock.Advance(2 * clockCheck)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonExpired {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonExpired {
 		t.Errorf("reason %q", e.Reason)
 	}
 	<-h.teardowns
@@ -143,7 +143,7 @@ func TestTimersFiringEarlyWaitForWallClock(t *testing.T) {
 	h.wantState(Warning)
 	h.ev.none(t)
 	h.clock.Advance(time.Second)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonExpired {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonExpired {
 		t.Errorf("reason %q", e.Reason)
 	}
 }
@@ -164,7 +164,7 @@ func TestIdleTimeoutAfterExtension(t *testing.T) {
 	h.wantState(Active)
 	h.ev.none(t)
 	h.clock.Advance(time.Second)
-	if e := h.ev.expect(t, EventSessionEnded)[0]; e.Reason != wire.ReasonIdle {
+	if e := h.ev.ended(t); e.Reason != wire.ReasonIdle {
 		t.Errorf("reason %q", e.Reason)
 	}
 }

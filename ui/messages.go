@@ -36,6 +36,12 @@ func EndedMessage(reason string) Message {
 	}
 }
 
+// EndingMessage is what the kiosk says while a session is being torn down
+// (session.ending): that it is signing out, and nothing of the worker.
+func EndingMessage() Message {
+	return Message{Title: "Signing out…", Detail: "Please wait."}
+}
+
 // RefusedMessage is a helpful, non-revealing explanation of a login
 // refusal (the reason of a login.refused event).
 func RefusedMessage(reason string) Message {

@@ -46,6 +46,10 @@ const (
 	// ScreenEnrolled and ScreenEnrollFailed say how a registration went.
 	ScreenEnrolled
 	ScreenEnrollFailed
+	// ScreenEnding: the agent is tearing the session down
+	// (session.ending). It says only "Signing out…": nothing of the worker,
+	// and nothing to press, until session.ended.
+	ScreenEnding
 )
 
 // String returns the lowercase name of s.
@@ -69,6 +73,8 @@ func (s Screen) String() string {
 		return "enrolled"
 	case ScreenEnrollFailed:
 		return "enroll-failed"
+	case ScreenEnding:
+		return "ending"
 	default:
 		return fmt.Sprintf("Screen(%d)", int(s))
 	}
@@ -76,6 +82,14 @@ func (s Screen) String() string {
 
 // session reports whether s shows an open session.
 func (s Screen) session() bool { return s == ScreenActive || s == ScreenWarning }
+
+// kind is s, with the warning counted as the session screen it is.
+func (s Screen) kind() Screen {
+	if s == ScreenWarning {
+		return ScreenActive
+	}
+	return s
+}
 
 // timed reports whether s goes back to the resting screen after a while.
 func (s Screen) timed() bool {
@@ -130,6 +144,16 @@ type Model struct {
 	opt     Options
 	root    *fyne.Container
 	catcher *inputCatcher
+	// canvas is the window's (Attach), for the keyboard focus; nil
+	// before Attach.
+	canvas fyne.Canvas
+	// drawn is what the widgets on screen show; buttons are its buttons
+	// by key (see button).
+	drawn   view
+	buttons map[string]*button
+	// quiet is set while the model moves the focus itself: that is not
+	// worker input.
+	quiet bool
 
 	// state, from the agent's events
 	screen      Screen
@@ -146,6 +170,7 @@ type Model struct {
 	enrollFor   string    // armed enrollment: the name to show; "" when none
 	note        Message   // an enrollment outcome shown on the session screen
 	noteUntil   time.Time
+	sessions    int // session.started events so far: tells one worker's session from the next
 
 	clock, countdn *widget.Label
 }
@@ -170,15 +195,18 @@ func New(opt Options) *Model {
 	return m
 }
 
-// Content is the kiosk's window content.
+// Content is the kiosk's window content. A window should take it through
+// Attach, which also gives the model the keyboard focus to look after.
 func (m *Model) Content() fyne.CanvasObject { return m.root }
 
 // Attach makes the model w's content and routes w's keyboard to it: Escape
 // signs out, and every key press counts as worker input, focused widget or
-// not.
+// not. The model keeps w's canvas to move the keyboard focus when the
+// screen changes (see render).
 func (m *Model) Attach(w fyne.Window) {
 	w.SetContent(m.Content())
-	w.Canvas().SetOnTypedKey(m.TypedKey)
+	m.canvas = w.Canvas()
+	m.canvas.SetOnTypedKey(m.TypedKey)
 	if dc, ok := w.Canvas().(desktop.Canvas); ok {
 		dc.SetOnKeyDown(func(*fyne.KeyEvent) { m.activity() })
 	}
@@ -212,6 +240,7 @@ func (m *Model) apply(e agent.Event) {
 		m.screen = ScreenActive
 		m.name, m.role, m.expiresAt = nameOf(e), e.Role, e.ExpiresAt
 		m.apps = slices.Clone(e.Apps)
+		m.sessions++
 	case agent.EventSessionWarning:
 		m.screen = ScreenWarning
 		if !e.ExpiresAt.IsZero() {
@@ -224,16 +253,21 @@ func (m *Model) apply(e agent.Event) {
 			return
 		}
 		m.screen, m.expiresAt = ScreenActive, e.ExpiresAt
+	case agent.EventSessionEnding:
+		// The teardown has begun (it can take seconds): the worker's apps
+		// are being killed and the agent takes no more input for the
+		// session. Nothing of it stays on screen meanwhile.
+		m.screen = ScreenEnding
+		m.forgetSession()
 	case agent.EventSessionEnded:
 		m.screen, m.reason, m.until = ScreenEnded, e.Reason, now.Add(m.opt.MessageFor)
-		m.name, m.role, m.apps, m.expiresAt = "", "", nil, time.Time{}
-		m.note = Message{}
+		m.forgetSession()
 	case agent.EventLoginRefused:
 		m.screen, m.reason, m.until = ScreenRefused, e.Reason, now.Add(m.opt.MessageFor)
 	case agent.EventBadgeRead:
 		// The badge reader tapped (a card presented, a key touched). During a
 		// session that is a registration, whose outcome shows as a note.
-		if m.screen.session() || m.screen == ScreenVerifying {
+		if m.screen.session() || m.screen == ScreenVerifying || m.screen == ScreenEnding {
 			return
 		}
 		m.verifying(now)
@@ -258,13 +292,22 @@ func (m *Model) apply(e agent.Event) {
 }
 
 // enrolled shows a registration's outcome: on its own screen, or as a note
-// on the session screen when a session is open.
+// on the session screen when a session is open. One that comes while the
+// session is ending (the registration started during it) is not shown:
+// the screen keeps saying "Signing out…" until session.ended.
 func (m *Model) enrolled(msg Message, screen Screen, now time.Time) {
-	if m.screen.session() {
+	switch {
+	case m.screen.session():
 		m.note, m.noteUntil = msg, now.Add(m.opt.MessageFor)
-		return
+	case m.screen != ScreenEnding:
+		m.screen, m.outcome, m.until = screen, msg, now.Add(m.opt.MessageFor)
 	}
-	m.screen, m.outcome, m.until = screen, msg, now.Add(m.opt.MessageFor)
+}
+
+// forgetSession drops what the screen knew of the session that is ending.
+func (m *Model) forgetSession() {
+	m.name, m.role, m.apps, m.expiresAt = "", "", nil, time.Time{}
+	m.note = Message{}
 }
 
 // nameOf is the name to show for an event's user.
@@ -332,8 +375,13 @@ func (m *Model) TypedKey(ev *fyne.KeyEvent) {
 	}
 }
 
-// activity passes worker input on to the agent core.
-func (m *Model) activity() { m.opt.Intents.Activity() }
+// activity passes worker input on to the agent core; the model moving the
+// focus itself is not input.
+func (m *Model) activity() {
+	if !m.quiet {
+		m.opt.Intents.Activity()
+	}
+}
 
 // tap is a virtual badge's tap: the verifying screen until the agent
 // answers with session.started, login.refused or a credential event (a

@@ -11,13 +11,42 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
+// view is what a screen shows, as far as the keyboard focus is concerned:
+// a focused button keeps its meaning while the view stays the same.
+type view struct {
+	screen    Screen // its kind: the warning is the session screen
+	session   int    // whose session (Model.sessions)
+	enrollFor string // whose badge a badge button registers
+}
+
 // render rebuilds the screen from the state.
+//
+// Fyne keeps the keyboard focus on a widget after it has left the window,
+// and its desktop driver sends keys to the focused widget: a button of a
+// screen that is gone would still take Enter (a badge of the locked screen
+// signing its worker in again after the sign-out, the previous worker's
+// Sign out ending the next worker's session). So render takes the focus
+// away before it replaces the widgets. When the view stays the same (a
+// warning, a note, the clock going online), the focus moves to the new
+// widget of the focused button; otherwise nothing is focused, and Tab
+// starts again at the first button. No screen focuses a button of its
+// own: Enter on a screen just drawn must not press anything the worker
+// did not choose (a repeated or held Return after a keyboard sign-in would
+// sign the worker out again); Escape signs out anywhere.
 func (m *Model) render() {
+	v := view{screen: m.screen.kind(), session: m.sessions, enrollFor: m.enrollFor}
+	keep := m.focusedKey(v)
+	if m.canvas != nil {
+		m.canvas.Unfocus()
+	}
+	m.buttons = map[string]*button{}
 	m.clock, m.countdn = nil, nil
 	var body fyne.CanvasObject
 	switch m.screen {
 	case ScreenVerifying:
 		body = m.message(m.checking, false)
+	case ScreenEnding:
+		body = m.message(EndingMessage(), false)
 	case ScreenActive, ScreenWarning:
 		body = m.session()
 	case ScreenEnded:
@@ -35,9 +64,28 @@ func (m *Model) render() {
 	// button takes still counts as activity.
 	m.root.Objects = []fyne.CanvasObject{m.catcher, container.NewPadded(body)}
 	m.root.Refresh()
+	m.drawn = v
+	if b := m.buttons[keep]; b != nil {
+		m.quiet = true // not input: the worker's focus stays where it was
+		m.canvas.Focus(b)
+		m.quiet = false
+	}
 	if m.opt.OnRender != nil {
 		m.opt.OnRender(m.screen)
 	}
+}
+
+// focusedKey is the key of the focused button if it is one of the screen
+// drawn and the screen to draw is the same view, and "" otherwise.
+func (m *Model) focusedKey(v view) string {
+	if m.canvas == nil || v != m.drawn {
+		return ""
+	}
+	b, ok := m.canvas.Focused().(*button)
+	if !ok || m.buttons[b.key] != b {
+		return ""
+	}
+	return b.key
 }
 
 func heading(text string) *widget.Label {
@@ -70,7 +118,7 @@ func (m *Model) locked(msg Message) fyne.CanvasObject {
 	return container.NewBorder(top, m.badges(), nil, nil, container.NewVBox(items...))
 }
 
-// message is the verifying, ended, refused and enrollment outcome screens;
+// message is the verifying, ending, ended, refused and enrollment outcome screens;
 // badges says whether the demo badges are offered (a new tap is welcome).
 func (m *Model) message(msg Message, badges bool) fyne.CanvasObject {
 	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
@@ -109,7 +157,7 @@ func (m *Model) session() fyne.CanvasObject {
 		if l := m.opt.AppLabels[app]; l != "" {
 			label = l
 		}
-		apps.Add(m.button(label, widget.MediumImportance, func() {
+		apps.Add(m.button("app:"+app, label, widget.MediumImportance, func() {
 			if m.opt.OnApp != nil {
 				m.opt.OnApp(app)
 			}
@@ -121,7 +169,7 @@ func (m *Model) session() fyne.CanvasObject {
 			bottom.Add(b)
 		}
 	}
-	bottom.Add(m.button("Sign out", widget.HighImportance, m.signout))
+	bottom.Add(m.button("signout", "Sign out", widget.HighImportance, m.signout))
 	return container.NewBorder(info, container.NewPadded(bottom), nil, nil, container.NewVScroll(apps))
 }
 
@@ -132,15 +180,19 @@ func (m *Model) badges() fyne.CanvasObject {
 	}
 	row := container.NewHBox(line("Demo badges:"))
 	for _, name := range m.opt.Badges {
-		row.Add(m.button(name, widget.MediumImportance, func() { m.tap(name) }))
+		row.Add(m.button("badge:"+name, name, widget.MediumImportance, func() { m.tap(name) }))
 	}
 	return container.NewCenter(row)
 }
 
 // button is a kiosk button whose every use is worker input and on which
-// Escape signs out.
-func (m *Model) button(label string, importance widget.Importance, tapped func()) *button {
+// Escape signs out. key names what it does on its screen ("signout",
+// "app:ID", "badge:NAME"), so that the focus can follow it when the screen
+// is drawn again.
+func (m *Model) button(key, label string, importance widget.Importance, tapped func()) *button {
 	b := newButton(label, importance, tapped)
+	b.key = key
 	b.activity, b.escape = m.activity, m.signout
+	m.buttons[key] = b
 	return b
 }

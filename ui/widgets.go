@@ -19,6 +19,7 @@ const MinButtonHeight = 64
 // press, key, focus and pointer movement on it is reported as activity.
 type button struct {
 	widget.Button
+	key      string // what it does on its screen (Model.button)
 	escape   func()
 	activity func()
 }

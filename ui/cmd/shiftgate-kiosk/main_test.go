@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,11 +141,7 @@ func TestKioskUnderXvfb(t *testing.T) {
 
 	// Keyboard only: Tab focuses the first demo badge (amira), Return
 	// presses it.
-	keys := exec.CommandContext(ctx, "xdotool", "key", "Tab", "key", "Return")
-	keys.Env = xenv
-	if out, err := keys.CombinedOutput(); err != nil {
-		t.Fatalf("xdotool: %v: %s", err, out)
-	}
+	xdotool(t, ctx, xenv, "key", "Tab", "key", "Return")
 	started := waitEvent(t, ctx, events, "session.started")
 	if started["user"] != "amira.haddad" || started["role"] != "Nurse" {
 		t.Errorf("session.started = %v, want amira.haddad as Nurse", started)
@@ -163,6 +160,55 @@ func TestKioskUnderXvfb(t *testing.T) {
 	}
 	if d := differing(li, ai); d < 1000 {
 		t.Errorf("locked and active screenshots differ in only %d pixels", d)
+	}
+
+	// Escape signs out: session.ending as the teardown starts, then
+	// session.ended. The badge that Tab and Return pressed has left the
+	// screen with the locked screen, so a Return on the ended screen
+	// presses nothing (the focus used to stay on it, and Return signed
+	// amira in again); Tab and Return still sign in.
+	xdotool(t, ctx, xenv, "key", "Escape")
+	if e := waitEvent(t, ctx, events, "session.ending"); e["user"] != "amira.haddad" || e["reason"] != "signout" || e["session_id"] != started["session_id"] {
+		t.Errorf("session.ending = %v, want amira.haddad's session, signout", e)
+	}
+	waitEvent(t, ctx, events, "session.ended")
+	screenshot(t, ctx, xenv, active) // the ended screen is up
+	xdotool(t, ctx, xenv, "key", "Return")
+	noEvent(t, ctx, events, 1500*time.Millisecond, "badge.read", "session.started", "login.refused")
+	xdotool(t, ctx, xenv, "key", "Tab", "key", "Return")
+	if again := waitEvent(t, ctx, events, "session.started"); again["user"] != "amira.haddad" {
+		t.Errorf("Tab and Return after a sign-out: session.started = %v", again)
+	}
+}
+
+// xdotool runs xdotool with args on the X display of xenv.
+func xdotool(t *testing.T, ctx context.Context, xenv []string, args ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = xenv
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// noEvent fails if the kiosk prints one of the events names within d.
+func noEvent(t *testing.T, ctx context.Context, events <-chan map[string]any, d time.Duration, names ...string) {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				t.Fatal("the kiosk stopped")
+			}
+			if name, _ := e["event"].(string); slices.Contains(names, name) {
+				t.Fatalf("unexpected %s: %v", name, e)
+			}
+		case <-deadline:
+			return
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		}
 	}
 }
 
