@@ -145,24 +145,29 @@ func (c *Console) loginFinish(w http.ResponseWriter, r *http.Request, _ *viewer)
 	// revocation may have come in between.
 	now := c.cfg.Now().UTC()
 	var raced *uint32
-	_, err = c.st.UpdateConsoleCredential(r.Context(), stored.ID, func(old store.ConsoleCredential) (store.ConsoleCredential, error) {
-		switch {
-		case !old.Revoked.IsZero():
-			return old, errSignin
-		case (presented != 0 || old.SignCount != 0) && presented <= old.SignCount:
-			raced = &old.SignCount
-			return old, errSignin
+	err = c.startSession(r.Context(), w, account, "passkey", func(tx store.Ops) error {
+		if acct, err := tx.GetConsoleAccount(r.Context(), account.ID); err != nil {
+			return err
+		} else if !acct.Disabled.IsZero() {
+			return errSignin // disabled since the check above
 		}
-		old.SignCount, old.LastUsed, old.BackupState = cred.Authenticator.SignCount, now, cred.Flags.BackupState
-		return old, nil
+		_, err := tx.UpdateConsoleCredential(r.Context(), stored.ID, func(old store.ConsoleCredential) (store.ConsoleCredential, error) {
+			switch {
+			case !old.Revoked.IsZero():
+				return old, errSignin
+			case (presented != 0 || old.SignCount != 0) && presented <= old.SignCount:
+				raced = &old.SignCount
+				return old, errSignin
+			}
+			old.SignCount, old.LastUsed, old.BackupState = cred.Authenticator.SignCount, now, cred.Flags.BackupState
+			return old, nil
+		})
+		return err
 	})
 	if raced != nil {
 		return cloned(*raced)
 	}
 	if err != nil {
-		return err
-	}
-	if err := c.startSession(r.Context(), w, account, "passkey"); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"next": landing(account)})
@@ -331,7 +336,7 @@ func (c *Console) registerFinish(w http.ResponseWriter, r *http.Request, _ *view
 	for _, t := range wc.Transport {
 		cred.Transports = append(cred.Transports, string(t))
 	}
-	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+	err = c.startSession(r.Context(), w, a, "invite", func(tx store.Ops) error {
 		if _, err := tx.UseConsoleInvite(r.Context(), cer.invite, now); err != nil {
 			return err
 		}
@@ -356,9 +361,6 @@ func (c *Console) registerFinish(w http.ResponseWriter, r *http.Request, _ *view
 		return badRequest("this passkey is already registered")
 	}
 	if err != nil {
-		return err
-	}
-	if err := c.startSession(r.Context(), w, a, "invite"); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"next": landing(a)})

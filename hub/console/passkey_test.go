@@ -161,9 +161,14 @@ func TestRevokePasskeys(t *testing.T) {
 		t.Errorf("new passkey: %d, want 200", r.Status)
 	}
 
-	// Revoked alone (a stolen device, no new link yet).
+	// Revoked alone (a stolen device, no new link yet): a link still
+	// unused, which the device may hold in its mail, is void too.
+	pending := admin.reinvite(sam.ID, nil)
 	if r := admin.post("/console/accounts/"+sam.ID+"/passkeys/revoke", nil); r.Status != http.StatusSeeOther || r.location() != "/console/accounts?ok=passkeys-revoked" {
 		t.Fatalf("revoke passkeys: %d %q %s", r.Status, r.location(), r.Body)
+	}
+	if r := newClient(t, h, nil).do("POST", "/console/auth/register/begin", map[string]string{"token": pending}, "Accept", "application/json"); r.Status == http.StatusOK {
+		t.Errorf("a link sent before Revoke passkeys still registers: %d %s", r.Status, r.Body)
 	}
 	if r := fresh.get("/console/site/"); r.Status != http.StatusSeeOther {
 		t.Errorf("session after the revocation: %d, want a redirect to sign-in", r.Status)
@@ -302,6 +307,12 @@ func TestConcurrentClonesOneSignsIn(t *testing.T) {
 		wg.Wait()
 		if statuses[0] == http.StatusOK && statuses[1] == http.StatusOK {
 			t.Fatalf("round %d: both copies signed in with the same counter", round)
+		}
+		// Whichever copy got in, its session ended with the revocation.
+		for i, c := range clients {
+			if r := c.get("/console/me"); r.Status != http.StatusSeeOther {
+				t.Errorf("round %d: copy %d is signed in (%d) with the passkey revoked as cloned", round, i, r.Status)
+			}
 		}
 		creds, err := h.Store().ListConsoleCredentials(t.Context(), account(t, h, "ada@example.org").ID)
 		if err != nil || len(creds) != 1 || creds[0].Revoked.IsZero() {

@@ -216,7 +216,12 @@ func csrfToken(secret []byte) string {
 }
 
 // startSession creates a session for account a and sets its cookie.
-func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a store.ConsoleAccount, how string) error {
+// startSession signs account a in: a session, its audit record and the
+// cookie. first, if not nil, runs in the session's transaction before it
+// is made (the passkey's use, or its registration): a revocation of the
+// passkey or the account then commits either before it, and the sign-in
+// fails, or after it, and ends the session with the others.
+func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a store.ConsoleAccount, how string, first func(tx store.Ops) error) error {
 	secret, err := newSecret()
 	if err != nil {
 		return err
@@ -224,6 +229,11 @@ func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a sto
 	now := c.cfg.Now().UTC()
 	s := store.ConsoleSession{Hash: hashSecret(secret), AccountID: a.ID, Created: now, LastSeen: now, Expires: now.Add(c.cfg.AbsoluteTimeout)}
 	err = c.st.InTx(ctx, func(tx store.Ops) error {
+		if first != nil {
+			if err := first(tx); err != nil {
+				return err
+			}
+		}
 		if err := tx.CreateConsoleSession(ctx, s); err != nil {
 			return err
 		}

@@ -607,6 +607,12 @@ func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *vie
 		if !a.Disabled.IsZero() {
 			return badRequest("the account is disabled")
 		}
+		if revoke != "" {
+			// Before the new link: the revocation voids the links so far.
+			if err := c.revokeByAdmin(r.Context(), tx, v, a, now); err != nil {
+				return err
+			}
+		}
 		voided, err := tx.VoidConsoleInvites(r.Context(), a.ID, now)
 		if err != nil {
 			return err
@@ -616,14 +622,8 @@ func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *vie
 			return err
 		}
 		link, name = InviteLink(c.cfg.Origin, tok), a.Name
-		if err := c.auditIn(r.Context(), tx, v, "console.invite", "console:"+a.ID, map[string]any{"name": a.Name, "role": a.Role, "again": true,
-			"earlierLinksVoided": voided, "revokePasskeys": revoke != ""}); err != nil {
-			return err
-		}
-		if revoke == "" {
-			return nil
-		}
-		return c.revokeByAdmin(r.Context(), tx, v, a, now)
+		return c.auditIn(r.Context(), tx, v, "console.invite", "console:"+a.ID, map[string]any{"name": a.Name, "role": a.Role, "again": true,
+			"earlierLinksVoided": voided, "revokePasskeys": revoke != ""})
 	})
 	if err != nil {
 		return err
@@ -656,15 +656,21 @@ func (c *Console) accountRevokePasskeys(w http.ResponseWriter, r *http.Request, 
 	return done(w, r, "/console/accounts", "passkeys-revoked")
 }
 
-// revokeByAdmin revokes account a's passkeys and ends its sessions inside
-// tx, audited as the viewer's.
+// revokeByAdmin revokes account a's passkeys, ends its sessions and voids
+// its unused invitation links (a stolen device may hold one in its mail)
+// inside tx, audited as the viewer's. A new link made in the same
+// transaction after it stays good.
 func (c *Console) revokeByAdmin(ctx context.Context, tx store.Ops, v *viewer, a store.ConsoleAccount, now time.Time) error {
 	ids, n, err := revokePasskeys(ctx, tx, a.ID, nil, now)
 	if err != nil {
 		return err
 	}
+	voided, err := tx.VoidConsoleInvites(ctx, a.ID, now)
+	if err != nil {
+		return err
+	}
 	return c.auditIn(ctx, tx, v, "console.passkey_revoked", "console:"+a.ID, map[string]any{"name": a.Name, "credentials": ids,
-		"reason": "admin", "sessionsEnded": n})
+		"reason": "admin", "sessionsEnded": n, "linksVoided": voided})
 }
 
 // accountDisable stops an account from signing in and ends its sessions.
