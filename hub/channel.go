@@ -283,22 +283,24 @@ func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *polic
 // renewCert signs a kiosk's CSR for a fresh certificate, if the kiosk is
 // still enabled: a disable leaves its channel open for a moment (for the
 // revocation pushes), and a request sent then must not get a certificate.
-// Each certificate issued is audited.
+// The check, the signature and the audit record of the certificate issued
+// are one transaction, so a disable commits either before (refused) or
+// after the issuance.
 func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRenew) (wire.Envelope, error) {
-	d, err := c.s.st.GetDevice(ctx, deviceID)
-	if err != nil {
-		return wire.Envelope{}, err
-	}
-	if d.State != store.DeviceActive {
-		return wire.Envelope{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled: it gets no new certificate", Err: fmt.Errorf("device %s is disabled", deviceID)}
-	}
-	now := c.s.cfg.Now()
-	der, err := c.s.certs.CA.SignDeviceCSR(cr.CSR, deviceID, enroll.DeviceCertLifetime, now)
-	if err != nil {
-		return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "the certificate request is not valid", Err: err}
-	}
-	err = c.s.st.InTx(ctx, func(tx store.Ops) error {
-		_, err := c.s.audit.Append(ctx, tx, auditEntry(deviceActor(deviceID), "device.cert_renew", "device:"+deviceID,
+	var der []byte
+	err := c.s.st.InTx(ctx, func(tx store.Ops) error {
+		d, err := tx.GetDevice(ctx, deviceID)
+		if err != nil {
+			return err
+		}
+		if d.State != store.DeviceActive {
+			return &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled: it gets no new certificate", Err: fmt.Errorf("device %s is disabled", deviceID)}
+		}
+		now := c.s.cfg.Now()
+		if der, err = c.s.certs.CA.SignDeviceCSR(cr.CSR, deviceID, enroll.DeviceCertLifetime, now); err != nil {
+			return &push.SafeError{Code: wire.ErrBadMessage, Message: "the certificate request is not valid", Err: err}
+		}
+		_, err = c.s.audit.Append(ctx, tx, auditEntry(deviceActor(deviceID), "device.cert_renew", "device:"+deviceID,
 			map[string]any{"name": d.Name, "notAfter": now.Add(enroll.DeviceCertLifetime).UTC()}))
 		return err
 	})
