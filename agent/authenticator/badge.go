@@ -33,6 +33,7 @@ type badge struct {
 	UserVerification bool         `json:"userVerification"`
 	Attestation      string       `json:"attestation"`
 	Transports       []string     `json:"transports"`
+	NoCounter        bool         `json:"noCounter,omitempty"` // assertions report a sign counter of 0
 	Credentials      []credential `json:"credentials"`
 }
 

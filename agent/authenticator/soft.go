@@ -50,6 +50,10 @@ type SoftOptions struct {
 	// allows (the counter must only rise). For load generators that own their badge files:
 	// the file is read once, so a change made to it by another process is not seen.
 	CounterBlock uint32
+	// NoCounter makes the badge report a sign counter of 0 in every assertion, as
+	// authenticators that do not implement one do (WebAuthn §6.1.1). For tests of relying
+	// parties that refuse them.
+	NoCounter bool
 }
 
 // Soft is a software FIDO2 authenticator whose state is the file DIR/NAME.json. It produces
@@ -175,6 +179,7 @@ func (s *Soft) loadOrNew() (*badge, error) {
 			UserVerification: s.opts.UserVerification,
 			Attestation:      string(s.opts.Attestation),
 			Transports:       slices.Clone(s.opts.Transports),
+			NoCounter:        s.opts.NoCounter,
 			Credentials:      []credential{},
 		}, nil
 	}
@@ -360,7 +365,11 @@ func (s *Soft) GetAssertion(ctx context.Context, req GetRequest) (GetResult, err
 	if err := s.count(b, c); err != nil {
 		return GetResult{}, err
 	}
-	authData := authenticatorData(req.RPID, flagUP|uv, c.SignCount, nil)
+	counter := c.SignCount
+	if b.NoCounter {
+		counter = 0
+	}
+	authData := authenticatorData(req.RPID, flagUP|uv, counter, nil)
 	sig, err := sign(key, authData, req.ClientDataHash)
 	if err != nil {
 		return GetResult{}, err

@@ -72,6 +72,26 @@ func TestCounterPersistsAcrossReopen(t *testing.T) {
 	}
 }
 
+// TestNoCounter: a badge made with NoCounter presents a sign counter of 0 in every assertion,
+// also when opened again without the option (it is the badge's, kept in its file), and the
+// relying party, seeing 0 stored and presented, raises no clone warning.
+func TestNoCounter(t *testing.T) {
+	dir := t.TempDir()
+	rp := newTestRP(t)
+	if _, err := rp.register(rp.user("ana"), newTestSoft(t, dir, "ana", SoftOptions{NoCounter: true})); err != nil {
+		t.Fatal(err)
+	}
+	for tap := range 3 {
+		_, cred, err := rp.login(newTestSoft(t, dir, "ana", SoftOptions{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cred.Authenticator.SignCount != 0 || cred.Authenticator.CloneWarning {
+			t.Fatalf("tap %d: counter %d clone warning %v, want 0 and none", tap, cred.Authenticator.SignCount, cred.Authenticator.CloneWarning)
+		}
+	}
+}
+
 // TestCounterBlock: a badge with CounterBlock writes its file once per block, the file always
 // holds a counter at or above every one signed, and a badge reopened after some taps (a
 // restarted or crashed simulator) goes on above them, so the relying party never sees a

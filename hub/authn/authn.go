@@ -45,6 +45,10 @@ var (
 	// ErrCloned: the sign counter went backwards; the credential has been
 	// suspended.
 	ErrCloned = errors.New("sign counter regression: possible cloned key")
+	// ErrNoCounter: the authenticator does not keep a sign counter (it
+	// presents 0, and 0 is stored), so a copy of it could never be
+	// detected: it is refused until it presents one.
+	ErrNoCounter = errors.New("authenticator keeps no sign counter")
 	// ErrAAGUIDNotAllowed: the badge model is not in the registration's
 	// allow list.
 	ErrAAGUIDNotAllowed = errors.New("authenticator model not allowed")
@@ -67,7 +71,7 @@ func RefusalCode(err error) string {
 		return wire.RefusedChallengeExpire
 	case errors.Is(err, ErrInvalid):
 		return wire.RefusedInvalid
-	case errors.Is(err, ErrAAGUIDNotAllowed):
+	case errors.Is(err, ErrAAGUIDNotAllowed), errors.Is(err, ErrNoCounter):
 		return wire.RefusedNotAllowedHere
 	}
 	return ""

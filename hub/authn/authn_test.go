@@ -383,6 +383,32 @@ func TestClonedKey(t *testing.T) {
 // TestCounterRegressionAfterVerify covers two copies of a key racing past
 // go-webauthn's check with the same stored counter: the check inside the
 // counter update catches the second.
+// TestCounterlessBadgeRefused: an authenticator that keeps no sign
+// counter (it presents 0 every time) could be copied without the hub ever
+// noticing: its logins are refused (not_allowed_here), and it is not
+// suspended, since nothing shows a copy exists. A counting badge of the
+// same user signs in.
+func TestCounterlessBadgeRefused(t *testing.T) {
+	e := newEnv(t)
+	ana := e.user("ana")
+	flat := e.badge("ana-flat", authenticator.SoftOptions{NoCounter: true})
+	cred := e.register(ana, flat)
+	for range 2 {
+		_, err := e.login(kioskA, flat)
+		if !errors.Is(err, ErrNoCounter) || RefusalCode(err) != wire.RefusedNotAllowedHere {
+			t.Fatalf("counterless badge: %v (code %q), want ErrNoCounter / not_allowed_here", err, RefusalCode(err))
+		}
+	}
+	if got, err := e.st.GetCredential(t.Context(), cred.ID); err != nil || got.State != store.CredentialActive || got.SignCount != 0 {
+		t.Errorf("credential after the refusals = %+v, %v; want it active, counter 0", got, err)
+	}
+	counting := e.badge("ana", authenticator.SoftOptions{})
+	e.register(ana, counting)
+	if _, err := e.login(kioskA, counting); err != nil {
+		t.Errorf("counting badge: %v", err)
+	}
+}
+
 func TestCounterRegressionAfterVerify(t *testing.T) {
 	e := newEnv(t)
 	badge := e.badge("ana", authenticator.SoftOptions{})
@@ -629,6 +655,7 @@ func TestRefusalCode(t *testing.T) {
 		{fmt.Errorf("x: %w", ErrChallenge), wire.RefusedChallengeExpire},
 		{fmt.Errorf("x: %w", ErrInvalid), wire.RefusedInvalid},
 		{fmt.Errorf("x: %w", ErrAAGUIDNotAllowed), wire.RefusedNotAllowedHere},
+		{fmt.Errorf("x: %w", ErrNoCounter), wire.RefusedNotAllowedHere},
 	}
 	for _, tt := range tests {
 		if got := RefusalCode(tt.err); got != tt.want {

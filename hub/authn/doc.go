@@ -33,6 +33,13 @@
 // ErrCloned. From then on every copy, the original
 // included, is refused as unknown until an administrator acts.
 //
+// An authenticator may keep no counter at all and present 0 every time
+// (WebAuthn §6.1.1); then no copy of it could ever be noticed. A login
+// presenting 0 for a credential whose stored counter is 0 fails with
+// ErrNoCounter (not_allowed_here) and changes nothing: a shared kiosk's
+// badge must count. A key that starts a new credential's counter at 0
+// presents 1 at its first use.
+//
 // # Enrollment at a kiosk
 //
 // Once a supervisor or administrator has authorised it, BeginRegistration

@@ -216,6 +216,13 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		rp.creds.forget(credID)
 		return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, cred.SignCount, presented)
 	}
+	if presented == 0 && cred.SignCount == 0 {
+		// WebAuthn lets an authenticator leave its counter at 0, and then
+		// two copies of it can never be told apart. A shared kiosk's
+		// badge must count. (A counter a key starts at 0 for a new
+		// credential moves at its first use.)
+		return LoginResult{}, fmt.Errorf("%w: credential %s presented sign counter 0 and has never presented another; enroll a security key that counts its signatures", ErrNoCounter, b64(credID))
+	}
 	now := rp.now()
 	var (
 		stored  uint32
