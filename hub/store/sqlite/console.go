@@ -345,7 +345,7 @@ func (o ops) GetConsoleInvite(ctx context.Context, hash []byte, at time.Time) (s
 // UseConsoleInvite checks and marks the invite in one statement, so two
 // concurrent uses cannot both succeed.
 func (o ops) UseConsoleInvite(ctx context.Context, hash []byte, at time.Time) (store.ConsoleInvite, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return store.ConsoleInvite{}, fmt.Errorf("use console invite: %w", err)
 	}
 	var inv store.ConsoleInvite
@@ -362,7 +362,7 @@ func (o ops) UseConsoleInvite(ctx context.Context, hash []byte, at time.Time) (s
 }
 
 func (o ops) VoidConsoleInvites(ctx context.Context, accountID string, at time.Time) (int, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return 0, fmt.Errorf("void console invites: %w", err)
 	}
 	var n int64
@@ -433,7 +433,7 @@ func (o ops) EndConsoleSession(ctx context.Context, hash []byte, at time.Time) e
 // endOrTouch runs an UPDATE of one live session by hash; ErrNotFound when
 // no row matched.
 func (o ops) endOrTouch(ctx context.Context, op, query string, at time.Time, hash []byte) error {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	err := o.write(ctx, func(q querier) error {
@@ -454,7 +454,7 @@ func (o ops) endOrTouch(ctx context.Context, op, query string, at time.Time, has
 }
 
 func (o ops) EndConsoleSessions(ctx context.Context, accountID string, at time.Time) (int, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return 0, fmt.Errorf("end console sessions of %s: %w", accountID, err)
 	}
 	var n int64

@@ -26,7 +26,7 @@ func (o ops) CreateEnrollmentCode(ctx context.Context, c store.EnrollmentCode) e
 }
 
 func (o ops) UseEnrollmentCode(ctx context.Context, hash []byte, at time.Time) (store.EnrollmentCode, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return store.EnrollmentCode{}, fmt.Errorf("use enrollment code: %w", err)
 	}
 	var c store.EnrollmentCode

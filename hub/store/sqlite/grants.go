@@ -51,7 +51,7 @@ func (o ops) GetGrant(ctx context.Context, id string) (store.Grant, error) {
 }
 
 func (o ops) RevokeGrant(ctx context.Context, id string, at time.Time) (store.Grant, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return store.Grant{}, fmt.Errorf("revoke grant %s: %w", id, err)
 	}
 	var g store.Grant
@@ -81,7 +81,7 @@ func (o ops) ListGrants(ctx context.Context, userID string) ([]store.Grant, erro
 // RevokeGrants revokes the user's grants that are neither revoked nor over
 // (a zero End never ends), future ones included.
 func (o ops) RevokeGrants(ctx context.Context, userID string, at time.Time) ([]store.Grant, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return nil, fmt.Errorf("revoke grants of %s: %w", userID, err)
 	}
 	var gs []store.Grant

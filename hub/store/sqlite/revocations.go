@@ -119,7 +119,7 @@ func (o ops) ListRevocations(ctx context.Context, rq store.RevocationQuery) ([]s
 }
 
 func (o ops) AckRevocations(ctx context.Context, sessionID string, at time.Time) (int, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return 0, fmt.Errorf("ack revocations of session %s: %w", sessionID, err)
 	}
 	var n int64

@@ -169,7 +169,7 @@ func (o ops) EachLiveSession(ctx context.Context, fn func(store.LiveSession) err
 }
 
 func (o ops) EndSessions(ctx context.Context, userID, reason string, at time.Time) ([]store.Session, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return nil, fmt.Errorf("end sessions of %s: %w", userID, err)
 	}
 	var ss []store.Session
@@ -198,7 +198,7 @@ func (o ops) EndSessions(ctx context.Context, userID, reason string, at time.Tim
 }
 
 func (o ops) EndSessionsByID(ctx context.Context, ids []string, reason string, at time.Time) ([]string, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return nil, fmt.Errorf("end %d sessions: %w", len(ids), err)
 	}
 	if len(ids) == 0 {
@@ -258,7 +258,7 @@ func (o ops) EndSession(ctx context.Context, id, reason string, at time.Time) (s
 
 // endSession ends the live session id, only on deviceID when it is set.
 func (o ops) endSession(ctx context.Context, id, deviceID, reason string, at time.Time) (store.Session, error) {
-	if err := checkTimes(at); err != nil {
+	if err := checkTime(at); err != nil {
 		return store.Session{}, err
 	}
 	query := `SELECT ` + sessionCols + ` FROM sessions WHERE id = ? AND ended = 0`

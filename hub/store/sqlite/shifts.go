@@ -127,7 +127,9 @@ func (o ops) SetSessionExpiry(ctx context.Context, id string, expires time.Time)
 }
 
 // checkTime refuses a zero time or one that does not fit in int64
-// nanoseconds.
+// nanoseconds. The ops that mark a row used, ended, revoked or
+// acknowledged need it: they store the time in a column where 0 means
+// "not yet", so a zero time would report success and change nothing.
 func checkTime(t time.Time) error {
 	if t.IsZero() {
 		return errors.New("no time given")

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -34,6 +35,11 @@ func testEnrollmentCodes(t *testing.T, s store.Store) {
 	fresh := store.EnrollmentCode{Hash: []byte("hash-three"), DeviceName: "kiosk-3", Site: "south", Created: at(0), Expires: at(2)}
 	if err := s.CreateEnrollmentCode(ctx, fresh); err != nil {
 		t.Fatal(err)
+	}
+	// A use without a time is refused: stored as "not used", it would
+	// report success and leave the code usable.
+	if _, err := s.UseEnrollmentCode(ctx, fresh.Hash, time.Time{}); err == nil {
+		t.Error("use at the zero time: no error")
 	}
 	_ = s.InTx(ctx, func(tx store.Ops) error {
 		if _, err := tx.UseEnrollmentCode(ctx, fresh.Hash, at(1)); err != nil {
