@@ -33,6 +33,10 @@ deps: ## install the Debian packages the build needs (skipped when present)
 	done; \
 	if [ -n "$$missing" ]; then \
 	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  if [ -n "$$sudo" ] && ! command -v sudo > /dev/null; then \
+	    echo "deps: missing$$missing, and there is no sudo: run make deps as root, or as root:"; \
+	    echo "  apt-get update && apt-get install -y --no-install-recommends$$missing"; exit 1; \
+	  fi; \
 	  echo "deps: installing$$missing"; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all system packages present"; fi
