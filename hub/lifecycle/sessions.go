@@ -205,23 +205,8 @@ func (e *Engine) DisableDevice(ctx context.Context, a Actor, deviceID string) er
 // sessions (reason credential_revoked): sessions do not record which
 // credential opened them, so all of them end.
 func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []byte, why string) error {
-	err := e.run(ctx, func(tx store.Ops, c *change) error {
-		cr, err := tx.UpdateCredential(ctx, credentialID, func(old store.Credential) (store.Credential, error) {
-			old.State, old.Reason = store.CredentialRevoked, why
-			return old, nil
-		})
-		if err != nil {
-			return err
-		}
-		ss, err := e.endSessions(ctx, tx, c, cr.UserID, ReasonCredentialRevoked, "")
-		if err != nil {
-			return err
-		}
-		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "credential.revoke", Subject: subjectUserPrefix + cr.UserID,
-			Detail: map[string]any{"credential": fmt.Sprintf("%x", credentialID), "reason": why, "sessionsEnded": ss}})
-		return err
-	})
-	if err != nil {
+	detail := map[string]any{"credential": fmt.Sprintf("%x", credentialID), "reason": why}
+	if err := e.retireCredential(ctx, a, credentialID, store.CredentialRevoked, why, "credential.revoke", detail); err != nil {
 		return fmt.Errorf("revoke credential %x: %w", credentialID, err)
 	}
 	return nil
@@ -236,33 +221,39 @@ func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []b
 // credential.suspended audit record with the credential's previous state
 // and the sessions ended.
 func (e *Engine) SuspendCredential(ctx context.Context, a Actor, credentialID []byte, why string, detail map[string]any) error {
-	err := e.run(ctx, func(tx store.Ops, c *change) error {
+	if err := e.retireCredential(ctx, a, credentialID, store.CredentialSuspended, why, "credential.suspended", detail); err != nil {
+		return fmt.Errorf("suspend credential %x: %w", credentialID, err)
+	}
+	return nil
+}
+
+// retireCredential puts a credential in state (revoked from any state,
+// suspended only from active) with reason why, ends its owner's live
+// sessions and writes action's audit record: detail, with the previous
+// state and the sessions ended. One transaction; the revocations are
+// pushed after it.
+func (e *Engine) retireCredential(ctx context.Context, a Actor, credentialID []byte, state store.CredentialState, why, action string, detail map[string]any) error {
+	return e.run(ctx, func(tx store.Ops, c *change) error {
 		rec := maps.Clone(detail)
 		if rec == nil {
 			rec = map[string]any{}
 		}
 		cr, err := tx.UpdateCredential(ctx, credentialID, func(old store.Credential) (store.Credential, error) {
 			rec["previous_state"] = old.State.String()
-			if old.State == store.CredentialActive {
-				old.State, old.Reason = store.CredentialSuspended, why
+			if state == store.CredentialRevoked || old.State == store.CredentialActive {
+				old.State, old.Reason = state, why
 			}
 			return old, nil
 		})
 		if err != nil {
 			return err
 		}
-		ss, err := e.endSessions(ctx, tx, c, cr.UserID, ReasonCredentialRevoked, "")
-		if err != nil {
+		if rec["sessionsEnded"], err = e.endSessions(ctx, tx, c, cr.UserID, ReasonCredentialRevoked, ""); err != nil {
 			return err
 		}
-		rec["sessionsEnded"] = ss
-		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "credential.suspended", Subject: subjectUserPrefix + cr.UserID, Detail: rec})
+		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: subjectUserPrefix + cr.UserID, Detail: rec})
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("suspend credential %x: %w", credentialID, err)
-	}
-	return nil
 }
 
 // endExpiredSessions ends the live sessions whose expiry has passed and
