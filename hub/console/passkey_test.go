@@ -143,8 +143,30 @@ func TestRevokePasskeys(t *testing.T) {
 		t.Errorf("supervisor revokes passkeys: %d, want 403", r.Status)
 	}
 
-	// Sam lost the passkey: a new link that revokes it.
+	// Sam lost the passkey: a new link that revokes it, and voids the
+	// link sent before.
+	admin.reinvite(sam.ID, nil)
 	tok := admin.reinvite(sam.ID, url.Values{"revoke": {"passkeys"}})
+	invites, err := h.Store().SearchAudit(t.Context(), store.AuditSearch{Action: "console.invite"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, rec := range invites {
+		var d struct {
+			RevokePasskeys     bool
+			EarlierLinksVoided int
+		}
+		if json.Unmarshal(rec.Detail, &d) == nil && d.RevokePasskeys {
+			found = true
+			if d.EarlierLinksVoided != 1 {
+				t.Errorf("the revoking new link's console.invite record: %s; want earlierLinksVoided 1", rec.Detail)
+			}
+		}
+	}
+	if !found {
+		t.Error("no console.invite record of the revoking new link")
+	}
 	for name, c := range map[string]*client{"laptop": samLaptop, "phone": samPhone} {
 		if r := c.get("/console/site/"); r.Status != http.StatusSeeOther {
 			t.Errorf("sam's %s session after the revocation: %d, want a redirect to sign-in", name, r.Status)

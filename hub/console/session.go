@@ -215,7 +215,6 @@ func csrfToken(secret []byte) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// startSession creates a session for account a and sets its cookie.
 // startSession signs account a in: a session, its audit record and the
 // cookie. first, if not nil, runs in the session's transaction before it
 // is made (the passkey's use, or its registration): a revocation of the

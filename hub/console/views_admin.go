@@ -607,16 +607,18 @@ func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *vie
 		if !a.Disabled.IsZero() {
 			return badRequest("the account is disabled")
 		}
+		voided := 0
 		if revoke != "" {
 			// Before the new link: the revocation voids the links so far.
-			if err := c.revokeByAdmin(r.Context(), tx, v, a, now); err != nil {
+			if voided, err = c.revokeByAdmin(r.Context(), tx, v, a, now); err != nil {
 				return err
 			}
 		}
-		voided, err := tx.VoidConsoleInvites(r.Context(), a.ID, now)
+		n, err := tx.VoidConsoleInvites(r.Context(), a.ID, now)
 		if err != nil {
 			return err
 		}
+		voided += n
 		tok, err := newInvite(r.Context(), tx, a.ID, v.actor().Name, now, c.cfg.InviteTTL)
 		if err != nil {
 			return err
@@ -648,7 +650,8 @@ func (c *Console) accountRevokePasskeys(w http.ResponseWriter, r *http.Request, 
 		if err != nil {
 			return err
 		}
-		return c.revokeByAdmin(r.Context(), tx, v, a, now)
+		_, err = c.revokeByAdmin(r.Context(), tx, v, a, now)
+		return err
 	})
 	if err != nil {
 		return err
@@ -658,18 +661,18 @@ func (c *Console) accountRevokePasskeys(w http.ResponseWriter, r *http.Request, 
 
 // revokeByAdmin revokes account a's passkeys, ends its sessions and voids
 // its unused invitation links (a stolen device may hold one in its mail)
-// inside tx, audited as the viewer's. A new link made in the same
-// transaction after it stays good.
-func (c *Console) revokeByAdmin(ctx context.Context, tx store.Ops, v *viewer, a store.ConsoleAccount, now time.Time) error {
+// inside tx, audited as the viewer's, and returns how many links it
+// voided. A new link made in the same transaction after it stays good.
+func (c *Console) revokeByAdmin(ctx context.Context, tx store.Ops, v *viewer, a store.ConsoleAccount, now time.Time) (int, error) {
 	ids, n, err := revokePasskeys(ctx, tx, a.ID, nil, now)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	voided, err := tx.VoidConsoleInvites(ctx, a.ID, now)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return c.auditIn(ctx, tx, v, "console.passkey_revoked", "console:"+a.ID, map[string]any{"name": a.Name, "credentials": ids,
+	return voided, c.auditIn(ctx, tx, v, "console.passkey_revoked", "console:"+a.ID, map[string]any{"name": a.Name, "credentials": ids,
 		"reason": "admin", "sessionsEnded": n, "linksVoided": voided})
 }
 
