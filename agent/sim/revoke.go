@@ -46,6 +46,10 @@ func (s *Sim) revoke(ctx context.Context, ks []*kiosk, send func(context.Context
 	// by perf). A collection now leaves the whole of the heap's growth
 	// allowance to the round.
 	runtime.GC()
+	var idle time.Duration // the hub's CPU per second with nothing to do
+	if settle {
+		idle = s.hubIdleRate(ctx)
+	}
 	hub0, haveHub := s.hubCPU()
 	sim0 := selfCPU()
 	t0 := time.Now()
@@ -58,7 +62,7 @@ func (s *Sim) revoke(ctx context.Context, ks []*kiosk, send func(context.Context
 		rv.simCPU = selfCPU() - sim0
 		read := s.hubCPU
 		if settle {
-			read = func() (time.Duration, bool) { return s.hubSettled(ctx) }
+			read = func() (time.Duration, bool) { return s.hubSettled(ctx, idle) }
 		}
 		if hub1, ok := read(); ok && haveHub {
 			rv.hubCPU, rv.haveHubCPU = hub1-hub0, true
@@ -80,36 +84,72 @@ func (s *Sim) revoke(ctx context.Context, ks []*kiosk, send func(context.Context
 	return rv, err
 }
 
-// hubSettled returns the hub's CPU time once the hub has finished the
-// round's work. The last ack the kiosks send is not the end of it: the
-// hub reads acks still queued in its sockets, and records them in a
-// batch written when they pause (and after the revocation's own
-// transaction), 65-98 ms of CPU for 10,000; its background checkpoint,
-// every 500 ms, copies what the round wrote. So it waits until a
-// settleWindow longer than that period adds at most one clock tick (a
-// connected hub's pings cost a little), or settleMax passes.
-func (s *Sim) hubSettled(ctx context.Context) (time.Duration, bool) {
-	const (
-		settleWindow = 600 * time.Millisecond
-		settleMax    = 5 * time.Second
-	)
+// Settling. The last ack the kiosks send is not the end of the hub's
+// work on a round: it reads acks still queued in its sockets, records
+// them in a batch written when they pause (and after the revocation's
+// own transaction), 65-98 ms of CPU for 10,000, and its checkpoint, every
+// 500 ms, copies what the round wrote. A connected hub is never quite
+// idle either: with 10,000 kiosks its timers and pings cost about a tenth
+// of a core. So the round's CPU runs from the request until the hub is
+// back at its idle rate (hubIdleRate, measured before the round), less
+// that idle rate over the wait after the last ack.
+const (
+	settleWindow = 200 * time.Millisecond
+	settleMax    = 5 * time.Second
+	idleSample   = 500 * time.Millisecond
+)
+
+// hubIdleRate measures the hub's CPU per second before a round: the
+// lower of two idleSample windows, so that the checkpoint of the logins
+// that opened the round's sessions does not count as idle.
+func (s *Sim) hubIdleRate(ctx context.Context) time.Duration {
+	rate := time.Duration(-1)
+	for range 2 {
+		a, ok := s.hubCPU()
+		if !ok {
+			return 0
+		}
+		t := time.Now()
+		select {
+		case <-time.After(idleSample):
+		case <-ctx.Done():
+			return 0
+		}
+		b, ok := s.hubCPU()
+		if !ok {
+			return 0
+		}
+		if r := time.Duration(float64(b-a) / time.Since(t).Seconds()); rate < 0 || r < rate {
+			rate = r
+		}
+	}
+	return rate
+}
+
+// hubSettled waits, from the last ack, until a settleWindow adds no more
+// than the idle rate allows (and one clock tick), or settleMax passes,
+// and returns the hub's CPU time then less the idle rate over the wait.
+func (s *Sim) hubSettled(ctx context.Context, idle time.Duration) (time.Duration, bool) {
+	start := time.Now()
 	prev, ok := s.hubCPU()
 	if !ok {
 		return 0, false
 	}
-	deadline := time.Now().Add(settleMax)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	allow := time.Duration(float64(idle)*settleWindow.Seconds()) + time.Second/userHZ
+	for time.Since(start) < settleMax && ctx.Err() == nil {
 		time.Sleep(settleWindow)
 		cur, ok := s.hubCPU()
 		if !ok {
-			return prev, true
+			break
 		}
-		if cur-prev <= time.Second/userHZ {
-			return cur, true
+		if cur-prev <= allow {
+			prev = cur
+			break
 		}
 		prev = cur
 	}
-	return prev, true
+	waited := time.Duration(float64(idle) * time.Since(start).Seconds())
+	return prev - waited, true
 }
 
 // runLeaver: each round a fresh user holds sessions on Sessions kiosks
@@ -339,7 +379,7 @@ func (s *Sim) runMassRevoke(ctx context.Context) (*Result, error) {
 		summarize("mass revoke: per-kiosk ack p99", "ms", p99, "each round's p99 ack, over rounds"),
 		summarize("mass revoke: DELETE → HTTP answer", "ms", http, ""),
 		summarize("acks per round", "", acked, fmt.Sprintf("must be %d", n)),
-		summarize("hub CPU, DELETE → round done", "ms", hubCPU, "utime+stime in 10 ms ticks until the hub is idle again (acks recorded, checkpoint); needs --hub-pid"),
+		summarize("hub CPU, DELETE → round done", "ms", hubCPU, "utime+stime in 10 ms ticks until the hub is back at its idle rate (acks recorded, checkpoint), less that rate after the last ack; needs --hub-pid"),
 		summarize("simulator CPU, DELETE → last ack", "ms", simCPU, "the kiosks' side: read, decode, ack"),
 		value("re-login throughput", "/s", median(rates), fmt.Sprintf("median over rounds, %d kiosks, %d at once", n, s.cfg.Concurrency)),
 	}
