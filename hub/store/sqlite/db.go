@@ -264,10 +264,18 @@ func (db *DB) Close() error {
 	db.stop()
 	<-db.done
 	// The file goes last: closing it while SQLite still has the
-	// database open would drop SQLite's locks.
+	// database open would drop SQLite's locks. sql.DB.Close closes only
+	// idle connections; one still streaming a read is closed when it is
+	// released, so wait for that (for at most closeReadsWait).
 	err := errors.Join(db.checkpointer.Close(), db.reader.Close(), db.writer.Close())
+	for deadline := time.Now().Add(closeReadsWait); db.reader.Stats().OpenConnections > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	return errors.Join(err, db.file.Close())
 }
+
+// closeReadsWait bounds how long Close waits for reads still running.
+const closeReadsWait = 5 * time.Second
 
 // InTx runs fn in one transaction on the writer connection (a savepoint in
 // a group commit: see groupcommit.go). If fn returns an error, its writes

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"os"
@@ -285,5 +286,62 @@ func TestFillWAL(t *testing.T) {
 	sites, err := db.ListSites(ctx)
 	if err != nil || len(sites) != 201 {
 		t.Fatalf("after reopening: %d sites, %v; want 201", len(sites), err)
+	}
+}
+
+// TestCloseWaitsForReads: a read still streaming rows when the store is
+// closed keeps SQLite's connection, and with it its file locks; Close
+// returns only once that read is over, so the descriptor it closes last
+// cannot drop the locks under it.
+func TestCloseWaitsForReads(t *testing.T) {
+	ctx := t.Context()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if _, err := db.CreateDevice(ctx, store.Device{ID: "d1", Name: "k1", Site: "north", Profile: "generic-x86", State: store.DeviceActive, Created: now, Modified: now}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := db.CreateUser(ctx, store.User{ID: "u1", UserName: "ann", Active: true, State: store.UserActive, Created: now, Modified: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"s1", "s2"} {
+		if _, err := db.CreateSession(ctx, store.Session{ID: id, UserID: u.ID, DeviceID: "d1", Role: "Nurse", Started: now, Expires: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	started, release, read := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		first := true
+		read <- db.EachLiveSession(context.Background(), func(store.LiveSession) error {
+			if first {
+				first = false
+				close(started)
+				<-release
+			}
+			return nil
+		})
+	}()
+	<-started
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a read was still streaming rows", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-read; err != nil {
+		t.Errorf("the read: %v", err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("close: %v", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Close did not return after the read ended")
 	}
 }
