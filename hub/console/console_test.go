@@ -596,3 +596,28 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditSearchByReusedKioskName: a disabled kiosk gives its name to
+// the hardware that replaces it; searching the audit trail by that name
+// finds the records of both.
+func TestAuditSearchByReusedKioskName(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	old := h.EnrollKiosk(t, "north-1", "north")
+	if r := h.API(t, "POST", "/api/v1/devices/north-1/disable", nil); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	replacement := h.EnrollKiosk(t, "north-1", "north")
+	page := admin.get("/console/audit?device=north-1")
+	if page.Status != http.StatusOK {
+		t.Fatalf("audit search: %d %s", page.Status, page.Body)
+	}
+	for name, id := range map[string]string{"the disabled kiosk": old.ID, "its replacement": replacement.ID} {
+		if !strings.Contains(page.Body, id) {
+			t.Errorf("searching by the name does not find the records of %s (%s)", name, id)
+		}
+	}
+	if r := admin.get("/console/audit?device=nowhere-9"); r.Status != http.StatusNotFound {
+		t.Errorf("an unknown kiosk name: %d, want 404", r.Status)
+	}
+}

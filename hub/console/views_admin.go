@@ -407,11 +407,21 @@ func (c *Console) auditQuery(ctx context.Context, r *http.Request) (auditData, s
 		s.Subject = "user:" + us[len(us)-1].ID
 	}
 	if d.Device != "" {
-		dv, err := c.st.GetDeviceByName(ctx, strings.TrimSpace(d.Device))
+		// Every kiosk that has had the name: a disabled one gives it to
+		// the hardware that replaces it, and its records stay.
+		name := strings.TrimSpace(d.Device)
+		ds, err := c.st.ListDevices(ctx, "")
 		if err != nil {
 			return d, s, err
 		}
-		s.Mentions = dv.ID
+		for _, dv := range ds {
+			if strings.EqualFold(dv.Name, name) {
+				s.Mentions = append(s.Mentions, dv.ID)
+			}
+		}
+		if len(s.Mentions) == 0 {
+			return d, s, &statusError{http.StatusNotFound, "no kiosk " + name}
+		}
 	}
 	now := c.cfg.Now()
 	var err error

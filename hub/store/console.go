@@ -86,9 +86,10 @@ type AuditSearch struct {
 	Subject string // exact
 	Action  string // exact
 	Actor   string // exact
-	// Mentions keeps records whose subject or detail contain this text
-	// (e.g. a device ID that appears in a session.start detail).
-	Mentions string
+	// Mentions keeps records whose subject or detail contain any of
+	// these texts (e.g. the IDs of the kiosks that have had a name, as
+	// they appear in a session.start detail).
+	Mentions []string
 	From     time.Time // at or after
 	To       time.Time // before
 	// BeforeSeq pages back: only records with a smaller Seq (0: from the head).

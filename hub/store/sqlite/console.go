@@ -548,8 +548,13 @@ func (o ops) SearchAudit(ctx context.Context, aq store.AuditSearch) ([]store.Aud
 	if aq.Actor != "" {
 		add("actor = ?", aq.Actor)
 	}
-	if aq.Mentions != "" {
-		add("(instr(subject, ?) > 0 OR instr(CAST(detail AS TEXT), ?) > 0)", aq.Mentions, aq.Mentions)
+	if len(aq.Mentions) > 0 {
+		conds, margs := make([]string, len(aq.Mentions)), make([]any, 0, 2*len(aq.Mentions))
+		for i, m := range aq.Mentions {
+			conds[i] = "instr(subject, ?) > 0 OR instr(CAST(detail AS TEXT), ?) > 0"
+			margs = append(margs, m, m)
+		}
+		add("("+strings.Join(conds, " OR ")+")", margs...)
 	}
 	if !aq.From.IsZero() {
 		add("time >= ?", nanos(aq.From))

@@ -289,8 +289,10 @@ func testConsoleQueries(t *testing.T, s store.Store) {
 		{"action", store.AuditSearch{Action: "session.start"}, []int64{4, 1}},
 		{"actor", store.AuditSearch{Actor: "token:t1 (okta)", Limit: 1}, []int64{6}},
 		{"other actor", store.AuditSearch{Actor: "console:ada"}, nil},
-		{"mentions, in subject", store.AuditSearch{Mentions: "k1"}, []int64{6, 4, 2}},
-		{"mentions, in detail", store.AuditSearch{Mentions: `"seq":5`}, []int64{5}},
+		{"mentions, in subject", store.AuditSearch{Mentions: []string{"k1"}}, []int64{6, 4, 2}},
+		{"mentions, in detail", store.AuditSearch{Mentions: []string{`"seq":5`}}, []int64{5}},
+		{"mentions any of two", store.AuditSearch{Mentions: []string{`"seq":5`, `"seq":3`}}, []int64{5, 3}},
+		{"mentions any, with another filter", store.AuditSearch{Mentions: []string{"k1", `"seq":5`}, Action: "session.start"}, []int64{4}},
 		{"time window", store.AuditSearch{From: recs[1].Time, To: recs[3].Time}, []int64{3, 2}},
 	} {
 		if got := seqs(tc.q); !slices.Equal(got, tc.want) {
