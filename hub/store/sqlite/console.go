@@ -362,22 +362,11 @@ func (o ops) UseConsoleInvite(ctx context.Context, hash []byte, at time.Time) (s
 }
 
 func (o ops) VoidConsoleInvites(ctx context.Context, accountID string, at time.Time) (int, error) {
-	if err := checkTime(at); err != nil {
-		return 0, fmt.Errorf("void console invites: %w", err)
-	}
-	var n int64
-	err := o.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE console_invites SET used = ? WHERE account_id = ? AND used = 0`, nanos(at), accountID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := o.mark(ctx, `UPDATE console_invites SET used = ? WHERE account_id = ? AND used = 0`, at, accountID)
 	if err != nil {
 		return 0, fmt.Errorf("void console invites of %s: %w", accountID, err)
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // Sessions.
@@ -454,22 +443,11 @@ func (o ops) endOrTouch(ctx context.Context, op, query string, at time.Time, has
 }
 
 func (o ops) EndConsoleSessions(ctx context.Context, accountID string, at time.Time) (int, error) {
-	if err := checkTime(at); err != nil {
-		return 0, fmt.Errorf("end console sessions of %s: %w", accountID, err)
-	}
-	var n int64
-	err := o.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE console_sessions SET ended = ? WHERE account_id = ? AND ended = 0`, nanos(at), accountID)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	n, err := o.mark(ctx, `UPDATE console_sessions SET ended = ? WHERE account_id = ? AND ended = 0`, at, accountID)
 	if err != nil {
 		return 0, fmt.Errorf("end console sessions of %s: %w", accountID, err)
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // Console queries.

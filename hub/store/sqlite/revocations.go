@@ -119,21 +119,28 @@ func (o ops) ListRevocations(ctx context.Context, rq store.RevocationQuery) ([]s
 }
 
 func (o ops) AckRevocations(ctx context.Context, sessionID string, at time.Time) (int, error) {
-	if err := checkTime(at); err != nil {
+	n, err := o.mark(ctx, `UPDATE revocations SET acked = ? WHERE session_id = ? AND acked = 0`, at, sessionID)
+	if err != nil {
 		return 0, fmt.Errorf("ack revocations of session %s: %w", sessionID, err)
+	}
+	return n, nil
+}
+
+// mark runs update, which sets a "when" column to at in the rows of key
+// where it is still 0 ("not yet"), and returns how many it marked. at must
+// be given (checkTime): 0 would mark nothing and report success.
+func (o ops) mark(ctx context.Context, update string, at time.Time, key string) (int, error) {
+	if err := checkTime(at); err != nil {
+		return 0, err
 	}
 	var n int64
 	err := o.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE revocations SET acked = ? WHERE session_id = ? AND acked = 0`,
-			nanos(at), sessionID)
+		res, err := q.ExecContext(ctx, update, nanos(at), key)
 		if err != nil {
 			return err
 		}
 		n, err = res.RowsAffected()
 		return err
 	})
-	if err != nil {
-		return 0, fmt.Errorf("ack revocations of session %s: %w", sessionID, err)
-	}
-	return int(n), nil
+	return int(n), err
 }
