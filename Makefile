@@ -74,7 +74,7 @@ bench-go: deps ## Go benchmarks: store, SCIM over HTTPS, kiosk logins, fan-out, 
 	@mkdir -p var
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count $(BENCH_COUNT) ./hub/store/sqlite/ ./hub/ ./hub/authn/ ./hub/push/ ./ui/ | tee var/bench-go.txt
 
-bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and mass revoke (SIM_KIOSKS kiosks)
+bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and mass revoke (SIM_KIOSKS kiosks), then the floor
 	@mkdir -p $(BIN) var
 	$(GO) build -o $(BIN)/ ./hub/cmd/shiftgate-hub ./agent/cmd/shiftgate-sim
 	@set -euo pipefail; tmp=$$(mktemp -d); : > var/bench-sim.txt; \
@@ -86,7 +86,8 @@ bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and 
 	args="--hub https://localhost:$(SIM_PORT) --ca $$tmp/data/ca.pem --state $$tmp/state --hub-pid $$hub"; \
 	$(BIN)/shiftgate-sim logins $$args --kiosks 64 --concurrency 64 --duration 5s | tee -a var/bench-sim.txt; \
 	$(BIN)/shiftgate-sim leaver $$args --kiosks $(SIM_KIOSKS) --rounds 20 --sessions 2 | tee -a var/bench-sim.txt; \
-	$(BIN)/shiftgate-sim mass-revoke $$args --kiosks $(SIM_KIOSKS) --rounds 5 | tee -a var/bench-sim.txt
+	$(BIN)/shiftgate-sim mass-revoke $$args --kiosks $(SIM_KIOSKS) --rounds 5 | tee -a var/bench-sim.txt; \
+	$(BIN)/shiftgate-sim floor --kiosks $(SIM_KIOSKS) --rounds 5 | tee -a var/bench-sim.txt
 
 KIOSK_PORT ?= 18743
 
