@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
@@ -31,6 +32,7 @@ type channel struct {
 	// warnSeconds go into every session.grant (Config.SessionWarnings).
 	warnSeconds []int
 	acks        chan ack
+	wave        atomic.Pointer[wave] // the change between its early pushes and its writes
 	// devices holds the record of each connected kiosk, read at hello: a
 	// login needs its site on every tap. A device change that matters
 	// (disable) closes the channel, so the entry never outlives it.
@@ -350,6 +352,9 @@ func (c *channel) Acked(deviceID string, p push.Push, at time.Time) {
 	if !ok {
 		return
 	}
+	if w := c.wave.Load(); w != nil {
+		w.settle(rv.SessionID)
+	}
 	select {
 	case c.acks <- ack{sessionID: rv.SessionID, at: at, sent: p.Sent}:
 	default:
@@ -440,16 +445,30 @@ func (c *channel) recordAcks(ctx context.Context) {
 
 // pushRevocations sends session.revoke to the kiosks of the sessions the
 // revocations ended. An offline kiosk gets the verdict when it reconnects.
-func (c *channel) pushRevocations(p *push.Hub, rs []store.Revocation) {
-	for _, r := range rs {
+// failed, when set, is called with the session of each push that could not
+// be sent.
+func (c *channel) pushRevocations(p *push.Hub, rs []store.Revocation, failed func(sessionID string)) {
+	if failed == nil {
+		failed = func(string) {}
+	}
+	for i, r := range rs {
 		if r.SessionID == "" || r.DeviceID == "" {
 			continue
 		}
 		_, err := p.Push(r.DeviceID, wire.TypeSessionRevoke, wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason})
-		if errors.Is(err, push.ErrClosed) {
-			return // shutting down: the kiosks get their verdicts when they reconnect
+		if err == nil {
+			continue
 		}
-		if err != nil && !errors.Is(err, push.ErrOffline) {
+		failed(r.SessionID)
+		if errors.Is(err, push.ErrClosed) {
+			// Shutting down: the kiosks get their verdicts when they
+			// reconnect.
+			for _, r := range rs[i+1:] {
+				failed(r.SessionID)
+			}
+			return
+		}
+		if !errors.Is(err, push.ErrOffline) {
 			c.s.cfg.Logger.Warn("push session.revoke", "device", r.DeviceID, "session", r.SessionID, "err", err)
 		}
 	}

@@ -188,27 +188,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.engine, err = lifecycle.New(lifecycle.Config{
 		Store: st, Audit: alog, Now: cfg.Now, Logger: cfg.Logger, Rules: rules, DeviceMaxSession: s.deviceMaxSession,
 		OnExpiry: func(ms []lifecycle.ExpiryChange) { s.channel.pushExpiry(s.push, ms) },
-		OnRevoke: func(rs []store.Revocation) {
-			push := func(level slog.Level) {
-				// Push first: the log must not delay a teardown.
-				s.channel.pushRevocations(s.push, rs)
-				cfg.Logger.Log(context.Background(), level, "revocations pushed", "count", len(rs), "first_user", rs[0].UserID, "reason", rs[0].Reason)
-				if cfg.Logger.Enabled(context.Background(), slog.LevelDebug) {
-					for _, r := range rs {
-						cfg.Logger.Debug("revocation", "user", r.UserID, "session", r.SessionID, "device", r.DeviceID, "reason", r.Reason, "detail", r.Detail)
-					}
-				}
-			}
-			// A group change hands its revocations over from inside its
-			// transaction, in chunks (see lifecycle): thousands of pushes
-			// go out from another goroutine while the transaction writes
-			// them, and the engine logs the change's total once.
-			if len(rs) >= asyncPushes {
-				go push(slog.LevelDebug)
-				return
-			}
-			push(slog.LevelInfo)
-		},
+		OnRevoke: func(rs []store.Revocation) { s.revoked(rs, nil) },
+		NewWave:  func() lifecycle.Wave { return s.channel.newWave() },
 	})
 	if err != nil {
 		st.Close()
@@ -286,6 +267,34 @@ func (s *Server) deviceMaxSession(profile string) time.Duration {
 // ProfilesDir is where a hub looks for kiosk hardware profiles of its own,
 // next to the built-in ones: DIR/profiles/*.json.
 const ProfilesDir = "profiles"
+
+// revoked pushes rs to their kiosks, and logs them. failed, when set, is
+// called with the session of each push that could not be sent.
+func (s *Server) revoked(rs []store.Revocation, failed func(sessionID string)) {
+	if len(rs) == 0 {
+		return
+	}
+	log := s.cfg.Logger
+	push := func(level slog.Level) {
+		// Push first: the log must not delay a teardown.
+		s.channel.pushRevocations(s.push, rs, failed)
+		log.Log(context.Background(), level, "revocations pushed", "count", len(rs), "first_user", rs[0].UserID, "reason", rs[0].Reason)
+		if log.Enabled(context.Background(), slog.LevelDebug) {
+			for _, r := range rs {
+				log.Debug("revocation", "user", r.UserID, "session", r.SessionID, "device", r.DeviceID, "reason", r.Reason, "detail", r.Detail)
+			}
+		}
+	}
+	// A group change hands its revocations over from inside its
+	// transaction, in chunks (see lifecycle): thousands of pushes go out
+	// from another goroutine while the transaction reads on, and the
+	// engine logs the change's total once.
+	if len(rs) >= asyncPushes {
+		go push(slog.LevelDebug)
+		return
+	}
+	push(slog.LevelInfo)
+}
 
 // asyncPushes is the size from which a batch of revocations is pushed from
 // a goroutine of its own rather than the caller's, which may be a

@@ -292,3 +292,70 @@ func TestMassGroupDeletePushesInChunks(t *testing.T) {
 		t.Errorf("pending revocations: %d (%v), want %d", len(revs), err, n)
 	}
 }
+
+// waveLog is a lifecycle.Wave that records the order of the engine's
+// calls and, at each, what the store (read outside the transaction)
+// showed: whether the group still existed, that is whether the change had
+// committed yet.
+type waveLog struct {
+	st     store.Store
+	group  string
+	events []string
+	pushed []string
+}
+
+func (w *waveLog) committed() bool {
+	_, err := w.st.GetGroup(context.Background(), w.group)
+	return errors.Is(err, store.ErrNotFound)
+}
+
+func (w *waveLog) note(ev string) {
+	if w.committed() {
+		ev += " (committed)"
+	}
+	if n := len(w.events); n == 0 || w.events[n-1] != ev {
+		w.events = append(w.events, ev)
+	}
+}
+
+func (w *waveLog) Push(rs []store.Revocation) {
+	w.note("push")
+	for _, r := range rs {
+		w.pushed = append(w.pushed, r.SessionID)
+	}
+}
+func (w *waveLog) Wait(context.Context) { w.note("wait") }
+func (w *waveLog) End()                 { w.note("end") }
+
+// With a wave (Config.NewWave), a group change pushes to the wave, waits
+// for it before it writes, and ends it after the commit; OnRevoke gets
+// nothing of what the wave pushed.
+func TestGroupDeleteWaitsForItsWave(t *testing.T) {
+	f := newGroupFixture(t)
+	w := &waveLog{st: f.st, group: f.group.ID}
+	var waves int
+	var late []store.Revocation
+	eng, err := lifecycle.New(lifecycle.Config{
+		Store: f.st, Audit: f.log, Now: func() time.Time { return t0.Add(time.Hour) },
+		OnRevoke: func(rs []store.Revocation) { late = append(late, rs...) },
+		NewWave:  func() lifecycle.Wave { waves++; return w },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.DeleteGroup(t.Context(), actor, f.group.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"push", "wait", "end (committed)"}
+	if waves != 1 || !slices.Equal(w.events, want) {
+		t.Errorf("%d waves, calls %v; want one wave and %v", waves, w.events, want)
+	}
+	if got := slices.Sorted(slices.Values(w.pushed)); !slices.Equal(got, f.picker) {
+		t.Errorf("wave pushed %v, want %v", got, f.picker)
+	}
+	for _, r := range late {
+		if r.SessionID != "" {
+			t.Errorf("OnRevoke got session %s, which the wave had pushed", r.SessionID)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package hub
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Teardown first (see lifecycle's package doc): a change that signs out
+// many kiosks at once pushes their revocations before it writes them,
+// then waits for the acks before the writes, so that the writes do not
+// take the CPU from the fan-out. The wait is bounded: a kiosk that does
+// not answer costs the change waveWait, never more. A wave of fewer than
+// waveWaitFrom pushes does not wait: its writes are a few milliseconds.
+const (
+	waveWait     = 300 * time.Millisecond
+	waveWaitFrom = 256
+)
+
+// wave is a lifecycle.Wave: the early pushes of one change. The channel
+// knows the change's wave while it runs (there is one writer, so at most
+// one change is between its pushes and its writes) and reports each ack
+// of a session.revoke to it.
+type wave struct {
+	c      *channel
+	send   func(rs []store.Revocation, failed func(sessionID string)) // Server.revoked
+	bound  time.Duration                                              // waveWait
+	mu     sync.Mutex
+	out    map[string]bool // sessions pushed and not yet acknowledged
+	pushed int             // revocations handed to Push
+	moved  chan struct{}   // a session settled (capacity 1)
+}
+
+var _ lifecycle.Wave = (*wave)(nil)
+
+// newWave starts a wave and makes it the one acks are reported to.
+func (c *channel) newWave() lifecycle.Wave { return c.newWaveWith(waveWait) }
+
+func (c *channel) newWaveWith(bound time.Duration) *wave {
+	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]bool), moved: make(chan struct{}, 1)}
+	c.wave.Store(w)
+	return w
+}
+
+// Push sends rs (from a goroutine of its own when there are many, as
+// Config.OnRevoke does). A push that fails settles its session at once:
+// its kiosk is offline and hears the verdict when it reconnects.
+func (w *wave) Push(rs []store.Revocation) {
+	w.mu.Lock()
+	for _, r := range rs {
+		if r.SessionID != "" && r.DeviceID != "" {
+			w.out[r.SessionID] = true
+		}
+	}
+	w.pushed += len(rs)
+	w.mu.Unlock()
+	w.send(rs, w.settle)
+}
+
+// settle notes that the kiosk of sessionID acknowledged, or will not.
+func (w *wave) settle(sessionID string) {
+	w.mu.Lock()
+	if !w.out[sessionID] {
+		w.mu.Unlock()
+		return
+	}
+	delete(w.out, sessionID)
+	w.mu.Unlock()
+	select {
+	case w.moved <- struct{}{}:
+	default:
+	}
+}
+
+// Wait returns when every pushed session is settled, after the bound
+// (waveWait), or when ctx ends; at once for a small wave.
+func (w *wave) Wait(ctx context.Context) {
+	w.mu.Lock()
+	small := w.pushed < waveWaitFrom
+	w.mu.Unlock()
+	if small {
+		return
+	}
+	timer := time.NewTimer(w.bound)
+	defer timer.Stop()
+	for {
+		w.mu.Lock()
+		left := len(w.out)
+		w.mu.Unlock()
+		if left == 0 {
+			return
+		}
+		select {
+		case <-w.moved:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// End stops reporting acks to w.
+func (w *wave) End() {
+	w.c.wave.CompareAndSwap(w, nil)
+}

@@ -1,0 +1,127 @@
+package hub
+
+import (
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/push"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// testWave is a wave on a bare channel whose pushes to the sessions in
+// offline fail; bound is how long it may wait.
+func testWave(bound time.Duration, offline map[string]bool) (*wave, *channel) {
+	c := &channel{s: &Server{cfg: Config{Logger: slog.New(slog.DiscardHandler)}}, acks: make(chan ack, 4096)}
+	w := &wave{c: c, bound: bound, out: map[string]bool{}, moved: make(chan struct{}, 1)}
+	w.send = func(rs []store.Revocation, failed func(string)) {
+		for _, r := range rs {
+			if offline[r.SessionID] {
+				failed(r.SessionID)
+			}
+		}
+	}
+	c.wave.Store(w)
+	return w, c
+}
+
+func waveRevs(n int) []store.Revocation {
+	rs := make([]store.Revocation, n)
+	for i := range rs {
+		rs[i] = store.Revocation{UserID: fmt.Sprintf("u%d", i), SessionID: fmt.Sprintf("s%d", i), DeviceID: fmt.Sprintf("d%d", i)}
+	}
+	return rs
+}
+
+// ack is what the push layer reports when the kiosk of session acks.
+func ackOf(c *channel, session string) {
+	c.Acked("d", push.Push{ID: "p", Type: wire.TypeSessionRevoke, Data: wire.SessionRevoke{SessionID: session}}, time.Now())
+}
+
+// waitAsync runs w.Wait and closes the returned channel when it returns.
+func waitAsync(t *testing.T, w *wave) chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		w.Wait(t.Context())
+		close(done)
+	}()
+	return done
+}
+
+func mustReturn(t *testing.T, done chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Wait did not return %s", what)
+	}
+}
+
+func mustNotReturn(t *testing.T, done chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+		t.Fatalf("Wait returned %s", what)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// A big wave waits for every ack, routed from the channel, and no longer;
+// pushes that failed (the kiosk is offline) count as settled.
+func TestWaveWaitsForEveryAck(t *testing.T) {
+	rs := waveRevs(waveWaitFrom + 44)
+	offline := map[string]bool{"s0": true, "s7": true}
+	w, c := testWave(time.Hour, offline)
+	w.Push(rs[:waveWaitFrom])
+	w.Push(rs[waveWaitFrom:]) // pushes come in chunks
+	done := waitAsync(t, w)
+	for _, r := range rs[:len(rs)-1] {
+		if !offline[r.SessionID] {
+			ackOf(c, r.SessionID)
+		}
+	}
+	ackOf(c, "s-unrelated") // an ack of another change's push
+	mustNotReturn(t, done, "with one ack missing")
+	ackOf(c, rs[len(rs)-1].SessionID)
+	mustReturn(t, done, "after the last ack")
+	if n := len(c.acks); n != len(rs)-len(offline)+1 {
+		t.Errorf("%d acks went on to be recorded, want every one (%d)", n, len(rs)-len(offline)+1)
+	}
+}
+
+// A wave gives up at its bound: a kiosk that never acks costs the change
+// that long, no more.
+func TestWaveBounded(t *testing.T) {
+	w, _ := testWave(30*time.Millisecond, nil)
+	w.Push(waveRevs(waveWaitFrom))
+	start := time.Now()
+	done := waitAsync(t, w)
+	mustReturn(t, done, "at its bound")
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("Wait returned after %s, before its bound", d)
+	}
+}
+
+// A small wave does not wait: its writes cost little.
+func TestWaveSmallDoesNotWait(t *testing.T) {
+	w, _ := testWave(time.Hour, nil)
+	w.Push(waveRevs(waveWaitFrom - 1))
+	mustReturn(t, waitAsync(t, w), "for a small wave")
+}
+
+// Once ended, a wave hears no more acks, and a later wave replaces it.
+func TestWaveEnd(t *testing.T) {
+	w, c := testWave(time.Hour, nil)
+	w.End()
+	if c.wave.Load() != nil {
+		t.Fatal("the channel still reports acks to an ended wave")
+	}
+	ackOf(c, "s1") // must not reach it, nor fail
+	w2 := c.newWaveWith(time.Hour)
+	w.End() // the earlier wave's End must not end the new one
+	if c.wave.Load() != w2 {
+		t.Fatal("an ended wave's End removed its successor")
+	}
+}
