@@ -621,3 +621,34 @@ func TestAuditSearchByReusedKioskName(t *testing.T) {
 		t.Errorf("an unknown kiosk name: %d, want 404", r.Status)
 	}
 }
+
+// TestAuditSearchByRehiredUserName: a user deleted by the IdP and hired
+// again is a new user with the same name; searching the audit trail by
+// the name finds the records of both employments.
+func TestAuditSearchByRehiredUserName(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	body := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"rehire","active":true}`
+	first := h.Do(t, "POST", "/scim/v2/Users", body)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", first.Status, first.Body)
+	}
+	firstID := first.JSON()["id"].(string)
+	if r := h.Do(t, "DELETE", "/scim/v2/Users/"+firstID, nil); r.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	second := h.Do(t, "POST", "/scim/v2/Users", body)
+	if second.Status != http.StatusCreated {
+		t.Fatalf("re-hire: %d %s", second.Status, second.Body)
+	}
+	secondID := second.JSON()["id"].(string)
+	page := admin.get("/console/audit?user=rehire")
+	if page.Status != http.StatusOK {
+		t.Fatalf("audit search: %d %s", page.Status, page.Body)
+	}
+	for name, id := range map[string]string{"the first employment": firstID, "the re-hire": secondID} {
+		if !strings.Contains(page.Body, "user:"+id) {
+			t.Errorf("searching by the name does not find the records of %s (%s)", name, id)
+		}
+	}
+}

@@ -175,7 +175,7 @@ func (c *Console) userPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 		}
 		d.Sessions = append(d.Sessions, sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site})
 	}
-	if d.Audit, err = c.st.SearchAudit(ctx, store.AuditSearch{Subject: "user:" + u.ID, Limit: 100}); err != nil {
+	if d.Audit, err = c.st.SearchAudit(ctx, store.AuditSearch{Subjects: []string{"user:" + u.ID}, Limit: 100}); err != nil {
 		return err
 	}
 	c.render(w, r, http.StatusOK, "user", v, &page{Title: u.UserName, Nav: "users", Data: d})
@@ -404,7 +404,11 @@ func (c *Console) auditQuery(ctx context.Context, r *http.Request) (auditData, s
 		if len(us) == 0 {
 			return d, s, &statusError{http.StatusNotFound, "no user " + d.User}
 		}
-		s.Subject = "user:" + us[len(us)-1].ID
+		// Every user who has had the name: a re-hire is a new user, and
+		// the records of the earlier employment stay.
+		for _, u := range us {
+			s.Subjects = append(s.Subjects, "user:"+u.ID)
+		}
 	}
 	if d.Device != "" {
 		// Every kiosk that has had the name: a disabled one gives it to

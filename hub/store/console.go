@@ -83,9 +83,11 @@ type UserSearch struct {
 // AuditSearch selects audit records newest first; zero fields do not
 // filter.
 type AuditSearch struct {
-	Subject string // exact
-	Action  string // exact
-	Actor   string // exact
+	// Subjects keeps records whose subject is any of these, exactly
+	// (e.g. every user who has had a name: a re-hire is a new user).
+	Subjects []string
+	Action   string // exact
+	Actor    string // exact
 	// Mentions keeps records whose subject or detail contain any of
 	// these texts (e.g. the IDs of the kiosks that have had a name, as
 	// they appear in a session.start detail).

@@ -517,8 +517,12 @@ func (o ops) SearchAudit(ctx context.Context, aq store.AuditSearch) ([]store.Aud
 	if aq.BeforeSeq > 0 {
 		add("seq < ?", aq.BeforeSeq)
 	}
-	if aq.Subject != "" {
-		add("subject = ?", aq.Subject)
+	if len(aq.Subjects) > 0 {
+		subjects := make([]any, len(aq.Subjects))
+		for i, s := range aq.Subjects {
+			subjects[i] = s
+		}
+		add("subject IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(subjects)), ", ")+")", subjects...)
 	}
 	if aq.Action != "" {
 		add("action = ?", aq.Action)
