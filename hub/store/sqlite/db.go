@@ -45,6 +45,9 @@ type DB struct {
 	path   string
 	writer *sql.DB // one connection; every write and every InTx
 	reader *sql.DB // query-only connections for reads outside a transaction
+	// writerConn is the writer's connection, to ask SQLite whether a
+	// transaction is still open (see detached).
+	writerConn *atomic.Pointer[sqlite3.SQLiteConn]
 	// checkpointer copies the write-ahead log into the database file in
 	// the background, so that the writer never stops for it.
 	checkpointer *sql.DB
@@ -130,7 +133,13 @@ func open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	writer := sql.OpenDB(newConnector(path+"?"+writerParams, writerInit))
+	wc := new(atomic.Pointer[sqlite3.SQLiteConn])
+	wconnector := newConnector(path+"?"+writerParams, writerInit)
+	wconnector.opened = func(c *sqlite3.SQLiteConn) error {
+		wc.Store(c)
+		return c.RegisterFunc(txLostFunc, func() (int64, error) { return 0, errTxLost }, false)
+	}
+	writer := sql.OpenDB(wconnector)
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
@@ -170,7 +179,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	db := &DB{path: path, writer: writer, reader: reader, checkpointer: checkpointer, file: file, done: make(chan struct{}),
+	db := &DB{path: path, writer: writer, writerConn: wc, reader: reader, checkpointer: checkpointer, file: file, done: make(chan struct{}),
 		maxBatch: maxBatch, maxBatchTime: maxBatchTime}
 	db.w.idle.L = &db.w.mu
 	db.ops = ops{read: reader, write: db.writeTx}
@@ -318,22 +327,32 @@ const (
 type connector struct {
 	dsn string
 	drv *sqlite3.SQLiteDriver
+	// opened, when set, is told of each connection made; an error fails
+	// the connection.
+	opened func(*sqlite3.SQLiteConn) error
 }
 
-func newConnector(dsn, init string) connector {
-	return connector{dsn: dsn, drv: &sqlite3.SQLiteDriver{
+func newConnector(dsn, init string) *connector {
+	cn := &connector{dsn: dsn}
+	cn.drv = &sqlite3.SQLiteDriver{
 		ConnectHook: func(c *sqlite3.SQLiteConn) error {
 			if err := enableQPSG(c); err != nil {
 				return err
 			}
-			_, err := c.Exec(init, nil)
-			return err
+			if _, err := c.Exec(init, nil); err != nil {
+				return err
+			}
+			if cn.opened != nil {
+				return cn.opened(c)
+			}
+			return nil
 		},
-	}}
+	}
+	return cn
 }
 
-func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
-func (c connector) Driver() driver.Driver                        { return c.drv }
+func (c *connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c *connector) Driver() driver.Driver                        { return c.drv }
 
 // querier is what the ops need from a connection: *sql.DB and *sql.Tx both
 // satisfy it.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // Group commit. Every write transaction of the process runs on the one
@@ -63,8 +65,9 @@ type writeReq struct {
 
 type turn struct {
 	tx   *sql.Tx
-	err  error // the write may not run: return err
-	lead bool  // no tx: the writer leads the next batch itself
+	conn *sqlite3.SQLiteConn // the writer's (see detached)
+	err  error               // the write may not run: return err
+	lead bool                // no tx: the writer leads the next batch itself
 }
 
 type ran struct {
@@ -118,7 +121,7 @@ func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	case t.err != nil:
 		return t.err
 	}
-	ok, err := runSavepoint(t.tx, fn, r.ran)
+	ok, err := runSavepoint(t.tx, t.conn, fn, r.ran)
 	if !ok {
 		return err
 	}
@@ -142,7 +145,7 @@ func (db *DB) lead(fn func(q querier) error) (err error) {
 		}
 	}()
 	// The leader's write needs no savepoint: it is the first.
-	if err := fn(detached{tx}); err != nil {
+	if err := fn(detached{tx, db.writerConn.Load()}); err != nil {
 		return err
 	}
 	var pending []*writeReq // succeeded, await the commit
@@ -155,7 +158,15 @@ func (db *DB) lead(fn func(q querier) error) (err error) {
 			r.turn <- turn{err: fmt.Errorf("begin transaction: %w", err)}
 			continue
 		}
-		r.turn <- turn{tx: tx}
+		if (detached{tx, db.writerConn.Load()}).lost() {
+			// The leader's write went on after its transaction was gone
+			// (see detached) without returning the error.
+			err := fmt.Errorf("transaction rolled back: %w", errTxLost)
+			r.turn <- turn{err: err}
+			fail(pending, err)
+			return err
+		}
+		r.turn <- turn{tx: tx, conn: db.writerConn.Load()}
 		out := <-r.ran
 		if out.ok {
 			pending = append(pending, r)
@@ -231,7 +242,7 @@ func fail(rs []*writeReq, err error) {
 
 // runSavepoint runs fn inside a savepoint of tx and reports the outcome on
 // ran, also when fn panics (the panic then continues).
-func runSavepoint(tx *sql.Tx, fn func(q querier) error, report chan<- ran) (ok bool, err error) {
+func runSavepoint(tx *sql.Tx, conn *sqlite3.SQLiteConn, fn func(q querier) error, report chan<- ran) (ok bool, err error) {
 	bg := context.Background()
 	if _, err := tx.ExecContext(bg, "SAVEPOINT w"); err != nil {
 		report <- ran{broken: err}
@@ -245,7 +256,7 @@ func runSavepoint(tx *sql.Tx, fn func(q querier) error, report chan<- ran) (ok b
 			report <- ran{broken: undo(tx)}
 		}
 	}()
-	err = fn(detached{tx})
+	err = fn(detached{tx, conn})
 	finished = true
 	if err != nil {
 		report <- ran{broken: undo(tx)}
@@ -273,16 +284,47 @@ func undo(tx *sql.Tx) error {
 // cancelled statement would interrupt the connection, and SQLite then
 // rolls back the whole transaction, other callers' writes included. (It
 // also spares each statement the goroutine that watches a context.)
-type detached struct{ tx *sql.Tx }
+//
+// It also refuses every statement once the transaction is gone. Some
+// errors make SQLite roll the whole transaction back by itself (a full
+// disk, an I/O error, a conflict clause OR ROLLBACK); a write that went
+// on after one, having taken the error for one it could handle, would
+// run its next statements in autocommit mode, each committed at once on
+// its own, and the batch's COMMIT would then fail with some of them kept.
+// conn is the writer's connection, which SQLite asks.
+type detached struct {
+	tx   *sql.Tx
+	conn *sqlite3.SQLiteConn
+}
+
+// errTxLost is what a statement gets once the transaction is gone.
+var errTxLost = errors.New("the write transaction was rolled back by an earlier error; nothing more runs in it")
+
+// txLostFunc is an SQL function that fails with errTxLost, for the
+// statements that can only report an error when scanned (QueryRow).
+const txLostFunc = "shiftgate_transaction_lost"
+
+// lost reports whether the transaction is gone: the connection is back
+// in autocommit mode.
+func (d detached) lost() bool { return d.conn != nil && d.conn.AutoCommit() }
 
 func (d detached) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	if d.lost() {
+		return nil, errTxLost
+	}
 	return d.tx.ExecContext(context.Background(), query, args...)
 }
 
 func (d detached) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	if d.lost() {
+		return nil, errTxLost
+	}
 	return d.tx.QueryContext(context.Background(), query, args...)
 }
 
 func (d detached) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	if d.lost() {
+		return d.tx.QueryRowContext(context.Background(), "SELECT "+txLostFunc+"()")
+	}
 	return d.tx.QueryRowContext(context.Background(), query, args...)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,5 +145,102 @@ func TestClosedStoreRefusesWrites(t *testing.T) {
 	}
 	if _, err := db.CreateSite(t.Context(), store.Site{ID: "late", Name: "late"}); !errors.Is(err, errClosed) {
 		t.Errorf("write after Close: %v; want errClosed", err)
+	}
+}
+
+// loseTx writes a row, then makes SQLite roll the whole transaction back
+// (an OR ROLLBACK conflict clause here; a full disk or an I/O error in
+// production) and goes on as a careless write would: it writes again,
+// reads, and claims success. Every statement after the rollback must fail,
+// and nothing of it may be kept.
+func loseTx(t *testing.T, q querier, row string) error {
+	ctx := context.Background()
+	if _, err := q.ExecContext(ctx, `INSERT INTO scratch VALUES (?)`, row); err != nil {
+		return err
+	}
+	if _, err := q.ExecContext(ctx, `INSERT OR ROLLBACK INTO scratch VALUES (?)`, row); err == nil {
+		t.Error("the conflict was not reported")
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO scratch VALUES (?)`, row+"-after"); !errors.Is(err, errTxLost) {
+		t.Errorf("a write after the rollback: %v, want errTxLost", err)
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM scratch`).Scan(&n); err == nil || !strings.Contains(err.Error(), errTxLost.Error()) {
+		t.Errorf("a query after the rollback: %v, want errTxLost's message", err)
+	}
+	return nil
+}
+
+func scratchRows(t *testing.T, db *DB) []string {
+	t.Helper()
+	rows, err := queryAll(t.Context(), db.reader, func(s scanner) (string, error) {
+		var x string
+		return x, s.Scan(&x)
+	}, `SELECT x FROM scratch ORDER BY x`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestWriteAfterLostTransaction: a write that goes on after its
+// transaction is gone cannot commit anything, alone or in a batch (where
+// the leader's write is lost with it and reported so).
+func TestWriteAfterLostTransaction(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "hub.db"))
+	ctx := t.Context()
+	if _, err := db.writer.ExecContext(ctx, `CREATE TABLE scratch (x TEXT UNIQUE)`); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := db.writeTx(ctx, func(q querier) error { return loseTx(t, q, "alone") }); err == nil {
+		t.Error("a write whose transaction was lost reported success")
+	}
+	if got := scratchRows(t, db); len(got) != 0 {
+		t.Fatalf("kept %v of a lost transaction", got)
+	}
+
+	// In a batch: the leader's write, then the careless one in a
+	// savepoint of the same transaction, then one more.
+	db.maxBatchTime = time.Minute
+	hold, started := make(chan struct{}), make(chan struct{})
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		errs[0] = db.writeTx(ctx, func(q querier) error {
+			close(started)
+			<-hold
+			_, err := q.ExecContext(ctx, `INSERT INTO scratch VALUES ('leader')`)
+			return err
+		})
+	}()
+	<-started
+	for i, fn := range []func(querier) error{
+		func(q querier) error { return loseTx(t, q, "careless") },
+		func(q querier) error {
+			_, err := q.ExecContext(ctx, `INSERT INTO scratch VALUES ('next')`)
+			return err
+		},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i+1] = db.writeTx(ctx, fn)
+		}()
+		time.Sleep(20 * time.Millisecond) // queue in this order
+	}
+	close(hold)
+	wg.Wait()
+	if errs[0] == nil || errs[1] == nil {
+		t.Errorf("leader: %v; careless write: %v; want both to fail: the transaction they shared is gone", errs[0], errs[1])
+	}
+	got := scratchRows(t, db)
+	if slices.Contains(got, "leader") || slices.ContainsFunc(got, func(x string) bool { return strings.HasPrefix(x, "careless") }) {
+		t.Errorf("rows kept: %v; the leader's and the careless write's must not be", got)
+	}
+	if errs[2] == nil && !slices.Contains(got, "next") {
+		t.Errorf("the write after reported success but is not stored: %v", got)
 	}
 }

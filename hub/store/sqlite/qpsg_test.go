@@ -20,7 +20,7 @@ func TestQPSG(t *testing.T) {
 			t.Errorf("%s: QPSG on = %v, %v; want %v", name, on, err, want)
 		}
 	}
-	for name, c := range map[string]connector{
+	for name, c := range map[string]*connector{
 		"writer": newConnector(db.path+"?"+writerParams, writerInit),
 		"reader": newConnector(db.path+"?"+readerParams, readerInit),
 	} {
