@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -140,16 +141,33 @@ func (p *Profile) AAGUIDAllowed(aaguid []byte) bool {
 }
 
 // UVFor returns the user-verification requirement for a role: "required",
-// "preferred" or "discouraged" (WebAuthn's values).
+// "preferred" or "discouraged" (WebAuthn's values). Role names compare
+// without case, as the hub compares them everywhere (a group renamed only
+// in case is the same role).
 func (p *Profile) UVFor(role string) string {
-	if uv, ok := p.UserVerification.Roles[role]; ok {
-		return string(uv)
+	if k, ok := roleKey(p.UserVerification.Roles, role); ok {
+		return string(p.UserVerification.Roles[k])
 	}
 	return string(p.UserVerification.Default)
 }
 
+// roleKey returns the key of m that names role: role itself, or else the
+// one equal to it without case (Validate refuses two such keys).
+func roleKey[V any](m map[string]V, role string) (string, bool) {
+	if _, ok := m[role]; ok {
+		return role, true
+	}
+	for k := range m {
+		if strings.EqualFold(k, role) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
 // AppsFor returns the apps a session with this role gets: the role's own
-// apps first, then those for every role ("*"). The result is a fresh copy.
+// apps first, then those for every role ("*"). Role names compare without
+// case (see UVFor). The result is a fresh copy.
 func (p *Profile) AppsFor(role string) []App {
 	var out []App
 	add := func(apps []App) {
@@ -158,8 +176,8 @@ func (p *Profile) AppsFor(role string) []App {
 			out = append(out, a)
 		}
 	}
-	if role != AnyRole {
-		add(p.Apps[role])
+	if k, ok := roleKey(p.Apps, role); ok && role != AnyRole {
+		add(p.Apps[k])
 	}
 	add(p.Apps[AnyRole])
 	return out

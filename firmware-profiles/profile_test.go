@@ -136,7 +136,7 @@ func TestUVFor(t *testing.T) {
 		{"role with space", "thinclient-nfc", "Charge Nurse", "required"},
 		{"default", "thinclient-nfc", "Nurse", "preferred"},
 		{"unknown role", "rpi5-touch", "Visitor", "discouraged"},
-		{"roles are case-sensitive", "rpi5-touch", "store manager", "discouraged"},
+		{"roles compare without case", "rpi5-touch", "store manager", "required"},
 		{"relaxed role", "generic-x86", "Line Operator", "discouraged"},
 	}
 	for _, tt := range tests {
@@ -165,6 +165,7 @@ func TestAppsFor(t *testing.T) {
 		want                []string
 	}{
 		{"role then any", "generic-x86", "Supervisor", []string{"wms-admin", "shifts", "intranet"}},
+		{"role in another case", "generic-x86", "supervisor", []string{"wms-admin", "shifts", "intranet"}},
 		{"unknown role gets any", "generic-x86", "Visitor", []string{"intranet"}},
 		{"star itself", "generic-x86", "*", []string{"intranet"}},
 		{"no star apps", "rpi5-touch", "Associate", []string{"stock", "schedule"}},
@@ -311,6 +312,23 @@ func TestValidateModified(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Errorf("the original changed: %v", err)
 	}
+}
+
+// Role names compare without case, so two keys that differ only in case
+// would name one role twice.
+func TestValidateRoleCase(t *testing.T) {
+	p, err := Get("rpi5-touch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := *p
+	q.UserVerification.Roles = map[string]UV{"Store Manager": UVRequired, "store manager": UVDiscouraged}
+	app := func(id string) []App { return []App{{ID: id, Label: id, Command: []string{"/usr/bin/" + id}}} }
+	q.Apps = map[string][]App{"Nurse": app("ehr"), "NURSE": app("web")}
+	checkProblems(t, q.Validate(), []Problem{
+		{File: "rpi5-touch.json", Field: `userVerification.roles["store manager"]`, Message: `names the same role as "Store Manager": role names compare without case`},
+		{File: "rpi5-touch.json", Field: "apps.Nurse", Message: `names the same role as "NURSE": role names compare without case`},
+	})
 }
 
 // checkProblems compares err's problem list with want.

@@ -38,6 +38,21 @@ var transportNeeds = map[Transport]Reader{
 	TransportBLE: ReaderBLE,
 }
 
+// checkRoleCase refuses two keys of one map that differ only in case:
+// role names compare without case (see UVFor), so they would name one
+// role twice.
+func checkRoleCase(ps *problems, field string, roles []string) {
+	seen := make(map[string]string)
+	for _, role := range roles {
+		k := strings.ToLower(role)
+		if prev, dup := seen[k]; dup {
+			ps.addf(child(field, role), "names the same role as %q: role names compare without case", prev)
+			continue
+		}
+		seen[k] = role
+	}
+}
+
 // requiredSteps must appear in every teardown; clear-clipboard is optional
 // because not every kiosk session has a clipboard.
 var requiredSteps = []Action{ActionTerminate, ActionWipeHome, ActionLockScreen, ActionNotifyHub}
@@ -103,6 +118,8 @@ func (p *Profile) check(ps *problems) {
 		}
 	}
 	checkUV("userVerification.default", p.UserVerification.Default)
+	checkRoleCase(ps, "userVerification.roles", sortedKeys(p.UserVerification.Roles))
+	checkRoleCase(ps, "apps", sortedKeys(p.Apps))
 	for _, role := range sortedKeys(p.UserVerification.Roles) {
 		field := child("userVerification.roles", role)
 		switch {

@@ -19,6 +19,7 @@ import (
 	"github.com/shiftgate/shiftgate/certs"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
+	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -579,3 +580,35 @@ func TestKioskLastSeen(t *testing.T) {
 
 // seenFlushWait is the hub's flush interval for last-seen times (2 s).
 const seenFlushWait = 2 * time.Second
+
+// A kiosk profile's user-verification rule for a role holds whatever the
+// case of the role's group name: the hub compares role names without case
+// everywhere, so a group renamed only in case is the same role, and its
+// PIN or biometric requirement must not fall away.
+func TestProfileUVRoleCase(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	body := policyBody(t, storedVersion(t, h), func(d *policy.Document) {
+		roleDoc(d, "Store Manager").Apps = []string{"cash-office"}
+	})
+	if r := putPolicy(t, h, body); r.Status != 200 {
+		t.Fatalf("policy: %d %s", r.Status, r.Body)
+	}
+	pi := h.EnrollKioskProfile(t, "back-1", "north", "rpi5-touch")
+	pi.Dial("")
+	uid := createUser(t, h, "amy", `{"sites":["north"]}`)
+	gid := createGroup(t, h, "Store Manager", uid)
+	// A model the profile allows, tapped without PIN: no UV.
+	badge := h.RegisterBadge(t, pi, "amy", authenticator.SoftOptions{AAGUID: "ee882879-721c-4913-9775-3dfcce97072a"})
+	if got := refusal(t, first(tap(t, pi, badge))); got != wire.RefusedVerifyRequired {
+		t.Fatalf("Store Manager without UV refused with %q, want %q", got, wire.RefusedVerifyRequired)
+	}
+	want(t, h.Do(t, "PATCH", "/scim/v2/Groups/"+gid, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"displayName","value":"store manager"}]}`), 204)
+	env, _ := tap(t, pi, badge)
+	if env.Type == wire.TypeSessionGrant {
+		g := grant(t, env)
+		t.Fatalf("after a case-only rename the user signs in without user verification (role %q, apps %v)", g.Role, g.Apps)
+	}
+	if got := refusal(t, env); got != wire.RefusedVerifyRequired {
+		t.Fatalf("refused with %q, want %q", got, wire.RefusedVerifyRequired)
+	}
+}
