@@ -183,6 +183,7 @@ func (s *Server) disableDevice(ctx context.Context, a lifecycle.Actor, deviceID 
 		return err
 	}
 	s.channel.devices.Delete(deviceID)
+	s.channel.rp.ForgetDevice(deviceID)
 	s.cutOff(deviceID)
 	return nil
 }

@@ -612,3 +612,46 @@ func TestProfileUVRoleCase(t *testing.T) {
 		t.Fatalf("refused with %q, want %q", got, wire.RefusedVerifyRequired)
 	}
 }
+
+// A kiosk disabled while a badge enrollment is armed on it binds no
+// credential, though its channel stays open a moment for the revocations:
+// a disabled (perhaps stolen) kiosk must not register a badge of its
+// choosing for the user.
+func TestDisabledKioskCannotRegisterBadge(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := createUser(t, h, "nell", `{"sites":["north"]}`)
+	createGroup(t, h, "Nurse", uid)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "nell", "device": "north-1"}); r.Status != http.StatusAccepted {
+		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
+	}
+	push := k.Recv(5 * time.Second)
+	var es wire.EnrollStart
+	if push.Type != wire.TypeEnrollStart || push.Unmarshal(&es) != nil {
+		t.Fatalf("got %s, want enroll.start", push.Type)
+	}
+	badge, err := authenticator.NewSoft(t.TempDir(), "nell", authenticator.SoftOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := h.API(t, "POST", "/api/v1/devices/north-1/disable", nil); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	id := k.Send(wire.TypeRegister, wire.Register{Credential: cred})
+	env := k.Recv(5 * time.Second)
+	if env.Re != id || env.Type != wire.TypeError {
+		t.Errorf("register on the disabled kiosk answered %s %s, want an error", env.Type, env.Data)
+	}
+	creds, err := h.Store().ListCredentials(t.Context(), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(creds) != 0 {
+		t.Fatalf("the disabled kiosk registered %d credential(s) for nell", len(creds))
+	}
+}

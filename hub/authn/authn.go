@@ -55,6 +55,9 @@ var (
 	// ErrUserNotEligible: the user may not enroll a credential (deleted or
 	// disabled).
 	ErrUserNotEligible = errors.New("user not eligible for enrollment")
+	// ErrDeviceNotActive: the kiosk was disabled (or removed) while the
+	// ceremony ran; it may bind no credential.
+	ErrDeviceNotActive = errors.New("device is not active")
 )
 
 // RefusalCode maps an error of this package to the agent/wire refusal
@@ -71,7 +74,7 @@ func RefusalCode(err error) string {
 		return wire.RefusedChallengeExpire
 	case errors.Is(err, ErrInvalid):
 		return wire.RefusedInvalid
-	case errors.Is(err, ErrAAGUIDNotAllowed), errors.Is(err, ErrNoCounter):
+	case errors.Is(err, ErrAAGUIDNotAllowed), errors.Is(err, ErrNoCounter), errors.Is(err, ErrDeviceNotActive):
 		return wire.RefusedNotAllowedHere
 	}
 	return ""

@@ -447,6 +447,20 @@ func TestRegistrationRefused(t *testing.T) {
 			_, err = e.rp.FinishRegistration(t.Context(), kioskA, body)
 			return err
 		}},
+		{"kiosk disabled during the ceremony", ErrDeviceNotActive, "device is not active", func(t *testing.T, e *env, ana store.User) error {
+			body, err := e.attest(kioskA, ana, e.badge("ana", authenticator.SoftOptions{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.st.UpdateDevice(t.Context(), kioskA, func(d store.Device) (store.Device, error) {
+				d.State = store.DeviceDisabled
+				return d, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.rp.FinishRegistration(t.Context(), kioskA, body)
+			return err
+		}},
 		{"no registration pending", ErrChallenge, "no registration pending", func(t *testing.T, e *env, ana store.User) error {
 			body, err := e.attest(kioskA, ana, e.badge("ana", authenticator.SoftOptions{}))
 			if err != nil {

@@ -43,6 +43,13 @@ func newEnv(t testing.TB) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	clk := clock.New(time.Date(2031, 3, 4, 7, 0, 0, 0, time.UTC))
+	// The kiosks the tests use; a registration binds a credential only
+	// on an active one.
+	for _, id := range []string{kioskA, kioskB} {
+		if _, err := st.CreateDevice(ctx, store.Device{ID: id, Name: id, Site: "north", State: store.DeviceActive, Created: clk.Now(), Modified: clk.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	log, err := audit.New(testAuditKey, clk.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -139,7 +139,18 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		Created:   now,
 	}
 	err = rp.st.InTx(ctx, func(tx store.Ops) error {
-		var err error
+		// The kiosk may have been disabled during the ceremony: its
+		// channel stays open a moment after (for the revocations), and a
+		// disabled, perhaps stolen, kiosk must not bind a badge of its
+		// choosing to the user. Checked in the transaction that stores
+		// the credential, as a certificate renewal checks it.
+		d, err := tx.GetDevice(ctx, deviceID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && d.State != store.DeviceActive {
+			return fmt.Errorf("%w: device %s", ErrDeviceNotActive, deviceID)
+		}
+		if err != nil {
+			return err
+		}
 		if c, err = tx.CreateCredential(ctx, c); err != nil {
 			return err
 		}
@@ -172,4 +183,16 @@ func aaguidString(b []byte) string {
 		return id.String()
 	}
 	return fmt.Sprintf("%x", b)
+}
+
+// ForgetDevice drops what deviceID has pending, its registration and its
+// login challenges: the kiosk was disabled.
+func (rp *RP) ForgetDevice(deviceID string) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	delete(rp.regs, deviceID)
+	for _, ch := range rp.byDevice[deviceID] {
+		delete(rp.logins, ch)
+	}
+	delete(rp.byDevice, deviceID)
 }
