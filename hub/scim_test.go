@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/hubtest"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -523,4 +524,55 @@ func TestUserGroups(t *testing.T) {
 	want(t, h.Do(t, "DELETE", "/scim/v2/Users/"+ids[2], nil), 204)
 	wantError(t, h.Do(t, "GET", "/scim/v2/Users/"+ids[2], nil), 404, "")
 	wantError(t, h.Do(t, "GET", "/scim/v2/Users/no-such-user", nil), 404, "")
+}
+
+// A site an access review revoked stays revoked: SCIM shows the user's
+// sites as the hub holds them, so the identity provider sees the change,
+// and a PATCH of an unrelated attribute (which starts from that view)
+// does not write the site back.
+func TestReviewRevokedSiteStaysRevoked(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	ctx := t.Context()
+	id := createUser(t, h, "rosa", `{"sites":["north","south"]}`)
+	if err := h.Engine().Do(ctx, func(tx *lifecycle.Tx) error {
+		return tx.RemoveSite(ctx, lifecycle.Actor{Name: "reviewer", System: "api"}, id, "south")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := want(t, h.Do(t, "GET", "/scim/v2/Users/"+id, nil), 200)
+	ext, _ := m[frontline].(map[string]any)
+	if sites, _ := ext["sites"].([]any); len(sites) != 1 || sites[0] != "north" {
+		t.Errorf("SCIM GET after the review revoked south shows sites %v, want [north]", ext["sites"])
+	}
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"displayName","value":"Rosa M."}]}`), 200)
+	if u := user(t, h, id); !slices.Equal(u.Sites, []string{"north"}) {
+		t.Errorf("a displayName PATCH granted the revoked site back: sites %v, want [north]", u.Sites)
+	}
+}
+
+// PATCH "remove" of active keeps the user's state, as a PUT without it
+// does: read as true, it brought a disabled leaver back.
+func TestPatchRemoveActiveKeepsLeaverDisabled(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	id := createUser(t, h, "leo", `{"sites":["north"]}`)
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"active","value":false}]}`), 200)
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"remove","path":"active"}]}`), 200)
+	if u := user(t, h, id); u.State != store.UserDisabled || u.Active {
+		t.Errorf("after PATCH remove active: state %v, active %v; want disabled", u.State, u.Active)
+	}
+}
+
+// A disabled user put back in a group and then deleted is a member of no
+// group: a tombstone holds no role.
+func TestDeletedUserLeavesGroups(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	id := createUser(t, h, "gus", `{"sites":["north"]}`)
+	gid := createGroup(t, h, "Picker")
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"active","value":false}]}`), 200)
+	want(t, h.Do(t, "PATCH", "/scim/v2/Groups/"+gid, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"add","path":"members","value":[{"value":"`+id+`"}]}]}`), 204)
+	want(t, h.Do(t, "DELETE", "/scim/v2/Users/"+id, nil), 204)
+	m := want(t, h.Do(t, "GET", "/scim/v2/Groups/"+gid, nil), 200)
+	if ms, _ := m["members"].([]any); len(ms) != 0 {
+		t.Errorf("the group still lists the deleted user: members %v", ms)
+	}
 }

@@ -117,6 +117,7 @@ func (h *Handler) userResource(u store.User, groups []store.Group) (map[string]a
 		}
 	}
 	renderShifts(res, u.Shifts)
+	renderSites(res, u.Sites)
 	res["id"] = u.ID
 	res["active"] = u.Active
 	if len(groups) > 0 {
@@ -262,6 +263,11 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, a lifecycle.
 		res, err := ApplyPatch(h.users, cur, ops)
 		if err != nil {
 			return old, err
+		}
+		if _, ok := res["active"]; !ok {
+			// "remove" of active: keep it, as a PUT without it does. Read
+			// as true, it brought a disabled leaver back.
+			res["active"] = old.Active
 		}
 		nu := old
 		err = userFromResource(res, &nu)
@@ -432,6 +438,32 @@ func renderShifts(res map[string]any, shifts []store.Shift) {
 		list[i] = map[string]any{"start": s.Start.UTC().Format(time.RFC3339Nano), "end": s.End.UTC().Format(time.RFC3339Nano)}
 	}
 	ext["shifts"] = list
+}
+
+// renderSites shows the user's sites as the hub holds them. The hub
+// removes a site without SCIM, when an access review revokes it: the
+// stored document still lists it, and showing the document would both
+// hide the revocation from the identity provider and, since a PATCH
+// starts from this rendering, grant the site back on the next PATCH of
+// any attribute.
+func renderSites(res map[string]any, sites []string) {
+	ext, _ := res[ShiftgateUserURN].(map[string]any)
+	if ext == nil {
+		if len(sites) == 0 {
+			return
+		}
+		ext = map[string]any{}
+		res[ShiftgateUserURN] = ext
+	}
+	if len(sites) == 0 {
+		delete(ext, "sites")
+		return
+	}
+	list := make([]any, len(sites))
+	for i, s := range sites {
+		list[i] = s
+	}
+	ext["sites"] = list
 }
 
 // keepShifts makes a PUT that leaves out the frontline extension's shifts
