@@ -378,12 +378,30 @@ func (e *Engine) DeleteUser(ctx context.Context, a Actor, id string) error {
 		if u.State == store.UserDeleted {
 			return fmt.Errorf("user %s: %w", id, store.ErrNotFound)
 		}
+		now := e.now().UTC()
+		detail := map[string]any{"before": summary(u)}
 		if u.State != store.UserDisabled {
 			if u, err = e.strip(ctx, tx, c, a, u, reasonUserDeleted); err != nil {
 				return err
 			}
+		} else {
+			// Stripped when disabled, but a group change refuses only
+			// deleted users: one may have put it back in a group since,
+			// and a tombstone is a member of none. (It has no live
+			// sessions or credentials: a disabled user can neither sign
+			// in nor enroll.)
+			groups, err := tx.RemoveMemberships(ctx, u.ID, now)
+			if err != nil {
+				return err
+			}
+			if len(groups) > 0 {
+				roles := make([]string, len(groups))
+				for i, g := range groups {
+					roles[i] = g.DisplayName
+				}
+				detail["rolesRemoved"] = roles
+			}
 		}
-		now := e.now().UTC()
 		if _, err := tx.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
 			old.State, old.Active, old.Deleted, old.Modified = store.UserDeleted, false, now, now
 			return old, nil
@@ -392,7 +410,7 @@ func (e *Engine) DeleteUser(ctx context.Context, a Actor, id string) error {
 		}
 		_, err = e.audit.Append(ctx, tx, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionUserDelete, Subject: subjectUserPrefix + id,
-			Detail: map[string]any{"before": summary(u)},
+			Detail: detail,
 		})
 		return err
 	})
