@@ -321,6 +321,9 @@ func startFloorHub(ctx context.Context, cfg FloorConfig, dir string) (*floorHub,
 	h := &floorHub{cmd: cmd, in: in, out: bufio.NewScanner(outPipe)}
 	h.close = func() error {
 		in.Close() // the floor hub ends at the end of its input
+		// If it does not, it is killed: it holds thousands of sockets.
+		kill := time.AfterFunc(5*time.Second, func() { _ = cmd.Process.Kill() })
+		defer kill.Stop()
 		if err := cmd.Wait(); err != nil && ctx.Err() == nil {
 			return fmt.Errorf("floor hub: %w", err)
 		}
@@ -418,12 +421,29 @@ func ServeFloor(ctx context.Context, dir string, kiosks int, in io.Reader, out i
 		}
 		wg.Wait()
 	}()
+	// The commands are read from the start, so that the end of in (the
+	// parent gave up, or died) ends the floor hub in every phase.
+	cmds := make(chan string)
+	go func() {
+		defer close(cmds)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			cmds <- sc.Text()
+		}
+	}()
+	connectBy := time.NewTimer(2 * time.Minute)
+	defer connectBy.Stop()
 	for len(conns) < kiosks {
 		select {
 		case c := <-accepted:
 			conns = append(conns, c)
-		case <-time.After(2 * time.Minute):
+		case <-connectBy.C:
 			return fmt.Errorf("only %d of %d kiosks connected", len(conns), kiosks)
+		case cmd, ok := <-cmds:
+			if !ok {
+				return nil
+			}
+			return fmt.Errorf("command %q before the kiosks connected", cmd)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -447,10 +467,9 @@ func ServeFloor(ctx context.Context, dir string, kiosks int, in io.Reader, out i
 		return err
 	}
 	push := make([]byte, floorPushBytes)
-	sc := bufio.NewScanner(in)
-	for sc.Scan() {
-		if sc.Text() != "round" {
-			return fmt.Errorf("unknown command %q", sc.Text())
+	for cmd := range cmds {
+		if cmd != "round" {
+			return fmt.Errorf("unknown command %q", cmd)
 		}
 		remaining.Store(int64(len(conns)))
 		for _, c := range conns {
@@ -460,6 +479,11 @@ func ServeFloor(ctx context.Context, dir string, kiosks int, in io.Reader, out i
 		}
 		select {
 		case <-allIn:
+		case cmd, ok := <-cmds:
+			if !ok {
+				return nil // the parent gave up on the round
+			}
+			return fmt.Errorf("command %q during a round", cmd)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -467,5 +491,5 @@ func ServeFloor(ctx context.Context, dir string, kiosks int, in io.Reader, out i
 			return err
 		}
 	}
-	return sc.Err()
+	return nil
 }

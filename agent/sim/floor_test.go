@@ -70,3 +70,27 @@ func TestFloorHubRefusesForeignDir(t *testing.T) {
 		t.Fatalf("ServeFloor wrote %d files into a foreign dir", len(entries))
 	}
 }
+
+// A round that times out ends the run at once, with its error, and the
+// floor hub with it: the child must not go on waiting for acks that will
+// never come (nor outlive the run).
+func TestFloorRoundTimeoutReturns(t *testing.T) {
+	t.Setenv(floorHubEnv, "1")
+	var progress bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		_, err := RunFloor(t.Context(), FloorConfig{
+			Kiosks: 300, Rounds: 1, Progress: &progress,
+			HubCommand: []string{os.Args[0]}, RoundTimeout: time.Nanosecond,
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "acks within") {
+			t.Errorf("RunFloor: %v, want the round's timeout", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("RunFloor did not return 15 s after its round timed out")
+	}
+}

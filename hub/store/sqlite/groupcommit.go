@@ -297,7 +297,9 @@ type detached struct {
 	conn *sqlite3.SQLiteConn
 }
 
-// errTxLost is what a statement gets once the transaction is gone.
+// errTxLost is what Exec and Query get once the transaction is gone. A
+// QueryRow's Scan gets an error with its text instead (an *sql.Row cannot
+// carry a Go error; see txLostFunc), which errors.Is does not match.
 var errTxLost = errors.New("the write transaction was rolled back by an earlier error; nothing more runs in it")
 
 // txLostFunc is an SQL function that fails with errTxLost, for the
