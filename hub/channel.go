@@ -42,6 +42,7 @@ type channel struct {
 // ack is one acknowledged revocation push, recorded in batches.
 type ack struct {
 	sessionID string
+	deviceID  string // the kiosk that acknowledged
 	at        time.Time
 	sent      time.Time
 }
@@ -353,10 +354,10 @@ func (c *channel) Acked(deviceID string, p push.Push, at time.Time) {
 		return
 	}
 	if w := c.wave.Load(); w != nil {
-		w.settle(rv.SessionID)
+		w.settle(rv.SessionID, deviceID)
 	}
 	select {
-	case c.acks <- ack{sessionID: rv.SessionID, at: at, sent: p.Sent}:
+	case c.acks <- ack{sessionID: rv.SessionID, deviceID: deviceID, at: at, sent: p.Sent}:
 	default:
 		c.s.cfg.Logger.Warn("revocation ack dropped: recorder is behind", "session", rv.SessionID)
 	}
@@ -428,7 +429,7 @@ func (c *channel) recordAcks(ctx context.Context) {
 		quiet.Stop()
 		err := c.s.st.InTx(ctx, func(tx store.Ops) error {
 			for _, a := range batch {
-				if _, err := tx.AckRevocations(ctx, a.sessionID, a.at); err != nil {
+				if _, err := tx.AckRevocations(ctx, a.sessionID, a.deviceID, a.at); err != nil {
 					return err
 				}
 			}

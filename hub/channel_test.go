@@ -655,3 +655,55 @@ func TestDisabledKioskCannotRegisterBadge(t *testing.T) {
 		t.Fatalf("the disabled kiosk registered %d credential(s) for nell", len(creds))
 	}
 }
+
+// A kiosk that names another kiosk's revoked session as its own in its
+// hello is told to end it, but its ack does not count as that session's
+// teardown: only the kiosk that held the session can acknowledge it.
+func TestWelcomeRevokeAckedByAnotherKioskCountsForNothing(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k, g := signedIn(t, h, "ola", "Picker")
+	other := h.EnrollKiosk(t, "north-2", "north")
+	k.Conn.Close() // k is offline when ola is signed out
+	if r := h.API(t, "POST", "/api/v1/users/ola/signout", nil); r.Status != http.StatusOK {
+		t.Fatalf("signout: %d %s", r.Status, r.Body)
+	}
+	d := websocket.Dialer{TLSClientConfig: other.TLS, HandshakeTimeout: 5 * time.Second}
+	conn, _, err := d.Dial("wss"+h.URL[len("https"):]+wire.WSPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hello, _ := wire.New(wire.TypeHello, "h1", "", wire.Hello{AgentVersion: "x", Profile: "generic-x86", LiveSession: g.SessionID})
+	if err := conn.WriteJSON(hello); err != nil {
+		t.Fatal(err)
+	}
+	var env wire.Envelope
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := conn.ReadJSON(&env); err != nil || env.Type != wire.TypeWelcome {
+		t.Fatalf("welcome: %v %s", err, env.Type)
+	}
+	var w wire.Welcome
+	if err := env.Unmarshal(&w); err != nil || w.Revoke == nil || env.ID == "" {
+		t.Fatalf("welcome = %+v (%v), want a tracked revoke", w, err)
+	}
+	ack, _ := wire.New(wire.TypeAck, "", env.ID, nil)
+	if err := conn.WriteJSON(ack); err != nil {
+		t.Fatal(err)
+	}
+	// Acks are recorded in a batch after a 25 ms pause: watch for a
+	// second.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		rs, err := h.Store().ListRevocations(t.Context(), store.RevocationQuery{SessionID: g.SessionID})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("revocations: %+v, %v", rs, err)
+		}
+		if !rs[0].Acked.IsZero() {
+			t.Fatalf("kiosk %s, which never held session %s, acknowledged its teardown", other.ID, g.SessionID)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if time.Until(deadline) < 4*time.Second {
+			break // well past the recorder's pause (25 ms)
+		}
+	}
+}

@@ -29,9 +29,9 @@ type wave struct {
 	send   func(rs []store.Revocation, failed func(sessionID string)) // Server.revoked
 	bound  time.Duration                                              // waveWait
 	mu     sync.Mutex
-	out    map[string]bool // sessions pushed and not yet acknowledged
-	pushed int             // revocations handed to Push
-	moved  chan struct{}   // a session settled (capacity 1)
+	out    map[string]string // session → its kiosk, pushed and not yet acknowledged
+	pushed int               // revocations handed to Push
+	moved  chan struct{}     // a session settled (capacity 1)
 }
 
 var _ lifecycle.Wave = (*wave)(nil)
@@ -40,7 +40,7 @@ var _ lifecycle.Wave = (*wave)(nil)
 func (c *channel) newWave() lifecycle.Wave { return c.newWaveWith(waveWait) }
 
 func (c *channel) newWaveWith(bound time.Duration) *wave {
-	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]bool), moved: make(chan struct{}, 1)}
+	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]string), moved: make(chan struct{}, 1)}
 	c.wave.Store(w)
 	return w
 }
@@ -52,18 +52,20 @@ func (w *wave) Push(rs []store.Revocation) {
 	w.mu.Lock()
 	for _, r := range rs {
 		if r.SessionID != "" && r.DeviceID != "" {
-			w.out[r.SessionID] = true
+			w.out[r.SessionID] = r.DeviceID
 		}
 	}
 	w.pushed += len(rs)
 	w.mu.Unlock()
-	w.send(rs, w.settle)
+	w.send(rs, func(sessionID string) { w.settle(sessionID, "") })
 }
 
-// settle notes that the kiosk of sessionID acknowledged, or will not.
-func (w *wave) settle(sessionID string) {
+// settle notes that deviceID acknowledged the revocation of sessionID,
+// or ("" for deviceID) that its push failed. An ack from another kiosk
+// than the session's counts for nothing.
+func (w *wave) settle(sessionID, deviceID string) {
 	w.mu.Lock()
-	if !w.out[sessionID] {
+	if dev, ok := w.out[sessionID]; !ok || deviceID != "" && deviceID != dev {
 		w.mu.Unlock()
 		return
 	}

@@ -3,6 +3,7 @@ package hub
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // offline fail; bound is how long it may wait.
 func testWave(bound time.Duration, offline map[string]bool) (*wave, *channel) {
 	c := &channel{s: &Server{cfg: Config{Logger: slog.New(slog.DiscardHandler)}}, acks: make(chan ack, 4096)}
-	w := &wave{c: c, bound: bound, out: map[string]bool{}, moved: make(chan struct{}, 1)}
+	w := &wave{c: c, bound: bound, out: map[string]string{}, moved: make(chan struct{}, 1)}
 	w.send = func(rs []store.Revocation, failed func(string)) {
 		for _, r := range rs {
 			if offline[r.SessionID] {
@@ -35,9 +36,14 @@ func waveRevs(n int) []store.Revocation {
 	return rs
 }
 
-// ack is what the push layer reports when the kiosk of session acks.
+// ackOf is what the push layer reports when the kiosk of session (sN is
+// on dN, see waveRevs) acks.
 func ackOf(c *channel, session string) {
-	c.Acked("d", push.Push{ID: "p", Type: wire.TypeSessionRevoke, Data: wire.SessionRevoke{SessionID: session}}, time.Now())
+	ackFrom(c, "d"+strings.TrimPrefix(session, "s"), session)
+}
+
+func ackFrom(c *channel, device, session string) {
+	c.Acked(device, push.Push{ID: "p", Type: wire.TypeSessionRevoke, Data: wire.SessionRevoke{SessionID: session}}, time.Now())
 }
 
 // waitAsync runs w.Wait and closes the returned channel when it returns.
@@ -82,12 +88,13 @@ func TestWaveWaitsForEveryAck(t *testing.T) {
 			ackOf(c, r.SessionID)
 		}
 	}
-	ackOf(c, "s-unrelated") // an ack of another change's push
+	ackOf(c, "s-unrelated")                   // an ack of another change's push
+	ackFrom(c, "d0", rs[len(rs)-1].SessionID) // another kiosk's ack of the last
 	mustNotReturn(t, done, "with one ack missing")
 	ackOf(c, rs[len(rs)-1].SessionID)
 	mustReturn(t, done, "after the last ack")
-	if n := len(c.acks); n != len(rs)-len(offline)+1 {
-		t.Errorf("%d acks went on to be recorded, want every one (%d)", n, len(rs)-len(offline)+1)
+	if n := len(c.acks); n != len(rs)-len(offline)+2 {
+		t.Errorf("%d acks went on to be recorded, want every one (%d)", n, len(rs)-len(offline)+2)
 	}
 }
 

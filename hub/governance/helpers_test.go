@@ -191,7 +191,11 @@ func (e *env) session(userID, site, role string) string {
 // ack records the kiosk's acknowledgement of a session teardown now.
 func (e *env) ack(sessionID string) {
 	e.t.Helper()
-	if n, err := e.st.AckRevocations(context.Background(), sessionID, e.clock.Now()); err != nil || n == 0 {
+	s, err := e.st.GetSession(context.Background(), sessionID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if n, err := e.st.AckRevocations(context.Background(), sessionID, s.DeviceID, e.clock.Now()); err != nil || n == 0 {
 		e.t.Fatalf("ack %s: %d, %v", sessionID, n, err)
 	}
 }

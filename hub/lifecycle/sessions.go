@@ -108,7 +108,7 @@ func (e *Engine) ackEndedHere(ctx context.Context, tx store.Ops, deviceID, sessi
 	if err != nil {
 		return err
 	}
-	_, err = tx.AckRevocations(ctx, sessionID, e.now().UTC())
+	_, err = tx.AckRevocations(ctx, sessionID, deviceID, e.now().UTC())
 	return err
 }
 

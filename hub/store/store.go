@@ -451,8 +451,9 @@ type RevocationOps interface {
 	AddRevocations(ctx context.Context, rs []Revocation) ([]Revocation, error)
 	ListRevocations(ctx context.Context, q RevocationQuery) ([]Revocation, error)
 	// AckRevocations marks every unacknowledged revocation of the session
-	// acknowledged at at, and returns how many were.
-	AckRevocations(ctx context.Context, sessionID string, at time.Time) (int, error)
+	// on deviceID acknowledged at at, and returns how many were. Another
+	// kiosk cannot acknowledge the teardown of a session it never held.
+	AckRevocations(ctx context.Context, sessionID, deviceID string, at time.Time) (int, error)
 }
 
 // Token scopes.

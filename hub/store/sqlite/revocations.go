@@ -118,24 +118,24 @@ func (o ops) ListRevocations(ctx context.Context, rq store.RevocationQuery) ([]s
 	return rs, nil
 }
 
-func (o ops) AckRevocations(ctx context.Context, sessionID string, at time.Time) (int, error) {
-	n, err := o.mark(ctx, `UPDATE revocations SET acked = ? WHERE session_id = ? AND acked = 0`, at, sessionID)
+func (o ops) AckRevocations(ctx context.Context, sessionID, deviceID string, at time.Time) (int, error) {
+	n, err := o.mark(ctx, `UPDATE revocations SET acked = ? WHERE session_id = ? AND device_id = ? AND acked = 0`, at, sessionID, deviceID)
 	if err != nil {
-		return 0, fmt.Errorf("ack revocations of session %s: %w", sessionID, err)
+		return 0, fmt.Errorf("ack revocations of session %s on device %s: %w", sessionID, deviceID, err)
 	}
 	return n, nil
 }
 
 // mark runs update, which sets a "when" column to at in the rows of key
-// where it is still 0 ("not yet"), and returns how many it marked. at must
+// (the values of its other parameters, in order) where it is still 0 ("not yet"), and returns how many it marked. at must
 // be given (checkTime): 0 would mark nothing and report success.
-func (o ops) mark(ctx context.Context, update string, at time.Time, key string) (int, error) {
+func (o ops) mark(ctx context.Context, update string, at time.Time, key ...any) (int, error) {
 	if err := checkTime(at); err != nil {
 		return 0, err
 	}
 	var n int64
 	err := o.write(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, update, nanos(at), key)
+		res, err := q.ExecContext(ctx, update, append([]any{nanos(at)}, key...)...)
 		if err != nil {
 			return err
 		}

@@ -215,14 +215,17 @@ func testRevocations(t *testing.T, s store.Store) {
 		})
 	}
 
-	n := must[int](t, "ack s1")(s.AckRevocations(t.Context(), "s1", at(10)))
+	if n := must[int](t, "ack s1 from another kiosk")(s.AckRevocations(t.Context(), "s1", "k2", at(10))); n != 0 {
+		t.Errorf("kiosk k2 acked %d revocations of s1, which was on k1; want 0", n)
+	}
+	n := must[int](t, "ack s1")(s.AckRevocations(t.Context(), "s1", "k1", at(10)))
 	if n != 2 {
 		t.Errorf("acked %d revocations of s1, want 2", n)
 	}
-	if n := must[int](t, "ack s1 again")(s.AckRevocations(t.Context(), "s1", at(11))); n != 0 {
+	if n := must[int](t, "ack s1 again")(s.AckRevocations(t.Context(), "s1", "k1", at(11))); n != 0 {
 		t.Errorf("acked %d revocations of s1 the second time, want 0", n)
 	}
-	if n := must[int](t, "ack unknown")(s.AckRevocations(t.Context(), "nope", at(11))); n != 0 {
+	if n := must[int](t, "ack unknown")(s.AckRevocations(t.Context(), "nope", "k1", at(11))); n != 0 {
 		t.Errorf("acked %d revocations of an unknown session, want 0", n)
 	}
 	got := must[[]store.Revocation](t, "list s1")(s.ListRevocations(t.Context(), store.RevocationQuery{SessionID: "s1"}))

@@ -137,7 +137,7 @@ func writeEverything(t *testing.T, tx store.Ops) {
 			_, err := tx.AddRevocation(ctx, store.Revocation{UserID: "u1", SessionID: "sess1", Reason: "deprovisioned"})
 			return err
 		}},
-		{"ack revocations", func() error { _, err := tx.AckRevocations(ctx, "sess1", at(9)); return err }},
+		{"ack revocations", func() error { _, err := tx.AckRevocations(ctx, "sess1", "dev1", at(9)); return err }},
 		{"create token", func() error { _, err := tx.CreateToken(ctx, store.Token{ID: "tok2", Name: "x"}); return err }},
 		{"update token", func() error {
 			_, err := tx.UpdateToken(ctx, "tok1", func(k store.Token) (store.Token, error) {
