@@ -72,7 +72,7 @@ SIM_PORT   ?= 18443
 
 bench-go: deps ## Go benchmarks: store, SCIM over HTTPS, kiosk logins, fan-out, revoke to locked screen (BENCH_COUNT runs each)
 	@mkdir -p var
-	$(GO) test -run '^$$' -bench . -benchtime 2s -count $(BENCH_COUNT) ./hub/store/sqlite/ ./hub/ ./hub/authn/ ./hub/push/ ./ui/ | tee var/bench-go.txt
+	$(GO) test -run '^$$' -bench . -benchtime 2s -count $(BENCH_COUNT) ./hub/store/sqlite/ ./hub/ ./hub/authn/ ./hub/scim/ ./hub/push/ ./ui/ | tee var/bench-go.txt
 
 bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and mass revoke (SIM_KIOSKS kiosks), then the floor
 	@mkdir -p $(BIN) var

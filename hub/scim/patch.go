@@ -295,11 +295,18 @@ func (pa *patcher) apply(p filter.Path, v any, lenient bool) error {
 	case a.MultiValued && pa.op == "add":
 		list := asList(cur)
 		var added []int
+		have := valueSet(a, list)
 		for _, x := range nv.([]any) {
-			if !slices.ContainsFunc(list, func(y any) bool { return sameValue(a, x, y) }) {
-				added = append(added, len(list))
-				list = append(list, x)
+			if k, ok := valueKey(a, x); ok && have != nil {
+				if have[k] {
+					continue
+				}
+				have[k] = true
+			} else if slices.ContainsFunc(list, func(y any) bool { return sameValue(a, x, y) }) {
+				continue
 			}
+			added = append(added, len(list))
+			list = append(list, x)
 		}
 		container[a.Name] = fixPrimary(list, added)
 	case a.Type == TypeComplex && !a.MultiValued:
@@ -461,8 +468,22 @@ func (pa *patcher) removeListed(container map[string]any, a *Attribute, v any, n
 	if err != nil || !ok {
 		return err
 	}
+	// Listed values with a "value" of a members-like attribute match by
+	// it, through a set; the others are compared with each element.
+	listed := valueSet(a, nil)
+	var rest []any
+	for _, x := range nv.([]any) {
+		if k, ok := valueKey(a, x); ok && listed != nil {
+			listed[k] = true
+		} else {
+			rest = append(rest, x)
+		}
+	}
 	list := slices.DeleteFunc(slices.Clone(asList(container[a.Name])), func(el any) bool {
-		return slices.ContainsFunc(nv.([]any), func(x any) bool { return sameValue(a, x, el) || subsetOf(a, x, el) })
+		if k, ok := valueKey(a, el); ok && listed[k] {
+			return true
+		}
+		return slices.ContainsFunc(rest, func(x any) bool { return sameValue(a, x, el) || subsetOf(a, x, el) })
 	})
 	if len(list) == 0 {
 		delete(container, a.Name)
@@ -515,6 +536,34 @@ func sameValue(a *Attribute, x, y any) bool {
 		return mx["value"] != nil && reflect.DeepEqual(mx["value"], my["value"])
 	}
 	return false
+}
+
+// valueKey is the "value" of x when a is a members-like attribute (an
+// immutable "value": two elements with the same one are the same value,
+// see sameValue) and x has a string one.
+func valueKey(a *Attribute, x any) (string, bool) {
+	if v := a.SubAttribute("value"); v == nil || v.Mutability != Immutable {
+		return "", false
+	}
+	m, _ := x.(map[string]any)
+	s, ok := m["value"].(string)
+	return s, ok
+}
+
+// valueSet is the set of the valueKeys of list, or nil when a is not
+// members-like: a group of thousands is compared in linear time, not
+// each new member against every member.
+func valueSet(a *Attribute, list []any) map[string]bool {
+	if v := a.SubAttribute("value"); v == nil || v.Mutability != Immutable {
+		return nil
+	}
+	set := make(map[string]bool, len(list))
+	for _, el := range list {
+		if k, ok := valueKey(a, el); ok {
+			set[k] = true
+		}
+	}
+	return set
 }
 
 func subsetOf(a *Attribute, x, el any) bool {
