@@ -72,6 +72,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 	return true
 }
 
+// unknownProfile is the error message for a profile this hub does not
+// know, with the ones it does.
+func (s *Server) unknownProfile(name string) string {
+	return fmt.Sprintf("unknown kiosk profile %q: use one of %s (firmware-profiles/)", name, strings.Join(slices.Sorted(maps.Keys(s.profiles)), ", "))
+}
+
 // handleEnroll redeems a kiosk's one-time code for a device certificate.
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	var req wire.EnrollRequest
@@ -80,7 +86,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, ok := s.profiles[req.Profile]; !ok {
 		// Checked before the code is used, so a typo does not burn it.
-		writeAPIJSON(w, http.StatusBadRequest, apiError{fmt.Sprintf("unknown kiosk profile %q: use one of %s (firmware-profiles/)", req.Profile, strings.Join(slices.Sorted(maps.Keys(s.profiles)), ", "))})
+		writeAPIJSON(w, http.StatusBadRequest, apiError{s.unknownProfile(req.Profile)})
 		return
 	}
 	resp, err := enroll.Redeem(r.Context(), s.st, s.audit, s.certs.CA, req, s.cfg.Now())
@@ -91,6 +97,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		writeAPIJSON(w, http.StatusConflict, apiError{enroll.ErrNameTaken.Error()})
 	case errors.Is(err, enroll.ErrBadCSR):
 		writeAPIJSON(w, http.StatusBadRequest, apiError{err.Error()})
+	case errors.Is(err, enroll.ErrWrongProfile):
+		writeAPIJSON(w, http.StatusForbidden, apiError{err.Error()})
 	case err != nil:
 		s.cfg.Logger.Error("enroll kiosk", "err", err)
 		writeAPIJSON(w, http.StatusInternalServerError, apiError{"internal error; the hub log has the details"})

@@ -131,16 +131,22 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request, a lifecycle.A
 // `shiftgate-hub device code`.
 func (s *Server) apiDeviceCode(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	var req struct {
-		Name string `json:"name"`
-		Site string `json:"site"`
+		Name    string `json:"name"`
+		Site    string `json:"site"`
+		Profile string `json:"profile"` // optional: binds the code to it
 	}
 	if !readAPIJSON(w, r, apiBodyLimit, &req) {
 		return nil
 	}
 	if strings.TrimSpace(req.Name) == "" || strings.TrimSpace(req.Site) == "" {
-		return errors.Join(errBadRequest, errors.New(`send {"name": KIOSK_NAME, "site": SITE}`))
+		return errors.Join(errBadRequest, errors.New(`send {"name": KIOSK_NAME, "site": SITE} and optionally "profile": PROFILE`))
 	}
-	code, err := enroll.NewCode(r.Context(), s.st, s.audit, a.Name, req.Name, req.Site, s.cfg.Now())
+	if p := strings.TrimSpace(req.Profile); p != "" {
+		if _, ok := s.profiles[p]; !ok {
+			return errors.Join(errBadRequest, errors.New(s.unknownProfile(p)))
+		}
+	}
+	code, err := enroll.NewCode(r.Context(), s.st, s.audit, a.Name, req.Name, req.Site, req.Profile, s.cfg.Now())
 	if err != nil {
 		return err
 	}

@@ -707,3 +707,42 @@ func TestWelcomeRevokeAckedByAnotherKioskCountsForNothing(t *testing.T) {
 		}
 	}
 }
+
+// A code issued for a hardware profile enrolls only a kiosk of that
+// profile: whoever types the code cannot pick one with laxer rules. A
+// refused profile leaves the code usable; an unknown profile is refused
+// when the code is issued.
+func TestEnrollmentCodeBoundToProfile(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	if r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": "till-1", "site": "north", "profile": "toaster"}); r.Status != http.StatusBadRequest {
+		t.Errorf("code for an unknown profile: %d %s, want 400", r.Status, r.Body)
+	}
+	r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": "till-1", "site": "north", "profile": "rpi5-touch"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("code: %d %s", r.Status, r.Body)
+	}
+	code := r.JSON()["code"].(string)
+	key, _ := certs.NewDeviceKey()
+	csr, _ := certs.NewCSR(key, "till-1")
+	redeem := func(profile string) (int, string) {
+		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: profile})
+		resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		return resp.StatusCode, body.String()
+	}
+	if status, body := redeem("generic-x86"); status != http.StatusForbidden || !strings.Contains(body, "--profile rpi5-touch") {
+		t.Errorf("enrolling a rpi5-touch code as generic-x86: %d %s, want 403 naming the profile", status, body)
+	}
+	if status, body := redeem("rpi5-touch"); status != http.StatusOK {
+		t.Fatalf("enrolling with the code's profile: %d %s", status, body)
+	}
+	d, err := h.Store().GetDeviceByName(t.Context(), "till-1")
+	if err != nil || d.Profile != "rpi5-touch" {
+		t.Errorf("enrolled kiosk: %+v, %v; want profile rpi5-touch", d, err)
+	}
+}

@@ -22,19 +22,24 @@ func (e env) device(ctx context.Context, args []string) error {
 		data := fs.String("data", "", "hub data directory")
 		site := fs.String("site", "", "site the kiosk stands at")
 		name := fs.String("name", "", "kiosk name, unique, e.g. north-ward-3")
+		profile := fs.String("profile", "", "hardware profile the kiosk must enroll with (default: the installer chooses)")
 		if err := parse(fs, args[1:], "data", "site", "name"); err != nil {
 			return err
 		}
 		var code string
 		err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 			var err error
-			code, err = enroll.NewCode(ctx, st, log, "cli", *name, *site, time.Now())
+			code, err = enroll.NewCode(ctx, st, log, "cli", *name, *site, *profile, time.Now())
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "enrollment code for kiosk %q at %s; valid once, for %v:\n", *name, *site, enroll.CodeTTL)
+		if *profile != "" {
+			fmt.Fprintf(e.stderr, "enrollment code for kiosk %q at %s with profile %s; valid once, for %v:\n", *name, *site, *profile, enroll.CodeTTL)
+		} else {
+			fmt.Fprintf(e.stderr, "enrollment code for kiosk %q at %s; valid once, for %v:\n", *name, *site, enroll.CodeTTL)
+		}
 		fmt.Fprintln(e.stdout, code)
 		return nil
 	case "list":

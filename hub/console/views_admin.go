@@ -285,7 +285,7 @@ func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
-	code, err := enroll.NewCode(r.Context(), c.st, c.cfg.Audit, v.actor().Name, f[0], site, c.cfg.Now())
+	code, err := enroll.NewCode(r.Context(), c.st, c.cfg.Audit, v.actor().Name, f[0], site, "", c.cfg.Now())
 	if err != nil {
 		return err
 	}

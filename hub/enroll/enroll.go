@@ -42,6 +42,8 @@ var (
 	ErrBadCSR  = errors.New("the certificate request is not valid")
 	// ErrNameTaken is also a store.ErrConflict.
 	ErrNameTaken error = nameTaken{}
+	// ErrWrongProfile: the code names another hardware profile.
+	ErrWrongProfile = errors.New("this enrollment code is for a kiosk of another hardware profile")
 )
 
 type nameTaken struct{}
@@ -53,9 +55,12 @@ func (nameTaken) Error() string {
 func (nameTaken) Is(target error) bool { return target == store.ErrConflict }
 
 // NewCode makes a code for a kiosk named name at site, stores its hash and
-// records it in the audit log; it returns the code to show once.
-func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, site string, now time.Time) (string, error) {
-	name, site = strings.TrimSpace(name), strings.TrimSpace(site)
+// records it in the audit log; it returns the code to show once. A
+// profile other than "" binds the code to that hardware profile: the
+// kiosk must enroll with it, so that whoever types the code cannot pick
+// a profile with laxer rules (user verification, allowed badge models).
+func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, site, profile string, now time.Time) (string, error) {
+	name, site, profile = strings.TrimSpace(name), strings.TrimSpace(site), strings.TrimSpace(profile)
 	if name == "" || site == "" {
 		return "", errors.New("a kiosk needs a name and a site")
 	}
@@ -78,13 +83,13 @@ func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, s
 		b.WriteByte(crockford[c&31])
 	}
 	code := b.String()
-	c := store.EnrollmentCode{Hash: hashCode(code), DeviceName: name, Site: site, Created: now.UTC(), Expires: now.UTC().Add(CodeTTL)}
+	c := store.EnrollmentCode{Hash: hashCode(code), DeviceName: name, Site: site, Profile: profile, Created: now.UTC(), Expires: now.UTC().Add(CodeTTL)}
 	err := st.InTx(ctx, func(tx store.Ops) error {
 		if err := tx.CreateEnrollmentCode(ctx, c); err != nil {
 			return err
 		}
 		_, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: system(actor), Action: "device.code", Subject: "device:" + name,
-			Detail: map[string]any{"site": site, "expires": c.Expires}})
+			Detail: map[string]any{"site": site, "profile": profile, "expires": c.Expires}})
 		return err
 	})
 	if err != nil {
@@ -127,6 +132,11 @@ func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, r
 		}
 		if err != nil {
 			return err
+		}
+		if c.Profile != "" && !strings.EqualFold(c.Profile, strings.TrimSpace(req.Profile)) {
+			// The code stays unused: the installer enrolls again with
+			// the right profile.
+			return fmt.Errorf("%w: enroll with --profile %s", ErrWrongProfile, c.Profile)
 		}
 		d := store.Device{ID: uuid.NewString(), Name: c.DeviceName, Site: c.Site, Profile: strings.TrimSpace(req.Profile),
 			State: store.DeviceActive, Created: now, Modified: now}

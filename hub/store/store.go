@@ -487,9 +487,12 @@ type EnrollmentCode struct {
 	Hash       []byte // SHA-256 of the code, unique
 	DeviceName string
 	Site       string
-	Created    time.Time
-	Expires    time.Time
-	Used       time.Time // zero until used
+	// Profile, when set, is the hardware profile the kiosk must enroll
+	// with: whoever types the code cannot pick a laxer one.
+	Profile string
+	Created time.Time
+	Expires time.Time
+	Used    time.Time // zero until used
 }
 
 // EnrollmentOps issues and redeems enrollment codes.

@@ -10,13 +10,17 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
+// schemaCodeProfile lets a code name the hardware profile its kiosk must
+// enroll with (empty: any profile).
+const schemaCodeProfile = `ALTER TABLE enrollment_codes ADD COLUMN profile TEXT NOT NULL DEFAULT '';`
+
 func (o ops) CreateEnrollmentCode(ctx context.Context, c store.EnrollmentCode) error {
 	if err := checkTimes(c.Created, c.Expires, c.Used); err != nil {
 		return fmt.Errorf("create enrollment code: %w", err)
 	}
 	err := o.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO enrollment_codes (hash, device_name, site, created, expires, used) VALUES (?, ?, ?, ?, ?, ?)`,
-			c.Hash, c.DeviceName, c.Site, nanos(c.Created), nanos(c.Expires), nanos(c.Used))
+		_, err := q.ExecContext(ctx, `INSERT INTO enrollment_codes (hash, device_name, site, profile, created, expires, used) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			c.Hash, c.DeviceName, c.Site, c.Profile, nanos(c.Created), nanos(c.Expires), nanos(c.Used))
 		return mapErr(err)
 	})
 	if err != nil {
@@ -34,8 +38,8 @@ func (o ops) UseEnrollmentCode(ctx context.Context, hash []byte, at time.Time) (
 		var created, expires, used int64
 		err := q.QueryRowContext(ctx, `UPDATE enrollment_codes SET used = ?
 			WHERE hash = ? AND used = 0 AND expires > ?
-			RETURNING hash, device_name, site, created, expires, used`, nanos(at), hash, nanos(at)).
-			Scan(&c.Hash, &c.DeviceName, &c.Site, &created, &expires, &used)
+			RETURNING hash, device_name, site, profile, created, expires, used`, nanos(at), hash, nanos(at)).
+			Scan(&c.Hash, &c.DeviceName, &c.Site, &c.Profile, &created, &expires, &used)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
 		}

@@ -25,6 +25,7 @@ func migrations() []migration {
 		{name: "stored login policy", sql: schemaPolicy},
 		{name: "live-session indexes", sql: schemaLiveSessionIndexes},
 		{name: "kiosk names unique among enabled kiosks", sql: schemaDeviceNames},
+		{name: "enrollment codes bound to a profile", sql: schemaCodeProfile},
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 
 func testEnrollmentCodes(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	c := store.EnrollmentCode{Hash: []byte("hash-one"), DeviceName: "kiosk-1", Site: "north", Created: at(0), Expires: at(1)}
+	c := store.EnrollmentCode{Hash: []byte("hash-one"), DeviceName: "kiosk-1", Site: "north", Profile: "rpi5-touch", Created: at(0), Expires: at(1)}
 	if err := s.CreateEnrollmentCode(ctx, c); err != nil {
 		t.Fatal(err)
 	}
