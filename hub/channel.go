@@ -125,6 +125,11 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		if err := env.Unmarshal(&se); err != nil {
 			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "session.end needs session_id and reason", Err: err}
 		}
+		if !wire.KnownReason(se.Reason) {
+			// The reason goes into the session record and the audit
+			// trail: a kiosk may not write what it likes there.
+			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "session.end: unknown reason (see agent/wire's Reason constants)", Err: fmt.Errorf("reason %q", se.Reason)}
+		}
 		if err := c.s.engine.EndSessionOn(ctx, deviceActor(deviceID), deviceID, se.SessionID, se.Reason); err != nil {
 			return wire.Envelope{}, err
 		}

@@ -746,3 +746,23 @@ func TestEnrollmentCodeBoundToProfile(t *testing.T) {
 		t.Errorf("enrolled kiosk: %+v, %v; want profile rpi5-touch", d, err)
 	}
 }
+
+// A session.end with a reason the protocol does not define is refused:
+// the reason goes into the session record and the audit trail, where a
+// kiosk may not write what it likes. The session stays live.
+func TestSessionEndUnknownReasonRefused(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k, g := signedIn(t, h, "ula", "Picker")
+	for _, reason := range []string{"", "pwned by kiosk 7", strings.Repeat("x", 4000)} {
+		id := k.Send(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: reason})
+		env := k.Recv(5 * time.Second)
+		var e wire.Error
+		if env.Re != id || env.Type != wire.TypeError || env.Unmarshal(&e) != nil || e.Code != wire.ErrBadMessage {
+			t.Errorf("session.end with reason %.20q: %s %s, want a bad_message error", reason, env.Type, env.Data)
+		}
+	}
+	if s, err := h.Store().GetSession(t.Context(), g.SessionID); err != nil || !s.Ended.IsZero() {
+		t.Errorf("session after refused ends: %+v, %v; want it live", s, err)
+	}
+	k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: wire.ReasonSignout}, wire.TypeAck, nil)
+}

@@ -177,6 +177,16 @@ const (
 	ReasonDeviceDisabled     = "device_disabled"
 )
 
+// KnownReason reports whether r is one of the session end reasons above.
+func KnownReason(r string) bool {
+	switch r {
+	case ReasonSignout, ReasonIdle, ReasonShiftEnd, ReasonExpired, ReasonDeprovisioned,
+		ReasonEntitlementRemoved, ReasonForced, ReasonCredentialRevoked, ReasonDeviceDisabled:
+		return true
+	}
+	return false
+}
+
 // SessionEnd reports a session the agent ended by itself.
 type SessionEnd struct {
 	SessionID string `json:"session_id"`
