@@ -35,7 +35,9 @@ type AuthenticatorSource func(name string) (authenticator.Authenticator, error)
 // TeardownFunc ends a session on the kiosk: kills its processes, wipes its
 // home, locks the screen. It must be idempotent (an agent restarted in the
 // middle of a teardown calls it again) and give up when ctx is done. The
-// agent acknowledges a session.revoke only after it has returned nil.
+// agent acknowledges a session.revoke only after it has returned nil; after
+// an error it keeps the session, and calls it again (with a backoff, or at
+// once for a revoke of the session) until it returns nil.
 type TeardownFunc func(ctx context.Context, s Session) error
 
 // Defaults for Config.
@@ -127,12 +129,15 @@ type Agent struct {
 
 	stateSnap atomic.Int32
 	liveID    atomic.Pointer[string]
-	lastInput atomic.Pointer[time.Time] // the latest worker input (Activity), wall clock
+	lastInput atomic.Pointer[inputTime] // the latest worker input (Activity)
 
 	// Loop-owned.
 	state        State
 	session      *liveSession
 	acks         []string // revoke pushes to acknowledge after the teardown
+	tearing      bool     // the teardown hook is running
+	tornFails    int      // consecutive failed teardowns of the session
+	retry        Timer    // the next try of a failed teardown
 	timers       []Timer  // the live session's warnings and expiry (timers.go)
 	idle         Timer    // the live session's idle check
 	check        Timer    // the live session's periodic wall-clock check
@@ -285,16 +290,16 @@ func (a *Agent) Tap(name string) {
 // slept through it) does not start the timeout again: it is whoever woke
 // the kiosk, and the session ends idle.
 func (a *Agent) Activity() {
-	now := a.wallNow()
+	now := a.inputNow()
 	for {
 		last := a.lastInput.Load()
 		live := a.State().live()
-		if live && a.cfg.IdleTimeout > 0 && !now.Before(last.Add(a.cfg.IdleTimeout)) {
+		if at, ok := a.idleDeadlineFrom(last, now); live && ok && !now.wall.Before(at) {
 			a.checkSoon()
 			return
 		}
 		if a.lastInput.CompareAndSwap(last, &now) {
-			if live && now.Sub(*last) >= clockCheck {
+			if live && (now.wall.Sub(last.wall) >= clockCheck || now.mono-last.mono >= clockCheck) {
 				a.checkSoon()
 			}
 			return
@@ -319,6 +324,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		cancel()
 		close(a.stopped)
 		a.stopTimers()
+		if a.retry != nil {
+			a.retry.Stop()
+		}
 		if a.readerTimer != nil {
 			a.readerTimer.Stop()
 		}
@@ -447,6 +455,10 @@ func (a *Agent) startTap(req tapReq) bool {
 	if a.enroll != nil && (a.state == Locked || a.state == Active || a.state == Warning) {
 		a.startRegister(req)
 		return true
+	}
+	if a.state == Ending {
+		a.log.Info("tap ignored: the last session is still being torn down", "badge", req.name)
+		return false
 	}
 	if a.state != Locked {
 		a.log.Info("tap ignored: a session is open; sign out first", "badge", req.name, "state", a.state)
@@ -805,6 +817,12 @@ func (a *Agent) push(env wire.Envelope) {
 			a.log.Info("session revoked by the hub", "session", r.SessionID, "reason", r.Reason)
 			if a.state == Ending {
 				a.acks = append(a.acks, env.ID)
+				if !a.tearing {
+					// An earlier teardown failed and waits for its retry:
+					// the hub insists, so try again now.
+					a.log.Info("revoke for a session whose teardown failed: trying it again now", "session", r.SessionID)
+					a.startTeardown()
+				}
 				return
 			}
 			a.beginEnd(r.Reason, env.ID, false)
@@ -894,9 +912,10 @@ func (a *Agent) signout() {
 
 // beginEnd starts tearing the session down and says so (session.ending),
 // so that a screen stops showing the session before its apps are killed,
-// not only once the teardown is over (session.ended, from endDone). ackID,
-// if set, is a revoke to acknowledge when done; report says the hub must be
-// sent session.end.
+// not only once the teardown is over (session.ended, from endDone). The
+// teardown is started before the event is emitted: a slow event sink never
+// holds up a revocation. ackID, if set, is a revoke to acknowledge when
+// done; report says the hub must be sent session.end.
 func (a *Agent) beginEnd(reason, ackID string, report bool) {
 	a.stopTimers()
 	s := a.session
@@ -907,8 +926,35 @@ func (a *Agent) beginEnd(reason, ackID string, report bool) {
 	}
 	a.setState(Ending)
 	a.log.Info("session ending", "session", s.ID, "user", s.User, "reason", reason)
+	a.tornFails = 0
+	a.startTeardown()
 	a.emit(Event{Event: EventSessionEnding, SessionID: s.ID, User: s.User, Reason: reason})
-	sess := s.Session
+}
+
+// Retries of a failed teardown: the n-th waits teardownRetryBase·2^(n-1),
+// at most teardownRetryCap.
+const (
+	teardownRetryBase = time.Second
+	teardownRetryCap  = time.Minute
+)
+
+func teardownRetryDelay(fails int) time.Duration {
+	d := teardownRetryBase
+	for i := 1; i < fails && d < teardownRetryCap; i++ {
+		d *= 2
+	}
+	return min(d, teardownRetryCap)
+}
+
+// startTeardown runs the teardown hook on the ending session; endDone gets
+// its result.
+func (a *Agent) startTeardown() {
+	if a.retry != nil {
+		a.retry.Stop()
+		a.retry = nil
+	}
+	a.tearing = true
+	sess := a.session.Session
 	a.spawn(func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, a.cfg.TeardownTimeout)
 		defer cancel()
@@ -920,11 +966,36 @@ func (a *Agent) beginEnd(reason, ackID string, report bool) {
 	})
 }
 
+// endDone takes the teardown's result. A failed teardown leaves the session
+// recorded (session.json, with its end reason) and the kiosk Ending — no
+// tap is taken over what may be left of it — answers the revokes waiting
+// for it with an internal error (the hub resends them), and is tried again
+// after a backoff, or at once when a revoke for the session comes. Only a
+// teardown that succeeded locks the kiosk, acknowledges the revokes,
+// queues session.end and emits session.ended.
 func (a *Agent) endDone(err error) {
+	a.tearing = false
 	s := a.session
 	if err != nil {
-		a.log.Error("session teardown failed", "session", s.ID, "err", err)
+		a.tornFails++
+		d := teardownRetryDelay(a.tornFails)
+		a.log.Error("session teardown failed: the kiosk stays locked, the session recorded, and the teardown is tried again",
+			"session", s.ID, "attempt", a.tornFails, "retry_in", d, "err", err)
+		for _, id := range a.acks {
+			a.reply(id, wire.TypeError, wire.Error{Code: wire.ErrInternal, Message: "session teardown failed on the kiosk; retrying"})
+		}
+		a.acks = nil
+		a.retry = a.clock.AfterFunc(d, func() {
+			a.post(func() {
+				if a.state == Ending && a.session == s && !a.tearing {
+					a.log.Info("trying the failed teardown again", "session", s.ID)
+					a.startTeardown()
+				}
+			})
+		})
+		return
 	}
+	a.tornFails = 0
 	a.session = nil
 	if s.Report {
 		a.pending = append(a.pending, wire.SessionEnd{SessionID: s.ID, Reason: s.Ending})
@@ -934,11 +1005,7 @@ func (a *Agent) endDone(err error) {
 	a.log.Info("session ended", "session", s.ID, "user", s.User, "reason", s.Ending)
 	a.emit(Event{Event: EventSessionEnded, SessionID: s.ID, User: s.User, Reason: s.Ending})
 	for _, id := range a.acks {
-		if err == nil {
-			a.reply(id, wire.TypeAck, nil)
-		} else {
-			a.reply(id, wire.TypeError, wire.Error{Code: wire.ErrInternal, Message: "session teardown failed on the kiosk"})
-		}
+		a.reply(id, wire.TypeAck, nil)
 	}
 	a.acks = nil
 	a.flush()

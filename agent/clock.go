@@ -32,3 +32,29 @@ func (SystemClock) Now() time.Time { return time.Now() }
 
 // AfterFunc is time.AfterFunc.
 func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+// MonotonicClock is a Clock that also reads a monotonic clock: one that
+// only moves forward, stops while the machine is suspended and does not
+// follow steps of the wall clock (the clock AfterFunc's durations elapse
+// on). The idle timeout is measured on both (Config.IdleTimeout). A Clock
+// without it is read with Now, whose monotonic reading, when it carries one
+// (time.Now does), is used.
+type MonotonicClock interface {
+	Clock
+	// Monotonic returns the time elapsed on the monotonic clock since an
+	// arbitrary fixed point.
+	Monotonic() time.Duration
+}
+
+var processStart = time.Now()
+
+// Monotonic is the monotonic time since the process started.
+func (SystemClock) Monotonic() time.Duration { return time.Since(processStart) }
+
+// monoNow reads the agent clock's monotonic clock.
+func (a *Agent) monoNow() time.Duration {
+	if m, ok := a.clock.(MonotonicClock); ok {
+		return m.Monotonic()
+	}
+	return a.clock.Now().Sub(processStart) // monotonic when Now carries a reading
+}

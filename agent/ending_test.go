@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -91,5 +92,126 @@ func TestRestartAnnouncesInterruptedTeardown(t *testing.T) {
 	h2.gate <- nil
 	if e := h2.ev.expect(t, EventSessionEnded)[0]; e.SessionID != "s1" || e.Reason != wire.ReasonForced {
 		t.Errorf("session.ended after restart = %+v", e)
+	}
+}
+
+// TestFailedTeardownKeepsSessionAndRetries: a teardown that fails leaves
+// the session recorded in session.json (ending) and the kiosk Ending, so
+// nobody signs in over what is left of it; the teardown is tried again
+// after a backoff, and only the one that succeeds locks the kiosk, emits
+// session.ended and reports session.end.
+func TestFailedTeardownKeepsSessionAndRetries(t *testing.T) {
+	h := newHarness(t, withGate())
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.a.Signout()
+	h.ev.expect(t, EventSessionEnding)
+	<-h.teardowns
+	h.gate <- errors.New("processes survived SIGKILL")
+	h.waitLoop("the failed teardown", func() bool { return h.a.tornFails == 1 })
+	h.wantState(Ending)
+	st, err := readSessionState(h.dir)
+	mustNoErr(t, err)
+	if st.Session == nil || st.Session.ID != "s1" || st.Session.Ending != wire.ReasonSignout {
+		t.Fatalf("session.json after a failed teardown: %+v, want s1 ending signout", st.Session)
+	}
+
+	// A new worker cannot sign in over the leftovers.
+	registerBadge(t, h.badges, "bob")
+	h.hub.setResponder(wire.TypeLogin, grantFor(h.clock, "s2", "bob", time.Hour))
+	h.a.Tap("bob")
+	h.wantState(Ending)
+	h.ev.none(t)
+	if n := len(h.hub.requestsOf(wire.TypeLogin)); n != 1 { // ana's
+		t.Fatalf("%d login requests, want only ana's", n)
+	}
+
+	// Retried with a backoff: 1 s, then 2 s.
+	h.clock.Advance(teardownRetryBase - time.Millisecond)
+	h.do(func() {})
+	select {
+	case s := <-h.teardowns:
+		t.Fatalf("teardown of %s retried before the backoff", s.ID)
+	default:
+	}
+	h.clock.Advance(time.Millisecond)
+	if s := <-h.teardowns; s.ID != "s1" {
+		t.Fatalf("retry tore down %q", s.ID)
+	}
+	h.gate <- errors.New("still there")
+	h.waitLoop("the second failure", func() bool { return h.a.tornFails == 2 })
+	h.wantState(Ending)
+	h.clock.Advance(2 * teardownRetryBase)
+	<-h.teardowns
+	h.gate <- nil
+	if e := h.ev.expect(t, EventSessionEnded)[0]; e.SessionID != "s1" || e.Reason != wire.ReasonSignout {
+		t.Errorf("session.ended = %+v", e)
+	}
+	h.wantState(Locked)
+	h.hub.waitFor("session.end", func() bool { return len(h.hub.requestsOf(wire.TypeSessionEnd)) == 1 })
+	st, err = readSessionState(h.dir)
+	mustNoErr(t, err)
+	if st.Session != nil {
+		t.Errorf("session.json still records %+v after the teardown succeeded", st.Session)
+	}
+}
+
+// TestResentRevokeRetriesFailedTeardown: a revoke whose teardown failed is
+// answered with error{internal}; the hub's resent revoke is not acked
+// blindly (the kiosk still holds the session) but tries the teardown again
+// at once, and is acked when that succeeds.
+func TestResentRevokeRetriesFailedTeardown(t *testing.T) {
+	h := newHarness(t, withGate())
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonForced})
+	h.ev.expect(t, EventSessionEnding)
+	<-h.teardowns
+	h.gate <- errors.New("processes survived SIGKILL")
+	h.hub.waitFor("error reply", func() bool { return len(h.hub.getReplies()) == 1 })
+	if r := h.hub.getReplies()[0]; r.Re != "p1" || r.Type != wire.TypeError {
+		t.Fatalf("reply %+v, want error for p1", r)
+	}
+
+	h.hub.push(wire.TypeSessionRevoke, "p2", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonForced})
+	select {
+	case s := <-h.teardowns:
+		if s.ID != "s1" {
+			t.Fatalf("teardown of %q", s.ID)
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("resent revoke did not retry the teardown; replies %+v", h.hub.getReplies())
+	}
+	if h.acked("p2") {
+		t.Fatal("resent revoke acked before its teardown finished")
+	}
+	h.gate <- nil
+	if e := h.ev.expect(t, EventSessionEnded)[0]; e.SessionID != "s1" || e.Reason != wire.ReasonForced {
+		t.Errorf("session.ended = %+v", e)
+	}
+	h.hub.waitFor("ack of p2", func() bool { return h.acked("p2") })
+	h.wantState(Locked)
+}
+
+// TestRestartRetriesFailedTeardown: a session whose teardown failed is still
+// in session.json, so a restarted agent tears it down again.
+func TestRestartRetriesFailedTeardown(t *testing.T) {
+	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
+	h := startHarness(t, dir, badges, clock, withGate())
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.a.Signout()
+	<-h.teardowns
+	h.gate <- errors.New("processes survived SIGKILL")
+	h.waitLoop("the failed teardown", func() bool { return h.a.tornFails == 1 })
+	h.wantState(Ending)
+	h.stop()
+
+	h2 := startHarness(t, dir, badges, clock)
+	if e := h2.ev.ended(t); e.SessionID != "s1" || e.Reason != wire.ReasonSignout {
+		t.Errorf("session.ended after restart = %+v", e)
+	}
+	if s := <-h2.teardowns; s.ID != "s1" {
+		t.Errorf("teardown of %q", s.ID)
 	}
 }

@@ -3,6 +3,7 @@ package agent
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -184,4 +185,98 @@ func (j *JSONLines) Err() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.err
+}
+
+// DefaultEventQueue is how many events a QueuedSink holds for a slow
+// writer.
+const DefaultEventQueue = 1024
+
+// QueuedSink hands events to its own writer goroutine through a bounded
+// queue, so that a slow or stalled consumer (a stdout pipe nobody drains)
+// never blocks the state machine: revocations, expiries and the idle
+// timeout go on. Events are written in order; when the queue is full, new
+// events are dropped: an error is logged at the first drop, and a warning
+// with the count once the writer has caught up.
+type QueuedSink struct {
+	next EventSink
+	log  *slog.Logger
+	q    chan Event
+	done chan struct{}
+
+	mu      sync.Mutex
+	closed  bool
+	dropped int
+}
+
+// NewQueuedSink starts the writer that passes events on to next; size <= 0
+// means DefaultEventQueue. Close stops it.
+func NewQueuedSink(next EventSink, size int, log *slog.Logger) *QueuedSink {
+	if size <= 0 {
+		size = DefaultEventQueue
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &QueuedSink{next: next, log: log, q: make(chan Event, size), done: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+// Emit queues e without waiting; it drops e when the queue is full.
+func (s *QueuedSink) Emit(e Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.q <- e:
+	default:
+		if s.dropped == 0 {
+			s.log.Error("event output stalled: events dropped until it drains", "event", e.Event, "queue", cap(s.q))
+		}
+		s.dropped++
+	}
+}
+
+func (s *QueuedSink) run() {
+	defer close(s.done)
+	for e := range s.q {
+		s.next.Emit(e)
+		s.mu.Lock()
+		n := 0
+		if s.dropped > 0 && len(s.q) == 0 {
+			n, s.dropped = s.dropped, 0
+		}
+		s.mu.Unlock()
+		if n > 0 {
+			s.log.Warn("event output drained; events were dropped", "dropped", n)
+		}
+	}
+}
+
+// Close stops taking events and waits up to wait for the queued ones to be
+// written; it reports whether they all were.
+func (s *QueuedSink) Close(wait time.Duration) bool {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.q)
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-s.done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// Dropped is how many events were dropped since the writer last caught up.
+func (s *QueuedSink) Dropped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
 }

@@ -2,10 +2,13 @@ package agent
 
 import (
 	"bytes"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
 func TestEventJSON(t *testing.T) {
@@ -63,4 +66,111 @@ func TestJSONLinesSerializesWriters(t *testing.T) {
 			t.Fatalf("torn line %q", l)
 		}
 	}
+}
+
+// stallSink forwards events until stalled, then blocks like a write to a
+// stdout pipe nobody drains (64 KiB of kernel buffer, then write(2) blocks).
+type stallSink struct {
+	next    EventSink
+	stalled chan struct{}
+	never   chan struct{}
+}
+
+func (s *stallSink) Emit(e Event) {
+	select {
+	case <-s.stalled:
+		<-s.never
+	default:
+		s.next.Emit(e)
+	}
+}
+
+// TestRevokeTeardownNotHeldUpByStalledSink: the teardown of a revoked
+// session starts before session.ending is emitted, so even a sink that
+// blocks (a stalled stdout reader) does not hold the revocation up.
+func TestRevokeTeardownNotHeldUpByStalledSink(t *testing.T) {
+	sink := &stallSink{stalled: make(chan struct{}), never: make(chan struct{})}
+	h := newHarness(t, func(h *harness, c *Config) { sink.next = h.ev; c.Events = sink })
+	t.Cleanup(func() { close(sink.never) }) // runs before the harness stops
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	close(sink.stalled)
+	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonDeprovisioned})
+	select {
+	case <-h.teardowns:
+	case <-time.After(waitLimit):
+		t.Fatalf("revoke pushed, no teardown: the loop is stuck writing an event (state %s)", h.a.State())
+	}
+}
+
+// heldSink passes events on, but waits while the test holds it (a stdout
+// reader that stopped draining); entered sees every event it gets.
+type heldSink struct {
+	sync.Mutex
+	next    EventSink
+	entered chan string
+}
+
+func (s *heldSink) Emit(e Event) {
+	s.entered <- e.Event
+	s.Lock()
+	defer s.Unlock()
+	s.next.Emit(e)
+}
+
+// TestQueuedSinkKeepsLoopGoingWhenStalled: behind a QueuedSink, a stalled
+// writer blocks nothing — the revoked session is torn down, acknowledged
+// and locked — and once it drains the events come in order, the ones that
+// did not fit dropped (and logged).
+func TestQueuedSinkKeepsLoopGoingWhenStalled(t *testing.T) {
+	held := &heldSink{entered: make(chan string, 100)}
+	var logs syncLog
+	q := NewQueuedSink(held, 2, slog.New(slog.NewTextHandler(&logs, nil)))
+	h := newHarness(t, func(h *harness, c *Config) { held.next = h.ev; c.Events = q })
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	for len(held.entered) > 0 {
+		<-held.entered
+	}
+	held.Lock() // the reader stops draining
+	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonDeprovisioned})
+	if e := <-held.entered; e != EventSessionEnding {
+		t.Fatalf("writer holds %s, want session.ending", e)
+	}
+	<-h.teardowns
+	h.hub.waitFor("ack", func() bool { return h.acked("p1") })
+	h.wantState(Locked)
+	// session.ended and disconnected fill the queue; connected is dropped.
+	h.hub.disconnect()
+	h.hub.connect()
+	h.waitLoop("a drop", func() bool { return q.Dropped() == 1 })
+	if !strings.Contains(logs.String(), "events dropped") {
+		t.Errorf("no log line about dropped events:\n%s", logs.String())
+	}
+	held.Unlock()
+	h.ev.expect(t, EventSessionEnding, EventSessionEnded, EventDisconnected)
+	if !q.Close(waitLimit) {
+		t.Fatal("queue not drained")
+	}
+	h.ev.none(t)
+	if !strings.Contains(logs.String(), "dropped=1") {
+		t.Errorf("no log line counting the dropped events:\n%s", logs.String())
+	}
+}
+
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

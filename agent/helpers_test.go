@@ -69,6 +69,14 @@ func (t *fakeTimer) Stop() bool {
 	return was
 }
 
+// Monotonic reads the timers' monotonic clock (MonotonicClock): Advance
+// moves it, Jump does not.
+func (c *fakeClock) Monotonic() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now.Add(-c.jumped).Sub(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
 // Advance moves the clock and runs the timers that came due, in order.
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()

@@ -146,3 +146,40 @@ func TestNegativeIdleTimeoutRefused(t *testing.T) {
 		t.Errorf("New with a negative idle timeout: %v", err)
 	}
 }
+
+// TestIdleTimeoutSurvivesBackwardClockStep: the idle timeout runs on the
+// monotonic clock as well as the wall clock, so a step of the system clock
+// backwards (NTP correcting a kiosk that ran fast) does not postpone it by
+// the size of the step.
+func TestIdleTimeoutSurvivesBackwardClockStep(t *testing.T) {
+	h := newHarness(t, withIdle(5*time.Minute))
+	h.connect()
+	h.login("s1", "ana", 8*time.Hour)
+	h.clock.Jump(-time.Hour) // NTP steps the clock back an hour
+	h.clock.Advance(5*time.Minute - time.Second)
+	h.wantState(Active)
+	h.ev.none(t)
+	h.clock.Advance(time.Second)
+	if e := h.ev.ended(t); e.Reason != wire.ReasonIdle || e.SessionID != "s1" {
+		t.Errorf("session.ended = %+v, want s1 idle", e)
+	}
+}
+
+// TestActivityAfterBackwardClockStepPostponesIdle: input after a backward
+// step still starts the timeout again, measured from that input on both
+// clocks.
+func TestActivityAfterBackwardClockStepPostponesIdle(t *testing.T) {
+	h := newHarness(t, withIdle(5*time.Minute))
+	h.connect()
+	h.login("s1", "ana", 8*time.Hour)
+	h.clock.Jump(-time.Hour)
+	h.clock.Advance(4 * time.Minute)
+	h.a.Activity()
+	h.clock.Advance(4 * time.Minute)
+	h.wantState(Active)
+	h.ev.none(t)
+	h.clock.Advance(time.Minute)
+	if e := h.ev.ended(t); e.Reason != wire.ReasonIdle {
+		t.Errorf("session.ended = %+v, want idle", e)
+	}
+}

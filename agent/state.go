@@ -11,7 +11,7 @@ import (
 //	Locked --tap--> Verifying --session.grant--> Active --(expires_at - warning)--> Warning
 //	Locked <--login.refused / not recognised / hub unreachable-- Verifying
 //	Active, Warning --signout | idle | session.revoke | expires_at--> Ending
-//	Ending --teardown hook returned--> Locked
+//	Ending --teardown hook succeeded--> Locked (a failed one is retried; the state stays Ending)
 type State int
 
 const (
@@ -26,7 +26,8 @@ const (
 	Warning State = 4
 	// Ending: the session is being torn down (announced by session.ending);
 	// the kiosk is locked, and session.ended emitted, when the teardown
-	// hook returns.
+	// hook succeeds. A failed teardown keeps the kiosk Ending and is
+	// retried.
 	Ending State = 5
 )
 

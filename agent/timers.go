@@ -191,20 +191,46 @@ func (a *Agent) stopTimers() {
 
 // --- idle timeout -------------------------------------------------------
 
+// inputTime is the moment of a worker input on both clocks: the wall clock
+// (which goes on during a suspend) and the monotonic one (which steps of
+// the system clock do not move).
+type inputTime struct {
+	wall time.Time
+	mono time.Duration
+}
+
+// inputNow reads both clocks.
+func (a *Agent) inputNow() inputTime {
+	return inputTime{wall: a.wallNow(), mono: a.monoNow()}
+}
+
 // touch records worker input now, whatever came before: the opening of a
 // session counts as input.
 func (a *Agent) touch() {
-	now := a.wallNow()
+	now := a.inputNow()
 	a.lastInput.Store(&now)
 }
 
-// idleDeadline is when the live session idles without further input; ok is
-// false when there is no idle timeout.
+// idleDeadline is when, on the wall clock, the live session idles without
+// further input; ok is false when there is no idle timeout.
 func (a *Agent) idleDeadline() (at time.Time, ok bool) {
+	return a.idleDeadlineFrom(a.lastInput.Load(), a.inputNow())
+}
+
+// idleDeadlineFrom is the idle deadline after input last, seen at now. The
+// session idles when either clock has run IdleTimeout since the input: the
+// wall clock covers a suspend (the monotonic clock stops), the monotonic
+// clock a step of the system clock (NTP setting back a kiosk that ran
+// fast must not postpone the timeout by the size of the step). The
+// monotonic deadline is given as the wall-clock time it comes at, seen
+// from now.
+func (a *Agent) idleDeadlineFrom(last *inputTime, now inputTime) (at time.Time, ok bool) {
 	if a.cfg.IdleTimeout <= 0 {
 		return time.Time{}, false
 	}
-	return a.lastInput.Load().Add(a.cfg.IdleTimeout), true
+	wall := last.wall.Add(a.cfg.IdleTimeout)
+	mono := now.wall.Add(a.cfg.IdleTimeout - (now.mono - last.mono))
+	return minTime(wall, mono), true
 }
 
 // armIdle starts the idle timeout of a session that has just opened (or
@@ -257,7 +283,8 @@ func (a *Agent) checkIdle() {
 }
 
 func (a *Agent) endIdle(now time.Time) {
-	last := *a.lastInput.Load()
-	a.log.Info("session idle: ending it", "session", a.session.ID, "user", a.session.User, "idle_for", now.Sub(last).Round(time.Second))
+	last, mono := a.lastInput.Load(), a.monoNow()
+	a.log.Info("session idle: ending it", "session", a.session.ID, "user", a.session.User,
+		"idle_for", max(now.Sub(last.wall), mono-last.mono).Round(time.Second))
 	a.beginEnd(wire.ReasonIdle, "", true)
 }

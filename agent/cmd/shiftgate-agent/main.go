@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shiftgate/shiftgate/agent"
 	"github.com/shiftgate/shiftgate/agent/authenticator"
@@ -116,7 +117,11 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	events := agent.NewJSONLines(stdout)
+	// Events go to stdout from their own goroutine: a reader that stops
+	// draining stdout must not freeze the state machine (revocations,
+	// expiries). Whatever is queued at exit is written if it can be.
+	events := agent.NewQueuedSink(agent.NewJSONLines(stdout), agent.DefaultEventQueue, log)
+	defer events.Close(time.Second)
 	a, err := agent.New(agent.Config{
 		StateDir: *state, Authenticators: src, Reader: reader, Warning: *warning, Logger: log,
 		IdleTimeout: sessions.IdleTimeout(),
