@@ -22,11 +22,39 @@ type Sessions struct {
 	mgr     *session.Manager
 	profile *profiles.Profile // nil: the profile is unknown to this build, no apps
 	log     *slog.Logger
+	// noClipboard: the profile orders clear-clipboard but nothing here can
+	// clear a clipboard (no WithClipboard).
+	noClipboard bool
+	clears      bool // teardowns clear the clipboard
+}
+
+// ClipboardClearer clears the kiosk's clipboard; it is called at the end
+// of every teardown whose profile orders clear-clipboard, and a teardown
+// fails when it fails.
+type ClipboardClearer func(ctx context.Context) error
+
+// SessionsOption configures NewSessions.
+type SessionsOption func(*sessionsOptions)
+
+type sessionsOptions struct {
+	clipboard ClipboardClearer
+}
+
+// WithClipboard gives the sessions the kiosk's clipboard clearer, for the
+// profile's clear-clipboard teardown step. The Fyne kiosk UI gives one (the
+// clipboard its window owns, ui.ClipboardClearer); the headless agent has
+// no clipboard and gives none: the step is then skipped, and said so.
+func WithClipboard(clear ClipboardClearer) SessionsOption {
+	return func(o *sessionsOptions) { o.clipboard = clear }
 }
 
 // NewSessions reads the kiosk's enrollment in state, loads its profile and
 // cleans up whatever a crashed run left behind.
-func NewSessions(state string, log *slog.Logger) (*Sessions, error) {
+func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (*Sessions, error) {
+	var o sessionsOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	en, err := ReadEnrollment(state)
 	if err != nil {
 		return nil, err
@@ -36,9 +64,20 @@ func NewSessions(state string, log *slog.Logger) (*Sessions, error) {
 	if p, err := profiles.Get(en.Profile); err == nil {
 		s.profile = p
 		cfg.Grace = p.TerminateGrace()
+		if slices.ContainsFunc(p.Teardown, func(st profiles.Step) bool { return st.Action == profiles.ActionClearClipboard }) {
+			if o.clipboard != nil {
+				cfg.Clipboard = o.clipboard
+			} else {
+				s.noClipboard = true
+				log.Warn("the kiosk profile's clear-clipboard teardown step cannot be done here: this agent has no clipboard to clear (the kiosk UI does it); teardowns skip it",
+					"profile", en.Profile)
+			}
+		}
 	} else {
 		log.Warn("kiosk profile not built in: sessions get no apps", "profile", en.Profile, "err", err)
+		cfg.Clipboard = o.clipboard // clear it anyway, if it can be
 	}
+	s.clears = cfg.Clipboard != nil
 	if s.mgr, err = session.New(cfg); err != nil {
 		return nil, err
 	}
@@ -92,11 +131,19 @@ func (s *Sessions) apps(roles string, granted []string) []session.App {
 	return out
 }
 
-// End is a TeardownFunc: the session's processes, files and clipboard are
-// gone when it returns nil.
+// End is a TeardownFunc: the session's processes and files are gone when
+// it returns nil, and its clipboard cleared when the profile orders it and
+// a clearer was given (WithClipboard; without one the step is skipped and
+// logged).
 func (s *Sessions) End(ctx context.Context, sess Session) error {
 	if err := s.mgr.End(ctx, sess.ID); err != nil && !errors.Is(err, session.ErrBadID) {
 		return fmt.Errorf("tear down session %s: %w", sess.ID, err)
 	}
+	if s.noClipboard {
+		s.log.Info("teardown step skipped: clear-clipboard (no clipboard clearer in this agent)", "session", sess.ID)
+	}
 	return nil
 }
+
+// ClearsClipboard reports whether teardowns clear the clipboard.
+func (s *Sessions) ClearsClipboard() bool { return s.clears }

@@ -106,7 +106,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sessions, err := agent.NewSessions(o.state, log)
+	// The profile's clear-clipboard teardown step empties the clipboard of
+	// the app created below (its scale comes from the profile). A cleanup
+	// at start, before it exists, has nothing to clear: the clipboard of a
+	// kiosk that crashed went with its X client.
+	var fyneApp fyne.App
+	clearClipboard := func(ctx context.Context) error {
+		if fyneApp == nil {
+			return nil
+		}
+		return ui.ClipboardClearer(fyneApp)(ctx)
+	}
+	sessions, err := agent.NewSessions(o.state, log, agent.WithClipboard(clearClipboard))
 	if err != nil {
 		return err
 	}
@@ -130,6 +141,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	a := app.NewWithID("org.shiftgate.kiosk") // before any widget
+	fyneApp = a                               // before the agent runs (and tears down)
 	a.Settings().SetTheme(ui.Theme())
 	intents := new(agentIntents)
 	model := ui.New(ui.Options{Intents: intents, Badges: badges, AppLabels: labels, OnApp: onApp})
@@ -137,7 +149,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	events := agent.NewJSONLines(stdout)
+	// Events go to stdout from their own goroutine, as shiftgate-agent
+	// writes them: a reader that stops draining stdout must not freeze
+	// the state machine.
+	events := agent.NewQueuedSink(agent.NewJSONLines(stdout), agent.DefaultEventQueue, log)
+	defer events.Close(time.Second)
 	core, err := agent.New(agent.Config{
 		StateDir: o.state, Authenticators: src, Reader: reader, Warning: o.warning, Logger: log,
 		IdleTimeout: sessions.IdleTimeout(),

@@ -1,0 +1,92 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
+)
+
+// enrolledDir is a state directory enrolled with profile.
+func enrolledDir(t *testing.T, profile string) string {
+	t.Helper()
+	dir := t.TempDir()
+	mustNoErr(t, writeJSON(filepath.Join(dir, EnrollmentFile), Enrollment{
+		Version: stateVersion, HubURL: "https://hub.example:8443", DeviceID: "d1", Profile: profile,
+	}))
+	return dir
+}
+
+func ordersClearClipboard(p *profiles.Profile) bool {
+	return slices.ContainsFunc(p.Teardown, func(s profiles.Step) bool { return s.Action == profiles.ActionClearClipboard })
+}
+
+// TestProfileClearClipboardStepUsesClearer: every shipped profile orders
+// clear-clipboard; with a clearer (WithClipboard, what the kiosk UI gives)
+// each teardown calls it, and a clearer that fails fails the teardown, so
+// the agent keeps the session and retries it.
+func TestProfileClearClipboardStepUsesClearer(t *testing.T) {
+	for _, profile := range []string{"generic-x86", "rpi5-touch", "thinclient-nfc"} {
+		t.Run(profile, func(t *testing.T) {
+			var calls atomic.Int32
+			var fail atomic.Bool
+			s, err := NewSessions(enrolledDir(t, profile), slog.New(slog.DiscardHandler), WithClipboard(func(context.Context) error {
+				calls.Add(1)
+				if fail.Load() {
+					return errors.New("no display")
+				}
+				return nil
+			}))
+			mustNoErr(t, err)
+			if !ordersClearClipboard(s.Profile()) {
+				t.Fatalf("profile %s no longer orders clear-clipboard", profile)
+			}
+			if !s.ClearsClipboard() {
+				t.Error("ClearsClipboard() = false with a clearer")
+			}
+			s.Start(Event{SessionID: "s1", User: "ana"})
+			mustNoErr(t, s.End(t.Context(), Session{ID: "s1", User: "ana"}))
+			if n := calls.Load(); n != 1 {
+				t.Errorf("clipboard cleared %d times by the teardown, want 1", n)
+			}
+			fail.Store(true)
+			s.Start(Event{SessionID: "s2", User: "bob"})
+			if err := s.End(t.Context(), Session{ID: "s2", User: "bob"}); err == nil || !strings.Contains(err.Error(), "clipboard") {
+				t.Errorf("teardown with a failing clearer: %v, want a clipboard error", err)
+			}
+		})
+	}
+}
+
+// TestNoClipboardClearerWarnsOnce: the headless agent has no clipboard
+// clearer: it says once, at start, that the profile's clear-clipboard step
+// cannot be done, and its teardowns say they skipped it rather than
+// claiming it done.
+func TestNoClipboardClearerWarnsOnce(t *testing.T) {
+	var logs bytes.Buffer
+	s, err := NewSessions(enrolledDir(t, "generic-x86"), slog.New(slog.NewTextHandler(&logs, nil)))
+	mustNoErr(t, err)
+	if s.ClearsClipboard() {
+		t.Error("ClearsClipboard() = true without a clearer")
+	}
+	if n := strings.Count(logs.String(), "level=WARN msg=\"the kiosk profile's clear-clipboard teardown step cannot be done here"); n != 1 {
+		t.Errorf("%d warnings about the clear-clipboard step at start, want 1:\n%s", n, logs.String())
+	}
+	for _, id := range []string{"s1", "s2"} {
+		s.Start(Event{SessionID: id, User: "ana"})
+		mustNoErr(t, s.End(t.Context(), Session{ID: id, User: "ana"}))
+	}
+	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d warnings, want only the one at start:\n%s", n, logs.String())
+	}
+	if n := strings.Count(logs.String(), "teardown step skipped: clear-clipboard"); n != 2 {
+		t.Errorf("%d teardowns said they skipped clear-clipboard, want 2:\n%s", n, logs.String())
+	}
+}
