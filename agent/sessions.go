@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/user"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +41,54 @@ type SessionsOption func(*sessionsOptions)
 
 type sessionsOptions struct {
 	clipboard ClipboardClearer
+	runAs     *session.Credential
+	homes     string
+}
+
+// WithSessionUser runs the sessions' apps as uid:gid, with their homes
+// under homeRoot (outside the state directory), instead of as the
+// agent's own user, who can read the state directory and the device key
+// in it. See session.Config.RunAs.
+func WithSessionUser(uid, gid uint32, homeRoot string) SessionsOption {
+	return func(o *sessionsOptions) {
+		o.runAs, o.homes = &session.Credential{UID: uid, GID: gid}, homeRoot
+	}
+}
+
+// SessionUserFlags turns the --session-user and --session-homes flags of
+// the kiosk binaries into options for NewSessions (none when both are
+// empty).
+func SessionUserFlags(name, homes string) ([]SessionsOption, error) {
+	switch {
+	case name == "" && homes == "":
+		return nil, nil
+	case homes == "":
+		return nil, errors.New("--session-user needs --session-homes, a directory outside --state for the sessions' homes")
+	case name == "":
+		return nil, errors.New("--session-homes is for --session-user")
+	}
+	uid, gid, err := LookupSessionUser(name)
+	if err != nil {
+		return nil, err
+	}
+	return []SessionsOption{WithSessionUser(uid, gid, homes)}, nil
+}
+
+// LookupSessionUser resolves a user name (or numeric ID) for
+// WithSessionUser: its user ID and primary group.
+func LookupSessionUser(name string) (uid, gid uint32, err error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		if u, err = user.LookupId(name); err != nil {
+			return 0, 0, fmt.Errorf("session user %q: %w", name, err)
+		}
+	}
+	uid64, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid64, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("session user %q: IDs %q:%q are not numeric", name, u.Uid, u.Gid)
+	}
+	return uint32(uid64), uint32(gid64), nil
 }
 
 // WithClipboard gives the sessions the kiosk's clipboard clearer, for the
@@ -60,7 +111,11 @@ func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (*Sessi
 		return nil, err
 	}
 	s := &Sessions{log: log}
-	cfg := session.Config{StateDir: state, Logger: log}
+	cfg := session.Config{StateDir: state, Logger: log, RunAs: o.runAs, HomeRoot: o.homes}
+	if o.runAs == nil {
+		log.Warn("session apps run as the agent's own user and can read its state directory, the device key included: give a session user (shiftgate-agent run --session-user, --session-homes)",
+			"uid", os.Getuid())
+	}
 	if p, err := profiles.Get(en.Profile); err == nil {
 		s.profile = p
 		cfg.Grace = p.TerminateGrace()

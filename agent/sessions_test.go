@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -83,10 +84,54 @@ func TestNoClipboardClearerWarnsOnce(t *testing.T) {
 		s.Start(Event{SessionID: id, User: "ana"})
 		mustNoErr(t, s.End(t.Context(), Session{ID: id, User: "ana"}))
 	}
-	if n := strings.Count(logs.String(), "level=WARN"); n != 1 {
-		t.Errorf("%d warnings, want only the one at start:\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), "clear-clipboard teardown step cannot be done"); n != 1 {
+		t.Errorf("%d warnings about the step, want only the one at start:\n%s", n, logs.String())
 	}
 	if n := strings.Count(logs.String(), "teardown step skipped: clear-clipboard"); n != 2 {
 		t.Errorf("%d teardowns said they skipped clear-clipboard, want 2:\n%s", n, logs.String())
+	}
+}
+
+// Without a session user the agent says at start that the apps can read
+// its state; with one, it does not, and the apps' homes lie under the
+// given root.
+func TestSessionUserOption(t *testing.T) {
+	var logs bytes.Buffer
+	_, err := NewSessions(enrolledDir(t, "generic-x86"), slog.New(slog.NewTextHandler(&logs, nil)))
+	mustNoErr(t, err)
+	if !strings.Contains(logs.String(), "session apps run as the agent's own user") {
+		t.Errorf("no warning that the apps run as the agent's user:\n%s", logs.String())
+	}
+	logs.Reset()
+	homes := filepath.Join(t.TempDir(), "homes")
+	_, err = NewSessions(enrolledDir(t, "generic-x86"), slog.New(slog.NewTextHandler(&logs, nil)), WithSessionUser(65534, 65534, homes))
+	mustNoErr(t, err)
+	if strings.Contains(logs.String(), "session apps run as the agent's own user") {
+		t.Errorf("warned about the agent's user with a session user given:\n%s", logs.String())
+	}
+	if fi, err := os.Stat(homes); err != nil || fi.Mode().Perm() != 0o711 {
+		t.Errorf("home root: %v, %v; want a directory 0711", fi, err)
+	}
+	if _, _, err := LookupSessionUser("no-such-user-shiftgate"); err == nil {
+		t.Error("LookupSessionUser of an unknown user: no error")
+	}
+	if uid, gid, err := LookupSessionUser("0"); err != nil || uid != 0 || gid != 0 {
+		t.Errorf("LookupSessionUser(\"0\") = %d, %d, %v; want root's IDs", uid, gid, err)
+	}
+}
+
+// The kiosk binaries' --session-user and --session-homes go together.
+func TestSessionUserFlags(t *testing.T) {
+	if opts, err := SessionUserFlags("", ""); err != nil || len(opts) != 0 {
+		t.Errorf("no flags: %d options, %v", len(opts), err)
+	}
+	if _, err := SessionUserFlags("nobody", ""); err == nil || !strings.Contains(err.Error(), "--session-homes") {
+		t.Errorf("user without homes: %v", err)
+	}
+	if _, err := SessionUserFlags("", "/var/lib/x"); err == nil || !strings.Contains(err.Error(), "--session-user") {
+		t.Errorf("homes without user: %v", err)
+	}
+	if opts, err := SessionUserFlags("0", t.TempDir()); err != nil || len(opts) != 1 {
+		t.Errorf("user and homes: %d options, %v", len(opts), err)
 	}
 }

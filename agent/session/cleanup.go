@@ -49,6 +49,28 @@ func (m *Manager) Cleanup() error {
 			errs = append(errs, fmt.Errorf("session %s: %w", name, err))
 		}
 	}
+	// Homes whose session directory is gone (a crash between the two).
+	if m.homes != "" {
+		homes, err := os.ReadDir(m.homes)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, e := range homes {
+			m.mu.Lock()
+			_, live := m.live[e.Name()]
+			m.mu.Unlock()
+			if live {
+				continue
+			}
+			if _, err := os.Lstat(filepath.Join(m.root, e.Name())); errors.Is(err, fs.ErrNotExist) {
+				found = true
+				m.log.Warn("removing leftover session home", "session", e.Name())
+				if err := wipe(filepath.Join(m.homes, e.Name())); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
 	if found && m.cfg.Clipboard != nil {
 		if err := m.cfg.Clipboard(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("clear clipboard: %w", err))
@@ -84,6 +106,11 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 	}
 	if err := wipe(dir); err != nil {
 		errs = append(errs, err)
+	}
+	if m.homes != "" {
+		if err := wipe(filepath.Join(m.homes, id)); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

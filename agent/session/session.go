@@ -53,8 +53,25 @@ type Config struct {
 	Clipboard func(ctx context.Context) error
 	// Path is the PATH apps get (default DefaultPath); an app's Env may
 	// override it. Commands without a slash are looked up in it.
-	Path   string
-	Logger *slog.Logger
+	Path string
+	// RunAs, when set, is the user and group the apps run as, instead of
+	// the agent's own: an app then cannot read the agent's state
+	// directory (the device key, session.json, the sessions' pids files),
+	// nor signal the agent. The agent must be able to switch user (root,
+	// or CAP_SETUID and CAP_SETGID). Neither root nor the agent's own
+	// user is accepted. HomeRoot is required with it.
+	RunAs *Credential
+	// HomeRoot is where the sessions' HOME and TMPDIR live when RunAs is
+	// set, as HomeRoot/ID (owned by RunAs, 0700) and HomeRoot/ID/tmp. It
+	// must lie outside StateDir and be reachable by RunAs (every parent
+	// searchable); it is created 0711 if missing.
+	HomeRoot string
+	Logger   *slog.Logger
+}
+
+// Credential is a user and group ID.
+type Credential struct {
+	UID, GID uint32
 }
 
 // Spec describes a session to start.
@@ -85,9 +102,10 @@ type App struct {
 // Manager starts sessions and tears them down. It is safe for concurrent
 // use.
 type Manager struct {
-	cfg  Config
-	root string // StateDir/sessions
-	log  *slog.Logger
+	cfg   Config
+	root  string // StateDir/sessions
+	homes string // HomeRoot, absolute; "" without RunAs
+	log   *slog.Logger
 
 	mu         sync.Mutex
 	live       map[string]*Session
@@ -123,7 +141,48 @@ func New(cfg Config) (*Manager, error) {
 	if err := os.Chmod(root, 0o700); err != nil {
 		return nil, fmt.Errorf("new session manager: %w", err)
 	}
-	return &Manager{cfg: cfg, root: root, log: cfg.Logger, live: map[string]*Session{}, ended: map[string]bool{}}, nil
+	m := &Manager{cfg: cfg, root: root, log: cfg.Logger, live: map[string]*Session{}, ended: map[string]bool{}}
+	if cfg.RunAs != nil {
+		homes, err := checkRunAs(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("new session manager: %w", err)
+		}
+		m.homes = homes
+	}
+	return m, nil
+}
+
+// checkRunAs checks Config.RunAs and HomeRoot, creates HomeRoot and
+// returns it absolute.
+func checkRunAs(cfg Config) (string, error) {
+	switch cfg.RunAs.UID {
+	case 0:
+		return "", errors.New("session apps must not run as root")
+	case uint32(os.Getuid()):
+		return "", fmt.Errorf("session apps must not run as the agent's own user (uid %d): they could read its state, the device key included", cfg.RunAs.UID)
+	}
+	if cfg.HomeRoot == "" {
+		return "", errors.New("a session user needs a home root (HomeRoot) outside the state directory")
+	}
+	homes, err := filepath.Abs(cfg.HomeRoot)
+	if err != nil {
+		return "", err
+	}
+	state, err := filepath.Abs(cfg.StateDir)
+	if err != nil {
+		return "", err
+	}
+	if rel, err := filepath.Rel(state, homes); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+		return "", fmt.Errorf("home root %s lies inside the state directory %s, which the session user cannot enter", homes, state)
+	}
+	if err := os.MkdirAll(homes, 0o711); err != nil {
+		return "", err
+	}
+	// Searchable, not listable: a session finds its own home only.
+	if err := os.Chmod(homes, 0o711); err != nil {
+		return "", err
+	}
+	return homes, nil
 }
 
 // ValidID reports whether id can name a session: 1–128 characters of
@@ -204,6 +263,13 @@ func (m *Manager) create(spec Spec) (*Session, error) {
 	}
 	s := &Session{m: m, id: spec.ID, user: spec.User, dir: dir,
 		home: filepath.Join(dir, "home"), tmp: filepath.Join(dir, "tmp")}
+	if m.homes != "" {
+		// The apps' files live outside the state directory, owned by
+		// the session user; the session directory (logs, pids) stays
+		// the agent's.
+		s.base = filepath.Join(m.homes, spec.ID)
+		s.home, s.tmp = s.base, filepath.Join(s.base, "tmp")
+	}
 	err := func() error {
 		if err := os.Chmod(dir, 0o700); err != nil { // umask-proof
 			return err
@@ -214,6 +280,11 @@ func (m *Manager) create(spec Spec) (*Session, error) {
 			}
 			if err := os.Chmod(d, 0o700); err != nil {
 				return err
+			}
+			if c := m.cfg.RunAs; c != nil {
+				if err := os.Lchown(d, int(c.UID), int(c.GID)); err != nil {
+					return err
+				}
 			}
 		}
 		var err error
@@ -227,6 +298,9 @@ func (m *Manager) create(spec Spec) (*Session, error) {
 	if err != nil {
 		s.closeFiles()
 		_ = os.RemoveAll(dir)
+		if s.base != "" {
+			_ = wipe(s.base)
+		}
 		return nil, err
 	}
 	return s, nil
@@ -299,6 +373,7 @@ type Session struct {
 	m              *Manager
 	id, user       string
 	dir, home, tmp string
+	base           string // HomeRoot/ID with Config.RunAs, else ""
 
 	mu      sync.Mutex
 	out     *os.File // apps.log
@@ -352,6 +427,10 @@ func (s *Session) Launch(app App) error {
 		Stdout:      s.out,
 		Stderr:      s.out,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if c := s.m.cfg.RunAs; c != nil {
+		// No supplementary groups: the agent's are not the app's.
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: []uint32{}}
 	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
@@ -416,6 +495,11 @@ func (s *Session) Teardown(ctx context.Context) error {
 	s.closeFiles()
 	if err := wipe(s.dir); err != nil {
 		errs = append(errs, err)
+	}
+	if s.base != "" {
+		if err := wipe(s.base); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c := s.m.cfg.Clipboard; c != nil {
 		if err := c(ctx); err != nil {

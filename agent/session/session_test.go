@@ -504,3 +504,87 @@ func TestParseStat(t *testing.T) {
 		t.Error("parseStat accepted a truncated line")
 	}
 }
+
+// With RunAs, apps run as the session user: they cannot read the agent's
+// state directory (the device key), and their HOME lies outside it, owned
+// by them; teardown removes it.
+func TestRunAsKeepsAppsOutOfState(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("switching the apps' user needs root (CI runs as root)")
+	}
+	state := t.TempDir()
+	if err := os.WriteFile(filepath.Join(state, "device-key.pem"), []byte("DEVICEKEY"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	// The session user must reach its home: every parent searchable.
+	for _, d := range []string{parent, filepath.Dir(parent)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	homes := filepath.Join(parent, "homes")
+	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: homes, Grace: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `id -u; cat "` + filepath.Join(state, "device-key.pem") + `" 2>&1; echo x > "$HOME/f" && echo wrote; echo done`
+	s, err := m.Start(t.Context(), Spec{ID: "s1", User: "ana", Apps: []App{{ID: "sh", Command: []string{"/bin/sh", "-c", script}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(s.Home(), homes+string(filepath.Separator)) {
+		t.Errorf("home %s is not under the home root %s", s.Home(), homes)
+	}
+	var out string
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out, "done") {
+		if time.Now().After(deadline) {
+			t.Fatalf("app did not finish; output so far:\n%s", out)
+		}
+		time.Sleep(10 * time.Millisecond)
+		b, _ := os.ReadFile(filepath.Join(s.Dir(), "apps.log"))
+		out = string(b)
+	}
+	if !strings.Contains(out, "65534\n") {
+		t.Errorf("app did not run as uid 65534:\n%s", out)
+	}
+	if strings.Contains(out, "DEVICEKEY") {
+		t.Errorf("the app read the device key:\n%s", out)
+	}
+	if !strings.Contains(out, "wrote") {
+		t.Errorf("the app could not write in its own home:\n%s", out)
+	}
+	if err := s.Teardown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.Home()); !os.IsNotExist(err) {
+		t.Errorf("home after teardown: %v, want it gone", err)
+	}
+}
+
+// RunAs refuses what would give apps the agent's reach.
+func TestRunAsRefusals(t *testing.T) {
+	state := t.TempDir()
+	type refusal struct {
+		name string
+		cfg  Config
+		want string
+	}
+	cases := []refusal{
+		{"root", Config{StateDir: state, RunAs: &Credential{UID: 0}, HomeRoot: t.TempDir()}, "root"},
+		{"no home root", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}}, "home root"},
+		{"homes in the state", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: filepath.Join(state, "homes")}, "inside the state directory"},
+	}
+	if own := uint32(os.Getuid()); own != 0 { // as root, the root case is this one
+		cases = append(cases, refusal{"the agent's user", Config{StateDir: state, RunAs: &Credential{UID: own}, HomeRoot: t.TempDir()}, "agent's own user"})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("New: %v, want an error about %q", err, tc.want)
+			}
+		})
+	}
+}

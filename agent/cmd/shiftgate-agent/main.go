@@ -93,6 +93,8 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	state := fs.String("state", "", "enrolled state directory")
 	auth := fs.String("authenticator", "", "soft:DIR (software badges DIR/NAME.json, tapped with \"tap NAME\") or fido2 (the badge reader: USB keys and NFC cards)")
 	warning := fs.Duration("warning", agent.DefaultWarning, "session.warning lead before expires_at")
+	sessionUser := fs.String("session-user", "", "user (name or ID) the session apps run as, not the agent's own: keeps them out of the state directory (needs root or CAP_SETUID)")
+	sessionHomes := fs.String("session-homes", "", "with --session-user: directory for the sessions' homes, outside --state")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -109,7 +111,11 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
-	sessions, err := agent.NewSessions(*state, log)
+	opts, err := agent.SessionUserFlags(*sessionUser, *sessionHomes)
+	if err != nil {
+		return err
+	}
+	sessions, err := agent.NewSessions(*state, log, opts...)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,7 @@ func main() {
 
 type options struct {
 	state, auth, badges, screenshot string
+	sessionUser, sessionHomes       string
 	warning, shotAfter, exitAfter   time.Duration
 	fullscreen, demo                bool
 }
@@ -60,6 +61,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.shotAfter, "screenshot-after", 0, "capture the window this long after start (with --screenshot)")
 	fs.StringVar(&o.screenshot, "screenshot", "", "PNG file for --screenshot-after")
 	fs.DurationVar(&o.exitAfter, "exit-after", 0, "quit this long after start (unattended runs)")
+	fs.StringVar(&o.sessionUser, "session-user", "", "user (name or ID) the session apps run as, not the kiosk's own: keeps them out of the state directory (needs root or CAP_SETUID)")
+	fs.StringVar(&o.sessionHomes, "session-homes", "", "with --session-user: directory for the sessions' homes, outside --state")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -117,7 +120,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return ui.ClipboardClearer(fyneApp)(ctx)
 	}
-	sessions, err := agent.NewSessions(o.state, log, agent.WithClipboard(clearClipboard))
+	opts, err := agent.SessionUserFlags(o.sessionUser, o.sessionHomes)
+	if err != nil {
+		return err
+	}
+	sessions, err := agent.NewSessions(o.state, log, append(opts, agent.WithClipboard(clearClipboard))...)
 	if err != nil {
 		return err
 	}
