@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	filter "github.com/scim2/filter-parser/v2"
+
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // maxFilterLen bounds the filter text the parser is given: IdPs send short
@@ -234,8 +236,8 @@ type cmpNode struct {
 	inBracket bool       // v is an element: compare leaf's sub-attribute, or the element
 	self      bool       // inBracket on a simple multi-valued attribute: compare the element
 	op        filter.CompareOperator
-	raw       any // the literal, unquoted
-	str       string
+	raw       any    // the literal, unquoted
+	str       string // folded with store.FoldName unless leaf is caseExact
 	num       float64
 	tm        time.Time
 	b         bool
@@ -290,7 +292,10 @@ func (n *cmpNode) test(x any) bool {
 		}
 		want := n.str
 		if !n.leaf.CaseExact {
-			s, want = strings.ToLower(s), strings.ToLower(want)
+			// The store's folding (strings.EqualFold's), so that a filter
+			// matches what the store's lookup by userName or displayName
+			// returns. n.str is folded already.
+			s = store.FoldName(s)
 		}
 		if n.op == filter.CO || n.op == filter.SW || n.op == filter.EW {
 			return textOp(n.op, s, want)
@@ -504,6 +509,9 @@ func compileCmp(rt *ResourceType, scope *Attribute, e *filter.AttributeExpressio
 		}
 		if ordering && n.leaf.Type == TypeBinary {
 			return nil, ErrInvalidFilter("%s is binary: gt, ge, lt and le do not apply", path)
+		}
+		if !n.leaf.CaseExact {
+			s = store.FoldName(s) // folded once here, the values on each test
 		}
 		n.str = s
 	}

@@ -29,7 +29,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Backends wrap them; callers test with errors.Is.
@@ -37,6 +40,67 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 )
+
+// FoldName returns the key under which a name that is compared
+// case-insensitively (a userName, a group's displayName) is stored, looked
+// up and kept unique: FoldName(a) == FoldName(b) exactly when
+// strings.EqualFold(a, b), the Unicode simple case folding the SCIM filter
+// and role-name comparisons use. Each rune becomes one representative of
+// its unicode.SimpleFold orbit: its lower-case form where that folds with
+// it, else the orbit's smallest rune. So an ASCII name's key is the name in
+// ASCII lower case, what SQLite's lower() gives; "Élodie" and "ÉLODIE" share
+// the key "élodie", which SQLite's NOCASE (ASCII only) does not see. No
+// other normalization is done (a decomposed "É" is another name).
+func FoldName(s string) string {
+	i := 0
+	for i < len(s) {
+		c := s[i]
+		if c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			break
+		}
+		i++
+	}
+	if i == len(s) {
+		return s // ASCII without upper case: its own key
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for _, r := range s[i:] {
+		b.WriteRune(foldRune(r))
+	}
+	return b.String()
+}
+
+// foldRune returns FoldName's representative of r's case-folding orbit.
+func foldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		if 'A' <= r && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		return r // the ASCII orbits {K, k, U+212A} and {S, s, U+017F} too
+	}
+	low := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		low = min(low, f)
+	}
+	// The orbit's smallest rune is the same for each of its runes; its
+	// lower case, when in the orbit, is the friendlier key.
+	if l := unicode.ToLower(low); l != low && sameOrbit(l, low) {
+		return l
+	}
+	return low
+}
+
+// sameOrbit reports whether a and b are in one case-folding orbit.
+func sameOrbit(a, b rune) bool {
+	for f := unicode.SimpleFold(a); f != a; f = unicode.SimpleFold(f) {
+		if f == b {
+			return true
+		}
+	}
+	return a == b
+}
 
 // Store is a storage backend. Its Ops each run in their own transaction;
 // InTx groups several into one.
@@ -109,7 +173,7 @@ func (s UserState) String() string {
 // without id and meta), owned by hub/scim and stored verbatim.
 type User struct {
 	ID          string // UUID, assigned by the caller
-	UserName    string // unique among users that are not deleted, case-insensitively
+	UserName    string // unique among users that are not deleted, case-insensitively (FoldName)
 	ExternalID  string // the IdP's identifier; may be empty
 	DisplayName string
 	// Active is the SCIM "active" attribute: what the IdP last asserted, or
@@ -150,7 +214,7 @@ type Certification struct {
 // by Created, then ID, so pages are stable.
 type UserQuery struct {
 	ID         string
-	UserName   string // exact, case-insensitive
+	UserName   string // exact, case-insensitive (FoldName)
 	ExternalID string // exact, case-sensitive
 	// States limits the result to these states; empty means every state
 	// except UserDeleted.
@@ -185,7 +249,7 @@ type UserOps interface {
 }
 
 // Group is a SCIM group. Groups map to roles by DisplayName, which is
-// unique case-insensitively.
+// unique case-insensitively (FoldName).
 type Group struct {
 	ID          string
 	DisplayName string
@@ -200,7 +264,7 @@ type Group struct {
 // then ID.
 type GroupQuery struct {
 	ID          string
-	DisplayName string // exact, case-insensitive
+	DisplayName string // exact, case-insensitive (FoldName)
 	ExternalID  string
 	MemberID    string // groups that have this user as a member
 	// WithoutMembers leaves Members empty: a user's roles need the names

@@ -137,6 +137,9 @@ func open(ctx context.Context, path string) (*DB, error) {
 	wconnector := newConnector(path+"?"+writerParams, writerInit)
 	wconnector.opened = func(c *sqlite3.SQLiteConn) error {
 		wc.Store(c)
+		if err := c.RegisterFunc(foldNameFunc, store.FoldName, true); err != nil {
+			return err
+		}
 		return c.RegisterFunc(txLostFunc, func() (int64, error) { return 0, errTxLost }, false)
 	}
 	writer := sql.OpenDB(wconnector)

@@ -79,6 +79,13 @@ func addMembers(ctx context.Context, q querier, groupID, members string) error {
 	return mapErr(err)
 }
 
+// groupNameTaken is nameTaken for a group's displayName.
+func groupNameTaken(ctx context.Context, q querier, name, key, id string) error {
+	return nameTaken(ctx, q, groupNameTakenQuery, "displayName", name, key, id)
+}
+
+const groupNameTakenQuery = `SELECT id FROM groups WHERE display_name_key = ? AND id != ? LIMIT 1`
+
 func (o ops) CreateGroup(ctx context.Context, g store.Group) (store.Group, error) {
 	g.Version = 1
 	g = normGroup(g)
@@ -95,9 +102,13 @@ func (o ops) CreateGroup(ctx context.Context, g store.Group) (store.Group, error
 				return err
 			}
 		}
-		_, err := q.ExecContext(ctx, `INSERT INTO groups (id, display_name, external_id, version, created, modified)
-			VALUES (?, ?, ?, ?, ?, ?)`,
-			g.ID, g.DisplayName, g.ExternalID, g.Version, nanos(g.Created), nanos(g.Modified))
+		key := store.FoldName(g.DisplayName)
+		if err := groupNameTaken(ctx, q, g.DisplayName, key, g.ID); err != nil {
+			return err
+		}
+		_, err := q.ExecContext(ctx, `INSERT INTO groups (id, display_name, display_name_key, external_id, version, created, modified)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			g.ID, g.DisplayName, key, g.ExternalID, g.Version, nanos(g.Created), nanos(g.Modified))
 		if err != nil {
 			return mapErr(err)
 		}
@@ -136,7 +147,7 @@ func (o ops) ListGroups(ctx context.Context, gq store.GroupQuery) ([]store.Group
 		where, args = append(where, "g.id = ?"), append(args, gq.ID)
 	}
 	if gq.DisplayName != "" {
-		where, args = append(where, "g.display_name = ? COLLATE NOCASE"), append(args, gq.DisplayName)
+		where, args = append(where, "g.display_name_key = ?"), append(args, store.FoldName(gq.DisplayName))
 	}
 	if gq.ExternalID != "" {
 		where, args = append(where, "g.external_id = ?"), append(args, gq.ExternalID)
@@ -188,9 +199,17 @@ func (o ops) UpdateGroup(ctx context.Context, id string, fn func(store.Group) (s
 		if err := checkMembers(ctx, q, members); err != nil {
 			return err
 		}
-		_, err = q.ExecContext(ctx, `UPDATE groups SET display_name = ?, external_id = ?,
+		// A group keeps its name when it changes only in case (see
+		// UpdateUser); a new name must be free.
+		key := store.FoldName(g.DisplayName)
+		if key != store.FoldName(old.DisplayName) {
+			if err := groupNameTaken(ctx, q, g.DisplayName, key, g.ID); err != nil {
+				return err
+			}
+		}
+		_, err = q.ExecContext(ctx, `UPDATE groups SET display_name = ?, display_name_key = ?, external_id = ?,
 			version = ?, modified = ? WHERE id = ?`,
-			g.DisplayName, g.ExternalID, g.Version, nanos(g.Modified), g.ID)
+			g.DisplayName, key, g.ExternalID, g.Version, nanos(g.Modified), g.ID)
 		if err != nil {
 			return mapErr(err)
 		}

@@ -26,6 +26,7 @@ func migrations() []migration {
 		{name: "live-session indexes", sql: schemaLiveSessionIndexes},
 		{name: "kiosk names unique among enabled kiosks", sql: schemaDeviceNames},
 		{name: "enrollment codes bound to a profile", sql: schemaCodeProfile},
+		{name: "Unicode case-insensitive user and group names", sql: schemaNameKeys},
 	}
 }
 

@@ -59,15 +59,15 @@ func TestQueryPlans(t *testing.T) {
 		{"userName", func(o store.Ops) error {
 			_, _, err := o.ListUsers(t.Context(), store.UserQuery{UserName: "a"})
 			return err
-		}, "users_user_name_live"},
+		}, "users_user_name_key"},
 		{"userName in live states", func(o store.Ops) error {
 			_, _, err := o.ListUsers(t.Context(), store.UserQuery{UserName: "a", States: []store.UserState{store.UserActive}})
 			return err
-		}, "users_user_name_live"},
+		}, "users_user_name_key"},
 		{"userName in all states", func(o store.Ops) error {
 			_, _, err := o.ListUsers(t.Context(), store.UserQuery{UserName: "a", States: all})
 			return err
-		}, "users_user_name_deleted"},
+		}, "users_user_name_key"},
 		{"externalID", func(o store.Ops) error {
 			_, _, err := o.ListUsers(t.Context(), store.UserQuery{ExternalID: "a"})
 			return err
@@ -91,7 +91,7 @@ func TestQueryPlans(t *testing.T) {
 		{"userName with groups", func(o store.Ops) error {
 			_, _, _, err := o.ListUsersWithGroups(t.Context(), store.UserQuery{UserName: "a"})
 			return err
-		}, "users_user_name_live"},
+		}, "users_user_name_key"},
 		{"groups of listed users", func(o store.Ops) error {
 			_, _, _, err := o.ListUsersWithGroups(t.Context(), store.UserQuery{UserName: "a"})
 			return err
@@ -99,7 +99,13 @@ func TestQueryPlans(t *testing.T) {
 		{"group by name", func(o store.Ops) error {
 			_, _, err := o.ListGroups(t.Context(), store.GroupQuery{DisplayName: "g"})
 			return err
-		}, "groups_display_name"},
+		}, "groups_display_name_key"},
+		{"userName taken", func(o store.Ops) error {
+			return nameTaken(t.Context(), o.(ops).read, userNameTakenQuery, "userName", "a", "a", "u")
+		}, "users_user_name_key"},
+		{"displayName taken", func(o store.Ops) error {
+			return nameTaken(t.Context(), o.(ops).read, groupNameTakenQuery, "displayName", "g", "g", "g1")
+		}, "groups_display_name_key"},
 		{"live sessions of a user", func(o store.Ops) error {
 			_, err := o.ListSessions(t.Context(), store.SessionQuery{UserID: "u", LiveOnly: true})
 			return err

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -15,6 +17,61 @@ import (
 const userCols = `id, user_name, external_id, display_name, active, state, sites,
 	employment_type, start_date, end_date, shifts, certifications, document,
 	version, created, modified, deleted`
+
+// schemaNameKeys makes userName and group displayName unique and looked up
+// by store.FoldName, the Unicode case folding SCIM filters and role names
+// compare with, instead of SQLite's NOCASE, which folds ASCII only and so
+// took "Élodie" and "élodie" for two names. The keys are plain columns
+// (user_name_key, display_name_key) that the store writes with each name;
+// for an ASCII name the key is lower(name). The backfill calls
+// foldNameFunc, which only the writer connection has, but nothing in the
+// schema does: another tool can still write the tables.
+//
+// The keys' indexes are not unique: a file may already hold names that
+// differ in non-ASCII case only, and the step must not fail on them. The
+// store checks uniqueness in the write transaction instead (every write
+// holds SQLite's write lock: see nameTaken). One index on the key serves
+// both the live users and the tombstones, which do not hold their names:
+// a user changing state leaves it alone.
+const schemaNameKeys = `
+ALTER TABLE users ADD COLUMN user_name_key TEXT NOT NULL DEFAULT '';
+UPDATE users SET user_name_key = ` + foldNameFunc + `(user_name);
+DROP INDEX users_user_name_live;
+DROP INDEX users_user_name_deleted;
+CREATE INDEX users_user_name_key ON users (user_name_key);
+ALTER TABLE groups ADD COLUMN display_name_key TEXT NOT NULL DEFAULT '';
+UPDATE groups SET display_name_key = ` + foldNameFunc + `(display_name);
+DROP INDEX groups_display_name;
+CREATE INDEX groups_display_name_key ON groups (display_name_key);
+`
+
+// foldNameFunc is store.FoldName as an SQL function of the writer
+// connection, for schemaNameKeys.
+const foldNameFunc = "shiftgate_fold_name"
+
+// nameTaken returns ErrConflict if a row of the query's table other than
+// id holds key (the query selects such rows; see userNameTaken and
+// groupNameTaken). It runs in the write transaction that is about to store
+// the name, so no other write can take it in between.
+func nameTaken(ctx context.Context, q querier, query, what, name, key, id string) error {
+	var other string
+	err := q.QueryRowContext(ctx, query, key, id).Scan(&other)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("%w: %s %q is taken, case-insensitively", store.ErrConflict, what, name)
+}
+
+// userNameTaken is nameTaken for the userName of a user that is not
+// deleted: tombstones do not hold their names.
+func userNameTaken(ctx context.Context, q querier, name, key, id string) error {
+	return nameTaken(ctx, q, userNameTakenQuery, "userName", name, key, id)
+}
+
+const userNameTakenQuery = `SELECT id FROM users WHERE user_name_key = ? AND state != 4 AND id != ? LIMIT 1`
 
 // userColumns is userCols as a slice.
 func userColumns() []string {
@@ -116,9 +173,15 @@ func (o ops) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	if err != nil {
 		return store.User{}, fmt.Errorf("create user %s: %w", u.ID, err)
 	}
+	key := store.FoldName(u.UserName)
 	err = o.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO users (`+userCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		if u.State != store.UserDeleted {
+			if err := userNameTaken(ctx, q, u.UserName, key, u.ID); err != nil {
+				return err
+			}
+		}
+		_, err := q.ExecContext(ctx, `INSERT INTO users (`+userCols+`, user_name_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, key)...)
 		return mapErr(err)
 	})
 	if err != nil {
@@ -229,15 +292,8 @@ func (o ops) listUsers(ctx context.Context, uq store.UserQuery, withGroups bool)
 	// Conditions are spelled like the partial indexes' WHERE clauses, which
 	// is what lets the planner use them.
 	deleted := slices.Contains(uq.States, store.UserDeleted)
-	switch {
-	case uq.UserName == "":
-	case deleted:
-		where = append(where, `id IN (
-			SELECT id FROM users WHERE user_name = ? COLLATE NOCASE AND state != 4 UNION ALL
-			SELECT id FROM users WHERE user_name = ? COLLATE NOCASE AND state = 4)`)
-		args = append(args, uq.UserName, uq.UserName)
-	default:
-		where, args = append(where, "user_name = ? COLLATE NOCASE"), append(args, uq.UserName)
+	if uq.UserName != "" {
+		where, args = append(where, "user_name_key = ?"), append(args, store.FoldName(uq.UserName))
 	}
 	if uq.ExternalID != "" {
 		where, args = append(where, "external_id != '' AND external_id = ?"), append(args, uq.ExternalID)
@@ -318,9 +374,19 @@ func (o ops) UpdateUser(ctx context.Context, id string, fn func(store.User) (sto
 		if err != nil {
 			return err
 		}
+		// A user keeps its name when it changes only in case, or stays a
+		// tombstone; it takes it when renamed or brought back to life. A
+		// name shared with another live user before the names were folded
+		// (see schemaNameKeys) stays as it is until one of them is renamed.
+		wasKey, key := store.FoldName(old.UserName), store.FoldName(u.UserName)
+		if u.State != store.UserDeleted && (key != wasKey || old.State == store.UserDeleted) {
+			if err := userNameTaken(ctx, q, u.UserName, key, u.ID); err != nil {
+				return err
+			}
+		}
 		// Set only what changed: SQLite then leaves alone every index whose
 		// columns are not set, and a typical SCIM PATCH touches none.
-		set, args := changed(userColumns(), was, now)
+		set, args := changed(append(userColumns(), "user_name_key"), append(was, wasKey), append(now, key))
 		_, err = q.ExecContext(ctx, `UPDATE users SET `+set+` WHERE id = ?`, append(args, u.ID)...)
 		return mapErr(err)
 	})
