@@ -38,7 +38,7 @@ func loadDirectory(ctx context.Context, ops store.Ops) (*directory, error) {
 		byUserName: make(map[string]store.User, len(users)), groupsOf: map[string][]store.Group{}, grants: map[string][]store.Grant{}}
 	for _, u := range users {
 		d.byID[u.ID] = u
-		d.byUserName[strings.ToLower(u.UserName)] = u
+		d.byUserName[store.FoldName(u.UserName)] = u
 		if u.ExternalID != "" {
 			d.byExternalID[u.ExternalID] = append(d.byExternalID[u.ExternalID], u)
 		}
@@ -113,7 +113,7 @@ func (d *directory) manager(u store.User) (store.User, bool) {
 		}
 	}
 	if !ok {
-		m, ok = d.byUserName[strings.ToLower(ref)]
+		m, ok = d.byUserName[store.FoldName(ref)]
 	}
 	if !ok || m.ID == u.ID || !live(m) {
 		return store.User{}, false

@@ -172,7 +172,7 @@ func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding,
 					fmt.Sprintf("%s holds role %s but has no site to hold it at", u.UserName, g.DisplayName))
 				f.groupID = g.ID
 				out = append(out, f)
-			case !moved.IsZero() && !added.After(moved) && !kept[[2]string{u.ID, strings.ToLower(g.DisplayName)}].After(moved):
+			case !moved.IsZero() && !added.After(moved) && !kept[[2]string{u.ID, store.FoldName(g.DisplayName)}].After(moved):
 				f := newFinding(KindPrivilegeCreep, RuleRoleKeptAfterMove, u, u.ID, ent, moved, RemedyRemoveRole,
 					fmt.Sprintf("%s kept role %s across a move on %s (site removed or department changed)", u.UserName, g.DisplayName, moved.Format(time.RFC3339)))
 				f.groupID = g.ID

@@ -23,7 +23,7 @@ type history struct {
 	moved map[string]time.Time
 	// memberSince is when the user was (last) added to the group.
 	memberSince map[[2]string]time.Time
-	// kept is when a reviewer last kept the user's role (lower-cased).
+	// kept is when a reviewer last kept the user's role (store.FoldName).
 	kept map[[2]string]time.Time
 }
 
@@ -228,7 +228,7 @@ func (h *history) fold(r store.AuditRecord) {
 			Kind, Entitlement, Decision string
 		}
 		if isUser && json.Unmarshal(r.Detail, &d) == nil && d.Kind == store.ReviewItemRole && d.Decision == DecisionKeep {
-			h.kept[[2]string{uid, strings.ToLower(d.Entitlement)}] = r.Time
+			h.kept[[2]string{uid, store.FoldName(d.Entitlement)}] = r.Time
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // Limits on a policy document. They keep a document small enough to
@@ -223,10 +225,10 @@ func duplicateKey(b []byte) (string, bool) {
 			top = stack[len(stack)-1]
 		}
 		if name, ok := tok.(string); ok && top != nil && top.object && top.key {
-			if top.seen[strings.ToLower(name)] {
+			if top.seen[store.FoldName(name)] {
 				return name, true
 			}
-			top.seen[strings.ToLower(name)] = true
+			top.seen[store.FoldName(name)] = true
 			top.key = false
 			continue
 		}
@@ -309,10 +311,10 @@ func (d Document) Rules() (Rules, error) {
 			} else if strings.Contains(name, RoleSeparator) {
 				ps.add("%s: the name has a comma, which separates roles in a session", label)
 			}
-			if first, dup := seen[strings.ToLower(name)]; dup {
+			if first, dup := seen[store.FoldName(name)]; dup {
 				ps.add("%s is a duplicate of role %q: role names are compared case-insensitively", label, first)
 			} else {
-				seen[strings.ToLower(name)] = name
+				seen[store.FoldName(name)] = name
 			}
 		}
 		rule := roleRule(&ps, label, rd, true)

@@ -204,7 +204,7 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 			ps.add(line, "%s is empty: name the user whose shift this is", ColUserName)
 			continue
 		}
-		key := strings.ToLower(name)
+		key := store.FoldName(name)
 		u := byKey[key]
 		if u == nil {
 			u = &userRows{name: name}
