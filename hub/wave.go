@@ -31,7 +31,7 @@ type wave struct {
 	mu     sync.Mutex
 	out    map[string]string // session → its kiosk, pushed and not yet acknowledged
 	pushed int               // revocations handed to Push
-	moved  chan struct{}     // a session settled (capacity 1)
+	done   chan struct{}     // every pushed session settled (capacity 1)
 }
 
 var _ lifecycle.Wave = (*wave)(nil)
@@ -40,7 +40,7 @@ var _ lifecycle.Wave = (*wave)(nil)
 func (c *channel) newWave() lifecycle.Wave { return c.newWaveWith(waveWait) }
 
 func (c *channel) newWaveWith(bound time.Duration) *wave {
-	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]string), moved: make(chan struct{}, 1)}
+	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]string), done: make(chan struct{}, 1)}
 	c.wave.Store(w)
 	return w
 }
@@ -70,10 +70,15 @@ func (w *wave) settle(sessionID, deviceID string) {
 		return
 	}
 	delete(w.out, sessionID)
+	empty := len(w.out) == 0
 	w.mu.Unlock()
-	select {
-	case w.moved <- struct{}{}:
-	default:
+	if empty {
+		// Wait wakes once, not at each of thousands of acks while the
+		// fan-out needs the CPU.
+		select {
+		case w.done <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -96,7 +101,7 @@ func (w *wave) Wait(ctx context.Context) {
 			return
 		}
 		select {
-		case <-w.moved:
+		case <-w.done:
 		case <-timer.C:
 			return
 		case <-ctx.Done():
