@@ -370,6 +370,9 @@ func (c *channel) Acked(deviceID string, p push.Push, at time.Time) {
 
 // Disconnected notes that a kiosk went away.
 func (c *channel) Disconnected(deviceID string) {
+	if w := c.wave.Load(); w != nil {
+		w.settleDevice(deviceID)
+	}
 	c.devices.Delete(deviceID)
 	c.s.seen.mark(deviceID, c.s.cfg.Now())
 	c.s.cfg.Logger.Debug("kiosk disconnected", "device", deviceID)

@@ -29,9 +29,10 @@ type wave struct {
 	send   func(rs []store.Revocation, failed func(sessionID string)) // Server.revoked
 	bound  time.Duration                                              // waveWait
 	mu     sync.Mutex
-	out    map[string]string // session → its kiosk, pushed and not yet acknowledged
-	pushed int               // revocations handed to Push
-	done   chan struct{}     // every pushed session settled (capacity 1)
+	out    map[string]string   // session → its kiosk, pushed and not yet acknowledged
+	on     map[string][]string // kiosk → the sessions pushed to it
+	pushed int                 // revocations handed to Push
+	done   chan struct{}       // every pushed session settled (capacity 1)
 }
 
 var _ lifecycle.Wave = (*wave)(nil)
@@ -40,7 +41,7 @@ var _ lifecycle.Wave = (*wave)(nil)
 func (c *channel) newWave() lifecycle.Wave { return c.newWaveWith(waveWait) }
 
 func (c *channel) newWaveWith(bound time.Duration) *wave {
-	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]string), done: make(chan struct{}, 1)}
+	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]string), on: make(map[string][]string), done: make(chan struct{}, 1)}
 	c.wave.Store(w)
 	return w
 }
@@ -53,6 +54,7 @@ func (w *wave) Push(rs []store.Revocation) {
 	for _, r := range rs {
 		if r.SessionID != "" && r.DeviceID != "" {
 			w.out[r.SessionID] = r.DeviceID
+			w.on[r.DeviceID] = append(w.on[r.DeviceID], r.SessionID)
 		}
 	}
 	w.pushed += len(rs)
@@ -79,6 +81,19 @@ func (w *wave) settle(sessionID, deviceID string) {
 		case w.done <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// settleDevice notes that deviceID's channel closed: its pushes will not
+// be acknowledged (it hears the verdicts when it reconnects), and the
+// change need not wait for them.
+func (w *wave) settleDevice(deviceID string) {
+	w.mu.Lock()
+	sessions := w.on[deviceID]
+	delete(w.on, deviceID)
+	w.mu.Unlock()
+	for _, id := range sessions {
+		w.settle(id, deviceID)
 	}
 }
 

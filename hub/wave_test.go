@@ -16,7 +16,7 @@ import (
 // offline fail; bound is how long it may wait.
 func testWave(bound time.Duration, offline map[string]bool) (*wave, *channel) {
 	c := &channel{s: &Server{cfg: Config{Logger: slog.New(slog.DiscardHandler)}}, acks: make(chan ack, 4096)}
-	w := &wave{c: c, bound: bound, out: map[string]string{}, done: make(chan struct{}, 1)}
+	w := &wave{c: c, bound: bound, out: map[string]string{}, on: map[string][]string{}, done: make(chan struct{}, 1)}
 	w.send = func(rs []store.Revocation, failed func(string)) {
 		for _, r := range rs {
 			if offline[r.SessionID] {
@@ -131,4 +131,19 @@ func TestWaveEnd(t *testing.T) {
 	if c.wave.Load() != w2 {
 		t.Fatal("an ended wave's End removed its successor")
 	}
+}
+
+// A kiosk whose channel closes will not ack: the wave stops waiting for
+// it (it hears the verdicts when it reconnects).
+func TestWaveSettlesDisconnectedKiosk(t *testing.T) {
+	w, c := testWave(time.Hour, nil)
+	rs := waveRevs(waveWaitFrom)
+	w.Push(rs)
+	done := waitAsync(t, w)
+	for _, r := range rs[1:] {
+		ackOf(c, r.SessionID)
+	}
+	mustNotReturn(t, done, "with one kiosk yet to ack")
+	w.settleDevice(rs[0].DeviceID) // what channel.Disconnected does for a wave
+	mustReturn(t, done, "after the last kiosk disconnected")
 }
