@@ -576,3 +576,20 @@ func TestDeletedUserLeavesGroups(t *testing.T) {
 		t.Errorf("the group still lists the deleted user: members %v", ms)
 	}
 }
+
+// A user's ETag changes when its groups do: the resource lists them
+// (RFC 7644 §3.14), so a GET with the ETag from before the user left a
+// group is not "304 Not Modified".
+func TestUserETagMovesWithGroups(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	id := createUser(t, h, "vera", "")
+	gid := createGroup(t, h, "Nurse", id)
+	r := h.Do(t, "GET", "/scim/v2/Users/"+id, nil)
+	want(t, r, 200)
+	tag := r.Header.Get("ETag")
+	want(t, h.Do(t, "PATCH", "/scim/v2/Groups/"+gid, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"remove","path":"members[value eq \"`+id+`\"]"}]}`), 204)
+	r = h.Do(t, "GET", "/scim/v2/Users/"+id, nil, "If-None-Match", tag)
+	if r.Status == http.StatusNotModified {
+		t.Errorf("GET with the ETag from before the user left Nurse (%s): 304, but its groups changed", tag)
+	}
+}

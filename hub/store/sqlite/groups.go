@@ -79,6 +79,15 @@ func addMembers(ctx context.Context, q querier, groupID, members string) error {
 	return mapErr(err)
 }
 
+// bumpUsers moves on the version of the users the query selects: a
+// user's SCIM resource lists its groups, so a change of membership (or of
+// a group's name) is a change of the user, and its ETag must change
+// (RFC 7644 §3.14).
+func bumpUsers(ctx context.Context, q querier, query string, args ...any) error {
+	_, err := q.ExecContext(ctx, `UPDATE users SET version = version + 1 WHERE id IN (`+query+`)`, args...)
+	return err
+}
+
 // groupNameTaken is nameTaken for a group's displayName.
 func groupNameTaken(ctx context.Context, q querier, name, key, id string) error {
 	return nameTaken(ctx, q, groupNameTakenQuery, "displayName", name, key, id)
@@ -115,7 +124,10 @@ func (o ops) CreateGroup(ctx context.Context, g store.Group) (store.Group, error
 		if g.Members == nil {
 			return nil
 		}
-		return addMembers(ctx, q, g.ID, members)
+		if err := addMembers(ctx, q, g.ID, members); err != nil {
+			return err
+		}
+		return bumpUsers(ctx, q, `SELECT value FROM json_each(?)`, members)
 	})
 	if err != nil {
 		return store.Group{}, fmt.Errorf("create group %s: %w", g.ID, err)
@@ -213,6 +225,20 @@ func (o ops) UpdateGroup(ctx context.Context, id string, fn func(store.Group) (s
 		if err != nil {
 			return mapErr(err)
 		}
+		// The users whose resource changes: every member, old and new,
+		// when the name does; else those who join or leave.
+		if g.DisplayName != old.DisplayName {
+			err = bumpUsers(ctx, q, `SELECT user_id FROM group_members WHERE group_id = ?1
+				UNION SELECT value FROM json_each(?2)`, g.ID, members)
+		} else {
+			err = bumpUsers(ctx, q, `SELECT user_id FROM group_members WHERE group_id = ?1
+				AND user_id NOT IN (SELECT value FROM json_each(?2))
+				UNION SELECT value FROM json_each(?2)
+				WHERE value NOT IN (SELECT user_id FROM group_members WHERE group_id = ?1)`, g.ID, members)
+		}
+		if err != nil {
+			return err
+		}
 		_, err = q.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = ?
 			AND user_id NOT IN (SELECT value FROM json_each(?))`, g.ID, members)
 		if err != nil {
@@ -231,6 +257,9 @@ func (o ops) UpdateGroup(ctx context.Context, id string, fn func(store.Group) (s
 
 func (o ops) DeleteGroup(ctx context.Context, id string) error {
 	err := o.write(ctx, func(q querier) error {
+		if err := bumpUsers(ctx, q, `SELECT user_id FROM group_members WHERE group_id = ?`, id); err != nil {
+			return err
+		}
 		res, err := q.ExecContext(ctx, `DELETE FROM groups WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -268,7 +297,10 @@ func (o ops) RemoveMemberships(ctx context.Context, userID string, at time.Time)
 			return err
 		}
 		_, err = q.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = ?`, userID)
-		return err
+		if err != nil {
+			return err
+		}
+		return bumpUsers(ctx, q, `SELECT ?`, userID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remove memberships of %s: %w", userID, err)

@@ -384,3 +384,40 @@ func picker(gs []store.Group) func(ids ...string) []store.Group {
 		return out
 	}
 }
+
+// A user's SCIM resource lists its groups, so its version (the ETag) moves
+// when it joins or leaves a group and when a group of its is renamed or
+// deleted, and only then.
+func testMembershipMovesUserVersion(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	groupUsers(t, s)
+	version := func(id string) int64 {
+		t.Helper()
+		return must[store.User](t, "get "+id)(s.GetUser(ctx, id)).Version
+	}
+	check := func(step string, want map[string]int64) {
+		t.Helper()
+		for id, v := range want {
+			if got := version(id); got != v {
+				t.Errorf("%s: %s at version %d, want %d", step, id, got, v)
+			}
+		}
+	}
+	v1, v2, v3 := version("u1"), version("u2"), version("u3")
+	must[store.Group](t, "create")(s.CreateGroup(ctx, store.Group{ID: "g", DisplayName: "Nurses", Members: []string{"u1"}, Created: at(1), Modified: at(1)}))
+	check("u1 joins with the new group", map[string]int64{"u1": v1 + 1, "u2": v2, "u3": v3})
+	update := func(step string, fn func(g store.Group) store.Group) {
+		t.Helper()
+		must[store.Group](t, step)(s.UpdateGroup(ctx, "g", func(g store.Group) (store.Group, error) { return fn(g), nil }))
+	}
+	update("u2 joins", func(g store.Group) store.Group { g.Members = []string{"u1", "u2"}; return g })
+	check("u2 joins", map[string]int64{"u1": v1 + 1, "u2": v2 + 1, "u3": v3})
+	update("u1 leaves", func(g store.Group) store.Group { g.Members = []string{"u2"}; return g })
+	check("u1 leaves", map[string]int64{"u1": v1 + 2, "u2": v2 + 1, "u3": v3})
+	update("rename", func(g store.Group) store.Group { g.DisplayName = "Charge Nurses"; return g })
+	check("the group renamed", map[string]int64{"u1": v1 + 2, "u2": v2 + 2, "u3": v3})
+	if err := s.DeleteGroup(ctx, "g"); err != nil {
+		t.Fatal(err)
+	}
+	check("the group deleted", map[string]int64{"u1": v1 + 2, "u2": v2 + 3, "u3": v3})
+}

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"GroupNameUnicodeCase", testGroupNameUnicodeCase},
 		{"ListGroups", testListGroups},
 		{"GroupDelete", testGroupDelete},
+		{"MembershipMovesUserVersion", testMembershipMovesUserVersion},
 		{"RemoveMemberships", testRemoveMemberships},
 		{"ListUsersWithGroups", testListUsersWithGroups},
 		{"Sites", testSites},
