@@ -172,7 +172,7 @@ func checkRunAs(cfg Config) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if rel, err := filepath.Rel(state, homes); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+	if rel, err := filepath.Rel(state, homes); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", fmt.Errorf("home root %s lies inside the state directory %s, which the session user cannot enter", homes, state)
 	}
 	if err := os.MkdirAll(homes, 0o711); err != nil {

@@ -575,6 +575,8 @@ func TestRunAsRefusals(t *testing.T) {
 		{"root", Config{StateDir: state, RunAs: &Credential{UID: 0}, HomeRoot: t.TempDir()}, "root"},
 		{"no home root", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}}, "home root"},
 		{"homes in the state", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: filepath.Join(state, "homes")}, "inside the state directory"},
+		{"homes in the state, named like a parent", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: filepath.Join(state, "..homes")}, "inside the state directory"},
+		{"the state itself", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: state}, "inside the state directory"},
 	}
 	if own := uint32(os.Getuid()); own != 0 { // as root, the root case is this one
 		cases = append(cases, refusal{"the agent's user", Config{StateDir: state, RunAs: &Credential{UID: own}, HomeRoot: t.TempDir()}, "agent's own user"})
