@@ -175,7 +175,7 @@ func RunFloor(ctx context.Context, cfg FloorConfig) (res *Result, err error) {
 	res = &Result{Scenario: ScenarioFloor, Hub: "none (a bare TLS child process)", Kiosks: len(conns), Rounds: cfg.Rounds}
 	var p50s, p99s, lasts, hubCPUs, simCPUs []float64
 	for i := range cfg.Rounds {
-		r := &floorRound{t0: time.Now(), want: len(conns), done: make(chan struct{}), times: make([]time.Time, 0, len(conns))}
+		r := &floorRound{want: len(conns), done: make(chan struct{}), times: make([]time.Time, 0, len(conns))}
 		runtime.GC() // as the mass-revoke scenario does before a round
 		round.Store(r)
 		hub0, _ := procCPU(hub.cmd.Process.Pid)
