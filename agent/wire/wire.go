@@ -317,12 +317,15 @@ var (
 
 // Decode parses one frame into an envelope, checking size and version.
 func Decode(frame []byte) (Envelope, error) {
-	var e Envelope
 	if len(frame) > MaxMessageBytes {
-		return e, ErrTooLarge
+		return Envelope{}, ErrTooLarge
 	}
-	if err := json.Unmarshal(frame, &e); err != nil {
-		return e, fmt.Errorf("%w: %v", ErrMalformed, err)
+	e, ok := decodeFast(frame)
+	if !ok {
+		e = Envelope{}
+		if err := json.Unmarshal(frame, &e); err != nil {
+			return e, fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
 	}
 	if e.Type == "" {
 		return e, fmt.Errorf("%w: no type", ErrMalformed)

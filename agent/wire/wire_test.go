@@ -99,3 +99,111 @@ func FuzzEncode(f *testing.F) {
 		}
 	})
 }
+
+// decodeRef is Decode as it was before decodeFast: encoding/json alone.
+func decodeRef(frame []byte) (Envelope, error) {
+	var e Envelope
+	if len(frame) > MaxMessageBytes {
+		return e, ErrTooLarge
+	}
+	if err := json.Unmarshal(frame, &e); err != nil {
+		return e, err
+	}
+	if e.Type == "" || e.V != Version {
+		return e, ErrMalformed
+	}
+	return e, nil
+}
+
+// TestDecodeFastPath: the frames Encode writes take the fast path, and
+// near misses take encoding/json's with the same outcome.
+func TestDecodeFastPath(t *testing.T) {
+	login, err := New(TypeLogin, "r7", "", map[string]any{"credential": map[string]any{"id": "AQID", "response": map[string]string{"clientDataJSON": "e30"}}, "n": []int{1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range []Envelope{
+		login,
+		{V: Version, Type: TypeAck, Re: "p9"},
+		{V: Version, Type: TypeSessionRevoke, ID: "3fa-1z", Data: json.RawMessage(`{"session_id":"s","reason":"deprovisioned","x":"a\"}b"}`)},
+		{V: Version, Type: TypeError, Re: "r1", Data: json.RawMessage(`[{"a":[]},"]"]`)},
+	} {
+		frame, err := e.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := decodeFast(frame)
+		if !ok {
+			t.Errorf("%s: not taken by the fast path", frame)
+			continue
+		}
+		ref, err := decodeRef(frame)
+		if err != nil || !equalEnvelope(got, ref) {
+			t.Errorf("%s: fast %+v, encoding/json %+v (%v)", frame, got, ref, err)
+		}
+	}
+	for _, frame := range []string{
+		`{"v":1,"type":"ack","re":"p1"} `, `{"v":1, "type":"ack"}`, `{"V":1,"type":"ack"}`,
+		`{"v":1,"type":"ack","type":"login"}`, `{"v":01,"type":"ack"}`, `{"v":1.0,"type":"ack"}`, `{"v":-1,"type":"ack"}`,
+		`{"v":1,"type":"a\u0063k"}`, `{"v":1,"type":"ack","data":null}`, `{"v":1,"type":"ack","data":"x"}`,
+		`{"v":1,"type":"ack","data":{"a":1}}}`, `{"v":1,"type":"ack","data":{"a":}}`, `{"v":1,"type":"ack","extra":1}`,
+		`{"v":1,"type":"ack",}`, `{"v":1,"type":"é"}`, `{"v":1234567890,"type":"ack"}`, `{}`, `{"v":1,"type":"ack","data":{"a":"\"}"}}`,
+	} {
+		fast, fok := decodeFast([]byte(frame))
+		got, err := Decode([]byte(frame))
+		ref, rerr := decodeRef([]byte(frame))
+		if (err != nil) != (rerr != nil) || err == nil && !equalEnvelope(got, ref) {
+			t.Errorf("%s: Decode %+v, %v; encoding/json %+v, %v", frame, got, err, ref, rerr)
+		}
+		if fok && !equalEnvelope(fast, ref) {
+			t.Errorf("%s: fast path took it as %+v, encoding/json reads %+v", frame, fast, ref)
+		}
+	}
+}
+
+func equalEnvelope(a, b Envelope) bool {
+	return a.V == b.V && a.Type == b.Type && a.ID == b.ID && a.Re == b.Re && bytes.Equal(a.Data, b.Data)
+}
+
+// FuzzDecode: Decode gives encoding/json's answer for every frame, and
+// whatever the fast path takes, encoding/json reads the same way.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"v":1,"type":"ack","re":"p1"}`))
+	f.Add([]byte(`{"v":1,"type":"session.revoke","id":"x-1","data":{"session_id":"s","reason":"expired"}}`))
+	f.Add([]byte(`{"data":[1,{"a":"}"}],"re":"","v":1,"type":"t"}`))
+	f.Add([]byte(`{"v":1,"type":"ack","type":"x"}`))
+	f.Add([]byte(`{"v":1,"type":"ack","data":{"a":"\\"}}`))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		got, err := Decode(frame)
+		ref, rerr := decodeRef(frame)
+		if (err != nil) != (rerr != nil) {
+			t.Fatalf("Decode err %v, encoding/json err %v", err, rerr)
+		}
+		if err == nil && !equalEnvelope(got, ref) {
+			t.Fatalf("Decode %+v, encoding/json %+v", got, ref)
+		}
+		if fast, ok := decodeFast(frame); ok {
+			var e Envelope
+			if err := json.Unmarshal(frame, &e); err != nil || !equalEnvelope(fast, e) {
+				t.Fatalf("fast path %+v, encoding/json %+v (%v)", fast, e, err)
+			}
+		}
+	})
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, c := range []struct{ name, frame string }{
+		{"ack", `{"v":1,"type":"ack","re":"3fa9c2d81b0e-7yk"}`},
+		{"revoke", `{"v":1,"type":"session.revoke","id":"3fa9c2d81b0e-7yk","data":{"session_id":"0b1d5e0c-7b7e-4c57-9a39-2b8f5b7c9d11","reason":"entitlement_removed"}}`},
+	} {
+		frame := []byte(c.frame)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Decode(frame); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
