@@ -460,26 +460,36 @@ func (c *channel) pushRevocations(p *push.Hub, rs []store.Revocation, failed fun
 	if failed == nil {
 		failed = func(string) {}
 	}
-	for i, r := range rs {
+	outcome := func(r store.Revocation, err error) {
+		if err == nil {
+			return
+		}
+		failed(r.SessionID)
+		if !errors.Is(err, push.ErrOffline) && !errors.Is(err, push.ErrClosed) {
+			c.s.cfg.Logger.Warn("push session.revoke", "device", r.DeviceID, "session", r.SessionID, "err", err)
+		}
+	}
+	if len(rs) >= asyncPushes {
+		// From a goroutine of its own (Server.revoked): the writes go
+		// out from here, not through ten thousand writer goroutines.
+		out := make([]push.Outgoing, 0, len(rs))
+		of := make([]int, 0, len(rs)) // index in rs of each push
+		for i, r := range rs {
+			if r.SessionID == "" || r.DeviceID == "" {
+				continue
+			}
+			out = append(out, push.Outgoing{DeviceID: r.DeviceID, Type: wire.TypeSessionRevoke, Data: wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason}})
+			of = append(of, i)
+		}
+		p.PushMany(out, func(i int, _ push.Push, err error) { outcome(rs[of[i]], err) })
+		return
+	}
+	for _, r := range rs {
 		if r.SessionID == "" || r.DeviceID == "" {
 			continue
 		}
 		_, err := p.Push(r.DeviceID, wire.TypeSessionRevoke, wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason})
-		if err == nil {
-			continue
-		}
-		failed(r.SessionID)
-		if errors.Is(err, push.ErrClosed) {
-			// Shutting down: the kiosks get their verdicts when they
-			// reconnect.
-			for _, r := range rs[i+1:] {
-				failed(r.SessionID)
-			}
-			return
-		}
-		if !errors.Is(err, push.ErrOffline) {
-			c.s.cfg.Logger.Warn("push session.revoke", "device", r.DeviceID, "session", r.SessionID, "err", err)
-		}
+		outcome(r, err)
 	}
 }
 

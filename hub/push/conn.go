@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -25,6 +26,17 @@ type conn struct {
 	// It is never closed; done tells producers to stop.
 	send       chan []byte
 	first      []byte // the welcome, written before anything in send
+	// wlock (a channel of capacity 1: taking it can wait on done as
+	// well) serialises the writes of data frames. The writer holds it for
+	// a batch; a frame with nothing queued ahead of it is written by the
+	// goroutine that has it (writeDirect), which saves the writer's
+	// wake-up and select: a reply per request, ten thousand pushes in a
+	// mass revoke.
+	wlock chan struct{}
+	// queued counts the frames handed to the writer (the welcome
+	// included) and not yet written; a direct write waits its turn
+	// behind them, so frames go out in the order they were given.
+	queued     atomic.Int32
 	done       chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
@@ -40,7 +52,7 @@ type conn struct {
 
 func (h *Hub) newConn(ctx context.Context, deviceID string, ws *websocket.Conn) *conn {
 	ctx, cancel := context.WithCancel(ctx)
-	return &conn{
+	c := &conn{
 		hub:        h,
 		deviceID:   deviceID,
 		ws:         ws,
@@ -49,7 +61,10 @@ func (h *Hub) newConn(ctx context.Context, deviceID string, ws *websocket.Conn) 
 		send:       make(chan []byte, h.sendQueue),
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
+		wlock:      make(chan struct{}, 1),
 	}
+	c.queued.Store(1) // the welcome
+	return c
 }
 
 // close ends the channel: the writer sends a close frame with code and
@@ -81,10 +96,12 @@ func (c *conn) enqueue(frame []byte) bool {
 	if c.closed() {
 		return false
 	}
+	c.queued.Add(1)
 	select {
 	case c.send <- frame:
 		return true
 	default:
+		c.queued.Add(-1)
 		c.hub.log.Warn("push: send queue full, dropping channel", "device", c.deviceID)
 		c.close(websocket.CloseTryAgainLater, "send queue full")
 		return false
@@ -259,52 +276,39 @@ func (c *conn) readLoop() {
 	}
 }
 
-// writeLoop owns the socket's writes: the welcome, queued frames, pings
-// and the final close frame. It closes the socket when it ends.
+// writeLoop owns the socket's queued writes: the welcome, queued frames,
+// pings and the final close frame. It closes the socket when it ends.
 func (c *conn) writeLoop() {
 	defer close(c.writerDone)
 	defer c.ws.Close()
 	ticker := time.NewTicker(c.hub.timing.ping)
 	defer ticker.Stop()
-	write := func(frame []byte) bool {
-		if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
-			c.hub.log.Debug("push: write", "device", c.deviceID, "err", err)
-			c.close(0, "")
-			return false
-		}
-		return true
-	}
-	_ = c.ws.SetWriteDeadline(time.Now().Add(c.hub.timing.writeWait))
-	if !write(c.first) {
+	first := c.first
+	c.first = nil
+	if !c.writeQueued(first) {
 		return
 	}
-	c.first = nil
 	for {
 		select {
 		case <-c.done:
-			c.writeClose()
+			// The close frame waits for a direct write under way, as
+			// long as it would wait to be written itself; a write stuck
+			// on a kiosk that does not read ends when the socket closes.
+			t := time.NewTimer(closeWait)
+			select {
+			case c.wlock <- struct{}{}:
+				c.writeClose()
+				<-c.wlock
+			case <-t.C:
+			}
+			t.Stop()
 			return
 		case frame := <-c.send:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.hub.timing.writeWait))
-			if !write(frame) {
+			if !c.writeQueued(frame) {
 				return
 			}
-			// Send what else is queued under the same deadline.
-		batch:
-			for range maxBatch - 1 {
-				select {
-				case <-c.done:
-					c.writeClose()
-					return
-				case frame := <-c.send:
-					if !write(frame) {
-						return
-					}
-				default:
-					break batch
-				}
-			}
 		case <-ticker.C:
+			// WriteControl may run beside a data frame's write.
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.timing.writeWait)); err != nil {
 				c.hub.log.Debug("push: ping", "device", c.deviceID, "err", err)
 				c.close(0, "")
@@ -312,6 +316,73 @@ func (c *conn) writeLoop() {
 			}
 		}
 	}
+}
+
+// writeQueued writes frame, a queued one, and then what else is queued
+// (maxBatch at most) under one deadline. It reports false when the socket
+// failed, and has closed the channel then.
+func (c *conn) writeQueued(frame []byte) bool {
+	select {
+	case c.wlock <- struct{}{}:
+	case <-c.done:
+		// A direct write holds the lock; the loop closes the socket.
+		return true
+	}
+	defer func() { <-c.wlock }()
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.hub.timing.writeWait))
+	for n := 1; ; n++ {
+		err := c.ws.WriteMessage(websocket.TextMessage, frame)
+		c.queued.Add(-1)
+		if err != nil {
+			c.hub.log.Debug("push: write", "device", c.deviceID, "err", err)
+			c.close(0, "")
+			return false
+		}
+		if n == maxBatch || c.closed() {
+			return true
+		}
+		select {
+		case frame = <-c.send:
+		default:
+			return true
+		}
+	}
+}
+
+// writeDirect writes frame from the calling goroutine if no frame is
+// queued ahead of it and no other write is under way, within wait.
+// written is false when it did not write (the caller queues the frame
+// instead), and err says why a write failed (the channel is closed then).
+func (c *conn) writeDirect(frame []byte, wait time.Duration) (written bool, err error) {
+	if c.queued.Load() != 0 {
+		return false, nil
+	}
+	select {
+	case c.wlock <- struct{}{}:
+	default:
+		return false, nil
+	}
+	defer func() { <-c.wlock }()
+	if c.queued.Load() != 0 || c.closed() {
+		return false, nil
+	}
+	_ = c.ws.SetWriteDeadline(time.Now().Add(wait))
+	if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+		c.hub.log.Info("push: write failed, channel dropped (the kiosk hears its verdicts when it reconnects)", "device", c.deviceID, "err", err)
+		c.close(0, "")
+		return false, err
+	}
+	return true, nil
+}
+
+// send writes frame at once if it can (writeDirect) or queues it for the
+// writer. It reports whether the frame was written or queued.
+func (c *conn) sendFrame(frame []byte, wait time.Duration) bool {
+	written, err := c.writeDirect(frame, wait)
+	if err != nil {
+		return false
+	}
+	return written || c.enqueue(frame)
 }
 
 // handle processes one frame from the agent (after hello). It never
@@ -450,7 +521,7 @@ func (c *conn) serveRequest(env wire.Envelope) {
 		c.enqueue(errorFrame(env.ID, wire.ErrInternal, "internal error"))
 		return
 	}
-	c.enqueue(b)
+	c.sendFrame(b, c.hub.timing.writeWait)
 }
 
 // errorReply maps a handler error to a wire error code and a message safe

@@ -632,3 +632,103 @@ func TestWorkersPark(t *testing.T) {
 		t.Errorf("%d workers still parked after Close", n)
 	}
 }
+
+// TestPushMany: every push goes out in order behind what was queued
+// before it, each outcome is reported once, and a kiosk that is offline
+// fails alone.
+func TestPushMany(t *testing.T) {
+	e := newTestEnv(t, nil)
+	const kiosks = 5
+	conns := make([]*websocket.Conn, kiosks)
+	for i := range conns {
+		conns[i], _ = e.connect(t, fmt.Sprintf("kiosk-%d", i))
+	}
+	// A push queued first must reach kiosk-0 before the PushMany's.
+	first, err := e.hub.Push("kiosk-0", wire.TypeEnrollStart, json.RawMessage(`{"user":"first"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []Outgoing
+	for i := range kiosks {
+		for j := range 3 {
+			ps = append(ps, Outgoing{DeviceID: fmt.Sprintf("kiosk-%d", i), Type: wire.TypeSessionRevoke, Data: wire.SessionRevoke{SessionID: fmt.Sprintf("s-%d-%d", i, j)}})
+		}
+	}
+	ps = append(ps, Outgoing{DeviceID: "nobody", Type: wire.TypeSessionRevoke})
+	var mu sync.Mutex
+	outcomes := map[int]error{}
+	ids := map[int]string{}
+	e.hub.PushMany(ps, func(i int, p Push, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, dup := outcomes[i]; dup {
+			t.Errorf("push %d reported twice", i)
+		}
+		outcomes[i], ids[i] = err, p.ID
+	})
+	if len(outcomes) != len(ps) {
+		t.Fatalf("%d outcomes for %d pushes", len(outcomes), len(ps))
+	}
+	if err := outcomes[len(ps)-1]; !errors.Is(err, ErrOffline) {
+		t.Errorf("push to an offline kiosk: %v, want ErrOffline", err)
+	}
+	if env := readEnv(t, conns[0]); env.ID != first.ID {
+		t.Fatalf("kiosk-0 got %+v first, want the push queued before", env)
+	}
+	for i, ws := range conns {
+		for j := range 3 {
+			k := i*3 + j
+			if outcomes[k] != nil {
+				t.Fatalf("push %d: %v", k, outcomes[k])
+			}
+			env := readEnv(t, ws)
+			var rv wire.SessionRevoke
+			_ = env.Unmarshal(&rv)
+			if env.ID != ids[k] || rv.SessionID != fmt.Sprintf("s-%d-%d", i, j) {
+				t.Fatalf("kiosk-%d got %+v (%+v), want push %d", i, env, rv, k)
+			}
+			writeEnv(t, ws, wire.TypeAck, "", env.ID, nil)
+			if a := recv(t, e.rec.acks, "ack"); a.push.ID != ids[k] {
+				t.Fatalf("acked %+v, want push %d", a.push, k)
+			}
+		}
+	}
+}
+
+// TestPushManyPastAStuckKiosk: a kiosk that has stopped reading blocks
+// the write of its push, not the pushes behind it: they go out from
+// another goroutine long before its write times out.
+func TestPushManyPastAStuckKiosk(t *testing.T) {
+	const writeWait = 20 * time.Second
+	e := newTestEnv(t, func(_ *Config, tm *timing) { tm.writeWait = writeWait })
+	stuck, _ := e.connect(t, "stuck") // never reads
+	defer stuck.Close()
+	reader, _ := e.connect(t, "reader")
+	big := json.RawMessage(`"` + strings.Repeat("x", 32<<10) + `"`)
+	var ps []Outgoing
+	for range 512 { // 16 MiB: more than the socket buffers hold
+		ps = append(ps, Outgoing{DeviceID: "stuck", Type: wire.TypeEnrollStart, Data: big})
+	}
+	ps = append(ps, Outgoing{DeviceID: "reader", Type: wire.TypeSessionRevoke, Data: wire.SessionRevoke{SessionID: "s-1"}})
+	start := time.Now()
+	var readerErr atomic.Pointer[error]
+	e.hub.PushMany(ps, func(i int, _ Push, err error) {
+		if i == len(ps)-1 {
+			readerErr.Store(&err)
+		}
+	})
+	if p := readerErr.Load(); p == nil || *p != nil {
+		t.Fatalf("push to the reading kiosk: %v", p)
+	}
+	if env := readEnv(t, reader); env.Type != wire.TypeSessionRevoke {
+		t.Fatalf("reader got %+v", env)
+	}
+	if d := time.Since(start); d > writeWait/2 {
+		t.Errorf("PushMany took %v: it waited for the stuck kiosk's write (timeout %v)", d, writeWait)
+	}
+	// The stuck kiosk's channel is dropped (its queue overflowed behind the
+	// blocked write); it hears its verdicts when it reconnects.
+	if id := recv(t, e.rec.disconnected, "disconnect"); id != "stuck" {
+		t.Errorf("disconnected %q, want stuck", id)
+	}
+}
