@@ -24,8 +24,8 @@ type conn struct {
 
 	// send is the outbound queue, drained by the writer goroutine only.
 	// It is never closed; done tells producers to stop.
-	send       chan []byte
-	first      []byte // the welcome, written before anything in send
+	send  chan []byte
+	first []byte // the welcome, written before anything in send
 	// wlock (a channel of capacity 1: taking it can wait on done as
 	// well) serialises the writes of data frames. The writer holds it for
 	// a batch; a frame with nothing queued ahead of it is written by the
