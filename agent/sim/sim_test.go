@@ -215,3 +215,20 @@ func TestProc(t *testing.T) {
 		t.Fatalf("procMemory = %+v, %v", m, err)
 	}
 }
+
+// TestRevokedSession: the session of a session.revoke, read directly in
+// the hub's form and by encoding/json in any other.
+func TestRevokedSession(t *testing.T) {
+	for data, want := range map[string]string{
+		`{"session_id":"s-1","reason":"expired"}`:       "s-1",
+		`{"reason":"expired","session_id":"s-2"}`:       "s-2",
+		`{"session_id":"a\"b","reason":"x"}`:            `a"b`,
+		`{"session_id":"\u0073-3"}`:                     "s-3",
+		`{"reason":"expired"}`:                          "",
+		`{"session_id":"","reason":"entitlement_gone"}`: "",
+	} {
+		if got := revokedSession([]byte(data)); got != want {
+			t.Errorf("revokedSession(%s) = %q, want %q", data, got, want)
+		}
+	}
+}

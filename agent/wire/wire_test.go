@@ -207,3 +207,19 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// FuzzSessionRevokeAppendJSON: AppendJSON writes what json.Marshal does.
+func FuzzSessionRevokeAppendJSON(f *testing.F) {
+	f.Add("0b1d5e0c-7b7e-4c57", ReasonDeprovisioned)
+	f.Add("a\"<b>&\u2028", "\xff\x00")
+	f.Fuzz(func(t *testing.T, id, reason string) {
+		r := SessionRevoke{SessionID: id, Reason: reason}
+		want, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := r.AppendJSON([]byte("x")); !bytes.Equal(got[1:], want) || got[0] != 'x' {
+			t.Fatalf("AppendJSON %s, json.Marshal %s", got, want)
+		}
+	})
+}

@@ -23,6 +23,8 @@ func encodePush(typ, id string, data any) ([]byte, error) {
 	case nil:
 	case json.RawMessage:
 		raw = d
+	case wire.SessionRevoke:
+		raw = d.AppendJSON(make([]byte, 0, 32+len(d.SessionID)+len(d.Reason)))
 	default:
 		var err error
 		if raw, err = json.Marshal(d); err != nil {
