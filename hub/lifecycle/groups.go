@@ -107,7 +107,7 @@ func (e *Engine) DeleteGroup(ctx context.Context, a Actor, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteGroup(ctx, id); err != nil {
+		if err := tx.DeleteGroup(ctx, id, e.now().UTC()); err != nil {
 			return err
 		}
 		if _, err := e.audit.Append(ctx, tx, audit.Entry{

@@ -284,8 +284,9 @@ type GroupOps interface {
 	// UpdateGroup replaces the group, members included, with what fn
 	// returns. ErrNotFound if a new member does not exist.
 	UpdateGroup(ctx context.Context, id string, fn func(Group) (Group, error)) (Group, error)
-	// DeleteGroup removes the group and its memberships.
-	DeleteGroup(ctx context.Context, id string) error
+	// DeleteGroup removes the group and its memberships at time at (the
+	// members' users change then: they no longer list it).
+	DeleteGroup(ctx context.Context, id string, at time.Time) error
 	// RemoveMemberships removes the user from every group and returns the
 	// groups it was removed from, as they were before.
 	RemoveMemberships(ctx context.Context, userID string, at time.Time) ([]Group, error)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -79,12 +80,16 @@ func addMembers(ctx context.Context, q querier, groupID, members string) error {
 	return mapErr(err)
 }
 
-// bumpUsers moves on the version of the users the query selects: a
-// user's SCIM resource lists its groups, so a change of membership (or of
-// a group's name) is a change of the user, and its ETag must change
-// (RFC 7644 §3.14).
-func bumpUsers(ctx context.Context, q querier, query string, args ...any) error {
-	_, err := q.ExecContext(ctx, `UPDATE users SET version = version + 1 WHERE id IN (`+query+`)`, args...)
+// bumpUsers moves on the version of the users the query selects, and
+// their modification time to at (never back): a user's SCIM resource
+// lists its groups, so a change of membership (or of a group's name) is a
+// change of the user, and its ETag and meta.lastModified must change
+// (RFC 7644 §3.14, RFC 7643 §3.1). The query numbers its parameters
+// (?1, ?2, …): at is bound after them.
+func bumpUsers(ctx context.Context, q querier, at time.Time, query string, args ...any) error {
+	atParam := "?" + strconv.Itoa(len(args)+1)
+	_, err := q.ExecContext(ctx, `UPDATE users SET version = version + 1, modified = max(modified, `+atParam+`)
+		WHERE id IN (`+query+`)`, append(args, nanos(at))...)
 	return err
 }
 
@@ -127,7 +132,7 @@ func (o ops) CreateGroup(ctx context.Context, g store.Group) (store.Group, error
 		if err := addMembers(ctx, q, g.ID, members); err != nil {
 			return err
 		}
-		return bumpUsers(ctx, q, `SELECT value FROM json_each(?)`, members)
+		return bumpUsers(ctx, q, g.Modified, `SELECT value FROM json_each(?1)`, members)
 	})
 	if err != nil {
 		return store.Group{}, fmt.Errorf("create group %s: %w", g.ID, err)
@@ -228,10 +233,10 @@ func (o ops) UpdateGroup(ctx context.Context, id string, fn func(store.Group) (s
 		// The users whose resource changes: every member, old and new,
 		// when the name does; else those who join or leave.
 		if g.DisplayName != old.DisplayName {
-			err = bumpUsers(ctx, q, `SELECT user_id FROM group_members WHERE group_id = ?1
+			err = bumpUsers(ctx, q, g.Modified, `SELECT user_id FROM group_members WHERE group_id = ?1
 				UNION SELECT value FROM json_each(?2)`, g.ID, members)
 		} else {
-			err = bumpUsers(ctx, q, `SELECT user_id FROM group_members WHERE group_id = ?1
+			err = bumpUsers(ctx, q, g.Modified, `SELECT user_id FROM group_members WHERE group_id = ?1
 				AND user_id NOT IN (SELECT value FROM json_each(?2))
 				UNION SELECT value FROM json_each(?2)
 				WHERE value NOT IN (SELECT user_id FROM group_members WHERE group_id = ?1)`, g.ID, members)
@@ -255,9 +260,12 @@ func (o ops) UpdateGroup(ctx context.Context, id string, fn func(store.Group) (s
 	return g, nil
 }
 
-func (o ops) DeleteGroup(ctx context.Context, id string) error {
+func (o ops) DeleteGroup(ctx context.Context, id string, at time.Time) error {
+	if err := checkTimes(at); err != nil {
+		return fmt.Errorf("delete group %s: %w", id, err)
+	}
 	err := o.write(ctx, func(q querier) error {
-		if err := bumpUsers(ctx, q, `SELECT user_id FROM group_members WHERE group_id = ?`, id); err != nil {
+		if err := bumpUsers(ctx, q, at, `SELECT user_id FROM group_members WHERE group_id = ?1`, id); err != nil {
 			return err
 		}
 		res, err := q.ExecContext(ctx, `DELETE FROM groups WHERE id = ?`, id)
@@ -300,7 +308,7 @@ func (o ops) RemoveMemberships(ctx context.Context, userID string, at time.Time)
 		if err != nil {
 			return err
 		}
-		return bumpUsers(ctx, q, `SELECT ?`, userID)
+		return bumpUsers(ctx, q, at, `SELECT ?1`, userID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("remove memberships of %s: %w", userID, err)

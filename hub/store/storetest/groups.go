@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -196,12 +197,12 @@ func testListGroups(t *testing.T, s store.Store) {
 func testGroupDelete(t *testing.T, s store.Store) {
 	groupUsers(t, s)
 	must[store.Group](t, "create")(s.CreateGroup(t.Context(), store.Group{ID: "g1", DisplayName: "Nurses", Members: []string{"u1", "u2"}}))
-	if err := s.DeleteGroup(t.Context(), "g1"); err != nil {
+	if err := s.DeleteGroup(t.Context(), "g1", at(2)); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	_, err := s.GetGroup(t.Context(), "g1")
 	wantErr(t, "get deleted group", err, store.ErrNotFound)
-	wantErr(t, "delete again", s.DeleteGroup(t.Context(), "g1"), store.ErrNotFound)
+	wantErr(t, "delete again", s.DeleteGroup(t.Context(), "g1", at(3)), store.ErrNotFound)
 	groups, total, err := s.ListGroups(t.Context(), store.GroupQuery{MemberID: "u1"})
 	if err != nil || len(groups) != 0 || total != 0 {
 		t.Errorf("groups of u1 after delete = %v, %d, %v; want none", groups, total, err)
@@ -385,39 +386,53 @@ func picker(gs []store.Group) func(ids ...string) []store.Group {
 	}
 }
 
-// A user's SCIM resource lists its groups, so its version (the ETag) moves
-// when it joins or leaves a group and when a group of its is renamed or
-// deleted, and only then.
+// A user's SCIM resource lists its groups, so its version (the ETag) and
+// its modification time (meta.lastModified) move when it joins or leaves a
+// group and when a group of its is renamed or deleted, and only then; the
+// time never moves back.
 func testMembershipMovesUserVersion(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	groupUsers(t, s)
-	version := func(id string) int64 {
+	groupUsers(t, s) // created and modified at(0)
+	get := func(id string) store.User {
 		t.Helper()
-		return must[store.User](t, "get "+id)(s.GetUser(ctx, id)).Version
+		return must[store.User](t, "get "+id)(s.GetUser(ctx, id))
 	}
-	check := func(step string, want map[string]int64) {
+	version := func(id string) int64 { t.Helper(); return get(id).Version }
+	check := func(step string, want map[string]int64, modified map[string]time.Time) {
 		t.Helper()
 		for id, v := range want {
 			if got := version(id); got != v {
 				t.Errorf("%s: %s at version %d, want %d", step, id, got, v)
 			}
 		}
+		for id, m := range modified {
+			if got := get(id).Modified; !got.Equal(m) {
+				t.Errorf("%s: %s modified %v, want %v", step, id, got, m)
+			}
+		}
 	}
 	v1, v2, v3 := version("u1"), version("u2"), version("u3")
 	must[store.Group](t, "create")(s.CreateGroup(ctx, store.Group{ID: "g", DisplayName: "Nurses", Members: []string{"u1"}, Created: at(1), Modified: at(1)}))
-	check("u1 joins with the new group", map[string]int64{"u1": v1 + 1, "u2": v2, "u3": v3})
-	update := func(step string, fn func(g store.Group) store.Group) {
+	check("u1 joins with the new group", map[string]int64{"u1": v1 + 1, "u2": v2, "u3": v3},
+		map[string]time.Time{"u1": at(1), "u2": at(0), "u3": at(0)})
+	update := func(step string, when time.Time, fn func(g store.Group) store.Group) {
 		t.Helper()
-		must[store.Group](t, step)(s.UpdateGroup(ctx, "g", func(g store.Group) (store.Group, error) { return fn(g), nil }))
+		must[store.Group](t, step)(s.UpdateGroup(ctx, "g", func(g store.Group) (store.Group, error) { g.Modified = when; return fn(g), nil }))
 	}
-	update("u2 joins", func(g store.Group) store.Group { g.Members = []string{"u1", "u2"}; return g })
-	check("u2 joins", map[string]int64{"u1": v1 + 1, "u2": v2 + 1, "u3": v3})
-	update("u1 leaves", func(g store.Group) store.Group { g.Members = []string{"u2"}; return g })
-	check("u1 leaves", map[string]int64{"u1": v1 + 2, "u2": v2 + 1, "u3": v3})
-	update("rename", func(g store.Group) store.Group { g.DisplayName = "Charge Nurses"; return g })
-	check("the group renamed", map[string]int64{"u1": v1 + 2, "u2": v2 + 2, "u3": v3})
-	if err := s.DeleteGroup(ctx, "g"); err != nil {
+	update("u2 joins", at(2), func(g store.Group) store.Group { g.Members = []string{"u1", "u2"}; return g })
+	check("u2 joins", map[string]int64{"u1": v1 + 1, "u2": v2 + 1, "u3": v3},
+		map[string]time.Time{"u1": at(1), "u2": at(2), "u3": at(0)})
+	update("u1 leaves", at(3), func(g store.Group) store.Group { g.Members = []string{"u2"}; return g })
+	check("u1 leaves", map[string]int64{"u1": v1 + 2, "u2": v2 + 1, "u3": v3},
+		map[string]time.Time{"u1": at(3), "u2": at(2)})
+	// A change stamped earlier than a user's last (a clock step back)
+	// does not move the user's time back.
+	update("rename", at(1), func(g store.Group) store.Group { g.DisplayName = "Charge Nurses"; return g })
+	check("the group renamed", map[string]int64{"u1": v1 + 2, "u2": v2 + 2, "u3": v3},
+		map[string]time.Time{"u1": at(3), "u2": at(2)})
+	if err := s.DeleteGroup(ctx, "g", at(4)); err != nil {
 		t.Fatal(err)
 	}
-	check("the group deleted", map[string]int64{"u1": v1 + 2, "u2": v2 + 3, "u3": v3})
+	check("the group deleted", map[string]int64{"u1": v1 + 2, "u2": v2 + 3, "u3": v3},
+		map[string]time.Time{"u1": at(3), "u2": at(4), "u3": at(0)})
 }

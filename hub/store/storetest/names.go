@@ -147,7 +147,7 @@ func testGroupNameUnicodeCase(t *testing.T, s store.Store) {
 		t.Errorf("ListGroups(PFLEGERIN) after rename = %v, want g2", groups)
 	}
 	// A deleted group's name is free.
-	if err := s.DeleteGroup(ctx, "g1"); err != nil {
+	if err := s.DeleteGroup(ctx, "g1", at(5)); err != nil {
 		t.Fatalf("delete g1: %v", err)
 	}
 	must[store.Group](t, "reuse")(s.CreateGroup(ctx, store.Group{ID: "g3", DisplayName: "ÄRZTIN", Created: at(3)}))

@@ -99,7 +99,7 @@ func writeEverything(t *testing.T, tx store.Ops) {
 			})
 			return err
 		}},
-		{"delete group", func() error { return tx.DeleteGroup(ctx, "g2") }},
+		{"delete group", func() error { return tx.DeleteGroup(ctx, "g2", at(9)) }},
 		{"remove memberships", func() error { _, err := tx.RemoveMemberships(ctx, "u2", at(9)); return err }},
 		{"create site", func() error { _, err := tx.CreateSite(ctx, store.Site{ID: "s2", Name: "South"}); return err }},
 		{"create device", func() error {
