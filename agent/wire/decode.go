@@ -24,9 +24,6 @@ func decodeFast(frame []byte) (e Envelope, ok bool) {
 	var seen uint8
 	i := 1
 	for {
-		if i >= len(frame) || frame[i] != '"' {
-			return e, false
-		}
 		key, next, ok := plainString(frame, i)
 		if !ok || next >= len(frame) || frame[next] != ':' {
 			return e, false

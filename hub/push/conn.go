@@ -352,10 +352,10 @@ func (c *conn) writeQueued(frame []byte) bool {
 }
 
 // writeDirect writes frame from the calling goroutine if no frame is
-// queued ahead of it and no other write is under way, within wait.
+// queued ahead of it and no other write is under way.
 // written is false when it did not write (the caller queues the frame
 // instead), and err says why a write failed (the channel is closed then).
-func (c *conn) writeDirect(frame []byte, wait time.Duration) (written bool, err error) {
+func (c *conn) writeDirect(frame []byte) (written bool, err error) {
 	if c.queued.Load() != 0 {
 		return false, nil
 	}
@@ -368,7 +368,7 @@ func (c *conn) writeDirect(frame []byte, wait time.Duration) (written bool, err 
 	if c.queued.Load() != 0 || c.closed() {
 		return false, nil
 	}
-	_ = c.ws.SetWriteDeadline(time.Now().Add(wait))
+	_ = c.ws.SetWriteDeadline(time.Now().Add(c.hub.timing.writeWait))
 	if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
 		c.hub.log.Info("push: write failed, channel dropped (the kiosk hears its verdicts when it reconnects)", "device", c.deviceID, "err", err)
 		c.close(0, "")
@@ -379,8 +379,8 @@ func (c *conn) writeDirect(frame []byte, wait time.Duration) (written bool, err 
 
 // sendFrame writes frame at once if it can (writeDirect) or queues it for
 // the writer. It reports whether the frame was written or queued.
-func (c *conn) sendFrame(frame []byte, wait time.Duration) bool {
-	written, err := c.writeDirect(frame, wait)
+func (c *conn) sendFrame(frame []byte) bool {
+	written, err := c.writeDirect(frame)
 	if err != nil {
 		return false
 	}

@@ -293,7 +293,7 @@ func (h *Hub) push(deviceID, typ string, data any, direct bool) (Push, error) {
 	}
 	sent := false
 	if direct {
-		sent = c.sendFrame(frame, h.timing.writeWait)
+		sent = c.sendFrame(frame)
 	} else {
 		sent = c.enqueue(frame)
 	}
@@ -320,7 +320,6 @@ func (h *Hub) Connected(deviceID string) bool {
 	return h.conn(deviceID) != nil
 }
 
-// Count returns the number of devices with an open channel.
 // conn returns deviceID's channel, or nil.
 func (h *Hub) conn(deviceID string) *conn {
 	h.connMu.RLock()
@@ -329,6 +328,7 @@ func (h *Hub) conn(deviceID string) *conn {
 	return c
 }
 
+// Count returns the number of devices with an open channel.
 func (h *Hub) Count() int { return int(h.count.Load()) }
 
 // Close closes every channel (close code 1001), refuses new ones and waits
