@@ -469,27 +469,24 @@ func (c *channel) pushRevocations(p *push.Hub, rs []store.Revocation, failed fun
 			c.s.cfg.Logger.Warn("push session.revoke", "device", r.DeviceID, "session", r.SessionID, "err", err)
 		}
 	}
-	if len(rs) >= asyncPushes {
-		// From a goroutine of its own (Server.revoked): the writes go
-		// out from here, not through ten thousand writer goroutines.
-		out := make([]push.Outgoing, 0, len(rs))
-		of := make([]int, 0, len(rs)) // index in rs of each push
-		for i, r := range rs {
-			if r.SessionID == "" || r.DeviceID == "" {
-				continue
-			}
-			out = append(out, push.Outgoing{DeviceID: r.DeviceID, Type: wire.TypeSessionRevoke, Data: wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason}})
-			of = append(of, i)
-		}
-		p.PushMany(out, func(i int, _ push.Push, err error) { outcome(rs[of[i]], err) })
-		return
-	}
-	for _, r := range rs {
+	out := make([]push.Outgoing, 0, len(rs))
+	of := make([]int, 0, len(rs)) // index in rs of each push
+	for i, r := range rs {
 		if r.SessionID == "" || r.DeviceID == "" {
 			continue
 		}
-		_, err := p.Push(r.DeviceID, wire.TypeSessionRevoke, wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason})
-		outcome(r, err)
+		out = append(out, push.Outgoing{DeviceID: r.DeviceID, Type: wire.TypeSessionRevoke, Data: wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason}})
+		of = append(of, i)
+	}
+	if len(rs) >= asyncPushes {
+		// From a goroutine of its own (Server.revoked): the writes go
+		// out from here, not through ten thousand writer goroutines.
+		p.PushMany(out, func(i int, _ push.Push, err error) { outcome(rs[of[i]], err) })
+		return
+	}
+	for i, o := range out {
+		_, err := p.Push(o.DeviceID, o.Type, o.Data)
+		outcome(rs[of[i]], err)
 	}
 }
 
