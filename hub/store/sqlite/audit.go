@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -119,15 +118,19 @@ func (o ops) AppendAuditBatch(ctx context.Context, rs []store.AuditRecord) error
 func (o ops) ListAudit(ctx context.Context, aq store.AuditQuery) ([]store.AuditRecord, error) {
 	where := []string{"seq > ?"}
 	args := []any{aq.AfterSeq}
-	if aq.Subject != "" {
-		where, args = append(where, "subject = ?"), append(args, aq.Subject)
-	}
-	if aq.Action != "" {
-		where, args = append(where, "action = ?"), append(args, aq.Action)
+	field, keys := "", []string(nil)
+	switch {
+	case aq.Subject != "":
+		field, keys = "subject", []string{aq.Subject}
+		if aq.Action != "" {
+			where, args = append(where, "action = ?"), append(args, aq.Action)
+		}
+	case aq.Action != "":
+		field, keys = "action", []string{aq.Action}
 	}
 	clause, pageArgs := page(0, aq.Limit)
-	rs, err := queryAll(ctx, o.read, scanAudit, `SELECT `+auditCols+` FROM audit
-		WHERE `+strings.Join(where, " AND ")+` ORDER BY seq`+clause, append(args, pageArgs...)...)
+	query, all := auditSelect(field, keys, where, args, false, clause, pageArgs)
+	rs, err := queryAll(ctx, o.read, scanAudit, query, all...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}

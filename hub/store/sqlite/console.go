@@ -511,21 +511,23 @@ func (o ops) SearchAudit(ctx context.Context, aq store.AuditSearch) ([]store.Aud
 	if err := checkTimes(aq.From, aq.To); err != nil {
 		return nil, fmt.Errorf("search audit: %w", err)
 	}
-	where := []string{"1 = 1"}
-	var args []any
+	var (
+		where []string
+		args  []any
+	)
 	add := func(cond string, a ...any) { where, args = append(where, cond), append(args, a...) }
 	if aq.BeforeSeq > 0 {
 		add("seq < ?", aq.BeforeSeq)
 	}
-	if len(aq.Subjects) > 0 {
-		subjects := make([]any, len(aq.Subjects))
-		for i, s := range aq.Subjects {
-			subjects[i] = s
+	field, keys := "", []string(nil)
+	switch {
+	case len(aq.Subjects) > 0:
+		field, keys = "subject", aq.Subjects
+		if aq.Action != "" {
+			add("action = ?", aq.Action)
 		}
-		add("subject IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(subjects)), ", ")+")", subjects...)
-	}
-	if aq.Action != "" {
-		add("action = ?", aq.Action)
+	case aq.Action != "":
+		field, keys = "action", []string{aq.Action}
 	}
 	if aq.Actor != "" {
 		add("actor = ?", aq.Actor)
@@ -545,8 +547,8 @@ func (o ops) SearchAudit(ctx context.Context, aq store.AuditSearch) ([]store.Aud
 		add("time < ?", nanos(aq.To))
 	}
 	clause, pageArgs := page(0, aq.Limit)
-	rs, err := queryAll(ctx, o.read, scanAudit, `SELECT `+auditCols+` FROM audit WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY seq DESC`+clause, append(args, pageArgs...)...)
+	query, all := auditSelect(field, keys, where, args, true, clause, pageArgs)
+	rs, err := queryAll(ctx, o.read, scanAudit, query, all...)
 	if err != nil {
 		return nil, fmt.Errorf("search audit: %w", err)
 	}

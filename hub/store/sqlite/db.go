@@ -56,7 +56,8 @@ type DB struct {
 	// drop the POSIX locks SQLite holds on it.
 	file         *os.File
 	stop         context.CancelFunc
-	done         chan struct{}
+	done         chan struct{} // closed when the checkpoints stop
+	indexed      chan struct{} // closed when the deferred indexes stop
 	w            writers       // the group commit (see groupcommit.go)
 	maxBatch     int           // maxBatch, but tests change it
 	maxBatchTime time.Duration // maxBatchTime, but tests change it
@@ -182,13 +183,14 @@ func open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 
-	db := &DB{path: path, writer: writer, writerConn: wc, reader: reader, checkpointer: checkpointer, file: file, done: make(chan struct{}),
+	db := &DB{path: path, writer: writer, writerConn: wc, reader: reader, checkpointer: checkpointer, file: file, done: make(chan struct{}), indexed: make(chan struct{}),
 		maxBatch: maxBatch, maxBatchTime: maxBatchTime}
 	db.w.idle.L = &db.w.mu
 	db.ops = ops{read: reader, write: db.writeTx}
 	var bg context.Context
 	bg, db.stop = context.WithCancel(context.Background())
 	go db.checkpoints(bg)
+	go db.indexes(bg)
 	return db, nil
 }
 
@@ -270,11 +272,12 @@ func (db *DB) passive(ctx context.Context) (busy bool, frames int, err error) {
 	return b != 0, frames, err
 }
 
-// Close stops the checkpoints and closes the pools.
+// Close stops the checkpoints and the deferred indexes, and closes the pools.
 func (db *DB) Close() error {
 	db.closeWrites()
 	db.stop()
 	<-db.done
+	<-db.indexed
 	// The file goes last: closing it while SQLite still has the
 	// database open would drop SQLite's locks. sql.DB.Close closes only
 	// idle connections; one still streaming a read is closed when it is

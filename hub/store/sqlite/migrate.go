@@ -27,6 +27,7 @@ func migrations() []migration {
 		{name: "kiosk names unique among enabled kiosks", sql: schemaDeviceNames},
 		{name: "enrollment codes bound to a profile", sql: schemaCodeProfile},
 		{name: "Unicode case-insensitive user and group names", sql: schemaNameKeys},
+		{name: "deferred indexes of the audit trail and session history", sql: schemaDeferredIndexes},
 	}
 }
 

@@ -121,6 +121,13 @@ func (o ops) ListSessions(ctx context.Context, sq store.SessionQuery) ([]store.S
 	var args []any
 	if sq.UserID != "" {
 		where, args = append(where, "user_id = ?"), append(args, sq.UserID)
+		if !sq.LiveOnly {
+			// The user's history is in session_history, but for the
+			// sessions a pass has not moved there yet (see deferred.go).
+			where = append(where, `id IN (SELECT id FROM session_history WHERE user_id = ?
+				UNION ALL SELECT id FROM session_history_queue WHERE user_id = ?)`)
+			args = append(args, sq.UserID, sq.UserID)
+		}
 	}
 	if sq.DeviceID != "" {
 		where, args = append(where, "device_id = ?"), append(args, sq.DeviceID)
