@@ -310,8 +310,18 @@ func (c *conn) writeLoop() {
 				return
 			}
 		case <-ticker.C:
-			// WriteControl may run beside a data frame's write.
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.timing.writeWait)); err != nil {
+			// A direct write under way (PushMany) holds the lock; its
+			// deadline already bounds a kiosk that stopped reading. A
+			// ping queued behind it would keep this loop from closing
+			// the socket for as long, so it waits for the next tick.
+			select {
+			case c.wlock <- struct{}{}:
+			default:
+				continue
+			}
+			err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.hub.timing.writeWait))
+			<-c.wlock
+			if err != nil {
 				c.hub.log.Debug("push: ping", "device", c.deviceID, "err", err)
 				c.close(0, "")
 				return

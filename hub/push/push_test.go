@@ -777,3 +777,32 @@ func TestPushManyKeepsEachKiosksOrder(t *testing.T) {
 	})
 	wg.Wait()
 }
+
+// TestDisconnectPastAStuckWrite: a kiosk that stopped reading holds a
+// direct write until the write's deadline. A ping falling due meanwhile
+// must not hold the connection's writer goroutine as well, or a
+// disconnect would wait for that deadline instead of closing the socket
+// (and so ending the stuck write) within closeWait.
+func TestDisconnectPastAStuckWrite(t *testing.T) {
+	const writeWait = 30 * time.Second
+	e := newTestEnv(t, func(_ *Config, tm *timing) {
+		tm.writeWait = writeWait
+		tm.ping = 10 * time.Millisecond
+	})
+	stuck, _ := e.connect(t, "stuck") // never reads
+	defer stuck.Close()
+	big := json.RawMessage(`"` + strings.Repeat("x", 32<<10) + `"`)
+	var ps []Outgoing
+	for range 512 { // 16 MiB: more than the socket buffers hold
+		ps = append(ps, Outgoing{DeviceID: "stuck", Type: wire.TypeEnrollStart, Data: big})
+	}
+	returned := make(chan struct{})
+	go func() {
+		defer close(returned)
+		e.hub.PushMany(ps, func(int, Push, error) {})
+	}()
+	time.Sleep(300 * time.Millisecond) // the write fills the buffers; pings fall due
+	none(t, returned, 0, "PushMany to block on a kiosk that does not read")
+	e.hub.Disconnect("stuck", "test")
+	recv(t, returned, "PushMany to return once the channel is disconnected, well before the write deadline")
+}
