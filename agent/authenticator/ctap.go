@@ -72,6 +72,14 @@ type packedSelfStatement struct {
 	Sig []byte `cbor:"sig"`
 }
 
+// packedBasicStatement is the attStmt of packed basic attestation: signed with the model's
+// attestation key, whose certificate chain is x5c.
+type packedBasicStatement struct {
+	Alg int64    `cbor:"alg"`
+	Sig []byte   `cbor:"sig"`
+	X5c [][]byte `cbor:"x5c"`
+}
+
 // encoder wraps the CTAP2 canonical CBOR modes; it is built once per Soft.
 type encoder struct {
 	enc cbor.EncMode
@@ -131,24 +139,39 @@ func attestedCredentialData(aaguid [16]byte, credID, coseKey []byte) []byte {
 }
 
 // attest builds the attestation object for authData in format f. For packed self attestation
-// the signature is made with the credential key over authData ‖ clientDataHash.
-func (e encoder) attest(f AttestationFormat, authData, clientDataHash []byte, key *ecdsa.PrivateKey) ([]byte, error) {
-	var stmt []byte
-	switch f {
-	case AttestationNone:
-		stmt = []byte{0xa0} // empty map
-	case AttestationPacked:
+// the signature is made with the credential key over authData ‖ clientDataHash; with batch,
+// it is made with batch's key, and the statement carries batch's chain (basic attestation).
+func (e encoder) attest(f AttestationFormat, authData, clientDataHash []byte, key *ecdsa.PrivateKey, batch *BatchAttestation) ([]byte, error) {
+	var (
+		stmt any
+		err  error
+	)
+	switch {
+	case f == AttestationNone:
+		stmt = cbor.RawMessage{0xa0} // an empty map
+	case f == AttestationPacked && batch == nil:
 		sig, err := sign(key, authData, clientDataHash)
 		if err != nil {
 			return nil, err
 		}
-		if stmt, err = e.enc.Marshal(packedSelfStatement{Alg: int64(ES256), Sig: sig}); err != nil {
-			return nil, fmt.Errorf("encode attStmt: %w", err)
+		stmt = packedSelfStatement{Alg: int64(ES256), Sig: sig}
+	case f == AttestationPacked:
+		if batch.Key == nil || len(batch.Chain) == 0 {
+			return nil, fmt.Errorf("%w: batch attestation needs a key and a certificate chain", ErrInvalidRequest)
 		}
+		sig, err := sign(batch.Key, authData, clientDataHash)
+		if err != nil {
+			return nil, err
+		}
+		stmt = packedBasicStatement{Alg: int64(ES256), Sig: sig, X5c: batch.Chain}
 	default:
 		return nil, f.validate()
 	}
-	obj, err := e.enc.Marshal(attestationObject{Fmt: string(f), AttStmt: stmt, AuthData: authData})
+	raw, err := e.enc.Marshal(stmt)
+	if err != nil {
+		return nil, fmt.Errorf("encode attStmt: %w", err)
+	}
+	obj, err := e.enc.Marshal(attestationObject{Fmt: string(f), AttStmt: raw, AuthData: authData})
 	if err != nil {
 		return nil, fmt.Errorf("encode attestation object: %w", err)
 	}

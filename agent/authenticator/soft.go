@@ -54,6 +54,20 @@ type SoftOptions struct {
 	// authenticators that do not implement one do (WebAuthn §6.1.1). For tests of relying
 	// parties that refuse them.
 	NoCounter bool
+	// Batch, with Attestation AttestationPacked, makes the badge attest its registrations
+	// the way a hardware key does: with the model's attestation key and certificate chain
+	// (basic attestation) instead of the credential's own key (self attestation). It is
+	// used at run time and not written into the badge file.
+	Batch *BatchAttestation
+}
+
+// BatchAttestation is an authenticator model's attestation key and certificate chain, as a
+// maker installs them in every key of a batch: Chain holds DER certificates, the
+// attestation certificate (for Key, with the FIDO AAGUID extension) first, then any
+// intermediates, without the root.
+type BatchAttestation struct {
+	Key   *ecdsa.PrivateKey
+	Chain [][]byte
 }
 
 // Soft is a software FIDO2 authenticator whose state is the file DIR/NAME.json. It produces
@@ -291,7 +305,7 @@ func (s *Soft) MakeCredential(ctx context.Context, req CreateRequest) (CreateRes
 	}
 	const counter = 0
 	authData := authenticatorData(req.RPID, flagUP|flagAT|uv, counter, attestedCredentialData(aaguid, id, cose))
-	att, err := s.cbor.attest(AttestationFormat(b.Attestation), authData, req.ClientDataHash, key)
+	att, err := s.cbor.attest(AttestationFormat(b.Attestation), authData, req.ClientDataHash, key, s.opts.Batch)
 	if err != nil {
 		return CreateResult{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -241,7 +242,7 @@ func TestCOSEKeyEncoding(t *testing.T) {
 		t.Fatalf("go-webauthn rejects the key: %v", err)
 	}
 
-	att, err := enc.attest(AttestationNone, []byte{1, 2, 3}, make([]byte, 32), key)
+	att, err := enc.attest(AttestationNone, []byte{1, 2, 3}, make([]byte, 32), key, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,5 +503,48 @@ func BenchmarkGetAssertion(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestBatchAttestation: a badge with a model's batch key attests with it
+// and sends the certificate chain; a batch without a key or chain is an
+// error, and so is a model attestation for a malformed AAGUID.
+func TestBatchAttestation(t *testing.T) {
+	const aaguid = "0bb4d5a0-3c8e-4f2e-9d61-2f7f6b1c8a11"
+	batch, root, err := NewModelAttestation(aaguid, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(root, []byte("BEGIN CERTIFICATE")) {
+		t.Fatalf("root is not PEM: %q", root)
+	}
+	hash := make([]byte, 32)
+	create := CreateRequest{RPID: testRPID, ClientDataHash: hash, UserHandle: []byte("u1"), ResidentKey: true}
+	res, err := newTestSoft(t, t.TempDir(), "ana", SoftOptions{AAGUID: aaguid, Batch: batch}).MakeCredential(t.Context(), create)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj struct {
+		Fmt     string `cbor:"fmt"`
+		AttStmt struct {
+			Alg int64    `cbor:"alg"`
+			Sig []byte   `cbor:"sig"`
+			X5c [][]byte `cbor:"x5c"`
+		} `cbor:"attStmt"`
+	}
+	if err := cbor.Unmarshal(res.AttestationObject, &obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj.Fmt != "packed" || len(obj.AttStmt.X5c) != 1 || !bytes.Equal(obj.AttStmt.X5c[0], batch.Chain[0]) || len(obj.AttStmt.Sig) == 0 {
+		t.Errorf("attestation = fmt %q, %d certificates; want packed with the batch's chain", obj.Fmt, len(obj.AttStmt.X5c))
+	}
+	for _, b := range []*BatchAttestation{{Chain: batch.Chain}, {Key: batch.Key}} {
+		_, err := newTestSoft(t, t.TempDir(), "bo", SoftOptions{Batch: b}).MakeCredential(t.Context(), create)
+		if !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("batch %+v: %v, want ErrInvalidRequest", b, err)
+		}
+	}
+	if _, _, err := NewModelAttestation("not-a-uuid", "Acme"); !errors.Is(err, ErrInvalidRequest) {
+		t.Errorf("malformed AAGUID: %v, want ErrInvalidRequest", err)
 	}
 }
