@@ -17,8 +17,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
@@ -26,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
@@ -76,6 +79,10 @@ type Config struct {
 	// ConsoleMetrics, when set, gives the console dashboard its program
 	// metrics; without it the dashboard says they are not yet measured.
 	ConsoleMetrics func(context.Context) ([]console.Metric, error)
+	// AttestationRoots is a PEM file of the attestation roots trusted to
+	// prove authenticator models (see authn.Config.AttestationRoots);
+	// default DIR/attestation-roots.pem when that file exists.
+	AttestationRoots string
 }
 
 func (c *Config) setDefaults() error {
@@ -181,6 +188,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	roots, err := loadAttestationRoots(cfg.AttestationRoots, cfg.DataDir, s.profiles, cfg.Logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	rules := policy.DefaultRules()
 	if cfg.ShiftGrace != 0 {
 		rules.ShiftGrace = cfg.ShiftGrace
@@ -202,6 +214,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Suspend: func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error {
 			return s.engine.SuspendCredential(ctx, deviceActor(deviceID), credentialID, reason, detail)
 		},
+		AttestationRoots: roots,
 	})
 	if err != nil {
 		st.Close()
@@ -301,6 +314,62 @@ func (s *Server) revoked(rs []store.Revocation, failed func(sessionID string)) {
 // transaction that every other write waits for. Below it the pushes cost
 // less than handing them over.
 const asyncPushes = 64
+
+// AttestationRootsFile is where a hub looks for the attestation roots it
+// trusts, unless given a file: DIR/attestation-roots.pem.
+const AttestationRootsFile = "attestation-roots.pem"
+
+// loadAttestationRoots reads the trusted attestation roots from path, or
+// from DIR/attestation-roots.pem when path is empty and that file exists
+// (nil, nil when it does not). It logs what it loaded, and warns when
+// kiosk profiles allow-list authenticator models that, without roots,
+// nothing proves.
+func loadAttestationRoots(path, dir string, profs map[string]*profiles.Profile, log *slog.Logger) (*x509.CertPool, error) {
+	explicit := path != ""
+	if !explicit {
+		path = filepath.Join(dir, AttestationRootsFile)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		var listed []string
+		for name, p := range profs {
+			if len(p.AllowedAAGUIDs) > 0 {
+				listed = append(listed, name)
+			}
+		}
+		if len(listed) > 0 {
+			slices.Sort(listed)
+			log.Warn("kiosk profiles allow authenticator models by the AAGUID a badge claims, which nothing proves: put the makers' attestation roots (PEM) in "+path+" to require a trusted attestation",
+				"profiles", listed)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attestation roots: %w", err)
+	}
+	pool := x509.NewCertPool()
+	n := 0
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("attestation roots %s: certificate %d: %w", path, n+1, err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("attestation roots %s: no PEM certificate in the file", path)
+	}
+	log.Info("attestation roots: kiosk profiles' allow-listed models must be proven by one", "file", path, "certificates", n)
+	return pool, nil
+}
 
 // loadProfiles returns the built-in kiosk profiles and those in
 // DIR/profiles, which add to or replace them.

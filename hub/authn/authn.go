@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sync"
@@ -52,6 +53,11 @@ var (
 	// ErrAAGUIDNotAllowed: the badge model is not in the registration's
 	// allow list.
 	ErrAAGUIDNotAllowed = errors.New("authenticator model not allowed")
+	// ErrAttestationUntrusted: the registration's allow list must be
+	// proven (Config.AttestationRoots), and the attestation does not prove
+	// the model: no certificate, none naming the AAGUID, or a chain to no
+	// trusted root.
+	ErrAttestationUntrusted = errors.New("authenticator model not proven by a trusted attestation")
 	// ErrUserNotEligible: the user may not enroll a credential (deleted or
 	// disabled).
 	ErrUserNotEligible = errors.New("user not eligible for enrollment")
@@ -74,7 +80,7 @@ func RefusalCode(err error) string {
 		return wire.RefusedChallengeExpire
 	case errors.Is(err, ErrInvalid):
 		return wire.RefusedInvalid
-	case errors.Is(err, ErrAAGUIDNotAllowed), errors.Is(err, ErrNoCounter), errors.Is(err, ErrDeviceNotActive):
+	case errors.Is(err, ErrAAGUIDNotAllowed), errors.Is(err, ErrAttestationUntrusted), errors.Is(err, ErrNoCounter), errors.Is(err, ErrDeviceNotActive):
 		return wire.RefusedNotAllowedHere
 	}
 	return ""
@@ -108,6 +114,14 @@ type Config struct {
 	// lifecycle engine also ends the owner's live sessions in it and
 	// pushes their revocations: the copy that signed in first may hold one.
 	Suspend func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error
+	// AttestationRoots, when set, are the attestation roots trusted to
+	// vouch for authenticator models (the makers' roots, e.g. from the FIDO
+	// Metadata Service). A registration with an AAGUID allow list then
+	// asks for direct attestation and needs a packed attestation whose
+	// certificate names the AAGUID and chains to one of them; without
+	// them, the list is checked against the AAGUID the authenticator
+	// claims. Registrations without a list take any attestation.
+	AttestationRoots *x509.CertPool
 }
 
 // RP is the relying party. It is safe for concurrent use.
@@ -122,6 +136,7 @@ type RP struct {
 	chKey  []byte
 
 	suspend func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error
+	roots   *x509.CertPool // Config.AttestationRoots
 
 	mu        sync.Mutex
 	logins    map[string]*pendingLogin // by challenge (base64url, unpadded)
@@ -211,6 +226,7 @@ func New(cfg Config) (*RP, error) {
 		evicted:  make(map[string]time.Time),
 		regs:     make(map[string]*pendingReg),
 		suspend:  cfg.Suspend,
+		roots:    cfg.AttestationRoots,
 	}, nil
 }
 

@@ -48,12 +48,19 @@
 // credentials excluded so the same badge is not registered twice. One
 // registration is pending per device (a new one replaces it), it is single
 // use and expires after Config.RegistrationTTL. FinishRegistration accepts
-// the "none" and "packed" attestation formats (packed self attestation is
-// what most badges produce; a packed certificate chain is verified for its
-// signature but not against a trust store), optionally restricts the
+// the "none" and "packed" attestation formats, optionally restricts the
 // authenticator model by AAGUID, refuses backup-eligible (synced)
 // credentials, whose counters cannot reveal a clone, and stores the
 // credential together with a credential.registered audit record.
+//
+// A model restriction is only as good as the proof of the model. With
+// Config.AttestationRoots, a registration restricted by AAGUID asks for
+// direct attestation, and FinishRegistration requires a packed attestation
+// whose certificate (verified by go-webauthn for its signature over the
+// registration and WebAuthn's certificate requirements) names the AAGUID
+// in the FIDO extension and chains to one of the roots
+// (ErrAttestationUntrusted otherwise). Without roots, the AAGUID is the one
+// the authenticator claims.
 //
 // The WebAuthn user handle is the user's ID (a UUID string) as bytes.
 //

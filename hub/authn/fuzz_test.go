@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"reflect"
@@ -114,6 +115,35 @@ func FuzzParseAssertion(f *testing.F) {
 		}
 		if gotErr == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("parseAssertion(%q) =\n%+v\ngo-webauthn:\n%+v", data, got, want)
+		}
+	})
+}
+
+// FuzzVerifyModel holds verifyModel, the check that an attestation's
+// certificate chain proves the model, to refusing every chain but the
+// genuine one, whatever bytes stand in for the certificates.
+func FuzzVerifyModel(f *testing.F) {
+	const model = "0bb4d5a0-3c8e-4f2e-9d61-2f7f6b1c8a11"
+	batch, root, err := authenticator.NewModelAttestation(model, "Acme")
+	if err != nil {
+		f.Fatal(err)
+	}
+	e := newEnv(f)
+	e.trust(root)
+	aaguid := mustAAGUID(f, model)
+	genuine := batch.Chain[0]
+	f.Add(genuine, []byte(nil))
+	f.Add(genuine, genuine)
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x01}, []byte(nil))
+	f.Fuzz(func(t *testing.T, leaf, intermediate []byte) {
+		x5c := []any{leaf}
+		if intermediate != nil {
+			x5c = append(x5c, intermediate)
+		}
+		att := &protocol.AttestationObject{Format: string(protocol.AttestationFormatPacked), AttStatement: map[string]any{"x5c": x5c}}
+		cert, err := e.rp.verifyModel(att, aaguid, e.clock.Now())
+		if err == nil && !bytes.Equal(cert.Raw, genuine) {
+			t.Fatalf("verifyModel accepted a certificate that is not the batch's: %x", leaf)
 		}
 	})
 }

@@ -3,6 +3,8 @@ package authn
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/asn1"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +26,7 @@ type pendingReg struct {
 	userID  string
 	session webauthn.SessionData
 	allowed [][]byte
+	attest  bool // the allow list must be proven by attestation
 	expires time.Time
 }
 
@@ -49,10 +52,18 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 			exclude = append(exclude, descriptor(&creds[i]))
 		}
 	}
+	// An allow list is only as good as the proof of the model: with
+	// trusted roots, ask for the authenticator's attestation as it is
+	// (a client may otherwise replace it with "none").
+	attest := len(allowedAAGUIDs) > 0 && rp.roots != nil
+	conveyance := protocol.PreferNoAttestation
+	if attest {
+		conveyance = protocol.PreferDirectAttestation
+	}
 	creation, session, err := rp.wa.BeginRegistration(&user{u: &u},
 		webauthn.WithExclusions(exclude),
 		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithConveyancePreference(conveyance),
 	)
 	if err != nil {
 		return wire.EnrollStart{}, fmt.Errorf("begin registration for user %s on device %s: %w", u.ID, deviceID, err)
@@ -68,7 +79,7 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 	now := rp.now()
 	rp.mu.Lock()
 	rp.pruneLocked(now)
-	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, expires: now.Add(rp.regTTL)}
+	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, attest: attest, expires: now.Add(rp.regTTL)}
 	rp.mu.Unlock()
 	return wire.EnrollStart{User: u.UserName, Options: opts, Origin: rp.origin}, nil
 }
@@ -128,6 +139,12 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 	if len(p.allowed) > 0 && !slices.ContainsFunc(p.allowed, func(a []byte) bool { return bytes.Equal(a, aaguid) }) {
 		return store.Credential{}, fmt.Errorf("%w: AAGUID %s", ErrAAGUIDNotAllowed, aaguidString(aaguid))
 	}
+	var attestedBy *x509.Certificate
+	if p.attest {
+		if attestedBy, err = rp.verifyModel(&parsed.Response.AttestationObject, aaguid, now); err != nil {
+			return store.Credential{}, fmt.Errorf("%w: AAGUID %s: %w", ErrAttestationUntrusted, aaguidString(aaguid), err)
+		}
+	}
 
 	c := store.Credential{
 		ID:        wc.ID,
@@ -159,13 +176,7 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 			Action:  ActionCredentialRegistered,
 			Subject: "user:" + u.ID,
 			System:  auditSystem,
-			Detail: map[string]any{
-				"credential_id": b64(c.ID),
-				"aaguid":        aaguidString(aaguid),
-				"attestation":   wc.AttestationFormat,
-				"user_verified": wc.Flags.UserVerified,
-				"device":        deviceID,
-			},
+			Detail:  registeredDetail(c.ID, aaguid, wc.AttestationFormat, attestedBy, wc.Flags.UserVerified, deviceID),
 		})
 		return err
 	})
@@ -195,4 +206,83 @@ func (rp *RP) ForgetDevice(deviceID string) {
 		delete(rp.logins, ch)
 	}
 	delete(rp.byDevice, deviceID)
+}
+
+// registeredDetail is the detail of a credential.registered audit record.
+// model_attested says whether a trusted attestation proved the AAGUID;
+// attestation_certificate, when it did, is the certificate's subject.
+func registeredDetail(id, aaguid []byte, format string, attestedBy *x509.Certificate, uv bool, deviceID string) map[string]any {
+	d := map[string]any{
+		"credential_id":  b64(id),
+		"aaguid":         aaguidString(aaguid),
+		"attestation":    format,
+		"model_attested": attestedBy != nil,
+		"user_verified":  uv,
+		"device":         deviceID,
+	}
+	if attestedBy != nil {
+		d["attestation_certificate"] = attestedBy.Subject.String()
+	}
+	return d
+}
+
+// oidFIDOAAGUID is id-fido-gen-ce-aaguid, the extension of an attestation
+// certificate that names the authenticator model (WebAuthn §8.2.1).
+var oidFIDOAAGUID = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 45724, 1, 1, 4}
+
+// verifyModel checks that att proves the authenticator model aaguid: a
+// packed attestation with a certificate chain (go-webauthn has verified
+// its signature over the registration with the first certificate, and that
+// certificate's requirements) whose first certificate names aaguid in the
+// FIDO extension and chains to one of the trusted roots at now. Self
+// attestation proves only that the credential's key signed.
+func (rp *RP) verifyModel(att *protocol.AttestationObject, aaguid []byte, now time.Time) (*x509.Certificate, error) {
+	if protocol.AttestationFormat(att.Format) != protocol.AttestationFormatPacked {
+		return nil, fmt.Errorf("attestation format %q carries no certificate", att.Format)
+	}
+	raw, _ := att.AttStatement["x5c"].([]any)
+	if len(raw) == 0 {
+		return nil, errors.New("self attestation: no certificate vouches for the model")
+	}
+	certs := make([]*x509.Certificate, len(raw))
+	for i, r := range raw {
+		der, ok := r.([]byte)
+		if !ok {
+			return nil, fmt.Errorf("x5c[%d] is not a certificate", i)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, fmt.Errorf("x5c[%d]: %w", i, err)
+		}
+		certs[i] = c
+	}
+	leaf := certs[0]
+	var named []byte
+	for _, ext := range leaf.Extensions {
+		if ext.Id.Equal(oidFIDOAAGUID) {
+			if rest, err := asn1.Unmarshal(ext.Value, &named); err != nil || len(rest) > 0 {
+				return nil, errors.New("the attestation certificate's AAGUID extension is malformed")
+			}
+		}
+	}
+	if named == nil {
+		// One certificate for several models: it cannot say which.
+		return nil, fmt.Errorf("the attestation certificate %q names no AAGUID", leaf.Subject)
+	}
+	if !bytes.Equal(named, aaguid) {
+		return nil, fmt.Errorf("the attestation certificate names AAGUID %s", aaguidString(named))
+	}
+	intermediates := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		intermediates.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{
+		Roots:         rp.roots,
+		Intermediates: intermediates,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	}); err != nil {
+		return nil, fmt.Errorf("the attestation certificate %q: %w", leaf.Subject, err)
+	}
+	return leaf, nil
 }

@@ -25,6 +25,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	warnings := fs.String("session-warnings", "10m,2m", "comma-separated lead times before a session ends at which kiosks warn")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (for benchmarks)")
 	gcPercent := fs.Int("gc-percent", defaultGCPercent, "how far the heap may grow past the live data before a collection, in percent (GOGC in the environment wins)")
+	roots := fs.String("attestation-roots", "", "PEM file of the authenticator makers' attestation roots; with it, a kiosk profile's allow-listed models must be proven by an attestation chaining to one (default DATA/attestation-roots.pem when it exists)")
 	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the hub's Go memory, e.g. 768MiB or 2GiB: collections come sooner as it nears (GOMEMLIMIT in the environment wins); about three quarters of the memory the hub may use")
 	if err := parse(fs, args, "data"); err != nil {
 		return err
@@ -63,7 +64,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws, FillWAL: true})
+	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws, FillWAL: true, AttestationRoots: *roots})
 	if err != nil {
 		return err
 	}
