@@ -195,6 +195,22 @@ func (h *Hub) WaitAcked(t testing.TB, session string) {
 // The kiosk must be connected.
 func (h *Hub) RegisterBadge(t testing.TB, k *Kiosk, userName string, opts authenticator.SoftOptions) authenticator.Authenticator {
 	t.Helper()
+	reply, badge := h.TryRegisterBadge(t, k, userName, opts)
+	var reg wire.Registered
+	if reply.Type != wire.TypeRegistered || reply.Unmarshal(&reg) != nil {
+		t.Fatalf("registration: got %s %s, want %s", reply.Type, reply.Data, wire.TypeRegistered)
+	}
+	if reg.User != userName {
+		t.Errorf("registered for %q, want %q", reg.User, userName)
+	}
+	return badge
+}
+
+// TryRegisterBadge is RegisterBadge that returns the hub's answer to the
+// registration (registered, or an error), with the badge, instead of
+// requiring it to succeed.
+func (h *Hub) TryRegisterBadge(t testing.TB, k *Kiosk, userName string, opts authenticator.SoftOptions) (wire.Envelope, authenticator.Authenticator) {
+	t.Helper()
 	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name}); r.Status != http.StatusAccepted {
 		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
 	}
@@ -212,13 +228,13 @@ func (h *Hub) RegisterBadge(t testing.TB, k *Kiosk, userName string, opts authen
 	if err != nil {
 		t.Fatal(err)
 	}
-	var reg wire.Registered
-	k.Call(wire.TypeRegister, wire.Register{Credential: cred}, wire.TypeRegistered, &reg)
-	if reg.User != userName {
-		t.Errorf("registered for %q, want %q", reg.User, userName)
+	id := k.Send(wire.TypeRegister, wire.Register{Credential: cred})
+	reply := k.Recv(10 * time.Second)
+	if reply.Re != id {
+		t.Fatalf("got %s %s, want the answer to the registration", reply.Type, reply.Data)
 	}
 	k.Ack(push)
-	return badge
+	return reply, badge
 }
 
 // Tap runs one login at k with badge — challenge, assertion, login — and
