@@ -17,7 +17,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -347,27 +346,15 @@ func loadAttestationRoots(path, dir string, profs map[string]*profiles.Profile, 
 	if err != nil {
 		return nil, fmt.Errorf("attestation roots: %w", err)
 	}
+	roots, err := certs.DecodeCertsPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("attestation roots %s: %w", path, err)
+	}
 	pool := x509.NewCertPool()
-	n := 0
-	for rest := data; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("attestation roots %s: certificate %d: %w", path, n+1, err)
-		}
+	for _, c := range roots {
 		pool.AddCert(c)
-		n++
 	}
-	if n == 0 {
-		return nil, fmt.Errorf("attestation roots %s: no PEM certificate in the file", path)
-	}
-	log.Info("attestation roots: kiosk profiles' allow-listed models must be proven by one", "file", path, "certificates", n)
+	log.Info("attestation roots: kiosk profiles' allow-listed models must be proven by one", "file", path, "certificates", len(roots))
 	return pool, nil
 }
 
