@@ -669,6 +669,7 @@ func TestRefusalCode(t *testing.T) {
 		{fmt.Errorf("x: %w", ErrChallenge), wire.RefusedChallengeExpire},
 		{fmt.Errorf("x: %w", ErrInvalid), wire.RefusedInvalid},
 		{fmt.Errorf("x: %w", ErrAAGUIDNotAllowed), wire.RefusedNotAllowedHere},
+		{fmt.Errorf("x: %w", ErrAttestationUntrusted), wire.RefusedNotAllowedHere},
 		{fmt.Errorf("x: %w", ErrNoCounter), wire.RefusedNotAllowedHere},
 	}
 	for _, tt := range tests {
