@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -122,6 +123,14 @@ type Config struct {
 	// them, the list is checked against the AAGUID the authenticator
 	// claims. Registrations without a list take any attestation.
 	AttestationRoots *x509.CertPool
+	// Metadata, when set, is the FIDO Metadata Service BLOB (ParseMetadata;
+	// RP.SetMetadata replaces it). A registration with an AAGUID allow list
+	// then asks for direct attestation, and for a model the BLOB lists its
+	// entry decides: the attestation must chain to the roots the maker
+	// registered for that model, and no status report in effect may rule
+	// it out (revoked, a compromised attestation key, a user verification
+	// bypass). A model the BLOB does not list needs AttestationRoots.
+	Metadata *Metadata
 }
 
 // RP is the relying party. It is safe for concurrent use.
@@ -135,8 +144,9 @@ type RP struct {
 	regTTL time.Duration
 	chKey  []byte
 
-	suspend func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error
-	roots   *x509.CertPool // Config.AttestationRoots
+	suspend  func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error
+	roots    *x509.CertPool           // Config.AttestationRoots
+	metadata atomic.Pointer[Metadata] // Config.Metadata, or the last SetMetadata
 
 	mu        sync.Mutex
 	logins    map[string]*pendingLogin // by challenge (base64url, unpadded)
@@ -212,7 +222,7 @@ func New(cfg Config) (*RP, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new relying party: %w", err)
 	}
-	return &RP{
+	rp := &RP{
 		wa:       wa,
 		origin:   cfg.Origin,
 		st:       cfg.Store,
@@ -227,8 +237,14 @@ func New(cfg Config) (*RP, error) {
 		regs:     make(map[string]*pendingReg),
 		suspend:  cfg.Suspend,
 		roots:    cfg.AttestationRoots,
-	}, nil
+	}
+	rp.metadata.Store(cfg.Metadata)
+	return rp, nil
 }
+
+// SetMetadata replaces the FIDO metadata (Config.Metadata) for the
+// registrations that begin from now on; nil removes it.
+func (rp *RP) SetMetadata(m *Metadata) { rp.metadata.Store(m) }
 
 // verifyError wraps a go-webauthn verification error with ErrInvalid,
 // keeping the library's developer detail (which says what failed) in the

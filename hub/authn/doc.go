@@ -54,13 +54,18 @@
 // credential together with a credential.registered audit record.
 //
 // A model restriction is only as good as the proof of the model. With
+// Config.Metadata (a FIDO Metadata Service BLOB, ParseMetadata) or
 // Config.AttestationRoots, a registration restricted by AAGUID asks for
 // direct attestation, and FinishRegistration requires a packed attestation
 // whose certificate (verified by go-webauthn for its signature over the
 // registration and WebAuthn's certificate requirements) names the AAGUID
-// in the FIDO extension and chains to one of the roots
-// (ErrAttestationUntrusted otherwise). Without roots, the AAGUID is the one
-// the authenticator claims.
+// in the FIDO extension. For a model the metadata lists, go-webauthn's
+// metadata validation decides: the certificate chains to the roots the
+// maker registered for that model, the attestation type is one it uses,
+// and no status report in effect rules it out (revoked, a compromised
+// attestation or user key, a user verification bypass). Any other model
+// must chain to one of the roots. Otherwise: ErrAttestationUntrusted.
+// Without either, the AAGUID is the one the authenticator claims.
 //
 // The WebAuthn user handle is the user's ID (a UUID string) as bytes.
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 
 	"github.com/shiftgate/shiftgate/agent/authenticator"
+	"github.com/shiftgate/shiftgate/hub/authn/mdstest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -141,9 +142,28 @@ func FuzzVerifyModel(f *testing.F) {
 			x5c = append(x5c, intermediate)
 		}
 		att := &protocol.AttestationObject{Format: string(protocol.AttestationFormatPacked), AttStatement: map[string]any{"x5c": x5c}}
-		cert, err := e.rp.verifyModel(att, aaguid, e.clock.Now())
-		if err == nil && !bytes.Equal(cert.Raw, genuine) {
+		proof, err := e.rp.verifyModel(att, aaguid, e.clock.Now())
+		if err == nil && !bytes.Equal(proof.cert.Raw, genuine) {
 			t.Fatalf("verifyModel accepted a certificate that is not the batch's: %x", leaf)
+		}
+	})
+}
+
+// FuzzParseMetadata: whatever bytes stand in for a BLOB, ParseMetadata
+// returns an error or a verified BLOB, never panics, and takes no BLOB
+// but the genuine one under the test root.
+func FuzzParseMetadata(f *testing.F) {
+	const acme = "0bb4d5a0-3c8e-4f2e-9d61-2f7f6b1c8a11"
+	_, root := model(f, acme, "Acme Keys")
+	s := signer(f)
+	genuine := blob(f, s, 3, mdstest.Model{AAGUID: acme, RootPEM: root})
+	f.Add(genuine)
+	f.Add([]byte("e30.e30.e30"))
+	f.Add([]byte("{}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		md, err := ParseMetadata(data, s.RootPEM)
+		if err == nil && !bytes.Equal(data, genuine) {
+			t.Fatalf("ParseMetadata took a BLOB that is not the one signed (no %d): %q", md.Number, data)
 		}
 	})
 }

@@ -55,7 +55,7 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 	// An allow list is only as good as the proof of the model: with
 	// trusted roots, ask for the authenticator's attestation as it is
 	// (a client may otherwise replace it with "none").
-	attest := len(allowedAAGUIDs) > 0 && rp.roots != nil
+	attest := len(allowedAAGUIDs) > 0 && (rp.roots != nil || rp.metadata.Load() != nil)
 	conveyance := protocol.PreferNoAttestation
 	if attest {
 		conveyance = protocol.PreferDirectAttestation
@@ -139,9 +139,9 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 	if len(p.allowed) > 0 && !slices.ContainsFunc(p.allowed, func(a []byte) bool { return bytes.Equal(a, aaguid) }) {
 		return store.Credential{}, fmt.Errorf("%w: AAGUID %s", ErrAAGUIDNotAllowed, aaguidString(aaguid))
 	}
-	var attestedBy *x509.Certificate
+	var proof *modelProof
 	if p.attest {
-		if attestedBy, err = rp.verifyModel(&parsed.Response.AttestationObject, aaguid, now); err != nil {
+		if proof, err = rp.verifyModel(&parsed.Response.AttestationObject, aaguid, now); err != nil {
 			return store.Credential{}, fmt.Errorf("%w: AAGUID %s: %w", ErrAttestationUntrusted, aaguidString(aaguid), err)
 		}
 	}
@@ -176,7 +176,7 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 			Action:  ActionCredentialRegistered,
 			Subject: "user:" + u.ID,
 			System:  auditSystem,
-			Detail:  registeredDetail(c.ID, aaguid, wc.AttestationFormat, attestedBy, wc.Flags.UserVerified, deviceID),
+			Detail:  registeredDetail(c.ID, aaguid, wc.AttestationFormat, proof, wc.Flags.UserVerified, deviceID),
 		})
 		return err
 	})
@@ -210,18 +210,26 @@ func (rp *RP) ForgetDevice(deviceID string) {
 
 // registeredDetail is the detail of a credential.registered audit record.
 // model_attested says whether a trusted attestation proved the AAGUID;
-// attestation_certificate, when it did, is the certificate's subject.
-func registeredDetail(id, aaguid []byte, format string, attestedBy *x509.Certificate, uv bool, deviceID string) map[string]any {
+// when it did, attestation_certificate is the certificate's subject and
+// model_proven_by what vouched for it ("fido-metadata", with the model's
+// name as its metadata statement gives it and the BLOB's serial number,
+// or "attestation-roots").
+func registeredDetail(id, aaguid []byte, format string, proof *modelProof, uv bool, deviceID string) map[string]any {
 	d := map[string]any{
 		"credential_id":  b64(id),
 		"aaguid":         aaguidString(aaguid),
 		"attestation":    format,
-		"model_attested": attestedBy != nil,
+		"model_attested": proof != nil,
 		"user_verified":  uv,
 		"device":         deviceID,
 	}
-	if attestedBy != nil {
-		d["attestation_certificate"] = attestedBy.Subject.String()
+	if proof != nil {
+		d["attestation_certificate"] = proof.cert.Subject.String()
+		d["model_proven_by"] = proof.by
+		if proof.by == provenByMetadata {
+			d["model"] = proof.model
+			d["fido_metadata_no"] = proof.blob
+		}
 	}
 	return d
 }
@@ -230,13 +238,30 @@ func registeredDetail(id, aaguid []byte, format string, attestedBy *x509.Certifi
 // certificate that names the authenticator model (WebAuthn §8.2.1).
 var oidFIDOAAGUID = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 45724, 1, 1, 4}
 
+// Where a model's proof came from (modelProof.by).
+const (
+	provenByMetadata = "fido-metadata"
+	provenByRoots    = "attestation-roots"
+)
+
+// modelProof is what proved a registration's authenticator model.
+type modelProof struct {
+	cert  *x509.Certificate // the attestation certificate
+	by    string            // provenByMetadata or provenByRoots
+	model string            // the metadata statement's description
+	blob  int               // the metadata BLOB's serial number
+}
+
 // verifyModel checks that att proves the authenticator model aaguid: a
 // packed attestation with a certificate chain (go-webauthn has verified
 // its signature over the registration with the first certificate, and that
 // certificate's requirements) whose first certificate names aaguid in the
-// FIDO extension and chains to one of the trusted roots at now. Self
-// attestation proves only that the credential's key signed.
-func (rp *RP) verifyModel(att *protocol.AttestationObject, aaguid []byte, now time.Time) (*x509.Certificate, error) {
+// FIDO extension. Self attestation proves only that the credential's key
+// signed. Then, when the FIDO metadata (Config.Metadata) lists the model,
+// its entry decides (Metadata.check: the chain ends at the maker's roots,
+// no status report rules the model out); otherwise the chain must end at
+// one of Config.AttestationRoots at now.
+func (rp *RP) verifyModel(att *protocol.AttestationObject, aaguid []byte, now time.Time) (*modelProof, error) {
 	if protocol.AttestationFormat(att.Format) != protocol.AttestationFormatPacked {
 		return nil, fmt.Errorf("attestation format %q carries no certificate", att.Format)
 	}
@@ -272,6 +297,15 @@ func (rp *RP) verifyModel(att *protocol.AttestationObject, aaguid []byte, now ti
 	if !bytes.Equal(named, aaguid) {
 		return nil, fmt.Errorf("the attestation certificate names AAGUID %s", aaguidString(named))
 	}
+	if md := rp.metadata.Load(); md != nil && md.Lists(aaguid) {
+		if err := md.check(att, aaguid); err != nil {
+			return nil, err
+		}
+		return &modelProof{cert: leaf, by: provenByMetadata, model: md.Describe(aaguid), blob: md.Number}, nil
+	}
+	if rp.roots == nil {
+		return nil, errors.New("the FIDO metadata does not list this model, and no other attestation roots are trusted")
+	}
 	intermediates := x509.NewCertPool()
 	for _, c := range certs[1:] {
 		intermediates.AddCert(c)
@@ -284,5 +318,5 @@ func (rp *RP) verifyModel(att *protocol.AttestationObject, aaguid []byte, now ti
 	}); err != nil {
 		return nil, fmt.Errorf("the attestation certificate %q: %w", leaf.Subject, err)
 	}
-	return leaf, nil
+	return &modelProof{cert: leaf, by: provenByRoots}, nil
 }
