@@ -7,11 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/authn/mdstest"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 )
 
@@ -74,5 +77,149 @@ func TestAttestationRootsFile(t *testing.T) {
 	s.Close()
 	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "rpi5-touch") {
 		t.Errorf("no warning about unproven allow lists in:\n%s", logs.String())
+	}
+}
+
+// logBuffer is a concurrency-safe log sink.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitLog waits until the log holds want.
+func (l *logBuffer) waitLog(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(l.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log:\n%s", want, l.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFIDOMetadataInDataDir: with the FIDO metadata BLOB in the data
+// directory, an allow-listed model it lists registers only with an
+// attestation chaining to its maker's root and while its status is good.
+// A new BLOB in the file takes effect without a restart; one that does not
+// verify leaves the last good one in use.
+func TestFIDOMetadataInDataDir(t *testing.T) {
+	dir := t.TempDir()
+	batch, root, err := authenticator.NewModelAttestation(yubiKey5, "Test Maker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mds, err := mdstest.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(dir, "mds-root.pem")
+	writeTestFile(t, rootFile, mds.RootPEM)
+	publish := func(no int, status string) {
+		blob, err := mds.BLOB(no, time.Now().AddDate(0, 1, 0), mdstest.Model{AAGUID: yubiKey5, Description: "Test Key 5", RootPEM: root, Status: status})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeTestFile(t, filepath.Join(dir, hub.FIDOMetadataFile), blob)
+	}
+	publish(1, "")
+	var logs logBuffer
+	h := hubtest.Start(t, hubtest.Options{DataDir: dir, FIDOMetadataRoot: rootFile, FIDOMetadataPoll: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	logs.waitLog(t, "FIDO metadata loaded")
+	for _, u := range []string{"amy", "bob", "cem"} {
+		createGroup(t, h, "Store Manager "+u, createUser(t, h, u, `{"sites":["north"]}`))
+	}
+	pi := h.EnrollKioskProfile(t, "back-1", "north", "rpi5-touch")
+	pi.Dial("")
+
+	if env, _ := h.TryRegisterBadge(t, pi, "amy", authenticator.SoftOptions{AAGUID: yubiKey5}); env.Type != wire.TypeError {
+		t.Fatalf("a self-attested badge claiming a listed model registered: %s %s", env.Type, env.Data)
+	}
+	badge := h.RegisterBadge(t, pi, "amy", authenticator.SoftOptions{AAGUID: yubiKey5, UserVerification: true, Batch: batch})
+	if g := grant(t, first(tap(t, pi, badge))); g.User != "amy" {
+		t.Errorf("granted %+v", g)
+	}
+
+	writeTestFile(t, filepath.Join(dir, hub.FIDOMetadataFile), []byte("not a BLOB"))
+	logs.waitLog(t, "FIDO metadata not replaced")
+	h.RegisterBadge(t, pi, "bob", authenticator.SoftOptions{AAGUID: yubiKey5, Batch: batch})
+
+	publish(2, "REVOKED")
+	logs.waitLog(t, "FIDO metadata replaced")
+	if env, _ := h.TryRegisterBadge(t, pi, "cem", authenticator.SoftOptions{AAGUID: yubiKey5, Batch: batch}); env.Type != wire.TypeError {
+		t.Fatalf("a badge of a revoked model registered: %s %s", env.Type, env.Data)
+	}
+}
+
+// TestFIDOMetadataFile: a BLOB file that is named but missing, or does not
+// verify, or a root without a BLOB, stops the hub with an error naming the
+// file; a BLOB past its next update date starts it with a warning.
+func TestFIDOMetadataFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	mds, err := mdstest.NewSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, root, err := authenticator.NewModelAttestation(yubiKey5, "Test Maker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := mds.BLOB(9, time.Now().AddDate(0, 0, -3), mdstest.Model{AAGUID: yubiKey5, RootPEM: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile, staleFile, junk := filepath.Join(dir, "root.pem"), filepath.Join(dir, "stale.jwt"), filepath.Join(dir, "junk.jwt")
+	writeTestFile(t, rootFile, mds.RootPEM)
+	writeTestFile(t, staleFile, stale)
+	writeTestFile(t, junk, []byte("junk"))
+	for _, tc := range []struct{ blob, root, named string }{
+		{filepath.Join(dir, "missing.jwt"), rootFile, "missing.jwt"},
+		{junk, rootFile, "junk.jwt"},
+		{staleFile, "", "stale.jwt"}, // signed under a test root, not the FIDO Alliance's
+		{"", rootFile, hub.FIDOMetadataFile},
+	} {
+		s, err := hub.New(ctx, hub.Config{DataDir: filepath.Join(dir, "data"), FIDOMetadata: tc.blob, FIDOMetadataRoot: tc.root})
+		if err == nil {
+			s.Close()
+			t.Fatalf("hub started with FIDO metadata %q under root %q", tc.blob, tc.root)
+		}
+		if !strings.Contains(err.Error(), tc.named) {
+			t.Errorf("error %q does not name %s", err, tc.named)
+		}
+	}
+	var logs bytes.Buffer
+	s, err := hub.New(ctx, hub.Config{DataDir: filepath.Join(dir, "data"), FIDOMetadata: staleFile, FIDOMetadataRoot: rootFile,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if !strings.Contains(logs.String(), "past its next update date") {
+		t.Errorf("no warning about a stale BLOB in:\n%s", logs.String())
+	}
+	// It lists one of rpi5-touch's models, and none of thinclient-nfc's.
+	if !strings.Contains(logs.String(), "nothing proves") || !strings.Contains(logs.String(), "rpi5-touch thinclient-nfc") {
+		t.Errorf("no warning about the models the BLOB does not list in:\n%s", logs.String())
+	}
+}
+
+func writeTestFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -27,7 +27,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
@@ -82,6 +81,17 @@ type Config struct {
 	// prove authenticator models (see authn.Config.AttestationRoots);
 	// default DIR/attestation-roots.pem when that file exists.
 	AttestationRoots string
+	// FIDOMetadata is the FIDO Metadata Service BLOB (see
+	// authn.Config.Metadata), as downloaded from
+	// https://mds3.fidoalliance.org/; default DIR/fido-mds.jwt when that
+	// file exists. The hub reads it again when it changes.
+	FIDOMetadata string
+	// FIDOMetadataRoot is a PEM file of the root the BLOB's signing chain
+	// must end at; default the FIDO Alliance's (GlobalSign Root R46).
+	FIDOMetadataRoot string
+	// FIDOMetadataPoll is how often the hub checks the BLOB file for a new
+	// one; default DefaultFIDOMetadataPoll.
+	FIDOMetadataPoll time.Duration
 }
 
 func (c *Config) setDefaults() error {
@@ -112,6 +122,9 @@ func (c *Config) setDefaults() error {
 	if c.SchedulerInterval <= 0 {
 		c.SchedulerInterval = time.Second
 	}
+	if c.FIDOMetadataPoll <= 0 {
+		c.FIDOMetadataPoll = DefaultFIDOMetadataPoll
+	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
@@ -135,6 +148,7 @@ type Server struct {
 	console  *console.Console
 	handler  http.Handler
 	seen     lastSeen
+	metadata *fidoMetadata // the FIDO metadata file, or nil
 }
 
 // New opens the hub's data directory, creating what is missing.
@@ -187,11 +201,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	roots, err := loadAttestationRoots(cfg.AttestationRoots, cfg.DataDir, s.profiles, cfg.Logger)
+	roots, err := loadAttestationRoots(cfg.AttestationRoots, cfg.DataDir, cfg.Logger)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	var md *authn.Metadata
+	s.metadata, md, err = loadFIDOMetadata(cfg.FIDOMetadata, cfg.FIDOMetadataRoot, cfg.DataDir, cfg.Now(), cfg.Logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	warnUnproven(s.profiles, roots, md, cfg.DataDir, cfg.Logger)
 	rules := policy.DefaultRules()
 	if cfg.ShiftGrace != 0 {
 		rules.ShiftGrace = cfg.ShiftGrace
@@ -214,6 +235,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			return s.engine.SuspendCredential(ctx, deviceActor(deviceID), credentialID, reason, detail)
 		},
 		AttestationRoots: roots,
+		Metadata:         md,
 	})
 	if err != nil {
 		st.Close()
@@ -320,27 +342,14 @@ const AttestationRootsFile = "attestation-roots.pem"
 
 // loadAttestationRoots reads the trusted attestation roots from path, or
 // from DIR/attestation-roots.pem when path is empty and that file exists
-// (nil, nil when it does not). It logs what it loaded, and warns when
-// kiosk profiles allow-list authenticator models that, without roots,
-// nothing proves.
-func loadAttestationRoots(path, dir string, profs map[string]*profiles.Profile, log *slog.Logger) (*x509.CertPool, error) {
+// (nil, nil when it does not), and logs what it loaded.
+func loadAttestationRoots(path, dir string, log *slog.Logger) (*x509.CertPool, error) {
 	explicit := path != ""
 	if !explicit {
 		path = filepath.Join(dir, AttestationRootsFile)
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		var listed []string
-		for name, p := range profs {
-			if len(p.AllowedAAGUIDs) > 0 {
-				listed = append(listed, name)
-			}
-		}
-		if len(listed) > 0 {
-			slices.Sort(listed)
-			log.Warn("kiosk profiles allow authenticator models by the AAGUID a badge claims, which nothing proves: put the makers' attestation roots (PEM) in "+path+" to require a trusted attestation",
-				"profiles", listed)
-		}
 		return nil, nil
 	}
 	if err != nil {
@@ -474,6 +483,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	go s.recordSeen(schedCtx)
 	go s.channel.recordAcks(schedCtx)
 	go s.renewServerCert(schedCtx)
+	go s.watchFIDOMetadata(schedCtx)
 	srv.RegisterOnShutdown(s.console.Shutdown) // live-update streams would hold Shutdown open
 
 	errc := make(chan error, 1)

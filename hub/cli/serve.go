@@ -26,6 +26,8 @@ func (e env) serve(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (for benchmarks)")
 	gcPercent := fs.Int("gc-percent", defaultGCPercent, "how far the heap may grow past the live data before a collection, in percent (GOGC in the environment wins)")
 	roots := fs.String("attestation-roots", "", "PEM file of the authenticator makers' attestation roots; with it, a kiosk profile's allow-listed models must be proven by an attestation chaining to one (default DATA/attestation-roots.pem when it exists)")
+	mds := fs.String("fido-mds", "", "FIDO Metadata Service BLOB (the JWT from https://mds3.fidoalliance.org/); with it, a kiosk profile's allow-listed models that it lists must be proven by their makers' attestation roots and be in good standing; read again when the file changes (default DATA/fido-mds.jwt when it exists)")
+	mdsRoot := fs.String("fido-mds-root", "", "PEM file of the root the BLOB's signing chain must end at (default the FIDO Alliance's, GlobalSign Root R46)")
 	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the hub's Go memory, e.g. 768MiB or 2GiB: collections come sooner as it nears (GOMEMLIMIT in the environment wins); about three quarters of the memory the hub may use")
 	if err := parse(fs, args, "data"); err != nil {
 		return err
@@ -64,7 +66,8 @@ func (e env) serve(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws, FillWAL: true, AttestationRoots: *roots})
+	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws, FillWAL: true,
+		AttestationRoots: *roots, FIDOMetadata: *mds, FIDOMetadataRoot: *mdsRoot})
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,9 @@ type Options struct {
 	// ShiftGrace and SessionWarnings are hub.Config's.
 	ShiftGrace      time.Duration
 	SessionWarnings []time.Duration
+	// FIDOMetadataRoot and FIDOMetadataPoll are hub.Config's.
+	FIDOMetadataRoot string
+	FIDOMetadataPoll time.Duration
 }
 
 // Start runs a hub until the test ends.
@@ -76,6 +79,7 @@ func Start(t testing.TB, opts Options) *Hub {
 		DataDir: dir, Listen: ln.Addr().String(), PublicURL: "https://localhost:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
 		Logger: opts.Logger, MaxBodyBytes: opts.MaxBodyBytes, SchedulerInterval: opts.SchedulerInterval,
 		ShiftGrace: opts.ShiftGrace, SessionWarnings: opts.SessionWarnings,
+		FIDOMetadataRoot: opts.FIDOMetadataRoot, FIDOMetadataPoll: opts.FIDOMetadataPoll,
 	}
 	// Benchmarks measure the hub as serve runs it; tests skip the 64 MiB.
 	if _, ok := t.(*testing.B); ok {
