@@ -6,13 +6,25 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-webauthn/webauthn/metadata"
 	"github.com/go-webauthn/webauthn/metadata/providers/memory"
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/x/revoke"
 	"github.com/google/uuid"
 )
+
+// revocationFetchTimeout bounds each fetch of a revocation list or OCSP
+// answer while a BLOB's signing chain is checked. go-webauthn's revoke
+// package uses http.DefaultClient, which waits for as long as the network
+// does; a check that fails does not fail the BLOB (revoke.HardFail is
+// false), it only goes without the revocation status.
+const revocationFetchTimeout = 10 * time.Second
+
+var setRevocationClient sync.Once
 
 // MaxMetadataSize bounds a FIDO Metadata Service BLOB. The FIDO
 // Alliance's BLOB of thousands of models is a few megabytes.
@@ -43,12 +55,16 @@ type Metadata struct {
 // its signature, and its signing certificate chain up to rootPEM (nil
 // selects the FIDO Alliance's production root, GlobalSign Root R46). The
 // decoder also checks the chain's certificates against the revocation
-// lists they name, which it fetches. An entry that does not parse fails
+// lists and OCSP responders they name, which it asks (revocationFetchTimeout
+// each). An entry that does not parse fails
 // the whole BLOB: a model silently missing would read as "not listed".
 func ParseMetadata(blob, rootPEM []byte) (*Metadata, error) {
 	if len(blob) > MaxMetadataSize {
 		return nil, fmt.Errorf("FIDO metadata BLOB of %d bytes is over the limit of %d", len(blob), MaxMetadataSize)
 	}
+	setRevocationClient.Do(func() {
+		revoke.HTTPClient = &http.Client{Timeout: revocationFetchTimeout}
+	})
 	var opts []metadata.DecoderOption
 	if rootPEM != nil {
 		block, _ := pem.Decode(rootPEM)
