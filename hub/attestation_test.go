@@ -16,6 +16,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/authn/mdstest"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
 )
 
 // yubiKey5 is on the rpi5-touch profile's allow list.
@@ -149,7 +150,8 @@ func TestFIDOMetadataInDataDir(t *testing.T) {
 		t.Fatalf("a self-attested badge claiming a listed model registered: %s %s", env.Type, env.Data)
 	}
 	badge := h.RegisterBadge(t, pi, "amy", authenticator.SoftOptions{AAGUID: yubiKey5, UserVerification: true, Batch: batch})
-	if g := grant(t, first(tap(t, pi, badge))); g.User != "amy" {
+	g := grant(t, first(tap(t, pi, badge)))
+	if g.User != "amy" {
 		t.Errorf("granted %+v", g)
 	}
 
@@ -161,6 +163,30 @@ func TestFIDOMetadataInDataDir(t *testing.T) {
 	logs.waitLog(t, "FIDO metadata replaced")
 	if env, _ := h.TryRegisterBadge(t, pi, "cem", authenticator.SoftOptions{AAGUID: yubiKey5, Batch: batch}); env.Type != wire.TypeError {
 		t.Fatalf("a badge of a revoked model registered: %s %s", env.Type, env.Data)
+	}
+
+	// The badges already registered: a warning, and a finding each, whose
+	// remediation revokes the badge.
+	logs.waitLog(t, "badges=2")
+	var ruledOut []map[string]any
+	for _, f := range wantAPI(t, h.API(t, "GET", "/api/v1/findings", nil), 200)["findings"].([]any) {
+		if f := f.(map[string]any); f["kind"] == "untrusted_authenticator" {
+			ruledOut = append(ruledOut, f)
+		}
+	}
+	if len(ruledOut) != 2 || !strings.Contains(ruledOut[0]["detail"].(string), "Test Key 5") || !strings.Contains(ruledOut[0]["detail"].(string), "REVOKED") {
+		t.Fatalf("findings of the revoked model: %v", ruledOut)
+	}
+	var amys string
+	for _, f := range ruledOut {
+		if f["user"] == "amy" {
+			amys = f["id"].(string)
+		}
+	}
+	wantAPI(t, h.API(t, "POST", "/api/v1/findings/"+amys+"/remediate", nil), 200)
+	expectRevoke(t, pi, g.SessionID, lifecycle.ReasonCredentialRevoked)
+	if code := refusal(t, first(tap(t, pi, badge))); code == "" {
+		t.Error("amy's badge still signs in after its finding was remediated")
 	}
 }
 

@@ -247,9 +247,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	if s.gov, err = governance.New(governance.Config{Store: st, Audit: alog, Engine: s.engine, Now: cfg.Now, Logger: cfg.Logger, Rules: s.engine.Rules}); err != nil {
+	if s.gov, err = governance.New(governance.Config{Store: st, Audit: alog, Engine: s.engine, Now: cfg.Now, Logger: cfg.Logger, Rules: s.engine.Rules,
+		ModelRuledOut: s.modelRuledOut}); err != nil {
 		st.Close()
 		return nil, err
+	}
+	if md != nil {
+		s.warnRuledOut(ctx, md)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge))
 	if cfg.ConsoleMetrics == nil {

@@ -11,7 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/authn"
@@ -130,7 +133,47 @@ func (s *Server) watchFIDOMetadata(ctx context.Context) {
 			}
 			s.channel.rp.SetMetadata(md)
 			s.metadata.logLoaded(md, s.cfg.Now(), s.cfg.Logger, "FIDO metadata replaced")
+			s.warnRuledOut(ctx, md)
 		}
+	}
+}
+
+// modelRuledOut is governance.Config.ModelRuledOut: what the FIDO
+// metadata in use says against the model aaguid, or "".
+func (s *Server) modelRuledOut(aaguid []byte) string {
+	md := s.channel.rp.Metadata()
+	if md == nil {
+		return ""
+	}
+	statuses := md.RuledOut(aaguid, s.cfg.Now())
+	if len(statuses) == 0 {
+		return ""
+	}
+	name := md.Describe(aaguid)
+	if name == "" {
+		name = "a model"
+	}
+	id, _ := uuid.FromBytes(aaguid) // RuledOut found it: 16 bytes
+	return fmt.Sprintf("%s (AAGUID %s), which FIDO metadata BLOB %d reports %s", name, id, md.Number, strings.Join(statuses, ", "))
+}
+
+// warnRuledOut warns when active badges are of models md rules out:
+// registration refuses those models, and the findings list the badges.
+func (s *Server) warnRuledOut(ctx context.Context, md *authn.Metadata) {
+	creds, err := s.st.ListActiveCredentials(ctx)
+	if err != nil {
+		s.cfg.Logger.Error("FIDO metadata: list active credentials", "err", err)
+		return
+	}
+	n := 0
+	for _, c := range creds {
+		if len(md.RuledOut(c.AAGUID, s.cfg.Now())) > 0 {
+			n++
+		}
+	}
+	if n > 0 {
+		s.cfg.Logger.Warn("active badges are of authenticator models the FIDO metadata rules out (revoked or compromised): review and revoke them with the findings (shiftgate-hub findings, the console's Findings, rule model_ruled_out)",
+			"badges", n, "no", md.Number)
 	}
 }
 

@@ -246,6 +246,9 @@ func New(cfg Config) (*RP, error) {
 // registrations that begin from now on; nil removes it.
 func (rp *RP) SetMetadata(m *Metadata) { rp.metadata.Store(m) }
 
+// Metadata returns the FIDO metadata in use, or nil.
+func (rp *RP) Metadata() *Metadata { return rp.metadata.Load() }
+
 // verifyError wraps a go-webauthn verification error with ErrInvalid,
 // keeping the library's developer detail (which says what failed) in the
 // text; protocol.Error's own text is only its short description.

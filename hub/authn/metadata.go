@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -154,4 +155,22 @@ func (m *Metadata) check(att *protocol.AttestationObject, aaguid []byte) error {
 		return fmt.Errorf("FIDO metadata: %w", perr)
 	}
 	return nil
+}
+
+// RuledOut returns the statuses in effect at at that rule the model
+// aaguid out (REVOKED, ATTESTATION_KEY_COMPROMISE and the others
+// go-webauthn's metadata.DefaultUndesiredAuthenticatorStatuses lists), as
+// registration judges them; none for a model the BLOB does not list.
+func (m *Metadata) RuledOut(aaguid []byte, at time.Time) []string {
+	id, err := uuid.FromBytes(aaguid)
+	if err != nil || m.byAAGUID[id] == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range metadata.EffectiveStatusReports(m.byAAGUID[id].StatusReports, at) {
+		if metadata.IsUndesiredAuthenticatorStatus(r.Status) && !slices.Contains(out, string(r.Status)) {
+			out = append(out, string(r.Status))
+		}
+	}
+	return out
 }

@@ -178,3 +178,27 @@ func TestMetadataAsksForAttestation(t *testing.T) {
 		t.Errorf("options %s do not ask for direct attestation", start.Options)
 	}
 }
+
+// TestRuledOut: the statuses that rule a listed model out, as registration
+// judges them; none for a model in good standing or not listed.
+func TestRuledOut(t *testing.T) {
+	const acme, other, gone = "0bb4d5a0-3c8e-4f2e-9d61-2f7f6b1c8a11", "7d1351a6-e097-4852-9b3b-8f9a1c2e4d6b", "5b8f0c1e-2d3a-4e5f-8a9b-0c1d2e3f4a5b"
+	_, root := model(t, acme, "Acme Keys")
+	s := signer(t)
+	md, err := ParseMetadata(blob(t, s, 1,
+		mdstest.Model{AAGUID: acme, RootPEM: root},
+		mdstest.Model{AAGUID: other, RootPEM: root, Status: "USER_VERIFICATION_BYPASS"}), s.RootPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if got := md.RuledOut(mustAAGUID(t, acme), now); got != nil {
+		t.Errorf("certified model ruled out by %v", got)
+	}
+	if got := md.RuledOut(mustAAGUID(t, other), now); len(got) != 1 || got[0] != "USER_VERIFICATION_BYPASS" {
+		t.Errorf("bypassable model: %v", got)
+	}
+	if got := md.RuledOut(mustAAGUID(t, gone), now); got != nil {
+		t.Errorf("unlisted model ruled out by %v", got)
+	}
+}

@@ -21,6 +21,7 @@ const (
 	KindOrphaned       = "orphaned"
 	KindPrivilegeCreep = "privilege_creep"
 	KindExternalNoEnd  = "external_without_end_date"
+	KindUntrustedModel = "untrusted_authenticator"
 )
 
 // Finding rules: the precise condition a finding meets (see Findings).
@@ -35,6 +36,7 @@ const (
 	RuleGrantKeptAfterMove       = "grant_kept_after_move"
 	RuleGrantChain               = "grant_chain"
 	RuleNoEndDate                = "no_end_date"
+	RuleModelRuledOut            = "model_ruled_out"
 )
 
 // Remediations: what POST /api/v1/findings/{id}/remediate does.
@@ -117,6 +119,12 @@ type FindingsOptions struct {
 //   - external_without_end_date/no_end_date: an active or pending
 //     contractor, vendor or temp without an end date. No remediation: the
 //     end date belongs in the HR source.
+//   - untrusted_authenticator/model_ruled_out: an active credential of an
+//     authenticator model that Config.ModelRuledOut rules out (the FIDO
+//     metadata reports it revoked, its attestation key or its users' keys
+//     compromised, its user verification bypassable). Registration refuses
+//     such a model from then on; the badges already registered are
+//     reported here. Remediation: revoke the credential.
 func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding, error) {
 	now := s.now()
 	dormant := s.cfg.DormantAfter
@@ -143,6 +151,11 @@ func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding,
 	if err != nil {
 		return nil, fmt.Errorf("findings: %w", err)
 	}
+	untrusted, err := s.untrustedModels(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("findings: %w", err)
+	}
+	out = append(out, untrusted...)
 	for _, u := range d.users {
 		if !live(u) {
 			continue
@@ -301,6 +314,29 @@ func (s *Service) orphaned(ctx context.Context, d *directory, now time.Time) ([]
 					fmt.Sprintf("%s holds an active credential but no site, role or grant", u.UserName)))
 			}
 		}
+	}
+	return out, nil
+}
+
+// untrustedModels evaluates untrusted_authenticator/model_ruled_out.
+func (s *Service) untrustedModels(ctx context.Context, d *directory) ([]Finding, error) {
+	if s.cfg.ModelRuledOut == nil {
+		return nil, nil
+	}
+	creds, err := s.cfg.Store.ListActiveCredentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, c := range creds {
+		why := s.cfg.ModelRuledOut(c.AAGUID)
+		if why == "" {
+			continue
+		}
+		f := newFinding(KindUntrustedModel, RuleModelRuledOut, d.byID[c.UserID], c.UserID, fmt.Sprintf("credential:%x", c.ID), c.Created, RemedyRevokeCredential,
+			fmt.Sprintf("an active credential of user %s on %s", d.userName(c.UserID), why))
+		f.credID = c.ID
+		out = append(out, f)
 	}
 	return out, nil
 }

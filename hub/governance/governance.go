@@ -70,6 +70,11 @@ type Config struct {
 	DormantAfter time.Duration
 	// SupervisorRole: DefaultSupervisorRole if empty.
 	SupervisorRole string
+	// ModelRuledOut, when set, says why the authenticator model aaguid
+	// must no longer be trusted (the FIDO metadata reports it revoked or
+	// compromised), or "" when nothing rules it out: the rule
+	// untrusted_authenticator/model_ruled_out.
+	ModelRuledOut func(aaguid []byte) string
 }
 
 // Service runs the governance program on one store. It is safe for
