@@ -188,6 +188,24 @@ func TestFIDOMetadataInDataDir(t *testing.T) {
 	if code := refusal(t, first(tap(t, pi, badge))); code == "" {
 		t.Error("amy's badge still signs in after its finding was remediated")
 	}
+
+	// An older BLOB, in which the model was still certified, does not
+	// replace the newer one, running or at a restart.
+	publish(1, "")
+	logs.waitLog(t, "older than a BLOB this hub took before")
+	if env, _ := h.TryRegisterBadge(t, pi, "cem", authenticator.SoftOptions{AAGUID: yubiKey5, Batch: batch}); env.Type != wire.TypeError {
+		t.Fatalf("an older BLOB brought a revoked model back: %s %s", env.Type, env.Data)
+	}
+	if got := actions(t, h, "fido-metadata"); len(got) != 2 || got[0] != hub.ActionFIDOMetadataLoaded {
+		t.Errorf("fido-metadata audit = %v, want BLOBs 1 and 2 loaded", got)
+	}
+	h.Stop()
+	if s, err := hub.New(context.Background(), hub.Config{DataDir: dir, FIDOMetadataRoot: rootFile}); err == nil {
+		s.Close()
+		t.Error("a hub started with an older BLOB than it took before")
+	} else if !strings.Contains(err.Error(), "only a newer BLOB replaces it") {
+		t.Errorf("restart with an older BLOB: %v", err)
+	}
 }
 
 // TestFIDOMetadataFile: a BLOB file that is named but missing, or does not

@@ -207,7 +207,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	var md *authn.Metadata
-	s.metadata, md, err = loadFIDOMetadata(cfg.FIDOMetadata, cfg.FIDOMetadataRoot, cfg.DataDir, cfg.Now(), cfg.Logger)
+	s.metadata, md, err = loadFIDOMetadata(cfg.FIDOMetadata, cfg.FIDOMetadataRoot, cfg.DataDir)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -253,6 +253,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if md != nil {
+		if _, err := s.takeFIDOMetadata(ctx, md); err != nil {
+			st.Close()
+			return nil, err
+		}
+		s.metadata.logLoaded(md, cfg.Now(), cfg.Logger, "FIDO metadata loaded: allow-listed models it lists must be proven by their makers' attestation roots and be in good standing")
 		s.warnRuledOut(ctx, md)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge))

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +19,23 @@ import (
 
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/authn"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // FIDOMetadataFile is where a hub looks for the FIDO Metadata Service
 // BLOB, unless given a file: DIR/fido-mds.jwt.
 const FIDOMetadataFile = "fido-mds.jwt"
+
+// ActionFIDOMetadataLoaded is audited when the hub takes a BLOB it has not
+// taken before (subject "fido-metadata"; detail no, next_update, models,
+// file): the record of which BLOB judged the registrations from then on.
+const ActionFIDOMetadataLoaded = "fido_metadata.loaded"
+
+const fidoMetadataSubject = "fido-metadata"
+
+// errOlderBLOB: a BLOB with a lower number than one the hub took before.
+var errOlderBLOB = errors.New("older than a BLOB this hub took before")
 
 // DefaultFIDOMetadataPoll is how often the hub looks for a new BLOB in its
 // file (Config.FIDOMetadataPoll).
@@ -36,12 +49,15 @@ type fidoMetadata struct {
 	// modification time.
 	size    int64
 	modTime time.Time
+	// staleWarned is when the hub last warned that the BLOB in use is past
+	// its next update date.
+	staleWarned time.Time
 }
 
 // loadFIDOMetadata reads the BLOB from path, or from DIR/fido-mds.jwt when
 // path is empty and that file exists (nil, nil, nil when it does not),
 // verified under the root in rootPath (empty: the FIDO Alliance's).
-func loadFIDOMetadata(path, rootPath, dir string, now time.Time, log *slog.Logger) (*fidoMetadata, *authn.Metadata, error) {
+func loadFIDOMetadata(path, rootPath, dir string) (*fidoMetadata, *authn.Metadata, error) {
 	explicit := path != ""
 	if !explicit {
 		path = filepath.Join(dir, FIDOMetadataFile)
@@ -64,7 +80,6 @@ func loadFIDOMetadata(path, rootPath, dir string, now time.Time, log *slog.Logge
 	if err != nil {
 		return nil, nil, err
 	}
-	f.logLoaded(md, now, log, "FIDO metadata loaded: allow-listed models it lists must be proven by their makers' attestation roots and be in good standing")
 	return f, md, nil
 }
 
@@ -91,6 +106,42 @@ func (f *fidoMetadata) read() (*authn.Metadata, error) {
 	return md, nil
 }
 
+// takeFIDOMetadata audits md as the BLOB in use unless the hub took it
+// before. It refuses a BLOB older than the last one taken (its number is
+// lower): MDS3 processing ignores a BLOB that is not newer, because an old
+// one may still show a model in good standing that has since been revoked,
+// and replacing the file is all a rollback would take. The same BLOB again
+// (a restart) is taken without a record.
+func (s *Server) takeFIDOMetadata(ctx context.Context, md *authn.Metadata) (taken bool, err error) {
+	err = s.st.InTx(ctx, func(tx store.Ops) error {
+		recs, err := tx.ListAudit(ctx, store.AuditQuery{Subject: fidoMetadataSubject, Action: ActionFIDOMetadataLoaded})
+		if err != nil {
+			return err
+		}
+		if n := len(recs); n > 0 {
+			var last struct {
+				No int `json:"no"`
+			}
+			if err := json.Unmarshal(recs[n-1].Detail, &last); err != nil {
+				return fmt.Errorf("audit record %d: %w", recs[n-1].Seq, err)
+			}
+			switch {
+			case md.Number < last.No:
+				return fmt.Errorf("FIDO metadata BLOB no %d is %w (no %d, audit record %d): only a newer BLOB replaces it; put the current one from https://mds3.fidoalliance.org/ in %s",
+					md.Number, errOlderBLOB, last.No, recs[n-1].Seq, s.metadata.path)
+			case md.Number == last.No:
+				return nil
+			}
+		}
+		taken = true
+		_, err = s.audit.Append(ctx, tx, auditEntry(lifecycle.Actor{Name: "hub", System: "config"}, ActionFIDOMetadataLoaded, fidoMetadataSubject, map[string]any{
+			"no": md.Number, "next_update": md.NextUpdate.Format(time.DateOnly), "models": md.Entries, "file": s.metadata.path,
+		}))
+		return err
+	})
+	return taken, err
+}
+
 // changed reports whether the file is not as last read.
 func (f *fidoMetadata) changed() bool {
 	fi, err := os.Stat(f.path)
@@ -99,10 +150,18 @@ func (f *fidoMetadata) changed() bool {
 
 func (f *fidoMetadata) logLoaded(md *authn.Metadata, now time.Time, log *slog.Logger, msg string) {
 	log.Info(msg, "file", f.path, "no", md.Number, "models", md.Entries, "next_update", md.NextUpdate.Format(time.DateOnly))
-	if now.After(md.NextUpdate) {
-		log.Warn("the FIDO metadata BLOB is past its next update date: download the current one from https://mds3.fidoalliance.org/ into "+f.path+" (the hub reads it within a minute)",
-			"no", md.Number, "next_update", md.NextUpdate.Format(time.DateOnly))
+	f.staleWarned = time.Time{}
+	f.warnStale(md, now, log)
+}
+
+// warnStale warns, once a day, while md is past its next update date.
+func (f *fidoMetadata) warnStale(md *authn.Metadata, now time.Time, log *slog.Logger) {
+	if !now.After(md.NextUpdate) || now.Sub(f.staleWarned) < 24*time.Hour {
+		return
 	}
+	f.staleWarned = now
+	log.Warn("the FIDO metadata BLOB is past its next update date: download the current one from https://mds3.fidoalliance.org/ into "+f.path+" (the hub reads it when the file changes)",
+		"no", md.Number, "next_update", md.NextUpdate.Format(time.DateOnly))
 }
 
 // watchFIDOMetadata reads the BLOB file again whenever it changes, so an
@@ -120,6 +179,9 @@ func (s *Server) watchFIDOMetadata(ctx context.Context) {
 			return
 		case <-t.C:
 			if !s.metadata.changed() {
+				if md := s.channel.rp.Metadata(); md != nil {
+					s.metadata.warnStale(md, s.cfg.Now(), s.cfg.Logger)
+				}
 				continue
 			}
 			md, err := s.metadata.read()
@@ -130,6 +192,12 @@ func (s *Server) watchFIDOMetadata(ctx context.Context) {
 				}
 				s.cfg.Logger.Error("FIDO metadata not replaced: the new BLOB does not verify; the one read before stays in use", "err", err)
 				continue
+			}
+			if taken, err := s.takeFIDOMetadata(ctx, md); err != nil {
+				s.cfg.Logger.Error("FIDO metadata not replaced; the one read before stays in use", "err", err)
+				continue
+			} else if !taken {
+				continue // the same BLOB, written again
 			}
 			s.channel.rp.SetMetadata(md)
 			s.metadata.logLoaded(md, s.cfg.Now(), s.cfg.Logger, "FIDO metadata replaced")
