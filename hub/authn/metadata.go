@@ -141,7 +141,8 @@ func (m *Metadata) Describe(aaguid []byte) string {
 // attestation type is one the model uses, its certificate chains to the
 // model's attestation roots, and no status report in effect (revoked, a
 // compromised attestation or user key, a user verification bypass) rules
-// the model out.
+// the model out. go-webauthn judges the chain and the statuses at the
+// time of day, not at the RP's clock (Config.Now).
 func (m *Metadata) check(att *protocol.AttestationObject, aaguid []byte) error {
 	id, err := uuid.FromBytes(aaguid)
 	if err != nil {

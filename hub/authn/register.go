@@ -53,8 +53,9 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 		}
 	}
 	// An allow list is only as good as the proof of the model: with
-	// trusted roots, ask for the authenticator's attestation as it is
-	// (a client may otherwise replace it with "none").
+	// trusted roots or FIDO metadata, ask for the authenticator's
+	// attestation as it is (a client may otherwise replace it with
+	// "none").
 	attest := len(allowedAAGUIDs) > 0 && (rp.roots != nil || rp.metadata.Load() != nil)
 	conveyance := protocol.PreferNoAttestation
 	if attest {
