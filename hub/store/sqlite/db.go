@@ -29,6 +29,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +63,10 @@ type DB struct {
 	maxBatch     int           // maxBatch, but tests change it
 	maxBatchTime time.Duration // maxBatchTime, but tests change it
 	commitCount  atomic.Int64  // transactions committed, for tests
+	writes       atomic.Int64  // write transactions begun (writeTx), for the indexer (see indexDue)
+	deferred     atomic.Int64  // index ticks that waited for a busy writer, for tests
+	holdMu       sync.Mutex
+	holds        map[*time.Time]time.Time // HoldIndexes not yet released → their bounds
 }
 
 // checkpointEvery is how often the background checkpoint runs.

@@ -92,28 +92,130 @@ const (
 // indexes do not cover yet.
 const auditTail = `seq > COALESCE((SELECT done FROM index_marks WHERE name = 'audit'), 0)`
 
-// indexes runs catchUp every indexEvery until ctx ends.
+// Passes wait while the writer is busy. A pass holds the writer for a
+// few milliseconds, and the writes that queue behind it wait as long: at
+// 3,000 logins a second the passes of each tick took about 20 ms, and the
+// p99 of a login was 25.2 ms with them, 21.7 ms with none (medians of eight
+// runs each). So a tick in which the others began at least
+// busyWrites write transactions runs no pass, until the tail not yet
+// indexed reaches maxDeferredRows audit records or the passes have waited
+// maxDefer. A login storm (a shift change) is indexed after it: with the
+// passes waiting, the p99 went from 23.4 to 19.8 ms and the logins from
+// 3,711 to 3,885 a second (medians of eight runs each, old and new in
+// turn), for the same CPU once the passes have caught up. Queries
+// stay exact meanwhile: they read a longer tail (a query by subject that
+// matches none of 250,000 records not yet indexed took 22 ms here).
+//
+// The passes of a tick stop after busyBudget, so that a backlog (after a
+// storm, or past a bound during one) drains at no more than a fifth of the
+// writer's time rather than all at once: at about 3 ms a pass of 256 rows,
+// some 17,000 records a second, more than twice what the busiest storm
+// here writes.
+const (
+	busyWrites      = 64 // in one indexEvery: 256 a second, some 128 logins
+	maxDeferredRows = 250_000
+	maxDefer        = time.Minute
+	busyBudget      = 50 * time.Millisecond
+)
+
+// indexDue says whether a tick runs passes. writes is what the others
+// began since the last tick, backlog the audit records not yet indexed,
+// waited how long passes have been waiting for a busy writer.
+func indexDue(writes, backlog int64, waited time.Duration) bool {
+	return writes < busyWrites || backlog >= maxDeferredRows || waited >= maxDefer
+}
+
+// indexes runs the passes every indexEvery until ctx ends (see indexDue).
 func (db *DB) indexes(ctx context.Context) {
 	defer close(db.indexed)
 	t := time.NewTicker(indexEvery)
 	defer t.Stop()
+	var (
+		seen    = db.writes.Load()
+		waiting time.Time // since when passes wait for a busy writer
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			// An error (the store closing, a full disk) is retried on
-			// the next tick; until then queries read more of the tail.
-			_ = db.catchUp(ctx)
 		}
+		if db.held() {
+			db.deferred.Add(1)
+			continue
+		}
+		now := db.writes.Load()
+		writes := now - seen
+		var waited time.Duration
+		if !waiting.IsZero() {
+			waited = time.Since(waiting)
+		}
+		backlog := int64(0)
+		if writes >= busyWrites {
+			// An error leaves 0: the bounds do not hold the passes back.
+			_ = db.reader.QueryRowContext(ctx, `SELECT COALESCE((SELECT MAX(seq) FROM audit), 0) - COALESCE((SELECT done FROM index_marks WHERE name = 'audit'), 0)`).Scan(&backlog)
+		}
+		if !indexDue(writes, backlog, waited) {
+			if waiting.IsZero() {
+				waiting = time.Now()
+			}
+			db.deferred.Add(1)
+			seen = now
+			continue
+		}
+		if writes < busyWrites {
+			waiting = time.Time{}
+		}
+		// An error (the store closing, a full disk) is retried on the next
+		// tick; until then queries read more of the tail.
+		_ = db.catchUp(ctx, busyBudget)
+		// The passes' own write transactions are not the others'.
+		seen = db.writes.Load()
 	}
 }
 
-// catchUp runs index passes until the deferred indexes cover every row.
-func (db *DB) catchUp(ctx context.Context) error {
+// HoldIndexes keeps the index passes from starting until release is
+// called or max has passed, whichever comes first: for work that needs the
+// CPU more than the indexes need to be current (the hub holds them while a
+// mass revocation's pushes go out and its writes follow). A pass under way
+// finishes. Holds may overlap; release may be called more than once.
+func (db *DB) HoldIndexes(max time.Duration) (release func()) {
+	key := new(time.Time)
+	db.holdMu.Lock()
+	if db.holds == nil {
+		db.holds = make(map[*time.Time]time.Time)
+	}
+	db.holds[key] = time.Now().Add(max)
+	db.holdMu.Unlock()
+	return func() {
+		db.holdMu.Lock()
+		delete(db.holds, key)
+		db.holdMu.Unlock()
+	}
+}
+
+// held reports whether a hold keeps the passes from starting, and forgets
+// the holds whose bound has passed.
+func (db *DB) held() bool {
+	now := time.Now()
+	db.holdMu.Lock()
+	defer db.holdMu.Unlock()
+	for key, until := range db.holds {
+		if now.Before(until) {
+			return true
+		}
+		delete(db.holds, key)
+	}
+	return false
+}
+
+// catchUp runs index passes until the deferred indexes cover every row,
+// or for at most budget when it is not 0.
+func (db *DB) catchUp(ctx context.Context, budget time.Duration) error {
+	start := time.Now()
 	for {
 		more, err := db.indexPass(ctx)
-		if err != nil || !more {
+		if err != nil || !more || budget > 0 && time.Since(start) >= budget {
 			return err
 		}
 	}

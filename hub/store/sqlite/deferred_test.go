@@ -201,7 +201,7 @@ func TestDeferredIndexes(t *testing.T) {
 	checkAuditQueries(t, db)
 	checkSessionHistory(t, db)
 
-	if err := db.catchUp(ctx); err != nil {
+	if err := db.catchUp(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	head, _, _ := db.AuditHead(ctx)
@@ -251,6 +251,90 @@ func TestDeferredIndexesInBackground(t *testing.T) {
 	}
 	checkAuditQueries(t, db)
 	checkSessionHistory(t, db)
+}
+
+// TestIndexDue: passes run when the writer is not busy; while it is, they
+// wait until the tail or the wait reaches its bound.
+func TestIndexDue(t *testing.T) {
+	for _, tc := range []struct {
+		writes, backlog int64
+		waited          time.Duration
+		run             bool
+	}{
+		{0, 0, 0, true},
+		{busyWrites - 1, maxDeferredRows * 2, maxDefer * 2, true},
+		{busyWrites, 0, 0, false},
+		{10 * busyWrites, maxDeferredRows - 1, maxDefer - time.Millisecond, false},
+		{busyWrites, maxDeferredRows, 0, true},
+		{busyWrites, 0, maxDefer, true},
+	} {
+		if run := indexDue(tc.writes, tc.backlog, tc.waited); run != tc.run {
+			t.Errorf("indexDue(%d writes, backlog %d, waited %v) = %v, want %v", tc.writes, tc.backlog, tc.waited, run, tc.run)
+		}
+	}
+}
+
+// TestDeferredIndexesWaitWhileBusy: while others keep the writer busy the
+// passes wait, and they catch up once it is quiet; queries are exact
+// throughout.
+func TestDeferredIndexesWaitWhileBusy(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "hub.db"))
+	busyFor := 6 * indexEvery
+	for end := time.Now().Add(busyFor); time.Now().Before(end); {
+		appendAudit(t, db, 1)
+	}
+	if db.deferred.Load() == 0 {
+		t.Fatalf("no tick waited during %v of back-to-back writes (%d written)", busyFor, scalar(t, db, `SELECT MAX(seq) FROM audit`))
+	}
+	checkAuditQueries(t, db)
+	head := scalar(t, db, `SELECT MAX(seq) FROM audit`)
+	const wait = 10 * time.Second
+	deadline := time.Now().Add(wait)
+	for scalar(t, db, `SELECT done FROM index_marks WHERE name = 'audit'`) != head {
+		if time.Now().After(deadline) {
+			t.Fatalf("the deferred indexes did not catch up within %v of the writer going quiet", wait)
+		}
+		time.Sleep(indexEvery / 5)
+	}
+	checkAuditQueries(t, db)
+}
+
+// TestHoldIndexes: no pass starts while a hold lasts, until it is
+// released or its bound passes.
+func TestHoldIndexes(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "hub.db"))
+	mark := func() int64 { return scalar(t, db, `SELECT done FROM index_marks WHERE name = 'audit'`) }
+	waitMark := func(want int64, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for mark() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("the passes did not index up to %d within %v (at %d)", want, within, mark())
+			}
+			time.Sleep(indexEvery / 5)
+		}
+	}
+
+	release := db.HoldIndexes(time.Hour)
+	release2 := db.HoldIndexes(time.Hour)
+	appendAudit(t, db, 10)
+	time.Sleep(4 * indexEvery)
+	if m := mark(); m != 0 {
+		t.Fatalf("indexed up to %d while held", m)
+	}
+	checkAuditQueries(t, db)
+	release()
+	release() // a second call releases nothing more
+	time.Sleep(2 * indexEvery)
+	if m := mark(); m != 0 {
+		t.Fatalf("indexed up to %d while the second hold lasts", m)
+	}
+	release2()
+	waitMark(10, 10*time.Second)
+
+	db.HoldIndexes(indexEvery) // never released: its bound ends it
+	appendAudit(t, db, 10)
+	waitMark(20, 10*time.Second)
 }
 
 // TestMigrateDeferredIndexes opens a file from before the deferred indexes

@@ -87,6 +87,7 @@ func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	db.writes.Add(1)
 	w := &db.w
 	w.mu.Lock()
 	if w.closed {
