@@ -15,10 +15,20 @@ import (
 // take the CPU from the fan-out. The wait is bounded: a kiosk that does
 // not answer costs the change waveWait, never more. A wave of fewer than
 // waveWaitFrom pushes does not wait: its writes are a few milliseconds.
+//
+// Such a wave also holds the store's background index passes (see
+// sqlite.DB.HoldIndexes) from its first pushes until the change has
+// written, waveHold at most: they would take the CPU from the fan-out.
 const (
 	waveWait     = 300 * time.Millisecond
 	waveWaitFrom = 256
+	waveHold     = 5 * time.Second
 )
+
+// indexHolder is a store whose background maintenance a wave can hold.
+type indexHolder interface {
+	HoldIndexes(max time.Duration) (release func())
+}
 
 // wave is a lifecycle.Wave: the early pushes of one change. The channel
 // knows the change's wave while it runs (there is one writer, so at most
@@ -33,6 +43,7 @@ type wave struct {
 	on     map[string][]string // kiosk → the sessions pushed to it
 	pushed int                 // revocations handed to Push
 	done   chan struct{}       // every pushed session settled (capacity 1)
+	unhold func()              // releases the index passes; nil until held
 }
 
 var _ lifecycle.Wave = (*wave)(nil)
@@ -58,6 +69,12 @@ func (w *wave) Push(rs []store.Revocation) {
 		}
 	}
 	w.pushed += len(rs)
+	if w.pushed >= waveWaitFrom && w.unhold == nil {
+		w.unhold = func() {}
+		if h, ok := w.c.s.st.(indexHolder); ok {
+			w.unhold = h.HoldIndexes(waveHold)
+		}
+	}
 	w.mu.Unlock()
 	w.send(rs, func(sessionID string) { w.settle(sessionID, "") })
 }
@@ -125,7 +142,13 @@ func (w *wave) Wait(ctx context.Context) {
 	}
 }
 
-// End stops reporting acks to w.
+// End stops reporting acks to w, and releases the index passes.
 func (w *wave) End() {
 	w.c.wave.CompareAndSwap(w, nil)
+	w.mu.Lock()
+	unhold := w.unhold
+	w.mu.Unlock()
+	if unhold != nil {
+		unhold()
+	}
 }

@@ -147,3 +147,45 @@ func TestWaveSettlesDisconnectedKiosk(t *testing.T) {
 	w.settleDevice(rs[0].DeviceID) // what channel.Disconnected does for a wave
 	mustReturn(t, done, "after the last kiosk disconnected")
 }
+
+// holdRecorder is a store that records holds of its index passes (the
+// wave calls nothing else of it).
+type holdRecorder struct {
+	store.Store
+	held, released int
+}
+
+func (h *holdRecorder) HoldIndexes(max time.Duration) func() {
+	h.held++
+	return func() { h.released++ }
+}
+
+// A big wave holds the store's index passes from its pushes until it
+// ends; a small one does not.
+func TestWaveHoldsIndexPasses(t *testing.T) {
+	w, c := testWave(time.Second, nil)
+	rec := &holdRecorder{}
+	c.s.st = rec
+	w.Push(waveRevs(waveWaitFrom - 1))
+	if rec.held != 0 {
+		t.Fatalf("%d pushes held the index passes", waveWaitFrom-1)
+	}
+	w.Push(waveRevs(2))
+	w.Push(waveRevs(100))
+	if rec.held != 1 || rec.released != 0 {
+		t.Fatalf("a big wave: held %d, released %d; want 1, 0", rec.held, rec.released)
+	}
+	w.End()
+	if rec.released != 1 {
+		t.Fatalf("released %d times at the end, want 1", rec.released)
+	}
+
+	small, c2 := testWave(time.Second, nil)
+	rec2 := &holdRecorder{}
+	c2.s.st = rec2
+	small.Push(waveRevs(10))
+	small.End()
+	if rec2.held != 0 || rec2.released != 0 {
+		t.Errorf("a small wave: held %d, released %d", rec2.held, rec2.released)
+	}
+}
