@@ -64,7 +64,7 @@ type DB struct {
 	maxBatchTime time.Duration // maxBatchTime, but tests change it
 	commitCount  atomic.Int64  // transactions committed, for tests
 	writes       atomic.Int64  // write transactions begun (writeTx), for the indexer (see indexDue)
-	deferred     atomic.Int64  // index ticks that waited for a busy writer, for tests
+	deferred     atomic.Int64  // index ticks that waited for a busy writer or a hold, for tests
 	holdMu       sync.Mutex
 	holds        map[*time.Time]time.Time // HoldIndexes not yet released → their bounds
 }
