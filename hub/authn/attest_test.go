@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -37,6 +38,20 @@ func (e *env) trust(pems ...[]byte) {
 		e.t.Fatal(err)
 	}
 	e.rp = rp
+}
+
+// auditedRegistration decodes into detail the detail of the one
+// credential.registered record, and returns it as stored.
+func (e *env) auditedRegistration(detail any) json.RawMessage {
+	e.t.Helper()
+	recs, err := e.st.ListAudit(context.Background(), store.AuditQuery{Action: ActionCredentialRegistered})
+	if err != nil || len(recs) != 1 {
+		e.t.Fatalf("audit %v, %v", recs, err)
+	}
+	if err := json.Unmarshal(recs[0].Detail, detail); err != nil {
+		e.t.Fatal(err)
+	}
+	return recs[0].Detail
 }
 
 func model(t testing.TB, aaguid, vendor string) (*authenticator.BatchAttestation, []byte) {
@@ -138,20 +153,14 @@ func TestAttestedAllowList(t *testing.T) {
 				}
 				return
 			}
-			recs, err := e.st.ListAudit(t.Context(), store.AuditQuery{Action: ActionCredentialRegistered})
-			if err != nil || len(recs) != 1 {
-				t.Fatalf("audit %v, %v", recs, err)
-			}
 			var detail struct {
 				Attested    bool   `json:"model_attested"`
 				Certificate string `json:"attestation_certificate"`
 			}
-			if err := json.Unmarshal(recs[0].Detail, &detail); err != nil {
-				t.Fatal(err)
-			}
+			raw := e.auditedRegistration(&detail)
 			proven := tc.opts.Batch != nil
 			if detail.Attested != proven || proven != strings.Contains(detail.Certificate, "Acme Keys Batch") {
-				t.Errorf("audit detail %s: want model_attested %v", recs[0].Detail, proven)
+				t.Errorf("audit detail %s: want model_attested %v", raw, proven)
 			}
 			if len(c.ID) == 0 {
 				t.Error("no credential ID")

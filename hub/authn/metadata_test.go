@@ -10,7 +10,6 @@ import (
 
 	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/hub/authn/mdstest"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 func signer(t testing.TB) *mdstest.Signer {
@@ -138,21 +137,15 @@ func TestMetadataAllowList(t *testing.T) {
 				t.Log(err)
 				return
 			}
-			recs, err := e.st.ListAudit(t.Context(), store.AuditQuery{Action: ActionCredentialRegistered})
-			if err != nil || len(recs) != 1 {
-				t.Fatalf("audit %v, %v", recs, err)
-			}
 			var detail struct {
 				Attested bool   `json:"model_attested"`
 				By       string `json:"model_proven_by"`
 				Model    string `json:"model"`
 				No       int    `json:"fido_metadata_no"`
 			}
-			if err := json.Unmarshal(recs[0].Detail, &detail); err != nil {
-				t.Fatal(err)
-			}
+			raw := e.auditedRegistration(&detail)
 			if !detail.Attested || detail.By != tc.by || (tc.by == provenByMetadata) != (detail.Model == "Acme Key 5" && detail.No == 7) {
-				t.Errorf("audit detail %s", recs[0].Detail)
+				t.Errorf("audit detail %s", raw)
 			}
 		})
 	}
