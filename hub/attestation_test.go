@@ -3,9 +3,12 @@ package hub_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -140,6 +143,7 @@ func TestFIDOMetadataInDataDir(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{DataDir: dir, FIDOMetadataRoot: rootFile, FIDOMetadataPoll: 20 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	logs.waitLog(t, "FIDO metadata loaded")
+	wantMetric(t, h, "shiftgate_fido_metadata_number 1")
 	for _, u := range []string{"amy", "bob", "cem"} {
 		createGroup(t, h, "Store Manager "+u, createUser(t, h, u, `{"sites":["north"]}`))
 	}
@@ -161,6 +165,7 @@ func TestFIDOMetadataInDataDir(t *testing.T) {
 
 	publish(2, "REVOKED")
 	logs.waitLog(t, "FIDO metadata replaced")
+	wantMetric(t, h, "shiftgate_fido_metadata_number 2")
 	if env, _ := h.TryRegisterBadge(t, pi, "cem", authenticator.SoftOptions{AAGUID: yubiKey5, Batch: batch}); env.Type != wire.TypeError {
 		t.Fatalf("a badge of a revoked model registered: %s %s", env.Type, env.Data)
 	}
@@ -265,5 +270,21 @@ func writeTestFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// wantMetric fails unless the hub's /metrics has a line want.
+func wantMetric(t *testing.T, h *hubtest.Hub, want string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", h.URL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+h.AdminToken(t))
+	resp, err := h.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !slices.Contains(strings.Split(string(body), "\n"), want) {
+		t.Errorf("/metrics has no line %q", want)
 	}
 }

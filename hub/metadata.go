@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/authn"
@@ -268,4 +269,30 @@ func warnUnproven(profs map[string]*profiles.Profile, roots *x509.CertPool, md *
 	log.Warn("kiosk profiles allow authenticator models by the AAGUID a badge claims, which nothing proves: put the FIDO metadata BLOB in "+
 		filepath.Join(dir, FIDOMetadataFile)+" or the makers' attestation roots (PEM) in "+filepath.Join(dir, AttestationRootsFile)+" to require a trusted attestation",
 		"profiles", listed)
+}
+
+// metadataCollector exports the FIDO metadata BLOB in use, so that
+// monitoring can alert on a BLOB left past its next update date. It
+// exports nothing when the hub has none.
+type metadataCollector struct{ rp *authn.RP }
+
+var (
+	metadataNumberDesc = prometheus.NewDesc("shiftgate_fido_metadata_number",
+		"The number (no) of the FIDO Metadata Service BLOB in use.", nil, nil)
+	metadataNextDesc = prometheus.NewDesc("shiftgate_fido_metadata_next_update_timestamp_seconds",
+		"The next update date of the FIDO Metadata Service BLOB in use, as a Unix time: past it, fetch the current BLOB.", nil, nil)
+)
+
+func (metadataCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- metadataNumberDesc
+	ch <- metadataNextDesc
+}
+
+func (c metadataCollector) Collect(ch chan<- prometheus.Metric) {
+	md := c.rp.Metadata()
+	if md == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(metadataNumberDesc, prometheus.GaugeValue, float64(md.Number))
+	ch <- prometheus.MustNewConstMetric(metadataNextDesc, prometheus.GaugeValue, float64(md.NextUpdate.Unix()))
 }
