@@ -3,9 +3,7 @@ package hub_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -276,15 +274,7 @@ func writeTestFile(t *testing.T, path string, data []byte) {
 // wantMetric fails unless the hub's /metrics has a line want.
 func wantMetric(t *testing.T, h *hubtest.Hub, want string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", h.URL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+h.AdminToken(t))
-	resp, err := h.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !slices.Contains(strings.Split(string(body), "\n"), want) {
+	if !slices.Contains(strings.Split(string(h.API(t, "GET", "/metrics", nil).Body), "\n"), want) {
 		t.Errorf("/metrics has no line %q", want)
 	}
 }

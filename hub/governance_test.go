@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -101,14 +100,7 @@ func TestAccessReviewAPI(t *testing.T) {
 		t.Errorf("time to deprovision with no leaver = %v", ttd)
 	}
 
-	req, _ := http.NewRequest("GET", h.URL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+h.AdminToken(t))
-	resp, err := h.Client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := h.API(t, "GET", "/metrics", nil).Body
 	for _, m := range []string{"shiftgate_time_to_provision_seconds_count 1", `shiftgate_time_to_provision_seconds{quantile="0.95"}`,
 		"shiftgate_time_to_deprovision_seconds_count 0", "shiftgate_orphaned_account_rate 0", "shiftgate_accounts 2", "shiftgate_access_review_items_due 0",
 		// nia's one login, and the revocation her kiosk acknowledged.
