@@ -201,8 +201,10 @@ func (p *person) screenshot(name string) {
 	p.t.Logf("screenshot: %s", path)
 }
 
-// statusJS reads the passkey page's status line as ok/error/pending.
-const statusJS = `(function(){const s=document.getElementById('status'); if(!s) return location.pathname.startsWith('/console/') && !location.pathname.startsWith('/console/register') && !location.pathname.startsWith('/console/signin') ? 'ok' : 'pending'; if(s.dataset.state==='error') return 'error: '+s.textContent; return 'pending '+s.dataset.state})()`
+// statusJS reads the passkey page's status line as ok/error/pending: ok
+// once the page the ceremony led to has loaded (evaluating a page still
+// loading found no document element under load).
+const statusJS = `(function(){const s=document.getElementById('status'); if(!s) return document.readyState === 'complete' && location.pathname.startsWith('/console/') && !location.pathname.startsWith('/console/register') && !location.pathname.startsWith('/console/signin') ? 'ok' : 'pending'; if(s.dataset.state==='error') return 'error: '+s.textContent; return 'pending '+s.dataset.state})()`
 
 // TestConsoleInBrowser: bootstrap link → the admin registers a passkey in
 // Chromium → invites a supervisor → the supervisor registers in another
