@@ -233,7 +233,9 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		decline = nil
 		// The common case in one statement: the credential is still
 		// as read above, so the checks made on it hold.
-		updated, err := tx.RecordCredentialUse(ctx, credID, cred.SignCount, presented, now)
+		updated := cred
+		updated.SignCount, updated.LastUsed = presented, now.UTC().Round(0) // as stored
+		err := tx.RecordCredentialUse(ctx, credID, cred.SignCount, presented, now)
 		if errors.Is(err, store.ErrConflict) {
 			updated, err = tx.UpdateCredential(ctx, credID, func(c store.Credential) (store.Credential, error) {
 				// Checked again inside the write: two copies of a key may race

@@ -281,6 +281,9 @@ type GroupOps interface {
 	CreateGroup(ctx context.Context, g Group) (Group, error)
 	GetGroup(ctx context.Context, id string) (Group, error)
 	ListGroups(ctx context.Context, q GroupQuery) (groups []Group, total int, err error)
+	// GroupNamesOf returns the display names of the groups userID is a
+	// member of, in ListGroups' order: a login's roles, in one lookup.
+	GroupNamesOf(ctx context.Context, userID string) ([]string, error)
 	// UpdateGroup replaces the group, members included, with what fn
 	// returns. ErrNotFound if a new member does not exist.
 	UpdateGroup(ctx context.Context, id string, fn func(Group) (Group, error)) (Group, error)
@@ -386,12 +389,13 @@ type CredentialOps interface {
 	ListCredentials(ctx context.Context, userID string) ([]Credential, error)
 	UpdateCredential(ctx context.Context, id []byte, fn func(Credential) (Credential, error)) (Credential, error)
 	// RecordCredentialUse sets an active credential's sign counter from
-	// `from` to `to` and its LastUsed to at, in one step, and returns it as
-	// it is after the change: the write of a login, whose checks were made
-	// on the credential as read with counter from. ErrConflict if the
-	// credential is no longer active with counter from (it changed since:
-	// read it again); ErrNotFound if it does not exist.
-	RecordCredentialUse(ctx context.Context, id []byte, from, to uint32, at time.Time) (Credential, error)
+	// `from` to `to` and its LastUsed to at, in one step: the write of a
+	// login, whose checks were made on the credential as read with counter
+	// from. It changes nothing else, so the credential is now that copy
+	// with the new counter and time. ErrConflict if the credential is no
+	// longer active with counter from (it changed since: read it again);
+	// ErrNotFound if it does not exist.
+	RecordCredentialUse(ctx context.Context, id []byte, from, to uint32, at time.Time) error
 	// RevokeCredentials revokes every active or suspended credential of
 	// the user and returns them as they are after the change.
 	RevokeCredentials(ctx context.Context, userID, reason string) ([]Credential, error)

@@ -177,23 +177,25 @@ func testRecordCredentialUse(t *testing.T, s store.Store) {
 	c.SignCount = 5
 	must[store.Credential](t, "create")(s.CreateCredential(ctx, c))
 
-	got := must[store.Credential](t, "record use")(s.RecordCredentialUse(ctx, c.ID, 5, 9, at(4)))
+	if err := s.RecordCredentialUse(ctx, c.ID, 5, 9, at(4)); err != nil {
+		t.Fatalf("record use: %v", err)
+	}
 	want := c
 	want.SignCount, want.LastUsed = 9, at(4)
-	diff(t, "after use", want, got)
+	got := must[store.Credential](t, "get")(s.GetCredential(ctx, c.ID))
+	diff(t, "stored after use", want, got)
 	checkUTC(t, "after use", got.Created, got.LastUsed)
-	diff(t, "stored after use", want, must[store.Credential](t, "get")(s.GetCredential(ctx, c.ID)))
 
-	_, err := s.RecordCredentialUse(ctx, c.ID, 5, 10, at(5))
+	err := s.RecordCredentialUse(ctx, c.ID, 5, 10, at(5))
 	wantErr(t, "stale counter", err, store.ErrConflict)
-	_, err = s.RecordCredentialUse(ctx, []byte("nope"), 0, 1, at(5))
+	err = s.RecordCredentialUse(ctx, []byte("nope"), 0, 1, at(5))
 	wantErr(t, "unknown credential", err, store.ErrNotFound)
 
 	must[store.Credential](t, "suspend")(s.UpdateCredential(ctx, c.ID, func(c store.Credential) (store.Credential, error) {
 		c.State, c.Reason = store.CredentialSuspended, "cloned"
 		return c, nil
 	}))
-	_, err = s.RecordCredentialUse(ctx, c.ID, 9, 10, at(5))
+	err = s.RecordCredentialUse(ctx, c.ID, 9, 10, at(5))
 	wantErr(t, "suspended credential", err, store.ErrConflict)
 	if got := must[store.Credential](t, "get")(s.GetCredential(ctx, c.ID)); got.SignCount != 9 || !got.LastUsed.Equal(at(4)) {
 		t.Errorf("refused use changed the credential: %+v", got)
