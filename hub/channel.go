@@ -178,13 +178,9 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 	)
 	res, err := c.rp.FinishLoginWith(ctx, deviceID, l.Credential, func(ctx context.Context, tx store.Ops, res authn.LoginResult) error {
 		u := res.User
-		groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
+		roles, err := tx.GroupNamesOf(ctx, u.ID)
 		if err != nil {
 			return err
-		}
-		roles := make([]string, len(groups))
-		for i, g := range groups {
-			roles[i] = g.DisplayName
 		}
 		grants, err := tx.ListGrants(ctx, u.ID)
 		if err != nil {

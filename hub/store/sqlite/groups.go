@@ -190,6 +190,18 @@ func (o ops) ListGroups(ctx context.Context, gq store.GroupQuery) ([]store.Group
 	return groups, total, nil
 }
 
+func (o ops) GroupNamesOf(ctx context.Context, userID string) ([]string, error) {
+	names, err := queryAll(ctx, o.read, func(s scanner) (string, error) {
+		var n string
+		return n, s.Scan(&n)
+	}, `SELECT g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id
+		WHERE m.user_id = ? ORDER BY g.created, g.id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("groups of user %s: %w", userID, err)
+	}
+	return names, nil
+}
+
 func (o ops) UpdateGroup(ctx context.Context, id string, fn func(store.Group) (store.Group, error)) (store.Group, error) {
 	var g store.Group
 	var fnErr error

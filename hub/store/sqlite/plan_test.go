@@ -88,6 +88,10 @@ func TestQueryPlans(t *testing.T) {
 			_, _, err := o.ListGroups(t.Context(), store.GroupQuery{MemberID: "u"})
 			return err
 		}, "group_members_user"},
+		{"a login's roles", func(o store.Ops) error {
+			_, err := o.GroupNamesOf(t.Context(), "u")
+			return err
+		}, "group_members_user"},
 		{"userName with groups", func(o store.Ops) error {
 			_, _, _, err := o.ListUsersWithGroups(t.Context(), store.UserQuery{UserName: "a"})
 			return err

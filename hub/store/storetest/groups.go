@@ -180,6 +180,10 @@ func testListGroups(t *testing.T, s store.Store) {
 		{name: "page", q: store.GroupQuery{Offset: 1, Limit: 2}, want: pick("ga", "gb"), wantTotal: 4},
 		{name: "page past the end", q: store.GroupQuery{Offset: 10, Limit: 2}, want: nil, wantTotal: 4},
 	}
+	// A login's roles: the names of a member's groups, in the same order.
+	for user, want := range map[string][]string{"u1": {"Admins", "Cashiers"}, "u2": {"Drivers", "Admins"}, "nobody": nil} {
+		diff(t, "group names of "+user, want, must[[]string](t, "group names")(s.GroupNamesOf(t.Context(), user)))
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, total, err := s.ListGroups(t.Context(), tc.q)
