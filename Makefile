@@ -79,20 +79,21 @@ bench-go: deps ## Go benchmarks: store, SCIM over HTTPS, kiosk logins, fan-out, 
 	@mkdir -p var
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count $(BENCH_COUNT) ./hub/store/sqlite/ ./hub/ ./hub/authn/ ./hub/scim/ ./hub/push/ ./ui/ | tee var/bench-go.txt
 
-bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and mass revoke (SIM_KIOSKS kiosks), then the floor
+bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and mass revoke (SIM_KIOSKS kiosks), the floor, then the targets
 	@mkdir -p $(BIN) var
 	$(GO) build -o $(BIN)/ ./hub/cmd/shiftgate-hub ./agent/cmd/shiftgate-sim
-	@set -euo pipefail; tmp=$$(mktemp -d); : > var/bench-sim.txt; \
+	@set -euo pipefail; tmp=$$(mktemp -d); : > var/bench-sim.txt; rm -f var/bench-sim-*.json; \
 	$(BIN)/shiftgate-hub serve --data $$tmp/data --listen 127.0.0.1:$(SIM_PORT) --log-level warn 2> $$tmp/hub.log & hub=$$!; \
 	trap 'kill $$hub 2>/dev/null; wait $$hub 2>/dev/null; rm -rf $$tmp' EXIT; \
 	for i in $$(seq 100); do [ -s $$tmp/data/ca.pem ] && curl -sf --cacert $$tmp/data/ca.pem https://localhost:$(SIM_PORT)/healthz > /dev/null && break; sleep 0.1; done; \
 	export SHIFTGATE_ADMIN_TOKEN=$$($(BIN)/shiftgate-hub token create --data $$tmp/data --name bench-sim-admin --scope admin); \
 	export SHIFTGATE_SCIM_TOKEN=$$($(BIN)/shiftgate-hub token create --data $$tmp/data --name bench-sim-scim --scope scim); \
 	args="--hub https://localhost:$(SIM_PORT) --ca $$tmp/data/ca.pem --state $$tmp/state --hub-pid $$hub"; \
-	$(BIN)/shiftgate-sim logins $$args --kiosks 64 --concurrency 64 --duration 5s | tee -a var/bench-sim.txt; \
-	$(BIN)/shiftgate-sim leaver $$args --kiosks $(SIM_KIOSKS) --rounds 20 --sessions 2 | tee -a var/bench-sim.txt; \
-	$(BIN)/shiftgate-sim mass-revoke $$args --kiosks $(SIM_KIOSKS) --rounds 5 | tee -a var/bench-sim.txt; \
-	$(BIN)/shiftgate-sim floor --kiosks $(SIM_KIOSKS) --rounds 5 | tee -a var/bench-sim.txt
+	$(BIN)/shiftgate-sim logins $$args --kiosks 64 --concurrency 64 --duration 5s --json-out var/bench-sim-logins.json | tee -a var/bench-sim.txt; \
+	$(BIN)/shiftgate-sim leaver $$args --kiosks $(SIM_KIOSKS) --rounds 20 --sessions 2 --json-out var/bench-sim-leaver.json | tee -a var/bench-sim.txt; \
+	$(BIN)/shiftgate-sim mass-revoke $$args --kiosks $(SIM_KIOSKS) --rounds 5 --json-out var/bench-sim-mass-revoke.json | tee -a var/bench-sim.txt; \
+	$(BIN)/shiftgate-sim floor --kiosks $(SIM_KIOSKS) --rounds 5 --json-out var/bench-sim-floor.json | tee -a var/bench-sim.txt; \
+	$(BIN)/shiftgate-sim targets var/bench-sim-*.json | tee -a var/bench-sim.txt
 
 KIOSK_PORT ?= 18743
 

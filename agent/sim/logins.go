@@ -94,17 +94,17 @@ func (s *Sim) runLogins(ctx context.Context) (*Result, error) {
 		}
 	}
 	res.Metrics = []Metric{
-		value("logins per second", "/s", median(rates), fmt.Sprintf("median over rounds (slowest %.0f, fastest %.0f)", percentile(rates, 1), percentile(rates, 100))),
-		summary("login latency tap→grant", "ms", median(p50s), median(p99s), median(maxs), "each: median over rounds of the round's p50/p99/max"),
+		value(MetricLoginRate, "/s", median(rates), fmt.Sprintf("median over rounds (slowest %.0f, fastest %.0f)", percentile(rates, 1), percentile(rates, 100))),
+		summary(MetricLoginLatency, "ms", median(p50s), median(p99s), median(maxs), "each: median over rounds of the round's p50/p99/max"),
 		value("logins", "", float64(totalLogins), "granted, all rounds"),
 	}
 	if len(cpus) > 0 {
-		res.Metrics = append(res.Metrics, summarize("hub CPU per login", "µs", cpus, "utime+stime / logins, over rounds; includes challenge and sign-out"))
+		res.Metrics = append(res.Metrics, summarize(MetricHubCPUPerLogin, "µs", cpus, "utime+stime / logins, over rounds; includes challenge and sign-out"))
 		if allIn > 0 {
 			res.Metrics = append(res.Metrics, value("hub CPU per login, all in", "µs", allIn, "from the first round until the hub is back at its idle rate (its deferred indexes, checkpoint), over all logins"))
 		}
 	} else {
-		res.Metrics = append(res.Metrics, value("hub CPU per login", "µs", math.NaN(), "give --hub-pid"))
+		res.Metrics = append(res.Metrics, value(MetricHubCPUPerLogin, "µs", math.NaN(), "give --hub-pid"))
 	}
 	res.Metrics = append(res.Metrics, summarize("simulator CPU per login", "µs", simCPUs, "the kiosks' side, badge signatures included; shares the hub's cores"))
 	res.Errors, res.ErrorSample = errs.n, errs.sample

@@ -240,7 +240,7 @@ func (s *Sim) runLeaver(ctx context.Context) (*Result, error) {
 		}
 	}
 	res.Metrics = []Metric{
-		summarize("leaver: PATCH → last ack", "ms", last, "over rounds with every ack"),
+		summarize(MetricLeaverLastAck, "ms", last, "over rounds with every ack"),
 		summarize("leaver: PATCH → first ack", "ms", first, ""),
 		summarize("leaver: PATCH → HTTP answer", "ms", http, ""),
 		value("acks", "", float64(acked), fmt.Sprintf("of %d expected", rounds*per)),
@@ -413,7 +413,7 @@ func (s *Sim) runMassRevoke(ctx context.Context) (*Result, error) {
 		summarize("mass revoke: DELETE → last ack", "ms", last, "over rounds with all acks"),
 		summarize("mass revoke: DELETE → first ack", "ms", first, ""),
 		summarize("mass revoke: per-kiosk ack p50", "ms", p50, "each round's median ack, over rounds"),
-		summarize("mass revoke: per-kiosk ack p99", "ms", p99, "each round's p99 ack, over rounds"),
+		summarize(MetricMassRevokeP99, "ms", p99, "each round's p99 ack, over rounds"),
 		summarize("mass revoke: DELETE → HTTP answer", "ms", http, ""),
 		summarize("acks per round", "", acked, fmt.Sprintf("must be %d", n)),
 		summarize("hub CPU, DELETE → round done", "ms", hubCPU, "utime+stime in 10 ms ticks until the hub is back at its idle rate (acks recorded, checkpoint), less that rate after the last ack; needs --hub-pid"),

@@ -21,6 +21,7 @@ import (
 
 const usage = `usage: shiftgate-sim logins|leaver|mass-revoke --hub URL --ca FILE --admin-token T --scim-token T --state DIR [flags]
        shiftgate-sim floor [--kiosks 10000] [--rounds 5]
+       shiftgate-sim targets RESULT.json...
 
   logins       --concurrency 64 --duration 5s --rounds 3: kiosks tap in closed loops
   leaver       --kiosks 10000 --sessions 2 --rounds 20: SCIM active=false → last ack
@@ -28,6 +29,8 @@ const usage = `usage: shiftgate-sim logins|leaver|mass-revoke --hub URL --ca FIL
   floor        --kiosks 10000 --rounds 5: no hub; the fastest a mass revoke can be on this
                machine: one TLS record out to every kiosk and one back, between this
                process and a child, with no WebSocket, JSON or database
+  targets      RESULT.json...: issue 3's targets checked against results saved
+               with --json-out (make bench-sim prints this table last)
 
 Tokens may also come from SHIFTGATE_ADMIN_TOKEN and SHIFTGATE_SCIM_TOKEN.
 Progress goes to stderr, the result table (or --json) to stdout.
@@ -65,10 +68,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.SetupTimeout, "setup-timeout", 0, "bound on the setup (default 30m)")
 	fs.DurationVar(&cfg.RoundTimeout, "round-timeout", 0, "bound on waiting for a round's acks (default 2m)")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	jsonOut := fs.String("json-out", "", "also write the result as JSON to this file (for shiftgate-sim targets)")
 	cpuProfile := fs.String("cpuprofile", "", "write the simulator's own CPU profile to this file")
 
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cfg.Scenario, args = args[0], args[1:]
+	}
+	if cfg.Scenario == "targets" {
+		return targets(args, stdout, stderr)
 	}
 	floorDir := fs.String("dir", "", "floor-hub only: the directory shiftgate-sim floor made")
 	if err := fs.Parse(args); err != nil {
@@ -101,7 +108,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			Kiosks: cfg.Kiosks, Rounds: cfg.Rounds, DialConcurrency: cfg.DialConcurrency,
 			Progress: stderr, HubCommand: []string{self, "floor-hub"}, RoundTimeout: cfg.RoundTimeout,
 		})
-		return report(res, err, asJSON, stdout, stderr)
+		return report(res, err, asJSON, *jsonOut, stdout, stderr)
 	}
 
 	if *cpuProfile != "" {
@@ -123,12 +130,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	res, err := s.Run(ctx)
-	return report(res, err, asJSON, stdout, stderr)
+	return report(res, err, asJSON, *jsonOut, stdout, stderr)
 }
 
-// report prints res (as a table or JSON) and err, and returns the exit
-// code.
-func report(res *sim.Result, err error, asJSON bool, stdout, stderr io.Writer) int {
+// report prints res (as a table or JSON) and err, writes res to jsonOut
+// when set, and returns the exit code.
+func report(res *sim.Result, err error, asJSON bool, jsonOut string, stdout, stderr io.Writer) int {
+	if res != nil && jsonOut != "" {
+		b, jerr := json.MarshalIndent(res, "", "  ")
+		if jerr == nil {
+			jerr = os.WriteFile(jsonOut, append(b, '\n'), 0o644)
+		}
+		if jerr != nil {
+			fmt.Fprintf(stderr, "shiftgate-sim: --json-out: %v\n", jerr)
+			return 1
+		}
+	}
 	if res != nil {
 		var werr error
 		if asJSON {
@@ -149,6 +166,30 @@ func report(res *sim.Result, err error, asJSON bool, stdout, stderr io.Writer) i
 	}
 	if res != nil && res.Errors > 0 {
 		fmt.Fprintf(stderr, "shiftgate-sim: %d errors\n", res.Errors)
+		return 1
+	}
+	return 0
+}
+
+// targets prints issue 3's targets checked against the result files. It
+// fails only when a file cannot be read: a target missed is a finding,
+// not an error.
+func targets(files []string, stdout, stderr io.Writer) int {
+	if len(files) == 0 || strings.HasPrefix(files[0], "-") {
+		fmt.Fprintln(stderr, "usage: shiftgate-sim targets RESULT.json... (results written with --json-out, e.g. make bench-sim's var/bench-sim-*.json)")
+		return 2
+	}
+	var results []*sim.Result
+	for _, name := range files {
+		r, err := sim.ReadResultFile(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "shiftgate-sim targets: %v\n", err)
+			return 1
+		}
+		results = append(results, r)
+	}
+	if err := sim.WriteVerdicts(stdout, sim.Check(results)); err != nil {
+		fmt.Fprintf(stderr, "shiftgate-sim targets: %v\n", err)
 		return 1
 	}
 	return 0
