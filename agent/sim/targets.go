@@ -34,7 +34,7 @@ type Target struct {
 	Cmp      string  // how the figure must compare with Limit: "<", "≤" or "≥"
 	Limit    float64 // in Unit
 	Unit     string
-	Of       string // which figure of the metric it is, for the table
+	Figure   string // which figure of the metric it is, for the table
 	Kiosks   int    // the kiosks connected the target is for (0: any)
 	// Concurrency is the kiosks tapping at once the target is for (0: any).
 	Concurrency int
@@ -53,16 +53,16 @@ func (t Target) holds(x float64) bool {
 	return false
 }
 
-// Targets are the benchmark targets of issue 3, as `make bench-sim` checks
+// targets are the benchmark targets of issue 3, as `make bench-sim` checks
 // them. A figure over rounds is the median over the rounds (the metric's
 // p50 field), as the issue asks for medians of repeated rounds.
-var Targets = []Target{
-	{Name: "logins per second", Scenario: ScenarioLogins, Metric: MetricLoginRate, Field: "value", Cmp: "≥", Limit: 3000, Unit: "/s", Of: "median over rounds", Concurrency: 64},
-	{Name: "login p99, tap to grant", Scenario: ScenarioLogins, Metric: MetricLoginLatency, Field: "p99", Cmp: "<", Limit: 25, Unit: "ms", Of: "median of the rounds' p99", Concurrency: 64},
-	{Name: "hub CPU per login", Scenario: ScenarioLogins, Metric: MetricHubCPUPerLogin, Field: "p50", Cmp: "≤", Limit: 250, Unit: "µs", Of: "median over rounds, sign-out included", Concurrency: 64},
-	{Name: "one leaver among 10,000, p99", Scenario: ScenarioLeaver, Metric: MetricLeaverLastAck, Field: "p99", Cmp: "<", Limit: 10, Unit: "ms", Of: "PATCH to last ack, p99 over rounds", Kiosks: 10000},
-	{Name: "mass revoke of 10,000, p99", Scenario: ScenarioMassRevoke, Metric: MetricMassRevokeP99, Field: "p50", Cmp: "<", Limit: 200, Unit: "ms", Of: "median of the rounds' per-kiosk ack p99", Kiosks: 10000},
-	{Name: "hub RSS, 10,000 connected", Scenario: ScenarioMassRevoke, Field: "peak RSS", Cmp: "<", Limit: 1024, Unit: "MiB", Of: "VmHWM", Kiosks: 10000},
+var targets = []Target{
+	{Name: "logins per second", Scenario: ScenarioLogins, Metric: MetricLoginRate, Field: "value", Cmp: "≥", Limit: 3000, Unit: "/s", Figure: "median over rounds", Concurrency: 64},
+	{Name: "login p99, tap to grant", Scenario: ScenarioLogins, Metric: MetricLoginLatency, Field: "p99", Cmp: "<", Limit: 25, Unit: "ms", Figure: "median of the rounds' p99", Concurrency: 64},
+	{Name: "hub CPU per login", Scenario: ScenarioLogins, Metric: MetricHubCPUPerLogin, Field: "p50", Cmp: "≤", Limit: 250, Unit: "µs", Figure: "median over rounds, sign-out included", Concurrency: 64},
+	{Name: "one leaver among 10,000, p99", Scenario: ScenarioLeaver, Metric: MetricLeaverLastAck, Field: "p99", Cmp: "<", Limit: 10, Unit: "ms", Figure: "PATCH to last ack, p99 over rounds", Kiosks: 10000},
+	{Name: "mass revoke of 10,000, p99", Scenario: ScenarioMassRevoke, Metric: MetricMassRevokeP99, Field: "p50", Cmp: "<", Limit: 200, Unit: "ms", Figure: "median of the rounds' per-kiosk ack p99", Kiosks: 10000},
+	{Name: "hub RSS, 10,000 connected", Scenario: ScenarioMassRevoke, Field: "peak RSS", Cmp: "<", Limit: 1024, Unit: "MiB", Figure: "VmHWM", Kiosks: 10000},
 }
 
 // Verdict is a target checked against results.
@@ -85,7 +85,7 @@ func Check(results []*Result) []Verdict {
 		}
 	}
 	var out []Verdict
-	for _, t := range Targets {
+	for _, t := range targets {
 		v := Verdict{Target: t, Measured: math.NaN()}
 		r := by[t.Scenario]
 		switch {
@@ -169,7 +169,7 @@ func WriteVerdicts(w io.Writer, vs []Verdict) error {
 		if !math.IsNaN(v.Measured) {
 			measured = num(&v.Measured) + " " + v.Unit
 		}
-		note := v.Of
+		note := v.Figure
 		if v.Note != "" {
 			note += "; " + v.Note
 		}

@@ -28,8 +28,8 @@ func results() []*Result {
 func verdicts(t *testing.T, rs []*Result) map[string]Verdict {
 	t.Helper()
 	vs := Check(rs)
-	if len(vs) != len(Targets) {
-		t.Fatalf("%d verdicts for %d targets", len(vs), len(Targets))
+	if len(vs) != len(targets) {
+		t.Fatalf("%d verdicts for %d targets", len(vs), len(targets))
 	}
 	m := map[string]Verdict{}
 	for _, v := range vs {
