@@ -90,7 +90,7 @@ bench-sim: deps ## shiftgate-sim on a fresh hub: logins (64 kiosks), leaver and 
 	export SHIFTGATE_SCIM_TOKEN=$$($(BIN)/shiftgate-hub token create --data $$tmp/data --name bench-sim-scim --scope scim); \
 	args="--hub https://localhost:$(SIM_PORT) --ca $$tmp/data/ca.pem --state $$tmp/state --hub-pid $$hub"; \
 	$(BIN)/shiftgate-sim logins $$args --kiosks 64 --concurrency 64 --duration 5s --json-out var/bench-sim-logins.json | tee -a var/bench-sim.txt; \
-	$(BIN)/shiftgate-sim leaver $$args --kiosks $(SIM_KIOSKS) --rounds 20 --sessions 2 --json-out var/bench-sim-leaver.json | tee -a var/bench-sim.txt; \
+	$(BIN)/shiftgate-sim leaver $$args --kiosks $(SIM_KIOSKS) --rounds 100 --sessions 2 --json-out var/bench-sim-leaver.json | tee -a var/bench-sim.txt; \
 	$(BIN)/shiftgate-sim mass-revoke $$args --kiosks $(SIM_KIOSKS) --rounds 5 --json-out var/bench-sim-mass-revoke.json | tee -a var/bench-sim.txt; \
 	$(BIN)/shiftgate-sim floor --kiosks $(SIM_KIOSKS) --rounds 5 --json-out var/bench-sim-floor.json | tee -a var/bench-sim.txt; \
 	$(BIN)/shiftgate-sim targets var/bench-sim-*.json | tee -a var/bench-sim.txt

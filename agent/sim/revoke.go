@@ -14,6 +14,7 @@ import (
 // revocation is what one revoking request produced.
 type revocation struct {
 	want     int
+	start    time.Time       // just before the request
 	acks     []time.Duration // request sent → each ack written, sorted
 	answered time.Duration   // request sent → HTTP answer
 	// CPU time from just before the request: this process's to the last
@@ -54,6 +55,7 @@ func (s *Sim) revoke(ctx context.Context, ks []*kiosk, send func(context.Context
 	hub0, haveHub := s.hubCPU()
 	sim0 := selfCPU()
 	t0 := time.Now()
+	rv.start = t0
 	err = send(ctx)
 	rv.answered = time.Since(t0)
 	if err != nil {
@@ -202,6 +204,8 @@ func (s *Sim) runLeaver(ctx context.Context) (*Result, error) {
 	}
 	s.hubQuiet(ctx) // the everyday case: a hub at rest, not catching up on the setup
 	res := &Result{Scenario: ScenarioLeaver, Hub: s.cfg.HubURL, Kiosks: n, Rounds: rounds, Sessions: per}
+	probe := startStallProbe()
+	defer probe.Stop()
 	var (
 		errs        errorLog
 		last, first []float64
@@ -227,6 +231,7 @@ func (s *Sim) runLeaver(ctx context.Context) (*Result, error) {
 		round := map[string]float64{"acks": float64(len(rv.acks)), "want": float64(per), "http_ms": ms(rv.answered)}
 		if len(rv.acks) > 0 {
 			round["first_ack_ms"], round["last_ack_ms"] = ms(rv.acks[0]), ms(rv.acks[len(rv.acks)-1])
+			round[roundStallKey] = ms(probe.longest(rv.start, rv.start.Add(rv.acks[len(rv.acks)-1])))
 			if len(rv.acks) == per {
 				last = append(last, round["last_ack_ms"])
 				first = append(first, round["first_ack_ms"])
@@ -244,6 +249,7 @@ func (s *Sim) runLeaver(ctx context.Context) (*Result, error) {
 		summarize("leaver: PATCH → first ack", "ms", first, ""),
 		summarize("leaver: PATCH → HTTP answer", "ms", http, ""),
 		value("acks", "", float64(acked), fmt.Sprintf("of %d expected", rounds*per)),
+		stallMetric(res.PerRound),
 	}
 	res.Errors, res.ErrorSample = errs.n, errs.sample
 	return res, ctx.Err()

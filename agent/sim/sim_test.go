@@ -124,6 +124,14 @@ func TestLeaver(t *testing.T) {
 	if *first.Max > *last.Max {
 		t.Errorf("first ack %v after last ack %v", *first.Max, *last.Max)
 	}
+	if v := metric(t, res, "rounds with a machine stall").Value; v == nil || *v < 0 || *v > 3 {
+		t.Errorf("rounds with a machine stall = %v, want a count of the 3 rounds", v)
+	}
+	for i, r := range res.PerRound {
+		if s, ok := r[roundStallKey]; !ok || s < 0 || s > r["last_ack_ms"] {
+			t.Errorf("round %d: %s = %v (present %v), want 0 ≤ it ≤ the round's %v ms", i+1, roundStallKey, s, ok, r["last_ack_ms"])
+		}
+	}
 }
 
 func TestMassRevoke(t *testing.T) {

@@ -75,6 +75,42 @@ func TestCheckTargetsLimits(t *testing.T) {
 	}
 }
 
+// TestCheckTargetsRoundsOver: a target taken over rounds says how many
+// rounds missed its limit and how many of those a machine stall put over
+// it, whether or not its figure holds.
+func TestCheckTargetsRoundsOver(t *testing.T) {
+	const leaver = "one leaver among 10,000, p99"
+	rs := results()
+	check := func(rounds []map[string]float64) Verdict {
+		var lasts []float64
+		for _, r := range rounds {
+			lasts = append(lasts, r["last_ack_ms"])
+		}
+		rs[1].PerRound = rounds
+		rs[1].Metrics[0] = summarize(MetricLeaverLastAck, "ms", lasts, "")
+		return verdicts(t, rs)[leaver]
+	}
+	rounds := make([]map[string]float64, 100)
+	for i := range rounds {
+		rounds[i] = map[string]float64{"last_ack_ms": 2, roundStallKey: 0}
+	}
+	rounds[7] = map[string]float64{"last_ack_ms": 31, roundStallKey: 23.4} // 7.6 ms without the stall
+	if v := check(rounds); !v.Holds || v.Note != "1 of 100 rounds over the limit, 1 of them within it but for a stall of the machine" {
+		t.Errorf("one slow round of 100: holds %v, note %q", v.Holds, v.Note)
+	}
+
+	rounds[8] = map[string]float64{"last_ack_ms": 12}                    // slow, no stall seen
+	rounds[9] = map[string]float64{"last_ack_ms": 10, roundStallKey: 0}  // "< 10": on the limit is over
+	rounds[10] = map[string]float64{"last_ack_ms": 19, roundStallKey: 6} // 13 ms without the stall: still over
+	if v := check(rounds); v.Holds || v.Note != "4 of 100 rounds over the limit, 1 of them within it but for a stall of the machine" {
+		t.Errorf("four slow rounds of 100: holds %v, note %q", v.Holds, v.Note)
+	}
+
+	if v := check(rounds[11:]); v.Note != "" {
+		t.Errorf("no round over the limit: note %q, want none", v.Note)
+	}
+}
+
 func TestCheckTargetsRefusesRunsWithErrors(t *testing.T) {
 	rs := results()
 	rs[0].Errors = 3

@@ -24,7 +24,7 @@ const usage = `usage: shiftgate-sim logins|leaver|mass-revoke --hub URL --ca FIL
        shiftgate-sim targets RESULT.json...
 
   logins       --concurrency 64 --duration 5s --rounds 3: kiosks tap in closed loops
-  leaver       --kiosks 10000 --sessions 2 --rounds 20: SCIM active=false → last ack
+  leaver       --kiosks 10000 --sessions 2 --rounds 100: SCIM active=false → last ack
   mass-revoke  --kiosks 10000 --rounds 5: delete the role group of every session → last ack
   floor        --kiosks 10000 --rounds 5: no hub; the fastest a mass revoke can be on this
                machine: one TLS record out to every kiosk and one back, between this
@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Site, "site", "sim", "the kiosks' site")
 	fs.IntVar(&cfg.HubPID, "hub-pid", 0, "hub process ID, for hub CPU and RSS from /proc")
 	fs.IntVar(&cfg.Kiosks, "kiosks", 0, "kiosks to enroll and connect (default: --concurrency for logins, 10000 otherwise)")
-	fs.IntVar(&cfg.Rounds, "rounds", 0, "rounds (default 3 logins, 20 leaver, 5 mass-revoke)")
+	fs.IntVar(&cfg.Rounds, "rounds", 0, "rounds (default 3 logins, 100 leaver, 5 mass-revoke)")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 0, "kiosks tapping at once (default 64)")
 	fs.DurationVar(&cfg.Duration, "duration", 0, "length of a logins round (default 5s)")
 	fs.IntVar(&cfg.Sessions, "sessions", 0, "kiosks holding a session of each leaver (default 2)")
