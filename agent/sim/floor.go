@@ -206,7 +206,7 @@ func RunFloor(ctx context.Context, cfg FloorConfig) (res *Result, err error) {
 		p50s, p99s, lasts = append(p50s, p50), append(p99s, p99), append(lasts, last)
 		hubCPUs, simCPUs = append(hubCPUs, ms(hub1-hub0)), append(simCPUs, ms(simCPU))
 		res.PerRound = append(res.PerRound, map[string]float64{
-			"ack_p50_ms": p50, "ack_p99_ms": p99, "last_ack_ms": last, "hub_cpu_ms": ms(hub1 - hub0), "sim_cpu_ms": ms(simCPU),
+			"ack_p50_ms": p50, "ack_p99_ms": p99, roundLastAck: last, "hub_cpu_ms": ms(hub1 - hub0), "sim_cpu_ms": ms(simCPU),
 		})
 		fmt.Fprintf(cfg.Progress, "floor round %d/%d: per-kiosk ack p50 %.1f ms, p99 %.1f ms\n", i+1, cfg.Rounds, p50, p99)
 		time.Sleep(200 * time.Millisecond) // let the round's last packets settle

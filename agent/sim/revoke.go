@@ -230,16 +230,16 @@ func (s *Sim) runLeaver(ctx context.Context) (*Result, error) {
 		acked += len(rv.acks)
 		round := map[string]float64{"acks": float64(len(rv.acks)), "want": float64(per), "http_ms": ms(rv.answered)}
 		if len(rv.acks) > 0 {
-			round["first_ack_ms"], round["last_ack_ms"] = ms(rv.acks[0]), ms(rv.acks[len(rv.acks)-1])
+			round["first_ack_ms"], round[roundLastAck] = ms(rv.acks[0]), ms(rv.acks[len(rv.acks)-1])
 			round[roundStallKey] = ms(probe.longest(rv.start, rv.start.Add(rv.acks[len(rv.acks)-1])))
 			if len(rv.acks) == per {
-				last = append(last, round["last_ack_ms"])
+				last = append(last, round[roundLastAck])
 				first = append(first, round["first_ack_ms"])
 				http = append(http, round["http_ms"])
 			}
 		}
 		res.PerRound = append(res.PerRound, round)
-		fmt.Fprintf(s.cfg.Progress, "leaver round %d/%d: %d/%d acks, last %.2f ms\n", r+1, rounds, len(rv.acks), per, round["last_ack_ms"])
+		fmt.Fprintf(s.cfg.Progress, "leaver round %d/%d: %d/%d acks, last %.2f ms\n", r+1, rounds, len(rv.acks), per, round[roundLastAck])
 		if ctx.Err() != nil {
 			break
 		}
@@ -375,7 +375,7 @@ func (s *Sim) runMassRevoke(ctx context.Context) (*Result, error) {
 				for i, d := range rv.acks {
 					all[i] = ms(d)
 				}
-				round["first_ack_ms"], round["last_ack_ms"] = all[0], all[len(all)-1]
+				round["first_ack_ms"], round[roundLastAck] = all[0], all[len(all)-1]
 				round["p50_ack_ms"], round["p99_ack_ms"] = percentile(all, 50), percentile(all, 99)
 				if len(rv.acks) == n {
 					first, last = append(first, all[0]), append(last, all[len(all)-1])
@@ -389,7 +389,7 @@ func (s *Sim) runMassRevoke(ctx context.Context) (*Result, error) {
 					}
 				}
 			}
-			fmt.Fprintf(s.cfg.Progress, "mass-revoke round %d/%d: %d/%d acks, last %.1f ms\n", r+1, rounds, len(rv.acks), n, round["last_ack_ms"])
+			fmt.Fprintf(s.cfg.Progress, "mass-revoke round %d/%d: %d/%d acks, last %.1f ms\n", r+1, rounds, len(rv.acks), n, round[roundLastAck])
 			return err
 		}()
 		cancel()

@@ -20,6 +20,10 @@ const (
 	MetricLeaverLastAck  = "leaver: PATCH → last ack"
 	MetricMassRevokeP99  = "mass revoke: per-kiosk ack p99"
 	MetricFloorP99       = "floor: per-kiosk ack p99"
+
+	// roundLastAck is the per-round figure of the revoking scenarios
+	// (and the floor): request to the last ack, in ms.
+	roundLastAck = "last_ack_ms"
 )
 
 // Target is one figure the project holds itself to on its reference
@@ -64,7 +68,7 @@ var targets = []Target{
 	{Name: "logins per second", Scenario: ScenarioLogins, Metric: MetricLoginRate, Field: "value", Cmp: "≥", Limit: 3000, Unit: "/s", Figure: "median over rounds", Concurrency: 64},
 	{Name: "login p99, tap to grant", Scenario: ScenarioLogins, Metric: MetricLoginLatency, Field: "p99", Cmp: "<", Limit: 25, Unit: "ms", Figure: "median of the rounds' p99", Concurrency: 64},
 	{Name: "hub CPU per login", Scenario: ScenarioLogins, Metric: MetricHubCPUPerLogin, Field: "p50", Cmp: "≤", Limit: 250, Unit: "µs", Figure: "median over rounds, sign-out included", Concurrency: 64},
-	{Name: "one leaver among 10,000, p99", Scenario: ScenarioLeaver, Metric: MetricLeaverLastAck, Field: "p99", Cmp: "<", Limit: 10, Unit: "ms", Figure: "PATCH to last ack, p99 over rounds", Kiosks: 10000, Round: "last_ack_ms"},
+	{Name: "one leaver among 10,000, p99", Scenario: ScenarioLeaver, Metric: MetricLeaverLastAck, Field: "p99", Cmp: "<", Limit: 10, Unit: "ms", Figure: "PATCH to last ack, p99 over rounds", Kiosks: 10000, Round: roundLastAck},
 	{Name: "mass revoke of 10,000, p99", Scenario: ScenarioMassRevoke, Metric: MetricMassRevokeP99, Field: "p50", Cmp: "<", Limit: 200, Unit: "ms", Figure: "median of the rounds' per-kiosk ack p99", Kiosks: 10000},
 	{Name: "hub RSS, 10,000 connected", Scenario: ScenarioMassRevoke, Field: "peak RSS", Cmp: "<", Limit: 1024, Unit: "MiB", Figure: "VmHWM", Kiosks: 10000},
 }

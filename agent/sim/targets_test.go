@@ -84,7 +84,7 @@ func TestCheckTargetsRoundsOver(t *testing.T) {
 	check := func(rounds []map[string]float64) Verdict {
 		var lasts []float64
 		for _, r := range rounds {
-			lasts = append(lasts, r["last_ack_ms"])
+			lasts = append(lasts, r[roundLastAck])
 		}
 		rs[1].PerRound = rounds
 		rs[1].Metrics[0] = summarize(MetricLeaverLastAck, "ms", lasts, "")
