@@ -8,16 +8,16 @@ import (
 )
 
 // Machine stalls. The reference machine is a virtual one, and it stops
-// now and then: on an idle machine a thread that sleeps 1 ms woke up to
-// 23 ms late, 18 times in 30 s, often both threads at once (measured on
-// 2026-11-26). A leaver's round that meets such a stop takes 10 to 80 ms
-// however fast the hub is; in those rounds the hub's own log showed its
-// request handled in 2 to 6 ms. The probe records these stops during the
-// rounds so that the report can tell a stalled round from a slow hub: a
-// thread of its own sleeps probeSleep at a time and notes each wake-up
-// that comes stallMin or more late. It measures this process, so a round
-// in which the simulator itself is busy shows late wake-ups too; the
-// leaver's rounds leave it nearly idle.
+// now and then: on an idle machine a 1 ms sleep lasted over 6 ms 18
+// times in 30 s, up to 23 ms, often on both threads at once (measured on
+// 2026-11-26). Slow leaver rounds (10 to 80 ms, up to 5% of rounds that
+// day) mostly showed the hub handling its request in 2 to 6 ms, as in
+// any other round. The probe records stops during the rounds so that the
+// report can tell a stalled round from a slow hub: a thread of its own
+// sleeps probeSleep at a time and notes each wake-up that comes stallMin
+// or more late. It measures this process, so a round in which the
+// simulator itself is busy shows late wake-ups too; the leaver's rounds
+// leave it nearly idle.
 const (
 	probeSleep = time.Millisecond
 	stallMin   = 5 * time.Millisecond
