@@ -101,22 +101,9 @@ func (p *stallProbe) longest(from, to time.Time) time.Duration {
 	defer p.mu.Unlock()
 	var worst time.Duration
 	for _, s := range p.stalls {
-		a, b := maxTime(s.from, from), minTime(s.to, to)
-		worst = max(worst, b.Sub(a))
+		// The stall's part in the window, as offsets from its start.
+		begin, end := max(s.from.Sub(from), 0), min(s.to.Sub(from), to.Sub(from))
+		worst = max(worst, end-begin)
 	}
 	return worst
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
