@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 )
@@ -99,8 +100,16 @@ func (p *stallProbe) Stop() {
 func (p *stallProbe) longest(from, to time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// One thread records them one after another, so the stalls are in
+	// order by both ends: skip those over before the window, stop at
+	// the first that starts after it. A long run then costs each round
+	// only the few stalls around it.
+	i := sort.Search(len(p.stalls), func(i int) bool { return p.stalls[i].to.After(from) })
 	var worst time.Duration
-	for _, s := range p.stalls {
+	for _, s := range p.stalls[i:] {
+		if !s.from.Before(to) {
+			break
+		}
 		// The stall's part in the window, as offsets from its start.
 		begin, end := max(s.from.Sub(from), 0), min(s.to.Sub(from), to.Sub(from))
 		worst = max(worst, end-begin)

@@ -65,3 +65,33 @@ func TestStallMetric(t *testing.T) {
 		t.Errorf("stallMetric = %v (%q), want 2 rounds, the most 23.4 ms", m.Value, m.Note)
 	}
 }
+
+// TestStallOverlapMany: among many stalls, a window finds the ones around
+// it, whatever their place in the record.
+func TestStallOverlapMany(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 21, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	p := &stallProbe{}
+	for i := range 1000 { // stall i: from 10i to 10i+5 ms, except i=500 which lasts 8 ms
+		d := 5
+		if i == 500 {
+			d = 8
+		}
+		p.stalls = append(p.stalls, stall{at(10 * i), at(10*i + d)})
+	}
+	for _, tc := range []struct {
+		from, to int
+		want     int // ms
+	}{
+		{4993, 5010, 8}, // stalls 499 (its last 2 ms) and 500 (whole)
+		{4993, 5007, 7}, // and only 7 ms of 500
+		{5008, 5010, 0}, // between 500 and 501
+		{9994, 9999, 1}, // the last one's end
+		{-50, 3, 3},     // the first one's start
+		{10000, 20000, 0},
+	} {
+		if got, want := p.longest(at(tc.from), at(tc.to)), time.Duration(tc.want)*time.Millisecond; got != want {
+			t.Errorf("longest(%d ms, %d ms) = %v, want %v", tc.from, tc.to, got, want)
+		}
+	}
+}
