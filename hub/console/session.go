@@ -116,9 +116,14 @@ func sameOrigin(r *http.Request, origin string) bool {
 }
 
 // toSignin answers a request without a valid session: pages are
-// redirected to the sign-in page, scripts get 401.
+// redirected to the sign-in page, scripts get 401. The cookie is cleared
+// only when the request carried one (ended, expired or forged): a browser
+// leaves the SameSite=Strict cookie off a navigation from another site,
+// and clearing it then would let any site sign a user out with a link.
 func (c *Console) toSignin(w http.ResponseWriter, r *http.Request) {
-	clearCookie(w)
+	if _, err := r.Cookie(CookieName); err == nil {
+		clearCookie(w)
+	}
 	if r.Method == http.MethodGet && !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		next := r.URL.Path
 		if r.URL.RawQuery != "" {

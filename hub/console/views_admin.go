@@ -374,8 +374,11 @@ func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, v *viewer)
 type auditData struct {
 	User, Device, Action, From, To string
 	Records                        []store.AuditRecord
-	Older                          string // query for the next page, "" on the last
-	Verify                         *verifyResult
+	// Older is the URL of the next page, "" on the last. It is the whole
+	// URL, not a query for the template to append: html/template escapes a
+	// value after "?" as one query component, & and = included.
+	Older  string
+	Verify *verifyResult
 }
 
 type verifyResult struct {
@@ -458,7 +461,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if n := len(d.Records); n == s.Limit && d.Records[n-1].Seq > 1 {
 		q := r.URL.Query()
 		q.Set("before", strconv.FormatInt(d.Records[n-1].Seq, 10))
-		d.Older = q.Encode()
+		d.Older = "/console/audit?" + q.Encode()
 	}
 	c.render(w, r, http.StatusOK, "audit", v, &page{Title: "Audit trail", Nav: "audit", Data: d})
 	return nil

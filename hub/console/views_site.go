@@ -309,6 +309,16 @@ func (c *Console) siteEnroll(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
+	if !v.admin() {
+		// A badge enrolled here signs in as the worker, with every role
+		// the worker holds: a supervisor enrolling one for a holder of a
+		// privileged role would get the powers it cannot grant.
+		if role, err := c.privilegedRoleOf(r.Context(), u); err != nil {
+			return err
+		} else if role != "" {
+			return &statusError{http.StatusForbidden, "supervisors cannot enroll a badge for " + u.UserName + ", who holds the privileged role " + role + ": ask an admin"}
+		}
+	}
 	if err := c.cfg.ArmEnrollment(r.Context(), v.actor(), u.UserName, d.Name); err != nil {
 		return err
 	}
@@ -335,6 +345,31 @@ func (c *Console) grantableRoles(ctx context.Context, v *viewer) ([]string, erro
 
 func (c *Console) privileged(role string) bool {
 	return c.cfg.Engine.Rules().Rule(role).Privileged
+}
+
+// privilegedRoleOf returns a role the policy marks privileged that u holds,
+// through a group or a grant that has not ended, or "" if none.
+func (c *Console) privilegedRoleOf(ctx context.Context, u store.User) (string, error) {
+	groups, _, err := c.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
+	if err != nil {
+		return "", err
+	}
+	for _, g := range groups {
+		if c.privileged(g.DisplayName) {
+			return g.DisplayName, nil
+		}
+	}
+	grants, err := c.st.ListGrants(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	now := c.cfg.Now()
+	for _, g := range grants {
+		if g.Revoked.IsZero() && g.End.After(now) && c.privileged(g.Role) {
+			return g.Role, nil
+		}
+	}
+	return "", nil
 }
 
 // siteGrant gives a worker of the viewer's sites a role at one of the
