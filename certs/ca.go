@@ -179,14 +179,15 @@ func (ca *CA) issueServerCert(sans hostSANs, lifetime time.Duration, now time.Ti
 // SignDeviceCSR issues a device (kiosk) client certificate for the public key
 // in csrDER, a DER PKCS #10 request made with NewCSR.
 //
-// The CSR's self-signature must verify (proof that the requester holds the
-// key) and its key must be ECDSA P-256 or Ed25519. Everything else the CSR
-// asks for (subject, SANs, extensions) is ignored: the certificate names the
-// device only through Subject CN = deviceID and the URI SAN
-// DeviceURIPrefix+deviceID, which is what DeviceID reads back. It has
-// ExtKeyUsageClientAuth only, NotBefore = now-1h (as the server certificate,
-// for kiosks whose clock lags the hub's) and NotAfter = now+lifetime, clamped
-// to the CA's expiry.
+// The CSR's key must be ECDSA P-256 or Ed25519 (not of small order, whose
+// signatures anyone can forge), and its self-signature must verify with
+// SHA-256 or better (not SHA-1) or Ed25519: proof that the requester holds
+// the key. Everything else the CSR asks for (subject, SANs, extensions) is
+// ignored: the certificate names the device only through Subject CN =
+// deviceID and the URI SAN DeviceURIPrefix+deviceID, which is what DeviceID
+// reads back. It has ExtKeyUsageClientAuth only, NotBefore = now-1h (as the
+// server certificate, for kiosks whose clock lags the hub's) and NotAfter =
+// now+lifetime, clamped to the CA's expiry.
 //
 // deviceID is chosen by the hub: 1 to 128 characters from [A-Za-z0-9._-]
 // (a UUID fits), so that it is a valid URN and safe in logs.
@@ -201,11 +202,16 @@ func (ca *CA) SignDeviceCSR(csrDER []byte, deviceID string, lifetime time.Durati
 	if err != nil {
 		return nil, fmt.Errorf("sign device CSR: %w", err)
 	}
-	if err := csr.CheckSignature(); err != nil {
-		return nil, fmt.Errorf("sign device CSR: bad CSR signature: %w", err)
-	}
+	// The key policy first: it is cheap, and it keeps a signature over a
+	// key we would refuse anyway from being verified at all.
 	if err := checkKeyType(csr.PublicKey); err != nil {
 		return nil, fmt.Errorf("sign device CSR: %w", err)
+	}
+	if err := checkCSRSignatureAlgorithm(csr.SignatureAlgorithm); err != nil {
+		return nil, fmt.Errorf("sign device CSR: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("sign device CSR: bad CSR signature: %w", err)
 	}
 	if err := ca.validate(now); err != nil {
 		return nil, fmt.Errorf("sign device CSR: %w", err)
@@ -229,6 +235,18 @@ func (ca *CA) SignDeviceCSR(csrDER []byte, deviceID string, lifetime time.Durati
 		return nil, fmt.Errorf("sign device CSR: %w", err)
 	}
 	return der, nil
+}
+
+// checkCSRSignatureAlgorithm refuses the signature algorithms a CSR's proof
+// of possession must not rest on. x509.CertificateRequest.CheckSignature
+// still accepts SHA-1 (ECDSAWithSHA1); NewCSR never makes one.
+func checkCSRSignatureAlgorithm(alg x509.SignatureAlgorithm) error {
+	switch alg {
+	case x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512, x509.PureEd25519:
+		return nil
+	default:
+		return fmt.Errorf("CSR signature algorithm %s not accepted (want ECDSA with SHA-256 or better, or Ed25519)", alg)
+	}
 }
 
 // DeviceID returns the device ID carried by cert's URI SAN

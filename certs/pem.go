@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -150,7 +151,8 @@ func CAPool(pemBytes []byte) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// checkKeyType enforces the key policy: ECDSA on P-256, or Ed25519.
+// checkKeyType enforces the key policy: ECDSA on P-256, or Ed25519 of large
+// order.
 func checkKeyType(pub crypto.PublicKey) error {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
@@ -162,6 +164,12 @@ func checkKeyType(pub crypto.PublicKey) error {
 		}
 		return nil
 	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			return fmt.Errorf("Ed25519 public key of %d bytes, want %d", len(k), ed25519.PublicKeySize)
+		}
+		if smallOrderEd25519(k) {
+			return errors.New("Ed25519 public key of small order: anyone can forge its signatures")
+		}
 		return nil
 	default:
 		return fmt.Errorf("unsupported public key type %T, want ECDSA P-256 or Ed25519", pub)
@@ -172,4 +180,30 @@ func checkKeyType(pub crypto.PublicKey) error {
 func publicKeysEqual(a, b crypto.PublicKey) bool {
 	ak, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && ak.Equal(b)
+}
+
+// smallOrderEd25519 reports whether pub encodes one of the eight points of
+// small order on edwards25519, in any of the encodings Go's decoder accepts
+// (either sign bit, and y = p and y = p+1, the non-canonical forms of 0 and
+// 1). ed25519.Verify accepts, for such a key, signatures made without any
+// private key (R the identity and S zero verify for every message under
+// the identity key, and for one message in two, four or eight under the
+// others), so a CSR signed with one proves nothing and a certificate for
+// it is a credential anyone who has seen it can use. The list is
+// libsodium's (ge25519_has_small_order); the sign bit is ignored.
+func smallOrderEd25519(pub ed25519.PublicKey) bool {
+	var y [ed25519.PublicKeySize]byte
+	copy(y[:], pub)
+	y[31] &= 0x7f
+	switch hex.EncodeToString(y[:]) {
+	case "0000000000000000000000000000000000000000000000000000000000000000", // y = 0, order 4
+		"0100000000000000000000000000000000000000000000000000000000000000", // y = 1, the identity
+		"26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", // order 8
+		"c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a", // order 8
+		"ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p-1, order 2
+		"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", // y = p, i.e. 0
+		"eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f": // y = p+1, i.e. 1
+		return true
+	}
+	return false
 }
