@@ -527,6 +527,17 @@ func TestRegistrationRefused(t *testing.T) {
 			_, err := e.rp.FinishRegistration(t.Context(), kioskA, []byte(`[]`))
 			return err
 		}},
+		{"valid answer after a malformed one", ErrChallenge, "no registration pending", func(t *testing.T, e *env, ana store.User) error {
+			body, err := e.attest(kioskA, ana, e.badge("ana", authenticator.SoftOptions{}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.rp.FinishRegistration(t.Context(), kioskA, []byte(`[]`)); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("malformed answer: %v, want ErrInvalid", err)
+			}
+			_, err = e.rp.FinishRegistration(t.Context(), kioskA, body)
+			return err
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -84,8 +84,12 @@ func ParseMetadata(blob, rootPEM []byte) (*Metadata, error) {
 	}
 	md, err := dec.Parse(payload)
 	if err != nil {
-		for _, u := range md.Unparsed {
-			err = fmt.Errorf("%w; %w", err, u.Error)
+		// Parse returns nil when the BLOB's own nextUpdate does not
+		// parse, and otherwise the metadata with the entries that did not.
+		if md != nil {
+			for _, u := range md.Unparsed {
+				err = fmt.Errorf("%w; %w", err, u.Error)
+			}
 		}
 		return nil, fmt.Errorf("FIDO metadata BLOB: %w", err)
 	}

@@ -195,3 +195,22 @@ func TestRuledOut(t *testing.T) {
 		t.Errorf("unlisted model ruled out by %v", got)
 	}
 }
+
+// TestParseMetadataBadNextUpdate: a signed BLOB whose nextUpdate is not a
+// date (here year 10000, which formats as five digits) is refused with an
+// error; go-webauthn's Parse returns no metadata for it, and reading its
+// unparsed entries then must not panic.
+func TestParseMetadataBadNextUpdate(t *testing.T) {
+	s := signer(t)
+	b, err := s.BLOB(7, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := ParseMetadata(b, s.RootPEM)
+	if err == nil || md != nil {
+		t.Fatalf("ParseMetadata = %v, %v; want an error", md, err)
+	}
+	if !strings.Contains(err.Error(), "next update") {
+		t.Errorf("error %q does not name the next update date", err)
+	}
+}

@@ -98,16 +98,15 @@ func (rp *RP) FinishRegistration(ctx context.Context, deviceID string, credentia
 }
 
 func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, error) {
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(credentialJSON)
-	if err != nil {
-		return store.Credential{}, verifyError("parse attestation", err)
-	}
 	now := rp.now()
 	rp.mu.Lock()
 	p := rp.regs[deviceID]
 	delete(rp.regs, deviceID)
 	rp.mu.Unlock()
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(credentialJSON)
 	switch {
+	case err != nil:
+		return store.Credential{}, verifyError("parse attestation", err)
 	case p == nil:
 		return store.Credential{}, fmt.Errorf("%w: no registration pending", ErrChallenge)
 	case !now.Before(p.expires):
