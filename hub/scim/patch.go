@@ -79,19 +79,92 @@ func ParsePatch(body []byte) ([]Operation, error) {
 	return ops, nil
 }
 
-func parsePathText(s string) (p filter.Path, err error) {
+func parsePathText(s string) (filter.Path, error) {
 	if len(s) > maxFilterLen {
-		return p, fmt.Errorf("path too long")
+		return filter.Path{}, fmt.Errorf("path too long")
 	}
 	if p, ok := simplePath(s); ok {
 		return p, nil
 	}
+	p, err := parsePathLib(s)
+	if err != nil {
+		if bp, ok := bracketPath(s); ok {
+			return bp, nil
+		}
+	}
+	return p, err
+}
+
+// parsePathLib calls the parser, turning a panic inside it into an error.
+func parsePathLib(s string) (p filter.Path, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("path parser panic: %v", r)
 		}
 	}()
 	return filter.ParsePathNumber([]byte(s))
+}
+
+// bracketPath parses `attr[filter]` and `attr[filter].sub` where the
+// parser refuses the filter only because it joins more than two
+// expressions, which RFC 7644's valFilter allows: an identity provider
+// removing members with members[value eq "a" or value eq "b" or value eq
+// "c"] got 400 and the members kept their role. The filter between the
+// brackets is parsed as a top-level filter, which has no such limit.
+func bracketPath(s string) (filter.Path, bool) {
+	open := strings.IndexByte(s, '[')
+	if open <= 0 {
+		return filter.Path{}, false
+	}
+	closing, inString := -1, false
+	for i := open + 1; i < len(s) && closing < 0; i++ {
+		switch c := s[i]; {
+		case inString && c == '\\':
+			i++ // the escaped character
+		case c == '"':
+			inString = !inString
+		case !inString && c == '[':
+			return filter.Path{}, false // nested brackets
+		case !inString && c == ']':
+			closing = i
+		}
+	}
+	if closing < 0 {
+		return filter.Path{}, false
+	}
+	var p filter.Path
+	if rest := s[closing+1:]; rest != "" {
+		sub, ok := strings.CutPrefix(rest, ".")
+		if !ok || !plainAttrName(sub) {
+			return filter.Path{}, false
+		}
+		p.SubAttribute = &sub
+	}
+	ap, err := parseAttrPathText(s[:open])
+	if err != nil || ap.SubAttribute != nil {
+		return filter.Path{}, false
+	}
+	inner := strings.TrimSpace(s[open+1 : closing])
+	if inner == "" {
+		return filter.Path{}, false
+	}
+	expr, err := parseFilterText(inner)
+	if err != nil {
+		return filter.Path{}, false
+	}
+	p.AttributePath, p.ValueExpression = ap, expr
+	return p, true
+}
+
+// parseAttrPathText calls the attribute path parser, turning a panic
+// inside it into an error.
+func parseAttrPathText(s string) (p filter.AttributePath, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("attribute path parser panic: %v", r)
+		}
+	}()
+	return filter.ParseAttrPath([]byte(s))
 }
 
 // simplePath recognises the paths PATCH requests carry most, `attr` and

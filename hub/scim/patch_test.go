@@ -41,6 +41,9 @@ func TestParsePatch(t *testing.T) {
 		{name: "replace with null", body: patchHead + `[{"op":"replace","path":"title","value":null}]}`, scimType: "invalidSyntax"},
 		{name: "remove without path", body: patchHead + `[{"op":"remove"}]}`, scimType: "noTarget"},
 		{name: "bad path", body: patchHead + `[{"op":"remove","path":"members[value eq]"}]}`, scimType: "invalidPath"},
+		{name: "long filter with nested brackets", body: patchHead + `[{"op":"remove","path":"members[value eq \"u1\" or value eq \"u2\" or emails[type eq \"x\"]]"}]}`, scimType: "invalidPath"},
+		{name: "long filter with text after the brackets", body: patchHead + `[{"op":"remove","path":"members[value eq \"u1\" or value eq \"u2\" or value eq \"u3\"]x"}]}`, scimType: "invalidPath"},
+		{name: "long filter unclosed", body: patchHead + `[{"op":"remove","path":"members[value eq \"u1\" or value eq \"u2\" or value eq \"]\""}]}`, scimType: "invalidPath"},
 		{name: "path not a string", body: patchHead + `[{"op":"remove","path":5}]}`, scimType: "invalidSyntax"},
 	}
 	for _, tt := range tests {
@@ -278,6 +281,23 @@ func TestApplyPatchGroup(t *testing.T) {
 			want: []any{map[string]any{"value": "u1", "display": "Babs"}, map[string]any{"value": "u3"}},
 		},
 		{
+			// RFC 7644's valFilter joins any number of expressions; the
+			// parser takes two at most, which left the members in place.
+			name: "remove members by a filter of three clauses",
+			ops:  `[{"op":"remove","path":"members[value eq \"u1\" or value eq \"u2\" or value eq \"u3\"]"}]`,
+			want: nil,
+		},
+		{
+			name: "remove members by a grouped filter",
+			ops:  `[{"op":"remove","path":"members[(value eq \"u1\" or value eq \"u3\") and not (value eq \"x]\\\"[\")]"}]`,
+			want: members("u2"),
+		},
+		{
+			name: "URN-qualified path, filter of three clauses, sub-attribute",
+			ops:  `[{"op":"replace","path":"urn:ietf:params:scim:schemas:core:2.0:Group:members[value eq \"u1\" or value eq \"u2\" or value eq \"x\"].display","value":"D"}]`,
+			want: []any{map[string]any{"value": "u1", "display": "D"}, map[string]any{"value": "u2", "display": "D"}, map[string]any{"value": "u3"}},
+		},
+		{
 			name: "Okta replace members",
 			ops:  `[{"op":"replace","path":"members","value":[{"value":"u9","display":"x@okta.local"}]}]`,
 			want: []any{map[string]any{"value": "u9", "display": "x@okta.local"}},
@@ -322,6 +342,7 @@ func FuzzApplyPatch(f *testing.F) {
 		patchHead + `[{"op":"Add","path":"emails[type eq \"work\"].value","value":"a@b"}]}`,
 		patchHead + `[{"op":"Remove","path":"members","value":[{"value":"id"}]}]}`,
 		patchHead + `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites[value eq \"x\"]"}]}`,
+		patchHead + `[{"op":"remove","path":"emails[type eq \"a\" or type eq \"b]\\\"\" or value pr].display"}]}`,
 	} {
 		f.Add(s)
 	}

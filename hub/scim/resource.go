@@ -467,7 +467,27 @@ func toFloat(v any) (float64, bool) {
 
 // parseDateTime parses an xsd:dateTime: RFC 3339, or without an offset
 // (read as UTC); and, where the attribute allows it, a bare date.
+//
+// The instant must be writable in RFC 3339 in UTC (years 0000 to 9999),
+// since canonical resources hold it that way and read it back: a later
+// one is the last instant of 9999 (the end of the day "9999-12-31", which
+// HR systems send for an open-ended contract, is in year 10000), an
+// earlier one is invalid.
 func parseDateTime(s string, mode DateOnly) (time.Time, bool) {
+	t, ok := parseDateTimeText(s, mode)
+	if !ok {
+		return time.Time{}, false
+	}
+	switch u := t.UTC(); {
+	case u.Year() > 9999:
+		return time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), true
+	case u.Year() < 0:
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+func parseDateTimeText(s string, mode DateOnly) (time.Time, bool) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, true
 	}

@@ -165,6 +165,26 @@ func TestNormalize(t *testing.T) {
 			want: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Nurses",
 			  "members":[{"value":"u1","display":"Babs"},{"value":"u2","type":"user"}]}`,
 		},
+		{
+			// The end of the day 9999-12-31 is in year 10000, which RFC
+			// 3339 cannot write: the stored text did not parse back and
+			// the create failed.
+			name: "open-ended endDate",
+			rt:   users,
+			in: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b","urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User":
+			  {"startDate":"9999-12-31","endDate":"9999-12-31"}}`,
+			want: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User"],"userName":"b",
+			  "urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User":{"startDate":"9999-12-31T00:00:00Z","endDate":"9999-12-31T23:59:59.999999999Z"}}`,
+		},
+		{
+			name: "dateTime past 9999 in UTC",
+			rt:   users,
+			in: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b","urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User":
+			  {"endDate":"9999-12-31T23:00:00-05:00"}}`,
+			want: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User"],"userName":"b",
+			  "urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User":{"endDate":"9999-12-31T23:59:59.999999999Z"}}`,
+		},
+		{name: "dateTime before year 0 in UTC", rt: users, in: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b","urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User":{"endDate":"0000-01-01T00:00:00+01:00"}}`, scimType: "invalidValue"},
 		{name: "missing schemas", rt: users, in: `{"userName":"b"}`, scimType: "invalidSyntax"},
 		{name: "schemas not an array", rt: users, in: `{"schemas":"urn:ietf:params:scim:schemas:core:2.0:User","userName":"b"}`, scimType: "invalidSyntax"},
 		{name: "group schema on user", rt: users, in: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"userName":"b"}`, scimType: "invalidSyntax"},
