@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
+	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/enroll"
 )
 
@@ -75,7 +76,26 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 // unknownProfile is the error message for a profile this hub does not
 // know, with the ones it does.
 func (s *Server) unknownProfile(name string) string {
-	return fmt.Sprintf("unknown kiosk profile %q: use one of %s (firmware-profiles/)", name, strings.Join(slices.Sorted(maps.Keys(s.profiles)), ", "))
+	return unknownProfile(s.profiles, name)
+}
+
+func unknownProfile(known map[string]*profiles.Profile, name string) string {
+	return fmt.Sprintf("unknown kiosk profile %q: use one of %s (firmware-profiles/)", name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+}
+
+// CheckProfile returns an error unless name is a kiosk hardware profile
+// that a hub on data directory dir knows: built in, or in
+// DIR/profiles/. The CLI checks an enrollment code's profile with it, as
+// the API does, so that a typo does not make a code no kiosk can redeem.
+func CheckProfile(dir, name string) error {
+	known, err := loadProfiles(dir)
+	if err != nil {
+		return err
+	}
+	if _, ok := known[name]; !ok {
+		return errors.New(unknownProfile(known, name))
+	}
+	return nil
 }
 
 // handleEnroll redeems a kiosk's one-time code for a device certificate.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -25,6 +26,12 @@ func (e env) device(ctx context.Context, args []string) error {
 		profile := fs.String("profile", "", "hardware profile the kiosk must enroll with (default: the installer chooses)")
 		if err := parse(fs, args[1:], "data", "site", "name"); err != nil {
 			return err
+		}
+		*profile = strings.TrimSpace(*profile)
+		if *profile != "" {
+			if err := hub.CheckProfile(*data, *profile); err != nil {
+				return fmt.Errorf("--profile: %w", err)
+			}
 		}
 		var code string
 		err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
