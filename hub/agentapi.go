@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
@@ -100,6 +101,13 @@ func CheckProfile(dir, name string) error {
 
 // handleEnroll redeems a kiosk's one-time code for a device certificate.
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
+	addr := sourceAddr(r)
+	if wait := s.enrollGuard.blocked(addr, s.cfg.Now()); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		writeAPIJSON(w, http.StatusTooManyRequests, apiError{fmt.Sprintf("too many wrong enrollment codes from %s: try again in %d s with a new code from shiftgate-hub device code", addr, secs)})
+		return
+	}
 	var req wire.EnrollRequest
 	if !readJSON(w, r, wire.MaxMessageBytes, &req) {
 		return
@@ -112,6 +120,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	resp, err := enroll.Redeem(r.Context(), s.st, s.audit, s.certs.CA, req, s.cfg.Now())
 	switch {
 	case errors.Is(err, enroll.ErrBadCode):
+		s.enrollGuard.failed(addr, s.cfg.Now())
+		s.cfg.Logger.Warn("kiosk enrollment refused: the code is wrong, expired or used", "from", addr)
 		writeAPIJSON(w, http.StatusForbidden, apiError{enroll.ErrBadCode.Error()})
 	case errors.Is(err, enroll.ErrNameTaken):
 		writeAPIJSON(w, http.StatusConflict, apiError{enroll.ErrNameTaken.Error()})

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -361,6 +363,55 @@ func TestEnrollmentCodes(t *testing.T) {
 	// The API needs an admin token.
 	if r := h.Do(t, "POST", "/api/v1/devices/codes", `{"name":"x","site":"y"}`); r.Status != http.StatusUnauthorized {
 		t.Errorf("device code with a SCIM token: %d, want 401", r.Status)
+	}
+}
+
+// TestEnrollmentGuessesLimited: an address that sent 20 wrong codes within
+// ten minutes gets 429 with Retry-After, a good code included, until the
+// window ends; successful enrollments never count.
+func TestEnrollmentGuessesLimited(t *testing.T) {
+	const limit, window = 20, 10 * time.Minute // limit, window
+	clock := hubtest.NewClock(time.Now())
+	h := hubtest.Start(t, hubtest.Options{Clock: clock})
+	code := func(name string) string {
+		r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": name, "site": "north"})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("code: %d %s", r.Status, r.Body)
+		}
+		return r.JSON()["code"].(string)
+	}
+	key, _ := certs.NewDeviceKey()
+	csr, _ := certs.NewCSR(key, "kiosk")
+	redeem := func(code string) *http.Response {
+		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
+		resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range limit + 5 {
+		if got := redeem(code(fmt.Sprintf("ok-%d", i))).StatusCode; got != http.StatusOK {
+			t.Fatalf("enrollment %d: %d, want 200", i, got)
+		}
+	}
+	for i := range limit {
+		if got := redeem("0000-0000-0000-0000").StatusCode; got != http.StatusForbidden {
+			t.Fatalf("wrong code %d: %d, want 403", i, got)
+		}
+	}
+	good := code("after")
+	resp := redeem(good)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after %d wrong codes: %d, want 429", limit, resp.StatusCode)
+	}
+	if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra <= 0 || ra > int(window/time.Second) {
+		t.Errorf("Retry-After %q, want 1..%d seconds", resp.Header.Get("Retry-After"), int(window/time.Second))
+	}
+	clock.Advance(window)
+	if got := redeem(code("later")).StatusCode; got != http.StatusOK {
+		t.Errorf("a fresh code after the window: %d, want 200", got)
 	}
 }
 

@@ -149,6 +149,9 @@ type Server struct {
 	handler  http.Handler
 	seen     lastSeen
 	metadata *fidoMetadata // the FIDO metadata file, or nil
+	// enrollGuard refuses a source of many wrong enrollment codes for a
+	// while (see enrollguard.go).
+	enrollGuard *enrollGuard
 }
 
 // New opens the hub's data directory, creating what is missing.
@@ -195,7 +198,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now)}
+	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now), enrollGuard: newEnrollGuard()}
 	s.profiles, err = loadProfiles(cfg.DataDir)
 	if err != nil {
 		st.Close()
