@@ -26,8 +26,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -69,10 +71,19 @@ type Log struct {
 	sealers sync.Pool
 }
 
+// checkKey refuses a key too short to be the chain's: an empty one in
+// particular, under which anyone can seal a chain.
+func checkKey(key []byte) error {
+	if len(key) < keySize {
+		return fmt.Errorf("audit key is %d bytes, need %d", len(key), keySize)
+	}
+	return nil
+}
+
 // New returns a Log that seals with key and stamps records with now().
 func New(key []byte, now func() time.Time) (*Log, error) {
-	if len(key) < keySize {
-		return nil, fmt.Errorf("audit key is %d bytes, need %d", len(key), keySize)
+	if err := checkKey(key); err != nil {
+		return nil, err
 	}
 	if now == nil {
 		now = time.Now
@@ -109,7 +120,11 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 			}
 			detail = b
 		}
-		out[i] = store.AuditRecord{Time: now, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: detail}
+		// Fields are sealed as JSON can carry them: a byte that is not
+		// UTF-8 (a token name or file name from the command line) would
+		// be replaced in an export, which then no longer verifies.
+		out[i] = store.AuditRecord{Time: now, Actor: validUTF8(e.Actor), Action: validUTF8(e.Action), Subject: validUTF8(e.Subject),
+			System: validUTF8(e.System), Detail: detail}
 	}
 	l.mu.Lock()
 	seq, prev := l.headSeq, l.headHash
@@ -151,6 +166,14 @@ func (l *Log) AppendMany(ctx context.Context, ops store.Ops, entries []Entry) ([
 		l.mu.Unlock()
 		return out, nil
 	}
+}
+
+// validUTF8 replaces each run of bytes that are not UTF-8 with U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // forgetHead makes the next append read the head from the store.
@@ -221,6 +244,9 @@ const verifyPage = 1000
 // other errors for failures to read.
 func Verify(ctx context.Context, key []byte, ops store.Ops) (Report, error) {
 	var rep Report
+	if err := checkKey(key); err != nil {
+		return rep, fmt.Errorf("verify audit: %w", err)
+	}
 	var prev []byte
 	s := newSealer(key)
 	for {
@@ -229,14 +255,8 @@ func Verify(ctx context.Context, key []byte, ops store.Ops) (Report, error) {
 			return rep, fmt.Errorf("verify audit: %w", err)
 		}
 		for _, r := range page {
-			want := rep.HeadSeq + 1
-			switch {
-			case r.Seq != want:
-				return rep, &BrokenError{Seq: want, Reason: fmt.Sprintf("record missing (next stored record is %d)", r.Seq)}
-			case !hmac.Equal(r.Prev, prev):
-				return rep, &BrokenError{Seq: r.Seq, Reason: "does not link to the previous record (a record before it was removed, replaced or moved)"}
-			case !hmac.Equal(r.Hash, s.seal(r)):
-				return rep, &BrokenError{Seq: r.Seq, Reason: "contents do not match their hash (the record was edited)"}
+			if err := check(s, r, rep.HeadSeq+1, prev); err != nil {
+				return rep, err
 			}
 			prev = r.Hash
 			rep.HeadSeq = r.Seq
@@ -283,6 +303,59 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer) (in
 			return n, nil
 		}
 	}
+}
+
+// VerifyExport checks an exported copy of the chain (what Export wrote
+// with the same afterSeq) away from the hub: every record must follow the
+// one before it and match its hash under key, as Verify checks the
+// database. The first record of an export after record N links to a hash
+// the export does not hold: compare HeadHash (or that first Prev) with
+// the copy or anchor you kept. Like Verify it cannot see records cut off
+// the end: compare the head it reports with your anchor. It returns a
+// *BrokenError for the first line that does not hold, and other errors
+// for input that is not an export.
+func VerifyExport(key []byte, afterSeq int64, r io.Reader) (Report, error) {
+	rep := Report{HeadSeq: afterSeq}
+	if err := checkKey(key); err != nil {
+		return rep, fmt.Errorf("verify audit export: %w", err)
+	}
+	s := newSealer(key)
+	dec := json.NewDecoder(r)
+	var prev []byte
+	for {
+		var e exported
+		err := dec.Decode(&e)
+		if errors.Is(err, io.EOF) {
+			return rep, nil
+		}
+		if err != nil {
+			return rep, fmt.Errorf("verify audit export: line %d: %w", rep.Records+1, err)
+		}
+		rec := store.AuditRecord{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: e.Detail, Prev: e.Prev, Hash: e.Hash}
+		if rep.Records == 0 && afterSeq > 0 {
+			prev = rec.Prev // the export does not hold the record it links to
+		}
+		if err := check(s, rec, rep.HeadSeq+1, prev); err != nil {
+			return rep, err
+		}
+		prev = rec.Hash
+		rep.HeadSeq, rep.HeadHash = rec.Seq, rec.Hash
+		rep.Records++
+	}
+}
+
+// check returns a *BrokenError unless r is record want, links to prev and
+// matches its hash.
+func check(s *sealer, r store.AuditRecord, want int64, prev []byte) error {
+	switch {
+	case r.Seq != want:
+		return &BrokenError{Seq: want, Reason: fmt.Sprintf("record missing (next stored record is %d)", r.Seq)}
+	case !hmac.Equal(r.Prev, prev):
+		return &BrokenError{Seq: r.Seq, Reason: "does not link to the previous record (a record before it was removed, replaced or moved)"}
+	case !hmac.Equal(r.Hash, s.seal(r)):
+		return &BrokenError{Seq: r.Seq, Reason: "contents do not match their hash (the record was edited)"}
+	}
+	return nil
 }
 
 // ErrKeyMissing means the audit key is gone while the trail holds records

@@ -223,6 +223,21 @@ func (h *history) fold(r store.AuditRecord) {
 			s.State = "disabled"
 			h.last[uid] = s
 		}
+	case "user.delete":
+		// A user deleted while disabled was stripped before and gets no
+		// user.deprovision: a joiner that never could sign in (created
+		// inactive, or past its end date) leaves here.
+		if !isUser {
+			return
+		}
+		if j := h.joinerOf[uid]; j != nil && j.ready().IsZero() {
+			j.left = true
+		}
+		delete(h.joinerOf, uid)
+		if s, ok := h.last[uid]; ok {
+			s.State = "deleted"
+			h.last[uid] = s
+		}
 	case actionReviewDecide:
 		var d struct {
 			Kind, Entitlement, Decision string
