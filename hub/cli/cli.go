@@ -28,7 +28,7 @@ Usage:
   shiftgate-hub token  revoke --data DIR --id ID                         revoke a token at once
   shiftgate-hub device code   --data DIR --site SITE --name NAME         print a one-time kiosk enrollment code
   shiftgate-hub device list   --data DIR                                 list enrolled kiosks
-  shiftgate-hub audit  verify --data DIR                                 check the audit hash chain
+  shiftgate-hub audit  verify --data DIR [--export FILE [--after SEQ]]  check the audit hash chain (or an export of it)
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines
   shiftgate-hub import shifts --data DIR [--zone ZONE] [--dry-run] FILE.csv  replace listed users' shifts, all or nothing
   shiftgate-hub review start --data DIR --name NAME --due DATE [--site S] [--role R] [--privileged] [--external]
