@@ -424,6 +424,15 @@ func (c *conn) handle(frame []byte) {
 	case wire.TypeHello:
 		c.enqueue(errorFrame(env.ID, wire.ErrState, "hello already received"))
 		return
+	case wire.TypeError:
+		// An error answering a push (a session.extend an older agent
+		// does not know, a revoke whose teardown failed) answers it: it
+		// is no longer outstanding, or a kiosk that keeps answering would
+		// be dropped after maxOutstanding of them as one that stopped.
+		// The handler still gets the error.
+		if env.Re != "" {
+			c.takePending(env.Re)
+		}
 	}
 	c.queueRequest(env)
 }

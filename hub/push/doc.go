@@ -22,12 +22,14 @@
 //  4. Running. Each connection has one reader goroutine (started by
 //     ServeHTTP, which returns after the upgrade so that net/http frees
 //     what it held for the request) and one writer goroutine that owns
-//     every write, pings included. The reader decodes frames, answers malformed ones with an
-//     error message, hands acks of outstanding pushes to Handler.Acked and
-//     queues every other message for Handler.Request. Requests of one
-//     connection run one at a time, in order, on a worker goroutine that
-//     exists only while requests are waiting, so acks and pongs are never
-//     stuck behind a slow request. Hub.Push encodes the frame once, records
+//     every write, pings included. The reader decodes frames, answers
+//     malformed ones with an error message, hands acks of outstanding
+//     pushes to Handler.Acked and queues every other message for
+//     Handler.Request (an error answering an outstanding push settles it
+//     first: it is answered, not acked). Requests of one connection run
+//     one at a time, in order, on a worker goroutine that exists only
+//     while requests are waiting, so acks and pongs are never stuck
+//     behind a slow request. Hub.Push encodes the frame once, records
 //     the push as outstanding and hands the frame to the writer without
 //     blocking.
 //  5. End. A channel ends when the peer goes away, when it is silent for
