@@ -969,10 +969,12 @@ func (a *Agent) startTeardown() {
 // endDone takes the teardown's result. A failed teardown leaves the session
 // recorded (session.json, with its end reason) and the kiosk Ending — no
 // tap is taken over what may be left of it — answers the revokes waiting
-// for it with an internal error (the hub resends them), and is tried again
-// after a backoff, or at once when a revoke for the session comes. Only a
-// teardown that succeeded locks the kiosk, acknowledges the revokes,
-// queues session.end and emits session.ended.
+// for it with an internal error, and is tried again after a backoff, or at
+// once when a revoke for the session comes. Only a teardown that succeeded
+// locks the kiosk, acknowledges the revokes, queues session.end and emits
+// session.ended. A revoked session's end is reported too when its revokes
+// cannot be acknowledged: they were answered with an error, or the kiosk
+// is offline (the report is the hub's acknowledgement then).
 func (a *Agent) endDone(err error) {
 	a.tearing = false
 	s := a.session
@@ -983,6 +985,14 @@ func (a *Agent) endDone(err error) {
 			"session", s.ID, "attempt", a.tornFails, "retry_in", d, "err", err)
 		for _, id := range a.acks {
 			a.reply(id, wire.TypeError, wire.Error{Code: wire.ErrInternal, Message: "session teardown failed on the kiosk; retrying"})
+		}
+		if len(a.acks) > 0 && !s.Report {
+			// The revokes are answered: nothing will be left to ack when
+			// a retry succeeds, so that teardown is reported instead
+			// (the hub takes a session.end of a session it ended as the
+			// acknowledgement its revocation waits for).
+			s.Report = true
+			a.persist()
 		}
 		a.acks = nil
 		a.retry = a.clock.AfterFunc(d, func() {
@@ -997,6 +1007,12 @@ func (a *Agent) endDone(err error) {
 	}
 	a.tornFails = 0
 	a.session = nil
+	if len(a.acks) > 0 && !a.connected {
+		// The acks cannot reach the hub, and a reconnecting kiosk
+		// without a live session gets no verdict to answer: report the
+		// teardown, which the hub takes as the acknowledgement.
+		s.Report = true
+	}
 	if s.Report {
 		a.pending = append(a.pending, wire.SessionEnd{SessionID: s.ID, Reason: s.Ending})
 	}

@@ -215,3 +215,56 @@ func TestRestartRetriesFailedTeardown(t *testing.T) {
 		t.Errorf("teardown of %q", s.ID)
 	}
 }
+
+// TestRevokeAnsweredWithErrorReportsEnd: a revoke whose teardown failed was
+// answered with an error, so when a retry (by its backoff, with no revoke
+// resent) succeeds there is nothing to ack: the kiosk reports session.end,
+// which the hub takes as the revocation's acknowledgement.
+func TestRevokeAnsweredWithErrorReportsEnd(t *testing.T) {
+	h := newHarness(t, withGate())
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonDeprovisioned})
+	<-h.teardowns
+	h.gate <- errors.New("processes survived SIGKILL")
+	h.hub.waitFor("error reply", func() bool { return len(h.hub.getReplies()) == 1 })
+	h.do(func() {}) // endDone has armed the retry
+	h.clock.Advance(teardownRetryBase)
+	<-h.teardowns
+	h.gate <- nil
+	h.ev.expect(t, EventSessionEnding, EventSessionEnded)
+	h.endReported("s1", wire.ReasonDeprovisioned)
+	if h.acked("p1") {
+		t.Error("p1 acked after it was answered with an error")
+	}
+}
+
+// TestRevokeFinishedOfflineReportsEnd: a revoke whose teardown finishes
+// after the channel dropped cannot be acked, and the kiosk comes back with
+// no live session (no welcome.revoke to answer): it reports session.end
+// once connected. A teardown finished while connected is acked, not
+// reported.
+func TestRevokeFinishedOfflineReportsEnd(t *testing.T) {
+	h := newHarness(t, withGate())
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonForced})
+	<-h.teardowns
+	h.hub.disconnect()
+	h.waitLoop("the disconnect", func() bool { return !h.a.connected })
+	h.gate <- nil
+	h.ev.expect(t, EventSessionEnding, EventDisconnected, EventSessionEnded)
+	h.connect()
+	h.endReported("s1", wire.ReasonForced)
+
+	h.login("s2", "ana", time.Hour)
+	h.hub.push(wire.TypeSessionRevoke, "p2", wire.SessionRevoke{SessionID: "s2", Reason: wire.ReasonForced})
+	<-h.teardowns
+	h.gate <- nil
+	h.hub.waitFor("ack of p2", func() bool { return h.acked("p2") })
+	for _, r := range h.hub.requestsOf(wire.TypeSessionEnd) {
+		if r.(wire.SessionEnd).SessionID == "s2" {
+			t.Errorf("s2 reported although its revoke was acked")
+		}
+	}
+}
