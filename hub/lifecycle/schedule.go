@@ -32,17 +32,26 @@ var scheduler = Actor{Name: actorScheduler, System: systemScheduler}
 // also writes its audit record, so a pass after a restart catches up on
 // whatever came due while the hub was down, and no action happens (or is
 // audited) twice, whatever passes overlap.
+//
+// An event that cannot be applied does not hold up the others: the pass
+// goes on with the next one and returns every failure, joined, with the
+// counts of what it did. Stopping at the first would stop every later
+// pass at the same record, and with it every scheduled revocation.
 func (e *Engine) RunDue(ctx context.Context) (Due, error) {
-	var d Due
+	var (
+		d    Due
+		errs []error
+	)
 	now := e.now().UTC()
 	starting, _, err := e.st.ListUsers(ctx, store.UserQuery{States: []store.UserState{store.UserPending}, StartBy: now})
 	if err != nil {
-		return d, fmt.Errorf("scheduler: list starters: %w", err)
+		errs = append(errs, fmt.Errorf("scheduler: list starters: %w", err))
 	}
 	for _, u := range starting {
 		ok, err := e.activate(ctx, u.ID, now)
 		if err != nil {
-			return d, err
+			errs = append(errs, err)
+			continue
 		}
 		if ok {
 			d.Activated++
@@ -50,25 +59,24 @@ func (e *Engine) RunDue(ctx context.Context) (Due, error) {
 	}
 	ending, _, err := e.st.ListUsers(ctx, store.UserQuery{States: []store.UserState{store.UserPending, store.UserActive}, EndBy: now})
 	if err != nil {
-		return d, fmt.Errorf("scheduler: list leavers: %w", err)
+		errs = append(errs, fmt.Errorf("scheduler: list leavers: %w", err))
 	}
 	for _, u := range ending {
 		_, err := e.UpdateUser(ctx, scheduler, u.ID, func(old store.User) (store.User, error) { return old, nil })
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return d, err
-		}
-		if err == nil {
+		switch {
+		case err == nil:
 			d.Deprovisioned++
+		case !errors.Is(err, store.ErrNotFound):
+			errs = append(errs, fmt.Errorf("scheduler: deprovision user %s: %w", u.ID, err))
 		}
 	}
-	if d.Expired, err = e.endExpiredSessions(ctx); err != nil {
-		return d, err
-	}
-	if d.GrantsExpired, err = e.expireGrants(ctx); err != nil {
-		return d, err
-	}
+	d.Expired, err = e.endExpiredSessions(ctx)
+	errs = append(errs, err)
+	d.GrantsExpired, err = e.expireGrants(ctx)
+	errs = append(errs, err)
 	d.ExtensionsExpired, err = e.expireExtensions(ctx)
-	return d, err
+	errs = append(errs, err)
+	return d, errors.Join(errs...)
 }
 
 // activate moves one pending user to active if it still is pending and due.
@@ -119,7 +127,8 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 			if ctx.Err() != nil {
 				return
 			}
-			e.log.Error("scheduler pass failed", "err", err)
+			e.log.Error("scheduler pass failed", "err", err, "activated", d.Activated, "deprovisioned", d.Deprovisioned, "expired", d.Expired,
+				"grants_expired", d.GrantsExpired, "extensions_expired", d.ExtensionsExpired)
 		} else if d.Activated+d.Deprovisioned+d.Expired+d.GrantsExpired+d.ExtensionsExpired > 0 {
 			e.log.Info("scheduler pass", "activated", d.Activated, "deprovisioned", d.Deprovisioned, "expired", d.Expired,
 				"grants_expired", d.GrantsExpired, "extensions_expired", d.ExtensionsExpired)

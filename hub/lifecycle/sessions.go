@@ -267,6 +267,7 @@ func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("scheduler: list expired sessions: %w", err)
 	}
 	n := 0
+	var errs []error // one session that cannot be ended does not keep the others live
 	for _, s := range ss {
 		done := false
 		err := e.run(ctx, func(tx store.Ops, c *change) error {
@@ -295,11 +296,12 @@ func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 			return err
 		})
 		if err != nil {
-			return n, fmt.Errorf("scheduler: end expired session %s: %w", s.ID, err)
+			errs = append(errs, fmt.Errorf("scheduler: end expired session %s: %w", s.ID, err))
+			continue
 		}
 		if done {
 			n++
 		}
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }

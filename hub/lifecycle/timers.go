@@ -22,6 +22,7 @@ const dueBatch = 500
 // normally ended on its own first.
 func (e *Engine) expireGrants(ctx context.Context) (int, error) {
 	n := 0
+	var errs []error // one grant that cannot be expired does not hold up the others
 	for {
 		now := e.now().UTC()
 		due, err := e.st.ListDueGrants(ctx, now, dueBatch)
@@ -49,14 +50,17 @@ func (e *Engine) expireGrants(ctx context.Context) (int, error) {
 				return err
 			})
 			if err != nil {
-				return n, fmt.Errorf("scheduler: expire grant %s: %w", g.ID, err)
+				errs = append(errs, fmt.Errorf("scheduler: expire grant %s: %w", g.ID, err))
+				continue
 			}
 			if done {
 				n++
 			}
 		}
-		if len(due) < dueBatch {
-			return n, nil
+		// A failed one stays due: reading the next batch could return
+		// it again and again. The next pass tries it again.
+		if len(due) < dueBatch || len(errs) > 0 {
+			return n, errors.Join(errs...)
 		}
 	}
 }
@@ -66,6 +70,7 @@ func (e *Engine) expireGrants(ctx context.Context) (int, error) {
 // that remain (reconcile): one that is now outside every shift ends.
 func (e *Engine) expireExtensions(ctx context.Context) (int, error) {
 	n := 0
+	var errs []error // as in expireGrants
 	for {
 		now := e.now().UTC()
 		due, err := e.st.ListDueShiftExtensions(ctx, now, dueBatch)
@@ -95,14 +100,17 @@ func (e *Engine) expireExtensions(ctx context.Context) (int, error) {
 				return e.reconcile(ctx, tx, c, scheduler, u, now, causeExtensionExpiry)
 			})
 			if err != nil {
-				return n, fmt.Errorf("scheduler: expire shift extension %s: %w", x.ID, err)
+				errs = append(errs, fmt.Errorf("scheduler: expire shift extension %s: %w", x.ID, err))
+				continue
 			}
 			if done {
 				n++
 			}
 		}
-		if len(due) < dueBatch {
-			return n, nil
+		// A failed one stays due: reading the next batch could return
+		// it again and again. The next pass tries it again.
+		if len(due) < dueBatch || len(errs) > 0 {
+			return n, errors.Join(errs...)
 		}
 	}
 }
