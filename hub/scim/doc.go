@@ -25,5 +25,8 @@
 //     resource rather than failing (Entra probes with configurable matching
 //     attributes and treats an empty list as "create");
 //   - PATCH accepts Entra's and Okta's path-less value objects with dotted
-//     and URN-qualified keys, and Entra's "remove members with a value list".
+//     and URN-qualified keys and with core attributes under the core schema
+//     URN, and Entra's "remove members with a value list"; in a value
+//     object unknown keys are ignored beside known ones, and an object
+//     that names no attribute at all is invalidPath.
 package scim

@@ -168,6 +168,10 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, a lifecycl
 	return nil
 }
 
+// queryGroups answers a list or search, as queryUsers does: without a
+// filter the store reads the page; with one, an equality on displayName,
+// externalId or id narrows the candidates and the whole filter is
+// evaluated on each, a batch at a time.
 func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listParams) error {
 	f, err := p.parseFilter(h.groups)
 	if err != nil {
@@ -175,8 +179,22 @@ func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listPara
 	}
 	q := store.GroupQuery{}
 	if f == nil {
-		q.Offset, q.Limit = p.startIndex-1, max(p.count, 1)
-	} else if attr, val, ok := f.Equality(); ok {
+		q.Offset, q.Limit = p.startIndex-1, max(p.count, 1) // the store's 0 means no cap
+		groups, total, err := h.cfg.Store.ListGroups(r.Context(), q)
+		if err != nil {
+			return err
+		}
+		if p.count == 0 {
+			groups = nil
+		}
+		items := make([]map[string]any, len(groups))
+		for i, g := range groups {
+			items[i] = h.groupResource(g)
+		}
+		writeList(w, h.groups, p, total, items)
+		return nil
+	}
+	if attr, val, ok := f.Equality(); ok {
 		switch strings.ToLower(attr) {
 		case "displayname":
 			q.DisplayName = val
@@ -186,18 +204,18 @@ func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listPara
 			q.ID = val
 		}
 	}
-	groups, total, err := h.cfg.Store.ListGroups(r.Context(), q)
+	list := func(offset, limit int) ([]store.Group, error) {
+		q.Offset, q.Limit = offset, limit
+		groups, _, err := h.cfg.Store.ListGroups(r.Context(), q)
+		return groups, err
+	}
+	key := func(g store.Group) scanKey { return scanKey{g.Created, g.ID} }
+	render := func(g store.Group) (map[string]any, error) { return h.groupResource(g), nil }
+	total, items, err := matchPage(f, p, groupScanBatch, list, key, render)
 	if err != nil {
 		return err
 	}
-	if f == nil && p.count == 0 {
-		groups = nil
-	}
-	items := make([]map[string]any, len(groups))
-	for i, g := range groups {
-		items[i] = h.groupResource(g)
-	}
-	writeList(w, h.groups, p, f, total, items)
+	writeList(w, h.groups, p, total, items)
 	return nil
 }
 

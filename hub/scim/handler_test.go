@@ -59,3 +59,39 @@ func TestRemoveMembersByLongFilter(t *testing.T) {
 		t.Errorf("members after the removal = %v, want [%s]", g.Members, ids[3])
 	}
 }
+
+// A path-less PATCH that nests core attributes under the core schema URN
+// deactivates the user. It answered 200 and changed nothing: the leaver
+// kept signing in. A value naming no attribute is a 400, not a 200 that
+// drops it; an unknown URN-qualified attribute beside active=false does
+// not hold up the deactivation.
+func TestPatchCoreSchemaURNKey(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	id := wantStatus(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["`+coreUser+`"],"userName":"urn.leaver"}`), 201)["id"].(string)
+
+	r := h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:acme:2.0:User":{"active":false}}}]}`)
+	if r.Status != 400 || r.JSON()["scimType"] != "invalidPath" {
+		t.Errorf("PATCH with an unknown URN key: status %d, body %s; want 400 invalidPath", r.Status, r.Body)
+	}
+	if u, err := h.Store().GetUser(t.Context(), id); err != nil || !u.Active {
+		t.Fatalf("after the refused PATCH: active %v, err %v; want still active", u.Active, err)
+	}
+
+	m := wantStatus(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","value":{"`+coreUser+`":{"active":false}}}]}`), 200)
+	if m["active"] != false {
+		t.Errorf("PATCH answer: active = %v, want false", m["active"])
+	}
+	u, err := h.Store().GetUser(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Active || u.State != store.UserDisabled {
+		t.Errorf("after the PATCH: active %v, state %v; want inactive and disabled", u.Active, u.State)
+	}
+
+	id2 := wantStatus(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["`+coreUser+`"],"userName":"custom.leaver"}`), 201)["id"].(string)
+	wantStatus(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id2, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","value":{"active":false,"urn:ietf:params:scim:schemas:extension:acme:2.0:User:costCenter":"4711"}}]}`), 200)
+	if u, err := h.Store().GetUser(t.Context(), id2); err != nil || u.Active || u.State != store.UserDisabled {
+		t.Errorf("after active=false beside an unknown attribute: active %v, state %v, err %v; want inactive and disabled", u.Active, u.State, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	filter "github.com/scim2/filter-parser/v2"
 )
@@ -218,9 +219,11 @@ func plainAttrName(s string) bool {
 //     removes only the listed values. Removing a required attribute is
 //     mutability.
 //   - Without a path, value is an object whose keys are paths: plain,
-//     dotted ("name.givenName"), URN-qualified, or with a filter. Unknown
-//     keys are ignored; readOnly keys (Okta sends "id") are ignored when
-//     equal to the current value.
+//     dotted ("name.givenName"), URN-qualified, or with a filter; a key
+//     that is the core schema's or an extension's URN holds an object of
+//     that schema's attributes. Unknown keys are ignored, but an object
+//     with no key that names an attribute is invalidPath; readOnly keys
+//     (Okta sends "id") are ignored when equal to the current value.
 //   - Targeting a readOnly attribute (id, meta, groups, schemas) or changing
 //     an immutable value that is set is mutability; an unknown attribute is
 //     invalidPath.
@@ -271,7 +274,20 @@ type patcher struct {
 }
 
 // applyObject applies a path-less value object; prefix qualifies its keys
-// (an extension URN plus ":" for a value given for a whole extension).
+// (a schema URN plus ":" for a value given for a whole schema).
+//
+// A key naming the resource's core schema (Okta and some HR connectors
+// send {"urn:ietf:params:scim:schemas:core:2.0:User":{"active":false}})
+// holds core attributes, as an extension URN key holds the extension's.
+// It used to be ignored: a leaver's deactivation answered 200 and did
+// nothing.
+//
+// Unknown keys, plain or URN-qualified, are ignored next to known ones:
+// an identity provider sends every mapped attribute in one operation, and
+// refusing it for an attribute the hub does not keep (a custom extension)
+// would refuse the deactivation that came with it. An object none of
+// whose keys is an attribute is invalidPath: a 200 for an operation that
+// changed nothing the client asked for hides a failed deprovisioning.
 func (pa *patcher) applyObject(prefix string, v any) error {
 	m, ok := v.(map[string]any)
 	if !ok {
@@ -281,24 +297,64 @@ func (pa *patcher) applyObject(prefix string, v any) error {
 	slices.SortStableFunc(keys, func(a, b string) int { // plain keys first, then refinements
 		return cmp3(float64(strings.Count(a, ".")+strings.Count(a, "[")), float64(strings.Count(b, ".")+strings.Count(b, "[")))
 	})
+	whole := prefix == "" || strings.EqualFold(prefix, pa.rt.Schema.ID+":") // keys are the resource's
+	known, unknown := 0, ""
 	for _, k := range keys {
-		if prefix == "" && strings.EqualFold(k, "schemas") {
+		if whole && strings.EqualFold(k, "schemas") {
 			continue
 		}
-		var p filter.Path
 		var err error
-		if s := pa.rt.Extension(k); s != nil && prefix == "" {
+		if prefix == "" && strings.EqualFold(k, pa.rt.Schema.ID) {
+			err = pa.applyObject(pa.rt.Schema.ID+":", m[k])
+		} else if s := pa.rt.Extension(k); s != nil && prefix == "" {
 			err = pa.applyObject(s.ID+":", m[k])
-		} else if p, err = parsePathText(prefix + k); err == nil {
+		} else if p, perr := parsePathText(prefix + k); perr == nil && pa.known(p) {
 			err = pa.apply(p, m[k], true)
 		} else {
-			err = nil // not an attribute name: ignored like any unknown attribute
+			// Not an attribute: ignored like any unknown attribute.
+			if unknown == "" {
+				unknown = k
+			}
+			continue
 		}
 		if err != nil {
 			return err
 		}
+		known++
+	}
+	if known == 0 && unknown != "" {
+		return ErrInvalidPath("%s: %q is not an attribute of %s (schemas %s), and the value names no attribute that is; nothing would change", pa.where, clip(prefix+unknown), pa.rt.Name, pa.schemaList())
 	}
 	return nil
+}
+
+// known reports whether p names an attribute, or an extension, of the
+// resource type.
+func (pa *patcher) known(p filter.Path) bool {
+	_, ok := resolvePath(pa.rt, p.AttributePath)
+	return ok
+}
+
+// clip shortens a client's key for an error detail.
+func clip(k string) string {
+	const n = 120
+	if len(k) <= n {
+		return k
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(k[i]) {
+		i--
+	}
+	return k[:i] + "…"
+}
+
+// schemaList names the resource type's schemas, for error details.
+func (pa *patcher) schemaList() string {
+	l := pa.rt.Schema.ID
+	for _, e := range pa.rt.Extensions {
+		l += ", " + e.Schema.ID
+	}
+	return l
 }
 
 // apply applies one operation at path p. lenient (inside a value object)

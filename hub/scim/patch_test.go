@@ -170,6 +170,44 @@ func TestApplyPatchUser(t *testing.T) {
 			ops:   `[{"op":"replace","value":{"id":"2819c223-7f76-453a-919d-413861904646","title":"Charge nurse"}}]`,
 			check: wantAt("title", "Charge nurse"),
 		},
+		{
+			// Okta and some HR connectors nest core attributes under the
+			// core schema URN; ignored, the leaver stayed active.
+			name:  "value object with the core schema URN key",
+			ops:   `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"active":false}}}]`,
+			check: wantAt("active", false),
+		},
+		{
+			name: "core schema URN key in another case, with dotted and complex keys and an extension",
+			ops: `[{"op":"replace","value":{"URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER":{"Active":"False","name.givenName":"Babs","name":{"familyName":"J"},"schemas":["x"]},
+			       "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"ICU"}}}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt("active", false)(t, got)
+				wantAt("name", map[string]any{"givenName": "Babs", "familyName": "J"})(t, got)
+				wantAt(ent+".department", "ICU")(t, got)
+			},
+		},
+		{
+			name:  "core schema URN key keeps an unchanged id, ignores an unknown attribute beside a known one",
+			ops:   `[{"op":"add","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"id":"2819c223-7f76-453a-919d-413861904646","title":"Charge nurse","favouriteColour":"blue"}}}]`,
+			check: wantAt("title", "Charge nurse"),
+		},
+		{
+			// An identity provider sends every mapped attribute at once:
+			// one the hub does not keep must not refuse a deactivation.
+			name:  "unknown URN-qualified attribute beside a known one is ignored",
+			ops:   `[{"op":"replace","value":{"active":false,"urn:ietf:params:scim:schemas:extension:acme:2.0:User:costCenter":"x"}}]`,
+			check: wantAt("active", false),
+		},
+		{name: "core schema URN key changing id", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"id":"other"}}}]`, scimType: "mutability"},
+		{name: "core schema URN key with a bad value", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"active":"maybe"}}}]`, scimType: "invalidValue"},
+		{name: "core schema URN key with only an unknown attribute", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"activ":false}}}]`, scimType: "invalidPath"},
+		{name: "core schema URN key not an object", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":false}}]`, scimType: "invalidSyntax"},
+		{name: "Group core schema URN key on a user", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:Group":{"active":false}}}]`, scimType: "invalidPath"},
+		{name: "unknown extension URN key", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:acme:2.0:User":{"active":false}}}]`, scimType: "invalidPath"},
+		{name: "extension URN nested under the core schema URN", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"x"}}}}]`, scimType: "invalidPath"},
+		{name: "extension URN key with only an unknown attribute", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"departmnt":"x"}}}]`, scimType: "invalidPath"},
+		{name: "value object with only unknown attributes", ops: `[{"op":"replace","value":{"activ":false}}]`, scimType: "invalidPath"},
 		{name: "replace with filter and no match", ops: `[{"op":"replace","path":"emails[type eq \"pager\"].value","value":"x"}]`, scimType: "noTarget"},
 		{name: "replace id", ops: `[{"op":"replace","path":"id","value":"other"}]`, scimType: "mutability"},
 		{name: "change id in value object", ops: `[{"op":"replace","value":{"id":"other"}}]`, scimType: "mutability"},
@@ -312,6 +350,12 @@ func TestApplyPatchGroup(t *testing.T) {
 			ops:  `[{"op":"remove","path":"members"}]`,
 			want: nil,
 		},
+		{
+			name: "value object with the core Group schema URN key",
+			ops:  `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:group":{"displayName":"Charge nurses","members":[{"value":"u2"}]}}}]`,
+			want: members("u2"),
+		},
+		{name: "User core schema URN key on a group", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"displayName":"x"}}}]`, scimType: "invalidPath"},
 		{name: "member value is immutable", ops: `[{"op":"replace","path":"members[value eq \"u2\"].value","value":"u5"}]`, scimType: "mutability"},
 		{name: "displayName cannot be removed", ops: `[{"op":"remove","path":"displayName"}]`, scimType: "mutability"},
 	}

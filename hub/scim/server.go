@@ -377,25 +377,90 @@ func (p listParams) parseFilter(rt *ResourceType) (*Filter, error) {
 	return ParseFilter(rt, p.filter)
 }
 
-// writeList answers a query. Without a filter, items is already the page
-// and total the count of all; with one, items are the candidates, which are
-// matched and paged here. Either way each item is projected as asked.
-func writeList(w http.ResponseWriter, rt *ResourceType, p listParams, f *Filter, total int, items []map[string]any) {
-	if f != nil {
-		matched := items[:0]
-		for _, res := range items {
-			if f.Match(res) {
-				matched = append(matched, res)
-			}
-		}
-		total = len(matched)
-		from, to := page(len(matched), p.startIndex, p.count)
-		items = matched[from:to]
-	}
+// writeList answers a query with total matches and items, the page of them
+// asked for, each projected as asked.
+func writeList(w http.ResponseWriter, rt *ResourceType, p listParams, total int, items []map[string]any) {
 	for i := range items {
 		items[i] = projectOwned(rt, items[i], p.attributes, p.excluded)
 	}
 	writeJSON(w, http.StatusOK, newListResponse(total, p.startIndex, items))
+}
+
+// Filtered queries read, render and match the store's candidates this many
+// at a time (groups fewer: they carry their members). The store cannot
+// evaluate a SCIM filter, so every candidate is matched, but only one batch
+// and the page asked for are held at once, not every user of the hub.
+const (
+	userScanBatch  = 250
+	groupScanBatch = 50
+)
+
+// scanKey is a stored resource's place in the store's list order: by
+// creation, then ID (store.UserQuery, store.GroupQuery).
+type scanKey struct {
+	created time.Time
+	id      string
+}
+
+func (k scanKey) compare(o scanKey) int {
+	if c := k.created.Compare(o.created); c != 0 {
+		return c
+	}
+	return strings.Compare(k.id, o.id)
+}
+
+// matchPage evaluates f on every candidate the store lists and returns the
+// number of matches and the page of them that p asks for (RFC 7644
+// §3.4.2.4: totalResults counts every match, Resources holds at most count
+// of them from startIndex on).
+//
+// list reads the candidates [offset, offset+limit) in the store's order and
+// key gives a candidate's place in it. Batches are separate store reads,
+// and a candidate deleted between two moves those after it forward, so
+// that an offset alone would skip some. Each batch after the first starts
+// at the last candidate read; candidates at or before it are skipped, and
+// when the read starts past it (it, or one before it, is gone) the read
+// steps back. A candidate that exists throughout the query is matched
+// exactly once; one created or deleted meanwhile may or may not be.
+func matchPage[T any](f *Filter, p listParams, batch int, list func(offset, limit int) ([]T, error), key func(T) scanKey, render func(T) (map[string]any, error)) (total int, page []map[string]any, err error) {
+	from := p.startIndex - 1
+	var (
+		last   scanKey
+		seen   bool // last is set
+		offset int
+	)
+	for {
+		cands, err := list(offset, batch)
+		if err != nil {
+			return 0, nil, err
+		}
+		if offset > 0 && (len(cands) == 0 || key(cands[0]).compare(last) > 0) {
+			offset = max(offset-batch, 0)
+			continue
+		}
+		for _, c := range cands {
+			k := key(c)
+			if seen && k.compare(last) <= 0 {
+				continue // matched already
+			}
+			last, seen = k, true
+			res, err := render(c)
+			if err != nil {
+				return 0, nil, err
+			}
+			if !f.Match(res) {
+				continue
+			}
+			if total >= from && total-from < p.count {
+				page = append(page, res)
+			}
+			total++
+		}
+		if len(cands) < batch {
+			return total, page, nil
+		}
+		offset += len(cands) - 1
+	}
 }
 
 // listResponse is RFC 7644 §3.4.2's ListResponse.
@@ -412,13 +477,6 @@ func newListResponse(total, startIndex int, items []map[string]any) listResponse
 		items = []map[string]any{}
 	}
 	return listResponse{Schemas: []string{listResponseURN}, TotalResults: total, StartIndex: startIndex, ItemsPerPage: len(items), Resources: items}
-}
-
-// page cuts the in-memory page [startIndex, startIndex+count) out of n items.
-func page(n, startIndex, count int) (from, to int) {
-	from = min(startIndex-1, n)
-	to = min(from+count, n)
-	return from, to
 }
 
 // etag is a resource version as an HTTP entity tag.

@@ -297,22 +297,21 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle
 	return nil
 }
 
-// queryUsers answers a list or search. An equality on userName, externalId
-// or id narrows the candidates through an index; the whole filter is then
-// evaluated on each candidate.
+// queryUsers answers a list or search. Without a filter the store reads
+// the page. With one, an equality on userName, externalId or id narrows the
+// candidates through an index; the whole filter is then evaluated on each
+// candidate, a batch at a time (matchPage).
 func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParams) error {
 	ctx := r.Context()
 	f, err := p.parseFilter(h.users)
 	if err != nil {
 		return err
 	}
-	q := store.UserQuery{}
 	if f == nil {
-		q.Offset, q.Limit = p.startIndex-1, p.count
-		if p.count == 0 {
-			q.Limit = 1 // the store's 0 means no cap; only the total is wanted
-		}
-	} else if attr, val, ok := f.Equality(); ok {
+		return h.pageUsers(w, r, p)
+	}
+	q := store.UserQuery{}
+	if attr, val, ok := f.Equality(); ok {
 		switch strings.ToLower(attr) {
 		case "username":
 			q.UserName = val
@@ -322,24 +321,53 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 			q.ID = val
 		}
 	}
-	countOnly := f == nil && p.count == 0
+	type candidate struct {
+		u      store.User
+		groups []store.Group
+	}
+	// The filter is evaluated on the rendered resources, so it may test
+	// groups: they are rendered whatever the projection. They come with
+	// the users, in the same store read.
+	list := func(offset, limit int) ([]candidate, error) {
+		q.Offset, q.Limit = offset, limit
+		users, groups, _, err := h.cfg.Store.ListUsersWithGroups(ctx, q)
+		cands := make([]candidate, len(users))
+		for i, u := range users {
+			cands[i] = candidate{u, groups[u.ID]}
+		}
+		return cands, err
+	}
+	key := func(c candidate) scanKey { return scanKey{c.u.Created, c.u.ID} }
+	render := func(c candidate) (map[string]any, error) { return h.userResource(c.u, c.groups) }
+	total, items, err := matchPage(f, p, userScanBatch, list, key, render)
+	if err != nil {
+		return err
+	}
+	writeList(w, h.users, p, total, items)
+	return nil
+}
+
+// pageUsers answers a list without a filter: the store reads the page.
+func (h *Handler) pageUsers(w http.ResponseWriter, r *http.Request, p listParams) error {
+	q := store.UserQuery{Offset: p.startIndex - 1, Limit: p.count}
+	if p.count == 0 {
+		q.Limit = 1 // the store's 0 means no cap; only the total is wanted
+	}
 	var (
 		users  []store.User
 		groups map[string][]store.Group
 		total  int
+		err    error
 	)
-	// The filter is evaluated on the rendered resources, so it may test
-	// groups: with one, they are rendered whatever the projection. They
-	// come with the users, in the same store read.
-	if !countOnly && (f != nil || wantsAttr(p, "groups")) {
-		users, groups, total, err = h.cfg.Store.ListUsersWithGroups(ctx, q)
+	if p.count > 0 && wantsAttr(p, "groups") {
+		users, groups, total, err = h.cfg.Store.ListUsersWithGroups(r.Context(), q)
 	} else {
-		users, total, err = h.cfg.Store.ListUsers(ctx, q)
+		users, total, err = h.cfg.Store.ListUsers(r.Context(), q)
 	}
 	if err != nil {
 		return err
 	}
-	if countOnly {
+	if p.count == 0 {
 		users = nil
 	}
 	items := make([]map[string]any, 0, len(users))
@@ -350,7 +378,7 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 		}
 		items = append(items, res)
 	}
-	writeList(w, h.users, p, f, total, items)
+	writeList(w, h.users, p, total, items)
 	return nil
 }
 
