@@ -191,6 +191,7 @@ type Console struct {
 	handler   http.Handler
 	static    http.Handler
 	ceremony  *ceremonies
+	streams   liveStreams
 	done      chan struct{}
 	closeOnce sync.Once
 }

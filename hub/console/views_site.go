@@ -150,11 +150,23 @@ func (c *Console) siteLive(w http.ResponseWriter, r *http.Request, v *viewer) er
 
 // siteEvents is a server-sent event stream that says "sessions" whenever
 // the viewer's live sessions change. It re-checks the console session on
-// every poll, so a sign-out or timeout ends the stream.
+// every poll, and reads the live sessions with the account as it is then
+// (sites taken away are no longer watched), so a sign-out, a timeout or a
+// disabled account ends the stream ("signedout"). An account holds at most
+// MaxLiveStreams streams: a newer one supersedes its oldest, which ends
+// with "superseded".
 func (c *Console) siteEvents(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Header.Get("Last-Event-ID") == supersededID {
+		// The automatic reconnection of a superseded stream's
+		// EventSource: 204 makes it stop.
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	stream := c.streams.add(v.account.ID)
+	defer c.streams.remove(v.account.ID, stream)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	if _, err := fmt.Fprint(w, "retry: 3000\n\n"); err != nil {
@@ -171,11 +183,19 @@ func (c *Console) siteEvents(w http.ResponseWriter, r *http.Request, v *viewer) 
 	beat := time.NewTicker(15 * time.Second)
 	defer beat.Stop()
 	for {
-		if _, err := c.viewer(ctx, r, false); err != nil {
+		cur, err := c.viewer(ctx, r, false)
+		if errors.Is(err, errNoSession) {
 			fmt.Fprint(w, "event: signedout\ndata: {}\n\n")
 			rc.Flush()
 			return nil
 		}
+		if err != nil {
+			if ctx.Err() == nil {
+				c.cfg.Logger.Error("console: live stream session", "err", err)
+			}
+			return nil
+		}
+		v = cur
 		d, err := c.live(ctx, v)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -197,6 +217,10 @@ func (c *Console) siteEvents(w http.ResponseWriter, r *http.Request, v *viewer) 
 			return nil
 		case <-c.done:
 			return nil
+		case <-stream.superseded:
+			fmt.Fprint(w, "id: "+supersededID+"\nevent: superseded\ndata: {}\n\n")
+			rc.Flush()
+			return nil
 		case <-beat.C:
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil || rc.Flush() != nil {
 				return nil
@@ -208,14 +232,17 @@ func (c *Console) siteEvents(w http.ResponseWriter, r *http.Request, v *viewer) 
 
 type siteUserData struct {
 	User     store.User
+	Sites    []string // the worker's sites the viewer may see
 	Roles    []string
 	Sessions []sessionRow
 	Grants   []store.Grant
 	Now      time.Time
 }
 
-// siteUserPage shows a worker of the viewer's sites: roles, and the live
-// sessions and grants at the viewer's sites only.
+// siteUserPage shows a worker of the viewer's sites. An admin sees all of
+// it; a supervisor only what concerns its own sites: those of the
+// worker's sites, the worker's roles (groups) that count there (see
+// roleVisible), and the live sessions and grants there.
 func (c *Console) siteUserPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	u, err := c.scopedUser(ctx, v, r.PathValue("id"))
@@ -223,12 +250,19 @@ func (c *Console) siteUserPage(w http.ResponseWriter, r *http.Request, v *viewer
 		return err
 	}
 	d := siteUserData{User: u, Now: c.cfg.Now()}
+	for _, s := range u.Sites {
+		if v.allows(s) {
+			d.Sites = append(d.Sites, s)
+		}
+	}
 	groups, _, err := c.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
 	if err != nil {
 		return err
 	}
 	for _, g := range groups {
-		d.Roles = append(d.Roles, g.DisplayName)
+		if c.roleVisible(v, u, g.DisplayName, "") {
+			d.Roles = append(d.Roles, g.DisplayName)
+		}
 	}
 	sessions, err := c.st.ListSessions(ctx, store.SessionQuery{UserID: u.ID, LiveOnly: true})
 	if err != nil {
@@ -252,6 +286,25 @@ func (c *Console) siteUserPage(w http.ResponseWriter, r *http.Request, v *viewer
 	}
 	c.render(w, r, http.StatusOK, "siteuser", v, &page{Title: u.UserName, Nav: "site", Data: d})
 	return nil
+}
+
+// roleVisible reports whether the viewer may see that worker u holds role,
+// through a grant at site or, when site is "", through a group. Admins see
+// every role. A grant is bound to its site. A group role holds at each of
+// the worker's sites, except that a rule naming Sites limits it to those
+// (policy.RoleRule.Sites): a supervisor sees it when it counts at one of
+// the worker's sites that the supervisor supervises.
+func (c *Console) roleVisible(v *viewer, u store.User, role, site string) bool {
+	if v.admin() {
+		return true
+	}
+	if site != "" {
+		return v.allows(site)
+	}
+	only := c.cfg.Engine.Rules().Rule(role).Sites
+	return slices.ContainsFunc(u.Sites, func(s string) bool {
+		return v.allows(s) && (len(only) == 0 || slices.ContainsFunc(only, func(o string) bool { return strings.EqualFold(o, s) }))
+	})
 }
 
 func (c *Console) siteSessionSignout(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -313,10 +366,8 @@ func (c *Console) siteEnroll(w http.ResponseWriter, r *http.Request, v *viewer) 
 		// A badge enrolled here signs in as the worker, with every role
 		// the worker holds: a supervisor enrolling one for a holder of a
 		// privileged role would get the powers it cannot grant.
-		if role, err := c.privilegedRoleOf(r.Context(), u); err != nil {
+		if err := c.refusePrivileged(r.Context(), v, u, "enroll a badge for"); err != nil {
 			return err
-		} else if role != "" {
-			return &statusError{http.StatusForbidden, "supervisors cannot enroll a badge for " + u.UserName + ", who holds the privileged role " + role + ": ask an admin"}
 		}
 	}
 	if err := c.cfg.ArmEnrollment(r.Context(), v.actor(), u.UserName, d.Name); err != nil {
@@ -348,28 +399,45 @@ func (c *Console) privileged(role string) bool {
 }
 
 // privilegedRoleOf returns a role the policy marks privileged that u holds,
-// through a group or a grant that has not ended, or "" if none.
-func (c *Console) privilegedRoleOf(ctx context.Context, u store.User) (string, error) {
+// through a group (site "") or a grant that has not ended (its site), or
+// "" if none. It looks at every site: a badge, and a shift extension, work
+// at all of the worker's sites.
+func (c *Console) privilegedRoleOf(ctx context.Context, u store.User) (role, site string, err error) {
 	groups, _, err := c.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	for _, g := range groups {
 		if c.privileged(g.DisplayName) {
-			return g.DisplayName, nil
+			return g.DisplayName, "", nil
 		}
 	}
 	grants, err := c.st.ListGrants(ctx, u.ID)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	now := c.cfg.Now()
 	for _, g := range grants {
-		if g.Revoked.IsZero() && g.End.After(now) && c.privileged(g.Role) {
-			return g.Role, nil
+		if (g.Revoked.IsZero() || g.Revoked.After(now)) && g.End.After(now) && c.privileged(g.Role) {
+			return g.Role, g.Site, nil
 		}
 	}
-	return "", nil
+	return "", "", nil
+}
+
+// refusePrivileged is the 403 for a supervisor about to do what for u (a
+// privileged role holder; see privilegedRoleOf): only an admin may. It
+// names the role only when the supervisor may see it (roleVisible).
+func (c *Console) refusePrivileged(ctx context.Context, v *viewer, u store.User, what string) error {
+	role, site, err := c.privilegedRoleOf(ctx, u)
+	if err != nil || role == "" {
+		return err
+	}
+	holds := "a privileged role"
+	if c.roleVisible(v, u, role, site) {
+		holds = "the privileged role " + role
+	}
+	return &statusError{http.StatusForbidden, "supervisors cannot " + what + " " + u.UserName + ", who holds " + holds + ": ask an admin"}
 }
 
 // siteGrant gives a worker of the viewer's sites a role at one of the
@@ -422,6 +490,14 @@ func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) 
 	u, err := c.scopedUserByName(ctx, v, f[0])
 	if err != nil {
 		return err
+	}
+	if !v.admin() {
+		// An extension lengthens the worker's access with every role it
+		// holds, at all of its sites: supervisors do not lengthen
+		// privileged access, as they cannot grant it.
+		if err := c.refusePrivileged(ctx, v, u, "extend the shift of"); err != nil {
+			return err
+		}
 	}
 	// A typed time is read in the zone of the worker's first site the
 	// viewer may act on.

@@ -148,13 +148,21 @@
           document.body.dataset.liveUpdates = String(updates);
         } catch (e) { /* the next event retries */ }
       });
-      es.addEventListener('signedout', function () {
+      const stop = function (message) {
         es.close();
         const p = document.createElement('p');
         p.className = 'notice error';
         p.setAttribute('role', 'alert');
-        p.textContent = 'Your console session ended. Sign in again to see live updates.';
+        p.textContent = message;
         section.prepend(p);
+      };
+      es.addEventListener('signedout', function () {
+        stop('Your console session ended. Sign in again to see live updates.');
+      });
+      // The hub keeps a few live streams per account and ends the oldest
+      // when another page opens one.
+      es.addEventListener('superseded', function () {
+        stop('Live updates stopped on this page because newer console pages are showing them. Reload this page to resume them here.');
       });
     });
   }
