@@ -223,8 +223,7 @@ func (c *conn) readHello() (wire.Hello, string, bool) {
 	}
 	env, err := wire.Decode(frame)
 	if err != nil {
-		code, re := decodeErrorCode(frame)
-		c.writeNow(errorFrame(re, code, "malformed message"))
+		c.writeNow(undecodable(frame))
 	} else if env.Type != wire.TypeHello {
 		c.writeNow(errorFrame(env.ID, wire.ErrState, "the first message must be hello"))
 		err = fmt.Errorf("%s before hello", env.Type)
@@ -397,18 +396,23 @@ func (c *conn) sendFrame(frame []byte) bool {
 	return written || c.enqueue(frame)
 }
 
+// undecodable is the error answering a frame wire.Decode refused: another
+// protocol version is told which one this hub speaks, in the hello too.
+func undecodable(frame []byte) []byte {
+	code, re := decodeErrorCode(frame)
+	if code == wire.ErrVersion {
+		return errorFrame(re, code, fmt.Sprintf("this hub speaks protocol version %d", wire.Version))
+	}
+	return errorFrame(re, code, "malformed message")
+}
+
 // handle processes one frame from the agent (after hello). It never
 // blocks on the network and never panics on any input.
 func (c *conn) handle(frame []byte) {
 	env, err := wire.Decode(frame)
 	if err != nil {
-		code, re := decodeErrorCode(frame)
 		c.hub.log.Debug("push: bad message", "device", c.deviceID, "err", err)
-		if code == wire.ErrVersion {
-			c.enqueue(errorFrame(re, code, fmt.Sprintf("this hub speaks protocol version %d", wire.Version)))
-		} else {
-			c.enqueue(errorFrame(re, code, "malformed message"))
-		}
+		c.enqueue(undecodable(frame))
 		return
 	}
 	switch env.Type {

@@ -89,8 +89,12 @@ func TestFirstMessageMustBeHello(t *testing.T) {
 				t.Fatal(err)
 			}
 			writeRaw(t, ws, []byte(tt.frame))
-			if got := readError(t, ws, tt.wantRe); got.Code != tt.wantCode {
+			got := readError(t, ws, tt.wantRe)
+			if got.Code != tt.wantCode {
 				t.Errorf("error code %q, want %q", got.Code, tt.wantCode)
+			}
+			if want := fmt.Sprintf("protocol version %d", wire.Version); tt.wantCode == wire.ErrVersion && !strings.Contains(got.Message, want) {
+				t.Errorf("error message %q does not name %q", got.Message, want)
 			}
 			if code, _ := readClose(t, ws); code != websocket.ClosePolicyViolation {
 				t.Errorf("close code %d, want %d", code, websocket.ClosePolicyViolation)
