@@ -96,10 +96,23 @@ func (e *Engine) UpdateGroup(ctx context.Context, a Actor, id string, fn func(st
 
 // DeleteGroup deletes a group; every member loses its role.
 func (e *Engine) DeleteGroup(ctx context.Context, a Actor, id string) error {
+	return e.DeleteGroupIf(ctx, a, id, nil)
+}
+
+// DeleteGroupIf is DeleteGroup with a precondition: check, when not nil,
+// gets the group as read inside the deleting transaction, before the
+// early push (see the package doc) and any write, and an error from it is
+// returned (wrapped, for errors.Is) with nothing pushed or changed.
+func (e *Engine) DeleteGroupIf(ctx context.Context, a Actor, id string, check func(store.Group) error) error {
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
 		g, err := tx.GetGroup(ctx, id)
 		if err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(g); err != nil {
+				return err
+			}
 		}
 		// The kiosks hear of it first (see the package doc); the group's
 		// own rows and records follow.

@@ -370,6 +370,15 @@ func decidingChanged(before, after store.User) bool {
 // DeleteUser deprovisions a leaver and keeps a tombstone. Deleting a
 // deleted user is ErrNotFound.
 func (e *Engine) DeleteUser(ctx context.Context, a Actor, id string) error {
+	return e.DeleteUserIf(ctx, a, id, nil)
+}
+
+// DeleteUserIf is DeleteUser with a precondition: check, when not nil,
+// gets the user as read inside the deleting transaction, before anything
+// is written or pushed, and an error from it is returned (wrapped, for
+// errors.Is) with nothing changed. A check made before the transaction
+// (a SCIM If-Match) would let a change commit between it and the delete.
+func (e *Engine) DeleteUserIf(ctx context.Context, a Actor, id string, check func(store.User) error) error {
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
 		u, err := tx.GetUser(ctx, id)
 		if err != nil {
@@ -377,6 +386,11 @@ func (e *Engine) DeleteUser(ctx context.Context, a Actor, id string) error {
 		}
 		if u.State == store.UserDeleted {
 			return fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+		}
+		if check != nil {
+			if err := check(u); err != nil {
+				return err
+			}
 		}
 		now := e.now().UTC()
 		detail := map[string]any{"before": summary(u)}

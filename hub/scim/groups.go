@@ -150,18 +150,13 @@ func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, a lifecycle
 	return nil
 }
 
+// deleteGroup checks If-Match on the group as the deleting transaction
+// reads it, before any kiosk is told (see deleteUser).
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	id := r.PathValue("id")
-	if r.Header.Get("If-Match") != "" {
-		g, err := h.cfg.Store.GetGroup(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(r, g.Version); err != nil {
-			return err
-		}
-	}
-	if err := h.cfg.Engine.DeleteGroup(r.Context(), a, id); err != nil {
+	err := h.cfg.Engine.DeleteGroupIf(r.Context(), a, r.PathValue("id"), func(g store.Group) error {
+		return checkIfMatch(r, g.Version)
+	})
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

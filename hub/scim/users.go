@@ -131,18 +131,6 @@ func (h *Handler) userResource(u store.User, groups []store.Group) (map[string]a
 	return res, nil
 }
 
-// loadUser returns a user that SCIM can see (not a tombstone).
-func (h *Handler) loadUser(ctx context.Context, id string) (store.User, error) {
-	u, err := h.cfg.Store.GetUser(ctx, id)
-	if err != nil {
-		return u, err
-	}
-	if u.State == store.UserDeleted {
-		return u, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
-	}
-	return u, nil
-}
-
 // groupsOf returns the groups the user is a member of, without their
 // members.
 func (h *Handler) groupsOf(ctx context.Context, userID string) ([]store.Group, error) {
@@ -179,7 +167,7 @@ func (h *Handler) writeUserGroups(w http.ResponseWriter, r *http.Request, status
 }
 
 // getUser reads the user and its groups in one store read. A tombstone is
-// not listed, so it is 404 as for loadUser.
+// not listed, so it is 404 as for every other method.
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
 	id := r.PathValue("id")
 	users, groups, _, err := h.cfg.Store.ListUsersWithGroups(r.Context(), store.UserQuery{ID: id})
@@ -279,18 +267,13 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, a lifecycle.
 	return h.writeUser(w, r, http.StatusOK, u)
 }
 
+// deleteUser checks If-Match on the user as the deleting transaction reads
+// it: checked before, a PATCH committing in between was deleted over.
 func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	id := r.PathValue("id")
-	if r.Header.Get("If-Match") != "" {
-		u, err := h.loadUser(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if err := checkIfMatch(r, u.Version); err != nil {
-			return err
-		}
-	}
-	if err := h.cfg.Engine.DeleteUser(r.Context(), a, id); err != nil {
+	err := h.cfg.Engine.DeleteUserIf(r.Context(), a, r.PathValue("id"), func(u store.User) error {
+		return checkIfMatch(r, u.Version)
+	})
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
