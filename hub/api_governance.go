@@ -28,11 +28,16 @@ func (s *Server) governanceRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/report", s.gadmin(s.apiReport))
 }
 
-// gadmin is admin with governance's conflict mapped to 409.
+// gadmin is admin with governance's conflict mapped to 409 and its
+// forbidden (a decision on one's own access) to 403.
 func (s *Server) gadmin(fn func(http.ResponseWriter, *http.Request, lifecycle.Actor) error) http.Handler {
 	return s.admin(func(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 		err := fn(w, r, a)
-		if errors.Is(err, governance.ErrConflict) {
+		switch {
+		case errors.Is(err, governance.ErrForbidden):
+			writeAPIJSON(w, http.StatusForbidden, apiError{userMessage(err)})
+			return nil
+		case errors.Is(err, governance.ErrConflict):
 			writeAPIJSON(w, http.StatusConflict, apiError{userMessage(err)})
 			return nil
 		}
@@ -120,7 +125,14 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request, a lifecycle.A
 	if it.CampaignID != r.PathValue("id") {
 		return errors.Join(store.ErrNotFound, errors.New("campaign "+r.PathValue("id")+" has no item "+it.ID))
 	}
-	v, err := s.gov.Decide(r.Context(), a, it.ID, d.Decision, d.Comment)
+	// A console admin calling with its session is a person and must not
+	// decide its own access; a token is no person (it decides as itself,
+	// and the audit record names the token).
+	who, err := s.console.Decider(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	v, err := s.gov.Decide(r.Context(), who, it.ID, d.Decision, d.Comment)
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,13 @@ package console
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/shiftgate/shiftgate/hub/governance"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -211,8 +213,14 @@ func (c *Console) visibleSites(ctx context.Context, v *viewer) ([]string, error)
 //   - the item is not about a hub user named like the console account
 //     (nobody reviews their own access).
 //
-// Admins may decide any item. Anything else, including an item that does
-// not exist, is 403 for a supervisor.
+// Admins may decide any item except one about their own access. Anything
+// else, including an item that does not exist, is 403 for a supervisor.
+//
+// Nobody reviews their own access, whoever decides: the one place the
+// console maps an account to a hub user for this is hubUserOf, by name,
+// and every decision goes to governance with that user (decider), which
+// refuses an item about it with 403 inside the decision's transaction.
+// For a supervisor the check above also keeps such items off its pages.
 
 // reviewScope decides the rule for many items of one request, reading
 // each user and grant once.
@@ -301,4 +309,49 @@ func (c *Console) scopedReviewItem(ctx context.Context, v *viewer, id string) (s
 		return store.ReviewItem{}, errForbidden
 	}
 	return it, nil
+}
+
+// hubUserOf returns the ID of the hub user a console account named name
+// is: the user, not deleted, whose userName is the account's name
+// (case-insensitively, as userNames are unique), or "" when there is none.
+// It is the same match the review rule above makes for supervisors.
+func (c *Console) hubUserOf(ctx context.Context, name string) (string, error) {
+	if strings.TrimSpace(name) == "" {
+		return "", nil
+	}
+	us, _, err := c.st.ListUsers(ctx, store.UserQuery{UserName: name})
+	if err != nil {
+		return "", fmt.Errorf("hub user of console account %s: %w", name, err)
+	}
+	if len(us) != 1 {
+		return "", nil
+	}
+	return us[0].ID, nil
+}
+
+// decider is the viewer deciding access-review items: its audit actor and
+// its hub user, so governance refuses its own items.
+func (c *Console) decider(ctx context.Context, v *viewer) (governance.Decider, error) {
+	id, err := c.hubUserOf(ctx, v.account.Name)
+	if err != nil {
+		return governance.Decider{}, err
+	}
+	return governance.Decider{Actor: v.actor(), UserID: id}, nil
+}
+
+// Decider is the person behind an API actor, for access-review decisions
+// made through the hub's JSON API: a console admin signed in with the
+// console session (APIActor, actor "console:<name>") is the hub user of
+// its name, as in the console. Any other actor (an API token) is no person
+// and decides as the actor alone; the audit record names the token.
+func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.Decider, error) {
+	name, ok := strings.CutPrefix(a.Name, actorPrefix)
+	if !ok || a.System != actorSystem {
+		return governance.Decider{Actor: a}, nil
+	}
+	id, err := c.hubUserOf(ctx, name)
+	if err != nil {
+		return governance.Decider{}, err
+	}
+	return governance.Decider{Actor: a, UserID: id}, nil
 }

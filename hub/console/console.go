@@ -71,7 +71,7 @@ type Governance interface {
 	Campaign(ctx context.Context, id string) (governance.CampaignView, error)
 	StartCampaign(ctx context.Context, a lifecycle.Actor, req governance.CampaignRequest) (governance.CampaignView, error)
 	RunDueAs(ctx context.Context, a lifecycle.Actor) (governance.Started, error)
-	Decide(ctx context.Context, a lifecycle.Actor, itemID, decision, comment string) (governance.ItemView, error)
+	Decide(ctx context.Context, d governance.Decider, itemID, decision, comment string) (governance.ItemView, error)
 	Findings(ctx context.Context, opt governance.FindingsOptions) ([]governance.Finding, error)
 	Remediate(ctx context.Context, a lifecycle.Actor, id string, opt governance.FindingsOptions) (governance.Remediation, error)
 }

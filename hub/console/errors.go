@@ -47,6 +47,12 @@ func status(err error) (int, string) {
 		return http.StatusNotFound, "not found: " + firstLine(err)
 	case errors.Is(err, push.ErrOffline):
 		return http.StatusConflict, "the kiosk is offline: it must be connected to start an enrollment"
+	case errors.Is(err, governance.ErrForbidden):
+		msg := firstLine(err)
+		if _, after, ok := strings.Cut(msg, governance.ErrForbidden.Error()+": "); ok {
+			msg = after
+		}
+		return http.StatusForbidden, msg
 	case errors.Is(err, governance.ErrConflict):
 		// "decide review item X: conflict: item X was already decided …":
 		// the part after the sentinel says what happened.

@@ -42,9 +42,16 @@ type viewer struct {
 	csrf    string
 }
 
+// How console accounts appear in the audit trail: actor
+// "console:<name>", system "console".
+const (
+	actorPrefix = "console:"
+	actorSystem = "console"
+)
+
 // actor is how the viewer appears in the audit trail.
 func (v *viewer) actor() lifecycle.Actor {
-	return lifecycle.Actor{Name: "console:" + v.account.Name, System: "console"}
+	return lifecycle.Actor{Name: actorPrefix + v.account.Name, System: actorSystem}
 }
 
 func (v *viewer) admin() bool { return v.account.Role == store.ConsoleAdmin }

@@ -202,7 +202,8 @@ type myReviewsData struct {
 
 // myReviewsPage lists the pending items the viewer may decide: for a
 // supervisor those the rule in authz.go allows, for an admin those
-// assigned to the admins (originally or by escalation).
+// assigned to the admins (originally or by escalation) except those about
+// the admin's own access.
 func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	if _, err := c.gov(); err != nil {
 		return err
@@ -219,10 +220,14 @@ func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewe
 	scope := c.newReviewScope(v)
 	users := userNames{c: c}
 	campaigns := map[string]store.Campaign{}
+	self, err := c.hubUserOf(ctx, v.account.Name)
+	if err != nil {
+		return err
+	}
 	for _, it := range items {
 		if v.admin() {
-			if it.ReviewerKind != governance.ReviewerAdmins {
-				continue
+			if it.ReviewerKind != governance.ReviewerAdmins || self != "" && it.UserID == self {
+				continue // another admin decides the admin's own access
 			}
 		} else if ok, err := scope.allows(ctx, it); err != nil {
 			return err
@@ -281,7 +286,11 @@ func (c *Console) reviewDecide(w http.ResponseWriter, r *http.Request, v *viewer
 	if err != nil {
 		return err
 	}
-	out, err := g.Decide(r.Context(), v.actor(), it.ID, f[0], f[1])
+	who, err := c.decider(r.Context(), v)
+	if err != nil {
+		return err
+	}
+	out, err := g.Decide(r.Context(), who, it.ID, f[0], f[1])
 	if err != nil {
 		return err
 	}

@@ -70,7 +70,7 @@ func TestRevokeRoleEndsItsSessions(t *testing.T) {
 	if err != nil || len(c.Items) != 1 {
 		t.Fatal(c, err)
 	}
-	if v, err := e.gov.Decide(ctx, actor, c.Items[0].ID, "revoke", ""); err != nil || v.Outcome != governance.OutcomeRevoked {
+	if v, err := e.gov.Decide(ctx, decider, c.Items[0].ID, "revoke", ""); err != nil || v.Outcome != governance.OutcomeRevoked {
 		t.Fatalf("revoke: %+v, %v", v, err)
 	}
 	if s, _ := e.st.GetSession(ctx, sess); s.Ended.IsZero() {

@@ -28,6 +28,7 @@ const (
 const (
 	RuleNoLogin                  = "no_login"
 	RuleCredentialWithoutUser    = "credential_without_active_user"
+	RuleSessionWithoutUser       = "session_without_active_user"
 	RuleEndDatePassed            = "end_date_passed"
 	RuleDuplicateExternalID      = "duplicate_external_id"
 	RuleCredentialsNoEntitlement = "credentials_without_entitlements"
@@ -43,6 +44,7 @@ const (
 const (
 	RemedyRevokeCredentials = "revoke_credentials" // every active credential of the user
 	RemedyRevokeCredential  = "revoke_credential"  // the one credential
+	RemedyEndSession        = "end_session"        // end the one kiosk session, pushed to its kiosk
 	RemedyDeprovision       = "deprovision"        // disable and strip, like a SCIM leaver
 	RemedyRemoveRole        = "remove_role"        // remove the group membership
 	RemedyRevokeGrant       = "revoke_grant"
@@ -64,9 +66,10 @@ type Finding struct {
 	Remediation string     `json:"remediation"`
 
 	// What remediation acts on.
-	groupID string
-	grantID string
-	credID  []byte
+	groupID   string
+	grantID   string
+	credID    []byte
+	sessionID string
 }
 
 func newFinding(kind, rule string, u store.User, userID, ent string, since time.Time, remedy, detail string) Finding {
@@ -92,6 +95,12 @@ type FindingsOptions struct {
 //     Remediation: revoke its active credentials.
 //   - orphaned/credential_without_active_user: an active credential whose
 //     user is disabled, deleted or unknown. Remediation: revoke it.
+//   - orphaned/session_without_active_user: a live kiosk session whose
+//     user is disabled, deleted or unknown: someone is signed in at a
+//     kiosk right now as a person who no longer has access, the most
+//     dangerous orphan. Leaver flows end such sessions, so this means one
+//     slipped through (a failed push, a restore, a direct store edit).
+//     Remediation: end the session and push its revocation to the kiosk.
 //   - orphaned/end_date_passed: an active or pending user whose end date
 //     (from HR) has passed but who was not deprovisioned. Remediation:
 //     deprovision.
@@ -284,6 +293,11 @@ func (s *Service) orphaned(ctx context.Context, d *directory, now time.Time) ([]
 		f.credID = c.ID
 		out = append(out, f)
 	}
+	sessions, err := s.orphanedSessions(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, sessions...)
 	for ext, us := range d.byExternalID {
 		var lives []store.User
 		for _, u := range us {
@@ -314,6 +328,43 @@ func (s *Service) orphaned(ctx context.Context, d *directory, now time.Time) ([]
 					fmt.Sprintf("%s holds an active credential but no site, role or grant", u.UserName)))
 			}
 		}
+	}
+	return out, nil
+}
+
+// orphanedSessions evaluates orphaned/session_without_active_user.
+func (s *Service) orphanedSessions(ctx context.Context, d *directory) ([]Finding, error) {
+	sessions, err := s.cfg.Store.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	kiosks := map[string]string{} // device ID → name
+	for _, ss := range sessions {
+		u, ok := d.byID[ss.UserID]
+		if ok && live(u) {
+			continue
+		}
+		state := "deleted or unknown"
+		if ok {
+			state = u.State.String()
+		}
+		kiosk, seen := kiosks[ss.DeviceID]
+		if !seen {
+			kiosk = ss.DeviceID
+			dev, err := s.cfg.Store.GetDevice(ctx, ss.DeviceID)
+			switch {
+			case err == nil:
+				kiosk = dev.Name
+			case !errors.Is(err, store.ErrNotFound):
+				return nil, err
+			}
+			kiosks[ss.DeviceID] = kiosk
+		}
+		f := newFinding(KindOrphaned, RuleSessionWithoutUser, u, ss.UserID, "session:"+ss.ID, ss.Started, RemedyEndSession,
+			fmt.Sprintf("a live kiosk session of user %s on kiosk %s, which is %s", d.userName(ss.UserID), kiosk, state))
+		f.sessionID = ss.ID
+		out = append(out, f)
 	}
 	return out, nil
 }
@@ -372,6 +423,8 @@ func (s *Service) Remediate(ctx context.Context, a lifecycle.Actor, id string, o
 		switch f.Remediation {
 		case RemedyRevokeCredential:
 			err = t.RevokeCredential(ctx, a, f.credID, why)
+		case RemedyEndSession:
+			err = t.EndSession(ctx, a, f.sessionID, lifecycle.ReasonDeprovisioned, why)
 		case RemedyRevokeCredentials:
 			var creds []store.Credential
 			if creds, err = t.Ops().ListCredentials(ctx, f.UserID); err != nil {

@@ -50,6 +50,10 @@ var (
 	// (a decision on an item already decided, a finding that has no
 	// remediation). The hub answers 409.
 	ErrConflict = errors.New("conflict")
+	// ErrForbidden: the decider may not make this decision whatever the
+	// state: the item is about the decider's own access (segregation of
+	// duties). The hub answers 403.
+	ErrForbidden = errors.New("forbidden")
 )
 
 func invalid(format string, args ...any) error {

@@ -51,6 +51,9 @@ type env struct {
 
 var actor = lifecycle.Actor{Name: "token:t1 (admin)", System: "api"}
 
+// decider is actor deciding review items: a token, no person.
+var decider = governance.Decider{Actor: actor}
+
 const enterpriseURN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 func newEnv(t *testing.T, start time.Time) *env {

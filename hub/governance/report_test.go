@@ -119,7 +119,7 @@ func TestNumbers(t *testing.T) {
 	}
 	e.at(t0.Add(4*day)).update(ann.ID, func(u *store.User) { u.Sites = []string{"south"} }) // ann moves
 	e.update(bob.ID, func(u *store.User) { u.Document = enterprise(sam.ID, "Pharmacy") })   // bob moves
-	if _, err := e.at(t0.Add(5*day)).gov.Decide(ctx, actor, item["ann"].ID, "keep", "still covers south"); err != nil {
+	if _, err := e.at(t0.Add(5*day)).gov.Decide(ctx, decider, item["ann"].ID, "keep", "still covers south"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -151,7 +151,7 @@ func TestNumbers(t *testing.T) {
 	if got := rules(t, e, governance.FindingsOptions{}, governance.KindPrivilegeCreep); !slices.Equal(got, []string{"role_kept_after_move bob role:Nurse"}) {
 		t.Errorf("privilege creep at day 8 = %v", got)
 	}
-	if _, err := e.at(t0.Add(9*day)).gov.Decide(ctx, actor, item["bob"].ID, "keep", "late, but still needed"); err != nil {
+	if _, err := e.at(t0.Add(9*day)).gov.Decide(ctx, decider, item["bob"].ID, "keep", "late, but still needed"); err != nil {
 		t.Fatal(err)
 	}
 

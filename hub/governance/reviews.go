@@ -349,12 +349,32 @@ func (s *Service) Escalate(ctx context.Context, a lifecycle.Actor) (int, error) 
 
 var errSkip = errors.New("skip")
 
+// Decider is who decides a review item: the actor the audit trail names
+// and, when that actor is a person, the hub user the person is.
+type Decider struct {
+	lifecycle.Actor
+	// UserID is the hub user the deciding person is, or "" when the
+	// actor is no person (an API token, the CLI) or a person without a
+	// hub user. A console account is the hub user whose userName is the
+	// account's name; the console resolves it. Decide refuses every
+	// decision on an item about UserID: nobody reviews their own access.
+	UserID string
+}
+
 // Decide records a reviewer's decision on one item: keep, revoke (the
 // entitlement is removed at once through the lifecycle engine, in the same
 // transaction as the decision, and its revocations are pushed to kiosks),
 // or comment (a note; the item stays pending). A decided item cannot be
 // decided again (ErrConflict), only commented.
-func (s *Service) Decide(ctx context.Context, a lifecycle.Actor, itemID, decision, comment string) (ItemView, error) {
+//
+// Nobody decides on their own access: an item about d.UserID is refused
+// with ErrForbidden, comments included (they would stand in the record
+// as the reviewer's). A keep of an item whose user is disabled or deleted
+// is refused with ErrConflict: there is no access left to certify, and a
+// keep would attest to access that does not exist; a revoke of it records
+// the outcome "already gone", which is what happened.
+func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comment string) (ItemView, error) {
+	a := d.Actor
 	decision = strings.ToLower(strings.TrimSpace(decision))
 	comment = strings.TrimSpace(comment)
 	switch {
@@ -373,8 +393,16 @@ func (s *Service) Decide(ctx context.Context, a lifecycle.Actor, itemID, decisio
 		if err != nil {
 			return err
 		}
+		if d.UserID != "" && it.UserID == d.UserID {
+			return fmt.Errorf("%w: item %s is about your own access: nobody reviews their own access, another reviewer must decide it", ErrForbidden, it.ID)
+		}
 		if decision != DecisionComment && it.Decision != store.ReviewPending {
 			return fmt.Errorf("%w: item %s was already decided (%s) by %s", ErrConflict, it.ID, it.Decision, it.DecidedBy)
+		}
+		if decision == DecisionKeep {
+			if err := keepable(ctx, tx, it); err != nil {
+				return err
+			}
 		}
 		outcome := ""
 		if decision == DecisionRevoke {
@@ -409,16 +437,40 @@ func (s *Service) Decide(ctx context.Context, a lifecycle.Actor, itemID, decisio
 		if outcome != "" {
 			detail["outcome"] = outcome
 		}
+		if d.UserID != "" {
+			detail["deciderUser"] = d.UserID
+		}
 		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: "user:" + it.UserID, Detail: detail})
 	})
 	if err != nil {
 		return ItemView{}, fmt.Errorf("decide review item %s: %w", itemID, err)
 	}
-	d, err := usersOnly(ctx, s.cfg.Store, out.UserID, out.ReviewerID, out.EscalatedFrom)
+	dir, err := usersOnly(ctx, s.cfg.Store, out.UserID, out.ReviewerID, out.EscalatedFrom)
 	if err != nil {
 		return ItemView{}, err
 	}
-	return itemView(d, out), nil
+	return itemView(dir, out), nil
+}
+
+// keepable refuses a keep of an item whose user is disabled or deleted
+// (ErrConflict): its access is gone, and keeping would certify nothing.
+func keepable(ctx context.Context, tx store.Ops, it store.ReviewItem) error {
+	u, err := tx.GetUser(ctx, it.UserID)
+	state := "deleted"
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case u.State == store.UserDisabled || u.State == store.UserDeleted:
+		state = u.State.String()
+	default:
+		return nil
+	}
+	name := it.UserID
+	if u.UserName != "" {
+		name = u.UserName
+	}
+	return fmt.Errorf("%w: user %s is %s: there is no access left to keep; decide revoke to record it as already gone", ErrConflict, name, state)
 }
 
 // revoke removes the entitlement an item is about.

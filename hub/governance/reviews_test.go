@@ -76,7 +76,7 @@ func TestReviewDecisions(t *testing.T) {
 
 	// Revoke ann's site north: her session there ends and is pushed.
 	e.at(t0.Add(time.Hour))
-	v, err := e.gov.Decide(ctx, actor, items["ann site north"].ID, "Revoke", "moved")
+	v, err := e.gov.Decide(ctx, decider, items["ann site north"].ID, "Revoke", "moved")
 	if err != nil || v.Decision != "revoke" || v.Outcome != governance.OutcomeRevoked || v.Comment != "moved" || v.DecidedBy != actor.Name {
 		t.Fatalf("revoke site: %+v, %v", v, err)
 	}
@@ -87,13 +87,13 @@ func TestReviewDecisions(t *testing.T) {
 		t.Errorf("ann's north session after the revoke = %+v", s)
 	}
 	// Revoke bob's grant and his Nurse role.
-	if v, err := e.gov.Decide(ctx, actor, items["bob grant "+g.ID].ID, "revoke", ""); err != nil || v.Outcome != governance.OutcomeRevoked {
+	if v, err := e.gov.Decide(ctx, decider, items["bob grant "+g.ID].ID, "revoke", ""); err != nil || v.Outcome != governance.OutcomeRevoked {
 		t.Fatalf("revoke grant: %+v, %v", v, err)
 	}
 	if s, _ := e.st.GetSession(ctx, sessGrant); s.Ended.IsZero() {
 		t.Errorf("bob's session under the grant is still live")
 	}
-	if _, err := e.gov.Decide(ctx, actor, items["bob role Nurse"].ID, "revoke", ""); err != nil {
+	if _, err := e.gov.Decide(ctx, decider, items["bob role Nurse"].ID, "revoke", ""); err != nil {
 		t.Fatal(err)
 	}
 	if gr, _ := e.st.GetGroup(ctx, nurse); !slices.Equal(gr.Members, []string{ann.ID}) {
@@ -109,29 +109,29 @@ func TestReviewDecisions(t *testing.T) {
 	// The same role in the south campaign is already gone.
 	for _, it := range south.Items {
 		if it.Kind == store.ReviewItemGrant {
-			if v, err := e.gov.Decide(ctx, actor, it.ID, "revoke", ""); err != nil || v.Outcome != governance.OutcomeGone {
+			if v, err := e.gov.Decide(ctx, decider, it.ID, "revoke", ""); err != nil || v.Outcome != governance.OutcomeGone {
 				t.Errorf("revoke of a revoked grant: %+v, %v", v, err)
 			}
 		}
 	}
 
 	// Keep, comment, decide twice, bad input.
-	if v, err := e.gov.Decide(ctx, actor, items["ann role Nurse"].ID, "keep", ""); err != nil || v.Decision != "keep" || v.Outcome != "" {
+	if v, err := e.gov.Decide(ctx, decider, items["ann role Nurse"].ID, "keep", ""); err != nil || v.Decision != "keep" || v.Outcome != "" {
 		t.Fatalf("keep: %+v, %v", v, err)
 	}
-	if _, err := e.gov.Decide(ctx, actor, items["ann role Nurse"].ID, "revoke", ""); !errors.Is(err, governance.ErrConflict) {
+	if _, err := e.gov.Decide(ctx, decider, items["ann role Nurse"].ID, "revoke", ""); !errors.Is(err, governance.ErrConflict) {
 		t.Errorf("second decision: %v, want a conflict", err)
 	}
-	if v, err := e.gov.Decide(ctx, actor, items["ann role Nurse"].ID, "comment", "asked her manager"); err != nil || v.Decision != "keep" || v.Comment != "asked her manager" {
+	if v, err := e.gov.Decide(ctx, decider, items["ann role Nurse"].ID, "comment", "asked her manager"); err != nil || v.Decision != "keep" || v.Comment != "asked her manager" {
 		t.Errorf("comment on a decided item: %+v, %v", v, err)
 	}
 	before := e.actions("user:" + bob.ID)
 	for _, tc := range []struct{ decision, comment string }{{"maybe", ""}, {"comment", ""}, {"keep", string(make([]byte, 3000))}} {
-		if _, err := e.gov.Decide(ctx, actor, items["bob site north"].ID, tc.decision, tc.comment); !errors.Is(err, lifecycle.ErrInvalid) {
+		if _, err := e.gov.Decide(ctx, decider, items["bob site north"].ID, tc.decision, tc.comment); !errors.Is(err, lifecycle.ErrInvalid) {
 			t.Errorf("decision %q: %v, want invalid", tc.decision, err)
 		}
 	}
-	if _, err := e.gov.Decide(ctx, actor, "nope", "keep", ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.gov.Decide(ctx, decider, "nope", "keep", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("unknown item: %v", err)
 	}
 	if got := e.actions("user:" + bob.ID); len(got) != len(before) {
@@ -194,7 +194,7 @@ func TestDecisionRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.actions("user:" + ann.ID)
-	if _, err := gov.Decide(ctx, actor, c.Items[0].ID, "revoke", ""); !errors.Is(err, errInjected) {
+	if _, err := gov.Decide(ctx, decider, c.Items[0].ID, "revoke", ""); !errors.Is(err, errInjected) {
 		t.Fatalf("decide: %v, want the injected failure", err)
 	}
 	if u, _ := e.st.GetUser(ctx, ann.ID); !slices.Equal(u.Sites, []string{"north"}) {
@@ -213,7 +213,7 @@ func TestDecisionRollsBack(t *testing.T) {
 		t.Errorf("audit after a failed decision = %v, want %v", got, before)
 	}
 	// The same decision through the real store goes through.
-	if v, err := e.gov.Decide(ctx, actor, c.Items[0].ID, "revoke", ""); err != nil || v.Outcome != governance.OutcomeRevoked {
+	if v, err := e.gov.Decide(ctx, decider, c.Items[0].ID, "revoke", ""); err != nil || v.Outcome != governance.OutcomeRevoked {
 		t.Errorf("decide: %+v, %v", v, err)
 	}
 }

@@ -166,3 +166,25 @@ func (t *Tx) Deprovision(ctx context.Context, a Actor, userID, why string) error
 	_, err = t.e.strip(ctx, t.tx, t.c, a, u, why)
 	return err
 }
+
+// EndSession ends one live kiosk session (reason) and records its
+// revocation, pushed to the kiosk after the commit, with a
+// session.signout_forced audit record saying why: for a session that
+// should not be live at all (risk remediation of a session whose user is
+// disabled or deleted). ErrGone if the session is no longer live.
+func (t *Tx) EndSession(ctx context.Context, a Actor, sessionID, reason, why string) error {
+	now := t.e.now().UTC()
+	s, err := t.tx.EndSession(ctx, sessionID, reason, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("session %s: %w", sessionID, ErrGone)
+	}
+	if err != nil {
+		return err
+	}
+	if err := t.e.revoke(ctx, t.tx, t.c, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: reason, Detail: "session", Created: now}); err != nil {
+		return err
+	}
+	_, err = t.e.audit.Append(ctx, t.tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.signout_forced", Subject: subjectUserPrefix + s.UserID,
+		Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "reason": reason, "why": why}})
+	return err
+}
