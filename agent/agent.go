@@ -140,8 +140,8 @@ type Agent struct {
 	retry        Timer    // the next try of a failed teardown
 	timers       []Timer  // the live session's warnings and expiry (timers.go)
 	idle         Timer    // the live session's idle check
-	check        Timer    // the live session's periodic wall-clock check
-	warned       int      // how many of the live session's warning times have passed
+	check        Timer    // the live session's periodic check of the clocks
+	warned       int      // how many of the live session's warning times have been announced
 	timerGen     int
 	op           opKind
 	challenge    *challenge
@@ -157,8 +157,12 @@ type Agent struct {
 	pending      []wire.SessionEnd
 	flushing     bool
 	connected    bool
+	// monoEnd is the live session's deadline (b), on the monotonic clock
+	// (monoNow; timers.go).
+	monoEnd time.Duration
 	// skew is the hub clock minus the kiosk clock (a time.Duration), set
-	// by the loop on welcome and read by challenge fetches in goroutines.
+	// by the loop on welcome (or, until then, from the restored session)
+	// and read by challenge fetches in goroutines.
 	skew atomic.Int64
 }
 
@@ -226,6 +230,8 @@ func New(cfg Config) (*Agent, error) {
 	a.session, a.pending = st.Session, st.Pending
 	if a.session != nil {
 		a.setState(Active) // settled in Run: may be expired or ending
+		// The last known skew, until the welcome measures it again.
+		a.skew.Store(int64(time.Duration(a.session.SkewMillis) * time.Millisecond))
 	}
 	return a, nil
 }
@@ -284,7 +290,7 @@ func (a *Agent) Tap(name string) {
 // and may be called for every input event.
 //
 // The first input after a pause of clockCheck or more has the live
-// session's deadlines checked against the wall clock at once, so a kiosk
+// session's deadlines checked against the clocks at once, so a kiosk
 // woken from a suspend by a touch ends an expired session before showing
 // it. Input that comes when the idle deadline has already passed (the kiosk
 // slept through it) does not start the timeout again: it is whoever woke
@@ -407,7 +413,11 @@ func (a *Agent) restore() {
 		a.beginEnd(s.Ending, "", s.Report)
 		return
 	}
-	if !a.wallNow().Before(s.ExpiresAt) {
+	// No monotonic reference survives a restart: deadline (b) starts
+	// again from the wall clock and the skew kept with the session.
+	a.rebase()
+	a.warned = 0
+	if now := a.inputNow(); !now.wall.Before(a.endAt(now)) {
 		a.expire()
 		return
 	}
@@ -609,9 +619,11 @@ func (a *Agent) loginDone(res loginResult) {
 		ID: g.SessionID, User: g.User, DisplayName: cleanName(g.DisplayName), Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt, ExpiryReason: expiryReason(g.ExpiryReason),
 		WarnSeconds: g.WarnSeconds,
 	}}
+	a.rebase()
 	a.persist()
 	a.setState(Active)
 	a.log.Info("session started", "session", g.SessionID, "user", g.User, "expires_at", g.ExpiresAt)
+	a.warned = 0
 	d := a.armTimers()
 	a.armIdle()
 	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, Role: g.Role, Apps: apps})
@@ -876,12 +888,14 @@ func (a *Agent) onConnected(w wire.Welcome) {
 		skew := w.ServerTime.Sub(a.clock.Now())
 		a.skew.Store(int64(skew))
 		if skew > 30*time.Second || skew < -30*time.Second {
-			a.log.Warn("kiosk clock differs from the hub's; sessions end by the kiosk clock", "skew", skew.Round(time.Second))
+			a.log.Warn("kiosk clock differs from the hub's; sessions end by the hub's clock, or at expires_at on the kiosk's if that comes first", "skew", skew.Round(time.Second))
 		}
 	}
 	a.emit(Event{Event: EventConnected, DeviceID: w.DeviceID, DeviceName: w.DeviceName, Site: w.Site})
-	if w.Extend != nil {
-		a.applyExpiry(*w.Extend)
+	// The expiry as the hub has it now first: the old one may have passed.
+	moved := w.Extend != nil && a.applyExpiry(*w.Extend)
+	if !moved && !w.ServerTime.IsZero() {
+		a.resync()
 	}
 	a.prefetch()
 	a.flush()

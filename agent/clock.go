@@ -7,13 +7,13 @@ import "time"
 // hand instead of sleeping. Network deadlines on the WebSocket use the wall
 // clock, as the kernel does.
 type Clock interface {
-	// Now reads the wall clock, which session deadlines are set in.
+	// Now reads the wall clock, which expires_at is given in.
 	Now() time.Time
 	// AfterFunc calls f in its own goroutine once d has elapsed, unless the
 	// returned Timer is stopped first. With SystemClock d elapses on the
 	// monotonic clock, which stops while the machine is suspended and does
-	// not follow steps of the wall clock: deadlines compare Now with the
-	// wall-clock time they are for (timers.go).
+	// not follow steps of the wall clock: a timer only prompts the agent to
+	// compare both clocks with the deadlines (timers.go).
 	AfterFunc(d time.Duration, f func()) Timer
 }
 
@@ -36,9 +36,9 @@ func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.Afte
 // MonotonicClock is a Clock that also reads a monotonic clock: one that
 // only moves forward, stops while the machine is suspended and does not
 // follow steps of the wall clock (the clock AfterFunc's durations elapse
-// on). The idle timeout is measured on both (Config.IdleTimeout). A Clock
-// without it is read with Now, whose monotonic reading, when it carries one
-// (time.Now does), is used.
+// on). The session's end and the idle timeout are measured on both
+// (timers.go). A Clock without it is read with Now, whose monotonic
+// reading, when it carries one (time.Now does), is used.
 type MonotonicClock interface {
 	Clock
 	// Monotonic returns the time elapsed on the monotonic clock since an

@@ -26,33 +26,38 @@ func (a *Agent) extendPush(env wire.Envelope) {
 }
 
 // applyExpiry gives the live session the hub's expiry, if it is that
-// session and the expiry differs. The session goes back to Active and the
-// warnings and the expiry are armed again for the new time (a warning
-// whose time has passed comes at once).
-func (a *Agent) applyExpiry(x wire.SessionExtend) {
+// session and the expiry differs, and reports whether it did. The session
+// goes back to Active, its monotonic deadline is set again from now (the
+// time the hub leaves it now, timers.go), and the warnings and the expiry
+// are armed again for the new time (a warning whose time has passed comes
+// at once).
+func (a *Agent) applyExpiry(x wire.SessionExtend) bool {
 	s := a.session
 	if a.state == Verifying && (s == nil || s.ID != x.SessionID) {
 		a.early = &x // may be for the session being granted: applied when it opens
-		return
+		return false
 	}
 	if s == nil || s.ID != x.SessionID || (a.state != Active && a.state != Warning) {
-		return
+		return false
 	}
 	if s.ExpiresAt.Equal(x.ExpiresAt) && (x.ExpiryReason == "" || expiryReason(x.ExpiryReason) == s.ExpiryReason) {
-		return
+		return false
 	}
 	a.log.Info("session expiry moved by the hub", "session", s.ID, "from", s.ExpiresAt, "to", x.ExpiresAt)
 	s.ExpiresAt = x.ExpiresAt
 	if x.ExpiryReason != "" {
 		s.ExpiryReason = expiryReason(x.ExpiryReason)
 	}
+	a.rebase()
 	a.persist()
 	a.stopTimers()
 	a.setState(Active)
+	a.warned = 0
 	d := a.armTimers()
 	a.rearmIdle() // stopTimers stopped it; the extension is no input
 	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt})
 	a.applyDue(d)
+	return true
 }
 
 // applyEarlyExtend applies a session.extend that arrived while the login

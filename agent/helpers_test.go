@@ -139,6 +139,7 @@ type fakeHub struct {
 	respond   map[string]func(ctx context.Context, data any) (wire.Envelope, error)
 	changed   chan struct{} // signalled on every request or reply
 	challenge int
+	ahead     time.Duration // the hub's clock minus the kiosk's (setAhead)
 }
 
 func newFakeHub(t *testing.T, clock Clock) *fakeHub {
@@ -152,7 +153,7 @@ func newFakeHub(t *testing.T, clock Clock) *fakeHub {
 			return env(t, wire.TypeChallenge, wire.Challenge{
 				Options:   requestOptions(fmt.Sprintf("challenge-%d", n)),
 				Origin:    testOrigin,
-				ExpiresAt: clock.Now().Add(wire.ChallengeTTL),
+				ExpiresAt: f.now().Add(wire.ChallengeTTL),
 			}), nil
 		},
 		wire.TypeSessionEnd: func(context.Context, any) (wire.Envelope, error) {
@@ -230,11 +231,27 @@ func (f *fakeHub) handler() Handler {
 	return f.h
 }
 
+// setAhead sets the hub's clock d ahead of the kiosk's (behind, when d is
+// negative), as the next welcome's server_time and the challenges'
+// expires_at give it.
+func (f *fakeHub) setAhead(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ahead = d
+}
+
+// now reads the hub's clock.
+func (f *fakeHub) now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.clock.Now().Add(f.ahead)
+}
+
 func (f *fakeHub) connect() {
 	f.mu.Lock()
 	f.connected = true
 	f.mu.Unlock()
-	f.handler().Connected(wire.Welcome{DeviceID: "kiosk-1", DeviceName: "Ward 3 kiosk", Site: "north", ServerTime: f.clock.Now()})
+	f.handler().Connected(wire.Welcome{DeviceID: "kiosk-1", DeviceName: "Ward 3 kiosk", Site: "north", ServerTime: f.now()})
 }
 
 func (f *fakeHub) disconnect() {

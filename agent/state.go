@@ -81,4 +81,10 @@ type liveSession struct {
 	// (session.end) when it is done.
 	Ending string `json:"ending,omitempty"`
 	Report bool   `json:"report,omitempty"`
+	// SkewMillis is the hub's clock minus the kiosk's, in milliseconds,
+	// as last measured (welcome.server_time) when the session's
+	// monotonic deadline was set: a restarted agent has no monotonic
+	// reference to go on and sets it again from the wall clock and this
+	// offset (timers.go), hub or no hub.
+	SkewMillis int64 `json:"skew_ms,omitempty"`
 }

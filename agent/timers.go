@@ -1,66 +1,121 @@
 package agent
 
 import (
+	"math"
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
-// The live session's deadlines — its warnings, expires_at and the idle
-// timeout — are wall-clock times: expires_at comes from the hub, the idle
-// deadline is the latest input plus Config.IdleTimeout. Timers run on the
-// monotonic clock, which stops while the kiosk is suspended and does not
-// follow steps of the system clock (golang/go#35012), so a timer armed for
-// "in 10 minutes" can fire hours after expires_at on a tablet that slept.
-// A timer is therefore only a prompt to read the wall clock: checkClock
-// compares Clock.Now with every deadline and acts on what has passed, a
-// timer that fires early (the clock was stepped back) is armed again for
-// the rest, and while a session is live checkClock also runs every
-// clockCheck, so a kiosk woken from a suspend, or whose clock was stepped
-// forward, warns or ends the session within clockCheck of the wall clock
-// passing the deadline — hub or no hub.
+// The live session ends at whichever comes first:
+//
+//   - (a) the wall clock passing expires_at. Timers run on the monotonic
+//     clock, which stops while the kiosk is suspended (golang/go#35012), so
+//     a timer armed for "in 10 minutes" can fire hours after expires_at on a
+//     tablet that slept; only the wall clock sees the time that went by.
+//   - (b) the monotonic clock running, from the moment the deadline was set,
+//     the time the hub left the session then: expires_at minus the hub's
+//     time, estimated as the kiosk's wall clock plus the skew last measured
+//     (welcome.server_time; Agent.skew). A step of the system clock (a local
+//     admin, a bad NTP step) does not move the monotonic clock, so setting
+//     the clock back does not lengthen the session, and a kiosk clock behind
+//     the hub's does not lengthen it by the offset either.
+//
+// (b) is set (rebase) at the grant, at a session.extend, at every welcome
+// while the session is live (the hub's time read afresh), and, for a
+// session restored after a restart, from the wall clock and the skew
+// persisted with the session (liveSession.SkewMillis). Both deadlines are
+// handled as wall-clock times seen from now (endAt), as the idle timeout's
+// are; the warnings come their leads before that end. A timer is only a
+// prompt to look at both clocks: checkClock compares the wall clock with
+// every deadline and acts on what has passed, a timer that fires before its
+// deadline (the clock was stepped back, and (a) is the one it was armed
+// for) is armed again for the rest, and while a session is live checkClock
+// also runs every clockCheck, so a kiosk woken from a suspend, or whose
+// clock was stepped forward, warns or ends the session within clockCheck of
+// the wall clock passing the deadline — hub or no hub.
+//
+// The hub's time is estimated from the wall clock, so a step of the kiosk's
+// clock between a welcome and a grant or extension goes into (b) until the
+// next welcome measures the skew again. A kiosk clock ahead of the hub's
+// ends sessions early by the offset, through (a), as it always did: the
+// early side is the safe one. The idle timeout is a local duration,
+// measured on both clocks from the latest input (idleDeadlineFrom).
 
-// clockCheck is how often the wall clock is compared with the live
-// session's deadlines, whatever the timers do.
+// clockCheck is how often the clocks are compared with the live session's
+// deadlines, whatever the timers do.
 const clockCheck = 5 * time.Second
+
+// maxLeft bounds the time (b) gives a session either way, so that an
+// expires_at centuries away does not overflow the monotonic deadline; (a)
+// still applies.
+const maxLeft = time.Duration(math.MaxInt64 / 4)
 
 // wallNow is the agent clock's wall-clock reading. time.Now also carries a
 // monotonic reading, and comparing two times that both have one compares
-// those alone (see package time): the monotonic clock is exactly what the
-// deadlines must not follow, so it is stripped.
+// those alone (see package time): deadline (a) and the idle timeout's wall
+// clock must not follow it, so it is stripped.
 func (a *Agent) wallNow() time.Time { return a.clock.Now().Round(0) }
 
-// armTimers schedules the warnings and the expiry of the live session that
-// are still to come, and the periodic wall-clock check, and returns what is
-// due already. Callers arm first and announce after (see applyDue): an
-// event seen means every timer of the session it announces is armed, so
-// nothing that acts on the event (a test moving its clock, say) can slip
-// in between the clock being read and the timers being set.
+// rebase sets deadline (b) of the live session from now: the monotonic
+// clock ends it once it has run expires_at minus the hub's time now (the
+// wall clock plus the last known skew). The skew used is kept with the
+// session, for a restart; it reports whether that changed.
+func (a *Agent) rebase() (skewChanged bool) {
+	s, now := a.session, a.inputNow()
+	skew := time.Duration(a.skew.Load())
+	left := min(max(s.ExpiresAt.Sub(now.wall.Add(skew)), -maxLeft), maxLeft)
+	a.monoEnd = now.mono + left
+	ms := skew.Milliseconds()
+	skewChanged = s.SkewMillis != ms
+	s.SkewMillis = ms
+	return skewChanged
+}
+
+// endAt is when, on the wall clock seen from now, the live session ends:
+// expires_at (a), or the wall-clock time at which the monotonic clock
+// reaches deadline (b), whichever is earlier.
+func (a *Agent) endAt(now inputTime) time.Time {
+	return minTime(a.session.ExpiresAt, now.wall.Add(a.monoEnd-now.mono))
+}
+
+// armTimers schedules the warnings and the end of the live session that
+// are still to come, and the periodic check, and returns what is due
+// already. Warning times counted in a.warned have been announced and are
+// not announced again: callers starting a new schedule (a session opened
+// or restored, expires_at moved) reset it first. Callers arm first and
+// announce after (see applyDue): an event seen means every timer of the
+// session it announces is armed, so nothing that acts on the event (a test
+// moving its clock, say) can slip in between the clocks being read and the
+// timers being set.
 func (a *Agent) armTimers() due {
-	s := a.session
-	now := a.wallNow()
-	a.warned = 0
-	if !now.Before(s.ExpiresAt) {
+	now := a.inputNow()
+	end := a.endAt(now)
+	if !now.wall.Before(end) {
 		return due{expired: true}
 	}
 	var d due
-	for _, lead := range a.warningLeads(s) {
-		if warnAt := s.ExpiresAt.Add(-lead); now.Before(warnAt) {
-			a.at(warnAt)
+	passed := 0
+	for _, lead := range a.warningLeads(a.session) {
+		if now.wall.Before(end.Add(-lead)) {
+			a.before(lead)
 		} else {
 			// Leads are largest first: the warning times that passed
 			// are the first ones.
-			a.warned++
-			d.warn = true
+			passed++
 		}
 	}
-	a.at(s.ExpiresAt)
+	if passed > a.warned {
+		a.warned = passed
+		d.warn = true
+	}
+	a.before(0)
 	a.checkIn(clockCheck)
 	return d
 }
 
-// due is what armTimers found had passed: the expiry, or one or more
-// warning times.
+// due is what armTimers found had passed: the end, or one or more warning
+// times.
 type due struct{ expired, warn bool }
 
 // applyDue ends an expired session, or warns once however many warning
@@ -74,26 +129,27 @@ func (a *Agent) applyDue(d due) {
 	}
 }
 
-// checkClock brings the live session in line with the wall clock. Once the
-// wall clock has passed the idle deadline or expires_at it ends the
-// session, with the reason of whichever came first (idle; expired or
-// shift_end); otherwise, when it has passed warning times not announced
-// yet, it warns once for all of them.
+// checkClock brings the live session in line with the clocks. Once the idle
+// deadline or the session's end (endAt) has passed it ends the session,
+// with the reason of whichever came first (idle; expired or shift_end);
+// otherwise, when warning times not announced yet have passed, it warns
+// once for all of them.
 func (a *Agent) checkClock() {
 	if !a.state.live() {
 		return
 	}
-	s, now := a.session, a.wallNow()
+	s, now := a.session, a.inputNow()
+	end := a.endAt(now)
 	idleAt, idles := a.idleDeadline()
 	switch {
-	case idles && !now.Before(idleAt) && idleAt.Before(s.ExpiresAt):
-		a.endIdle(now)
-	case !now.Before(s.ExpiresAt):
+	case idles && !now.wall.Before(idleAt) && idleAt.Before(end):
+		a.endIdle(now.wall)
+	case !now.wall.Before(end):
 		a.expire()
 	default:
 		leads := a.warningLeads(s)
 		n := a.warned
-		for n < len(leads) && !now.Before(s.ExpiresAt.Add(-leads[n])) {
+		for n < len(leads) && !now.wall.Before(end.Add(-leads[n])) {
 			n++
 		}
 		if n > a.warned {
@@ -129,23 +185,49 @@ func expiryReason(r string) string {
 	return wire.ReasonExpired
 }
 
-// at runs checkClock on the loop once the wall clock has reached t. The
-// timer runs on the monotonic clock: when it fires before t on the wall
-// clock, it is armed again for the rest.
-func (a *Agent) at(t time.Time) {
+// before runs checkClock on the loop once lead is left until the live
+// session's end (0: at the end). The timer runs on the monotonic clock and
+// the end is read again when it fires: when the time has not come yet (the
+// wall clock was stepped back and deadline (a) was the earlier one), it is
+// armed again for the rest.
+func (a *Agent) before(lead time.Duration) {
 	gen := a.timerGen
-	a.timers = append(a.timers, a.clock.AfterFunc(t.Sub(a.wallNow()), func() {
+	a.timers = append(a.timers, a.clock.AfterFunc(a.untilBefore(lead), func() {
 		a.post(func() {
 			if gen != a.timerGen {
 				return
 			}
-			if a.wallNow().Before(t) {
-				a.at(t)
+			if a.untilBefore(lead) > 0 {
+				a.before(lead)
 				return
 			}
 			a.checkClock()
 		})
 	}))
+}
+
+// untilBefore is the time left until lead before the live session's end.
+func (a *Agent) untilBefore(lead time.Duration) time.Duration {
+	now := a.inputNow()
+	return a.endAt(now).Add(-lead).Sub(now.wall)
+}
+
+// resync sets deadline (b) of the live session again after a welcome, with
+// the skew it has just measured, and re-arms the timers for it; warnings
+// already announced are not repeated. It covers what the monotonic clock
+// missed (a suspend) and a stale skew (the kiosk's clock was stepped while
+// the agent was down).
+func (a *Agent) resync() {
+	if !a.state.live() {
+		return
+	}
+	if a.rebase() {
+		a.persist()
+	}
+	a.stopTimers()
+	d := a.armTimers()
+	a.rearmIdle()
+	a.applyDue(d)
 }
 
 // checkSoon queues checkClock for the loop without waiting: from any
@@ -191,9 +273,9 @@ func (a *Agent) stopTimers() {
 
 // --- idle timeout -------------------------------------------------------
 
-// inputTime is the moment of a worker input on both clocks: the wall clock
-// (which goes on during a suspend) and the monotonic one (which steps of
-// the system clock do not move).
+// inputTime is a moment on both clocks — a worker input, or now: the wall
+// clock (which goes on during a suspend) and the monotonic one (which steps
+// of the system clock do not move).
 type inputTime struct {
 	wall time.Time
 	mono time.Duration

@@ -7,12 +7,13 @@ import (
 	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
-// The session's deadlines — expires_at, its warnings, the idle timeout —
-// are wall-clock times, while timers run on the monotonic clock, which
+// The session ends, and idles, by the wall clock as well as the monotonic
+// one (timers.go), while timers run on the monotonic clock alone, which
 // stops while the kiosk is suspended and ignores steps of the system clock.
-// These tests move the wall clock without the timers (fakeClock.Jump) with
-// the hub unreachable, and expect the session to follow the wall clock
-// within one clockCheck.
+// These tests move the wall clock forward without the timers
+// (fakeClock.Jump) with the hub unreachable, and expect the session to
+// follow the wall clock within one clockCheck. Steps back and a kiosk clock
+// off the hub's are in expiry_test.go.
 
 func TestSessionEndsByWallClock(t *testing.T) {
 	tests := []struct {
@@ -116,38 +117,6 @@ func TestWarningByWallClock(t *testing.T) {
 	}
 	<-h.teardowns
 	h.wantState(Locked)
-}
-
-// TestTimersFiringEarlyWaitForWallClock: after the clock was stepped back,
-// the timers fire before their wall-clock time; the agent waits for it
-// instead of warning or ending early.
-func TestTimersFiringEarlyWaitForWallClock(t *testing.T) {
-	// The idle timeout runs on the monotonic clock too: longer than the
-	// 70 min this test lets pass without input.
-	h := newHarness(t, withIdle(2*time.Hour))
-	h.connect()
-	h.login("s1", "ana", 10*time.Minute)
-	h.hub.disconnect()
-	h.ev.expect(t, EventDisconnected)
-
-	h.clock.Jump(-time.Hour)
-	h.clock.Advance(10 * time.Minute) // the warning's and the expiry's timers fire
-	h.wantState(Active)
-	h.ev.none(t)
-
-	h.clock.Advance(55*time.Minute - time.Second)
-	h.wantState(Active)
-	h.ev.none(t)
-	h.clock.Advance(time.Second) // expires_at - 5 min on the wall clock
-	h.ev.expect(t, EventSessionWarning)
-	h.wantState(Warning)
-	h.clock.Advance(5*time.Minute - time.Second)
-	h.wantState(Warning)
-	h.ev.none(t)
-	h.clock.Advance(time.Second)
-	if e := h.ev.ended(t); e.Reason != wire.ReasonExpired {
-		t.Errorf("reason %q", e.Reason)
-	}
 }
 
 // TestIdleTimeoutAfterExtension: a session.extend re-arms the expiry's
