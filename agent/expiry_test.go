@@ -14,6 +14,24 @@ import (
 // kiosk's (fakeHub.setAhead) and step the kiosk's wall clock without the
 // timers (fakeClock.Jump), with the hub unreachable.
 
+// warnThenEnd moves the clock on: nothing happens until untilWarn, then the
+// 5-minute warning, then nothing until the end, with reason.
+func (h *harness) warnThenEnd(t *testing.T, untilWarn time.Duration, reason string) {
+	t.Helper()
+	h.clock.Advance(untilWarn - time.Second)
+	h.wantState(Active)
+	h.ev.none(t)
+	h.clock.Advance(time.Second)
+	h.ev.expect(t, EventSessionWarning)
+	h.clock.Advance(5*time.Minute - time.Second)
+	h.wantState(Warning)
+	h.ev.none(t)
+	h.clock.Advance(time.Second)
+	if e := h.ev.ended(t); e.Reason != reason {
+		t.Errorf("reason %q, want %s", e.Reason, reason)
+	}
+}
+
 // TestExpiryByHubTime: a session the hub grants for 30 minutes warns 5
 // minutes before its end and ends after 30 minutes on the monotonic clock,
 // not later, when the kiosk's clock is behind the hub's or stepped back, and
@@ -128,18 +146,7 @@ func TestExtendRebasesExpiry(t *testing.T) {
 	h.ev.expect(t, EventDisconnected)
 	h.clock.Jump(-time.Hour)
 
-	h.clock.Advance(25*time.Minute - time.Second) // past the grant's 30 min
-	h.wantState(Active)
-	h.ev.none(t)
-	h.clock.Advance(time.Second)
-	h.ev.expect(t, EventSessionWarning)
-	h.clock.Advance(5*time.Minute - time.Second)
-	h.wantState(Warning)
-	h.ev.none(t)
-	h.clock.Advance(time.Second)
-	if e := h.ev.ended(t); e.Reason != wire.ReasonShiftEnd {
-		t.Errorf("reason %q, want shift_end", e.Reason)
-	}
+	h.warnThenEnd(t, 25*time.Minute, wire.ReasonShiftEnd) // past the grant's 30 min
 }
 
 // TestRestartKeepsSkew: a restarted agent, hub unreachable, sets the
@@ -164,18 +171,7 @@ func TestRestartKeepsSkew(t *testing.T) {
 	}
 	h2.wantState(Active)
 	clock.Jump(-time.Hour)
-	clock.Advance(20*time.Minute - time.Second)
-	h2.wantState(Active)
-	h2.ev.none(t)
-	clock.Advance(time.Second)
-	h2.ev.expect(t, EventSessionWarning)
-	clock.Advance(5*time.Minute - time.Second)
-	h2.wantState(Warning)
-	h2.ev.none(t)
-	clock.Advance(time.Second)
-	if e := h2.ev.ended(t); e.Reason != wire.ReasonExpired {
-		t.Errorf("reason %q", e.Reason)
-	}
+	h2.warnThenEnd(t, 20*time.Minute, wire.ReasonExpired)
 }
 
 // TestRestartPastHubExpiryEndsSession: a session whose end by the hub's

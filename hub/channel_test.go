@@ -289,30 +289,38 @@ func TestChannelErrors(t *testing.T) {
 	}
 }
 
+// enrollmentCode issues a kiosk enrollment code at north through the API.
+func enrollmentCode(t *testing.T, h *hubtest.Hub, name string) string {
+	t.Helper()
+	r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": name, "site": "north"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("code: %d %s", r.Status, r.Body)
+	}
+	return r.JSON()["code"].(string)
+}
+
+// redeemCode posts a kiosk's enrollment with code and csr.
+func redeemCode(t *testing.T, h *hubtest.Hub, code string, csr []byte) *http.Response {
+	t.Helper()
+	b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
+	resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
 // TestEnrollmentCodes: a code works once, within its lifetime, typed in
 // any case or spacing; a bad CSR leaves it usable. A kiosk name is one
 // enabled kiosk's at a time.
 func TestEnrollmentCodes(t *testing.T) {
 	clock := hubtest.NewClock(time.Now())
 	h := hubtest.Start(t, hubtest.Options{Clock: clock})
-	code := func(name string) string {
-		r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": name, "site": "north"})
-		if r.Status != http.StatusCreated {
-			t.Fatalf("code: %d %s", r.Status, r.Body)
-		}
-		return r.JSON()["code"].(string)
-	}
+	code := func(name string) string { return enrollmentCode(t, h, name) }
 	key, _ := certs.NewDeviceKey()
 	csr, _ := certs.NewCSR(key, "kiosk")
-	redeem := func(code string, csr []byte) int {
-		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
-		resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	redeem := func(code string, csr []byte) int { return redeemCode(t, h, code, csr).StatusCode }
 	c := code("k1")
 	if got := redeem(c, []byte("not a csr")); got != http.StatusBadRequest {
 		t.Errorf("bad CSR: %d, want 400", got)
@@ -373,24 +381,10 @@ func TestEnrollmentGuessesLimited(t *testing.T) {
 	const limit, window = 20, 10 * time.Minute // limit, window
 	clock := hubtest.NewClock(time.Now())
 	h := hubtest.Start(t, hubtest.Options{Clock: clock})
-	code := func(name string) string {
-		r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": name, "site": "north"})
-		if r.Status != http.StatusCreated {
-			t.Fatalf("code: %d %s", r.Status, r.Body)
-		}
-		return r.JSON()["code"].(string)
-	}
+	code := func(name string) string { return enrollmentCode(t, h, name) }
 	key, _ := certs.NewDeviceKey()
 	csr, _ := certs.NewCSR(key, "kiosk")
-	redeem := func(code string) *http.Response {
-		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
-		resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
-	}
+	redeem := func(code string) *http.Response { return redeemCode(t, h, code, csr) }
 	for i := range limit + 5 {
 		if got := redeem(code(fmt.Sprintf("ok-%d", i))).StatusCode; got != http.StatusOK {
 			t.Fatalf("enrollment %d: %d, want 200", i, got)

@@ -59,10 +59,16 @@ func (e env) audit(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "verifying the audit chain in %s\n", *data)
 	rep, err := audit.Verify(ctx, key, st)
+	return e.verified(rep, err, "; restore the database from backup and compare with your exported copy")
+}
+
+// verified prints what a verification found: OK with the head, or BROKEN
+// with where, exiting 1 (then says what to do).
+func (e env) verified(rep audit.Report, err error, then string) error {
 	var broken *audit.BrokenError
 	if errors.As(err, &broken) {
 		fmt.Fprintf(e.stdout, "BROKEN at record %d: %s\n", broken.Seq, broken.Reason)
-		return &exitError{code: 1, err: fmt.Errorf("%w; the %d records before it are intact; restore the database from backup and compare with your exported copy", err, rep.Records)}
+		return &exitError{code: 1, err: fmt.Errorf("%w; the %d records before it are intact%s", err, rep.Records, then)}
 	}
 	if err != nil {
 		return err
@@ -89,18 +95,9 @@ func (e env) verifyExport(data, file string, after int64) error {
 	}
 	fmt.Fprintf(e.stderr, "verifying the exported audit records in %s\n", file)
 	rep, err := audit.VerifyExport(key, after, bufio.NewReader(r))
-	var broken *audit.BrokenError
-	if errors.As(err, &broken) {
-		fmt.Fprintf(e.stdout, "BROKEN at record %d: %s\n", broken.Seq, broken.Reason)
-		return &exitError{code: 1, err: fmt.Errorf("%w; the %d records before it are intact", err, rep.Records)}
-	}
-	if err != nil {
-		return err
-	}
-	if rep.Records == 0 {
+	if err == nil && rep.Records == 0 {
 		fmt.Fprintf(e.stdout, "OK: no records after %d\n", after)
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "OK: %d records, chain intact; head %d %s\n", rep.Records, rep.HeadSeq, hex.EncodeToString(rep.HeadHash))
-	return nil
+	return e.verified(rep, err, "")
 }

@@ -35,12 +35,7 @@ func TestAdminCannotReviewOwnAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := bootstrapAdmin(t, h)
-	due := time.Now().UTC().Add(7 * 24 * time.Hour).Format(time.DateOnly)
-	r := admin.post("/console/reviews", url.Values{"name": {"Q4"}, "due": {due}})
-	if r.Status != http.StatusSeeOther {
-		t.Fatalf("start campaign: %d %s", r.Status, r.Body)
-	}
-	campaign := strings.TrimPrefix(strings.SplitN(r.location(), "?", 2)[0], "/console/reviews/")
+	campaign := startCampaign(t, admin)
 	adaRole := item(t, h, campaign, "u-ada", store.ReviewItemRole, "Nurse")
 	adaSite := item(t, h, campaign, "u-ada", store.ReviewItemSite, "north")
 	niaRole := item(t, h, campaign, "u-nia", store.ReviewItemRole, "Nurse")
@@ -122,12 +117,7 @@ func TestKeepOfLeaverConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := bootstrapAdmin(t, h)
-	due := time.Now().UTC().Add(7 * 24 * time.Hour).Format(time.DateOnly)
-	r := admin.post("/console/reviews", url.Values{"name": {"Q4"}, "due": {due}})
-	if r.Status != http.StatusSeeOther {
-		t.Fatalf("start campaign: %d %s", r.Status, r.Body)
-	}
-	campaign := strings.TrimPrefix(strings.SplitN(r.location(), "?", 2)[0], "/console/reviews/")
+	campaign := startCampaign(t, admin)
 	role := item(t, h, campaign, "u-nia", store.ReviewItemRole, "Nurse")
 	if _, err := h.Engine().UpdateUser(ctx, lifecycleActor, "u-nia", func(u store.User) (store.User, error) { u.Active = false; return u, nil }); err != nil {
 		t.Fatal(err)
@@ -141,4 +131,16 @@ func TestKeepOfLeaverConflicts(t *testing.T) {
 	if r := admin.post("/console/review-items/"+role.ID, url.Values{"decision": {"revoke"}}); r.Status != http.StatusSeeOther || !strings.Contains(r.location(), "ok=review-gone") {
 		t.Errorf("console revoke: %d %q %s, want already gone", r.Status, r.location(), r.Body)
 	}
+}
+
+// startCampaign starts a campaign over everything, due in a week, as the
+// admin, and returns its ID.
+func startCampaign(t *testing.T, admin *client) string {
+	t.Helper()
+	due := time.Now().UTC().Add(7 * 24 * time.Hour).Format(time.DateOnly)
+	r := admin.post("/console/reviews", url.Values{"name": {"Q4"}, "due": {due}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("start campaign: %d %s", r.Status, r.Body)
+	}
+	return strings.TrimPrefix(strings.SplitN(r.location(), "?", 2)[0], "/console/reviews/")
 }

@@ -72,17 +72,24 @@ func ParseFilter(rt *ResourceType, s string) (*Filter, error) {
 	return &Filter{root: root, src: s}, nil
 }
 
-// parseFilterText calls the parser, turning a panic inside it into an error.
-func parseFilterText(s string) (expr filter.Expression, err error) {
+// parseFilterText parses a filter, the common equality without the parser.
+func parseFilterText(s string) (filter.Expression, error) {
 	if e, ok := simpleEquality(s); ok {
 		return e, nil
 	}
+	return parseSafely("filter", filter.ParseFilterNumber, s)
+}
+
+// parseSafely calls one of filter-parser's functions on s, turning a panic
+// inside it into an error.
+func parseSafely[T any](what string, parse func([]byte) (T, error), s string) (v T, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			expr, err = nil, fmt.Errorf("filter parser panic: %v", r)
+			var zero T
+			v, err = zero, fmt.Errorf("%s parser panic: %v", what, r)
 		}
 	}()
-	return filter.ParseFilterNumber([]byte(s))
+	return parse([]byte(s))
 }
 
 // simpleEquality recognises the one filter form identity providers send on

@@ -87,23 +87,13 @@ func parsePathText(s string) (filter.Path, error) {
 	if p, ok := simplePath(s); ok {
 		return p, nil
 	}
-	p, err := parsePathLib(s)
+	p, err := parseSafely("path", filter.ParsePathNumber, s)
 	if err != nil {
 		if bp, ok := bracketPath(s); ok {
 			return bp, nil
 		}
 	}
 	return p, err
-}
-
-// parsePathLib calls the parser, turning a panic inside it into an error.
-func parsePathLib(s string) (p filter.Path, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("path parser panic: %v", r)
-		}
-	}()
-	return filter.ParsePathNumber([]byte(s))
 }
 
 // bracketPath parses `attr[filter]` and `attr[filter].sub` where the
@@ -141,7 +131,7 @@ func bracketPath(s string) (filter.Path, bool) {
 		}
 		p.SubAttribute = &sub
 	}
-	ap, err := parseAttrPathText(s[:open])
+	ap, err := parseSafely("attribute path", filter.ParseAttrPath, s[:open])
 	if err != nil || ap.SubAttribute != nil {
 		return filter.Path{}, false
 	}
@@ -155,17 +145,6 @@ func bracketPath(s string) (filter.Path, bool) {
 	}
 	p.AttributePath, p.ValueExpression = ap, expr
 	return p, true
-}
-
-// parseAttrPathText calls the attribute path parser, turning a panic
-// inside it into an error.
-func parseAttrPathText(s string) (p filter.AttributePath, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("attribute path parser panic: %v", r)
-		}
-	}()
-	return filter.ParseAttrPath([]byte(s))
 }
 
 // simplePath recognises the paths PATCH requests carry most, `attr` and
