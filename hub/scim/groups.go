@@ -199,14 +199,21 @@ func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listPara
 			q.ID = val
 		}
 	}
+	batch := groupScanBatch
+	if q.DisplayName != "" || q.ExternalID != "" || q.ID != "" {
+		batch = narrowed
+	}
 	list := func(offset, limit int) ([]store.Group, error) {
 		q.Offset, q.Limit = offset, limit
+		if batch == narrowed {
+			q.Limit = 0
+		}
 		groups, _, err := h.cfg.Store.ListGroups(r.Context(), q)
 		return groups, err
 	}
 	key := func(g store.Group) scanKey { return scanKey{g.Created, g.ID} }
 	render := func(g store.Group) (map[string]any, error) { return h.groupResource(g), nil }
-	total, items, err := matchPage(f, p, groupScanBatch, list, key, render)
+	total, items, err := matchPage(f, p, batch, list, key, render)
 	if err != nil {
 		return err
 	}

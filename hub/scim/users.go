@@ -311,8 +311,15 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 	// The filter is evaluated on the rendered resources, so it may test
 	// groups: they are rendered whatever the projection. They come with
 	// the users, in the same store read.
+	batch := userScanBatch
+	if q.UserName != "" || q.ExternalID != "" || q.ID != "" {
+		batch = narrowed
+	}
 	list := func(offset, limit int) ([]candidate, error) {
 		q.Offset, q.Limit = offset, limit
+		if batch == narrowed {
+			q.Limit = 0
+		}
 		users, groups, _, err := h.cfg.Store.ListUsersWithGroups(ctx, q)
 		cands := make([]candidate, len(users))
 		for i, u := range users {
@@ -322,7 +329,7 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 	}
 	key := func(c candidate) scanKey { return scanKey{c.u.Created, c.u.ID} }
 	render := func(c candidate) (map[string]any, error) { return h.userResource(c.u, c.groups) }
-	total, items, err := matchPage(f, p, userScanBatch, list, key, render)
+	total, items, err := matchPage(f, p, batch, list, key, render)
 	if err != nil {
 		return err
 	}
