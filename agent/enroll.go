@@ -155,6 +155,9 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 	return er, nil
 }
 
+// codeAdvice is what to do about a refused code the hub did not explain.
+const codeAdvice = "the code is wrong, expired or already used; ask an administrator for a new one (shiftgate-hub device code --data DIR --site SITE --name NAME)"
+
 // enrollStatusError turns a non-2xx answer into an error that says what to
 // do. The hub's error body is shown when it is a short message.
 func enrollStatusError(status int, body []byte) error {
@@ -163,8 +166,16 @@ func enrollStatusError(status int, body []byte) error {
 	}
 	msg := hubMessage(body)
 	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusGone:
-		return fmt.Errorf("%w (HTTP %d): the code is wrong, expired or already used; ask an administrator for a new one (shiftgate-hub device code --data DIR --site SITE --name NAME)", ErrCodeRefused, status)
+	case http.StatusForbidden:
+		if msg != "" {
+			// The hub says which: a wrong, expired or used code, or a
+			// code bound to another profile (then it stays usable with
+			// the right --profile).
+			return fmt.Errorf("%w (HTTP %d%s)", ErrCodeRefused, status, msg)
+		}
+		return fmt.Errorf("%w (HTTP %d): %s", ErrCodeRefused, status, codeAdvice)
+	case http.StatusUnauthorized, http.StatusNotFound, http.StatusGone:
+		return fmt.Errorf("%w (HTTP %d): %s", ErrCodeRefused, status, codeAdvice)
 	case http.StatusConflict:
 		return fmt.Errorf("hub refused the enrollment (HTTP %d%s)", status, msg)
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:

@@ -43,7 +43,13 @@ func enrollServer(t *testing.T, pki *certstest.PKI) (url string, got chan wire.E
 		if req.Code != "good-code" || used {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
-			w.Write([]byte(`{"error":"invalid or expired code"}`))
+			w.Write([]byte(`{"error":"the enrollment code is wrong, expired or already used: ask an administrator for a new one (shiftgate-hub device code)"}`))
+			return
+		}
+		if req.Profile == "other-tablet" { // the code is bound to ward-tablet; as hub/enroll answers
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"error":"this enrollment code is for a kiosk of another hardware profile: enroll with --profile ward-tablet"}`))
 			return
 		}
 		used = true
@@ -137,6 +143,8 @@ func TestEnrollErrors(t *testing.T) {
 		mention string
 	}{
 		{name: "refused code", cfg: EnrollConfig{HubURL: url, CAFile: ca, Code: "bad"}, is: ErrCodeRefused, mention: "shiftgate-hub device code"},
+		// Not "the code is wrong": it stays usable with the right profile.
+		{name: "code for another profile", cfg: EnrollConfig{HubURL: url, CAFile: ca, Code: "good-code", Profile: "other-tablet"}, is: ErrCodeRefused, mention: "enroll with --profile ward-tablet"},
 		{name: "wrong CA", cfg: EnrollConfig{HubURL: url, CAFile: otherCA, Code: "good-code"}, mention: "not signed by the CA"},
 		{name: "plain http", cfg: EnrollConfig{HubURL: strings.Replace(url, "https", "http", 1), CAFile: ca, Code: "good-code"}, mention: "https://HOST"},
 		{name: "no code", cfg: EnrollConfig{HubURL: url, CAFile: ca}, mention: "missing code"},
@@ -146,7 +154,10 @@ func TestEnrollErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "state")
-			tc.cfg.StateDir, tc.cfg.Profile = dir, "ward-tablet"
+			tc.cfg.StateDir = dir
+			if tc.cfg.Profile == "" {
+				tc.cfg.Profile = "ward-tablet"
+			}
 			_, err := Enroll(t.Context(), tc.cfg)
 			if err == nil {
 				t.Fatal("no error")
