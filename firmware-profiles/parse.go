@@ -125,6 +125,11 @@ func convert(f *fileV1, ps *problems) *Profile {
 	for _, t := range f.Authenticator.Transports {
 		p.Authenticator.Transports = append(p.Authenticator.Transports, Transport(t))
 	}
+	if f.AllowedAAGUIDs == nil && !ps.isBad("allowedAAGUIDs") {
+		// Only an explicit [] means any model: a file without the field
+		// must not open the kiosk to every authenticator.
+		ps.malformed("allowedAAGUIDs", "missing; list the AAGUIDs of the authenticator models allowed, or [] for any model")
+	}
 	for i, s := range f.AllowedAAGUIDs {
 		field := index("allowedAAGUIDs", i)
 		id, err := uuid.Parse(s)

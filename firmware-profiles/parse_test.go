@@ -177,6 +177,7 @@ func TestParseProblems(t *testing.T) {
 				{Field: "description", Message: "missing"},
 				{Field: "authenticator.transports", Message: "missing; list at least one of usb, nfc, ble, internal"},
 				{Field: "authenticator.reader", Message: "missing; want none, usb-hid, pcsc-nfc or ble"},
+				{Field: "allowedAAGUIDs", Message: "missing; list the AAGUIDs of the authenticator models allowed, or [] for any model"},
 				{Field: "userVerification.default", Message: "missing; want required, preferred or discouraged"},
 				{Field: "idleTimeout", Message: `missing; want a duration like "5m"`},
 				{Field: "maxSession", Message: `missing; want a duration like "12h"`},

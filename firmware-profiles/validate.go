@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 )
@@ -40,17 +41,51 @@ var transportNeeds = map[Transport]Reader{
 
 // checkRoleCase refuses two keys of one map that differ only in case:
 // role names compare without case (see UVFor), so they would name one
-// role twice.
+// role twice, and which of them a role gets would depend on map order.
 func checkRoleCase(ps *problems, field string, roles []string) {
 	seen := make(map[string]string)
 	for _, role := range roles {
-		k := strings.ToLower(role)
+		k := foldKey(role)
 		if prev, dup := seen[k]; dup {
 			ps.addf(child(field, role), "names the same role as %q: role names compare without case", prev)
 			continue
 		}
 		seen[k] = role
 	}
+}
+
+// foldKey maps s to a key that two strings share exactly when strings.EqualFold
+// (which UVFor and AppsFor use, as the hub does) says they are equal: each
+// rune becomes the smallest rune of its Unicode simple case-folding orbit.
+// strings.ToLower is not that: "ſ" (long s) folds to "s" but stays "ſ".
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		low := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			low = min(low, f)
+		}
+		b.WriteRune(low)
+	}
+	return b.String()
+}
+
+// roleSeparator joins a session's roles in the hub's decision (the hub's
+// policy.RoleSeparator): no role name contains it.
+const roleSeparator = ","
+
+// roleProblem says why a role key could never equal a role the hub grants,
+// or returns "". Roles are group displayNames, which the hub trims; a key
+// that never matches would silently leave its role with the default (for
+// userVerification.roles, a role meant to need verification without it).
+func roleProblem(role string) string {
+	switch {
+	case role != strings.TrimSpace(role):
+		return "role name has leading or trailing spaces; roles are group names, which the hub trims, so it would never match"
+	case strings.Contains(role, roleSeparator):
+		return `role name contains ","; a session's roles are separated by commas, so it would never match`
+	}
+	return ""
 }
 
 // requiredSteps must appear in every teardown; clear-clipboard is optional
@@ -127,6 +162,8 @@ func (p *Profile) check(ps *problems) {
 			add(field, "empty role name")
 		case role == AnyRole:
 			add(field, `"*" is not a role; use userVerification.default`)
+		case roleProblem(role) != "":
+			add(field, "%s", roleProblem(role))
 		default:
 			checkUV(field, p.UserVerification.Roles[role])
 		}
@@ -227,6 +264,9 @@ func (p *Profile) checkApps(ps *problems) {
 		if strings.TrimSpace(role) == "" {
 			add(base, "empty role name")
 			continue
+		}
+		if msg := roleProblem(role); msg != "" {
+			add(base, "%s", msg)
 		}
 		ids := make(map[string]string)
 		for i, a := range p.Apps[role] {

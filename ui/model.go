@@ -242,6 +242,13 @@ func (m *Model) apply(e agent.Event) {
 		m.apps = slices.Clone(e.Apps)
 		m.sessions++
 	case agent.EventSessionWarning:
+		// Only a session on screen can be warned about: a late one (the
+		// session ended or is being torn down) would draw a session screen
+		// for nobody, which is not timed and so never goes back to the
+		// locked screen.
+		if !m.screen.session() {
+			return
+		}
 		m.screen = ScreenWarning
 		if !e.ExpiresAt.IsZero() {
 			m.expiresAt = e.ExpiresAt

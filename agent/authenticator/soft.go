@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -76,8 +77,10 @@ type BatchAttestation struct {
 //
 // The file is the only state: every operation reads it, and an operation that changes it
 // (a registration, or the counter of an assertion) writes it back atomically before returning
-// its result. (SoftOptions.CounterBlock trades that for speed in load tests.) Soft is safe for concurrent use; two processes must not use the same badge file at
-// once, except to simulate a cloned key on purpose (see the package documentation).
+// its result. (SoftOptions.CounterBlock trades that for speed in load tests.) Soft is safe for
+// concurrent use, and Softs of one badge file, in one process or several, serialize their
+// operations on it with an flock on its directory (see lock). A cloned key is simulated with a
+// copy of the file (see the package documentation).
 type Soft struct {
 	path string
 	opts SoftOptions // normalized
@@ -226,6 +229,25 @@ func (s *Soft) save(b *badge) error {
 	return nil
 }
 
+// lock serializes this operation's read-modify-write of the badge file with every other Soft
+// using the file, in this process or in another (s.mu covers only this Soft): the agent opens a
+// new Soft for every tap, and kiosks may share a soft:DIR. Without it two taps can sign the same
+// counter (the hub suspends the badge as cloned) and a tap can undo a registration. create
+// makes the badge directory first, for a registration. A badge with CounterBlock keeps its
+// state in memory and owns its file (see SoftOptions.CounterBlock), so it takes no lock.
+func (s *Soft) lock(create bool) (unlock func(), err error) {
+	if s.opts.CounterBlock > 1 {
+		return func() {}, nil
+	}
+	dir := filepath.Dir(s.path)
+	if create {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create badge dir: %w", err)
+		}
+	}
+	return lockDir(dir)
+}
+
 // uvFlag decides user verification: it fails when uv is required and the badge cannot verify,
 // and otherwise reports whether the UV flag is set.
 func uvFlag(badgeUV bool, uv UserVerification) (byte, error) {
@@ -270,6 +292,11 @@ func (s *Soft) MakeCredential(ctx context.Context, req CreateRequest) (CreateRes
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lock(true)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	defer unlock()
 	b, err := s.loadOrNew()
 	if err != nil {
 		return CreateResult{}, err
@@ -350,6 +377,13 @@ func (s *Soft) GetAssertion(ctx context.Context, req GetRequest) (GetResult, err
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlock, err := s.lock(false)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) { // no directory: no badge file either
+		return GetResult{}, err
+	}
+	if unlock != nil {
+		defer unlock()
+	}
 	b, err := s.load()
 	if errors.Is(err, fs.ErrNotExist) {
 		if req.UserVerification == UVRequired && !s.opts.UserVerification {
