@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -98,6 +100,24 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 
 var errBadRequest = errors.New("bad request")
 
+// maxAPIText caps a text field the API stores (a kiosk or site name, a
+// role, a reason): what a console form field takes.
+const maxAPIText = 500
+
+// checkText refuses a stored text field that is longer than maxAPIText
+// bytes, or, for a name (not free text), holds a control character: the
+// console could not have sent it, and names end up in audit records,
+// logs and other systems' CSV exports.
+func checkText(field, v string, name bool) error {
+	if len(v) > maxAPIText {
+		return errors.Join(errBadRequest, fmt.Errorf("%s is longer than %d characters", field, maxAPIText))
+	}
+	if name && strings.ContainsFunc(v, unicode.IsControl) {
+		return errors.Join(errBadRequest, fmt.Errorf("%s has a control character", field))
+	}
+	return nil
+}
+
 func userMessage(err error) string {
 	lines := strings.Split(err.Error(), "\n")
 	// errors.Join(sentinel, detail): the detail says what to fix.
@@ -140,6 +160,9 @@ func (s *Server) apiDeviceCode(w http.ResponseWriter, r *http.Request, a lifecyc
 	}
 	if strings.TrimSpace(req.Name) == "" || strings.TrimSpace(req.Site) == "" {
 		return errors.Join(errBadRequest, errors.New(`send {"name": KIOSK_NAME, "site": SITE} and optionally "profile": PROFILE`))
+	}
+	if err := errors.Join(checkText("name", req.Name, true), checkText("site", req.Site, true), checkText("profile", req.Profile, true)); err != nil {
+		return err
 	}
 	if p := strings.TrimSpace(req.Profile); p != "" {
 		if _, ok := s.profiles[p]; !ok {

@@ -60,6 +60,9 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 	if req.User == "" {
 		return errors.Join(errBadRequest, errors.New(`send {"user": USERNAME, "role": ROLE, "site": SITE, "end": RFC3339, "reason": TEXT}`))
 	}
+	if err := errors.Join(checkText("role", req.Role, true), checkText("site", req.Site, true), checkText("reason", req.Reason, false)); err != nil {
+		return err
+	}
 	u, err := s.userByName(r.Context(), req.User)
 	if err != nil {
 		return err

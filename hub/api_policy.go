@@ -62,11 +62,18 @@ func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycl
 	if !readJSON(w, r, policy.MaxDocumentBytes+4096, &raw) {
 		return nil
 	}
+	if name, dup := policy.DuplicateKey(raw); dup {
+		// As policy.ParseDocument refuses: encoding/json matches names
+		// without case and keeps the last of two, so
+		// "sites":["North"],"SITES":null would drop the limit that a
+		// reader of the body sees.
+		return errors.Join(errBadRequest, fmt.Errorf("the body names %q twice in one object (names are compared without case): give each once", name))
+	}
 	var in apiPolicy
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return errors.Join(errBadRequest, fmt.Errorf("the body is not a policy document (GET /api/v1/policy shows one): %s", strings.TrimPrefix(err.Error(), "json: ")))
+		return errors.Join(errBadRequest, fmt.Errorf("the body is not a policy document (GET /api/v1/policy shows one): %s", strings.TrimPrefix(policy.JSONProblem(err), "Document.")))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errors.Join(errBadRequest, errors.New("the body has more after its JSON object"))

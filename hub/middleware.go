@@ -3,8 +3,10 @@ package hub
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -74,15 +76,34 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // logRequests logs each request at debug level, and server errors at error
 // level. Query strings are left out: they may hold filters with personal data.
+//
+// A handler that panics is logged at error level with its stack, and the
+// client gets a 500 JSON error if nothing was written yet; otherwise the
+// connection is cut, so a half-written answer is never taken for a whole
+// one. (net/http would log the panic only through ErrorLog, at debug
+// level, and close the connection without an answer.)
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			p := recover()
+			if p != nil && p != http.ErrAbortHandler {
+				s.cfg.Logger.Error("http handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					writeAPIJSON(sw, http.StatusInternalServerError, apiError{"internal error; the hub log has the details"})
+					p = nil
+				}
+			}
+			level := s.cfg.Logger.Debug
+			if sw.status >= 500 {
+				level = s.cfg.Logger.Error
+			}
+			level("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
+			if p != nil {
+				panic(http.ErrAbortHandler) // already logged: net/http closes the connection quietly
+			}
+		}()
 		next.ServeHTTP(sw, r)
-		level := s.cfg.Logger.Debug
-		if sw.status >= 500 {
-			level = s.cfg.Logger.Error
-		}
-		level("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))
 	})
 }

@@ -187,7 +187,7 @@ func ParseDocument(b []byte) (Rules, error) {
 	if len(b) > MaxDocumentBytes {
 		return Rules{}, &ValidationError{Problems: []string{fmt.Sprintf("the document is %d bytes, more than the limit of %d", len(b), MaxDocumentBytes)}}
 	}
-	if key, dup := duplicateKey(b); dup {
+	if key, dup := DuplicateKey(b); dup {
 		// encoding/json matches names without case and keeps the last
 		// of two: {"sites":["North"],"SITES":[]} would drop the limit.
 		return Rules{}, &ValidationError{Problems: []string{fmt.Sprintf("the document names %q twice in one object (names are compared without case): give each once", key)}}
@@ -196,7 +196,7 @@ func ParseDocument(b []byte) (Rules, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
-		return Rules{}, &ValidationError{Problems: []string{"the document is not a policy JSON object: " + jsonProblem(err)}}
+		return Rules{}, &ValidationError{Problems: []string{"the document is not a policy JSON object: " + JSONProblem(err)}}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Rules{}, &ValidationError{Problems: []string{"the document has more after its JSON object"}}
@@ -204,10 +204,11 @@ func ParseDocument(b []byte) (Rules, error) {
 	return d.Rules()
 }
 
-// duplicateKey reports the first object member name that appears twice in
-// one object of the JSON text b, compared without case. Text that is not
-// JSON reports nothing: the decoder says what is wrong with it.
-func duplicateKey(b []byte) (string, bool) {
+// DuplicateKey reports the first object member name that appears twice in
+// one object of the JSON text b, compared without case as encoding/json
+// matches names (store.FoldName). Text that is not JSON reports nothing:
+// the decoder says what is wrong with it.
+func DuplicateKey(b []byte) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	type frame struct {
 		object bool
@@ -249,8 +250,8 @@ func duplicateKey(b []byte) (string, bool) {
 	}
 }
 
-// jsonProblem makes a decoder error readable without Go type names.
-func jsonProblem(err error) string {
+// JSONProblem makes a decoder error readable without Go type names.
+func JSONProblem(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if te.Field != "" {
