@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -78,17 +79,22 @@ func (o ops) CreateCampaign(ctx context.Context, c store.Campaign, items []store
 		}
 	}
 	err = o.write(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, `INSERT INTO review_campaigns (`+campaignCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			c.ID, c.Name, string(scope), c.DefaultKey, nanos(c.Due), nanos(c.Created), c.CreatedBy); err != nil {
-			return mapErr(err)
-		}
-		for _, args := range rows {
-			if _, err := q.ExecContext(ctx, `INSERT INTO review_items (`+reviewItemCols+`)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+		// An item can be refused after the campaign row is in, and inside
+		// InTx the caller may carry on after the error and commit: the
+		// savepoint makes the refusal leave nothing behind there too.
+		return inSavepoint(ctx, q, "create_campaign", func() error {
+			if _, err := q.ExecContext(ctx, `INSERT INTO review_campaigns (`+campaignCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				c.ID, c.Name, string(scope), c.DefaultKey, nanos(c.Due), nanos(c.Created), c.CreatedBy); err != nil {
 				return mapErr(err)
 			}
-		}
-		return nil
+			for _, args := range rows {
+				if _, err := q.ExecContext(ctx, `INSERT INTO review_items (`+reviewItemCols+`)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
+					return mapErr(err)
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return store.Campaign{}, fmt.Errorf("create campaign %s: %w", c.ID, err)
@@ -187,4 +193,28 @@ func (o ops) ListActiveCredentials(ctx context.Context) ([]store.Credential, err
 		return nil, fmt.Errorf("list active credentials: %w", err)
 	}
 	return cs, nil
+}
+
+// inSavepoint runs fn, which writes through q, inside a savepoint named
+// name, and undoes fn's writes if it fails: for an operation of several
+// statements whose later ones can be refused (a conflict), so that it is
+// one step even inside InTx, where the caller may go on after the error.
+// name must differ from the group commit's own savepoint ("w").
+func inSavepoint(ctx context.Context, q querier, name string, fn func() error) error {
+	if _, err := q.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return err
+	}
+	if err := fn(); err != nil {
+		if _, rerr := q.ExecContext(ctx, "ROLLBACK TO "+name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("roll back to savepoint %s: %w", name, rerr))
+		}
+		if _, rerr := q.ExecContext(ctx, "RELEASE "+name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("release savepoint %s: %w", name, rerr))
+		}
+		return err
+	}
+	if _, err := q.ExecContext(ctx, "RELEASE "+name); err != nil {
+		return fmt.Errorf("release savepoint %s: %w", name, err)
+	}
+	return nil
 }
