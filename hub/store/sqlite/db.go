@@ -26,6 +26,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime"
 	"strings"
@@ -124,19 +125,41 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// ownerOnly takes every permission but the owner's off the file at path,
+// if it exists.
+func ownerOnly(path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o077 == 0 {
+		return nil
+	}
+	return os.Chmod(path, fi.Mode().Perm()&0o700)
+}
+
 func open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || strings.HasPrefix(path, ":memory:") {
 		return nil, errors.New("path must be a plain file name without '?' or '#'")
 	}
 	// SQLite would create the file 0644 (less the umask); the hub's tokens
 	// and audit log are nobody else's business. The -wal and -shm files
-	// inherit the database file's mode.
+	// inherit the database file's mode. A file that exists already (a
+	// backup restored with cp) is made 0600 too, with its -wal and -shm.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	if err := f.Close(); err != nil {
 		return nil, err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := ownerOnly(p); err != nil {
+			return nil, err
+		}
 	}
 
 	wc := new(atomic.Pointer[sqlite3.SQLiteConn])

@@ -131,7 +131,8 @@ func (o ops) SetSessionExpiry(ctx context.Context, id string, expires time.Time)
 // acknowledged need it: they store the time in a column where 0 means
 // "not yet", so a zero time would report success and change nothing.
 func checkTime(t time.Time) error {
-	if t.IsZero() {
+	if t.IsZero() || t.UnixNano() == 0 {
+		// The Unix epoch is stored as 0 too, which means "not yet".
 		return errors.New("no time given")
 	}
 	return checkTimes(t)
