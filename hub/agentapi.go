@@ -16,6 +16,7 @@ import (
 	"github.com/shiftgate/shiftgate/agent/wire"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/enroll"
+	"github.com/shiftgate/shiftgate/hub/policy"
 )
 
 // apiError is the JSON error body of the agent and admin APIs.
@@ -61,6 +62,13 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if strict {
+		if name, dup := policy.DuplicateKey(b); dup {
+			// encoding/json matches names without case and keeps the
+			// last: {"role":"Nurse","ROLE":"Supervisor"} reads as one
+			// grant and would store the other.
+			writeAPIJSON(w, http.StatusBadRequest, apiError{fmt.Sprintf("the body names %q twice in one object (names are compared without case): give each once", name)})
+			return false
+		}
 		dec.DisallowUnknownFields()
 	}
 	err = dec.Decode(v)
@@ -68,7 +76,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 		err = errors.New("data after the JSON value")
 	}
 	if err != nil {
-		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body is not the expected JSON object: " + err.Error()})
+		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body is not the expected JSON object: " + policy.JSONProblem(err)})
 		return false
 	}
 	return true

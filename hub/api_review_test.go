@@ -222,3 +222,28 @@ func TestPolicyAPIErrorsNameNoGoTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestAPIBodiesNameNoGoTypesNorTwice: an admin API body of the wrong shape
+// is told what is wrong without the hub's Go type names, and one that
+// names a field twice (compared without case, as JSON decoding matches
+// them, keeping the last) is refused rather than read as the last.
+func TestAPIBodiesNameNoGoTypesNorTwice(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	createUser(t, h, "jo", `{"sites":["north"]}`)
+	end := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	for _, body := range []string{
+		`{"user":"jo","role":"Nurse","ROLE":"Supervisor","site":"north","end":"` + end + `","reason":"cover"}`,
+		`{"user":"jo","role":"Nurse","site":"north","end":"` + end + `","reason":"cover","reason":"other"}`,
+		`{"user":["jo"],"role":"Nurse","site":"north","end":"` + end + `","reason":"cover"}`,
+		`[]`,
+	} {
+		r := h.DoToken(t, h.AdminToken(t), "POST", "/api/v1/grants", body)
+		msg, _ := r.JSON()["error"].(string)
+		if r.Status != http.StatusBadRequest || msg == "" || strings.Contains(msg, "Go ") || strings.Contains(msg, "struct") {
+			t.Errorf("%s: %d %s, want 400 without Go type names", body, r.Status, r.Body)
+		}
+	}
+	if r := h.API(t, "GET", "/api/v1/users/jo/grants", nil); r.Status != 200 || len(r.JSON()["grants"].([]any)) != 0 {
+		t.Errorf("grants after refused requests: %d %s", r.Status, r.Body)
+	}
+}
