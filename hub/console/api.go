@@ -41,7 +41,7 @@ func (c *Console) APIActor(w http.ResponseWriter, r *http.Request) (a lifecycle.
 	}
 	// The API reads JSON bodies, never forms: only the header carries the
 	// token here.
-	if unsafe && !v.checkCSRF(r) {
+	if unsafe && !v.checkCSRFHeader(r) {
 		return refuse(http.StatusForbidden, "send the console's CSRF token in the "+CSRFHeader+" header")
 	}
 	return v.actor(), true, true

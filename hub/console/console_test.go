@@ -440,6 +440,9 @@ func TestAPIWithConsoleSession(t *testing.T) {
 	if r := admin.do("POST", path, map[string]string{}); r.Status != http.StatusForbidden {
 		t.Errorf("API POST without CSRF header: %d, want 403", r.Status)
 	}
+	if r := admin.do("POST", path, url.Values{console.CSRFField: {admin.csrf}}); r.Status != http.StatusForbidden {
+		t.Errorf("API POST with the token as a form field: %d, want 403 (the API reads the header only)", r.Status)
+	}
 	if r := admin.do("POST", path, map[string]string{}, "X-CSRF-Token", admin.csrf, "Origin", "https://evil.example"); r.Status != http.StatusForbidden {
 		t.Errorf("API POST from another origin: %d, want 403", r.Status)
 	}
