@@ -38,6 +38,8 @@ func TestParse(t *testing.T) {
 	for _, body := range []string{
 		`{"name":"x","due":"2026-12-01","scope":{"privilaged":true}}`, // a typo is not a wider scope
 		`{"name":"x","due":"2026-12-01"} {}`,
+		`{"name":"x","due":"2026-12-01","scope":{"privileged":true,"Privileged":false}}`, // which one?
+		`{"name":"x","due":"2026-12-01","NAME":"y"}`,
 		`{"name":"x"}`,
 		`[]`,
 	} {

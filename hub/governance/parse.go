@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -64,11 +65,17 @@ func clipQuote(s string) string {
 
 // decodeStrict decodes one JSON object, refusing unknown fields and
 // trailing data, so a typo ("privilaged") is an error, not a wider scope.
+// A name given twice (compared without case, as the decoder matches
+// names, which keeps the last) is refused too: {"privileged":true,
+// "Privileged":false} must not read as one scope and start another.
 func decodeStrict(b []byte, v any) error {
+	if name, dup := policy.DuplicateKey(b); dup {
+		return invalid("the body names %q twice in one object (names are compared without case): give each once", clipQuote(name))
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return invalid("the body is not the expected JSON object: %s", clipQuote(err.Error()))
+		return invalid("the body is not the expected JSON object: %s", clipQuote(policy.JSONProblem(err)))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return invalid("the body has data after its JSON object")
