@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -48,18 +49,19 @@ func (s *Server) admin(fn func(http.ResponseWriter, *http.Request, lifecycle.Act
 	})
 }
 
-// requireToken protects h with a bearer token of scope.
-func (s *Server) requireToken(scope string, h http.Handler) http.Handler {
+// requireToken protects h with a bearer token of one of scopes.
+func (s *Server) requireToken(h http.Handler, scopes ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.tokenActor(w, r, scope); ok {
+		if _, ok := s.tokenActor(w, r, scopes...); ok {
 			h.ServeHTTP(w, r)
 		}
 	})
 }
 
-// tokenActor checks the bearer token; on failure it has answered 401.
-func (s *Server) tokenActor(w http.ResponseWriter, r *http.Request, scope string) (lifecycle.Actor, bool) {
-	if scope == store.ScopeAdmin && r.Header.Get("Authorization") == "" {
+// tokenActor checks the bearer token against scopes (the first names the
+// realm of a 401); on failure it has answered 401.
+func (s *Server) tokenActor(w http.ResponseWriter, r *http.Request, scopes ...string) (lifecycle.Actor, bool) {
+	if slices.Contains(scopes, store.ScopeAdmin) && r.Header.Get("Authorization") == "" {
 		// The design lets console admins use the API with their session
 		// (CSRF-checked); the console answers when a cookie is present.
 		if a, ok, handled := s.console.APIActor(w, r); handled {
@@ -68,7 +70,7 @@ func (s *Server) tokenActor(w http.ResponseWriter, r *http.Request, scope string
 	}
 	bearer, ok := cutPrefixFold(r.Header.Get("Authorization"), "Bearer ")
 	if ok {
-		t, err := s.verifier.Verify(r.Context(), strings.TrimSpace(bearer), scope)
+		t, err := s.verifier.Verify(r.Context(), strings.TrimSpace(bearer), scopes...)
 		if err == nil {
 			return lifecycle.Actor{Name: token.Actor(t), System: "api"}, true
 		}
@@ -77,8 +79,8 @@ func (s *Server) tokenActor(w http.ResponseWriter, r *http.Request, scope string
 			return lifecycle.Actor{}, false
 		}
 	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="shiftgate-`+scope+`"`)
-	writeAPIJSON(w, http.StatusUnauthorized, apiError{"send a token from `shiftgate-hub token create --scope " + scope + "` as 'Authorization: Bearer <token>'"})
+	w.Header().Set("WWW-Authenticate", `Bearer realm="shiftgate-`+scopes[0]+`"`)
+	writeAPIJSON(w, http.StatusUnauthorized, apiError{"send a token from `shiftgate-hub token create --scope " + scopes[0] + "` as 'Authorization: Bearer <token>'"})
 	return lifecycle.Actor{}, false
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/policy"
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // syncBuffer is a log sink safe for the hub's goroutines.
@@ -99,8 +100,9 @@ func TestAPIMalformedInput(t *testing.T) {
 	}
 }
 
-// TestAPIAuthScopes: only admin tokens reach the admin API and /metrics
-// (no token, a SCIM token or a malformed one: 401), and neither tokens
+// TestAPIAuthScopes: only admin tokens reach the admin API, and admin or
+// metrics tokens /metrics (no token, a SCIM token, a metrics token on
+// anything else or a malformed one: 401), and neither tokens
 // nor enrollment codes reach the debug-level request log.
 func TestAPIAuthScopes(t *testing.T) {
 	var logs syncBuffer
@@ -113,13 +115,27 @@ func TestAPIAuthScopes(t *testing.T) {
 		{"PUT", "/api/v1/policy"}, {"GET", "/api/v1/reviews"}, {"POST", "/api/v1/reviews"}, {"GET", "/api/v1/findings"},
 		{"GET", "/api/v1/report"}, {"GET", "/metrics"}, {"POST", "/api/v1/reviews/run"},
 	}
+	metrics := h.Token(t, "prometheus", store.ScopeMetrics)
 	for _, rt := range routes {
-		for _, tok := range []string{"", h.SCIMToken, "sgt_x_y", h.SCIMToken + "x"} {
+		for _, tok := range []string{"", h.SCIMToken, "sgt_x_y", h.SCIMToken + "x", metrics} {
+			if tok == metrics && rt[1] == "/metrics" {
+				continue
+			}
 			r := h.DoToken(t, tok, rt[0], rt[1], "{}")
 			if r.Status != http.StatusUnauthorized {
 				t.Errorf("%s %s with %q: %d %s", rt[0], rt[1], tok, r.Status, r.Body)
 			}
 		}
+	}
+	// A metrics token reads /metrics, and nothing else: not SCIM either.
+	if r := h.DoToken(t, metrics, "GET", "/metrics", nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "shiftgate_") {
+		t.Errorf("GET /metrics with a metrics token: %d", r.Status)
+	}
+	if r := h.DoToken(t, metrics, "GET", "/scim/v2/Users", nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("SCIM with a metrics token: %d, want 401", r.Status)
+	}
+	if r := h.DoToken(t, h.AdminToken(t), "GET", "/metrics", nil); r.Status != http.StatusOK {
+		t.Errorf("GET /metrics with an admin token: %d", r.Status)
 	}
 	code := h.API(t, "POST", "/api/v1/devices/codes", map[string]any{"name": "k1", "site": "north"}).JSON()["code"]
 	if !strings.Contains(logs.String(), "msg=http") {

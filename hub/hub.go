@@ -454,7 +454,7 @@ func (s *Server) routes() http.Handler {
 	s.apiRoutes(mux)
 	s.governanceRoutes(mux)
 	mux.Handle("/console/", s.console.Handler())
-	mux.Handle("GET /metrics", s.requireToken(store.ScopeAdmin, s.metrics.handler()))
+	mux.Handle("GET /metrics", s.requireToken(s.metrics.handler(), store.ScopeMetrics, store.ScopeAdmin))
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{
 		Prefix:       "/scim/v2",
 		BaseURL:      s.public.JoinPath("/scim/v2").String(),

@@ -23,7 +23,7 @@ const usage = `shiftgate-hub: the Shiftgate hub
 
 Usage:
   shiftgate-hub serve  --data DIR [--listen ADDR] [--public-url URL]   run the hub
-  shiftgate-hub token  create --data DIR --name NAME --scope scim|admin  print a new API token once
+  shiftgate-hub token  create --data DIR --name NAME --scope scim|admin|metrics  print a new API token once
   shiftgate-hub token  list   --data DIR                                 list tokens (never their secrets)
   shiftgate-hub token  revoke --data DIR --id ID                         revoke a token at once
   shiftgate-hub device code   --data DIR --site SITE --name NAME         print a one-time kiosk enrollment code

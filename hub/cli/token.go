@@ -22,7 +22,7 @@ func (e env) token(ctx context.Context, args []string) error {
 		fs := e.flags("token create")
 		data := fs.String("data", "", "hub data directory")
 		name := fs.String("name", "", "who uses the token, e.g. okta-prod or entra")
-		scope := fs.String("scope", "", "scim (provisioning) or admin (API)")
+		scope := fs.String("scope", "", "scim (provisioning), admin (API) or metrics (GET /metrics only, for a Prometheus scraper)")
 		if err := parse(fs, args[1:], "data", "name", "scope"); err != nil {
 			return err
 		}

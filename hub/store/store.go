@@ -529,6 +529,9 @@ type RevocationOps interface {
 const (
 	ScopeSCIM  = "scim"
 	ScopeAdmin = "admin"
+	// ScopeMetrics reads GET /metrics and nothing else: a Prometheus
+	// scraper needs no credential that can change access.
+	ScopeMetrics = "metrics"
 )
 
 // Token is an API bearer token. Only a hash of its secret is stored.

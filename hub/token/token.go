@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -37,8 +38,8 @@ var ErrInvalid = errors.New("invalid token")
 // New makes a token for name and scope. It returns the plaintext, to show
 // once, and the record to store.
 func New(name, scope string, now time.Time) (string, store.Token, error) {
-	if scope != store.ScopeSCIM && scope != store.ScopeAdmin {
-		return "", store.Token{}, fmt.Errorf("unknown token scope %q: use %s or %s", scope, store.ScopeSCIM, store.ScopeAdmin)
+	if scope != store.ScopeSCIM && scope != store.ScopeAdmin && scope != store.ScopeMetrics {
+		return "", store.Token{}, fmt.Errorf("unknown token scope %q: use %s, %s or %s", scope, store.ScopeSCIM, store.ScopeAdmin, store.ScopeMetrics)
 	}
 	if strings.TrimSpace(name) == "" {
 		return "", store.Token{}, errors.New("a token needs a name that says who uses it, e.g. okta-prod")
@@ -115,9 +116,9 @@ func NewVerifier(st store.Store, now func() time.Time) *Verifier {
 }
 
 // Verify returns the token record for presented if it is a valid, unrevoked
-// token of scope, and ErrInvalid otherwise. The record may be up to
+// token of one of scopes, and ErrInvalid otherwise. The record may be up to
 // verifyCacheTTL old (its LastUsed, in particular).
-func (v *Verifier) Verify(ctx context.Context, presented, scope string) (store.Token, error) {
+func (v *Verifier) Verify(ctx context.Context, presented string, scopes ...string) (store.Token, error) {
 	id, secret, ok := parse(presented)
 	if !ok {
 		return store.Token{}, ErrInvalid
@@ -135,7 +136,7 @@ func (v *Verifier) Verify(ctx context.Context, presented, scope string) (store.T
 		}
 	}
 	sum := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(sum[:], t.Hash) != 1 || !t.Revoked.IsZero() || t.Scope != scope {
+	if subtle.ConstantTimeCompare(sum[:], t.Hash) != 1 || !t.Revoked.IsZero() || !slices.Contains(scopes, t.Scope) {
 		return store.Token{}, ErrInvalid
 	}
 	if !cached {
