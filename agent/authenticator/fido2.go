@@ -78,6 +78,7 @@ type fido2Device interface {
 	Info() (*libfido2.DeviceInfo, error)
 	MakeCredential(clientDataHash []byte, rp libfido2.RelyingParty, user libfido2.User, typ libfido2.CredentialType, pin string, opts *libfido2.MakeCredentialOpts) (*libfido2.Attestation, error)
 	Assertion(rpID string, clientDataHash []byte, credentialIDs [][]byte, pin string, opts *libfido2.AssertionOpts) (*libfido2.Assertion, error)
+	RetryCount() (int, error)
 	Cancel() error
 }
 
@@ -168,9 +169,23 @@ func (f *FIDO2) device() (string, fido2Device, deviceCaps, error) {
 	return path, dev, capsFromInfo(info), nil
 }
 
-// pin asks the PIN source when the plan needs a PIN; "" means none is available.
-func (f *FIDO2) pin(ctx context.Context, need bool) (string, error) {
+// noPIN says why a key that needs its PIN got none.
+const noPIN = "the key needs its PIN and none was supplied (or a wrong one was entered on it since its last right one: the shared PIN is not tried again until the key's owner enters theirs)"
+
+// fullPINRetries is a CTAP2 key's PIN retry counter when no wrong PIN was entered since the
+// last right one (which resets it).
+const fullPINRetries = 8
+
+// pin asks the PIN source when the plan needs a PIN; "" means none is available. A PIN source
+// answers for every key presented, so a key whose retry counter is below full, which was given
+// a wrong PIN since its last right one, is not given one again: a key set up with another PIN
+// loses one retry to a shared PIN, not all eight (a blocked key must be reset, losing its
+// credentials). A counter that cannot be read is no reason to withhold the PIN.
+func (f *FIDO2) pin(ctx context.Context, dev fido2Device, need bool) (string, error) {
 	if !need || f.opts.PIN == nil {
+		return "", nil
+	}
+	if n, err := dev.RetryCount(); err == nil && n < fullPINRetries {
 		return "", nil
 	}
 	pin, err := f.opts.PIN(ctx)
@@ -202,12 +217,12 @@ func (f *FIDO2) MakeCredential(ctx context.Context, req CreateRequest) (CreateRe
 	if err != nil {
 		return CreateResult{}, fmt.Errorf("make credential on %s: %w", path, err)
 	}
-	pin, err := f.pin(ctx, plan.needPIN)
+	pin, err := f.pin(ctx, dev, plan.needPIN)
 	if err != nil {
 		return CreateResult{}, err
 	}
 	if plan.needPIN && pin == "" && req.UserVerification == UVRequired {
-		return CreateResult{}, fmt.Errorf("make credential on %s: %w: the key needs its PIN and none was supplied", path, ErrUVUnavailable)
+		return CreateResult{}, fmt.Errorf("make credential on %s: %w: %s", path, ErrUVUnavailable, noPIN)
 	}
 
 	if len(req.ExcludeCredentialIDs) > 0 {
@@ -277,12 +292,12 @@ func (f *FIDO2) GetAssertion(ctx context.Context, req GetRequest) (GetResult, er
 	if err != nil {
 		return GetResult{}, fmt.Errorf("get assertion on %s: %w", path, err)
 	}
-	pin, err := f.pin(ctx, plan.needPIN)
+	pin, err := f.pin(ctx, dev, plan.needPIN)
 	if err != nil {
 		return GetResult{}, err
 	}
 	if plan.needPIN && pin == "" && req.UserVerification == UVRequired {
-		return GetResult{}, fmt.Errorf("get assertion on %s: %w: the key needs its PIN and none was supplied", path, ErrUVUnavailable)
+		return GetResult{}, fmt.Errorf("get assertion on %s: %w: %s", path, ErrUVUnavailable, noPIN)
 	}
 
 	var a *libfido2.Assertion

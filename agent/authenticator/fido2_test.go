@@ -453,6 +453,8 @@ type fakeKey struct {
 	soft *Soft
 	info *libfido2.DeviceInfo
 
+	retries int // the PIN retry counter; 0: full
+
 	mu    sync.Mutex
 	pins  []string
 	mopts []libfido2.MakeCredentialOpts
@@ -461,6 +463,14 @@ type fakeKey struct {
 
 func (k *fakeKey) Info() (*libfido2.DeviceInfo, error) { return k.info, nil }
 func (k *fakeKey) Cancel() error                       { return nil }
+
+// RetryCount is the key's PIN retry counter: full unless the test set retries.
+func (k *fakeKey) RetryCount() (int, error) {
+	if k.retries == 0 {
+		return fullPINRetries, nil
+	}
+	return k.retries, nil
+}
 
 func (k *fakeKey) uv(pin string, opt libfido2.OptionValue) UserVerification {
 	if pin != "" || opt == libfido2.True {
@@ -594,6 +604,20 @@ func TestFIDO2ThroughWebAuthn(t *testing.T) {
 		}
 		if len(key.pins) != 0 {
 			t.Errorf("the key was asked %d times; want none", len(key.pins))
+		}
+	})
+	t.Run("PIN key with a wrong PIN tried since its last right one", func(t *testing.T) {
+		f, key := newFakeFIDO2(t, FIDO2Options{PIN: StaticPIN("4711")}, rk, pinSet)
+		rp := newTestRP(t)
+		if _, err := rp.register(rp.user("ana"), f, required); err != nil {
+			t.Fatal(err)
+		}
+		key.retries = fullPINRetries - 1
+		if _, _, err := rp.login(f, webauthn.WithUserVerification(protocol.VerificationRequired)); !errors.Is(err, ErrUVUnavailable) {
+			t.Errorf("login: %v, want ErrUVUnavailable", err)
+		}
+		if !slices.Equal(key.pins, []string{"4711"}) { // the registration's only
+			t.Errorf("PINs sent %q; the shared PIN must not be tried again", key.pins)
 		}
 	})
 	t.Run("PIN source fails", func(t *testing.T) {
