@@ -149,17 +149,25 @@ func TestExtendRebasesExpiry(t *testing.T) {
 	h.warnThenEnd(t, 25*time.Minute, wire.ReasonShiftEnd) // past the grant's 30 min
 }
 
-// TestRestartKeepsSkew: a restarted agent, hub unreachable, sets the
-// monotonic deadline again from its wall clock and the skew kept in
-// session.json: the session still ends by the hub's clock, and a step of
-// the clock back after the restart does not lengthen it.
-func TestRestartKeepsSkew(t *testing.T) {
-	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
+// stoppedBehindHub leaves an agent stopped with session s1 of ana live, 30
+// minutes granted on the hub's clock, which is 10 minutes ahead of the
+// kiosk's; it returns the agent's directories and clock for a restart.
+func stoppedBehindHub(t *testing.T) (dir, badges string, clock *fakeClock) {
+	dir, badges, clock = t.TempDir(), t.TempDir(), newFakeClock()
 	h := startHarness(t, dir, badges, clock)
 	h.hub.setAhead(10 * time.Minute)
 	h.connect()
 	h.login("s1", "ana", 40*time.Minute) // 30 min on the hub's clock
 	h.stop()
+	return dir, badges, clock
+}
+
+// TestRestartKeepsSkew: a restarted agent, hub unreachable, sets the
+// monotonic deadline again from its wall clock and the skew kept in
+// session.json: the session still ends by the hub's clock, and a step of
+// the clock back after the restart does not lengthen it.
+func TestRestartKeepsSkew(t *testing.T) {
+	dir, badges, clock := stoppedBehindHub(t)
 	if st, err := readSessionState(dir); err != nil || st.Session == nil || st.Session.SkewMillis != (10*time.Minute).Milliseconds() {
 		t.Fatalf("session.json keeps the skew: %+v, %v", st.Session, err)
 	}
@@ -178,12 +186,7 @@ func TestRestartKeepsSkew(t *testing.T) {
 // clock passed while the agent was down, though expires_at has not on the
 // kiosk's clock, is ended at start, without session.started.
 func TestRestartPastHubExpiryEndsSession(t *testing.T) {
-	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
-	h := startHarness(t, dir, badges, clock)
-	h.hub.setAhead(10 * time.Minute)
-	h.connect()
-	h.login("s1", "ana", 40*time.Minute) // 30 min on the hub's clock
-	h.stop()
+	dir, badges, clock := stoppedBehindHub(t)
 	clock.Advance(35 * time.Minute)
 
 	h2 := startHarness(t, dir, badges, clock)

@@ -392,17 +392,9 @@ func TestConcurrentAssertions(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			res, err := badge.GetAssertion(ctx, GetRequest{RPID: testRPID, ClientDataHash: hash})
-			if err != nil {
-				t.Error(err)
-				return
+			if n, ok := assertedCounter(t, badge, hash); ok {
+				counters <- n
 			}
-			var ad protocol.AuthenticatorData
-			if err := ad.Unmarshal(res.AuthenticatorData); err != nil {
-				t.Error(err)
-				return
-			}
-			counters <- ad.Counter
 		})
 	}
 	wg.Wait()
@@ -547,4 +539,21 @@ func TestBatchAttestation(t *testing.T) {
 	if _, _, err := NewModelAttestation("not-a-uuid", "Acme"); !errors.Is(err, ErrInvalidRequest) {
 		t.Errorf("malformed AAGUID: %v, want ErrInvalidRequest", err)
 	}
+}
+
+// assertedCounter signs hash with badge and returns the sign counter of the
+// assertion; on failure it reports the error (t.Error, so it may run on any
+// goroutine) and returns false.
+func assertedCounter(t *testing.T, badge *Soft, hash []byte) (uint32, bool) {
+	res, err := badge.GetAssertion(t.Context(), GetRequest{RPID: testRPID, ClientDataHash: hash})
+	if err != nil {
+		t.Error(err)
+		return 0, false
+	}
+	var ad protocol.AuthenticatorData
+	if err := ad.Unmarshal(res.AuthenticatorData); err != nil {
+		t.Error(err)
+		return 0, false
+	}
+	return ad.Counter, true
 }
