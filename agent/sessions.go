@@ -118,7 +118,9 @@ func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (*Sessi
 	}
 	if p, err := profiles.Get(en.Profile); err == nil {
 		s.profile = p
-		cfg.Grace = p.TerminateGrace()
+		if cfg.Grace = p.TerminateGrace(); cfg.Grace == 0 {
+			cfg.Grace = session.NoGrace // the profile's 0s, not the manager's default
+		}
 		if slices.ContainsFunc(p.Teardown, func(st profiles.Step) bool { return st.Action == profiles.ActionClearClipboard }) {
 			if o.clipboard != nil {
 				cfg.Clipboard = o.clipboard

@@ -17,7 +17,11 @@ import (
 // Defaults for Config.
 const (
 	DefaultGrace = 3 * time.Second
-	DefaultPath  = "/usr/local/bin:/usr/bin:/bin"
+	// NoGrace, as Config.Grace, sends SIGKILL right after SIGTERM (a
+	// kiosk profile's terminate-processes grace of 0s): the zero value
+	// means DefaultGrace.
+	NoGrace     time.Duration = -1
+	DefaultPath               = "/usr/local/bin:/usr/bin:/bin"
 	// IDEnv is set to the session ID in every app's environment.
 	IDEnv = "SHIFTGATE_SESSION"
 	// MarkerEnv is set to the session directory in every app's
@@ -46,7 +50,7 @@ type Config struct {
 	// StateDir/sessions.
 	StateDir string
 	// Grace is how long a teardown waits after SIGTERM before SIGKILL
-	// (default 3 s).
+	// (0: DefaultGrace; NoGrace: SIGKILL right after SIGTERM).
 	Grace time.Duration
 	// Clipboard, if set, clears the clipboard; it is called once at the
 	// end of every teardown.
@@ -119,10 +123,12 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.StateDir == "" {
 		return nil, errors.New("new session manager: state directory required")
 	}
-	if cfg.Grace < 0 {
+	switch {
+	case cfg.Grace == NoGrace:
+		cfg.Grace = 0
+	case cfg.Grace < 0:
 		return nil, fmt.Errorf("new session manager: grace %s is negative", cfg.Grace)
-	}
-	if cfg.Grace == 0 {
+	case cfg.Grace == 0:
 		cfg.Grace = DefaultGrace
 	}
 	if cfg.Path == "" {

@@ -590,3 +590,27 @@ func TestRunAsRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestGraceConfig: a zero Grace is DefaultGrace, NoGrace is none at all (a
+// kiosk profile's grace of 0s: SIGKILL right after SIGTERM), and any other
+// negative grace is refused.
+func TestGraceConfig(t *testing.T) {
+	for _, tc := range []struct {
+		in, want time.Duration
+		ok       bool
+	}{
+		{0, DefaultGrace, true},
+		{NoGrace, 0, true},
+		{250 * time.Millisecond, 250 * time.Millisecond, true},
+		{-2 * time.Second, 0, false},
+	} {
+		m, err := New(Config{StateDir: t.TempDir(), Grace: tc.in})
+		if (err == nil) != tc.ok {
+			t.Errorf("New with grace %v: %v", tc.in, err)
+			continue
+		}
+		if err == nil && m.cfg.Grace != tc.want {
+			t.Errorf("grace %v became %v, want %v", tc.in, m.cfg.Grace, tc.want)
+		}
+	}
+}
