@@ -104,7 +104,7 @@ func TestSessionUserOption(t *testing.T) {
 	}
 	logs.Reset()
 	homes := filepath.Join(t.TempDir(), "homes")
-	_, err = NewSessions(enrolledDir(t, "generic-x86"), slog.New(slog.NewTextHandler(&logs, nil)), WithSessionUser(65534, 65534, homes))
+	_, err = NewSessions(enrolledDir(t, "generic-x86"), slog.New(slog.NewTextHandler(&logs, nil)), WithSessionUser(64105, 64105, homes)) // an unused ID: nobody (65534) is refused
 	mustNoErr(t, err)
 	if strings.Contains(logs.String(), "session apps run as the agent's own user") {
 		t.Errorf("warned about the agent's user with a session user given:\n%s", logs.String())

@@ -203,7 +203,20 @@ func (m *Model) Content() fyne.CanvasObject { return m.root }
 // signs out, and every key press counts as worker input, focused widget or
 // not. The model keeps w's canvas to move the keyboard focus when the
 // screen changes (see render).
+//
+// It also takes w's close request (the window manager's close button,
+// Alt+F4): refused while a session is open or being torn down, granted
+// otherwise. Closing the kiosk's only window quits the kiosk, agent core
+// included, and the agent leaves a live session as it is for its next
+// start: the worker's apps would stay on the display with nothing left to
+// end them at expiry, idle or a revocation.
 func (m *Model) Attach(w fyne.Window) {
+	w.SetCloseIntercept(func() {
+		if m.screen.session() || m.screen == ScreenEnding {
+			return
+		}
+		w.Close()
+	})
 	w.SetContent(m.Content())
 	m.canvas = w.Canvas()
 	m.canvas.SetOnTypedKey(m.TypedKey)

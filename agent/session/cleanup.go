@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // pidsFile, in a session directory, records "PGID STARTTIME" per app.
@@ -18,7 +19,9 @@ const pidsFile = "pids"
 // Cleanup removes what sessions of an earlier, crashed agent left under
 // StateDir/sessions: it ends their recorded process groups and marked
 // processes (SIGTERM, Grace, SIGKILL), removes their directories and, if
-// anything was left, clears the clipboard. Sessions started by this
+// anything was left, clears the clipboard. With Config.RunAs it also
+// removes the session homes left in HomeRoot (see Manager.sessionHome)
+// and ends every process of the session user. Sessions started by this
 // Manager are not touched. Call it when the agent starts, before Start.
 func (m *Manager) Cleanup() error {
 	ents, err := os.ReadDir(m.root)
@@ -62,13 +65,28 @@ func (m *Manager) Cleanup() error {
 			if live {
 				continue
 			}
-			if _, err := os.Lstat(filepath.Join(m.root, e.Name())); errors.Is(err, fs.ErrNotExist) {
-				found = true
-				m.log.Warn("removing leftover session home", "session", e.Name())
-				if err := wipe(filepath.Join(m.homes, e.Name())); err != nil {
-					errs = append(errs, err)
-				}
+			if _, err := os.Lstat(filepath.Join(m.root, e.Name())); !errors.Is(err, fs.ErrNotExist) {
+				continue
 			}
+			path := filepath.Join(m.homes, e.Name())
+			if !m.sessionHome(path) {
+				m.log.Warn("not a session home: left alone", "path", path)
+				continue
+			}
+			found = true
+			m.log.Warn("removing leftover session home", "session", e.Name())
+			if err := wipe(path); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	// Processes of the session user that escaped every session's
+	// process group and marker (a crashed agent's).
+	if uid := m.sweepUID(""); uid != nil && len(userPids(*uid)) > 0 {
+		found = true
+		m.log.Warn("ending leftover processes of the session user", "uid", *uid)
+		if err := m.kill(ctx, "", nil, uid); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if found && m.cfg.Clipboard != nil {
@@ -101,7 +119,7 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 			groups = append(groups, group{pgid: r.pgid})
 		}
 	}
-	if err := m.kill(ctx, dir, groups); err != nil {
+	if err := m.kill(ctx, dir, groups, m.sweepUID(id)); err != nil {
 		errs = append(errs, err)
 	}
 	if err := wipe(dir); err != nil {
@@ -113,6 +131,33 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sessionHome reports whether path, an entry of HomeRoot, can be a
+// session's home: named like a session, and a directory (not a symlink)
+// owned by the session user, or an empty one owned by the agent (made,
+// and not handed over yet, when the agent stopped). Anything else was put
+// there by someone else and is not Cleanup's to remove (a HomeRoot given
+// as /home, say).
+func (m *Manager) sessionHome(path string) bool {
+	if !ValidID(filepath.Base(path)) {
+		return false
+	}
+	fi, err := os.Lstat(path)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	switch {
+	case !ok:
+		return false
+	case st.Uid == m.cfg.RunAs.UID:
+		return true
+	case st.Uid == uint32(os.Geteuid()):
+		ents, err := os.ReadDir(path)
+		return err == nil && len(ents) == 0
+	}
+	return false
 }
 
 type pidRecord struct {

@@ -28,7 +28,14 @@
 // Every app also gets SHIFTGATE_SESSION_DIR=DIR (and SHIFTGATE_SESSION=ID)
 // in its environment. Teardown signals every process that carries the
 // marker together with the groups, which catches a process that left the
-// session's process groups but kept its environment.
+// session's process groups but kept its environment. With a session user
+// (Config.RunAs, dedicated to kiosk sessions) it also signals every
+// process of that user, which no unprivileged process can leave.
+//
+// The wipe walks the directories through an os.Root: a process that
+// outlived the kill cannot swap a directory for a symlink and have the
+// agent (root, with a session user) chmod or remove a file outside the
+// session.
 //
 // A process that is dead but not yet reaped (a zombie; orphans are
 // re-parented to PID 1 or a subreaper, which may never reap them) counts
@@ -36,15 +43,13 @@
 //
 // # Known limits
 //
-//   - A process that leaves the session's process groups (setsid, setpgid,
-//     a double fork followed by setsid) AND scrubs its environment escapes
-//     the teardown. Apps run as the agent's user, so they could also signal
-//     the agent. For production, run each session in its own systemd scope
-//     or cgroup v2 (systemd-run --scope --user, or a cgroup directory with
-//     cgroup.kill) as a dedicated unprivileged kiosk user: a cgroup cannot
-//     be left by an unprivileged process and cgroup.kill kills it
-//     atomically. The process-group approach here is what works without
-//     systemd or privileges.
+//   - Without a session user (Config.RunAs), a process that leaves the
+//     session's process groups (setsid, setpgid, a double fork followed by
+//     setsid) AND scrubs its environment escapes the teardown, and apps run
+//     as the agent's user, so they could also signal the agent. Give a
+//     session user in production. A cgroup v2 per session (cgroup.kill)
+//     would end a session atomically, even while it forks; the sweeps here
+//     repeat SIGKILL until nothing is left, or fail the teardown.
 //   - Killing by PID has a reuse window between finding a process and
 //     signalling it; pidfds would close it.
 //   - Files the apps wrote outside HOME and TMPDIR (for example in /tmp

@@ -26,19 +26,27 @@ type group struct {
 // are gone.
 const settleDelay = 10 * time.Millisecond
 
-// kill ends the groups and every other process marked with session
-// directory dir:
-// SIGTERM, up to Grace (or until ctx is done) for them to be gone, SIGKILL,
-// then up to killWait for them to be gone and the leaders reaped.
-func (m *Manager) kill(ctx context.Context, dir string, groups []group) error {
+// kill ends the groups, every other process marked with session
+// directory dir and, when sweep is set, every process of user *sweep (the
+// session user, see Manager.sweepUID): SIGTERM, up to Grace (or until ctx
+// is done) for them to be gone, SIGKILL, then up to killWait for them to
+// be gone and the leaders reaped.
+func (m *Manager) kill(ctx context.Context, dir string, groups []group, sweep *uint32) error {
 	var errs []error
+	strays := func() []int {
+		pids := markedPids(dir)
+		if sweep != nil {
+			pids = append(pids, userPids(*sweep)...)
+		}
+		return pids
+	}
 	signal := func(sig syscall.Signal) {
 		for _, g := range groups {
 			if err := syscall.Kill(-g.pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 				errs = append(errs, fmt.Errorf("signal process group %d with %s: %w", g.pgid, sig, err))
 			}
 		}
-		for _, pid := range markedPids(dir) {
+		for _, pid := range strays() {
 			_ = syscall.Kill(pid, sig) // best effort: it may be gone already
 		}
 	}
@@ -55,7 +63,7 @@ func (m *Manager) kill(ctx context.Context, dir string, groups []group) error {
 				}
 			}
 		}
-		return len(markedPids(dir)) == 0
+		return len(strays()) == 0
 	}
 	// A process in the middle of execve shows an empty environment for a
 	// moment, so "no marked process" is only believed twice in a row.
@@ -74,14 +82,14 @@ func (m *Manager) kill(ctx context.Context, dir string, groups []group) error {
 		return errors.Join(errs...)
 	}
 	signal(syscall.SIGKILL)
-	// A marked process forked between the two sweeps gets a second SIGKILL.
+	// A process forked between the two sweeps gets a second SIGKILL.
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killWait)
 	defer cancel()
 	ok := waitUntil(kctx, killWait, func() bool {
 		if settled() {
 			return true
 		}
-		for _, pid := range markedPids(dir) {
+		for _, pid := range strays() {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		return false
@@ -93,8 +101,8 @@ func (m *Manager) kill(ctx context.Context, dir string, groups []group) error {
 				left = append(left, strconv.Itoa(g.pgid))
 			}
 		}
-		errs = append(errs, fmt.Errorf("processes survived SIGKILL: groups [%s], marked pids %v",
-			strings.Join(left, " "), markedPids(dir)))
+		errs = append(errs, fmt.Errorf("processes survived SIGKILL: groups [%s], other pids %v",
+			strings.Join(left, " "), strays()))
 	}
 	return errors.Join(errs...)
 }
@@ -189,6 +197,9 @@ func parseStat(b []byte) (stat, bool) {
 // left its process groups. Processes whose environment cannot be read
 // (another user's, without privileges) are skipped.
 func markedPids(dir string) []int {
+	if dir == "" {
+		return nil
+	}
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -212,6 +223,55 @@ func markedPids(dir string) []int {
 	return pids
 }
 
+// userPids returns the live processes of user uid: those whose real,
+// effective or saved user ID is uid. An unprivileged process cannot
+// change those, so a process of the session user cannot leave this set
+// the way it can leave its process group (setsid) and drop the marker
+// (a cleared environment); running a set-user-ID program changes only
+// the effective ID.
+func userPids(uid uint32) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	self := os.Getpid()
+	var pids []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/status")
+		if err != nil || !statusHasUID(b, uid) {
+			continue
+		}
+		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// statusHasUID reports whether the "Uid:" line of /proc/PID/status (real,
+// effective, saved and filesystem user IDs) has uid as its real, effective
+// or saved ID.
+func statusHasUID(status []byte, uid uint32) bool {
+	for line := range bytes.Lines(status) {
+		rest, ok := bytes.CutPrefix(line, []byte("Uid:"))
+		if !ok {
+			continue
+		}
+		ids := strings.Fields(string(rest))
+		for _, id := range ids[:min(len(ids), 3)] {
+			if n, err := strconv.ParseUint(id, 10, 32); err == nil && uint32(n) == uid {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
 // hasEnv reports whether the NUL-separated environment env holds the
 // entry entry (which ends with NUL).
 func hasEnv(env, entry []byte) bool {
@@ -220,32 +280,60 @@ func hasEnv(env, entry []byte) bool {
 
 // wipe removes dir and everything in it, read-only files and directories
 // included: directories are made accessible (never through a symlink)
-// before os.RemoveAll.
+// before os.RemoveAll, which does not follow symlinks either.
 func wipe(dir string) error {
-	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	makeWritable(dir)
+	if err == nil && fi.IsDir() {
+		makeWritable(dir)
+	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("wipe %s: %w", dir, err)
 	}
 	return nil
 }
 
-// makeWritable gives the owner rwx on every directory under root. WalkDir
-// visits a directory before reading it, so a directory made accessible is
-// then walked. Symlinks are not followed: chmod on one would change its
-// target, which may be outside the session.
+// makeWritable gives the owner rwx on root, a directory (not a symlink),
+// and on every directory under it. WalkDir visits a directory before
+// reading it, so a directory made accessible is then walked.
+//
+// Everything happens through an os.Root on root's parent: a process of
+// the session that outlived the kill may swap a directory for a symlink
+// between the look at it and the chmod, and a chmod by path would then
+// follow the symlink out of the session (run as root, it would open up
+// any file on the machine, with the mode the apps chose). Through the
+// Root, no path resolves outside it and the final chmod does not follow a
+// symlink.
 func makeWritable(root string) {
-	_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
+	parent, err := os.OpenRoot(filepath.Dir(root))
+	if err != nil {
+		return
+	}
+	defer parent.Close()
+	base := filepath.Base(root)
+	fi, err := parent.Lstat(base)
+	if err != nil || !fi.IsDir() {
+		return
+	}
+	if fi.Mode().Perm()&0o700 != 0o700 {
+		_ = parent.Chmod(base, fi.Mode().Perm()|0o700)
+	}
+	r, err := parent.OpenRoot(base)
+	if err != nil {
+		return
+	}
+	defer r.Close()
+	_ = fs.WalkDir(r.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || path == "." {
 			return nil
 		}
-		fi, lerr := os.Lstat(path)
+		fi, lerr := r.Lstat(path)
 		if lerr != nil || !fi.IsDir() || fi.Mode().Perm()&0o700 == 0o700 {
 			return nil
 		}
-		_ = os.Chmod(path, fi.Mode().Perm()|0o700)
+		_ = r.Chmod(path, fi.Mode().Perm()|0o700)
 		return nil
 	})
 }

@@ -34,6 +34,8 @@ const (
 	// remembers to refuse a late Start.
 	maxEnded = 128
 	maxIDLen = 128
+	// nobodyUID is the overflow user "nobody", shared by system services.
+	nobodyUID = 65534
 )
 
 // Errors returned by Start, Launch and End; compare with errors.Is.
@@ -61,14 +63,26 @@ type Config struct {
 	// RunAs, when set, is the user and group the apps run as, instead of
 	// the agent's own: an app then cannot read the agent's state
 	// directory (the device key, session.json, the sessions' pids files),
-	// nor signal the agent. The agent must be able to switch user (root,
-	// or CAP_SETUID and CAP_SETGID). Neither root nor the agent's own
-	// user is accepted. HomeRoot is required with it.
+	// nor signal the agent. The agent must run as root: besides switching
+	// user (CAP_SETUID, CAP_SETGID) it hands the home over (CAP_CHOWN),
+	// signals the apps (CAP_KILL) and wipes what they wrote
+	// (CAP_DAC_OVERRIDE, CAP_FOWNER). Neither root, nobody (65534) nor
+	// the agent's own user is accepted. HomeRoot is required with it.
+	//
+	// The user must be dedicated to kiosk sessions: a teardown, and
+	// Cleanup, end every process that runs as it (real, effective or
+	// saved user ID) while no other session is live, so that an app
+	// that left its process group and cleared its environment is ended
+	// too.
 	RunAs *Credential
 	// HomeRoot is where the sessions' HOME and TMPDIR live when RunAs is
 	// set, as HomeRoot/ID (owned by RunAs, 0700) and HomeRoot/ID/tmp. It
 	// must lie outside StateDir and be reachable by RunAs (every parent
-	// searchable); it is created 0711 if missing.
+	// searchable); it is created 0711 if missing. An existing one must
+	// be a directory of its own: not writable by group or others (as
+	// /tmp is), nor owned by RunAs. Cleanup removes only the entries of
+	// it that can be session homes (a session ID's name, a directory
+	// owned by RunAs or by the agent).
 	HomeRoot string
 	Logger   *slog.Logger
 }
@@ -164,6 +178,8 @@ func checkRunAs(cfg Config) (string, error) {
 	switch cfg.RunAs.UID {
 	case 0:
 		return "", errors.New("session apps must not run as root")
+	case nobodyUID:
+		return "", errors.New("session apps must not run as nobody (uid 65534): system services share it, and a teardown ends every process of the session user; create a user for the kiosk sessions")
 	case uint32(os.Getuid()):
 		return "", fmt.Errorf("session apps must not run as the agent's own user (uid %d): they could read its state, the device key included", cfg.RunAs.UID)
 	}
@@ -180,6 +196,19 @@ func checkRunAs(cfg Config) (string, error) {
 	}
 	if rel, err := filepath.Rel(state, homes); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", fmt.Errorf("home root %s lies inside the state directory %s, which the session user cannot enter", homes, state)
+	}
+	if fi, err := os.Stat(homes); err == nil {
+		// An existing directory is made 0711 below and its entries are
+		// removed at start when they look like session homes: it must
+		// not be a shared one such as /tmp.
+		switch st, _ := fi.Sys().(*syscall.Stat_t); {
+		case !fi.IsDir():
+			return "", fmt.Errorf("home root %s is not a directory", homes)
+		case fi.Mode()&(0o022|os.ModeSticky) != 0:
+			return "", fmt.Errorf("home root %s is writable by others (mode %v): give the session homes a directory of their own", homes, fi.Mode())
+		case st != nil && st.Uid == cfg.RunAs.UID:
+			return "", fmt.Errorf("home root %s is owned by the session user, who could replace the homes in it", homes)
+		}
 	}
 	if err := os.MkdirAll(homes, 0o711); err != nil {
 		return "", err
@@ -276,13 +305,20 @@ func (m *Manager) create(spec Spec) (*Session, error) {
 		s.base = filepath.Join(m.homes, spec.ID)
 		s.home, s.tmp = s.base, filepath.Join(s.base, "tmp")
 	}
+	madeBase := false // s.base is ours to remove: this call made it
 	err := func() error {
 		if err := os.Chmod(dir, 0o700); err != nil { // umask-proof
 			return err
 		}
 		for _, d := range []string{s.home, s.tmp} {
 			if err := os.Mkdir(d, 0o700); err != nil {
+				if d == s.base && errors.Is(err, os.ErrExist) {
+					return fmt.Errorf("home %s: %w", d, ErrExists)
+				}
 				return err
+			}
+			if d == s.base {
+				madeBase = true
 			}
 			if err := os.Chmod(d, 0o700); err != nil {
 				return err
@@ -304,7 +340,7 @@ func (m *Manager) create(spec Spec) (*Session, error) {
 	if err != nil {
 		s.closeFiles()
 		_ = os.RemoveAll(dir)
-		if s.base != "" {
+		if madeBase {
 			_ = wipe(s.base)
 		}
 		return nil, err
@@ -349,6 +385,27 @@ func (m *Manager) End(ctx context.Context, id string) error {
 		return fmt.Errorf("end session %s: %w", id, err)
 	}
 	return nil
+}
+
+// sweepUID is the user every process of which a teardown of session id
+// ends, or nil. With Config.RunAs that is the session user, whose
+// processes are the session's alone (the user is dedicated to kiosk
+// sessions): they are found even after leaving the process groups and
+// clearing their environment. While another session is live, its apps run
+// as the same user, so nil.
+func (m *Manager) sweepUID(id string) *uint32 {
+	if m.cfg.RunAs == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for other := range m.live {
+		if other != id {
+			return nil
+		}
+	}
+	uid := m.cfg.RunAs.UID
+	return &uid
 }
 
 // markEnded remembers id as ended. m.mu is held.
@@ -495,7 +552,7 @@ func (s *Session) Teardown(ctx context.Context) error {
 		groups = append(groups, group{pgid: p.pgid, ended: p.ended})
 	}
 	var errs []error
-	if err := s.m.kill(ctx, s.dir, groups); err != nil {
+	if err := s.m.kill(ctx, s.dir, groups, s.m.sweepUID(s.id)); err != nil {
 		errs = append(errs, err)
 	}
 	s.closeFiles()

@@ -319,14 +319,14 @@ func TestMakeWritable(t *testing.T) {
 	for _, c := range []struct {
 		path string
 		mode os.FileMode
-	}{{outside, 0o500}, {filepath.Join(root, "a/b"), 0o500}, {filepath.Join(root, "a"), 0o500}, {filepath.Join(root, "c"), 0}} {
+	}{{outside, 0o500}, {filepath.Join(root, "a/b"), 0o500}, {filepath.Join(root, "a"), 0o500}, {filepath.Join(root, "c"), 0}, {root, 0}} {
 		if err := os.Chmod(c.path, c.mode); err != nil {
 			t.Fatal(err)
 		}
 	}
 	t.Cleanup(func() { _ = os.Chmod(outside, 0o700) })
 	makeWritable(root)
-	for _, d := range []string{"a", "a/b", "c"} {
+	for _, d := range []string{".", "a", "a/b", "c"} {
 		fi, err := os.Stat(filepath.Join(root, d))
 		if err != nil {
 			t.Fatal(err)
@@ -524,7 +524,8 @@ func TestRunAsKeepsAppsOutOfState(t *testing.T) {
 		}
 	}
 	homes := filepath.Join(parent, "homes")
-	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: homes, Grace: 100 * time.Millisecond})
+	freeUID(t, uidRunAs)
+	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: uidRunAs, GID: uidRunAs}, HomeRoot: homes, Grace: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,8 +547,8 @@ func TestRunAsKeepsAppsOutOfState(t *testing.T) {
 		b, _ := os.ReadFile(filepath.Join(s.Dir(), "apps.log"))
 		out = string(b)
 	}
-	if !strings.Contains(out, "65534\n") {
-		t.Errorf("app did not run as uid 65534:\n%s", out)
+	if !strings.Contains(out, strconv.Itoa(uidRunAs)+"\n") {
+		t.Errorf("app did not run as uid %d:\n%s", uidRunAs, out)
 	}
 	if strings.Contains(out, "DEVICEKEY") {
 		t.Errorf("the app read the device key:\n%s", out)
@@ -573,10 +574,11 @@ func TestRunAsRefusals(t *testing.T) {
 	}
 	cases := []refusal{
 		{"root", Config{StateDir: state, RunAs: &Credential{UID: 0}, HomeRoot: t.TempDir()}, "root"},
-		{"no home root", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}}, "home root"},
-		{"homes in the state", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: filepath.Join(state, "homes")}, "inside the state directory"},
-		{"homes in the state, named like a parent", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: filepath.Join(state, "..homes")}, "inside the state directory"},
-		{"the state itself", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: state}, "inside the state directory"},
+		{"nobody", Config{StateDir: state, RunAs: &Credential{UID: 65534, GID: 65534}, HomeRoot: t.TempDir()}, "nobody"},
+		{"no home root", Config{StateDir: state, RunAs: &Credential{UID: uidRunAs, GID: uidRunAs}}, "home root"},
+		{"homes in the state", Config{StateDir: state, RunAs: &Credential{UID: uidRunAs, GID: uidRunAs}, HomeRoot: filepath.Join(state, "homes")}, "inside the state directory"},
+		{"homes in the state, named like a parent", Config{StateDir: state, RunAs: &Credential{UID: uidRunAs, GID: uidRunAs}, HomeRoot: filepath.Join(state, "..homes")}, "inside the state directory"},
+		{"the state itself", Config{StateDir: state, RunAs: &Credential{UID: uidRunAs, GID: uidRunAs}, HomeRoot: state}, "inside the state directory"},
 	}
 	if own := uint32(os.Getuid()); own != 0 { // as root, the root case is this one
 		cases = append(cases, refusal{"the agent's user", Config{StateDir: state, RunAs: &Credential{UID: own}, HomeRoot: t.TempDir()}, "agent's own user"})
