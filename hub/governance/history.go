@@ -15,7 +15,7 @@ import (
 type history struct {
 	seq      int64
 	joiners  []*joiner
-	joinerOf map[string]*joiner // user ID → its joiner, until it is ready or leaves
+	joinerOf map[string]*joiner // user ID → its joiner, until it leaves
 	leavers  []*leaver
 	// Per user: the last summary (userName, state, sites, endDate,
 	// department) and the latest mover event.
@@ -23,53 +23,83 @@ type history struct {
 	moved map[string]time.Time
 	// memberSince is when the user was (last) added to the group.
 	memberSince map[[2]string]time.Time
+	// groupsOf is the groups each user is a member of now (a re-hire's
+	// role may have been given back while it was disabled).
+	groupsOf map[string]map[string]bool
 	// kept is when a reviewer last kept the user's role (store.FoldName).
 	kept map[[2]string]time.Time
+	// endHeld is the end date a user had before the update that
+	// disabled it, until the user.deprovision that follows reads it.
+	endHeld map[string]time.Time
 }
 
 func newHistory() *history {
 	return &history{joinerOf: map[string]*joiner{}, last: map[string]summary{}, moved: map[string]time.Time{},
-		memberSince: map[[2]string]time.Time{}, kept: map[[2]string]time.Time{}}
+		memberSince: map[[2]string]time.Time{}, groupsOf: map[string]map[string]bool{}, kept: map[[2]string]time.Time{},
+		endHeld: map[string]time.Time{}}
 }
 
-// joiner is one user.create and the first time each condition for
+// joiner is one request for access — a user.create of a live user, or the
+// activation of one created inactive, or the re-activation of a
+// deprovisioned user (a re-hire) — and the first time each condition for
 // signing in held.
 type joiner struct {
-	userID  string
-	created time.Time
-	start   time.Time // the start date given at creation, if later
-	active  time.Time // user active
-	site    time.Time // at least one site
-	role    time.Time // member of at least one group
-	grant   time.Time // a just-in-time grant (a role at a site) started
-	cred    time.Time // a credential registered
-	left    bool      // deprovisioned before it was ready
+	userID string
+	// requested is when access was asked for: the creation of an
+	// active or pending user, or the (re-)activation of a disabled one.
+	// Zero while an account created inactive was never activated: an
+	// account staged ahead of time is nobody waiting yet.
+	requested time.Time
+	start     time.Time        // the start date, as last given before the user was ready
+	active    time.Time        // user active
+	site      time.Time        // at least one site
+	role      time.Time        // member of at least one group
+	grants    map[string]*span // just-in-time grants by ID: when each gives access
+	cred      time.Time        // a credential registered
+	left      bool             // deprovisioned before it was ready
 }
 
-// from is when provisioning is measured from: the creation, or the start
-// date of a pre-day-one joiner.
+// span is when a just-in-time grant gives access: from its start (or its
+// creation, when later) until its end or revocation.
+type span struct{ start, end time.Time }
+
+// from is when provisioning is measured from: the request, or the start
+// date of a pre-day-one joiner; zero while nothing was requested.
 func (j *joiner) from() time.Time {
-	if j.start.After(j.created) {
-		return j.start
-	}
-	return j.created
-}
-
-// ready is when the user could first sign in: active, entitled (a site
-// and a group role, or a grant) and holding a credential, whichever came
-// last; zero while some condition never held.
-func (j *joiner) ready() time.Time {
-	entitled := time.Time{}
-	if !j.site.IsZero() && !j.role.IsZero() {
-		entitled = later(j.site, j.role)
-	}
-	if !j.grant.IsZero() && (entitled.IsZero() || j.grant.Before(entitled)) {
-		entitled = j.grant
-	}
-	if j.active.IsZero() || entitled.IsZero() || j.cred.IsZero() {
+	if j.requested.IsZero() {
 		return time.Time{}
 	}
-	return later(later(j.active, entitled), j.cred)
+	return later(j.requested, j.start)
+}
+
+// ready is the first moment the user could sign in: active, holding a
+// credential and entitled — a site and a group role, or a running grant —
+// all at once, each condition but a grant taken from the first time it
+// held; zero while that never happens. It may lie in the future (a grant
+// that starts later): readyBy tells whether it came.
+func (j *joiner) ready() time.Time {
+	if j.active.IsZero() || j.cred.IsZero() {
+		return time.Time{}
+	}
+	base := later(j.active, j.cred)
+	var first time.Time
+	if !j.site.IsZero() && !j.role.IsZero() {
+		first = later(base, later(j.site, j.role))
+	}
+	for _, g := range j.grants {
+		if t := later(base, g.start); t.Before(g.end) && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	return first
+}
+
+// readyBy returns ready if it came by t, else zero.
+func (j *joiner) readyBy(t time.Time) time.Time {
+	if r := j.ready(); !r.After(t) {
+		return r
+	}
+	return time.Time{}
 }
 
 // leaver is one user.deprovision.
@@ -109,10 +139,6 @@ func (s summary) live() bool { return s.State == "active" || s.State == "pending
 // auditPage is how many records one catch-up read takes at a time.
 const auditPage = 1000
 
-// systemScheduler is the System of the audit records the hub's scheduler
-// writes (lifecycle's scheduler actor).
-const systemScheduler = "scheduler"
-
 // sync folds the records appended since the last call. The caller holds
 // s.histMu.
 func (s *Service) sync(ctx context.Context) (*history, error) {
@@ -142,7 +168,10 @@ func (h *history) fold(r store.AuditRecord) {
 		if !isUser || json.Unmarshal(r.Detail, &d) != nil {
 			return
 		}
-		j := &joiner{userID: uid, created: r.Time, start: d.After.StartDate}
+		j := &joiner{userID: uid, start: d.After.StartDate}
+		if d.After.live() {
+			j.requested = r.Time
+		}
 		if d.After.State == "active" {
 			j.active = r.Time
 		}
@@ -158,6 +187,10 @@ func (h *history) fold(r store.AuditRecord) {
 			return
 		}
 		if j := h.joinerOf[uid]; j != nil {
+			if j.readyBy(r.Time).IsZero() {
+				// HR may move the start date before day one.
+				j.start = d.After.StartDate
+			}
 			if d.After.State == "active" {
 				setFirst(&j.active, r.Time)
 			}
@@ -168,57 +201,129 @@ func (h *history) fold(r store.AuditRecord) {
 		if d.Before.live() && d.After.live() && moved(d.Before, d.After) {
 			h.moved[uid] = r.Time
 		}
+		if d.Before.live() && !d.After.live() {
+			// Its user.deprovision follows: the end date held before.
+			h.endHeld[uid] = d.Before.EndDate
+		}
 		h.last[uid] = d.After
-	case "user.activate", "user.reactivate":
+	case "user.activate":
 		if j := h.joinerOf[uid]; isUser && j != nil {
+			setFirst(&j.active, r.Time)
+		}
+	case "user.reactivate":
+		// A disabled user made active or pending: one created inactive
+		// is asked for now; one deprovisioned before is a re-hire, a
+		// joiner again, with the sites it kept and any role given back
+		// while it was disabled (its badges and grants were revoked).
+		var d struct {
+			State string `json:"state"`
+		}
+		if !isUser || json.Unmarshal(r.Detail, &d) != nil {
+			return
+		}
+		j := h.joinerOf[uid]
+		if j == nil {
+			last := h.last[uid]
+			j = &joiner{userID: uid, start: last.StartDate}
+			if len(last.Sites) > 0 {
+				j.site = r.Time
+			}
+			if len(h.groupsOf[uid]) > 0 {
+				j.role = r.Time
+			}
+			h.joiners = append(h.joiners, j)
+			h.joinerOf[uid] = j
+		}
+		setFirst(&j.requested, r.Time)
+		if d.State == "active" { // pending: active at its start date (user.activate)
 			setFirst(&j.active, r.Time)
 		}
 	case "credential.registered":
 		if j := h.joinerOf[uid]; isUser && j != nil {
 			setFirst(&j.cred, r.Time)
 		}
-	case "group.create", "group.update":
+	case "group.create", "group.update", "group.delete":
 		gid, ok := strings.CutPrefix(r.Subject, "group:")
 		var d struct {
-			MembersAdded []string `json:"membersAdded"`
+			MembersAdded   []string `json:"membersAdded"`
+			MembersRemoved []string `json:"membersRemoved"`
+			// The name (group.create, group.delete), or its before and
+			// after on a rename (group.update), which lists every member
+			// as removed from the old role although they stay members.
+			DisplayName json.RawMessage `json:"displayName"`
 		}
 		if !ok || json.Unmarshal(r.Detail, &d) != nil {
 			return
 		}
+		var rename struct{ Before, After string }
+		renamed := r.Action == "group.update" && json.Unmarshal(d.DisplayName, &rename) == nil && !strings.EqualFold(rename.Before, rename.After)
+		if !renamed {
+			for _, m := range d.MembersRemoved {
+				delete(h.groupsOf[m], gid)
+			}
+		}
+		if r.Action == "group.delete" {
+			return
+		}
 		for _, m := range d.MembersAdded {
 			h.memberSince[[2]string{gid, m}] = r.Time
+			if h.groupsOf[m] == nil {
+				h.groupsOf[m] = map[string]bool{}
+			}
+			h.groupsOf[m][gid] = true
 			if j := h.joinerOf[m]; j != nil {
 				setFirst(&j.role, r.Time)
 			}
 		}
 	case "grant.create":
 		var d struct {
-			Start time.Time `json:"start"`
+			Grant      string `json:"grant"`
+			Start, End time.Time
 		}
-		if j := h.joinerOf[uid]; isUser && j != nil && json.Unmarshal(r.Detail, &d) == nil {
-			setFirst(&j.grant, later(r.Time, d.Start))
+		if j := h.joinerOf[uid]; isUser && j != nil && j.readyBy(r.Time).IsZero() && json.Unmarshal(r.Detail, &d) == nil {
+			if j.grants == nil {
+				j.grants = map[string]*span{}
+			}
+			j.grants[d.Grant] = &span{start: later(r.Time, d.Start), end: d.End}
+		}
+	case "grant.revoke":
+		var d struct {
+			Grant string `json:"grant"`
+		}
+		if j := h.joinerOf[uid]; isUser && j != nil && j.readyBy(r.Time).IsZero() && json.Unmarshal(r.Detail, &d) == nil {
+			if g := j.grants[d.Grant]; g != nil && r.Time.Before(g.end) {
+				g.end = r.Time
+			}
 		}
 	case "user.deprovision":
 		var d struct {
-			Reason        string   `json:"reason"`
 			SessionsEnded []string `json:"sessionsEnded"`
 		}
 		if !isUser || json.Unmarshal(r.Detail, &d) != nil {
 			return
 		}
 		l := &leaver{userID: uid, at: r.Time, event: r.Time, sessions: d.SessionsEnded}
-		// An end date the scheduler acted on is a leaver event at that
-		// date: the scheduler's delay counts. One the identity provider
-		// sent already passed was acted on at its request: HR's lag
-		// before it is not the hub's.
-		if end := h.last[uid].EndDate; d.Reason == "end date reached" && r.System == systemScheduler && !end.IsZero() && end.Before(r.Time) {
+		// An end date the hub held before the change that deprovisioned
+		// (the scheduler's pass, or a request or remediation that came
+		// before it) is the leaver event: the hub's delay after it
+		// counts, whoever acted. One the identity provider sent already
+		// passed was acted on at its request: HR's lag before it is not
+		// the hub's.
+		end, ok := h.endHeld[uid]
+		if ok {
+			delete(h.endHeld, uid)
+		} else {
+			end = h.last[uid].EndDate // no user.update in this change
+		}
+		if !end.IsZero() && end.Before(r.Time) {
 			l.event = end
 		}
 		h.leavers = append(h.leavers, l)
-		if j := h.joinerOf[uid]; j != nil && j.ready().IsZero() {
+		if j := h.joinerOf[uid]; j != nil && j.readyBy(r.Time).IsZero() {
 			j.left = true
 		}
 		delete(h.joinerOf, uid)
+		delete(h.groupsOf, uid) // memberships removed
 		if s, ok := h.last[uid]; ok {
 			s.State = "disabled"
 			h.last[uid] = s
@@ -230,10 +335,11 @@ func (h *history) fold(r store.AuditRecord) {
 		if !isUser {
 			return
 		}
-		if j := h.joinerOf[uid]; j != nil && j.ready().IsZero() {
+		if j := h.joinerOf[uid]; j != nil && j.readyBy(r.Time).IsZero() {
 			j.left = true
 		}
 		delete(h.joinerOf, uid)
+		delete(h.groupsOf, uid)
 		if s, ok := h.last[uid]; ok {
 			s.State = "deleted"
 			h.last[uid] = s

@@ -18,11 +18,11 @@ const metricsTimeout = 10 * time.Second
 // Metric descriptions; every name is prefixed shiftgate_.
 var (
 	descTTP = prometheus.NewDesc("shiftgate_time_to_provision_seconds",
-		"Joiner (SCIM create, or start date when later) to able to sign in (active, a site and a role or a grant, a credential). Quantile 1 is the maximum.", nil, nil)
+		"Joiner (SCIM create of an active user, activation of one created inactive, re-hire; or the start date when later) to able to sign in (active, a site and a role or a running grant, a credential). Quantile 1 is the maximum.", nil, nil)
 	descTTD = prometheus.NewDesc("shiftgate_time_to_deprovision_seconds",
-		"Leaver event (SCIM deactivation or deletion, or the end date) to the last kiosk acknowledgement of the sessions it ended. Quantile 1 is the maximum.", nil, nil)
+		"Leaver event (SCIM deactivation or deletion, or the end date the hub held) to the last kiosk acknowledgement of the sessions it ended. Quantile 1 is the maximum.", nil, nil)
 	descTTPPending = prometheus.NewDesc("shiftgate_provision_pending",
-		"Joiners who cannot sign in yet.", nil, nil)
+		"Joiners whose clock has started (requested, start date reached) who cannot sign in yet.", nil, nil)
 	descTTDPending = prometheus.NewDesc("shiftgate_deprovision_pending",
 		"Leavers with a kiosk session teardown not yet acknowledged.", nil, nil)
 	descOrphanRate = prometheus.NewDesc("shiftgate_orphaned_account_rate",
@@ -30,7 +30,7 @@ var (
 	descOrphans = prometheus.NewDesc("shiftgate_orphaned_accounts",
 		"Accounts with an orphaned finding.", nil, nil)
 	descAccounts = prometheus.NewDesc("shiftgate_accounts",
-		"Accounts that can hold access: active or pending users, and users with an active credential.", nil, nil)
+		"Accounts that can hold access: active or pending users, and users with an active credential or a live kiosk session.", nil, nil)
 	descReviewRate = prometheus.NewDesc("shiftgate_access_review_completion_rate",
 		"Share of the review items of campaigns past their due date that were decided by it; absent when no campaign is due.", nil, nil)
 	descReviewDue = prometheus.NewDesc("shiftgate_access_review_items_due",

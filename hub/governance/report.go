@@ -53,20 +53,24 @@ func summarise(vals []float64, pending int) Durations {
 // Report is the four numbers, with what they are computed from.
 type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
-	// TimeToProvision: per joiner (a user.create), from the creation — or
-	// the start date, for a joiner created before it — to the first moment
-	// the user could sign in: active, entitled (a site and a group role,
-	// or a just-in-time grant) and holding a credential, whichever of
-	// these came last.
+	// TimeToProvision: per joiner — a user created active or pending,
+	// one created inactive once it is activated, a deprovisioned user
+	// activated again (a re-hire) — from that request, or the start date
+	// when later, to the first moment the user could sign in: active,
+	// holding a credential and entitled (a site and a group role, or a
+	// running just-in-time grant). A joiner whose clock has not started
+	// is neither measured nor pending.
 	TimeToProvision Durations `json:"time_to_provision_seconds"`
 	// TimeToDeprovision: per leaver (a user.deprovision), from the leaver
-	// event — the SCIM deactivation or deletion, or the end date that
-	// caused it — to the last kiosk acknowledgement of the sessions it
-	// ended (credentials are revoked in the deprovisioning itself).
+	// event — the SCIM deactivation or deletion, or the end date the hub
+	// held when it passed — to the last kiosk acknowledgement of the
+	// sessions it ended (credentials are revoked in the deprovisioning
+	// itself).
 	TimeToDeprovision Durations `json:"time_to_deprovision_seconds"`
 	// OrphanedAccountRate: orphaned accounts (findings of kind orphaned)
 	// over accounts that can hold access (active or pending users, and
-	// any user with an active credential). Null when there are none.
+	// any user with an active credential or a live kiosk session). Null
+	// when there are none.
 	OrphanedAccountRate *float64 `json:"orphaned_account_rate"`
 	// AccessReviewCompletionRate: of the items of campaigns whose due date
 	// has passed, the share decided by that date. Null when no campaign
@@ -121,16 +125,20 @@ func (s *Service) durations(ctx context.Context) (ttp, ttd Durations, err error)
 	if err != nil {
 		return ttp, ttd, err
 	}
+	now := s.now()
 	var vals []float64
 	pending := 0
 	for _, j := range h.joiners {
-		ready := j.ready()
+		from, ready := j.from(), j.readyBy(now)
 		switch {
 		case j.left:
+		case ready.IsZero() && (from.IsZero() || from.After(now)):
+			// Nothing asked for yet: an account staged inactive, or a
+			// joiner before its start date.
 		case ready.IsZero():
 			pending++
 		default:
-			vals = append(vals, max(ready.Sub(j.from()), 0).Seconds())
+			vals = append(vals, max(ready.Sub(from), 0).Seconds())
 		}
 	}
 	ttp = summarise(vals, pending)
