@@ -706,15 +706,6 @@ func minTime(x, y time.Time) time.Time {
 
 // --- registration -----------------------------------------------------
 
-type registerResult struct {
-	user   string
-	reason string // failed
-	drop   bool   // the hub refused: the enrollment is over
-	code   string // the hub's error code when it refused
-	quiet  bool   // a touch wait ended without a touch: still armed, nothing emitted
-	pause  bool   // and the reader waits a while before the next one
-}
-
 func (a *Agent) startRegister(req tapReq) {
 	en := a.enroll
 	a.op = opRegister
@@ -749,37 +740,15 @@ func (a *Agent) register(ctx context.Context, req tapReq, es wire.EnrollStart) r
 		defer cancel()
 		cred, err = authenticator.Register(ctx, auth, es.Origin, es.Options)
 	}
-	switch {
-	case errors.Is(err, authenticator.ErrCredentialExcluded):
-		return registerResult{reason: RegisterAlreadyRegistered}
-	case err != nil:
-		a.log.Warn("register: badge failed", "badge", req.name, "err", err)
-		return registerResult{reason: RegisterError}
+	if err != nil {
+		return badgeRegisterFailure(a.log, req.name, err)
 	}
 	if req.waits() {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, a.cfg.LoginTimeout)
 		defer cancel()
 	}
-	ans, err := a.hub.Request(ctx, wire.TypeRegister, wire.Register{Credential: cred})
-	var re *RemoteError
-	switch {
-	case errors.As(err, &re):
-		a.log.Warn("register: hub refused", "code", re.Code, "message", re.Message)
-		return registerResult{reason: RegisterRefused, drop: true, code: re.Code}
-	case err != nil:
-		a.log.Warn("register: hub", "err", err)
-		return registerResult{reason: RegisterHubUnreachable}
-	case ans.Type != wire.TypeRegistered:
-		a.log.Error("register: unexpected answer", "type", ans.Type)
-		return registerResult{reason: RegisterError, drop: true, code: wire.ErrBadMessage}
-	}
-	var r wire.Registered
-	_ = ans.Unmarshal(&r)
-	if r.User == "" {
-		r.User = es.User
-	}
-	return registerResult{user: r.User}
+	return sendRegistration(ctx, a.hub, a.log, cred, es)
 }
 
 func (a *Agent) registerDone(en *pendingEnroll, res registerResult) {

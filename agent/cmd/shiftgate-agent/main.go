@@ -2,7 +2,8 @@
 // with its hub and runs the session state machine, printing one JSON event
 // per line on stdout and reading "tap NAME" and "signout" on stdin. With
 // --authenticator fido2 the badge reader taps: security keys and NFC cards
-// presented on the kiosk.
+// presented on the kiosk. Its register command registers one key for the
+// enrollment an admin authorises for the kiosk, and exits.
 package main
 
 import (
@@ -26,6 +27,14 @@ import (
 const usage = `usage:
   shiftgate-agent enroll --hub URL --ca FILE --code CODE --state DIR --profile NAME
   shiftgate-agent run --state DIR --authenticator soft:DIR|fido2 [--warning 5m]
+  shiftgate-agent register --state DIR --authenticator soft:DIR|fido2 [--key NAME] [--timeout 2m]
+
+register connects as the kiosk, waits for the enrollment an admin authorises
+for it meanwhile (POST /api/v1/enrollments {"user": USERNAME, "device": KIOSK}),
+registers the key (soft: --key NAME, touched by itself; fido2: touch the key
+when asked on stderr), prints run's JSON events and exits 0 after
+credential.registered. Stop the kiosk's run (or UI) first. "COMMAND -h" lists
+a command's flags.
 `
 
 func main() {
@@ -47,6 +56,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = enroll(ctx, args[1:], stdout, stderr)
 	case "run":
 		err = runAgent(ctx, args[1:], stdin, stdout, stderr, log)
+	case "register":
+		err = register(ctx, args[1:], stdout, stderr, log)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -59,10 +70,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "shiftgate-agent: %v\n", err)
+		if errors.Is(err, agent.ErrInterrupted) {
+			return exitInterrupted
+		}
 		return 1
 	}
 	return 0
 }
+
+// exitInterrupted is the exit status of a register stopped by SIGINT or
+// SIGTERM before it registered anything (128+SIGINT, as shells report).
+const exitInterrupted = 130
 
 func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
@@ -87,13 +105,54 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
+func register(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("register", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	state := fs.String("state", "", "enrolled state directory (stop the kiosk's run or UI meanwhile: one hub channel per kiosk)")
+	auth := fs.String("authenticator", "", "soft:DIR (the software key DIR/NAME.json, created if missing, touched by itself) or fido2 (the security key on the reader: touch it when asked)")
+	key := fs.String("key", "", "with soft:DIR, the key NAME to register (required); with fido2, a label for the log")
+	timeout := fs.Duration("timeout", agent.DefaultRegisterTimeout, "how long to wait for the hub, the enrollment and the touch")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *state == "" || *auth == "" {
+		return errors.New("--state and --authenticator are required")
+	}
+	soft := strings.HasPrefix(*auth, "soft:")
+	if soft && *key == "" {
+		return errors.New("--key NAME is required with --authenticator soft:DIR: the software key to register (DIR/NAME.json)")
+	}
+	if *timeout <= 0 {
+		return fmt.Errorf("--timeout %s: must be positive", *timeout)
+	}
+	src, err := agent.ParseAuthenticator(*auth, authenticator.SoftOptions{})
+	if err != nil {
+		return err
+	}
+	cfg := agent.RegisterConfig{
+		StateDir: *state, Authenticators: src, Badge: *key, Timeout: *timeout,
+		Events: agent.NewJSONLines(stdout), Logger: log,
+	}
+	if !soft {
+		// A worker at the desk: ask for the touch, and again after a key
+		// that gave up waiting, was already registered, or failed.
+		cfg.Retry = true
+		cfg.Prompt = func(line string) { fmt.Fprintln(stderr, line) }
+	}
+	_, err = agent.Register(ctx, cfg)
+	return err
+}
+
 func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, log *slog.Logger) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	state := fs.String("state", "", "enrolled state directory")
 	auth := fs.String("authenticator", "", "soft:DIR (software badges DIR/NAME.json, tapped with \"tap NAME\") or fido2 (the badge reader: USB keys and NFC cards)")
 	warning := fs.Duration("warning", agent.DefaultWarning, "session.warning lead before expires_at")
-	sessionUser := fs.String("session-user", "", "user (name or ID) the session apps run as, not the agent's own: keeps them out of the state directory (needs root or CAP_SETUID)")
+	sessionUser := fs.String("session-user", "", "user (name or ID) the session apps run as, not the agent's own: keeps them out of the state directory (the agent must run as root)")
 	sessionHomes := fs.String("session-homes", "", "with --session-user: directory for the sessions' homes, outside --state")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -75,12 +75,17 @@ func TestRunErrors(t *testing.T) {
 		want string
 	}{
 		{name: "no command", args: nil, code: 2, want: "usage:"},
-		{name: "unknown command", args: []string{"register"}, code: 2, want: `unknown command "register"`},
+		{name: "unknown command", args: []string{"reboot"}, code: 2, want: `unknown command "reboot"`},
 		{name: "help", args: []string{"help"}, code: 0},
 		{name: "bad authenticator", args: []string{"run", "--state", "x", "--authenticator", "usb"}, code: 1, want: "want soft:DIR or fido2"},
 		{name: "run without flags", args: []string{"run"}, code: 1, want: "--state and --authenticator are required"},
 		{name: "not enrolled", args: []string{"run", "--state", "/nonexistent/state", "--authenticator", "soft:/tmp/x"}, code: 1, want: "enroll this kiosk first"},
 		{name: "enroll without flags", args: []string{"enroll"}, code: 1, want: "missing hub URL, CA file, code, state directory, profile"},
+		{name: "register without flags", args: []string{"register"}, code: 1, want: "--state and --authenticator are required"},
+		{name: "register soft without key", args: []string{"register", "--state", "x", "--authenticator", "soft:/tmp/x"}, code: 1, want: "--key NAME is required with --authenticator soft:DIR"},
+		{name: "register bad timeout", args: []string{"register", "--state", "x", "--authenticator", "soft:/tmp/x", "--key", "a", "--timeout", "0s"}, code: 1, want: "--timeout 0s: must be positive"},
+		{name: "register not enrolled", args: []string{"register", "--state", "/nonexistent/state", "--authenticator", "soft:/tmp/x", "--key", "a"}, code: 1, want: "enroll this kiosk first"},
+		{name: "register help", args: []string{"register", "-h"}, code: 0, want: "-timeout duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

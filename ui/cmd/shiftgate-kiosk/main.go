@@ -61,7 +61,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.shotAfter, "screenshot-after", 0, "capture the window this long after start (with --screenshot)")
 	fs.StringVar(&o.screenshot, "screenshot", "", "PNG file for --screenshot-after")
 	fs.DurationVar(&o.exitAfter, "exit-after", 0, "quit this long after start (unattended runs)")
-	fs.StringVar(&o.sessionUser, "session-user", "", "user (name or ID) the session apps run as, not the kiosk's own: keeps them out of the state directory (needs root or CAP_SETUID)")
+	fs.StringVar(&o.sessionUser, "session-user", "", "user (name or ID) the session apps run as, not the kiosk's own: keeps them out of the state directory (the kiosk must run as root)")
 	fs.StringVar(&o.sessionHomes, "session-homes", "", "with --session-user: directory for the sessions' homes, outside --state")
 	if err := fs.Parse(args); err != nil {
 		return o, err

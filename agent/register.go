@@ -1,0 +1,508 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/google/uuid"
+	"github.com/gorilla/websocket"
+
+	"github.com/shiftgate/shiftgate/agent/authenticator"
+	"github.com/shiftgate/shiftgate/agent/wire"
+	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
+)
+
+// registerResult is how one registration attempt ended, for the Agent
+// (registerDone) and for Register.
+type registerResult struct {
+	user   string
+	reason string // failed: a Register* reason
+	drop   bool   // the hub refused: the enrollment is over
+	code   string // the hub's error code when it refused
+	quiet  bool   // a touch wait ended without a touch: still armed, nothing emitted
+	pause  bool   // and the reader waits a while before the next one
+	err    error  // why it failed
+}
+
+// badgeRegisterFailure is the result of a badge that made no credential.
+func badgeRegisterFailure(log *slog.Logger, badge string, err error) registerResult {
+	if errors.Is(err, authenticator.ErrCredentialExcluded) {
+		return registerResult{reason: RegisterAlreadyRegistered, err: err}
+	}
+	log.Warn("register: badge failed", "badge", badge, "err", err)
+	return registerResult{reason: RegisterError, err: err}
+}
+
+// sendRegistration sends a new credential (PublicKeyCredential JSON) for
+// the enrollment es to the hub and reads its answer.
+func sendRegistration(ctx context.Context, hub HubClient, log *slog.Logger, cred []byte, es wire.EnrollStart) registerResult {
+	ans, err := hub.Request(ctx, wire.TypeRegister, wire.Register{Credential: cred})
+	var re *RemoteError
+	switch {
+	case errors.As(err, &re):
+		log.Warn("register: hub refused", "code", re.Code, "message", re.Message)
+		return registerResult{reason: RegisterRefused, drop: true, code: re.Code, err: err}
+	case err != nil:
+		log.Warn("register: hub", "err", err)
+		return registerResult{reason: RegisterHubUnreachable, err: err}
+	case ans.Type != wire.TypeRegistered:
+		log.Error("register: unexpected answer", "type", ans.Type)
+		return registerResult{reason: RegisterError, drop: true, code: wire.ErrBadMessage, err: fmt.Errorf("hub answered register with %s", ans.Type)}
+	}
+	var r wire.Registered
+	_ = ans.Unmarshal(&r)
+	if r.User == "" {
+		r.User = es.User
+	}
+	return registerResult{user: r.User}
+}
+
+// --- one-shot registration (shiftgate-agent register) ---------------------
+
+// DefaultRegisterTimeout is RegisterConfig.Timeout's default.
+const DefaultRegisterTimeout = 2 * time.Minute
+
+// registerRetryPause is how long Register with Retry waits after a key
+// failed at once (none plugged in, a PIN problem) before asking again.
+const registerRetryPause = time.Second
+
+// Errors of Register, besides ErrNotConnected (never connected to the hub
+// within the timeout). Test with errors.Is; the messages say what to do.
+var (
+	// ErrNoEnrollment: the hub sent no enrollment for this kiosk within
+	// the timeout.
+	ErrNoEnrollment = errors.New("no enrollment pending for this kiosk")
+	// ErrNoTouch: an enrollment came, but no key was registered before the
+	// timeout (with Retry: no touch, or only keys that failed).
+	ErrNoTouch = errors.New("no key registered in time")
+	// ErrKeyAlreadyRegistered: the key already holds a credential of the
+	// user (the hub's exclude list); nothing was sent to the hub.
+	ErrKeyAlreadyRegistered = errors.New("key already registered")
+	// ErrKeyFailed: the key made no credential.
+	ErrKeyFailed = errors.New("key failed")
+	// ErrRegistrationRefused: the hub refused the credential; the
+	// enrollment is used up.
+	ErrRegistrationRefused = errors.New("registration refused")
+	// ErrRegistrationUnanswered: the credential was made and sent, and the
+	// hub's answer never came: it may or may not be registered.
+	ErrRegistrationUnanswered = errors.New("no answer to the registration")
+	// ErrChannelTaken: another agent process connected as this kiosk and
+	// the hub closed this channel in its favour.
+	ErrChannelTaken = errors.New("another agent took over this kiosk's hub channel")
+	// ErrInterrupted: ctx ended (SIGINT, SIGTERM) before a credential was
+	// registered.
+	ErrInterrupted = errors.New("interrupted")
+)
+
+// RegisterConfig configures Register.
+type RegisterConfig struct {
+	// StateDir is the enrolled state directory (see Enroll). Register uses
+	// its device key and certificate, and reads nothing else of it: the
+	// live session, if any, is left alone.
+	StateDir string
+	// Authenticators and Badge give the key to register:
+	// Authenticators(Badge).
+	Authenticators AuthenticatorSource
+	Badge          string
+	// Timeout bounds the wait for the hub, the enrollment and the key
+	// (default DefaultRegisterTimeout). The hub's answer to a credential
+	// made in time is awaited HubTimeout more.
+	Timeout time.Duration
+	// HubTimeout bounds the hub's answer to the registration (default
+	// DefaultLoginTimeout).
+	HubTimeout time.Duration
+	// Retry asks the key again, until Timeout, after a failure another
+	// touch may fix: no touch before the key gave up, a key already
+	// registered for the user (the worker presents another), a key error.
+	// For hardware keys; a software key would only fail the same way again.
+	Retry bool
+	// Prompt, if set, is called with a line for the worker before each
+	// attempt ("Touch the security key …"); the headless agent prints it
+	// on stderr for hardware keys.
+	Prompt func(line string)
+	// Events receives the same events as the Agent emits for an
+	// enrollment: connected, disconnected, enrollment.armed,
+	// credential.registered or credential.refused, enrollment.ended.
+	Events       EventSink
+	Logger       *slog.Logger
+	Clock        Clock
+	AgentVersion string
+	// Hub is the device channel; nil builds a *Client from StateDir.
+	Hub HubClient
+}
+
+// RegisterResult is the credential Register registered.
+type RegisterResult struct {
+	User        string // the hub's userName
+	DisplayName string // from the enrollment's options, "" if none
+}
+
+// Register connects to the hub as the kiosk enrolled in cfg.StateDir, waits
+// for an enrollment for it (POST /api/v1/enrollments while it waits: the
+// hub sends enroll.start only to a connected kiosk), registers the key
+// cfg.Authenticators(cfg.Badge) for the enrollment's user and returns. It
+// never logs in and holds no session: its hello reports none, and it
+// leaves session.revoke and session.extend pushes unanswered (the hub
+// forgets them when the channel closes; the agent's run gets the verdict in
+// its welcome). The channel is closed before it returns.
+//
+// Errors are wrapped sentinels of this file (and ErrNotConnected), each
+// with a message saying what to do. The kiosk must not run another agent
+// (shiftgate-agent run, the kiosk UI) meanwhile: the hub keeps one channel
+// per kiosk, and Register fails with ErrChannelTaken when another takes it.
+func Register(ctx context.Context, cfg RegisterConfig) (RegisterResult, error) {
+	if cfg.StateDir == "" {
+		return RegisterResult{}, errors.New("register: state directory required")
+	}
+	if cfg.Authenticators == nil {
+		return RegisterResult{}, errors.New("register: authenticator required")
+	}
+	if cfg.Timeout < 0 || cfg.HubTimeout < 0 {
+		return RegisterResult{}, fmt.Errorf("register: negative timeout (%s, %s)", cfg.Timeout, cfg.HubTimeout)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultRegisterTimeout
+	}
+	if cfg.HubTimeout == 0 {
+		cfg.HubTimeout = DefaultLoginTimeout
+	}
+	if cfg.Events == nil {
+		cfg.Events = EventFunc(func(Event) {})
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.AgentVersion == "" {
+		cfg.AgentVersion = "dev"
+	}
+	en, err := ReadEnrollment(cfg.StateDir)
+	if err != nil {
+		return RegisterResult{}, fmt.Errorf("register: %w", err)
+	}
+	// The key first: a bad name or a corrupt badge file fails before the
+	// hub is bothered.
+	auth, err := cfg.Authenticators(cfg.Badge)
+	if err != nil {
+		return RegisterResult{}, fmt.Errorf("register: %s: %w", keyLabel(cfg.Badge), err)
+	}
+	hub := cfg.Hub
+	if hub == nil {
+		c, err := ClientFromStateDir(Config{StateDir: cfg.StateDir, AgentVersion: cfg.AgentVersion, Logger: cfg.Logger, Clock: cfg.Clock})
+		if err != nil {
+			return RegisterResult{}, fmt.Errorf("register: %w", err)
+		}
+		hub = c
+	}
+	r := &oneShot{cfg: cfg, en: en, auth: auth, hub: hub, log: cfg.Logger, clock: cfg.Clock, signal: make(chan struct{}, 1)}
+	return r.run(ctx)
+}
+
+// oneShot is one Register call. The hub client reports to it (Handler)
+// from its read goroutine; run takes the reports from a queue, so the
+// client is never held up, not even while a key waits for a touch and the
+// registration's answer must be read.
+type oneShot struct {
+	cfg      RegisterConfig
+	en       Enrollment
+	auth     authenticator.Authenticator
+	hub      HubClient
+	log      *slog.Logger
+	clock    Clock
+	deadline time.Time // by clock
+
+	mu     sync.Mutex
+	notes  []note
+	signal chan struct{} // a note was queued
+}
+
+type note struct {
+	welcome *wire.Welcome // connected
+	down    bool          // disconnected, with err
+	err     error
+	push    *wire.Envelope
+}
+
+func (r *oneShot) queue(n note) {
+	r.mu.Lock()
+	r.notes = append(r.notes, n)
+	r.mu.Unlock()
+	select {
+	case r.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (r *oneShot) take() []note {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.notes
+	r.notes = nil
+	return n
+}
+
+// Handler, for the hub client.
+
+func (r *oneShot) LiveSession() string      { return "" } // no session is held here
+func (r *oneShot) Connected(w wire.Welcome) { r.queue(note{welcome: &w}) }
+func (r *oneShot) Disconnected(err error)   { r.queue(note{down: true, err: err}) }
+func (r *oneShot) Push(env wire.Envelope)   { r.queue(note{push: &env}) }
+
+func (r *oneShot) emit(e Event) {
+	e.Time = r.clock.Now()
+	r.cfg.Events.Emit(e)
+}
+
+func (r *oneShot) run(ctx context.Context) (RegisterResult, error) {
+	r.deadline = r.clock.Now().Add(r.cfg.Timeout)
+	expired := make(chan struct{})
+	t := r.clock.AfterFunc(r.cfg.Timeout, func() { close(expired) })
+	defer t.Stop()
+	// The channel outlives ctx until run returns, so that the hub's
+	// answer to a credential already sent is still read after a SIGINT.
+	chCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := r.hub.Run(chCtx, r); err != nil {
+			r.log.Error("hub client stopped", "err", err)
+		}
+	}()
+	defer func() {
+		stop()
+		<-done
+	}()
+	connected := false
+	for {
+		select {
+		case <-ctx.Done():
+			return RegisterResult{}, r.interrupted(ctx)
+		case <-expired:
+			if !connected {
+				return RegisterResult{}, fmt.Errorf("%w within %s (the log above says why): check that %s is reachable from this kiosk and that the kiosk is not disabled on the hub",
+					ErrNotConnected, r.cfg.Timeout, r.en.HubURL)
+			}
+			return RegisterResult{}, fmt.Errorf("%w (none came within %s): %s (or a supervisor to authorise the enrollment in the console); the hub sends enrollments only to a connected kiosk",
+				ErrNoEnrollment, r.cfg.Timeout, r.again("USERNAME"))
+		case <-r.signal:
+		}
+		for _, n := range r.take() {
+			switch {
+			case n.welcome != nil:
+				connected = true
+				w := n.welcome
+				r.emit(Event{Event: EventConnected, DeviceID: w.DeviceID, DeviceName: w.DeviceName, Site: w.Site})
+				r.log.Info("connected; waiting for an enrollment for this kiosk", "device", w.DeviceName, "timeout", r.cfg.Timeout)
+			case n.down:
+				connected = false
+				r.emit(Event{Event: EventDisconnected})
+				if replaced(n.err) {
+					return RegisterResult{}, fmt.Errorf("%w (device %s): stop shiftgate-agent run or the kiosk UI on this kiosk while registering, then run this command again",
+						ErrChannelTaken, r.deviceName())
+				}
+			case n.push.Type == wire.TypeEnrollStart:
+				res, over, err := r.enroll(ctx, *n.push)
+				if over {
+					return res, err
+				}
+			default:
+				// Not this command's business: a revocation acked here
+				// would tell the hub a session was torn down that was not.
+				r.log.Info("push left unanswered: shiftgate-agent register holds no session", "type", n.push.Type)
+			}
+		}
+	}
+}
+
+// enroll registers the key for the enrollment env; over is false when env
+// was unusable and the wait goes on.
+func (r *oneShot) enroll(ctx context.Context, env wire.Envelope) (res RegisterResult, over bool, err error) {
+	var es wire.EnrollStart
+	if err := env.Unmarshal(&es); err != nil || len(es.Options) == 0 {
+		r.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "enroll.start without options"})
+		r.log.Warn("unusable enroll.start ignored", "err", err)
+		return RegisterResult{}, false, nil
+	}
+	display := creationDisplayName(es.Options)
+	who := es.User
+	if display != "" {
+		who = display + " (" + es.User + ")"
+	}
+	r.emit(Event{Event: EventEnrollmentArmed, User: es.User, DisplayName: display})
+	r.log.Info("enrollment received: registering", "user", es.User, "key", r.cfg.Badge)
+	prompt := "Touch the security key to register it for " + who + "."
+	lastFail := "" // a key failing the same way again is not announced again
+	for {
+		if r.cfg.Prompt != nil && prompt != "" {
+			r.cfg.Prompt(prompt)
+		}
+		left := r.deadline.Sub(r.clock.Now())
+		if left <= 0 {
+			return RegisterResult{}, true, r.noTouch(es)
+		}
+		kctx, cancel := context.WithTimeout(ctx, left)
+		cred, err := authenticator.Register(kctx, r.auth, es.Origin, es.Options)
+		keyTimedOut := kctx.Err() != nil
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return RegisterResult{}, true, r.interrupted(ctx)
+		case err == nil:
+		case keyTimedOut:
+			return RegisterResult{}, true, r.noTouch(es)
+		case r.cfg.Retry && errors.Is(err, authenticator.ErrTouchTimeout):
+			// The key gave up waiting; it says nothing about the key.
+			prompt = "No touch yet: touch the security key to register it for " + who + "."
+			continue
+		case r.cfg.Retry && !errors.Is(err, authenticator.ErrCredentialExcluded) && err.Error() == lastFail:
+			// The same failure again (no key plugged in yet, say):
+			// quietly try again after a pause.
+			prompt = ""
+			if !sleep(ctx, r.clock, registerRetryPause) {
+				return RegisterResult{}, true, r.interrupted(ctx)
+			}
+			continue
+		default:
+			f := badgeRegisterFailure(r.log, r.cfg.Badge, err)
+			r.emit(Event{Event: EventCredentialRefused, User: es.User, DisplayName: display, Reason: f.reason})
+			already := f.reason == RegisterAlreadyRegistered
+			if r.cfg.Retry {
+				if already {
+					prompt = "This key is already registered for " + who + ": touch another key."
+					continue
+				}
+				lastFail = err.Error()
+				prompt = fmt.Sprintf("The key failed (%v): touch it again, or another key.", err)
+				if !sleep(ctx, r.clock, registerRetryPause) {
+					return RegisterResult{}, true, r.interrupted(ctx)
+				}
+				continue
+			}
+			if already {
+				return RegisterResult{}, true, fmt.Errorf("%w: %s already holds a credential of %s, so nothing was sent to the hub: to register another key, %s",
+					ErrKeyAlreadyRegistered, keyLabel(r.cfg.Badge), es.User, r.again(es.User))
+			}
+			return RegisterResult{}, true, fmt.Errorf("%w: %s: %w", ErrKeyFailed, keyLabel(r.cfg.Badge), err)
+		}
+
+		// The key has made the credential: the hub's answer is awaited
+		// even if ctx ends now, so the outcome is known.
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.HubTimeout)
+		sent := sendRegistration(hctx, r.hub, r.log, cred, es)
+		cancel()
+		if sent.reason == "" {
+			r.log.Info("credential registered", "user", sent.user)
+			r.emit(Event{Event: EventCredentialRegistered, User: sent.user, DisplayName: display})
+			r.reply(env.ID, wire.TypeAck, nil)
+			r.emit(Event{Event: EventEnrollmentEnded, User: es.User, Reason: EnrollmentRegistered})
+			return RegisterResult{User: sent.user, DisplayName: display}, true, nil
+		}
+		r.emit(Event{Event: EventCredentialRefused, User: es.User, DisplayName: display, Reason: sent.reason})
+		if !sent.drop {
+			return RegisterResult{}, true, fmt.Errorf("%w from the hub for %s (%v): the key may or may not be registered now; tap it on shiftgate-agent run, and if it is not recognised, %s",
+				ErrRegistrationUnanswered, es.User, sent.err, r.again(es.User))
+		}
+		r.reply(env.ID, wire.TypeError, wire.Error{Code: sent.code, Message: "registration refused"})
+		r.emit(Event{Event: EventEnrollmentEnded, User: es.User, Reason: EnrollmentRefused})
+		return RegisterResult{}, true, r.refused(es, cred, sent)
+	}
+}
+
+// refused explains a registration the hub refused. The hub's message is
+// generic; when the kiosk's profile (as this build knows it) does not
+// allow the key's model, that is the likely reason, and it says so.
+func (r *oneShot) refused(es wire.EnrollStart, cred []byte, sent registerResult) error {
+	why := sent.err.Error()
+	var re *RemoteError
+	if errors.As(sent.err, &re) {
+		why = re.Message
+	}
+	if model, ok := r.modelNotAllowed(cred); ok {
+		return fmt.Errorf("%w: the hub refused %s for %s (hub: %q): its model, AAGUID %s, is not on the allow-list (allowedAAGUIDs) of this kiosk's profile %s: with a key of an allowed model, %s",
+			ErrRegistrationRefused, keyLabel(r.cfg.Badge), es.User, why, model, r.en.Profile, r.again(es.User))
+	}
+	return fmt.Errorf("%w: the hub refused %s for %s (hub: %q; the hub's log and audit trail say why): %s",
+		ErrRegistrationRefused, keyLabel(r.cfg.Badge), es.User, why, r.again(es.User))
+}
+
+// modelNotAllowed returns the AAGUID of the credential's key when the
+// kiosk's profile, as built into this agent, does not allow that model.
+func (r *oneShot) modelNotAllowed(cred []byte) (string, bool) {
+	p, err := profiles.Get(r.en.Profile)
+	if err != nil || len(p.AllowedAAGUIDs) == 0 {
+		return "", false
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(cred)
+	if err != nil {
+		return "", false
+	}
+	aaguid := parsed.Response.AttestationObject.AuthData.AttData.AAGUID
+	if p.AAGUIDAllowed(aaguid) {
+		return "", false
+	}
+	id, err := uuid.FromBytes(aaguid)
+	if err != nil {
+		return fmt.Sprintf("%x", aaguid), true
+	}
+	return id.String(), true
+}
+
+func (r *oneShot) noTouch(es wire.EnrollStart) error {
+	return fmt.Errorf("%w: the enrollment for %s came, but %s registered nothing within %s: %s, and touch the key when asked",
+		ErrNoTouch, es.User, keyLabel(r.cfg.Badge), r.cfg.Timeout, r.again(es.User))
+}
+
+func (r *oneShot) interrupted(ctx context.Context) error {
+	return fmt.Errorf("%w (%v): no credential was registered", ErrInterrupted, context.Cause(ctx))
+}
+
+// reply answers the push re. Best effort: the channel closes right after,
+// and the hub forgets what a closed channel left unanswered.
+func (r *oneShot) reply(re, typ string, data any) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := r.hub.Reply(ctx, re, typ, data); err != nil {
+		r.log.Warn("cannot answer the hub", "re", re, "type", typ, "err", err)
+	}
+}
+
+func (r *oneShot) deviceName() string {
+	if r.en.DeviceName != "" {
+		return r.en.DeviceName
+	}
+	return r.en.DeviceID
+}
+
+// again says how to get an enrollment for user to this kiosk: the hub
+// sends enroll.start once, to a connected kiosk.
+func (r *oneShot) again(user string) string {
+	body, _ := json.Marshal(struct {
+		User   string `json:"user"`
+		Device string `json:"device"`
+	}{user, r.deviceName()})
+	return "run this command again and, while it waits, ask an admin to POST /api/v1/enrollments " + string(body)
+}
+
+func keyLabel(badge string) string {
+	if badge == "" {
+		return "the security key"
+	}
+	return fmt.Sprintf("key %q", badge)
+}
+
+// replaced reports whether the hub closed the channel because a newer one
+// of the same kiosk replaced it (hub/push: close 1008, "replaced by a newer
+// connection").
+func replaced(err error) bool {
+	var ce *websocket.CloseError
+	return errors.As(err, &ce) && ce.Code == websocket.ClosePolicyViolation && strings.Contains(ce.Text, "replaced")
+}
