@@ -875,7 +875,7 @@ func (a *Agent) onDisconnected(err error) {
 	a.connected = false
 	a.challenge = nil // bound to the channel that fetched it
 	en := a.enroll
-	a.enroll = nil // unacknowledged: the hub sends it again
+	a.enroll = nil // unacknowledged: the hub sends it again after the next hello while it is pending
 	a.emit(Event{Event: EventDisconnected})
 	if en != nil {
 		a.emit(Event{Event: EventEnrollmentEnded, User: en.start.User, Reason: EnrollmentDisconnected})

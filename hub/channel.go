@@ -71,6 +71,14 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 			w.Extend = c.liveExpiry(ctx, h.LiveSession)
 		}
 	}
+	// A badge enrollment authorised for this kiosk whose tap has not come
+	// yet is sent again: the kiosk dropped the one it had with its last
+	// channel. The push is queued behind the welcome.
+	if es, ok := c.rp.PendingEnrollment(deviceID); ok {
+		if _, err := c.s.push.Push(deviceID, wire.TypeEnrollStart, es); err != nil {
+			c.s.cfg.Logger.Warn("pending enrollment not sent again", "device", deviceID, "err", err)
+		}
+	}
 	return w, nil
 }
 
@@ -513,6 +521,9 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 		return err
 	}
 	if _, err := p.Push(d.ID, wire.TypeEnrollStart, es); err != nil {
+		// Refused (the kiosk is offline): it must not arm the kiosk when
+		// it connects later, with nobody at it expecting that.
+		c.rp.CancelRegistration(d.ID, es)
 		return err
 	}
 	return c.s.st.InTx(ctx, func(tx store.Ops) error {

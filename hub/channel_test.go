@@ -799,3 +799,59 @@ func TestSessionEndUnknownReasonRefused(t *testing.T) {
 	}
 	k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: wire.ReasonSignout}, wire.TypeAck, nil)
 }
+
+// A badge enrollment whose tap has not come when the kiosk's channel
+// drops is sent again when the kiosk is back (the agent drops the one it
+// had with the channel), and the tap then registers. One refused because
+// the kiosk was offline (409) does not arm the kiosk when it connects.
+func TestPendingEnrollmentSentAgainOnReconnect(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := createUser(t, h, "rae", `{"sites":["north"]}`)
+	createGroup(t, h, "Nurse", uid)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "rae", "device": "north-1"}); r.Status != http.StatusAccepted {
+		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
+	}
+	first := k.Recv(5 * time.Second)
+	if first.Type != wire.TypeEnrollStart {
+		t.Fatalf("got %s, want enroll.start", first.Type)
+	}
+	k.Conn.Close()
+	k.Dial("")
+	again := k.Recv(5 * time.Second)
+	var es wire.EnrollStart
+	if again.Type != wire.TypeEnrollStart || again.Unmarshal(&es) != nil {
+		t.Fatalf("after the reconnect got %s %s, want the pending enroll.start again", again.Type, again.Data)
+	}
+	if !bytes.Equal(again.Data, first.Data) {
+		t.Errorf("sent again with other options:\n%s\nwant\n%s", again.Data, first.Data)
+	}
+	badge, err := authenticator.NewSoft(t.TempDir(), "rae", authenticator.SoftOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := k.Send(wire.TypeRegister, wire.Register{Credential: cred})
+	if reply := k.Recv(10 * time.Second); reply.Re != id || reply.Type != wire.TypeRegistered {
+		t.Fatalf("register answered %s %s, want registered", reply.Type, reply.Data)
+	}
+	k.Ack(again)
+	// Registered: nothing is pending any more.
+	k.Conn.Close()
+	k.Dial("")
+	k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, nil)
+
+	// Offline: the authorisation is refused and forgotten.
+	off := h.EnrollKiosk(t, "north-2", "north")
+	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "rae", "device": "north-2"}); r.Status != http.StatusConflict {
+		t.Fatalf("enrollment at an offline kiosk: %d %s, want 409", r.Status, r.Body)
+	}
+	off.Dial("")
+	// A pending enroll.start would be queued behind the welcome, before
+	// the answer to this request.
+	off.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, nil)
+}

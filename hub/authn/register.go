@@ -28,6 +28,7 @@ type pendingReg struct {
 	allowed [][]byte
 	attest  bool // the allow list must be proven by attestation
 	expires time.Time
+	start   wire.EnrollStart // the push that asked the kiosk for the tap
 }
 
 // BeginRegistration prepares the registration of a new credential for u at
@@ -77,12 +78,39 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 	for i, a := range allowedAAGUIDs {
 		allowed[i] = bytes.Clone(a)
 	}
+	start := wire.EnrollStart{User: u.UserName, Options: opts, Origin: rp.origin}
 	now := rp.now()
 	rp.mu.Lock()
 	rp.pruneLocked(now)
-	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, attest: attest, expires: now.Add(rp.regTTL)}
+	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, attest: attest, expires: now.Add(rp.regTTL), start: start}
 	rp.mu.Unlock()
-	return wire.EnrollStart{User: u.UserName, Options: opts, Origin: rp.origin}, nil
+	return start, nil
+}
+
+// PendingEnrollment returns the enroll.start of the registration pending
+// on deviceID, if one is and it has not expired: a kiosk whose channel
+// dropped before the tap is asked again when it is back.
+func (rp *RP) PendingEnrollment(deviceID string) (wire.EnrollStart, bool) {
+	now := rp.now()
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	p := rp.regs[deviceID]
+	if p == nil || !now.Before(p.expires) {
+		return wire.EnrollStart{}, false
+	}
+	return p.start, true
+}
+
+// CancelRegistration drops the registration pending on deviceID if it is
+// the one start came from (a newer one is left alone): its push never
+// reached the kiosk, and the caller told the one who asked so. It must
+// not come back when the kiosk connects.
+func (rp *RP) CancelRegistration(deviceID string, start wire.EnrollStart) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	if p := rp.regs[deviceID]; p != nil && bytes.Equal(p.start.Options, start.Options) {
+		delete(rp.regs, deviceID)
+	}
 }
 
 // FinishRegistration verifies the PublicKeyCredential JSON of an
