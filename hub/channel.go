@@ -195,6 +195,10 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 			return err
 		}
 		now := c.s.cfg.Now().UTC()
+		// Dates sent as calendar days are read in this kiosk's site zone.
+		if u, err = c.s.engine.UserAt(ctx, tx, u, d.Site); err != nil {
+			return err
+		}
 		u, exts, err := c.timeInput(ctx, tx, u, now)
 		if err != nil {
 			return err

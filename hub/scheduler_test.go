@@ -42,7 +42,7 @@ func TestSchedulerAcrossRestart(t *testing.T) {
 	if _, err := h1.Store().SetSessionExpiry(ctx, nurseSess.ID, now.Add(20*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := h1.Engine().ExtendShift(ctx, admin, nurse, now.Add(time.Hour), "short-staffed"); err != nil {
+	if _, _, err := h1.Engine().ExtendShift(ctx, admin, nurse, "north", now.Add(time.Hour), "short-staffed"); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := h1.Store().GetSession(ctx, nurseSess.ID); !s.Expires.Equal(now.Add(time.Hour)) {

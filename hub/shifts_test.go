@@ -209,6 +209,8 @@ func TestShiftExtension(t *testing.T) {
 		{"past", "ana", map[string]any{"until": now.Add(-time.Minute), "reason": "x"}, 400, "already passed"},
 		{"too far", "ana", map[string]any{"until": now.Add(13 * time.Hour), "reason": "x"}, 400, "at most 12h0m0s ahead"},
 		{"no shifts", "bo", map[string]any{"until": until, "reason": "x"}, 400, "has no shifts"},
+		{"not her site", "ana", map[string]any{"site": "south", "until": until, "reason": "x"}, 400, `does not work at site "south"`},
+		{"site with escape", "ana", map[string]any{"site": "north\x1b[2J", "until": until, "reason": "x"}, 400, "control character"},
 		{"unknown user", "nobody", map[string]any{"until": until, "reason": "x"}, 404, "no user"},
 		{"not JSON", "ana", "{", 400, "not the expected JSON"},
 	} {
@@ -218,8 +220,9 @@ func TestShiftExtension(t *testing.T) {
 		}
 	}
 
+	// Ana works at north only: the site may be left out.
 	r := h.API(t, "POST", "/api/v1/users/ana/extend", map[string]any{"until": until, "reason": "handover delayed by incident"})
-	if r.Status != http.StatusCreated || len(r.JSON()["sessions"].([]any)) != 1 {
+	if r.Status != http.StatusCreated || len(r.JSON()["sessions"].([]any)) != 1 || r.JSON()["extension"].(map[string]any)["site"] != "north" {
 		t.Fatalf("extend: %d %s", r.Status, r.Body)
 	}
 	expectExtend(t, k, g.SessionID, until, wire.ReasonShiftEnd)
@@ -251,6 +254,88 @@ func TestShiftExtension(t *testing.T) {
 	}
 	if got := refusal(t, first(tap(t, k, badge))); got != wire.RefusedOutsideShift {
 		t.Errorf("after the extension: %q", got)
+	}
+}
+
+// TestShiftExtensionAtOneSite: an extension counts only at the site it
+// was approved for. A worker of north and south signed in at both, whose
+// shift is ending, is extended at north: the north session gets the later
+// end, the south one is not touched and ends with the shift, and past the
+// shift the worker may sign in at north but not at south. The API wants
+// the site for a worker of several sites, refuses one that is not the
+// worker's, and the audit record names the site.
+func TestShiftExtensionAtOneSite(t *testing.T) {
+	h, clock, now := startClocked(t, hubtest.Options{})
+	uid := createUser(t, h, "ana", `{"sites":["north","South"],"shifts":[{"start":"`+now.Add(-7*time.Hour).Format(time.RFC3339)+`","end":"`+now.Add(30*time.Minute).Format(time.RFC3339)+`"}]}`)
+	createGroup(t, h, "Nurse", uid)
+	kn := h.EnrollKiosk(t, "north-1", "north")
+	ks := h.EnrollKiosk(t, "south-1", "south")
+	kn.Dial("")
+	ks.Dial("")
+	badge := registerBadge(t, h, kn, "ana")
+	gn := grant(t, first(tap(t, kn, badge)))
+	gs := grant(t, first(tap(t, ks, badge)))
+	if !gn.ExpiresAt.Equal(now.Add(30*time.Minute)) || !gs.ExpiresAt.Equal(now.Add(30*time.Minute)) {
+		t.Fatalf("grants = %+v, %+v; want the shift's end", gn, gs)
+	}
+
+	until := now.Add(2 * time.Hour)
+	for _, tc := range []struct {
+		name string
+		body map[string]any
+		msg  string
+	}{
+		{"no site", map[string]any{"until": until, "reason": "x"}, `works at several sites (north, South): give "site"`},
+		{"another site", map[string]any{"site": "east", "until": until, "reason": "x"}, `does not work at site "east"`},
+	} {
+		r := h.API(t, "POST", "/api/v1/users/ana/extend", tc.body)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.JSON()["error"].(string), tc.msg) {
+			t.Errorf("%s: %d %s, want 400 with %q", tc.name, r.Status, r.Body, tc.msg)
+		}
+	}
+	if n := count(t, h, "shift.extend", "user:"+uid); n != 0 {
+		t.Fatalf("refused requests made %d extensions", n)
+	}
+
+	r := h.API(t, "POST", "/api/v1/users/ana/extend", map[string]any{"site": "NORTH", "until": until, "reason": "night cover"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("extend at north: %d %s", r.Status, r.Body)
+	}
+	m := r.JSON()
+	if site := m["extension"].(map[string]any)["site"]; site != "north" {
+		t.Errorf("extension site = %v, want the user's spelling north", site)
+	}
+	if ss := m["sessions"].([]any); len(ss) != 1 || ss[0].(map[string]any)["session_id"] != gn.SessionID {
+		t.Errorf("sessions moved = %v, want only the north session %s", ss, gn.SessionID)
+	}
+	expectExtend(t, kn, gn.SessionID, until, wire.ReasonShiftEnd)
+	if s, _ := h.Store().GetSession(t.Context(), gs.SessionID); !s.Expires.Equal(now.Add(30 * time.Minute)) {
+		t.Errorf("south session expires %s, want the shift's end %s", s.Expires, now.Add(30*time.Minute))
+	}
+	recs, _ := h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "shift.extend", Subject: "user:" + uid})
+	if len(recs) != 1 || !strings.Contains(string(recs[0].Detail), `"site":"north"`) {
+		t.Fatalf("shift.extend audit = %+v, want one naming site north", recs)
+	}
+	if r := h.API(t, "GET", "/api/v1/users/ana/shifts", nil); r.Status != 200 || r.JSON()["extensions"].([]any)[0].(map[string]any)["site"] != "north" {
+		t.Errorf("get: %d %s", r.Status, r.Body)
+	}
+
+	// Past the shift: the south session ends with it (its kiosk's next
+	// message is that revoke, no session.extend before it); north goes on.
+	clock.Advance(31 * time.Minute)
+	if d, err := h.Engine().RunDue(t.Context()); err != nil || d.Expired != 1 {
+		t.Fatalf("after the shift end: %+v, %v; want the south session ended", d, err)
+	}
+	expectRevoke(t, ks, gs.SessionID, wire.ReasonExpired)
+	if s, _ := h.Store().GetSession(t.Context(), gn.SessionID); !s.Ended.IsZero() {
+		t.Errorf("north session ended %s (%s)", s.Ended, s.EndReason)
+	}
+	if got := refusal(t, first(tap(t, ks, badge))); got != wire.RefusedOutsideShift {
+		t.Errorf("login at south past the shift: %q, want %q", got, wire.RefusedOutsideShift)
+	}
+	kn.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: gn.SessionID, Reason: wire.ReasonSignout}, wire.TypeAck, nil)
+	if g := grant(t, first(tap(t, kn, badge))); !g.ExpiresAt.Equal(until) || g.ExpiryReason != wire.ReasonShiftEnd {
+		t.Errorf("login at north past the shift: %+v, want until the extension's end", g)
 	}
 }
 

@@ -400,8 +400,10 @@ func (c *Console) privileged(role string) bool {
 
 // privilegedRoleOf returns a role the policy marks privileged that u holds,
 // through a group (site "") or a grant that has not ended (its site), or
-// "" if none. It looks at every site: a badge, and a shift extension, work
-// at all of the worker's sites.
+// "" if none. It looks at every site: a badge works at all of the
+// worker's sites; a shift extension counts at one site only, but the
+// console leaves a privileged worker's extension to an admin just the
+// same.
 func (c *Console) privilegedRoleOf(ctx context.Context, u store.User) (role, site string, err error) {
 	groups, _, err := c.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
 	if err != nil {
@@ -477,13 +479,14 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	return done(w, r, "/console/site/", "grant-created")
 }
 
-// siteExtend extends the shift of a worker of the viewer's sites until a
-// time, with a reason (a supervisor covering a late handover): policy
-// counts it as shift time, the worker's live sessions get the later end
-// at once, and the extension is audited with the supervisor as approver.
+// siteExtend extends the shift of a worker of the viewer's sites at one of
+// the viewer's sites until a time, with a reason (a supervisor covering a
+// late handover): policy counts it as shift time on that site's kiosks
+// only, the worker's live sessions there get the later end at once, and
+// the extension is audited with the site and the supervisor as approver.
 func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
-	f, err := fields(r, "user", "until", "reason")
+	f, err := fields(r, "user", "site", "until", "reason")
 	if err != nil {
 		return err
 	}
@@ -491,28 +494,52 @@ func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
+	site, err := c.extensionSite(ctx, v, u, f[1])
+	if err != nil {
+		return err
+	}
 	if !v.admin() {
-		// An extension lengthens the worker's access with every role it
-		// holds, at all of its sites: supervisors do not lengthen
-		// privileged access, as they cannot grant it.
+		// An extension lengthens the worker's access at the site with
+		// every role it holds there: supervisors do not lengthen
+		// privileged access, as they cannot grant it. A privileged role
+		// held anywhere makes it an admin's decision.
 		if err := c.refusePrivileged(ctx, v, u, "extend the shift of"); err != nil {
 			return err
 		}
 	}
-	// A typed time is read in the zone of the worker's first site the
-	// viewer may act on.
-	zone := time.UTC
-	if i := slices.IndexFunc(u.Sites, v.allows); i >= 0 {
-		zone = c.siteZone(ctx, u.Sites[i])
-	}
-	until, err := ParseTime(f[1], c.cfg.Now(), zone)
+	// A typed time is read in the zone of the site.
+	until, err := ParseTime(f[2], c.cfg.Now(), c.siteZone(ctx, site))
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	if _, _, err := c.cfg.Engine.ExtendShift(ctx, v.actor(), u.ID, until, f[2]); err != nil {
+	if _, _, err := c.cfg.Engine.ExtendShift(ctx, v.actor(), u.ID, site, until, f[3]); err != nil {
 		return err
 	}
 	return done(w, r, "/console/site/", "shift-extended")
+}
+
+// extensionSite is the site a shift extension of u from the form counts
+// at: the site named, which the viewer must be allowed to act on (403
+// otherwise, whether or not u works there; the engine refuses a site that
+// is not u's with 400); with none named, the one site of u's the viewer may
+// act on, if there is exactly one.
+func (c *Console) extensionSite(ctx context.Context, v *viewer, u store.User, site string) (string, error) {
+	if site != "" {
+		return c.scopedSite(ctx, v, site)
+	}
+	var mine []string
+	for _, s := range u.Sites {
+		if v.allows(s) {
+			mine = append(mine, s)
+		}
+	}
+	switch len(mine) {
+	case 0:
+		return "", badRequest("choose the site where the extension counts: " + u.UserName + " has no site you may act on")
+	case 1:
+		return mine[0], nil
+	}
+	return "", badRequest("choose the site where the extension counts: " + u.UserName + " works at " + strings.Join(mine, ", "))
 }
 
 // siteZone is the time zone times typed for a site are read in: the

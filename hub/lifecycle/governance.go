@@ -88,7 +88,8 @@ func (t *Tx) RemoveSite(ctx context.Context, a Actor, userID, site string) error
 		site = old.Sites[i]
 		old.Sites = slices.Delete(slices.Clone(old.Sites), i, i+1)
 		old.Modified = t.e.now().UTC()
-		return old, nil
+		// Dates sent as calendar days span the sites that remain.
+		return old, t.e.resolveDates(ctx, t.tx, &old)
 	})
 	if gone {
 		return fmt.Errorf("user %s site %s: %w", userID, site, ErrGone)

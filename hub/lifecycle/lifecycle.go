@@ -43,6 +43,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -141,6 +142,10 @@ type Engine struct {
 	// pol is the login policy in force (policy.go): swapped whole, read
 	// without locks on every login.
 	pol atomic.Pointer[Policy]
+	// locs holds the time zones of sites by IANA name (dates.go), loaded
+	// once each: time.LoadLocation reads and parses the zone's data on
+	// every call.
+	locs sync.Map // zone name → *time.Location
 }
 
 // New returns an Engine; missing optional fields get defaults.
@@ -241,18 +246,23 @@ func (e *Engine) run(ctx context.Context, fn func(tx store.Ops, c *change) error
 }
 
 // CreateUser provisions a joiner. The state is derived from Active and the
-// start and end dates; the caller's State is ignored.
+// start and end dates (calendar days resolved over the user's sites: see
+// dates.go); the caller's State is ignored.
 func (e *Engine) CreateUser(ctx context.Context, a Actor, u store.User) (store.User, error) {
 	now := e.now().UTC()
 	u.Created, u.Modified = now, now
-	u.State = StateAt(u.Active, u.StartDate, u.EndDate, now)
-	if !u.EndDate.IsZero() && !u.EndDate.After(now) {
-		u.Active = false
-	}
 	var out store.User
 	err := e.run(ctx, func(tx store.Ops, _ *change) error {
+		nu := u
+		if err := e.resolveDates(ctx, tx, &nu); err != nil {
+			return err
+		}
+		nu.State = StateAt(nu.Active, nu.StartDate, nu.EndDate, now)
+		if !nu.EndDate.IsZero() && !nu.EndDate.After(now) {
+			nu.Active = false
+		}
 		var err error
-		if out, err = tx.CreateUser(ctx, u); err != nil {
+		if out, err = tx.CreateUser(ctx, nu); err != nil {
 			return err
 		}
 		_, err = e.audit.Append(ctx, tx, audit.Entry{
@@ -275,80 +285,91 @@ func (e *Engine) CreateUser(ctx context.Context, a Actor, u store.User) (store.U
 func (e *Engine) UpdateUser(ctx context.Context, a Actor, id string, fn func(store.User) (store.User, error)) (store.User, error) {
 	var out store.User
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
-		var before store.User
-		endReached := false
-		now := e.now().UTC()
-		u, err := tx.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
-			if old.State == store.UserDeleted {
-				return old, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
-			}
-			before = old
-			nu, err := fn(old)
-			if err != nil {
-				return old, err
-			}
-			nu.Modified = now
-			if nu.Active && !nu.EndDate.IsZero() && !nu.EndDate.After(now) {
-				nu.Active, endReached = false, true
-			}
-			nu.State = StateAt(nu.Active, nu.StartDate, nu.EndDate, now)
-			return nu, nil
-		})
-		if err != nil {
-			return err
-		}
-		out = u
-		if _, err := e.audit.Append(ctx, tx, audit.Entry{
-			Actor: a.Name, System: a.System, Action: actionUserUpdate, Subject: subjectUserPrefix + id,
-			Detail: map[string]any{"before": summary(before), "after": summary(u)},
-		}); err != nil {
-			return err
-		}
-		switch {
-		case u.State == store.UserDisabled && before.State != store.UserDisabled:
-			reason := reasonUserDeactivated
-			if endReached {
-				reason = reasonEndDateReached
-			}
-			out, err = e.strip(ctx, tx, c, a, u, reason)
-			return err
-		case before.State == store.UserDisabled && u.State != store.UserDisabled:
-			_, err := e.audit.Append(ctx, tx, audit.Entry{
-				Actor: a.Name, System: a.System, Action: actionUserReactivate, Subject: subjectUserPrefix + id,
-				Detail: map[string]any{"state": u.State.String()},
-			})
-			return err
-		}
-		if removed := missing(before.Sites, u.Sites); len(removed) > 0 {
-			if err := e.removeSites(ctx, tx, c, a, u, removed); err != nil {
-				return err
-			}
-		}
-		if decidingChanged(before, u) {
-			// A mover keeps nothing the change took away: a session under a
-			// role whose conditions the user no longer meets ends, and one
-			// bounded earlier now (an end date, a certification's expiry)
-			// is shortened.
-			live, err := tx.ListSessions(ctx, store.SessionQuery{UserID: u.ID, LiveOnly: true})
-			if err != nil {
-				return err
-			}
-			if len(live) > 0 {
-				rules := e.Rules()
-				if _, _, err := e.redecide(ctx, tx, c, a, u, live, map[string]store.Device{}, rules, rules, now, redecision{cause: causeUserChanged, revDetail: "user"}); err != nil {
-					return err
-				}
-			}
-		}
-		if !shift.Equal(before.Shifts, u.Shifts) {
-			return e.reconcile(ctx, tx, c, a, u, now, causeShiftsChanged)
-		}
-		return nil
+		var err error
+		out, err = e.updateUser(ctx, tx, c, a, id, fn)
+		return err
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("update user %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// updateUser is UpdateUser inside tx. The user's calendar-day dates are
+// resolved again over its sites as they are after fn (dates.go).
+func (e *Engine) updateUser(ctx context.Context, tx store.Ops, c *change, a Actor, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	var before store.User
+	endReached := false
+	now := e.now().UTC()
+	u, err := tx.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+		if old.State == store.UserDeleted {
+			return old, fmt.Errorf("user %s: %w", id, store.ErrNotFound)
+		}
+		before = old
+		nu, err := fn(old)
+		if err != nil {
+			return old, err
+		}
+		if err := e.resolveDates(ctx, tx, &nu); err != nil {
+			return old, err
+		}
+		nu.Modified = now
+		if nu.Active && !nu.EndDate.IsZero() && !nu.EndDate.After(now) {
+			nu.Active, endReached = false, true
+		}
+		nu.State = StateAt(nu.Active, nu.StartDate, nu.EndDate, now)
+		return nu, nil
+	})
+	if err != nil {
+		return store.User{}, err
+	}
+	if _, err := e.audit.Append(ctx, tx, audit.Entry{
+		Actor: a.Name, System: a.System, Action: actionUserUpdate, Subject: subjectUserPrefix + id,
+		Detail: map[string]any{"before": summary(before), "after": summary(u)},
+	}); err != nil {
+		return store.User{}, err
+	}
+	switch {
+	case u.State == store.UserDisabled && before.State != store.UserDisabled:
+		reason := reasonUserDeactivated
+		if endReached {
+			reason = reasonEndDateReached
+		}
+		return e.strip(ctx, tx, c, a, u, reason)
+	case before.State == store.UserDisabled && u.State != store.UserDisabled:
+		_, err := e.audit.Append(ctx, tx, audit.Entry{
+			Actor: a.Name, System: a.System, Action: actionUserReactivate, Subject: subjectUserPrefix + id,
+			Detail: map[string]any{"state": u.State.String()},
+		})
+		return u, err
+	}
+	if removed := missing(before.Sites, u.Sites); len(removed) > 0 {
+		if err := e.removeSites(ctx, tx, c, a, u, removed); err != nil {
+			return store.User{}, err
+		}
+	}
+	if decidingChanged(before, u) {
+		// A mover keeps nothing the change took away: a session under a
+		// role whose conditions the user no longer meets ends, and one
+		// bounded earlier now (an end date, a certification's expiry)
+		// is shortened.
+		live, err := tx.ListSessions(ctx, store.SessionQuery{UserID: u.ID, LiveOnly: true})
+		if err != nil {
+			return store.User{}, err
+		}
+		if len(live) > 0 {
+			rules := e.Rules()
+			if _, _, err := e.redecide(ctx, tx, c, a, u, live, map[string]store.Device{}, rules, rules, now, redecision{cause: causeUserChanged, revDetail: "user"}); err != nil {
+				return store.User{}, err
+			}
+		}
+	}
+	if !shift.Equal(before.Shifts, u.Shifts) {
+		if err := e.reconcile(ctx, tx, c, a, u, now, causeShiftsChanged); err != nil {
+			return store.User{}, err
+		}
+	}
+	return u, nil
 }
 
 // causeUserChanged is the cause in the audit records of sessions a user
@@ -359,12 +380,16 @@ const causeUserChanged = "user changed"
 // reads of the user besides sites (removeSites) and shifts (reconcile):
 // the state (a start date moved into the future makes an active user
 // pending), the employment type and certifications (role conditions), the
-// end date (a session bound).
+// start and end dates (at a kiosk's site, a start not yet come or an end
+// passed refuses, and the end bounds a session; a calendar day means
+// another instant at each site, so the days count apart from the
+// instants).
 func decidingChanged(before, after store.User) bool {
 	return before.State != after.State || before.EmploymentType != after.EmploymentType ||
 		!slices.EqualFunc(before.Certifications, after.Certifications, func(x, y store.Certification) bool {
 			return x.Name == y.Name && x.Expires.Equal(y.Expires)
-		}) || !before.EndDate.Equal(after.EndDate)
+		}) || !before.EndDate.Equal(after.EndDate) || !before.StartDate.Equal(after.StartDate) ||
+		before.StartDay != after.StartDay || before.EndDay != after.EndDay
 }
 
 // DeleteUser deprovisions a leaver and keeps a tombstone. Deleting a
@@ -733,6 +758,14 @@ func summary(u store.User) map[string]any {
 	}
 	if !u.EndDate.IsZero() {
 		m["endDate"] = u.EndDate
+	}
+	// A calendar day as the identity provider sent it; startDate and
+	// endDate are then what it resolved to over the user's sites.
+	if u.StartDay != "" {
+		m["startDay"] = u.StartDay
+	}
+	if u.EndDay != "" {
+		m["endDay"] = u.EndDay
 	}
 	if len(u.Certifications) > 0 {
 		m["certifications"] = u.Certifications

@@ -261,7 +261,9 @@ type redecision struct {
 // user.entitlements_removed record for the user; one whose other bounds
 // (role maximum, grant and certification ends, end date, the kiosk's
 // profile) now end earlier is shortened and its kiosk told, or ends
-// (expired) if that is past. devices caches the kiosks read. It returns
+// (expired) if that is past. Each session is decided on u as seen at its
+// kiosk's site (UserAt): a start or end sent as a calendar day is that
+// day in the site's time zone. devices caches the kiosks read. It returns
 // the sessions ended and shortened.
 func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, ss []store.Session, devices map[string]store.Device, old, rules policy.Rules, now time.Time, why redecision) (ended, shortened []string, err error) {
 	record := func(fields map[string]any) map[string]any {
@@ -280,6 +282,7 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 		return nil, nil, err
 	}
 	var lostHere, whys, lostEnded []string
+	at := map[string]store.User{} // u as seen at each site (folded), for dates sent as days
 	for _, s := range ss {
 		d, ok := devices[s.DeviceID]
 		if !ok {
@@ -288,7 +291,14 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 			}
 			devices[s.DeviceID] = d
 		}
-		if lost, w := lostRoles(u, groups, grants, d, s, old, rules, now); len(lost) > 0 {
+		us, ok := at[store.FoldName(d.Site)]
+		if !ok {
+			if us, err = e.UserAt(ctx, tx, u, d.Site); err != nil {
+				return nil, nil, err
+			}
+			at[store.FoldName(d.Site)] = us
+		}
+		if lost, w := lostRoles(us, groups, grants, d, s, old, rules, now); len(lost) > 0 {
 			if _, err := tx.EndSession(ctx, s.ID, ReasonEntitlementRemoved, now); err != nil {
 				return nil, nil, err
 			}
@@ -304,7 +314,7 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 			whys = append(whys, w)
 			continue
 		}
-		target, err := e.otherBound(ctx, tx, u, s, rules)
+		target, err := e.otherBound(ctx, tx, us, s, rules)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -62,10 +62,15 @@ func (e *Engine) RunDue(ctx context.Context) (Due, error) {
 		errs = append(errs, fmt.Errorf("scheduler: list leavers: %w", err))
 	}
 	for _, u := range ending {
-		_, err := e.UpdateUser(ctx, scheduler, u.ID, func(old store.User) (store.User, error) { return old, nil })
+		// UpdateUser resolves the dates again: an end sent as a day is
+		// over only once it is over at every one of the user's sites.
+		after, err := e.UpdateUser(ctx, scheduler, u.ID, func(old store.User) (store.User, error) { return old, nil })
 		switch {
-		case err == nil:
+		case err == nil && after.State == store.UserDisabled:
 			d.Deprovisioned++
+		case err == nil:
+			// Not over after all: the end moved meanwhile (a change of
+			// the user, or of a site's time zone).
 		case !errors.Is(err, store.ErrNotFound):
 			errs = append(errs, fmt.Errorf("scheduler: deprovision user %s: %w", u.ID, err))
 		}

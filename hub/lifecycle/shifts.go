@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,16 +167,28 @@ func (e *Engine) ImportShifts(ctx context.Context, a Actor, imp shift.Import, so
 // errDryRun rolls back a dry run.
 var errDryRun = errors.New("dry run")
 
-// ExtendShift lets the user work until until: a supervisor's just-in-time
-// extension, stored as a store.ShiftExtension from now to until that
-// policy treats as shift time. The user must be active and have shifts
-// (without shifts no shift limits their sessions), until must lie in the
-// future and within MaxExtension, and a reason is required. The user's
-// live sessions get the later expiry at once (pushed to their kiosks). The
-// extension is audited with its reason and approver (the actor).
-func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID string, until time.Time, reason string) (store.ShiftExtension, []ExpiryChange, error) {
+// ExtendShift lets the user work at site until until: a supervisor's
+// just-in-time extension, stored as a store.ShiftExtension from now to
+// until that policy treats as shift time on the kiosks of that site only.
+// The user must be active and have shifts (without shifts no shift limits
+// their sessions), site must be one of the user's sites ("" names the
+// user's only site; a user of several must be told which), until must
+// lie in the future and within MaxExtension, and a reason is required;
+// otherwise the error is ErrInvalid. The extension is stored with the
+// site as the user's record spells it.
+//
+// The user's live sessions on kiosks of that site get the later expiry at
+// once (returned, and pushed to their kiosks); sessions at the user's
+// other sites are not touched. The extension is audited with its site,
+// reason and approver (the actor).
+//
+// The engine checks the site against the user, not the actor: whoever
+// calls it decides that the actor may act at site (the console: a
+// supervisor's own sites; the JSON API: admins only).
+func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID, site string, until time.Time, reason string) (store.ShiftExtension, []ExpiryChange, error) {
 	now := e.now().UTC()
 	reason = strings.TrimSpace(reason)
+	site = strings.TrimSpace(site)
 	switch {
 	case reason == "":
 		return store.ShiftExtension{}, nil, invalid("give a reason: it is recorded in the audit trail")
@@ -203,14 +216,17 @@ func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID string, until 
 		case len(u.Shifts) == 0:
 			return invalid("user %s has no shifts: no shift limits their sessions, so there is nothing to extend", u.UserName)
 		}
+		if x.Site, err = extensionSite(u, site); err != nil {
+			return err
+		}
 		if _, err := tx.CreateShiftExtension(ctx, x); err != nil {
 			return err
 		}
 		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionShiftExtend, Subject: subjectUserPrefix + userID,
-			Detail: map[string]any{"extension": x.ID, "start": x.Start, "until": x.End, "reason": x.Reason, "approver": x.Approver}}); err != nil {
+			Detail: map[string]any{"extension": x.ID, "site": x.Site, "start": x.Start, "until": x.End, "reason": x.Reason, "approver": x.Approver}}); err != nil {
 			return err
 		}
-		if err := e.reconcile(ctx, tx, c, a, u, now, causeShiftExtended); err != nil {
+		if err := e.reconcileAt(ctx, tx, c, a, u, now, causeShiftExtended, x.Site); err != nil {
 			return err
 		}
 		moved = c.moved
@@ -219,8 +235,27 @@ func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID string, until 
 	if err != nil {
 		return store.ShiftExtension{}, nil, fmt.Errorf("extend shift of %s: %w", userID, err)
 	}
-	e.log.Info("shift extended", "user", userID, "until", x.End, "sessions", len(moved), "actor", a.Name)
+	e.log.Info("shift extended", "user", userID, "site", x.Site, "until", x.End, "sessions", len(moved), "actor", a.Name)
 	return x, moved, nil
+}
+
+// extensionSite is the site an extension of u asked for at site counts
+// at: one of u's sites, as u's record spells it; "" is u's only site.
+func extensionSite(u store.User, site string) (string, error) {
+	if site == "" {
+		switch len(u.Sites) {
+		case 0:
+			return "", invalid("user %s has no site: an extension counts only at one of the user's sites", u.UserName)
+		case 1:
+			return u.Sites[0], nil
+		default:
+			return "", invalid(`user %s works at several sites (%s): give "site", the one where the extension counts`, u.UserName, strings.Join(u.Sites, ", "))
+		}
+	}
+	if i := slices.IndexFunc(u.Sites, func(s string) bool { return strings.EqualFold(s, site) }); i >= 0 {
+		return u.Sites[i], nil
+	}
+	return "", invalid("user %s does not work at site %q: an extension counts only at one of the user's sites", u.UserName, site)
 }
 
 // grace is the shift grace the rules give.
@@ -236,7 +271,8 @@ func (e *Engine) grace() time.Duration {
 }
 
 // reconcile brings the user's live sessions in line with its shifts and
-// extensions at now, as if each session were decided again:
+// extensions at now, as if each session were decided again (with the
+// extensions of its kiosk's site):
 //
 //   - a session now outside every shift (grace included) ends (reason
 //     shift_end) and is revoked at its kiosk;
@@ -249,6 +285,13 @@ func (e *Engine) grace() time.Duration {
 // that must end gets its expiry set to now: the running hub's scheduler
 // ends it and tells its kiosk within one pass.
 func (e *Engine) reconcile(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, now time.Time, cause string) error {
+	return e.reconcileAt(ctx, tx, c, a, u, now, cause, "")
+}
+
+// reconcileAt is reconcile for the user's live sessions on kiosks of site
+// only ("": every site). A session's shift window is its kiosk's: the
+// user's shifts and the extensions of the kiosk's site.
+func (e *Engine) reconcileAt(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, now time.Time, cause, site string) error {
 	live, err := tx.ListSessions(ctx, store.SessionQuery{UserID: u.ID, LiveOnly: true})
 	if err != nil || len(live) == 0 {
 		return err
@@ -259,12 +302,19 @@ func (e *Engine) reconcile(ctx context.Context, tx store.Ops, c *change, a Actor
 			return err
 		}
 	}
-	windowEnd, inShift := policy.ShiftWindow(u.Shifts, exts, now, e.grace())
 	online := e.onExpiry != nil
 	for _, s := range live {
+		d, err := tx.GetDevice(ctx, s.DeviceID)
+		if err != nil {
+			return err
+		}
+		if site != "" && !strings.EqualFold(d.Site, site) {
+			continue
+		}
+		windowEnd, inShift := policy.ShiftWindow(u.Shifts, policy.ExtensionsAt(exts, d.Site), now, e.grace())
 		target, reason := now, ReasonShiftEnd
 		if len(u.Shifts) == 0 || inShift {
-			if target, err = e.otherBound(ctx, tx, u, s, e.Rules()); err != nil {
+			if target, err = e.otherBoundOn(ctx, tx, u, s, d, e.Rules()); err != nil {
 				return err
 			}
 			reason = ReasonExpired
@@ -328,6 +378,11 @@ func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s s
 	if err != nil {
 		return time.Time{}, err
 	}
+	return e.otherBoundOn(ctx, tx, u, s, d, rules)
+}
+
+// otherBoundOn is otherBound for a session on kiosk d.
+func (e *Engine) otherBoundOn(ctx context.Context, tx store.Ops, u store.User, s store.Session, d store.Device, rules policy.Rules) (time.Time, error) {
 	groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
 	if err != nil {
 		return time.Time{}, err
@@ -348,7 +403,11 @@ func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s s
 			grants = append(grants, g)
 		}
 	}
-	free := u
+	// Dates sent as calendar days are read in the kiosk's site zone.
+	free, err := e.UserAt(ctx, tx, u, d.Site)
+	if err != nil {
+		return time.Time{}, err
+	}
 	free.Shifts = nil
 	var deviceMax time.Duration
 	if e.maxOn != nil {

@@ -90,7 +90,7 @@ func (e *Engine) expireExtensions(ctx context.Context) (int, error) {
 				}
 				done = true
 				if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: scheduler.Name, System: scheduler.System, Action: actionShiftExtensionExpire, Subject: subjectUserPrefix + x.UserID,
-					Detail: map[string]any{"extension": x.ID, "until": x.End, "reason": x.Reason, "approver": x.Approver}}); err != nil {
+					Detail: map[string]any{"extension": x.ID, "site": x.Site, "until": x.End, "reason": x.Reason, "approver": x.Approver}}); err != nil {
 					return err
 				}
 				u, err := tx.GetUser(ctx, x.UserID)

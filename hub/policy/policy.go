@@ -10,8 +10,14 @@
 //
 // # Checks, in order
 //
-//  1. The user is active (store.UserActive) and its end date, if any, has
-//     not passed. Else wire.RefusedNotRecognised.
+//  1. The user is active (store.UserActive), its start date, if any, has
+//     come and its end date, if any, has not passed. Else
+//     wire.RefusedNotRecognised. Input.User is the user as seen at the
+//     device's site: a start or end date the identity provider sent as a
+//     calendar day is that day in the site's time zone (store.User.InZone;
+//     the hub's lifecycle.Engine.UserAt), so a worker's access starts at
+//     00:00 of the first day and ends at 24:00 of the last day where the
+//     kiosk stands.
 //  2. The device is active. Else wire.RefusedNotAllowedHere.
 //  3. The device's site is one of the user's Sites, or an active
 //     just-in-time grant (Start ≤ now < End, not revoked) is for that site.
@@ -39,7 +45,9 @@
 //     before its start. Else wire.RefusedOutsideShift. Shifts and running
 //     shift extensions (Input.Extensions) that overlap or touch form one
 //     window (ShiftWindow): back-to-back shifts, or a shift and the
-//     supervisor's extension of it, are one stretch of work.
+//     supervisor's extension of it, are one stretch of work. An extension
+//     counts only on kiosks of its own site (ExtensionsAt): a supervisor
+//     who approved it at one site gave nothing at the worker's others.
 //  6. Roles whose rule names a Certification are kept only if the user
 //     holds it unexpired. If none is left, wire.RefusedNotAllowedHere.
 //  7. Roles whose rule has RequireUV are kept only if the authenticator
@@ -64,10 +72,10 @@
 // the end of the current shift, if the user has shifts (shift_end); the end
 // of the grant that a session role depends on, when that role is not also
 // a group role at one of the user's sites (grant_end); the user's end date
-// (end_date); the expiry of a certification a session role needs
-// (certification_end). EndsBy names the bound that won; on a tie the first
-// in the order end_date, grant_end, certification_end, shift_end,
-// max_session.
+// at the device's site (end_date); the expiry of a certification a session
+// role needs (certification_end). EndsBy names the bound that won; on a
+// tie the first in the order end_date, grant_end, certification_end,
+// shift_end, max_session.
 //
 // # Defaults (DefaultRules)
 //
@@ -176,14 +184,18 @@ func DefaultRules() Rules {
 
 // Input is everything a decision depends on.
 type Input struct {
+	// User is the user as seen at the device's site: StartDate and
+	// EndDate are the instants there (store.User.InZone with the site's
+	// time zone), which Decide reads as they are.
 	User store.User
 	// Roles are the displayNames of the user's groups.
 	Roles []string
 	// Grants are the user's just-in-time grants (any state; Decide picks the
 	// active ones for the device's site).
 	Grants []store.Grant
-	// Extensions are the user's shift extensions (any state; Decide uses
-	// those running at Now as shift time).
+	// Extensions are the user's shift extensions (any state, any site;
+	// Decide uses those running at Now at the device's site as shift
+	// time).
 	Extensions []store.ShiftExtension
 	Device     store.Device
 	// DeviceMaxSession is the longest session the kiosk's hardware
@@ -246,8 +258,14 @@ func Decide(in Input) Decision {
 	if u.State != store.UserActive {
 		return refuse(wire.RefusedNotRecognised, "user %s is %s", u.UserName, u.State)
 	}
+	// An active user's start has come at one of its sites, not
+	// necessarily at this one: a start sent as a day begins at a site's
+	// own midnight.
+	if !u.StartDate.IsZero() && now.Before(u.StartDate) {
+		return refuse(wire.RefusedNotRecognised, "user %s: start date %s has not come%s", u.UserName, stamp(u.StartDate), dayNote(u.StartDay, in.Device.Site))
+	}
 	if !u.EndDate.IsZero() && !now.Before(u.EndDate) {
-		return refuse(wire.RefusedNotRecognised, "user %s: end date %s has passed", u.UserName, stamp(u.EndDate))
+		return refuse(wire.RefusedNotRecognised, "user %s: end date %s has passed%s", u.UserName, stamp(u.EndDate), dayNote(u.EndDay, in.Device.Site))
 	}
 	// 2. The device.
 	d := &in.Device
@@ -318,7 +336,7 @@ func Decide(in Input) Decision {
 	var shiftEnd time.Time
 	if len(u.Shifts) > 0 {
 		var ok bool
-		if shiftEnd, ok = ShiftWindow(u.Shifts, in.Extensions, now, rules.ShiftGrace); !ok {
+		if shiftEnd, ok = ShiftWindow(u.Shifts, ExtensionsAt(in.Extensions, d.Site), now, rules.ShiftGrace); !ok {
 			return refuse(wire.RefusedOutsideShift, "user %s: %s is outside every shift (grace %v)", u.UserName, stamp(now), rules.ShiftGrace)
 		}
 	}
@@ -425,10 +443,25 @@ func containsFold(list []string, s string) bool {
 	return slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, s) })
 }
 
+// ExtensionsAt returns the extensions that count on a kiosk of site: those
+// approved for that site (compared case-insensitively, as sites are
+// everywhere). An extension without a site (recorded before extensions
+// had one) counts nowhere.
+func ExtensionsAt(exts []store.ShiftExtension, site string) []store.ShiftExtension {
+	var out []store.ShiftExtension
+	for _, x := range exts {
+		if x.Site != "" && strings.EqualFold(x.Site, site) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // ShiftWindow returns the end of the working window now lies in, allowing
 // grace before the window starts. Shifts and the extensions running at now
-// that overlap or touch are merged into one window first. ok is false when
-// now is in no window. A negative grace counts as none.
+// that overlap or touch are merged into one window first; exts must be the
+// extensions of one site (ExtensionsAt), as a window is a kiosk's. ok is
+// false when now is in no window. A negative grace counts as none.
 func ShiftWindow(shifts []store.Shift, exts []store.ShiftExtension, now time.Time, grace time.Duration) (end time.Time, ok bool) {
 	grace = max(grace, 0)
 	ws := make([]store.Shift, 0, len(shifts)+len(exts))
@@ -570,6 +603,15 @@ func certProblem(u *store.User, name string) string {
 		return "which the user does not hold"
 	}
 	return "which expired at " + stamp(last)
+}
+
+// dayNote says, for a refusal's detail, which calendar day a date was
+// sent as and where it was read; "" for a date sent as an instant.
+func dayNote(day, site string) string {
+	if day == "" {
+		return ""
+	}
+	return " (the day " + day + " at site " + site + ")"
 }
 
 func refuse(code, format string, args ...any) Decision {

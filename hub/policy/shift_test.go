@@ -9,7 +9,17 @@ import (
 )
 
 func ext(start, end time.Time) store.ShiftExtension {
-	return store.ShiftExtension{ID: "x", UserID: "u-ana", Start: start, End: end, Reason: "handover"}
+	return extAt("North", start, end)
+}
+
+func extAt(site string, start, end time.Time) store.ShiftExtension {
+	return store.ShiftExtension{ID: "x-" + site, UserID: "u-ana", Site: site, Start: start, End: end, Reason: "handover"}
+}
+
+// atSouth makes ana a worker of North and South signing in at South.
+func atSouth(in *Input) {
+	in.User.Sites = []string{"North", "South"}
+	in.Device = store.Device{ID: "d-s1", Name: "s1", Site: "South", State: store.DeviceActive}
 }
 
 // TestDecideShiftWindows: back-to-back shifts and shift extensions are one
@@ -42,6 +52,24 @@ func TestDecideShiftWindows(t *testing.T) {
 			in.Roles, in.UserVerified = []string{"Supervisor"}, true
 			in.Extensions = []store.ShiftExtension{ext(at(9, 0), at(20, 0))}
 		}, Decision{Allow: true, Role: "Supervisor", Roles: []string{"Supervisor"}, Apps: []string{"ehr", "wms-admin"}, Privileged: true, ExpiresAt: at(14, 0), EndsBy: EndsByMaxSession}},
+		{"an extension at another site of the worker counts for nothing here", func(in *Input) {
+			atSouth(in)
+			in.Now = at(17, 0)
+			in.Extensions = []store.ShiftExtension{extAt("North", at(16, 30), at(18, 0))}
+		}, refused(wire.RefusedOutsideShift)},
+		{"nor does it prolong the shift here", func(in *Input) {
+			atSouth(in)
+			in.Extensions = []store.ShiftExtension{extAt("North", at(9, 0), at(18, 30))}
+		}, allow("Nurse", nurseApps, at(16, 0), EndsByShift)},
+		{"the extension of the kiosk's site counts, its name in any case", func(in *Input) {
+			atSouth(in)
+			in.Now = at(17, 0)
+			in.Extensions = []store.ShiftExtension{extAt("North", at(16, 30), at(20, 0)), extAt("south", at(16, 30), at(18, 0))}
+		}, allow("Nurse", nurseApps, at(18, 0), EndsByShift)},
+		{"an extension without a site counts nowhere", func(in *Input) {
+			in.Now = at(17, 0)
+			in.Extensions = []store.ShiftExtension{extAt("", at(16, 30), at(18, 0))}
+		}, refused(wire.RefusedOutsideShift)},
 		{"grace applies to the window's start", func(in *Input) {
 			in.Now = at(7, 50)
 			in.User.Shifts = []store.Shift{{Start: at(8, 0), End: at(12, 0)}, {Start: at(12, 0), End: at(16, 0)}}

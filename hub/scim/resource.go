@@ -36,7 +36,9 @@ import (
 //     single value for a multi-valued attribute is read as a list of one.
 //   - dateTimes are RFC 3339 / xsd:dateTime (no offset means UTC) and are
 //     stored in UTC. Attributes with a DateOnly rule (Shiftgate startDate,
-//     endDate) also take a bare date; see DateOnly.
+//     endDate) also take a bare date ("2026-12-01"), which is kept as the
+//     date it is: a calendar day means that day where the user works, so
+//     no instant can stand for it here; see DateOnly.
 //   - Values that are equal after normalisation are stored once; more than
 //     one "primary": true in a multi-valued attribute is invalidValue.
 //   - Required attributes (userName, Group displayName, and required
@@ -428,6 +430,11 @@ func normalizeSingle(a *Attribute, v any, name string, keepReadOnly bool) (any, 
 		return f, true, nil
 	case TypeDateTime:
 		s, _ := v.(string)
+		if a.DateOnly != DateOnlyReject {
+			if _, err := time.Parse(time.DateOnly, s); err == nil {
+				return s, true, nil // a calendar day, kept as sent
+			}
+		}
 		t, ok := parseDateTime(s, a.DateOnly)
 		if !ok {
 			hint := ""
@@ -466,7 +473,9 @@ func toFloat(v any) (float64, bool) {
 }
 
 // parseDateTime parses an xsd:dateTime: RFC 3339, or without an offset
-// (read as UTC); and, where the attribute allows it, a bare date.
+// (read as UTC); and, where the attribute allows it, a bare date, read as
+// that day in UTC (filters compare a stored bare date that way: which day
+// it is where the user works is the hub's business, not the filter's).
 //
 // The instant must be writable in RFC 3339 in UTC (years 0000 to 9999),
 // since canonical resources hold it that way and read it back: a later

@@ -84,8 +84,8 @@ type Attribute struct {
 	// RFC 7643 §2.3.1 has them.
 	StrictCanonical bool `json:"-"`
 	// DateOnly, for a dateTime, lets Normalize accept a bare date
-	// ("2026-12-01") as HR systems send it, and says which instant it
-	// means; see Normalize.
+	// ("2026-12-01") as HR systems send it, kept as sent, and says which
+	// end of the day it stands for; see Normalize.
 	DateOnly DateOnly `json:"-"`
 }
 
@@ -93,13 +93,21 @@ type Attribute struct {
 type DateOnly int
 
 // DateOnly values. The numbers are not stored anywhere.
+//
+// A bare date is a calendar day, which begins and ends at different
+// instants in different time zones: the resource keeps it as the client
+// sent it (GET returns "2026-12-01"), and the hub resolves it in the time
+// zone of each site where the user works (store.User.StartIn, EndIn). A
+// filter compares it as that day in UTC.
 const (
 	// DateOnlyReject: a bare date is invalidValue (the default).
 	DateOnlyReject DateOnly = 0
-	// DateOnlyStartOfDay: "2026-12-01" is 2026-12-01T00:00:00Z.
+	// DateOnlyStartOfDay: "2026-12-01" starts at 00:00 of that day; a
+	// filter compares it as 2026-12-01T00:00:00Z.
 	DateOnlyStartOfDay DateOnly = 1
-	// DateOnlyEndOfDay: "2026-12-01" is 2026-12-02T00:00:00Z, the first
-	// instant after that (inclusive) day, so the whole day is covered.
+	// DateOnlyEndOfDay: "2026-12-01" ends at 24:00 of that day, the first
+	// instant after it, so the whole (inclusive) day is covered; a filter
+	// compares it as 2026-12-02T00:00:00Z.
 	DateOnlyEndOfDay DateOnly = 2
 )
 
@@ -309,9 +317,14 @@ func EnterpriseUserSchema() *Schema {
 // ShiftgateUserSchema returns Shiftgate's frontline extension, freshly
 // built. Its URN and attribute names are a contract with IdP admins.
 func ShiftgateUserSchema() *Schema {
-	start := mkAttr("startDate", TypeDateTime, "First day of employment; the user cannot sign in before it. A bare date means 00:00 UTC of that day.")
+	start := mkAttr("startDate", TypeDateTime, "First day of employment; the user cannot sign in before it. "+
+		"A bare date (2026-12-01) is that day where the user works: sign-in opens at 00:00 of it in the time zone of the kiosk's site, "+
+		"and the date is returned as sent. A date-time with Z or an offset is that instant at every site (without one it is read as UTC).")
 	start.DateOnly = DateOnlyStartOfDay
-	end := mkAttr("endDate", TypeDateTime, "Last day of employment; sign-in ends after it. A bare date means the end of that day in UTC.")
+	end := mkAttr("endDate", TypeDateTime, "Last day of employment; sign-in ends after it. "+
+		"A bare date (2026-12-01) includes the whole day where the user works: sign-in ends at 24:00 of it in the time zone of the kiosk's site, "+
+		"sessions end then, and the user is deprovisioned once the day is over at every one of the user's sites; the date is returned as sent. "+
+		"A date-time with Z or an offset is that instant at every site (without one it is read as UTC).")
 	end.DateOnly = DateOnlyEndOfDay
 	emp := mkCanon(mkStr("employmentType", "The kind of engagement."), "employee", "contractor", "vendor", "temp")
 	emp.StrictCanonical = true

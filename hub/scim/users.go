@@ -43,6 +43,7 @@ func userFromResource(res map[string]any, u *store.User) error {
 		u.Active = a
 	}
 	u.Sites, u.EmploymentType, u.StartDate, u.EndDate, u.Shifts, u.Certifications = nil, "", time.Time{}, time.Time{}, nil, nil
+	u.StartDay, u.EndDay = "", ""
 	if ext, ok := res[ShiftgateUserURN].(map[string]any); ok {
 		for _, s := range list(ext["sites"]) {
 			if s := strings.TrimSpace(str(s)); s != "" && !slices.ContainsFunc(u.Sites, func(x string) bool { return strings.EqualFold(x, s) }) {
@@ -51,10 +52,10 @@ func userFromResource(res map[string]any, u *store.User) error {
 		}
 		u.EmploymentType = str(ext["employmentType"])
 		var err error
-		if u.StartDate, err = dateTime(ext["startDate"], "startDate"); err != nil {
+		if u.StartDay, u.StartDate, err = workDate(ext["startDate"], "startDate", false); err != nil {
 			return err
 		}
-		if u.EndDate, err = dateTime(ext["endDate"], "endDate"); err != nil {
+		if u.EndDay, u.EndDate, err = workDate(ext["endDate"], "endDate", true); err != nil {
 			return err
 		}
 		if !u.StartDate.IsZero() && !u.EndDate.IsZero() && !u.EndDate.After(u.StartDate) {
@@ -433,6 +434,26 @@ func dateTime(v any, attr string) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Time{}, &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: attr + " must be a date-time like 2026-12-01T06:00:00Z"}
+}
+
+// workDate reads a startDate or endDate: a bare date (2026-12-01) is
+// returned as day, with the instant it means in UTC (00:00 of the day,
+// or with endOfDay of the day after it) until the lifecycle engine
+// resolves it in the time zones of the user's sites; a date-time is
+// returned as itself, with no day. Dates that dateTime takes as "none"
+// are none.
+func workDate(v any, attr string, endOfDay bool) (day string, at time.Time, err error) {
+	if t, perr := time.Parse(time.DateOnly, str(v)); perr == nil {
+		if t.Year() >= farFuture || t.Year() < 1900 {
+			return "", time.Time{}, nil
+		}
+		if endOfDay {
+			t = t.AddDate(0, 0, 1)
+		}
+		return str(v), t, nil
+	}
+	at, err = dateTime(v, attr)
+	return "", at, err
 }
 
 // renderShifts shows the user's shifts from the typed field, which the

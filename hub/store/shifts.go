@@ -6,12 +6,19 @@ import (
 )
 
 // ShiftExtension is a supervisor's just-in-time extension of a worker's
-// shift: policy treats [Start, End) as shift time, like one more shift
-// with a reason and an approver. It never grants a role or a site; it only
-// widens when the worker's existing entitlements may be used.
+// shift at one site: policy treats [Start, End) as shift time on the
+// kiosks of Site only, like one more shift there with a reason and an
+// approver. It never grants a role or a site; it only widens when the
+// worker's existing entitlements may be used at that site.
 type ShiftExtension struct {
-	ID       string
-	UserID   string
+	ID     string
+	UserID string
+	// Site is the name of the site where the extension counts, as users,
+	// kiosks and grants name sites (compared case-insensitively). It is
+	// empty only for extensions recorded before extensions had a site
+	// that the upgrade could not place (a worker of several sites): those
+	// count at no site.
+	Site     string
 	Start    time.Time
 	End      time.Time
 	Reason   string

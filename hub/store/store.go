@@ -185,8 +185,25 @@ type User struct {
 	// urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User).
 	Sites          []string // site names
 	EmploymentType string   // employee, contractor, vendor, temp, or empty
-	StartDate      time.Time
-	EndDate        time.Time // zero: no end date
+	// StartDate and EndDate are the instants the user's access starts and
+	// ends, what the scheduler activates and deprovisions by; zero: none.
+	// For a date sent as a calendar day (StartDay, EndDay) they are
+	// resolved over the time zones of the user's sites (hub/lifecycle):
+	// the earliest start and the latest end, so that the user is neither
+	// activated after one site's first day began nor deprovisioned before
+	// every site's last day is over. A login decides on the day at its
+	// kiosk's site instead (StartIn, EndIn, InZone).
+	StartDate time.Time
+	EndDate   time.Time
+	// StartDay and EndDay are the first and last working day as the
+	// identity provider sent them, as a bare date (DayLayout,
+	// "2026-12-01"), which means that day where the worker works, not in
+	// UTC; empty when it sent an instant, or no date. Access starts at
+	// 00:00 of StartDay and ends at 24:00 of EndDay in the time zone of
+	// the site of the kiosk. A backend stores them verbatim and refuses
+	// one that is not a valid DayLayout date.
+	StartDay       string
+	EndDay         string
 	Shifts         []Shift
 	Certifications []Certification
 
@@ -196,6 +213,58 @@ type User struct {
 	Created  time.Time
 	Modified time.Time
 	Deleted  time.Time // set when State is UserDeleted
+}
+
+// DayLayout is how User.StartDay and User.EndDay are written: a calendar
+// date without a time of day or a zone.
+const DayLayout = time.DateOnly
+
+// ValidDay reports whether s is a calendar date in DayLayout.
+func ValidDay(s string) bool {
+	_, err := time.Parse(DayLayout, s)
+	return err == nil
+}
+
+// StartIn returns when the user's access starts at a site in time zone
+// loc (nil: UTC): 00:00 of StartDay there, or StartDate when the start was
+// sent as an instant (or there is none: zero). In UTC.
+func (u User) StartIn(loc *time.Location) time.Time {
+	if d, ok := dayIn(u.StartDay, loc); ok {
+		return d.UTC()
+	}
+	return u.StartDate
+}
+
+// EndIn returns when the user's access ends at a site in time zone loc
+// (nil: UTC): 24:00 of EndDay there (00:00 of the next day, so the whole
+// last day is worked, whatever its length), or EndDate when the end was
+// sent as an instant (or there is none: zero). In UTC.
+func (u User) EndIn(loc *time.Location) time.Time {
+	if d, ok := dayIn(u.EndDay, loc); ok {
+		return d.AddDate(0, 0, 1).UTC()
+	}
+	return u.EndDate
+}
+
+// InZone returns u as seen at a site in time zone loc (nil: UTC): its
+// StartDate and EndDate are StartIn(loc) and EndIn(loc). A login decision
+// (hub/policy) reads the dates of a user seen at the kiosk's site.
+func (u User) InZone(loc *time.Location) User {
+	u.StartDate, u.EndDate = u.StartIn(loc), u.EndIn(loc)
+	return u
+}
+
+// dayIn returns 00:00 of day in loc (nil: UTC); ok is false when day is
+// empty or not a DayLayout date.
+func dayIn(day string, loc *time.Location) (time.Time, bool) {
+	if day == "" {
+		return time.Time{}, false
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	t, err := time.ParseInLocation(DayLayout, day, loc)
+	return t, err == nil
 }
 
 // Shift is one working window.

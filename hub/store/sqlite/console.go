@@ -470,7 +470,7 @@ func (o ops) SearchUsers(ctx context.Context, us store.UserSearch) ([]store.User
 	}
 	clause, pageArgs := page(0, us.Limit)
 	users, err := queryAll(ctx, o.read, func(s scanner) (store.User, error) { return scanUser(s) },
-		`SELECT `+userCols+` FROM users WHERE `+strings.Join(where, " AND ")+` ORDER BY user_name COLLATE NOCASE, id`+clause,
+		`SELECT `+userSelectCols+` FROM users WHERE `+strings.Join(where, " AND ")+` ORDER BY user_name COLLATE NOCASE, id`+clause,
 		append(args, pageArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("search users: %w", err)

@@ -28,6 +28,8 @@ func migrations() []migration {
 		{name: "enrollment codes bound to a profile", sql: schemaCodeProfile},
 		{name: "Unicode case-insensitive user and group names", sql: schemaNameKeys},
 		{name: "deferred indexes of the audit trail and session history", sql: schemaDeferredIndexes},
+		{name: "shift extensions bound to a site", sql: schemaExtensionSite},
+		{name: "users' start and end dates as calendar days", sql: schemaUserDays},
 	}
 }
 

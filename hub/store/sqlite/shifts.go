@@ -9,14 +9,32 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
-const extensionCols = `id, user_id, start_at, end_at, reason, approver, created, expired`
+const extensionCols = `id, user_id, site, start_at, end_at, reason, approver, created, expired`
+
+// schemaExtensionSite gives each shift extension the site where it counts
+// (store.ShiftExtension.Site). An extension recorded before had none and
+// counted at every site of its worker, which let a supervisor of one site
+// lengthen a worker's access at another. The step places the extensions
+// still in force (not yet marked expired) of workers with exactly one
+// site at that site, which is all they could have meant; the rest keep no
+// site and count at none from now on. Such an extension lasts 12 hours at
+// most; the sessions it already lengthened keep their expiry until the
+// worker's shifts next change.
+const schemaExtensionSite = `
+ALTER TABLE shift_extensions ADD COLUMN site TEXT NOT NULL DEFAULT '';
+UPDATE shift_extensions SET site = COALESCE((
+	SELECT CASE WHEN json_array_length(s.j) = 1 AND json_type(s.j, '$[0]') = 'text' THEN json_extract(s.j, '$[0]') END
+	FROM (SELECT CASE WHEN json_valid(u.sites) THEN u.sites ELSE '[]' END AS j
+		FROM users u WHERE u.id = shift_extensions.user_id) s), '')
+WHERE expired = 0;
+`
 
 func scanExtension(s scanner) (store.ShiftExtension, error) {
 	var (
 		x                            store.ShiftExtension
 		start, end, created, expired int64
 	)
-	if err := s.Scan(&x.ID, &x.UserID, &start, &end, &x.Reason, &x.Approver, &created, &expired); err != nil {
+	if err := s.Scan(&x.ID, &x.UserID, &x.Site, &start, &end, &x.Reason, &x.Approver, &created, &expired); err != nil {
 		return store.ShiftExtension{}, err
 	}
 	x.Start, x.End, x.Created, x.Expired = fromNanos(start), fromNanos(end), fromNanos(created), fromNanos(expired)
@@ -30,8 +48,8 @@ func (o ops) CreateShiftExtension(ctx context.Context, x store.ShiftExtension) (
 	}
 	err := o.write(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO shift_extensions (`+extensionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			x.ID, x.UserID, nanos(x.Start), nanos(x.End), x.Reason, x.Approver, nanos(x.Created), nanos(x.Expired))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			x.ID, x.UserID, x.Site, nanos(x.Start), nanos(x.End), x.Reason, x.Approver, nanos(x.Created), nanos(x.Expired))
 		return mapErr(err)
 	})
 	if err != nil {

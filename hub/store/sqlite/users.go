@@ -14,9 +14,18 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
+// userCols are the columns of the users table as the initial schema has
+// them, in userArgs order. Columns added later are written next to them:
+// user_name_key (schemaNameKeys), and start_day and end_day
+// (schemaUserDays), which userSelectCols reads after userCols. So a test
+// can still fill a table of an older schema version from userCols and
+// userArgs.
 const userCols = `id, user_name, external_id, display_name, active, state, sites,
 	employment_type, start_date, end_date, shifts, certifications, document,
 	version, created, modified, deleted`
+
+// userSelectCols is what scanUser reads: userCols, then the days.
+const userSelectCols = userCols + `, start_day, end_day`
 
 // schemaNameKeys makes userName and group displayName unique and looked up
 // by store.FoldName, the Unicode case folding SCIM filters and role names
@@ -43,6 +52,18 @@ ALTER TABLE groups ADD COLUMN display_name_key TEXT NOT NULL DEFAULT '';
 UPDATE groups SET display_name_key = ` + foldNameFunc + `(display_name);
 DROP INDEX groups_display_name;
 CREATE INDEX groups_display_name_key ON groups (display_name_key);
+`
+
+// schemaUserDays keeps a user's startDate and endDate as the calendar days
+// the identity provider sent (store.User.StartDay, EndDay), next to the
+// instants start_date and end_date, which the scheduler's indexes
+// (users_state_start, users_state_end) keep serving. Users stored before
+// this step get no day: their dates stay the instants they were stored
+// as (a bare date was read as that day in UTC) until the identity
+// provider sends them again.
+const schemaUserDays = `
+ALTER TABLE users ADD COLUMN start_day TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN end_day TEXT NOT NULL DEFAULT '';
 `
 
 // foldNameFunc is store.FoldName as an SQL function of the writer
@@ -78,6 +99,20 @@ func userColumns() []string {
 	return []string{"id", "user_name", "external_id", "display_name", "active", "state", "sites",
 		"employment_type", "start_date", "end_date", "shifts", "certifications", "document",
 		"version", "created", "modified", "deleted"}
+}
+
+// userDayColumns are the columns of u's days, written after userCols.
+func userDayColumns() []string { return []string{"start_day", "end_day"} }
+
+// userDayArgs returns u's days in userDayColumns order, or an error if
+// one is not a store.DayLayout date.
+func userDayArgs(u store.User) ([]any, error) {
+	for _, d := range []struct{ name, day string }{{"start day", u.StartDay}, {"end day", u.EndDay}} {
+		if d.day != "" && !store.ValidDay(d.day) {
+			return nil, fmt.Errorf("%s %q is not a date like 2026-12-01", d.name, d.day)
+		}
+	}
+	return []any{u.StartDay, u.EndDay}, nil
 }
 
 // userArgs returns u's column values in userCols order.
@@ -133,16 +168,16 @@ type userRow struct {
 	sites, shifts, certs                string
 	doc                                 []byte
 	start, end, created, modified, dead int64
-	dest                                [18]any // userCols and room for one extra column
+	dest                                [20]any // userSelectCols and room for one extra column
 }
 
-// scanUser reads a row of userCols, then any extra columns into extra.
+// scanUser reads a row of userSelectCols, then any extra columns into extra.
 func scanUser(s scanner, extra ...any) (store.User, error) {
 	r := new(userRow)
 	dest := append(r.dest[:0],
 		&r.u.ID, &r.u.UserName, &r.u.ExternalID, &r.u.DisplayName, &r.u.Active, &r.state, &r.sites,
 		&r.u.EmploymentType, &r.start, &r.end, &r.shifts, &r.certs, &r.doc,
-		&r.u.Version, &r.created, &r.modified, &r.dead)
+		&r.u.Version, &r.created, &r.modified, &r.dead, &r.u.StartDay, &r.u.EndDay)
 	dest = append(dest, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return store.User{}, err
@@ -173,6 +208,10 @@ func (o ops) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 	if err != nil {
 		return store.User{}, fmt.Errorf("create user %s: %w", u.ID, err)
 	}
+	days, err := userDayArgs(u)
+	if err != nil {
+		return store.User{}, fmt.Errorf("create user %s: %w", u.ID, err)
+	}
 	key := store.FoldName(u.UserName)
 	err = o.write(ctx, func(q querier) error {
 		if u.State != store.UserDeleted {
@@ -180,8 +219,8 @@ func (o ops) CreateUser(ctx context.Context, u store.User) (store.User, error) {
 				return err
 			}
 		}
-		_, err := q.ExecContext(ctx, `INSERT INTO users (`+userCols+`, user_name_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, key)...)
+		_, err := q.ExecContext(ctx, `INSERT INTO users (`+userCols+`, start_day, end_day, user_name_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(append(args, days...), key)...)
 		return mapErr(err)
 	})
 	if err != nil {
@@ -199,7 +238,7 @@ func (o ops) GetUser(ctx context.Context, id string) (store.User, error) {
 }
 
 func getUser(ctx context.Context, q querier, id string) (store.User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userSelectCols+` FROM users WHERE id = ?`, id))
 	return u, mapErr(err)
 }
 
@@ -239,7 +278,7 @@ func userQuery(groups bool, cond, clause string) string {
 	if q, ok := userQueries.Load(k); ok {
 		return q.(string)
 	}
-	cols := userCols
+	cols := userSelectCols
 	if groups {
 		cols += ", " + userGroupsCol
 	}
@@ -341,15 +380,26 @@ func (o ops) listUsers(ctx context.Context, uq store.UserQuery, withGroups bool)
 			return u, nil
 		}
 	}
-	users, err := queryAll(ctx, o.read, scan, userQuery(withGroups, cond, clause), append(args, pageArgs...)...)
+	var (
+		users []store.User
+		total int
+	)
+	err := oneSnapshot(ctx, o.read, uq.Offset, uq.Limit, func(q querier) error {
+		var err error
+		users, err = queryAll(ctx, q, scan, userQuery(withGroups, cond, clause), append(args, pageArgs...)...)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if total, ok = pageTotal(len(users), uq.Offset, uq.Limit); !ok {
+			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("list users: %w", err)
-	}
-	total, ok := pageTotal(len(users), uq.Offset, uq.Limit)
-	if !ok {
-		if err := o.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
-			return nil, nil, 0, fmt.Errorf("count users: %w", err)
-		}
 	}
 	return users, groups, total, nil
 }
@@ -374,6 +424,11 @@ func (o ops) UpdateUser(ctx context.Context, id string, fn func(store.User) (sto
 		if err != nil {
 			return err
 		}
+		wasDays := []any{old.StartDay, old.EndDay} // compared, not written: not checked
+		days, err := userDayArgs(u)
+		if err != nil {
+			return err
+		}
 		// A user keeps its name when it changes only in case, or stays a
 		// tombstone; it takes it when renamed or brought back to life. A
 		// name shared with another live user before the names were folded
@@ -386,7 +441,8 @@ func (o ops) UpdateUser(ctx context.Context, id string, fn func(store.User) (sto
 		}
 		// Set only what changed: SQLite then leaves alone every index whose
 		// columns are not set, and a typical SCIM PATCH touches none.
-		set, args := changed(append(userColumns(), "user_name_key"), append(was, wasKey), append(now, key))
+		cols := append(append(userColumns(), userDayColumns()...), "user_name_key")
+		set, args := changed(cols, append(append(was, wasDays...), wasKey), append(append(now, days...), key))
 		_, err = q.ExecContext(ctx, `UPDATE users SET `+set+` WHERE id = ?`, append(args, u.ID)...)
 		return mapErr(err)
 	})

@@ -6,20 +6,22 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
-func extension(id, user string, start, end int) store.ShiftExtension {
-	return store.ShiftExtension{ID: id, UserID: user, Start: at(start), End: at(end), Reason: "cover handover",
+func extension(id, user, site string, start, end int) store.ShiftExtension {
+	return store.ShiftExtension{ID: id, UserID: user, Site: site, Start: at(start), End: at(end), Reason: "cover handover",
 		Approver: "token:ab (supervisor)", Created: at(start)}
 }
 
 func testShiftExtensions(t *testing.T, s store.Store) {
-	x1, x2, x3 := extension("x1", "u1", 2, 4), extension("x2", "u1", 0, 6), extension("x3", "u2", 1, 3)
-	x4 := extension("x4", "u1", 2, 5) // same Start as x1: ID breaks the tie
+	// Sites are kept as given, spelling and all; an extension without one
+	// (recorded before extensions had sites) is kept too.
+	x1, x2, x3 := extension("x1", "u1", "North", 2, 4), extension("x2", "u1", "São Paulo", 0, 6), extension("x3", "u2", "north", 1, 3)
+	x4 := extension("x4", "u1", "", 2, 5) // same Start as x1: ID breaks the tie
 	for _, x := range []store.ShiftExtension{x1, x2, x3, x4} {
 		got := must[store.ShiftExtension](t, "create")(s.CreateShiftExtension(t.Context(), x))
 		diff(t, "created extension", x, got)
 		checkUTC(t, "created extension", got.Start, got.End, got.Created)
 	}
-	_, err := s.CreateShiftExtension(t.Context(), extension("x1", "u3", 0, 1))
+	_, err := s.CreateShiftExtension(t.Context(), extension("x1", "u3", "North", 0, 1))
 	wantErr(t, "create duplicate ID", err, store.ErrConflict)
 
 	list := must[[]store.ShiftExtension](t, "list")(s.ListShiftExtensions(t.Context(), "u1"))

@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserCreateConflict", testUserCreateConflict},
 		{"UserUpdate", testUserUpdate},
 		{"UserUpdateErrors", testUserUpdateErrors},
+		{"UserDays", testUserDays},
 		{"UserNameReuse", testUserNameReuse},
 		{"UserNameUnicodeCase", testUserNameUnicodeCase},
 		{"ListUsers", testListUsers},

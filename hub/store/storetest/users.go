@@ -21,6 +21,8 @@ func fullUser() store.User {
 		EmploymentType: "contractor",
 		StartDate:      at(-48),
 		EndDate:        at(24 * 90),
+		StartDay:       "2025-03-08",
+		EndDay:         "2025-06-07",
 		Shifts: []store.Shift{
 			{Start: at(1), End: at(9)},
 			{Start: at(25), End: at(33)},
@@ -120,6 +122,7 @@ func testUserUpdate(t *testing.T, s store.Store) {
 			u.DisplayName = "Ana L."
 			u.Sites = []string{"East"}
 			u.Shifts = nil
+			u.StartDay, u.EndDay = "", fmt.Sprintf("2025-06-0%d", v)
 			u.Modified = at(int(v))
 			u.Document = json.RawMessage(fmt.Sprintf(`{"v":  %d}`, v))
 			// The store keeps these whatever fn returns.
@@ -131,6 +134,7 @@ func testUserUpdate(t *testing.T, s store.Store) {
 		want.DisplayName = "Ana L."
 		want.Sites = []string{"East"}
 		want.Shifts = nil
+		want.StartDay, want.EndDay = "", fmt.Sprintf("2025-06-0%d", v)
 		want.Modified = at(int(v))
 		want.Document = json.RawMessage(fmt.Sprintf(`{"v":  %d}`, v))
 		want.Version = v
@@ -150,6 +154,36 @@ func testUserUpdate(t *testing.T, s store.Store) {
 	if got.UserName != "ana.lima@EXAMPLE.com" || got.Version != 5 {
 		t.Errorf("renamed user = %q v%d, want ana.lima@EXAMPLE.com v5", got.UserName, got.Version)
 	}
+}
+
+// testUserDays: StartDay and EndDay come back verbatim, and a backend
+// refuses one that is not a DayLayout date (a user's dates would mean
+// nothing), on create and on update, storing nothing.
+func testUserDays(t *testing.T, s store.Store) {
+	u := newUser("u1", "one", 0)
+	u.StartDay, u.EndDay = "2026-12-01", "2026-12-31"
+	got := must[store.User](t, "create")(s.CreateUser(t.Context(), u))
+	if got.StartDay != "2026-12-01" || got.EndDay != "2026-12-31" {
+		t.Errorf("created days %q, %q; want 2026-12-01, 2026-12-31", got.StartDay, got.EndDay)
+	}
+	for _, bad := range []string{"2026-13-01", "2026-12-01T00:00:00Z", "1.12.2026", " 2026-12-01"} {
+		t.Run(bad, func(t *testing.T) {
+			b := newUser("u-bad", "bad", 1)
+			b.EndDay = bad
+			if _, err := s.CreateUser(t.Context(), b); err == nil {
+				t.Errorf("created a user with end day %q", bad)
+			}
+			if _, err := s.UpdateUser(t.Context(), "u1", func(x store.User) (store.User, error) {
+				x.StartDay = bad
+				return x, nil
+			}); err == nil {
+				t.Errorf("updated a user to start day %q", bad)
+			}
+		})
+	}
+	got = must[store.User](t, "get")(s.GetUser(t.Context(), "u1"))
+	u.Version = 1
+	diff(t, "user after refused days", u, got)
 }
 
 func testUserUpdateErrors(t *testing.T, s store.Store) {
