@@ -15,7 +15,8 @@ func TestParse(t *testing.T) {
 		in   string
 		want time.Time
 	}{
-		{"2026-12-01", time.Date(2026, 12, 1, 23, 59, 59, 0, time.UTC)},
+		// The whole day: a decision at 23:59:59.4 is on time.
+		{"2026-12-01", time.Date(2026, 12, 1, 23, 59, 59, 999999999, time.UTC)},
 		{"2026-12-01T17:00:00+02:00", time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)},
 	} {
 		if got, err := governance.ParseDue(tc.in); err != nil || !got.Equal(tc.want) || got.Location() != time.UTC {

@@ -20,7 +20,9 @@ const MaxRequestBytes = 64 << 10
 const maxDormantDays = 3650
 
 // ParseDue reads a due date: RFC 3339 (2026-12-01T17:00:00Z) or a plain
-// date (2026-12-01), which means the end of that day, UTC (23:59:59).
+// date (2026-12-01), which means the whole of that day, UTC: its last
+// instant (23:59:59.999999999), since decisions are timed to the
+// nanosecond and one made at 23:59:59.4 is on time.
 func ParseDue(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -30,7 +32,7 @@ func ParseDue(s string) (time.Time, error) {
 		return checkYear(t.UTC())
 	}
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return checkYear(t.Add(24*time.Hour - time.Second))
+		return checkYear(t.AddDate(0, 0, 1).Add(-time.Nanosecond))
 	}
 	return time.Time{}, invalid("due date %q: want 2026-12-01 or 2026-12-01T17:00:00Z", clipQuote(s))
 }
