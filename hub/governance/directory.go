@@ -74,6 +74,38 @@ func usersOnly(ctx context.Context, ops store.Ops, ids ...string) (*directory, e
 	return d, nil
 }
 
+// userDirectory returns the part of the directory that the rules read
+// about one user: the user (unless deleted or unknown), the users that
+// share its externalId, and the groups it is a member of (without their
+// members). It is small enough to read inside a write transaction.
+func userDirectory(ctx context.Context, ops store.Ops, id string) (*directory, error) {
+	d, err := usersOnly(ctx, ops, id)
+	if err != nil {
+		return nil, err
+	}
+	u, ok := d.byID[id]
+	if !ok {
+		return d, nil
+	}
+	d.users = []store.User{u}
+	if u.ExternalID != "" {
+		// Ordered by Created, then ID, as loadDirectory's users.
+		if d.users, _, err = ops.ListUsers(ctx, store.UserQuery{ExternalID: u.ExternalID}); err != nil {
+			return nil, err
+		}
+		for _, p := range d.users {
+			d.byID[p.ID] = p
+		}
+		d.byExternalID[u.ExternalID] = d.users
+	}
+	// The rules read a group's ID and name, not its members.
+	if d.groups, _, err = ops.ListGroups(ctx, store.GroupQuery{MemberID: id, WithoutMembers: true}); err != nil {
+		return nil, err
+	}
+	d.groupsOf[id] = d.groups
+	return d, nil
+}
+
 // grantsOf returns the user's grants, read once.
 func (d *directory) grantsOf(ctx context.Context, userID string) ([]store.Grant, error) {
 	if gs, ok := d.grants[userID]; ok {

@@ -135,43 +135,98 @@ type FindingsOptions struct {
 //     such a model from then on; the badges already registered are
 //     reported here. Remediation: revoke the credential.
 func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding, error) {
+	fs, _, err := s.findings(ctx, opt)
+	return fs, err
+}
+
+// findings is Findings, and the audit facts it evaluated them on.
+func (s *Service) findings(ctx context.Context, opt FindingsOptions) ([]Finding, ruleFacts, error) {
 	now := s.now()
-	dormant := s.cfg.DormantAfter
-	if opt.DormantAfter > 0 {
-		dormant = opt.DormantAfter
-	}
-	s.histMu.Lock()
-	h, err := s.sync(ctx)
-	var moves map[string]time.Time
-	var since map[[2]string]time.Time
-	var kept map[[2]string]time.Time
-	if err == nil {
-		moves, since, kept = cloneMap(h.moved), cloneMap(h.memberSince), cloneMap(h.kept)
-	}
-	s.histMu.Unlock()
+	facts, err := s.facts(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("findings: %w", err)
+		return nil, ruleFacts{}, fmt.Errorf("findings: %w", err)
 	}
 	d, err := loadDirectory(ctx, s.cfg.Store)
 	if err != nil {
-		return nil, fmt.Errorf("findings: %w", err)
+		return nil, ruleFacts{}, fmt.Errorf("findings: %w", err)
 	}
-	out, err := s.orphaned(ctx, d, now)
+	out, err := s.evaluate(ctx, s.cfg.Store, d, facts, now, s.dormantAfter(opt), "")
 	if err != nil {
-		return nil, fmt.Errorf("findings: %w", err)
+		return nil, ruleFacts{}, fmt.Errorf("findings: %w", err)
 	}
-	untrusted, err := s.untrustedModels(ctx, d)
+	slices.SortFunc(out, func(a, b Finding) int {
+		return strings.Compare(a.Kind+"\x00"+a.Rule+"\x00"+strings.ToLower(a.User)+"\x00"+a.ID, b.Kind+"\x00"+b.Rule+"\x00"+strings.ToLower(b.User)+"\x00"+b.ID)
+	})
+	if out == nil {
+		out = []Finding{}
+	}
+	return out, facts, nil
+}
+
+// dormantAfter is how long without a login makes an account dormant.
+func (s *Service) dormantAfter(opt FindingsOptions) time.Duration {
+	if opt.DormantAfter > 0 {
+		return opt.DormantAfter
+	}
+	return s.cfg.DormantAfter
+}
+
+// ruleFacts is what the rules read from the audit history rather than the
+// store: when each user last moved, when each membership was last added,
+// and when a reviewer last kept a user's role. seq is the last audit
+// record they take in.
+type ruleFacts struct {
+	seq         int64
+	moved       map[string]time.Time
+	memberSince map[[2]string]time.Time
+	kept        map[[2]string]time.Time
+}
+
+// facts catches the history up with the audit log and returns a copy of
+// the rules' facts, the caller's to change.
+func (s *Service) facts(ctx context.Context) (ruleFacts, error) {
+	s.histMu.Lock()
+	defer s.histMu.Unlock()
+	h, err := s.sync(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("findings: %w", err)
+		return ruleFacts{}, err
 	}
-	out = append(out, untrusted...)
+	return ruleFacts{seq: h.seq, moved: cloneMap(h.moved), memberSince: cloneMap(h.memberSince), kept: cloneMap(h.kept)}, nil
+}
+
+// through adds to f, whose maps it takes over, the audit records that ops
+// reads after f.seq: inside a transaction, those committed since f was
+// read and the transaction's own. The Service's history is left alone: a
+// transaction's records may yet be rolled back.
+func (f ruleFacts) through(ctx context.Context, ops store.Ops) (ruleFacts, error) {
+	h := newHistory()
+	h.seq, h.moved, h.memberSince, h.kept = f.seq, f.moved, f.memberSince, f.kept
+	if err := h.catchUp(ctx, ops); err != nil {
+		return ruleFacts{}, err
+	}
+	return ruleFacts{seq: h.seq, moved: h.moved, memberSince: h.memberSince, kept: h.kept}, nil
+}
+
+// evaluate runs every rule on what ops reads and d holds (see Findings),
+// unsorted. With only set, it evaluates just the findings about that user
+// ID, and d needs to hold no more than userDirectory reads.
+func (s *Service) evaluate(ctx context.Context, ops store.Ops, d *directory, facts ruleFacts, now time.Time, dormant time.Duration, only string) ([]Finding, error) {
+	active, err := activeCredentials(ctx, ops, only)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.orphaned(ctx, ops, d, active, now, only)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, s.untrustedModels(d, active)...)
 	for _, u := range d.users {
-		if !live(u) {
+		if !live(u) || only != "" && u.ID != only {
 			continue
 		}
-		creds, err := s.cfg.Store.ListCredentials(ctx, u.ID)
+		creds, err := ops.ListCredentials(ctx, u.ID)
 		if err != nil {
-			return nil, fmt.Errorf("findings: %w", err)
+			return nil, err
 		}
 		if u.State == store.UserActive && slices.ContainsFunc(creds, func(c store.Credential) bool { return c.State == store.CredentialActive }) {
 			// The last sign-in, or what made one possible last: the
@@ -185,16 +240,16 @@ func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding,
 					fmt.Sprintf("%s has not signed in since %s (%d days); its badges still work", u.UserName, last.Format(time.RFC3339), int(now.Sub(last)/(24*time.Hour)))))
 			}
 		}
-		moved := moves[u.ID]
+		moved := facts.moved[u.ID]
 		for _, g := range d.groupsOf[u.ID] {
 			ent := "role:" + g.DisplayName
-			switch added := since[[2]string{g.ID, u.ID}]; {
+			switch added := facts.memberSince[[2]string{g.ID, u.ID}]; {
 			case len(u.Sites) == 0:
 				f := newFinding(KindPrivilegeCreep, RuleRoleWithoutSite, u, u.ID, ent, added, RemedyRemoveRole,
 					fmt.Sprintf("%s holds role %s but has no site to hold it at", u.UserName, g.DisplayName))
 				f.groupID = g.ID
 				out = append(out, f)
-			case !moved.IsZero() && !added.After(moved) && !kept[[2]string{u.ID, store.FoldName(g.DisplayName)}].After(moved):
+			case !moved.IsZero() && !added.After(moved) && !facts.kept[[2]string{u.ID, store.FoldName(g.DisplayName)}].After(moved):
 				f := newFinding(KindPrivilegeCreep, RuleRoleKeptAfterMove, u, u.ID, ent, moved, RemedyRemoveRole,
 					fmt.Sprintf("%s kept role %s across a move on %s (site removed or department changed)", u.UserName, g.DisplayName, moved.Format(time.RFC3339)))
 				f.groupID = g.ID
@@ -203,7 +258,7 @@ func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding,
 		}
 		grants, err := d.grantsOf(ctx, u.ID)
 		if err != nil {
-			return nil, fmt.Errorf("findings: %w", err)
+			return nil, err
 		}
 		for _, g := range grants {
 			if !current(g, now) {
@@ -228,13 +283,17 @@ func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding,
 				fmt.Sprintf("%s is a %s without an end date: set endDate in the HR source", u.UserName, strings.ToLower(u.EmploymentType))))
 		}
 	}
-	slices.SortFunc(out, func(a, b Finding) int {
-		return strings.Compare(a.Kind+"\x00"+a.Rule+"\x00"+strings.ToLower(a.User)+"\x00"+a.ID, b.Kind+"\x00"+b.Rule+"\x00"+strings.ToLower(b.User)+"\x00"+b.ID)
-	})
-	if out == nil {
-		out = []Finding{}
-	}
 	return out, nil
+}
+
+// activeCredentials returns the active credentials of every user, or of
+// the user only when it is set.
+func activeCredentials(ctx context.Context, ops store.Ops, only string) ([]store.Credential, error) {
+	if only == "" {
+		return ops.ListActiveCredentials(ctx)
+	}
+	creds, err := ops.ListCredentials(ctx, only)
+	return slices.DeleteFunc(creds, func(c store.Credential) bool { return c.State != store.CredentialActive }), err
 }
 
 func cloneMap[K comparable, V any](m map[K]V) map[K]V {
@@ -270,13 +329,10 @@ func chainStart(grants []store.Grant, g store.Grant) time.Time {
 	}
 }
 
-// orphaned evaluates the orphaned rules (see Findings).
-func (s *Service) orphaned(ctx context.Context, d *directory, now time.Time) ([]Finding, error) {
+// orphaned evaluates the orphaned rules (see Findings) on the active
+// credentials given, about the user only when it is set (see evaluate).
+func (s *Service) orphaned(ctx context.Context, ops store.Ops, d *directory, creds []store.Credential, now time.Time, only string) ([]Finding, error) {
 	var out []Finding
-	creds, err := s.cfg.Store.ListActiveCredentials(ctx)
-	if err != nil {
-		return nil, err
-	}
 	withCred := map[string]bool{}
 	for _, c := range creds {
 		u, ok := d.byID[c.UserID]
@@ -293,7 +349,7 @@ func (s *Service) orphaned(ctx context.Context, d *directory, now time.Time) ([]
 		f.credID = c.ID
 		out = append(out, f)
 	}
-	sessions, err := s.orphanedSessions(ctx, d)
+	sessions, err := s.orphanedSessions(ctx, ops, d, only)
 	if err != nil {
 		return nil, err
 	}
@@ -306,12 +362,15 @@ func (s *Service) orphaned(ctx context.Context, d *directory, now time.Time) ([]
 			}
 		}
 		for _, u := range lives[:max(len(lives)-1, 0)] { // users are ordered by Created: the last is the newest
+			if only != "" && u.ID != only {
+				continue
+			}
 			out = append(out, newFinding(KindOrphaned, RuleDuplicateExternalID, u, u.ID, "", u.Created, RemedyDeprovision,
 				fmt.Sprintf("%s shares externalId %q with the newer %s: the IdP manages only one of them", u.UserName, ext, lives[len(lives)-1].UserName)))
 		}
 	}
 	for _, u := range d.users {
-		if !live(u) {
+		if !live(u) || only != "" && u.ID != only {
 			continue
 		}
 		if !u.EndDate.IsZero() && !u.EndDate.After(now) {
@@ -332,9 +391,10 @@ func (s *Service) orphaned(ctx context.Context, d *directory, now time.Time) ([]
 	return out, nil
 }
 
-// orphanedSessions evaluates orphaned/session_without_active_user.
-func (s *Service) orphanedSessions(ctx context.Context, d *directory) ([]Finding, error) {
-	sessions, err := s.cfg.Store.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
+// orphanedSessions evaluates orphaned/session_without_active_user, about
+// the user only when it is set.
+func (s *Service) orphanedSessions(ctx context.Context, ops store.Ops, d *directory, only string) ([]Finding, error) {
+	sessions, err := ops.ListSessions(ctx, store.SessionQuery{LiveOnly: true, UserID: only})
 	if err != nil {
 		return nil, err
 	}
@@ -352,7 +412,7 @@ func (s *Service) orphanedSessions(ctx context.Context, d *directory) ([]Finding
 		kiosk, seen := kiosks[ss.DeviceID]
 		if !seen {
 			kiosk = ss.DeviceID
-			dev, err := s.cfg.Store.GetDevice(ctx, ss.DeviceID)
+			dev, err := ops.GetDevice(ctx, ss.DeviceID)
 			switch {
 			case err == nil:
 				kiosk = dev.Name
@@ -369,14 +429,11 @@ func (s *Service) orphanedSessions(ctx context.Context, d *directory) ([]Finding
 	return out, nil
 }
 
-// untrustedModels evaluates untrusted_authenticator/model_ruled_out.
-func (s *Service) untrustedModels(ctx context.Context, d *directory) ([]Finding, error) {
+// untrustedModels evaluates untrusted_authenticator/model_ruled_out on the
+// active credentials given.
+func (s *Service) untrustedModels(d *directory, creds []store.Credential) []Finding {
 	if s.cfg.ModelRuledOut == nil {
-		return nil, nil
-	}
-	creds, err := s.cfg.Store.ListActiveCredentials(ctx)
-	if err != nil {
-		return nil, err
+		return nil
 	}
 	var out []Finding
 	for _, c := range creds {
@@ -389,7 +446,7 @@ func (s *Service) untrustedModels(ctx context.Context, d *directory) ([]Finding,
 		f.credID = c.ID
 		out = append(out, f)
 	}
-	return out, nil
+	return out
 }
 
 // Remediation is what Remediate did.
@@ -403,8 +460,17 @@ type Remediation struct {
 // in one transaction with a finding.remediate audit record; revocations are
 // pushed to kiosks. store.ErrNotFound if no current finding has that ID
 // (it was fixed meanwhile), ErrConflict if the finding has no remediation.
+//
+// The finding is evaluated again inside the transaction, on what it reads,
+// and the remediation acts on that: between the report and the
+// transaction, the user may have been re-enabled, signed in, been given a
+// new badge, a site or a later end date, and a remediation decided on the
+// report would then revoke access that is now due. ErrConflict when the
+// finding no longer holds; when it no longer holds because what the
+// remediation removes is gone already (remediated meanwhile), the outcome
+// is OutcomeGone instead.
 func (s *Service) Remediate(ctx context.Context, a lifecycle.Actor, id string, opt FindingsOptions) (Remediation, error) {
-	fs, err := s.Findings(ctx, opt)
+	fs, facts, err := s.findings(ctx, opt)
 	if err != nil {
 		return Remediation{}, err
 	}
@@ -419,44 +485,29 @@ func (s *Service) Remediate(ctx context.Context, a lifecycle.Actor, id string, o
 	why := "finding " + f.ID + " (" + f.Kind + "/" + f.Rule + ") remediated"
 	outcome := "done"
 	err = s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
-		var err error
-		switch f.Remediation {
-		case RemedyRevokeCredential:
-			err = t.RevokeCredential(ctx, a, f.credID, why)
-		case RemedyEndSession:
-			err = t.EndSession(ctx, a, f.sessionID, lifecycle.ReasonDeprovisioned, why)
-		case RemedyRevokeCredentials:
-			var creds []store.Credential
-			if creds, err = t.Ops().ListCredentials(ctx, f.UserID); err != nil {
-				return err
-			}
-			n := 0
-			for _, c := range creds {
-				if c.State != store.CredentialActive {
-					continue
-				}
-				if err = t.RevokeCredential(ctx, a, c.ID, why); err != nil {
-					return err
-				}
-				n++
-			}
-			if n == 0 {
-				err = lifecycle.ErrGone
-			}
-		case RemedyDeprovision:
-			err = t.Deprovision(ctx, a, f.UserID, why)
-		case RemedyRemoveRole:
-			err = t.RemoveMember(ctx, a, f.groupID, f.UserID)
-		case RemedyRevokeGrant:
-			_, err = t.RevokeGrant(ctx, a, f.grantID, why)
-		default:
-			return fmt.Errorf("finding %s: unknown remediation %q", f.ID, f.Remediation)
-		}
-		if errors.Is(err, lifecycle.ErrGone) {
-			outcome, err = OutcomeGone, nil
-		}
+		now := s.now()
+		cur, holds, err := s.recheck(ctx, t.Ops(), f, facts, now, s.dormantAfter(opt))
 		if err != nil {
 			return err
+		}
+		if !holds {
+			gone, err := remedied(ctx, t.Ops(), f, now)
+			if err != nil {
+				return err
+			}
+			if !gone {
+				who := f.User
+				if who == "" {
+					who = f.UserID
+				}
+				return fmt.Errorf("%w: finding %s no longer holds: user %s changed since it was listed; list the findings again", ErrConflict, f.ID, who)
+			}
+			outcome = OutcomeGone
+		} else {
+			f = cur
+			if outcome, err = remedy(ctx, t, a, f, why); err != nil {
+				return err
+			}
 		}
 		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: actionRemediate, Subject: "user:" + f.UserID,
 			Detail: map[string]any{"finding": f.ID, "kind": f.Kind, "rule": f.Rule, "entitlement": f.Entitlement, "action": f.Remediation, "outcome": outcome}})
@@ -464,6 +515,112 @@ func (s *Service) Remediate(ctx context.Context, a lifecycle.Actor, id string, o
 	if err != nil {
 		return Remediation{}, fmt.Errorf("remediate finding %s: %w", id, err)
 	}
-	s.cfg.Logger.Info("finding remediated", "finding", f.ID, "kind", f.Kind, "rule", f.Rule, "user", f.UserID, "actor", a.Name)
+	s.cfg.Logger.Info("finding remediated", "finding", f.ID, "kind", f.Kind, "rule", f.Rule, "user", f.UserID, "actor", a.Name, "outcome", outcome)
 	return Remediation{Finding: f, Action: f.Remediation, Outcome: outcome}, nil
+}
+
+// recheck evaluates the rules about f's user again on what tx reads, with
+// the audit facts brought up to date through tx, and returns the finding
+// with f's ID as it stands, or false if there is none.
+func (s *Service) recheck(ctx context.Context, tx store.Ops, f Finding, facts ruleFacts, now time.Time, dormant time.Duration) (Finding, bool, error) {
+	facts, err := facts.through(ctx, tx)
+	if err != nil {
+		return Finding{}, false, err
+	}
+	var d *directory
+	if f.UserID != "" {
+		d, err = userDirectory(ctx, tx, f.UserID)
+	} else {
+		d, err = loadDirectory(ctx, tx)
+	}
+	if err != nil {
+		return Finding{}, false, err
+	}
+	fs, err := s.evaluate(ctx, tx, d, facts, now, dormant, f.UserID)
+	if err != nil {
+		return Finding{}, false, err
+	}
+	i := slices.IndexFunc(fs, func(g Finding) bool { return g.ID == f.ID })
+	if i < 0 {
+		return Finding{}, false, nil
+	}
+	return fs[i], true, nil
+}
+
+// remedied reports whether what f's remediation would remove is gone
+// already, as tx reads it: the credential or session, every active
+// credential, the user's access, the membership or the grant.
+func remedied(ctx context.Context, tx store.Ops, f Finding, now time.Time) (bool, error) {
+	var err error
+	gone := false
+	switch f.Remediation {
+	case RemedyRevokeCredential:
+		var c store.Credential
+		c, err = tx.GetCredential(ctx, f.credID)
+		gone = err == nil && c.State == store.CredentialRevoked
+	case RemedyRevokeCredentials:
+		var cs []store.Credential
+		cs, err = activeCredentials(ctx, tx, f.UserID)
+		gone = err == nil && len(cs) == 0
+	case RemedyEndSession:
+		var ss store.Session
+		ss, err = tx.GetSession(ctx, f.sessionID)
+		gone = err == nil && !ss.Ended.IsZero()
+	case RemedyDeprovision:
+		var u store.User
+		u, err = tx.GetUser(ctx, f.UserID)
+		gone = err == nil && !live(u)
+	case RemedyRemoveRole:
+		var g store.Group
+		g, err = tx.GetGroup(ctx, f.groupID)
+		gone = err == nil && !slices.Contains(g.Members, f.UserID)
+	case RemedyRevokeGrant:
+		var g store.Grant
+		g, err = tx.GetGrant(ctx, f.grantID)
+		gone = err == nil && !current(g, now)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	return gone, err
+}
+
+// remedy applies f's remediation in t and returns its outcome: "done", or
+// OutcomeGone when there was nothing left to remove.
+func remedy(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, f Finding, why string) (string, error) {
+	var err error
+	switch f.Remediation {
+	case RemedyRevokeCredential:
+		err = t.RevokeCredential(ctx, a, f.credID, why)
+	case RemedyEndSession:
+		err = t.EndSession(ctx, a, f.sessionID, lifecycle.ReasonDeprovisioned, why)
+	case RemedyRevokeCredentials:
+		var creds []store.Credential
+		if creds, err = activeCredentials(ctx, t.Ops(), f.UserID); err != nil {
+			return "", err
+		}
+		for _, c := range creds {
+			if err = t.RevokeCredential(ctx, a, c.ID, why); err != nil {
+				return "", err
+			}
+		}
+		if len(creds) == 0 {
+			err = lifecycle.ErrGone
+		}
+	case RemedyDeprovision:
+		err = t.Deprovision(ctx, a, f.UserID, why)
+	case RemedyRemoveRole:
+		err = t.RemoveMember(ctx, a, f.groupID, f.UserID)
+	case RemedyRevokeGrant:
+		_, err = t.RevokeGrant(ctx, a, f.grantID, why)
+	default:
+		return "", fmt.Errorf("finding %s: unknown remediation %q", f.ID, f.Remediation)
+	}
+	if errors.Is(err, lifecycle.ErrGone) {
+		return OutcomeGone, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "done", nil
 }

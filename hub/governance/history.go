@@ -142,18 +142,25 @@ const auditPage = 1000
 // sync folds the records appended since the last call. The caller holds
 // s.histMu.
 func (s *Service) sync(ctx context.Context) (*history, error) {
-	h := s.hist
+	if err := s.hist.catchUp(ctx, s.cfg.Store); err != nil {
+		return nil, err
+	}
+	return s.hist, nil
+}
+
+// catchUp folds the records that ops reads after h.seq.
+func (h *history) catchUp(ctx context.Context, ops store.AuditOps) error {
 	for {
-		recs, err := s.cfg.Store.ListAudit(ctx, store.AuditQuery{AfterSeq: h.seq, Limit: auditPage})
+		recs, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: h.seq, Limit: auditPage})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, r := range recs {
 			h.fold(r)
 			h.seq = r.Seq
 		}
 		if len(recs) < auditPage {
-			return h, nil
+			return nil
 		}
 	}
 }

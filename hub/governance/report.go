@@ -190,7 +190,11 @@ func (s *Service) acked(ctx context.Context, l *leaver) (time.Time, error) {
 
 // orphanRate counts orphaned accounts and accounts that can hold access.
 func (s *Service) orphanRate(ctx context.Context, d *directory, now time.Time) (orphans, accounts int, err error) {
-	fs, err := s.orphaned(ctx, d, now)
+	creds, err := s.cfg.Store.ListActiveCredentials(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	fs, err := s.orphaned(ctx, s.cfg.Store, d, creds, now, "")
 	if err != nil {
 		return 0, 0, err
 	}

@@ -304,7 +304,9 @@ type UserOps interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	// GetUser returns the user with that ID, tombstones included.
 	GetUser(ctx context.Context, id string) (User, error)
-	// ListUsers returns one page of matches and the number of all matches.
+	// ListUsers returns one page of matches and the number of all matches,
+	// both read from one snapshot: a write committed meanwhile is in
+	// neither or in both.
 	ListUsers(ctx context.Context, q UserQuery) (users []User, total int, err error)
 	// ListUsersWithGroups is ListUsers that also returns, by user ID, the
 	// groups each listed user is a member of, without their members and
@@ -349,6 +351,8 @@ type GroupOps interface {
 	// ErrNotFound if a member does not exist.
 	CreateGroup(ctx context.Context, g Group) (Group, error)
 	GetGroup(ctx context.Context, id string) (Group, error)
+	// ListGroups returns one page of matches and the number of all
+	// matches, both read from one snapshot (see ListUsers).
 	ListGroups(ctx context.Context, q GroupQuery) (groups []Group, total int, err error)
 	// GroupNamesOf returns the display names of the groups userID is a
 	// member of, in ListGroups' order: a login's roles, in one lookup.

@@ -66,8 +66,14 @@ type DB struct {
 	commitCount  atomic.Int64  // transactions committed, for tests
 	writes       atomic.Int64  // write transactions begun (writeTx), for the indexer (see indexDue)
 	deferred     atomic.Int64  // index ticks that waited for a busy writer or a hold, for tests
-	holdMu       sync.Mutex
-	holds        map[*time.Time]time.Time // HoldIndexes not yet released → their bounds
+	forced       atomic.Int64  // restarts forced (see restart), for tests
+	// midPass, when set, runs in a checkpoint pass that goes on to the
+	// writer's checkpoint, just before it: tests that run the passes
+	// themselves commit and end reads there, as writers and readers do
+	// while a pass runs under load.
+	midPass func()
+	holdMu  sync.Mutex
+	holds   map[*time.Time]time.Time // HoldIndexes not yet released → their bounds
 }
 
 // checkpointEvery is how often the background checkpoint runs.
@@ -118,7 +124,7 @@ const (
 // Open opens the database file at path, creating it with mode 0600 if it does
 // not exist, and brings its schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
-	db, err := open(ctx, path)
+	db, err := open(ctx, path, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -141,7 +147,10 @@ func ownerOnly(path string) error {
 	return os.Chmod(path, fi.Mode().Perm()&0o700)
 }
 
-func open(ctx context.Context, path string) (*DB, error) {
+// open opens the store. tick, when not nil, starts the background
+// checkpoint passes in place of a checkpointEvery ticker: a test that runs
+// the passes itself gives a channel it never sends on.
+func open(ctx context.Context, path string, tick <-chan time.Time) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || strings.HasPrefix(path, ":memory:") {
 		return nil, errors.New("path must be a plain file name without '?' or '#'")
 	}
@@ -217,17 +226,36 @@ func open(ctx context.Context, path string) (*DB, error) {
 	db.ops = ops{read: reader, write: db.writeTx}
 	var bg context.Context
 	bg, db.stop = context.WithCancel(context.Background())
-	go db.checkpoints(bg)
+	go db.checkpoints(bg, tick)
 	go db.indexes(bg)
 	return db, nil
 }
 
-// checkpoints runs a PASSIVE checkpoint every checkpointEvery until ctx
-// ends. A passive checkpoint copies what it can without waiting for
-// readers or blocking the writer; the writer's own automatic checkpoints
-// are off, since they would stall every write queued behind them. When the
-// log has grown past walRestartFrames, a short checkpoint on the writer
-// lets the log start over (see walRestartFrames).
+// checkpoints runs a checkpoint pass every checkpointEvery (or on each
+// tick, if tick is not nil) until ctx ends.
+func (db *DB) checkpoints(ctx context.Context, tick <-chan time.Time) {
+	defer close(db.done)
+	if tick == nil {
+		t := time.NewTicker(checkpointEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			db.checkpoint(ctx)
+		}
+	}
+}
+
+// checkpoint runs one pass of the background checkpoints. A PASSIVE
+// checkpoint copies what it can without waiting for readers or blocking
+// the writer; the writer's own automatic checkpoints are off, since they
+// would stall every write queued behind them. When the log has grown past
+// walRestartFrames, a short checkpoint on the writer lets the log start
+// over (see walRestartFrames and writerCheckpoint).
 //
 // That writer checkpoint holds every write while it runs, so the work it
 // does is kept to what cannot be done elsewhere. A checkpoint fsyncs the
@@ -246,45 +274,61 @@ func open(ctx context.Context, path string) (*DB, error) {
 // 1.5 ms each). The order of durability is unchanged: SQLite still syncs
 // the log before it overwrites database pages, and the database before
 // the log starts over.
-func (db *DB) checkpoints(ctx context.Context) {
-	defer close(db.done)
-	t := time.NewTicker(checkpointEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			// Errors (SQLITE_BUSY while another process checkpoints)
-			// are retried on the next tick.
-			busy, frames, err := db.passive(ctx)
-			if err != nil || busy || frames < walRestartFrames {
-				continue
-			}
-			// Both only shrink the writer's share, so their errors do
-			// not stop it: SQLite's own syncs report a failing disk.
-			_, _, _ = db.passive(ctx)
-			_ = db.file.Sync()
-			if frames < walForceFrames {
-				_, _ = db.writer.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)")
-			} else {
-				db.restart(ctx)
-			}
-		}
+func (db *DB) checkpoint(ctx context.Context) {
+	// Errors are retried on the next tick. SQLITE_BUSY comes from another
+	// process's checkpoint, or from a commit in this one that was
+	// rewriting the log's index header as the checkpoint read it (about
+	// one pass in 400 under steady writes).
+	busy, frames, err := db.passive(ctx)
+	if err != nil || busy || frames < walRestartFrames {
+		return
 	}
+	// Both only shrink the writer's share, so their errors do not stop
+	// it: SQLite's own syncs report a failing disk.
+	_, _, _ = db.passive(ctx)
+	_ = db.file.Sync()
+	if db.midPass != nil {
+		db.midPass()
+	}
+	db.writerCheckpoint(ctx)
 }
 
-// restart makes the log start over when readers that never pause kept the
-// passive way from doing it: a RESTART checkpoint on the writer waits for
-// the readers that still use the log to finish, at most walForceWait, and
-// meanwhile holds back writers (they queue for the writer connection
-// anyway). A reader busy for longer makes it give up until the next tick.
-func (db *DB) restart(ctx context.Context) {
+// writerCheckpoint runs a PASSIVE checkpoint on the writer connection: it
+// only copies what was committed since the background passes, and the
+// writer's queue is stopped meanwhile, so it completes unless a reader
+// still uses an older snapshot; then the next write starts the log over.
+// If the log it counts is walForceFrames or longer, the passive way has
+// failed tick after tick, and restart forces it.
+//
+// The count that decides is the writer's, taken with every write held, not
+// the one the background pass began with: under load the background
+// passes take up to hundreds of milliseconds, and the log grows by
+// thousands of frames meanwhile. Deciding on the older count left a log
+// already past walForceFrames to the passive way, which a busy reader
+// spoils, until a later tick: with readers always busy on two loaded
+// cores, a log found at 16,567 frames by the writer was forced at 34,378
+// (135 MiB) two ticks later.
+func (db *DB) writerCheckpoint(ctx context.Context) {
 	c, err := db.writer.Conn(ctx)
 	if err != nil {
 		return
 	}
 	defer c.Close()
+	var busy, frames, copied int
+	if err := c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &frames, &copied); err != nil || frames < walForceFrames {
+		return
+	}
+	db.restart(ctx, c)
+}
+
+// restart makes the log start over when readers that never pause kept the
+// passive way from doing it: a RESTART checkpoint on the writer's
+// connection c waits for the readers that still use the log to finish, at
+// most walForceWait, and meanwhile holds back writers (they queue for the
+// writer connection anyway). A reader busy for longer makes it give up
+// until the next tick.
+func (db *DB) restart(ctx context.Context, c *sql.Conn) {
+	db.forced.Add(1)
 	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", walForceWait.Milliseconds())); err != nil {
 		return
 	}
@@ -476,6 +520,31 @@ func pageTotal(n, offset, limit int) (total int, ok bool) {
 		return max(offset, 0) + n, true // a last page
 	}
 	return 0, false
+}
+
+// oneSnapshot runs fn, which reads a page at offset and limit and counts
+// all matches unless pageTotal tells their number, so that the page and
+// the count read one snapshot of the database. On the reader pool each
+// statement reads the database as it is when the statement starts: a count
+// read after its page counts what was created or deleted in between, and
+// a SCIM list then answered a totalResults that disagrees with its
+// Resources (fewer than it holds, say). So when a count may follow (the
+// query pages), fn runs in one read transaction. A lookup that does not
+// page stays one statement, and inside InTx q is one transaction already.
+func oneSnapshot(ctx context.Context, q querier, offset, limit int, fn func(q querier) error) error {
+	pool, ok := q.(*sql.DB)
+	if !ok || (offset <= 0 && limit <= 0) {
+		return fn(q)
+	}
+	tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin read: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a read: nothing to undo; a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // changed returns a SET clause for the columns whose value differs between

@@ -175,17 +175,28 @@ func (o ops) ListGroups(ctx context.Context, gq store.GroupQuery) ([]store.Group
 	}
 	cond := strings.Join(where, " AND ")
 	clause, pageArgs := page(gq.Offset, gq.Limit)
-	groups, err := queryAll(ctx, o.read, func(s scanner) (store.Group, error) { return scanGroup(s) },
-		`SELECT `+cols+` FROM groups g WHERE `+cond+` ORDER BY g.created, g.id`+clause,
-		append(args, pageArgs...)...)
+	var (
+		groups []store.Group
+		total  int
+	)
+	err := oneSnapshot(ctx, o.read, gq.Offset, gq.Limit, func(q querier) error {
+		var err error
+		groups, err = queryAll(ctx, q, func(s scanner) (store.Group, error) { return scanGroup(s) },
+			`SELECT `+cols+` FROM groups g WHERE `+cond+` ORDER BY g.created, g.id`+clause,
+			append(args, pageArgs...)...)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if total, ok = pageTotal(len(groups), gq.Offset, gq.Limit); !ok {
+			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM groups g WHERE `+cond, args...).Scan(&total); err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("list groups: %w", err)
-	}
-	total, ok := pageTotal(len(groups), gq.Offset, gq.Limit)
-	if !ok {
-		if err := o.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM groups g WHERE `+cond, args...).Scan(&total); err != nil {
-			return nil, 0, fmt.Errorf("count groups: %w", err)
-		}
 	}
 	return groups, total, nil
 }
