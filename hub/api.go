@@ -92,7 +92,7 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 		writeAPIJSON(w, http.StatusConflict, apiError{"the kiosk is offline: the enrollment needs it connected; try again when it is online"})
 	case errors.Is(err, errBadRequest), errors.Is(err, lifecycle.ErrInvalid):
 		writeAPIJSON(w, http.StatusBadRequest, apiError{userMessage(err)})
-	case errors.Is(err, enroll.ErrNameTaken):
+	case errors.Is(err, enroll.ErrNameTaken), errors.Is(err, store.ErrConflict):
 		writeAPIJSON(w, http.StatusConflict, apiError{userMessage(err)})
 	default:
 		s.cfg.Logger.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -453,6 +453,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET "+wire.WSPath, s.push)
 	s.apiRoutes(mux)
 	s.governanceRoutes(mux)
+	s.siteRoutes(mux)
 	mux.Handle("/console/", s.console.Handler())
 	mux.Handle("GET /metrics", s.requireToken(s.metrics.handler(), store.ScopeMetrics, store.ScopeAdmin))
 	mux.Handle("/scim/v2/", scim.NewHandler(scim.HandlerConfig{

@@ -1,7 +1,7 @@
 // Package cli implements the shiftgate-hub command line: serve, token,
-// device, audit, review, findings, report and demo. Each subcommand parses
-// its own flags, says what it is doing on stderr, prints its result on
-// stdout and returns an exit code.
+// device, site, audit, review, findings, report and demo. Each subcommand
+// parses its own flags, says what it is doing on stderr, prints its result
+// on stdout and returns an exit code.
 package cli
 
 import (
@@ -28,6 +28,8 @@ Usage:
   shiftgate-hub token  revoke --data DIR --id ID                         revoke a token at once
   shiftgate-hub device code   --data DIR --site SITE --name NAME         print a one-time kiosk enrollment code
   shiftgate-hub device list   --data DIR                                 list enrolled kiosks
+  shiftgate-hub site   set    --data DIR --name NAME --time-zone ZONE    register a site, or change its time zone
+  shiftgate-hub site   list   --data DIR                                 list registered sites and their time zones
   shiftgate-hub audit  verify --data DIR [--export FILE [--after SEQ]]  check the audit hash chain (or an export of it)
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines
   shiftgate-hub import shifts --data DIR [--zone ZONE] [--dry-run] FILE.csv  replace listed users' shifts, all or nothing
@@ -72,6 +74,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.audit(ctx, rest)
 	case "device":
 		err = e.device(ctx, rest)
+	case "site":
+		err = e.site(ctx, rest)
 	case "demo":
 		err = e.demo(ctx, rest)
 	case "import":

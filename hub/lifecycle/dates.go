@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,15 +36,21 @@ import (
 //     by their capped expiry by then, and no new one opens there.
 //   - Both are resolved again on every change of the user (its sites
 //     included: a SCIM PATCH of sites moves them) and, for the users who
-//     list it, when a site is registered with its zone (CreateSite).
+//     list it, when a site is registered with its zone (CreateSite) or
+//     its zone changes (SetSiteTimeZone); the live sessions at the site's
+//     kiosks are then decided again.
 //
 // A site the hub has no record of, or whose zone does not load, counts as
 // UTC, as a user without sites does: that was the reading of every date
 // before. A date-time with Z or an offset is an instant and means the
 // same at every site.
 
-// actionSiteCreate is the audit action of CreateSite.
-const actionSiteCreate = "site.create"
+// Site audit actions: a site registered (CreateSite, PutSite), a site's
+// time zone changed (SetSiteTimeZone, PutSite).
+const (
+	actionSiteCreate = "site.create"
+	actionSiteUpdate = "site.update"
+)
 
 // location returns the time zone named name (an IANA name; "" is UTC),
 // or UTC, logged once, when it does not load: a site with a misspelt zone
@@ -132,8 +139,60 @@ func spanOver(u store.User, locs []*time.Location) store.User {
 	return u
 }
 
-// siteUsersBatch is how many users CreateSite reads at a time.
+// siteUsersBatch is how many users a change of sites reads at a time.
 const siteUsersBatch = 500
+
+// ErrEndsSessions is returned by a change made with SiteZone.Offline that
+// would end live kiosk sessions: nothing was changed.
+var ErrEndsSessions = errors.New("the change would end live kiosk sessions")
+
+// causeSiteZone is the cause in the audit records of sessions a change of
+// a site's time zone ended or shortened.
+const causeSiteZone = "site time zone changed"
+
+// SiteZone asks PutSite to register a site with its time zone or to
+// change the time zone of a registered one.
+type SiteZone struct {
+	Name     string // compared case-insensitively
+	TimeZone string // an IANA name such as America/Los_Angeles; empty means UTC
+	// Offline is for a caller that cannot tell kiosks anything: the CLI,
+	// which may run next to a serving hub. A change that would end a live
+	// kiosk session (a user whose last day is now over everywhere, a
+	// session at the site whose day there is over) is refused with
+	// ErrEndsSessions and changes nothing: the session would end in the
+	// store while its kiosk kept it open. A shortened session is fine
+	// offline: the running hub's scheduler ends it at its new expiry and
+	// tells its kiosk.
+	Offline bool
+}
+
+// SiteChange is what a change of sites did.
+type SiteChange struct {
+	Site    store.Site // as stored now
+	Created bool       // the site was registered; else its zone changed, or was already the one asked for
+	// Before is the zone the site had: "" when it was created.
+	Before string
+	// UsersRedated are the IDs of the users whose start or end instant
+	// moved (see redateSiteUsers).
+	UsersRedated []string
+	// SessionsEnded are the IDs of the live kiosk sessions the change
+	// ended: of users now deprovisioned, and sessions at the site whose
+	// day there is over.
+	SessionsEnded []string
+}
+
+// Unchanged reports whether the change found the site with the zone it
+// asked for, and so wrote nothing.
+func (c SiteChange) Unchanged() bool { return !c.Created && c.Before == c.Site.TimeZone }
+
+// siteMode is what a change of sites may do.
+type siteMode int
+
+const (
+	siteCreate siteMode = iota // register a site; a taken name is store.ErrConflict
+	siteUpdate                 // change a registered site's zone; an unknown name is store.ErrNotFound
+	sitePut                    // either
+)
 
 // CreateSite registers a site with its time zone (an IANA name such as
 // America/Los_Angeles; empty means UTC) and, in the same transaction,
@@ -141,46 +200,185 @@ const siteUsersBatch = 500
 // site and were sent calendar days: until now the site had no record, and
 // its days were read in UTC. Each of those users changes as by
 // UpdateUser (audited, and a user whose day is now over everywhere is
-// deprovisioned). A blank name or a zone that does not load is
-// ErrInvalid; a name taken (case-insensitively) is store.ErrConflict.
-// s.ID and s.Created are set here.
+// deprovisioned), and the other live sessions at the site's kiosks of
+// users with calendar days are decided again (one whose day there is over
+// ends, one that outlasts it is shortened). A blank name or a zone that
+// does not load is ErrInvalid; a name taken (case-insensitively) is
+// store.ErrConflict. s.ID and s.Created are set here.
 func (e *Engine) CreateSite(ctx context.Context, a Actor, s store.Site) (store.Site, error) {
-	s.Name, s.TimeZone = strings.TrimSpace(s.Name), strings.TrimSpace(s.TimeZone)
-	if s.Name == "" {
-		return store.Site{}, invalid("give the site a name")
+	ch, err := e.changeSite(ctx, a, SiteZone{Name: s.Name, TimeZone: s.TimeZone}, siteCreate)
+	if err != nil {
+		return store.Site{}, err
 	}
-	if s.TimeZone == "Local" {
-		return store.Site{}, invalid("time zone %q is the hub host's: give the site's own, an IANA name such as Europe/Berlin", s.TimeZone)
+	return ch.Site, nil
+}
+
+// SetSiteTimeZone changes the time zone of the registered site named name
+// (compared case-insensitively) to zone, checked as by CreateSite, and in
+// the same transaction resolves again, as CreateSite does, the dates of
+// the users who list the site and decides again the live sessions at its
+// kiosks: an end sent as a calendar day moves to the end of that day in
+// the new zone, and a user whose day is now over at every one of its sites
+// is deprovisioned. The change is audited (site.update, with the zone
+// before and after and the users whose dates moved). A zone the site has
+// already changes nothing. An unknown site is store.ErrNotFound.
+func (e *Engine) SetSiteTimeZone(ctx context.Context, a Actor, name, zone string) (SiteChange, error) {
+	return e.changeSite(ctx, a, SiteZone{Name: name, TimeZone: zone}, siteUpdate)
+}
+
+// PutSite registers the site z.Name with z.TimeZone, as CreateSite, or, if
+// it is registered, changes its zone, as SetSiteTimeZone: in one
+// transaction, so that two callers cannot both try to create it.
+func (e *Engine) PutSite(ctx context.Context, a Actor, z SiteZone) (SiteChange, error) {
+	return e.changeSite(ctx, a, z, sitePut)
+}
+
+// checkZone refuses a time zone a site cannot have: one that does not
+// load, and "Local", the hub host's zone, which would move every date the
+// day the hub moved hosts.
+func checkZone(zone string) error {
+	if zone == "Local" {
+		return invalid("time zone %q is the hub host's: give the site's own, an IANA name such as Europe/Berlin", zone)
 	}
-	if _, err := time.LoadLocation(s.TimeZone); err != nil {
-		return store.Site{}, invalid("time zone %q is not an IANA time zone name such as Europe/Berlin", s.TimeZone)
+	if _, err := time.LoadLocation(zone); err != nil {
+		return invalid("time zone %q is not an IANA time zone name such as Europe/Berlin", zone)
 	}
-	s.ID, s.Created = store.NewID(), e.now().UTC()
-	var out store.Site
+	return nil
+}
+
+func (e *Engine) changeSite(ctx context.Context, a Actor, z SiteZone, mode siteMode) (SiteChange, error) {
+	name, zone := strings.TrimSpace(z.Name), strings.TrimSpace(z.TimeZone)
+	if name == "" {
+		return SiteChange{}, invalid("give the site a name")
+	}
+	if err := checkZone(zone); err != nil {
+		return SiteChange{}, err
+	}
+	var out SiteChange
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
-		var err error
-		if out, err = tx.CreateSite(ctx, s); err != nil {
+		out = SiteChange{}
+		old, err := tx.GetSiteByName(ctx, name)
+		switch {
+		case errors.Is(err, store.ErrNotFound) && mode != siteUpdate:
+			out.Created = true
+			out.Site, err = tx.CreateSite(ctx, store.Site{ID: store.NewID(), Name: name, TimeZone: zone, Created: e.now().UTC()})
+		case err != nil:
 			return err
+		case mode == siteCreate:
+			return fmt.Errorf("site %s is registered: %w", old.Name, store.ErrConflict)
+		case old.TimeZone == zone:
+			out.Site, out.Before = old, old.TimeZone
+			return nil
+		default:
+			out.Before = old.TimeZone
+			out.Site, err = tx.UpdateSite(ctx, old.Name, func(s store.Site) (store.Site, error) {
+				s.TimeZone = zone
+				return s, nil
+			})
 		}
-		redated, err := e.redateSiteUsers(ctx, tx, c, a, out.Name)
 		if err != nil {
 			return err
 		}
-		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionSiteCreate, Subject: "site:" + out.Name,
-			Detail: map[string]any{"id": out.ID, "timeZone": out.TimeZone, "usersRedated": nonNilStrings(redated)}})
+		if out.UsersRedated, err = e.redateSiteUsers(ctx, tx, c, a, out.Site.Name); err != nil {
+			return err
+		}
+		if err := e.redecideAtSite(ctx, tx, c, a, out.Site.Name, out.UsersRedated); err != nil {
+			return err
+		}
+		for _, r := range c.revs {
+			if r.SessionID != "" {
+				out.SessionsEnded = append(out.SessionsEnded, r.SessionID)
+			}
+		}
+		if z.Offline && len(out.SessionsEnded) > 0 {
+			return fmt.Errorf("%w (%d): only the running hub can tell their kiosks", ErrEndsSessions, len(out.SessionsEnded))
+		}
+		detail := map[string]any{"id": out.Site.ID, "timeZone": out.Site.TimeZone,
+			"usersRedated": nonNilStrings(out.UsersRedated), "sessionsEnded": nonNilStrings(out.SessionsEnded)}
+		action := actionSiteCreate
+		if !out.Created {
+			action = actionSiteUpdate
+			delete(detail, "timeZone")
+			detail["before"] = map[string]string{"timeZone": out.Before}
+			detail["after"] = map[string]string{"timeZone": out.Site.TimeZone}
+		}
+		entry := audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: "site:" + out.Site.Name, Detail: detail}
+		_, err = e.audit.Append(ctx, tx, entry)
 		return err
 	})
 	if err != nil {
-		return store.Site{}, fmt.Errorf("create site %s: %w", s.Name, err)
+		what := "create site"
+		if mode != siteCreate {
+			what = "set time zone of site"
+		}
+		return SiteChange{}, fmt.Errorf("%s %s: %w", what, name, err)
 	}
-	e.log.Info("site created", "site", out.Name, "time_zone", out.TimeZone, "actor", a.Name)
+	switch {
+	case out.Created:
+		e.log.Info("site created", "site", out.Site.Name, "time_zone", out.Site.TimeZone, "users_redated", len(out.UsersRedated), "actor", a.Name)
+	case !out.Unchanged():
+		e.log.Info("site time zone changed", "site", out.Site.Name, "before", out.Before, "time_zone", out.Site.TimeZone,
+			"users_redated", len(out.UsersRedated), "sessions_ended", len(out.SessionsEnded), "actor", a.Name)
+	}
 	return out, nil
+}
+
+// redecideAtSite decides again the live sessions at the kiosks of site of
+// the users with a calendar day, after the site's zone was set, but for
+// the users in done (redateSiteUsers changed them, and the change decided
+// all their sessions again). The others' span did not move, but this
+// site's day now ends at another instant: a user of a Los Angeles and a
+// Tokyo site keeps the Los Angeles end when the other site moves from
+// UTC to Tokyo, and a session in Tokyo must end by the end of the day
+// there.
+func (e *Engine) redecideAtSite(ctx context.Context, tx store.Ops, c *change, a Actor, site string, done []string) error {
+	all, err := tx.ListDevices(ctx, "")
+	if err != nil {
+		return err
+	}
+	devices := map[string]store.Device{}
+	var users []string
+	byUser := map[string][]store.Session{}
+	for _, d := range all {
+		if !equalFold(d.Site, site) {
+			continue
+		}
+		devices[d.ID] = d
+		live, err := tx.ListSessions(ctx, store.SessionQuery{DeviceID: d.ID, LiveOnly: true})
+		if err != nil {
+			return err
+		}
+		for _, s := range live {
+			if _, ok := byUser[s.UserID]; !ok {
+				users = append(users, s.UserID)
+			}
+			byUser[s.UserID] = append(byUser[s.UserID], s)
+		}
+	}
+	rules, now := e.Rules(), e.now().UTC()
+	why := redecision{cause: causeSiteZone, revDetail: "site:" + site, detail: map[string]any{"site": site}}
+	for _, uid := range users {
+		if slices.Contains(done, uid) {
+			continue
+		}
+		u, err := tx.GetUser(ctx, uid)
+		if err != nil {
+			return err
+		}
+		if u.StartDay == "" && u.EndDay == "" {
+			continue
+		}
+		if _, _, err := e.redecide(ctx, tx, c, a, u, byUser[uid], devices, rules, rules, now, why); err != nil {
+			return fmt.Errorf("user %s: %w", uid, err)
+		}
+	}
+	return nil
 }
 
 // redateSiteUsers resolves again the dates of the pending and active users
 // who list site and have a calendar day, after the site's time zone was
-// set, and returns the IDs of those whose dates moved. A later change of
-// a site's zone calls it too.
+// set (registered or changed), and returns the IDs of those whose dates
+// moved.
 func (e *Engine) redateSiteUsers(ctx context.Context, tx store.Ops, c *change, a Actor, site string) ([]string, error) {
 	var ids []string
 	for offset := 0; ; offset += siteUsersBatch {

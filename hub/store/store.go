@@ -376,11 +376,17 @@ type Site struct {
 	Created  time.Time
 }
 
-// SiteOps reads and writes sites.
+// SiteOps reads and writes sites. Names are compared case-insensitively.
 type SiteOps interface {
 	CreateSite(ctx context.Context, s Site) (Site, error)
 	GetSiteByName(ctx context.Context, name string) (Site, error)
 	ListSites(ctx context.Context) ([]Site, error)
+	// UpdateSite changes the site named name (compared case-insensitively)
+	// in one transaction: fn gets it as stored and returns the new value.
+	// The store keeps ID, Name and Created whatever fn returns: users,
+	// kiosks, grants and console accounts refer to a site by its name, so
+	// a site is never renamed. An unknown name is ErrNotFound.
+	UpdateSite(ctx context.Context, name string, fn func(Site) (Site, error)) (Site, error)
 }
 
 // DeviceState is a kiosk's standing. Stored numbers; never renumber.

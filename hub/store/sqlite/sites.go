@@ -53,3 +53,28 @@ func (o ops) ListSites(ctx context.Context) ([]store.Site, error) {
 	}
 	return sites, nil
 }
+
+func (o ops) UpdateSite(ctx context.Context, name string, fn func(store.Site) (store.Site, error)) (store.Site, error) {
+	var s store.Site
+	var fnErr error
+	err := o.write(ctx, func(q querier) error {
+		old, err := scanSite(q.QueryRowContext(ctx,
+			`SELECT `+siteCols+` FROM sites WHERE name = ? COLLATE NOCASE`, name))
+		if err != nil {
+			return mapErr(err)
+		}
+		if s, fnErr = fn(old); fnErr != nil {
+			return fnErr
+		}
+		s.ID, s.Name, s.Created = old.ID, old.Name, old.Created
+		_, err = q.ExecContext(ctx, `UPDATE sites SET time_zone = ? WHERE id = ?`, s.TimeZone, s.ID)
+		return mapErr(err)
+	})
+	if fnErr != nil {
+		return store.Site{}, fnErr
+	}
+	if err != nil {
+		return store.Site{}, fmt.Errorf("update site %s: %w", name, err)
+	}
+	return s, nil
+}

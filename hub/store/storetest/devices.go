@@ -40,6 +40,53 @@ func testSites(t *testing.T, s store.Store) {
 
 	sites := must[[]store.Site](t, "list")(s.ListSites(t.Context()))
 	diff(t, "sites", []store.Site{north, south}, sortBy(sites, func(s store.Site) string { return s.ID }))
+
+	// UpdateSite finds the site by name in any case, shows fn the stored
+	// value, and changes its zone only: ID, name and creation stay.
+	got = must[store.Site](t, "update")(s.UpdateSite(t.Context(), "nORTH", func(x store.Site) (store.Site, error) {
+		diff(t, "fn sees the current site", north, x)
+		x.TimeZone = "Asia/Tokyo"
+		x.ID, x.Name, x.Created = "changed", "Renamed", at(99)
+		return x, nil
+	}))
+	want := north
+	want.TimeZone = "Asia/Tokyo"
+	diff(t, "updated site", want, got)
+	checkUTC(t, "updated site", got.Created)
+	diff(t, "got updated site", want, must[store.Site](t, "get")(s.GetSiteByName(t.Context(), "north")))
+	_, err = s.GetSiteByName(t.Context(), "Renamed")
+	wantErr(t, "get by the name fn returned", err, store.ErrNotFound)
+	diff(t, "sites after the update", []store.Site{want, south},
+		sortBy(must[[]store.Site](t, "list")(s.ListSites(t.Context())), func(s store.Site) string { return s.ID }))
+
+	for _, tc := range []struct {
+		name    string
+		site    string
+		fn      func(store.Site) (store.Site, error)
+		wantErr error
+	}{
+		{"unknown site", "West", func(x store.Site) (store.Site, error) { x.TimeZone = "UTC"; return x, nil }, store.ErrNotFound},
+		{"fn error", "North", func(x store.Site) (store.Site, error) { x.TimeZone = "UTC"; return x, errFn }, errFn},
+	} {
+		t.Run("update "+tc.name, func(t *testing.T) {
+			_, err := s.UpdateSite(t.Context(), tc.site, tc.fn)
+			wantErr(t, "update", err, tc.wantErr)
+			diff(t, "site after a failed update", want, must[store.Site](t, "get")(s.GetSiteByName(t.Context(), "North")))
+		})
+	}
+	t.Run("update in a transaction that fails", func(t *testing.T) {
+		err := s.InTx(t.Context(), func(tx store.Ops) error {
+			if _, err := tx.UpdateSite(t.Context(), "north", func(x store.Site) (store.Site, error) { x.TimeZone = "UTC"; return x, nil }); err != nil {
+				return err
+			}
+			if got := must[store.Site](t, "get in tx")(tx.GetSiteByName(t.Context(), "North")); got.TimeZone != "UTC" {
+				t.Errorf("inside the transaction: zone %q, want its own update UTC", got.TimeZone)
+			}
+			return errFn
+		})
+		wantErr(t, "InTx", err, errFn)
+		diff(t, "site after a rolled back update", want, must[store.Site](t, "get")(s.GetSiteByName(t.Context(), "North")))
+	})
 }
 
 func testDevices(t *testing.T, s store.Store) {
