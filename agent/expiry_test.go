@@ -102,19 +102,23 @@ func TestExpiryByHubTime(t *testing.T) {
 	}
 }
 
-// TestWelcomeRebasesExpiry: a kiosk whose clock is behind the hub's slept
-// (the monotonic clock stood still) past the session's end by the hub's
-// clock, not past expires_at on its own: the welcome that follows, with the
-// hub's time, ends the session at once.
+// TestWelcomeRebasesExpiry: a kiosk whose clock agreed with the hub's at
+// the welcome was set back 10 minutes while the hub was unreachable, and
+// then slept (the monotonic clock stood still) past the session's end by
+// the hub's clock, not past expires_at on its own clock, nor past it plus
+// the skew it knew (none): the welcome that follows, with the hub's time,
+// ends the session at once. (A clock known to be behind ends it without
+// the hub: TestSuspendedKioskBehindHubEndsOnHubTime.)
 func TestWelcomeRebasesExpiry(t *testing.T) {
 	h := newHarness(t)
-	h.hub.setAhead(10 * time.Minute)
 	h.connect()
-	h.loginWith(wire.SessionGrant{SessionID: "s1", User: "ana", Role: "nurse", ExpiryReason: wire.ReasonShiftEnd}, 40*time.Minute) // 30 min on the hub's clock
+	h.loginWith(wire.SessionGrant{SessionID: "s1", User: "ana", Role: "nurse", ExpiryReason: wire.ReasonShiftEnd}, 30*time.Minute)
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
 
-	h.clock.Jump(32 * time.Minute) // suspended: 42 min on the hub's clock
+	h.clock.Jump(-10 * time.Minute) // the kiosk's clock is set back
+	h.hub.setAhead(10 * time.Minute) // the hub's is not
+	h.clock.Jump(32 * time.Minute)   // suspended: 32 min on the hub's clock, 22 on the kiosk's
 	h.clock.Advance(clockCheck)
 	h.wantState(Active)
 	h.ev.none(t)

@@ -39,7 +39,9 @@ import (
 // clock between a welcome and a grant or extension goes into (b) until the
 // next welcome measures the skew again. A kiosk clock ahead of the hub's
 // ends sessions early by the offset, through (a), as it always did: the
-// early side is the safe one. The idle timeout is a local duration,
+// early side is the safe one. A kiosk clock behind the hub's also ends a
+// session when its wall clock plus the skew passes expires_at (c, see
+// endAt), so a suspend does not lengthen the session by the offset. The idle timeout is a local duration,
 // measured on both clocks from the latest input (idleDeadlineFrom).
 
 // clockCheck is how often the clocks are compared with the live session's
@@ -74,9 +76,19 @@ func (a *Agent) rebase() (skewChanged bool) {
 
 // endAt is when, on the wall clock seen from now, the live session ends:
 // expires_at (a), or the wall-clock time at which the monotonic clock
-// reaches deadline (b), whichever is earlier.
+// reaches deadline (b), whichever is earlier; and, for a kiosk clock
+// behind the hub's, (c) the wall clock plus the last known skew passing
+// expires_at. Without (c), such a kiosk suspended with the hub
+// unreachable ended the session late by the offset: (b) stops while it
+// sleeps, and (a) reads the kiosk's slow clock. (c) only ever ends a
+// session earlier, the safe side; a clock stepped forward after the skew
+// was measured ends it early until the next welcome measures it again.
 func (a *Agent) endAt(now inputTime) time.Time {
-	return minTime(a.session.ExpiresAt, now.wall.Add(a.monoEnd-now.mono))
+	end := minTime(a.session.ExpiresAt, now.wall.Add(a.monoEnd-now.mono))
+	if skew := time.Duration(a.skew.Load()); skew > 0 {
+		end = minTime(end, a.session.ExpiresAt.Add(-skew))
+	}
+	return end
 }
 
 // armTimers schedules the warnings and the end of the live session that

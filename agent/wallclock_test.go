@@ -139,3 +139,29 @@ func TestIdleTimeoutAfterExtension(t *testing.T) {
 		t.Errorf("reason %q", e.Reason)
 	}
 }
+
+// A kiosk clock behind the hub's that is suspended with the hub
+// unreachable: the monotonic deadline stops while it sleeps, and its own
+// wall clock reaches expires_at only the offset later. The session ends
+// when its wall clock plus the skew measured at the welcome passes
+// expires_at, not 10 minutes after.
+func TestSuspendedKioskBehindHubEndsOnHubTime(t *testing.T) {
+	h := newHarness(t)
+	h.hub.setAhead(10 * time.Minute)
+	h.connect()
+	h.login("s1", "ana", 40*time.Minute) // expires_at 30 min ahead on the hub's clock
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+
+	h.clock.Jump(20 * time.Minute) // asleep: the wall clock moves, the timers do not
+	h.clock.Advance(clockCheck)
+	h.wantState(Active)
+	h.ev.none(t)
+
+	h.clock.Jump(11 * time.Minute) // 31 min on the hub's clock, 9 min before expires_at on the kiosk's
+	h.clock.Advance(clockCheck)
+	if e := h.ev.ended(t); e.SessionID != "s1" || e.Reason != wire.ReasonExpired {
+		t.Errorf("session.ended = %+v, want s1 expired", e)
+	}
+	h.wantState(Locked)
+}
