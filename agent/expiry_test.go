@@ -116,7 +116,7 @@ func TestWelcomeRebasesExpiry(t *testing.T) {
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
 
-	h.clock.Jump(-10 * time.Minute) // the kiosk's clock is set back
+	h.clock.Jump(-10 * time.Minute)  // the kiosk's clock is set back
 	h.hub.setAhead(10 * time.Minute) // the hub's is not
 	h.clock.Jump(32 * time.Minute)   // suspended: 32 min on the hub's clock, 22 on the kiosk's
 	h.clock.Advance(clockCheck)
