@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -138,12 +139,14 @@ func (c *Config) setDefaults() error {
 	if c.RPID == "" || c.Origin == "" {
 		errs = append(errs, errors.New("RP ID and origin are required"))
 	}
-	if u, err := url.Parse(c.Origin); err != nil || u.Scheme != "https" || u.Host == "" || u.Path != "" {
+	u, err := url.Parse(c.Origin)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.Path != "" {
 		errs = append(errs, fmt.Errorf("origin %q: want https://host[:port]", c.Origin))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("console: %w", errors.Join(errs...))
 	}
+	c.Origin = serializeOrigin(u)
 	if c.ArmEnrollment == nil {
 		c.ArmEnrollment = func(context.Context, lifecycle.Actor, string, string) error {
 			return errors.New("badge enrollment is not available")
@@ -180,6 +183,21 @@ func (c *Config) setDefaults() error {
 		c.LivePoll = time.Second
 	}
 	return nil
+}
+
+// serializeOrigin writes an https origin as browsers send it in the
+// Origin header (the HTML serialization): lower-case host, no default
+// port. The origin check compares that header byte for byte, so a public
+// URL written https://Hub.Example.org:443 must not refuse every form.
+func serializeOrigin(u *url.URL) string {
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if p := u.Port(); p != "" && p != "443" {
+		host += ":" + p
+	}
+	return "https://" + host
 }
 
 // Console serves the web console. It is safe for concurrent use.

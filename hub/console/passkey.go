@@ -412,7 +412,9 @@ var ErrAdminExists = errors.New("an admin with a passkey already exists: invite 
 // the admin account name and returns a one-time invite token for it. It
 // is how the first admin gets in: whoever can run it holds the data
 // directory and so the hub already. With force it also works when other
-// admins exist (to recover from lost passkeys).
+// admins exist (to recover from lost passkeys). An account it enables
+// again after it was disabled gets in through the new link only: its
+// passkeys are revoked.
 func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string, force bool, now time.Time) (string, error) {
 	name = strings.TrimSpace(name)
 	if err := validName(name); err != nil {
@@ -444,6 +446,7 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 			}
 		}
 		var a store.ConsoleAccount
+		detail := map[string]any{"force": force}
 		switch {
 		case existing == nil:
 			if a, err = tx.CreateConsoleAccount(ctx, newAccount(name, store.ConsoleAdmin, nil, "cli", now)); err != nil {
@@ -452,6 +455,16 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 		case existing.Role != store.ConsoleAdmin:
 			return fmt.Errorf("console account %q exists and is a %s: pick another name", name, existing.Role)
 		default:
+			if !existing.Disabled.IsZero() {
+				// Disabling stopped the account's passkeys; enabling it
+				// again must not bring them back (a leaver's, or a stolen
+				// device's): the new link is the only way in.
+				ids, _, err := revokePasskeys(ctx, tx, existing.ID, nil, now)
+				if err != nil {
+					return err
+				}
+				detail["reenabled"], detail["passkeysRevoked"] = true, ids
+			}
 			if a, err = tx.UpdateConsoleAccount(ctx, existing.ID, func(old store.ConsoleAccount) (store.ConsoleAccount, error) {
 				old.Disabled, old.Modified = time.Time{}, now
 				return old, nil
@@ -466,8 +479,9 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 		if token, err = newInvite(ctx, tx, a.ID, "cli", now, DefaultInviteTTL); err != nil {
 			return err
 		}
+		detail["name"] = a.Name
 		_, err = log.Append(ctx, tx, audit.Entry{Actor: "cli", System: "cli", Action: "console.bootstrap", Subject: "console:" + a.ID,
-			Detail: map[string]any{"name": a.Name, "force": force}})
+			Detail: detail})
 		return err
 	})
 	if err != nil {
