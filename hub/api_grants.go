@@ -67,7 +67,17 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
-	g, err := s.engine.GrantAccess(r.Context(), a, store.Grant{UserID: u.ID, Role: req.Role, Site: req.Site, Reason: req.Reason, Start: req.Start, End: req.End})
+	// A console admin calling with its session is a person, the hub user
+	// of its name, and must not grant itself access; a token is no person.
+	who, err := s.console.Decider(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	g, err := s.engine.GrantAccessBy(r.Context(), a, who.UserID, store.Grant{UserID: u.ID, Role: req.Role, Site: req.Site, Reason: req.Reason, Start: req.Start, End: req.End})
+	if errors.Is(err, lifecycle.ErrSelfGrant) {
+		writeAPIJSON(w, http.StatusForbidden, apiError{"you cannot grant yourself access: ask another admin"})
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -126,6 +126,14 @@ func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
+	// A console admin calling with its session is the hub user of its
+	// name, and does not approve its own extension (as for grants).
+	if who, err := s.console.Decider(r.Context(), a); err != nil {
+		return err
+	} else if who.UserID != "" && who.UserID == u.ID {
+		writeAPIJSON(w, http.StatusForbidden, apiError{"you cannot extend your own shift: ask another admin"})
+		return nil
+	}
 	x, moved, err := s.engine.ExtendShift(r.Context(), a, u.ID, req.Site, req.Until, req.Reason)
 	if err != nil {
 		return err

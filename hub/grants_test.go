@@ -3,9 +3,11 @@ package hub_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -113,5 +115,152 @@ func TestJITGrantErrors(t *testing.T) {
 	}
 	if r := h.API(t, "POST", "/api/v1/grants/nope/revoke", nil); r.Status != http.StatusNotFound {
 		t.Errorf("revoke unknown: %d %s", r.Status, r.Body)
+	}
+}
+
+// postGrant creates a grant through the API and returns its id.
+func postGrant(t *testing.T, h *hubtest.Hub, body map[string]any) string {
+	t.Helper()
+	r := h.API(t, "POST", "/api/v1/grants", body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("grant %v: %d %s", body, r.Status, r.Body)
+	}
+	return r.JSON()["id"].(string)
+}
+
+// TestJITGrantRevokeShortens: of two overlapping grants of one role at one
+// site, a session runs to the later end. Revoking that grant leaves the
+// role held through the other, so the session goes on, but only to the
+// other grant's end: its kiosk is told at once (session.extend), and
+// nothing decided later (a change of shifts) gives the revoked grant's
+// time back. The session ends at the remaining grant's end.
+func TestJITGrantRevokeShortens(t *testing.T) {
+	h, clock, now := startClocked(t, hubtest.Options{})
+	uid := createUser(t, h, "jo", `{"sites":["south"]}`)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "jo")
+	short, long := now.Add(2*time.Hour), now.Add(6*time.Hour)
+	postGrant(t, h, map[string]any{"user": "jo", "role": "Nurse", "site": "north", "end": short, "reason": "cover"})
+	longID := postGrant(t, h, map[string]any{"user": "jo", "role": "Nurse", "site": "north", "end": long, "reason": "cover the night too"})
+	g := grant(t, first(tap(t, k, badge)))
+	if !g.ExpiresAt.Equal(long) {
+		t.Fatalf("session until %s, want the later grant's end %s", g.ExpiresAt, long)
+	}
+
+	clock.Advance(10 * time.Minute)
+	if r := h.API(t, "POST", "/api/v1/grants/"+longID+"/revoke", nil); r.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	expectExtend(t, k, g.SessionID, short, wire.ReasonExpired)
+	if s, err := h.Store().GetSession(t.Context(), g.SessionID); err != nil || !s.Ended.IsZero() || !s.Expires.Equal(short) {
+		t.Fatalf("session after the revoke = %+v (%v), want live until %s", s, err, short)
+	}
+	if n := count(t, h, "session.expiry_change", "user:"+uid); n != 1 {
+		t.Errorf("%d session.expiry_change records, want 1", n)
+	}
+
+	// A change of shifts decides the session again: the revoked grant
+	// gives nothing, whenever the session started.
+	if r := h.API(t, "PUT", "/api/v1/users/jo/shifts", shiftBody(now.Add(-time.Hour), now.Add(7*time.Hour))); r.Status != http.StatusOK {
+		t.Fatalf("shifts: %d %s", r.Status, r.Body)
+	}
+	if s, _ := h.Store().GetSession(t.Context(), g.SessionID); !s.Expires.Equal(short) {
+		t.Errorf("after a change of shifts the session runs until %s, want %s (the revoked grant's time came back)", s.Expires, short)
+	}
+
+	clock.Advance(2*time.Hour - 10*time.Minute)
+	if _, err := h.Engine().RunDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectRevoke(t, k, g.SessionID, "expired")
+}
+
+// TestJITGrantRevokedNeverCounts: a login decided after a grant's
+// revocation committed never uses the grant, even when the clock it reads
+// is behind the one that recorded the revocation (a wall clock stepped
+// back, or another hub replica's): revoked is revoked.
+func TestJITGrantRevokedNeverCounts(t *testing.T) {
+	h, clock, now := startClocked(t, hubtest.Options{})
+	createUser(t, h, "jo", `{"sites":["south"]}`)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "jo")
+	id := postGrant(t, h, map[string]any{"user": "jo", "role": "Nurse", "site": "north", "end": now.Add(2 * time.Hour), "reason": "cover"})
+	clock.Advance(10 * time.Minute)
+	if r := h.API(t, "POST", "/api/v1/grants/"+id+"/revoke", nil); r.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	clock.Advance(-time.Second)
+	if env := first(tap(t, k, badge)); env.Type != wire.TypeLoginRefused || refusal(t, env) != wire.RefusedNotAllowedHere {
+		t.Errorf("login after the revoke: %s %s, want refused not_allowed_here", env.Type, env.Data)
+	}
+}
+
+// TestJITGrantStartInPast: a start in the past is no way to backdate a
+// grant: the grant starts when it is created, which is what it returns,
+// stores and audits.
+func TestJITGrantStartInPast(t *testing.T) {
+	h, _, now := startClocked(t, hubtest.Options{})
+	uid := createUser(t, h, "jo", `{"sites":["south"]}`)
+	h.EnrollKiosk(t, "north-1", "north")
+	r := h.API(t, "POST", "/api/v1/grants", map[string]any{"user": "jo", "role": "Nurse", "site": "north",
+		"start": now.Add(-20 * 24 * time.Hour), "end": now.Add(time.Hour), "reason": "cover"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("grant: %d %s", r.Status, r.Body)
+	}
+	if got := r.JSON()["start"]; got != now.Format(time.RFC3339) {
+		t.Errorf("answered start %v, want now (%s)", got, now.Format(time.RFC3339))
+	}
+	gs, err := h.Store().ListGrants(t.Context(), uid)
+	if err != nil || len(gs) != 1 || !gs[0].Start.Equal(now) {
+		t.Fatalf("stored grants = %+v (%v), want one starting now", gs, err)
+	}
+	recs, err := h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "grant.create", Subject: "user:" + uid})
+	if err != nil || len(recs) != 1 || !strings.Contains(string(recs[0].Detail), `"start":"`+now.Format(time.RFC3339)+`"`) {
+		t.Errorf("grant.create records = %+v (%v), want one with the start now", recs, err)
+	}
+}
+
+// TestJITGrantEndsWithUser: a grant that runs past the user's end date
+// gives nothing past it: the session under it ends at the end date, the
+// deprovisioning then revokes the grant, and re-enabling the user (a
+// re-hire) does not bring it back.
+func TestJITGrantEndsWithUser(t *testing.T) {
+	h, clock, now := startClocked(t, hubtest.Options{})
+	leave := now.Add(time.Hour)
+	uid := createUser(t, h, "cy", `{"sites":["south"],"employmentType":"contractor","endDate":"`+leave.Format(time.RFC3339)+`"}`)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "cy")
+	id := postGrant(t, h, map[string]any{"user": "cy", "role": "Nurse", "site": "north", "end": now.Add(4 * time.Hour), "reason": "cover"})
+	g := grant(t, first(tap(t, k, badge)))
+	if !g.ExpiresAt.Equal(leave) {
+		t.Fatalf("session until %s, want the end date %s", g.ExpiresAt, leave)
+	}
+
+	clock.Advance(time.Hour)
+	if _, err := h.Engine().RunDue(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	push := k.Recv(5 * time.Second)
+	if push.Type != wire.TypeSessionRevoke {
+		t.Fatalf("at the end date: %s %s, want session.revoke", push.Type, push.Data)
+	}
+	k.Ack(push)
+	gs, err := h.Store().ListGrants(t.Context(), uid)
+	if err != nil || len(gs) != 1 || gs[0].ID != id || gs[0].Revoked.IsZero() {
+		t.Fatalf("grants after the end date = %+v (%v), want %s revoked", gs, err, id)
+	}
+
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+uid, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"Replace","path":"active","value":true},`+
+		`{"op":"Replace","path":"`+frontline+`:endDate","value":"`+now.Add(30*24*time.Hour).Format(time.RFC3339)+`"}]}`), 200)
+	if u := user(t, h, uid); u.State != store.UserActive {
+		t.Fatalf("re-hired user is %v", u.State)
+	}
+	// The deprovisioning revoked the badge too: a new one.
+	badge = registerBadge(t, h, k, "cy")
+	if got := refusal(t, first(tap(t, k, badge))); got != wire.RefusedNotAllowedHere {
+		t.Errorf("re-hired user at the grant's site: refused %q, want not_allowed_here", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -443,7 +444,8 @@ func (c *Console) refusePrivileged(ctx context.Context, v *viewer, u store.User,
 }
 
 // siteGrant gives a worker of the viewer's sites a role at one of the
-// viewer's sites until a time, with a reason.
+// viewer's sites until a time, with a reason. Nobody grants themselves
+// access: the viewer's hub user (hubUserOf) is refused with 403.
 func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	f, err := fields(r, "user", "role", "site", "until", "reason")
@@ -473,7 +475,18 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	if _, err := c.cfg.Engine.GrantAccess(ctx, v.actor(), store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+	self, err := c.hubUserOf(ctx, v.account.Name)
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.Engine.GrantAccessBy(ctx, v.actor(), self, store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+		if errors.Is(err, lifecycle.ErrSelfGrant) {
+			who := "an admin"
+			if v.admin() {
+				who = "another admin"
+			}
+			return &statusError{http.StatusForbidden, "you cannot grant yourself access: ask " + who}
+		}
 		return err
 	}
 	return done(w, r, "/console/site/", "grant-created")
@@ -497,6 +510,13 @@ func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) 
 	site, err := c.extensionSite(ctx, v, u, f[1])
 	if err != nil {
 		return err
+	}
+	// Nobody approves their own extension: more time at the kiosk is
+	// access, as a grant is (siteGrant).
+	if self, err := c.hubUserOf(ctx, v.account.Name); err != nil {
+		return err
+	} else if self != "" && self == u.ID {
+		return &statusError{http.StatusForbidden, "you cannot extend your own shift: ask another supervisor or an admin"}
 	}
 	if !v.admin() {
 		// An extension lengthens the worker's access at the site with

@@ -117,7 +117,7 @@ func (t *Tx) RevokeGrant(ctx context.Context, a Actor, id, why string) (store.Gr
 	if err != nil {
 		return store.Grant{}, err
 	}
-	ended, err := t.e.endGrantSessions(ctx, t.tx, t.c, g, now)
+	ended, err := t.e.endGrantSessions(ctx, t.tx, t.c, a, g, now)
 	if err != nil {
 		return store.Grant{}, err
 	}

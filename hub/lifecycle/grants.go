@@ -25,6 +25,10 @@ const MaxGrantLead = 365 * 24 * time.Hour
 // says what to change.
 var ErrInvalid = errors.New("invalid request")
 
+// ErrSelfGrant refuses a grant to the person approving it: nobody grants
+// themselves access (HTTP 403).
+var ErrSelfGrant = errors.New("nobody grants themselves access")
+
 // Grant audit actions.
 const (
 	actionGrantCreate = "grant.create"
@@ -36,19 +40,32 @@ func invalid(format string, args ...any) error {
 }
 
 // GrantAccess gives a user a time-bound role at a site. g needs UserID,
-// Role, Site, End and Reason; a zero Start means now, an empty Approver
-// means the actor. The user must exist and not be deleted or disabled,
-// the site must exist, and the grant must end after it starts, in the
-// future, and within MaxGrantLength of its start. The grant is audited
-// with its reason and approver.
+// Role, Site, End and Reason; a zero Start, or one that has passed, means
+// now (a grant gives no access before it is made, and its record says
+// when its access began), an empty Approver means the actor. The user
+// must exist and not be deleted or disabled, the site must exist, and the
+// grant must end after it starts, in the future, and within
+// MaxGrantLength of its start. The grant is audited with its reason and
+// approver.
 func (e *Engine) GrantAccess(ctx context.Context, a Actor, g store.Grant) (store.Grant, error) {
+	return e.GrantAccessBy(ctx, a, "", g)
+}
+
+// GrantAccessBy is GrantAccess approved by a person who is the hub user
+// grantorID (a console account is the hub user of its name); "" when the
+// actor is no person (an API token). A grant to grantorID is
+// ErrSelfGrant: nobody grants themselves access.
+func (e *Engine) GrantAccessBy(ctx context.Context, a Actor, grantorID string, g store.Grant) (store.Grant, error) {
 	now := e.now().UTC()
 	g.Role, g.Site, g.Reason = strings.TrimSpace(g.Role), strings.TrimSpace(g.Site), strings.TrimSpace(g.Reason)
-	if g.Start.IsZero() {
+	if g.Start.IsZero() || g.Start.Before(now) {
 		g.Start = now
 	}
 	if g.Approver == "" {
 		g.Approver = a.Name
+	}
+	if grantorID != "" && g.UserID == grantorID {
+		return store.Grant{}, fmt.Errorf("grant %s at %s: %w: %s approved a grant to itself", g.Role, g.Site, ErrSelfGrant, a.Name)
 	}
 	switch {
 	case g.UserID == "":
@@ -63,10 +80,10 @@ func (e *Engine) GrantAccess(ctx context.Context, a Actor, g store.Grant) (store
 		return store.Grant{}, invalid("give a reason: it is recorded in the audit trail and shown in access reviews")
 	case g.End.IsZero():
 		return store.Grant{}, invalid("give an end time: just-in-time grants always end")
-	case !g.End.After(g.Start):
-		return store.Grant{}, invalid("the grant ends (%s) before it starts (%s)", g.End.Format(time.RFC3339), g.Start.Format(time.RFC3339))
 	case !g.End.After(now):
 		return store.Grant{}, invalid("the grant's end (%s) has already passed", g.End.Format(time.RFC3339))
+	case !g.End.After(g.Start):
+		return store.Grant{}, invalid("the grant ends (%s) before it starts (%s)", g.End.Format(time.RFC3339), g.Start.Format(time.RFC3339))
 	case g.Start.Sub(now) > MaxGrantLead:
 		return store.Grant{}, invalid("the grant starts more than a year ahead (%s): schedule it closer to the time", g.Start.Format(time.RFC3339))
 	case g.End.Sub(g.Start) > MaxGrantLength:
@@ -133,7 +150,7 @@ func (e *Engine) RevokeGrant(ctx context.Context, a Actor, id, why string) (stor
 		if g, err = tx.RevokeGrant(ctx, id, now); err != nil {
 			return err
 		}
-		ended, err := e.endGrantSessions(ctx, tx, c, g, now)
+		ended, err := e.endGrantSessions(ctx, tx, c, a, g, now)
 		if err != nil {
 			return err
 		}
@@ -147,18 +164,28 @@ func (e *Engine) RevokeGrant(ctx context.Context, a Actor, id, why string) (stor
 	return g, nil
 }
 
-// endGrantSessions ends the live sessions that depended on grant g, which
-// has just ended: sessions on kiosks of g's site holding g's role, unless
-// the user still holds that role there another way (a group role at one
-// of its own sites, or another running grant).
-func (e *Engine) endGrantSessions(ctx context.Context, tx store.Ops, c *change, g store.Grant, now time.Time) ([]string, error) {
+// endGrantSessions applies the end of grant g (revoked, or run out) to the
+// user's live sessions on kiosks of g's site that hold g's role. If the
+// user no longer holds the role there they end at once (reason
+// entitlement_removed) and are revoked at their kiosks. If it holds the
+// role only through other running grants, a session that g let run past
+// the latest of their ends is shortened to it (session.expiry_change by
+// a, pushed as session.extend): of two overlapping grants a session runs
+// to the later end, and revoking that grant must not leave it running
+// there. A group role at one of the user's sites bounds nothing. It
+// returns the sessions it ended.
+func (e *Engine) endGrantSessions(ctx context.Context, tx store.Ops, c *change, a Actor, g store.Grant, now time.Time) ([]string, error) {
 	live, err := tx.ListSessions(ctx, store.SessionQuery{UserID: g.UserID, LiveOnly: true})
 	if err != nil || len(live) == 0 {
 		return nil, err
 	}
-	still, err := e.holdsRoleAt(ctx, tx, g.UserID, g.Role, g.Site, now)
-	if err != nil || still {
+	held, until, err := e.roleHeldAt(ctx, tx, g.UserID, g.Role, g.Site, now)
+	if err != nil || held && until.IsZero() {
 		return nil, err
+	}
+	cause := "grant ended"
+	if !g.Revoked.IsZero() {
+		cause = "grant revoked"
 	}
 	var ids []string
 	byID := make(map[string]store.Session, len(live))
@@ -170,9 +197,28 @@ func (e *Engine) endGrantSessions(ctx context.Context, tx store.Ops, c *change, 
 		if err != nil {
 			return nil, err
 		}
-		if equalFold(d.Site, g.Site) {
+		if !equalFold(d.Site, g.Site) {
+			continue
+		}
+		if !held {
 			ids = append(ids, s.ID)
 			byID[s.ID] = s
+			continue
+		}
+		if !until.Before(s.Expires) {
+			continue
+		}
+		moved, err := tx.SetSessionExpiry(ctx, s.ID, until)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionSessionExpiry, Subject: subjectUserPrefix + s.UserID,
+			Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "before": s.Expires, "after": until, "endsBy": policy.EndsByGrant,
+				"cause": cause, "grant": g.ID}}); err != nil {
+			return nil, err
+		}
+		if e.onExpiry != nil {
+			c.moved = append(c.moved, ExpiryChange{Session: moved, Reason: ReasonExpired})
 		}
 	}
 	ended, err := tx.EndSessionsByID(ctx, ids, ReasonEntitlementRemoved, now)
@@ -189,33 +235,35 @@ func (e *Engine) endGrantSessions(ctx context.Context, tx store.Ops, c *change, 
 	return ended, nil
 }
 
-// holdsRoleAt reports whether the user holds role at site without any
-// grant that is over or revoked at now: through a group, at one of its
-// sites, or through a running grant.
-func (e *Engine) holdsRoleAt(ctx context.Context, tx store.Ops, userID, role, site string, now time.Time) (bool, error) {
+// roleHeldAt reports whether the user holds role at site at now without
+// any grant that is over or revoked: through a group, at one of its
+// sites, or through a running grant. until is how long it holds it: zero
+// for a group role (no end), else the latest end of the running grants
+// (each runs from before now to its end, so the role is held throughout).
+func (e *Engine) roleHeldAt(ctx context.Context, tx store.Ops, userID, role, site string, now time.Time) (held bool, until time.Time, err error) {
 	u, err := tx.GetUser(ctx, userID)
 	if err != nil {
-		return false, err
+		return false, time.Time{}, err
 	}
 	if containsFold(u.Sites, site) {
 		groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: userID, WithoutMembers: true})
 		if err != nil {
-			return false, err
+			return false, time.Time{}, err
 		}
 		for _, gr := range groups {
 			if equalFold(gr.DisplayName, role) {
-				return true, nil
+				return true, time.Time{}, nil
 			}
 		}
 	}
 	grants, err := tx.ListGrants(ctx, userID)
 	if err != nil {
-		return false, err
+		return false, time.Time{}, err
 	}
 	for _, gr := range grants {
-		if gr.Revoked.IsZero() && !gr.Start.After(now) && gr.End.After(now) && equalFold(gr.Role, role) && equalFold(gr.Site, site) {
-			return true, nil
+		if gr.Revoked.IsZero() && !gr.Start.After(now) && gr.End.After(now) && equalFold(gr.Role, role) && equalFold(gr.Site, site) && gr.End.After(until) {
+			held, until = true, gr.End
 		}
 	}
-	return false, nil
+	return held, until, nil
 }

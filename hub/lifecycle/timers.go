@@ -40,7 +40,7 @@ func (e *Engine) expireGrants(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				ended, err := e.endGrantSessions(ctx, tx, c, g, now)
+				ended, err := e.endGrantSessions(ctx, tx, c, scheduler, g, now)
 				if err != nil {
 					return err
 				}

@@ -565,12 +565,15 @@ func (r *Rules) rule(name string) RoleRule {
 	return r.Other
 }
 
-// grantActive reports whether g gives the user access at site now.
+// grantActive reports whether g gives the user access at site now. A
+// revoked grant gives nothing, whatever now is: a login decided on a clock
+// behind the one that recorded the revocation, or a live session decided
+// again as of its start, must not get back what the revocation ended.
 func grantActive(g *store.Grant, userID, site string, now time.Time) bool {
 	return (g.UserID == "" || g.UserID == userID) &&
 		strings.EqualFold(g.Site, site) &&
 		!now.Before(g.Start) && now.Before(g.End) &&
-		(g.Revoked.IsZero() || now.Before(g.Revoked))
+		g.Revoked.IsZero()
 }
 
 // certification reports whether the user holds the certification at now,
