@@ -168,6 +168,12 @@ type Agent struct {
 
 // New builds an agent and reads the live session, if any, from the state
 // directory. Nothing runs until Run.
+//
+// New does not take the state directory's lock (LockStateDir): the kiosk
+// binaries call NewSessions first, which takes it before its clean-up of
+// leftover sessions, and holds it for the life of the process. Code that
+// runs New on a real state directory without NewSessions should hold the
+// lock itself, so that no other agent process shares the directory.
 func New(cfg Config) (*Agent, error) {
 	if cfg.StateDir == "" {
 		return nil, errors.New("new agent: state directory required")

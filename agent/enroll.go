@@ -49,7 +49,9 @@ const enrollTimeout = 30 * time.Second
 // CA in CAFile, checks the returned certificate (issued by that CA, for this
 // key), and stores the key, the certificate, a copy of the CA and state.json
 // in StateDir. state.json is written last: a directory without it is not
-// enrolled and Enroll may be run again.
+// enrolled and Enroll may be run again. It holds the state directory's
+// lock (LockStateDir) meanwhile: while another process holds it, Enroll
+// fails with ErrStateDirBusy.
 func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) {
 	var zero wire.EnrollResponse
 	code := strings.TrimSpace(cfg.Code)
@@ -83,6 +85,16 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 	}
 	if err := makeStateDir(cfg.StateDir); err != nil {
 		return zero, fmt.Errorf("enroll: %w", err)
+	}
+	// Another enroll (or agent) on this directory: refused at once rather
+	// than mixing two devices' keys in it.
+	lock, err := LockStateDir(cfg.StateDir)
+	if err != nil {
+		return zero, fmt.Errorf("enroll: %w", err)
+	}
+	defer lock.Close()
+	if exists(filepath.Join(cfg.StateDir, EnrollmentFile)) { // enrolled since the check above, by a process that has let go
+		return zero, fmt.Errorf("enroll: %w: %s exists; remove %s to enroll this kiosk again", ErrAlreadyEnrolled, filepath.Join(cfg.StateDir, EnrollmentFile), cfg.StateDir)
 	}
 
 	key, err := certs.NewDeviceKey()

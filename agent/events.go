@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
 // Event names: the headless agent's stdout contract (DESIGN.md). Consumers
@@ -60,10 +62,35 @@ const (
 
 // Registration failure reasons (EventCredentialRefused).
 const (
+	// RegisterAlreadyRegistered: the badge already holds a credential of
+	// the user (the exclude list): tap another; the enrollment stays
+	// armed. Also the hub's refusal wire.ErrAlreadyRegistered, which ends
+	// it.
 	RegisterAlreadyRegistered = "already_registered"
 	RegisterHubUnreachable    = "hub_unreachable"
-	RegisterRefused           = "refused"
-	RegisterError             = "error"
+	// RegisterRefused: the hub refused the registration without a reason
+	// this agent knows (an older hub, or a failure on the hub); the
+	// enrollment is over.
+	RegisterRefused = "refused"
+	RegisterError   = "error"
+)
+
+// The hub's reasons for refusing a registration (agent/wire's registration
+// refusal codes, passed on as they are). Each ends the enrollment: the
+// supervisor must authorise a new one.
+const (
+	// RegisterEnrollmentExpired: no enrollment was pending on the hub any
+	// more (it expired, was replaced or withdrawn).
+	RegisterEnrollmentExpired = wire.ErrEnrollmentExpired
+	// RegisterModelNotAllowed: the badge's model (AAGUID) is not allowed on
+	// the kiosk's profile.
+	RegisterModelNotAllowed = wire.ErrModelNotAllowed
+	// RegisterAttestationUntrusted: the profile allows only some models
+	// and the badge's attestation does not prove its model.
+	RegisterAttestationUntrusted = wire.ErrAttestationUntrusted
+	// RegisterInvalidAttestation: the badge's answer could not be
+	// verified.
+	RegisterInvalidAttestation = wire.ErrInvalidAttestation
 )
 
 // Why an armed enrollment ended (EventEnrollmentEnded).

@@ -48,7 +48,7 @@ func sendRegistration(ctx context.Context, hub HubClient, log *slog.Logger, cred
 	switch {
 	case errors.As(err, &re):
 		log.Warn("register: hub refused", "code", re.Code, "message", re.Message)
-		return registerResult{reason: RegisterRefused, drop: true, code: re.Code, err: err}
+		return registerResult{reason: refusalReason(re.Code), drop: true, code: re.Code, err: err}
 	case err != nil:
 		log.Warn("register: hub", "err", err)
 		return registerResult{reason: RegisterHubUnreachable, err: err}
@@ -62,6 +62,18 @@ func sendRegistration(ctx context.Context, hub HubClient, log *slog.Logger, cred
 		r.User = es.User
 	}
 	return registerResult{user: r.User}
+}
+
+// refusalReason is the credential.refused reason for the hub's error code
+// answering a registration: its own when it is a registration refusal
+// (wire.RegistrationRefusal), RegisterRefused for any other error (an
+// older hub says bad_state whatever the cause). Every one ends the
+// enrollment.
+func refusalReason(code string) string {
+	if wire.RegistrationRefusal(code) {
+		return code
+	}
+	return RegisterRefused
 }
 
 // --- one-shot registration (shiftgate-agent register) ---------------------
@@ -156,7 +168,10 @@ type RegisterResult struct {
 // Errors are wrapped sentinels of this file (and ErrNotConnected), each
 // with a message saying what to do. The kiosk must not run another agent
 // (shiftgate-agent run, the kiosk UI) meanwhile: the hub keeps one channel
-// per kiosk, and Register fails with ErrChannelTaken when another takes it.
+// per kiosk. Register holds the state directory's lock (LockStateDir) while
+// it runs, so it fails at once with ErrStateDirBusy when another agent
+// process runs on cfg.StateDir, and with ErrChannelTaken when an agent
+// elsewhere (a copy of the directory) takes the channel.
 func Register(ctx context.Context, cfg RegisterConfig) (RegisterResult, error) {
 	if cfg.StateDir == "" {
 		return RegisterResult{}, errors.New("register: state directory required")
@@ -189,6 +204,13 @@ func Register(ctx context.Context, cfg RegisterConfig) (RegisterResult, error) {
 	if err != nil {
 		return RegisterResult{}, fmt.Errorf("register: %w", err)
 	}
+	// One agent process per kiosk: a run or kiosk UI on this directory
+	// would fight over the hub channel.
+	lock, err := LockStateDir(cfg.StateDir)
+	if err != nil {
+		return RegisterResult{}, fmt.Errorf("register: %w", err)
+	}
+	defer lock.Close()
 	// The key first: a bad name or a corrupt badge file fails before the
 	// hub is bothered.
 	auth, err := cfg.Authenticators(cfg.Badge)
@@ -417,43 +439,70 @@ func (r *oneShot) enroll(ctx context.Context, env wire.Envelope) (res RegisterRe
 	}
 }
 
-// refused explains a registration the hub refused. The hub's message is
-// generic; when the kiosk's profile (as this build knows it) does not
+// refused explains a registration the hub refused, by the reason the hub
+// gave (sent.reason: a wire registration refusal code). An older hub gives
+// none; then, when the kiosk's profile (as this build knows it) does not
 // allow the key's model, that is the likely reason, and it says so.
 func (r *oneShot) refused(es wire.EnrollStart, cred []byte, sent registerResult) error {
+	key, user, again := keyLabel(r.cfg.Badge), es.User, r.again(es.User)
+	aaguid := credentialAAGUID(cred)
+	switch sent.reason {
+	case RegisterEnrollmentExpired:
+		return fmt.Errorf("%w: the hub refused %s for %s: no enrollment is pending for this kiosk any more (it expired, was replaced by a newer one or was withdrawn): %s",
+			ErrRegistrationRefused, key, user, again)
+	case RegisterModelNotAllowed:
+		return fmt.Errorf("%w: the hub refused %s for %s: its model, AAGUID %s, is not allowed on this kiosk's profile %s (allowedAAGUIDs): with a key of an allowed model, %s",
+			ErrRegistrationRefused, key, user, aaguid, r.en.Profile, again)
+	case RegisterAttestationUntrusted:
+		return fmt.Errorf("%w: the hub refused %s for %s: this kiosk's profile %s allows only some key models, and the key's attestation does not prove its model (AAGUID %s) by a maker the hub trusts: with a key of an allowed model, %s",
+			ErrRegistrationRefused, key, user, r.en.Profile, aaguid, again)
+	case RegisterAlreadyRegistered:
+		return fmt.Errorf("%w: the hub refused %s for %s: the key is already registered for %s: to register another key, %s",
+			ErrRegistrationRefused, key, user, user, again)
+	case RegisterInvalidAttestation:
+		return fmt.Errorf("%w: the hub refused %s for %s: the key's answer could not be verified (the hub's log says why): to try again, with this key or another, %s",
+			ErrRegistrationRefused, key, user, again)
+	}
 	why := sent.err.Error()
 	var re *RemoteError
 	if errors.As(sent.err, &re) {
 		why = re.Message
 	}
-	if model, ok := r.modelNotAllowed(cred); ok {
+	if r.modelNotAllowed(cred) {
 		return fmt.Errorf("%w: the hub refused %s for %s (hub: %q): its model, AAGUID %s, is not on the allow-list (allowedAAGUIDs) of this kiosk's profile %s: with a key of an allowed model, %s",
-			ErrRegistrationRefused, keyLabel(r.cfg.Badge), es.User, why, model, r.en.Profile, r.again(es.User))
+			ErrRegistrationRefused, key, user, why, aaguid, r.en.Profile, again)
 	}
 	return fmt.Errorf("%w: the hub refused %s for %s (hub: %q; the hub's log and audit trail say why): %s",
-		ErrRegistrationRefused, keyLabel(r.cfg.Badge), es.User, why, r.again(es.User))
+		ErrRegistrationRefused, key, user, why, again)
 }
 
-// modelNotAllowed returns the AAGUID of the credential's key when the
-// kiosk's profile, as built into this agent, does not allow that model.
-func (r *oneShot) modelNotAllowed(cred []byte) (string, bool) {
+// modelNotAllowed reports whether the kiosk's profile, as built into this
+// agent, does not allow the model of the credential's key.
+func (r *oneShot) modelNotAllowed(cred []byte) bool {
 	p, err := profiles.Get(r.en.Profile)
 	if err != nil || len(p.AllowedAAGUIDs) == 0 {
-		return "", false
+		return false
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(cred)
 	if err != nil {
-		return "", false
+		return false
+	}
+	return !p.AAGUIDAllowed(parsed.Response.AttestationObject.AuthData.AttData.AAGUID)
+}
+
+// credentialAAGUID is the model (AAGUID) of the key that made cred, a
+// PublicKeyCredential JSON, as the key states it; "unknown" if it cannot
+// be read.
+func credentialAAGUID(cred []byte) string {
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(cred)
+	if err != nil {
+		return "unknown"
 	}
 	aaguid := parsed.Response.AttestationObject.AuthData.AttData.AAGUID
-	if p.AAGUIDAllowed(aaguid) {
-		return "", false
+	if id, err := uuid.FromBytes(aaguid); err == nil {
+		return id.String()
 	}
-	id, err := uuid.FromBytes(aaguid)
-	if err != nil {
-		return fmt.Sprintf("%x", aaguid), true
-	}
-	return id.String(), true
+	return fmt.Sprintf("%x", aaguid)
 }
 
 func (r *oneShot) noTouch(es wire.EnrollStart) error {

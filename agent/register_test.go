@@ -235,8 +235,16 @@ func TestRegisterRetry(t *testing.T) {
 	}
 }
 
-// Refusals and failures of the hub end Register with what to do; a
-// refusal answers the enrollment with the hub's code, as run does.
+// refuse answers a register with the hub's refusal code.
+func refuse(code string) func(context.Context, any) (wire.Envelope, error) {
+	return func(context.Context, any) (wire.Envelope, error) {
+		return wire.Envelope{}, &RemoteError{Type: wire.TypeRegister, Code: code, Message: "registration refused: " + code}
+	}
+}
+
+// Refusals and failures of the hub end Register with what to do, by the
+// reason the hub gave; a refusal answers the enrollment with the hub's
+// code, as run does.
 func TestRegisterHubAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -253,6 +261,46 @@ func TestRegisterHubAnswers(t *testing.T) {
 		err: ErrRegistrationRefused, reason: RegisterRefused,
 		replies: []replyRec{{Re: "e1", Type: wire.TypeError, Data: wire.Error{Code: wire.ErrState, Message: "registration refused"}}},
 		msg:     `registration refused: the hub refused key "ana" for ana (hub: "registration refused: ask the supervisor to start the enrollment again"; the hub's log and audit trail say why): run this command again and, while it waits, ask an admin to POST /api/v1/enrollments {"user":"ana","device":"d1"}`,
+	}, {
+		name:   "enrollment expired",
+		answer: refuse(wire.ErrEnrollmentExpired),
+		err:    ErrRegistrationRefused, reason: RegisterEnrollmentExpired,
+		replies: []replyRec{{Re: "e1", Type: wire.TypeError, Data: wire.Error{Code: wire.ErrEnrollmentExpired, Message: "registration refused"}}},
+		msg:     `registration refused: the hub refused key "ana" for ana: no enrollment is pending for this kiosk any more (it expired, was replaced by a newer one or was withdrawn): run this command again and, while it waits, ask an admin to POST /api/v1/enrollments {"user":"ana","device":"d1"}`,
+	}, {
+		// The hub says so: no guess from this build's copy of the
+		// profile (generic-x86 allows every model).
+		name:   "model not allowed",
+		answer: refuse(wire.ErrModelNotAllowed),
+		err:    ErrRegistrationRefused, reason: RegisterModelNotAllowed,
+		replies: []replyRec{{Re: "e1", Type: wire.TypeError, Data: wire.Error{Code: wire.ErrModelNotAllowed, Message: "registration refused"}}},
+		msg:     `registration refused: the hub refused key "ana" for ana: its model, AAGUID ` + authenticator.DefaultAAGUID + `, is not allowed on this kiosk's profile generic-x86 (allowedAAGUIDs): with a key of an allowed model, run this command again`,
+	}, {
+		name:   "attestation untrusted",
+		answer: refuse(wire.ErrAttestationUntrusted),
+		err:    ErrRegistrationRefused, reason: RegisterAttestationUntrusted,
+		replies: []replyRec{{Re: "e1", Type: wire.TypeError, Data: wire.Error{Code: wire.ErrAttestationUntrusted, Message: "registration refused"}}},
+		msg:     `registration refused: the hub refused key "ana" for ana: this kiosk's profile generic-x86 allows only some key models, and the key's attestation does not prove its model (AAGUID ` + authenticator.DefaultAAGUID + `) by a maker the hub trusts: with a key of an allowed model, run this command again`,
+	}, {
+		name:   "already registered",
+		answer: refuse(wire.ErrAlreadyRegistered),
+		err:    ErrRegistrationRefused, reason: RegisterAlreadyRegistered,
+		replies: []replyRec{{Re: "e1", Type: wire.TypeError, Data: wire.Error{Code: wire.ErrAlreadyRegistered, Message: "registration refused"}}},
+		msg:     `registration refused: the hub refused key "ana" for ana: the key is already registered for ana: to register another key, run this command again`,
+	}, {
+		name:   "invalid attestation",
+		answer: refuse(wire.ErrInvalidAttestation),
+		err:    ErrRegistrationRefused, reason: RegisterInvalidAttestation,
+		replies: []replyRec{{Re: "e1", Type: wire.TypeError, Data: wire.Error{Code: wire.ErrInvalidAttestation, Message: "registration refused"}}},
+		msg:     `registration refused: the hub refused key "ana" for ana: the key's answer could not be verified (the hub's log says why): to try again, with this key or another, run this command again`,
+	}, {
+		// A code this agent does not know (a newer hub's) is a refusal
+		// like any other.
+		name:   "unknown code",
+		answer: refuse("model_on_fire"),
+		err:    ErrRegistrationRefused, reason: RegisterRefused,
+		replies: []replyRec{{Re: "e1", Type: wire.TypeError, Data: wire.Error{Code: "model_on_fire", Message: "registration refused"}}},
+		msg:     `registration refused: the hub refused key "ana" for ana (hub: "registration refused: model_on_fire"; the hub's log and audit trail say why)`,
 	}, {
 		name: "no answer",
 		answer: func(context.Context, any) (wire.Envelope, error) {
@@ -274,11 +322,15 @@ func TestRegisterHubAnswers(t *testing.T) {
 				t.Fatalf("Register: %v\nwant %v saying %q", err, tc.err, tc.msg)
 			}
 			names := []string{EventConnected, EventEnrollmentArmed, EventCredentialRefused}
-			if tc.reason == RegisterRefused {
+			if tc.err == ErrRegistrationRefused {
 				names = append(names, EventEnrollmentEnded)
 			}
-			if e := r.ev.expect(t, names...)[2]; e.Reason != tc.reason {
-				t.Errorf("credential.refused = %+v", e)
+			evs := r.ev.expect(t, names...)
+			if e := evs[2]; e.Reason != tc.reason {
+				t.Errorf("credential.refused = %+v, want reason %s", e, tc.reason)
+			}
+			if tc.err == ErrRegistrationRefused && evs[3].Reason != EnrollmentRefused {
+				t.Errorf("enrollment.ended = %+v", evs[3])
 			}
 			r.ev.none(t)
 			if got := hub.getReplies(); len(got) != len(tc.replies) || (len(got) == 1 && (got[0].Re != tc.replies[0].Re || got[0].Type != tc.replies[0].Type || got[0].Data != tc.replies[0].Data)) {

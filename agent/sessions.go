@@ -28,7 +28,8 @@ type Sessions struct {
 	// noClipboard: the profile orders clear-clipboard but nothing here can
 	// clear a clipboard (no WithClipboard).
 	noClipboard bool
-	clears      bool // teardowns clear the clipboard
+	clears      bool       // teardowns clear the clipboard
+	lock        *StateLock // the state directory's, held until Close
 }
 
 // ClipboardClearer clears the kiosk's clipboard; it is called at the end
@@ -99,9 +100,14 @@ func WithClipboard(clear ClipboardClearer) SessionsOption {
 	return func(o *sessionsOptions) { o.clipboard = clear }
 }
 
-// NewSessions reads the kiosk's enrollment in state, loads its profile and
-// cleans up whatever a crashed run left behind.
-func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (*Sessions, error) {
+// NewSessions reads the kiosk's enrollment in state, takes the state
+// directory's lock (LockStateDir: it fails with ErrStateDirBusy while
+// another agent process runs on it), loads its profile and cleans up
+// whatever a crashed run left behind. The lock is held until Close, or
+// until the process exits: it is what keeps a second shiftgate-agent run or
+// shiftgate-kiosk from ending this one's session apps in its own clean-up,
+// and from taking over the kiosk's hub channel.
+func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (_ *Sessions, err error) {
 	var o sessionsOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -110,7 +116,16 @@ func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (*Sessi
 	if err != nil {
 		return nil, err
 	}
-	s := &Sessions{log: log}
+	lock, err := LockStateDir(state)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.Close()
+		}
+	}()
+	s := &Sessions{log: log, lock: lock}
 	cfg := session.Config{StateDir: state, Logger: log, RunAs: o.runAs, HomeRoot: o.homes}
 	if o.runAs == nil {
 		log.Warn("session apps run as the agent's own user and can read its state directory, the device key included: give a session user (shiftgate-agent run --session-user, --session-homes)",
@@ -204,3 +219,8 @@ func (s *Sessions) End(ctx context.Context, sess Session) error {
 
 // ClearsClipboard reports whether teardowns clear the clipboard.
 func (s *Sessions) ClearsClipboard() bool { return s.clears }
+
+// Close releases the state directory's lock (see NewSessions); the
+// sessions are left as they are. The kiosk binaries never call it: the
+// lock goes when the process exits.
+func (s *Sessions) Close() error { return s.lock.Close() }

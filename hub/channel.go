@@ -120,8 +120,16 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		}
 		cred, err := c.rp.FinishRegistration(ctx, deviceID, reg.Credential)
 		if err != nil {
-			c.s.cfg.Logger.Warn("credential registration refused", "device", deviceID, "err", err)
-			return wire.Envelope{}, &push.SafeError{Code: wire.ErrState, Message: "registration refused: ask the supervisor to start the enrollment again", Err: err}
+			// The kiosk gets a code saying what to do (agent/wire's
+			// registration refusals); the log has the whole reason. Any
+			// error ends the enrollment: an older agent takes every one
+			// as a refusal.
+			code, msg, ok := authn.RegistrationRefusal(err)
+			if !ok {
+				return wire.Envelope{}, fmt.Errorf("register: %w", err) // internal
+			}
+			c.s.cfg.Logger.Warn("credential registration refused", "device", deviceID, "code", code, "err", err)
+			return wire.Envelope{}, &push.SafeError{Code: code, Message: "registration refused: " + msg, Err: err}
 		}
 		u, err := c.s.st.GetUser(ctx, cred.UserID)
 		if err != nil {

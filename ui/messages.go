@@ -85,6 +85,14 @@ func EnrollRefusedMessage(reason string) Message {
 		return Message{Title: "The badge could not be enrolled", Detail: "The kiosk could not reach the server. Tap the badge again."}
 	case agent.RegisterRefused:
 		return Message{Title: "Enrollment refused", Detail: "Ask your supervisor to start the enrollment again."}
+	case agent.RegisterEnrollmentExpired:
+		return Message{Title: "The enrollment has expired", Detail: "Ask your supervisor to start the enrollment again."}
+	case agent.RegisterModelNotAllowed:
+		return Message{Title: "This badge model is not allowed here", Detail: "Ask your supervisor for an approved badge and a new enrollment."}
+	case agent.RegisterAttestationUntrusted:
+		return Message{Title: "This badge could not prove its model", Detail: "Ask your supervisor for an approved badge and a new enrollment."}
+	case agent.RegisterInvalidAttestation:
+		return Message{Title: "The badge could not be verified", Detail: "Ask your supervisor to start the enrollment again."}
 	default:
 		return Message{Title: "The badge could not be enrolled", Detail: "Tap the badge again."}
 	}

@@ -236,9 +236,45 @@ const (
 	ErrBadMessage  = "bad_message"
 	ErrUnknownType = "unknown_type"
 	ErrVersion     = "unsupported_version"
-	ErrState       = "bad_state" // e.g. register without enroll.start
+	ErrState       = "bad_state" // e.g. the kiosk is disabled
 	ErrInternal    = "internal"
 )
+
+// Registration refusals: the codes of the error answering a register, so
+// the kiosk can tell the worker what to do. Whatever the code, the hub has
+// dropped the enrollment: a new one must be authorised. They say nothing
+// about users other than the enrollment's own. An agent treats an error
+// code it does not know (an older hub answers bad_state) as a refusal; a
+// hub may add codes.
+const (
+	// ErrEnrollmentExpired: no enrollment is pending for this kiosk: it
+	// expired, a newer one replaced it, it was withdrawn, or none was sent.
+	ErrEnrollmentExpired = "enrollment_expired"
+	// ErrModelNotAllowed: the key's model (its AAGUID) is not allowed on
+	// this kiosk's hardware profile (allowedAAGUIDs).
+	ErrModelNotAllowed = "model_not_allowed"
+	// ErrAttestationUntrusted: the profile allows only some models, and the
+	// key's attestation does not prove its model (no certificate, or one
+	// no trusted root or FIDO metadata vouches for).
+	ErrAttestationUntrusted = "attestation_untrusted"
+	// ErrAlreadyRegistered: the key's credential is already registered for
+	// the enrollment's user (a key that ignored the exclude list).
+	ErrAlreadyRegistered = "already_registered"
+	// ErrInvalidAttestation: the key's answer could not be verified
+	// (malformed, a bad signature or origin, an attestation format the hub
+	// does not accept).
+	ErrInvalidAttestation = "invalid_attestation"
+)
+
+// RegistrationRefusal reports whether code is one of the registration
+// refusal codes above.
+func RegistrationRefusal(code string) bool {
+	switch code {
+	case ErrEnrollmentExpired, ErrModelNotAllowed, ErrAttestationUntrusted, ErrAlreadyRegistered, ErrInvalidAttestation:
+		return true
+	}
+	return false
+}
 
 // Error answers a message that could not be handled.
 type Error struct {

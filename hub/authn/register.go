@@ -21,6 +21,41 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
+// ErrAlreadyRegistered: the attestation carries a credential the
+// enrollment's user already holds (the authenticator ignored the exclude
+// list). A credential ID another user holds is ErrInvalid instead: the
+// kiosk must not learn that it exists.
+var ErrAlreadyRegistered = errors.New("credential already registered for the user")
+
+// RegistrationRefusal maps an error of FinishRegistration to the agent/wire
+// registration refusal code (wire.ErrEnrollmentExpired and friends) and the
+// message for the kiosk: safe to show, saying what to do, and saying
+// nothing of users other than the enrollment's own. ok is false for an
+// error that is no refusal (a store failure), which the caller answers
+// with wire.ErrInternal. Either way the enrollment is over.
+func RegistrationRefusal(err error) (code, message string, ok bool) {
+	const again = "ask the supervisor to start the enrollment again"
+	switch {
+	case err == nil:
+		return "", "", false
+	case errors.Is(err, ErrChallenge), errors.Is(err, ErrUserNotEligible):
+		// A user who may no longer enroll withdrew the enrollment: the
+		// kiosk already knows the name, and is told no more.
+		return wire.ErrEnrollmentExpired, "no enrollment is pending for this kiosk (it expired, was replaced or was withdrawn): " + again, true
+	case errors.Is(err, ErrAAGUIDNotAllowed):
+		return wire.ErrModelNotAllowed, "this key's model is not allowed on this kiosk: " + again + " and use a key of an allowed model", true
+	case errors.Is(err, ErrAttestationUntrusted):
+		return wire.ErrAttestationUntrusted, "this kiosk allows only some key models, and this key's attestation does not prove its model: " + again + " and use a key of an allowed model", true
+	case errors.Is(err, ErrAlreadyRegistered):
+		return wire.ErrAlreadyRegistered, "this key is already registered for this user: to register another key, " + again, true
+	case errors.Is(err, ErrInvalid):
+		return wire.ErrInvalidAttestation, "the key's answer could not be verified: " + again + " and try the key again, or another key", true
+	case errors.Is(err, ErrDeviceNotActive):
+		return wire.ErrState, "this kiosk is disabled", true
+	}
+	return "", "", false
+}
+
 // pendingReg is a registration waiting for the badge tap on one device.
 type pendingReg struct {
 	userID  string
@@ -208,11 +243,21 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		})
 		return err
 	})
+	// (c is the zero value when CreateCredential failed: the ID is wc's.)
 	if errors.Is(err, store.ErrConflict) {
-		return store.Credential{}, fmt.Errorf("%w: credential %s is already registered: %w", ErrInvalid, b64(c.ID), err)
+		// Whose is it? The user's own may be named to the kiosk; anybody
+		// else's must look like any other bad attestation.
+		old, gerr := rp.st.GetCredential(ctx, wc.ID)
+		switch {
+		case gerr == nil && old.UserID == u.ID:
+			return store.Credential{}, fmt.Errorf("%w: credential %s (%s): %w", ErrAlreadyRegistered, b64(wc.ID), old.State, err)
+		case gerr == nil:
+			return store.Credential{}, fmt.Errorf("%w: credential %s is already registered to another user: %w", ErrInvalid, b64(wc.ID), err)
+		}
+		return store.Credential{}, fmt.Errorf("%w: credential %s is already registered (its owner could not be read: %v): %w", ErrInvalid, b64(wc.ID), gerr, err)
 	}
 	if err != nil {
-		return store.Credential{}, fmt.Errorf("store credential %s: %w", b64(c.ID), err)
+		return store.Credential{}, fmt.Errorf("store credential %s: %w", b64(wc.ID), err)
 	}
 	return c, nil
 }

@@ -33,8 +33,9 @@ register connects as the kiosk, waits for the enrollment an admin authorises
 for it meanwhile (POST /api/v1/enrollments {"user": USERNAME, "device": KIOSK}),
 registers the key (soft: --key NAME, touched by itself; fido2: touch the key
 when asked on stderr), prints run's JSON events and exits 0 after
-credential.registered. Stop the kiosk's run (or UI) first. "COMMAND -h" lists
-a command's flags.
+credential.registered. Stop the kiosk's run (or UI) first: one agent process
+per state directory (a second one exits 1 at once). "COMMAND -h" lists a
+command's flags.
 `
 
 func main() {
@@ -174,10 +175,13 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return err
 	}
+	// NewSessions takes the state directory's lock: a second run, register
+	// or shiftgate-kiosk on it fails at once.
 	sessions, err := agent.NewSessions(*state, log, opts...)
 	if err != nil {
 		return err
 	}
+	defer sessions.Close()
 	reader, err := agent.ReaderFor(*auth, sessions.Profile(), log)
 	if err != nil {
 		return err

@@ -205,7 +205,7 @@ func TestRegisterNothingPending(t *testing.T) {
 }
 
 // A kiosk whose profile allows only some key models (rpi5-touch): the hub
-// refuses the soft key's model, and register says that this is why.
+// refuses the soft key's model, saying so, and register passes it on.
 func TestRegisterModelNotAllowed(t *testing.T) {
 	k := newRegisterKiosk(t, "rpi5-touch")
 	reg := k.register("30s")
@@ -215,16 +215,18 @@ func TestRegisterModelNotAllowed(t *testing.T) {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", code, reg.stderr.String())
 	}
 	for _, want := range []string{
-		`registration refused: the hub refused key "alice" for alice`,
-		"its model, AAGUID 5f0a6c7e-3b1d-4c9a-9e2f-8d4b7a1c6e35, is not on the allow-list (allowedAAGUIDs) of this kiosk's profile rpi5-touch",
+		`shiftgate-agent: registration refused: the hub refused key "alice" for alice: its model, AAGUID 5f0a6c7e-3b1d-4c9a-9e2f-8d4b7a1c6e35, is not allowed on this kiosk's profile rpi5-touch (allowedAAGUIDs)`,
 		`with a key of an allowed model, run this command again and, while it waits, ask an admin to POST /api/v1/enrollments {"user":"alice","device":"north-1"}`,
 	} {
 		if !strings.Contains(reg.stderr.String(), want) {
 			t.Errorf("stderr does not say %q:\n%s", want, reg.stderr.String())
 		}
 	}
-	if ev := reg.wait(t, "credential.refused"); ev["reason"] != "refused" || ev["user"] != "alice" {
-		t.Errorf("credential.refused = %v", ev)
+	if ev := reg.wait(t, "credential.refused"); ev["reason"] != "model_not_allowed" || ev["user"] != "alice" {
+		t.Errorf("credential.refused = %v, want reason model_not_allowed", ev)
+	}
+	if ev := reg.wait(t, "enrollment.ended"); ev["reason"] != "refused" {
+		t.Errorf("enrollment.ended = %v", ev)
 	}
 }
 
