@@ -1,14 +1,8 @@
 package sqlite
 
 import (
-	"database/sql"
-	"fmt"
-	"path/filepath"
-	"slices"
 	"testing"
 	"time"
-
-	"github.com/mattn/go-sqlite3"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -19,24 +13,7 @@ import (
 // a day is written.
 func TestMigrateUserDays(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "hub.db")
-	cn := newConnector(path+"?"+writerParams, writerInit)
-	cn.opened = func(c *sqlite3.SQLiteConn) error { return c.RegisterFunc(foldNameFunc, store.FoldName, true) }
-	raw := sql.OpenDB(cn) // the earlier migrations need the name folding
-	raw.SetMaxOpenConns(1)
-	defer raw.Close()
-	before := slices.IndexFunc(migrations(), func(m migration) bool { return m.sql == schemaUserDays })
-	if before < 0 {
-		t.Fatal("schemaUserDays is not a migration")
-	}
-	for _, m := range migrations()[:before] {
-		if _, err := raw.ExecContext(ctx, m.sql); err != nil {
-			t.Fatalf("migration %s: %v", m.name, err)
-		}
-	}
-	if _, err := raw.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", before)); err != nil {
-		t.Fatal(err)
-	}
+	path, raw := dbBefore(t, schemaUserDays)
 	end := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
 	old := store.User{ID: "u1", UserName: "ana", Active: true, State: store.UserActive, EndDate: end, Version: 1, Created: end, Modified: end}
 	args, err := userArgs(old)

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mattn/go-sqlite3"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -342,24 +340,7 @@ func TestHoldIndexes(t *testing.T) {
 // and sessions created afterwards are queued for the next pass.
 func TestMigrateDeferredIndexes(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "hub.db")
-	cn := newConnector(path+"?"+writerParams, writerInit)
-	cn.opened = func(c *sqlite3.SQLiteConn) error { return c.RegisterFunc(foldNameFunc, store.FoldName, true) }
-	raw := sql.OpenDB(cn) // the earlier migrations need the name folding
-	raw.SetMaxOpenConns(1)
-	defer raw.Close()
-	before := slices.IndexFunc(migrations(), func(m migration) bool { return m.sql == schemaDeferredIndexes })
-	if before < 0 {
-		t.Fatal("schemaDeferredIndexes is not a migration")
-	}
-	for _, m := range migrations()[:before] {
-		if _, err := raw.ExecContext(ctx, m.sql); err != nil {
-			t.Fatalf("migration %s: %v", m.name, err)
-		}
-	}
-	if _, err := raw.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", before)); err != nil {
-		t.Fatal(err)
-	}
+	path, raw := dbBefore(t, schemaDeferredIndexes)
 	for i := 1; i <= 30; i++ {
 		if _, err := raw.ExecContext(ctx, `INSERT INTO audit (`+auditCols+`) VALUES (?, ?, 'a', ?, ?, 'test', '{}', NULL, ?)`,
 			i, int64(i)*1e9, fmt.Sprintf("action.%d", i%3), fmt.Sprintf("user:u%d", i%7), fmt.Appendf(nil, "h%d", i)); err != nil {

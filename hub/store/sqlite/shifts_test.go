@@ -1,13 +1,7 @@
 package sqlite
 
 import (
-	"database/sql"
-	"fmt"
-	"path/filepath"
-	"slices"
 	"testing"
-
-	"github.com/mattn/go-sqlite3"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -20,24 +14,7 @@ import (
 // not fail the upgrade.
 func TestMigrateExtensionSite(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "hub.db")
-	cn := newConnector(path+"?"+writerParams, writerInit)
-	cn.opened = func(c *sqlite3.SQLiteConn) error { return c.RegisterFunc(foldNameFunc, store.FoldName, true) }
-	raw := sql.OpenDB(cn) // the earlier migrations need the name folding
-	raw.SetMaxOpenConns(1)
-	defer raw.Close()
-	before := slices.IndexFunc(migrations(), func(m migration) bool { return m.sql == schemaExtensionSite })
-	if before < 0 {
-		t.Fatal("schemaExtensionSite is not a migration")
-	}
-	for _, m := range migrations()[:before] {
-		if _, err := raw.ExecContext(ctx, m.sql); err != nil {
-			t.Fatalf("migration %s: %v", m.name, err)
-		}
-	}
-	if _, err := raw.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", before)); err != nil {
-		t.Fatal(err)
-	}
+	path, raw := dbBefore(t, schemaExtensionSite)
 	for _, u := range []store.User{
 		{ID: "u-one", UserName: "one", Sites: []string{"North Ward"}},
 		{ID: "u-two", UserName: "two", Sites: []string{"north", "south"}},

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/store/storetest"
@@ -297,4 +300,33 @@ func TestCloseWaitsForReads(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("Close did not return after the read ended")
 	}
+}
+
+// dbBefore creates a database file with the schema of the migrations
+// before the one whose SQL is schema, as a hub of that version left it,
+// for a test of that migration: its path, and a connection to it (one,
+// with the name folding the earlier migrations need) that the test closes
+// before it opens the file with Open.
+func dbBefore(t *testing.T, schema string) (path string, raw *sql.DB) {
+	t.Helper()
+	ctx := t.Context()
+	path = filepath.Join(t.TempDir(), "hub.db")
+	cn := newConnector(path+"?"+writerParams, writerInit)
+	cn.opened = func(c *sqlite3.SQLiteConn) error { return c.RegisterFunc(foldNameFunc, store.FoldName, true) }
+	raw = sql.OpenDB(cn)
+	raw.SetMaxOpenConns(1)
+	t.Cleanup(func() { raw.Close() })
+	before := slices.IndexFunc(migrations(), func(m migration) bool { return m.sql == schema })
+	if before < 0 {
+		t.Fatal("the schema is not a migration")
+	}
+	for _, m := range migrations()[:before] {
+		if _, err := raw.ExecContext(ctx, m.sql); err != nil {
+			t.Fatalf("migration %s: %v", m.name, err)
+		}
+	}
+	if _, err := raw.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", before)); err != nil {
+		t.Fatal(err)
+	}
+	return path, raw
 }
