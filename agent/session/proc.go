@@ -200,27 +200,8 @@ func markedPids(dir string) []int {
 	if dir == "" {
 		return nil
 	}
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	marker := []byte(MarkerEnv + "=" + dir + "\x00")
-	self := os.Getpid()
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil || !hasEnv(env, marker) {
-			continue
-		}
-		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return livePids("environ", func(env []byte) bool { return hasEnv(env, marker) })
 }
 
 // userPids returns the live processes of user uid: those whose real,
@@ -230,6 +211,12 @@ func markedPids(dir string) []int {
 // (a cleared environment); running a set-user-ID program changes only
 // the effective ID.
 func userPids(uid uint32) []int {
+	return livePids("status", func(status []byte) bool { return statusHasUID(status, uid) })
+}
+
+// livePids returns the processes other than this one, not zombies, whose
+// /proc/PID/file matches; those whose file cannot be read are skipped.
+func livePids(file string, match func([]byte) bool) []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -241,8 +228,8 @@ func userPids(uid uint32) []int {
 		if err != nil || pid == self {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/status")
-		if err != nil || !statusHasUID(b, uid) {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/" + file)
+		if err != nil || !match(b) {
 			continue
 		}
 		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
