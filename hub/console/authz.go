@@ -329,6 +329,43 @@ func (c *Console) hubUserOf(ctx context.Context, name string) (string, error) {
 	return us[0].ID, nil
 }
 
+// hubUserGone reports whether the hub user of a console account named
+// name has left: by hubUserOf's match (userName equal to the name under
+// store.FoldName), a user of the name is disabled, or every user that has
+// had the name is deleted. An account whose name no hub user has ever had
+// is not affected (the first admin is often no SCIM user), nor one whose
+// hub user is active or pending.
+//
+// The leaver path disables the accounts of a deprovisioned user's name
+// (hub/lifecycle), so a gone hub user's account normally cannot sign in
+// anyway; this is the second check, for an account enabled again while
+// its hub user is still gone (`admin bootstrap` naming a leaver, a
+// restored backup). A database from before names were folded may hold two
+// users whose names differ only in non-ASCII case: one of them disabled
+// is enough, erring towards less access.
+func hubUserGone(ctx context.Context, ops store.UserOps, name string) (bool, error) {
+	if strings.TrimSpace(name) == "" {
+		return false, nil
+	}
+	us, _, err := ops.ListUsers(ctx, store.UserQuery{UserName: name,
+		States: []store.UserState{store.UserPending, store.UserActive, store.UserDisabled, store.UserDeleted}})
+	if err != nil {
+		return false, fmt.Errorf("hub user of console account %s: %w", name, err)
+	}
+	live, deleted := false, false
+	for _, u := range us {
+		switch u.State {
+		case store.UserDisabled:
+			return true, nil
+		case store.UserDeleted:
+			deleted = true
+		default:
+			live = true
+		}
+	}
+	return deleted && !live, nil
+}
+
 // decider is the viewer deciding access-review items: its audit actor and
 // its hub user, so governance refuses its own items.
 func (c *Console) decider(ctx context.Context, v *viewer) (governance.Decider, error) {

@@ -272,6 +272,10 @@ func (c *Console) registerBegin(w http.ResponseWriter, r *http.Request, _ *viewe
 // errInvite is every unusable invite: wrong, used or expired look alike.
 var errInvite = &statusError{http.StatusGone, "this invitation link is not valid: it was used already, has expired, or was mistyped; ask an admin for a new one"}
 
+// errAccountRefused is an invite whose account may not sign in although
+// it is enabled: its hub user has left (hubUserGone).
+var errAccountRefused = &statusError{http.StatusForbidden, "this console account cannot sign in: ask an admin"}
+
 // checkInvite finds the account of a usable invite token.
 func (c *Console) checkInvite(ctx context.Context, token string) (store.ConsoleInvite, store.ConsoleAccount, error) {
 	secret, ok := parseInvite(token)
@@ -292,6 +296,14 @@ func (c *Console) checkInvite(ctx context.Context, token string) (store.ConsoleI
 	}
 	if !a.Disabled.IsZero() {
 		return store.ConsoleInvite{}, store.ConsoleAccount{}, errInvite
+	}
+	// Refused before the browser makes a passkey that could never sign
+	// in; startSession checks again when the registration finishes.
+	if gone, err := hubUserGone(ctx, c.st, a.Name); err != nil {
+		return store.ConsoleInvite{}, store.ConsoleAccount{}, err
+	} else if gone {
+		c.cfg.Logger.Warn("console registration refused: the account's hub user is disabled or deleted", "account", a.Name, "role", a.Role)
+		return store.ConsoleInvite{}, store.ConsoleAccount{}, errAccountRefused
 	}
 	return inv, a, nil
 }

@@ -144,7 +144,8 @@ func (c *Console) toSignin(w http.ResponseWriter, r *http.Request) {
 
 // viewer resolves the session cookie. A session that is ended, past its
 // absolute timeout or idle for too long is errNoSession, as is an account
-// that was disabled. touch records the request as activity.
+// that was disabled or whose hub user has left (hubUserGone). touch
+// records the request as activity.
 func (c *Console) viewer(ctx context.Context, r *http.Request, touch bool) (*viewer, error) {
 	ck, err := r.Cookie(CookieName)
 	if err != nil || ck.Value == "" {
@@ -173,6 +174,13 @@ func (c *Console) viewer(ctx context.Context, r *http.Request, touch bool) (*vie
 		return nil, err
 	}
 	if !a.Disabled.IsZero() {
+		return nil, errNoSession
+	}
+	if gone, err := hubUserGone(ctx, c.st, a.Name); err != nil {
+		return nil, err
+	} else if gone {
+		c.cfg.Logger.Warn("console request refused: the account's hub user is disabled or deleted, but the account is enabled",
+			"account", a.Name, "role", a.Role)
 		return nil, errNoSession
 	}
 	if touch && now.Sub(s.LastSeen) >= touchEvery {
@@ -239,7 +247,9 @@ func csrfToken(secret []byte) string {
 // cookie. first, if not nil, runs in the session's transaction before it
 // is made (the passkey's use, or its registration): a revocation of the
 // passkey or the account then commits either before it, and the sign-in
-// fails, or after it, and ends the session with the others.
+// fails, or after it, and ends the session with the others. An account
+// whose hub user has left (hubUserGone) is refused with errSignin, read
+// in the same transaction.
 func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a store.ConsoleAccount, how string, first func(tx store.Ops) error) error {
 	secret, err := newSecret()
 	if err != nil {
@@ -252,6 +262,12 @@ func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a sto
 			if err := first(tx); err != nil {
 				return err
 			}
+		}
+		if gone, err := hubUserGone(ctx, tx, a.Name); err != nil {
+			return err
+		} else if gone {
+			c.cfg.Logger.Warn("console sign-in refused: the account's hub user is disabled or deleted", "account", a.Name, "role", a.Role, "how", how)
+			return errSignin
 		}
 		if err := tx.CreateConsoleSession(ctx, s); err != nil {
 			return err

@@ -701,14 +701,7 @@ func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *view
 	}
 	now := c.cfg.Now().UTC()
 	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
-		a, err := tx.UpdateConsoleAccount(r.Context(), id, func(old store.ConsoleAccount) (store.ConsoleAccount, error) {
-			old.Disabled, old.Modified = now, now
-			return old, nil
-		})
-		if err != nil {
-			return err
-		}
-		n, err := tx.EndConsoleSessions(r.Context(), a.ID, now)
+		a, n, err := store.DisableConsoleAccount(r.Context(), tx, id, now)
 		if err != nil {
 			return err
 		}

@@ -10,8 +10,10 @@
 //     for the entitlement, and every live session that depended on it is
 //     ended and recorded as a revocation to push to its kiosk.
 //   - Leaver: active=false, DELETE, or an end date reached disables the
-//     user and strips it (groups, credentials, grants, sessions); a DELETE
-//     keeps a tombstone for audit. A later re-hire may reuse the userName.
+//     user and strips it (groups, credentials, grants, sessions), and
+//     disables the web-console accounts of its userName (console.go); a
+//     DELETE keeps a tombstone for audit. A later re-hire may reuse the
+//     userName, and gets no console account back.
 //
 // Revocations are handed to Config.OnRevoke after the transaction commits:
 // a revocation that is pushed exists in the store. One change is the
@@ -440,6 +442,12 @@ func (e *Engine) DeleteUserIf(ctx context.Context, a Actor, id string, check fun
 				}
 				detail["rolesRemoved"] = roles
 			}
+			// Its console accounts were disabled with it; one enabled
+			// again since (by mistake: the user is still gone) is not
+			// left standing by the delete.
+			if err := e.disableConsoleAccounts(ctx, tx, a, u, reasonUserDeleted); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
 			old.State, old.Active, old.Deleted, old.Modified = store.UserDeleted, false, now, now
@@ -461,7 +469,8 @@ func (e *Engine) DeleteUserIf(ctx context.Context, a Actor, id string, check fun
 }
 
 // strip disables u and removes everything that grants access: group
-// memberships, credentials, grants and live sessions. Each ended session
+// memberships, credentials, grants, live sessions, and the web-console
+// accounts of its name (disableConsoleAccounts). Each ended session
 // becomes a revocation to push; if none was live, one user-level
 // revocation records the deprovisioning.
 func (e *Engine) strip(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, why string) (store.User, error) {
@@ -514,15 +523,17 @@ func (e *Engine) strip(ctx context.Context, tx store.Ops, c *change, a Actor, u 
 	for i, s := range sessions {
 		sessIDs[i] = s.ID
 	}
-	_, err = e.audit.Append(ctx, tx, audit.Entry{
+	if _, err := e.audit.Append(ctx, tx, audit.Entry{
 		Actor: a.Name, System: a.System, Action: actionUserDeprovision, Subject: subjectUserPrefix + u.ID,
 		Detail: map[string]any{
 			"reason": why, "rolesRemoved": roles, "credentialsRevoked": credIDs,
 			"grantsRevoked": len(grants), "sessionsEnded": sessIDs,
 		},
-	})
+	}); err != nil {
+		return u, err
+	}
 	e.log.Info("user deprovisioned", "user", u.ID, "reason", why, "sessions", len(sessions), "actor", a.Name)
-	return u, err
+	return u, e.disableConsoleAccounts(ctx, tx, a, u, why)
 }
 
 // removeSites records the loss of each removed site and ends live sessions

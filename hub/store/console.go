@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -164,4 +166,55 @@ type ConsoleOps interface {
 	RecentRevocations(ctx context.Context, limit int) ([]Revocation, error)
 	// SearchAudit returns audit records newest first.
 	SearchAudit(ctx context.Context, q AuditSearch) ([]AuditRecord, error)
+}
+
+// ConsoleAccountsOf returns the console accounts of the hub user named
+// userName: those whose Name equals userName under FoldName, the rule by
+// which the console takes an account for the hub user of its name (the
+// self-review and self-grant checks, and the refusal of an account whose
+// hub user has left). Account names are unique only under ASCII case
+// folding, so a name may have more than one ("Élodie" and "élodie").
+// Ordered as ListConsoleAccounts orders them.
+func ConsoleAccountsOf(ctx context.Context, ops ConsoleOps, userName string) ([]ConsoleAccount, error) {
+	if strings.TrimSpace(userName) == "" {
+		return nil, nil
+	}
+	all, err := ops.ListConsoleAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("console accounts of %q: %w", userName, err)
+	}
+	key := FoldName(userName)
+	var out []ConsoleAccount
+	for _, a := range all {
+		if FoldName(a.Name) == key {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// DisableConsoleAccount disables console account id at at and ends its
+// live console sessions, through ops: call it with a transaction's Ops so
+// that both happen or neither, with the caller's audit record. It returns
+// the account as stored and how many sessions it ended.
+//
+// That is all disabling takes: a disabled account's passkeys and unused
+// invitation links are refused wherever they are checked, and every
+// console request and live-update poll reads the account again, so its
+// open pages and streams stop at their next request. Enabling it again
+// is a deliberate act elsewhere (`shiftgate-hub admin bootstrap`, which
+// revokes the passkeys it had).
+func DisableConsoleAccount(ctx context.Context, ops ConsoleOps, id string, at time.Time) (ConsoleAccount, int, error) {
+	a, err := ops.UpdateConsoleAccount(ctx, id, func(old ConsoleAccount) (ConsoleAccount, error) {
+		old.Disabled, old.Modified = at, at
+		return old, nil
+	})
+	if err != nil {
+		return ConsoleAccount{}, 0, fmt.Errorf("disable console account %s: %w", id, err)
+	}
+	n, err := ops.EndConsoleSessions(ctx, a.ID, at)
+	if err != nil {
+		return ConsoleAccount{}, 0, fmt.Errorf("disable console account %s: %w", id, err)
+	}
+	return a, n, nil
 }
