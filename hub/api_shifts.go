@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -78,16 +80,33 @@ func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycl
 	if !readJSON(w, r, apiBodyLimit, &raw) {
 		return nil
 	}
+	if name, dup := policy.DuplicateKey(raw); dup {
+		// As readAPIJSON refuses for the other admin calls: encoding/json
+		// matches names without case and keeps the last, so
+		// {"start":A,"START":B} would store a shift a reader of the body
+		// does not see.
+		return errors.Join(errBadRequest, fmt.Errorf("the body names %q twice in one object (names are compared without case): give each once", name))
+	}
 	var in []apiShift
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || in == nil {
-		return errors.Join(errBadRequest, errors.New(`send a JSON list of shifts, [{"start": RFC3339, "end": RFC3339}, …], or [] to clear them`))
+		msg := `send a JSON list of shifts, [{"start": RFC3339, "end": RFC3339}, …], or [] to clear them`
+		var te *time.ParseError
+		switch {
+		case errors.As(err, &te):
+			// Most often a local time without its offset: say so, rather
+			// than quote Go's layout.
+			msg += fmt.Sprintf(`: %q is not an RFC 3339 time with its UTC offset, like 2026-12-01T06:00:00+01:00 or 2026-12-01T05:00:00Z`, te.Value)
+		case err != nil:
+			msg += ": " + policy.JSONProblem(err) // names an unknown field
+		}
+		return errors.Join(errBadRequest, errors.New(msg))
 	}
 	shifts := make([]store.Shift, len(in))
 	for i, sh := range in {
 		if sh.Start == nil || sh.End == nil {
-			return errors.Join(errBadRequest, errors.New(`every shift needs "start" and "end" (RFC 3339)`))
+			return errors.Join(errBadRequest, fmt.Errorf(`shift %d: every shift needs "start" and "end" (RFC 3339)`, i+1))
 		}
 		shifts[i] = store.Shift{Start: *sh.Start, End: *sh.End}
 	}

@@ -35,6 +35,11 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *grace < 0 || *grace > policy.MaxShiftGrace {
+		// As the login policy: a longer grace would keep sessions the
+		// policy ends, and a negative one would silently mean none.
+		return fmt.Errorf("%w: --shift-grace %s: give 0 or a duration up to %s", errUsage, *grace, policy.FormatDuration(policy.MaxShiftGrace))
+	}
 	var loc *time.Location
 	if *zone != "" {
 		if loc, err = time.LoadLocation(*zone); err != nil || *zone == "Local" {

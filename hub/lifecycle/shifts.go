@@ -126,13 +126,23 @@ func (e *Engine) ImportShifts(ctx context.Context, a Actor, imp shift.Import, so
 				return err
 			}
 			if len(found) != 1 {
-				bad.Problems = append(bad.Problems, shift.LineError{Line: us.Lines[0],
-					Msg: fmt.Sprintf("no user %q: check the spelling, or provision the user (SCIM) before importing their shifts", us.UserName)})
+				// Lines are in shift order: name the user's first line
+				// in the file, and how many more there are to fix.
+				first, more := slices.Min(us.Lines), ""
+				if n := len(us.Lines) - 1; n > 0 {
+					more = fmt.Sprintf(" (named on this line and %d more)", n)
+				}
+				bad.Problems = append(bad.Problems, shift.LineError{Line: first,
+					Msg: fmt.Sprintf("no user %q%s: check the spelling, or provision the user (SCIM) before importing their shifts", us.UserName, more)})
 				continue
 			}
 			ids[i] = found[0].ID
 		}
 		if len(bad.Problems) > 0 {
+			slices.SortStableFunc(bad.Problems, func(a, b shift.LineError) int { return a.Line - b.Line })
+			if len(bad.Problems) > shift.MaxProblems {
+				bad.Problems, bad.Truncated = bad.Problems[:shift.MaxProblems], true
+			}
 			return &bad
 		}
 		for i, us := range imp.Users {

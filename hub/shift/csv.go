@@ -91,13 +91,13 @@ func (e *ImportError) Error() string {
 // Unwrap lets callers test for ErrInvalid.
 func (e *ImportError) Unwrap() error { return ErrInvalid }
 
-// maxLineErrors caps the problems collected from one file.
-const maxLineErrors = 100
+// MaxProblems caps the problems an ImportError lists.
+const MaxProblems = 100
 
 type problems struct{ e ImportError }
 
 func (p *problems) add(line int, format string, args ...any) {
-	if len(p.e.Problems) >= maxLineErrors {
+	if len(p.e.Problems) >= MaxProblems {
 		p.e.Truncated = true
 		return
 	}
@@ -155,7 +155,11 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 		ps.add(csvLine(err), "%s", csvProblem(err))
 		return Import{}, ps.err()
 	}
-	cols, ok := parseHeader(header, &ps)
+	// The reader reuses the record's storage (ReuseRecord): keep the
+	// header, which problems quote, apart from the lines read after it.
+	header = slices.Clone(header)
+	headerLine, _ := cr.FieldPos(0) // comments and blank lines may come first
+	cols, ok := parseHeader(header, headerLine, &ps)
 	if !ok {
 		return Import{}, ps.err()
 	}
@@ -249,6 +253,9 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 		}
 		s := store.Shift{Start: start.UTC(), End: end.UTC()}
 		if p := check(s); p != "" {
+			if s.End.Before(s.Start) && s.Start.Sub(s.End) < MaxLength {
+				p += "; a night shift ends on the next day: give its end with that day's date"
+			}
 			ps.add(line, "the shift %s %s", Format(s), p)
 			continue
 		}
@@ -297,7 +304,7 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 
 type columns struct{ user, start, end, zone int }
 
-func parseHeader(header []string, ps *problems) (columns, bool) {
+func parseHeader(header []string, line int, ps *problems) (columns, bool) {
 	cols := columns{-1, -1, -1, -1}
 	ok := true
 	for i, h := range header {
@@ -313,12 +320,16 @@ func parseHeader(header []string, ps *problems) (columns, bool) {
 		case strings.EqualFold(h, ColZone):
 			slot = &cols.zone
 		default:
-			ps.add(1, "unknown column %q: the columns are %s, %s, %s and optionally %s", h, ColUserName, ColStart, ColEnd, ColZone)
+			sep := ""
+			if len(header) == 1 && strings.ContainsAny(h, ";\t") {
+				sep = " separated by commas" // a spreadsheet's semicolon or tab export
+			}
+			ps.add(line, "unknown column %q: the columns are %s, %s, %s and optionally %s%s", h, ColUserName, ColStart, ColEnd, ColZone, sep)
 			ok = false
 			continue
 		}
 		if *slot >= 0 {
-			ps.add(1, "column %q appears twice", h)
+			ps.add(line, "column %q appears twice", h)
 			ok = false
 		}
 		*slot = i
@@ -328,7 +339,7 @@ func parseHeader(header []string, ps *problems) (columns, bool) {
 		at   int
 	}{{ColUserName, cols.user}, {ColStart, cols.start}, {ColEnd, cols.end}} {
 		if c.at < 0 && ok {
-			ps.add(1, "the header lacks the %s column: the first line must name the columns, e.g. %s,%s,%s", c.name, ColUserName, ColStart, ColEnd)
+			ps.add(line, "the header lacks the %s column: the first line must name the columns, e.g. %s,%s,%s", c.name, ColUserName, ColStart, ColEnd)
 			ok = false
 		}
 	}
@@ -364,7 +375,7 @@ func parseTime(s string, loc *time.Location, zoneName string) (time.Time, string
 // saving change skips or repeats.
 func inZone(s string, wall time.Time, loc *time.Location, zoneName string) (time.Time, string) {
 	var found []time.Time
-	naive := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, time.UTC)
+	naive := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), time.UTC)
 	for _, probe := range []time.Duration{-36 * time.Hour, 0, 36 * time.Hour} {
 		_, off := naive.Add(probe).In(loc).Zone()
 		t := naive.Add(-time.Duration(off) * time.Second).In(loc)
@@ -384,11 +395,13 @@ func inZone(s string, wall time.Time, loc *time.Location, zoneName string) (time
 		s, zoneName, found[0].Format(time.RFC3339), found[1].Format(time.RFC3339))
 }
 
-// csvLine is the line a csv error is on.
+// csvLine is the line a csv error is on: the line its record starts on,
+// where a quote left open was opened (the reader reports the line it gave
+// up on, which for an unclosed quote is the end of the file).
 func csvLine(err error) int {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return pe.Line
+		return pe.StartLine
 	}
 	return 0
 }
@@ -397,6 +410,8 @@ func csvProblem(err error) string {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		switch {
+		case pe.StartLine != pe.Line:
+			return fmt.Sprintf("a quote opened on this line is not closed on it, so lines %d to %d were read as one line: quote whole fields (\"…\") and double quotes inside them", pe.StartLine, pe.Line)
 		case errors.Is(pe.Err, csv.ErrQuote), errors.Is(pe.Err, csv.ErrBareQuote):
 			return "a quote is misplaced: quote whole fields (\"…\") and double quotes inside them"
 		}

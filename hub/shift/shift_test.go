@@ -86,16 +86,18 @@ func TestParseCSV(t *testing.T) {
 		"ben,2026-12-01 22:00,2026-12-02 06:00,America/Chicago\n" +
 		"ANA,2026-11-30 06:00,2026-11-30T14:00,\n" +
 		"cleo,,,\n" +
-		"dan,\"2026-12-01T06:00:00Z\",2026-12-01T08:00:00Z,\n"
+		"dan,\"2026-12-01T06:00:00Z\",2026-12-01T08:00:00Z,\n" +
+		"eve,2026-12-01 06:00:00.25,2026-12-01T08:00:00.5,\n" // fractions of a second are kept
 	got, err := ParseCSV(strings.NewReader(in), ImportOptions{Zone: berlin})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Import{Rows: 5, Users: []UserShifts{
+	want := Import{Rows: 6, Users: []UserShifts{
 		{UserName: "ana", Shifts: []store.Shift{sh("2026-11-30T05:00:00Z", "2026-11-30T13:00:00Z"), sh("2026-12-01T05:00:00Z", "2026-12-01T13:00:00Z")}, Lines: []int{5, 3}},
 		{UserName: "ben", Shifts: []store.Shift{sh("2026-12-02T04:00:00Z", "2026-12-02T12:00:00Z")}, Lines: []int{4}},
 		{UserName: "cleo", Shifts: []store.Shift{}, Lines: []int{6}},
 		{UserName: "dan", Shifts: []store.Shift{sh("2026-12-01T06:00:00Z", "2026-12-01T08:00:00Z")}, Lines: []int{7}},
+		{UserName: "eve", Shifts: []store.Shift{sh("2026-12-01T05:00:00.25Z", "2026-12-01T07:00:00.5Z")}, Lines: []int{8}},
 	}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got)\n%s", d)
@@ -133,12 +135,22 @@ func TestParseCSVErrors(t *testing.T) {
 				`line 4: start: "tomorrow" is not a time`,
 				`line 5: start: "2026-12-01 06:00" has no UTC offset: write it as RFC 3339 (e.g. 2026-12-01T06:00:00+01:00), add a zone column, or pass a default zone (--zone Europe/Berlin)`,
 				"line 6: the shift 2026-12-01T14:00:00Z–2026-12-01T06:00:00Z ends before it starts",
-				"line 7: 2 fields, the header has 3",
+				"line 7: 2 fields, the header has 3: every line needs userName,start,end",
 				"line 9: the shift 2026-12-01T06:00:00Z–2026-12-03T06:00:00Z lasts 48h0m0s",
 				"line 11: line 10 clears fay's shifts",
 				"line 12: a quote is misplaced",
 				"line 8: ana's shift 2026-12-01T13:00:00Z–2026-12-01T20:00:00Z overlaps the shift on line 2",
 			}},
+		{name: "semicolons", in: "userName;start;end\nana;2026-12-01T06:00:00Z;2026-12-01T14:00:00Z\n", want: []string{
+			`line 1: unknown column "userName;start;end": the columns are userName, start, end and optionally zone separated by commas`}},
+		{name: "header after comments", in: "# WFM export, week 49\n\nuserName,start,end,extra\n", want: []string{`line 3: unknown column "extra"`}},
+		{name: "a quote left open names the line it opens on", in: head +
+			"ana,\"2026-12-01T06:00:00Z,2026-12-01T08:00:00Z\n" +
+			"ben,2026-12-01T06:00:00Z,2026-12-01T08:00:00Z\n" +
+			"cleo,2026-12-01T06:00:00Z,2026-12-01T08:00:00Z\n",
+			want: []string{"line 2: a quote opened on this line is not closed on it, so lines 2 to 4 were read as one line"}},
+		{name: "night shift with the start's date on its end", zone: true, in: head + "ana,2026-12-01 22:00,2026-12-01 06:00\n",
+			want: []string{"line 2: the shift 2026-12-01T21:00:00Z–2026-12-01T05:00:00Z ends before it starts, or when it starts: the end must be later; a night shift ends on the next day: give its end with that day's date"}},
 		{name: "zones", zone: true, in: "userName,start,end,zone\n" +
 			"ana,2026-03-29 02:30,2026-03-29 08:00,\n" + // Berlin skips 02:00–03:00
 			"ben,2026-10-25 02:30,2026-10-25 08:00,\n" + // and repeats 02:00–03:00
@@ -205,6 +217,8 @@ func FuzzParseCSV(f *testing.F) {
 	f.Add("userName,start,end,zone\nben,2026-10-25 02:30,2026-10-25 08:00,Europe/Berlin\n", "UTC")
 	f.Add("start,userName,end\n\"a\"\"b\",x,y\ncleo,,\n", "America/Chicago")
 	f.Add("userName,start,end\nana,2026-12-01 06:00,2026-12-01 14:00\nana,2026-12-01 10:00,2026-12-01 18:00\n", "Asia/Kolkata")
+	f.Add("# export\r\n\r\nuserName,END,start\r\nana,2026-12-02 06:00:00.5,\"2026-12-01 22:00\"\r\n", "Europe/London")
+	f.Add("userName,start,end\nana,\"2026-12-01T06:00:00Z,x\nben,,\n", "")
 	f.Fuzz(func(t *testing.T, in, zone string) {
 		var opts ImportOptions
 		if zone != "" {
@@ -213,16 +227,30 @@ func FuzzParseCSV(f *testing.F) {
 			}
 		}
 		got, err := ParseCSV(strings.NewReader(in), opts)
+		lines := strings.Count(in, "\n") + 1
 		if err != nil {
 			var ie *ImportError
-			if !errors.As(err, &ie) || len(ie.Problems) == 0 {
-				t.Fatalf("error %v is not an *ImportError with problems", err)
+			if !errors.As(err, &ie) || len(ie.Problems) == 0 || len(ie.Problems) > MaxProblems {
+				t.Fatalf("error %v is not an *ImportError with 1 to %d problems", err, MaxProblems)
+			}
+			for _, p := range ie.Problems {
+				if p.Line < 0 || p.Line > lines || p.Msg == "" {
+					t.Fatalf("problem %q is not on one of the input's %d lines", p, lines)
+				}
 			}
 			return
 		}
 		for _, u := range got.Users {
 			if u.UserName == "" || len(u.Lines) == 0 {
 				t.Fatalf("user %+v without name or lines", u)
+			}
+			if len(u.Shifts) > 0 && len(u.Lines) != len(u.Shifts) {
+				t.Fatalf("user %s: %d lines for %d shifts", u.UserName, len(u.Lines), len(u.Shifts))
+			}
+			for _, l := range u.Lines {
+				if l < 2 || l > lines {
+					t.Fatalf("user %s: line %d is not a data line of the input's %d", u.UserName, l, lines)
+				}
 			}
 			norm, err := Normalize(u.Shifts)
 			if err != nil {
