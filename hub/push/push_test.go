@@ -521,7 +521,17 @@ func TestFullQueueDrops(t *testing.T) {
 	if slowest > 100*time.Millisecond {
 		t.Errorf("slowest Push took %v; Push must not block", slowest)
 	}
-	recv(t, e.rec.disconnected, "disconnect")
+	// The channel is dropped at once, but its writer may be in a write to
+	// the kiosk that does not read, which ends at its deadline; on a
+	// loaded machine (the race detector, other tests) that takes longer
+	// than recv's 5 s. What counts is that it is dropped.
+	dropped := time.Now()
+	select {
+	case <-e.rec.disconnected:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the kiosk that does not read was never disconnected")
+	}
+	t.Logf("disconnected %v after the queue filled", time.Since(dropped).Round(time.Millisecond))
 	if e.hub.Connected("kiosk-1") {
 		t.Error("still connected")
 	}
