@@ -315,6 +315,8 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/policy/roles", adminOnly, c.policyRoleSave)
 	handle("POST /console/policy/roles/delete", adminOnly, c.policyRoleDelete)
 	handle("POST /console/policy/other", adminOnly, c.policyOtherSave)
+	handle("GET /console/sites", adminOnly, c.sitesPage)
+	handle("POST /console/sites", adminOnly, c.sitePut)
 	handle("GET /console/tokens", adminOnly, c.tokensPage)
 	handle("POST /console/tokens", adminOnly, c.tokenCreate)
 	handle("POST /console/tokens/{id}/revoke", adminOnly, c.tokenRevoke)
@@ -326,6 +328,7 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/accounts/{id}/invite", adminOnly, c.accountReinvite)
 	handle("POST /console/accounts/{id}/passkeys/revoke", adminOnly, c.accountRevokePasskeys)
 	handle("POST /console/accounts/{id}/disable", adminOnly, c.accountDisable)
+	handle("POST /console/accounts/{id}/enable", adminOnly, c.accountEnable)
 
 	handle("GET /console/reviews", adminOnly, c.reviewsPage)
 	handle("POST /console/reviews", adminOnly, c.reviewStart)

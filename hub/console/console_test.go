@@ -269,7 +269,7 @@ func TestCSRF(t *testing.T) {
 		"/console/signout", "/console/signout-everywhere",
 		"/console/users/" + w.northUser.ID + "/signout", "/console/users/" + w.northUser.ID + "/disable",
 		"/console/credentials/00/revoke", "/console/devices/codes", "/console/devices/" + w.northKiosk.ID + "/disable",
-		"/console/tokens", "/console/tokens/x/revoke", "/console/accounts", "/console/accounts/x/invite", "/console/accounts/x/passkeys/revoke", "/console/accounts/x/disable",
+		"/console/tokens", "/console/tokens/x/revoke", "/console/accounts", "/console/accounts/x/invite", "/console/accounts/x/passkeys/revoke", "/console/accounts/x/disable", "/console/accounts/x/enable", "/console/sites",
 		"/console/site/sessions/" + w.northSession.ID + "/signout", "/console/site/devices/" + w.northKiosk.ID + "/signout",
 		"/console/site/enrollments", "/console/site/grants", "/console/site/grants/" + w.southGrant.ID + "/revoke",
 		"/console/site/extensions",

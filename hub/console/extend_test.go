@@ -133,7 +133,7 @@ func TestExtendShiftAtSupervisedSitesOnly(t *testing.T) {
 	}
 
 	// The form offers the supervisor's sites.
-	if page := sup.get("/console/site/"); !strings.Contains(page.Body, `<select id="extend-site" name="site"`) || !strings.Contains(page.Body, "<option>north</option>") {
+	if page := sup.get("/console/site/"); !strings.Contains(page.Body, `<select id="extend-site" name="site"`) || !strings.Contains(page.Body, `<option value="north">`) {
 		t.Errorf("site page has no site choice for the extension")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shiftgate/shiftgate/hub/console"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -318,34 +317,4 @@ func TestConsoleRefusedWhileHubUserGone(t *testing.T) {
 		t.Fatalf("sign-in with a re-hired hub user: %d %s", r.Status, r.Body)
 	}
 	works("re-hired")
-}
-
-// TestBootstrapCannotRevive: `admin bootstrap` naming an admin who left
-// enables the account and prints a link, but the link cannot register a
-// passkey while the hub user of the account's name is disabled: console
-// access of a leaver stays off whoever enables the account.
-func TestBootstrapCannotRevive(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
-	admin := bootstrapAdmin(t, h)
-	kimID := scimUser(t, h, "kim@example.org", nil)
-	kim := newClient(t, h, nil)
-	if r := kim.register(admin.invite("Kim@Example.org", store.ConsoleAdmin)); r.Status != http.StatusOK {
-		t.Fatalf("register kim: %d %s", r.Status, r.Body)
-	}
-	scimPatch(t, h, kimID, map[string]any{"active": false})
-	if a := account(t, h, "kim@example.org"); a.Disabled.IsZero() {
-		t.Fatalf("kim's console account is enabled after the leaver: %+v", a)
-	}
-	tok, err := console.Bootstrap(t.Context(), h.Store(), auditLog(t, h), "kim@example.org", true, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a := account(t, h, "kim@example.org"); !a.Disabled.IsZero() {
-		t.Fatalf("bootstrap did not enable the account: %+v", a)
-	}
-	again := newClient(t, h, nil)
-	r := again.do("POST", "/console/auth/register/begin", map[string]string{"token": tok})
-	if r.Status != http.StatusForbidden {
-		t.Errorf("registration with the bootstrap link while the hub user is disabled: %d %s, want 403", r.Status, r.Body)
-	}
 }

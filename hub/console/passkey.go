@@ -420,13 +420,19 @@ func InviteLink(publicURL, token string) string {
 // in and force was not given.
 var ErrAdminExists = errors.New("an admin with a passkey already exists: invite more admins from the console (Accounts)")
 
+// ErrHubUserGone is returned by Bootstrap for an account name whose hub
+// user has left (hubUserGone): a link for it could not register a passkey.
+var ErrHubUserGone = errors.New("the hub user of this name is disabled or deleted")
+
 // Bootstrap creates (or, for an admin without a usable passkey, reuses)
 // the admin account name and returns a one-time invite token for it. It
 // is how the first admin gets in: whoever can run it holds the data
 // directory and so the hub already. With force it also works when other
 // admins exist (to recover from lost passkeys). An account it enables
 // again after it was disabled gets in through the new link only: its
-// passkeys are revoked.
+// passkeys are revoked (enableAccount). A name whose hub user has left is
+// refused with ErrHubUserGone, force or not: the identity provider decides
+// who has left, and the console would refuse the link anyway.
 func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string, force bool, now time.Time) (string, error) {
 	name = strings.TrimSpace(name)
 	if err := validName(name); err != nil {
@@ -435,6 +441,11 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 	now = now.UTC()
 	var token string
 	err := st.InTx(ctx, func(tx store.Ops) error {
+		if gone, err := hubUserGone(ctx, tx, name); err != nil {
+			return err
+		} else if gone {
+			return fmt.Errorf("%w: enable the user in the identity provider first (a leaver keeps no console access), or pick another name", ErrHubUserGone)
+		}
 		accounts, err := tx.ListConsoleAccounts(ctx)
 		if err != nil {
 			return err
@@ -467,25 +478,13 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 		case existing.Role != store.ConsoleAdmin:
 			return fmt.Errorf("console account %q exists and is a %s: pick another name", name, existing.Role)
 		default:
-			if !existing.Disabled.IsZero() {
-				// Disabling stopped the account's passkeys; enabling it
-				// again must not bring them back (a leaver's, or a stolen
-				// device's): the new link is the only way in.
-				ids, _, err := revokePasskeys(ctx, tx, existing.ID, nil, now)
-				if err != nil {
-					return err
-				}
-				detail["reenabled"], detail["passkeysRevoked"] = true, ids
-			}
-			if a, err = tx.UpdateConsoleAccount(ctx, existing.ID, func(old store.ConsoleAccount) (store.ConsoleAccount, error) {
-				old.Disabled, old.Modified = time.Time{}, now
-				return old, nil
-			}); err != nil {
-				return err
-			}
 			// The new link replaces any sent before.
-			if _, err := tx.VoidConsoleInvites(ctx, a.ID, now); err != nil {
+			var ids []string
+			if a, ids, _, err = enableAccount(ctx, tx, *existing, now); err != nil {
 				return err
+			}
+			if !existing.Disabled.IsZero() {
+				detail["reenabled"], detail["passkeysRevoked"] = true, ids
 			}
 		}
 		if token, err = newInvite(ctx, tx, a.ID, "cli", now, DefaultInviteTTL); err != nil {
@@ -500,6 +499,37 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 		return "", fmt.Errorf("bootstrap console admin %q: %w", name, err)
 	}
 	return token, nil
+}
+
+// enableAccount enables account a inside tx (an enabled one stays as it
+// is) and voids its unused invitation links, so that a link made after it
+// in the same transaction is the only one that works. When a was disabled
+// its passkeys are revoked first: disabling stopped them, and enabling the
+// account again must not bring back a leaver's or a stolen device's
+// passkeys. It returns the account as stored, the IDs of the passkeys it
+// revoked (hex; none when a was enabled) and how many links it voided.
+// Whether the account may be enabled (its hub user, who asks) is the
+// caller's decision.
+func enableAccount(ctx context.Context, tx store.Ops, a store.ConsoleAccount, now time.Time) (store.ConsoleAccount, []string, int, error) {
+	ids := []string{}
+	if !a.Disabled.IsZero() {
+		var err error
+		if ids, _, err = revokePasskeys(ctx, tx, a.ID, nil, now); err != nil {
+			return store.ConsoleAccount{}, nil, 0, err
+		}
+	}
+	a, err := tx.UpdateConsoleAccount(ctx, a.ID, func(old store.ConsoleAccount) (store.ConsoleAccount, error) {
+		old.Disabled, old.Modified = time.Time{}, now
+		return old, nil
+	})
+	if err != nil {
+		return store.ConsoleAccount{}, nil, 0, err
+	}
+	voided, err := tx.VoidConsoleInvites(ctx, a.ID, now)
+	if err != nil {
+		return store.ConsoleAccount{}, nil, 0, err
+	}
+	return a, ids, voided, nil
 }
 
 // newAccount builds an account with a fresh random user handle.

@@ -713,6 +713,55 @@ func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *view
 	return done(w, r, "/console/accounts", "account-disabled")
 }
 
+// errEnableGone refuses to enable an account whose hub user has left.
+var errEnableGone = &statusError{http.StatusConflict, "the hub user of this account's name is disabled or deleted: " +
+	"enable the user in the identity provider first, then enable the account"}
+
+// accountEnable enables a disabled account again and shows a new one-time
+// invitation link. The account gets in through that link only: its old
+// passkeys (a leaver's, or a stolen device's) are revoked and its earlier
+// links voided, as `admin bootstrap` does. While the account's hub user
+// has left (hubUserGone) it is refused: the identity provider decides
+// that, and the console would refuse the account anyway.
+func (c *Console) accountEnable(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	id := r.PathValue("id")
+	if id == v.account.ID {
+		return badRequest("you cannot enable your own account: ask another admin")
+	}
+	ctx := r.Context()
+	now := c.cfg.Now().UTC()
+	var link, name string
+	err := c.st.InTx(ctx, func(tx store.Ops) error {
+		a, err := tx.GetConsoleAccount(ctx, id)
+		if err != nil {
+			return err
+		}
+		if a.Disabled.IsZero() {
+			return &statusError{http.StatusConflict, "the account is not disabled: use New link for another invitation"}
+		}
+		if gone, err := hubUserGone(ctx, tx, a.Name); err != nil {
+			return err
+		} else if gone {
+			return errEnableGone
+		}
+		a, ids, voided, err := enableAccount(ctx, tx, a, now)
+		if err != nil {
+			return err
+		}
+		tok, err := newInvite(ctx, tx, a.ID, v.actor().Name, now, c.cfg.InviteTTL)
+		if err != nil {
+			return err
+		}
+		link, name = InviteLink(c.cfg.Origin, tok), a.Name
+		return c.auditIn(ctx, tx, v, "console.account_enable", "console:"+a.ID, map[string]any{"name": a.Name, "role": a.Role,
+			"passkeysRevoked": ids, "linksVoided": voided})
+	})
+	if err != nil {
+		return err
+	}
+	return c.renderAccounts(w, r, v, http.StatusCreated, link, name)
+}
+
 // mePage shows the signed-in account and its passkeys.
 func (c *Console) mePage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	creds, err := c.st.ListConsoleCredentials(r.Context(), v.account.ID)

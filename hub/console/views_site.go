@@ -91,7 +91,10 @@ type grantRow struct {
 }
 
 type siteData struct {
-	Sites   []string
+	Sites []string
+	// Zones are Sites with the time zone typed times are read in, for the
+	// grant and extension forms.
+	Zones   []zoneHint
 	Live    liveData
 	Kiosks  []store.Device
 	Roles   []string
@@ -105,6 +108,9 @@ func (c *Console) sitePage(w http.ResponseWriter, r *http.Request, v *viewer) er
 	d := siteData{Now: c.cfg.Now()}
 	var err error
 	if d.Sites, err = c.visibleSites(ctx, v); err != nil {
+		return err
+	}
+	if d.Zones, err = c.zoneHints(ctx, d.Sites); err != nil {
 		return err
 	}
 	if d.Live, err = c.live(ctx, v); err != nil {

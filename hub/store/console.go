@@ -202,8 +202,8 @@ func ConsoleAccountsOf(ctx context.Context, ops ConsoleOps, userName string) ([]
 // invitation links are refused wherever they are checked, and every
 // console request and live-update poll reads the account again, so its
 // open pages and streams stop at their next request. Enabling it again
-// is a deliberate act elsewhere (`shiftgate-hub admin bootstrap`, which
-// revokes the passkeys it had).
+// is a deliberate act elsewhere (the console's Enable, `shiftgate-hub
+// admin bootstrap`), which revokes the passkeys it had.
 func DisableConsoleAccount(ctx context.Context, ops ConsoleOps, id string, at time.Time) (ConsoleAccount, int, error) {
 	a, err := ops.UpdateConsoleAccount(ctx, id, func(old ConsoleAccount) (ConsoleAccount, error) {
 		old.Disabled, old.Modified = at, at
