@@ -28,7 +28,7 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	}
 	fs := e.flags("import shifts")
 	data := fs.String("data", "", "hub data directory")
-	zone := fs.String("zone", "", "IANA time zone for local times on lines without a zone column value, e.g. Europe/Berlin")
+	zone := fs.String("zone", "", "IANA time zone for local times on lines without a zone column value, e.g. Europe/Berlin; a user whose sites are registered with another zone is refused (default: the zone of the user's sites)")
 	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "live sessions outside every shift by more than this end (default: the stored login policy's shift grace)")
 	dryRun := fs.Bool("dry-run", false, "check the file and count what would change, change nothing")
 	file, err := parseWithFile(fs, args[1:])
@@ -50,7 +50,7 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	imp, err := shift.ParseCSV(strings.NewReader(string(body)), shift.ImportOptions{Zone: loc})
+	imp, err := shift.ParseCSV(strings.NewReader(string(body)), shift.ImportOptions{Zone: loc, SiteZones: true})
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}

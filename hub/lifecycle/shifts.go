@@ -114,13 +114,21 @@ type ImportResult struct {
 // source names the file in the audit trail, detail is added to the
 // import's summary record. With dryRun everything is checked and counted
 // and then rolled back.
+//
+// Rows left with local times (shift.ImportOptions.SiteZones) are placed
+// in the user's zone (importZone), read from the user's sites in the same
+// transaction; a user whose zone cannot be told fails the import too.
 func (e *Engine) ImportShifts(ctx context.Context, a Actor, imp shift.Import, source string, detail map[string]any, dryRun bool) (ImportResult, error) {
 	var res ImportResult
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
 		res = ImportResult{}
-		ids := make([]string, len(imp.Users))
-		var bad shift.ImportError
-		for i, us := range imp.Users {
+		ids := map[string]string{} // folded userName → ID
+		zones := map[string]importZoneOf{}
+		sites := map[string]siteZoneOf{}
+		var bad []shift.LineError
+		known := imp // the users that exist
+		known.Users = nil
+		for _, us := range imp.Users {
 			found, _, err := tx.ListUsers(ctx, store.UserQuery{UserName: us.UserName, States: []store.UserState{store.UserPending, store.UserActive, store.UserDisabled}})
 			if err != nil {
 				return err
@@ -128,25 +136,46 @@ func (e *Engine) ImportShifts(ctx context.Context, a Actor, imp shift.Import, so
 			if len(found) != 1 {
 				// Lines are in shift order: name the user's first line
 				// in the file, and how many more there are to fix.
-				first, more := slices.Min(us.Lines), ""
-				if n := len(us.Lines) - 1; n > 0 {
+				lines := slices.Clone(us.Lines)
+				for _, r := range us.Local {
+					lines = append(lines, r.Line)
+				}
+				first, more := slices.Min(lines), ""
+				if n := len(lines) - 1; n > 0 {
 					more = fmt.Sprintf(" (named on this line and %d more)", n)
 				}
-				bad.Problems = append(bad.Problems, shift.LineError{Line: first,
+				bad = append(bad, shift.LineError{Line: first,
 					Msg: fmt.Sprintf("no user %q%s: check the spelling, or provision the user (SCIM) before importing their shifts", us.UserName, more)})
 				continue
 			}
-			ids[i] = found[0].ID
-		}
-		if len(bad.Problems) > 0 {
-			slices.SortStableFunc(bad.Problems, func(a, b shift.LineError) int { return a.Line - b.Line })
-			if len(bad.Problems) > shift.MaxProblems {
-				bad.Problems, bad.Truncated = bad.Problems[:shift.MaxProblems], true
+			key := store.FoldName(us.UserName)
+			ids[key] = found[0].ID
+			known.Users = append(known.Users, us)
+			if len(us.Local) > 0 {
+				z, err := e.importZone(ctx, tx, found[0], imp.Zone, sites)
+				if err != nil {
+					return err
+				}
+				zones[key] = z
 			}
-			return &bad
 		}
-		for i, us := range imp.Users {
-			if _, err := e.setShifts(ctx, tx, c, a, ids[i], us.Shifts, map[string]any{"source": source, "lines": us.Lines}); err != nil {
+		placed, more := known.Resolve(func(us shift.UserShifts) (*time.Location, string) {
+			z := zones[store.FoldName(us.UserName)]
+			if z.problem != "" {
+				return nil, localProblem(us, z.problem)
+			}
+			return z.loc, ""
+		})
+		if err := shift.NewImportError(append(bad, more...)); err != nil {
+			return err
+		}
+		for _, us := range placed.Users {
+			rec := map[string]any{"source": source, "lines": us.Lines}
+			if z := zones[store.FoldName(us.UserName)]; z.loc != nil {
+				rec["localZone"] = z.loc.String()
+				rec["localZoneFrom"] = z.from
+			}
+			if _, err := e.setShifts(ctx, tx, c, a, ids[store.FoldName(us.UserName)], us.Shifts, rec); err != nil {
 				return fmt.Errorf("line %d: %s: %w", us.Lines[0], us.UserName, err)
 			}
 			res.Users++
@@ -172,6 +201,113 @@ func (e *Engine) ImportShifts(ctx context.Context, a Actor, imp shift.Import, so
 	}
 	e.log.Info("shifts imported", "source", source, "users", res.Users, "shifts", res.Shifts, "actor", a.Name)
 	return res, nil
+}
+
+// localProblem names the user's rows without a zone a problem is about:
+// it is reported on the first of them.
+func localProblem(us shift.UserShifts, problem string) string {
+	if n := len(us.Local) - 1; n > 0 {
+		return fmt.Sprintf("%s (this line and %d more of %s's lines give a local time and no %s)", problem, n, us.UserName, shift.ColZone)
+	}
+	return problem
+}
+
+// importZoneOf is the zone an import reads a user's local times in when
+// their line has no zone value: loc (nil refuses them, as without a zone),
+// or a problem saying why it cannot be told.
+type importZoneOf struct {
+	loc     *time.Location
+	from    string // "site" or "default" (the importer's --zone)
+	problem string
+}
+
+// siteZoneOf is a site's registered zone as an import reads it: "" for a
+// site without a record, without a zone, or whose zone does not load.
+type siteZoneOf struct {
+	name, zone string
+	loc        *time.Location
+}
+
+// importZone decides where u's local times without a zone value lie. The
+// importer's default zone def (--zone) applies to everyone in the file,
+// so it must not overrule the zone where u works:
+//
+//   - u has no site with a registered zone: def (nil: refused, as before
+//     sites had zones);
+//   - def is given and u has a site registered with another zone: refused
+//     (the file's default would silently move u's shifts by the zones'
+//     difference), naming both zones;
+//   - def is given otherwise (u's registered zones are def): def;
+//   - no def, all of u's sites registered with one and the same zone:
+//     that zone;
+//   - no def, u's sites in several zones, or some with a zone and some
+//     without: refused, asking for the zone column (or --zone for the
+//     latter).
+//
+// Zones are compared by IANA name. sites caches the sites read.
+func (e *Engine) importZone(ctx context.Context, tx store.SiteOps, u store.User, def *time.Location, sites map[string]siteZoneOf) (importZoneOf, error) {
+	var known []siteZoneOf // u's sites with a registered zone
+	var unknown []string   // and without
+	for _, name := range u.Sites {
+		key := strings.ToLower(name)
+		sz, ok := sites[key]
+		if !ok {
+			s, err := tx.GetSiteByName(ctx, name)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				sz = siteZoneOf{name: name}
+			case err != nil:
+				return importZoneOf{}, fmt.Errorf("time zone of site %s: %w", name, err)
+			default:
+				sz = siteZoneOf{name: s.Name}
+				if loc, err := time.LoadLocation(s.TimeZone); s.TimeZone != "" && s.TimeZone != "Local" && err == nil {
+					sz.zone, sz.loc = s.TimeZone, loc
+				}
+			}
+			sites[key] = sz
+		}
+		if sz.loc == nil {
+			unknown = append(unknown, name)
+			continue
+		}
+		if !slices.ContainsFunc(known, func(k siteZoneOf) bool { return k.zone == sz.zone }) {
+			known = append(known, sz)
+		}
+	}
+	where := func(list []siteZoneOf) string {
+		parts := make([]string, len(list))
+		for i, k := range list {
+			parts[i] = fmt.Sprintf("%s at site %s", k.zone, k.name)
+		}
+		return strings.Join(parts, ", ")
+	}
+	switch {
+	case len(known) == 0:
+		return importZoneOf{loc: def, from: "default"}, nil
+	case def != nil:
+		var other []siteZoneOf
+		for _, k := range known {
+			if k.zone != def.String() {
+				other = append(other, k)
+			}
+		}
+		if len(other) == 0 {
+			return importZoneOf{loc: def, from: "default"}, nil
+		}
+		fix := "give this user's lines their zone in the zone column, or leave out --zone to read them in the site's zone"
+		if len(known) > 1 {
+			fix = "give this user's lines their zone in the zone column"
+		}
+		return importZoneOf{problem: fmt.Sprintf("%s works in %s, but --zone is %s: a local time read in %s would be hours off; %s",
+			u.UserName, where(other), def, def, fix)}, nil
+	case len(known) > 1:
+		return importZoneOf{problem: fmt.Sprintf("%s's sites are in different time zones (%s): give this user's lines their zone in the zone column, or their times with a UTC offset",
+			u.UserName, where(known))}, nil
+	case len(unknown) > 0:
+		return importZoneOf{problem: fmt.Sprintf("%s works in %s, but site %s has no registered time zone: give this user's lines their zone in the zone column, pass --zone %s, or register the site's zone (site set)",
+			u.UserName, where(known), strings.Join(unknown, ", "), known[0].zone)}, nil
+	}
+	return importZoneOf{loc: known[0].loc, from: "site"}, nil
 }
 
 // errDryRun rolls back a dry run.

@@ -34,8 +34,15 @@ var LocalLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-
 // ImportOptions tunes ParseCSV.
 type ImportOptions struct {
 	// Zone is used for local times on rows without a zone column value;
-	// nil refuses local times there.
+	// nil refuses local times there. With SiteZones it is only the
+	// default that Import.Resolve's caller may choose (Import.Zone).
 	Zone *time.Location
+	// SiteZones keeps the rows with a local time and no zone column value
+	// unresolved (UserShifts.Local): where they lie depends on the user,
+	// whose sites the parser does not know. The caller places them with
+	// Import.Resolve (lifecycle.Engine.ImportShifts does, in the zone of
+	// the user's sites).
+	SiteZones bool
 }
 
 // Import is a parsed, valid import file.
@@ -43,15 +50,31 @@ type Import struct {
 	// Users in the order of their first row.
 	Users []UserShifts
 	Rows  int // data rows, header and comments not counted
+	// Zone is, with ImportOptions.SiteZones, ImportOptions.Zone: the
+	// importer's default zone (--zone) for the Local rows, nil for none.
+	// Without SiteZones it is nil: every row is placed.
+	Zone *time.Location
 }
 
 // UserShifts are one user's shifts from an import: they replace all of
-// the user's shifts. Empty Shifts clears them (a row with empty start and
-// end).
+// the user's shifts. Empty Shifts and Local clear them (a row with empty
+// start and end).
 type UserShifts struct {
 	UserName string
 	Shifts   []store.Shift // sorted by start, UTC
 	Lines    []int         // the line of each shift, in Shifts order; the clearing row's line when Shifts is empty
+	// Local are the rows left unresolved (ImportOptions.SiteZones), in
+	// file order. A user with Local rows has had Shifts checked one by
+	// one but not against each other: Import.Resolve does that.
+	Local []LocalRow
+}
+
+// LocalRow is an import row with a local time (no UTC offset) and no zone
+// column value, kept as written until the user's zone is known. Its times
+// have the form of a time; whether they exist in the zone is not known.
+type LocalRow struct {
+	Line       int
+	Start, End string
 }
 
 // LineError is one problem in an import file.
@@ -168,6 +191,7 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 		name   string
 		shifts []store.Shift
 		lines  []int
+		local  []LocalRow
 		clear  int // line of a clearing row
 	}
 	byKey := map[string]*userRows{}
@@ -216,7 +240,7 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 			order = append(order, u)
 		}
 		if startText == "" && endText == "" {
-			if u.clear != 0 || len(u.lines) > 0 {
+			if u.clear != 0 || len(u.lines) > 0 || len(u.local) > 0 {
 				ps.add(line, "a line with empty %s and %s clears %s's shifts, so it must be that user's only line", ColStart, ColEnd, name)
 			}
 			u.clear = line
@@ -224,6 +248,19 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 		}
 		if u.clear != 0 {
 			ps.add(line, "line %d clears %s's shifts, so %s can have no other line", u.clear, name, name)
+			continue
+		}
+		if zoneText == "" && opts.SiteZones && (isLocal(startText) || isLocal(endText)) {
+			// The zone is the user's: check the form now, place it later.
+			if _, msg := parseTime(startText, time.UTC, ""); msg != "" {
+				ps.add(line, "%s: %s", ColStart, msg)
+				continue
+			}
+			if _, msg := parseTime(endText, time.UTC, ""); msg != "" {
+				ps.add(line, "%s: %s", ColEnd, msg)
+				continue
+			}
+			u.local = append(u.local, LocalRow{Line: line, Start: startText, End: endText})
 			continue
 		}
 		loc := opts.Zone
@@ -241,22 +278,9 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 				continue // reported on its first use
 			}
 		}
-		start, msg := parseTime(startText, loc, zoneText)
-		if msg != "" {
-			ps.add(line, "%s: %s", ColStart, msg)
-			continue
-		}
-		end, msg := parseTime(endText, loc, zoneText)
-		if msg != "" {
-			ps.add(line, "%s: %s", ColEnd, msg)
-			continue
-		}
-		s := store.Shift{Start: start.UTC(), End: end.UTC()}
-		if p := check(s); p != "" {
-			if s.End.Before(s.Start) && s.Start.Sub(s.End) < MaxLength {
-				p += "; a night shift ends on the next day: give its end with that day's date"
-			}
-			ps.add(line, "the shift %s %s", Format(s), p)
+		s, p := rowShift(startText, endText, loc, zoneText)
+		if p != "" {
+			ps.add(line, "%s", p)
 			continue
 		}
 		u.shifts = append(u.shifts, s)
@@ -264,6 +288,9 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 	}
 
 	out := Import{Rows: rows}
+	if opts.SiteZones {
+		out.Zone = opts.Zone
+	}
 	for _, u := range order {
 		us := UserShifts{UserName: u.name}
 		if u.clear != 0 {
@@ -271,22 +298,15 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 			out.Users = append(out.Users, us)
 			continue
 		}
-		idx := make([]int, len(u.shifts))
-		for i := range idx {
-			idx[i] = i
+		if len(u.local) > 0 {
+			// Checked against each other once placed (Resolve).
+			us.Shifts, us.Lines, us.Local = u.shifts, u.lines, u.local
+			out.Users = append(out.Users, us)
+			continue
 		}
-		slices.SortStableFunc(idx, func(a, b int) int { return u.shifts[a].Start.Compare(u.shifts[b].Start) })
-		for _, i := range idx {
-			us.Shifts = append(us.Shifts, u.shifts[i])
-			us.Lines = append(us.Lines, u.lines[i])
-		}
-		if len(us.Shifts) > MaxShifts {
-			ps.add(us.Lines[0], "%s has %d shifts in this file; at most %d per user: leave out shifts that are over", u.name, len(us.Shifts), MaxShifts)
-		}
-		for i := 1; i < len(us.Shifts); i++ {
-			if us.Shifts[i].Start.Before(us.Shifts[i-1].End) {
-				ps.add(us.Lines[i], "%s's shift %s overlaps the shift on line %d (%s): a worker is in one shift at a time", u.name, Format(us.Shifts[i]), us.Lines[i-1], Format(us.Shifts[i-1]))
-			}
+		us.Shifts, us.Lines = u.shifts, u.lines
+		for _, p := range finish(&us) {
+			ps.add(p.Line, "%s", p.Msg)
 		}
 		if len(us.Shifts) > 0 {
 			out.Users = append(out.Users, us)
@@ -300,6 +320,125 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 		return Import{}, ps.err()
 	}
 	return out, nil
+}
+
+// Resolve places the Local rows of imp's users (ImportOptions.SiteZones):
+// each user's in the zone zoneFor returns for it, or, when zoneFor
+// returns a problem instead, none of them (the problem is reported on the
+// user's first Local line). A nil zone refuses local times, as ParseCSV
+// without a zone does. The placed rows are checked as ParseCSV checks
+// rows, and each such user's shifts against each other; zoneFor is not
+// called for users without Local rows. The result has no Local rows.
+//
+// The problems are returned in line order and not capped, so that the
+// caller can add its own before it builds the error (NewImportError); on
+// any problem the Import returned is not to be applied.
+func (imp Import) Resolve(zoneFor func(UserShifts) (*time.Location, string)) (Import, []LineError) {
+	out := Import{Rows: imp.Rows, Zone: imp.Zone, Users: make([]UserShifts, 0, len(imp.Users))}
+	var bad []LineError
+	for _, us := range imp.Users {
+		if len(us.Local) == 0 {
+			out.Users = append(out.Users, us)
+			continue
+		}
+		loc, msg := zoneFor(us)
+		if msg != "" {
+			bad = append(bad, LineError{Line: us.Local[0].Line, Msg: msg})
+			continue
+		}
+		placed := UserShifts{UserName: us.UserName, Shifts: slices.Clone(us.Shifts), Lines: slices.Clone(us.Lines)}
+		ok := true
+		for _, r := range us.Local {
+			s, p := rowShift(r.Start, r.End, loc, "")
+			if p != "" {
+				bad, ok = append(bad, LineError{Line: r.Line, Msg: p}), false
+				continue
+			}
+			placed.Shifts = append(placed.Shifts, s)
+			placed.Lines = append(placed.Lines, r.Line)
+		}
+		if !ok {
+			continue
+		}
+		bad = append(bad, finish(&placed)...)
+		out.Users = append(out.Users, placed)
+	}
+	slices.SortStableFunc(bad, func(a, b LineError) int { return a.Line - b.Line })
+	return out, bad
+}
+
+// NewImportError is the error for problems (nil for none): in line order,
+// at most MaxProblems of them.
+func NewImportError(problems []LineError) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	e := &ImportError{Problems: slices.Clone(problems)}
+	slices.SortStableFunc(e.Problems, func(a, b LineError) int { return a.Line - b.Line })
+	if len(e.Problems) > MaxProblems {
+		e.Problems, e.Truncated = e.Problems[:MaxProblems], true
+	}
+	return e
+}
+
+// rowShift is the shift of one row, its times read in loc (named
+// zoneName, "" for loc's own name), or what to fix about the row.
+func rowShift(startText, endText string, loc *time.Location, zoneName string) (store.Shift, string) {
+	start, msg := parseTime(startText, loc, zoneName)
+	if msg != "" {
+		return store.Shift{}, ColStart + ": " + msg
+	}
+	end, msg := parseTime(endText, loc, zoneName)
+	if msg != "" {
+		return store.Shift{}, ColEnd + ": " + msg
+	}
+	s := store.Shift{Start: start.UTC(), End: end.UTC()}
+	if p := check(s); p != "" {
+		if s.End.Before(s.Start) && s.Start.Sub(s.End) < MaxLength {
+			p += "; a night shift ends on the next day: give its end with that day's date"
+		}
+		return store.Shift{}, fmt.Sprintf("the shift %s %s", Format(s), p)
+	}
+	return s, ""
+}
+
+// finish sorts us's shifts (with their lines) by start and returns what
+// is wrong with them together: too many, or overlapping.
+func finish(us *UserShifts) []LineError {
+	idx := make([]int, len(us.Shifts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return us.Shifts[a].Start.Compare(us.Shifts[b].Start) })
+	shifts, lines := make([]store.Shift, 0, len(idx)), make([]int, 0, len(idx))
+	for _, i := range idx {
+		shifts = append(shifts, us.Shifts[i])
+		lines = append(lines, us.Lines[i])
+	}
+	us.Shifts, us.Lines = shifts, lines
+	if len(shifts) == 0 {
+		us.Shifts, us.Lines = nil, nil
+	}
+	var bad []LineError
+	if len(shifts) > MaxShifts {
+		bad = append(bad, LineError{Line: lines[0], Msg: fmt.Sprintf("%s has %d shifts in this file; at most %d per user: leave out shifts that are over", us.UserName, len(shifts), MaxShifts)})
+	}
+	for i := 1; i < len(shifts); i++ {
+		if shifts[i].Start.Before(shifts[i-1].End) {
+			bad = append(bad, LineError{Line: lines[i], Msg: fmt.Sprintf("%s's shift %s overlaps the shift on line %d (%s): a worker is in one shift at a time", us.UserName, Format(shifts[i]), lines[i-1], Format(shifts[i-1]))})
+		}
+	}
+	return bad
+}
+
+// isLocal reports whether s has the form of a local time (LocalLayouts).
+func isLocal(s string) bool {
+	for _, layout := range LocalLayouts {
+		if _, err := time.Parse(layout, s); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 type columns struct{ user, start, end, zone int }
