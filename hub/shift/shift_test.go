@@ -260,5 +260,44 @@ func FuzzParseCSV(f *testing.F) {
 				t.Fatalf("imported shifts of %s are not normalized: %v", u.UserName, u.Shifts)
 			}
 		}
+		// The same file with the local rows kept for the user's zone
+		// (the hub's import) and placed by Resolve: a zone per user (some
+		// in another zone than the default, some refused), the same
+		// guarantees.
+		opts.SiteZones = true
+		kept, err := ParseCSV(strings.NewReader(in), opts)
+		if err != nil {
+			t.Fatalf("parsed without SiteZones but not with them: %v", err)
+		}
+		chicago, _ := time.LoadLocation("America/Chicago")
+		placed, problems := kept.Resolve(func(u UserShifts) (*time.Location, string) {
+			switch len(u.UserName) % 3 {
+			case 0:
+				return chicago, ""
+			case 1:
+				return kept.Zone, ""
+			}
+			return nil, u.UserName + " works in several zones"
+		})
+		for _, p := range problems {
+			if p.Line < 2 || p.Line > lines || p.Msg == "" {
+				t.Fatalf("resolve problem %q is not on a data line of the input's %d", p, lines)
+			}
+		}
+		if len(problems) > 0 {
+			return
+		}
+		for _, u := range placed.Users {
+			if len(u.Local) != 0 {
+				t.Fatalf("user %s still has local rows after Resolve", u.UserName)
+			}
+			if len(u.Shifts) > 0 && len(u.Lines) != len(u.Shifts) {
+				t.Fatalf("user %s: %d lines for %d shifts after Resolve", u.UserName, len(u.Lines), len(u.Shifts))
+			}
+			norm, err := Normalize(u.Shifts)
+			if err != nil || !Equal(norm, u.Shifts) {
+				t.Fatalf("resolved shifts of %s are invalid or not normalized: %v (%v)", u.UserName, u.Shifts, err)
+			}
+		}
 	})
 }
