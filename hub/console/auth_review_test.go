@@ -167,3 +167,39 @@ func TestOriginAsBrowsersSendIt(t *testing.T) {
 		t.Errorf("another port's origin: %d, want 403", r.Code)
 	}
 }
+
+// TestSigninEndsTheSessionItReplaces: signing in again in a browser that
+// holds a session replaces its cookie; the old session ends with it, so a
+// copy of the old cookie opens nothing.
+func TestSigninEndsTheSessionItReplaces(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	u, err := url.Parse(h.URL + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookieOf := func() *http.Cookie {
+		for _, ck := range admin.http.Jar.Cookies(u) {
+			if ck.Name == console.CookieName {
+				return ck
+			}
+		}
+		t.Fatal("no session cookie in the jar")
+		return nil
+	}
+	old := cookieOf()
+	if r := admin.signin(); r.Status != http.StatusOK {
+		t.Fatalf("second sign-in: %d %s", r.Status, r.Body)
+	}
+	if cookieOf().Value == old.Value {
+		t.Fatal("the second sign-in kept the cookie")
+	}
+	if r := admin.get("/console/dashboard"); r.Status != http.StatusOK {
+		t.Fatalf("the new session: %d", r.Status)
+	}
+	copyOf := newClient(t, h, nil)
+	copyOf.http.Jar.SetCookies(u, []*http.Cookie{{Name: console.CookieName, Value: old.Value, Path: "/"}})
+	if r := copyOf.get("/console/dashboard"); r.Status == http.StatusOK {
+		t.Errorf("a copy of the replaced cookie still opens the console (%d)", r.Status)
+	}
+}

@@ -145,7 +145,7 @@ func (c *Console) loginFinish(w http.ResponseWriter, r *http.Request, _ *viewer)
 	// revocation may have come in between.
 	now := c.cfg.Now().UTC()
 	var raced *uint32
-	err = c.startSession(r.Context(), w, account, "passkey", func(tx store.Ops) error {
+	err = c.startSession(r, w, account, "passkey", func(tx store.Ops) error {
 		if acct, err := tx.GetConsoleAccount(r.Context(), account.ID); err != nil {
 			return err
 		} else if !acct.Disabled.IsZero() {
@@ -348,7 +348,7 @@ func (c *Console) registerFinish(w http.ResponseWriter, r *http.Request, _ *view
 	for _, t := range wc.Transport {
 		cred.Transports = append(cred.Transports, string(t))
 	}
-	err = c.startSession(r.Context(), w, a, "invite", func(tx store.Ops) error {
+	err = c.startSession(r, w, a, "invite", func(tx store.Ops) error {
 		if _, err := tx.UseConsoleInvite(r.Context(), cer.invite, now); err != nil {
 			return err
 		}

@@ -147,12 +147,8 @@ func (c *Console) toSignin(w http.ResponseWriter, r *http.Request) {
 // that was disabled or whose hub user has left (hubUserGone). touch
 // records the request as activity.
 func (c *Console) viewer(ctx context.Context, r *http.Request, touch bool) (*viewer, error) {
-	ck, err := r.Cookie(CookieName)
-	if err != nil || ck.Value == "" {
-		return nil, errNoSession
-	}
-	secret, err := base64.RawURLEncoding.DecodeString(ck.Value)
-	if err != nil || len(secret) != secretBytes {
+	secret, ok := cookieSecret(r)
+	if !ok {
 		return nil, errNoSession
 	}
 	hash := hashSecret(secret)
@@ -250,7 +246,13 @@ func csrfToken(secret []byte) string {
 // fails, or after it, and ends the session with the others. An account
 // whose hub user has left (hubUserGone) is refused with errSignin, read
 // in the same transaction.
-func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a store.ConsoleAccount, how string, first func(tx store.Ops) error) error {
+//
+// A session the browser still holds (its cookie, which the new one
+// replaces) is ended in the same transaction: unreachable from this
+// browser from now on, it must not stay valid for whoever copied the
+// cookie.
+func (c *Console) startSession(r *http.Request, w http.ResponseWriter, a store.ConsoleAccount, how string, first func(tx store.Ops) error) error {
+	ctx := r.Context()
 	secret, err := newSecret()
 	if err != nil {
 		return err
@@ -269,6 +271,11 @@ func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a sto
 			c.cfg.Logger.Warn("console sign-in refused: the account's hub user is disabled or deleted", "account", a.Name, "role", a.Role, "how", how)
 			return errSignin
 		}
+		if old, ok := cookieSecret(r); ok {
+			if err := tx.EndConsoleSession(ctx, hashSecret(old), now); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		if err := tx.CreateConsoleSession(ctx, s); err != nil {
 			return err
 		}
@@ -284,6 +291,20 @@ func (c *Console) startSession(ctx context.Context, w http.ResponseWriter, a sto
 		Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
 	return nil
+}
+
+// cookieSecret returns the session secret r's cookie carries; ok is
+// false without a well-formed one.
+func cookieSecret(r *http.Request) (secret []byte, ok bool) {
+	ck, err := r.Cookie(CookieName)
+	if err != nil || ck.Value == "" {
+		return nil, false
+	}
+	secret, err = base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || len(secret) != secretBytes {
+		return nil, false
+	}
+	return secret, true
 }
 
 func clearCookie(w http.ResponseWriter) {
