@@ -264,3 +264,28 @@ func TestJITGrantEndsWithUser(t *testing.T) {
 		t.Errorf("re-hired user at the grant's site: refused %q, want not_allowed_here", got)
 	}
 }
+
+// TestJITGrantEndLeavesOtherRoles: the end of a grant touches only the
+// sessions that hold its role. A picker signed in through their group at
+// their own site keeps the session when a nurse grant at that site, which
+// the session never used, is revoked.
+func TestJITGrantEndLeavesOtherRoles(t *testing.T) {
+	h, clock, now := startClocked(t, hubtest.Options{})
+	uid := createUser(t, h, "pat", `{"sites":["north"]}`)
+	createGroup(t, h, "Picker", uid)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "pat")
+	g := grant(t, first(tap(t, k, badge)))
+	if g.Role != "Picker" {
+		t.Fatalf("session role %q, want Picker", g.Role)
+	}
+	id := postGrant(t, h, map[string]any{"user": "pat", "role": "Nurse", "site": "north", "end": now.Add(2 * time.Hour), "reason": "cover"})
+	clock.Advance(10 * time.Minute)
+	if r := h.API(t, "POST", "/api/v1/grants/"+id+"/revoke", nil); r.Status != http.StatusOK {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	if s, err := h.Store().GetSession(t.Context(), g.SessionID); err != nil || !s.Ended.IsZero() || !s.Expires.Equal(g.ExpiresAt) {
+		t.Fatalf("the picker's session after the nurse grant's revoke = %+v (%v), want live until %s", s, err, g.ExpiresAt)
+	}
+}
