@@ -959,7 +959,9 @@ func (a *Agent) startTeardown() {
 // recorded (session.json, with its end reason) and the kiosk Ending — no
 // tap is taken over what may be left of it — answers the revokes waiting
 // for it with an internal error, and is tried again after a backoff, or at
-// once when a revoke for the session comes. Only a teardown that succeeded
+// once when a revoke for the session comes; each failure emits
+// session.teardown_failed, so that a screen can ask for help instead of
+// saying "Signing out…" for ever. Only a teardown that succeeded
 // locks the kiosk, acknowledges the revokes, queues session.end and emits
 // session.ended. A revoked session's end is reported too when its revokes
 // cannot be acknowledged: they were answered with an error, or the kiosk
@@ -992,6 +994,9 @@ func (a *Agent) endDone(err error) {
 				}
 			})
 		})
+		// Said last, as in beginEnd: a slow event sink never holds up
+		// the answers to the revokes or the retry.
+		a.emit(Event{Event: EventSessionTeardownFailed, SessionID: s.ID, Attempt: a.tornFails})
 		return
 	}
 	a.tornFails = 0

@@ -377,7 +377,7 @@ func TestRevokeTeardownFailureIsReported(t *testing.T) {
 	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonForced})
 	<-h.teardowns
 	h.gate <- errors.New("kill: permission denied")
-	h.ev.expect(t, EventSessionEnding)
+	h.ev.expect(t, EventSessionEnding, EventSessionTeardownFailed)
 	h.wantState(Ending) // kept until a teardown succeeds
 	h.hub.waitFor("error reply", func() bool { return len(h.hub.getReplies()) == 1 })
 	if r := h.hub.getReplies()[0]; r.Re != "p1" || r.Type != wire.TypeError {

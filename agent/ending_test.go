@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,7 +110,7 @@ func TestFailedTeardownKeepsSessionAndRetries(t *testing.T) {
 	h.ev.expect(t, EventSessionEnding)
 	<-h.teardowns
 	h.gate <- errors.New("processes survived SIGKILL")
-	h.waitLoop("the failed teardown", func() bool { return h.a.tornFails == 1 })
+	h.ev.expect(t, EventSessionTeardownFailed)
 	h.wantState(Ending)
 	st, err := readSessionState(h.dir)
 	mustNoErr(t, err)
@@ -139,7 +141,7 @@ func TestFailedTeardownKeepsSessionAndRetries(t *testing.T) {
 		t.Fatalf("retry tore down %q", s.ID)
 	}
 	h.gate <- errors.New("still there")
-	h.waitLoop("the second failure", func() bool { return h.a.tornFails == 2 })
+	h.ev.expect(t, EventSessionTeardownFailed)
 	h.wantState(Ending)
 	h.clock.Advance(2 * teardownRetryBase)
 	<-h.teardowns
@@ -153,6 +155,51 @@ func TestFailedTeardownKeepsSessionAndRetries(t *testing.T) {
 	mustNoErr(t, err)
 	if st.Session != nil {
 		t.Errorf("session.json still records %+v after the teardown succeeded", st.Session)
+	}
+}
+
+// TestFailedTeardownEmitsEvent: each failed try of a teardown emits
+// session.teardown_failed with the session and the number of failures in
+// a row, and nothing of the worker (no user, not the error); the retries go
+// on, and the try that succeeds emits session.ended as before. The count
+// starts again for the next session.
+func TestFailedTeardownEmitsEvent(t *testing.T) {
+	h := newHarness(t, withGate())
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.a.Signout()
+	h.ev.expect(t, EventSessionEnding)
+	<-h.teardowns
+	for attempt := 1; attempt <= 3; attempt++ {
+		h.gate <- errors.New("wipe /home/ana: permission denied")
+		got := h.ev.expect(t, EventSessionTeardownFailed)[0]
+		want := Event{Event: EventSessionTeardownFailed, Time: h.clock.Now(), SessionID: "s1", Attempt: attempt}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("failure %d: session.teardown_failed (-want +got):\n%s", attempt, diff)
+		}
+		b, err := json.Marshal(got)
+		mustNoErr(t, err)
+		if strings.Contains(string(b), "ana") {
+			t.Errorf("session.teardown_failed tells of the worker: %s", b)
+		}
+		h.wantState(Ending)
+		h.clock.Advance(teardownRetryDelay(attempt))
+		if s := <-h.teardowns; s.ID != "s1" {
+			t.Fatalf("retry %d tore down %q", attempt, s.ID)
+		}
+	}
+	h.gate <- nil
+	h.ev.expect(t, EventSessionEnded)
+	h.wantState(Locked)
+	h.ev.none(t)
+
+	h.login("s2", "ana", time.Hour)
+	h.a.Signout()
+	h.ev.expect(t, EventSessionEnding)
+	<-h.teardowns
+	h.gate <- errors.New("processes survived SIGKILL")
+	if e := h.ev.expect(t, EventSessionTeardownFailed)[0]; e.SessionID != "s2" || e.Attempt != 1 {
+		t.Errorf("next session's first failure: %+v, want s2 attempt 1", e)
 	}
 }
 
@@ -172,6 +219,7 @@ func TestResentRevokeRetriesFailedTeardown(t *testing.T) {
 	if r := h.hub.getReplies()[0]; r.Re != "p1" || r.Type != wire.TypeError {
 		t.Fatalf("reply %+v, want error for p1", r)
 	}
+	h.ev.expect(t, EventSessionTeardownFailed)
 
 	h.hub.push(wire.TypeSessionRevoke, "p2", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonForced})
 	select {
@@ -232,7 +280,7 @@ func TestRevokeAnsweredWithErrorReportsEnd(t *testing.T) {
 	h.clock.Advance(teardownRetryBase)
 	<-h.teardowns
 	h.gate <- nil
-	h.ev.expect(t, EventSessionEnding, EventSessionEnded)
+	h.ev.expect(t, EventSessionEnding, EventSessionTeardownFailed, EventSessionEnded)
 	h.endReported("s1", wire.ReasonDeprovisioned)
 	if h.acked("p1") {
 		t.Error("p1 acked after it was answered with an error")

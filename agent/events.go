@@ -45,8 +45,17 @@ const (
 	// can take the profile's kill grace, or up to Config.TeardownTimeout;
 	// session.ended, with the same fields, follows when it is done.
 	EventSessionEnding = "session.ending"
-	EventSessionEnded  = "session.ended"
-	EventLoginRefused  = "login.refused"
+	// EventSessionTeardownFailed is an addition to the contract: a try of
+	// the ending session's teardown failed (its processes survived, the
+	// wipe failed, the hook timed out …), for the Attempt-th time in a row.
+	// The kiosk stays Ending and the teardown is tried again after a
+	// backoff; session.ended follows only once a try succeeds. It carries
+	// SessionID and Attempt only: nothing of the worker, and not the error
+	// (which can name the worker's files; it goes to stderr). A screen
+	// should tell staff the kiosk needs attention.
+	EventSessionTeardownFailed = "session.teardown_failed"
+	EventSessionEnded          = "session.ended"
+	EventLoginRefused          = "login.refused"
 )
 
 // Login refusal reasons the agent decides on its own, besides the hub's
@@ -129,6 +138,9 @@ type Event struct {
 	Restored bool
 	// DeviceID, DeviceName and Site describe the kiosk on connected.
 	DeviceID, DeviceName, Site string
+	// Attempt counts the failed teardowns of the session in a row
+	// (session.teardown_failed), from 1.
+	Attempt int
 }
 
 // MarshalJSON writes the event in its stdout form.
@@ -147,11 +159,12 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		DeviceID   string    `json:"device_id,omitempty"`
 		DeviceName string    `json:"device_name,omitempty"`
 		Site       string    `json:"site,omitempty"`
+		Attempt    int       `json:"attempt,omitempty"`
 	}
 	o := out{
 		Event: e.Event, Time: formatTime(e.Time), User: e.User, Display: e.DisplayName, SessionID: e.SessionID,
 		Role: e.Role, Reason: e.Reason, Restored: e.Restored,
-		DeviceID: e.DeviceID, DeviceName: e.DeviceName, Site: e.Site,
+		DeviceID: e.DeviceID, DeviceName: e.DeviceName, Site: e.Site, Attempt: e.Attempt,
 	}
 	if !e.ExpiresAt.IsZero() {
 		o.ExpiresAt = formatTime(e.ExpiresAt)

@@ -30,6 +30,8 @@ func TestEventJSON(t *testing.T) {
 			want: `{"event":"enrollment.ended","time":"2026-03-02T07:00:00.123Z","user":"ana","reason":"registered"}`},
 		{name: "ending", e: Event{Event: EventSessionEnding, Time: at, SessionID: "s1", User: "ana", Reason: "deprovisioned"},
 			want: `{"event":"session.ending","time":"2026-03-02T07:00:00.123Z","user":"ana","session_id":"s1","reason":"deprovisioned"}`},
+		{name: "teardown failed", e: Event{Event: EventSessionTeardownFailed, Time: at, SessionID: "s1", Attempt: 2},
+			want: `{"event":"session.teardown_failed","time":"2026-03-02T07:00:00.123Z","session_id":"s1","attempt":2}`},
 		{name: "ended", e: Event{Event: EventSessionEnded, Time: at, SessionID: "s1", Reason: "signout"},
 			want: `{"event":"session.ended","time":"2026-03-02T07:00:00.123Z","session_id":"s1","reason":"signout"}`},
 		{name: "refused", e: Event{Event: EventLoginRefused, Time: at, Reason: "not_recognised"},

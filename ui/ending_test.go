@@ -110,3 +110,66 @@ func TestKioskSigningOut(t *testing.T) {
 	}
 	k.waitScreen(ScreenEnded, "Signed out")
 }
+
+// TestEndingScreenTeardownFailed: once the agent says a try of the teardown
+// failed (session.teardown_failed; it keeps trying), the ending screen
+// still shows nothing of the worker but asks staff for help instead of
+// "Please wait."; session.ended then shows the ended screen and the locked
+// screen after it, as before, and the next sign-out says "Please wait."
+// again.
+func TestEndingScreenTeardownFailed(t *testing.T) {
+	stuck := EndingMessage(true).Detail
+	h := newHarness(t, "amira")
+	h.m.Attach(h.w)
+	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "amira.haddad", DisplayName: "Amira Haddad", Role: "Nurse",
+		SessionID: "s1", ExpiresAt: h.clock.t.Add(8 * time.Hour), Apps: []string{"emr"}})
+	h.m.Emit(agent.Event{Event: agent.EventSessionEnding, User: "amira.haddad", SessionID: "s1", Reason: "signout"})
+	h.want(ScreenEnding, "Signing out…", "Please wait.")
+
+	for attempt := 1; attempt <= 2; attempt++ {
+		h.m.Emit(agent.Event{Event: agent.EventSessionTeardownFailed, SessionID: "s1", Attempt: attempt})
+		h.want(ScreenEnding, "Signing out…", stuck)
+		shown := h.texts()
+		for _, s := range []string{"Please wait.", "Amira Haddad", "amira.haddad", "Nurse", "[emr]", "[Sign out]"} {
+			if slices.Contains(shown, s) {
+				t.Errorf("after failure %d the ending screen shows %q: %q", attempt, s, shown)
+			}
+		}
+		if b := buttonsOn(h.m.Content()); len(b) != 0 {
+			t.Errorf("the ending screen offers %q", b)
+		}
+	}
+	h.clock.t = h.clock.t.Add(DefaultVerifyingFor)
+	h.m.Tick()
+	h.m.Emit(agent.Event{Event: agent.EventBadgeRead})
+	h.want(ScreenEnding, stuck)
+
+	h.m.Emit(agent.Event{Event: agent.EventSessionEnded, User: "amira.haddad", SessionID: "s1", Reason: "signout"})
+	h.want(ScreenEnded, "Signed out")
+	if slices.Contains(h.texts(), stuck) {
+		t.Errorf("the ended screen still asks for help: %q", h.texts())
+	}
+	h.clock.t = h.clock.t.Add(DefaultMessageFor)
+	h.m.Tick()
+	h.want(ScreenLocked, "Tap your badge", "[amira]")
+
+	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "amira.haddad", DisplayName: "Amira Haddad", SessionID: "s2",
+		ExpiresAt: h.clock.t.Add(8 * time.Hour)})
+	h.m.Emit(agent.Event{Event: agent.EventSessionEnding, User: "amira.haddad", SessionID: "s2", Reason: "idle"})
+	h.want(ScreenEnding, "Signing out…", "Please wait.")
+}
+
+// TestTeardownFailedWithoutEnding: session.teardown_failed means the
+// session is being torn down, so a screen that missed session.ending (a
+// dropped event) stops showing the worker on it too.
+func TestTeardownFailedWithoutEnding(t *testing.T) {
+	h := newHarness(t)
+	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "amira.haddad", DisplayName: "Amira Haddad", Role: "Nurse",
+		SessionID: "s1", ExpiresAt: h.clock.t.Add(8 * time.Hour)})
+	h.want(ScreenActive, "Amira Haddad")
+	h.m.Emit(agent.Event{Event: agent.EventSessionTeardownFailed, SessionID: "s1", Attempt: 1})
+	h.want(ScreenEnding, "Signing out…", EndingMessage(true).Detail)
+	if shown := h.texts(); slices.Contains(shown, "Amira Haddad") || slices.Contains(shown, "Nurse") {
+		t.Errorf("the ending screen shows the worker: %q", shown)
+	}
+}

@@ -38,7 +38,12 @@ func EndedMessage(reason string) Message {
 
 // EndingMessage is what the kiosk says while a session is being torn down
 // (session.ending): that it is signing out, and nothing of the worker.
-func EndingMessage() Message {
+// Once a try of the teardown has failed (session.teardown_failed; the
+// agent keeps trying), failed is true and the detail asks staff for help.
+func EndingMessage(failed bool) Message {
+	if failed {
+		return Message{Title: "Signing out…", Detail: "This is taking longer than it should. If it does not finish, call your supervisor or IT: the kiosk needs attention."}
+	}
 	return Message{Title: "Signing out…", Detail: "Please wait."}
 }
 

@@ -164,6 +164,7 @@ type Model struct {
 	apps        []string
 	expiresAt   time.Time
 	reason      string
+	stuck       bool      // ending: a try of the teardown failed (session.teardown_failed)
 	outcome     Message   // enrolled, enroll-failed
 	checking    Message   // verifying: a login or a registration
 	until       time.Time // timed screens: back to the resting screen then
@@ -277,10 +278,18 @@ func (m *Model) apply(e agent.Event) {
 		// The teardown has begun (it can take seconds): the worker's apps
 		// are being killed and the agent takes no more input for the
 		// session. Nothing of it stays on screen meanwhile.
-		m.screen = ScreenEnding
+		m.screen, m.stuck = ScreenEnding, false
+		m.forgetSession()
+	case agent.EventSessionTeardownFailed:
+		// The teardown failed and the agent tries it again: the kiosk
+		// stays signing out, but staff are told it needs attention. The
+		// event implies the session is ending, so a screen that missed
+		// session.ending stops showing the session too.
+		m.screen, m.stuck = ScreenEnding, true
 		m.forgetSession()
 	case agent.EventSessionEnded:
 		m.screen, m.reason, m.until = ScreenEnded, e.Reason, now.Add(m.opt.MessageFor)
+		m.stuck = false
 		m.forgetSession()
 	case agent.EventLoginRefused:
 		m.screen, m.reason, m.until = ScreenRefused, e.Reason, now.Add(m.opt.MessageFor)

@@ -46,7 +46,7 @@ func (m *Model) render() {
 	case ScreenVerifying:
 		body = m.message(m.checking, false)
 	case ScreenEnding:
-		body = m.message(EndingMessage(), false)
+		body = m.message(EndingMessage(m.stuck), false)
 	case ScreenActive, ScreenWarning:
 		body = m.session()
 	case ScreenEnded:
@@ -112,7 +112,9 @@ func (m *Model) locked(msg Message) fyne.CanvasObject {
 	top := container.NewBorder(nil, nil, line(where), line(status), m.clock)
 	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
 	if msg.Detail != "" {
-		items = append(items, line(msg.Detail))
+		d := line(msg.Detail)
+		d.Wrapping = fyne.TextWrapWord // a long detail wraps on a small screen, as the heading does
+		items = append(items, d)
 	}
 	items = append(items, layout.NewSpacer())
 	return container.NewBorder(top, m.badges(), nil, nil, container.NewVBox(items...))
@@ -123,7 +125,9 @@ func (m *Model) locked(msg Message) fyne.CanvasObject {
 func (m *Model) message(msg Message, badges bool) fyne.CanvasObject {
 	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
 	if msg.Detail != "" {
-		items = append(items, line(msg.Detail))
+		d := line(msg.Detail)
+		d.Wrapping = fyne.TextWrapWord // a long detail wraps on a small screen, as the heading does
+		items = append(items, d)
 	}
 	items = append(items, layout.NewSpacer())
 	var bottom fyne.CanvasObject
