@@ -656,22 +656,8 @@ func TestDisabledKioskCannotRegisterBadge(t *testing.T) {
 	createGroup(t, h, "Nurse", uid)
 	k := h.EnrollKiosk(t, "north-1", "north")
 	k.Dial("")
-	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "nell", "device": "north-1"}); r.Status != http.StatusAccepted {
-		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
-	}
-	push := k.Recv(5 * time.Second)
-	var es wire.EnrollStart
-	if push.Type != wire.TypeEnrollStart || push.Unmarshal(&es) != nil {
-		t.Fatalf("got %s, want enroll.start", push.Type)
-	}
-	badge, err := authenticator.NewSoft(t.TempDir(), "nell", authenticator.SoftOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, es := h.ArmEnrollment(t, k, "nell")
+	cred := softCredential(t, es, "", authenticator.SoftOptions{})
 	if r := h.API(t, "POST", "/api/v1/devices/north-1/disable", nil); r.Status != http.StatusOK {
 		t.Fatalf("disable: %d %s", r.Status, r.Body)
 	}
@@ -810,13 +796,7 @@ func TestPendingEnrollmentSentAgainOnReconnect(t *testing.T) {
 	createGroup(t, h, "Nurse", uid)
 	k := h.EnrollKiosk(t, "north-1", "north")
 	k.Dial("")
-	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "rae", "device": "north-1"}); r.Status != http.StatusAccepted {
-		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
-	}
-	first := k.Recv(5 * time.Second)
-	if first.Type != wire.TypeEnrollStart {
-		t.Fatalf("got %s, want enroll.start", first.Type)
-	}
+	first, _ := h.ArmEnrollment(t, k, "rae")
 	k.Conn.Close()
 	k.Dial("")
 	again := k.Recv(5 * time.Second)
@@ -827,14 +807,7 @@ func TestPendingEnrollmentSentAgainOnReconnect(t *testing.T) {
 	if !bytes.Equal(again.Data, first.Data) {
 		t.Errorf("sent again with other options:\n%s\nwant\n%s", again.Data, first.Data)
 	}
-	badge, err := authenticator.NewSoft(t.TempDir(), "rae", authenticator.SoftOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cred := softCredential(t, es, "", authenticator.SoftOptions{})
 	id := k.Send(wire.TypeRegister, wire.Register{Credential: cred})
 	if reply := k.Recv(10 * time.Second); reply.Re != id || reply.Type != wire.TypeRegistered {
 		t.Fatalf("register answered %s %s, want registered", reply.Type, reply.Data)

@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -24,21 +23,6 @@ func registerError(t *testing.T, env wire.Envelope) wire.Error {
 		t.Fatalf("register answered %s %s, want an error", env.Type, env.Data)
 	}
 	return e
-}
-
-// armEnrollment authorises an enrollment of userName at k and returns its
-// enroll.start push.
-func armEnrollment(t *testing.T, h *hubtest.Hub, k *hubtest.Kiosk, userName string) (wire.Envelope, wire.EnrollStart) {
-	t.Helper()
-	if r := h.API(t, http.MethodPost, "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name}); r.Status != http.StatusAccepted {
-		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
-	}
-	push := k.Recv(5 * time.Second)
-	var es wire.EnrollStart
-	if push.Type != wire.TypeEnrollStart || push.Unmarshal(&es) != nil {
-		t.Fatalf("got %s %s, want enroll.start", push.Type, push.Data)
-	}
-	return push, es
 }
 
 // softCredential has a new soft badge answer es (from origin, if set).
@@ -95,7 +79,7 @@ func TestRegistrationRefusalCodes(t *testing.T) {
 			// An answer to another kiosk's enrollment: none is pending on k.
 			other := h.EnrollKioskProfile(t, "ward-2", "north", "generic-x86")
 			other.Dial("")
-			_, es := armEnrollment(t, h, other, "nina")
+			_, es := h.ArmEnrollment(t, other, "nina")
 			id := k.Send(wire.TypeRegister, wire.Register{Credential: softCredential(t, es, "", authenticator.SoftOptions{})})
 			env := k.Recv(5 * time.Second)
 			if env.Re != id {
@@ -107,8 +91,8 @@ func TestRegistrationRefusalCodes(t *testing.T) {
 	}, {
 		name: "enrollment replaced", profile: "generic-x86",
 		register: func(t *testing.T, h *hubtest.Hub, k *hubtest.Kiosk) wire.Envelope {
-			_, old := armEnrollment(t, h, k, "nina")
-			armEnrollment(t, h, k, "nina")
+			_, old := h.ArmEnrollment(t, k, "nina")
+			h.ArmEnrollment(t, k, "nina")
 			id := k.Send(wire.TypeRegister, wire.Register{Credential: softCredential(t, old, "", authenticator.SoftOptions{})})
 			env := k.Recv(5 * time.Second)
 			for env.Type == wire.TypeAck || env.Re != id { // pushes in between
@@ -120,7 +104,7 @@ func TestRegistrationRefusalCodes(t *testing.T) {
 	}, {
 		name: "bad origin", profile: "generic-x86",
 		register: func(t *testing.T, h *hubtest.Hub, k *hubtest.Kiosk) wire.Envelope {
-			_, es := armEnrollment(t, h, k, "nina")
+			_, es := h.ArmEnrollment(t, k, "nina")
 			// The RP ID's host, but another origin than the hub's.
 			u, err := url.Parse(es.Origin)
 			if err != nil {

@@ -211,14 +211,7 @@ func (h *Hub) RegisterBadge(t testing.TB, k *Kiosk, userName string, opts authen
 // requiring it to succeed.
 func (h *Hub) TryRegisterBadge(t testing.TB, k *Kiosk, userName string, opts authenticator.SoftOptions) (wire.Envelope, authenticator.Authenticator) {
 	t.Helper()
-	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name}); r.Status != http.StatusAccepted {
-		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
-	}
-	push := k.Recv(5 * time.Second)
-	var es wire.EnrollStart
-	if push.Type != wire.TypeEnrollStart || push.Unmarshal(&es) != nil {
-		t.Fatalf("got %s %s, want enroll.start", push.Type, push.Data)
-	}
+	push, es := h.ArmEnrollment(t, k, userName)
 	opts.NoSync = true
 	badge, err := authenticator.NewSoft(t.TempDir(), userName, opts)
 	if err != nil {
@@ -235,6 +228,22 @@ func (h *Hub) TryRegisterBadge(t testing.TB, k *Kiosk, userName string, opts aut
 	}
 	k.Ack(push)
 	return reply, badge
+}
+
+// ArmEnrollment authorises an enrollment of userName at k, as an admin
+// does (POST /api/v1/enrollments), and returns the enroll.start push k
+// receives, with its content.
+func (h *Hub) ArmEnrollment(t testing.TB, k *Kiosk, userName string) (wire.Envelope, wire.EnrollStart) {
+	t.Helper()
+	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": userName, "device": k.Name}); r.Status != http.StatusAccepted {
+		t.Fatalf("enrollment: %d %s", r.Status, r.Body)
+	}
+	push := k.Recv(5 * time.Second)
+	var es wire.EnrollStart
+	if push.Type != wire.TypeEnrollStart || push.Unmarshal(&es) != nil {
+		t.Fatalf("got %s %s, want enroll.start", push.Type, push.Data)
+	}
+	return push, es
 }
 
 // Tap runs one login at k with badge — challenge, assertion, login — and
