@@ -1,8 +1,10 @@
 package hub_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,16 +129,18 @@ func TestLeaverAtEndDate(t *testing.T) {
 		t.Errorf("pending revocations = %+v", revs)
 	}
 	m := want(t, h.Do(t, "GET", "/scim/v2/Users/"+id, nil), 200)
-	if m["active"] != false || m["groups"] != nil {
-		t.Errorf("SCIM view after end date: active %v groups %v", m["active"], m["groups"])
+	if groups, _ := m["groups"].([]any); m["active"] != false || len(groups) != 1 {
+		t.Errorf("SCIM view after end date: active %v groups %v, want inactive, its role kept", m["active"], m["groups"])
 	}
 	if d, _ := h.Engine().RunDue(t.Context()); d.Deprovisioned != 0 {
 		t.Errorf("second pass deprovisioned again: %+v", d)
 	}
 }
 
-// TestLeaverStripsEverything: active=false disables and strips groups,
-// credentials, grants and live sessions in one step, recorded in the audit.
+// TestLeaverStripsEverything: active=false disables and strips
+// credentials, grants and live sessions in one step, recorded in the
+// audit; the group memberships, which give a disabled user nothing, stay
+// for a re-hire (TestRehireGetsRolesBack).
 func TestLeaverStripsEverything(t *testing.T) {
 	clock := hubtest.NewClock(t0)
 	h := hubtest.Start(t, hubtest.Options{Clock: clock})
@@ -159,11 +163,11 @@ func TestLeaverStripsEverything(t *testing.T) {
 
 	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"active","value":false}]}`), 200)
 
-	if gs, _, _ := h.Store().ListGroups(ctx, store.GroupQuery{MemberID: id}); len(gs) != 0 {
-		t.Errorf("still in groups %v", gs)
+	if gs, _, _ := h.Store().ListGroups(ctx, store.GroupQuery{MemberID: id}); len(gs) != 2 {
+		t.Errorf("leaver's groups %v, want both kept", gs)
 	}
-	if g, _ := h.Store().GetGroup(ctx, nurse); !slices.Equal(g.Members, []string{other}) {
-		t.Errorf("Nurse members = %v, want only the stayer", g.Members)
+	if g, _ := h.Store().GetGroup(ctx, nurse); !slices.Equal(g.Members, []string{id, other}) {
+		t.Errorf("Nurse members = %v, want both", g.Members)
 	}
 	creds, _ := h.Store().ListCredentials(ctx, id)
 	for _, c := range creds {
@@ -194,14 +198,61 @@ func TestLeaverStripsEverything(t *testing.T) {
 	if len(recs) != 1 || recs[0].System != "scim" || recs[0].Actor == "" {
 		t.Errorf("deprovision record = %+v", recs)
 	}
-	// Adding the leaver back to a group later is allowed, but gives no access:
-	// policy checks the user's state. Re-enabling restores no groups.
-	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"replace","path":"active","value":true}]}`), 200)
-	if u := user(t, h, id); u.State != store.UserActive {
-		t.Errorf("re-enabled user state %v", u.State)
+	var detail struct {
+		RolesKept    []string `json:"rolesKept"`
+		RolesRemoved []string `json:"rolesRemoved"`
 	}
-	if gs, _, _ := h.Store().ListGroups(ctx, store.GroupQuery{MemberID: id}); len(gs) != 0 {
-		t.Errorf("re-enable restored groups %v", gs)
+	if err := json.Unmarshal(recs[0].Detail, &detail); err != nil || len(detail.RolesKept) != 2 || detail.RolesRemoved != nil {
+		t.Errorf("deprovision detail %s: want both roles kept, none removed", recs[0].Detail)
+	}
+}
+
+// TestRehireGetsRolesBack: a leaver the identity provider activates
+// again, with nothing else (Entra ID and Okta send group changes only, and
+// the leaver never left the group in the IdP), signs in with its roles as
+// soon as it has a new badge. While disabled it kept the memberships but
+// they opened nothing; DELETE removes them with the user.
+func TestRehireGetsRolesBack(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	ctx := t.Context()
+	id := createUser(t, h, "rae", `{"sites":["north"]}`)
+	nurse := createGroup(t, h, "Nurse", id)
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	badge := registerBadge(t, h, k, "rae")
+	if g := grant(t, first(tap(t, k, badge))); g.Role != "Nurse" {
+		t.Fatalf("first login as %q, want Nurse", g.Role)
+	}
+
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"Replace","path":"active","value":"False"}]}`), 200)
+	k.Ack(k.Recv(5 * time.Second)) // the session's revocation
+	m := want(t, h.Do(t, "GET", "/scim/v2/Groups/"+nurse, nil), 200)
+	if members, _ := m["members"].([]any); len(members) != 1 {
+		t.Errorf("Nurse members while rae is disabled: %v, want rae kept", m["members"])
+	}
+	// The kept role opens nothing: the badge was revoked, and no new one
+	// can be enrolled for a disabled user.
+	if got := refusal(t, first(tap(t, k, badge))); got != wire.RefusedNotRecognised {
+		t.Errorf("disabled user's badge refused with %q", got)
+	}
+	if r := h.API(t, "POST", "/api/v1/enrollments", map[string]string{"user": "rae", "device": k.Name}); r.Status < 400 || r.Status >= 500 {
+		t.Errorf("enrollment for a disabled user: %d %s", r.Status, r.Body)
+	}
+
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"Replace","path":"active","value":"True"}]}`), 200)
+	again := registerBadge(t, h, k, "rae")
+	if g := grant(t, first(tap(t, k, again))); g.Role != "Nurse" || g.User != "rae" {
+		t.Errorf("re-hire signed in as %+v, want rae as Nurse", g)
+	}
+
+	want(t, h.Do(t, "DELETE", "/scim/v2/Users/"+id, nil), 204)
+	m = want(t, h.Do(t, "GET", "/scim/v2/Groups/"+nurse, nil), 200)
+	if m["members"] != nil {
+		t.Errorf("Nurse members after DELETE: %v, want none", m["members"])
+	}
+	recs, _ := h.Store().ListAudit(ctx, store.AuditQuery{Subject: "user:" + id, Action: "user.delete"})
+	if len(recs) != 1 || !strings.Contains(string(recs[0].Detail), `"rolesRemoved":["Nurse"]`) {
+		t.Errorf("user.delete records %+v, want rolesRemoved Nurse", recs)
 	}
 }
 

@@ -220,8 +220,9 @@ func (h *history) fold(r store.AuditRecord) {
 	case "user.reactivate":
 		// A disabled user made active or pending: one created inactive
 		// is asked for now; one deprovisioned before is a re-hire, a
-		// joiner again, with the sites it kept and any role given back
-		// while it was disabled (its badges and grants were revoked).
+		// joiner again, with the sites and roles it kept (or was given
+		// back, by a hub that removed them) while it was disabled; its
+		// badges and grants were revoked.
 		var d struct {
 			State string `json:"state"`
 		}
@@ -305,6 +306,10 @@ func (h *history) fold(r store.AuditRecord) {
 	case "user.deprovision":
 		var d struct {
 			SessionsEnded []string `json:"sessionsEnded"`
+			// Written (possibly empty) by earlier hubs, which removed a
+			// leaver from every group; a leaver now keeps its
+			// memberships (rolesKept) for a re-hire.
+			RolesRemoved []string `json:"rolesRemoved"`
 		}
 		if !isUser || json.Unmarshal(r.Detail, &d) != nil {
 			return
@@ -330,7 +335,9 @@ func (h *history) fold(r store.AuditRecord) {
 			j.left = true
 		}
 		delete(h.joinerOf, uid)
-		delete(h.groupsOf, uid) // memberships removed
+		if d.RolesRemoved != nil {
+			delete(h.groupsOf, uid) // memberships removed
+		}
 		if s, ok := h.last[uid]; ok {
 			s.State = "disabled"
 			h.last[uid] = s

@@ -6,6 +6,7 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -158,6 +159,53 @@ func TestRehireIsAJoiner(t *testing.T) {
 	wantTTP(t, e, "re-hired, no badge yet", governance.Durations{P50: f(600), P95: f(600), Max: f(600), Count: 1, Sum: 600, Pending: 1})
 	e.at(t0.Add(30*day + hour)).badge(u.ID)
 	wantTTP(t, e, "re-hire enrolled", governance.Durations{P50: f(600), P95: f(3600), Max: f(3600), Count: 2, Sum: 4200})
+}
+
+// TestRehireKeepsItsRole: a leaver keeps its memberships (they give a
+// disabled user nothing), so a re-hire the identity provider activates
+// again, and nothing else, is ready once it has a badge. A trail written
+// by an earlier hub, whose leavers lost every group (user.deprovision
+// with rolesRemoved), is still read that way: its re-hire waits for a
+// role.
+func TestRehireKeepsItsRole(t *testing.T) {
+	hour, day := time.Hour, 24*time.Hour
+	t.Run("kept", func(t *testing.T) {
+		e := newEnv(t, t0)
+		u := e.user("rae", []string{"north"}, nil)
+		e.group("Nurse", u.ID)
+		e.at(t0.Add(hour)).badge(u.ID)
+		e.at(t0.Add(day)).update(u.ID, func(u *store.User) { u.Active = false })
+		e.at(t0.Add(30*day)).update(u.ID, func(u *store.User) { u.Active = true })
+		e.at(t0.Add(30*day + 2*hour)).badge(u.ID)
+		wantTTP(t, e, "re-hire enrolled", governance.Durations{P50: f(3600), P95: f(7200), Max: f(7200), Count: 2, Sum: 10800})
+	})
+	t.Run("removed by an earlier hub", func(t *testing.T) {
+		e := newEnv(t, t0)
+		u := e.user("rae", []string{"north"}, nil)
+		e.group("Nurse", u.ID)
+		e.at(t0.Add(hour)).badge(u.ID)
+		e.at(t0.Add(day))
+		err := e.st.InTx(t.Context(), func(tx store.Ops) error {
+			if _, err := tx.UpdateUser(t.Context(), u.ID, func(old store.User) (store.User, error) {
+				old.State, old.Active = store.UserDisabled, false
+				return old, nil
+			}); err != nil {
+				return err
+			}
+			if _, err := tx.RemoveMemberships(t.Context(), u.ID, t0.Add(day)); err != nil {
+				return err
+			}
+			_, err := e.log.Append(t.Context(), tx, audit.Entry{Actor: actor.Name, System: "scim", Action: "user.deprovision", Subject: "user:" + u.ID,
+				Detail: map[string]any{"reason": "user deactivated", "rolesRemoved": []string{"Nurse"}, "credentialsRevoked": []string{}, "grantsRevoked": 0, "sessionsEnded": []string{}}})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.at(t0.Add(30*day)).update(u.ID, func(u *store.User) { u.Active = true })
+		e.at(t0.Add(30*day + 2*hour)).badge(u.ID)
+		wantTTP(t, e, "re-hire without a role", governance.Durations{P50: f(3600), P95: f(3600), Max: f(3600), Count: 1, Sum: 3600, Pending: 1})
+	})
 }
 
 // TestDeprovisionClockFromHeldEndDate: an end date the hub held before it

@@ -44,8 +44,17 @@ func (t *Tx) Audit(ctx context.Context, entries ...audit.Entry) error {
 
 // RemoveMember takes the user out of the group, like a SCIM group update
 // would: sessions held under the role end and the loss is recorded as a
-// revocation. ErrGone if the user is not a member.
+// revocation. ErrGone if the user is not a member, or is not active or
+// pending: a disabled user's roles give no access, and they are kept for
+// a re-hire (see strip), like its sites (RemoveSite).
 func (t *Tx) RemoveMember(ctx context.Context, a Actor, groupID, userID string) error {
+	u, err := t.tx.GetUser(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && u.State != store.UserActive && u.State != store.UserPending {
+		return fmt.Errorf("group %s member %s: %w", groupID, userID, ErrGone)
+	}
+	if err != nil {
+		return err
+	}
 	gone := false
 	g, err := t.tx.UpdateGroup(ctx, groupID, func(old store.Group) (store.Group, error) {
 		i := slices.Index(old.Members, userID)

@@ -426,28 +426,27 @@ func (e *Engine) DeleteUserIf(ctx context.Context, a Actor, id string, check fun
 				return err
 			}
 		} else {
-			// Stripped when disabled, but a group change refuses only
-			// deleted users: one may have put it back in a group since,
-			// and a tombstone is a member of none. (It has no live
-			// sessions or credentials: a disabled user can neither sign
-			// in nor enroll.)
-			groups, err := tx.RemoveMemberships(ctx, u.ID, now)
-			if err != nil {
-				return err
-			}
-			if len(groups) > 0 {
-				roles := make([]string, len(groups))
-				for i, g := range groups {
-					roles[i] = g.DisplayName
-				}
-				detail["rolesRemoved"] = roles
-			}
 			// Its console accounts were disabled with it; one enabled
 			// again since (by mistake: the user is still gone) is not
-			// left standing by the delete.
+			// left standing by the delete. (It has no live sessions or
+			// credentials: a disabled user can neither sign in nor
+			// enroll.)
 			if err := e.disableConsoleAccounts(ctx, tx, a, u, reasonUserDeleted); err != nil {
 				return err
 			}
+		}
+		// A tombstone is a member of no group. (A disabled user kept its
+		// memberships for a re-hire: see strip.)
+		groups, err := tx.RemoveMemberships(ctx, u.ID, now)
+		if err != nil {
+			return err
+		}
+		if len(groups) > 0 {
+			roles := make([]string, len(groups))
+			for i, g := range groups {
+				roles[i] = g.DisplayName
+			}
+			detail["rolesRemoved"] = roles
 		}
 		if _, err := tx.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
 			old.State, old.Active, old.Deleted, old.Modified = store.UserDeleted, false, now, now
@@ -468,11 +467,19 @@ func (e *Engine) DeleteUserIf(ctx context.Context, a Actor, id string, check fun
 	return nil
 }
 
-// strip disables u and removes everything that grants access: group
-// memberships, credentials, grants, live sessions, and the web-console
-// accounts of its name (disableConsoleAccounts). Each ended session
-// becomes a revocation to push; if none was live, one user-level
-// revocation records the deprovisioning.
+// strip disables u and removes everything that lets it sign in:
+// credentials, grants, live sessions, and the web-console accounts of its
+// name (disableConsoleAccounts). Each ended session becomes a revocation
+// to push; if none was live, one user-level revocation records the
+// deprovisioning.
+//
+// Group memberships stay: they are the identity provider's, which sends
+// changes to them only (Entra ID and Okta never send a membership again
+// that they believe the hub holds), so removing them here would leave a
+// re-hire the IdP activates again without any role until someone edits
+// the group. A disabled user's roles give nothing (every login and
+// session checks the user's state first) and are not reviewed; DELETE
+// removes them (DeleteUserIf).
 func (e *Engine) strip(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, why string) (store.User, error) {
 	now := e.now().UTC()
 	if u.State != store.UserDisabled || u.Active {
@@ -485,7 +492,7 @@ func (e *Engine) strip(ctx context.Context, tx store.Ops, c *change, a Actor, u 
 			return u, err
 		}
 	}
-	groups, err := tx.RemoveMemberships(ctx, u.ID, now)
+	groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
 	if err != nil {
 		return u, err
 	}
@@ -526,7 +533,7 @@ func (e *Engine) strip(ctx context.Context, tx store.Ops, c *change, a Actor, u 
 	if _, err := e.audit.Append(ctx, tx, audit.Entry{
 		Actor: a.Name, System: a.System, Action: actionUserDeprovision, Subject: subjectUserPrefix + u.ID,
 		Detail: map[string]any{
-			"reason": why, "rolesRemoved": roles, "credentialsRevoked": credIDs,
+			"reason": why, "rolesKept": roles, "credentialsRevoked": credIDs,
 			"grantsRevoked": len(grants), "sessionsEnded": sessIDs,
 		},
 	}); err != nil {
