@@ -281,13 +281,15 @@ const (
 // handlers of site routes reach records only through authz.go.
 func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
-	handle := func(pattern string, level access, h handlerFunc) {
-		mux.Handle(pattern, c.guard(level, false, h))
+	handle := func(pattern string, level access, h handlerFunc, opts ...routeOpt) {
+		var o routeOpt
+		for _, opt := range opts {
+			o |= opt
+		}
+		mux.Handle(pattern, c.guard(level, o, h))
 	}
-	passive := func(pattern string, level access, h handlerFunc) {
-		mux.Handle(pattern, c.guard(level, true, h))
-	}
-	mux.Handle("GET /console/static/", c.static)
+	// The files themselves, not a listing of the directory.
+	mux.Handle("GET /console/static/{file}", c.static)
 
 	handle("GET /console/signin", public, c.signinPage)
 	handle("GET /console/register", public, c.registerPage)
@@ -321,8 +323,8 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/tokens", adminOnly, c.tokenCreate)
 	handle("POST /console/tokens/{id}/revoke", adminOnly, c.tokenRevoke)
 	handle("GET /console/audit", adminOnly, c.auditPage)
-	handle("GET /console/audit/verify", adminOnly, c.auditVerify)
-	handle("GET /console/audit/export", adminOnly, c.auditExport)
+	handle("GET /console/audit/verify", adminOnly, c.auditVerify, optOwnPages)
+	handle("GET /console/audit/export", adminOnly, c.auditExport, optOwnPages)
 	handle("GET /console/accounts", adminOnly, c.accountsPage)
 	handle("POST /console/accounts", adminOnly, c.accountInvite)
 	handle("POST /console/accounts/{id}/invite", adminOnly, c.accountReinvite)
@@ -335,15 +337,15 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/reviews/run", adminOnly, c.reviewRunDue)
 	handle("GET /console/reviews/{id}", adminOnly, c.campaignPage)
 	handle("GET /console/findings", adminOnly, c.findingsPage)
-	handle("GET /console/findings/export", adminOnly, c.findingsExport)
+	handle("GET /console/findings/export", adminOnly, c.findingsExport, optOwnPages)
 	handle("POST /console/findings/{id}/remediate", adminOnly, c.findingRemediate)
 	// Supervisors decide the items authz.go lets them reach; admins any.
 	handle("GET /console/my-reviews", siteAccess, c.myReviewsPage)
 	handle("POST /console/review-items/{id}", siteAccess, c.reviewDecide)
 
 	handle("GET /console/site/{$}", siteAccess, c.sitePage)
-	passive("GET /console/site/live", siteAccess, c.siteLive)
-	passive("GET /console/site/events", siteAccess, c.siteEvents)
+	handle("GET /console/site/live", siteAccess, c.siteLive, optPassive, optOwnPages)
+	handle("GET /console/site/events", siteAccess, c.siteEvents, optPassive, optOwnPages)
 	handle("GET /console/site/users/{id}", siteAccess, c.siteUserPage)
 	handle("POST /console/site/sessions/{id}/signout", siteAccess, c.siteSessionSignout)
 	handle("POST /console/site/devices/{id}/signout", siteAccess, c.siteDeviceSignout)
@@ -352,7 +354,7 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/site/grants/{id}/revoke", siteAccess, c.siteGrantRevoke)
 	handle("POST /console/site/extensions", siteAccess, c.siteExtend)
 
-	mux.Handle("/console/", c.guard(public, false, func(w http.ResponseWriter, r *http.Request, _ *viewer) error {
+	mux.Handle("/console/", c.guard(public, 0, func(w http.ResponseWriter, r *http.Request, _ *viewer) error {
 		return errNotFound
 	}))
 	return securityHeaders(mux)

@@ -33,8 +33,11 @@ var (
 	errTooLarge    = &statusError{http.StatusRequestEntityTooLarge, "the request is too large"}
 )
 
-// status maps an error to its HTTP status and the message to show; the
-// message of a 500 never reveals internals.
+// status maps an error to its HTTP status and the message to show. A
+// message never reveals internals: a 500 says only that the hub log has the
+// details, and a sentinel's wrapping (the operation, internal IDs: "extend
+// shift of 0193…: invalid request: …") is cut off, leaving what the person
+// can act on.
 func status(err error) (int, string) {
 	var se *statusError
 	var tooBig *http.MaxBytesError
@@ -44,29 +47,33 @@ func status(err error) (int, string) {
 	case errors.As(err, &tooBig):
 		return errTooLarge.status, errTooLarge.msg
 	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, "not found: " + firstLine(err)
+		return errNotFound.status, errNotFound.msg
 	case errors.Is(err, push.ErrOffline):
 		return http.StatusConflict, "the kiosk is offline: it must be connected to start an enrollment"
 	case errors.Is(err, governance.ErrForbidden):
-		msg := firstLine(err)
-		if _, after, ok := strings.Cut(msg, governance.ErrForbidden.Error()+": "); ok {
-			msg = after
-		}
-		return http.StatusForbidden, msg
+		return http.StatusForbidden, afterSentinel(err, governance.ErrForbidden)
 	case errors.Is(err, governance.ErrConflict):
 		// "decide review item X: conflict: item X was already decided …":
 		// the part after the sentinel says what happened.
-		msg := firstLine(err)
-		if _, after, ok := strings.Cut(msg, governance.ErrConflict.Error()+": "); ok {
-			msg = after
-		}
-		return http.StatusConflict, msg
+		return http.StatusConflict, afterSentinel(err, governance.ErrConflict)
 	case errors.Is(err, store.ErrConflict):
 		return http.StatusConflict, "that name is already taken"
 	case errors.Is(err, lifecycle.ErrInvalid):
-		return http.StatusBadRequest, firstLine(err)
+		return http.StatusBadRequest, afterSentinel(err, lifecycle.ErrInvalid)
 	}
 	return http.StatusInternalServerError, "internal error; the hub log has the details"
+}
+
+// afterSentinel returns the first line of err's message from after the
+// text of sentinel on ("op X: invalid request: what is wrong" → "what is
+// wrong"), or the whole line when the sentinel's text is not followed by
+// more.
+func afterSentinel(err, sentinel error) string {
+	msg := firstLine(err)
+	if _, rest, ok := strings.Cut(msg, sentinel.Error()+": "); ok && rest != "" {
+		return rest
+	}
+	return msg
 }
 
 func firstLine(err error) string {

@@ -60,12 +60,27 @@ func (v *viewer) admin() bool { return v.account.Role == store.ConsoleAdmin }
 // fail. v is nil on public routes.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, v *viewer) error
 
+// routeOpt qualifies a route beyond its access level.
+type routeOpt int
+
+const (
+	// optPassive: the route's requests (live updates) do not count as
+	// activity for the idle timeout.
+	optPassive routeOpt = 1 << iota
+	// optOwnPages: a GET that only the console's own pages (or the address
+	// bar) may ask for, never another site, not even by a link: it does
+	// something (an audit export is itself audited), costs much (a chain
+	// verification reads the whole trail), or is a part of a page (live
+	// updates).
+	optOwnPages
+)
+
 // guard is the one place where every console request is authenticated and
 // authorized: it finds the session (redirecting to sign-in without one),
-// checks the account's role against level, and checks CSRF on every
-// request that is not a GET or HEAD. passive requests (live updates) do not
-// count as activity for the idle timeout.
-func (c *Console) guard(level access, passive bool, h handlerFunc) http.Handler {
+// checks the account's role against level, checks CSRF on every request
+// that is not a GET or HEAD, and refuses GETs and HEADs that another site
+// made other than by a link (fetchAllowed).
+func (c *Console) guard(level access, opts routeOpt, h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, c.cfg.MaxBodyBytes)
 		unsafe := r.Method != http.MethodGet && r.Method != http.MethodHead
@@ -77,7 +92,13 @@ func (c *Console) guard(level access, passive bool, h handlerFunc) http.Handler 
 			c.run(w, r, nil, h)
 			return
 		}
-		v, err := c.viewer(r.Context(), r, !passive)
+		// Before the session is read: a refused request must not count as
+		// activity either.
+		if !unsafe && !fetchAllowed(r, opts&optOwnPages == 0) {
+			c.fail(w, r, errCrossOrigin)
+			return
+		}
+		v, err := c.viewer(r.Context(), r, opts&optPassive == 0)
 		if err != nil {
 			if errors.Is(err, errNoSession) {
 				c.toSignin(w, r)
@@ -120,6 +141,30 @@ func sameOrigin(r *http.Request, origin string) bool {
 		return true
 	}
 	return false
+}
+
+// fetchAllowed decides a GET or HEAD by its Fetch Metadata headers, which
+// browsers send with every request. The session cookie is
+// SameSite=Strict, so a browser attaches it only to requests that its
+// site starts; but a site is a registrable domain, and every host under
+// example.org is the same site as hub.example.org. Such a host, or any
+// other site, may link to a console page (a top-level navigation) when
+// navigable is set, and nothing else: no image, script, style, fetch or
+// frame of a console URL, which could run an export, have the hub read the
+// whole audit trail, or keep an idle session alive. Requests without the
+// headers (curl, scripts, older browsers) are let through, as sameOrigin
+// lets them, and so is a request naming its site without its mode and
+// destination, which browsers always send along.
+func fetchAllowed(r *http.Request, navigable bool) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none": // "none": the address bar, a bookmark
+		return true
+	}
+	if !navigable {
+		return false
+	}
+	mode, dest := r.Header.Get("Sec-Fetch-Mode"), r.Header.Get("Sec-Fetch-Dest")
+	return (mode == "" || mode == "navigate") && (dest == "" || dest == "document")
 }
 
 // toSignin answers a request without a valid session: pages are
