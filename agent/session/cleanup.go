@@ -80,12 +80,42 @@ func (m *Manager) Cleanup() error {
 			}
 		}
 	}
+	// Session cgroups of this state directory whose session directory
+	// is gone (removed by hand, or a teardown that could not kill
+	// everything was retried by a process that is gone).
+	if m.cgroups != "" {
+		prefix := cgroupName(m.root, "")
+		ents, err := os.ReadDir(m.cgroups)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, e := range ents {
+			id, ok := strings.CutPrefix(e.Name(), prefix)
+			if !ok || !e.IsDir() || !ValidID(id) {
+				continue
+			}
+			m.mu.Lock()
+			_, live := m.live[id]
+			m.mu.Unlock()
+			if live {
+				continue
+			}
+			found = true
+			cg := filepath.Join(m.cgroups, e.Name())
+			m.log.Warn("ending leftover session cgroup", "session", id)
+			if err := m.kill(ctx, "", cg, nil, nil); err != nil {
+				errs = append(errs, err)
+			} else if err := removeCgroup(cg); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
 	// Processes of the session user that escaped every session's
 	// process group and marker (a crashed agent's).
 	if uid := m.sweepUID(""); uid != nil && len(userPids(*uid)) > 0 {
 		found = true
 		m.log.Warn("ending leftover processes of the session user", "uid", *uid)
-		if err := m.kill(ctx, "", nil, uid); err != nil {
+		if err := m.kill(ctx, "", "", nil, uid); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -119,7 +149,13 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 			groups = append(groups, group{pgid: r.pgid})
 		}
 	}
-	if err := m.kill(ctx, dir, groups, m.sweepUID(id)); err != nil {
+	cg := ""
+	if m.cgroups != "" {
+		cg = filepath.Join(m.cgroups, cgroupName(m.root, id))
+	}
+	if err := m.kill(ctx, dir, cg, groups, m.sweepUID(id)); err != nil {
+		errs = append(errs, err)
+	} else if err := removeCgroup(cg); err != nil {
 		errs = append(errs, err)
 	}
 	if err := wipe(dir); err != nil {

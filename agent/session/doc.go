@@ -25,6 +25,15 @@
 // clears the clipboard. It tries every step even when one fails and
 // reports all failures together.
 //
+// Where the agent can make cgroup v2 groups (Config.Cgroup), each session
+// also has a cgroup, and its apps start inside it (clone3 with
+// CLONE_INTO_CGROUP): the teardown signals every process in it and kills
+// the rest with cgroup.kill, which takes the whole group at once, also
+// while it forks; the cgroup is removed before the session directory, so
+// a leftover cgroup always has a directory through which Cleanup finds
+// it (Cleanup also ends this state directory's session cgroups that have
+// none).
+//
 // Every app also gets SHIFTGATE_SESSION_DIR=DIR (and SHIFTGATE_SESSION=ID)
 // in its environment. Teardown signals every process that carries the
 // marker together with the groups, which catches a process that left the
@@ -43,13 +52,13 @@
 //
 // # Known limits
 //
-//   - Without a session user (Config.RunAs), a process that leaves the
-//     session's process groups (setsid, setpgid, a double fork followed by
-//     setsid) AND scrubs its environment escapes the teardown, and apps run
-//     as the agent's user, so they could also signal the agent. Give a
-//     session user in production. A cgroup v2 per session (cgroup.kill)
-//     would end a session atomically, even while it forks; the sweeps here
-//     repeat SIGKILL until nothing is left, or fail the teardown.
+//   - Without a session cgroup and without a session user (Config.RunAs),
+//     a process that leaves the session's process groups (setsid, setpgid,
+//     a double fork followed by setsid) AND scrubs its environment escapes
+//     the teardown. Without a session user, apps run as the agent's user,
+//     so they could also signal the agent and, as root, leave their
+//     cgroup. Give a session user in production. Without a cgroup the
+//     sweeps repeat SIGKILL until nothing is left, or fail the teardown.
 //   - Killing by PID has a reuse window between finding a process and
 //     signalling it; pidfds would close it.
 //   - Files the apps wrote outside HOME and TMPDIR (for example in /tmp

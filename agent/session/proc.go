@@ -26,15 +26,16 @@ type group struct {
 // are gone.
 const settleDelay = 10 * time.Millisecond
 
-// kill ends the groups, every other process marked with session
-// directory dir and, when sweep is set, every process of user *sweep (the
-// session user, see Manager.sweepUID): SIGTERM, up to Grace (or until ctx
-// is done) for them to be gone, SIGKILL, then up to killWait for them to
-// be gone and the leaders reaped.
-func (m *Manager) kill(ctx context.Context, dir string, groups []group, sweep *uint32) error {
+// kill ends the groups, every process in cgroup cg (when not ""), every
+// other process marked with session directory dir and, when sweep is set,
+// every process of user *sweep (the session user, see Manager.sweepUID):
+// SIGTERM, up to Grace (or until ctx is done) for them to be gone,
+// SIGKILL (the cgroup's at once, with cgroup.kill), then up to killWait
+// for them to be gone and the leaders reaped.
+func (m *Manager) kill(ctx context.Context, dir, cg string, groups []group, sweep *uint32) error {
 	var errs []error
 	strays := func() []int {
-		pids := markedPids(dir)
+		pids := append(cgroupPids(cg), markedPids(dir)...)
 		if sweep != nil {
 			pids = append(pids, userPids(*sweep)...)
 		}
@@ -81,6 +82,9 @@ func (m *Manager) kill(ctx context.Context, dir string, groups []group, sweep *u
 	if waitUntil(ctx, m.cfg.Grace, settled) {
 		return errors.Join(errs...)
 	}
+	if err := cgroupKill(cg); err != nil {
+		errs = append(errs, err)
+	}
 	signal(syscall.SIGKILL)
 	// A process forked between the two sweeps gets a second SIGKILL.
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killWait)
@@ -89,6 +93,7 @@ func (m *Manager) kill(ctx context.Context, dir string, groups []group, sweep *u
 		if settled() {
 			return true
 		}
+		_ = cgroupKill(cg)
 		for _, pid := range strays() {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}

@@ -84,7 +84,15 @@ type Config struct {
 	// it that can be session homes (a session ID's name, a directory
 	// owned by RunAs or by the agent).
 	HomeRoot string
-	Logger   *slog.Logger
+	// Cgroup is the cgroup v2 directory the sessions' cgroups are made
+	// in: "" for the agent's own cgroup when it can make groups there
+	// (root, or a systemd service with Delegate=yes), used when it can
+	// and said in the log when it cannot; NoCgroup for none; or a
+	// directory, which must work. In a cgroup, a teardown ends every
+	// process of the session at once (cgroup.kill), also one that left
+	// its process group and cleared its environment. See the package doc.
+	Cgroup string
+	Logger *slog.Logger
 }
 
 // Credential is a user and group ID.
@@ -123,7 +131,10 @@ type Manager struct {
 	cfg   Config
 	root  string // StateDir/sessions
 	homes string // HomeRoot, absolute; "" without RunAs
-	log   *slog.Logger
+	// cgroups is where each session gets a cgroup (cgroupName); ""
+	// for none.
+	cgroups string
+	log     *slog.Logger
 
 	mu         sync.Mutex
 	live       map[string]*Session
@@ -168,6 +179,25 @@ func New(cfg Config) (*Manager, error) {
 			return nil, fmt.Errorf("new session manager: %w", err)
 		}
 		m.homes = homes
+	}
+	switch cfg.Cgroup {
+	case NoCgroup:
+	case "":
+		dir, err := cgroupDir("")
+		if err != nil {
+			m.log.Warn("sessions run without a cgroup: a teardown finds their processes by process group, environment and session user only; run the agent as root or give it a delegated cgroup (systemd Delegate=yes)", "err", err)
+			break
+		}
+		m.cgroups = dir
+	default:
+		dir, err := cgroupDir(cfg.Cgroup)
+		if err != nil {
+			return nil, fmt.Errorf("new session manager: %w", err)
+		}
+		m.cgroups = dir
+	}
+	if m.cgroups != "" {
+		m.log.Info("sessions run in cgroups", "parent", m.cgroups)
 	}
 	return m, nil
 }
@@ -335,10 +365,23 @@ func (m *Manager) create(spec Spec) (*Session, error) {
 			return err
 		}
 		s.pids, err = os.OpenFile(filepath.Join(dir, pidsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_EXCL, 0o600)
+		if err != nil || m.cgroups == "" {
+			return err
+		}
+		// Made after the session directory, removed before it: a
+		// session cgroup always has its directory, through which a
+		// later agent's Cleanup finds it.
+		cg := filepath.Join(m.cgroups, cgroupName(m.root, spec.ID))
+		if err := os.Mkdir(cg, 0o755); err != nil {
+			return fmt.Errorf("session cgroup: %w", err)
+		}
+		s.cg = cg
+		s.cgfd, err = os.Open(cg)
 		return err
 	}()
 	if err != nil {
 		s.closeFiles()
+		_ = removeCgroup(s.cg)
 		_ = os.RemoveAll(dir)
 		if madeBase {
 			_ = wipe(s.base)
@@ -437,10 +480,12 @@ type Session struct {
 	id, user       string
 	dir, home, tmp string
 	base           string // HomeRoot/ID with Config.RunAs, else ""
+	cg             string // the session's cgroup, or ""
 
 	mu      sync.Mutex
 	out     *os.File // apps.log
 	pids    *os.File
+	cgfd    *os.File // the cgroup's directory, for CLONE_INTO_CGROUP
 	procs   []*proc
 	closing bool // Teardown called: no more Launch
 	done    bool // Teardown completed without error
@@ -490,6 +535,9 @@ func (s *Session) Launch(app App) error {
 		Stdout:      s.out,
 		Stderr:      s.out,
 		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+	}
+	if s.cgfd != nil {
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(s.cgfd.Fd())
 	}
 	if c := s.m.cfg.RunAs; c != nil {
 		// No supplementary groups: the agent's are not the app's.
@@ -552,10 +600,18 @@ func (s *Session) Teardown(ctx context.Context) error {
 		groups = append(groups, group{pgid: p.pgid, ended: p.ended})
 	}
 	var errs []error
-	if err := s.m.kill(ctx, s.dir, groups, s.m.sweepUID(s.id)); err != nil {
-		errs = append(errs, err)
+	killed := s.m.kill(ctx, s.dir, s.cg, groups, s.m.sweepUID(s.id))
+	if killed != nil {
+		errs = append(errs, killed)
 	}
 	s.closeFiles()
+	if killed == nil {
+		if err := removeCgroup(s.cg); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.cg = ""
+		}
+	}
 	if err := wipe(s.dir); err != nil {
 		errs = append(errs, err)
 	}
@@ -580,12 +636,12 @@ func (s *Session) Teardown(ctx context.Context) error {
 }
 
 func (s *Session) closeFiles() {
-	for _, f := range []*os.File{s.out, s.pids} {
+	for _, f := range []*os.File{s.out, s.pids, s.cgfd} {
 		if f != nil {
 			_ = f.Close()
 		}
 	}
-	s.out, s.pids = nil, nil
+	s.out, s.pids, s.cgfd = nil, nil, nil
 }
 
 func checkApp(a App) error {

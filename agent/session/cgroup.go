@@ -1,0 +1,191 @@
+package session
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// Cgroups: with a cgroup v2 hierarchy the agent may create groups in, each
+// session's apps start inside a cgroup of their own (clone3 with
+// CLONE_INTO_CGROUP, so from their first instruction), and the teardown
+// ends every process in it with cgroup.kill, which the kernel applies to
+// the whole group at once, processes forked meanwhile included. Leaving
+// the cgroup takes write access to cgroup.procs files the agent owns, so
+// an app that runs as the session user cannot, whatever it does to its
+// process group or environment.
+
+// NoCgroup, as Config.Cgroup, runs sessions without cgroups.
+const NoCgroup = "off"
+
+// cgroupPrefix starts the name of every session cgroup.
+const cgroupPrefix = "shiftgate-"
+
+// cgroupDir returns where the session cgroups of a Manager go: the
+// configured directory, or the agent's own cgroup in the cgroup v2
+// hierarchy (on a systemd machine, the service's; with Delegate=yes an
+// agent that is not root may create groups there too). It checks that a
+// group can be made there, and says why not otherwise.
+func cgroupDir(configured string) (string, error) {
+	dir := configured
+	if dir == "" {
+		mount, err := cgroup2Mount()
+		if err != nil {
+			return "", err
+		}
+		own, err := ownCgroup()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(mount, own)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.procs")); err != nil {
+		return "", fmt.Errorf("%s is not a cgroup v2 directory: %w", dir, err)
+	}
+	probe, err := os.MkdirTemp(dir, cgroupPrefix+"probe-")
+	if err != nil {
+		return "", fmt.Errorf("cannot create cgroups in %s: %w", dir, err)
+	}
+	// (The root cgroup has no cgroup.kill; its children do.)
+	_, kerr := os.Stat(filepath.Join(probe, "cgroup.kill"))
+	if err := removeCgroup(probe); err != nil {
+		return "", err
+	}
+	if kerr != nil {
+		return "", fmt.Errorf("cgroups in %s have no cgroup.kill (Linux 5.14 or later): %w", dir, kerr)
+	}
+	return dir, nil
+}
+
+// cgroup2Mount returns the mount point of the cgroup v2 hierarchy
+// (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid machine).
+func cgroup2Mount() (string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
+			continue
+		}
+		f := strings.Fields(pre)
+		if len(f) >= 5 {
+			return unescapeMount(f[4]), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", errors.New("no cgroup v2 hierarchy is mounted")
+}
+
+// unescapeMount undoes the octal escapes (\040 for a space) of
+// /proc/self/mountinfo.
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// ownCgroup returns this process's cgroup v2 path ("0::PATH" in
+// /proc/self/cgroup).
+func ownCgroup() (string, error) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", err
+	}
+	for line := range strings.Lines(string(b)) {
+		if p, ok := strings.CutPrefix(strings.TrimSuffix(line, "\n"), "0::"); ok {
+			if strings.HasSuffix(p, " (deleted)") || !strings.HasPrefix(p, "/") {
+				return "", fmt.Errorf("own cgroup %q is not usable", p)
+			}
+			return p, nil
+		}
+	}
+	return "", errors.New("this process is in no cgroup v2 group")
+}
+
+// cgroupName is the name of session id's cgroup. It holds a hash of the
+// state directory so that two agents on one machine (and tests) never
+// share one.
+func cgroupName(stateRoot, id string) string {
+	sum := sha256.Sum256([]byte(stateRoot))
+	return cgroupPrefix + hex.EncodeToString(sum[:6]) + "-" + id
+}
+
+// cgroupPids returns the live processes in cgroup dir; none when it does
+// not exist.
+func cgroupPids(dir string) []int {
+	if dir == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for line := range bytes.Lines(b) {
+		pid, err := strconv.Atoi(string(bytes.TrimSpace(line)))
+		if err != nil {
+			continue
+		}
+		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// cgroupKill SIGKILLs every process in cgroup dir at once (cgroup.kill).
+// A group already removed is no error.
+func cgroupKill(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	err := os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("kill cgroup %s: %w", dir, err)
+	}
+	return nil
+}
+
+// removeCgroup removes cgroup dir, which must hold no live process. A
+// group already removed is no error.
+func removeCgroup(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	err := syscall.Rmdir(dir)
+	if err == nil || errors.Is(err, syscall.ENOENT) {
+		return nil
+	}
+	return fmt.Errorf("remove cgroup %s: %w", dir, err)
+}
