@@ -26,7 +26,8 @@ Usage:
   shiftgate-hub token  create --data DIR --name NAME --scope scim|admin|metrics  print a new API token once
   shiftgate-hub token  list   --data DIR                                 list tokens (never their secrets)
   shiftgate-hub token  revoke --data DIR --id ID                         revoke a token at once
-  shiftgate-hub device code   --data DIR --site SITE --name NAME         print a one-time kiosk enrollment code
+  shiftgate-hub device code   --data DIR --site SITE --name NAME [--profile PROFILE]
+                                                                      print a one-time kiosk enrollment code
   shiftgate-hub device list   --data DIR                                 list enrolled kiosks
   shiftgate-hub site   set    --data DIR --name NAME --time-zone ZONE    register a site, or change its time zone
   shiftgate-hub site   list   --data DIR                                 list registered sites and their time zones
@@ -41,7 +42,7 @@ Usage:
   shiftgate-hub findings --data DIR [--format json|csv] [--dormant-days N]   risk findings
   shiftgate-hub report   --data DIR [--format json|csv]                the four governance numbers
   shiftgate-hub admin  bootstrap --data DIR [--name NAME] [--public-url URL]  print the first console admin's one-time link
-  shiftgate-hub demo   --data DIR [--listen ADDR]                        a hub with a demo organisation
+  shiftgate-hub demo   --data DIR [--listen ADDR] [--exit]               a hub with a demo organisation
 
 Run 'shiftgate-hub COMMAND -h' for a command's flags.
 `
@@ -57,11 +58,13 @@ type env struct {
 // Run runs the command line args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := env{stdout: stdout, stderr: stderr}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		// Asked for: on stdout, so that it pipes into less or grep.
+		fmt.Fprint(stdout, usage)
 		return 0
 	}
 	var err error

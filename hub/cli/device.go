@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,6 +13,16 @@ import (
 	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
+
+// enrollHint is the kiosk's command that redeems the code: what the
+// installer types next. It names the code, not its value: stderr may go to
+// a log that stdout, captured by a script, does not.
+func enrollHint(profile string) string {
+	if profile == "" {
+		profile = "PROFILE"
+	}
+	return "shiftgate-agent enroll --hub https://HUB:PORT --ca ca.pem --code CODE --state /var/lib/shiftgate --profile " + profile
+}
 
 func (e env) device(ctx context.Context, args []string) error {
 	if len(args) == 0 {
@@ -48,11 +59,15 @@ func (e env) device(ctx context.Context, args []string) error {
 			fmt.Fprintf(e.stderr, "enrollment code for kiosk %q at %s; valid once, for %v:\n", *name, *site, enroll.CodeTTL)
 		}
 		fmt.Fprintln(e.stdout, code)
+		fmt.Fprintf(e.stderr, "on the kiosk, with %s copied to it and CODE the code above: %s\n", filepath.Join(*data, "ca.pem"), enrollHint(*profile))
 		return nil
 	case "list":
 		fs := e.flags("device list")
 		data := fs.String("data", "", "hub data directory")
 		if err := parse(fs, args[1:], "data"); err != nil {
+			return err
+		}
+		if err := existingHub(*data); err != nil {
 			return err
 		}
 		st, err := hub.OpenStore(ctx, *data)

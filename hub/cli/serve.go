@@ -18,10 +18,12 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs := e.flags("serve")
 	data := fs.String("data", "", "data directory (created on first start)")
 	listen := fs.String("listen", "127.0.0.1:8443", "address to listen on")
-	public := fs.String("public-url", "", "URL clients use to reach the hub (default https://LISTEN)")
+	public := fs.String("public-url", "", "URL clients use to reach the hub, with a DNS name (kiosk logins are WebAuthn), e.g. https://hub.example.org:8443 (default https://localhost:PORT for a loopback or wildcard --listen)")
 	logFormat := fs.String("log-format", "json", "log format: json or text")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "how long before a shift starts its worker may sign in (0: not before the start); when given, sets the stored login policy's value at start, else the policy's holds (the default on first start)")
+	// No flag default: without --shift-grace the stored policy's value
+	// holds, and "-h" must not claim a default that would overwrite it.
+	grace := fs.Duration("shift-grace", 0, fmt.Sprintf("how long before a shift starts its worker may sign in, e.g. 30m (0: not before the start); when given, sets the stored login policy's value at start; without it the stored value holds (%s on first start)", policy.FormatDuration(policy.DefaultShiftGrace)))
 	warnings := fs.String("session-warnings", "10m,2m", "comma-separated lead times before a session ends at which kiosks warn")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the whole run to this file (for benchmarks)")
 	gcPercent := fs.Int("gc-percent", defaultGCPercent, "how far the heap may grow past the live data before a collection, in percent (GOGC in the environment wins)")

@@ -29,7 +29,9 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	fs := e.flags("import shifts")
 	data := fs.String("data", "", "hub data directory")
 	zone := fs.String("zone", "", "IANA time zone for local times on lines without a zone column value, e.g. Europe/Berlin; a user whose sites are registered with another zone is refused (default: the zone of the user's sites)")
-	grace := fs.Duration("shift-grace", policy.DefaultShiftGrace, "live sessions outside every shift by more than this end (default: the stored login policy's shift grace)")
+	// No flag default: without --shift-grace the stored policy's value
+	// applies, which "-h" must not hide behind a fixed one.
+	grace := fs.Duration("shift-grace", 0, "live sessions outside every shift by more than this end, e.g. 30m (0: no grace); without it, the stored login policy's shift grace")
 	dryRun := fs.Bool("dry-run", false, "check the file and count what would change, change nothing")
 	file, err := parseWithFile(fs, args[1:])
 	if err != nil {

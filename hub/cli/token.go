@@ -30,13 +30,16 @@ func (e env) token(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "created %s token %q; it is shown once, store it in your identity provider now\n", *scope, *name)
+		fmt.Fprintf(e.stderr, "created %s token %q; it is shown once: %s now\n", *scope, *name, tokenHome(*scope))
 		fmt.Fprintln(e.stdout, plain)
 		return nil
 	case "list":
 		fs := e.flags("token list")
 		data := fs.String("data", "", "hub data directory")
 		if err := parse(fs, args[1:], "data"); err != nil {
+			return err
+		}
+		if err := existingHub(*data); err != nil {
 			return err
 		}
 		st, err := hub.OpenStore(ctx, *data)
@@ -84,6 +87,19 @@ func (e env) token(ctx context.Context, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: unknown token command %q", errUsage, args[0])
+}
+
+// tokenHome says where a new token of scope goes: only a SCIM token
+// belongs in an identity provider.
+func tokenHome(scope string) string {
+	switch scope {
+	case store.ScopeSCIM:
+		return "store it in your identity provider's provisioning settings (SCIM secret token)"
+	case store.ScopeMetrics:
+		return "store it in your Prometheus scrape configuration (bearer token)"
+	default:
+		return "store it in your secret store for the scripts that call /api/v1"
+	}
 }
 
 // createToken stores a new token and records it in the audit log; it

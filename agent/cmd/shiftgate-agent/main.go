@@ -26,7 +26,7 @@ import (
 
 const usage = `usage:
   shiftgate-agent enroll --hub URL --ca FILE --code CODE --state DIR --profile NAME
-  shiftgate-agent run --state DIR --authenticator soft:DIR|fido2 [--warning 5m]
+  shiftgate-agent run --state DIR --authenticator soft:DIR|fido2 [--warning 5m] [--session-user USER --session-homes DIR]
   shiftgate-agent register --state DIR --authenticator soft:DIR|fido2 [--key NAME] [--timeout 2m]
 
 register connects as the kiosk, waits for the enrollment an admin authorises
@@ -71,6 +71,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "shiftgate-agent: %v\n", err)
+		if errors.Is(err, agent.ErrFIDO2NotBuilt) {
+			fmt.Fprintln(stderr, fido2Hint)
+		}
 		if errors.Is(err, agent.ErrInterrupted) {
 			return exitInterrupted
 		}
@@ -78,6 +81,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	return 0
 }
+
+// fido2Hint says how to get hardware key support, after ErrFIDO2NotBuilt.
+const fido2Hint = "for security keys and NFC badges build the agent with libfido2: apt-get install libfido2-dev; go build -tags fido2 ./agent/cmd/shiftgate-agent (or use --authenticator soft:DIR for software badges)"
 
 // exitInterrupted is the exit status of a register stopped by SIGINT or
 // SIGTERM before it registered anything (128+SIGINT, as shells report).
@@ -98,11 +104,23 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	var missing []string
+	for _, f := range []struct{ flag, value string }{
+		{"--hub", cfg.HubURL}, {"--ca", cfg.CAFile}, {"--code", cfg.Code}, {"--state", cfg.StateDir}, {"--profile", cfg.Profile},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			missing = append(missing, f.flag)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("enroll needs %s (see shiftgate-agent enroll -h)", strings.Join(missing, ", "))
+	}
 	res, err := agent.Enroll(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "enrolled as device %s (%s) at site %s; state in %s\n", res.DeviceID, res.DeviceName, res.Site, cfg.StateDir)
+	fmt.Fprintf(stderr, "next: shiftgate-agent run --state %s --authenticator fido2 (or soft:DIR for software badges)\n", cfg.StateDir)
 	return nil
 }
 

@@ -80,7 +80,7 @@ func TestRunErrors(t *testing.T) {
 		{name: "bad authenticator", args: []string{"run", "--state", "x", "--authenticator", "usb"}, code: 1, want: "want soft:DIR or fido2"},
 		{name: "run without flags", args: []string{"run"}, code: 1, want: "--state and --authenticator are required"},
 		{name: "not enrolled", args: []string{"run", "--state", "/nonexistent/state", "--authenticator", "soft:/tmp/x"}, code: 1, want: "enroll this kiosk first"},
-		{name: "enroll without flags", args: []string{"enroll"}, code: 1, want: "missing hub URL, CA file, code, state directory, profile"},
+		{name: "enroll without flags", args: []string{"enroll"}, code: 1, want: "enroll needs --hub, --ca, --code, --state, --profile"},
 		{name: "register without flags", args: []string{"register"}, code: 1, want: "--state and --authenticator are required"},
 		{name: "register soft without key", args: []string{"register", "--state", "x", "--authenticator", "soft:/tmp/x"}, code: 1, want: "--key NAME is required with --authenticator soft:DIR"},
 		{name: "register bad timeout", args: []string{"register", "--state", "x", "--authenticator", "soft:/tmp/x", "--key", "a", "--timeout", "0s"}, code: 1, want: "--timeout 0s: must be positive"},
