@@ -4,20 +4,29 @@
 // store.AuditRecord. Records form a keyed hash chain: each record's Hash is
 // HMAC-SHA256 over its own fields and the previous record's Hash, under a
 // key that lives in the hub's data directory (audit.key, mode 0600) and not
-// in the database. Editing, deleting or reordering any row therefore breaks
-// the chain at that row, and someone who can write the database file but
-// not read the key cannot forge a consistent chain. Cutting records off the
-// end leaves a valid, shorter chain: Verify reports the head (sequence and
-// hash) so operators can anchor it elsewhere, e.g. in their SIEM.
+// in the database. Editing, deleting, inserting or reordering any row
+// therefore breaks the chain at that row, and someone who can write the
+// database file but not read the key cannot forge a consistent chain.
+//
+// What the chain alone cannot show: records cut off the end (the shorter
+// chain is valid), and a chain rewritten by someone who holds the key (the
+// hub's own user, root on its host, anyone with a backup of the data
+// directory, an auditor given the key to verify an export: HMAC verifies
+// and seals with the same key). Both are caught by an Anchor: the head
+// that Verify reports, written down where they cannot reach it, and
+// checked by a later Verify or VerifyExport. Records after the newest
+// anchor are only as safe as the key.
 package audit
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +35,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -226,10 +236,110 @@ type Report struct {
 	HeadHash []byte // last hash: anchor it elsewhere to detect truncation
 }
 
+// Anchor returns the report's head as an anchor to keep.
+func (r Report) Anchor() Anchor {
+	return Anchor{Seq: r.HeadSeq, Hash: bytes.Clone(r.HeadHash)}
+}
+
+// Anchor is one record's sequence number and chain hash, written down
+// where nobody who can write the hub's data directory can change it: a
+// SIEM, a ticket, a signed e-mail, paper. Checked by Verify or
+// VerifyExport (WithAnchor), it proves that the trail still holds that
+// record unchanged, and so every record before it: a trail cut short
+// before it, replaced by another (wiped and begun again under the same
+// key) or rewritten up to it, even by someone who holds the key, no
+// longer matches. Keep the newest head, and take one often: what was
+// appended after it is protected by the key alone.
+type Anchor struct {
+	Seq  int64
+	Hash []byte
+}
+
+// String is the anchor as ParseAnchor reads it: "SEQ:HEXHASH".
+func (a Anchor) String() string {
+	return strconv.FormatInt(a.Seq, 10) + ":" + hex.EncodeToString(a.Hash)
+}
+
+// ParseAnchor reads "SEQ:HEXHASH", as Anchor.String and `audit verify`
+// print it.
+func ParseAnchor(s string) (Anchor, error) {
+	seq, h, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok {
+		return Anchor{}, fmt.Errorf("audit anchor %q: want SEQ:HASH, as audit verify prints the head", s)
+	}
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if err != nil || n < 1 {
+		return Anchor{}, fmt.Errorf("audit anchor %q: the sequence number must be a whole number from 1", s)
+	}
+	hash, err := hex.DecodeString(h)
+	if err != nil || len(hash) != sha256.Size {
+		return Anchor{}, fmt.Errorf("audit anchor %q: the hash must be %d hex digits", s, 2*sha256.Size)
+	}
+	return Anchor{Seq: n, Hash: hash}, nil
+}
+
+// Option tunes Verify, VerifyExport and Export.
+type Option func(*options)
+
+type options struct {
+	anchors  []Anchor
+	progress func(Report)
+}
+
+// WithAnchor makes Verify and VerifyExport also check the chain against
+// a kept anchor: the record at a.Seq must be there and have a.Hash.
+func WithAnchor(a Anchor) Option {
+	return func(o *options) { o.anchors = append(o.anchors, a) }
+}
+
+// WithProgress has fn called with the report so far after every page of
+// records (a thousand), so a long walk over a large trail can show how far
+// it is.
+func WithProgress(fn func(Report)) Option {
+	return func(o *options) { o.progress = fn }
+}
+
+func collect(opts []Option) (options, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	for _, a := range o.anchors {
+		if a.Seq < 1 || len(a.Hash) != sha256.Size {
+			return o, fmt.Errorf("audit anchor %d:%x is not a record's sequence number and hash", a.Seq, a.Hash)
+		}
+	}
+	return o, nil
+}
+
+// checkAnchors returns a *BrokenError if record r contradicts an anchor.
+func (o *options) checkAnchors(r store.AuditRecord) error {
+	for _, a := range o.anchors {
+		if a.Seq == r.Seq && !hmac.Equal(a.Hash, r.Hash) {
+			return &BrokenError{Seq: r.Seq, Anchored: true, Reason: fmt.Sprintf("its hash is not the one in your anchor %s: the trail up to here was rewritten or replaced", a)}
+		}
+	}
+	return nil
+}
+
+// checkEnd returns a *BrokenError if the trail ends before an anchor.
+func (o *options) checkEnd(rep Report) error {
+	for _, a := range o.anchors {
+		if a.Seq > rep.HeadSeq {
+			return &BrokenError{Seq: rep.HeadSeq + 1, Reason: fmt.Sprintf("record missing: the trail ends at record %d, but your anchor %s says it held record %d (records were cut off the end)", rep.HeadSeq, a, a.Seq)}
+		}
+	}
+	return nil
+}
+
 // BrokenError names the first record at which the chain does not hold.
 type BrokenError struct {
 	Seq    int64 // the first bad record (or the first missing sequence number)
 	Reason string
+	// Anchored: the record is not the one an anchor holds. The records
+	// before it link up under the key, but are not the trail the anchor
+	// was taken from: whoever holds the key may have rewritten them.
+	Anchored bool
 }
 
 func (e *BrokenError) Error() string {
@@ -239,12 +349,18 @@ func (e *BrokenError) Error() string {
 // verifyPage is how many records Verify reads at a time.
 const verifyPage = 1000
 
-// Verify walks the whole chain in sequence order. It returns a
-// *BrokenError for the first record that was edited, deleted or moved, and
-// other errors for failures to read.
-func Verify(ctx context.Context, key []byte, ops store.Ops) (Report, error) {
+// Verify walks the whole chain in sequence order, a page at a time. It
+// returns a *BrokenError for the first record that was edited, deleted,
+// inserted or moved, or that contradicts an anchor (WithAnchor), and
+// other errors for failures to read. Without an anchor it cannot see
+// records cut off the end, nor a chain re-sealed with the key.
+func Verify(ctx context.Context, key []byte, ops store.Ops, opts ...Option) (Report, error) {
 	var rep Report
 	if err := checkKey(key); err != nil {
+		return rep, fmt.Errorf("verify audit: %w", err)
+	}
+	o, err := collect(opts)
+	if err != nil {
 		return rep, fmt.Errorf("verify audit: %w", err)
 	}
 	var prev []byte
@@ -258,13 +374,19 @@ func Verify(ctx context.Context, key []byte, ops store.Ops) (Report, error) {
 			if err := check(s, r, rep.HeadSeq+1, prev); err != nil {
 				return rep, err
 			}
+			if err := o.checkAnchors(r); err != nil {
+				return rep, err
+			}
 			prev = r.Hash
 			rep.HeadSeq = r.Seq
 			rep.HeadHash = r.Hash
 			rep.Records++
 		}
 		if len(page) < verifyPage {
-			return rep, nil
+			return rep, o.checkEnd(rep)
+		}
+		if o.progress != nil {
+			o.progress(rep)
 		}
 	}
 }
@@ -282,25 +404,38 @@ type exported struct {
 	Hash    []byte          `json:"hash"`
 }
 
+func exportedOf(r store.AuditRecord) exported {
+	return exported{r.Seq, r.Time.UTC(), r.Actor, r.Action, r.Subject, r.System, r.Detail, r.Prev, r.Hash}
+}
+
 // Export writes every record after afterSeq as one JSON object per line, in
-// sequence order, hashes base64-encoded.
-func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer) (int64, error) {
+// sequence order, hashes base64-encoded, a page at a time. It takes
+// WithProgress; anchors are for the verifiers.
+func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opts ...Option) (int64, error) {
+	o, err := collect(opts)
+	if err != nil {
+		return 0, fmt.Errorf("export audit: %w", err)
+	}
 	enc := json.NewEncoder(w)
-	var n int64
+	var rep Report
 	for {
 		page, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: afterSeq, Limit: verifyPage})
 		if err != nil {
-			return n, fmt.Errorf("export audit: %w", err)
+			return rep.Records, fmt.Errorf("export audit: %w", err)
 		}
 		for _, r := range page {
-			if err := enc.Encode(exported{r.Seq, r.Time, r.Actor, r.Action, r.Subject, r.System, r.Detail, r.Prev, r.Hash}); err != nil {
-				return n, fmt.Errorf("export audit: %w", err)
+			if err := enc.Encode(exportedOf(r)); err != nil {
+				return rep.Records, fmt.Errorf("export audit: %w", err)
 			}
 			afterSeq = r.Seq
-			n++
+			rep.HeadSeq, rep.HeadHash = r.Seq, r.Hash
+			rep.Records++
 		}
 		if len(page) < verifyPage {
-			return n, nil
+			return rep.Records, nil
+		}
+		if o.progress != nil {
+			o.progress(rep)
 		}
 	}
 }
@@ -309,27 +444,68 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer) (in
 // with the same afterSeq) away from the hub: every record must follow the
 // one before it and match its hash under key, as Verify checks the
 // database. The first record of an export after record N links to a hash
-// the export does not hold: compare HeadHash (or that first Prev) with
-// the copy or anchor you kept. Like Verify it cannot see records cut off
-// the end: compare the head it reports with your anchor. It returns a
-// *BrokenError for the first line that does not hold, and other errors
-// for input that is not an export.
-func VerifyExport(key []byte, afterSeq int64, r io.Reader) (Report, error) {
+// the export does not hold: give an anchor at N (WithAnchor) to check it.
+// Like Verify it cannot see records cut off the end, or a chain re-sealed
+// with the key, without an anchor.
+//
+// Every line must be byte for byte as Export writes it. A line with a
+// field repeated (or spelled in another case), an unknown field, or a
+// value written another way would still verify, since Go reads only one
+// of the repeats, while a SIEM or jq reading the same line may show the
+// other: what was verified must be what everyone reads.
+//
+// It returns a *BrokenError for the first line that does not hold, and
+// other errors for input that is not an export. It holds one line in
+// memory at a time.
+func VerifyExport(key []byte, afterSeq int64, r io.Reader, opts ...Option) (Report, error) {
 	rep := Report{HeadSeq: afterSeq}
 	if err := checkKey(key); err != nil {
 		return rep, fmt.Errorf("verify audit export: %w", err)
 	}
-	s := newSealer(key)
-	dec := json.NewDecoder(r)
-	var prev []byte
-	for {
-		var e exported
-		err := dec.Decode(&e)
-		if errors.Is(err, io.EOF) {
-			return rep, nil
+	o, err := collect(opts)
+	if err != nil {
+		return rep, fmt.Errorf("verify audit export: %w", err)
+	}
+	var linked *Anchor // the anchor the first record must link to
+	for i, a := range o.anchors {
+		switch {
+		case a.Seq < afterSeq:
+			return rep, fmt.Errorf("verify audit export: anchor %s is before this export, which begins after record %d: check it against the database or an export that holds it", a, afterSeq)
+		case a.Seq == afterSeq:
+			linked = &o.anchors[i]
 		}
-		if err != nil {
-			return rep, fmt.Errorf("verify audit export: line %d: %w", rep.Records+1, err)
+	}
+	s := newSealer(key)
+	br := bufio.NewReader(r)
+	var (
+		prev  []byte
+		canon bytes.Buffer
+	)
+	enc := json.NewEncoder(&canon)
+	for line := int64(1); ; line++ {
+		b, err := br.ReadBytes('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return rep, fmt.Errorf("verify audit export: line %d: %w", line, err)
+		}
+		if len(b) == 0 { // the end
+			if linked != nil && rep.Records == 0 {
+				return rep, fmt.Errorf("verify audit export: it holds no record after %d, so anchor %s cannot be checked against it", afterSeq, linked)
+			}
+			return rep, o.checkEnd(rep)
+		}
+		b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+		var e exported
+		if err := json.Unmarshal(b, &e); err != nil {
+			return rep, fmt.Errorf("verify audit export: line %d: %w", line, err)
+		}
+		canon.Reset()
+		c := e
+		c.Time = e.Time.UTC()
+		if err := enc.Encode(c); err != nil {
+			return rep, fmt.Errorf("verify audit export: line %d: %w", line, err)
+		}
+		if !bytes.Equal(bytes.TrimSuffix(canon.Bytes(), []byte("\n")), b) {
+			return rep, &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("line %d is not as audit export writes it (a field repeated, added or written another way): other readers may see values other than the ones verified", line)}
 		}
 		rec := store.AuditRecord{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: e.Detail, Prev: e.Prev, Hash: e.Hash}
 		if rep.Records == 0 && afterSeq > 0 {
@@ -338,9 +514,18 @@ func VerifyExport(key []byte, afterSeq int64, r io.Reader) (Report, error) {
 		if err := check(s, rec, rep.HeadSeq+1, prev); err != nil {
 			return rep, err
 		}
+		if rep.Records == 0 && linked != nil && !hmac.Equal(rec.Prev, linked.Hash) {
+			return rep, &BrokenError{Seq: rec.Seq, Anchored: true, Reason: fmt.Sprintf("does not link to record %d as your anchor %s holds it: the trail up to here was rewritten or replaced", linked.Seq, linked)}
+		}
+		if err := o.checkAnchors(rec); err != nil {
+			return rep, err
+		}
 		prev = rec.Hash
 		rep.HeadSeq, rep.HeadHash = rec.Seq, rec.Hash
 		rep.Records++
+		if o.progress != nil && rep.Records%verifyPage == 0 {
+			o.progress(rep)
+		}
 	}
 }
 

@@ -166,3 +166,57 @@ func TestExportVerifiesOffline(t *testing.T) {
 		}
 	}
 }
+
+// TestExportLineIsCanonical: what VerifyExport vouches for must be what
+// every reader of the line sees. Go's decoder takes the last of repeated
+// keys and matches keys in any case, so a line that repeats a field, or
+// adds one, would verify while a SIEM, jq or Python shows the forged
+// value. Only lines exactly as Export writes them verify (a CRLF line end
+// aside, which no reader takes for content).
+func TestExportLineIsCanonical(t *testing.T) {
+	st := openStore(t)
+	key := bytes.Repeat([]byte{9}, 32)
+	l, _ := audit.New(key, nil)
+	appendN(t, st, l, 4)
+	var buf bytes.Buffer
+	if _, err := audit.Export(t.Context(), st, 0, &buf); err != nil {
+		t.Fatal(err)
+	}
+	all := buf.String()
+	lines := strings.SplitAfter(all, "\n")
+	if !strings.Contains(lines[2], `"actor":"test",`) {
+		t.Fatalf("line 3 = %s", lines[2])
+	}
+	with := func(line string) string {
+		out := append([]string(nil), lines...)
+		out[2] = line
+		return strings.Join(out, "")
+	}
+	for _, tc := range []struct{ name, lines string }{
+		// jq and Python read "actor" as mallory; Go read "ACTOR" last.
+		{"field repeated in another case", with(strings.Replace(lines[2], `"actor":"test",`, `"actor":"mallory","ACTOR":"test",`, 1))},
+		// A reader that keeps the first of repeated keys shows mallory.
+		{"field repeated", with(strings.Replace(lines[2], `"actor":"test",`, `"actor":"mallory","actor":"test",`, 1))},
+		{"field added", with(strings.Replace(lines[2], `"actor":"test",`, `"actor":"test","approvedBy":"ciso",`, 1))},
+		{"time in another zone", with(strings.Replace(lines[2], `Z","actor"`, `+00:00","actor"`, 1))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.lines == all {
+				t.Fatal("the case changed nothing")
+			}
+			_, err := audit.VerifyExport(key, 0, strings.NewReader(tc.lines))
+			var broken *audit.BrokenError
+			if !errors.As(err, &broken) || broken.Seq != 3 {
+				t.Errorf("VerifyExport = %v, want broken at record 3", err)
+			}
+		})
+	}
+	crlf := strings.ReplaceAll(all, "\n", "\r\n")
+	if rep, err := audit.VerifyExport(key, 0, strings.NewReader(crlf)); err != nil || rep.Records != 4 {
+		t.Errorf("VerifyExport with CRLF line ends = %+v, %v", rep, err)
+	}
+	noLastNewline := strings.TrimSuffix(all, "\n")
+	if rep, err := audit.VerifyExport(key, 0, strings.NewReader(noLastNewline)); err != nil || rep.Records != 4 {
+		t.Errorf("VerifyExport without the last newline = %+v, %v", rep, err)
+	}
+}

@@ -1,0 +1,193 @@
+package cli_test
+
+import (
+	"database/sql"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	_ "github.com/mattn/go-sqlite3" // the tamperer's own SQLite client
+
+	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/audit"
+)
+
+var headRE = regexp.MustCompile(`head ([0-9]+:[0-9a-f]{64})\n`)
+
+// verifyHead runs audit verify and returns the head it prints.
+func verifyHead(t *testing.T, dir string) string {
+	t.Helper()
+	code, out, errs := run(t, "audit", "verify", "--data", dir)
+	m := headRE.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("audit verify: %d %q %q", code, out, errs)
+	}
+	if !strings.Contains(errs, "--anchor "+m[1]) {
+		t.Errorf("audit verify does not say how to use the head as an anchor: %q", errs)
+	}
+	return m[1]
+}
+
+// TestAuditVerifyAnchor: the head audit verify prints is an anchor a later
+// verify checks with --anchor. Records cut off the end pass a plain verify
+// (the shorter chain is valid) and fail against the anchor, for the
+// database and for an export.
+func TestAuditVerifyAnchor(t *testing.T) {
+	dir := t.TempDir()
+	st, err := hub.OpenStore(t.Context(), dir) // a hub with no records yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.LoadOrCreateKey(t.Context(), dir, st); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if code, out, errs := run(t, "audit", "verify", "--data", dir); code != 0 || out != "OK: 0 records, the trail is empty\n" {
+		t.Fatalf("verify of an empty trail: %d %q %q", code, out, errs)
+	}
+	codeFor := func(name string) {
+		t.Helper()
+		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
+			t.Fatalf("device code: %d %s", code, errs)
+		}
+	}
+	codeFor("north-1")
+	codeFor("north-2")
+	anchor := verifyHead(t, dir)
+	if !strings.HasPrefix(anchor, "2:") {
+		t.Fatalf("head = %s, want record 2", anchor)
+	}
+	codeFor("north-3")
+	codeFor("north-4")
+	head := verifyHead(t, dir)
+	if code, out, errs := run(t, "audit", "verify", "--data", dir, "--anchor", anchor); code != 0 || !strings.HasPrefix(out, "OK: 4 records") {
+		t.Fatalf("verify --anchor on an intact trail: %d %q %q", code, out, errs)
+	}
+	_, all, _ := run(t, "audit", "export", "--data", dir)
+	file := filepath.Join(t.TempDir(), "audit.jsonl")
+	if err := os.WriteFile(file, []byte(all), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := run(t, "audit", "verify", "--data", dir, "--export", file, "--anchor", head); code != 0 || !strings.HasPrefix(out, "OK: 4 records") {
+		t.Fatalf("verify --export --anchor on an intact export: %d %q %q", code, out, errs)
+	}
+
+	// Someone with write access to the file cuts the last two records off.
+	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > 2`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	if code, out, errs := run(t, "audit", "verify", "--data", dir); code != 0 || !strings.HasPrefix(out, "OK: 2 records") {
+		t.Fatalf("plain verify of a cut trail: %d %q %q (it cannot see the cut)", code, out, errs)
+	}
+	code, out, errs := run(t, "audit", "verify", "--data", dir, "--anchor", head)
+	if code != 1 || !strings.HasPrefix(out, "BROKEN at record 3:") || !strings.Contains(out, "cut off the end") {
+		t.Errorf("verify --anchor of a cut trail: %d %q %q, want exit 1 and BROKEN at record 3", code, out, errs)
+	}
+	// The hub appends on from the cut: records 3 and 4 again, but not
+	// the ones the anchor was taken from.
+	codeFor("north-5")
+	codeFor("north-6")
+	code, out, errs = run(t, "audit", "verify", "--data", dir, "--anchor", head)
+	if code != 1 || !strings.HasPrefix(out, "BROKEN at record 4:") || strings.Contains(errs, "intact") || !strings.Contains(errs, "rewritten") {
+		t.Errorf("verify --anchor of a cut trail appended to: %d %q %q, want exit 1, BROKEN at record 4, and not called intact", code, out, errs)
+	}
+	cut := strings.SplitAfter(all, "\n")
+	if err := os.WriteFile(file, []byte(strings.Join(cut[:2], "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs = run(t, "audit", "verify", "--data", dir, "--export", file, "--anchor", head)
+	if code != 1 || !strings.HasPrefix(out, "BROKEN at record 3:") {
+		t.Errorf("verify --export --anchor of a cut export: %d %q %q, want exit 1 and BROKEN at record 3", code, out, errs)
+	}
+
+	for _, bad := range []string{"4", "4:zz", "0:" + strings.Repeat("0", 64)} {
+		if code, _, errs := run(t, "audit", "verify", "--data", dir, "--anchor", bad); code != 2 || !strings.Contains(errs, "anchor") {
+			t.Errorf("verify --anchor %q: %d %q, want a usage error about the anchor", bad, code, errs)
+		}
+	}
+}
+
+// TestAuditHoldsNoSecrets: what the CLI prints once (an API token, a kiosk
+// enrollment code, a console admin's one-time link) never reaches the
+// audit trail, which SIEMs and auditors read.
+func TestAuditHoldsNoSecrets(t *testing.T) {
+	dir := t.TempDir()
+	var secrets []string
+	for _, args := range [][]string{
+		{"device", "code", "--data", dir, "--site", "north", "--name", "north-1"},
+		{"token", "create", "--data", dir, "--name", "okta", "--scope", "scim"},
+		{"token", "create", "--data", dir, "--name", "ops", "--scope", "admin"},
+		{"admin", "bootstrap", "--data", dir, "--name", "root", "--public-url", "https://hub.example.test"},
+	} {
+		code, out, errs := run(t, args...)
+		if code != 0 || strings.TrimSpace(out) == "" {
+			t.Fatalf("%v: %d %q %q", args, code, out, errs)
+		}
+		secret := strings.TrimSpace(out)
+		if i := strings.LastIndexAny(secret, "/#=?"); i >= 0 { // a link: its token
+			secret = secret[i+1:]
+		}
+		secrets = append(secrets, secret)
+	}
+	code, all, errs := run(t, "audit", "export", "--data", dir)
+	if code != 0 || strings.Count(all, "\n") < 4 {
+		t.Fatalf("audit export: %d %q %q", code, all, errs)
+	}
+	for _, s := range secrets {
+		if len(s) < 8 {
+			t.Fatalf("secret %q is too short to look for", s)
+		}
+		for _, form := range []string{s, strings.ToLower(s), strings.ReplaceAll(s, "-", "")} {
+			if strings.Contains(all, form) {
+				t.Errorf("the audit trail holds the secret %q:\n%s", form, all)
+			}
+		}
+	}
+}
+
+// TestAuditVerifyExportWithKeyOnly: an auditor holds an export and the key,
+// not the database: verify --export needs no hub.db. An export made with
+// --after and verified without it is refused with a hint to give the same
+// --after.
+func TestAuditVerifyExportWithKeyOnly(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"north-1", "north-2", "north-3"} {
+		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
+			t.Fatalf("device code: %d %s", code, errs)
+		}
+	}
+	code, export, errs := run(t, "audit", "export", "--data", dir, "--after", "1")
+	if code != 0 {
+		t.Fatalf("audit export: %d %s", code, errs)
+	}
+	auditor := t.TempDir()
+	key, err := os.ReadFile(filepath.Join(dir, audit.KeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(auditor, "trail.jsonl")
+	if err := os.WriteFile(filepath.Join(auditor, audit.KeyFile), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(export), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errs := run(t, "audit", "verify", "--data", auditor, "--export", file, "--after", "1"); code != 0 || !strings.HasPrefix(out, "OK: 2 records") {
+		t.Errorf("verify --export with the key only: %d %q %q", code, out, errs)
+	}
+	if code, out, errs := run(t, "audit", "verify", "--data", auditor, "--export", file); code != 1 || !strings.Contains(out, "BROKEN") || !strings.Contains(errs, "verify it with the same --after") {
+		t.Errorf("verify --export without its --after: %d %q %q, want BROKEN and the --after hint", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(auditor, hub.DBFile)); !os.IsNotExist(err) {
+		t.Errorf("verify --export made a database in the auditor's directory: %v", err)
+	}
+}
