@@ -28,5 +28,13 @@
 //     and URN-qualified keys and with core attributes under the core schema
 //     URN, and Entra's "remove members with a value list"; in a value
 //     object unknown keys are ignored beside known ones, and an object
-//     that names no attribute at all is invalidPath.
+//     that names no attribute at all is invalidPath;
+//   - an add or a replace with a value filter that matches nothing
+//     creates the value the filter describes (emails[type eq "work"].value):
+//     Entra sends Replace for values the target lacks, and RFC 7644's
+//     noTarget refused the whole PATCH; a replace never adds a group
+//     member;
+//   - null in a replace's value object, and a blank string for a dateTime
+//     or for employmentType, mean unassigned (an open-ended contract's
+//     endDate arrives as null or "").
 package scim

@@ -187,11 +187,15 @@ func plainAttrName(s string) bool {
 //     sub-attributes into a complex one, appends to a multi-valued one
 //     (values already present are not added twice; members are the same
 //     when their value is). Entra's add with a filter that matches nothing,
-//     emails[type eq "work"].value, creates the value {type: work, value}.
+//     emails[type eq "work"].value, creates the value {type: work, value};
+//     a value that names no sub-attribute ({}) changes nothing.
 //   - replace: sets; a complex attribute gets the given sub-attributes and
 //     keeps the others; a multi-valued attribute without a filter gets
 //     exactly the given values; with a filter, the matching values (or
-//     their sub-attribute) are replaced, and no match is noTarget.
+//     their sub-attribute) are replaced. No match creates the value when
+//     the filter says which (as add does; Entra sends Replace for values
+//     the target lacks, see createFiltered), except for members; else it
+//     is noTarget.
 //   - remove: unassigns; with a filter, removes the matching values (none
 //     matching is not an error, so retries are harmless); with a value
 //     list and no filter (Entra: path "members", value [{"value": id}])
@@ -202,7 +206,9 @@ func plainAttrName(s string) bool {
 //     that is the core schema's or an extension's URN holds an object of
 //     that schema's attributes. Unknown keys are ignored, but an object
 //     with no key that names an attribute is invalidPath; readOnly keys
-//     (Okta sends "id") are ignored when equal to the current value.
+//     (Okta sends "id") are ignored when equal to the current value. In a
+//     replace, a key whose value is null unassigns the attribute, as a
+//     remove of that path does (RFC 7643 §2.5: null is unassigned).
 //   - Targeting a readOnly attribute (id, meta, groups, schemas) or changing
 //     an immutable value that is set is mutability; an unknown attribute is
 //     invalidPath.
@@ -286,9 +292,13 @@ func (pa *patcher) applyObject(prefix string, v any) error {
 		if prefix == "" && strings.EqualFold(k, pa.rt.Schema.ID) {
 			err = pa.applyObject(pa.rt.Schema.ID+":", m[k])
 		} else if s := pa.rt.Extension(k); s != nil && prefix == "" {
-			err = pa.applyObject(s.ID+":", m[k])
+			if m[k] == nil && pa.op == "replace" {
+				delete(pa.res, s.ID) // the whole extension unassigned
+			} else {
+				err = pa.applyObject(s.ID+":", m[k])
+			}
 		} else if p, perr := parsePathText(prefix + k); perr == nil && pa.known(p) {
-			err = pa.apply(p, m[k], true)
+			err = pa.keyPatcher(m[k]).apply(p, m[k], true)
 		} else {
 			// Not an attribute: ignored like any unknown attribute.
 			if unknown == "" {
@@ -305,6 +315,21 @@ func (pa *patcher) applyObject(prefix string, v any) error {
 		return ErrInvalidPath("%s: %q is not an attribute of %s (schemas %s), and the value names no attribute that is; nothing would change", pa.where, clip(prefix+unknown), pa.rt.Name, pa.schemaList())
 	}
 	return nil
+}
+
+// keyPatcher is the patcher for one key of a value object whose value is
+// v. In a replace, null unassigns the attribute (RFC 7643 §2.5), which is
+// a remove of that path. {"op":"replace","value":{"urn:…:endDate":null}}
+// (a contract made open-ended) answered 200 and kept the end date, on
+// which the scheduler would deprovision the worker. Removing a required
+// attribute stays mutability.
+func (pa *patcher) keyPatcher(v any) *patcher {
+	if v != nil || pa.op != "replace" {
+		return pa
+	}
+	rm := *pa
+	rm.op = "remove"
+	return &rm
 }
 
 // known reports whether p names an attribute, or an extension, of the
@@ -393,8 +418,11 @@ func (pa *patcher) apply(p filter.Path, v any, lenient bool) error {
 	}
 	nv, ok, err := normalizeValue(a, v, name, false)
 	if err != nil || !ok {
-		if err == nil && pa.op == "replace" && a.MultiValued {
-			delete(container, a.Name) // replace with [] unassigns
+		if err == nil && pa.op == "replace" && (a.MultiValued || a.Type != TypeComplex) {
+			// A replace with [] or with a value that means none (a blank
+			// endDate) unassigns; with {} it names no sub-attribute to
+			// change.
+			return pa.checkImmutable(a, container[a.Name], nil, name, func() { delete(container, a.Name) })
 		}
 		return err
 	}
@@ -524,25 +552,14 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 	if err != nil {
 		return err
 	}
-	if len(matched) == 0 {
-		if pa.op == "replace" {
-			return ErrNoTarget("%s: no value of %s matches the filter in the path", pa.where, a.Name)
-		}
-		el, canCreate := eqClauses(a, p.ValueExpression)
-		if !canCreate || a.Type != TypeComplex {
-			return ErrNoTarget("%s: no value of %s matches the filter in the path, and it does not say which value to create", pa.where, a.Name)
-		}
-		if sub != nil && ok {
-			el[sub.Name] = nv
-		} else if m, isMap := nv.(map[string]any); isMap {
-			for k, x := range m {
-				el[k] = x
-			}
-		}
-		matched = []int{len(list)}
-		list = append(list, el)
-	} else if !ok {
+	if !ok {
+		// The value names nothing to write (an object of unknown
+		// sub-attributes, or {}): nothing changes, whether or not a value
+		// matches.
 		return nil
+	}
+	if len(matched) == 0 {
+		return pa.createFiltered(container, a, p, list, sub, nv)
 	}
 	for _, i := range matched {
 		switch {
@@ -564,6 +581,41 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 		}
 	}
 	container[a.Name] = fixPrimary(list, matched)
+	return nil
+}
+
+// createFiltered handles an add or replace whose filter matches no value
+// of the multi-valued complex attribute a: when the filter is made only of
+// AND-ed "sub eq literal" clauses, it creates the value they describe with
+// the operation's value in it (emails[type eq "work"].value creates
+// {type: work, value}); otherwise it is noTarget.
+//
+// RFC 7644 §3.5.2.3 makes a replace that matches nothing noTarget, but
+// Microsoft Entra sends Replace as often as Add for a value the target does
+// not have yet (its provisioning service decides from its own previous
+// state, not the target's), and puts every changed attribute in one PATCH:
+// the 400 refused the whole request, a deactivation in it included, and
+// Entra only logs and retries it. A replace that
+// says which value it means creates it, as an add does. Members-like
+// attributes (an immutable "value", a group's members) are the exception:
+// a replace never adds a member, so it never grants a role.
+func (pa *patcher) createFiltered(container map[string]any, a *Attribute, p filter.Path, list []any, sub *Attribute, nv any) error {
+	el, canCreate := eqClauses(a, p.ValueExpression)
+	switch {
+	case pa.op == "replace" && (!canCreate || a.Type != TypeComplex || valueSet(a, nil) != nil):
+		return ErrNoTarget("%s: no value of %s matches the filter in the path", pa.where, a.Name)
+	case !canCreate || a.Type != TypeComplex:
+		return ErrNoTarget("%s: no value of %s matches the filter in the path, and it does not say which value to create", pa.where, a.Name)
+	}
+	if sub != nil {
+		el[sub.Name] = nv
+	} else if m, isMap := nv.(map[string]any); isMap {
+		for k, x := range m {
+			el[k] = deepCopy(x)
+		}
+	}
+	list = append(list, el)
+	container[a.Name] = fixPrimary(list, []int{len(list) - 1})
 	return nil
 }
 

@@ -129,6 +129,34 @@ func TestApplyPatchUser(t *testing.T) {
 			check: wantAt("phoneNumbers", []any{map[string]any{"value": "555-555-8377", "type": "work"}, map[string]any{"value": "+49 151 000", "type": "mobile"}}),
 		},
 		{
+			// Entra sends Replace as often as Add for a value the target
+			// lacks; the filter says which value is meant.
+			name: "Entra replace with a filter that matches nothing creates the value",
+			ops:  `[{"op":"Replace","path":"emails[type eq \"other\"].value","value":"b@other.example"},{"op":"Replace","path":"addresses[type eq \"work\"]","value":{"locality":"Berlin"}}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt("emails", []any{
+					map[string]any{"value": "bjensen@example.com", "type": "work", "primary": true},
+					map[string]any{"value": "babs@jensen.org", "type": "home"},
+					map[string]any{"value": "b@other.example", "type": "other"},
+				})(t, got)
+				wantAt("addresses", []any{map[string]any{"type": "work", "locality": "Berlin"}})(t, got)
+			},
+		},
+		{
+			name:  "add with a filter and a value naming no sub-attribute changes nothing",
+			ops:   `[{"op":"add","path":"emails[type eq \"other\"]","value":{"colour":"blue"}}]`,
+			check: func(t *testing.T, got map[string]any) { wantAt("emails", sampleUser(t)["emails"])(t, got) },
+		},
+		{
+			name: "replace with null in a value object unassigns",
+			ops:  `[{"op":"replace","value":{"name.givenName":null,"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites":null,"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":null}}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt("name", map[string]any{"familyName": "Jensen"})(t, got)
+				wantAt(sg+".sites", nil)(t, got)
+				wantAt(ent, nil)(t, got)
+			},
+		},
+		{
 			name: "add appends and skips identical values",
 			ops:  `[{"op":"add","path":"emails","value":[{"value":"babs@jensen.org","type":"home"},{"value":"b@ward3.example","type":"other","primary":true}]}]`,
 			check: wantAt("emails", []any{
@@ -208,7 +236,8 @@ func TestApplyPatchUser(t *testing.T) {
 		{name: "extension URN nested under the core schema URN", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"department":"x"}}}}]`, scimType: "invalidPath"},
 		{name: "extension URN key with only an unknown attribute", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":{"departmnt":"x"}}}]`, scimType: "invalidPath"},
 		{name: "value object with only unknown attributes", ops: `[{"op":"replace","value":{"activ":false}}]`, scimType: "invalidPath"},
-		{name: "replace with filter and no match", ops: `[{"op":"replace","path":"emails[type eq \"pager\"].value","value":"x"}]`, scimType: "noTarget"},
+		{name: "replace with a filter that cannot say which value to create", ops: `[{"op":"replace","path":"emails[value co \"@nowhere\"].value","value":"x"}]`, scimType: "noTarget"},
+		{name: "replace with an or filter and no match", ops: `[{"op":"replace","path":"emails[type eq \"pager\" or type eq \"fax\"].value","value":"x"}]`, scimType: "noTarget"},
 		{name: "replace id", ops: `[{"op":"replace","path":"id","value":"other"}]`, scimType: "mutability"},
 		{name: "change id in value object", ops: `[{"op":"replace","value":{"id":"other"}}]`, scimType: "mutability"},
 		{name: "replace meta.created", ops: `[{"op":"replace","path":"meta.created","value":"2020-01-01T00:00:00Z"}]`, scimType: "mutability"},
@@ -385,6 +414,9 @@ func FuzzApplyPatch(f *testing.F) {
 		patchHead + `[{"op":"replace","value":{"active":false,"name.givenName":"X","urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department":"Y"}}]}`,
 		patchHead + `[{"op":"Add","path":"emails[type eq \"work\"].value","value":"a@b"}]}`,
 		patchHead + `[{"op":"Remove","path":"members","value":[{"value":"id"}]}]}`,
+		patchHead + `[{"op":"add","path":"emails[type eq \"x\"]","value":{}}]}`,
+		patchHead + `[{"op":"replace","path":"members[value eq \"id\"]","value":{"display":"x"}}]}`,
+		patchHead + `[{"op":"replace","value":{"userName":null,"name.givenName":null}}]}`,
 		patchHead + `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites[value eq \"x\"]"}]}`,
 		patchHead + `[{"op":"remove","path":"emails[type eq \"a\" or type eq \"b]\\\"\" or value pr].display"}]}`,
 	} {

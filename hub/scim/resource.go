@@ -28,7 +28,12 @@ import (
 //     (id, meta, groups, manager.displayName) are dropped: the server owns
 //     them. writeOnly attributes (password) are dropped too: Shiftgate
 //     stores no secrets it does not use.
-//   - null, [] and {} mean unassigned and are left out.
+//   - null, [] and {} mean unassigned and are left out. So does a blank
+//     string for a dateTime or for an attribute limited to its canonical
+//     values (employmentType): it can be neither, and identity providers
+//     and HR connectors send "" for an unset source attribute ("endDate":
+//     "" is an open-ended contract); it was invalidValue, which refused
+//     the joiner's whole create.
 //   - Type errors are invalidValue. Booleans may be strings "true"/"false"
 //     in any case (Microsoft Entra sends "True"). A plain string for a
 //     single-valued complex attribute with a "value" sub-attribute is read
@@ -388,6 +393,9 @@ func normalizeSingle(a *Attribute, v any, name string, keepReadOnly bool) (any, 
 			return nil, false, ErrInvalidValue("%s must be a string", name)
 		}
 		if a.StrictCanonical {
+			if strings.TrimSpace(s) == "" {
+				return nil, false, nil // no value (see Normalize)
+			}
 			i := slices.IndexFunc(a.CanonicalValues, func(c string) bool { return strings.EqualFold(c, s) })
 			if i < 0 {
 				return nil, false, ErrInvalidValue("%s must be one of: %s", name, strings.Join(a.CanonicalValues, ", "))
@@ -429,7 +437,10 @@ func normalizeSingle(a *Attribute, v any, name string, keepReadOnly bool) (any, 
 		}
 		return f, true, nil
 	case TypeDateTime:
-		s, _ := v.(string)
+		s, isStr := v.(string)
+		if isStr && strings.TrimSpace(s) == "" {
+			return nil, false, nil // no date (see Normalize)
+		}
 		if a.DateOnly != DateOnlyReject {
 			if _, err := time.Parse(time.DateOnly, s); err == nil {
 				return s, true, nil // a calendar day, kept as sent

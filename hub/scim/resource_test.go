@@ -152,6 +152,12 @@ func TestNormalize(t *testing.T) {
 			want: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b"}`,
 		},
 		{
+			name: "blank dates and employmentType are unassigned",
+			rt:   users,
+			in:   `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b","urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User":{"employmentType":"","startDate":" ","endDate":"","sites":["n"]}}`,
+			want: `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User"],"userName":"b","urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User":{"sites":["n"]}}`,
+		},
+		{
 			name: "single value for multi-valued attribute",
 			rt:   users,
 			in:   `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"b","emails":{"value":"b@x"}}`,
