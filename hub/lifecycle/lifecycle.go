@@ -39,6 +39,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -297,6 +298,24 @@ func (e *Engine) UpdateUser(ctx context.Context, a Actor, id string, fn func(sto
 	return out, nil
 }
 
+// errUnchanged aborts a user update that would change nothing.
+var errUnchanged = errors.New("user unchanged")
+
+// sameUser reports whether b holds exactly what a does, Version and the
+// timestamps of the record aside; times are compared as instants.
+func sameUser(a, b store.User) bool {
+	return a.ID == b.ID && a.UserName == b.UserName && a.ExternalID == b.ExternalID &&
+		a.DisplayName == b.DisplayName && a.Active == b.Active && a.State == b.State &&
+		slices.Equal(a.Sites, b.Sites) && a.EmploymentType == b.EmploymentType &&
+		a.StartDate.Equal(b.StartDate) && a.EndDate.Equal(b.EndDate) &&
+		a.StartDay == b.StartDay && a.EndDay == b.EndDay &&
+		slices.EqualFunc(a.Shifts, b.Shifts, func(x, y store.Shift) bool { return x.Start.Equal(y.Start) && x.End.Equal(y.End) }) &&
+		slices.EqualFunc(a.Certifications, b.Certifications, func(x, y store.Certification) bool {
+			return x.Name == y.Name && x.Expires.Equal(y.Expires)
+		}) &&
+		bytes.Equal(a.Document, b.Document)
+}
+
 // updateUser is UpdateUser inside tx. The user's calendar-day dates are
 // resolved again over its sites as they are after fn (dates.go).
 func (e *Engine) updateUser(ctx context.Context, tx store.Ops, c *change, a Actor, id string, fn func(store.User) (store.User, error)) (store.User, error) {
@@ -320,8 +339,17 @@ func (e *Engine) updateUser(ctx context.Context, tx store.Ops, c *change, a Acto
 			nu.Active, endReached = false, true
 		}
 		nu.State = StateAt(nu.Active, nu.StartDate, nu.EndDate, now)
+		if sameUser(old, nu) {
+			return old, errUnchanged
+		}
 		return nu, nil
 	})
+	if errors.Is(err, errUnchanged) {
+		// Identity providers resend what the hub holds (Entra on every
+		// cycle, a remove that matches nothing, an add of a value
+		// present): nothing to write, no new version, no audit record.
+		return before, nil
+	}
 	if err != nil {
 		return store.User{}, err
 	}

@@ -185,3 +185,49 @@ func TestBlankDateAndEmploymentTypeAreUnassigned(t *testing.T) {
 		t.Errorf("endDate \"soon\": scimType %v, want invalidValue", m["scimType"])
 	}
 }
+
+// A PATCH or PUT that changes nothing (Entra resends what it believes the
+// hub holds; a remove that matches nothing; an add of a value present)
+// writes nothing: the version stays, so an ETag a client holds stays
+// good, and the audit trail records no update that changed nothing. A
+// real change after them still counts.
+func TestNoOpUpdateWritesNothing(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	body := `{"schemas":["` + coreUser + `"],"userName":"same@example.com","active":true,"displayName":"Sam",
+	  "emails":[{"type":"work","value":"same@example.com"}]}`
+	m := wantStatus(t, h.Do(t, "POST", "/scim/v2/Users", body), 201)
+	id := m["id"].(string)
+	version := m["meta"].(map[string]any)["version"]
+	updates := func() int {
+		t.Helper()
+		recs, err := h.Store().ListAudit(t.Context(), store.AuditQuery{Subject: "user:" + id, Action: "user.update"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(recs)
+	}
+	for _, tc := range []struct{ name, method, body string }{
+		{"replace active with its value", "PATCH", patchBody(`{"op":"Replace","path":"active","value":"True"}`)},
+		{"replace displayName with its value", "PATCH", patchBody(`{"op":"replace","value":{"displayName":"Sam"}}`)},
+		{"remove a value that matches nothing", "PATCH", patchBody(`{"op":"remove","path":"emails[type eq \"home\"]"}`)},
+		{"add a value present", "PATCH", patchBody(`{"op":"add","path":"emails","value":[{"type":"work","value":"same@example.com"}]}`)},
+		{"PUT of the same user", "PUT", body},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := wantStatus(t, h.Do(t, tc.method, "/scim/v2/Users/"+id, tc.body), 200)
+			if got := m["meta"].(map[string]any)["version"]; got != version {
+				t.Errorf("version %v after a request that changed nothing, want %v", got, version)
+			}
+			if n := updates(); n != 0 {
+				t.Errorf("%d user.update records for a request that changed nothing", n)
+			}
+		})
+	}
+	m = wantStatus(t, h.Do(t, "PATCH", "/scim/v2/Users/"+id, patchBody(`{"op":"replace","path":"displayName","value":"Samuel"}`)), 200)
+	if got := m["meta"].(map[string]any)["version"]; got == version {
+		t.Errorf("version %v unchanged after a real change", got)
+	}
+	if n := updates(); n != 1 {
+		t.Errorf("%d user.update records after one real change, want 1", n)
+	}
+}
