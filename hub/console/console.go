@@ -302,6 +302,7 @@ func (c *Console) routes() http.Handler {
 	handle("GET /console/me", signedIn, c.mePage)
 	handle("POST /console/signout", signedIn, c.signout)
 	handle("POST /console/signout-everywhere", signedIn, c.signoutEverywhere)
+	handle("POST /console/me/passkeys", signedIn, c.mePasskeyAdd)
 
 	handle("GET /console/dashboard", adminOnly, c.dashboard)
 	handle("GET /console/users", adminOnly, c.usersPage)

@@ -49,7 +49,7 @@ func TestAdminEnablesAccount(t *testing.T) {
 	acct := account(t, h, "sam")
 	enable := "/console/accounts/" + acct.ID + "/enable"
 	// A link sent before Sam left: enabling must not make it work again.
-	oldLink := admin.reinvite(acct.ID, nil)
+	oldLink := sam.addPasskey()
 
 	scimPatch(t, h, samID, map[string]any{"active": false})
 	if a := account(t, h, "sam"); a.Disabled.IsZero() {

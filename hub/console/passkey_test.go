@@ -100,13 +100,14 @@ func TestNewLinkVoidsEarlierLinks(t *testing.T) {
 		t.Errorf("passkey from the superseded link signs in: %d, want 401", r.Status)
 	}
 
-	// The new link works; a later plain new link (a passkey for another
-	// device) voids it but keeps the passkey registered with it.
+	// The new link works; a passkey for another device is then the
+	// owner's to add (TestOwnerAddsPasskey), which keeps the passkey
+	// registered with the link.
 	phone := newClient(t, h, nil)
 	if r := phone.register(second); r.Status != http.StatusOK {
 		t.Fatalf("new link: %d %s", r.Status, r.Body)
 	}
-	third := admin.reinvite(sam.ID, nil)
+	third := phone.addPasskey()
 	if r := newClient(t, h, phone.badge).signin(); r.Status != http.StatusOK {
 		t.Errorf("passkey after a plain new link: %d, want 200", r.Status)
 	}
@@ -144,8 +145,8 @@ func TestRevokePasskeys(t *testing.T) {
 	}
 
 	// Sam lost the passkey: a new link that revokes it, and voids the
-	// link sent before.
-	admin.reinvite(sam.ID, nil)
+	// link made before (one Sam made to add a passkey).
+	samLaptop.addPasskey()
 	tok := admin.reinvite(sam.ID, url.Values{"revoke": {"passkeys"}})
 	invites, err := h.Store().SearchAudit(t.Context(), store.AuditSearch{Action: "console.invite"})
 	if err != nil {
@@ -185,7 +186,7 @@ func TestRevokePasskeys(t *testing.T) {
 
 	// Revoked alone (a stolen device, no new link yet): a link still
 	// unused, which the device may hold in its mail, is void too.
-	pending := admin.reinvite(sam.ID, nil)
+	pending := fresh.addPasskey()
 	if r := admin.post("/console/accounts/"+sam.ID+"/passkeys/revoke", nil); r.Status != http.StatusSeeOther || r.location() != "/console/accounts?ok=passkeys-revoked" {
 		t.Fatalf("revoke passkeys: %d %q %s", r.Status, r.location(), r.Body)
 	}

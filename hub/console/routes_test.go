@@ -81,6 +81,7 @@ func TestRouteMatrix(t *testing.T) {
 		"GET /console/me":                             {"/console/me", nil, allowed},
 		"POST /console/signout":                       {"/console/signout", nil, skip},
 		"POST /console/signout-everywhere":            {"/console/signout-everywhere", nil, skip},
+		"POST /console/me/passkeys":                   {"/console/me/passkeys", nil, skip},
 		"GET /console/dashboard":                      {"/console/dashboard", nil, forbidden},
 		"GET /console/users":                          {"/console/users", nil, forbidden},
 		"GET /console/users/{id}":                     {"/console/users/" + w.northUser.ID, nil, forbidden},

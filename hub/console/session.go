@@ -37,9 +37,10 @@ const (
 
 // viewer is the signed-in account of a request.
 type viewer struct {
-	account store.ConsoleAccount
-	hash    []byte // the session's stored hash
-	csrf    string
+	account  store.ConsoleAccount
+	hash     []byte // the session's stored hash
+	csrf     string
+	signedIn time.Time // when the session began (a sign-in or a registration)
 }
 
 // How console accounts appear in the audit trail: actor
@@ -229,7 +230,7 @@ func (c *Console) viewer(ctx context.Context, r *http.Request, touch bool) (*vie
 			return nil, err
 		}
 	}
-	return &viewer{account: a, hash: hash, csrf: csrfToken(secret)}, nil
+	return &viewer{account: a, hash: hash, csrf: csrfToken(secret), signedIn: s.Created}, nil
 }
 
 // checkCSRF compares the request's synchronizer token, from the form or

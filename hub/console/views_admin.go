@@ -624,6 +624,20 @@ func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *vie
 		if !a.Disabled.IsZero() {
 			return badRequest("the account is disabled")
 		}
+		if revoke == "" && a.ID != v.account.ID {
+			// A link for an account that has passkeys would let whoever
+			// opens it, the admin who made it included, add a passkey
+			// and act as its owner, who would notice nothing. Its owner
+			// adds passkeys from their own account page; an admin can
+			// only replace them, which the owner notices.
+			creds, err := tx.ListConsoleCredentials(r.Context(), a.ID)
+			if err != nil {
+				return err
+			}
+			if slices.ContainsFunc(creds, func(cr store.ConsoleCredential) bool { return cr.Revoked.IsZero() }) {
+				return errHasPasskeys
+			}
+		}
 		voided := 0
 		if revoke != "" {
 			// Before the new link: the revocation voids the links so far.
@@ -648,6 +662,46 @@ func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *vie
 		return err
 	}
 	return c.renderAccounts(w, r, v, http.StatusCreated, link, name)
+}
+
+// errHasPasskeys refuses a new link for another account that has
+// passkeys, unless it revokes them.
+var errHasPasskeys = &statusError{http.StatusConflict, "this account has passkeys: its owner adds another on their account page (Your account, Add a passkey); for a lost or stolen passkey, tick \"and revoke its passkeys\""}
+
+// freshSignIn is how recent a sign-in must be to add a passkey to one's
+// own account: a session cookie taken from a browser left open must not
+// be enough to add the taker's passkey for later.
+const freshSignIn = 10 * time.Minute
+
+// selfInviteTTL bounds the link mePasskeyAdd makes for its own browser.
+const selfInviteTTL = 5 * time.Minute
+
+// mePasskeyAdd lets a signed-in account add a passkey (a new device): it
+// makes a short-lived link for the account itself and sends this browser
+// to it, where the usual registration ceremony runs. The link is never
+// shown to anyone else. It asks for a sign-in within freshSignIn first.
+func (c *Console) mePasskeyAdd(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	now := c.cfg.Now().UTC()
+	if now.Sub(v.signedIn) > freshSignIn {
+		http.Redirect(w, r, "/console/signin?next=/console/me", http.StatusSeeOther)
+		return nil
+	}
+	var tok string
+	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
+		var err error
+		if tok, err = newInvite(r.Context(), tx, v.account.ID, v.actor().Name, now, selfInviteTTL); err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "console.invite", "console:"+v.account.ID, map[string]any{"name": v.account.Name, "role": v.account.Role, "self": true})
+	})
+	if err != nil {
+		return err
+	}
+	// Set by hand: the token is in the fragment, which http.Redirect's
+	// path cleaning must not touch.
+	w.Header().Set("Location", InviteLink("", tok))
+	w.WriteHeader(http.StatusSeeOther)
+	return nil
 }
 
 // errRevokeOwn refuses an admin's revoking their own passkeys, which would
