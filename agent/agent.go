@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -257,7 +256,7 @@ func ClientFromStateDir(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	caPEM, err := os.ReadFile(filepath.Join(cfg.StateDir, CAFile))
+	caPEM, err := readStateFile(filepath.Join(cfg.StateDir, CAFile))
 	if err != nil {
 		return nil, fmt.Errorf("read hub CA: %w", err)
 	}

@@ -113,24 +113,40 @@ func writeSessionState(dir string, s sessionState) error {
 	return writeJSON(filepath.Join(dir, SessionFile), s)
 }
 
-// readJSON decodes a small JSON file strictly (unknown fields are errors).
-func readJSON(path string, v any) error {
+// readStateFile reads a file of the state directory, refusing one larger
+// than maxStateBytes before reading it whole. A missing file is an error
+// wrapping fs.ErrNotExist.
+func readStateFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer f.Close()
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(io.LimitReader(f, maxStateBytes+1)); err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if buf.Len() > maxStateBytes {
-		return fmt.Errorf("read %s: larger than %d bytes", path, maxStateBytes)
+		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxStateBytes)
 	}
-	dec := json.NewDecoder(&buf)
+	return buf.Bytes(), nil
+}
+
+// readJSON decodes a small JSON file strictly: unknown fields are errors,
+// and so is anything after the value (two writers' files run together,
+// or a hand edit), which would otherwise be ignored unseen.
+func readJSON(path string, v any) error {
+	data, err := readStateFile(path)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("parse %s: %w", path, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("parse %s: more after the JSON value", path)
 	}
 	return nil
 }

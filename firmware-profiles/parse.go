@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -183,13 +184,36 @@ func duration(ps *problems, field, s string) time.Duration {
 	return d
 }
 
+// maxFileBytes bounds a profile file: Load and LoadDir refuse a larger one
+// (a *ValidationError naming it) before reading it whole. A profile is a
+// few kilobytes of JSON.
+const maxFileBytes = 1 << 20
+
 // Load reads and validates the profile file at path.
 func Load(path string) (*Profile, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load profile: %w", err)
 	}
+	defer f.Close()
+	data, err := readLimited(f, path)
+	if err != nil {
+		return nil, err
+	}
 	return Parse(path, data)
+}
+
+// readLimited reads r, the profile file called file, refusing one larger
+// than maxFileBytes with a *ValidationError.
+func readLimited(r io.Reader, file string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("load profile %s: %w", file, err)
+	}
+	if len(data) > maxFileBytes {
+		return nil, &ValidationError{Problems: []Problem{{File: file, Message: fmt.Sprintf("the file is larger than %d bytes: a profile is a few kilobytes of JSON", maxFileBytes)}}}
+	}
+	return data, nil
 }
 
 // LoadDir reads and validates every *.json file directly inside dir and
@@ -229,11 +253,7 @@ func loadFS(fsys fs.FS, display func(name string) string) (map[string]*Profile, 
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		data, err := fs.ReadFile(fsys, e.Name())
-		if err != nil {
-			return nil, fmt.Errorf("load profile %s: %w", display(e.Name()), err)
-		}
-		p, err := Parse(display(e.Name()), data)
+		p, err := loadFile(fsys, e.Name(), display(e.Name()))
 		var ve *ValidationError
 		switch {
 		case errors.As(err, &ve):
@@ -249,4 +269,19 @@ func loadFS(fsys fs.FS, display func(name string) string) (map[string]*Profile, 
 		return nil, &ValidationError{Problems: all}
 	}
 	return out, nil
+}
+
+// loadFile reads and parses the profile file name of fsys, called file in
+// problems.
+func loadFile(fsys fs.FS, name, file string) (*Profile, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("load profile %s: %w", file, err)
+	}
+	defer f.Close()
+	data, err := readLimited(f, file)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(file, data)
 }

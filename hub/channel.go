@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
@@ -159,6 +160,7 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 	case wire.TypeError:
 		var e wire.Error
 		_ = env.Unmarshal(&e)
+		e.Code, e.Message = clipKioskText(e.Code, maxKioskErrorCode), clipKioskText(e.Message, maxKioskErrorMessage)
 		if env.Re == "" {
 			c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message)
 			return wire.Envelope{}, nil
@@ -176,6 +178,30 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		return wire.Envelope{}, err
 	}
 	return wire.Envelope{}, fmt.Errorf("%s: %w", env.Type, push.ErrUnknownType)
+}
+
+// A kiosk's error message goes into the hub log and, answering a push,
+// the audit trail: its code and message are cut to these many bytes, so
+// that a kiosk cannot write a frame's worth (wire.MaxMessageBytes) into
+// either with each message. Wire error codes are a few words; a teardown
+// failure says what survived in a line.
+const (
+	maxKioskErrorCode    = 64
+	maxKioskErrorMessage = 1024
+)
+
+// clipKioskText cuts s to at most limit bytes at a rune boundary, marking
+// the cut.
+func clipKioskText(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	const mark = "…(cut)"
+	cut := limit - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // login verifies an assertion, decides, and opens the session, recording

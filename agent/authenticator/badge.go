@@ -157,12 +157,25 @@ func parseAAGUID(s string) ([16]byte, error) {
 	return u, nil
 }
 
+// maxBadgeBytes bounds a badge file: what readBadge reads and writeBadge writes. A credential
+// takes about 300 bytes of the indented JSON, so a badge holds some 3,500; a larger file is not
+// one Soft wrote, and is refused before it is read whole.
+const maxBadgeBytes = 1 << 20
+
 // readBadge loads the badge at path; a missing file is reported as an error wrapping
-// os.ErrNotExist.
+// os.ErrNotExist, one larger than maxBadgeBytes as ErrInvalidBadge.
 func readBadge(path string) (*badge, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxBadgeBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read badge %s: %w", path, err)
+	}
+	if len(data) > maxBadgeBytes {
+		return nil, fmt.Errorf("read badge %s: %w: larger than %d bytes", path, ErrInvalidBadge, maxBadgeBytes)
 	}
 	b, err := parseBadge(data)
 	if err != nil {
@@ -180,6 +193,11 @@ func writeBadge(path string, b *badge, sync bool) (err error) {
 		return fmt.Errorf("encode badge: %w", err)
 	}
 	data = append(data, '\n')
+	if len(data) > maxBadgeBytes {
+		// Written, it could not be read back: the badge is full
+		// (CTAP2_ERR_KEY_STORE_FULL), and the file stays as it was.
+		return fmt.Errorf("write badge %s: %w: %d bytes with this credential, more than the %d a badge file may hold: use another badge", path, ErrInvalidBadge, len(data), maxBadgeBytes)
+	}
 
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
