@@ -3,6 +3,7 @@ package hub_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,5 +81,49 @@ func TestAPIBodyLimits(t *testing.T) {
 	var e struct{ Error string }
 	if json.NewDecoder(resp.Body).Decode(&e); resp.StatusCode != http.StatusRequestEntityTooLarge || e.Error == "" {
 		t.Errorf("enrollment with %d bytes: %d %q, want 413 with a message", len(body), resp.StatusCode, e.Error)
+	}
+}
+
+// TestKioskErrorsAnsweringNothingAreNotAudited: an error answering a push
+// is audited (device.push_failed), once: the push is then settled. Errors
+// naming a push that is not outstanding (made up, or repeated) go to the
+// log only, so a kiosk cannot write the audit trail at will.
+func TestKioskErrorsAnsweringNothingAreNotAudited(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k, _ := signedIn(t, h, "ivo", "Nurse")
+	if r := h.API(t, "POST", "/api/v1/users/ivo/signout", nil); r.Status != 200 {
+		t.Fatalf("signout: %d %s", r.Status, r.Body)
+	}
+	push := k.Recv(5 * time.Second)
+	if push.Type != wire.TypeSessionRevoke {
+		t.Fatalf("got %s, want session.revoke", push.Type)
+	}
+	send := func(re string) {
+		t.Helper()
+		env, _ := wire.New(wire.TypeError, "", re, wire.Error{Code: "teardown_failed", Message: "apps survived"})
+		if err := k.Conn.WriteJSON(env); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 8 {
+		send(fmt.Sprintf("made-up-%d", i))
+	}
+	send(push.ID)
+	send(push.ID) // the push is settled by the first answer
+	// A request after them, answered in order, so that they were handled.
+	k.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, nil)
+	deadline := time.Now().Add(5 * time.Second)
+	var recs []store.AuditRecord
+	for time.Now().Before(deadline) {
+		recs, _ = h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "device.push_failed"})
+		if len(recs) > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // any stray record would be written by now
+	recs, _ = h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "device.push_failed"})
+	if len(recs) != 1 || !strings.Contains(string(recs[0].Detail), push.ID) {
+		t.Errorf("device.push_failed records %d, want one, for the real push %s", len(recs), push.ID)
 	}
 }

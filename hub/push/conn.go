@@ -433,9 +433,15 @@ func (c *conn) handle(frame []byte) {
 		// does not know, a revoke whose teardown failed) answers it: it
 		// is no longer outstanding, or a kiosk that keeps answering would
 		// be dropped after maxOutstanding of them as one that stopped.
-		// The handler still gets the error.
+		// The handler still gets the error. One that answers nothing
+		// outstanding (a late or repeated answer, or a made-up re) goes
+		// to the handler without its re: what answers a push is
+		// audited, and a kiosk must not write the trail at will.
 		if env.Re != "" {
-			c.takePending(env.Re)
+			if _, ok := c.takePending(env.Re); !ok {
+				c.hub.log.Debug("push: error answering nothing outstanding", "device", c.deviceID, "re", env.Re)
+				env.Re = ""
+			}
 		}
 	}
 	c.queueRequest(env)
