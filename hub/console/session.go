@@ -95,6 +95,14 @@ func (c *Console) guard(level access, opts routeOpt, h handlerFunc) http.Handler
 		}
 		// Before the session is read: a refused request must not count as
 		// activity either.
+		if r.Method == http.MethodHead && opts&optOwnPages != 0 {
+			// These GETs do something (an audited export, a whole
+			// chain walk) or stream: a HEAD, which Go serves through
+			// the GET handler, would do it all and show nothing.
+			w.Header().Set("Allow", "GET")
+			http.Error(w, "HEAD is not served here: use GET", http.StatusMethodNotAllowed)
+			return
+		}
 		if !unsafe && !fetchAllowed(r, opts&optOwnPages == 0) {
 			c.fail(w, r, errCrossOrigin)
 			return
@@ -166,6 +174,13 @@ func fetchAllowed(r *http.Request, navigable bool) bool {
 	}
 	mode, dest := r.Header.Get("Sec-Fetch-Mode"), r.Header.Get("Sec-Fetch-Dest")
 	return (mode == "" || mode == "navigate") && (dest == "" || dest == "document")
+}
+
+// clearCache asks the browser to drop what it keeps of the console's
+// pages on sign-out: they are no-store, but a back/forward cache may
+// still show one to the next person at the machine.
+func clearCache(w http.ResponseWriter) {
+	w.Header().Set("Clear-Site-Data", `"cache"`)
 }
 
 // toSignin answers a request without a valid session: pages are
@@ -370,6 +385,7 @@ func (c *Console) signout(w http.ResponseWriter, r *http.Request, v *viewer) err
 		return err
 	}
 	clearCookie(w)
+	clearCache(w)
 	http.Redirect(w, r, "/console/signin?ok=signed-out", http.StatusSeeOther)
 	return nil
 }
@@ -388,6 +404,7 @@ func (c *Console) signoutEverywhere(w http.ResponseWriter, r *http.Request, v *v
 		return err
 	}
 	clearCookie(w)
+	clearCache(w)
 	http.Redirect(w, r, "/console/signin?ok=signed-out-everywhere", http.StatusSeeOther)
 	return nil
 }

@@ -220,3 +220,24 @@ func TestPasskeyCeremonyRules(t *testing.T) {
 		t.Errorf("an answer after 3 minutes: %d %s, want 400", r.Status, r.Body)
 	}
 }
+
+// TestHeadDoesNothing: Go serves HEAD through a GET handler; for the
+// GETs that do something (an audited export, a chain walk) a HEAD would
+// do it and show nothing. 405, nothing audited.
+func TestHeadDoesNothing(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	before := auditCount(t, h)
+	for _, p := range []string{"/console/audit/export", "/console/audit/verify", "/console/findings/export?format=json"} {
+		if r := admin.do("HEAD", p, nil, ownPage...); r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != "GET" {
+			t.Errorf("HEAD %s: %d (Allow %q), want 405 Allow GET", p, r.Status, r.Header.Get("Allow"))
+		}
+	}
+	if n := auditCount(t, h); n != before {
+		t.Errorf("HEAD requests wrote %d audit records", n-before)
+	}
+	// Sign-out asks the browser to drop its cache of console pages.
+	if r := admin.post("/console/signout", nil); r.Header.Get("Clear-Site-Data") != `"cache"` {
+		t.Errorf("sign-out: Clear-Site-Data %q, want \"cache\"", r.Header.Get("Clear-Site-Data"))
+	}
+}
