@@ -343,7 +343,9 @@ func TestClientErrors(t *testing.T) {
 		{"stale If-Match", "PUT", "/scim/v2/Users/" + id, `{"schemas":["` + coreUser + `"],"userName":"ok.user"}`, []string{"If-Match", `W/"999"`}, 412, ""},
 		{"stale If-Match patch", "PATCH", "/scim/v2/Users/" + id, patch(`{"op":"replace","path":"active","value":false}`), []string{"If-Match", `W/"999"`}, 412, ""},
 		{"stale If-Match delete", "DELETE", "/scim/v2/Users/" + id, "", []string{"If-Match", `W/"999"`}, 412, ""},
-		{"unknown endpoint", "GET", "/scim/v2/Bulk", "", nil, 404, ""},
+		{"unknown endpoint", "GET", "/scim/v2/Nope", "", nil, 404, ""},
+		{"bulk not implemented", "POST", "/scim/v2/Bulk", `{}`, nil, 501, ""},
+		{"wrong method", "DELETE", "/scim/v2/Users", "", nil, 405, ""},
 		{"bad search body", "POST", "/scim/v2/Users/.search", `{"filter":5}`, nil, 400, "invalidSyntax"},
 	}
 	for _, tc := range cases {

@@ -34,7 +34,8 @@
 //     Entra sends Replace for values the target lacks, and RFC 7644's
 //     noTarget refused the whole PATCH; a replace never adds a group
 //     member;
-//   - null in a replace's value object, and a blank string for a dateTime
-//     or for employmentType, mean unassigned (an open-ended contract's
-//     endDate arrives as null or "").
+//   - null in a replace, at a path or in a value object, and a blank
+//     string for a dateTime or for employmentType, mean unassigned (an
+//     open-ended contract's endDate arrives as null or ""), also at a
+//     filtered path (certifications[name eq "x"].expires).
 package scim

@@ -35,6 +35,9 @@ type Error struct {
 	Status   int
 	ScimType string
 	Detail   string
+
+	// allow is a 405's Allow header: the methods the endpoint takes.
+	allow string
 }
 
 // Error implements error.

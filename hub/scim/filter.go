@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -167,29 +168,38 @@ func (f *Filter) Match(res map[string]any) bool {
 // case-insensitively, so their index lookup must fold case; id and
 // externalId are exact.
 func (f *Filter) Equality() (attr, value string, ok bool) {
+	return f.EqualityOn("userName", "externalId", "id", "displayName")
+}
+
+// EqualityOn is Equality restricted to the attributes indexed (canonical
+// names): the first clause from the left, at the top level or AND-ed
+// there, that is one of them eq a string. A store that indexes userName
+// but not displayName asks for userName, so that in
+// displayName eq "A" and userName eq "b" the userName clause narrows the
+// candidates and the displayName one is matched on them.
+func (f *Filter) EqualityOn(indexed ...string) (attr, value string, ok bool) {
 	if f == nil {
 		return "", "", false
 	}
-	return equality(f.root)
+	return equality(f.root, indexed)
 }
 
-func equality(n fnode) (string, string, bool) {
+func equality(n fnode, indexed []string) (string, string, bool) {
 	switch n := n.(type) {
 	case *logicNode:
 		if !n.and {
 			return "", "", false
 		}
-		if a, v, ok := equality(n.l); ok {
+		if a, v, ok := equality(n.l, indexed); ok {
 			return a, v, ok
 		}
-		return equality(n.r)
+		return equality(n.r, indexed)
 	case *cmpNode:
 		s, isStr := n.raw.(string)
 		if n.op != filter.EQ || !isStr || n.ref.ext != "" || n.ref.sub != nil || n.inBracket {
 			return "", "", false
 		}
-		switch n.ref.attr.Name {
-		case "userName", "externalId", "id", "displayName":
+		if slices.Contains(indexed, n.ref.attr.Name) {
 			return n.ref.attr.Name, s, true
 		}
 	}

@@ -163,6 +163,43 @@ func TestFilterEquality(t *testing.T) {
 	}
 }
 
+// EqualityOn picks the first clause on an indexed attribute, wherever it
+// stands among the AND-ed clauses: for users displayName has no index,
+// and a userName clause after it was not used.
+func TestFilterEqualityOn(t *testing.T) {
+	users := UserResourceType()
+	indexed := []string{"userName", "externalId", "id"}
+	for _, tt := range []struct {
+		filter    string
+		attr, val string
+		ok        bool
+	}{
+		{`displayName eq "Babs" and userName eq "b"`, "userName", "b", true},
+		{`displayName eq "Babs" and (title pr and externalId eq "E-1")`, "externalId", "E-1", true},
+		{`displayName eq "Babs" and active eq true and id eq "abc"`, "id", "abc", true},
+		{`userName eq "b" and externalId eq "E-1"`, "userName", "b", true},
+		{`displayName eq "Babs"`, "", "", false},
+		{`displayName eq "Babs" or userName eq "b"`, "", "", false},
+		{`displayName eq "Babs" and not (userName eq "b")`, "", "", false},
+		{`displayName eq "Babs" and emails[value eq "b"]`, "", "", false},
+	} {
+		t.Run(tt.filter, func(t *testing.T) {
+			f, err := ParseFilter(users, tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attr, val, ok := f.EqualityOn(indexed...)
+			if attr != tt.attr || val != tt.val || ok != tt.ok {
+				t.Errorf("EqualityOn = %q, %q, %v; want %q, %q, %v", attr, val, ok, tt.attr, tt.val, tt.ok)
+			}
+		})
+	}
+	var nilFilter *Filter
+	if _, _, ok := nilFilter.EqualityOn(indexed...); ok {
+		t.Error("a nil filter has no equality")
+	}
+}
+
 func TestFilterGroupDisplayName(t *testing.T) {
 	groups := GroupResourceType()
 	g := map[string]any{"schemas": []any{GroupURN}, "id": "g1", "displayName": "Nurses", "members": []any{map[string]any{"value": "u1"}}}

@@ -189,7 +189,7 @@ func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listPara
 		writeList(w, h.groups, p, total, items)
 		return nil
 	}
-	if attr, val, ok := f.Equality(); ok {
+	if attr, val, ok := f.EqualityOn("displayName", "externalId", "id"); ok {
 		switch strings.ToLower(attr) {
 		case "displayname":
 			q.DisplayName = val
@@ -263,10 +263,13 @@ func writeAll(w http.ResponseWriter, items []map[string]any) error {
 	return nil
 }
 
-// writeOne answers one discovery resource by id.
+// writeOne answers one discovery resource by id, compared
+// case-insensitively: schema URNs are case-insensitive (RFC 7643 §2.1,
+// RFC 8141), and clients ask for /ResourceTypes/user as often as for
+// /ResourceTypes/User. The body has the id as the server spells it.
 func writeOne(w http.ResponseWriter, items []map[string]any, id, what string) error {
 	for _, it := range items {
-		if it["id"] == id {
+		if s, _ := it["id"].(string); strings.EqualFold(s, id) {
 			writeJSON(w, http.StatusOK, it)
 			return nil
 		}

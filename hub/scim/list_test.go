@@ -33,6 +33,24 @@ type recordingStore struct {
 	mu     sync.Mutex
 	calls  []listCall
 	before func(n int)
+	// users are the queries of the users list reads, in order.
+	users []store.UserQuery
+}
+
+func (s *recordingStore) recordUsers(q store.UserQuery) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users = append(s.users, q)
+}
+
+// takeUsers returns the users queries recorded since the last takeUsers
+// and forgets them.
+func (s *recordingStore) takeUsers() []store.UserQuery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.users
+	s.users = nil
+	return q
 }
 
 func (s *recordingStore) record(limit, rows int) {
@@ -69,6 +87,7 @@ func (s *recordingStore) ListUsers(ctx context.Context, q store.UserQuery) ([]st
 	s.beforeUsers()
 	us, total, err := s.Store.ListUsers(ctx, q)
 	s.record(q.Limit, len(us))
+	s.recordUsers(q)
 	return us, total, err
 }
 
@@ -76,6 +95,7 @@ func (s *recordingStore) ListUsersWithGroups(ctx context.Context, q store.UserQu
 	s.beforeUsers()
 	us, gs, total, err := s.Store.ListUsersWithGroups(ctx, q)
 	s.record(q.Limit, len(us))
+	s.recordUsers(q)
 	return us, gs, total, err
 }
 
@@ -262,5 +282,54 @@ func TestFilteredGroupListIsBounded(t *testing.T) {
 	}
 	if p.TotalResults != n || p.ItemsPerPage != 7 || p.Resources[0].DisplayName != "g050" || p.Resources[6].DisplayName != "g056" {
 		t.Errorf("groups page: total %d, %d items %v; want %d, 7 from g050", p.TotalResults, p.ItemsPerPage, p.Resources, n)
+	}
+}
+
+// An AND-ed filter whose indexed clause (userName, externalId, id) comes
+// after one on displayName, which has no index for users, looks the user
+// up by the indexed clause and matches the rest on it. It read every user
+// in batches. The answers are those of the clauses in the other order.
+func TestFilterUsesIndexedClauseAfterDisplayName(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	for i := range 4 {
+		wantStatus(t, h.Do(t, "POST", "/scim/v2/Users", fmt.Sprintf(`{"schemas":["%s"],"userName":"w%d","externalId":"E%d","displayName":"Worker %d"}`, coreUser, i, i, i)), 201)
+	}
+	rec, srv := listServer(t, h)
+	for _, tc := range []struct {
+		filter, swapped string
+		by              func(store.UserQuery) string
+		want            []string
+	}{
+		{`displayName eq "Worker 2" and userName eq "W2"`, `userName eq "W2" and displayName eq "Worker 2"`,
+			func(q store.UserQuery) string { return q.UserName }, []string{"w2"}},
+		{`displayName eq "Worker 3" and userName eq "w2"`, `userName eq "w2" and displayName eq "Worker 3"`,
+			func(q store.UserQuery) string { return q.UserName }, nil},
+		{`displayName eq "worker 1" and (active pr or title pr) and externalId eq "E1"`, `externalId eq "E1" and displayName eq "worker 1" and (active pr or title pr)`,
+			func(q store.UserQuery) string { return q.ExternalID }, []string{"w1"}},
+	} {
+		t.Run(tc.filter, func(t *testing.T) {
+			got := query(t, srv, "GET", "/scim/v2/Users?"+filterQuery(tc.filter), "")
+			qs := rec.takeUsers()
+			if len(qs) != 1 || tc.by(qs[0]) == "" || qs[0].Limit != 0 {
+				t.Errorf("store reads %+v; want one lookup by the indexed clause, without a limit", qs)
+			}
+			want := query(t, srv, "GET", "/scim/v2/Users?"+filterQuery(tc.swapped), "")
+			rec.takeUsers()
+			var names, wantNames []string
+			for _, r := range got.Resources {
+				names = append(names, r.UserName)
+			}
+			for _, r := range want.Resources {
+				wantNames = append(wantNames, r.UserName)
+			}
+			if got.TotalResults != len(tc.want) || fmt.Sprint(names) != fmt.Sprint(tc.want) || fmt.Sprint(names) != fmt.Sprint(wantNames) {
+				t.Errorf("matches %v (total %d), with the clauses swapped %v; want %v", names, got.TotalResults, wantNames, tc.want)
+			}
+		})
+	}
+	// An or is not narrowed: a scan, and both matches.
+	got := query(t, srv, "GET", "/scim/v2/Users?"+filterQuery(`displayName eq "Worker 0" or userName eq "w3"`), "")
+	if qs := rec.takeUsers(); len(qs) == 0 || qs[0].UserName != "" || got.TotalResults != 2 {
+		t.Errorf("or filter: reads %+v, total %d; want a scan and 2 matches", qs, got.TotalResults)
 	}
 }

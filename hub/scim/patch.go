@@ -27,8 +27,9 @@ type Operation struct {
 // ParsePatch decodes and checks a PATCH request body. Errors are *Error:
 // invalidSyntax for a malformed message (schemas must be the PatchOp URN,
 // Operations must be a non-empty array, op must be add, remove or replace
-// in any case, add and replace need a non-null value), invalidPath for a
-// path that does not parse, noTarget for a remove without a path.
+// in any case, add needs a non-null value, replace a value: null only with
+// a path, where it unassigns), invalidPath for a path that does not parse,
+// noTarget for a remove without a path.
 func ParsePatch(body []byte) ([]Operation, error) {
 	var msg struct {
 		Schemas    []string
@@ -69,8 +70,13 @@ func ParsePatch(body []byte) ([]Operation, error) {
 				return nil, ErrInvalidSyntax("operation %d: value is not valid JSON", i+1)
 			}
 		}
-		if op.Op != "remove" && op.Value == nil {
-			return nil, ErrInvalidSyntax("operation %d: %s needs a non-null value", i+1, op.Op)
+		switch {
+		case op.Op == "add" && op.Value == nil:
+			return nil, ErrInvalidSyntax("operation %d: add needs a non-null value", i+1)
+		case op.Op == "replace" && len(o.Value) == 0:
+			return nil, ErrInvalidSyntax("operation %d: replace needs a value (null, with a path, unassigns the attribute)", i+1)
+		case op.Op == "replace" && op.Value == nil && op.path == nil:
+			return nil, ErrInvalidSyntax("operation %d: a replace without a path needs a JSON object of attributes, not null", i+1)
 		}
 		if op.Op == "remove" && op.path == nil {
 			return nil, ErrNoTarget("operation %d: remove needs a path naming what to remove", i+1)
@@ -209,6 +215,9 @@ func plainAttrName(s string) bool {
 //     (Okta sends "id") are ignored when equal to the current value. In a
 //     replace, a key whose value is null unassigns the attribute, as a
 //     remove of that path does (RFC 7643 §2.5: null is unassigned).
+//   - A replace with a path and a null value unassigns, as a remove of
+//     that path does (RFC 7643 §2.5), with the same rules as null in a
+//     value object (keyPatcher).
 //   - Targeting a readOnly attribute (id, meta, groups, schemas) or changing
 //     an immutable value that is set is mutability; an unknown attribute is
 //     invalidPath.
@@ -238,7 +247,7 @@ func ApplyPatch(rt *ResourceType, res map[string]any, ops []Operation) (map[stri
 		var err error
 		switch {
 		case p != nil:
-			err = pa.apply(*p, op.Value, false)
+			err = pa.keyPatcher(op.Value).apply(*p, op.Value, false)
 		case pa.op == "remove":
 			err = ErrNoTarget("%s: remove needs a path naming what to remove", pa.where)
 		default:
@@ -317,12 +326,15 @@ func (pa *patcher) applyObject(prefix string, v any) error {
 	return nil
 }
 
-// keyPatcher is the patcher for one key of a value object whose value is
-// v. In a replace, null unassigns the attribute (RFC 7643 §2.5), which is
-// a remove of that path. {"op":"replace","value":{"urn:…:endDate":null}}
-// (a contract made open-ended) answered 200 and kept the end date, on
-// which the scheduler would deprovision the worker. Removing a required
-// attribute stays mutability.
+// keyPatcher is the patcher for a value v at one path: a key of a value
+// object, or an operation's path. In a replace, null unassigns the
+// attribute (RFC 7643 §2.5), which is a remove of that path.
+// {"op":"replace","value":{"urn:…:endDate":null}} (a contract made
+// open-ended) answered 200 and kept the end date, on which the scheduler
+// would deprovision the worker; {"op":"replace","path":"title",
+// "value":null} was invalidSyntax. Removing a required attribute, an
+// immutable value or a readOnly one stays mutability; a removed active
+// keeps the user's state (the handler's rule for remove).
 func (pa *patcher) keyPatcher(v any) *patcher {
 	if v != nil || pa.op != "replace" {
 		return pa
@@ -525,10 +537,39 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 			matched = append(matched, i)
 		}
 	}
-	if pa.op == "remove" {
+	var nv any
+	unassign := pa.op == "remove"
+	if !unassign {
+		var ok bool
+		if sub != nil {
+			nv, ok, err = normalizeValue(sub, v, name, false)
+		} else {
+			nv, ok, err = normalizeSingle(a, v, name, false)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case !ok && sub != nil && pa.op == "replace" && sub.Type != TypeComplex:
+			// A value that means none (a blank dateTime, as in
+			// certifications[name eq "x"].expires = ""; see
+			// normalizeSingle) unassigns, as a remove of the path does.
+			// It was dropped, and the old expiry kept.
+			unassign = true
+		case !ok:
+			// The value names nothing to write (an object of unknown
+			// sub-attributes, or {}): nothing changes, whether or not a
+			// value matches.
+			return nil
+		}
+	}
+	if unassign {
 		if sub == nil {
 			list = slices.DeleteFunc(slices.Clone(list), func(el any) bool { return f.eval(el) })
 		} else {
+			if sub.Required && len(matched) > 0 {
+				return ErrMutability("%s: %s is required in every %s value and cannot be removed; remove the value, or replace it", pa.where, name, a.Name)
+			}
 			for _, i := range matched {
 				if m, ok := list[i].(map[string]any); ok {
 					delete(m, sub.Name)
@@ -540,22 +581,6 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 		} else {
 			container[a.Name] = list
 		}
-		return nil
-	}
-	var nv any
-	var ok bool
-	if sub != nil {
-		nv, ok, err = normalizeValue(sub, v, name, false)
-	} else {
-		nv, ok, err = normalizeSingle(a, v, name, false)
-	}
-	if err != nil {
-		return err
-	}
-	if !ok {
-		// The value names nothing to write (an object of unknown
-		// sub-attributes, or {}): nothing changes, whether or not a value
-		// matches.
 		return nil
 	}
 	if len(matched) == 0 {

@@ -38,7 +38,15 @@ func TestParsePatch(t *testing.T) {
 		{name: "no operations", body: patchHead + `[]}`, scimType: "invalidSyntax"},
 		{name: "unknown op", body: patchHead + `[{"op":"move","path":"title"}]}`, scimType: "invalidSyntax"},
 		{name: "add without value", body: patchHead + `[{"op":"add","path":"title"}]}`, scimType: "invalidSyntax"},
-		{name: "replace with null", body: patchHead + `[{"op":"replace","path":"title","value":null}]}`, scimType: "invalidSyntax"},
+		{
+			// RFC 7643 §2.5: null is unassigned; ApplyPatch removes the path.
+			name: "replace with a path and null",
+			body: patchHead + `[{"op":"replace","path":"title","value":null}]}`,
+			want: []Operation{{Op: "replace", Path: "title"}},
+		},
+		{name: "replace with a path and no value", body: patchHead + `[{"op":"replace","path":"title"}]}`, scimType: "invalidSyntax"},
+		{name: "replace without a path, null", body: patchHead + `[{"op":"replace","value":null}]}`, scimType: "invalidSyntax"},
+		{name: "add with null", body: patchHead + `[{"op":"add","path":"title","value":null}]}`, scimType: "invalidSyntax"},
 		{name: "remove without path", body: patchHead + `[{"op":"remove"}]}`, scimType: "noTarget"},
 		{name: "bad path", body: patchHead + `[{"op":"remove","path":"members[value eq]"}]}`, scimType: "invalidPath"},
 		{name: "long filter with nested brackets", body: patchHead + `[{"op":"remove","path":"members[value eq \"u1\" or value eq \"u2\" or emails[type eq \"x\"]]"}]}`, scimType: "invalidPath"},
@@ -156,6 +164,52 @@ func TestApplyPatchUser(t *testing.T) {
 				wantAt(ent, nil)(t, got)
 			},
 		},
+		{
+			// The same rules as null in a value object (keyPatcher).
+			name: "replace at a path with null unassigns",
+			ops: `[{"op":"replace","path":"title","value":"Charge nurse"},{"op":"replace","path":"title","value":null},
+			       {"op":"Replace","path":"name.givenName","value":null},
+			       {"op":"replace","path":"emails[type eq \"home\"]","value":null},
+			       {"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:endDate","value":null},
+			       {"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User","value":null}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt("title", nil)(t, got)
+				wantAt("name", map[string]any{"familyName": "Jensen"})(t, got)
+				wantAt("emails", []any{map[string]any{"value": "bjensen@example.com", "type": "work", "primary": true}})(t, got)
+				wantAt(sg+".endDate", nil)(t, got)
+				wantAt(sg+".employmentType", "contractor")(t, got)
+				wantAt(ent, nil)(t, got)
+			},
+		},
+		{
+			// The handler keeps the user's state when active is gone, as
+			// for a remove of active.
+			name:  "replace active with null removes it",
+			ops:   `[{"op":"replace","path":"active","value":null}]`,
+			check: wantAt("active", nil),
+		},
+		{
+			// A blank dateTime is no value: the expiry is cleared, as a
+			// remove of the path clears it. It was dropped, and the old
+			// date kept.
+			name:  "replace with a filter and a blank dateTime clears the sub-attribute",
+			ops:   `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications[name eq \"forklift\"].expires","value":""}]`,
+			check: wantAt(sg+".certifications", []any{map[string]any{"name": "forklift"}}),
+		},
+		{
+			name:  "replace with a filter, a blank dateTime and no match changes nothing",
+			ops:   `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications[name eq \"crane\"].expires","value":" "}]`,
+			check: wantAt(sg+".certifications", []any{map[string]any{"name": "forklift", "expires": "2027-01-01T00:00:00Z"}}),
+		},
+		{
+			name:  "replace with a filter and null clears the sub-attribute",
+			ops:   `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications[name eq \"forklift\"].expires","value":null}]`,
+			check: wantAt(sg+".certifications", []any{map[string]any{"name": "forklift"}}),
+		},
+		{name: "replace userName with null", ops: `[{"op":"replace","path":"userName","value":null}]`, scimType: "mutability"},
+		{name: "replace id with null", ops: `[{"op":"replace","path":"id","value":null}]`, scimType: "mutability"},
+		{name: "replace groups with null", ops: `[{"op":"replace","path":"groups","value":null}]`, scimType: "mutability"},
+		{name: "replace a required sub-attribute with a blank dateTime", ops: `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:shifts[start eq \"2026-03-01T06:00:00Z\"].start","value":""}]`, scimType: "mutability"},
 		{
 			name: "add appends and skips identical values",
 			ops:  `[{"op":"add","path":"emails","value":[{"value":"babs@jensen.org","type":"home"},{"value":"b@ward3.example","type":"other","primary":true}]}]`,
@@ -417,6 +471,8 @@ func FuzzApplyPatch(f *testing.F) {
 		patchHead + `[{"op":"add","path":"emails[type eq \"x\"]","value":{}}]}`,
 		patchHead + `[{"op":"replace","path":"members[value eq \"id\"]","value":{"display":"x"}}]}`,
 		patchHead + `[{"op":"replace","value":{"userName":null,"name.givenName":null}}]}`,
+		patchHead + `[{"op":"replace","path":"emails[type eq \"work\"].value","value":null}]}`,
+		patchHead + `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications[name eq \"forklift\"].expires","value":""}]}`,
 		patchHead + `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites[value eq \"x\"]"}]}`,
 		patchHead + `[{"op":"remove","path":"emails[type eq \"a\" or type eq \"b]\\\"\" or value pr].display"}]}`,
 	} {

@@ -54,6 +54,13 @@ type Handler struct {
 	mux    *http.ServeMux
 	// The discovery documents never change: built once.
 	schemaRes, typeRes []map[string]any
+	// methods lists, for each path pattern an endpoint is registered at,
+	// the methods it answers; paths holds the same patterns without a
+	// method, to find the one a request's path matches whatever its
+	// method. Together they tell a wrong method (405, with Allow) from an
+	// unknown endpoint (404).
+	methods map[string][]string
+	paths   *http.ServeMux
 }
 
 // NewHandler returns the SCIM handler.
@@ -69,7 +76,8 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	}
 	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
 	h := &Handler{cfg: cfg, users: UserResourceType(), groups: GroupResourceType(), mux: http.NewServeMux(),
-		schemaRes: SchemaResources(cfg.BaseURL), typeRes: ResourceTypeResources(cfg.BaseURL)}
+		schemaRes: SchemaResources(cfg.BaseURL), typeRes: ResourceTypeResources(cfg.BaseURL),
+		methods: map[string][]string{}, paths: http.NewServeMux()}
 	p := cfg.Prefix
 	h.route("GET "+p+"/Users", listQuery(h.queryUsers))
 	h.route("POST "+p+"/Users", h.createUser)
@@ -90,18 +98,38 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	h.route("GET "+p+"/Schemas/{id}", h.schema)
 	h.route("GET "+p+"/ResourceTypes", h.resourceTypes)
 	h.route("GET "+p+"/ResourceTypes/{id}", h.resourceType)
+	// RFC 7644 §3.11: a service provider without /Me SHOULD answer 501.
+	// Bulk (§3.7) is not offered either (ServiceProviderConfig says so):
+	// 501 tells a client that probes it to send single requests, where
+	// 404 reads as a wrong base URL.
+	notImplemented := map[string]string{
+		"/Me":   "this server does not implement /Me (RFC 7644 §3.11): a SCIM token names a provisioning client, not a user; use /Users/{id}",
+		"/Bulk": "this server does not implement /Bulk (RFC 7644 §3.7; ServiceProviderConfig bulk.supported is false); send each operation as its own request",
+	}
+	for path, detail := range notImplemented {
+		h.unrouted(p+path, &Error{Status: http.StatusNotImplemented, Detail: detail})
+		h.unrouted(p+path+"/", &Error{Status: http.StatusNotImplemented, Detail: detail})
+	}
 	h.mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := cfg.Authorize(r); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-		h.writeError(w, r, &Error{Status: http.StatusNotFound, Detail: "no SCIM endpoint " + r.Method + " " + r.URL.Path + "; this server offers /Users, /Groups, /ServiceProviderConfig, /Schemas and /ResourceTypes (no /Bulk, no /Me)"})
+		h.writeError(w, r, h.noRoute(r))
 	})
 	return h
 }
 
-// route registers an authenticated endpoint.
+// route registers an authenticated endpoint; pattern is "METHOD PATH".
 func (h *Handler) route(pattern string, fn func(http.ResponseWriter, *http.Request, lifecycle.Actor) error) {
+	method, path, _ := strings.Cut(pattern, " ")
+	if _, ok := h.methods[path]; !ok {
+		h.paths.Handle(path, http.NotFoundHandler()) // only matched, never served
+	}
+	h.methods[path] = append(h.methods[path], method)
+	if method == http.MethodGet {
+		h.methods[path] = append(h.methods[path], http.MethodHead) // the mux serves HEAD with GET
+	}
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		actor, err := h.cfg.Authorize(r)
 		if err == nil {
@@ -111,6 +139,30 @@ func (h *Handler) route(pattern string, fn func(http.ResponseWriter, *http.Reque
 			h.writeError(w, r, err)
 		}
 	})
+}
+
+// unrouted registers an authenticated path, any method, that answers
+// with err.
+func (h *Handler) unrouted(path string, err *Error) {
+	h.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		if _, aerr := h.cfg.Authorize(r); aerr != nil {
+			h.writeError(w, r, aerr)
+			return
+		}
+		h.writeError(w, r, err)
+	})
+}
+
+// noRoute is the error for a request no route took: 405 with the methods
+// the path allows when it is an endpoint's (DELETE /Users, PUT /Groups,
+// PATCH /ServiceProviderConfig), else 404.
+func (h *Handler) noRoute(r *http.Request) *Error {
+	if _, path := h.paths.Handler(r); path != "" {
+		allow := strings.Join(h.methods[path], ", ")
+		return &Error{Status: http.StatusMethodNotAllowed, allow: allow,
+			Detail: "this SCIM endpoint does not take " + r.Method + "; it takes " + allow}
+	}
+	return &Error{Status: http.StatusNotFound, Detail: "no SCIM endpoint " + r.URL.Path + "; this server offers /Users, /Groups, /ServiceProviderConfig, /Schemas and /ResourceTypes"}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -156,6 +208,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	if se.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="shiftgate-scim"`)
+	}
+	if se.allow != "" {
+		w.Header().Set("Allow", se.allow)
 	}
 	writeJSON(w, se.Status, se)
 }

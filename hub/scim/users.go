@@ -282,9 +282,10 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle
 }
 
 // queryUsers answers a list or search. Without a filter the store reads
-// the page. With one, an equality on userName, externalId or id narrows the
-// candidates through an index; the whole filter is then evaluated on each
-// candidate, a batch at a time (matchPage).
+// the page. With one, an equality on userName, externalId or id (the first
+// of them AND-ed at the top level, wherever it stands among the clauses)
+// narrows the candidates through an index; the whole filter is then
+// evaluated on each candidate, a batch at a time (matchPage).
 func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParams) error {
 	ctx := r.Context()
 	f, err := p.parseFilter(h.users)
@@ -295,7 +296,9 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 		return h.pageUsers(w, r, p)
 	}
 	q := store.UserQuery{}
-	if attr, val, ok := f.Equality(); ok {
+	// displayName has no index for users: asked for with the others, it
+	// hid a userName clause after it, and the query scanned every user.
+	if attr, val, ok := f.EqualityOn("userName", "externalId", "id"); ok {
 		switch strings.ToLower(attr) {
 		case "username":
 			q.UserName = val
