@@ -303,6 +303,7 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/signout", signedIn, c.signout)
 	handle("POST /console/signout-everywhere", signedIn, c.signoutEverywhere)
 	handle("POST /console/me/passkeys", signedIn, c.mePasskeyAdd)
+	handle("POST /console/me/sessions/{id}/end", signedIn, c.meSessionEnd)
 
 	handle("GET /console/dashboard", adminOnly, c.dashboard)
 	handle("GET /console/users", adminOnly, c.usersPage)

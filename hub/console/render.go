@@ -34,6 +34,7 @@ type pageTemplate struct {
 var okMessages = map[string]string{
 	"signed-out":            "You are signed out.",
 	"signed-out-everywhere": "You are signed out on every browser.",
+	"browser-signed-out":    "That browser is signed out.",
 	"session-ended":         "The session was ended; the kiosk has been told.",
 	"kiosk-cleared":         "Every session on the kiosk was ended; the kiosk has been told.",
 	"user-signed-out":       "The user was signed out everywhere.",

@@ -82,6 +82,7 @@ func TestRouteMatrix(t *testing.T) {
 		"POST /console/signout":                       {"/console/signout", nil, skip},
 		"POST /console/signout-everywhere":            {"/console/signout-everywhere", nil, skip},
 		"POST /console/me/passkeys":                   {"/console/me/passkeys", nil, skip},
+		"POST /console/me/sessions/{id}/end":          {"/console/me/sessions/0011223344556677/end", nil, http.StatusNotFound},
 		"GET /console/dashboard":                      {"/console/dashboard", nil, forbidden},
 		"GET /console/users":                          {"/console/users", nil, forbidden},
 		"GET /console/users/{id}":                     {"/console/users/" + w.northUser.ID, nil, forbidden},

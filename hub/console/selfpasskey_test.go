@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,3 +121,44 @@ func TestOwnerAddsPasskey(t *testing.T) {
 	}
 	again.addPasskey()
 }
+
+// TestAccountPageListsSessions: the account page lists the browsers
+// signed in to the account (not ended, not timed out), marks this one,
+// and signs another out at once (audited); this one, or another
+// account's, cannot be ended there.
+func TestAccountPageListsSessions(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	laptop := admin.supervisor("sam", "north")
+	phone := newClient(t, h, laptop.badge)
+	if r := phone.signin(); r.Status != http.StatusOK {
+		t.Fatal(r.Body)
+	}
+	sam := account(t, h, "sam")
+	page := laptop.get("/console/me").Body
+	ends := sessionEndRE.FindAllStringSubmatch(page, -1)
+	if len(ends) != 1 || strings.Count(page, "this browser") != 1 {
+		t.Fatalf("account page: %d sign-out forms and %d 'this browser', want 1 and 1:\n%s", len(ends), strings.Count(page, "this browser"), page)
+	}
+	// Another account cannot end sam's session; sam ends the phone's.
+	if r := admin.post(ends[0][1], nil); r.Status != http.StatusNotFound {
+		t.Errorf("admin ends sam's session from their own page: %d, want 404", r.Status)
+	}
+	if r := laptop.post(ends[0][1], nil); r.Status != http.StatusSeeOther || r.location() != "/console/me?ok=browser-signed-out" {
+		t.Fatalf("end the phone's session: %d %q %s", r.Status, r.location(), r.Body)
+	}
+	if r := phone.get("/console/site/"); r.Status != http.StatusSeeOther {
+		t.Errorf("the phone after it was signed out: %d, want a redirect to sign in", r.Status)
+	}
+	if r := laptop.get("/console/site/"); r.Status != http.StatusOK {
+		t.Errorf("the laptop after ending the phone: %d, want 200", r.Status)
+	}
+	if n := len(auditOf(t, h, sam.ID, "console.session_end")); n != 1 {
+		t.Errorf("%d console.session_end records, want 1", n)
+	}
+	if page := laptop.get("/console/me").Body; len(sessionEndRE.FindAllString(page, -1)) != 0 {
+		t.Errorf("the ended session is still listed:\n%s", page)
+	}
+}
+
+var sessionEndRE = regexp.MustCompile(`action="(/console/me/sessions/[0-9a-f]{16}/end)"`)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -822,8 +823,76 @@ func (c *Console) mePage(w http.ResponseWriter, r *http.Request, v *viewer) erro
 	if err != nil {
 		return err
 	}
+	sessions, err := c.liveSessions(r.Context(), v)
+	if err != nil {
+		return err
+	}
 	c.render(w, r, http.StatusOK, "me", v, &page{Title: "Your account", Nav: "me", Data: map[string]any{"Passkeys": creds,
-		"Idle": c.cfg.IdleTimeout, "Absolute": c.cfg.AbsoluteTimeout}})
+		"Sessions": sessions, "Idle": c.cfg.IdleTimeout, "Absolute": c.cfg.AbsoluteTimeout}})
+	return nil
+}
+
+// browserSession is one of the viewer's signed-in browsers on their account
+// page. ID is the first 8 bytes of the session's hash, in hex: enough to
+// name it in a form, nothing to sign in with (the hash is of the cookie's
+// secret, which no page shows).
+type browserSession struct {
+	ID       string
+	Created  time.Time
+	LastSeen time.Time
+	This     bool
+}
+
+// liveSessions returns the viewer's sessions that can still be used:
+// not ended, nor past their idle or absolute timeout.
+func (c *Console) liveSessions(ctx context.Context, v *viewer) ([]browserSession, error) {
+	ss, err := c.st.ListConsoleSessions(ctx, v.account.ID)
+	if err != nil {
+		return nil, err
+	}
+	now := c.cfg.Now()
+	var out []browserSession
+	for _, s := range ss {
+		if !now.Before(s.Expires) || now.Sub(s.LastSeen) >= c.cfg.IdleTimeout {
+			continue
+		}
+		out = append(out, browserSession{ID: hex.EncodeToString(s.Hash[:min(8, len(s.Hash))]), Created: s.Created, LastSeen: s.LastSeen,
+			This: subtle.ConstantTimeCompare(s.Hash, v.hash) == 1})
+	}
+	return out, nil
+}
+
+// meSessionEnd ends one of the viewer's other signed-in browsers (one
+// left signed in elsewhere, or one they do not recognise).
+func (c *Console) meSessionEnd(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	id := r.PathValue("id")
+	sessions, err := c.st.ListConsoleSessions(r.Context(), v.account.ID)
+	if err != nil {
+		return err
+	}
+	var hash []byte
+	for _, s := range sessions {
+		if len(s.Hash) >= 8 && hex.EncodeToString(s.Hash[:8]) == id {
+			hash = s.Hash
+		}
+	}
+	if hash == nil {
+		return errNotFound
+	}
+	if subtle.ConstantTimeCompare(hash, v.hash) == 1 {
+		return badRequest("this is the session you are using: sign out instead")
+	}
+	now := c.cfg.Now().UTC()
+	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		if err := tx.EndConsoleSession(r.Context(), hash, now); err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "console.session_end", "console:"+v.account.ID, map[string]any{"session": id})
+	})
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/console/me?ok=browser-signed-out", http.StatusSeeOther)
 	return nil
 }
 

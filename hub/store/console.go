@@ -155,6 +155,9 @@ type ConsoleOps interface {
 	// EndConsoleSessions ends every live session of the account ("sign out
 	// everywhere") and returns how many it ended.
 	EndConsoleSessions(ctx context.Context, accountID string, at time.Time) (int, error)
+	// ListConsoleSessions returns the account's sessions not ended (some
+	// may have timed out: the caller knows its timeouts), newest first.
+	ListConsoleSessions(ctx context.Context, accountID string) ([]ConsoleSession, error)
 
 	// SearchUsers finds users for the console's search box.
 	SearchUsers(ctx context.Context, q UserSearch) ([]User, error)

@@ -450,6 +450,26 @@ func (o ops) EndConsoleSessions(ctx context.Context, accountID string, at time.T
 	return n, nil
 }
 
+func (o ops) ListConsoleSessions(ctx context.Context, accountID string) ([]store.ConsoleSession, error) {
+	rows, err := o.read.QueryContext(ctx, `SELECT `+consoleSessionCols+` FROM console_sessions WHERE account_id = ? AND ended = 0 ORDER BY created DESC, hash`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list console sessions of %s: %w", accountID, err)
+	}
+	defer rows.Close()
+	var out []store.ConsoleSession
+	for rows.Next() {
+		s, err := scanConsoleSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list console sessions of %s: %w", accountID, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list console sessions of %s: %w", accountID, err)
+	}
+	return out, nil
+}
+
 // Console queries.
 
 // SearchUsers matches substrings with instr on lower(): SQLite's lower()

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -184,6 +185,26 @@ func testConsoleSessions(t *testing.T, s store.Store) {
 	wantErr(t, "touch ended", s.TouchConsoleSession(ctx, []byte("s3"), at(3)), store.ErrNotFound)
 	if got := must[store.ConsoleSession](t, "get ended")(s.GetConsoleSession(ctx, []byte("s3"))); !got.Ended.Equal(at(2)) {
 		t.Errorf("ended = %v, want %v", got.Ended, at(2))
+	}
+
+	// The live ones, newest first: s3 (a2's) ended above.
+	later := mk("s4", "a1")
+	later.Created = at(1)
+	if err := s.CreateConsoleSession(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	var hashes []string
+	for _, cs := range must[[]store.ConsoleSession](t, "list a1")(s.ListConsoleSessions(ctx, "a1")) {
+		hashes = append(hashes, string(cs.Hash))
+	}
+	if strings.Join(hashes, " ") != "s4 s1 s2" {
+		t.Errorf("a1's live sessions %v, want s4 s1 s2", hashes)
+	}
+	if got := must[[]store.ConsoleSession](t, "list a2")(s.ListConsoleSessions(ctx, "a2")); len(got) != 0 {
+		t.Errorf("a2's live sessions %+v, want none (s3 ended)", got)
+	}
+	if err := s.EndConsoleSession(ctx, []byte("s4"), at(2)); err != nil {
+		t.Fatal(err)
 	}
 
 	// Sign out everywhere ends a1's two sessions and nobody else's.
