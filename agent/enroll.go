@@ -12,7 +12,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -72,7 +71,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 	if cfg.Now != nil {
 		now = cfg.Now
 	}
-	caPEM, err := os.ReadFile(cfg.CAFile)
+	caPEM, err := certs.ReadPEMFile(cfg.CAFile)
 	if err != nil {
 		return zero, fmt.Errorf("enroll: read CA file: %w", err)
 	}

@@ -129,6 +129,11 @@ func checkKeyMode(path string, fi fs.FileInfo) error {
 	return nil
 }
 
+// ReadPEMFile reads a PEM file of at most 1 MiB (a CA bundle, a root
+// list): a path given by mistake (a log, a disk image) is refused before
+// it is read whole. A missing file is an error wrapping fs.ErrNotExist.
+func ReadPEMFile(path string) ([]byte, error) { return readFile(path) }
+
 func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -360,7 +360,7 @@ func loadAttestationRoots(path, dir string, log *slog.Logger) (*x509.CertPool, e
 	if !explicit {
 		path = filepath.Join(dir, AttestationRootsFile)
 	}
-	data, err := os.ReadFile(path)
+	data, err := certs.ReadPEMFile(path)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
 		return nil, nil
 	}

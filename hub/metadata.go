@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shiftgate/shiftgate/certs"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -65,7 +66,7 @@ func loadFIDOMetadata(path, rootPath, dir string) (*fidoMetadata, *authn.Metadat
 	}
 	f := &fidoMetadata{path: path}
 	if rootPath != "" {
-		root, err := os.ReadFile(rootPath)
+		root, err := certs.ReadPEMFile(rootPath)
 		if err != nil {
 			return nil, nil, fmt.Errorf("FIDO metadata root: %w", err)
 		}

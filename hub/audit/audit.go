@@ -612,6 +612,10 @@ func readKey(path string) ([]byte, error) {
 	if st.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("audit key %s has mode %v: it must be readable by its owner only (chmod 600 %s)", path, st.Mode().Perm(), path)
 	}
+	if st.Size() != keySize {
+		// Before reading it: a file put there by mistake may be large.
+		return nil, fmt.Errorf("audit key %s is %d bytes, want %d: restore it from backup", path, st.Size(), keySize)
+	}
 	key, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read audit key: %w", err)
