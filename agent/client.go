@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -34,6 +33,15 @@ type Handler interface {
 	// Welcome.Revoke arrives here too, as a session.revoke whose ID is the
 	// welcome's ID. The handler acknowledges it with Reply(ID, "ack").
 	Push(env wire.Envelope)
+	// DeviceRefused is called when a connection attempt fails because the
+	// hub refuses the device certificate, or it has expired by the kiosk's
+	// clock: nobody can sign in until an admin acts. It is called once per
+	// refusal, not per attempt: again only after the channel was up in
+	// between, when the reason changes, or after
+	// ClientConfig.RefusedRepeat. The Client keeps trying, with
+	// ClientConfig.RefusedBackoff, and calls Connected if the hub takes the
+	// kiosk again.
+	DeviceRefused(err *DeviceRefusedError)
 }
 
 // Errors of Client.Request and Client.Reply. Test with errors.Is.
@@ -68,6 +76,16 @@ type ClientConfig struct {
 	// Backoff between connection attempts; the zero value is 250 ms base,
 	// 30 s cap, full jitter.
 	Backoff Backoff
+	// RefusedBackoff replaces Backoff while the hub refuses the device
+	// certificate (DeviceRefusedError): nothing changes until an admin
+	// acts, so the kiosk asks less often, but often enough to be back soon
+	// after it is enabled again. A zero Base or Cap means
+	// DefaultRefusedBackoffBase, DefaultRefusedBackoffCap.
+	RefusedBackoff Backoff
+	// RefusedRepeat is how long a refusal that lasts, with the same
+	// reason, goes unreported after it was reported (default
+	// DefaultRefusedRepeat). See Handler.DeviceRefused.
+	RefusedRepeat time.Duration
 	// StableAfter is how long a connection must last to reset the backoff
 	// (default DefaultStableAfter).
 	StableAfter time.Duration
@@ -121,6 +139,15 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.RenewRetry <= 0 {
 		cfg.RenewRetry = time.Minute
 	}
+	if cfg.RefusedBackoff.Base <= 0 {
+		cfg.RefusedBackoff.Base = DefaultRefusedBackoffBase
+	}
+	if cfg.RefusedBackoff.Cap <= 0 {
+		cfg.RefusedBackoff.Cap = DefaultRefusedBackoffCap
+	}
+	if cfg.RefusedRepeat <= 0 {
+		cfg.RefusedRepeat = DefaultRefusedRepeat
+	}
 	c := &Client{cfg: cfg, wsURL: u.String(), log: cfg.Logger, clock: cfg.Clock}
 	c.dialer = &websocket.Dialer{
 		TLSClientConfig:  certs.ClientTLSConfig(cfg.CAPool, cfg.Renewer),
@@ -132,12 +159,40 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 
 // Run connects and keeps the channel up until ctx is done, then closes it
 // and returns nil once every goroutine it started has finished.
+//
+// While the hub refuses the device certificate (or it has expired by the
+// kiosk's clock) Run keeps trying, with RefusedBackoff instead of Backoff,
+// and says so once, not at every attempt: an error in the log with what to
+// do, and h.DeviceRefused (see there for when it is said again).
 func (c *Client) Run(ctx context.Context, h Handler) error {
-	bo := c.cfg.Backoff
+	bo, rbo := c.cfg.Backoff, c.cfg.RefusedBackoff
+	var told *DeviceRefusedError // the refusal last reported, until the channel is up
+	var toldAt time.Time
 	for {
-		up, err := c.session(ctx, h)
+		up, established, err := c.session(ctx, h, told != nil)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if established {
+			told = nil
+			rbo.Reset()
+		}
+		var refused *DeviceRefusedError
+		if errors.As(err, &refused) {
+			d := rbo.Next()
+			now := c.clock.Now()
+			if told == nil || told.Reason != refused.Reason || now.Sub(toldAt) >= c.cfg.RefusedRepeat {
+				told, toldAt = refused, now
+				c.log.Error("hub channel refused: this kiosk must be enabled or enrolled again; retrying slowly",
+					"reason", refused.Reason, "err", err, "hint", refused.Hint(), "retry_within", rbo.Ceiling())
+				h.DeviceRefused(refused)
+			} else {
+				c.log.Debug("hub channel still refused; reconnecting", "reason", refused.Reason, "in", d.Round(time.Millisecond))
+			}
+			if !sleep(ctx, c.clock, d) {
+				return nil
+			}
+			continue
 		}
 		if up >= c.cfg.StableAfter {
 			bo.Reset()
@@ -184,13 +239,19 @@ func (cn *conn) close(err error) {
 }
 
 // session runs one connection: dial, hello/welcome, then the read loop. It
-// returns how long the channel was established and why it ended.
-func (c *Client) session(ctx context.Context, h Handler) (time.Duration, error) {
+// returns how long the channel was established, whether it was, and why it
+// ended. A certificate that has expired by the kiosk's clock is not
+// dialed with (a *DeviceRefusedError). wasRefused: the previous attempt
+// was refused, for the log.
+func (c *Client) session(ctx context.Context, h Handler, wasRefused bool) (time.Duration, bool, error) {
+	if err := c.expiredLocally(); err != nil {
+		return 0, false, err
+	}
 	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
 	ws, resp, err := c.dialer.DialContext(hctx, c.wsURL, nil)
 	cancel()
 	if err != nil {
-		return 0, c.explainDial(err, resp)
+		return 0, false, c.explainDial(err, resp)
 	}
 	ws.SetReadLimit(wire.MaxMessageBytes)
 	// The hub pings every wire.PingInterval; answering (as gorilla does by
@@ -213,12 +274,12 @@ func (c *Client) session(ctx context.Context, h Handler) (time.Duration, error) 
 	})
 	if err != nil {
 		ws.Close()
-		return 0, err
+		return 0, false, err
 	}
 	welcomeEnv, welcome, err := c.handshake(ws, hello)
 	if err != nil {
 		ws.Close()
-		return 0, err
+		return 0, false, err
 	}
 	start := c.clock.Now()
 
@@ -237,6 +298,9 @@ func (c *Client) session(ctx context.Context, h Handler) (time.Duration, error) 
 	}()
 	c.cur.Store(cn)
 	c.log.Info("hub channel up", "hub", c.cfg.HubURL, "device", welcome.DeviceID, "site", welcome.Site)
+	if wasRefused {
+		c.log.Info("the hub accepts this kiosk's device certificate again")
+	}
 	h.Connected(welcome)
 	if welcome.Revoke != nil {
 		id := welcomeEnv.ID
@@ -257,7 +321,7 @@ func (c *Client) session(ctx context.Context, h Handler) (time.Duration, error) 
 	wg.Wait()
 	up := c.clock.Now().Sub(start)
 	h.Disconnected(cn.err)
-	return up, cn.err
+	return up, true, cn.err
 }
 
 // handshake sends hello and waits for welcome.
@@ -464,27 +528,21 @@ func remoteError(reqType string, env wire.Envelope) *RemoteError {
 	return &RemoteError{Type: reqType, Code: e.Code, Message: e.Message}
 }
 
-// explainDial turns a failed dial into a message an operator can act on.
+// explainDial turns a failed dial into a message an operator can act on:
+// a *DeviceRefusedError when the hub refused the device certificate.
 func (c *Client) explainDial(err error, resp *http.Response) error {
-	if resp != nil {
-		switch resp.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("hub refused this device (HTTP %d): it may be disabled; re-enroll if it was deleted: %w", resp.StatusCode, err)
-		}
-		return fmt.Errorf("dial %s: HTTP %d: %w", c.wsURL, resp.StatusCode, err)
+	if refused := refusal(err, resp); refused != nil {
+		return refused
 	}
-	leaf := c.cfg.Renewer.Current().Leaf
-	if now := c.clock.Now(); now.After(leaf.NotAfter) {
-		return fmt.Errorf("dial %s: device certificate expired at %s; enroll this kiosk again: %w",
-			c.wsURL, leaf.NotAfter.UTC().Format(time.RFC3339), err)
+	if resp != nil {
+		return fmt.Errorf("dial %s: HTTP %d: %w", c.wsURL, resp.StatusCode, err)
 	}
 	var unknown x509.UnknownAuthorityError
 	if errors.As(err, &unknown) {
 		return fmt.Errorf("dial %s: the hub's certificate is not signed by this kiosk's CA: %w", c.wsURL, err)
 	}
-	var alert tls.AlertError
-	if errors.As(err, &alert) {
-		return fmt.Errorf("dial %s: TLS refused (device disabled or certificate not accepted?): %w", c.wsURL, err)
+	if code, ok := remoteAlert(err); ok {
+		return fmt.Errorf("dial %s: the hub ended the TLS handshake (alert %d): %w", c.wsURL, code, err)
 	}
 	return fmt.Errorf("dial %s: %w", c.wsURL, err)
 }

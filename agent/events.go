@@ -56,6 +56,16 @@ const (
 	EventSessionTeardownFailed = "session.teardown_failed"
 	EventSessionEnded          = "session.ended"
 	EventLoginRefused          = "login.refused"
+	// EventDeviceRefused is an addition to the contract: the hub no
+	// longer accepts this kiosk's device certificate (an admin disabled or
+	// deleted the kiosk, the certificate was revoked, expired while the
+	// kiosk was off the channel, or the hub's CA changed), or it has
+	// expired by the kiosk's clock. Reason is one of the Refusal*
+	// constants, Hint says what to do, in words for people. Nobody can
+	// sign in until an admin acts; the agent keeps trying, slowly, and
+	// emits connected if the hub takes the kiosk again. It is emitted once
+	// per refusal, not per attempt (see Handler.DeviceRefused).
+	EventDeviceRefused = "device.refused"
 )
 
 // Login refusal reasons the agent decides on its own, besides the hub's
@@ -141,6 +151,8 @@ type Event struct {
 	// Attempt counts the failed teardowns of the session in a row
 	// (session.teardown_failed), from 1.
 	Attempt int
+	// Hint says, in words for people, what to do (device.refused).
+	Hint string
 }
 
 // MarshalJSON writes the event in its stdout form.
@@ -160,11 +172,12 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		DeviceName string    `json:"device_name,omitempty"`
 		Site       string    `json:"site,omitempty"`
 		Attempt    int       `json:"attempt,omitempty"`
+		Hint       string    `json:"hint,omitempty"`
 	}
 	o := out{
 		Event: e.Event, Time: formatTime(e.Time), User: e.User, Display: e.DisplayName, SessionID: e.SessionID,
 		Role: e.Role, Reason: e.Reason, Restored: e.Restored,
-		DeviceID: e.DeviceID, DeviceName: e.DeviceName, Site: e.Site, Attempt: e.Attempt,
+		DeviceID: e.DeviceID, DeviceName: e.DeviceName, Site: e.Site, Attempt: e.Attempt, Hint: e.Hint,
 	}
 	if !e.ExpiresAt.IsZero() {
 		o.ExpiresAt = formatTime(e.ExpiresAt)

@@ -29,6 +29,7 @@ type Sessions struct {
 	// clear a clipboard (no WithClipboard).
 	noClipboard bool
 	clears      bool       // teardowns clear the clipboard
+	noApps      bool       // WithoutApps: sessions launch nothing
 	lock        *StateLock // the state directory's, held until Close
 }
 
@@ -44,6 +45,22 @@ type sessionsOptions struct {
 	clipboard ClipboardClearer
 	runAs     *session.Credential
 	homes     string
+	noApps    bool
+	command   string // the binary, in advice; default "shiftgate-agent run"
+}
+
+// WithoutApps gives sessions their own HOME and TMPDIR and a real
+// teardown, but launches none of the profile's apps (shiftgate-kiosk
+// --demo). Nothing then runs as the agent's own user, so NewSessions gives
+// no advice about a session user.
+func WithoutApps() SessionsOption {
+	return func(o *sessionsOptions) { o.noApps = true }
+}
+
+// WithCommand names the binary whose flags NewSessions' advice refers to
+// (default "shiftgate-agent run"; the kiosk UI gives "shiftgate-kiosk").
+func WithCommand(name string) SessionsOption {
+	return func(o *sessionsOptions) { o.command = name }
 }
 
 // WithSessionUser runs the sessions' apps as uid:gid, with their homes
@@ -125,10 +142,13 @@ func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (_ *Ses
 			lock.Close()
 		}
 	}()
-	s := &Sessions{log: log, lock: lock}
+	s := &Sessions{log: log, lock: lock, noApps: o.noApps}
 	cfg := session.Config{StateDir: state, Logger: log, RunAs: o.runAs, HomeRoot: o.homes}
-	if o.runAs == nil {
-		log.Warn("session apps run as the agent's own user and can read its state directory, the device key included: give a session user (shiftgate-agent run --session-user, --session-homes)",
+	if o.command == "" {
+		o.command = "shiftgate-agent run"
+	}
+	if o.runAs == nil && !o.noApps {
+		log.Warn(fmt.Sprintf("session apps run as the agent's own user and can read its state directory, the device key included: give a session user (%s --session-user, --session-homes)", o.command),
 			"uid", os.Getuid())
 	}
 	if p, err := profiles.Get(en.Profile); err == nil {
@@ -174,22 +194,34 @@ func (s *Sessions) IdleTimeout() time.Duration {
 
 // Start opens a session.started event's directories and launches its
 // apps. An app that cannot start is logged; the session goes on without it.
+// It logs how many apps were launched, of how many the session should
+// have.
 func (s *Sessions) Start(e Event) {
 	sess, err := s.mgr.Start(context.Background(), session.Spec{ID: e.SessionID, User: e.User})
 	if err != nil {
 		s.log.Error("start session", "session", e.SessionID, "err", err)
 		return
 	}
-	for _, app := range s.apps(e.Role, e.Apps) {
+	apps := s.apps(e.Role, e.Apps)
+	launched := 0
+	for _, app := range apps {
 		if err := sess.Launch(app); err != nil {
 			s.log.Warn("launch app", "session", e.SessionID, "app", app.ID, "err", err)
+			continue
 		}
+		launched++
 	}
+	if s.noApps {
+		s.log.Info("no session apps launched: this kiosk runs sessions without apps", "session", e.SessionID)
+		return
+	}
+	s.log.Info("session apps launched", "session", e.SessionID, "launched", launched, "of", len(apps))
 }
 
-// apps are the profile's apps for the granted roles that the hub granted.
+// apps are the profile's apps for the granted roles that the hub granted;
+// none with WithoutApps.
 func (s *Sessions) apps(roles string, granted []string) []session.App {
-	if s.profile == nil {
+	if s.profile == nil || s.noApps {
 		return nil
 	}
 	var out []session.App

@@ -47,6 +47,14 @@ func EndingMessage(failed bool) Message {
 	return Message{Title: "Signing out…", Detail: "Please wait."}
 }
 
+// NotEnrolledMessage is what the kiosk says while the hub refuses its
+// certificate (device.refused: the kiosk was disabled or deleted, its
+// certificate expired or was revoked, the hub's CA changed). It is for
+// staff: only IT can enable or enroll the kiosk again.
+func NotEnrolledMessage() Message {
+	return Message{Title: "This kiosk is not enrolled with the hub any more.", Detail: "Call IT."}
+}
+
 // RefusedMessage is a helpful, non-revealing explanation of a login
 // refusal (the reason of a login.refused event).
 func RefusedMessage(reason string) Message {

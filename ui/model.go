@@ -50,6 +50,11 @@ const (
 	// (session.ending). It says only "Signing out…": nothing of the worker,
 	// and nothing to press, until session.ended.
 	ScreenEnding
+	// ScreenNotEnrolled: the hub refuses the kiosk's certificate
+	// (device.refused): nobody can sign in until IT enables or enrolls the
+	// kiosk again. It is the resting screen, in place of the locked one,
+	// until the agent connects again.
+	ScreenNotEnrolled
 )
 
 // String returns the lowercase name of s.
@@ -75,6 +80,8 @@ func (s Screen) String() string {
 		return "enroll-failed"
 	case ScreenEnding:
 		return "ending"
+	case ScreenNotEnrolled:
+		return "not-enrolled"
 	default:
 		return fmt.Sprintf("Screen(%d)", int(s))
 	}
@@ -165,6 +172,7 @@ type Model struct {
 	expiresAt   time.Time
 	reason      string
 	stuck       bool      // ending: a try of the teardown failed (session.teardown_failed)
+	refused     bool      // the hub refuses the kiosk (device.refused), until connected
 	outcome     Message   // enrolled, enroll-failed
 	checking    Message   // verifying: a login or a registration
 	until       time.Time // timed screens: back to the resting screen then
@@ -240,13 +248,26 @@ func (m *Model) apply(e agent.Event) {
 	case agent.EventConnected:
 		m.online = true
 		m.site, m.kiosk = e.Site, e.DeviceName
+		m.refused = false
+		if m.screen == ScreenNotEnrolled {
+			m.screen = m.resting()
+		}
 		if m.screen == ScreenLocked || m.screen == ScreenEnrollment {
 			m.render()
 		}
 		return
+	case agent.EventDeviceRefused:
+		// Not during a session (one restored while the hub was away goes
+		// on until it ends) nor over an outcome on screen: the kiosk rests
+		// on this screen once they are over.
+		m.refused, m.online = true, false
+		if m.screen != ScreenLocked && m.screen != ScreenEnrollment {
+			return
+		}
+		m.screen = ScreenNotEnrolled
 	case agent.EventDisconnected:
 		m.online = false
-		if m.screen == ScreenLocked || m.screen == ScreenEnrollment {
+		if m.screen == ScreenLocked || m.screen == ScreenEnrollment || m.screen == ScreenNotEnrolled {
 			m.render()
 		}
 		return
@@ -348,8 +369,12 @@ func nameOf(e agent.Event) string {
 }
 
 // resting is the screen shown when nothing is going on: the locked
-// screen, or the enrollment prompt while an enrollment is armed.
+// screen, the enrollment prompt while an enrollment is armed, or the
+// not-enrolled screen while the hub refuses the kiosk.
 func (m *Model) resting() Screen {
+	if m.refused {
+		return ScreenNotEnrolled
+	}
 	if m.enrollFor != "" {
 		return ScreenEnrollment
 	}

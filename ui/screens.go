@@ -57,6 +57,8 @@ func (m *Model) render() {
 		body = m.message(m.outcome, true)
 	case ScreenEnrollment:
 		body = m.locked(EnrollPrompt(m.enrollFor))
+	case ScreenNotEnrolled:
+		body = m.notEnrolled()
 	default:
 		body = m.locked(Message{Title: "Tap your badge"})
 	}
@@ -102,6 +104,18 @@ func line(text string) *widget.Label {
 // locked is the locked screen and the enrollment prompt: where, when,
 // online or not, and what to do.
 func (m *Model) locked(msg Message) fyne.CanvasObject {
+	return container.NewBorder(m.header(), m.badges(), nil, nil, m.centred(msg))
+}
+
+// notEnrolled is the locked screen's header over NotEnrolledMessage, with
+// no badges to tap: nobody can sign in.
+func (m *Model) notEnrolled() fyne.CanvasObject {
+	return container.NewBorder(m.header(), nil, nil, nil, m.centred(NotEnrolledMessage()))
+}
+
+// header is the locked screen's top row: site · kiosk, the clock, and
+// Online or Offline.
+func (m *Model) header() fyne.CanvasObject {
 	m.clock = line(m.clockText())
 	m.clock.SizeName = theme.SizeNameSubHeadingText
 	status := "Offline"
@@ -109,7 +123,11 @@ func (m *Model) locked(msg Message) fyne.CanvasObject {
 		status = "Online"
 	}
 	where := strings.Join(slices.DeleteFunc([]string{m.site, m.kiosk}, func(s string) bool { return s == "" }), " · ")
-	top := container.NewBorder(nil, nil, line(where), line(status), m.clock)
+	return container.NewBorder(nil, nil, line(where), line(status), m.clock)
+}
+
+// centred is msg's title and detail, centred on the screen.
+func (m *Model) centred(msg Message) fyne.CanvasObject {
 	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
 	if msg.Detail != "" {
 		d := line(msg.Detail)
@@ -117,7 +135,7 @@ func (m *Model) locked(msg Message) fyne.CanvasObject {
 		items = append(items, d)
 	}
 	items = append(items, layout.NewSpacer())
-	return container.NewBorder(top, m.badges(), nil, nil, container.NewVBox(items...))
+	return container.NewVBox(items...)
 }
 
 // message is the verifying, ending, ended, refused and enrollment outcome screens;

@@ -313,7 +313,9 @@ func (m *Manager) Start(ctx context.Context, spec Spec) (*Session, error) {
 			return nil, fmt.Errorf("start session %s: %w", spec.ID, err)
 		}
 	}
-	m.log.Info("session started", "session", spec.ID, "user", spec.User, "apps", len(spec.Apps))
+	// No app count: callers also launch apps afterwards (Session.Launch),
+	// and each launch logs its own line.
+	m.log.Info("session started", "session", spec.ID, "user", spec.User)
 	return s, nil
 }
 

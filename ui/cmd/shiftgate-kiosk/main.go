@@ -32,14 +32,25 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "shiftgate-kiosk: %v\n", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(err, os.Stderr))
 }
+
+// exitCode reports err on stderr, with how to fix it where there is a
+// known fix, and returns the exit status: 0 for none (or -h), 1 otherwise.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "shiftgate-kiosk: %v\n", err)
+	if errors.Is(err, agent.ErrFIDO2NotBuilt) {
+		fmt.Fprintln(stderr, fido2Hint)
+	}
+	return 1
+}
+
+// fido2Hint says how to get hardware key support, after
+// agent.ErrFIDO2NotBuilt.
+const fido2Hint = "for security keys and NFC badges build the kiosk with libfido2: apt-get install libfido2-dev; go build -tags fido2 ./ui/cmd/shiftgate-kiosk (or use --authenticator soft:DIR with --badges for software badges, or --demo)"
 
 type options struct {
 	state, auth, badges, screenshot string
@@ -120,11 +131,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return ui.ClipboardClearer(fyneApp)(ctx)
 	}
-	opts, err := agent.SessionUserFlags(o.sessionUser, o.sessionHomes)
+	opts, err := sessionsOptions(o, clearClipboard)
 	if err != nil {
 		return err
 	}
-	sessions, err := agent.NewSessions(o.state, log, append(opts, agent.WithClipboard(clearClipboard))...)
+	sessions, err := agent.NewSessions(o.state, log, opts...)
 	if err != nil {
 		return err
 	}
@@ -167,11 +178,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Teardown:    sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
-				s := e
-				if o.demo {
-					s.Apps = nil // its own HOME and TMPDIR, but no browser over the demo
-				}
-				sessions.Start(s) // before the screen says so: the apps are up
+				sessions.Start(e) // before the screen says so: the apps are up
 			}
 			model.Emit(e)
 			events.Emit(e)
@@ -216,6 +223,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return err
+}
+
+// sessionsOptions are the session manager's options for o: the session
+// user of --session-user, the kiosk's clipboard, advice that names this
+// binary, and with --demo no apps (each session still gets its own HOME,
+// TMPDIR and a real teardown, but no browser over the demo; nor, then, the
+// advice to run apps as a session user).
+func sessionsOptions(o options, clear agent.ClipboardClearer) ([]agent.SessionsOption, error) {
+	opts, err := agent.SessionUserFlags(o.sessionUser, o.sessionHomes)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, agent.WithClipboard(clear), agent.WithCommand("shiftgate-kiosk"))
+	if o.demo {
+		opts = append(opts, agent.WithoutApps())
+	}
+	return opts, nil
 }
 
 // writePNG captures w's canvas into the PNG file name.
