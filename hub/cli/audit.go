@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 func (e env) audit(ctx context.Context, args []string) error {
@@ -54,7 +56,9 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	if err := existingHub(*data); err != nil {
 		return err
 	}
-	st, err := hub.OpenStore(ctx, *data)
+	// Read-only: the database may be evidence, and these commands run
+	// beside a hub. No migrations, no checkpoint, no write to the file.
+	st, err := sqlite.OpenReadOnly(ctx, filepath.Join(*data, hub.DBFile))
 	if err != nil {
 		return err
 	}
@@ -62,11 +66,17 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	if args[0] == "export" {
 		w := bufio.NewWriter(e.stdout)
 		n, err := audit.Export(ctx, st, *after, w, e.progress("exported", every))
+		if err == nil {
+			err = w.Flush()
+		}
+		if cerr := st.Unchanged(); cerr != nil {
+			return fmt.Errorf("%w: export again", cerr)
+		}
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "exported %d audit records\n", n)
-		return w.Flush()
+		return nil
 	}
 	key, err := audit.LoadKey(*data)
 	if err != nil {
@@ -74,6 +84,10 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	}
 	fmt.Fprintf(e.stderr, "verifying the audit chain in %s\n", *data)
 	rep, err := audit.Verify(ctx, key, st, append(opts, e.progress("verified", every))...)
+	if cerr := st.Unchanged(); cerr != nil {
+		// Whatever it found may come of the change: not a verdict.
+		return fmt.Errorf("%w: verify again", cerr)
+	}
 	return e.verified(rep, err, "; restore the database from backup and compare with your exported copy")
 }
 

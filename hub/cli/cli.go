@@ -53,11 +53,17 @@ var errUsage = errors.New("usage")
 // env is what every subcommand gets.
 type env struct {
 	stdout, stderr io.Writer
+	// cmd is the subcommand's flag set, once it has made one (see flags):
+	// a usage mistake points to its -h.
+	cmd *command
 }
+
+// command records the flag set of the subcommand being run.
+type command struct{ fs *flag.FlagSet }
 
 // Run runs the command line args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	e := env{stdout: stdout, stderr: stderr}
+	e := env{stdout: stdout, stderr: stderr, cmd: new(command)}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -100,7 +106,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "shiftgate-hub: %v\n\n%s", strings.TrimPrefix(err.Error(), "usage: "), usage)
+		// The mistake and where to look, not the whole overview: the
+		// error would scroll off above it.
+		fmt.Fprintf(stderr, "shiftgate-hub: %v\n%s\n", strings.TrimPrefix(err.Error(), "usage: "), e.helpHint())
 		return 2
 	default:
 		var ex *exitError
@@ -139,12 +147,42 @@ func (e *exitError) Unwrap() error { return e.err }
 func (e env) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
+	if e.cmd != nil {
+		e.cmd.fs = fs
+	}
 	return fs
+}
+
+// helpHint is the line under a usage mistake: the subcommand's -h once its
+// flags were parsed (the subcommand is then known to exist), the overview's
+// otherwise.
+func (e env) helpHint() string {
+	if e.cmd != nil && e.cmd.fs != nil && e.cmd.fs.Parsed() {
+		fs := e.cmd.fs
+		return fmt.Sprintf("Run 'shiftgate-hub %s -h' for its flags.", fs.Name())
+	}
+	return "Run 'shiftgate-hub -h' for the list of commands."
+}
+
+// parseFlags is fs.Parse without the flag package's own report of a
+// mistake (its message, then every flag of the command): Run reports it
+// once, with a pointer to -h. Asked for with -h, the flags are printed on
+// fs's output as usual.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out := fs.Output()
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(out, "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+	}
+	return err
 }
 
 // parse parses args and requires the named string flags.
 func parse(fs *flag.FlagSet, args []string, required ...string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}

@@ -30,6 +30,21 @@ import (
 
 const extURN = "urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User"
 
+// demoDirEmpty refuses a data directory with files other than hub.lock:
+// the demo makes a new hub, and must not write into a real one.
+func demoDirEmpty(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // missing: the lock creates it; unreadable: the lock says why
+	}
+	for _, e := range entries {
+		if e.Name() != lockFile {
+			return fmt.Errorf("%w: demo wants a new or empty --data directory, and %s has files (remove it first)", errUsage, dir)
+		}
+	}
+	return nil
+}
+
 // demo starts a hub on a fresh data directory with a demo organisation,
 // walks through a joiner, a mover and a leaver over real SCIM, shows the
 // audit trail, and keeps serving for the user to try the printed commands.
@@ -41,8 +56,22 @@ func (e env) demo(ctx context.Context, args []string) error {
 	if err := parse(fs, args, "data"); err != nil {
 		return err
 	}
-	if entries, err := os.ReadDir(*data); err == nil && len(entries) > 0 {
-		return fmt.Errorf("%w: demo wants a new or empty --data directory, and %s has files (remove it first)", errUsage, *data)
+	// A directory with a hub.lock may have a hub running on it, which is
+	// the thing to say; one without gets a hub.lock only if it is empty
+	// (not in a mistyped --data $HOME).
+	if _, err := os.Lstat(filepath.Join(*data, lockFile)); err != nil {
+		if err := demoDirEmpty(*data); err != nil {
+			return err
+		}
+	}
+	lock, err := lockDataDir(*data)
+	if err != nil {
+		return err
+	}
+	defer lock.Close() // after s.Close: deferred first, runs last
+	// Again under the lock: another demo may have filled it meanwhile.
+	if err := demoDirEmpty(*data); err != nil {
+		return err
 	}
 	log, err := e.logger("text", "warn")
 	if err != nil {

@@ -56,6 +56,14 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// One hub per data directory, before anything in it is opened: a
+	// second one would fail on the port only after its migrations and
+	// policy check, or, with another --listen, run beside the first.
+	lock, err := lockDataDir(*data)
+	if err != nil {
+		return err
+	}
+	defer lock.Close() // after s.Close: deferred first, runs last
 	log.Info("garbage collector", "gcPercent", gc.Percent, "memoryLimitMiB", gc.Limit>>20, "fromEnvironment", gc.FromEnv)
 	if *cpuProfile != "" {
 		f, err := os.OpenFile(*cpuProfile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)

@@ -98,7 +98,7 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 func parseWithFile(fs *flag.FlagSet, args []string) (string, error) {
 	var files []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				return "", err
 			}

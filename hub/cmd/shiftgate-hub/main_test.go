@@ -300,10 +300,17 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"token", "revoke", "--data", dir, "--id", "nope"}, 1, "token list"},
 		{[]string{"serve", "--data", dir, "--listen", "127.0.0.1:1", "--public-url", "http://x"}, 1, "want https://"},
 		{[]string{"demo", "--data", dir}, 2, "new or empty"},
+		{[]string{"site", "set", "--data", dir, "--name", "north", "--time-zone", "Mars/Olympus"}, 2, "Run 'shiftgate-hub site set -h' for its flags."},
+		{[]string{"serve", "--data", dir, "--bogus"}, 2, "Run 'shiftgate-hub serve -h' for its flags."},
 	} {
 		code, _, errOut := run(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%v: exit %d stderr %q; want exit %d mentioning %q", tc.args, code, errOut, tc.code, tc.want)
+		}
+		// A mistake in a command line is the mistake and where to look,
+		// not the overview (kept for no arguments at all).
+		if code == 2 && tc.args != nil && (strings.Contains(errOut, "Usage:") || strings.Count(errOut, "\n") != 2) {
+			t.Errorf("%v: stderr %q; want the mistake and one line pointing to -h", tc.args, errOut)
 		}
 	}
 	// A key file others can read is refused with what to do about it.
@@ -315,4 +322,43 @@ func TestCommandLineErrors(t *testing.T) {
 	if code, _, e := run(t, "audit", "verify", "--data", d); code == 0 || !strings.Contains(e, "chmod 600") {
 		t.Errorf("world-readable audit.key: exit %d, %q", code, e)
 	}
+}
+
+// TestSecondHubRefused: a second serve or demo on a data directory a hub
+// is running on is refused at once, naming the directory and the running
+// hub's PID, even on another --listen (it would otherwise run a second
+// scheduler and push fan-out on the same database); the first hub goes on
+// serving, and once it has stopped the directory is free again.
+func TestSecondHubRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	addr, c, stop := startHub(t, dir)
+	b, err := os.ReadFile(filepath.Join(dir, "hub.lock"))
+	if err != nil {
+		t.Fatalf("no hub.lock while serve runs: %v", err)
+	}
+	pid := strings.TrimSpace(string(b))
+	for _, args := range [][]string{
+		{"serve", "--data", dir, "--listen", freeAddr(t)},
+		{"demo", "--data", dir, "--listen", freeAddr(t), "--exit"},
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		cmd := exec.CommandContext(ctx, bin, args...)
+		var e bytes.Buffer
+		cmd.Stderr = &e
+		err := cmd.Run()
+		cancel()
+		want := dir + ": another hub (shiftgate-hub serve or demo) is running on it (PID " + pid + ")"
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(e.String(), want) {
+			t.Errorf("second %s: %v, stderr %q; want exit 1 and %q", args[0], err, e.String(), want)
+		}
+	}
+	resp, err := c.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("the first hub stopped answering: %v", err)
+	}
+	resp.Body.Close()
+	if code := stop(); code != 0 {
+		t.Errorf("hub exited %d on SIGTERM", code)
+	}
+	startHub(t, dir) // the lock went with the process
 }
