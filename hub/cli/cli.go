@@ -37,7 +37,7 @@ Usage:
   shiftgate-hub review start --data DIR --name NAME --due DATE [--site S] [--role R] [--privileged] [--external]
                                                                       start an access-review campaign
   shiftgate-hub review list  --data DIR [--format text|json]           campaigns and their completion
-  shiftgate-hub review show  --data DIR --id ID [--format text|json]   one campaign's items
+  shiftgate-hub review show  --data DIR --id ID [--format text|json|csv]  one campaign's items (csv: audit evidence)
   shiftgate-hub review run   --data DIR                                start due default campaigns, escalate overdue items
   shiftgate-hub findings --data DIR [--format json|csv] [--dormant-days N]   risk findings
   shiftgate-hub report   --data DIR [--format json|csv]                the four governance numbers

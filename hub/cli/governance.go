@@ -148,20 +148,34 @@ func (e env) review(ctx context.Context, args []string) error {
 		})
 	case "show":
 		id := fs.String("id", "", "campaign ID (from review list)")
-		format := fs.String("format", "text", "text or json")
+		format := fs.String("format", "text", "text, json, or csv (the evidence export: one row per item with its audit record)")
 		if err := parse(fs, args[1:], "data", "id"); err != nil {
 			return err
 		}
-		if err := checkFormat(*format, "text", "json"); err != nil {
+		if err := checkFormat(*format, "text", "json", "csv"); err != nil {
 			return err
 		}
 		return withGovernance(ctx, *data, func(g *governance.Service) error {
-			c, err := g.Campaign(ctx, *id)
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no campaign %s: see 'shiftgate-hub review list --data %s'", *id, *data)
-			}
-			if err != nil {
+			notFound := func(err error) error {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("no campaign %s: see 'shiftgate-hub review list --data %s'", *id, *data)
+				}
 				return err
+			}
+			if *format == "csv" {
+				ev, err := g.Evidence(ctx, *id)
+				if err != nil {
+					return notFound(err)
+				}
+				if err := governance.WriteEvidenceCSV(e.stdout, ev); err != nil {
+					return err
+				}
+				e.evidenceTotals(ev)
+				return nil
+			}
+			c, err := g.Campaign(ctx, *id)
+			if err != nil {
+				return notFound(err)
 			}
 			if *format == "json" {
 				return writeJSON(e.stdout, c)
@@ -244,6 +258,17 @@ func (e env) report(ctx context.Context, args []string) error {
 		}
 		return writeJSON(e.stdout, rep)
 	})
+}
+
+// evidenceTotals says on stderr what the CSV leaves to the JSON form: the
+// campaign's totals, and how many rows the audit trail does not back.
+func (e env) evidenceTotals(ev governance.Evidence) {
+	t := ev.Totals
+	fmt.Fprintf(e.stderr, "campaign %q: %d items, %d decided (%d kept, %d revoked, %d already gone), %d pending, completion %s; audit head %s\n",
+		ev.Campaign.Name, t.Items, t.Decided, t.Kept, t.Revoked, t.Gone, t.Pending, percent(t.CompletionRate), ev.AuditHead)
+	if t.AuditUnmatched > 0 {
+		fmt.Fprintf(e.stderr, "warning: %d items do not match their review.decide audit record (audit_check missing or mismatch)\n", t.AuditUnmatched)
+	}
 }
 
 func percent(r *float64) string {

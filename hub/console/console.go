@@ -338,6 +338,7 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/reviews", adminOnly, c.reviewStart)
 	handle("POST /console/reviews/run", adminOnly, c.reviewRunDue)
 	handle("GET /console/reviews/{id}", adminOnly, c.campaignPage)
+	handle("GET /console/reviews/{id}/export", adminOnly, c.reviewExport, optOwnPages)
 	handle("GET /console/findings", adminOnly, c.findingsPage)
 	handle("GET /console/findings/export", adminOnly, c.findingsExport, optOwnPages)
 	handle("POST /console/findings/{id}/remediate", adminOnly, c.findingRemediate)

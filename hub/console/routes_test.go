@@ -115,6 +115,7 @@ func TestRouteMatrix(t *testing.T) {
 		"POST /console/reviews":                       {"/console/reviews", url.Values{"name": {"q"}, "due": {"48h"}}, forbidden},
 		"POST /console/reviews/run":                   {"/console/reviews/run", nil, forbidden},
 		"GET /console/reviews/{id}":                   {"/console/reviews/x", nil, forbidden},
+		"GET /console/reviews/{id}/export":            {"/console/reviews/x/export?format=csv", nil, forbidden},
 		"GET /console/findings":                       {"/console/findings", nil, forbidden},
 		"GET /console/findings/export":                {"/console/findings/export?format=csv", nil, forbidden},
 		"POST /console/findings/{id}/remediate":       {"/console/findings/x/remediate", nil, forbidden},

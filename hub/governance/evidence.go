@@ -1,0 +1,371 @@
+package governance
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// OutcomeKept is the outcome an evidence row gives a keep decision.
+const OutcomeKept = "kept"
+
+// Audit checks of an evidence row: how the item compares with the
+// review.decide record of the hash-chained audit trail, the part of the
+// evidence nobody can edit unnoticed (the review items are ordinary rows).
+const (
+	// AuditRecorded: one review.decide record of the item agrees with it
+	// (user, entitlement, reviewer, decision, decider, outcome, and the
+	// decision time within MaxDecisionSkew of the record's).
+	AuditRecorded = "recorded"
+	// AuditMissing: the item is decided but no review.decide record of it
+	// exists.
+	AuditMissing = "missing"
+	// AuditMismatch: the record disagrees with the item, there are several
+	// records of the item, or a record of a pending item: the item was
+	// changed outside the hub. audit_seq names the (newest) record.
+	AuditMismatch = "mismatch"
+)
+
+// MaxDecisionSkew is how far a decided item's time may be from its
+// review.decide record's: the decision's clock is read before its
+// transaction starts, the record's inside it.
+const MaxDecisionSkew = time.Minute
+
+// EvidenceColumns are the columns of WriteEvidenceCSV, in order: a
+// contract for auditors' tools. Add new ones at the end.
+var EvidenceColumns = []string{
+	"campaign_id", "campaign_name", "scope", "started", "due",
+	"item_id", "user_id", "user", "kind", "entitlement", "entitlement_detail",
+	"reviewer_id", "reviewer", "reviewer_kind",
+	"decision", "decided_by", "decided_at", "on_behalf_of",
+	"escalated_from", "escalated_at", "comment", "outcome",
+	"audit_seq", "audit_hash", "audit_check",
+}
+
+// Evidence is what an auditor asks of a campaign: its scope, dates and
+// totals, and per item who held what, who reviewed it, what was decided
+// by whom and when, and what came of it, each decision tied to its record
+// in the audit trail.
+type Evidence struct {
+	GeneratedAt time.Time        `json:"generated_at"`
+	Campaign    EvidenceCampaign `json:"campaign"`
+	Totals      EvidenceTotals   `json:"totals"`
+	// AuditHead is the audit chain's head once the evidence was read, as
+	// `audit verify` prints it and takes it (--anchor): "SEQ:HEXHASH".
+	// Every audit_seq is at most SEQ, so a trail verified up to it holds
+	// every record the rows name.
+	AuditHead string         `json:"audit_head"`
+	Items     []EvidenceItem `json:"items"`
+}
+
+// EvidenceCampaign is the campaign of an evidence export.
+type EvidenceCampaign struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Scope      store.ReviewScope `json:"scope"`
+	ScopeText  string            `json:"scope_text"` // Scope in words, the CSV's scope column
+	DefaultKey string            `json:"default_key,omitempty"`
+	Started    time.Time         `json:"started"`
+	StartedBy  string            `json:"started_by"`
+	Due        time.Time         `json:"due"`
+	// Completed is when the last item was decided; null while an item is
+	// pending, or when the campaign has none.
+	Completed *time.Time `json:"completed"`
+	// AuditSeq is the seq of the campaign's review.start record; 0 when
+	// there is none (a campaign that did not start through the hub).
+	AuditSeq int64 `json:"audit_seq"`
+}
+
+// EvidenceTotals counts a campaign's items. Kept + Revoked + Gone =
+// Decided; Decided + Pending = Items. CompletionRate is Decided/Items,
+// null when there are no items.
+type EvidenceTotals struct {
+	Items          int      `json:"items"`
+	Decided        int      `json:"decided"`
+	DecidedOnTime  int      `json:"decided_on_time"`
+	Kept           int      `json:"kept"`
+	Revoked        int      `json:"revoked"` // revoke decisions that removed access
+	Gone           int      `json:"gone"`    // revoke decisions of access already gone
+	Pending        int      `json:"pending"`
+	Escalated      int      `json:"escalated"`
+	CompletionRate *float64 `json:"completion_rate"`
+	// AuditUnmatched counts the rows whose audit_check is missing or
+	// mismatch: 0 is what an auditor expects.
+	AuditUnmatched int `json:"audit_unmatched"`
+}
+
+// EvidenceItem is one review item as evidence. JSON names are the CSV's
+// column names.
+type EvidenceItem struct {
+	ID                string `json:"item_id"`
+	UserID            string `json:"user_id"`
+	User              string `json:"user"` // userName; the ID when the user is gone from the store
+	Kind              string `json:"kind"` // site, role or grant
+	Entitlement       string `json:"entitlement"`
+	EntitlementDetail string `json:"entitlement_detail"`
+	ReviewerID        string `json:"reviewer_id"` // "" for the hub admins
+	Reviewer          string `json:"reviewer"`    // userName, or "admins"
+	ReviewerKind      string `json:"reviewer_kind"`
+	Decision          string `json:"decision"`   // pending, keep or revoke
+	DecidedBy         string `json:"decided_by"` // the actor, as the audit trail names it
+	// DecidedAt is RFC 3339 in UTC; null while pending.
+	DecidedAt *time.Time `json:"decided_at"`
+	// OnBehalfOf names the assigned reviewer when someone else decided (an
+	// admin deciding a manager's or supervisor's item, an API token): the
+	// record's deciding person is not the reviewer. Empty when the
+	// reviewer decided, for items assigned to the admins, and when no
+	// record says who decided.
+	OnBehalfOf    string     `json:"on_behalf_of"`
+	EscalatedFrom string     `json:"escalated_from"` // userName, or "admins"; empty if never escalated
+	EscalatedAt   *time.Time `json:"escalated_at"`
+	Comment       string     `json:"comment"`
+	Outcome       string     `json:"outcome"` // kept, revoked, already gone; empty while pending
+	// AuditSeq is the seq of the item's review.decide record, 0 when none
+	// is found; AuditHash that record's hash in hex, as anchors show it
+	// (`audit export` writes it in base64).
+	AuditSeq   int64  `json:"audit_seq"`
+	AuditHash  string `json:"audit_hash"`
+	AuditCheck string `json:"audit_check"` // recorded, missing, mismatch; empty for a pending item without a record
+}
+
+// decideRecord is what Evidence reads of a review.decide record.
+type decideRecord struct {
+	seq     int64
+	hash    []byte
+	time    time.Time
+	actor   string
+	subject string
+	detail  struct {
+		Campaign    string `json:"campaign"`
+		Item        string `json:"item"`
+		Kind        string `json:"kind"`
+		Entitlement string `json:"entitlement"`
+		Decision    string `json:"decision"`
+		Reviewer    string `json:"reviewer"`
+		Outcome     string `json:"outcome"`
+		DeciderUser string `json:"deciderUser"`
+	}
+}
+
+// Evidence returns the evidence of campaign id; store.ErrNotFound if
+// there is none. The review.decide records are found in one pass over the
+// records of that action that mention the campaign.
+//
+// The items and the records are read apart: the audit head is read
+// first, and a record newer than it of an item the items show pending is
+// of a decision made while the evidence was read, and left out.
+func (s *Service) Evidence(ctx context.Context, id string) (Evidence, error) {
+	st := s.cfg.Store
+	c, err := st.GetCampaign(ctx, id)
+	if err != nil {
+		return Evidence{}, err
+	}
+	before, _, err := st.AuditHead(ctx)
+	if err != nil {
+		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
+	}
+	items, err := st.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: id})
+	if err != nil {
+		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
+	}
+	d, err := loadDirectory(ctx, st)
+	if err != nil {
+		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
+	}
+	records, err := decideRecords(ctx, st, id)
+	if err != nil {
+		return Evidence{}, err
+	}
+	starts, err := st.SearchAudit(ctx, store.AuditSearch{Subjects: []string{"review:" + id}, Action: actionReviewStart})
+	if err != nil {
+		return Evidence{}, fmt.Errorf("evidence of campaign %s: review.start record: %w", id, err)
+	}
+	headSeq, headHash, err := st.AuditHead(ctx)
+	if err != nil {
+		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
+	}
+
+	ev := Evidence{
+		GeneratedAt: s.now(),
+		Campaign: EvidenceCampaign{ID: c.ID, Name: c.Name, Scope: c.Scope, ScopeText: ScopeText(c.Scope), DefaultKey: c.DefaultKey,
+			Started: c.Created.UTC(), StartedBy: c.CreatedBy, Due: c.Due.UTC()},
+		AuditHead: audit.Anchor{Seq: headSeq, Hash: headHash}.String(),
+		Items:     make([]EvidenceItem, 0, len(items)),
+	}
+	if len(starts) > 0 {
+		ev.Campaign.AuditSeq = starts[len(starts)-1].Seq // newest first: the oldest
+	}
+	var p Progress
+	var last time.Time
+	for _, it := range items {
+		p.add(it, c.Due)
+		if it.Decided.After(last) {
+			last = it.Decided
+		}
+		row := evidenceItem(d, it, records[it.ID], before)
+		switch {
+		case it.Decision == store.ReviewRevoke && it.Outcome == OutcomeGone:
+			ev.Totals.Gone++
+		case it.Decision == store.ReviewRevoke:
+			ev.Totals.Revoked++
+		}
+		if row.AuditCheck == AuditMissing || row.AuditCheck == AuditMismatch {
+			ev.Totals.AuditUnmatched++
+		}
+		ev.Items = append(ev.Items, row)
+	}
+	p.finish()
+	ev.Totals.Items, ev.Totals.Decided, ev.Totals.DecidedOnTime = p.Total, p.Decided, p.DecidedOnTime
+	ev.Totals.Kept, ev.Totals.Pending, ev.Totals.Escalated, ev.Totals.CompletionRate = p.Kept, p.Pending, p.Escalated, p.CompletionRate
+	if p.Total > 0 && p.Pending == 0 {
+		ev.Campaign.Completed = timePtr(last.UTC())
+	}
+	return ev, nil
+}
+
+// decideRecords returns the review.decide records of campaign id by item,
+// oldest first.
+func decideRecords(ctx context.Context, st store.Store, id string) (map[string][]decideRecord, error) {
+	recs, err := st.SearchAudit(ctx, store.AuditSearch{Action: actionReviewDecide, Mentions: []string{id}})
+	if err != nil {
+		return nil, fmt.Errorf("evidence of campaign %s: review.decide records: %w", id, err)
+	}
+	out := map[string][]decideRecord{}
+	for i := len(recs) - 1; i >= 0; i-- { // newest first: turn it round
+		r := recs[i]
+		dr := decideRecord{seq: r.Seq, hash: r.Hash, time: r.Time, actor: r.Actor, subject: r.Subject}
+		if err := json.Unmarshal(r.Detail, &dr.detail); err != nil {
+			return nil, fmt.Errorf("evidence of campaign %s: audit record %d: %w", id, r.Seq, err)
+		}
+		// Mentions matches the ID anywhere, a comment included.
+		if dr.detail.Campaign != id || dr.detail.Item == "" {
+			continue
+		}
+		out[dr.detail.Item] = append(out[dr.detail.Item], dr)
+	}
+	return out, nil
+}
+
+// evidenceItem makes it a row and checks it against its records (oldest
+// first); records newer than the audit head seq before, of an item still
+// pending, are of decisions made after the items were read.
+func evidenceItem(d *directory, it store.ReviewItem, recs []decideRecord, before int64) EvidenceItem {
+	row := EvidenceItem{ID: it.ID, UserID: it.UserID, User: d.userName(it.UserID), Kind: it.Kind, Entitlement: it.Entitlement,
+		EntitlementDetail: it.Detail, ReviewerID: it.ReviewerID, Reviewer: d.userName(it.ReviewerID), ReviewerKind: it.ReviewerKind,
+		Decision: it.Decision.String(), Comment: it.Comment, EscalatedAt: timePtr(it.Escalated.UTC())}
+	if !it.Escalated.IsZero() {
+		row.EscalatedFrom = d.userName(it.EscalatedFrom)
+	}
+	pending := it.Decision == store.ReviewPending
+	if !pending {
+		row.DecidedBy, row.DecidedAt = it.DecidedBy, timePtr(it.Decided.UTC())
+		row.Outcome = it.Outcome
+		if it.Decision == store.ReviewKeep {
+			row.Outcome = OutcomeKept
+		}
+	}
+	if pending {
+		for len(recs) > 0 && recs[len(recs)-1].seq > before {
+			recs = recs[:len(recs)-1]
+		}
+	}
+	switch {
+	case len(recs) == 0 && pending:
+	case len(recs) == 0:
+		row.AuditCheck = AuditMissing
+	default:
+		r := recs[len(recs)-1]
+		row.AuditSeq, row.AuditHash = r.seq, hex.EncodeToString(r.hash)
+		row.AuditCheck = AuditMismatch
+		if len(recs) == 1 && !pending && agrees(it, r) {
+			row.AuditCheck = AuditRecorded
+			if it.ReviewerKind != ReviewerAdmins && it.ReviewerID != "" && r.detail.DeciderUser != it.ReviewerID {
+				row.OnBehalfOf = row.Reviewer
+			}
+		}
+	}
+	return row
+}
+
+// agrees reports whether decided item it is what record r says was
+// decided. The log stores text as valid UTF-8, so the item's is made so.
+func agrees(it store.ReviewItem, r decideRecord) bool {
+	u := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+	skew := it.Decided.Sub(r.time)
+	return r.subject == "user:"+u(it.UserID) && r.actor == u(it.DecidedBy) && r.detail.Kind == u(it.Kind) &&
+		r.detail.Entitlement == u(it.Entitlement) && r.detail.Reviewer == u(it.ReviewerID) &&
+		r.detail.Decision == it.Decision.String() && r.detail.Outcome == u(it.Outcome) &&
+		skew <= MaxDecisionSkew && skew >= -MaxDecisionSkew
+}
+
+// ScopeText says what a campaign covers, in words: "everything", or its
+// parts ("sites north, south; roles Nurse; privileged roles; external
+// identities").
+func ScopeText(s store.ReviewScope) string {
+	var parts []string
+	if len(s.Sites) > 0 {
+		parts = append(parts, "sites "+strings.Join(s.Sites, ", "))
+	}
+	if len(s.Roles) > 0 {
+		parts = append(parts, "roles "+strings.Join(s.Roles, ", "))
+	}
+	if s.Privileged {
+		parts = append(parts, "privileged roles")
+	}
+	if s.External {
+		parts = append(parts, "external identities")
+	}
+	if len(parts) == 0 {
+		return "everything"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// WriteEvidenceCSV writes ev as one table (RFC 4180, UTF-8, no byte order
+// mark): a header row of EvidenceColumns, then one row per item with the
+// campaign's columns repeated, so every row stands on its own in a
+// spreadsheet or an audit tool. The totals are in the JSON form only: a
+// summary under the table would be read as rows. Times are RFC 3339 in
+// UTC; a missing time or record is an empty cell. Text from the identity
+// provider and from reviewers goes through textCell (CSV injection).
+func WriteEvidenceCSV(w io.Writer, ev Evidence) error {
+	cw := csv.NewWriter(w)
+	cw.Write(EvidenceColumns)
+	at := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	c := ev.Campaign
+	started, due := c.Started, c.Due
+	for _, it := range ev.Items {
+		seq, hash := "", ""
+		if it.AuditSeq > 0 {
+			seq, hash = strconv.FormatInt(it.AuditSeq, 10), it.AuditHash
+		}
+		row := []string{c.ID, c.Name, c.ScopeText, at(&started), at(&due),
+			it.ID, it.UserID, it.User, it.Kind, it.Entitlement, it.EntitlementDetail,
+			it.ReviewerID, it.Reviewer, it.ReviewerKind,
+			it.Decision, it.DecidedBy, at(it.DecidedAt), it.OnBehalfOf,
+			it.EscalatedFrom, at(it.EscalatedAt), it.Comment, it.Outcome,
+			seq, hash, it.AuditCheck}
+		for i := range row {
+			row[i] = textCell(strings.ToValidUTF8(row[i], "\uFFFD"))
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
