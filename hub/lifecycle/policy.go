@@ -314,7 +314,7 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 			whys = append(whys, w)
 			continue
 		}
-		target, err := e.otherBound(ctx, tx, us, s, rules)
+		target, endsBy, err := e.otherBound(ctx, tx, us, s, rules, now)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -340,7 +340,7 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 			return nil, nil, err
 		}
 		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionSessionExpiry, Subject: subjectUserPrefix + u.ID,
-			Detail: record(map[string]any{"session": s.ID, "device": s.DeviceID, "before": s.Expires, "after": target, "endsBy": policy.EndsByMaxSession})}); err != nil {
+			Detail: record(map[string]any{"session": s.ID, "device": s.DeviceID, "before": s.Expires, "after": target, "endsBy": endsBy})}); err != nil {
 			return nil, nil, err
 		}
 		if e.onExpiry != nil {

@@ -423,9 +423,10 @@ func (e *Engine) grace() time.Duration {
 //   - a session now outside every shift (grace included) ends (reason
 //     shift_end) and is revoked at its kiosk;
 //   - otherwise its expiry becomes the earlier of the end of the shift
-//     window now lies in and what bounded it besides shifts at its start
-//     (role maximum, grant ends, certifications, end date); a session of a
-//     user without shifts gets the latter.
+//     window now lies in and what bounds it besides shifts now
+//     (otherBoundOn: the role maximum counted from its login, the ends of
+//     the grants it holds its roles through, certifications, end date); a
+//     session of a user without shifts gets the latter.
 //
 // Offline (no OnExpiry: the CLI) a session is never lengthened, and one
 // that must end gets its expiry set to now: the running hub's scheduler
@@ -460,7 +461,7 @@ func (e *Engine) reconcileAt(ctx context.Context, tx store.Ops, c *change, a Act
 		windowEnd, inShift := policy.ShiftWindow(u.Shifts, policy.ExtensionsAt(exts, d.Site), now, e.grace())
 		target, reason := now, ReasonShiftEnd
 		if len(u.Shifts) == 0 || inShift {
-			if target, err = e.otherBoundOn(ctx, tx, u, s, d, e.Rules()); err != nil {
+			if target, _, err = e.otherBoundOn(ctx, tx, u, s, d, e.Rules(), now); err != nil {
 				return err
 			}
 			reason = ReasonExpired
@@ -514,24 +515,33 @@ func (e *Engine) endForShift(ctx context.Context, tx store.Ops, c *change, a Act
 	return err
 }
 
-// otherBound is what bounds session s apart from shifts: the policy's
-// session end at the session's start for the session's roles, under rules,
-// with the shift rule set aside. If the policy no longer allows those
-// roles (an entitlement being removed, which ends the session by its own
-// path) the session's expiry is kept.
-func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s store.Session, rules policy.Rules) (time.Time, error) {
+// otherBound is what bounds session s apart from shifts, under rules, as
+// of now (see otherBoundOn), and which bound it is (policy.EndsBy*).
+func (e *Engine) otherBound(ctx context.Context, tx store.Ops, u store.User, s store.Session, rules policy.Rules, now time.Time) (time.Time, string, error) {
 	d, err := tx.GetDevice(ctx, s.DeviceID)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, "", err
 	}
-	return e.otherBoundOn(ctx, tx, u, s, d, rules)
+	return e.otherBoundOn(ctx, tx, u, s, d, rules, now)
 }
 
-// otherBoundOn is otherBound for a session on kiosk d.
-func (e *Engine) otherBoundOn(ctx context.Context, tx store.Ops, u store.User, s store.Session, d store.Device, rules policy.Rules) (time.Time, error) {
+// otherBoundOn is what bounds session s on kiosk d apart from shifts: the
+// session's roles decided again under rules as of now, shifts set aside,
+// with the maximum length counted from the session's login. So the grant
+// ends are those of the grants the session holds its roles through now
+// (a grant made after the login, which the session came to depend on when
+// the one it started with was revoked, bounds it; a revoked one never
+// counts), and so are the certification expiries and the end date (at
+// d's site). The second result names the bound (policy.EndsBy*).
+//
+// If the policy no longer allows the session, or no longer counts one of
+// its roles now (an entitlement being removed, which ends the session by
+// its own path), what bounds that role cannot be told: the result is
+// never later than the session's expiry.
+func (e *Engine) otherBoundOn(ctx context.Context, tx store.Ops, u store.User, s store.Session, d store.Device, rules policy.Rules, now time.Time) (time.Time, string, error) {
 	groups, _, err := tx.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, "", err
 	}
 	var roles []string
 	for _, g := range groups {
@@ -541,7 +551,7 @@ func (e *Engine) otherBoundOn(ctx context.Context, tx store.Ops, u store.User, s
 	}
 	all, err := tx.ListGrants(ctx, u.ID)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, "", err
 	}
 	var grants []store.Grant
 	for _, g := range all {
@@ -552,16 +562,32 @@ func (e *Engine) otherBoundOn(ctx context.Context, tx store.Ops, u store.User, s
 	// Dates sent as calendar days are read in the kiosk's site zone.
 	free, err := e.UserAt(ctx, tx, u, d.Site)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, "", err
 	}
 	free.Shifts = nil
 	var deviceMax time.Duration
 	if e.maxOn != nil {
 		deviceMax = e.maxOn(d.Profile)
 	}
-	dec := policy.Decide(policy.Input{User: free, Roles: roles, Grants: grants, Device: d, DeviceMaxSession: deviceMax, Now: s.Started, UserVerified: true, Rules: rules})
+	dec := policy.Decide(policy.Input{User: free, Roles: roles, Grants: grants, Device: d, DeviceMaxSession: deviceMax, Now: now, UserVerified: true, Rules: rules})
 	if !dec.Allow {
-		return s.Expires, nil
+		return s.Expires, "", nil
 	}
-	return dec.ExpiresAt, nil
+	// Decided as of now, the maximum would run from now: it runs from
+	// the login.
+	end, by := dec.ExpiresAt, dec.EndsBy
+	maxLen := rules.MaxSessionFor(dec.Roles)
+	if deviceMax > 0 && deviceMax < maxLen {
+		maxLen = deviceMax
+	}
+	if m := s.Started.Add(maxLen); m.Before(end) {
+		end, by = m, policy.EndsByMaxSession
+	}
+	for r := range strings.SplitSeq(s.Role, policy.RoleSeparator) {
+		if r = strings.TrimSpace(r); r != "" && !containsFold(dec.Roles, r) && s.Expires.Before(end) {
+			end, by = s.Expires, ""
+			break
+		}
+	}
+	return end, by, nil
 }
