@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -30,8 +31,11 @@ func (e env) admin(ctx context.Context, args []string) error {
 	if u, err := url.Parse(*public); err != nil || u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("%w: --public-url %q: want https://host[:port]", errUsage, *public)
 	}
+	if err := checkAccountName(*name); err != nil {
+		return err
+	}
 	var tok string
-	err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
+	err := withNewAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 		var err error
 		tok, err = console.Bootstrap(ctx, st, log, *name, *force, time.Now())
 		return err
@@ -44,5 +48,23 @@ func (e env) admin(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "one-time link for console admin %q: open it in a browser to register a passkey; valid once, for %v:\n", *name, console.DefaultInviteTTL)
 	fmt.Fprintln(e.stdout, console.InviteLink(*public, tok))
+	return nil
+}
+
+// checkAccountName refuses, before the data directory is opened (or a hub
+// made in it), a --name console.Bootstrap would refuse after: the rules of
+// a console account's name. TestAccountNameAsConsole keeps them in step.
+func checkAccountName(name string) error {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: --name is blank: give the admin account a name, e.g. an email address", errUsage)
+	case len(name) > 100:
+		return fmt.Errorf("%w: --name: an account name is at most 100 characters", errUsage)
+	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
+		return fmt.Errorf("%w: --name: an account name cannot contain control characters", errUsage)
+	case strings.ContainsAny(name, "<>\"'"):
+		return fmt.Errorf("%w: --name: an account name cannot contain < > \" or '", errUsage)
+	}
 	return nil
 }

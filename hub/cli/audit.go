@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
-	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
-	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 func (e env) audit(ctx context.Context, args []string) error {
@@ -53,12 +50,9 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		// The key alone: an auditor's directory need hold no database.
 		return e.verifyExport(*data, *export, *after, append(opts, e.progress("verified", every))...)
 	}
-	if err := existingHub(*data); err != nil {
-		return err
-	}
 	// Read-only: the database may be evidence, and these commands run
 	// beside a hub. No migrations, no checkpoint, no write to the file.
-	st, err := sqlite.OpenReadOnly(ctx, filepath.Join(*data, hub.DBFile))
+	st, err := openHubReadOnly(ctx, *data)
 	if err != nil {
 		return err
 	}

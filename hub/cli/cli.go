@@ -127,10 +127,11 @@ type exitError struct {
 	err  error
 }
 
-// existingHub refuses a data directory without a hub database, for the
-// commands that only read one: opening it would make a new, empty hub,
-// and its empty report or intact empty audit chain would answer for the
-// real one a mistyped --data meant.
+// existingHub refuses a data directory without a hub database, for every
+// command but those that may start a hub (serve, demo, and withNewAudit's):
+// opening it would make a new, empty hub, whose empty report or intact
+// empty audit chain would answer for the real one a mistyped --data meant,
+// or which would take a change meant for it.
 func existingHub(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, hub.DBFile)); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s holds no hub (no %s): check --data", dir, hub.DBFile)

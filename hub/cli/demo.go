@@ -56,6 +56,9 @@ func (e env) demo(ctx context.Context, args []string) error {
 	if err := parse(fs, args, "data"); err != nil {
 		return err
 	}
+	if err := checkServeFlags(*listen, ""); err != nil {
+		return err
+	}
 	// A directory with a hub.lock may have a hub running on it, which is
 	// the thing to say; one without gets a hub.lock only if it is empty
 	// (not in a mistyped --data $HOME).

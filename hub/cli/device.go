@@ -12,6 +12,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 // enrollHint is the kiosk's command that redeems the code: what the
@@ -38,6 +39,11 @@ func (e env) device(ctx context.Context, args []string) error {
 		if err := parse(fs, args[1:], "data", "site", "name"); err != nil {
 			return err
 		}
+		// enroll.NewCode checks them too, after opening the hub: a
+		// mistake must not leave a new, empty hub in --data.
+		if strings.TrimSpace(*name) == "" || strings.TrimSpace(*site) == "" {
+			return fmt.Errorf("%w: device code: --name and --site must not be blank", errUsage)
+		}
 		*profile = strings.TrimSpace(*profile)
 		if *profile != "" {
 			if err := hub.CheckProfile(*data, *profile); err != nil {
@@ -45,7 +51,7 @@ func (e env) device(ctx context.Context, args []string) error {
 			}
 		}
 		var code string
-		err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
+		err := withNewAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 			var err error
 			code, err = enroll.NewCode(ctx, st, log, "cli", *name, *site, *profile, time.Now())
 			return err
@@ -67,28 +73,22 @@ func (e env) device(ctx context.Context, args []string) error {
 		if err := parse(fs, args[1:], "data"); err != nil {
 			return err
 		}
-		if err := existingHub(*data); err != nil {
-			return err
-		}
-		st, err := hub.OpenStore(ctx, *data)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		ds, err := st.ListDevices(ctx, "")
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSITE\tPROFILE\tSTATE\tENROLLED\tLAST SEEN")
-		for _, d := range ds {
-			state := "active"
-			if d.State == store.DeviceDisabled {
-				state = "disabled"
+		return e.readHub(ctx, *data, func(st *sqlite.ReadOnly, e env) error {
+			ds, err := st.ListDevices(ctx, "")
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Site, d.Profile, state, stamp(d.Created), stamp(d.LastSeen))
-		}
-		return tw.Flush()
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSITE\tPROFILE\tSTATE\tENROLLED\tLAST SEEN")
+			for _, d := range ds {
+				state := "active"
+				if d.State == store.DeviceDisabled {
+					state = "disabled"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Site, d.Profile, state, stamp(d.Created), stamp(d.LastSeen))
+			}
+			return tw.Flush()
+		})
 	}
 	return fmt.Errorf("%w: unknown device command %q", errUsage, args[0])
 }

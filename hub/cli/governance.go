@@ -112,6 +112,9 @@ func (e env) review(ctx context.Context, args []string) error {
 		if err != nil {
 			return usageErr(err)
 		}
+		if err := checkCampaignFlags(*name, d, sites, roles, time.Now()); err != nil {
+			return err
+		}
 		req := governance.CampaignRequest{Name: *name, Due: d, Scope: store.ReviewScope{Sites: sites, Roles: roles, Privileged: *priv, External: *ext}}
 		return withGovernance(ctx, *data, func(g *governance.Service) error {
 			c, err := g.StartCampaign(ctx, cliActor, req)
@@ -130,7 +133,7 @@ func (e env) review(ctx context.Context, args []string) error {
 		if err := checkFormat(*format, "text", "json"); err != nil {
 			return err
 		}
-		return withGovernance(ctx, *data, func(g *governance.Service) error {
+		return e.withReports(ctx, *data, func(g *governance.Service, e env) error {
 			o, err := g.Campaigns(ctx)
 			if err != nil {
 				return err
@@ -155,7 +158,7 @@ func (e env) review(ctx context.Context, args []string) error {
 		if err := checkFormat(*format, "text", "json", "csv"); err != nil {
 			return err
 		}
-		return withGovernance(ctx, *data, func(g *governance.Service) error {
+		return e.withReports(ctx, *data, func(g *governance.Service, e env) error {
 			notFound := func(err error) error {
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("no campaign %s: see 'shiftgate-hub review list --data %s'", *id, *data)
@@ -204,6 +207,32 @@ func (e env) review(ctx context.Context, args []string) error {
 	return fmt.Errorf("%w: unknown review command %q", errUsage, args[0])
 }
 
+// checkCampaignFlags refuses, before the hub is opened, the review start
+// mistakes governance.StartCampaign would refuse after: a blank name, a due
+// date past or too far ahead, a blank site or role. (StartCampaign checks
+// everything again, the lengths of names and lists too.)
+func checkCampaignFlags(name string, due time.Time, sites, roles []string, now time.Time) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return fmt.Errorf("%w: review start: --name is blank: name the campaign", errUsage)
+	case !due.After(now):
+		return fmt.Errorf("%w: review start: --due %s has already passed", errUsage, due.UTC().Format(time.RFC3339))
+	case due.Sub(now) > governance.MaxCampaignLength:
+		return fmt.Errorf("%w: review start: --due %s: a campaign is due at most %d days ahead", errUsage, due.UTC().Format(time.RFC3339), int(governance.MaxCampaignLength/(24*time.Hour)))
+	}
+	for _, l := range []struct {
+		flag string
+		vals []string
+	}{{"site", sites}, {"role", roles}} {
+		for _, v := range l.vals {
+			if strings.TrimSpace(v) == "" {
+				return fmt.Errorf("%w: review start: a blank --%s", errUsage, l.flag)
+			}
+		}
+	}
+	return nil
+}
+
 func (e env) findings(ctx context.Context, args []string) error {
 	fs := e.flags("findings")
 	data := fs.String("data", "", "hub data directory")
@@ -219,10 +248,7 @@ func (e env) findings(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	if err := existingHub(*data); err != nil {
-		return err
-	}
-	return withGovernance(ctx, *data, func(g *governance.Service) error {
+	return e.withReports(ctx, *data, func(g *governance.Service, e env) error {
 		list, err := g.Findings(ctx, governance.FindingsOptions{DormantAfter: dormant})
 		if err != nil {
 			return err
@@ -245,10 +271,7 @@ func (e env) report(ctx context.Context, args []string) error {
 	if err := checkFormat(*format, "json", "csv"); err != nil {
 		return err
 	}
-	if err := existingHub(*data); err != nil {
-		return err
-	}
-	return withGovernance(ctx, *data, func(g *governance.Service) error {
+	return e.withReports(ctx, *data, func(g *governance.Service, e env) error {
 		rep, err := g.Numbers(ctx)
 		if err != nil {
 			return err

@@ -32,6 +32,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 // directory; usage mistakes exit 2 and say what to fix.
 func TestGovernanceCommands(t *testing.T) {
 	dir := t.TempDir()
+	withHub(t, dir, func(store.Store, *lifecycle.Engine) {}) // review start makes no hub
 	due := time.Now().Add(48 * time.Hour).UTC().Format(time.DateOnly)
 	code, out, errs := run(t, "review", "start", "--data", dir, "--name", "q1", "--due", due, "--role", "Nurse", "--privileged")
 	if code != 0 || len(strings.TrimSpace(out)) != 36 {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -56,6 +57,14 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkServeFlags(*listen, *public); err != nil {
+		return err
+	}
+	for _, f := range []struct{ flag, path string }{{"attestation-roots", *roots}, {"fido-mds", *mds}, {"fido-mds-root", *mdsRoot}} {
+		if err := checkFileFlag(f.flag, f.path); err != nil {
+			return err
+		}
+	}
 	// One hub per data directory, before anything in it is opened: a
 	// second one would fail on the port only after its migrations and
 	// policy check, or, with another --listen, run beside the first.
@@ -83,6 +92,42 @@ func (e env) serve(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 	return s.Serve(ctx, func(net.Addr) {})
+}
+
+// checkServeFlags refuses, before the data directory is locked or made, a
+// --listen that is not host:port and a --public-url (when given) that
+// hub.New would refuse after making the directory, its CA and database.
+func checkServeFlags(listen, public string) error {
+	if _, _, err := net.SplitHostPort(listen); err != nil {
+		return fmt.Errorf("%w: --listen %q: want host:port, e.g. 127.0.0.1:8443 or :8443", errUsage, listen)
+	}
+	if public == "" {
+		return nil
+	}
+	u, err := url.Parse(public)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%w: --public-url %q: want https://host[:port]", errUsage, public)
+	}
+	if net.ParseIP(u.Hostname()) != nil {
+		return fmt.Errorf("%w: --public-url %q: use a DNS name, not an IP address: kiosk logins are WebAuthn, whose relying party ID must be a domain (https://localhost:PORT for a hub on this machine)", errUsage, public)
+	}
+	return nil
+}
+
+// checkFileFlag refuses a file flag, when given, that names no file: the
+// hub reads it only after making its data directory.
+func checkFileFlag(flag, path string) error {
+	if path == "" {
+		return nil
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%w: --%s: %v", errUsage, flag, err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%w: --%s: %s is a directory, not a file", errUsage, flag, path)
+	}
+	return nil
 }
 
 // given reports whether the flag was on the command line.

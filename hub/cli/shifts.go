@@ -48,6 +48,11 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: --zone %q is not an IANA time zone name such as Europe/Berlin", errUsage, *zone)
 		}
 	}
+	// Before the file is read: a mistyped --data is the first thing to
+	// fix, and is not made a new hub (withAudit).
+	if err := existingHub(*data); err != nil {
+		return err
+	}
 	body, sum, err := readImport(file)
 	if err != nil {
 		return err

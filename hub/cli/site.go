@@ -9,10 +9,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 // site is `shiftgate-hub site set|list`: the sites and the time zones
@@ -34,6 +34,14 @@ func (e env) site(ctx context.Context, args []string) error {
 			// Not UTC by default: say so with --time-zone UTC.
 			return fmt.Errorf("%w: site set: --time-zone is blank: give the site's IANA time zone, such as Europe/Berlin (UTC for UTC)", errUsage)
 		}
+		// Checked before the hub is opened (lifecycle.PutSite checks them
+		// again, with it open): a mistake changes nothing in --data.
+		if strings.TrimSpace(*name) == "" {
+			return fmt.Errorf("%w: site set: --name is blank: give the site's name", errUsage)
+		}
+		if err := checkSiteZone(strings.TrimSpace(*zone)); err != nil {
+			return err
+		}
 		ch, err := setSite(ctx, *data, *name, *zone)
 		switch {
 		case errors.Is(err, lifecycle.ErrEndsSessions):
@@ -50,26 +58,33 @@ func (e env) site(ctx context.Context, args []string) error {
 		if err := parse(fs, args[1:], "data"); err != nil {
 			return err
 		}
-		if err := existingHub(*data); err != nil {
-			return err
-		}
-		st, err := hub.OpenStore(ctx, *data)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		sites, err := st.ListSites(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tTIME ZONE\tREGISTERED")
-		for _, s := range sites {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, zoneName(s.TimeZone), stamp(s.Created))
-		}
-		return tw.Flush()
+		return e.readHub(ctx, *data, func(st *sqlite.ReadOnly, e env) error {
+			sites, err := st.ListSites(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tTIME ZONE\tREGISTERED")
+			for _, s := range sites {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, zoneName(s.TimeZone), stamp(s.Created))
+			}
+			return tw.Flush()
+		})
 	}
 	return fmt.Errorf("%w: unknown site command %q", errUsage, args[0])
+}
+
+// checkSiteZone refuses a time zone a site cannot have, as the lifecycle
+// engine does: one that does not load, and "Local", the host's zone, which
+// would move every date the day the hub moved hosts.
+func checkSiteZone(zone string) error {
+	if zone == "Local" {
+		return fmt.Errorf("%w: --time-zone %q is the hub host's zone: give the site's own, an IANA name such as Europe/Berlin", errUsage, zone)
+	}
+	if _, err := time.LoadLocation(zone); err != nil {
+		return fmt.Errorf("%w: --time-zone %q is not an IANA time zone name such as Europe/Berlin", errUsage, zone)
+	}
+	return nil
 }
 
 // setSite registers the site or changes its time zone, offline: a change

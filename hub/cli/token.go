@@ -10,6 +10,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 	"github.com/shiftgate/shiftgate/hub/token"
 )
 
@@ -39,24 +40,18 @@ func (e env) token(ctx context.Context, args []string) error {
 		if err := parse(fs, args[1:], "data"); err != nil {
 			return err
 		}
-		if err := existingHub(*data); err != nil {
-			return err
-		}
-		st, err := hub.OpenStore(ctx, *data)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		ts, err := st.ListTokens(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tCREATED\tLAST USED\tREVOKED")
-		for _, t := range ts {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, stamp(t.Created), stamp(t.LastUsed), stamp(t.Revoked))
-		}
-		return tw.Flush()
+		return e.readHub(ctx, *data, func(st *sqlite.ReadOnly, e env) error {
+			ts, err := st.ListTokens(ctx)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tCREATED\tLAST USED\tREVOKED")
+			for _, t := range ts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, stamp(t.Created), stamp(t.LastUsed), stamp(t.Revoked))
+			}
+			return tw.Flush()
+		})
 	case "revoke":
 		fs := e.flags("token revoke")
 		data := fs.String("data", "", "hub data directory")
@@ -109,7 +104,7 @@ func createToken(ctx context.Context, dir, name, scope, actor string) (string, e
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", errUsage, err)
 	}
-	err = withAudit(ctx, dir, func(st store.Store, log *audit.Log) error {
+	err = withNewAudit(ctx, dir, func(st store.Store, log *audit.Log) error {
 		return st.InTx(ctx, func(tx store.Ops) error {
 			if _, err := tx.CreateToken(ctx, t); err != nil {
 				return err
@@ -121,8 +116,21 @@ func createToken(ctx context.Context, dir, name, scope, actor string) (string, e
 	return plain, err
 }
 
-// withAudit opens the data directory's store and audit log for fn.
+// withAudit opens the hub in the data directory, its store and audit log,
+// for fn, which writes. A directory without a hub is refused (existingHub):
+// only serve, demo and the commands of withNewAudit start one.
 func withAudit(ctx context.Context, dir string, fn func(store.Store, *audit.Log) error) error {
+	if err := existingHub(dir); err != nil {
+		return err
+	}
+	return withNewAudit(ctx, dir, fn)
+}
+
+// withNewAudit is withAudit that creates the directory and an empty hub in
+// it when there is none, for the commands documented to work on a new
+// directory, before or beside its first serve: token create, device code
+// and admin bootstrap (scripts such as make bench-sim run them so).
+func withNewAudit(ctx context.Context, dir string, fn func(store.Store, *audit.Log) error) error {
 	st, err := hub.OpenStore(ctx, dir)
 	if err != nil {
 		return err

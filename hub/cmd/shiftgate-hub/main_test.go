@@ -288,6 +288,10 @@ func copyDir(t *testing.T, from, to string) {
 
 func TestCommandLineErrors(t *testing.T) {
 	dir := t.TempDir()
+	full := t.TempDir() // not new, not empty: no place for a demo
+	if err := os.WriteFile(filepath.Join(full, "notes.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -297,9 +301,9 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
 		{[]string{"serve"}, 2, "serve needs --data"},
 		{[]string{"token", "create", "--data", dir, "--name", "x", "--scope", "root"}, 2, "unknown token scope"},
-		{[]string{"token", "revoke", "--data", dir, "--id", "nope"}, 1, "token list"},
-		{[]string{"serve", "--data", dir, "--listen", "127.0.0.1:1", "--public-url", "http://x"}, 1, "want https://"},
-		{[]string{"demo", "--data", dir}, 2, "new or empty"},
+		{[]string{"token", "revoke", "--data", dir, "--id", "nope"}, 1, "holds no hub"},
+		{[]string{"serve", "--data", dir, "--listen", "127.0.0.1:1", "--public-url", "http://x"}, 2, "want https://"},
+		{[]string{"demo", "--data", full}, 2, "new or empty"},
 		{[]string{"site", "set", "--data", dir, "--name", "north", "--time-zone", "Mars/Olympus"}, 2, "Run 'shiftgate-hub site set -h' for its flags."},
 		{[]string{"serve", "--data", dir, "--bogus"}, 2, "Run 'shiftgate-hub serve -h' for its flags."},
 	} {
@@ -317,6 +321,9 @@ func TestCommandLineErrors(t *testing.T) {
 	d := filepath.Join(t.TempDir(), "d")
 	if code, _, e := run(t, "token", "create", "--data", d, "--name", "a", "--scope", "scim"); code != 0 {
 		t.Fatalf("token create: %s", e)
+	}
+	if code, _, e := run(t, "token", "revoke", "--data", d, "--id", "nope"); code != 1 || !strings.Contains(e, "token list") {
+		t.Errorf("token revoke of an unknown ID: exit %d, %q; want exit 1 pointing to token list", code, e)
 	}
 	os.Chmod(filepath.Join(d, "audit.key"), 0o644)
 	if code, _, e := run(t, "audit", "verify", "--data", d); code == 0 || !strings.Contains(e, "chmod 600") {

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // ErrReadOnly is what a write through a ReadOnly returns.
@@ -22,9 +24,12 @@ var ErrChanged = errors.New("database changed while it was read")
 const readOnlyParams = "mode=ro&_busy_timeout=5000&_query_only=on"
 
 // ReadOnly is a database file opened for reading only, for commands that
-// inspect a database that may be evidence (audit verify and export): it
-// runs no migrations, never checkpoints the write-ahead log into the file
-// and never writes the file. Its store.Ops writes fail with ErrReadOnly.
+// inspect a database that may be evidence, or read one beside a running
+// hub (audit verify and export, the list commands, the governance
+// reports): it runs no migrations, never checkpoints the write-ahead log
+// into the file and never writes the file. It is a store.Store whose
+// writes, and InTx, fail with ErrReadOnly, so that code written against
+// store.Store can read through it.
 type ReadOnly struct {
 	ops
 	path   string
@@ -116,5 +121,13 @@ func (r *ReadOnly) Unchanged() error {
 	return nil
 }
 
+// InTx fails with ErrReadOnly without calling fn: a transaction is for
+// writing.
+func (r *ReadOnly) InTx(context.Context, func(store.Ops) error) error {
+	return fmt.Errorf("%w: %s", ErrReadOnly, r.path)
+}
+
 // Close closes the connections.
 func (r *ReadOnly) Close() error { return r.reader.Close() }
+
+var _ store.Store = (*ReadOnly)(nil)

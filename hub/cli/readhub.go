@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/governance"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
+)
+
+// openHubReadOnly opens the hub database in dir read-only
+// (sqlite.OpenReadOnly), for the commands that only read: audit verify and
+// export, token, device and site list, review list and show, findings and
+// report. No migrations, no checkpoint of the write-ahead log into hub.db,
+// no file made or written: they run beside a hub, and on a copy under
+// investigation. A directory without a hub is refused (existingHub), and
+// so is a database of an older or newer schema, with what to do.
+func openHubReadOnly(ctx context.Context, dir string) (*sqlite.ReadOnly, error) {
+	if err := existingHub(dir); err != nil {
+		return nil, err
+	}
+	return sqlite.OpenReadOnly(ctx, filepath.Join(dir, hub.DBFile))
+}
+
+// readHub runs fn on the hub in dir opened read-only (openHubReadOnly).
+// What fn prints through its env is held back and printed, in the order
+// it was written, once fn has returned and the database is known not to
+// have changed under it (ReadOnly.Unchanged: a hub started on a stopped
+// one meanwhile): a table or report read across that change may be
+// inconsistent, so the command prints none and asks to be run again.
+func (e env) readHub(ctx context.Context, dir string, fn func(st *sqlite.ReadOnly, e env) error) error {
+	st, err := openHubReadOnly(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var held heldOutput
+	inner := e
+	inner.stdout, inner.stderr = held.to(e.stdout), held.to(e.stderr)
+	err = fn(st, inner)
+	if cerr := st.Unchanged(); cerr != nil {
+		// Whatever fn found, or failed on, may come of the change.
+		return fmt.Errorf("%w: run the command again", cerr)
+	}
+	if perr := held.print(); perr != nil && err == nil {
+		err = perr
+	}
+	return err
+}
+
+// heldOutput keeps what is written to several writers, in order, until
+// print.
+type heldOutput struct{ chunks []heldChunk }
+
+type heldChunk struct {
+	w io.Writer
+	b []byte
+}
+
+// to returns a writer whose writes are held for w.
+func (h *heldOutput) to(w io.Writer) io.Writer { return heldWriter{h: h, w: w} }
+
+// print writes what was held to its writers, in the order it was written.
+func (h *heldOutput) print() error {
+	for _, c := range h.chunks {
+		if _, err := c.w.Write(c.b); err != nil {
+			return err
+		}
+	}
+	h.chunks = nil
+	return nil
+}
+
+type heldWriter struct {
+	h *heldOutput
+	w io.Writer
+}
+
+func (hw heldWriter) Write(p []byte) (int, error) {
+	if n := len(hw.h.chunks); n > 0 && hw.h.chunks[n-1].w == hw.w {
+		hw.h.chunks[n-1].b = append(hw.h.chunks[n-1].b, p...)
+	} else {
+		hw.h.chunks = append(hw.h.chunks, heldChunk{w: hw.w, b: bytes.Clone(p)})
+	}
+	return len(p), nil
+}
+
+// withReports runs fn on a governance service that reads the hub in dir
+// read-only (readHub), for the reports: review list and show, findings and
+// report.
+func (e env) withReports(ctx context.Context, dir string, fn func(g *governance.Service, e env) error) error {
+	return e.readHub(ctx, dir, func(st *sqlite.ReadOnly, e env) error {
+		g, err := reportService(ctx, st)
+		if err != nil {
+			return err
+		}
+		return fn(g, e)
+	})
+}
+
+// reportService builds a governance service on a read-only store. The service and its
+// lifecycle engine need an audit log, which reading never appends to (the
+// store refuses every write): it gets a throwaway key, so that a report
+// needs no access to audit.key, which is kept from whoever only reads the
+// database.
+func reportService(ctx context.Context, st store.Store) (*governance.Service, error) {
+	rules, err := storedRules(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	log, err := audit.New(key, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: time.Now, Rules: rules})
+	if err != nil {
+		return nil, err
+	}
+	return governance.New(governance.Config{Store: st, Audit: log, Engine: eng, Now: time.Now})
+}
