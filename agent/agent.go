@@ -71,6 +71,12 @@ type Config struct {
 	// input (Activity, Tap); 0 never does. The kiosk binaries take it from
 	// the firmware profile (Sessions.IdleTimeout).
 	IdleTimeout time.Duration
+	// MaxSession is the longest a session stays open after its grant,
+	// whatever expires_at the hub's grant or a later session.extend gives
+	// it: a longer one is cut to this (limits.go). Default
+	// DefaultMaxSession; the kiosk binaries give the profile's maxSession
+	// (Sessions.MaxSession). At most DefaultMaxSession.
+	MaxSession time.Duration
 	// Events receives state changes; nil drops them.
 	Events       EventSink
 	Logger       *slog.Logger
@@ -185,6 +191,12 @@ func New(cfg Config) (*Agent, error) {
 	}
 	if cfg.IdleTimeout < 0 {
 		return nil, fmt.Errorf("new agent: idle timeout %s is negative", cfg.IdleTimeout)
+	}
+	if cfg.MaxSession < 0 || cfg.MaxSession > DefaultMaxSession {
+		return nil, fmt.Errorf("new agent: longest session %s is not between 0 and %s", cfg.MaxSession, DefaultMaxSession)
+	}
+	if cfg.MaxSession == 0 {
+		cfg.MaxSession = DefaultMaxSession
 	}
 	if cfg.Warning == 0 {
 		cfg.Warning = DefaultWarning
@@ -420,7 +432,10 @@ func (a *Agent) restore() {
 	}
 	// No monotonic reference survives a restart: deadline (b) starts
 	// again from the wall clock and the skew kept with the session.
-	a.rebase()
+	changed := a.settleGrantTime(s)
+	if a.rebase() || changed {
+		a.persist()
+	}
 	a.warned = 0
 	if now := a.inputNow(); !now.wall.Before(a.endAt(now)) {
 		a.expire()
@@ -622,16 +637,21 @@ func (a *Agent) loginDone(res loginResult) {
 	}
 	a.session = &liveSession{Session: Session{
 		ID: g.SessionID, User: g.User, DisplayName: cleanName(g.DisplayName), Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt, ExpiryReason: expiryReason(g.ExpiryReason),
-		WarnSeconds: g.WarnSeconds,
-	}}
+		WarnSeconds: a.cleanWarnSeconds(g.WarnSeconds),
+	}, GrantedAt: a.hubNow()}
+	if end, cut := a.capExpiry(a.session, g.ExpiresAt); cut {
+		a.log.Warn("the hub's grant ends after the longest session this kiosk keeps open: cut",
+			"session", g.SessionID, "expires_at", g.ExpiresAt, "now_ends", end, "max_session", a.cfg.MaxSession)
+		a.session.ExpiresAt = end
+	}
 	a.rebase()
 	a.persist()
 	a.setState(Active)
-	a.log.Info("session started", "session", g.SessionID, "user", g.User, "expires_at", g.ExpiresAt)
+	a.log.Info("session started", "session", g.SessionID, "user", g.User, "expires_at", a.session.ExpiresAt)
 	a.warned = 0
 	d := a.armTimers()
 	a.armIdle()
-	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: g.ExpiresAt, Role: g.Role, Apps: apps})
+	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: a.session.ExpiresAt, Role: g.Role, Apps: apps})
 	a.applyDue(d)
 	a.applyEarlyExtend()
 }
@@ -795,8 +815,11 @@ func (a *Agent) push(env wire.Envelope) {
 			a.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "session.revoke without session_id"})
 			return
 		}
-		if r.Reason == "" {
-			r.Reason = wire.ReasonForced
+		if reason := revokeReason(r.Reason); reason != r.Reason {
+			if r.Reason != "" {
+				a.log.Warn("session.revoke with a reason this agent does not know: ended as forced", "session", r.SessionID, "reason", r.Reason)
+			}
+			r.Reason = reason
 		}
 		a.rememberRevoked(r.SessionID, r.Reason)
 		if a.session != nil && a.session.ID == r.SessionID && a.state.hasSession() {
@@ -867,7 +890,10 @@ func (a *Agent) onConnected(w wire.Welcome) {
 	}
 	a.emit(Event{Event: EventConnected, DeviceID: w.DeviceID, DeviceName: w.DeviceName, Site: w.Site})
 	// The expiry as the hub has it now first: the old one may have passed.
-	moved := w.Extend != nil && a.applyExpiry(*w.Extend)
+	moved := false
+	if w.Extend != nil {
+		moved, _ = a.applyExpiry(*w.Extend)
+	}
 	if !moved && !w.ServerTime.IsZero() {
 		a.resync()
 	}

@@ -1,7 +1,7 @@
 package agent
 
 import (
-	"slices"
+	"fmt"
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
@@ -21,27 +21,39 @@ func (a *Agent) extendPush(env wire.Envelope) {
 		a.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "session.extend needs session_id and expires_at"})
 		return
 	}
-	a.applyExpiry(x)
+	if _, cutTo := a.applyExpiry(x); !cutTo.IsZero() {
+		a.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: fmt.Sprintf(
+			"session.extend: expires_at %s is later than this kiosk keeps a session open (%s after its grant): the session ends at %s",
+			x.ExpiresAt.UTC().Format(time.RFC3339), a.cfg.MaxSession, cutTo.UTC().Format(time.RFC3339))})
+		return
+	}
 	a.reply(env.ID, wire.TypeAck, nil)
 }
 
 // applyExpiry gives the live session the hub's expiry, if it is that
-// session and the expiry differs, and reports whether it did. The session
+// session and the expiry differs, and reports whether it did. An expiry
+// past the latest end the agent accepts (GrantedAt + MaxSession, limits.go)
+// is cut to it: cutTo is then that end. The session
 // goes back to Active, its monotonic deadline is set again from now (the
 // time the hub leaves it now, timers.go), and the warnings and the expiry
 // are armed again for the new time (a warning whose time has passed comes
 // at once).
-func (a *Agent) applyExpiry(x wire.SessionExtend) bool {
+func (a *Agent) applyExpiry(x wire.SessionExtend) (moved bool, cutTo time.Time) {
 	s := a.session
 	if a.state == Verifying && (s == nil || s.ID != x.SessionID) {
 		a.early = &x // may be for the session being granted: applied when it opens
-		return false
+		return false, time.Time{}
 	}
 	if s == nil || s.ID != x.SessionID || (a.state != Active && a.state != Warning) {
-		return false
+		return false, time.Time{}
+	}
+	if end, cut := a.capExpiry(s, x.ExpiresAt); cut {
+		a.log.Warn("the hub moved the session's end past the longest session this kiosk keeps open: cut",
+			"session", s.ID, "asked", x.ExpiresAt, "now_ends", end, "max_session", a.cfg.MaxSession)
+		x.ExpiresAt, cutTo = end, end
 	}
 	if s.ExpiresAt.Equal(x.ExpiresAt) && (x.ExpiryReason == "" || expiryReason(x.ExpiryReason) == s.ExpiryReason) {
-		return false
+		return false, cutTo
 	}
 	a.log.Info("session expiry moved by the hub", "session", s.ID, "from", s.ExpiresAt, "to", x.ExpiresAt)
 	s.ExpiresAt = x.ExpiresAt
@@ -57,7 +69,7 @@ func (a *Agent) applyExpiry(x wire.SessionExtend) bool {
 	a.rearmIdle() // stopTimers stopped it; the extension is no input
 	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt})
 	a.applyDue(d)
-	return true
+	return true, cutTo
 }
 
 // applyEarlyExtend applies a session.extend that arrived while the login
@@ -71,21 +83,11 @@ func (a *Agent) applyEarlyExtend() {
 }
 
 // warningLeads are the session's warning lead times, largest first: the
-// hub's schedule (session.grant warn_seconds) or Config.Warning.
+// hub's schedule (session.grant warn_seconds, the usable leads of it:
+// warnLeads) or Config.Warning.
 func (a *Agent) warningLeads(s *liveSession) []time.Duration {
-	if len(s.WarnSeconds) == 0 {
-		return []time.Duration{a.cfg.Warning}
+	if out := a.warnLeads(s.WarnSeconds); len(out) > 0 {
+		return out
 	}
-	out := make([]time.Duration, 0, len(s.WarnSeconds))
-	for _, sec := range s.WarnSeconds {
-		if sec > 0 {
-			out = append(out, time.Duration(sec)*time.Second)
-		}
-	}
-	if len(out) == 0 {
-		return []time.Duration{a.cfg.Warning}
-	}
-	slices.Sort(out)
-	slices.Reverse(out)
-	return slices.Compact(out)
+	return []time.Duration{a.cfg.Warning}
 }

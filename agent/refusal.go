@@ -102,10 +102,11 @@ func (h hubHandler) DeviceRefused(err *DeviceRefusedError) {
 	h.a.post(func() { h.a.emit(ev) })
 }
 
-// DeviceRefused does nothing: register waits for its timeout and then
-// fails with ErrNotConnected, saying to check that the kiosk is not
-// disabled; the Client's log line before it says what the hub answered.
-func (r *oneShot) DeviceRefused(*DeviceRefusedError) {}
+// DeviceRefused makes Register fail at once: waiting for its timeout
+// cannot help, as nothing changes until an admin acts. It emits
+// EventDeviceRefused, as the Agent does, and Register returns the
+// *DeviceRefusedError with its hint.
+func (r *oneShot) DeviceRefused(err *DeviceRefusedError) { r.queue(note{refused: err}) }
 
 // refusal classifies a failed dial: a *DeviceRefusedError when the hub
 // refused the device certificate, nil otherwise.

@@ -166,7 +166,10 @@ type RegisterResult struct {
 // its welcome). The channel is closed before it returns.
 //
 // Errors are wrapped sentinels of this file (and ErrNotConnected), each
-// with a message saying what to do. The kiosk must not run another agent
+// with a message saying what to do, or a *DeviceRefusedError (test with
+// errors.As): the hub refuses the kiosk's device certificate (disabled,
+// deleted, expired, another CA), and Register fails at once, with the
+// refusal's hint, rather than wait for its timeout. The kiosk must not run another agent
 // (shiftgate-agent run, the kiosk UI) meanwhile: the hub keeps one channel
 // per kiosk. Register holds the state directory's lock (LockStateDir) while
 // it runs, so it fails at once with ErrStateDirBusy when another agent
@@ -252,6 +255,7 @@ type note struct {
 	down    bool          // disconnected, with err
 	err     error
 	push    *wire.Envelope
+	refused *DeviceRefusedError // the hub refuses the device certificate
 }
 
 func (r *oneShot) queue(n note) {
@@ -324,6 +328,10 @@ func (r *oneShot) run(ctx context.Context) (RegisterResult, error) {
 				w := n.welcome
 				r.emit(Event{Event: EventConnected, DeviceID: w.DeviceID, DeviceName: w.DeviceName, Site: w.Site})
 				r.log.Info("connected; waiting for an enrollment for this kiosk", "device", w.DeviceName, "timeout", r.cfg.Timeout)
+			case n.refused != nil:
+				rf := n.refused
+				r.emit(Event{Event: EventDeviceRefused, Reason: rf.Reason, Hint: rf.Hint()})
+				return RegisterResult{}, fmt.Errorf("%w (device %s): %s", rf, r.deviceName(), rf.Hint())
 			case n.down:
 				connected = false
 				r.emit(Event{Event: EventDisconnected})

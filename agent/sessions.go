@@ -192,6 +192,16 @@ func (s *Sessions) IdleTimeout() time.Duration {
 	return s.profile.IdleTimeout
 }
 
+// MaxSession is the profile's maxSession (Config.MaxSession): the longest
+// a session stays open after its grant, whatever the hub says. 0 (the
+// agent's DefaultMaxSession) when this build does not know the profile.
+func (s *Sessions) MaxSession() time.Duration {
+	if s.profile == nil {
+		return 0
+	}
+	return s.profile.MaxSession
+}
+
 // Start opens a session.started event's directories and launches its
 // apps. An app that cannot start is logged; the session goes on without it.
 // It logs how many apps were launched, of how many the session should

@@ -87,4 +87,9 @@ type liveSession struct {
 	// reference to go on and sets it again from the wall clock and this
 	// offset (timers.go), hub or no hub.
 	SkewMillis int64 `json:"skew_ms,omitempty"`
+	// GrantedAt is when the hub granted the session, by the hub's clock as
+	// the agent estimated it (the kiosk's wall clock plus the skew): the
+	// session never lasts past GrantedAt plus Config.MaxSession, whatever
+	// expires_at the hub gives or moves it to (limits.go).
+	GrantedAt time.Time `json:"granted_at,omitzero"`
 }

@@ -353,9 +353,20 @@ func userVerification(uv protocol.UserVerificationRequirement) UserVerification 
 	}
 }
 
+// maxOptionsTimeout bounds the options' timeout (milliseconds, from the
+// relying party): WebAuthn's recommended range tops out at 10 minutes, and
+// a larger number would overflow a time.Duration.
+const maxOptionsTimeout = 10 * time.Minute
+
+// withTimeout applies the options' timeout (ms) to ctx: none when it is
+// not positive, at most maxOptionsTimeout.
 func withTimeout(ctx context.Context, ms int) (context.Context, context.CancelFunc) {
 	if ms <= 0 {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+	d := maxOptionsTimeout
+	if int64(ms) < int64(maxOptionsTimeout/time.Millisecond) {
+		d = time.Duration(ms) * time.Millisecond
+	}
+	return context.WithTimeout(ctx, d)
 }

@@ -34,8 +34,10 @@ for it meanwhile (POST /api/v1/enrollments {"user": USERNAME, "device": KIOSK}),
 registers the key (soft: --key NAME, touched by itself; fido2: touch the key
 when asked on stderr), prints run's JSON events and exits 0 after
 credential.registered. Stop the kiosk's run (or UI) first: one agent process
-per state directory (a second one exits 1 at once). "COMMAND -h" lists a
-command's flags.
+per state directory (a second one exits 1 at once). It exits 3 at once when
+the hub refuses the kiosk's device certificate (device.refused: the kiosk is
+disabled or deleted, or must be enrolled again), 130 when interrupted, 1 on
+any other failure. "COMMAND -h" lists a command's flags.
 `
 
 func main() {
@@ -77,6 +79,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if errors.Is(err, agent.ErrInterrupted) {
 			return exitInterrupted
 		}
+		var refused *agent.DeviceRefusedError
+		if errors.As(err, &refused) {
+			return exitDeviceRefused
+		}
 		return 1
 	}
 	return 0
@@ -88,6 +94,11 @@ const fido2Hint = "for security keys and NFC badges build the agent with libfido
 // exitInterrupted is the exit status of a register stopped by SIGINT or
 // SIGTERM before it registered anything (128+SIGINT, as shells report).
 const exitInterrupted = 130
+
+// exitDeviceRefused is the exit status of a register the hub refused the
+// kiosk's device certificate to (disabled, deleted, expired, another CA):
+// retrying cannot help until an admin acts or the kiosk is enrolled again.
+const exitDeviceRefused = 3
 
 func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
@@ -212,6 +223,7 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	a, err := agent.New(agent.Config{
 		StateDir: *state, Authenticators: src, Reader: reader, Warning: *warning, Logger: log,
 		IdleTimeout: sessions.IdleTimeout(),
+		MaxSession:  sessions.MaxSession(),
 		Teardown:    sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
