@@ -459,10 +459,7 @@ func (m *Model) tap(name string) {
 // verifying switches to the verifying screen: a badge is being checked, or
 // registered while an enrollment is armed.
 func (m *Model) verifying(now time.Time) {
-	m.checking = Message{Title: "Checking your badge…", Detail: "Please wait."}
-	if m.enrollFor != "" {
-		m.checking = Message{Title: "Enrolling the badge…", Detail: "Please wait."}
-	}
+	m.checking = VerifyingMessage(m.enrollFor != "")
 	m.screen, m.until = ScreenVerifying, now.Add(m.opt.VerifyingFor)
 }
 
@@ -472,9 +469,6 @@ func (m *Model) signout() {
 	}
 }
 
-func (m *Model) clockText() string { return m.opt.Now().In(m.opt.Location).Format("15:04") }
+func (m *Model) clockText() string { return m.opt.Now().In(m.opt.Location).Format(ClockLayout) }
 
-func (m *Model) countdownText() string {
-	d := max(m.expiresAt.Sub(m.opt.Now()), 0).Round(time.Second)
-	return fmt.Sprintf("Your session ends in %d:%02d", int(d.Minutes()), int(d.Seconds())%60)
-}
+func (m *Model) countdownText() string { return CountdownText(m.expiresAt.Sub(m.opt.Now())) }

@@ -100,7 +100,7 @@ func TestWholeSession(t *testing.T) {
 	h.m.Emit(agent.Event{Event: agent.EventSessionExtended, User: "alice", SessionID: "s1", ExpiresAt: later})
 	h.want(ScreenActive, "Session ends at 17:00", "[Sign out]")
 	h.m.Emit(agent.Event{Event: agent.EventSessionWarning, User: "alice", SessionID: "s1", ExpiresAt: later})
-	h.want(ScreenWarning, "Your session ends in 63:59")
+	h.want(ScreenWarning, "Your session ends in 1:03:59")
 
 	test.Tap(h.button("Sign out"))
 	if got := h.intents.got(); got[len(got)-1] != "signout" {

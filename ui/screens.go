@@ -1,9 +1,6 @@
 package ui
 
 import (
-	"slices"
-	"strings"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
@@ -60,7 +57,7 @@ func (m *Model) render() {
 	case ScreenNotEnrolled:
 		body = m.notEnrolled()
 	default:
-		body = m.locked(Message{Title: "Tap your badge"})
+		body = m.locked(LockedMessage())
 	}
 	// The input catcher lies under the screen: pointer input that no
 	// button takes still counts as activity.
@@ -101,6 +98,13 @@ func line(text string) *widget.Label {
 	return widget.NewLabelWithStyle(text, fyne.TextAlignCenter, fyne.TextStyle{})
 }
 
+// wrapped is a line that wraps at words on a screen too narrow for it.
+func wrapped(text string) *widget.Label {
+	l := line(text)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
 // locked is the locked screen and the enrollment prompt: where, when,
 // online or not, and what to do.
 func (m *Model) locked(msg Message) fyne.CanvasObject {
@@ -118,12 +122,14 @@ func (m *Model) notEnrolled() fyne.CanvasObject {
 func (m *Model) header() fyne.CanvasObject {
 	m.clock = line(m.clockText())
 	m.clock.SizeName = theme.SizeNameSubHeadingText
-	status := "Offline"
-	if m.online {
-		status = "Online"
-	}
-	where := strings.Join(slices.DeleteFunc([]string{m.site, m.kiosk}, func(s string) bool { return s == "" }), " · ")
-	return container.NewBorder(nil, nil, line(where), line(status), m.clock)
+	// Three equal columns, so that the clock stays in the middle and a long
+	// site or kiosk name wraps in its third instead of pushing the clock
+	// and the status off a small panel.
+	where := wrapped(PlaceText(m.site, m.kiosk))
+	where.Alignment = fyne.TextAlignLeading
+	status := wrapped(StatusText(m.online))
+	status.Alignment = fyne.TextAlignTrailing
+	return container.NewGridWithColumns(3, where, m.clock, status)
 }
 
 // centred is msg's title and detail, centred on the screen.
@@ -155,23 +161,24 @@ func (m *Model) message(msg Message, badges bool) fyne.CanvasObject {
 	return container.NewBorder(nil, bottom, nil, nil, container.NewVBox(items...))
 }
 
+// session is the active and warning screens: who is signed in, until
+// when, any enrollment prompt or note, the session's apps, and Sign out.
+//
+// Sign out is pinned to the bottom, with an enrollment's prompt, its
+// badge row and its outcome (the note) over it; the name, role, end or
+// countdown and the apps above scroll as one. On a small panel (the
+// rpi5-touch profile's 853×480) the name, the countdown, a prompt and a
+// note can take most of the height: as a fixed header over the apps they
+// left the apps a sliver, or less than nothing, and the prompt and the
+// note were drawn under the badges and Sign out.
 func (m *Model) session() fyne.CanvasObject {
-	info := container.NewVBox(heading(m.name), line(m.role))
+	info := container.NewVBox(heading(m.name), wrapped(m.role))
 	if m.screen == ScreenWarning {
 		m.countdn = heading(m.countdownText())
 		m.countdn.Importance = widget.WarningImportance
 		info.Add(m.countdn)
 	} else {
-		info.Add(line("Session ends at " + m.expiresAt.In(m.opt.Location).Format("15:04")))
-	}
-	if m.enrollFor != "" {
-		p := EnrollPrompt(m.enrollFor)
-		l := line(p.Title)
-		l.Importance = widget.WarningImportance
-		info.Add(l)
-	}
-	if m.note != (Message{}) {
-		info.Add(line(m.note.Title))
+		info.Add(wrapped(SessionEndsText(m.expiresAt.In(m.opt.Location).Format(ClockLayout))))
 	}
 	apps := container.NewGridWrap(fyne.NewSize(280, 2*MinButtonHeight))
 	for _, app := range m.apps {
@@ -185,14 +192,22 @@ func (m *Model) session() fyne.CanvasObject {
 			}
 		}))
 	}
+	// An enrollment's prompt and outcome stay in sight with the badges
+	// they are about.
 	bottom := container.NewVBox()
+	if m.note != (Message{}) {
+		bottom.Add(wrapped(m.note.Title))
+	}
 	if m.enrollFor != "" {
+		l := wrapped(EnrollPrompt(m.enrollFor).Title)
+		l.Importance = widget.WarningImportance
+		bottom.Add(l)
 		if b := m.badges(); b != nil {
 			bottom.Add(b)
 		}
 	}
-	bottom.Add(m.button("signout", "Sign out", widget.HighImportance, m.signout))
-	return container.NewBorder(info, container.NewPadded(bottom), nil, nil, container.NewVScroll(apps))
+	bottom.Add(m.button("signout", SignOutLabel(), widget.HighImportance, m.signout))
+	return container.NewBorder(nil, container.NewPadded(bottom), nil, nil, container.NewVScroll(container.NewVBox(info, apps)))
 }
 
 // badges is the demo badge row, or nil without demo badges.
@@ -200,7 +215,7 @@ func (m *Model) badges() fyne.CanvasObject {
 	if len(m.opt.Badges) == 0 {
 		return nil
 	}
-	row := container.NewHBox(line("Demo badges:"))
+	row := container.NewHBox(line(DemoBadgesLabel()))
 	for _, name := range m.opt.Badges {
 		row.Add(m.button("badge:"+name, name, widget.MediumImportance, func() { m.tap(name) }))
 	}
