@@ -121,6 +121,7 @@ func startKiosk(t testing.TB) *kiosk {
 	cfg := agent.Config{
 		StateDir: state, Authenticators: src, Clock: k.clock, Logger: log,
 		IdleTimeout: sessions.IdleTimeout(),
+		MaxSession:  sessions.MaxSession(),
 		Teardown:    sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {

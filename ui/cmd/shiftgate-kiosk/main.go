@@ -175,6 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	core, err := agent.New(agent.Config{
 		StateDir: o.state, Authenticators: src, Reader: reader, Warning: o.warning, Logger: log,
 		IdleTimeout: sessions.IdleTimeout(),
+		MaxSession:  sessions.MaxSession(),
 		Teardown:    sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
