@@ -444,7 +444,7 @@ func (a *Agent) restore() {
 	d := a.armTimers()
 	a.armIdle()
 	a.emit(Event{Event: EventSessionStarted, User: s.User, DisplayName: s.DisplayName, SessionID: s.ID, ExpiresAt: s.ExpiresAt,
-		Role: s.Role, Apps: s.Apps, Restored: true})
+		EndsAt: a.endAt(a.inputNow()), Role: s.Role, Apps: s.Apps, Restored: true})
 	a.applyDue(d)
 }
 
@@ -651,7 +651,8 @@ func (a *Agent) loginDone(res loginResult) {
 	a.warned = 0
 	d := a.armTimers()
 	a.armIdle()
-	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: a.session.ExpiresAt, Role: g.Role, Apps: apps})
+	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: a.session.ExpiresAt,
+		EndsAt: a.endAt(a.inputNow()), Role: g.Role, Apps: apps})
 	a.applyDue(d)
 	a.applyEarlyExtend()
 }

@@ -179,7 +179,7 @@ func TestLoginAndSignout(t *testing.T) {
 	h.connect()
 	started := h.login("s1", "ana", 8*time.Hour)
 	want := Event{Event: EventSessionStarted, Time: h.clock.Now(), User: "ana", SessionID: "s1",
-		ExpiresAt: h.clock.Now().Add(8 * time.Hour), Role: "nurse", Apps: []string{"emr", "mail"}}
+		ExpiresAt: h.clock.Now().Add(8 * time.Hour), EndsAt: h.clock.Now().Add(8 * time.Hour), Role: "nurse", Apps: []string{"emr", "mail"}}
 	if diff := cmp.Diff(want, started); diff != "" {
 		t.Errorf("session.started (-want +got):\n%s", diff)
 	}

@@ -140,9 +140,14 @@ type Event struct {
 	DisplayName string
 	SessionID   string
 	ExpiresAt   time.Time
-	Role        string
-	Apps        []string // session.started: always present, maybe empty
-	Reason      string
+	// EndsAt is when the agent will end the session by the kiosk's own
+	// clock (session.started, session.warning, session.extended):
+	// ExpiresAt, or earlier when the kiosk's clock is behind the hub's
+	// (the agent ends it on the hub's time). A screen counts down to it.
+	EndsAt time.Time
+	Role   string
+	Apps   []string // session.started: always present, maybe empty
+	Reason string
 	// Restored marks a session.started for a session found in the state
 	// directory when the agent started.
 	Restored bool
@@ -164,6 +169,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Display    string    `json:"display_name,omitempty"`
 		SessionID  string    `json:"session_id,omitempty"`
 		ExpiresAt  string    `json:"expires_at,omitempty"`
+		EndsAt     string    `json:"ends_at,omitempty"`
 		Role       string    `json:"role,omitempty"`
 		Apps       *[]string `json:"apps,omitempty"`
 		Reason     string    `json:"reason,omitempty"`
@@ -181,6 +187,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 	if !e.ExpiresAt.IsZero() {
 		o.ExpiresAt = formatTime(e.ExpiresAt)
+	}
+	if !e.EndsAt.IsZero() {
+		o.EndsAt = formatTime(e.EndsAt)
 	}
 	if e.Event == EventSessionStarted {
 		apps := e.Apps

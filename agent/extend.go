@@ -67,7 +67,7 @@ func (a *Agent) applyExpiry(x wire.SessionExtend) (moved bool, cutTo time.Time) 
 	a.warned = 0
 	d := a.armTimers()
 	a.rearmIdle() // stopTimers stopped it; the extension is no input
-	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt})
+	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt, EndsAt: a.endAt(a.inputNow())})
 	a.applyDue(d)
 	return true, cutTo
 }

@@ -178,7 +178,8 @@ func (a *Agent) warn() {
 		return
 	}
 	a.setState(Warning)
-	a.emit(Event{Event: EventSessionWarning, SessionID: a.session.ID, User: a.session.User, ExpiresAt: a.session.ExpiresAt})
+	a.emit(Event{Event: EventSessionWarning, SessionID: a.session.ID, User: a.session.User, ExpiresAt: a.session.ExpiresAt,
+		EndsAt: a.endAt(a.inputNow())})
 }
 
 func (a *Agent) expire() {

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,4 +166,28 @@ func TestSuspendedKioskBehindHubEndsOnHubTime(t *testing.T) {
 		t.Errorf("session.ended = %+v, want s1 expired", e)
 	}
 	h.wantState(Locked)
+}
+
+// TestEndsAtOnTheKioskClock: a kiosk whose clock is behind the hub's ends
+// the session on the hub's time, and its events say when by the kiosk's
+// own clock (ends_at), so that a screen counting down to expires_at is
+// not minutes late: on session.started, session.warning and
+// session.extended.
+func TestEndsAtOnTheKioskClock(t *testing.T) {
+	h := newHarness(t)
+	h.hub.setAhead(10 * time.Minute)
+	h.connect()
+	e := h.login("s1", "ana", 40*time.Minute) // 30 min left on the hub's clock
+	if want := h.clock.Now().Add(30 * time.Minute); !e.EndsAt.Equal(want) || !e.ExpiresAt.Equal(h.clock.Now().Add(40*time.Minute)) {
+		t.Errorf("session.started ends_at %v expires_at %v, want ends_at %v (the hub is 10 min ahead)", e.EndsAt, e.ExpiresAt, want)
+	}
+	b, err := json.Marshal(e)
+	if err != nil || !strings.Contains(string(b), `"ends_at":"`+formatTime(e.EndsAt)+`"`) {
+		t.Errorf("session.started JSON %s, want ends_at", b)
+	}
+	h.clock.Advance(25 * time.Minute) // the harness warns 5 min before the end
+	w := h.ev.expect(t, EventSessionWarning)[0]
+	if !w.EndsAt.Equal(e.EndsAt) {
+		t.Errorf("session.warning ends_at %v, want %v", w.EndsAt, e.EndsAt)
+	}
 }

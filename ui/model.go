@@ -273,7 +273,7 @@ func (m *Model) apply(e agent.Event) {
 		return
 	case agent.EventSessionStarted:
 		m.screen = ScreenActive
-		m.name, m.role, m.expiresAt = nameOf(e), e.Role, e.ExpiresAt
+		m.name, m.role, m.expiresAt = nameOf(e), e.Role, endsAt(e)
 		m.apps = slices.Clone(e.Apps)
 		m.sessions++
 	case agent.EventSessionWarning:
@@ -286,7 +286,7 @@ func (m *Model) apply(e agent.Event) {
 		}
 		m.screen = ScreenWarning
 		if !e.ExpiresAt.IsZero() {
-			m.expiresAt = e.ExpiresAt
+			m.expiresAt = endsAt(e)
 		}
 	case agent.EventSessionExtended:
 		// A supervisor extended the shift: the countdown is over, the
@@ -294,7 +294,7 @@ func (m *Model) apply(e agent.Event) {
 		if !m.screen.session() {
 			return
 		}
-		m.screen, m.expiresAt = ScreenActive, e.ExpiresAt
+		m.screen, m.expiresAt = ScreenActive, endsAt(e)
 	case agent.EventSessionEnding:
 		// The teardown has begun (it can take seconds): the worker's apps
 		// are being killed and the agent takes no more input for the
@@ -472,3 +472,14 @@ func (m *Model) signout() {
 func (m *Model) clockText() string { return m.opt.Now().In(m.opt.Location).Format(ClockLayout) }
 
 func (m *Model) countdownText() string { return CountdownText(m.expiresAt.Sub(m.opt.Now())) }
+
+// endsAt is when the session on e ends by this kiosk's clock, which the
+// screen counts down to: the agent's ends_at (earlier than expires_at
+// when the kiosk's clock is behind the hub's), or expires_at from an agent
+// that does not say.
+func endsAt(e agent.Event) time.Time {
+	if !e.EndsAt.IsZero() {
+		return e.EndsAt
+	}
+	return e.ExpiresAt
+}

@@ -253,3 +253,21 @@ func TestHardwareReader(t *testing.T) {
 		t.Errorf("intents = %q; badge.read must not tap again", got)
 	}
 }
+
+// TestCountdownToEndsAt: the screen counts down to when the agent will end
+// the session by this kiosk's clock (ends_at), not to the hub's expires_at:
+// with the kiosk 2 minutes behind the hub, the session ends 2 minutes
+// before expires_at reads on the kiosk's clock.
+func TestCountdownToEndsAt(t *testing.T) {
+	h := newHarness(t)
+	expires := h.clock.t.Add(8 * time.Hour)
+	ends := expires.Add(-2 * time.Minute)
+	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "alice", Role: "picker", SessionID: "s1", ExpiresAt: expires, EndsAt: ends})
+	h.want(ScreenActive, "Session ends at 15:58")
+	h.clock.t = ends.Add(-5 * time.Minute)
+	h.m.Emit(agent.Event{Event: agent.EventSessionWarning, User: "alice", SessionID: "s1", ExpiresAt: expires, EndsAt: ends})
+	h.want(ScreenWarning, "Your session ends in 5:00")
+	later := expires.Add(time.Hour)
+	h.m.Emit(agent.Event{Event: agent.EventSessionExtended, User: "alice", SessionID: "s1", ExpiresAt: later, EndsAt: later.Add(-2 * time.Minute)})
+	h.want(ScreenActive, "Session ends at 16:58")
+}
