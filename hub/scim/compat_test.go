@@ -3,6 +3,7 @@ package scim_test
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -231,5 +232,29 @@ func TestPatchFilteredBlankDateClears(t *testing.T) {
 	r = h.Do(t, "PATCH", "/scim/v2/Users/"+id, patchBody(`{"op":"replace","path":"`+shiftgateUser+`:shifts[start pr].start","value":""}`))
 	if m := wantSCIMError(t, "blank shift start", r, 400); m["scimType"] != "mutability" {
 		t.Errorf("blanking a shift's required start: scimType %v, want mutability", m["scimType"])
+	}
+}
+
+// TestCertificationPlaceholderExpiryHasExpired: a certification whose
+// expiry is a placeholder from before 1900 (a spreadsheet's zero date
+// 1899-12-30, Go's 0001-01-01) has expired. It was read as "no expiry",
+// so a certification a role requires held for ever.
+func TestCertificationPlaceholderExpiryHasExpired(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	id := wantStatus(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["`+coreUser+`","`+shiftgateUser+`"],"userName":"cert@example.com",
+	  "`+shiftgateUser+`":{"certifications":[{"name":"forklift","expires":"1899-12-30T00:00:00Z"},{"name":"first-aid","expires":"0001-01-01T00:00:00Z"},
+	  {"name":"degree"},{"name":"badge","expires":"9999-12-31T00:00:00Z"}]}}`), 201)["id"].(string)
+	u := getUser(t, h, id)
+	if len(u.Certifications) != 4 {
+		t.Fatalf("certifications %+v, want 4", u.Certifications)
+	}
+	for _, c := range u.Certifications {
+		placeholder := c.Name == "forklift" || c.Name == "first-aid"
+		switch {
+		case placeholder && (c.Expires.IsZero() || c.Expires.After(time.Now())):
+			t.Errorf("%s expires %v: a placeholder expiry must mean expired", c.Name, c.Expires)
+		case !placeholder && !c.Expires.IsZero():
+			t.Errorf("%s expires %v, want no expiry", c.Name, c.Expires)
+		}
 	}
 }

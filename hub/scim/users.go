@@ -87,7 +87,7 @@ func userFromResource(res map[string]any, u *store.User) error {
 			if name == "" {
 				return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "each certification needs a name"}
 			}
-			exp, err := dateTime(m["expires"], "certifications.expires")
+			exp, err := certExpiry(m["expires"])
 			if err != nil {
 				return err
 			}
@@ -437,6 +437,28 @@ func dateTime(v any, attr string) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Time{}, &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: attr + " must be a date-time like 2026-12-01T06:00:00Z"}
+}
+
+// longExpired is the expiry given to a certification whose expiry date is
+// a placeholder from before 1900 (a spreadsheet's 1899-12-30, a zero
+// 0001-01-01): it has expired.
+var longExpired = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// certExpiry reads certifications.expires. Unlike dateTime it does not
+// take a date from before 1900 as "none", which for an expiry would mean
+// "never expires": a certification that a role requires would hold for
+// ever on a placeholder. Such a date is long past: the certification has
+// expired. A date past farFuture, and no date at all, are no expiry.
+func certExpiry(v any) (time.Time, error) {
+	s := str(v)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t, err = time.Parse(time.DateOnly, s)
+	}
+	if err == nil && t.Year() < 1900 {
+		return longExpired, nil
+	}
+	return dateTime(v, "certifications.expires")
 }
 
 // workDate reads a startDate or endDate: a bare date (2026-12-01) is
