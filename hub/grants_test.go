@@ -289,3 +289,40 @@ func TestJITGrantEndLeavesOtherRoles(t *testing.T) {
 		t.Fatalf("the picker's session after the nurse grant's revoke = %+v (%v), want live until %s", s, err, g.ExpiresAt)
 	}
 }
+
+// TestMoverLosesGrantsAtRemovedSite: a grant gives its site by itself, so
+// a mover whose site is removed lost the sessions there but could sign in
+// again at once through a grant at that site. The move revokes the
+// grants at the sites it removes (audited as grant.revoke), and leaves
+// grants at other sites alone.
+func TestMoverLosesGrantsAtRemovedSite(t *testing.T) {
+	h, _, now := startClocked(t, hubtest.Options{})
+	uid := createUser(t, h, "mo", `{"sites":["north","south"]}`)
+	createGroup(t, h, "Picker", uid)
+	north := h.EnrollKiosk(t, "north-1", "north")
+	north.Dial("")
+	h.EnrollKiosk(t, "east-1", "east")
+	badge := registerBadge(t, h, north, "mo")
+	atNorth := postGrant(t, h, map[string]any{"user": "mo", "role": "Nurse", "site": "north", "end": now.Add(4 * time.Hour), "reason": "cover"})
+	atEast := postGrant(t, h, map[string]any{"user": "mo", "role": "Nurse", "site": "east", "end": now.Add(4 * time.Hour), "reason": "cover"})
+	grant(t, first(tap(t, north, badge)))
+
+	want(t, h.Do(t, "PATCH", "/scim/v2/Users/"+uid, `{"schemas":["`+patchOp+`"],"Operations":[{"op":"Replace","path":"`+frontline+`:sites","value":["south"]}]}`), 200)
+	north.Ack(north.Recv(5 * time.Second)) // the north session's revocation
+	if got := refusal(t, first(tap(t, north, badge))); got != wire.RefusedNotAllowedHere {
+		t.Errorf("mover at the site it lost: refused %q, want not_allowed_here", got)
+	}
+	gs, err := h.Store().ListGrants(t.Context(), uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		if revoked := !g.Revoked.IsZero(); revoked != (g.ID == atNorth) {
+			t.Errorf("grant %s at %s revoked %v, want only the grant at north (%s) revoked", g.ID, g.Site, revoked, atNorth)
+		}
+	}
+	recs, _ := h.Store().ListAudit(t.Context(), store.AuditQuery{Subject: "user:" + uid, Action: "grant.revoke"})
+	if len(recs) != 1 || !strings.Contains(string(recs[0].Detail), atNorth) || strings.Contains(string(recs[0].Detail), atEast) {
+		t.Errorf("grant.revoke records %+v, want one for %s", recs, atNorth)
+	}
+}

@@ -604,9 +604,35 @@ func (e *Engine) removeSites(ctx context.Context, tx store.Ops, c *change, a Act
 			return err
 		}
 	}
+	// Just-in-time grants at a removed site go with it: a grant gives its
+	// site by itself, so one kept would let the mover sign in again at
+	// the site it just lost (its sessions there ended above). A grant
+	// the move should not touch is made again after it.
+	grants, err := tx.ListGrants(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	var revoked []string
+	for _, g := range grants {
+		if !g.Revoked.IsZero() || !g.End.After(now) || !containsFold(removed, g.Site) {
+			continue
+		}
+		if _, err := tx.RevokeGrant(ctx, g.ID, now); err != nil {
+			return err
+		}
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionGrantRevoke, Subject: subjectUserPrefix + u.ID,
+			Detail: map[string]any{"grant": g.ID, "role": g.Role, "site": g.Site, "reason": "site removed from the user", "sessionsEnded": []string{}}}); err != nil {
+			return err
+		}
+		revoked = append(revoked, g.ID)
+	}
+	detail := map[string]any{"sites": removed, "sessionsEnded": ended}
+	if len(revoked) > 0 {
+		detail["grantsRevoked"] = revoked
+	}
 	_, err = e.audit.Append(ctx, tx, audit.Entry{
 		Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + u.ID,
-		Detail: map[string]any{"sites": removed, "sessionsEnded": ended},
+		Detail: detail,
 	})
 	return err
 }
