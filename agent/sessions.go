@@ -262,7 +262,11 @@ func (s *Sessions) End(ctx context.Context, sess Session) error {
 // ClearsClipboard reports whether teardowns clear the clipboard.
 func (s *Sessions) ClearsClipboard() bool { return s.clears }
 
-// Close releases the state directory's lock (see NewSessions); the
-// sessions are left as they are. The kiosk binaries never call it: the
-// lock goes when the process exits.
-func (s *Sessions) Close() error { return s.lock.Close() }
+// Close releases the state directory's lock (see NewSessions) and removes
+// the cgroups of open sessions that no process is left in
+// (session.Manager.Close); the sessions are left as they are. Without it
+// the lock goes when the process exits.
+func (s *Sessions) Close() error {
+	s.mgr.Close()
+	return s.lock.Close()
+}

@@ -108,6 +108,7 @@ func startKiosk(t testing.TB) *kiosk {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { sessions.Close() }) // after the core stops (cleanups run last first)
 	labels := map[string]string{}
 	for _, apps := range sessions.Profile().Apps {
 		for _, a := range apps {

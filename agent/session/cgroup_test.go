@@ -169,3 +169,36 @@ func TestUnescapeMount(t *testing.T) {
 }
 
 func containsInt(list []int, x int) bool { return slices.Contains(list, x) }
+
+// TestCloseRemovesEmptyCgroups: an agent stopping with sessions open
+// leaves them (their apps run on until the next start's Cleanup), but the
+// cgroup of one no process is left in is removed, so a state directory
+// deleted before any restart leaves nothing behind. A teardown after it
+// still succeeds.
+func TestCloseRemovesEmptyCgroups(t *testing.T) {
+	m := newCgroupManager(t, t.TempDir())
+	empty, err := m.Start(t.Context(), Spec{ID: "empty", User: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, err := m.Start(t.Context(), Spec{ID: "busy", User: "bo", Apps: []App{shApp("sleep", "exec sleep 60")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emptyCg, busyCg := empty.cg, busy.cg
+	m.Close()
+	if _, err := os.Stat(emptyCg); !os.IsNotExist(err) {
+		t.Errorf("empty session cgroup %s after Close: %v, want removed", emptyCg, err)
+	}
+	if _, err := os.Stat(busyCg); err != nil {
+		t.Errorf("cgroup of a session with a running app after Close: %v, want kept", err)
+	}
+	for _, s := range []*Session{empty, busy} {
+		if err := s.Teardown(t.Context()); err != nil {
+			t.Errorf("teardown of %s after Close: %v", s.ID(), err)
+		}
+	}
+	if _, err := os.Stat(busyCg); !os.IsNotExist(err) {
+		t.Errorf("busy cgroup after teardown: %v, want removed", err)
+	}
+}

@@ -393,6 +393,28 @@ func (m *Manager) create(spec Spec) (*Session, error) {
 	return s, nil
 }
 
+// Close is called when the agent stops. Live sessions stay as they are
+// (their apps run on until the next start's Cleanup, or the restored
+// session's teardown), except that a session cgroup no process is left in
+// is removed: it is only clutter, which a state directory removed before
+// any restart would otherwise leave behind for good. Teardown and Cleanup
+// treat a missing cgroup as an empty one.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	live := make([]*Session, 0, len(m.live))
+	for _, s := range m.live {
+		live = append(live, s)
+	}
+	m.mu.Unlock()
+	for _, s := range live {
+		s.mu.Lock()
+		if s.cg != "" && len(cgroupPids(s.cg)) == 0 && removeCgroup(s.cg) == nil {
+			m.log.Info("removed the empty cgroup of a session left open", "session", s.id)
+		}
+		s.mu.Unlock()
+	}
+}
+
 // Lookup returns the live session id, for launching more apps.
 func (m *Manager) Lookup(id string) (*Session, bool) {
 	m.mu.Lock()

@@ -139,6 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer sessions.Close()
 
 	size, labels := fyne.NewSize(1280, 800), map[string]string{}
 	if p := sessions.Profile(); p != nil {
