@@ -258,3 +258,34 @@ func TestCertificationPlaceholderExpiryHasExpired(t *testing.T) {
 		}
 	}
 }
+
+// A member's value (the user's id) is immutable: a remove or a null
+// replace of members[value eq "<id>"].value, as a path or in a value
+// object, is 400 mutability (RFC 7644 §3.5.2), and the member keeps the
+// role. It was applied, and the hub then answered 400 invalidValue ("each
+// member needs a value"). Removing the whole member still works.
+func TestPatchRemoveMemberValueIsMutability(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	uid := wantStatus(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["`+coreUser+`"],"userName":"member.value@example.com"}`), 201)["id"].(string)
+	gid := wantStatus(t, h.Do(t, "POST", "/scim/v2/Groups", `{"schemas":["`+coreGroup+`"],"displayName":"Forklift","members":[{"value":"`+uid+`"}]}`), 201)["id"].(string)
+	path := `members[value eq \"` + uid + `\"]`
+	for _, op := range []string{
+		`{"op":"remove","path":"` + path + `.value"}`,
+		`{"op":"replace","path":"` + path + `.value","value":null}`,
+		`{"op":"replace","value":{"` + path + `.value":null}}`,
+	} {
+		r := h.Do(t, "PATCH", "/scim/v2/Groups/"+gid, patchBody(op))
+		if m := wantSCIMError(t, op, r, 400); m["scimType"] != "mutability" {
+			t.Errorf("%s: scimType %v, want mutability; body %s", op, m["scimType"], r.Body)
+		}
+		if g, err := h.Store().GetGroup(t.Context(), gid); err != nil || len(g.Members) != 1 || g.Members[0] != uid {
+			t.Errorf("after %s: members %v (%v), want [%s]", op, g.Members, err, uid)
+		}
+	}
+	if r := h.Do(t, "PATCH", "/scim/v2/Groups/"+gid, patchBody(`{"op":"remove","path":"`+path+`"}`)); r.Status != 204 {
+		t.Fatalf("removing the whole member: status %d, want 204; body %s", r.Status, r.Body)
+	}
+	if g, err := h.Store().GetGroup(t.Context(), gid); err != nil || len(g.Members) != 0 {
+		t.Errorf("after removing the member: members %v (%v), want none", g.Members, err)
+	}
+}

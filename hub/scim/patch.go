@@ -205,8 +205,11 @@ func plainAttrName(s string) bool {
 //   - remove: unassigns; with a filter, removes the matching values (none
 //     matching is not an error, so retries are harmless); with a value
 //     list and no filter (Entra: path "members", value [{"value": id}])
-//     removes only the listed values. Removing a required attribute is
-//     mutability.
+//     removes only the listed values. Removing a required attribute, or
+//     a required or immutable sub-attribute of a multi-valued one where
+//     a value has it (members[value eq "u1"].value, shifts.start), is
+//     mutability; removing the whole value (members[value eq "u1"]) is
+//     not.
 //   - Without a path, value is an object whose keys are paths: plain,
 //     dotted ("name.givenName"), URN-qualified, or with a filter; a key
 //     that is the core schema's or an extension's URN holds an object of
@@ -478,6 +481,9 @@ func (pa *patcher) applySub(container map[string]any, a, sub *Attribute, v any, 
 		if pa.op != "remove" {
 			return ErrInvalidPath("%s: say which values of %s to change with a filter, as in %s[type eq \"work\"].%s", pa.where, a.Name, a.Name, sub.Name)
 		}
+		if err := pa.checkSubRemovable(a, sub, asList(container[a.Name]), name, false); err != nil {
+			return err
+		}
 		for _, el := range asList(container[a.Name]) {
 			if m, ok := el.(map[string]any); ok {
 				delete(m, sub.Name)
@@ -567,8 +573,12 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 		if sub == nil {
 			list = slices.DeleteFunc(slices.Clone(list), func(el any) bool { return f.eval(el) })
 		} else {
-			if sub.Required && len(matched) > 0 {
-				return ErrMutability("%s: %s is required in every %s value and cannot be removed; remove the value, or replace it", pa.where, name, a.Name)
+			els := make([]any, len(matched))
+			for j, i := range matched {
+				els[j] = list[i]
+			}
+			if err := pa.checkSubRemovable(a, sub, els, name, true); err != nil {
+				return err
 			}
 			for _, i := range matched {
 				if m, ok := list[i].(map[string]any); ok {
@@ -701,6 +711,36 @@ func (pa *patcher) checkImmutable(a *Attribute, cur, nv any, name string, set fu
 		return ErrMutability("%s: %s is immutable once set", pa.where, name)
 	}
 	set()
+	return nil
+}
+
+// checkSubRemovable refuses to unassign sub, a required or immutable
+// sub-attribute of the multi-valued complex attribute a, in any of els,
+// the values a remove (or a null or blank replace) targets: RFC 7644
+// §3.5.2 makes that mutability. A group member without its "value" (the
+// user's id) or a shift without its start is no value at all;
+// members[value eq "u1"].value was applied, and the hub then refused the
+// group as invalidValue ("each member needs a value"). Values that lack
+// sub lose nothing and pass, so a path that matches nothing stays a
+// no-op. filtered says whether a filter chose els (attr[filter].sub, not
+// attr.sub), for the hint.
+func (pa *patcher) checkSubRemovable(a, sub *Attribute, els []any, name string, filtered bool) error {
+	if !sub.Required && sub.Mutability != Immutable {
+		return nil
+	}
+	for _, el := range els {
+		if m, _ := el.(map[string]any); m[sub.Name] == nil {
+			continue
+		}
+		switch {
+		case sub.Required:
+			return ErrMutability("%s: %s is required in every %s value and cannot be removed; remove the value, or replace it", pa.where, name, a.Name)
+		case filtered:
+			return ErrMutability("%s: %s is immutable once set and cannot be removed; to remove the whole %s value, leave .%s off the path", pa.where, name, a.Name, sub.Name)
+		default:
+			return ErrMutability("%s: %s is immutable once set and cannot be removed; to remove whole %s values, name them with a filter, as in %s[%s eq \"…\"]", pa.where, name, a.Name, a.Name, sub.Name)
+		}
+	}
 	return nil
 }
 

@@ -206,6 +206,38 @@ func TestApplyPatchUser(t *testing.T) {
 			ops:   `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications[name eq \"forklift\"].expires","value":null}]`,
 			check: wantAt(sg+".certifications", []any{map[string]any{"name": "forklift"}}),
 		},
+		{
+			// A sub-attribute that is neither required nor immutable may be
+			// removed, with or without a filter.
+			name:  "remove a certification's expiry with a filter",
+			ops:   `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications[name eq \"forklift\"].expires"}]`,
+			check: wantAt(sg+".certifications", []any{map[string]any{"name": "forklift"}}),
+		},
+		{
+			name:  "remove every certification's expiry without a filter",
+			ops:   `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications.expires"}]`,
+			check: wantAt(sg+".certifications", []any{map[string]any{"name": "forklift"}}),
+		},
+		{
+			name:  "remove a shift's required end with a filter that matches nothing is a no-op",
+			ops:   `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:shifts[start eq \"2030-01-01T00:00:00Z\"].end"}]`,
+			check: wantAt(sg+".shifts", []any{map[string]any{"start": "2026-03-01T06:00:00Z", "end": "2026-03-01T14:00:00Z"}}),
+		},
+		{
+			name: "remove a whole shift with a filter",
+			ops:  `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:shifts[start eq \"2026-03-01T06:00:00Z\"]"}]`,
+			check: func(t *testing.T, got map[string]any) {
+				wantAt(sg+".shifts", nil)(t, got)
+				wantAt(sg+".certifications", []any{map[string]any{"name": "forklift", "expires": "2027-01-01T00:00:00Z"}})(t, got)
+			},
+		},
+		// A required sub-attribute of a multi-valued attribute cannot be
+		// removed (RFC 7644 §3.5.2); without a filter it was removed from
+		// every value, and the hub refused the shifts later as invalidValue.
+		{name: "remove a shift's end with a filter", ops: `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:shifts[start eq \"2026-03-01T06:00:00Z\"].end"}]`, scimType: "mutability"},
+		{name: "remove every shift's start without a filter", ops: `[{"op":"remove","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:shifts.start"}]`, scimType: "mutability"},
+		{name: "replace every certification's name with null in a value object", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications.name":null}}]`, scimType: "mutability"},
+		{name: "replace a certification's name with null", ops: `[{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:certifications[name eq \"forklift\"].name","value":null}]`, scimType: "mutability"},
 		{name: "replace userName with null", ops: `[{"op":"replace","path":"userName","value":null}]`, scimType: "mutability"},
 		{name: "replace id with null", ops: `[{"op":"replace","path":"id","value":null}]`, scimType: "mutability"},
 		{name: "replace groups with null", ops: `[{"op":"replace","path":"groups","value":null}]`, scimType: "mutability"},
@@ -439,7 +471,27 @@ func TestApplyPatchGroup(t *testing.T) {
 			want: members("u2"),
 		},
 		{name: "User core schema URN key on a group", ops: `[{"op":"replace","value":{"urn:ietf:params:scim:schemas:core:2.0:User":{"displayName":"x"}}}]`, scimType: "invalidPath"},
+		{
+			name: "remove a member's display with a filter",
+			ops:  `[{"op":"remove","path":"members[value eq \"u1\"].display"}]`,
+			want: members("u1", "u2", "u3"),
+		},
+		{
+			name: "remove a member's value with a filter that matches nothing is a no-op",
+			ops:  `[{"op":"remove","path":"members[value eq \"u9\"].value"},{"op":"replace","path":"members[value eq \"u9\"].value","value":null}]`,
+			want: []any{map[string]any{"value": "u1", "display": "Babs"}, map[string]any{"value": "u2"}, map[string]any{"value": "u3"}},
+		},
 		{name: "member value is immutable", ops: `[{"op":"replace","path":"members[value eq \"u2\"].value","value":"u5"}]`, scimType: "mutability"},
+		// An immutable sub-attribute cannot be removed from a value that
+		// has it (RFC 7644 §3.5.2): the member was left without its id,
+		// and the hub refused the group later as invalidValue.
+		{name: "remove a member's value with a filter", ops: `[{"op":"remove","path":"members[value eq \"u1\"].value"}]`, scimType: "mutability"},
+		{name: "replace a member's value with null", ops: `[{"op":"replace","path":"members[value eq \"u1\"].value","value":null}]`, scimType: "mutability"},
+		{name: "replace a member's value with a blank string", ops: `[{"op":"replace","path":"members[value eq \"u1\"].value","value":""}]`, scimType: "mutability"},
+		{name: "value object with a member's value null", ops: `[{"op":"replace","value":{"members[value eq \"u1\"].value":null}}]`, scimType: "mutability"},
+		{name: "URN-qualified path, filter of three clauses, member value removed", ops: `[{"op":"remove","path":"urn:ietf:params:scim:schemas:core:2.0:Group:members[value eq \"x\" or value eq \"y\" or value eq \"u3\"].value"}]`, scimType: "mutability"},
+		{name: "remove every member's value without a filter", ops: `[{"op":"remove","path":"members.value"}]`, scimType: "mutability"},
+		{name: "remove a member's type with a filter", ops: `[{"op":"add","path":"members","value":[{"value":"u4","type":"User"}]},{"op":"remove","path":"members[value eq \"u4\"].type"}]`, scimType: "mutability"},
 		{name: "displayName cannot be removed", ops: `[{"op":"remove","path":"displayName"}]`, scimType: "mutability"},
 	}
 	for _, tt := range tests {
