@@ -384,10 +384,14 @@ type auditData struct {
 
 type verifyResult struct {
 	OK      bool
-	Records int64
-	Head    int64
-	Hash    string
+	Records int64  // records that verified
+	Head    string // the head as an anchor (SEQ:HEX), "" on an empty trail
+	Given   string // the anchor checked against, "" without one
 	Problem string
+	// Anchored: the break is a record an anchor contradicts, so the
+	// records before it link up but are not the trail the anchor was
+	// taken from.
+	Anchored bool
 }
 
 // auditQuery turns the audit page's filters into a store search.
@@ -469,14 +473,35 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) e
 }
 
 // auditVerify walks the whole hash chain, as `shiftgate-hub audit verify`
-// does, and shows the result.
+// does, and shows the result. With ?anchor=SEQ:HASH (a head kept from an
+// earlier verify) it also checks the trail against it, as --anchor does:
+// only then are records cut off the end, or a trail re-sealed by whoever
+// holds audit.key, seen.
 func (c *Console) auditVerify(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	rep, err := audit.Verify(r.Context(), c.cfg.AuditKey, c.st)
-	res := &verifyResult{Records: rep.Records, Head: rep.HeadSeq, Hash: hex.EncodeToString(rep.HeadHash)}
+	var opts []audit.Option
+	res := &verifyResult{}
+	if s := r.URL.Query().Get("anchor"); strings.TrimSpace(s) != "" {
+		// A valid anchor is at most 19+1+64 characters; do not echo a
+		// page of pasted text back in the error.
+		if len(s) > 200 {
+			return badRequest("the anchor is too long: want SEQ:HASH, as the verify result shows the head")
+		}
+		a, err := audit.ParseAnchor(s)
+		if err != nil {
+			return badRequest(err.Error())
+		}
+		opts = append(opts, audit.WithAnchor(a))
+		res.Given = a.String()
+	}
+	rep, err := audit.Verify(r.Context(), c.cfg.AuditKey, c.st, opts...)
+	res.Records = rep.Records
+	if rep.HeadSeq > 0 {
+		res.Head = rep.Anchor().String()
+	}
 	var broken *audit.BrokenError
 	switch {
 	case errors.As(err, &broken):
-		res.Problem = broken.Error()
+		res.Problem, res.Anchored = broken.Error(), broken.Anchored
 	case err != nil:
 		return err
 	default:
