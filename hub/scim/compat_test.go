@@ -289,3 +289,31 @@ func TestPatchRemoveMemberValueIsMutability(t *testing.T) {
 		t.Errorf("after removing the member: members %v (%v), want none", g.Members, err)
 	}
 }
+
+// TestPatchCannotRewriteAMember: a replace (or a merging add) of a whole
+// member matched by a filter could change its value, making another user
+// a member (and giving them the group's role) through a replace, or drop
+// its id. 400 mutability; a replace that keeps the value still works.
+func TestPatchCannotRewriteAMember(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	u1 := wantStatus(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["`+coreUser+`"],"userName":"one@example.com"}`), 201)["id"].(string)
+	u5 := wantStatus(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["`+coreUser+`"],"userName":"five@example.com"}`), 201)["id"].(string)
+	gid := wantStatus(t, h.Do(t, "POST", "/scim/v2/Groups", `{"schemas":["`+coreGroup+`"],"displayName":"Supervisor","members":[{"value":"`+u1+`"}]}`), 201)["id"].(string)
+	path := `members[value eq \"` + u1 + `\"]`
+	for _, op := range []string{
+		`{"op":"replace","path":"` + path + `","value":{"value":"` + u5 + `"}}`,
+		`{"op":"replace","path":"` + path + `","value":{"display":"x"}}`,
+		`{"op":"add","path":"` + path + `","value":{"value":"` + u5 + `"}}`,
+	} {
+		r := h.Do(t, "PATCH", "/scim/v2/Groups/"+gid, patchBody(op))
+		if m := wantSCIMError(t, op, r, 400); m["scimType"] != "mutability" {
+			t.Errorf("%s: scimType %v, want mutability; body %s", op, m["scimType"], r.Body)
+		}
+		if g, err := h.Store().GetGroup(t.Context(), gid); err != nil || len(g.Members) != 1 || g.Members[0] != u1 {
+			t.Errorf("after %s: members %v (%v), want [%s]", op, g.Members, err, u1)
+		}
+	}
+	if r := h.Do(t, "PATCH", "/scim/v2/Groups/"+gid, patchBody(`{"op":"replace","path":"`+path+`","value":{"value":"`+u1+`","display":"One"}}`)); r.Status != 204 {
+		t.Errorf("replace keeping the member's value: status %d, want 204; body %s", r.Status, r.Body)
+	}
+}

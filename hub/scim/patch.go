@@ -597,6 +597,11 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 		return pa.createFiltered(container, a, p, list, sub, nv)
 	}
 	for _, i := range matched {
+		if sub == nil {
+			if err := pa.checkSameIdentity(a, list[i], nv, name); err != nil {
+				return err
+			}
+		}
 		switch {
 		case sub != nil:
 			m, _ := list[i].(map[string]any)
@@ -711,6 +716,30 @@ func (pa *patcher) checkImmutable(a *Attribute, cur, nv any, name string, set fu
 		return ErrMutability("%s: %s is immutable once set", pa.where, name)
 	}
 	set()
+	return nil
+}
+
+// checkSameIdentity refuses a replace (or a merging add) of the whole
+// matched value el of a members-like attribute a (an immutable "value":
+// a group's members) with nv when that would change or drop el's value:
+// members[value eq "u1"] replaced by {"value":"u5"} made u5 a member, and
+// so gave u5 the group's role, through a replace; replaced by
+// {"display":"x"} it left a member without its id. A member is added
+// and removed, never rewritten into another.
+func (pa *patcher) checkSameIdentity(a *Attribute, el, nv any, name string) error {
+	v := a.SubAttribute("value")
+	if a.Type != TypeComplex || v == nil || v.Mutability != Immutable {
+		return nil
+	}
+	old, _ := el.(map[string]any)
+	nm, _ := nv.(map[string]any)
+	if old == nil || old["value"] == nil {
+		return nil
+	}
+	x, given := nm["value"]
+	if pa.op == "replace" && !given || given && !reflect.DeepEqual(x, old["value"]) {
+		return ErrMutability("%s: %s.value is immutable: a %s cannot change which %s a value is; remove it and add the other", pa.where, name, pa.op, a.Name)
+	}
 	return nil
 }
 
