@@ -92,7 +92,9 @@ type ClientConfig struct {
 	// RequestTimeout bounds Request when its context has no deadline
 	// (default 10 s); HandshakeTimeout bounds TLS+WebSocket+hello (10 s).
 	RequestTimeout, HandshakeTimeout time.Duration
-	// RenewRetry is the wait after a failed certificate renewal (1 min).
+	// RenewRetry is the wait after a failed certificate renewal (1 min),
+	// doubled at each consecutive failure up to MaxRenewRetry; never less
+	// than MinRenewInterval.
 	RenewRetry time.Duration
 }
 
@@ -108,6 +110,9 @@ type Client struct {
 	dialer *websocket.Dialer
 	nextID atomic.Uint64
 	cur    atomic.Pointer[conn]
+
+	// renewal paces certificate renewals across connections (renew.go).
+	renewal renewState
 }
 
 // NewClient checks cfg and fills in defaults.
@@ -313,7 +318,7 @@ func (c *Client) session(ctx context.Context, h Handler, wasRefused bool) (time.
 		}
 	}
 	rctx, rcancel := context.WithCancel(ctx)
-	go func() { defer wg.Done(); c.renewLoop(rctx, cn) }()
+	go func() { defer wg.Done(); c.renewLoop(rctx, cn, welcome.ServerTime) }()
 
 	c.readLoop(cn, h)
 	rcancel()

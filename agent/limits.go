@@ -42,6 +42,35 @@ func (a *Agent) capExpiry(s *liveSession, t time.Time) (end time.Time, cut bool)
 	return t, false
 }
 
+// Device certificate renewal (renew.go). The hub decides a device
+// certificate's lifetime, but the agent neither renews more often than
+// MinRenewInterval, however short-lived the hub's certificates, nor stores
+// one valid for longer than MaxDeviceCertLifetime.
+const (
+	// MinRenewInterval is the least time between two renewal attempts,
+	// whatever their outcome and across reconnects.
+	MinRenewInterval = time.Minute
+	// MaxRenewRetry caps the backoff after failed renewals: the wait
+	// starts at ClientConfig.RenewRetry (1 min) and doubles at each
+	// consecutive failure up to this.
+	MaxRenewRetry = time.Hour
+	// MaxDeviceCertLifetime is the longest a renewed device certificate
+	// may stay valid from now by the hub's clock; the hub issues 30 days
+	// (hub/enroll.DeviceCertLifetime). A longer one is refused: a stolen
+	// device key must not outlive the renewal cycle by months.
+	MaxDeviceCertLifetime = 30 * 24 * time.Hour
+	// deviceCertBackdate is how far before its issuance a device
+	// certificate may start (certs.SignDeviceCSR backdates an hour, for
+	// kiosks whose clock lags the hub's): a certificate may span
+	// MaxDeviceCertLifetime plus this in all.
+	deviceCertBackdate = time.Hour
+	// certClockSlack is the error allowed in the agent's estimate of the
+	// hub's clock (the welcome's server_time plus the kiosk's monotonic
+	// clock since: latency, and drift over a channel up for days) when a
+	// renewed certificate's start and end are judged.
+	certClockSlack = 5 * time.Minute
+)
+
 // hubNow is the agent's estimate of the hub's clock: the wall clock plus
 // the skew the last welcome showed.
 func (a *Agent) hubNow() time.Time {
