@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -40,17 +39,27 @@ var ErrCodeRefused = errors.New("enrollment code refused")
 // ErrAlreadyEnrolled means the state directory already holds an enrollment.
 var ErrAlreadyEnrolled = errors.New("state directory already enrolled")
 
+// ErrCertRefused means the hub answered the enrollment with a device
+// certificate the agent refused (see Enroll): nothing was stored, but the
+// hub has used the code and registered the kiosk. Test with errors.Is.
+var ErrCertRefused = errors.New("refused the device certificate the hub issued")
+
 const enrollTimeout = 30 * time.Second
 
 // Enroll makes this kiosk a device of the hub. It generates the device key
 // (kept in StateDir with mode 0600; only a CSR goes to the hub), posts a
 // wire.EnrollRequest to HubURL+wire.EnrollPath over HTTPS trusting only the
-// CA in CAFile, checks the returned certificate (issued by that CA, for this
-// key), and stores the key, the certificate, a copy of the CA and state.json
-// in StateDir. state.json is written last: a directory without it is not
-// enrolled and Enroll may be run again. It holds the state directory's
-// lock (LockStateDir) meanwhile: while another process holds it, Enroll
-// fails with ErrStateDirBusy.
+// CA in CAFile, checks the returned certificate as a renewed one is checked
+// (checkIssuedCert: for this key, for the device ID the hub answered, issued
+// by that CA for client authentication, valid now and for at most
+// MaxDeviceCertLifetime by the hub's clock, which the answer's Date header
+// tells, or the kiosk's clock without one), and stores the key, the
+// certificate, a copy of the CA and state.json in StateDir. A refused
+// certificate fails with ErrCertRefused before anything is written to
+// StateDir (but for its lock file). state.json is written last: a
+// directory without it is not enrolled and Enroll may be run again. It
+// holds the state directory's lock (LockStateDir) meanwhile: while another
+// process holds it, Enroll fails with ErrStateDirBusy.
 func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) {
 	var zero wire.EnrollResponse
 	code := strings.TrimSpace(cfg.Code)
@@ -142,12 +151,9 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 	if err := json.Unmarshal(data, &er); err != nil {
 		return zero, fmt.Errorf("enroll: hub response is not an enrollment: %w", err)
 	}
-	leaf, err := checkDeviceCert(er.Cert, key, pool, now())
-	if err != nil {
-		return zero, fmt.Errorf("enroll: hub returned an unusable certificate: %w", err)
-	}
-	if id, _ := certs.DeviceID(leaf); id != er.DeviceID {
-		return zero, fmt.Errorf("enroll: hub returned a certificate for device %q, not %q", id, er.DeviceID)
+	kioskNow := now()
+	if _, err := checkIssuedCert(er.Cert, key, "the enrollment", pool, er.DeviceID, hubDate(resp.Header, kioskNow), kioskNow); err != nil {
+		return zero, enrollCertRefused(err, er)
 	}
 
 	if err := writeKeyPair(cfg.StateDir, key, er.Cert); err != nil {
@@ -158,7 +164,7 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 	}
 	st := Enrollment{
 		Version: stateVersion, HubURL: hub.String(), DeviceID: er.DeviceID, DeviceName: er.DeviceName,
-		Site: er.Site, Profile: cfg.Profile, EnrolledAt: now().UTC(),
+		Site: er.Site, Profile: cfg.Profile, EnrolledAt: kioskNow.UTC(),
 	}
 	if err := writeJSON(filepath.Join(cfg.StateDir, EnrollmentFile), st); err != nil {
 		return zero, fmt.Errorf("enroll: %w", err)
@@ -243,25 +249,32 @@ func explainDialError(err error, host, caFile string) error {
 	return err
 }
 
-// checkDeviceCert parses a device certificate and checks that it is for
-// key, carries a device ID, is issued by a CA in pool for client
-// authentication, and has not expired at now. One that is not valid yet at
-// now is accepted: only the hub verifies the certificate, by its own clock,
-// and a kiosk whose clock lags the hub's must still enroll and renew.
-func checkDeviceCert(der []byte, key crypto.Signer, pool *x509.CertPool, now time.Time) (*x509.Certificate, error) {
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
+// hubDate is the agent's estimate of the hub's clock when it answered an
+// enrollment: the answer's Date header (RFC 9110, section 6.6.1: when the
+// hub made the answer, to the second; certClockSlack covers that and the
+// round trip), or kioskNow when there is none or it does not parse.
+func hubDate(h http.Header, kioskNow time.Time) time.Time {
+	if d := h.Get("Date"); d != "" {
+		if t, err := http.ParseTime(d); err == nil {
+			return t
+		}
 	}
-	if _, err := certs.NewRenewer(&tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}); err != nil {
-		return nil, err
+	return kioskNow
+}
+
+// enrollCertRefused is the error for a certificate checkIssuedCert refused
+// at enrollment: the problem, and what to do. The hub has used the code and
+// registered the kiosk by then (hub/enroll.Redeem does both before it
+// answers), so a new code is needed, and the registered kiosk's name stays
+// taken until it is disabled.
+func enrollCertRefused(err error, er wire.EnrollResponse) error {
+	problem := err.Error()
+	var refused *CertRefusedError
+	if errors.As(err, &refused) {
+		problem = refused.Problem
 	}
-	at := now // the kiosk's clock judges the expiry only
-	if at.Before(leaf.NotBefore) {
-		at = leaf.NotBefore
-	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
-		return nil, err
-	}
-	return leaf, nil
+	return fmt.Errorf("enroll: %w: %s: check the hub's version and clock; nothing was stored on this kiosk, "+
+		"but the hub has used the code and registered the kiosk %q (device %q): disable it on the hub "+
+		"(console, or POST /api/v1/devices/NAME/disable), then enroll with a new code",
+		ErrCertRefused, problem, er.DeviceName, er.DeviceID)
 }

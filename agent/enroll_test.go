@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"crypto"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -210,49 +209,6 @@ func TestLoadKeyPairFinishesInterruptedRenewal(t *testing.T) {
 			}
 			if exists(filepath.Join(dir, KeyFile+nextSuffix)) || exists(filepath.Join(dir, CertFile+nextSuffix)) {
 				t.Error(".next files left")
-			}
-		})
-	}
-}
-
-// TestCheckDeviceCert: the kiosk checks a certificate from the hub for its
-// chain, key usage, key and device identity, and judges by its own clock
-// only whether it has expired: only the hub verifies it, on the hub's
-// clock, so one that starts after the kiosk's clock (the hub's runs ahead)
-// is fine.
-func TestCheckDeviceCert(t *testing.T) {
-	now := time.Now()
-	pki := certstest.NewAt(t, now)
-	other := certstest.NewAt(t, now)
-	fresh := pki.DeviceAt(t, "kiosk-1", 24*time.Hour, now)
-	tests := []struct {
-		name    string
-		cert    *tls.Certificate
-		key     crypto.Signer // default the certificate's
-		wantErr string
-	}{
-		{name: "issued now", cert: fresh},
-		{name: "issued by a hub two hours ahead", cert: pki.DeviceAt(t, "kiosk-1", 24*time.Hour, now.Add(2*time.Hour))},
-		{name: "issued by a hub a day behind", cert: pki.DeviceAt(t, "kiosk-1", 24*time.Hour, now.Add(-23*time.Hour))},
-		{name: "expired", cert: pki.DeviceAt(t, "kiosk-1", time.Hour, now.Add(-2*time.Hour)), wantErr: "expired"},
-		{name: "another key", cert: fresh, key: signer(pki.Device(t, "kiosk-1")), wantErr: "does not match"},
-		{name: "another CA", cert: other.DeviceAt(t, "kiosk-1", 24*time.Hour, now.Add(2*time.Hour)), wantErr: "unknown authority"},
-		{name: "server certificate", cert: pki.Hub.Certificate(), wantErr: "device ID"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			key := tt.key
-			if key == nil {
-				key = signer(tt.cert)
-			}
-			leaf, err := checkDeviceCert(tt.cert.Certificate[0], key, pki.CAPool(), now)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Fatalf("refused: %v", err)
-			case tt.wantErr == "" && !leaf.Equal(tt.cert.Leaf):
-				t.Error("returned another certificate")
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Errorf("err = %v, want one saying %q", err, tt.wantErr)
 			}
 		})
 	}

@@ -42,10 +42,11 @@ func (a *Agent) capExpiry(s *liveSession, t time.Time) (end time.Time, cut bool)
 	return t, false
 }
 
-// Device certificate renewal (renew.go). The hub decides a device
+// Device certificates (enroll.go, renew.go). The hub decides a device
 // certificate's lifetime, but the agent neither renews more often than
 // MinRenewInterval, however short-lived the hub's certificates, nor stores
-// one valid for longer than MaxDeviceCertLifetime.
+// one valid for longer than MaxDeviceCertLifetime, at enrollment or at
+// renewal.
 const (
 	// MinRenewInterval is the least time between two renewal attempts,
 	// whatever their outcome and across reconnects.
@@ -54,10 +55,11 @@ const (
 	// starts at ClientConfig.RenewRetry (1 min) and doubles at each
 	// consecutive failure up to this.
 	MaxRenewRetry = time.Hour
-	// MaxDeviceCertLifetime is the longest a renewed device certificate
-	// may stay valid from now by the hub's clock; the hub issues 30 days
-	// (hub/enroll.DeviceCertLifetime). A longer one is refused: a stolen
-	// device key must not outlive the renewal cycle by months.
+	// MaxDeviceCertLifetime is the longest a device certificate, enrolled
+	// or renewed, may stay valid from now by the hub's clock; the hub
+	// issues 30 days (hub/enroll.DeviceCertLifetime). A longer one is
+	// refused: a stolen device key must not outlive the renewal cycle by
+	// months.
 	MaxDeviceCertLifetime = 30 * 24 * time.Hour
 	// deviceCertBackdate is how far before its issuance a device
 	// certificate may start (certs.SignDeviceCSR backdates an hour, for
@@ -65,9 +67,10 @@ const (
 	// MaxDeviceCertLifetime plus this in all.
 	deviceCertBackdate = time.Hour
 	// certClockSlack is the error allowed in the agent's estimate of the
-	// hub's clock (the welcome's server_time plus the kiosk's monotonic
-	// clock since: latency, and drift over a channel up for days) when a
-	// renewed certificate's start and end are judged.
+	// hub's clock (at renewal the welcome's server_time plus the kiosk's
+	// monotonic clock since: latency, and drift over a channel up for
+	// days; at enrollment the answer's Date header, to the second) when a
+	// device certificate's start and end are judged.
 	certClockSlack = 5 * time.Minute
 )
 

@@ -181,8 +181,17 @@ func certRefused(format string, args ...any) *CertRefusedError {
 }
 
 // checkRenewedCert checks the certificate (DER) the hub issued for a
-// renewal before the agent stores it. It must be:
-//   - for key, the key the agent generated for this renewal;
+// renewal before the agent stores it: checkIssuedCert, key being the key
+// the agent generated for this renewal.
+func checkRenewedCert(der []byte, key crypto.Signer, pool *x509.CertPool, deviceID string, hubNow, kioskNow time.Time) (*x509.Certificate, error) {
+	return checkIssuedCert(der, key, "the renewal", pool, deviceID, hubNow, kioskNow)
+}
+
+// checkIssuedCert checks a device certificate (DER) the hub issued, at
+// enrollment (Enroll) or at renewal (checkRenewedCert), before the agent
+// stores it. It must be:
+//   - for key, the key the agent generated for keyFor ("the renewal",
+//     "the enrollment"), which the problem names;
 //   - for device deviceID, the kiosk's: Subject CN and the one URI SAN
 //     urn:shiftgate:device:ID (certs.DeviceID);
 //   - an end-entity certificate issued by a CA in pool (the hub CA) for
@@ -194,14 +203,17 @@ func certRefused(format string, args ...any) *CertRefusedError {
 //   - at most MaxDeviceCertLifetime long: valid for no longer than that
 //     after hubNow (plus certClockSlack), and for no longer than that plus
 //     deviceCertBackdate in all.
-func checkRenewedCert(der []byte, key crypto.Signer, pool *x509.CertPool, deviceID string, hubNow, kioskNow time.Time) (*x509.Certificate, error) {
+//
+// A certificate that fails a check is a *CertRefusedError whose Problem
+// says which.
+func checkIssuedCert(der []byte, key crypto.Signer, keyFor string, pool *x509.CertPool, deviceID string, hubNow, kioskNow time.Time) (*x509.Certificate, error) {
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, certRefused("it does not parse: %v", err)
 	}
 	pub, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool })
 	if !ok || !pub.Equal(leaf.PublicKey) {
-		return nil, certRefused("it is not for the key this kiosk generated for the renewal")
+		return nil, certRefused("it is not for the key this kiosk generated for %s", keyFor)
 	}
 	id, err := certs.DeviceID(leaf)
 	if err != nil {
