@@ -109,6 +109,10 @@ func CheckProfile(dir, name string) error {
 
 // handleEnroll redeems a kiosk's one-time code for a device certificate.
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
+	// The kiosk checks the certificate it gets by the hub's clock, which
+	// it reads from Date: the hub's own (the one the certificate is dated
+	// by), not the one net/http would write.
+	w.Header().Set("Date", s.cfg.Now().UTC().Format(http.TimeFormat))
 	addr := sourceAddr(r)
 	if wait := s.enrollGuard.blocked(addr, s.cfg.Now()); wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)

@@ -127,3 +127,20 @@ func TestKioskErrorsAnsweringNothingAreNotAudited(t *testing.T) {
 		t.Errorf("device.push_failed records %d, want one, for the real push %s", len(recs), push.ID)
 	}
 }
+
+// TestEnrollAnswerDatedByHubClock: the kiosk checks the certificate it is
+// issued by the hub's time, which it reads from the answer's Date header:
+// that must be the clock the certificate is dated by, not the machine's.
+func TestEnrollAnswerDatedByHubClock(t *testing.T) {
+	behind := time.Now().Add(-3 * time.Hour).Truncate(time.Second) // behind: the client checks the server certificate by the real clock
+	h := hubtest.Start(t, hubtest.Options{Clock: hubtest.NewClock(behind)})
+	resp, err := h.Client.Post(h.URL+wire.EnrollPath, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil || !got.Equal(behind) {
+		t.Errorf("Date %q (%v), want the hub's clock %v", resp.Header.Get("Date"), err, behind.UTC())
+	}
+}
