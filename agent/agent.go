@@ -294,8 +294,10 @@ func ClientFromStateDir(cfg Config) (*Client, error) {
 func (a *Agent) State() State { return State(a.stateSnap.Load()) }
 
 // Tap reports that badge name touched the reader: a login from Locked, or
-// a registration when the hub has sent enroll.start. Ignored (and logged)
-// while another tap is being handled or a session is open.
+// a registration when the hub has sent enroll.start. Ignored (logged, and
+// answered with tap.ignored) while another tap is being handled, while a
+// session is being torn down, or while one is open and no enrollment is
+// armed.
 func (a *Agent) Tap(name string) {
 	a.Activity()
 	a.post(func() { a.tap(name) })
@@ -476,23 +478,16 @@ func (r tapReq) authenticator(src AuthenticatorSource) (authenticator.Authentica
 func (r tapReq) waits() bool { return r.rt != nil && r.rt.wait }
 
 // startTap starts a login, or a registration when an enrollment is armed,
-// and reports whether it did.
+// and reports whether it did. A tap it does not take is logged and, for a
+// Tap, answered with tap.ignored.
 func (a *Agent) startTap(req tapReq) bool {
-	if a.op != opNone {
-		a.log.Info("tap ignored: the previous tap is still being handled", "badge", req.name)
+	if reason := a.tapIgnoredFor(); reason != "" {
+		a.ignoreTap(req, reason)
 		return false
 	}
-	if a.enroll != nil && (a.state == Locked || a.state == Active || a.state == Warning) {
+	if a.enroll != nil {
 		a.startRegister(req)
 		return true
-	}
-	if a.state == Ending {
-		a.log.Info("tap ignored: the last session is still being torn down", "badge", req.name)
-		return false
-	}
-	if a.state != Locked {
-		a.log.Info("tap ignored: a session is open; sign out first", "badge", req.name, "state", a.state)
-		return false
 	}
 	a.op = opLogin
 	if !req.waits() {
@@ -504,6 +499,42 @@ func (a *Agent) startTap(req tapReq) bool {
 		a.post(func() { a.loginDone(res) })
 	})
 	return true
+}
+
+// tapIgnoredFor is why a tap would not be taken now (a TapIgnored*
+// reason), or "" when it would start a login (Locked) or a registration
+// (an enrollment armed, from the locked screen or during a session).
+func (a *Agent) tapIgnoredFor() string {
+	switch {
+	case a.op != opNone || a.state == Verifying:
+		return TapIgnoredBusy
+	case a.state == Ending:
+		return TapIgnoredEnding
+	case a.state == Locked:
+		return ""
+	case a.enroll != nil && (a.state == Active || a.state == Warning):
+		return ""
+	default:
+		return TapIgnoredSessionOpen
+	}
+}
+
+// ignoreTap drops req: logged, and for a Tap (not a badge on the reader,
+// whose screen never changed) answered with tap.ignored, so that a screen
+// that drew "Checking your badge…" for it does not wait for an answer
+// that never comes.
+func (a *Agent) ignoreTap(req tapReq, reason string) {
+	switch reason {
+	case TapIgnoredBusy:
+		a.log.Info("tap ignored: the previous tap is still being handled", "badge", req.name)
+	case TapIgnoredEnding:
+		a.log.Info("tap ignored: the last session is still being torn down", "badge", req.name)
+	default:
+		a.log.Info("tap ignored: a session is open; sign out first", "badge", req.name, "state", a.state)
+	}
+	if req.rt == nil {
+		a.emit(Event{Event: EventTapIgnored, Reason: reason})
+	}
 }
 
 type loginResult struct {

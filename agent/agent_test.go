@@ -342,7 +342,11 @@ func TestRevokeAckedAfterTeardown(t *testing.T) {
 	}
 	h.a.Tap("ana") // ignored while ending
 	h.gate <- nil
-	e := h.ev.ended(t)
+	evs := h.ev.expect(t, EventSessionEnding, EventTapIgnored, EventSessionEnded)
+	if evs[1].Reason != TapIgnoredEnding {
+		t.Errorf("tap.ignored = %+v, want reason %s", evs[1], TapIgnoredEnding)
+	}
+	e := evs[2]
 	if e.Reason != wire.ReasonDeprovisioned || e.SessionID != "s1" {
 		t.Errorf("session.ended = %+v", e)
 	}
@@ -576,6 +580,7 @@ func TestTapIgnoredDuringSession(t *testing.T) {
 	registerBadge(t, h.badges, "ben")
 	h.a.Tap("ben")
 	h.wantState(Active)
+	h.ev.ignored(t, TapIgnoredSessionOpen)
 	h.ev.none(t)
 	if n := len(h.hub.requestsOf(wire.TypeLogin)); n != 1 {
 		t.Errorf("%d logins", n)

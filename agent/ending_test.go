@@ -52,6 +52,7 @@ func TestSessionEndingBeforeTeardown(t *testing.T) {
 			h.a.Signout()
 			h.a.Tap("ana")
 			h.wantState(Ending)
+			h.ev.ignored(t, TapIgnoredEnding)
 			h.ev.none(t)
 			if tc.name == "revoke" && h.acked("p1") {
 				t.Error("revoke acknowledged before the teardown finished")
@@ -123,6 +124,7 @@ func TestFailedTeardownKeepsSessionAndRetries(t *testing.T) {
 	h.hub.setResponder(wire.TypeLogin, grantFor(h.clock, "s2", "bob", time.Hour))
 	h.a.Tap("bob")
 	h.wantState(Ending)
+	h.ev.ignored(t, TapIgnoredEnding)
 	h.ev.none(t)
 	if n := len(h.hub.requestsOf(wire.TypeLogin)); n != 1 { // ana's
 		t.Fatalf("%d login requests, want only ana's", n)

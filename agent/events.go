@@ -66,6 +66,31 @@ const (
 	// emits connected if the hub takes the kiosk again. It is emitted once
 	// per refusal, not per attempt (see Handler.DeviceRefused).
 	EventDeviceRefused = "device.refused"
+	// EventTapIgnored is an addition to the contract: the agent did not
+	// take a tap (Tap: stdin's "tap NAME", a screen's virtual badge), for
+	// Reason (one of the TapIgnored* constants). It is the answer to that
+	// tap, at once: every Tap gets exactly one of session.started,
+	// login.refused, credential.registered, credential.refused or
+	// tap.ignored, so a screen that drew "Checking your badge…" for its
+	// tap can go back. Nothing changed: the tap is gone, not queued. A
+	// badge presented on the reader that is not taken is ignored quietly
+	// (logged): its screen never changed, badge.read comes only for a tap
+	// that was taken.
+	EventTapIgnored = "tap.ignored"
+)
+
+// Why a tap was ignored (EventTapIgnored).
+const (
+	// TapIgnoredBusy: another tap (a login, a registration, a touch wait
+	// on a plugged-in key) is being handled; its own answer follows.
+	TapIgnoredBusy = "busy"
+	// TapIgnoredEnding: the last session is being torn down (or its
+	// teardown failed and is retried): nobody signs in over what is left
+	// of it, and an armed enrollment waits for the teardown too.
+	TapIgnoredEnding = "ending"
+	// TapIgnoredSessionOpen: a session is open and no enrollment is
+	// armed: sign out first.
+	TapIgnoredSessionOpen = "session_open"
 )
 
 // Login refusal reasons the agent decides on its own, besides the hub's

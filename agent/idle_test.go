@@ -65,6 +65,7 @@ func TestActivityPostponesIdleTimeout(t *testing.T) {
 	h.wantState(Active)
 	h.clock.Advance(4*time.Minute - time.Second)
 	h.wantState(Active)
+	h.ev.ignored(t, TapIgnoredSessionOpen)
 	h.ev.none(t)
 
 	h.clock.Advance(time.Second)

@@ -113,8 +113,9 @@ const (
 	// outcome screens stay before the locked screen is back.
 	DefaultMessageFor = 6 * time.Second
 	// DefaultVerifyingFor bounds the verifying screen when the agent
-	// never answers a tap (it ignores a tap while busy): a little more
-	// than agent.DefaultLoginTimeout.
+	// never answers a tap: a little more than agent.DefaultLoginTimeout.
+	// The agent answers every tap, a dropped one with tap.ignored, so this
+	// is only a backstop (an agent that stopped, an older one).
 	DefaultVerifyingFor = agent.DefaultLoginTimeout + 5*time.Second
 )
 
@@ -180,6 +181,12 @@ type Model struct {
 	note        Message   // an enrollment outcome shown on the session screen
 	noteUntil   time.Time
 	sessions    int // session.started events so far: tells one worker's session from the next
+
+	// tapBack is the screen the model's own tap (a virtual badge) left for
+	// the verifying screen, and tapUntil its time; 0 when the verifying
+	// screen on show is not only that tap's (see tapIgnored).
+	tapBack  Screen
+	tapUntil time.Time
 
 	clock, countdn *widget.Label
 }
@@ -317,10 +324,20 @@ func (m *Model) apply(e agent.Event) {
 	case agent.EventBadgeRead:
 		// The badge reader tapped (a card presented, a key touched). During a
 		// session that is a registration, whose outcome shows as a note.
-		if m.screen.session() || m.screen == ScreenVerifying || m.screen == ScreenEnding {
+		if m.screen == ScreenVerifying {
+			// A badge is being checked now: the verifying screen stays for
+			// it, even if the virtual badge's tap that drew it is ignored.
+			m.tapBack = 0
+			return
+		}
+		if m.screen.session() || m.screen == ScreenEnding {
 			return
 		}
 		m.verifying(now)
+	case agent.EventTapIgnored:
+		if !m.tapIgnored(now) {
+			return
+		}
 	case agent.EventEnrollmentArmed:
 		m.enrollFor = nameOf(e)
 		if m.screen == ScreenLocked {
@@ -339,6 +356,29 @@ func (m *Model) apply(e agent.Event) {
 		return // unknown: ignored, as the contract says
 	}
 	m.render()
+}
+
+// tapIgnored takes tap.ignored: the agent dropped a tap (it was busy with
+// another, a session was ending or open). Only the verifying screen that
+// the model's own tap drew, with no badge.read since, was waiting for that
+// tap: it goes back at once to what it replaced (the resting screen as it
+// is now, or a timed screen whose time is not up). Any other verifying
+// screen is a badge the agent took and stays until its outcome; every
+// other screen was not changed by the tap. It reports whether the screen
+// changed.
+//
+// The agent answers each Intents.Tap once, so the model, as the only
+// caller of Tap on its agent, knows the answer is its tap's.
+func (m *Model) tapIgnored(now time.Time) bool {
+	if m.screen != ScreenVerifying || m.tapBack == 0 {
+		return false
+	}
+	m.screen, m.until = m.tapBack, m.tapUntil
+	m.tapBack = 0
+	if !m.screen.timed() || !now.Before(m.until) {
+		m.screen = m.resting()
+	}
+	return true
 }
 
 // enrolled shows a registration's outcome: on its own screen, or as a note
@@ -438,9 +478,10 @@ func (m *Model) activity() {
 }
 
 // tap is a virtual badge's tap: the verifying screen until the agent
-// answers with session.started, login.refused or a credential event (a
-// hardware reader's tap arrives as badge.read instead). During a session a
-// tap only goes to the agent while an enrollment is armed.
+// answers with session.started, login.refused or a credential event, or
+// takes it back with tap.ignored (a hardware reader's tap arrives as
+// badge.read instead). During a session a tap only goes to the agent while
+// an enrollment is armed.
 func (m *Model) tap(name string) {
 	switch {
 	case m.screen.session():
@@ -450,17 +491,21 @@ func (m *Model) tap(name string) {
 	case m.screen == ScreenVerifying:
 		return // a tap is being checked
 	default:
+		back, until := m.screen, m.until
 		m.verifying(m.opt.Now())
+		m.tapBack, m.tapUntil = back, until
 		m.render()
 	}
 	m.opt.Intents.Tap(name)
 }
 
 // verifying switches to the verifying screen: a badge is being checked, or
-// registered while an enrollment is armed.
+// registered while an enrollment is armed. It is not the model's own tap's
+// (tap says when it is).
 func (m *Model) verifying(now time.Time) {
 	m.checking = VerifyingMessage(m.enrollFor != "")
 	m.screen, m.until = ScreenVerifying, now.Add(m.opt.VerifyingFor)
+	m.tapBack = 0
 }
 
 func (m *Model) signout() {
