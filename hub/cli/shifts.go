@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,8 +11,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -32,7 +36,7 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	// No flag default: without --shift-grace the stored policy's value
 	// applies, which "-h" must not hide behind a fixed one.
 	grace := fs.Duration("shift-grace", 0, "live sessions outside every shift by more than this end, e.g. 30m (0: no grace); without it, the stored login policy's shift grace")
-	dryRun := fs.Bool("dry-run", false, "check the file and count what would change, change nothing")
+	dryRun := fs.Bool("dry-run", false, "check the file and list, per user, what would change; change nothing")
 	file, err := parseWithFile(fs, args[1:])
 	if err != nil {
 		return err
@@ -57,11 +61,20 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	imp, err := shift.ParseCSV(strings.NewReader(string(body)), shift.ImportOptions{Zone: loc, SiteZones: true})
-	if err != nil {
+	// A file with problems is still checked against the hub, as far as its
+	// lines parsed (the users they name, their zones), in a dry run: one
+	// run reports every problem there is to fix, and changes nothing.
+	imp, err := shift.ParseCSVPartial(strings.NewReader(string(body)), shift.ImportOptions{Zone: loc, SiteZones: true})
+	var parseErr *shift.ImportError
+	if err != nil && !errors.As(err, &parseErr) {
 		return fmt.Errorf("%s: %w", file, err)
 	}
+	if parseErr != nil && len(imp.Users) == 0 {
+		return fmt.Errorf("%s: %w", file, parseErr) // nothing to check further
+	}
+	check := *dryRun || parseErr != nil
 	var res lifecycle.ImportResult
+	var changes *shiftChanges
 	err = withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 		rules, err := storedRules(ctx, st)
 		if err != nil {
@@ -73,24 +86,29 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 				rules.ShiftGrace = -1 // --shift-grace 0: no grace
 			}
 		}
+		if *dryRun && parseErr == nil {
+			changes = &shiftChanges{Store: st}
+			st = changes
+		}
 		eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Rules: rules})
 		if err != nil {
 			return err
 		}
 		res, err = eng.ImportShifts(ctx, lifecycle.Actor{Name: "cli", System: "cli"}, imp, filepath.Base(file),
-			map[string]any{"sha256": sum, "zone": *zone}, *dryRun)
+			map[string]any{"sha256": sum, "zone": *zone}, check)
 		return err
 	})
 	var ie *shift.ImportError
-	if errors.As(err, &ie) {
-		return fmt.Errorf("%s: %w", file, ie)
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, &ie) {
 		return err
+	}
+	if all := shift.JoinImportErrors(parseErr, ie); all != nil {
+		return fmt.Errorf("%s: %w", file, all)
 	}
 	if *dryRun {
 		fmt.Fprintf(e.stderr, "dry run: %s is valid; nothing was changed\n", file)
 		fmt.Fprintf(e.stdout, "would replace the shifts of %d users (%d shifts from %d lines)\n", res.Users, res.Shifts, imp.Rows)
+		changes.print(e.stdout, maxListedUsers)
 		return nil
 	}
 	fmt.Fprintf(e.stderr, "imported %s (sha256 %s)\n", file, sum[:16])
@@ -141,4 +159,92 @@ func readImport(path string) ([]byte, string, error) {
 	}
 	h := sha256.Sum256(b)
 	return b, hex.EncodeToString(h[:]), nil
+}
+
+// maxListedUsers caps the users a dry run lists.
+const maxListedUsers = 50
+
+// shiftChanges is a store.Store that notes, for a dry run, the shifts each
+// user's record has before and after the transaction's UpdateUser calls:
+// what the import would change, its local times placed in each user's
+// zone, read from the transaction the dry run rolls back. Only the last
+// transaction's (the import's) are kept.
+type shiftChanges struct {
+	store.Store
+	users map[string]*userShiftChange // by user ID
+}
+
+type userShiftChange struct {
+	userName      string
+	before, after []store.Shift
+}
+
+func (c *shiftChanges) InTx(ctx context.Context, fn func(store.Ops) error) error {
+	return c.Store.InTx(ctx, func(tx store.Ops) error {
+		c.users = map[string]*userShiftChange{} // a retried transaction starts over
+		return fn(shiftChangesTx{Ops: tx, c: c})
+	})
+}
+
+type shiftChangesTx struct {
+	store.Ops
+	c *shiftChanges
+}
+
+func (tx shiftChangesTx) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	var before []store.Shift
+	u, err := tx.Ops.UpdateUser(ctx, id, func(old store.User) (store.User, error) {
+		before = old.Shifts
+		return fn(old)
+	})
+	if err != nil {
+		return u, err
+	}
+	ch := tx.c.users[u.ID]
+	if ch == nil {
+		ch = &userShiftChange{before: before}
+		tx.c.users[u.ID] = ch
+	}
+	ch.userName, ch.after = u.UserName, u.Shifts
+	return u, nil
+}
+
+// print lists, by userName, what would change for each user the import
+// lists (at most limit of them): shifts added and removed, or unchanged.
+func (c *shiftChanges) print(w io.Writer, limit int) {
+	if c == nil || len(c.users) == 0 {
+		return
+	}
+	type row struct {
+		name           string
+		added, removed int
+	}
+	rows := make([]row, 0, len(c.users))
+	changed := 0
+	for _, ch := range c.users {
+		r := row{name: ch.userName}
+		if r.added, r.removed = shift.Diff(ch.before, ch.after); r.added+r.removed > 0 {
+			changed++
+		}
+		rows = append(rows, r)
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		return cmp.Or(strings.Compare(store.FoldName(a.name), store.FoldName(b.name)), strings.Compare(a.name, b.name))
+	})
+	fmt.Fprintf(w, "per user (%d would change, %d unchanged):\n", changed, len(rows)-changed)
+	for i, r := range rows {
+		if i == limit {
+			fmt.Fprintf(w, "  … and %d more users\n", len(rows)-limit)
+			break
+		}
+		name := r.name
+		if strings.ContainsFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) {
+			name = strconv.Quote(name) // no terminal control from a provisioned name
+		}
+		if r.added+r.removed == 0 {
+			fmt.Fprintf(w, "  %s: unchanged\n", name)
+			continue
+		}
+		fmt.Fprintf(w, "  %s: %d added, %d removed\n", name, r.added, r.removed)
+	}
 }

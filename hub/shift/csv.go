@@ -96,16 +96,22 @@ type ImportError struct {
 	Problems []LineError
 	// Truncated says that more problems were found than are listed.
 	Truncated bool
+	// More is how many problems were found beyond Problems (a parse that
+	// stops early, at MaxImportRows, may have found fewer than there are).
+	More int
 }
 
 func (e *ImportError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d problem(s); nothing was imported", len(e.Problems))
+	fmt.Fprintf(&b, "%d problem(s); nothing was imported", len(e.Problems)+e.More)
 	for _, p := range e.Problems {
 		b.WriteString("\n  ")
 		b.WriteString(p.String())
 	}
-	if e.Truncated {
+	switch {
+	case e.More > 0:
+		fmt.Fprintf(&b, "\n  … and %d more not listed: fix these first", e.More)
+	case e.Truncated:
 		b.WriteString("\n  … more problems not listed: fix these first")
 	}
 	return b.String()
@@ -122,6 +128,7 @@ type problems struct{ e ImportError }
 func (p *problems) add(line int, format string, args ...any) {
 	if len(p.e.Problems) >= MaxProblems {
 		p.e.Truncated = true
+		p.e.More++
 		return
 	}
 	p.e.Problems = append(p.e.Problems, LineError{Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -153,6 +160,27 @@ func (p *problems) err() error {
 // Every problem is reported with its line number (up to a limit); on any
 // problem the result is an *ImportError and nothing is returned.
 func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
+	imp, err := ParseCSVPartial(r, opts)
+	if err != nil {
+		return Import{}, err
+	}
+	return imp, nil
+}
+
+// ParseCSVPartial is ParseCSV for an importer that reports every problem
+// of a file in one run: with the *ImportError for problems on the file's
+// lines it also returns the Import of the lines that did parse, so that
+// the caller can check those further (that each userName names a user and
+// the zone of each user's local times: lifecycle.Engine.ImportShifts in a
+// dry run) and report those problems with the parser's (JoinImportErrors).
+//
+// That Import is for checking only and must never be applied: it lacks
+// the lines that failed, so it would give users part of their schedule. A
+// user all of whose lines failed is in it without shifts and with those
+// lines as Lines, so that their name is checked too. A problem with the
+// file as a whole (its size, its header) gives an empty Import, as does a
+// read error, which is returned as it is.
+func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 	var ps problems
 	data, err := io.ReadAll(io.LimitReader(r, MaxImportBytes+1))
 	if err != nil {
@@ -192,7 +220,8 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 		shifts []store.Shift
 		lines  []int
 		local  []LocalRow
-		clear  int // line of a clearing row
+		clear  int   // line of a clearing row
+		failed []int // lines of rows that did not parse
 	}
 	byKey := map[string]*userRows{}
 	var order []*userRows
@@ -206,8 +235,9 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 		if err != nil {
 			// The reader resumes after a malformed record: report it and
 			// carry on, so one import run lists every problem.
+			// Past MaxProblems it only counts them ("and N more").
 			ps.add(csvLine(err), "%s", csvProblem(err))
-			if ps.e.Truncated || csvLine(err) == 0 {
+			if csvLine(err) == 0 {
 				break
 			}
 			continue
@@ -254,10 +284,12 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 			// The zone is the user's: check the form now, place it later.
 			if _, msg := parseTime(startText, time.UTC, ""); msg != "" {
 				ps.add(line, "%s: %s", ColStart, msg)
+				u.failed = append(u.failed, line)
 				continue
 			}
 			if _, msg := parseTime(endText, time.UTC, ""); msg != "" {
 				ps.add(line, "%s: %s", ColEnd, msg)
+				u.failed = append(u.failed, line)
 				continue
 			}
 			u.local = append(u.local, LocalRow{Line: line, Start: startText, End: endText})
@@ -270,17 +302,20 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 			} else if l, err := time.LoadLocation(zoneText); err != nil || zoneText == "Local" {
 				ps.add(line, "%s %q is not an IANA time zone name such as Europe/Berlin or America/Chicago", ColZone, zoneText)
 				zones[zoneText] = nil
+				u.failed = append(u.failed, line)
 				continue
 			} else {
 				zones[zoneText], loc = l, l
 			}
 			if loc == nil {
+				u.failed = append(u.failed, line)
 				continue // reported on its first use
 			}
 		}
 		s, p := rowShift(startText, endText, loc, zoneText)
 		if p != "" {
 			ps.add(line, "%s", p)
+			u.failed = append(u.failed, line)
 			continue
 		}
 		u.shifts = append(u.shifts, s)
@@ -308,12 +343,17 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 		for _, p := range finish(&us) {
 			ps.add(p.Line, "%s", p.Msg)
 		}
-		if len(us.Shifts) > 0 {
+		switch {
+		case len(us.Shifts) > 0:
+			out.Users = append(out.Users, us)
+		case len(u.failed) > 0:
+			// Only when there are problems: for the name check.
+			us.Shifts, us.Lines = []store.Shift{}, u.failed
 			out.Users = append(out.Users, us)
 		}
 	}
 	if err := ps.err(); err != nil {
-		return Import{}, err
+		return out, err
 	}
 	if len(out.Users) == 0 {
 		ps.add(0, "no shift lines after the header: nothing to import")
@@ -368,17 +408,38 @@ func (imp Import) Resolve(zoneFor func(UserShifts) (*time.Location, string)) (Im
 }
 
 // NewImportError is the error for problems (nil for none): in line order,
-// at most MaxProblems of them.
+// at most MaxProblems of them, the rest counted (ImportError.More).
 func NewImportError(problems []LineError) error {
-	if len(problems) == 0 {
+	if e := JoinImportErrors(&ImportError{Problems: problems}); e != nil {
+		return e
+	}
+	return nil
+}
+
+// JoinImportErrors is one ImportError listing the problems of errs (nil
+// ones are skipped) in line order, the parser's before others on the same
+// line when given first; at most MaxProblems are listed and the rest,
+// with those errs had already left off, counted in More. It is nil when
+// there is no problem.
+func JoinImportErrors(errs ...*ImportError) *ImportError {
+	out := &ImportError{}
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		out.Problems = append(out.Problems, e.Problems...)
+		out.More += e.More
+		out.Truncated = out.Truncated || e.Truncated
+	}
+	if len(out.Problems) == 0 && out.More == 0 {
 		return nil
 	}
-	e := &ImportError{Problems: slices.Clone(problems)}
-	slices.SortStableFunc(e.Problems, func(a, b LineError) int { return a.Line - b.Line })
-	if len(e.Problems) > MaxProblems {
-		e.Problems, e.Truncated = e.Problems[:MaxProblems], true
+	slices.SortStableFunc(out.Problems, func(a, b LineError) int { return a.Line - b.Line })
+	if n := len(out.Problems) - MaxProblems; n > 0 {
+		out.Problems, out.More = out.Problems[:MaxProblems], out.More+n
 	}
-	return e
+	out.Truncated = out.Truncated || out.More > 0
+	return out
 }
 
 // rowShift is the shift of one row, its times read in loc (named

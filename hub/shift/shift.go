@@ -114,3 +114,29 @@ func stamp(t time.Time) string {
 func Equal(a, b []store.Shift) bool {
 	return slices.EqualFunc(a, b, func(x, y store.Shift) bool { return x.Start.Equal(y.Start) && x.End.Equal(y.End) })
 }
+
+// Diff counts what replacing before with after changes: the shifts of
+// after that before lacks (added) and those of before that after lacks
+// (removed). Shifts are the same when they start and end at the same
+// instants; order and zone do not matter. Both zero: unchanged.
+func Diff(before, after []store.Shift) (added, removed int) {
+	type span struct{ start, startNs, end, endNs int64 } // UnixNano overflows past 2262
+	key := func(s store.Shift) span {
+		return span{s.Start.Unix(), int64(s.Start.Nanosecond()), s.End.Unix(), int64(s.End.Nanosecond())}
+	}
+	left := make(map[span]int, len(before))
+	for _, s := range before {
+		left[key(s)]++
+	}
+	for _, s := range after {
+		if k := key(s); left[k] > 0 {
+			left[k]--
+		} else {
+			added++
+		}
+	}
+	for _, n := range left {
+		removed += n
+	}
+	return added, removed
+}
