@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/enroll"
@@ -281,6 +282,11 @@ func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) 
 	}
 	if f[0] == "" || f[1] == "" {
 		return badRequest("a kiosk needs a name and a site")
+	}
+	if strings.ContainsFunc(f[0], unicode.IsControl) {
+		// As the admin API refuses it: the name is shown in every list
+		// and log line, and stored as the kiosk's identity.
+		return badRequest("a kiosk name has no control characters")
 	}
 	site, err := c.scopedSite(r.Context(), v, f[1])
 	if err != nil {
@@ -577,8 +583,14 @@ func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewe
 	if err != nil {
 		return err
 	}
-	name, _ := get("name")
-	role, _ := get("role")
+	name, err := get("name")
+	if err != nil {
+		return err
+	}
+	role, err := get("role")
+	if err != nil {
+		return err
+	}
 	if err := validName(name); err != nil {
 		return err
 	}

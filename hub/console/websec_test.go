@@ -241,3 +241,17 @@ func TestHeadDoesNothing(t *testing.T) {
 		t.Errorf("sign-out: Clear-Site-Data %q, want \"cache\"", r.Header.Get("Clear-Site-Data"))
 	}
 }
+
+// TestFormNamesChecked: a kiosk name with a control character is refused
+// as the admin API refuses it (it was stored: 201), and an account name
+// that is not text says so instead of "an account needs a name".
+func TestFormNamesChecked(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	if r := admin.post("/console/devices/codes", url.Values{"name": {"a\x00b"}, "site": {"north"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "control characters") {
+		t.Errorf("kiosk name with NUL: %d, want 400 naming control characters", r.Status)
+	}
+	if r := admin.post("/console/accounts", url.Values{"name": {"\xff\xfe"}, "role": {"admin"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "too long or not text") {
+		t.Errorf("account name not UTF-8: %d, want 400 saying it is not text", r.Status)
+	}
+}
