@@ -46,7 +46,7 @@ import (
 // same at every site.
 //
 // "00:00" and "24:00" are read as the day's first instant and the instant
-// after its last (dayStartIn, dayEndIn), not as the wall time 00:00: where
+// after its last (store.User.StartIn, EndIn), not as the wall time 00:00: where
 // the clocks skip midnight (America/Santiago, America/Havana go forward
 // at 24:00) there is no 00:00, and time.Date picks 23:00 of the day before,
 // which opened a start day an hour early and closed the end day, and the
@@ -105,7 +105,7 @@ func (e *Engine) UserAt(ctx context.Context, tx store.SiteOps, u store.User, sit
 	if err != nil {
 		return store.User{}, err
 	}
-	u.StartDate, u.EndDate = startIn(u, loc), endIn(u, loc)
+	u.StartDate, u.EndDate = u.StartIn(loc), u.EndIn(loc)
 	return u, nil
 }
 
@@ -134,129 +134,17 @@ func (e *Engine) resolveDates(ctx context.Context, tx store.SiteOps, u *store.Us
 // spanOver returns u with StartDate the earliest startIn and EndDate the
 // latest endIn over locs (not empty).
 func spanOver(u store.User, locs []*time.Location) store.User {
-	start, end := startIn(u, locs[0]), endIn(u, locs[0])
+	start, end := u.StartIn(locs[0]), u.EndIn(locs[0])
 	for _, loc := range locs[1:] {
-		if s := startIn(u, loc); s.Before(start) {
+		if s := u.StartIn(loc); s.Before(start) {
 			start = s
 		}
-		if e := endIn(u, loc); e.After(end) {
+		if e := u.EndIn(loc); e.After(end) {
 			end = e
 		}
 	}
 	u.StartDate, u.EndDate = start, end
 	return u
-}
-
-// startIn returns when u's access starts at a site in time zone loc: the
-// first instant of StartDay there (dayStartIn), or StartDate when the
-// start was sent as an instant (or there is none: zero). In UTC. It is
-// store.User.StartIn but for days whose midnight loc's clocks skip.
-func startIn(u store.User, loc *time.Location) time.Time {
-	if t, ok := dayStartIn(u.StartDay, loc); ok {
-		return t
-	}
-	return u.StartDate
-}
-
-// endIn returns when u's access ends at a site in time zone loc: right
-// after the last instant of EndDay there (dayEndIn), so the whole last
-// day is worked, whatever its length; or EndDate when the end was sent as
-// an instant (or there is none: zero). In UTC.
-func endIn(u store.User, loc *time.Location) time.Time {
-	if t, ok := dayEndIn(u.EndDay, loc); ok {
-		return t
-	}
-	return u.EndDate
-}
-
-// dayStartIn returns, in UTC, the first instant whose date in loc (nil:
-// UTC) is day (a store.DayLayout date) or later: 00:00 of day there, or,
-// where the clocks skip midnight, the instant they change (for a day that
-// is skipped whole, the start of the next). Where they go back over
-// midnight it is the first 00:00. ok is false when day is not a date.
-func dayStartIn(day string, loc *time.Location) (time.Time, bool) {
-	wall, err := time.Parse(store.DayLayout, day)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return firstAtOrAfter(wall, loc), true
-}
-
-// dayEndIn returns, in UTC, the instant right after the last one whose
-// date in loc (nil: UTC) is day or earlier: 00:00 of the next day there,
-// or where the clocks skip it the instant they change; where they go
-// back over midnight, the last 00:00, so that day's every instant is
-// before it. ok is false when day is not a date.
-func dayEndIn(day string, loc *time.Location) (time.Time, bool) {
-	wall, err := time.Parse(store.DayLayout, day)
-	if err != nil {
-		return time.Time{}, false
-	}
-	return lastUntil(wall.AddDate(0, 0, 1), loc), true
-}
-
-// zoneSearch bounds the instants whose wall clock in a zone is near a
-// given one: UTC offsets are well within a day.
-const zoneSearch = 48 * time.Hour
-
-// firstAtOrAfter returns the first instant whose wall clock in loc is at
-// or after wall (a wall-clock time written as UTC), in UTC.
-func firstAtOrAfter(wall time.Time, loc *time.Location) time.Time {
-	var best time.Time
-	found := false
-	eachOffset(loc, wall.Add(-zoneSearch), wall.Add(zoneSearch), func(from, to time.Time, off time.Duration) {
-		// Within the period the wall clock is the instant plus off.
-		t := wall.Add(-off)
-		if !from.IsZero() && t.Before(from) {
-			t = from
-		}
-		if (to.IsZero() || t.Before(to)) && (!found || t.Before(best)) {
-			best, found = t, true
-		}
-	})
-	if !found { // not reached: the last period searched reaches past wall
-		return time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), loc).UTC()
-	}
-	return best.UTC()
-}
-
-// lastUntil returns the instant right after the last one whose wall clock
-// in loc is before wall (a wall-clock time written as UTC), in UTC.
-func lastUntil(wall time.Time, loc *time.Location) time.Time {
-	var best time.Time
-	found := false
-	eachOffset(loc, wall.Add(-zoneSearch), wall.Add(zoneSearch), func(from, to time.Time, off time.Duration) {
-		t := wall.Add(-off)
-		if !to.IsZero() && t.After(to) {
-			t = to
-		}
-		if (from.IsZero() || t.After(from)) && (!found || t.After(best)) {
-			best, found = t, true
-		}
-	})
-	if !found { // not reached: the first period searched begins before wall
-		return time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), wall.Nanosecond(), loc).UTC()
-	}
-	return best.UTC()
-}
-
-// eachOffset calls fn for each period of one UTC offset of loc (nil: UTC)
-// that overlaps the instants [from, to), with the period's bounds (zero:
-// unbounded) and offset.
-func eachOffset(loc *time.Location, from, to time.Time, fn func(start, end time.Time, off time.Duration)) {
-	if loc == nil {
-		loc = time.UTC
-	}
-	for t := from; ; {
-		lt := t.In(loc)
-		_, off := lt.Zone()
-		start, end := lt.ZoneBounds()
-		fn(start, end, time.Duration(off)*time.Second)
-		if end.IsZero() || !end.After(t) || !end.Before(to) {
-			return
-		}
-		t = end
-	}
 }
 
 // siteUsersBatch is how many users a change of sites reads at a time.

@@ -226,22 +226,25 @@ func ValidDay(s string) bool {
 }
 
 // StartIn returns when the user's access starts at a site in time zone
-// loc (nil: UTC): 00:00 of StartDay there, or StartDate when the start was
-// sent as an instant (or there is none: zero). In UTC.
+// loc (nil: UTC): the first instant of StartDay there (dayStartIn: 00:00,
+// or where the clocks skip midnight the instant they change), or
+// StartDate when the start was sent as an instant (or there is none:
+// zero). In UTC.
 func (u User) StartIn(loc *time.Location) time.Time {
-	if d, ok := dayIn(u.StartDay, loc); ok {
-		return d.UTC()
+	if t, ok := dayStartIn(u.StartDay, loc); ok {
+		return t
 	}
 	return u.StartDate
 }
 
 // EndIn returns when the user's access ends at a site in time zone loc
-// (nil: UTC): 24:00 of EndDay there (00:00 of the next day, so the whole
-// last day is worked, whatever its length), or EndDate when the end was
+// (nil: UTC): right after the last instant of EndDay there (dayEndIn:
+// 00:00 of the next day, or the instant the clocks skip it), so the whole
+// last day is worked, whatever its length; or EndDate when the end was
 // sent as an instant (or there is none: zero). In UTC.
 func (u User) EndIn(loc *time.Location) time.Time {
-	if d, ok := dayIn(u.EndDay, loc); ok {
-		return d.AddDate(0, 0, 1).UTC()
+	if t, ok := dayEndIn(u.EndDay, loc); ok {
+		return t
 	}
 	return u.EndDate
 }
@@ -252,19 +255,6 @@ func (u User) EndIn(loc *time.Location) time.Time {
 func (u User) InZone(loc *time.Location) User {
 	u.StartDate, u.EndDate = u.StartIn(loc), u.EndIn(loc)
 	return u
-}
-
-// dayIn returns 00:00 of day in loc (nil: UTC); ok is false when day is
-// empty or not a DayLayout date.
-func dayIn(day string, loc *time.Location) (time.Time, bool) {
-	if day == "" {
-		return time.Time{}, false
-	}
-	if loc == nil {
-		loc = time.UTC
-	}
-	t, err := time.ParseInLocation(DayLayout, day, loc)
-	return t, err == nil
 }
 
 // Shift is one working window.
