@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -28,8 +27,10 @@ func (e env) admin(ctx context.Context, args []string) error {
 	if err := parse(fs, args[1:], "data"); err != nil {
 		return err
 	}
-	if u, err := url.Parse(*public); err != nil || u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("%w: --public-url %q: want https://host[:port]", errUsage, *public)
+	// The link is opened at this URL: one that serve would refuse (an IP
+	// address: passkeys need a domain) gives a link that cannot work.
+	if err := checkPublicURL(*public); err != nil {
+		return err
 	}
 	if err := checkAccountName(*name); err != nil {
 		return err

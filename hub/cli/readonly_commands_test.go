@@ -228,6 +228,7 @@ func TestMistakesMakeNoHub(t *testing.T) {
 		{"start", []string{"device", "code", "--site", "north", "--name", "north-1", "--profile", "no-such-model"}, 1, "--profile"},
 		{"start", []string{"admin", "bootstrap", "--name", "<ada>"}, 2, "cannot contain"},
 		{"start", []string{"admin", "bootstrap", "--name", "ada", "--public-url", "http://hub"}, 2, "want https://"},
+		{"start", []string{"admin", "bootstrap", "--name", "ada", "--public-url", "https://192.0.2.1:8443"}, 2, "not an IP address"},
 		{"start", []string{"serve", "--public-url", "http://hub"}, 2, "want https://"},
 		{"start", []string{"serve", "--public-url", "https://127.0.0.1:8443"}, 2, "not an IP address"},
 		{"start", []string{"serve", "--listen", "8443"}, 2, "--listen"},

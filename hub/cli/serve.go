@@ -104,6 +104,12 @@ func checkServeFlags(listen, public string) error {
 	if public == "" {
 		return nil
 	}
+	return checkPublicURL(public)
+}
+
+// checkPublicURL refuses a --public-url that is not https://host[:port]
+// with a DNS name, as hub.New would.
+func checkPublicURL(public string) error {
 	u, err := url.Parse(public)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("%w: --public-url %q: want https://host[:port]", errUsage, public)
