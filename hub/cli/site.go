@@ -39,8 +39,8 @@ func (e env) site(ctx context.Context, args []string) error {
 		if strings.TrimSpace(*name) == "" {
 			return fmt.Errorf("%w: site set: --name is blank: give the site's name", errUsage)
 		}
-		if err := checkSiteZone(strings.TrimSpace(*zone)); err != nil {
-			return err
+		if err := lifecycle.CheckZone(strings.TrimSpace(*zone)); err != nil {
+			return fmt.Errorf("%w: --time-zone: %w", errUsage, err)
 		}
 		ch, err := setSite(ctx, *data, *name, *zone)
 		switch {
@@ -72,19 +72,6 @@ func (e env) site(ctx context.Context, args []string) error {
 		})
 	}
 	return fmt.Errorf("%w: unknown site command %q", errUsage, args[0])
-}
-
-// checkSiteZone refuses a time zone a site cannot have, as the lifecycle
-// engine does: one that does not load, and "Local", the host's zone, which
-// would move every date the day the hub moved hosts.
-func checkSiteZone(zone string) error {
-	if zone == "Local" {
-		return fmt.Errorf("%w: --time-zone %q is the hub host's zone: give the site's own, an IANA name such as Europe/Berlin", errUsage, zone)
-	}
-	if _, err := time.LoadLocation(zone); err != nil {
-		return fmt.Errorf("%w: --time-zone %q is not an IANA time zone name such as Europe/Berlin", errUsage, zone)
-	}
-	return nil
 }
 
 // setSite registers the site or changes its time zone, offline: a change

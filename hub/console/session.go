@@ -223,7 +223,7 @@ func (c *Console) viewer(ctx context.Context, r *http.Request, touch bool) (*vie
 	now := c.cfg.Now()
 	// The lookup is by hash; the comparison is repeated in constant time
 	// so that no code path compares secret material any other way.
-	if subtle.ConstantTimeCompare(s.Hash, hash) != 1 || !s.Ended.IsZero() || !now.Before(s.Expires) || now.Sub(s.LastSeen) >= c.cfg.IdleTimeout {
+	if subtle.ConstantTimeCompare(s.Hash, hash) != 1 || !c.usable(s, now) {
 		return nil, errNoSession
 	}
 	a, err := c.st.GetConsoleAccount(ctx, s.AccountID)
@@ -246,6 +246,12 @@ func (c *Console) viewer(ctx context.Context, r *http.Request, touch bool) (*vie
 		}
 	}
 	return &viewer{account: a, hash: hash, csrf: csrfToken(secret), signedIn: s.Created}, nil
+}
+
+// usable reports whether session s may still be used at now: not ended,
+// nor past its absolute or idle timeout.
+func (c *Console) usable(s store.ConsoleSession, now time.Time) bool {
+	return s.Ended.IsZero() && now.Before(s.Expires) && now.Sub(s.LastSeen) < c.cfg.IdleTimeout
 }
 
 // checkCSRF compares the request's synchronizer token, from the form or

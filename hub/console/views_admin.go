@@ -890,7 +890,7 @@ func (c *Console) liveSessions(ctx context.Context, v *viewer) ([]browserSession
 	now := c.cfg.Now()
 	var out []browserSession
 	for _, s := range ss {
-		if !now.Before(s.Expires) || now.Sub(s.LastSeen) >= c.cfg.IdleTimeout {
+		if !c.usable(s, now) {
 			continue
 		}
 		out = append(out, browserSession{ID: hex.EncodeToString(s.Hash[:min(8, len(s.Hash))]), Created: s.Created, LastSeen: s.LastSeen,

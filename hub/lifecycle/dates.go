@@ -241,10 +241,11 @@ func (e *Engine) PutSite(ctx context.Context, a Actor, z SiteZone) (SiteChange, 
 	return e.changeSite(ctx, a, z, sitePut)
 }
 
-// checkZone refuses a time zone a site cannot have: one that does not
-// load, and "Local", the hub host's zone, which would move every date the
-// day the hub moved hosts.
-func checkZone(zone string) error {
+// CheckZone refuses (ErrInvalid) a time zone a site cannot have: one that
+// does not load, and "Local", the hub host's zone, which would move every
+// date the day the hub moved hosts. The CLI checks with it before it
+// opens anything.
+func CheckZone(zone string) error {
 	if zone == "Local" {
 		return invalid("time zone %q is the hub host's: give the site's own, an IANA name such as Europe/Berlin", zone)
 	}
@@ -259,7 +260,7 @@ func (e *Engine) changeSite(ctx context.Context, a Actor, z SiteZone, mode siteM
 	if name == "" {
 		return SiteChange{}, invalid("give the site a name")
 	}
-	if err := checkZone(zone); err != nil {
+	if err := CheckZone(zone); err != nil {
 		return SiteChange{}, err
 	}
 	var out SiteChange

@@ -123,10 +123,10 @@ func FuzzDates(f *testing.F) {
 		want := map[string]*time.Location{"U": time.UTC}
 		for site, zone := range tx.zones {
 			loc, loadErr := time.LoadLocation(zone)
-			if err := checkZone(zone); err == nil && (loadErr != nil || zone == "Local") {
-				t.Errorf("checkZone(%q) accepted a zone that does not load or is the host's (%v)", zone, loadErr)
+			if err := CheckZone(zone); err == nil && (loadErr != nil || zone == "Local") {
+				t.Errorf("CheckZone(%q) accepted a zone that does not load or is the host's (%v)", zone, loadErr)
 			} else if err != nil && !errors.Is(err, ErrInvalid) {
-				t.Errorf("checkZone(%q) = %v, not ErrInvalid", zone, err)
+				t.Errorf("CheckZone(%q) = %v, not ErrInvalid", zone, err)
 			}
 			got := e.location(site, zone)
 			switch {
