@@ -112,10 +112,11 @@ func (e env) review(ctx context.Context, args []string) error {
 		if err != nil {
 			return usageErr(err)
 		}
-		if err := checkCampaignFlags(*name, d, sites, roles, time.Now()); err != nil {
-			return err
-		}
 		req := governance.CampaignRequest{Name: *name, Due: d, Scope: store.ReviewScope{Sites: sites, Roles: roles, Privileged: *priv, External: *ext}}
+		// Before the hub is opened: a mistake changes nothing in --data.
+		if err := req.Check(time.Now()); err != nil {
+			return fmt.Errorf("%w: review start: %w", errUsage, err)
+		}
 		return withGovernance(ctx, *data, func(g *governance.Service) error {
 			c, err := g.StartCampaign(ctx, cliActor, req)
 			if err != nil {
@@ -205,32 +206,6 @@ func (e env) review(ctx context.Context, args []string) error {
 		})
 	}
 	return fmt.Errorf("%w: unknown review command %q", errUsage, args[0])
-}
-
-// checkCampaignFlags refuses, before the hub is opened, the review start
-// mistakes governance.StartCampaign would refuse after: a blank name, a due
-// date past or too far ahead, a blank site or role. (StartCampaign checks
-// everything again, the lengths of names and lists too.)
-func checkCampaignFlags(name string, due time.Time, sites, roles []string, now time.Time) error {
-	switch {
-	case strings.TrimSpace(name) == "":
-		return fmt.Errorf("%w: review start: --name is blank: name the campaign", errUsage)
-	case !due.After(now):
-		return fmt.Errorf("%w: review start: --due %s has already passed", errUsage, due.UTC().Format(time.RFC3339))
-	case due.Sub(now) > governance.MaxCampaignLength:
-		return fmt.Errorf("%w: review start: --due %s: a campaign is due at most %d days ahead", errUsage, due.UTC().Format(time.RFC3339), int(governance.MaxCampaignLength/(24*time.Hour)))
-	}
-	for _, l := range []struct {
-		flag string
-		vals []string
-	}{{"site", sites}, {"role", roles}} {
-		for _, v := range l.vals {
-			if strings.TrimSpace(v) == "" {
-				return fmt.Errorf("%w: review start: a blank --%s", errUsage, l.flag)
-			}
-		}
-	}
-	return nil
 }
 
 func (e env) findings(ctx context.Context, args []string) error {

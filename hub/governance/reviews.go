@@ -87,6 +87,11 @@ type CampaignRequest struct {
 	Due   time.Time         `json:"due"`
 }
 
+// Check refuses (ErrInvalid) what StartCampaign would refuse of r at now,
+// without a store: the CLI checks its flags with it before it opens the
+// hub. StartCampaign checks again.
+func (r CampaignRequest) Check(now time.Time) error { return r.normalize(now) }
+
 // normalize checks r and trims it.
 func (r *CampaignRequest) normalize(now time.Time) error {
 	r.Name = strings.TrimSpace(r.Name)
