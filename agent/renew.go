@@ -73,7 +73,7 @@ func (h hubClock) now() time.Time {
 func (c *Client) renewLoop(ctx context.Context, cn *conn, serverTime time.Time) {
 	hub := hubClock{c: c, server: serverTime, at: c.monoNow()}
 	for {
-		wait := c.renewWait()
+		wait := c.renewWait(hub.now())
 		if wait <= 0 {
 			c.renewal.attempted, c.renewal.last = true, c.monoNow()
 			err := c.renew(ctx, hub)
@@ -108,11 +108,14 @@ func (c *Client) renewLoop(ctx context.Context, cn *conn, serverTime time.Time) 
 
 // renewWait is how long to wait before the next renewal attempt: until the
 // certificate is due, and at least renewGap after the last attempt. Zero
-// or less: now.
-func (c *Client) renewWait() time.Duration {
+// or less: now. The certificate is due by hubNow, the estimate of the
+// hub's clock: the hub is what refuses it once it has expired, so a kiosk
+// whose clock lags by more than a third of the lifetime still renews in
+// time.
+func (c *Client) renewWait(hubNow time.Time) time.Duration {
 	leaf := c.cfg.Renewer.Current().Leaf
 	due := leaf.NotBefore.Add(leaf.NotAfter.Sub(leaf.NotBefore) / 3 * 2) // as NeedsRenewal
-	wait := due.Sub(c.clock.Now())
+	wait := due.Sub(hubNow)
 	if c.renewal.attempted {
 		wait = max(wait, c.renewal.last+c.renewGap()-c.monoNow())
 	}

@@ -65,10 +65,18 @@ type renewAnswer func(pki *certstest.PKI, n int, csr []byte, hubNow time.Time) a
 // the kiosk's by hubAhead (welcome's server_time).
 func startRenewKiosk(t *testing.T, hubAhead time.Duration, answer renewAnswer) *renewKiosk {
 	t.Helper()
+	return startRenewKioskIssued(t, hubAhead, 5*24*time.Hour, true, answer)
+}
+
+// startRenewKioskIssued is startRenewKiosk with a device certificate
+// issued issuedAgo by the kiosk's clock, due for renewal by that clock or
+// not as due says.
+func startRenewKioskIssued(t *testing.T, hubAhead, issuedAgo time.Duration, due bool, answer renewAnswer) *renewKiosk {
+	t.Helper()
 	now := time.Now()
 	k := &renewKiosk{t: t, pki: certstest.NewAt(t, now), clock: &sleepClock{&fakeClock{now: now}, make(chan time.Duration, 64)},
 		dir: t.TempDir(), renews: make(chan time.Time, 64)}
-	k.old = k.pki.DeviceAt(t, "kiosk-1", 6*24*time.Hour, now.Add(-5*24*time.Hour))
+	k.old = k.pki.DeviceAt(t, "kiosk-1", 6*24*time.Hour, now.Add(-issuedAgo))
 	if err := writeKeyPair(k.dir, k.old.PrivateKey.(crypto.Signer), k.old.Certificate[0]); err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +84,8 @@ func startRenewKiosk(t *testing.T, hubAhead time.Duration, answer renewAnswer) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.NeedsRenewal(now) {
-		t.Fatal("the kiosk's certificate is not due for renewal")
+	if r.NeedsRenewal(now) != due {
+		t.Fatalf("the kiosk's certificate is due for renewal: %t, want %t", !due, due)
 	}
 	k.r = r
 	var mu sync.Mutex
@@ -354,6 +362,20 @@ func TestRenewRefusesBadCertificate(t *testing.T) {
 			k.noRenew("the refusal is retried only after the clock moved")
 		})
 	}
+}
+
+// A kiosk whose clock lags the hub's renews when the certificate is due
+// by the hub's clock, the one that will refuse it: with a lag of two days
+// and a six-day certificate it would otherwise ask only after the hub
+// began refusing it.
+func TestRenewDueByHubClock(t *testing.T) {
+	const day = 24 * time.Hour
+	// Issued 3.5 days ago by the kiosk's clock: due (at 4 days) in half a
+	// day by it, 1.5 days ago by the hub's, whose clock is 2 days ahead.
+	k := startRenewKioskIssued(t, 2*day, 3*day+12*time.Hour, false, func(pki *certstest.PKI, _ int, csr []byte, hubNow time.Time) any {
+		return wire.Cert{Cert: signCSR(t, pki.CA, csr, "kiosk-1", 6*day, hubNow)}
+	})
+	recv(t, k.renews, "cert.renew, due by the hub's clock")
 }
 
 // A hub that issues certificates valid for two minutes gets a cert.renew
