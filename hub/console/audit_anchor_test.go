@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"encoding/json"
 	"html"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 var verifyHead = regexp.MustCompile(`id="verify-head">([^<]+)<`)
@@ -43,7 +46,7 @@ func TestAuditVerifyAnchor(t *testing.T) {
 	}
 	wrong := audit.Anchor{Seq: kept.Seq, Hash: append([]byte(nil), kept.Hash...)}
 	wrong.Hash[0] ^= 1
-	pastHead := kept.Seq + 5
+	pastHead := kept.Seq + 1000 // each check adds a record
 	past := strconv.FormatInt(pastHead, 10) + ":" + strings.Repeat("ab", 32)
 	_, parseErr := audit.ParseAnchor("12")
 
@@ -98,5 +101,67 @@ func TestAuditVerifyAnchor(t *testing.T) {
 	r = admin.get("/console/audit/verify")
 	if m := verifyHead.FindStringSubmatch(r.Body); m == nil || m[1] != now.Anchor().String() {
 		t.Errorf("head after more records: %v, want %s", m, now.Anchor())
+	}
+}
+
+// TestAuditVerifyIsRecorded checks that a console check of the chain is
+// itself on the record: who checked, against which anchor, what the page
+// showed, and a broken chain as such.
+func TestAuditVerifyIsRecorded(t *testing.T) {
+	logs := &errorLog{}
+	h := hubtest.Start(t, hubtest.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError}))})
+	admin := bootstrapAdmin(t, h)
+
+	last := func() (store.AuditRecord, map[string]any) {
+		t.Helper()
+		seq, _, err := h.Store().AuditHead(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := h.Store().ListAudit(t.Context(), store.AuditQuery{AfterSeq: seq - 1})
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("last audit record: %v %v", rs, err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal(rs[0].Detail, &d); err != nil {
+			t.Fatal(err)
+		}
+		return rs[0], d
+	}
+
+	r := admin.get("/console/audit/verify")
+	m := verifyHead.FindStringSubmatch(r.Body)
+	if r.Status != http.StatusOK || m == nil {
+		t.Fatalf("verify: %d %s", r.Status, r.Body)
+	}
+	rec, d := last()
+	if rec.Action != "audit.verify" || rec.Actor != "console:ada@example.org" || rec.System != "console" || rec.Subject != "audit" {
+		t.Fatalf("last record after a verification: %+v", rec)
+	}
+	if d["ok"] != true || d["head"] != m[1] || d["anchor"] != nil || d["problem"] != nil {
+		t.Errorf("verification recorded as %v, want ok with the head %s shown", d, m[1])
+	}
+	head, err := audit.ParseAnchor(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Seq != head.Seq+1 {
+		t.Errorf("the record of the check is %d, want the one after the verified head %d", rec.Seq, head.Seq)
+	}
+
+	wrong := audit.Anchor{Seq: head.Seq, Hash: append([]byte(nil), head.Hash...)}
+	wrong.Hash[0] ^= 1
+	if r := admin.get("/console/audit/verify?" + url.Values{"anchor": {wrong.String()}}.Encode()); !strings.Contains(r.Body, `data-ok="false"`) {
+		t.Fatalf("verify against a wrong anchor: %d %s", r.Status, r.Body)
+	}
+	rec, d = last()
+	if rec.Action != "audit.verify" || d["ok"] != false || d["anchored"] != true || d["anchor"] != wrong.String() {
+		t.Errorf("failed verification recorded as %s %v", rec.Action, d)
+	}
+	if p, _ := d["problem"].(string); !strings.Contains(p, "broken at record "+strconv.FormatInt(head.Seq, 10)) {
+		t.Errorf("recorded problem %q does not say where the chain broke", p)
+	}
+	if logs := logs.take(); !strings.Contains(logs, "the audit hash chain does not verify") {
+		t.Errorf("a failed verification is not logged as an error:\n%s", logs)
 	}
 }

@@ -513,6 +513,26 @@ func (c *Console) auditVerify(w http.ResponseWriter, r *http.Request, v *viewer)
 	default:
 		res.OK = true
 	}
+	// The check is itself on the record, and a broken chain is an alert:
+	// whoever reads the trail later sees who checked it when, against
+	// which anchor, and what they were shown.
+	detail := map[string]any{"ok": res.OK, "records": res.Records}
+	if res.Head != "" {
+		detail["head"] = res.Head
+	}
+	if res.Given != "" {
+		detail["anchor"] = res.Given
+	}
+	if !res.OK {
+		detail["problem"], detail["anchored"] = res.Problem, res.Anchored
+		c.cfg.Logger.Error("console: the audit hash chain does not verify; see hub/README.md, Audit trail",
+			"by", v.account.Name, "problem", res.Problem)
+	}
+	if err := c.auditNow(r.Context(), v, "audit.verify", "audit", detail); err != nil {
+		// The result stands: a broken chain must be seen even when the
+		// trail cannot take the record of the check.
+		c.cfg.Logger.Error("console: record the audit verification", "err", err)
+	}
 	c.render(w, r, http.StatusOK, "audit", v, &page{Title: "Audit trail", Nav: "audit", Data: auditData{Verify: res}})
 	return nil
 }
