@@ -77,6 +77,13 @@ type Config struct {
 	// DefaultMaxSession; the kiosk binaries give the profile's maxSession
 	// (Sessions.MaxSession). At most DefaultMaxSession.
 	MaxSession time.Duration
+	// OfflineGrace ends the live session with reason offline once the
+	// hub has been out of reach for this long (timers.go, offlineEnd): a
+	// revocation cannot reach the kiosk meanwhile, so pulling its network
+	// cable must not keep a leaver's session open until its shift ends.
+	// 0 never does. The kiosk binaries give the profile's offlineGrace
+	// (Sessions.OfflineGrace).
+	OfflineGrace time.Duration
 	// Events receives state changes; nil drops them.
 	Events       EventSink
 	Logger       *slog.Logger
@@ -162,6 +169,9 @@ type Agent struct {
 	pending      []wire.SessionEnd
 	flushing     bool
 	connected    bool
+	// offlineSince is when the channel to the hub was last lost (or the
+	// agent started, before its first welcome); nil while it is up.
+	offlineSince *inputTime
 	// monoEnd is the live session's deadline (b), on the monotonic clock
 	// (monoNow; timers.go).
 	monoEnd time.Duration
@@ -198,6 +208,9 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.MaxSession == 0 {
 		cfg.MaxSession = DefaultMaxSession
 	}
+	if cfg.OfflineGrace < 0 {
+		return nil, fmt.Errorf("new agent: offline grace %s is negative", cfg.OfflineGrace)
+	}
 	if cfg.Warning == 0 {
 		cfg.Warning = DefaultWarning
 	}
@@ -233,6 +246,8 @@ func New(cfg Config) (*Agent, error) {
 	a.stateSnap.Store(int32(Locked))
 	a.liveID.Store(new(string))
 	a.touch()
+	start := a.inputNow()
+	a.offlineSince = &start // until the first welcome
 	if a.hub == nil {
 		c, err := ClientFromStateDir(cfg)
 		if err != nil {
@@ -913,6 +928,23 @@ func (a *Agent) reply(re, typ string, data any) {
 
 func (a *Agent) onConnected(w wire.Welcome) {
 	a.connected = true
+	// Back in reach: the offline deadline goes, and a warning it caused is
+	// taken back once the timers are armed for the session's own end.
+	var backOnline *Event
+	if a.offlineSince != nil {
+		live := a.state.live()
+		bound := live && a.offlineBound(a.inputNow())
+		a.offlineSince = nil
+		if bound && a.state == Warning {
+			a.setState(Active)
+			a.warned = 0
+			backOnline = &Event{Event: EventSessionExtended, SessionID: a.session.ID, User: a.session.User,
+				ExpiresAt: a.session.ExpiresAt, Reason: ExtendedReconnected}
+		}
+		if live {
+			a.log.Info("hub in reach again; the session runs to its own end", "session", a.session.ID)
+		}
+	}
 	if !w.ServerTime.IsZero() {
 		skew := w.ServerTime.Sub(a.clock.Now())
 		a.skew.Store(int64(skew))
@@ -926,8 +958,8 @@ func (a *Agent) onConnected(w wire.Welcome) {
 	if w.Extend != nil {
 		moved, _ = a.applyExpiry(*w.Extend)
 	}
-	if !moved && !w.ServerTime.IsZero() {
-		a.resync()
+	if !moved && (!w.ServerTime.IsZero() || backOnline != nil) {
+		a.resyncAnd(backOnline)
 	}
 	a.prefetch()
 	a.flush()
@@ -936,6 +968,15 @@ func (a *Agent) onConnected(w wire.Welcome) {
 
 func (a *Agent) onDisconnected(err error) {
 	a.connected = false
+	if a.offlineSince == nil {
+		now := a.inputNow()
+		a.offlineSince = &now
+		if a.cfg.OfflineGrace > 0 && a.state.live() {
+			a.log.Warn("hub out of reach with a session open: it ends if the hub stays out of reach",
+				"session", a.session.ID, "offline_grace", a.cfg.OfflineGrace)
+			a.resyncAnd(nil) // the offline deadline may be the nearer one now
+		}
+	}
 	a.challenge = nil // bound to the channel that fetched it
 	en := a.enroll
 	a.enroll = nil // unacknowledged: the hub sends it again after the next hello while it is pending

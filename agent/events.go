@@ -93,6 +93,12 @@ const (
 	TapIgnoredSessionOpen = "session_open"
 )
 
+// ExtendedReconnected is session.extended's Reason when the session's end
+// moved later because the hub is in reach again: the offline deadline
+// (Config.OfflineGrace) no longer holds, and a session.warning it caused
+// (Reason offline) is taken back. Without a Reason, the hub moved the end.
+const ExtendedReconnected = "reconnected"
+
 // Login refusal reasons the agent decides on its own, besides the hub's
 // (wire.Refused*).
 const (

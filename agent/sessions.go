@@ -202,6 +202,16 @@ func (s *Sessions) MaxSession() time.Duration {
 	return s.profile.MaxSession
 }
 
+// OfflineGrace is the profile's offlineGrace (Config.OfflineGrace): how
+// long a session stays open with the hub out of reach. The profiles
+// package's default when this build does not know the profile.
+func (s *Sessions) OfflineGrace() time.Duration {
+	if s.profile == nil {
+		return profiles.DefaultOfflineGrace
+	}
+	return s.profile.OfflineGrace
+}
+
 // Start opens a session.started event's directories and launches its
 // apps. An app that cannot start is logged; the session goes on without it.
 // It logs how many apps were launched, of how many the session should

@@ -84,11 +84,44 @@ func (a *Agent) rebase() (skewChanged bool) {
 // session earlier, the safe side; a clock stepped forward after the skew
 // was measured ends it early until the next welcome measures it again.
 func (a *Agent) endAt(now inputTime) time.Time {
+	end := a.sessionEnd(now)
+	if off, ok := a.offlineEnd(now); ok {
+		end = minTime(end, off)
+	}
+	return end
+}
+
+// sessionEnd is endAt without the offline deadline: the end the hub gave
+// the session.
+func (a *Agent) sessionEnd(now inputTime) time.Time {
 	end := minTime(a.session.ExpiresAt, now.wall.Add(a.monoEnd-now.mono))
 	if skew := time.Duration(a.skew.Load()); skew > 0 {
 		end = minTime(end, a.session.ExpiresAt.Add(-skew))
 	}
 	return end
+}
+
+// offlineEnd is when, on the wall clock seen from now, the live session
+// ends because the hub has been out of reach for Config.OfflineGrace:
+// counted on the monotonic clock from when the channel was lost (or the
+// agent started), so a step of the kiosk's clock neither hastens nor holds
+// it back. ok is false while the channel is up, or with no grace set.
+//
+// A restart of the agent starts the count again (the agent cannot tell how
+// long it was down); it ends a session that outlived its end meanwhile by
+// the wall clock, as always.
+func (a *Agent) offlineEnd(now inputTime) (time.Time, bool) {
+	if a.cfg.OfflineGrace <= 0 || a.offlineSince == nil {
+		return time.Time{}, false
+	}
+	return now.wall.Add(a.offlineSince.mono + a.cfg.OfflineGrace - now.mono), true
+}
+
+// offlineBound reports whether the offline deadline is what ends the live
+// session, not the end the hub gave it.
+func (a *Agent) offlineBound(now inputTime) bool {
+	off, ok := a.offlineEnd(now)
+	return ok && off.Before(a.sessionEnd(now))
 }
 
 // armTimers schedules the warnings and the end of the live session that
@@ -178,15 +211,26 @@ func (a *Agent) warn() {
 		return
 	}
 	a.setState(Warning)
-	a.emit(Event{Event: EventSessionWarning, SessionID: a.session.ID, User: a.session.User, ExpiresAt: a.session.ExpiresAt,
-		EndsAt: a.endAt(a.inputNow())})
+	now := a.inputNow()
+	e := Event{Event: EventSessionWarning, SessionID: a.session.ID, User: a.session.User, ExpiresAt: a.session.ExpiresAt,
+		EndsAt: a.endAt(now)}
+	if a.offlineBound(now) {
+		e.Reason = wire.ReasonOffline
+	}
+	a.emit(e)
 }
 
 func (a *Agent) expire() {
 	if !a.state.live() {
 		return
 	}
-	a.beginEnd(expiryReason(a.session.ExpiryReason), "", true)
+	reason := expiryReason(a.session.ExpiryReason)
+	if a.offlineBound(a.inputNow()) {
+		reason = wire.ReasonOffline
+		a.log.Warn("ending the session: the hub has been out of reach too long", "session", a.session.ID,
+			"offline_grace", a.cfg.OfflineGrace)
+	}
+	a.beginEnd(reason, "", true)
 }
 
 // expiryReason is the end reason at expiry the hub asked for, if the agent
@@ -230,7 +274,11 @@ func (a *Agent) untilBefore(lead time.Duration) time.Duration {
 // already announced are not repeated. It covers what the monotonic clock
 // missed (a suspend) and a stale skew (the kiosk's clock was stepped while
 // the agent was down).
-func (a *Agent) resync() {
+func (a *Agent) resync() { a.resyncAnd(nil) }
+
+// resyncAnd is resync, emitting e (if not nil) once the timers are armed
+// and before what is due is applied.
+func (a *Agent) resyncAnd(e *Event) {
 	if !a.state.live() {
 		return
 	}
@@ -240,6 +288,10 @@ func (a *Agent) resync() {
 	a.stopTimers()
 	d := a.armTimers()
 	a.rearmIdle()
+	if e != nil {
+		e.EndsAt = a.endAt(a.inputNow())
+		a.emit(*e)
+	}
 	a.applyDue(d)
 }
 

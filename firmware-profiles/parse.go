@@ -32,6 +32,7 @@ type fileV1 struct {
 	UserVerification fileUV               `json:"userVerification"`
 	IdleTimeout      string               `json:"idleTimeout"`
 	MaxSession       string               `json:"maxSession"`
+	OfflineGrace     string               `json:"offlineGrace"`
 	Display          fileDisplay          `json:"display"`
 	Apps             map[string][]fileApp `json:"apps"`
 	Teardown         []fileStep           `json:"teardown"`
@@ -148,6 +149,13 @@ func convert(f *fileV1, ps *problems) *Profile {
 	}
 	p.IdleTimeout = duration(ps, "idleTimeout", f.IdleTimeout)
 	p.MaxSession = duration(ps, "maxSession", f.MaxSession)
+	p.OfflineGrace = duration(ps, "offlineGrace", f.OfflineGrace)
+	if f.OfflineGrace == "" {
+		p.OfflineGrace = DefaultOfflineGrace
+		if p.MaxSession > 0 {
+			p.OfflineGrace = min(p.OfflineGrace, p.MaxSession)
+		}
+	}
 	if f.Apps != nil {
 		p.Apps = make(map[string][]App, len(f.Apps))
 		for role, apps := range f.Apps {

@@ -69,6 +69,7 @@ func TestParseBase(t *testing.T) {
 		UserVerification: UserVerification{Default: UVPreferred, Roles: map[string]UV{"Nurse": UVRequired}},
 		IdleTimeout:      5 * time.Minute,
 		MaxSession:       12 * time.Hour,
+		OfflineGrace:     DefaultOfflineGrace, // none given
 		Display:          Display{Width: 800, Height: 480, Scale: 1},
 		Apps: map[string][]App{
 			"*":     {{ID: "web", Label: "Web", Command: []string{"/usr/bin/chromium", "--kiosk"}}},
@@ -263,6 +264,21 @@ func TestParseProblems(t *testing.T) {
 			want: []Problem{{Field: "idleTimeout", Message: "2h0m0s is longer than maxSession 1h30m0s"}},
 		},
 		{
+			name: "offlineGrace too short",
+			data: patch(t, func(m map[string]any) { m["offlineGrace"] = "30s" }),
+			want: []Problem{{Field: "offlineGrace", Message: "30s is shorter than the minimum 1m0s"}},
+		},
+		{
+			name: "offlineGrace longer than maxSession",
+			data: patch(t, func(m map[string]any) { m["offlineGrace"] = "2h"; m["maxSession"] = "90m" }),
+			want: []Problem{{Field: "offlineGrace", Message: "2h0m0s is longer than maxSession 1h30m0s"}},
+		},
+		{
+			name: "offlineGrace not a duration",
+			data: patch(t, func(m map[string]any) { m["offlineGrace"] = "forever" }),
+			want: []Problem{{Field: "offlineGrace", Message: `"forever" is not a duration like "90s", "5m" or "12h"`}},
+		},
+		{
 			name: "duration limits",
 			data: patch(t, func(m map[string]any) { m["idleTimeout"] = "5s"; m["maxSession"] = "-1h" }),
 			want: []Problem{
@@ -427,5 +443,28 @@ func TestParseTestdata(t *testing.T) {
 				t.Errorf("problems (-%s +got):\n%s", golden, diff)
 			}
 		})
+	}
+}
+
+// A profile without offlineGrace gets the default, or its maxSession when
+// that is shorter: a profile valid before the field existed stays valid.
+func TestOfflineGraceDefault(t *testing.T) {
+	for _, tc := range []struct {
+		maxSession string
+		want       time.Duration
+	}{
+		{"12h", DefaultOfflineGrace},
+		{"10m", 10 * time.Minute},
+		{"30s", 30 * time.Second},
+	} {
+		data := patch(t, func(m map[string]any) { m["maxSession"] = tc.maxSession; m["idleTimeout"] = "10s"; delete(m, "offlineGrace") })
+		p, err := Parse("kiosk.json", []byte(data))
+		if err != nil {
+			t.Errorf("maxSession %s: %v", tc.maxSession, err)
+			continue
+		}
+		if p.OfflineGrace != tc.want {
+			t.Errorf("maxSession %s: offlineGrace %s, want %s", tc.maxSession, p.OfflineGrace, tc.want)
+		}
 	}
 }

@@ -86,6 +86,10 @@ type Profile struct {
 
 	IdleTimeout time.Duration // no input for this long ends the session
 	MaxSession  time.Duration // upper bound on any session, whatever the shift
+	// OfflineGrace is how long a session stays open on a kiosk that cannot
+	// reach the hub (whose revocations cannot reach it then);
+	// DefaultOfflineGrace when the file gives none.
+	OfflineGrace time.Duration
 
 	Display Display
 	// Apps maps a role (a group displayName) to the apps its sessions get;

@@ -71,6 +71,7 @@ func TestBuiltinValues(t *testing.T) {
 		UserVerification: UserVerification{Default: UVPreferred, Roles: map[string]UV{"Charge Nurse": UVRequired, "Pharmacist": UVRequired}},
 		IdleTimeout:      2 * time.Minute,
 		MaxSession:       13 * time.Hour,
+		OfflineGrace:     30 * time.Minute,
 		Display:          Display{Width: 1920, Height: 1080, Scale: 1.5},
 		Apps:             p.Apps,
 		Teardown: []Step{

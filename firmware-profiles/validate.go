@@ -16,9 +16,14 @@ import (
 const (
 	MinIdleTimeout = 10 * time.Second
 	MaxMaxSession  = 24 * time.Hour
-	MaxGrace       = time.Minute
-	maxPixels      = 16384
-	maxScale       = 4.0
+	// MinOfflineGrace bounds offlineGrace from below: a dropped Wi-Fi
+	// packet or a hub restart must not sign a worker out.
+	MinOfflineGrace = time.Minute
+	// DefaultOfflineGrace is offlineGrace when a profile gives none.
+	DefaultOfflineGrace = 15 * time.Minute
+	MaxGrace            = time.Minute
+	maxPixels           = 16384
+	maxScale            = 4.0
 )
 
 var (
@@ -185,6 +190,12 @@ func (p *Profile) check(ps *problems) {
 	}
 	if p.IdleTimeout > 0 && p.MaxSession > 0 && p.IdleTimeout > p.MaxSession {
 		add("idleTimeout", "%s is longer than maxSession %s", p.IdleTimeout, p.MaxSession)
+	}
+	switch {
+	case p.OfflineGrace < MinOfflineGrace && (p.MaxSession <= 0 || p.OfflineGrace < p.MaxSession):
+		add("offlineGrace", "%s is shorter than the minimum %s", p.OfflineGrace, MinOfflineGrace)
+	case p.MaxSession > 0 && p.OfflineGrace > p.MaxSession:
+		add("offlineGrace", "%s is longer than maxSession %s", p.OfflineGrace, p.MaxSession)
 	}
 
 	d := p.Display

@@ -828,3 +828,20 @@ func TestPendingEnrollmentSentAgainOnReconnect(t *testing.T) {
 	// the answer to this request.
 	off.Call(wire.TypeChallengeRequest, nil, wire.TypeChallenge, nil)
 }
+
+// TestKioskReportsOfflineEnd: a kiosk that ended a session because it
+// could not reach the hub for its profile's offline grace reports it when
+// it is back; the hub records the session ended with that reason, and
+// still refuses a reason no kiosk may give.
+func TestKioskReportsOfflineEnd(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k, g := signedIn(t, h, "olu", "Nurse")
+	if e := k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: "unplugged"}, wire.TypeError, nil); e.Type != wire.TypeError {
+		t.Fatalf("made-up reason answered %s", e.Type)
+	}
+	k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: wire.ReasonOffline}, wire.TypeAck, nil)
+	s, err := h.Store().GetSession(t.Context(), g.SessionID)
+	if err != nil || s.Ended.IsZero() || s.EndReason != wire.ReasonOffline {
+		t.Fatalf("session after the kiosk reported it ended offline: %+v, %v", s, err)
+	}
+}

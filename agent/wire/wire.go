@@ -175,13 +175,16 @@ const (
 	ReasonForced             = "forced"
 	ReasonCredentialRevoked  = "credential_revoked"
 	ReasonDeviceDisabled     = "device_disabled"
+	// ReasonOffline: the kiosk ended the session because the hub had been
+	// out of reach longer than its profile's offlineGrace.
+	ReasonOffline = "offline"
 )
 
 // KnownReason reports whether r is one of the session end reasons above.
 func KnownReason(r string) bool {
 	switch r {
 	case ReasonSignout, ReasonIdle, ReasonShiftEnd, ReasonExpired, ReasonDeprovisioned,
-		ReasonEntitlementRemoved, ReasonForced, ReasonCredentialRevoked, ReasonDeviceDisabled:
+		ReasonEntitlementRemoved, ReasonForced, ReasonCredentialRevoked, ReasonDeviceDisabled, ReasonOffline:
 		return true
 	}
 	return false

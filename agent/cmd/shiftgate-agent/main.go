@@ -222,9 +222,10 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	defer events.Close(time.Second)
 	a, err := agent.New(agent.Config{
 		StateDir: *state, Authenticators: src, Reader: reader, Warning: *warning, Logger: log,
-		IdleTimeout: sessions.IdleTimeout(),
-		MaxSession:  sessions.MaxSession(),
-		Teardown:    sessions.End,
+		IdleTimeout:  sessions.IdleTimeout(),
+		MaxSession:   sessions.MaxSession(),
+		OfflineGrace: sessions.OfflineGrace(),
+		Teardown:     sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
 				sessions.Start(e) // before the event: the session's apps are up when it says so

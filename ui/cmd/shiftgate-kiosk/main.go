@@ -175,9 +175,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer events.Close(time.Second)
 	core, err := agent.New(agent.Config{
 		StateDir: o.state, Authenticators: src, Reader: reader, Warning: o.warning, Logger: log,
-		IdleTimeout: sessions.IdleTimeout(),
-		MaxSession:  sessions.MaxSession(),
-		Teardown:    sessions.End,
+		IdleTimeout:  sessions.IdleTimeout(),
+		MaxSession:   sessions.MaxSession(),
+		OfflineGrace: sessions.OfflineGrace(),
+		Teardown:     sessions.End,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
 				sessions.Start(e) // before the screen says so: the apps are up
