@@ -89,20 +89,32 @@ func (s *Server) unknownProfile(name string) string {
 }
 
 func unknownProfile(known map[string]*profiles.Profile, name string) string {
-	return fmt.Sprintf("unknown kiosk profile %q: use one of %s (firmware-profiles/)", name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+	return unknownProfileError(known, name).Error()
+}
+
+// ErrUnknownProfile is wrapped by CheckProfile's error for a name that is
+// no profile the hub knows: the caller's mistake, unlike a profile
+// directory the hub cannot read.
+var ErrUnknownProfile = errors.New("unknown kiosk profile")
+
+func unknownProfileError(known map[string]*profiles.Profile, name string) error {
+	return fmt.Errorf("%w %q: use one of %s (firmware-profiles/)", ErrUnknownProfile, name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
 }
 
 // CheckProfile returns an error unless name is a kiosk hardware profile
 // that a hub on data directory dir knows: built in, or in
 // DIR/profiles/. The CLI checks an enrollment code's profile with it, as
 // the API does, so that a typo does not make a code no kiosk can redeem.
+// It reads no database: only the built-in profiles and DIR/profiles/. An
+// unknown name is ErrUnknownProfile; other errors mean the profiles could
+// not be read.
 func CheckProfile(dir, name string) error {
 	known, err := loadProfiles(dir)
 	if err != nil {
 		return err
 	}
 	if _, ok := known[name]; !ok {
-		return errors.New(unknownProfile(known, name))
+		return unknownProfileError(known, name)
 	}
 	return nil
 }

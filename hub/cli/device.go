@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -39,15 +40,21 @@ func (e env) device(ctx context.Context, args []string) error {
 		if err := parse(fs, args[1:], "data", "site", "name"); err != nil {
 			return err
 		}
-		// enroll.NewCode checks them too, after opening the hub: a
+		// Before the hub is opened (enroll.NewCode checks again): a
 		// mistake must not leave a new, empty hub in --data.
-		if strings.TrimSpace(*name) == "" || strings.TrimSpace(*site) == "" {
-			return fmt.Errorf("%w: device code: --name and --site must not be blank", errUsage)
+		if err := enroll.CheckKiosk(*name, *site); err != nil {
+			return fmt.Errorf("%w: device code: %v: --name and --site must not be blank", errUsage, err)
 		}
 		*profile = strings.TrimSpace(*profile)
 		if *profile != "" {
-			if err := hub.CheckProfile(*data, *profile); err != nil {
-				return fmt.Errorf("--profile: %w", err)
+			// The hub's profiles are files (built in, and DIR/profiles/):
+			// known without the database.
+			err := hub.CheckProfile(*data, *profile)
+			switch {
+			case errors.Is(err, hub.ErrUnknownProfile):
+				return fmt.Errorf("%w: device code: --profile: %v", errUsage, err)
+			case err != nil:
+				return fmt.Errorf("--profile: %w", err) // DIR/profiles/ cannot be read: not a usage mistake
 			}
 		}
 		var code string

@@ -226,7 +226,7 @@ func TestMistakesMakeNoHub(t *testing.T) {
 		{"start", []string{"token", "create", "--name", " ", "--scope", "scim"}, 2, "needs a name"},
 		{"start", []string{"device", "code", "--site", "north", "--name", " "}, 2, "must not be blank"},
 		{"start", []string{"device", "code", "--site", " ", "--name", "north-1"}, 2, "must not be blank"},
-		{"start", []string{"device", "code", "--site", "north", "--name", "north-1", "--profile", "no-such-model"}, 1, "--profile"},
+		{"start", []string{"device", "code", "--site", "north", "--name", "north-1", "--profile", "no-such-model"}, 2, "--profile"},
 		{"start", []string{"admin", "bootstrap", "--name", "<ada>"}, 2, "cannot contain"},
 		{"start", []string{"admin", "bootstrap", "--name", "ada", "--public-url", "http://hub"}, 2, "want https://"},
 		{"start", []string{"admin", "bootstrap", "--name", "ada", "--public-url", "https://192.0.2.1:8443"}, 2, "not an IP address"},

@@ -60,10 +60,10 @@ func (nameTaken) Is(target error) bool { return target == store.ErrConflict }
 // kiosk must enroll with it, so that whoever types the code cannot pick
 // a profile with laxer rules (user verification, allowed badge models).
 func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, site, profile string, now time.Time) (string, error) {
-	name, site, profile = strings.TrimSpace(name), strings.TrimSpace(site), strings.TrimSpace(profile)
-	if name == "" || site == "" {
-		return "", errors.New("a kiosk needs a name and a site")
+	if err := CheckKiosk(name, site); err != nil {
+		return "", err
 	}
+	name, site, profile = strings.TrimSpace(name), strings.TrimSpace(site), strings.TrimSpace(profile)
 	// Refused now rather than when the kiosk redeems the code (the
 	// redemption checks again: a kiosk may be enrolled meanwhile).
 	if d, err := st.GetDeviceByName(ctx, name); err == nil && d.State == store.DeviceActive {
@@ -96,6 +96,16 @@ func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, s
 		return "", fmt.Errorf("store enrollment code: %w", err)
 	}
 	return code, nil
+}
+
+// CheckKiosk refuses what NewCode refuses of a kiosk's name and site
+// alone, without a store: a blank one. The CLI checks its flags with it
+// before it opens or creates a hub.
+func CheckKiosk(name, site string) error {
+	if strings.TrimSpace(name) == "" || strings.TrimSpace(site) == "" {
+		return errors.New("a kiosk needs a name and a site")
+	}
+	return nil
 }
 
 // hashCode hashes a code as typed: case, spaces and dashes do not matter,

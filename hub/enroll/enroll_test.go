@@ -101,6 +101,33 @@ func TestNewCodeFormat(t *testing.T) {
 	}
 }
 
+// TestCheckKiosk: CheckKiosk refuses what NewCode refuses of a name and a
+// site alone (a blank one), with NewCode's error, and passes the rest.
+func TestCheckKiosk(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name, kiosk, site string
+		ok                bool
+	}{
+		{"both", "north-1", "north", true},
+		{"padded", " north-1 ", " north ", true},
+		{"blank name", " ", "north", false},
+		{"empty site", "north-1", "", false},
+		{"blank both", "\t", " ", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cerr := enroll.CheckKiosk(tc.kiosk, tc.site)
+			_, nerr := enroll.NewCode(t.Context(), e.st, e.log, "cli", tc.kiosk, tc.site, "", t0)
+			if (cerr == nil) != tc.ok || (nerr == nil) != tc.ok {
+				t.Fatalf("CheckKiosk = %v, NewCode = %v; want ok %v for both", cerr, nerr, tc.ok)
+			}
+			if !tc.ok && cerr.Error() != nerr.Error() {
+				t.Errorf("CheckKiosk says %q, NewCode %q", cerr, nerr)
+			}
+		})
+	}
+}
+
 // TestRedeemCodeAsTyped checks that a code works however it is typed (case,
 // spaces, dashes, the letters Crockford reads as digits) and only once.
 func TestRedeemCodeAsTyped(t *testing.T) {
