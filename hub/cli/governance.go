@@ -114,8 +114,11 @@ func (e env) review(ctx context.Context, args []string) error {
 		}
 		req := governance.CampaignRequest{Name: *name, Due: d, Scope: store.ReviewScope{Sites: sites, Roles: roles, Privileged: *priv, External: *ext}}
 		// Before the hub is opened: a mistake changes nothing in --data.
+		// Check is every rule StartCampaign has for the flags' values
+		// (name, due date, scope lists and names): none is left for
+		// after the hub is opened.
 		if err := req.Check(time.Now()); err != nil {
-			return fmt.Errorf("%w: review start: %w", errUsage, err)
+			return fmt.Errorf("%w: review start: %v", errUsage, strings.TrimPrefix(err.Error(), lifecycle.ErrInvalid.Error()+": "))
 		}
 		return withGovernance(ctx, *data, func(g *governance.Service) error {
 			c, err := g.StartCampaign(ctx, cliActor, req)

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -180,5 +181,53 @@ func TestReadCommandsNeedAHub(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the data directory was created: %v", err)
+	}
+}
+
+// TestReviewStartChecksBeforeHub: every limit the campaign rules put on
+// review start's flags (the name's length, how many sites and roles a
+// scope lists and their names' length, a blank one) is a usage mistake
+// found before the hub is opened: exit 2 with the command's -h, and a
+// --data that does not exist is not made.
+func TestReviewStartChecksBeforeHub(t *testing.T) {
+	due := time.Now().Add(72 * time.Hour).UTC().Format(time.DateOnly)
+	many := func(flag string, n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, "--"+flag, fmt.Sprintf("%s-%d", flag, i))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  string
+	}{
+		{"long name", []string{"--name", strings.Repeat("q", 201)}, "the name is longer than 200 bytes"},
+		{"101 sites", many("site", 101), "at most 100 sites in a scope"},
+		{"101 roles", many("role", 101), "at most 100 roles in a scope"},
+		{"long site", []string{"--site", strings.Repeat("s", 129)}, "a site name longer than 128 bytes"},
+		{"long role", []string{"--role", strings.Repeat("r", 129)}, "a role name longer than 128 bytes"},
+		{"blank role", []string{"--role", "Nurse", "--role", " "}, "an empty role name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "typo")
+			args := append([]string{"review", "start", "--data", dir, "--name", "q", "--due", due}, tc.flags...)
+			code, out, errs := run(t, args...)
+			if code != 2 || out != "" || !strings.Contains(errs, "review start: "+tc.want) ||
+				!strings.Contains(errs, "Run 'shiftgate-hub review start -h' for its flags.") || strings.Contains(errs, "invalid request") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 saying %q and pointing to -h", code, out, errs, tc.want)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the data directory was made: %v", err)
+			}
+		})
+	}
+	// At the limits, the flags are fine: the missing hub is what is wrong.
+	dir := filepath.Join(t.TempDir(), "typo")
+	args := append([]string{"review", "start", "--data", dir, "--name", strings.Repeat("q", 200), "--due", due,
+		"--site", strings.Repeat("s", 128)}, many("role", 100)...)
+	if code, _, errs := run(t, args...); code != 1 || !strings.Contains(errs, "holds no hub") {
+		t.Errorf("flags at the limits: exit %d, %q; want 1 and no hub", code, errs)
 	}
 }
