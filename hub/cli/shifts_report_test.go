@@ -197,3 +197,80 @@ func TestImportShiftsDryRunByUser(t *testing.T) {
 		t.Errorf("ana's shifts = %v, want %v", got, wantAna)
 	}
 }
+
+// TestImportShiftsNamesEveryLine: a user's name is checked on every line
+// that names it: also on a line with the wrong number of fields (when its
+// userName column is there to read), and "no user X" is reported on the
+// first line naming X and counts all of them, the broken ones too (parse
+// errors, a clearing line's other lines, wrong field counts). A line too
+// short to reach the userName column is reported for its fields only.
+func TestImportShiftsNamesEveryLine(t *testing.T) {
+	dir := t.TempDir()
+	users := map[string][]store.Shift{"ben": {day(1)}}
+	seedShiftUsers(t, dir, users)
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+	}{
+		{
+			name: "userName first",
+			body: "userName,start,end,zone\n" +
+				"ghost,tomorrow,2030-12-03T14:00:00Z,\n" + // 2 parse error
+				csvShift("ghost", day(4)) + // 3 fine but for the name
+				"ghost,2030-12-05T06:00:00Z\n" + // 4 too few fields
+				"phantom,2030-12-06T06:00:00Z,2030-12-06T14:00:00Z,,x\n" + // 5 too many fields
+				"ben,2030-12-07T06:00:00Z\n" + // 6 too few fields; ben exists
+				"cleo,,,\n" + // 7 clears
+				csvShift("cleo", day(9)), // 8 after cleo's clearing line
+			want: []string{
+				"8 problem(s); nothing was imported",
+				`line 2: start: "tomorrow" is not a time`,
+				`line 2: no user "ghost" (named on this line and 2 more)`,
+				"line 4: 2 fields, the header has 4",
+				"line 5: 5 fields, the header has 4",
+				`line 5: no user "phantom": check the spelling`,
+				"line 6: 2 fields, the header has 4",
+				`line 7: no user "cleo" (named on this line and 1 more)`,
+				"line 8: line 7 clears cleo's shifts",
+			},
+		},
+		{
+			name: "userName last",
+			body: "start,end,userName\n" +
+				"2030-12-02T06:00:00Z,2030-12-02T14:00:00Z\n" + // 2 no userName column
+				"2030-12-03T06:00:00Z,2030-12-03T14:00:00Z,ben,x\n" + // 3 too many fields; ben exists
+				"2030-12-04T06:00:00Z,2030-12-04T14:00:00Z,ghost,x\n", // 4 too many fields
+			want: []string{
+				"4 problem(s); nothing was imported",
+				"line 2: 2 fields, the header has 3",
+				"line 3: 4 fields, the header has 3",
+				"line 4: 4 fields, the header has 3",
+				`line 4: no user "ghost": check the spelling`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "week.csv")
+			if err := os.WriteFile(file, []byte(tc.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, dry := range []string{"--dry-run=false", "--dry-run=true"} {
+				code, out, errs := run(t, "import", "shifts", "--data", dir, dry, file)
+				if code != 1 || out != "" {
+					t.Errorf("%s: exit %d, stdout %q; want 1 and nothing", dry, code, out)
+				}
+				got := strings.Split(strings.TrimSpace(errs), "\n")
+				if len(got) != len(tc.want) {
+					t.Errorf("%s: %d lines, want %d:\n%s", dry, len(got), len(tc.want), errs)
+					continue
+				}
+				for i, w := range tc.want {
+					if !strings.Contains(got[i], w) {
+						t.Errorf("%s: line %d = %q, want it to contain %q", dry, i+1, got[i], w)
+					}
+				}
+			}
+		})
+	}
+	assertUnchanged(t, dir, users)
+}

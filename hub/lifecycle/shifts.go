@@ -135,8 +135,9 @@ func (e *Engine) ImportShifts(ctx context.Context, a Actor, imp shift.Import, so
 			}
 			if len(found) != 1 {
 				// Lines are in shift order: name the user's first line
-				// in the file, and how many more there are to fix.
-				lines := slices.Clone(us.Lines)
+				// in the file, and how many more there are to fix
+				// (those refused for other problems too: us.Failed).
+				lines := append(slices.Clone(us.Lines), us.Failed...)
 				for _, r := range us.Local {
 					lines = append(lines, r.Line)
 				}

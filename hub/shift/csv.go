@@ -67,6 +67,11 @@ type UserShifts struct {
 	// file order. A user with Local rows has had Shifts checked one by
 	// one but not against each other: Import.Resolve does that.
 	Local []LocalRow
+	// Failed are the other lines that name the user, refused with a
+	// problem, in file order; only ParseCSVPartial's Import of a file
+	// with problems has them. With Lines and Local they are every line
+	// naming the user, so that a check of the name counts them all.
+	Failed []int
 }
 
 // LocalRow is an import row with a local time (no UTC offset) and no zone
@@ -175,9 +180,11 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 // dry run) and report those problems with the parser's (JoinImportErrors).
 //
 // That Import is for checking only and must never be applied: it lacks
-// the lines that failed, so it would give users part of their schedule. A
-// user all of whose lines failed is in it without shifts and with those
-// lines as Lines, so that their name is checked too. A problem with the
+// the lines that failed, so it would give users part of their schedule.
+// Those lines are each user's Failed; a user all of whose lines failed is
+// in it without shifts and with those lines as Lines, so that their name
+// is checked too. So is the name on a line with the wrong number of
+// fields, when the line reaches the userName column. A problem with the
 // file as a whole (its size, its header) gives an empty Import, as does a
 // read error, which is returned as it is.
 func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
@@ -221,10 +228,22 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 		lines  []int
 		local  []LocalRow
 		clear  int   // line of a clearing row
-		failed []int // lines of rows that did not parse
+		named  []int // every line naming the user, whether it parsed or not
 	}
 	byKey := map[string]*userRows{}
 	var order []*userRows
+	// userOn returns the user a line names, noting the line.
+	userOn := func(name string, line int) *userRows {
+		key := store.FoldName(name)
+		u := byKey[key]
+		if u == nil {
+			u = &userRows{name: name}
+			byKey[key] = u
+			order = append(order, u)
+		}
+		u.named = append(u.named, line)
+		return u
+	}
 	zones := map[string]*time.Location{}
 	rows := 0
 	for {
@@ -250,6 +269,9 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 		}
 		if len(rec) != len(header) {
 			ps.add(line, "%d fields, the header has %d: every line needs %s", len(rec), len(header), strings.Join(header, ","))
+			if cols.user < len(rec) && strings.TrimSpace(rec[cols.user]) != "" {
+				userOn(strings.TrimSpace(rec[cols.user]), line) // its name is checked too
+			}
 			continue
 		}
 		name := strings.TrimSpace(rec[cols.user])
@@ -262,13 +284,7 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 			ps.add(line, "%s is empty: name the user whose shift this is", ColUserName)
 			continue
 		}
-		key := store.FoldName(name)
-		u := byKey[key]
-		if u == nil {
-			u = &userRows{name: name}
-			byKey[key] = u
-			order = append(order, u)
-		}
+		u := userOn(name, line)
 		if startText == "" && endText == "" {
 			if u.clear != 0 || len(u.lines) > 0 || len(u.local) > 0 {
 				ps.add(line, "a line with empty %s and %s clears %s's shifts, so it must be that user's only line", ColStart, ColEnd, name)
@@ -284,12 +300,10 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 			// The zone is the user's: check the form now, place it later.
 			if _, msg := parseTime(startText, time.UTC, ""); msg != "" {
 				ps.add(line, "%s: %s", ColStart, msg)
-				u.failed = append(u.failed, line)
 				continue
 			}
 			if _, msg := parseTime(endText, time.UTC, ""); msg != "" {
 				ps.add(line, "%s: %s", ColEnd, msg)
-				u.failed = append(u.failed, line)
 				continue
 			}
 			u.local = append(u.local, LocalRow{Line: line, Start: startText, End: endText})
@@ -302,20 +316,17 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 			} else if l, err := time.LoadLocation(zoneText); err != nil || zoneText == "Local" {
 				ps.add(line, "%s %q is not an IANA time zone name such as Europe/Berlin or America/Chicago", ColZone, zoneText)
 				zones[zoneText] = nil
-				u.failed = append(u.failed, line)
 				continue
 			} else {
 				zones[zoneText], loc = l, l
 			}
 			if loc == nil {
-				u.failed = append(u.failed, line)
 				continue // reported on its first use
 			}
 		}
 		s, p := rowShift(startText, endText, loc, zoneText)
 		if p != "" {
 			ps.add(line, "%s", p)
-			u.failed = append(u.failed, line)
 			continue
 		}
 		u.shifts = append(u.shifts, s)
@@ -328,29 +339,31 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 	}
 	for _, u := range order {
 		us := UserShifts{UserName: u.name}
+		add := func() {
+			us.Failed = failedLines(u.named, us)
+			out.Users = append(out.Users, us)
+		}
 		if u.clear != 0 {
 			us.Shifts, us.Lines = []store.Shift{}, []int{u.clear}
-			out.Users = append(out.Users, us)
+			add()
 			continue
 		}
 		if len(u.local) > 0 {
 			// Checked against each other once placed (Resolve).
 			us.Shifts, us.Lines, us.Local = u.shifts, u.lines, u.local
-			out.Users = append(out.Users, us)
+			add()
 			continue
 		}
 		us.Shifts, us.Lines = u.shifts, u.lines
 		for _, p := range finish(&us) {
 			ps.add(p.Line, "%s", p.Msg)
 		}
-		switch {
-		case len(us.Shifts) > 0:
-			out.Users = append(out.Users, us)
-		case len(u.failed) > 0:
-			// Only when there are problems: for the name check.
-			us.Shifts, us.Lines = []store.Shift{}, u.failed
-			out.Users = append(out.Users, us)
+		if len(us.Shifts) == 0 {
+			// Every line naming the user failed (there are problems):
+			// kept for the name check.
+			us.Shifts, us.Lines = []store.Shift{}, u.named
 		}
+		add()
 	}
 	if err := ps.err(); err != nil {
 		return out, err
@@ -360,6 +373,25 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 		return Import{}, ps.err()
 	}
 	return out, nil
+}
+
+// failedLines are the lines of named that are in neither us.Lines nor
+// us.Local, in file order.
+func failedLines(named []int, us UserShifts) []int {
+	used := make(map[int]bool, len(us.Lines)+len(us.Local))
+	for _, l := range us.Lines {
+		used[l] = true
+	}
+	for _, r := range us.Local {
+		used[r.Line] = true
+	}
+	var out []int
+	for _, l := range named {
+		if !used[l] {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Resolve places the Local rows of imp's users (ImportOptions.SiteZones):

@@ -3,6 +3,7 @@ package shift
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,9 @@ import (
 // TestParseCSVPartial: with problems on some lines, ParseCSVPartial
 // returns the problems and, for the caller's further checks, the users of
 // the lines that parsed, including a user none of whose lines parsed (with
-// those lines, so that their name is checked); ParseCSV returns nothing.
+// those lines, so that their name is checked) and one named only on a line
+// with the wrong number of fields; each user's lines that failed are its
+// Failed; ParseCSV returns nothing.
 func TestParseCSVPartial(t *testing.T) {
 	in := "userName,start,end\n" +
 		"ana,2026-12-01T06:00:00Z,2026-12-01T14:00:00Z\n" + // 2
@@ -25,7 +28,10 @@ func TestParseCSVPartial(t *testing.T) {
 		"ghost,2026-12-03 06:00,yesterday\n" + // 6 bad, kept for a zone
 		"cleo,2026-12-01 06:00,2026-12-01 14:00\n" + // 7 local: the user's zone
 		"dan,,\n" + // 8 clears
-		",2026-12-01T06:00:00Z,2026-12-01T14:00:00Z\n" // 9 no name
+		",2026-12-01T06:00:00Z,2026-12-01T14:00:00Z\n" + // 9 no name
+		"ana,2026-12-04T06:00:00Z\n" + // 10 too few fields
+		"zed,2026-12-01T06:00:00Z,2026-12-01T14:00:00Z,x\n" + // 11 too many fields
+		"dan,2026-12-05T06:00:00Z,2026-12-05T14:00:00Z\n" // 12 after dan's clearing line
 	got, err := ParseCSVPartial(strings.NewReader(in), ImportOptions{SiteZones: true})
 	var ie *ImportError
 	if !errors.As(err, &ie) {
@@ -35,15 +41,16 @@ func TestParseCSVPartial(t *testing.T) {
 	for _, p := range ie.Problems {
 		lines = append(lines, p.Line)
 	}
-	if d := cmp.Diff([]int{3, 5, 6, 9}, lines); d != "" {
+	if d := cmp.Diff([]int{3, 5, 6, 9, 10, 11, 12}, lines); d != "" {
 		t.Errorf("problem lines (-want +got)\n%s\n%v", d, err)
 	}
-	want := Import{Rows: 8, Users: []UserShifts{
-		{UserName: "ana", Shifts: []store.Shift{sh("2026-12-01T06:00:00Z", "2026-12-01T14:00:00Z")}, Lines: []int{2}},
-		{UserName: "ben", Shifts: []store.Shift{sh("2026-12-02T06:00:00Z", "2026-12-02T14:00:00Z")}, Lines: []int{4}},
+	want := Import{Rows: 11, Users: []UserShifts{
+		{UserName: "ana", Shifts: []store.Shift{sh("2026-12-01T06:00:00Z", "2026-12-01T14:00:00Z")}, Lines: []int{2}, Failed: []int{10}},
+		{UserName: "ben", Shifts: []store.Shift{sh("2026-12-02T06:00:00Z", "2026-12-02T14:00:00Z")}, Lines: []int{4}, Failed: []int{3}},
 		{UserName: "ghost", Shifts: []store.Shift{}, Lines: []int{5, 6}},
 		{UserName: "cleo", Local: []LocalRow{{Line: 7, Start: "2026-12-01 06:00", End: "2026-12-01 14:00"}}},
-		{UserName: "dan", Shifts: []store.Shift{}, Lines: []int{8}},
+		{UserName: "dan", Shifts: []store.Shift{}, Lines: []int{8}, Failed: []int{12}},
+		{UserName: "zed", Shifts: []store.Shift{}, Lines: []int{11}},
 	}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("partial import (-want +got)\n%s", d)
@@ -150,10 +157,12 @@ func FuzzParseCSVPartial(f *testing.F) {
 			if len(u.Shifts) > 0 && len(u.Lines) != len(u.Shifts) {
 				t.Fatalf("user %s: %d lines for %d shifts", u.UserName, len(u.Lines), len(u.Shifts))
 			}
-			for _, l := range u.Lines {
-				if l < 2 || l > lines {
-					t.Fatalf("user %s: line %d is not a data line of the input's %d", u.UserName, l, lines)
+			seen := map[int]bool{}
+			for _, l := range slices.Concat(u.Lines, u.Failed) {
+				if l < 2 || l > lines || seen[l] {
+					t.Fatalf("user %s: line %d is not a data line of the input's %d, or is listed twice", u.UserName, l, lines)
 				}
+				seen[l] = true
 			}
 			for _, s := range u.Shifts {
 				if p := check(s); p != "" {
