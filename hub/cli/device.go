@@ -43,7 +43,10 @@ func (e env) device(ctx context.Context, args []string) error {
 		// Before the hub is opened (enroll.NewCode checks again): a
 		// mistake must not leave a new, empty hub in --data.
 		if err := enroll.CheckKiosk(*name, *site); err != nil {
-			return fmt.Errorf("%w: device code: %v: --name and --site must not be blank", errUsage, err)
+			return fmt.Errorf("%w: device code: --name, --site: %v", errUsage, err)
+		}
+		if *profile != "" && strings.TrimSpace(*profile) == "" {
+			return fmt.Errorf("%w: device code: --profile is blank: leave it out for a code any profile may redeem", errUsage)
 		}
 		*profile = strings.TrimSpace(*profile)
 		if *profile != "" {

@@ -224,8 +224,11 @@ func TestMistakesMakeNoHub(t *testing.T) {
 		// Commands that start a hub in a new directory.
 		{"start", []string{"token", "create", "--name", "idp", "--scope", "root"}, 2, "unknown token scope"},
 		{"start", []string{"token", "create", "--name", " ", "--scope", "scim"}, 2, "needs a name"},
-		{"start", []string{"device", "code", "--site", "north", "--name", " "}, 2, "must not be blank"},
-		{"start", []string{"device", "code", "--site", " ", "--name", "north-1"}, 2, "must not be blank"},
+		{"start", []string{"device", "code", "--site", "north", "--name", " "}, 2, "needs a name and a site"},
+		{"start", []string{"device", "code", "--site", " ", "--name", "north-1"}, 2, "needs a name and a site"},
+		{"start", []string{"device", "code", "--site", "north", "--name", "north-1\x1b[2J"}, 2, "control character"},
+		{"start", []string{"device", "code", "--site", "north", "--name", strings.Repeat("k", 501)}, 2, "longer than 500"},
+		{"start", []string{"device", "code", "--site", "north", "--name", "north-1", "--profile", " "}, 2, "--profile is blank"},
 		{"start", []string{"device", "code", "--site", "north", "--name", "north-1", "--profile", "no-such-model"}, 2, "--profile"},
 		{"start", []string{"admin", "bootstrap", "--name", "<ada>"}, 2, "cannot contain"},
 		{"start", []string{"admin", "bootstrap", "--name", "ada", "--public-url", "http://hub"}, 2, "want https://"},

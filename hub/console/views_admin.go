@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/enroll"
@@ -280,13 +279,8 @@ func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
-	if f[0] == "" || f[1] == "" {
-		return badRequest("a kiosk needs a name and a site")
-	}
-	if strings.ContainsFunc(f[0], unicode.IsControl) {
-		// As the admin API refuses it: the name is shown in every list
-		// and log line, and stored as the kiosk's identity.
-		return badRequest("a kiosk name has no control characters")
+	if err := enroll.CheckKiosk(f[0], f[1]); err != nil {
+		return badRequest(err.Error())
 	}
 	site, err := c.scopedSite(r.Context(), v, f[1])
 	if err != nil {

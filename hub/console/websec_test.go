@@ -248,7 +248,7 @@ func TestHeadDoesNothing(t *testing.T) {
 func TestFormNamesChecked(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	admin := bootstrapAdmin(t, h)
-	if r := admin.post("/console/devices/codes", url.Values{"name": {"a\x00b"}, "site": {"north"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "control characters") {
+	if r := admin.post("/console/devices/codes", url.Values{"name": {"a\x00b"}, "site": {"north"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "control character") {
 		t.Errorf("kiosk name with NUL: %d, want 400 naming control characters", r.Status)
 	}
 	if r := admin.post("/console/accounts", url.Values{"name": {"\xff\xfe"}, "role": {"admin"}}); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "too long or not text") {

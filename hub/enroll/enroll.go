@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 
@@ -98,12 +99,26 @@ func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, s
 	return code, nil
 }
 
+// maxKioskText caps a kiosk's name and site, as the admin API caps the
+// text fields it stores.
+const maxKioskText = 500
+
 // CheckKiosk refuses what NewCode refuses of a kiosk's name and site
-// alone, without a store: a blank one. The CLI checks its flags with it
-// before it opens or creates a hub.
+// alone, without a store: a blank one, a control character (the name is
+// the kiosk's identity in every list, log line and audit record), or more
+// than 500 bytes. The CLI checks its flags with it before it opens or
+// creates a hub; the console and the API get it through NewCode.
 func CheckKiosk(name, site string) error {
 	if strings.TrimSpace(name) == "" || strings.TrimSpace(site) == "" {
 		return errors.New("a kiosk needs a name and a site")
+	}
+	for _, f := range []struct{ what, v string }{{"name", name}, {"site", site}} {
+		if strings.ContainsFunc(f.v, unicode.IsControl) {
+			return fmt.Errorf("the kiosk's %s has a control character", f.what)
+		}
+		if len(f.v) > maxKioskText {
+			return fmt.Errorf("the kiosk's %s is longer than %d bytes", f.what, maxKioskText)
+		}
 	}
 	return nil
 }

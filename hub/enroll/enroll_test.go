@@ -114,6 +114,11 @@ func TestCheckKiosk(t *testing.T) {
 		{"blank name", " ", "north", false},
 		{"empty site", "north-1", "", false},
 		{"blank both", "\t", " ", false},
+		{"escape in name", "north\x1b[2J", "north", false},
+		{"NUL in site", "north-2", "no\x00rth", false},
+		{"newline in name", "north-3\nsite=south", "north", false},
+		{"name too long", strings.Repeat("k", 501), "north", false},
+		{"name at the limit", strings.Repeat("k", 500), "north", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cerr := enroll.CheckKiosk(tc.kiosk, tc.site)
