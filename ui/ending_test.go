@@ -73,7 +73,7 @@ func TestEndingScreen(t *testing.T) {
 			h.want(ScreenEnding, "Signing out…")
 
 			h.m.Emit(agent.Event{Event: agent.EventSessionEnded, User: "amira.haddad", SessionID: "s1", Reason: reason})
-			h.want(ScreenEnded, EndedMessage(reason).Title)
+			h.want(ScreenEnded, English().EndedMessage(reason).Title)
 		})
 	}
 }
@@ -118,7 +118,7 @@ func TestKioskSigningOut(t *testing.T) {
 // screen after it, as before, and the next sign-out says "Please wait."
 // again.
 func TestEndingScreenTeardownFailed(t *testing.T) {
-	stuck := EndingMessage(true).Detail
+	stuck := English().EndingMessage(true).Detail
 	h := newHarness(t, "amira")
 	h.m.Attach(h.w)
 	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "amira.haddad", DisplayName: "Amira Haddad", Role: "Nurse",
@@ -168,7 +168,7 @@ func TestTeardownFailedWithoutEnding(t *testing.T) {
 		SessionID: "s1", ExpiresAt: h.clock.t.Add(8 * time.Hour)})
 	h.want(ScreenActive, "Amira Haddad")
 	h.m.Emit(agent.Event{Event: agent.EventSessionTeardownFailed, SessionID: "s1", Attempt: 1})
-	h.want(ScreenEnding, "Signing out…", EndingMessage(true).Detail)
+	h.want(ScreenEnding, "Signing out…", English().EndingMessage(true).Detail)
 	if shown := h.texts(); slices.Contains(shown, "Amira Haddad") || slices.Contains(shown, "Nurse") {
 		t.Errorf("the ending screen shows the worker: %q", shown)
 	}

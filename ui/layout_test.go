@@ -129,16 +129,21 @@ func checkLayout(t *testing.T, h *harness, what string) {
 	}
 }
 
-// TestScreensFitSmallPanel draws every screen at the kiosk's default size,
-// on the rpi5-touch profile's panel (1280×720 at scale 1.5: 853×480) and
-// on an 800×480 panel, with the demo's badges and realistic names, and
-// checks that nothing is cut off or drawn over something else.
+// TestScreensFitSmallPanel draws every screen in every language the kiosk
+// has (German and French texts run longest, Polish has long words) at the
+// kiosk's default size, on the rpi5-touch profile's panel (1280×720 at
+// scale 1.5: 853×480) and on an 800×480 panel, with the demo's badges and
+// realistic names, and checks that the screen is in that language and that
+// nothing is cut off or drawn over something else.
 func TestScreensFitSmallPanel(t *testing.T) {
 	connected := agent.Event{Event: agent.EventConnected, Site: "north-ward", DeviceName: "north-ward-1"}
 	expires := time.Date(2026, 3, 2, 16, 0, 0, 0, time.UTC)
 	started := agent.Event{Event: agent.EventSessionStarted, User: "amira.haddad", DisplayName: "Amira Haddad-Okonkwo", Role: "Registered Nurse",
 		SessionID: "s1", ExpiresAt: expires, Apps: []string{"emr", "timesheet", "scanner", "pharmacy", "lab", "rota"}}
 	warning := agent.Event{Event: agent.EventSessionWarning, User: "amira.haddad", SessionID: "s1", ExpiresAt: expires}
+	offlineWarning := warning
+	offlineWarning.Reason = wire.ReasonOffline
+	left := expires.Sub(time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)) // the harness's clock
 	// The agent cuts display names at 64 characters.
 	long := started
 	long.DisplayName = "Maria-Fernanda Alessandra Oyelaran-Vasquez de la Torre Nakamura"
@@ -148,35 +153,88 @@ func TestScreensFitSmallPanel(t *testing.T) {
 		name   string
 		events []agent.Event
 		want   Screen
+		shows  func(*Texts) []string // texts the screen shows, in its language
 	}{
-		{"locked", []agent.Event{connected}, ScreenLocked},
-		{"locked, long names", []agent.Event{{Event: agent.EventConnected, Site: "St Mary's Hospital, Ward 7B North", DeviceName: "ward-7b-north-kiosk-02"}}, ScreenLocked},
-		{"verifying", []agent.Event{connected, {Event: agent.EventBadgeRead}}, ScreenVerifying},
-		{"active", []agent.Event{connected, started}, ScreenActive},
-		{"warning", []agent.Event{connected, started, warning}, ScreenWarning},
-		{"warning, enrollment armed", []agent.Event{connected, started, warning, enroll}, ScreenWarning},
-		{"warning, enrollment armed, badge enrolled", []agent.Event{connected, started, warning, enroll, registered}, ScreenWarning},
-		{"warning, 64-character name, enrollment armed", []agent.Event{connected, long, warning, armed("x", long.DisplayName), registered}, ScreenWarning},
-		{"ending", []agent.Event{connected, started, {Event: agent.EventSessionTeardownFailed, SessionID: "s1", Attempt: 1}}, ScreenEnding},
-		{"ended", []agent.Event{connected, started, {Event: agent.EventSessionEnded, Reason: wire.ReasonDeprovisioned}}, ScreenEnded},
-		{"refused", []agent.Event{connected, {Event: agent.EventLoginRefused, Reason: wire.RefusedNotAllowedHere}}, ScreenRefused},
-		{"enrollment", []agent.Event{connected, enroll}, ScreenEnrollment},
-		{"enroll-failed", []agent.Event{connected, enroll, {Event: agent.EventCredentialRefused, Reason: agent.RegisterModelNotAllowed}}, ScreenEnrollFailed},
-		{"not-enrolled", []agent.Event{connected, {Event: agent.EventDeviceRefused, Reason: agent.RefusalCertificate}}, ScreenNotEnrolled},
+		{"locked", []agent.Event{connected}, ScreenLocked, func(tx *Texts) []string {
+			return []string{tx.LockedMessage().Title, tx.StatusText(true), tx.PlaceText("north-ward", "north-ward-1"), tx.DemoBadgesLabel()}
+		}},
+		{"locked, long names", []agent.Event{{Event: agent.EventConnected, Site: "St Mary's Hospital, Ward 7B North", DeviceName: "ward-7b-north-kiosk-02"}}, ScreenLocked, func(tx *Texts) []string {
+			return []string{tx.LockedMessage().Title, tx.PlaceText("St Mary's Hospital, Ward 7B North", "ward-7b-north-kiosk-02")}
+		}},
+		{"verifying", []agent.Event{connected, {Event: agent.EventBadgeRead}}, ScreenVerifying, func(tx *Texts) []string {
+			m := tx.VerifyingMessage(false)
+			return []string{m.Title, m.Detail}
+		}},
+		{"active", []agent.Event{connected, started}, ScreenActive, func(tx *Texts) []string {
+			return []string{tx.SessionEndsText("16:00"), "[" + tx.SignOutLabel() + "]"}
+		}},
+		{"warning", []agent.Event{connected, started, warning}, ScreenWarning, func(tx *Texts) []string {
+			return []string{tx.CountdownText(left), "[" + tx.SignOutLabel() + "]"}
+		}},
+		{"warning, enrollment armed", []agent.Event{connected, started, warning, enroll}, ScreenWarning, func(tx *Texts) []string {
+			return []string{tx.CountdownText(left), tx.EnrollPrompt("Dana Kim").Title, tx.DemoBadgesLabel()}
+		}},
+		{"warning, enrollment armed, badge enrolled", []agent.Event{connected, started, warning, enroll, registered}, ScreenWarning, func(tx *Texts) []string {
+			return []string{tx.EnrolledMessage("Dana Kim").Title, tx.EnrollPrompt("Dana Kim").Title}
+		}},
+		{"warning, 64-character name, enrollment armed", []agent.Event{connected, long, warning, armed("x", long.DisplayName), registered}, ScreenWarning, func(tx *Texts) []string {
+			return []string{tx.EnrolledMessage("Dana Kim").Title, tx.EnrollPrompt(long.DisplayName).Title}
+		}},
+		{"warning, hub out of reach", []agent.Event{connected, started, offlineWarning}, ScreenWarning, func(tx *Texts) []string {
+			return []string{tx.CountdownText(left), tx.OfflineWarningText(), "[" + tx.SignOutLabel() + "]"}
+		}},
+		{"ended, hub out of reach", []agent.Event{connected, started, {Event: agent.EventSessionEnded, Reason: wire.ReasonOffline}}, ScreenEnded, func(tx *Texts) []string {
+			m := tx.EndedMessage(wire.ReasonOffline)
+			return []string{m.Title, m.Detail}
+		}},
+		{"ending", []agent.Event{connected, started, {Event: agent.EventSessionTeardownFailed, SessionID: "s1", Attempt: 1}}, ScreenEnding, func(tx *Texts) []string {
+			m := tx.EndingMessage(true)
+			return []string{m.Title, m.Detail}
+		}},
+		{"ended", []agent.Event{connected, started, {Event: agent.EventSessionEnded, Reason: wire.ReasonDeprovisioned}}, ScreenEnded, func(tx *Texts) []string {
+			m := tx.EndedMessage(wire.ReasonDeprovisioned)
+			return []string{m.Title, m.Detail}
+		}},
+		{"refused", []agent.Event{connected, {Event: agent.EventLoginRefused, Reason: wire.RefusedNotAllowedHere}}, ScreenRefused, func(tx *Texts) []string {
+			m := tx.RefusedMessage(wire.RefusedNotAllowedHere)
+			return []string{m.Title, m.Detail}
+		}},
+		{"refused, hub unreachable", []agent.Event{connected, {Event: agent.EventLoginRefused, Reason: agent.RefusedHubUnreachable}}, ScreenRefused, func(tx *Texts) []string {
+			m := tx.RefusedMessage(agent.RefusedHubUnreachable)
+			return []string{m.Title, m.Detail}
+		}},
+		{"enrollment", []agent.Event{connected, enroll}, ScreenEnrollment, func(tx *Texts) []string {
+			m := tx.EnrollPrompt("Dana Kim")
+			return []string{m.Title, m.Detail}
+		}},
+		{"enroll-failed", []agent.Event{connected, enroll, {Event: agent.EventCredentialRefused, Reason: agent.RegisterModelNotAllowed}}, ScreenEnrollFailed, func(tx *Texts) []string {
+			m := tx.EnrollRefusedMessage(agent.RegisterModelNotAllowed)
+			return []string{m.Title, m.Detail}
+		}},
+		{"not-enrolled", []agent.Event{connected, {Event: agent.EventDeviceRefused, Reason: agent.RefusalCertificate}}, ScreenNotEnrolled, func(tx *Texts) []string {
+			m := tx.NotEnrolledMessage()
+			return []string{m.Title, m.Detail, tx.StatusText(false)}
+		}},
 	} {
-		for _, size := range []fyne.Size{{Width: 1280, Height: 800}, {Width: 853, Height: 480}, {Width: 800, Height: 480}} {
-			t.Run(fmt.Sprintf("%s/%vx%v", tc.name, size.Width, size.Height), func(t *testing.T) {
-				h := newHarness(t, "amira", "chen", "ben", "visitor")
-				h.w.Resize(size)
-				for _, e := range tc.events {
-					h.m.Emit(e)
-				}
-				h.want(tc.want)
-				if got := h.w.Canvas().Size(); got != size {
-					t.Fatalf("the window is %v, not %v: the screen needs %v", got, size, h.m.Content().MinSize())
-				}
-				checkLayout(t, h, tc.name)
-			})
+		for _, lang := range Languages() {
+			tx, err := NewTexts(lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, size := range []fyne.Size{{Width: 1280, Height: 800}, {Width: 853, Height: 480}, {Width: 800, Height: 480}} {
+				t.Run(fmt.Sprintf("%s/%s/%vx%v", tc.name, lang, size.Width, size.Height), func(t *testing.T) {
+					h := newHarnessIn(t, tx, "amira", "chen", "ben", "visitor")
+					h.w.Resize(size)
+					for _, e := range tc.events {
+						h.m.Emit(e)
+					}
+					h.want(tc.want, tc.shows(tx)...)
+					if got := h.w.Canvas().Size(); got != size {
+						t.Fatalf("the window is %v, not %v: the screen needs %v", got, size, h.m.Content().MinSize())
+					}
+					checkLayout(t, h, tc.name)
+				})
+			}
 		}
 	}
 }

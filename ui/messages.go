@@ -1,20 +1,24 @@
 package ui
 
 import (
-	"fmt"
 	"strings"
 	"time"
+
+	"github.com/nicksnyder/go-i18n/v2/i18n"
 
 	"github.com/shiftgate/shiftgate/agent"
 	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
-// Every text the kiosk shows is in this file, so that it can be
+// Every text the kiosk shows is in this file, in English (english, the
+// source), and in translations/ in the other languages, so that it can be
 // translated in one place. Each is a whole sentence (or a whole label):
-// names, times and durations go in through named placeholders ({name},
-// {time}, {left}; see fill), never by joining fragments, so a translation
-// can put them where its grammar wants them. messages_test.go fails when
-// another file of the package draws a literal text or joins one.
+// names, times, durations and counts go in through named placeholders
+// ({name}, {time}, {count}; see fill), never by joining fragments, so a
+// translation can put them where its grammar wants them. messages_test.go
+// fails when another file of the package draws a literal text or joins
+// one; texts_test.go when a translation lacks a text, has one English does
+// not, or changes a text's placeholders.
 
 // Message is what a screen tells the worker: a title and an optional line
 // of detail. It is safe to show: it never says more than the worker may
@@ -24,26 +28,108 @@ type Message struct {
 	Detail string
 }
 
+// english is every text of the kiosk in English, by message ID: the source
+// of the translations in translations/*.json, which have the same IDs. A
+// text that counts has the plural forms English needs (one, other); a
+// translation has those of its own language (CLDR: Polish one, few, many,
+// other). Description is for translators.
+func english() []*i18n.Message {
+	return []*i18n.Message{
+		// Ended: why a session ended (session.ended).
+		{ID: "ended.signout", Other: "Signed out", Description: "The worker signed out, or the session ended for a reason the screen does not know."},
+		{ID: "ended.shift_end", Other: "Your shift has ended"},
+		{ID: "ended.shift_end.detail", Other: "You have been signed out."},
+		{ID: "ended.access_removed", Other: "Access removed by your organisation", Description: "The account or the right to use this kiosk was taken away during the session (leaver, transfer, badge revoked)."},
+		{ID: "ended.access_removed.detail", Other: "Ask your supervisor if you think this is wrong."},
+		{ID: "ended.forced", Other: "Signed out by a supervisor"},
+		{ID: "ended.expired", Other: "Session expired"},
+		{ID: "ended.expired.detail", Other: "Tap your badge to sign in again."},
+		{ID: "ended.idle", Other: "Signed out after inactivity"},
+		{ID: "ended.offline", Other: "Signed out: the kiosk lost its connection", Description: "The kiosk could not reach the server for too long, so it ended the session itself (it could not have learnt of a change to the worker's access)."},
+		{ID: "ended.offline.detail", Other: "Tap your badge again once the kiosk is back online."},
+		{ID: "device_disabled", Other: "This kiosk has been disabled", Description: "An administrator switched this kiosk off at the server."},
+		{ID: "device_disabled.detail", Other: "Use another kiosk or ask your supervisor."},
+
+		// Ending: the session is being torn down (session.ending).
+		{ID: "ending", Other: "Signing out…"},
+		{ID: "ending.stuck", Other: "This is taking longer than it should. If it does not finish, call your supervisor or IT: the kiosk needs attention.", Description: "The worker's apps could not be closed yet; the kiosk keeps trying."},
+		{ID: "please_wait", Other: "Please wait."},
+
+		// Not enrolled: the hub refuses the kiosk (device.refused).
+		{ID: "not_enrolled", Other: "This kiosk is not enrolled with the hub any more.", Description: "For staff: the server no longer accepts this kiosk. \"Hub\" is the central server."},
+		{ID: "not_enrolled.detail", Other: "Call IT."},
+
+		// Refused: a login refused (login.refused), and what to do.
+		{ID: "refused.not_recognised", Other: "Badge not recognised. Ask your supervisor.", Description: "Must not say whether the badge or the person is unknown."},
+		{ID: "refused.not_allowed_here", Other: "You can't sign in at this kiosk."},
+		{ID: "refused.not_allowed_here.detail", Other: "Ask your supervisor which kiosk to use."},
+		{ID: "refused.outside_shift", Other: "You're not on shift right now."},
+		{ID: "refused.outside_shift.detail", Other: "Ask your supervisor if your shift has changed."},
+		{ID: "refused.verify_required", Other: "Your PIN or fingerprint is needed."},
+		{ID: "refused.verify_required.detail", Other: "Use a badge or key that asks for it.", Description: "Key: a USB or NFC security key."},
+		{ID: "try_again", Other: "Try again"},
+		{ID: "refused.too_slow.detail", Other: "That took too long. Tap your badge again."},
+		{ID: "refused.hub_unreachable.detail", Other: "The kiosk could not reach the server. Tap your badge again, or use another kiosk."},
+		{ID: "refused.other.detail", Other: "Tap your badge again. If it keeps happening, ask your supervisor."},
+
+		// Enrollment: a supervisor has armed the registration of a new badge.
+		{ID: "enroll.prompt", Other: "Enrollment: tap the badge for {name}", Description: "{name}: the worker whose new badge is being registered."},
+		{ID: "enroll.prompt.detail", Other: "A supervisor has authorised a new badge."},
+		{ID: "enroll.done", Other: "Badge enrolled for {name}"},
+		{ID: "enroll.done.detail", Other: "It signs in at the next tap."},
+		{ID: "enroll.already_registered", Other: "This badge is already enrolled"},
+		{ID: "enroll.already_registered.detail", Other: "Tap a different badge."},
+		{ID: "enroll.failed", Other: "The badge could not be enrolled"},
+		{ID: "enroll.failed.hub_unreachable.detail", Other: "The kiosk could not reach the server. Tap the badge again."},
+		{ID: "enroll.failed.detail", Other: "Tap the badge again."},
+		{ID: "enroll.refused", Other: "Enrollment refused"},
+		{ID: "enroll.expired", Other: "The enrollment has expired"},
+		{ID: "enroll.restart.detail", Other: "Ask your supervisor to start the enrollment again."},
+		{ID: "enroll.model_not_allowed", Other: "This badge model is not allowed here"},
+		{ID: "enroll.attestation_untrusted", Other: "This badge could not prove its model"},
+		{ID: "enroll.approved_badge.detail", Other: "Ask your supervisor for an approved badge and a new enrollment."},
+		{ID: "enroll.invalid_attestation", Other: "The badge could not be verified"},
+
+		// The locked and verifying screens, the header.
+		{ID: "locked", Other: "Tap your badge", Description: "What to do to sign in: hold the badge to the reader (or touch a virtual badge on screen)."},
+		{ID: "verifying.enroll", Other: "Enrolling the badge…"},
+		{ID: "verifying", Other: "Checking your badge…"},
+		{ID: "status.online", Other: "Online", Description: "The kiosk is connected to the server."},
+		{ID: "status.offline", Other: "Offline", Description: "The kiosk is not connected to the server."},
+		{ID: "place", Other: "{site} · {kiosk}", Description: "Header: the site (ward, store, warehouse) and the kiosk's name."},
+
+		// The session screen.
+		{ID: "session.ends_at", Other: "Session ends at {time}", Description: "{time}: a time of day, 24-hour HH:MM."},
+		{ID: "countdown.minutes", One: "Your session ends in {count} minute", Other: "Your session ends in {count} minutes", Description: "Warning before the shift ends; {count} whole minutes, rounded up."},
+		{ID: "warning.offline", Other: "This kiosk cannot reach the server. You will be signed out unless the connection comes back.", Description: "Under the countdown, when the session is ending early because the kiosk is offline."},
+		{ID: "countdown.seconds", One: "Your session ends in {count} second", Other: "Your session ends in {count} seconds", Description: "The last minute of the warning, counting down every second."},
+		{ID: "sign_out", Other: "Sign out", Description: "Button."},
+		{ID: "demo_badges", Other: "Demo badges:", Description: "Before a row of buttons, each a test badge to tap (demos only)."},
+	}
+}
+
 // EndedMessage says, in plain words, why a session ended (the reason of a
 // session.ended event).
-func EndedMessage(reason string) Message {
+func (t *Texts) EndedMessage(reason string) Message {
 	switch reason {
 	case wire.ReasonSignout:
-		return Message{Title: "Signed out"}
+		return t.message("ended.signout", "")
 	case wire.ReasonShiftEnd:
-		return Message{Title: "Your shift has ended", Detail: "You have been signed out."}
+		return t.message("ended.shift_end", "ended.shift_end.detail")
 	case wire.ReasonDeprovisioned, wire.ReasonEntitlementRemoved, wire.ReasonCredentialRevoked:
-		return Message{Title: "Access removed by your organisation", Detail: "Ask your supervisor if you think this is wrong."}
+		return t.message("ended.access_removed", "ended.access_removed.detail")
 	case wire.ReasonForced:
-		return Message{Title: "Signed out by a supervisor"}
+		return t.message("ended.forced", "")
 	case wire.ReasonExpired:
-		return Message{Title: "Session expired", Detail: "Tap your badge to sign in again."}
+		return t.message("ended.expired", "ended.expired.detail")
 	case wire.ReasonIdle:
-		return Message{Title: "Signed out after inactivity"}
+		return t.message("ended.idle", "")
+	case wire.ReasonOffline:
+		return t.message("ended.offline", "ended.offline.detail")
 	case wire.ReasonDeviceDisabled:
-		return Message{Title: "This kiosk has been disabled", Detail: "Use another kiosk or ask your supervisor."}
+		return t.message("device_disabled", "device_disabled.detail")
 	default:
-		return Message{Title: "Signed out"}
+		return t.message("ended.signout", "")
 	}
 }
 
@@ -51,19 +137,19 @@ func EndedMessage(reason string) Message {
 // (session.ending): that it is signing out, and nothing of the worker.
 // Once a try of the teardown has failed (session.teardown_failed; the
 // agent keeps trying), failed is true and the detail asks staff for help.
-func EndingMessage(failed bool) Message {
+func (t *Texts) EndingMessage(failed bool) Message {
 	if failed {
-		return Message{Title: "Signing out…", Detail: "This is taking longer than it should. If it does not finish, call your supervisor or IT: the kiosk needs attention."}
+		return t.message("ending", "ending.stuck")
 	}
-	return Message{Title: "Signing out…", Detail: "Please wait."}
+	return t.message("ending", "please_wait")
 }
 
 // NotEnrolledMessage is what the kiosk says while the hub refuses its
 // certificate (device.refused: the kiosk was disabled or deleted, its
 // certificate expired or was revoked, the hub's CA changed). It is for
 // staff: only IT can enable or enroll the kiosk again.
-func NotEnrolledMessage() Message {
-	return Message{Title: "This kiosk is not enrolled with the hub any more.", Detail: "Call IT."}
+func (t *Texts) NotEnrolledMessage() Message {
+	return t.message("not_enrolled", "not_enrolled.detail")
 }
 
 // RefusedMessage is a helpful, non-revealing explanation of a login
@@ -78,124 +164,130 @@ func NotEnrolledMessage() Message {
 // not_recognised, a shift that ended as outside_shift), never as "access
 // removed", which would tell whoever holds the badge that its account
 // existed and was removed.
-func RefusedMessage(reason string) Message {
+func (t *Texts) RefusedMessage(reason string) Message {
 	switch reason {
 	case wire.RefusedNotRecognised, wire.ReasonDeprovisioned, wire.ReasonEntitlementRemoved, wire.ReasonCredentialRevoked:
-		return Message{Title: "Badge not recognised. Ask your supervisor."}
+		return t.message("refused.not_recognised", "")
 	case wire.RefusedNotAllowedHere:
-		return Message{Title: "You can't sign in at this kiosk.", Detail: "Ask your supervisor which kiosk to use."}
+		return t.message("refused.not_allowed_here", "refused.not_allowed_here.detail")
 	case wire.RefusedOutsideShift, wire.ReasonShiftEnd:
-		return Message{Title: "You're not on shift right now.", Detail: "Ask your supervisor if your shift has changed."}
+		return t.message("refused.outside_shift", "refused.outside_shift.detail")
 	case wire.RefusedVerifyRequired:
-		return Message{Title: "Your PIN or fingerprint is needed.", Detail: "Use a badge or key that asks for it."}
+		return t.message("refused.verify_required", "refused.verify_required.detail")
 	case wire.RefusedChallengeExpire:
-		return Message{Title: "Try again", Detail: "That took too long. Tap your badge again."}
+		return t.message("try_again", "refused.too_slow.detail")
 	case agent.RefusedHubUnreachable:
-		return Message{Title: "Try again", Detail: "The kiosk could not reach the server. Tap your badge again, or use another kiosk."}
+		return t.message("try_again", "refused.hub_unreachable.detail")
 	case wire.ReasonDeviceDisabled:
-		return Message{Title: "This kiosk has been disabled", Detail: "Use another kiosk or ask your supervisor."}
+		return t.message("device_disabled", "device_disabled.detail")
 	default:
 		// invalid_assertion, error, forced, expired, and reasons this
 		// screen does not know.
-		return Message{Title: "Try again", Detail: "Tap your badge again. If it keeps happening, ask your supervisor."}
+		return t.message("try_again", "refused.other.detail")
 	}
 }
 
 // EnrollPrompt is the enrollment screen's message while an enrollment is
 // armed for name: the next badge tapped becomes name's.
-func EnrollPrompt(name string) Message {
-	return Message{Title: fill("Enrollment: tap the badge for {name}", "name", name), Detail: "A supervisor has authorised a new badge."}
+func (t *Texts) EnrollPrompt(name string) Message {
+	return Message{Title: fill(t.text("enroll.prompt"), "name", name), Detail: t.text("enroll.prompt.detail")}
 }
 
 // EnrolledMessage confirms a badge registered for name
 // (credential.registered).
-func EnrolledMessage(name string) Message {
-	return Message{Title: fill("Badge enrolled for {name}", "name", name), Detail: "It signs in at the next tap."}
+func (t *Texts) EnrolledMessage(name string) Message {
+	return Message{Title: fill(t.text("enroll.done"), "name", name), Detail: t.text("enroll.done.detail")}
 }
 
 // EnrollRefusedMessage says why a badge was not registered (the reason of
 // a credential.refused event) and what to do.
-func EnrollRefusedMessage(reason string) Message {
+func (t *Texts) EnrollRefusedMessage(reason string) Message {
 	switch reason {
 	case agent.RegisterAlreadyRegistered:
-		return Message{Title: "This badge is already enrolled", Detail: "Tap a different badge."}
+		return t.message("enroll.already_registered", "enroll.already_registered.detail")
 	case agent.RegisterHubUnreachable:
-		return Message{Title: "The badge could not be enrolled", Detail: "The kiosk could not reach the server. Tap the badge again."}
+		return t.message("enroll.failed", "enroll.failed.hub_unreachable.detail")
 	case agent.RegisterRefused:
-		return Message{Title: "Enrollment refused", Detail: "Ask your supervisor to start the enrollment again."}
+		return t.message("enroll.refused", "enroll.restart.detail")
 	case agent.RegisterEnrollmentExpired:
-		return Message{Title: "The enrollment has expired", Detail: "Ask your supervisor to start the enrollment again."}
+		return t.message("enroll.expired", "enroll.restart.detail")
 	case agent.RegisterModelNotAllowed:
-		return Message{Title: "This badge model is not allowed here", Detail: "Ask your supervisor for an approved badge and a new enrollment."}
+		return t.message("enroll.model_not_allowed", "enroll.approved_badge.detail")
 	case agent.RegisterAttestationUntrusted:
-		return Message{Title: "This badge could not prove its model", Detail: "Ask your supervisor for an approved badge and a new enrollment."}
+		return t.message("enroll.attestation_untrusted", "enroll.approved_badge.detail")
 	case agent.RegisterInvalidAttestation:
-		return Message{Title: "The badge could not be verified", Detail: "Ask your supervisor to start the enrollment again."}
+		return t.message("enroll.invalid_attestation", "enroll.restart.detail")
 	default:
-		return Message{Title: "The badge could not be enrolled", Detail: "Tap the badge again."}
+		return t.message("enroll.failed", "enroll.failed.detail")
 	}
 }
 
 // LockedMessage is the locked screen's: what to do to sign in.
-func LockedMessage() Message { return Message{Title: "Tap your badge"} }
+func (t *Texts) LockedMessage() Message { return t.message("locked", "") }
 
 // VerifyingMessage is the verifying screen's while a badge is checked for
 // a login, or registered (enrolling) while an enrollment is armed.
-func VerifyingMessage(enrolling bool) Message {
+func (t *Texts) VerifyingMessage(enrolling bool) Message {
 	if enrolling {
-		return Message{Title: "Enrolling the badge…", Detail: "Please wait."}
+		return t.message("verifying.enroll", "please_wait")
 	}
-	return Message{Title: "Checking your badge…", Detail: "Please wait."}
+	return t.message("verifying", "please_wait")
 }
 
 // StatusText is the header's word for the hub channel.
-func StatusText(online bool) string {
+func (t *Texts) StatusText(online bool) string {
 	if online {
-		return "Online"
+		return t.text("status.online")
 	}
-	return "Offline"
+	return t.text("status.offline")
 }
 
 // PlaceText names the kiosk in the header: its site and its name, either
 // of which may be unknown ("").
-func PlaceText(site, kiosk string) string {
+func (t *Texts) PlaceText(site, kiosk string) string {
 	switch {
 	case site == "":
 		return kiosk
 	case kiosk == "":
 		return site
 	}
-	return fill("{site} · {kiosk}", "site", site, "kiosk", kiosk)
+	return fill(t.text("place"), "site", site, "kiosk", kiosk)
 }
 
 // ClockLayout is the time.Format layout of the times on screen: the
-// header's clock and the session's end.
+// header's clock and the session's end. It is the 24-hour clock in every
+// language, English included: the kiosk's languages write times so, and
+// shift work (hospitals, warehouses) does too.
 const ClockLayout = "15:04"
 
 // SessionEndsText is the session screen's line for a session that ends at
 // clock (ClockLayout in the kiosk's time zone).
-func SessionEndsText(clock string) string {
-	return fill("Session ends at {time}", "time", clock)
+func (t *Texts) SessionEndsText(clock string) string {
+	return fill(t.text("session.ends_at"), "time", clock)
 }
 
-// CountdownText is the warning screen's countdown: left rounded to the
-// second, as M:SS, or H:MM:SS from an hour up (a warning lead of an hour
-// or more, from the hub's warn_seconds).
-func CountdownText(left time.Duration) string {
+// OfflineWarningText says, under the warning screen's countdown, why the
+// session ends early: the kiosk cannot reach the hub (session.warning
+// with reason offline).
+func (t *Texts) OfflineWarningText() string { return t.text("warning.offline") }
+
+// CountdownText is the warning screen's countdown to the session's end:
+// left in whole minutes, rounded up ("5 minutes" from 4:01 to 5:00 left),
+// and in its last minute in seconds, in the plural form the language
+// wants for the number.
+func (t *Texts) CountdownText(left time.Duration) string {
 	left = max(left, 0).Round(time.Second)
-	h, m, s := int(left/time.Hour), int(left/time.Minute)%60, int(left/time.Second)%60
-	d := fmt.Sprintf("%d:%02d", m, s)
-	if h > 0 {
-		d = fmt.Sprintf("%d:%02d:%02d", h, m, s)
+	if left < time.Minute {
+		return t.plural("countdown.seconds", int(left/time.Second))
 	}
-	return fill("Your session ends in {left}", "left", d)
+	return t.plural("countdown.minutes", int((left+time.Minute-time.Second)/time.Minute))
 }
 
 // SignOutLabel is the session screen's sign-out button.
-func SignOutLabel() string { return "Sign out" }
+func (t *Texts) SignOutLabel() string { return t.text("sign_out") }
 
 // DemoBadgesLabel heads the row of virtual badges (--badges, --demo).
-func DemoBadgesLabel() string { return "Demo badges:" }
+func (t *Texts) DemoBadgesLabel() string { return t.text("demo_badges") }
 
 // fill replaces each {key} of template with its value; kv is key, value,
 // key, value… A placeholder without a value is left as it is, so a

@@ -16,7 +16,8 @@ import (
 	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
-// TestTextsOnlyInMessages: every text the kiosk shows is in messages.go,
+// TestTextsOnlyInMessages: every text the kiosk shows is in messages.go
+// (in English, the source of translations/*.json: see texts_test.go),
 // where it can be translated, and is a whole sentence there: no other file
 // of the package has a literal that reads like text for people (a space or
 // a capital letter: "Sign out", "Online"; keys such as "signout" and
@@ -105,7 +106,7 @@ func looksLikeText(s string) bool {
 // hub says to the next tap of the same badge: never that an account was
 // removed, which would tell whoever holds the badge that it existed.
 func TestRefusedMessages(t *testing.T) {
-	notRecognised := RefusedMessage(wire.RefusedNotRecognised)
+	notRecognised := English().RefusedMessage(wire.RefusedNotRecognised)
 	for _, tc := range []struct {
 		reason string
 		want   Message
@@ -123,13 +124,13 @@ func TestRefusedMessages(t *testing.T) {
 		{wire.ReasonDeprovisioned, notRecognised},
 		{wire.ReasonEntitlementRemoved, notRecognised},
 		{wire.ReasonCredentialRevoked, notRecognised},
-		{wire.ReasonShiftEnd, RefusedMessage(wire.RefusedOutsideShift)},
+		{wire.ReasonShiftEnd, English().RefusedMessage(wire.RefusedOutsideShift)},
 		{wire.ReasonDeviceDisabled, Message{Title: "This kiosk has been disabled", Detail: "Use another kiosk or ask your supervisor."}},
 		{wire.ReasonForced, Message{Title: "Try again", Detail: "Tap your badge again. If it keeps happening, ask your supervisor."}},
 		{wire.ReasonExpired, Message{Title: "Try again", Detail: "Tap your badge again. If it keeps happening, ask your supervisor."}},
 	} {
 		t.Run(tc.reason, func(t *testing.T) {
-			if got := RefusedMessage(tc.reason); got != tc.want {
+			if got := English().RefusedMessage(tc.reason); got != tc.want {
 				t.Errorf("RefusedMessage(%q) = %+v, want %+v", tc.reason, got, tc.want)
 			}
 			h := newHarness(t, "carol")
@@ -145,20 +146,29 @@ func TestRefusedMessages(t *testing.T) {
 	}
 }
 
+// TestCountdownText: the warning counts down in whole minutes, rounded
+// up, and the last minute in seconds, each in its plural form.
 func TestCountdownText(t *testing.T) {
 	for _, tc := range []struct {
 		left time.Duration
 		want string
 	}{
-		{5 * time.Minute, "Your session ends in 5:00"},
-		{4*time.Minute + 59*time.Second + 400*time.Millisecond, "Your session ends in 4:59"},
-		{59*time.Minute + 59*time.Second, "Your session ends in 59:59"},
-		{time.Hour + 3*time.Minute + 59*time.Second, "Your session ends in 1:03:59"},
-		{10 * time.Hour, "Your session ends in 10:00:00"},
-		{0, "Your session ends in 0:00"},
-		{-time.Minute, "Your session ends in 0:00"},
+		{5 * time.Minute, "Your session ends in 5 minutes"},
+		{4*time.Minute + 59*time.Second + 400*time.Millisecond, "Your session ends in 5 minutes"},
+		{4*time.Minute + time.Second, "Your session ends in 5 minutes"},
+		{4 * time.Minute, "Your session ends in 4 minutes"},
+		{time.Minute + time.Second, "Your session ends in 2 minutes"},
+		{time.Minute, "Your session ends in 1 minute"},
+		{59*time.Second + 600*time.Millisecond, "Your session ends in 1 minute"},
+		{59 * time.Second, "Your session ends in 59 seconds"},
+		{2 * time.Second, "Your session ends in 2 seconds"},
+		{time.Second, "Your session ends in 1 second"},
+		{time.Hour + 3*time.Minute + 59*time.Second, "Your session ends in 64 minutes"},
+		{10 * time.Hour, "Your session ends in 600 minutes"},
+		{0, "Your session ends in 0 seconds"},
+		{-time.Minute, "Your session ends in 0 seconds"},
 	} {
-		if got := CountdownText(tc.left); got != tc.want {
+		if got := English().CountdownText(tc.left); got != tc.want {
 			t.Errorf("CountdownText(%s) = %q, want %q", tc.left, got, tc.want)
 		}
 	}
@@ -167,20 +177,33 @@ func TestCountdownText(t *testing.T) {
 // TestPlaceholdersTakeValuesAsTheyAre: a value is put in once, as it is: a
 // display name that looks like a placeholder is not filled in again.
 func TestPlaceholdersTakeValuesAsTheyAre(t *testing.T) {
-	if got, want := EnrollPrompt("{name} {time}").Title, "Enrollment: tap the badge for {name} {time}"; got != want {
+	if got, want := English().EnrollPrompt("{name} {time}").Title, "Enrollment: tap the badge for {name} {time}"; got != want {
 		t.Errorf("EnrollPrompt = %q, want %q", got, want)
 	}
-	if got, want := EnrolledMessage("Dana Kim").Title, "Badge enrolled for Dana Kim"; got != want {
+	if got, want := English().EnrolledMessage("Dana Kim").Title, "Badge enrolled for Dana Kim"; got != want {
 		t.Errorf("EnrolledMessage = %q, want %q", got, want)
 	}
-	if got, want := SessionEndsText("16:00"), "Session ends at 16:00"; got != want {
+	if got, want := English().SessionEndsText("16:00"), "Session ends at 16:00"; got != want {
 		t.Errorf("SessionEndsText = %q, want %q", got, want)
 	}
 	for _, tc := range []struct{ site, kiosk, want string }{
 		{"north", "north-1", "north · north-1"}, {"", "north-1", "north-1"}, {"north", "", "north"}, {"", "", ""},
 	} {
-		if got := PlaceText(tc.site, tc.kiosk); got != tc.want {
+		if got := English().PlaceText(tc.site, tc.kiosk); got != tc.want {
 			t.Errorf("PlaceText(%q, %q) = %q, want %q", tc.site, tc.kiosk, got, tc.want)
 		}
+	}
+}
+
+// TestOfflineMessages: a session the kiosk ended because the hub was out
+// of reach says so, and what to do; it is not taken for a sign-out.
+func TestOfflineMessages(t *testing.T) {
+	tx := English()
+	m := tx.EndedMessage(wire.ReasonOffline)
+	if m == tx.EndedMessage(wire.ReasonSignout) || !strings.Contains(m.Title, "connection") || m.Detail == "" {
+		t.Errorf("EndedMessage(offline) = %+v", m)
+	}
+	if w := tx.OfflineWarningText(); !strings.Contains(w, "cannot reach the server") {
+		t.Errorf("OfflineWarningText() = %q", w)
 	}
 }

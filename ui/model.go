@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/shiftgate/shiftgate/agent"
+	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
 // Intents is what the kiosk screen asks of the agent core. *agent.Agent
@@ -143,6 +144,8 @@ type Options struct {
 	// OnRender, if set, is called on Fyne's goroutine each time a screen
 	// has been redrawn, with the screen now shown (tests, metrics).
 	OnRender func(Screen)
+	// Texts is the language of the screen (NewTexts); default English.
+	Texts *Texts
 }
 
 // Model holds the screen's state and its widgets. Emit may be called from
@@ -171,6 +174,7 @@ type Model struct {
 	role        string
 	apps        []string
 	expiresAt   time.Time
+	offline     bool // the warning is for the hub being out of reach (session.warning reason offline)
 	reason      string
 	stuck       bool      // ending: a try of the teardown failed (session.teardown_failed)
 	refused     bool      // the hub refuses the kiosk (device.refused), until connected
@@ -204,6 +208,9 @@ func New(opt Options) *Model {
 	}
 	if opt.VerifyingFor <= 0 {
 		opt.VerifyingFor = DefaultVerifyingFor
+	}
+	if opt.Texts == nil {
+		opt.Texts = English()
 	}
 	m := &Model{opt: opt, root: container.NewStack(), screen: ScreenLocked}
 	m.catcher = newInputCatcher(m.activity)
@@ -295,13 +302,16 @@ func (m *Model) apply(e agent.Event) {
 		if !e.ExpiresAt.IsZero() {
 			m.expiresAt = endsAt(e)
 		}
+		m.offline = e.Reason == wire.ReasonOffline
 	case agent.EventSessionExtended:
 		// A supervisor extended the shift: the countdown is over, the
 		// session runs on until the new end.
 		if !m.screen.session() {
 			return
 		}
-		m.screen, m.expiresAt = ScreenActive, endsAt(e)
+		// Or the hub is in reach again after a warning that the
+		// session would end for want of it (reason reconnected).
+		m.screen, m.expiresAt, m.offline = ScreenActive, endsAt(e), false
 	case agent.EventSessionEnding:
 		// The teardown has begun (it can take seconds): the worker's apps
 		// are being killed and the agent takes no more input for the
@@ -349,9 +359,9 @@ func (m *Model) apply(e agent.Event) {
 			m.screen = ScreenLocked
 		}
 	case agent.EventCredentialRegistered:
-		m.enrolled(EnrolledMessage(nameOf(e)), ScreenEnrolled, now)
+		m.enrolled(m.opt.Texts.EnrolledMessage(nameOf(e)), ScreenEnrolled, now)
 	case agent.EventCredentialRefused:
-		m.enrolled(EnrollRefusedMessage(e.Reason), ScreenEnrollFailed, now)
+		m.enrolled(m.opt.Texts.EnrollRefusedMessage(e.Reason), ScreenEnrollFailed, now)
 	default:
 		return // unknown: ignored, as the contract says
 	}
@@ -397,7 +407,7 @@ func (m *Model) enrolled(msg Message, screen Screen, now time.Time) {
 // forgetSession drops what the screen knew of the session that is ending.
 func (m *Model) forgetSession() {
 	m.name, m.role, m.apps, m.expiresAt = "", "", nil, time.Time{}
-	m.note = Message{}
+	m.note, m.offline = Message{}, false
 }
 
 // nameOf is the name to show for an event's user.
@@ -503,7 +513,7 @@ func (m *Model) tap(name string) {
 // registered while an enrollment is armed. It is not the model's own tap's
 // (tap says when it is).
 func (m *Model) verifying(now time.Time) {
-	m.checking = VerifyingMessage(m.enrollFor != "")
+	m.checking = m.opt.Texts.VerifyingMessage(m.enrollFor != "")
 	m.screen, m.until = ScreenVerifying, now.Add(m.opt.VerifyingFor)
 	m.tapBack = 0
 }
@@ -516,7 +526,9 @@ func (m *Model) signout() {
 
 func (m *Model) clockText() string { return m.opt.Now().In(m.opt.Location).Format(ClockLayout) }
 
-func (m *Model) countdownText() string { return CountdownText(m.expiresAt.Sub(m.opt.Now())) }
+func (m *Model) countdownText() string {
+	return m.opt.Texts.CountdownText(m.expiresAt.Sub(m.opt.Now()))
+}
 
 // endsAt is when the session on e ends by this kiosk's clock, which the
 // screen counts down to: the agent's ends_at (earlier than expires_at

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"github.com/shiftgate/shiftgate/agent"
+	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
 // fakeClock is a settable clock.
@@ -28,6 +29,13 @@ type harness struct {
 
 func newHarness(t *testing.T, badges ...string) *harness {
 	t.Helper()
+	return newHarnessIn(t, nil, badges...)
+}
+
+// newHarnessIn is newHarness with the screen in texts' language (English
+// for nil, the Model's default).
+func newHarnessIn(t *testing.T, texts *Texts, badges ...string) *harness {
+	t.Helper()
 	a := test.NewTempApp(t)
 	a.Settings().SetTheme(Theme())
 	h := &harness{t: t, intents: &fakeIntents{}, clock: &fakeClock{t: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}}
@@ -35,6 +43,7 @@ func newHarness(t *testing.T, badges ...string) *harness {
 		Intents: h.intents, Badges: badges, Now: h.clock.now, Location: time.UTC,
 		OnApp:     func(app string) { h.apps = append(h.apps, app) },
 		AppLabels: map[string]string{"timesheet": "Time sheet"},
+		Texts:     texts,
 	})
 	h.w = test.NewTempWindow(t, h.m.Content())
 	h.w.Resize(fyne.NewSize(1280, 800))
@@ -89,10 +98,10 @@ func TestWholeSession(t *testing.T) {
 
 	h.clock.t = expires.Add(-5 * time.Minute)
 	h.m.Emit(agent.Event{Event: agent.EventSessionWarning, User: "alice", SessionID: "s1", ExpiresAt: expires})
-	h.want(ScreenWarning, "Your session ends in 5:00", "[Sign out]")
+	h.want(ScreenWarning, "Your session ends in 5 minutes", "[Sign out]")
 	h.clock.t = h.clock.t.Add(61 * time.Second)
 	h.m.Tick()
-	h.want(ScreenWarning, "Your session ends in 3:59")
+	h.want(ScreenWarning, "Your session ends in 4 minutes")
 
 	// A supervisor extends the shift by an hour: back to the session
 	// screen with the new end; its warning comes again later.
@@ -100,7 +109,23 @@ func TestWholeSession(t *testing.T) {
 	h.m.Emit(agent.Event{Event: agent.EventSessionExtended, User: "alice", SessionID: "s1", ExpiresAt: later})
 	h.want(ScreenActive, "Session ends at 17:00", "[Sign out]")
 	h.m.Emit(agent.Event{Event: agent.EventSessionWarning, User: "alice", SessionID: "s1", ExpiresAt: later})
-	h.want(ScreenWarning, "Your session ends in 1:03:59")
+	h.want(ScreenWarning, "Your session ends in 64 minutes")
+	if slices.Contains(h.texts(), English().OfflineWarningText()) {
+		t.Error("a warning for the session's own end says the kiosk is offline")
+	}
+
+	// The hub out of reach: the session ends early, and the screen says why
+	// until the hub is back.
+	h.m.Emit(agent.Event{Event: agent.EventSessionWarning, User: "alice", SessionID: "s1", ExpiresAt: later,
+		EndsAt: h.clock.t.Add(5 * time.Minute), Reason: wire.ReasonOffline})
+	h.want(ScreenWarning, "Your session ends in 5 minutes", "This kiosk cannot reach the server. You will be signed out unless the connection comes back.")
+	h.m.Emit(agent.Event{Event: agent.EventSessionExtended, User: "alice", SessionID: "s1", ExpiresAt: later, Reason: agent.ExtendedReconnected})
+	h.want(ScreenActive, "Session ends at 17:00")
+	if slices.Contains(h.texts(), English().OfflineWarningText()) {
+		t.Error("the offline warning stays after the hub came back")
+	}
+	h.m.Emit(agent.Event{Event: agent.EventSessionWarning, User: "alice", SessionID: "s1", ExpiresAt: later})
+	h.want(ScreenWarning, "Your session ends in 64 minutes")
 
 	test.Tap(h.button("Sign out"))
 	if got := h.intents.got(); got[len(got)-1] != "signout" {
@@ -266,7 +291,7 @@ func TestCountdownToEndsAt(t *testing.T) {
 	h.want(ScreenActive, "Session ends at 15:58")
 	h.clock.t = ends.Add(-5 * time.Minute)
 	h.m.Emit(agent.Event{Event: agent.EventSessionWarning, User: "alice", SessionID: "s1", ExpiresAt: expires, EndsAt: ends})
-	h.want(ScreenWarning, "Your session ends in 5:00")
+	h.want(ScreenWarning, "Your session ends in 5 minutes")
 	later := expires.Add(time.Hour)
 	h.m.Emit(agent.Event{Event: agent.EventSessionExtended, User: "alice", SessionID: "s1", ExpiresAt: later, EndsAt: later.Add(-2 * time.Minute)})
 	h.want(ScreenActive, "Session ends at 16:58")

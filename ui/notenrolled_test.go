@@ -25,7 +25,7 @@ func TestNotEnrolledScreen(t *testing.T) {
 	h.want(ScreenLocked, "Tap your badge", "Offline")
 
 	h.m.Emit(deviceRefused())
-	msg := NotEnrolledMessage()
+	msg := English().NotEnrolledMessage()
 	if msg.Title != "This kiosk is not enrolled with the hub any more." || msg.Detail != "Call IT." {
 		t.Errorf("NotEnrolledMessage() = %+v", msg)
 	}
@@ -57,7 +57,7 @@ func TestNotEnrolledAfterSessionAndRefusal(t *testing.T) {
 	h.want(ScreenEnded, "Session expired")
 	h.clock.t = h.clock.t.Add(DefaultMessageFor)
 	h.m.Tick()
-	h.want(ScreenNotEnrolled, NotEnrolledMessage().Title)
+	h.want(ScreenNotEnrolled, English().NotEnrolledMessage().Title)
 
 	// A badge on the reader still gets its answer, then the screen is back.
 	h.m.Emit(agent.Event{Event: agent.EventBadgeRead})
@@ -65,7 +65,7 @@ func TestNotEnrolledAfterSessionAndRefusal(t *testing.T) {
 	h.want(ScreenRefused, "Try again")
 	h.clock.t = h.clock.t.Add(DefaultMessageFor)
 	h.m.Tick()
-	h.want(ScreenNotEnrolled, NotEnrolledMessage().Title, "Call IT.")
+	h.want(ScreenNotEnrolled, English().NotEnrolledMessage().Title, "Call IT.")
 }
 
 // TestKioskDisabledShowsNotEnrolled: through the real agent core and hub,
@@ -85,7 +85,7 @@ func TestKioskDisabledShowsNotEnrolled(t *testing.T) {
 		select {
 		case r := <-k.renders:
 			k.last = r
-			if r.screen == ScreenNotEnrolled && r.shows(NotEnrolledMessage().Title, "Call IT.") {
+			if r.screen == ScreenNotEnrolled && r.shows(English().NotEnrolledMessage().Title, "Call IT.") {
 				return
 			}
 		case <-time.After(50 * time.Millisecond):

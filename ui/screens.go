@@ -43,21 +43,21 @@ func (m *Model) render() {
 	case ScreenVerifying:
 		body = m.message(m.checking, false)
 	case ScreenEnding:
-		body = m.message(EndingMessage(m.stuck), false)
+		body = m.message(m.opt.Texts.EndingMessage(m.stuck), false)
 	case ScreenActive, ScreenWarning:
 		body = m.session()
 	case ScreenEnded:
-		body = m.message(EndedMessage(m.reason), true)
+		body = m.message(m.opt.Texts.EndedMessage(m.reason), true)
 	case ScreenRefused:
-		body = m.message(RefusedMessage(m.reason), true)
+		body = m.message(m.opt.Texts.RefusedMessage(m.reason), true)
 	case ScreenEnrolled, ScreenEnrollFailed:
 		body = m.message(m.outcome, true)
 	case ScreenEnrollment:
-		body = m.locked(EnrollPrompt(m.enrollFor))
+		body = m.locked(m.opt.Texts.EnrollPrompt(m.enrollFor))
 	case ScreenNotEnrolled:
 		body = m.notEnrolled()
 	default:
-		body = m.locked(LockedMessage())
+		body = m.locked(m.opt.Texts.LockedMessage())
 	}
 	// The input catcher lies under the screen: pointer input that no
 	// button takes still counts as activity.
@@ -114,7 +114,7 @@ func (m *Model) locked(msg Message) fyne.CanvasObject {
 // notEnrolled is the locked screen's header over NotEnrolledMessage, with
 // no badges to tap: nobody can sign in.
 func (m *Model) notEnrolled() fyne.CanvasObject {
-	return container.NewBorder(m.header(), nil, nil, nil, m.centred(NotEnrolledMessage()))
+	return container.NewBorder(m.header(), nil, nil, nil, m.centred(m.opt.Texts.NotEnrolledMessage()))
 }
 
 // header is the locked screen's top row: site · kiosk, the clock, and
@@ -125,9 +125,9 @@ func (m *Model) header() fyne.CanvasObject {
 	// Three equal columns, so that the clock stays in the middle and a long
 	// site or kiosk name wraps in its third instead of pushing the clock
 	// and the status off a small panel.
-	where := wrapped(PlaceText(m.site, m.kiosk))
+	where := wrapped(m.opt.Texts.PlaceText(m.site, m.kiosk))
 	where.Alignment = fyne.TextAlignLeading
-	status := wrapped(StatusText(m.online))
+	status := wrapped(m.opt.Texts.StatusText(m.online))
 	status.Alignment = fyne.TextAlignTrailing
 	return container.NewGridWithColumns(3, where, m.clock, status)
 }
@@ -177,8 +177,11 @@ func (m *Model) session() fyne.CanvasObject {
 		m.countdn = heading(m.countdownText())
 		m.countdn.Importance = widget.WarningImportance
 		info.Add(m.countdn)
+		if m.offline {
+			info.Add(wrapped(m.opt.Texts.OfflineWarningText()))
+		}
 	} else {
-		info.Add(wrapped(SessionEndsText(m.expiresAt.In(m.opt.Location).Format(ClockLayout))))
+		info.Add(wrapped(m.opt.Texts.SessionEndsText(m.expiresAt.In(m.opt.Location).Format(ClockLayout))))
 	}
 	apps := container.NewGridWrap(fyne.NewSize(280, 2*MinButtonHeight))
 	for _, app := range m.apps {
@@ -199,14 +202,14 @@ func (m *Model) session() fyne.CanvasObject {
 		bottom.Add(wrapped(m.note.Title))
 	}
 	if m.enrollFor != "" {
-		l := wrapped(EnrollPrompt(m.enrollFor).Title)
+		l := wrapped(m.opt.Texts.EnrollPrompt(m.enrollFor).Title)
 		l.Importance = widget.WarningImportance
 		bottom.Add(l)
 		if b := m.badges(); b != nil {
 			bottom.Add(b)
 		}
 	}
-	bottom.Add(m.button("signout", SignOutLabel(), widget.HighImportance, m.signout))
+	bottom.Add(m.button("signout", m.opt.Texts.SignOutLabel(), widget.HighImportance, m.signout))
 	return container.NewBorder(nil, container.NewPadded(bottom), nil, nil, container.NewVScroll(container.NewVBox(info, apps)))
 }
 
@@ -215,7 +218,7 @@ func (m *Model) badges() fyne.CanvasObject {
 	if len(m.opt.Badges) == 0 {
 		return nil
 	}
-	row := container.NewHBox(line(DemoBadgesLabel()))
+	row := container.NewHBox(line(m.opt.Texts.DemoBadgesLabel()))
 	for _, name := range m.opt.Badges {
 		row.Add(m.button("badge:"+name, name, widget.MediumImportance, func() { m.tap(name) }))
 	}

@@ -30,13 +30,14 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(exitCode(err, os.Stderr))
 }
 
 // exitCode reports err on stderr, with how to fix it where there is a
-// known fix, and returns the exit status: 0 for none (or -h), 1 otherwise.
+// known fix, and returns the exit status: 0 for none (or -h), 2 for a
+// mistake in the command line (usageError), 1 otherwise.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -45,8 +46,19 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.Is(err, agent.ErrFIDO2NotBuilt) {
 		fmt.Fprintln(stderr, fido2Hint)
 	}
+	if errors.As(err, new(usageError)) {
+		return 2
+	}
 	return 1
 }
+
+// usageError is a mistake in the command line (parse): exit status 2, as
+// the flag package gives its own and shiftgate-agent and shiftgate-hub
+// give theirs.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // fido2Hint says how to get hardware key support, after
 // agent.ErrFIDO2NotBuilt.
@@ -57,10 +69,18 @@ type options struct {
 	sessionUser, sessionHomes       string
 	warning, shotAfter, exitAfter   time.Duration
 	fullscreen, demo                bool
+	lang                            string
+	texts                           *ui.Texts // the screen's language: --lang, or the locale's (chooseTexts)
 }
 
-func parse(args []string, stderr io.Writer) (options, error) {
-	var o options
+// parse reads the command line; getenv gives the locale's variables, for
+// the screen's language without --lang. Its errors are usage errors.
+func parse(args []string, getenv func(string) string, stderr io.Writer) (o options, err error) {
+	defer func() {
+		if err != nil && !errors.Is(err, flag.ErrHelp) {
+			err = usageError{err}
+		}
+	}()
 	fs := flag.NewFlagSet("shiftgate-kiosk", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.state, "state", "", "enrolled state directory (shiftgate-agent enroll)")
@@ -74,6 +94,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.exitAfter, "exit-after", 0, "quit this long after start (unattended runs)")
 	fs.StringVar(&o.sessionUser, "session-user", "", "user (name or ID) the session apps run as, not the kiosk's own: keeps them out of the state directory (the kiosk must run as root)")
 	fs.StringVar(&o.sessionHomes, "session-homes", "", "with --session-user: directory for the sessions' homes, outside --state")
+	fs.StringVar(&o.lang, "lang", "", "language of the screen, a BCP 47 tag: "+strings.Join(ui.Languages(), ", ")+
+		" (or a regional variant, e.g. de-AT); default: the locale's (LC_ALL, LC_MESSAGES, LANG), else English")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -91,11 +113,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	case (o.shotAfter > 0) != (o.screenshot != ""):
 		return o, errors.New("--screenshot-after and --screenshot go together")
 	}
-	return o, nil
+	o.texts, err = chooseTexts(o.lang, getenv)
+	return o, err
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parse(args, stderr)
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	o, err := parse(args, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -163,7 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fyneApp = a                               // before the agent runs (and tears down)
 	a.Settings().SetTheme(ui.Theme())
 	intents := new(agentIntents)
-	model := ui.New(ui.Options{Intents: intents, Badges: badges, AppLabels: labels, OnApp: onApp})
+	model := ui.New(ui.Options{Intents: intents, Badges: badges, AppLabels: labels, OnApp: onApp, Texts: o.texts})
 	reader, err := agent.ReaderFor(o.auth, sessions.Profile(), log)
 	if err != nil {
 		return err
@@ -213,7 +236,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.exitAfter > 0 {
 		time.AfterFunc(o.exitAfter, cancel)
 	}
-	log.Info("kiosk running", "state", o.state)
+	log.Info("kiosk running", "state", o.state, "lang", o.texts.Language())
 	w.ShowAndRun()
 	cancel()
 	err = <-done

@@ -21,6 +21,8 @@ import (
 	"time"
 )
 
+// TestParse: the command line's mistakes are usage errors (exit status
+// 2) that say what is wrong.
 func TestParse(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -36,14 +38,102 @@ func TestParse(t *testing.T) {
 		{"arguments", []string{"--demo", "extra"}, "unexpected arguments"},
 		{"fido2", []string{"--state", "s", "--authenticator", "fido2"}, ""},
 		{"fido2 with badges", []string{"--state", "s", "--authenticator", "fido2", "--badges", "a"}, "with --authenticator fido2 the badge reader taps"},
+		{"unknown flag", []string{"--demo", "--language", "de"}, "flag provided but not defined: -language"},
+		{"warning", []string{"--demo", "--warning", "0s"}, "--warning 0s: must be positive"},
+		{"lang", []string{"--demo", "--lang", "pl"}, ""},
+		{"lang, region", []string{"--demo", "--lang", "de-AT"}, ""},
+		{"lang unknown", []string{"--demo", "--lang", "pt-BR"}, "--lang pt-BR: unknown language: the kiosk has no texts in pt-BR, nor in pt; it has texts in de, en, es, fr, pl"},
+		{"lang unknown, no region", []string{"--demo", "--lang", "it"}, "--lang it: unknown language: the kiosk has no texts in it; it has texts in de, en, es, fr, pl"},
+		{"lang not a tag", []string{"--demo", "--lang", "german"}, `--lang german: unknown language: "german" is not a BCP 47 tag (such as de or pt-BR); the kiosk has texts in de, en, es, fr, pl`},
+		{"lang C", []string{"--demo", "--lang", "C"}, "--lang C: unknown language"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := parse(tc.args, io.Discard)
+			var usage bytes.Buffer
+			_, err := parse(tc.args, noEnv, &usage)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("parse(%q): %v", tc.args, err)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 				t.Errorf("parse(%q) = %v, want an error saying %q", tc.args, err, tc.want)
+			}
+			if err == nil {
+				return
+			}
+			var stderr bytes.Buffer
+			if code := exitCode(err, &stderr); code != 2 {
+				t.Errorf("parse(%q): exit %d, want 2 (usage)", tc.args, code)
+			}
+			if want := "shiftgate-kiosk: " + err.Error() + "\n"; stderr.String() != want {
+				t.Errorf("stderr %q, want %q", stderr.String(), want)
+			}
+		})
+	}
+	// -h prints the flags, --lang and its languages among them, and is no error.
+	var usage bytes.Buffer
+	_, err := parse([]string{"-h"}, noEnv, &usage)
+	if code := exitCode(err, io.Discard); code != 0 {
+		t.Errorf("-h: exit %d, want 0", code)
+	}
+	if !strings.Contains(usage.String(), "-lang") || !strings.Contains(usage.String(), "de, en, es, fr, pl") {
+		t.Errorf("-h does not describe --lang and its languages:\n%s", usage.String())
+	}
+}
+
+// noEnv is an environment with nothing set.
+func noEnv(string) string { return "" }
+
+// TestLanguageChoice: the screen's language is --lang's, or the locale's
+// for messages (LC_ALL, then LC_MESSAGES, then LANG, the first set and not
+// empty), in its base language when the kiosk has no texts in its region's,
+// and English for C and POSIX, no locale, or a language the kiosk does not
+// have. The locale never stops the kiosk; --lang is checked (TestParse).
+func TestLanguageChoice(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		lang string
+		env  map[string]string
+		want string
+	}{
+		{"nothing set", "", nil, "en"},
+		{"flag", "de", nil, "de"},
+		{"flag over the locale", "es", map[string]string{"LC_ALL": "pl_PL.UTF-8", "LANG": "fr_FR.UTF-8"}, "es"},
+		{"flag English over the locale", "en", map[string]string{"LANG": "de_DE.UTF-8"}, "en"},
+		{"flag region", "fr-CA", nil, "fr"},
+		{"LANG", "", map[string]string{"LANG": "fr_FR.UTF-8"}, "fr"},
+		{"LC_MESSAGES over LANG", "", map[string]string{"LC_MESSAGES": "de_DE.UTF-8", "LANG": "fr_FR.UTF-8"}, "de"},
+		{"LC_ALL over LC_MESSAGES and LANG", "", map[string]string{"LC_ALL": "pl_PL.UTF-8", "LC_MESSAGES": "de_DE.UTF-8", "LANG": "fr_FR.UTF-8"}, "pl"},
+		{"empty LC_ALL is not set", "", map[string]string{"LC_ALL": "", "LANG": "es_ES.UTF-8"}, "es"},
+		{"base language", "", map[string]string{"LANG": "es_MX.UTF-8"}, "es"},
+		{"base language of de_AT", "", map[string]string{"LANG": "de_AT"}, "de"},
+		{"language only", "", map[string]string{"LANG": "pl"}, "pl"},
+		{"modifier", "", map[string]string{"LANG": "de_DE.UTF-8@euro"}, "de"},
+		{"no texts in it nor its base", "", map[string]string{"LANG": "pt_BR.UTF-8"}, "en"},
+		{"LC_ALL=C over LANG", "", map[string]string{"LC_ALL": "C", "LANG": "de_DE.UTF-8"}, "en"},
+		{"LC_MESSAGES=POSIX over LANG", "", map[string]string{"LC_MESSAGES": "POSIX", "LANG": "de_DE.UTF-8"}, "en"},
+		{"C.UTF-8", "", map[string]string{"LANG": "C.UTF-8"}, "en"},
+		{"a name that is no locale", "", map[string]string{"LANG": "/usr/lib/locale/custom"}, "en"},
+		{"English locale", "", map[string]string{"LANG": "en_GB.UTF-8"}, "en"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := func(k string) string { return tc.env[k] }
+			texts, err := chooseTexts(tc.lang, getenv)
+			if err != nil {
+				t.Fatalf("chooseTexts(%q, %v): %v", tc.lang, tc.env, err)
+			}
+			if got := texts.Language(); got != tc.want {
+				t.Errorf("chooseTexts(%q, %v) = %s, want %s", tc.lang, tc.env, got, tc.want)
+			}
+			// parse gives the kiosk that language.
+			args := []string{"--demo"}
+			if tc.lang != "" {
+				args = append(args, "--lang", tc.lang)
+			}
+			o, err := parse(args, getenv, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.texts.Language(); got != tc.want {
+				t.Errorf("parse(%q) with %v: language %s, want %s", args, tc.env, got, tc.want)
 			}
 		})
 	}
