@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -291,6 +293,14 @@ func ClientFromStateDir(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	var devicePool *x509.CertPool // nil: pool
+	if pem, err := readStateFile(filepath.Join(cfg.StateDir, DeviceCAFile)); err == nil {
+		if devicePool, err = certs.CAPool(pem); err != nil {
+			return nil, fmt.Errorf("read %s: %w", DeviceCAFile, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", DeviceCAFile, err)
+	}
 	pair, err := loadKeyPair(cfg.StateDir)
 	if err != nil {
 		return nil, err
@@ -300,7 +310,7 @@ func ClientFromStateDir(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	return NewClient(ClientConfig{
-		HubURL: e.HubURL, CAPool: pool, Renewer: r, StateDir: cfg.StateDir, Profile: e.Profile,
+		HubURL: e.HubURL, CAPool: pool, DeviceCAPool: devicePool, Renewer: r, StateDir: cfg.StateDir, Profile: e.Profile,
 		AgentVersion: cfg.AgentVersion, Logger: cfg.Logger, Clock: cfg.Clock,
 	})
 }

@@ -63,9 +63,13 @@ func (e *RemoteError) Error() string {
 
 // ClientConfig configures a Client.
 type ClientConfig struct {
-	HubURL  string         // https://HOST[:PORT]
-	CAPool  *x509.CertPool // the hub CA only
-	Renewer *certs.Renewer // the device certificate
+	HubURL string         // https://HOST[:PORT]
+	CAPool *x509.CertPool // what the hub's HTTPS certificate must chain to (the --ca of enrollment)
+	// DeviceCAPool is the hub CA, which issues the device certificate:
+	// a renewed one must chain to it. Nil: CAPool (the hub serves a
+	// certificate of its own CA).
+	DeviceCAPool *x509.CertPool
+	Renewer      *certs.Renewer // the device certificate
 	// StateDir, if set, is where a renewed key pair is stored (KeyFile,
 	// CertFile). Without it certificates are renewed in memory only.
 	StateDir     string

@@ -151,8 +151,19 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 	if err := json.Unmarshal(data, &er); err != nil {
 		return zero, fmt.Errorf("enroll: hub response is not an enrollment: %w", err)
 	}
+	// The device certificate comes from the hub CA, which is the --ca
+	// certificate unless the hub serves an operator's HTTPS certificate;
+	// the hub names it in its answer, which came over HTTPS checked
+	// against --ca.
+	devicePool, devicePEM := pool, []byte(nil)
+	if len(er.DeviceCA) > 0 {
+		devicePEM = certs.EncodeCertPEM(er.DeviceCA)
+		if devicePool, err = certs.CAPool(devicePEM); err != nil {
+			return zero, fmt.Errorf("enroll: the hub's device CA: %w", err)
+		}
+	}
 	kioskNow := now()
-	if _, err := checkIssuedCert(er.Cert, key, "the enrollment", pool, er.DeviceID, hubDate(resp.Header, kioskNow), kioskNow); err != nil {
+	if _, err := checkIssuedCert(er.Cert, key, "the enrollment", devicePool, er.DeviceID, hubDate(resp.Header, kioskNow), kioskNow); err != nil {
 		return zero, enrollCertRefused(err, er)
 	}
 
@@ -161,6 +172,11 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 	}
 	if err := writeFileAtomic(filepath.Join(cfg.StateDir, CAFile), caPEM, 0o644); err != nil {
 		return zero, fmt.Errorf("enroll: %w", err)
+	}
+	if devicePEM != nil {
+		if err := writeFileAtomic(filepath.Join(cfg.StateDir, DeviceCAFile), devicePEM, 0o644); err != nil {
+			return zero, fmt.Errorf("enroll: %w", err)
+		}
 	}
 	st := Enrollment{
 		Version: stateVersion, HubURL: hub.String(), DeviceID: er.DeviceID, DeviceName: er.DeviceName,

@@ -25,7 +25,8 @@ const (
 	SessionFile    = "session.json"     // live session and unsent session.end reports, 0600
 	KeyFile        = "device-key.pem"   // device private key, PKCS #8, 0600; never leaves the kiosk
 	CertFile       = "device.pem"       // device certificate, 0644
-	CAFile         = "ca.pem"           // the hub CA this kiosk trusts, 0644
+	CAFile         = "ca.pem"           // the CA this kiosk trusts for the hub's HTTPS certificate (--ca), 0644
+	DeviceCAFile   = "device-ca.pem"    // the hub CA that issues the device certificate, 0644; absent: CAFile
 	nextSuffix     = ".next"            // a renewed pair being installed
 	stateVersion   = 1                  // version of state.json and session.json
 	maxStateBytes  = 1 << 20            // larger state files are refused

@@ -37,6 +37,7 @@ type Hub struct {
 
 	mu   sync.RWMutex
 	cert *tls.Certificate
+	ext  *externalCert // the operator's certificate, served instead (UseExternalCert)
 }
 
 // LoadOrCreateHub loads the hub PKI from dir, creating what is missing.
@@ -96,10 +97,16 @@ func (h *Hub) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 // set, and re-issues them (new key, files replaced atomically) if they are
 // missing, invalid, expire within ServerCertRenewBefore, or do not cover the
 // hub's hosts. It reports whether a new certificate was issued. A
-// long-running hub calls it periodically (daily is plenty).
+// long-running hub calls it periodically (daily is plenty). With an
+// operator's certificate (UseExternalCert) it issues none: it reads the
+// files again when they changed, and reports whether it took new ones
+// (call it every minute or so, so that a renewal is served soon).
 func (h *Hub) RenewServerCert(now time.Time) (renewed bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.ext != nil {
+		return h.reloadExternal(now)
+	}
 	certPath := filepath.Join(h.dir, ServerCertFile)
 	keyPath := filepath.Join(h.dir, ServerKeyFile)
 

@@ -92,6 +92,11 @@ type Config struct {
 	// FIDOMetadataPoll is how often the hub checks the BLOB file for a new
 	// one; default DefaultFIDOMetadataPoll.
 	FIDOMetadataPoll time.Duration
+	// TLSCertFile and TLSKeyFile, when set (both or neither), are the
+	// HTTPS certificate chain and key the hub serves instead of its own
+	// (certs.Hub.UseExternalCert): one from a CA that identity providers
+	// and browsers trust. The hub reads them again when they change.
+	TLSCertFile, TLSKeyFile string
 }
 
 func (c *Config) setDefaults() error {
@@ -176,6 +181,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	hc, err := certs.LoadOrCreateHub(cfg.DataDir, hosts, cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("hub certificates: %w", err)
+	}
+	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
+		return nil, errors.New("give the HTTPS certificate and its key together (--tls-cert and --tls-key), or neither")
+	}
+	if cfg.TLSCertFile != "" {
+		warning, err := hc.UseExternalCert(cfg.TLSCertFile, cfg.TLSKeyFile, public.Hostname(), cfg.Now())
+		if err != nil {
+			return nil, fmt.Errorf("%w (leave --tls-cert and --tls-key out to serve the hub CA's own certificate)", err)
+		}
+		if warning != "" && cfg.Logger != nil {
+			cfg.Logger.Warn(warning)
+		}
 	}
 	st, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {
@@ -553,21 +570,51 @@ func (s *Server) runReviews(ctx context.Context) {
 
 // renewServerCert re-issues the HTTPS certificate before it expires, without
 // a restart: new handshakes pick it up through certs.Hub.GetCertificate.
+//
+// An operator's certificate (Config.TLSCertFile) is read again within a
+// minute of its files changing, and its coming expiry is logged: at warn
+// from 14 days before, once a day, at error once it has passed (the hub
+// cannot renew it).
 func (s *Server) renewServerCert(ctx context.Context) {
-	t := time.NewTicker(12 * time.Hour)
+	every := 12 * time.Hour
+	external := s.certs.ExternalCert()
+	if external {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
+	var warned time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if renewed, err := s.certs.RenewServerCert(s.cfg.Now()); err != nil {
+			now := s.cfg.Now()
+			if renewed, err := s.certs.RenewServerCert(now); err != nil {
 				s.cfg.Logger.Error("renew server certificate", "err", err)
 			} else if renewed {
-				s.cfg.Logger.Info("server certificate renewed")
+				s.cfg.Logger.Info("server certificate renewed", "not_after", s.certs.Certificate().Leaf.NotAfter)
+			}
+			if external && now.Sub(warned) >= 24*time.Hour {
+				if msg, level := externalCertExpiry(s.certs.Certificate().Leaf.NotAfter, now); msg != "" {
+					s.cfg.Logger.Log(ctx, level, msg, "not_after", s.certs.Certificate().Leaf.NotAfter, "file", s.cfg.TLSCertFile)
+					warned = now
+				}
 			}
 		}
 	}
+}
+
+// externalCertExpiry is what to log of an operator's certificate that
+// expires at notAfter, and at which level; "" when it is not due yet.
+func externalCertExpiry(notAfter, now time.Time) (string, slog.Level) {
+	switch left := notAfter.Sub(now); {
+	case left <= 0:
+		return "the HTTPS certificate (--tls-cert) has expired: clients refuse the hub; put a renewed one in its files (the hub reads them again within a minute)", slog.LevelError
+	case left <= 14*24*time.Hour:
+		return "the HTTPS certificate (--tls-cert) expires soon and the hub cannot renew it: put a renewed one in its files (the hub reads them again within a minute)", slog.LevelWarn
+	}
+	return "", 0
 }
 
 // Close releases the store.

@@ -299,6 +299,12 @@ type EnrollResponse struct {
 	DeviceName string `json:"device_name"`
 	Site       string `json:"site"`
 	Cert       []byte `json:"cert"` // DER device certificate
+	// DeviceCA is the hub CA (DER) that issued Cert and will issue its
+	// renewals. The kiosk checks them against it; it trusts the hub's
+	// HTTPS certificate through the CA given at enrollment (--ca), which
+	// is this one unless the hub serves an operator's certificate. Empty
+	// from an older hub: the --ca certificate is the hub CA then.
+	DeviceCA []byte `json:"device_ca,omitempty"`
 }
 
 // New builds an envelope with data marshalled.

@@ -238,6 +238,8 @@ func TestMistakesMakeNoHub(t *testing.T) {
 		{"start", []string{"serve", "--listen", "8443"}, 2, "--listen"},
 		{"start", []string{"serve", "--fido-mds", filepath.Join(t.TempDir(), "missing.jwt")}, 2, "--fido-mds"},
 		{"start", []string{"serve", "--session-warnings", "soon"}, 2, "--session-warnings"},
+		{"start", []string{"serve", "--tls-cert", csvFile}, 2, "--tls-cert and --tls-key go together"},
+		{"start", []string{"serve", "--tls-cert", csvFile, "--tls-key", filepath.Join(t.TempDir(), "missing.pem")}, 2, "--tls-key"},
 		{"start", []string{"serve", "--log-format", "xml"}, 2, "--log-format"},
 		{"start", []string{"demo", "--listen", "8443"}, 2, "--listen"},
 	} {

@@ -31,6 +31,8 @@ func (e env) serve(ctx context.Context, args []string) error {
 	roots := fs.String("attestation-roots", "", "PEM file of the authenticator makers' attestation roots; with it, a kiosk profile's allow-listed models must be proven by an attestation chaining to one (default DATA/attestation-roots.pem when it exists)")
 	mds := fs.String("fido-mds", "", "FIDO Metadata Service BLOB (the JWT from https://mds3.fidoalliance.org/); with it, a kiosk profile's allow-listed models that it lists must be proven by their makers' attestation roots and be in good standing; read again when the file changes (default DATA/fido-mds.jwt when it exists)")
 	mdsRoot := fs.String("fido-mds-root", "", "PEM file of the root the BLOB's signing chain must end at (default the FIDO Alliance's, GlobalSign Root R46)")
+	tlsCert := fs.String("tls-cert", "", "PEM file of the HTTPS certificate to serve instead of the hub CA's own, its intermediates after it: one a public or company CA issued for the --public-url host, which identity providers (Microsoft Entra ID takes no other) and browsers trust; read again when it changes; kiosks enroll with --ca naming its root (with --tls-key)")
+	tlsKey := fs.String("tls-key", "", "PEM file of --tls-cert's private key, mode 0600")
 	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the hub's Go memory, e.g. 768MiB or 2GiB: collections come sooner as it nears (GOMEMLIMIT in the environment wins); about three quarters of the memory the hub may use")
 	if err := parse(fs, args, "data"); err != nil {
 		return err
@@ -60,10 +62,13 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err := checkServeFlags(*listen, *public); err != nil {
 		return err
 	}
-	for _, f := range []struct{ flag, path string }{{"attestation-roots", *roots}, {"fido-mds", *mds}, {"fido-mds-root", *mdsRoot}} {
+	for _, f := range []struct{ flag, path string }{{"attestation-roots", *roots}, {"fido-mds", *mds}, {"fido-mds-root", *mdsRoot}, {"tls-cert", *tlsCert}, {"tls-key", *tlsKey}} {
 		if err := checkFileFlag(f.flag, f.path); err != nil {
 			return err
 		}
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return fmt.Errorf("%w: --tls-cert and --tls-key go together: the certificate and its key", errUsage)
 	}
 	// One hub per data directory, before anything in it is opened: a
 	// second one would fail on the port only after its migrations and
@@ -86,7 +91,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws, FillWAL: true,
-		AttestationRoots: *roots, FIDOMetadata: *mds, FIDOMetadataRoot: *mdsRoot})
+		AttestationRoots: *roots, FIDOMetadata: *mds, FIDOMetadataRoot: *mdsRoot, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey})
 	if err != nil {
 		return err
 	}

@@ -178,7 +178,7 @@ func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, r
 			Detail: map[string]any{"name": d.Name, "site": d.Site, "profile": d.Profile}}); err != nil {
 			return err
 		}
-		resp = wire.EnrollResponse{DeviceID: d.ID, DeviceName: d.Name, Site: d.Site, Cert: der}
+		resp = wire.EnrollResponse{DeviceID: d.ID, DeviceName: d.Name, Site: d.Site, Cert: der, DeviceCA: ca.Cert.Raw}
 		return nil
 	})
 	return resp, err

@@ -39,6 +39,9 @@ type Hub struct {
 	DataDir string
 	Clock   *Clock // nil unless Options.Clock was set
 	Client  *http.Client
+	// RootFile is the CA file clients trust for the hub's HTTPS
+	// certificate: DataDir/ca.pem, or Options.TLSRootFile.
+	RootFile string
 	// SCIMToken is a valid token of scope scim.
 	SCIMToken  string
 	adminToken string
@@ -62,6 +65,10 @@ type Options struct {
 	// FIDOMetadataRoot and FIDOMetadataPoll are hub.Config's.
 	FIDOMetadataRoot string
 	FIDOMetadataPoll time.Duration
+	// TLSCertFile and TLSKeyFile are hub.Config's: an operator's HTTPS
+	// certificate, for a localhost public URL. TLSRootFile is then the CA
+	// the hub's test clients trust (default the hub's DATA/ca.pem).
+	TLSCertFile, TLSKeyFile, TLSRootFile string
 }
 
 // Start runs a hub until the test ends.
@@ -80,6 +87,7 @@ func Start(t testing.TB, opts Options) *Hub {
 		Logger: opts.Logger, MaxBodyBytes: opts.MaxBodyBytes, SchedulerInterval: opts.SchedulerInterval,
 		ShiftGrace: opts.ShiftGrace, SessionWarnings: opts.SessionWarnings,
 		FIDOMetadataRoot: opts.FIDOMetadataRoot, FIDOMetadataPoll: opts.FIDOMetadataPoll,
+		TLSCertFile: opts.TLSCertFile, TLSKeyFile: opts.TLSKeyFile,
 	}
 	// Benchmarks measure the hub as serve runs it; tests skip the 64 MiB.
 	if _, ok := t.(*testing.B); ok {
@@ -119,7 +127,11 @@ func Start(t testing.TB, opts Options) *Hub {
 		})
 	}
 	t.Cleanup(stop)
-	h := &Hub{Server: s, URL: "https://localhost:" + strconv.Itoa(addr.(*net.TCPAddr).Port), DataDir: dir, Clock: opts.Clock, stop: stop}
+	h := &Hub{Server: s, URL: "https://localhost:" + strconv.Itoa(addr.(*net.TCPAddr).Port), DataDir: dir, Clock: opts.Clock, stop: stop,
+		RootFile: opts.TLSRootFile}
+	if h.RootFile == "" {
+		h.RootFile = filepath.Join(dir, "ca.pem")
+	}
 	h.Client = h.NewClient(t)
 	h.SCIMToken = h.Token(t, "test-idp", store.ScopeSCIM)
 	return h
@@ -130,10 +142,11 @@ func Start(t testing.TB, opts Options) *Hub {
 // more than once.
 func (h *Hub) Stop() { h.stop() }
 
-// NewClient returns an HTTPS client that trusts only the hub's CA.
+// NewClient returns an HTTPS client that trusts only the hub's CA (or
+// Options.TLSRootFile).
 func (h *Hub) NewClient(t testing.TB) *http.Client {
 	t.Helper()
-	pem, err := os.ReadFile(filepath.Join(h.DataDir, "ca.pem"))
+	pem, err := os.ReadFile(h.RootFile)
 	if err != nil {
 		t.Fatalf("read hub CA: %v", err)
 	}

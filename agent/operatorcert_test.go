@@ -1,0 +1,80 @@
+package agent
+
+import (
+	"bytes"
+	"crypto"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/hub/hubtest"
+)
+
+// TestEnrollWithOperatorCert: a hub that serves an operator's HTTPS
+// certificate (serve --tls-cert, from a CA the identity provider trusts)
+// still enrolls kiosks, which trust that CA for the hub (--ca) and the hub
+// CA, named in the enrollment's answer, for their own certificates; the
+// channel comes up over mTLS and the certificate renews.
+func TestEnrollWithOperatorCert(t *testing.T) {
+	start := time.Now()
+	op, err := certs.NewCA("Operator Test Root", start.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served, err := op.IssueServerCert([]string{"localhost"}, 90*24*time.Hour, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile, rootFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem"), filepath.Join(dir, "root.pem")
+	if err := certs.WriteCertFile(certFile, served.Certificate...); err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.WriteKeyFile(keyFile, served.PrivateKey.(crypto.Signer)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rootFile, op.CertPEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hubClock := hubtest.NewClock(start)
+	h := hubtest.Start(t, hubtest.Options{Clock: hubClock, TLSCertFile: certFile, TLSKeyFile: keyFile, TLSRootFile: rootFile})
+	kiosk := &fakeClock{now: start}
+
+	// The hub's own CA is not what its HTTPS certificate chains to now.
+	_, err = Enroll(t.Context(), EnrollConfig{HubURL: h.URL, CAFile: filepath.Join(h.DataDir, CAFile), Code: deviceCode(t, h),
+		StateDir: filepath.Join(t.TempDir(), "state"), Profile: "generic-x86", Now: kiosk.Now})
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("enroll trusting the hub CA for the operator's certificate: %v, want a TLS refusal", err)
+	}
+
+	state := filepath.Join(t.TempDir(), "state")
+	if _, err := Enroll(t.Context(), EnrollConfig{HubURL: h.URL, CAFile: rootFile, Code: deviceCode(t, h), StateDir: state,
+		Profile: "generic-x86", Now: kiosk.Now}); err != nil {
+		t.Fatalf("enroll trusting the operator's CA: %v", err)
+	}
+	hubCA, _ := os.ReadFile(filepath.Join(h.DataDir, CAFile))
+	for file, want := range map[string][]byte{CAFile: op.CertPEM(), DeviceCAFile: hubCA} {
+		if got, err := os.ReadFile(filepath.Join(state, file)); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s in the state directory: %v; want the %s", file, err, map[string]string{CAFile: "operator's root", DeviceCAFile: "hub CA"}[file])
+		}
+	}
+	old, err := loadKeyPair(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Due for renewal (two thirds of 30 days) on both clocks.
+	kiosk.Advance(21 * 24 * time.Hour)
+	hubClock.Advance(21 * 24 * time.Hour)
+	c := connectAt(t, state, kiosk) // mTLS: the operator's server certificate, the hub CA's device certificate
+	deadline := time.Now().Add(waitLimit)
+	for c.cfg.Renewer.Current().Leaf.Equal(old.Leaf) {
+		if time.Now().After(deadline) {
+			t.Fatal("the device certificate was not renewed on a hub serving an operator's certificate")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

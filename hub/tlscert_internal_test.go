@@ -1,0 +1,78 @@
+package hub
+
+import (
+	"crypto"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/certs"
+)
+
+// TestOperatorCertRefused: a hub given an HTTPS certificate that cannot
+// serve its public URL does not start, and says why and what to do.
+func TestOperatorCertRefused(t *testing.T) {
+	now := time.Now()
+	op, err := certs.NewCA("Operator Test Root", now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := op.IssueServerCert([]string{"intranet.example.org"}, 90*24*time.Hour, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
+	if err := certs.WriteCertFile(certFile, other.Certificate...); err != nil {
+		t.Fatal(err)
+	}
+	if err := certs.WriteKeyFile(keyFile, other.PrivateKey.(crypto.Signer)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name         string
+		cert, key    string
+		want1, want2 string
+	}{
+		{"another host", certFile, keyFile, "does not cover the public URL's host hub.example.org", "leave --tls-cert and --tls-key out"},
+		{"no key", certFile, "", "together", "or neither"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(t.Context(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", PublicURL: "https://hub.example.org:8443",
+				TLSCertFile: tc.cert, TLSKeyFile: tc.key})
+			if err == nil {
+				s.Close()
+				t.Fatal("the hub started")
+			}
+			if !strings.Contains(err.Error(), tc.want1) || !strings.Contains(err.Error(), tc.want2) {
+				t.Errorf("error %q, want it to say %q and %q", err, tc.want1, tc.want2)
+			}
+		})
+	}
+}
+
+// TestOperatorCertExpiryLogged: the hub cannot renew an operator's
+// certificate, so it says when one is about to expire, and louder once it
+// has.
+func TestOperatorCertExpiryLogged(t *testing.T) {
+	now := time.Now()
+	for _, tc := range []struct {
+		left  time.Duration
+		level slog.Level
+		want  string
+	}{
+		{30 * 24 * time.Hour, 0, ""},
+		{14*24*time.Hour + time.Minute, 0, ""},
+		{14 * 24 * time.Hour, slog.LevelWarn, "expires soon"},
+		{time.Hour, slog.LevelWarn, "expires soon"},
+		{0, slog.LevelError, "has expired"},
+		{-time.Hour, slog.LevelError, "has expired"},
+	} {
+		msg, level := externalCertExpiry(now.Add(tc.left), now)
+		if (tc.want == "") != (msg == "") || !strings.Contains(msg, tc.want) || level != tc.level {
+			t.Errorf("%s left: %q at %s, want %q at %s", tc.left, msg, level, tc.want, tc.level)
+		}
+	}
+}
