@@ -1,7 +1,7 @@
 // Package cli implements the shiftgate-hub command line: serve, token,
-// device, site, audit, review, findings, report and demo. Each subcommand
-// parses its own flags, says what it is doing on stderr, prints its result
-// on stdout and returns an exit code.
+// device, site, audit, review, findings, report, backup and demo. Each
+// subcommand parses its own flags, says what it is doing on stderr, prints
+// its result on stdout and returns an exit code.
 package cli
 
 import (
@@ -33,6 +33,7 @@ Usage:
   shiftgate-hub site   list   --data DIR                                 list registered sites and their time zones
   shiftgate-hub audit  verify --data DIR [--export FILE [--after SEQ]]  check the audit hash chain (or an export of it)
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines
+  shiftgate-hub backup --data DIR --out FILE                             a checked copy of the database, taken beside a running hub
   shiftgate-hub import shifts --data DIR [--zone ZONE] [--dry-run] FILE.csv  replace listed users' shifts, all or nothing
   shiftgate-hub review start --data DIR --name NAME --due DATE [--site S] [--role R] [--privileged] [--external]
                                                                       start an access-review campaign
@@ -97,6 +98,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.report(ctx, rest)
 	case "admin":
 		err = e.admin(ctx, rest)
+	case "backup":
+		err = e.backup(ctx, rest)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}

@@ -66,7 +66,7 @@ func withData(dir string, args []string) []string {
 	out := append([]string{}, args...)
 	n := 2 // after the command and its subcommand
 	switch args[0] {
-	case "findings", "report", "serve", "demo":
+	case "findings", "report", "backup", "serve", "demo":
 		n = 1
 	}
 	return append(append(out[:n:n], "--data", dir), args[n:]...)
@@ -202,6 +202,9 @@ func TestMistakesMakeNoHub(t *testing.T) {
 		{"read", []string{"review", "list", "--format", "csv"}, 2, `--format "csv"`},
 		{"read", []string{"review", "show", "--id", "x", "--format", "xml"}, 2, `--format "xml"`},
 		{"read", []string{"audit", "verify", "--anchor", "nonsense"}, 2, "anchor"},
+		{"read", []string{"backup", "--out", csvFile}, 2, "exists: backup never writes over a file"},
+		{"read", []string{"backup", "--out", filepath.Join(t.TempDir(), "missing", "b.db")}, 2, "does not exist"},
+		{"read", []string{"backup", "--out", filepath.Join(t.TempDir(), "b.db")}, 1, "holds no hub"},
 		{"read", []string{"review", "list"}, 1, "holds no hub"},
 		{"read", []string{"review", "show", "--id", "x"}, 1, "holds no hub"},
 		// Commands that change an existing hub.

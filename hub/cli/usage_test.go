@@ -25,6 +25,8 @@ func TestUsageMistakeIsShort(t *testing.T) {
 			[]string{"import shifts needs exactly one FILE.csv", "Run 'shiftgate-hub import shifts -h' for its flags."}},
 		{[]string{"token", "create", "--data", dir, "--name", "x", "--scope", "root"},
 			[]string{"unknown token scope", "Run 'shiftgate-hub token create -h' for its flags."}},
+		{[]string{"backup", "--data", dir},
+			[]string{"backup needs --out", "Run 'shiftgate-hub backup -h' for its flags."}},
 		{[]string{"audit", "frobnicate", "--data", dir},
 			[]string{`unknown audit command "frobnicate"`, "Run 'shiftgate-hub -h' for the list of commands."}},
 		{[]string{"token"},
