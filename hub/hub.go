@@ -215,7 +215,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now), enrollGuard: newEnrollGuard()}
+	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now, cfg.Logger), enrollGuard: newEnrollGuard()}
 	s.profiles, err = loadProfiles(cfg.DataDir)
 	if err != nil {
 		st.Close()
@@ -233,6 +233,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	warnUnproven(s.profiles, roots, md, cfg.DataDir, cfg.Logger)
+	if err := token.WarnAtStart(ctx, st, cfg.Now(), cfg.Logger); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("check API tokens: %w", err)
+	}
 	rules := policy.DefaultRules()
 	if cfg.ShiftGrace != 0 {
 		rules.ShiftGrace = cfg.ShiftGrace
@@ -280,7 +284,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.metadata.logLoaded(md, cfg.Now(), cfg.Logger, "FIDO metadata loaded: allow-listed models it lists must be proven by their makers' attestation roots and be in good standing")
 		s.warnRuledOut(ctx, md)
 	}
-	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge), metadataCollector{s.channel.rp})
+	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge), metadataCollector{s.channel.rp},
+		&tokenCollector{st: st, now: cfg.Now, log: cfg.Logger})
 	if cfg.ConsoleMetrics == nil {
 		cfg.ConsoleMetrics = s.programMetrics
 	}

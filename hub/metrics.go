@@ -1,12 +1,17 @@
 package hub
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
 )
 
 // metrics are the hub's Prometheus metrics, on a registry of its own.
@@ -50,4 +55,62 @@ func (m *metrics) observeAck(d time.Duration) { m.ackDelay.Observe(d.Seconds()) 
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// tokenCollector exports when each API token expires, so that monitoring
+// can alert before an identity provider's SCIM secret or a scraper's token
+// stops working (shiftgate_api_token_expiry_timestamp_seconds - time() <
+// 14 days), and how many tokens never expire. It reads the token table,
+// which holds a handful of rows, on every scrape.
+type tokenCollector struct {
+	st  store.TokenOps
+	now func() time.Time
+	log *slog.Logger
+}
+
+var (
+	tokenExpiryDesc = prometheus.NewDesc("shiftgate_api_token_expiry_timestamp_seconds",
+		"When each API token expires, as a Unix time: alert well before it. Revoked tokens are left out, and so are expired ones that a rotation replaced; tokens that never expire are counted in shiftgate_api_tokens_without_expiry.",
+		[]string{"id", "name", "scope"}, nil)
+	tokenNeverDesc = prometheus.NewDesc("shiftgate_api_tokens_without_expiry",
+		"API tokens, not revoked, from before tokens expired: they never expire; rotate them (shiftgate-hub token rotate).", nil, nil)
+)
+
+// tokenMetricsTimeout bounds the token read of one scrape.
+const tokenMetricsTimeout = 5 * time.Second
+
+func (*tokenCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- tokenExpiryDesc
+	ch <- tokenNeverDesc
+}
+
+func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), tokenMetricsTimeout)
+	defer cancel()
+	ts, err := c.st.ListTokens(ctx)
+	if err != nil {
+		c.log.Error("token metrics", "err", err)
+		return
+	}
+	now := c.now()
+	never := 0
+	for _, t := range ts {
+		switch {
+		case !t.Revoked.IsZero():
+		case t.Expires.IsZero():
+			never++
+		case t.ReplacedBy != "" && token.Expired(t, now):
+			// Its successor carries on: nothing to alert on.
+		default:
+			// A name that is not UTF-8 (the CLI takes any bytes) is no
+			// label value: that token is logged instead of failing the scrape.
+			m, err := prometheus.NewConstMetric(tokenExpiryDesc, prometheus.GaugeValue, float64(t.Expires.Unix()), t.ID, t.Name, t.Scope)
+			if err != nil {
+				c.log.Warn("token metrics: token left out", "token_id", t.ID, "err", err)
+				continue
+			}
+			ch <- m
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(tokenNeverDesc, prometheus.GaugeValue, float64(never))
 }

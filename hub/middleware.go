@@ -27,7 +27,7 @@ func (s *Server) authorize(scope string) func(*http.Request) (lifecycle.Actor, e
 		}
 		t, err := s.verifier.Verify(r.Context(), strings.TrimSpace(bearer), scope)
 		if errors.Is(err, token.ErrInvalid) {
-			return lifecycle.Actor{}, scim.ErrUnauthorized("the bearer token is not valid for " + scope + ": it is unknown, revoked or of another scope")
+			return lifecycle.Actor{}, scim.ErrUnauthorized("the bearer token is not valid for " + scope + ": it is unknown, revoked, expired or of another scope")
 		}
 		if err != nil {
 			return lifecycle.Actor{}, err

@@ -23,8 +23,11 @@ const usage = `shiftgate-hub: the Shiftgate hub
 
 Usage:
   shiftgate-hub serve  --data DIR [--listen ADDR] [--public-url URL]   run the hub
-  shiftgate-hub token  create --data DIR --name NAME --scope scim|admin|metrics  print a new API token once
-  shiftgate-hub token  list   --data DIR                                 list tokens (never their secrets)
+  shiftgate-hub token  create --data DIR --name NAME --scope scim|admin|metrics [--expires 90d|DATE]
+                                                                      print a new API token once (expires: admin 90d, scim/metrics 365d by default, at most 2 years)
+  shiftgate-hub token  list   --data DIR                                 list tokens, their expiry and state (never their secrets)
+  shiftgate-hub token  rotate --data DIR --id ID [--overlap 24h] [--expires 90d|DATE]
+                                                                      print the token's successor once; the old one works for the overlap (0 to 7d), then is refused
   shiftgate-hub token  revoke --data DIR --id ID                         revoke a token at once
   shiftgate-hub device code   --data DIR --site SITE --name NAME [--profile PROFILE]
                                                                       print a one-time kiosk enrollment code

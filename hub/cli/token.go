@@ -16,7 +16,7 @@ import (
 
 func (e env) token(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: token needs create, list or revoke", errUsage)
+		return fmt.Errorf("%w: token needs create, list, rotate or revoke", errUsage)
 	}
 	switch args[0] {
 	case "create":
@@ -24,14 +24,19 @@ func (e env) token(ctx context.Context, args []string) error {
 		data := fs.String("data", "", "hub data directory")
 		name := fs.String("name", "", "who uses the token, e.g. okta-prod or entra")
 		scope := fs.String("scope", "", "scim (provisioning), admin (API) or metrics (GET /metrics only, for a Prometheus scraper)")
+		expires := fs.String("expires", "", expiresHelp)
 		if err := parse(fs, args[1:], "data", "name", "scope"); err != nil {
 			return err
 		}
-		plain, err := createToken(ctx, *data, *name, *scope, "cli")
+		exp, err := token.ParseExpiry(*expires, time.Now())
+		if err != nil {
+			return fmt.Errorf("%w: --expires: %v", errUsage, err)
+		}
+		plain, t, err := createTokenUntil(ctx, *data, *name, *scope, "cli", exp)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "created %s token %q; it is shown once: %s now\n", *scope, *name, tokenHome(*scope))
+		fmt.Fprintf(e.stderr, "created %s token %q (id %s), expires %s; it is shown once: %s now\n", t.Scope, t.Name, t.ID, expiry(t.Expires), tokenHome(t.Scope))
 		fmt.Fprintln(e.stdout, plain)
 		return nil
 	case "list":
@@ -45,13 +50,17 @@ func (e env) token(ctx context.Context, args []string) error {
 			if err != nil {
 				return err
 			}
+			now := time.Now()
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tCREATED\tLAST USED\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTATE\tEXPIRES\tCREATED\tLAST USED\tREVOKED")
 			for _, t := range ts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, stamp(t.Created), stamp(t.LastUsed), stamp(t.Revoked))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, token.StatusAt(t, now).Label,
+					expiresStamp(t.Expires), stamp(t.Created), stamp(t.LastUsed), stamp(t.Revoked))
 			}
 			return tw.Flush()
 		})
+	case "rotate":
+		return e.tokenRotate(ctx, args[1:])
 	case "revoke":
 		fs := e.flags("token revoke")
 		data := fs.String("data", "", "hub data directory")
@@ -84,6 +93,81 @@ func (e env) token(ctx context.Context, args []string) error {
 	return fmt.Errorf("%w: unknown token command %q", errUsage, args[0])
 }
 
+// expiresHelp is the --expires flag's help, for token create and rotate.
+var expiresHelp = fmt.Sprintf("when the token stops working: a number of days (90d) or a date (2027-03-01, to the end of that day UTC); "+
+	"at most %d years ahead; default %dd for admin, %dd for scim and metrics", token.MaxLifetimeYears, int(token.DefaultAdminLifetime.Hours()/24), int(token.DefaultLifetime.Hours()/24))
+
+// tokenRotate replaces a token by a new one of the same name and scope and
+// lets the old one work on for the overlap, so that its user (an identity
+// provider's SCIM settings, a script) can switch to the new secret first.
+func (e env) tokenRotate(ctx context.Context, args []string) error {
+	fs := e.flags("token rotate")
+	data := fs.String("data", "", "hub data directory")
+	id := fs.String("id", "", "ID of the token to replace (from token list)")
+	overlap := fs.String("overlap", token.DefaultOverlap.String(), "how long the old token goes on working: 0 (stop it now) to 7d (168h)")
+	expires := fs.String("expires", "", "the new token's expiry: "+expiresHelp)
+	if err := parse(fs, args, "data", "id"); err != nil {
+		return err
+	}
+	ov, err := token.ParseOverlap(*overlap)
+	if err != nil {
+		return fmt.Errorf("%w: --overlap: %v", errUsage, err)
+	}
+	now := time.Now()
+	exp, err := token.ParseExpiry(*expires, now)
+	if err != nil {
+		return fmt.Errorf("%w: --expires: %v", errUsage, err)
+	}
+	var r token.Rotation
+	err = withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
+		return st.InTx(ctx, func(tx store.Ops) error {
+			rot, err := token.Rotate(ctx, tx, *id, now, ov, exp)
+			if err != nil {
+				return err
+			}
+			r = rot
+			_, err = log.Append(ctx, tx, audit.Entry{Actor: "cli", System: "cli", Action: "token.rotate", Subject: "token:" + r.Old.ID, Detail: r.AuditDetail()})
+			return err
+		})
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("no token %s: see 'shiftgate-hub token list --data %s'", *id, *data)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(e.stderr, "rotated %s token %q: the new token (id %s) expires %s; it is shown once: %s now.\n",
+		r.New.Scope, r.New.Name, r.New.ID, expiry(r.New.Expires), tokenHome(r.New.Scope))
+	switch {
+	case r.Old.Expires.Before(now):
+		fmt.Fprintf(e.stderr, "The old token %s had expired already, at %s.\n", r.Old.ID, stamp(r.Old.Expires))
+	case !r.Old.Expires.After(now):
+		fmt.Fprintf(e.stderr, "The old token %s is refused from now on (by a running hub within 2 seconds).\n", r.Old.ID)
+	default:
+		fmt.Fprintf(e.stderr, "The old token %s works until %s, then is refused: switch its user to the new one before then.\n", r.Old.ID, expiry(r.Old.Expires))
+	}
+	fmt.Fprintln(e.stdout, r.Plain)
+	return nil
+}
+
+// expiry says when a token expires, in local time with its zone, and how
+// far off that is.
+func expiry(t time.Time) string {
+	at := t.Local().Format("2006-01-02 15:04:05 MST")
+	if d := time.Until(t); d > 0 {
+		return at + " (in " + token.Within(d) + ")"
+	}
+	return at
+}
+
+// expiresStamp is stamp for an expiry: a token without one never expires.
+func expiresStamp(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return stamp(t)
+}
+
 // tokenHome says where a new token of scope goes: only a SCIM token
 // belongs in an identity provider.
 func tokenHome(scope string) string {
@@ -97,23 +181,30 @@ func tokenHome(scope string) string {
 	}
 }
 
-// createToken stores a new token and records it in the audit log; it
-// returns the plaintext.
+// createToken stores a new token with the scope's default expiry and
+// records it in the audit log; it returns the plaintext.
 func createToken(ctx context.Context, dir, name, scope, actor string) (string, error) {
-	plain, t, err := token.New(name, scope, time.Now())
+	plain, _, err := createTokenUntil(ctx, dir, name, scope, actor, time.Time{})
+	return plain, err
+}
+
+// createTokenUntil is createToken with the expiry given (zero: the
+// scope's default); it returns the plaintext and the stored record.
+func createTokenUntil(ctx context.Context, dir, name, scope, actor string, expires time.Time) (string, store.Token, error) {
+	plain, t, err := token.NewExpiring(name, scope, time.Now(), expires)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", errUsage, err)
+		return "", store.Token{}, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	err = withNewAudit(ctx, dir, func(st store.Store, log *audit.Log) error {
 		return st.InTx(ctx, func(tx store.Ops) error {
 			if _, err := tx.CreateToken(ctx, t); err != nil {
 				return err
 			}
-			_, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: "cli", Action: "token.create", Subject: "token:" + t.ID, Detail: map[string]string{"name": t.Name, "scope": t.Scope}})
+			_, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: "cli", Action: "token.create", Subject: "token:" + t.ID, Detail: token.CreateAuditDetail(t)})
 			return err
 		})
 	})
-	return plain, err
+	return plain, t, err
 }
 
 // withAudit opens the hub in the data directory, its store and audit log,

@@ -30,7 +30,7 @@ func TestUsageMistakeIsShort(t *testing.T) {
 		{[]string{"audit", "frobnicate", "--data", dir},
 			[]string{`unknown audit command "frobnicate"`, "Run 'shiftgate-hub -h' for the list of commands."}},
 		{[]string{"token"},
-			[]string{"token needs create, list or revoke", "Run 'shiftgate-hub -h' for the list of commands."}},
+			[]string{"token needs create, list, rotate or revoke", "Run 'shiftgate-hub -h' for the list of commands."}},
 		{[]string{"frobnicate"},
 			[]string{`unknown command "frobnicate"`, "Run 'shiftgate-hub -h' for the list of commands."}},
 	} {

@@ -98,10 +98,11 @@ type Config struct {
 	KioskOnline func(deviceID string) bool
 	// DisableDevice disables a kiosk and cuts its channel off.
 	DisableDevice func(ctx context.Context, a lifecycle.Actor, deviceID string) error
-	// TokenRevoked is called with a token's ID once its revocation has
-	// committed, so that whatever verifies bearer tokens in this process
-	// (token.Verifier.Forget) stops accepting it at once instead of after
-	// its cache time.
+	// TokenRevoked is called with a token's ID once its revocation or
+	// rotation has committed, so that whatever verifies bearer tokens in
+	// this process (token.Verifier.Forget) applies the change (refuses the
+	// token, or its expiry brought forward) at once instead of after its
+	// cache time.
 	TokenRevoked func(id string)
 	// Profiles are shown on the policy page (read-only: they are files).
 	// The login policy itself is Engine.Policy, edited through
@@ -324,6 +325,7 @@ func (c *Console) routes() http.Handler {
 	handle("GET /console/tokens", adminOnly, c.tokensPage)
 	handle("POST /console/tokens", adminOnly, c.tokenCreate)
 	handle("POST /console/tokens/{id}/revoke", adminOnly, c.tokenRevoke)
+	handle("POST /console/tokens/{id}/rotate", adminOnly, c.tokenRotate)
 	handle("GET /console/audit", adminOnly, c.auditPage)
 	handle("GET /console/audit/verify", adminOnly, c.auditVerify, optOwnPages)
 	handle("GET /console/audit/export", adminOnly, c.auditExport, optOwnPages)

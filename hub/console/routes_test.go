@@ -102,6 +102,7 @@ func TestRouteMatrix(t *testing.T) {
 		"GET /console/tokens":                         {"/console/tokens", nil, forbidden},
 		"POST /console/tokens":                        {"/console/tokens", url.Values{"name": {"x"}, "scope": {"admin"}}, forbidden},
 		"POST /console/tokens/{id}/revoke":            {"/console/tokens/x/revoke", nil, forbidden},
+		"POST /console/tokens/{id}/rotate":            {"/console/tokens/x/rotate", url.Values{"overlap": {"0"}}, forbidden},
 		"GET /console/audit":                          {"/console/audit", nil, forbidden},
 		"GET /console/audit/verify":                   {"/console/audit/verify", nil, forbidden},
 		"GET /console/audit/export":                   {"/console/audit/export", nil, forbidden},

@@ -14,7 +14,6 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/store"
-	"github.com/shiftgate/shiftgate/hub/token"
 )
 
 // home sends each account to its start page.
@@ -308,68 +307,6 @@ func (c *Console) deviceDisable(w http.ResponseWriter, r *http.Request, v *viewe
 		return err
 	}
 	return done(w, r, "/console/devices", "device-disabled")
-}
-
-func (c *Console) tokensPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	return c.renderTokens(w, r, v, http.StatusOK, "", "")
-}
-
-func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer, code int, plain, name string) error {
-	ts, err := c.st.ListTokens(r.Context())
-	if err != nil {
-		return err
-	}
-	slices.Reverse(ts)
-	c.render(w, r, code, "tokens", v, &page{Title: "API and SCIM tokens", Nav: "tokens",
-		Data: map[string]any{"Tokens": ts, "New": plain, "NewName": name}})
-	return nil
-}
-
-// tokenCreate makes a bearer token and shows it once; only its hash is
-// kept.
-func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	f, err := fields(r, "name", "scope")
-	if err != nil {
-		return err
-	}
-	plain, t, err := token.New(f[0], f[1], c.cfg.Now())
-	if err != nil {
-		return badRequest(err.Error())
-	}
-	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
-		if _, err := tx.CreateToken(r.Context(), t); err != nil {
-			return err
-		}
-		return c.auditIn(r.Context(), tx, v, "token.create", "token:"+t.ID, map[string]string{"name": t.Name, "scope": t.Scope})
-	})
-	if err != nil {
-		return err
-	}
-	return c.renderTokens(w, r, v, http.StatusCreated, plain, t.Name)
-}
-
-func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	id := r.PathValue("id")
-	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
-		t, err := tx.UpdateToken(r.Context(), id, func(old store.Token) (store.Token, error) {
-			if !old.Revoked.IsZero() {
-				return old, &statusError{http.StatusConflict, "the token is already revoked"}
-			}
-			old.Revoked = c.cfg.Now().UTC()
-			return old, nil
-		})
-		if err != nil {
-			return err
-		}
-		return c.auditIn(r.Context(), tx, v, "token.revoke", "token:"+t.ID, map[string]string{"name": t.Name, "scope": t.Scope})
-	})
-	// Even after an error: the commit may have happened, and forgetting a
-	// token that is still valid only costs a store read.
-	c.cfg.TokenRevoked(id)
-	if err != nil {
-		return err
-	}
-	return done(w, r, "/console/tokens", "token-revoked")
 }
 
 type auditData struct {

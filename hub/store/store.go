@@ -612,6 +612,14 @@ type Token struct {
 	Created  time.Time
 	LastUsed time.Time
 	Revoked  time.Time // zero while valid
+	// Expires is the first instant at which the token is refused. Every
+	// token made since tokens expire has one; zero only on a token from
+	// before, which never expires until it is rotated or revoked.
+	Expires time.Time
+	// ReplacedBy is the ID of the token that a rotation made to succeed
+	// this one ("" when it was not rotated); the rotation brought Expires
+	// forward to the end of the overlap.
+	ReplacedBy string
 }
 
 // TokenOps reads and writes API tokens.

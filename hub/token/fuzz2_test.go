@@ -31,7 +31,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add(prefix+strings.Repeat("\xff", idLen)+"_"+strings.Repeat("a", secretLen), uint8(0))
 	f.Add("", uint8(0))
 	scopes := []string{store.ScopeSCIM, store.ScopeAdmin, store.ScopeMetrics}
-	v := NewVerifier(st, func() time.Time { return now })
+	v := NewVerifier(st, func() time.Time { return now }, nil)
 	f.Fuzz(func(t *testing.T, presented string, scope uint8) {
 		sc := scopes[int(scope)%len(scopes)]
 		got, err := v.Verify(context.Background(), presented, sc)

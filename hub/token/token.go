@@ -1,10 +1,13 @@
-// Package token owns the hub's API bearer tokens (SCIM provisioning and
-// admin API).
+// Package token owns the hub's API bearer tokens (SCIM provisioning, the
+// admin API and metrics): making them, verifying them, their expiry and
+// their rotation.
 //
 // A token reads "sgt_<id>_<secret>": the id is public and finds the stored
 // record, the secret is 256 random bits of which only a SHA-256 hash is
 // stored. Presented secrets are compared with the stored hash in constant
-// time. The plaintext exists once, when the token is created.
+// time. The plaintext exists once, when the token is created. Every token
+// made here expires (at most two years on); rotation hands out a successor
+// and lets the old token overlap it for a bounded time (expiry.go).
 package token
 
 import (
@@ -16,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -32,17 +36,32 @@ const (
 )
 
 // ErrInvalid means the presented token is malformed, unknown, revoked,
-// wrong or of another scope. Callers answer 401 without saying which.
+// expired, wrong or of another scope. Callers answer 401 without saying
+// which.
 var ErrInvalid = errors.New("invalid token")
 
-// New makes a token for name and scope. It returns the plaintext, to show
+// New makes a token for name and scope that expires after the scope's
+// default lifetime (DefaultLifetimeOf). It returns the plaintext, to show
 // once, and the record to store.
 func New(name, scope string, now time.Time) (string, store.Token, error) {
+	return NewExpiring(name, scope, now, time.Time{})
+}
+
+// NewExpiring is New with the expiry given: the first instant at which
+// the token is refused, after now and at most MaxLifetimeYears later
+// (CheckExpiry). The zero time is the scope's default.
+func NewExpiring(name, scope string, now, expires time.Time) (string, store.Token, error) {
 	if scope != store.ScopeSCIM && scope != store.ScopeAdmin && scope != store.ScopeMetrics {
 		return "", store.Token{}, fmt.Errorf("unknown token scope %q: use %s, %s or %s", scope, store.ScopeSCIM, store.ScopeAdmin, store.ScopeMetrics)
 	}
 	if strings.TrimSpace(name) == "" {
 		return "", store.Token{}, errors.New("a token needs a name that says who uses it, e.g. okta-prod")
+	}
+	if expires.IsZero() {
+		expires = now.Add(DefaultLifetimeOf(scope))
+	}
+	if err := CheckExpiry(expires, now); err != nil {
+		return "", store.Token{}, fmt.Errorf("expiry %s: %w", expires.UTC().Format(time.RFC3339), err)
 	}
 	raw := make([]byte, idBytes+32)
 	if _, err := rand.Read(raw); err != nil {
@@ -51,7 +70,7 @@ func New(name, scope string, now time.Time) (string, store.Token, error) {
 	id := hex.EncodeToString(raw[:idBytes])
 	secret := base64.RawURLEncoding.EncodeToString(raw[idBytes:])
 	sum := sha256.Sum256([]byte(secret))
-	t := store.Token{ID: id, Name: name, Scope: scope, Hash: sum[:], Created: now.UTC()}
+	t := store.Token{ID: id, Name: name, Scope: scope, Hash: sum[:], Created: now.UTC(), Expires: expires.UTC()}
 	return prefix + id + "_" + secret, t, nil
 }
 
@@ -68,15 +87,22 @@ func parse(s string) (id, secret string, ok bool) {
 //
 // It remembers each token it verified for verifyCacheTTL, so that a busy
 // client costs one store read per token per TTL instead of one per request.
-// The secret, the revocation and the scope are still checked on every
-// request against the remembered record; only the store read is saved.
+// The secret, the revocation, the expiry and the scope are still checked
+// on every request against the remembered record; only the store read is
+// saved, so a remembered token is refused from the instant it expires.
+//
+// A token refused because it expired is logged at warn level (ID and name,
+// never the secret), at most once per token per warnExpiredEvery, so that
+// the operator learns why an identity provider stopped provisioning.
 type Verifier struct {
 	st  store.Store
 	now func() time.Time
+	log *slog.Logger
 
 	mu       sync.Mutex
 	lastSeen map[string]time.Time // token id → last LastUsed written
 	verified map[string]verified  // token id → record read at a successful verification
+	warned   map[string]time.Time // token id → last warning that it was refused as expired
 	// forgets counts Forget calls. A verification that read the store
 	// before a Forget does not remember what it read: the record may be
 	// the one the revocation just replaced.
@@ -107,17 +133,26 @@ const verifyCacheMax = 1024
 // that verifying is a read on the hot path.
 const lastUsedEvery = time.Minute
 
-// NewVerifier returns a Verifier reading st.
-func NewVerifier(st store.Store, now func() time.Time) *Verifier {
+// warnExpiredEvery limits the warnings about an expired token to one per
+// token per interval: an identity provider retries all day.
+const warnExpiredEvery = time.Hour
+
+// NewVerifier returns a Verifier reading st, on the clock now (default
+// time.Now), logging refusals of expired tokens to log (default none).
+func NewVerifier(st store.Store, now func() time.Time, log *slog.Logger) *Verifier {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{st: st, now: now, lastSeen: map[string]time.Time{}, verified: map[string]verified{}}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Verifier{st: st, now: now, log: log, lastSeen: map[string]time.Time{}, verified: map[string]verified{}, warned: map[string]time.Time{}}
 }
 
-// Verify returns the token record for presented if it is a valid, unrevoked
-// token of one of scopes, and ErrInvalid otherwise. The record may be up to
-// verifyCacheTTL old (its LastUsed, in particular).
+// Verify returns the token record for presented if it is a valid,
+// unrevoked, unexpired token of one of scopes, and ErrInvalid otherwise.
+// The record may be up to verifyCacheTTL old (its LastUsed, in
+// particular); its expiry is checked against now on every call.
 func (v *Verifier) Verify(ctx context.Context, presented string, scopes ...string) (store.Token, error) {
 	id, secret, ok := parse(presented)
 	if !ok {
@@ -136,7 +171,16 @@ func (v *Verifier) Verify(ctx context.Context, presented string, scopes ...strin
 		}
 	}
 	sum := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(sum[:], t.Hash) != 1 || !t.Revoked.IsZero() || !slices.Contains(scopes, t.Scope) {
+	if subtle.ConstantTimeCompare(sum[:], t.Hash) != 1 || !t.Revoked.IsZero() {
+		return store.Token{}, ErrInvalid
+	}
+	if Expired(t, now) {
+		// Only the holder of the secret gets here: the warning cannot be
+		// set off by someone who knows no more than a token's ID.
+		v.warnExpired(t, now)
+		return store.Token{}, ErrInvalid
+	}
+	if !slices.Contains(scopes, t.Scope) {
 		return store.Token{}, ErrInvalid
 	}
 	if !cached {
@@ -195,6 +239,34 @@ func (v *Verifier) remember(t store.Token, now time.Time, forgets uint64) {
 func fresh(read, now time.Time) bool {
 	age := now.Sub(read)
 	return age >= 0 && age < verifyCacheTTL
+}
+
+// warnExpired logs that t was refused as expired, unless it did within
+// warnExpiredEvery. A clock that went back warns again.
+func (v *Verifier) warnExpired(t store.Token, now time.Time) {
+	v.mu.Lock()
+	if last, ok := v.warned[t.ID]; ok && now.Sub(last) < warnExpiredEvery && !now.Before(last) {
+		v.mu.Unlock()
+		return
+	}
+	if len(v.warned) >= verifyCacheMax {
+		for id, at := range v.warned {
+			if now.Sub(at) >= warnExpiredEvery || now.Before(at) {
+				delete(v.warned, id)
+			}
+		}
+		if len(v.warned) >= verifyCacheMax {
+			clear(v.warned) // a flood of expired tokens: warn again rather than grow
+		}
+	}
+	v.warned[t.ID] = now
+	v.mu.Unlock()
+	fix := "issue its successor and give it to the token's user: shiftgate-hub token rotate --id " + t.ID
+	if t.ReplacedBy != "" {
+		fix = "it was rotated to token " + t.ReplacedBy + ": give that token's secret to its user"
+	}
+	v.log.Warn("API token refused: it has expired", "token_id", t.ID, "token_name", t.Name, "scope", t.Scope,
+		"expired", t.Expires.UTC().Format(time.RFC3339), "fix", fix)
 }
 
 // touch records use of the token, at most once per lastUsedEvery.

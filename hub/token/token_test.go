@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -41,6 +42,27 @@ func (f *fakeStore) GetToken(_ context.Context, id string) (store.Token, error) 
 		return store.Token{}, fmt.Errorf("get token %s: %w", id, store.ErrNotFound)
 	}
 	return t, nil
+}
+
+func (f *fakeStore) CreateToken(_ context.Context, t store.Token) (store.Token, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.tokens[t.ID]; ok {
+		return store.Token{}, fmt.Errorf("create token %s: %w", t.ID, store.ErrConflict)
+	}
+	f.tokens[t.ID] = t
+	return t, nil
+}
+
+func (f *fakeStore) ListTokens(context.Context) ([]store.Token, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ts []store.Token
+	for _, t := range f.tokens {
+		ts = append(ts, t)
+	}
+	slices.SortFunc(ts, func(a, b store.Token) int { return a.Created.Compare(b.Created) })
+	return ts, nil
 }
 
 func (f *fakeStore) UpdateToken(_ context.Context, id string, fn func(store.Token) (store.Token, error)) (store.Token, error) {
@@ -89,7 +111,7 @@ func setup(t *testing.T) (*Verifier, *fakeStore, *clock.Clock, string, string) {
 	clk := clock.New(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
 	st := newFakeStore()
 	plain, tok := newToken(t, st, "okta", store.ScopeSCIM, clk.Now())
-	return NewVerifier(st, clk.Now), st, clk, plain, tok.ID
+	return NewVerifier(st, clk.Now, nil), st, clk, plain, tok.ID
 }
 
 func newToken(t *testing.T, st *fakeStore, name, scope string, now time.Time) (string, store.Token) {
@@ -129,8 +151,8 @@ func mustReject(t *testing.T, v *Verifier, plain, scope, why string) {
 }
 
 func TestVerify(t *testing.T) {
-	v, st, _, plain, id := setup(t)
-	admin, _ := newToken(t, st, "ops", store.ScopeAdmin, time.Now())
+	v, st, clk, plain, id := setup(t)
+	admin, _ := newToken(t, st, "ops", store.ScopeAdmin, clk.Now())
 	if got := mustVerify(t, v, plain, store.ScopeSCIM); got.ID != id || got.Name != "okta" {
 		t.Errorf("verified %+v", got)
 	}
@@ -175,7 +197,7 @@ func TestVerifyCached(t *testing.T) {
 // up again next time, so a token created (or a typo fixed) works at once
 // and a failure is never remembered.
 func TestVerifyFailuresNotCached(t *testing.T) {
-	v, st, _, plain, id := setup(t)
+	v, st, clk, plain, id := setup(t)
 	mustReject(t, v, wrongSecret(plain), store.ScopeSCIM, "wrong secret")
 	mustVerify(t, v, plain, store.ScopeSCIM)
 	if gets, _ := st.counts(); gets != 2 {
@@ -183,7 +205,7 @@ func TestVerifyFailuresNotCached(t *testing.T) {
 	}
 
 	// A token verified before it was stored (a CLI creating it meanwhile).
-	plain2, tok2, err := New("entra", store.ScopeSCIM, time.Now())
+	plain2, tok2, err := New("entra", store.ScopeSCIM, clk.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,8 +215,8 @@ func TestVerifyFailuresNotCached(t *testing.T) {
 
 	// A revoked token is not remembered either: un-revoking it in the store
 	// (no such feature, but the store is the truth) is seen at once.
-	v2 := NewVerifier(st, nil)
-	st.revoke(id, time.Now())
+	v2 := NewVerifier(st, clk.Now, nil)
+	st.revoke(id, clk.Now())
 	mustReject(t, v2, plain, store.ScopeSCIM, "revoked")
 	st.revoke(id, time.Time{})
 	mustVerify(t, v2, plain, store.ScopeSCIM)

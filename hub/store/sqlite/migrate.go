@@ -30,6 +30,7 @@ func migrations() []migration {
 		{name: "deferred indexes of the audit trail and session history", sql: schemaDeferredIndexes},
 		{name: "shift extensions bound to a site", sql: schemaExtensionSite},
 		{name: "users' start and end dates as calendar days", sql: schemaUserDays},
+		{name: "API token expiry and rotation", sql: schemaTokenExpiry},
 	}
 }
 

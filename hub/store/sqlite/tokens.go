@@ -7,30 +7,38 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
-const tokenCols = `id, name, scope, hash, created, last_used, revoked`
+// schemaTokenExpiry gives API tokens an expiry and a successor (rotation).
+// Tokens stored before it keep 0, no expiry: they go on working, and the
+// hub warns about them at start until they are rotated or revoked.
+const schemaTokenExpiry = `
+ALTER TABLE tokens ADD COLUMN expires INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tokens ADD COLUMN replaced_by TEXT NOT NULL DEFAULT '';
+`
+
+const tokenCols = `id, name, scope, hash, created, last_used, revoked, expires, replaced_by`
 
 func scanToken(s scanner) (store.Token, error) {
 	var (
-		t                          store.Token
-		created, lastUsed, revoked int64
+		t                                   store.Token
+		created, lastUsed, revoked, expires int64
 	)
-	if err := s.Scan(&t.ID, &t.Name, &t.Scope, &t.Hash, &created, &lastUsed, &revoked); err != nil {
+	if err := s.Scan(&t.ID, &t.Name, &t.Scope, &t.Hash, &created, &lastUsed, &revoked, &expires, &t.ReplacedBy); err != nil {
 		return store.Token{}, err
 	}
-	t.Created, t.LastUsed, t.Revoked = fromNanos(created), fromNanos(lastUsed), fromNanos(revoked)
+	t.Created, t.LastUsed, t.Revoked, t.Expires = fromNanos(created), fromNanos(lastUsed), fromNanos(revoked), fromNanos(expires)
 	return t, nil
 }
 
 func normToken(t store.Token) store.Token {
-	t.Created, t.LastUsed, t.Revoked = utc(t.Created), utc(t.LastUsed), utc(t.Revoked)
+	t.Created, t.LastUsed, t.Revoked, t.Expires = utc(t.Created), utc(t.LastUsed), utc(t.Revoked), utc(t.Expires)
 	return t
 }
 
 func tokenArgs(t store.Token) ([]any, error) {
-	if err := checkTimes(t.Created, t.LastUsed, t.Revoked); err != nil {
+	if err := checkTimes(t.Created, t.LastUsed, t.Revoked, t.Expires); err != nil {
 		return nil, err
 	}
-	return []any{t.ID, t.Name, t.Scope, t.Hash, nanos(t.Created), nanos(t.LastUsed), nanos(t.Revoked)}, nil
+	return []any{t.ID, t.Name, t.Scope, t.Hash, nanos(t.Created), nanos(t.LastUsed), nanos(t.Revoked), nanos(t.Expires), t.ReplacedBy}, nil
 }
 
 func (o ops) CreateToken(ctx context.Context, t store.Token) (store.Token, error) {
@@ -39,7 +47,7 @@ func (o ops) CreateToken(ctx context.Context, t store.Token) (store.Token, error
 		return store.Token{}, fmt.Errorf("create token %s: %w", t.ID, err)
 	}
 	err = o.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`, args...)
+		_, err := q.ExecContext(ctx, `INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		return mapErr(err)
 	})
 	if err != nil {
@@ -87,7 +95,7 @@ func (o ops) UpdateToken(ctx context.Context, id string, fn func(store.Token) (s
 			return err
 		}
 		_, err = q.ExecContext(ctx, `UPDATE tokens SET name = ?2, scope = ?3, hash = ?4,
-			created = ?5, last_used = ?6, revoked = ?7 WHERE id = ?1`, args...)
+			created = ?5, last_used = ?6, revoked = ?7, expires = ?8, replaced_by = ?9 WHERE id = ?1`, args...)
 		return mapErr(err)
 	})
 	if fnErr != nil {

@@ -122,18 +122,19 @@ func testTokens(t *testing.T, s store.Store) {
 			Hash: []byte{0x00, 0x9f, 0xff, 0x10}, Created: at(h), LastUsed: at(h + 1)}
 	}
 	t1, t2 := tok("tok1", 1), tok("tok2", 0)
-	t2.Scope, t2.Revoked = store.ScopeAdmin, at(3)
+	t1.Expires = at(90 * 24)
+	t2.Scope, t2.Revoked = store.ScopeAdmin, at(3) // and no expiry: a token from before tokens expired
 	for _, x := range []store.Token{t1, t2} {
 		got := must[store.Token](t, "create")(s.CreateToken(t.Context(), x))
 		diff(t, "created token", x, got)
-		checkUTC(t, "created token", got.Created, got.LastUsed, got.Revoked)
+		checkUTC(t, "created token", got.Created, got.LastUsed, got.Revoked, got.Expires)
 	}
 	_, err := s.CreateToken(t.Context(), tok("tok1", 5))
 	wantErr(t, "create duplicate ID", err, store.ErrConflict)
 
 	got := must[store.Token](t, "get")(s.GetToken(t.Context(), "tok2"))
 	diff(t, "got token", t2, got)
-	checkUTC(t, "got token", got.Created, got.LastUsed, got.Revoked)
+	checkUTC(t, "got token", got.Created, got.LastUsed, got.Revoked, got.Expires)
 	_, err = s.GetToken(t.Context(), "nope")
 	wantErr(t, "get unknown", err, store.ErrNotFound)
 
@@ -143,11 +144,13 @@ func testTokens(t *testing.T, s store.Store) {
 	got = must[store.Token](t, "update")(s.UpdateToken(t.Context(), "tok1", func(x store.Token) (store.Token, error) {
 		diff(t, "fn sees current token", t1, x)
 		x.LastUsed, x.Revoked = at(20), at(21)
+		x.Expires, x.ReplacedBy = at(22), "tok3" // a rotation
 		x.ID, x.Created = "changed", at(99)
 		return x, nil
 	}))
 	want := t1
 	want.LastUsed, want.Revoked = at(20), at(21)
+	want.Expires, want.ReplacedBy = at(22), "tok3"
 	diff(t, "updated token", want, got)
 	diff(t, "got updated token", want, must[store.Token](t, "get")(s.GetToken(t.Context(), "tok1")))
 

@@ -1,0 +1,184 @@
+package console
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
+)
+
+// tokensData is what the Tokens page shows.
+type tokensData struct {
+	Tokens []tokenRow
+	// New is a token just made (created or by a rotation), shown once.
+	New *newToken
+	// Rotated is the token a rotation just replaced, with its new expiry,
+	// and how long it still works ("" when it no longer does).
+	Rotated    *store.Token
+	RotatedFor string
+	// Expiries and Overlaps are the choices of the create and rotate forms.
+	Expiries, Overlaps []tokenChoice
+}
+
+// tokenRow is a token in the table.
+type tokenRow struct {
+	store.Token
+	Status token.Status
+	// Rotatable: neither revoked nor replaced by a rotation already.
+	Rotatable bool
+}
+
+type newToken struct {
+	Plain   string
+	Token   store.Token
+	Expires string // how far off, e.g. "90 days"
+}
+
+// tokenChoice is an option of a select of the Tokens page.
+type tokenChoice struct {
+	Value, Label string
+	Selected     bool
+}
+
+// expiryChoices are the create and rotate forms' expiries: the scope's
+// default (admin 90 days; scim and metrics a year) or a fixed number of
+// days, up to the most a token may live. The handlers take any value
+// token.ParseExpiry does (a date, too).
+var expiryChoices = []tokenChoice{
+	{"", fmt.Sprintf("default: %d days for admin, %d for scim and metrics", int(token.DefaultAdminLifetime.Hours()/24), int(token.DefaultLifetime.Hours()/24)), true},
+	{"30d", "30 days", false},
+	{"90d", "90 days", false},
+	{"180d", "180 days", false},
+	{"365d", "365 days", false},
+	{"730d", "730 days (2 years, the most)", false},
+}
+
+// overlapChoices are the rotate form's overlaps: how long the old token
+// goes on working beside its successor.
+var overlapChoices = []tokenChoice{
+	{"0", "stop the old token now", false},
+	{"1h", "old token works 1 more hour", false},
+	{"24h", "old token works 24 more hours", true},
+	{"72h", "old token works 3 more days", false},
+	{"168h", "old token works 7 more days (the most)", false},
+}
+
+func (c *Console) tokensPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	return c.renderTokens(w, r, v, http.StatusOK, nil, nil)
+}
+
+// renderTokens renders the Tokens page, newest token first, with a token
+// just made (nt) and the one it replaced (rotated), when there are.
+func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer, code int, nt *newToken, rotated *store.Token) error {
+	ts, err := c.st.ListTokens(r.Context())
+	if err != nil {
+		return err
+	}
+	slices.Reverse(ts)
+	now := c.cfg.Now()
+	var rotatedFor string
+	if rotated != nil && rotated.Expires.After(now) {
+		rotatedFor = token.Within(rotated.Expires.Sub(now))
+	}
+	rows := make([]tokenRow, len(ts))
+	for i, t := range ts {
+		rows[i] = tokenRow{Token: t, Status: token.StatusAt(t, now), Rotatable: t.Revoked.IsZero() && t.ReplacedBy == ""}
+	}
+	c.render(w, r, code, "tokens", v, &page{Title: "API and SCIM tokens", Nav: "tokens",
+		Data: tokensData{Tokens: rows, New: nt, Rotated: rotated, RotatedFor: rotatedFor, Expiries: expiryChoices, Overlaps: overlapChoices}})
+	return nil
+}
+
+// tokenCreate makes a bearer token that expires when the form says (the
+// scope's default if it says nothing) and shows it once; only its hash
+// is kept.
+func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	f, err := fields(r, "name", "scope", "expires")
+	if err != nil {
+		return err
+	}
+	now := c.cfg.Now()
+	expires, err := token.ParseExpiry(f[2], now)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	plain, t, err := token.NewExpiring(f[0], f[1], now, expires)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		if _, err := tx.CreateToken(r.Context(), t); err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "token.create", "token:"+t.ID, token.CreateAuditDetail(t))
+	})
+	if err != nil {
+		return err
+	}
+	return c.renderTokens(w, r, v, http.StatusCreated, &newToken{Plain: plain, Token: t, Expires: token.Within(t.Expires.Sub(now))}, nil)
+}
+
+// tokenRotate replaces a token by a new one of the same name and scope,
+// shown once, and lets the old one work on for the overlap the form says
+// (token.Rotate).
+func (c *Console) tokenRotate(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	id := r.PathValue("id")
+	f, err := fields(r, "overlap", "expires")
+	if err != nil {
+		return err
+	}
+	overlap, err := token.ParseOverlap(f[0])
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	now := c.cfg.Now()
+	expires, err := token.ParseExpiry(f[1], now)
+	if err != nil {
+		return badRequest(err.Error())
+	}
+	var rot token.Rotation
+	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		var err error
+		if rot, err = token.Rotate(r.Context(), tx, id, now, overlap, expires); err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "token.rotate", "token:"+rot.Old.ID, rot.AuditDetail())
+	})
+	// The old token's expiry may now be sooner than what the verifier
+	// remembers; as after a revocation, even after an error.
+	c.cfg.TokenRevoked(id)
+	switch {
+	case errors.Is(err, token.ErrCannotRotate):
+		return &statusError{http.StatusConflict, firstLine(err)}
+	case err != nil:
+		return err
+	}
+	return c.renderTokens(w, r, v, http.StatusCreated, &newToken{Plain: rot.Plain, Token: rot.New, Expires: token.Within(rot.New.Expires.Sub(now))}, &rot.Old)
+}
+
+func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, v *viewer) error {
+	id := r.PathValue("id")
+	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
+		t, err := tx.UpdateToken(r.Context(), id, func(old store.Token) (store.Token, error) {
+			if !old.Revoked.IsZero() {
+				return old, &statusError{http.StatusConflict, "the token is already revoked"}
+			}
+			old.Revoked = c.cfg.Now().UTC()
+			return old, nil
+		})
+		if err != nil {
+			return err
+		}
+		return c.auditIn(r.Context(), tx, v, "token.revoke", "token:"+t.ID, map[string]string{"name": t.Name, "scope": t.Scope})
+	})
+	// Even after an error: the commit may have happened, and forgetting a
+	// token that is still valid only costs a store read.
+	c.cfg.TokenRevoked(id)
+	if err != nil {
+		return err
+	}
+	return done(w, r, "/console/tokens", "token-revoked")
+}
