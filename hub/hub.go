@@ -215,6 +215,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	// Made beside audit.key (a missing one anew, logged): the console's
+	// audit export is signed with it.
+	signer, err := audit.LoadOrCreateSigner(ctx, cfg.DataDir, st, cfg.Logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now, cfg.Logger), enrollGuard: newEnrollGuard()}
 	s.profiles, err = loadProfiles(cfg.DataDir)
 	if err != nil {
@@ -290,7 +297,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.ConsoleMetrics = s.programMetrics
 	}
 	s.console, err = console.New(console.Config{
-		Store: st, Engine: s.engine, Audit: alog, AuditKey: key, RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
+		Store: st, Engine: s.engine, Audit: alog, AuditKey: key, AuditSigner: signer, RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
 		ArmEnrollment: func(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error {
 			return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
 		},

@@ -16,12 +16,19 @@
 // that Verify reports, written down where they cannot reach it, and
 // checked by a later Verify or VerifyExport. Records after the newest
 // anchor are only as safe as the key.
+//
+// Exports are signed besides (sign.go): the hub checks the records it
+// exports against the key and signs them with an Ed25519 key of its own
+// (audit-sign.key), so that an auditor or a SIEM checks an export with the
+// hub's public key alone (VerifySignedExport) and is never given the key
+// that seals the chain.
 package audit
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -229,11 +236,18 @@ func (s *sealer) seal(r store.AuditRecord) []byte {
 	return s.mac.Sum(nil)
 }
 
-// Report is the outcome of Verify.
+// Report is the outcome of Verify, VerifyExport and VerifySignedExport.
 type Report struct {
 	Records  int64  // records checked
 	HeadSeq  int64  // last sequence number
 	HeadHash []byte // last hash: anchor it elsewhere to detect truncation
+
+	// Trailer is an export's signature trailer, when it has one; its
+	// after, record count, head and SHA-256 match the export's lines.
+	Trailer *Trailer
+	// SignedBy is the id of the key whose signature over the trailer
+	// was verified; "" when no signature was checked.
+	SignedBy string
 }
 
 // Anchor returns the report's head as an anchor to keep.
@@ -278,12 +292,17 @@ func ParseAnchor(s string) (Anchor, error) {
 	return Anchor{Seq: n, Hash: hash}, nil
 }
 
-// Option tunes Verify, VerifyExport and Export.
+// Option tunes Verify, VerifyExport, VerifySignedExport and Export.
 type Option func(*options)
 
 type options struct {
 	anchors  []Anchor
 	progress func(Report)
+
+	sign     bool // WithSigner: Export signs with signer, after checking records under chainKey
+	signer   *Signer
+	chainKey []byte
+	pub      ed25519.PublicKey // WithPublicKey: VerifyExport checks and requires the signature
 }
 
 // WithAnchor makes Verify and VerifyExport also check the chain against
@@ -308,6 +327,19 @@ func collect(opts []Option) (options, error) {
 		if a.Seq < 1 || len(a.Hash) != sha256.Size {
 			return o, fmt.Errorf("audit anchor %d:%x is not a record's sequence number and hash", a.Seq, a.Hash)
 		}
+	}
+	if o.sign {
+		if o.signer == nil {
+			// Not an unsigned export instead: a caller that asked for
+			// a signature must not hand out one without.
+			return o, errors.New("no signing key to sign the export with")
+		}
+		if err := checkKey(o.chainKey); err != nil {
+			return o, fmt.Errorf("check records before signing: %w", err)
+		}
+	}
+	if o.pub != nil && len(o.pub) != ed25519.PublicKeySize {
+		return o, fmt.Errorf("public key is %d bytes, want an Ed25519 public key (%d)", len(o.pub), ed25519.PublicKeySize)
 	}
 	return o, nil
 }
@@ -410,34 +442,71 @@ func exportedOf(r store.AuditRecord) exported {
 
 // Export writes every record after afterSeq as one JSON object per line, in
 // sequence order, hashes base64-encoded, a page at a time. It takes
-// WithProgress; anchors are for the verifiers.
+// WithProgress and WithSigner (then the last line is the signature
+// trailer); anchors are for the verifiers. It holds one page in memory,
+// however long the trail: the signature's SHA-256 is taken as the lines
+// are written.
 func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opts ...Option) (int64, error) {
 	o, err := collect(opts)
 	if err != nil {
 		return 0, fmt.Errorf("export audit: %w", err)
 	}
-	enc := json.NewEncoder(w)
-	var rep Report
+	if afterSeq < 0 {
+		return 0, fmt.Errorf("export audit: after record %d: want 0 or more", afterSeq)
+	}
+	var (
+		out    = w
+		sum    = sha256.New()
+		s      *sealer // checks records before they are signed
+		prev   []byte
+		broken error
+	)
+	if o.sign {
+		out = io.MultiWriter(w, sum)
+		s = newSealer(o.chainKey)
+	}
+	enc := json.NewEncoder(out)
+	rep := Report{HeadSeq: afterSeq}
 	for {
-		page, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: afterSeq, Limit: verifyPage})
+		page, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: rep.HeadSeq, Limit: verifyPage})
 		if err != nil {
 			return rep.Records, fmt.Errorf("export audit: %w", err)
 		}
 		for _, r := range page {
+			if s != nil && broken == nil {
+				if rep.Records == 0 && afterSeq > 0 {
+					prev = r.Prev // as VerifyExport takes it
+				}
+				broken = check(s, r, rep.HeadSeq+1, prev)
+				prev = r.Hash
+			}
 			if err := enc.Encode(exportedOf(r)); err != nil {
 				return rep.Records, fmt.Errorf("export audit: %w", err)
 			}
-			afterSeq = r.Seq
 			rep.HeadSeq, rep.HeadHash = r.Seq, r.Hash
 			rep.Records++
 		}
 		if len(page) < verifyPage {
-			return rep.Records, nil
+			break
 		}
 		if o.progress != nil {
 			o.progress(rep)
 		}
 	}
+	if !o.sign {
+		return rep.Records, nil
+	}
+	if broken != nil {
+		return rep.Records, fmt.Errorf("export audit: not signed: %w", broken)
+	}
+	line, err := marshalTrailer(o.signer.trailer(afterSeq, rep, sum.Sum(nil)))
+	if err == nil {
+		_, err = w.Write(append(line, '\n'))
+	}
+	if err != nil {
+		return rep.Records, fmt.Errorf("export audit: write signature: %w", err)
+	}
+	return rep.Records, nil
 }
 
 // VerifyExport checks an exported copy of the chain (what Export wrote
@@ -447,6 +516,12 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 // the export does not hold: give an anchor at N (WithAnchor) to check it.
 // Like Verify it cannot see records cut off the end, or a chain re-sealed
 // with the key, without an anchor.
+//
+// A signature trailer, when the export ends with one, must match the
+// export's lines (after, record count, head, SHA-256): a *SignatureError
+// otherwise. Its signature is checked only WithPublicKey, which also
+// refuses an export without one (ErrUnsigned); without it, an export from
+// a hub before signed exports verifies as before.
 //
 // Every line must be byte for byte as Export writes it. A line with a
 // field repeated (or spelled in another case), an unknown field, or a
@@ -458,13 +533,45 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 // other errors for input that is not an export. It holds one line in
 // memory at a time.
 func VerifyExport(key []byte, afterSeq int64, r io.Reader, opts ...Option) (Report, error) {
-	rep := Report{HeadSeq: afterSeq}
 	if err := checkKey(key); err != nil {
-		return rep, fmt.Errorf("verify audit export: %w", err)
+		return Report{HeadSeq: afterSeq}, fmt.Errorf("verify audit export: %w", err)
 	}
 	o, err := collect(opts)
 	if err != nil {
-		return rep, fmt.Errorf("verify audit export: %w", err)
+		return Report{HeadSeq: afterSeq}, fmt.Errorf("verify audit export: %w", err)
+	}
+	return verifyExport(newSealer(key), afterSeq, r, o)
+}
+
+// VerifySignedExport checks a signed export with the hub's public key
+// alone, no audit.key: the trailer's signature under pub (ErrUnsigned
+// without one), and that the lines are the ones signed (SHA-256, record
+// count, after, head: a *SignatureError otherwise); that every line is as
+// Export writes it, the records consecutive from afterSeq+1 and each
+// record's prev the hash of the one before it (a *BrokenError otherwise);
+// and anchors (WithAnchor), whose hash is a record's hash.
+//
+// It does not recompute the records' hashes, which needs the key: the hub
+// checked them before it signed (WithSigner). So the export is what the
+// hub held, intact under its key, when it signed; whether the hub's key
+// was used to rewrite the trail before then only anchors show.
+func VerifySignedExport(pub ed25519.PublicKey, afterSeq int64, r io.Reader, opts ...Option) (Report, error) {
+	o, err := collect(append(opts, WithPublicKey(pub)))
+	if err != nil {
+		return Report{HeadSeq: afterSeq}, fmt.Errorf("verify audit export: %w", err)
+	}
+	if len(o.pub) == 0 {
+		return Report{HeadSeq: afterSeq}, errors.New("verify audit export: no public key")
+	}
+	return verifyExport(nil, afterSeq, r, o)
+}
+
+// verifyExport is VerifyExport (s checks each record's hash) and
+// VerifySignedExport (s is nil: linkage only).
+func verifyExport(s *sealer, afterSeq int64, r io.Reader, o options) (Report, error) {
+	rep := Report{HeadSeq: afterSeq}
+	if afterSeq < 0 {
+		return rep, fmt.Errorf("verify audit export: after record %d: want 0 or more", afterSeq)
 	}
 	var linked *Anchor // the anchor the first record must link to
 	for i, a := range o.anchors {
@@ -475,11 +582,13 @@ func VerifyExport(key []byte, afterSeq int64, r io.Reader, opts ...Option) (Repo
 			linked = &o.anchors[i]
 		}
 	}
-	s := newSealer(key)
 	br := bufio.NewReader(r)
 	var (
-		prev  []byte
-		canon bytes.Buffer
+		prev        []byte
+		canon       bytes.Buffer
+		sum         = sha256.New() // of the lines before a trailer
+		trailer     *Trailer
+		trailerLine int64
 	)
 	enc := json.NewEncoder(&canon)
 	for line := int64(1); ; line++ {
@@ -488,12 +597,19 @@ func VerifyExport(key []byte, afterSeq int64, r io.Reader, opts ...Option) (Repo
 			return rep, fmt.Errorf("verify audit export: line %d: %w", line, err)
 		}
 		if len(b) == 0 { // the end
-			if linked != nil && rep.Records == 0 {
-				return rep, fmt.Errorf("verify audit export: it holds no record after %d, so anchor %s cannot be checked against it", afterSeq, linked)
-			}
-			return rep, o.checkEnd(rep)
+			break
+		}
+		if trailer != nil {
+			return rep, &SignatureError{Reason: fmt.Sprintf("line %d follows the signature trailer (line %d), which must be the last line: lines were added after it", line, trailerLine)}
 		}
 		b = bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))
+		if bytes.HasPrefix(b, trailerPrefix) {
+			if trailer, err = parseTrailer(b); err != nil {
+				return rep, &SignatureError{Reason: fmt.Sprintf("line %d: %v", line, err)}
+			}
+			trailerLine = line
+			continue
+		}
 		var e exported
 		if err := json.Unmarshal(b, &e); err != nil {
 			return rep, fmt.Errorf("verify audit export: line %d: %w", line, err)
@@ -511,7 +627,12 @@ func VerifyExport(key []byte, afterSeq int64, r io.Reader, opts ...Option) (Repo
 		if rep.Records == 0 && afterSeq > 0 {
 			prev = rec.Prev // the export does not hold the record it links to
 		}
-		if err := check(s, rec, rep.HeadSeq+1, prev); err != nil {
+		if s != nil {
+			err = check(s, rec, rep.HeadSeq+1, prev)
+		} else {
+			err = checkLink(rec, rep.HeadSeq+1, prev)
+		}
+		if err != nil {
 			return rep, err
 		}
 		if rep.Records == 0 && linked != nil && !hmac.Equal(rec.Prev, linked.Hash) {
@@ -520,6 +641,8 @@ func VerifyExport(key []byte, afterSeq int64, r io.Reader, opts ...Option) (Repo
 		if err := o.checkAnchors(rec); err != nil {
 			return rep, err
 		}
+		sum.Write(b)
+		sum.Write([]byte{'\n'})
 		prev = rec.Hash
 		rep.HeadSeq, rep.HeadHash = rec.Seq, rec.Hash
 		rep.Records++
@@ -527,6 +650,25 @@ func VerifyExport(key []byte, afterSeq int64, r io.Reader, opts ...Option) (Repo
 			o.progress(rep)
 		}
 	}
+	if trailer != nil {
+		if err := o.checkTrailer(trailer, afterSeq, rep, sum.Sum(nil)); err != nil {
+			return rep, err
+		}
+		rep.Trailer = trailer
+		if o.pub != nil {
+			rep.SignedBy = trailer.KeyID
+		}
+	}
+	if linked != nil && rep.Records == 0 {
+		return rep, fmt.Errorf("verify audit export: it holds no record after %d, so anchor %s cannot be checked against it", afterSeq, linked)
+	}
+	if err := o.checkEnd(rep); err != nil {
+		return rep, err
+	}
+	if trailer == nil && o.pub != nil {
+		return rep, fmt.Errorf("verify audit export: %w (its last line): a hub from before signed exports made it, or lines were cut off its end", ErrUnsigned)
+	}
+	return rep, nil
 }
 
 // check returns a *BrokenError unless r is record want, links to prev and
@@ -543,12 +685,26 @@ func check(s *sealer, r store.AuditRecord, want int64, prev []byte) error {
 	return nil
 }
 
+// checkLink is check without the key: r must be record want and link to
+// prev, as far as the export's own prev and hash fields say.
+func checkLink(r store.AuditRecord, want int64, prev []byte) error {
+	switch {
+	case r.Seq != want:
+		return &BrokenError{Seq: want, Reason: fmt.Sprintf("record missing (next exported record is %d)", r.Seq)}
+	case !hmac.Equal(r.Prev, prev):
+		return &BrokenError{Seq: r.Seq, Reason: "does not link to the previous record (a record before it was removed, replaced or moved)"}
+	case len(r.Hash) != sha256.Size:
+		return &BrokenError{Seq: r.Seq, Reason: fmt.Sprintf("its hash is %d bytes, not %d", len(r.Hash), sha256.Size)}
+	}
+	return nil
+}
+
 // ErrKeyMissing means the audit key is gone while the trail holds records
 // sealed with it.
 var ErrKeyMissing = errors.New("the audit key is missing")
 
-// Trail is what LoadOrCreateKey reads of the audit trail: whether it has
-// records.
+// Trail is what LoadOrCreateKey and LoadOrCreateSigner read of the audit
+// trail: whether it has records.
 type Trail interface {
 	ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, error)
 }

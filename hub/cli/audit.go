@@ -2,13 +2,17 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 func (e env) audit(ctx context.Context, args []string) error {
@@ -19,36 +23,54 @@ func (e env) audit(ctx context.Context, args []string) error {
 // so many records.
 func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: audit needs verify or export", errUsage)
+		return fmt.Errorf("%w: audit needs verify, export or public-key", errUsage)
+	}
+	if args[0] == "public-key" {
+		return e.auditPublicKey(args[1:])
 	}
 	fs := e.flags("audit " + args[0])
 	data := fs.String("data", "", "hub data directory")
 	var after *int64
-	var export, anchor *string
+	export, anchor, pubFile := new(string), new(string), new(string)
 	switch args[0] {
 	case "export":
 		after = fs.Int64("after", 0, "export only records after this sequence number")
 	case "verify":
-		export = fs.String("export", "", "verify this file written by audit export (- for stdin) instead of the database; the key is read from --data")
+		fs.StringVar(export, "export", "", "verify this file written by audit export (- for stdin) instead of the database, with the key in --data, or the public key in --public-key, or both")
 		after = fs.Int64("after", 0, "with --export: the --after the export was made with")
-		anchor = fs.String("anchor", "", "also check the trail against a head kept from an earlier verify (SEQ:HASH, as verify prints it): catches records cut off the end, and a trail rewritten or replaced by whoever holds the key")
+		fs.StringVar(anchor, "anchor", "", "also check the trail against a head kept from an earlier verify (SEQ:HASH, as verify prints it): catches records cut off the end, and a trail rewritten or replaced by whoever holds the key")
+		fs.StringVar(pubFile, "public-key", "", "with --export: check the export's signature with this public key (PEM, as audit public-key prints it); without --data, nothing else is needed: no audit.key")
 	default:
 		return fmt.Errorf("%w: unknown audit command %q", errUsage, args[0])
 	}
-	if err := parse(fs, args[1:], "data"); err != nil {
+	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
+	// Every mistake in the command line before any file is opened.
+	switch {
+	case *export == "" && *pubFile != "":
+		return fmt.Errorf("%w: %s: --public-key checks an export: give --export FILE", errUsage, fs.Name())
+	case *export == "" && *data == "":
+		return fmt.Errorf("%w: %s needs --data", errUsage, fs.Name())
+	case *export != "" && *data == "" && *pubFile == "":
+		return fmt.Errorf("%w: %s: --export needs --public-key (the hub's public key) or --data (a directory holding audit.key)", errUsage, fs.Name())
+	case args[0] == "verify" && *export == "" && *after != 0:
+		return fmt.Errorf("%w: %s: --after goes with --export (a verify of the database checks every record)", errUsage, fs.Name())
+	case *after < 0:
+		return fmt.Errorf("%w: %s: --after %d: a sequence number, 0 or more", errUsage, fs.Name(), *after)
+	}
 	var opts []audit.Option
-	if anchor != nil && *anchor != "" {
+	if *anchor != "" {
 		a, err := audit.ParseAnchor(*anchor)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		opts = append(opts, audit.WithAnchor(a))
 	}
-	if export != nil && *export != "" {
-		// The key alone: an auditor's directory need hold no database.
-		return e.verifyExport(*data, *export, *after, append(opts, e.progress("verified", every))...)
+	if *export != "" {
+		// The key or the public key alone: an auditor's directory need
+		// hold no database.
+		return e.verifyExport(*data, *pubFile, *export, *after, append(opts, e.progress("verified", every))...)
 	}
 	// Read-only: the database may be evidence, and these commands run
 	// beside a hub. No migrations, no checkpoint, no write to the file.
@@ -58,19 +80,7 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	}
 	defer st.Close()
 	if args[0] == "export" {
-		w := bufio.NewWriter(e.stdout)
-		n, err := audit.Export(ctx, st, *after, w, e.progress("exported", every))
-		if err == nil {
-			err = w.Flush()
-		}
-		if cerr := st.Unchanged(); cerr != nil {
-			return fmt.Errorf("%w: export again", cerr)
-		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "exported %d audit records\n", n)
-		return nil
+		return e.export(ctx, st, *data, *after, every)
 	}
 	key, err := audit.LoadKey(*data)
 	if err != nil {
@@ -82,21 +92,113 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		// Whatever it found may come of the change: not a verdict.
 		return fmt.Errorf("%w: verify again", cerr)
 	}
-	return e.verified(rep, err, "; restore the database from backup and compare with your exported copy")
+	return e.verified(rep, err, true, "; restore the database from backup and compare with your exported copy")
+}
+
+// export writes the records after `after` on stdout, signed with the
+// signing key in data when it has one (and audit.key, which the records
+// are checked against before they are signed).
+func (e env) export(ctx context.Context, st *sqlite.ReadOnly, data string, after, every int64) error {
+	opts := []audit.Option{e.progress("exported", every)}
+	signer, err := audit.LoadSigner(data)
+	var key []byte
+	if err == nil {
+		// The records are checked against it before they are signed.
+		key, err = audit.LoadKey(data)
+	}
+	switch {
+	case err == nil:
+		opts = append(opts, audit.WithSigner(signer, key))
+	case errors.Is(err, audit.ErrSignKeyMissing) || errors.Is(err, audit.ErrKeyMissing):
+		// A hub from before signed exports, or a copy of its database
+		// without its keys: what it holds is still worth exporting.
+		signer = nil
+		fmt.Fprintf(e.stderr, "warning: this export is UNSIGNED and verifies only with audit.key, not with the hub's public key: %v\n", err)
+	default:
+		// A key that is there but wrong (readable by others, damaged)
+		// is not quietly passed over.
+		return err
+	}
+	w := bufio.NewWriter(e.stdout)
+	n, err := audit.Export(ctx, st, after, w, opts...)
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := st.Unchanged(); cerr != nil {
+		return fmt.Errorf("%w: export again", cerr)
+	}
+	var broken *audit.BrokenError
+	if errors.As(err, &broken) {
+		return &exitError{code: 1, err: fmt.Errorf("exported %d audit records UNSIGNED: %w; run audit verify --data %s", n, broken, data)}
+	}
+	if err != nil {
+		return err
+	}
+	if signer == nil {
+		fmt.Fprintf(e.stderr, "exported %d audit records\n", n)
+		return nil
+	}
+	fmt.Fprintf(e.stderr, "exported %d audit records, signed by key %s (audit public-key prints its public key)\n", n, signer.KeyID())
+	return nil
+}
+
+// auditPublicKey prints the public key of the hub's export signing key:
+// PEM on stdout, its key id on stderr. It reads the private key file (the
+// key exports are signed with, whatever audit-sign.pub says), writes
+// nothing and takes no lock.
+func (e env) auditPublicKey(args []string) error {
+	fs := e.flags("audit public-key")
+	data := fs.String("data", "", "hub data directory")
+	if err := parse(fs, args, "data"); err != nil {
+		return err
+	}
+	if err := existingHub(*data); err != nil {
+		return err
+	}
+	s, err := audit.LoadSigner(*data)
+	if err != nil {
+		return err
+	}
+	pem := audit.MarshalPublicKey(s.PublicKey())
+	if _, err := e.stdout.Write(pem); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "key id %s: give this public key to auditors, and the key id by another channel they trust, for audit verify --export FILE --public-key FILE\n", s.KeyID())
+	pubPath := filepath.Join(*data, audit.PublicKeyFile)
+	if b, err := os.ReadFile(pubPath); err == nil && !bytes.Equal(b, pem) {
+		fmt.Fprintf(e.stderr, "warning: %s is not this key's public key (the hub rewrites it when it starts): give auditors the key printed here\n", pubPath)
+	}
+	return nil
 }
 
 // verified prints what a verification found: OK with the head, or BROKEN
-// with where, exiting 1 (then says what to do).
-func (e env) verified(rep audit.Report, err error, then string) error {
-	var broken *audit.BrokenError
-	if errors.As(err, &broken) {
+// with where, exiting 1 (then says what to do). keyed: the records'
+// hashes were recomputed under audit.key, so those before a break hold.
+func (e env) verified(rep audit.Report, err error, keyed bool, then string) error {
+	var (
+		broken *audit.BrokenError
+		badSig *audit.SignatureError
+	)
+	switch {
+	case errors.As(err, &broken):
 		fmt.Fprintf(e.stdout, "BROKEN at record %d: %s\n", broken.Seq, broken.Reason)
 		if broken.Anchored {
 			return &exitError{code: 1, err: fmt.Errorf("%w; the records before it link up, but are not the trail your anchor was taken from: whoever holds audit.key may have rewritten them%s", err, then)}
 		}
+		if !keyed {
+			return &exitError{code: 1, err: fmt.Errorf("%w; no record of this export can be trusted: the signature covers the whole file%s", err, then)}
+		}
 		return &exitError{code: 1, err: fmt.Errorf("%w; the %d records before it are intact%s", err, rep.Records, then)}
-	}
-	if err != nil {
+	case errors.As(err, &badSig):
+		fmt.Fprintf(e.stdout, "BROKEN: signature: %s\n", badSig.Reason)
+		if keyed {
+			return &exitError{code: 1, err: fmt.Errorf("%w; the %d records hold under audit.key, but are not the export the hub signed%s", err, rep.Records, then)}
+		}
+		return &exitError{code: 1, err: fmt.Errorf("%w; no record of this export can be trusted%s", err, then)}
+	case errors.Is(err, audit.ErrUnsigned):
+		fmt.Fprintln(e.stdout, "NOT VERIFIED: the export has no signature trailer")
+		return &exitError{code: 1, err: fmt.Errorf("%w; verify it with audit.key (--data DIR), or export it again from a hub that signs", err)}
+	case err != nil:
 		return err
 	}
 	if rep.HeadSeq == 0 {
@@ -123,12 +225,25 @@ func (e env) progress(done string, every int64) audit.Option {
 	})
 }
 
-// verifyExport checks a file written by audit export against the key in
-// data, without the database: an auditor's copy, or what a SIEM holds.
-func (e env) verifyExport(data, file string, after int64, opts ...audit.Option) error {
-	key, err := audit.LoadKey(data)
-	if err != nil {
-		return err
+// verifyExport checks a file written by audit export without the
+// database: with the key in data (the records' hashes recomputed), with
+// the public key in pubFile (the signature checked), or both: an
+// auditor's copy, or what a SIEM holds.
+func (e env) verifyExport(data, pubFile, file string, after int64, opts ...audit.Option) error {
+	var (
+		key []byte
+		pub ed25519.PublicKey
+		err error
+	)
+	if data != "" {
+		if key, err = audit.LoadKey(data); err != nil {
+			return err
+		}
+	}
+	if pubFile != "" {
+		if pub, err = audit.ReadPublicKey(pubFile); err != nil {
+			return err
+		}
 	}
 	var r io.Reader = os.Stdin
 	if file != "-" {
@@ -139,11 +254,17 @@ func (e env) verifyExport(data, file string, after int64, opts ...audit.Option) 
 		defer f.Close()
 		r = f
 	}
-	fmt.Fprintf(e.stderr, "verifying the exported audit records in %s\n", file)
-	rep, err := audit.VerifyExport(key, after, r, opts...)
-	if err == nil && rep.Records == 0 {
-		fmt.Fprintf(e.stdout, "OK: no records after %d\n", after)
-		return nil
+	var rep audit.Report
+	switch {
+	case key == nil:
+		fmt.Fprintf(e.stderr, "verifying the exported audit records in %s with public key %s, without audit.key\n", file, audit.KeyID(pub))
+		rep, err = audit.VerifySignedExport(pub, after, r, opts...)
+	case pub != nil:
+		fmt.Fprintf(e.stderr, "verifying the exported audit records in %s with audit.key and public key %s\n", file, audit.KeyID(pub))
+		rep, err = audit.VerifyExport(key, after, r, append(opts, audit.WithPublicKey(pub))...)
+	default:
+		fmt.Fprintf(e.stderr, "verifying the exported audit records in %s with audit.key\n", file)
+		rep, err = audit.VerifyExport(key, after, r, opts...)
 	}
 	then := ""
 	var broken *audit.BrokenError
@@ -152,5 +273,32 @@ func (e env) verifyExport(data, file string, after int64, opts ...audit.Option) 
 		// --after and verified without it, or with another.
 		then = fmt.Sprintf("; if the export was made with audit export --after N, verify it with the same --after (given: %d)", after)
 	}
-	return e.verified(rep, err, then)
+	if err != nil {
+		return e.verified(rep, err, key != nil, then)
+	}
+	switch {
+	case key == nil && rep.Records == 0:
+		fmt.Fprintf(e.stdout, "OK: signed by key %s; no records after %d\n", rep.SignedBy, after)
+	case key == nil:
+		fmt.Fprintf(e.stdout, "OK: signed by key %s; %d records after %d, consecutive; linkage intact; head %s\n", rep.SignedBy, rep.Records, after, rep.Anchor())
+		fmt.Fprintln(e.stdout, "hashes not recomputed: they need audit.key (the hub checked them under it before it signed)")
+	case rep.Records == 0:
+		fmt.Fprintf(e.stdout, "OK: no records after %d\n", after)
+	default:
+		fmt.Fprintf(e.stdout, "OK: %d records, chain intact; head %s\n", rep.Records, rep.Anchor())
+	}
+	if key != nil {
+		switch {
+		case rep.SignedBy != "":
+			fmt.Fprintf(e.stdout, "signed by key %s: signature checked\n", rep.SignedBy)
+		case rep.Trailer != nil:
+			fmt.Fprintf(e.stdout, "signature trailer of key %s matches the lines; signature not checked: give --public-key\n", rep.Trailer.KeyID)
+		default:
+			fmt.Fprintln(e.stdout, "unsigned export (no signature trailer): checked with audit.key only")
+		}
+	}
+	if rep.Records > 0 {
+		fmt.Fprintf(e.stderr, "keep the head away from this host (a SIEM, a ticket) and check later runs with --anchor %s: without it, records cut off the end or a trail re-sealed with audit.key go unseen\n", rep.Anchor())
+	}
+	return nil
 }

@@ -34,8 +34,11 @@ Usage:
   shiftgate-hub device list   --data DIR                                 list enrolled kiosks
   shiftgate-hub site   set    --data DIR --name NAME --time-zone ZONE    register a site, or change its time zone
   shiftgate-hub site   list   --data DIR                                 list registered sites and their time zones
-  shiftgate-hub audit  verify --data DIR [--export FILE [--after SEQ]]  check the audit hash chain (or an export of it)
-  shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines
+  shiftgate-hub audit  verify --data DIR [--anchor SEQ:HASH]             check the audit hash chain
+  shiftgate-hub audit  verify --export FILE (--public-key PEM | --data DIR) [--after SEQ] [--anchor SEQ:HASH]
+                                                                      check an export: its signature with the hub's public key, or its hashes with audit.key
+  shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines, signed (last line)
+  shiftgate-hub audit  public-key --data DIR                             the public key that checks signed exports (key id on stderr)
   shiftgate-hub backup --data DIR --out FILE                             a checked copy of the database, taken beside a running hub
   shiftgate-hub import shifts --data DIR [--zone ZONE] [--dry-run] FILE.csv  replace listed users' shifts, all or nothing
   shiftgate-hub review start --data DIR --name NAME --due DATE [--site S] [--role R] [--privileged] [--external]

@@ -165,3 +165,27 @@ func TestAuditVerifyIsRecorded(t *testing.T) {
 		t.Errorf("a failed verification is not logged as an error:\n%s", logs)
 	}
 }
+
+// TestAuditExportSigned: the console's download is signed like `audit
+// export`, so whoever is given it checks it with the hub's public key
+// alone; a byte changed in it fails that check.
+func TestAuditExportSigned(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	signer, err := audit.LoadSigner(h.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := admin.get("/console/audit/export")
+	if exp.Status != http.StatusOK || !strings.Contains(exp.Body, "\n{\"signature\":{") {
+		t.Fatalf("export: %d, want a signed download:\n%s", exp.Status, exp.Body)
+	}
+	rep, err := audit.VerifySignedExport(signer.PublicKey(), 0, strings.NewReader(exp.Body))
+	if err != nil || rep.Records == 0 {
+		t.Fatalf("the console's export does not verify with the public key: %+v %v", rep, err)
+	}
+	tampered := strings.Replace(exp.Body, "console.bootstrap", "console.bootstrop", 1)
+	if _, err := audit.VerifySignedExport(signer.PublicKey(), 0, strings.NewReader(tampered)); err == nil {
+		t.Error("an edited export verifies")
+	}
+}

@@ -80,7 +80,11 @@ func TestOriginAsBrowsersSendIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Config{Store: h.Store(), Engine: h.Engine(), Audit: auditLog(t, h), AuditKey: key,
+	signer, err := audit.LoadSigner(h.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := console.New(console.Config{Store: h.Store(), Engine: h.Engine(), Audit: auditLog(t, h), AuditKey: key, AuditSigner: signer,
 		RPID: "localhost", Origin: "https://LocalHost:443"})
 	if err != nil {
 		t.Fatal(err)

@@ -80,12 +80,15 @@ type Governance interface {
 var _ Governance = (*governance.Service)(nil)
 
 // Config is what the hub gives the console. Store, Engine, Audit, AuditKey,
-// RPID and Origin are required.
+// AuditSigner, RPID and Origin are required.
 type Config struct {
 	Store    store.Store
 	Engine   *lifecycle.Engine
 	Audit    *audit.Log
 	AuditKey []byte // to verify the chain from the audit page
+	// AuditSigner signs the audit exports (audit-sign.key), so that
+	// whoever gets one checks it with the hub's public key alone.
+	AuditSigner *audit.Signer
 	// RPID and Origin make the WebAuthn relying party: the hub's host name
 	// and its public origin (https://host[:port]).
 	RPID   string
@@ -134,8 +137,8 @@ func (c *Config) setDefaults() error {
 	if c.Engine == nil {
 		errs = append(errs, errors.New("lifecycle engine is required"))
 	}
-	if c.Audit == nil || len(c.AuditKey) == 0 {
-		errs = append(errs, errors.New("audit log and its key are required"))
+	if c.Audit == nil || len(c.AuditKey) == 0 || c.AuditSigner == nil {
+		errs = append(errs, errors.New("audit log, its key and its export signer are required"))
 	}
 	if c.RPID == "" || c.Origin == "" {
 		errs = append(errs, errors.New("RP ID and origin are required"))

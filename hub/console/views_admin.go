@@ -483,7 +483,7 @@ func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, v *viewer)
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-audit.jsonl"`)
-	if _, err := audit.Export(r.Context(), c.st, after, w); err != nil {
+	if _, err := audit.Export(r.Context(), c.st, after, w, audit.WithSigner(c.cfg.AuditSigner, c.cfg.AuditKey)); err != nil {
 		// The status line is gone; the truncated download says enough.
 		c.cfg.Logger.Error("console: audit export", "err", err)
 	}

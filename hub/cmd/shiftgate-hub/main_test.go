@@ -125,7 +125,7 @@ func startHub(t *testing.T, dir string) (addr string, client *http.Client, stop 
 func TestServeTokenSCIM(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	addr, c, stop := startHub(t, dir)
-	for _, f := range []string{"ca-key.pem", "server-key.pem", "audit.key", "hub.db"} {
+	for _, f := range []string{"ca-key.pem", "server-key.pem", "audit.key", "audit-sign.key", "hub.db"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
@@ -183,7 +183,8 @@ func TestServeTokenSCIM(t *testing.T) {
 		t.Errorf("audit verify = %d %q, want OK with policy.update (the seeded policy), token.create and user.create", code, out)
 	}
 	code, out, _ = run(t, "audit", "export", "--data", dir)
-	if code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, `"action":"user.create"`) || !strings.Contains(out, `"action":"policy.update"`) {
+	// Three records and the signature trailer.
+	if code != 0 || strings.Count(out, "\n") != 4 || !strings.Contains(out, "\n{\"signature\":{") || !strings.Contains(out, `"action":"user.create"`) || !strings.Contains(out, `"action":"policy.update"`) {
 		t.Errorf("audit export = %d %q", code, out)
 	}
 }
