@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,14 +64,17 @@ func (m *metrics) handler() http.Handler {
 // 14 days), and how many tokens never expire. It reads the token table,
 // which holds a handful of rows, on every scrape.
 type tokenCollector struct {
-	st  store.TokenOps
+	st store.TokenOps
+	// now is the hub's clock. What is exported does not depend on it
+	// (an expiry is a fixed instant; a token left out is left out
+	// whether or not it expired), so it is not read.
 	now func() time.Time
 	log *slog.Logger
 }
 
 var (
 	tokenExpiryDesc = prometheus.NewDesc("shiftgate_api_token_expiry_timestamp_seconds",
-		"When each API token expires, as a Unix time: alert well before it. Revoked tokens are left out, and so are expired ones that a rotation replaced; tokens that never expire are counted in shiftgate_api_tokens_without_expiry.",
+		"When each API token expires, as a Unix time: alert well before it. Revoked tokens are left out, and so are those a rotation replaced with a token still in use; tokens that never expire are counted in shiftgate_api_tokens_without_expiry.",
 		[]string{"id", "name", "scope"}, nil)
 	tokenNeverDesc = prometheus.NewDesc("shiftgate_api_tokens_without_expiry",
 		"API tokens, not revoked, from before tokens expired: they never expire; rotate them (shiftgate-hub token rotate).", nil, nil)
@@ -92,24 +96,23 @@ func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
 		c.log.Error("token metrics", "err", err)
 		return
 	}
-	now := c.now()
 	never := 0
+	byID := token.ByID(ts)
 	for _, t := range ts {
 		switch {
 		case !t.Revoked.IsZero():
 		case t.Expires.IsZero():
 			never++
-		case t.ReplacedBy != "" && token.Expired(t, now):
-			// Its successor carries on: nothing to alert on.
+		case token.Succeeded(t, byID):
+			// Rotated, its successor in use: the successor's expiry is the
+			// one to alert on, and this one ending (the overlap) is the
+			// rotation's plan, not a coming outage.
 		default:
-			// A name that is not UTF-8 (the CLI takes any bytes) is no
-			// label value: that token is logged instead of failing the scrape.
-			m, err := prometheus.NewConstMetric(tokenExpiryDesc, prometheus.GaugeValue, float64(t.Expires.Unix()), t.ID, t.Name, t.Scope)
-			if err != nil {
-				c.log.Warn("token metrics: token left out", "token_id", t.ID, "err", err)
-				continue
-			}
-			ch <- m
+			// A name stored before names were checked may not be UTF-8,
+			// which no label value may be: the token is still exported
+			// (its id is the label that matters), its name made valid.
+			name := strings.ToValidUTF8(t.Name, "\uFFFD")
+			ch <- prometheus.MustNewConstMetric(tokenExpiryDesc, prometheus.GaugeValue, float64(t.Expires.Unix()), t.ID, name, t.Scope)
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(tokenNeverDesc, prometheus.GaugeValue, float64(never))

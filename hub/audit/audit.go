@@ -455,17 +455,17 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 		return 0, fmt.Errorf("export audit: after record %d: want 0 or more", afterSeq)
 	}
 	var (
-		out    = w
 		sum    = sha256.New()
-		s      *sealer // checks records before they are signed
+		s      *sealer     // checks records before they are signed
+		lines  *lineReader // reads each line back as a verifier will
 		prev   []byte
 		broken error
+		line   bytes.Buffer
 	)
 	if o.sign {
-		out = io.MultiWriter(w, sum)
-		s = newSealer(o.chainKey)
+		s, lines = newSealer(o.chainKey), newLineReader()
 	}
-	enc := json.NewEncoder(out)
+	enc := json.NewEncoder(&line)
 	rep := Report{HeadSeq: afterSeq}
 	for {
 		page, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: rep.HeadSeq, Limit: verifyPage})
@@ -473,15 +473,29 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 			return rep.Records, fmt.Errorf("export audit: %w", err)
 		}
 		for _, r := range page {
+			line.Reset()
+			if err := enc.Encode(exportedOf(r)); err != nil {
+				return rep.Records, fmt.Errorf("export audit: %w", err)
+			}
 			if s != nil && broken == nil {
 				if rep.Records == 0 && afterSeq > 0 {
 					prev = r.Prev // as VerifyExport takes it
 				}
 				broken = check(s, r, rep.HeadSeq+1, prev)
+				if broken == nil {
+					// What is signed is the line, not the row: it must
+					// read back as the record that was checked, or no
+					// verifier could check it (a text field sealed
+					// before fields were made UTF-8 comes out as U+FFFD).
+					broken = lines.roundTrips(line.Bytes(), r)
+				}
 				prev = r.Hash
 			}
-			if err := enc.Encode(exportedOf(r)); err != nil {
+			if _, err := w.Write(line.Bytes()); err != nil {
 				return rep.Records, fmt.Errorf("export audit: %w", err)
+			}
+			if s != nil {
+				sum.Write(line.Bytes())
 			}
 			rep.HeadSeq, rep.HeadHash = r.Seq, r.Hash
 			rep.Records++
@@ -499,9 +513,9 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 	if broken != nil {
 		return rep.Records, fmt.Errorf("export audit: not signed: %w", broken)
 	}
-	line, err := marshalTrailer(o.signer.trailer(afterSeq, rep, sum.Sum(nil)))
+	tl, err := marshalTrailer(o.signer.trailer(afterSeq, rep, sum.Sum(nil)))
 	if err == nil {
-		_, err = w.Write(append(line, '\n'))
+		_, err = w.Write(append(tl, '\n'))
 	}
 	if err != nil {
 		return rep.Records, fmt.Errorf("export audit: write signature: %w", err)
@@ -585,12 +599,11 @@ func verifyExport(s *sealer, afterSeq int64, r io.Reader, o options) (Report, er
 	br := bufio.NewReader(r)
 	var (
 		prev        []byte
-		canon       bytes.Buffer
+		lines       = newLineReader()
 		sum         = sha256.New() // of the lines before a trailer
 		trailer     *Trailer
 		trailerLine int64
 	)
-	enc := json.NewEncoder(&canon)
 	for line := int64(1); ; line++ {
 		b, err := br.ReadBytes('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -610,20 +623,13 @@ func verifyExport(s *sealer, afterSeq int64, r io.Reader, o options) (Report, er
 			trailerLine = line
 			continue
 		}
-		var e exported
-		if err := json.Unmarshal(b, &e); err != nil {
+		rec, canonical, err := lines.read(b)
+		if err != nil {
 			return rep, fmt.Errorf("verify audit export: line %d: %w", line, err)
 		}
-		canon.Reset()
-		c := e
-		c.Time = e.Time.UTC()
-		if err := enc.Encode(c); err != nil {
-			return rep, fmt.Errorf("verify audit export: line %d: %w", line, err)
+		if !canonical {
+			return rep, &BrokenError{Seq: rec.Seq, Reason: fmt.Sprintf("line %d is not as audit export writes it (a field repeated, added or written another way): other readers may see values other than the ones verified", line)}
 		}
-		if !bytes.Equal(bytes.TrimSuffix(canon.Bytes(), []byte("\n")), b) {
-			return rep, &BrokenError{Seq: e.Seq, Reason: fmt.Sprintf("line %d is not as audit export writes it (a field repeated, added or written another way): other readers may see values other than the ones verified", line)}
-		}
-		rec := store.AuditRecord{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: e.Detail, Prev: e.Prev, Hash: e.Hash}
 		if rep.Records == 0 && afterSeq > 0 {
 			prev = rec.Prev // the export does not hold the record it links to
 		}
@@ -669,6 +675,48 @@ func verifyExport(s *sealer, afterSeq int64, r io.Reader, o options) (Report, er
 		return rep, fmt.Errorf("verify audit export: %w (its last line): a hub from before signed exports made it, or lines were cut off its end", ErrUnsigned)
 	}
 	return rep, nil
+}
+
+// lineReader reads a record line of an export and tells whether it is
+// byte for byte as Export writes it. It reuses one encoding buffer.
+type lineReader struct {
+	canon bytes.Buffer
+	enc   *json.Encoder
+}
+
+func newLineReader() *lineReader {
+	l := &lineReader{}
+	l.enc = json.NewEncoder(&l.canon)
+	return l
+}
+
+// read parses line b (without its "\n") as a record; canonical reports
+// whether Export would write that record as exactly b.
+func (l *lineReader) read(b []byte) (rec store.AuditRecord, canonical bool, err error) {
+	var e exported
+	if err := json.Unmarshal(b, &e); err != nil {
+		return rec, false, err
+	}
+	l.canon.Reset()
+	c := e
+	c.Time = e.Time.UTC()
+	if err := l.enc.Encode(c); err != nil {
+		return rec, false, err
+	}
+	rec = store.AuditRecord{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, Subject: e.Subject, System: e.System, Detail: e.Detail, Prev: e.Prev, Hash: e.Hash}
+	return rec, bytes.Equal(bytes.TrimSuffix(l.canon.Bytes(), []byte("\n")), b), nil
+}
+
+// roundTrips returns a *BrokenError unless line (as Export wrote it, with
+// its "\n") reads back, canonical, as record r with every sealed byte.
+func (l *lineReader) roundTrips(line []byte, r store.AuditRecord) error {
+	got, canonical, err := l.read(bytes.TrimSuffix(line, []byte("\n")))
+	if err == nil && canonical && got.Seq == r.Seq && got.Time.Equal(r.Time) && got.Actor == r.Actor && got.Action == r.Action &&
+		got.Subject == r.Subject && got.System == r.System && bytes.Equal(got.Detail, r.Detail) &&
+		bytes.Equal(got.Prev, r.Prev) && bytes.Equal(got.Hash, r.Hash) {
+		return nil
+	}
+	return &BrokenError{Seq: r.Seq, Reason: "it holds under the key, but its export line does not carry it byte for byte (a text field that is not UTF-8, or detail that is not compact JSON), so no verifier could check that line"}
 }
 
 // check returns a *BrokenError unless r is record want, links to prev and

@@ -70,12 +70,16 @@ func (s *Signer) PublicKey() ed25519.PublicKey { return bytes.Clone(s.pub) }
 // KeyID is the Signer's key id, as KeyID computes it.
 func (s *Signer) KeyID() string { return s.id }
 
-// KeyID names a public key: the first 16 hex digits of the SHA-256 of its
-// 32 bytes. Auditors compare it with the one the hub's operator tells
-// them, over another channel, before they trust a public key file.
+// KeyID names a public key: the SHA-256 of its 32 bytes, in hex (64
+// digits). Auditors compare it with the one the hub's operator tells
+// them, over another channel, before they trust a public key file, so it
+// is the whole hash: a shorter id (16 digits, 64 bits) could be matched
+// by another key for the price of 2^64 hashes, and two keys sharing one
+// made for 2^32, which would let whoever made them show two auditors two
+// different trails under "the same" key.
 func KeyID(pub ed25519.PublicKey) string {
 	sum := sha256.Sum256(pub)
-	return hex.EncodeToString(sum[:8])
+	return hex.EncodeToString(sum[:])
 }
 
 // Trailer is the last line of a signed export: what the signature vouches
@@ -88,10 +92,10 @@ func KeyID(pub ed25519.PublicKey) string {
 //
 //	{"signature":{"alg":"Ed25519","key_id":K,"after":N,"records":M,"head":"SEQ:HASH","sha256":S,"sig":B}}
 //
-// key_id is the first 16 hex digits of the SHA-256 of the 32-byte Ed25519
-// public key; after is the export's --after; records the number of record
-// lines; head the last record's sequence number and chain hash as anchors
-// write them ("" when there are no records); sha256 the hex SHA-256 of
+// key_id is the hex SHA-256 of the 32-byte Ed25519 public key (KeyID);
+// after is the export's --after; records the number of record lines;
+// head the last record's sequence number and chain hash as anchors write
+// them ("" when there are no records); sha256 the hex SHA-256 of
 // every line before the trailer, each ended by "\n", as Export writes them
 // (`head -n -1 FILE | sha256sum`); sig the standard base64 (with padding)
 // of the Ed25519 signature over SignaturePrefix followed by the JSON of the

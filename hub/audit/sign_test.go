@@ -87,10 +87,10 @@ func clone(f map[string]any) map[string]any {
 
 // TestSignedExportFormat: the trailer is what the documentation says, so
 // that an auditor can check it with tools of their own (openssl, jq,
-// sha256sum): the key id is the first 16 hex digits of SHA-256 of the
-// public key, sha256 covers every byte before the trailer, the signature
-// is Ed25519 over the prefix and the fields' JSON in a fixed order, and
-// the head is the last record as anchors write it.
+// sha256sum): the key id is the hex SHA-256 of the public key, sha256
+// covers every byte before the trailer, the signature is Ed25519 over the
+// prefix and the fields' JSON in a fixed order, and the head is the last
+// record as anchors write it.
 func TestSignedExportFormat(t *testing.T) {
 	st := openStore(t)
 	key := bytes.Repeat([]byte{9}, 32)
@@ -105,7 +105,7 @@ func TestSignedExportFormat(t *testing.T) {
 	}
 	pub := s.PublicKey()
 	id := sha256.Sum256(pub)
-	want := map[string]any{"alg": "Ed25519", "key_id": hex.EncodeToString(id[:8]), "after": 0.0, "records": 4.0, "head": head.String(), "sha256": sha(lines)}
+	want := map[string]any{"alg": "Ed25519", "key_id": hex.EncodeToString(id[:]), "after": 0.0, "records": 4.0, "head": head.String(), "sha256": sha(lines)}
 	for k, v := range want {
 		if f[k] != v {
 			t.Errorf("trailer %s = %v, want %v", k, f[k], v)

@@ -32,7 +32,7 @@ func signingHub(t *testing.T, n int) string {
 	return h.DataDir
 }
 
-var keyIDRE = regexp.MustCompile(`key id ([0-9a-f]{16})\b`)
+var keyIDRE = regexp.MustCompile(`key id ([0-9a-f]{64})\b`)
 
 // publicKey runs audit public-key and returns the PEM and the key id.
 func publicKey(t *testing.T, dir string) (string, string) {

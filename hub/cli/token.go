@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -54,7 +55,7 @@ func (e env) token(ctx context.Context, args []string) error {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTATE\tEXPIRES\tCREATED\tLAST USED\tREVOKED")
 			for _, t := range ts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, token.StatusAt(t, now).Label,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, shownName(t.Name), t.Scope, token.StatusAt(t, now).Label,
 					expiresStamp(t.Expires), stamp(t.Created), stamp(t.LastUsed), stamp(t.Revoked))
 			}
 			return tw.Flush()
@@ -91,6 +92,18 @@ func (e env) token(ctx context.Context, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("%w: unknown token command %q", errUsage, args[0])
+}
+
+// shownName is a token's name as token list prints it: as it is when it
+// is plain text, and quoted with Go escapes otherwise. Names made before
+// names were checked (token.CheckName) may hold anything, and a tab, a
+// line break or an escape sequence printed raw would shift columns, or
+// make the terminal rewrite or hide rows of the list.
+func shownName(name string) string {
+	if token.CheckName(name) == nil {
+		return name
+	}
+	return strconv.Quote(name)
 }
 
 // expiresHelp is the --expires flag's help, for token create and rotate.

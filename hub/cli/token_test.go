@@ -286,3 +286,48 @@ func TestTokenListStates(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenNameChecked: token create refuses a name with a control
+// character (a usage mistake, exit 2, before anything is made), and
+// token list prints a name stored before names were checked quoted,
+// with its escapes spelled out, so that a name cannot shift the columns,
+// nor make the terminal erase or rewrite rows: a token named with "cursor
+// up, erase line" would otherwise hide the row above it.
+func TestTokenNameChecked(t *testing.T) {
+	newDir := filepath.Join(t.TempDir(), "new")
+	for _, name := range []string{"ci\x1b[1A\x1b[2K", "ci\tprod", "ci\nprod", "ci\xff"} {
+		code, out, errs := run(t, "token", "create", "--data", newDir, "--name", name, "--scope", "admin")
+		if code != 2 || out != "" || !strings.Contains(errs, "name") {
+			t.Errorf("token create --name %q: exit %d, stdout %q, stderr %q; want exit 2 about the name", name, code, out, errs)
+		}
+	}
+	if _, err := os.Stat(newDir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused name made the new --data: %v", err)
+	}
+
+	dir := t.TempDir()
+	_, okta := createToken(t, dir, "--name", "okta", "--scope", "scim")
+	_, evil := createToken(t, dir, "--name", "placeholder", "--scope", "admin")
+	const evilName = "backdoor\x1b[1A\x1b[2K\r\tx"
+	withHub(t, dir, func(st store.Store, _ *lifecycle.Engine) {
+		if _, err := st.UpdateToken(t.Context(), evil.ID, func(old store.Token) (store.Token, error) {
+			old.Name = evilName // as stored before names were checked
+			return old, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	code, out, errs := run(t, "token", "list", "--data", dir)
+	if code != 0 {
+		t.Fatalf("token list: exit %d, %q", code, errs)
+	}
+	if strings.ContainsAny(out, "\x1b\r") {
+		t.Errorf("token list printed a control character raw:\n%q", out)
+	}
+	if !strings.Contains(out, evil.ID+`  "backdoor\x1b[1A\x1b[2K\r\tx"`) {
+		t.Errorf("token list:\n%s\nwant token %s's name quoted with its escapes", out, evil.ID)
+	}
+	if !strings.Contains(out, okta.ID+"  okta ") {
+		t.Errorf("token list:\n%s\nwant a plain name as it is", out)
+	}
+}

@@ -239,3 +239,49 @@ func TestConsoleTokenStates(t *testing.T) {
 		t.Errorf("a token without expiry: %s; want its expiry shown as never", row)
 	}
 }
+
+// TestConsoleTokenNameChecked: the create form refuses a name with a
+// control character (an admin could otherwise hide a token from whoever
+// reads token list in a terminal, with an escape sequence that erases
+// its row) with 400 and the reason, and makes no token.
+func TestConsoleTokenNameChecked(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	before, err := h.Store().ListTokens(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"ci\x1b[1A\x1b[2K", "ci\nprod", "ci\u202eprod", strings.Repeat("n", 101)} {
+		r := admin.post("/console/tokens", url.Values{"name": {name}, "scope": {"admin"}})
+		if r.Status != http.StatusBadRequest || strings.Contains(r.Body, "sgt_") || !strings.Contains(r.Body, "name") {
+			t.Errorf("name %q: %d; want 400 saying what is wrong with the name, and no token", name, r.Status)
+		}
+	}
+	if ts, err := h.Store().ListTokens(t.Context()); err != nil || len(ts) != len(before) {
+		t.Errorf("tokens stored: %d, %v; want no new one", len(ts), err)
+	}
+}
+
+// TestConsoleTokenRotateAfterSuccessorRevoked: once the successor of a
+// rotated token is revoked, the old token's row offers Rotate again, and
+// rotating it issues a new successor (201); it is refused (409) while
+// the successor is in use.
+func TestConsoleTokenRotateAfterSuccessorRevoked(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	oldID := idOf(newTokenOn(t, admin.post("/console/tokens", url.Values{"name": {"entra"}, "scope": {"scim"}})))
+	first := idOf(newTokenOn(t, admin.post("/console/tokens/"+oldID+"/rotate", url.Values{"overlap": {"24h"}})))
+	if r := admin.post("/console/tokens/"+oldID+"/rotate", url.Values{"overlap": {"24h"}}); r.Status != http.StatusConflict {
+		t.Errorf("rotating again while the successor is in use: %d, want 409", r.Status)
+	}
+	if r := admin.post("/console/tokens/"+first+"/revoke", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("revoke the successor: %d", r.Status)
+	}
+	if row := tokenRowOf(t, admin.get("/console/tokens").Body, oldID); !strings.Contains(row, `action="/console/tokens/`+oldID+`/rotate"`) {
+		t.Errorf("the row of a token whose successor was revoked offers no Rotate: %s", row)
+	}
+	second := idOf(newTokenOn(t, admin.post("/console/tokens/"+oldID+"/rotate", url.Values{"overlap": {"24h"}})))
+	if old, err := h.Store().GetToken(t.Context(), oldID); err != nil || old.ReplacedBy != second {
+		t.Errorf("the old token: %+v, %v; want it replaced by %s", old, err, second)
+	}
+}

@@ -27,7 +27,8 @@ type tokensData struct {
 type tokenRow struct {
 	store.Token
 	Status token.Status
-	// Rotatable: neither revoked nor replaced by a rotation already.
+	// Rotatable: neither revoked nor replaced by a rotation already (by
+	// a successor that was not revoked since: token.Rotatable).
 	Rotatable bool
 }
 
@@ -83,9 +84,10 @@ func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer
 	if rotated != nil && rotated.Expires.After(now) {
 		rotatedFor = token.Within(rotated.Expires.Sub(now))
 	}
+	byID := token.ByID(ts)
 	rows := make([]tokenRow, len(ts))
 	for i, t := range ts {
-		rows[i] = tokenRow{Token: t, Status: token.StatusAt(t, now), Rotatable: t.Revoked.IsZero() && t.ReplacedBy == ""}
+		rows[i] = tokenRow{Token: t, Status: token.StatusAt(t, now), Rotatable: token.Rotatable(t, byID)}
 	}
 	c.render(w, r, code, "tokens", v, &page{Title: "API and SCIM tokens", Nav: "tokens",
 		Data: tokensData{Tokens: rows, New: nt, Rotated: rotated, RotatedFor: rotatedFor, Expiries: expiryChoices, Overlaps: overlapChoices}})

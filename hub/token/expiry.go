@@ -176,8 +176,8 @@ func Within(d time.Duration) string {
 }
 
 // ErrCannotRotate means the token asked for cannot be rotated: it is
-// revoked, or a rotation replaced it already. The message says which and
-// what to do instead.
+// revoked, or a rotation replaced it already with a token still in use.
+// The message says which and what to do instead.
 var ErrCannotRotate = errors.New("cannot rotate")
 
 // Rotation is what Rotate did.
@@ -193,10 +193,17 @@ type Rotation struct {
 // new secret before the old stops working. A rotation never extends the
 // old token's life: one that expires sooner keeps its expiry, and one
 // that expired stays expired (rotating it issues the successor of a token
-// that stopped working). A revoked token, or one rotated already, is
-// ErrCannotRotate; an unknown one store.ErrNotFound. The caller records the
-// rotation in the audit log in the same transaction, and, in a process
-// that verifies tokens, calls Verifier.Forget(id) after it commits.
+// that stopped working). A revoked token is ErrCannotRotate, and so is
+// one rotated already, unless its successor was revoked before it was
+// rotated in turn (the new secret leaked on its way to the identity
+// provider, say): then the token is rotated again, its expiry still never
+// lengthened, and the new successor replaces the revoked one. An unknown
+// token is store.ErrNotFound. tx must be a
+// transaction (store.Store.InTx), so that two rotations of one token, from
+// the console and the CLI at once, cannot both succeed. The caller
+// records the rotation in the audit log in the same transaction, and, in
+// a process that verifies tokens, calls Verifier.Forget(id) after it
+// commits.
 func Rotate(ctx context.Context, tx store.TokenOps, id string, now time.Time, overlap time.Duration, expires time.Time) (Rotation, error) {
 	if overlap < 0 || overlap > MaxOverlap {
 		return Rotation{}, fmt.Errorf("rotate token %s: the overlap %s is not within 0 and %s", id, overlap, MaxOverlap)
@@ -205,17 +212,29 @@ func Rotate(ctx context.Context, tx store.TokenOps, id string, now time.Time, ov
 	if err != nil {
 		return Rotation{}, fmt.Errorf("rotate token %s: %w", id, err)
 	}
-	if err := rotatable(cur); err != nil {
+	var succ *store.Token
+	if cur.ReplacedBy != "" {
+		switch s, err := tx.GetToken(ctx, cur.ReplacedBy); {
+		case err == nil:
+			succ = &s
+		case !errors.Is(err, store.ErrNotFound):
+			return Rotation{}, fmt.Errorf("rotate token %s: %w", id, err)
+		}
+	}
+	if err := rotatable(cur, succ); err != nil {
 		return Rotation{}, err
 	}
-	plain, next, err := NewExpiring(cur.Name, cur.Scope, now, expires)
+	// The name was checked when the token was made; one from before names
+	// were checked is passed on as it is (token list escapes it).
+	plain, next, err := mint(cur.Name, cur.Scope, now, expires)
 	if err != nil {
 		return Rotation{}, fmt.Errorf("rotate token %s: %w", id, err)
 	}
 	end := now.Add(overlap).UTC()
 	old, err := tx.UpdateToken(ctx, id, func(old store.Token) (store.Token, error) {
-		if err := rotatable(old); err != nil {
-			return old, err
+		if !old.Revoked.IsZero() || old.ReplacedBy != cur.ReplacedBy {
+			// Changed since it was read: only outside a transaction.
+			return old, fmt.Errorf("%w token %s: it changed while being rotated; try again", ErrCannotRotate, id)
 		}
 		if old.Expires.IsZero() || end.Before(old.Expires) {
 			old.Expires = end
@@ -248,26 +267,63 @@ func CreateAuditDetail(t store.Token) map[string]string {
 	return map[string]string{"name": t.Name, "scope": t.Scope, "expires": t.Expires.UTC().Format(time.RFC3339)}
 }
 
-func rotatable(t store.Token) error {
+// rotatable returns an ErrCannotRotate unless t may be rotated; succ is
+// its successor (nil when it has none, or it is not stored).
+func rotatable(t store.Token, succ *store.Token) error {
 	switch {
 	case !t.Revoked.IsZero():
 		return fmt.Errorf("%w token %s: it is revoked; create a new token instead", ErrCannotRotate, t.ID)
-	case t.ReplacedBy != "":
+	case t.ReplacedBy == "" || succ == nil:
+		return nil
+	case succ.Revoked.IsZero():
 		return fmt.Errorf("%w token %s: it was rotated already, to token %s; rotate that one", ErrCannotRotate, t.ID, t.ReplacedBy)
+	case succ.ReplacedBy != "":
+		return fmt.Errorf("%w token %s: it was rotated already, to token %s, which was rotated to token %s before it was revoked; rotate the newest token named %q (token list)", ErrCannotRotate, t.ID, t.ReplacedBy, succ.ReplacedBy, t.Name)
 	}
-	return nil
+	return nil // its successor was revoked: issue another
+}
+
+// Rotatable reports whether t may be rotated (Rotate); byID holds the
+// tokens by ID, its successor among them.
+func Rotatable(t store.Token, byID map[string]store.Token) bool {
+	var succ *store.Token
+	if s, ok := byID[t.ReplacedBy]; ok && t.ReplacedBy != "" {
+		succ = &s
+	}
+	return rotatable(t, succ) == nil
+}
+
+// Succeeded reports whether a rotation replaced t with a token that is
+// still in use (not revoked): t's user has been given the successor, so
+// t's own expiry is nothing to act on. byID holds the tokens by ID.
+func Succeeded(t store.Token, byID map[string]store.Token) bool {
+	if t.ReplacedBy == "" {
+		return false
+	}
+	s, ok := byID[t.ReplacedBy]
+	return ok && s.Revoked.IsZero()
+}
+
+// ByID indexes ts by ID, for Rotatable and Succeeded.
+func ByID(ts []store.Token) map[string]store.Token {
+	m := make(map[string]store.Token, len(ts))
+	for _, t := range ts {
+		m[t.ID] = t
+	}
+	return m
 }
 
 // WarnAtStart logs, at warn level, the tokens an operator must act on: the
 // usable ones that never expire (made before tokens expired), and those
-// that stop within ExpiresSoon and have no successor. It names tokens by
-// ID and name, never more.
+// that stop within ExpiresSoon and have no successor in use (Succeeded).
+// It names tokens by ID and name, never more.
 func WarnAtStart(ctx context.Context, st store.TokenOps, now time.Time, log *slog.Logger) error {
 	ts, err := st.ListTokens(ctx)
 	if err != nil {
 		return err
 	}
 	var never, soon []string
+	byID := ByID(ts)
 	for _, t := range ts {
 		if !t.Revoked.IsZero() || Expired(t, now) {
 			continue
@@ -275,7 +331,7 @@ func WarnAtStart(ctx context.Context, st store.TokenOps, now time.Time, log *slo
 		switch {
 		case t.Expires.IsZero():
 			never = append(never, t.ID+" ("+t.Name+")")
-		case t.ReplacedBy == "" && t.Expires.Sub(now) <= ExpiresSoon:
+		case !Succeeded(t, byID) && t.Expires.Sub(now) <= ExpiresSoon:
 			soon = append(soon, t.ID+" ("+t.Name+", "+t.Expires.Format(time.RFC3339)+")")
 		}
 	}

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -49,13 +51,53 @@ func New(name, scope string, now time.Time) (string, store.Token, error) {
 
 // NewExpiring is New with the expiry given: the first instant at which
 // the token is refused, after now and at most MaxLifetimeYears later
-// (CheckExpiry). The zero time is the scope's default.
+// (CheckExpiry). The zero time is the scope's default. The name must pass
+// CheckName.
 func NewExpiring(name, scope string, now, expires time.Time) (string, store.Token, error) {
-	if scope != store.ScopeSCIM && scope != store.ScopeAdmin && scope != store.ScopeMetrics {
-		return "", store.Token{}, fmt.Errorf("unknown token scope %q: use %s, %s or %s", scope, store.ScopeSCIM, store.ScopeAdmin, store.ScopeMetrics)
+	if err := checkScope(scope); err != nil {
+		return "", store.Token{}, err
 	}
-	if strings.TrimSpace(name) == "" {
-		return "", store.Token{}, errors.New("a token needs a name that says who uses it, e.g. okta-prod")
+	if err := CheckName(name); err != nil {
+		return "", store.Token{}, err
+	}
+	return mint(name, scope, now, expires)
+}
+
+func checkScope(scope string) error {
+	if scope != store.ScopeSCIM && scope != store.ScopeAdmin && scope != store.ScopeMetrics {
+		return fmt.Errorf("unknown token scope %q: use %s, %s or %s", scope, store.ScopeSCIM, store.ScopeAdmin, store.ScopeMetrics)
+	}
+	return nil
+}
+
+// MaxNameLen is the most characters a token's name may have.
+const MaxNameLen = 100
+
+// CheckName reports whether name may name a new token: not blank, at most
+// MaxNameLen characters of UTF-8 text, no control or format characters.
+// The name is shown in places that do not escape it for you: the
+// terminal of whoever runs token list (an escape sequence in a name made
+// on the console could rewrite or hide rows there), log lines and metric
+// labels (which take UTF-8 only).
+func CheckName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return errors.New("a token needs a name that says who uses it, e.g. okta-prod")
+	case !utf8.ValidString(name):
+		return errors.New("a token's name must be UTF-8 text")
+	case utf8.RuneCountInString(name) > MaxNameLen:
+		return fmt.Errorf("a token's name has at most %d characters", MaxNameLen)
+	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0:
+		return errors.New("a token's name must not hold control characters (tabs, line breaks, escape sequences) or invisible formatting characters")
+	}
+	return nil
+}
+
+// mint is NewExpiring without the check of the name: a rotation
+// passes on a name stored before names were checked.
+func mint(name, scope string, now, expires time.Time) (string, store.Token, error) {
+	if err := checkScope(scope); err != nil {
+		return "", store.Token{}, err
 	}
 	if expires.IsZero() {
 		expires = now.Add(DefaultLifetimeOf(scope))
@@ -177,7 +219,7 @@ func (v *Verifier) Verify(ctx context.Context, presented string, scopes ...strin
 	if Expired(t, now) {
 		// Only the holder of the secret gets here: the warning cannot be
 		// set off by someone who knows no more than a token's ID.
-		v.warnExpired(t, now)
+		v.warnExpired(ctx, t, now)
 		return store.Token{}, ErrInvalid
 	}
 	if !slices.Contains(scopes, t.Scope) {
@@ -243,7 +285,7 @@ func fresh(read, now time.Time) bool {
 
 // warnExpired logs that t was refused as expired, unless it did within
 // warnExpiredEvery. A clock that went back warns again.
-func (v *Verifier) warnExpired(t store.Token, now time.Time) {
+func (v *Verifier) warnExpired(ctx context.Context, t store.Token, now time.Time) {
 	v.mu.Lock()
 	if last, ok := v.warned[t.ID]; ok && now.Sub(last) < warnExpiredEvery && !now.Before(last) {
 		v.mu.Unlock()
@@ -263,7 +305,15 @@ func (v *Verifier) warnExpired(t store.Token, now time.Time) {
 	v.mu.Unlock()
 	fix := "issue its successor and give it to the token's user: shiftgate-hub token rotate --id " + t.ID
 	if t.ReplacedBy != "" {
-		fix = "it was rotated to token " + t.ReplacedBy + ": give that token's secret to its user"
+		// Said only of a successor still in use: one that was revoked
+		// (Rotate then allows another) is no advice.
+		if s, err := v.st.GetToken(ctx, t.ReplacedBy); err == nil && s.Revoked.IsZero() {
+			fix = "it was rotated to token " + t.ReplacedBy + ": give that token's secret to its user"
+		} else if err == nil || errors.Is(err, store.ErrNotFound) {
+			fix = "its successor " + t.ReplacedBy + " was revoked: issue another and give it to the token's user: shiftgate-hub token rotate --id " + t.ID
+		} else {
+			fix = "it was rotated to token " + t.ReplacedBy + " (whose state could not be read: " + err.Error() + ")"
+		}
 	}
 	v.log.Warn("API token refused: it has expired", "token_id", t.ID, "token_name", t.Name, "scope", t.Scope,
 		"expired", t.Expires.UTC().Format(time.RFC3339), "fix", fix)
