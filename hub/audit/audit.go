@@ -605,7 +605,7 @@ func verifyExport(s *sealer, afterSeq int64, r io.Reader, o options) (Report, er
 		trailerLine int64
 	)
 	for line := int64(1); ; line++ {
-		b, err := br.ReadBytes('\n')
+		b, err := readExportLine(br)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return rep, fmt.Errorf("verify audit export: line %d: %w", line, err)
 		}
@@ -675,6 +675,31 @@ func verifyExport(s *sealer, afterSeq int64, r io.Reader, o options) (Report, er
 		return rep, fmt.Errorf("verify audit export: %w (its last line): a hub from before signed exports made it, or lines were cut off its end", ErrUnsigned)
 	}
 	return rep, nil
+}
+
+// maxExportLine bounds one line of an export a verifier reads. A record's
+// line is a few MiB at most (its detail is bounded by the requests that
+// make it), so a longer line is no export, and must not take all of an
+// auditor's memory.
+const maxExportLine = 64 << 20
+
+// errExportLineTooLong is readExportLine's error for such a line.
+var errExportLineTooLong = fmt.Errorf("longer than %d MiB: not an audit export line", maxExportLine>>20)
+
+// readExportLine reads up to and including the next '\n', or to the end,
+// refusing a line longer than maxExportLine before it is held whole.
+func readExportLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > maxExportLine {
+			return nil, errExportLineTooLong
+		}
+		line = append(line, frag...)
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err
+		}
+	}
 }
 
 // lineReader reads a record line of an export and tells whether it is

@@ -220,3 +220,23 @@ func TestExportLineIsCanonical(t *testing.T) {
 		t.Errorf("VerifyExport without the last newline = %+v, %v", rep, err)
 	}
 }
+
+// endless is a reader of one line that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'a'
+	}
+	return len(p), nil
+}
+
+// TestVerifyExportRefusesEndlessLine: a hostile "export" of one endless
+// line is refused once the line passes the limit, instead of reading it
+// into memory for ever.
+func TestVerifyExportRefusesEndlessLine(t *testing.T) {
+	_, err := audit.VerifyExport(make([]byte, 32), 0, endless{})
+	if err == nil || !strings.Contains(err.Error(), "not an audit export line") {
+		t.Fatalf("VerifyExport of an endless line: %v", err)
+	}
+}

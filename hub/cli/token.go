@@ -163,10 +163,10 @@ func (e env) tokenRotate(ctx context.Context, args []string) error {
 	return nil
 }
 
-// expiry says when a token expires, in local time with its zone, and how
-// far off that is.
+// expiry says when a token expires, in UTC (as --expires DATE means it),
+// and how far off that is.
 func expiry(t time.Time) string {
-	at := t.Local().Format("2006-01-02 15:04:05 MST")
+	at := t.UTC().Format("2006-01-02 15:04:05 MST")
 	if d := time.Until(t); d > 0 {
 		return at + " (in " + token.Within(d) + ")"
 	}
@@ -255,5 +255,5 @@ func stamp(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.Local().Format("2006-01-02 15:04:05")
+	return t.UTC().Format("2006-01-02 15:04:05Z")
 }
