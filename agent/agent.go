@@ -146,31 +146,34 @@ type Agent struct {
 	lastInput atomic.Pointer[inputTime] // the latest worker input (Activity)
 
 	// Loop-owned.
-	state        State
-	session      *liveSession
-	acks         []string // revoke pushes to acknowledge after the teardown
-	tearing      bool     // the teardown hook is running
-	tornFails    int      // consecutive failed teardowns of the session
-	retry        Timer    // the next try of a failed teardown
-	timers       []Timer  // the live session's warnings and expiry (timers.go)
-	idle         Timer    // the live session's idle check
-	check        Timer    // the live session's periodic check of the clocks
-	warned       int      // how many of the live session's warning times have been announced
-	timerGen     int
-	op           opKind
-	challenge    *challenge
-	fetching     bool
-	enroll       *pendingEnroll
-	revoked      map[string]string
-	revokedOrder []string
-	early        *wire.SessionExtend // a session.extend that overtook its grant (extend.go)
-	present      []*presence         // badges on the reader, in the order presented (reader.go)
-	rtap         *readerTap          // the operation in flight came from the reader
-	readerPaused bool                // touch waits paused a while (no challenge, impatient key)
-	readerTimer  Timer               // ends readerPaused
-	pending      []wire.SessionEnd
-	flushing     bool
-	connected    bool
+	state     State
+	session   *liveSession
+	acks      []string // revoke pushes to acknowledge after the teardown
+	tearing   bool     // the teardown hook is running
+	tornFails int      // consecutive failed teardowns of the session
+	retry     Timer    // the next try of a failed teardown
+	timers    []Timer  // the live session's warnings and expiry (timers.go)
+	idle      Timer    // the live session's idle check
+	check     Timer    // the live session's periodic check of the clocks
+	warned    int      // how many of the live session's warning times have been announced
+	// offlineWarned: the latest session.warning (the one on screen while
+	// the state is Warning) was for the offline deadline (reason offline).
+	offlineWarned bool
+	timerGen      int
+	op            opKind
+	challenge     *challenge
+	fetching      bool
+	enroll        *pendingEnroll
+	revoked       map[string]string
+	revokedOrder  []string
+	early         *wire.SessionExtend // a session.extend that overtook its grant (extend.go)
+	present       []*presence         // badges on the reader, in the order presented (reader.go)
+	rtap          *readerTap          // the operation in flight came from the reader
+	readerPaused  bool                // touch waits paused a while (no challenge, impatient key)
+	readerTimer   Timer               // ends readerPaused
+	pending       []wire.SessionEnd
+	flushing      bool
+	connected     bool
 	// offlineSince is when the channel to the hub was last lost (or the
 	// agent started, before its first welcome); nil while it is up.
 	offlineSince *inputTime
@@ -938,23 +941,6 @@ func (a *Agent) reply(re, typ string, data any) {
 
 func (a *Agent) onConnected(w wire.Welcome) {
 	a.connected = true
-	// Back in reach: the offline deadline goes, and a warning it caused is
-	// taken back once the timers are armed for the session's own end.
-	var backOnline *Event
-	if a.offlineSince != nil {
-		live := a.state.live()
-		bound := live && a.offlineBound(a.inputNow())
-		a.offlineSince = nil
-		if bound && a.state == Warning {
-			a.setState(Active)
-			a.warned = 0
-			backOnline = &Event{Event: EventSessionExtended, SessionID: a.session.ID, User: a.session.User,
-				ExpiresAt: a.session.ExpiresAt, Reason: ExtendedReconnected}
-		}
-		if live {
-			a.log.Info("hub in reach again; the session runs to its own end", "session", a.session.ID)
-		}
-	}
 	if !w.ServerTime.IsZero() {
 		skew := w.ServerTime.Sub(a.clock.Now())
 		a.skew.Store(int64(skew))
@@ -963,28 +949,83 @@ func (a *Agent) onConnected(w wire.Welcome) {
 		}
 	}
 	a.emit(Event{Event: EventConnected, DeviceID: w.DeviceID, DeviceName: w.DeviceName, Site: w.Site})
+	backOnline, wasOffline := a.backInReach(w)
 	// The expiry as the hub has it now first: the old one may have passed.
 	moved := false
 	if w.Extend != nil {
 		moved, _ = a.applyExpiry(*w.Extend)
 	}
-	if !moved && (!w.ServerTime.IsZero() || backOnline != nil) {
+	switch {
+	case moved:
+	case !w.ServerTime.IsZero():
 		a.resyncAnd(backOnline)
+	case wasOffline:
+		// The timers were armed for the offline deadline, which is gone.
+		a.rearm(backOnline)
 	}
 	a.prefetch()
 	a.flush()
 	a.readerKick()
 }
 
+// backInReach drops the offline deadline once the hub is in reach again
+// (welcome w), and reports whether there was one. A live session whose
+// deadline passed before the hub came back (the timer that ends it had not
+// run yet, or the kiosk slept through it) ends now, as it would have a
+// moment earlier: the hub came back too late. Otherwise, when the session
+// is in Warning for the offline deadline, the warning is taken back: the session goes back to Active, and the
+// session.extended (reason reconnected) to emit once the timers are armed
+// for the session's own end is returned. Not when w revokes the session:
+// its end follows at once, and the screen should not show it again first.
+func (a *Agent) backInReach(w wire.Welcome) (backOnline *Event, wasOffline bool) {
+	if a.offlineSince == nil {
+		return nil, false
+	}
+	if a.state.live() {
+		if now := a.inputNow(); !now.wall.Before(a.endAt(now)) {
+			a.checkClock() // ends it: offline, or its own reason if that came first
+		}
+	}
+	a.offlineSince = nil
+	if !a.state.live() {
+		return nil, true
+	}
+	a.log.Info("hub in reach again; the session runs to its own end", "session", a.session.ID)
+	revoked := w.Revoke != nil && w.Revoke.SessionID == a.session.ID
+	if a.state == Warning && a.offlineWarned && !revoked {
+		// Also when the session's own end, by the hub's clock the welcome
+		// has just shown, is nearer than the offline deadline was: the
+		// warning on screen gives the wrong reason and time, and one for
+		// the session's own end follows when it is due.
+		a.setState(Active)
+		a.warned = 0
+		backOnline = &Event{Event: EventSessionExtended, SessionID: a.session.ID, User: a.session.User,
+			ExpiresAt: a.session.ExpiresAt, Reason: ExtendedReconnected}
+	}
+	return backOnline, true
+}
+
 func (a *Agent) onDisconnected(err error) {
 	a.connected = false
-	if a.offlineSince == nil {
+	lost := a.offlineSince == nil // not when told twice
+	var d due
+	if lost {
 		now := a.inputNow()
 		a.offlineSince = &now
 		if a.cfg.OfflineGrace > 0 && a.state.live() {
 			a.log.Warn("hub out of reach with a session open: it ends if the hub stays out of reach",
 				"session", a.session.ID, "offline_grace", a.cfg.OfflineGrace)
-			a.resyncAnd(nil) // the offline deadline may be the nearer one now
+			if a.offlineBound(now) {
+				// The warnings announced so far were for the session's
+				// own end, later than the one it has now: the worker is
+				// warned again, for the offline deadline (a
+				// session.warning with reason offline and its ends_at).
+				a.warned = 0
+			}
+			// The offline deadline may be the nearer end now. Armed
+			// before disconnected is emitted (see armTimers), and what
+			// is due (a warning) applied after it.
+			d = a.rearmOnly()
 		}
 	}
 	a.challenge = nil // bound to the channel that fetched it
@@ -995,6 +1036,7 @@ func (a *Agent) onDisconnected(err error) {
 		a.emit(Event{Event: EventEnrollmentEnded, User: en.start.User, Reason: EnrollmentDisconnected})
 	}
 	a.callOffWait(errWaitDisconnected) // its challenge or enrollment is gone
+	a.applyDue(d)
 }
 
 // --- ending sessions ----------------------------------------------------

@@ -93,10 +93,12 @@ const (
 	TapIgnoredSessionOpen = "session_open"
 )
 
-// ExtendedReconnected is session.extended's Reason when the session's end
-// moved later because the hub is in reach again: the offline deadline
-// (Config.OfflineGrace) no longer holds, and a session.warning it caused
-// (Reason offline) is taken back. Without a Reason, the hub moved the end.
+// ExtendedReconnected is session.extended's Reason when the hub is in
+// reach again: the offline deadline (Config.OfflineGrace) no longer holds,
+// and the session.warning it caused (Reason offline) is taken back. EndsAt
+// is the session's own end (usually later; nearer, when the welcome showed
+// the hub's clock ahead of the kiosk's, and then a session.warning for it
+// follows). Without a Reason, the hub moved the end.
 const ExtendedReconnected = "reconnected"
 
 // Login refusal reasons the agent decides on its own, besides the hub's

@@ -130,3 +130,188 @@ func TestNegativeOfflineGraceRefused(t *testing.T) {
 		t.Errorf("New with a negative offline grace: %v", err)
 	}
 }
+
+// TestOfflineGraceCountsSuspend: the grace runs on the wall clock too. A
+// kiosk that sleeps with the hub out of reach (the monotonic clock stops)
+// does not wake with the session open because its monotonic clock saw
+// only the minutes before the suspend: the session ends offline at the
+// next look at the clocks.
+func TestOfflineGraceCountsSuspend(t *testing.T) {
+	h := newHarness(t, withOfflineGrace(15*time.Minute))
+	h.connect()
+	h.login("s1", "ana", 8*time.Hour)
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	h.clock.Advance(time.Minute)
+	h.clock.Jump(2 * time.Hour) // asleep, still offline
+	h.clock.Advance(clockCheck)
+	if e := h.ev.ended(t); e.Reason != wire.ReasonOffline {
+		t.Errorf("session.ended = %+v, want reason offline", e)
+	}
+}
+
+// TestOfflineKeepsClockStepProtection: losing the hub does not set the
+// session's monotonic deadline again from the wall clock. A kiosk clock
+// stepped back an hour after the grant (deadline (b) holds the end where
+// it was) still ends the session on time once the channel drops, and so
+// when it comes back from a hub whose welcome has no server_time.
+func TestOfflineKeepsClockStepProtection(t *testing.T) {
+	t.Run("disconnect", func(t *testing.T) {
+		h := newHarness(t, withOfflineGrace(2*time.Hour)) // the session's own end comes first
+		h.connect()
+		h.login("s1", "ana", time.Hour)
+		h.clock.Jump(-30 * time.Minute)
+		h.hub.disconnect()
+		h.ev.expect(t, EventDisconnected)
+		h.warnThenEnd(t, 55*time.Minute, wire.ReasonExpired)
+	})
+	t.Run("welcome without server_time", func(t *testing.T) {
+		h := newHarness(t, withOfflineGrace(15*time.Minute))
+		h.connect()
+		h.login("s1", "ana", time.Hour)
+		h.clock.Jump(-30 * time.Minute)
+		h.hub.disconnect()
+		h.ev.expect(t, EventDisconnected)
+		h.clock.Advance(11 * time.Minute)
+		if w := h.ev.expect(t, EventSessionWarning)[0]; w.Reason != wire.ReasonOffline {
+			t.Fatalf("session.warning = %+v, want reason offline", w)
+		}
+		h.hub.mu.Lock()
+		h.hub.connected = true
+		h.hub.mu.Unlock()
+		h.hub.handler().Connected(wire.Welcome{DeviceID: "kiosk-1"}) // an older hub
+		h.ev.expect(t, EventConnected, EventSessionExtended)
+		h.do(func() {})
+		h.warnThenEnd(t, 55*time.Minute-11*time.Minute, wire.ReasonExpired)
+	})
+}
+
+// TestOfflineWarnsForNearerEnd: a session already warned about its own
+// end is warned again, with reason offline and the nearer ends_at, when
+// losing the hub brings its end forward: the screen must not count down to
+// an end that is no longer the one.
+func TestOfflineWarnsForNearerEnd(t *testing.T) {
+	h := newHarness(t, withOfflineGrace(time.Minute))
+	h.connect()
+	h.login("s1", "ana", 8*time.Minute)
+	h.clock.Advance(3 * time.Minute)
+	if w := h.ev.expect(t, EventSessionWarning)[0]; w.Reason != "" {
+		t.Fatalf("session.warning = %+v, want no reason", w)
+	}
+	lost := h.clock.Now()
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	w := h.ev.expect(t, EventSessionWarning)[0]
+	if w.Reason != wire.ReasonOffline || !w.EndsAt.Equal(lost.Add(time.Minute)) {
+		t.Errorf("session.warning = %+v, want reason offline, ends at %s", w, lost.Add(time.Minute))
+	}
+	h.clock.Advance(time.Minute)
+	if e := h.ev.ended(t); e.Reason != wire.ReasonOffline {
+		t.Errorf("session.ended = %+v, want reason offline", e)
+	}
+}
+
+// TestReconnectTooLate: a hub back after the grace has run out does not
+// save the session, even when the timer that ends it has not run yet (the
+// kiosk woke from a suspend and its network came straight back): it ends
+// offline, and session.extended is not emitted.
+func TestReconnectTooLate(t *testing.T) {
+	h := newHarness(t, withOfflineGrace(15*time.Minute))
+	h.connect()
+	h.login("s1", "ana", 8*time.Hour)
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	h.clock.Advance(time.Minute)
+	h.do(func() {})                // the checks that came due have run
+	h.clock.Jump(20 * time.Minute) // asleep; no timer has run since
+	h.hub.connect()
+	h.ev.expect(t, EventConnected)
+	if e := h.ev.ended(t); e.Reason != wire.ReasonOffline {
+		t.Errorf("session.ended = %+v, want reason offline", e)
+	}
+	h.endReported("s1", wire.ReasonOffline)
+	h.ev.none(t)
+}
+
+// TestReconnectOwnEndPassed: a hub back within the grace whose clock shows
+// the session's own end has passed ends the session as expired, without a
+// session.extended (reason reconnected) first that would put it back on
+// the screen for an instant.
+func TestReconnectOwnEndPassed(t *testing.T) {
+	h := newHarness(t, withOfflineGrace(15*time.Minute))
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	h.clock.Advance(11 * time.Minute)
+	if w := h.ev.expect(t, EventSessionWarning)[0]; w.Reason != wire.ReasonOffline {
+		t.Fatalf("session.warning = %+v, want reason offline", w)
+	}
+	h.hub.setAhead(2 * time.Hour) // the kiosk's clock is two hours behind the hub's
+	h.hub.connect()
+	h.ev.expect(t, EventConnected)
+	if e := h.ev.ended(t); e.Reason != wire.ReasonExpired {
+		t.Errorf("session.ended = %+v, want reason expired", e)
+	}
+	h.ev.none(t)
+}
+
+// TestReconnectRevokedDuringOfflineWarning: a hub back within the grace
+// that revoked the session meanwhile (welcome.revoke) does not take the
+// offline warning back first: the session goes straight from the warning
+// to its end.
+func TestReconnectRevokedDuringOfflineWarning(t *testing.T) {
+	h := newHarness(t, withOfflineGrace(15*time.Minute))
+	h.connect()
+	h.login("s1", "ana", time.Hour)
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	h.clock.Advance(11 * time.Minute)
+	h.ev.expect(t, EventSessionWarning)
+
+	revoke := wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonDeprovisioned}
+	h.hub.mu.Lock()
+	h.hub.connected = true
+	h.hub.mu.Unlock()
+	h.hub.handler().Connected(wire.Welcome{DeviceID: "kiosk-1", ServerTime: h.hub.now(), Revoke: &revoke})
+	h.hub.push(wire.TypeSessionRevoke, "w1", revoke) // as Client.session passes it on
+	h.ev.expect(t, EventConnected)
+	if e := h.ev.ended(t); e.Reason != wire.ReasonDeprovisioned {
+		t.Errorf("session.ended = %+v, want reason deprovisioned", e)
+	}
+	h.hub.waitFor("the revoke acknowledged", func() bool { return h.acked("w1") })
+	h.ev.none(t)
+}
+
+// TestReconnectOwnEndNearer: a hub back within the grace whose clock
+// brings the session's own end nearer than the offline deadline was takes
+// the offline warning back all the same (its reason and its time are
+// wrong now), and warns for the session's own end, which then comes.
+func TestReconnectOwnEndNearer(t *testing.T) {
+	h := newHarness(t, withOfflineGrace(15*time.Minute))
+	h.connect()
+	start := h.clock.Now()
+	h.login("s1", "ana", time.Hour)
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	h.clock.Advance(11 * time.Minute)
+	if w := h.ev.expect(t, EventSessionWarning)[0]; w.Reason != wire.ReasonOffline {
+		t.Fatalf("session.warning = %+v, want reason offline", w)
+	}
+	h.hub.setAhead(47 * time.Minute) // by the hub's clock the session ends 13 min after its grant
+	h.hub.connect()
+	evs := h.ev.expect(t, EventConnected, EventSessionExtended, EventSessionWarning)
+	ownEnd := start.Add(13 * time.Minute)
+	if x := evs[1]; x.Reason != ExtendedReconnected || !x.EndsAt.Equal(ownEnd) {
+		t.Errorf("session.extended = %+v, want reason %s, ends at %s", x, ExtendedReconnected, ownEnd)
+	}
+	if w := evs[2]; w.Reason != "" || !w.EndsAt.Equal(ownEnd) {
+		t.Errorf("session.warning = %+v, want no reason, ends at %s", w, ownEnd)
+	}
+	h.clock.Advance(2*time.Minute - time.Second)
+	h.ev.none(t)
+	h.clock.Advance(time.Second)
+	if e := h.ev.ended(t); e.Reason != wire.ReasonExpired {
+		t.Errorf("session.ended = %+v, want reason expired", e)
+	}
+}

@@ -102,10 +102,15 @@ func (a *Agent) sessionEnd(now inputTime) time.Time {
 }
 
 // offlineEnd is when, on the wall clock seen from now, the live session
-// ends because the hub has been out of reach for Config.OfflineGrace:
-// counted on the monotonic clock from when the channel was lost (or the
-// agent started), so a step of the kiosk's clock neither hastens nor holds
-// it back. ok is false while the channel is up, or with no grace set.
+// ends because the hub has been out of reach for Config.OfflineGrace,
+// counted from when the channel was lost (or the agent started). As for
+// the idle timeout (idleDeadlineFrom), the grace has run out once either
+// clock has run it: the wall clock covers a suspend (the monotonic clock
+// stops while the kiosk sleeps, and a kiosk asleep with the hub out of
+// reach for hours must not wake with the session open), the monotonic
+// clock a step of the system clock (setting the clock back does not hold
+// the end back). ok is false while the channel is up, or with no grace
+// set.
 //
 // A restart of the agent starts the count again (the agent cannot tell how
 // long it was down); it ends a session that outlived its end meanwhile by
@@ -114,7 +119,10 @@ func (a *Agent) offlineEnd(now inputTime) (time.Time, bool) {
 	if a.cfg.OfflineGrace <= 0 || a.offlineSince == nil {
 		return time.Time{}, false
 	}
-	return now.wall.Add(a.offlineSince.mono + a.cfg.OfflineGrace - now.mono), true
+	since := a.offlineSince
+	wall := since.wall.Add(a.cfg.OfflineGrace)
+	mono := now.wall.Add(since.mono + a.cfg.OfflineGrace - now.mono)
+	return minTime(wall, mono), true
 }
 
 // offlineBound reports whether the offline deadline is what ends the live
@@ -217,6 +225,7 @@ func (a *Agent) warn() {
 	if a.offlineBound(now) {
 		e.Reason = wire.ReasonOffline
 	}
+	a.offlineWarned = e.Reason == wire.ReasonOffline
 	a.emit(e)
 }
 
@@ -276,8 +285,7 @@ func (a *Agent) untilBefore(lead time.Duration) time.Duration {
 // the agent was down).
 func (a *Agent) resync() { a.resyncAnd(nil) }
 
-// resyncAnd is resync, emitting e (if not nil) once the timers are armed
-// and before what is due is applied.
+// resyncAnd is resync, emitting e as rearm does.
 func (a *Agent) resyncAnd(e *Event) {
 	if !a.state.live() {
 		return
@@ -285,14 +293,38 @@ func (a *Agent) resyncAnd(e *Event) {
 	if a.rebase() {
 		a.persist()
 	}
-	a.stopTimers()
-	d := a.armTimers()
-	a.rearmIdle()
-	if e != nil {
+	a.rearm(e)
+}
+
+// rearm arms the live session's timers again for its end as endAt has it
+// now (the offline deadline came or went), without setting deadline (b)
+// again: only a welcome's server_time says anything new about the hub's
+// clock, and setting (b) from the wall clock and an old skew would let a
+// step of the kiosk's clock since lengthen the session. Warnings already
+// announced are not repeated. It emits e (if not nil, with its EndsAt set)
+// once the timers are armed and before what is due is applied, unless the
+// session's end has passed: the session ends instead, and an event saying
+// it goes on would be a lie.
+func (a *Agent) rearm(e *Event) {
+	if !a.state.live() {
+		return
+	}
+	d := a.rearmOnly()
+	if e != nil && !d.expired {
 		e.EndsAt = a.endAt(a.inputNow())
 		a.emit(*e)
 	}
 	a.applyDue(d)
+}
+
+// rearmOnly is rearm's arming: the live session's timers and idle timer
+// armed again, and what is due already returned for the caller to apply
+// (applyDue) once it has said what it has to say.
+func (a *Agent) rearmOnly() due {
+	a.stopTimers()
+	d := a.armTimers()
+	a.rearmIdle()
+	return d
 }
 
 // checkSoon queues checkClock for the loop without waiting: from any

@@ -457,7 +457,11 @@ func TestOfflineGraceDefault(t *testing.T) {
 		{"10m", 10 * time.Minute},
 		{"30s", 30 * time.Second},
 	} {
-		data := patch(t, func(m map[string]any) { m["maxSession"] = tc.maxSession; m["idleTimeout"] = "10s"; delete(m, "offlineGrace") })
+		data := patch(t, func(m map[string]any) {
+			m["maxSession"] = tc.maxSession
+			m["idleTimeout"] = "10s"
+			delete(m, "offlineGrace")
+		})
 		p, err := Parse("kiosk.json", []byte(data))
 		if err != nil {
 			t.Errorf("maxSession %s: %v", tc.maxSession, err)
