@@ -3,6 +3,7 @@ package ui
 import (
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 
@@ -56,7 +57,7 @@ func english() []*i18n.Message {
 		{ID: "please_wait", Other: "Please wait."},
 
 		// Not enrolled: the hub refuses the kiosk (device.refused).
-		{ID: "not_enrolled", Other: "This kiosk is not enrolled with the hub any more.", Description: "For staff: the server no longer accepts this kiosk. \"Hub\" is the central server."},
+		{ID: "not_enrolled", Other: "This kiosk is no longer registered with the server.", Description: "For staff: the server no longer accepts this kiosk (an administrator disabled or removed it, or its certificate ran out)."},
 		{ID: "not_enrolled.detail", Other: "Call IT."},
 
 		// Refused: a login refused (login.refused), and what to do.
@@ -245,6 +246,7 @@ func (t *Texts) StatusText(online bool) string {
 // PlaceText names the kiosk in the header: its site and its name, either
 // of which may be unknown ("").
 func (t *Texts) PlaceText(site, kiosk string) string {
+	site, kiosk = plain(site), plain(kiosk)
 	switch {
 	case site == "":
 		return kiosk
@@ -289,13 +291,36 @@ func (t *Texts) SignOutLabel() string { return t.text("sign_out") }
 // DemoBadgesLabel heads the row of virtual badges (--badges, --demo).
 func (t *Texts) DemoBadgesLabel() string { return t.text("demo_badges") }
 
-// fill replaces each {key} of template with its value; kv is key, value,
-// key, value… A placeholder without a value is left as it is, so a
-// mistake shows on screen instead of vanishing.
+// fill replaces each {key} of template with its value, made plain; kv is
+// key, value, key, value… The values are put in once, in one pass: a
+// value that contains a placeholder ({count}) is not filled in again. A
+// placeholder without a value is left as it is, so a mistake shows on
+// screen instead of vanishing.
 func fill(template string, kv ...string) string {
 	pairs := make([]string, 0, len(kv))
 	for i := 0; i+1 < len(kv); i += 2 {
-		pairs = append(pairs, "{"+kv[i]+"}", kv[i+1])
+		pairs = append(pairs, "{"+kv[i]+"}", plain(kv[i+1]))
 	}
 	return strings.NewReplacer(pairs...).Replace(template)
+}
+
+// plain is a value from the hub (a worker's or a role's name, a site, a
+// kiosk's name) as the screen shows it, alone or in a sentence: without
+// bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and the like),
+// which would turn round the words of the sentence that follow the value
+// ("Ausweis für {name} registriert" would end in "treirtsiger"), and with
+// control characters (a newline, a tab) and runs of spaces made one space.
+// A name written in a right-to-left script keeps its letters, in their
+// order.
+func plain(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.Is(unicode.Bidi_Control, r):
+			return -1
+		case unicode.IsControl(r):
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
 }

@@ -287,7 +287,7 @@ func (m *Model) apply(e agent.Event) {
 		return
 	case agent.EventSessionStarted:
 		m.screen = ScreenActive
-		m.name, m.role, m.expiresAt = nameOf(e), e.Role, endsAt(e)
+		m.name, m.role, m.expiresAt = nameOf(e), plain(e.Role), endsAt(e)
 		m.apps = slices.Clone(e.Apps)
 		m.sessions++
 	case agent.EventSessionWarning:
@@ -410,12 +410,14 @@ func (m *Model) forgetSession() {
 	m.note, m.offline = Message{}, false
 }
 
-// nameOf is the name to show for an event's user.
+// nameOf is the name to show for an event's user: its display name, or
+// its user name (which the agent passes on as the hub gives it), made
+// plain.
 func nameOf(e agent.Event) string {
 	if e.DisplayName != "" {
-		return e.DisplayName
+		return plain(e.DisplayName)
 	}
-	return e.User
+	return plain(e.User)
 }
 
 // resting is the screen shown when nothing is going on: the locked

@@ -26,7 +26,7 @@ func TestNotEnrolledScreen(t *testing.T) {
 
 	h.m.Emit(deviceRefused())
 	msg := English().NotEnrolledMessage()
-	if msg.Title != "This kiosk is not enrolled with the hub any more." || msg.Detail != "Call IT." {
+	if msg.Title != "This kiosk is no longer registered with the server." || msg.Detail != "Call IT." {
 		t.Errorf("NotEnrolledMessage() = %+v", msg)
 	}
 	h.want(ScreenNotEnrolled, msg.Title, msg.Detail, "Offline", "north · north-1")

@@ -67,28 +67,17 @@ func Languages() []string {
 
 // NewTexts returns the texts in lang, a BCP 47 tag ("de", "pt-BR"), or,
 // when the kiosk has none in that exact language, in its base language
-// ("pt-BR" → "pt", "en-GB" → "en"). A tag that is not well-formed, or a
-// language the kiosk has no texts in, is an error wrapping
+// ("pt-BR" → "pt", "en-GB" → "en") if that is written in the same script
+// ("zh-Hant-TW" or "zh-TW" never shows "zh", which is Simplified Chinese,
+// nor "sr-Latn" "sr", which is Cyrillic). A tag that is not well-formed, or
+// a language the kiosk has no texts in, is an error wrapping
 // ErrUnknownLanguage that names the languages there are. Falling back to
 // English is the caller's choice: a language asked for explicitly should
 // not silently become another.
 func NewTexts(lang string) (*Texts, error) {
-	have := Languages()
-	tag, err := language.Parse(lang)
+	found, err := resolve(lang, Languages())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q is not a BCP 47 tag (such as de or pt-BR); the kiosk has texts in %s",
-			ErrUnknownLanguage, lang, strings.Join(have, ", "))
-	}
-	found := tag.String()
-	if !slices.Contains(have, found) {
-		base, conf := tag.Base()
-		switch {
-		case conf != language.Exact || base.String() == found:
-			return nil, fmt.Errorf("%w: the kiosk has no texts in %s; it has texts in %s", ErrUnknownLanguage, found, strings.Join(have, ", "))
-		case !slices.Contains(have, base.String()):
-			return nil, fmt.Errorf("%w: the kiosk has no texts in %s, nor in %s; it has texts in %s", ErrUnknownLanguage, found, base, strings.Join(have, ", "))
-		}
-		found = base.String()
+		return nil, err
 	}
 	if found == sourceLanguage {
 		return English(), nil
@@ -98,6 +87,36 @@ func NewTexts(lang string) (*Texts, error) {
 		return nil, err
 	}
 	return &Texts{lang: found, loc: i18n.NewLocalizer(b, found)}, nil
+}
+
+// resolve is the language of have, a list of BCP 47 tags, that NewTexts
+// shows for lang: lang itself, or its base language in the same script.
+func resolve(lang string, have []string) (string, error) {
+	tag, err := language.Parse(lang)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q is not a BCP 47 tag (such as de or pt-BR); the kiosk has texts in %s",
+			ErrUnknownLanguage, lang, strings.Join(have, ", "))
+	}
+	found := tag.String()
+	if slices.Contains(have, found) {
+		return found, nil
+	}
+	base, conf := tag.Base()
+	if conf != language.Exact || base.String() == found {
+		return "", fmt.Errorf("%w: the kiosk has no texts in %s; it has texts in %s", ErrUnknownLanguage, found, strings.Join(have, ", "))
+	}
+	// The script lang is written in, given or likely (zh-TW: Hant), and
+	// the one its base language is written in (zh: Hans).
+	script, _ := tag.Script()
+	baseScript, _ := language.Make(base.String()).Script()
+	switch {
+	case !slices.Contains(have, base.String()):
+		return "", fmt.Errorf("%w: the kiosk has no texts in %s, nor in %s; it has texts in %s", ErrUnknownLanguage, found, base, strings.Join(have, ", "))
+	case script != baseScript:
+		return "", fmt.Errorf("%w: the kiosk has no texts in %s, and its texts in %s are in another script (%s, not %s); it has texts in %s",
+			ErrUnknownLanguage, found, base, baseScript, script, strings.Join(have, ", "))
+	}
+	return base.String(), nil
 }
 
 // translated is a bundle of the English texts and their translation into

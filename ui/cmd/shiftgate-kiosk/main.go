@@ -95,7 +95,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (o optio
 	fs.StringVar(&o.sessionUser, "session-user", "", "user (name or ID) the session apps run as, not the kiosk's own: keeps them out of the state directory (the kiosk must run as root)")
 	fs.StringVar(&o.sessionHomes, "session-homes", "", "with --session-user: directory for the sessions' homes, outside --state")
 	fs.StringVar(&o.lang, "lang", "", "language of the screen, a BCP 47 tag: "+strings.Join(ui.Languages(), ", ")+
-		" (or a regional variant, e.g. de-AT); default: the locale's (LC_ALL, LC_MESSAGES, LANG), else English")
+		" (or a regional variant, e.g. de-AT); default: the locale's, as gettext reads it (LANGUAGE, then LC_ALL, LC_MESSAGES or LANG), else English")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -113,6 +113,19 @@ func TestLanguageChoice(t *testing.T) {
 		{"C.UTF-8", "", map[string]string{"LANG": "C.UTF-8"}, "en"},
 		{"a name that is no locale", "", map[string]string{"LANG": "/usr/lib/locale/custom"}, "en"},
 		{"English locale", "", map[string]string{"LANG": "en_GB.UTF-8"}, "en"},
+		// GNU gettext's LANGUAGE list comes first, as for every other
+		// program on the kiosk, but not under C or with no locale.
+		{"LANGUAGE over the locale", "", map[string]string{"LANGUAGE": "pl:de", "LANG": "fr_FR.UTF-8"}, "pl"},
+		{"LANGUAGE over LC_ALL", "", map[string]string{"LANGUAGE": "de_DE", "LC_ALL": "es_ES.UTF-8"}, "de"},
+		{"LANGUAGE entries the kiosk lacks are skipped", "", map[string]string{"LANGUAGE": "pt_BR:it:es", "LANG": "fr_FR.UTF-8"}, "es"},
+		{"LANGUAGE with none the kiosk has", "", map[string]string{"LANGUAGE": "pt_BR:it", "LANG": "fr_FR.UTF-8"}, "fr"},
+		{"LANGUAGE empty entries", "", map[string]string{"LANGUAGE": "::de:", "LANG": "fr_FR.UTF-8"}, "de"},
+		{"LANGUAGE C entry stops at English", "", map[string]string{"LANGUAGE": "it:C:de", "LANG": "fr_FR.UTF-8"}, "en"},
+		{"LANGUAGE ignored under LC_ALL=C", "", map[string]string{"LANGUAGE": "pl", "LC_ALL": "C", "LANG": "de_DE.UTF-8"}, "en"},
+		{"LANGUAGE ignored under C.UTF-8", "", map[string]string{"LANGUAGE": "pl", "LANG": "C.UTF-8"}, "en"},
+		{"LANGUAGE ignored without a locale", "", map[string]string{"LANGUAGE": "pl"}, "en"},
+		{"flag over LANGUAGE", "fr", map[string]string{"LANGUAGE": "pl", "LANG": "de_DE.UTF-8"}, "fr"},
+		{"Latin Serbian, which the kiosk lacks", "", map[string]string{"LANG": "sr_RS@latin"}, "en"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			getenv := func(k string) string { return tc.env[k] }
@@ -477,4 +490,27 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestLocaleLanguage: a POSIX locale name becomes a BCP 47 tag: the
+// codeset goes, a modifier that names a script becomes its subtag, other
+// modifiers go; C, POSIX and "" are none.
+func TestLocaleLanguage(t *testing.T) {
+	for _, tc := range []struct{ locale, want string }{
+		{"de_DE.UTF-8", "de-DE"},
+		{"de_DE.UTF-8@euro", "de-DE"},
+		{"de_DE@euro", "de-DE"},
+		{"sr_RS@latin", "sr-Latn-RS"},
+		{"sr_RS.UTF-8@latin", "sr-Latn-RS"},
+		{"sr@latin", "sr-Latn"},
+		{"uz_UZ@cyrillic", "uz-Cyrl-UZ"},
+		{"ca_ES@valencia", "ca-ES"},
+		{"zh_Hant_TW", "zh-Hant-TW"},
+		{"pl", "pl"},
+		{"", ""}, {"C", ""}, {"POSIX", ""}, {"C.UTF-8", ""}, {"C@euro", ""},
+	} {
+		if got := localeLanguage(tc.locale); got != tc.want {
+			t.Errorf("localeLanguage(%q) = %q, want %q", tc.locale, got, tc.want)
+		}
+	}
 }
