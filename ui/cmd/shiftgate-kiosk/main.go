@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -30,9 +31,39 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(exitCode(err, os.Stderr))
+	exit = func(err error) {
+		stop()
+		os.Exit(exitCode(err, os.Stderr))
+	}
+	exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// exit, when set (main sets it), ends the process with run's result. Once
+// the window is up, run does not quit Fyne when the agent stops: Fyne
+// 2.7.1 can panic at a quit ("send on closed channel": its lifecycle
+// goroutine hands the app's stopped event to the main loop while the loop
+// drains and closes its queue, internal/driver/glfw/loop.go), which made
+// about one SIGTERM in five here exit 2 instead of 0. The goroutine that
+// saw the agent stop cleans up as run would and calls exit itself, with
+// the Fyne loop still running; the process ends with it. Without exit
+// (tests calling run) Fyne is quit as before.
+var exit func(error)
+
+// closers are run's clean-ups, run in reverse order, once, by whichever
+// goroutine ends run.
+type closers struct {
+	once sync.Once
+	fns  []func()
+}
+
+func (c *closers) add(f func()) { c.fns = append(c.fns, f) }
+
+func (c *closers) run() {
+	c.once.Do(func() {
+		for i := len(c.fns) - 1; i >= 0; i-- {
+			c.fns[i]()
+		}
+	})
 }
 
 // exitCode reports err on stderr, with how to fix it where there is a
@@ -122,6 +153,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	var cleanup closers
+	defer cleanup.run()
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	var badges []string
 	for b := range strings.SplitSeq(o.badges, ",") {
@@ -135,7 +168,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		defer d.Close()
+		cleanup.add(func() { d.Close() })
 		o.state, o.auth, badges = d.State, "soft:"+d.BadgeDir, d.Badges
 		onApp = func(app string) { log.Info("demo: app button pressed; the demo launches no apps", "app", app) }
 	}
@@ -162,7 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	defer sessions.Close()
+	cleanup.add(func() { sessions.Close() })
 
 	size, labels := fyne.NewSize(1280, 800), map[string]string{}
 	if p := sessions.Profile(); p != nil {
@@ -195,7 +228,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// writes them: a reader that stops draining stdout must not freeze
 	// the state machine.
 	events := agent.NewQueuedSink(agent.NewJSONLines(stdout), agent.DefaultEventQueue, log)
-	defer events.Close(time.Second)
+	cleanup.add(func() { events.Close(time.Second) })
 	core, err := agent.New(agent.Config{
 		StateDir: o.state, Authenticators: src, Reader: reader, Warning: o.warning, Logger: log,
 		IdleTimeout:  sessions.IdleTimeout(),
@@ -222,13 +255,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	shotErr := make(chan error, 1)
+	result := func(err error) error {
+		if o.screenshot != "" {
+			select {
+			case serr := <-shotErr:
+				err = errors.Join(err, serr)
+			default:
+				err = errors.Join(err, errors.New("quit before the screenshot was taken"))
+			}
+		}
+		return err
+	}
 	done := make(chan error, 1)
 	go func() {
-		done <- core.Run(ctx)
+		err := core.Run(ctx)
+		if exit != nil {
+			cancel()
+			err = result(err)
+			cleanup.run()
+			exit(err) // ends the process: Fyne is not quit (see exit)
+		}
+		done <- err
 		fyne.Do(a.Quit)
 	}()
 	go model.Run(ctx)
-	shotErr := make(chan error, 1)
 	if o.screenshot != "" {
 		// Capture runs on the GL context itself: not from inside fyne.Do.
 		time.AfterFunc(o.shotAfter, func() { shotErr <- writePNG(o.screenshot, w) })
@@ -239,16 +290,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("kiosk running", "state", o.state, "lang", o.texts.Language())
 	w.ShowAndRun()
 	cancel()
-	err = <-done
-	if o.screenshot != "" {
-		select {
-		case serr := <-shotErr:
-			err = errors.Join(err, serr)
-		default:
-			err = errors.Join(err, errors.New("quit before the screenshot was taken"))
-		}
-	}
-	return err
+	return result(<-done)
 }
 
 // sessionsOptions are the session manager's options for o: the session
