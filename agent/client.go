@@ -548,7 +548,11 @@ func (c *Client) explainDial(err error, resp *http.Response) error {
 	}
 	var unknown x509.UnknownAuthorityError
 	if errors.As(err, &unknown) {
-		return fmt.Errorf("dial %s: the hub's certificate is not signed by this kiosk's CA: %w", c.wsURL, err)
+		// Most likely a hub switched to an operator's certificate (serve
+		// --tls-cert) after this kiosk enrolled trusting the hub CA alone.
+		return fmt.Errorf("dial %s: the hub's certificate is not signed by a CA this kiosk trusts for it (%s in its state directory): %w; "+
+			"if the hub now serves a certificate of another CA (serve --tls-cert), append that CA's root to %s, keeping the hub CA in it, and restart the agent",
+			c.wsURL, CAFile, err, CAFile)
 	}
 	if code, ok := remoteAlert(err); ok {
 		return fmt.Errorf("dial %s: the hub ended the TLS handshake (alert %d): %w", c.wsURL, code, err)

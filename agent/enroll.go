@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -177,6 +179,11 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 		if err := writeFileAtomic(filepath.Join(cfg.StateDir, DeviceCAFile), devicePEM, 0o644); err != nil {
 			return zero, fmt.Errorf("enroll: %w", err)
 		}
+	} else if err := os.Remove(filepath.Join(cfg.StateDir, DeviceCAFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// An older hub names no device CA: ca.pem is the hub CA. One left
+		// by an enrollment that did not finish (with another hub) would
+		// have the renewals checked against the wrong CA, and refused.
+		return zero, fmt.Errorf("enroll: remove the device CA of an earlier enrollment: %w", err)
 	}
 	st := Enrollment{
 		Version: stateVersion, HubURL: hub.String(), DeviceID: er.DeviceID, DeviceName: er.DeviceName,
@@ -252,7 +259,7 @@ func explainDialError(err error, host, caFile string) error {
 	var opErr *net.OpError
 	switch {
 	case errors.As(err, &unknown):
-		return fmt.Errorf("the hub's certificate is not signed by the CA in %s (is it this hub's ca.pem?): %w", caFile, err)
+		return fmt.Errorf("the hub's certificate is not signed by the CA in %s (give the hub's ca.pem or, when the hub serves a certificate of another CA (serve --tls-cert), that CA's root): %w", caFile, err)
 	case errors.As(err, &hostErr):
 		return fmt.Errorf("the hub's certificate does not cover %s (use the hub's --public-url host): %w", host, err)
 	case errors.As(err, &opErr):

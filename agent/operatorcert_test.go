@@ -46,8 +46,8 @@ func TestEnrollWithOperatorCert(t *testing.T) {
 	// The hub's own CA is not what its HTTPS certificate chains to now.
 	_, err = Enroll(t.Context(), EnrollConfig{HubURL: h.URL, CAFile: filepath.Join(h.DataDir, CAFile), Code: deviceCode(t, h),
 		StateDir: filepath.Join(t.TempDir(), "state"), Profile: "generic-x86", Now: kiosk.Now})
-	if err == nil || !strings.Contains(err.Error(), "certificate") {
-		t.Fatalf("enroll trusting the hub CA for the operator's certificate: %v, want a TLS refusal", err)
+	if err == nil || !strings.Contains(err.Error(), "not signed by the CA in") || !strings.Contains(err.Error(), "serve --tls-cert), that CA's root") {
+		t.Fatalf("enroll trusting the hub CA for the operator's certificate: %v, want a TLS refusal naming the operator's root as the fix", err)
 	}
 
 	state := filepath.Join(t.TempDir(), "state")

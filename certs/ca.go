@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Validity periods and clock-skew allowances.
@@ -409,6 +410,10 @@ func parseHosts(hosts []string) (hostSANs, error) {
 func checkDNSName(name string) error {
 	if len(name) > 253 {
 		return errors.New("name longer than 253 characters")
+	}
+	if strings.IndexFunc(name, func(r rune) bool { return r > unicode.MaxASCII }) >= 0 {
+		// Certificates, WebAuthn origins and DNS carry the ASCII form.
+		return errors.New("an internationalised name: give its ASCII form (xn--…, as certificates name it)")
 	}
 	labels := strings.Split(name, ".")
 	for i, l := range labels {

@@ -91,6 +91,20 @@ func newTLSCertificate(chain []*x509.Certificate, key crypto.Signer) (*tls.Certi
 // group or others in. The check uses the opened file, so it describes the
 // bytes that are read.
 func readKeyFile(path string) (crypto.Signer, error) {
+	data, err := readKeyBytes(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := DecodeKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("read key %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// readKeyBytes reads the private key file at path, refusing it when its
+// permissions let group or others in (checked on the opened file).
+func readKeyBytes(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
@@ -103,15 +117,7 @@ func readKeyFile(path string) (crypto.Signer, error) {
 	if err := checkKeyMode(path, fi); err != nil {
 		return nil, err
 	}
-	data, err := readAllLimited(f, path)
-	if err != nil {
-		return nil, err
-	}
-	key, err := DecodeKeyPEM(data)
-	if err != nil {
-		return nil, fmt.Errorf("read key %s: %w", path, err)
-	}
-	return key, nil
+	return readAllLimited(f, path)
 }
 
 // checkKeyMode reports ErrInsecureKeyFile for a key file with any group or

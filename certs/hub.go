@@ -99,13 +99,20 @@ func (h *Hub) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 // hub's hosts. It reports whether a new certificate was issued. A
 // long-running hub calls it periodically (daily is plenty). With an
 // operator's certificate (UseExternalCert) it issues none: it reads the
-// files again when they changed, and reports whether it took new ones
-// (call it every minute or so, so that a renewal is served soon).
+// files again, serves what they hold when it differs from what is served
+// and passes UseExternalCert's checks, and reports whether it did (call
+// it every minute or so, so that a renewal is served soon).
 func (h *Hub) RenewServerCert(now time.Time) (renewed bool, err error) {
+	h.mu.RLock()
+	ext := h.ext
+	h.mu.RUnlock()
+	if ext != nil {
+		return h.reloadExternal(ext, now)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.ext != nil {
-		return h.reloadExternal(now)
+	if h.ext != nil { // UseExternalCert meanwhile
+		return false, nil
 	}
 	certPath := filepath.Join(h.dir, ServerCertFile)
 	keyPath := filepath.Join(h.dir, ServerKeyFile)

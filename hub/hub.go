@@ -606,6 +606,11 @@ func (s *Server) renewServerCert(ctx context.Context) {
 				s.cfg.Logger.Error("renew server certificate", "err", err)
 			} else if renewed {
 				s.cfg.Logger.Info("server certificate renewed", "not_after", s.certs.Certificate().Leaf.NotAfter)
+				// A renewal copied without its intermediates (cert.pem
+				// for fullchain.pem) is served all the same: say so.
+				if w := s.certs.ExternalCertWarning(); w != "" {
+					s.cfg.Logger.Warn(w, "file", s.cfg.TLSCertFile)
+				}
 			}
 			if external && now.Sub(warned) >= 24*time.Hour {
 				if msg, level := externalCertExpiry(s.certs.Certificate().Leaf.NotAfter, now); msg != "" {

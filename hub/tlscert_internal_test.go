@@ -1,8 +1,16 @@
 package hub
 
 import (
+	"bytes"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"log/slog"
+	"math/big"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,5 +82,46 @@ func TestOperatorCertExpiryLogged(t *testing.T) {
 		if (tc.want == "") != (msg == "") || !strings.Contains(msg, tc.want) || level != tc.level {
 			t.Errorf("%s left: %q at %s, want %q at %s", tc.left, msg, level, tc.want, tc.level)
 		}
+	}
+}
+
+// TestOperatorCertRSA: the hub starts on an RSA certificate, the kind
+// most CAs issue, with its key as OpenSSL writes it (PKCS #1), and serves
+// it.
+func TestOperatorCertRSA(t *testing.T) {
+	now := time.Now()
+	op, err := certs.NewCA("Operator Test Root", now.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hub.example.org"}, DNSNames: []string{"hub.example.org"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, op.Cert, key.Public(), op.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
+	if err := certs.WriteCertFile(certFile, der); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(t.Context(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", PublicURL: "https://hub.example.org:8443",
+		TLSCertFile: certFile, TLSKeyFile: keyFile})
+	if err != nil {
+		t.Fatalf("the hub refused an RSA certificate: %v", err)
+	}
+	defer s.Close()
+	if c := s.certs.Certificate(); !s.certs.ExternalCert() || !bytes.Equal(c.Leaf.Raw, der) {
+		t.Error("the hub does not serve the operator's RSA certificate")
 	}
 }
