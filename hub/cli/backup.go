@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub"
@@ -104,10 +105,14 @@ func (e env) backup(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := keepNew(tmpPath, out); err != nil {
+	note, err := keepNew(tmpPath, out, syncDir)
+	if err != nil {
 		return err
 	}
 	kept = true
+	if note != "" {
+		fmt.Fprintln(e.stderr, note)
+	}
 
 	fmt.Fprintf(e.stdout, "backup: %s\nsize: %d bytes (%s)\nsha256: %s\nschema version: %d\n", out, size, sizeText(size), hex.EncodeToString(sum), version)
 	fmt.Fprintf(e.stdout, "snapshot: %s\n", snap.UTC().Format(time.RFC3339))
@@ -255,30 +260,39 @@ func syncAndHash(path string) (int64, []byte, error) {
 }
 
 // keepNew gives the finished copy at tmp the name out, never writing over
-// a file that took that name meanwhile, and syncs the directory. A hard
-// link fails if out exists; a file system without hard links (a FAT or
-// exFAT stick) gets a rename after one more look, which leaves a moment
-// in which a file made under that name would be replaced.
-func keepNew(tmp, out string) error {
+// a file that took that name meanwhile, and syncs the directory with
+// sync (syncDir). A hard link fails if out exists; a file system without
+// hard links (a FAT or exFAT stick) gets a rename after one more look,
+// which leaves a moment in which a file made under that name would be
+// replaced.
+//
+// A file system that cannot sync a directory at all (EINVAL, ENOTSUP: some
+// network and FUSE file systems) keeps the copy, which is synced already,
+// with a note: only its name could be lost in a crash right after, as
+// SQLite itself allows. Any other failure to sync removes it.
+func keepNew(tmp, out string, sync func(dir string) error) (note string, err error) {
 	if err := os.Link(tmp, out); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("backup failed: %s was made while the backup ran and is left as it is; nothing was written: run backup again with a new --out", out)
+			return "", fmt.Errorf("backup failed: %s was made while the backup ran and is left as it is; nothing was written: run backup again with a new --out", out)
 		}
 		if _, lerr := os.Lstat(out); !errors.Is(lerr, fs.ErrNotExist) {
-			return fmt.Errorf("backup failed: %s was made while the backup ran and is left as it is; nothing was written: run backup again with a new --out", out)
+			return "", fmt.Errorf("backup failed: %s was made while the backup ran and is left as it is; nothing was written: run backup again with a new --out", out)
 		}
 		if err := os.Rename(tmp, out); err != nil {
-			return fmt.Errorf("backup failed: name the copy %s: %w; nothing was written", out, err)
+			return "", fmt.Errorf("backup failed: name the copy %s: %w; nothing was written", out, err)
 		}
 	} else if err := os.Remove(tmp); err != nil {
 		os.Remove(out)
-		return fmt.Errorf("backup failed: remove the temporary file %s: %w; nothing was written", tmp, err)
+		return "", fmt.Errorf("backup failed: remove the temporary file %s: %w; nothing was written", tmp, err)
 	}
-	if err := syncDir(filepath.Dir(out)); err != nil {
+	if err := sync(filepath.Dir(out)); err != nil {
+		if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
+			return fmt.Sprintf("note: the file system of %s cannot sync a directory (%v): the copy is synced, but a crash in the next seconds could lose its name", filepath.Dir(out), err), nil
+		}
 		os.Remove(out)
-		return fmt.Errorf("backup failed: sync the directory of %s: %w; nothing was written", out, err)
+		return "", fmt.Errorf("backup failed: sync the directory of %s: %w; nothing was written", out, err)
 	}
-	return nil
+	return "", nil
 }
 
 // syncDir flushes a directory's entries, so that a name just made in it
