@@ -97,6 +97,10 @@ type Config struct {
 	// (certs.Hub.UseExternalCert): one from a CA that identity providers
 	// and browsers trust. The hub reads them again when they change.
 	TLSCertFile, TLSKeyFile string
+	// NewCA lets the hub make a new CA although kiosks are enrolled with
+	// the one whose files are gone (checkCAKept): every kiosk must then
+	// enroll again.
+	NewCA bool
 }
 
 func (c *Config) setDefaults() error {
@@ -178,24 +182,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if h, _, err := net.SplitHostPort(cfg.Listen); err == nil && h != "" {
 		hosts = append(hosts, h)
 	}
-	hc, err := certs.LoadOrCreateHub(cfg.DataDir, hosts, cfg.Now())
-	if err != nil {
-		return nil, fmt.Errorf("hub certificates: %w", err)
-	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return nil, errors.New("give the HTTPS certificate and its key together (--tls-cert and --tls-key), or neither")
 	}
-	if cfg.TLSCertFile != "" {
-		warning, err := hc.UseExternalCert(cfg.TLSCertFile, cfg.TLSKeyFile, public.Hostname(), cfg.Now())
-		if err != nil {
-			return nil, fmt.Errorf("%w (leave --tls-cert and --tls-key out to serve the hub CA's own certificate)", err)
-		}
-		if warning != "" && cfg.Logger != nil {
-			cfg.Logger.Warn(warning)
-		}
-	}
 	st, err := OpenStore(ctx, cfg.DataDir)
 	if err != nil {
+		return nil, err
+	}
+	// The store first: whether a missing CA may be made anew depends on
+	// the kiosks enrolled with the old one.
+	hc, err := loadCerts(ctx, cfg, st, hosts, public.Hostname())
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	if cfg.FillWAL {
@@ -292,7 +290,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.warnRuledOut(ctx, md)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge), metadataCollector{s.channel.rp},
-		&tokenCollector{st: st, now: cfg.Now, log: cfg.Logger})
+		&tokenCollector{st: st, log: cfg.Logger})
 	if cfg.ConsoleMetrics == nil {
 		cfg.ConsoleMetrics = s.programMetrics
 	}
@@ -632,6 +630,60 @@ func externalCertExpiry(notAfter, now time.Time) (string, slog.Level) {
 		return "the HTTPS certificate (--tls-cert) expires soon and the hub cannot renew it: put a renewed one in its files (the hub reads them again within a minute)", slog.LevelWarn
 	}
 	return "", 0
+}
+
+// loadCerts loads the hub PKI (certs.LoadOrCreateHub) and the operator's
+// HTTPS certificate, if any (Config.TLSCertFile).
+func loadCerts(ctx context.Context, cfg Config, st store.Store, hosts []string, publicHost string) (*certs.Hub, error) {
+	if err := checkCAKept(ctx, cfg, st); err != nil {
+		return nil, err
+	}
+	hc, err := certs.LoadOrCreateHub(cfg.DataDir, hosts, cfg.Now())
+	if err != nil {
+		return nil, fmt.Errorf("hub certificates: %w", err)
+	}
+	if cfg.TLSCertFile != "" {
+		warning, err := hc.UseExternalCert(cfg.TLSCertFile, cfg.TLSKeyFile, publicHost, cfg.Now())
+		if err != nil {
+			return nil, fmt.Errorf("%w (leave --tls-cert and --tls-key out to serve the hub CA's own certificate)", err)
+		}
+		if warning != "" && cfg.Logger != nil {
+			cfg.Logger.Warn(warning)
+		}
+	}
+	return hc, nil
+}
+
+// checkCAKept refuses to start on a database with enrolled kiosks whose
+// hub CA is gone (ca.pem and ca-key.pem both missing: a restore without
+// them, a volume not mounted): LoadOrCreateHub would make a new CA, whose
+// certificates no kiosk trusts and which refuses every kiosk's, cutting
+// them all off until each is enrolled again. Config.NewCA says that is
+// what the operator wants.
+func checkCAKept(ctx context.Context, cfg Config, st store.Store) error {
+	if cfg.NewCA {
+		return nil
+	}
+	for _, f := range []string{certs.CACertFile, certs.CAKeyFile} {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, f)); !errors.Is(err, fs.ErrNotExist) {
+			return nil // there is a CA (or LoadOrCreateHub says what is wrong with it)
+		}
+	}
+	devices, err := st.ListDevices(ctx, "")
+	if err != nil {
+		return fmt.Errorf("check the enrolled kiosks before making a new hub CA: %w", err)
+	}
+	active := 0
+	for _, d := range devices {
+		if d.State == store.DeviceActive {
+			active++
+		}
+	}
+	if active == 0 {
+		return nil
+	}
+	return fmt.Errorf("the hub CA (%s, %s) is missing from %s, but kiosks are enrolled with it (%d active): restore both files from the backup of this data directory (a new CA would cut every kiosk off), or start with --new-ca to make a new one and enroll every kiosk again",
+		certs.CACertFile, certs.CAKeyFile, cfg.DataDir, active)
 }
 
 // Close releases the store.

@@ -64,11 +64,7 @@ func (m *metrics) handler() http.Handler {
 // 14 days), and how many tokens never expire. It reads the token table,
 // which holds a handful of rows, on every scrape.
 type tokenCollector struct {
-	st store.TokenOps
-	// now is the hub's clock. What is exported does not depend on it
-	// (an expiry is a fixed instant; a token left out is left out
-	// whether or not it expired), so it is not read.
-	now func() time.Time
+	st  store.TokenOps
 	log *slog.Logger
 }
 

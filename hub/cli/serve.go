@@ -32,6 +32,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	mds := fs.String("fido-mds", "", "FIDO Metadata Service BLOB (the JWT from https://mds3.fidoalliance.org/); with it, a kiosk profile's allow-listed models that it lists must be proven by their makers' attestation roots and be in good standing; read again when the file changes (default DATA/fido-mds.jwt when it exists)")
 	mdsRoot := fs.String("fido-mds-root", "", "PEM file of the root the BLOB's signing chain must end at (default the FIDO Alliance's, GlobalSign Root R46)")
 	tlsCert := fs.String("tls-cert", "", "PEM file of the HTTPS certificate to serve instead of the hub CA's own, its intermediates after it: one a public or company CA issued for the --public-url host, which identity providers (Microsoft Entra ID takes no other) and browsers trust; read again when it changes; kiosks enroll with --ca naming its root (with --tls-key)")
+	newCA := fs.Bool("new-ca", false, "make a new hub CA although kiosks are enrolled with the one whose files (ca.pem, ca-key.pem) are gone from --data: every kiosk must then enroll again (without it such a hub refuses to start)")
 	tlsKey := fs.String("tls-key", "", "PEM file of --tls-cert's private key (PKCS #8, PKCS #1 or SEC 1, unencrypted; RSA, ECDSA or Ed25519), mode 0600, readable by the hub's user")
 	memLimit := fs.String("memory-limit", defaultMemoryLimit, "soft limit of the hub's Go memory, e.g. 768MiB or 2GiB: collections come sooner as it nears (GOMEMLIMIT in the environment wins); about three quarters of the memory the hub may use")
 	if err := parse(fs, args, "data"); err != nil {
@@ -91,7 +92,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws, FillWAL: true,
-		AttestationRoots: *roots, FIDOMetadata: *mds, FIDOMetadataRoot: *mdsRoot, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey})
+		AttestationRoots: *roots, FIDOMetadata: *mds, FIDOMetadataRoot: *mdsRoot, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, NewCA: *newCA})
 	if err != nil {
 		return err
 	}
