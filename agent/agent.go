@@ -460,6 +460,12 @@ func (a *Agent) restore() {
 		a.beginEnd(s.Ending, "", s.Report)
 		return
 	}
+	// The hub out of reach since before the restart: the offline grace
+	// counts from then, not from this start (offlineEnd).
+	if since := s.OfflineSince; !since.IsZero() && a.offlineSince != nil && since.Before(a.offlineSince.wall) {
+		start := *a.offlineSince
+		a.offlineSince = &inputTime{wall: since, mono: start.mono - start.wall.Sub(since)}
+	}
 	// No monotonic reference survives a restart: deadline (b) starts
 	// again from the wall clock and the skew kept with the session.
 	changed := a.settleGrantTime(s)
@@ -987,6 +993,10 @@ func (a *Agent) backInReach(w wire.Welcome) (backOnline *Event, wasOffline bool)
 		}
 	}
 	a.offlineSince = nil
+	if a.session != nil && !a.session.OfflineSince.IsZero() {
+		a.session.OfflineSince = time.Time{}
+		a.persist()
+	}
 	if !a.state.live() {
 		return nil, true
 	}
@@ -1012,6 +1022,10 @@ func (a *Agent) onDisconnected(err error) {
 	if lost {
 		now := a.inputNow()
 		a.offlineSince = &now
+		if a.state.live() {
+			a.session.OfflineSince = now.wall
+			a.persist()
+		}
 		if a.cfg.OfflineGrace > 0 && a.state.live() {
 			a.log.Warn("hub out of reach with a session open: it ends if the hub stays out of reach",
 				"session", a.session.ID, "offline_grace", a.cfg.OfflineGrace)

@@ -315,3 +315,52 @@ func TestReconnectOwnEndNearer(t *testing.T) {
 		t.Errorf("session.ended = %+v, want reason expired", e)
 	}
 }
+
+// TestRestartKeepsOfflineCount: an agent restarted (the kiosk's power
+// pulled) with the hub out of reach since before counts the grace from
+// when the hub was lost, not from its start: restarting the kiosk every
+// few minutes does not keep a session open with the hub away.
+func TestRestartKeepsOfflineCount(t *testing.T) {
+	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
+	h := startHarness(t, dir, badges, clock, withOfflineGrace(15*time.Minute))
+	h.connect()
+	h.login("s1", "ana", 8*time.Hour)
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	clock.Advance(9 * time.Minute)
+	h.wantState(Active)
+	h.stop()
+	clock.Advance(time.Minute) // 10 minutes since the hub was lost
+
+	h2 := startHarness(t, dir, badges, clock, withOfflineGrace(15*time.Minute))
+	h2.ev.expect(t, EventSessionStarted, EventSessionWarning) // 5 minutes left: inside the warning lead
+	clock.Advance(5*time.Minute - time.Second)
+	h2.wantState(Warning)
+	clock.Advance(time.Second)
+	if e := h2.ev.ended(t); e.Reason != wire.ReasonOffline {
+		t.Errorf("session.ended = %+v, want offline 15 minutes after the hub was lost", e)
+	}
+}
+
+// TestReconnectClearsOfflineCount: once the hub is back, a later restart
+// starts no count from the old outage.
+func TestReconnectClearsOfflineCount(t *testing.T) {
+	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
+	h := startHarness(t, dir, badges, clock, withOfflineGrace(15*time.Minute))
+	h.connect()
+	h.login("s1", "ana", 8*time.Hour)
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	clock.Advance(9 * time.Minute)
+	h.hub.connect()
+	h.ev.expect(t, EventConnected)
+	h.stop()
+	if st, err := readSessionState(dir); err != nil || st.Session == nil || !st.Session.OfflineSince.IsZero() {
+		t.Fatalf("session.json after the hub came back: %+v, %v; want no offline time", st.Session, err)
+	}
+	clock.Advance(20 * time.Minute)
+
+	h2 := startHarness(t, dir, badges, clock, withOfflineGrace(15*time.Minute))
+	h2.ev.expect(t, EventSessionStarted)
+	h2.warnThenEnd(t, 10*time.Minute, wire.ReasonOffline) // counted from this start
+}

@@ -92,4 +92,10 @@ type liveSession struct {
 	// session never lasts past GrantedAt plus Config.MaxSession, whatever
 	// expires_at the hub gives or moves it to (limits.go).
 	GrantedAt time.Time `json:"granted_at,omitzero"`
+	// OfflineSince is when, on the kiosk's wall clock, the hub went out of
+	// reach with this session open; zero while it is in reach. A restarted
+	// agent counts the offline grace from it (Config.OfflineGrace), so
+	// that restarting the kiosk (pulling its power) does not start the
+	// grace again.
+	OfflineSince time.Time `json:"offline_since,omitzero"`
 }

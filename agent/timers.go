@@ -112,9 +112,9 @@ func (a *Agent) sessionEnd(now inputTime) time.Time {
 // the end back). ok is false while the channel is up, or with no grace
 // set.
 //
-// A restart of the agent starts the count again (the agent cannot tell how
-// long it was down); it ends a session that outlived its end meanwhile by
-// the wall clock, as always.
+// A restarted agent counts from the wall-clock time the hub was lost
+// with the session open, kept with the session (liveSession.OfflineSince,
+// restore), not from its own start.
 func (a *Agent) offlineEnd(now inputTime) (time.Time, bool) {
 	if a.cfg.OfflineGrace <= 0 || a.offlineSince == nil {
 		return time.Time{}, false
