@@ -112,7 +112,7 @@ const maxAPIText = 500
 // logs and other systems' CSV exports.
 func checkText(field, v string, name bool) error {
 	if len(v) > maxAPIText {
-		return errors.Join(errBadRequest, fmt.Errorf("%s is longer than %d characters", field, maxAPIText))
+		return errors.Join(errBadRequest, fmt.Errorf("%s is longer than %d bytes", field, maxAPIText))
 	}
 	if name && strings.ContainsFunc(v, unicode.IsControl) {
 		return errors.Join(errBadRequest, fmt.Errorf("%s has a control character", field))

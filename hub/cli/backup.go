@@ -318,6 +318,10 @@ func notInBackup(data string) []string {
 	var left []string
 	for _, de := range entries {
 		name := de.Name()
+		if de.IsDir() && name == "profiles" {
+			left = append(left, filepath.Join(data, name)+string(filepath.Separator)) // the hub's own kiosk profiles
+			continue
+		}
 		if !de.Type().IsRegular() {
 			continue
 		}

@@ -596,3 +596,21 @@ func TestBackupRestoredHubServes(t *testing.T) {
 		}
 	})
 }
+
+// TestBackupNamesProfiles: the hub's own kiosk profiles (DIR/profiles/)
+// are not in the database; the summary names them with the key files to
+// back up beside it.
+func TestBackupNamesProfiles(t *testing.T) {
+	live := t.TempDir()
+	seedBackupHub(t, live)
+	if err := os.Mkdir(filepath.Join(live, "profiles"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := run(t, "backup", "--data", live, "--out", filepath.Join(t.TempDir(), "b.db"))
+	if code != 0 {
+		t.Fatalf("backup: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if listed := backupSummary(t, stdout)["not in the backup"]; !strings.Contains(listed, filepath.Join(live, "profiles")+"/") {
+		t.Errorf("not in the backup: %q; want DIR/profiles/ named", listed)
+	}
+}

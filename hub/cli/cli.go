@@ -22,7 +22,8 @@ import (
 const usage = `shiftgate-hub: the Shiftgate hub
 
 Usage:
-  shiftgate-hub serve  --data DIR [--listen ADDR] [--public-url URL]   run the hub
+  shiftgate-hub serve  --data DIR [--listen ADDR] [--public-url URL] [--tls-cert FILE --tls-key FILE] [--new-ca]
+                                                                      run the hub
   shiftgate-hub token  create --data DIR --name NAME --scope scim|admin|metrics [--expires 90d|DATE]
                                                                       print a new API token once (expires: admin 90d, scim/metrics 365d by default, at most 2 years)
   shiftgate-hub token  list   --data DIR                                 list tokens, their expiry and state (never their secrets)
@@ -48,7 +49,7 @@ Usage:
   shiftgate-hub review run   --data DIR                                start due default campaigns, escalate overdue items
   shiftgate-hub findings --data DIR [--format json|csv] [--dormant-days N]   risk findings
   shiftgate-hub report   --data DIR [--format json|csv]                the four governance numbers
-  shiftgate-hub admin  bootstrap --data DIR [--name NAME] [--public-url URL]  print the first console admin's one-time link
+  shiftgate-hub admin  bootstrap --data DIR [--name NAME] [--public-url URL] [--force]  print the first console admin's one-time link
   shiftgate-hub demo   --data DIR [--listen ADDR] [--exit]               a hub with a demo organisation
 
 Run 'shiftgate-hub COMMAND -h' for a command's flags.

@@ -75,7 +75,7 @@ func (e env) device(ctx context.Context, args []string) error {
 			fmt.Fprintf(e.stderr, "enrollment code for kiosk %q at %s; valid once, for %v:\n", *name, *site, enroll.CodeTTL)
 		}
 		fmt.Fprintln(e.stdout, code)
-		fmt.Fprintf(e.stderr, "on the kiosk, with %s copied to it and CODE the code above: %s\n", filepath.Join(*data, "ca.pem"), enrollHint(*profile))
+		fmt.Fprintf(e.stderr, "on the kiosk, with %s copied to it (and, if the hub serves --tls-cert, that certificate's root added to it) and CODE the code above: %s\n", filepath.Join(*data, "ca.pem"), enrollHint(*profile))
 		return nil
 	case "list":
 		fs := e.flags("device list")

@@ -105,7 +105,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	var cfg agent.EnrollConfig
 	fs.StringVar(&cfg.HubURL, "hub", "", "hub URL, https://HOST[:PORT]")
-	fs.StringVar(&cfg.CAFile, "ca", "", "the hub's ca.pem")
+	fs.StringVar(&cfg.CAFile, "ca", "", "PEM file of the CA(s) the hub's HTTPS certificate chains to: the hub's ca.pem, or, for a hub serving an operator's certificate (serve --tls-cert), that CA's root and the hub's ca.pem")
 	fs.StringVar(&cfg.Code, "code", "", "one-time enrollment code (shiftgate-hub device code)")
 	fs.StringVar(&cfg.StateDir, "state", "", "state directory (created, mode 0700)")
 	fs.StringVar(&cfg.Profile, "profile", "", "kiosk hardware profile name")
