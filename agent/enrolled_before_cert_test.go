@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/certs/certstest"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 )
 
@@ -23,27 +23,9 @@ import (
 // localhost, and returns it with the operator's root (a PEM file).
 func operatorHub(t *testing.T, start time.Time) (*hubtest.Hub, *hubtest.Clock, string) {
 	t.Helper()
-	op, err := certs.NewCA("Operator Test Root", start.Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	served, err := op.IssueServerCert([]string{"localhost"}, 90*24*time.Hour, start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile, rootFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem"), filepath.Join(dir, "root.pem")
-	if err := certs.WriteCertFile(certFile, served.Certificate...); err != nil {
-		t.Fatal(err)
-	}
-	if err := certs.WriteKeyFile(keyFile, served.PrivateKey.(crypto.Signer)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(rootFile, op.CertPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	op := certstest.NewOperator(t, start, "localhost")
 	clock := hubtest.NewClock(start)
-	return hubtest.Start(t, hubtest.Options{Clock: clock, TLSCertFile: certFile, TLSKeyFile: keyFile, TLSRootFile: rootFile}), clock, rootFile
+	return hubtest.Start(t, hubtest.Options{Clock: clock, TLSCertFile: op.CertFile, TLSKeyFile: op.KeyFile, TLSRootFile: op.RootFile}), clock, op.RootFile
 }
 
 // waitRenewed waits until c has renewed the device certificate it

@@ -2,15 +2,11 @@ package agent
 
 import (
 	"bytes"
-	"crypto"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/shiftgate/shiftgate/certs"
-	"github.com/shiftgate/shiftgate/hub/hubtest"
 )
 
 // TestEnrollWithOperatorCert: a hub that serves an operator's HTTPS
@@ -20,27 +16,11 @@ import (
 // channel comes up over mTLS and the certificate renews.
 func TestEnrollWithOperatorCert(t *testing.T) {
 	start := time.Now()
-	op, err := certs.NewCA("Operator Test Root", start.Add(-time.Hour))
+	h, hubClock, rootFile := operatorHub(t, start)
+	root, err := os.ReadFile(rootFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	served, err := op.IssueServerCert([]string{"localhost"}, 90*24*time.Hour, start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile, rootFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem"), filepath.Join(dir, "root.pem")
-	if err := certs.WriteCertFile(certFile, served.Certificate...); err != nil {
-		t.Fatal(err)
-	}
-	if err := certs.WriteKeyFile(keyFile, served.PrivateKey.(crypto.Signer)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(rootFile, op.CertPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	hubClock := hubtest.NewClock(start)
-	h := hubtest.Start(t, hubtest.Options{Clock: hubClock, TLSCertFile: certFile, TLSKeyFile: keyFile, TLSRootFile: rootFile})
 	kiosk := &fakeClock{now: start}
 
 	// The hub's own CA is not what its HTTPS certificate chains to now.
@@ -56,7 +36,7 @@ func TestEnrollWithOperatorCert(t *testing.T) {
 		t.Fatalf("enroll trusting the operator's CA: %v", err)
 	}
 	hubCA, _ := os.ReadFile(filepath.Join(h.DataDir, CAFile))
-	for file, want := range map[string][]byte{CAFile: op.CertPEM(), DeviceCAFile: hubCA} {
+	for file, want := range map[string][]byte{CAFile: root, DeviceCAFile: hubCA} {
 		if got, err := os.ReadFile(filepath.Join(state, file)); err != nil || !bytes.Equal(got, want) {
 			t.Errorf("%s in the state directory: %v; want the %s", file, err, map[string]string{CAFile: "operator's root", DeviceCAFile: "hub CA"}[file])
 		}

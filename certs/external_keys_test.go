@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/certs/certstest"
 )
 
 // issueFor issues, with ca, a server certificate for hub.example.org (as
@@ -290,7 +291,7 @@ func TestExternalCertNames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			certPath, keyPath := writeServing(t, t.TempDir(), craftServing(t, op, now, tc.mod))
+			certPath, keyPath := certstest.WriteServing(t, t.TempDir(), craftServing(t, op, now, tc.mod))
 			_, err = h.UseExternalCert(certPath, keyPath, tc.host, now)
 			if tc.want == "" && err != nil {
 				t.Fatalf("UseExternalCert: %v", err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/certs/certstest"
 )
 
 // servingFiles is a certificate chain and its key as PEM, padded (PEM
@@ -147,7 +148,7 @@ func TestExternalCertReloadHalfWritten(t *testing.T) {
 	op := operatorCA(t, now)
 	first := craftServing(t, op, now, func(*x509.Certificate) {})
 	dir := t.TempDir()
-	certPath, keyPath := writeServing(t, dir, first)
+	certPath, keyPath := certstest.WriteServing(t, dir, first)
 	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestExternalCertReloadHalfWritten(t *testing.T) {
 	}
 
 	third := craftServing(t, op, now, func(c *x509.Certificate) { c.NotBefore = now.Add(time.Minute) })
-	writeServing(t, dir, third)
+	certstest.WriteServing(t, dir, third)
 	if renewed, err := h.RenewServerCert(now); renewed || err == nil || !strings.Contains(err.Error(), "not valid before") {
 		t.Fatalf("reload of a certificate valid from a minute on: %v, %v; want it refused for now", renewed, err)
 	}
@@ -196,7 +197,7 @@ func TestExternalCertReloadWarning(t *testing.T) {
 	}
 	op := operatorCA(t, now)
 	dir := t.TempDir()
-	certPath, keyPath := writeServing(t, dir, craftServing(t, op, now, func(*x509.Certificate) {}))
+	certPath, keyPath := certstest.WriteServing(t, dir, craftServing(t, op, now, func(*x509.Certificate) {}))
 	warning, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now)
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +207,7 @@ func TestExternalCertReloadWarning(t *testing.T) {
 		t.Errorf("warning %q, ExternalCertWarning %q; want both to say it does not chain", warning, h.ExternalCertWarning())
 	}
 	ed := edServing(t, op, now)
-	writeServing(t, dir, ed)
+	certstest.WriteServing(t, dir, ed)
 	if renewed, err := h.RenewServerCert(now); err != nil || !renewed {
 		t.Fatal(renewed, err)
 	}
@@ -228,7 +229,7 @@ func TestExternalCertReloadBesideHandshakes(t *testing.T) {
 	first := craftServing(t, op, now, func(*x509.Certificate) {})
 	second := craftServing(t, op, now, func(c *x509.Certificate) { c.NotAfter = now.Add(120 * 24 * time.Hour) })
 	dir := t.TempDir()
-	certPath, keyPath := writeServing(t, dir, first)
+	certPath, keyPath := certstest.WriteServing(t, dir, first)
 	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +259,7 @@ func TestExternalCertReloadBesideHandshakes(t *testing.T) {
 	}
 	for i := range 20 {
 		tc := []*tls.Certificate{first, second}[i%2]
-		writeServing(t, dir, tc)
+		certstest.WriteServing(t, dir, tc)
 		if _, err := h.RenewServerCert(now); err != nil {
 			t.Errorf("reload %d: %v", i, err)
 		}

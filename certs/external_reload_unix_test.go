@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/certs/certstest"
 )
 
 // TestExternalCertReloadDoesNotHoldHandshakes: a reload reads the files
@@ -27,7 +28,7 @@ func TestExternalCertReloadDoesNotHoldHandshakes(t *testing.T) {
 	op := operatorCA(t, now)
 	first := craftServing(t, op, now, func(*x509.Certificate) {})
 	dir := t.TempDir()
-	certPath, keyPath := writeServing(t, dir, first)
+	certPath, keyPath := certstest.WriteServing(t, dir, first)
 	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
 		t.Fatal(err)
 	}

@@ -31,20 +31,6 @@ func operatorCA(t *testing.T, now time.Time) *certs.CA {
 	return ca
 }
 
-// writeServing writes tc's chain and key as an operator would, and
-// returns the two paths.
-func writeServing(t *testing.T, dir string, tc *tls.Certificate) (certPath, keyPath string) {
-	t.Helper()
-	certPath, keyPath = filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
-	if err := certs.WriteCertFile(certPath, tc.Certificate...); err != nil {
-		t.Fatal(err)
-	}
-	if err := certs.WriteKeyFile(keyPath, tc.PrivateKey.(crypto.Signer)); err != nil {
-		t.Fatal(err)
-	}
-	return certPath, keyPath
-}
-
 // craftServing issues, with ca, a certificate for a fresh key shaped by
 // mod (from a valid server certificate for hub.example.org).
 func craftServing(t *testing.T, ca *certs.CA, now time.Time, mod func(*x509.Certificate)) *tls.Certificate {
@@ -92,7 +78,7 @@ func TestExternalCertServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPath, keyPath := writeServing(t, t.TempDir(), served)
+	certPath, keyPath := certstest.WriteServing(t, t.TempDir(), served)
 	warning, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +151,7 @@ func TestExternalCertRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			certPath, keyPath := writeServing(t, t.TempDir(), tc.cert)
+			certPath, keyPath := certstest.WriteServing(t, t.TempDir(), tc.cert)
 			if tc.key != nil {
 				if err := certs.WriteKeyFile(keyPath, tc.key); err != nil {
 					t.Fatal(err)
@@ -199,14 +185,14 @@ func TestExternalCertReloaded(t *testing.T) {
 	op := operatorCA(t, now)
 	first := craftServing(t, op, now, func(*x509.Certificate) {})
 	dir := t.TempDir()
-	certPath, keyPath := writeServing(t, dir, first)
+	certPath, keyPath := certstest.WriteServing(t, dir, first)
 	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
 		t.Fatal(err)
 	}
 
 	// A broken renewal: a certificate for another host.
 	wrong := craftServing(t, op, now, func(c *x509.Certificate) { c.DNSNames = []string{"other.example.org"} })
-	writeServing(t, dir, wrong)
+	certstest.WriteServing(t, dir, wrong)
 	renewed, err := h.RenewServerCert(now)
 	if err == nil || renewed || !strings.Contains(err.Error(), "still serving the one that expires") {
 		t.Errorf("reload of a certificate for another host: %v, %v; want an error, the old one kept", renewed, err)
@@ -216,7 +202,7 @@ func TestExternalCertReloaded(t *testing.T) {
 	}
 
 	second := craftServing(t, op, now, func(c *x509.Certificate) { c.NotAfter = now.Add(180 * 24 * time.Hour) })
-	writeServing(t, dir, second)
+	certstest.WriteServing(t, dir, second)
 	if renewed, err := h.RenewServerCert(now); err != nil || !renewed {
 		t.Fatalf("reload of the renewal: %v, %v", renewed, err)
 	}

@@ -2,7 +2,6 @@ package hub
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -17,28 +16,14 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/certs/certstest"
 )
 
 // TestOperatorCertRefused: a hub given an HTTPS certificate that cannot
 // serve its public URL does not start, and says why and what to do.
 func TestOperatorCertRefused(t *testing.T) {
-	now := time.Now()
-	op, err := certs.NewCA("Operator Test Root", now.Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := op.IssueServerCert([]string{"intranet.example.org"}, 90*24*time.Hour, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "fullchain.pem"), filepath.Join(dir, "privkey.pem")
-	if err := certs.WriteCertFile(certFile, other.Certificate...); err != nil {
-		t.Fatal(err)
-	}
-	if err := certs.WriteKeyFile(keyFile, other.PrivateKey.(crypto.Signer)); err != nil {
-		t.Fatal(err)
-	}
+	op := certstest.NewOperator(t, time.Now(), "intranet.example.org")
+	certFile, keyFile := op.CertFile, op.KeyFile
 	for _, tc := range []struct {
 		name         string
 		cert, key    string
