@@ -141,17 +141,8 @@ func TestExternalCertReloadSameSizeAndTime(t *testing.T) {
 // behind the CA's).
 func TestExternalCertReloadHalfWritten(t *testing.T) {
 	now := time.Now()
-	h, err := certs.LoadOrCreateHub(t.TempDir(), []string{"hub.example.org"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op := operatorCA(t, now)
-	first := craftServing(t, op, now, func(*x509.Certificate) {})
-	dir := t.TempDir()
-	certPath, keyPath := certstest.WriteServing(t, dir, first)
-	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
-		t.Fatal(err)
-	}
+	h, op, first, certPath, keyPath := servingHub(t, now)
+	dir := filepath.Dir(certPath)
 
 	second := craftServing(t, op, now, func(c *x509.Certificate) { c.NotAfter = now.Add(120 * 24 * time.Hour) })
 	if err := certs.WriteCertFile(certPath, second.Certificate...); err != nil {

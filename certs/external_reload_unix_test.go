@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/certs"
-	"github.com/shiftgate/shiftgate/certs/certstest"
 )
 
 // TestExternalCertReloadDoesNotHoldHandshakes: a reload reads the files
@@ -21,17 +20,7 @@ import (
 // renewal once the file can be read.
 func TestExternalCertReloadDoesNotHoldHandshakes(t *testing.T) {
 	now := time.Now()
-	h, err := certs.LoadOrCreateHub(t.TempDir(), []string{"hub.example.org"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op := operatorCA(t, now)
-	first := craftServing(t, op, now, func(*x509.Certificate) {})
-	dir := t.TempDir()
-	certPath, keyPath := certstest.WriteServing(t, dir, first)
-	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
-		t.Fatal(err)
-	}
+	h, op, first, certPath, keyPath := servingHub(t, now)
 	second := craftServing(t, op, now, func(c *x509.Certificate) { c.NotAfter = now.Add(120 * 24 * time.Hour) })
 	var chainPEM []byte
 	for _, der := range second.Certificate {

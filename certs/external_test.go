@@ -7,9 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,26 +37,8 @@ func craftServing(t *testing.T, ca *certs.CA, now time.Time, mod func(*x509.Cert
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(now.UnixNano()),
-		Subject:               pkix.Name{CommonName: "hub.example.org"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(90 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		DNSNames:              []string{"hub.example.org"},
-	}
-	mod(tmpl)
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	leaf := issueFor(t, ca, key.Public(), now, mod)
+	return &tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}
 }
 
 // TestExternalCertServed: with an operator's certificate the hub serves it
@@ -173,22 +153,30 @@ func TestExternalCertRefused(t *testing.T) {
 	}
 }
 
+// servingHub is a hub serving a certificate for hub.example.org that op
+// issued (first), from certPath and keyPath, as of now.
+func servingHub(t *testing.T, now time.Time) (h *certs.Hub, op *certs.CA, first *tls.Certificate, certPath, keyPath string) {
+	t.Helper()
+	h, err := certs.LoadOrCreateHub(t.TempDir(), []string{"hub.example.org"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op = operatorCA(t, now)
+	first = craftServing(t, op, now, func(*x509.Certificate) {})
+	certPath, keyPath = certstest.WriteServing(t, t.TempDir(), first)
+	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
+		t.Fatal(err)
+	}
+	return h, op, first, certPath, keyPath
+}
+
 // TestExternalCertReloaded: a renewal written over the files (as certbot's
 // deploy hook does) is served from the next RenewServerCert; files that do
 // not pass the checks leave the current certificate in place.
 func TestExternalCertReloaded(t *testing.T) {
 	now := time.Now()
-	h, err := certs.LoadOrCreateHub(t.TempDir(), []string{"hub.example.org"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op := operatorCA(t, now)
-	first := craftServing(t, op, now, func(*x509.Certificate) {})
-	dir := t.TempDir()
-	certPath, keyPath := certstest.WriteServing(t, dir, first)
-	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
-		t.Fatal(err)
-	}
+	h, op, first, certPath, keyPath := servingHub(t, now)
+	dir := filepath.Dir(certPath)
 
 	// A broken renewal: a certificate for another host.
 	wrong := craftServing(t, op, now, func(c *x509.Certificate) { c.DNSNames = []string{"other.example.org"} })
