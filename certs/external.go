@@ -25,9 +25,10 @@ type externalCert struct {
 	certPath, keyPath string
 	host              string // the public URL's host, which it must cover
 
-	// mu serialises reloads, and guards what they update. It is never
-	// held with Hub.mu: a reload reads the files without holding up the
-	// handshakes, which take Hub.mu.
+	// mu serialises reloads, and guards what they update. A reload
+	// takes Hub.mu inside it, only to swap the certificate, never the
+	// other way round: the files are read without Hub.mu held, so the
+	// handshakes, which take Hub.mu, are not held up.
 	mu sync.Mutex
 	// sum is the SHA-256 of the two files' contents as last served: a
 	// renewal is told by what the files hold, not by their size and
@@ -166,11 +167,7 @@ func (e *externalCert) parse(certPEM, keyPEM []byte, now time.Time) (*tls.Certif
 	if err := checkServingCert(chain[0], e.host, now); err != nil {
 		return nil, fmt.Errorf("HTTPS certificate %s: %w", e.certPath, err)
 	}
-	tc := &tls.Certificate{PrivateKey: key, Leaf: chain[0]}
-	for _, c := range chain {
-		tc.Certificate = append(tc.Certificate, c.Raw)
-	}
-	return tc, nil
+	return newTLSCertificate(chain, key)
 }
 
 // decodeServingKeyPEM parses an HTTPS server key as OpenSSL, certbot and

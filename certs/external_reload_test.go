@@ -212,18 +212,9 @@ func TestExternalCertReloadWarning(t *testing.T) {
 // -race).
 func TestExternalCertReloadBesideHandshakes(t *testing.T) {
 	now := time.Now()
-	h, err := certs.LoadOrCreateHub(t.TempDir(), []string{"hub.example.org"}, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	op := operatorCA(t, now)
-	first := craftServing(t, op, now, func(*x509.Certificate) {})
+	h, op, first, certPath, _ := servingHub(t, now)
 	second := craftServing(t, op, now, func(c *x509.Certificate) { c.NotAfter = now.Add(120 * 24 * time.Hour) })
-	dir := t.TempDir()
-	certPath, keyPath := certstest.WriteServing(t, dir, first)
-	if _, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now); err != nil {
-		t.Fatal(err)
-	}
+	dir := filepath.Dir(certPath)
 
 	// Concurrent handshakes and reloads of alternating files.
 	var wg sync.WaitGroup

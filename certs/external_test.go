@@ -53,13 +53,9 @@ func TestExternalCertServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	own := h.Certificate()
-	op := operatorCA(t, now)
-	served, err := op.IssueServerCert([]string{"hub.example.org"}, 90*24*time.Hour, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPath, keyPath := certstest.WriteServing(t, t.TempDir(), served)
-	warning, err := h.UseExternalCert(certPath, keyPath, "hub.example.org", now)
+	o := certstest.NewOperator(t, now, "hub.example.org")
+	op, served := o.CA, o.Served
+	warning, err := h.UseExternalCert(o.CertFile, o.KeyFile, "hub.example.org", now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,11 +85,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 // unknownProfile is the error message for a profile this hub does not
 // know, with the ones it does.
 func (s *Server) unknownProfile(name string) string {
-	return unknownProfile(s.profiles, name)
-}
-
-func unknownProfile(known map[string]*profiles.Profile, name string) string {
-	return unknownProfileError(known, name).Error()
+	return unknownProfileError(s.profiles, name).Error()
 }
 
 // ErrUnknownProfile is wrapped by CheckProfile's error for a name that is

@@ -168,7 +168,7 @@ func (s *Server) apiDeviceCode(w http.ResponseWriter, r *http.Request, a lifecyc
 	}
 	if p := strings.TrimSpace(req.Profile); p != "" {
 		if _, ok := s.profiles[p]; !ok {
-			return errors.Join(errBadRequest, errors.New(s.unknownProfile(p)))
+			return errors.Join(errBadRequest, unknownProfileError(s.profiles, p))
 		}
 	}
 	code, err := enroll.NewCode(r.Context(), s.st, s.audit, a.Name, req.Name, req.Site, req.Profile, s.cfg.Now())

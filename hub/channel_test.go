@@ -836,9 +836,7 @@ func TestPendingEnrollmentSentAgainOnReconnect(t *testing.T) {
 func TestKioskReportsOfflineEnd(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	k, g := signedIn(t, h, "olu", "Nurse")
-	if e := k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: "unplugged"}, wire.TypeError, nil); e.Type != wire.TypeError {
-		t.Fatalf("made-up reason answered %s", e.Type)
-	}
+	k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: "unplugged"}, wire.TypeError, nil) // Call fails t on any other answer
 	k.Call(wire.TypeSessionEnd, wire.SessionEnd{SessionID: g.SessionID, Reason: wire.ReasonOffline}, wire.TypeAck, nil)
 	s, err := h.Store().GetSession(t.Context(), g.SessionID)
 	if err != nil || s.Ended.IsZero() || s.EndReason != wire.ReasonOffline {

@@ -611,8 +611,9 @@ func (s *Server) renewServerCert(ctx context.Context) {
 				}
 			}
 			if external && now.Sub(warned) >= 24*time.Hour {
-				if msg, level := externalCertExpiry(s.certs.Certificate().Leaf.NotAfter, now); msg != "" {
-					s.cfg.Logger.Log(ctx, level, msg, "not_after", s.certs.Certificate().Leaf.NotAfter, "file", s.cfg.TLSCertFile)
+				notAfter := s.certs.Certificate().Leaf.NotAfter
+				if msg, level := externalCertExpiry(notAfter, now); msg != "" {
+					s.cfg.Logger.Log(ctx, level, msg, "not_after", notAfter, "file", s.cfg.TLSCertFile)
 					warned = now
 				}
 			}
@@ -647,7 +648,7 @@ func loadCerts(ctx context.Context, cfg Config, st store.Store, hosts []string, 
 		if err != nil {
 			return nil, fmt.Errorf("%w (leave --tls-cert and --tls-key out to serve the hub CA's own certificate)", err)
 		}
-		if warning != "" && cfg.Logger != nil {
+		if warning != "" {
 			cfg.Logger.Warn(warning)
 		}
 	}

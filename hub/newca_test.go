@@ -23,15 +23,7 @@ func TestLostCARefused(t *testing.T) {
 	h.EnrollKiosk(t, "north-1", "north")
 	h.Stop()
 	dir := h.DataDir
-	removeCA := func() {
-		t.Helper()
-		for _, f := range []string{certs.CACertFile, certs.CAKeyFile} {
-			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				t.Fatal(err)
-			}
-		}
-	}
-	removeCA()
+	removeCA(t, dir)
 	cfg := hub.Config{DataDir: dir, Listen: "127.0.0.1:0", PublicURL: "https://localhost:8443"}
 	s, err := hub.New(t.Context(), cfg)
 	if err == nil {
@@ -63,14 +55,21 @@ func TestLostCARefused(t *testing.T) {
 func TestLostCAWithoutKiosks(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	h.Stop()
-	for _, f := range []string{certs.CACertFile, certs.CAKeyFile} {
-		if err := os.Remove(filepath.Join(h.DataDir, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	removeCA(t, h.DataDir)
 	s, err := hub.New(t.Context(), hub.Config{DataDir: h.DataDir, Listen: "127.0.0.1:0", PublicURL: "https://localhost:8443"})
 	if err != nil {
 		t.Fatalf("a hub without kiosks refused a new CA: %v", err)
 	}
 	s.Close()
+}
+
+// removeCA removes the hub CA's files from a stopped hub's data
+// directory, as a restore without them leaves it.
+func removeCA(t *testing.T, dir string) {
+	t.Helper()
+	for _, f := range []string{certs.CACertFile, certs.CAKeyFile} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

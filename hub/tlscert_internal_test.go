@@ -46,10 +46,10 @@ func TestOperatorCertRefused(t *testing.T) {
 	}
 }
 
-// TestOperatorCertExpiryLogged: the hub cannot renew an operator's
-// certificate, so it says when one is about to expire, and louder once it
-// has.
-func TestOperatorCertExpiryLogged(t *testing.T) {
+// TestOperatorCertExpiryMessage: the hub cannot renew an operator's
+// certificate, so what renewServerCert logs of it (externalCertExpiry)
+// says when one is about to expire, and louder once it has.
+func TestOperatorCertExpiryMessage(t *testing.T) {
 	now := time.Now()
 	for _, tc := range []struct {
 		left  time.Duration

@@ -49,10 +49,7 @@ func (e env) backup(ctx context.Context, args []string) error {
 		return err
 	}
 	defer st.Close()
-	version, err := st.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
+	version := st.SchemaVersion()
 	src := filepath.Join(*data, hub.DBFile)
 	fmt.Fprintf(e.stderr, "backing up %s (schema version %d) to %s, in one read transaction (a running hub keeps running)\n", src, version, out)
 
@@ -272,10 +269,7 @@ func syncAndHash(path string) (int64, []byte, error) {
 // SQLite itself allows. Any other failure to sync removes it.
 func keepNew(tmp, out string, sync func(dir string) error) (note string, err error) {
 	if err := os.Link(tmp, out); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return "", fmt.Errorf("backup failed: %s was made while the backup ran and is left as it is; nothing was written: run backup again with a new --out", out)
-		}
-		if _, lerr := os.Lstat(out); !errors.Is(lerr, fs.ErrNotExist) {
+		if _, lerr := os.Lstat(out); errors.Is(err, fs.ErrExist) || !errors.Is(lerr, fs.ErrNotExist) {
 			return "", fmt.Errorf("backup failed: %s was made while the backup ran and is left as it is; nothing was written: run backup again with a new --out", out)
 		}
 		if err := os.Rename(tmp, out); err != nil {

@@ -70,9 +70,15 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // usageErr marks a bad value as a usage error; other errors pass through.
 func usageErr(err error) error {
 	if errors.Is(err, lifecycle.ErrInvalid) {
-		return fmt.Errorf("%w: %v", errUsage, strings.TrimPrefix(err.Error(), lifecycle.ErrInvalid.Error()+": "))
+		return fmt.Errorf("%w: %s", errUsage, invalidText(err))
 	}
 	return err
+}
+
+// invalidText is the message of a lifecycle.ErrInvalid error without
+// that error's own prefix: what is wrong, for the command line.
+func invalidText(err error) string {
+	return strings.TrimPrefix(err.Error(), lifecycle.ErrInvalid.Error()+": ")
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -118,7 +124,7 @@ func (e env) review(ctx context.Context, args []string) error {
 		// (name, due date, scope lists and names): none is left for
 		// after the hub is opened.
 		if err := req.Check(time.Now()); err != nil {
-			return fmt.Errorf("%w: review start: %v", errUsage, strings.TrimPrefix(err.Error(), lifecycle.ErrInvalid.Error()+": "))
+			return fmt.Errorf("%w: review start: %s", errUsage, invalidText(err))
 		}
 		return withGovernance(ctx, *data, func(g *governance.Service) error {
 			c, err := g.StartCampaign(ctx, cliActor, req)

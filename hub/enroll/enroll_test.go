@@ -1,6 +1,7 @@
 package enroll_test
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -102,7 +103,8 @@ func TestNewCodeFormat(t *testing.T) {
 }
 
 // TestCheckKiosk: CheckKiosk refuses what NewCode refuses of a name and a
-// site alone (a blank one), with NewCode's error, and passes the rest.
+// site alone (a blank one, a control character, more than 500 bytes),
+// with NewCode's error, and passes the rest.
 func TestCheckKiosk(t *testing.T) {
 	e := newEnv(t)
 	for _, tc := range []struct {
@@ -222,7 +224,9 @@ func TestRedeemExpiry(t *testing.T) {
 }
 
 // TestRedeemIdentityFromHub checks that the certificate names the device
-// the hub created, whatever the CSR asks for.
+// the hub created, whatever the CSR asks for, and that the response
+// carries the hub CA that issued it (for a kiosk whose --ca is another
+// CA's root: the hub serves an operator's HTTPS certificate).
 func TestRedeemIdentityFromHub(t *testing.T) {
 	e := newEnv(t)
 	code := e.code(t, "kiosk-1", "")
@@ -257,6 +261,12 @@ func TestRedeemIdentityFromHub(t *testing.T) {
 	d, err := e.st.GetDevice(t.Context(), resp.DeviceID)
 	if err != nil || d.State != store.DeviceActive || d.Name != "kiosk-1" {
 		t.Errorf("device = %+v, %v; want kiosk-1, active", d, err)
+	}
+	if !bytes.Equal(resp.DeviceCA, e.ca.Cert.Raw) {
+		t.Error("the response does not carry the hub CA")
+	}
+	if err := cert.CheckSignatureFrom(e.ca.Cert); err != nil {
+		t.Errorf("the device certificate is not the hub CA's: %v", err)
 	}
 }
 

@@ -66,6 +66,8 @@ func TestVacuumIntoBesideWriter(t *testing.T) {
 		t.Errorf("copy mode %v, %v; want 0600 as it was made", fi.Mode(), err)
 	}
 
+	// OpenReadOnly refuses a file of any other schema version than this
+	// build's: opening the copy checks that it kept the version.
 	cp, err := OpenReadOnly(t.Context(), out)
 	if err != nil {
 		t.Fatalf("open the copy: %v", err)
@@ -73,9 +75,6 @@ func TestVacuumIntoBesideWriter(t *testing.T) {
 	defer cp.Close()
 	if err := cp.QuickCheck(t.Context()); err != nil {
 		t.Errorf("QuickCheck of the copy: %v", err)
-	}
-	if v, err := cp.SchemaVersion(t.Context()); err != nil || v != len(migrations()) {
-		t.Errorf("SchemaVersion of the copy = %d, %v; want %d", v, err, len(migrations()))
 	}
 	rs, err := cp.ListAudit(t.Context(), store.AuditQuery{})
 	if err != nil || len(rs) != 20 || string(rs[19].Hash) != "hash-20" {
