@@ -834,23 +834,40 @@ func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, erro
 }
 
 func readKey(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	key, err := readOwnerOnly(path, "audit key", func(size int64) error {
+		if size != keySize {
+			return fmt.Errorf("audit key %s is %d bytes, want %d: restore it from backup", path, size, keySize)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("audit key %s has mode %v: it must be readable by its owner only (chmod 600 %s)", path, st.Mode().Perm(), path)
-	}
-	if st.Size() != keySize {
-		// Before reading it: a file put there by mistake may be large.
-		return nil, fmt.Errorf("audit key %s is %d bytes, want %d: restore it from backup", path, st.Size(), keySize)
-	}
-	key, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read audit key: %w", err)
 	}
 	if len(key) != keySize {
 		return nil, fmt.Errorf("audit key %s is %d bytes, want %d: restore it from backup", path, len(key), keySize)
 	}
 	return key, nil
+}
+
+// readOwnerOnly reads the secret file at path, what it holds named by
+// what ("audit key"). A file readable by group or others is refused, and
+// so is one whose size checkSize refuses, before it is read: a file put
+// there by mistake may be large. A missing file is an error wrapping
+// fs.ErrNotExist.
+func readOwnerOnly(path, what string, checkSize func(int64) error) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("%s %s has mode %v: it must be readable by its owner only (chmod 600 %s)", what, path, st.Mode().Perm(), path)
+	}
+	if err := checkSize(st.Size()); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", what, err)
+	}
+	return b, nil
 }

@@ -357,19 +357,14 @@ func writeAside(path string, b []byte, perm fs.FileMode, place func(old, new str
 }
 
 func readSignKey(path string) (*Signer, error) {
-	st, err := os.Stat(path)
+	b, err := readOwnerOnly(path, "audit signing key", func(size int64) error {
+		if size > maxKeyFile {
+			return fmt.Errorf("audit signing key %s is %d bytes: not a PEM Ed25519 key", path, size)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("audit signing key %s has mode %v: it must be readable by its owner only (chmod 600 %s)", path, st.Mode().Perm(), path)
-	}
-	if st.Size() > maxKeyFile {
-		return nil, fmt.Errorf("audit signing key %s is %d bytes: not a PEM Ed25519 key", path, st.Size())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read audit signing key: %w", err)
 	}
 	block, rest := pem.Decode(b)
 	if block == nil || block.Type != "PRIVATE KEY" || len(bytes.TrimSpace(rest)) != 0 {

@@ -42,8 +42,6 @@ func TestExportDoesNotSignWhatDoesNotRoundTrip(t *testing.T) {
 		t.Errorf("signed Export = %d, %v; want the 3 records, unsigned, naming record 2", n, err)
 	}
 	if strings.Contains(b.String(), `{"signature":`) {
-		if _, kerr := audit.VerifyExport(key, 0, bytes.NewReader(b.Bytes())); kerr != nil {
-			t.Errorf("the hub signed an export whose lines do not verify under its key: %v", kerr)
-		}
+		t.Errorf("the hub signed an export whose lines do not verify under its key:\n%s", b.String())
 	}
 }

@@ -546,6 +546,12 @@ func TestSignKeyFiles(t *testing.T) {
 			}
 		})
 	}
+	// A file far larger than a key is refused before it is read.
+	big := t.TempDir()
+	os.WriteFile(filepath.Join(big, audit.SignKeyFile), bytes.Repeat([]byte{'A'}, 1<<20), 0o600)
+	if _, err := audit.LoadSigner(big); err == nil || !strings.Contains(err.Error(), "1048576 bytes: not a PEM Ed25519 key") {
+		t.Errorf("LoadSigner of a 1 MiB key file: %v, want it refused for its size", err)
+	}
 	if _, err := audit.ParsePublicKey(mustRead(t, keyPath)); err == nil || !strings.Contains(err.Error(), "private") {
 		t.Errorf("ParsePublicKey of the private key = %v, want it named as the private key", err)
 	}

@@ -206,8 +206,14 @@ func (e env) verified(rep audit.Report, err error, keyed bool, then string) erro
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "OK: %d records, chain intact; head %s\n", rep.Records, rep.Anchor())
-	fmt.Fprintf(e.stderr, "keep the head away from this host (a SIEM, a ticket) and check later runs with --anchor %s: without it, records cut off the end or a trail re-sealed with audit.key go unseen\n", rep.Anchor())
+	e.keepHead(rep)
 	return nil
+}
+
+// keepHead says, on stderr, to keep the head a verification reached where
+// this host cannot change it, and to check later runs against it.
+func (e env) keepHead(rep audit.Report) {
+	fmt.Fprintf(e.stderr, "keep the head away from this host (a SIEM, a ticket) and check later runs with --anchor %s: without it, records cut off the end or a trail re-sealed with audit.key go unseen\n", rep.Anchor())
 }
 
 // auditProgressEvery is how many records pass between progress lines.
@@ -298,7 +304,7 @@ func (e env) verifyExport(data, pubFile, file string, after int64, opts ...audit
 		}
 	}
 	if rep.Records > 0 {
-		fmt.Fprintf(e.stderr, "keep the head away from this host (a SIEM, a ticket) and check later runs with --anchor %s: without it, records cut off the end or a trail re-sealed with audit.key go unseen\n", rep.Anchor())
+		e.keepHead(rep)
 	}
 	return nil
 }

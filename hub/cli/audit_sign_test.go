@@ -352,3 +352,28 @@ func mustReadFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestAuditVerifyKeepHeadHint: every verification that reaches a head
+// (of the database, of an export with audit.key, of an export with the
+// public key alone) tells on stderr to keep that head elsewhere and
+// check later runs with --anchor: without one, records cut off the end
+// go unseen.
+func TestAuditVerifyKeepHeadHint(t *testing.T) {
+	dir := signingHub(t, 1)
+	pem, _ := publicKey(t, dir)
+	head := verifyHead(t, dir)
+	_, all, _ := run(t, "audit", "export", "--data", dir)
+	tmp := t.TempDir()
+	pubFile := writeFile(t, filepath.Join(tmp, "hub.pub"), pem)
+	file := writeFile(t, filepath.Join(tmp, "trail.jsonl"), all)
+	hint := "check later runs with --anchor " + head + ": "
+	for _, args := range [][]string{
+		{"audit", "verify", "--data", dir},
+		{"audit", "verify", "--data", dir, "--export", file},
+		{"audit", "verify", "--export", file, "--public-key", pubFile},
+	} {
+		if code, _, errs := run(t, args...); code != 0 || !strings.Contains(errs, hint) {
+			t.Errorf("%v: exit %d, stderr %q; want %q", args, code, errs, hint)
+		}
+	}
+}

@@ -102,7 +102,7 @@ func TestTokenCreateExpiry(t *testing.T) {
 		if !near(tok.Expires, tc.want) {
 			t.Errorf("%v: expires %v, want %v", args, tok.Expires, tc.want)
 		}
-		if !strings.Contains(errs, "expires "+tok.Expires.Local().Format("2006-01-02 15:04:05")) || !strings.Contains(errs, "shown once") {
+		if !strings.Contains(errs, "expires "+tok.Expires.UTC().Format("2006-01-02 15:04:05 UTC")) || !strings.Contains(errs, "shown once") {
 			t.Errorf("%v: stderr %q does not say when the token expires", args, errs)
 		}
 		recs := tokenAudit(t, dir, "token.create", tok.ID)
@@ -268,7 +268,7 @@ func TestTokenListStates(t *testing.T) {
 		t.Fatalf("token list: exit %d, %q, %q", code, out, errs)
 	}
 	for id, want := range map[string][]string{
-		active.ID: {"active", active.Expires.Local().Format("2006-01-02 15:04:05")},
+		active.ID: {"active", active.Expires.UTC().Format("2006-01-02 15:04:05Z")},
 		soon.ID:   {"expires in 3 days"},
 		legacy.ID: {"no expiry: rotate", "never"},
 		gone.ID:   {"expired"},

@@ -128,7 +128,7 @@ type Status struct {
 	// Label is one of "active", "expires in N days" (or hours, minutes:
 	// within ExpiresSoon), "expired", "no expiry: rotate" (a token from
 	// before tokens expired) and "revoked", followed by "(rotated to ID)"
-	// for a token a rotation replaced.
+	// for a token a rotation replaced, unless it is revoked.
 	Label string
 	// Soon marks a token that works now and stops within ExpiresSoon, or
 	// never stops (no expiry): one to act on.
@@ -176,8 +176,8 @@ func Within(d time.Duration) string {
 }
 
 // ErrCannotRotate means the token asked for cannot be rotated: it is
-// revoked, or a rotation replaced it already with a token still in use.
-// The message says which and what to do instead.
+// revoked, or a rotation replaced it already with a token still in use
+// or rotated on in turn. The message says which and what to do instead.
 var ErrCannotRotate = errors.New("cannot rotate")
 
 // Rotation is what Rotate did.
@@ -223,6 +223,9 @@ func Rotate(ctx context.Context, tx store.TokenOps, id string, now time.Time, ov
 	}
 	if err := rotatable(cur, succ); err != nil {
 		return Rotation{}, err
+	}
+	if err := checkScope(cur.Scope); err != nil {
+		return Rotation{}, fmt.Errorf("rotate token %s: %w", id, err)
 	}
 	// The name was checked when the token was made; one from before names
 	// were checked is passed on as it is (token list escapes it).

@@ -375,13 +375,14 @@ func TestStatusAt(t *testing.T) {
 	}
 }
 
-// TestWarnAtStart: the start-up warning counts the usable tokens that
-// never expire and names them by ID and name; revoked, expired and
-// rotated-away tokens are left out.
+// TestWarnAtStart: the start-up warnings count the usable tokens that
+// never expire and those that expire within 14 days, and name them by ID
+// and name; revoked and expired tokens are left out (rotated-away ones:
+// TestWarnAtStartSuccessorRevoked).
 func TestWarnAtStart(t *testing.T) {
 	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	st := newFakeStore()
-	for i, name := range []string{"okta", "ops", "revoked", "soon", "fine"} {
+	for i, name := range []string{"okta", "ops", "revoked", "soon", "expired", "fine"} {
 		_, tk, err := New(name, store.ScopeSCIM, now.Add(-time.Duration(i)*time.Hour))
 		if err != nil {
 			t.Fatal(err)
@@ -391,6 +392,8 @@ func TestWarnAtStart(t *testing.T) {
 			tk.Expires = time.Time{}
 		case "soon":
 			tk.Expires = now.Add(3 * 24 * time.Hour)
+		case "expired":
+			tk.Expires = now.Add(-time.Hour)
 		}
 		if name == "revoked" {
 			tk.Revoked = now
@@ -408,9 +411,33 @@ func TestWarnAtStart(t *testing.T) {
 	if soon := rec.matching("WARN 1 API token expires within 14 days; rotate them", "(soon,"); len(soon) != 1 {
 		t.Errorf("start-up warnings %q; want one naming the token that expires in 3 days", rec.lines)
 	}
+	if got := rec.matching("(expired"); len(got) != 0 || len(rec.lines) != 2 {
+		t.Errorf("start-up warnings %q; want two, neither naming the expired token", rec.lines)
+	}
 
 	rec = &logRecorder{}
 	if err := WarnAtStart(t.Context(), newFakeStore(), now, slog.New(rec)); err != nil || len(rec.lines) != 0 {
 		t.Errorf("no tokens: %v, %q; want no warning", err, rec.lines)
+	}
+}
+
+// TestRotateUnknownScope: a stored token of a scope this hub does not
+// know (written by a later version, say) is not rotated: no successor of
+// that scope is made, and the token is left as it was.
+func TestRotateUnknownScope(t *testing.T) {
+	clk := clock.New(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
+	st := newFakeStore()
+	_, tok, err := New("future", store.ScopeAdmin, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.Scope = "audit-reader"
+	st.put(tok)
+	if _, err := Rotate(t.Context(), st, tok.ID, clk.Now(), time.Hour, time.Time{}); err == nil || !strings.Contains(err.Error(), `unknown token scope "audit-reader"`) {
+		t.Errorf("rotating a token of an unknown scope: %v, want refused naming the scope", err)
+	}
+	ts, _ := st.ListTokens(t.Context())
+	if len(ts) != 1 || ts[0].ReplacedBy != "" || !ts[0].Expires.Equal(tok.Expires) {
+		t.Errorf("tokens after the refused rotation: %+v; want the one token, unchanged", ts)
 	}
 }
