@@ -461,8 +461,9 @@ func (a *Agent) restore() {
 		return
 	}
 	// The hub out of reach since before the restart: the offline grace
-	// counts from then, not from this start (offlineEnd).
-	if since := s.OfflineSince; !since.IsZero() && a.offlineSince != nil && since.Before(a.offlineSince.wall) {
+	// counts from then, not from this start (offlineEnd). No welcome has
+	// come yet (restore runs before the loop), so a.offlineSince is New's.
+	if since := s.OfflineSince; !since.IsZero() && since.Before(a.offlineSince.wall) {
 		start := *a.offlineSince
 		a.offlineSince = &inputTime{wall: since, mono: start.mono - start.wall.Sub(since)}
 	}
@@ -964,7 +965,7 @@ func (a *Agent) onConnected(w wire.Welcome) {
 	switch {
 	case moved:
 	case !w.ServerTime.IsZero():
-		a.resyncAnd(backOnline)
+		a.resync(backOnline)
 	case wasOffline:
 		// The timers were armed for the offline deadline, which is gone.
 		a.rearm(backOnline)
@@ -979,10 +980,11 @@ func (a *Agent) onConnected(w wire.Welcome) {
 // deadline passed before the hub came back (the timer that ends it had not
 // run yet, or the kiosk slept through it) ends now, as it would have a
 // moment earlier: the hub came back too late. Otherwise, when the session
-// is in Warning for the offline deadline, the warning is taken back: the session goes back to Active, and the
-// session.extended (reason reconnected) to emit once the timers are armed
-// for the session's own end is returned. Not when w revokes the session:
-// its end follows at once, and the screen should not show it again first.
+// is in Warning for the offline deadline, the warning is taken back: the
+// session goes back to Active, and the session.extended (reason
+// reconnected) to emit once the timers are armed for the session's own
+// end is returned. Not when w revokes the session: its end follows at
+// once, and the screen should not show it again first.
 func (a *Agent) backInReach(w wire.Welcome) (backOnline *Event, wasOffline bool) {
 	if a.offlineSince == nil {
 		return nil, false

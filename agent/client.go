@@ -130,6 +130,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	u.Scheme = "wss"
 	u.Path = wire.WSPath
+	if cfg.DeviceCAPool == nil {
+		cfg.DeviceCAPool = cfg.CAPool
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

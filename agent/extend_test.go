@@ -123,10 +123,7 @@ func TestWelcomeCarriesExpiry(t *testing.T) {
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
 	later := h.clock.Now().Add(2 * time.Hour)
-	h.hub.mu.Lock()
-	h.hub.connected = true
-	h.hub.mu.Unlock()
-	h.hub.handler().Connected(wire.Welcome{DeviceID: "kiosk-1", ServerTime: h.clock.Now(), Extend: &wire.SessionExtend{SessionID: "s1", ExpiresAt: later}})
+	h.hub.connectWith(wire.Welcome{DeviceID: "kiosk-1", ServerTime: h.clock.Now(), Extend: &wire.SessionExtend{SessionID: "s1", ExpiresAt: later}})
 	h.ev.expect(t, EventConnected, EventSessionExtended)
 	h.clock.Advance(time.Hour)
 	h.ev.none(t)

@@ -248,10 +248,16 @@ func (f *fakeHub) now() time.Time {
 }
 
 func (f *fakeHub) connect() {
+	f.connectWith(wire.Welcome{DeviceID: "kiosk-1", DeviceName: "Ward 3 kiosk", Site: "north", ServerTime: f.now()})
+}
+
+// connectWith brings the channel up with welcome w: an older hub's, or
+// one that carries an extend or a revoke.
+func (f *fakeHub) connectWith(w wire.Welcome) {
 	f.mu.Lock()
 	f.connected = true
 	f.mu.Unlock()
-	f.handler().Connected(wire.Welcome{DeviceID: "kiosk-1", DeviceName: "Ward 3 kiosk", Site: "north", ServerTime: f.now()})
+	f.handler().Connected(w)
 }
 
 func (f *fakeHub) disconnect() {

@@ -82,10 +82,7 @@ func TestWelcomeExtendPastMaxSessionIsCut(t *testing.T) {
 	h.loginWith(wire.SessionGrant{SessionID: "s1", User: "ana", Role: "nurse"}, 30*time.Minute)
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
-	h.hub.mu.Lock()
-	h.hub.connected = true
-	h.hub.mu.Unlock()
-	h.hub.handler().Connected(wire.Welcome{DeviceID: "kiosk-1", ServerTime: h.clock.Now(),
+	h.hub.connectWith(wire.Welcome{DeviceID: "kiosk-1", ServerTime: h.clock.Now(),
 		Extend: &wire.SessionExtend{SessionID: "s1", ExpiresAt: latest.Add(100 * 24 * time.Hour)}})
 	h.ev.expect(t, EventConnected)
 	if e := h.ev.expect(t, EventSessionExtended)[0]; !e.ExpiresAt.Equal(latest) {

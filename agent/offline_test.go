@@ -150,6 +150,21 @@ func TestOfflineGraceCountsSuspend(t *testing.T) {
 	}
 }
 
+// TestOfflineGraceSurvivesBackwardClockStep: the grace runs on the
+// monotonic clock too. A kiosk clock set back an hour with the hub out of
+// reach (a local admin, a bad NTP step) does not hold the offline end
+// back: the session is warned and ends offline 15 minutes after the hub
+// was lost, as the monotonic clock counts them.
+func TestOfflineGraceSurvivesBackwardClockStep(t *testing.T) {
+	h := newHarness(t, withOfflineGrace(15*time.Minute))
+	h.connect()
+	h.login("s1", "ana", 8*time.Hour)
+	h.hub.disconnect()
+	h.ev.expect(t, EventDisconnected)
+	h.clock.Jump(-time.Hour)
+	h.warnThenEnd(t, 10*time.Minute, wire.ReasonOffline)
+}
+
 // TestOfflineKeepsClockStepProtection: losing the hub does not set the
 // session's monotonic deadline again from the wall clock. A kiosk clock
 // stepped back an hour after the grant (deadline (b) holds the end where
@@ -176,10 +191,7 @@ func TestOfflineKeepsClockStepProtection(t *testing.T) {
 		if w := h.ev.expect(t, EventSessionWarning)[0]; w.Reason != wire.ReasonOffline {
 			t.Fatalf("session.warning = %+v, want reason offline", w)
 		}
-		h.hub.mu.Lock()
-		h.hub.connected = true
-		h.hub.mu.Unlock()
-		h.hub.handler().Connected(wire.Welcome{DeviceID: "kiosk-1"}) // an older hub
+		h.hub.connectWith(wire.Welcome{DeviceID: "kiosk-1"}) // an older hub
 		h.ev.expect(t, EventConnected, EventSessionExtended)
 		h.do(func() {})
 		h.warnThenEnd(t, 55*time.Minute-11*time.Minute, wire.ReasonExpired)
@@ -270,10 +282,7 @@ func TestReconnectRevokedDuringOfflineWarning(t *testing.T) {
 	h.ev.expect(t, EventSessionWarning)
 
 	revoke := wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonDeprovisioned}
-	h.hub.mu.Lock()
-	h.hub.connected = true
-	h.hub.mu.Unlock()
-	h.hub.handler().Connected(wire.Welcome{DeviceID: "kiosk-1", ServerTime: h.hub.now(), Revoke: &revoke})
+	h.hub.connectWith(wire.Welcome{DeviceID: "kiosk-1", ServerTime: h.hub.now(), Revoke: &revoke})
 	h.hub.push(wire.TypeSessionRevoke, "w1", revoke) // as Client.session passes it on
 	h.ev.expect(t, EventConnected)
 	if e := h.ev.ended(t); e.Reason != wire.ReasonDeprovisioned {

@@ -152,11 +152,7 @@ func (c *Client) renew(ctx context.Context, hub hubClock) error {
 	if err := ans.Unmarshal(&cert); err != nil {
 		return err
 	}
-	pool := c.cfg.DeviceCAPool
-	if pool == nil {
-		pool = c.cfg.CAPool
-	}
-	leaf, err := checkRenewedCert(cert.Cert, key, pool, id, hub.now(), c.clock.Now())
+	leaf, err := checkRenewedCert(cert.Cert, key, c.cfg.DeviceCAPool, id, hub.now(), c.clock.Now())
 	if err != nil {
 		return err
 	}

@@ -41,8 +41,11 @@ import (
 // ends sessions early by the offset, through (a), as it always did: the
 // early side is the safe one. A kiosk clock behind the hub's also ends a
 // session when its wall clock plus the skew passes expires_at (c, see
-// endAt), so a suspend does not lengthen the session by the offset. The idle timeout is a local duration,
-// measured on both clocks from the latest input (idleDeadlineFrom).
+// endAt), so a suspend does not lengthen the session by the offset. The
+// idle timeout is a local duration, measured on both clocks from the latest
+// input (idleDeadlineFrom), and so is the offline grace, from when the hub
+// was lost (offlineEnd): endAt takes the earlier of the session's end and
+// the offline deadline.
 
 // clockCheck is how often the clocks are compared with the live session's
 // deadlines, whatever the timers do.
@@ -83,6 +86,8 @@ func (a *Agent) rebase() (skewChanged bool) {
 // sleeps, and (a) reads the kiosk's slow clock. (c) only ever ends a
 // session earlier, the safe side; a clock stepped forward after the skew
 // was measured ends it early until the next welcome measures it again.
+// With the hub out of reach, the offline deadline (offlineEnd) too, if it
+// comes first.
 func (a *Agent) endAt(now inputTime) time.Time {
 	end := a.sessionEnd(now)
 	if off, ok := a.offlineEnd(now); ok {
@@ -119,10 +124,7 @@ func (a *Agent) offlineEnd(now inputTime) (time.Time, bool) {
 	if a.cfg.OfflineGrace <= 0 || a.offlineSince == nil {
 		return time.Time{}, false
 	}
-	since := a.offlineSince
-	wall := since.wall.Add(a.cfg.OfflineGrace)
-	mono := now.wall.Add(since.mono + a.cfg.OfflineGrace - now.mono)
-	return minTime(wall, mono), true
+	return a.offlineSince.after(a.cfg.OfflineGrace, now), true
 }
 
 // offlineBound reports whether the offline deadline is what ends the live
@@ -282,11 +284,8 @@ func (a *Agent) untilBefore(lead time.Duration) time.Duration {
 // the skew it has just measured, and re-arms the timers for it; warnings
 // already announced are not repeated. It covers what the monotonic clock
 // missed (a suspend) and a stale skew (the kiosk's clock was stepped while
-// the agent was down).
-func (a *Agent) resync() { a.resyncAnd(nil) }
-
-// resyncAnd is resync, emitting e as rearm does.
-func (a *Agent) resyncAnd(e *Event) {
+// the agent was down). It emits e (if not nil) as rearm does.
+func (a *Agent) resync(e *Event) {
 	if !a.state.live() {
 		return
 	}
@@ -383,6 +382,13 @@ func (a *Agent) inputNow() inputTime {
 	return inputTime{wall: a.wallNow(), mono: a.monoNow()}
 }
 
+// after is when d has run since t on either clock, whichever comes first,
+// as the wall-clock time seen from now: the monotonic deadline is given as
+// the wall-clock time it comes at.
+func (t inputTime) after(d time.Duration, now inputTime) time.Time {
+	return minTime(t.wall.Add(d), now.wall.Add(d-(now.mono-t.mono)))
+}
+
 // touch records worker input now, whatever came before: the opening of a
 // session counts as input.
 func (a *Agent) touch() {
@@ -407,9 +413,7 @@ func (a *Agent) idleDeadlineFrom(last *inputTime, now inputTime) (at time.Time, 
 	if a.cfg.IdleTimeout <= 0 {
 		return time.Time{}, false
 	}
-	wall := last.wall.Add(a.cfg.IdleTimeout)
-	mono := now.wall.Add(a.cfg.IdleTimeout - (now.mono - last.mono))
-	return minTime(wall, mono), true
+	return last.after(a.cfg.IdleTimeout, now), true
 }
 
 // armIdle starts the idle timeout of a session that has just opened (or

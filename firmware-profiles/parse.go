@@ -149,12 +149,13 @@ func convert(f *fileV1, ps *problems) *Profile {
 	}
 	p.IdleTimeout = duration(ps, "idleTimeout", f.IdleTimeout)
 	p.MaxSession = duration(ps, "maxSession", f.MaxSession)
-	p.OfflineGrace = duration(ps, "offlineGrace", f.OfflineGrace)
-	if f.OfflineGrace == "" {
+	switch {
+	case f.OfflineGrace != "":
+		p.OfflineGrace = duration(ps, "offlineGrace", f.OfflineGrace)
+	case p.MaxSession > 0:
+		p.OfflineGrace = min(DefaultOfflineGrace, p.MaxSession)
+	default:
 		p.OfflineGrace = DefaultOfflineGrace
-		if p.MaxSession > 0 {
-			p.OfflineGrace = min(p.OfflineGrace, p.MaxSession)
-		}
 	}
 	if f.Apps != nil {
 		p.Apps = make(map[string][]App, len(f.Apps))

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 
 	"github.com/shiftgate/shiftgate/agent"
@@ -36,7 +37,7 @@ func TestHubValuesArePlain(t *testing.T) {
 
 	h := newHarness(t)
 	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "\u202eana", Role: "Nurse\u202e", SessionID: "s1",
-		ExpiresAt: h.clock.t.Add(8 * 3600e9)})
+		ExpiresAt: h.clock.t.Add(8 * time.Hour)})
 	h.want(ScreenActive, "ana", "Nurse")
 	for _, s := range h.texts() {
 		if strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }) {

@@ -31,23 +31,12 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	exit = func(err error) {
+	exit := func(err error) {
 		stop()
 		os.Exit(exitCode(err, os.Stderr))
 	}
-	exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+	exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, exit))
 }
-
-// exit, when set (main sets it), ends the process with run's result. Once
-// the window is up, run does not quit Fyne when the agent stops: Fyne
-// 2.7.1 can panic at a quit ("send on closed channel": its lifecycle
-// goroutine hands the app's stopped event to the main loop while the loop
-// drains and closes its queue, internal/driver/glfw/loop.go), which made
-// about one SIGTERM in five here exit 2 instead of 0. The goroutine that
-// saw the agent stop cleans up as run would and calls exit itself, with
-// the Fyne loop still running; the process ends with it. Without exit
-// (tests calling run) Fyne is quit as before.
-var exit func(error)
 
 // closers are run's clean-ups, run in reverse order, once, by whichever
 // goroutine ends run.
@@ -148,7 +137,18 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (o optio
 	return o, err
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// run runs the kiosk until the agent stops or the window is closed.
+//
+// exit, if not nil, ends the process with run's result. Once the window
+// is up, run does not quit Fyne when the agent stops: Fyne 2.7.1 can
+// panic at a quit ("send on closed channel": its lifecycle goroutine
+// hands the app's stopped event to the main loop while the loop drains
+// and closes its queue, internal/driver/glfw/loop.go), which made about
+// one SIGTERM in five here exit 2 instead of 0. The goroutine that saw the
+// agent stop cleans up as run would and calls exit itself, with the Fyne
+// loop still running; the process ends with it. Without exit (tests
+// calling run) Fyne is quit as before.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, exit func(error)) error {
 	o, err := parse(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -274,7 +274,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			cancel()
 			err = result(err)
 			cleanup.run()
-			exit(err) // ends the process: Fyne is not quit (see exit)
+			exit(err) // ends the process: Fyne is not quit (see run)
 		}
 		done <- err
 		fyne.Do(a.Quit)

@@ -16,7 +16,7 @@ import (
 // tag for the hardware reader says how to build one that has it, and names
 // the alternatives.
 func TestFIDO2NotBuiltSaysHowToGetIt(t *testing.T) {
-	err := run(t.Context(), []string{"--state", t.TempDir(), "--authenticator", "fido2"}, noEnv, io.Discard, io.Discard)
+	err := run(t.Context(), []string{"--state", t.TempDir(), "--authenticator", "fido2"}, noEnv, io.Discard, io.Discard, nil)
 	if !errors.Is(err, agent.ErrFIDO2NotBuilt) {
 		t.Fatalf("run: %v, want ErrFIDO2NotBuilt", err)
 	}
