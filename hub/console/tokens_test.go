@@ -220,6 +220,15 @@ func TestConsoleTokenStates(t *testing.T) {
 	soon := put("soon", now.Add(3*24*time.Hour))
 	legacy := put("legacy", time.Time{})
 	expired := put("expired", now.Add(-time.Hour))
+	// Rotated to active, in its overlap: nothing to act on.
+	_, old, err := token.New("rotated", store.ScopeSCIM, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Expires, old.ReplacedBy = now.Add(12*time.Hour), active
+	if _, err := h.Store().CreateToken(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
 	page := admin.get("/console/tokens").Body
 	for _, tc := range []struct {
 		id, label string
@@ -229,6 +238,7 @@ func TestConsoleTokenStates(t *testing.T) {
 		{soon, "expires in 3 days", true},
 		{legacy, "no expiry: rotate", true},
 		{expired, "expired", false},
+		{old.ID, "(rotated to " + active + ")", false},
 	} {
 		row := tokenRowOf(t, page, tc.id)
 		if !strings.Contains(row, tc.label) || strings.Contains(row, `class="soon"`) != tc.soon {

@@ -87,7 +87,14 @@ func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer
 	byID := token.ByID(ts)
 	rows := make([]tokenRow, len(ts))
 	for i, t := range ts {
-		rows[i] = tokenRow{Token: t, Status: token.StatusAt(t, now), Rotatable: token.Rotatable(t, byID)}
+		st := token.StatusAt(t, now)
+		if token.Succeeded(t, byID) {
+			// Its user has the successor: its end in the overlap is
+			// nothing to act on (as the gauge and the start-up
+			// warning see it).
+			st.Soon = false
+		}
+		rows[i] = tokenRow{Token: t, Status: st, Rotatable: token.Rotatable(t, byID)}
 	}
 	c.render(w, r, code, "tokens", v, &page{Title: "API and SCIM tokens", Nav: "tokens",
 		Data: tokensData{Tokens: rows, New: nt, Rotated: rotated, RotatedFor: rotatedFor, Expiries: expiryChoices, Overlaps: overlapChoices}})
