@@ -325,18 +325,27 @@ func TestReconnectOwnEndNearer(t *testing.T) {
 	}
 }
 
-// TestRestartKeepsOfflineCount: an agent restarted (the kiosk's power
-// pulled) with the hub out of reach since before counts the grace from
-// when the hub was lost, not from its start: restarting the kiosk every
-// few minutes does not keep a session open with the hub away.
-func TestRestartKeepsOfflineCount(t *testing.T) {
-	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
+// offlineFor9Minutes starts an agent on dir with a 15-minute offline
+// grace, opens a session for ana and has the hub out of reach for 9
+// minutes since.
+func offlineFor9Minutes(t *testing.T, dir, badges string, clock *fakeClock) *harness {
+	t.Helper()
 	h := startHarness(t, dir, badges, clock, withOfflineGrace(15*time.Minute))
 	h.connect()
 	h.login("s1", "ana", 8*time.Hour)
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
 	clock.Advance(9 * time.Minute)
+	return h
+}
+
+// TestRestartKeepsOfflineCount: an agent restarted (the kiosk's power
+// pulled) with the hub out of reach since before counts the grace from
+// when the hub was lost, not from its start: restarting the kiosk every
+// few minutes does not keep a session open with the hub away.
+func TestRestartKeepsOfflineCount(t *testing.T) {
+	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
+	h := offlineFor9Minutes(t, dir, badges, clock)
 	h.wantState(Active)
 	h.stop()
 	clock.Advance(time.Minute) // 10 minutes since the hub was lost
@@ -355,12 +364,7 @@ func TestRestartKeepsOfflineCount(t *testing.T) {
 // starts no count from the old outage.
 func TestReconnectClearsOfflineCount(t *testing.T) {
 	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
-	h := startHarness(t, dir, badges, clock, withOfflineGrace(15*time.Minute))
-	h.connect()
-	h.login("s1", "ana", 8*time.Hour)
-	h.hub.disconnect()
-	h.ev.expect(t, EventDisconnected)
-	clock.Advance(9 * time.Minute)
+	h := offlineFor9Minutes(t, dir, badges, clock)
 	h.hub.connect()
 	h.ev.expect(t, EventConnected)
 	h.stop()

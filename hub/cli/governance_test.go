@@ -107,18 +107,16 @@ func TestGovernanceCommands(t *testing.T) {
 	}
 }
 
-// TestPrivilegedReviewUsesStoredPolicy: the CLI's reviews read which roles
-// are privileged from the policy the hub stored, not from the defaults:
-// a policy that makes Pharmacist privileged puts its holders in a
-// privileged review.
-func TestPrivilegedReviewUsesStoredPolicy(t *testing.T) {
-	ctx := t.Context()
-	dir := t.TempDir()
-	st, err := hub.OpenStore(ctx, dir)
+// openEngine opens (making it if needed) the hub in dir, with its audit
+// log and a lifecycle engine on them, as the CLI's commands do. The
+// caller closes the store.
+func openEngine(t *testing.T, dir string) (store.Store, *audit.Log, *lifecycle.Engine) {
+	t.Helper()
+	st, err := hub.OpenStore(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := audit.LoadOrCreateKey(ctx, dir, st)
+	key, err := audit.LoadOrCreateKey(t.Context(), dir, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +128,17 @@ func TestPrivilegedReviewUsesStoredPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return st, log, eng
+}
+
+// TestPrivilegedReviewUsesStoredPolicy: the CLI's reviews read which roles
+// are privileged from the policy the hub stored, not from the defaults:
+// a policy that makes Pharmacist privileged puts its holders in a
+// privileged review.
+func TestPrivilegedReviewUsesStoredPolicy(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, _, eng := openEngine(t, dir)
 	admin := lifecycle.Actor{Name: "test", System: "api"}
 	p, err := eng.LoadPolicy(ctx, admin)
 	if err != nil {

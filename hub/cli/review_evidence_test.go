@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shiftgate/shiftgate/hub"
-	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -26,22 +24,7 @@ import (
 func TestReviewShowEvidenceCSV(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	st, err := hub.OpenStore(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := audit.LoadOrCreateKey(ctx, dir, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := audit.New(key, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, log, eng := openEngine(t, dir)
 	g, err := governance.New(governance.Config{Store: st, Audit: log, Engine: eng, Now: time.Now})
 	if err != nil {
 		t.Fatal(err)
