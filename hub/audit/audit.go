@@ -386,7 +386,23 @@ const verifyPage = 1000
 // inserted or moved, or that contradicts an anchor (WithAnchor), and
 // other errors for failures to read. Without an anchor it cannot see
 // records cut off the end, nor a chain re-sealed with the key.
-func Verify(ctx context.Context, key []byte, ops store.Ops, opts ...Option) (Report, error) {
+func Verify(ctx context.Context, key []byte, trail Trail, opts ...Option) (Report, error) {
+	return verifyFrom(ctx, key, trail, Anchor{}, opts)
+}
+
+// VerifyFrom is Verify from record from.Seq on, which must still be there
+// with hash from.Hash (a *BrokenError with Anchored set if it is not, as
+// for a record cut off the end): the walk over what was appended since an
+// earlier check (see Watcher), which takes the records up to from as
+// checked then. Report.Records counts from.Seq and the records after it.
+func VerifyFrom(ctx context.Context, key []byte, trail Trail, from Anchor, opts ...Option) (Report, error) {
+	if from.Seq < 1 || len(from.Hash) != sha256.Size {
+		return Report{}, fmt.Errorf("verify audit: %d:%x is not a record's sequence number and hash", from.Seq, from.Hash)
+	}
+	return verifyFrom(ctx, key, trail, from, opts)
+}
+
+func verifyFrom(ctx context.Context, key []byte, trail Trail, from Anchor, opts []Option) (Report, error) {
 	var rep Report
 	if err := checkKey(key); err != nil {
 		return rep, fmt.Errorf("verify audit: %w", err)
@@ -397,12 +413,24 @@ func Verify(ctx context.Context, key []byte, ops store.Ops, opts ...Option) (Rep
 	}
 	var prev []byte
 	s := newSealer(key)
+	if from.Seq > 0 {
+		// The record at from is checked against its own hash and the
+		// anchor; its link to the one before was checked with it.
+		o.anchors = append(o.anchors, from)
+		rep.HeadSeq = from.Seq - 1
+	}
 	for {
-		page, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: rep.HeadSeq, Limit: verifyPage})
+		page, err := trail.ListAudit(ctx, store.AuditQuery{AfterSeq: rep.HeadSeq, Limit: verifyPage})
 		if err != nil {
 			return rep, fmt.Errorf("verify audit: %w", err)
 		}
+		if from.Seq > 0 && rep.Records == 0 && (len(page) == 0 || page[0].Seq != from.Seq) {
+			return rep, &BrokenError{Seq: from.Seq, Reason: fmt.Sprintf("record missing: record %d, checked before as %s, is gone (records were cut off the end, or the trail was replaced)", from.Seq, from)}
+		}
 		for _, r := range page {
+			if rep.Records == 0 && from.Seq > 0 {
+				prev = r.Prev
+			}
 			if err := check(s, r, rep.HeadSeq+1, prev); err != nil {
 				return rep, err
 			}
