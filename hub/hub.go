@@ -11,6 +11,7 @@
 //	DIR/server.pem       the HTTPS certificate, re-issued before it expires
 //	DIR/server-key.pem   its key (0600)
 //	DIR/audit.key        the audit chain key (0600)
+//	DIR/audit.head       the newest audit record the hub checked (0600)
 package hub
 
 import (
@@ -97,6 +98,9 @@ type Config struct {
 	// (certs.Hub.UseExternalCert): one from a CA that identity providers
 	// and browsers trust. The hub reads them again when they change.
 	TLSCertFile, TLSKeyFile string
+	// AuditWatch is how often the hub checks the audit records appended
+	// since its last check (audit.Watcher); default DefaultAuditWatch.
+	AuditWatch time.Duration
 	// NewCA lets the hub make a new CA although kiosks are enrolled with
 	// the one whose files are gone (checkCAKept): every kiosk must then
 	// enroll again.
@@ -134,11 +138,19 @@ func (c *Config) setDefaults() error {
 	if c.FIDOMetadataPoll <= 0 {
 		c.FIDOMetadataPoll = DefaultFIDOMetadataPoll
 	}
+	if c.AuditWatch <= 0 {
+		c.AuditWatch = DefaultAuditWatch
+	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 1 << 20
 	}
 	return c.setTimeDefaults()
 }
+
+// DefaultAuditWatch is how often a hub checks what its audit trail took
+// since the last check: a trail cut short or rewritten is found (logged,
+// recorded, counted in shiftgate_audit_chain_breaks_total) within it.
+const DefaultAuditWatch = time.Minute
 
 // Server is a running hub's state.
 type Server struct {
@@ -148,6 +160,7 @@ type Server struct {
 	certs    *certs.Hub
 	engine   *lifecycle.Engine
 	audit    *audit.Log
+	watch    *audit.Watcher
 	verifier *token.Verifier
 	channel  *channel
 	push     *push.Hub
@@ -221,6 +234,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now, cfg.Logger), enrollGuard: newEnrollGuard()}
+	s.watch, err = audit.NewWatcher(audit.WatchConfig{Key: key, Trail: st, Dir: cfg.DataDir, Logger: cfg.Logger, Now: cfg.Now,
+		Alert: func(ctx context.Context, e audit.Entry) error {
+			return st.InTx(ctx, func(tx store.Ops) error { _, err := alog.Append(ctx, tx, e); return err })
+		}})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.profiles, err = loadProfiles(cfg.DataDir)
 	if err != nil {
 		st.Close()
@@ -290,7 +311,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.warnRuledOut(ctx, md)
 	}
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge), metadataCollector{s.channel.rp},
-		&tokenCollector{st: st, log: cfg.Logger})
+		&tokenCollector{st: st, log: cfg.Logger}, watchCollector{s.watch})
 	if cfg.ConsoleMetrics == nil {
 		cfg.ConsoleMetrics = s.programMetrics
 	}
@@ -524,6 +545,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	go s.channel.recordAcks(schedCtx)
 	go s.renewServerCert(schedCtx)
 	go s.watchFIDOMetadata(schedCtx)
+	go s.watch.Run(schedCtx, s.cfg.AuditWatch)
 	srv.RegisterOnShutdown(s.console.Shutdown) // live-update streams would hold Shutdown open
 
 	errc := make(chan error, 1)

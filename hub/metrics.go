@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/token"
 )
@@ -112,4 +113,46 @@ func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(tokenNeverDesc, prometheus.GaugeValue, float64(never))
+}
+
+// watchCollector exports what the audit watch (audit.Watcher) found, for
+// alerts: any increase of shiftgate_audit_chain_breaks_total, and a
+// shiftgate_audit_checked_seq that goes down (the trail was cut short or
+// replaced, found again by the watch after a restart) or a
+// shiftgate_audit_checked_timestamp_seconds that stops moving (the watch
+// stopped, or cannot read the trail). A monitoring system that keeps
+// these keeps an anchor of the trail's length off the hub.
+type watchCollector struct{ w *audit.Watcher }
+
+var (
+	watchSeqDesc = prometheus.NewDesc("shiftgate_audit_checked_seq",
+		"Sequence number of the newest audit record the hub's audit watch checked: it only grows while the trail is whole.", nil, nil)
+	watchTimeDesc = prometheus.NewDesc("shiftgate_audit_checked_timestamp_seconds",
+		"When the audit watch last completed a check, as a Unix time; 0 before the first.", nil, nil)
+	watchBreaksDesc = prometheus.NewDesc("shiftgate_audit_chain_breaks_total",
+		"Breaks the audit watch found in the trail since the hub started: records changed, removed or cut off (each also logged and recorded as audit.alert).", nil, nil)
+	watchStoppedDesc = prometheus.NewDesc("shiftgate_audit_watch_stopped",
+		"1 when the audit watch stopped because the trail does not verify: run shiftgate-hub audit verify.", nil, nil)
+)
+
+func (watchCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- watchSeqDesc
+	ch <- watchTimeDesc
+	ch <- watchBreaksDesc
+	ch <- watchStoppedDesc
+}
+
+func (c watchCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.w.Status()
+	var at, stopped float64
+	if !st.CheckedAt.IsZero() {
+		at = float64(st.CheckedAt.UnixNano()) / 1e9
+	}
+	if st.Stopped != "" {
+		stopped = 1
+	}
+	ch <- prometheus.MustNewConstMetric(watchSeqDesc, prometheus.GaugeValue, float64(st.Checked.Seq))
+	ch <- prometheus.MustNewConstMetric(watchTimeDesc, prometheus.GaugeValue, at)
+	ch <- prometheus.MustNewConstMetric(watchBreaksDesc, prometheus.CounterValue, float64(st.Breaks))
+	ch <- prometheus.MustNewConstMetric(watchStoppedDesc, prometheus.GaugeValue, stopped)
 }

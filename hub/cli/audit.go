@@ -86,7 +86,17 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	if err != nil {
 		return err
 	}
+	// Read before the records: the hub wrote it after the record it
+	// names was committed, so every read from here on has that record.
+	head, ok, err := audit.LoadHead(*data)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stderr, "verifying the audit chain in %s\n", *data)
+	if ok {
+		fmt.Fprintf(e.stderr, "also against %s, the newest record the hub checked: %s\n", audit.HeadFile, head)
+		opts = append(opts, audit.WithAnchor(head))
+	}
 	rep, err := audit.Verify(ctx, key, st, append(opts, e.progress("verified", every))...)
 	if cerr := st.Unchanged(); cerr != nil {
 		// Whatever it found may come of the change: not a verdict.

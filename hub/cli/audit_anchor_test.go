@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"database/sql"
 	"os"
 	"path/filepath"
@@ -113,6 +114,61 @@ func TestAuditVerifyAnchor(t *testing.T) {
 		if code, _, errs := run(t, "audit", "verify", "--data", dir, "--anchor", bad); code != 2 || !strings.Contains(errs, "anchor") {
 			t.Errorf("verify --anchor %q: %d %q, want a usage error about the anchor", bad, code, errs)
 		}
+	}
+}
+
+// TestAuditVerifyUsesHubHead: audit verify --data also checks the trail
+// against the newest record the hub's audit watch checked (audit.head),
+// with no --anchor, so records cut off the end while the hub was down are
+// found by the CLI too.
+func TestAuditVerifyUsesHubHead(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"north-1", "north-2", "north-3"} {
+		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
+			t.Fatalf("device code: %d %s", code, errs)
+		}
+	}
+	st, err := hub.OpenStore(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := audit.LoadKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := audit.NewWatcher(audit.WatchConfig{Key: key, Trail: st, Dir: dir,
+		Alert: func(context.Context, audit.Entry) error { return nil }})
+	if err == nil {
+		err = w.Check(t.Context()) // as the hub does: writes audit.head
+	}
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := w.Status().Checked.String()
+	code, out, errs := run(t, "audit", "verify", "--data", dir)
+	if code != 0 || !strings.HasPrefix(out, "OK: 3 records") || !strings.Contains(errs, "audit.head, the newest record the hub checked: "+head) {
+		t.Fatalf("verify with audit.head: %d %q %q", code, out, errs)
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > 1`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	code, out, errs = run(t, "audit", "verify", "--data", dir)
+	if code != 1 || !strings.HasPrefix(out, "BROKEN at record 2:") || !strings.Contains(out, "cut off the end") {
+		t.Errorf("verify of a trail cut behind audit.head: %d %q %q, want exit 1 and BROKEN at record 2", code, out, errs)
+	}
+	if err := os.WriteFile(filepath.Join(dir, audit.HeadFile), []byte("nonsense\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := run(t, "audit", "verify", "--data", dir); code != 1 || !strings.Contains(errs, "remove it") {
+		t.Errorf("verify with a garbled audit.head: %d %q, want an error saying to remove it", code, errs)
 	}
 }
 

@@ -69,6 +69,8 @@ type Options struct {
 	// certificate, for a localhost public URL. TLSRootFile is then the CA
 	// the hub's test clients trust (default the hub's DATA/ca.pem).
 	TLSCertFile, TLSKeyFile, TLSRootFile string
+	// AuditWatch is hub.Config's.
+	AuditWatch time.Duration
 }
 
 // Start runs a hub until the test ends.
@@ -87,7 +89,7 @@ func Start(t testing.TB, opts Options) *Hub {
 		Logger: opts.Logger, MaxBodyBytes: opts.MaxBodyBytes, SchedulerInterval: opts.SchedulerInterval,
 		ShiftGrace: opts.ShiftGrace, SessionWarnings: opts.SessionWarnings,
 		FIDOMetadataRoot: opts.FIDOMetadataRoot, FIDOMetadataPoll: opts.FIDOMetadataPoll,
-		TLSCertFile: opts.TLSCertFile, TLSKeyFile: opts.TLSKeyFile,
+		TLSCertFile: opts.TLSCertFile, TLSKeyFile: opts.TLSKeyFile, AuditWatch: opts.AuditWatch,
 	}
 	// Benchmarks measure the hub as serve runs it; tests skip the 64 MiB.
 	if _, ok := t.(*testing.B); ok {

@@ -1,0 +1,110 @@
+package hub_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // the tamperer's own SQLite client
+
+	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/hubtest"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// auditMetric reads one of the audit watch's metrics from /metrics.
+func auditMetric(t *testing.T, h *hubtest.Hub, admin, name string) float64 {
+	t.Helper()
+	r := h.DoToken(t, admin, "GET", "/metrics", nil)
+	if r.Status != 200 {
+		t.Fatalf("GET /metrics: %d %s", r.Status, r.Body)
+	}
+	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("/metrics has no %s", name)
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// waitMetric waits until the metric is want.
+func waitMetric(t *testing.T, h *hubtest.Hub, admin, name string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := auditMetric(t, h, admin, name)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %v, want %v", name, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A running hub finds records cut off the end of its trail by itself:
+// within its watch interval the break is logged as an error, recorded in
+// the trail as audit.alert and counted in the metrics, and the watch goes
+// on from what is left.
+func TestAuditWatchFindsCutTrail(t *testing.T) {
+	var logs syncBuffer
+	h := hubtest.Start(t, hubtest.Options{AuditWatch: 20 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	admin := h.AdminToken(t)
+	for i := range 5 {
+		want(t, h.Do(t, "POST", "/scim/v2/Users", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"worker%d@example.com","active":true}`, i)), 201)
+	}
+	seq, _, err := h.Store().AuditHead(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitMetric(t, h, admin, "shiftgate_audit_checked_seq", float64(seq))
+	if auditMetric(t, h, admin, "shiftgate_audit_checked_timestamp_seconds") == 0 {
+		t.Error("no time of the last check")
+	}
+
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(h.DataDir, hub.DBFile)+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`DROP TRIGGER audit_no_delete`, fmt.Sprintf(`DELETE FROM audit WHERE seq > %d`, seq-2)} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	waitMetric(t, h, admin, "shiftgate_audit_chain_breaks_total", 1)
+	if !strings.Contains(logs.String(), "level=ERROR msg=\"AUDIT TRAIL BROKEN") {
+		t.Errorf("the break was not logged as an error:\n%s", logs.String())
+	}
+	recs, err := h.Store().ListAudit(t.Context(), store.AuditQuery{AfterSeq: seq - 2, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) == 0 || recs[0].Action != "audit.alert" {
+		t.Fatalf("records after the cut: %+v, want the audit.alert first", recs)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(recs[0].Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := d["problem"].(string); !strings.Contains(p, fmt.Sprintf("record %d, checked before", seq)) || !strings.HasPrefix(d["whole_trail"].(string), "verifies") {
+		t.Errorf("alert detail %v", d)
+	}
+	// The watch goes on over its own alert.
+	waitMetric(t, h, admin, "shiftgate_audit_checked_seq", float64(recs[0].Seq))
+	if auditMetric(t, h, admin, "shiftgate_audit_watch_stopped") != 0 {
+		t.Error("the watch stopped over a trail that verifies")
+	}
+}
