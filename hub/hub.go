@@ -316,7 +316,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		cfg.ConsoleMetrics = s.programMetrics
 	}
 	s.console, err = console.New(console.Config{
-		Store: st, Engine: s.engine, Audit: alog, AuditKey: key, AuditSigner: signer, RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
+		Store: st, Engine: s.engine, Audit: alog, AuditKey: key, AuditSigner: signer, AuditWatch: s.watch.Status,
+		RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
 		ArmEnrollment: func(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error {
 			return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
 		},

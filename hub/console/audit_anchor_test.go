@@ -1,16 +1,22 @@
 package console_test
 
 import (
+	"database/sql"
 	"encoding/json"
 	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	_ "github.com/mattn/go-sqlite3" // the tamperer's own SQLite client
+
+	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -188,4 +194,45 @@ func TestAuditExportSigned(t *testing.T) {
 	if _, err := audit.VerifySignedExport(signer.PublicKey(), 0, strings.NewReader(tampered)); err == nil {
 		t.Error("an edited export verifies")
 	}
+}
+
+// The audit page says what the hub's audit watch found: the records it
+// checked while the trail is whole, and a break, as an error, once
+// records were cut off the end.
+func TestAuditPageShowsWatch(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{AuditWatch: 20 * time.Millisecond})
+	admin := bootstrapAdmin(t, h)
+	waitPage := func(want string) string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			r := admin.get("/console/audit")
+			if strings.Contains(r.Body, want) {
+				return r.Body
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("audit page never said %q: %d %s", want, r.Status, r.Body)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	seq, _, err := h.Store().AuditHead(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := waitPage(`<p id="audit-watch" data-breaks="0">Watched by the hub: every record up to ` + strconv.FormatInt(seq, 10) + ` checked`)
+	if strings.Contains(body, "notice error") {
+		t.Errorf("an intact trail shown as an error: %s", body)
+	}
+	db, err := sql.Open("sqlite3", "file:"+filepath.Join(h.DataDir, hub.DBFile)+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > ` + strconv.FormatInt(seq-1, 10)} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	waitPage(`<p class="notice error" id="audit-watch" data-breaks="1">The hub's audit watch found 1 break in this trail`)
 }

@@ -89,6 +89,9 @@ type Config struct {
 	// AuditSigner signs the audit exports (audit-sign.key), so that
 	// whoever gets one checks it with the hub's public key alone.
 	AuditSigner *audit.Signer
+	// AuditWatch, when set, tells what the hub's audit watch has found
+	// (audit.Watcher.Status), for the audit page.
+	AuditWatch func() audit.WatchStatus
 	// RPID and Origin make the WebAuthn relying party: the hub's host name
 	// and its public origin (https://host[:port]).
 	RPID   string

@@ -317,6 +317,27 @@ type auditData struct {
 	// value after "?" as one query component, & and = included.
 	Older  string
 	Verify *verifyResult
+	Watch  *watchView
+}
+
+// watchView is what the hub's audit watch found, for the audit page.
+type watchView struct {
+	Checked int64  // the newest record checked
+	At      string // when the last check completed (UTC), "" before the first
+	Breaks  int64
+	Stopped string
+}
+
+func (c *Console) watchView() *watchView {
+	if c.cfg.AuditWatch == nil {
+		return nil
+	}
+	st := c.cfg.AuditWatch()
+	w := &watchView{Checked: st.Checked.Seq, Breaks: st.Breaks, Stopped: st.Stopped}
+	if !st.CheckedAt.IsZero() {
+		w.At = st.CheckedAt.UTC().Format("2006-01-02 15:04:05")
+	}
+	return w
 }
 
 type verifyResult struct {
@@ -400,6 +421,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if d.Records, err = c.st.SearchAudit(r.Context(), s); err != nil {
 		return err
 	}
+	d.Watch = c.watchView()
 	if n := len(d.Records); n == s.Limit && d.Records[n-1].Seq > 1 {
 		q := r.URL.Query()
 		q.Set("before", strconv.FormatInt(d.Records[n-1].Seq, 10))
