@@ -23,8 +23,13 @@ func Scenarios() []string { return []string{ScenarioLogins, ScenarioLeaver, Scen
 
 // Config configures a simulator run. Zero values take the defaults noted.
 type Config struct {
-	HubURL     string // https://localhost:PORT (WebAuthn needs a DNS name)
-	CAFile     string // the hub's ca.pem
+	HubURL string // https://localhost:PORT (WebAuthn needs a DNS name)
+	// CAFile is the PEM file of the CA(s) the hub's HTTPS certificate
+	// chains to: the hub's ca.pem, or, for a hub serving an operator's
+	// certificate (serve --tls-cert), that CA's root and the hub's ca.pem.
+	// The hub CA that issues the kiosks' certificates is the one the
+	// enrollment answers name, kept in the state.
+	CAFile     string
 	AdminToken string // admin-scope API token
 	SCIMToken  string // scim-scope token
 	StateDir   string // enrolled kiosks and badges, reused across runs of the same hub

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/tls"
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,11 +22,14 @@ import (
 // Sim is one simulator run against one hub.
 type Sim struct {
 	cfg   Config
-	pool  *x509.CertPool
-	ca    *x509.Certificate
-	dial  *pinnedDialer
-	api   *api
-	wsURL string
+	pool  *x509.CertPool      // --ca: the roots of the hub's HTTPS certificate
+	roots []*x509.Certificate // the same, as certificates
+	// hubCAs are the names of the CAs the hub takes device certificates
+	// from (probeHub).
+	hubCAs [][]byte
+	dial   *pinnedDialer
+	api    *api
+	wsURL  string
 
 	st     *state
 	kiosks []*kiosk
@@ -39,23 +42,24 @@ type Sim struct {
 	rss   hubMemory
 }
 
-// New checks cfg, reads the hub CA and makes sure the hub answers.
+// New checks cfg, reads the CA file and makes sure the hub answers over
+// HTTPS trusting it.
 func New(ctx context.Context, cfg Config) (*Sim, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	pemBytes, err := os.ReadFile(cfg.CAFile)
+	pemBytes, err := certs.ReadPEMFile(cfg.CAFile)
 	if err != nil {
-		return nil, fmt.Errorf("read hub CA: %w", err)
+		return nil, fmt.Errorf("read CA file: %w", err)
 	}
 	pool, err := certs.CAPool(pemBytes)
 	if err != nil {
-		return nil, fmt.Errorf("hub CA %s: %w", cfg.CAFile, err)
+		return nil, fmt.Errorf("CA file %s: %w", cfg.CAFile, err)
 	}
-	ca, err := certs.DecodeCertPEM(pemBytes)
+	roots, err := certs.DecodeCertsPEM(pemBytes)
 	if err != nil {
-		return nil, fmt.Errorf("hub CA %s: %w", cfg.CAFile, err)
+		return nil, fmt.Errorf("CA file %s: %w", cfg.CAFile, err)
 	}
 	u, _ := url.Parse(cfg.HubURL) // checked by Validate
 	hostport := u.Host
@@ -63,21 +67,66 @@ func New(ctx context.Context, cfg Config) (*Sim, error) {
 		hostport = u.Host + ":443"
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	dial, err := newPinnedDialer(dctx, hostport)
-	cancel()
+	if err != nil {
+		return nil, err
+	}
+	hubCAs, err := probeHub(dctx, dial, u.Hostname(), pool, cfg.CAFile)
 	if err != nil {
 		return nil, err
 	}
 	base := "https://" + u.Host
 	return &Sim{
-		cfg:   cfg,
-		pool:  pool,
-		ca:    ca,
-		dial:  dial,
-		api:   newAPI(base, pool, dial, cfg.AdminToken, cfg.SCIMToken, cfg.Workers*2),
-		wsURL: "wss://" + u.Host + wire.WSPath,
-		wbufs: &sync.Pool{},
+		cfg:    cfg,
+		pool:   pool,
+		roots:  roots,
+		hubCAs: hubCAs,
+		dial:   dial,
+		api:    newAPI(base, pool, dial, cfg.AdminToken, cfg.SCIMToken, cfg.Workers*2),
+		wsURL:  "wss://" + u.Host + wire.WSPath,
+		wbufs:  &sync.Pool{},
 	}, nil
+}
+
+// probeHub makes one TLS handshake with the hub, before anything else: it
+// checks that --ca covers the hub's HTTPS certificate (with an error that
+// says what to give), and returns the distinguished names of the CAs the
+// hub asks client certificates of (its certificate request, sent whether
+// or not a kiosk will present one): the hub CA, which issues the device
+// certificates. They are nil when the hub named none.
+func probeHub(ctx context.Context, dial *pinnedDialer, host string, pool *x509.CertPool, caFile string) ([][]byte, error) {
+	conn, err := dial.DialContext(ctx, "tcp", "")
+	if err != nil {
+		return nil, fmt.Errorf("connect to hub: %w", err)
+	}
+	var hubCAs [][]byte
+	tc := tls.Client(conn, &tls.Config{
+		ServerName: host,
+		RootCAs:    pool,
+		MinVersion: tls.VersionTLS12,
+		GetClientCertificate: func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			for _, n := range cri.AcceptableCAs {
+				hubCAs = append(hubCAs, bytes.Clone(n))
+			}
+			return &tls.Certificate{}, nil // none: the hub takes that outside the device channel
+		},
+	})
+	err = tc.HandshakeContext(ctx)
+	tc.Close()
+	var (
+		unknown x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return nil, fmt.Errorf("the hub's HTTPS certificate is not signed by a CA in %s (give the hub's ca.pem or, when the hub serves a certificate of another CA (serve --tls-cert), that CA's root and the hub's ca.pem): %w", caFile, err)
+	case errors.As(err, &hostErr):
+		return nil, fmt.Errorf("the hub's HTTPS certificate does not cover %s (use the hub's --public-url host): %w", host, err)
+	case err != nil:
+		return nil, fmt.Errorf("TLS handshake with the hub: %w", err)
+	}
+	return hubCAs, nil
 }
 
 // Run sets up what the scenario needs, runs its rounds and returns the
@@ -187,7 +236,7 @@ feed:
 func (s *Sim) prepare(ctx context.Context, n, users int) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.SetupTimeout)
 	defer cancel()
-	st, err := loadState(s.cfg.StateDir, s.ca, s.cfg.Site)
+	st, err := loadState(s.cfg.StateDir, s.cfg.Site, s.hubCAs)
 	if err != nil {
 		return err
 	}
@@ -229,13 +278,16 @@ func (s *Sim) enrollKiosks(ctx context.Context, n int) error {
 	}
 	var mu sync.Mutex
 	err := s.phase(ctx, "enrolling kiosks", todo, s.cfg.Workers, func(ctx context.Context, i int) error {
-		ks, err := s.enrollKiosk(ctx, s.st.kioskName(i))
+		ks, ca, err := s.enrollKiosk(ctx, s.st.kioskName(i))
 		if err != nil {
 			return err
 		}
 		mu.Lock()
+		defer mu.Unlock()
+		if err := s.st.setDeviceCA(ca); err != nil {
+			return fmt.Errorf("enroll %s: %w", ks.Name, err)
+		}
 		s.st.Kiosks[i] = ks
-		mu.Unlock()
 		return nil
 	})
 	if serr := s.st.save(s.cfg.StateDir); serr != nil {
@@ -244,28 +296,65 @@ func (s *Sim) enrollKiosks(ctx context.Context, n int) error {
 	return err
 }
 
-func (s *Sim) enrollKiosk(ctx context.Context, name string) (kioskState, error) {
+// enrollKiosk enrolls kiosk name and returns it with the hub CA the
+// answer named, which issued its certificate.
+func (s *Sim) enrollKiosk(ctx context.Context, name string) (kioskState, *x509.Certificate, error) {
 	code, err := s.api.deviceCode(ctx, name, s.cfg.Site)
 	if err != nil {
-		return kioskState{}, err
+		return kioskState{}, nil, err
 	}
 	key, err := certs.NewDeviceKey()
 	if err != nil {
-		return kioskState{}, err
+		return kioskState{}, nil, err
 	}
 	csr, err := certs.NewCSR(key, name)
 	if err != nil {
-		return kioskState{}, err
+		return kioskState{}, nil, err
 	}
 	resp, err := s.api.enrollKiosk(ctx, wire.EnrollRequest{Code: code, CSR: csr, Profile: kioskProfile})
 	if err != nil {
-		return kioskState{}, fmt.Errorf("enroll %s: %w", name, err)
+		return kioskState{}, nil, fmt.Errorf("enroll %s: %w", name, err)
+	}
+	leaf, err := x509.ParseCertificate(resp.Cert)
+	if err != nil {
+		return kioskState{}, nil, fmt.Errorf("enroll %s: the hub's certificate: %w", name, err)
+	}
+	ca, err := s.answerCA(resp, leaf)
+	if err != nil {
+		return kioskState{}, nil, fmt.Errorf("enroll %s: %w", name, err)
+	}
+	if err := checkIssued(leaf, ca, true); err != nil {
+		return kioskState{}, nil, fmt.Errorf("enroll %s: the hub's certificate: %w", name, err)
+	}
+	if !key.PublicKey.Equal(leaf.PublicKey) {
+		return kioskState{}, nil, fmt.Errorf("enroll %s: the hub's certificate is not for the kiosk's key", name)
 	}
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return kioskState{}, err
+		return kioskState{}, nil, err
 	}
-	return kioskState{Name: name, DeviceID: resp.DeviceID, Key: der, Cert: resp.Cert}, nil
+	return kioskState{Name: name, DeviceID: resp.DeviceID, Key: der, Cert: resp.Cert, leaf: leaf}, ca, nil
+}
+
+// answerCA is the hub CA an enrollment answer names
+// (wire.EnrollResponse.DeviceCA), trusted as the answer came over HTTPS
+// checked against --ca. An older hub names none: its CA is then the
+// certificate of --ca that issued leaf, as the agent takes it.
+func (s *Sim) answerCA(resp wire.EnrollResponse, leaf *x509.Certificate) (*x509.Certificate, error) {
+	if len(resp.DeviceCA) == 0 {
+		if ca := issuerIn(leaf, s.roots); ca != nil {
+			return ca, nil
+		}
+		return nil, fmt.Errorf("the hub names no device CA, and the issuer of its certificate (%s) is not in %s: add the hub's ca.pem to it", leaf.Issuer, s.cfg.CAFile)
+	}
+	ca, err := x509.ParseCertificate(resp.DeviceCA)
+	if err != nil {
+		return nil, fmt.Errorf("the hub's device CA: %w", err)
+	}
+	if !ca.BasicConstraintsValid || !ca.IsCA {
+		return nil, fmt.Errorf("the hub's device CA %q is not a CA certificate", ca.Subject)
+	}
+	return ca, nil
 }
 
 // kioskFor builds kiosk i from the state.
@@ -275,9 +364,9 @@ func (s *Sim) kioskFor(i int) (*kiosk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kiosk %s key: %w", ks.Name, err)
 	}
-	leaf, err := x509.ParseCertificate(ks.Cert)
-	if err != nil {
-		return nil, fmt.Errorf("kiosk %s certificate: %w", ks.Name, err)
+	leaf := ks.leaf // checked against the hub CA by loadState or enrollKiosk
+	if leaf == nil {
+		return nil, fmt.Errorf("kiosk %s: not enrolled", ks.Name)
 	}
 	if time.Now().After(leaf.NotAfter) {
 		return nil, fmt.Errorf("kiosk %s: certificate expired at %s; use a fresh --state directory", ks.Name, leaf.NotAfter.Format(time.RFC3339))
@@ -285,6 +374,9 @@ func (s *Sim) kioskFor(i int) (*kiosk, error) {
 	signer, ok := key.(crypto.Signer)
 	if !ok {
 		return nil, fmt.Errorf("kiosk %s key: not a signer", ks.Name)
+	}
+	if pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(signer.Public()) {
+		return nil, fmt.Errorf("kiosk %s: certificate and key do not match; use a fresh --state directory", ks.Name)
 	}
 	return &kiosk{
 		idx:    i,

@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	fs.StringVar(&cfg.HubURL, "hub", "", "hub URL, https://localhost:PORT")
-	fs.StringVar(&cfg.CAFile, "ca", "", "the hub's ca.pem")
+	fs.StringVar(&cfg.CAFile, "ca", "", "PEM file of the CA(s) the hub's HTTPS certificate chains to: the hub's ca.pem, or, for a hub serving an operator's certificate (serve --tls-cert), that CA's root and the hub's ca.pem")
 	fs.StringVar(&cfg.AdminToken, "admin-token", os.Getenv("SHIFTGATE_ADMIN_TOKEN"), "admin API token")
 	fs.StringVar(&cfg.SCIMToken, "scim-token", os.Getenv("SHIFTGATE_SCIM_TOKEN"), "SCIM token")
 	fs.StringVar(&cfg.StateDir, "state", "", "state directory: enrolled kiosks and badges, reused across runs of the same hub")
