@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -139,22 +140,31 @@ func cgroupName(stateRoot, id string) string {
 }
 
 // cgroupPids returns the live processes in cgroup dir; none when it does
-// not exist.
-func cgroupPids(dir string) []int {
+// not exist. Each one's ours looks for it in cgroup.procs again.
+func cgroupPids(dir string) []procRef {
 	if dir == "" {
 		return nil
 	}
+	ours := func(pid int) bool { return slices.Contains(cgroupProcs(dir), pid) }
+	var procs []procRef
+	for _, pid := range cgroupProcs(dir) {
+		if st, ok := readStat(pid); ok && !st.dead() {
+			procs = append(procs, procRef{pid: pid, start: st.start, ours: ours})
+		}
+	}
+	return procs
+}
+
+// cgroupProcs returns the PIDs listed in cgroup.procs of cgroup dir; none
+// when it cannot be read.
+func cgroupProcs(dir string) []int {
 	b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 	if err != nil {
 		return nil
 	}
 	var pids []int
 	for line := range bytes.Lines(b) {
-		pid, err := strconv.Atoi(string(bytes.TrimSpace(line)))
-		if err != nil {
-			continue
-		}
-		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
+		if pid, err := strconv.Atoi(string(bytes.TrimSpace(line))); err == nil {
 			pids = append(pids, pid)
 		}
 	}

@@ -43,7 +43,7 @@ func TestCgroupTeardownEndsEscapedProcess(t *testing.T) {
 		t.Fatalf("the escaped process still carries the marker: %v", pids)
 	}
 	cg := s.cg
-	if got := cgroupPids(cg); !containsInt(got, pid) {
+	if got := pidsOf(cgroupPids(cg)); !containsInt(got, pid) {
 		t.Fatalf("escaped process %d not in the session cgroup %s (holds %v)", pid, cg, got)
 	}
 	if err := s.Teardown(t.Context()); err != nil {
@@ -73,7 +73,7 @@ func TestCgroupTeardownEndsForkingApp(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	cg := s.cg
-	pids := cgroupPids(cg)
+	pids := pidsOf(cgroupPids(cg))
 	if err := s.Teardown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestCgroupCleanupAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os2.Teardown(t.Context()) })
-	otherPids := cgroupPids(os2.cg)
+	otherPids := pidsOf(cgroupPids(os2.cg))
 
 	m := newCgroupManager(t, state)
 	if err := m.Cleanup(); err != nil {

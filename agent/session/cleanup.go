@@ -20,9 +20,11 @@ const pidsFile = "pids"
 // StateDir/sessions: it ends their recorded process groups and marked
 // processes (SIGTERM, Grace, SIGKILL), removes their directories and, if
 // anything was left, clears the clipboard. With Config.RunAs it also
-// removes the session homes left in HomeRoot (see Manager.sessionHome)
-// and ends every process of the session user. Sessions started by this
-// Manager are not touched. Call it when the agent starts, before Start.
+// removes the session homes left in HomeRoot (see Manager.sessionHome),
+// ends every process of the session user and then removes what that user
+// owns in the shared temporary directories (Config.TempDirs). Sessions
+// started by this Manager are not touched. Call it when the agent starts,
+// before Start.
 func (m *Manager) Cleanup() error {
 	ents, err := os.ReadDir(m.root)
 	if err != nil {
@@ -111,11 +113,21 @@ func (m *Manager) Cleanup() error {
 		}
 	}
 	// Processes of the session user that escaped every session's
-	// process group and marker (a crashed agent's).
-	if uid := m.sweepUID(""); uid != nil && len(userPids(*uid)) > 0 {
-		found = true
-		m.log.Warn("ending leftover processes of the session user", "uid", *uid)
-		if err := m.kill(ctx, "", "", nil, uid); err != nil {
+	// process group and marker (a crashed agent's), then what the
+	// session user left in the shared temporary directories.
+	if uid := m.sweepUID(""); uid != nil {
+		if len(userPids(*uid)) > 0 {
+			found = true
+			m.log.Warn("ending leftover processes of the session user", "uid", *uid)
+			if err := m.kill(ctx, "", "", nil, uid); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		n, err := m.sweepTemp(*uid)
+		if n > 0 {
+			found = true
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -153,7 +165,8 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 	if m.cgroups != "" {
 		cg = filepath.Join(m.cgroups, cgroupName(m.root, id))
 	}
-	if err := m.kill(ctx, dir, cg, groups, m.sweepUID(id)); err != nil {
+	sweep := m.sweepUID(id)
+	if err := m.kill(ctx, dir, cg, groups, sweep); err != nil {
 		errs = append(errs, err)
 	} else if err := removeCgroup(cg); err != nil {
 		errs = append(errs, err)
@@ -163,6 +176,11 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 	}
 	if m.homes != "" {
 		if err := wipe(filepath.Join(m.homes, id)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if sweep != nil {
+		if _, err := m.sweepTemp(*sweep); err != nil {
 			errs = append(errs, err)
 		}
 	}

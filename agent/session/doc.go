@@ -41,10 +41,29 @@
 // (Config.RunAs, dedicated to kiosk sessions) it also signals every
 // process of that user, which no unprivileged process can leave.
 //
+// Processes found by their marker, their user or their cgroup are
+// signalled through a pidfd: the PID is opened (os.FindProcess), checked
+// to still name the process found (the start time it was found with) and
+// to still be the session's, and only then signalled through the pidfd,
+// which names that one process for good. A process that ended meanwhile
+// is not confused with the next one given its PID.
+//
 // The wipe walks the directories through an os.Root: a process that
 // outlived the kill cannot swap a directory for a symlink and have the
 // agent (root, with a session user) chmod or remove a file outside the
 // session.
+//
+// With a session user, once its processes have been ended, the teardown
+// (and End, and Cleanup) also removes every entry directly in the shared
+// temporary directories (Config.TempDirs: /tmp, /var/tmp and /dev/shm)
+// that the session user owns: the files of an app that ignores TMPDIR, a
+// browser's cache directory, shared memory. Every file of that user is a
+// session's, since the user is dedicated to kiosk sessions. Directories
+// go with all they hold; symlinks are removed as links, never followed;
+// entries of other owners stay. The sweep goes through an os.Root on each
+// directory and checks each entry's owner right before removing it. A
+// failure fails the teardown, like a failed wipe. Without a session user
+// nothing there is touched: the apps' files are then the agent's user's.
 //
 // A process that is dead but not yet reaped (a zombie; orphans are
 // re-parented to PID 1 or a subreaper, which may never reap them) counts
@@ -59,10 +78,22 @@
 //     so they could also signal the agent and, as root, leave their
 //     cgroup. Give a session user in production. Without a cgroup the
 //     sweeps repeat SIGKILL until nothing is left, or fail the teardown.
-//   - Killing by PID has a reuse window between finding a process and
-//     signalling it; pidfds would close it.
-//   - Files the apps wrote outside HOME and TMPDIR (for example in /tmp
-//     when an app ignores TMPDIR, or in /dev/shm) are not wiped.
+//   - Process groups are signalled by number (kill(-pgid)): no pidfd
+//     names a group. A group of the session whose processes have all
+//     ended (during the grace period, say), and whose number a new
+//     process has taken for a group of its own meanwhile, would get the
+//     signal meant for the session's group.
+//   - Where the kernel offers no pidfds (before Linux 5.4, or a seccomp
+//     filter that forbids them), Go signals by PID: the check before the
+//     signal then narrows the PID-reuse window but does not close it.
+//   - Without a session user, files the apps wrote outside HOME and
+//     TMPDIR (in /tmp when an app ignores TMPDIR, in /dev/shm) are not
+//     wiped. With one, only the entries directly in Config.TempDirs are:
+//     not what the user left in a directory it does not own (say
+//     /tmp/.X11-unix), nor in other directories it may write, nor its
+//     System V shared memory segments, semaphores and message queues
+//     (ipcs) or POSIX message queues (/dev/mqueue, unless listed in
+//     Config.TempDirs), which outlive their processes.
 //   - The clipboard is cleared through Config.Clipboard only; the package
 //     knows no display server.
 package session

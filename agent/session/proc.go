@@ -31,15 +31,18 @@ const settleDelay = 10 * time.Millisecond
 // every process of user *sweep (the session user, see Manager.sweepUID):
 // SIGTERM, up to Grace (or until ctx is done) for them to be gone,
 // SIGKILL (the cgroup's at once, with cgroup.kill), then up to killWait
-// for them to be gone and the leaders reaped.
+// for them to be gone and the leaders reaped. The groups are signalled by
+// process group ID (kill(-pgid)); every other process through a pidfd,
+// after checking that its PID still names the process found
+// (signalProc).
 func (m *Manager) kill(ctx context.Context, dir, cg string, groups []group, sweep *uint32) error {
 	var errs []error
-	strays := func() []int {
-		pids := append(cgroupPids(cg), markedPids(dir)...)
+	strays := func() []procRef {
+		procs := append(cgroupPids(cg), markedPids(dir)...)
 		if sweep != nil {
-			pids = append(pids, userPids(*sweep)...)
+			procs = append(procs, userPids(*sweep)...)
 		}
-		return pids
+		return procs
 	}
 	signal := func(sig syscall.Signal) {
 		for _, g := range groups {
@@ -47,8 +50,8 @@ func (m *Manager) kill(ctx context.Context, dir, cg string, groups []group, swee
 				errs = append(errs, fmt.Errorf("signal process group %d with %s: %w", g.pgid, sig, err))
 			}
 		}
-		for _, pid := range strays() {
-			_ = syscall.Kill(pid, sig) // best effort: it may be gone already
+		for _, p := range strays() {
+			_ = signalProc(p, sig) // best effort: it may be gone already
 		}
 	}
 	gone := func() bool {
@@ -94,8 +97,8 @@ func (m *Manager) kill(ctx context.Context, dir, cg string, groups []group, swee
 			return true
 		}
 		_ = cgroupKill(cg)
-		for _, pid := range strays() {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+		for _, p := range strays() {
+			_ = signalProc(p, syscall.SIGKILL)
 		}
 		return false
 	})
@@ -107,7 +110,7 @@ func (m *Manager) kill(ctx context.Context, dir, cg string, groups []group, swee
 			}
 		}
 		errs = append(errs, fmt.Errorf("processes survived SIGKILL: groups [%s], other pids %v",
-			strings.Join(left, " "), strays()))
+			strings.Join(left, " "), pidsOf(strays())))
 	}
 	return errors.Join(errs...)
 }
@@ -152,7 +155,7 @@ func groupAlive(pgid int) bool {
 		if err != nil {
 			continue
 		}
-		if st, ok := readStat(pid); ok && st.pgrp == pgid && st.state != 'Z' && st.state != 'X' {
+		if st, ok := readStat(pid); ok && st.pgrp == pgid && !st.dead() {
 			return true
 		}
 	}
@@ -165,6 +168,10 @@ type stat struct {
 	pgrp  int
 	start uint64 // clock ticks after boot
 }
+
+// dead reports whether the process is a zombie or being reaped: it runs
+// no code and holds no files open.
+func (st stat) dead() bool { return st.state == 'Z' || st.state == 'X' }
 
 func readStat(pid int) (stat, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -197,11 +204,67 @@ func parseStat(b []byte) (stat, bool) {
 	return stat{state: f[0][0], pgrp: pgrp, start: start}, true
 }
 
+// procRef is a process found to be the session's: its PID, its start
+// time, which tells it from a later process given the same PID, and how
+// to check again that the process with that PID is the session's.
+type procRef struct {
+	pid   int
+	start uint64
+	ours  func(pid int) bool
+}
+
+// errReplaced is signalProc's refusal: the PID no longer names the
+// process that was found, or that process is no longer the session's.
+var errReplaced = errors.New("the process found is gone, or no longer the session's")
+
+// signalProc sends sig to p without the PID-reuse race of kill(pid): it
+// opens a pidfd for the PID first (os.FindProcess), then checks that the
+// process is still the session's (p.ours) and that the PID still names
+// the process found (same start time, not dead), and only then signals
+// it, through the pidfd (pidfd_send_signal). A pidfd names one process
+// for good: if the process the PID named when the pidfd was opened ended
+// after that, the signal finds no one rather than its PID's next holder;
+// if it had already ended and the PID gone to another process before the
+// pidfd was opened, the check sees the other's start time (the PID
+// cannot have gone away and come back to the process found in between).
+// It returns errReplaced when the check fails, and nil for a process that
+// ended before the signal.
+//
+// Where the kernel has no pidfds (before Linux 5.4, or a seccomp filter
+// that forbids them), Go signals by PID: the check then still narrows the
+// window to the moment between it and the signal.
+func signalProc(p procRef, sig syscall.Signal) error {
+	h, err := os.FindProcess(p.pid)
+	if err != nil {
+		return fmt.Errorf("open process %d: %w", p.pid, err)
+	}
+	defer h.Release()
+	if !p.ours(p.pid) {
+		return fmt.Errorf("signal process %d: %w", p.pid, errReplaced)
+	}
+	if st, ok := readStat(p.pid); !ok || st.dead() || st.start != p.start {
+		return fmt.Errorf("signal process %d: %w", p.pid, errReplaced)
+	}
+	if err := h.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("signal process %d with %s: %w", p.pid, sig, err)
+	}
+	return nil
+}
+
+// pidsOf returns the PIDs of procs, for messages.
+func pidsOf(procs []procRef) []int {
+	pids := make([]int, len(procs))
+	for i, p := range procs {
+		pids[i] = p.pid
+	}
+	return pids
+}
+
 // markedPids returns the live processes whose environment has
 // SHIFTGATE_SESSION_DIR=dir: the session's processes, including those that
 // left its process groups. Processes whose environment cannot be read
 // (another user's, without privileges) are skipped.
-func markedPids(dir string) []int {
+func markedPids(dir string) []procRef {
 	if dir == "" {
 		return nil
 	}
@@ -215,33 +278,36 @@ func markedPids(dir string) []int {
 // the way it can leave its process group (setsid) and drop the marker
 // (a cleared environment); running a set-user-ID program changes only
 // the effective ID.
-func userPids(uid uint32) []int {
+func userPids(uid uint32) []procRef {
 	return livePids("status", func(status []byte) bool { return statusHasUID(status, uid) })
 }
 
 // livePids returns the processes other than this one, not zombies, whose
 // /proc/PID/file matches; those whose file cannot be read are skipped.
-func livePids(file string, match func([]byte) bool) []int {
+// Each one's ours reads the file again.
+func livePids(file string, match func([]byte) bool) []procRef {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
+	ours := func(pid int) bool {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/" + file)
+		return err == nil && match(b)
+	}
 	self := os.Getpid()
-	var pids []int
+	var procs []procRef
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
+		if err != nil || pid == self || !ours(pid) {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/" + file)
-		if err != nil || !match(b) {
-			continue
-		}
-		if st, ok := readStat(pid); ok && st.state != 'Z' && st.state != 'X' {
-			pids = append(pids, pid)
+		// The start time read here may already be a later holder's of
+		// the PID: signalProc checks ours again before it believes it.
+		if st, ok := readStat(pid); ok && !st.dead() {
+			procs = append(procs, procRef{pid: pid, start: st.start, ours: ours})
 		}
 	}
-	return pids
+	return procs
 }
 
 // statusHasUID reports whether the "Uid:" line of /proc/PID/status (real,
@@ -304,7 +370,11 @@ func makeWritable(root string) {
 		return
 	}
 	defer parent.Close()
-	base := filepath.Base(root)
+	makeWritableAt(parent, filepath.Base(root))
+}
+
+// makeWritableAt is makeWritable of the entry base of parent.
+func makeWritableAt(parent *os.Root, base string) {
 	fi, err := parent.Lstat(base)
 	if err != nil || !fi.IsDir() {
 		return

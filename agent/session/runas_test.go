@@ -19,6 +19,8 @@ const (
 	uidCleanup = 64102
 	uidHomes   = 64103
 	uidRunAs   = 64104
+	uidTemp    = 64105
+	uidTempCln = 64106
 )
 
 // needRoot skips the test when it does not run as root, as
@@ -55,7 +57,9 @@ func homeRoot(t *testing.T) string {
 
 func newRunAsManager(t *testing.T, state, homes string, uid uint32) *Manager {
 	t.Helper()
-	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: uid, GID: uid}, HomeRoot: homes, Grace: 100 * time.Millisecond})
+	// TempDirs: never the machine's /tmp.
+	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: uid, GID: uid}, HomeRoot: homes, Grace: 100 * time.Millisecond,
+		TempDirs: []string{t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}

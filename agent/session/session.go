@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -84,6 +85,18 @@ type Config struct {
 	// it that can be session homes (a session ID's name, a directory
 	// owned by RunAs or by the agent).
 	HomeRoot string
+	// TempDirs are the shared temporary directories (nil: /tmp, /var/tmp
+	// and /dev/shm; an empty, non-nil list: none) that apps may write in
+	// whatever their TMPDIR says. With RunAs, once the session user's
+	// processes have been ended, a teardown, End and Cleanup remove every
+	// entry directly in them that the session user owns: files, sockets,
+	// FIFOs, symlinks (the link, never what it points to) and directories
+	// with all they hold; nothing else, and no entry the user owns deeper
+	// in a directory it does not own. A directory that does not exist is
+	// skipped. Without RunAs they are left alone: the apps' files would
+	// then be the agent's user's, like the agent's own. Paths must be
+	// absolute.
+	TempDirs []string
 	// Cgroup is the cgroup v2 directory the sessions' cgroups are made
 	// in: "" for the agent's own cgroup when it can make groups there
 	// (root, or a systemd service with Delegate=yes), used when it can
@@ -161,6 +174,16 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TempDirs == nil {
+		cfg.TempDirs = []string{"/tmp", "/var/tmp", "/dev/shm"}
+	}
+	cfg.TempDirs = slices.Clone(cfg.TempDirs)
+	for i, d := range cfg.TempDirs {
+		if !filepath.IsAbs(d) {
+			return nil, fmt.Errorf("new session manager: shared temporary directory %q is not an absolute path", d)
+		}
+		cfg.TempDirs[i] = filepath.Clean(d)
 	}
 	root, err := filepath.Abs(filepath.Join(cfg.StateDir, "sessions"))
 	if err != nil {
@@ -605,8 +628,10 @@ func (s *Session) env(app App) []string {
 }
 
 // Teardown ends the session: SIGTERM to every process group, SIGKILL to
-// what is left after the grace period, the session directory removed,
-// the clipboard cleared. It tries every step even when one fails and
+// what is left after the grace period, the session directory removed
+// (with Config.RunAs also the home, and what the session user left in the
+// shared temporary directories, Config.TempDirs), the clipboard cleared.
+// It tries every step even when one fails and
 // returns all failures joined. Once it has succeeded, further calls return
 // nil; after a failure a further call tries again. When ctx is done it
 // stops waiting for SIGTERM and kills at once, but still does every step
@@ -624,7 +649,8 @@ func (s *Session) Teardown(ctx context.Context) error {
 		groups = append(groups, group{pgid: p.pgid, ended: p.ended})
 	}
 	var errs []error
-	killed := s.m.kill(ctx, s.dir, s.cg, groups, s.m.sweepUID(s.id))
+	sweep := s.m.sweepUID(s.id)
+	killed := s.m.kill(ctx, s.dir, s.cg, groups, sweep)
 	if killed != nil {
 		errs = append(errs, killed)
 	}
@@ -641,6 +667,11 @@ func (s *Session) Teardown(ctx context.Context) error {
 	}
 	if s.base != "" {
 		if err := wipe(s.base); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if sweep != nil {
+		if _, err := s.m.sweepTemp(*sweep); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -525,7 +525,8 @@ func TestRunAsKeepsAppsOutOfState(t *testing.T) {
 	}
 	homes := filepath.Join(parent, "homes")
 	freeUID(t, uidRunAs)
-	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: uidRunAs, GID: uidRunAs}, HomeRoot: homes, Grace: 100 * time.Millisecond})
+	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: uidRunAs, GID: uidRunAs}, HomeRoot: homes, Grace: 100 * time.Millisecond,
+		TempDirs: []string{t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}
