@@ -610,36 +610,63 @@ func (s *Server) runReviews(ctx context.Context) {
 // cannot renew it).
 func (s *Server) renewServerCert(ctx context.Context) {
 	every := 12 * time.Hour
-	external := s.certs.ExternalCert()
-	if external {
+	if s.certs.ExternalCert() {
 		every = time.Minute
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var warned time.Time
+	var st certTicks
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			now := s.cfg.Now()
-			if renewed, err := s.certs.RenewServerCert(now); err != nil {
-				s.cfg.Logger.Error("renew server certificate", "err", err)
-			} else if renewed {
-				s.cfg.Logger.Info("server certificate renewed", "not_after", s.certs.Certificate().Leaf.NotAfter)
-				// A renewal copied without its intermediates (cert.pem
-				// for fullchain.pem) is served all the same: say so.
-				if w := s.certs.ExternalCertWarning(); w != "" {
-					s.cfg.Logger.Warn(w, "file", s.cfg.TLSCertFile)
-				}
-			}
-			if external && now.Sub(warned) >= 24*time.Hour {
-				notAfter := s.certs.Certificate().Leaf.NotAfter
-				if msg, level := externalCertExpiry(notAfter, now); msg != "" {
-					s.cfg.Logger.Log(ctx, level, msg, "not_after", notAfter, "file", s.cfg.TLSCertFile)
-					warned = now
-				}
-			}
+			s.serverCertTick(ctx, s.cfg.Now(), &st)
+		}
+	}
+}
+
+// certTicks is what serverCertTick remembers from one tick to the next.
+type certTicks struct {
+	warned time.Time // the last expiry warning
+	// failed is the last renewal error logged, at failedAt: operator's
+	// files that stay broken are logged when they first fail, when the
+	// error changes and hourly, not at every tick.
+	failed   string
+	failedAt time.Time
+}
+
+// certFailureRepeat is how often a renewal failure that does not change
+// is logged again.
+const certFailureRepeat = time.Hour
+
+// serverCertTick is one pass of renewServerCert at now.
+func (s *Server) serverCertTick(ctx context.Context, now time.Time, st *certTicks) {
+	log := s.cfg.Logger
+	renewed, err := s.certs.RenewServerCert(now)
+	switch {
+	case err != nil:
+		if msg := err.Error(); msg != st.failed || now.Sub(st.failedAt) >= certFailureRepeat {
+			log.Error("renew server certificate", "err", err, "repeated_every", certFailureRepeat.String())
+			st.failed, st.failedAt = msg, now
+		}
+	case st.failed != "":
+		log.Info("server certificate files readable again", "file", s.cfg.TLSCertFile)
+		st.failed = ""
+	}
+	if renewed {
+		log.Info("server certificate renewed", "not_after", s.certs.Certificate().Leaf.NotAfter)
+		// A renewal copied without its intermediates (cert.pem for
+		// fullchain.pem) is served all the same: say so.
+		if w := s.certs.ExternalCertWarning(); w != "" {
+			log.Warn(w, "file", s.cfg.TLSCertFile)
+		}
+	}
+	if s.certs.ExternalCert() && now.Sub(st.warned) >= 24*time.Hour {
+		notAfter := s.certs.Certificate().Leaf.NotAfter
+		if msg, level := externalCertExpiry(notAfter, now); msg != "" {
+			log.Log(ctx, level, msg, "not_after", notAfter, "file", s.cfg.TLSCertFile)
+			st.warned = now
 		}
 	}
 }

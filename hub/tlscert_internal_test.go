@@ -110,3 +110,56 @@ func TestOperatorCertRSA(t *testing.T) {
 		t.Error("the hub does not serve the operator's RSA certificate")
 	}
 }
+
+// TestOperatorCertFailureLoggedOnce: operator's files that stay broken are
+// logged when they first fail, again when the error changes and then
+// hourly, not at every check a minute; and once when they are good again.
+func TestOperatorCertFailureLoggedOnce(t *testing.T) {
+	now := time.Now()
+	op := certstest.NewOperator(t, now, "hub.example.org")
+	var logs bytes.Buffer
+	s, err := New(t.Context(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", PublicURL: "https://hub.example.org:8443",
+		TLSCertFile: op.CertFile, TLSKeyFile: op.KeyFile, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	good, err := os.ReadFile(op.CertFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := func() int { return strings.Count(logs.String(), `msg="renew server certificate"`) }
+	var st certTicks
+	tick := func(after time.Duration) {
+		t.Helper()
+		s.serverCertTick(t.Context(), now.Add(after), &st)
+	}
+	if err := os.WriteFile(op.CertFile, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for m := range 5 {
+		tick(time.Duration(m+1) * time.Minute)
+	}
+	if n := failures(); n != 1 {
+		t.Fatalf("a broken file logged %d times over five checks, want once:\n%s", n, logs.String())
+	}
+	tick(61 * time.Minute)
+	if n := failures(); n != 2 {
+		t.Errorf("after an hour: %d failures logged, want the reminder (2)", n)
+	}
+	if err := os.WriteFile(op.CertFile, []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o644); err != nil { // another error
+		t.Fatal(err)
+	}
+	tick(62 * time.Minute)
+	if n := failures(); n != 3 {
+		t.Errorf("another error: %d failures logged, want it logged (3):\n%s", n, logs.String())
+	}
+	if err := os.WriteFile(op.CertFile, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tick(63 * time.Minute)
+	tick(64 * time.Minute)
+	if n := failures(); n != 3 || strings.Count(logs.String(), "readable again") != 1 {
+		t.Errorf("files good again: %d failures, %d all-clears logged; want 3 and 1:\n%s", n, strings.Count(logs.String(), "readable again"), logs.String())
+	}
+}
