@@ -224,6 +224,9 @@ func TestAuditPageShowsWatch(t *testing.T) {
 	if strings.Contains(body, "notice error") {
 		t.Errorf("an intact trail shown as an error: %s", body)
 	}
+	if r := admin.get("/console/dashboard"); r.Status != http.StatusOK || strings.Contains(r.Body, `id="audit-alert"`) {
+		t.Errorf("the dashboard of an intact trail: %d %s", r.Status, r.Body)
+	}
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(h.DataDir, hub.DBFile)+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)
@@ -235,4 +238,7 @@ func TestAuditPageShowsWatch(t *testing.T) {
 		}
 	}
 	waitPage(`<p class="notice error" id="audit-watch" data-breaks="1">The hub's audit watch found 1 break in this trail`)
+	if r := admin.get("/console/dashboard"); !strings.Contains(r.Body, `<p class="notice error" id="audit-alert" role="alert">The audit trail is broken`) {
+		t.Errorf("the dashboard does not say the trail is broken: %d %s", r.Status, r.Body)
+	}
 }

@@ -37,11 +37,12 @@ type dashboardData struct {
 	Teardowns                  []teardown
 	Metrics                    []Metric
 	MetricsError               bool
+	Watch                      *watchView // shown only when the audit watch found a break
 }
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
-	var d dashboardData
+	d := dashboardData{Watch: c.watchView()}
 	devices, err := c.st.ListDevices(ctx, "")
 	if err != nil {
 		return err
