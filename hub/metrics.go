@@ -18,11 +18,14 @@ import (
 
 // metrics are the hub's Prometheus metrics, on a registry of its own.
 type metrics struct {
-	reg       *prometheus.Registry
-	ackDelay  prometheus.Histogram
-	logins    *prometheus.CounterVec
-	loginTime prometheus.Histogram
-	connected prometheus.GaugeFunc
+	reg *prometheus.Registry
+	// collectors are those registered with reg, to list what the hub can
+	// export (a vector without children exports nothing until it has one).
+	collectors []prometheus.Collector
+	ackDelay   prometheus.Histogram
+	logins     *prometheus.CounterVec
+	loginTime  prometheus.Histogram
+	connected  prometheus.GaugeFunc
 }
 
 // newMetrics builds the registry; extra collectors (the governance
@@ -47,9 +50,9 @@ func newMetrics(connected func() float64, extra ...prometheus.Collector) *metric
 		Name: "shiftgate_kiosks_connected",
 		Help: "Kiosks with an open device channel.",
 	}, connected)
-	m.reg.MustRegister(m.ackDelay, m.logins, m.loginTime, m.connected,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.reg.MustRegister(extra...)
+	m.collectors = append([]prometheus.Collector{m.ackDelay, m.logins, m.loginTime, m.connected,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}, extra...)
+	m.reg.MustRegister(m.collectors...)
 	return m
 }
 

@@ -75,8 +75,16 @@ func freeAddr(t *testing.T) string {
 // startHub runs `shiftgate-hub serve` as a process until the test ends.
 func startHub(t *testing.T, dir string) (addr string, client *http.Client, stop func() int) {
 	t.Helper()
+	return startHubArgs(t, dir)
+}
+
+// startHubArgs is startHub with more serve flags before --data and
+// --listen (which win over the same flags in them).
+func startHubArgs(t *testing.T, dir string, serve ...string) (addr string, client *http.Client, stop func() int) {
+	t.Helper()
 	addr = freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--data", dir, "--listen", addr)
+	args := append(append([]string{"serve"}, serve...), "--data", dir, "--listen", addr)
+	cmd := exec.Command(bin, args...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -369,4 +377,63 @@ func TestSecondHubRefused(t *testing.T) {
 		t.Errorf("hub exited %d on SIGTERM", code)
 	}
 	startHub(t, dir) // the lock went with the process
+}
+
+// TestSystemdUnit: the systemd unit shipped in hub/deploy starts the hub
+// with its ExecStart (the test's data directory and address in place of
+// the unit's), its --data is the unit's StateDirectory, and the hub stops
+// cleanly on the unit's KillSignal.
+func TestSystemdUnit(t *testing.T) {
+	b, err := os.ReadFile("../../deploy/shiftgate-hub.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := map[string]string{}
+	section := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.HasPrefix(line, "[") {
+			section = strings.Trim(line, "[]")
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("unit line %q is not KEY=VALUE", line)
+		}
+		if _, dup := unit[section+"."+k]; dup && k != "SystemCallFilter" {
+			t.Errorf("unit sets %s twice", k)
+		}
+		unit[section+"."+k] = v
+	}
+	cmdline := strings.Fields(unit["Service.ExecStart"])
+	if len(cmdline) < 2 || cmdline[0] != "/usr/local/bin/shiftgate-hub" || cmdline[1] != "serve" {
+		t.Fatalf("ExecStart %q, want /usr/local/bin/shiftgate-hub serve ...", unit["Service.ExecStart"])
+	}
+	var data string
+	for i, f := range cmdline {
+		if f == "--data" && i+1 < len(cmdline) {
+			data = cmdline[i+1]
+		}
+	}
+	if want := "/var/lib/" + unit["Service.StateDirectory"]; data != want {
+		t.Errorf("--data %q, want the StateDirectory %q", data, want)
+	}
+	if unit["Service.KillSignal"] != "SIGTERM" || unit["Service.User"] == "" || unit["Service.User"] == "root" {
+		t.Errorf("unit: KillSignal %q, User %q; want SIGTERM and a user of its own", unit["Service.KillSignal"], unit["Service.User"])
+	}
+	addr, client, stop := startHubArgs(t, t.TempDir(), cmdline[2:]...)
+	resp, err := client.Get("https://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %d", resp.StatusCode)
+	}
+	if code := stop(); code != 0 {
+		t.Errorf("the hub exited %d on SIGTERM, want 0", code)
+	}
 }
