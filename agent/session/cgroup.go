@@ -140,19 +140,34 @@ func cgroupName(stateRoot, id string) string {
 }
 
 // cgroupPids returns the live processes in cgroup dir; none when it does
-// not exist. Each one's ours looks for it in cgroup.procs again.
+// not exist. A PID is kept only if cgroup.procs still lists it after its
+// start time was read: that start time is then a member's, not that of a
+// process outside the group that got the PID meanwhile. No process
+// leaves the group by itself (only the agent moves processes between
+// cgroups), so signalProc's start-time check is all a later signal
+// needs: each one's ours is always true. Reading cgroup.procs again for
+// every process signalled would make a signal round quadratic in the
+// number of processes, which a forking app drives up.
 func cgroupPids(dir string) []procRef {
 	if dir == "" {
 		return nil
 	}
-	ours := func(pid int) bool { return slices.Contains(cgroupProcs(dir), pid) }
+	member := func(int) bool { return true }
 	var procs []procRef
 	for _, pid := range cgroupProcs(dir) {
 		if st, ok := readStat(pid); ok && !st.dead() {
-			procs = append(procs, procRef{pid: pid, start: st.start, ours: ours})
+			procs = append(procs, procRef{pid: pid, start: st.start, ours: member})
 		}
 	}
-	return procs
+	if len(procs) == 0 {
+		return nil
+	}
+	still := cgroupProcs(dir)
+	slices.Sort(still)
+	return slices.DeleteFunc(procs, func(p procRef) bool {
+		_, listed := slices.BinarySearch(still, p.pid)
+		return !listed
+	})
 }
 
 // cgroupProcs returns the PIDs listed in cgroup.procs of cgroup dir; none

@@ -116,19 +116,22 @@ func (m *Manager) Cleanup() error {
 	// process group and marker (a crashed agent's), then what the
 	// session user left in the shared temporary directories.
 	if uid := m.sweepUID(""); uid != nil {
+		var killed error
 		if len(userPids(*uid)) > 0 {
 			found = true
 			m.log.Warn("ending leftover processes of the session user", "uid", *uid)
-			if err := m.kill(ctx, "", "", nil, uid); err != nil {
-				errs = append(errs, err)
+			if killed = m.kill(ctx, "", "", nil, uid); killed != nil {
+				errs = append(errs, killed)
 			}
 		}
-		n, err := m.sweepTemp(*uid)
-		if n > 0 {
-			found = true
-		}
-		if err != nil {
-			errs = append(errs, err)
+		if killed == nil { // see Session.Teardown
+			n, err := m.sweepTemp(*uid)
+			if n > 0 {
+				found = true
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	if found && m.cfg.Clipboard != nil {
@@ -166,8 +169,9 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 		cg = filepath.Join(m.cgroups, cgroupName(m.root, id))
 	}
 	sweep := m.sweepUID(id)
-	if err := m.kill(ctx, dir, cg, groups, sweep); err != nil {
-		errs = append(errs, err)
+	killed := m.kill(ctx, dir, cg, groups, sweep)
+	if killed != nil {
+		errs = append(errs, killed)
 	} else if err := removeCgroup(cg); err != nil {
 		errs = append(errs, err)
 	}
@@ -179,7 +183,7 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 			errs = append(errs, err)
 		}
 	}
-	if sweep != nil {
+	if sweep != nil && killed == nil { // see Session.Teardown
 		if _, err := m.sweepTemp(*sweep); err != nil {
 			errs = append(errs, err)
 		}
@@ -266,7 +270,7 @@ func parsePidLine(line string) (pidRecord, bool) {
 // the session in dir: its leader is the recorded process (same start
 // time), or one of its live members carries the session's marker.
 func groupOurs(pgid int, start uint64, dir string) bool {
-	if st, ok := readStat(pgid); ok && st.pgrp == pgid && st.start == start && st.state != 'Z' {
+	if st, ok := readStat(pgid); ok && st.pgrp == pgid && st.start == start && !st.dead() {
 		return true
 	}
 	marker := []byte(MarkerEnv + "=" + dir + "\x00")
@@ -280,7 +284,7 @@ func groupOurs(pgid int, start uint64, dir string) bool {
 			continue
 		}
 		st, ok := readStat(pid)
-		if !ok || st.pgrp != pgid || st.state == 'Z' {
+		if !ok || st.pgrp != pgid || st.dead() {
 			continue
 		}
 		if env, err := os.ReadFile("/proc/" + e.Name() + "/environ"); err == nil && hasEnv(env, marker) {

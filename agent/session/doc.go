@@ -43,15 +43,18 @@
 //
 // Processes found by their marker, their user or their cgroup are
 // signalled through a pidfd: the PID is opened (os.FindProcess), checked
-// to still name the process found (the start time it was found with) and
-// to still be the session's, and only then signalled through the pidfd,
+// to still name the process found (the start time it was found with)
+// and, when found by marker or user, to still carry it (none leaves the
+// session cgroup by itself), and only then signalled through the pidfd,
 // which names that one process for good. A process that ended meanwhile
 // is not confused with the next one given its PID.
 //
 // The wipe walks the directories through an os.Root: a process that
 // outlived the kill cannot swap a directory for a symlink and have the
 // agent (root, with a session user) chmod or remove a file outside the
-// session.
+// session. A directory's mode is changed through a descriptor opened
+// without following a symlink, never by name: within the Root too (for
+// the sweep below, /tmp), a symlink swapped in is not followed.
 //
 // With a session user, once its processes have been ended, the teardown
 // (and End, and Cleanup) also removes every entry directly in the shared
@@ -62,12 +65,17 @@
 // go with all they hold; symlinks are removed as links, never followed;
 // entries of other owners stay. The sweep goes through an os.Root on each
 // directory and checks each entry's owner right before removing it. A
-// failure fails the teardown, like a failed wipe. Without a session user
-// nothing there is touched: the apps' files are then the agent's user's.
+// failure fails the teardown, like a failed wipe. The sweep runs only
+// when the kill succeeded: while a process of the session user lives, it
+// could swap its entries there during the sweep; the failed teardown is
+// retried. Without a session user nothing there is touched: the apps'
+// files are then the agent's user's.
 //
 // A process that is dead but not yet reaped (a zombie; orphans are
 // re-parented to PID 1 or a subreaper, which may never reap them) counts
-// as gone: it runs no code and holds no files open.
+// as gone: it runs no code and holds no files open. A process whose main
+// thread has exited while others run on also shows as a zombie in
+// /proc/PID/stat (the leader's state): it is alive, and is ended.
 //
 // # Known limits
 //

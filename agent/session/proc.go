@@ -164,14 +164,18 @@ func groupAlive(pgid int) bool {
 
 // stat is what we use of /proc/PID/stat.
 type stat struct {
-	state byte
-	pgrp  int
-	start uint64 // clock ticks after boot
+	state   byte
+	pgrp    int
+	threads int    // threads in the process, the leader included
+	start   uint64 // clock ticks after boot
 }
 
 // dead reports whether the process is a zombie or being reaped: it runs
-// no code and holds no files open.
-func (st stat) dead() bool { return st.state == 'Z' || st.state == 'X' }
+// no code and holds no files open. The state is the leader thread's: a
+// process whose main thread has exited (pthread_exit in main, or a raw
+// exit) shows Z while its other threads run on, so a Z with more than
+// one thread is alive.
+func (st stat) dead() bool { return (st.state == 'Z' || st.state == 'X') && st.threads <= 1 }
 
 func readStat(pid int) (stat, bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
@@ -197,11 +201,15 @@ func parseStat(b []byte) (stat, bool) {
 	if err != nil {
 		return stat{}, false
 	}
+	threads, err := strconv.Atoi(f[17])
+	if err != nil {
+		return stat{}, false
+	}
 	start, err := strconv.ParseUint(f[19], 10, 64)
 	if err != nil {
 		return stat{}, false
 	}
-	return stat{state: f[0][0], pgrp: pgrp, start: start}, true
+	return stat{state: f[0][0], pgrp: pgrp, threads: threads, start: start}, true
 }
 
 // procRef is a process found to be the session's: its PID, its start
@@ -379,23 +387,62 @@ func makeWritableAt(parent *os.Root, base string) {
 	if err != nil || !fi.IsDir() {
 		return
 	}
-	if fi.Mode().Perm()&0o700 != 0o700 {
-		_ = parent.Chmod(base, fi.Mode().Perm()|0o700)
-	}
+	addOwnerRWX(parent, base, fi)
 	r, err := parent.OpenRoot(base)
 	if err != nil {
 		return
 	}
 	defer r.Close()
+	// base may have been replaced since the Lstat (by a symlink to
+	// another directory of parent): walk only the directory looked at.
+	if rfi, err := r.Stat("."); err != nil || !os.SameFile(fi, rfi) {
+		return
+	}
 	_ = fs.WalkDir(r.FS(), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() || path == "." {
 			return nil
 		}
-		fi, lerr := r.Lstat(path)
-		if lerr != nil || !fi.IsDir() || fi.Mode().Perm()&0o700 == 0o700 {
-			return nil
+		if fi, err := r.Lstat(path); err == nil && fi.IsDir() {
+			addOwnerRWX(r, path, fi)
 		}
-		_ = r.Chmod(path, fi.Mode().Perm()|0o700)
 		return nil
 	})
+}
+
+// addOwnerRWX gives the directory name of r, which an lstat found as fi,
+// owner rwx if it lacks any. The mode is changed through a descriptor of
+// the directory, opened without following a symlink and checked to be
+// the one found (device and inode): name may have been replaced by a
+// symlink since the lstat (a process that outlived the kill may replace
+// its entries in a directory it can write, such as /tmp), and Root.Chmod
+// would follow that to whatever it names inside the Root (another user's
+// file in /tmp) and give it the directory's mode. An agent that is not
+// root cannot open its apps' directory without read permission: it
+// changes the mode by name, through the Root, as its apps run as its own
+// user and gain nothing from a swap.
+func addOwnerRWX(r *os.Root, name string, fi fs.FileInfo) {
+	perm := fi.Mode().Perm()
+	want, ok := fi.Sys().(*syscall.Stat_t)
+	if perm&0o700 == 0o700 || !ok {
+		return
+	}
+	dir, err := r.Open(filepath.Dir(name))
+	if err != nil {
+		return
+	}
+	defer dir.Close()
+	fd, err := syscall.Openat(int(dir.Fd()), filepath.Base(name), syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if errors.Is(err, syscall.EACCES) && os.Geteuid() != 0 {
+		_ = r.Chmod(name, perm|0o700)
+		return
+	}
+	if err != nil {
+		return
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if syscall.Fstat(fd, &st) != nil || st.Dev != want.Dev || st.Ino != want.Ino {
+		return
+	}
+	_ = syscall.Fchmod(fd, uint32(perm|0o700))
 }

@@ -670,7 +670,10 @@ func (s *Session) Teardown(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	if sweep != nil {
+	// Only once every process of the session user is gone: one that
+	// outlived the kill could swap its entries there while they are
+	// removed. The failed kill fails the teardown, whose retry sweeps.
+	if sweep != nil && killed == nil {
 		if _, err := s.m.sweepTemp(*sweep); err != nil {
 			errs = append(errs, err)
 		}
