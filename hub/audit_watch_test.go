@@ -22,19 +22,30 @@ import (
 // auditMetric reads one of the audit watch's metrics from /metrics.
 func auditMetric(t *testing.T, h *hubtest.Hub, admin, name string) float64 {
 	t.Helper()
+	v, ok := auditMetricOK(t, h, admin, name)
+	if !ok {
+		t.Fatalf("/metrics has no %s", name)
+	}
+	return v
+}
+
+// auditMetricOK is auditMetric; ok is false when /metrics does not have
+// it (shiftgate_audit_checked_seq before the first check).
+func auditMetricOK(t *testing.T, h *hubtest.Hub, admin, name string) (v float64, ok bool) {
+	t.Helper()
 	r := h.DoToken(t, admin, "GET", "/metrics", nil)
 	if r.Status != 200 {
 		t.Fatalf("GET /metrics: %d %s", r.Status, r.Body)
 	}
 	m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(r.Body)
 	if m == nil {
-		t.Fatalf("/metrics has no %s", name)
+		return 0, false
 	}
 	v, err := strconv.ParseFloat(string(m[1]), 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	return v, true
 }
 
 // waitMetric waits until the metric is want.
@@ -42,8 +53,8 @@ func waitMetric(t *testing.T, h *hubtest.Hub, admin, name string, want float64) 
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got := auditMetric(t, h, admin, name)
-		if got == want {
+		got, ok := auditMetricOK(t, h, admin, name)
+		if ok && got == want {
 			return
 		}
 		if time.Now().After(deadline) {

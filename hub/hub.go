@@ -237,7 +237,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.watch, err = audit.NewWatcher(audit.WatchConfig{Key: key, Trail: st, Dir: cfg.DataDir, Logger: cfg.Logger, Now: cfg.Now,
 		Alert: func(ctx context.Context, e audit.Entry) error {
 			return st.InTx(ctx, func(tx store.Ops) error { _, err := alog.Append(ctx, tx, e); return err })
-		}})
+		},
+		Sync: st.Sync})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -546,7 +547,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	go s.channel.recordAcks(schedCtx)
 	go s.renewServerCert(schedCtx)
 	go s.watchFIDOMetadata(schedCtx)
-	go s.watch.Run(schedCtx, s.cfg.AuditWatch)
+	// The watch writes DIR/audit.head and the trail: it has ended when
+	// ServeListener returns, before the caller closes the store.
+	watched := make(chan struct{})
+	go func() { defer close(watched); s.watch.Run(schedCtx, s.cfg.AuditWatch) }()
+	defer func() { stopSched(); <-watched }()
 	srv.RegisterOnShutdown(s.console.Shutdown) // live-update streams would hold Shutdown open
 
 	errc := make(chan error, 1)

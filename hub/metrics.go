@@ -154,7 +154,12 @@ func (c watchCollector) Collect(ch chan<- prometheus.Metric) {
 	if st.Stopped != "" {
 		stopped = 1
 	}
-	ch <- prometheus.MustNewConstMetric(watchSeqDesc, prometheus.GaugeValue, float64(st.Checked.Seq))
+	if st.Checked.Seq > 0 || !st.CheckedAt.IsZero() {
+		// Before the first check of a hub without audit.head the
+		// newest record checked is unknown, not 0: a 0 would set off
+		// the alert on a seq that goes down.
+		ch <- prometheus.MustNewConstMetric(watchSeqDesc, prometheus.GaugeValue, float64(st.Checked.Seq))
+	}
 	ch <- prometheus.MustNewConstMetric(watchTimeDesc, prometheus.GaugeValue, at)
 	ch <- prometheus.MustNewConstMetric(watchBreaksDesc, prometheus.CounterValue, float64(st.Breaks))
 	ch <- prometheus.MustNewConstMetric(watchStoppedDesc, prometheus.GaugeValue, stopped)

@@ -391,8 +391,8 @@ func Verify(ctx context.Context, key []byte, trail Trail, opts ...Option) (Repor
 }
 
 // VerifyFrom is Verify from record from.Seq on, which must still be there
-// with hash from.Hash (a *BrokenError with Anchored set if it is not, as
-// for a record cut off the end): the walk over what was appended since an
+// with hash from.Hash (a *BrokenError if it is not: Anchored set when it
+// is there with another hash, not when it is gone): the walk over what was appended since an
 // earlier check (see Watcher), which takes the records up to from as
 // checked then. Report.Records counts from.Seq and the records after it.
 func VerifyFrom(ctx context.Context, key []byte, trail Trail, from Anchor, opts ...Option) (Report, error) {
@@ -425,7 +425,11 @@ func verifyFrom(ctx context.Context, key []byte, trail Trail, from Anchor, opts 
 			return rep, fmt.Errorf("verify audit: %w", err)
 		}
 		if from.Seq > 0 && rep.Records == 0 && (len(page) == 0 || page[0].Seq != from.Seq) {
-			return rep, &BrokenError{Seq: from.Seq, Reason: fmt.Sprintf("record missing: record %d, checked before as %s, is gone (records were cut off the end, or the trail was replaced)", from.Seq, from)}
+			why := "records were cut off the end, or the trail was replaced"
+			if len(page) > 0 {
+				why = fmt.Sprintf("removed: the next stored record is %d", page[0].Seq)
+			}
+			return rep, &BrokenError{Seq: from.Seq, Reason: fmt.Sprintf("record missing: record %d, checked before as %s, is gone (%s)", from.Seq, from, why)}
 		}
 		for _, r := range page {
 			if rep.Records == 0 && from.Seq > 0 {

@@ -37,9 +37,11 @@ const headFileMax = 1 << 10
 // alert is sealed after whatever was done to the trail). The watch then
 // checks the whole trail as it now stands and, if that holds (records cut
 // off the end, a trail replaced: a restored backup looks the same), goes
-// on from its head; if not (a record edited or removed inside), it stops
-// and says so: an operator must look (`shiftgate-hub audit verify`), and
-// the next start finds the break again.
+// on from its head once the alert is in the trail (until then each check
+// finds the break again, and tries to record it); if not (a record edited
+// or removed inside), it stops and says so: an operator must look
+// (`shiftgate-hub audit verify`), and the next start finds the break
+// again.
 //
 // What it does not see: a record inside the trail changed after it was
 // checked, by someone who holds the key and re-seals every record after
@@ -50,6 +52,19 @@ const headFileMax = 1 << 10
 type Watcher struct {
 	cfg  WatchConfig
 	path string
+
+	// checking is held through a Check: two at once could keep an older
+	// head after a newer one, and report one break twice.
+	checking sync.Mutex
+	// found is the record the last break was found walking from, and
+	// alerted whether its audit.alert is in the trail. Until the watch
+	// goes on from another record, a check walks from the same one and
+	// finds the same break again (the whole trail could not be read, or
+	// the alert not recorded; records appended since may change how it
+	// shows): it neither counts nor logs it again, and records the alert
+	// only if it is not there yet. Guarded by checking.
+	found   string
+	alerted bool
 
 	mu sync.Mutex
 	st WatchStatus
@@ -62,7 +77,14 @@ type WatchConfig struct {
 	// Dir is the data directory, where HeadFile is kept.
 	Dir string
 	// Alert records a break in the trail, as an audit.alert record.
-	Alert  func(context.Context, Entry) error
+	Alert func(context.Context, Entry) error
+	// Sync, when set, makes every record committed so far durable
+	// (sqlite.DB.Sync). The hub's SQLite store commits with
+	// synchronous=NORMAL: a power cut may lose the last commits. A head
+	// kept in HeadFile that names one of them would report, at the next
+	// start, records cut off the end that nobody cut; so the Watcher
+	// calls Sync after a walk and keeps its head only once Sync succeeded.
+	Sync   func(context.Context) error
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Pause is how long the walk waits between pages of a thousand
@@ -180,6 +202,8 @@ func (w *Watcher) Run(ctx context.Context, every time.Duration) {
 // error only when the trail could not be read; a break is reported, not
 // returned. A stopped watch checks nothing.
 func (w *Watcher) Check(ctx context.Context) error {
+	w.checking.Lock()
+	defer w.checking.Unlock()
 	w.mu.Lock()
 	from, stopped := w.st.Checked, w.st.Stopped
 	w.mu.Unlock()
@@ -194,7 +218,7 @@ func (w *Watcher) Check(ctx context.Context) error {
 	case err != nil:
 		return err
 	}
-	return w.checked(rep, from)
+	return w.checked(ctx, rep, from)
 }
 
 // walk verifies from from on (the whole trail when from.Seq is 0), at the
@@ -216,16 +240,21 @@ func (w *Watcher) walk(ctx context.Context, from Anchor) (Report, error) {
 }
 
 // checked takes a walk's report: the head it reached is the next check's
-// start, kept in HeadFile in place of kept (what the file holds now).
-func (w *Watcher) checked(rep Report, kept Anchor) error {
+// start, kept in HeadFile in place of kept (what the file holds now) once
+// the records up to it are durable (WatchConfig.Sync).
+func (w *Watcher) checked(ctx context.Context, rep Report, kept Anchor) error {
 	var head Anchor // an empty trail
 	if rep.HeadSeq > 0 {
 		head = rep.Anchor()
 	}
 	if head.String() != kept.String() {
-		if err := writeHead(w.path, head); err != nil {
-			// The check stands; the next start walks from an older
-			// head, or the whole trail.
+		// The check stands either way; the next start walks from an
+		// older head, or the whole trail.
+		err := w.sync(ctx)
+		if err == nil {
+			err = writeHead(w.path, head)
+		}
+		if err != nil && ctx.Err() == nil {
 			w.cfg.Logger.Error("audit watch: keep the head checked", "err", err)
 		}
 	}
@@ -235,46 +264,78 @@ func (w *Watcher) checked(rep Report, kept Anchor) error {
 	return nil
 }
 
+// sync makes the records walked durable (WatchConfig.Sync).
+func (w *Watcher) sync(ctx context.Context) error {
+	if w.cfg.Sync == nil {
+		return nil
+	}
+	if err := w.cfg.Sync(ctx); err != nil {
+		return fmt.Errorf("make the records checked durable before keeping the head: %w", err)
+	}
+	return nil
+}
+
 // broken reports b, found walking from from, and checks the whole trail
-// as it now stands, to go on from its head or stop.
+// as it now stands, to go on from its head or stop. A break found again
+// (see Watcher.found) is not reported again.
 func (w *Watcher) broken(ctx context.Context, from Anchor, b *BrokenError) error {
 	log := w.cfg.Logger
+	again := w.found == from.String()
+	if !again {
+		w.found, w.alerted = from.String(), false
+	}
 	w.mu.Lock()
-	w.st.Breaks++
+	if !again {
+		w.st.Breaks++
+	}
 	w.st.CheckedAt = w.cfg.Now()
 	w.mu.Unlock()
 	detail := map[string]any{"problem": b.Error(), "record": b.Seq}
 	if from.Seq > 0 {
 		detail["checked"] = from.String()
 	}
-	log.Error("AUDIT TRAIL BROKEN: records the hub sealed were changed, removed or cut off; run shiftgate-hub audit verify and see hub/README.md, Audit trail",
-		"problem", b.Error(), "checked_before", from.String())
-	rep, err := Verify(ctx, w.cfg.Key, w.cfg.Trail)
+	if !again {
+		log.Error("AUDIT TRAIL BROKEN: records the hub sealed were changed, removed or cut off; run shiftgate-hub audit verify and see hub/README.md, Audit trail",
+			"problem", b.Error(), "checked_before", from.String())
+	}
+	// Paced as any walk: after a restore this is expected, and logins go on.
+	rep, err := w.walk(ctx, Anchor{})
 	var inside *BrokenError
 	switch {
 	case errors.As(err, &inside):
 		detail["whole_trail"] = inside.Error()
 		w.stop(fmt.Sprintf("the trail does not verify: %s", inside.Error()))
-		log.Error("audit watch stopped: the trail is broken inside; run shiftgate-hub audit verify, restore the trail from a backup or keep it as evidence, then restart the hub", "problem", inside.Error())
+		log.Error("audit watch stopped: the trail is broken inside; run shiftgate-hub audit verify, keep the database aside as evidence and restore one from a backup, then restart the hub (on this trail the watch stops again at every start)", "problem", inside.Error())
 	case err != nil:
 		// The alert is recorded below; the next check walks from the
-		// same record again and finds the break again.
+		// same record again and finds the same break again.
 		detail["whole_trail"] = "not checked: " + err.Error()
 	default:
 		detail["whole_trail"] = fmt.Sprintf("verifies, %d records, head %s", rep.Records, rep.Anchor())
-		log.Warn("audit watch goes on from the trail as it now stands (after a restore from a backup this is expected; otherwise treat it as an incident)",
-			"records", rep.Records, "head", rep.Anchor().String())
 	}
-	if aerr := w.cfg.Alert(ctx, Entry{Actor: "audit-watch", System: "scheduler", Action: "audit.alert", Subject: "audit", Detail: detail}); aerr != nil {
-		log.Error("audit watch: record the alert in the trail", "err", aerr)
+	if ctx.Err() != nil {
+		// Shutting down: the alert could not be recorded, and the next
+		// start finds the break again.
+		return ctx.Err()
+	}
+	if !w.alerted {
+		if aerr := w.cfg.Alert(ctx, Entry{Actor: "audit-watch", System: "scheduler", Action: "audit.alert", Subject: "audit", Detail: detail}); aerr != nil {
+			log.Error("audit watch: record the alert in the trail; the next check tries again", "err", aerr)
+		} else {
+			w.alerted = true
+		}
 	}
 	if err != nil && inside == nil {
 		return err
 	}
-	if err == nil {
+	if err == nil && w.alerted {
 		// Go on from the head as it was verified, before the alert:
-		// the next check walks from there over the alert.
-		return w.checked(rep, from)
+		// the next check walks from there over the alert. Not before
+		// the alert is in the trail: the break would be kept nowhere
+		// but in the log, and the next start would not find it again.
+		log.Warn("audit watch goes on from the trail as it now stands (after a restore from a backup this is expected; otherwise treat it as an incident)",
+			"records", rep.Records, "head", rep.Anchor().String())
+		return w.checked(ctx, rep, from)
 	}
 	return nil
 }
