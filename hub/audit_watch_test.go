@@ -96,6 +96,9 @@ func TestAuditWatchFindsCutTrail(t *testing.T) {
 		}
 	}
 	waitMetric(t, h, admin, "shiftgate_audit_chain_breaks_total", 1)
+	if at := auditMetric(t, h, admin, "shiftgate_audit_last_break_timestamp_seconds"); at < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Errorf("shiftgate_audit_last_break_timestamp_seconds = %v, want the time of the break", at)
+	}
 	if !strings.Contains(logs.String(), "level=ERROR msg=\"AUDIT TRAIL BROKEN") {
 		t.Errorf("the break was not logged as an error:\n%s", logs.String())
 	}

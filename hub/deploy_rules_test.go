@@ -110,7 +110,7 @@ func TestDeployAlertRules(t *testing.T) {
 		t.Fatal("no rules")
 	}
 	// The alerts operators need most are there.
-	for _, m := range []string{"shiftgate_audit_chain_breaks_total", "shiftgate_audit_checked_seq", "shiftgate_revocation_ack_seconds", "shiftgate_api_token_expiry_timestamp_seconds", "shiftgate_deprovision_pending"} {
+	for _, m := range []string{"shiftgate_audit_last_break_timestamp_seconds", "shiftgate_audit_checked_seq", "shiftgate_revocation_ack_seconds", "shiftgate_api_token_expiry_timestamp_seconds", "shiftgate_deprovision_pending"} {
 		if !used[m] {
 			t.Errorf("no rule alerts on %s", m)
 		}

@@ -134,6 +134,8 @@ var (
 		"When the audit watch last completed a check, as a Unix time; 0 before the first.", nil, nil)
 	watchBreaksDesc = prometheus.NewDesc("shiftgate_audit_chain_breaks_total",
 		"Breaks the audit watch found in the trail since the hub started: records changed, removed or cut off (each also logged and recorded as audit.alert).", nil, nil)
+	watchBrokenAtDesc = prometheus.NewDesc("shiftgate_audit_last_break_timestamp_seconds",
+		"When the audit watch last found a break in the trail, as a Unix time; 0 when it found none since the hub started. Unlike the counter, it changes when a restarted hub finds a break at once.", nil, nil)
 	watchStoppedDesc = prometheus.NewDesc("shiftgate_audit_watch_stopped",
 		"1 when the audit watch stopped because the trail does not verify: run shiftgate-hub audit verify.", nil, nil)
 )
@@ -142,15 +144,14 @@ func (watchCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- watchSeqDesc
 	ch <- watchTimeDesc
 	ch <- watchBreaksDesc
+	ch <- watchBrokenAtDesc
 	ch <- watchStoppedDesc
 }
 
 func (c watchCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.w.Status()
-	var at, stopped float64
-	if !st.CheckedAt.IsZero() {
-		at = float64(st.CheckedAt.UnixNano()) / 1e9
-	}
+	var stopped float64
+	at := unixSeconds(st.CheckedAt)
 	if st.Stopped != "" {
 		stopped = 1
 	}
@@ -162,5 +163,14 @@ func (c watchCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(watchTimeDesc, prometheus.GaugeValue, at)
 	ch <- prometheus.MustNewConstMetric(watchBreaksDesc, prometheus.CounterValue, float64(st.Breaks))
+	ch <- prometheus.MustNewConstMetric(watchBrokenAtDesc, prometheus.GaugeValue, unixSeconds(st.BrokenAt))
 	ch <- prometheus.MustNewConstMetric(watchStoppedDesc, prometheus.GaugeValue, stopped)
+}
+
+// unixSeconds is t as a Unix time in seconds, 0 for the zero time.
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
 }

@@ -414,9 +414,6 @@ func verifyFrom(ctx context.Context, key []byte, trail Trail, from Anchor, opts 
 	var prev []byte
 	s := newSealer(key)
 	if from.Seq > 0 {
-		// The record at from is checked against its own hash and the
-		// anchor; its link to the one before was checked with it.
-		o.anchors = append(o.anchors, from)
 		rep.HeadSeq = from.Seq - 1
 	}
 	for {
@@ -433,6 +430,11 @@ func verifyFrom(ctx context.Context, key []byte, trail Trail, from Anchor, opts 
 		}
 		for _, r := range page {
 			if rep.Records == 0 && from.Seq > 0 {
+				// The record at from is checked against its own hash and
+				// from's; its link to the one before was checked with it.
+				if !hmac.Equal(r.Hash, from.Hash) {
+					return rep, &BrokenError{Seq: r.Seq, Anchored: true, Reason: fmt.Sprintf("its hash is not the one checked before as %s: the trail up to here was rewritten or replaced", from)}
+				}
 				prev = r.Prev
 			}
 			if err := check(s, r, rep.HeadSeq+1, prev); err != nil {

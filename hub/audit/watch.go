@@ -102,8 +102,10 @@ type WatchStatus struct {
 	// CheckedAt is when the last check completed, whether it found the
 	// trail whole or not; zero before the first.
 	CheckedAt time.Time
-	// Breaks counts the breaks found since the Watcher was made.
-	Breaks int64
+	// Breaks counts the breaks found since the Watcher was made, and
+	// BrokenAt is when the last one was found (zero: none).
+	Breaks   int64
+	BrokenAt time.Time
 	// Stopped says why the watch stopped ("" while it runs).
 	Stopped string
 }
@@ -287,16 +289,19 @@ func (w *Watcher) broken(ctx context.Context, from Anchor, b *BrokenError) error
 	w.mu.Lock()
 	if !again {
 		w.st.Breaks++
+		w.st.BrokenAt = w.cfg.Now()
 	}
 	w.st.CheckedAt = w.cfg.Now()
 	w.mu.Unlock()
 	detail := map[string]any{"problem": b.Error(), "record": b.Seq}
+	checkedBefore := "none (the whole trail was walked)"
 	if from.Seq > 0 {
 		detail["checked"] = from.String()
+		checkedBefore = from.String()
 	}
 	if !again {
 		log.Error("AUDIT TRAIL BROKEN: records the hub sealed were changed, removed or cut off; run shiftgate-hub audit verify and see hub/README.md, Audit trail",
-			"problem", b.Error(), "checked_before", from.String())
+			"problem", b.Error(), "checked_before", checkedBefore)
 	}
 	// Paced as any walk: after a restore this is expected, and logins go on.
 	rep, err := w.walk(ctx, Anchor{})

@@ -187,7 +187,7 @@ func TestWatchFindsTrailCutOrRewritten(t *testing.T) {
 		{"cut and new records appended past the head", false, func(t *testing.T, w *watched) {
 			exec(t, tamperer(t, w.path), `DELETE FROM audit WHERE seq > 7`)
 			appendN(t, w.st, w.log, 5)
-		}, "not the one in your anchor 10:"},
+		}, "not the one checked before as 10:"},
 		{"wiped", false, func(t *testing.T, w *watched) {
 			exec(t, tamperer(t, w.path), `DELETE FROM audit`)
 		}, "record 10, checked before as"},
@@ -195,7 +195,7 @@ func TestWatchFindsTrailCutOrRewritten(t *testing.T) {
 			db := tamperer(t, w.path)
 			exec(t, db, `UPDATE audit SET actor = 'somebody else' WHERE seq = 4`)
 			reseal(t, db, w.key, 4)
-		}, "not the one in your anchor 10:"},
+		}, "not the one checked before as 10:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWatched(t)
