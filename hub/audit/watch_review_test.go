@@ -209,21 +209,3 @@ func TestWatchPacesTheWalkAfterABreak(t *testing.T) {
 		}
 	}
 }
-
-// A record removed where VerifyFrom begins, with records after it, is
-// said to be removed, not cut off the end.
-func TestVerifyFromRecordRemoved(t *testing.T) {
-	w := newWatched(t)
-	appendN(t, w.st, w.log, 10)
-	recs, err := w.st.ListAudit(t.Context(), store.AuditQuery{AfterSeq: 4, Limit: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	at5 := audit.Anchor{Seq: 5, Hash: recs[0].Hash}
-	exec(t, tamperer(t, w.path), `DELETE FROM audit WHERE seq = 5`)
-	_, err = audit.VerifyFrom(t.Context(), w.key, w.st, at5)
-	var b *audit.BrokenError
-	if !errors.As(err, &b) || b.Seq != 5 || !strings.Contains(b.Reason, "removed: the next stored record is 6") || strings.Contains(b.Reason, "cut off the end") {
-		t.Errorf("VerifyFrom over a removed record 5: %v", err)
-	}
-}

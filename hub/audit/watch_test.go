@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -313,9 +314,18 @@ func TestVerifyFrom(t *testing.T) {
 	if err != nil || rep.Records != 6 || rep.HeadSeq != 10 {
 		t.Fatalf("VerifyFrom 5: %+v, %v; want 6 records up to 10", rep, err)
 	}
-	exec(t, tamperer(t, w.path), `UPDATE audit SET actor = 'x' WHERE seq = 5`)
+	db := tamperer(t, w.path)
+	exec(t, db, `UPDATE audit SET actor = 'x' WHERE seq = 5`)
 	if _, err := audit.VerifyFrom(t.Context(), w.key, w.st, at5); err == nil || !strings.Contains(err.Error(), "record 5") {
 		t.Errorf("VerifyFrom over an edited first record: %v", err)
+	}
+	// Removed, with records after it: said to be removed, not cut off
+	// the end.
+	exec(t, db, `DELETE FROM audit WHERE seq = 5`)
+	_, err = audit.VerifyFrom(t.Context(), w.key, w.st, at5)
+	var b *audit.BrokenError
+	if !errors.As(err, &b) || b.Seq != 5 || !strings.Contains(b.Reason, "removed: the next stored record is 6") || strings.Contains(b.Reason, "cut off the end") {
+		t.Errorf("VerifyFrom over a removed record 5: %v", err)
 	}
 	if _, err := audit.VerifyFrom(t.Context(), w.key, w.st, audit.Anchor{}); err == nil {
 		t.Error("VerifyFrom took the zero anchor")
