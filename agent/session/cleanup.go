@@ -19,12 +19,12 @@ const pidsFile = "pids"
 // Cleanup removes what sessions of an earlier, crashed agent left under
 // StateDir/sessions: it ends their recorded process groups and marked
 // processes (SIGTERM, Grace, SIGKILL), removes their directories and, if
-// anything was left, clears the clipboard. With Config.RunAs it also
-// removes the session homes left in HomeRoot (see Manager.sessionHome),
-// ends every process of the session user and then removes what that user
-// owns in the shared temporary directories (Config.TempDirs). Sessions
-// started by this Manager are not touched. Call it when the agent starts,
-// before Start.
+// anything was left, clears the clipboard. With Config.RunAs it also ends
+// every process of the session user and then detaches its FUSE mounts,
+// removes the session homes left in HomeRoot (see Manager.sessionHome)
+// with the mounts in them, and removes what that user owns in the shared
+// temporary directories (Config.TempDirs). Sessions started by this
+// Manager are not touched. Call it when the agent starts, before Start.
 func (m *Manager) Cleanup() error {
 	ents, err := os.ReadDir(m.root)
 	if err != nil {
@@ -54,7 +54,10 @@ func (m *Manager) Cleanup() error {
 			errs = append(errs, fmt.Errorf("session %s: %w", name, err))
 		}
 	}
-	// Homes whose session directory is gone (a crash between the two).
+	// Homes whose session directory is gone (a crash between the two, or
+	// a teardown that removed the directory but failed on the home):
+	// removed below, once the session user's processes are ended.
+	var orphans []string
 	if m.homes != "" {
 		homes, err := os.ReadDir(m.homes)
 		if err != nil {
@@ -70,16 +73,7 @@ func (m *Manager) Cleanup() error {
 			if _, err := os.Lstat(filepath.Join(m.root, e.Name())); !errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			path := filepath.Join(m.homes, e.Name())
-			if !m.sessionHome(path) {
-				m.log.Warn("not a session home: left alone", "path", path)
-				continue
-			}
-			found = true
-			m.log.Warn("removing leftover session home", "session", e.Name())
-			if err := wipe(path); err != nil {
-				errs = append(errs, err)
-			}
+			orphans = append(orphans, filepath.Join(m.homes, e.Name()))
 		}
 	}
 	// Session cgroups of this state directory whose session directory
@@ -113,9 +107,13 @@ func (m *Manager) Cleanup() error {
 		}
 	}
 	// Processes of the session user that escaped every session's
-	// process group and marker (a crashed agent's), then what the
-	// session user left in the shared temporary directories.
-	if uid := m.sweepUID(""); uid != nil {
+	// process group and marker (a crashed agent's); then its FUSE
+	// mounts, wherever they are (one on a home hides the home's owner
+	// from sessionHome), the leftover homes with the mounts in them, and
+	// what the session user left in the shared temporary directories.
+	uid := m.sweepUID("")
+	ended := false // every process of the session user is gone
+	if uid != nil {
 		var killed error
 		if len(userPids(*uid)) > 0 {
 			found = true
@@ -124,14 +122,40 @@ func (m *Manager) Cleanup() error {
 				errs = append(errs, killed)
 			}
 		}
-		if killed == nil { // see Session.Teardown
-			n, err := m.sweepTemp(*uid)
-			if n > 0 {
-				found = true
-			}
-			if err != nil {
+		ended = killed == nil // see Session.Teardown
+	}
+	if ended {
+		n, err := m.detachMounts(nil, uid)
+		if n > 0 {
+			found = true
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, path := range orphans {
+		if !m.sessionHome(path) {
+			m.log.Warn("not a session home: left alone", "path", path)
+			continue
+		}
+		found = true
+		m.log.Warn("removing leftover session home", "session", filepath.Base(path))
+		if ended {
+			if _, err := m.detachMounts([]string{path}, nil); err != nil {
 				errs = append(errs, err)
 			}
+		}
+		if err := wipe(path); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if ended {
+		n, err := m.sweepTemp(*uid)
+		if n > 0 {
+			found = true
+		}
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if found && m.cfg.Clipboard != nil {
@@ -169,17 +193,26 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 		cg = filepath.Join(m.cgroups, cgroupName(m.root, id))
 	}
 	sweep := m.sweepUID(id)
+	home := ""
+	if m.homes != "" {
+		home = filepath.Join(m.homes, id)
+	}
 	killed := m.kill(ctx, dir, cg, groups, sweep)
 	if killed != nil {
 		errs = append(errs, killed)
-	} else if err := removeCgroup(cg); err != nil {
-		errs = append(errs, err)
+	} else {
+		if err := removeCgroup(cg); err != nil {
+			errs = append(errs, err)
+		}
+		if _, err := m.detachMounts([]string{dir, home}, sweep); err != nil { // see Session.Teardown
+			errs = append(errs, err)
+		}
 	}
 	if err := wipe(dir); err != nil {
 		errs = append(errs, err)
 	}
-	if m.homes != "" {
-		if err := wipe(filepath.Join(m.homes, id)); err != nil {
+	if home != "" {
+		if err := wipe(home); err != nil {
 			errs = append(errs, err)
 		}
 	}

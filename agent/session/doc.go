@@ -71,6 +71,24 @@
 // retried. Without a session user nothing there is touched: the apps'
 // files are then the agent's user's.
 //
+// With a session user, once the kill has succeeded, the teardown (and
+// End, and Cleanup) detaches the session's mounts before the wipe and the
+// sweep: every mount whose mount point is the session's home or
+// directory or lies inside one, and, when no other session is live, every
+// FUSE mount of the session user (user_id in /proc/self/mountinfo)
+// wherever it is. The session user can mount through the set-user-ID
+// fusermount (an AppImage mounts itself in /tmp; sshfs, squashfuse), and
+// a FUSE mount without allow_other answers everyone else, root included,
+// with EACCES, while a mount point in the home makes its removal fail
+// with EBUSY: the wipe and the sweep would fail at every retry. The FUSE
+// daemons are processes of the session user, so they and their mounts
+// are dead by then. Each mount is detached lazily (MNT_DETACH), deepest
+// first, through a descriptor of its mount point (O_PATH, O_NOFOLLOW)
+// checked to lie on the mount chosen (its mount ID in
+// /proc/self/fdinfo), never by a path that a swapped directory could
+// redirect to another mount. A mount that stays fails the teardown,
+// named. Without a session user nothing is detached.
+//
 // A process that is dead but not yet reaped (a zombie; orphans are
 // re-parented to PID 1 or a subreaper, which may never reap them) counts
 // as gone: it runs no code and holds no files open. A process whose main
@@ -102,6 +120,12 @@
 //     System V shared memory segments, semaphores and message queues
 //     (ipcs) or POSIX message queues (/dev/mqueue, unless listed in
 //     Config.TempDirs), which outlive their processes.
+//   - Only FUSE mounts of the session user are detached wherever they
+//     are; other mounts it may make through a set-user-ID helper (a USB
+//     stick through udisks under /media) only inside the session's home
+//     or directory. A FUSE mount of another user directly in one of
+//     Config.TempDirs (without allow_other) cannot be looked at, and fails
+//     the sweep.
 //   - The clipboard is cleared through Config.Clipboard only; the package
 //     knows no display server.
 package session

@@ -630,7 +630,9 @@ func (s *Session) env(app App) []string {
 // Teardown ends the session: SIGTERM to every process group, SIGKILL to
 // what is left after the grace period, the session directory removed
 // (with Config.RunAs also the home, and what the session user left in the
-// shared temporary directories, Config.TempDirs), the clipboard cleared.
+// shared temporary directories, Config.TempDirs, after detaching the
+// mounts in the home and the session user's FUSE mounts), the clipboard
+// cleared.
 // It tries every step even when one fails and
 // returns all failures joined. Once it has succeeded, further calls return
 // nil; after a failure a further call tries again. When ctx is done it
@@ -660,6 +662,11 @@ func (s *Session) Teardown(ctx context.Context) error {
 			errs = append(errs, err)
 		} else {
 			s.cg = ""
+		}
+		// Before the wipe and the sweep, which a mount there would fail
+		// (see detachMounts); with a session user only.
+		if _, err := s.m.detachMounts([]string{s.dir, s.base}, sweep); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := wipe(s.dir); err != nil {

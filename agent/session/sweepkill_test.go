@@ -1,28 +1,30 @@
 package session
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// uidRespawn is the session user of TestRunAsNoSweepWhileSessionUserRuns.
-const uidRespawn = 64108
+// uidSurvivor is the session user of TestRunAsNoSweepWhileSessionUserRuns.
+const uidSurvivor = 64108
 
 // TestRunAsNoSweepWhileSessionUserRuns: while a process of the session
-// user outlives the kill (here one started again as soon as it is killed,
-// as cron or at would), the teardown fails and leaves the shared temporary
-// directories alone: that process could swap its entries there for
-// symlinks while the agent, root, goes through them. The retry, once
+// user outlives the kill (here one the kill cannot end yet; a job cron or
+// at starts again is another), the teardown fails and leaves the shared
+// temporary directories alone: that process could swap its entries there
+// for symlinks while the agent, root, goes through them. The retry, once
 // nothing of the session user runs, sweeps them.
 func TestRunAsNoSweepWhileSessionUserRuns(t *testing.T) {
 	needRoot(t)
-	freeUID(t, uidRespawn)
+	freeUID(t, uidSurvivor)
 	shared := sharedTemp(t)
-	m, err := New(Config{StateDir: t.TempDir(), RunAs: &Credential{UID: uidRespawn, GID: uidRespawn}, HomeRoot: homeRoot(t),
+	m, err := New(Config{StateDir: t.TempDir(), RunAs: &Credential{UID: uidSurvivor, GID: uidSurvivor}, HomeRoot: homeRoot(t),
 		Grace: 50 * time.Millisecond, TempDirs: []string{shared}})
 	if err != nil {
 		t.Fatal(err)
@@ -36,45 +38,37 @@ func TestRunAsNoSweepWhileSessionUserRuns(t *testing.T) {
 	left := filepath.Join(shared, "report.pdf")
 	assertKept(t, left)
 
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			cmd := exec.Command("/bin/sleep", "60")
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uidRespawn, Gid: uidRespawn, Groups: []uint32{}}}
-			if err := cmd.Start(); err != nil {
-				t.Errorf("start a process of the session user: %v", err)
-				return
-			}
-			_ = cmd.Wait()
-		}
-	}()
-	stopped := false
-	stopRespawn := func() {
-		if !stopped {
-			stopped = true
-			close(stop)
+	// A process of the session user that SIGKILL cannot end yet: frozen
+	// by the cgroup v1 freezer, whose frozen tasks die only once thawed
+	// (what the kill cannot end, for whatever reason).
+	freezer := filepath.Join("/sys/fs/cgroup/freezer", "shiftgate-test-"+strconv.Itoa(os.Getpid()))
+	if err := os.Mkdir(freezer, 0o755); err != nil {
+		t.Fatalf("this test needs the cgroup v1 freezer (/sys/fs/cgroup/freezer): %v", err)
+	}
+	cmd := exec.Command("/bin/sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uidSurvivor, Gid: uidSurvivor, Groups: []uint32{}}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	thaw := func() { _ = os.WriteFile(filepath.Join(freezer, "freezer.state"), []byte("THAWED"), 0o644) }
+	t.Cleanup(func() {
+		thaw()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = os.Remove(freezer)
+	})
+	for _, w := range []struct{ file, value string }{{"cgroup.procs", strconv.Itoa(cmd.Process.Pid)}, {"freezer.state", "FROZEN"}} {
+		if err := os.WriteFile(filepath.Join(freezer, w.file), []byte(w.value), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() {
-		stopRespawn()
-		for _, p := range userPids(uidRespawn) {
-			_ = syscall.Kill(p.pid, syscall.SIGKILL)
-		}
-		<-done
-	})
 
 	if err := s.Teardown(t.Context()); err == nil || !strings.Contains(err.Error(), "survived SIGKILL") {
 		t.Fatalf("teardown while a process of the session user keeps coming back: %v, want it to fail", err)
 	}
 	assertKept(t, left)
 
-	stopRespawn()
+	thaw()
 	if err := s.Teardown(t.Context()); err != nil {
 		t.Fatalf("teardown retried: %v", err)
 	}
