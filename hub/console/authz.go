@@ -14,7 +14,10 @@ import (
 )
 
 // This file is the console's authorization rule, in one place: an admin
-// may see and act on everything; a supervisor only on its own sites. Every
+// may see and act on everything; a supervisor only on its own sites; an
+// auditor reads the evidence routes (console.go: evidence) and acts on
+// nothing but its own account: it has no sites, so everything below
+// refuses it. Every
 // handler that takes a kiosk, session, user, grant, site or access-review
 // item from the request resolves it through one of the scoped* functions
 // below, never through the store directly, so a tampered URL or form field

@@ -1,10 +1,11 @@
-// Package console is the hub's web console for hub admins and site
-// supervisors, served under /console/.
+// Package console is the hub's web console for hub admins, site
+// supervisors and auditors, served under /console/.
 //
 // It owns console accounts' passkey sign-in (WebAuthn through go-webauthn;
 // no passwords anywhere), their cookie sessions, CSRF protection, the
-// authorization rule that a supervisor sees and acts only on its own
-// sites (and which access-review items it may decide), and the
+// authorization rules that a supervisor sees and acts only on its own
+// sites (and which access-review items it may decide) and that an auditor
+// reads the evidence and changes nothing, and the
 // server-rendered pages (html/template, a little plain JavaScript,
 // everything embedded), access reviews and risk findings included, which
 // it drives through the hub's governance service.
@@ -278,9 +279,13 @@ type access int
 
 const (
 	public     access = iota // no session: sign-in and registration
-	signedIn                 // any console account
+	signedIn                 // any console account: its own account
 	siteAccess               // supervisors, and admins for any site
 	adminOnly                // admins
+	// evidence: admins and auditors, reading the audit trail, access
+	// reviews, findings and the dashboard. GETs only (routes refuses
+	// anything else): an auditor changes nothing but its own account.
+	evidence
 )
 
 // routes lists every console route with the access it demands. guard
@@ -289,6 +294,11 @@ const (
 func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, level access, h handlerFunc, opts ...routeOpt) {
+		if level == evidence && !strings.HasPrefix(pattern, http.MethodGet+" ") {
+			// A programming error, caught by every test that makes a
+			// console, as ServeMux catches conflicting patterns.
+			panic("console: " + pattern + ": evidence routes are GETs: an auditor changes nothing")
+		}
 		var o routeOpt
 		for _, opt := range opts {
 			o |= opt
@@ -312,7 +322,9 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/me/passkeys", signedIn, c.mePasskeyAdd)
 	handle("POST /console/me/sessions/{id}/end", signedIn, c.meSessionEnd)
 
-	handle("GET /console/dashboard", adminOnly, c.dashboard)
+	// evidence routes serve auditors too: the dashboard (without its live
+	// sessions for them), the audit trail, reviews and findings.
+	handle("GET /console/dashboard", evidence, c.dashboard)
 	handle("GET /console/users", adminOnly, c.usersPage)
 	handle("GET /console/users/{id}", adminOnly, c.userPage)
 	handle("POST /console/users/{id}/signout", adminOnly, c.userSignout)
@@ -332,9 +344,9 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/tokens", adminOnly, c.tokenCreate)
 	handle("POST /console/tokens/{id}/revoke", adminOnly, c.tokenRevoke)
 	handle("POST /console/tokens/{id}/rotate", adminOnly, c.tokenRotate)
-	handle("GET /console/audit", adminOnly, c.auditPage)
-	handle("GET /console/audit/verify", adminOnly, c.auditVerify, optOwnPages)
-	handle("GET /console/audit/export", adminOnly, c.auditExport, optOwnPages)
+	handle("GET /console/audit", evidence, c.auditPage)
+	handle("GET /console/audit/verify", evidence, c.auditVerify, optOwnPages)
+	handle("GET /console/audit/export", evidence, c.auditExport, optOwnPages)
 	handle("GET /console/accounts", adminOnly, c.accountsPage)
 	handle("POST /console/accounts", adminOnly, c.accountInvite)
 	handle("POST /console/accounts/{id}/invite", adminOnly, c.accountReinvite)
@@ -342,13 +354,13 @@ func (c *Console) routes() http.Handler {
 	handle("POST /console/accounts/{id}/disable", adminOnly, c.accountDisable)
 	handle("POST /console/accounts/{id}/enable", adminOnly, c.accountEnable)
 
-	handle("GET /console/reviews", adminOnly, c.reviewsPage)
+	handle("GET /console/reviews", evidence, c.reviewsPage)
 	handle("POST /console/reviews", adminOnly, c.reviewStart)
 	handle("POST /console/reviews/run", adminOnly, c.reviewRunDue)
-	handle("GET /console/reviews/{id}", adminOnly, c.campaignPage)
-	handle("GET /console/reviews/{id}/export", adminOnly, c.reviewExport, optOwnPages)
-	handle("GET /console/findings", adminOnly, c.findingsPage)
-	handle("GET /console/findings/export", adminOnly, c.findingsExport, optOwnPages)
+	handle("GET /console/reviews/{id}", evidence, c.campaignPage)
+	handle("GET /console/reviews/{id}/export", evidence, c.reviewExport, optOwnPages)
+	handle("GET /console/findings", evidence, c.findingsPage)
+	handle("GET /console/findings/export", evidence, c.findingsExport, optOwnPages)
 	handle("POST /console/findings/{id}/remediate", adminOnly, c.findingRemediate)
 	// Supervisors decide the items authz.go lets them reach; admins any.
 	handle("GET /console/my-reviews", siteAccess, c.myReviewsPage)

@@ -300,6 +300,16 @@ func (c *client) supervisor(name string, sites ...string) *client {
 	return s
 }
 
+// auditor invites and registers an auditor.
+func (c *client) auditor(name string) *client {
+	c.t.Helper()
+	a := newClient(c.t, c.h, nil)
+	if r := a.register(c.invite(name, store.ConsoleAuditor)); r.Status != 200 {
+		c.t.Fatalf("register auditor: %d %s", r.Status, r.Body)
+	}
+	return a
+}
+
 // world is two sites with a kiosk, a worker and a live session each, and a
 // grant at south.
 type world struct {

@@ -221,10 +221,15 @@ func revokePasskeys(ctx context.Context, tx store.Ops, accountID string, only []
 	return ids, n, nil
 }
 
-// landing is where an account goes after sign-in.
+// landing is where an account goes after sign-in: an auditor to the
+// audit trail, the evidence it comes for (verify, export; the dashboard's
+// numbers are one link away).
 func landing(a store.ConsoleAccount) string {
-	if a.Role == store.ConsoleAdmin {
+	switch a.Role {
+	case store.ConsoleAdmin:
 		return "/console/dashboard"
+	case store.ConsoleAuditor:
+		return "/console/audit"
 	}
 	return "/console/site/"
 }
@@ -476,7 +481,7 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 				return err
 			}
 		case existing.Role != store.ConsoleAdmin:
-			return fmt.Errorf("console account %q exists and is a %s: pick another name", name, existing.Role)
+			return fmt.Errorf("console account %q exists with role %s: pick another name", name, existing.Role)
 		default:
 			// The new link replaces any sent before.
 			var ids []string

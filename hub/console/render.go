@@ -19,6 +19,11 @@ type page struct {
 	Title   string
 	Account *store.ConsoleAccount // nil when signed out
 	Admin   bool
+	// Auditor: the viewer reads and changes nothing. Pages leave out the
+	// forms and links it could not use (the routes refuse them anyway):
+	// the evidence pages show their actions to admins only, the pages
+	// supervisors share hide them from auditors.
+	Auditor bool
 	CSRF    string
 	OK      string // a confirmation from the previous action
 	Nav     string // the current section, for aria-current
@@ -148,7 +153,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, code int, name 
 
 func (c *Console) renderTemplate(w http.ResponseWriter, r *http.Request, code int, name, tmpl string, v *viewer, p *page) {
 	if v != nil {
-		p.Account, p.Admin, p.CSRF = &v.account, v.admin(), v.csrf
+		p.Account, p.Admin, p.Auditor, p.CSRF = &v.account, v.admin(), v.auditor(), v.csrf
 	}
 	if p.OK == "" {
 		p.OK = okMessages[r.URL.Query().Get("ok")]

@@ -55,7 +55,26 @@ func (v *viewer) actor() lifecycle.Actor {
 	return lifecycle.Actor{Name: actorPrefix + v.account.Name, System: actorSystem}
 }
 
-func (v *viewer) admin() bool { return v.account.Role == store.ConsoleAdmin }
+func (v *viewer) admin() bool      { return v.account.Role == store.ConsoleAdmin }
+func (v *viewer) supervisor() bool { return v.account.Role == store.ConsoleSupervisor }
+func (v *viewer) auditor() bool    { return v.account.Role == store.ConsoleAuditor }
+
+// may reports whether the viewer's role reaches routes of level. Each
+// level names the roles it lets in; an account of any other role (one
+// this hub does not know) reaches signed-in routes only: its own account.
+func (v *viewer) may(level access) bool {
+	switch level {
+	case signedIn:
+		return true
+	case adminOnly:
+		return v.admin()
+	case siteAccess:
+		return v.admin() || v.supervisor()
+	case evidence:
+		return v.admin() || v.auditor()
+	}
+	return false
+}
 
 // handlerFunc is a console handler; the error it returns is rendered by
 // fail. v is nil on public routes.
@@ -120,11 +139,10 @@ func (c *Console) guard(level access, opts routeOpt, h handlerFunc) http.Handler
 			c.fail(w, r, errCSRF)
 			return
 		}
-		switch {
-		case level == adminOnly && !v.admin():
-			c.fail(w, r, errForbidden)
-			return
-		case level == siteAccess && !v.admin() && v.account.Role != store.ConsoleSupervisor:
+		// An auditor changes nothing but its own account, whatever a
+		// route's level says (routes refuses an evidence route that is
+		// not a GET; this holds should a route be given a wrong level).
+		if !v.may(level) || unsafe && v.auditor() && level != signedIn {
 			c.fail(w, r, errForbidden)
 			return
 		}

@@ -38,6 +38,10 @@ type dashboardData struct {
 	Metrics                    []Metric
 	MetricsError               bool
 	Watch                      *watchView // shown only when the audit watch found a break
+	// ShowLive: the page has the live sessions (who is signed in where
+	// now, with sign-out buttons), which admins get and auditors do not:
+	// reviewing controls needs no one's presence.
+	ShowLive bool
 }
 
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -57,8 +61,10 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) e
 			}
 		}
 	}
-	if d.Live, err = c.live(ctx, v); err != nil {
-		return err
+	if d.ShowLive = v.admin(); d.ShowLive {
+		if d.Live, err = c.live(ctx, v); err != nil {
+			return err
+		}
 	}
 	revs, err := c.st.RecentRevocations(ctx, 200)
 	if err != nil {
@@ -550,8 +556,8 @@ func (c *Console) renderAccounts(w http.ResponseWriter, r *http.Request, v *view
 	return nil
 }
 
-// accountInvite creates an admin or supervisor account and shows its
-// one-time invitation link.
+// accountInvite creates an admin, supervisor or auditor account and shows
+// its one-time invitation link.
 func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	get, err := form(r)
 	if err != nil {
@@ -581,8 +587,14 @@ func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewe
 		if len(sites) == 0 {
 			return badRequest("a supervisor needs at least one site")
 		}
+	case store.ConsoleAuditor:
+		// Refused rather than dropped: an admin ticking a site may think
+		// it limits what the auditor reads, and it would not.
+		if len(sites) > 0 {
+			return badRequest("an auditor has no sites: it reads the whole audit trail, every review and every finding; leave the sites empty")
+		}
 	default:
-		return badRequest("the role is admin or supervisor")
+		return badRequest("the role is admin, supervisor or auditor")
 	}
 	now := c.cfg.Now().UTC()
 	var link string

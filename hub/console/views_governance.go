@@ -19,12 +19,12 @@ import (
 )
 
 // This file is the console's face of access governance (hub/governance):
-// the admins' Reviews and Findings pages and everyone's My reviews. The
-// console decides nothing itself: campaigns, decisions and remediations go
-// through the governance service, which applies them through the lifecycle
-// engine in one transaction with their audit records (actor
-// "console:<name>", system "console") and pushes the revocations they
-// cause to the kiosks.
+// the Reviews and Findings pages of admins (and, read-only, auditors) and
+// the reviewers' My reviews. The console decides nothing itself:
+// campaigns, decisions and remediations go through the governance service,
+// which applies them through the lifecycle engine in one transaction with
+// their audit records (actor "console:<name>", system "console") and
+// pushes the revocations they cause to the kiosks.
 
 // maxItemRows caps the review items one page lists.
 const maxItemRows = 1000
@@ -93,11 +93,13 @@ func (c *Console) reviewsPage(w http.ResponseWriter, r *http.Request, v *viewer)
 		d.Items += cv.Progress.Total
 		d.Pending += cv.Progress.Pending
 	}
-	if d.Sites, err = c.visibleSites(ctx, v); err != nil {
-		return err
-	}
-	if d.Roles, err = c.grantableRoles(ctx, v); err != nil { // every role, for an admin
-		return err
+	if v.admin() { // the form to start a campaign; an auditor gets none
+		if d.Sites, err = c.visibleSites(ctx, v); err != nil {
+			return err
+		}
+		if d.Roles, err = c.grantableRoles(ctx, v); err != nil { // every role, for an admin
+			return err
+		}
 	}
 	c.render(w, r, http.StatusOK, "reviews", v, &page{Title: "Access reviews", Nav: "reviews", Data: d})
 	return nil
@@ -170,8 +172,8 @@ type campaignData struct {
 	Truncated int // items left off the page
 }
 
-// campaignPage shows one campaign: progress per reviewer and its items
-// with the decision buttons.
+// campaignPage shows one campaign: progress per reviewer and its items,
+// with the decision buttons for admins.
 func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	g, err := c.gov()
 	if err != nil {
@@ -330,7 +332,8 @@ func findingsOptions(s string) (governance.FindingsOptions, string, error) {
 	return governance.FindingsOptions{DormantAfter: d}, s, nil
 }
 
-// findingsPage lists the risk findings, each with its Remediate button.
+// findingsPage lists the risk findings, each with its Remediate button
+// for admins.
 func (c *Console) findingsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	g, err := c.gov()
 	if err != nil {

@@ -13,16 +13,21 @@ const (
 	ConsoleAdmin = "admin"
 	// ConsoleSupervisor sees and acts only on the sites in its Sites.
 	ConsoleSupervisor = "supervisor"
+	// ConsoleAuditor reads the evidence (the audit trail, access reviews,
+	// risk findings, the program metrics) and changes nothing but its own
+	// account: segregation of duties, for internal audit and assessors. It
+	// has no Sites.
+	ConsoleAuditor = "auditor"
 )
 
-// ConsoleAccount is a person who signs in to the web console: a hub admin
-// or a site supervisor. Console accounts are not SCIM users: they are made
+// ConsoleAccount is a person who signs in to the web console: a hub admin,
+// a site supervisor or an auditor. Console accounts are not SCIM users: they are made
 // by invitation from the console (or `shiftgate-hub admin bootstrap`), and
 // sign in with passkeys only.
 type ConsoleAccount struct {
 	ID    string
 	Name  string // unique, case-insensitive; shown in the audit trail as console:<Name>
-	Role  string // ConsoleAdmin or ConsoleSupervisor
+	Role  string // ConsoleAdmin, ConsoleSupervisor or ConsoleAuditor
 	Sites []string
 	// WebAuthnID is the user handle passkeys are bound to: random, never
 	// reused, so a deleted and re-created Name does not inherit passkeys.
