@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -335,6 +337,21 @@ func TestFindingsInConsole(t *testing.T) {
 	}
 	if r := admin.get("/console/findings/export?format=xml"); r.Status != http.StatusBadRequest {
 		t.Errorf("unknown format: %d, want 400", r.Status)
+	}
+	// Each download is recorded, with the SHA-256 of the file served.
+	exports, err := h.Store().SearchAudit(ctx, store.AuditSearch{Action: "findings.export", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exports) != 2 {
+		t.Fatalf("%d findings.export records, want one per download (2)", len(exports))
+	}
+	for i, down := range []resp{jsonDown, csvDown} { // newest first
+		sum := sha256.Sum256([]byte(down.Body))
+		var d map[string]any
+		if err := json.Unmarshal(exports[i].Detail, &d); err != nil || d["sha256"] != hex.EncodeToString(sum[:]) || exports[i].Actor != "console:ada@example.org" {
+			t.Errorf("findings.export record %s by %s, want the download's SHA-256 by the admin", exports[i].Detail, exports[i].Actor)
+		}
 	}
 
 	// CSRF, then the one-click remediation.

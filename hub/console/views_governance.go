@@ -371,21 +371,30 @@ func (c *Console) findingsExport(w http.ResponseWriter, r *http.Request, v *view
 	if err != nil {
 		return err
 	}
+	var body bytes.Buffer
+	ctype := "text/csv; charset=utf-8"
 	if format == "json" {
-		b, err := json.MarshalIndent(map[string]any{"generated_at": c.cfg.Now().UTC(), "findings": fs}, "", "  ")
-		if err != nil {
-			return err
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-findings.json"`)
-		w.Write(append(b, '\n'))
-		return nil
+		ctype = "application/json"
+		enc := json.NewEncoder(&body)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(map[string]any{"generated_at": c.cfg.Now().UTC(), "findings": fs})
+	} else {
+		err = governance.WriteFindingsCSV(&body, fs)
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-findings.csv"`)
-	if err := governance.WriteFindingsCSV(w, fs); err != nil {
-		c.cfg.Logger.Error("console: findings export", "err", err)
+	if err != nil {
+		return err
 	}
+	// Recorded as the review evidence is: who took the list of risky
+	// accounts, and which file (its SHA-256).
+	sum := sha256.Sum256(body.Bytes())
+	if err := c.auditNow(r.Context(), v, "findings.export", "findings", map[string]any{
+		"format": format, "findings": len(fs), "sha256": hex.EncodeToString(sum[:])}); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-findings.`+format+`"`)
+	w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
+	w.Write(body.Bytes())
 	return nil
 }
 
