@@ -15,6 +15,7 @@ import (
 	_ "github.com/mattn/go-sqlite3" // the tamperer's own SQLite client
 
 	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -120,5 +121,40 @@ func TestAuditWatchFindsCutTrail(t *testing.T) {
 	waitMetric(t, h, admin, "shiftgate_audit_checked_seq", float64(recs[0].Seq))
 	if auditMetric(t, h, admin, "shiftgate_audit_watch_stopped") != 0 {
 		t.Error("the watch stopped over a trail that verifies")
+	}
+}
+
+// The hub logs a checkpoint, signed with its export key, after each check
+// of its audit watch that found new records: the newest is the head the
+// watch checked, and it verifies with the hub's public key.
+func TestAuditWatchLogsCheckpoints(t *testing.T) {
+	var logs syncBuffer
+	h := hubtest.Start(t, hubtest.Options{AuditWatch: 20 * time.Millisecond, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	want(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"cp@example.com","active":true}`), 201)
+	seq, hash, err := h.Store().AuditHead(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := audit.Anchor{Seq: seq, Hash: hash}.String()
+	pub, err := audit.ReadPublicKey(filepath.Join(h.DataDir, audit.PublicKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		newest, n, _, err := audit.ReadCheckpoints(strings.NewReader(logs.String()), pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if newest.Head == head {
+			if n < 1 || time.Since(newest.Time) > time.Minute {
+				t.Errorf("checkpoint %+v, %d found", newest, n)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no checkpoint of the head %s in the log (newest %q):\n%s", head, newest.Head, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

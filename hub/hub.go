@@ -238,7 +238,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Alert: func(ctx context.Context, e audit.Entry) error {
 			return st.InTx(ctx, func(tx store.Ops) error { _, err := alog.Append(ctx, tx, e); return err })
 		},
-		Sync: st.Sync})
+		Sync: st.Sync,
+		// A signed anchor in the log for whoever collects it (a SIEM):
+		// audit verify --checkpoints.
+		OnChecked: func(head audit.Anchor) {
+			cfg.Logger.Info(audit.CheckpointMessage, "checkpoint", signer.Checkpoint(head, cfg.Now()))
+		}})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -23,7 +23,7 @@ import (
 )
 
 // signerFrom is a Signer with a fixed key, one per seed byte.
-func signerFrom(t *testing.T, seed byte) *audit.Signer {
+func signerFrom(t testing.TB, seed byte) *audit.Signer {
 	t.Helper()
 	s, err := audit.NewSigner(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize)))
 	if err != nil {

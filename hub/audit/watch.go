@@ -84,9 +84,12 @@ type WatchConfig struct {
 	// kept in HeadFile that names one of them would report, at the next
 	// start, records cut off the end that nobody cut; so the Watcher
 	// calls Sync after a walk and keeps its head only once Sync succeeded.
-	Sync   func(context.Context) error
-	Logger *slog.Logger
-	Now    func() time.Time
+	Sync func(context.Context) error
+	// OnChecked, when set, is called with each new head the watch has
+	// checked and kept (the hub logs a signed Checkpoint of it).
+	OnChecked func(head Anchor)
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// Pause is how long the walk waits between pages of a thousand
 	// records, per unit of time the page took: the walk over a large
 	// trail (the first one, or after a break) takes about 1/(1+Pause) of
@@ -256,8 +259,11 @@ func (w *Watcher) checked(ctx context.Context, rep Report, kept Anchor) error {
 		if err == nil {
 			err = writeHead(w.path, head)
 		}
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err != nil && ctx.Err() == nil:
 			w.cfg.Logger.Error("audit watch: keep the head checked", "err", err)
+		case err == nil && head.Seq > 0 && w.cfg.OnChecked != nil:
+			w.cfg.OnChecked(head)
 		}
 	}
 	w.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store/sqlite"
@@ -31,7 +32,7 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	fs := e.flags("audit " + args[0])
 	data := fs.String("data", "", "hub data directory")
 	var after *int64
-	export, anchor, pubFile := new(string), new(string), new(string)
+	export, anchor, pubFile, checkpoints := new(string), new(string), new(string), new(string)
 	switch args[0] {
 	case "export":
 		after = fs.Int64("after", 0, "export only records after this sequence number")
@@ -39,7 +40,8 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		fs.StringVar(export, "export", "", "verify this file written by audit export (- for stdin) instead of the database, with the key in --data, or the public key in --public-key, or both")
 		after = fs.Int64("after", 0, "with --export: the --after the export was made with")
 		fs.StringVar(anchor, "anchor", "", "also check the trail against a head kept from an earlier verify (SEQ:HASH, as verify prints it): catches records cut off the end, and a trail rewritten or replaced by whoever holds the key")
-		fs.StringVar(pubFile, "public-key", "", "with --export: check the export's signature with this public key (PEM, as audit public-key prints it); without --data, nothing else is needed: no audit.key")
+		fs.StringVar(pubFile, "public-key", "", "with --export: check the export's signature with this public key (PEM, as audit public-key prints it); without --data, nothing else is needed: no audit.key. With --checkpoints: the key the checkpoints are signed with")
+		fs.StringVar(checkpoints, "checkpoints", "", "with --data and --public-key: also check the trail against the newest signed checkpoint in this log of the hub's (JSON lines, as a SIEM keeps them): catches records cut off the end, and a trail rewritten by whoever holds audit.key")
 	default:
 		return fmt.Errorf("%w: unknown audit command %q", errUsage, args[0])
 	}
@@ -48,8 +50,10 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	}
 	// Every mistake in the command line before any file is opened.
 	switch {
-	case *export == "" && *pubFile != "":
-		return fmt.Errorf("%w: %s: --public-key checks an export: give --export FILE", errUsage, fs.Name())
+	case *checkpoints != "" && (*export != "" || *pubFile == ""):
+		return fmt.Errorf("%w: %s: --checkpoints checks the database (--data) with the public key they are signed with: give --public-key FILE, and no --export", errUsage, fs.Name())
+	case *export == "" && *pubFile != "" && *checkpoints == "":
+		return fmt.Errorf("%w: %s: --public-key checks an export or checkpoints: give --export FILE or --checkpoints FILE", errUsage, fs.Name())
 	case *export == "" && *data == "":
 		return fmt.Errorf("%w: %s needs --data", errUsage, fs.Name())
 	case *export != "" && *data == "" && *pubFile == "":
@@ -66,6 +70,15 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		opts = append(opts, audit.WithAnchor(a))
+	}
+	if *checkpoints != "" {
+		a, err := e.newestCheckpoint(*checkpoints, *pubFile)
+		if err != nil {
+			return err
+		}
+		if a.Seq > 0 {
+			opts = append(opts, audit.WithAnchor(a))
+		}
 	}
 	if *export != "" {
 		// The key or the public key alone: an auditor's directory need
@@ -317,4 +330,35 @@ func (e env) verifyExport(data, pubFile, file string, after int64, opts ...audit
 		e.keepHead(rep)
 	}
 	return nil
+}
+
+// newestCheckpoint reads the signed checkpoints in the hub's log file
+// (audit.ReadCheckpoints) and returns the newest as an anchor, saying on
+// stderr what it found.
+func (e env) newestCheckpoint(file, pubFile string) (audit.Anchor, error) {
+	pub, err := audit.ReadPublicKey(pubFile)
+	if err != nil {
+		return audit.Anchor{}, err
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return audit.Anchor{}, fmt.Errorf("read checkpoints: %w", err)
+	}
+	defer f.Close()
+	c, n, other, err := audit.ReadCheckpoints(f, pub)
+	if err != nil {
+		return audit.Anchor{}, &exitError{code: 1, err: fmt.Errorf("checkpoints in %s: %w", file, err)}
+	}
+	if other > 0 {
+		fmt.Fprintf(e.stderr, "%d checkpoints in %s are signed by another key (an earlier signing key of the hub): not used\n", other, file)
+	}
+	if n == 0 {
+		return audit.Anchor{}, &exitError{code: 1, err: fmt.Errorf("no checkpoint signed by key %s in %s: the hub logs one at info level (message %q) after each check of its audit watch that found new records", audit.KeyID(pub), file, audit.CheckpointMessage)}
+	}
+	a, err := audit.ParseAnchor(c.Head)
+	if err != nil {
+		return audit.Anchor{}, err
+	}
+	fmt.Fprintf(e.stderr, "also against the newest of %d signed checkpoints in %s: %s, held at %s\n", n, file, c.Head, c.Time.Format(time.RFC3339))
+	return a, nil
 }

@@ -1,13 +1,16 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the tamperer's own SQLite client
 
@@ -245,5 +248,77 @@ func TestAuditVerifyExportWithKeyOnly(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(auditor, hub.DBFile)); !os.IsNotExist(err) {
 		t.Errorf("verify --export made a database in the auditor's directory: %v", err)
+	}
+}
+
+// TestAuditVerifyCheckpoints: audit verify --checkpoints checks the trail
+// against the newest checkpoint the hub signed into its log, with the
+// public key alone for the checkpoints: a trail cut short behind it fails,
+// and so does a log with a checkpoint nobody signed.
+func TestAuditVerifyCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"north-1", "north-2", "north-3"} {
+		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
+			t.Fatalf("device code: %d %s", code, errs)
+		}
+	}
+	st, err := hub.OpenStore(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.LoadOrCreateSigner(t.Context(), dir, st, nil)
+	if err == nil {
+		var seq int64
+		var hash []byte
+		if seq, hash, err = st.AuditHead(t.Context()); err == nil {
+			head := audit.Anchor{Seq: seq, Hash: hash}
+			var log bytes.Buffer
+			slog.New(slog.NewJSONHandler(&log, nil)).Info(audit.CheckpointMessage, "checkpoint", signer.Checkpoint(head, time.Now()))
+			err = os.WriteFile(filepath.Join(dir, "hub.log"), log.Bytes(), 0o600)
+		}
+	}
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := filepath.Join(t.TempDir(), "hub.pub")
+	if err := os.WriteFile(pub, audit.MarshalPublicKey(signer.PublicKey()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logFile := filepath.Join(dir, "hub.log")
+	code, out, errs := run(t, "audit", "verify", "--data", dir, "--checkpoints", logFile, "--public-key", pub)
+	if code != 0 || !strings.HasPrefix(out, "OK: 3 records") || !strings.Contains(errs, "also against the newest of 1 signed checkpoints") {
+		t.Fatalf("verify against an intact trail's checkpoint: %d %q %q", code, out, errs)
+	}
+	for _, bad := range [][]string{
+		{"--checkpoints", logFile},
+		{"--checkpoints", logFile, "--public-key", pub, "--export", logFile},
+	} {
+		if code, _, errs := run(t, append([]string{"audit", "verify", "--data", dir}, bad...)...); code != 2 || !strings.Contains(errs, "--checkpoints") {
+			t.Errorf("verify %v: %d %q, want a usage error", bad, code, errs)
+		}
+	}
+
+	forged := bytes.Replace(mustReadFile(t, logFile), []byte(`"head":"3:`), []byte(`"head":"4:`), 1)
+	forgedFile := filepath.Join(t.TempDir(), "forged.log")
+	if err := os.WriteFile(forgedFile, forged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := run(t, "audit", "verify", "--data", dir, "--checkpoints", forgedFile, "--public-key", pub); code != 1 || !strings.Contains(errs, "does not verify") {
+		t.Errorf("verify against a forged checkpoint: %d %q, want exit 1 naming it", code, errs)
+	}
+
+	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > 2`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	if code, out, errs := run(t, "audit", "verify", "--data", dir, "--checkpoints", logFile, "--public-key", pub); code != 1 || !strings.HasPrefix(out, "BROKEN at record 3:") {
+		t.Errorf("verify of a trail cut behind the checkpoint: %d %q %q", code, out, errs)
 	}
 }
