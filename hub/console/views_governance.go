@@ -385,10 +385,15 @@ func (c *Console) findingsExport(w http.ResponseWriter, r *http.Request, v *view
 		return err
 	}
 	// Recorded as the review evidence is: who took the list of risky
-	// accounts, and which file (its SHA-256).
+	// accounts, and which file (its SHA-256), made how: a dormant_days
+	// other than the hub's default gives another list, and whoever checks
+	// a copy against the trail must be able to make it again.
 	sum := sha256.Sum256(body.Bytes())
-	if err := c.auditNow(r.Context(), v, "findings.export", "findings", map[string]any{
-		"format": format, "findings": len(fs), "sha256": hex.EncodeToString(sum[:])}); err != nil {
+	detail := map[string]any{"format": format, "findings": len(fs), "sha256": hex.EncodeToString(sum[:])}
+	if opt.DormantAfter > 0 {
+		detail["dormantDays"] = int(opt.DormantAfter / (24 * time.Hour))
+	}
+	if err := c.auditNow(r.Context(), v, "findings.export", "findings", detail); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", ctype)
