@@ -389,3 +389,29 @@ func TestInviteAuditor(t *testing.T) {
 		t.Errorf("ivy's role after bootstrap: %s", a.Role)
 	}
 }
+
+// An account name is the actor of the audit trail (console:<name>): names
+// that read as another one there, or hide what they are, are refused.
+func TestAccountNameRefused(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	for _, name := range []string{
+		"ada@example.org\u202egro.elpmaxe", // right-to-left override
+		"ada\u200b@example.org",            // zero-width space
+		"ada\u2066@example.org\u2069",      // isolates
+		"ada\u0085@example.org",            // C1 control (NEL)
+		"ada\x00@example.org",
+		"ada\xff@example.org", // not UTF-8
+	} {
+		r := admin.post("/console/accounts", url.Values{"name": {name}, "role": {"auditor"}})
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("invite %q: %d, want 400", name, r.Status)
+		}
+	}
+	if _, err := console.Bootstrap(t.Context(), h.Store(), auditLog(t, h), "root\u202e", false, time.Now()); err == nil {
+		t.Error("bootstrap took a name with a right-to-left override")
+	}
+	if r := admin.post("/console/accounts", url.Values{"name": {"zoë@example.org"}, "role": {"auditor"}}); r.Status >= 300 {
+		t.Errorf("invite of a name with a letter outside ASCII: %d %s", r.Status, r.Body)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -557,8 +559,13 @@ func validName(name string) error {
 		return badRequest("an account needs a name, e.g. an email address")
 	case len(name) > 100:
 		return badRequest("an account name is at most 100 characters")
-	case strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f }):
-		return badRequest("an account name cannot contain control characters")
+	case !utf8.ValidString(name):
+		return badRequest("an account name must be UTF-8 text")
+	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }):
+		// Cf: bidi overrides and isolates, zero-width characters. The
+		// name is the actor in the audit trail (console:<name>): one
+		// that reads as another account's there is refused.
+		return badRequest("an account name cannot contain control or invisible formatting characters (such as right-to-left overrides)")
 	case bytes.ContainsAny([]byte(name), "<>\"'"):
 		return badRequest("an account name cannot contain < > \" or '")
 	}
