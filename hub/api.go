@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -114,8 +113,8 @@ func checkText(field, v string, name bool) error {
 	if len(v) > maxAPIText {
 		return errors.Join(errBadRequest, fmt.Errorf("%s is longer than %d bytes", field, maxAPIText))
 	}
-	if name && strings.ContainsFunc(v, unicode.IsControl) {
-		return errors.Join(errBadRequest, fmt.Errorf("%s has a control character", field))
+	if name && strings.ContainsFunc(v, store.Hidden) {
+		return errors.Join(errBadRequest, fmt.Errorf("%s has a control character or an invisible formatting character", field))
 	}
 	return nil
 }

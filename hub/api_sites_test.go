@@ -1,6 +1,7 @@
 package hub_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -98,20 +99,24 @@ func TestSitesAPI(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
+		site string // escaped for the path; "" for north
 		body string
 		want string // in the error
 	}{
-		{"a zone that is not an IANA name", `{"timeZone": "Asia/Tokio"}`, "such as Europe/Berlin"},
-		{"the host's zone", `{"timeZone": "Local"}`, "such as Europe/Berlin"},
-		{"no zone", `{}`, "such as Europe/Berlin"},
-		{"an empty zone", `{"timeZone": " "}`, "such as Europe/Berlin"},
-		{"a misnamed field", `{"timezone_name": "UTC"}`, "timezone_name"},
-		{"a repeated field", `{"timeZone": "UTC", "TIMEZONE": "Asia/Tokyo"}`, "twice"},
-		{"a control character", `{"timeZone": "UTC\n"}`, "control character"},
-		{"not JSON", `timeZone=UTC`, "JSON"},
+		{"a zone that is not an IANA name", "", `{"timeZone": "Asia/Tokio"}`, "such as Europe/Berlin"},
+		{"the host's zone", "", `{"timeZone": "Local"}`, "such as Europe/Berlin"},
+		{"no zone", "", `{}`, "such as Europe/Berlin"},
+		{"an empty zone", "", `{"timeZone": " "}`, "such as Europe/Berlin"},
+		{"a misnamed field", "", `{"timezone_name": "UTC"}`, "timezone_name"},
+		{"a repeated field", "", `{"timeZone": "UTC", "TIMEZONE": "Asia/Tokyo"}`, "twice"},
+		{"a control character", "", `{"timeZone": "UTC\n"}`, "control"},
+		{"a right-to-left override", "", `{"timeZone": "UTC\u202e"}`, "invisible formatting character"},
+		{"a zero-width space in the site's name", "nor%E2%80%8Bth", `{"timeZone": "UTC"}`, "invisible formatting character"},
+		{"not JSON", "", `timeZone=UTC`, "JSON"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := h.API(t, "PUT", "/api/v1/sites/north", tc.body)
+			site := cmp.Or(tc.site, "north")
+			r := h.API(t, "PUT", "/api/v1/sites/"+site, tc.body)
 			var e struct{ Error string }
 			json.Unmarshal(r.Body, &e)
 			if r.Status != http.StatusBadRequest || !strings.Contains(e.Error, tc.want) {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -561,7 +560,7 @@ func validName(name string) error {
 		return badRequest("an account name is at most 100 characters")
 	case !utf8.ValidString(name):
 		return badRequest("an account name must be UTF-8 text")
-	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }):
+	case strings.ContainsFunc(name, store.Hidden):
 		// Cf: bidi overrides and isolates, zero-width characters. The
 		// name is the actor in the audit trail (console:<name>): one
 		// that reads as another account's there is refused.

@@ -8,9 +8,9 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // The admins' "Site time zones" page: the registered sites with their
@@ -94,8 +94,8 @@ func (c *Console) sitePut(w http.ResponseWriter, r *http.Request, v *viewer) err
 	switch {
 	case d.Name == "":
 		problem = "give the site's name"
-	case strings.ContainsFunc(d.Name, unicode.IsControl):
-		problem = "the site name has a control character"
+	case strings.ContainsFunc(d.Name, store.Hidden):
+		problem = "the site name has a control character or an invisible formatting character"
 	case d.TimeZone == "":
 		// Not UTC by default, as in the API: an empty field must not
 		// move every date.

@@ -17,7 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -113,8 +113,13 @@ func CheckKiosk(name, site string) error {
 		return errors.New("a kiosk needs a name and a site")
 	}
 	for _, f := range []struct{ what, v string }{{"name", name}, {"site", site}} {
-		if strings.ContainsFunc(f.v, unicode.IsControl) {
-			return fmt.Errorf("the kiosk's %s has a control character", f.what)
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("the kiosk's %s is not UTF-8 text", f.what)
+		}
+		// Format characters (bidi overrides, zero-width ones) would let
+		// a name read as another kiosk's in the console and the trail.
+		if strings.ContainsFunc(f.v, store.Hidden) {
+			return fmt.Errorf("the kiosk's %s has a control character or an invisible formatting character", f.what)
 		}
 		if len(f.v) > maxKioskText {
 			return fmt.Errorf("the kiosk's %s is longer than %d bytes", f.what, maxKioskText)

@@ -103,7 +103,8 @@ func TestNewCodeFormat(t *testing.T) {
 }
 
 // TestCheckKiosk: CheckKiosk refuses what NewCode refuses of a name and a
-// site alone (a blank one, a control character, more than 500 bytes),
+// site alone (a blank one, a control or invisible formatting character,
+// bytes that are not UTF-8, more than 500 bytes),
 // with NewCode's error, and passes the rest.
 func TestCheckKiosk(t *testing.T) {
 	e := newEnv(t)
@@ -119,6 +120,10 @@ func TestCheckKiosk(t *testing.T) {
 		{"escape in name", "north\x1b[2J", "north", false},
 		{"NUL in site", "north-2", "no\x00rth", false},
 		{"newline in name", "north-3\nsite=south", "north", false},
+		{"right-to-left override in name", "north-4\u202e1-htron", "north", false},
+		{"zero-width space in site", "north-5", "nor\u200bth", false},
+		{"not UTF-8", "north-\xff", "north", false},
+		{"letters outside ASCII", "Küche-1", "Łódź", true},
 		{"name too long", strings.Repeat("k", 501), "north", false},
 		{"name at the limit", strings.Repeat("k", 500), "north", true},
 	} {

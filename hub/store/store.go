@@ -41,6 +41,14 @@ var (
 	ErrConflict = errors.New("conflict")
 )
 
+// Hidden reports whether r does not show as itself where names are
+// displayed (the console, logs, CSV exports, the audit trail): a control
+// character, or a Unicode format character (bidi overrides and isolates,
+// zero-width characters), with which a name could read as another's. The
+// names people give things (tokens, console accounts, kiosks, sites) are
+// refused with one.
+func Hidden(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+
 // FoldName returns the key under which a name that is compared
 // case-insensitively (a userName, a group's displayName) is stored, looked
 // up and kept unique: FoldName(a) == FoldName(b) exactly when

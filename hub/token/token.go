@@ -24,7 +24,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -87,7 +86,7 @@ func CheckName(name string) error {
 		return errors.New("a token's name must be UTF-8 text")
 	case utf8.RuneCountInString(name) > MaxNameLen:
 		return fmt.Errorf("a token's name has at most %d characters", MaxNameLen)
-	case strings.IndexFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0:
+	case strings.ContainsFunc(name, store.Hidden):
 		return errors.New("a token's name must not hold control characters (tabs, line breaks, escape sequences) or invisible formatting characters")
 	}
 	return nil
