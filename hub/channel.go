@@ -34,6 +34,11 @@ type channel struct {
 	warnSeconds []int
 	acks        chan ack
 	wave        atomic.Pointer[wave] // the change between its early pushes and its writes
+	// waves are the waves not yet ended: the current one, and those of
+	// changes committed in the same group commit, which end together
+	// (see revokedBy).
+	wavesMu sync.Mutex
+	waves   []*wave
 	// devices holds the record of each connected kiosk, read at hello: a
 	// login needs its site on every tap. A device change that matters
 	// (disable) closes the channel, so the entry never outlives it.
@@ -85,6 +90,11 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 
 // verdict says why a session a kiosk holds must end, or "" if it may go on.
 func (c *channel) verdict(ctx context.Context, deviceID, sessionID string) string {
+	// A change that pushes before it writes may have revoked the session
+	// already, and the kiosk missed the push: it is not in the store yet.
+	if reason, ok := c.revokedBy(deviceID, sessionID); ok {
+		return reason
+	}
 	sess, err := c.s.st.GetSession(ctx, sessionID)
 	switch {
 	case err != nil || sess.DeviceID != deviceID:

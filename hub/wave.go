@@ -2,9 +2,11 @@ package hub
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -34,16 +36,22 @@ type indexHolder interface {
 // knows the change's wave while it runs (there is one writer, so at most
 // one change is between its pushes and its writes) and reports each ack
 // of a session.revoke to it.
+//
+// Until End, which comes after the change's commit, the wave is also the
+// only record of what it revoked: a kiosk that missed its push (offline,
+// or its channel went away before the ack) and says hello meanwhile
+// reports a session the store still counts live, and the change does not
+// push it again. channel.verdict asks the waves (revokedBy).
 type wave struct {
 	c      *channel
 	send   func(rs []store.Revocation, failed func(sessionID string)) // Server.revoked
 	bound  time.Duration                                              // waveWait
 	mu     sync.Mutex
-	out    map[string]string   // session → its kiosk, pushed and not yet acknowledged
-	on     map[string][]string // kiosk → the sessions pushed to it
-	pushed int                 // revocations handed to Push
-	done   chan struct{}       // every pushed session settled (capacity 1)
-	unhold func()              // releases the index passes; nil until held
+	out    map[string]string               // session → its kiosk, pushed and not yet acknowledged
+	on     map[string][]wire.SessionRevoke // kiosk → the revocations pushed to it, until End
+	pushed int                             // revocations handed to Push
+	done   chan struct{}                   // every pushed session settled (capacity 1)
+	unhold func()                          // releases the index passes; nil until held
 }
 
 var _ lifecycle.Wave = (*wave)(nil)
@@ -52,9 +60,40 @@ var _ lifecycle.Wave = (*wave)(nil)
 func (c *channel) newWave() lifecycle.Wave { return c.newWaveWith(waveWait) }
 
 func (c *channel) newWaveWith(bound time.Duration) *wave {
-	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]string), on: make(map[string][]string), done: make(chan struct{}, 1)}
+	w := &wave{c: c, send: c.s.revoked, bound: bound, out: make(map[string]string), on: make(map[string][]wire.SessionRevoke), done: make(chan struct{}, 1)}
+	c.wavesMu.Lock()
+	c.waves = append(c.waves, w)
+	c.wavesMu.Unlock()
 	c.wave.Store(w)
 	return w
+}
+
+// revokedBy returns the reason of a revocation of sessionID that a wave
+// not yet ended pushed to deviceID: its change has not committed, so the
+// store does not show it. Ask it before the store: a wave ends only after
+// its change has committed (or failed, keeping the session live).
+func (c *channel) revokedBy(deviceID, sessionID string) (string, bool) {
+	c.wavesMu.Lock()
+	defer c.wavesMu.Unlock()
+	for _, w := range c.waves {
+		if reason, ok := w.revoked(deviceID, sessionID); ok {
+			return reason, true
+		}
+	}
+	return "", false
+}
+
+// revoked returns the reason of the revocation of sessionID w pushed to
+// deviceID, if it pushed one.
+func (w *wave) revoked(deviceID, sessionID string) (string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range w.on[deviceID] {
+		if r.SessionID == sessionID {
+			return r.Reason, true
+		}
+	}
+	return "", false
 }
 
 // Push sends rs (from a goroutine of its own when there are many, as
@@ -65,7 +104,7 @@ func (w *wave) Push(rs []store.Revocation) {
 	for _, r := range rs {
 		if r.SessionID != "" && r.DeviceID != "" {
 			w.out[r.SessionID] = r.DeviceID
-			w.on[r.DeviceID] = append(w.on[r.DeviceID], r.SessionID)
+			w.on[r.DeviceID] = append(w.on[r.DeviceID], wire.SessionRevoke{SessionID: r.SessionID, Reason: r.Reason})
 		}
 	}
 	w.pushed += len(rs)
@@ -106,11 +145,10 @@ func (w *wave) settle(sessionID, deviceID string) {
 // change need not wait for them.
 func (w *wave) settleDevice(deviceID string) {
 	w.mu.Lock()
-	sessions := w.on[deviceID]
-	delete(w.on, deviceID)
+	revs := slices.Clone(w.on[deviceID]) // kept: see revoked
 	w.mu.Unlock()
-	for _, id := range sessions {
-		w.settle(id, deviceID)
+	for _, r := range revs {
+		w.settle(r.SessionID, deviceID)
 	}
 }
 
@@ -142,9 +180,13 @@ func (w *wave) Wait(ctx context.Context) {
 	}
 }
 
-// End stops reporting acks to w, and releases the index passes.
+// End stops reporting acks to w, forgets what it revoked (its change has
+// committed, or failed), and releases the index passes.
 func (w *wave) End() {
 	w.c.wave.CompareAndSwap(w, nil)
+	w.c.wavesMu.Lock()
+	w.c.waves = slices.DeleteFunc(w.c.waves, func(o *wave) bool { return o == w })
+	w.c.wavesMu.Unlock()
 	w.mu.Lock()
 	unhold := w.unhold
 	w.mu.Unlock()

@@ -16,7 +16,7 @@ import (
 // offline fail; bound is how long it may wait.
 func testWave(bound time.Duration, offline map[string]bool) (*wave, *channel) {
 	c := &channel{s: &Server{cfg: Config{Logger: slog.New(slog.DiscardHandler)}}, acks: make(chan ack, 4096)}
-	w := &wave{c: c, bound: bound, out: map[string]string{}, on: map[string][]string{}, done: make(chan struct{}, 1)}
+	w := &wave{c: c, bound: bound, out: map[string]string{}, on: map[string][]wire.SessionRevoke{}, done: make(chan struct{}, 1)}
 	w.send = func(rs []store.Revocation, failed func(string)) {
 		for _, r := range rs {
 			if offline[r.SessionID] {
