@@ -38,7 +38,10 @@ func (e *Engine) CreateGroup(ctx context.Context, a Actor, g store.Group) (store
 
 // UpdateGroup changes a group through fn. Members removed, and every member
 // when the displayName (the role) changes, lose the old role: their
-// sessions under it end and the loss is recorded as a revocation.
+// sessions under it end and the loss is recorded as a revocation. A change
+// that leaves the group as it was (an add of a member it has, a remove of
+// one it has not) writes nothing: the group keeps its version and no
+// group.update is recorded, as for users (updateUser).
 func (e *Engine) UpdateGroup(ctx context.Context, a Actor, id string, fn func(store.Group) (store.Group, error)) (store.Group, error) {
 	var out store.Group
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
@@ -50,13 +53,25 @@ func (e *Engine) UpdateGroup(ctx context.Context, a Actor, id string, fn func(st
 			if err != nil {
 				return old, err
 			}
-			added, _ := diff(old.Members, ng.Members)
+			added, removed := diff(old.Members, ng.Members)
+			if len(added) == 0 && len(removed) == 0 && ng.DisplayName == old.DisplayName && ng.ExternalID == old.ExternalID {
+				return old, errUnchanged
+			}
 			if err := checkMembers(ctx, tx, added); err != nil {
 				return old, err
 			}
 			ng.Modified = now
 			return ng, nil
 		})
+		if errors.Is(err, errUnchanged) {
+			// Entra and Okta resend memberships they believe missing and
+			// remove ones already gone (retries, a DELETE of the user in
+			// between): a new version for each would fail the If-Match
+			// of a client that holds the group, and fill the audit trail
+			// with updates that changed nothing.
+			out = before
+			return nil
+		}
 		if err != nil {
 			return err
 		}

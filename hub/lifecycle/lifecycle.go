@@ -298,8 +298,8 @@ func (e *Engine) UpdateUser(ctx context.Context, a Actor, id string, fn func(sto
 	return out, nil
 }
 
-// errUnchanged aborts a user update that would change nothing.
-var errUnchanged = errors.New("user unchanged")
+// errUnchanged aborts a user or group update that would change nothing.
+var errUnchanged = errors.New("unchanged")
 
 // sameUser reports whether b holds exactly what a does, Version and the
 // timestamps of the record aside; times are compared as instants.
@@ -357,6 +357,9 @@ func (e *Engine) updateUser(ctx context.Context, tx store.Ops, c *change, a Acto
 		Actor: a.Name, System: a.System, Action: actionUserUpdate, Subject: subjectUserPrefix + id,
 		Detail: map[string]any{"before": summary(before), "after": summary(u)},
 	}); err != nil {
+		return store.User{}, err
+	}
+	if err := e.disableRenamedConsoleAccounts(ctx, tx, a, before, u); err != nil {
 		return store.User{}, err
 	}
 	switch {

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -223,8 +224,10 @@ func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request, a lifecycl
 			res["active"] = old.Active
 		}
 		nu := old
-		err := userFromResource(res, &nu)
-		return nu, err
+		if err := userFromResource(res, &nu); err != nil {
+			return old, err
+		}
+		return nu, h.keepDocument(old, &nu)
 	})
 	if err != nil {
 		return err
@@ -259,13 +262,43 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, a lifecycle.
 			res["active"] = old.Active
 		}
 		nu := old
-		err = userFromResource(res, &nu)
-		return nu, err
+		if err := userFromResource(res, &nu); err != nil {
+			return old, err
+		}
+		return nu, h.keepDocument(old, &nu)
 	})
 	if err != nil {
 		return err
 	}
 	return h.writeUser(w, r, http.StatusOK, u)
+}
+
+// keepDocument gives nu old's stored document when nu's is the document
+// that old as the hub renders it would give, so that a request changing
+// nothing writes nothing (the lifecycle engine compares documents). The
+// two differ although nothing changed when the stored document holds an
+// older copy of what the hub keeps in typed fields and renders over it:
+// shifts set through the shift API or an import, a site an access review
+// removed. Entra's next PATCH that changed nothing then wrote a new
+// version and a user.update record with nothing changed in it. Keeping the
+// old document loses nothing: renderings of the two are the same.
+func (h *Handler) keepDocument(old store.User, nu *store.User) error {
+	if bytes.Equal(old.Document, nu.Document) {
+		return nil
+	}
+	cur, err := h.userResource(old, nil)
+	if err != nil {
+		return err
+	}
+	canon, err := normalizeResource(h.users, cur, true)
+	if err != nil {
+		return nil // not comparable: nu's document is written
+	}
+	was := old
+	if userFromResource(canon, &was) == nil && bytes.Equal(was.Document, nu.Document) {
+		nu.Document = old.Document
+	}
+	return nil
 }
 
 // deleteUser checks If-Match on the user as the deleting transaction reads
