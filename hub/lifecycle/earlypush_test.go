@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -357,5 +358,36 @@ func TestGroupDeleteWaitsForItsWave(t *testing.T) {
 		if r.SessionID != "" {
 			t.Errorf("OnRevoke got session %s, which the wave had pushed", r.SessionID)
 		}
+	}
+}
+
+// panicWave is a waveLog whose Wait panics, as a bug in the change after
+// its early pushes would.
+type panicWave struct{ *waveLog }
+
+func (w panicWave) Wait(context.Context) { panic("a bug after the early pushes") }
+
+// A change that panics after its early pushes still ends its wave: the
+// hub's wave answers kiosks' hellos with what it pushed until it ends.
+func TestPanicEndsTheWave(t *testing.T) {
+	f := newGroupFixture(t)
+	w := &waveLog{st: f.st, group: f.group.ID}
+	eng, err := lifecycle.New(lifecycle.Config{
+		Store: f.st, Audit: f.log, Now: func() time.Time { return t0.Add(time.Hour) },
+		NewWave: func() lifecycle.Wave { return panicWave{w} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("DeleteGroup did not panic")
+			}
+		}()
+		_ = eng.DeleteGroup(t.Context(), actor, f.group.ID)
+	}()
+	if !slices.ContainsFunc(w.events, func(e string) bool { return strings.HasPrefix(e, "end") }) {
+		t.Errorf("wave calls %v: the wave was never ended", w.events)
 	}
 }

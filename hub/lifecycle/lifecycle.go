@@ -221,6 +221,9 @@ func (c *change) endWave() {
 // commit.
 func (e *Engine) run(ctx context.Context, fn func(tx store.Ops, c *change) error) error {
 	var c change
+	// A panic (recovered by the HTTP server) must end the wave too: a
+	// wave never ended keeps answering kiosks' hellos with its pushes.
+	defer func() { c.endWave() }()
 	err := e.st.InTx(ctx, func(tx store.Ops) error {
 		c.endWave()
 		c = change{}
