@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -173,7 +174,11 @@ type Agent struct {
 	readerTimer   Timer               // ends readerPaused
 	pending       []wire.SessionEnd
 	flushing      bool
-	connected     bool
+	flushTimer    Timer // the next try of reports a live channel did not take (flush)
+	// inDoubt are the ends of revoked sessions whose acks went out less
+	// than ackDoubt ago: reported if the channel drops meanwhile.
+	inDoubt   []ackInDoubt
+	connected bool
 	// offlineSince is when the channel to the hub was last lost (or the
 	// agent started, before its first welcome); nil while it is up.
 	offlineSince *inputTime
@@ -382,6 +387,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		if a.readerTimer != nil {
 			a.readerTimer.Stop()
+		}
+		if a.flushTimer != nil {
+			a.flushTimer.Stop()
 		}
 		a.wg.Wait()
 	}()
@@ -705,6 +713,11 @@ func (a *Agent) loginDone(res loginResult) {
 		ID: g.SessionID, User: g.User, DisplayName: cleanName(g.DisplayName), Role: g.Role, Apps: apps, ExpiresAt: g.ExpiresAt, ExpiryReason: expiryReason(g.ExpiryReason),
 		WarnSeconds: a.cleanWarnSeconds(g.WarnSeconds),
 	}, GrantedAt: a.hubNow()}
+	if a.offlineSince != nil {
+		// The channel that brought the grant has dropped since: the
+		// offline grace counts from then, after a restart too.
+		a.session.OfflineSince = a.offlineSince.wall
+	}
 	if end, cut := a.capExpiry(a.session, g.ExpiresAt); cut {
 		a.log.Warn("the hub's grant ends after the longest session this kiosk keeps open: cut",
 			"session", g.SessionID, "expires_at", g.ExpiresAt, "now_ends", end, "max_session", a.cfg.MaxSession)
@@ -1044,6 +1057,9 @@ func (a *Agent) onDisconnected(err error) {
 			d = a.rearmOnly()
 		}
 	}
+	if lost {
+		a.reportEndsInDoubt()
+	}
 	a.challenge = nil // bound to the channel that fetched it
 	en := a.enroll
 	a.enroll = nil // unacknowledged: the hub sends it again after the next hello while it is pending
@@ -1180,6 +1196,9 @@ func (a *Agent) endDone(err error) {
 	a.setState(Locked)
 	a.log.Info("session ended", "session", s.ID, "user", s.User, "reason", s.Ending)
 	a.emit(Event{Event: EventSessionEnded, SessionID: s.ID, User: s.User, Reason: s.Ending})
+	if len(a.acks) > 0 && !s.Report {
+		a.doubt(wire.SessionEnd{SessionID: s.ID, Reason: s.Ending})
+	}
 	for _, id := range a.acks {
 		a.reply(id, wire.TypeAck, nil)
 	}
@@ -1188,9 +1207,57 @@ func (a *Agent) endDone(err error) {
 	a.readerKick()
 }
 
+// ackDoubt is how long after a revoke's ack went out a drop of the channel
+// leaves it in doubt. The channel takes the ack without a word from the
+// hub, and one whose network has gone silently (a Wi-Fi roam, a NAT or a
+// load balancer forgetting it) is noticed only once the hub has been
+// silent for wire.PongWait: an ack written into it is lost, and the kiosk
+// comes back without the session, so no welcome.revoke asks again.
+// WriteWait is the margin for an ack still on its way when the network
+// went.
+const ackDoubt = wire.PongWait + wire.WriteWait
+
+type ackInDoubt struct {
+	end wire.SessionEnd
+	at  time.Duration // monotonic (monoNow)
+}
+
+// doubt keeps end, whose revokes are being acked (and which is not
+// reported otherwise), for ackDoubt: a drop of the channel meanwhile
+// reports it (onDisconnected).
+func (a *Agent) doubt(end wire.SessionEnd) {
+	now := a.monoNow()
+	a.inDoubt = slices.DeleteFunc(a.inDoubt, func(d ackInDoubt) bool { return now-d.at > ackDoubt })
+	a.inDoubt = append(a.inDoubt, ackInDoubt{end: end, at: now})
+}
+
+// reportEndsInDoubt reports the ends whose acks may have been lost with
+// the channel that has just dropped: the hub takes a session.end of a
+// session it ended as the acknowledgement, and a second one as a no-op.
+func (a *Agent) reportEndsInDoubt() {
+	now := a.monoNow()
+	for _, d := range a.inDoubt {
+		if now-d.at <= ackDoubt {
+			a.log.Info("the channel dropped right after a revocation was acknowledged; reporting the session's end too", "session", d.end.SessionID)
+			a.report(d.end)
+		}
+	}
+	a.inDoubt = nil
+}
+
+// report queues end for the hub (session.end) unless it is queued already.
+func (a *Agent) report(end wire.SessionEnd) {
+	if !slices.Contains(a.pending, end) {
+		a.pending = append(a.pending, end)
+		a.persist()
+	}
+	a.flush()
+}
+
 // flush sends queued session.end reports, oldest first. A report the hub
 // refuses is dropped (resending cannot help); one that fails in transit
-// stays queued for the next connection.
+// stays queued, and is sent again after flushRetry while the kiosk is
+// connected, or at the next connection.
 func (a *Agent) flush() {
 	if !a.connected || a.flushing || len(a.pending) == 0 {
 		return
@@ -1214,12 +1281,26 @@ func (a *Agent) flush() {
 			a.flushing = false
 			a.pending = a.pending[n:]
 			a.persist()
-			if n == len(items) {
-				a.flush()
+			switch {
+			case n == len(items):
+				a.flush() // what was queued meanwhile
+			case a.connected:
+				// The hub did not answer in time, or the channel this try
+				// used dropped and another came up meanwhile (its welcome
+				// found this try running): try again shortly, not only at
+				// the next connection.
+				if a.flushTimer != nil {
+					a.flushTimer.Stop()
+				}
+				a.flushTimer = a.clock.AfterFunc(flushRetry, func() { a.post(a.flush) })
 			}
 		})
 	})
 }
+
+// flushRetry is the wait before session.end reports that failed in transit
+// are sent again while the kiosk is connected.
+const flushRetry = 5 * time.Second
 
 // hubHandler is the Agent as the Client's Handler: everything is queued
 // for the loop.

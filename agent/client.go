@@ -259,7 +259,9 @@ func (c *Client) session(ctx context.Context, h Handler, wasRefused bool) (time.
 	if err := c.expiredLocally(); err != nil {
 		return 0, false, err
 	}
-	hctx, cancel := context.WithTimeout(ctx, c.cfg.HandshakeTimeout)
+	// One deadline for the dial, TLS, the upgrade and hello/welcome.
+	deadline := time.Now().Add(c.cfg.HandshakeTimeout)
+	hctx, cancel := context.WithDeadline(ctx, deadline)
 	ws, resp, err := c.dialer.DialContext(hctx, c.wsURL, nil)
 	cancel()
 	if err != nil {
@@ -288,7 +290,7 @@ func (c *Client) session(ctx context.Context, h Handler, wasRefused bool) (time.
 		ws.Close()
 		return 0, false, err
 	}
-	welcomeEnv, welcome, err := c.handshake(ws, hello)
+	welcomeEnv, welcome, err := c.handshake(ws, hello, deadline)
 	if err != nil {
 		ws.Close()
 		return 0, false, err
@@ -336,14 +338,14 @@ func (c *Client) session(ctx context.Context, h Handler, wasRefused bool) (time.
 	return up, true, cn.err
 }
 
-// handshake sends hello and waits for welcome.
-func (c *Client) handshake(ws *websocket.Conn, hello wire.Envelope) (wire.Envelope, wire.Welcome, error) {
+// handshake sends hello and waits for welcome until deadline, the one
+// the dial had.
+func (c *Client) handshake(ws *websocket.Conn, hello wire.Envelope, deadline time.Time) (wire.Envelope, wire.Welcome, error) {
 	var w wire.Welcome
 	frame, err := hello.Encode()
 	if err != nil {
 		return wire.Envelope{}, w, err
 	}
-	deadline := time.Now().Add(c.cfg.HandshakeTimeout)
 	_ = ws.SetWriteDeadline(deadline)
 	if err := ws.WriteMessage(websocket.TextMessage, frame); err != nil {
 		return wire.Envelope{}, w, fmt.Errorf("send hello: %w", err)
