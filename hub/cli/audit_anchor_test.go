@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +20,34 @@ import (
 )
 
 var headRE = regexp.MustCompile(`head ([0-9]+:[0-9a-f]{64})\n`)
+
+// deviceCodes makes a kiosk enrollment code for each name at site north:
+// one audit record each.
+func deviceCodes(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
+			t.Fatalf("device code: %d %s", code, errs)
+		}
+	}
+}
+
+// cutTrail deletes the audit records after seq from dir's database, as
+// someone with write access to the file does: the append-only guard
+// dropped first.
+func cutTrail(t *testing.T, dir string, seq int) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{`DROP TRIGGER IF EXISTS audit_no_delete`, fmt.Sprintf(`DELETE FROM audit WHERE seq > %d`, seq)} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
 
 // verifyHead runs audit verify and returns the head it prints.
 func verifyHead(t *testing.T, dir string) string {
@@ -51,20 +80,12 @@ func TestAuditVerifyAnchor(t *testing.T) {
 	if code, out, errs := run(t, "audit", "verify", "--data", dir); code != 0 || out != "OK: 0 records, the trail is empty\n" {
 		t.Fatalf("verify of an empty trail: %d %q %q", code, out, errs)
 	}
-	codeFor := func(name string) {
-		t.Helper()
-		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
-			t.Fatalf("device code: %d %s", code, errs)
-		}
-	}
-	codeFor("north-1")
-	codeFor("north-2")
+	deviceCodes(t, dir, "north-1", "north-2")
 	anchor := verifyHead(t, dir)
 	if !strings.HasPrefix(anchor, "2:") {
 		t.Fatalf("head = %s, want record 2", anchor)
 	}
-	codeFor("north-3")
-	codeFor("north-4")
+	deviceCodes(t, dir, "north-3", "north-4")
 	head := verifyHead(t, dir)
 	if code, out, errs := run(t, "audit", "verify", "--data", dir, "--anchor", anchor); code != 0 || !strings.HasPrefix(out, "OK: 4 records") {
 		t.Fatalf("verify --anchor on an intact trail: %d %q %q", code, out, errs)
@@ -79,16 +100,7 @@ func TestAuditVerifyAnchor(t *testing.T) {
 	}
 
 	// Someone with write access to the file cuts the last two records off.
-	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > 2`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	cutTrail(t, dir, 2)
 	if code, out, errs := run(t, "audit", "verify", "--data", dir); code != 0 || !strings.HasPrefix(out, "OK: 2 records") {
 		t.Fatalf("plain verify of a cut trail: %d %q %q (it cannot see the cut)", code, out, errs)
 	}
@@ -98,8 +110,7 @@ func TestAuditVerifyAnchor(t *testing.T) {
 	}
 	// The hub appends on from the cut: records 3 and 4 again, but not
 	// the ones the anchor was taken from.
-	codeFor("north-5")
-	codeFor("north-6")
+	deviceCodes(t, dir, "north-5", "north-6")
 	code, out, errs = run(t, "audit", "verify", "--data", dir, "--anchor", head)
 	if code != 1 || !strings.HasPrefix(out, "BROKEN at record 4:") || strings.Contains(errs, "intact") || !strings.Contains(errs, "rewritten") {
 		t.Errorf("verify --anchor of a cut trail appended to: %d %q %q, want exit 1, BROKEN at record 4, and not called intact", code, out, errs)
@@ -126,11 +137,7 @@ func TestAuditVerifyAnchor(t *testing.T) {
 // found by the CLI too.
 func TestAuditVerifyUsesHubHead(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"north-1", "north-2", "north-3"} {
-		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
-			t.Fatalf("device code: %d %s", code, errs)
-		}
-	}
+	deviceCodes(t, dir, "north-1", "north-2", "north-3")
 	st, err := hub.OpenStore(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -153,16 +160,7 @@ func TestAuditVerifyUsesHubHead(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "OK: 3 records") || !strings.Contains(errs, "audit.head, the newest record the hub checked: "+head) {
 		t.Fatalf("verify with audit.head: %d %q %q", code, out, errs)
 	}
-	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > 1`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	cutTrail(t, dir, 1)
 	code, out, errs = run(t, "audit", "verify", "--data", dir)
 	if code != 1 || !strings.HasPrefix(out, "BROKEN at record 2:") || !strings.Contains(out, "cut off the end") {
 		t.Errorf("verify of a trail cut behind audit.head: %d %q %q, want exit 1 and BROKEN at record 2", code, out, errs)
@@ -219,11 +217,7 @@ func TestAuditHoldsNoSecrets(t *testing.T) {
 // --after.
 func TestAuditVerifyExportWithKeyOnly(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"north-1", "north-2", "north-3"} {
-		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
-			t.Fatalf("device code: %d %s", code, errs)
-		}
-	}
+	deviceCodes(t, dir, "north-1", "north-2", "north-3")
 	code, export, errs := run(t, "audit", "export", "--data", dir, "--after", "1")
 	if code != 0 {
 		t.Fatalf("audit export: %d %s", code, errs)
@@ -257,11 +251,7 @@ func TestAuditVerifyExportWithKeyOnly(t *testing.T) {
 // and so does a log with a checkpoint nobody signed.
 func TestAuditVerifyCheckpoints(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"north-1", "north-2", "north-3"} {
-		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
-			t.Fatalf("device code: %d %s", code, errs)
-		}
-	}
+	deviceCodes(t, dir, "north-1", "north-2", "north-3")
 	st, err := hub.OpenStore(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -308,16 +298,7 @@ func TestAuditVerifyCheckpoints(t *testing.T) {
 		t.Errorf("verify against a forged checkpoint: %d %q, want exit 1 naming it", code, errs)
 	}
 
-	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > 2`} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
+	cutTrail(t, dir, 2)
 	if code, out, errs := run(t, "audit", "verify", "--data", dir, "--checkpoints", logFile, "--public-key", pub); code != 1 || !strings.HasPrefix(out, "BROKEN at record 3:") {
 		t.Errorf("verify of a trail cut behind the checkpoint: %d %q %q", code, out, errs)
 	}
