@@ -545,7 +545,6 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	schedCtx, stopSched := context.WithCancel(ctx)
-	defer stopSched()
 	go s.engine.Run(schedCtx, s.cfg.SchedulerInterval)
 	go s.runReviews(schedCtx)
 	go s.recordSeen(schedCtx)
@@ -553,7 +552,8 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	go s.renewServerCert(schedCtx)
 	go s.watchFIDOMetadata(schedCtx)
 	// The watch writes DIR/audit.head and the trail: it has ended when
-	// ServeListener returns, before the caller closes the store.
+	// ServeListener returns, before the caller closes the store. This
+	// defer also stops the other schedulers.
 	watched := make(chan struct{})
 	go func() { defer close(watched); s.watch.Run(schedCtx, s.cfg.AuditWatch) }()
 	defer func() { stopSched(); <-watched }()

@@ -357,8 +357,9 @@ func (w *Watcher) stop(why string) {
 	w.mu.Unlock()
 }
 
-// writeHead replaces path with a (removes it for the zero Anchor), 0600, through a temporary file renamed
-// over it, so that a crash leaves the old head or the new, never half.
+// writeHead replaces path with a (removes it for the zero Anchor), 0600,
+// through a file written beside it and renamed over it (writeAside), so
+// that a crash leaves the old head or the new, never half.
 func writeHead(path string, a Anchor) error {
 	if a.Seq == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -366,22 +367,7 @@ func writeHead(path string, a Anchor) error {
 		}
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), HeadFile+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	_, err = tmp.WriteString(a.String() + "\n")
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
+	if err := writeAside(path, []byte(a.String()+"\n"), 0o600, os.Rename); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

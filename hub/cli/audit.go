@@ -76,9 +76,7 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		if err != nil {
 			return err
 		}
-		if a.Seq > 0 {
-			opts = append(opts, audit.WithAnchor(a))
-		}
+		opts = append(opts, audit.WithAnchor(a))
 	}
 	if *export != "" {
 		// The key or the public key alone: an auditor's directory need

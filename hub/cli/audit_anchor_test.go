@@ -298,6 +298,15 @@ func TestAuditVerifyCheckpoints(t *testing.T) {
 		t.Errorf("verify against a forged checkpoint: %d %q, want exit 1 naming it", code, errs)
 	}
 
+	// A log without a checkpoint of this key is no check: refused, not OK.
+	empty := filepath.Join(t.TempDir(), "empty.log")
+	if err := os.WriteFile(empty, []byte(`{"level":"INFO","msg":"hub listening"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := run(t, "audit", "verify", "--data", dir, "--checkpoints", empty, "--public-key", pub); code != 1 || !strings.Contains(errs, "no checkpoint signed by key") {
+		t.Errorf("verify against a log without checkpoints: %d %q, want exit 1 saying so", code, errs)
+	}
+
 	cutTrail(t, dir, 2)
 	if code, out, errs := run(t, "audit", "verify", "--data", dir, "--checkpoints", logFile, "--public-key", pub); code != 1 || !strings.HasPrefix(out, "BROKEN at record 3:") {
 		t.Errorf("verify of a trail cut behind the checkpoint: %d %q %q", code, out, errs)
