@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -70,25 +69,18 @@ func cgroupDir(configured string) (string, error) {
 // cgroup2Mount returns the mount point of the cgroup v2 hierarchy
 // (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid machine).
 func cgroup2Mount() (string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	b, err := os.ReadFile(mountinfoPath)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok || !strings.HasPrefix(post, "cgroup2 ") {
-			continue
-		}
-		f := strings.Fields(pre)
-		if len(f) >= 5 {
-			return unescapeMount(f[4]), nil
-		}
+	ms, err := parseMountinfo(b)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", mountinfoPath, err)
 	}
-	if err := sc.Err(); err != nil {
-		return "", err
+	for _, mi := range ms {
+		if mi.fstype == "cgroup2" {
+			return mi.point, nil
+		}
 	}
 	return "", errors.New("no cgroup v2 hierarchy is mounted")
 }

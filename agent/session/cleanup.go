@@ -112,17 +112,14 @@ func (m *Manager) Cleanup() error {
 	// from sessionHome), the leftover homes with the mounts in them, and
 	// what the session user left in the shared temporary directories.
 	uid := m.sweepUID("")
-	ended := false // every process of the session user is gone
-	if uid != nil {
-		var killed error
-		if len(userPids(*uid)) > 0 {
-			found = true
-			m.log.Warn("ending leftover processes of the session user", "uid", *uid)
-			if killed = m.kill(ctx, "", "", nil, uid); killed != nil {
-				errs = append(errs, killed)
-			}
+	ended := uid != nil // every process of the session user is gone (see removeRemains)
+	if uid != nil && len(userPids(*uid)) > 0 {
+		found = true
+		m.log.Warn("ending leftover processes of the session user", "uid", *uid)
+		if err := m.kill(ctx, "", "", nil, uid); err != nil {
+			errs = append(errs, err)
+			ended = false
 		}
-		ended = killed == nil // see Session.Teardown
 	}
 	if ended {
 		n, err := m.detachMounts(nil, uid)
@@ -200,26 +197,9 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 	killed := m.kill(ctx, dir, cg, groups, sweep)
 	if killed != nil {
 		errs = append(errs, killed)
-	} else {
-		if err := removeCgroup(cg); err != nil {
-			errs = append(errs, err)
-		}
-		if _, err := m.detachMounts([]string{dir, home}, sweep); err != nil { // see Session.Teardown
-			errs = append(errs, err)
-		}
 	}
-	if err := wipe(dir); err != nil {
+	if _, err := m.removeRemains(killed, dir, home, cg, sweep); err != nil {
 		errs = append(errs, err)
-	}
-	if home != "" {
-		if err := wipe(home); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if sweep != nil && killed == nil { // see Session.Teardown
-		if _, err := m.sweepTemp(*sweep); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	return errors.Join(errs...)
 }

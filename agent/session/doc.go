@@ -56,8 +56,9 @@
 // without following a symlink, never by name: within the Root too (for
 // the sweep below, /tmp), a symlink swapped in is not followed.
 //
-// With a session user, once its processes have been ended, the teardown
-// (and End, and Cleanup) also removes every entry directly in the shared
+// With a session user, once its processes have been ended and when no
+// other session is live (its files are then as much that session's), the
+// teardown (and End, and Cleanup) also removes every entry directly in the shared
 // temporary directories (Config.TempDirs: /tmp, /var/tmp and /dev/shm)
 // that the session user owns: the files of an app that ignores TMPDIR, a
 // browser's cache directory, shared memory. Every file of that user is a

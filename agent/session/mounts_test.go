@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -415,18 +414,11 @@ func mountDeadFUSE(t *testing.T, dir string, uid uint32, subtype string) {
 func TestRunAsTeardownDetachesMounts(t *testing.T) {
 	needRoot(t)
 	freeUID(t, uidMounts)
-	state, homes, shared, elsewhere := t.TempDir(), homeRoot(t), sharedTemp(t), t.TempDir()
-	unmountAllIn(t, state, filepath.Dir(homes), filepath.Dir(shared), elsewhere)
-	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: uidMounts, GID: uidMounts}, HomeRoot: homes,
-		Grace: 100 * time.Millisecond, TempDirs: []string{shared}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := m.Start(t.Context(), Spec{ID: "mounts", User: "ana", Apps: []App{shApp("w", "echo ready; exec sleep 60")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, filepath.Join(s.Dir(), "apps.log"), "ready")
+	cfg, shared, elsewhere := runAsConfig(t, uidMounts), sharedTemp(t), t.TempDir()
+	cfg.TempDirs = []string{shared}
+	homes := cfg.HomeRoot
+	unmountAllIn(t, cfg.StateDir, filepath.Dir(homes), filepath.Dir(shared), elsewhere)
+	s := startReady(t, mustNew(t, cfg), "mounts", shApp("w", "echo ready; exec sleep 60"))
 
 	stick := filepath.Join(s.Home(), "My Drive")
 	mountTmpfs(t, stick, uidMounts)
@@ -470,19 +462,11 @@ func TestRunAsTeardownDetachesMounts(t *testing.T) {
 func TestRunAsCleanupDetachesMounts(t *testing.T) {
 	needRoot(t)
 	freeUID(t, uidMountsCln)
-	state, homes, shared := t.TempDir(), homeRoot(t), sharedTemp(t)
+	cfg, shared := runAsConfig(t, uidMountsCln), sharedTemp(t)
+	cfg.TempDirs = []string{shared}
+	state, homes := cfg.StateDir, cfg.HomeRoot
 	unmountAllIn(t, state, filepath.Dir(homes), filepath.Dir(shared))
-	cfg := Config{StateDir: state, RunAs: &Credential{UID: uidMountsCln, GID: uidMountsCln}, HomeRoot: homes,
-		Grace: 100 * time.Millisecond, TempDirs: []string{shared}}
-	old, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := old.Start(t.Context(), Spec{ID: "crashed", User: "ana", Apps: []App{shApp("w", "echo ready; exec sleep 60")}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, filepath.Join(s.Dir(), "apps.log"), "ready")
+	s := startReady(t, mustNew(t, cfg), "crashed", shApp("w", "echo ready; exec sleep 60"))
 	mountTmpfs(t, filepath.Join(s.Home(), "stick"), uidMountsCln)
 	appImage := filepath.Join(shared, ".mount_KioskAQxZ3k")
 	mountDeadFUSE(t, appImage, uidMountsCln, "Kiosk.AppImage")
@@ -490,11 +474,7 @@ func TestRunAsCleanupDetachesMounts(t *testing.T) {
 	mountTmpfs(t, filepath.Join(orphan, "stick"), uidMountsCln)
 	mountDeadFUSE(t, orphan, uidMountsCln, "sshfs")
 
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Cleanup(); err != nil {
+	if err := mustNew(t, cfg).Cleanup(); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	for _, p := range []string{s.Home(), s.Dir(), appImage, orphan} {
@@ -587,13 +567,10 @@ func TestDetachMountsNeedsRunAs(t *testing.T) {
 func TestRunAsCleanupDetachesOrphanHomeMounts(t *testing.T) {
 	needRoot(t)
 	freeUID(t, uidOrphan)
-	state, homes := t.TempDir(), homeRoot(t)
-	unmountAllIn(t, state, filepath.Dir(homes))
-	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: uidOrphan, GID: uidOrphan}, HomeRoot: homes,
-		Grace: 100 * time.Millisecond, TempDirs: []string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := runAsConfig(t, uidOrphan)
+	homes := cfg.HomeRoot
+	unmountAllIn(t, cfg.StateDir, filepath.Dir(homes))
+	m := mustNew(t, cfg)
 	orphan := filepath.Join(homes, "orphan")
 	mountTmpfs(t, filepath.Join(orphan, "stick"), uidOrphan)
 	mountDeadFUSE(t, orphan, uidOrphan, "sshfs")

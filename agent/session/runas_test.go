@@ -42,28 +42,63 @@ func freeUID(t *testing.T, uid uint32) {
 	}
 }
 
-// homeRoot returns a path for a HomeRoot whose parents the session user
-// can search.
-func homeRoot(t *testing.T) string {
+// reachableDir returns a new temporary directory that the session user
+// can search, as can it its parent (the build's temporary directories are
+// root's alone).
+func reachableDir(t *testing.T) string {
 	t.Helper()
-	parent := t.TempDir()
-	for _, d := range []string{parent, filepath.Dir(parent)} {
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
 		if err := os.Chmod(d, 0o711); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return filepath.Join(parent, "homes")
+	return dir
 }
 
-func newRunAsManager(t *testing.T, state, homes string, uid uint32) *Manager {
+// homeRoot returns a path for a HomeRoot whose parents the session user
+// can search.
+func homeRoot(t *testing.T) string {
 	t.Helper()
-	// TempDirs: never the machine's /tmp.
-	m, err := New(Config{StateDir: state, RunAs: &Credential{UID: uid, GID: uid}, HomeRoot: homes, Grace: 100 * time.Millisecond,
-		TempDirs: []string{t.TempDir()}})
+	return filepath.Join(reachableDir(t), "homes")
+}
+
+// runAsConfig is the Config of a Manager with session user uid: a fresh
+// state directory and HomeRoot, and a shared temporary directory of its
+// own (never the machine's /tmp).
+func runAsConfig(t *testing.T, uid uint32) Config {
+	t.Helper()
+	return Config{StateDir: t.TempDir(), RunAs: &Credential{UID: uid, GID: uid}, HomeRoot: homeRoot(t),
+		Grace: 100 * time.Millisecond, TempDirs: []string{t.TempDir()}}
+}
+
+// mustNew is New that fails the test.
+func mustNew(t *testing.T, cfg Config) *Manager {
+	t.Helper()
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
+}
+
+func newRunAsManager(t *testing.T, state, homes string, uid uint32) *Manager {
+	t.Helper()
+	cfg := runAsConfig(t, uid)
+	cfg.StateDir, cfg.HomeRoot = state, homes
+	return mustNew(t, cfg)
+}
+
+// startReady starts session id with app, whose script says "ready" once
+// it has done what the test needs, and waits for it to say so.
+func startReady(t *testing.T, m *Manager, id string, app App) *Session {
+	t.Helper()
+	s, err := m.Start(t.Context(), Spec{ID: id, User: "ana", Apps: []App{app}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, filepath.Join(s.Dir(), "apps.log"), "ready")
+	return s
 }
 
 // escapeScript leaves the process group (setsid) and clears the

@@ -88,8 +88,9 @@ type Config struct {
 	// TempDirs are the shared temporary directories (nil: /tmp, /var/tmp
 	// and /dev/shm; an empty, non-nil list: none) that apps may write in
 	// whatever their TMPDIR says. With RunAs, once the session user's
-	// processes have been ended, a teardown, End and Cleanup remove every
-	// entry directly in them that the session user owns: files, sockets,
+	// processes have been ended and when no other session is live (see
+	// Manager.sweepUID), a teardown, End and Cleanup remove every entry
+	// directly in them that the session user owns: files, sockets,
 	// FIFOs, symlinks (the link, never what it points to) and directories
 	// with all they hold; nothing else, and no entry the user owns deeper
 	// in a directory it does not own. A directory that does not exist is
@@ -657,33 +658,12 @@ func (s *Session) Teardown(ctx context.Context) error {
 		errs = append(errs, killed)
 	}
 	s.closeFiles()
-	if killed == nil {
-		if err := removeCgroup(s.cg); err != nil {
-			errs = append(errs, err)
-		} else {
-			s.cg = ""
-		}
-		// Before the wipe and the sweep, which a mount there would fail
-		// (see detachMounts); with a session user only.
-		if _, err := s.m.detachMounts([]string{s.dir, s.base}, sweep); err != nil {
-			errs = append(errs, err)
-		}
+	cgGone, err := s.m.removeRemains(killed, s.dir, s.base, s.cg, sweep)
+	if cgGone {
+		s.cg = ""
 	}
-	if err := wipe(s.dir); err != nil {
+	if err != nil {
 		errs = append(errs, err)
-	}
-	if s.base != "" {
-		if err := wipe(s.base); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	// Only once every process of the session user is gone: one that
-	// outlived the kill could swap its entries there while they are
-	// removed. The failed kill fails the teardown, whose retry sweeps.
-	if sweep != nil && killed == nil {
-		if _, err := s.m.sweepTemp(*sweep); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	if c := s.m.cfg.Clipboard; c != nil {
 		if err := c(ctx); err != nil {
@@ -698,6 +678,45 @@ func (s *Session) Teardown(ctx context.Context) error {
 	s.m.forget(s)
 	s.m.log.Info("session torn down", "session", s.id, "took", time.Since(t0))
 	return nil
+}
+
+// removeRemains removes what session directory dir leaves once kill has
+// returned killed (Teardown, and End and Cleanup through cleanupOne).
+// Only when the kill succeeded: the session's cgroup cg, then its mounts
+// (the mounts in dir and home and, with sweep, the session user's FUSE
+// mounts; see detachMounts), which would fail the wipe and the sweep.
+// Whatever killed: dir and home ("" for none) wiped. With sweep, and only
+// when the kill succeeded, the session user's entries in the shared
+// temporary directories: a process of that user that outlived the kill
+// could swap its entries there while they are removed, and the failed
+// kill fails the teardown, whose retry sweeps. It reports whether cg is
+// gone, and returns every failure joined.
+func (m *Manager) removeRemains(killed error, dir, home, cg string, sweep *uint32) (cgGone bool, err error) {
+	var errs []error
+	if killed == nil {
+		if err := removeCgroup(cg); err != nil {
+			errs = append(errs, err)
+		} else {
+			cgGone = true
+		}
+		if _, err := m.detachMounts([]string{dir, home}, sweep); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, d := range []string{dir, home} {
+		if d == "" {
+			continue
+		}
+		if err := wipe(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if sweep != nil && killed == nil {
+		if _, err := m.sweepTemp(*sweep); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return cgGone, errors.Join(errs...)
 }
 
 func (s *Session) closeFiles() {

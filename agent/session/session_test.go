@@ -89,17 +89,26 @@ func waitPids(t *testing.T, path string, n int) []int {
 	}
 }
 
-// alive reports whether pid exists and is not a zombie.
+// alive reports whether a thread of process pid is neither a zombie nor
+// being reaped, reading every thread's own stat: /proc/PID/stat shows the
+// main thread's state, Z for a process whose main thread has exited while
+// others run on (see TestTeardownEndsZombieLeader).
 func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return false
 	}
-	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || !strings.HasPrefix(string(b[i:]), ") Z")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		if st, ok := parseStat(b); ok && st.state != 'Z' && st.state != 'X' {
+			return true
+		}
+	}
+	return false
 }
 
 func assertGone(t *testing.T, pids []int) {

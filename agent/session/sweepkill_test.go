@@ -24,17 +24,10 @@ func TestRunAsNoSweepWhileSessionUserRuns(t *testing.T) {
 	needRoot(t)
 	freeUID(t, uidSurvivor)
 	shared := sharedTemp(t)
-	m, err := New(Config{StateDir: t.TempDir(), RunAs: &Credential{UID: uidSurvivor, GID: uidSurvivor}, HomeRoot: homeRoot(t),
-		Grace: 50 * time.Millisecond, TempDirs: []string{shared}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := m.Start(t.Context(), Spec{ID: "respawn", User: "ana",
-		Apps: []App{shApp("w", `echo secret > "$SHARED/report.pdf"; echo ready; exec sleep 60`, "SHARED="+shared)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, filepath.Join(s.Dir(), "apps.log"), "ready")
+	cfg := runAsConfig(t, uidSurvivor)
+	cfg.Grace, cfg.TempDirs = 50*time.Millisecond, []string{shared}
+	s := startReady(t, mustNew(t, cfg), "respawn",
+		shApp("w", `echo secret > "$SHARED/report.pdf"; echo ready; exec sleep 60`, "SHARED="+shared))
 	left := filepath.Join(shared, "report.pdf")
 	assertKept(t, left)
 

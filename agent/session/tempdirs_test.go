@@ -24,13 +24,7 @@ const (
 // a session user can reach (its parents searchable).
 func sharedTemp(t *testing.T) string {
 	t.Helper()
-	parent := t.TempDir()
-	for _, d := range []string{parent, filepath.Dir(parent)} {
-		if err := os.Chmod(d, 0o711); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := filepath.Join(parent, "tmp")
+	dir := filepath.Join(reachableDir(t), "tmp")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -254,16 +248,9 @@ func TestRunAsTeardownSweepsTempDirs(t *testing.T) {
 	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(Config{StateDir: t.TempDir(), RunAs: &Credential{UID: uidTemp, GID: uidTemp}, HomeRoot: homeRoot(t),
-		Grace: 100 * time.Millisecond, TempDirs: []string{notDir, shared}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := m.Start(t.Context(), Spec{ID: "tmp", User: "ana", Apps: []App{shApp("tmp", tempScript, "SHARED="+shared, "OUTSIDE="+outFile)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, filepath.Join(s.Dir(), "apps.log"), "ready")
+	cfg := runAsConfig(t, uidTemp)
+	cfg.TempDirs = []string{notDir, shared}
+	s := startReady(t, mustNew(t, cfg), "tmp", shApp("tmp", tempScript, "SHARED="+shared, "OUTSIDE="+outFile))
 	for _, name := range tempLeft {
 		assertKept(t, filepath.Join(shared, name))
 	}
@@ -289,25 +276,13 @@ func TestRunAsTeardownSweepsTempDirs(t *testing.T) {
 func TestRunAsCleanupSweepsTempDirs(t *testing.T) {
 	needRoot(t)
 	freeUID(t, uidTempCln)
-	state, homes, shared := t.TempDir(), homeRoot(t), sharedTemp(t)
+	shared := sharedTemp(t)
 	_, outFile := outsideFiles(t)
-	cfg := Config{StateDir: state, RunAs: &Credential{UID: uidTempCln, GID: uidTempCln}, HomeRoot: homes,
-		Grace: 100 * time.Millisecond, TempDirs: []string{shared}}
-	old, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := old.Start(t.Context(), Spec{ID: "crashed", User: "ana", Apps: []App{shApp("tmp", tempScript, "SHARED="+shared, "OUTSIDE="+outFile)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, filepath.Join(s.Dir(), "apps.log"), "ready")
+	cfg := runAsConfig(t, uidTempCln)
+	cfg.TempDirs = []string{shared}
+	startReady(t, mustNew(t, cfg), "crashed", shApp("tmp", tempScript, "SHARED="+shared, "OUTSIDE="+outFile))
 
-	m, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Cleanup(); err != nil {
+	if err := mustNew(t, cfg).Cleanup(); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	for _, name := range tempLeft {
@@ -330,27 +305,13 @@ func TestNoSweepWithoutRunAs(t *testing.T) {
 	state := t.TempDir()
 	cfg := Config{StateDir: state, Grace: 100 * time.Millisecond, Cgroup: NoCgroup, TempDirs: []string{shared}}
 	script := `echo x > "$SHARED/$ID"; echo ready; exec sleep 60`
-	start := func(m *Manager, id string) *Session {
-		t.Helper()
-		s, err := m.Start(t.Context(), Spec{ID: id, User: "ada", Apps: []App{shApp("w", script, "SHARED="+shared, "ID="+id)}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, filepath.Join(s.Dir(), "apps.log"), "ready")
-		return s
-	}
-	m, err := New(cfg)
-	if err != nil {
+	app := func(id string) App { return shApp("w", script, "SHARED="+shared, "ID="+id) }
+	m := mustNew(t, cfg)
+	if err := startReady(t, m, "torn-down", app("torn-down")).Teardown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if err := start(m, "torn-down").Teardown(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	start(m, "crashed")
-	m2, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	startReady(t, m, "crashed", app("crashed"))
+	m2 := mustNew(t, cfg)
 	if err := m2.Cleanup(); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}

@@ -38,26 +38,6 @@ const uidZombie = 64107
 
 var zombieLeaderRE = regexp.MustCompile(`zombie-leader (\d+)`)
 
-// running reports whether a thread of process pid is neither a zombie
-// nor being reaped, reading every thread's own stat.
-func running(pid int) bool {
-	dir := fmt.Sprintf("/proc/%d/task", pid)
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		if st, ok := parseStat(b); ok && st.state != 'Z' && st.state != 'X' {
-			return true
-		}
-	}
-	return false
-}
-
 // zombieLeaderBinary copies the test binary where the session user can
 // run it (the build directory is root's alone).
 func zombieLeaderBinary(t *testing.T) string {
@@ -66,12 +46,7 @@ func zombieLeaderBinary(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	for _, d := range []string{dir, filepath.Dir(dir)} {
-		if err := os.Chmod(d, 0o711); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := reachableDir(t)
 	in, err := os.Open(self)
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +84,9 @@ func TestTeardownEndsZombieLeader(t *testing.T) {
 	}{
 		{"session user", func(t *testing.T) Config {
 			freeUID(t, uidZombie)
-			return Config{StateDir: t.TempDir(), RunAs: &Credential{UID: uidZombie, GID: uidZombie}, HomeRoot: homeRoot(t),
-				Grace: 100 * time.Millisecond, Cgroup: NoCgroup, TempDirs: []string{}}
+			cfg := runAsConfig(t, uidZombie)
+			cfg.Cgroup = NoCgroup
+			return cfg
 		}},
 		{"cgroup", func(t *testing.T) Config {
 			return Config{StateDir: t.TempDir(), Grace: 100 * time.Millisecond}
@@ -118,10 +94,7 @@ func TestTeardownEndsZombieLeader(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg(t)
-			m, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := mustNew(t, cfg)
 			if cfg.Cgroup != NoCgroup && m.cgroups == "" {
 				t.Fatal("no session cgroups as root")
 			}
@@ -136,7 +109,7 @@ func TestTeardownEndsZombieLeader(t *testing.T) {
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				st, ok := readStat(pid)
-				if ok && st.state == 'Z' && running(pid) {
+				if ok && st.state == 'Z' && alive(pid) {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -147,7 +120,7 @@ func TestTeardownEndsZombieLeader(t *testing.T) {
 			if err := s.Teardown(t.Context()); err != nil {
 				t.Fatalf("teardown: %v", err)
 			}
-			if running(pid) {
+			if alive(pid) {
 				t.Errorf("process %d, its main thread gone, still runs after the teardown", pid)
 			}
 		})
