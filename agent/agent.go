@@ -1056,8 +1056,6 @@ func (a *Agent) onDisconnected(err error) {
 			// is due (a warning) applied after it.
 			d = a.rearmOnly()
 		}
-	}
-	if lost {
 		a.reportEndsInDoubt()
 	}
 	a.challenge = nil // bound to the channel that fetched it
@@ -1231,27 +1229,24 @@ func (a *Agent) doubt(end wire.SessionEnd) {
 	a.inDoubt = append(a.inDoubt, ackInDoubt{end: end, at: now})
 }
 
-// reportEndsInDoubt reports the ends whose acks may have been lost with
-// the channel that has just dropped: the hub takes a session.end of a
-// session it ended as the acknowledgement, and a second one as a no-op.
+// reportEndsInDoubt queues the reports of the ends whose acks may have
+// been lost with the channel that has just dropped; the next welcome sends
+// them (flush). The hub takes a session.end of a session it ended as the
+// acknowledgement, and a second one as a no-op.
 func (a *Agent) reportEndsInDoubt() {
 	now := a.monoNow()
+	queued := false
 	for _, d := range a.inDoubt {
-		if now-d.at <= ackDoubt {
+		if now-d.at <= ackDoubt && !slices.Contains(a.pending, d.end) {
 			a.log.Info("the channel dropped right after a revocation was acknowledged; reporting the session's end too", "session", d.end.SessionID)
-			a.report(d.end)
+			a.pending = append(a.pending, d.end)
+			queued = true
 		}
 	}
 	a.inDoubt = nil
-}
-
-// report queues end for the hub (session.end) unless it is queued already.
-func (a *Agent) report(end wire.SessionEnd) {
-	if !slices.Contains(a.pending, end) {
-		a.pending = append(a.pending, end)
+	if queued {
 		a.persist()
 	}
-	a.flush()
 }
 
 // flush sends queued session.end reports, oldest first. A report the hub

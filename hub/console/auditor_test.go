@@ -93,7 +93,7 @@ func navOf(t *testing.T, body string) []string {
 }
 
 // auditRecords returns the records of action, newest first.
-func auditRecords(t *testing.T, h *hubtest.Hub, action string) []store.AuditRecord {
+func auditRecords(t testing.TB, h *hubtest.Hub, action string) []store.AuditRecord {
 	t.Helper()
 	recs, err := h.Store().SearchAudit(t.Context(), store.AuditSearch{Action: action})
 	if err != nil {

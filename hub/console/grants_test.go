@@ -79,11 +79,7 @@ func TestNobodyGrantsThemselves(t *testing.T) {
 // actionCount is the number of audit records of action.
 func actionCount(t testing.TB, h *hubtest.Hub, action string) int {
 	t.Helper()
-	recs, err := h.Store().SearchAudit(t.Context(), store.AuditSearch{Action: action})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(recs)
+	return len(auditRecords(t, h, action))
 }
 
 // TestNobodyExtendsTheirOwnShift: more time at the kiosk is access, as a

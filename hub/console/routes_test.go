@@ -177,8 +177,6 @@ func TestRouteMatrix(t *testing.T) {
 			t.Errorf("%s is an evidence route, which auditors reach: it must be a GET", key)
 		case rt.level != "public" && rt.level != "signedIn" && rt.level != "evidence" && rw.aud != forbidden:
 			t.Errorf("%s is for %s, and the matrix lets an auditor through", key, rt.level)
-		case post && rt.level != "public" && rt.level != "signedIn" && rw.aud != forbidden:
-			t.Errorf("%s changes something, and the matrix lets an auditor through", key)
 		}
 		form := func(csrf string) url.Values {
 			f := url.Values{}

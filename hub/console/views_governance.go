@@ -371,33 +371,48 @@ func (c *Console) findingsExport(w http.ResponseWriter, r *http.Request, v *view
 	if err != nil {
 		return err
 	}
+	// Recorded as the review evidence is: who took the list of risky
+	// accounts, and which file, made how: a dormant_days other than the
+	// hub's default gives another list, and whoever checks a copy against
+	// the trail must be able to make it again.
+	detail := map[string]any{"findings": len(fs)}
+	if opt.DormantAfter > 0 {
+		detail["dormantDays"] = int(opt.DormantAfter / (24 * time.Hour))
+	}
+	return c.serveRecorded(w, r, v, format, "shiftgate-findings."+format,
+		map[string]any{"generated_at": c.cfg.Now().UTC(), "findings": fs},
+		func(b *bytes.Buffer) error { return governance.WriteFindingsCSV(b, fs) },
+		"findings.export", "findings", detail)
+}
+
+// serveRecorded serves a download for the evidence: asJSON as indented
+// JSON, or what writeCSV writes, as the attachment name. The download is
+// recorded first (action on subject, detail with the format and the
+// SHA-256 of the file served added), and the file carries that digest in
+// Repr-Digest, so a copy can be checked against the audit trail.
+func (c *Console) serveRecorded(w http.ResponseWriter, r *http.Request, v *viewer, format, name string,
+	asJSON any, writeCSV func(*bytes.Buffer) error, action, subject string, detail map[string]any) error {
 	var body bytes.Buffer
 	ctype := "text/csv; charset=utf-8"
+	var err error
 	if format == "json" {
 		ctype = "application/json"
 		enc := json.NewEncoder(&body)
 		enc.SetIndent("", "  ")
-		err = enc.Encode(map[string]any{"generated_at": c.cfg.Now().UTC(), "findings": fs})
+		err = enc.Encode(asJSON)
 	} else {
-		err = governance.WriteFindingsCSV(&body, fs)
+		err = writeCSV(&body)
 	}
 	if err != nil {
 		return err
 	}
-	// Recorded as the review evidence is: who took the list of risky
-	// accounts, and which file (its SHA-256), made how: a dormant_days
-	// other than the hub's default gives another list, and whoever checks
-	// a copy against the trail must be able to make it again.
 	sum := sha256.Sum256(body.Bytes())
-	detail := map[string]any{"format": format, "findings": len(fs), "sha256": hex.EncodeToString(sum[:])}
-	if opt.DormantAfter > 0 {
-		detail["dormantDays"] = int(opt.DormantAfter / (24 * time.Hour))
-	}
-	if err := c.auditNow(r.Context(), v, "findings.export", "findings", detail); err != nil {
+	detail["format"], detail["sha256"] = format, hex.EncodeToString(sum[:])
+	if err := c.auditNow(r.Context(), v, action, subject, detail); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-findings.`+format+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
 	w.Write(body.Bytes())
 	return nil
@@ -435,31 +450,10 @@ func (c *Console) reviewExport(w http.ResponseWriter, r *http.Request, v *viewer
 	if err != nil {
 		return err
 	}
-	var body bytes.Buffer
-	ctype := "text/csv; charset=utf-8"
-	if format == "json" {
-		ctype = "application/json"
-		enc := json.NewEncoder(&body)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(ev)
-	} else {
-		err = governance.WriteEvidenceCSV(&body, ev)
-	}
-	if err != nil {
-		return err
-	}
-	sum := sha256.Sum256(body.Bytes())
-	digest := hex.EncodeToString(sum[:])
-	if err := c.auditNow(r.Context(), v, "review.export", "review:"+ev.Campaign.ID, map[string]any{
-		"format": format, "items": len(ev.Items), "auditHead": ev.AuditHead, "sha256": digest}); err != nil {
-		return err
-	}
 	// The ID is the stored campaign's (a UUID), not the request's text.
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="shiftgate-review-%s.%s"`, ev.Campaign.ID, format))
-	w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
-	w.Write(body.Bytes())
-	return nil
+	return c.serveRecorded(w, r, v, format, fmt.Sprintf("shiftgate-review-%s.%s", ev.Campaign.ID, format), ev,
+		func(b *bytes.Buffer) error { return governance.WriteEvidenceCSV(b, ev) },
+		"review.export", "review:"+ev.Campaign.ID, map[string]any{"items": len(ev.Items), "auditHead": ev.AuditHead})
 }
 
 // findingRemediate applies one finding's remediation through governance:

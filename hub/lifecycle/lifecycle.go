@@ -223,7 +223,7 @@ func (e *Engine) run(ctx context.Context, fn func(tx store.Ops, c *change) error
 	var c change
 	// A panic (recovered by the HTTP server) must end the wave too: a
 	// wave never ended keeps answering kiosks' hellos with its pushes.
-	defer func() { c.endWave() }()
+	defer c.endWave()
 	err := e.st.InTx(ctx, func(tx store.Ops) error {
 		c.endWave()
 		c = change{}
