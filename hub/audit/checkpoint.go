@@ -78,15 +78,22 @@ const logLineMax = 64 << 10
 // ReadCheckpoints reads the checkpoints in a log of the hub's (JSON lines,
 // as `serve --log-format json` writes them: the message CheckpointMessage,
 // the checkpoint under "checkpoint") and checks each under pub. It returns
-// the newest (highest sequence number; zero Checkpoint when there is
-// none), how many it found, and how many it skipped as signed by another
-// key (a key the hub made anew: its checkpoints check with the public key
-// of their time). Other lines are skipped; a checkpoint whose signature
-// does not verify under pub, or that is malformed, is an error naming its
-// line: somebody wrote it who does not hold the key.
-func ReadCheckpoints(r io.Reader, pub ed25519.PublicKey) (newest Checkpoint, found, otherKey int, err error) {
+// the head of every one (once per record), the newest (highest sequence
+// number; zero Checkpoint when there is none), and how many it skipped as
+// signed by another key (a key the hub made anew: its checkpoints check
+// with the public key of their time). Other lines are skipped. A
+// checkpoint whose signature does not verify under pub, or that is
+// malformed, is an error naming its line: somebody wrote it who does not
+// hold the key; so are two that give one record different hashes: the
+// hub held two trails (a restore from a backup, or a rewrite).
+//
+// Verify the trail against every head (WithAnchor): after a cut, the
+// watch goes on from what is left and signs checkpoints of the new
+// trail, so the newest alone would pass it.
+func ReadCheckpoints(r io.Reader, pub ed25519.PublicKey) (heads []Anchor, newest Checkpoint, otherKey int, err error) {
 	id := KeyID(pub)
-	var best Anchor
+	seen := map[int64]Checkpoint{}
+	var best int64
 	br := bufio.NewReaderSize(r, logLineMax)
 	for n := 1; ; n++ {
 		line, rerr := br.ReadSlice('\n')
@@ -101,7 +108,7 @@ func ReadCheckpoints(r io.Reader, pub ed25519.PublicKey) (newest Checkpoint, fou
 			}
 			if json.Unmarshal(line, &l) == nil && l.Msg == CheckpointMessage {
 				if l.Checkpoint == nil {
-					return Checkpoint{}, found, otherKey, fmt.Errorf("line %d: an %s line without its checkpoint", n, CheckpointMessage)
+					return nil, Checkpoint{}, otherKey, fmt.Errorf("line %d: an %s line without its checkpoint", n, CheckpointMessage)
 				}
 				c := *l.Checkpoint
 				if c.KeyID != id {
@@ -109,22 +116,25 @@ func ReadCheckpoints(r io.Reader, pub ed25519.PublicKey) (newest Checkpoint, fou
 				} else {
 					a, err := VerifyCheckpoint(pub, c)
 					if err != nil {
-						return Checkpoint{}, found, otherKey, fmt.Errorf("line %d: %w", n, err)
+						return nil, Checkpoint{}, otherKey, fmt.Errorf("line %d: %w", n, err)
 					}
-					found++
-					if a.Seq > best.Seq {
-						best, newest = a, c
-					} else if a.Seq == best.Seq && !bytes.Equal(a.Hash, best.Hash) {
-						return Checkpoint{}, found, otherKey, fmt.Errorf("line %d: checkpoint %s contradicts checkpoint %s, signed with the same key: the hub held two trails (a restore from a backup, or a rewrite); give the log from the restore on", n, c.Head, newest.Head)
+					if before, ok := seen[a.Seq]; ok && before.Head != c.Head {
+						return nil, Checkpoint{}, otherKey, fmt.Errorf("line %d: checkpoint %s contradicts checkpoint %s, signed with the same key: the hub held two trails (a restore from a backup, or a rewrite); give the log from the restore on", n, c.Head, before.Head)
+					} else if !ok {
+						seen[a.Seq] = c
+						heads = append(heads, a)
+					}
+					if a.Seq > best {
+						best, newest = a.Seq, c
 					}
 				}
 			}
 		}
 		if rerr == io.EOF {
-			return newest, found, otherKey, nil
+			return heads, newest, otherKey, nil
 		}
 		if rerr != nil {
-			return Checkpoint{}, found, otherKey, fmt.Errorf("read log: %w", rerr)
+			return nil, Checkpoint{}, otherKey, fmt.Errorf("read log: %w", rerr)
 		}
 	}
 }

@@ -76,12 +76,17 @@ func TestReadCheckpoints(t *testing.T) {
 	c10, c30, c20 := s.Checkpoint(anchorOf(10, 1), at), s.Checkpoint(anchorOf(30, 3), at.Add(2*time.Minute)), s.Checkpoint(anchorOf(20, 2), at.Add(time.Minute))
 	c5 := old.Checkpoint(anchorOf(5, 9), at.Add(-time.Hour))
 
-	newest, n, other, err := audit.ReadCheckpoints(logOf(t, c5, c10, c30, c20), s.PublicKey())
-	if err != nil || n != 3 || other != 1 || newest.Head != c30.Head {
-		t.Fatalf("ReadCheckpoints: newest %s, %d found, %d of another key, %v; want %s, 3, 1", newest.Head, n, other, err, c30.Head)
+	heads, newest, other, err := audit.ReadCheckpoints(logOf(t, c5, c10, c30, c20, c20), s.PublicKey())
+	if err != nil || len(heads) != 3 || other != 1 || newest.Head != c30.Head {
+		t.Fatalf("ReadCheckpoints: newest %s, heads %v, %d of another key, %v; want %s, 3 heads, 1", newest.Head, heads, other, err, c30.Head)
 	}
-	if _, n, _, err := audit.ReadCheckpoints(logOf(t), s.PublicKey()); err != nil || n != 0 {
-		t.Errorf("a log without checkpoints: %d, %v", n, err)
+	for i, want := range []audit.Anchor{anchorOf(10, 1), anchorOf(30, 3), anchorOf(20, 2)} {
+		if heads[i].String() != want.String() {
+			t.Errorf("head %d = %s, want %s (each record once, in log order)", i, heads[i], want)
+		}
+	}
+	if heads, _, _, err := audit.ReadCheckpoints(logOf(t), s.PublicKey()); err != nil || len(heads) != 0 {
+		t.Errorf("a log without checkpoints: %v, %v", heads, err)
 	}
 
 	forged := c20
@@ -89,9 +94,9 @@ func TestReadCheckpoints(t *testing.T) {
 	if _, _, _, err := audit.ReadCheckpoints(logOf(t, c10, forged), s.PublicKey()); err == nil || !strings.Contains(err.Error(), "line 4:") || !strings.Contains(err.Error(), "does not verify") {
 		t.Errorf("a forged checkpoint: %v, want its line named", err)
 	}
-	twin := s.Checkpoint(anchorOf(30, 9), at.Add(3*time.Minute)) // record 30 again, another hash
-	if _, _, _, err := audit.ReadCheckpoints(logOf(t, c30, twin), s.PublicKey()); err == nil || !strings.Contains(err.Error(), "two trails") {
-		t.Errorf("two checkpoints of one record with different hashes: %v", err)
+	twin := s.Checkpoint(anchorOf(20, 9), at.Add(3*time.Minute)) // record 20 again, another hash
+	if _, _, _, err := audit.ReadCheckpoints(logOf(t, c20, c30, twin), s.PublicKey()); err == nil || !strings.Contains(err.Error(), "two trails") {
+		t.Errorf("two checkpoints of one record with different hashes, the newest between them: %v", err)
 	}
 	var b bytes.Buffer
 	b.WriteString(`{"msg":"` + audit.CheckpointMessage + `"}` + "\n")
@@ -117,8 +122,8 @@ func TestCheckpointLogLine(t *testing.T) {
 			t.Errorf("the log line has no checkpoint.%s: %s", k, b.String())
 		}
 	}
-	if got, n, _, err := audit.ReadCheckpoints(&b, s.PublicKey()); err != nil || n != 1 || got.Head != c.Head {
-		t.Errorf("read back: %v %d %v", got, n, err)
+	if heads, got, _, err := audit.ReadCheckpoints(&b, s.PublicKey()); err != nil || len(heads) != 1 || got.Head != c.Head {
+		t.Errorf("read back: %v %v %v", got, heads, err)
 	}
 }
 
@@ -130,8 +135,8 @@ func FuzzReadCheckpoints(f *testing.F) {
 	f.Add(b.Bytes())
 	f.Add([]byte(`{"msg":"audit checkpoint","checkpoint":{"head":"1:zz","time":"x","sig":"@@"}}`))
 	f.Fuzz(func(t *testing.T, log []byte) {
-		newest, n, _, err := audit.ReadCheckpoints(bytes.NewReader(log), s.PublicKey())
-		if err == nil && n > 0 {
+		heads, newest, _, err := audit.ReadCheckpoints(bytes.NewReader(log), s.PublicKey())
+		if err == nil && len(heads) > 0 {
 			if _, verr := audit.VerifyCheckpoint(s.PublicKey(), newest); verr != nil {
 				t.Fatalf("ReadCheckpoints returned a checkpoint that does not verify: %v", verr)
 			}

@@ -72,11 +72,13 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		opts = append(opts, audit.WithAnchor(a))
 	}
 	if *checkpoints != "" {
-		a, err := e.newestCheckpoint(*checkpoints, *pubFile)
+		heads, err := e.checkpointAnchors(*checkpoints, *pubFile)
 		if err != nil {
 			return err
 		}
-		opts = append(opts, audit.WithAnchor(a))
+		for _, a := range heads {
+			opts = append(opts, audit.WithAnchor(a))
+		}
 	}
 	if *export != "" {
 		// The key or the public key alone: an auditor's directory need
@@ -330,33 +332,29 @@ func (e env) verifyExport(data, pubFile, file string, after int64, opts ...audit
 	return nil
 }
 
-// newestCheckpoint reads the signed checkpoints in the hub's log file
-// (audit.ReadCheckpoints) and returns the newest as an anchor, saying on
-// stderr what it found.
-func (e env) newestCheckpoint(file, pubFile string) (audit.Anchor, error) {
+// checkpointAnchors reads the signed checkpoints in the hub's log file
+// (audit.ReadCheckpoints) and returns their heads, to verify the trail
+// against every one, saying on stderr what it found.
+func (e env) checkpointAnchors(file, pubFile string) ([]audit.Anchor, error) {
 	pub, err := audit.ReadPublicKey(pubFile)
 	if err != nil {
-		return audit.Anchor{}, err
+		return nil, err
 	}
 	f, err := os.Open(file)
 	if err != nil {
-		return audit.Anchor{}, fmt.Errorf("read checkpoints: %w", err)
+		return nil, fmt.Errorf("read checkpoints: %w", err)
 	}
 	defer f.Close()
-	c, n, other, err := audit.ReadCheckpoints(f, pub)
+	heads, newest, other, err := audit.ReadCheckpoints(f, pub)
 	if err != nil {
-		return audit.Anchor{}, &exitError{code: 1, err: fmt.Errorf("checkpoints in %s: %w", file, err)}
+		return nil, &exitError{code: 1, err: fmt.Errorf("checkpoints in %s: %w", file, err)}
 	}
 	if other > 0 {
 		fmt.Fprintf(e.stderr, "%d checkpoints in %s are signed by another key (an earlier signing key of the hub): not used\n", other, file)
 	}
-	if n == 0 {
-		return audit.Anchor{}, &exitError{code: 1, err: fmt.Errorf("no checkpoint signed by key %s in %s: the hub logs one at info level (message %q) after each check of its audit watch that found new records", audit.KeyID(pub), file, audit.CheckpointMessage)}
+	if len(heads) == 0 {
+		return nil, &exitError{code: 1, err: fmt.Errorf("no checkpoint signed by key %s in %s: the hub logs one at info level (message %q) after each check of its audit watch that found new records", audit.KeyID(pub), file, audit.CheckpointMessage)}
 	}
-	a, err := audit.ParseAnchor(c.Head)
-	if err != nil {
-		return audit.Anchor{}, err
-	}
-	fmt.Fprintf(e.stderr, "also against the newest of %d signed checkpoints in %s: %s, held at %s\n", n, file, c.Head, c.Time.Format(time.RFC3339))
-	return a, nil
+	fmt.Fprintf(e.stderr, "also against the %d signed checkpoints in %s, the newest %s, held at %s\n", len(heads), file, newest.Head, newest.Time.Format(time.RFC3339))
+	return heads, nil
 }
