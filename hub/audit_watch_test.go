@@ -1,7 +1,6 @@
 package hub_test
 
 import (
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -12,9 +11,6 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the tamperer's own SQLite client
-
-	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -86,16 +82,7 @@ func TestAuditWatchFindsCutTrail(t *testing.T) {
 		t.Error("no time of the last check")
 	}
 
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(h.DataDir, hub.DBFile)+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{`DROP TRIGGER audit_no_delete`, fmt.Sprintf(`DELETE FROM audit WHERE seq > %d`, seq-2)} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	hubtest.CutAuditTrail(t, h.DataDir, seq-2)
 	waitMetric(t, h, admin, "shiftgate_audit_chain_breaks_total", 1)
 	if at := auditMetric(t, h, admin, "shiftgate_audit_last_break_timestamp_seconds"); at < float64(time.Now().Add(-time.Minute).Unix()) {
 		t.Errorf("shiftgate_audit_last_break_timestamp_seconds = %v, want the time of the break", at)

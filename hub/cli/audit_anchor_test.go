@@ -3,8 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,10 +11,9 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the tamperer's own SQLite client
-
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/hubtest"
 )
 
 var headRE = regexp.MustCompile(`head ([0-9]+:[0-9a-f]{64})\n`)
@@ -28,23 +25,6 @@ func deviceCodes(t *testing.T, dir string, names ...string) {
 	for _, name := range names {
 		if code, _, errs := run(t, "device", "code", "--data", dir, "--site", "north", "--name", name); code != 0 {
 			t.Fatalf("device code: %d %s", code, errs)
-		}
-	}
-}
-
-// cutTrail deletes the audit records after seq from dir's database, as
-// someone with write access to the file does: the append-only guard
-// dropped first.
-func cutTrail(t *testing.T, dir string, seq int) {
-	t.Helper()
-	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{`DROP TRIGGER IF EXISTS audit_no_delete`, fmt.Sprintf(`DELETE FROM audit WHERE seq > %d`, seq)} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
 		}
 	}
 }
@@ -100,7 +80,7 @@ func TestAuditVerifyAnchor(t *testing.T) {
 	}
 
 	// Someone with write access to the file cuts the last two records off.
-	cutTrail(t, dir, 2)
+	hubtest.CutAuditTrail(t, dir, 2)
 	if code, out, errs := run(t, "audit", "verify", "--data", dir); code != 0 || !strings.HasPrefix(out, "OK: 2 records") {
 		t.Fatalf("plain verify of a cut trail: %d %q %q (it cannot see the cut)", code, out, errs)
 	}
@@ -160,7 +140,7 @@ func TestAuditVerifyUsesHubHead(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "OK: 3 records") || !strings.Contains(errs, "audit.head, the newest record the hub checked: "+head) {
 		t.Fatalf("verify with audit.head: %d %q %q", code, out, errs)
 	}
-	cutTrail(t, dir, 1)
+	hubtest.CutAuditTrail(t, dir, 1)
 	code, out, errs = run(t, "audit", "verify", "--data", dir)
 	if code != 1 || !strings.HasPrefix(out, "BROKEN at record 2:") || !strings.Contains(out, "cut off the end") {
 		t.Errorf("verify of a trail cut behind audit.head: %d %q %q, want exit 1 and BROKEN at record 2", code, out, errs)
@@ -307,7 +287,7 @@ func TestAuditVerifyCheckpoints(t *testing.T) {
 		t.Errorf("verify against a log without checkpoints: %d %q, want exit 1 saying so", code, errs)
 	}
 
-	cutTrail(t, dir, 2)
+	hubtest.CutAuditTrail(t, dir, 2)
 	if code, out, errs := run(t, "audit", "verify", "--data", dir, "--checkpoints", logFile, "--public-key", pub); code != 1 || !strings.HasPrefix(out, "BROKEN at record 3:") {
 		t.Errorf("verify of a trail cut behind the checkpoint: %d %q %q", code, out, errs)
 	}

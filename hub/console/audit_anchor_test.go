@@ -1,22 +1,17 @@
 package console_test
 
 import (
-	"database/sql"
 	"encoding/json"
 	"html"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // the tamperer's own SQLite client
-
-	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -227,16 +222,7 @@ func TestAuditPageShowsWatch(t *testing.T) {
 	if r := admin.get("/console/dashboard"); r.Status != http.StatusOK || strings.Contains(r.Body, `id="audit-alert"`) {
 		t.Errorf("the dashboard of an intact trail: %d %s", r.Status, r.Body)
 	}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(h.DataDir, hub.DBFile)+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{`DROP TRIGGER audit_no_delete`, `DELETE FROM audit WHERE seq > ` + strconv.FormatInt(seq-1, 10)} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	hubtest.CutAuditTrail(t, h.DataDir, seq-1)
 	waitPage(`<p class="notice error" id="audit-watch" data-breaks="1">The hub's audit watch found 1 break in this trail`)
 	if r := admin.get("/console/dashboard"); !strings.Contains(r.Body, `<p class="notice error" id="audit-alert" role="alert">The audit trail is broken`) {
 		t.Errorf("the dashboard does not say the trail is broken: %d %s", r.Status, r.Body)
