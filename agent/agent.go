@@ -143,7 +143,9 @@ type Agent struct {
 	ctx     context.Context // Run's; set before the loop starts
 
 	stateSnap atomic.Int32
-	liveID    atomic.Pointer[string]
+	// sessions is what the next hello reports of the kiosk's sessions
+	// (publish): read by the hub client's goroutine.
+	sessions  atomic.Pointer[wire.Hello]
 	lastInput atomic.Pointer[inputTime] // the latest worker input (Activity)
 
 	// Loop-owned.
@@ -254,7 +256,6 @@ func New(cfg Config) (*Agent, error) {
 		state: Locked, revoked: map[string]string{},
 	}
 	a.stateSnap.Store(int32(Locked))
-	a.liveID.Store(new(string))
 	a.touch()
 	start := a.inputNow()
 	a.offlineSince = &start // until the first welcome
@@ -275,6 +276,7 @@ func New(cfg Config) (*Agent, error) {
 		// The last known skew, until the welcome measures it again.
 		a.skew.Store(int64(time.Duration(a.session.SkewMillis) * time.Millisecond))
 	}
+	a.publish()
 	return a, nil
 }
 
@@ -443,17 +445,35 @@ func (a *Agent) setState(s State) {
 	}
 	a.state = s
 	a.stateSnap.Store(int32(s))
-	id := ""
-	if s.hasSession() && a.session != nil {
-		id = a.session.ID
-	}
-	a.liveID.Store(&id)
+	a.publish()
 }
 
 func (a *Agent) persist() {
 	if err := writeSessionState(a.cfg.StateDir, sessionState{Session: a.session, Pending: a.pending}); err != nil {
 		a.log.Error("cannot save the session state", "err", err)
 	}
+	a.publish()
+}
+
+// publish makes what the next hello reports of the kiosk's sessions
+// (wire.Hello's LiveSession, Ended and Complete) match the loop's state.
+// It runs at every change of the session or the queued reports (setState,
+// persist), so a hello names a session from the moment the loop holds it
+// until the hub has its session.end: the hub ends any other of this
+// kiosk's live sessions as never opened.
+func (a *Agent) publish() {
+	h := &wire.Hello{Complete: len(a.pending) <= wire.MaxHelloEnded}
+	if a.session != nil {
+		h.LiveSession = a.session.ID
+	}
+	if h.Complete {
+		for _, p := range a.pending {
+			if !slices.Contains(h.Ended, p.SessionID) {
+				h.Ended = append(h.Ended, p.SessionID)
+			}
+		}
+	}
+	a.sessions.Store(h)
 }
 
 // restore settles a session read from the state directory: finish its
@@ -689,6 +709,9 @@ func (a *Agent) loginDone(res loginResult) {
 	}
 	a.prefetch() // the next challenge, right after this one was used
 	if a.state != Verifying {
+		if res.grant != nil {
+			a.notOpened(res.grant.SessionID)
+		}
 		return
 	}
 	if res.grant == nil {
@@ -734,6 +757,40 @@ func (a *Agent) loginDone(res loginResult) {
 		EndsAt: a.endAt(a.inputNow()), Role: g.Role, Apps: apps})
 	a.applyDue(d)
 	a.applyEarlyExtend()
+}
+
+// lateAnswer takes an answer of the hub's whose request had given up. A
+// session.grant is a session the hub started and this kiosk never opened
+// (the login ran out of time): it is reported ended.
+func (a *Agent) lateAnswer(env wire.Envelope) {
+	if env.Type != wire.TypeSessionGrant {
+		return
+	}
+	var g wire.SessionGrant
+	if err := env.Unmarshal(&g); err != nil || g.SessionID == "" {
+		a.log.Warn("late session.grant without a session id: ignored", "err", err)
+		return
+	}
+	a.notOpened(g.SessionID)
+}
+
+// notOpened reports the end of session id, which the hub granted and this
+// kiosk did not open (reason not_opened): without the report the hub
+// would show it live until it expires.
+func (a *Agent) notOpened(id string) {
+	if a.session != nil && a.session.ID == id {
+		return
+	}
+	if _, ok := a.revoked[id]; ok {
+		return // the hub has ended it already
+	}
+	if slices.ContainsFunc(a.pending, func(e wire.SessionEnd) bool { return e.SessionID == id }) {
+		return
+	}
+	a.log.Warn("the hub granted a session that this kiosk did not open; reporting it ended", "session", id)
+	a.pending = append(a.pending, wire.SessionEnd{SessionID: id, Reason: wire.ReasonNotOpened})
+	a.persist()
+	a.flush()
 }
 
 // --- challenges -------------------------------------------------------
@@ -1301,7 +1358,10 @@ const flushRetry = 5 * time.Second
 // for the loop.
 type hubHandler struct{ a *Agent }
 
-func (h hubHandler) LiveSession() string      { return *h.a.liveID.Load() }
+func (h hubHandler) HelloSessions() wire.Hello { return *h.a.sessions.Load() }
+func (h hubHandler) LateAnswer(env wire.Envelope) {
+	h.a.post(func() { h.a.lateAnswer(env) })
+}
 func (h hubHandler) Connected(w wire.Welcome) { h.a.post(func() { h.a.onConnected(w) }) }
 func (h hubHandler) Disconnected(err error)   { h.a.post(func() { h.a.onDisconnected(err) }) }
 func (h hubHandler) Push(env wire.Envelope)   { h.a.post(func() { h.a.push(env) }) }

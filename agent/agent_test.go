@@ -189,8 +189,8 @@ func TestLoginAndSignout(t *testing.T) {
 	}
 	// The used challenge is replaced right away.
 	h.hub.waitFor("a second challenge", func() bool { return len(h.hub.requestsOf(wire.TypeChallengeRequest)) == 2 })
-	if got := (hubHandler{h.a}).LiveSession(); got != "s1" {
-		t.Errorf("LiveSession = %q", got)
+	if got := (hubHandler{h.a}).HelloSessions(); got.LiveSession != "s1" || !got.Complete || len(got.Ended) != 0 {
+		t.Errorf("HelloSessions = %+v", got)
 	}
 
 	h.a.Signout()
@@ -525,8 +525,8 @@ func TestRestartRestoresLiveSession(t *testing.T) {
 		t.Errorf("restored session.started = %+v", e)
 	}
 	h2.wantState(Active)
-	if got := h2.hub.handler().LiveSession(); got != "s1" {
-		t.Errorf("hello would report live session %q", got)
+	if got := h2.hub.handler().HelloSessions(); got.LiveSession != "s1" {
+		t.Errorf("hello would report live session %q", got.LiveSession)
 	}
 	// The timers are armed: the warning at 25 min, the end at 30. (One
 	// Advance past both would be a kiosk asleep through them: no warning.)

@@ -22,9 +22,9 @@ import (
 // from its read goroutine, in the order things arrive, so implementations
 // must hand work off rather than block (the Agent queues it).
 type Handler interface {
-	// LiveSession returns the ID of the session open on the kiosk, or "",
-	// for the hello message.
-	LiveSession() string
+	// HelloSessions returns what the hello message reports of the
+	// kiosk's sessions: LiveSession, Ended and Complete (wire.Hello).
+	HelloSessions() wire.Hello
 	// Connected is called once the hub has answered hello.
 	Connected(w wire.Welcome)
 	// Disconnected is called when an established channel ends.
@@ -42,6 +42,11 @@ type Handler interface {
 	// ClientConfig.RefusedBackoff, and calls Connected if the hub takes the
 	// kiosk again.
 	DeviceRefused(err *DeviceRefusedError)
+	// LateAnswer delivers an answer of the hub's that came after its
+	// request had given up (Request returned an error): a session.grant
+	// the kiosk never opened, which the handler reports. Acks are not
+	// delivered.
+	LateAnswer(env wire.Envelope)
 }
 
 // Errors of Client.Request and Client.Reply. Test with errors.Is.
@@ -238,6 +243,11 @@ type conn struct {
 	once sync.Once
 	err  error // why it ended; read after done
 
+	h Handler // for LateAnswer
+
+	// mu guards pending, and the send of an answer into its request's
+	// channel: a request that gives up and then finds its channel empty
+	// under mu knows that a later answer goes to LateAnswer.
 	mu      sync.Mutex
 	pending map[string]chan wire.Envelope
 }
@@ -279,12 +289,14 @@ func (c *Client) session(ctx context.Context, h Handler, wasRefused bool) (time.
 		}
 		return err
 	})
-	cn := &conn{ws: ws, out: make(chan []byte, 16), done: make(chan struct{}), pending: map[string]chan wire.Envelope{}}
+	cn := &conn{ws: ws, out: make(chan []byte, 16), done: make(chan struct{}), pending: map[string]chan wire.Envelope{}, h: h}
 
 	// hello/welcome before anything else; nothing else writes yet.
 	helloID := c.newID()
+	hs := h.HelloSessions()
 	hello, err := wire.New(wire.TypeHello, helloID, "", wire.Hello{
-		AgentVersion: c.cfg.AgentVersion, Profile: c.cfg.Profile, LiveSession: h.LiveSession(),
+		AgentVersion: c.cfg.AgentVersion, Profile: c.cfg.Profile,
+		LiveSession: hs.LiveSession, Ended: hs.Ended, Complete: hs.Complete,
 	})
 	if err != nil {
 		ws.Close()
@@ -420,11 +432,13 @@ func (c *Client) readLoop(cn *conn, h Handler) {
 			cn.mu.Lock()
 			ch := cn.pending[env.Re]
 			delete(cn.pending, env.Re)
-			cn.mu.Unlock()
 			if ch != nil {
 				ch <- env // buffered, one answer per request
-			} else if env.Type != wire.TypeAck {
+			}
+			cn.mu.Unlock()
+			if ch == nil && env.Type != wire.TypeAck {
 				c.log.Debug("answer to no pending request", "type", env.Type, "re", env.Re)
+				h.LateAnswer(env)
 			}
 			continue
 		}
@@ -499,24 +513,48 @@ func (c *Client) Request(ctx context.Context, typ string, data any) (wire.Envelo
 	}
 	cn.pending[id] = ch
 	cn.mu.Unlock()
+	answered := false
 	defer func() {
 		cn.mu.Lock()
 		delete(cn.pending, id)
 		cn.mu.Unlock()
+		if answered {
+			return
+		}
+		// Given up: an answer that came meanwhile is late (from here on
+		// the read loop hands them to LateAnswer itself).
+		select {
+		case ans := <-ch:
+			if ans.Type != wire.TypeAck {
+				cn.h.LateAnswer(ans)
+			}
+		default:
+		}
 	}()
 	if err := c.send(ctx, cn, env); err != nil {
 		return wire.Envelope{}, fmt.Errorf("%s: %w", typ, err)
 	}
-	select {
-	case ans := <-ch:
+	answer := func(ans wire.Envelope) (wire.Envelope, error) {
+		answered = true
 		if ans.Type == wire.TypeError {
 			return ans, remoteError(typ, ans)
 		}
 		return ans, nil
+	}
+	var fail error
+	select {
+	case ans := <-ch:
+		return answer(ans)
 	case <-cn.done:
-		return wire.Envelope{}, fmt.Errorf("%s: %w", typ, ErrDisconnected)
+		fail = fmt.Errorf("%s: %w", typ, ErrDisconnected)
 	case <-ctx.Done():
-		return wire.Envelope{}, fmt.Errorf("%s: no answer from the hub: %w", typ, ctx.Err())
+		fail = fmt.Errorf("%s: no answer from the hub: %w", typ, ctx.Err())
+	}
+	select {
+	case ans := <-ch: // came with the end: taken all the same
+		return answer(ans)
+	default:
+		return wire.Envelope{}, fail
 	}
 }
 

@@ -123,19 +123,23 @@ type recHandler struct {
 	live      string
 	connected chan wire.Welcome
 	pushes    chan wire.Envelope
+	late      chan wire.Envelope
 	mu        sync.Mutex
 	disc      int
 }
 
 func newRecHandler(live string) *recHandler {
-	return &recHandler{live: live, connected: make(chan wire.Welcome, 16), pushes: make(chan wire.Envelope, 16)}
+	return &recHandler{live: live, connected: make(chan wire.Welcome, 16), pushes: make(chan wire.Envelope, 16), late: make(chan wire.Envelope, 16)}
 }
 
-func (h *recHandler) LiveSession() string      { return h.live }
-func (h *recHandler) Connected(w wire.Welcome) { h.connected <- w }
-func (h *recHandler) Push(e wire.Envelope)     { h.pushes <- e }
-func (h *recHandler) Disconnected(error)       { h.mu.Lock(); h.disc++; h.mu.Unlock() }
-func (h *recHandler) disconnects() int         { h.mu.Lock(); defer h.mu.Unlock(); return h.disc }
+func (h *recHandler) HelloSessions() wire.Hello {
+	return wire.Hello{LiveSession: h.live}
+}
+func (h *recHandler) LateAnswer(e wire.Envelope) { h.late <- e }
+func (h *recHandler) Connected(w wire.Welcome)   { h.connected <- w }
+func (h *recHandler) Push(e wire.Envelope)       { h.pushes <- e }
+func (h *recHandler) Disconnected(error)         { h.mu.Lock(); h.disc++; h.mu.Unlock() }
+func (h *recHandler) disconnects() int           { h.mu.Lock(); defer h.mu.Unlock(); return h.disc }
 
 // recClock is the real clock, recording the AfterFunc delays.
 type recClock struct {

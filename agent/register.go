@@ -278,10 +278,13 @@ func (r *oneShot) take() []note {
 
 // Handler, for the hub client.
 
-func (r *oneShot) LiveSession() string      { return "" } // no session is held here
-func (r *oneShot) Connected(w wire.Welcome) { r.queue(note{welcome: &w}) }
-func (r *oneShot) Disconnected(err error)   { r.queue(note{down: true, err: err}) }
-func (r *oneShot) Push(env wire.Envelope)   { r.queue(note{push: &env}) }
+// HelloSessions names no session, and does not say the list is complete:
+// a registration holds none, and the hub must not end the kiosk's.
+func (r *oneShot) HelloSessions() wire.Hello { return wire.Hello{} }
+func (r *oneShot) LateAnswer(wire.Envelope)  {} // no logins here
+func (r *oneShot) Connected(w wire.Welcome)  { r.queue(note{welcome: &w}) }
+func (r *oneShot) Disconnected(err error)    { r.queue(note{down: true, err: err}) }
+func (r *oneShot) Push(env wire.Envelope)    { r.queue(note{push: &env}) }
 
 func (r *oneShot) emit(e Event) {
 	e.Time = r.clock.Now()

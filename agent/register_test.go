@@ -82,8 +82,8 @@ func TestRegisterHoldsNoSession(t *testing.T) {
 	mustNoErr(t, err)
 	r := startRegister(t, RegisterConfig{StateDir: dir, Authenticators: src, Badge: "ana", Hub: hub, Timeout: time.Minute})
 	hub.connect()
-	if live := hub.handler().LiveSession(); live != "" {
-		t.Errorf("hello reports live session %q", live)
+	if hs := hub.handler().HelloSessions(); hs.LiveSession != "" || hs.Complete {
+		t.Errorf("hello reports %+v: a registration names no session and must not say its list is complete", hs)
 	}
 	if e := r.ev.expect(t, EventConnected)[0]; e.DeviceName != "Ward 3 kiosk" {
 		t.Errorf("connected = %+v", e)

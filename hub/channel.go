@@ -77,6 +77,9 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 			w.Extend = c.liveExpiry(ctx, h.LiveSession)
 		}
 	}
+	if h.Complete {
+		c.endUnopened(ctx, deviceID, h)
+	}
 	// A badge enrollment authorised for this kiosk whose tap has not come
 	// yet is sent again: the kiosk dropped the one it had with its last
 	// channel. The push is queued behind the welcome.
@@ -86,6 +89,38 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 		}
 	}
 	return w, nil
+}
+
+// endUnopened ends the kiosk's live sessions that its complete hello does
+// not name: their grants were lost with a channel that dropped, and the
+// hub would show them live until they expire (lifecycle.EndUnopened). At
+// nearly every hello there are none, and this is one indexed read.
+// Failures are logged: the kiosk is let in all the same, and its next
+// hello tries again.
+func (c *channel) endUnopened(ctx context.Context, deviceID string, h wire.Hello) {
+	log := c.s.cfg.Logger
+	if len(h.Ended) > wire.MaxHelloEnded {
+		log.Warn("hello names more ended sessions than the protocol allows: none of the kiosk's sessions is ended as not opened",
+			"device", deviceID, "ended", len(h.Ended), "max", wire.MaxHelloEnded)
+		return
+	}
+	keep := append(slices.Clip(h.Ended), h.LiveSession)
+	live, err := c.s.st.ListSessions(ctx, store.SessionQuery{DeviceID: deviceID, LiveOnly: true})
+	if err != nil {
+		log.Warn("cannot read the kiosk's live sessions at hello", "device", deviceID, "err", err)
+		return
+	}
+	if !slices.ContainsFunc(live, func(s store.Session) bool { return !slices.Contains(keep, s.ID) }) {
+		return
+	}
+	ids, err := c.s.engine.EndUnopened(ctx, deviceActor(deviceID), deviceID, keep)
+	if err != nil {
+		log.Warn("cannot end the sessions the kiosk did not open; its next hello tries again", "device", deviceID, "err", err)
+		return
+	}
+	if len(ids) > 0 {
+		log.Info("ended sessions whose grants never reached the kiosk", "device", deviceID, "sessions", ids)
+	}
 }
 
 // verdict says why a session a kiosk holds must end, or "" if it may go on.

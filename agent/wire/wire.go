@@ -78,7 +78,21 @@ type Hello struct {
 	// answers with its verdict (Welcome.Revoke) so a revocation that
 	// happened while the kiosk was offline is applied at once.
 	LiveSession string `json:"live_session,omitempty"`
+	// Ended names the sessions the kiosk has ended whose session.end
+	// reports are still queued: they follow the welcome, with their
+	// reasons. At most MaxHelloEnded.
+	Ended []string `json:"ended,omitempty"`
+	// Complete says that LiveSession and Ended name every session of this
+	// kiosk that the hub may still hold live: the hub ends any other as
+	// never opened (ReasonNotOpened). Its grant was lost with a channel
+	// that dropped, so the kiosk never had it. Agents from before this
+	// field leave it false, and the hub then ends nothing.
+	Complete bool `json:"complete,omitempty"`
 }
+
+// MaxHelloEnded is the most sessions a hello may name in Ended. A kiosk
+// with more reports queued sends an incomplete hello.
+const MaxHelloEnded = 64
 
 // Welcome answers Hello.
 type Welcome struct {
@@ -178,13 +192,17 @@ const (
 	// ReasonOffline: the kiosk ended the session because the hub had been
 	// out of reach longer than its profile's offlineGrace.
 	ReasonOffline = "offline"
+	// ReasonNotOpened: the kiosk never opened the session. Its grant came
+	// after the login had given up, or was lost with a channel that
+	// dropped, and the kiosk's next hello did not name it.
+	ReasonNotOpened = "not_opened"
 )
 
 // KnownReason reports whether r is one of the session end reasons above.
 func KnownReason(r string) bool {
 	switch r {
 	case ReasonSignout, ReasonIdle, ReasonShiftEnd, ReasonExpired, ReasonDeprovisioned,
-		ReasonEntitlementRemoved, ReasonForced, ReasonCredentialRevoked, ReasonDeviceDisabled, ReasonOffline:
+		ReasonEntitlementRemoved, ReasonForced, ReasonCredentialRevoked, ReasonDeviceDisabled, ReasonOffline, ReasonNotOpened:
 		return true
 	}
 	return false

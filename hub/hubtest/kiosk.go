@@ -94,9 +94,23 @@ func (h *Hub) EnrollKioskProfile(t testing.TB, name, site, profile string) *Kios
 	return &Kiosk{t: t, h: h, ID: er.DeviceID, Name: er.DeviceName, Site: er.Site, TLS: certs.ClientTLSConfig(base.RootCAs, renewer)}
 }
 
-// Dial opens the device channel and says hello; it returns the welcome.
+// Dial opens the device channel and says hello, as an agent from before
+// wire.Hello.Complete; it returns the welcome.
 func (k *Kiosk) Dial(liveSession string) wire.Welcome {
 	k.t.Helper()
+	return k.DialHello(wire.Hello{LiveSession: liveSession})
+}
+
+// DialHello opens the device channel and says hello h (AgentVersion and
+// Profile filled in when empty); it returns the welcome.
+func (k *Kiosk) DialHello(h wire.Hello) wire.Welcome {
+	k.t.Helper()
+	if h.AgentVersion == "" {
+		h.AgentVersion = "test"
+	}
+	if h.Profile == "" {
+		h.Profile = "generic-x86"
+	}
 	u, _ := url.Parse(k.h.URL)
 	u.Scheme, u.Path = "wss", wire.WSPath
 	d := websocket.Dialer{TLSClientConfig: k.TLS, HandshakeTimeout: 5 * time.Second}
@@ -111,7 +125,7 @@ func (k *Kiosk) Dial(liveSession string) wire.Welcome {
 	k.Conn = conn
 	k.t.Cleanup(func() { conn.Close() })
 	var w wire.Welcome
-	k.Call(wire.TypeHello, wire.Hello{AgentVersion: "test", Profile: "generic-x86", LiveSession: liveSession}, wire.TypeWelcome, &w)
+	k.Call(wire.TypeHello, h, wire.TypeWelcome, &w)
 	return w
 }
 

@@ -64,6 +64,7 @@ const (
 	ReasonForced              = "forced"
 	ReasonCredentialRevoked   = "credential_revoked"
 	ReasonDeviceDisabled      = "device_disabled"
+	ReasonNotOpened           = "not_opened" // the kiosk never had the grant (EndUnopened)
 	reasonUserDeleted         = "user deleted"
 	reasonUserDeactivated     = "user deactivated"
 	reasonEndDateReached      = "end date reached"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -171,6 +172,45 @@ func (e *Engine) endSessions(ctx context.Context, tx store.Ops, c *change, userI
 			return nil, err
 		}
 		ids = append(ids, s.ID)
+	}
+	return ids, nil
+}
+
+// EndUnopened ends the kiosk deviceID's live sessions other than those in
+// keep, with reason not_opened, and returns their IDs. The kiosk said at
+// hello that it holds or reports no other (wire.Hello.Complete): their
+// grants were lost with a channel that dropped. Each gets a revocation,
+// pushed after the commit: should such a grant still reach the kiosk, the
+// revocation that came first keeps it from opening the session.
+func (e *Engine) EndUnopened(ctx context.Context, a Actor, deviceID string, keep []string) ([]string, error) {
+	var ids []string
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		ids = nil
+		live, err := tx.ListSessions(ctx, store.SessionQuery{DeviceID: deviceID, LiveOnly: true})
+		if err != nil {
+			return err
+		}
+		now := e.now().UTC()
+		for _, s := range live {
+			if slices.Contains(keep, s.ID) {
+				continue
+			}
+			if s, err = tx.EndSession(ctx, s.ID, ReasonNotOpened, now); err != nil {
+				return err
+			}
+			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonNotOpened, Detail: "session", Created: now}); err != nil {
+				return err
+			}
+			if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + s.UserID,
+				Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "reason": ReasonNotOpened}}); err != nil {
+				return err
+			}
+			ids = append(ids, s.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("end sessions kiosk %s did not open: %w", deviceID, err)
 	}
 	return ids, nil
 }
