@@ -232,12 +232,33 @@ func (s *Server) apiRevokeCredential(w http.ResponseWriter, r *http.Request, a l
 	return nil
 }
 
-// cutOffGrace is how long a disabled kiosk's channel stays open so that the
-// session.revoke pushes queued for it are delivered and acknowledged.
-const cutOffGrace = time.Second
+// A disabled kiosk's channel stays open at least cutOffGrace, so that the
+// session.revoke pushes queued for it are delivered, and then as long as
+// revocations of its sessions wait for an acknowledgement, up to
+// cutOffMax: the agent's teardown timeout, so that a slow teardown is still
+// acknowledged. Meanwhile the kiosk can sign nobody in, register no badge
+// and renew no certificate; its acks and session.end reports are taken.
+const (
+	cutOffGrace = time.Second
+	cutOffMax   = 30 * time.Second
+	cutOffPoll  = 50 * time.Millisecond
+)
 
-// cutOff closes a disabled kiosk's channel after cutOffGrace; new
-// connections are refused at once by the TLS handshake.
+// cutOff closes a disabled kiosk's channel once cutOffGrace has passed and
+// no revocation of its sessions waits for an acknowledgement, or at
+// cutOffMax. New connections are refused at once by the TLS handshake.
 func (s *Server) cutOff(deviceID string) {
-	time.AfterFunc(cutOffGrace, func() { s.push.Disconnect(deviceID, "device disabled") })
+	start := time.Now()
+	var check func()
+	check = func() {
+		if time.Since(start) < cutOffMax && s.push.Connected(deviceID) {
+			rs, err := s.st.ListRevocations(context.Background(), store.RevocationQuery{DeviceID: deviceID, PendingOnly: true, Limit: 1})
+			if err == nil && len(rs) > 0 {
+				time.AfterFunc(cutOffPoll, check)
+				return
+			}
+		}
+		s.push.Disconnect(deviceID, "device disabled")
+	}
+	time.AfterFunc(cutOffGrace, check)
 }

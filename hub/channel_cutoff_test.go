@@ -40,3 +40,25 @@ func TestDisabledKioskCannotSignInWhileCutOff(t *testing.T) {
 		t.Fatalf("live sessions after a login on a disabled kiosk: %+v, %v; want none", ss, err)
 	}
 }
+
+// A disabled kiosk whose teardown takes longer than the cut-off's first
+// second still gets its acknowledgement in: the channel stays open while
+// a revocation of its sessions waits for one, and closes right after.
+func TestDisabledKioskSlowTeardownAcked(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	k, g := signedIn(t, h, "rae", "Picker")
+	if r := h.API(t, "POST", "/api/v1/devices/north-1/disable", nil); r.Status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	push := k.Recv(5 * time.Second)
+	if push.Type != wire.TypeSessionRevoke {
+		t.Fatalf("got %s %s, want session.revoke", push.Type, push.Data)
+	}
+	time.Sleep(1500 * time.Millisecond) // the teardown
+	k.Ack(push)
+	h.WaitAcked(t, g.SessionID)
+	_ = k.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := k.Conn.ReadMessage(); err == nil {
+		t.Fatal("the disabled kiosk's channel carried another message after its last ack; want it closed")
+	}
+}

@@ -182,7 +182,8 @@ func (t *Texts) RefusedMessage(reason string) Message {
 	case wire.ReasonDeviceDisabled:
 		return t.message("device_disabled", "device_disabled.detail")
 	default:
-		// invalid_assertion, error, forced, expired, and reasons this
+		// invalid_assertion, error, forced, expired, not_opened (the
+		// channel dropped while the grant was on its way), and reasons this
 		// screen does not know.
 		return t.message("try_again", "refused.other.detail")
 	}

@@ -584,7 +584,8 @@ type Revocation struct {
 type RevocationQuery struct {
 	UserID      string
 	SessionID   string
-	PendingOnly bool // not yet acknowledged and tied to a session
+	DeviceID    string // the kiosk that held the session
+	PendingOnly bool   // not yet acknowledged and tied to a session
 	AfterID     int64
 	Limit       int
 }

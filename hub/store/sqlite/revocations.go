@@ -105,6 +105,9 @@ func (o ops) ListRevocations(ctx context.Context, rq store.RevocationQuery) ([]s
 	if rq.SessionID != "" {
 		where, args = append(where, "session_id = ?"), append(args, rq.SessionID)
 	}
+	if rq.DeviceID != "" {
+		where, args = append(where, "device_id = ?"), append(args, rq.DeviceID)
+	}
 	if rq.PendingOnly {
 		// Spelled like revocations_pending's condition.
 		where = append(where, "acked = 0 AND session_id != ''")
