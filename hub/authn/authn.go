@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -251,11 +252,33 @@ func (rp *RP) Metadata() *Metadata { return rp.metadata.Load() }
 
 // verifyError wraps a go-webauthn verification error with ErrInvalid,
 // keeping the library's developer detail (which says what failed) in the
-// text; protocol.Error's own text is only its short description.
+// text; protocol.Error's own text is only its short description. The
+// detail quotes what the client sent (the clientData type, origin or top
+// origin: "Expected Values: …, Received: …"), and the error text goes into
+// the hub log and, for a login, the audit trail: it is cut to
+// maxDevInfo bytes, so that a kiosk cannot write a frame's worth into
+// either with each refused login.
 func verifyError(op string, err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.DevInfo != "" {
-		return fmt.Errorf("%s: %w: %w (%s)", op, ErrInvalid, err, pe.DevInfo)
+		return fmt.Errorf("%s: %w: %w (%s)", op, ErrInvalid, err, clip(pe.DevInfo, maxDevInfo))
 	}
 	return fmt.Errorf("%s: %w: %w", op, ErrInvalid, err)
+}
+
+// maxDevInfo bounds the go-webauthn detail an error carries: its own part
+// is a sentence, plus the RP's expected values.
+const maxDevInfo = 512
+
+// clip cuts s to at most limit bytes at a rune boundary, marking the cut.
+func clip(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	const mark = "…(cut)"
+	cut := limit - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }

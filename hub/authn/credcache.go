@@ -14,8 +14,11 @@ import (
 // key never changes): the login's transaction records the use with a
 // compare-and-set on the state and counter the login saw
 // (store.RecordCredentialUse), and when that finds the credential changed
-// it reads it again and checks it in full. A stale copy costs a wasted
-// signature check, never a wrong answer. Only active credentials are
+// it reads it again and checks it in full. A counter regression found on
+// a remembered copy is likewise decided on the credential read again, so
+// that a copy of a key revoked since suspends nothing (and ends none of
+// its owner's sessions). A stale copy costs a wasted signature check,
+// never a wrong answer. Only active credentials are
 // remembered, so a credential made active again (reinstated) is never
 // refused on a stale copy.
 type credCache struct {

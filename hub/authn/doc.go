@@ -77,5 +77,9 @@
 // deleted user all read "not recognised"); the error text is precise and
 // meant for the hub log and the audit trail, never for the kiosk screen.
 // Errors that wrap none of the sentinels are internal failures (the store
-// is unreachable, for example); RefusalCode returns "" for them.
+// is unreachable, for example); RefusalCode returns "" for them. What a
+// kiosk sent is never echoed at length: a credential ID over WebAuthn's
+// 1023 bytes is refused as unknown without being quoted, and go-webauthn's
+// detail (which quotes the clientData type or origin received) is cut to
+// 512 bytes.
 package authn

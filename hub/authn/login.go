@@ -28,6 +28,12 @@ const (
 	ReasonCloned = "sign counter regression: possible cloned key"
 )
 
+// MaxCredentialIDLength is the longest credential ID WebAuthn allows
+// (§6.5.1, credentialIdLength: "at most 1023 bytes"). Registration refuses
+// longer ones (go-webauthn), so a login naming one is refused before any
+// lookup.
+const MaxCredentialIDLength = 1023
+
 // pendingLogin is an outstanding login challenge.
 type pendingLogin struct {
 	device  string
@@ -190,6 +196,12 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 		return LoginResult{}, err
 	}
 	credID := parsed.RawID
+	if len(credID) > MaxCredentialIDLength {
+		// No registration stores one this long (go-webauthn refuses it),
+		// and the ID is not echoed: the error goes into the log and the
+		// audit trail, which a kiosk must not fill a frame at a time.
+		return LoginResult{}, fmt.Errorf("%w: credential ID of %d bytes is longer than WebAuthn allows (%d)", ErrUnknownCredential, len(credID), MaxCredentialIDLength)
+	}
 	cred, cached := rp.creds.get(credID)
 	if !cached {
 		if cred, err = rp.st.GetCredential(ctx, credID); errors.Is(err, store.ErrNotFound) {
@@ -214,7 +226,26 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 	presented := parsed.Response.AuthenticatorData.Counter
 	if verified.Authenticator.CloneWarning {
 		rp.creds.forget(credID)
-		return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, cred.SignCount, presented)
+		if cached {
+			// The remembered copy may be stale: revoked or suspended by
+			// another path since this RP last wrote it. A suspension
+			// ends the owner's live sessions (Config.Suspend), so it is
+			// decided on the credential as stored: an old copy of a key
+			// that was revoked must not end the sessions its owner has
+			// opened since with another badge.
+			if cred, err = rp.st.GetCredential(ctx, credID); err != nil {
+				return LoginResult{}, fmt.Errorf("read credential %s: %w", b64(credID), err)
+			}
+			if cred.State != store.CredentialActive {
+				return LoginResult{}, fmt.Errorf("%w: credential %s is %s (%s)", ErrUnknownCredential, b64(credID), cred.State, cred.Reason)
+			}
+		}
+		if counterRegressed(cred.SignCount, presented) {
+			return LoginResult{}, rp.suspendCloned(ctx, deviceID, &cred, cred.SignCount, presented)
+		}
+		// Otherwise the store's counter is below the remembered one
+		// (reset by an administrator): the transaction below decides
+		// on it.
 	}
 	if presented == 0 && cred.SignCount == 0 {
 		// WebAuthn lets an authenticator leave its counter at 0, and then
