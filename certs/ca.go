@@ -192,6 +192,9 @@ func (ca *CA) issueServerCert(sans hostSANs, lifetime time.Duration, now time.Ti
 //
 // deviceID is chosen by the hub: 1 to 128 characters from [A-Za-z0-9._-]
 // (a UUID fits), so that it is a valid URN and safe in logs.
+//
+// An error caused by the CSR wraps ErrInvalidCSR; every other error is the
+// hub's (see ErrInvalidCSR).
 func (ca *CA) SignDeviceCSR(csrDER []byte, deviceID string, lifetime time.Duration, now time.Time) (certDER []byte, err error) {
 	if err := checkDeviceID(deviceID); err != nil {
 		return nil, fmt.Errorf("sign device CSR: %w", err)
@@ -201,18 +204,18 @@ func (ca *CA) SignDeviceCSR(csrDER []byte, deviceID string, lifetime time.Durati
 	}
 	csr, err := x509.ParseCertificateRequest(csrDER)
 	if err != nil {
-		return nil, fmt.Errorf("sign device CSR: %w", err)
+		return nil, fmt.Errorf("sign device CSR: %w", csrError{err})
 	}
 	// The key policy first: it is cheap, and it keeps a signature over a
 	// key we would refuse anyway from being verified at all.
 	if err := checkKeyType(csr.PublicKey); err != nil {
-		return nil, fmt.Errorf("sign device CSR: %w", err)
+		return nil, fmt.Errorf("sign device CSR: %w", csrError{err})
 	}
 	if err := checkCSRSignatureAlgorithm(csr.SignatureAlgorithm); err != nil {
-		return nil, fmt.Errorf("sign device CSR: %w", err)
+		return nil, fmt.Errorf("sign device CSR: %w", csrError{err})
 	}
 	if err := csr.CheckSignature(); err != nil {
-		return nil, fmt.Errorf("sign device CSR: bad CSR signature: %w", err)
+		return nil, fmt.Errorf("sign device CSR: %w", csrError{fmt.Errorf("bad CSR signature: %w", err)})
 	}
 	if err := ca.validate(now); err != nil {
 		return nil, fmt.Errorf("sign device CSR: %w", err)
@@ -237,6 +240,22 @@ func (ca *CA) SignDeviceCSR(csrDER []byte, deviceID string, lifetime time.Durati
 	}
 	return der, nil
 }
+
+// ErrInvalidCSR is wrapped by SignDeviceCSR's error when the request itself
+// is at fault: it does not parse, its key is of a type the key policy
+// refuses, or its signature (the proof of possession) does not verify or
+// uses a refused algorithm. Only such an error is the requester's to fix;
+// any other (an invalid device ID or lifetime, an unusable or expired CA,
+// a failing signer) is the hub's, and must not be reported to a kiosk as
+// a bad request. Test with errors.Is.
+var ErrInvalidCSR = errors.New("invalid certificate request")
+
+// csrError marks err as the request's fault (ErrInvalidCSR) without
+// changing its message.
+type csrError struct{ err error }
+
+func (e csrError) Error() string   { return e.err.Error() }
+func (e csrError) Unwrap() []error { return []error{ErrInvalidCSR, e.err} }
 
 // checkCSRSignatureAlgorithm refuses the signature algorithms a CSR's proof
 // of possession must not rest on. x509.CertificateRequest.CheckSignature

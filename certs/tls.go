@@ -26,11 +26,13 @@ var ErrNoDeviceCert = errors.New("no verified device certificate")
 // accepts every device certificate the CA signed; production must pass one.
 //
 // The server certificate comes from h.GetCertificate, so RenewServerCert
-// takes effect without a restart. TLS 1.2 is the minimum; Go negotiates 1.3
-// whenever the client offers it.
+// takes effect without a restart. TLS 1.2 is the minimum, with ECDHE and
+// AEAD cipher suites only (tls12CipherSuites); Go negotiates 1.3 whenever
+// the client offers it.
 func ServerTLSConfig(h *Hub, verifyDevice func(deviceID string, cert *x509.Certificate) error) *tls.Config {
 	return &tls.Config{
 		MinVersion:     tls.VersionTLS12,
+		CipherSuites:   tls12CipherSuites(),
 		GetCertificate: h.GetCertificate,
 		ClientAuth:     tls.VerifyClientCertIfGiven,
 		ClientCAs:      h.CA.Pool(),
@@ -59,6 +61,28 @@ func ServerTLSConfig(h *Hub, verifyDevice func(deviceID string, cert *x509.Certi
 	}
 }
 
+// tls12CipherSuites returns the cipher suites both ends allow with TLS 1.2:
+// ECDHE key exchange (forward secrecy) with an AEAD (AES-GCM or
+// ChaCha20-Poly1305), for ECDSA and RSA server keys (RSA for an operator's
+// certificate, UseExternalCert). Go's defaults also allow AES-CBC with
+// HMAC-SHA1, whose MAC-then-encrypt construction is what Lucky13-style
+// padding oracles attack, and GODEBUG=tlsrsakex=1 or tls3des=1 in the
+// environment would bring back RSA key exchange (no forward secrecy) and
+// 3DES; an explicit list keeps both out whatever the environment. Every
+// TLS 1.2 client of the last decade (browsers, Microsoft Entra ID's
+// provisioning service, Prometheus, curl) offers one of these. TLS 1.3
+// suites are not configurable in Go and are all AEADs.
+func tls12CipherSuites() []uint16 {
+	return []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}
+}
+
 // RequireDeviceCert returns the device ID of the verified client certificate
 // of a connection accepted with ServerTLSConfig (for HTTP handlers,
 // r.TLS). It fails with ErrNoDeviceCert for plain-HTTP requests and for TLS
@@ -75,7 +99,8 @@ func RequireDeviceCert(state *tls.ConnectionState) (deviceID string, err error) 
 // ClientTLSConfig returns the kiosk agent's configuration for talking to the
 // hub. It trusts caPool only (the hub CA from CAPool, never the system
 // roots; a nil caPool trusts nothing) and presents r's current certificate when the hub asks; r may be
-// nil before enrollment, when the agent has no certificate yet.
+// nil before enrollment, when the agent has no certificate yet. As on the
+// hub, TLS 1.2 is the minimum, with ECDHE and AEAD cipher suites only.
 //
 // ServerName is left empty on purpose: tls.Dial, net/http and WebSocket
 // dialers fill it in from the address dialed, and crypto/tls verifies an IP
@@ -91,8 +116,9 @@ func ClientTLSConfig(caPool *x509.CertPool, r *Renewer) *tls.Config {
 		caPool = x509.NewCertPool()
 	}
 	cfg := &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		RootCAs:    caPool,
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: tls12CipherSuites(),
+		RootCAs:      caPool,
 	}
 	if r != nil {
 		cfg.GetClientCertificate = r.GetClientCertificate
