@@ -3,6 +3,7 @@ package hub
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -16,7 +17,8 @@ import (
 // enrollFailWindow gets 429 until the window ends, before anything is
 // read or written. Successful enrollments never count: 10,000 kiosks may
 // enroll from behind one address. Kiosks reach the hub directly (mTLS
-// ends at the hub), so the address is the kiosk's or its site's NAT.
+// ends at the hub), so the address is the kiosk's or its site's NAT; an
+// IPv6 source is its /64 (guardKey).
 const (
 	enrollFailLimit  = 20
 	enrollFailWindow = 10 * time.Minute
@@ -38,8 +40,29 @@ type enrollFails struct {
 
 func newEnrollGuard() *enrollGuard { return &enrollGuard{fails: map[string]enrollFails{}} }
 
+// guardKey is the source a failure from addr counts against: the address
+// itself for IPv4 (an IPv4-mapped IPv6 address is its IPv4 one), and its
+// /64 for IPv6. A single IPv6 host is routinely given a whole /64 (SLAAC
+// privacy addresses rotate within it, and a hosting provider hands one
+// out per machine), so counting per address would give one attacker
+// 2^64 fresh budgets, and let it fill the table with addresses of its
+// own, after which nothing new is tracked at all. What does not parse
+// (a test's RemoteAddr) counts as itself.
+func guardKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	return netip.PrefixFrom(ip, 64).Masked().String()
+}
+
 // blocked returns how long addr must wait before its next attempt, or 0.
 func (g *enrollGuard) blocked(addr string, now time.Time) time.Duration {
+	addr = guardKey(addr)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	f, ok := g.fails[addr]
@@ -59,6 +82,7 @@ func (g *enrollGuard) blocked(addr string, now time.Time) time.Duration {
 
 // failed counts a wrong code from addr.
 func (g *enrollGuard) failed(addr string, now time.Time) {
+	addr = guardKey(addr)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	f, ok := g.fails[addr]

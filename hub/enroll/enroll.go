@@ -151,7 +151,8 @@ func hashCode(code string) []byte {
 
 // Redeem enrolls a kiosk: it uses the code, creates the device, signs its
 // CSR and records it, all in one transaction, so a refused CSR leaves the
-// code usable.
+// code usable. ErrBadCSR means the CSR is at fault (certs.ErrInvalidCSR);
+// a CA that cannot sign is an error of the hub's, not ErrBadCSR.
 func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, req wire.EnrollRequest, now time.Time) (wire.EnrollResponse, error) {
 	var resp wire.EnrollResponse
 	now = now.UTC()
@@ -176,8 +177,13 @@ func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, r
 			return err
 		}
 		der, err := ca.SignDeviceCSR(req.CSR, d.ID, DeviceCertLifetime, now)
-		if err != nil {
+		if errors.Is(err, certs.ErrInvalidCSR) {
 			return fmt.Errorf("%w: %v", ErrBadCSR, err)
+		} else if err != nil {
+			// The hub's CA cannot sign (expired, key not its
+			// certificate's, signer failing): not the kiosk's fault,
+			// and the code stays usable once it is fixed.
+			return fmt.Errorf("issue device certificate: %w", err)
 		}
 		if _, err := log.Append(ctx, tx, audit.Entry{Actor: "device:" + d.ID, System: "agent", Action: "device.enroll", Subject: "device:" + d.ID,
 			Detail: map[string]any{"name": d.Name, "site": d.Site, "profile": d.Profile}}); err != nil {
