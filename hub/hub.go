@@ -288,7 +288,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		RPID: public.Hostname(), RPDisplayName: "Shiftgate", Origin: public.Scheme + "://" + public.Host,
 		Store: st, Audit: alog, Now: cfg.Now,
 		Suspend: func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error {
-			return s.engine.SuspendCredential(ctx, deviceActor(deviceID), credentialID, reason, detail)
+			err := s.engine.SuspendCredential(ctx, deviceActor(deviceID), credentialID, reason, detail)
+			if errors.Is(err, lifecycle.ErrCredentialNotActive) {
+				return fmt.Errorf("%w: %w", authn.ErrUnknownCredential, err)
+			}
+			return err
 		},
 		AttestationRoots: roots,
 		Metadata:         md,

@@ -115,6 +115,9 @@ type Config struct {
 	// place of the RP's own transaction, which does only that. The hub's
 	// lifecycle engine also ends the owner's live sessions in it and
 	// pushes their revocations: the copy that signed in first may hold one.
+	// A credential that is no longer active (revoked or suspended since the
+	// login read it) is left alone, and Suspend returns an error wrapping
+	// ErrUnknownCredential: the login is refused as not recognised.
 	Suspend func(ctx context.Context, deviceID string, credentialID []byte, reason string, detail map[string]any) error
 	// AttestationRoots, when set, are the attestation roots trusted to
 	// vouch for authenticator models (the makers' roots, e.g. from the FIDO

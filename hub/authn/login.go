@@ -351,6 +351,9 @@ func (rp *RP) suspendCloned(ctx context.Context, deviceID string, cred *store.Cr
 	} else {
 		err = rp.suspendAlone(ctx, deviceID, cred.ID, detail)
 	}
+	if errors.Is(err, ErrUnknownCredential) {
+		return fmt.Errorf("credential %s presented counter %d, stored %d, and is no longer active: %w", b64(cred.ID), presented, stored, err)
+	}
 	if err != nil {
 		return fmt.Errorf("suspend cloned credential %s (stored counter %d, presented %d): %w", b64(cred.ID), stored, presented, err)
 	}
@@ -363,10 +366,11 @@ func (rp *RP) suspendAlone(ctx context.Context, deviceID string, credID []byte, 
 	return rp.st.InTx(ctx, func(tx store.Ops) error {
 		c, err := tx.UpdateCredential(ctx, credID, func(c store.Credential) (store.Credential, error) {
 			detail["previous_state"] = c.State.String()
-			if c.State == store.CredentialActive {
-				c.State = store.CredentialSuspended
-				c.Reason = ReasonCloned
+			if c.State != store.CredentialActive {
+				return c, fmt.Errorf("%w: credential %s is %s", ErrUnknownCredential, b64(c.ID), c.State)
 			}
+			c.State = store.CredentialSuspended
+			c.Reason = ReasonCloned
 			return c, nil
 		})
 		if err != nil {

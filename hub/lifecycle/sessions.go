@@ -252,6 +252,10 @@ func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []b
 	return nil
 }
 
+// ErrCredentialNotActive: SuspendCredential found the credential revoked
+// or suspended already, and changed nothing.
+var ErrCredentialNotActive = errors.New("credential is not active")
+
 // SuspendCredential suspends a credential (state suspended, reason why)
 // if it is active and ends its owner's live sessions (reason
 // credential_revoked), in one transaction, then pushes their revocations.
@@ -259,7 +263,9 @@ func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []b
 // first may still hold a session, and sessions do not record which
 // credential opened them, so all of the owner's end. detail goes into the
 // credential.suspended audit record with the credential's previous state
-// and the sessions ended.
+// and the sessions ended. A credential that is not active (revoked or
+// suspended meanwhile, by another path) is left as it is, with no session
+// ended and no record: ErrCredentialNotActive.
 func (e *Engine) SuspendCredential(ctx context.Context, a Actor, credentialID []byte, why string, detail map[string]any) error {
 	if err := e.retireCredential(ctx, a, credentialID, store.CredentialSuspended, why, "credential.suspended", detail); err != nil {
 		return fmt.Errorf("suspend credential %x: %w", credentialID, err)
@@ -268,10 +274,10 @@ func (e *Engine) SuspendCredential(ctx context.Context, a Actor, credentialID []
 }
 
 // retireCredential puts a credential in state (revoked from any state,
-// suspended only from active) with reason why, ends its owner's live
-// sessions and writes action's audit record: detail, with the previous
-// state and the sessions ended. One transaction; the revocations are
-// pushed after it.
+// suspended only from active: ErrCredentialNotActive otherwise) with
+// reason why, ends its owner's live sessions and writes action's audit
+// record: detail, with the previous state and the sessions ended. One
+// transaction; the revocations are pushed after it.
 func (e *Engine) retireCredential(ctx context.Context, a Actor, credentialID []byte, state store.CredentialState, why, action string, detail map[string]any) error {
 	return e.run(ctx, func(tx store.Ops, c *change) error {
 		rec := maps.Clone(detail)
@@ -280,9 +286,10 @@ func (e *Engine) retireCredential(ctx context.Context, a Actor, credentialID []b
 		}
 		cr, err := tx.UpdateCredential(ctx, credentialID, func(old store.Credential) (store.Credential, error) {
 			rec["previous_state"] = old.State.String()
-			if state == store.CredentialRevoked || old.State == store.CredentialActive {
-				old.State, old.Reason = state, why
+			if state != store.CredentialRevoked && old.State != store.CredentialActive {
+				return old, fmt.Errorf("credential %x is %s: %w", credentialID, old.State, ErrCredentialNotActive)
 			}
+			old.State, old.Reason = state, why
 			return old, nil
 		})
 		if err != nil {
