@@ -195,8 +195,14 @@ func (h *history) fold(r store.AuditRecord) {
 		}
 		if j := h.joinerOf[uid]; j != nil {
 			if j.readyBy(r.Time).IsZero() {
-				// HR may move the start date before day one.
+				// HR may move the start date before day one. Moved
+				// ahead, it makes an active joiner pending: it can sign
+				// in only once the scheduler activates it again
+				// (user.activate), not since it was first active.
 				j.start = d.After.StartDate
+				if d.After.State != "active" {
+					j.active = time.Time{}
+				}
 			}
 			if d.After.State == "active" {
 				setFirst(&j.active, r.Time)

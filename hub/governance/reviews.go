@@ -48,8 +48,11 @@ const (
 
 // Limits on what a request may carry.
 const (
-	maxName      = 200
-	maxComment   = 2000
+	maxName    = 200
+	maxComment = 2000
+	// maxNotes caps the notes of one item, each comment added to those
+	// before it.
+	maxNotes     = 10 * maxComment
 	maxScopeList = 100
 	maxScopeName = 128
 	// MaxCampaignLength caps how far ahead a campaign may be due.
@@ -370,7 +373,9 @@ type Decider struct {
 // entitlement is removed at once through the lifecycle engine, in the same
 // transaction as the decision, and its revocations are pushed to kiosks),
 // or comment (a note; the item stays pending). A decided item cannot be
-// decided again (ErrConflict), only commented.
+// decided again (ErrConflict), only commented. A comment, with a decision
+// or alone, is added to the item's notes on a line of its own: it never
+// replaces the reason given with the decision.
 //
 // Nobody decides on their own access: an item about d.UserID is refused
 // with ErrForbidden, comments included (they would stand in the record
@@ -417,7 +422,17 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		}
 		out, err = tx.UpdateReviewItem(ctx, it.ID, func(old store.ReviewItem) (store.ReviewItem, error) {
 			if comment != "" {
-				old.Comment = comment
+				// A note adds to the notes before it: a comment on a
+				// decided item must not replace the reason given with
+				// the decision, which the evidence shows.
+				notes := comment
+				if old.Comment != "" {
+					notes = old.Comment + "\n" + comment
+				}
+				if len(notes) > maxNotes {
+					return old, fmt.Errorf("%w: item %s has %d bytes of notes already; at most %d in all", ErrConflict, old.ID, len(old.Comment), maxNotes)
+				}
+				old.Comment = notes
 			}
 			if decision != DecisionComment {
 				old.Decision, old.Decided, old.DecidedBy, old.Outcome = store.ReviewKeep, now, a.Name, outcome

@@ -110,19 +110,23 @@ func itemView(d *directory, it store.ReviewItem) ItemView {
 	return v
 }
 
-// reviewers tallies items by their current reviewer, ordered by name.
-func reviewers(d *directory, items []store.ReviewItem, dueOf func(string) time.Time) []ReviewerProgress {
-	by := map[string]*ReviewerProgress{}
-	for _, it := range items {
-		r, ok := by[it.ReviewerID]
-		if !ok {
-			r = &ReviewerProgress{Reviewer: d.userName(it.ReviewerID), ReviewerID: it.ReviewerID}
-			by[it.ReviewerID] = r
-		}
-		r.add(it, dueOf(it.CampaignID))
+// reviewerTally counts review items by their current reviewer.
+type reviewerTally map[string]*ReviewerProgress
+
+// add counts it, an item of a campaign due at due.
+func (t reviewerTally) add(d *directory, it store.ReviewItem, due time.Time) {
+	r, ok := t[it.ReviewerID]
+	if !ok {
+		r = &ReviewerProgress{Reviewer: d.userName(it.ReviewerID), ReviewerID: it.ReviewerID}
+		t[it.ReviewerID] = r
 	}
-	out := make([]ReviewerProgress, 0, len(by))
-	for _, r := range by {
+	r.add(it, due)
+}
+
+// list returns the reviewers' progress ordered by name.
+func (t reviewerTally) list() []ReviewerProgress {
+	out := make([]ReviewerProgress, 0, len(t))
+	for _, r := range t {
 		r.finish()
 		out = append(out, *r)
 	}
@@ -139,7 +143,11 @@ func (s *Service) view(d *directory, c store.Campaign, items []store.ReviewItem,
 	}
 	v.Progress.finish()
 	v.Overdue = v.Progress.Pending > 0 && !now.Before(c.Due)
-	v.Reviewers = reviewers(d, items, func(string) time.Time { return c.Due })
+	tally := reviewerTally{}
+	for _, it := range items {
+		tally.add(d, it, c.Due)
+	}
+	v.Reviewers = tally.list()
 	if withItems {
 		v.Items = make([]ItemView, len(items))
 		for i, it := range items {
@@ -174,13 +182,11 @@ type Overview struct {
 	Reviewers []ReviewerProgress `json:"reviewers"`
 }
 
-// Campaigns returns the overview.
+// Campaigns returns the overview. It reads the items one campaign at a
+// time and keeps only their counts: the items of every campaign ever run
+// would not fit in memory on a hub with years of reviews.
 func (s *Service) Campaigns(ctx context.Context) (Overview, error) {
 	cs, err := s.cfg.Store.ListCampaigns(ctx)
-	if err != nil {
-		return Overview{}, err
-	}
-	items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{})
 	if err != nil {
 		return Overview{}, err
 	}
@@ -188,17 +194,19 @@ func (s *Service) Campaigns(ctx context.Context) (Overview, error) {
 	if err != nil {
 		return Overview{}, err
 	}
-	byCampaign := map[string][]store.ReviewItem{}
-	due := map[string]time.Time{}
-	for _, it := range items {
-		byCampaign[it.CampaignID] = append(byCampaign[it.CampaignID], it)
-	}
 	now := s.now()
 	out := Overview{Campaigns: make([]CampaignView, 0, len(cs))}
+	tally := reviewerTally{}
 	for _, c := range cs {
-		due[c.ID] = c.Due
-		out.Campaigns = append(out.Campaigns, s.view(d, c, byCampaign[c.ID], false, now))
+		items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: c.ID})
+		if err != nil {
+			return Overview{}, err
+		}
+		for _, it := range items {
+			tally.add(d, it, c.Due)
+		}
+		out.Campaigns = append(out.Campaigns, s.view(d, c, items, false, now))
 	}
-	out.Reviewers = reviewers(d, items, func(id string) time.Time { return due[id] })
+	out.Reviewers = tally.list()
 	return out, nil
 }
