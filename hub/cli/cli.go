@@ -48,7 +48,8 @@ Usage:
   shiftgate-hub review show  --data DIR --id ID [--format text|json|csv]  one campaign's items (csv: audit evidence)
   shiftgate-hub review run   --data DIR                                start due default campaigns, escalate overdue items
   shiftgate-hub findings --data DIR [--format json|csv] [--dormant-days N]   risk findings
-  shiftgate-hub report   --data DIR [--format json|csv]                the four governance numbers
+  shiftgate-hub report   --data DIR [--format json|csv] [--since DATE] [--until DATE]
+                                                                      the four governance numbers (for a period)
   shiftgate-hub admin  bootstrap --data DIR [--name NAME] [--public-url URL] [--force]  print the first console admin's one-time link
   shiftgate-hub demo   --data DIR [--listen ADDR] [--exit]               a hub with a demo organisation
 

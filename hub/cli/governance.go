@@ -249,14 +249,20 @@ func (e env) report(ctx context.Context, args []string) error {
 	fs := e.flags("report")
 	data := fs.String("data", "", "hub data directory")
 	format := fs.String("format", "json", "json or csv")
+	since := fs.String("since", "", "count only joiners, leavers and review campaigns from this date (2026-07-01, UTC) or time (RFC 3339)")
+	until := fs.String("until", "", "… up to this date, included (2026-09-30), or before this time (RFC 3339)")
 	if err := parse(fs, args, "data"); err != nil {
 		return err
 	}
 	if err := checkFormat(*format, "json", "csv"); err != nil {
 		return err
 	}
+	period, err := governance.ParsePeriod(*since, *until)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
 	return e.withReports(ctx, *data, func(g *governance.Service, e env) error {
-		rep, err := g.Numbers(ctx)
+		rep, err := g.NumbersIn(ctx, period)
 		if err != nil {
 			return err
 		}

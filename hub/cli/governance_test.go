@@ -83,6 +83,10 @@ func TestGovernanceCommands(t *testing.T) {
 	if code != 0 || err != nil || len(rows) != 19 || strings.Join(rows[0], ",") != "metric,statistic,value" {
 		t.Errorf("report csv: %d %v %q", code, err, out)
 	}
+	code, out, _ = run(t, "report", "--data", dir, "--format", "csv", "--since", "2026-07-01", "--until", "2026-09-30")
+	if code != 0 || !strings.HasPrefix(out, "metric,statistic,value\nperiod,since,2026-07-01T00:00:00Z\nperiod,until,2026-10-01T00:00:00Z\n") {
+		t.Errorf("report csv for the third quarter: %d %q", code, out)
+	}
 	code, out, _ = run(t, "findings", "--data", dir, "--format", "csv", "--dormant-days", "7")
 	if code != 0 || !strings.HasPrefix(out, "id,kind,rule,user_id,user,entitlement,since,remediation,detail\n") {
 		t.Errorf("findings csv: %d %q", code, out)
@@ -93,6 +97,8 @@ func TestGovernanceCommands(t *testing.T) {
 
 	for _, args := range [][]string{
 		{"report", "--data", dir, "--format", "xml"},
+		{"report", "--data", dir, "--since", "soon"},
+		{"report", "--data", dir, "--since", "2026-09-30", "--until", "2026-07-01"},
 		{"findings", "--data", dir, "--dormant-days", "0"},
 		{"review", "start", "--data", dir, "--name", "x", "--due", "soon"},
 		{"review", "start", "--data", dir, "--name", "x", "--due", "2020-01-01"},

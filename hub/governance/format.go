@@ -55,6 +55,16 @@ func WriteReportCSV(w io.Writer, r Report) error {
 		return strconv.FormatFloat(*v, 'f', -1, 64)
 	}
 	cw.Write([]string{"metric", "statistic", "value"})
+	if p := r.Period; p != nil {
+		bound := func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.Format(time.RFC3339)
+		}
+		cw.Write([]string{"period", "since", bound(p.Since)})
+		cw.Write([]string{"period", "until", bound(p.Until)})
+	}
 	for _, d := range []struct {
 		name string
 		d    Durations

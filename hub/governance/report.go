@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -53,6 +54,10 @@ func summarise(vals []float64, pending int) Durations {
 // Report is the four numbers, with what they are computed from.
 type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
+	// Period, when the report covers one (NumbersIn): only the joiners,
+	// leavers and review campaigns it holds are counted. The orphaned
+	// account rate is the current state's, whatever the period.
+	Period *Period `json:"period,omitempty"`
 	// TimeToProvision: per joiner — a user created active or pending,
 	// one created inactive once it is activated, a deprovisioned user
 	// activated again (a re-hire) — from that request, or the start date
@@ -87,6 +92,65 @@ type Counts struct {
 	ReviewItemsOnTime int `json:"review_items_decided_on_time"`
 }
 
+// Period bounds a report: joiners by when their clock started (the
+// request, or the start date when later), leavers by their leaver event,
+// review campaigns by their due date, each in [Since, Until). A zero bound
+// is open.
+type Period struct {
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+}
+
+// ParsePeriod reads a period as typed on the command line or in a query:
+// each bound a date (2026-07-01, UTC) or an RFC 3339 time, either may be
+// empty (open). A date as until counts whole: "--since 2026-07-01 --until
+// 2026-09-30" is the third quarter, to the midnight after 30 September.
+func ParsePeriod(since, until string) (Period, error) {
+	var p Period
+	var err error
+	if p.Since, err = parseBound(since, false); err != nil {
+		return Period{}, fmt.Errorf("since: %w", err)
+	}
+	if p.Until, err = parseBound(until, true); err != nil {
+		return Period{}, fmt.Errorf("until: %w", err)
+	}
+	return p, p.Check()
+}
+
+func parseBound(s string, end bool) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if day, err := time.Parse(time.DateOnly, s); err == nil {
+		if end {
+			day = day.AddDate(0, 0, 1)
+		}
+		return day, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a date like 2026-07-01 nor a time like 2026-07-01T00:00:00Z", s)
+	}
+	return t.UTC(), nil
+}
+
+// Contains reports whether t lies in p.
+func (p Period) Contains(t time.Time) bool {
+	return (p.Since.IsZero() || !t.Before(p.Since)) && (p.Until.IsZero() || t.Before(p.Until))
+}
+
+// Open reports whether p bounds nothing: the report covers all time.
+func (p Period) Open() bool { return p.Since.IsZero() && p.Until.IsZero() }
+
+// Check refuses a period that ends before it starts.
+func (p Period) Check() error {
+	if !p.Since.IsZero() && !p.Until.IsZero() && !p.Since.Before(p.Until) {
+		return fmt.Errorf("period: since (%s) must be before until (%s)", p.Since.Format(time.RFC3339), p.Until.Format(time.RFC3339))
+	}
+	return nil
+}
+
 // Numbers computes the four numbers now, from the audit log, the
 // revocations and the store's current state. It reads only the audit
 // records appended since its last call; the rest is a scan of users,
@@ -94,10 +158,24 @@ type Counts struct {
 // console shows and `shiftgate-hub report` prints; /metrics serves a copy
 // cached briefly.
 func (s *Service) Numbers(ctx context.Context) (Report, error) {
+	return s.NumbersIn(ctx, Period{})
+}
+
+// NumbersIn is Numbers for the joiners, leavers and review campaigns of
+// period p (an auditor's quarter, say): the report an auditor asks for per
+// period. A joiner or leaver of the period still pending now counts as
+// pending; a campaign of the period not due yet is left out.
+func (s *Service) NumbersIn(ctx context.Context, p Period) (Report, error) {
+	if err := p.Check(); err != nil {
+		return Report{}, err
+	}
 	now := s.now()
 	rep := Report{GeneratedAt: now}
+	if !p.Open() {
+		rep.Period = &p
+	}
 	var err error
-	if rep.TimeToProvision, rep.TimeToDeprovision, err = s.durations(ctx); err != nil {
+	if rep.TimeToProvision, rep.TimeToDeprovision, err = s.durations(ctx, p); err != nil {
 		return Report{}, fmt.Errorf("governance numbers: %w", err)
 	}
 	d, err := loadDirectory(ctx, s.cfg.Store)
@@ -110,15 +188,15 @@ func (s *Service) Numbers(ctx context.Context) (Report, error) {
 	}
 	rep.Counts.OrphanedAccounts, rep.Counts.Accounts = orphans, accounts
 	rep.OrphanedAccountRate = ratio(orphans, accounts)
-	if rep.Counts.ReviewItemsOnTime, rep.Counts.ReviewItemsDue, err = s.reviewCompletion(ctx, now); err != nil {
+	if rep.Counts.ReviewItemsOnTime, rep.Counts.ReviewItemsDue, err = s.reviewCompletion(ctx, now, p); err != nil {
 		return Report{}, fmt.Errorf("governance numbers: %w", err)
 	}
 	rep.AccessReviewCompletionRate = ratio(rep.Counts.ReviewItemsOnTime, rep.Counts.ReviewItemsDue)
 	return rep, nil
 }
 
-// durations measures joiners and leavers.
-func (s *Service) durations(ctx context.Context) (ttp, ttd Durations, err error) {
+// durations measures the joiners and leavers of period p.
+func (s *Service) durations(ctx context.Context, p Period) (ttp, ttd Durations, err error) {
 	s.histMu.Lock()
 	defer s.histMu.Unlock()
 	h, err := s.sync(ctx)
@@ -132,6 +210,7 @@ func (s *Service) durations(ctx context.Context) (ttp, ttd Durations, err error)
 		from, ready := j.from(), j.readyBy(now)
 		switch {
 		case j.left:
+		case !p.Open() && (from.IsZero() || !p.Contains(from)):
 		case ready.IsZero() && (from.IsZero() || from.After(now)):
 			// Nothing asked for yet: an account staged inactive, or a
 			// joiner before its start date.
@@ -145,6 +224,9 @@ func (s *Service) durations(ctx context.Context) (ttp, ttd Durations, err error)
 
 	vals, pending = nil, 0
 	for _, l := range h.leavers {
+		if !p.Contains(l.event) {
+			continue
+		}
 		if l.done.IsZero() {
 			if l.done, err = s.acked(ctx, l); err != nil {
 				return ttp, ttd, err
@@ -212,15 +294,15 @@ func (s *Service) orphanRate(ctx context.Context, d *directory, now time.Time) (
 	return len(orphanSet), len(accountSet), nil
 }
 
-// reviewCompletion counts the items of campaigns due by now, and those of
-// them decided by their campaign's due date.
-func (s *Service) reviewCompletion(ctx context.Context, now time.Time) (onTime, due int, err error) {
+// reviewCompletion counts the items of the campaigns of period p due by
+// now, and those of them decided by their campaign's due date.
+func (s *Service) reviewCompletion(ctx context.Context, now time.Time, p Period) (onTime, due int, err error) {
 	cs, err := s.cfg.Store.ListCampaigns(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	for _, c := range cs {
-		if c.Due.After(now) {
+		if c.Due.After(now) || !p.Contains(c.Due) {
 			continue
 		}
 		items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: c.ID})
