@@ -169,7 +169,12 @@ func (s *Server) apiRemediate(w http.ResponseWriter, r *http.Request, a lifecycl
 }
 
 func (s *Server) apiReport(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	rep, err := s.gov.Numbers(r.Context())
+	q := r.URL.Query()
+	period, err := governance.ParsePeriod(q.Get("since"), q.Get("until"))
+	if err != nil {
+		return errors.Join(errBadRequest, err)
+	}
+	rep, err := s.gov.NumbersIn(r.Context(), period)
 	if err != nil {
 		return err
 	}

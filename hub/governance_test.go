@@ -99,6 +99,14 @@ func TestAccessReviewAPI(t *testing.T) {
 	if ttd := rep["time_to_deprovision_seconds"].(map[string]any); ttd["count"] != 0.0 || ttd["p50"] != nil {
 		t.Errorf("time to deprovision with no leaver = %v", ttd)
 	}
+	// A period before the hub's history measures nobody; a bad bound is 400.
+	old := wantAPI(t, h.API(t, "GET", "/api/v1/report?since=2000-01-01&until=2000-12-31", nil), 200)
+	if ttp := old["time_to_provision_seconds"].(map[string]any); ttp["count"] != 0.0 || old["period"] == nil {
+		t.Errorf("report for 2000 = %v", old)
+	}
+	if r := h.API(t, "GET", "/api/v1/report?since=yesterday", nil); r.Status != 400 {
+		t.Errorf("report?since=yesterday: %d %s, want 400", r.Status, r.Body)
+	}
 
 	body := h.API(t, "GET", "/metrics", nil).Body
 	for _, m := range []string{"shiftgate_time_to_provision_seconds_count 1", `shiftgate_time_to_provision_seconds{quantile="0.95"}`,
