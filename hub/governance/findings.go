@@ -70,6 +70,7 @@ type Finding struct {
 	grantID   string
 	credID    []byte
 	sessionID string
+	consoleID string
 }
 
 func newFinding(kind, rule string, u store.User, userID, ent string, since time.Time, remedy, detail string) Finding {
@@ -134,6 +135,17 @@ type FindingsOptions struct {
 //     compromised, its user verification bypassable). Registration refuses
 //     such a model from then on; the badges already registered are
 //     reported here. Remediation: revoke the credential.
+//   - dormant/console_no_signin: an enabled web-console account that has
+//     not signed in for DormantAfter (its last passkey use, or its
+//     creation or last change when later). user is the account's name,
+//     user_id its hub user's ID when one is named like it.
+//     Remediation: disable the console account.
+//   - orphaned/console_account_of_inactive_user: an enabled console
+//     account named like a hub user who is disabled (deprovisioned).
+//     Remediation: disable the console account. A console account named
+//     like no hub user at all (the first admin of a hub, made by admin
+//     bootstrap) is not an orphan here: it never had an HR identity, and
+//     the console's Accounts page lists it for review.
 func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding, error) {
 	fs, _, err := s.findings(ctx, opt)
 	return fs, err
@@ -220,6 +232,11 @@ func (s *Service) evaluate(ctx context.Context, ops store.Ops, d *directory, fac
 		return nil, err
 	}
 	out = append(out, s.untrustedModels(d, active)...)
+	cf, err := consoleFindings(ctx, ops, d, now, dormant, only)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, cf...)
 	for _, u := range d.users {
 		if !live(u) || only != "" && u.ID != only {
 			continue
@@ -505,7 +522,7 @@ func (s *Service) Remediate(ctx context.Context, a lifecycle.Actor, id string, o
 			outcome = OutcomeGone
 		} else {
 			f = cur
-			if outcome, err = remedy(ctx, t, a, f, why); err != nil {
+			if outcome, err = remedy(ctx, t, a, f, why, now); err != nil {
 				return err
 			}
 		}
@@ -578,6 +595,10 @@ func remedied(ctx context.Context, tx store.Ops, f Finding, now time.Time) (bool
 		var g store.Grant
 		g, err = tx.GetGrant(ctx, f.grantID)
 		gone = err == nil && !current(g, now)
+	case RemedyDisableConsole:
+		var c store.ConsoleAccount
+		c, err = tx.GetConsoleAccount(ctx, f.consoleID)
+		gone = err == nil && !c.Disabled.IsZero()
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return true, nil
@@ -587,9 +608,11 @@ func remedied(ctx context.Context, tx store.Ops, f Finding, now time.Time) (bool
 
 // remedy applies f's remediation in t and returns its outcome: "done", or
 // OutcomeGone when there was nothing left to remove.
-func remedy(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, f Finding, why string) (string, error) {
+func remedy(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, f Finding, why string, now time.Time) (string, error) {
 	var err error
 	switch f.Remediation {
+	case RemedyDisableConsole:
+		return disableConsole(ctx, t, a, f, why, now)
 	case RemedyRevokeCredential:
 		err = t.RevokeCredential(ctx, a, f.credID, why)
 	case RemedyEndSession:

@@ -286,10 +286,34 @@ func (s *Service) orphanRate(ctx context.Context, d *directory, now time.Time) (
 			accountSet[u.ID] = true
 		}
 	}
+	cf, err := consoleFindings(ctx, s.cfg.Store, d, now, s.cfg.DormantAfter, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, f := range cf {
+		if f.Kind == KindOrphaned {
+			fs = append(fs, f)
+		}
+	}
+	// Enabled console accounts hold access too; each is an account of its
+	// own, beside the hub user it may be named like.
+	consoles, err := s.cfg.Store.ListConsoleAccounts(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, c := range consoles {
+		if c.Disabled.IsZero() {
+			accountSet["console:"+c.ID] = true
+		}
+	}
 	orphanSet := map[string]bool{}
 	for _, f := range fs {
-		orphanSet[f.UserID] = true
-		accountSet[f.UserID] = true
+		key := f.UserID
+		if f.consoleID != "" {
+			key = "console:" + f.consoleID
+		}
+		orphanSet[key] = true
+		accountSet[key] = true
 	}
 	return len(orphanSet), len(accountSet), nil
 }

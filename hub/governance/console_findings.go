@@ -1,0 +1,119 @@
+package governance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// Console account findings: the web console's accounts hold access too
+// (an admin's most of all), and an auditor asks about them first.
+const (
+	// RuleConsoleNoSignIn: an enabled console account that has not signed
+	// in for DormantAfter (kind dormant).
+	RuleConsoleNoSignIn = "console_no_signin"
+	// RuleConsoleOfLeaver: an enabled console account named like a hub
+	// user who is disabled or deleted (kind orphaned). The leaver path
+	// disables such accounts; this means one was enabled again, or slipped
+	// through.
+	RuleConsoleOfLeaver = "console_account_of_inactive_user"
+	// RemedyDisableConsole disables the console account and ends its
+	// console sessions, as the console's Disable does.
+	RemedyDisableConsole = "disable_console_account"
+)
+
+// consoleFindings evaluates the console account rules; with only set,
+// just for the accounts named like that user.
+func consoleFindings(ctx context.Context, ops store.Ops, d *directory, now time.Time, dormant time.Duration, only string) ([]Finding, error) {
+	accounts, err := ops.ListConsoleAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	named := func(name string) (store.User, bool) {
+		u, ok := d.byUserName[store.FoldName(name)]
+		return u, ok
+	}
+	if only != "" {
+		// d knows only's user by ID (userDirectory), or not at all when
+		// it was deleted: read it, deleted or not.
+		u, err := ops.GetUser(ctx, only)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		named = func(name string) (store.User, bool) { return u, store.FoldName(name) == store.FoldName(u.UserName) }
+	}
+	var out []Finding
+	for _, acct := range accounts {
+		if !acct.Disabled.IsZero() {
+			continue
+		}
+		u, hasUser := named(acct.Name)
+		if only != "" && !hasUser {
+			continue
+		}
+		userID := ""
+		if hasUser {
+			userID = u.ID
+		}
+		ent := "console:" + acct.Role
+		if hasUser && !live(u) {
+			f := newFinding(KindOrphaned, RuleConsoleOfLeaver, store.User{UserName: acct.Name}, userID, consoleEntitlement(acct), u.Modified, RemedyDisableConsole,
+				fmt.Sprintf("console account %s (%s) is enabled, but the hub user %s is %s", acct.Name, acct.Role, u.UserName, u.State))
+			f.consoleID = acct.ID
+			out = append(out, f)
+		}
+		creds, err := ops.ListConsoleCredentials(ctx, acct.ID)
+		if err != nil {
+			return nil, err
+		}
+		last := later(acct.Created, acct.Modified)
+		for _, c := range creds {
+			last = later(last, c.LastUsed)
+		}
+		if now.Sub(last) >= dormant {
+			f := newFinding(KindDormant, RuleConsoleNoSignIn, store.User{UserName: acct.Name}, userID, consoleEntitlement(acct), last, RemedyDisableConsole,
+				fmt.Sprintf("console account %s (%s) has not signed in since %s (%d days); it can still sign in", acct.Name, ent, last.Format(time.RFC3339), int(now.Sub(last)/(24*time.Hour))))
+			f.consoleID = acct.ID
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// consoleEntitlement names a console account in a finding: its ID keeps
+// the finding's ID apart from another account's of the same name.
+func consoleEntitlement(a store.ConsoleAccount) string { return "console:" + a.ID }
+
+// disableConsole is RemedyDisableConsole in t, audited as the console's
+// Disable is. An actor may not disable its own console account that way.
+func disableConsole(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, f Finding, why string, now time.Time) (string, error) {
+	ops := t.Ops()
+	acct, err := ops.GetConsoleAccount(ctx, f.consoleID)
+	if err != nil {
+		return "", err
+	}
+	if a.Name == "console:"+acct.Name {
+		return "", fmt.Errorf("%w: finding %s is about your own console account: ask another admin", ErrForbidden, f.ID)
+	}
+	if !acct.Disabled.IsZero() {
+		return OutcomeGone, nil
+	}
+	acct, n, err := store.DisableConsoleAccount(ctx, ops, acct.ID, now)
+	if err != nil {
+		return "", err
+	}
+	err = t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: "console.account_disable", Subject: "console:" + acct.ID,
+		Detail: map[string]any{"name": acct.Name, "role": acct.Role, "sessionsEnded": n, "reason": why}})
+	if err != nil {
+		return "", err
+	}
+	return "done", nil
+}
