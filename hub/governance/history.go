@@ -262,16 +262,22 @@ func (h *history) fold(r store.AuditRecord) {
 			MembersAdded   []string `json:"membersAdded"`
 			MembersRemoved []string `json:"membersRemoved"`
 			// The name (group.create, group.delete), or its before and
-			// after on a rename (group.update), which lists every member
-			// as removed from the old role although they stay members.
+			// after on a rename (group.update).
 			DisplayName json.RawMessage `json:"displayName"`
+			// The members who stay, on a rename: written (possibly
+			// empty) by hubs whose membersRemoved lists only the members
+			// who left. Earlier hubs wrote none, and listed every member
+			// as removed from the old role although they stay members,
+			// with those who left among them: nobody is taken out of the
+			// group by such a record.
+			MembersKept []string `json:"membersKept"`
 		}
 		if !ok || json.Unmarshal(r.Detail, &d) != nil {
 			return
 		}
 		var rename struct{ Before, After string }
 		renamed := r.Action == "group.update" && json.Unmarshal(d.DisplayName, &rename) == nil && !strings.EqualFold(rename.Before, rename.After)
-		if !renamed {
+		if !renamed || d.MembersKept != nil {
 			for _, m := range d.MembersRemoved {
 				delete(h.groupsOf[m], gid)
 			}

@@ -382,7 +382,10 @@ type Decider struct {
 // as the reviewer's). A keep of an item whose user is disabled or deleted
 // is refused with ErrConflict: there is no access left to certify, and a
 // keep would attest to access that does not exist; a revoke of it records
-// the outcome "already gone", which is what happened.
+// the outcome "already gone" (no access was live), and still removes the
+// membership or site a disabled user keeps for a re-hire, so that a
+// re-hire does not get back what the reviewer revoked (the review.decide
+// record then says removedWhileDisabled).
 func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comment string) (ItemView, error) {
 	a := d.Actor
 	decision = strings.ToLower(strings.TrimSpace(decision))
@@ -414,9 +417,9 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 				return err
 			}
 		}
-		outcome := ""
+		outcome, removed := "", false
 		if decision == DecisionRevoke {
-			if outcome, err = s.revoke(ctx, t, a, it); err != nil {
+			if outcome, removed, err = s.revoke(ctx, t, a, it); err != nil {
 				return err
 			}
 		}
@@ -457,6 +460,11 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		if outcome != "" {
 			detail["outcome"] = outcome
 		}
+		if removed && outcome == OutcomeGone {
+			// A disabled user's: no access was live, but the
+			// membership or site it kept for a re-hire is gone now.
+			detail["removedWhileDisabled"] = true
+		}
 		if d.UserID != "" {
 			detail["deciderUser"] = d.UserID
 		}
@@ -493,9 +501,17 @@ func keepable(ctx context.Context, tx store.Ops, it store.ReviewItem) error {
 	return fmt.Errorf("%w: user %s is %s: there is no access left to keep; decide revoke to record it as already gone", ErrConflict, name, state)
 }
 
-// revoke removes the entitlement an item is about.
-func (s *Service) revoke(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, it store.ReviewItem) (string, error) {
-	var err error
+// revoke removes the entitlement an item is about and returns the
+// outcome, and whether anything was removed. A disabled user's membership
+// or site is removed (a leaver keeps them for a re-hire, which must not
+// get back what a reviewer revoked), with the outcome OutcomeGone all the
+// same: no access was live to revoke.
+func (s *Service) revoke(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, it store.ReviewItem) (string, bool, error) {
+	u, err := t.Ops().GetUser(ctx, it.UserID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", false, err
+	}
+	held := err == nil && live(u)
 	switch it.Kind {
 	case store.ReviewItemRole:
 		// A renamed group is another role now: the reviewed one is gone.
@@ -504,7 +520,7 @@ func (s *Service) revoke(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor
 		case errors.Is(gerr, store.ErrNotFound):
 			err = lifecycle.ErrGone
 		case gerr != nil:
-			return "", gerr
+			return "", false, gerr
 		case !strings.EqualFold(g.DisplayName, it.Entitlement):
 			err = lifecycle.ErrGone
 		default:
@@ -515,13 +531,15 @@ func (s *Service) revoke(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor
 	case store.ReviewItemGrant:
 		_, err = t.RevokeGrant(ctx, a, it.Entitlement, "access review: revoked")
 	default:
-		return "", fmt.Errorf("review item %s of unknown kind %q", it.ID, it.Kind)
+		return "", false, fmt.Errorf("review item %s of unknown kind %q", it.ID, it.Kind)
 	}
-	if errors.Is(err, lifecycle.ErrGone) {
-		return OutcomeGone, nil
+	switch {
+	case errors.Is(err, lifecycle.ErrGone):
+		return OutcomeGone, false, nil
+	case err != nil:
+		return "", false, err
+	case !held:
+		return OutcomeGone, true, nil
 	}
-	if err != nil {
-		return "", err
-	}
-	return OutcomeRevoked, nil
+	return OutcomeRevoked, true, nil
 }

@@ -44,12 +44,15 @@ func (t *Tx) Audit(ctx context.Context, entries ...audit.Entry) error {
 
 // RemoveMember takes the user out of the group, like a SCIM group update
 // would: sessions held under the role end and the loss is recorded as a
-// revocation. ErrGone if the user is not a member, or is not active or
-// pending: a disabled user's roles give no access, and they are kept for
-// a re-hire (see strip), like its sites (RemoveSite).
+// revocation. A disabled user's membership is removed too: it gives no
+// access while the user is disabled, but a leaver keeps its memberships
+// for a re-hire (see strip), and one a reviewer or an admin took away must
+// not come back with the re-hire. (The caller tells from the user's state
+// whether any access was live.) ErrGone if the user is not a member, or
+// is deleted or unknown (a deleted user is a member of no group).
 func (t *Tx) RemoveMember(ctx context.Context, a Actor, groupID, userID string) error {
 	u, err := t.tx.GetUser(ctx, userID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && u.State != store.UserActive && u.State != store.UserPending {
+	if errors.Is(err, store.ErrNotFound) || err == nil && u.State == store.UserDeleted {
 		return fmt.Errorf("group %s member %s: %w", groupID, userID, ErrGone)
 	}
 	if err != nil {
@@ -82,15 +85,16 @@ func (t *Tx) RemoveMember(ctx context.Context, a Actor, groupID, userID string) 
 }
 
 // RemoveSite removes a site from the user, like a SCIM mover: live
-// sessions on kiosks of that site end and are pushed. ErrGone if the user
-// does not have the site (or is not active or pending).
+// sessions on kiosks of that site end and are pushed. A disabled user's
+// site is removed too, for the reason RemoveMember gives. ErrGone if the
+// user does not have the site, or is deleted or unknown.
 func (t *Tx) RemoveSite(ctx context.Context, a Actor, userID, site string) error {
 	var before store.User
 	gone := false
 	u, err := t.tx.UpdateUser(ctx, userID, func(old store.User) (store.User, error) {
 		before = old
 		i := slices.IndexFunc(old.Sites, func(s string) bool { return equalFold(s, site) })
-		if i < 0 || (old.State != store.UserActive && old.State != store.UserPending) {
+		if i < 0 || old.State == store.UserDeleted {
 			gone = true
 			return old, ErrGone
 		}
@@ -100,7 +104,7 @@ func (t *Tx) RemoveSite(ctx context.Context, a Actor, userID, site string) error
 		// Dates sent as calendar days span the sites that remain.
 		return old, t.e.resolveDates(ctx, t.tx, &old)
 	})
-	if gone {
+	if gone || errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("user %s site %s: %w", userID, site, ErrGone)
 	}
 	if err != nil {

@@ -42,6 +42,14 @@ func (e *Engine) CreateGroup(ctx context.Context, a Actor, g store.Group) (store
 // that leaves the group as it was (an add of a member it has, a remove of
 // one it has not) writes nothing: the group keeps its version and no
 // group.update is recorded, as for users (updateUser).
+//
+// The group.update record lists in membersRemoved only the members who
+// left the group. A rename (another role: not a change of case) also
+// lists, in membersKept, the members who stay: they lost the old role
+// (user.entitlements_removed, as those who left) and hold the new one.
+// membersKept is written on every rename, empty when nobody stays, so a
+// reader tells these records from those of earlier hubs, which listed
+// every member before a rename as removed (see hub/governance's history).
 func (e *Engine) UpdateGroup(ctx context.Context, a Actor, id string, fn func(store.Group) (store.Group, error)) (store.Group, error) {
 	var out store.Group
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
@@ -78,14 +86,17 @@ func (e *Engine) UpdateGroup(ctx context.Context, a Actor, id string, fn func(st
 		out = g
 		added, removed := diff(before.Members, g.Members)
 		renamed := before.DisplayName != g.DisplayName
-		if !strings.EqualFold(before.DisplayName, g.DisplayName) {
-			// Another role: the old one is removed from every member. A
-			// change of case keeps the role (names compare without case).
-			removed = before.Members
-		}
+		lost := removed // who loses the old role
 		detail := map[string]any{}
 		if renamed {
 			detail["displayName"] = map[string]string{"before": before.DisplayName, "after": g.DisplayName}
+		}
+		if !strings.EqualFold(before.DisplayName, g.DisplayName) {
+			// Another role: the old one is removed from every member,
+			// also from those who stay (they hold the new one). A
+			// change of case keeps the role (names compare without case).
+			lost = before.Members
+			detail["membersKept"] = stayed(before.Members, g.Members)
 		}
 		if len(added) > 0 {
 			detail["membersAdded"] = added
@@ -101,7 +112,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, a Actor, id string, fn func(st
 		}); err != nil {
 			return err
 		}
-		return e.removeRole(ctx, tx, c, a, before.DisplayName, removed, true)
+		return e.removeRole(ctx, tx, c, a, before.DisplayName, lost, true)
 	})
 	if err != nil {
 		return store.Group{}, fmt.Errorf("update group %s: %w", id, err)
@@ -167,6 +178,22 @@ func checkMembers(ctx context.Context, tx store.Ops, ids []string) error {
 		}
 	}
 	return nil
+}
+
+// stayed returns the members of old that are in new too, in old's order;
+// never nil, so that it is recorded as a list even when empty.
+func stayed(old, new []string) []string {
+	in := make(map[string]bool, len(new))
+	for _, s := range new {
+		in[s] = true
+	}
+	out := []string{}
+	for _, s := range old {
+		if in[s] {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // diff returns what is in new but not old, and in old but not new.
