@@ -10,7 +10,8 @@
 //     for the entitlement, and every live session that depended on it is
 //     ended and recorded as a revocation to push to its kiosk.
 //   - Leaver: active=false, DELETE, or an end date reached disables the
-//     user and strips it (groups, credentials, grants, sessions), and
+//     user and strips it (credentials, grants, sessions; it keeps its
+//     group memberships for a re-hire, and DELETE removes them), and
 //     disables the web-console accounts of its userName (console.go); a
 //     DELETE keeps a tombstone for audit. A later re-hire may reuse the
 //     userName, and gets no console account back.
