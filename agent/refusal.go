@@ -15,7 +15,8 @@ const (
 	// RefusalCertificate: the hub refused the certificate (TLS alert
 	// bad_certificate, certificate_unknown or unsupported_certificate, or
 	// HTTP 401/403 at the channel's upgrade). The hub does this for a
-	// device an admin disabled or deleted.
+	// device an admin disabled or deleted, and for a certificate a
+	// renewal superseded (one older than the kiosk's newest).
 	RefusalCertificate = "certificate_refused"
 	// RefusalRevoked: the hub answered certificate_revoked.
 	RefusalRevoked = "certificate_revoked"
@@ -89,7 +90,7 @@ func (e *DeviceRefusedError) Hint() string {
 	case RefusalUnknownCA:
 		return "the hub no longer trusts the CA that issued this kiosk's certificate (the hub's CA was replaced?): " + again + " with the hub's current ca.pem"
 	default:
-		return "this kiosk's certificate was refused by the hub: it may have been disabled or deleted; " + again
+		return "this kiosk's certificate was refused by the hub: it may have been disabled or deleted, or its certificate replaced by a newer one it no longer has (a state directory restored from a backup?); " + again
 	}
 }
 

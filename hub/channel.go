@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/certs"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
 	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/enroll"
@@ -43,6 +45,8 @@ type channel struct {
 	// login needs its site on every tap. A device change that matters
 	// (disable) closes the channel, so the entry never outlives it.
 	devices sync.Map // device ID → store.Device
+	// renewals paces certificate renewals (renewCert).
+	renewals renewLimiter
 }
 
 // ack is one acknowledged revocation push, recorded in batches.
@@ -378,31 +382,154 @@ func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *polic
 // renewCert signs a kiosk's CSR for a fresh certificate, if the kiosk is
 // still enabled: a disable leaves its channel open for a moment (for the
 // revocation pushes), and a request sent then must not get a certificate.
-// The check, the signature and the audit record of the certificate issued
-// are one transaction, so a disable commits either before (refused) or
-// after the issuance.
+// The check, the signature, the device's new serials and the audit record
+// of the certificate issued are one transaction, so a disable commits
+// either before (refused) or after the issuance.
+//
+// The new certificate becomes the only one the hub takes for the device
+// (store.Device.CertSerial), with the one this channel was opened with
+// for enroll.ReplacedCertGrace: the certificate the kiosk proved it holds,
+// which is not always the last one issued (a kiosk that did not get the
+// last renewal's answer renews with the one before). A channel opened
+// with a certificate the hub no longer takes (a channel that outlived a
+// renewal and its grace) gets no certificate and is closed: the kiosk
+// reconnects with its newest one and renews then.
+//
+// A kiosk gets at most one certificate by renewal per renewInterval.
 func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRenew) (wire.Envelope, error) {
-	var der []byte
+	peer := push.PeerCertificate(ctx)
+	if peer == nil {
+		// Every channel carries one (push.Hub.ServeHTTP).
+		return wire.Envelope{}, fmt.Errorf("renew the certificate of device %s: the channel's certificate is unknown", deviceID)
+	}
+	presented := enroll.SerialOf(peer)
+	now := c.s.cfg.Now()
+	done, wait := c.renewals.start(deviceID, now)
+	if wait > 0 {
+		return wire.Envelope{}, &push.SafeError{Code: wire.ErrState,
+			Message: fmt.Sprintf("this kiosk was issued a certificate less than %s ago: renew again in %s", renewInterval, wait.Round(time.Second)),
+			Err:     fmt.Errorf("device %s renews more often than once per %s", deviceID, renewInterval)}
+	}
+	var (
+		der      []byte
+		leaf     *x509.Certificate
+		stale    bool // the channel's certificate is no longer taken
+		fromPrev bool // renewed with the certificate the last renewal replaced
+		d        store.Device
+	)
 	err := c.s.st.InTx(ctx, func(tx store.Ops) error {
-		d, err := tx.GetDevice(ctx, deviceID)
+		var err error
+		d, err = tx.UpdateDevice(ctx, deviceID, func(d store.Device) (store.Device, error) {
+			if d.State != store.DeviceActive {
+				return d, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled: it gets no new certificate", Err: fmt.Errorf("device %s is disabled", deviceID)}
+			}
+			if !d.TakesCert(presented, peer.NotBefore, now) {
+				stale = true
+				return d, &push.SafeError{Code: wire.ErrState, Message: "this channel was opened with a device certificate that has since been replaced: reconnect with the newest one, then renew",
+					Err: fmt.Errorf("device %s: the channel's certificate %s is superseded by %s", deviceID, presented, d.CertSerial)}
+			}
+			var err error
+			der, err = c.s.certs.CA.SignDeviceCSR(cr.CSR, deviceID, enroll.DeviceCertLifetime, now)
+			if errors.Is(err, certs.ErrInvalidCSR) {
+				return d, &push.SafeError{Code: wire.ErrBadMessage, Message: "the certificate request is not valid", Err: err}
+			} else if err != nil {
+				// The hub's CA cannot sign: the hub's fault, answered
+				// wire.ErrInternal and logged by push.
+				return d, fmt.Errorf("issue a renewed certificate for device %s: %w", deviceID, err)
+			}
+			if leaf, err = x509.ParseCertificate(der); err != nil {
+				return d, fmt.Errorf("issue a renewed certificate for device %s: %w", deviceID, err)
+			}
+			// Renewed with the previous certificate (the kiosk missed the
+			// last renewal's answer): it stays the previous one, but its
+			// grace is not extended, or a key the kiosk no longer has
+			// could be kept alive by renewing with it within every grace.
+			fromPrev = d.PrevCertSerial != "" && presented == d.PrevCertSerial && presented != d.CertSerial
+			if !fromPrev {
+				d.PrevCertUntil = now.Add(enroll.ReplacedCertGrace)
+			}
+			d.CertSerial, d.CertIssued, d.PrevCertSerial = enroll.SerialOf(leaf), leaf.NotBefore, presented
+			return d, nil
+		})
 		if err != nil {
 			return err
 		}
-		if d.State != store.DeviceActive {
-			return &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled: it gets no new certificate", Err: fmt.Errorf("device %s is disabled", deviceID)}
-		}
-		now := c.s.cfg.Now()
-		if der, err = c.s.certs.CA.SignDeviceCSR(cr.CSR, deviceID, enroll.DeviceCertLifetime, now); err != nil {
-			return &push.SafeError{Code: wire.ErrBadMessage, Message: "the certificate request is not valid", Err: err}
-		}
 		_, err = c.s.audit.Append(ctx, tx, auditEntry(deviceActor(deviceID), "device.cert_renew", "device:"+deviceID,
-			map[string]any{"name": d.Name, "notAfter": now.Add(enroll.DeviceCertLifetime).UTC()}))
+			map[string]any{"name": d.Name, "serial": d.CertSerial, "notAfter": leaf.NotAfter.UTC(), "renewedWith": presented}))
 		return err
 	})
+	done(err == nil)
+	log := c.s.cfg.Logger
+	switch {
+	case stale:
+		log.Warn("certificate renewal refused: the kiosk's channel was opened with a certificate since replaced; closing it so that the kiosk reconnects with its newest one",
+			"device", deviceID, "serial", presented)
+		if ctx.Err() == nil { // still the device's channel: a newer one would have closed it
+			c.s.push.Disconnect(deviceID, "device certificate superseded: reconnect with the newest one")
+		}
+	case err == nil && fromPrev:
+		log.Warn("device certificate renewed with the certificate the last renewal replaced: the kiosk did not take that renewal's answer, or the old key is used elsewhere; the certificate the last renewal issued is no longer taken",
+			"device", deviceID, "name", d.Name, "renewed_with", presented, "issued", d.CertSerial, "previous_until", d.PrevCertUntil)
+	}
 	if err != nil {
 		return wire.Envelope{}, err
 	}
 	return wire.New(wire.TypeCert, "", "", wire.Cert{Cert: der})
+}
+
+// renewInterval is the least time between two certificates a kiosk gets
+// by renewal. The agent renews at most once a minute whatever happens
+// (agent.MinRenewInterval); a kiosk asking more often is faulty or is not
+// the kiosk, and each renewal makes the certificate before it the
+// previous one.
+const renewInterval = time.Minute
+
+// renewLimiter paces renewals per device (renewInterval), in memory: a
+// restarted hub forgets, which costs at most one extra renewal.
+type renewLimiter struct {
+	mu    sync.Mutex
+	last  map[string]time.Time // device ID → when its last renewal began
+	swept time.Time            // when entries older than renewInterval were last dropped
+}
+
+// start begins a renewal of deviceID at now, or returns how long to wait
+// when one began less than renewInterval before. done ends it: a renewal
+// that issued nothing (issued false) does not count.
+func (l *renewLimiter) start(deviceID string, now time.Time) (done func(issued bool), wait time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.last == nil {
+		l.last = make(map[string]time.Time)
+	}
+	if now.Sub(l.swept) >= renewInterval {
+		for id, t := range l.last {
+			if now.Sub(t) >= renewInterval {
+				delete(l.last, id)
+			}
+		}
+		l.swept = now
+	}
+	prev, had := l.last[deviceID]
+	// A renewal "after" now (the hub's clock was set back) does not hold
+	// the kiosk up until the clock is back there.
+	if had && !now.Before(prev) && now.Sub(prev) < renewInterval {
+		return nil, prev.Add(renewInterval).Sub(now)
+	}
+	l.last[deviceID] = now
+	return func(issued bool) {
+		if issued {
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if t, ok := l.last[deviceID]; ok && t.Equal(now) {
+			if had {
+				l.last[deviceID] = prev
+			} else {
+				delete(l.last, deviceID)
+			}
+		}
+	}, 0
 }
 
 // profile returns the hardware profile kiosk d was enrolled with. A

@@ -28,6 +28,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
@@ -36,6 +37,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/console"
+	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/policy"
@@ -174,6 +176,19 @@ type Server struct {
 	// enrollGuard refuses a source of many wrong enrollment codes for a
 	// while (see enrollguard.go).
 	enrollGuard *enrollGuard
+	// superseded is when each refused superseded device certificate was
+	// last logged (verifyDevice): device ID/serial → time.Time.
+	superseded sync.Map
+}
+
+// logSuperseded reports whether a refusal of key (device/serial) should
+// be logged at now: the first, then one an hour.
+func (s *Server) logSuperseded(key string, now time.Time) bool {
+	if last, ok := s.superseded.Load(key); ok && now.Sub(last.(time.Time)) < time.Hour && !now.Before(last.(time.Time)) {
+		return false
+	}
+	s.superseded.Store(key, now)
+	return true
 }
 
 // New opens the hub's data directory, creating what is missing.
@@ -490,14 +505,29 @@ func (s *Server) TLSConfig() *tls.Config {
 }
 
 // verifyDevice refuses client certificates of unknown or disabled kiosks
-// during the TLS handshake.
-func (s *Server) verifyDevice(deviceID string, _ *x509.Certificate) error {
+// during the TLS handshake, and every certificate of a kiosk but its
+// newest (store.Device.TakesCert): the one its last renewal replaced is
+// taken for enroll.ReplacedCertGrace, any older one never again, whatever
+// its expiry. A kiosk enrolled before the hub recorded serials is taken
+// with any certificate of the CA until its next renewal.
+func (s *Server) verifyDevice(deviceID string, cert *x509.Certificate) error {
 	d, err := s.st.GetDevice(context.Background(), deviceID)
 	if err != nil {
 		return fmt.Errorf("device %s: %w", deviceID, err)
 	}
 	if d.State != store.DeviceActive {
 		return fmt.Errorf("device %s is disabled", deviceID)
+	}
+	if serial := enroll.SerialOf(cert); !d.TakesCert(serial, cert.NotBefore, s.cfg.Now()) {
+		// A handshake error is logged by net/http at debug level only:
+		// this one must reach the operator, once an hour per kiosk and
+		// certificate (a refused kiosk tries again every minute or so).
+		if !s.logSuperseded(deviceID+"/"+serial, s.cfg.Now()) {
+			return fmt.Errorf("device %s: certificate %s was superseded by a renewal", deviceID, serial)
+		}
+		s.cfg.Logger.Warn("device certificate refused: a renewal superseded it. If the kiosk itself presented it (it lost its newest certificate: a state directory restored from a backup, a renewal answer lost more than a day ago), disable the kiosk and enroll it again; otherwise the kiosk's old key is in use elsewhere",
+			"device", deviceID, "name", d.Name, "site", d.Site, "serial", serial, "current_serial", d.CertSerial, "not_after", cert.NotAfter.UTC())
+		return fmt.Errorf("device %s: certificate %s was superseded by a renewal", deviceID, serial)
 	}
 	return nil
 }

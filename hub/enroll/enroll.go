@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,6 +34,13 @@ const CodeTTL = 15 * time.Minute
 // DeviceCertLifetime is the lifetime of a device certificate; the agent
 // renews it over the channel after two thirds of it.
 const DeviceCertLifetime = 30 * 24 * time.Hour
+
+// ReplacedCertGrace is how long the certificate a kiosk renewed with is
+// still taken after the renewal (store.Device.PrevCertSerial): a kiosk
+// that did not get the renewal's answer still holds only that one, and
+// renews again with it. Every other certificate the renewal replaced is
+// refused at once.
+const ReplacedCertGrace = 24 * time.Hour
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U.
 const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -149,10 +157,12 @@ func hashCode(code string) []byte {
 	return sum[:]
 }
 
-// Redeem enrolls a kiosk: it uses the code, creates the device, signs its
-// CSR and records it, all in one transaction, so a refused CSR leaves the
-// code usable. ErrBadCSR means the CSR is at fault (certs.ErrInvalidCSR);
-// a CA that cannot sign is an error of the hub's, not ErrBadCSR.
+// Redeem enrolls a kiosk: it uses the code, signs its CSR, creates the
+// device with the certificate's serial (the only certificate the hub
+// takes for it until it renews) and records it, all in one transaction,
+// so a refused CSR leaves the code usable. ErrBadCSR means the CSR is at
+// fault (certs.ErrInvalidCSR); a CA that cannot sign is an error of the
+// hub's, not ErrBadCSR.
 func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, req wire.EnrollRequest, now time.Time) (wire.EnrollResponse, error) {
 	var resp wire.EnrollResponse
 	now = now.UTC()
@@ -169,14 +179,8 @@ func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, r
 			// the right profile.
 			return fmt.Errorf("%w: enroll with --profile %s", ErrWrongProfile, c.Profile)
 		}
-		d := store.Device{ID: uuid.NewString(), Name: c.DeviceName, Site: c.Site, Profile: strings.TrimSpace(req.Profile),
-			State: store.DeviceActive, Created: now, Modified: now}
-		if d, err = tx.CreateDevice(ctx, d); errors.Is(err, store.ErrConflict) {
-			return ErrNameTaken
-		} else if err != nil {
-			return err
-		}
-		der, err := ca.SignDeviceCSR(req.CSR, d.ID, DeviceCertLifetime, now)
+		id := uuid.NewString()
+		der, err := ca.SignDeviceCSR(req.CSR, id, DeviceCertLifetime, now)
 		if errors.Is(err, certs.ErrInvalidCSR) {
 			return fmt.Errorf("%w: %v", ErrBadCSR, err)
 		} else if err != nil {
@@ -185,14 +189,47 @@ func Redeem(ctx context.Context, st store.Store, log *audit.Log, ca *certs.CA, r
 			// and the code stays usable once it is fixed.
 			return fmt.Errorf("issue device certificate: %w", err)
 		}
+		leaf, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fmt.Errorf("issue device certificate: %w", err)
+		}
+		serial := SerialOf(leaf)
+		// The device is created with its certificate's serial: the hub
+		// takes no other certificate for it (store.Device.CertSerial).
+		d := store.Device{ID: id, Name: c.DeviceName, Site: c.Site, Profile: strings.TrimSpace(req.Profile),
+			State: store.DeviceActive, Created: now, Modified: now, CertSerial: serial, CertIssued: leaf.NotBefore}
+		if d, err = tx.CreateDevice(ctx, d); errors.Is(err, store.ErrConflict) {
+			return ErrNameTaken
+		} else if err != nil {
+			return err
+		}
 		if _, err := log.Append(ctx, tx, audit.Entry{Actor: "device:" + d.ID, System: "agent", Action: "device.enroll", Subject: "device:" + d.ID,
-			Detail: map[string]any{"name": d.Name, "site": d.Site, "profile": d.Profile}}); err != nil {
+			Detail: map[string]any{"name": d.Name, "site": d.Site, "profile": d.Profile, "serial": serial}}); err != nil {
 			return err
 		}
 		resp = wire.EnrollResponse{DeviceID: d.ID, DeviceName: d.Name, Site: d.Site, Cert: der, DeviceCA: ca.Cert.Raw}
 		return nil
 	})
 	return resp, err
+}
+
+// CertSerial returns the serial number of the certificate der (DER) as
+// store.Device.CertSerial keeps it: lowercase hexadecimal without leading
+// zeros.
+func CertSerial(der []byte) (string, error) {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return "", fmt.Errorf("read certificate serial: %w", err)
+	}
+	return SerialOf(c), nil
+}
+
+// SerialOf returns c's serial number as store.Device.CertSerial keeps it.
+func SerialOf(c *x509.Certificate) string {
+	if c == nil || c.SerialNumber == nil {
+		return ""
+	}
+	return c.SerialNumber.Text(16)
 }
 
 // system names the interface an actor used: tokens come through the API,

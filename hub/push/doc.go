@@ -7,7 +7,8 @@
 //  1. Upgrade. Hub.ServeHTTP insists on a verified device certificate
 //     (certs.RequireDeviceCert; 401 otherwise) and upgrades the request.
 //     Unknown or disabled devices never get this far: the TLS handshake
-//     already refused them.
+//     already refused them. The channel's context, which the Handler's
+//     methods get, carries the certificate (PeerCertificate).
 //  2. Hello. The first frame must be a hello, within 10 s. Anything else is
 //     answered with an error message and the channel is closed with a
 //     policy-violation close code. The connection is registered for its

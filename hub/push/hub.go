@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -89,7 +90,8 @@ type Handler interface {
 	// is answered with wire.ErrUnknownType, a SafeError with its code and
 	// message, anything else with wire.ErrInternal. Incoming error
 	// messages are passed on too but never answered with an error. ctx
-	// ends with the channel.
+	// ends with the channel, and carries the device certificate it was
+	// opened with (PeerCertificate).
 	Request(ctx context.Context, deviceID string, env wire.Envelope) (wire.Envelope, error)
 	// Acked reports that deviceID acknowledged push at time at. It runs on
 	// the connection's reader goroutine: keep it short.
@@ -254,11 +256,24 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// stack grew during the TLS handshake), about a third of what an idle
 	// channel would otherwise keep. The request's context ends when
 	// ServeHTTP returns, so the channel keeps only its values.
-	ctx := context.WithoutCancel(r.Context())
+	ctx := context.WithValue(context.WithoutCancel(r.Context()), peerCertKey{}, r.TLS.VerifiedChains[0][0])
 	go func() {
 		defer h.wg.Done()
 		h.serve(ctx, deviceID, ws)
 	}()
+}
+
+// peerCertKey is the context key of a channel's device certificate.
+type peerCertKey struct{}
+
+// PeerCertificate returns the verified device certificate that the
+// channel whose context is ctx was opened with, the one the kiosk
+// presented at the TLS handshake: Handler methods get that context. It
+// stays the channel's certificate for as long as the channel lasts,
+// whatever the kiosk renews meanwhile. nil for a context of no channel.
+func PeerCertificate(ctx context.Context) *x509.Certificate {
+	c, _ := ctx.Value(peerCertKey{}).(*x509.Certificate)
+	return c
 }
 
 // Push queues a push of typ with data (JSON-encoded once, here; a

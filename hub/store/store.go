@@ -396,6 +396,12 @@ const (
 )
 
 // Device is an enrolled kiosk.
+//
+// The hub takes only the kiosk's newest device certificate: the one whose
+// serial is CertSerial, and PrevCertSerial's until PrevCertUntil. Any other
+// certificate its CA issued for the device (one a renewal replaced, whose
+// key may be on a disk the kiosk no longer has) is refused at the TLS
+// handshake.
 type Device struct {
 	ID       string
 	Name     string // unique, case-insensitive
@@ -406,6 +412,44 @@ type Device struct {
 	Created  time.Time
 	Modified time.Time
 	LastSeen time.Time
+	// CertSerial is the serial number, in lowercase hexadecimal without
+	// leading zeros, of the device certificate issued last (at enrollment
+	// or renewal). "" for a kiosk enrolled before the hub recorded
+	// serials: any certificate of the hub CA for the device is taken
+	// until its next renewal records one.
+	CertSerial string
+	// CertIssued is the NotBefore of the certificate CertSerial names. A
+	// certificate of the hub CA for the device issued after it (a later
+	// NotBefore) is taken too: only the hub issues them, so it is one whose
+	// record was lost, as when the database is restored from a backup
+	// older than the kiosk's last renewal. Zero when not recorded (a
+	// kiosk pinned before it was), and then only the serials count.
+	CertIssued time.Time
+	// PrevCertSerial is the serial of the certificate the kiosk renewed
+	// with, taken until PrevCertUntil so that a kiosk that did not get the
+	// renewal's answer is not locked out. "" (and PrevCertUntil zero) for
+	// none.
+	PrevCertSerial string
+	PrevCertUntil  time.Time
+}
+
+// TakesCert reports whether the hub takes d's certificate with serial
+// (CertSerial's format), valid from notBefore, at now: d's current one, one
+// issued after it (see CertIssued), its previous one before PrevCertUntil,
+// or any one while d has no serial recorded. It says nothing about d's
+// State.
+func (d Device) TakesCert(serial string, notBefore, now time.Time) bool {
+	switch {
+	case d.CertSerial == "":
+		return true
+	case serial == "":
+		return false
+	case serial == d.CertSerial:
+		return true
+	case !d.CertIssued.IsZero() && notBefore.After(d.CertIssued):
+		return true
+	}
+	return serial == d.PrevCertSerial && now.Before(d.PrevCertUntil)
 }
 
 // DeviceOps reads and writes devices.

@@ -8,33 +8,48 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
-const deviceCols = `id, name, site, profile, state, version, created, modified, last_seen`
+const deviceCols = `id, name, site, profile, state, version, created, modified, last_seen, cert_serial, prev_cert_serial, prev_cert_until, cert_issued`
+
+// schemaDeviceCerts records each kiosk's current device certificate and
+// the one it renewed with (store.Device.CertSerial). Kiosks enrolled
+// before it get empty ones: the hub takes their certificates as before
+// until their next renewal records one.
+const schemaDeviceCerts = `
+ALTER TABLE devices ADD COLUMN cert_serial TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN prev_cert_serial TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN prev_cert_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN cert_issued INTEGER NOT NULL DEFAULT 0;
+`
 
 func scanDevice(s scanner) (store.Device, error) {
 	var (
 		d                           store.Device
 		state                       int64
 		created, modified, lastSeen int64
+		prevUntil, issued           int64
 	)
-	if err := s.Scan(&d.ID, &d.Name, &d.Site, &d.Profile, &state, &d.Version, &created, &modified, &lastSeen); err != nil {
+	if err := s.Scan(&d.ID, &d.Name, &d.Site, &d.Profile, &state, &d.Version, &created, &modified, &lastSeen,
+		&d.CertSerial, &d.PrevCertSerial, &prevUntil, &issued); err != nil {
 		return store.Device{}, err
 	}
 	d.State = store.DeviceState(state)
 	d.Created, d.Modified, d.LastSeen = fromNanos(created), fromNanos(modified), fromNanos(lastSeen)
+	d.PrevCertUntil, d.CertIssued = fromNanos(prevUntil), fromNanos(issued)
 	return d, nil
 }
 
 func normDevice(d store.Device) store.Device {
 	d.Created, d.Modified, d.LastSeen = utc(d.Created), utc(d.Modified), utc(d.LastSeen)
+	d.PrevCertUntil, d.CertIssued = utc(d.PrevCertUntil), utc(d.CertIssued)
 	return d
 }
 
 func deviceArgs(d store.Device) ([]any, error) {
-	if err := checkTimes(d.Created, d.Modified, d.LastSeen); err != nil {
+	if err := checkTimes(d.Created, d.Modified, d.LastSeen, d.PrevCertUntil, d.CertIssued); err != nil {
 		return nil, err
 	}
 	return []any{d.ID, d.Name, d.Site, d.Profile, int64(d.State), d.Version,
-		nanos(d.Created), nanos(d.Modified), nanos(d.LastSeen)}, nil
+		nanos(d.Created), nanos(d.Modified), nanos(d.LastSeen), d.CertSerial, d.PrevCertSerial, nanos(d.PrevCertUntil), nanos(d.CertIssued)}, nil
 }
 
 func (o ops) CreateDevice(ctx context.Context, d store.Device) (store.Device, error) {
@@ -45,7 +60,7 @@ func (o ops) CreateDevice(ctx context.Context, d store.Device) (store.Device, er
 	}
 	err = o.write(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		return mapErr(err)
 	})
 	if err != nil {
@@ -124,7 +139,8 @@ func (o ops) UpdateDevice(ctx context.Context, id string, fn func(store.Device) 
 			return err
 		}
 		_, err = q.ExecContext(ctx, `UPDATE devices SET name = ?2, site = ?3, profile = ?4,
-			state = ?5, version = ?6, created = ?7, modified = ?8, last_seen = ?9
+			state = ?5, version = ?6, created = ?7, modified = ?8, last_seen = ?9,
+			cert_serial = ?10, prev_cert_serial = ?11, prev_cert_until = ?12, cert_issued = ?13
 			WHERE id = ?1`, args...)
 		return mapErr(err)
 	})

@@ -31,6 +31,7 @@ func migrations() []migration {
 		{name: "shift extensions bound to a site", sql: schemaExtensionSite},
 		{name: "users' start and end dates as calendar days", sql: schemaUserDays},
 		{name: "API token expiry and rotation", sql: schemaTokenExpiry},
+		{name: "device certificates pinned by serial", sql: schemaDeviceCerts},
 	}
 }
 
