@@ -244,10 +244,16 @@ func (t *Texts) StatusText(online bool) string {
 	return t.text("status.offline")
 }
 
+// maxPlace is the most characters of a site's or a kiosk's name that the
+// header shows: the two share a third of the header's width, and much
+// longer ones (up to maxValue each) took most of a small panel's height,
+// leaving the locked screen's message a sliver.
+const maxPlace = 32
+
 // PlaceText names the kiosk in the header: its site and its name, either
-// of which may be unknown ("").
+// of which may be unknown (""), each cut at maxPlace characters.
 func (t *Texts) PlaceText(site, kiosk string) string {
-	site, kiosk = plain(site), plain(kiosk)
+	site, kiosk = cut(plain(site), maxPlace), cut(plain(kiosk), maxPlace)
 	switch {
 	case site == "":
 		return kiosk
@@ -305,23 +311,45 @@ func fill(template string, kv ...string) string {
 	return strings.NewReplacer(pairs...).Replace(template)
 }
 
+// maxValue is the most characters (runes) of a value from the hub that the
+// screen shows: the agent's cut for display names (64). A longer value is
+// cut to maxValue-1 and "…".
+const maxValue = 64
+
 // plain is a value from the hub (a worker's or a role's name, a site, a
 // kiosk's name) as the screen shows it, alone or in a sentence: without
 // bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and the like),
 // which would turn round the words of the sentence that follow the value
-// ("Ausweis für {name} registriert" would end in "treirtsiger"), and with
-// control characters (a newline, a tab) and runs of spaces made one space.
-// A name written in a right-to-left script keeps its letters, in their
-// order.
+// ("Ausweis für {name} registriert" would end in "treirtsiger"), nor other
+// invisible format characters (zero-width spaces, tag characters), with
+// control characters (a newline, a tab) and runs of spaces made one space,
+// and cut at maxValue characters. A name written in a right-to-left script
+// keeps its letters, in their order.
+//
+// The cut matters for the values the agent passes on as the hub gives
+// them: it cuts display names, but not the user name shown when there is
+// none, nor the role, site or kiosk names. Uncut, a user name of a few
+// hundred characters in the enrollment prompt, which is pinned over Sign
+// out, pushed the session's apps out of reach and the prompt off the
+// screen.
 func plain(s string) string {
 	s = strings.Map(func(r rune) rune {
 		switch {
-		case unicode.Is(unicode.Bidi_Control, r):
+		case unicode.Is(unicode.Bidi_Control, r), unicode.Is(unicode.Cf, r):
 			return -1
 		case unicode.IsControl(r):
 			return ' '
 		}
 		return r
 	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	return cut(strings.Join(strings.Fields(s), " "), maxValue)
+}
+
+// cut is s cut to at most n characters (runes), the last of them "…" when
+// s was longer.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return strings.TrimSpace(string(r[:n-1])) + "…"
+	}
+	return s
 }

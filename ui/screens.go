@@ -132,7 +132,11 @@ func (m *Model) header() fyne.CanvasObject {
 	return container.NewGridWithColumns(3, where, m.clock, status)
 }
 
-// centred is msg's title and detail, centred on the screen.
+// centred is msg's title and detail, centred in the space the screen's
+// header and badges leave. A title too long for that space (the
+// enrollment prompt or outcome with a 64-character name, in large type, on
+// the rpi5-touch profile's 853×480) scrolls in it instead of being drawn
+// over the header and the badges.
 func (m *Model) centred(msg Message) fyne.CanvasObject {
 	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
 	if msg.Detail != "" {
@@ -141,24 +145,17 @@ func (m *Model) centred(msg Message) fyne.CanvasObject {
 		items = append(items, d)
 	}
 	items = append(items, layout.NewSpacer())
-	return container.NewVBox(items...)
+	return container.NewVScroll(container.NewVBox(items...))
 }
 
 // message is the verifying, ending, ended, refused and enrollment outcome screens;
 // badges says whether the demo badges are offered (a new tap is welcome).
 func (m *Model) message(msg Message, badges bool) fyne.CanvasObject {
-	items := []fyne.CanvasObject{layout.NewSpacer(), heading(msg.Title)}
-	if msg.Detail != "" {
-		d := line(msg.Detail)
-		d.Wrapping = fyne.TextWrapWord // a long detail wraps on a small screen, as the heading does
-		items = append(items, d)
-	}
-	items = append(items, layout.NewSpacer())
 	var bottom fyne.CanvasObject
 	if badges {
 		bottom = m.badges()
 	}
-	return container.NewBorder(nil, bottom, nil, nil, container.NewVBox(items...))
+	return container.NewBorder(nil, bottom, nil, nil, m.centred(msg))
 }
 
 // session is the active and warning screens: who is signed in, until
