@@ -21,7 +21,9 @@
 //  2. The device is active. Else wire.RefusedNotAllowedHere.
 //  3. The device's site is one of the user's Sites, or an active
 //     just-in-time grant (Start ≤ now < End, not revoked) is for that site.
-//     Else wire.RefusedNotAllowedHere.
+//     Else wire.RefusedNotAllowedHere. A grant or shift extension counts
+//     only when its UserID is the user's: one naming no user, or another,
+//     gives nothing (fail closed).
 //  4. The user has at least one role here: group roles (Input.Roles) count
 //     at any of the user's sites, a grant's role only at the grant's site.
 //     A role counts only if its rule (Rules.Roles, or Rules.Other for a role
@@ -104,6 +106,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -274,17 +278,25 @@ func Decide(in Input) Decision {
 	}
 	// 3. The site.
 	member := slices.ContainsFunc(u.Sites, func(s string) bool { return strings.EqualFold(s, d.Site) })
-	var grants []*store.Grant
+	grants := 0 // active here; counted, not collected: a login allocates nothing per grant
 	for i := range in.Grants {
-		if g := &in.Grants[i]; grantActive(g, u.ID, d.Site, now) {
-			grants = append(grants, g)
+		if grantActive(&in.Grants[i], u.ID, d.Site, now) {
+			grants++
 		}
 	}
-	if !member && len(grants) == 0 {
+	if !member && grants == 0 {
 		return refuse(wire.RefusedNotAllowedHere, "user %s: site %s is not among the user's sites %v and no grant for it is active", u.UserName, d.Site, u.Sites)
 	}
-	// 4. Roles here.
-	var cands []candidate
+	// 4. Roles here. The candidates live on the stack for the usual few;
+	// past that they move once to room for every role the user holds
+	// here, rather than growing role by role (groups that give no apps,
+	// often most of an identity provider's, never take room).
+	held := grants
+	if member {
+		held += len(in.Roles)
+	}
+	var few [8]candidate
+	cands := few[:0]
 	var excluded, excludedNames []string // why a condition left a role out, and the role; once per role
 	add := func(name string, until time.Time) {
 		rule := rules.rule(name)
@@ -315,6 +327,9 @@ func Decide(in Input) Decision {
 				return
 			}
 		}
+		if len(cands) == cap(cands) {
+			cands = append(make([]candidate, 0, max(held, 2*cap(cands))), cands...)
+		}
 		cands = append(cands, candidate{name: name, rule: rule, until: until})
 	}
 	if member {
@@ -322,11 +337,13 @@ func Decide(in Input) Decision {
 			add(r, time.Time{})
 		}
 	}
-	for _, g := range grants {
-		add(g.Role, g.End)
+	for i := 0; grants > 0 && i < len(in.Grants); i++ {
+		if g := &in.Grants[i]; grantActive(g, u.ID, d.Site, now) {
+			add(g.Role, g.End)
+		}
 	}
 	if len(cands) == 0 {
-		dec := refuse(wire.RefusedNotAllowedHere, "user %s has no role with apps at site %s (groups %v, %d active grants here)", u.UserName, d.Site, in.Roles, len(grants))
+		dec := refuse(wire.RefusedNotAllowedHere, "user %s has no role with apps at site %s (groups %v, %d active grants here)", u.UserName, d.Site, in.Roles, grants)
 		if len(excluded) > 0 {
 			dec.Detail += ": " + strings.Join(excluded, "; ")
 		}
@@ -336,19 +353,22 @@ func Decide(in Input) Decision {
 	var shiftEnd time.Time
 	if len(u.Shifts) > 0 {
 		var ok bool
-		if shiftEnd, ok = ShiftWindow(u.Shifts, ExtensionsAt(in.Extensions, d.Site), now, rules.ShiftGrace); !ok {
+		if shiftEnd, ok = ShiftWindow(u.Shifts, extensionsFor(in.Extensions, u.ID, d.Site), now, rules.ShiftGrace); !ok {
 			return refuse(wire.RefusedOutsideShift, "user %s: %s is outside every shift (grace %v)", u.UserName, stamp(now), rules.ShiftGrace)
 		}
 	}
-	// 6. Certifications; 7. user verification.
+	// 6. Certifications; 7. user verification. Both filter cands in
+	// place: each c is a copy, written back at or before its own index.
 	var withheld, reasons []string
-	kept := cands[:0:0]
+	withhold := func(name, reason string) {
+		withheld, reasons = append(withheld, name), append(reasons, reason)
+	}
+	kept := cands[:0]
 	for _, c := range cands {
 		if name := c.rule.Certification; name != "" {
 			exp, ok := certification(u, name, now)
 			if !ok {
-				withheld = append(withheld, c.name)
-				reasons = append(reasons, fmt.Sprintf("role %s needs certification %s, %s", c.name, name, certProblem(u, name)))
+				withhold(c.name, fmt.Sprintf("role %s needs certification %s, %s", c.name, name, certProblem(u, name)))
 				continue
 			}
 			c.cert = exp
@@ -358,11 +378,10 @@ func Decide(in Input) Decision {
 	if len(kept) == 0 {
 		return refuse(wire.RefusedNotAllowedHere, "user %s: %s", u.UserName, strings.Join(reasons, "; "))
 	}
-	cands, kept = kept, kept[:0:0]
+	cands, kept = kept, kept[:0]
 	for _, c := range cands {
 		if c.rule.RequireUV && !in.UserVerified {
-			withheld = append(withheld, c.name)
-			reasons = append(reasons, "role "+c.name+" requires user verification")
+			withhold(c.name, "role "+c.name+" requires user verification")
 			continue
 		}
 		kept = append(kept, c)
@@ -377,6 +396,11 @@ func Decide(in Input) Decision {
 	if m := in.DeviceMaxSession; m > 0 && m < maxSession {
 		maxSession = m
 	}
+	apps := 0
+	for _, c := range kept {
+		apps += len(c.rule.Apps)
+	}
+	dec.Roles, dec.Apps = make([]string, 0, len(kept)), make([]string, 0, apps)
 	var ends bounds
 	for _, c := range kept {
 		dec.Roles = append(dec.Roles, c.name)
@@ -457,30 +481,54 @@ func ExtensionsAt(exts []store.ShiftExtension, site string) []store.ShiftExtensi
 	return out
 }
 
+// extensionsFor is ExtensionsAt for the user userID: like a grant, an
+// extension recorded for another user, or for none, gives nothing.
+func extensionsFor(exts []store.ShiftExtension, userID, site string) []store.ShiftExtension {
+	var out []store.ShiftExtension
+	for _, x := range exts {
+		if x.UserID != "" && x.UserID == userID && x.Site != "" && strings.EqualFold(x.Site, site) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // ShiftWindow returns the end of the working window now lies in, allowing
 // grace before the window starts. Shifts and the extensions running at now
 // that overlap or touch are merged into one window first; exts must be the
 // extensions of one site (ExtensionsAt), as a window is a kiosk's. ok is
 // false when now is in no window. A negative grace counts as none.
+//
+// It runs on every login: a user's shifts are stored sorted
+// (shift.Normalize), and without a running extension they are read where
+// they are, not copied (up to shift.MaxShifts of them).
 func ShiftWindow(shifts []store.Shift, exts []store.ShiftExtension, now time.Time, grace time.Duration) (end time.Time, ok bool) {
 	grace = max(grace, 0)
-	ws := make([]store.Shift, 0, len(shifts)+len(exts))
-	ws = append(ws, shifts...)
-	for _, x := range exts {
-		if x.Start.Before(x.End) && now.Before(x.End) {
-			ws = append(ws, store.Shift{Start: x.Start, End: x.End})
+	running := func(x store.ShiftExtension) bool { return x.Start.Before(x.End) && now.Before(x.End) }
+	byStart := func(a, b store.Shift) int { return a.Start.Compare(b.Start) }
+	ws := shifts
+	if slices.ContainsFunc(exts, running) || !slices.IsSortedFunc(shifts, byStart) {
+		ws = make([]store.Shift, 0, len(shifts)+len(exts))
+		ws = append(ws, shifts...)
+		for _, x := range exts {
+			if running(x) {
+				ws = append(ws, store.Shift{Start: x.Start, End: x.End})
+			}
 		}
+		slices.SortFunc(ws, byStart)
 	}
-	slices.SortFunc(ws, func(a, b store.Shift) int { return a.Start.Compare(b.Start) })
 	for i := 0; i < len(ws); {
 		start, stop := ws[i].Start, ws[i].End
+		if now.Before(start.Add(-grace)) {
+			break // this window and every later one open after now
+		}
 		j := i + 1
 		for ; j < len(ws) && !ws[j].Start.After(stop); j++ {
 			if ws[j].End.After(stop) {
 				stop = ws[j].End
 			}
 		}
-		if !now.Before(start.Add(-grace)) && now.Before(stop) {
+		if now.Before(stop) {
 			return stop, true
 		}
 		i = j
@@ -568,9 +616,10 @@ func (r *Rules) rule(name string) RoleRule {
 // grantActive reports whether g gives the user access at site now. A
 // revoked grant gives nothing, whatever now is: a login decided on a clock
 // behind the one that recorded the revocation, or a live session decided
-// again as of its start, must not get back what the revocation ended.
+// again as of its start, must not get back what the revocation ended. A
+// grant whose user is not known (no UserID) gives nobody anything.
 func grantActive(g *store.Grant, userID, site string, now time.Time) bool {
-	return (g.UserID == "" || g.UserID == userID) &&
+	return g.UserID != "" && g.UserID == userID &&
 		strings.EqualFold(g.Site, site) &&
 		!now.Before(g.Start) && now.Before(g.End) &&
 		g.Revoked.IsZero()
@@ -623,6 +672,19 @@ func refuse(code, format string, args ...any) Decision {
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
+// compareFold orders names as their lower-case forms compare, then as
+// they are: strings.Compare(strings.ToLower(a), strings.ToLower(b)) first,
+// without building either lower-case form (a session's roles are sorted on
+// every login).
 func compareFold(a, b string) int {
-	return cmp.Or(strings.Compare(strings.ToLower(a), strings.ToLower(b)), strings.Compare(a, b))
+	x, y := a, b
+	for x != "" && y != "" {
+		rx, nx := utf8.DecodeRuneInString(x)
+		ry, ny := utf8.DecodeRuneInString(y)
+		if c := cmp.Compare(unicode.ToLower(rx), unicode.ToLower(ry)); c != 0 {
+			return c
+		}
+		x, y = x[nx:], y[ny:]
+	}
+	return cmp.Or(cmp.Compare(len(x), len(y)), strings.Compare(a, b))
 }

@@ -52,10 +52,12 @@ func Normalize(shifts []store.Shift) ([]store.Shift, error) {
 	out := make([]store.Shift, len(shifts))
 	var problems []string
 	for i, s := range shifts {
-		if p := check(s); p != "" {
+		out[i] = store.Shift{Start: s.Start.UTC(), End: s.End.UTC()}
+		// Checked as stored, in UTC, as the import checks its rows: the
+		// years are UTC years whatever offset a time was sent with.
+		if p := check(out[i]); p != "" {
 			problems = append(problems, fmt.Sprintf("shift %d (%s): %s", i+1, Format(s), p))
 		}
-		out[i] = store.Shift{Start: s.Start.UTC(), End: s.End.UTC()}
 	}
 	if len(out) > MaxShifts {
 		problems = append(problems, fmt.Sprintf("%d shifts: at most %d per user; leave out shifts that are over", len(out), MaxShifts))
@@ -81,7 +83,7 @@ func check(s store.Shift) string {
 		return "needs a start and an end"
 	case !s.End.After(s.Start):
 		return "ends before it starts, or when it starts: the end must be later"
-	case s.Start.Year() < minYear || s.End.UTC().Year() >= maxYear:
+	case s.Start.UTC().Year() < minYear || s.End.UTC().Year() >= maxYear:
 		return fmt.Sprintf("times must lie between the years %d and %d", minYear, maxYear-1)
 	case s.End.Sub(s.Start) > MaxLength:
 		return fmt.Sprintf("lasts %s, longer than %s: split it into back-to-back shifts", s.End.Sub(s.Start), MaxLength)
