@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -286,10 +285,22 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		if err != nil {
 			return err
 		}
-		dec = policy.Decide(policy.Input{User: u, Roles: roles, Grants: grants, Extensions: exts, Device: d, DeviceMaxSession: c.s.deviceMaxSession(d.Profile),
-			Now: now, UserVerified: res.UserVerified, Rules: c.rules()})
+		prof, perr := c.profile(d)
+		in := policy.Input{User: u, Roles: roles, Grants: grants, Extensions: exts, Device: d, DeviceMaxSession: c.s.deviceMaxSession(d.Profile),
+			Now: now, UserVerified: res.UserVerified, Rules: c.rules()}
+		if perr == nil {
+			in.ProfileRequiresUV = func(role string) bool { return prof.UVFor(role) == "required" }
+			in.ProfileApps = func(role string) []string {
+				var ids []string
+				for _, a := range prof.AppsFor(role) {
+					ids = append(ids, a.ID)
+				}
+				return ids
+			}
+		}
+		dec = policy.Decide(in)
 		if dec.Allow {
-			c.applyProfile(d, res, &dec)
+			c.applyProfile(d, prof, perr, res, &dec)
 		}
 		if !dec.Allow {
 			if _, err := c.s.audit.Append(ctx, tx, auditEntry(actor, "login.refused", "user:"+u.ID, map[string]any{"device": deviceID, "code": dec.Code, "why": dec.Detail})); err != nil {
@@ -344,12 +355,12 @@ func (c *channel) nextChallenge(deviceID string) *wire.Challenge {
 	return &ch
 }
 
-// applyProfile narrows an allowed decision by the kiosk's hardware profile:
-// the authenticator model must be on its allow-list, a role whose user
-// verification the profile requires needs a verified tap, and the session's
-// apps are the profile's apps for the granted roles.
-func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *policy.Decision) {
-	prof, err := c.profile(d)
+// applyProfile refuses an allowed decision the kiosk's hardware profile
+// (prof, or the error reading it) does not allow: an unknown profile, or
+// an authenticator model off its allow-list. The profile's user
+// verification and apps per role are part of the decision itself
+// (policy.Input's ProfileRequiresUV and ProfileApps).
+func (c *channel) applyProfile(d store.Device, prof *profiles.Profile, err error, res authn.LoginResult, dec *policy.Decision) {
 	if err != nil {
 		c.s.cfg.Logger.Error("login refused: the kiosk's hardware profile is unknown", "device", d.ID, "err", err)
 		dec.Allow, dec.Code = false, wire.RefusedNotAllowedHere
@@ -359,23 +370,6 @@ func (c *channel) applyProfile(d store.Device, res authn.LoginResult, dec *polic
 	if !prof.AAGUIDAllowed(res.Credential.AAGUID) {
 		dec.Allow, dec.Code = false, wire.RefusedNotAllowedHere
 		dec.Detail = fmt.Sprintf("authenticator model %x is not on profile %s's allow-list", res.Credential.AAGUID, prof.Name)
-		return
-	}
-	var apps []string
-	for role := range strings.SplitSeq(dec.Role, policy.RoleSeparator) {
-		if prof.UVFor(role) == "required" && !res.UserVerified {
-			dec.Allow, dec.Code = false, wire.RefusedVerifyRequired
-			dec.Detail = fmt.Sprintf("profile %s requires user verification for role %s", prof.Name, role)
-			return
-		}
-		for _, a := range prof.AppsFor(role) {
-			if !slices.Contains(apps, a.ID) {
-				apps = append(apps, a.ID)
-			}
-		}
-	}
-	if len(apps) > 0 {
-		dec.Apps = apps
 	}
 }
 

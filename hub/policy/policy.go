@@ -209,6 +209,15 @@ type Input struct {
 	Now              time.Time
 	UserVerified     bool
 	Rules            Rules
+	// ProfileRequiresUV, when set, says whether the kiosk's hardware
+	// profile requires user verification for a role: such a role is
+	// withheld from a tap without it, as one whose rule requires it.
+	ProfileRequiresUV func(role string) bool
+	// ProfileApps, when set, returns the app IDs the kiosk's hardware
+	// profile lists for a role (with those it gives every role): a role
+	// with any gets those instead of its rule's apps; one with none keeps
+	// its rule's.
+	ProfileApps func(role string) []string
 }
 
 // Decision is the outcome. When Allow is false, Code is the wire refusal
@@ -380,8 +389,12 @@ func Decide(in Input) Decision {
 	}
 	cands, kept = kept, kept[:0]
 	for _, c := range cands {
-		if c.rule.RequireUV && !in.UserVerified {
+		if !in.UserVerified && c.rule.RequireUV {
 			withhold(c.name, "role "+c.name+" requires user verification")
+			continue
+		}
+		if !in.UserVerified && in.ProfileRequiresUV != nil && in.ProfileRequiresUV(c.name) {
+			withhold(c.name, "role "+c.name+" requires user verification on kiosk "+d.Name+"'s hardware profile")
 			continue
 		}
 		kept = append(kept, c)
@@ -404,7 +417,13 @@ func Decide(in Input) Decision {
 	var ends bounds
 	for _, c := range kept {
 		dec.Roles = append(dec.Roles, c.name)
-		dec.Apps = append(dec.Apps, c.rule.Apps...)
+		apps := c.rule.Apps
+		if in.ProfileApps != nil {
+			if pa := in.ProfileApps(c.name); len(pa) > 0 {
+				apps = pa
+			}
+		}
+		dec.Apps = append(dec.Apps, apps...)
 		dec.Privileged = dec.Privileged || c.rule.Privileged
 		if m := c.rule.MaxSession; m > 0 && m < maxSession {
 			maxSession = m
