@@ -17,8 +17,10 @@
 // Interoperability decisions (Okta and Microsoft Entra ID are the clients
 // that matter) are documented on the function that makes them; the main
 // ones are:
-//   - unknown attributes in a body are ignored (RFC 7644 §3.3 allows it), an
-//     unknown extension URN listed in "schemas" is rejected;
+//   - unknown attributes in a body are ignored (RFC 7644 §3.3 allows it),
+//     and so are unknown extension URNs listed in "schemas" and their data
+//     (Entra lists its ADSCIM Group schema on every group); in a PATCH, a
+//     value object or path naming nothing the server knows is invalidPath;
 //   - Entra's string booleans ("True", "False") and its plain-string
 //     enterprise manager are accepted;
 //   - a filter on an attribute the schema does not define matches no

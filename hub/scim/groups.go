@@ -242,6 +242,9 @@ func (h *Handler) serviceProviderConfig(w http.ResponseWriter, r *http.Request, 
 }
 
 func (h *Handler) schemas(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	if err := refuseDiscoveryFilter(r, "/Schemas"); err != nil {
+		return err
+	}
 	return writeAll(w, h.schemaRes)
 }
 
@@ -250,7 +253,21 @@ func (h *Handler) schema(w http.ResponseWriter, r *http.Request, _ lifecycle.Act
 }
 
 func (h *Handler) resourceTypes(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	if err := refuseDiscoveryFilter(r, "/ResourceTypes"); err != nil {
+		return err
+	}
 	return writeAll(w, h.typeRes)
+}
+
+// refuseDiscoveryFilter answers 403 for a discovery list asked with a
+// filter, as RFC 7644 §4 says a service provider SHOULD: the list ignores
+// filters (and paging), and a 200 with every schema or resource type would
+// read as "all of these matched". The other query parameters are ignored.
+func refuseDiscoveryFilter(r *http.Request, endpoint string) error {
+	if !r.URL.Query().Has("filter") {
+		return nil
+	}
+	return &Error{Status: http.StatusForbidden, Detail: endpoint + " does not take a filter (RFC 7644 §4); GET it whole, or GET " + endpoint + "/{id}"}
 }
 
 func (h *Handler) resourceType(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {

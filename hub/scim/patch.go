@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -58,6 +59,9 @@ func ParsePatch(body []byte) ([]Operation, error) {
 		if o.Path != nil && strings.TrimSpace(*o.Path) != "" {
 			op.Path = strings.TrimSpace(*o.Path)
 			p, err := parsePathText(op.Path)
+			if errors.Is(err, errPathTooDeep) {
+				return nil, ErrInvalidPath("operation %d: path nests parentheses and brackets more than %d deep", i+1, maxFilterDepth)
+			}
 			if err != nil {
 				return nil, ErrInvalidPath("operation %d: path is not a valid SCIM path; write it like name.givenName, emails[type eq \"work\"].value or members[value eq \"<id>\"]", i+1)
 			}
@@ -86,9 +90,16 @@ func ParsePatch(body []byte) ([]Operation, error) {
 	return ops, nil
 }
 
+// errPathTooDeep is parsePathText's error for a path nested deeper than
+// maxFilterDepth.
+var errPathTooDeep = errors.New("path nested too deep")
+
 func parsePathText(s string) (filter.Path, error) {
 	if len(s) > maxFilterLen {
 		return filter.Path{}, fmt.Errorf("path too long")
+	}
+	if nestingDepth(s) > maxFilterDepth {
+		return filter.Path{}, errPathTooDeep
 	}
 	if p, ok := simplePath(s); ok {
 		return p, nil

@@ -27,12 +27,35 @@ func Project(rt *ResourceType, res map[string]any, attributes, excludedAttribute
 // Responses render a resource for the one answer, so copying it again
 // only fed the garbage collector.
 func projectOwned(rt *ResourceType, res map[string]any, attributes, excludedAttributes []string) map[string]any {
-	return project(rt, res, attributes, excludedAttributes, func(v any) any { return v })
+	return project(rt, res, attributes, excludedAttributes, owned)
 }
 
 func project(rt *ResourceType, res map[string]any, attributes, excludedAttributes []string, cp func(any) any) map[string]any {
-	pr := projector{incl: parseSelection(rt, attributes), excl: parseSelection(rt, excludedAttributes),
-		selective: len(attributes) > 0, cp: cp}
+	return newProjection(rt, attributes, excludedAttributes).apply(res, cp)
+}
+
+// projection is an attributes and excludedAttributes pair resolved against
+// a resource type: a list resolves the names once for all its resources.
+type projection struct {
+	rt         *ResourceType
+	incl, excl selection
+	selective  bool
+}
+
+func newProjection(rt *ResourceType, attributes, excludedAttributes []string) projection {
+	return projection{rt: rt, incl: parseSelection(rt, attributes), excl: parseSelection(rt, excludedAttributes),
+		selective: len(attributes) > 0}
+}
+
+// owned is the copy function for a resource the caller hands over (see
+// projectOwned).
+func owned(v any) any { return v }
+
+// apply is Project with the names resolved; cp copies each value taken
+// from res (deepCopy, or owned).
+func (pj projection) apply(res map[string]any, cp func(any) any) map[string]any {
+	rt := pj.rt
+	pr := projector{incl: pj.incl, excl: pj.excl, selective: pj.selective, cp: cp}
 	out := map[string]any{}
 	pr.project(res, "", common, out)
 	pr.project(res, "", rt.Schema.Attributes, out)

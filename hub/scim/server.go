@@ -436,8 +436,9 @@ func (p listParams) parseFilter(rt *ResourceType) (*Filter, error) {
 // writeList answers a query with total matches and items, the page of them
 // asked for, each projected as asked.
 func writeList(w http.ResponseWriter, rt *ResourceType, p listParams, total int, items []map[string]any) {
+	pj := newProjection(rt, p.attributes, p.excluded)
 	for i := range items {
-		items[i] = projectOwned(rt, items[i], p.attributes, p.excluded)
+		items[i] = pj.apply(items[i], owned)
 	}
 	writeJSON(w, http.StatusOK, newListResponse(total, p.startIndex, items))
 }

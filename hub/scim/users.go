@@ -386,7 +386,7 @@ func (h *Handler) pageUsers(w http.ResponseWriter, r *http.Request, p listParams
 		total  int
 		err    error
 	)
-	if p.count > 0 && wantsAttr(p, "groups") {
+	if p.count > 0 && wantsAttr(h.users, p, "groups") {
 		users, groups, total, err = h.cfg.Store.ListUsersWithGroups(r.Context(), q)
 	} else {
 		users, total, err = h.cfg.Store.ListUsers(r.Context(), q)
@@ -409,18 +409,20 @@ func (h *Handler) pageUsers(w http.ResponseWriter, r *http.Request, p listParams
 	return nil
 }
 
-// wantsAttr reports whether a projection can include attr.
-func wantsAttr(p listParams, attr string) bool {
-	has := func(list []string) bool {
-		return slices.ContainsFunc(list, func(a string) bool {
-			a = strings.ToLower(a)
-			return a == attr || strings.HasPrefix(a, attr+".") || strings.HasSuffix(a, ":"+attr) || strings.Contains(a, ":"+attr+".")
-		})
-	}
+// wantsAttr reports whether the projection p asks for can include the
+// attribute attr of rt. It reads the lists as Project does
+// (parseSelection), so that the store is asked for what the answer will
+// show: excludedAttributes naming only sub-attributes of attr
+// (groups.display) leaves attr in. Matched by prefix, it left groups out
+// of unfiltered lists while GET /Users/{id} and filtered lists kept them.
+func wantsAttr(rt *ResourceType, p listParams, attr string) bool {
+	a := rt.Attribute(attr)
 	if len(p.attributes) > 0 {
-		return has(p.attributes)
+		named, _ := parseSelection(rt, p.attributes).has("", a)
+		return named
 	}
-	return !has(p.excluded)
+	excluded, subs := parseSelection(rt, p.excluded).has("", a)
+	return !excluded || subs != nil
 }
 
 // checkID refuses a PUT body whose id names another resource.
