@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/shift"
@@ -17,6 +18,37 @@ import (
 
 // farFuture is the first year treated as "no date".
 const farFuture = 2200
+
+// maxUserName is the longest userName the hub takes, in bytes. Entra's
+// userPrincipalName is at most 113 characters and Okta's login 100; a
+// userName is shown in the console, the audit trail and on kiosks, and
+// looked up by filters of at most maxFilterLen bytes.
+const maxUserName = 256
+
+// checkUserName refuses a new or changed userName that would be hard to
+// tell apart or to find: empty, longer than maxUserName, not UTF-8,
+// holding control or invisible formatting characters (a right-to-left
+// override, a zero-width space), or with spaces around it. A userName
+// stored before these checks is left alone until it changes, so that a
+// leaver with one can still be deactivated.
+func checkUserName(name string) error {
+	bad := func(why string) error {
+		return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "userName " + why}
+	}
+	switch {
+	case strings.TrimSpace(name) == "":
+		return bad("is required and must not be empty")
+	case len(name) > maxUserName:
+		return bad(fmt.Sprintf("is %d bytes long; at most %d", len(name), maxUserName))
+	case !utf8.ValidString(name):
+		return bad("is not valid UTF-8")
+	case strings.ContainsFunc(name, store.Hidden):
+		return bad("holds a control or invisible formatting character (such as a right-to-left override or a zero-width space)")
+	case strings.TrimSpace(name) != name:
+		return bad("starts or ends with a space")
+	}
+	return nil
+}
 
 // Attributes the hub keeps in typed fields or derives, never in the stored
 // document.
@@ -195,6 +227,9 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a lifecycle
 	if err := userFromResource(res, &u); err != nil {
 		return err
 	}
+	if err := checkUserName(u.UserName); err != nil {
+		return err
+	}
 	u, err = h.cfg.Engine.CreateUser(r.Context(), a, u)
 	if err != nil {
 		return err
@@ -226,6 +261,11 @@ func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request, a lifecycl
 		nu := old
 		if err := userFromResource(res, &nu); err != nil {
 			return old, err
+		}
+		if nu.UserName != old.UserName {
+			if err := checkUserName(nu.UserName); err != nil {
+				return old, err
+			}
 		}
 		return nu, h.keepDocument(old, &nu)
 	})
@@ -264,6 +304,11 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, a lifecycle.
 		nu := old
 		if err := userFromResource(res, &nu); err != nil {
 			return old, err
+		}
+		if nu.UserName != old.UserName {
+			if err := checkUserName(nu.UserName); err != nil {
+				return old, err
+			}
 		}
 		return nu, h.keepDocument(old, &nu)
 	})
