@@ -58,9 +58,15 @@ func (o ops) CreateDevice(ctx context.Context, d store.Device) (store.Device, er
 	if err != nil {
 		return store.Device{}, fmt.Errorf("create device %s: %w", d.ID, err)
 	}
+	key := store.FoldName(d.Name)
 	err = o.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		if d.State == store.DeviceActive {
+			if err := deviceNameTaken(ctx, q, d.Name, key, d.ID); err != nil {
+				return err
+			}
+		}
+		_, err := q.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`, name_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, key)...)
 		return mapErr(err)
 	})
 	if err != nil {
@@ -86,15 +92,23 @@ CREATE UNIQUE INDEX devices_name_enabled ON devices (name COLLATE NOCASE) WHERE 
 CREATE INDEX devices_name ON devices (name COLLATE NOCASE, created);
 `
 
-// GetDeviceByName returns the enabled kiosk with the name, or else the
-// latest disabled one.
+// GetDeviceByName returns the enabled kiosk with the name (compared by
+// store.FoldName: see schemaSiteDeviceNameKeys), or else the latest
+// disabled one. Where a file from before the keys holds several enabled
+// ones, the one spelled exactly as asked comes first.
 func (o ops) GetDeviceByName(ctx context.Context, name string) (store.Device, error) {
-	d, err := scanDevice(o.read.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE name = ? COLLATE NOCASE
-		ORDER BY state = ? DESC, created DESC, id DESC LIMIT 1`, name, store.DeviceActive))
+	d, err := scanDevice(o.read.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices WHERE name_key = ?1
+		ORDER BY state = ?2 DESC, name = ?3 DESC, created DESC, id DESC LIMIT 1`, store.FoldName(name), store.DeviceActive, name))
 	if err := mapErr(err); err != nil {
 		return store.Device{}, fmt.Errorf("get device named %s: %w", name, err)
 	}
 	return d, nil
+}
+
+// deviceNameTaken returns ErrConflict if an enabled kiosk other than id
+// has the name's key: names are unique among enabled kiosks.
+func deviceNameTaken(ctx context.Context, q querier, name, key, id string) error {
+	return nameTaken(ctx, q, `SELECT id FROM devices WHERE name_key = ? AND state = 1 AND id != ? LIMIT 1`, "kiosk name", name, key, id)
 }
 
 func getDevice(ctx context.Context, q querier, id string) (store.Device, error) {
@@ -138,10 +152,20 @@ func (o ops) UpdateDevice(ctx context.Context, id string, fn func(store.Device) 
 		if err != nil {
 			return err
 		}
+		// A kiosk keeps its name when it changes only in case, or stays
+		// disabled; an enabled one takes it when renamed or enabled. A
+		// name shared with another enabled kiosk before the keys (see
+		// schemaSiteDeviceNameKeys) stays as it is until one is renamed.
+		key := store.FoldName(d.Name)
+		if d.State == store.DeviceActive && (key != store.FoldName(old.Name) || old.State != store.DeviceActive) {
+			if err := deviceNameTaken(ctx, q, d.Name, key, d.ID); err != nil {
+				return err
+			}
+		}
 		_, err = q.ExecContext(ctx, `UPDATE devices SET name = ?2, site = ?3, profile = ?4,
 			state = ?5, version = ?6, created = ?7, modified = ?8, last_seen = ?9,
-			cert_serial = ?10, prev_cert_serial = ?11, prev_cert_until = ?12, cert_issued = ?13
-			WHERE id = ?1`, args...)
+			cert_serial = ?10, prev_cert_serial = ?11, prev_cert_until = ?12, cert_issued = ?13, name_key = ?14
+			WHERE id = ?1`, append(args, key)...)
 		return mapErr(err)
 	})
 	if fnErr != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -32,7 +33,16 @@ func migrations() []migration {
 		{name: "users' start and end dates as calendar days", sql: schemaUserDays},
 		{name: "API token expiry and rotation", sql: schemaTokenExpiry},
 		{name: "device certificates pinned by serial", sql: schemaDeviceCerts},
+		{name: "Unicode case-insensitive site and kiosk names", sql: schemaSiteDeviceNameKeys},
 	}
+}
+
+// errNewerSchema refuses a file written by a newer build. It is returned
+// as it is, not as a failed migration step: none was tried.
+type errNewerSchema struct{ version, supported int }
+
+func (e errNewerSchema) Error() string {
+	return fmt.Sprintf("database schema version %d is newer than this build supports (%d): upgrade shiftgate", e.version, e.supported)
 }
 
 // migrate applies every migration the file has not seen, each in its own
@@ -54,7 +64,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 				return err
 			}
 			if current > len(ms) {
-				return fmt.Errorf("database schema version %d is newer than this build supports (%d): upgrade shiftgate", current, len(ms))
+				return errNewerSchema{current, len(ms)}
 			}
 			if current >= version {
 				return nil
@@ -68,6 +78,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			}
 			return tx.Commit()
 		}()
+		var newer errNewerSchema
+		if errors.As(err, &newer) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("migrate schema to version %d (%s): %w", version, m.name, err)
 		}
