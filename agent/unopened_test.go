@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +23,12 @@ func TestLateGrantReportedNotOpened(t *testing.T) {
 	ends := make(chan wire.SessionEnd, 4)
 	hellos := make(chan wire.Hello, 4)
 	refused := make(chan struct{})
+	var writes sync.Mutex // the grant goes out from its own goroutine
+	send := func(ws *websocket.Conn, typ, re string, data any) {
+		writes.Lock()
+		defer writes.Unlock()
+		sendEnv(t, ws, typ, "", re, data)
+	}
 	srv := newWSServer(t, pki, func(n int, ws *websocket.Conn, hello wire.Envelope) {
 		var h wire.Hello
 		_ = hello.Unmarshal(&h)
@@ -34,18 +41,18 @@ func TestLateGrantReportedNotOpened(t *testing.T) {
 			}
 			switch e.Type {
 			case wire.TypeChallengeRequest:
-				sendEnv(t, ws, wire.TypeChallenge, "", e.ID, wire.Challenge{Options: requestOptions("c"), Origin: testOrigin, ExpiresAt: time.Now().Add(time.Minute)})
+				send(ws, wire.TypeChallenge, e.ID, wire.Challenge{Options: requestOptions("c"), Origin: testOrigin, ExpiresAt: time.Now().Add(time.Minute)})
 			case wire.TypeLogin:
 				// The hub commits the session and answers only once the
 				// kiosk has given up.
 				go func(re string) {
 					<-refused
-					sendEnv(t, ws, wire.TypeSessionGrant, "", re, wire.SessionGrant{SessionID: "s1", User: "ana", Role: "nurse", Apps: []string{"emr"}, ExpiresAt: time.Now().Add(time.Hour)})
+					send(ws, wire.TypeSessionGrant, re, wire.SessionGrant{SessionID: "s1", User: "ana", Role: "nurse", Apps: []string{"emr"}, ExpiresAt: time.Now().Add(time.Hour)})
 				}(e.ID)
 			case wire.TypeSessionEnd:
 				var se wire.SessionEnd
 				_ = e.Unmarshal(&se)
-				sendEnv(t, ws, wire.TypeAck, "", e.ID, nil)
+				send(ws, wire.TypeAck, e.ID, nil)
 				ends <- se
 			}
 		}
