@@ -473,7 +473,8 @@ func (o ops) ListConsoleSessions(ctx context.Context, accountID string) ([]store
 // Console queries.
 
 // SearchUsers matches substrings with instr on lower(): SQLite's lower()
-// folds ASCII only, which is what userNames are in practice.
+// folds ASCII only, which is what userNames are in practice. Sites compare
+// under store.FoldName.
 func (o ops) SearchUsers(ctx context.Context, us store.UserSearch) ([]store.User, error) {
 	where := []string{"state != 4"}
 	var args []any
@@ -483,9 +484,12 @@ func (o ops) SearchUsers(ctx context.Context, us store.UserSearch) ([]store.User
 	}
 	if len(us.Sites) > 0 {
 		marks := strings.TrimSuffix(strings.Repeat("?, ", len(us.Sites)), ", ")
-		where = append(where, "EXISTS (SELECT 1 FROM json_each(users.sites) j WHERE j.value COLLATE NOCASE IN ("+marks+"))")
+		// Site names compare under store.FoldName, as logins match a
+		// user's sites to a kiosk's (a supervisor of Zürich sees the
+		// users provisioned with ZÜRICH).
+		where = append(where, "EXISTS (SELECT 1 FROM json_each(users.sites) j WHERE "+foldNameFunc+"(j.value) IN ("+marks+"))")
 		for _, s := range us.Sites {
-			args = append(args, s)
+			args = append(args, store.FoldName(s))
 		}
 	}
 	clause, pageArgs := page(0, us.Limit)
@@ -508,10 +512,10 @@ func (o ops) ListSiteGrants(ctx context.Context, sites []string, endAfter time.T
 	marks := strings.TrimSuffix(strings.Repeat("?, ", len(sites)), ", ")
 	args := []any{nanos(endAfter)}
 	for _, s := range sites {
-		args = append(args, s)
+		args = append(args, store.FoldName(s)) // as SearchUsers compares sites
 	}
 	gs, err := queryAll(ctx, o.read, scanGrant, `SELECT `+grantCols+` FROM grants
-		WHERE revoked = 0 AND end_at > ? AND site COLLATE NOCASE IN (`+marks+`) ORDER BY start_at, id`, args...)
+		WHERE revoked = 0 AND end_at > ? AND `+foldNameFunc+`(site) IN (`+marks+`) ORDER BY start_at, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list site grants: %w", err)
 	}

@@ -197,7 +197,13 @@ func open(ctx context.Context, path string, tick <-chan time.Time) (*DB, error) 
 		return nil, fmt.Errorf("preallocate write-ahead log: %w", err)
 	}
 
-	reader := sql.OpenDB(newConnector(path+"?"+readerParams, readerInit))
+	rconnector := newConnector(path+"?"+readerParams, readerInit)
+	rconnector.opened = func(c *sqlite3.SQLiteConn) error {
+		// Site filters compare names as the rest of the hub does
+		// (SearchUsers, ListSiteGrants).
+		return c.RegisterFunc(foldNameFunc, store.FoldName, true)
+	}
+	reader := sql.OpenDB(rconnector)
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)

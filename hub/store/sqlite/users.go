@@ -67,7 +67,8 @@ ALTER TABLE users ADD COLUMN end_day TEXT NOT NULL DEFAULT '';
 `
 
 // foldNameFunc is store.FoldName as an SQL function of the writer
-// connection, for schemaNameKeys.
+// connection (schemaNameKeys, schemaSiteDeviceNameKeys) and the readers'
+// (the console's site filters).
 const foldNameFunc = "shiftgate_fold_name"
 
 // nameTaken returns ErrConflict if a row of the query's table other than
