@@ -9,7 +9,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/certs"
@@ -208,7 +207,7 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 	case wire.TypeError:
 		var e wire.Error
 		_ = env.Unmarshal(&e)
-		e.Code, e.Message = clipKioskText(e.Code, maxKioskErrorCode), clipKioskText(e.Message, maxKioskErrorMessage)
+		e.Code, e.Message = store.Clip(e.Code, maxKioskErrorCode), store.Clip(e.Message, maxKioskErrorMessage)
 		if env.Re == "" {
 			c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message)
 			return wire.Envelope{}, nil
@@ -237,20 +236,6 @@ const (
 	maxKioskErrorCode    = 64
 	maxKioskErrorMessage = 1024
 )
-
-// clipKioskText cuts s to at most limit bytes at a rune boundary, marking
-// the cut.
-func clipKioskText(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	const mark = "…(cut)"
-	cut := limit - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
-}
 
 // login verifies an assertion, decides, and opens the session, recording
 // the credential's use, the decision and the session in one commit.

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -264,7 +263,7 @@ func (rp *RP) Metadata() *Metadata { return rp.metadata.Load() }
 func verifyError(op string, err error) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.DevInfo != "" {
-		return fmt.Errorf("%s: %w: %w (%s)", op, ErrInvalid, err, clip(pe.DevInfo, maxDevInfo))
+		return fmt.Errorf("%s: %w: %w (%s)", op, ErrInvalid, err, store.Clip(pe.DevInfo, maxDevInfo))
 	}
 	return fmt.Errorf("%s: %w: %w", op, ErrInvalid, err)
 }
@@ -272,16 +271,3 @@ func verifyError(op string, err error) error {
 // maxDevInfo bounds the go-webauthn detail an error carries: its own part
 // is a sentence, plus the RP's expected values.
 const maxDevInfo = 512
-
-// clip cuts s to at most limit bytes at a rune boundary, marking the cut.
-func clip(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	const mark = "…(cut)"
-	cut := limit - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
-}

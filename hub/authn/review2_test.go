@@ -164,27 +164,6 @@ func TestClientDataEchoBounded(t *testing.T) {
 	}
 }
 
-func TestClip(t *testing.T) {
-	tests := []struct {
-		name, in string
-		limit    int
-		want     string
-	}{
-		{"short", "abc", 10, "abc"},
-		{"exact", "abcdefghij", 10, "abcdefghij"},
-		{"cut", strings.Repeat("a", 20), 12, "aaaa…(cut)"},
-		{"rune boundary", "ééééééé", 11, "é…(cut)"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := clip(tt.in, tt.limit)
-			if got != tt.want || len(got) > tt.limit {
-				t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
-			}
-		})
-	}
-}
-
 // TestRegistrationRefusesBackupFlags: a badge whose attestation says its
 // credential is backup eligible (a synced passkey, whose counter cannot
 // reveal a copy), or backed up without being eligible (invalid, §6.1), is

@@ -49,6 +49,21 @@ var (
 // refused with one.
 func Hidden(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
+// Clip cuts s to at most limit bytes at a rune boundary, marking the cut:
+// for text a client sent that goes into the log or the audit trail, which
+// a client must not fill a message's worth at a time.
+func Clip(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	const mark = "…(cut)"
+	cut := limit - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}
+
 // FoldName returns the key under which a name that is compared
 // case-insensitively (a userName, a group's displayName) is stored, looked
 // up and kept unique: FoldName(a) == FoldName(b) exactly when
