@@ -73,13 +73,7 @@ func TestAgentOverRealChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runAgent(t, a)
 
 	ev.expect(t, EventConnected)
 	a.Tap("ana")
@@ -113,4 +107,21 @@ func TestAgentOverRealChannel(t *testing.T) {
 	if err := end.Unmarshal(&se); err != nil || end.Type != wire.TypeSessionEnd || se.SessionID != "s2" || se.Reason != wire.ReasonSignout {
 		t.Errorf("hub got %+v (%+v)", end, se)
 	}
+}
+
+// runAgent runs a until the test ends; the cleanup stops it and waits for
+// Run to return.
+func runAgent(t *testing.T, a *Agent) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(waitLimit):
+			t.Error("Run did not return")
+		}
+	})
 }

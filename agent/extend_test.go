@@ -165,13 +165,7 @@ func TestSessionExtendOverRealChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runAgent(t, a)
 	ev.expect(t, EventConnected)
 	a.Tap("ana")
 	ev.expect(t, EventSessionStarted)

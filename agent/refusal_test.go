@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -375,17 +374,7 @@ func TestAgentDeviceRefusedByHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(waitLimit):
-			t.Error("Run did not return")
-		}
-	})
+	runAgent(t, a)
 	ev.expect(t, EventConnected)
 
 	if r := h.API(t, http.MethodPost, "/api/v1/devices/north-1/disable", nil); r.Status != http.StatusOK {

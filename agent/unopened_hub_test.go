@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -140,13 +139,7 @@ func TestLostGrantEndedAtReconnect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runAgent(t, a)
 	k.ev.expect(t, EventConnected)
 	k.armEnrollment("ola")
 	a.Tap("ola")

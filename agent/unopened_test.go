@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -66,13 +65,7 @@ func TestLateGrantReportedNotOpened(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	runAgent(t, a)
 	if h := recv(t, hellos, "hello"); !h.Complete || h.LiveSession != "" || len(h.Ended) != 0 {
 		t.Errorf("first hello = %+v, want complete and naming no session", h)
 	}
