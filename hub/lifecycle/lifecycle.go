@@ -163,7 +163,7 @@ func New(cfg Config) (*Engine, error) {
 	if rules.Roles == nil {
 		rules = policy.DefaultRules()
 	}
-	e.pol.Store(&Policy{Rules: rules})
+	e.pol.Store(&Policy{Rules: rules.Indexed()})
 	if e.now == nil {
 		e.now = time.Now
 	}

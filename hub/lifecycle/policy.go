@@ -116,7 +116,7 @@ func (e *Engine) LoadPolicy(ctx context.Context, a Actor) (Policy, error) {
 		if err != nil {
 			return fmt.Errorf("stored policy version %d: %w", pv.Version, err)
 		}
-		p = &Policy{Rules: rules, Version: pv.Version, Document: pv.Document, ChangedBy: pv.ChangedBy, Changed: pv.Changed}
+		p = &Policy{Rules: rules.Indexed(), Version: pv.Version, Document: pv.Document, ChangedBy: pv.ChangedBy, Changed: pv.Changed}
 		return nil
 	})
 	if err != nil {
@@ -160,7 +160,7 @@ func (e *Engine) UpdatePolicy(ctx context.Context, a Actor, base int64, rules po
 				ErrPolicyStale, base, cur.Version, cur.ChangedBy)
 		}
 		if bytes.Equal(cur.Document, doc) {
-			out.Policy = Policy{Rules: next, Version: cur.Version, Document: cur.Document, ChangedBy: cur.ChangedBy, Changed: cur.Changed}
+			out.Policy = Policy{Rules: next.Indexed(), Version: cur.Version, Document: cur.Document, ChangedBy: cur.ChangedBy, Changed: cur.Changed}
 			return nil
 		}
 		pv, err := tx.UpdatePolicy(ctx, func(old store.PolicyVersion) (store.PolicyVersion, error) {
@@ -191,7 +191,7 @@ func (e *Engine) UpdatePolicy(ctx context.Context, a Actor, base int64, rules po
 				"sessionsEnded": nonNilStrings(ended), "sessionsShortened": nonNilStrings(shortened)}}); err != nil {
 			return err
 		}
-		p := &Policy{Rules: next, Version: pv.Version, Document: pv.Document, ChangedBy: pv.ChangedBy, Changed: pv.Changed}
+		p := &Policy{Rules: next.Indexed(), Version: pv.Version, Document: pv.Document, ChangedBy: pv.ChangedBy, Changed: pv.Changed}
 		prev, installed = e.pol.Swap(p), p
 		out = PolicyChange{Policy: *p, Changed: true, SessionsEnded: ended, SessionsShortened: shortened}
 		return nil

@@ -146,6 +146,26 @@ type Rules struct {
 	// Other is the rule for roles not in Roles. Its zero value grants no
 	// apps, so such roles do not count.
 	Other RoleRule
+	// Index, set by Indexed for rules that no longer change (the policy in
+	// force), finds a name not spelled as in Roles in one step, where
+	// without it the name is compared with every role; a login looks up
+	// each of the user's groups, most of which are no role. Clone drops
+	// it: the copy is for changing.
+	Index *RoleIndex
+}
+
+// RoleIndex maps store.FoldName of each role name to its key in Roles.
+type RoleIndex struct{ keys map[string]string }
+
+// Indexed returns r with an Index of its role names. r.Roles must not
+// change afterwards.
+func (r Rules) Indexed() Rules {
+	idx := &RoleIndex{keys: make(map[string]string, len(r.Roles))}
+	for k := range r.Roles {
+		idx.keys[store.FoldName(k)] = k
+	}
+	r.Index = idx
+	return r
 }
 
 // RoleRule is what a role gives and demands.
@@ -606,6 +626,7 @@ func (r Rules) Rule(name string) RoleRule { return r.rule(name) }
 // Clone returns a deep copy of r, for a caller to change.
 func (r Rules) Clone() Rules {
 	out := r
+	out.Index = nil
 	out.Roles = make(map[string]RoleRule, len(r.Roles))
 	for name, rr := range r.Roles {
 		out.Roles[name] = rr.clone()
@@ -623,6 +644,15 @@ func (rr RoleRule) clone() RoleRule {
 func (r *Rules) rule(name string) RoleRule {
 	if rule, ok := r.Roles[name]; ok {
 		return rule
+	}
+	if r.Index != nil {
+		k, ok := r.Index.keys[store.FoldName(name)]
+		if !ok {
+			return r.Other
+		}
+		if rule, ok := r.Roles[k]; ok {
+			return rule
+		}
 	}
 	for k, rule := range r.Roles {
 		if strings.EqualFold(k, name) {
