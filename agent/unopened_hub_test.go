@@ -3,8 +3,6 @@ package agent
 import (
 	"io"
 	"net"
-	"net/http"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -109,15 +107,7 @@ func (p *cutProxy) cut() {
 // signed in at a kiosk where nobody is. Real hub, real agent and client.
 func TestLostGrantEndedAtReconnect(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
-	r := h.API(t, http.MethodPost, "/api/v1/devices/codes", map[string]string{"name": "north-1", "site": "north"})
-	if r.Status != http.StatusCreated {
-		t.Fatalf("device code: %d %s", r.Status, r.Body)
-	}
-	code, _ := r.JSON()["code"].(string)
-	state := filepath.Join(t.TempDir(), "state")
-	if _, err := Enroll(t.Context(), EnrollConfig{HubURL: h.URL, CAFile: filepath.Join(h.DataDir, CAFile), Code: code, StateDir: state, Profile: "generic-x86"}); err != nil {
-		t.Fatalf("enroll: %v", err)
-	}
+	state := enrollAt(t, h, SystemClock{})
 	k := &readerKiosk{t: t, hub: h, ev: newRecorder()}
 	k.createUser("ola", "Ola")
 
