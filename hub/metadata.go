@@ -54,6 +54,8 @@ type fidoMetadata struct {
 	// staleWarned is when the hub last warned that the BLOB in use is past
 	// its next update date.
 	staleWarned time.Time
+	// readDone, in tests, runs between reading the file and verifying it.
+	readDone func()
 }
 
 // loadFIDOMetadata reads the BLOB from path, or from DIR/fido-mds.jwt when
@@ -85,7 +87,11 @@ func loadFIDOMetadata(path, rootPath, dir string) (*fidoMetadata, *authn.Metadat
 	return f, md, nil
 }
 
-// read reads and verifies the BLOB file, noting its size and time.
+// read reads and verifies the BLOB file, noting its size and time as they
+// were before the read, also when it does not verify: a file still being
+// written when it was read (a copy in place) has changed again by the next
+// look, and is read again then. Its size and time after a failed read
+// would be those of the finished file, which would then never be read.
 func (f *fidoMetadata) read() (*authn.Metadata, error) {
 	file, err := os.Open(f.path)
 	if err != nil {
@@ -96,15 +102,18 @@ func (f *fidoMetadata) read() (*authn.Metadata, error) {
 	if err != nil {
 		return nil, fmt.Errorf("FIDO metadata: %w", err)
 	}
+	f.size, f.modTime = fi.Size(), fi.ModTime()
 	blob, err := io.ReadAll(io.LimitReader(file, authn.MaxMetadataSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("FIDO metadata: %w", err)
+	}
+	if f.readDone != nil {
+		f.readDone()
 	}
 	md, err := authn.ParseMetadata(blob, f.root)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.path, err)
 	}
-	f.size, f.modTime = fi.Size(), fi.ModTime()
 	return md, nil
 }
 
@@ -188,10 +197,8 @@ func (s *Server) watchFIDOMetadata(ctx context.Context) {
 			}
 			md, err := s.metadata.read()
 			if err != nil {
-				// Not again until the file changes once more.
-				if fi, serr := os.Stat(s.metadata.path); serr == nil {
-					s.metadata.size, s.metadata.modTime = fi.Size(), fi.ModTime()
-				}
+				// Not again until the file changes once more (read noted
+				// it as it was when read).
 				s.cfg.Logger.Error("FIDO metadata not replaced: the new BLOB does not verify; the one read before stays in use", "err", err)
 				continue
 			}
