@@ -102,7 +102,15 @@ func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	r := &writeReq{ctx: ctx, turn: make(chan turn, 1), ran: make(chan ran, 1), done: make(chan error, 1)}
 	w.queue = append(w.queue, r)
 	w.mu.Unlock()
+	return db.await(r, fn)
+}
 
+// await waits for a queued write's turn and runs fn in it. A write whose
+// ctx ended before it could start does not run, also when leadership was
+// handed to it meanwhile: it passes leadership on.
+func (db *DB) await(r *writeReq, fn func(q querier) error) error {
+	w := &db.w
+	ctx := r.ctx
 	var t turn
 	select {
 	case t = <-r.turn:
@@ -118,6 +126,12 @@ func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	}
 	switch {
 	case t.lead:
+		if err := ctx.Err(); err != nil {
+			// Handed leadership as ctx ended: a caller that has given up
+			// must not find its write done.
+			db.handOff()
+			return fmt.Errorf("begin transaction: %w", err)
+		}
 		return db.lead(fn)
 	case t.err != nil:
 		return t.err

@@ -134,6 +134,40 @@ func TestGroupCommitCancelled(t *testing.T) {
 	}
 }
 
+// TestGroupCommitCancelledAtHandOff: a write whose context ends just as
+// leadership is handed to it (taken off the queue by the leader that
+// finished) does not run, and passes leadership on, so the writes behind
+// it go on. Both orders of the race are taken: the turn seen first, and
+// the end of the context seen first.
+func TestGroupCommitCancelledAtHandOff(t *testing.T) {
+	db := openTest(t, filepath.Join(t.TempDir(), "hub.db"))
+	for i := range 20 {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		r := &writeReq{ctx: ctx, turn: make(chan turn, 1), ran: make(chan ran, 1), done: make(chan error, 1)}
+		// As handOff leaves things: leading still true, r off the queue,
+		// its turn to lead on its way.
+		db.w.mu.Lock()
+		db.w.leading = true
+		db.w.mu.Unlock()
+		r.turn <- turn{lead: true}
+		ran := false
+		err := db.await(r, func(q querier) error { ran = true; return nil })
+		if !errors.Is(err, context.Canceled) || ran {
+			t.Fatalf("try %d: err %v, ran %v; want Canceled and not run", i, err, ran)
+		}
+		db.w.mu.Lock()
+		leading := db.w.leading
+		db.w.mu.Unlock()
+		if leading {
+			t.Fatalf("try %d: leadership kept by a write that gave up; every later write would queue for ever", i)
+		}
+	}
+	if _, err := db.CreateSite(t.Context(), store.Site{ID: "after", Name: "after"}); err != nil {
+		t.Errorf("write after: %v", err)
+	}
+}
+
 // TestClosedStoreRefusesWrites: after Close a write gets an error, not a hang.
 func TestClosedStoreRefusesWrites(t *testing.T) {
 	db, err := Open(t.Context(), filepath.Join(t.TempDir(), "hub.db"))
