@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/enroll"
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/push"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -240,7 +241,7 @@ func (s *Server) apiRevokeCredential(w http.ResponseWriter, r *http.Request, a l
 // and renew no certificate; its acks and session.end reports are taken.
 const (
 	cutOffGrace = time.Second
-	cutOffMax   = 30 * time.Second
+	cutOffMax   = governance.DisabledKioskAckWindow
 	cutOffPoll  = 50 * time.Millisecond
 )
 

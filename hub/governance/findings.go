@@ -117,7 +117,9 @@ type FindingsOptions struct {
 //     the membership.
 //   - privilege_creep/role_kept_after_move: a group role the user held
 //     before its latest mover event (a site removed, or the department
-//     changed), neither re-added since nor kept in an access review since.
+//     changed to another one: a department cleared or filled in is no
+//     move; see history.mover), neither re-added since nor kept in an
+//     access review since.
 //     Remediation: remove the membership.
 //   - privilege_creep/grant_kept_after_move: a current just-in-time grant
 //     created before the user's latest mover event. Remediation: revoke it.
@@ -185,11 +187,13 @@ func (s *Service) dormantAfter(opt FindingsOptions) time.Duration {
 
 // ruleFacts is what the rules read from the audit history rather than the
 // store: when each user last moved, when each membership was last added,
-// and when a reviewer last kept a user's role. seq is the last audit
-// record they take in.
+// and when a reviewer last kept a user's role; and the department each
+// user holds, which tells whether a record folded later is a move. seq is
+// the last audit record they take in.
 type ruleFacts struct {
 	seq         int64
 	moved       map[string]time.Time
+	dept        map[string]deptHeld
 	memberSince map[[2]string]time.Time
 	kept        map[[2]string]time.Time
 }
@@ -203,7 +207,7 @@ func (s *Service) facts(ctx context.Context) (ruleFacts, error) {
 	if err != nil {
 		return ruleFacts{}, err
 	}
-	return ruleFacts{seq: h.seq, moved: cloneMap(h.moved), memberSince: cloneMap(h.memberSince), kept: cloneMap(h.kept)}, nil
+	return ruleFacts{seq: h.seq, moved: cloneMap(h.moved), dept: cloneMap(h.dept), memberSince: cloneMap(h.memberSince), kept: cloneMap(h.kept)}, nil
 }
 
 // through adds to f, whose maps it takes over, the audit records that ops
@@ -212,11 +216,11 @@ func (s *Service) facts(ctx context.Context) (ruleFacts, error) {
 // transaction's records may yet be rolled back.
 func (f ruleFacts) through(ctx context.Context, ops store.Ops) (ruleFacts, error) {
 	h := newHistory()
-	h.seq, h.moved, h.memberSince, h.kept = f.seq, f.moved, f.memberSince, f.kept
+	h.seq, h.moved, h.dept, h.memberSince, h.kept = f.seq, f.moved, f.dept, f.memberSince, f.kept
 	if err := h.catchUp(ctx, ops); err != nil {
 		return ruleFacts{}, err
 	}
-	return ruleFacts{seq: h.seq, moved: h.moved, memberSince: h.memberSince, kept: h.kept}, nil
+	return ruleFacts{seq: h.seq, moved: h.moved, dept: h.dept, memberSince: h.memberSince, kept: h.kept}, nil
 }
 
 // evaluate runs every rule on what ops reads and d holds (see Findings),

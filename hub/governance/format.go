@@ -11,9 +11,10 @@ import (
 // WriteFindingsCSV writes findings as CSV with a header row:
 // id,kind,rule,user_id,user,entitlement,since,remediation,detail.
 // since is RFC 3339 or empty. User names, entitlements and details come
-// from the identity provider, and the file is meant for spreadsheets: a
-// cell a spreadsheet would run as a formula gets a leading single quote
-// (see textCell).
+// from the identity provider, and the file is meant for spreadsheets:
+// every cell is valid UTF-8 (a run of invalid bytes becomes U+FFFD, as in
+// the evidence CSV), and a cell a spreadsheet would run as a formula gets
+// a leading single quote (see textCell).
 func WriteFindingsCSV(w io.Writer, fs []Finding) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"id", "kind", "rule", "user_id", "user", "entitlement", "since", "remediation", "detail"})
@@ -24,9 +25,11 @@ func WriteFindingsCSV(w io.Writer, fs []Finding) error {
 		}
 		row := []string{f.ID, f.Kind, f.Rule, f.UserID, f.User, f.Entitlement, since, f.Remediation, f.Detail}
 		for i := range row {
-			row[i] = textCell(row[i])
+			row[i] = textCell(strings.ToValidUTF8(row[i], "\uFFFD"))
 		}
-		cw.Write(row)
+		if err := cw.Write(row); err != nil {
+			return err
+		}
 	}
 	cw.Flush()
 	return cw.Error()

@@ -90,6 +90,11 @@ type Service struct {
 	// catching up with the log.
 	histMu sync.Mutex
 	hist   *history
+
+	// reviewCounts caches the counts of review campaigns that are due,
+	// by campaign ID (see reviewCompletion).
+	reviewMu     sync.Mutex
+	reviewCounts map[string]campaignCount
 }
 
 // New returns a Service; missing optional fields get defaults.
@@ -112,7 +117,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SupervisorRole == "" {
 		cfg.SupervisorRole = DefaultSupervisorRole
 	}
-	return &Service{cfg: cfg, hist: newHistory()}, nil
+	return &Service{cfg: cfg, hist: newHistory(), reviewCounts: map[string]campaignCount{}}, nil
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

@@ -21,6 +21,9 @@ type history struct {
 	// department) and the latest mover event.
 	last  map[string]summary
 	moved map[string]time.Time
+	// dept is the department each user last held, and when it was
+	// cleared if it was (see mover).
+	dept map[string]deptHeld
 	// memberSince is when the user was (last) added to the group.
 	memberSince map[[2]string]time.Time
 	// groupsOf is the groups each user is a member of now (a re-hire's
@@ -31,12 +34,29 @@ type history struct {
 	// endHeld is the end date a user had before the update that
 	// disabled it, until the user.deprovision that follows reads it.
 	endHeld map[string]time.Time
+	// disabled is when each kiosk was disabled (device.disable records,
+	// in log order): see leaverDone.
+	disabled map[string][]time.Time
+	// campaignSeq is the sequence number of the last audit record about
+	// each review campaign (review.start, review.decide, review.comment,
+	// review.escalate): every change to a campaign's items is recorded
+	// in the transaction that makes it, so an unchanged number means
+	// unchanged items (see reviewCompletion).
+	campaignSeq map[string]int64
 }
 
 func newHistory() *history {
 	return &history{joinerOf: map[string]*joiner{}, last: map[string]summary{}, moved: map[string]time.Time{},
-		memberSince: map[[2]string]time.Time{}, groupsOf: map[string]map[string]bool{}, kept: map[[2]string]time.Time{},
-		endHeld: map[string]time.Time{}}
+		dept: map[string]deptHeld{}, memberSince: map[[2]string]time.Time{}, groupsOf: map[string]map[string]bool{},
+		kept: map[[2]string]time.Time{}, endHeld: map[string]time.Time{}, disabled: map[string][]time.Time{},
+		campaignSeq: map[string]int64{}}
+}
+
+// deptHeld is the department a user last held, and when it was cleared
+// (zero while the user holds it).
+type deptHeld struct {
+	name    string
+	cleared time.Time
 }
 
 // joiner is one request for access — a user.create of a live user, or the
@@ -188,6 +208,7 @@ func (h *history) fold(r store.AuditRecord) {
 		h.joiners = append(h.joiners, j)
 		h.joinerOf[uid] = j
 		h.last[uid] = d.After
+		h.noteDepartment(uid, summary{}, d.After, r.Time)
 	case "user.update":
 		var d struct{ Before, After summary }
 		if !isUser || json.Unmarshal(r.Detail, &d) != nil {
@@ -211,9 +232,12 @@ func (h *history) fold(r store.AuditRecord) {
 				setFirst(&j.site, r.Time)
 			}
 		}
-		if d.Before.live() && d.After.live() && moved(d.Before, d.After) {
-			h.moved[uid] = r.Time
+		if d.Before.live() && d.After.live() {
+			if at := h.mover(uid, d.Before, d.After, r.Time); !at.IsZero() {
+				h.moved[uid] = later(h.moved[uid], at)
+			}
 		}
+		h.noteDepartment(uid, d.Before, d.After, r.Time)
 		if d.Before.live() && !d.After.live() {
 			// Its user.deprovision follows: the end date held before.
 			h.endHeld[uid] = d.Before.EndDate
@@ -366,27 +390,88 @@ func (h *history) fold(r store.AuditRecord) {
 		}
 		delete(h.joinerOf, uid)
 		delete(h.groupsOf, uid)
+		delete(h.dept, uid)
 		if s, ok := h.last[uid]; ok {
 			s.State = "deleted"
 			h.last[uid] = s
 		}
-	case actionReviewDecide:
-		var d struct {
-			Kind, Entitlement, Decision string
+	case actionReviewStart:
+		if id, ok := strings.CutPrefix(r.Subject, "review:"); ok {
+			h.campaignSeq[id] = r.Seq
 		}
-		if isUser && json.Unmarshal(r.Detail, &d) == nil && d.Kind == store.ReviewItemRole && d.Decision == DecisionKeep {
+	case actionReviewDecide, actionReviewComment, actionReviewEscalate:
+		var d struct {
+			Campaign, Kind, Entitlement, Decision string
+		}
+		if json.Unmarshal(r.Detail, &d) != nil {
+			return
+		}
+		if d.Campaign != "" {
+			h.campaignSeq[d.Campaign] = r.Seq
+		}
+		if r.Action == actionReviewDecide && isUser && d.Kind == store.ReviewItemRole && d.Decision == DecisionKeep {
 			h.kept[[2]string{uid, store.FoldName(d.Entitlement)}] = r.Time
+		}
+	case "device.disable":
+		if id, ok := strings.CutPrefix(r.Subject, "device:"); ok {
+			h.disabled[id] = append(h.disabled[id], r.Time)
 		}
 	}
 }
 
-// moved reports whether an update is a mover event: a site removed, or
-// the department changed from one value to another.
-func moved(before, after summary) bool {
+// mover returns when an update at `at` of a user live before and after it
+// is a mover event, or zero when it is none. A mover event is
+//
+//   - a site removed: at;
+//   - the department changed from one value to another (compared
+//     case-insensitively, as sent: lifecycle trims it): at. A department
+//     cleared (X → "": an HR data gap, or an identity provider that stopped
+//     sending the attribute) is no move, and neither is one filled in
+//     where none was held ("" → X); but a department given after a gap
+//     that differs from the one held before it (X → "" → Y) is a move,
+//     dated when X was cleared: the gap must not hide a transfer, and the
+//     roles given during the gap came with the new department.
+//
+// The department held is what noteDepartment recorded, up to this update.
+func (h *history) mover(uid string, before, after summary, at time.Time) time.Time {
 	for _, s := range before.Sites {
 		if !containsFold(after.Sites, s) {
-			return true
+			return at
 		}
 	}
-	return before.Department != "" && !strings.EqualFold(before.Department, after.Department)
+	held := h.dept[uid]
+	if before.Department != "" {
+		held = deptHeld{name: before.Department}
+	}
+	if held.name == "" || after.Department == "" || strings.EqualFold(held.name, after.Department) {
+		return time.Time{}
+	}
+	if !held.cleared.IsZero() {
+		return held.cleared
+	}
+	return at
+}
+
+// noteDepartment records, for mover, the department a user holds after
+// an update at `at` from before to after (a creation has a zero before): a
+// new value replaces the one held; a value cleared while the user stays
+// live is still held, marked cleared at the first update that cleared it.
+// A user disabled, or made live again (a re-hire, which is a joiner, not a
+// mover), without a department holds none.
+func (h *history) noteDepartment(uid string, before, after summary, at time.Time) {
+	held := h.dept[uid]
+	if before.Department != "" {
+		held = deptHeld{name: before.Department}
+	}
+	switch {
+	case after.Department != "":
+		h.dept[uid] = deptHeld{name: after.Department}
+	case before.live() && after.live() && held.name != "":
+		if held.cleared.IsZero() {
+			held.cleared = at
+			h.dept[uid] = held
+		}
+	default:
+		delete(h.dept, uid)
+	}
 }

@@ -20,11 +20,11 @@ var (
 	descTTP = prometheus.NewDesc("shiftgate_time_to_provision_seconds",
 		"Joiner (SCIM create of an active user, activation of one created inactive, re-hire; or the start date when later) to able to sign in (active, a site and a role or a running grant, a credential). Quantile 1 is the maximum.", nil, nil)
 	descTTD = prometheus.NewDesc("shiftgate_time_to_deprovision_seconds",
-		"Leaver event (SCIM deactivation or deletion, or the end date the hub held) to the last kiosk acknowledgement of the sessions it ended. Quantile 1 is the maximum.", nil, nil)
+		"Leaver event (SCIM deactivation or deletion, or the end date the hub held) to the last kiosk acknowledgement of the sessions it ended (or the disabling of a kiosk that never acknowledged). Quantile 1 is the maximum.", nil, nil)
 	descTTPPending = prometheus.NewDesc("shiftgate_provision_pending",
 		"Joiners whose clock has started (requested, start date reached) who cannot sign in yet.", nil, nil)
 	descTTDPending = prometheus.NewDesc("shiftgate_deprovision_pending",
-		"Leavers with a kiosk session teardown not yet acknowledged.", nil, nil)
+		"Leavers with a kiosk session teardown not yet acknowledged (the kiosk being disabled since ends the wait).", nil, nil)
 	descOrphanRate = prometheus.NewDesc("shiftgate_orphaned_account_rate",
 		"Orphaned accounts over accounts that can hold access; absent when there are no accounts.", nil, nil)
 	descOrphans = prometheus.NewDesc("shiftgate_orphaned_accounts",

@@ -2,6 +2,7 @@ package governance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -70,7 +71,8 @@ type Report struct {
 	// event — the SCIM deactivation or deletion, or the end date the hub
 	// held when it passed — to the last kiosk acknowledgement of the
 	// sessions it ended (credentials are revoked in the deprovisioning
-	// itself).
+	// itself). A session on a kiosk disabled before it acknowledged ends
+	// when the kiosk was disabled (see leaverDone).
 	TimeToDeprovision Durations `json:"time_to_deprovision_seconds"`
 	// OrphanedAccountRate: orphaned accounts (findings of kind orphaned)
 	// over accounts that can hold access (active or pending users, and
@@ -228,7 +230,7 @@ func (s *Service) durations(ctx context.Context, p Period) (ttp, ttd Durations, 
 			continue
 		}
 		if l.done.IsZero() {
-			if l.done, err = s.acked(ctx, l); err != nil {
+			if l.done, err = s.leaverDone(ctx, h, l, now); err != nil {
 				return ttp, ttd, err
 			}
 		}
@@ -242,10 +244,31 @@ func (s *Service) durations(ctx context.Context, p Period) (ttp, ttd Durations, 
 	return ttp, ttd, nil
 }
 
-// acked returns when the last kiosk acknowledged the teardown of the
-// sessions a leaver's deprovisioning ended (the deprovisioning itself when
-// none was live), or zero while one is unacknowledged.
-func (s *Service) acked(ctx context.Context, l *leaver) (time.Time, error) {
+// DisabledKioskAckWindow is how long after a kiosk is disabled its
+// acknowledgements may still come: the hub keeps a disabled kiosk's
+// channel open up to that long (its cutOffMax) for the teardowns it
+// pushed, and refuses it afterwards.
+const DisabledKioskAckWindow = 30 * time.Second
+
+// leaverDone returns when the teardown of every session a leaver's
+// deprovisioning ended was over (the deprovisioning itself when none was
+// live), or zero while one is still pending at now. A session's teardown
+// is over
+//
+//   - when its kiosk acknowledged it;
+//   - unacknowledged, when its kiosk was disabled, once
+//     DisabledKioskAckWindow has passed since: a disabled kiosk is cut
+//     off, can sign nobody in and will never acknowledge, so its session
+//     ends there (the time of the device.disable audit record that came
+//     after the revocation, or the last before it; the device's Modified
+//     for a kiosk disabled without one);
+//   - unacknowledged, when the store no longer knows its kiosk (none is
+//     ever deleted, but a database restored from an older backup may lack
+//     one): at its device.disable record if there is one, else at the
+//     revocation itself, the last thing known of it.
+//
+// Otherwise the leaver stays pending: a live kiosk may still acknowledge.
+func (s *Service) leaverDone(ctx context.Context, h *history, l *leaver, now time.Time) (time.Time, error) {
 	done := l.at
 	for _, sid := range l.sessions {
 		revs, err := s.cfg.Store.ListRevocations(ctx, store.RevocationQuery{SessionID: sid})
@@ -258,16 +281,54 @@ func (s *Service) acked(ctx context.Context, l *leaver) (time.Time, error) {
 				continue
 			}
 			found = true
-			if r.Acked.IsZero() {
-				return time.Time{}, nil
+			end, over := r.Acked, !r.Acked.IsZero()
+			if !over {
+				if end, over, err = s.kioskGone(ctx, h, r, now); err != nil || !over {
+					return time.Time{}, err
+				}
 			}
-			done = later(done, r.Acked)
+			done = later(done, end)
 		}
 		if !found {
 			return time.Time{}, nil
 		}
 	}
 	return done, nil
+}
+
+// kioskGone returns when the unacknowledged revocation r's session ended
+// because its kiosk is disabled or unknown (see leaverDone), and false
+// while its kiosk may still acknowledge it.
+func (s *Service) kioskGone(ctx context.Context, h *history, r store.Revocation, now time.Time) (time.Time, bool, error) {
+	if r.DeviceID == "" {
+		return time.Time{}, false, nil
+	}
+	var disabled time.Time
+	for _, t := range h.disabled[r.DeviceID] {
+		disabled = t
+		if !t.Before(r.Created) {
+			break
+		}
+	}
+	d, err := s.cfg.Store.GetDevice(ctx, r.DeviceID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if disabled.IsZero() {
+			return r.Created, true, nil
+		}
+		return disabled, true, nil
+	case err != nil:
+		return time.Time{}, false, fmt.Errorf("kiosk %s of session %s: %w", r.DeviceID, r.SessionID, err)
+	case d.State == store.DeviceActive:
+		return time.Time{}, false, nil
+	}
+	if disabled.IsZero() {
+		disabled = d.Modified
+	}
+	if now.Sub(disabled) < DisabledKioskAckWindow {
+		return time.Time{}, false, nil
+	}
+	return disabled, true, nil
 }
 
 // orphanRate counts orphaned accounts and accounts that can hold access.
@@ -318,27 +379,68 @@ func (s *Service) orphanRate(ctx context.Context, d *directory, now time.Time) (
 	return len(orphanSet), len(accountSet), nil
 }
 
+// campaignCount is what reviewCompletion counted of one campaign's items,
+// and the campaign's last-changed marker (history.campaignSeq) when it
+// read them.
+type campaignCount struct {
+	seq           int64
+	items, ontime int
+}
+
 // reviewCompletion counts the items of the campaigns of period p due by
 // now, and those of them decided by their campaign's due date.
+//
+// A campaign's items are read once per change: the counts are kept with
+// the sequence number of the campaign's last audit record, and read again
+// only when a newer record is about it. Every change to a campaign's items
+// (Decide, Escalate) is audited in its own transaction, so the marker moves
+// with each. The history is caught up before the items are read: a change
+// committed in between is counted and its record read on the next call,
+// which reads the items once more; never the other way around.
 func (s *Service) reviewCompletion(ctx context.Context, now time.Time, p Period) (onTime, due int, err error) {
 	cs, err := s.cfg.Store.ListCampaigns(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, c := range cs {
-		if c.Due.After(now) || !p.Contains(c.Due) {
-			continue
+	cs = slices.DeleteFunc(cs, func(c store.Campaign) bool { return c.Due.After(now) || !p.Contains(c.Due) })
+	if len(cs) == 0 {
+		return 0, 0, nil
+	}
+	marks := make([]int64, len(cs))
+	s.histMu.Lock()
+	h, err := s.sync(ctx)
+	if err == nil {
+		for i, c := range cs {
+			marks[i] = h.campaignSeq[c.ID]
 		}
-		items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: c.ID})
-		if err != nil {
-			return 0, 0, err
-		}
-		for _, it := range items {
-			due++
-			if it.Decision != store.ReviewPending && !it.Decided.After(c.Due) {
-				onTime++
+	}
+	s.histMu.Unlock()
+	if err != nil {
+		return 0, 0, err
+	}
+	for i, c := range cs {
+		s.reviewMu.Lock()
+		n, ok := s.reviewCounts[c.ID]
+		s.reviewMu.Unlock()
+		if !ok || n.seq != marks[i] {
+			items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: c.ID})
+			if err != nil {
+				return 0, 0, err
 			}
+			n = campaignCount{seq: marks[i], items: len(items)}
+			for _, it := range items {
+				if it.Decision != store.ReviewPending && !it.Decided.After(c.Due) {
+					n.ontime++
+				}
+			}
+			s.reviewMu.Lock()
+			if old, ok := s.reviewCounts[c.ID]; !ok || old.seq < n.seq {
+				s.reviewCounts[c.ID] = n
+			}
+			s.reviewMu.Unlock()
 		}
+		due += n.items
+		onTime += n.ontime
 	}
 	return onTime, due, nil
 }
