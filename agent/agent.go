@@ -187,6 +187,9 @@ type Agent struct {
 	// monoEnd is the live session's deadline (b), on the monotonic clock
 	// (monoNow; timers.go).
 	monoEnd time.Duration
+	// shown is the ends_at last announced for the live session: the end a
+	// screen counts down to (timers.go).
+	shown shownEnd
 	// skew is the hub clock minus the kiosk clock (a time.Duration), set
 	// by the loop on welcome (or, until then, from the restored session)
 	// and read by challenge fetches in goroutines.
@@ -436,6 +439,7 @@ func (a *Agent) spawn(f func(ctx context.Context)) {
 
 func (a *Agent) emit(e Event) {
 	e.Time = a.clock.Now()
+	a.noteShown(e)
 	a.cfg.Events.Emit(e)
 }
 
@@ -1032,13 +1036,16 @@ func (a *Agent) onConnected(w wire.Welcome) {
 	if w.Extend != nil {
 		moved, _ = a.applyExpiry(*w.Extend)
 	}
+	// A session the welcome revokes ends next: its end is not announced
+	// again first.
+	announce := w.Revoke == nil || a.session == nil || w.Revoke.SessionID != a.session.ID
 	switch {
 	case moved:
 	case !w.ServerTime.IsZero():
-		a.resync(backOnline)
+		a.resync(backOnline, announce)
 	case wasOffline:
 		// The timers were armed for the offline deadline, which is gone.
-		a.rearm(backOnline)
+		a.rearm(backOnline, announce)
 	}
 	a.prefetch()
 	a.flush()

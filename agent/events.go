@@ -101,6 +101,17 @@ const (
 // follows). Without a Reason, the hub moved the end.
 const ExtendedReconnected = "reconnected"
 
+// ExtendedClock is session.extended's Reason when the hub did not move the
+// end but the kiosk's clock moved against it: the clock was stepped (a
+// local admin, an NTP step), a suspend moved the end the monotonic clock
+// keeps, or a welcome showed the hub's clock apart from the kiosk's by
+// another offset than the one the agent knew. ExpiresAt is unchanged and
+// the session's real end too; EndsAt is that end as the kiosk's clock now
+// reads it, more than 2 s from the ends_at announced before. The state
+// stays as it was: in Warning, a session.warning with the same EndsAt
+// follows at once (the warning on screen, again).
+const ExtendedClock = "clock"
+
 // Login refusal reasons the agent decides on its own, besides the hub's
 // (wire.Refused*).
 const (
@@ -176,7 +187,9 @@ type Event struct {
 	// EndsAt is when the agent will end the session by the kiosk's own
 	// clock (session.started, session.warning, session.extended):
 	// ExpiresAt, or earlier when the kiosk's clock is behind the hub's
-	// (the agent ends it on the hub's time). A screen counts down to it.
+	// (the agent ends it on the hub's time) or was stepped back since the
+	// grant. A screen counts down to it; when the kiosk's clock moves
+	// against it, session.extended (ExtendedClock) gives it again.
 	EndsAt time.Time
 	Role   string
 	Apps   []string // session.started: always present, maybe empty

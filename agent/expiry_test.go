@@ -71,14 +71,25 @@ func TestExpiryByHubTime(t *testing.T) {
 			var elapsed time.Duration
 			stepped := tt.step == 0
 			to := func(at time.Duration) { // at after the grant, on the monotonic clock
+				announce := false
 				if !stepped && at > tt.stepAt {
 					h.clock.Advance(tt.stepAt - elapsed)
 					elapsed = tt.stepAt
 					h.clock.Jump(tt.step)
 					stepped = true
+					// A step back moves the end on the wall clock: the
+					// next check announces it, and in Warning the warning
+					// again (clockstep_test.go).
+					announce = tt.step < 0
 				}
 				h.clock.Advance(at - elapsed)
 				elapsed = at
+				if announce {
+					h.ev.expect(t, EventSessionExtended)
+					if tt.stepAt > tt.warn {
+						h.ev.expect(t, EventSessionWarning)
+					}
+				}
 			}
 			to(tt.warn - time.Second)
 			h.wantState(Active)
@@ -148,9 +159,9 @@ func TestExtendRebasesExpiry(t *testing.T) {
 	}
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
-	h.clock.Jump(-time.Hour)
+	h.stepClock(-time.Hour)
 
-	h.warnThenEnd(t, 25*time.Minute, wire.ReasonShiftEnd) // past the grant's 30 min
+	h.warnThenEnd(t, 25*time.Minute-clockCheck, wire.ReasonShiftEnd) // past the grant's 30 min
 }
 
 // stoppedBehindHub leaves an agent stopped with session s1 of ana live, 30
@@ -182,8 +193,8 @@ func TestRestartKeepsSkew(t *testing.T) {
 		t.Errorf("session.started = %+v, want restored", e)
 	}
 	h2.wantState(Active)
-	clock.Jump(-time.Hour)
-	h2.warnThenEnd(t, 20*time.Minute, wire.ReasonExpired)
+	h2.stepClock(-time.Hour)
+	h2.warnThenEnd(t, 20*time.Minute-clockCheck, wire.ReasonExpired)
 }
 
 // TestRestartPastHubExpiryEndsSession: a session whose end by the hub's
@@ -203,8 +214,8 @@ func TestRestartPastHubExpiryEndsSession(t *testing.T) {
 // TestRestartWelcomeRebasesExpiry: the kiosk's clock was set back an hour
 // while the agent was down, so the restored session's monotonic deadline,
 // from the wall clock and the old skew, is an hour late; the welcome gives
-// the hub's time, and the session ends on time (warning at once, as it is
-// inside the warning window by then). A later welcome repeats no warning.
+// the hub's time, and the session ends on time (its end announced again,
+// and a warning at once, as it is inside the warning window by then). A later welcome repeats no warning.
 func TestRestartWelcomeRebasesExpiry(t *testing.T) {
 	dir, badges, clock := t.TempDir(), t.TempDir(), newFakeClock()
 	h := startHarness(t, dir, badges, clock)
@@ -222,7 +233,7 @@ func TestRestartWelcomeRebasesExpiry(t *testing.T) {
 
 	h2.hub.setAhead(time.Hour)
 	h2.hub.connect()
-	h2.ev.expect(t, EventConnected, EventSessionWarning)
+	h2.ev.expect(t, EventConnected, EventSessionExtended, EventSessionWarning)
 	if st, err := readSessionState(dir); err != nil || st.Session == nil || st.Session.SkewMillis != time.Hour.Milliseconds() {
 		t.Errorf("session.json keeps the new skew: %+v, %v", st.Session, err)
 	}

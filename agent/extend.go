@@ -9,7 +9,10 @@ import (
 
 // EventSessionExtended is an addition to the stdout contract: the hub
 // moved the live session's expiry (a supervisor extended the shift, or the
-// shift was cut short). Fields: session_id, user, expires_at (the new one).
+// shift was cut short). Fields: session_id, user, expires_at (the new one),
+// ends_at. With a Reason, the hub did not move it but the session's end as
+// the kiosk's clock reads it changed: ExtendedReconnected (the offline
+// deadline no longer holds) or ExtendedClock (the kiosk's clock moved).
 const EventSessionExtended = "session.extended"
 
 // extendPush handles a session.extend push: the live session's expiry

@@ -161,8 +161,8 @@ func TestOfflineGraceSurvivesBackwardClockStep(t *testing.T) {
 	h.login("s1", "ana", 8*time.Hour)
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
-	h.clock.Jump(-time.Hour)
-	h.warnThenEnd(t, 10*time.Minute, wire.ReasonOffline)
+	h.stepClock(-time.Hour)
+	h.warnThenEnd(t, 10*time.Minute-clockCheck, wire.ReasonOffline)
 }
 
 // TestOfflineKeepsClockStepProtection: losing the hub does not set the
@@ -175,19 +175,19 @@ func TestOfflineKeepsClockStepProtection(t *testing.T) {
 		h := newHarness(t, withOfflineGrace(2*time.Hour)) // the session's own end comes first
 		h.connect()
 		h.login("s1", "ana", time.Hour)
-		h.clock.Jump(-30 * time.Minute)
+		h.stepClock(-30 * time.Minute)
 		h.hub.disconnect()
 		h.ev.expect(t, EventDisconnected)
-		h.warnThenEnd(t, 55*time.Minute, wire.ReasonExpired)
+		h.warnThenEnd(t, 55*time.Minute-clockCheck, wire.ReasonExpired)
 	})
 	t.Run("welcome without server_time", func(t *testing.T) {
 		h := newHarness(t, withOfflineGrace(15*time.Minute))
 		h.connect()
 		h.login("s1", "ana", time.Hour)
-		h.clock.Jump(-30 * time.Minute)
+		h.stepClock(-30 * time.Minute)
 		h.hub.disconnect()
 		h.ev.expect(t, EventDisconnected)
-		h.clock.Advance(11 * time.Minute)
+		h.clock.Advance(11*time.Minute - clockCheck)
 		if w := h.ev.expect(t, EventSessionWarning)[0]; w.Reason != wire.ReasonOffline {
 			t.Fatalf("session.warning = %+v, want reason offline", w)
 		}

@@ -51,6 +51,13 @@ import (
 // deadlines, whatever the timers do.
 const clockCheck = 5 * time.Second
 
+// endsAtTolerance is how far the live session's end on the wall clock may
+// move from the ends_at last announced before the agent announces it
+// again (session.extended, reason clock: announceMovedEnd). A step of the
+// kiosk's clock moves it by the size of the step; reading the two clocks a
+// moment apart, or NTP slewing the wall clock, by a little.
+const endsAtTolerance = 2 * time.Second
+
 // maxLeft bounds the time (b) gives a session either way, so that an
 // expires_at centuries away does not overflow the monotonic deadline; (a)
 // still applies.
@@ -134,6 +141,65 @@ func (a *Agent) offlineBound(now inputTime) bool {
 	return ok && off.Before(a.sessionEnd(now))
 }
 
+// shownEnd is the ends_at last announced for the live session (on
+// session.started, session.warning or session.extended): what a screen
+// counts down to.
+type shownEnd struct {
+	at time.Time
+	// offline: it was the offline deadline (offlineEnd), nearer than the
+	// session's own end.
+	offline bool
+}
+
+// noteShown records the ends_at of e, an event about to be emitted, when
+// it announces one for the live session.
+func (a *Agent) noteShown(e Event) {
+	if e.EndsAt.IsZero() || a.session == nil || e.SessionID != a.session.ID {
+		return
+	}
+	own := a.sessionEnd(a.inputNow())
+	a.shown = shownEnd{at: e.EndsAt, offline: e.EndsAt.Before(own.Add(-endsAtTolerance))}
+}
+
+// announceMovedEnd emits session.extended (reason clock) when the live
+// session's end has moved more than endsAtTolerance on the wall clock from
+// the ends_at last announced, and reports whether it did. The agent keeps
+// the session's real end when the kiosk's clock is stepped (deadline b),
+// but that end then reads another wall-clock time, and a screen counting
+// down to the old ends_at would be off by the step. The same happens when a
+// suspend moves deadline (b) on the wall clock, and when a welcome measures
+// the hub's clock afresh (resync).
+//
+// The end is compared, and announced, as it was announced last: the
+// session's own end (sessionEnd), or, when that ends_at was the offline
+// deadline, the nearer of the two (endAt). So the offline deadline becoming
+// the nearer end while the hub is away announces nothing here (its
+// session.warning, reason offline, does), and neither does the hub coming
+// back (backInReach: session.extended, reason reconnected). The state and
+// the warnings announced are left as they are: in Warning, the callers
+// repeat the warning, which a screen took session.extended to end.
+func (a *Agent) announceMovedEnd(now inputTime) bool {
+	if !a.state.live() {
+		return false
+	}
+	end := a.sessionEnd(now)
+	if a.shown.offline {
+		if a.offlineSince == nil {
+			return false
+		}
+		end = a.endAt(now)
+	}
+	moved := end.Sub(a.shown.at)
+	if moved <= endsAtTolerance && moved >= -endsAtTolerance {
+		return false
+	}
+	s := a.session
+	a.log.Info("the session's end moved on the kiosk's clock: announced again", "session", s.ID,
+		"announced", a.shown.at, "ends_at", end, "moved", moved.Round(time.Second))
+	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt, EndsAt: end, Reason: ExtendedClock})
+	return true
+}
+
 // armTimers schedules the warnings and the end of the live session that
 // are still to come, and the periodic check, and returns what is due
 // already. Warning times counted in a.warned have been announced and are
@@ -186,9 +252,12 @@ func (a *Agent) applyDue(d due) {
 
 // checkClock brings the live session in line with the clocks. Once the idle
 // deadline or the session's end (endAt) has passed it ends the session,
-// with the reason of whichever came first (idle; expired or shift_end);
-// otherwise, when warning times not announced yet have passed, it warns
-// once for all of them.
+// with the reason of whichever came first (idle; expired or shift_end).
+// Otherwise it announces the session's end again when it has moved on the
+// wall clock (announceMovedEnd), and, when warning times not announced yet
+// have passed, it warns once for all of them; in Warning, a session.extended
+// is followed by the warning again, with the end corrected, since a screen
+// takes session.extended for the end of the countdown.
 func (a *Agent) checkClock() {
 	if !a.state.live() {
 		return
@@ -202,12 +271,13 @@ func (a *Agent) checkClock() {
 	case !now.wall.Before(end):
 		a.expire()
 	default:
+		moved := a.announceMovedEnd(now)
 		leads := a.warningLeads(s)
 		n := a.warned
 		for n < len(leads) && !now.wall.Before(end.Add(-leads[n])) {
 			n++
 		}
-		if n > a.warned {
+		if n > a.warned || (moved && a.state == Warning) {
 			a.warned = n
 			a.warn()
 		}
@@ -284,15 +354,16 @@ func (a *Agent) untilBefore(lead time.Duration) time.Duration {
 // the skew it has just measured, and re-arms the timers for it; warnings
 // already announced are not repeated. It covers what the monotonic clock
 // missed (a suspend) and a stale skew (the kiosk's clock was stepped while
-// the agent was down). It emits e (if not nil) as rearm does.
-func (a *Agent) resync(e *Event) {
+// the agent was down). It emits e, or announces a moved end, as rearm
+// does.
+func (a *Agent) resync(e *Event, announce bool) {
 	if !a.state.live() {
 		return
 	}
 	if a.rebase() {
 		a.persist()
 	}
-	a.rearm(e)
+	a.rearm(e, announce)
 }
 
 // rearm arms the live session's timers again for its end as endAt has it
@@ -303,15 +374,23 @@ func (a *Agent) resync(e *Event) {
 // announced are not repeated. It emits e (if not nil, with its EndsAt set)
 // once the timers are armed and before what is due is applied, unless the
 // session's end has passed: the session ends instead, and an event saying
-// it goes on would be a lie.
-func (a *Agent) rearm(e *Event) {
+// it goes on would be a lie. Without e, and with announce, it announces
+// the session's end again if it has moved on the wall clock
+// (announceMovedEnd; in Warning, the warning follows again); the caller
+// passes announce false when the session's end follows at once (a welcome
+// that revokes it), so that a screen does not show it again first.
+func (a *Agent) rearm(e *Event, announce bool) {
 	if !a.state.live() {
 		return
 	}
 	d := a.rearmOnly()
-	if e != nil && !d.expired {
+	switch {
+	case d.expired:
+	case e != nil:
 		e.EndsAt = a.endAt(a.inputNow())
 		a.emit(*e)
+	case announce && a.announceMovedEnd(a.inputNow()) && a.state == Warning:
+		d.warn = true // the warning again, after session.extended
 	}
 	a.applyDue(d)
 }

@@ -310,7 +310,10 @@ func (m *Model) apply(e agent.Event) {
 			return
 		}
 		// Or the hub is in reach again after a warning that the
-		// session would end for want of it (reason reconnected).
+		// session would end for want of it (reason reconnected). Or the
+		// kiosk's clock moved against the session's end (reason clock):
+		// the new ends_at keeps the countdown right, and in Warning the
+		// agent repeats the warning at once, which takes the screen back.
 		m.screen, m.expiresAt, m.offline = ScreenActive, endsAt(e), false
 	case agent.EventSessionEnding:
 		// The teardown has begun (it can take seconds): the worker's apps
