@@ -122,10 +122,15 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	// by), not the one net/http would write.
 	w.Header().Set("Date", s.cfg.Now().UTC().Format(http.TimeFormat))
 	addr := sourceAddr(r)
-	if wait := s.enrollGuard.blocked(addr, s.cfg.Now()); wait > 0 {
+	tooMany := func(from string, wait time.Duration) {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeAPIJSON(w, http.StatusTooManyRequests, apiError{fmt.Sprintf("too many wrong enrollment codes from %s: try again in %d s with a new code from shiftgate-hub device code", addr, secs)})
+		writeAPIJSON(w, http.StatusTooManyRequests, apiError{fmt.Sprintf("too many wrong enrollment codes from %s: try again in %d s with a new code from shiftgate-hub device code", from, secs)})
+	}
+	// A source refused already is refused before its request is read;
+	// begin decides, below.
+	if wait := s.enrollGuard.blocked(addr, s.cfg.Now()); wait > 0 {
+		tooMany(addr, wait)
 		return
 	}
 	var req wire.EnrollRequest
@@ -137,11 +142,30 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		writeAPIJSON(w, http.StatusBadRequest, apiError{s.unknownProfile(req.Profile)})
 		return
 	}
+	// The code is checked holding one of the source's turns (see
+	// enrollguard.go): concurrent wrong codes cannot overshoot the limit.
+	attempt, err := s.enrollGuard.begin(r.Context(), addr, s.cfg.Now)
+	var blocked *enrollBlockedError
+	switch {
+	case errors.As(err, &blocked) && blocked.Source == untrackedKey:
+		tooMany("new addresses while the hub tracks as many others with wrong codes as it can", blocked.Wait)
+		return
+	case errors.As(err, &blocked):
+		tooMany(addr, blocked.Wait)
+		return
+	case errors.Is(err, errEnrollBusy):
+		w.Header().Set("Retry-After", "1")
+		writeAPIJSON(w, http.StatusTooManyRequests, apiError{fmt.Sprintf("too many enrollments from %s at once: try again in a few seconds", addr)})
+		return
+	case err != nil:
+		return // the client went away
+	}
+	defer attempt.end(false, s.cfg.Now()) // a panic in Redeem gives the turn back
 	resp, err := enroll.Redeem(r.Context(), s.st, s.audit, s.certs.CA, req, s.cfg.Now())
+	attempt.end(errors.Is(err, enroll.ErrBadCode), s.cfg.Now())
 	switch {
 	case errors.Is(err, enroll.ErrBadCode):
-		s.enrollGuard.failed(addr, s.cfg.Now())
-		s.cfg.Logger.Warn("kiosk enrollment refused: the code is wrong, expired or used", "from", addr)
+		s.cfg.Logger.Warn("kiosk enrollment refused: the code is wrong, expired or used", "from", addr, "counted_against", attempt.source())
 		writeAPIJSON(w, http.StatusForbidden, apiError{enroll.ErrBadCode.Error()})
 	case errors.Is(err, enroll.ErrNameTaken):
 		writeAPIJSON(w, http.StatusConflict, apiError{enroll.ErrNameTaken.Error()})

@@ -209,17 +209,21 @@ func TestDeviceCertUnpinned(t *testing.T) {
 	mustDial(t, k, "the renewed certificate")
 }
 
-// TestCertRenewOutlivedChannel: a channel outlives a renewal made over it
-// (it keeps the certificate it was opened with) and the grace of that
-// certificate. A renewal over it then gets no certificate, or the old
-// certificate would be taken again: the hub closes the channel, the kiosk
-// reconnects with its newest certificate and renews.
+// TestCertRenewOutlivedChannel: a channel opened with the certificate a
+// renewal replaced (the kiosk lost the answer) outlives that
+// certificate's grace. A renewal over it then gets no certificate, or the
+// old certificate would be taken again: the hub closes the channel (if
+// the grace check has not already), the kiosk reconnects with its newest
+// certificate and renews. (A channel a renewal was made over is another
+// matter: it speaks for the certificate it was issued,
+// TestChannelCutAtGraceEnd.)
 func TestCertRenewOutlivedChannel(t *testing.T) {
 	h, clock, _ := startPinning(t, hubtest.Options{})
 	k := h.EnrollKiosk(t, "north-1", "north")
 	opened := k.Cert()
 	k.Dial("")
-	renewed := k.Renew()
+	renewed := k.Renew() // the answer is lost
+	mustDial(t, k, "the replaced certificate within its grace")
 	clock.Advance(enroll.ReplacedCertGrace)
 
 	k.Send(wire.TypeCertRenew, wire.CertRenew{CSR: newCSR(t, k.ID)})

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"container/heap"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -45,6 +46,12 @@ type channel struct {
 	devices sync.Map // device ID → store.Device
 	// renewals paces certificate renewals (renewCert).
 	renewals renewLimiter
+	// cuts are the channels opened with a certificate the hub takes only
+	// until its grace ends (cutGraceEnded).
+	cuts graceCuts
+	// issued is, by channel context, the certificate the last renewal
+	// over the channel issued (channelCert).
+	issued sync.Map
 }
 
 // ack is one acknowledged revocation push, recorded in batches.
@@ -68,6 +75,14 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 	}
 	if d.State != store.DeviceActive {
 		return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
+	}
+	// A channel opened with the certificate the kiosk's last renewal
+	// replaced is taken until that certificate's grace ends, and no
+	// longer.
+	if cert := push.PeerCertificate(ctx); cert != nil {
+		if end, limited := certGraceEnd(d, cert); limited {
+			c.cuts.watch(ctx, deviceID, cert, end)
+		}
 	}
 	c.devices.Store(deviceID, d)
 	c.s.seen.mark(deviceID, c.s.cfg.Now())
@@ -374,9 +389,17 @@ func (c *channel) applyProfile(d store.Device, prof *profiles.Profile, err error
 // renewal and its grace) gets no certificate and is closed: the kiosk
 // reconnects with its newest one and renews then.
 //
+// The channel a renewal was made over speaks for the certificate it
+// issued from then on (channelCert): its peer signed the request with the
+// new key, so it holds the kiosk's newest certificate, and it is not
+// closed when the certificate it was opened with runs out of grace, nor
+// refused at its next renewal. The agent keeps that channel; closing it
+// a day after every renewal would reconnect every kiosk enrolled together
+// at once, for nothing.
+//
 // A kiosk gets at most one certificate by renewal per renewInterval.
 func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRenew) (wire.Envelope, error) {
-	peer := push.PeerCertificate(ctx)
+	peer := c.channelCert(ctx)
 	if peer == nil {
 		// Every channel carries one (push.Hub.ServeHTTP).
 		return wire.Envelope{}, fmt.Errorf("renew the certificate of device %s: the channel's certificate is unknown", deviceID)
@@ -443,9 +466,7 @@ func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRe
 	case stale:
 		log.Warn("certificate renewal refused: the kiosk's channel was opened with a certificate since replaced; closing it so that the kiosk reconnects with its newest one",
 			"device", deviceID, "serial", presented)
-		if ctx.Err() == nil { // still the device's channel: a newer one would have closed it
-			c.s.push.Disconnect(deviceID, "device certificate superseded: reconnect with the newest one")
-		}
+		c.s.push.DisconnectChannel(ctx, supersededClose) // this channel, not a newer one of the device
 	case err == nil && fromPrev:
 		log.Warn("device certificate renewed with the certificate the last renewal replaced: the kiosk did not take that renewal's answer, or the old key is used elsewhere; the certificate the last renewal issued is no longer taken",
 			"device", deviceID, "name", d.Name, "renewed_with", presented, "issued", d.CertSerial, "previous_until", d.PrevCertUntil)
@@ -453,7 +474,223 @@ func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRe
 	if err != nil {
 		return wire.Envelope{}, err
 	}
+	// The channel speaks for the new certificate from now on.
+	c.speaksFor(ctx, leaf)
+	c.cuts.forget(ctx)
 	return wire.New(wire.TypeCert, "", "", wire.Cert{Cert: der})
+}
+
+// channelCert is the device certificate the channel of ctx speaks for:
+// the one the last renewal over it issued, else the one it was opened
+// with (nil when unknown).
+func (c *channel) channelCert(ctx context.Context) *x509.Certificate {
+	if v, ok := c.issued.Load(ctx); ok {
+		return v.(*x509.Certificate)
+	}
+	return push.PeerCertificate(ctx)
+}
+
+// speaksFor records that the channel of ctx holds cert, issued by a
+// renewal over it, until the channel ends.
+func (c *channel) speaksFor(ctx context.Context, cert *x509.Certificate) {
+	if _, loaded := c.issued.Swap(ctx, cert); !loaded {
+		context.AfterFunc(ctx, func() { c.issued.Delete(ctx) })
+	}
+}
+
+// supersededClose is the close reason of a channel whose device
+// certificate the hub no longer takes.
+const supersededClose = "device certificate superseded: reconnect with the newest one"
+
+// certGraceEnd says until when the hub takes cert, a certificate of
+// device d (store.Device.TakesCert): limited is false when it takes it
+// for good (d's current certificate, one issued after it, any while d
+// records no serial), until a renewal changes d; otherwise end is
+// d.PrevCertUntil for the certificate d's last renewal replaced, and the
+// zero time (over already) for any other.
+func certGraceEnd(d store.Device, cert *x509.Certificate) (end time.Time, limited bool) {
+	serial := enroll.SerialOf(cert)
+	// At PrevCertUntil the grace is over: what TakesCert takes then, it
+	// takes whatever the time.
+	if d.TakesCert(serial, cert.NotBefore, d.PrevCertUntil) {
+		return time.Time{}, false
+	}
+	if serial == d.PrevCertSerial {
+		return d.PrevCertUntil, true
+	}
+	return time.Time{}, true
+}
+
+// cutGraceEnded closes, every interval until ctx ends, the channels whose
+// certificate's grace has ended by the hub's clock (graceCuts). The TLS
+// handshake checks a device certificate once, and a channel lives for
+// days: a channel opened with the certificate a renewal replaced (by a
+// kiosk that lost the renewal's answer, or by whoever else holds its old
+// key) would otherwise go on past the grace for as long as it lasts. A
+// channel a renewal was made over is not cut: it speaks for the
+// certificate it was issued (renewCert). Each pass costs a look at the
+// earliest end until one is due.
+func (c *channel) cutGraceEnded(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.cutDue(ctx, c.s.cfg.Now())
+		}
+	}
+}
+
+// cutDue closes the channels whose certificate's grace is over at now.
+// Each device is read again first: its record may have changed since the
+// channel was watched (a database restored from a backup). A channel
+// whose device cannot be read is closed all the same: the kiosk
+// reconnects, and the TLS handshake decides.
+func (c *channel) cutDue(ctx context.Context, now time.Time) {
+	log := c.s.cfg.Logger
+	for _, cut := range c.cuts.due(now) {
+		if cut.ctx.Err() != nil {
+			continue // the channel has ended meanwhile
+		}
+		serial := enroll.SerialOf(cut.cert)
+		d, err := c.s.st.GetDevice(ctx, cut.deviceID)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return // the hub is stopping and closes every channel
+		case err != nil:
+			log.Warn("cannot read the device of a channel whose certificate's grace has ended: closing the channel; the kiosk reconnects and the TLS handshake decides",
+				"device", cut.deviceID, "serial", serial, "err", err)
+		case d.State != store.DeviceActive:
+			log.Info("closing the channel of a disabled kiosk whose certificate's grace has ended", "device", d.ID, "name", d.Name, "serial", serial)
+		default:
+			end, limited := certGraceEnd(d, cut.cert)
+			if !limited {
+				continue
+			}
+			if end.After(now) {
+				c.cuts.watch(cut.ctx, cut.deviceID, cut.cert, end)
+				continue
+			}
+			args := []any{"device", d.ID, "name", d.Name, "site", d.Site, "serial", serial, "current_serial", d.CertSerial}
+			if !cut.end.IsZero() { // zero: superseded between the handshake and the hello
+				args = append(args, "grace_ended", cut.end.UTC())
+			}
+			// The kiosk lost its newest certificate, or it is not the
+			// kiosk: as verifyDevice says at the handshake.
+			log.Warn("closing a kiosk's channel opened with a device certificate a renewal replaced, whose grace has ended. A kiosk that lost its newest certificate is refused from now on (disable it and enroll it again); otherwise the kiosk's old key is in use elsewhere", args...)
+		}
+		c.s.push.DisconnectChannel(cut.ctx, supersededClose)
+	}
+}
+
+// graceCuts are the open channels whose device certificate the hub takes
+// only until an end (certGraceEnd), earliest end first: a channel joins
+// when it opens with such a certificate (Hello) or when a renewal over it
+// makes its certificate the replaced one (renewCert), and leaves when it
+// ends or is due. Memory is one entry per such channel, and a pass that
+// finds nothing due looks at the first only.
+type graceCuts struct {
+	mu    sync.Mutex
+	queue graceQueue
+	byCtx map[context.Context]*graceCut // by the channel's context
+}
+
+// graceCut is one watched channel.
+type graceCut struct {
+	ctx      context.Context // the channel's (push.DisconnectChannel)
+	deviceID string
+	cert     *x509.Certificate // the channel's
+	end      time.Time
+	index    int         // in queue; -1 once out of it
+	stop     func() bool // stops the removal at the channel's end
+}
+
+// watch has the channel of ctx (of deviceID, opened with cert) closed at
+// end unless it has ended by then; a channel watched already gets the
+// new end.
+func (g *graceCuts) watch(ctx context.Context, deviceID string, cert *x509.Certificate, end time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	if e, ok := g.byCtx[ctx]; ok {
+		e.end = end
+		heap.Fix(&g.queue, e.index)
+		return
+	}
+	if g.byCtx == nil {
+		g.byCtx = make(map[context.Context]*graceCut)
+	}
+	e := &graceCut{ctx: ctx, deviceID: deviceID, cert: cert, end: end}
+	heap.Push(&g.queue, e)
+	g.byCtx[ctx] = e
+	e.stop = context.AfterFunc(ctx, func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if e.index >= 0 {
+			heap.Remove(&g.queue, e.index)
+			delete(g.byCtx, e.ctx)
+		}
+	})
+}
+
+// forget stops watching the channel of ctx, if it was.
+func (g *graceCuts) forget(ctx context.Context) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e, ok := g.byCtx[ctx]; ok {
+		heap.Remove(&g.queue, e.index)
+		delete(g.byCtx, ctx)
+		e.stop()
+	}
+}
+
+// due takes the channels whose end is at or before now out and returns
+// them.
+func (g *graceCuts) due(now time.Time) []*graceCut {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []*graceCut
+	for len(g.queue) > 0 && !now.Before(g.queue[0].end) {
+		e := heap.Pop(&g.queue).(*graceCut)
+		delete(g.byCtx, e.ctx)
+		e.stop()
+		out = append(out, e)
+	}
+	return out
+}
+
+// len is the number of channels watched.
+func (g *graceCuts) len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue)
+}
+
+// graceQueue is a container/heap of graceCuts by end.
+type graceQueue []*graceCut
+
+func (q graceQueue) Len() int           { return len(q) }
+func (q graceQueue) Less(i, j int) bool { return q[i].end.Before(q[j].end) }
+func (q graceQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *graceQueue) Push(x any) {
+	e := x.(*graceCut)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+func (q *graceQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*q = old[:len(old)-1]
+	return e
 }
 
 // renewInterval is the least time between two certificates a kiosk gets

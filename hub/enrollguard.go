@@ -1,9 +1,14 @@
 package hub
 
 import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -19,26 +24,79 @@ import (
 // enroll from behind one address. Kiosks reach the hub directly (mTLS
 // ends at the hub), so the address is the kiosk's or its site's NAT; an
 // IPv6 source is its /64 (guardKey).
+//
+// The limit holds under concurrent requests: an attempt takes one of its
+// source's turns before its code is checked (enrollGuard.begin), and a
+// source has enrollFailLimit turns less its wrong codes, so at most that
+// many of its codes are ever being checked or found wrong in a window.
+// An attempt that finds every turn taken by attempts still in flight
+// waits for one to end (at most enrollTurnWait) rather than being
+// refused: a site enrolling many kiosks at once is slowed, not turned
+// away.
 const (
 	enrollFailLimit  = 20
 	enrollFailWindow = 10 * time.Minute
-	// enrollGuardMax bounds the addresses remembered; when it is
-	// reached, those whose window ended are forgotten, and if none has,
-	// a new address is not tracked (it is refused nothing).
+	// enrollGuardMax bounds the sources remembered (see
+	// enrollGuard.track for what happens when it is reached).
 	enrollGuardMax = 10000
+	// enrollTurnWait bounds how long an attempt waits for a turn of its
+	// source's.
+	enrollTurnWait = 10 * time.Second
 )
 
+// errEnrollBusy is begin's error for an attempt that found no turn free
+// within enrollTurnWait.
+var errEnrollBusy = errors.New("too many enrollments from this source at once")
+
+// enrollBlockedError is begin's error for a source refused for Wait
+// more: it sent enrollFailLimit wrong codes within its window. Source is
+// its guardKey, or untrackedKey.
+type enrollBlockedError struct {
+	Source string
+	Wait   time.Duration
+}
+
+func (e *enrollBlockedError) Error() string {
+	return fmt.Sprintf("%s sent %d wrong enrollment codes: refused for %s", e.Source, enrollFailLimit, e.Wait)
+}
+
 type enrollGuard struct {
-	mu    sync.Mutex
-	fails map[string]enrollFails
+	mu sync.Mutex
+	// max is the number of sources tracked at most (enrollGuardMax),
+	// turnWait how long an attempt waits for a turn (enrollTurnWait):
+	// tests lower them.
+	max      int
+	turnWait time.Duration
+	// sources are the sources with wrong codes in their window or
+	// attempts in flight, by guardKey.
+	sources map[string]*enrollSource
+	// untracked counts, as one source, every source that found the
+	// table full of sources it must not forget (see track).
+	untracked *enrollSource
+	// rescan is when a full table in which makeRoom found nothing to
+	// forget may have something again: the first window to end. Until
+	// then a new source goes to untracked without a scan, so that a
+	// stream of them does not scan the table at each.
+	rescan time.Time
 }
 
-type enrollFails struct {
-	n     int
-	since time.Time // start of the window
+// enrollSource is what the guard knows of one source.
+type enrollSource struct {
+	key      string
+	fails    int       // wrong codes in the window
+	since    time.Time // start of the window: the first of them
+	inflight int       // attempts begun and not ended
+	// freed is closed when an attempt ends, for attempts waiting for a
+	// turn; nil while none waits.
+	freed chan struct{}
 }
 
-func newEnrollGuard() *enrollGuard { return &enrollGuard{fails: map[string]enrollFails{}} }
+// untrackedKey names the untracked sources in logs and answers.
+const untrackedKey = "sources beyond the enrollment guard's table"
+
+func newEnrollGuard() *enrollGuard {
+	return &enrollGuard{max: enrollGuardMax, turnWait: enrollTurnWait, sources: map[string]*enrollSource{}, untracked: &enrollSource{key: untrackedKey}}
+}
 
 // guardKey is the source a failure from addr counts against: the address
 // itself for IPv4 (an IPv4-mapped IPv6 address is its IPv4 one), and its
@@ -46,8 +104,7 @@ func newEnrollGuard() *enrollGuard { return &enrollGuard{fails: map[string]enrol
 // privacy addresses rotate within it, and a hosting provider hands one
 // out per machine), so counting per address would give one attacker
 // 2^64 fresh budgets, and let it fill the table with addresses of its
-// own, after which nothing new is tracked at all. What does not parse
-// (a test's RemoteAddr) counts as itself.
+// own. What does not parse (a test's RemoteAddr) counts as itself.
 func guardKey(addr string) string {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
@@ -60,50 +117,199 @@ func guardKey(addr string) string {
 	return netip.PrefixFrom(ip, 64).Masked().String()
 }
 
-// blocked returns how long addr must wait before its next attempt, or 0.
-func (g *enrollGuard) blocked(addr string, now time.Time) time.Duration {
-	addr = guardKey(addr)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	f, ok := g.fails[addr]
-	if !ok {
-		return 0
+// expire ends s's window when it is over at now (or starts after now:
+// the hub's clock was set back).
+func (s *enrollSource) expire(now time.Time) {
+	if s.fails > 0 && (!now.Before(s.since.Add(enrollFailWindow)) || now.Before(s.since)) {
+		s.fails, s.since = 0, time.Time{}
 	}
-	end := f.since.Add(enrollFailWindow)
-	if !now.Before(end) || now.Before(f.since) {
-		delete(g.fails, addr)
-		return 0
-	}
-	if f.n < enrollFailLimit {
-		return 0
-	}
-	return end.Sub(now)
 }
 
-// failed counts a wrong code from addr.
-func (g *enrollGuard) failed(addr string, now time.Time) {
-	addr = guardKey(addr)
+// blockedFor is how long s is refused from now, or 0.
+func (s *enrollSource) blockedFor(now time.Time) time.Duration {
+	s.expire(now)
+	if s.fails < enrollFailLimit {
+		return 0
+	}
+	return s.since.Add(enrollFailWindow).Sub(now)
+}
+
+// idle reports whether s holds nothing worth remembering.
+func (s *enrollSource) idle() bool { return s.fails == 0 && s.inflight == 0 }
+
+// blocked returns how long addr must wait before its next attempt, or 0:
+// a check before the request is read. begin decides.
+func (g *enrollGuard) blocked(addr string, now time.Time) time.Duration {
+	key := guardKey(addr)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	f, ok := g.fails[addr]
-	if ok && (!now.Before(f.since.Add(enrollFailWindow)) || now.Before(f.since)) {
-		ok = false
-	}
+	s, ok := g.sources[key]
 	if !ok {
-		if len(g.fails) >= enrollGuardMax {
-			for a, e := range g.fails {
-				if !now.Before(e.since.Add(enrollFailWindow)) {
-					delete(g.fails, a)
-				}
-			}
-			if len(g.fails) >= enrollGuardMax {
-				return
-			}
-		}
-		f = enrollFails{since: now}
+		return 0
 	}
-	f.n++
-	g.fails[addr] = f
+	wait := s.blockedFor(now)
+	if s.idle() {
+		delete(g.sources, key)
+	}
+	return wait
+}
+
+// enrollAttempt is one enrollment attempt holding a turn of its source's.
+type enrollAttempt struct {
+	g     *enrollGuard
+	src   *enrollSource
+	ended bool
+}
+
+// begin takes a turn of addr's source for an attempt whose code is about
+// to be checked; the attempt's end gives it back, or keeps it as a wrong
+// code. It fails with an *enrollBlockedError when the source sent
+// enrollFailLimit wrong codes in its window, with errEnrollBusy when no
+// turn came free within enrollTurnWait, and with ctx's error when ctx
+// ended first. now is the hub's clock.
+func (g *enrollGuard) begin(ctx context.Context, addr string, now func() time.Time) (*enrollAttempt, error) {
+	key := guardKey(addr)
+	var timeout <-chan time.Time
+	for {
+		g.mu.Lock()
+		t := now()
+		s := g.track(key, t)
+		if wait := s.blockedFor(t); wait > 0 {
+			g.mu.Unlock()
+			return nil, &enrollBlockedError{Source: s.key, Wait: wait}
+		}
+		if s.fails+s.inflight < enrollFailLimit {
+			s.inflight++
+			g.mu.Unlock()
+			return &enrollAttempt{g: g, src: s}, nil
+		}
+		// Every turn left is taken by an attempt in flight: wait for
+		// one to end, then look again (it may have been a wrong code).
+		if s.freed == nil {
+			s.freed = make(chan struct{})
+		}
+		freed := s.freed
+		g.mu.Unlock()
+		if timeout == nil {
+			timer := time.NewTimer(g.turnWait)
+			defer timer.Stop()
+			timeout = timer.C
+		}
+		select {
+		case <-freed:
+		case <-timeout:
+			return nil, errEnrollBusy
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// source names the source the attempt counts against: its guardKey, or
+// untrackedKey.
+func (a *enrollAttempt) source() string { return a.src.key }
+
+// end ends the attempt at now: a wrong code keeps its turn for the rest
+// of the window, anything else gives it back. Only the first call counts,
+// so that a deferred end(false) covers a panic.
+func (a *enrollAttempt) end(wrong bool, now time.Time) {
+	g, s := a.g, a.src
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if a.ended {
+		return
+	}
+	a.ended = true
+	s.inflight--
+	if wrong {
+		s.expire(now)
+		if s.fails == 0 {
+			s.since = now
+		}
+		s.fails++
+	}
+	if s.freed != nil {
+		close(s.freed)
+		s.freed = nil
+	}
+	if g.sources[s.key] != s {
+		return // untracked
+	}
+	switch {
+	case s.idle():
+		delete(g.sources, s.key)
+	case s.inflight == 0 && s.fails < enrollFailLimit:
+		g.rescan = time.Time{} // makeRoom may forget it now
+	}
+}
+
+// track returns the source of key, tracking it if it is new. When the
+// table is full, the sources whose window has ended are forgotten; if
+// none has, the least suspect are: those with the fewest wrong codes (the
+// oldest first), a batch at a time so that a stream of new sources does
+// not scan the table at each. A source that is refused (enrollFailLimit
+// wrong codes) or has attempts in flight is never forgotten before its
+// window ends: filling the table does not free an abuser. When every
+// source is one of those, new sources count as one (untracked), with one
+// limit between them: an attack from more sources than the table holds
+// gets at most enrollFailLimit more wrong codes through per window, and
+// sources the table knows are not held up by it.
+func (g *enrollGuard) track(key string, now time.Time) *enrollSource {
+	if s, ok := g.sources[key]; ok {
+		return s
+	}
+	// A rescan time more than a window ahead means the hub's clock was
+	// set back: scan.
+	if len(g.sources) >= g.max && (!now.Before(g.rescan) || now.Before(g.rescan.Add(-enrollFailWindow))) {
+		g.makeRoom(now)
+	}
+	if len(g.sources) >= g.max {
+		return g.untracked
+	}
+	s := &enrollSource{key: key}
+	g.sources[key] = s
+	return s
+}
+
+// makeRoom forgets sources for track, or sets rescan when it can forget
+// none.
+func (g *enrollGuard) makeRoom(now time.Time) {
+	var suspects []*enrollSource
+	var next time.Time // the first window to end
+	for key, s := range g.sources {
+		s.expire(now)
+		if s.fails > 0 && (next.IsZero() || s.since.Before(next)) {
+			next = s.since
+		}
+		if s.inflight > 0 {
+			continue
+		}
+		switch {
+		case s.fails == 0:
+			delete(g.sources, key)
+		case s.fails < enrollFailLimit:
+			suspects = append(suspects, s)
+		}
+	}
+	if len(g.sources) < g.max {
+		return
+	}
+	if len(suspects) == 0 {
+		// Only refused sources and attempts in flight: nothing to
+		// forget until a window ends, or an attempt ends (end clears
+		// rescan) or its source leaves.
+		g.rescan = now.Add(enrollFailWindow)
+		if !next.IsZero() {
+			g.rescan = next.Add(enrollFailWindow)
+		}
+		return
+	}
+	slices.SortFunc(suspects, func(a, b *enrollSource) int {
+		return cmp.Or(cmp.Compare(a.fails, b.fails), a.since.Compare(b.since))
+	})
+	for _, s := range suspects[:min(len(suspects), max(1, g.max/64))] {
+		delete(g.sources, s.key)
+	}
 }
 
 // sourceAddr is the IP address a request came from.

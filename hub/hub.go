@@ -583,6 +583,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	go s.runReviews(schedCtx)
 	go s.recordSeen(schedCtx)
 	go s.channel.recordAcks(schedCtx)
+	go s.channel.cutGraceEnded(schedCtx, s.cfg.SchedulerInterval)
 	go s.renewServerCert(schedCtx)
 	go s.watchFIDOMetadata(schedCtx)
 	// The watch writes DIR/audit.head and the trail: it has ended when

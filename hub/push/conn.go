@@ -53,21 +53,23 @@ type conn struct {
 }
 
 func (h *Hub) newConn(ctx context.Context, deviceID string, ws *websocket.Conn) *conn {
-	ctx, cancel := context.WithCancel(ctx)
 	c := &conn{
 		hub:        h,
 		deviceID:   deviceID,
 		ws:         ws,
-		ctx:        ctx,
-		cancel:     cancel,
 		send:       make(chan []byte, h.sendQueue),
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		wlock:      make(chan struct{}, 1),
 	}
+	// The context names its channel, for DisconnectChannel.
+	c.ctx, c.cancel = context.WithCancel(context.WithValue(ctx, connKey{}, c))
 	c.queued.Store(1) // the welcome
 	return c
 }
+
+// connKey is the context key of a channel's conn.
+type connKey struct{}
 
 // close ends the channel: the writer sends a close frame with code and
 // text (none when code is 0), closes the socket and so ends the reader.

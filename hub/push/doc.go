@@ -37,10 +37,10 @@
 //     wire.PongWait, when a write takes longer than wire.WriteWait, when its
 //     send queue overflows (a slow kiosk must never hold up a fan-out: it
 //     reconnects and learns its verdict from the welcome), on
-//     Hub.Disconnect, when a newer connection of the same device replaces
-//     it, and on Hub.Close. Outstanding pushes of a closed channel are
-//     forgotten. Handler.Disconnected is then called once, unless the
-//     connection was replaced.
+//     Hub.Disconnect or Hub.DisconnectChannel, when a newer connection of
+//     the same device replaces it, and on Hub.Close. Outstanding pushes of
+//     a closed channel are forgotten. Handler.Disconnected is then called
+//     once, unless the connection was replaced.
 //
 // # Cost
 //

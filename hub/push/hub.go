@@ -329,6 +329,16 @@ func (h *Hub) Disconnect(deviceID, reason string) {
 	}
 }
 
+// DisconnectChannel is Disconnect for the one channel whose context is ctx
+// (the context a Handler method got): it closes that channel, not the
+// device's newer one, which may have replaced it meanwhile, and does
+// nothing when it has already ended or ctx is no channel's of h.
+func (h *Hub) DisconnectChannel(ctx context.Context, reason string) {
+	if c, ok := ctx.Value(connKey{}).(*conn); ok && c.hub == h {
+		c.close(websocket.ClosePolicyViolation, reason)
+	}
+}
+
 // Connected reports whether deviceID has an open channel (from its hello
 // on).
 func (h *Hub) Connected(deviceID string) bool {

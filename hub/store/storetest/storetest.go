@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Sites", testSites},
 		{"Devices", testDevices},
 		{"TouchDevices", testTouchDevices},
+		{"DeviceCerts", testDeviceCerts},
 		{"Credentials", testCredentials},
 		{"RevokeCredentials", testRevokeCredentials},
 		{"RecordCredentialUse", testRecordCredentialUse},

@@ -1,0 +1,53 @@
+package push
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+)
+
+// TestDisconnectChannel: DisconnectChannel closes the channel whose
+// context it is given and no other: not the newer channel that replaced
+// it (a check that ends after the kiosk reconnected must not cut its new
+// channel), nor anything for a context of no channel.
+func TestDisconnectChannel(t *testing.T) {
+	e := newTestEnv(t, nil)
+	ctxs := make(chan context.Context, 2)
+	e.rec.hello = func(ctx context.Context, deviceID string, _ wire.Hello) (wire.Welcome, error) {
+		ctxs <- ctx
+		return wire.Welcome{DeviceID: deviceID}, nil
+	}
+	old, _ := e.connect(t, "kiosk-1")
+	oldCtx := recv(t, ctxs, "the first channel's hello")
+	ws, _ := e.connect(t, "kiosk-1")
+	newCtx := recv(t, ctxs, "the second channel's hello")
+	if code, _ := readClose(t, old); code != websocket.ClosePolicyViolation {
+		t.Fatalf("the replaced channel closed with %d, want %d", code, websocket.ClosePolicyViolation)
+	}
+
+	e.hub.DisconnectChannel(oldCtx, "superseded")
+	e.hub.DisconnectChannel(t.Context(), "superseded")
+	other := New(Config{Handler: newRecorder()})
+	defer other.Close()
+	other.DisconnectChannel(newCtx, "superseded") // another hub's: not its channel
+	writeEnv(t, ws, "echo", "e1", "", "x")
+	if env := readEnv(t, ws); env.Type != "echo.reply" {
+		t.Fatalf("the newer channel after DisconnectChannel of the replaced one, a foreign context and another hub: got %+v, want echo.reply", env)
+	}
+
+	e.hub.DisconnectChannel(newCtx, "superseded")
+	if code, text := readClose(t, ws); code != websocket.ClosePolicyViolation || text != "superseded" {
+		t.Errorf("close %d %q, want %d %q", code, text, websocket.ClosePolicyViolation, "superseded")
+	}
+	if id := recv(t, e.rec.disconnected, "disconnect"); id != "kiosk-1" {
+		t.Errorf("Disconnected(%q), want kiosk-1", id)
+	}
+	if newCtx.Err() == nil {
+		t.Error("the closed channel's context has not ended")
+	}
+	none(t, e.rec.disconnected, 50*time.Millisecond, "a second Disconnected")
+}
