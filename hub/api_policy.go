@@ -1,11 +1,9 @@
 package hub
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,11 +20,12 @@ func (s *Server) policyRoutes(mux *http.ServeMux) {
 	mux.Handle("PUT /api/v1/policy", s.admin(s.apiPutPolicy))
 }
 
-// apiPolicy is the policy as the API shows and takes it: the stored
-// document (policy.Document) with its version. On a PUT, version (or
-// If-Match) names the version the change was made to; changed_by,
-// changed and the sessions_* fields are read-only and ignored, so a GET
-// body can be edited and sent back.
+// apiPolicy is the policy as the API shows it: the stored document
+// (policy.Document) with its version. A PUT takes the same body (read by
+// policy.ParseEdit, see apiPutPolicy): version (or If-Match) names the
+// version the change was made to; changed_by, changed and the sessions_*
+// fields are read-only and ignored, so a GET body can be edited and sent
+// back.
 type apiPolicy struct {
 	Version   int64      `json:"version"`
 	ChangedBy string     `json:"changed_by,omitempty"`
@@ -54,31 +53,51 @@ func (s *Server) apiGetPolicy(w http.ResponseWriter, _ *http.Request, _ lifecycl
 	return nil
 }
 
+// apiPolicyProblems is the 400 answer for an invalid policy: the API's
+// {"error"} (every problem listed, joined) and each problem with its
+// JSON path in the body, at most policy.MaxProblems of them; more_problems
+// counts those left out.
+type apiPolicyProblems struct {
+	Error    string           `json:"error"`
+	Problems []policy.Problem `json:"problems"`
+	More     int              `json:"more_problems,omitempty"`
+}
+
+// writePolicyProblems answers 400 with ve's problems.
+func writePolicyProblems(w http.ResponseWriter, ve *policy.ValidationError) {
+	writeAPIJSON(w, http.StatusBadRequest, apiPolicyProblems{Error: ve.Error(), Problems: ve.Problems, More: ve.More})
+}
+
 // apiPutPolicy replaces the policy with the body if the policy is still
 // at the version the body (or If-Match) names: 409 otherwise, 400 with
 // every problem for an invalid one; either way nothing changes.
 func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	var raw json.RawMessage
-	if !readJSON(w, r, policy.MaxDocumentBytes+4096, &raw) {
+	if !readJSON(w, r, policy.MaxEditBytes, &raw) {
 		return nil
 	}
-	if name, dup := policy.DuplicateKey(raw); dup {
-		// As policy.ParseDocument refuses: encoding/json matches names
-		// without case and keeps the last of two, so
-		// "sites":["North"],"SITES":null would drop the limit that a
-		// reader of the body sees.
-		return errors.Join(errBadRequest, fmt.Errorf("the body names %q twice in one object (names are compared without case): give each once", name))
+	// One pass finds every problem of the body: unknown fields, names
+	// given twice (encoding/json would keep the last, so
+	// "sites":["North"],"SITES":null would drop the limit that a reader
+	// of the body sees), values of the wrong type and invalid rules.
+	// changed_by, changed and sessions_* are read-only: read, for their
+	// type, and ignored.
+	var (
+		base       int64
+		changedBy  string
+		changed    *time.Time
+		ended, cut []string
+	)
+	rules, err := policy.ParseEdit(raw, map[string]any{"version": &base, "changed_by": &changedBy, "changed": &changed,
+		"sessions_ended": &ended, "sessions_shortened": &cut})
+	if err != nil {
+		var ve *policy.ValidationError
+		if errors.As(err, &ve) {
+			writePolicyProblems(w, ve)
+			return nil
+		}
+		return err
 	}
-	var in apiPolicy
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return errors.Join(errBadRequest, fmt.Errorf("the body is not a policy document (GET /api/v1/policy shows one): %s", strings.TrimPrefix(policy.JSONProblem(err), "Document.")))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.Join(errBadRequest, errors.New("the body has more after its JSON object"))
-	}
-	base := in.Version
 	if m := r.Header.Get("If-Match"); m != "" {
 		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(strings.TrimSpace(m), "W/"), `"`), 10, 64)
 		if err != nil || v <= 0 {
@@ -93,10 +112,6 @@ func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycl
 		writeAPIJSON(w, http.StatusPreconditionRequired, apiError{`send the version you changed, as "version" in the body or If-Match (GET /api/v1/policy gives it), so that no one else's change is overwritten`})
 		return nil
 	}
-	rules, err := in.Document.Rules()
-	if err != nil {
-		return errors.Join(errBadRequest, err)
-	}
 	ch, err := s.engine.UpdatePolicy(r.Context(), a, base, rules)
 	switch {
 	case errors.Is(err, lifecycle.ErrPolicyStale):
@@ -107,7 +122,8 @@ func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycl
 	case errors.Is(err, policy.ErrInvalid):
 		var ve *policy.ValidationError
 		if errors.As(err, &ve) {
-			err = ve
+			writePolicyProblems(w, ve)
+			return nil
 		}
 		return errors.Join(errBadRequest, err)
 	case err != nil:

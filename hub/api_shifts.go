@@ -125,10 +125,11 @@ func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycl
 // apiExtendShift extends a user's shift at one of the user's sites until
 // a time, with a reason: {"site": NAME, "until": RFC3339, "reason": TEXT}.
 // "site" may be left out for a user of exactly one site; a site that is
-// not the user's is 400. The route is admin-only (s.admin: an admin token
-// or a console admin's session; a supervisor's session is 403), and an
-// admin may act at every site: supervisors extend in the console, at
-// their own sites.
+// not the user's is 400, and so is an extension that lengthens no shift
+// of the user's there (lifecycle.Engine.ExtendShift says which). The
+// route is admin-only (s.admin: an admin token or a console admin's
+// session; a supervisor's session is 403), and an admin may act at every
+// site: supervisors extend in the console, at their own sites.
 func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	var req struct {
 		Site   string    `json:"site"`

@@ -21,6 +21,11 @@ const (
 	// MaxExtension caps how far ahead one shift extension may reach:
 	// longer cover is a shift in the schedule.
 	MaxExtension = 12 * time.Hour
+	// MaxExtensionGap is how long after a shift ended it may still be
+	// extended: the worker signed out at the end of the shift whom the
+	// supervisor asks to stay on. Later, an extension would lengthen no
+	// shift but be a shift of its own, which belongs in the schedule.
+	MaxExtensionGap = time.Hour
 	// ReasonShiftEnd ends a session whose shift is over (wire.ReasonShiftEnd).
 	ReasonShiftEnd = "shift_end"
 
@@ -320,9 +325,14 @@ var errDryRun = errors.New("dry run")
 // The user must be active and have shifts (without shifts no shift limits
 // their sessions), site must be one of the user's sites ("" names the
 // user's only site; a user of several must be told which), until must
-// lie in the future and within MaxExtension, and a reason is required;
-// otherwise the error is ErrInvalid. The extension is stored with the
-// site as the user's record spells it.
+// lie in the future and within MaxExtension, and a reason is required.
+// The extension must lengthen a shift of the user's at that site (see
+// checkExtends): one running now (shift grace included; until must then
+// be later than its end) or one that ended at most MaxExtensionGap ago;
+// time that touches no shift is a shift for the schedule, not an
+// extension. Otherwise the error is ErrInvalid, saying which shift would
+// be needed. The extension is stored with the site as the user's record
+// spells it.
 //
 // The user's live sessions on kiosks of that site get the later expiry at
 // once (returned, and pushed to their kiosks); sessions at the user's
@@ -366,6 +376,13 @@ func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID, site string, 
 		if x.Site, err = extensionSite(u, site); err != nil {
 			return err
 		}
+		exts, err := tx.ListShiftExtensions(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := checkExtends(u, x.Site, exts, now, x.End, e.grace()); err != nil {
+			return err
+		}
 		if _, err := tx.CreateShiftExtension(ctx, x); err != nil {
 			return err
 		}
@@ -403,6 +420,58 @@ func extensionSite(u store.User, site string) (string, error) {
 		return u.Sites[i], nil
 	}
 	return "", invalid("user %s does not work at site %q: an extension counts only at one of the user's sites", u.UserName, site)
+}
+
+// checkExtends refuses (ErrInvalid) an extension of u at site from now to
+// until that lengthens no shift there. The shifts at site are u's shifts
+// and u's extensions at site (policy.ShiftWindow merges them into
+// windows, as a login there sees them). The extension must either
+//
+//   - lengthen the window now lies in (grace before its start included,
+//     as a worker may sign in then): until must be later than its end, or
+//     the extension changes nothing; or
+//   - follow a window that ended at most MaxExtensionGap before now: the
+//     worker was signed out at the end of the shift and is asked to stay.
+//
+// Anything else (no shift today, one that ended hours ago, one that has
+// not started) would be a shift of its own. The refusal names the shift
+// that would be needed, and u's last and next shifts there.
+func checkExtends(u store.User, site string, exts []store.ShiftExtension, now, until time.Time, grace time.Duration) error {
+	at := policy.ExtensionsAt(exts, site)
+	stamp := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+	if end, ok := policy.ShiftWindow(u.Shifts, at, now, grace); ok {
+		if !until.After(end) {
+			return invalid("%s's shift at site %s already runs until %s: an extension must end later than that (until is %s)",
+				u.UserName, site, stamp(end), stamp(until))
+		}
+		return nil
+	}
+	var last, next time.Time // the end of the last window before now, the start of the next
+	for _, sh := range u.Shifts {
+		if !sh.End.After(now) && sh.End.After(last) {
+			last = sh.End
+		}
+		if sh.Start.After(now) && (next.IsZero() || sh.Start.Before(next)) {
+			next = sh.Start
+		}
+	}
+	for _, x := range at {
+		if x.Start.Before(x.End) && !x.End.After(now) && x.End.After(last) {
+			last = x.End
+		}
+	}
+	if !last.IsZero() && now.Sub(last) <= MaxExtensionGap {
+		return nil
+	}
+	msg := fmt.Sprintf("%s has no shift at site %s to extend: an extension lengthens a shift running now or one that ended at most %s ago (after %s)",
+		u.UserName, site, policy.FormatDuration(MaxExtensionGap), stamp(now.Add(-MaxExtensionGap)))
+	if !last.IsZero() {
+		msg += fmt.Sprintf("; %s's last shift there ended at %s", u.UserName, stamp(last))
+	}
+	if !next.IsZero() {
+		msg += fmt.Sprintf("; the next starts at %s", stamp(next))
+	}
+	return invalid("%s; to have %s work until %s, add a shift to their schedule", msg, u.UserName, stamp(until))
 }
 
 // grace is the shift grace the rules give.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,14 +44,39 @@ var validAppID = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 // Rules.Validate return for a document or rules that cannot be used.
 var ErrInvalid = errors.New("the policy is not valid")
 
-// ValidationError lists every problem found in a policy, each saying what
-// to fix. It matches ErrInvalid.
+// MaxProblems caps the problems a ValidationError lists, so that a huge
+// bad document gets a short answer; ValidationError.More counts the rest.
+const MaxProblems = 50
+
+// Problem is one thing wrong with a policy document: where, and what to
+// fix.
+type Problem struct {
+	// Path is the JSON path of the value in the document, like
+	// "roles[2].apps[0]", "other.sites" or "max_session"; "" for the
+	// document as a whole. Roles are counted from 0 in the order given.
+	Path string `json:"path"`
+	// Message says what is wrong and how to fix it, on its own: it names
+	// the role ("role \"Nurse\": …") or the path.
+	Message string `json:"message"`
+}
+
+// ValidationError lists every problem found in a policy (up to
+// MaxProblems), each saying what to fix. It matches ErrInvalid.
 type ValidationError struct {
-	Problems []string
+	Problems []Problem
+	// More is how many problems were found beyond Problems.
+	More int
 }
 
 func (e *ValidationError) Error() string {
-	return ErrInvalid.Error() + ": " + strings.Join(e.Problems, "; ")
+	msgs := make([]string, 0, len(e.Problems)+1)
+	for _, p := range e.Problems {
+		msgs = append(msgs, p.Message)
+	}
+	if e.More > 0 {
+		msgs = append(msgs, fmt.Sprintf("and %d more problems not listed", e.More))
+	}
+	return ErrInvalid.Error() + ": " + strings.Join(msgs, "; ")
 }
 
 // Is makes errors.Is(err, ErrInvalid) true.
@@ -181,29 +205,6 @@ func (r Rules) Validate() error {
 	return err
 }
 
-// ParseDocument decodes a policy document (at most MaxDocumentBytes, no
-// unknown fields, nothing after it) and returns its rules, validated.
-func ParseDocument(b []byte) (Rules, error) {
-	if len(b) > MaxDocumentBytes {
-		return Rules{}, &ValidationError{Problems: []string{fmt.Sprintf("the document is %d bytes, more than the limit of %d", len(b), MaxDocumentBytes)}}
-	}
-	if key, dup := DuplicateKey(b); dup {
-		// encoding/json matches names without case and keeps the last
-		// of two: {"sites":["North"],"SITES":[]} would drop the limit.
-		return Rules{}, &ValidationError{Problems: []string{fmt.Sprintf("the document names %q twice in one object (names are compared without case): give each once", key)}}
-	}
-	var d Document
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return Rules{}, &ValidationError{Problems: []string{"the document is not a policy JSON object: " + JSONProblem(err)}}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Rules{}, &ValidationError{Problems: []string{"the document has more after its JSON object"}}
-	}
-	return d.Rules()
-}
-
 // DuplicateKey reports the first object member name that appears twice in
 // one object of the JSON text b, compared without case as encoding/json
 // matches names (store.FoldName). Text that is not JSON reports nothing:
@@ -262,140 +263,163 @@ func JSONProblem(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// problems collects what is wrong with a document.
-type problems []string
-
-func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
-
 // Rules checks d and returns its rules: names trimmed, employment types
 // in lower case, ShiftGrace "0s" as a negative ShiftGrace (none). Every
-// problem is reported at once.
+// problem is reported at once (up to MaxProblems), with its path in d's
+// JSON form.
 func (d Document) Rules() (Rules, error) {
 	var ps problems
+	r := d.rules(&ps)
+	if err := ps.err(); err != nil {
+		return Rules{}, err
+	}
+	return r, nil
+}
+
+// rules checks d, adding to ps; values ps records as unread (the decoder
+// reported them) are not checked again.
+func (d Document) rules(ps *problems) Rules {
 	r := Rules{Roles: make(map[string]RoleRule, len(d.Roles))}
 	switch {
+	case ps.unread("max_session"):
 	case d.MaxSession == nil:
-		ps.add(`max_session is missing: give the longest session, like "12h"`)
+		ps.add("max_session", `max_session is missing: give the longest session, like "12h"`)
 	default:
 		r.MaxSession = time.Duration(*d.MaxSession)
-		checkSession(&ps, "max_session", r.MaxSession, false)
+		checkSession(ps, "max_session", "max_session", r.MaxSession, false)
 	}
 	switch {
+	case ps.unread("shift_grace"):
 	case d.ShiftGrace == nil:
-		ps.add(`shift_grace is missing: give how long before a shift its worker may sign in, like "15m" ("0s" for not before the start)`)
+		ps.add("shift_grace", `shift_grace is missing: give how long before a shift its worker may sign in, like "15m" ("0s" for not before the start)`)
 	case *d.ShiftGrace < 0:
-		ps.add("shift_grace %s is negative: give 0s or more", FormatDuration(time.Duration(*d.ShiftGrace)))
+		ps.add("shift_grace", "shift_grace %s is negative: give 0s or more", FormatDuration(time.Duration(*d.ShiftGrace)))
 	case time.Duration(*d.ShiftGrace) > MaxShiftGrace:
-		ps.add("shift_grace %s is longer than %s", FormatDuration(time.Duration(*d.ShiftGrace)), FormatDuration(MaxShiftGrace))
+		ps.add("shift_grace", "shift_grace %s is longer than %s", FormatDuration(time.Duration(*d.ShiftGrace)), FormatDuration(MaxShiftGrace))
 	case *d.ShiftGrace == 0:
 		r.ShiftGrace = -1
 	default:
 		r.ShiftGrace = time.Duration(*d.ShiftGrace)
 	}
 	if len(d.Roles) > MaxRoles {
-		ps.add("%d roles are more than the limit of %d", len(d.Roles), MaxRoles)
+		ps.add("roles", "%d roles are more than the limit of %d", len(d.Roles), MaxRoles)
 	}
 	seen := map[string]string{}
 	for i, rd := range d.Roles {
 		if i >= MaxRoles {
 			break
 		}
+		path := indexPath("roles", i)
+		if ps.unread(path) {
+			continue
+		}
 		name := strings.TrimSpace(rd.Name)
-		label := fmt.Sprintf("role %q", name)
+		label := "role " + quote(name)
 		switch {
+		case ps.unread(path + ".name"):
+			label = path
 		case name == "":
-			label = fmt.Sprintf("roles[%d]", i)
-			ps.add("%s has no name", label)
+			label = path
+			ps.add(path+".name", "%s has no name", label)
 		default:
 			if msg := nameProblem(name); msg != "" {
-				ps.add("%s: the name %s", label, msg)
+				ps.add(path+".name", "%s: the name %s", label, msg)
 			} else if strings.Contains(name, RoleSeparator) {
-				ps.add("%s: the name has a comma, which separates roles in a session", label)
+				ps.add(path+".name", "%s: the name has a comma, which separates roles in a session", label)
 			}
 			if first, dup := seen[store.FoldName(name)]; dup {
-				ps.add("%s is a duplicate of role %q: role names are compared case-insensitively", label, first)
+				ps.add(path+".name", "%s is a duplicate of role %s: role names are compared case-insensitively", label, quote(first))
 			} else {
 				seen[store.FoldName(name)] = name
 			}
 		}
-		rule := roleRule(&ps, label, rd, true)
+		rule := roleRule(ps, path, label, rd, true)
 		if name != "" {
 			r.Roles[name] = rule
 		}
 	}
 	if strings.TrimSpace(d.Other.Name) != "" {
-		ps.add("other (the rule for roles not listed) has no name: remove %q", d.Other.Name)
+		ps.add("other.name", "other (the rule for roles not listed) has no name: remove %s", quote(d.Other.Name))
 	}
-	r.Other = roleRule(&ps, "other", d.Other, false)
-	if len(ps) > 0 {
-		return Rules{}, &ValidationError{Problems: ps}
+	if !ps.unread("other") {
+		r.Other = roleRule(ps, "other", "other", d.Other, false)
 	}
-	return r, nil
+	return r
 }
 
-// roleRule checks one role's rule; a named role needs apps.
-func roleRule(ps *problems, label string, rd RoleDocument, named bool) RoleRule {
+// roleRule checks one role's rule, at path in the document (label names
+// it in messages); a named role needs apps.
+func roleRule(ps *problems, path, label string, rd RoleDocument, named bool) RoleRule {
 	rule := RoleRule{RequireUV: rd.RequireUV, Privileged: rd.Privileged, MaxSession: time.Duration(rd.MaxSession)}
+	apps := path + ".apps"
 	switch {
+	case ps.unread(apps):
 	case len(rd.Apps) == 0 && named:
-		ps.add("%s has no apps: a role without apps gives no access (delete the role instead)", label)
+		ps.add(apps, "%s has no apps: a role without apps gives no access (delete the role instead)", label)
 	case len(rd.Apps) > MaxAppsPerRole:
-		ps.add("%s has %d apps, more than the limit of %d", label, len(rd.Apps), MaxAppsPerRole)
+		ps.add(apps, "%s has %d apps, more than the limit of %d", label, len(rd.Apps), MaxAppsPerRole)
 	default:
-		for _, a := range rd.Apps {
+		for i, a := range rd.Apps {
+			p := indexPath(apps, i)
 			a = strings.TrimSpace(a)
 			switch {
+			case ps.unread(p):
 			case !validAppID.MatchString(a):
-				ps.add("%s: app %q is not an app ID (lower-case letters, digits, '.', '_', '-'; at most 63; like the kiosk profiles' app IDs)", label, a)
+				ps.add(p, "%s: app %s is not an app ID (lower-case letters, digits, '.', '_', '-'; at most 63; like the kiosk profiles' app IDs)", label, quote(a))
 			case slices.Contains(rule.Apps, a):
-				ps.add("%s: app %q is listed twice", label, a)
+				ps.add(p, "%s: app %s is listed twice", label, quote(a))
 			default:
 				rule.Apps = append(rule.Apps, a)
 			}
 		}
 	}
 	if rule.MaxSession != 0 {
-		checkSession(ps, label+": max_session", rule.MaxSession, true)
+		checkSession(ps, path+".max_session", label+": max_session", rule.MaxSession, true)
 	}
 	if c := strings.TrimSpace(rd.Certification); c != "" {
 		if msg := nameProblem(c); msg != "" {
-			ps.add("%s: the certification %s", label, msg)
+			ps.add(path+".certification", "%s: the certification %s", label, msg)
 		}
 		rule.Certification = c
 	}
 	// An explicit empty list would read as "nowhere" but, like a missing
 	// one, means "no limit": refused, so nobody writes one meaning the
 	// first.
+	sites, types := path+".sites", path+".employment_types"
 	if rd.Sites != nil && len(rd.Sites) == 0 {
-		ps.add("%s: sites is an empty list: leave it out to let the role count at every site, or remove the role", label)
+		ps.add(sites, "%s: sites is an empty list: leave it out to let the role count at every site, or remove the role", label)
 	}
 	if rd.EmploymentTypes != nil && len(rd.EmploymentTypes) == 0 {
-		ps.add("%s: employment_types is an empty list: leave it out to let the role count for everyone, or remove the role", label)
+		ps.add(types, "%s: employment_types is an empty list: leave it out to let the role count for everyone, or remove the role", label)
 	}
 	if len(rd.Sites) > MaxSitesPerRole {
-		ps.add("%s names %d sites, more than the limit of %d", label, len(rd.Sites), MaxSitesPerRole)
+		ps.add(sites, "%s names %d sites, more than the limit of %d", label, len(rd.Sites), MaxSitesPerRole)
 	} else {
-		for _, s := range rd.Sites {
+		for i, s := range rd.Sites {
+			p := indexPath(sites, i)
 			s = strings.TrimSpace(s)
 			switch {
+			case ps.unread(p):
 			case s == "":
-				ps.add("%s: a site name is empty", label)
+				ps.add(p, "%s: a site name is empty", label)
 			case nameProblem(s) != "":
-				ps.add("%s: the site %q %s", label, s, nameProblem(s))
+				ps.add(p, "%s: the site %s %s", label, quote(s), nameProblem(s))
 			case containsFold(rule.Sites, s):
-				ps.add("%s: site %q is listed twice", label, s)
+				ps.add(p, "%s: site %s is listed twice", label, quote(s))
 			default:
 				rule.Sites = append(rule.Sites, s)
 			}
 		}
 	}
-	for _, et := range rd.EmploymentTypes {
+	for i, et := range rd.EmploymentTypes {
+		p := indexPath(types, i)
 		et = strings.ToLower(strings.TrimSpace(et))
 		switch {
+		case ps.unread(p):
 		case !slices.Contains(EmploymentTypes, et):
-			ps.add("%s: unknown employment type %q: use %s", label, et, strings.Join(EmploymentTypes, ", "))
+			ps.add(p, "%s: unknown employment type %s: use %s", label, quote(et), strings.Join(EmploymentTypes, ", "))
 		case slices.Contains(rule.EmploymentTypes, et):
-			ps.add("%s: employment type %q is listed twice", label, et)
+			ps.add(p, "%s: employment type %s is listed twice", label, quote(et))
 		default:
 			rule.EmploymentTypes = append(rule.EmploymentTypes, et)
 		}
@@ -405,16 +429,16 @@ func roleRule(ps *problems, label string, rd RoleDocument, named bool) RoleRule 
 
 // checkSession checks a MaxSession value; for a role, zero (the global
 // value) was handled by the caller.
-func checkSession(ps *problems, label string, d time.Duration, role bool) {
+func checkSession(ps *problems, path, label string, d time.Duration, role bool) {
 	switch {
 	case d < 0:
-		ps.add("%s %s is negative", label, FormatDuration(d))
+		ps.add(path, "%s %s is negative", label, FormatDuration(d))
 	case d == 0 && !role:
-		ps.add(`%s must be more than 0s, like "12h"`, label)
+		ps.add(path, `%s must be more than 0s, like "12h"`, label)
 	case d < MinSession:
-		ps.add("%s %s is shorter than %s", label, FormatDuration(d), FormatDuration(MinSession))
+		ps.add(path, "%s %s is shorter than %s", label, FormatDuration(d), FormatDuration(MinSession))
 	case d > MaxSessionLimit:
-		ps.add("%s %s is longer than %s", label, FormatDuration(d), FormatDuration(MaxSessionLimit))
+		ps.add(path, "%s %s is longer than %s", label, FormatDuration(d), FormatDuration(MaxSessionLimit))
 	}
 }
 

@@ -104,7 +104,7 @@ func TestParseDocumentProblems(t *testing.T) {
 		{"trailing data", role(`{"name":"A","apps":["a"]}`) + `{}`, []string{"more after its JSON object"}},
 		{"duration as number", `{"max_session":3600,"shift_grace":"15m","roles":[],"other":{}}`, []string{`durations are strings like "12h"`}},
 		{"bad duration", `{"max_session":"12 hours","shift_grace":"15m","roles":[],"other":{}}`, []string{`"12 hours" is not a duration`}},
-		{"apps not a list", role(`{"name":"A","apps":"a"}`), []string{"roles.apps has the wrong type"}},
+		{"apps not a list", role(`{"name":"A","apps":"a"}`), []string{"roles[0].apps has the wrong type"}},
 		{"missing globals", `{"roles":[],"other":{}}`, []string{"max_session is missing", "shift_grace is missing"}},
 		{"negative durations", `{"max_session":"-1h","shift_grace":"-5m","roles":[{"name":"A","apps":["a"],"max_session":"-2h"}],"other":{}}`,
 			[]string{"max_session -1h is negative", "shift_grace -5m is negative", `role "A": max_session -2h is negative`}},

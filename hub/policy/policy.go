@@ -94,8 +94,10 @@
 // The hub keeps the rules in its store as a versioned JSON Document
 // (document.go) that admins edit in the console or through the API; the
 // defaults are only what a new hub starts with. ParseDocument decodes and
-// validates one (every problem at once, as a *ValidationError matching
-// ErrInvalid); Rules.Document is the inverse. Decide itself never sees
+// validates a stored one, ParseEdit one an admin sends (more strictly:
+// no "sites": null); both report every problem at once, each with its
+// JSON path, as a *ValidationError matching ErrInvalid. Rules.Document is
+// the inverse. Decide itself never sees
 // JSON and needs no validation: zero values keep their documented
 // meaning.
 package policy
