@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
 
+	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -213,17 +215,19 @@ func (c *Console) visibleSites(ctx context.Context, v *viewer) ([]string, error)
 //     holds at every one of the worker's sites, all of the worker's
 //     current sites (a worker with none is not at the supervisor's
 //     sites), and
-//   - the item is not about a hub user named like the console account
-//     (nobody reviews their own access).
+//   - the item is not about the hub user the console account is linked
+//     to (nobody reviews their own access).
 //
 // Admins may decide any item except one about their own access. Anything
 // else, including an item that does not exist, is 403 for a supervisor.
 //
 // Nobody reviews their own access, whoever decides: the one place the
-// console maps an account to a hub user for this is hubUserOf, by name,
-// and every decision goes to governance with that user (decider), which
-// refuses an item about it with 403 inside the decision's transaction.
-// For a supervisor the check above also keeps such items off its pages.
+// console maps an account to a hub user for this is hubUserOf, the
+// account's link by user ID (store.ConsoleAccount.UserID), which a rename
+// of the user does not break, and every decision goes to governance with
+// that user (decider), which refuses an item about it with 403 inside the
+// decision's transaction. For a supervisor the check above also keeps
+// such items off its pages.
 
 // reviewScope decides the rule for many items of one request, reading
 // each user and grant once.
@@ -248,7 +252,7 @@ func (s *reviewScope) allows(ctx context.Context, it store.ReviewItem) (bool, er
 		return false, nil
 	}
 	u, err := s.user(ctx, it.UserID)
-	if err != nil || u == nil || strings.EqualFold(u.UserName, v.account.Name) {
+	if err != nil || u == nil || hubUserOf(v.account) == u.ID {
 		return false, err
 	}
 	switch it.Kind {
@@ -314,84 +318,114 @@ func (c *Console) scopedReviewItem(ctx context.Context, v *viewer, id string) (s
 	return it, nil
 }
 
-// hubUserOf returns the ID of the hub user a console account named name
-// is: the user, not deleted, whose userName is the account's name
-// (case-insensitively, as userNames are unique), or "" when there is none.
-// It is the same match the review rule above makes for supervisors.
-func (c *Console) hubUserOf(ctx context.Context, name string) (string, error) {
-	if strings.TrimSpace(name) == "" {
-		return "", nil
-	}
-	us, _, err := c.st.ListUsers(ctx, store.UserQuery{UserName: name})
-	if err != nil {
-		return "", fmt.Errorf("hub user of console account %s: %w", name, err)
-	}
-	if len(us) != 1 {
-		return "", nil
-	}
-	return us[0].ID, nil
-}
+// hubUserOf returns the ID of the hub user console account a is linked
+// to, or "" when it is linked to none (a first admin who is not in the
+// identity provider). The link is by ID: the user's userName may have
+// changed since, and a user given the name since is somebody else.
+func hubUserOf(a store.ConsoleAccount) string { return a.UserID }
 
-// hubUserGone reports whether the hub user of a console account named
-// name has left: by hubUserOf's match (userName equal to the name under
-// store.FoldName), a user of the name is disabled, or every user that has
-// had the name is deleted. An account whose name no hub user has ever had
-// is not affected (the first admin is often no SCIM user), nor one whose
-// hub user is active or pending.
+// hubUserGone reports whether the hub user of console account a has
+// left: a is linked to a user who is disabled or deleted (or unknown,
+// erring towards less access). An account linked to no hub user is not
+// affected (the first admin is often no SCIM user), nor one whose hub
+// user is active or pending; a user given the account's name later does
+// not change that either way.
 //
-// The leaver path disables the accounts of a deprovisioned user's name
+// The leaver path disables the accounts linked to a deprovisioned user
 // (hub/lifecycle), so a gone hub user's account normally cannot sign in
 // anyway; this is the second check, for an account enabled again while
 // its hub user is still gone (`admin bootstrap` naming a leaver, a
-// restored backup). A database from before names were folded may hold two
-// users whose names differ only in non-ASCII case: one of them disabled
-// is enough, erring towards less access.
-func hubUserGone(ctx context.Context, ops store.UserOps, name string) (bool, error) {
-	if strings.TrimSpace(name) == "" {
+// restored backup).
+func hubUserGone(ctx context.Context, ops store.UserOps, a store.ConsoleAccount) (bool, error) {
+	id := hubUserOf(a)
+	if id == "" {
 		return false, nil
 	}
-	us, _, err := ops.ListUsers(ctx, store.UserQuery{UserName: name,
-		States: []store.UserState{store.UserPending, store.UserActive, store.UserDisabled, store.UserDeleted}})
-	if err != nil {
-		return false, fmt.Errorf("hub user of console account %s: %w", name, err)
+	u, err := ops.GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
 	}
-	live, deleted := false, false
-	for _, u := range us {
-		switch u.State {
-		case store.UserDisabled:
-			return true, nil
-		case store.UserDeleted:
-			deleted = true
-		default:
-			live = true
+	if err != nil {
+		return false, fmt.Errorf("hub user of console account %s: %w", a.Name, err)
+	}
+	return u.State == store.UserDisabled || u.State == store.UserDeleted, nil
+}
+
+// errAmbiguousName refuses a new console account whose name is the
+// userName of more than one hub user (a file from before names were
+// folded, holding names that differ in non-ASCII case only): the console
+// could not tell whose account it is.
+var errAmbiguousName = &statusError{http.StatusConflict, "more than one hub user has this name (in some case): " +
+	"pick another name, or have the identity provider rename one of them"}
+
+// userToLink returns the hub user a new console account named name is
+// linked to (store.ConsoleAccount.UserID): the user, not deleted, whose
+// userName is name under store.FoldName, or ok false when there is none.
+// A disabled one counts too: the account is then refused (hubUserGone)
+// until the identity provider enables that user again, as a leaver's
+// account is. Users deleted before do not count: the account is not
+// theirs. errAmbiguousName when more than one user has the name.
+func userToLink(ctx context.Context, ops store.UserOps, name string) (u store.User, ok bool, err error) {
+	if strings.TrimSpace(name) == "" {
+		return store.User{}, false, nil
+	}
+	us, _, err := ops.ListUsers(ctx, store.UserQuery{UserName: name,
+		States: []store.UserState{store.UserPending, store.UserActive, store.UserDisabled}})
+	switch {
+	case err != nil:
+		return store.User{}, false, fmt.Errorf("hub user of console account %s: %w", name, err)
+	case len(us) > 1:
+		return store.User{}, false, errAmbiguousName
+	case len(us) == 0:
+		return store.User{}, false, nil
+	}
+	return us[0], true, nil
+}
+
+// createAccount stores the new console account a inside tx, linked to the
+// hub user of its name (userToLink), and audits the link as
+// console.account_link by actor (system). It returns the account as
+// stored and the hub user it is linked to (zero when none).
+func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, system string, a store.ConsoleAccount) (store.ConsoleAccount, store.User, error) {
+	u, ok, err := userToLink(ctx, tx, a.Name)
+	if err != nil {
+		return store.ConsoleAccount{}, store.User{}, err
+	}
+	a.UserID = u.ID
+	if a, err = tx.CreateConsoleAccount(ctx, a); err != nil {
+		return store.ConsoleAccount{}, store.User{}, err
+	}
+	if ok {
+		if _, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: system, Action: "console.account_link", Subject: "console:" + a.ID,
+			Detail: map[string]any{"name": a.Name, "role": a.Role, "enabled": true, "reason": "account created",
+				"user": u.ID, "userName": u.UserName}}); err != nil {
+			return store.ConsoleAccount{}, store.User{}, err
 		}
 	}
-	return deleted && !live, nil
+	return a, u, nil
 }
 
 // decider is the viewer deciding access-review items: its audit actor and
 // its hub user, so governance refuses its own items.
-func (c *Console) decider(ctx context.Context, v *viewer) (governance.Decider, error) {
-	id, err := c.hubUserOf(ctx, v.account.Name)
-	if err != nil {
-		return governance.Decider{}, err
-	}
-	return governance.Decider{Actor: v.actor(), UserID: id}, nil
+func (c *Console) decider(_ context.Context, v *viewer) (governance.Decider, error) {
+	return governance.Decider{Actor: v.actor(), UserID: hubUserOf(v.account)}, nil
 }
 
 // Decider is the person behind an API actor, for access-review decisions
 // made through the hub's JSON API: a console admin signed in with the
-// console session (APIActor, actor "console:<name>") is the hub user of
-// its name, as in the console. Any other actor (an API token) is no person
-// and decides as the actor alone; the audit record names the token.
+// console session (APIActor, actor "console:<name>") is the hub user its
+// account is linked to, as in the console. Any other actor (an API token)
+// is no person and decides as the actor alone; the audit record names the
+// token.
 func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.Decider, error) {
 	name, ok := strings.CutPrefix(a.Name, actorPrefix)
 	if !ok || a.System != actorSystem {
 		return governance.Decider{Actor: a}, nil
 	}
-	id, err := c.hubUserOf(ctx, name)
+	// Account names never change, and are unique: the actor names one.
+	acct, err := c.st.GetConsoleAccountByName(ctx, name)
 	if err != nil {
-		return governance.Decider{}, err
+		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}
-	return governance.Decider{Actor: a, UserID: id}, nil
+	return governance.Decider{Actor: a, UserID: hubUserOf(acct)}, nil
 }

@@ -305,7 +305,7 @@ func (c *Console) checkInvite(ctx context.Context, token string) (store.ConsoleI
 	}
 	// Refused before the browser makes a passkey that could never sign
 	// in; startSession checks again when the registration finishes.
-	if gone, err := hubUserGone(ctx, c.st, a.Name); err != nil {
+	if gone, err := hubUserGone(ctx, c.st, a); err != nil {
 		return store.ConsoleInvite{}, store.ConsoleAccount{}, err
 	} else if gone {
 		c.cfg.Logger.Warn("console registration refused: the account's hub user is disabled or deleted", "account", a.Name, "role", a.Role)
@@ -426,9 +426,28 @@ func InviteLink(publicURL, token string) string {
 // in and force was not given.
 var ErrAdminExists = errors.New("an admin with a passkey already exists: invite more admins from the console (Accounts)")
 
-// ErrHubUserGone is returned by Bootstrap for an account name whose hub
-// user has left (hubUserGone): a link for it could not register a passkey.
+// ErrHubUserGone is returned by Bootstrap for an account whose hub user
+// has left (hubUserGone), or a new account of a leaver's name
+// (leaverName): a link for it could not register a passkey, or would
+// give a leaver's name console access.
 var ErrHubUserGone = errors.New("the hub user of this name is disabled or deleted")
+
+// leaverName reports whether name, for a new account, is a leaver's: the
+// hub user of the name (userToLink) is disabled, or there is none and
+// deleted users have had the name. Bootstrap refuses it until the
+// identity provider enables the user again or provisions a new user of
+// the name, whom the account is then linked to.
+func leaverName(ctx context.Context, ops store.UserOps, name string) (bool, error) {
+	u, ok, err := userToLink(ctx, ops, name)
+	if err != nil || ok {
+		return ok && u.State == store.UserDisabled, err
+	}
+	_, n, err := ops.ListUsers(ctx, store.UserQuery{UserName: name, States: []store.UserState{store.UserDeleted}, Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("deleted users named %s: %w", name, err)
+	}
+	return n > 0, nil
+}
 
 // Bootstrap creates (or, for an admin without a usable passkey, reuses)
 // the admin account name and returns a one-time invite token for it. It
@@ -436,7 +455,9 @@ var ErrHubUserGone = errors.New("the hub user of this name is disabled or delete
 // directory and so the hub already. With force it also works when other
 // admins exist (to recover from lost passkeys). An account it enables
 // again after it was disabled gets in through the new link only: its
-// passkeys are revoked (enableAccount). A name whose hub user has left is
+// passkeys are revoked (enableAccount). A new account is linked to the
+// hub user of its name, if there is one (createAccount). An account whose
+// hub user has left, or a new account of a leaver's name (leaverName), is
 // refused with ErrHubUserGone, force or not: the identity provider decides
 // who has left, and the console would refuse the link anyway.
 func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string, force bool, now time.Time) (string, error) {
@@ -447,11 +468,6 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 	now = now.UTC()
 	var token string
 	err := st.InTx(ctx, func(tx store.Ops) error {
-		if gone, err := hubUserGone(ctx, tx, name); err != nil {
-			return err
-		} else if gone {
-			return fmt.Errorf("%w: enable the user in the identity provider first (a leaver keeps no console access), or pick another name", ErrHubUserGone)
-		}
 		accounts, err := tx.ListConsoleAccounts(ctx)
 		if err != nil {
 			return err
@@ -461,6 +477,19 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 			if strings.EqualFold(a.Name, name) {
 				existing = &accounts[i]
 			}
+		}
+		var gone bool
+		if existing != nil {
+			gone, err = hubUserGone(ctx, tx, *existing)
+		} else {
+			gone, err = leaverName(ctx, tx, name)
+		}
+		if err != nil {
+			return err
+		} else if gone {
+			return fmt.Errorf("%w: enable the user in the identity provider first (a leaver keeps no console access), or pick another name", ErrHubUserGone)
+		}
+		for _, a := range accounts {
 			if force || a.Role != store.ConsoleAdmin || !a.Disabled.IsZero() {
 				continue
 			}
@@ -478,7 +507,7 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 		detail := map[string]any{"force": force}
 		switch {
 		case existing == nil:
-			if a, err = tx.CreateConsoleAccount(ctx, newAccount(name, store.ConsoleAdmin, nil, "cli", now)); err != nil {
+			if a, _, err = createAccount(ctx, tx, log, "cli", "cli", newAccount(name, store.ConsoleAdmin, nil, "cli", now)); err != nil {
 				return err
 			}
 		case existing.Role != store.ConsoleAdmin:

@@ -251,7 +251,7 @@ func (c *Console) viewer(ctx context.Context, r *http.Request, touch bool) (*vie
 	if !a.Disabled.IsZero() {
 		return nil, errNoSession
 	}
-	if gone, err := hubUserGone(ctx, c.st, a.Name); err != nil {
+	if gone, err := hubUserGone(ctx, c.st, a); err != nil {
 		return nil, err
 	} else if gone {
 		c.cfg.Logger.Warn("console request refused: the account's hub user is disabled or deleted, but the account is enabled",
@@ -350,7 +350,12 @@ func (c *Console) startSession(r *http.Request, w http.ResponseWriter, a store.C
 				return err
 			}
 		}
-		if gone, err := hubUserGone(ctx, tx, a.Name); err != nil {
+		// Read again: a may have been linked to its hub user since.
+		acct, err := tx.GetConsoleAccount(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		if gone, err := hubUserGone(ctx, tx, acct); err != nil {
 			return err
 		} else if gone {
 			c.cfg.Logger.Warn("console sign-in refused: the account's hub user is disabled or deleted", "account", a.Name, "role", a.Role, "how", how)
@@ -364,7 +369,7 @@ func (c *Console) startSession(r *http.Request, w http.ResponseWriter, a store.C
 		if err := tx.CreateConsoleSession(ctx, s); err != nil {
 			return err
 		}
-		_, err := c.cfg.Audit.Append(ctx, tx, audit.Entry{Actor: "console:" + a.Name, System: "console", Action: "console.signin",
+		_, err = c.cfg.Audit.Append(ctx, tx, audit.Entry{Actor: "console:" + a.Name, System: "console", Action: "console.signin",
 			Subject: "console:" + a.ID, Detail: map[string]any{"how": how, "role": a.Role}})
 		return err
 	})

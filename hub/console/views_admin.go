@@ -522,6 +522,9 @@ func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, v *viewer)
 type accountRow struct {
 	Account  store.ConsoleAccount
 	Passkeys int
+	// HubUser is the userName of the hub user the account is linked to
+	// ("" for none), HubUserState that user's state unless it is active.
+	HubUser, HubUserState string
 }
 
 func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -545,7 +548,22 @@ func (c *Console) renderAccounts(w http.ResponseWriter, r *http.Request, v *view
 				n++
 			}
 		}
-		rows = append(rows, accountRow{Account: a, Passkeys: n})
+		row := accountRow{Account: a, Passkeys: n}
+		if id := hubUserOf(a); id != "" {
+			u, err := c.st.GetUser(r.Context(), id)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				row.HubUser, row.HubUserState = id, "unknown"
+			case err != nil:
+				return err
+			default:
+				row.HubUser = u.UserName
+				if u.State != store.UserActive {
+					row.HubUserState = u.State.String()
+				}
+			}
+		}
+		rows = append(rows, row)
 	}
 	sites, err := c.visibleSites(r.Context(), v)
 	if err != nil {
@@ -599,7 +617,7 @@ func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewe
 	now := c.cfg.Now().UTC()
 	var link string
 	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
-		a, err := tx.CreateConsoleAccount(r.Context(), newAccount(name, role, sites, v.actor().Name, now))
+		a, _, err := createAccount(r.Context(), tx, c.cfg.Audit, v.actor().Name, v.actor().System, newAccount(name, role, sites, v.actor().Name, now))
 		if err != nil {
 			return err
 		}
@@ -792,7 +810,7 @@ func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *view
 }
 
 // errEnableGone refuses to enable an account whose hub user has left.
-var errEnableGone = &statusError{http.StatusConflict, "the hub user of this account's name is disabled or deleted: " +
+var errEnableGone = &statusError{http.StatusConflict, "the hub user this account is linked to is disabled or deleted: " +
 	"enable the user in the identity provider first, then enable the account"}
 
 // accountEnable enables a disabled account again and shows a new one-time
@@ -817,7 +835,7 @@ func (c *Console) accountEnable(w http.ResponseWriter, r *http.Request, v *viewe
 		if a.Disabled.IsZero() {
 			return &statusError{http.StatusConflict, "the account is not disabled: use New link for another invitation"}
 		}
-		if gone, err := hubUserGone(ctx, tx, a.Name); err != nil {
+		if gone, err := hubUserGone(ctx, tx, a); err != nil {
 			return err
 		} else if gone {
 			return errEnableGone

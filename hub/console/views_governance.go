@@ -226,10 +226,7 @@ func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewe
 	scope := c.newReviewScope(v)
 	users := userNames{c: c}
 	campaigns := map[string]store.Campaign{}
-	self, err := c.hubUserOf(ctx, v.account.Name)
-	if err != nil {
-		return err
-	}
+	self := hubUserOf(v.account)
 	for _, it := range items {
 		if v.admin() {
 			if it.ReviewerKind != governance.ReviewerAdmins || self != "" && it.UserID == self {

@@ -481,11 +481,7 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	self, err := c.hubUserOf(ctx, v.account.Name)
-	if err != nil {
-		return err
-	}
-	if _, err := c.cfg.Engine.GrantAccessBy(ctx, v.actor(), self, store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+	if _, err := c.cfg.Engine.GrantAccessBy(ctx, v.actor(), hubUserOf(v.account), store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
 		if errors.Is(err, lifecycle.ErrSelfGrant) {
 			who := "an admin"
 			if v.admin() {
@@ -519,9 +515,7 @@ func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) 
 	}
 	// Nobody approves their own extension: more time at the kiosk is
 	// access, as a grant is (siteGrant).
-	if self, err := c.hubUserOf(ctx, v.account.Name); err != nil {
-		return err
-	} else if self != "" && self == u.ID {
+	if self := hubUserOf(v.account); self != "" && self == u.ID {
 		return &statusError{http.StatusForbidden, "you cannot extend your own shift: ask another supervisor or an admin"}
 	}
 	if !v.admin() {

@@ -17,7 +17,7 @@ const (
 	// RuleConsoleNoSignIn: an enabled console account that has not signed
 	// in for DormantAfter (kind dormant).
 	RuleConsoleNoSignIn = "console_no_signin"
-	// RuleConsoleOfLeaver: an enabled console account named like a hub
+	// RuleConsoleOfLeaver: an enabled console account linked to a hub
 	// user who is disabled or deleted (kind orphaned). The leaver path
 	// disables such accounts; this means one was enabled again, or slipped
 	// through.
@@ -28,44 +28,26 @@ const (
 )
 
 // consoleFindings evaluates the console account rules; with only set,
-// just for the accounts named like that user.
+// just for the accounts linked to that user. An account's hub user is the
+// one it is linked to by ID (store.ConsoleAccount.UserID), whatever its
+// userName is now; an account linked to none has no hub user.
 func consoleFindings(ctx context.Context, ops store.Ops, d *directory, now time.Time, dormant time.Duration, only string) ([]Finding, error) {
 	accounts, err := ops.ListConsoleAccounts(ctx)
 	if err != nil {
 		return nil, err
 	}
-	named := func(name string) (store.User, bool) {
-		u, ok := d.byUserName[store.FoldName(name)]
-		return u, ok
-	}
-	if only != "" {
-		// d knows only's user by ID (userDirectory), or not at all when
-		// it was deleted: read it, deleted or not.
-		u, err := ops.GetUser(ctx, only)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil
+	var out []Finding
+	for _, acct := range accounts {
+		if !acct.Disabled.IsZero() || only != "" && acct.UserID != only {
+			continue
 		}
+		u, hasUser, err := consoleUser(ctx, ops, d, acct)
 		if err != nil {
 			return nil, err
 		}
-		named = func(name string) (store.User, bool) { return u, store.FoldName(name) == store.FoldName(u.UserName) }
-	}
-	var out []Finding
-	for _, acct := range accounts {
-		if !acct.Disabled.IsZero() {
-			continue
-		}
-		u, hasUser := named(acct.Name)
-		if only != "" && !hasUser {
-			continue
-		}
-		userID := ""
-		if hasUser {
-			userID = u.ID
-		}
 		ent := "console:" + acct.Role
 		if hasUser && !live(u) {
-			f := newFinding(KindOrphaned, RuleConsoleOfLeaver, store.User{UserName: acct.Name}, userID, consoleEntitlement(acct), u.Modified, RemedyDisableConsole,
+			f := newFinding(KindOrphaned, RuleConsoleOfLeaver, store.User{UserName: acct.Name}, acct.UserID, consoleEntitlement(acct), u.Modified, RemedyDisableConsole,
 				fmt.Sprintf("console account %s (%s) is enabled, but the hub user %s is %s", acct.Name, acct.Role, u.UserName, u.State))
 			f.consoleID = acct.ID
 			out = append(out, f)
@@ -79,13 +61,35 @@ func consoleFindings(ctx context.Context, ops store.Ops, d *directory, now time.
 			last = later(last, c.LastUsed)
 		}
 		if now.Sub(last) >= dormant {
-			f := newFinding(KindDormant, RuleConsoleNoSignIn, store.User{UserName: acct.Name}, userID, consoleEntitlement(acct), last, RemedyDisableConsole,
+			f := newFinding(KindDormant, RuleConsoleNoSignIn, store.User{UserName: acct.Name}, acct.UserID, consoleEntitlement(acct), last, RemedyDisableConsole,
 				fmt.Sprintf("console account %s (%s) has not signed in since %s (%d days); it can still sign in", acct.Name, ent, last.Format(time.RFC3339), int(now.Sub(last)/(24*time.Hour))))
 			f.consoleID = acct.ID
 			out = append(out, f)
 		}
 	}
 	return out, nil
+}
+
+// consoleUser returns the hub user console account acct is linked to, and
+// false when it is linked to none. d knows the users that are not deleted
+// (all of them, or only's: userDirectory); a deleted one is read, and one
+// the store does not know is taken for deleted, since the account's person
+// is gone either way.
+func consoleUser(ctx context.Context, ops store.Ops, d *directory, acct store.ConsoleAccount) (store.User, bool, error) {
+	if acct.UserID == "" {
+		return store.User{}, false, nil
+	}
+	if u, ok := d.byID[acct.UserID]; ok {
+		return u, true, nil
+	}
+	u, err := ops.GetUser(ctx, acct.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{ID: acct.UserID, UserName: acct.UserID, State: store.UserDeleted, Modified: acct.Modified}, true, nil
+	}
+	if err != nil {
+		return store.User{}, false, err
+	}
+	return u, true, nil
 }
 
 // consoleEntitlement names a console account in a finding: its ID keeps

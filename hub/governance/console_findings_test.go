@@ -21,18 +21,19 @@ func TestConsoleAccountFindings(t *testing.T) {
 	day := 24 * time.Hour
 	ann := e.user("ann", []string{"north"}, nil)
 	bo := e.user("bo", []string{"north"}, nil)
-	account := func(name, role string) store.ConsoleAccount {
+	// Linked to their hub users as the console links a new account.
+	account := func(name, role, userID string) store.ConsoleAccount {
 		t.Helper()
-		a, err := e.st.CreateConsoleAccount(ctx, store.ConsoleAccount{ID: "acct-" + name, Name: name, Role: role,
+		a, err := e.st.CreateConsoleAccount(ctx, store.ConsoleAccount{ID: "acct-" + name, Name: name, Role: role, UserID: userID,
 			WebAuthnID: []byte("handle-" + name), CreatedBy: "test", Created: t0, Modified: t0})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return a
 	}
-	account("ann", store.ConsoleAdmin)
-	account("bo", store.ConsoleSupervisor)
-	root := account("root", store.ConsoleAdmin) // the first admin: no hub user
+	account("ann", store.ConsoleAdmin, ann.ID)
+	account("bo", store.ConsoleSupervisor, bo.ID)
+	root := account("root", store.ConsoleAdmin, "") // the first admin: no hub user
 	if _, err := e.st.CreateConsoleCredential(ctx, store.ConsoleCredential{ID: []byte("pk-ann"), AccountID: "acct-ann", PublicKey: []byte{1}, Created: t0, LastUsed: t0.Add(20 * day)}); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,6 @@ func TestConsoleAccountFindings(t *testing.T) {
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("remediating bo's dormant finding after the account was disabled: %+v, %v; want not found", rem, err)
 	}
-	_ = ann
 }
 
 func consoleKeys[V any](m map[string]V) []string {

@@ -140,14 +140,15 @@ type FindingsOptions struct {
 //   - dormant/console_no_signin: an enabled web-console account that has
 //     not signed in for DormantAfter (its last passkey use, or its
 //     creation or last change when later). user is the account's name,
-//     user_id its hub user's ID when one is named like it.
+//     user_id the ID of the hub user it is linked to, if any.
 //     Remediation: disable the console account.
 //   - orphaned/console_account_of_inactive_user: an enabled console
-//     account named like a hub user who is disabled (deprovisioned).
-//     Remediation: disable the console account. A console account named
-//     like no hub user at all (the first admin of a hub, made by admin
-//     bootstrap) is not an orphan here: it never had an HR identity, and
-//     the console's Accounts page lists it for review.
+//     account linked to a hub user who is disabled (deprovisioned) or
+//     deleted. Remediation: disable the console account. A console
+//     account linked to no hub user (the first admin of a hub, made by
+//     admin bootstrap, before or without the identity provider
+//     provisioning them) is not an orphan here: it never had an HR
+//     identity, and the console's Accounts page lists it for review.
 func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding, error) {
 	fs, _, err := s.findings(ctx, opt)
 	return fs, err

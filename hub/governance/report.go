@@ -357,7 +357,7 @@ func (s *Service) orphanRate(ctx context.Context, d *directory, now time.Time) (
 		}
 	}
 	// Enabled console accounts hold access too; each is an account of its
-	// own, beside the hub user it may be named like.
+	// own, beside the hub user it may be linked to.
 	consoles, err := s.cfg.Store.ListConsoleAccounts(ctx)
 	if err != nil {
 		return 0, 0, err

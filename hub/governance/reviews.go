@@ -363,9 +363,10 @@ type Decider struct {
 	lifecycle.Actor
 	// UserID is the hub user the deciding person is, or "" when the
 	// actor is no person (an API token, the CLI) or a person without a
-	// hub user. A console account is the hub user whose userName is the
-	// account's name; the console resolves it. Decide refuses every
-	// decision on an item about UserID: nobody reviews their own access.
+	// hub user. A console account is the hub user it is linked to by ID
+	// (store.ConsoleAccount.UserID), whatever that user's userName is
+	// now; the console resolves it. Decide refuses every decision on an
+	// item about UserID: nobody reviews their own access.
 	UserID string
 }
 

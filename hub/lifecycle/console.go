@@ -11,54 +11,43 @@ import (
 // (hub/console makes them by invitation), but a supervisor or admin who
 // leaves must not keep forcing sign-outs, enrolling badges, granting
 // access or extending shifts from a browser: access ends everywhere at
-// once. The console takes an account for the hub user whose userName is
-// the account's name (store.ConsoleAccountsOf), so the leaver path
-// disables the accounts of the user's name in its own transaction.
+// once. A console account is linked to its hub user by the user's ID
+// (store.ConsoleAccount.UserID), so the leaver path disables the accounts
+// linked to the user in its own transaction.
 //
-// A re-hire (active=true again, or a new user of the name after a DELETE)
-// does not enable them: console access is an admin's decision, made again
-// with `shiftgate-hub admin bootstrap` (admins), which revokes the old
-// passkeys.
+// A re-hire (active=true again) does not enable them: console access is
+// an admin's decision, made again with the console's Enable or
+// `shiftgate-hub admin bootstrap` (admins), which revokes the old
+// passkeys. A new user given a departed user's userName (after a DELETE)
+// is somebody else, with another ID: the departed user's accounts stay
+// theirs, disabled.
 //
-// A rename breaks that link: the accounts of the old name are no hub
-// user's any more, so the leaver path would never reach them (a supervisor
-// whose userName changed with their surname, and who then left, kept the
-// console), and the console's checks that keep an admin from granting or
-// reviewing their own access, which find the hub user by the account's
-// name, would not recognise them. A rename (a new userName, not a change
-// of case) disables them: an admin invites the person again under the
-// new name.
+// The link is made when the account is created (hub/console links it to
+// the hub user of its name), or here: when a hub user is created or
+// renamed, the accounts linked to nobody whose name is the user's new
+// userName are linked to it in the same transaction. That is the common
+// case of a hub's first admin, made with `admin bootstrap` before the
+// identity provider provisioned them. An account linked already is never
+// linked again, to anyone. A rename keeps the links it has: the account
+// keeps working under its own name, and the user's leaving still reaches
+// it.
 const (
 	actionConsoleAccountDisable = "console.account_disable" // as the console's own Disable audits it
+	actionConsoleAccountLink    = "console.account_link"
 	subjectConsolePrefix        = "console:"
 	reasonUserDeprovisioned     = "user deprovisioned"
+	reasonUserCreated           = "user created"
 	reasonUserRenamed           = "user renamed"
 )
 
-// disableConsoleAccounts disables, inside tx, the console accounts of the
-// hub user u that are not disabled yet and ends their console sessions, as
-// the console's Disable does (store.DisableConsoleAccount), each audited
-// as a console.account_disable by a with reason "user deprovisioned"; why
-// is the deprovisioning's own reason (user deactivated, end date reached,
-// user deleted, ...).
+// disableConsoleAccounts disables, inside tx, the console accounts linked
+// to the hub user u that are not disabled yet and ends their console
+// sessions, as the console's Disable does (store.DisableConsoleAccount),
+// each audited as a console.account_disable by a with reason "user
+// deprovisioned"; why is the deprovisioning's own reason (user
+// deactivated, end date reached, user deleted, ...).
 func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, a Actor, u store.User, why string) error {
-	return e.disableConsoleAccountsOf(ctx, tx, a, u, reasonUserDeprovisioned, map[string]any{"deprovisionReason": why})
-}
-
-// disableRenamedConsoleAccounts disables, as disableConsoleAccounts does,
-// the console accounts of before's userName when after renames the user
-// (see the comment at the top of this file), with reason "user renamed".
-func (e *Engine) disableRenamedConsoleAccounts(ctx context.Context, tx store.Ops, a Actor, before, after store.User) error {
-	if store.FoldName(before.UserName) == store.FoldName(after.UserName) {
-		return nil
-	}
-	return e.disableConsoleAccountsOf(ctx, tx, a, before, reasonUserRenamed, map[string]any{"newUserName": after.UserName})
-}
-
-// disableConsoleAccountsOf disables the enabled console accounts of u's
-// userName, each audited with reason and the extra detail.
-func (e *Engine) disableConsoleAccountsOf(ctx context.Context, tx store.Ops, a Actor, u store.User, reason string, extra map[string]any) error {
-	accounts, err := store.ConsoleAccountsOf(ctx, tx, u.UserName)
+	accounts, err := tx.ListConsoleAccountsOfUser(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -71,21 +60,45 @@ func (e *Engine) disableConsoleAccountsOf(ctx context.Context, tx store.Ops, a A
 		if err != nil {
 			return err
 		}
-		detail := map[string]any{
-			"name": acct.Name, "role": acct.Role, "sessionsEnded": n, "reason": reason,
-			"user": u.ID, "userName": u.UserName,
-		}
-		for k, v := range extra {
-			detail[k] = v
-		}
 		if _, err := e.audit.Append(ctx, tx, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionConsoleAccountDisable, Subject: subjectConsolePrefix + acct.ID,
-			Detail: detail,
+			Detail: map[string]any{
+				"name": acct.Name, "role": acct.Role, "sessionsEnded": n, "reason": reasonUserDeprovisioned,
+				"user": u.ID, "userName": u.UserName, "deprovisionReason": why,
+			},
 		}); err != nil {
 			return err
 		}
-		e.log.Info("console account disabled: "+reason, "account", acct.Name, "role", acct.Role,
+		e.log.Info("console account disabled: "+reasonUserDeprovisioned, "account", acct.Name, "role", acct.Role,
 			"user", u.ID, "sessionsEnded", n, "actor", a.Name)
+	}
+	return nil
+}
+
+// linkConsoleAccounts links, inside tx, the console accounts linked to no
+// hub user whose name is u's userName (store.FoldName) to u, enabled or
+// disabled (a disabled one stays disabled), each audited as a
+// console.account_link by a; why is "user created" or "user renamed".
+func (e *Engine) linkConsoleAccounts(ctx context.Context, tx store.Ops, a Actor, u store.User, why string) error {
+	if u.ID == "" {
+		return nil // "" is no user's ID: an account linked to it is linked to nobody
+	}
+	accounts, err := tx.LinkConsoleAccounts(ctx, u.ID, u.UserName, e.now().UTC())
+	if err != nil {
+		return err
+	}
+	for _, acct := range accounts {
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{
+			Actor: a.Name, System: a.System, Action: actionConsoleAccountLink, Subject: subjectConsolePrefix + acct.ID,
+			Detail: map[string]any{
+				"name": acct.Name, "role": acct.Role, "enabled": acct.Disabled.IsZero(), "reason": why,
+				"user": u.ID, "userName": u.UserName,
+			},
+		}); err != nil {
+			return err
+		}
+		e.log.Info("console account linked to its hub user: "+why, "account", acct.Name, "role", acct.Role,
+			"user", u.ID, "actor", a.Name)
 	}
 	return nil
 }

@@ -107,11 +107,12 @@ func (f *consoleFixture) disables(t *testing.T) map[string]map[string]any {
 }
 
 // TestLeaverDisablesConsoleAccounts: deprovisioning a user disables, in
-// the same transaction, every console account whose name is its userName
-// under store.FoldName (two accounts may differ in non-ASCII case only),
-// ends their sessions, and audits each as console.account_disable by the
-// leaver's actor. An account disabled already keeps its time and gets no
-// record; an account of another name (without the accents) is untouched.
+// the same transaction, every console account linked to it — here the
+// accounts whose name was its userName under store.FoldName when it was
+// created (two accounts may differ in non-ASCII case only) — ends their
+// sessions, and audits each as console.account_disable by the leaver's
+// actor. An account disabled already keeps its time and gets no record;
+// an account of another name (without the accents) is untouched.
 // A DELETE of the user, disabled by then, disables again an account that
 // was enabled meanwhile.
 func TestLeaverDisablesConsoleAccounts(t *testing.T) {

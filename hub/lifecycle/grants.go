@@ -52,7 +52,7 @@ func (e *Engine) GrantAccess(ctx context.Context, a Actor, g store.Grant) (store
 }
 
 // GrantAccessBy is GrantAccess approved by a person who is the hub user
-// grantorID (a console account is the hub user of its name); "" when the
+// grantorID (a console account is the hub user it is linked to); "" when the
 // actor is no person (an API token). A grant to grantorID is
 // ErrSelfGrant: nobody grants themselves access.
 func (e *Engine) GrantAccessBy(ctx context.Context, a Actor, grantorID string, g store.Grant) (store.Grant, error) {

@@ -12,7 +12,7 @@
 //   - Leaver: active=false, DELETE, or an end date reached disables the
 //     user and strips it (credentials, grants, sessions; it keeps its
 //     group memberships for a re-hire, and DELETE removes them), and
-//     disables the web-console accounts of its userName (console.go); a
+//     disables the web-console accounts linked to it (console.go); a
 //     DELETE keeps a tombstone for audit. A later re-hire may reuse the
 //     userName, and gets no console account back.
 //
@@ -273,11 +273,13 @@ func (e *Engine) CreateUser(ctx context.Context, a Actor, u store.User) (store.U
 		if out, err = tx.CreateUser(ctx, nu); err != nil {
 			return err
 		}
-		_, err = e.audit.Append(ctx, tx, audit.Entry{
+		if _, err = e.audit.Append(ctx, tx, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionUserCreate, Subject: subjectUserPrefix + out.ID,
 			Detail: map[string]any{"after": summary(out)},
-		})
-		return err
+		}); err != nil {
+			return err
+		}
+		return e.linkConsoleAccounts(ctx, tx, a, out, reasonUserCreated)
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("create user %q: %w", u.UserName, err)
@@ -364,8 +366,12 @@ func (e *Engine) updateUser(ctx context.Context, tx store.Ops, c *change, a Acto
 	}); err != nil {
 		return store.User{}, err
 	}
-	if err := e.disableRenamedConsoleAccounts(ctx, tx, a, before, u); err != nil {
-		return store.User{}, err
+	if before.UserName != u.UserName {
+		// A renamed user keeps the console accounts linked to it, and
+		// takes those of its new name that are linked to nobody.
+		if err := e.linkConsoleAccounts(ctx, tx, a, u, reasonUserRenamed); err != nil {
+			return store.User{}, err
+		}
 	}
 	switch {
 	case u.State == store.UserDisabled && before.State != store.UserDisabled:
@@ -504,8 +510,8 @@ func (e *Engine) DeleteUserIf(ctx context.Context, a Actor, id string, check fun
 }
 
 // strip disables u and removes everything that lets it sign in:
-// credentials, grants, live sessions, and the web-console accounts of its
-// name (disableConsoleAccounts). Each ended session becomes a revocation
+// credentials, grants, live sessions, and the web-console accounts linked
+// to it (disableConsoleAccounts). Each ended session becomes a revocation
 // to push; if none was live, one user-level revocation records the
 // deprovisioning.
 //

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -24,11 +23,23 @@ const (
 // a site supervisor or an auditor. Console accounts are not SCIM users: they are made
 // by invitation from the console (or `shiftgate-hub admin bootstrap`), and
 // sign in with passkeys only.
+//
+// An account may be linked to the hub user it belongs to (UserID): the
+// person's leaving disables it, it is refused while that user is disabled
+// or deleted, and nobody reviews or grants their own access through it.
+// The link is by ID, never by name, so a renamed user keeps their account
+// and a new user given a departed one's userName does not get theirs. It
+// is set when the account is made (the hub user of its name, if any) or
+// when a hub user of its name is created or renamed while the account is
+// linked to nobody (LinkConsoleAccounts), and never changed after.
 type ConsoleAccount struct {
 	ID    string
 	Name  string // unique, case-insensitive; shown in the audit trail as console:<Name>
 	Role  string // ConsoleAdmin, ConsoleSupervisor or ConsoleAuditor
 	Sites []string
+	// UserID is the ID of the hub user the account is linked to, "" for
+	// none (a first admin who is not in the identity provider).
+	UserID string
 	// WebAuthnID is the user handle passkeys are bound to: random, never
 	// reused, so a deleted and re-created Name does not inherit passkeys.
 	WebAuthnID []byte
@@ -121,9 +132,24 @@ type ConsoleOps interface {
 	GetConsoleAccountByWebAuthnID(ctx context.Context, handle []byte) (ConsoleAccount, error)
 	// ListConsoleAccounts returns every account ordered by Created, then ID.
 	ListConsoleAccounts(ctx context.Context) ([]ConsoleAccount, error)
+	// ListConsoleAccountsOfUser returns the accounts linked to the hub
+	// user userID, disabled ones included, ordered as ListConsoleAccounts
+	// orders them; none for "".
+	ListConsoleAccountsOfUser(ctx context.Context, userID string) ([]ConsoleAccount, error)
 	// UpdateConsoleAccount replaces the account with what fn returns (ID,
-	// Created, WebAuthnID kept; Version incremented).
+	// Created, WebAuthnID and UserID kept; Version incremented): the link
+	// to a hub user is set only by CreateConsoleAccount and
+	// LinkConsoleAccounts.
 	UpdateConsoleAccount(ctx context.Context, id string, fn func(ConsoleAccount) (ConsoleAccount, error)) (ConsoleAccount, error)
+	// LinkConsoleAccounts links to the hub user userID every account,
+	// enabled or disabled, that is linked to no hub user (UserID "") and
+	// whose Name equals userName under FoldName, setting Modified to at
+	// and incrementing Version, and returns them as stored, ordered as
+	// ListConsoleAccounts orders them. An account linked already, to
+	// this user or another, is left as it is: a userName given to
+	// somebody new does not bring the account of the person who had it.
+	// It checks and sets the link in one write, so two links cannot race.
+	LinkConsoleAccounts(ctx context.Context, userID, userName string, at time.Time) ([]ConsoleAccount, error)
 
 	// CreateConsoleCredential stores c; ErrConflict if the ID is taken.
 	CreateConsoleCredential(ctx context.Context, c ConsoleCredential) (ConsoleCredential, error)
@@ -174,31 +200,6 @@ type ConsoleOps interface {
 	RecentRevocations(ctx context.Context, limit int) ([]Revocation, error)
 	// SearchAudit returns audit records newest first.
 	SearchAudit(ctx context.Context, q AuditSearch) ([]AuditRecord, error)
-}
-
-// ConsoleAccountsOf returns the console accounts of the hub user named
-// userName: those whose Name equals userName under FoldName, the rule by
-// which the console takes an account for the hub user of its name (the
-// self-review and self-grant checks, and the refusal of an account whose
-// hub user has left). Account names are unique only under ASCII case
-// folding, so a name may have more than one ("Élodie" and "élodie").
-// Ordered as ListConsoleAccounts orders them.
-func ConsoleAccountsOf(ctx context.Context, ops ConsoleOps, userName string) ([]ConsoleAccount, error) {
-	if strings.TrimSpace(userName) == "" {
-		return nil, nil
-	}
-	all, err := ops.ListConsoleAccounts(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("console accounts of %q: %w", userName, err)
-	}
-	key := FoldName(userName)
-	var out []ConsoleAccount
-	for _, a := range all {
-		if FoldName(a.Name) == key {
-			out = append(out, a)
-		}
-	}
-	return out, nil
 }
 
 // DisableConsoleAccount disables console account id at at and ends its

@@ -1,9 +1,11 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -64,9 +66,39 @@ CREATE TABLE console_sessions (
 CREATE INDEX console_sessions_live ON console_sessions (account_id) WHERE ended = 0;
 `
 
+// schemaConsoleUserLink links each console account to its hub user by ID
+// (store.ConsoleAccount.UserID) instead of by name. An existing account
+// is linked as the name rule it had took it, so that what the console
+// refused and allowed before the step it refuses and allows after:
+//
+//   - to the one user, not deleted, whose userName its name is under
+//     store.FoldName (user_name_key, schemaNameKeys);
+//   - when only deleted users have had the name, to the one deleted last:
+//     the name rule refused such an account (its hub user had left), and
+//     left unlinked it would be taken by the next user of the name;
+//   - when several users, not deleted, have the name (a file from before
+//     names were folded), to the disabled one changed last if there is
+//     one, which the name rule refused the account for;
+//   - otherwise to nobody (an empty user_id): a first admin no hub user
+//     is named like, or a name several live users share.
+const schemaConsoleUserLink = `
+ALTER TABLE console_accounts ADD COLUMN user_id TEXT NOT NULL DEFAULT '';
+UPDATE console_accounts SET user_id = coalesce(
+	CASE (SELECT count(*) FROM users u WHERE u.user_name_key = ` + foldNameFunc + `(console_accounts.name) AND u.state != 4)
+	WHEN 1 THEN (SELECT u.id FROM users u WHERE u.user_name_key = ` + foldNameFunc + `(console_accounts.name) AND u.state != 4)
+	WHEN 0 THEN (SELECT u.id FROM users u WHERE u.user_name_key = ` + foldNameFunc + `(console_accounts.name) AND u.state = 4
+		ORDER BY u.deleted DESC, u.id DESC LIMIT 1)
+	ELSE (SELECT u.id FROM users u WHERE u.user_name_key = ` + foldNameFunc + `(console_accounts.name) AND u.state = 3
+		ORDER BY u.modified DESC, u.id DESC LIMIT 1)
+	END, '');
+CREATE INDEX console_accounts_user_id ON console_accounts (user_id);
+`
+
 // Accounts.
 
-const consoleAccountCols = `id, name, role, sites, webauthn_id, created_by, disabled, version, created, modified`
+// consoleAccountCols are the columns of console_accounts in
+// consoleAccountArgs order; user_id was added by schemaConsoleUserLink.
+const consoleAccountCols = `id, name, role, sites, webauthn_id, created_by, disabled, version, created, modified, user_id`
 
 func scanConsoleAccount(s scanner) (store.ConsoleAccount, error) {
 	var (
@@ -74,7 +106,7 @@ func scanConsoleAccount(s scanner) (store.ConsoleAccount, error) {
 		sites                       string
 		disabled, created, modified int64
 	)
-	if err := s.Scan(&a.ID, &a.Name, &a.Role, &sites, &a.WebAuthnID, &a.CreatedBy, &disabled, &a.Version, &created, &modified); err != nil {
+	if err := s.Scan(&a.ID, &a.Name, &a.Role, &sites, &a.WebAuthnID, &a.CreatedBy, &disabled, &a.Version, &created, &modified, &a.UserID); err != nil {
 		return store.ConsoleAccount{}, err
 	}
 	if err := fromJSON(sites, &a.Sites); err != nil {
@@ -92,7 +124,7 @@ func consoleAccountArgs(a store.ConsoleAccount) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{a.ID, a.Name, a.Role, sites, a.WebAuthnID, a.CreatedBy, nanos(a.Disabled), a.Version, nanos(a.Created), nanos(a.Modified)}, nil
+	return []any{a.ID, a.Name, a.Role, sites, a.WebAuthnID, a.CreatedBy, nanos(a.Disabled), a.Version, nanos(a.Created), nanos(a.Modified), a.UserID}, nil
 }
 
 func normConsoleAccount(a store.ConsoleAccount) store.ConsoleAccount {
@@ -110,7 +142,7 @@ func (o ops) CreateConsoleAccount(ctx context.Context, a store.ConsoleAccount) (
 		return store.ConsoleAccount{}, fmt.Errorf("create console account %s: %w", a.Name, err)
 	}
 	err = o.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO console_accounts (`+consoleAccountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+		_, err := q.ExecContext(ctx, `INSERT INTO console_accounts (`+consoleAccountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		return mapErr(err)
 	})
 	if err != nil {
@@ -159,6 +191,47 @@ func (o ops) ListConsoleAccounts(ctx context.Context) ([]store.ConsoleAccount, e
 	return as, nil
 }
 
+func (o ops) ListConsoleAccountsOfUser(ctx context.Context, userID string) ([]store.ConsoleAccount, error) {
+	if userID == "" {
+		return nil, nil
+	}
+	as, err := queryAll(ctx, o.read, scanConsoleAccount, `SELECT `+consoleAccountCols+` FROM console_accounts
+		WHERE user_id = ? ORDER BY created, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list console accounts of user %s: %w", userID, err)
+	}
+	return as, nil
+}
+
+// LinkConsoleAccounts compares names with foldNameFunc, which the writer
+// connection has: console accounts are few, and keep no name key.
+func (o ops) LinkConsoleAccounts(ctx context.Context, userID, userName string, at time.Time) ([]store.ConsoleAccount, error) {
+	err := checkTime(at)
+	if err == nil && userID == "" {
+		err = errors.New("no user ID to link to")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("link console accounts to user %s: %w", userID, err)
+	}
+	if strings.TrimSpace(userName) == "" {
+		return nil, nil
+	}
+	var as []store.ConsoleAccount
+	err = o.write(ctx, func(q querier) error {
+		var err error
+		as, err = queryAll(ctx, q, scanConsoleAccount, `UPDATE console_accounts SET user_id = ?1, version = version + 1, modified = ?2
+			WHERE user_id = '' AND `+foldNameFunc+`(name) = ?3 RETURNING `+consoleAccountCols, userID, nanos(at), store.FoldName(userName))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("link console accounts to user %s: %w", userID, err)
+	}
+	slices.SortFunc(as, func(a, b store.ConsoleAccount) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	})
+	return as, nil
+}
+
 func (o ops) UpdateConsoleAccount(ctx context.Context, id string, fn func(store.ConsoleAccount) (store.ConsoleAccount, error)) (store.ConsoleAccount, error) {
 	var a store.ConsoleAccount
 	var fnErr error
@@ -170,7 +243,7 @@ func (o ops) UpdateConsoleAccount(ctx context.Context, id string, fn func(store.
 		if a, fnErr = fn(old); fnErr != nil {
 			return fnErr
 		}
-		a.ID, a.Created, a.WebAuthnID, a.Version = old.ID, old.Created, old.WebAuthnID, old.Version+1
+		a.ID, a.Created, a.WebAuthnID, a.UserID, a.Version = old.ID, old.Created, old.WebAuthnID, old.UserID, old.Version+1
 		args, err := consoleAccountArgs(a)
 		if err != nil {
 			return err

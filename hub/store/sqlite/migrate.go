@@ -34,6 +34,7 @@ func migrations() []migration {
 		{name: "API token expiry and rotation", sql: schemaTokenExpiry},
 		{name: "device certificates pinned by serial", sql: schemaDeviceCerts},
 		{name: "Unicode case-insensitive site and kiosk names", sql: schemaSiteDeviceNameKeys},
+		{name: "console accounts linked to hub users by ID", sql: schemaConsoleUserLink},
 	}
 }
 

@@ -92,6 +92,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConsoleInvites", testConsoleInvites},
 		{"ConsoleSessions", testConsoleSessions},
 		{"ConsoleQueries", testConsoleQueries},
+		{"ConsoleAccountLinks", testConsoleAccountLinks},
 		{"PolicyVersions", testPolicyVersions},
 		{"PolicyConcurrent", testPolicyConcurrent},
 	}
