@@ -14,7 +14,8 @@ import (
 
 // admin runs `shiftgate-hub admin bootstrap`: the one-time link that lets
 // the first console admin register a passkey. Everyone else is invited
-// from the console.
+// from the console. --user links the account to the hub user of that
+// userName instead of the one of its name (console.BootstrapFor).
 func (e env) admin(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "bootstrap" {
 		return fmt.Errorf("%w: admin needs bootstrap", errUsage)
@@ -22,6 +23,7 @@ func (e env) admin(ctx context.Context, args []string) error {
 	fs := e.flags("admin bootstrap")
 	data := fs.String("data", "", "hub data directory")
 	name := fs.String("name", "admin", "the admin account's name, e.g. an email address")
+	user := fs.String("user", "", "the hub user (userName) to link the account to, when it is not the account's name; default: the hub user of that name, if any")
 	public := fs.String("public-url", "https://localhost:8443", "the hub's public URL, as in serve --public-url")
 	force := fs.Bool("force", false, "also when an admin can already sign in (recovery from lost passkeys)")
 	if err := parse(fs, args[1:], "data"); err != nil {
@@ -35,10 +37,13 @@ func (e env) admin(ctx context.Context, args []string) error {
 	if err := checkAccountName(*name); err != nil {
 		return err
 	}
+	if strings.ContainsFunc(*user, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		return fmt.Errorf("%w: --user: a user name cannot contain control characters", errUsage)
+	}
 	var tok string
 	err := withNewAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 		var err error
-		tok, err = console.Bootstrap(ctx, st, log, *name, *force, time.Now())
+		tok, err = console.BootstrapFor(ctx, st, log, *name, *user, *force, time.Now())
 		return err
 	})
 	if errors.Is(err, console.ErrAdminExists) {
@@ -47,7 +52,11 @@ func (e env) admin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stderr, "one-time link for console admin %q: open it in a browser to register a passkey; valid once, for %v:\n", *name, console.DefaultInviteTTL)
+	linked := ""
+	if u := strings.TrimSpace(*user); u != "" {
+		linked = fmt.Sprintf(" (linked to hub user %q)", u)
+	}
+	fmt.Fprintf(e.stderr, "one-time link for console admin %q%s: open it in a browser to register a passkey; valid once, for %v:\n", *name, linked, console.DefaultInviteTTL)
 	fmt.Fprintln(e.stdout, console.InviteLink(*public, tok))
 	return nil
 }

@@ -50,7 +50,8 @@ Usage:
   shiftgate-hub findings --data DIR [--format json|csv] [--dormant-days N]   risk findings
   shiftgate-hub report   --data DIR [--format json|csv] [--since DATE] [--until DATE]
                                                                       the four governance numbers (for a period)
-  shiftgate-hub admin  bootstrap --data DIR [--name NAME] [--public-url URL] [--force]  print the first console admin's one-time link
+  shiftgate-hub admin  bootstrap --data DIR [--name NAME] [--user USERNAME] [--public-url URL] [--force]
+                                                                      print the first console admin's one-time link
   shiftgate-hub demo   --data DIR [--listen ADDR] [--exit]               a hub with a demo organisation
 
 Run 'shiftgate-hub COMMAND -h' for a command's flags.

@@ -382,14 +382,76 @@ func userToLink(ctx context.Context, ops store.UserOps, name string) (u store.Us
 	return us[0], true, nil
 }
 
-// createAccount stores the new console account a inside tx, linked to the
-// hub user of its name (userToLink), and audits the link as
-// console.account_link by actor (system). It returns the account as
+// leftError is hubUserNamed's refusal of a hub user who has left
+// (disabled, or deleted): a statusError for the console's pages, and
+// ErrHubUserGone for Bootstrap.
+type leftError struct{ *statusError }
+
+func (e leftError) Unwrap() error { return e.statusError }
+
+// hubUserNamed returns the hub user an admin names for a new console
+// account (the invite form's Hub user, `admin bootstrap --user`): the
+// user, not deleted, whose userName is userName under store.FoldName, as
+// userToLink matches an account's name. It refuses a user who has left
+// (leftError, 409: disabled, or only deleted users have had the name), for
+// a leaver gets no console account and the account could not register a
+// passkey anyway (hubUserGone); a userName no hub user has (404); and one
+// more than one user has (409: the console could not tell whose account it
+// is).
+func hubUserNamed(ctx context.Context, ops store.UserOps, userName string) (store.User, error) {
+	us, _, err := ops.ListUsers(ctx, store.UserQuery{UserName: userName,
+		States: []store.UserState{store.UserPending, store.UserActive, store.UserDisabled}})
+	switch {
+	case err != nil:
+		return store.User{}, fmt.Errorf("hub user %s: %w", userName, err)
+	case len(us) > 1:
+		return store.User{}, &statusError{http.StatusConflict, fmt.Sprintf("more than one hub user has the user name %q (in some case): "+
+			"have the identity provider rename one of them", userName)}
+	case len(us) == 1 && us[0].State == store.UserDisabled:
+		return store.User{}, leftError{&statusError{http.StatusConflict, fmt.Sprintf("hub user %q is disabled: a leaver gets no console account; "+
+			"enable the user in the identity provider first", userName)}}
+	case len(us) == 1:
+		return us[0], nil
+	}
+	_, n, err := ops.ListUsers(ctx, store.UserQuery{UserName: userName, States: []store.UserState{store.UserDeleted}, Limit: 1})
+	if err != nil {
+		return store.User{}, fmt.Errorf("deleted users named %s: %w", userName, err)
+	}
+	if n > 0 {
+		return store.User{}, leftError{&statusError{http.StatusConflict, fmt.Sprintf("hub user %q has been deleted: a leaver gets no console account; "+
+			"for someone given the user name since, the identity provider must provision them first", userName)}}
+	}
+	return store.User{}, &statusError{http.StatusNotFound, fmt.Sprintf("no hub user has the user name %q: give the user name the identity provider "+
+		"provisioned them with", userName)}
+}
+
+// createAccount stores the new console account a inside tx, linked to a
+// hub user, and audits the link as console.account_link by actor
+// (system). The user is the one named userName (hubUserNamed) when
+// userName is not "", whatever the account's name: a new hire given a
+// departed person's userName gets an account of another name (the
+// departed person's account keeps theirs) that their leaving disables.
+// Otherwise it is the hub user of the account's name (userToLink), if
+// any. An account whose name is the userName of another hub user than the
+// one named is refused (409): it would read as that person's in the audit
+// trail (console:<name>) and on every page. It returns the account as
 // stored and the hub user it is linked to (zero when none).
-func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, system string, a store.ConsoleAccount) (store.ConsoleAccount, store.User, error) {
+func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, system string, a store.ConsoleAccount, userName string) (store.ConsoleAccount, store.User, error) {
 	u, ok, err := userToLink(ctx, tx, a.Name)
 	if err != nil {
 		return store.ConsoleAccount{}, store.User{}, err
+	}
+	how := "account name"
+	if userName != "" {
+		named, err := hubUserNamed(ctx, tx, userName)
+		if err != nil {
+			return store.ConsoleAccount{}, store.User{}, err
+		}
+		if ok && u.ID != named.ID {
+			return store.ConsoleAccount{}, store.User{}, &statusError{http.StatusConflict, fmt.Sprintf("%q is the user name of another hub user "+
+				"than %q: the account would read as theirs in the audit trail; pick another name", a.Name, userName)}
+		}
+		u, ok, how = named, true, "hub user given"
 	}
 	a.UserID = u.ID
 	if a, err = tx.CreateConsoleAccount(ctx, a); err != nil {
@@ -397,7 +459,7 @@ func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, sys
 	}
 	if ok {
 		if _, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: system, Action: "console.account_link", Subject: "console:" + a.ID,
-			Detail: map[string]any{"name": a.Name, "role": a.Role, "enabled": true, "reason": "account created",
+			Detail: map[string]any{"name": a.Name, "role": a.Role, "enabled": true, "reason": "account created", "linkedBy": how,
 				"user": u.ID, "userName": u.UserName}}); err != nil {
 			return store.ConsoleAccount{}, store.User{}, err
 		}

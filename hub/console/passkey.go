@@ -461,7 +461,19 @@ func leaverName(ctx context.Context, ops store.UserOps, name string) (bool, erro
 // refused with ErrHubUserGone, force or not: the identity provider decides
 // who has left, and the console would refuse the link anyway.
 func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string, force bool, now time.Time) (string, error) {
-	name = strings.TrimSpace(name)
+	return BootstrapFor(ctx, st, log, name, "", force, now)
+}
+
+// BootstrapFor is Bootstrap for the admin account name linked to the hub
+// user named userName (`admin bootstrap --user`), as the console's invite
+// links one (createAccount), whatever the account's name; "" is
+// Bootstrap. The user must exist and not have left: a disabled user, or a
+// userName only deleted users have had, is refused with ErrHubUserGone; a
+// userName no hub user has, or more than one has, is refused too. The
+// refusals of name stay as Bootstrap's. An existing account is reused only
+// if it is linked to that user already: a link is never changed.
+func BootstrapFor(ctx context.Context, st store.Store, log *audit.Log, name, userName string, force bool, now time.Time) (string, error) {
+	name, userName = strings.TrimSpace(name), strings.TrimSpace(userName)
 	if err := validName(name); err != nil {
 		return "", err
 	}
@@ -489,6 +501,19 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 		} else if gone {
 			return fmt.Errorf("%w: enable the user in the identity provider first (a leaver keeps no console access), or pick another name", ErrHubUserGone)
 		}
+		if existing != nil && userName != "" {
+			u, err := hubUserNamed(ctx, tx, userName)
+			if err != nil {
+				return err
+			}
+			if existing.UserID != u.ID {
+				linked := "to no hub user"
+				if existing.UserID != "" {
+					linked = "to another hub user"
+				}
+				return fmt.Errorf("console account %q exists, linked %s: an account's hub user is set when it is made and never changed; pick another name", name, linked)
+			}
+		}
 		for _, a := range accounts {
 			if force || a.Role != store.ConsoleAdmin || !a.Disabled.IsZero() {
 				continue
@@ -507,8 +532,12 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 		detail := map[string]any{"force": force}
 		switch {
 		case existing == nil:
-			if a, _, err = createAccount(ctx, tx, log, "cli", "cli", newAccount(name, store.ConsoleAdmin, nil, "cli", now)); err != nil {
+			var u store.User
+			if a, u, err = createAccount(ctx, tx, log, "cli", "cli", newAccount(name, store.ConsoleAdmin, nil, "cli", now), userName); err != nil {
 				return err
+			}
+			if u.ID != "" {
+				detail["userName"] = u.UserName
 			}
 		case existing.Role != store.ConsoleAdmin:
 			return fmt.Errorf("console account %q exists with role %s: pick another name", name, existing.Role)
@@ -526,10 +555,16 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 			return err
 		}
 		detail["name"] = a.Name
+		if a.UserID != "" {
+			detail["user"] = a.UserID // the hub user it is linked to
+		}
 		_, err = log.Append(ctx, tx, audit.Entry{Actor: "cli", System: "cli", Action: "console.bootstrap", Subject: "console:" + a.ID,
 			Detail: detail})
 		return err
 	})
+	if le := (leftError{}); errors.As(err, &le) {
+		err = fmt.Errorf("%w: %s", ErrHubUserGone, le.msg)
+	}
 	if err != nil {
 		return "", fmt.Errorf("bootstrap console admin %q: %w", name, err)
 	}

@@ -575,7 +575,9 @@ func (c *Console) renderAccounts(w http.ResponseWriter, r *http.Request, v *view
 }
 
 // accountInvite creates an admin, supervisor or auditor account and shows
-// its one-time invitation link.
+// its one-time invitation link. The account is linked to the hub user
+// named in the optional field user, or else to the hub user of its name,
+// if any (createAccount).
 func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	get, err := form(r)
 	if err != nil {
@@ -586,6 +588,10 @@ func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewe
 		return err
 	}
 	role, err := get("role")
+	if err != nil {
+		return err
+	}
+	userName, err := get("user")
 	if err != nil {
 		return err
 	}
@@ -617,7 +623,7 @@ func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewe
 	now := c.cfg.Now().UTC()
 	var link string
 	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
-		a, _, err := createAccount(r.Context(), tx, c.cfg.Audit, v.actor().Name, v.actor().System, newAccount(name, role, sites, v.actor().Name, now))
+		a, u, err := createAccount(r.Context(), tx, c.cfg.Audit, v.actor().Name, v.actor().System, newAccount(name, role, sites, v.actor().Name, now), userName)
 		if err != nil {
 			return err
 		}
@@ -626,7 +632,11 @@ func (c *Console) accountInvite(w http.ResponseWriter, r *http.Request, v *viewe
 			return err
 		}
 		link = InviteLink(c.cfg.Origin, tok)
-		return c.auditIn(r.Context(), tx, v, "console.invite", "console:"+a.ID, map[string]any{"name": a.Name, "role": role, "sites": sites})
+		detail := map[string]any{"name": a.Name, "role": role, "sites": sites}
+		if u.ID != "" {
+			detail["user"], detail["userName"] = u.ID, u.UserName
+		}
+		return c.auditIn(r.Context(), tx, v, "console.invite", "console:"+a.ID, detail)
 	})
 	if err != nil {
 		return err
