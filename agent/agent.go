@@ -184,6 +184,9 @@ type Agent struct {
 	// offlineSince is when the channel to the hub was last lost (or the
 	// agent started, before its first welcome); nil while it is up.
 	offlineSince *inputTime
+	// warnsOffline: the warning times counted in warned are the offline
+	// deadline's, not the session's own end's (warningsEnd, timers.go).
+	warnsOffline bool
 	// monoEnd is the live session's deadline (b), on the monotonic clock
 	// (monoNow; timers.go).
 	monoEnd time.Duration
@@ -512,8 +515,12 @@ func (a *Agent) restore() {
 	}
 	d := a.armTimers()
 	a.armIdle()
+	// ends_at is the session's own end: with the hub out of reach, the
+	// offline deadline is announced by its warning (warnEnd), which a
+	// reconnect takes back; a countdown to it from here would stay on
+	// screen after the hub is back.
 	a.emit(Event{Event: EventSessionStarted, User: s.User, DisplayName: s.DisplayName, SessionID: s.ID, ExpiresAt: s.ExpiresAt,
-		EndsAt: a.endAt(a.inputNow()), Role: s.Role, Apps: s.Apps, Restored: true})
+		EndsAt: a.sessionEnd(a.inputNow()), Role: s.Role, Apps: s.Apps, Restored: true})
 	a.applyDue(d)
 }
 
@@ -757,8 +764,9 @@ func (a *Agent) loginDone(res loginResult) {
 	a.warned = 0
 	d := a.armTimers()
 	a.armIdle()
+	// ends_at is the session's own end, as in restore.
 	a.emit(Event{Event: EventSessionStarted, User: g.User, DisplayName: a.session.DisplayName, SessionID: g.SessionID, ExpiresAt: a.session.ExpiresAt,
-		EndsAt: a.endAt(a.inputNow()), Role: g.Role, Apps: apps})
+		EndsAt: a.sessionEnd(a.inputNow()), Role: g.Role, Apps: apps})
 	a.applyDue(d)
 	a.applyEarlyExtend()
 }
@@ -1108,16 +1116,14 @@ func (a *Agent) onDisconnected(err error) {
 		if a.cfg.OfflineGrace > 0 && a.state.live() {
 			a.log.Warn("hub out of reach with a session open: it ends if the hub stays out of reach",
 				"session", a.session.ID, "offline_grace", a.cfg.OfflineGrace)
-			if a.offlineBound(now) {
-				// The warnings announced so far were for the session's
-				// own end, later than the one it has now: the worker is
-				// warned again, for the offline deadline (a
-				// session.warning with reason offline and its ends_at).
-				a.warned = 0
-			}
-			// The offline deadline may be the nearer end now. Armed
-			// before disconnected is emitted (see armTimers), and what
-			// is due (a warning) applied after it.
+			// The offline deadline may be the nearer end now: the
+			// session's end is armed for it, and its warning for when
+			// the hub has been out of reach for offlineWarnSettle (a
+			// blip shows nothing; then the worker is warned for the
+			// offline deadline, also when a warning for the session's
+			// own end is on screen: warningsEnd). Armed before
+			// disconnected is emitted (see armTimers), and what is due
+			// applied after it.
 			d = a.rearmOnly()
 		}
 		a.reportEndsInDoubt()

@@ -201,7 +201,8 @@ func TestOfflineKeepsClockStepProtection(t *testing.T) {
 // TestOfflineWarnsForNearerEnd: a session already warned about its own
 // end is warned again, with reason offline and the nearer ends_at, when
 // losing the hub brings its end forward: the screen must not count down to
-// an end that is no longer the one.
+// an end that is no longer the one. Once the hub has been out of reach
+// for offlineWarnSettle: until then the warning on screen stays.
 func TestOfflineWarnsForNearerEnd(t *testing.T) {
 	h := newHarness(t, withOfflineGrace(time.Minute))
 	h.connect()
@@ -213,11 +214,17 @@ func TestOfflineWarnsForNearerEnd(t *testing.T) {
 	lost := h.clock.Now()
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
+	h.clock.Advance(maxOfflineWarnSettle - time.Second)
+	h.wantState(Warning)
+	h.ev.none(t)
+	h.clock.Advance(time.Second)
 	w := h.ev.expect(t, EventSessionWarning)[0]
 	if w.Reason != wire.ReasonOffline || !w.EndsAt.Equal(lost.Add(time.Minute)) {
 		t.Errorf("session.warning = %+v, want reason offline, ends at %s", w, lost.Add(time.Minute))
 	}
-	h.clock.Advance(time.Minute)
+	h.clock.Advance(time.Minute - maxOfflineWarnSettle - time.Second)
+	h.ev.none(t)
+	h.clock.Advance(time.Second)
 	if e := h.ev.ended(t); e.Reason != wire.ReasonOffline {
 		t.Errorf("session.ended = %+v, want reason offline", e)
 	}

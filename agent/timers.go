@@ -45,7 +45,10 @@ import (
 // idle timeout is a local duration, measured on both clocks from the latest
 // input (idleDeadlineFrom), and so is the offline grace, from when the hub
 // was lost (offlineEnd): endAt takes the earlier of the session's end and
-// the offline deadline.
+// the offline deadline. The warnings count down to the same end, except
+// that the offline deadline is announced only once the hub has been out
+// of reach for offlineWarnSettle (warnEnd), so that a network blip does
+// not flash a warning on the worker's screen.
 
 // clockCheck is how often the clocks are compared with the live session's
 // deadlines, whatever the timers do.
@@ -141,6 +144,76 @@ func (a *Agent) offlineBound(now inputTime) bool {
 	return ok && off.Before(a.sessionEnd(now))
 }
 
+// maxOfflineWarnSettle bounds offlineWarnSettle: long enough for the
+// reconnects of a network blip (the first retries of the backoff come
+// within 0.25, 0.5, 1, 2 and 4 s, 7.75 s in all at the most), short enough
+// to take little of the warning from a worker whose hub has really gone.
+const maxOfflineWarnSettle = 10 * time.Second
+
+// offlineWarnSettle is how long the hub must have been out of reach before
+// the offline deadline is announced (session.warning, reason offline):
+// maxOfflineWarnSettle, or a quarter of the grace when that is shorter, so
+// that a short grace still leaves the warning most of it. Without it, a
+// grace shorter than (or close to) the warning lead put the offline
+// deadline inside the warning window the moment the channel dropped, and
+// every blip flashed a warning and its session.extended (reason
+// reconnected) on the worker's screen. It delays the warning only: the
+// session still ends at the offline deadline (offlineEnd), which is always
+// later than the settle time (a quarter of the grace at the most).
+func offlineWarnSettle(grace time.Duration) time.Duration {
+	return min(maxOfflineWarnSettle, grace/4)
+}
+
+// offlineSettleAt is when, on the wall clock seen from now, the hub will
+// have been out of reach for offlineWarnSettle, counted on both clocks
+// from offlineSince as the grace is (offlineEnd); ok is false while the
+// channel is up, or with no grace set.
+func (a *Agent) offlineSettleAt(now inputTime) (time.Time, bool) {
+	if a.cfg.OfflineGrace <= 0 || a.offlineSince == nil {
+		return time.Time{}, false
+	}
+	return a.offlineSince.after(offlineWarnSettle(a.cfg.OfflineGrace), now), true
+}
+
+// offlineSettling reports whether the hub is out of reach and has not been
+// for offlineWarnSettle yet.
+func (a *Agent) offlineSettling(now inputTime) bool {
+	at, ok := a.offlineSettleAt(now)
+	return ok && now.wall.Before(at)
+}
+
+// offlineWarns reports whether the live session's warnings are for the
+// offline deadline: it is the nearer end (offlineBound) and the hub has
+// been out of reach for offlineWarnSettle. Until then they are for the
+// session's own end, as if the hub were in reach.
+func (a *Agent) offlineWarns(now inputTime) bool {
+	return a.offlineBound(now) && !a.offlineSettling(now)
+}
+
+// warnEnd is the end the live session's warnings count down to: endAt
+// once offlineWarns, the session's own end (sessionEnd) otherwise.
+func (a *Agent) warnEnd(now inputTime) time.Time {
+	if a.offlineWarns(now) {
+		return a.endAt(now)
+	}
+	return a.sessionEnd(now)
+}
+
+// warningsEnd is warnEnd for the callers that count warning times
+// (armTimers, checkClock), and brings a.warned in line with it: when the
+// offline deadline takes over from the session's own end, the warnings
+// announced for the latter do not count, and the worker is warned again,
+// for the nearer end (session.warning, reason offline), also when a
+// warning for the session's own end is on screen.
+func (a *Agent) warningsEnd(now inputTime) time.Time {
+	off := a.offlineWarns(now)
+	if off && !a.warnsOffline {
+		a.warned = 0
+	}
+	a.warnsOffline = off
+	return a.warnEnd(now)
+}
+
 // shownEnd is the ends_at last announced for the live session (on
 // session.started, session.warning or session.extended): what a screen
 // counts down to.
@@ -201,22 +274,23 @@ func (a *Agent) announceMovedEnd(now inputTime) bool {
 }
 
 // armTimers schedules the warnings and the end of the live session that
-// are still to come, and the periodic check, and returns what is due
-// already. Warning times counted in a.warned have been announced and are
-// not announced again: callers starting a new schedule (a session opened
-// or restored, expires_at moved) reset it first. Callers arm first and
-// announce after (see applyDue): an event seen means every timer of the
-// session it announces is armed, so nothing that acts on the event (a test
-// moving its clock, say) can slip in between the clocks being read and the
-// timers being set.
+// are still to come, the periodic check and, while the hub has been out of
+// reach for less than offlineWarnSettle, the settle (afterSettle), and
+// returns what is due already. Warning times counted in a.warned have been
+// announced and are not announced again: callers starting a new schedule
+// (a session opened or restored, expires_at moved) reset it first. Callers
+// arm first and announce after (see applyDue): an event seen means every
+// timer of the session it announces is armed, so nothing that acts on the
+// event (a test moving its clock, say) can slip in between the clocks
+// being read and the timers being set.
 func (a *Agent) armTimers() due {
 	now := a.inputNow()
-	end := a.endAt(now)
-	if !now.wall.Before(end) {
+	if !now.wall.Before(a.endAt(now)) {
 		return due{expired: true}
 	}
 	var d due
 	passed := 0
+	end := a.warningsEnd(now)
 	for _, lead := range a.warningLeads(a.session) {
 		if now.wall.Before(end.Add(-lead)) {
 			a.before(lead)
@@ -231,6 +305,9 @@ func (a *Agent) armTimers() due {
 		d.warn = true
 	}
 	a.before(0)
+	if a.offlineSettling(now) {
+		a.afterSettle()
+	}
 	a.checkIn(clockCheck)
 	return d
 }
@@ -273,8 +350,9 @@ func (a *Agent) checkClock() {
 	default:
 		moved := a.announceMovedEnd(now)
 		leads := a.warningLeads(s)
+		warnEnd := a.warningsEnd(now)
 		n := a.warned
-		for n < len(leads) && !now.wall.Before(end.Add(-leads[n])) {
+		for n < len(leads) && !now.wall.Before(warnEnd.Add(-leads[n])) {
 			n++
 		}
 		if n > a.warned || (moved && a.state == Warning) {
@@ -293,8 +371,8 @@ func (a *Agent) warn() {
 	a.setState(Warning)
 	now := a.inputNow()
 	e := Event{Event: EventSessionWarning, SessionID: a.session.ID, User: a.session.User, ExpiresAt: a.session.ExpiresAt,
-		EndsAt: a.endAt(now)}
-	if a.offlineBound(now) {
+		EndsAt: a.warnEnd(now)}
+	if a.offlineWarns(now) {
 		e.Reason = wire.ReasonOffline
 	}
 	a.offlineWarned = e.Reason == wire.ReasonOffline
@@ -324,10 +402,10 @@ func expiryReason(r string) string {
 }
 
 // before runs checkClock on the loop once lead is left until the live
-// session's end (0: at the end). The timer runs on the monotonic clock and
-// the end is read again when it fires: when the time has not come yet (the
-// wall clock was stepped back and deadline (a) was the earlier one), it is
-// armed again for the rest.
+// session's end (0: at the end; a warning lead counts from warnEnd). The
+// timer runs on the monotonic clock and the end is read again when it
+// fires: when the time has not come yet (the wall clock was stepped back
+// and deadline (a) was the earlier one), it is armed again for the rest.
 func (a *Agent) before(lead time.Duration) {
 	gen := a.timerGen
 	a.timers = append(a.timers, a.clock.AfterFunc(a.untilBefore(lead), func() {
@@ -344,10 +422,39 @@ func (a *Agent) before(lead time.Duration) {
 	}))
 }
 
-// untilBefore is the time left until lead before the live session's end.
+// untilBefore is the time left until lead before the live session's end:
+// endAt for the end itself (lead 0), warnEnd for a warning.
 func (a *Agent) untilBefore(lead time.Duration) time.Duration {
 	now := a.inputNow()
-	return a.endAt(now).Add(-lead).Sub(now.wall)
+	end := a.endAt(now)
+	if lead > 0 {
+		end = a.warnEnd(now)
+	}
+	return end.Add(-lead).Sub(now.wall)
+}
+
+// afterSettle re-arms the live session's timers on the loop once the hub
+// has been out of reach for offlineWarnSettle: the warnings then count
+// down to the offline deadline (warnEnd), and one whose time has passed
+// comes at once (session.warning, reason offline). Armed by armTimers
+// while the hub has been out of reach for less; a timer that fires early
+// (the settle time is read again, as before does) is armed again for the
+// rest, and one whose session moved on meanwhile does nothing (timerGen).
+func (a *Agent) afterSettle() {
+	at, _ := a.offlineSettleAt(a.inputNow())
+	gen := a.timerGen
+	a.timers = append(a.timers, a.clock.AfterFunc(max(at.Sub(a.wallNow()), 0), func() {
+		a.post(func() {
+			if gen != a.timerGen || !a.state.live() {
+				return
+			}
+			if a.offlineSettling(a.inputNow()) {
+				a.afterSettle()
+				return
+			}
+			a.applyDue(a.rearmOnly())
+		})
+	}))
 }
 
 // resync sets deadline (b) of the live session again after a welcome, with
