@@ -145,6 +145,18 @@ func TestNumbers(t *testing.T) {
 	if !c.Overdue || c.Progress.Escalated != 1 || *c.Progress.CompletionRate != 0.5 {
 		t.Errorf("nurse campaign at day 8 = %+v", c.Progress)
 	}
+	// sam let bob's item go overdue: it counts against sam (escalated
+	// away, undecided) as well as for the admins it went to.
+	byReviewer := map[string]governance.ReviewerProgress{}
+	for _, r := range c.Reviewers {
+		byReviewer[r.Reviewer] = r
+	}
+	if r := byReviewer["sam"]; r.Total != 2 || r.Decided != 1 || r.EscalatedAway != 1 || r.Escalated != 0 || r.CompletionRate == nil || *r.CompletionRate != 0.5 {
+		t.Errorf("sam's progress at day 8 = %+v (rate %v), want 2 items, 1 decided, 1 escalated away, 50%%", r, r.CompletionRate)
+	}
+	if r := byReviewer["admins"]; r.Total != 1 || r.Escalated != 1 || r.EscalatedAway != 0 || r.Pending != 1 {
+		t.Errorf("the admins' progress at day 8 = %+v, want the escalated item, pending", r)
+	}
 	if !slices.Contains(e.actions("user:"+bob.ID), "review.escalate") {
 		t.Errorf("the escalation is not audited: %v", e.actions("user:"+bob.ID))
 	}

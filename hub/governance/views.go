@@ -11,6 +11,13 @@ import (
 
 // Progress counts a set of review items. CompletionRate is Decided/Total,
 // null when there are no items.
+//
+// A reviewer's progress (ReviewerProgress) also counts, in Total and
+// EscalatedAway, the items escalated away from them when they let them go
+// overdue: those are theirs to have decided, and a reviewer who decides
+// nothing must not come out with nothing to show (100% of no items) once
+// every item has gone to someone else. The reviewer the item went to
+// counts it too, in Escalated.
 type Progress struct {
 	Total          int      `json:"total"`
 	Decided        int      `json:"decided"`
@@ -19,6 +26,7 @@ type Progress struct {
 	Revoked        int      `json:"revoked"`
 	Pending        int      `json:"pending"`
 	Escalated      int      `json:"escalated"`
+	EscalatedAway  int      `json:"escalated_away,omitempty"` // a reviewer's items escalated to another when overdue
 	CompletionRate *float64 `json:"completion_rate"`
 }
 
@@ -113,14 +121,25 @@ func itemView(d *directory, it store.ReviewItem) ItemView {
 // reviewerTally counts review items by their current reviewer.
 type reviewerTally map[string]*ReviewerProgress
 
-// add counts it, an item of a campaign due at due.
+// add counts it, an item of a campaign due at due: for its reviewer, and
+// for the reviewer it was escalated away from, if another (see Progress).
 func (t reviewerTally) add(d *directory, it store.ReviewItem, due time.Time) {
-	r, ok := t[it.ReviewerID]
-	if !ok {
-		r = &ReviewerProgress{Reviewer: d.userName(it.ReviewerID), ReviewerID: it.ReviewerID}
-		t[it.ReviewerID] = r
+	t.of(d, it.ReviewerID).add(it, due)
+	if !it.Escalated.IsZero() && it.EscalatedFrom != it.ReviewerID {
+		from := t.of(d, it.EscalatedFrom)
+		from.Total++
+		from.EscalatedAway++
 	}
-	r.add(it, due)
+}
+
+// of returns the progress of reviewer id, new if need be.
+func (t reviewerTally) of(d *directory, id string) *ReviewerProgress {
+	r, ok := t[id]
+	if !ok {
+		r = &ReviewerProgress{Reviewer: d.userName(id), ReviewerID: id}
+		t[id] = r
+	}
+	return r
 }
 
 // list returns the reviewers' progress ordered by name.
