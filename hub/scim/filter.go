@@ -269,12 +269,7 @@ type valuePathNode struct {
 
 func (n *valuePathNode) eval(v any) bool {
 	res, _ := v.(map[string]any)
-	for _, el := range refValues(res, n.ref) {
-		if n.inner.eval(el) {
-			return true
-		}
-	}
-	return false
+	return someRefValue(res, n.ref, n.inner.eval)
 }
 
 // cmpNode compares the values of one attribute with a literal.
@@ -291,25 +286,22 @@ type cmpNode struct {
 	b         bool
 }
 
-func (n *cmpNode) values(v any) []any {
-	if !n.inBracket {
+// eval reports whether some value of the attribute passes test. The
+// values are visited where they are: a filter is evaluated on every
+// candidate of a list, and on every value of a multi-valued attribute for
+// each PATCH operation with a filter, and a slice built for each (a
+// []any{v} for a single value) was most of that cost.
+func (n *cmpNode) eval(v any) bool {
+	test := func(x any) bool { return x != nil && n.test(x) }
+	switch {
+	case !n.inBracket:
 		res, _ := v.(map[string]any)
-		return refValues(res, n.ref)
-	}
-	if n.self {
-		return []any{v}
+		return someRefValue(res, n.ref, test)
+	case n.self:
+		return test(v)
 	}
 	m, _ := v.(map[string]any)
-	return asList(m[n.leaf.Name])
-}
-
-func (n *cmpNode) eval(v any) bool {
-	for _, x := range n.values(v) {
-		if x != nil && n.test(x) {
-			return true
-		}
-	}
-	return false
+	return someValue(m[n.leaf.Name], test)
 }
 
 func (n *cmpNode) test(x any) bool {
@@ -392,27 +384,37 @@ func cmp3(a, b float64) int {
 	return 0
 }
 
-// refValues returns the values of ref in res, flattened across a
-// multi-valued attribute when ref names a sub-attribute.
-func refValues(res map[string]any, ref attrRef) []any {
+// someRefValue reports whether f holds for some value of ref in res: the
+// attribute's values (someValue), or when ref names a sub-attribute, the
+// values of it in each of the attribute's values that is an object.
+func someRefValue(res map[string]any, ref attrRef, f func(any) bool) bool {
 	c := res
 	if ref.ext != "" {
 		c, _ = res[ref.ext].(map[string]any)
 	}
 	if ref.attr == nil {
-		return nil
+		return false
 	}
-	vals := asList(c[ref.attr.Name])
+	v := c[ref.attr.Name]
 	if ref.sub == nil {
-		return vals
+		return someValue(v, f)
 	}
-	var out []any
-	for _, el := range vals {
-		if m, ok := el.(map[string]any); ok {
-			out = append(out, asList(m[ref.sub.Name])...)
-		}
+	return someValue(v, func(el any) bool {
+		m, ok := el.(map[string]any)
+		return ok && someValue(m[ref.sub.Name], f)
+	})
+}
+
+// someValue reports whether f holds for some value in asList(v), without
+// building that list.
+func someValue(v any, f func(any) bool) bool {
+	if v == nil {
+		return false
 	}
-	return out
+	if l, ok := anyList(v); ok {
+		return slices.ContainsFunc(l, f)
+	}
+	return f(v)
 }
 
 func asList(v any) []any {

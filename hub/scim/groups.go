@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -167,17 +168,17 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, a lifecycl
 // filter the store reads the page; with one, an equality on displayName,
 // externalId or id narrows the candidates and the whole filter is
 // evaluated on each, a batch at a time.
-func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listParams) error {
+func (h *Handler) queryGroups(ctx context.Context, p listParams) (int, []map[string]any, error) {
 	f, err := p.parseFilter(h.groups)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	q := store.GroupQuery{}
 	if f == nil {
 		q.Offset, q.Limit = p.startIndex-1, max(p.count, 1) // the store's 0 means no cap
-		groups, total, err := h.cfg.Store.ListGroups(r.Context(), q)
+		groups, total, err := h.cfg.Store.ListGroups(ctx, q)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		if p.count == 0 {
 			groups = nil
@@ -186,8 +187,7 @@ func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listPara
 		for i, g := range groups {
 			items[i] = h.groupResource(g)
 		}
-		writeList(w, h.groups, p, total, items)
-		return nil
+		return total, projectPage(h.groups, p, items), nil
 	}
 	if attr, val, ok := f.EqualityOn("displayName", "externalId", "id"); ok {
 		switch strings.ToLower(attr) {
@@ -208,17 +208,16 @@ func (h *Handler) queryGroups(w http.ResponseWriter, r *http.Request, p listPara
 		if batch == narrowed {
 			q.Limit = 0
 		}
-		groups, _, err := h.cfg.Store.ListGroups(r.Context(), q)
+		groups, _, err := h.cfg.Store.ListGroups(ctx, q)
 		return groups, err
 	}
 	key := func(g store.Group) scanKey { return scanKey{g.Created, g.ID} }
 	render := func(g store.Group) (map[string]any, error) { return h.groupResource(g), nil }
 	total, items, err := matchPage(f, p, batch, list, key, render)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	writeList(w, h.groups, p, total, items)
-	return nil
+	return total, projectPage(h.groups, p, items), nil
 }
 
 // serviceProviderConfig is RFC 7643 §5: what this server supports.

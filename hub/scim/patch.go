@@ -238,12 +238,23 @@ func plainAttrName(s string) bool {
 //   - Setting "primary": true on a value clears it on the others.
 //   - Values are normalised as Normalize does (Entra's "False" included).
 func ApplyPatch(rt *ResourceType, res map[string]any, ops []Operation) (map[string]any, error) {
+	return applyPatch(rt, res, ops, true)
+}
+
+// applyPatch is ApplyPatch; runs says whether operations hand on to the
+// next what saves it going over a list again (patchRuns): tests compare
+// that with making each operation alone.
+func applyPatch(rt *ResourceType, res map[string]any, ops []Operation, runs bool) (map[string]any, error) {
 	work, _ := deepCopy(res).(map[string]any)
 	if work == nil {
 		work = map[string]any{}
 	}
 	if _, ok := work["schemas"]; !ok {
 		work["schemas"] = []any{rt.Schema.ID}
+	}
+	var pr *patchRuns
+	if runs {
+		pr = &patchRuns{}
 	}
 	for i, op := range ops {
 		p := op.path
@@ -254,7 +265,7 @@ func ApplyPatch(rt *ResourceType, res map[string]any, ops []Operation) (map[stri
 			}
 			p = &pp
 		}
-		pa := patcher{rt: rt, res: work, op: strings.ToLower(op.Op), where: fmt.Sprintf("operation %d", i+1)}
+		pa := patcher{rt: rt, res: work, op: strings.ToLower(op.Op), where: fmt.Sprintf("operation %d", i+1), runs: pr}
 		if pa.op != "add" && pa.op != "remove" && pa.op != "replace" {
 			return nil, ErrInvalidSyntax("%s: op must be add, remove or replace", pa.where)
 		}
@@ -265,12 +276,14 @@ func ApplyPatch(rt *ResourceType, res map[string]any, ops []Operation) (map[stri
 		case pa.op == "remove":
 			err = ErrNoTarget("%s: remove needs a path naming what to remove", pa.where)
 		default:
+			pr.settle() // applyObject may change the resource before it calls apply
 			err = pa.applyObject("", op.Value)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
+	pr.settle()
 	return normalizeResource(rt, work, true)
 }
 
@@ -279,6 +292,7 @@ type patcher struct {
 	res   map[string]any
 	op    string
 	where string
+	runs  *patchRuns // shared by the operations of one ApplyPatch; nil: none
 }
 
 // applyObject applies a path-less value object; prefix qualifies its keys
@@ -390,6 +404,14 @@ func (pa *patcher) schemaList() string {
 // apply applies one operation at path p. lenient (inside a value object)
 // ignores unknown attributes and readOnly ones left unchanged.
 func (pa *patcher) apply(p filter.Path, v any, lenient bool) error {
+	// Whatever this call does may read or change the list a run of
+	// filtered removes is on, unless it joins the run (applyFiltered);
+	// and whatever it does but add values to a multi-valued attribute may
+	// change lists in place: the indexes of earlier adds go.
+	if pa.op != "remove" || p.ValueExpression == nil || p.SubAttribute != nil {
+		pa.runs.settle()
+	}
+	held := pa.runs.takeAdds()
 	ref, ok := resolvePath(pa.rt, p.AttributePath)
 	if !ok {
 		if lenient {
@@ -455,22 +477,25 @@ func (pa *patcher) apply(p filter.Path, v any, lenient bool) error {
 	cur := container[a.Name]
 	switch {
 	case a.MultiValued && pa.op == "add":
-		list := asList(cur)
+		vals := nv.([]any)
+		list := held[a]
+		switch {
+		case list == nil || !list.holds(container, cur):
+			list = newValueIndex(a, container, asList(cur), len(vals))
+		case list.groups == nil:
+			list.key() // a run of adds: key the list once, not compare with it each time
+		}
 		var added []int
-		have := valueSet(a, list)
-		for _, x := range nv.([]any) {
-			if k, ok := valueKey(a, x); ok && have != nil {
-				if have[k] {
-					continue
-				}
-				have[k] = true
-			} else if slices.ContainsFunc(list, func(y any) bool { return sameValue(a, x, y) }) {
+		for _, x := range vals {
+			if list.has(x) {
 				continue
 			}
-			added = append(added, len(list))
-			list = append(list, x)
+			added = append(added, len(list.values))
+			list.add(x)
 		}
-		container[a.Name] = fixPrimary(list, added)
+		list.fixPrimary(added)
+		container[a.Name] = list.values
+		pa.runs.giveBack(held, a, list)
 	case a.Type == TypeComplex && !a.MultiValued:
 		merged, _ := deepCopy(cur).(map[string]any)
 		if merged == nil {
@@ -547,6 +572,10 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 		}
 		name += "." + sub.Name
 	}
+	if pa.op == "remove" && sub == nil && pa.runs.pendRemove(container, a, f) {
+		return nil // made with the rest of the run (patchRuns)
+	}
+	pa.runs.settle()
 	list := asList(container[a.Name])
 	var matched []int
 	for i, el := range list {
@@ -582,7 +611,15 @@ func (pa *patcher) applyFiltered(container map[string]any, a *Attribute, p filte
 	}
 	if unassign {
 		if sub == nil {
-			list = slices.DeleteFunc(slices.Clone(list), func(el any) bool { return f.eval(el) })
+			kept := make([]any, 0, len(list)-len(matched))
+			for i, el := range list {
+				if len(matched) > 0 && matched[0] == i {
+					matched = matched[1:]
+					continue
+				}
+				kept = append(kept, el)
+			}
+			list = kept
 		} else {
 			els := make([]any, len(matched))
 			for j, i := range matched {
@@ -788,26 +825,34 @@ func (pa *patcher) checkSubRemovable(a, sub *Attribute, els []any, name string, 
 // attribute are the same value: equal, or (for members-like attributes
 // with an immutable "value") equal in "value".
 func sameValue(a *Attribute, x, y any) bool {
-	if reflect.DeepEqual(x, y) {
+	if jsonEqual(x, y) {
 		return true
 	}
 	if s, ok := x.(string); ok && !a.CaseExact {
 		t, ok := y.(string)
 		return ok && strings.EqualFold(s, t)
 	}
-	if v := a.SubAttribute("value"); v != nil && v.Mutability == Immutable {
+	if membersLike(a) {
 		mx, _ := x.(map[string]any)
 		my, _ := y.(map[string]any)
-		return mx["value"] != nil && reflect.DeepEqual(mx["value"], my["value"])
+		return mx["value"] != nil && jsonEqual(mx["value"], my["value"])
 	}
 	return false
+}
+
+// membersLike reports whether a's values are told apart by an immutable
+// "value" (a group's members): two values with the same one are the same
+// value (sameValue).
+func membersLike(a *Attribute) bool {
+	v := a.SubAttribute("value")
+	return v != nil && v.Mutability == Immutable
 }
 
 // valueKey is the "value" of x when a is a members-like attribute (an
 // immutable "value": two elements with the same one are the same value,
 // see sameValue) and x has a string one.
 func valueKey(a *Attribute, x any) (string, bool) {
-	if v := a.SubAttribute("value"); v == nil || v.Mutability != Immutable {
+	if !membersLike(a) {
 		return "", false
 	}
 	m, _ := x.(map[string]any)
@@ -819,7 +864,7 @@ func valueKey(a *Attribute, x any) (string, bool) {
 // members-like: a group of thousands is compared in linear time, not
 // each new member against every member.
 func valueSet(a *Attribute, list []any) map[string]bool {
-	if v := a.SubAttribute("value"); v == nil || v.Mutability != Immutable {
+	if !membersLike(a) {
 		return nil
 	}
 	set := make(map[string]bool, len(list))
@@ -838,7 +883,7 @@ func subsetOf(a *Attribute, x, el any) bool {
 	}
 	me, _ := el.(map[string]any)
 	for k, v := range mx {
-		if !reflect.DeepEqual(me[k], v) {
+		if !jsonEqual(me[k], v) {
 			return false
 		}
 	}

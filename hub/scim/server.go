@@ -2,6 +2,7 @@ package scim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +96,7 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	h.route("PUT "+p+"/Groups/{id}", h.replaceGroup)
 	h.route("PATCH "+p+"/Groups/{id}", h.patchGroup)
 	h.route("DELETE "+p+"/Groups/{id}", h.deleteGroup)
+	h.route("POST "+p+"/.search", h.search(h.queryAll))
 	h.route("GET "+p+"/ServiceProviderConfig", h.serviceProviderConfig)
 	h.route("GET "+p+"/Schemas", h.schemas)
 	h.route("GET "+p+"/Schemas/{id}", h.schema)
@@ -288,13 +292,19 @@ func decodeDocument(doc []byte, v any) error {
 
 // readBody reads a JSON request body within the size limit.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return h.readBodyLimit(w, r, h.cfg.MaxBodyBytes)
+}
+
+// readBodyLimit is readBody with a limit of its own: a body larger than
+// limit bytes is a *http.MaxBytesError (413).
+func (h *Handler) readBodyLimit(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != ContentType && mt != "application/json") {
 			return nil, &Error{Status: http.StatusUnsupportedMediaType, Detail: "send the body as " + ContentType + " or application/json, not " + ct}
 		}
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -328,77 +338,157 @@ type listParams struct {
 	excluded   []string
 }
 
-func parseListParams(get func(string) string) (listParams, error) {
-	p := listParams{filter: get("filter"), startIndex: 1, count: defaultCount}
-	if s := get("startIndex"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return p, &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "startIndex must be an integer"}
-		}
-		p.startIndex = max(n, 1) // RFC 7644 §3.4.2.4: less than 1 is 1
+// newListParams applies RFC 7644 §3.4.2.4 to a query's parameters, from
+// the URL or from a SearchRequest: startIndex defaults to 1 and less than
+// 1 is 1; count defaults to defaultCount, negative is 0, and more than
+// maxResults is maxResults. nil is a parameter not given.
+func newListParams(filter string, startIndex, count *int, attributes, excluded []string) listParams {
+	p := listParams{filter: filter, startIndex: 1, count: defaultCount, attributes: attributes, excluded: excluded}
+	if startIndex != nil {
+		p.startIndex = max(*startIndex, 1)
 	}
-	if s := get("count"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return p, &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "count must be an integer"}
-		}
-		p.count = min(max(n, 0), maxResults) // negative is 0
+	if count != nil {
+		p.count = min(max(*count, 0), maxResults)
 	}
-	p.attributes = splitList(get("attributes"))
-	p.excluded = splitList(get("excludedAttributes"))
-	return p, nil
+	return p
 }
 
-// query answers a list or search with parsed parameters.
-type query func(http.ResponseWriter, *http.Request, listParams) error
+// errNotInteger is the error for a startIndex or count that is not an
+// integer (or does not fit one), in the URL or in a SearchRequest.
+func errNotInteger(param string) *Error {
+	return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue, Detail: param + " must be an integer"}
+}
+
+// parseListParams reads a GET's query parameters.
+func parseListParams(q url.Values) (listParams, error) {
+	var paging [2]*int
+	for i, name := range []string{"startIndex", "count"} {
+		s := q.Get(name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return listParams{}, errNotInteger(name)
+		}
+		paging[i] = &n
+	}
+	return newListParams(q.Get("filter"), paging[0], paging[1], splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes"))), nil
+}
+
+// query answers a list or search with parsed parameters: the number of
+// resources that match and the page of them asked for, each projected as
+// asked.
+type query func(ctx context.Context, p listParams) (total int, page []map[string]any, err error)
 
 // listQuery serves GET on a resource endpoint: parameters from the URL.
 func listQuery(q query) func(http.ResponseWriter, *http.Request, lifecycle.Actor) error {
 	return func(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-		p, err := parseListParams(r.URL.Query().Get)
+		p, err := parseListParams(r.URL.Query())
 		if err != nil {
 			return err
 		}
-		return q(w, r, p)
+		return writeQuery(w, r, q, p)
 	}
 }
 
-// search serves POST /.search: parameters from the body.
+// search serves POST .search (RFC 7644 §3.4.3): the query that GET on the
+// endpoint answers (at the root, queryAll), with its parameters in a
+// SearchRequest body instead of the URL, where a filter's values would be
+// logged by every proxy on the way.
 func (h *Handler) search(q query) func(http.ResponseWriter, *http.Request, lifecycle.Actor) error {
 	return func(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
 		p, err := h.searchParams(w, r)
 		if err != nil {
 			return err
 		}
-		return q(w, r, p)
+		return writeQuery(w, r, q, p)
 	}
 }
 
-// searchParams reads a POST /.search body (RFC 7644 §3.4.3).
+func writeQuery(w http.ResponseWriter, r *http.Request, q query, p listParams) error {
+	total, items, err := q(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newListResponse(total, p.startIndex, items))
+	return nil
+}
+
+// SearchRequestURN is the schema of a POST .search body (RFC 7644 §3.4.3).
+const SearchRequestURN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+// maxSearchBody caps a SearchRequest body, below MaxBodyBytes: its filter
+// is at most maxFilterLen bytes, and the rest is a few attribute names.
+const maxSearchBody = 64 << 10
+
+// searchParams reads a POST .search body: a SearchRequest (RFC 7644
+// §3.4.3) whose schemas list SearchRequestURN, with the GET query's
+// parameters as its attributes and the same rules and errors
+// (newListParams, invalidValue for a startIndex or count that is not an
+// integer). attributes and excludedAttributes are arrays of names (a name
+// holding commas is split, as in the URL). sortBy and sortOrder must be
+// strings and are ignored, as in the URL: this server does not sort
+// (ServiceProviderConfig sort.supported is false). Unknown members are
+// ignored, as unknown attributes of a resource are (RFC 7644 §3.3). A
+// body that is not such an object is invalidSyntax; one larger than
+// maxSearchBody is 413.
 func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listParams, error) {
-	b, err := h.readBody(w, r)
+	b, err := h.readBodyLimit(w, r, min(h.cfg.MaxBodyBytes, maxSearchBody))
 	if err != nil {
 		return listParams{}, err
 	}
 	var req struct {
 		Schemas            []string `json:"schemas"`
-		Filter             string   `json:"filter"`
-		StartIndex         *int     `json:"startIndex"`
-		Count              *int     `json:"count"`
 		Attributes         []string `json:"attributes"`
 		ExcludedAttributes []string `json:"excludedAttributes"`
+		Filter             string   `json:"filter"`
+		SortBy             string   `json:"sortBy"`
+		SortOrder          string   `json:"sortOrder"`
+		StartIndex         *int     `json:"startIndex"`
+		Count              *int     `json:"count"`
 	}
 	if err := json.Unmarshal(b, &req); err != nil {
-		return listParams{}, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "the search request must be a SearchRequest JSON object"}
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr) && (typeErr.Field == "startIndex" || typeErr.Field == "count"):
+			return listParams{}, errNotInteger(typeErr.Field)
+		case errors.As(err, &typeErr) && typeErr.Field != "":
+			return listParams{}, ErrInvalidSyntax("the SearchRequest's %s has the wrong type: schemas, attributes and excludedAttributes are arrays of strings; filter, sortBy and sortOrder strings; startIndex and count integers", typeErr.Field)
+		}
+		return listParams{}, ErrInvalidSyntax(`the body must be one SearchRequest JSON object, such as {"schemas":[%q],"filter":"userName eq \"bjensen\""}`, SearchRequestURN)
 	}
-	vals := map[string]string{"filter": req.Filter, "attributes": strings.Join(req.Attributes, ","), "excludedAttributes": strings.Join(req.ExcludedAttributes, ",")}
-	if req.StartIndex != nil {
-		vals["startIndex"] = strconv.Itoa(*req.StartIndex)
+	if !slices.ContainsFunc(req.Schemas, func(s string) bool { return strings.EqualFold(s, SearchRequestURN) }) {
+		return listParams{}, ErrInvalidSyntax("schemas must be [%q]", SearchRequestURN)
 	}
-	if req.Count != nil {
-		vals["count"] = strconv.Itoa(*req.Count)
+	return newListParams(req.Filter, req.StartIndex, req.Count,
+		splitList(strings.Join(req.Attributes, ",")), splitList(strings.Join(req.ExcludedAttributes, ","))), nil
+}
+
+// queryAll answers POST /.search at the root (RFC 7644 §3.4.3): a search
+// of every resource type, Users then Groups. The filter must be valid for
+// each; an attribute one type lacks matches none of its resources (as
+// ParseFilter has it), so userName eq "x" finds only users, and
+// meta.resourceType eq "Group" only groups. totalResults counts the
+// matches of both, and the page asked for runs over the users' matches
+// and then the groups', each resource projected by its own type's
+// attributes.
+func (h *Handler) queryAll(ctx context.Context, p listParams) (int, []map[string]any, error) {
+	if _, err := p.parseFilter(h.groups); err != nil { // refused before the users are read
+		return 0, nil, err
 	}
-	return parseListParams(func(k string) string { return vals[k] })
+	users, page, err := h.queryUsers(ctx, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	gp := p
+	gp.startIndex = max(p.startIndex-users, 1)
+	gp.count = p.count - len(page)
+	groups, more, err := h.queryGroups(ctx, gp)
+	if err != nil {
+		return 0, nil, err
+	}
+	return users + groups, append(page, more...), nil
 }
 
 func splitList(s string) []string {
@@ -433,14 +523,14 @@ func (p listParams) parseFilter(rt *ResourceType) (*Filter, error) {
 	return ParseFilter(rt, p.filter)
 }
 
-// writeList answers a query with total matches and items, the page of them
-// asked for, each projected as asked.
-func writeList(w http.ResponseWriter, rt *ResourceType, p listParams, total int, items []map[string]any) {
+// projectPage projects each of a query's page of resources as the query
+// asks.
+func projectPage(rt *ResourceType, p listParams, items []map[string]any) []map[string]any {
 	pj := newProjection(rt, p.attributes, p.excluded)
 	for i := range items {
 		items[i] = pj.apply(items[i], owned)
 	}
-	writeJSON(w, http.StatusOK, newListResponse(total, p.startIndex, items))
+	return items
 }
 
 // Filtered queries read, render and match the store's candidates this many

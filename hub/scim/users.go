@@ -364,14 +364,13 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle
 // of them AND-ed at the top level, wherever it stands among the clauses)
 // narrows the candidates through an index; the whole filter is then
 // evaluated on each candidate, a batch at a time (matchPage).
-func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParams) error {
-	ctx := r.Context()
+func (h *Handler) queryUsers(ctx context.Context, p listParams) (int, []map[string]any, error) {
 	f, err := p.parseFilter(h.users)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if f == nil {
-		return h.pageUsers(w, r, p)
+		return h.pageUsers(ctx, p)
 	}
 	q := store.UserQuery{}
 	// displayName has no index for users: asked for with the others, it
@@ -413,14 +412,13 @@ func (h *Handler) queryUsers(w http.ResponseWriter, r *http.Request, p listParam
 	render := func(c candidate) (map[string]any, error) { return h.userResource(c.u, c.groups) }
 	total, items, err := matchPage(f, p, batch, list, key, render)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
-	writeList(w, h.users, p, total, items)
-	return nil
+	return total, projectPage(h.users, p, items), nil
 }
 
 // pageUsers answers a list without a filter: the store reads the page.
-func (h *Handler) pageUsers(w http.ResponseWriter, r *http.Request, p listParams) error {
+func (h *Handler) pageUsers(ctx context.Context, p listParams) (int, []map[string]any, error) {
 	q := store.UserQuery{Offset: p.startIndex - 1, Limit: p.count}
 	if p.count == 0 {
 		q.Limit = 1 // the store's 0 means no cap; only the total is wanted
@@ -432,12 +430,12 @@ func (h *Handler) pageUsers(w http.ResponseWriter, r *http.Request, p listParams
 		err    error
 	)
 	if p.count > 0 && wantsAttr(h.users, p, "groups") {
-		users, groups, total, err = h.cfg.Store.ListUsersWithGroups(r.Context(), q)
+		users, groups, total, err = h.cfg.Store.ListUsersWithGroups(ctx, q)
 	} else {
-		users, total, err = h.cfg.Store.ListUsers(r.Context(), q)
+		users, total, err = h.cfg.Store.ListUsers(ctx, q)
 	}
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	if p.count == 0 {
 		users = nil
@@ -446,12 +444,11 @@ func (h *Handler) pageUsers(w http.ResponseWriter, r *http.Request, p listParams
 	for _, u := range users {
 		res, err := h.userResource(u, groups[u.ID])
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		items = append(items, res)
 	}
-	writeList(w, h.users, p, total, items)
-	return nil
+	return total, projectPage(h.users, p, items), nil
 }
 
 // wantsAttr reports whether the projection p asks for can include the
