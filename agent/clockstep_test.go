@@ -34,6 +34,7 @@ func wantClockExtended(t *testing.T, h *harness, expiresAt, want time.Time) Even
 // other deadlines whose clock is stepped back.
 func (h *harness) stepClock(d time.Duration) Event {
 	h.t.Helper()
+	h.do(func() {}) // timer callbacks queued by the last Advance run first
 	h.clock.Jump(d)
 	h.clock.Advance(clockCheck)
 	e := h.ev.expect(h.t, EventSessionExtended)[0]
@@ -89,6 +90,7 @@ func TestClockStepAnnouncesEndsAt(t *testing.T) {
 			h.clock.Advance(time.Minute)
 			endsAt, shift := started.EndsAt, time.Duration(0)
 			for i, step := range tt.steps {
+				h.do(func() {}) // timer callbacks queued by the last Advance run first
 				h.clock.Jump(step)
 				shift += step
 				h.clock.Advance(clockCheck)
@@ -141,6 +143,7 @@ func TestClockStepDuringWarning(t *testing.T) {
 		h.ev.expect(t, EventSessionWarning)
 		h.wantState(Warning)
 
+		h.do(func() {}) // timer callbacks queued by the last Advance run first
 		h.clock.Jump(-10 * time.Minute)
 		h.clock.Advance(clockCheck)
 		want := started.EndsAt.Add(-10 * time.Minute)
@@ -169,6 +172,7 @@ func TestClockStepDuringWarning(t *testing.T) {
 			t.Fatalf("session.warning = %+v, want reason offline", w)
 		}
 
+		h.do(func() {}) // timer callbacks queued by the last Advance run first
 		h.clock.Jump(-10 * time.Minute)
 		h.clock.Advance(clockCheck)
 		want := lost.Add(5 * time.Minute)
@@ -196,6 +200,7 @@ func TestClockStepOfflineDeadlineNotShown(t *testing.T) {
 	h.hub.disconnect()
 	h.ev.expect(t, EventDisconnected)
 	h.clock.Advance(time.Minute)
+	h.do(func() {}) // timer callbacks queued by the last Advance run first
 	h.clock.Jump(-10 * time.Minute)
 	h.clock.Advance(clockCheck)
 	wantClockExtended(t, h, started.ExpiresAt, started.EndsAt.Add(-10*time.Minute))
