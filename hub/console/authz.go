@@ -216,16 +216,18 @@ func (c *Console) visibleSites(ctx context.Context, v *viewer) ([]string, error)
 //     current sites (a worker with none is not at the supervisor's
 //     sites), and
 //   - the item is not about the hub user the console account is linked
-//     to (nobody reviews their own access).
+//     to (nobody reviews their own access), nor, for an account linked
+//     to nobody, about a user of its name (ownUser).
 //
 // Admins may decide any item except one about their own access. Anything
 // else, including an item that does not exist, is 403 for a supervisor.
 //
-// Nobody reviews their own access, whoever decides: the one place the
-// console maps an account to a hub user for this is hubUserOf, the
-// account's link by user ID (store.ConsoleAccount.UserID), which a rename
-// of the user does not break, and every decision goes to governance with
-// that user (decider), which refuses an item about it with 403 inside the
+// Nobody reviews their own access, whoever decides: the console maps an
+// account to a hub user for this by the account's link by user ID
+// (store.ConsoleAccount.UserID), which a rename of the user does not
+// break, falling back to the name only for an account linked to nobody
+// (ownUser, selfUserID), and every decision goes to governance with that
+// user (decider), which refuses an item about it with 403 inside the
 // decision's transaction. For a supervisor the check above also keeps
 // such items off its pages.
 
@@ -252,7 +254,7 @@ func (s *reviewScope) allows(ctx context.Context, it store.ReviewItem) (bool, er
 		return false, nil
 	}
 	u, err := s.user(ctx, it.UserID)
-	if err != nil || u == nil || hubUserOf(v.account) == u.ID {
+	if err != nil || u == nil || ownUser(v.account, *u) {
 		return false, err
 	}
 	switch it.Kind {
@@ -324,12 +326,53 @@ func (c *Console) scopedReviewItem(ctx context.Context, v *viewer, id string) (s
 // changed since, and a user given the name since is somebody else.
 func hubUserOf(a store.ConsoleAccount) string { return a.UserID }
 
+// ownUser reports whether hub user u is the person behind console account
+// a, for the checks that keep an account from granting, extending or
+// reviewing its own access: the user a is linked to; or, for an account
+// linked to nobody, a user, not deleted, whose userName is its name
+// (store.FoldName). Such an account is one the link migration could not
+// place (see hubUserGone): any user of its name may be its person, as the
+// name rule took it before accounts were linked by ID.
+func ownUser(a store.ConsoleAccount, u store.User) bool {
+	if id := hubUserOf(a); id != "" {
+		return u.ID == id
+	}
+	return u.State != store.UserDeleted && strings.TrimSpace(a.Name) != "" && store.FoldName(u.UserName) == store.FoldName(a.Name)
+}
+
+// selfUserID is the one hub user ID that stands for console account a
+// where a check takes one (governance.Decider, the grantor of a grant):
+// the user a is linked to; for an account linked to nobody, the one user,
+// not deleted, of its name (ownUser), or "" when there is none or more
+// than one.
+func selfUserID(ctx context.Context, ops store.UserOps, a store.ConsoleAccount) (string, error) {
+	if id := hubUserOf(a); id != "" || strings.TrimSpace(a.Name) == "" {
+		return id, nil
+	}
+	us, n, err := ops.ListUsers(ctx, store.UserQuery{UserName: a.Name, Limit: 2})
+	if err != nil {
+		return "", fmt.Errorf("hub user named like console account %s: %w", a.Name, err)
+	}
+	if n != 1 || len(us) != 1 {
+		return "", nil
+	}
+	return us[0].ID, nil
+}
+
 // hubUserGone reports whether the hub user of console account a has
 // left: a is linked to a user who is disabled or deleted (or unknown,
 // erring towards less access). An account linked to no hub user is not
 // affected (the first admin is often no SCIM user), nor one whose hub
 // user is active or pending; a user given the account's name later does
 // not change that either way.
+//
+// An account linked to nobody while hub users, not deleted, have its name
+// (store.FoldName) is one the link migration could not place: two users
+// from before names were folded, whose names differ in non-ASCII case
+// only, had it. Either may be its person, so it is refused while any of
+// them is disabled, as the name rule refused it before accounts were
+// linked by ID. (Any other time a user of the account's name exists, the
+// account is linked to it.)
 //
 // The leaver path disables the accounts linked to a deprovisioned user
 // (hub/lifecycle), so a gone hub user's account normally cannot sign in
@@ -339,7 +382,14 @@ func hubUserOf(a store.ConsoleAccount) string { return a.UserID }
 func hubUserGone(ctx context.Context, ops store.UserOps, a store.ConsoleAccount) (bool, error) {
 	id := hubUserOf(a)
 	if id == "" {
-		return false, nil
+		if strings.TrimSpace(a.Name) == "" {
+			return false, nil
+		}
+		_, n, err := ops.ListUsers(ctx, store.UserQuery{UserName: a.Name, States: []store.UserState{store.UserDisabled}, Limit: 1})
+		if err != nil {
+			return false, fmt.Errorf("disabled hub users named like console account %s: %w", a.Name, err)
+		}
+		return n > 0, nil
 	}
 	u, err := ops.GetUser(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
@@ -469,8 +519,12 @@ func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, sys
 
 // decider is the viewer deciding access-review items: its audit actor and
 // its hub user, so governance refuses its own items.
-func (c *Console) decider(_ context.Context, v *viewer) (governance.Decider, error) {
-	return governance.Decider{Actor: v.actor(), UserID: hubUserOf(v.account)}, nil
+func (c *Console) decider(ctx context.Context, v *viewer) (governance.Decider, error) {
+	id, err := selfUserID(ctx, c.st, v.account)
+	if err != nil {
+		return governance.Decider{}, err
+	}
+	return governance.Decider{Actor: v.actor(), UserID: id}, nil
 }
 
 // Decider is the person behind an API actor, for access-review decisions
@@ -489,5 +543,9 @@ func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.De
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}
-	return governance.Decider{Actor: a, UserID: hubUserOf(acct)}, nil
+	id, err := selfUserID(ctx, c.st, acct)
+	if err != nil {
+		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
+	}
+	return governance.Decider{Actor: a, UserID: id}, nil
 }

@@ -226,7 +226,10 @@ func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewe
 	scope := c.newReviewScope(v)
 	users := userNames{c: c}
 	campaigns := map[string]store.Campaign{}
-	self := hubUserOf(v.account)
+	self, err := selfUserID(ctx, c.st, v.account)
+	if err != nil {
+		return err
+	}
 	for _, it := range items {
 		if v.admin() {
 			if it.ReviewerKind != governance.ReviewerAdmins || self != "" && it.UserID == self {

@@ -451,7 +451,7 @@ func (c *Console) refusePrivileged(ctx context.Context, v *viewer, u store.User,
 
 // siteGrant gives a worker of the viewer's sites a role at one of the
 // viewer's sites until a time, with a reason. Nobody grants themselves
-// access: the viewer's hub user (hubUserOf) is refused with 403.
+// access: the viewer's hub user (selfUserID) is refused with 403.
 func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	f, err := fields(r, "user", "role", "site", "until", "reason")
@@ -481,7 +481,11 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	if _, err := c.cfg.Engine.GrantAccessBy(ctx, v.actor(), hubUserOf(v.account), store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+	self, err := selfUserID(ctx, c.st, v.account)
+	if err != nil {
+		return err
+	}
+	if _, err := c.cfg.Engine.GrantAccessBy(ctx, v.actor(), self, store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
 		if errors.Is(err, lifecycle.ErrSelfGrant) {
 			who := "an admin"
 			if v.admin() {
@@ -515,7 +519,7 @@ func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) 
 	}
 	// Nobody approves their own extension: more time at the kiosk is
 	// access, as a grant is (siteGrant).
-	if self := hubUserOf(v.account); self != "" && self == u.ID {
+	if ownUser(v.account, u) {
 		return &statusError{http.StatusForbidden, "you cannot extend your own shift: ask another supervisor or an admin"}
 	}
 	if !v.admin() {

@@ -2,6 +2,8 @@ package lifecycle
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -46,26 +48,46 @@ const (
 // each audited as a console.account_disable by a with reason "user
 // deprovisioned"; why is the deprovisioning's own reason (user
 // deactivated, end date reached, user deleted, ...).
+//
+// It disables too the accounts linked to nobody whose name is u's userName
+// (store.FoldName; detail "linked": false). Such an account exists only
+// where the link could not be made: a file from before names were folded
+// held two users whose names differ in non-ASCII case only, and the
+// migration that linked accounts (sqlite's schemaConsoleUserLink) could
+// not tell whose the account of that name was. It may be the leaver's, so
+// it goes with them, as it did before accounts were linked by ID: left
+// enabled, the leaver would keep the console. (Any other time a user of
+// the account's name exists, the account is linked to it.)
 func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, a Actor, u store.User, why string) error {
 	accounts, err := tx.ListConsoleAccountsOfUser(ctx, u.ID)
 	if err != nil {
 		return err
 	}
+	unlinked, err := unlinkedConsoleAccountsNamed(ctx, tx, u.UserName)
+	if err != nil {
+		return err
+	}
+	accounts = append(accounts, unlinked...)
 	now := e.now().UTC()
 	for _, acct := range accounts {
 		if !acct.Disabled.IsZero() {
 			continue
 		}
+		linked := acct.UserID != ""
 		acct, n, err := store.DisableConsoleAccount(ctx, tx, acct.ID, now)
 		if err != nil {
 			return err
 		}
+		detail := map[string]any{
+			"name": acct.Name, "role": acct.Role, "sessionsEnded": n, "reason": reasonUserDeprovisioned,
+			"user": u.ID, "userName": u.UserName, "deprovisionReason": why,
+		}
+		if !linked {
+			detail["linked"] = false // taken for the leaver's by its name
+		}
 		if _, err := e.audit.Append(ctx, tx, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionConsoleAccountDisable, Subject: subjectConsolePrefix + acct.ID,
-			Detail: map[string]any{
-				"name": acct.Name, "role": acct.Role, "sessionsEnded": n, "reason": reasonUserDeprovisioned,
-				"user": u.ID, "userName": u.UserName, "deprovisionReason": why,
-			},
+			Detail: detail,
 		}); err != nil {
 			return err
 		}
@@ -73,6 +95,27 @@ func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, a Act
 			"user", u.ID, "sessionsEnded", n, "actor", a.Name)
 	}
 	return nil
+}
+
+// unlinkedConsoleAccountsNamed returns the console accounts linked to no
+// hub user whose name is userName under store.FoldName, ordered as
+// ListConsoleAccounts orders them. Console accounts are few.
+func unlinkedConsoleAccountsNamed(ctx context.Context, tx store.ConsoleOps, userName string) ([]store.ConsoleAccount, error) {
+	if strings.TrimSpace(userName) == "" {
+		return nil, nil
+	}
+	all, err := tx.ListConsoleAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("console accounts named %q: %w", userName, err)
+	}
+	key := store.FoldName(userName)
+	var out []store.ConsoleAccount
+	for _, acct := range all {
+		if acct.UserID == "" && store.FoldName(acct.Name) == key {
+			out = append(out, acct)
+		}
+	}
+	return out, nil
 }
 
 // linkConsoleAccounts links, inside tx, the console accounts linked to no
