@@ -151,3 +151,24 @@ func waitCut(t *testing.T, k *hubtest.Kiosk, what string) {
 		return
 	}
 }
+
+// TestRenewAgainOverChannelKeepsOpenedCert: a kiosk renews over its
+// channel and does not store what it was issued (a full disk), then
+// renews again over the same channel within the grace. That renewal is
+// made as with the certificate the channel was opened with, which the
+// kiosk still holds: it stays the previous one, with its grace, and the
+// kiosk still gets in with it. Made as with the certificate the first
+// renewal issued, the one the kiosk holds would be dropped at once.
+func TestRenewAgainOverChannelKeepsOpenedCert(t *testing.T) {
+	h, clock, _ := startPinning(t, hubtest.Options{SchedulerInterval: graceCheck})
+	k := h.EnrollKiosk(t, "north-1", "north")
+	opened := k.Cert()
+	k.Dial("")
+	k.Renew() // not stored
+	clock.Advance(2 * time.Minute)
+	newest := k.Renew()
+	if d := getDevice(t, h, k.ID); d.CertSerial != serial(newest) || d.PrevCertSerial != serial(opened) {
+		t.Errorf("after the second renewal: current %q, previous %q; want the new one and the one the channel was opened with (%s)", d.CertSerial, d.PrevCertSerial, serial(opened))
+	}
+	mustDial(t, k, "the certificate the kiosk still holds, within its grace")
+}

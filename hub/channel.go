@@ -78,9 +78,16 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 	}
 	// A channel opened with the certificate the kiosk's last renewal
 	// replaced is taken until that certificate's grace ends, and no
-	// longer.
+	// longer. The handshake took it, but the peer chooses when to say
+	// hello: one that comes after the grace ended (or after a renewal
+	// replaced the certificate the handshake took) is refused, as the
+	// handshake would refuse the certificate now.
 	if cert := push.PeerCertificate(ctx); cert != nil {
 		if end, limited := certGraceEnd(d, cert); limited {
+			if !end.After(c.s.cfg.Now()) {
+				return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: supersededHello,
+					Err: fmt.Errorf("device %s: certificate %s was replaced by a renewal, and is no longer taken", deviceID, enroll.SerialOf(cert))}
+			}
 			c.cuts.watch(ctx, deviceID, cert, end)
 		}
 	}
@@ -393,18 +400,20 @@ func (c *channel) applyProfile(d store.Device, prof *profiles.Profile, err error
 // issued from then on (channelCert): its peer signed the request with the
 // new key, so it holds the kiosk's newest certificate, and it is not
 // closed when the certificate it was opened with runs out of grace, nor
-// refused at its next renewal. The agent keeps that channel; closing it
+// refused at its next renewal (which is made as with the certificate the
+// channel was opened with while that one is still taken). The agent keeps that channel; closing it
 // a day after every renewal would reconnect every kiosk enrolled together
 // at once, for nothing.
 //
 // A kiosk gets at most one certificate by renewal per renewInterval.
 func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRenew) (wire.Envelope, error) {
-	peer := c.channelCert(ctx)
-	if peer == nil {
+	opened := push.PeerCertificate(ctx)
+	if opened == nil {
 		// Every channel carries one (push.Hub.ServeHTTP).
 		return wire.Envelope{}, fmt.Errorf("renew the certificate of device %s: the channel's certificate is unknown", deviceID)
 	}
-	presented := enroll.SerialOf(peer)
+	issued := c.channelCert(ctx) // opened, unless a renewal was made over the channel
+	presented := enroll.SerialOf(opened)
 	now := c.s.cfg.Now()
 	done, wait := c.renewals.start(deviceID, now)
 	if wait > 0 {
@@ -425,6 +434,18 @@ func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRe
 			if d.State != store.DeviceActive {
 				return d, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled: it gets no new certificate", Err: fmt.Errorf("device %s is disabled", deviceID)}
 			}
+			// The certificate the channel was opened with while the hub
+			// takes it, else the one a renewal over the channel issued
+			// (see above). The former first: a kiosk that did not store
+			// what the last renewal over this channel issued still holds
+			// it, and a renewal presented as the issued one would make
+			// that one the previous certificate and drop the one the
+			// kiosk holds at once, instead of after its grace.
+			peer := opened
+			if issued != opened && !d.TakesCert(enroll.SerialOf(opened), opened.NotBefore, now) {
+				peer = issued
+			}
+			presented = enroll.SerialOf(peer)
 			if !d.TakesCert(presented, peer.NotBefore, now) {
 				stale = true
 				return d, &push.SafeError{Code: wire.ErrState, Message: "this channel was opened with a device certificate that has since been replaced: reconnect with the newest one, then renew",
@@ -499,8 +520,12 @@ func (c *channel) speaksFor(ctx context.Context, cert *x509.Certificate) {
 }
 
 // supersededClose is the close reason of a channel whose device
-// certificate the hub no longer takes.
-const supersededClose = "device certificate superseded: reconnect with the newest one"
+// certificate the hub no longer takes, and supersededHello the refusal of
+// its hello.
+const (
+	supersededClose = "device certificate superseded: reconnect with the newest one"
+	supersededHello = "this channel's device certificate was replaced by a renewal: reconnect with the newest one"
+)
 
 // certGraceEnd says until when the hub takes cert, a certificate of
 // device d (store.Device.TakesCert): limited is false when it takes it
@@ -554,8 +579,16 @@ func (c *channel) cutDue(ctx context.Context, now time.Time) {
 		if cut.ctx.Err() != nil {
 			continue // the channel has ended meanwhile
 		}
-		serial := enroll.SerialOf(cut.cert)
 		d, err := c.s.st.GetDevice(ctx, cut.deviceID)
+		// The certificate the channel speaks for now, read after its
+		// device: a renewal over the channel while due had taken it out
+		// (so that the renewal's forget found nothing) made it speak for
+		// the certificate the renewal issued, which the hub takes.
+		cert := cut.cert
+		if cc := c.channelCert(cut.ctx); cc != nil {
+			cert = cc
+		}
+		serial := enroll.SerialOf(cert)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return // the hub is stopping and closes every channel
@@ -565,18 +598,15 @@ func (c *channel) cutDue(ctx context.Context, now time.Time) {
 		case d.State != store.DeviceActive:
 			log.Info("closing the channel of a disabled kiosk whose certificate's grace has ended", "device", d.ID, "name", d.Name, "serial", serial)
 		default:
-			end, limited := certGraceEnd(d, cut.cert)
+			end, limited := certGraceEnd(d, cert)
 			if !limited {
 				continue
 			}
 			if end.After(now) {
-				c.cuts.watch(cut.ctx, cut.deviceID, cut.cert, end)
+				c.cuts.watch(cut.ctx, cut.deviceID, cert, end)
 				continue
 			}
-			args := []any{"device", d.ID, "name", d.Name, "site", d.Site, "serial", serial, "current_serial", d.CertSerial}
-			if !cut.end.IsZero() { // zero: superseded between the handshake and the hello
-				args = append(args, "grace_ended", cut.end.UTC())
-			}
+			args := []any{"device", d.ID, "name", d.Name, "site", d.Site, "serial", serial, "current_serial", d.CertSerial, "grace_ended", cut.end.UTC()}
 			// The kiosk lost its newest certificate, or it is not the
 			// kiosk: as verifyDevice says at the handshake.
 			log.Warn("closing a kiosk's channel opened with a device certificate a renewal replaced, whose grace has ended. A kiosk that lost its newest certificate is refused from now on (disable it and enroll it again); otherwise the kiosk's old key is in use elsewhere", args...)
@@ -587,10 +617,10 @@ func (c *channel) cutDue(ctx context.Context, now time.Time) {
 
 // graceCuts are the open channels whose device certificate the hub takes
 // only until an end (certGraceEnd), earliest end first: a channel joins
-// when it opens with such a certificate (Hello) or when a renewal over it
-// makes its certificate the replaced one (renewCert), and leaves when it
-// ends or is due. Memory is one entry per such channel, and a pass that
-// finds nothing due looks at the first only.
+// when it opens with such a certificate (Hello), and leaves when it ends,
+// when it is due, or when a renewal is made over it (renewCert: it then
+// speaks for the certificate the renewal issued). Memory is one entry per
+// such channel, and a pass that finds nothing due looks at the first only.
 type graceCuts struct {
 	mu    sync.Mutex
 	queue graceQueue
