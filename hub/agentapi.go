@@ -72,8 +72,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 		dec.DisallowUnknownFields()
 	}
 	err = dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("data after the JSON value")
+	if err == nil {
+		// Anything but the end after the value: dec.More is false before
+		// a stray ] or } too, which would go unnoticed.
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			err = errors.New("data after the JSON value")
+		}
 	}
 	if err != nil {
 		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body is not the expected JSON object: " + policy.JSONProblem(err)})

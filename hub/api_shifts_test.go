@@ -64,3 +64,24 @@ func TestSetShiftsErrorsSayWhatToFix(t *testing.T) {
 		t.Errorf("shifts changed to %v", got)
 	}
 }
+
+// TestAPIRefusesDataAfterTheBody: a body with anything after its JSON
+// value, a stray closing bracket included, is 400, and nothing changes.
+func TestAPIRefusesDataAfterTheBody(t *testing.T) {
+	h, _, now := startClocked(t, hubtest.Options{})
+	uid := createUser(t, h, "ana", shiftsExt(now.Add(-2*time.Hour), now.Add(6*time.Hour)))
+	before := user(t, h, uid).Shifts
+	shifts := fmt.Sprintf(`[{"start":%q,"end":%q}]`, now.Add(time.Hour).Format(time.RFC3339), now.Add(3*time.Hour).Format(time.RFC3339))
+	for _, tail := range []string{"]", "}", " {}", "x"} {
+		r := h.API(t, "PUT", "/api/v1/users/ana/shifts", shifts+tail)
+		if msg, _ := r.JSON()["error"].(string); r.Status != 400 || !strings.Contains(msg, "data after the JSON value") {
+			t.Errorf("body with %q after it: %d %s, want 400 saying so", tail, r.Status, r.Body)
+		}
+	}
+	if got := user(t, h, uid).Shifts; !shift.Equal(got, before) {
+		t.Errorf("shifts changed to %v", got)
+	}
+	if r := h.API(t, "PUT", "/api/v1/users/ana/shifts", shifts+" \n"); r.Status != 200 {
+		t.Errorf("the same body with white space after it: %d %s, want 200", r.Status, r.Body)
+	}
+}
