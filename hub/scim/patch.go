@@ -41,7 +41,7 @@ func ParsePatch(body []byte) ([]Operation, error) {
 		}
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
-	if err := d.Decode(&msg); err != nil || d.More() {
+	if err := d.Decode(&msg); err != nil || !atEnd(d) {
 		return nil, ErrInvalidSyntax("the body must be a JSON PatchOp message: {\"schemas\":[%q],\"Operations\":[{\"op\":\"replace\",\"path\":\"active\",\"value\":false}]}", PatchOpURN)
 	}
 	if !slices.ContainsFunc(msg.Schemas, func(s string) bool { return strings.EqualFold(s, PatchOpURN) }) {

@@ -323,10 +323,17 @@ func decodeObject(b []byte) (map[string]any, error) {
 	if err := dec.Decode(&m); err != nil || m == nil {
 		return nil, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "the body must be one JSON object"}
 	}
-	if dec.More() {
+	if !atEnd(dec) {
 		return nil, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "the body must be one JSON object, with nothing after it"}
 	}
 	return m, nil
+}
+
+// atEnd reports whether dec has nothing left but white space after the
+// value it decoded (Decoder.More is false before a stray ] or } too).
+func atEnd(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return errors.Is(err, io.EOF)
 }
 
 // listParams are a query's paging and projection parameters.
