@@ -449,30 +449,37 @@ func (e leftError) Unwrap() error { return e.statusError }
 // more than one user has (409: the console could not tell whose account it
 // is).
 func hubUserNamed(ctx context.Context, ops store.UserOps, userName string) (store.User, error) {
-	us, _, err := ops.ListUsers(ctx, store.UserQuery{UserName: userName,
-		States: []store.UserState{store.UserPending, store.UserActive, store.UserDisabled}})
+	u, ok, err := userToLink(ctx, ops, userName)
 	switch {
-	case err != nil:
-		return store.User{}, fmt.Errorf("hub user %s: %w", userName, err)
-	case len(us) > 1:
+	case errors.Is(err, errAmbiguousName):
 		return store.User{}, &statusError{http.StatusConflict, fmt.Sprintf("more than one hub user has the user name %q (in some case): "+
 			"have the identity provider rename one of them", userName)}
-	case len(us) == 1 && us[0].State == store.UserDisabled:
+	case err != nil:
+		return store.User{}, err
+	case ok && u.State == store.UserDisabled:
 		return store.User{}, leftError{&statusError{http.StatusConflict, fmt.Sprintf("hub user %q is disabled: a leaver gets no console account; "+
 			"enable the user in the identity provider first", userName)}}
-	case len(us) == 1:
-		return us[0], nil
+	case ok:
+		return u, nil
 	}
-	_, n, err := ops.ListUsers(ctx, store.UserQuery{UserName: userName, States: []store.UserState{store.UserDeleted}, Limit: 1})
-	if err != nil {
-		return store.User{}, fmt.Errorf("deleted users named %s: %w", userName, err)
-	}
-	if n > 0 {
+	if deleted, err := hadDeletedUser(ctx, ops, userName); err != nil {
+		return store.User{}, err
+	} else if deleted {
 		return store.User{}, leftError{&statusError{http.StatusConflict, fmt.Sprintf("hub user %q has been deleted: a leaver gets no console account; "+
 			"for someone given the user name since, the identity provider must provision them first", userName)}}
 	}
 	return store.User{}, &statusError{http.StatusNotFound, fmt.Sprintf("no hub user has the user name %q: give the user name the identity provider "+
 		"provisioned them with", userName)}
+}
+
+// hadDeletedUser reports whether a deleted hub user had the userName name
+// (store.FoldName).
+func hadDeletedUser(ctx context.Context, ops store.UserOps, name string) (bool, error) {
+	_, n, err := ops.ListUsers(ctx, store.UserQuery{UserName: name, States: []store.UserState{store.UserDeleted}, Limit: 1})
+	if err != nil {
+		return false, fmt.Errorf("deleted users named %s: %w", name, err)
+	}
+	return n > 0, nil
 }
 
 // createAccount stores the new console account a inside tx, linked to a

@@ -442,11 +442,7 @@ func leaverName(ctx context.Context, ops store.UserOps, name string) (bool, erro
 	if err != nil || ok {
 		return ok && u.State == store.UserDisabled, err
 	}
-	_, n, err := ops.ListUsers(ctx, store.UserQuery{UserName: name, States: []store.UserState{store.UserDeleted}, Limit: 1})
-	if err != nil {
-		return false, fmt.Errorf("deleted users named %s: %w", name, err)
-	}
-	return n > 0, nil
+	return hadDeletedUser(ctx, ops, name)
 }
 
 // Bootstrap creates (or, for an admin without a usable passkey, reuses)
