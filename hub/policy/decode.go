@@ -48,7 +48,7 @@ func ParseEdit(b []byte, envelope map[string]any) (Rules, error) {
 }
 
 func parse(b []byte, limit int, edit bool, envelope map[string]any) (Rules, error) {
-	var ps problems
+	ps := problems{edit: edit}
 	if len(b) > limit {
 		ps.add("", "the document is %d bytes, more than the limit of %d", len(b), limit)
 		return Rules{}, ps.err()
@@ -410,6 +410,9 @@ type problems struct {
 	list []Problem
 	more int
 	bad  map[string]bool
+	// edit: the document is an admin's edit (ParseEdit), whose names are
+	// held to the stricter rule of nameProblem.
+	edit bool
 }
 
 func (p *problems) add(path, format string, args ...any) {

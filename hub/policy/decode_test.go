@@ -203,6 +203,42 @@ func TestParseEditRefusesNullConditions(t *testing.T) {
 	}
 }
 
+// TestParseEditRefusesHiddenCharacters: an admin's edit is refused a
+// role, certification or site name with an invisible formatting
+// character, which would read as another name (a zero-width space after
+// "Nurse" matches no user's role "Nurse"); each is reported at its path.
+// A stored policy that holds one still loads, as before the rule.
+func TestParseEditRefusesHiddenCharacters(t *testing.T) {
+	doc := func(role string) []byte {
+		return []byte(`{"max_session":"12h","shift_grace":"15m","roles":[{"name":"Picker","apps":["wms"]},` + role + `],"other":{"apps":[]}}`)
+	}
+	tests := []struct {
+		name, role, path string
+	}{
+		{"zero-width space in a role name", `{"name":"Nurse\u200b","apps":["ehr"]}`, "roles[1].name"},
+		{"right-to-left override in a role name", `{"name":"\u202eesruN","apps":["ehr"]}`, "roles[1].name"},
+		{"word joiner in a certification", `{"name":"Nurse","apps":["ehr"],"certification":"RN\u2060"}`, "roles[1].certification"},
+		{"bidi isolate in a site", `{"name":"Nurse","apps":["ehr"],"sites":["north","\u2066south\u2069"]}`, "roles[1].sites[1]"},
+		{"byte order mark in a site", `{"name":"Nurse","apps":["ehr"],"sites":["\ufeffnorth"]}`, "roles[1].sites[0]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := ParseDocument(doc(tt.role)); err != nil {
+				t.Errorf("ParseDocument (a stored policy): %v, want it to load", err)
+			}
+			_, err := ParseEdit(doc(tt.role), nil)
+			ve := problemsOf(t, err)
+			if len(ve.Problems) != 1 || ve.Problems[0].Path != tt.path || !strings.Contains(ve.Problems[0].Message, "invisible formatting character") {
+				t.Errorf("ParseEdit problems %+v, want one at %s about an invisible formatting character", ve.Problems, tt.path)
+			}
+		})
+	}
+	// Letters of every script, and marks, are names like any other.
+	if _, err := ParseEdit(doc(`{"name":"Pflegefachkraft Öğretmen 看护 ممرضة","apps":["ehr"],"certification":"Crème brûlée","sites":["Zürich"]}`), nil); err != nil {
+		t.Errorf("ParseEdit of names in several scripts: %v", err)
+	}
+}
+
 // TestParseProblemsCapped: a huge bad document gets at most MaxProblems
 // problems and the count of the rest, and long values are quoted cut
 // short, so the answer stays small.

@@ -322,7 +322,7 @@ func (d Document) rules(ps *problems) Rules {
 			label = path
 			ps.add(path+".name", "%s has no name", label)
 		default:
-			if msg := nameProblem(name); msg != "" {
+			if msg := ps.nameProblem(name); msg != "" {
 				ps.add(path+".name", "%s: the name %s", label, msg)
 			} else if strings.Contains(name, RoleSeparator) {
 				ps.add(path+".name", "%s: the name has a comma, which separates roles in a session", label)
@@ -377,7 +377,7 @@ func roleRule(ps *problems, path, label string, rd RoleDocument, named bool) Rol
 		checkSession(ps, path+".max_session", label+": max_session", rule.MaxSession, true)
 	}
 	if c := strings.TrimSpace(rd.Certification); c != "" {
-		if msg := nameProblem(c); msg != "" {
+		if msg := ps.nameProblem(c); msg != "" {
 			ps.add(path+".certification", "%s: the certification %s", label, msg)
 		}
 		rule.Certification = c
@@ -402,8 +402,8 @@ func roleRule(ps *problems, path, label string, rd RoleDocument, named bool) Rol
 			case ps.unread(p):
 			case s == "":
 				ps.add(p, "%s: a site name is empty", label)
-			case nameProblem(s) != "":
-				ps.add(p, "%s: the site %s %s", label, quote(s), nameProblem(s))
+			case ps.nameProblem(s) != "":
+				ps.add(p, "%s: the site %s %s", label, quote(s), ps.nameProblem(s))
 			case containsFold(rule.Sites, s):
 				ps.add(p, "%s: site %s is listed twice", label, quote(s))
 			default:
@@ -442,8 +442,18 @@ func checkSession(ps *problems, path, label string, d time.Duration, role bool) 
 	}
 }
 
-// nameProblem says what is wrong with a trimmed name, or "".
-func nameProblem(s string) string {
+// nameProblem says what is wrong with a trimmed name (a role's, a
+// certification's, a site's), or "".
+//
+// An admin's edit is also refused a Unicode format character (bidi
+// overrides and isolates, zero-width characters: store.Hidden), as the
+// hub refuses them in the names of sites, kiosks and console accounts: a
+// role named "nurse" followed by a zero-width space reads as "nurse" in
+// the console and the audit trail, yet matches no user's role, and a
+// right-to-left override can make one name read as another. A stored
+// policy is read with the old rule (control characters only), so that
+// one saved before this rule still loads.
+func (ps *problems) nameProblem(s string) string {
 	switch {
 	case !utf8.ValidString(s):
 		return "is not valid UTF-8"
@@ -451,6 +461,8 @@ func nameProblem(s string) string {
 		return fmt.Sprintf("is longer than %d characters", MaxNameLength)
 	case strings.ContainsFunc(s, unicode.IsControl):
 		return "has control characters"
+	case ps.edit && strings.ContainsFunc(s, store.Hidden):
+		return "has an invisible formatting character (such as a right-to-left override or a zero-width space)"
 	}
 	return ""
 }
