@@ -341,7 +341,7 @@ func (e *Engine) changeSite(ctx context.Context, a Actor, z SiteZone, mode siteM
 // UTC to Tokyo, and a session in Tokyo must end by the end of the day
 // there.
 func (e *Engine) redecideAtSite(ctx context.Context, tx store.Ops, c *change, a Actor, site string, done []string) error {
-	all, err := tx.ListDevices(ctx, "")
+	all, err := tx.ListDevices(ctx, site)
 	if err != nil {
 		return err
 	}
@@ -349,9 +349,6 @@ func (e *Engine) redecideAtSite(ctx context.Context, tx store.Ops, c *change, a 
 	var users []string
 	byUser := map[string][]store.Session{}
 	for _, d := range all {
-		if !equalFold(d.Site, site) {
-			continue
-		}
 		devices[d.ID] = d
 		live, err := tx.ListSessions(ctx, store.SessionQuery{DeviceID: d.ID, LiveOnly: true})
 		if err != nil {

@@ -126,14 +126,12 @@ func knownSite(ctx context.Context, tx store.Ops, site string) (string, error) {
 	if !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	ds, err := tx.ListDevices(ctx, "")
+	ds, err := tx.ListDevices(ctx, site)
 	if err != nil {
 		return "", err
 	}
-	for _, d := range ds {
-		if equalFold(d.Site, site) {
-			return d.Site, nil
-		}
+	if len(ds) > 0 {
+		return ds[0].Site, nil
 	}
 	return "", invalid("no site %q: no kiosk is enrolled there", site)
 }

@@ -476,7 +476,10 @@ type DeviceOps interface {
 	// among enabled devices (ErrConflict); a disabled device's name may
 	// be given to a new one.
 	GetDeviceByName(ctx context.Context, name string) (Device, error)
-	ListDevices(ctx context.Context, site string) ([]Device, error) // site "" lists all
+	// ListDevices returns the devices of a site, its name compared as
+	// FoldName compares it (as logins match sites), or of every site for
+	// "", ordered by Created, then ID.
+	ListDevices(ctx context.Context, site string) ([]Device, error)
 	// TouchDevices moves each named device's LastSeen forward to its time
 	// (never back), without changing its Version or Modified: being seen
 	// is not an edit. Unknown devices are skipped.

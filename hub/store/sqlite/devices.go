@@ -117,7 +117,12 @@ func getDevice(ctx context.Context, q querier, id string) (store.Device, error) 
 }
 
 // ListDevices returns the devices of a site, or all of them, ordered by
-// Created, then ID.
+// Created, then ID. The site is compared under store.FoldName, as a
+// login matches a user's sites to a kiosk's: a site's kiosks are found
+// whatever the case they were enrolled with. Devices are few and a site's
+// kiosks rarely listed (a site's zone set, a grant at a site with no
+// record of its own), so the fold is computed per row rather than kept
+// in a column of its own.
 func (o ops) ListDevices(ctx context.Context, site string) ([]store.Device, error) {
 	var (
 		devices []store.Device
@@ -128,7 +133,7 @@ func (o ops) ListDevices(ctx context.Context, site string) ([]store.Device, erro
 			`SELECT `+deviceCols+` FROM devices ORDER BY created, id`)
 	} else {
 		devices, err = queryAll(ctx, o.read, scanDevice,
-			`SELECT `+deviceCols+` FROM devices WHERE site = ? ORDER BY created, id`, site)
+			`SELECT `+deviceCols+` FROM devices WHERE `+foldNameFunc+`(site) = ? ORDER BY created, id`, store.FoldName(site))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)

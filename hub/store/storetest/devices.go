@@ -94,7 +94,7 @@ func testDevices(t *testing.T, s store.Store) {
 		return store.Device{ID: id, Name: name, Site: site, Profile: "zebra-et45", State: store.DeviceActive,
 			Version: 1, Created: at(h), Modified: at(h), LastSeen: at(h + 1)}
 	}
-	k1, k2, k3 := d("k1", "kiosk-north-1", "North", 1), d("k2", "kiosk-north-2", "North", 2), d("k3", "kiosk-south-1", "South", 0)
+	k1, k2, k3 := d("k1", "kiosk-north-1", "North", 1), d("k2", "kiosk-north-2", "North", 2), d("k3", "kiosk-zurich-1", "Zürich", 0)
 	for _, x := range []store.Device{k1, k2, k3} {
 		in := x
 		in.Version = 5 // the store sets 1
@@ -134,7 +134,9 @@ func testDevices(t *testing.T, s store.Store) {
 	}{
 		{"all", "", []store.Device{k1, k2, k3}},
 		{"North", "North", []store.Device{k1, k2}},
-		{"South", "South", []store.Device{k3}},
+		{"north, in another case", "nORTH", []store.Device{k1, k2}},
+		{"Zürich, in non-ASCII case", "ZÜRICH", []store.Device{k3}},
+		{"no devices, though ASCII-folded alike", "Zurich", nil},
 		{"no devices", "West", nil},
 	} {
 		t.Run("list "+tc.name, func(t *testing.T) {
