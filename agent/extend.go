@@ -70,7 +70,13 @@ func (a *Agent) applyExpiry(x wire.SessionExtend) (moved bool, cutTo time.Time) 
 	a.warned = 0
 	d := a.armTimers()
 	a.rearmIdle() // stopTimers stopped it; the extension is no input
-	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt, EndsAt: a.endAt(a.inputNow())})
+	// ends_at is the session's own end, as on session.started, also with
+	// the hub out of reach (an early extend applied when a session granted
+	// just before the channel dropped opens): the offline deadline is
+	// announced by its warning (warnEnd), which applyDue below gives at once
+	// when it is due, and which a reconnect takes back; a countdown to it
+	// from here would stay on screen after the hub is back.
+	a.emit(Event{Event: EventSessionExtended, SessionID: s.ID, User: s.User, ExpiresAt: s.ExpiresAt, EndsAt: a.sessionEnd(a.inputNow())})
 	a.applyDue(d)
 	return true, cutTo
 }

@@ -478,14 +478,16 @@ func (a *Agent) resync(e *Event, announce bool) {
 // again: only a welcome's server_time says anything new about the hub's
 // clock, and setting (b) from the wall clock and an old skew would let a
 // step of the kiosk's clock since lengthen the session. Warnings already
-// announced are not repeated. It emits e (if not nil, with its EndsAt set)
-// once the timers are armed and before what is due is applied, unless the
-// session's end has passed: the session ends instead, and an event saying
-// it goes on would be a lie. Without e, and with announce, it announces
-// the session's end again if it has moved on the wall clock
-// (announceMovedEnd; in Warning, the warning follows again); the caller
-// passes announce false when the session's end follows at once (a welcome
-// that revokes it), so that a screen does not show it again first.
+// announced are not repeated. It emits e (if not nil: a session.extended,
+// with its EndsAt set to the session's own end, sessionEnd, never the
+// offline deadline) once the timers are armed and before what is due is
+// applied, unless the session's end has passed: the session ends instead,
+// and an event saying it goes on would be a lie. Without e, and with
+// announce, it announces the session's end again if it has moved on the
+// wall clock (announceMovedEnd; in Warning, the warning follows again);
+// the caller passes announce false when the session's end follows at once
+// (a welcome that revokes it), so that a screen does not show it again
+// first.
 func (a *Agent) rearm(e *Event, announce bool) {
 	if !a.state.live() {
 		return
@@ -494,7 +496,7 @@ func (a *Agent) rearm(e *Event, announce bool) {
 	switch {
 	case d.expired:
 	case e != nil:
-		e.EndsAt = a.endAt(a.inputNow())
+		e.EndsAt = a.sessionEnd(a.inputNow())
 		a.emit(*e)
 	case announce && a.announceMovedEnd(a.inputNow()) && a.state == Warning:
 		d.warn = true // the warning again, after session.extended
