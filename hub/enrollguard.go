@@ -25,6 +25,15 @@ import (
 // ends at the hub), so the address is the kiosk's or its site's NAT; an
 // IPv6 source is its /64 (guardKey).
 //
+// An IPv6 /48 is what one end site is given, 65,536 /64s: enough for one
+// attacker to fill the table (enrollGuardMax) with refused /64s of its
+// own, and then, window after window, to use up the one limit that sources
+// beyond the table share (see track), so that no new site could enroll a
+// kiosk while the attack lasted. So a full table merges the /64s of each
+// /48 that holds two or more into one source for the /48 (makeRoom): the
+// attacker's /64s take one entry, and every one of them is refused with
+// the /48.
+//
 // The limit holds under concurrent requests: an attempt takes one of its
 // source's turns before its code is checked (enrollGuard.begin), and a
 // source has enrollFailLimit turns less its wrong codes, so at most that
@@ -50,7 +59,7 @@ var errEnrollBusy = errors.New("too many enrollments from this source at once")
 
 // enrollBlockedError is begin's error for a source refused for Wait
 // more: it sent enrollFailLimit wrong codes within its window. Source is
-// its guardKey, or untrackedKey.
+// its guardKey, its /48 (see makeRoom), or untrackedKey.
 type enrollBlockedError struct {
 	Source string
 	Wait   time.Duration
@@ -68,7 +77,8 @@ type enrollGuard struct {
 	max      int
 	turnWait time.Duration
 	// sources are the sources with wrong codes in their window or
-	// attempts in flight, by guardKey.
+	// attempts in flight, by guardKey, and the /48s makeRoom merged /64s
+	// into, by prefix ("2001:db8:1::/48").
 	sources map[string]*enrollSource
 	// untracked counts, as one source, every source that found the
 	// table full of sources it must not forget (see track).
@@ -82,10 +92,15 @@ type enrollGuard struct {
 
 // enrollSource is what the guard knows of one source.
 type enrollSource struct {
-	key      string
-	fails    int       // wrong codes in the window
-	since    time.Time // start of the window: the first of them
-	inflight int       // attempts begun and not ended
+	key string
+	// net48 is the /48 of an IPv6 /64, which makeRoom may merge it
+	// into; "" for the others.
+	net48 string
+	fails int // wrong codes in the window
+	// since starts the window: the first of them (for a merged /48, the
+	// latest of its /64s' windows: see makeRoom).
+	since    time.Time
+	inflight int // attempts begun and not ended
 	// freed is closed when an attempt ends, for attempts waiting for a
 	// turn; nil while none waits.
 	freed chan struct{}
@@ -104,17 +119,33 @@ func newEnrollGuard() *enrollGuard {
 // privacy addresses rotate within it, and a hosting provider hands one
 // out per machine), so counting per address would give one attacker
 // 2^64 fresh budgets, and let it fill the table with addresses of its
-// own. What does not parse (a test's RemoteAddr) counts as itself.
-func guardKey(addr string) string {
+// own. What does not parse (a test's RemoteAddr) counts as itself. net48
+// is the /48 an IPv6 source lies in (see makeRoom), "" for the others.
+func guardKey(addr string) (key, net48 string) {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
-		return addr
+		return addr, ""
 	}
 	ip = ip.Unmap().WithZone("")
 	if ip.Is4() {
-		return ip.String()
+		return ip.String(), ""
 	}
-	return netip.PrefixFrom(ip, 64).Masked().String()
+	return netip.PrefixFrom(ip, 64).Masked().String(), netip.PrefixFrom(ip, 48).Masked().String()
+}
+
+// find returns the tracked source that an attempt from key (in net48)
+// counts against: its /48's while makeRoom's merge of it holds wrong codes
+// or attempts, else its own; nil if neither is tracked. A /48 forgotten
+// here leaves its /64s to count on their own again.
+func (g *enrollGuard) find(key, net48 string, now time.Time) *enrollSource {
+	if s, ok := g.sources[net48]; ok && net48 != "" {
+		s.expire(now)
+		if !s.idle() {
+			return s
+		}
+		delete(g.sources, net48)
+	}
+	return g.sources[key]
 }
 
 // expire ends s's window when it is over at now (or starts after now:
@@ -140,16 +171,16 @@ func (s *enrollSource) idle() bool { return s.fails == 0 && s.inflight == 0 }
 // blocked returns how long addr must wait before its next attempt, or 0:
 // a check before the request is read. begin decides.
 func (g *enrollGuard) blocked(addr string, now time.Time) time.Duration {
-	key := guardKey(addr)
+	key, net48 := guardKey(addr)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	s, ok := g.sources[key]
-	if !ok {
+	s := g.find(key, net48, now)
+	if s == nil {
 		return 0
 	}
 	wait := s.blockedFor(now)
 	if s.idle() {
-		delete(g.sources, key)
+		delete(g.sources, s.key)
 	}
 	return wait
 }
@@ -168,12 +199,12 @@ type enrollAttempt struct {
 // turn came free within enrollTurnWait, and with ctx's error when ctx
 // ended first. now is the hub's clock.
 func (g *enrollGuard) begin(ctx context.Context, addr string, now func() time.Time) (*enrollAttempt, error) {
-	key := guardKey(addr)
+	key, net48 := guardKey(addr)
 	var timeout <-chan time.Time
 	for {
 		g.mu.Lock()
 		t := now()
-		s := g.track(key, t)
+		s := g.track(key, net48, t)
 		if wait := s.blockedFor(t); wait > 0 {
 			g.mu.Unlock()
 			return nil, &enrollBlockedError{Source: s.key, Wait: wait}
@@ -205,8 +236,8 @@ func (g *enrollGuard) begin(ctx context.Context, addr string, now func() time.Ti
 	}
 }
 
-// source names the source the attempt counts against: its guardKey, or
-// untrackedKey.
+// source names the source the attempt counts against: its guardKey, its
+// /48, or untrackedKey.
 func (a *enrollAttempt) source() string { return a.src.key }
 
 // end ends the attempt at now: a wrong code keeps its turn for the rest
@@ -238,61 +269,110 @@ func (a *enrollAttempt) end(wrong bool, now time.Time) {
 	switch {
 	case s.idle():
 		delete(g.sources, s.key)
-	case s.inflight == 0 && s.fails < enrollFailLimit:
-		g.rescan = time.Time{} // makeRoom may forget it now
+	case s.inflight == 0 && (s.fails < enrollFailLimit || s.net48 != ""):
+		g.rescan = time.Time{} // makeRoom may forget or merge it now
 	}
 }
 
-// track returns the source of key, tracking it if it is new. When the
-// table is full, the sources whose window has ended are forgotten; if
-// none has, the least suspect are: those with the fewest wrong codes (the
-// oldest first), a batch at a time so that a stream of new sources does
-// not scan the table at each. A source that is refused (enrollFailLimit
-// wrong codes) or has attempts in flight is never forgotten before its
-// window ends: filling the table does not free an abuser. When every
-// source is one of those, new sources count as one (untracked), with one
-// limit between them: an attack from more sources than the table holds
-// gets at most enrollFailLimit more wrong codes through per window, and
-// sources the table knows are not held up by it.
-func (g *enrollGuard) track(key string, now time.Time) *enrollSource {
-	if s, ok := g.sources[key]; ok {
+// track returns the source an attempt from key (in net48, see guardKey)
+// counts against, tracking key if neither it nor its /48 is tracked. When
+// the table is full, makeRoom makes room: it forgets the sources whose
+// window has ended, merges the /64s of one /48, and then forgets the
+// least suspect sources. A source that is refused (enrollFailLimit wrong
+// codes) or has attempts in flight is never forgotten before its window
+// ends: filling the table does not free an abuser. When every source is
+// one of those and none can merge, new sources count as one (untracked),
+// with one limit between them: an attack from more sources than the table
+// holds gets at most enrollFailLimit more wrong codes through per window,
+// and sources the table knows are not held up by it. Getting there takes
+// refused sources from as many IPv4 addresses or IPv6 /48s as the table
+// holds (10,000), or as many attempts in flight at once: one /48 no
+// longer can.
+func (g *enrollGuard) track(key, net48 string, now time.Time) *enrollSource {
+	if s := g.find(key, net48, now); s != nil {
 		return s
 	}
 	// A rescan time more than a window ahead means the hub's clock was
 	// set back: scan.
 	if len(g.sources) >= g.max && (!now.Before(g.rescan) || now.Before(g.rescan.Add(-enrollFailWindow))) {
 		g.makeRoom(now)
+		if s := g.find(key, net48, now); s != nil {
+			return s // makeRoom merged key's /48
+		}
 	}
 	if len(g.sources) >= g.max {
 		return g.untracked
 	}
-	s := &enrollSource{key: key}
+	s := &enrollSource{key: key, net48: net48}
 	g.sources[key] = s
 	return s
 }
 
-// makeRoom forgets sources for track, or sets rescan when it can forget
-// none.
+// makeRoom makes room for track, or sets rescan when it can make none.
+//
+// First it forgets the sources whose window has ended. Then it merges the
+// /64s (not in flight) of each /48 that holds two or more of them, or has
+// a source of its own already, into that /48's source: it keeps all their
+// wrong codes, counted from the latest of their windows (so no refused
+// /64 is let go sooner), and every /64 of the /48 counts against it until
+// its window ends (find). Merging forgets no wrong code, so it comes
+// before forgetting any, and all of it at once, so that one scan frees all
+// an attacker's /64s. A /48 is what one end site is given (RFC 6177), so
+// merging never joins two sites of a network handing out /48s; one
+// handing out /56s puts up to 256 customers in a /48, who share one limit
+// only while the table is full and two of them have sent wrong codes.
+// IPv4 addresses are never merged: a /24 is often a hosting provider's or
+// a carrier-grade NAT's, shared by unrelated customers, and each address
+// in the table costs an attacker one of its hosts.
+//
+// If the table is still full, it forgets the least suspect sources: those
+// with the fewest wrong codes (the oldest first), a batch at a time so
+// that a stream of new sources does not scan the table at each.
 func (g *enrollGuard) makeRoom(now time.Time) {
-	var suspects []*enrollSource
-	var next time.Time // the first window to end
+	nets := map[string][]*enrollSource{} // /64s that may merge, by /48
 	for key, s := range g.sources {
 		s.expire(now)
-		if s.fails > 0 && (next.IsZero() || s.since.Before(next)) {
-			next = s.since
-		}
-		if s.inflight > 0 {
-			continue
-		}
 		switch {
+		case s.inflight > 0:
+			// Its attempts end on it (enrollAttempt.src): kept.
 		case s.fails == 0:
 			delete(g.sources, key)
-		case s.fails < enrollFailLimit:
-			suspects = append(suspects, s)
+		case s.net48 != "":
+			nets[s.net48] = append(nets[s.net48], s)
 		}
 	}
 	if len(g.sources) < g.max {
 		return
+	}
+	for net48, group := range nets {
+		merged, ok := g.sources[net48]
+		if !ok {
+			if len(group) < 2 {
+				continue // merging would free nothing
+			}
+			merged = &enrollSource{key: net48}
+			g.sources[net48] = merged
+		}
+		for _, s := range group {
+			merged.fails += s.fails
+			if s.since.After(merged.since) {
+				merged.since = s.since
+			}
+			delete(g.sources, s.key)
+		}
+	}
+	if len(g.sources) < g.max {
+		return
+	}
+	var suspects []*enrollSource
+	var next time.Time // the first window to end
+	for _, s := range g.sources {
+		if s.fails > 0 && (next.IsZero() || s.since.Before(next)) {
+			next = s.since
+		}
+		if s.inflight == 0 && s.fails < enrollFailLimit {
+			suspects = append(suspects, s)
+		}
 	}
 	if len(suspects) == 0 {
 		// Only refused sources and attempts in flight: nothing to

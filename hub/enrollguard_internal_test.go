@@ -280,3 +280,134 @@ func TestEnrollGuardTableFull(t *testing.T) {
 		}
 	})
 }
+
+// TestEnrollGuardKey: the source an address counts against (guardKey),
+// and the /48 it may be merged into: an IPv4 address (also written
+// IPv4-mapped) is itself and never merged; an IPv6 address is its /64,
+// in its /48.
+func TestEnrollGuardKey(t *testing.T) {
+	for _, tc := range []struct{ name, addr, key, net48 string }{
+		{"IPv4", "192.0.2.7", "192.0.2.7", ""},
+		{"IPv4-mapped IPv6", "::ffff:192.0.2.7", "192.0.2.7", ""},
+		{"IPv6", "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64", "2001:db8:1::/48"},
+		{"IPv6 with a zone", "fe80::1%eth0", "fe80::/64", "fe80::/48"},
+		{"not an address", "pipe", "pipe", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, net48 := guardKey(tc.addr)
+			if key != tc.key || net48 != tc.net48 {
+				t.Errorf("guardKey(%q) = %q, %q; want %q, %q", tc.addr, key, net48, tc.key, tc.net48)
+			}
+		})
+	}
+}
+
+// TestEnrollGuardMergeNet48: a full table merges the /64s of each /48
+// that holds two or more into one source for the /48, before it forgets
+// anything. The merged source keeps every wrong code, counted from the
+// latest window; every /64 of the /48, tracked or new, counts against it
+// until its window ends. /64s in flight stay (their attempts end on
+// them), and merge into the /48's source at the next scan. A /64 alone
+// in its /48 and IPv4 addresses are not merged.
+func TestEnrollGuardMergeNet48(t *testing.T) {
+	t.Run("an attacker's /48 takes one entry", func(t *testing.T) {
+		g := newEnrollGuard()
+		g.max = 8
+		for i := range 8 { // refused, the last 7 minutes in
+			wrongCodes(t, g, fmt.Sprintf("2001:db8:a:%x::1", i), enrollFailLimit, guardT0.Add(time.Duration(i)*time.Minute))
+		}
+		now := guardT0.Add(8 * time.Minute)
+		mustBlock(t, g, "2001:db8:a:100::1", "2001:db8:a::/48", now) // a new /64 of it: the scan merges
+		mustBlock(t, g, "2001:db8:a:7::1", "2001:db8:a::/48", now)   // a merged one
+		if len(g.sources) != 1 {
+			t.Errorf("after the merge: %d sources tracked, want the /48 alone", len(g.sources))
+		}
+		// Other networks are tracked on their own.
+		wrongCodes(t, g, "198.51.100.1", 1, now)
+		wrongCodes(t, g, "2001:db8:b:1::1", 1, now)
+		mustTake(t, g, "198.51.100.1", "198.51.100.1", now)
+		mustTake(t, g, "2001:db8:b:1::2", "2001:db8:b:1::/64", now)
+		// The /48 is refused as long as its last refused /64 was, and
+		// its /64s count on their own again after.
+		last := guardT0.Add(7*time.Minute + enrollFailWindow)
+		mustBlock(t, g, "2001:db8:a:0::1", "2001:db8:a::/48", last.Add(-time.Nanosecond))
+		mustTake(t, g, "2001:db8:a:0::1", "2001:db8:a::/64", last)
+		if _, ok := g.sources["2001:db8:a::/48"]; ok {
+			t.Error("the /48's window ended and it is still tracked")
+		}
+	})
+	t.Run("merged wrong codes keep counting", func(t *testing.T) {
+		g := newEnrollGuard()
+		g.max = 5
+		wrongCodes(t, g, "192.0.2.1", enrollFailLimit, guardT0)
+		wrongCodes(t, g, "192.0.2.2", enrollFailLimit, guardT0)
+		wrongCodes(t, g, "2001:db8:c:1::1", 3, guardT0)
+		wrongCodes(t, g, "2001:db8:c:2::1", 4, guardT0.Add(time.Minute))
+		wrongCodes(t, g, "2001:db8:c:3::1", 1, guardT0.Add(2*time.Minute))
+		inFlight, err := g.begin(t.Context(), "2001:db8:c:3::2", fixedNow(guardT0.Add(2*time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := guardT0.Add(3 * time.Minute)
+		wrongCodes(t, g, "198.51.100.1", 1, now) // the scan merges :1 and :2, not :3 (in flight)
+		merged := g.sources["2001:db8:c::/48"]
+		if merged == nil || merged.fails != 7 || !merged.since.Equal(guardT0.Add(time.Minute)) {
+			t.Fatalf("the /48's source: %+v, want 7 wrong codes since the latest window (1m)", merged)
+		}
+		if _, ok := g.sources["198.51.100.1"]; !ok {
+			t.Error("the new source was not tracked in the room the merge made")
+		}
+		// Every /64 of the /48 counts against it, the one in flight too
+		// (its attempt in flight still ends on its own).
+		mustTake(t, g, "2001:db8:c:3::1", "2001:db8:c::/48", now)
+		wrongCodes(t, g, "2001:db8:c:99::1", enrollFailLimit-7, now)
+		inFlight.end(true, now)
+		if s := g.sources["2001:db8:c:3::/64"]; s == nil || s.fails != 2 {
+			t.Errorf("the /64 in flight at the merge: %+v, want its own 2 wrong codes", s)
+		}
+		mustBlock(t, g, "2001:db8:c:1234::1", "2001:db8:c::/48", now)
+		mustBlock(t, g, "2001:db8:c:3::1", "2001:db8:c::/48", now)
+		// At the next scan the /64 left over merges into the /48.
+		wrongCodes(t, g, "198.51.100.2", 1, now)
+		wrongCodes(t, g, "198.51.100.3", 1, now)
+		if _, ok := g.sources["2001:db8:c:3::/64"]; ok {
+			t.Error("the /64 whose attempt was in flight did not merge into its /48's source")
+		}
+		if s := g.sources["2001:db8:c::/48"]; s == nil || s.fails != enrollFailLimit+2 {
+			t.Errorf("the /48's source after the second merge: %+v, want %d wrong codes", s, enrollFailLimit+2)
+		}
+	})
+	t.Run("not merged", func(t *testing.T) {
+		g := newEnrollGuard()
+		g.max = 4
+		wrongCodes(t, g, "192.0.2.1", enrollFailLimit, guardT0)
+		wrongCodes(t, g, "192.0.2.2", enrollFailLimit, guardT0)
+		wrongCodes(t, g, "2001:db8:d:1::1", enrollFailLimit, guardT0)
+		wrongCodes(t, g, "2001:db8:e:1::1", enrollFailLimit, guardT0)
+		now := guardT0.Add(time.Minute)
+		// Four networks, each refused: nothing to merge or forget.
+		mustTake(t, g, "198.51.100.1", untrackedKey, now)
+		mustBlock(t, g, "::ffff:192.0.2.1", "192.0.2.1", now)
+		mustBlock(t, g, "2001:db8:d:1::2", "2001:db8:d:1::/64", now)
+		if len(g.sources) != 4 {
+			t.Errorf("%d sources tracked, want the 4 refused ones", len(g.sources))
+		}
+	})
+	t.Run("scan again when a /64 is refused", func(t *testing.T) {
+		g := newEnrollGuard()
+		g.max = 4
+		wrongCodes(t, g, "192.0.2.1", enrollFailLimit, guardT0)
+		wrongCodes(t, g, "192.0.2.2", enrollFailLimit, guardT0)
+		wrongCodes(t, g, "2001:db8:f:1::1", enrollFailLimit, guardT0)
+		wrongCodes(t, g, "2001:db8:f:2::1", enrollFailLimit-1, guardT0)
+		lastTurn, err := g.begin(t.Context(), "2001:db8:f:2::1", fixedNow(guardT0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := guardT0.Add(time.Minute)
+		mustTake(t, g, "198.51.100.1", untrackedKey, now) // :2 is in flight: nothing to merge
+		lastTurn.end(true, now)                           // :2 is refused, and may merge
+		mustTake(t, g, "198.51.100.2", "198.51.100.2", now)
+		mustBlock(t, g, "2001:db8:f:3::1", "2001:db8:f::/48", now)
+	})
+}
