@@ -164,19 +164,25 @@ func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request, a lifecycl
 	return nil
 }
 
-// queryGroups answers a list or search, as queryUsers does: without a
-// filter the store reads the page; with one, an equality on displayName,
-// externalId or id narrows the candidates and the whole filter is
-// evaluated on each, a batch at a time.
+// queryGroups answers a list or search of the groups (findGroups).
 func (h *Handler) queryGroups(ctx context.Context, p listParams) (int, []map[string]any, error) {
 	f, err := p.parseFilter(h.groups)
 	if err != nil {
 		return 0, nil, err
 	}
+	return h.findGroups(ctx, h.cfg.Store, f, p)
+}
+
+// findGroups answers a list or search of the groups with its filter f
+// parsed, reading st, as findUsers does: without a filter the store reads
+// the page; with one, an equality on displayName, externalId or id narrows
+// the candidates and the whole filter is evaluated on each, a batch at a
+// time.
+func (h *Handler) findGroups(ctx context.Context, st store.Ops, f *Filter, p listParams) (int, []map[string]any, error) {
 	q := store.GroupQuery{}
 	if f == nil {
 		q.Offset, q.Limit = p.startIndex-1, max(p.count, 1) // the store's 0 means no cap
-		groups, total, err := h.cfg.Store.ListGroups(ctx, q)
+		groups, total, err := st.ListGroups(ctx, q)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -208,7 +214,7 @@ func (h *Handler) queryGroups(ctx context.Context, p listParams) (int, []map[str
 		if batch == narrowed {
 			q.Limit = 0
 		}
-		groups, _, err := h.cfg.Store.ListGroups(ctx, q)
+		groups, _, err := st.ListGroups(ctx, q)
 		return groups, err
 	}
 	key := func(g store.Group) scanKey { return scanKey{g.Created, g.ID} }

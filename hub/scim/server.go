@@ -472,32 +472,6 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 		splitList(strings.Join(req.Attributes, ",")), splitList(strings.Join(req.ExcludedAttributes, ","))), nil
 }
 
-// queryAll answers POST /.search at the root (RFC 7644 §3.4.3): a search
-// of every resource type, Users then Groups. The filter must be valid for
-// each; an attribute one type lacks matches none of its resources (as
-// ParseFilter has it), so userName eq "x" finds only users, and
-// meta.resourceType eq "Group" only groups. totalResults counts the
-// matches of both, and the page asked for runs over the users' matches
-// and then the groups', each resource projected by its own type's
-// attributes.
-func (h *Handler) queryAll(ctx context.Context, p listParams) (int, []map[string]any, error) {
-	if _, err := p.parseFilter(h.groups); err != nil { // refused before the users are read
-		return 0, nil, err
-	}
-	users, page, err := h.queryUsers(ctx, p)
-	if err != nil {
-		return 0, nil, err
-	}
-	gp := p
-	gp.startIndex = max(p.startIndex-users, 1)
-	gp.count = p.count - len(page)
-	groups, more, err := h.queryGroups(ctx, gp)
-	if err != nil {
-		return 0, nil, err
-	}
-	return users + groups, append(page, more...), nil
-}
-
 func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {

@@ -359,18 +359,25 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle
 	return nil
 }
 
-// queryUsers answers a list or search. Without a filter the store reads
-// the page. With one, an equality on userName, externalId or id (the first
-// of them AND-ed at the top level, wherever it stands among the clauses)
-// narrows the candidates through an index; the whole filter is then
-// evaluated on each candidate, a batch at a time (matchPage).
+// queryUsers answers a list or search of the users (findUsers).
 func (h *Handler) queryUsers(ctx context.Context, p listParams) (int, []map[string]any, error) {
 	f, err := p.parseFilter(h.users)
 	if err != nil {
 		return 0, nil, err
 	}
+	return h.findUsers(ctx, h.cfg.Store, f, p)
+}
+
+// findUsers answers a list or search of the users with its filter f
+// parsed, reading st: the store, or a read transaction (queryAll). Without
+// a filter the store reads the page. With one, an equality on userName,
+// externalId or id (the first of them AND-ed at the top level, wherever it
+// stands among the clauses) narrows the candidates through an index; the
+// whole filter is then evaluated on each candidate, a batch at a time
+// (matchPage).
+func (h *Handler) findUsers(ctx context.Context, st store.Ops, f *Filter, p listParams) (int, []map[string]any, error) {
 	if f == nil {
-		return h.pageUsers(ctx, p)
+		return h.pageUsers(ctx, st, p)
 	}
 	q := store.UserQuery{}
 	// displayName has no index for users: asked for with the others, it
@@ -401,7 +408,7 @@ func (h *Handler) queryUsers(ctx context.Context, p listParams) (int, []map[stri
 		if batch == narrowed {
 			q.Limit = 0
 		}
-		users, groups, _, err := h.cfg.Store.ListUsersWithGroups(ctx, q)
+		users, groups, _, err := st.ListUsersWithGroups(ctx, q)
 		cands := make([]candidate, len(users))
 		for i, u := range users {
 			cands[i] = candidate{u, groups[u.ID]}
@@ -418,7 +425,7 @@ func (h *Handler) queryUsers(ctx context.Context, p listParams) (int, []map[stri
 }
 
 // pageUsers answers a list without a filter: the store reads the page.
-func (h *Handler) pageUsers(ctx context.Context, p listParams) (int, []map[string]any, error) {
+func (h *Handler) pageUsers(ctx context.Context, st store.Ops, p listParams) (int, []map[string]any, error) {
 	q := store.UserQuery{Offset: p.startIndex - 1, Limit: p.count}
 	if p.count == 0 {
 		q.Limit = 1 // the store's 0 means no cap; only the total is wanted
@@ -430,9 +437,9 @@ func (h *Handler) pageUsers(ctx context.Context, p listParams) (int, []map[strin
 		err    error
 	)
 	if p.count > 0 && wantsAttr(h.users, p, "groups") {
-		users, groups, total, err = h.cfg.Store.ListUsersWithGroups(ctx, q)
+		users, groups, total, err = st.ListUsersWithGroups(ctx, q)
 	} else {
-		users, total, err = h.cfg.Store.ListUsers(ctx, q)
+		users, total, err = st.ListUsers(ctx, q)
 	}
 	if err != nil {
 		return 0, nil, err

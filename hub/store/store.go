@@ -22,6 +22,8 @@
 //     committed or none is. A multi-row change (a leaver stripped of every
 //     group, credential and session, plus its audit records) always goes
 //     through InTx.
+//   - InReadTx reads one snapshot across several operations, without a
+//     write transaction.
 package store
 
 import (
@@ -135,6 +137,16 @@ type Store interface {
 	// called from inside fn. A panic in fn is re-raised, with the same
 	// value, after the rollback.
 	InTx(ctx context.Context, fn func(tx Ops) error) error
+	// InReadTx runs fn in one read-only transaction: every read fn makes
+	// through tx sees the store as it was at one instant, no earlier than
+	// the call and no later than fn's first read, whatever is committed
+	// meanwhile. It is for an answer built from several reads that must
+	// agree with each other (SCIM's POST /.search reads users, then
+	// groups). It does not hold back writers. A write through tx fails
+	// and changes nothing; fn's error is returned unchanged. The Ops given
+	// to fn must not be used after fn returns, and InReadTx must not be
+	// called from inside InTx's fn.
+	InReadTx(ctx context.Context, fn func(tx Ops) error) error
 	// Close releases the backend's resources.
 	Close() error
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
-// ErrReadOnly is what a write through a ReadOnly returns.
+// ErrReadOnly is what a write through a ReadOnly, or inside InReadTx,
+// returns.
 var ErrReadOnly = errors.New("store opened read-only")
 
 // ErrChanged means a database opened without its write-ahead log changed

@@ -16,6 +16,9 @@
 //     appends included, and comes back as is. A panic in fn rolls back too,
 //     then the panic continues: InTx re-panics with the same value and the
 //     store stays usable.
+//   - InReadTx: every read inside it sees one snapshot, taken no later than
+//     its first read, while writes commit outside it without waiting; a
+//     write through it fails and changes nothing.
 //   - Where store.go specifies no order (credentials, devices, sites,
 //     grants, tokens), the suite sorts before comparing.
 package storetest
@@ -81,6 +84,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"TxPanic", testTxPanic},
 		{"TxReadsOwnWrites", testTxReadsOwnWrites},
 		{"TxConcurrentAudit", testTxConcurrentAudit},
+		{"ReadTx", testReadTx},
 		{"ShiftExtensions", testShiftExtensions},
 		{"GrantExpiry", testGrantExpiry},
 		{"SessionExpiry", testSessionExpiry},
