@@ -67,7 +67,8 @@ type Filter struct {
 //   - Every comparison means "some value of the attribute satisfies it", so
 //     "ne", like the rest, never matches an unassigned attribute; use
 //     not (x eq "v") to include those.
-//   - "attr eq null" means "not attr pr", "attr ne null" means "attr pr".
+//   - "attr eq null" means "not attr pr", "attr ne null" means "attr pr";
+//     so "attr eq null" holds for an unassigned attribute.
 //   - Types follow the schema: dateTime compares as instants, integer and
 //     decimal numerically, strings by caseExact; booleans take only eq/ne;
 //     gt/ge/lt/le on boolean or binary, co/sw/ew on numbers, and a value of
@@ -469,6 +470,16 @@ func compileFilter(rt *ResourceType, scope *Attribute, expr filter.Expression) (
 	return nil, ErrInvalidFilter("unsupported filter expression")
 }
 
+// unassigned is a comparison of an attribute the schema does not define,
+// which no resource has: false, but for "eq null", which means "not pr"
+// and so holds for every resource, as not (attr pr) does.
+func unassigned(op filter.CompareOperator, value any) fnode {
+	if value == nil && op == filter.EQ {
+		return &notNode{falseNode{}}
+	}
+	return falseNode{}
+}
+
 func compileCmp(rt *ResourceType, scope *Attribute, e *filter.AttributeExpression) (fnode, error) {
 	n := &cmpNode{op: filter.CompareOperator(strings.ToLower(string(e.Operator)))}
 	path := e.AttributePath.String()
@@ -479,14 +490,14 @@ func compileCmp(rt *ResourceType, scope *Attribute, e *filter.AttributeExpressio
 		}
 		if n.leaf = scope.SubAttribute(e.AttributePath.AttributeName); n.leaf == nil {
 			if scope.Type == TypeComplex || !strings.EqualFold(e.AttributePath.AttributeName, "value") {
-				return falseNode{}, nil
+				return unassigned(n.op, e.CompareValue), nil
 			}
 			n.leaf, n.self = scope, true
 		}
 	} else {
 		ref, ok := resolvePath(rt, e.AttributePath)
 		if !ok || ref.attr == nil {
-			return falseNode{}, nil
+			return unassigned(n.op, e.CompareValue), nil
 		}
 		if ref.sub == nil && ref.attr.Type == TypeComplex && n.op != filter.PR {
 			if ref.sub = ref.attr.SubAttribute("value"); ref.sub == nil {

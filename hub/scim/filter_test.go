@@ -75,6 +75,10 @@ func TestFilterMatch(t *testing.T) {
 		{`not (favouriteColour eq "blue")`, true},
 		{`urn:acme:ext:2.0:User:badge eq "1"`, false},
 		{`emails[label eq "x"]`, false},
+		{`favouriteColour eq null`, true}, // eq null is not pr: true of an attribute nobody has
+		{`favouriteColour ne null`, false},
+		{`emails[label eq null]`, true},
+		{`urn:acme:ext:2.0:User:badge eq null`, true},
 		// escapes in strings
 		{`displayName eq "Babs \u004Aensen"`, true}, // the parser takes upper-case hex only
 		{`displayName eq "Babs \"B\" Jensen"`, false},

@@ -191,9 +191,11 @@ func TestSearchRootSkipsTypesExactly(t *testing.T) {
 		{`userName ne null`, skipGroups},
 		{`not (userName pr)`, none},
 		// An attribute the type does not have compares false whatever the
-		// operator, null too (ParseFilter): unlike not (userName pr), this
-		// matches no group.
-		{`userName eq null`, skipGroups},
+		// operator, but eq null, which means not pr (ParseFilter): like
+		// not (userName pr), it holds for every group.
+		{`userName eq null`, none},
+		{`nosuch eq null`, none},
+		{`nosuch ne null`, skipBoth},
 		{`urn:ietf:params:scim:schemas:core:2.0:User:userName sw "a"`, skipGroups},
 		{`members.value eq "` + users[1] + `"`, skipUsers},
 		{`members pr`, skipUsers},
