@@ -73,7 +73,7 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
-	g, err := s.engine.GrantAccessBy(r.Context(), a, who.UserID, store.Grant{UserID: u.ID, Role: req.Role, Site: req.Site, Reason: req.Reason, Start: req.Start, End: req.End})
+	g, err := s.engine.GrantAccessAs(r.Context(), a, who.Self, store.Grant{UserID: u.ID, Role: req.Role, Site: req.Site, Reason: req.Reason, Start: req.Start, End: req.End})
 	if errors.Is(err, lifecycle.ErrSelfGrant) {
 		writeAPIJSON(w, http.StatusForbidden, apiError{"you cannot grant yourself access: ask another admin"})
 		return nil

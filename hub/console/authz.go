@@ -226,10 +226,10 @@ func (c *Console) visibleSites(ctx context.Context, v *viewer) ([]string, error)
 // account to a hub user for this by the account's link by user ID
 // (store.ConsoleAccount.UserID), which a rename of the user does not
 // break, falling back to the name only for an account linked to nobody
-// (ownUser, selfUserID), and every decision goes to governance with that
-// user (decider), which refuses an item about it with 403 inside the
-// decision's transaction. For a supervisor the check above also keeps
-// such items off its pages.
+// (ownUser, selfUserID), and every decision goes to governance with the
+// account (decider), whose user governance reads inside the decision's
+// transaction (selfIn) and refuses an item about it with 403 there. For a
+// supervisor the check above also keeps such items off its pages.
 
 // reviewScope decides the rule for many items of one request, reading
 // each user and grant once.
@@ -408,13 +408,14 @@ func hubUserGone(ctx context.Context, ops store.UserOps, a store.ConsoleAccount)
 var errAmbiguousName = &statusError{http.StatusConflict, "more than one hub user has this name (in some case): " +
 	"pick another name, or have the identity provider rename one of them"}
 
-// userToLink returns the hub user a new console account named name is
-// linked to (store.ConsoleAccount.UserID): the user, not deleted, whose
-// userName is name under store.FoldName, or ok false when there is none.
-// A disabled one counts too: the account is then refused (hubUserGone)
-// until the identity provider enables that user again, as a leaver's
-// account is. Users deleted before do not count: the account is not
-// theirs. errAmbiguousName when more than one user has the name.
+// userToLink returns the hub user of the name name, whom a new console
+// account of that name would be linked to (store.ConsoleAccount.UserID):
+// the user, not deleted, whose userName is name under store.FoldName, or
+// ok false when there is none. A disabled one is returned too: it is the
+// name's person, and a leaver (accountUser refuses a new account of its
+// name; hubUserGone an existing one). Users deleted before do not count:
+// the name is not theirs any more. errAmbiguousName when more than one
+// user has the name.
 func userToLink(ctx context.Context, ops store.UserOps, name string) (u store.User, ok bool, err error) {
 	if strings.TrimSpace(name) == "" {
 		return store.User{}, false, nil
@@ -482,39 +483,76 @@ func hadDeletedUser(ctx context.Context, ops store.UserOps, name string) (bool, 
 	return n > 0, nil
 }
 
-// createAccount stores the new console account a inside tx, linked to a
-// hub user, and audits the link as console.account_link by actor
-// (system). The user is the one named userName (hubUserNamed) when
-// userName is not "", whatever the account's name: a new hire given a
-// departed person's userName gets an account of another name (the
-// departed person's account keeps theirs) that their leaving disables.
-// Otherwise it is the hub user of the account's name (userToLink), if
-// any. An account whose name is the userName of another hub user than the
-// one named is refused (409): it would read as that person's in the audit
-// trail (console:<name>) and on every page. It returns the account as
-// stored and the hub user it is linked to (zero when none).
-func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, system string, a store.ConsoleAccount, userName string) (store.ConsoleAccount, store.User, error) {
-	u, ok, err := userToLink(ctx, tx, a.Name)
+// accountUser decides the hub user a new console account named name is
+// linked to, for the invite form and `admin bootstrap` alike, so that
+// neither makes an account the other would refuse. how says what linked
+// it ("hub user given", "account name"); the user is zero when none is.
+//
+// With userName (the invite form's Hub user, `admin bootstrap --user`) it
+// is the user named (hubUserNamed: not one who has left), whatever the
+// account's name: a new hire given a departed person's userName gets an
+// account of another name (the departed person's account keeps theirs)
+// that their leaving disables. An account whose name is the userName of
+// another hub user than the one named is refused (409): it would read as
+// that person's in the audit trail (console:<name>) and on every page.
+//
+// Without, it is the hub user of the account's name (userToLink), if any,
+// and a leaver's name is refused (leftError, 409): the name's user is
+// disabled, or there is none and deleted users have had the name. A
+// leaver gets no console account, and an account of a departed person's
+// name would be linked to nobody: its person could not be told, it would
+// be taken for nobody's leaving, and yet read as the departed person's
+// everywhere. For a name only deleted users have had, naming the live hub
+// user the account is for links it by ID instead, which the leaver path
+// follows; a disabled user's name stays theirs (the 409 above).
+func accountUser(ctx context.Context, ops store.UserOps, name, userName string) (u store.User, how string, err error) {
+	u, ok, err := userToLink(ctx, ops, name)
 	if err != nil {
-		return store.ConsoleAccount{}, store.User{}, err
+		return store.User{}, "", err
 	}
-	how := "account name"
 	if userName != "" {
-		named, err := hubUserNamed(ctx, tx, userName)
+		named, err := hubUserNamed(ctx, ops, userName)
 		if err != nil {
-			return store.ConsoleAccount{}, store.User{}, err
+			return store.User{}, "", err
 		}
 		if ok && u.ID != named.ID {
-			return store.ConsoleAccount{}, store.User{}, &statusError{http.StatusConflict, fmt.Sprintf("%q is the user name of another hub user "+
-				"than %q: the account would read as theirs in the audit trail; pick another name", a.Name, userName)}
+			return store.User{}, "", &statusError{http.StatusConflict, fmt.Sprintf("%q is the user name of another hub user "+
+				"than %q: the account would read as theirs in the audit trail; pick another name", name, userName)}
 		}
-		u, ok, how = named, true, "hub user given"
+		return named, "hub user given", nil
+	}
+	switch {
+	case ok && u.State == store.UserDisabled:
+		return store.User{}, "", leftError{&statusError{http.StatusConflict, fmt.Sprintf("hub user %q is disabled: a leaver gets no console account; "+
+			"enable the user in the identity provider first, or pick another name", u.UserName)}}
+	case ok:
+		return u, "account name", nil
+	}
+	if deleted, err := hadDeletedUser(ctx, ops, name); err != nil {
+		return store.User{}, "", err
+	} else if deleted {
+		return store.User{}, "", leftError{&statusError{http.StatusConflict, fmt.Sprintf("%q is the user name of a deleted hub user: an account of a leaver's name "+
+			"would be linked to nobody and escape the leaver path; pick another name, or name the hub user the account is for "+
+			"(someone given the user name since is provisioned by the identity provider first)", name)}}
+	}
+	return store.User{}, "", nil
+}
+
+// createAccount stores the new console account a inside tx, linked to the
+// hub user accountUser decides for its name and userName ("" for none),
+// and audits the link as console.account_link by actor (system). It
+// returns the account as stored and the hub user it is linked to (zero
+// when none).
+func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, system string, a store.ConsoleAccount, userName string) (store.ConsoleAccount, store.User, error) {
+	u, how, err := accountUser(ctx, tx, a.Name, userName)
+	if err != nil {
+		return store.ConsoleAccount{}, store.User{}, err
 	}
 	a.UserID = u.ID
 	if a, err = tx.CreateConsoleAccount(ctx, a); err != nil {
 		return store.ConsoleAccount{}, store.User{}, err
 	}
-	if ok {
+	if u.ID != "" {
 		if _, err := log.Append(ctx, tx, audit.Entry{Actor: actor, System: system, Action: "console.account_link", Subject: "console:" + a.ID,
 			Detail: map[string]any{"name": a.Name, "role": a.Role, "enabled": true, "reason": "account created", "linkedBy": how,
 				"user": u.ID, "userName": u.UserName}}); err != nil {
@@ -524,14 +562,28 @@ func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, sys
 	return a, u, nil
 }
 
-// decider is the viewer deciding access-review items: its audit actor and
-// its hub user, so governance refuses its own items.
-func (c *Console) decider(ctx context.Context, v *viewer) (governance.Decider, error) {
-	id, err := selfUserID(ctx, c.st, v.account)
-	if err != nil {
-		return governance.Decider{}, err
+// selfIn is the lifecycle.Self of console account id: inside the deciding
+// transaction it reads the account and the hub user it stands for
+// (selfUserID) from what the transaction reads. Read before it, from the
+// session's copy of the account, an account linked to nobody could be
+// linked to the very user the decision is about in between (a user
+// renamed to the account's name, or created with it) and the decision
+// would not see it.
+func selfIn(id string) lifecycle.Self {
+	return func(ctx context.Context, tx store.Ops) (string, error) {
+		a, err := tx.GetConsoleAccount(ctx, id)
+		if err != nil {
+			return "", fmt.Errorf("console account %s: %w", id, err)
+		}
+		return selfUserID(ctx, tx, a)
 	}
-	return governance.Decider{Actor: v.actor(), UserID: id}, nil
+}
+
+// decider is the viewer deciding access-review items: its audit actor and
+// its hub user, told inside the decision's transaction (selfIn), so
+// governance refuses its own items.
+func (c *Console) decider(v *viewer) governance.Decider {
+	return governance.Decider{Actor: v.actor(), Self: selfIn(v.account.ID)}
 }
 
 // Decider is the person behind an API actor, for access-review decisions
@@ -539,7 +591,10 @@ func (c *Console) decider(ctx context.Context, v *viewer) (governance.Decider, e
 // console session (APIActor, actor "console:<name>") is the hub user its
 // account is linked to, as in the console. Any other actor (an API token)
 // is no person and decides as the actor alone; the audit record names the
-// token.
+// token. For a console admin, Self tells the hub user again inside the
+// deciding transaction (selfIn), where governance.Service.Decide and
+// lifecycle.Engine.GrantAccessAs check it; UserID is the same answer read
+// now, for checks made outside a decision's transaction.
 func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.Decider, error) {
 	name, ok := strings.CutPrefix(a.Name, actorPrefix)
 	if !ok || a.System != actorSystem {
@@ -554,5 +609,5 @@ func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.De
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}
-	return governance.Decider{Actor: a, UserID: id}, nil
+	return governance.Decider{Actor: a, UserID: id, Self: selfIn(acct.ID)}, nil
 }

@@ -1,19 +1,23 @@
 package console_test
 
 import (
+	"cmp"
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"html"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/mattn/go-sqlite3" // a second user of a name, as a file from before names were folded holds one
 
 	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/console"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -238,5 +242,78 @@ func twin(t *testing.T, h *hubtest.Hub, id, userName string) {
 	}
 	if us, _, err := h.Store().ListUsers(t.Context(), store.UserQuery{UserName: userName}); err != nil || len(us) != 2 {
 		t.Fatalf("users named %s: %d, %v; want 2", userName, len(us), err)
+	}
+}
+
+// TestLeaverNameSameForInviteAndBootstrap: the invite form and `admin
+// bootstrap` make a new account by one rule (accountUser). A name only
+// deleted users have had is refused without a hub user given (409;
+// ErrHubUserGone for bootstrap): such an account would be linked to
+// nobody, so the leaver path could take it for nobody's. With the live
+// hub user it is for given, it is made, linked to that user by ID. A
+// disabled user's name is refused, with or without another user given. A
+// name no user ever had makes an account linked to nobody, as before.
+func TestLeaverNameSameForInviteAndBootstrap(t *testing.T) {
+	type outcome struct {
+		account, user string
+		status        int    // the invite form's; 0 for success
+		msg           string // in the refusal
+		linked        string // the user the account is linked to: "live", or "" for nobody
+	}
+	cases := []outcome{
+		{"Left", "", http.StatusConflict, `"Left" is the user name of a deleted hub user: an account of a leaver's name would be linked to nobody`, ""},
+		{"gone", "", http.StatusConflict, `hub user "gone" is disabled: a leaver gets no console account; enable the user in the identity provider first`, ""},
+		{"gone", "live", http.StatusConflict, `"gone" is the user name of another hub user than "live"`, ""},
+		{"left", "live", 0, "", "live"},
+		{"fresh", "", 0, "", ""},
+	}
+	for _, via := range []string{"invite", "bootstrap"} {
+		t.Run(via, func(t *testing.T) {
+			h := hubtest.Start(t, hubtest.Options{})
+			ctx := t.Context()
+			admin := bootstrapAdmin(t, h)
+			liveID := scimUser(t, h, "live", nil)
+			goneID := scimUser(t, h, "gone", nil)
+			scimPatch(t, h, goneID, map[string]any{"active": false})
+			leftID := scimUser(t, h, "left", nil)
+			if r := h.Do(t, "DELETE", "/scim/v2/Users/"+leftID, nil); r.Status != http.StatusNoContent {
+				t.Fatalf("SCIM DELETE: %d %s", r.Status, r.Body)
+			}
+			for _, tc := range cases {
+				var refused bool
+				var msg string
+				switch via {
+				case "invite":
+					r := admin.inviteAs(tc.account, tc.user, store.ConsoleAdmin)
+					refused, msg = r.Status != http.StatusCreated, html.UnescapeString(r.Body)
+					if refused && r.Status != tc.status || !refused && tc.status != 0 {
+						t.Errorf("invite %s for hub user %q: %d, want %d", tc.account, tc.user, r.Status, cmp.Or(tc.status, http.StatusCreated))
+					}
+				case "bootstrap":
+					_, err := console.BootstrapFor(ctx, h.Store(), auditLog(t, h), tc.account, tc.user, true, time.Now())
+					if refused = err != nil; refused {
+						msg = err.Error()
+					}
+					if gone := errors.Is(err, console.ErrHubUserGone); gone != strings.Contains(tc.msg, "a leaver") {
+						t.Errorf("bootstrap %s for hub user %q: %v; ErrHubUserGone %v, want %v", tc.account, tc.user, err, gone, !gone)
+					}
+				}
+				if refused != (tc.status != 0) || !strings.Contains(msg, tc.msg) {
+					if via == "invite" {
+						msg = "the page" // the status is above
+					}
+					t.Errorf("%s %s for hub user %q: refused %v (%s), want refused %v saying %q", via, tc.account, tc.user, refused, msg, tc.status != 0, tc.msg)
+				}
+				a, err := h.Store().GetConsoleAccountByName(ctx, tc.account)
+				switch {
+				case tc.status != 0 && !errors.Is(err, store.ErrNotFound):
+					t.Errorf("refused %s made account %+v (%v)", via, a, err)
+				case tc.status == 0 && err != nil:
+					t.Errorf("account %s after %s: %v", tc.account, via, err)
+				case tc.status == 0 && tc.linked == "live" && a.UserID != liveID, tc.status == 0 && tc.linked == "" && a.UserID != "":
+					t.Errorf("account %s after %s linked to %q, want %s", tc.account, via, a.UserID, cmp.Or(tc.linked, "nobody"))
+				}
+			}
+		})
 	}
 }

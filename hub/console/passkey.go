@@ -427,23 +427,10 @@ func InviteLink(publicURL, token string) string {
 var ErrAdminExists = errors.New("an admin with a passkey already exists: invite more admins from the console (Accounts)")
 
 // ErrHubUserGone is returned by Bootstrap for an account whose hub user
-// has left (hubUserGone), or a new account of a leaver's name
-// (leaverName): a link for it could not register a passkey, or would
-// give a leaver's name console access.
+// has left (hubUserGone), or a new account of a leaver's name or for a
+// hub user who has left (accountUser): a link for it could not register a
+// passkey, or would give a leaver's name console access.
 var ErrHubUserGone = errors.New("the hub user of this name is disabled or deleted")
-
-// leaverName reports whether name, for a new account, is a leaver's: the
-// hub user of the name (userToLink) is disabled, or there is none and
-// deleted users have had the name. Bootstrap refuses it until the
-// identity provider enables the user again or provisions a new user of
-// the name, whom the account is then linked to.
-func leaverName(ctx context.Context, ops store.UserOps, name string) (bool, error) {
-	u, ok, err := userToLink(ctx, ops, name)
-	if err != nil || ok {
-		return ok && u.State == store.UserDisabled, err
-	}
-	return hadDeletedUser(ctx, ops, name)
-}
 
 // Bootstrap creates (or, for an admin without a usable passkey, reuses)
 // the admin account name and returns a one-time invite token for it. It
@@ -453,9 +440,11 @@ func leaverName(ctx context.Context, ops store.UserOps, name string) (bool, erro
 // again after it was disabled gets in through the new link only: its
 // passkeys are revoked (enableAccount). A new account is linked to the
 // hub user of its name, if there is one (createAccount). An account whose
-// hub user has left, or a new account of a leaver's name (leaverName), is
-// refused with ErrHubUserGone, force or not: the identity provider decides
-// who has left, and the console would refuse the link anyway.
+// hub user has left, or a new account of a leaver's name (accountUser: the
+// name's user is disabled, or only deleted users have had the name), is
+// refused with ErrHubUserGone, force or not, as the console's invite form
+// refuses it: the identity provider decides who has left, and the console
+// would refuse the link anyway.
 func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string, force bool, now time.Time) (string, error) {
 	return BootstrapFor(ctx, st, log, name, "", force, now)
 }
@@ -465,9 +454,12 @@ func Bootstrap(ctx context.Context, st store.Store, log *audit.Log, name string,
 // links one (createAccount), whatever the account's name; "" is
 // Bootstrap. The user must exist and not have left: a disabled user, or a
 // userName only deleted users have had, is refused with ErrHubUserGone; a
-// userName no hub user has, or more than one has, is refused too. The
-// refusals of name stay as Bootstrap's. An existing account is reused only
-// if it is linked to that user already: a link is never changed.
+// userName no hub user has, or more than one has, is refused too. A new
+// account is linked as the invite form links one, by the same rule
+// (accountUser): one of a name only deleted users have had is made only
+// for the live hub user given, one of a disabled user's name not at all.
+// An existing account is reused only if it is linked to that user
+// already: a link is never changed.
 func BootstrapFor(ctx context.Context, st store.Store, log *audit.Log, name, userName string, force bool, now time.Time) (string, error) {
 	name, userName = strings.TrimSpace(name), strings.TrimSpace(userName)
 	if err := validName(name); err != nil {
@@ -486,13 +478,12 @@ func BootstrapFor(ctx context.Context, st store.Store, log *audit.Log, name, use
 				existing = &accounts[i]
 			}
 		}
-		var gone bool
-		if existing != nil {
-			gone, err = hubUserGone(ctx, tx, *existing)
-		} else {
-			gone, err = leaverName(ctx, tx, name)
-		}
-		if err != nil {
+		if existing == nil {
+			// Refused before anything else, as createAccount below would.
+			if _, _, err := accountUser(ctx, tx, name, userName); err != nil {
+				return err
+			}
+		} else if gone, err := hubUserGone(ctx, tx, *existing); err != nil {
 			return err
 		} else if gone {
 			return fmt.Errorf("%w: enable the user in the identity provider first (a leaver keeps no console access), or pick another name", ErrHubUserGone)

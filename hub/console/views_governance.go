@@ -292,11 +292,7 @@ func (c *Console) reviewDecide(w http.ResponseWriter, r *http.Request, v *viewer
 	if err != nil {
 		return err
 	}
-	who, err := c.decider(r.Context(), v)
-	if err != nil {
-		return err
-	}
-	out, err := g.Decide(r.Context(), who, it.ID, f[0], f[1])
+	out, err := g.Decide(r.Context(), c.decider(v), it.ID, f[0], f[1])
 	if err != nil {
 		return err
 	}

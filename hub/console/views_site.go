@@ -451,7 +451,8 @@ func (c *Console) refusePrivileged(ctx context.Context, v *viewer, u store.User,
 
 // siteGrant gives a worker of the viewer's sites a role at one of the
 // viewer's sites until a time, with a reason. Nobody grants themselves
-// access: the viewer's hub user (selfUserID) is refused with 403.
+// access: the viewer's hub user (selfUserID), read inside the grant's
+// transaction (selfIn), is refused with 403.
 func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	f, err := fields(r, "user", "role", "site", "until", "reason")
@@ -481,11 +482,7 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	self, err := selfUserID(ctx, c.st, v.account)
-	if err != nil {
-		return err
-	}
-	if _, err := c.cfg.Engine.GrantAccessBy(ctx, v.actor(), self, store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+	if _, err := c.cfg.Engine.GrantAccessAs(ctx, v.actor(), selfIn(v.account.ID), store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
 		if errors.Is(err, lifecycle.ErrSelfGrant) {
 			who := "an admin"
 			if v.admin() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -18,7 +19,8 @@ const (
 	// in for DormantAfter (kind dormant).
 	RuleConsoleNoSignIn = "console_no_signin"
 	// RuleConsoleOfLeaver: an enabled console account linked to a hub
-	// user who is disabled or deleted (kind orphaned). The leaver path
+	// user who is disabled or deleted, or linked to no hub user while a
+	// hub user of its name is disabled (kind orphaned). The leaver path
 	// disables such accounts; this means one was enabled again, or slipped
 	// through.
 	RuleConsoleOfLeaver = "console_account_of_inactive_user"
@@ -30,7 +32,9 @@ const (
 // consoleFindings evaluates the console account rules; with only set,
 // just for the accounts linked to that user. An account's hub user is the
 // one it is linked to by ID (store.ConsoleAccount.UserID), whatever its
-// userName is now; an account linked to none has no hub user.
+// userName is now; an account linked to none has no hub user, but is taken
+// for the leaver's while a hub user of its name is disabled
+// (disabledNamesake), as the console and the leaver path take it.
 func consoleFindings(ctx context.Context, ops store.Ops, d *directory, now time.Time, dormant time.Duration, only string) ([]Finding, error) {
 	accounts, err := ops.ListConsoleAccounts(ctx)
 	if err != nil {
@@ -51,6 +55,21 @@ func consoleFindings(ctx context.Context, ops store.Ops, d *directory, now time.
 				fmt.Sprintf("console account %s (%s) is enabled, but the hub user %s is %s", acct.Name, acct.Role, u.UserName, u.State))
 			f.consoleID = acct.ID
 			out = append(out, f)
+		}
+		if !hasUser {
+			u, ok, err := disabledNamesake(ctx, ops, acct)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				// UserID "": the finding is about no linked user, and
+				// Remediate evaluates it again on the whole directory.
+				f := newFinding(KindOrphaned, RuleConsoleOfLeaver, store.User{UserName: acct.Name}, "", consoleEntitlement(acct), u.Modified, RemedyDisableConsole,
+					fmt.Sprintf("console account %s (%s) is enabled and linked to no hub user, but the hub user of its name, %s, is %s: "+
+						"the account may be theirs", acct.Name, acct.Role, u.UserName, u.State))
+				f.consoleID = acct.ID
+				out = append(out, f)
+			}
 		}
 		creds, err := ops.ListConsoleCredentials(ctx, acct.ID)
 		if err != nil {
@@ -90,6 +109,30 @@ func consoleUser(ctx context.Context, ops store.Ops, d *directory, acct store.Co
 		return store.User{}, false, err
 	}
 	return u, true, nil
+}
+
+// disabledNamesake returns a disabled hub user whose userName is the name
+// of console account acct (store.FoldName), when acct is linked to no hub
+// user, and false when there is none. Such an account is one the link
+// migration could not place (two users from before names were folded had
+// the name): any user of its name may be its person, so the console
+// refuses it while one of them is disabled (hubUserGone) and the leaver
+// path disables it with either's leaving. Enabled while one is disabled,
+// it is a leaver's account left enabled, as a linked account of a
+// disabled user is. Deleted users do not count: a deleted user's
+// userName may be anybody's since.
+func disabledNamesake(ctx context.Context, ops store.UserOps, acct store.ConsoleAccount) (store.User, bool, error) {
+	if acct.UserID != "" || strings.TrimSpace(acct.Name) == "" {
+		return store.User{}, false, nil
+	}
+	us, _, err := ops.ListUsers(ctx, store.UserQuery{UserName: acct.Name, States: []store.UserState{store.UserDisabled}, Limit: 1})
+	if err != nil {
+		return store.User{}, false, fmt.Errorf("disabled hub users named like console account %s: %w", acct.Name, err)
+	}
+	if len(us) == 0 {
+		return store.User{}, false, nil
+	}
+	return us[0], true, nil
 }
 
 // consoleEntitlement names a console account in a finding: its ID keeps

@@ -3,6 +3,7 @@ package governance_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +115,77 @@ func consoleKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestConsoleFindingUnlinkedOfDisabledUser: a console account linked to no
+// hub user while hub users have its name is one the link migration could
+// not place (two users from before names were folded had it); the console
+// refuses it while one of them is disabled, and the leaver path disables
+// it with either's leaving. Enabled again while one is disabled, it is an
+// orphan as a linked account of a disabled user is: found, counted, and
+// remedied by disabling it. An unlinked account whose same-name user is
+// active, or only deleted users had its name, is no orphan.
+func TestConsoleFindingUnlinkedOfDisabledUser(t *testing.T) {
+	e := newEnv(t, t0)
+	ctx := context.Background()
+	day := 24 * time.Hour
+	zed := e.user("Zed", []string{"north"}, nil)
+	e.user("amy", []string{"north"}, nil)
+	del := e.user("del", []string{"north"}, nil)
+	if err := e.engine.DeleteUser(ctx, actor, del.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Made straight in the store, linked to nobody, as the migration
+	// leaves an account it could not place (the console would link it).
+	for _, name := range []string{"zed", "amy", "del"} {
+		if _, err := e.st.CreateConsoleAccount(ctx, store.ConsoleAccount{ID: "acct-" + name, Name: name, Role: store.ConsoleSupervisor, Sites: []string{"north"},
+			WebAuthnID: []byte("handle-" + name), CreatedBy: "test", Created: t0, Modified: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.CreateConsoleCredential(ctx, store.ConsoleCredential{ID: []byte("pk-" + name), AccountID: "acct-" + name, PublicKey: []byte{1}, Created: t0, LastUsed: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	e.at(t0.Add(day)).update(zed.ID, func(u *store.User) { u.Active = false })
+	if a, err := e.st.GetConsoleAccount(ctx, "acct-zed"); err != nil || a.Disabled.IsZero() || a.UserID != "" {
+		t.Fatalf("zed's account after Zed left: %+v, %v; want disabled, still linked to nobody", a, err)
+	}
+	if _, err := e.st.UpdateConsoleAccount(ctx, "acct-zed", func(a store.ConsoleAccount) (store.ConsoleAccount, error) {
+		a.Disabled, a.Modified = time.Time{}, t0.Add(2*day)
+		return a, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	e.at(t0.Add(3 * day))
+	fs, err := e.gov.Findings(ctx, governance.FindingsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphans := map[string]governance.Finding{}
+	for _, f := range fs {
+		if f.Rule == governance.RuleConsoleOfLeaver {
+			orphans[f.User] = f
+		}
+	}
+	f, ok := orphans["zed"]
+	if !ok || len(orphans) != 1 {
+		t.Fatalf("orphan findings %v, want zed's alone (amy's user is active; only a deleted user had del's name)", consoleKeys(orphans))
+	}
+	if f.Kind != governance.KindOrphaned || f.UserID != "" || f.Remediation != governance.RemedyDisableConsole ||
+		!strings.Contains(f.Detail, "linked to no hub user") || !strings.Contains(f.Detail, "Zed, is disabled") {
+		t.Errorf("zed's orphan finding = %+v, want kind orphaned, no user ID, naming the disabled Zed", f)
+	}
+	if r := e.numbers(); r.Counts.OrphanedAccounts != 1 {
+		t.Errorf("orphaned accounts %d, want 1 (zed's console account)", r.Counts.OrphanedAccounts)
+	}
+
+	rem, err := e.gov.Remediate(ctx, actor, f.ID, governance.FindingsOptions{})
+	if err != nil || rem.Outcome != "done" {
+		t.Fatalf("remediate zed's orphan finding: %+v, %v", rem, err)
+	}
+	if a, err := e.st.GetConsoleAccount(ctx, "acct-zed"); err != nil || a.Disabled.IsZero() {
+		t.Errorf("zed's account after the remediation: %+v, %v; want disabled", a, err)
+	}
 }

@@ -144,11 +144,15 @@ type FindingsOptions struct {
 //     Remediation: disable the console account.
 //   - orphaned/console_account_of_inactive_user: an enabled console
 //     account linked to a hub user who is disabled (deprovisioned) or
-//     deleted. Remediation: disable the console account. A console
-//     account linked to no hub user (the first admin of a hub, made by
-//     admin bootstrap, before or without the identity provider
-//     provisioning them) is not an orphan here: it never had an HR
-//     identity, and the console's Accounts page lists it for review.
+//     deleted; or linked to no hub user while a hub user of its name is
+//     disabled (an account the link migration could not place, which the
+//     console and the leaver path take for that user's: user_id is then
+//     empty and the detail names the user). Remediation: disable the
+//     console account. Any other console account linked to no hub user
+//     (the first admin of a hub, made by admin bootstrap, before or
+//     without the identity provider provisioning them) is not an orphan
+//     here: it never had an HR identity, and the console's Accounts page
+//     lists it for review.
 func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding, error) {
 	fs, _, err := s.findings(ctx, opt)
 	return fs, err

@@ -368,6 +368,11 @@ type Decider struct {
 	// now; the console resolves it. Decide refuses every decision on an
 	// item about UserID: nobody reviews their own access.
 	UserID string
+	// Self, when set, tells that user inside the decision's transaction,
+	// in place of UserID, so that the check reads what the decision reads
+	// (lifecycle.Self): the console passes the account, whose hub user
+	// may change between a read before the transaction and the decision.
+	Self lifecycle.Self
 }
 
 // Decide records a reviewer's decision on one item: keep, revoke (the
@@ -407,7 +412,13 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		if err != nil {
 			return err
 		}
-		if d.UserID != "" && it.UserID == d.UserID {
+		self := d.UserID
+		if d.Self != nil {
+			if self, err = d.Self(ctx, tx); err != nil {
+				return err
+			}
+		}
+		if self != "" && it.UserID == self {
 			return fmt.Errorf("%w: item %s is about your own access: nobody reviews their own access, another reviewer must decide it", ErrForbidden, it.ID)
 		}
 		if decision != DecisionComment && it.Decision != store.ReviewPending {
@@ -466,8 +477,8 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 			// membership or site it kept for a re-hire is gone now.
 			detail["removedWhileDisabled"] = true
 		}
-		if d.UserID != "" {
-			detail["deciderUser"] = d.UserID
+		if self != "" {
+			detail["deciderUser"] = self
 		}
 		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: "user:" + it.UserID, Detail: detail})
 	})

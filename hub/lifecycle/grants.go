@@ -56,6 +56,26 @@ func (e *Engine) GrantAccess(ctx context.Context, a Actor, g store.Grant) (store
 // actor is no person (an API token). A grant to grantorID is
 // ErrSelfGrant: nobody grants themselves access.
 func (e *Engine) GrantAccessBy(ctx context.Context, a Actor, grantorID string, g store.Grant) (store.Grant, error) {
+	if grantorID != "" && g.UserID == grantorID {
+		return store.Grant{}, fmt.Errorf("grant %s at %s: %w: %s approved a grant to itself", strings.TrimSpace(g.Role), strings.TrimSpace(g.Site), ErrSelfGrant, a.Name)
+	}
+	return e.GrantAccessAs(ctx, a, nil, g)
+}
+
+// Self tells, inside the transaction that makes a decision, which hub user
+// the person making it is (its ID), or "" when the actor is no person or a
+// person without a hub user. The check that nobody decides on their own
+// access must read what the decision reads: who a console account stands
+// for can change between a read before the transaction and the decision
+// (a user renamed to the account's name links the account to it), and a
+// self-grant would then slip through.
+type Self func(ctx context.Context, tx store.Ops) (userID string, err error)
+
+// GrantAccessAs is GrantAccessBy with the approving person's hub user
+// told by self inside the grant's transaction, before anything else is
+// read (nil: the actor is no person). A grant to that user is
+// ErrSelfGrant.
+func (e *Engine) GrantAccessAs(ctx context.Context, a Actor, self Self, g store.Grant) (store.Grant, error) {
 	now := e.now().UTC()
 	g.Role, g.Site, g.Reason = strings.TrimSpace(g.Role), strings.TrimSpace(g.Site), strings.TrimSpace(g.Reason)
 	if g.Start.IsZero() || g.Start.Before(now) {
@@ -63,9 +83,6 @@ func (e *Engine) GrantAccessBy(ctx context.Context, a Actor, grantorID string, g
 	}
 	if g.Approver == "" {
 		g.Approver = a.Name
-	}
-	if grantorID != "" && g.UserID == grantorID {
-		return store.Grant{}, fmt.Errorf("grant %s at %s: %w: %s approved a grant to itself", g.Role, g.Site, ErrSelfGrant, a.Name)
 	}
 	switch {
 	case g.UserID == "":
@@ -91,6 +108,15 @@ func (e *Engine) GrantAccessBy(ctx context.Context, a Actor, grantorID string, g
 	}
 	g.ID, g.Created, g.Revoked = uuid.NewString(), now, time.Time{}
 	err := e.run(ctx, func(tx store.Ops, _ *change) error {
+		if self != nil {
+			grantorID, err := self(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if grantorID != "" && g.UserID == grantorID {
+				return fmt.Errorf("%w: %s approved a grant to itself", ErrSelfGrant, a.Name)
+			}
+		}
 		u, err := tx.GetUser(ctx, g.UserID)
 		if err != nil {
 			return err
