@@ -2,8 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -58,16 +56,14 @@ const (
 // it goes with them, as it did before accounts were linked by ID: left
 // enabled, the leaver would keep the console. (Any other time a user of
 // the account's name exists, the account is linked to it.)
+//
+// The store returns just those accounts (the linked ones first), in one
+// indexed query: the leaver path does not read every console account.
 func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, a Actor, u store.User, why string) error {
-	accounts, err := tx.ListConsoleAccountsOfUser(ctx, u.ID)
+	accounts, err := tx.ListConsoleAccountsOfUserOrName(ctx, u.ID, u.UserName)
 	if err != nil {
 		return err
 	}
-	unlinked, err := unlinkedConsoleAccountsNamed(ctx, tx, u.UserName)
-	if err != nil {
-		return err
-	}
-	accounts = append(accounts, unlinked...)
 	now := e.now().UTC()
 	for _, acct := range accounts {
 		if !acct.Disabled.IsZero() {
@@ -95,27 +91,6 @@ func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, a Act
 			"user", u.ID, "sessionsEnded", n, "actor", a.Name)
 	}
 	return nil
-}
-
-// unlinkedConsoleAccountsNamed returns the console accounts linked to no
-// hub user whose name is userName under store.FoldName, ordered as
-// ListConsoleAccounts orders them. Console accounts are few.
-func unlinkedConsoleAccountsNamed(ctx context.Context, tx store.ConsoleOps, userName string) ([]store.ConsoleAccount, error) {
-	if strings.TrimSpace(userName) == "" {
-		return nil, nil
-	}
-	all, err := tx.ListConsoleAccounts(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("console accounts named %q: %w", userName, err)
-	}
-	key := store.FoldName(userName)
-	var out []store.ConsoleAccount
-	for _, acct := range all {
-		if acct.UserID == "" && store.FoldName(acct.Name) == key {
-			out = append(out, acct)
-		}
-	}
-	return out, nil
 }
 
 // linkConsoleAccounts links, inside tx, the console accounts linked to no

@@ -3,7 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/width"
 )
 
 // Console account roles. The strings are stored; never change them.
@@ -33,8 +38,10 @@ const (
 // when a hub user of its name is created or renamed while the account is
 // linked to nobody (LinkConsoleAccounts), and never changed after.
 type ConsoleAccount struct {
-	ID    string
-	Name  string // unique, case-insensitive; shown in the audit trail as console:<Name>
+	ID string
+	// Name is unique under ConsoleNameKey and shown in the audit trail as
+	// console:<Name>.
+	Name  string
 	Role  string // ConsoleAdmin, ConsoleSupervisor or ConsoleAuditor
 	Sites []string
 	// UserID is the ID of the hub user the account is linked to, "" for
@@ -48,6 +55,33 @@ type ConsoleAccount struct {
 	Version    int64
 	Created    time.Time
 	Modified   time.Time
+}
+
+// ConsoleNameKey returns the key under which console account names are
+// unique and looked up: two names are one when their keys are equal. An
+// account's name is its actor in the audit trail (console:<Name>), so
+// names that read alike must not be two accounts. The key is
+// Unicode canonical caseless matching (D145: case folding between
+// canonical decompositions) after PRECIS's width mapping (RFC 8265): a
+// decomposed "É" is the precomposed one, "Élodie" is "ÉLODIE", a
+// full-width "Ａｄａ" is "Ada", and "Straße" is "STRASSE".
+//
+// It is not PRECIS UsernameCaseMapped itself: that refuses names the
+// console has always accepted (spaces, as in "Ada Lovelace"; punctuation
+// outside ASCII), and would leave stored names without a key. Only
+// mappings are applied, never refusals. Folding, where PRECIS lower-cases,
+// makes the key coarser than PRECIS's: names equal under PRECIS have one
+// key. So do names equal under FoldName, the comparison hub users'
+// names and the link of a console account to the hub user of its name
+// use (LinkConsoleAccounts): at most one account made under this key has
+// a given user's name. (The tests check both for every rune.)
+func ConsoleNameKey(name string) string {
+	s := norm.NFD.String(width.Fold.String(name))
+	// Lower-casing first changes no fold but Cherokee's: x/text folds
+	// each capital syllable to its small letter and the small letter to
+	// the capital, instead of both to the capital (golang/go#46101).
+	s = cases.Fold().String(strings.ToLower(s))
+	return norm.NFC.String(s)
 }
 
 // ConsoleCredential is a console account's passkey.
@@ -121,11 +155,17 @@ type AuditSearch struct {
 // invitations and sessions, plus the few newest-first queries the console's
 // pages need.
 type ConsoleOps interface {
-	// CreateConsoleAccount stores a (Version becomes 1); ErrConflict if the
-	// name is taken.
+	// CreateConsoleAccount stores a (Version becomes 1); ErrConflict if
+	// another account's name has the ConsoleNameKey of a.Name.
 	CreateConsoleAccount(ctx context.Context, a ConsoleAccount) (ConsoleAccount, error)
 	GetConsoleAccount(ctx context.Context, id string) (ConsoleAccount, error)
-	// GetConsoleAccountByName finds an account by name, case-insensitively.
+	// GetConsoleAccountByName finds the account whose name has the
+	// ConsoleNameKey of name. A store that holds accounts from before
+	// that key may hold several of one key (their names differed when
+	// they were made, and a name is never changed behind its owner's
+	// back): of those it returns the one whose name is name exactly, else
+	// the one whose name equals it in ASCII case only (the comparison they
+	// were made under, which kept them apart), else ErrNotFound.
 	GetConsoleAccountByName(ctx context.Context, name string) (ConsoleAccount, error)
 	// GetConsoleAccountByWebAuthnID finds the account a passkey's user
 	// handle names.
@@ -136,10 +176,19 @@ type ConsoleOps interface {
 	// user userID, disabled ones included, ordered as ListConsoleAccounts
 	// orders them; none for "".
 	ListConsoleAccountsOfUser(ctx context.Context, userID string) ([]ConsoleAccount, error)
+	// ListConsoleAccountsOfUserOrName returns, disabled ones included, the
+	// accounts linked to the hub user userID (none for ""), then the
+	// accounts linked to no hub user whose Name equals userName under
+	// FoldName, the comparison LinkConsoleAccounts links under (none for
+	// a blank userName); each part ordered as ListConsoleAccounts orders
+	// them. These are what a leaver of that ID and userName takes with
+	// them: an unlinked account of their name may be theirs.
+	ListConsoleAccountsOfUserOrName(ctx context.Context, userID, userName string) ([]ConsoleAccount, error)
 	// UpdateConsoleAccount replaces the account with what fn returns (ID,
 	// Created, WebAuthnID and UserID kept; Version incremented): the link
 	// to a hub user is set only by CreateConsoleAccount and
-	// LinkConsoleAccounts.
+	// LinkConsoleAccounts. ErrConflict if the name changes to one whose
+	// ConsoleNameKey another account's name has.
 	UpdateConsoleAccount(ctx context.Context, id string, fn func(ConsoleAccount) (ConsoleAccount, error)) (ConsoleAccount, error)
 	// LinkConsoleAccounts links to the hub user userID every account,
 	// enabled or disabled, that is linked to no hub user (UserID "") and

@@ -94,10 +94,49 @@ UPDATE console_accounts SET user_id = coalesce(
 CREATE INDEX console_accounts_user_id ON console_accounts (user_id);
 `
 
+// schemaConsoleNameKeys makes console account names unique and looked up
+// under store.ConsoleNameKey (Unicode case folding and normalization)
+// instead of SQLite's NOCASE, which folds ASCII only and so let "Élodie"
+// and "élodie", or a precomposed and a decomposed "É", be two accounts
+// that read as one in the audit trail. The key is a plain column
+// (name_key) that the store writes with each name; the backfill calls
+// consoleNameKeyFunc, which only the writer connection has, but nothing
+// in the schema does.
+//
+// A file may hold accounts whose names differ under NOCASE but share a
+// key. The step keeps every one of them, with its name: a name is the
+// actor of its account's audit records (console:<name>) and what its
+// person signs in as, so renaming one (a suffix) would rewrite who did
+// what in the evidence, and dropping or disabling one would lock a person
+// out unasked. Instead the oldest account of each key (by created, then
+// id) holds the key, with an empty name_clash, and each later one gets
+// its own ID as name_clash: the unique index on (name_key, name_clash)
+// takes them all, and refuses every new name, or changed name, whose key
+// an account holds (the store writes an empty name_clash with each new
+// or changed name). Which of such accounts are one person's, and which
+// to disable, is an admin's call: they stay as they were. The NOCASE
+// index stays too: it keeps the names of such accounts apart in ASCII
+// case, which lookups by name rely on (GetConsoleAccountByName).
+const schemaConsoleNameKeys = `
+ALTER TABLE console_accounts ADD COLUMN name_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE console_accounts ADD COLUMN name_clash TEXT NOT NULL DEFAULT '';
+UPDATE console_accounts SET name_key = ` + consoleNameKeyFunc + `(name);
+UPDATE console_accounts SET name_clash = id WHERE EXISTS (SELECT 1 FROM console_accounts o
+	WHERE o.name_key = console_accounts.name_key
+	AND (o.created < console_accounts.created OR o.created = console_accounts.created AND o.id < console_accounts.id));
+CREATE UNIQUE INDEX console_accounts_name_key ON console_accounts (name_key, name_clash);
+`
+
+// consoleNameKeyFunc is store.ConsoleNameKey as an SQL function of the
+// writer connection, for schemaConsoleNameKeys.
+const consoleNameKeyFunc = "shiftgate_console_name_key"
+
 // Accounts.
 
 // consoleAccountCols are the columns of console_accounts in
 // consoleAccountArgs order; user_id was added by schemaConsoleUserLink.
+// name_key and name_clash (schemaConsoleNameKeys) are written next to
+// them and never read back.
 const consoleAccountCols = `id, name, role, sites, webauthn_id, created_by, disabled, version, created, modified, user_id`
 
 func scanConsoleAccount(s scanner) (store.ConsoleAccount, error) {
@@ -142,8 +181,9 @@ func (o ops) CreateConsoleAccount(ctx context.Context, a store.ConsoleAccount) (
 		return store.ConsoleAccount{}, fmt.Errorf("create console account %s: %w", a.Name, err)
 	}
 	err = o.write(ctx, func(q querier) error {
-		_, err := q.ExecContext(ctx, `INSERT INTO console_accounts (`+consoleAccountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
-		return mapErr(err)
+		_, err := q.ExecContext(ctx, `INSERT INTO console_accounts (`+consoleAccountCols+`, name_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(args, store.ConsoleNameKey(a.Name))...)
+		return consoleNameTaken(mapErr(err), a.Name)
 	})
 	if err != nil {
 		return store.ConsoleAccount{}, fmt.Errorf("create console account %s: %w", a.Name, err)
@@ -159,12 +199,50 @@ func (o ops) GetConsoleAccount(ctx context.Context, id string) (store.ConsoleAcc
 	return a, nil
 }
 
+// GetConsoleAccountByName reads every account of the name's key: one,
+// unless schemaConsoleNameKeys found several.
 func (o ops) GetConsoleAccountByName(ctx context.Context, name string) (store.ConsoleAccount, error) {
-	a, err := getConsoleAccount(ctx, o.read, `name = ? COLLATE NOCASE`, name)
+	as, err := queryAll(ctx, o.read, scanConsoleAccount, `SELECT `+consoleAccountCols+` FROM console_accounts
+		WHERE name_key = ? ORDER BY created, id`, store.ConsoleNameKey(name))
 	if err != nil {
 		return store.ConsoleAccount{}, fmt.Errorf("get console account %q: %w", name, err)
 	}
-	return a, nil
+	if len(as) == 1 {
+		return as[0], nil
+	}
+	if i := slices.IndexFunc(as, func(a store.ConsoleAccount) bool { return a.Name == name }); i >= 0 {
+		return as[i], nil
+	}
+	// The NOCASE index keeps these apart: at most one matches.
+	if i := slices.IndexFunc(as, func(a store.ConsoleAccount) bool { return equalFoldASCII(a.Name, name) }); i >= 0 {
+		return as[i], nil
+	}
+	if len(as) > 1 {
+		return store.ConsoleAccount{}, fmt.Errorf("get console account %q: %w: %d accounts from before names were compared in Unicode share the name; give one's exact name",
+			name, store.ErrNotFound, len(as))
+	}
+	return store.ConsoleAccount{}, fmt.Errorf("get console account %q: %w", name, store.ErrNotFound)
+}
+
+// equalFoldASCII reports whether a and b are equal with ASCII letters
+// folded, as SQLite's NOCASE compares.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func (o ops) GetConsoleAccountByWebAuthnID(ctx context.Context, handle []byte) (store.ConsoleAccount, error) {
@@ -203,8 +281,36 @@ func (o ops) ListConsoleAccountsOfUser(ctx context.Context, userID string) ([]st
 	return as, nil
 }
 
+// ListConsoleAccountsOfUserOrName finds both parts through
+// console_accounts_user_id: the unlinked accounts (an empty user_id) are
+// few, and their names are compared with foldNameFunc, which the reader
+// and writer connections have, as LinkConsoleAccounts compares them.
+// (Their name_key is another comparison: store.ConsoleNameKey.)
+func (o ops) ListConsoleAccountsOfUserOrName(ctx context.Context, userID, userName string) ([]store.ConsoleAccount, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if userID != "" {
+		where, args = append(where, `user_id = ?`), append(args, userID)
+	}
+	if strings.TrimSpace(userName) != "" {
+		where, args = append(where, `(user_id = '' AND `+foldNameFunc+`(name) = ?)`), append(args, store.FoldName(userName))
+	}
+	if len(where) == 0 {
+		return nil, nil
+	}
+	as, err := queryAll(ctx, o.read, scanConsoleAccount, `SELECT `+consoleAccountCols+` FROM console_accounts
+		WHERE `+strings.Join(where, " OR ")+` ORDER BY user_id = '', created, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list console accounts of user %s or named %q: %w", userID, userName, err)
+	}
+	return as, nil
+}
+
 // LinkConsoleAccounts compares names with foldNameFunc, which the writer
-// connection has: console accounts are few, and keep no name key.
+// connection has: console accounts are few, and their name key is
+// another comparison (store.ConsoleNameKey).
 func (o ops) LinkConsoleAccounts(ctx context.Context, userID, userName string, at time.Time) ([]store.ConsoleAccount, error) {
 	err := checkTime(at)
 	if err == nil && userID == "" {
@@ -248,9 +354,14 @@ func (o ops) UpdateConsoleAccount(ctx context.Context, id string, fn func(store.
 		if err != nil {
 			return err
 		}
-		_, err = q.ExecContext(ctx, `UPDATE console_accounts SET name = ?2, role = ?3, sites = ?4, created_by = ?6,
-			disabled = ?7, version = ?8, modified = ?10 WHERE id = ?1`, args...)
-		return mapErr(err)
+		if a.Name == old.Name {
+			// The name's key is left as stored: disabling an account
+			// must not fail on its name.
+			_, err = q.ExecContext(ctx, `UPDATE console_accounts SET role = ?3, sites = ?4, created_by = ?6,
+				disabled = ?7, version = ?8, modified = ?10 WHERE id = ?1`, args...)
+			return mapErr(err)
+		}
+		return renameConsoleAccount(ctx, q, args, a.Name)
 	})
 	if fnErr != nil {
 		return store.ConsoleAccount{}, fnErr
@@ -259,6 +370,40 @@ func (o ops) UpdateConsoleAccount(ctx context.Context, id string, fn func(store.
 		return store.ConsoleAccount{}, fmt.Errorf("update console account %s: %w", id, err)
 	}
 	return normConsoleAccount(a), nil
+}
+
+// renameConsoleAccount stores an update (consoleAccountArgs) that changes
+// the account's name: the new name must be free under its key, whatever
+// name_clash the account had. When the account held its old key for
+// accounts that share it (schemaConsoleNameKeys), the oldest of them
+// holds it now, so the key stays taken.
+func renameConsoleAccount(ctx context.Context, q querier, args []any, name string) error {
+	var oldKey, oldClash string
+	if err := q.QueryRowContext(ctx, `SELECT name_key, name_clash FROM console_accounts WHERE id = ?`, args[0]).Scan(&oldKey, &oldClash); err != nil {
+		return mapErr(err)
+	}
+	key := store.ConsoleNameKey(name)
+	if _, err := q.ExecContext(ctx, `UPDATE console_accounts SET name = ?2, role = ?3, sites = ?4, created_by = ?6,
+		disabled = ?7, version = ?8, modified = ?10, name_key = ?12, name_clash = '' WHERE id = ?1`, append(args, key)...); err != nil {
+		return consoleNameTaken(mapErr(err), name)
+	}
+	if oldClash != "" || oldKey == key {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, `UPDATE console_accounts SET name_clash = '' WHERE id =
+		(SELECT id FROM console_accounts WHERE name_key = ? ORDER BY created, id LIMIT 1)`, oldKey)
+	return mapErr(err)
+}
+
+// consoleNameTaken says which name a unique violation of a console
+// account's name (console_accounts_name_key, or the NOCASE
+// console_accounts_name) is about; other errors pass unchanged.
+func consoleNameTaken(err error, name string) error {
+	if errors.Is(err, store.ErrConflict) && strings.Contains(err.Error(), "console_accounts.name") {
+		return fmt.Errorf("%w: console account name %q is taken: names that differ only in case, width or how accents are encoded are one name",
+			store.ErrConflict, name)
+	}
+	return err
 }
 
 // Credentials.

@@ -178,6 +178,9 @@ func open(ctx context.Context, path string, tick <-chan time.Time) (*DB, error) 
 		if err := c.RegisterFunc(foldNameFunc, store.FoldName, true); err != nil {
 			return err
 		}
+		if err := c.RegisterFunc(consoleNameKeyFunc, store.ConsoleNameKey, true); err != nil {
+			return err
+		}
 		return c.RegisterFunc(txLostFunc, func() (int64, error) { return 0, errTxLost }, false)
 	}
 	writer := sql.OpenDB(wconnector)

@@ -35,6 +35,7 @@ func migrations() []migration {
 		{name: "device certificates pinned by serial", sql: schemaDeviceCerts},
 		{name: "Unicode case-insensitive site and kiosk names", sql: schemaSiteDeviceNameKeys},
 		{name: "console accounts linked to hub users by ID", sql: schemaConsoleUserLink},
+		{name: "Unicode console account names", sql: schemaConsoleNameKeys},
 	}
 }
 

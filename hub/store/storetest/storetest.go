@@ -97,6 +97,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConsoleSessions", testConsoleSessions},
 		{"ConsoleQueries", testConsoleQueries},
 		{"ConsoleAccountLinks", testConsoleAccountLinks},
+		{"ConsoleAccountNames", testConsoleAccountNames},
+		{"ConsoleAccountsOfUserOrName", testConsoleAccountsOfUserOrName},
 		{"PolicyVersions", testPolicyVersions},
 		{"PolicyConcurrent", testPolicyConcurrent},
 	}
