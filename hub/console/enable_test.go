@@ -207,3 +207,26 @@ func TestBootstrapRefusesGoneHubUser(t *testing.T) {
 		t.Errorf("kim's passkey from before the leaver: %d, want 401", r.Status)
 	}
 }
+
+// TestBootstrapFindsAccountUnderUnicodeName: `admin bootstrap` finds an
+// existing account as the store compares names (case, and how an accent
+// is encoded), so a name typed with a decomposed É in another case reuses
+// the admin account "Élodie" rather than colliding with it.
+func TestBootstrapFindsAccountUnderUnicodeName(t *testing.T) {
+	h := hubtest.Start(t, hubtest.Options{})
+	ctx := t.Context()
+	st := h.Store()
+	if _, err := console.Bootstrap(ctx, st, auditLog(t, h), "Élodie", false, time.Now()); err != nil {
+		t.Fatalf("bootstrap Élodie: %v", err)
+	}
+	if _, err := console.Bootstrap(ctx, st, auditLog(t, h), "E\u0301LODIE", false, time.Now()); err != nil {
+		t.Fatalf("bootstrap E\\u0301LODIE again, before any passkey: %v, want the account Élodie reused", err)
+	}
+	all, err := st.ListConsoleAccounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Name != "Élodie" {
+		t.Errorf("accounts %+v, want the one account Élodie", all)
+	}
+}

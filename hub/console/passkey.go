@@ -472,11 +472,15 @@ func BootstrapFor(ctx context.Context, st store.Store, log *audit.Log, name, use
 		if err != nil {
 			return err
 		}
+		// The account of the name as the store compares names (Unicode
+		// case and normalization: store.ConsoleNameKey), so that
+		// "E\u0301lodie" finds "Élodie" rather than colliding with it.
 		var existing *store.ConsoleAccount
-		for i, a := range accounts {
-			if strings.EqualFold(a.Name, name) {
-				existing = &accounts[i]
-			}
+		switch a, err := tx.GetConsoleAccountByName(ctx, name); {
+		case err == nil:
+			existing = &a
+		case !errors.Is(err, store.ErrNotFound):
+			return err
 		}
 		if existing == nil {
 			// Refused before anything else, as createAccount below would.
