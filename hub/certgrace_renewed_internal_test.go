@@ -48,8 +48,8 @@ func TestCutDueSpareChannelRenewedOver(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	opened := &x509.Certificate{SerialNumber: big.NewInt(0xa), NotBefore: t0.Add(-48 * time.Hour)}
-	issued := &x509.Certificate{SerialNumber: big.NewInt(0xc), NotBefore: t0.Add(-time.Minute)}
+	opened := &x509.Certificate{SerialNumber: big.NewInt(0xa), NotBefore: t0.Add(-48 * time.Hour), NotAfter: t0.Add(28 * 24 * time.Hour)}
+	issued := &x509.Certificate{SerialNumber: big.NewInt(0xc), NotBefore: t0.Add(-time.Minute), NotAfter: t0.Add(30 * 24 * time.Hour)}
 	if _, err := s.st.CreateDevice(t.Context(), store.Device{ID: "d1", Name: "north-1", Site: "north", Profile: "generic-x86", State: store.DeviceActive,
 		Created: t0, Modified: t0, CertSerial: "c", CertIssued: issued.NotBefore, PrevCertSerial: "a", PrevCertUntil: t0}); err != nil {
 		t.Fatal(err)
@@ -63,8 +63,11 @@ func TestCutDueSpareChannelRenewedOver(t *testing.T) {
 	if out := logs.String(); strings.Contains(out, "closing a kiosk's channel") {
 		t.Errorf("cutDue closed the channel a renewal was made over:\n%s", out)
 	}
-	if n := c.cuts.len(); n != 0 {
-		t.Errorf("%d channels watched after cutDue, want 0: the channel speaks for the hub's current certificate", n)
+	if n := c.cuts.len(); n != 1 {
+		t.Errorf("%d channels watched after cutDue, want 1: the channel speaks for the hub's current certificate, until it expires", n)
+	}
+	if due := c.cuts.due(issued.NotAfter.Add(-time.Second)); len(due) != 0 {
+		t.Errorf("the channel renewed over is due before the certificate it was issued expires")
 	}
 
 	// The channel that did not renew is closed, as before.

@@ -76,20 +76,25 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 	if d.State != store.DeviceActive {
 		return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
 	}
-	// A channel opened with the certificate the kiosk's last renewal
-	// replaced is taken until that certificate's grace ends, and no
-	// longer. The handshake took it, but the peer chooses when to say
-	// hello: one that comes after the grace ended (or after a renewal
-	// replaced the certificate the handshake took) is refused, as the
-	// handshake would refuse the certificate now.
+	// A channel is taken until its certificate expires, and one opened
+	// with the certificate the kiosk's last renewal replaced only until
+	// that certificate's grace ends. The handshake took it, but the peer
+	// chooses when to say hello: one that comes after that end (or after
+	// a renewal replaced the certificate the handshake took) is refused,
+	// as the handshake would refuse the certificate now. Otherwise the
+	// channel is closed at that end (cutDue), unless a renewal over it
+	// makes it speak for a newer certificate.
 	if cert := push.PeerCertificate(ctx); cert != nil {
-		if end, limited := certGraceEnd(d, cert); limited {
-			if !end.After(c.s.cfg.Now()) {
+		end, superseded := certTakenUntil(d, cert)
+		if !end.After(c.s.cfg.Now()) {
+			if superseded {
 				return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: supersededHello,
 					Err: fmt.Errorf("device %s: certificate %s was replaced by a renewal, and is no longer taken", deviceID, enroll.SerialOf(cert))}
 			}
-			c.cuts.watch(ctx, deviceID, cert, end)
+			return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: expiredHello,
+				Err: fmt.Errorf("device %s: certificate %s expired at %s", deviceID, enroll.SerialOf(cert), cert.NotAfter.UTC().Format(time.RFC3339))}
 		}
+		c.cuts.watch(ctx, deviceID, cert, end)
 	}
 	c.devices.Store(deviceID, d)
 	c.s.seen.mark(deviceID, c.s.cfg.Now())
@@ -214,7 +219,7 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		if !wire.KnownReason(se.Reason) {
 			// The reason goes into the session record and the audit
 			// trail: a kiosk may not write what it likes there.
-			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "session.end: unknown reason (see agent/wire's Reason constants)", Err: fmt.Errorf("reason %q", se.Reason)}
+			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "session.end: unknown reason (see agent/wire's Reason constants)", Err: fmt.Errorf("reason %q", store.Clip(se.Reason, maxKioskErrorCode))}
 		}
 		if err := c.s.engine.EndSessionOn(ctx, deviceActor(deviceID), deviceID, se.SessionID, se.Reason); err != nil {
 			return wire.Envelope{}, err
@@ -246,7 +251,8 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		})
 		return wire.Envelope{}, err
 	}
-	return wire.Envelope{}, fmt.Errorf("%s: %w", env.Type, push.ErrUnknownType)
+	// The type is the kiosk's (a frame's worth, at most): cut short for the log.
+	return wire.Envelope{}, fmt.Errorf("%s: %w", store.Clip(env.Type, maxKioskErrorCode), push.ErrUnknownType)
 }
 
 // A kiosk's error message goes into the hub log and, answering a push,
@@ -422,11 +428,13 @@ func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRe
 			Err:     fmt.Errorf("device %s renews more often than once per %s", deviceID, renewInterval)}
 	}
 	var (
-		der      []byte
-		leaf     *x509.Certificate
-		stale    bool // the channel's certificate is no longer taken
-		fromPrev bool // renewed with the certificate the last renewal replaced
-		d        store.Device
+		der         []byte
+		leaf        *x509.Certificate
+		stale       bool              // the channel's certificate is no longer taken
+		expired     *x509.Certificate // the channel's certificate, expired
+		expiredName string
+		fromPrev    bool // renewed with the certificate the last renewal replaced
+		d           store.Device
 	)
 	err := c.s.st.InTx(ctx, func(tx store.Ops) error {
 		var err error
@@ -441,8 +449,11 @@ func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRe
 			// it, and a renewal presented as the issued one would make
 			// that one the previous certificate and drop the one the
 			// kiosk holds at once, instead of after its grace.
+			// An expired certificate is not renewed (it no longer
+			// opens a channel either): the channel's one then, unless a
+			// renewal over the channel issued it a newer one.
 			peer := opened
-			if issued != opened && !d.TakesCert(enroll.SerialOf(opened), opened.NotBefore, now) {
+			if issued != opened && (!d.TakesCert(enroll.SerialOf(opened), opened.NotBefore, now) || !now.Before(opened.NotAfter)) {
 				peer = issued
 			}
 			presented = enroll.SerialOf(peer)
@@ -450,6 +461,14 @@ func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRe
 				stale = true
 				return d, &push.SafeError{Code: wire.ErrState, Message: "this channel was opened with a device certificate that has since been replaced: reconnect with the newest one, then renew",
 					Err: fmt.Errorf("device %s: the channel's certificate %s is superseded by %s", deviceID, presented, d.CertSerial)}
+			}
+			// Unless the hub CA has expired too (device certificates end
+			// with it): then signing fails below, the hub's fault, which
+			// no new enrollment would mend.
+			if !now.Before(peer.NotAfter) && now.Before(c.s.certs.CA.Cert.NotAfter) {
+				expired, expiredName = peer, d.Name
+				return d, &push.SafeError{Code: wire.ErrState, Message: expiredRenewal,
+					Err: fmt.Errorf("device %s: the channel's certificate %s expired at %s", deviceID, presented, peer.NotAfter.UTC().Format(time.RFC3339))}
 			}
 			var err error
 			der, err = c.s.certs.CA.SignDeviceCSR(cr.CSR, deviceID, enroll.DeviceCertLifetime, now)
@@ -488,6 +507,10 @@ func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRe
 		log.Warn("certificate renewal refused: the kiosk's channel was opened with a certificate since replaced; closing it so that the kiosk reconnects with its newest one",
 			"device", deviceID, "serial", presented)
 		c.s.push.DisconnectChannel(ctx, supersededClose) // this channel, not a newer one of the device
+	case expired != nil:
+		log.Warn("certificate renewal refused: the kiosk's device certificate has expired, and an expired certificate is not renewed; closing its channel. It is refused from now on: find out why its renewals failed (the agent's log), disable it and enroll it again",
+			"device", deviceID, "name", expiredName, "serial", presented, "not_after", expired.NotAfter.UTC())
+		c.s.push.DisconnectChannel(ctx, expiredClose)
 	case err == nil && fromPrev:
 		log.Warn("device certificate renewed with the certificate the last renewal replaced: the kiosk did not take that renewal's answer, or the old key is used elsewhere; the certificate the last renewal issued is no longer taken",
 			"device", deviceID, "name", d.Name, "renewed_with", presented, "issued", d.CertSerial, "previous_until", d.PrevCertUntil)
@@ -495,9 +518,10 @@ func (c *channel) renewCert(ctx context.Context, deviceID string, cr wire.CertRe
 	if err != nil {
 		return wire.Envelope{}, err
 	}
-	// The channel speaks for the new certificate from now on.
+	// The channel speaks for the new certificate from now on, until it
+	// expires.
 	c.speaksFor(ctx, leaf)
-	c.cuts.forget(ctx)
+	c.cuts.watch(ctx, deviceID, leaf, leaf.NotAfter)
 	return wire.New(wire.TypeCert, "", "", wire.Cert{Cert: der})
 }
 
@@ -521,11 +545,27 @@ func (c *channel) speaksFor(ctx context.Context, cert *x509.Certificate) {
 
 // supersededClose is the close reason of a channel whose device
 // certificate the hub no longer takes, and supersededHello the refusal of
-// its hello.
+// its hello; expiredClose, expiredHello and expiredRenewal say the same of
+// a certificate that has expired, which only a new enrollment replaces.
 const (
 	supersededClose = "device certificate superseded: reconnect with the newest one"
 	supersededHello = "this channel's device certificate was replaced by a renewal: reconnect with the newest one"
+	expiredClose    = "device certificate expired: enroll this kiosk again"
+	expiredHello    = "this kiosk's device certificate has expired: enroll this kiosk again"
+	expiredRenewal  = "this kiosk's device certificate has expired and cannot be renewed: enroll this kiosk again"
 )
+
+// certTakenUntil says until when the hub takes cert, a certificate of
+// device d, on a channel: until it expires, and a certificate the hub
+// takes only until its grace ends (certGraceEnd) until then if that is
+// sooner, which superseded then says. The zero time (over already, and
+// superseded) for a certificate the hub does not take at all.
+func certTakenUntil(d store.Device, cert *x509.Certificate) (end time.Time, superseded bool) {
+	if end, limited := certGraceEnd(d, cert); limited && end.Before(cert.NotAfter) {
+		return end, true
+	}
+	return cert.NotAfter, false
+}
 
 // certGraceEnd says until when the hub takes cert, a certificate of
 // device d (store.Device.TakesCert): limited is false when it takes it
@@ -547,14 +587,16 @@ func certGraceEnd(d store.Device, cert *x509.Certificate) (end time.Time, limite
 }
 
 // cutGraceEnded closes, every interval until ctx ends, the channels whose
-// certificate's grace has ended by the hub's clock (graceCuts). The TLS
+// certificate the hub no longer takes by its clock (graceCuts): one that
+// has expired, or one a renewal replaced whose grace has ended. The TLS
 // handshake checks a device certificate once, and a channel lives for
 // days: a channel opened with the certificate a renewal replaced (by a
 // kiosk that lost the renewal's answer, or by whoever else holds its old
-// key) would otherwise go on past the grace for as long as it lasts. A
-// channel a renewal was made over is not cut: it speaks for the
-// certificate it was issued (renewCert). Each pass costs a look at the
-// earliest end until one is due.
+// key) would otherwise go on past the grace for as long as it lasts, and
+// one whose kiosk never renewed past its certificate's expiry. A channel
+// a renewal was made over is cut only when the certificate it was issued
+// expires: it speaks for that one (renewCert). Each pass costs a look at
+// the earliest end until one is due.
 func (c *channel) cutGraceEnded(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -568,11 +610,11 @@ func (c *channel) cutGraceEnded(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// cutDue closes the channels whose certificate's grace is over at now.
-// Each device is read again first: its record may have changed since the
-// channel was watched (a database restored from a backup). A channel
-// whose device cannot be read is closed all the same: the kiosk
-// reconnects, and the TLS handshake decides.
+// cutDue closes the channels whose certificate the hub no longer takes at
+// now (certTakenUntil). Each device is read again first: its record may
+// have changed since the channel was watched (a database restored from a
+// backup). A channel whose device cannot be read is closed all the same:
+// the kiosk reconnects, and the TLS handshake decides.
 func (c *channel) cutDue(ctx context.Context, now time.Time) {
 	log := c.s.cfg.Logger
 	for _, cut := range c.cuts.due(now) {
@@ -582,45 +624,50 @@ func (c *channel) cutDue(ctx context.Context, now time.Time) {
 		d, err := c.s.st.GetDevice(ctx, cut.deviceID)
 		// The certificate the channel speaks for now, read after its
 		// device: a renewal over the channel while due had taken it out
-		// (so that the renewal's forget found nothing) made it speak for
+		// (so that the renewal's watch added it again) made it speak for
 		// the certificate the renewal issued, which the hub takes.
 		cert := cut.cert
 		if cc := c.channelCert(cut.ctx); cc != nil {
 			cert = cc
 		}
 		serial := enroll.SerialOf(cert)
+		reason := supersededClose
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return // the hub is stopping and closes every channel
 		case err != nil:
-			log.Warn("cannot read the device of a channel whose certificate's grace has ended: closing the channel; the kiosk reconnects and the TLS handshake decides",
+			log.Warn("cannot read the device of a channel whose certificate the hub takes no longer (its grace ended, or it expired): closing the channel; the kiosk reconnects and the TLS handshake decides",
 				"device", cut.deviceID, "serial", serial, "err", err)
 		case d.State != store.DeviceActive:
-			log.Info("closing the channel of a disabled kiosk whose certificate's grace has ended", "device", d.ID, "name", d.Name, "serial", serial)
+			log.Info("closing the channel of a disabled kiosk whose certificate's grace has ended or that has expired", "device", d.ID, "name", d.Name, "serial", serial)
 		default:
-			end, limited := certGraceEnd(d, cert)
-			if !limited {
-				continue
-			}
+			end, superseded := certTakenUntil(d, cert)
 			if end.After(now) {
 				c.cuts.watch(cut.ctx, cut.deviceID, cert, end)
 				continue
+			}
+			if !superseded {
+				reason = expiredClose
+				log.Warn("closing a kiosk's channel: its device certificate has expired, and the kiosk did not renew it over the channel. It is refused from now on: find out why its renewals failed (the agent's log), disable it and enroll it again",
+					"device", d.ID, "name", d.Name, "site", d.Site, "serial", serial, "not_after", cert.NotAfter.UTC())
+				break
 			}
 			args := []any{"device", d.ID, "name", d.Name, "site", d.Site, "serial", serial, "current_serial", d.CertSerial, "grace_ended", cut.end.UTC()}
 			// The kiosk lost its newest certificate, or it is not the
 			// kiosk: as verifyDevice says at the handshake.
 			log.Warn("closing a kiosk's channel opened with a device certificate a renewal replaced, whose grace has ended. A kiosk that lost its newest certificate is refused from now on (disable it and enroll it again); otherwise the kiosk's old key is in use elsewhere", args...)
 		}
-		c.s.push.DisconnectChannel(cut.ctx, supersededClose)
+		c.s.push.DisconnectChannel(cut.ctx, reason)
 	}
 }
 
-// graceCuts are the open channels whose device certificate the hub takes
-// only until an end (certGraceEnd), earliest end first: a channel joins
-// when it opens with such a certificate (Hello), and leaves when it ends,
-// when it is due, or when a renewal is made over it (renewCert: it then
-// speaks for the certificate the renewal issued). Memory is one entry per
-// such channel, and a pass that finds nothing due looks at the first only.
+// graceCuts are the open channels with the time until which the hub
+// takes their device certificate (certTakenUntil), earliest end first: a
+// channel joins when it opens (Hello), moves when a renewal is made over
+// it (renewCert: it then speaks for the certificate the renewal issued,
+// until that one expires), and leaves when it ends or when it is due.
+// Memory is one entry per channel, and a pass that finds nothing due
+// looks at the first only.
 type graceCuts struct {
 	mu    sync.Mutex
 	queue graceQueue
@@ -637,9 +684,9 @@ type graceCut struct {
 	stop     func() bool // stops the removal at the channel's end
 }
 
-// watch has the channel of ctx (of deviceID, opened with cert) closed at
-// end unless it has ended by then; a channel watched already gets the
-// new end.
+// watch has the channel of ctx (of deviceID, speaking for cert) closed
+// at end unless it has ended by then; a channel watched already gets the
+// new end and certificate.
 func (g *graceCuts) watch(ctx context.Context, deviceID string, cert *x509.Certificate, end time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -647,7 +694,7 @@ func (g *graceCuts) watch(ctx context.Context, deviceID string, cert *x509.Certi
 		return
 	}
 	if e, ok := g.byCtx[ctx]; ok {
-		e.end = end
+		e.end, e.cert = end, cert
 		heap.Fix(&g.queue, e.index)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 
@@ -228,7 +229,7 @@ func (c *conn) readHello() (wire.Hello, string, bool) {
 		c.writeNow(undecodable(frame))
 	} else if env.Type != wire.TypeHello {
 		c.writeNow(errorFrame(env.ID, wire.ErrState, "the first message must be hello"))
-		err = fmt.Errorf("%s before hello", env.Type)
+		err = fmt.Errorf("%s before hello", logText(env.Type))
 	} else if err = env.Unmarshal(&hello); err != nil {
 		c.writeNow(errorFrame(env.ID, wire.ErrBadMessage, "malformed hello"))
 	}
@@ -425,7 +426,7 @@ func (c *conn) handle(frame []byte) {
 		}
 		// A late or duplicate ack: nothing to do, and answering an ack
 		// with an error invites loops.
-		c.hub.log.Debug("push: ack of nothing outstanding", "device", c.deviceID, "re", env.Re)
+		c.hub.log.Debug("push: ack of nothing outstanding", "device", c.deviceID, "re", logText(env.Re))
 		return
 	case wire.TypeHello:
 		c.enqueue(errorFrame(env.ID, wire.ErrState, "hello already received"))
@@ -441,7 +442,7 @@ func (c *conn) handle(frame []byte) {
 		// audited, and a kiosk must not write the trail at will.
 		if env.Re != "" {
 			if _, ok := c.takePending(env.Re); !ok {
-				c.hub.log.Debug("push: error answering nothing outstanding", "device", c.deviceID, "re", env.Re)
+				c.hub.log.Debug("push: error answering nothing outstanding", "device", c.deviceID, "re", logText(env.Re))
 				env.Re = ""
 			}
 		}
@@ -535,9 +536,9 @@ func (c *conn) serveRequest(env wire.Envelope) {
 		}
 		code, msg := errorReply(err)
 		if code == wire.ErrInternal {
-			c.hub.log.Error("push: request failed", "device", c.deviceID, "type", env.Type, "err", err)
+			c.hub.log.Error("push: request failed", "device", c.deviceID, "type", logText(env.Type), "err", err)
 		} else {
-			c.hub.log.Info("push: request refused", "device", c.deviceID, "type", env.Type, "err", err)
+			c.hub.log.Info("push: request refused", "device", c.deviceID, "type", logText(env.Type), "err", err)
 		}
 		if env.Type != wire.TypeError {
 			c.enqueue(errorFrame(env.ID, code, msg))
@@ -550,11 +551,30 @@ func (c *conn) serveRequest(env wire.Envelope) {
 	reply.V, reply.Re = wire.Version, env.ID
 	b, err := reply.Encode()
 	if err != nil {
-		c.hub.log.Error("push: encode reply", "device", c.deviceID, "type", reply.Type, "err", err)
+		c.hub.log.Error("push: encode reply", "device", c.deviceID, "type", logText(reply.Type), "err", err)
 		c.enqueue(errorFrame(env.ID, wire.ErrInternal, "internal error"))
 		return
 	}
 	c.enqueue(b)
+}
+
+// maxLogText is how much of a text the kiosk chose (a message type, an
+// ID) goes into a log line: a frame may hold wire.MaxMessageBytes of it,
+// and the log is the operator's, not the kiosk's. Every wire type and ID
+// is far shorter.
+const maxLogText = 64
+
+// logText is s cut to maxLogText bytes (at a rune boundary), saying how
+// long it was when it is cut.
+func logText(s string) string {
+	if len(s) <= maxLogText {
+		return s
+	}
+	cut := maxLogText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…(%d bytes)", s[:cut], len(s))
 }
 
 // errorReply maps a handler error to a wire error code and a message safe
