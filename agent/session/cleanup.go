@@ -182,7 +182,7 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 		// an unrelated process since: only a group still led by the
 		// recorded process, or holding a marked process, is ours.
 		if groupOurs(r.pgid, r.start, dir) {
-			groups = append(groups, group{pgid: r.pgid})
+			groups = append(groups, group{pgid: r.pgid, start: r.start})
 		}
 	}
 	cg := ""

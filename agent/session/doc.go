@@ -106,10 +106,14 @@
 //     cgroup. Give a session user in production. Without a cgroup the
 //     sweeps repeat SIGKILL until nothing is left, or fail the teardown.
 //   - Process groups are signalled by number (kill(-pgid)): no pidfd
-//     names a group. A group of the session whose processes have all
-//     ended (during the grace period, say), and whose number a new
-//     process has taken for a group of its own meanwhile, would get the
-//     signal meant for the session's group.
+//     names a group. Once a group of the session has emptied, a new
+//     process may take its number for a group of its own (a service
+//     systemd starts, a shell's job). A number is no longer signalled once
+//     the group is known to have emptied after its leader was reaped, or
+//     once a process whose PID it is is not the leader that was launched
+//     (group.ours). A group of another that took the number and whose own
+//     leader has exited too, leaving members, cannot be told from the
+//     session's group whose leader exited, and gets the signal.
 //   - Where the kernel offers no pidfds (before Linux 5.4, or a seccomp
 //     filter that forbids them), Go signals by PID: the check before the
 //     signal then narrows the PID-reuse window but does not close it.

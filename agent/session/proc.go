@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -19,7 +20,44 @@ const pollEvery = 20 * time.Millisecond
 // group is a process group to end.
 type group struct {
 	pgid  int
+	start uint64        // the leader's start time; 0 when unknown
 	ended chan struct{} // closed when the leader is reaped; nil when not our child
+	// gone, if set, is set once the group has emptied after its leader
+	// was reaped (proc.gone), or was found to be another's (ours).
+	gone *atomic.Bool
+}
+
+// ours reports whether process group number g.pgid still names the
+// session's group. The kernel keeps a group's number from any new process
+// while the group has a member; once it has emptied, a process may get
+// the number as its PID and make a group of its own (every service systemd
+// starts does, and a shell's job), which is not the session's and must not
+// be signalled, least of all by an agent running as root. So the group is
+// not ours when it emptied after its leader was reaped (g.gone), or when a
+// process whose PID is the number is not the leader that was launched: its
+// start time differs, or the launched leader (our child) has been reaped.
+// A group of another whose leader has exited, leaving members, cannot be
+// told from the session's own group whose leader exited: it is signalled.
+func (g group) ours() bool {
+	if g.gone != nil && g.gone.Load() {
+		return false
+	}
+	reaped := false
+	if g.ended != nil {
+		select {
+		case <-g.ended:
+			reaped = true
+		default:
+		}
+	}
+	st, ok := readStat(g.pgid)
+	if !ok || !reaped && (g.start == 0 || st.start == g.start) {
+		return true
+	}
+	if g.gone != nil {
+		g.gone.Store(true) // for good: the number is another's now
+	}
+	return false
 }
 
 // settleDelay separates the two looks that confirm a session's processes
@@ -46,6 +84,9 @@ func (m *Manager) kill(ctx context.Context, dir, cg string, groups []group, swee
 	}
 	signal := func(sig syscall.Signal) {
 		for _, g := range groups {
+			if !g.ours() {
+				continue
+			}
 			if err := syscall.Kill(-g.pgid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 				errs = append(errs, fmt.Errorf("signal process group %d with %s: %w", g.pgid, sig, err))
 			}
@@ -56,7 +97,7 @@ func (m *Manager) kill(ctx context.Context, dir, cg string, groups []group, swee
 	}
 	gone := func() bool {
 		for _, g := range groups {
-			if groupAlive(g.pgid) {
+			if g.ours() && groupAlive(g.pgid) {
 				return false
 			}
 			if g.ended != nil {
@@ -105,7 +146,7 @@ func (m *Manager) kill(ctx context.Context, dir, cg string, groups []group, swee
 	if !ok {
 		var left []string
 		for _, g := range groups {
-			if groupAlive(g.pgid) {
+			if g.ours() && groupAlive(g.pgid) {
 				left = append(left, strconv.Itoa(g.pgid))
 			}
 		}

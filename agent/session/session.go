@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -545,6 +546,9 @@ type proc struct {
 	pgid  int
 	start uint64        // leader's start time (/proc/PID/stat field 22)
 	ended chan struct{} // closed once the leader is reaped; nil if not our child
+	// gone is set once the group is known to have emptied after the
+	// leader was reaped: its number may name another's group since.
+	gone atomic.Bool
 }
 
 // ID returns the session ID.
@@ -597,6 +601,11 @@ func (s *Session) Launch(app App) error {
 	p := &proc{app: app.ID, pgid: cmd.Process.Pid, ended: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait() // reaps the leader; the group is watched through kill(-pgid, 0)
+		// No member left, zombies included: the group is gone for good
+		// and its number free for another process's group (group.ours).
+		if errors.Is(syscall.Kill(-p.pgid, 0), syscall.ESRCH) {
+			p.gone.Store(true)
+		}
 		close(p.ended)
 	}()
 	if st, ok := readStat(p.pgid); ok {
@@ -649,7 +658,7 @@ func (s *Session) Teardown(ctx context.Context) error {
 	t0 := time.Now()
 	groups := make([]group, 0, len(s.procs))
 	for _, p := range s.procs {
-		groups = append(groups, group{pgid: p.pgid, ended: p.ended})
+		groups = append(groups, group{pgid: p.pgid, start: p.start, ended: p.ended, gone: &p.gone})
 	}
 	var errs []error
 	sweep := s.m.sweepUID(s.id)

@@ -41,6 +41,15 @@ any other failure. "COMMAND -h" lists a command's flags.
 `
 
 func main() {
+	// The agent enforces sessions (expiry, idle timeout, revocations)
+	// whoever reads its events. A Go program that does not handle SIGPIPE
+	// is killed by its first write to a stdout or stderr pipe whose reader
+	// has gone (a kiosk shell that crashed, a log pipe that closed), which
+	// left the worker's session open, its apps running and nothing ending
+	// them. Notified, such a write fails with EPIPE instead: the events
+	// are lost (said once on stderr) and the agent goes on. Notified, not
+	// ignored: an ignored SIGPIPE would be inherited by the session apps.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -218,7 +227,7 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// Events go to stdout from their own goroutine: a reader that stops
 	// draining stdout must not freeze the state machine (revocations,
 	// expiries). Whatever is queued at exit is written if it can be.
-	events := agent.NewQueuedSink(agent.NewJSONLines(stdout), agent.DefaultEventQueue, log)
+	events := agent.NewQueuedSink(&eventOutput{out: agent.NewJSONLines(stdout), log: log}, agent.DefaultEventQueue, log)
 	defer events.Close(time.Second)
 	a, err := agent.New(agent.Config{
 		StateDir: *state, Authenticators: src, Reader: reader, Warning: *warning, Logger: log,
@@ -239,6 +248,22 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	go readCommands(stdin, a, stderr, log)
 	log.Info("agent running", "state", *state)
 	return a.Run(ctx)
+}
+
+// eventOutput writes the events to stdout and says once on stderr when
+// that fails (the reader has gone): the agent goes on without them.
+type eventOutput struct {
+	out    *agent.JSONLines
+	log    *slog.Logger
+	failed bool // said; only the sink's goroutine uses it
+}
+
+func (o *eventOutput) Emit(e agent.Event) {
+	o.out.Emit(e)
+	if err := o.out.Err(); err != nil && !o.failed {
+		o.failed = true
+		o.log.Error("cannot write events to stdout: they are lost from now on; sessions are still enforced", "err", err)
+	}
 }
 
 // intents is what stdin commands drive.

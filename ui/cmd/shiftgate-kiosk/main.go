@@ -30,6 +30,14 @@ import (
 )
 
 func main() {
+	// The kiosk locks the screen and enforces sessions whoever reads its
+	// events: a Go program that does not handle SIGPIPE is killed by its
+	// first write to a stdout or stderr pipe whose reader has gone, which
+	// left the signed-in worker's session open and its apps running.
+	// Notified, such a write fails with EPIPE and the events are lost.
+	// Notified, not ignored: an ignored SIGPIPE would be inherited by the
+	// session apps.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	exit := func(err error) {
 		stop()
