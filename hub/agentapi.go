@@ -126,15 +126,20 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	// by), not the one net/http would write.
 	w.Header().Set("Date", s.cfg.Now().UTC().Format(http.TimeFormat))
 	addr := sourceAddr(r)
+	// tooMany answers 429 for source from (the address, its IPv6 /64 or
+	// /48, which the guard counts wrong codes against: see guardKey).
 	tooMany := func(from string, wait time.Duration) {
+		if from != addr && strings.Contains(from, "/") {
+			from = fmt.Sprintf("%s (which %s is in)", from, addr)
+		}
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeAPIJSON(w, http.StatusTooManyRequests, apiError{fmt.Sprintf("too many wrong enrollment codes from %s: try again in %d s with a new code from shiftgate-hub device code", from, secs)})
 	}
 	// A source refused already is refused before its request is read;
 	// begin decides, below.
-	if wait := s.enrollGuard.blocked(addr, s.cfg.Now()); wait > 0 {
-		tooMany(addr, wait)
+	if wait, from := s.enrollGuard.blocked(addr, s.cfg.Now()); wait > 0 {
+		tooMany(from, wait)
 		return
 	}
 	var req wire.EnrollRequest
@@ -155,7 +160,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		tooMany("new addresses while the hub tracks as many others with wrong codes as it can", blocked.Wait)
 		return
 	case errors.As(err, &blocked):
-		tooMany(addr, blocked.Wait)
+		tooMany(blocked.Source, blocked.Wait)
 		return
 	case errors.Is(err, errEnrollBusy):
 		w.Header().Set("Retry-After", "1")

@@ -311,14 +311,17 @@ func TestEnrollGuardKey(t *testing.T) {
 // in its /48 and IPv4 addresses are not merged.
 func TestEnrollGuardMergeNet48(t *testing.T) {
 	t.Run("an attacker's /48 takes one entry", func(t *testing.T) {
+		// Three refused /64s, the last 2 minutes in: fewer wrong codes
+		// than the /48's own limit (enrollNet48Limit), so it is the
+		// full table that merges them.
 		g := newEnrollGuard()
-		g.max = 8
-		for i := range 8 { // refused, the last 7 minutes in
+		g.max = 3
+		for i := range 3 {
 			wrongCodes(t, g, fmt.Sprintf("2001:db8:a:%x::1", i), enrollFailLimit, guardT0.Add(time.Duration(i)*time.Minute))
 		}
-		now := guardT0.Add(8 * time.Minute)
+		now := guardT0.Add(3 * time.Minute)
 		mustBlock(t, g, "2001:db8:a:100::1", "2001:db8:a::/48", now) // a new /64 of it: the scan merges
-		mustBlock(t, g, "2001:db8:a:7::1", "2001:db8:a::/48", now)   // a merged one
+		mustBlock(t, g, "2001:db8:a:2::1", "2001:db8:a::/48", now)   // a merged one
 		if len(g.sources) != 1 {
 			t.Errorf("after the merge: %d sources tracked, want the /48 alone", len(g.sources))
 		}
@@ -329,7 +332,7 @@ func TestEnrollGuardMergeNet48(t *testing.T) {
 		mustTake(t, g, "2001:db8:b:1::2", "2001:db8:b:1::/64", now)
 		// The /48 is refused as long as its last refused /64 was, and
 		// its /64s count on their own again after.
-		last := guardT0.Add(7*time.Minute + enrollFailWindow)
+		last := guardT0.Add(2*time.Minute + enrollFailWindow)
 		mustBlock(t, g, "2001:db8:a:0::1", "2001:db8:a::/48", last.Add(-time.Nanosecond))
 		mustTake(t, g, "2001:db8:a:0::1", "2001:db8:a::/64", last)
 		if _, ok := g.sources["2001:db8:a::/48"]; ok {

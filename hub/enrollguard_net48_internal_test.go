@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/certs"
@@ -27,7 +29,10 @@ func TestEnrollGuardNet48AttackHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	const max = 8
+	// Three refused /64s fill it: fewer wrong codes than the /48's own
+	// limit (enrollNet48Limit, 80), so it is the full table that merges
+	// them (TestEnrollGuardNet48LimitHTTP attacks a table with room).
+	const max = 3
 	s.enrollGuard.max = max
 	key, err := certs.NewDeviceKey()
 	if err != nil {
@@ -89,5 +94,88 @@ func TestEnrollGuardNet48AttackHTTP(t *testing.T) {
 		if status := post(addr, newCode(fmt.Sprintf("site-kiosk-%d", i))); status != http.StatusOK {
 			t.Errorf("a good code from %s, during the attack: %d, want 200", addr, status)
 		}
+	}
+}
+
+// TestEnrollGuardNet48LimitHTTP: an attacker holding an IPv6 /48 sends
+// 20 wrong codes from each of 500 /64s, with the table far from full. It
+// gets enrollNet48Limit (80) of them checked (403), not 10,000; the rest
+// are refused (429). The window over, it gets as many again, no more.
+// Meanwhile a site elsewhere still has its codes checked. (Before the /48
+// had a limit of its own, every one of the 10,000 was checked: a write
+// transaction each on the hub's one writer.)
+func TestEnrollGuardNet48LimitHTTP(t *testing.T) {
+	now := guardT0
+	s, err := New(t.Context(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	key, err := certs.NewDeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := certs.NewCSR(key, "kiosk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(remoteAddr, code string) int {
+		t.Helper()
+		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
+		req := httptest.NewRequest("POST", wire.EnrollPath, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = remoteAddr
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	const wrong = "0000-0000-0000-0000"
+	// attack sends perNet wrong codes from each of nets /64s of the
+	// attacker's /48, starting at the /64 first, and counts the answers.
+	attack := func(first, nets, perNet int) map[int]int {
+		got := map[int]int{}
+		for i := range nets {
+			addr := fmt.Sprintf("[2001:db8:a:%x::1]:40000", first+i)
+			for range perNet {
+				got[post(addr, wrong)]++
+			}
+		}
+		return got
+	}
+
+	got := attack(0, 500, enrollFailLimit)
+	if got[http.StatusForbidden] != enrollNet48Limit || got[http.StatusTooManyRequests] != 500*enrollFailLimit-enrollNet48Limit {
+		t.Errorf("500 /64s of one /48 × %d wrong codes: %v (status → count), want %d × 403 and the rest 429", enrollFailLimit, got, enrollNet48Limit)
+	}
+	// The refusal names what the address counts against: its /48.
+	b, _ := json.Marshal(wire.EnrollRequest{Code: wrong, CSR: csr, Profile: "generic-x86"})
+	req := httptest.NewRequest("POST", wire.EnrollPath, bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = "[2001:db8:a:ffff::7]:40000"
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if want := "from 2001:db8:a::/48 (which 2001:db8:a:ffff::7 is in)"; rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("a new /64 of the refused /48: %d %s, want 429 saying %q", rec.Code, rec.Body, want)
+	}
+	if n := len(s.enrollGuard.sources); n != 1 {
+		t.Errorf("%d sources tracked, want the /48 alone", n)
+	}
+	code, err := enroll.NewCode(t.Context(), s.st, s.audit, "test", "site-kiosk", "north", "", s.cfg.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status := post("[2001:db8:b:1::5]:5000", wrong); status != http.StatusForbidden {
+		t.Errorf("a wrong code from another /48, during the attack: %d, want 403", status)
+	}
+	if status := post("203.0.113.9:5000", code); status != http.StatusOK {
+		t.Errorf("a good code from elsewhere, during the attack: %d, want 200", status)
+	}
+
+	// The hub's clock stood at guardT0: a window later the /48 starts
+	// afresh, with the same limit.
+	now = guardT0.Add(enrollFailWindow)
+	got = attack(0x1000, 100, enrollFailLimit)
+	if got[http.StatusForbidden] != enrollNet48Limit {
+		t.Errorf("the next window, 100 /64s × %d wrong codes: %v (status → count), want %d × 403", enrollFailLimit, got, enrollNet48Limit)
 	}
 }
