@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -456,10 +457,33 @@ func (a *Agent) setState(s State) {
 }
 
 func (a *Agent) persist() {
-	if err := writeSessionState(a.cfg.StateDir, sessionState{Session: a.session, Pending: a.pending}); err != nil {
+	if err := saveSessionState(a.cfg.StateDir, sessionState{Session: a.session, Pending: a.pending}); err != nil {
 		a.log.Error("cannot save the session state", "err", err)
+		if a.session == nil {
+			a.dropSessionFile()
+		}
 	}
 	a.publish()
+}
+
+// saveSessionState is writeSessionState; tests make it fail.
+var saveSessionState = writeSessionState
+
+// dropSessionFile removes session.json when the kiosk holds no session
+// and the file could not be written to say so (a full disk, say): the
+// file would still name the session that has ended, and an agent
+// restarted now would restore it, signed in, for the next person at the
+// kiosk. Removing needs no space. The session.end reports queued in it
+// go with it; the hub makes up for them, as a hello that names no live
+// session ends the kiosk's sessions the hub still holds.
+func (a *Agent) dropSessionFile() {
+	err := os.Remove(filepath.Join(a.cfg.StateDir, SessionFile))
+	switch {
+	case err == nil:
+		a.log.Warn("removed the session state rather than leave it naming an ended session; its queued session.end reports are lost", "file", SessionFile)
+	case !errors.Is(err, fs.ErrNotExist):
+		a.log.Error("cannot remove the session state, which still names an ended session: a restarted agent would restore it; free space in the state directory or remove the file", "file", filepath.Join(a.cfg.StateDir, SessionFile), "err", err)
+	}
 }
 
 // publish makes what the next hello reports of the kiosk's sessions
