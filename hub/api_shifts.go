@@ -129,7 +129,10 @@ func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycl
 // of the user's there (lifecycle.Engine.ExtendShift says which). The
 // route is admin-only (s.admin: an admin token or a console admin's
 // session; a supervisor's session is 403), and an admin may act at every
-// site: supervisors extend in the console, at their own sites.
+// site: supervisors extend in the console, at their own sites. A console
+// admin calling with its session may not extend the shift of the hub user
+// its account stands for (403), checked inside the extension's
+// transaction (lifecycle.Engine.ExtendShiftAs).
 func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	var req struct {
 		Site   string    `json:"site"`
@@ -146,15 +149,25 @@ func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
-	// A console admin calling with its session is the hub user of its
-	// name, and does not approve its own extension (as for grants).
-	if who, err := s.console.Decider(r.Context(), a); err != nil {
+	// A console admin calling with its session is the hub user its
+	// account stands for, and does not approve its own extension (as for
+	// grants). who.UserID, read now, refuses early; who.Self is read again
+	// inside the extension's transaction, which decides: the account may
+	// be linked to u in between (u renamed to its name).
+	who, err := s.console.Decider(r.Context(), a)
+	if err != nil {
 		return err
-	} else if who.UserID != "" && who.UserID == u.ID {
-		writeAPIJSON(w, http.StatusForbidden, apiError{"you cannot extend your own shift: ask another admin"})
+	}
+	const ownShift = "you cannot extend your own shift: ask another admin"
+	if who.UserID != "" && who.UserID == u.ID {
+		writeAPIJSON(w, http.StatusForbidden, apiError{ownShift})
 		return nil
 	}
-	x, moved, err := s.engine.ExtendShift(r.Context(), a, u.ID, req.Site, req.Until, req.Reason)
+	x, moved, err := s.engine.ExtendShiftAs(r.Context(), a, who.Self, u.ID, req.Site, req.Until, req.Reason)
+	if errors.Is(err, lifecycle.ErrSelfGrant) {
+		writeAPIJSON(w, http.StatusForbidden, apiError{ownShift})
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -500,6 +500,8 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 // late handover): policy counts it as shift time on that site's kiosks
 // only, the worker's live sessions there get the later end at once, and
 // the extension is audited with the site and the supervisor as approver.
+// Nobody extends their own shift: the viewer's hub user, read inside the
+// extension's transaction (selfIn), is refused with 403.
 func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	f, err := fields(r, "user", "site", "until", "reason")
@@ -515,9 +517,13 @@ func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) 
 		return err
 	}
 	// Nobody approves their own extension: more time at the kiosk is
-	// access, as a grant is (siteGrant).
+	// access, as a grant is (siteGrant). Checked here so that the viewer
+	// hears it before any other refusal, and again, authoritatively,
+	// inside the extension's transaction (ExtendShiftAs): the account may
+	// be linked to u in between.
+	errOwnShift := &statusError{http.StatusForbidden, "you cannot extend your own shift: ask another supervisor or an admin"}
 	if ownUser(v.account, u) {
-		return &statusError{http.StatusForbidden, "you cannot extend your own shift: ask another supervisor or an admin"}
+		return errOwnShift
 	}
 	if !v.admin() {
 		// An extension lengthens the worker's access at the site with
@@ -533,7 +539,10 @@ func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	if _, _, err := c.cfg.Engine.ExtendShift(ctx, v.actor(), u.ID, site, until, f[3]); err != nil {
+	if _, _, err := c.cfg.Engine.ExtendShiftAs(ctx, v.actor(), selfIn(v.account.ID), u.ID, site, until, f[3]); err != nil {
+		if errors.Is(err, lifecycle.ErrSelfGrant) {
+			return errOwnShift
+		}
 		return err
 	}
 	return done(w, r, "/console/site/", "shift-extended")

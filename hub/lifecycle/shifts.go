@@ -341,8 +341,21 @@ var errDryRun = errors.New("dry run")
 //
 // The engine checks the site against the user, not the actor: whoever
 // calls it decides that the actor may act at site (the console: a
-// supervisor's own sites; the JSON API: admins only).
+// supervisor's own sites; the JSON API: admins only). ExtendShift checks
+// no approving person: see ExtendShiftAs.
 func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID, site string, until time.Time, reason string) (store.ShiftExtension, []ExpiryChange, error) {
+	return e.ExtendShiftAs(ctx, a, nil, userID, site, until, reason)
+}
+
+// ExtendShiftAs is ExtendShift with the approving person's hub user told
+// by self inside the extension's transaction, before anything else is
+// read (nil: the actor is no person, an API token). An extension of that
+// user's own shift is ErrSelfGrant: more time at the kiosk is access, and
+// nobody approves their own (as for GrantAccessAs). The check reads what
+// the extension reads, so a console account linked to the worker between
+// a caller's own check and the extension (a user renamed to an unlinked
+// account's name) is refused all the same.
+func (e *Engine) ExtendShiftAs(ctx context.Context, a Actor, self Self, userID, site string, until time.Time, reason string) (store.ShiftExtension, []ExpiryChange, error) {
 	now := e.now().UTC()
 	reason = strings.TrimSpace(reason)
 	site = strings.TrimSpace(site)
@@ -361,6 +374,15 @@ func (e *Engine) ExtendShift(ctx context.Context, a Actor, userID, site string, 
 	x := store.ShiftExtension{ID: uuid.NewString(), UserID: userID, Start: now, End: until.UTC(), Reason: reason, Approver: a.Name, Created: now}
 	var moved []ExpiryChange
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		if self != nil {
+			approverID, err := self(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if approverID != "" && approverID == userID {
+				return fmt.Errorf("%w: %s approved an extension of its own shift", ErrSelfGrant, a.Name)
+			}
+		}
 		u, err := tx.GetUser(ctx, userID)
 		if err != nil {
 			return err

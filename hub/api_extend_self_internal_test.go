@@ -1,0 +1,140 @@
+package hub
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/console"
+	"github.com/shiftgate/shiftgate/hub/governance"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
+)
+
+// renameStore is the hub's store with a change made once, as the next
+// transaction begins: what another request commits after a handler read
+// the store and before the handler's deciding transaction starts.
+type renameStore struct {
+	store.Store
+	mu     sync.Mutex
+	before func()
+	fired  bool
+}
+
+func (s *renameStore) InTx(ctx context.Context, fn func(tx store.Ops) error) error {
+	s.mu.Lock()
+	f := s.before
+	s.before = nil
+	s.mu.Unlock()
+	if f != nil {
+		f()
+		s.mu.Lock()
+		s.fired = true
+		s.mu.Unlock()
+	}
+	return s.Store.InTx(ctx, fn)
+}
+
+// TestAPISelfExtendCheckedInTransaction: a console admin whose account is
+// linked to nobody calls POST /api/v1/users/bob/extend with its session.
+// The handler's early check (Console.Decider's UserID) finds no hub user
+// for the account; then, as the extension's transaction begins, bob is
+// renamed to the account's name, which links the account to bob. The
+// extension is of the caller's own shift by then and is answered with the
+// API's 403 for one: who.Self is read inside the extension's transaction.
+// Nothing is stored.
+func TestAPISelfExtendCheckedInTransaction(t *testing.T) {
+	ctx := t.Context()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := &renameStore{Store: db}
+	key := make([]byte, 32)
+	alog, err := audit.New(key, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := audit.NewSigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: alog, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gov, err := governance.New(governance.Config{Store: st, Audit: alog, Engine: eng, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := console.New(console.Config{Store: st, Engine: eng, Audit: alog, AuditKey: key, AuditSigner: signer,
+		RPID: "hub.example.test", Origin: "https://hub.example.test", Governance: gov})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{st: st, engine: eng, gov: gov, console: c}
+
+	scim := lifecycle.Actor{Name: "token:okta", System: "scim"}
+	now := time.Now().UTC()
+	bob, err := eng.CreateUser(ctx, scim, store.User{ID: "u-bob", UserName: "bob", Active: true, Sites: []string{"north"},
+		Shifts: []store.Shift{{Start: now.Add(-2 * time.Hour), End: now.Add(30 * time.Minute)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateConsoleAccount(ctx, store.ConsoleAccount{ID: "acct-kim", Name: "kim", Role: store.ConsoleAdmin,
+		WebAuthnID: []byte("handle-kim"), CreatedBy: "test", Created: now, Modified: now}); err != nil {
+		t.Fatal(err)
+	}
+	st.before = func() {
+		if _, err := eng.UpdateUser(context.Background(), scim, bob.ID, func(u store.User) (store.User, error) {
+			u.UserName = "kim"
+			return u, nil
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+
+	body := `{"site": "north", "until": "` + now.Add(2*time.Hour).Format(time.RFC3339) + `", "reason": "late handover"}`
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/users/bob/extend", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetPathValue("userName", "bob")
+	w := httptest.NewRecorder()
+	if err := s.apiExtendShift(w, req, lifecycle.Actor{Name: "console:kim", System: "console"}); err != nil {
+		t.Fatalf("extend: %v, want a 403 answer", err)
+	}
+
+	if !st.fired {
+		t.Fatal("the rename did not run before a transaction: the test did not race")
+	}
+	if a, err := db.GetConsoleAccountByName(ctx, "kim"); err != nil || a.UserID != bob.ID {
+		t.Fatalf("account kim after the rename: %+v, %v; want it linked to bob", a, err)
+	}
+	var got struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &got); w.Code != http.StatusForbidden || err != nil ||
+		got.Error != "you cannot extend your own shift: ask another admin" {
+		t.Errorf("answer %d %s, want 403 saying you cannot extend your own shift", w.Code, w.Body)
+	}
+	if xs, err := db.ListShiftExtensions(ctx, bob.ID); err != nil || len(xs) != 0 {
+		t.Errorf("extensions of bob after the refused self-extension: %+v, %v; want none", xs, err)
+	}
+	if recs, err := db.ListAudit(ctx, store.AuditQuery{Action: "shift.extend"}); err != nil || len(recs) != 0 {
+		t.Errorf("shift.extend records after the refused self-extension: %d, %v; want none", len(recs), err)
+	}
+}
