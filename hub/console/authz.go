@@ -340,23 +340,41 @@ func ownUser(a store.ConsoleAccount, u store.User) bool {
 	return u.State != store.UserDeleted && strings.TrimSpace(a.Name) != "" && store.FoldName(u.UserName) == store.FoldName(a.Name)
 }
 
-// selfUserID is the one hub user ID that stands for console account a
-// where a check takes one (governance.Decider, the grantor of a grant):
-// the user a is linked to; for an account linked to nobody, the one user,
-// not deleted, of its name (ownUser), or "" when there is none or more
-// than one.
-func selfUserID(ctx context.Context, ops store.UserOps, a store.ConsoleAccount) (string, error) {
-	if id := hubUserOf(a); id != "" || strings.TrimSpace(a.Name) == "" {
-		return id, nil
+// selfUserIDs are the hub users that stand for console account a in the
+// checks that keep it from deciding on its own access (lifecycle.Self):
+// the user a is linked to; for an account linked to nobody, every user,
+// not deleted, of its name (ownUser: any of them may be its person); none
+// when there is none.
+func selfUserIDs(ctx context.Context, ops store.UserOps, a store.ConsoleAccount) ([]string, error) {
+	if id := hubUserOf(a); id != "" {
+		return []string{id}, nil
 	}
-	us, n, err := ops.ListUsers(ctx, store.UserQuery{UserName: a.Name, Limit: 2})
+	if strings.TrimSpace(a.Name) == "" {
+		return nil, nil
+	}
+	us, _, err := ops.ListUsers(ctx, store.UserQuery{UserName: a.Name})
 	if err != nil {
-		return "", fmt.Errorf("hub user named like console account %s: %w", a.Name, err)
+		return nil, fmt.Errorf("hub users named like console account %s: %w", a.Name, err)
 	}
-	if n != 1 || len(us) != 1 {
-		return "", nil
+	ids := make([]string, 0, len(us))
+	for _, u := range us {
+		if ownUser(a, u) {
+			ids = append(ids, u.ID)
+		}
 	}
-	return us[0].ID, nil
+	return ids, nil
+}
+
+// selfUserID is the one hub user ID that stands for console account a
+// where a check made before a transaction takes one (Decider's UserID),
+// or "" when there is none or more than one: the check inside the
+// transaction (selfIn) covers those.
+func selfUserID(ctx context.Context, ops store.UserOps, a store.ConsoleAccount) (string, error) {
+	ids, err := selfUserIDs(ctx, ops, a)
+	if err != nil || len(ids) != 1 {
+		return "", err
+	}
+	return ids[0], nil
 }
 
 // hubUserGone reports whether the hub user of console account a has
@@ -563,19 +581,19 @@ func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, sys
 }
 
 // selfIn is the lifecycle.Self of console account id: inside the deciding
-// transaction it reads the account and the hub user it stands for
-// (selfUserID) from what the transaction reads. Read before it, from the
+// transaction it reads the account and the hub users it stands for
+// (selfUserIDs) from what the transaction reads. Read before it, from the
 // session's copy of the account, an account linked to nobody could be
 // linked to the very user the decision is about in between (a user
 // renamed to the account's name, or created with it) and the decision
 // would not see it.
 func selfIn(id string) lifecycle.Self {
-	return func(ctx context.Context, tx store.Ops) (string, error) {
+	return func(ctx context.Context, tx store.Ops) ([]string, error) {
 		a, err := tx.GetConsoleAccount(ctx, id)
 		if err != nil {
-			return "", fmt.Errorf("console account %s: %w", id, err)
+			return nil, fmt.Errorf("console account %s: %w", id, err)
 		}
-		return selfUserID(ctx, tx, a)
+		return selfUserIDs(ctx, tx, a)
 	}
 }
 

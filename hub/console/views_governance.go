@@ -226,13 +226,13 @@ func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewe
 	scope := c.newReviewScope(v)
 	users := userNames{c: c}
 	campaigns := map[string]store.Campaign{}
-	self, err := selfUserID(ctx, c.st, v.account)
+	selves, err := selfUserIDs(ctx, c.st, v.account)
 	if err != nil {
 		return err
 	}
 	for _, it := range items {
 		if v.admin() {
-			if it.ReviewerKind != governance.ReviewerAdmins || self != "" && it.UserID == self {
+			if it.ReviewerKind != governance.ReviewerAdmins || slices.Contains(selves, it.UserID) {
 				continue // another admin decides the admin's own access
 			}
 		} else if ok, err := scope.allows(ctx, it); err != nil {

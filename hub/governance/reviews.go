@@ -412,13 +412,16 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		if err != nil {
 			return err
 		}
-		self := d.UserID
+		var selves []string
+		if d.UserID != "" {
+			selves = []string{d.UserID}
+		}
 		if d.Self != nil {
-			if self, err = d.Self(ctx, tx); err != nil {
+			if selves, err = d.Self(ctx, tx); err != nil {
 				return err
 			}
 		}
-		if self != "" && it.UserID == self {
+		if slices.Contains(selves, it.UserID) {
 			return fmt.Errorf("%w: item %s is about your own access: nobody reviews their own access, another reviewer must decide it", ErrForbidden, it.ID)
 		}
 		if decision != DecisionComment && it.Decision != store.ReviewPending {
@@ -477,8 +480,12 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 			// membership or site it kept for a re-hire is gone now.
 			detail["removedWhileDisabled"] = true
 		}
-		if self != "" {
-			detail["deciderUser"] = self
+		switch len(selves) {
+		case 0:
+		case 1:
+			detail["deciderUser"] = selves[0]
+		default:
+			detail["deciderUsers"] = selves // an unlinked account of a name several users have
 		}
 		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: "user:" + it.UserID, Detail: detail})
 	})

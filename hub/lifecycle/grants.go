@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,14 +64,18 @@ func (e *Engine) GrantAccessBy(ctx context.Context, a Actor, grantorID string, g
 	return e.GrantAccessAs(ctx, a, nil, g)
 }
 
-// Self tells, inside the transaction that makes a decision, which hub user
-// the person making it is (its ID), or "" when the actor is no person or a
-// person without a hub user. The check that nobody decides on their own
-// access must read what the decision reads: who a console account stands
-// for can change between a read before the transaction and the decision
-// (a user renamed to the account's name links the account to it), and a
-// self-grant would then slip through.
-type Self func(ctx context.Context, tx store.Ops) (userID string, err error)
+// Self tells, inside the transaction that makes a decision, which hub
+// users the person making it stands for (their IDs): none when the actor
+// is no person or a person without a hub user; the one a console account
+// is linked to; for an account linked to nobody, every user, not deleted,
+// of its name, since any of them may be its person (two users whose names
+// differ in non-ASCII case only, from before names were folded). The
+// check that nobody decides on their own access must read what the
+// decision reads: who a console account stands for can change between a
+// read before the transaction and the decision (a user renamed to the
+// account's name links the account to it), and a self-grant would then
+// slip through.
+type Self func(ctx context.Context, tx store.Ops) (userIDs []string, err error)
 
 // GrantAccessAs is GrantAccessBy with the approving person's hub user
 // told by self inside the grant's transaction, before anything else is
@@ -110,11 +115,11 @@ func (e *Engine) GrantAccessAs(ctx context.Context, a Actor, self Self, g store.
 	g.ID, g.Created, g.Revoked = uuid.NewString(), now, time.Time{}
 	err := e.run(ctx, func(tx store.Ops, _ *change) error {
 		if self != nil {
-			grantorID, err := self(ctx, tx)
+			grantors, err := self(ctx, tx)
 			if err != nil {
 				return err
 			}
-			if grantorID != "" && g.UserID == grantorID {
+			if slices.Contains(grantors, g.UserID) {
 				return fmt.Errorf("%w: %s approved a grant to itself", ErrSelfGrant, a.Name)
 			}
 		}

@@ -375,11 +375,11 @@ func (e *Engine) ExtendShiftAs(ctx context.Context, a Actor, self Self, userID, 
 	var moved []ExpiryChange
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
 		if self != nil {
-			approverID, err := self(ctx, tx)
+			approvers, err := self(ctx, tx)
 			if err != nil {
 				return err
 			}
-			if approverID != "" && approverID == userID {
+			if slices.Contains(approvers, userID) {
 				return fmt.Errorf("%w: %s approved an extension of its own shift", ErrSelfGrant, a.Name)
 			}
 		}

@@ -22,19 +22,20 @@ func TestExtendShiftAsRefusesOwnShift(t *testing.T) {
 	errLookup := errors.New("console account gone")
 	for _, tc := range []struct {
 		name    string
-		self    string // the hub user self tells
+		self    []string // the hub users self tells
 		selfErr error
 		wantErr error // nil: the extension is made
 	}{
-		{"the approver's own shift", "u-ana", nil, lifecycle.ErrSelfGrant},
-		{"another user's shift", "u-bo", nil, nil},
-		{"an approver without a hub user", "", nil, nil},
-		{"self fails", "", errLookup, errLookup},
+		{"the approver's own shift", []string{"u-ana"}, nil, lifecycle.ErrSelfGrant},
+		{"one of the users an unlinked approver may be", []string{"u-bo", "u-ana"}, nil, lifecycle.ErrSelfGrant},
+		{"another user's shift", []string{"u-bo"}, nil, nil},
+		{"an approver without a hub user", nil, nil, nil},
+		{"self fails", nil, errLookup, errLookup},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newExtendFixture(t)
 			calls := 0
-			self := func(ctx context.Context, tx store.Ops) (string, error) {
+			self := func(ctx context.Context, tx store.Ops) ([]string, error) {
 				calls++
 				if tx == nil {
 					t.Error("self was not handed the extension's transaction")
