@@ -40,6 +40,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -392,7 +393,8 @@ const verifyPage = 1000
 
 // Verify walks the whole chain in sequence order, a page at a time. It
 // returns a *BrokenError for the first record that was edited, deleted,
-// inserted or moved, or that contradicts an anchor (WithAnchor), and
+// inserted or moved (a row numbered below 1, which no walk from record 1
+// reads, included), or that contradicts an anchor (WithAnchor), and
 // other errors for failures to read. Without an anchor it cannot see
 // records cut off the end, nor a chain re-sealed with the key.
 func Verify(ctx context.Context, key []byte, trail Trail, opts ...Option) (Report, error) {
@@ -424,6 +426,8 @@ func verifyFrom(ctx context.Context, key []byte, trail Trail, from Anchor, opts 
 	s := newSealer(key)
 	if from.Seq > 0 {
 		rep.HeadSeq = from.Seq - 1
+	} else if err := checkFloor(ctx, trail); err != nil {
+		return rep, err
 	}
 	for {
 		page, err := trail.ListAudit(ctx, store.AuditQuery{AfterSeq: rep.HeadSeq, Limit: verifyPage})
@@ -464,6 +468,23 @@ func verifyFrom(ctx context.Context, key []byte, trail Trail, from Anchor, opts 
 			o.progress(rep)
 		}
 	}
+}
+
+// checkFloor returns a *BrokenError if the trail holds a record numbered
+// below 1. The hub numbers records from 1, and every walk reads the
+// records after 0, so such a row is one nobody sealed: put into the
+// database outside the hub (a plain INSERT: the guards refuse only UPDATE
+// and DELETE). No walk would read it, but a search of the trail without a
+// lower bound (the console's audit page) shows it beside the real ones.
+func checkFloor(ctx context.Context, trail Trail) error {
+	low, err := trail.ListAudit(ctx, store.AuditQuery{AfterSeq: math.MinInt64, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("verify audit: %w", err)
+	}
+	if len(low) > 0 && low[0].Seq < 1 {
+		return &BrokenError{Seq: low[0].Seq, Reason: fmt.Sprintf("a record numbered %d, below 1, where the hub never writes one: it was put into the database outside the hub", low[0].Seq)}
+	}
+	return nil
 }
 
 // exported is the JSON-lines form of a record.

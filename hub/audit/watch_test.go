@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,8 +139,8 @@ func TestWatchFollowsTheTrail(t *testing.T) {
 	if st.Checked.String() != w.head(t).String() || w.headFile(t) != st.Checked.String() || st.Breaks != 0 {
 		t.Fatalf("status %+v, head file %q, trail head %s", st, w.headFile(t), w.head(t))
 	}
-	if got := w.reads(); len(got) != 3 || got[0] != 0 {
-		t.Errorf("first walk read pages after %v, want the whole trail (3 pages from 0)", got)
+	if got := w.reads(); len(got) != 4 || got[0] != math.MinInt64 || got[1] != 0 {
+		t.Errorf("first walk read pages after %v, want a look below record 1, then the whole trail (3 pages from 0)", got)
 	}
 	fi, err := os.Stat(filepath.Join(w.dir, audit.HeadFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {

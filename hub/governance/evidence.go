@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -201,6 +202,7 @@ func (s *Service) Evidence(ctx context.Context, id string) (Evidence, error) {
 		AuditHead: audit.Anchor{Seq: headSeq, Hash: headHash}.String(),
 		Items:     make([]EvidenceItem, 0, len(items)),
 	}
+	starts = slices.DeleteFunc(starts, func(r store.AuditRecord) bool { return r.Seq < 1 }) // see decideRecords
 	if len(starts) > 0 {
 		ev.Campaign.AuditSeq = starts[len(starts)-1].Seq // newest first: the oldest
 	}
@@ -242,6 +244,11 @@ func decideRecords(ctx context.Context, st store.Store, id string) (map[string][
 	out := map[string][]decideRecord{}
 	for i := len(recs) - 1; i >= 0; i-- { // newest first: turn it round
 		r := recs[i]
+		if r.Seq < 1 {
+			// None the hub sealed: the trail begins at 1, and audit
+			// verify reports such a row. It backs no decision.
+			continue
+		}
 		dr := decideRecord{seq: r.Seq, hash: r.Hash, time: r.Time, actor: r.Actor, subject: r.Subject}
 		if err := json.Unmarshal(r.Detail, &dr.detail); err != nil {
 			return nil, fmt.Errorf("evidence of campaign %s: audit record %d: %w", id, r.Seq, err)

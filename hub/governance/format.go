@@ -63,7 +63,9 @@ func WriteReportCSV(w io.Writer, r Report) error {
 			if t.IsZero() {
 				return ""
 			}
-			return t.Format(time.RFC3339)
+			// Exact, as in the JSON: a bound with a fraction of a
+			// second is the instant the report was counted from.
+			return t.UTC().Format(time.RFC3339Nano)
 		}
 		cw.Write([]string{"period", "since", bound(p.Since)})
 		cw.Write([]string{"period", "until", bound(p.Until)})
