@@ -887,7 +887,13 @@ func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, erro
 	if err != nil {
 		return nil, fmt.Errorf("create audit key: %w", err)
 	}
+	// Synced before any record is sealed with it: a power cut just after
+	// the first start must not leave records whose key is an empty file.
 	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write audit key %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("write audit key %s: %w", path, err)
 	}

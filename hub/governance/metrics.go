@@ -30,7 +30,7 @@ var (
 	descOrphans = prometheus.NewDesc("shiftgate_orphaned_accounts",
 		"Accounts with an orphaned finding.", nil, nil)
 	descAccounts = prometheus.NewDesc("shiftgate_accounts",
-		"Accounts that can hold access: active or pending users, and users with an active credential or a live kiosk session.", nil, nil)
+		"Accounts that can hold access: active or pending users, users with an active credential or a live kiosk session, and enabled web-console accounts.", nil, nil)
 	descReviewRate = prometheus.NewDesc("shiftgate_access_review_completion_rate",
 		"Share of the review items of campaigns past their due date that were decided by it; absent when no campaign is due.", nil, nil)
 	descReviewDue = prometheus.NewDesc("shiftgate_access_review_items_due",
