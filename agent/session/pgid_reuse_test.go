@@ -60,63 +60,48 @@ func launched(t *testing.T, s *Session) *proc {
 	return p
 }
 
-// TestTeardownSparesGroupThatTookEndedAppsNumber: the app exited long
-// before the teardown and its group with it; a daemon then got its number.
+// TestTeardownSparesGroupThatTookEndedAppsNumber: an app's process group
+// ended before the teardown, and an unrelated process then got its
+// number for a group of its own; the teardown does not signal it. Either
+// the app exited long before and its group with it, or its leader exited
+// while a child ran on in the group, which ended later.
 func TestTeardownSparesGroupThatTookEndedAppsNumber(t *testing.T) {
-	m := pgidTestManager(t)
-	s, err := m.Start(t.Context(), Spec{ID: "s1", User: "ana"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Launch(App{ID: "launcher", Command: []string{"/bin/true"}}); err != nil {
-		t.Fatal(err)
-	}
-	p := launched(t, s)
-	other, done := unrelatedGroup(t)
-	s.mu.Lock()
-	p.pgid = other.Process.Pid // the number, taken by another group
-	s.mu.Unlock()
+	for _, tc := range []struct {
+		name    string
+		command []string
+	}{
+		{"leader exited with its group", []string{"/bin/true"}},
+		{"group ended after the leader's orphan", []string{"/bin/sh", "-c", "sleep 0.4 & exit 0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := pgidTestManager(t)
+			s, err := m.Start(t.Context(), Spec{ID: "s1", User: "ana"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Launch(App{ID: "launcher", Command: tc.command}); err != nil {
+				t.Fatal(err)
+			}
+			p := launched(t, s)
+			for deadline := time.Now().Add(5 * time.Second); groupAlive(p.pgid); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the app's group did not end")
+				}
+			}
+			other, done := unrelatedGroup(t)
+			s.mu.Lock()
+			p.pgid = other.Process.Pid // the number, taken by another group
+			s.mu.Unlock()
 
-	if err := s.Teardown(t.Context()); err != nil {
-		t.Fatalf("teardown: %v", err)
-	}
-	select {
-	case <-done:
-		t.Fatalf("the teardown killed process group %d, which took the number of an app's group that had ended: not the session's", other.Process.Pid)
-	case <-time.After(200 * time.Millisecond):
-	}
-}
-
-// TestTeardownSparesGroupThatTookNumberAfterOrphans: the app's leader
-// exited while a child of it ran on in its group; the child ended later,
-// and a daemon then got the group's number.
-func TestTeardownSparesGroupThatTookNumberAfterOrphans(t *testing.T) {
-	m := pgidTestManager(t)
-	s, err := m.Start(t.Context(), Spec{ID: "s1", User: "ana"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Launch(App{ID: "launcher", Command: []string{"/bin/sh", "-c", "sleep 0.4 & exit 0"}}); err != nil {
-		t.Fatal(err)
-	}
-	p := launched(t, s)
-	for deadline := time.Now().Add(5 * time.Second); groupAlive(p.pgid); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the app's child did not exit")
-		}
-	}
-	other, done := unrelatedGroup(t)
-	s.mu.Lock()
-	p.pgid = other.Process.Pid
-	s.mu.Unlock()
-
-	if err := s.Teardown(t.Context()); err != nil {
-		t.Fatalf("teardown: %v", err)
-	}
-	select {
-	case <-done:
-		t.Fatalf("the teardown killed process group %d, which took the number of an app's group that had ended: not the session's", other.Process.Pid)
-	case <-time.After(200 * time.Millisecond):
+			if err := s.Teardown(t.Context()); err != nil {
+				t.Fatalf("teardown: %v", err)
+			}
+			select {
+			case <-done:
+				t.Fatalf("the teardown killed process group %d, which took the number of an app's group that had ended: not the session's", other.Process.Pid)
+			case <-time.After(200 * time.Millisecond):
+			}
+		})
 	}
 }
 
