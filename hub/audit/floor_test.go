@@ -39,7 +39,16 @@ func TestVerifySeesRecordsNumberedBelowOne(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			// No trigger dropped: INSERT is not guarded.
+			// The store refuses such a row (a trigger); whoever holds the
+			// file can drop it, as the append-only guards.
+			forge := `INSERT INTO audit SELECT ?, time, 'console:alice', 'review.decide', 'user:bob', 'console',
+				CAST('{}' AS BLOB), NULL, hash FROM audit WHERE seq = 1`
+			if _, err := db.Exec(forge, seq); err == nil || !strings.Contains(err.Error(), "numbered from 1") {
+				t.Fatalf("a row numbered %d inserted past the store: %v, want it refused", seq, err)
+			}
+			if _, err := db.Exec(`DROP TRIGGER IF EXISTS audit_seq_from_one`); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := db.Exec(`INSERT INTO audit SELECT ?, time, 'console:alice', 'review.decide', 'user:bob', 'console',
 				CAST('{"campaign":"c1","item":"i1","decision":"keep"}' AS BLOB), NULL, hash FROM audit WHERE seq = 1`, seq); err != nil {
 				t.Fatal(err)

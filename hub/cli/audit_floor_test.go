@@ -27,6 +27,9 @@ func TestAuditVerifyRecordNumberedZero(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := db.Exec(`DROP TRIGGER audit_seq_from_one`); err != nil { // whoever holds the file can
+		t.Fatal(err)
+	}
 	if _, err := db.Exec(`INSERT INTO audit SELECT 0, time, 'console:admin', 'token.revoke', 'token:x', 'console', detail, NULL, hash FROM audit WHERE seq = 1`); err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,18 @@ func (o ops) AuditHead(ctx context.Context) (int64, []byte, error) {
 // AppendAudit stores r if r.Seq and r.Prev follow the head. The check and
 // the insert are one statement, so two appenders cannot both take the same
 // Seq.
+// schemaAuditFloor refuses an audit row numbered below 1. The hub
+// numbers records from 1 and every walk of the trail (audit verify, the
+// watch, export) reads the records after 0, so such a row would be read
+// by none of them while a search without a lower bound (the console's
+// audit page) showed it: one put into the file by hand. Like the
+// append-only guards, whoever holds the file can drop the trigger; audit
+// verify reports such a row all the same (hub/audit's checkFloor).
+const schemaAuditFloor = `
+CREATE TRIGGER audit_seq_from_one BEFORE INSERT ON audit WHEN NEW.seq < 1
+BEGIN SELECT RAISE(ABORT, 'audit records are numbered from 1'); END;
+`
+
 func (o ops) AppendAudit(ctx context.Context, r store.AuditRecord) error {
 	if err := checkTimes(r.Time); err != nil {
 		return fmt.Errorf("append audit record %d: %w", r.Seq, err)

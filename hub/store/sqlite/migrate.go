@@ -36,6 +36,7 @@ func migrations() []migration {
 		{name: "Unicode case-insensitive site and kiosk names", sql: schemaSiteDeviceNameKeys},
 		{name: "console accounts linked to hub users by ID", sql: schemaConsoleUserLink},
 		{name: "Unicode console account names", sql: schemaConsoleNameKeys},
+		{name: "audit records numbered from 1", sql: schemaAuditFloor},
 	}
 }
 
