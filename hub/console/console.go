@@ -210,14 +210,17 @@ func serializeOrigin(u *url.URL) string {
 
 // Console serves the web console. It is safe for concurrent use.
 type Console struct {
-	cfg       Config
-	st        store.Store
-	wa        *webauthn.WebAuthn
-	pages     map[string]*pageTemplate
-	handler   http.Handler
-	static    http.Handler
-	ceremony  *ceremonies
-	streams   liveStreams
+	cfg      Config
+	st       store.Store
+	wa       *webauthn.WebAuthn
+	pages    map[string]*pageTemplate
+	handler  http.Handler
+	static   http.Handler
+	ceremony *ceremonies
+	streams  liveStreams
+	// ownPages matches the routes only the console's own pages may ask
+	// for (optOwnPages), for the sign-in page's next (signinNext).
+	ownPages  *http.ServeMux
 	done      chan struct{}
 	closeOnce sync.Once
 }
@@ -293,6 +296,7 @@ const (
 // handlers of site routes reach records only through authz.go.
 func (c *Console) routes() http.Handler {
 	mux := http.NewServeMux()
+	c.ownPages = http.NewServeMux()
 	handle := func(pattern string, level access, h handlerFunc, opts ...routeOpt) {
 		if level == evidence && !strings.HasPrefix(pattern, http.MethodGet+" ") {
 			// A programming error, caught by every test that makes a
@@ -304,6 +308,9 @@ func (c *Console) routes() http.Handler {
 			o |= opt
 		}
 		mux.Handle(pattern, c.guard(level, o, h))
+		if o&optOwnPages != 0 {
+			c.ownPages.Handle(pattern, http.NotFoundHandler())
+		}
 	}
 	// The files themselves, not a listing of the directory.
 	mux.Handle("GET /console/static/{file}", c.static)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -676,17 +677,24 @@ func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *vie
 		if !a.Disabled.IsZero() {
 			return badRequest("the account is disabled")
 		}
-		if revoke == "" && a.ID != v.account.ID {
+		if revoke == "" {
 			// A link for an account that has passkeys would let whoever
 			// opens it, the admin who made it included, add a passkey
 			// and act as its owner, who would notice nothing. Its owner
 			// adds passkeys from their own account page; an admin can
-			// only replace them, which the owner notices.
+			// only replace them, which the owner notices. That holds for
+			// the admin's own account too: its account page asks for a
+			// recent sign-in and sends a 5-minute link to this browser
+			// only, where a link from here would work for days for
+			// whoever uses a session left open, or reads the page.
 			creds, err := tx.ListConsoleCredentials(r.Context(), a.ID)
 			if err != nil {
 				return err
 			}
 			if slices.ContainsFunc(creds, func(cr store.ConsoleCredential) bool { return cr.Revoked.IsZero() }) {
+				if a.ID == v.account.ID {
+					return errOwnHasPasskeys
+				}
 				return errHasPasskeys
 			}
 		}
@@ -719,6 +727,11 @@ func (c *Console) accountReinvite(w http.ResponseWriter, r *http.Request, v *vie
 // errHasPasskeys refuses a new link for another account that has
 // passkeys, unless it revokes them.
 var errHasPasskeys = &statusError{http.StatusConflict, "this account has passkeys: its owner adds another on their account page (Your account, Add a passkey); for a lost or stolen passkey, tick \"and revoke its passkeys\""}
+
+// errOwnHasPasskeys refuses an admin a new link for their own account,
+// which has passkeys: they add one on their account page.
+var errOwnHasPasskeys = &statusError{http.StatusConflict, "you have passkeys: add another on your account page (Your account, Add a passkey), " +
+	"which asks for a recent sign-in"}
 
 // freshSignIn is how recent a sign-in must be to add a passkey to one's
 // own account: a session cookie taken from a browser left open must not
@@ -948,12 +961,37 @@ func (c *Console) meSessionEnd(w http.ResponseWriter, r *http.Request, v *viewer
 }
 
 func (c *Console) signinPage(w http.ResponseWriter, r *http.Request, _ *viewer) error {
-	next := r.URL.Query().Get("next")
-	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
-		next = ""
-	}
-	c.render(w, r, http.StatusOK, "signin", nil, &page{Title: "Sign in", Data: next})
+	c.render(w, r, http.StatusOK, "signin", nil, &page{Title: "Sign in", Data: c.signinNext(r.URL.Query().Get("next"))})
 	return nil
+}
+
+// signinNext is where the sign-in page sends the browser after sign-in,
+// from its next parameter: a console page, or "" for the account's start
+// page (landing). The page goes there from the console itself, so a route
+// that only the console's own pages may ask for (optOwnPages: an audited
+// export, a chain verification, live updates) is refused here as guard
+// refuses it when another site links to it: else any site could link to
+// the sign-in page with such a next and have the export or the
+// verification (with the anchor of its choosing, recording a broken chain)
+// run in the name of whoever signs in. Browsers remove tabs and newlines
+// from URLs and resolve dot segments, so the path is matched the way the
+// hub will serve it after that.
+func (c *Console) signinNext(next string) string {
+	if !strings.HasPrefix(next, "/console/") || strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return ""
+	}
+	// The path unescaped: the hub matches routes on unescaped segments
+	// (%76erify is verify), and browsers take %2e for a dot in dot
+	// segments; ServeMux cleans the path as the hub will (dot segments,
+	// double slashes). Unescaping %2F too only refuses more.
+	if _, pattern := c.ownPages.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: u.Path}}); pattern != "" {
+		return ""
+	}
+	return next
 }
 
 func (c *Console) registerPage(w http.ResponseWriter, r *http.Request, _ *viewer) error {
