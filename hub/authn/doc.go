@@ -51,7 +51,10 @@
 // the "none" and "packed" attestation formats, optionally restricts the
 // authenticator model by AAGUID, refuses backup-eligible (synced)
 // credentials, whose counters cannot reveal a clone, and stores the
-// credential together with a credential.registered audit record.
+// credential together with a credential.registered audit record, in one
+// transaction that checks again that the kiosk is active and the user
+// neither disabled nor deleted (a leaver that commits during the ceremony
+// revokes the user's credentials, and could not see this one).
 //
 // A model restriction is only as good as the proof of the model. With
 // Config.Metadata (a FIDO Metadata Service BLOB, ParseMetadata) or

@@ -151,7 +151,9 @@ func (rp *RP) CancelRegistration(deviceID string, start wire.EnrollStart) {
 // FinishRegistration verifies the PublicKeyCredential JSON of an
 // attestation sent by deviceID for its pending registration, and stores the
 // new active credential with a credential.registered audit record in one
-// transaction. The pending registration is consumed whatever the outcome.
+// transaction, which refuses (ErrDeviceNotActive, ErrUserNotEligible) a
+// kiosk disabled or a user disabled or deleted during the ceremony. The
+// pending registration is consumed whatever the outcome.
 func (rp *RP) FinishRegistration(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, error) {
 	c, err := rp.finishRegistration(ctx, deviceID, credentialJSON)
 	if err != nil {
@@ -230,6 +232,20 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		}
 		if err != nil {
 			return err
+		}
+		// So may the user have left (a leaver revokes every credential
+		// of the user in its own transaction, which could not see this
+		// one): checked again here, or the badge would stay active for
+		// a disabled user, and sign a re-hire in without enrolling.
+		cur, err := tx.GetUser(ctx, u.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: user %s does not exist", ErrUserNotEligible, u.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if cur.State == store.UserDeleted || cur.State == store.UserDisabled {
+			return fmt.Errorf("%w: user %s became %s during the registration", ErrUserNotEligible, u.ID, cur.State)
 		}
 		if c, err = tx.CreateCredential(ctx, c); err != nil {
 			return err
