@@ -383,6 +383,14 @@ func (c *channel) applyProfile(d store.Device, prof *profiles.Profile, err error
 	if !prof.AAGUIDAllowed(res.Credential.AAGUID) {
 		dec.Allow, dec.Code = false, wire.RefusedNotAllowedHere
 		dec.Detail = fmt.Sprintf("authenticator model %x is not on profile %s's allow-list", res.Credential.AAGUID, prof.Name)
+		return
+	}
+	// A model registered at a kiosk that lists none is what the badge
+	// claimed; here, as at this profile's own registrations, only an
+	// attestation's proof counts while the hub can prove models.
+	if len(prof.AllowedAAGUIDs) > 0 && res.Credential.ModelUnproven && c.rp.ProvesModels() {
+		dec.Allow, dec.Code = false, wire.RefusedNotAllowedHere
+		dec.Detail = fmt.Sprintf("authenticator model %x is on profile %s's allow-list, but no attestation proved it when the badge was registered: enroll the badge again at a kiosk of this profile", res.Credential.AAGUID, prof.Name)
 	}
 }
 

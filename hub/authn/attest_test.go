@@ -117,6 +117,7 @@ func TestAttestedAllowList(t *testing.T) {
 		{"certificate of another model", authenticator.SoftOptions{AAGUID: acme, Batch: otherBatch}, allowed, ErrInvalid},
 		{"model not allowed, though proven", authenticator.SoftOptions{AAGUID: other, Batch: otherBatch}, allowed, ErrAAGUIDNotAllowed},
 		{"no allow list: self attestation", authenticator.SoftOptions{AAGUID: acme}, nil, nil},
+		{"no allow list: model proven", authenticator.SoftOptions{AAGUID: acme, Batch: acmeBatch}, nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,7 +136,9 @@ func TestAttestedAllowList(t *testing.T) {
 			if err := json.Unmarshal(start.Options, &opts); err != nil {
 				t.Fatal(err)
 			}
-			if want := map[bool]string{true: "direct", false: "none"}[len(tc.allowed) > 0]; opts.PublicKey.Attestation != want {
+			// With trusted roots every registration asks: a badge
+			// registered where no model is listed may be used where one is.
+			if want := "direct"; opts.PublicKey.Attestation != want {
 				t.Errorf("options ask for attestation %q, want %q", opts.PublicKey.Attestation, want)
 			}
 			body, err := authenticator.Register(t.Context(), e.badge("b", tc.opts), start.Origin, start.Options)
@@ -164,6 +167,9 @@ func TestAttestedAllowList(t *testing.T) {
 			}
 			if len(c.ID) == 0 {
 				t.Error("no credential ID")
+			}
+			if c.ModelUnproven == proven {
+				t.Errorf("ModelUnproven = %v for a model proven %v", c.ModelUnproven, proven)
 			}
 		})
 	}

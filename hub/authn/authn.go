@@ -249,6 +249,12 @@ func New(cfg Config) (*RP, error) {
 // registrations that begin from now on; nil removes it.
 func (rp *RP) SetMetadata(m *Metadata) { rp.metadata.Store(m) }
 
+// ProvesModels reports whether the RP can prove authenticator models
+// (Config.AttestationRoots or FIDO metadata): then a credential whose
+// model no attestation proved is stored with ModelUnproven, and a kiosk
+// whose profile lists models must refuse it.
+func (rp *RP) ProvesModels() bool { return rp.roots != nil || rp.metadata.Load() != nil }
+
 // Metadata returns the FIDO metadata in use, or nil.
 func (rp *RP) Metadata() *Metadata { return rp.metadata.Load() }
 

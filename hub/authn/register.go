@@ -62,6 +62,7 @@ type pendingReg struct {
 	session webauthn.SessionData
 	allowed [][]byte
 	attest  bool // the allow list must be proven by attestation
+	prove   bool // the hub could prove models: a model no attestation proves is recorded as claimed only
 	expires time.Time
 	start   wire.EnrollStart // the push that asked the kiosk for the tap
 }
@@ -92,9 +93,12 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 	// trusted roots or FIDO metadata, ask for the authenticator's
 	// attestation as it is (a client may otherwise replace it with
 	// "none").
-	attest := len(allowedAAGUIDs) > 0 && (rp.roots != nil || rp.metadata.Load() != nil)
+	prove := rp.ProvesModels()
+	attest := len(allowedAAGUIDs) > 0 && prove
 	conveyance := protocol.PreferNoAttestation
-	if attest {
+	if prove {
+		// Also on a kiosk that lists no models: the credential may be
+		// used on one that does, which takes only a proven model.
 		conveyance = protocol.PreferDirectAttestation
 	}
 	creation, session, err := rp.wa.BeginRegistration(&user{u: &u},
@@ -117,7 +121,7 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 	now := rp.now()
 	rp.mu.Lock()
 	rp.pruneLocked(now)
-	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, attest: attest, expires: now.Add(rp.regTTL), start: start}
+	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, attest: attest, prove: prove, expires: now.Add(rp.regTTL), start: start}
 	rp.mu.Unlock()
 	return start, nil
 }
@@ -204,10 +208,19 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 	if len(p.allowed) > 0 && !slices.ContainsFunc(p.allowed, func(a []byte) bool { return bytes.Equal(a, aaguid) }) {
 		return store.Credential{}, fmt.Errorf("%w: AAGUID %s", ErrAAGUIDNotAllowed, aaguidString(aaguid))
 	}
-	var proof *modelProof
+	var (
+		proof    *modelProof
+		unproven string // why the model is only claimed
+	)
 	if p.attest {
 		if proof, err = rp.verifyModel(&parsed.Response.AttestationObject, aaguid, now); err != nil {
 			return store.Credential{}, fmt.Errorf("%w: AAGUID %s: %w", ErrAttestationUntrusted, aaguidString(aaguid), err)
+		}
+	} else if p.prove {
+		// No allow list here, so nothing is refused; but a kiosk whose
+		// profile lists models must not take the claim for a proof.
+		if proof, err = rp.verifyModel(&parsed.Response.AttestationObject, aaguid, now); err != nil {
+			proof, unproven = nil, err.Error()
 		}
 	}
 
@@ -219,6 +232,10 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		SignCount: wc.Authenticator.SignCount,
 		State:     store.CredentialActive,
 		Created:   now,
+		// Only where the hub could have proven it: without a proof
+		// source every kiosk takes the claim (and credentials registered
+		// before one was set keep working, as documented).
+		ModelUnproven: p.prove && proof == nil,
 	}
 	err = rp.st.InTx(ctx, func(tx store.Ops) error {
 		// The kiosk may have been disabled during the ceremony: its
@@ -255,7 +272,7 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 			Action:  ActionCredentialRegistered,
 			Subject: "user:" + u.ID,
 			System:  auditSystem,
-			Detail:  registeredDetail(c.ID, aaguid, wc.AttestationFormat, proof, wc.Flags.UserVerified, deviceID),
+			Detail:  registeredDetail(c.ID, aaguid, wc.AttestationFormat, proof, unproven, wc.Flags.UserVerified, deviceID),
 		})
 		return err
 	})
@@ -303,7 +320,7 @@ func (rp *RP) ForgetDevice(deviceID string) {
 // model_proven_by what vouched for it ("fido-metadata", with the model's
 // name as its metadata statement gives it and the BLOB's serial number,
 // or "attestation-roots").
-func registeredDetail(id, aaguid []byte, format string, proof *modelProof, uv bool, deviceID string) map[string]any {
+func registeredDetail(id, aaguid []byte, format string, proof *modelProof, unproven string, uv bool, deviceID string) map[string]any {
 	d := map[string]any{
 		"credential_id":  b64(id),
 		"aaguid":         aaguidString(aaguid),
@@ -311,6 +328,9 @@ func registeredDetail(id, aaguid []byte, format string, proof *modelProof, uv bo
 		"model_attested": proof != nil,
 		"user_verified":  uv,
 		"device":         deviceID,
+	}
+	if unproven != "" {
+		d["model_unproven"] = unproven
 	}
 	if proof != nil {
 		d["attestation_certificate"] = proof.cert.Subject.String()

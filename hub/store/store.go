@@ -531,6 +531,12 @@ type Credential struct {
 	Reason    string // why it is suspended or revoked
 	Created   time.Time
 	LastUsed  time.Time
+	// ModelUnproven: the hub could prove authenticator models (FIDO
+	// metadata or attestation roots) when the credential was
+	// registered, and no attestation proved AAGUID: it is only what the
+	// badge claimed. A kiosk whose profile allow-lists models refuses
+	// it. False for credentials registered before the hub recorded this.
+	ModelUnproven bool
 }
 
 // CredentialOps reads and writes credentials.

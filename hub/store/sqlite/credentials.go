@@ -10,7 +10,11 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
-const credentialCols = `id, user_id, public_key, aaguid, sign_count, state, reason, created, last_used`
+const credentialCols = `id, user_id, public_key, aaguid, sign_count, state, reason, created, last_used, model_unproven`
+
+// schemaCredentialModelProof records which credentials' models no
+// attestation proved (store.Credential.ModelUnproven).
+const schemaCredentialModelProof = `ALTER TABLE credentials ADD COLUMN model_unproven INTEGER NOT NULL DEFAULT 0;`
 
 func scanCredential(s scanner) (store.Credential, error) {
 	var (
@@ -18,7 +22,7 @@ func scanCredential(s scanner) (store.Credential, error) {
 		signCount, state  int64
 		created, lastUsed int64
 	)
-	if err := s.Scan(&c.ID, &c.UserID, &c.PublicKey, &c.AAGUID, &signCount, &state, &c.Reason, &created, &lastUsed); err != nil {
+	if err := s.Scan(&c.ID, &c.UserID, &c.PublicKey, &c.AAGUID, &signCount, &state, &c.Reason, &created, &lastUsed, &c.ModelUnproven); err != nil {
 		return store.Credential{}, err
 	}
 	c.SignCount, c.State = uint32(signCount), store.CredentialState(state)
@@ -36,7 +40,7 @@ func credentialArgs(c store.Credential) ([]any, error) {
 		return nil, err
 	}
 	return []any{c.ID, c.UserID, c.PublicKey, c.AAGUID, int64(c.SignCount), int64(c.State),
-		c.Reason, nanos(c.Created), nanos(c.LastUsed)}, nil
+		c.Reason, nanos(c.Created), nanos(c.LastUsed), c.ModelUnproven}, nil
 }
 
 // sortCredentials orders credentials by Created, then ID.
@@ -59,7 +63,7 @@ func (o ops) CreateCredential(ctx context.Context, c store.Credential) (store.Cr
 	}
 	err = o.write(ctx, func(q querier) error {
 		_, err := q.ExecContext(ctx, `INSERT INTO credentials (`+credentialCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...)
 		return mapErr(err)
 	})
 	if err != nil {
@@ -111,7 +115,7 @@ func (o ops) UpdateCredential(ctx context.Context, id []byte, fn func(store.Cred
 			return err
 		}
 		_, err = q.ExecContext(ctx, `UPDATE credentials SET user_id = ?2, public_key = ?3,
-			aaguid = ?4, sign_count = ?5, state = ?6, reason = ?7, created = ?8, last_used = ?9
+			aaguid = ?4, sign_count = ?5, state = ?6, reason = ?7, created = ?8, last_used = ?9, model_unproven = ?10
 			WHERE id = ?1`, args...)
 		return mapErr(err)
 	})

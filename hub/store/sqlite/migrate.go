@@ -37,6 +37,7 @@ func migrations() []migration {
 		{name: "console accounts linked to hub users by ID", sql: schemaConsoleUserLink},
 		{name: "Unicode console account names", sql: schemaConsoleNameKeys},
 		{name: "audit records numbered from 1", sql: schemaAuditFloor},
+		{name: "credentials whose model no attestation proved", sql: schemaCredentialModelProof},
 	}
 }
 

@@ -26,6 +26,7 @@ func testCredentials(t *testing.T, s store.Store) {
 	// IDs are raw bytes: include a zero byte and one that is not UTF-8.
 	c1 := credential("\x00cred\xff1", "u1", store.CredentialActive, 1)
 	c2 := credential("cred-2", "u1", store.CredentialActive, 2)
+	c2.ModelUnproven = true // kept, and read back
 	c3 := credential("cred-3", "u2", store.CredentialActive, 0)
 	for _, c := range []store.Credential{c1, c2, c3} {
 		got := must[store.Credential](t, "create")(s.CreateCredential(t.Context(), c))
