@@ -345,6 +345,12 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		if code == "" {
 			return wire.Envelope{}, err
 		}
+		if errors.Is(err, authn.ErrCloned) {
+			// The kiosk reads it as any unrecognised badge; the operator
+			// must not: a copy of the key is in use, here or elsewhere.
+			c.s.cfg.Logger.Warn("possible cloned badge: its sign counter went backwards; the credential is suspended and its owner's sessions ended (audit credential.suspended)",
+				"device", deviceID, "err", err)
+		}
 		return c.refuse(ctx, deviceID, "", code, err.Error())
 	}
 	c.s.metrics.logins.WithLabelValues("granted").Inc()

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -131,7 +132,8 @@ func first(env wire.Envelope, _ json.RawMessage) wire.Envelope { return env }
 // (it would otherwise run to its expiry). Both badges are refused from
 // then on.
 func TestClonedBadgeSessionEnds(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
+	var logs syncBuffer
+	h := hubtest.Start(t, hubtest.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	uid := createUser(t, h, "vic", `{"sites":["north"]}`)
 	createGroup(t, h, "Nurse", uid)
 	owner, thief := h.EnrollKiosk(t, "north-1", "north"), h.EnrollKiosk(t, "north-2", "north")
@@ -167,6 +169,11 @@ func TestClonedBadgeSessionEnds(t *testing.T) {
 	recs, err := h.Store().ListAudit(t.Context(), store.AuditQuery{Action: "credential.suspended"})
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("credential.suspended records = %+v, %v; want one", recs, err)
+	}
+	// The kiosk reads it as any badge it does not know; the hub log says
+	// what it is, as a warning.
+	if !strings.Contains(logs.String(), `level=WARN msg="possible cloned badge`) {
+		t.Errorf("no warning of a possible cloned badge in the hub log:\n%s", logs.String())
 	}
 	var detail struct {
 		Ended    []string `json:"sessionsEnded"`
