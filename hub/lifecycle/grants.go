@@ -297,3 +297,66 @@ func (e *Engine) roleHeldAt(ctx context.Context, tx store.Ops, userID, role, sit
 	}
 	return held, until, nil
 }
+
+// grantHorizon bounds the end of any grant made by now: it starts within
+// MaxGrantLead of being made and lasts at most MaxGrantLength (a day more
+// for a clock set back since).
+const grantHorizon = MaxGrantLead + MaxGrantLength + 24*time.Hour
+
+// roleGrants returns, by user, the grants of role (compared
+// case-insensitively) of the users that are running at now: started, not
+// over, not revoked. They are what still gives the users the role, at the
+// grants' sites, when a change takes it from them otherwise (removeRole).
+// One read of the grants not yet over, however many users: a group of
+// thousands may be deleted, and few of its members hold a grant.
+func (e *Engine) roleGrants(ctx context.Context, tx store.Ops, role string, userIDs []string, now time.Time) (map[string][]store.Grant, error) {
+	if len(userIDs) == 0 {
+		return nil, nil
+	}
+	open, err := tx.ListDueGrants(ctx, now.Add(grantHorizon), 0)
+	if err != nil {
+		return nil, err
+	}
+	var want map[string]bool
+	out := map[string][]store.Grant{}
+	for _, g := range open {
+		if !g.Revoked.IsZero() || g.Start.After(now) || !g.End.After(now) || !equalFold(g.Role, role) {
+			continue
+		}
+		if want == nil {
+			want = make(map[string]bool, len(userIDs))
+			for _, id := range userIDs {
+				want[id] = true
+			}
+		}
+		if want[g.UserID] {
+			out[g.UserID] = append(out[g.UserID], g)
+		}
+	}
+	return out, nil
+}
+
+// boundByGrant makes the kept session k end by the end of the grants that
+// keep it (k.until), if it would run longer: its expiry is moved
+// (session.expiry_change by a, with cause) and its kiosk told.
+func (e *Engine) boundByGrant(ctx context.Context, tx store.Ops, c *change, a Actor, k keptSession, cause string) error {
+	s, err := tx.GetSession(ctx, k.s.ID)
+	if err != nil {
+		return err
+	}
+	if !s.Ended.IsZero() || !k.until.Before(s.Expires) {
+		return nil
+	}
+	moved, err := tx.SetSessionExpiry(ctx, s.ID, k.until)
+	if err != nil {
+		return err
+	}
+	if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionSessionExpiry, Subject: subjectUserPrefix + s.UserID,
+		Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "before": s.Expires, "after": k.until, "endsBy": policy.EndsByGrant, "cause": cause}}); err != nil {
+		return err
+	}
+	if e.onExpiry != nil {
+		c.moved = append(c.moved, ExpiryChange{Session: moved, Reason: ReasonExpired})
+	}
+	return nil
+}

@@ -8,7 +8,10 @@
 //     becomes active on that date (RunDue), or active at once.
 //   - Mover: a removed site or group membership is recorded as a revocation
 //     for the entitlement, and every live session that depended on it is
-//     ended and recorded as a revocation to push to its kiosk.
+//     ended and recorded as a revocation to push to its kiosk. A session
+//     under a lost role that a running just-in-time grant of the role at
+//     its kiosk's site still gives did not depend on the group: it goes
+//     on, to the grant's end at the latest (removeRole).
 //   - Leaver: active=false, DELETE, or an end date reached disables the
 //     user and strips it (credentials, grants, sessions; it keeps its
 //     group memberships for a re-hire, and DELETE removes them), and
@@ -187,6 +190,19 @@ func StateAt(active bool, start, end, now time.Time) store.UserState {
 		return store.UserPending
 	}
 	return store.UserActive
+}
+
+// decidedAt returns u as a login at now decides it: a pending user whose
+// start has come is active, though the scheduler records the activation
+// only at its next pass (the hub's login does the same). u is the user as
+// seen at a kiosk's site (UserAt), whose start there has come. Deciding a
+// live session again with the stored state instead would end a starter's
+// first session for a change that takes nothing away.
+func decidedAt(u store.User, now time.Time) store.User {
+	if u.State == store.UserPending && StateAt(u.Active, u.StartDate, u.EndDate, now) == store.UserActive {
+		u.State = store.UserActive
+	}
+	return u
 }
 
 // change collects a transaction's revocations for delivery after commit.
@@ -652,9 +668,12 @@ func (e *Engine) removeSites(ctx context.Context, tx store.Ops, c *change, a Act
 }
 
 // removeRole records the loss of a role by each user and ends their live
-// sessions that were granted under it. With pushEarly (a group change,
-// whose transaction has nothing left to decide after this) the sessions'
-// revocations are pushed before they are written: see the package doc.
+// sessions that were granted under it, but for those the user still holds
+// the role for through a running just-in-time grant at the kiosk's site
+// (see roleGrants): those go on, to the grant's end at the latest. With
+// pushEarly (a group change, whose transaction has nothing left to decide
+// after this) the sessions' revocations are pushed before they are
+// written: see the package doc.
 func (e *Engine) removeRole(ctx context.Context, tx store.Ops, c *change, a Actor, role string, userIDs []string, pushEarly bool) error {
 	rr, err := e.startRoleRemoval(ctx, tx, c, role, userIDs, pushEarly)
 	if err != nil {
@@ -669,8 +688,18 @@ type roleRemoval struct {
 	role    string
 	userIDs []string
 	live    map[string][]store.LiveSession
-	ids     []string // the live sessions granted under role
-	now     time.Time
+	ids     []string // the live sessions granted under role that end
+	// kept are the sessions under role that a running grant of it at
+	// their kiosk's site still gives: until is the latest end of those
+	// grants, which the session must not outlast.
+	kept []keptSession
+	now  time.Time
+}
+
+// keptSession is a live session under a removed role that a grant keeps.
+type keptSession struct {
+	s     store.LiveSession
+	until time.Time
 }
 
 // revocation records the loss of rr's role by userID and, unless s is
@@ -686,14 +715,18 @@ const pushChunk = 256
 
 func (e *Engine) startRoleRemoval(ctx context.Context, tx store.Ops, c *change, role string, userIDs []string, pushEarly bool) (roleRemoval, error) {
 	rr := roleRemoval{role: role, userIDs: userIDs, now: e.now().UTC()}
+	// The users who hold the role through a grant too: their sessions
+	// under it are decided once the scan is over (the scan may not use
+	// the store), the others' are pushed as they are read.
+	grants, err := e.roleGrants(ctx, tx, role, userIDs, rr.now)
+	if err != nil {
+		return rr, err
+	}
 	var early []store.Revocation
 	if pushEarly && c.pushed == nil {
 		c.pushed = make(map[string]bool, len(userIDs))
 	}
-	visit := func(s store.LiveSession) {
-		if !hasRole(s.Role, role) {
-			return
-		}
+	end := func(s store.LiveSession) {
 		rr.ids = append(rr.ids, s.ID)
 		if !pushEarly || c.pushed[s.ID] {
 			return
@@ -705,9 +738,41 @@ func (e *Engine) startRoleRemoval(ctx context.Context, tx store.Ops, c *change, 
 			early = nil // the push may keep the slice
 		}
 	}
-	var err error
+	var check []store.LiveSession
+	visit := func(s store.LiveSession) {
+		if !hasRole(s.Role, role) {
+			return
+		}
+		if len(grants[s.UserID]) > 0 {
+			check = append(check, s)
+			return
+		}
+		end(s)
+	}
 	if rr.live, err = e.liveSessionsOf(ctx, tx, userIDs, visit); err != nil {
 		return rr, err
+	}
+	sites := map[string]string{} // device ID → site
+	for _, s := range check {
+		site, ok := sites[s.DeviceID]
+		if !ok {
+			d, err := tx.GetDevice(ctx, s.DeviceID)
+			if err != nil {
+				return rr, err
+			}
+			site, sites[s.DeviceID] = d.Site, d.Site
+		}
+		var until time.Time
+		for _, g := range grants[s.UserID] {
+			if equalFold(g.Site, site) && g.End.After(until) {
+				until = g.End
+			}
+		}
+		if until.IsZero() {
+			end(s)
+			continue
+		}
+		rr.kept = append(rr.kept, keptSession{s: s, until: until})
 	}
 	if len(early) > 0 {
 		e.pushEarly(c, early)
@@ -717,7 +782,10 @@ func (e *Engine) startRoleRemoval(ctx context.Context, tx store.Ops, c *change, 
 
 // finishRoleRemoval ends every session granted under the role in one
 // step, then records one revocation per ended session, one per user who
-// had none, and an audit record per user.
+// had none, and an audit record per user. A session a grant keeps
+// (roleRemoval.kept) that would outlast the grant is shortened to its end
+// (session.expiry_change, pushed as session.extend), as one started
+// through the grant alone is bounded by it.
 func (e *Engine) finishRoleRemoval(ctx context.Context, tx store.Ops, c *change, a Actor, rr roleRemoval) error {
 	if c.wave != nil {
 		c.wave.Wait(ctx) // teardown first: see the package doc
@@ -741,6 +809,13 @@ func (e *Engine) finishRoleRemoval(ctx context.Context, tx store.Ops, c *change,
 			}
 		}
 	}
+	keptBy := map[string][]string{}
+	for _, k := range rr.kept {
+		keptBy[k.s.UserID] = append(keptBy[k.s.UserID], k.s.ID)
+		if err := e.boundByGrant(ctx, tx, c, a, k, "role "+rr.role+" removed"); err != nil {
+			return err
+		}
+	}
 	entries := make([]audit.Entry, 0, len(rr.userIDs))
 	roles := []string{rr.role}
 	for _, uid := range rr.userIDs {
@@ -749,7 +824,7 @@ func (e *Engine) finishRoleRemoval(ctx context.Context, tx store.Ops, c *change,
 		}
 		entries = append(entries, audit.Entry{
 			Actor: a.Name, System: a.System, Action: actionEntitlementsRemoved, Subject: subjectUserPrefix + uid,
-			Detail: rolesRemoved{Roles: roles, SessionsEnded: byUser[uid]},
+			Detail: rolesRemoved{Roles: roles, SessionsEnded: byUser[uid], SessionsKept: keptBy[uid]},
 		})
 	}
 	added, err := tx.AddRevocations(ctx, revs)
@@ -764,10 +839,12 @@ func (e *Engine) finishRoleRemoval(ctx context.Context, tx store.Ops, c *change,
 // rolesRemoved is the detail of a user.entitlements_removed record for lost
 // roles. A struct marshals like the map it replaces (same keys, in this
 // order) at a fraction of the cost, which matters when a group of
-// thousands is deleted.
+// thousands is deleted. SessionsKept, when there are any, are the live
+// sessions under a lost role that a just-in-time grant of it still gives.
 type rolesRemoved struct {
 	Roles         []string `json:"roles"`
 	SessionsEnded []string `json:"sessionsEnded"`
+	SessionsKept  []string `json:"sessionsKept,omitempty"`
 }
 
 // bulkSessionScan is how many users make one scan of all live sessions
