@@ -615,16 +615,21 @@ func (e *Engine) removeSites(ctx context.Context, tx store.Ops, c *change, a Act
 		if err != nil {
 			return err
 		}
-		if !containsFold(removed, d.Site) {
+		// The site as the user's record spelt it: a kiosk enrolled at
+		// "North" is at the user's "north", and its session's revocation
+		// is that site's, not one more beside it.
+		i := slices.IndexFunc(removed, func(r string) bool { return equalFold(r, d.Site) })
+		if i < 0 {
 			continue
 		}
+		site := removed[i]
 		if _, err := tx.EndSession(ctx, s.ID, ReasonEntitlementRemoved, now); err != nil {
 			return err
 		}
-		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailSitePrefix + d.Site, Created: now}); err != nil {
+		if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonEntitlementRemoved, Detail: detailSitePrefix + site, Created: now}); err != nil {
 			return err
 		}
-		ended[d.Site] = append(ended[d.Site], s.ID)
+		ended[site] = append(ended[site], s.ID)
 	}
 	for _, site := range removed {
 		if _, ok := ended[site]; ok {
