@@ -57,6 +57,8 @@ test: deps ## vet and run every test with the race detector
 	$(GO) test -race -count=1 -tags fido2 ./agent/...
 
 demo: build ## walk through joiner, mover, leaver on a demo hub; with a display, also open the kiosk (--demo)
+	@if [ -e $(DEMO_DIR)/hub.lock ] && ! flock -n $(DEMO_DIR)/hub.lock true; then \
+	  echo "demo: a demo hub is running on $(DEMO_DIR): stop it (Ctrl-C) first, or use DEMO_DIR=var/demo2 DEMO_ADDR=127.0.0.1:9443"; exit 1; fi
 	@rm -rf $(DEMO_DIR); mkdir -p var
 	@set -uo pipefail; kiosk=""; \
 	if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \

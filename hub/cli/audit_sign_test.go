@@ -98,10 +98,16 @@ func TestAuditPublicKey(t *testing.T) {
 	}
 	os.Chmod(filepath.Join(dir, audit.SignKeyFile), 0o600)
 
-	// A hub from before signed exports has no signing key.
+	// A hub from before signed exports has no signing key (the CLI makes
+	// one with a new hub: removed here).
 	old := t.TempDir()
 	if code, _, errs := run(t, "device", "code", "--data", old, "--site", "north", "--name", "north-1"); code != 0 {
 		t.Fatalf("device code: %d %s", code, errs)
+	}
+	for _, f := range []string{audit.SignKeyFile, audit.PublicKeyFile} {
+		if err := os.Remove(filepath.Join(old, f)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if code, out, errs := run(t, "audit", "public-key", "--data", old); code != 1 || out != "" || !strings.Contains(errs, audit.SignKeyFile+" does not exist") {
 		t.Errorf("public-key without a signing key: %d %q %q", code, out, errs)

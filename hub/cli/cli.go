@@ -35,7 +35,8 @@ Usage:
   shiftgate-hub device list   --data DIR                                 list enrolled kiosks
   shiftgate-hub site   set    --data DIR --name NAME --time-zone ZONE    register a site, or change its time zone
   shiftgate-hub site   list   --data DIR                                 list registered sites and their time zones
-  shiftgate-hub audit  verify --data DIR [--anchor SEQ:HASH]             check the audit hash chain
+  shiftgate-hub audit  verify --data DIR [--anchor SEQ:HASH] [--checkpoints LOG --public-key PEM]
+                                                                      check the audit hash chain (against a kept head, or the hub's signed checkpoints)
   shiftgate-hub audit  verify --export FILE (--public-key PEM | --data DIR) [--after SEQ] [--anchor SEQ:HASH]
                                                                       check an export: its signature with the hub's public key, or its hashes with audit.key
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines, signed (last line)
@@ -81,6 +82,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		// Asked for: on stdout, so that it pipes into less or grep.
 		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if len(args) > 1 && isHelp(args[1]) && subcommands[args[0]] {
+		// "token -h": the command's lines of the overview, as asked
+		// for; each subcommand's -h lists its flags.
+		fmt.Fprint(stdout, commandUsage(args[0]))
 		return 0
 	}
 	var err error
@@ -131,6 +138,34 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shiftgate-hub: %v\n", err)
 		return 1
 	}
+}
+
+// subcommands are the commands made of subcommands (token create, …):
+// their -h lists those, since the command itself has no flags.
+var subcommands = map[string]bool{"token": true, "device": true, "site": true, "audit": true, "import": true, "review": true, "admin": true}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// commandUsage is the overview's lines for cmd (its usage lines and their
+// descriptions), then where each subcommand's flags are.
+func commandUsage(cmd string) string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	in := false
+	for line := range strings.Lines(usage) {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "shiftgate-hub" {
+			in = f[1] == cmd
+		} else if strings.TrimSpace(line) == "" || !strings.HasPrefix(line, "    ") {
+			in = false // a continuation line is indented further than a usage line
+		}
+		if in {
+			b.WriteString(line)
+		}
+	}
+	fmt.Fprintf(&b, "\nRun 'shiftgate-hub %s SUBCOMMAND -h' for a subcommand's flags.\n", cmd)
+	return b.String()
 }
 
 // exitError carries a specific exit code.

@@ -45,6 +45,21 @@ func demoDirEmpty(dir string) error {
 	return nil
 }
 
+// listenFirst opens the demo hub's listener, and returns it with the
+// address the hub is configured with: addr, with the port the system
+// chose when addr's is 0, so that the hub's public URL (the console's and
+// the kiosks' WebAuthn origin) names the port it serves on. A port in use
+// says which flag picks another.
+func listenFirst(addr string) (net.Listener, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("listen on %s: %w: pick another --listen (with make demo: DEMO_ADDR=127.0.0.1:9443)", addr, err)
+	}
+	host, _, _ := net.SplitHostPort(addr) // checkServeFlags checked it
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return ln, net.JoinHostPort(host, port), nil
+}
+
 // demo starts a hub on a fresh data directory with a demo organisation,
 // walks through a joiner, a mover and a leaver over real SCIM, shows the
 // audit trail, and keeps serving for the user to try the printed commands.
@@ -80,10 +95,23 @@ func (e env) demo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The port before anything is made in --data: a port in use found
+	// only when the hub starts to serve would leave the directory seeded,
+	// and a second try, with another --listen, refused as not empty.
+	ln, bound, err := listenFirst(*listen)
+	if err != nil {
+		return err
+	}
+	serving := false
+	defer func() {
+		if !serving {
+			ln.Close() // ServeListener closes it once it has it
+		}
+	}()
 	say := func(format string, a ...any) { fmt.Fprintf(e.stdout, format+"\n", a...) }
 
 	say("==> Starting a Shiftgate hub in %s", *data)
-	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, Logger: log, FillWAL: true})
+	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: bound, Logger: log, FillWAL: true})
 	if err != nil {
 		return err
 	}
@@ -101,7 +129,8 @@ func (e env) demo(ctx context.Context, args []string) error {
 	defer stopSrv()
 	addrc := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(srvCtx, func(a net.Addr) { addrc <- a }) }()
+	serving = true
+	go func() { errc <- s.ServeListener(srvCtx, ln, func(a net.Addr) { addrc <- a }) }()
 	var addr net.Addr
 	select {
 	case addr = <-addrc:

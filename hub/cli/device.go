@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -75,7 +76,12 @@ func (e env) device(ctx context.Context, args []string) error {
 			fmt.Fprintf(e.stderr, "enrollment code for kiosk %q at %s; valid once, for %v:\n", *name, *site, enroll.CodeTTL)
 		}
 		fmt.Fprintln(e.stdout, code)
-		fmt.Fprintf(e.stderr, "on the kiosk, with %s copied to it (and, if the hub serves --tls-cert, that certificate's root added to it) and CODE the code above: %s\n", filepath.Join(*data, "ca.pem"), enrollHint(*profile))
+		ca := filepath.Join(*data, "ca.pem")
+		if _, err := os.Stat(ca); errors.Is(err, os.ErrNotExist) {
+			// A code made before the hub's first start: its CA is not made yet.
+			ca += " (written when the hub first starts: shiftgate-hub serve --data " + *data + ")"
+		}
+		fmt.Fprintf(e.stderr, "on the kiosk, with %s copied to it (and, if the hub serves --tls-cert, that certificate's root added to it) and CODE the code above: %s\n", ca, enrollHint(*profile))
 		return nil
 	case "list":
 		fs := e.flags("device list")

@@ -40,7 +40,7 @@ func (e env) site(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: site set: --name is blank: give the site's name", errUsage)
 		}
 		if err := lifecycle.CheckZone(strings.TrimSpace(*zone)); err != nil {
-			return fmt.Errorf("%w: --time-zone: %w", errUsage, err)
+			return fmt.Errorf("%w: --time-zone: %s", errUsage, invalidText(err))
 		}
 		ch, err := setSite(ctx, *data, *name, *zone)
 		switch {

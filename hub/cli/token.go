@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -234,7 +237,15 @@ func withAudit(ctx context.Context, dir string, fn func(store.Store, *audit.Log)
 // it when there is none, for the commands documented to work on a new
 // directory, before or beside its first serve: token create, device code
 // and admin bootstrap (scripts such as make bench-sim run them so).
+//
+// A hub made here gets its audit export signing key too, with its audit
+// key, before the first record: made by the first serve instead, beside
+// the records this command seals, it would be logged as the key of a hub
+// that predates signed exports or lost its key, and auditors told to take
+// a new public key.
 func withNewAudit(ctx context.Context, dir string, fn func(store.Store, *audit.Log) error) error {
+	_, err := os.Lstat(filepath.Join(dir, audit.KeyFile))
+	newHub := errors.Is(err, fs.ErrNotExist)
 	st, err := hub.OpenStore(ctx, dir)
 	if err != nil {
 		return err
@@ -243,6 +254,14 @@ func withNewAudit(ctx context.Context, dir string, fn func(store.Store, *audit.L
 	key, err := audit.LoadOrCreateKey(ctx, dir, st)
 	if err != nil {
 		return err
+	}
+	if newHub {
+		// LoadOrCreateKey made the key only on a trail without records:
+		// the signing key is made as a new hub's (or read, if a hub
+		// started meanwhile made it).
+		if _, err := audit.LoadOrCreateSigner(ctx, dir, st, nil); err != nil {
+			return err
+		}
 	}
 	log, err := audit.New(key, time.Now)
 	if err != nil {
