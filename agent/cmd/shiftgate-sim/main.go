@@ -38,6 +38,9 @@ Progress goes to stderr, the result table (or --json) to stdout.
 flags:
 `
 
+// scenarios lists what the first argument may be.
+const scenarios = "logins, leaver, mass-revoke, floor or targets"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -91,6 +94,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Progress = stderr
+	switch cfg.Scenario {
+	case "":
+		fmt.Fprintf(stderr, "shiftgate-sim: name a scenario first: %s (shiftgate-sim -h for each one's flags)\n", scenarios)
+		return 2
+	case sim.ScenarioLogins, sim.ScenarioLeaver, sim.ScenarioMassRevoke, sim.ScenarioFloor, "floor-hub":
+	default:
+		fmt.Fprintf(stderr, "shiftgate-sim: unknown scenario %q: use %s\n", cfg.Scenario, scenarios)
+		return 2
+	}
 	switch cfg.Scenario {
 	case "floor-hub": // the child of floor
 		if err := sim.ServeFloor(ctx, *floorDir, cfg.Kiosks, os.Stdin, stdout); err != nil {
