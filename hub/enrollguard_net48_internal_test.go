@@ -34,24 +34,8 @@ func TestEnrollGuardNet48AttackHTTP(t *testing.T) {
 	// them (TestEnrollGuardNet48LimitHTTP attacks a table with room).
 	const max = 3
 	s.enrollGuard.max = max
-	key, err := certs.NewDeviceKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := certs.NewCSR(key, "kiosk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	post := func(remoteAddr, code string) int {
-		t.Helper()
-		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
-		req := httptest.NewRequest("POST", wire.EnrollPath, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.RemoteAddr = remoteAddr
-		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, req)
-		return rec.Code
-	}
+	send := enrollPoster(t, s)
+	post := func(remoteAddr, code string) int { return send(remoteAddr, code).Code }
 	newCode := func(name string) string {
 		t.Helper()
 		code, err := enroll.NewCode(t.Context(), s.st, s.audit, "test", name, "north", "", s.cfg.Now())
@@ -111,24 +95,8 @@ func TestEnrollGuardNet48LimitHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	key, err := certs.NewDeviceKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr, err := certs.NewCSR(key, "kiosk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	post := func(remoteAddr, code string) int {
-		t.Helper()
-		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
-		req := httptest.NewRequest("POST", wire.EnrollPath, bytes.NewReader(b))
-		req.Header.Set("Content-Type", "application/json")
-		req.RemoteAddr = remoteAddr
-		rec := httptest.NewRecorder()
-		s.Handler().ServeHTTP(rec, req)
-		return rec.Code
-	}
+	send := enrollPoster(t, s)
+	post := func(remoteAddr, code string) int { return send(remoteAddr, code).Code }
 	const wrong = "0000-0000-0000-0000"
 	// attack sends perNet wrong codes from each of nets /64s of the
 	// attacker's /48, starting at the /64 first, and counts the answers.
@@ -148,13 +116,7 @@ func TestEnrollGuardNet48LimitHTTP(t *testing.T) {
 		t.Errorf("500 /64s of one /48 × %d wrong codes: %v (status → count), want %d × 403 and the rest 429", enrollFailLimit, got, enrollNet48Limit)
 	}
 	// The refusal names what the address counts against: its /48.
-	b, _ := json.Marshal(wire.EnrollRequest{Code: wrong, CSR: csr, Profile: "generic-x86"})
-	req := httptest.NewRequest("POST", wire.EnrollPath, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	req.RemoteAddr = "[2001:db8:a:ffff::7]:40000"
-	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, req)
-	if want := "from 2001:db8:a::/48 (which 2001:db8:a:ffff::7 is in)"; rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), want) {
+	if rec, want := send("[2001:db8:a:ffff::7]:40000", wrong), "from 2001:db8:a::/48 (which 2001:db8:a:ffff::7 is in)"; rec.Code != http.StatusTooManyRequests || !strings.Contains(rec.Body.String(), want) {
 		t.Errorf("a new /64 of the refused /48: %d %s, want 429 saying %q", rec.Code, rec.Body, want)
 	}
 	if n := len(s.enrollGuard.sources); n != 1 {
@@ -177,5 +139,30 @@ func TestEnrollGuardNet48LimitHTTP(t *testing.T) {
 	got = attack(0x1000, 100, enrollFailLimit)
 	if got[http.StatusForbidden] != enrollNet48Limit {
 		t.Errorf("the next window, 100 /64s × %d wrong codes: %v (status → count), want %d × 403", enrollFailLimit, got, enrollNet48Limit)
+	}
+}
+
+// enrollPoster returns a function that sends s an enrollment request with
+// code, as from remoteAddr, with a fresh kiosk key's CSR, and returns the
+// answer.
+func enrollPoster(t *testing.T, s *Server) func(remoteAddr, code string) *httptest.ResponseRecorder {
+	t.Helper()
+	key, err := certs.NewDeviceKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := certs.NewCSR(key, "kiosk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(remoteAddr, code string) *httptest.ResponseRecorder {
+		t.Helper()
+		b, _ := json.Marshal(wire.EnrollRequest{Code: code, CSR: csr, Profile: "generic-x86"})
+		req := httptest.NewRequest("POST", wire.EnrollPath, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = remoteAddr
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		return rec
 	}
 }
