@@ -43,13 +43,10 @@ func warnSeconds(ws []time.Duration) []int {
 }
 
 // timeInput completes what a login decision needs about time: a pending
-// user whose start date has come is decided as active (the scheduler
-// records the activation within a pass, but the user is active exactly on
-// time), and the user's shift extensions.
+// user whose start date has come is decided as active (lifecycle.DecidedAt),
+// and the user's shift extensions.
 func (c *channel) timeInput(ctx context.Context, tx store.Ops, u store.User, now time.Time) (store.User, []store.ShiftExtension, error) {
-	if u.State == store.UserPending && lifecycle.StateAt(u.Active, u.StartDate, u.EndDate, now) == store.UserActive {
-		u.State = store.UserActive
-	}
+	u = lifecycle.DecidedAt(u, now)
 	if len(u.Shifts) == 0 {
 		return u, nil, nil
 	}

@@ -192,13 +192,14 @@ func StateAt(active bool, start, end, now time.Time) store.UserState {
 	return store.UserActive
 }
 
-// decidedAt returns u as a login at now decides it: a pending user whose
+// DecidedAt returns u as a login at now decides it: a pending user whose
 // start has come is active, though the scheduler records the activation
-// only at its next pass (the hub's login does the same). u is the user as
-// seen at a kiosk's site (UserAt), whose start there has come. Deciding a
-// live session again with the stored state instead would end a starter's
-// first session for a change that takes nothing away.
-func decidedAt(u store.User, now time.Time) store.User {
+// only at its next pass (the user is active exactly on time). u is the
+// user as seen at a kiosk's site (UserAt). The hub's login and every
+// re-decision of a live session use it: one with the stored state instead
+// would end a starter's first session for a change that takes nothing
+// away.
+func DecidedAt(u store.User, now time.Time) store.User {
 	if u.State == store.UserPending && StateAt(u.Active, u.StartDate, u.EndDate, now) == store.UserActive {
 		u.State = store.UserActive
 	}

@@ -296,7 +296,7 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 			if us, err = e.UserAt(ctx, tx, u, d.Site); err != nil {
 				return nil, nil, err
 			}
-			us = decidedAt(us, now)
+			us = DecidedAt(us, now)
 			at[store.FoldName(d.Site)] = us
 		}
 		if lost, w := lostRoles(us, groups, grants, d, s, old, rules, now); len(lost) > 0 {

@@ -656,7 +656,7 @@ func (e *Engine) otherBoundOn(ctx context.Context, tx store.Ops, u store.User, s
 	if err != nil {
 		return time.Time{}, "", err
 	}
-	free = decidedAt(free, now)
+	free = DecidedAt(free, now)
 	free.Shifts = nil
 	var deviceMax time.Duration
 	if e.maxOn != nil {
