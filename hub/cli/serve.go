@@ -91,6 +91,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if localOnlyURL(*listen, *public) {
+		log.Warn("listening on every interface without --public-url: the hub's public URL is https://localhost, the WebAuthn origin of its kiosks and console, so kiosks and browsers on other machines cannot sign in; give --public-url https://HOSTNAME:PORT",
+			"listen", *listen)
+	}
 	s, err := hub.New(ctx, hub.Config{DataDir: *data, Listen: *listen, PublicURL: *public, Logger: log, ShiftGrace: shiftGrace, SessionWarnings: ws, FillWAL: true,
 		AttestationRoots: *roots, FIDOMetadata: *mds, FIDOMetadataRoot: *mdsRoot, TLSCertFile: *tlsCert, TLSKeyFile: *tlsKey, NewCA: *newCA})
 	if err != nil {
@@ -98,6 +102,19 @@ func (e env) serve(ctx context.Context, args []string) error {
 	}
 	defer s.Close()
 	return s.Serve(ctx, func(net.Addr) {})
+}
+
+// localOnlyURL reports whether a hub listening on listen, a wildcard
+// address (":8443", "0.0.0.0:8443", "[::]:8443"), takes localhost for its
+// public URL because public is empty: reachable from other machines, yet
+// usable only from this one.
+func localOnlyURL(listen, public string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil || public != "" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
 }
 
 // checkServeFlags refuses, before the data directory is locked or made, a
