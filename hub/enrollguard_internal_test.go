@@ -61,36 +61,7 @@ func mustTake(t *testing.T, g *enrollGuard, addr, source string, at time.Time) {
 func TestEnrollGuardConcurrentWrongCodes(t *testing.T) {
 	g := newEnrollGuard()
 	const n = 10 * enrollFailLimit
-	var (
-		wg              sync.WaitGroup
-		mu              sync.Mutex
-		checked, denied int
-		start           = make(chan struct{})
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			a, err := g.begin(t.Context(), fmt.Sprintf("2001:db8::%x", i), fixedNow(guardT0))
-			var blocked *enrollBlockedError
-			switch {
-			case errors.As(err, &blocked):
-				mu.Lock()
-				denied++
-				mu.Unlock()
-				return
-			case err != nil:
-				t.Errorf("attempt %d: %v", i, err)
-				return
-			}
-			time.Sleep(time.Millisecond) // the code is being checked
-			mu.Lock()
-			checked++
-			mu.Unlock()
-			a.end(true, guardT0)
-		})
-	}
-	close(start)
-	wg.Wait()
+	checked, denied := sendWrongCodesAtOnce(t, g, n, func(i int) string { return fmt.Sprintf("2001:db8::%x", i) })
 	if checked != enrollFailLimit || denied != n-enrollFailLimit {
 		t.Errorf("%d concurrent wrong codes from one /64: %d checked, %d refused; want %d checked, the rest refused", n, checked, denied, enrollFailLimit)
 	}
@@ -413,4 +384,42 @@ func TestEnrollGuardMergeNet48(t *testing.T) {
 		mustTake(t, g, "198.51.100.2", "198.51.100.2", now)
 		mustBlock(t, g, "2001:db8:f:3::1", "2001:db8:f::/48", now)
 	})
+}
+
+// sendWrongCodesAtOnce has g begin n attempts at once, the i-th from
+// addr(i), each holding its turn a moment (its code being checked) and
+// ending as a wrong code, and returns how many were checked and how many
+// were refused (enrollBlockedError).
+func sendWrongCodesAtOnce(t *testing.T, g *enrollGuard, n int, addr func(i int) string) (checked, denied int) {
+	t.Helper()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			a, err := g.begin(t.Context(), addr(i), fixedNow(guardT0))
+			var blocked *enrollBlockedError
+			switch {
+			case errors.As(err, &blocked):
+				mu.Lock()
+				denied++
+				mu.Unlock()
+				return
+			case err != nil:
+				t.Errorf("attempt %d: %v", i, err)
+				return
+			}
+			time.Sleep(time.Millisecond) // the code is being checked
+			mu.Lock()
+			checked++
+			mu.Unlock()
+			a.end(true, guardT0)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return checked, denied
 }

@@ -141,43 +141,18 @@ func TestEnrollGuardNet48Limit(t *testing.T) {
 func TestEnrollGuardNet48Concurrent(t *testing.T) {
 	g := newEnrollGuard()
 	const nets = 50
-	var (
-		wg                  sync.WaitGroup
-		mu                  sync.Mutex
-		checked, denied     int
-		inFlight, inFlightN int
-		start               = make(chan struct{})
-	)
-	for i := range nets * enrollFailLimit {
-		wg.Go(func() {
-			<-start
-			a, err := g.begin(t.Context(), fmt.Sprintf("2001:db8:a:%x::%x", i%nets, i), fixedNow(guardT0))
-			var blocked *enrollBlockedError
-			switch {
-			case errors.As(err, &blocked):
-				mu.Lock()
-				denied++
-				mu.Unlock()
-				return
-			case err != nil:
-				t.Errorf("attempt %d: %v", i, err)
-				return
-			}
-			time.Sleep(time.Millisecond) // the code is being checked
-			mu.Lock()
-			checked++
-			mu.Unlock()
-			a.end(true, guardT0)
-		})
-	}
-	close(start)
-	wg.Wait()
+	checked, denied := sendWrongCodesAtOnce(t, g, nets*enrollFailLimit, func(i int) string { return fmt.Sprintf("2001:db8:a:%x::%x", i%nets, i) })
 	if checked != enrollNet48Limit || denied != nets*enrollFailLimit-enrollNet48Limit {
 		t.Errorf("%d concurrent wrong codes from %d /64s of one /48: %d checked, %d refused; want %d checked, the rest refused", nets*enrollFailLimit, nets, checked, denied, enrollNet48Limit)
 	}
 
-	start = make(chan struct{})
-	var failed int
+	var (
+		wg                  sync.WaitGroup
+		mu                  sync.Mutex
+		failed              int
+		inFlight, inFlightN int
+		start               = make(chan struct{})
+	)
 	for i := range 4 * enrollNet48Limit {
 		wg.Go(func() {
 			<-start
