@@ -86,7 +86,17 @@ func TestSearchAnswersAsGet(t *testing.T) {
 		{"filter of the wrong type", url.Values{"filter": {`title gt 5`}}, map[string]any{"filter": `title gt 5`}},
 		{"count not an integer", url.Values{"count": {"1.5"}}, map[string]any{"count": 1.5}},
 		{"startIndex not an integer", url.Values{"startIndex": {"x"}}, map[string]any{"startIndex": "x"}},
-		{"count too large for an integer", url.Values{"count": {"1e30"}}, map[string]any{"count": 1e30}},
+		{"count in exponent form", url.Values{"count": {"1e30"}}, map[string]any{"count": 1e30}},
+		// Beyond an int64: a count is capped, a startIndex runs past the
+		// end, as their values would have them (parsePaging).
+		{"count beyond an integer", url.Values{"count": {"99999999999999999999"}},
+			map[string]any{"count": json.Number("99999999999999999999")}},
+		{"negative count beyond an integer", url.Values{"count": {"-99999999999999999999"}},
+			map[string]any{"count": json.Number("-99999999999999999999")}},
+		{"startIndex beyond an integer", url.Values{"startIndex": {"99999999999999999999"}, "count": {"5"}},
+			map[string]any{"startIndex": json.Number("99999999999999999999"), "count": 5}},
+		{"startIndex below an integer", url.Values{"startIndex": {"-99999999999999999999"}, "count": {"2"}},
+			map[string]any{"startIndex": json.Number("-99999999999999999999"), "count": 2}},
 	} {
 		for _, endpoint := range []string{"/scim/v2/Users", "/scim/v2/Groups"} {
 			t.Run(tc.name+endpoint, func(t *testing.T) {
@@ -241,4 +251,38 @@ func TestSearchBodyLimit(t *testing.T) {
 	small, _, _ := searchFixture(t, hubtest.Options{MaxBodyBytes: 4096})
 	wantStatus(t, small.Do(t, "POST", "/scim/v2/Users/.search", padded(4096)), 200)
 	wantSCIMError(t, "above the hub's limit", small.Do(t, "POST", "/scim/v2/Users/.search", padded(4097)), 413)
+}
+
+// A startIndex or count with more digits than an int holds means what its
+// value says (RFC 7644 §3.4.2.4): a huge count is the server's maximum, a
+// huge startIndex a page past the end, a hugely negative one the first;
+// neither is a 400, in the URL or in a SearchRequest.
+func TestPagingBeyondAnInteger(t *testing.T) {
+	h, users, _ := searchFixture(t, hubtest.Options{})
+	const huge = "99999999999999999999"
+	for _, tc := range []struct {
+		name      string
+		query     url.Values
+		body      map[string]any
+		wantItems int
+	}{
+		{"huge count", url.Values{"count": {huge}}, map[string]any{"count": json.Number(huge)}, len(users)},
+		{"hugely negative count", url.Values{"count": {"-" + huge}}, map[string]any{"count": json.Number("-" + huge)}, 0},
+		{"huge startIndex", url.Values{"startIndex": {huge}}, map[string]any{"startIndex": json.Number(huge)}, 0},
+		{"hugely negative startIndex", url.Values{"startIndex": {"-" + huge}, "count": {"2"}},
+			map[string]any{"startIndex": json.Number("-" + huge), "count": 2}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, r := range []hubtest.Response{
+				h.Do(t, "GET", "/scim/v2/Users?"+tc.query.Encode(), nil),
+				h.Do(t, "POST", "/scim/v2/Users/.search", searchBody(t, tc.body)),
+			} {
+				m := wantStatus(t, r, 200)
+				got, _ := m["Resources"].([]any)
+				if m["totalResults"] != float64(len(users)) || len(got) != tc.wantItems {
+					t.Errorf("totalResults %v, %d resources; want %d, %d", m["totalResults"], len(got), len(users), tc.wantItems)
+				}
+			}
+		})
+	}
 }

@@ -361,9 +361,24 @@ func newListParams(filter string, startIndex, count *int, attributes, excluded [
 }
 
 // errNotInteger is the error for a startIndex or count that is not an
-// integer (or does not fit one), in the URL or in a SearchRequest.
+// integer, in the URL or in a SearchRequest.
 func errNotInteger(param string) *Error {
 	return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue, Detail: param + " must be an integer"}
+}
+
+// parsePaging reads a startIndex or count, in the URL or a SearchRequest:
+// a decimal integer of any length. One beyond an int is taken as the
+// largest of its sign, since newListParams then gives it the meaning its
+// real value has (a count caps at maxResults or is 0, a startIndex runs
+// past the results or is 1): a client that asks for "everything" with
+// a huge count gets the first page, as RFC 7644 §3.4.2.4 has a server
+// answer a count above its maximum, not a 400.
+func parsePaging(param, s string) (*int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return nil, errNotInteger(param)
+	}
+	return &n, nil
 }
 
 // parseListParams reads a GET's query parameters.
@@ -374,11 +389,11 @@ func parseListParams(q url.Values) (listParams, error) {
 		if s == "" {
 			continue
 		}
-		n, err := strconv.Atoi(s)
+		n, err := parsePaging(name, s)
 		if err != nil {
-			return listParams{}, errNotInteger(name)
+			return listParams{}, err
 		}
-		paging[i] = &n
+		paging[i] = n
 	}
 	return newListParams(q.Get("filter"), paging[0], paging[1], splitList(q.Get("attributes")), splitList(q.Get("excludedAttributes"))), nil
 }
@@ -446,20 +461,18 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 		return listParams{}, err
 	}
 	var req struct {
-		Schemas            []string `json:"schemas"`
-		Attributes         []string `json:"attributes"`
-		ExcludedAttributes []string `json:"excludedAttributes"`
-		Filter             string   `json:"filter"`
-		SortBy             string   `json:"sortBy"`
-		SortOrder          string   `json:"sortOrder"`
-		StartIndex         *int     `json:"startIndex"`
-		Count              *int     `json:"count"`
+		Schemas            []string        `json:"schemas"`
+		Attributes         []string        `json:"attributes"`
+		ExcludedAttributes []string        `json:"excludedAttributes"`
+		Filter             string          `json:"filter"`
+		SortBy             string          `json:"sortBy"`
+		SortOrder          string          `json:"sortOrder"`
+		StartIndex         json.RawMessage `json:"startIndex"`
+		Count              json.RawMessage `json:"count"`
 	}
 	if err := json.Unmarshal(b, &req); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &typeErr) && (typeErr.Field == "startIndex" || typeErr.Field == "count"):
-			return listParams{}, errNotInteger(typeErr.Field)
 		case errors.As(err, &typeErr) && typeErr.Field != "":
 			return listParams{}, ErrInvalidSyntax("the SearchRequest's %s has the wrong type: schemas, attributes and excludedAttributes are arrays of strings; filter, sortBy and sortOrder strings; startIndex and count integers", typeErr.Field)
 		}
@@ -468,7 +481,23 @@ func (h *Handler) searchParams(w http.ResponseWriter, r *http.Request) (listPara
 	if !slices.ContainsFunc(req.Schemas, func(s string) bool { return strings.EqualFold(s, SearchRequestURN) }) {
 		return listParams{}, ErrInvalidSyntax("schemas must be [%q]", SearchRequestURN)
 	}
-	return newListParams(req.Filter, req.StartIndex, req.Count,
+	var paging [2]*int
+	for i, m := range []struct {
+		name string
+		raw  json.RawMessage
+	}{{"startIndex", req.StartIndex}, {"count", req.Count}} {
+		if len(m.raw) == 0 || string(m.raw) == "null" {
+			continue
+		}
+		// A valid JSON value that Atoi reads is a JSON integer: a string
+		// keeps its quotes, a fraction or exponent is refused.
+		n, err := parsePaging(m.name, string(m.raw))
+		if err != nil {
+			return listParams{}, err
+		}
+		paging[i] = n
+	}
+	return newListParams(req.Filter, paging[0], paging[1],
 		splitList(strings.Join(req.Attributes, ",")), splitList(strings.Join(req.ExcludedAttributes, ","))), nil
 }
 
