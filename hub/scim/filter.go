@@ -122,7 +122,35 @@ func parseSafely[T any](what string, parse func([]byte) (T, error), s string) (v
 			v, err = zero, fmt.Errorf("%s parser panic: %v", what, r)
 		}
 	}()
-	return parse([]byte(s))
+	return parse(upperEscapes(s))
+}
+
+// upperEscapes returns s with the hex digits of each \uXXXX escape inside
+// a quoted string in upper case. RFC 7644's strings are JSON strings,
+// whose escapes take either case (RFC 8259 §7, ABNF's HEXDIG), and
+// encoders write lower case (Python's json, JavaScript's JSON.stringify
+// for control characters, Go's for <, > and &); filter-parser's grammar
+// takes only upper case. The digits' case does not change the character,
+// which compileFilter decodes from the escape as written.
+func upperEscapes(s string) []byte {
+	b := []byte(s)
+	inString := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case inString && c == '\\':
+			if i+5 < len(b) && b[i+1] == 'u' {
+				for j := i + 2; j < i+6; j++ {
+					if 'a' <= b[j] && b[j] <= 'f' {
+						b[j] -= 'a' - 'A'
+					}
+				}
+			}
+			i++ // the escaped character
+		case c == '"':
+			inString = !inString
+		}
+	}
+	return b
 }
 
 // simpleEquality recognises the one filter form identity providers send on

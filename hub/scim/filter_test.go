@@ -80,7 +80,10 @@ func TestFilterMatch(t *testing.T) {
 		{`emails[label eq null]`, true},
 		{`urn:acme:ext:2.0:User:badge eq null`, true},
 		// escapes in strings
-		{`displayName eq "Babs \u004Aensen"`, true}, // the parser takes upper-case hex only
+		{`displayName eq "Babs \u004Aensen"`, true},
+		{`displayName eq "Babs \u004aensen"`, true}, // JSON's hex digits take either case (upperEscapes)
+		{`emails[type eq "wor\u006b"]`, true},
+		{`displayName eq "Babs \\u004aensen"`, false}, // an escaped backslash, then text
 		{`displayName eq "Babs \"B\" Jensen"`, false},
 	}
 	users := UserResourceType()
