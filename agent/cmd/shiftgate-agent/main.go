@@ -36,8 +36,9 @@ when asked on stderr), prints run's JSON events and exits 0 after
 credential.registered. Stop the kiosk's run (or UI) first: one agent process
 per state directory (a second one exits 1 at once). It exits 3 at once when
 the hub refuses the kiosk's device certificate (device.refused: the kiosk is
-disabled or deleted, or must be enrolled again), 130 when interrupted, 1 on
-any other failure. "COMMAND -h" lists a command's flags.
+disabled or deleted, or must be enrolled again), 130 when interrupted. Every
+command exits 2 on a mistake in the command line, 1 on any other failure.
+"COMMAND -h" lists a command's flags.
 `
 
 func main() {
@@ -92,9 +93,42 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if errors.As(err, &refused) {
 			return exitDeviceRefused
 		}
+		if errors.As(err, new(usageError)) {
+			return 2
+		}
 		return 1
 	}
 	return 0
+}
+
+// usageError is a mistake in the command line: exit status 2, as the
+// flag package gives its own, and shiftgate-hub and shiftgate-kiosk
+// theirs. Scripts tell "fix the command" from "the kiosk or hub failed".
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// parseError marks err, from a flag set's Parse, as a usage mistake; -h
+// (flag.ErrHelp) stays itself.
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return usageError{err}
+}
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// authenticatorError is a --authenticator value's error: a usage mistake,
+// unless the value was right and this binary lacks its support.
+func authenticatorError(err error) error {
+	if errors.Is(err, agent.ErrFIDO2NotBuilt) {
+		return err
+	}
+	return parseError(err)
 }
 
 // fido2Hint says how to get hardware key support, after ErrFIDO2NotBuilt.
@@ -119,10 +153,10 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&cfg.StateDir, "state", "", "state directory (created, mode 0700)")
 	fs.StringVar(&cfg.Profile, "profile", "", "kiosk hardware profile name")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return parseError(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return usagef("unexpected arguments %q", fs.Args())
 	}
 	var missing []string
 	for _, f := range []struct{ flag, value string }{
@@ -133,7 +167,7 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("enroll needs %s (see shiftgate-agent enroll -h)", strings.Join(missing, ", "))
+		return usagef("enroll needs %s (see shiftgate-agent enroll -h)", strings.Join(missing, ", "))
 	}
 	res, err := agent.Enroll(ctx, cfg)
 	if err != nil {
@@ -152,24 +186,24 @@ func register(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	key := fs.String("key", "", "with soft:DIR, the key NAME to register (required); with fido2, a label for the log")
 	timeout := fs.Duration("timeout", agent.DefaultRegisterTimeout, "how long to wait for the hub, the enrollment and the touch")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return parseError(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return usagef("unexpected arguments %q", fs.Args())
 	}
 	if *state == "" || *auth == "" {
-		return errors.New("--state and --authenticator are required")
+		return usagef("--state and --authenticator are required")
 	}
 	soft := strings.HasPrefix(*auth, "soft:")
 	if soft && *key == "" {
-		return errors.New("--key NAME is required with --authenticator soft:DIR: the software key to register (DIR/NAME.json)")
+		return usagef("--key NAME is required with --authenticator soft:DIR: the software key to register (DIR/NAME.json)")
 	}
 	if *timeout <= 0 {
-		return fmt.Errorf("--timeout %s: must be positive", *timeout)
+		return usagef("--timeout %s: must be positive", *timeout)
 	}
 	src, err := agent.ParseAuthenticator(*auth, authenticator.SoftOptions{})
 	if err != nil {
-		return err
+		return authenticatorError(err)
 	}
 	cfg := agent.RegisterConfig{
 		StateDir: *state, Authenticators: src, Badge: *key, Timeout: *timeout,
@@ -194,20 +228,20 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	sessionUser := fs.String("session-user", "", "user (name or ID) the session apps run as, not the agent's own: keeps them out of the state directory (the agent must run as root)")
 	sessionHomes := fs.String("session-homes", "", "with --session-user: directory for the sessions' homes, outside --state")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return parseError(err)
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return usagef("unexpected arguments %q", fs.Args())
 	}
 	if *state == "" || *auth == "" {
-		return errors.New("--state and --authenticator are required")
+		return usagef("--state and --authenticator are required")
 	}
 	if *warning <= 0 {
-		return fmt.Errorf("--warning %s: must be positive", *warning)
+		return usagef("--warning %s: must be positive", *warning)
 	}
 	src, err := agent.ParseAuthenticator(*auth, authenticator.SoftOptions{})
 	if err != nil {
-		return err
+		return authenticatorError(err)
 	}
 	opts, err := agent.SessionUserFlags(*sessionUser, *sessionHomes)
 	if err != nil {

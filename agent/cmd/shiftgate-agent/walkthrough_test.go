@@ -24,8 +24,8 @@ func TestEnrollNamesMissingFlags(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), []string{"enroll", "--hub", "https://localhost:1", "--code", "ABCD", "--profile", "generic-x86"},
 		strings.NewReader(""), &stdout, &stderr)
-	if code != 1 {
-		t.Fatalf("exit %d, want 1; stderr %q", code, stderr.String())
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (a usage mistake); stderr %q", code, stderr.String())
 	}
 	if want := "enroll needs --ca, --state (see shiftgate-agent enroll -h)"; !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr %q does not contain %q", stderr.String(), want)
