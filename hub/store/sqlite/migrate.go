@@ -51,10 +51,25 @@ func (e errNewerSchema) Error() string {
 
 // migrate applies every migration the file has not seen, each in its own
 // IMMEDIATE transaction, and refuses a file from a newer build.
+//
+// It reads the version first, outside any write transaction: a file that
+// is up to date (every open but the first after an upgrade) then needs no
+// write lock at all, so a CLI command opens beside a hub that is writing
+// instead of queueing for its lock once per migration, and an error that
+// has nothing to do with the schema (a file that is not a database, a
+// lock held by another process past the busy timeout) is not reported as
+// a failed migration to version 1.
 func migrate(ctx context.Context, db *sql.DB) error {
 	ms := migrations()
-	for i, m := range ms {
-		version := i + 1
+	current, err := schemaVersion(ctx, db)
+	if err != nil {
+		return err
+	}
+	if current > len(ms) {
+		return errNewerSchema{current, len(ms)}
+	}
+	for version := current + 1; version <= len(ms); version++ {
+		m := ms[version-1]
 		err := func() error {
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {

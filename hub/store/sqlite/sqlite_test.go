@@ -305,14 +305,19 @@ func TestCloseWaitsForReads(t *testing.T) {
 // dbBefore creates a database file with the schema of the migrations
 // before the one whose SQL is schema, as a hub of that version left it,
 // for a test of that migration: its path, and a connection to it (one,
-// with the name folding the earlier migrations need) that the test closes
-// before it opens the file with Open.
+// with the name folding functions the earlier migrations need) that the
+// test closes before it opens the file with Open.
 func dbBefore(t *testing.T, schema string) (path string, raw *sql.DB) {
 	t.Helper()
 	ctx := t.Context()
 	path = filepath.Join(t.TempDir(), "hub.db")
 	cn := newConnector(path+"?"+writerParams, writerInit)
-	cn.opened = func(c *sqlite3.SQLiteConn) error { return c.RegisterFunc(foldNameFunc, store.FoldName, true) }
+	cn.opened = func(c *sqlite3.SQLiteConn) error {
+		if err := c.RegisterFunc(foldNameFunc, store.FoldName, true); err != nil {
+			return err
+		}
+		return c.RegisterFunc(consoleNameKeyFunc, store.ConsoleNameKey, true)
+	}
 	raw = sql.OpenDB(cn)
 	raw.SetMaxOpenConns(1)
 	t.Cleanup(func() { raw.Close() })
