@@ -385,10 +385,11 @@ type Decider struct {
 //
 // Nobody decides on their own access: an item about d.UserID is refused
 // with ErrForbidden, comments included (they would stand in the record
-// as the reviewer's). A keep of an item whose user is disabled or deleted
-// is refused with ErrConflict: there is no access left to certify, and a
-// keep would attest to access that does not exist; a revoke of it records
-// the outcome "already gone" (no access was live), and still removes the
+// as the reviewer's). A keep of an item whose user is disabled or deleted,
+// or whose entitlement was taken away since the campaign started (see
+// entitlementHeld), is refused with ErrConflict: there is no access left
+// to certify, and a keep would attest to access that does not exist; a
+// revoke of it records the outcome "already gone", and still removes the
 // membership or site a disabled user keeps for a re-hire, so that a
 // re-hire does not get back what the reviewer revoked (the review.decide
 // record then says removedWhileDisabled).
@@ -428,7 +429,7 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 			return fmt.Errorf("%w: item %s was already decided (%s) by %s", ErrConflict, it.ID, it.Decision, it.DecidedBy)
 		}
 		if decision == DecisionKeep {
-			if err := keepable(ctx, tx, it); err != nil {
+			if err := keepable(ctx, tx, it, now); err != nil {
 				return err
 			}
 		}
@@ -499,9 +500,10 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 	return itemView(dir, out), nil
 }
 
-// keepable refuses a keep of an item whose user is disabled or deleted
-// (ErrConflict): its access is gone, and keeping would certify nothing.
-func keepable(ctx context.Context, tx store.Ops, it store.ReviewItem) error {
+// keepable refuses a keep of an item whose user is disabled or deleted,
+// or whose entitlement is gone (ErrConflict): keeping would certify
+// access that does not exist.
+func keepable(ctx context.Context, tx store.Ops, it store.ReviewItem, now time.Time) error {
 	u, err := tx.GetUser(ctx, it.UserID)
 	state := "deleted"
 	switch {
@@ -511,13 +513,59 @@ func keepable(ctx context.Context, tx store.Ops, it store.ReviewItem) error {
 	case u.State == store.UserDisabled || u.State == store.UserDeleted:
 		state = u.State.String()
 	default:
-		return nil
+		return entitlementHeld(ctx, tx, it, u, now)
 	}
 	name := it.UserID
 	if u.UserName != "" {
 		name = u.UserName
 	}
 	return fmt.Errorf("%w: user %s is %s: there is no access left to keep; decide revoke to record it as already gone", ErrConflict, name, state)
+}
+
+// entitlementHeld refuses (ErrConflict) a keep of an item whose
+// entitlement user u no longer holds: the grant was revoked or ran out,
+// the membership or the site was removed, or the group was renamed (the
+// reviewed role is gone, as revoke sees it; a keep would stand in the
+// evidence for a membership of another role nobody reviewed). Another
+// change, a revoke in another campaign or a mover, may take it between
+// the snapshot and the decision.
+func entitlementHeld(ctx context.Context, tx store.Ops, it store.ReviewItem, u store.User, now time.Time) error {
+	var gone string
+	switch it.Kind {
+	case store.ReviewItemRole:
+		g, err := tx.GetGroup(ctx, it.GroupID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			gone = "the group of role " + it.Entitlement + " was deleted"
+		case err != nil:
+			return err
+		case !strings.EqualFold(g.DisplayName, it.Entitlement):
+			// Not named: a supervisor deciding may not be one to see it.
+			gone = "the group of role " + it.Entitlement + " was renamed to another role"
+		case !slices.Contains(g.Members, u.ID):
+			gone = u.UserName + " is no longer a member of role " + it.Entitlement
+		}
+	case store.ReviewItemSite:
+		if !containsFold(u.Sites, it.Entitlement) {
+			gone = u.UserName + " no longer has site " + it.Entitlement
+		}
+	case store.ReviewItemGrant:
+		g, err := tx.GetGrant(ctx, it.Entitlement)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			gone = "the grant no longer exists"
+		case err != nil:
+			return err
+		case !g.Revoked.IsZero():
+			gone = "the grant was revoked on " + g.Revoked.UTC().Format(time.RFC3339)
+		case !g.End.After(now):
+			gone = "the grant ended on " + g.End.UTC().Format(time.RFC3339)
+		}
+	}
+	if gone == "" {
+		return nil
+	}
+	return fmt.Errorf("%w: item %s: %s: there is nothing left to keep; decide revoke to record it as already gone", ErrConflict, it.ID, gone)
 }
 
 // revoke removes the entitlement an item is about and returns the
