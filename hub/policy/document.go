@@ -190,19 +190,31 @@ func nonNil(s []string) []string {
 }
 
 // Marshal returns r's Document as JSON, after checking r: an invalid
-// policy is never written.
+// policy is never written. What it writes is a new version of the stored
+// policy, so it is checked as an admin's edit (ParseEdit's names): the
+// console's forms build Rules rather than a document, and must not store
+// a name the API's PUT refuses. A stored policy is still read with the
+// old rule (ParseDocument).
 func (r Rules) Marshal() ([]byte, error) {
 	d := r.Document()
-	if _, err := d.Rules(); err != nil {
+	if err := d.checkEdit(); err != nil {
 		return nil, err
 	}
 	return json.Marshal(d)
 }
 
-// Validate reports every problem with r as a *ValidationError, or nil.
+// Validate reports every problem with r as a *ValidationError, or nil:
+// exactly what Marshal refuses.
 func (r Rules) Validate() error {
-	_, err := r.Document().Rules()
-	return err
+	return r.Document().checkEdit()
+}
+
+// checkEdit checks d as Document.Rules does, with an admin's edit's rule
+// for names.
+func (d Document) checkEdit() error {
+	ps := problems{edit: true}
+	d.rules(&ps)
+	return ps.err()
 }
 
 // DuplicateKey reports the first object member name that appears twice in
@@ -450,9 +462,13 @@ func checkSession(ps *problems, path, label string, d time.Duration, role bool) 
 // hub refuses them in the names of sites, kiosks and console accounts: a
 // role named "nurse" followed by a zero-width space reads as "nurse" in
 // the console and the audit trail, yet matches no user's role, and a
-// right-to-left override can make one name read as another. A stored
-// policy is read with the old rule (control characters only), so that
-// one saved before this rule still loads.
+// right-to-left override can make one name read as another. The same
+// holds for the invisible letters and marks that are not format
+// characters (Unicode's Other_Default_Ignorable_Code_Point: Hangul
+// fillers, the combining grapheme joiner, Khmer inherent vowels), which
+// spoofing uses precisely because filters of format characters miss
+// them. A stored policy is read with the old rule (control characters
+// only), so that one saved before this rule still loads.
 func (ps *problems) nameProblem(s string) string {
 	switch {
 	case !utf8.ValidString(s):
@@ -462,7 +478,8 @@ func (ps *problems) nameProblem(s string) string {
 	case strings.ContainsFunc(s, unicode.IsControl):
 		return "has control characters"
 	case ps.edit && strings.ContainsFunc(s, store.Hidden):
-		return "has an invisible formatting character (such as a right-to-left override or a zero-width space)"
+		return "has an invisible formatting character (such as a right-to-left override, a zero-width space or a Hangul filler)"
 	}
 	return ""
 }
+

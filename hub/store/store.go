@@ -45,11 +45,16 @@ var (
 
 // Hidden reports whether r does not show as itself where names are
 // displayed (the console, logs, CSV exports, the audit trail): a control
-// character, or a Unicode format character (bidi overrides and isolates,
-// zero-width characters), with which a name could read as another's. The
-// names people give things (tokens, console accounts, kiosks, sites) are
-// refused with one.
-func Hidden(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+// character, a Unicode format character (bidi overrides and isolates,
+// zero-width characters), or one of the other default-ignorable code
+// points, which render as nothing and which spoofing uses because filters
+// of format characters miss them (Hangul fillers, the combining grapheme
+// joiner, Khmer inherent vowels). With one a name could read as another's.
+// The names people give things (tokens, console accounts, kiosks, sites,
+// userNames, policy names) are refused with one.
+func Hidden(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+}
 
 // Clip cuts s to at most limit bytes at a rune boundary, marking the cut:
 // for text a client sent that goes into the log or the audit trail, which
