@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -90,8 +89,6 @@ func BenchmarkKioskLogin(b *testing.B) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.StopTimer()
-	slices.Sort(lat)
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "logins/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
+	reportLatency(b, lat)
 }

@@ -212,7 +212,7 @@ func RunFloor(ctx context.Context, cfg FloorConfig) (res *Result, err error) {
 		time.Sleep(200 * time.Millisecond) // let the round's last packets settle
 	}
 	res.Metrics = []Metric{
-		summarize("floor: round start → last ack", "ms", lasts, "TLS record out and back, no WebSocket, JSON or database"),
+		summarize(MetricFloorLastAck, "ms", lasts, "TLS record out and back, no WebSocket, JSON or database"),
 		summarize("floor: per-kiosk ack p50", "ms", p50s, "each round's median ack, over rounds"),
 		summarize(MetricFloorP99, "ms", p99s, "each round's p99 ack, over rounds; the mass revoke's lower bound here"),
 		summarize("floor hub CPU per round", "ms", hubCPUs, "the child process: writes and ack reads"),

@@ -101,7 +101,7 @@ func (s *Sim) runLogins(ctx context.Context) (*Result, error) {
 	if len(cpus) > 0 {
 		res.Metrics = append(res.Metrics, summarize(MetricHubCPUPerLogin, "µs", cpus, "utime+stime / logins, over rounds; includes challenge and sign-out"))
 		if allIn > 0 {
-			res.Metrics = append(res.Metrics, value("hub CPU per login, all in", "µs", allIn, "from the first round until the hub is back at its idle rate (its deferred indexes, checkpoint), over all logins"))
+			res.Metrics = append(res.Metrics, value(MetricHubCPUPerLoginAllIn, "µs", allIn, "from the first round until the hub is back at its idle rate (its deferred indexes, checkpoint), over all logins"))
 		}
 	} else {
 		res.Metrics = append(res.Metrics, value(MetricHubCPUPerLogin, "µs", math.NaN(), "give --hub-pid"))

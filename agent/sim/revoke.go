@@ -416,7 +416,7 @@ func (s *Sim) runMassRevoke(ctx context.Context) (*Result, error) {
 		}
 	}
 	res.Metrics = []Metric{
-		summarize("mass revoke: DELETE → last ack", "ms", last, "over rounds with all acks"),
+		summarize(MetricMassRevokeLastAck, "ms", last, "over rounds with all acks"),
 		summarize("mass revoke: DELETE → first ack", "ms", first, ""),
 		summarize("mass revoke: per-kiosk ack p50", "ms", p50, "each round's median ack, over rounds"),
 		summarize(MetricMassRevokeP99, "ms", p99, "each round's p99 ack, over rounds"),
