@@ -35,6 +35,11 @@ var (
 		"Share of the review items of campaigns past their due date that were decided by it; absent when no campaign is due.", nil, nil)
 	descReviewDue = prometheus.NewDesc("shiftgate_access_review_items_due",
 		"Review items of campaigns past their due date.", nil, nil)
+	// The numbers are served from a cache, and the last good ones when a
+	// computation fails: without their age an alert on them (an orphan,
+	// a stuck leaver) would look at numbers that stopped moving.
+	descComputed = prometheus.NewDesc("shiftgate_governance_computed_timestamp_seconds",
+		"When the governance numbers served were computed, as a Unix time: at most every 30 s; a failed computation (logged) leaves the last good ones. Alert when it stops moving.", nil, nil)
 )
 
 // collector exports the four numbers, computed at most once per maxAge.
@@ -49,13 +54,15 @@ type collector struct {
 
 // Collector returns a Prometheus collector of the four numbers that
 // recomputes them at most once per maxAge (on the Service's clock). A
-// failed computation is logged and the last good numbers are served.
+// failed computation is logged and the last good numbers are served, with
+// shiftgate_governance_computed_timestamp_seconds saying when they were
+// computed.
 func (s *Service) Collector(maxAge time.Duration) prometheus.Collector {
 	return &collector{s: s, maxAge: maxAge}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTTP, descTTD, descTTPPending, descTTDPending, descOrphanRate, descOrphans, descAccounts, descReviewRate, descReviewDue} {
+	for _, d := range []*prometheus.Desc{descTTP, descTTD, descTTPPending, descTTDPending, descOrphanRate, descOrphans, descAccounts, descReviewRate, descReviewDue, descComputed} {
 		ch <- d
 	}
 }
@@ -106,4 +113,5 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descReviewRate, *rep.AccessReviewCompletionRate)
 	}
 	gauge(descReviewDue, float64(rep.Counts.ReviewItemsDue))
+	gauge(descComputed, float64(rep.GeneratedAt.UnixNano())/1e9)
 }

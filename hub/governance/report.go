@@ -107,6 +107,9 @@ type Period struct {
 // each bound a date (2026-07-01, UTC) or an RFC 3339 time, either may be
 // empty (open). A date as until counts whole: "--since 2026-07-01 --until
 // 2026-09-30" is the third quarter, to the midnight after 30 September.
+// A bound must lie in 0001-01-01 to 9999-12-31 UTC (RFC 3339's years), so
+// --until 9999-12-31, which ends at 10000-01-01, is refused: leave it
+// empty instead.
 func ParsePeriod(since, until string) (Period, error) {
 	var p Period
 	var err error
@@ -124,17 +127,32 @@ func parseBound(s string, end bool) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if day, err := time.Parse(time.DateOnly, s); err == nil {
-		if end {
-			day = day.AddDate(0, 0, 1)
-		}
-		return day, nil
+	t, err := time.Parse(time.DateOnly, s)
+	if err == nil && end {
+		t = t.AddDate(0, 0, 1)
 	}
-	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a date like 2026-07-01 nor a time like 2026-07-01T00:00:00Z", s)
+		if t, err = time.Parse(time.RFC3339, s); err != nil {
+			return time.Time{}, fmt.Errorf("%q is neither a date like 2026-07-01 nor a time like 2026-07-01T00:00:00Z", s)
+		}
+		t = t.UTC()
 	}
-	return t.UTC(), nil
+	// The report writes its period in RFC 3339, which has years 0000 to
+	// 9999 only: a date of 9999-12-31 as until ends at 10000-01-01, which
+	// it could not write (the API would answer 500 after computing). And
+	// the zero time, 0001-01-01T00:00:00Z, is the open bound: an until at
+	// or before it would silently bound nothing.
+	switch {
+	case t.Before(time.Time{}):
+		return time.Time{}, fmt.Errorf("%q is before 0001-01-01, the first time a report counts from", s)
+	case end && t.IsZero():
+		return time.Time{}, fmt.Errorf("%q ends the period before 0001-01-01, the first time a report counts from", s)
+	case t.Year() > 9999 && end:
+		return time.Time{}, fmt.Errorf("%q ends after 9999-12-31T23:59:59Z, the last time a report can write; leave it empty for no bound", s)
+	case t.Year() > 9999:
+		return time.Time{}, fmt.Errorf("%q is after 9999-12-31T23:59:59Z, the last time a report can write", s)
+	}
+	return t, nil
 }
 
 // Contains reports whether t lies in p.
