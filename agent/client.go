@@ -473,7 +473,7 @@ func (c *Client) replyError(cn *conn, re, code, msg string) {
 func (c *Client) newID() string { return "a" + strconv.FormatUint(c.nextID.Add(1), 10) }
 
 func (c *Client) send(ctx context.Context, cn *conn, env wire.Envelope) error {
-	frame, err := env.Encode()
+	frame, err := env.Frame() // an oversize frame fails here, not the channel
 	if err != nil {
 		return err
 	}

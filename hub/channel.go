@@ -66,15 +66,29 @@ func deviceActor(deviceID string) lifecycle.Actor {
 	return lifecycle.Actor{Name: "device:" + deviceID, System: "agent"}
 }
 
-// Hello opens a kiosk's channel and gives the verdict on the session it
-// reports, so a revocation that happened while it was offline applies now.
-func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wire.Welcome, error) {
-	d, err := c.s.st.GetDevice(ctx, deviceID)
+var _ push.Admitter = (*channel)(nil)
+
+// Admit refuses, before the connection replaces the kiosk's channel
+// (push.Admitter), a hello that Hello would refuse for the kiosk's record
+// or its certificate: whoever holds a key the hub no longer takes must not
+// cut off the channel the kiosk has. Hello checks again, for what changed
+// in between.
+func (c *channel) Admit(ctx context.Context, deviceID string, _ wire.Hello) error {
+	_, _, err := c.admit(ctx, deviceID)
+	return err
+}
+
+// admit reads the kiosk's record and checks that it may open a channel:
+// it is enrolled and active, and the hub still takes the certificate the
+// channel was opened with, until end (the zero time when ctx carries
+// none).
+func (c *channel) admit(ctx context.Context, deviceID string) (d store.Device, end time.Time, err error) {
+	d, err = c.s.st.GetDevice(ctx, deviceID)
 	if err != nil {
-		return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is not enrolled", Err: err}
+		return d, end, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is not enrolled", Err: err}
 	}
 	if d.State != store.DeviceActive {
-		return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
+		return d, end, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
 	}
 	// A channel is taken until its certificate expires, and one opened
 	// with the certificate the kiosk's last renewal replaced only until
@@ -85,15 +99,28 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 	// channel is closed at that end (cutDue), unless a renewal over it
 	// makes it speak for a newer certificate.
 	if cert := push.PeerCertificate(ctx); cert != nil {
-		end, superseded := certTakenUntil(d, cert)
+		var superseded bool
+		end, superseded = certTakenUntil(d, cert)
 		if !end.After(c.s.cfg.Now()) {
 			if superseded {
-				return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: supersededHello,
+				return d, end, &push.SafeError{Code: wire.ErrState, Message: supersededHello,
 					Err: fmt.Errorf("device %s: certificate %s was replaced by a renewal, and is no longer taken", deviceID, enroll.SerialOf(cert))}
 			}
-			return wire.Welcome{}, &push.SafeError{Code: wire.ErrState, Message: expiredHello,
+			return d, end, &push.SafeError{Code: wire.ErrState, Message: expiredHello,
 				Err: fmt.Errorf("device %s: certificate %s expired at %s", deviceID, enroll.SerialOf(cert), cert.NotAfter.UTC().Format(time.RFC3339))}
 		}
+	}
+	return d, end, nil
+}
+
+// Hello opens a kiosk's channel and gives the verdict on the session it
+// reports, so a revocation that happened while it was offline applies now.
+func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wire.Welcome, error) {
+	d, end, err := c.admit(ctx, deviceID)
+	if err != nil {
+		return wire.Welcome{}, err
+	}
+	if cert := push.PeerCertificate(ctx); cert != nil {
 		c.cuts.watch(ctx, deviceID, cert, end)
 	}
 	c.devices.Store(deviceID, d)

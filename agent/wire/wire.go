@@ -366,6 +366,21 @@ func (e Envelope) Encode() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// Frame is Encode for a frame about to be sent: one longer than
+// MaxMessageBytes is refused with ErrTooLarge, since the peer's read limit
+// would answer it by closing the channel, and everything else in flight
+// on it with the frame.
+func (e Envelope) Frame() ([]byte, error) {
+	b, err := e.Encode()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxMessageBytes {
+		return nil, fmt.Errorf("%w: %s of %d bytes, the most a frame may hold is %d", ErrTooLarge, e.Type, len(b), MaxMessageBytes)
+	}
+	return b, nil
+}
+
 // appendString appends s as a JSON string the way encoding/json writes it.
 // Message types and IDs are plain ASCII; anything else takes the library's
 // path, which owns the escaping rules (HTML characters, U+2028, invalid

@@ -149,8 +149,16 @@ func (c *conn) takePending(id string) (Push, bool) {
 func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
 	c := h.newConn(ctx, deviceID, ws)
 	ws.SetReadLimit(wire.MaxMessageBytes)
+	h.mu.Lock()
+	if _, ok := h.hsConn[ws]; ok {
+		h.hsConn[ws] = c.cancel // Close ends an admission check too
+	}
+	h.mu.Unlock()
 
 	hello, helloID, ok := c.readHello()
+	if ok {
+		ok = c.admit(hello, helloID)
+	}
 	if !ok {
 		h.mu.Lock()
 		delete(h.hsConn, ws)
@@ -175,11 +183,7 @@ func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
 
 	welcome, err := h.callHello(c.ctx, deviceID, hello)
 	if err != nil {
-		code, msg := errorReply(err)
-		h.log.Warn("push: hello refused", "device", deviceID, "err", err)
-		c.writeNow(errorFrame(helloID, code, msg))
-		c.close(websocket.ClosePolicyViolation, "hello refused")
-		c.writeClose()
+		c.refuse(helloID, err)
 		ws.Close()
 		return
 	}
@@ -194,6 +198,9 @@ func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
 		})
 	}
 	env, err := wire.New(wire.TypeWelcome, welcomeID, helloID, welcome)
+	if err == nil {
+		c.first, err = env.Frame()
+	}
 	if err != nil {
 		h.log.Error("push: encode welcome", "device", deviceID, "err", err)
 		c.writeNow(errorFrame(helloID, wire.ErrInternal, "internal error"))
@@ -202,7 +209,6 @@ func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
 		ws.Close()
 		return
 	}
-	c.first = mustMarshal(env)
 
 	ws.SetPongHandler(func(string) error {
 		return ws.SetReadDeadline(time.Now().Add(h.timing.pongWait))
@@ -240,6 +246,31 @@ func (c *conn) readHello() (wire.Hello, string, bool) {
 		return hello, "", false
 	}
 	return hello, env.ID, true
+}
+
+// admit asks the handler, when it is an Admitter, whether hello may open
+// the channel. A refusal is answered, and the connection is closed
+// without having been registered: the device's current channel stays.
+func (c *conn) admit(hello wire.Hello, helloID string) bool {
+	a, ok := c.hub.handler.(Admitter)
+	if !ok {
+		return true
+	}
+	if err := c.hub.callAdmit(c.ctx, a, c.deviceID, hello); err != nil {
+		c.refuse(helloID, err)
+		return false
+	}
+	return true
+}
+
+// refuse answers a refused hello with err's error message and a close
+// frame (writes are still ours: the writer has not started).
+func (c *conn) refuse(helloID string, err error) {
+	code, msg := errorReply(err)
+	c.hub.log.Warn("push: hello refused", "device", c.deviceID, "err", err)
+	c.writeNow(errorFrame(helloID, code, msg))
+	c.close(websocket.ClosePolicyViolation, "hello refused")
+	c.writeClose()
 }
 
 // writeNow writes one frame from the calling goroutine; only before the
@@ -549,7 +580,7 @@ func (c *conn) serveRequest(env wire.Envelope) {
 		return
 	}
 	reply.V, reply.Re = wire.Version, env.ID
-	b, err := reply.Encode()
+	b, err := reply.Frame() // one the agent would refuse is an internal error
 	if err != nil {
 		c.hub.log.Error("push: encode reply", "device", c.deviceID, "type", logText(reply.Type), "err", err)
 		c.enqueue(errorFrame(env.ID, wire.ErrInternal, "internal error"))
@@ -593,6 +624,11 @@ func errorReply(err error) (code, msg string) {
 
 // The handler calls below turn a panic into an error: a bug in one
 // handler must not take every kiosk's channel down with the process.
+
+func (h *Hub) callAdmit(ctx context.Context, a Admitter, deviceID string, hello wire.Hello) (err error) {
+	defer h.recoverInto(&err, "admit", deviceID)
+	return a.Admit(ctx, deviceID, hello)
+}
 
 func (h *Hub) callHello(ctx context.Context, deviceID string, hello wire.Hello) (w wire.Welcome, err error) {
 	defer h.recoverInto(&err, "hello", deviceID)

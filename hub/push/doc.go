@@ -11,7 +11,10 @@
 //     methods get, carries the certificate (PeerCertificate).
 //  2. Hello. The first frame must be a hello, within 10 s. Anything else is
 //     answered with an error message and the channel is closed with a
-//     policy-violation close code. The connection is registered for its
+//     policy-violation close code. A Handler that is an Admitter is then
+//     asked whether the hello may open the channel at all; a refusal is
+//     answered and closed like a refused Hello, and the device's current
+//     channel stays up. The connection is then registered for its
 //     device before Handler.Hello runs, closing an older connection of the
 //     same device (close code 1008, "replaced"). Pushes made while Hello
 //     runs are queued behind the welcome, so a revocation that happens
@@ -40,7 +43,8 @@
 //     Hub.Disconnect or Hub.DisconnectChannel, when a newer connection of
 //     the same device replaces it, and on Hub.Close. Outstanding pushes of
 //     a closed channel are forgotten. Handler.Disconnected is then called
-//     once, unless the connection was replaced.
+//     once, unless the connection was replaced (or refused at admission:
+//     it never had a Hello).
 //
 // # Cost
 //

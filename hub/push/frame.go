@@ -34,7 +34,9 @@ func encodePush(typ, id string, data any) ([]byte, error) {
 	if string(raw) == "null" {
 		raw = nil
 	}
-	b, err := wire.Envelope{V: wire.Version, Type: typ, ID: id, Data: raw}.Encode()
+	// Frame: a push larger than the agent reads fails here rather than
+	// close the channel, to be pushed again at the next hello.
+	b, err := wire.Envelope{V: wire.Version, Type: typ, ID: id, Data: raw}.Frame()
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", typ, err)
 	}

@@ -101,6 +101,23 @@ type Handler interface {
 	Disconnected(deviceID string)
 }
 
+// Admitter is an optional interface of a Handler. A new channel is
+// registered for its device, replacing the device's current one, before
+// Hello runs (so that pushes made while Hello decides follow the
+// welcome); a Handler that is an Admitter is first asked, by Admit,
+// whether the hello may open the channel at all. A refusal is answered
+// like one of Hello's, but leaves the device's current channel up: a
+// connection the hub refuses (a certificate a renewal replaced, an
+// expired one) must not cut off the channel the kiosk has. Admit should
+// be quick: pushes made meanwhile go to the current channel. Hello may
+// still refuse (what changed in between), and the current channel has
+// been replaced then. Hello and Disconnected are not called for a
+// connection Admit refused. ctx is the channel's, as Hello's; it ends at
+// Hub.Close.
+type Admitter interface {
+	Admit(ctx context.Context, deviceID string, hello wire.Hello) error
+}
+
 // Push is one message pushed to a device and awaiting its ack.
 type Push struct {
 	ID       string
@@ -152,7 +169,9 @@ type Hub struct {
 
 	closed atomic.Bool
 	mu     sync.Mutex // guards handshaking and the wg.Add / closed handshake
-	hsConn map[*websocket.Conn]struct{}
+	// hsConn holds the channels not registered yet, with the cancel of
+	// their context once they have one (nil before).
+	hsConn map[*websocket.Conn]context.CancelFunc
 	wg     sync.WaitGroup // channels past the upgrade, until their goroutines end
 
 	// Request workers (see worker): idle hands a connection with queued
@@ -203,7 +222,7 @@ func New(cfg Config) *Hub {
 			WriteBufferPool: &sync.Pool{},
 		},
 		idBase:    hex.EncodeToString(b[:]) + "-",
-		hsConn:    make(map[*websocket.Conn]struct{}),
+		hsConn:    make(map[*websocket.Conn]context.CancelFunc),
 		conns:     make(map[string]*conn),
 		idle:      make(chan *conn),
 		maxParked: maxParked,
@@ -247,7 +266,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.wg.Done()
 		return
 	}
-	h.hsConn[ws] = struct{}{}
+	h.hsConn[ws] = nil
 	h.mu.Unlock()
 
 	// The channel lives in a goroutine of its own and ServeHTTP returns:
@@ -362,8 +381,11 @@ func (h *Hub) Count() int { return int(h.count.Load()) }
 func (h *Hub) Close() error {
 	h.mu.Lock()
 	h.closed.Store(true)
-	for ws := range h.hsConn {
+	for ws, cancel := range h.hsConn {
 		ws.Close() // interrupts a hello read
+		if cancel != nil {
+			cancel() // and an admission check
+		}
 	}
 	h.mu.Unlock()
 	h.connMu.RLock()
