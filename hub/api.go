@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/governance"
@@ -33,6 +34,37 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/grants/{id}/revoke", s.admin(s.apiRevokeGrant))
 	s.shiftRoutes(mux)
 	s.policyRoutes(mux)
+	mux.Handle(apiPrefix, s.admin(s.apiNoRoute(mux)))
+}
+
+// apiPrefix is the admin API's subtree.
+const apiPrefix = "/api/v1/"
+
+// apiNoRoute answers a request no API route takes, behind the same token
+// check as the routes (so that nobody learns without a token which paths
+// exist): a JSON 405 naming the methods the path takes (Allow), or a JSON
+// 404. ServeMux would answer either in text/plain, and before any token
+// is checked.
+func (s *Server) apiNoRoute(mux *http.ServeMux) func(http.ResponseWriter, *http.Request, lifecycle.Actor) error {
+	return func(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+		var allow []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			probe := r.WithContext(r.Context())
+			probe.Method = m
+			// "" is a redirect (a path to clean), not a route.
+			if _, pattern := mux.Handler(probe); pattern != apiPrefix && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			writeAPIJSON(w, http.StatusNotFound, apiError{"the API has no " + r.URL.Path + ": see the Admin API in hub/README.md"})
+			return nil
+		}
+		list := strings.Join(allow, ", ")
+		w.Header().Set("Allow", list)
+		writeAPIJSON(w, http.StatusMethodNotAllowed, apiError{r.URL.Path + " takes " + list + ", not " + r.Method})
+		return nil
+	}
 }
 
 // admin wraps an API handler with admin-token authentication and renders
@@ -107,12 +139,18 @@ var errBadRequest = errors.New("bad request")
 const maxAPIText = 500
 
 // checkText refuses a stored text field that is longer than maxAPIText
-// bytes, or, for a name (not free text), holds a control character: the
-// console could not have sent it, and names end up in audit records,
-// logs and other systems' CSV exports.
+// bytes, is not UTF-8, or, for a name (not free text), holds a control
+// character: the console could not have sent it, and names end up in
+// audit records, logs and other systems' CSV exports. A body's JSON is
+// UTF-8 once decoded, but a name from the path (PUT /sites/{name}) may
+// hold any byte; stored, it would be shown with U+FFFD in its place, a
+// name nothing finds it by.
 func checkText(field, v string, name bool) error {
 	if len(v) > maxAPIText {
 		return errors.Join(errBadRequest, fmt.Errorf("%s is longer than %d bytes", field, maxAPIText))
+	}
+	if !utf8.ValidString(v) {
+		return errors.Join(errBadRequest, fmt.Errorf("%s is not UTF-8 text", field))
 	}
 	if name && strings.ContainsFunc(v, store.Hidden) {
 		return errors.Join(errBadRequest, fmt.Errorf("%s has a control character or an invisible formatting character", field))
@@ -142,11 +180,28 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request, a lifecycle.A
 	if req.User == "" || req.Device == "" {
 		return errors.Join(errBadRequest, errors.New(`send {"user": USERNAME, "device": KIOSK_NAME}`))
 	}
-	if err := s.channel.authorizeEnrollment(r.Context(), a, s.push, req.User, req.Device); err != nil {
+	if err := s.armEnrollment(r.Context(), a, req.User, req.Device); err != nil {
 		return err
 	}
 	writeAPIJSON(w, http.StatusAccepted, map[string]string{"status": "waiting for a tap at " + req.Device})
 	return nil
+}
+
+// armEnrollment starts a badge registration for userName at the kiosk
+// deviceName, for the API and the console alike. A disabled kiosk is
+// refused by name: it registers no badge and never comes online again,
+// yet its channel stays open for the acks of its teardown (cutOff), so
+// the push would go through ("waiting for a tap"), and later fail as
+// "offline: try again when it is online".
+func (s *Server) armEnrollment(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error {
+	d, err := s.channel.deviceByName(ctx, deviceName)
+	if err != nil {
+		return err
+	}
+	if d.State != store.DeviceActive {
+		return fmt.Errorf("%w: kiosk %q is disabled: it registers no badge; enroll its replacement and name that one", lifecycle.ErrInvalid, d.Name)
+	}
+	return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
 }
 
 // apiDeviceCode issues a one-time kiosk enrollment code, like
@@ -219,14 +274,26 @@ func (s *Server) disableDevice(ctx context.Context, a lifecycle.Actor, deviceID 
 	return nil
 }
 
+// maxCredentialID is the longest credential ID WebAuthn allows, in bytes.
+const maxCredentialID = 1023
+
 // apiRevokeCredential revokes a credential (hex ID) and ends its owner's
 // live sessions.
 func (s *Server) apiRevokeCredential(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	id, err := hex.DecodeString(r.PathValue("id"))
+	hexID := r.PathValue("id")
+	if len(hexID) > 2*maxCredentialID {
+		return errors.Join(errBadRequest, fmt.Errorf("a credential id is at most %d bytes (%d hex digits)", maxCredentialID, 2*maxCredentialID))
+	}
+	id, err := hex.DecodeString(hexID)
 	if err != nil {
 		return errors.Join(errBadRequest, errors.New("the credential id is hex"))
 	}
-	if err := s.engine.RevokeCredential(r.Context(), a, id, "revoked by "+a.Name); err != nil {
+	err = s.engine.RevokeCredential(r.Context(), a, id, "revoked by "+a.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		// The engine's error names its inner operations and the ID twice.
+		return errors.Join(store.ErrNotFound, errors.New("no credential "+hexID))
+	}
+	if err != nil {
 		return err
 	}
 	writeAPIJSON(w, http.StatusOK, map[string]string{"status": "revoked"})

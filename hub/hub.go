@@ -343,10 +343,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.console, err = console.New(console.Config{
 		Store: st, Engine: s.engine, Audit: alog, AuditKey: key, AuditSigner: signer, AuditWatch: s.watch.Status,
 		RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
-		ArmEnrollment: func(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error {
-			return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
-		},
-		KioskOnline: s.push.Connected, DisableDevice: s.disableDevice, TokenRevoked: s.verifier.Forget,
+		ArmEnrollment: s.armEnrollment,
+		KioskOnline:   s.push.Connected, DisableDevice: s.disableDevice, TokenRevoked: s.verifier.Forget,
 		Profiles: s.profiles, Metrics: cfg.ConsoleMetrics, Governance: s.gov, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	if err != nil {
