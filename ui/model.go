@@ -193,6 +193,7 @@ type Model struct {
 	tapUntil time.Time
 
 	clock, countdn *widget.Label
+	list           *container.Scroll // the session screen's name and apps
 }
 
 // New returns a Model showing the locked screen, offline.

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
@@ -33,11 +35,18 @@ type view struct {
 func (m *Model) render() {
 	v := view{screen: m.screen.kind(), session: m.sessions, enrollFor: m.enrollFor}
 	keep := m.focusedKey(v)
+	// The same view drawn again keeps the apps scrolled where the worker
+	// left them: jumping back to the top (at the shift-end warning) moved
+	// the apps under a finger about to tap one.
+	var scrolled fyne.Position
+	if v == m.drawn && m.list != nil {
+		scrolled = m.list.Offset
+	}
 	if m.canvas != nil {
 		m.canvas.Unfocus()
 	}
 	m.buttons = map[string]*button{}
-	m.clock, m.countdn = nil, nil
+	m.clock, m.countdn, m.list = nil, nil, nil
 	var body fyne.CanvasObject
 	switch m.screen {
 	case ScreenVerifying:
@@ -64,6 +73,9 @@ func (m *Model) render() {
 	m.root.Objects = []fyne.CanvasObject{m.catcher, container.NewPadded(body)}
 	m.root.Refresh()
 	m.drawn = v
+	if m.list != nil {
+		m.list.ScrollToOffset(scrolled)
+	}
 	if b := m.buttons[keep]; b != nil {
 		m.quiet = true // not input: the worker's focus stays where it was
 		m.canvas.Focus(b)
@@ -180,18 +192,37 @@ func (m *Model) session() fyne.CanvasObject {
 	} else {
 		info.Add(wrapped(m.opt.Texts.SessionEndsText(m.expiresAt.In(m.opt.Location).Format(ClockLayout))))
 	}
-	apps := container.NewGridWrap(fyne.NewSize(280, 2*MinButtonHeight))
+	// The apps' buttons share one tile size, wide enough for the longest
+	// label up to two tiles' width: a button draws its label whole, past
+	// its own edges and over the next app's when the tile is narrower (a
+	// profile's "Medication administration" did at 280). A label longer
+	// still (an app ID of up to 63 characters, shown when the profile has
+	// no label) is cut with "…" to fit.
+	var (
+		list  *container.Scroll
+		apps  *fyne.Container
+		tiles []fyne.CanvasObject
+	)
+	tile := float32(appTileWidth)
 	for _, app := range m.apps {
-		label := app
+		label := plain(app) // an ID from the hub, like every name it sends
 		if l := m.opt.AppLabels[app]; l != "" {
 			label = l
 		}
-		apps.Add(m.button("app:"+app, label, widget.MediumImportance, func() {
+		b := m.button("app:"+app, label, widget.MediumImportance, func() {
 			if m.opt.OnApp != nil {
 				m.opt.OnApp(app)
 			}
-		}))
+		})
+		fitLabel(b, maxAppTileWidth)
+		tile = max(tile, b.MinSize().Width)
+		// Fyne does not scroll a focused widget into sight: Tab to an app
+		// below the fold on a small panel would focus a button the worker
+		// cannot see, for Enter to open.
+		b.reveal = func() { reveal(list, apps, b) }
+		tiles = append(tiles, b)
 	}
+	apps = container.NewGridWrap(fyne.NewSize(tile, 2*MinButtonHeight), tiles...)
 	// An enrollment's prompt and outcome stay in sight with the badges
 	// they are about.
 	bottom := container.NewVBox()
@@ -207,7 +238,47 @@ func (m *Model) session() fyne.CanvasObject {
 		}
 	}
 	bottom.Add(m.button("signout", m.opt.Texts.SignOutLabel(), widget.HighImportance, m.signout))
-	return container.NewBorder(nil, container.NewPadded(bottom), nil, nil, container.NewVScroll(container.NewVBox(info, apps)))
+	list = container.NewVScroll(container.NewVBox(info, apps))
+	m.list = list
+	return container.NewBorder(nil, container.NewPadded(bottom), nil, nil, list)
+}
+
+// Sizes of the session screen's app tiles: one tile, and the most a tile
+// grows for a long label (two tiles and the gap between them, which the
+// narrowest panel, 800 units, still shows whole).
+const (
+	appTileWidth    = 280
+	maxAppTileWidth = 2*appTileWidth + 8
+)
+
+// fitLabel cuts b's label, with "…", until b is at most width wide.
+func fitLabel(b *button, width float32) {
+	r := []rune(b.Text)
+	for b.MinSize().Width > width && len(r) > 1 {
+		r = r[:len(r)-1]
+		b.SetText(strings.TrimSpace(string(r)) + "…")
+	}
+}
+
+// reveal scrolls list so that b, a button of apps (in list's content, under
+// the session's info), is in sight. Before the screen is laid out it does
+// nothing: there is nothing to see yet.
+func reveal(list *container.Scroll, apps, b fyne.CanvasObject) {
+	if list == nil || list.Size().Height <= 0 {
+		return
+	}
+	top := apps.Position().Y + b.Position().Y
+	bottom, seen := top+b.Size().Height, list.Size().Height
+	off := list.Offset
+	switch {
+	case top < off.Y:
+		off.Y = top
+	case bottom > off.Y+seen:
+		off.Y = min(bottom, list.Content.Size().Height) - seen
+	default:
+		return
+	}
+	list.ScrollToOffset(off)
 }
 
 // badges is the demo badge row, or nil without demo badges.

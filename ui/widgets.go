@@ -22,6 +22,7 @@ type button struct {
 	key      string // what it does on its screen (Model.button)
 	escape   func()
 	activity func()
+	reveal   func() // if set, scrolls the button into sight (it has the focus)
 }
 
 var (
@@ -83,9 +84,13 @@ func (b *button) KeyDown(*fyne.KeyEvent) { b.input() }
 // KeyUp does nothing: the key down was the input.
 func (b *button) KeyUp(*fyne.KeyEvent) {}
 
-// FocusGained is input too (Tab moved the focus here).
+// FocusGained is input too (Tab moved the focus here), and brings the
+// button into sight.
 func (b *button) FocusGained() {
 	b.input()
+	if b.reveal != nil {
+		b.reveal()
+	}
 	b.Button.FocusGained()
 }
 
