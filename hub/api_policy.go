@@ -69,8 +69,9 @@ func writePolicyProblems(w http.ResponseWriter, ve *policy.ValidationError) {
 }
 
 // apiPutPolicy replaces the policy with the body if the policy is still
-// at the version the body (or If-Match) names: 409 otherwise, 400 with
-// every problem for an invalid one; either way nothing changes.
+// at the version the body (or If-Match) names: 409 otherwise (412 for
+// If-Match), 400 with every problem for an invalid one; either way
+// nothing changes.
 func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	var raw json.RawMessage
 	if !readJSON(w, r, policy.MaxEditBytes, &raw) {
@@ -98,6 +99,7 @@ func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycl
 		}
 		return err
 	}
+	fromHeader := false
 	if m := r.Header.Get("If-Match"); m != "" {
 		v, err := strconv.ParseInt(strings.Trim(strings.TrimPrefix(strings.TrimSpace(m), "W/"), `"`), 10, 64)
 		if err != nil || v <= 0 {
@@ -106,7 +108,7 @@ func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycl
 		if base != 0 && base != v {
 			return errors.Join(errBadRequest, fmt.Errorf("If-Match names version %d and the body version %d: send one", v, base))
 		}
-		base = v
+		base, fromHeader = v, true
 	}
 	if base <= 0 {
 		writeAPIJSON(w, http.StatusPreconditionRequired, apiError{`send the version you changed, as "version" in the body or If-Match (GET /api/v1/policy gives it), so that no one else's change is overwritten`})
@@ -117,7 +119,14 @@ func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycl
 	case errors.Is(err, lifecycle.ErrPolicyStale):
 		cur := s.engine.Policy()
 		w.Header().Set("ETag", policyETag(cur.Version))
-		writeAPIJSON(w, http.StatusConflict, map[string]any{"error": userMessage(err), "version": cur.Version})
+		// A failed If-Match is 412 (RFC 9110 §13.1.1), as HTTP clients
+		// and proxies expect of a precondition; a stale version in the
+		// body is a conflict of the document's content, 409.
+		status := http.StatusConflict
+		if fromHeader {
+			status = http.StatusPreconditionFailed
+		}
+		writeAPIJSON(w, status, map[string]any{"error": userMessage(err), "version": cur.Version})
 		return nil
 	case errors.Is(err, policy.ErrInvalid):
 		var ve *policy.ValidationError

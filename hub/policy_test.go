@@ -130,14 +130,15 @@ func TestPolicyAPI(t *testing.T) {
 		t.Errorf("rules in force after the PUT: %+v", got)
 	}
 
-	// The same edit again, made to version 1: stale, by body and by If-Match.
-	for _, hdr := range [][]string{nil, {"If-Match", `W/"1"`}} {
-		body := good
+	// The same edit again, made to version 1: stale, by body (409) and by
+	// If-Match (412, a failed precondition: RFC 9110 §13.1.1).
+	for _, hdr := range [][]string{nil, {"If-Match", `W/"1"`}, {"If-Match", `"1"`}} {
+		body, status := good, http.StatusConflict
 		if hdr != nil {
-			body = policyBody(t, 0, nil)
+			body, status = policyBody(t, 0, nil), http.StatusPreconditionFailed
 		}
 		r := putPolicy(t, h, body, hdr...)
-		if m := wantAPI(t, r, http.StatusConflict); m["version"] != 2.0 || !strings.Contains(m["error"].(string), "now version 2") {
+		if m := wantAPI(t, r, status); m["version"] != 2.0 || !strings.Contains(m["error"].(string), "now version 2") {
 			t.Errorf("stale PUT (%v): %s", hdr, r.Body)
 		}
 	}
