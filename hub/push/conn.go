@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,7 +79,10 @@ type connKey struct{}
 func (c *conn) close(code int, text string) {
 	c.closeOnce.Do(func() {
 		if len(text) > 120 { // a close frame's reason is at most 123 bytes
-			text = text[:120]
+			// Cut on a character boundary: gorilla refuses to write a
+			// reason that is not UTF-8, and the kiosk would get no
+			// close frame at all.
+			text = strings.ToValidUTF8(text[:120], "")
 		}
 		c.closeCode, c.closeText = code, text
 		close(c.done)

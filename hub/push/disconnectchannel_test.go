@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,4 +51,25 @@ func TestDisconnectChannel(t *testing.T) {
 		t.Error("the closed channel's context has not ended")
 	}
 	none(t, e.rec.disconnected, 50*time.Millisecond, "a second Disconnected")
+}
+
+// TestLongCloseReasonIsCutOnACharacter: a close reason longer than a
+// close frame holds is cut on a character boundary. Cut mid-character,
+// the frame is not UTF-8, and the kiosk's WebSocket library answers it as
+// a protocol error instead of reading the close code and reason.
+func TestLongCloseReasonIsCutOnACharacter(t *testing.T) {
+	e := newTestEnv(t, nil)
+	ctxs := make(chan context.Context, 1)
+	e.rec.hello = func(ctx context.Context, deviceID string, _ wire.Hello) (wire.Welcome, error) {
+		ctxs <- ctx
+		return wire.Welcome{DeviceID: deviceID}, nil
+	}
+	ws, _ := e.connect(t, "kiosk-1")
+	ctx := recv(t, ctxs, "the channel's hello")
+	reason := strings.Repeat("x", 119) + "é and more" // é is bytes 120 and 121
+	e.hub.DisconnectChannel(ctx, reason)
+	code, text := readClose(t, ws)
+	if code != websocket.ClosePolicyViolation || text != strings.Repeat("x", 119) {
+		t.Errorf("close %d %q; want %d and the reason cut before the é", code, text, websocket.ClosePolicyViolation)
+	}
 }
