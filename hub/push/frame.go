@@ -61,12 +61,21 @@ func plainName(s string) bool {
 
 // errorFrame encodes an error message answering re.
 func errorFrame(re, code, msg string) []byte {
+	if len(re) > maxEchoedID {
+		re = "" // see maxEchoedID
+	}
 	env, err := wire.New(wire.TypeError, "", re, wire.Error{Code: code, Message: msg})
 	if err != nil {
 		panic(err) // wire.Error always marshals
 	}
 	return mustMarshal(env)
 }
+
+// maxEchoedID is the longest message ID an error answers by: the agent's
+// IDs are a letter and a counter. One longer is a kiosk's mistake (or
+// worse), and an error echoing an ID of nearly 64 KiB would pass the
+// agent's read limit, which closes the channel.
+const maxEchoedID = 256
 
 func mustMarshal(env wire.Envelope) []byte {
 	b, err := env.Encode()

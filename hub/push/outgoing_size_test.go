@@ -53,3 +53,22 @@ func TestOversizeOutgoing(t *testing.T) {
 		t.Error("the channel was dropped")
 	}
 }
+
+// TestLongRequestIDIsNotEchoedPastTheLimit: a request whose ID is so long
+// that the reply echoing it would pass wire.MaxMessageBytes is answered
+// with an error that does not echo it, and the channel stays up (the
+// agent's read limit would close the channel at a frame that large).
+func TestLongRequestIDIsNotEchoedPastTheLimit(t *testing.T) {
+	e := newTestEnv(t, nil)
+	ws, _ := e.connect(t, "kiosk-1")
+	ws.SetReadLimit(wire.MaxMessageBytes) // as the agent does
+	id := strings.Repeat("i", wire.MaxMessageBytes-100)
+	writeEnv(t, ws, "echo", id, "", strings.Repeat("d", 60))
+	if got := readEnv(t, ws); got.Type != wire.TypeError || got.Re != "" {
+		t.Errorf("got %s re %d bytes; want an error answering no ID", got.Type, len(got.Re))
+	}
+	writeEnv(t, ws, "echo", "e1", "", "still here")
+	if env := readEnv(t, ws); env.Type != "echo.reply" || env.Re != "e1" {
+		t.Errorf("got %+v, want echo.reply", env)
+	}
+}
