@@ -482,4 +482,3 @@ func (ps *problems) nameProblem(s string) string {
 	}
 	return ""
 }
-
