@@ -2,7 +2,6 @@ package governance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,7 +44,7 @@ func consoleFindings(ctx context.Context, ops store.Ops, d *directory, now time.
 		if !acct.Disabled.IsZero() || only != "" && acct.UserID != only {
 			continue
 		}
-		u, hasUser, err := consoleUser(ctx, ops, d, acct)
+		u, hasUser, err := consoleUser(ctx, d, acct)
 		if err != nil {
 			return nil, err
 		}
@@ -91,22 +90,19 @@ func consoleFindings(ctx context.Context, ops store.Ops, d *directory, now time.
 
 // consoleUser returns the hub user console account acct is linked to, and
 // false when it is linked to none. d knows the users that are not deleted
-// (all of them, or only's: userDirectory); a deleted one is read, and one
-// the store does not know is taken for deleted, since the account's person
-// is gone either way.
-func consoleUser(ctx context.Context, ops store.Ops, d *directory, acct store.ConsoleAccount) (store.User, bool, error) {
+// (all of them, or only's: userDirectory); a deleted one is read
+// (directory.user), and one the store does not know is taken for deleted,
+// since the account's person is gone either way.
+func consoleUser(ctx context.Context, d *directory, acct store.ConsoleAccount) (store.User, bool, error) {
 	if acct.UserID == "" {
 		return store.User{}, false, nil
 	}
-	if u, ok := d.byID[acct.UserID]; ok {
-		return u, true, nil
-	}
-	u, err := ops.GetUser(ctx, acct.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.User{ID: acct.UserID, UserName: acct.UserID, State: store.UserDeleted, Modified: acct.Modified}, true, nil
-	}
+	u, ok, err := d.user(ctx, acct.UserID)
 	if err != nil {
 		return store.User{}, false, err
+	}
+	if !ok {
+		return store.User{ID: acct.UserID, UserName: acct.UserID, State: store.UserDeleted, Modified: acct.Modified}, true, nil
 	}
 	return u, true, nil
 }

@@ -194,7 +194,7 @@ func TestOrphanedSession(t *testing.T) {
 		name, session, user, detail string
 	}{
 		{"disabled", faySess, fay.ID, "a live kiosk session of user fay on kiosk kiosk-"},
-		{"deleted", gusSess, gus.ID, "a live kiosk session of user " + gus.ID + " on kiosk kiosk-"},
+		{"deleted", gusSess, gus.ID, "a live kiosk session of user gus on kiosk kiosk-"}, // named from its tombstone
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, ok := found["session:"+tc.session]

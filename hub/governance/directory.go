@@ -3,6 +3,7 @@ package governance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -12,11 +13,13 @@ import (
 )
 
 // directory is one read of who exists and what they hold: users that are
-// not deleted, groups with their members, and grants read on demand.
+// not deleted, groups with their members, and grants read on demand; and
+// the deleted users read to name them (see user).
 type directory struct {
 	ops          store.Ops
 	users        []store.User          // by Created, then ID
 	byID         map[string]store.User // not deleted
+	deleted      map[string]store.User // users it does not hold, once read (user): tombstones; the zero User for an ID the store does not know
 	byExternalID map[string][]store.User
 	byUserName   map[string]store.User // lower-cased userName
 	groups       []store.Group
@@ -34,7 +37,7 @@ func loadDirectory(ctx context.Context, ops store.Ops) (*directory, error) {
 		return nil, err
 	}
 	d := &directory{ops: ops, users: users, groups: groups,
-		byID: make(map[string]store.User, len(users)), byExternalID: map[string][]store.User{},
+		byID: make(map[string]store.User, len(users)), deleted: map[string]store.User{}, byExternalID: map[string][]store.User{},
 		byUserName: make(map[string]store.User, len(users)), groupsOf: map[string][]store.Group{}, grants: map[string][]store.Grant{}}
 	for _, u := range users {
 		d.byID[u.ID] = u
@@ -52,22 +55,24 @@ func loadDirectory(ctx context.Context, ops store.Ops) (*directory, error) {
 }
 
 // usersOnly returns a directory that knows only the named users, for
-// showing a few records without reading everyone.
+// showing a few records without reading everyone. The deleted ones among
+// them it knows as user reads them, so userName names them too.
 func usersOnly(ctx context.Context, ops store.Ops, ids ...string) (*directory, error) {
-	d := &directory{ops: ops, byID: map[string]store.User{}, byExternalID: map[string][]store.User{},
+	d := &directory{ops: ops, byID: map[string]store.User{}, deleted: map[string]store.User{}, byExternalID: map[string][]store.User{},
 		byUserName: map[string]store.User{}, groupsOf: map[string][]store.Group{}, grants: map[string][]store.Grant{}}
 	for _, id := range ids {
 		if _, ok := d.byID[id]; ok || id == "" {
 			continue
 		}
 		u, err := ops.GetUser(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			d.deleted[id] = store.User{}
+		case err != nil:
 			return nil, err
-		}
-		if u.State != store.UserDeleted {
+		case u.State == store.UserDeleted:
+			d.deleted[id] = u
+		default:
 			d.byID[id] = u
 		}
 	}
@@ -175,13 +180,59 @@ func (d *directory) supervisor(role, site, notUser string) (store.User, bool) {
 	return best, best.ID != ""
 }
 
-// userName returns the userName of a user ID, or the ID when the user is
-// unknown (deleted), or "admins" for the empty reviewer.
+// user returns user id: from the directory when it holds it, else the
+// store's record of it, read once: for a deleted user its tombstone
+// (State UserDeleted); false when the store does not know it. A tombstone
+// keeps the userName the user had when deleted: governance is read after
+// the fact (a campaign looked at, a finding triaged, evidence pulled after
+// the quarter), often about leavers the identity provider has deleted
+// since, and a person shown only by UUID is one nobody can act on. (A user
+// created since may hold that userName again; the tombstone still names
+// who this one was, as the audit trail does.)
+func (d *directory) user(ctx context.Context, id string) (store.User, bool, error) {
+	if u, ok := d.byID[id]; ok {
+		return u, true, nil
+	}
+	if u, read := d.deleted[id]; read {
+		return u, u.ID != "", nil
+	}
+	u, err := d.ops.GetUser(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		u, err = store.User{}, nil
+	}
+	if err != nil {
+		return store.User{}, false, fmt.Errorf("user %s: %w", id, err)
+	}
+	d.deleted[id] = u
+	return u, u.ID != "", nil
+}
+
+// readDeleted reads (user) the users of ids that the directory does not
+// know, so that userName names the deleted ones.
+func (d *directory) readDeleted(ctx context.Context, ids ...string) error {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if _, _, err := d.user(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userName returns the userName of a user ID: of a user not deleted, or
+// of a deleted one read before (user, readDeleted); else the ID (a user
+// the store does not know, or one not read); "admins" for the empty
+// reviewer.
 func (d *directory) userName(id string) string {
 	if id == "" {
 		return reviewerAdmins
 	}
 	if u, ok := d.byID[id]; ok {
+		return u.UserName
+	}
+	if u := d.deleted[id]; u.UserName != "" {
 		return u.UserName
 	}
 	return id

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -183,8 +182,10 @@ func (s *Service) Evidence(ctx context.Context, id string) (Evidence, error) {
 	if err != nil {
 		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
 	}
-	name, err := evidenceNames(ctx, st, d, items)
-	if err != nil {
+	// Evidence is often pulled after the quarter, when the leavers it
+	// revoked (and maybe a reviewer) were deleted: named from their
+	// tombstones (directory.user).
+	if err := d.readDeleted(ctx, itemUserIDs(items, true)...); err != nil {
 		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
 	}
 	records, err := decideRecords(ctx, st, id)
@@ -218,7 +219,7 @@ func (s *Service) Evidence(ctx context.Context, id string) (Evidence, error) {
 		if it.Decided.After(last) {
 			last = it.Decided
 		}
-		row := evidenceItem(name, it, records[it.ID], before)
+		row := evidenceItem(d, it, records[it.ID], before)
 		switch {
 		case it.Decision == store.ReviewRevoke && it.Outcome == OutcomeGone:
 			ev.Totals.Gone++
@@ -267,52 +268,16 @@ func decideRecords(ctx context.Context, st store.Store, id string) (map[string][
 	return out, nil
 }
 
-// evidenceNames returns the userName of each user the items name (user,
-// reviewer, escalated from), "admins" for none. The directory knows the
-// users that are not deleted; a deleted one is read from its tombstone,
-// which keeps its userName: evidence is often pulled after the quarter,
-// when the leavers it revoked (and maybe a reviewer) were deleted, and a
-// row naming a person only by UUID is one an auditor cannot sample. Only
-// a user the store does not know at all is shown by its ID.
-func evidenceNames(ctx context.Context, st store.Store, d *directory, items []store.ReviewItem) (func(string) string, error) {
-	gone := map[string]string{}
-	for _, it := range items {
-		for _, id := range []string{it.UserID, it.ReviewerID, it.EscalatedFrom} {
-			if _, known := d.byID[id]; known || id == "" {
-				continue
-			}
-			if _, read := gone[id]; read {
-				continue
-			}
-			gone[id] = id
-			u, err := st.GetUser(ctx, id)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-			case err != nil:
-				return nil, fmt.Errorf("user %s: %w", id, err)
-			case u.UserName != "":
-				gone[id] = u.UserName
-			}
-		}
-	}
-	return func(id string) string {
-		if n, ok := gone[id]; ok {
-			return n
-		}
-		return d.userName(id)
-	}, nil
-}
-
 // evidenceItem makes it a row and checks it against its records (oldest
 // first); records newer than the audit head seq before, of an item still
-// pending, are of decisions made after the items were read. name gives
-// the userName of a user ID (evidenceNames).
-func evidenceItem(name func(string) string, it store.ReviewItem, recs []decideRecord, before int64) EvidenceItem {
-	row := EvidenceItem{ID: it.ID, UserID: it.UserID, User: name(it.UserID), Kind: it.Kind, Entitlement: it.Entitlement,
-		EntitlementDetail: it.Detail, ReviewerID: it.ReviewerID, Reviewer: name(it.ReviewerID), ReviewerKind: it.ReviewerKind,
+// pending, are of decisions made after the items were read. d holds the
+// items' users, deleted ones included (readDeleted).
+func evidenceItem(d *directory, it store.ReviewItem, recs []decideRecord, before int64) EvidenceItem {
+	row := EvidenceItem{ID: it.ID, UserID: it.UserID, User: d.userName(it.UserID), Kind: it.Kind, Entitlement: it.Entitlement,
+		EntitlementDetail: it.Detail, ReviewerID: it.ReviewerID, Reviewer: d.userName(it.ReviewerID), ReviewerKind: it.ReviewerKind,
 		Decision: it.Decision.String(), Comment: it.Comment, EscalatedAt: timePtr(it.Escalated.UTC())}
 	if !it.Escalated.IsZero() {
-		row.EscalatedFrom = name(it.EscalatedFrom)
+		row.EscalatedFrom = d.userName(it.EscalatedFrom)
 	}
 	pending := it.Decision == store.ReviewPending
 	if !pending {

@@ -59,7 +59,7 @@ type Finding struct {
 	Kind        string     `json:"kind"`
 	Rule        string     `json:"rule"`
 	UserID      string     `json:"user_id"`
-	User        string     `json:"user"` // userName; empty when the user is gone
+	User        string     `json:"user"` // userName (a deleted user's from its tombstone); empty when the store does not know the user
 	Entitlement string     `json:"entitlement,omitempty"`
 	Since       *time.Time `json:"since,omitempty"`
 	Detail      string     `json:"detail"`
@@ -240,7 +240,11 @@ func (s *Service) evaluate(ctx context.Context, ops store.Ops, d *directory, fac
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, s.untrustedModels(d, active)...)
+	models, err := s.untrustedModels(ctx, d, active)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, models...)
 	cf, err := consoleFindings(ctx, ops, d, now, dormant, only)
 	if err != nil {
 		return nil, err
@@ -361,17 +365,16 @@ func (s *Service) orphaned(ctx context.Context, ops store.Ops, d *directory, cre
 	var out []Finding
 	withCred := map[string]bool{}
 	for _, c := range creds {
-		u, ok := d.byID[c.UserID]
+		u, ok, err := d.user(ctx, c.UserID) // a deleted user is named from its tombstone
+		if err != nil {
+			return nil, err
+		}
 		if ok && live(u) {
 			withCred[u.ID] = true
 			continue
 		}
-		state := "deleted or unknown"
-		if ok {
-			state = u.State.String()
-		}
 		f := newFinding(KindOrphaned, RuleCredentialWithoutUser, u, c.UserID, fmt.Sprintf("credential:%x", c.ID), c.Created, RemedyRevokeCredential,
-			fmt.Sprintf("an active credential of user %s, which is %s", d.userName(c.UserID), state))
+			fmt.Sprintf("an active credential of user %s, which is %s", d.userName(c.UserID), stateOf(u, ok)))
 		f.credID = c.ID
 		out = append(out, f)
 	}
@@ -427,13 +430,12 @@ func (s *Service) orphanedSessions(ctx context.Context, ops store.Ops, d *direct
 	var out []Finding
 	kiosks := map[string]string{} // device ID → name
 	for _, ss := range sessions {
-		u, ok := d.byID[ss.UserID]
+		u, ok, err := d.user(ctx, ss.UserID) // a deleted user is named from its tombstone
+		if err != nil {
+			return nil, err
+		}
 		if ok && live(u) {
 			continue
-		}
-		state := "deleted or unknown"
-		if ok {
-			state = u.State.String()
 		}
 		kiosk, seen := kiosks[ss.DeviceID]
 		if !seen {
@@ -448,18 +450,27 @@ func (s *Service) orphanedSessions(ctx context.Context, ops store.Ops, d *direct
 			kiosks[ss.DeviceID] = kiosk
 		}
 		f := newFinding(KindOrphaned, RuleSessionWithoutUser, u, ss.UserID, "session:"+ss.ID, ss.Started, RemedyEndSession,
-			fmt.Sprintf("a live kiosk session of user %s on kiosk %s, which is %s", d.userName(ss.UserID), kiosk, state))
+			fmt.Sprintf("a live kiosk session of user %s on kiosk %s, which is %s", d.userName(ss.UserID), kiosk, stateOf(u, ok)))
 		f.sessionID = ss.ID
 		out = append(out, f)
 	}
 	return out, nil
 }
 
+// stateOf names the state of a user that holds access it should not, for
+// a finding's detail; ok is false when the store does not know the user.
+func stateOf(u store.User, ok bool) string {
+	if !ok {
+		return "unknown"
+	}
+	return u.State.String()
+}
+
 // untrustedModels evaluates untrusted_authenticator/model_ruled_out on the
 // active credentials given.
-func (s *Service) untrustedModels(d *directory, creds []store.Credential) []Finding {
+func (s *Service) untrustedModels(ctx context.Context, d *directory, creds []store.Credential) ([]Finding, error) {
 	if s.cfg.ModelRuledOut == nil {
-		return nil
+		return nil, nil
 	}
 	var out []Finding
 	for _, c := range creds {
@@ -467,12 +478,16 @@ func (s *Service) untrustedModels(d *directory, creds []store.Credential) []Find
 		if why == "" {
 			continue
 		}
-		f := newFinding(KindUntrustedModel, RuleModelRuledOut, d.byID[c.UserID], c.UserID, fmt.Sprintf("credential:%x", c.ID), c.Created, RemedyRevokeCredential,
+		u, _, err := d.user(ctx, c.UserID) // a deleted user is named from its tombstone
+		if err != nil {
+			return nil, err
+		}
+		f := newFinding(KindUntrustedModel, RuleModelRuledOut, u, c.UserID, fmt.Sprintf("credential:%x", c.ID), c.Created, RemedyRevokeCredential,
 			fmt.Sprintf("an active credential of user %s on %s", d.userName(c.UserID), why))
 		f.credID = c.ID
 		out = append(out, f)
 	}
-	return out
+	return out, nil
 }
 
 // Remediation is what Remediate did.

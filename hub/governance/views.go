@@ -2,6 +2,7 @@ package governance
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func ratio(n, of int) *float64 {
 
 // ReviewerProgress is one reviewer's share of a campaign (or of all).
 type ReviewerProgress struct {
-	Reviewer   string `json:"reviewer"` // userName, or "admins"
+	Reviewer   string `json:"reviewer"` // userName (a deleted reviewer's from its tombstone), or "admins"
 	ReviewerID string `json:"reviewer_id,omitempty"`
 	Progress
 }
@@ -90,12 +91,12 @@ type CampaignView struct {
 type ItemView struct {
 	ID            string     `json:"id"`
 	Campaign      string     `json:"campaign"`
-	User          string     `json:"user"`
+	User          string     `json:"user"` // userName (a deleted user's from its tombstone); the ID when the store does not know the user
 	UserID        string     `json:"user_id"`
 	Kind          string     `json:"kind"`
 	Entitlement   string     `json:"entitlement"`
 	Detail        string     `json:"detail"`
-	Reviewer      string     `json:"reviewer"`
+	Reviewer      string     `json:"reviewer"` // userName, as User; or "admins"
 	ReviewerID    string     `json:"reviewer_id,omitempty"`
 	ReviewerKind  string     `json:"reviewer_kind"`
 	Decision      string     `json:"decision"`
@@ -107,6 +108,8 @@ type ItemView struct {
 	EscalatedFrom string     `json:"escalated_from,omitempty"`
 }
 
+// itemView shows it with the userNames d holds: its users read with
+// readDeleted (itemUserIDs) or usersOnly, deleted ones included.
 func itemView(d *directory, it store.ReviewItem) ItemView {
 	v := ItemView{ID: it.ID, Campaign: it.CampaignID, User: d.userName(it.UserID), UserID: it.UserID, Kind: it.Kind,
 		Entitlement: it.Entitlement, Detail: it.Detail, Reviewer: d.userName(it.ReviewerID), ReviewerID: it.ReviewerID,
@@ -191,7 +194,25 @@ func (s *Service) Campaign(ctx context.Context, id string) (CampaignView, error)
 	if err != nil {
 		return CampaignView{}, err
 	}
+	if err := d.readDeleted(ctx, itemUserIDs(items, true)...); err != nil {
+		return CampaignView{}, fmt.Errorf("campaign %s: %w", id, err)
+	}
 	return s.view(d, c, items, true, s.now()), nil
+}
+
+// itemUserIDs returns the IDs of the users that items name, for
+// readDeleted: each item's reviewer and the one it was escalated from,
+// and with users its user. (A view without items shows only reviewers:
+// the users of every campaign ever run would be every leaver since.)
+func itemUserIDs(items []store.ReviewItem, users bool) []string {
+	ids := make([]string, 0, 3*len(items))
+	for _, it := range items {
+		ids = append(ids, it.ReviewerID, it.EscalatedFrom)
+		if users {
+			ids = append(ids, it.UserID)
+		}
+	}
+	return ids
 }
 
 // Overview is every campaign (without items) and every reviewer's
@@ -220,6 +241,9 @@ func (s *Service) Campaigns(ctx context.Context) (Overview, error) {
 		items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: c.ID})
 		if err != nil {
 			return Overview{}, err
+		}
+		if err := d.readDeleted(ctx, itemUserIDs(items, false)...); err != nil {
+			return Overview{}, fmt.Errorf("campaign %s: %w", c.ID, err)
 		}
 		for _, it := range items {
 			tally.add(d, it, c.Due)
