@@ -477,10 +477,17 @@ func auditEntry(a lifecycle.Actor, action, subject string, detail any) audit.Ent
 // OpenStore opens the data directory's database, for the hub and for the
 // CLI's offline subcommands.
 func OpenStore(ctx context.Context, dir string) (*sqlite.DB, error) {
+	return OpenStoreWith(ctx, dir, sqlite.Options{})
+}
+
+// OpenStoreWith is OpenStore with the store's options: the CLI opens with
+// sqlite.Options.NoUpgrade first, so as not to migrate the schema under a
+// running hub.
+func OpenStoreWith(ctx context.Context, dir string, opts sqlite.Options) (*sqlite.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(dir, DBFile))
+	db, err := sqlite.OpenWith(ctx, filepath.Join(dir, DBFile), opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", dir, err)
 	}

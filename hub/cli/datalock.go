@@ -19,6 +19,20 @@ const lockFile = "hub.lock"
 // lock.
 var errDataDirBusy = errors.New("data directory in use")
 
+// busyError is lockDataDir's refusal of a directory another process holds:
+// an errDataDirBusy that keeps the holder, for a caller's own message.
+type busyError struct {
+	dir    string
+	holder string // " (PID n)", " (PID n: this process)", or "" when unknown
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("%v: %s: another hub (shiftgate-hub serve or demo) is running on it%s: stop it first, or give another --data (one hub per database)",
+		errDataDirBusy, e.dir, e.holder)
+}
+
+func (e *busyError) Unwrap() error { return errDataDirBusy }
+
 // dataLock is a process's exclusive hold on a hub data directory: one hub
 // per database, because a second one would run a second scheduler, a second
 // access-review pass and a second push fan-out on the same records, and
@@ -27,7 +41,9 @@ var errDataDirBusy = errors.New("data directory in use")
 // It is an advisory, non-blocking flock on DIR/hub.lock, released by Close
 // or when the process exits, however it exits: a crash never leaves the
 // directory locked. The CLI's other commands do not take it: they are
-// documented to work beside a running hub, through SQLite's own locking.
+// documented to work beside a running hub, through SQLite's own locking;
+// only one that must upgrade the schema holds it meanwhile, and is
+// refused while a hub holds it (see openStore).
 // The descriptor is not an *os.File, so no finalizer releases the lock
 // early. (agent/statelock.go is the kiosk's counterpart.)
 type dataLock struct {
@@ -63,8 +79,7 @@ func lockDataDir(dir string) (*dataLock, error) {
 			}
 		}
 		syscall.Close(fd)
-		return nil, fmt.Errorf("%w: %s: another hub (shiftgate-hub serve or demo) is running on it%s: stop it first, or give another --data (one hub per database)",
-			errDataDirBusy, dir, holder)
+		return nil, &busyError{dir: dir, holder: holder}
 	}
 	if err != nil {
 		syscall.Close(fd)

@@ -246,7 +246,7 @@ func withAudit(ctx context.Context, dir string, fn func(store.Store, *audit.Log)
 func withNewAudit(ctx context.Context, dir string, fn func(store.Store, *audit.Log) error) error {
 	_, err := os.Lstat(filepath.Join(dir, audit.KeyFile))
 	newHub := errors.Is(err, fs.ErrNotExist)
-	st, err := hub.OpenStore(ctx, dir)
+	st, err := openStore(ctx, dir)
 	if err != nil {
 		return err
 	}
@@ -268,6 +268,35 @@ func withNewAudit(ctx context.Context, dir string, fn func(store.Store, *audit.L
 		return err
 	}
 	return fn(st, log)
+}
+
+// openStore opens the hub's store in dir for a command that writes. The
+// command takes no lock, to work beside a running hub, but must not
+// migrate the schema under one: after an upgrade, the hub still running
+// may be of the old build, and would go on writing by the old schema
+// (rows without the new columns) or fail. So it opens without upgrading
+// first (every open but the first after an upgrade succeeds so); a schema
+// that needs upgrading is upgraded only while no hub holds hub.lock, and
+// under that lock, so that no hub starts meanwhile. Otherwise the command
+// is refused, with the database left as it was.
+func openStore(ctx context.Context, dir string) (*sqlite.DB, error) {
+	st, err := hub.OpenStoreWith(ctx, dir, sqlite.Options{NoUpgrade: true})
+	if !errors.Is(err, sqlite.ErrNeedsMigration) {
+		return st, err
+	}
+	lock, lerr := lockDataDir(dir)
+	var busy *busyError
+	if errors.As(lerr, &busy) {
+		return nil, fmt.Errorf("%w, and a hub is running on %s%s: upgrading the schema under it would leave it writing by the old one: stop the hub, or restart it on this build (which upgrades the schema as it starts), then run the command again; nothing was changed",
+			err, dir, busy.holder)
+	}
+	if lerr != nil {
+		return nil, lerr
+	}
+	// Held only while the schema is upgraded: a hub may start once the
+	// command has its store open.
+	defer lock.Close()
+	return hub.OpenStore(ctx, dir)
 }
 
 func stamp(t time.Time) string {

@@ -16,7 +16,8 @@
 // The Unix epoch itself cannot be told apart from the zero time.
 //
 // The schema is created and upgraded on Open by the ordered migrations in
-// migrate.go; a file written by a newer build is refused.
+// migrate.go; a file written by a newer build is refused, and so is an
+// older one by OpenWith with Options.NoUpgrade.
 package sqlite
 
 import (
@@ -124,7 +125,24 @@ const (
 // Open opens the database file at path, creating it with mode 0600 if it does
 // not exist, and brings its schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
-	db, err := open(ctx, path, nil)
+	return OpenWith(ctx, path, Options{})
+}
+
+// Options change how OpenWith opens a database.
+type Options struct {
+	// NoUpgrade refuses a file whose schema is older than this build's
+	// with ErrNeedsMigration, before anything is written to it, instead
+	// of migrating it: for a process that opens the file beside a hub
+	// which may be of the older build (the CLI, after an upgrade, before
+	// the hub is restarted), which would go on writing by the old schema
+	// (rows without the new columns) or fail. A new file, with no schema
+	// yet, is still given one: no hub has written it.
+	NoUpgrade bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
+	db, err := openWith(ctx, path, opts, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -147,10 +165,14 @@ func ownerOnly(path string) error {
 	return os.Chmod(path, fi.Mode().Perm()&0o700)
 }
 
-// open opens the store. tick, when not nil, starts the background
-// checkpoint passes in place of a checkpointEvery ticker: a test that runs
-// the passes itself gives a channel it never sends on.
+// open opens the store with no options. tick, when not nil, starts the
+// background checkpoint passes in place of a checkpointEvery ticker: a
+// test that runs the passes itself gives a channel it never sends on.
 func open(ctx context.Context, path string, tick <-chan time.Time) (*DB, error) {
+	return openWith(ctx, path, Options{}, tick)
+}
+
+func openWith(ctx context.Context, path string, opts Options, tick <-chan time.Time) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") || strings.HasPrefix(path, ":memory:") {
 		return nil, errors.New("path must be a plain file name without '?' or '#'")
 	}
@@ -188,7 +210,7 @@ func open(ctx context.Context, path string, tick <-chan time.Time) (*DB, error) 
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
 	writer.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, writer); err != nil {
+	if err := migrate(ctx, writer, opts.NoUpgrade); err != nil {
 		writer.Close()
 		return nil, err
 	}

@@ -49,8 +49,14 @@ func (e errNewerSchema) Error() string {
 	return fmt.Sprintf("database schema version %d is newer than this build supports (%d): upgrade shiftgate", e.version, e.supported)
 }
 
+// ErrNeedsMigration is what OpenWith returns, with Options.NoUpgrade, for
+// a file whose schema is older than this build's: it was left unchanged.
+var ErrNeedsMigration = errors.New("database schema needs upgrading")
+
 // migrate applies every migration the file has not seen, each in its own
-// IMMEDIATE transaction, and refuses a file from a newer build.
+// IMMEDIATE transaction, and refuses a file from a newer build. With
+// noUpgrade it refuses, with ErrNeedsMigration, a file that has a schema
+// older than this build's, and only creates the schema of a new one.
 //
 // It reads the version first, outside any write transaction: a file that
 // is up to date (every open but the first after an upgrade) then needs no
@@ -59,7 +65,7 @@ func (e errNewerSchema) Error() string {
 // has nothing to do with the schema (a file that is not a database, a
 // lock held by another process past the busy timeout) is not reported as
 // a failed migration to version 1.
-func migrate(ctx context.Context, db *sql.DB) error {
+func migrate(ctx context.Context, db *sql.DB, noUpgrade bool) error {
 	ms := migrations()
 	current, err := schemaVersion(ctx, db)
 	if err != nil {
@@ -67,6 +73,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	if current > len(ms) {
 		return errNewerSchema{current, len(ms)}
+	}
+	// Decided on the version read above, outside any write transaction:
+	// the refusal writes nothing, not even a lock.
+	if noUpgrade && current > 0 && current < len(ms) {
+		return fmt.Errorf("%w: its version %d is older than this build's (%d)", ErrNeedsMigration, current, len(ms))
 	}
 	for version := current + 1; version <= len(ms); version++ {
 		m := ms[version-1]
