@@ -126,9 +126,10 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request, a lifecycle.A
 		return errors.Join(store.ErrNotFound, errors.New("campaign "+r.PathValue("id")+" has no item "+it.ID))
 	}
 	// A console admin calling with its session is a person and must not
-	// decide its own access; a token is no person (it decides as itself,
-	// and the audit record names the token).
-	who, err := s.console.Decider(r.Context(), a)
+	// decide its own access, nor with a token it made on the console
+	// (s.decider). A token the CLI made is no person (it decides as
+	// itself, and the audit record names the token).
+	who, err := s.decider(r.Context(), a)
 	if err != nil {
 		return err
 	}

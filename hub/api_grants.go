@@ -68,8 +68,9 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 		return err
 	}
 	// A console admin calling with its session is a person, the hub user
-	// of its name, and must not grant itself access; a token is no person.
-	who, err := s.console.Decider(r.Context(), a)
+	// of its name, and must not grant itself access; nor with a token it
+	// made on the console (s.decider). A token the CLI made is no person.
+	who, err := s.decider(r.Context(), a)
 	if err != nil {
 		return err
 	}

@@ -131,8 +131,9 @@ func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycl
 // session; a supervisor's session is 403), and an admin may act at every
 // site: supervisors extend in the console, at their own sites. A console
 // admin calling with its session may not extend the shift of the hub user
-// its account stands for (403), checked inside the extension's
-// transaction (lifecycle.Engine.ExtendShiftAs).
+// its account stands for (403), nor with an API token that account made
+// on the console, checked inside the extension's transaction
+// (lifecycle.Engine.ExtendShiftAs).
 func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	var req struct {
 		Site   string    `json:"site"`
@@ -149,12 +150,13 @@ func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
-	// A console admin calling with its session is the hub user its
-	// account stands for, and does not approve its own extension (as for
-	// grants). who.UserID, read now, refuses early; who.Self is read again
-	// inside the extension's transaction, which decides: the account may
-	// be linked to u in between (u renamed to its name).
-	who, err := s.console.Decider(r.Context(), a)
+	// A console admin calling with its session, or with a token it made
+	// on the console (s.decider), is the hub user its account stands for,
+	// and does not approve its own extension (as for grants). who.UserID,
+	// read now, refuses early; who.Self is read again inside the
+	// extension's transaction, which decides: the account may be linked
+	// to u in between (u renamed to its name).
+	who, err := s.decider(r.Context(), a)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/scim"
 	"github.com/shiftgate/shiftgate/hub/token"
@@ -34,6 +36,33 @@ func (s *Server) authorize(scope string) func(*http.Request) (lifecycle.Actor, e
 		}
 		return lifecycle.Actor{Name: token.Actor(t), System: scope}, nil
 	}
+}
+
+// decider is the person behind admin API actor a, for the checks that
+// keep a person from deciding on their own access (a grant, a shift
+// extension, an access-review item): a console admin's session is the
+// hub user(s) its account stands for (console.Console.Decider), and so is
+// an API token made by that account on the console (store.Token.CreatedBy,
+// console.Console.AccountDecider): otherwise an admin refused a
+// self-grant could mint a token and grant it with that. A token the CLI
+// operator made, or one made before tokens recorded their maker, is no
+// person and decides as itself. The maker is read from the store, not
+// from a's name, which holds the token's name too: only the token's ID is
+// taken from it. The account's hub users are read again inside the
+// deciding transaction (Decider.Self), as for the console session.
+func (s *Server) decider(ctx context.Context, a lifecycle.Actor) (governance.Decider, error) {
+	id, ok := token.ActorID(a.Name)
+	if !ok || a.System != "api" {
+		return s.console.Decider(ctx, a)
+	}
+	t, err := s.st.GetToken(ctx, id)
+	if err != nil {
+		return governance.Decider{}, fmt.Errorf("maker of %s: %w", a.Name, err)
+	}
+	if t.CreatedBy == "" {
+		return governance.Decider{Actor: a}, nil
+	}
+	return s.console.AccountDecider(ctx, a, t.CreatedBy)
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

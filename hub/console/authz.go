@@ -607,10 +607,11 @@ func (c *Console) decider(v *viewer) governance.Decider {
 // Decider is the person behind an API actor, for access-review decisions
 // made through the hub's JSON API: a console admin signed in with the
 // console session (APIActor, actor "console:<name>") is the hub user its
-// account is linked to, as in the console. Any other actor (an API token)
-// is no person and decides as the actor alone; the audit record names the
-// token. For a console admin, Self tells the hub user again inside the
-// deciding transaction (selfIn), where governance.Service.Decide and
+// account is linked to, as in the console. Any other actor is no person
+// and decides as the actor alone (an API token the CLI operator made; one
+// made on the console is its maker: the hub asks AccountDecider). For a
+// console admin, Self tells the hub user again inside the deciding
+// transaction (selfIn), where governance.Service.Decide and
 // lifecycle.Engine.GrantAccessAs check it; UserID is the same answer read
 // now, for checks made outside a decision's transaction.
 func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.Decider, error) {
@@ -623,7 +624,28 @@ func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.De
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}
-	id, err := selfUserID(ctx, c.st, acct)
+	return accountDecider(ctx, c.st, a, acct)
+}
+
+// AccountDecider is Decider for an actor that console account id stands
+// behind without being signed in: an API token made on the console's
+// Tokens page (store.Token.CreatedBy). The token acts as itself (a, which
+// the audit records name) and is the hub user(s) of the account that made
+// it, as that account's console session would be, so that an admin cannot
+// mint a token to approve their own access.
+func (c *Console) AccountDecider(ctx context.Context, a lifecycle.Actor, id string) (governance.Decider, error) {
+	acct, err := c.st.GetConsoleAccount(ctx, id)
+	if err != nil {
+		return governance.Decider{}, fmt.Errorf("decider %s: console account %s: %w", a.Name, id, err)
+	}
+	return accountDecider(ctx, c.st, a, acct)
+}
+
+// accountDecider is actor a deciding as the person of console account
+// acct: its hub user read now (UserID) and again inside the deciding
+// transaction (Self).
+func accountDecider(ctx context.Context, ops store.UserOps, a lifecycle.Actor, acct store.ConsoleAccount) (governance.Decider, error) {
+	id, err := selfUserID(ctx, ops, acct)
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}

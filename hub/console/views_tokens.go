@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,6 +31,10 @@ type tokenRow struct {
 	// Rotatable: neither revoked nor replaced by a rotation already (by
 	// a successor that was not revoked since: token.Rotatable).
 	Rotatable bool
+	// MadeBy names the console account that made the token, as the audit
+	// trail names accounts (console:<name>); "" for one the CLI made or
+	// made before tokens recorded their maker.
+	MadeBy string
 }
 
 type newToken struct {
@@ -85,6 +90,10 @@ func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer
 		rotatedFor = token.Within(rotated.Expires.Sub(now))
 	}
 	byID := token.ByID(ts)
+	makers, err := c.tokenMakers(r.Context(), ts)
+	if err != nil {
+		return err
+	}
 	rows := make([]tokenRow, len(ts))
 	for i, t := range ts {
 		st := token.StatusAt(t, now)
@@ -94,16 +103,36 @@ func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer
 			// warning see it).
 			st.Soon = false
 		}
-		rows[i] = tokenRow{Token: t, Status: st, Rotatable: token.Rotatable(t, byID)}
+		rows[i] = tokenRow{Token: t, Status: st, Rotatable: token.Rotatable(t, byID), MadeBy: makers[t.CreatedBy]}
+		if t.CreatedBy != "" && rows[i].MadeBy == "" {
+			rows[i].MadeBy = "console account " + t.CreatedBy // as the audit trail names it (token.Actor)
+		}
 	}
 	c.render(w, r, code, "tokens", v, &page{Title: "API and SCIM tokens", Nav: "tokens",
 		Data: tokensData{Tokens: rows, New: nt, Rotated: rotated, RotatedFor: rotatedFor, Expiries: expiryChoices, Overlaps: overlapChoices}})
 	return nil
 }
 
+// tokenMakers maps the IDs of the console accounts that made ts to their
+// audit names (console:<name>), reading the accounts only when one did.
+func (c *Console) tokenMakers(ctx context.Context, ts []store.Token) (map[string]string, error) {
+	if !slices.ContainsFunc(ts, func(t store.Token) bool { return t.CreatedBy != "" }) {
+		return nil, nil
+	}
+	as, err := c.st.ListConsoleAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("makers of tokens: %w", err)
+	}
+	m := make(map[string]string, len(as))
+	for _, a := range as {
+		m[a.ID] = actorPrefix + a.Name
+	}
+	return m, nil
+}
+
 // tokenCreate makes a bearer token that expires when the form says (the
 // scope's default if it says nothing) and shows it once; only its hash
-// is kept.
+// is kept, and the viewer's account as its maker (store.Token.CreatedBy).
 func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	f, err := fields(r, "name", "scope", "expires")
 	if err != nil {
@@ -118,6 +147,9 @@ func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer)
 	if err != nil {
 		return badRequest(err.Error())
 	}
+	// The token is this account's: it may not decide on the account's
+	// own access any more than the account's session may.
+	t.CreatedBy = v.account.ID
 	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
 		if _, err := tx.CreateToken(r.Context(), t); err != nil {
 			return err
@@ -132,7 +164,8 @@ func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer)
 
 // tokenRotate replaces a token by a new one of the same name and scope,
 // shown once, and lets the old one work on for the overlap the form says
-// (token.Rotate).
+// (token.RotateBy). The new token is the viewer's, who is shown its
+// secret.
 func (c *Console) tokenRotate(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := r.PathValue("id")
 	f, err := fields(r, "overlap", "expires")
@@ -151,7 +184,7 @@ func (c *Console) tokenRotate(w http.ResponseWriter, r *http.Request, v *viewer)
 	var rot token.Rotation
 	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
 		var err error
-		if rot, err = token.Rotate(r.Context(), tx, id, now, overlap, expires); err != nil {
+		if rot, err = token.RotateBy(r.Context(), tx, id, v.account.ID, now, overlap, expires); err != nil {
 			return err
 		}
 		return c.auditIn(r.Context(), tx, v, "token.rotate", "token:"+rot.Old.ID, rot.AuditDetail())

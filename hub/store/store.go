@@ -714,6 +714,14 @@ type Token struct {
 	// this one ("" when it was not rotated); the rotation brought Expires
 	// forward to the end of the overlap.
 	ReplacedBy string
+	// CreatedBy is the ID of the console account that made the token on
+	// the console (created it, or rotated its predecessor): the person
+	// shown its secret, whom a request with the token stands for in the
+	// checks that keep a person from deciding on their own access. ""
+	// for a token the CLI operator made, who is no hub user, and for one
+	// made before tokens recorded their maker. It never changes:
+	// UpdateToken keeps it, as it keeps ID and Created.
+	CreatedBy string
 }
 
 // TokenOps reads and writes API tokens.

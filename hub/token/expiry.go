@@ -204,7 +204,20 @@ type Rotation struct {
 // records the rotation in the audit log in the same transaction, and, in
 // a process that verifies tokens, calls Verifier.Forget(id) after it
 // commits.
+//
+// The successor is made by the CLI operator (store.Token.CreatedBy is
+// empty), who is shown its secret; the console rotates with RotateBy.
 func Rotate(ctx context.Context, tx store.TokenOps, id string, now time.Time, overlap time.Duration, expires time.Time) (Rotation, error) {
+	return RotateBy(ctx, tx, id, "", now, overlap, expires)
+}
+
+// RotateBy is Rotate with the successor made by console account by: the
+// account shown the new secret, which the successor then stands for
+// (store.Token.CreatedBy), whoever made the rotated token. Keeping the old
+// token's maker instead would let an admin rotate a token made by the CLI
+// operator, or by another admin, and use the secret it is shown to decide
+// on their own access.
+func RotateBy(ctx context.Context, tx store.TokenOps, id, by string, now time.Time, overlap time.Duration, expires time.Time) (Rotation, error) {
 	if overlap < 0 || overlap > MaxOverlap {
 		return Rotation{}, fmt.Errorf("rotate token %s: the overlap %s is not within 0 and %s", id, overlap, MaxOverlap)
 	}
@@ -233,6 +246,7 @@ func Rotate(ctx context.Context, tx store.TokenOps, id string, now time.Time, ov
 	if err != nil {
 		return Rotation{}, fmt.Errorf("rotate token %s: %w", id, err)
 	}
+	next.CreatedBy = by
 	end := now.Add(overlap).UTC()
 	old, err := tx.UpdateToken(ctx, id, func(old store.Token) (store.Token, error) {
 		if !old.Revoked.IsZero() || old.ReplacedBy != cur.ReplacedBy {

@@ -333,5 +333,30 @@ func (v *Verifier) touch(ctx context.Context, t store.Token, now time.Time) {
 	})
 }
 
-// Actor names a token in the audit log without revealing its secret.
-func Actor(t store.Token) string { return fmt.Sprintf("token:%s (%s)", t.ID, t.Name) }
+// Actor names a token in the audit log without revealing its secret:
+// "token:<id> (<name>)", followed, for a token made on the console, by
+// " made by console account <account id>" (store.Token.CreatedBy), so
+// that what a token does is traced to the person who was shown its
+// secret. It never changes for a token: an audit search by actor finds
+// all the token did.
+func Actor(t store.Token) string {
+	if t.CreatedBy != "" {
+		return fmt.Sprintf("token:%s (%s) made by console account %s", t.ID, t.Name, t.CreatedBy)
+	}
+	return fmt.Sprintf("token:%s (%s)", t.ID, t.Name)
+}
+
+// ActorID returns the ID of the token whose Actor is name, and false when
+// name is not one. Only the ID is read: the rest is the token's name,
+// which its maker chose, and what the name says is not to be trusted.
+func ActorID(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "token:")
+	if !ok || len(rest) < idLen+2 || rest[idLen:idLen+2] != " (" {
+		return "", false
+	}
+	id := rest[:idLen]
+	if _, err := hex.DecodeString(id); err != nil || strings.ToLower(id) != id {
+		return "", false
+	}
+	return id, true
+}

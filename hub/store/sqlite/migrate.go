@@ -38,6 +38,7 @@ func migrations() []migration {
 		{name: "Unicode console account names", sql: schemaConsoleNameKeys},
 		{name: "audit records numbered from 1", sql: schemaAuditFloor},
 		{name: "credentials whose model no attestation proved", sql: schemaCredentialModelProof},
+		{name: "API tokens record the console account that made them", sql: schemaTokenMaker},
 	}
 }
 

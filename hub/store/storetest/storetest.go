@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserUpdate", testUserUpdate},
 		{"UserUpdateErrors", testUserUpdateErrors},
 		{"UserDays", testUserDays},
+		{"TokenMaker", testTokenMaker},
 		{"UserNameReuse", testUserNameReuse},
 		{"UserNameUnicodeCase", testUserNameUnicodeCase},
 		{"ListUsers", testListUsers},
