@@ -88,6 +88,15 @@ type Config struct {
 	// 0 never does. The kiosk binaries give the profile's offlineGrace
 	// (Sessions.OfflineGrace).
 	OfflineGrace time.Duration
+	// OpenApp opens app in the live session s when the worker asks for it
+	// (Agent.OpenApp, an app tile): it starts the app again unless it
+	// still runs, and reports whether it started it (app.launched). The
+	// loop calls it, only while s is open and not ending, and only for
+	// one of the apps the hub granted s: no teardown of s runs while it
+	// does, and none starts before it returns. It must not block for
+	// long. Nil: such requests are logged and do nothing. The kiosk
+	// binaries give Sessions.OpenApp.
+	OpenApp func(s Session, app string) (launched bool, err error)
 	// Events receives state changes; nil drops them.
 	Events       EventSink
 	Logger       *slog.Logger

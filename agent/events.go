@@ -77,6 +77,15 @@ const (
 	// (logged): its screen never changed, badge.read comes only for a tap
 	// that was taken.
 	EventTapIgnored = "tap.ignored"
+	// EventAppLaunched is an addition to the contract: the worker asked
+	// for one of the live session's apps (an app tile; Agent.OpenApp) that
+	// no longer ran (closed by mistake, crashed), and it was started again
+	// in the session (SessionID, User, App: its ID as session.started's
+	// apps give it) as at sign-in: same user, HOME, TMPDIR and cgroup. An
+	// app that still runs is not started twice and nothing is emitted
+	// (the log says so); nor for a tap refused (no session, not granted,
+	// the session ending).
+	EventAppLaunched = "app.launched"
 )
 
 // Why a tap was ignored (EventTapIgnored).
@@ -204,6 +213,8 @@ type Event struct {
 	Attempt int
 	// Hint says, in words for people, what to do (device.refused).
 	Hint string
+	// App is the app's ID (app.launched).
+	App string
 }
 
 // MarshalJSON writes the event in its stdout form.
@@ -225,11 +236,12 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		Site       string    `json:"site,omitempty"`
 		Attempt    int       `json:"attempt,omitempty"`
 		Hint       string    `json:"hint,omitempty"`
+		App        string    `json:"app,omitempty"`
 	}
 	o := out{
 		Event: e.Event, Time: formatTime(e.Time), User: e.User, Display: e.DisplayName, SessionID: e.SessionID,
 		Role: e.Role, Reason: e.Reason, Restored: e.Restored,
-		DeviceID: e.DeviceID, DeviceName: e.DeviceName, Site: e.Site, Attempt: e.Attempt, Hint: e.Hint,
+		DeviceID: e.DeviceID, DeviceName: e.DeviceName, Site: e.Site, Attempt: e.Attempt, Hint: e.Hint, App: e.App,
 	}
 	if !e.ExpiresAt.IsZero() {
 		o.ExpiresAt = formatTime(e.ExpiresAt)

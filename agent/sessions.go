@@ -238,6 +238,30 @@ func (s *Sessions) Start(e Event) {
 	s.log.Info("session apps launched", "session", e.SessionID, "launched", launched, "of", len(apps))
 }
 
+// OpenApp is a Config.OpenApp: it starts app in the session manager's
+// session sess.ID, as Start launched it at sign-in (same user, HOME,
+// TMPDIR, environment and cgroup), unless it still runs
+// (session.Session.Open), and reports whether it started it. It starts
+// nothing for an app that Start would not have launched (one the hub did
+// not grant, or the profile does not give the session's role), with
+// WithoutApps, or for a session the manager does not hold (its start
+// failed, or it has ended).
+func (s *Sessions) OpenApp(sess Session, app string) (launched bool, err error) {
+	if s.noApps {
+		return false, fmt.Errorf("open %s in session %s: this kiosk runs sessions without apps", app, sess.ID)
+	}
+	apps := s.apps(sess.Role, sess.Apps)
+	i := slices.IndexFunc(apps, func(a session.App) bool { return a.ID == app })
+	if i < 0 {
+		return false, fmt.Errorf("open %s in session %s: not one of the kiosk profile's apps for role %q that the session was granted", app, sess.ID, sess.Role)
+	}
+	ms, ok := s.mgr.Lookup(sess.ID)
+	if !ok {
+		return false, fmt.Errorf("open %s in session %s: the session is not open here (its start failed, or it has ended)", app, sess.ID)
+	}
+	return ms.Open(apps[i])
+}
+
 // apps are the profile's apps for the granted roles that the hub granted;
 // none with WithoutApps.
 func (s *Sessions) apps(roles string, granted []string) []session.App {

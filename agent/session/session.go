@@ -571,6 +571,44 @@ func (s *Session) Launch(app App) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.launch(app)
+}
+
+// Open starts app in the session as Launch does (the same user, HOME,
+// TMPDIR, environment and cgroup as every app of the session), unless a
+// process group launched for app.ID still has a live member: a worker
+// asking again for an app that runs gets no second copy. It reports
+// whether it started app. Like Launch it fails with ErrEnded once Teardown
+// has been called; the check and the start happen under the lock Teardown
+// holds, so an app Open starts is either ended by the teardown or never
+// started.
+func (s *Session) Open(app App) (launched bool, err error) {
+	if err := checkApp(app); err != nil {
+		return false, fmt.Errorf("open %s in session %s: %w", app.ID, s.id, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false, fmt.Errorf("open %s in session %s: %w", app.ID, s.id, ErrEnded)
+	}
+	for _, p := range s.procs {
+		// Its group, not its leader: a launcher that handed over to a
+		// child and exited leaves the app running in the group. A group
+		// whose number another process has taken since is not the app's
+		// (group.ours).
+		g := group{pgid: p.pgid, start: p.start, ended: p.ended, gone: &p.gone}
+		if p.app == app.ID && g.ours() && groupAlive(p.pgid) {
+			return false, nil
+		}
+	}
+	if err := s.launch(app); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// launch is Launch with s.mu held.
+func (s *Session) launch(app App) error {
 	if s.closing {
 		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, ErrEnded)
 	}

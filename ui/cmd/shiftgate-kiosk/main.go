@@ -170,7 +170,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			badges = append(badges, b)
 		}
 	}
-	onApp := func(app string) { log.Info("app button pressed", "app", app) }
+	intents := new(agentIntents)
+	onApp := appButton(o, log, intents)
 	if o.demo {
 		d, err := startDemo(ctx, stderr)
 		if err != nil {
@@ -178,7 +179,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		cleanup.add(func() { d.Close() })
 		o.state, o.auth, badges = d.State, "soft:"+d.BadgeDir, d.Badges
-		onApp = func(app string) { log.Info("demo: app button pressed; the demo launches no apps", "app", app) }
 	}
 	src, err := agent.ParseAuthenticator(o.auth, authenticator.SoftOptions{})
 	if err != nil {
@@ -226,7 +226,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	a := app.NewWithID("org.shiftgate.kiosk") // before any widget
 	fyneApp = a                               // before the agent runs (and tears down)
 	a.Settings().SetTheme(ui.Theme())
-	intents := new(agentIntents)
 	model := ui.New(ui.Options{Intents: intents, Badges: badges, AppLabels: labels, OnApp: onApp, Texts: o.texts})
 	reader, err := agent.ReaderFor(o.auth, sessions.Profile(), log)
 	if err != nil {
@@ -243,6 +242,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxSession:   sessions.MaxSession(),
 		OfflineGrace: sessions.OfflineGrace(),
 		Teardown:     sessions.End,
+		OpenApp:      sessions.OpenApp,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
 				sessions.Start(e) // before the screen says so: the apps are up
@@ -318,6 +318,17 @@ func sessionsOptions(o options, clear agent.ClipboardClearer) ([]agent.SessionsO
 	return opts, nil
 }
 
+// appButton is what a press on an app tile does: the agent opens the app
+// in the live session (Agent.OpenApp: started again when it no longer
+// runs, with app.launched; the agent logs what it did, or why it did
+// nothing). The demo's sessions launch no apps: it only logs the press.
+func appButton(o options, log *slog.Logger, intents *agentIntents) func(app string) {
+	if o.demo {
+		return func(app string) { log.Info("demo: app button pressed; the demo launches no apps", "app", app) }
+	}
+	return intents.OpenApp
+}
+
 // writePNG captures w's canvas into the PNG file name.
 func writePNG(name string, w fyne.Window) error {
 	f, err := os.Create(name)
@@ -359,6 +370,7 @@ func blank(img image.Image) bool {
 // other); a is set before either runs.
 type agentIntents struct{ a *agent.Agent }
 
-func (i *agentIntents) Tap(name string) { i.a.Tap(name) }
-func (i *agentIntents) Signout()        { i.a.Signout() }
-func (i *agentIntents) Activity()       { i.a.Activity() }
+func (i *agentIntents) Tap(name string)    { i.a.Tap(name) }
+func (i *agentIntents) Signout()           { i.a.Signout() }
+func (i *agentIntents) Activity()          { i.a.Activity() }
+func (i *agentIntents) OpenApp(app string) { i.a.OpenApp(app) }

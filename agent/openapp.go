@@ -1,0 +1,49 @@
+package agent
+
+import "slices"
+
+// OpenApp asks for app, one of the open session's apps (its tile on the
+// session screen), to be opened: started again in the session when it no
+// longer runs (Config.OpenApp; app.launched follows), left alone when it
+// does. The state machine decides, in order with everything else that
+// changes the session: a request made with no session open, while the
+// session is ending, after it has ended, or for an app the session was
+// not granted does nothing but log, and an app started before the session
+// begins to end is ended by its teardown. Safe from any goroutine.
+func (a *Agent) OpenApp(app string) {
+	a.Activity()
+	a.post(func() { a.openApp(app) })
+}
+
+func (a *Agent) openApp(app string) {
+	switch {
+	case a.state == Ending:
+		// Its teardown may be running: nothing is started that it could
+		// miss, nor shown to a worker the screen no longer serves.
+		a.log.Info("app not opened: the session is ending", "session", a.session.ID, "app", app)
+		return
+	case !a.state.live():
+		a.log.Info("app not opened: no session is open", "app", app, "state", a.state)
+		return
+	}
+	s := a.session
+	switch {
+	case !slices.Contains(s.Apps, app):
+		a.log.Warn("app not opened: not one of the session's apps", "session", s.ID, "app", app)
+		return
+	case a.cfg.OpenApp == nil:
+		a.log.Info("app not opened: this agent opens no apps", "session", s.ID, "app", app)
+		return
+	}
+	launched, err := a.cfg.OpenApp(s.Session, app)
+	switch {
+	case err != nil:
+		a.log.Warn("app not opened", "session", s.ID, "app", app, "err", err)
+	case !launched:
+		// Raising its window is the window manager's business, which
+		// the agent has no portable way to ask.
+		a.log.Info("app already running: not started again", "session", s.ID, "app", app)
+	default:
+		a.emit(Event{Event: EventAppLaunched, SessionID: s.ID, User: s.User, App: app})
+	}
+}
