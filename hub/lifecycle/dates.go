@@ -40,6 +40,16 @@ import (
 //     its zone changes (SetSiteTimeZone); the live sessions at the site's
 //     kiosks are then decided again.
 //
+// A certification's expiry sent as a bare date (a BLS card that "expires
+// 2026-12-31" is valid through that day) is read in the same way by a
+// login and every decision made again (UserAt): the certification counts
+// until 24:00 of the day at the kiosk's site (store.Certification
+// ExpiresDay, ExpiresIn), which caps the session (certification_end), and
+// a change of the site's zone decides the sessions there again. The
+// scheduler acts on no expiry (a session ends at its capped expiry, and
+// the next login withholds the role), so the stored instant is not
+// resolved over the user's sites: it stays 24:00 of the day in UTC.
+//
 // A site the hub has no record of, or whose zone does not load, counts as
 // UTC, as a user without sites does: that was the reading of every date
 // before. A date-time with Z or an offset is an instant and means the
@@ -93,20 +103,20 @@ func (e *Engine) siteZone(ctx context.Context, tx store.SiteOps, site string) (*
 }
 
 // UserAt returns u as seen at a kiosk of site, as a login decision reads
-// it (hub/policy): a start or end date sent as a calendar day is the
-// instant it is in the site's time zone (startIn, endIn). A user whose
-// dates are instants, or who has none, is returned as it is, without a
-// read of the store. tx is the login's transaction.
+// it (hub/policy): a start or end date, or a certification's expiry, sent
+// as a calendar day is the instant it is in the site's time zone
+// (store.User.InZone). A user whose dates are instants, or who has none,
+// is returned as it is, without a read of the store. tx is the login's
+// transaction.
 func (e *Engine) UserAt(ctx context.Context, tx store.SiteOps, u store.User, site string) (store.User, error) {
-	if u.StartDay == "" && u.EndDay == "" {
+	if !u.HasDays() {
 		return u, nil
 	}
 	loc, err := e.siteZone(ctx, tx, site)
 	if err != nil {
 		return store.User{}, err
 	}
-	u.StartDate, u.EndDate = u.StartIn(loc), u.EndIn(loc)
-	return u, nil
+	return u.InZone(loc), nil
 }
 
 // resolveDates sets u's StartDate and EndDate from its calendar days:
@@ -333,7 +343,9 @@ func (e *Engine) changeSite(ctx context.Context, a Actor, z SiteZone, mode siteM
 }
 
 // redecideAtSite decides again the live sessions at the kiosks of site of
-// the users with a calendar day, after the site's zone was set, but for
+// the users with a calendar day (a start or end date, or a
+// certification's expiry: the session may end by it at the end of the
+// day at its site), after the site's zone was set, but for
 // the users in done (redateSiteUsers changed them, and the change decided
 // all their sessions again). The others' span did not move, but this
 // site's day now ends at another instant: a user of a Los Angeles and a
@@ -371,7 +383,7 @@ func (e *Engine) redecideAtSite(ctx context.Context, tx store.Ops, c *change, a 
 		if err != nil {
 			return err
 		}
-		if u.StartDay == "" && u.EndDay == "" {
+		if !u.HasDays() {
 			continue
 		}
 		if _, _, err := e.redecide(ctx, tx, c, a, u, byUser[uid], devices, rules, rules, now, why); err != nil {

@@ -334,9 +334,7 @@ func sameUser(a, b store.User) bool {
 		a.StartDate.Equal(b.StartDate) && a.EndDate.Equal(b.EndDate) &&
 		a.StartDay == b.StartDay && a.EndDay == b.EndDay &&
 		slices.EqualFunc(a.Shifts, b.Shifts, func(x, y store.Shift) bool { return x.Start.Equal(y.Start) && x.End.Equal(y.End) }) &&
-		slices.EqualFunc(a.Certifications, b.Certifications, func(x, y store.Certification) bool {
-			return x.Name == y.Name && x.Expires.Equal(y.Expires)
-		}) &&
+		slices.EqualFunc(a.Certifications, b.Certifications, store.Certification.Equal) &&
 		bytes.Equal(a.Document, b.Document)
 }
 
@@ -440,16 +438,16 @@ const causeUserChanged = "user changed"
 // decidingChanged reports whether an update changed what a login decision
 // reads of the user besides sites (removeSites) and shifts (reconcile):
 // the state (a start date moved into the future makes an active user
-// pending), the employment type and certifications (role conditions), the
+// pending), the employment type and certifications (role conditions; an
+// expiry's day counts apart from its instant, as the dates' do), the
 // start and end dates (at a kiosk's site, a start not yet come or an end
 // passed refuses, and the end bounds a session; a calendar day means
 // another instant at each site, so the days count apart from the
 // instants).
 func decidingChanged(before, after store.User) bool {
 	return before.State != after.State || before.EmploymentType != after.EmploymentType ||
-		!slices.EqualFunc(before.Certifications, after.Certifications, func(x, y store.Certification) bool {
-			return x.Name == y.Name && x.Expires.Equal(y.Expires)
-		}) || !before.EndDate.Equal(after.EndDate) || !before.StartDate.Equal(after.StartDate) ||
+		!slices.EqualFunc(before.Certifications, after.Certifications, store.Certification.Equal) ||
+		!before.EndDate.Equal(after.EndDate) || !before.StartDate.Equal(after.StartDate) ||
 		before.StartDay != after.StartDay || before.EndDay != after.EndDay
 }
 

@@ -51,7 +51,11 @@
 //     counts only on kiosks of its own site (ExtensionsAt): a supervisor
 //     who approved it at one site gave nothing at the worker's others.
 //  6. Roles whose rule names a Certification are kept only if the user
-//     holds it unexpired. If none is left, wire.RefusedNotAllowedHere.
+//     holds it unexpired. If none is left, wire.RefusedNotAllowedHere. An
+//     expiry sent as a calendar day (store.Certification.ExpiresDay) is
+//     the last day the certification is valid: in Input.User, as seen at
+//     the device's site, it expires at 24:00 of that day there
+//     (store.User.InZone), as an end date does.
 //  7. Roles whose rule has RequireUV are kept only if the authenticator
 //     verified the user (PIN or biometric). If none is left,
 //     wire.RefusedVerifyRequired.
@@ -210,9 +214,10 @@ func DefaultRules() Rules {
 
 // Input is everything a decision depends on.
 type Input struct {
-	// User is the user as seen at the device's site: StartDate and
-	// EndDate are the instants there (store.User.InZone with the site's
-	// time zone), which Decide reads as they are.
+	// User is the user as seen at the device's site: StartDate, EndDate
+	// and each certification's Expires are the instants there
+	// (store.User.InZone with the site's time zone), which Decide reads
+	// as they are.
 	User store.User
 	// Roles are the displayNames of the user's groups.
 	Roles []string
@@ -399,7 +404,7 @@ func Decide(in Input) Decision {
 		if name := c.rule.Certification; name != "" {
 			exp, ok := certification(u, name, now)
 			if !ok {
-				withhold(c.name, fmt.Sprintf("role %s needs certification %s, %s", c.name, name, certProblem(u, name)))
+				withhold(c.name, fmt.Sprintf("role %s needs certification %s, %s", c.name, name, certProblem(u, name, d.Site)))
 				continue
 			}
 			c.cert = exp
@@ -695,17 +700,21 @@ func certification(u *store.User, name string, now time.Time) (time.Time, bool) 
 	return best, found
 }
 
-func certProblem(u *store.User, name string) string {
-	var last time.Time
+// certProblem says why the user does not hold the certification name at
+// site: none by that name, or the latest expiry, with the calendar day it
+// was sent as (read at site: at another the same certification may still
+// count).
+func certProblem(u *store.User, name, site string) string {
+	var last store.Certification
 	for _, c := range u.Certifications {
-		if strings.EqualFold(c.Name, name) && c.Expires.After(last) {
-			last = c.Expires
+		if strings.EqualFold(c.Name, name) && c.Expires.After(last.Expires) {
+			last = c
 		}
 	}
-	if last.IsZero() {
+	if last.Expires.IsZero() {
 		return "which the user does not hold"
 	}
-	return "which expired at " + stamp(last)
+	return "which expired at " + stamp(last.Expires) + dayNote(last.ExpiresDay, site)
 }
 
 // dayNote says, for a refusal's detail, which calendar day a date was

@@ -326,6 +326,10 @@ func ShiftgateUserSchema() *Schema {
 		"sessions end then, and the user is deprovisioned once the day is over at every one of the user's sites; the date is returned as sent. "+
 		"A date-time with Z or an offset is that instant at every site (without one it is read as UTC).")
 	end.DateOnly = DateOnlyEndOfDay
+	expires := mkAttr("expires", TypeDateTime, "When the certification expires; absent means it does not. "+
+		"A bare date (2026-12-31) is its last valid day where the user works: it counts until 24:00 of that day in the time zone of the kiosk's site, "+
+		"and sessions that need it end then; the date is returned as sent. A date-time with Z or an offset is that instant at every site.")
+	expires.DateOnly = DateOnlyEndOfDay
 	emp := mkCanon(mkStr("employmentType", "The kind of engagement."), "employee", "contractor", "vendor", "temp")
 	emp.StrictCanonical = true
 	return &Schema{ID: ShiftgateUserURN, Name: "ShiftgateUser", Description: "Shiftgate frontline worker",
@@ -337,7 +341,7 @@ func ShiftgateUserSchema() *Schema {
 				mkRequired(mkAttr("end", TypeDateTime, "When the shift ends.")))),
 			mkMulti(mkAttr("certifications", TypeComplex, "Certifications that policies may require.",
 				mkRequired(mkStr("name", "The certification's name.")),
-				mkAttr("expires", TypeDateTime, "When the certification expires; absent means it does not."))),
+				expires)),
 		}}
 }
 

@@ -120,11 +120,11 @@ func userFromResource(res map[string]any, u *store.User) error {
 			if name == "" {
 				return &Error{Status: http.StatusBadRequest, ScimType: "invalidValue", Detail: "each certification needs a name"}
 			}
-			exp, err := certExpiry(m["expires"])
+			day, exp, err := certExpiry(m["expires"])
 			if err != nil {
 				return err
 			}
-			u.Certifications = append(u.Certifications, store.Certification{Name: name, Expires: exp})
+			u.Certifications = append(u.Certifications, store.Certification{Name: name, Expires: exp, ExpiresDay: day})
 		}
 	}
 	doc := make(map[string]any, len(res))
@@ -533,16 +533,23 @@ var longExpired = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 // "never expires": a certification that a role requires would hold for
 // ever on a placeholder. Such a date is long past: the certification has
 // expired. A date past farFuture, and no date at all, are no expiry.
-func certExpiry(v any) (time.Time, error) {
+//
+// A bare date (2026-12-31) is the certification's last valid day, as HR
+// systems mean it: it is returned as day, with 24:00 of the day in UTC as
+// the instant until a login reads it at the kiosk's site
+// (store.Certification.ExpiresIn), as an endDate's day is (workDate).
+// Read as the instant 00:00 UTC (dateTime), the certification would stop
+// counting as its last day began in UTC: the evening before at a US site.
+func certExpiry(v any) (day string, at time.Time, err error) {
 	s := str(v)
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		t, err = time.Parse(time.DateOnly, s)
 	}
 	if err == nil && t.Year() < 1900 {
-		return longExpired, nil
+		return "", longExpired, nil
 	}
-	return dateTime(v, "certifications.expires")
+	return workDate(v, "certifications.expires", true)
 }
 
 // workDate reads a startDate or endDate: a bare date (2026-12-01) is

@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -290,11 +291,32 @@ func (u User) EndIn(loc *time.Location) time.Time {
 }
 
 // InZone returns u as seen at a site in time zone loc (nil: UTC): its
-// StartDate and EndDate are StartIn(loc) and EndIn(loc). A login decision
-// (hub/policy) reads the dates of a user seen at the kiosk's site.
+// StartDate and EndDate are StartIn(loc) and EndIn(loc), and each of its
+// certifications expires at ExpiresIn(loc). A login decision
+// (hub/policy) reads the dates of a user seen at the kiosk's site. The
+// certifications are copied when one changes: u's slice is the stored
+// user's.
 func (u User) InZone(loc *time.Location) User {
 	u.StartDate, u.EndDate = u.StartIn(loc), u.EndIn(loc)
+	copied := false
+	for i, c := range u.Certifications {
+		if c.ExpiresDay == "" {
+			continue
+		}
+		if !copied {
+			u.Certifications, copied = slices.Clone(u.Certifications), true
+		}
+		u.Certifications[i].Expires = c.ExpiresIn(loc)
+	}
 	return u
+}
+
+// HasDays reports whether one of u's dates was sent as a calendar day (a
+// start, an end, a certification's expiry), so that u reads differently
+// at sites in different time zones (InZone).
+func (u User) HasDays() bool {
+	return u.StartDay != "" || u.EndDay != "" ||
+		slices.ContainsFunc(u.Certifications, func(c Certification) bool { return c.ExpiresDay != "" })
 }
 
 // Shift is one working window.
@@ -305,8 +327,39 @@ type Shift struct {
 
 // Certification is a qualification that may gate a role, with its expiry.
 type Certification struct {
-	Name    string    `json:"name"`
+	Name string `json:"name"`
+	// Expires is when the certification stops counting; zero: never.
+	// For an expiry sent as a calendar day (ExpiresDay) it is 24:00 of
+	// that day in UTC, until a login reads it at the kiosk's site
+	// (ExpiresIn, User.InZone).
 	Expires time.Time `json:"expires,omitzero"`
+	// ExpiresDay is the expiry as the identity provider sent it when it
+	// sent a bare date (DayLayout, "2026-12-31"): the last day the
+	// certification is valid, where the worker works. It counts up to
+	// 24:00 of that day in the time zone of the kiosk's site, as EndDay
+	// does, not to its first instant in UTC (for a US site, the evening
+	// before). Empty when it sent an instant, or no expiry. A backend
+	// stores it verbatim and refuses one that is not a valid DayLayout
+	// date.
+	ExpiresDay string `json:"expiresDay,omitempty"`
+}
+
+// ExpiresIn returns when c stops counting at a site in time zone loc
+// (nil: UTC): right after the last instant of ExpiresDay there (dayEndIn,
+// as User.EndIn), or Expires when the expiry was sent as an instant (or
+// there is none: zero). In UTC.
+func (c Certification) ExpiresIn(loc *time.Location) time.Time {
+	if t, ok := dayEndIn(c.ExpiresDay, loc); ok {
+		return t
+	}
+	return c.Expires
+}
+
+// Equal reports whether c and o are the same certification with the same
+// expiry, its instant and its day: "2026-12-31" and 2027-01-01T00:00:00Z
+// are one instant in UTC, but not at a site in Los Angeles.
+func (c Certification) Equal(o Certification) bool {
+	return c.Name == o.Name && c.Expires.Equal(o.Expires) && c.ExpiresDay == o.ExpiresDay
 }
 
 // UserQuery selects users. Zero fields do not filter. Results are ordered

@@ -129,6 +129,14 @@ func userArgs(u store.User) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, c := range u.Certifications {
+		// An expiry day is kept verbatim in the certifications JSON
+		// and checked as the start and end days are (userDayArgs): a
+		// login could read no other.
+		if c.ExpiresDay != "" && !store.ValidDay(c.ExpiresDay) {
+			return nil, fmt.Errorf("certification %s: expiry day %q is not a date like 2026-12-31", c.Name, c.ExpiresDay)
+		}
+	}
 	certs, err := jsonText(u.Certifications)
 	if err != nil {
 		return nil, err
@@ -154,7 +162,7 @@ func normUser(u store.User) store.User {
 	if u.Certifications != nil {
 		certs := make([]store.Certification, len(u.Certifications))
 		for i, c := range u.Certifications {
-			certs[i] = store.Certification{Name: c.Name, Expires: utc(c.Expires)}
+			certs[i] = store.Certification{Name: c.Name, Expires: utc(c.Expires), ExpiresDay: c.ExpiresDay}
 		}
 		u.Certifications = certs
 	}
