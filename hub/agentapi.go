@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
@@ -58,6 +59,14 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 		return false
 	case err != nil:
 		writeAPIJSON(w, http.StatusBadRequest, apiError{"could not read the request body"})
+		return false
+	}
+	if !utf8.Valid(b) {
+		// encoding/json would put U+FFFD in place of each byte that is
+		// not UTF-8: a kiosk named "k\xff1" would be stored and audited
+		// as "k\uFFFD1", a name the client never sent. JSON exchanged
+		// between systems is UTF-8 (RFC 8259 §8.1).
+		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body must be UTF-8 text: it holds bytes that are not UTF-8 (send JSON encoded as UTF-8)"})
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -182,6 +191,8 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		writeAPIJSON(w, http.StatusBadRequest, apiError{err.Error()})
 	case errors.Is(err, enroll.ErrWrongProfile):
 		writeAPIJSON(w, http.StatusForbidden, apiError{err.Error()})
+	case s.writeStoreUnavailable(w, r, err):
+		// 503 or 507: the code was not used; the kiosk may try it again.
 	case err != nil:
 		s.cfg.Logger.Error("enroll kiosk", "err", err)
 		writeAPIJSON(w, http.StatusInternalServerError, apiError{"internal error; the hub log has the details"})

@@ -104,7 +104,8 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // logRequests logs each request at debug level, and server errors at error
-// level. Query strings are left out: they may hold filters with personal data.
+// level (503 and 507 at warning level: see below). Query strings are left
+// out: they may hold filters with personal data.
 //
 // A handler that panics is logged at error level with its stack, and the
 // client gets a 500 JSON error if nothing was written yet; otherwise the
@@ -125,7 +126,14 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				}
 			}
 			level := s.cfg.Logger.Debug
-			if sw.status >= 500 {
+			switch {
+			case sw.status == http.StatusServiceUnavailable || sw.status == http.StatusInsufficientStorage:
+				// A database locked by another process or a full disk:
+				// the handler logged it at error level with what to do
+				// (writeStoreUnavailable); one such line per request is
+				// enough. (A 503 of a hub shutting down is no error.)
+				level = s.cfg.Logger.Warn
+			case sw.status >= 500:
 				level = s.cfg.Logger.Error
 			}
 			level("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "dur", time.Since(start))

@@ -39,7 +39,7 @@ func (c *Console) APIActor(w http.ResponseWriter, r *http.Request) (a lifecycle.
 	if err != nil {
 		code, msg := status(err)
 		if code >= 500 {
-			c.cfg.Logger.Error("console session for the API", "err", err)
+			c.logFailure(w, r, code, err)
 		}
 		return refuse(code, msg)
 	}

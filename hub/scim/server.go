@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -204,6 +205,18 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		se = &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "a resource with this userName or displayName already exists"}
 	case errors.Is(err, errPrecondition):
 		se = &Error{Status: http.StatusPreconditionFailed, Detail: "the resource changed since the version in If-Match; GET it again and retry"}
+	case errors.Is(err, store.ErrBusy):
+		// Neither the client's fault nor a bug: another process held
+		// the database's write lock past the busy timeout. An identity
+		// provider may retry a 503 after Retry-After (RFC 9110 §15.6.4).
+		h.cfg.Logger.Error("scim request failed: the database is locked by another process", "method", r.Method, "path", r.URL.Path, "err", err,
+			"do", "find the process holding a write transaction on the hub's database (a shiftgate-hub command, a backup, the sqlite3 shell) and let it finish or stop it; writes fail with 503 until then")
+		w.Header().Set("Retry-After", retryAfterBusy)
+		se = &Error{Status: http.StatusServiceUnavailable, Detail: "the hub's database is locked by another program, so nothing was changed: try again in a few seconds"}
+	case errors.Is(err, store.ErrFull):
+		h.cfg.Logger.Error("scim request failed: the database or the disk is full", "method", r.Method, "path", r.URL.Path, "err", err,
+			"do", "free space on the file system of the hub's data directory (or raise its quota); writes fail with 507 until then")
+		se = &Error{Status: http.StatusInsufficientStorage, Detail: "the hub's disk is full, so nothing was changed: the hub's operator must free space; send the change again after that"}
 	default:
 		if r.Context().Err() == nil {
 			h.cfg.Logger.Error("scim request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -229,6 +242,11 @@ func userMessage(err error) string {
 }
 
 var errPrecondition = errors.New("precondition failed")
+
+// retryAfterBusy is the Retry-After (seconds) of a 503 for a database
+// that another process keeps locked: the store's busy timeout, which the
+// request has waited once already.
+const retryAfterBusy = "5"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	buf := jsonBuffers.Get().(*bytes.Buffer)
@@ -311,6 +329,13 @@ func (h *Handler) readBodyLimit(w http.ResponseWriter, r *http.Request, limit in
 			return nil, err
 		}
 		return nil, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "could not read the request body"}
+	}
+	if !utf8.Valid(b) {
+		// SCIM bodies are UTF-8 JSON (RFC 7644 §3.1, RFC 8259 §8.1);
+		// encoding/json would put U+FFFD in place of each byte that is
+		// not, and a userName "k\xff1" would be stored and audited as
+		// "k\uFFFD1", a value the identity provider never sent.
+		return nil, ErrInvalidSyntax("the body must be UTF-8 JSON: it holds bytes that are not UTF-8")
 	}
 	return b, nil
 }

@@ -42,6 +42,15 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
+	// ErrBusy: another process (a CLI command, a backup, the sqlite3
+	// shell) held the database's write lock for longer than the backend
+	// waits for it. Nothing was written; the same request may succeed
+	// later. The hub answers 503 with Retry-After.
+	ErrBusy = errors.New("database locked by another process")
+	// ErrFull: the database could not grow (the disk or the file
+	// system's quota is full). Nothing was written; writes fail until an
+	// operator frees space. The hub answers 507.
+	ErrFull = errors.New("database or disk is full")
 )
 
 // Hidden reports whether r does not show as itself where names are

@@ -502,6 +502,28 @@ func mapErr(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ErrNotFound
 	}
+	return unavailable(err)
+}
+
+// unavailable marks the SQLite errors that are no request's fault with
+// the store's sentinels, keeping the driver error in the chain, so that
+// the hub answers them as such (503, 507) rather than as a bug (500):
+// SQLITE_BUSY, which a write gets when another process (a CLI command, a
+// backup, the sqlite3 shell) held the write lock past the busy timeout,
+// and SQLITE_FULL, when the file could not grow (disk, quota, or
+// max_page_count). Other errors, and ones marked already, are returned
+// as they are.
+func unavailable(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) || errors.Is(err, store.ErrBusy) || errors.Is(err, store.ErrFull) {
+		return err
+	}
+	switch se.Code {
+	case sqlite3.ErrBusy:
+		return fmt.Errorf("%w: %w", store.ErrBusy, err)
+	case sqlite3.ErrFull:
+		return fmt.Errorf("%w: %w", store.ErrFull, err)
+	}
 	return err
 }
 

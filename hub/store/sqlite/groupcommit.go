@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // Group commit. Every write transaction of the process runs on the one
@@ -83,6 +85,10 @@ type ran struct {
 // fn's statements ignore their context (see detached): once fn has
 // started it runs to its end. A ctx that ends while the write waits for
 // its turn cancels it.
+//
+// Every write passes here, so this is where a lock held by another
+// process (at BEGIN IMMEDIATE) and a full disk (in fn or at COMMIT) become
+// store.ErrBusy and store.ErrFull (see unavailable).
 func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -97,12 +103,12 @@ func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	if !w.leading {
 		w.leading = true
 		w.mu.Unlock()
-		return db.lead(fn)
+		return unavailable(db.lead(fn))
 	}
 	r := &writeReq{ctx: ctx, turn: make(chan turn, 1), ran: make(chan ran, 1), done: make(chan error, 1)}
 	w.queue = append(w.queue, r)
 	w.mu.Unlock()
-	return db.await(r, fn)
+	return unavailable(db.await(r, fn))
 }
 
 // await waits for a queued write's turn and runs fn in it. A write whose
@@ -151,7 +157,18 @@ func (db *DB) lead(fn func(q querier) error) (err error) {
 	start := time.Now()
 	tx, err := db.writer.BeginTx(context.Background(), nil)
 	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		err = unavailable(fmt.Errorf("begin transaction: %w", err))
+		if errors.Is(err, store.ErrBusy) {
+			// Another process held the write lock for the whole busy
+			// timeout. The writes queued meanwhile waited for the same
+			// lock: they fail with this one's error, instead of each
+			// waiting a busy timeout of its own in turn (a client's
+			// write behind three others answered after 20 s, not 5).
+			for r := db.next(); r != nil; r = db.next() {
+				r.turn <- turn{err: err}
+			}
+		}
+		return err
 	}
 	finished := false
 	defer func() {
