@@ -3,12 +3,14 @@ package governance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
 )
 
 // Console account findings: the web console's accounts hold access too
@@ -23,6 +25,16 @@ const (
 	// disables such accounts; this means one was enabled again, or slipped
 	// through.
 	RuleConsoleOfLeaver = "console_account_of_inactive_user"
+	// RuleTokenOfInactiveMaker: an API token that still works (neither
+	// revoked, expired nor replaced by a rotation to a successor still in
+	// use) made on the console by an account that is disabled or gone, or
+	// linked to a hub user who is disabled or deleted (kind orphaned).
+	// The token is not revoked with its maker: a SCIM token's revocation
+	// stops provisioning, leavers included, for everyone. No one-click
+	// remediation: the fix is a rotation by someone who stays, and only
+	// a person can be shown the new secret and give it to the token's
+	// user (RemedyNone; the detail says how).
+	RuleTokenOfInactiveMaker = "token_of_inactive_maker"
 	// RemedyDisableConsole disables the console account and ends its
 	// console sessions, as the console's Disable does.
 	RemedyDisableConsole = "disable_console_account"
@@ -86,6 +98,92 @@ func consoleFindings(ctx context.Context, ops store.Ops, d *directory, now time.
 		}
 	}
 	return out, nil
+}
+
+// tokenFindings evaluates orphaned/token_of_inactive_maker; with only set,
+// just for the tokens made by console accounts linked to that user. A
+// token's maker stands for the hub user its account is linked to as in
+// consoleFindings (consoleUser, disabledNamesake).
+//
+// A token a rotation replaced by a successor still in use is left out
+// (token.Succeeded): the rotation was the fix, and the old token stops
+// when the overlap ends, within token.MaxOverlap; the successor is the
+// rotator's and is judged on its own maker.
+func tokenFindings(ctx context.Context, ops store.Ops, d *directory, now time.Time, only string) ([]Finding, error) {
+	ts, err := ops.ListTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(ts, func(t store.Token) bool { return t.CreatedBy != "" }) {
+		return nil, nil
+	}
+	accounts, err := ops.ListConsoleAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	makers := make(map[string]store.ConsoleAccount, len(accounts))
+	for _, a := range accounts {
+		makers[a.ID] = a
+	}
+	byID := token.ByID(ts)
+	var out []Finding
+	for _, t := range ts {
+		if t.CreatedBy == "" || !t.Revoked.IsZero() || token.Expired(t, now) || token.Succeeded(t, byID) {
+			continue
+		}
+		acct, known := makers[t.CreatedBy]
+		if only != "" && (!known || acct.UserID != only) {
+			continue
+		}
+		why, since, err := makerGone(ctx, ops, d, acct, known)
+		if err != nil {
+			return nil, err
+		}
+		if why == "" {
+			continue
+		}
+		if !known {
+			why = fmt.Sprintf("console account %s, which made it, no longer exists", t.CreatedBy)
+		}
+		// acct is the zero account when unknown: no user, no user ID.
+		out = append(out, newFinding(KindOrphaned, RuleTokenOfInactiveMaker, store.User{UserName: acct.Name}, acct.UserID, "token:"+t.ID, since, RemedyNone,
+			fmt.Sprintf("%s token %s (%s) still works, but %s: rotate it (Rotate on the console's Tokens page, or shiftgate-hub token rotate --data DIR --id %s) "+
+				"and give its user the new secret, or revoke it (Revoke on the Tokens page, or shiftgate-hub token revoke --data DIR --id %s)",
+				t.Scope, t.ID, t.Name, why, t.ID, t.ID)))
+	}
+	return out, nil
+}
+
+// makerGone says why console account acct, which made a token, no longer
+// answers for it, and since when (zero when unknown), or "" when it still
+// does. known is false when the store does not know the account (why is
+// then "gone", for the caller to word).
+func makerGone(ctx context.Context, ops store.Ops, d *directory, acct store.ConsoleAccount, known bool) (string, time.Time, error) {
+	if !known {
+		return "gone", time.Time{}, nil
+	}
+	u, hasUser, err := consoleUser(ctx, d, acct)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	switch {
+	case !acct.Disabled.IsZero():
+		why := fmt.Sprintf("console account %s (%s), which made it, is disabled", acct.Name, acct.Role)
+		if hasUser && !live(u) {
+			why += fmt.Sprintf(" (its hub user %s is %s)", u.UserName, u.State)
+		}
+		return why, acct.Disabled, nil
+	case hasUser && !live(u):
+		return fmt.Sprintf("console account %s (%s), which made it, is linked to the hub user %s, who is %s", acct.Name, acct.Role, u.UserName, u.State), u.Modified, nil
+	case !hasUser:
+		n, ok, err := disabledNamesake(ctx, ops, acct)
+		if err != nil || !ok {
+			return "", time.Time{}, err
+		}
+		return fmt.Sprintf("console account %s (%s), which made it, is linked to no hub user, but the hub user of its name, %s, is %s: "+
+			"the account may be theirs", acct.Name, acct.Role, n.UserName, n.State), n.Modified, nil
+	}
+	return "", time.Time{}, nil
 }
 
 // consoleUser returns the hub user console account acct is linked to, and

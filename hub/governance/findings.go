@@ -153,6 +153,18 @@ type FindingsOptions struct {
 //     without the identity provider provisioning them) is not an orphan
 //     here: it never had an HR identity, and the console's Accounts page
 //     lists it for review.
+//   - orphaned/token_of_inactive_maker: an API token that still works
+//     (not revoked, not expired, not replaced by a rotation to a
+//     successor still in use) made or rotated on the console by an
+//     account that is disabled or gone, or that stands for a hub user
+//     who is disabled or deleted (as for console_account_of_inactive_user,
+//     a disabled user of its name when it is linked to none). user is the
+//     account's name, user_id its hub user's ID, entitlement token:<id>.
+//     The leaver path leaves the token working, since revoking a SCIM
+//     token stops provisioning for everyone. No remediation in the hub:
+//     rotating it shows a new secret to whoever rotates, to give to the
+//     token's user, which a remediation cannot; the detail names the
+//     console's and the CLI's rotate and revoke.
 func (s *Service) Findings(ctx context.Context, opt FindingsOptions) ([]Finding, error) {
 	fs, _, err := s.findings(ctx, opt)
 	return fs, err
@@ -250,6 +262,11 @@ func (s *Service) evaluate(ctx context.Context, ops store.Ops, d *directory, fac
 		return nil, err
 	}
 	out = append(out, cf...)
+	tf, err := tokenFindings(ctx, ops, d, now, only)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, tf...)
 	for _, u := range d.users {
 		if !live(u) || only != "" && u.ID != only {
 			continue
@@ -521,7 +538,9 @@ func (s *Service) Remediate(ctx context.Context, a lifecycle.Actor, id string, o
 	}
 	f := fs[i]
 	if f.Remediation == RemedyNone {
-		return Remediation{}, fmt.Errorf("%w: finding %s has no remediation in the hub: %s", ErrConflict, id, f.Detail)
+		// The detail says what to do instead: in the HR source, or on the
+		// console's Tokens page.
+		return Remediation{}, fmt.Errorf("%w: finding %s has no one-click remediation: %s", ErrConflict, id, f.Detail)
 	}
 	why := "finding " + f.ID + " (" + f.Kind + "/" + f.Rule + ") remediated"
 	outcome := "done"
