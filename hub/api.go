@@ -135,31 +135,25 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 	}
 }
 
-// retryAfterBusy is the Retry-After (seconds) of a 503 for a database
-// that another process keeps locked: the store's busy timeout, which the
-// request has waited once already.
-const retryAfterBusy = "5"
-
 // writeStoreUnavailable answers an error of the store that is neither the
 // client's fault nor a bug in the hub, and reports whether err was one: a
 // write lock held by another process past the busy timeout (503 with
 // Retry-After: the same request may go through in a moment) or a full
 // disk (507: nothing can be saved until an operator frees space). Either
-// is logged once, at error level, with what the operator should do.
+// is logged once, at error level, with what the operator should do
+// (store.Outage).
 func (s *Server) writeStoreUnavailable(w http.ResponseWriter, r *http.Request, err error) bool {
-	switch {
-	case errors.Is(err, store.ErrBusy):
-		s.cfg.Logger.Error("api request failed: the database is locked by another process", "method", r.Method, "path", r.URL.Path, "err", err,
-			"do", "find the process holding a write transaction on "+DBFile+" (a shiftgate-hub command, a backup, the sqlite3 shell) and let it finish or stop it; writes fail with 503 until then")
-		w.Header().Set("Retry-After", retryAfterBusy)
-		writeAPIJSON(w, http.StatusServiceUnavailable, apiError{"the hub's database is locked by another program, so nothing was changed: try again in a few seconds"})
-	case errors.Is(err, store.ErrFull):
-		s.cfg.Logger.Error("api request failed: the database or the disk is full", "method", r.Method, "path", r.URL.Path, "err", err,
-			"do", "free space on the file system of the data directory (or raise its quota); writes fail with 507 until then")
-		writeAPIJSON(w, http.StatusInsufficientStorage, apiError{"the hub's disk is full, so nothing was changed: the hub's operator must free space before it can save changes"})
-	default:
+	client, what, do, ok := store.Outage(err)
+	if !ok {
 		return false
 	}
+	s.cfg.Logger.Error("api request failed: "+what, "method", r.Method, "path", r.URL.Path, "err", err, "do", do)
+	status := http.StatusInsufficientStorage
+	if errors.Is(err, store.ErrBusy) {
+		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", store.BusyRetryAfter)
+	}
+	writeAPIJSON(w, status, apiError{client})
 	return true
 }
 

@@ -61,33 +61,29 @@ func status(err error) (int, string) {
 	case errors.Is(err, lifecycle.ErrInvalid):
 		return http.StatusBadRequest, afterSentinel(err, lifecycle.ErrInvalid)
 	case errors.Is(err, store.ErrBusy):
-		return http.StatusServiceUnavailable, "the hub's database is locked by another program, so nothing was changed: try again in a few seconds"
+		client, _, _, _ := store.Outage(err)
+		return http.StatusServiceUnavailable, client
 	case errors.Is(err, store.ErrFull):
-		return http.StatusInsufficientStorage, "the hub's disk is full, so nothing was changed: the hub's operator must free space before it can save changes"
+		client, _, _, _ := store.Outage(err)
+		return http.StatusInsufficientStorage, client
 	}
 	return http.StatusInternalServerError, "internal error; the hub log has the details"
 }
 
-// retryAfterBusy is the Retry-After (seconds) of a 503 for a database
-// that another process keeps locked: the store's busy timeout, which the
-// request has waited once already.
-const retryAfterBusy = "5"
-
 // logFailure logs a request that failed with a status of 500 or more,
 // once, at error level. For a store that is locked by another process or
-// full, which is no bug, it says what the operator should do, and a 503
-// tells the client when to try again (Retry-After).
+// full, which is no bug, it says what the operator should do
+// (store.Outage), and a 503 tells the client when to try again
+// (Retry-After).
 func (c *Console) logFailure(w http.ResponseWriter, r *http.Request, code int, err error) {
-	switch {
-	case errors.Is(err, store.ErrBusy):
-		c.cfg.Logger.Error("console request failed: the database is locked by another process", "method", r.Method, "path", r.URL.Path, "err", err,
-			"do", "find the process holding a write transaction on the hub's database (a shiftgate-hub command, a backup, the sqlite3 shell) and let it finish or stop it; writes fail with 503 until then")
-		w.Header().Set("Retry-After", retryAfterBusy)
-	case errors.Is(err, store.ErrFull):
-		c.cfg.Logger.Error("console request failed: the database or the disk is full", "method", r.Method, "path", r.URL.Path, "err", err,
-			"do", "free space on the file system of the hub's data directory (or raise its quota); writes fail with 507 until then")
-	default:
+	_, what, do, ok := store.Outage(err)
+	if !ok {
 		c.cfg.Logger.Error("console request failed", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
+		return
+	}
+	c.cfg.Logger.Error("console request failed: "+what, "method", r.Method, "path", r.URL.Path, "err", err, "do", do)
+	if errors.Is(err, store.ErrBusy) {
+		w.Header().Set("Retry-After", store.BusyRetryAfter)
 	}
 }
 

@@ -205,18 +205,18 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		se = &Error{Status: http.StatusConflict, ScimType: "uniqueness", Detail: "a resource with this userName or displayName already exists"}
 	case errors.Is(err, errPrecondition):
 		se = &Error{Status: http.StatusPreconditionFailed, Detail: "the resource changed since the version in If-Match; GET it again and retry"}
-	case errors.Is(err, store.ErrBusy):
+	case errors.Is(err, store.ErrBusy), errors.Is(err, store.ErrFull):
 		// Neither the client's fault nor a bug: another process held
-		// the database's write lock past the busy timeout. An identity
-		// provider may retry a 503 after Retry-After (RFC 9110 §15.6.4).
-		h.cfg.Logger.Error("scim request failed: the database is locked by another process", "method", r.Method, "path", r.URL.Path, "err", err,
-			"do", "find the process holding a write transaction on the hub's database (a shiftgate-hub command, a backup, the sqlite3 shell) and let it finish or stop it; writes fail with 503 until then")
-		w.Header().Set("Retry-After", retryAfterBusy)
-		se = &Error{Status: http.StatusServiceUnavailable, Detail: "the hub's database is locked by another program, so nothing was changed: try again in a few seconds"}
-	case errors.Is(err, store.ErrFull):
-		h.cfg.Logger.Error("scim request failed: the database or the disk is full", "method", r.Method, "path", r.URL.Path, "err", err,
-			"do", "free space on the file system of the hub's data directory (or raise its quota); writes fail with 507 until then")
-		se = &Error{Status: http.StatusInsufficientStorage, Detail: "the hub's disk is full, so nothing was changed: the hub's operator must free space; send the change again after that"}
+		// the database's write lock past the busy timeout (an identity
+		// provider may retry a 503 after Retry-After, RFC 9110 §15.6.4),
+		// or the disk is full.
+		client, what, do, _ := store.Outage(err)
+		h.cfg.Logger.Error("scim request failed: "+what, "method", r.Method, "path", r.URL.Path, "err", err, "do", do)
+		se = &Error{Status: http.StatusInsufficientStorage, Detail: client}
+		if errors.Is(err, store.ErrBusy) {
+			w.Header().Set("Retry-After", store.BusyRetryAfter)
+			se.Status = http.StatusServiceUnavailable
+		}
 	default:
 		if r.Context().Err() == nil {
 			h.cfg.Logger.Error("scim request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -242,11 +242,6 @@ func userMessage(err error) string {
 }
 
 var errPrecondition = errors.New("precondition failed")
-
-// retryAfterBusy is the Retry-After (seconds) of a 503 for a database
-// that another process keeps locked: the store's busy timeout, which the
-// request has waited once already.
-const retryAfterBusy = "5"
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	buf := jsonBuffers.Get().(*bytes.Buffer)

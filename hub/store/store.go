@@ -53,6 +53,28 @@ var (
 	ErrFull = errors.New("database or disk is full")
 )
 
+// BusyRetryAfter is the Retry-After, in seconds, of an answer to ErrBusy:
+// the busy timeout the request has waited once already.
+const BusyRetryAfter = "5"
+
+// Outage says, for an error that is ErrBusy or ErrFull (ok), what its
+// client is told (nothing was changed; when to try again), what happened
+// and what the operator should do, for the log: the same words from the
+// admin API, SCIM and the console.
+func Outage(err error) (client, what, do string, ok bool) {
+	switch {
+	case errors.Is(err, ErrBusy):
+		return "the hub's database is locked by another program, so nothing was changed: try again in a few seconds",
+			"the database is locked by another process",
+			"find the process holding a write transaction on the hub's database (a shiftgate-hub command, a backup, the sqlite3 shell) and let it finish or stop it; writes fail with 503 until then", true
+	case errors.Is(err, ErrFull):
+		return "the hub's disk is full, so nothing was changed: the hub's operator must free space before it can save changes",
+			"the database or the disk is full",
+			"free space on the file system of the hub's data directory (or raise its quota); writes fail with 507 until then", true
+	}
+	return "", "", "", false
+}
+
 // Hidden reports whether r does not show as itself where names are
 // displayed (the console, logs, CSV exports, the audit trail): a control
 // character, a Unicode format character (bidi overrides and isolates,
