@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/google/uuid"
 )
@@ -163,8 +165,17 @@ func parseAAGUID(s string) ([16]byte, error) {
 const maxBadgeBytes = 1 << 20
 
 // readBadge loads the badge at path; a missing file is reported as an error wrapping
-// os.ErrNotExist, one larger than maxBadgeBytes as ErrInvalidBadge.
+// os.ErrNotExist, one larger than maxBadgeBytes, not a regular file, or open to others (see
+// checkBadgeMode) as ErrInvalidBadge.
 func readBadge(path string) (*badge, error) {
+	// Stat before opening: opening a FIFO would block the tap until something writes to it.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBadgeMode(fi.Mode()); err != nil {
+		return nil, fmt.Errorf("read badge %s: %w: %w", path, ErrInvalidBadge, err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -182,6 +193,22 @@ func readBadge(path string) (*badge, error) {
 		return nil, fmt.Errorf("read badge %s: %w", path, err)
 	}
 	return b, nil
+}
+
+// checkBadgeMode refuses a badge file that is not a regular file, or that group or others may
+// read or write. It holds the credentials' private keys: readable, the badge is cloned without a
+// trace (the copy's counter races the original's); writable, its counter can be rolled back or
+// a key planted. writeBadge always writes 0600, so such a mode was set by hand, and the badge is
+// refused, as ssh refuses an identity file, rather than used (on Windows, where the mode bits
+// are made up from the read-only attribute, only the file type is checked).
+func checkBadgeMode(m fs.FileMode) error {
+	if !m.IsRegular() {
+		return fmt.Errorf("not a regular file (%v)", m.Type())
+	}
+	if runtime.GOOS != "windows" && m.Perm()&0o077 != 0 {
+		return fmt.Errorf("mode %04o lets group or others reach its private keys (chmod 600 the file to use it)", m.Perm())
+	}
+	return nil
 }
 
 // writeBadge replaces the badge file at path atomically: a temporary file in the same directory
@@ -236,7 +263,23 @@ func writeBadge(path string, b *badge, sync bool) (err error) {
 			return fmt.Errorf("write badge %s: %w", path, err)
 		}
 	}
+	removeLeftovers(dir, filepath.Base(path))
 	return nil
+}
+
+// removeLeftovers removes the temporary files of earlier writes of the badge file base in dir
+// that a crash left behind (killed between CreateTemp and Rename): each is a copy of the
+// badge's private keys, which would outlive the badge file's deletion. The caller is the
+// badge's one writer (it holds the directory lock, or owns the file with CounterBlock), so no
+// other write is in flight. Best effort: a leftover that cannot be removed now is tried again
+// on the next write.
+func removeLeftovers(dir, base string) {
+	// Relative to dir, so that glob metacharacters in dir do not matter; base is a badge name
+	// (validName) plus ".json", which has none.
+	stale, _ := fs.Glob(os.DirFS(dir), "."+base+".tmp-*")
+	for _, name := range stale {
+		_ = os.Remove(filepath.Join(dir, name))
+	}
 }
 
 func syncDir(dir string) error {

@@ -10,8 +10,12 @@
 // # Soft badges
 //
 // A soft badge NAME lives in DIR/NAME.json (mode 0600, DIR created with mode 0700), written
-// atomically (temporary file, fsync, rename, fsync of DIR) whenever it changes. The file is
-// created on the badge's first registration. Format, version 1 (unknown fields are rejected):
+// atomically (temporary file, fsync, rename, fsync of DIR) whenever it changes; a write also
+// removes the temporary files of earlier writes of the badge that a crash left behind. The
+// file is created on the badge's first registration. It holds private keys, so a badge file
+// that group or others may read or write, or that is not a regular file, is refused
+// (ErrInvalidBadge) until it is chmod 600 again. Format, version 1 (unknown fields are
+// rejected):
 //
 //	{
 //	  "version": 1,
