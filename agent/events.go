@@ -83,8 +83,8 @@ const (
 	// in the session (SessionID, User, App: its ID as session.started's
 	// apps give it) as at sign-in: same user, HOME, TMPDIR and cgroup. An
 	// app that still runs is not started twice and nothing is emitted
-	// (the log says so); nor for a tap refused (no session, not granted,
-	// the session ending).
+	// (the log says so); nor for a tap refused (no session, one made in another session,
+	// not granted, the session ending).
 	EventAppLaunched = "app.launched"
 )
 

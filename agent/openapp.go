@@ -5,17 +5,19 @@ import "slices"
 // OpenApp asks for app, one of the open session's apps (its tile on the
 // session screen), to be opened: started again in the session when it no
 // longer runs (Config.OpenApp; app.launched follows), left alone when it
-// does. The state machine decides, in order with everything else that
-// changes the session: a request made with no session open, while the
-// session is ending, after it has ended, or for an app the session was
-// not granted does nothing but log, and an app started before the session
+// does. sessionID is the session whose screen the tap was made on
+// (session.started's session_id). The state machine decides, in order
+// with everything else that changes the session: a request made with no
+// session open, while the session is ending, after it has ended, for
+// another session than the open one, or for an app the session was not
+// granted does nothing but log, and an app started before the session
 // begins to end is ended by its teardown. Safe from any goroutine.
-func (a *Agent) OpenApp(app string) {
+func (a *Agent) OpenApp(sessionID, app string) {
 	a.Activity()
-	a.post(func() { a.openApp(app) })
+	a.post(func() { a.openApp(sessionID, app) })
 }
 
-func (a *Agent) openApp(app string) {
+func (a *Agent) openApp(sessionID, app string) {
 	switch {
 	case a.state == Ending:
 		// Its teardown may be running: nothing is started that it could
@@ -28,6 +30,13 @@ func (a *Agent) openApp(app string) {
 	}
 	s := a.session
 	switch {
+	case sessionID != s.ID:
+		// The tap was made on an earlier session's screen and reached the
+		// loop after that session ended and this one began (the screen
+		// lags the agent's events): opening the app here would act in
+		// this session, perhaps another worker's, on a tap made in another.
+		a.log.Info("app not opened: the tap was made in another session", "session", s.ID, "tapped_in", sessionID, "app", app)
+		return
 	case !slices.Contains(s.Apps, app):
 		a.log.Warn("app not opened: not one of the session's apps", "session", s.ID, "app", app)
 		return

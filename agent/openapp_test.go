@@ -44,7 +44,7 @@ func withAppOpens(o *appOpens, logs *lockedBuffer) harnessOpt {
 }
 
 // TestOpenAppStartsGrantedApp: a tap on a tile of the live session's
-// (Agent.OpenApp) has the app opened in that session (Config.OpenApp);
+// (Agent.OpenApp with its ID) has the app opened in that session (Config.OpenApp);
 // when it was started again, app.launched says so, with the session, its
 // user and the app. One that still runs is not started twice: nothing is
 // emitted, and the log says it runs already.
@@ -55,7 +55,7 @@ func TestOpenAppStartsGrantedApp(t *testing.T) {
 	h.connect()
 	h.login("s1", "ana", time.Hour) // granted emr and mail
 
-	h.a.OpenApp("emr")
+	h.a.OpenApp("s1", "emr")
 	got := h.ev.expect(t, EventAppLaunched)[0]
 	want := Event{Event: EventAppLaunched, Time: h.clock.Now(), SessionID: "s1", User: "ana", App: "emr"}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -70,7 +70,7 @@ func TestOpenAppStartsGrantedApp(t *testing.T) {
 	opens.mu.Lock()
 	opens.launched = false // running already
 	opens.mu.Unlock()
-	h.a.OpenApp("mail")
+	h.a.OpenApp("s1", "mail")
 	h.do(func() {})
 	h.ev.none(t)
 	if diff := cmp.Diff([]string{"s1/emr", "s1/mail"}, opens.got()); diff != "" {
@@ -84,7 +84,7 @@ func TestOpenAppStartsGrantedApp(t *testing.T) {
 	opens.mu.Lock()
 	opens.err = errors.New(`"emr" not found in PATH`)
 	opens.mu.Unlock()
-	h.a.OpenApp("emr")
+	h.a.OpenApp("s1", "emr")
 	h.do(func() {})
 	h.ev.none(t)
 	if !strings.Contains(logs.String(), `level=WARN msg="app not opened" session=s1 app=emr err=`) {
@@ -104,14 +104,14 @@ func TestOpenAppOnlyInLiveSession(t *testing.T) {
 	h := newHarness(t, withGate(), withAppOpens(opens, &logs))
 	h.connect()
 
-	h.a.OpenApp("emr")
+	h.a.OpenApp("", "emr")
 	h.do(func() {})
 	if !strings.Contains(logs.String(), `msg="app not opened: no session is open" app=emr state=locked`) {
 		t.Errorf("no session: the log does not say why emr was not opened:\n%s", logs.String())
 	}
 
 	h.login("s1", "ana", time.Hour)
-	h.a.OpenApp("payroll") // not granted
+	h.a.OpenApp("s1", "payroll") // not granted
 	h.do(func() {})
 	if !strings.Contains(logs.String(), `msg="app not opened: not one of the session's apps" session=s1 app=payroll`) {
 		t.Errorf("not granted: the log does not say why payroll was not opened:\n%s", logs.String())
@@ -120,14 +120,14 @@ func TestOpenAppOnlyInLiveSession(t *testing.T) {
 	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonDeprovisioned})
 	h.ev.expect(t, EventSessionEnding)
 	<-h.teardowns // held by the gate: the teardown is running
-	h.a.OpenApp("emr")
+	h.a.OpenApp("s1", "emr")
 	h.do(func() {})
 	if !strings.Contains(logs.String(), `msg="app not opened: the session is ending" session=s1 app=emr`) {
 		t.Errorf("ending: the log does not say why emr was not opened:\n%s", logs.String())
 	}
 	h.gate <- nil
 	h.ev.expect(t, EventSessionEnded)
-	h.a.OpenApp("emr")
+	h.a.OpenApp("s1", "emr")
 	h.do(func() {})
 
 	if got := opens.got(); len(got) != 0 {
@@ -146,10 +146,54 @@ func TestOpenAppWithoutOpener(t *testing.T) {
 	h := newHarness(t, func(_ *harness, cfg *Config) { cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
 	h.connect()
 	h.login("s1", "ana", time.Hour)
-	h.a.OpenApp("emr")
+	h.a.OpenApp("s1", "emr")
 	h.do(func() {})
 	h.ev.none(t)
 	if !strings.Contains(logs.String(), `msg="app not opened: this agent opens no apps" session=s1 app=emr`) {
 		t.Errorf("the log does not say why emr was not opened:\n%s", logs.String())
 	}
+}
+
+// TestOpenAppStaleTapOpensNothingInNextSession: a tap made on one
+// worker's session screen carries that session's ID, and reaches the state
+// machine whenever the screen's goroutine gets it there: after the session
+// ended and the next worker's began, say. It opens nothing in the next
+// session, even one granted the same app (it is only logged); a tap that
+// names no session is refused alike. The next worker's own tap opens the
+// app in the next session.
+func TestOpenAppStaleTapOpensNothingInNextSession(t *testing.T) {
+	opens := &appOpens{launched: true}
+	var logs lockedBuffer
+	h := newHarness(t, withAppOpens(opens, &logs))
+	h.connect()
+	h.login("s1", "ana", time.Hour) // granted emr and mail
+	h.hub.push(wire.TypeSessionRevoke, "p1", wire.SessionRevoke{SessionID: "s1", Reason: wire.ReasonDeprovisioned})
+	<-h.teardowns
+	h.ev.ended(t)
+	h.login("s2", "ben", time.Hour) // granted emr and mail too
+
+	h.a.OpenApp("s1", "emr") // made on ana's screen, delivered in ben's session
+	h.a.OpenApp("", "mail")
+	h.do(func() {})
+	h.ev.none(t)
+	if got := opens.got(); len(got) != 0 {
+		t.Fatalf("Config.OpenApp called %q in ben's session for taps that were not made in it", got)
+	}
+	for _, want := range []string{
+		`msg="app not opened: the tap was made in another session" session=s2 tapped_in=s1 app=emr`,
+		`msg="app not opened: the tap was made in another session" session=s2 tapped_in="" app=mail`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log does not say %s:\n%s", want, logs.String())
+		}
+	}
+
+	h.a.OpenApp("s2", "emr")
+	if e := h.ev.expect(t, EventAppLaunched)[0]; e.SessionID != "s2" || e.User != "ben" || e.App != "emr" {
+		t.Errorf("app.launched %+v, want emr in ben's s2", e)
+	}
+	if diff := cmp.Diff([]string{"s2/emr"}, opens.got()); diff != "" {
+		t.Errorf("OpenApp calls (-want +got):\n%s", diff)
+	}
+	h.wantState(Active)
 }

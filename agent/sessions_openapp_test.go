@@ -220,7 +220,7 @@ func TestSessionsOpenAppRelaunchesClosedApp(t *testing.T) {
 	mustNoErr(t, syscall.Kill(-first.pgid, syscall.SIGKILL))
 	waitProcs(t, id, emrCmd, 0)
 
-	k.a.OpenApp("emr")
+	k.a.OpenApp(id, "emr")
 	if e := k.ev.expect(t, EventAppLaunched)[0]; e.SessionID != id || e.User != "ana" || e.App != "emr" {
 		t.Errorf("app.launched = %+v, want emr in session %s of ana", e, id)
 	}
@@ -248,8 +248,8 @@ func TestSessionsOpenAppRelaunchesClosedApp(t *testing.T) {
 	}
 
 	// Running: not started twice.
-	k.a.OpenApp("mail")
-	k.a.OpenApp("emr")
+	k.a.OpenApp(id, "mail")
+	k.a.OpenApp(id, "emr")
 	k.do(func() {})
 	k.ev.none(t)
 	if ps := appProcs(t, id, mailCmd); len(ps) != 1 {
@@ -309,8 +309,8 @@ func TestSessionsOpenAppRaceWithTeardown(t *testing.T) {
 					return
 				default:
 				}
-				k.a.OpenApp("emr")
-				k.a.OpenApp("mail")
+				k.a.OpenApp(id, "emr")
+				k.a.OpenApp(id, "mail")
 				runtime.Gosched()
 				time.Sleep(time.Millisecond) // a fast worker, not a busy loop
 			}

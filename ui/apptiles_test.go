@@ -47,7 +47,7 @@ func TestAppLabelsFitTheirTiles(t *testing.T) {
 				t.Fatal("no button for the long app ID")
 			}
 			finger(b)
-			if !slices.Equal(h.apps, []string{longID}) {
+			if !slices.Equal(h.apps, []string{"s1/" + longID}) {
 				t.Errorf("its button opens %q, want the app's whole ID", h.apps)
 			}
 		})
@@ -109,7 +109,7 @@ func TestAppIDsArePlain(t *testing.T) {
 		ExpiresAt: h.clock.t.Add(8 * time.Hour), Apps: []string{"\u202eemr", "lab\u200b"}})
 	h.want(ScreenActive, "[emr]", "[lab]")
 	finger(h.button("emr"))
-	if !slices.Equal(h.apps, []string{"\u202eemr"}) {
+	if !slices.Equal(h.apps, []string{"s1/\u202eemr"}) {
 		t.Errorf("OnApp calls = %q, want the ID as the hub sent it", h.apps)
 	}
 }

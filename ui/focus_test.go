@@ -233,8 +233,8 @@ func TestFocusKeptWhileScreenStays(t *testing.T) {
 		t.Error("drawing the warning counted as worker input")
 	}
 	press(c, fyne.KeyReturn)
-	if !slices.Equal(h.apps, []string{"timesheet"}) {
-		t.Errorf("OnApp calls %q, want [timesheet]", h.apps)
+	if !slices.Equal(h.apps, []string{"s1/timesheet"}) {
+		t.Errorf("OnApp calls %q, want [s1/timesheet]", h.apps)
 	}
 	h.endSession("amira", "s1", "expired")
 

@@ -129,8 +129,11 @@ type Options struct {
 	// reader).
 	Badges []string
 	// OnApp is called with the app's ID when the worker presses its
-	// button.
-	OnApp func(app string)
+	// button, and the ID of the session whose screen showed the button
+	// (session.started's session_id): the press can reach the agent after
+	// that session ended and the next began, and must not open the app in
+	// it (Agent.OpenApp refuses it).
+	OnApp func(sessionID, app string)
 	// AppLabels maps an app ID (session.started's apps) to its button
 	// text (the firmware profile's label); an app without one shows its ID.
 	AppLabels map[string]string
@@ -173,6 +176,7 @@ type Model struct {
 	name        string // the signed-in worker's name to show
 	role        string
 	apps        []string
+	sessionID   string // the session shown; its app tiles' presses are for it
 	expiresAt   time.Time
 	offline     bool // the warning is for the hub being out of reach (session.warning reason offline)
 	reason      string
@@ -290,6 +294,7 @@ func (m *Model) apply(e agent.Event) {
 		m.screen = ScreenActive
 		m.name, m.role, m.expiresAt = nameOf(e), plain(e.Role), endsAt(e)
 		m.apps = slices.Clone(e.Apps)
+		m.sessionID = e.SessionID
 		m.sessions++
 	case agent.EventSessionWarning:
 		// Only a session on screen can be warned about: a late one (the
@@ -411,6 +416,7 @@ func (m *Model) enrolled(msg Message, screen Screen, now time.Time) {
 // forgetSession drops what the screen knew of the session that is ending.
 func (m *Model) forgetSession() {
 	m.name, m.role, m.apps, m.expiresAt = "", "", nil, time.Time{}
+	m.sessionID = ""
 	m.note, m.offline = Message{}, false
 }
 

@@ -24,7 +24,7 @@ type harness struct {
 	w       fyne.Window
 	intents *fakeIntents
 	clock   *fakeClock
-	apps    []string
+	apps    []string // OnApp calls: session ID/app
 }
 
 func newHarness(t *testing.T, badges ...string) *harness {
@@ -41,7 +41,7 @@ func newHarnessIn(t *testing.T, texts *Texts, badges ...string) *harness {
 	h := &harness{t: t, intents: &fakeIntents{}, clock: &fakeClock{t: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}}
 	h.m = New(Options{
 		Intents: h.intents, Badges: badges, Now: h.clock.now, Location: time.UTC,
-		OnApp:     func(app string) { h.apps = append(h.apps, app) },
+		OnApp:     func(sessionID, app string) { h.apps = append(h.apps, sessionID+"/"+app) },
 		AppLabels: map[string]string{"timesheet": "Time sheet"},
 		Texts:     texts,
 	})
@@ -92,8 +92,8 @@ func TestWholeSession(t *testing.T) {
 	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "alice", Role: "picker", SessionID: "s1", ExpiresAt: expires, Apps: []string{"scanner", "timesheet"}})
 	h.want(ScreenActive, "alice", "picker", "Session ends at 16:00", "[scanner]", "[Time sheet]", "[Sign out]")
 	test.Tap(h.button("scanner"))
-	if !slices.Equal(h.apps, []string{"scanner"}) {
-		t.Errorf("OnApp calls = %q, want [scanner]", h.apps)
+	if !slices.Equal(h.apps, []string{"s1/scanner"}) {
+		t.Errorf("OnApp calls = %q, want [s1/scanner]", h.apps)
 	}
 
 	h.clock.t = expires.Add(-5 * time.Minute)
@@ -196,14 +196,14 @@ func TestKeyboard(t *testing.T) {
 	b := h.button("dave")
 	b.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	h.want(ScreenVerifying)
-	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "dave", Role: "picker", ExpiresAt: h.clock.t.Add(time.Hour), Apps: []string{"scanner"}})
+	h.m.Emit(agent.Event{Event: agent.EventSessionStarted, User: "dave", Role: "picker", SessionID: "s1", ExpiresAt: h.clock.t.Add(time.Hour), Apps: []string{"scanner"}})
 
 	test.FocusNext(h.w.Canvas())
 	if h.w.Canvas().Focused() == nil {
 		t.Fatal("Tab focuses nothing on the active screen")
 	}
 	h.w.Canvas().Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
-	if !slices.Equal(h.apps, []string{"scanner"}) {
+	if !slices.Equal(h.apps, []string{"s1/scanner"}) {
 		t.Errorf("Space on the focused app button: OnApp calls = %q", h.apps)
 	}
 	h.w.Canvas().Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})

@@ -204,6 +204,9 @@ func (m *Model) session() fyne.CanvasObject {
 		tiles []fyne.CanvasObject
 	)
 	tile := float32(appTileWidth)
+	// The session drawn, not the one shown when a tile is pressed: a
+	// tile's press names the session whose screen it was on.
+	sessionID := m.sessionID
 	for _, app := range m.apps {
 		label := plain(app) // an ID from the hub, like every name it sends
 		if l := m.opt.AppLabels[app]; l != "" {
@@ -211,7 +214,7 @@ func (m *Model) session() fyne.CanvasObject {
 		}
 		b := m.button("app:"+app, label, widget.MediumImportance, func() {
 			if m.opt.OnApp != nil {
-				m.opt.OnApp(app)
+				m.opt.OnApp(sessionID, app)
 			}
 		})
 		fitLabel(b, maxAppTileWidth)

@@ -28,8 +28,9 @@ func (offlineHub) Reply(context.Context, string, string, any) error { return age
 // TestAppButtonOpensTheApp: a press on an app tile of the real kiosk goes
 // to the agent, which opens the app in the live session
 // (Config.OpenApp, the session manager's Sessions.OpenApp in run) and
-// emits app.launched; it used to be only logged. The demo, whose
-// sessions launch no apps, still only logs the press.
+// emits app.launched; it used to be only logged. A press on a tile of an
+// earlier session's screen (it names that session) opens nothing in this
+// one. The demo, whose sessions launch no apps, still only logs the press.
 func TestAppButtonOpensTheApp(t *testing.T) {
 	for _, demo := range []bool{false, true} {
 		t.Run(map[bool]string{false: "kiosk", true: "demo"}[demo], func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestAppButtonOpensTheApp(t *testing.T) {
 			}
 
 			press := appButton(options{demo: demo}, log, &agentIntents{a: core})
-			press("emr")
+			press("s1", "emr")
 			if demo {
 				time.Sleep(100 * time.Millisecond)
 				select {
@@ -78,7 +79,7 @@ func TestAppButtonOpensTheApp(t *testing.T) {
 					t.Errorf("the demo opened %s", got)
 				default:
 				}
-				if !strings.Contains(logs.String(), `msg="demo: app button pressed; the demo launches no apps" app=emr`) {
+				if !strings.Contains(logs.String(), `msg="demo: app button pressed; the demo launches no apps" session=s1 app=emr`) {
 					t.Errorf("the demo did not log the press:\n%s", logs.String())
 				}
 				return
@@ -98,6 +99,21 @@ func TestAppButtonOpensTheApp(t *testing.T) {
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("no app.launched")
+			}
+
+			press("s0", "emr") // a tile of the screen of a session before s1
+			const refused = `msg="app not opened: the tap was made in another session" session=s1 tapped_in=s0 app=emr`
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), refused); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("the press for s0 was not refused:\n%s", logs.String())
+				}
+			}
+			select {
+			case got := <-opened:
+				t.Errorf("a press for s0 opened %s", got)
+			case e := <-events:
+				t.Errorf("a press for s0: event %+v", e)
+			default:
 			}
 		})
 	}

@@ -319,12 +319,15 @@ func sessionsOptions(o options, clear agent.ClipboardClearer) ([]agent.SessionsO
 }
 
 // appButton is what a press on an app tile does: the agent opens the app
-// in the live session (Agent.OpenApp: started again when it no longer
-// runs, with app.launched; the agent logs what it did, or why it did
-// nothing). The demo's sessions launch no apps: it only logs the press.
-func appButton(o options, log *slog.Logger, intents *agentIntents) func(app string) {
+// in the live session if it is the one whose screen the tile was on
+// (Agent.OpenApp: started again when it no longer runs, with
+// app.launched; the agent logs what it did, or why it did nothing). The
+// demo's sessions launch no apps: it only logs the press.
+func appButton(o options, log *slog.Logger, intents *agentIntents) func(sessionID, app string) {
 	if o.demo {
-		return func(app string) { log.Info("demo: app button pressed; the demo launches no apps", "app", app) }
+		return func(sessionID, app string) {
+			log.Info("demo: app button pressed; the demo launches no apps", "session", sessionID, "app", app)
+		}
 	}
 	return intents.OpenApp
 }
@@ -370,7 +373,7 @@ func blank(img image.Image) bool {
 // other); a is set before either runs.
 type agentIntents struct{ a *agent.Agent }
 
-func (i *agentIntents) Tap(name string)    { i.a.Tap(name) }
-func (i *agentIntents) Signout()           { i.a.Signout() }
-func (i *agentIntents) Activity()          { i.a.Activity() }
-func (i *agentIntents) OpenApp(app string) { i.a.OpenApp(app) }
+func (i *agentIntents) Tap(name string)               { i.a.Tap(name) }
+func (i *agentIntents) Signout()                      { i.a.Signout() }
+func (i *agentIntents) Activity()                     { i.a.Activity() }
+func (i *agentIntents) OpenApp(sessionID, app string) { i.a.OpenApp(sessionID, app) }
