@@ -74,7 +74,12 @@ func (s *Server) apiGetShifts(w http.ResponseWriter, r *http.Request, _ lifecycl
 }
 
 // apiSetShifts replaces a user's shifts with the body, a JSON list of
-// {"start", "end"} (RFC 3339); [] clears them.
+// {"start", "end"} (RFC 3339); [] clears them. Shifts decide when the
+// user may sign in, so, as for an extension (apiExtendShift), a console
+// admin calling with its session, or with an API token its account made on
+// the console, may not set the shifts of the hub user its account stands
+// for (403), checked inside the change's transaction
+// (lifecycle.Engine.SetShiftsAs).
 func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	var raw json.RawMessage
 	if !readJSON(w, r, apiBodyLimit, &raw) {
@@ -114,7 +119,23 @@ func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycl
 	if err != nil {
 		return err
 	}
-	u, err = s.engine.SetShifts(r.Context(), a, u.ID, shifts, map[string]any{"source": "api"})
+	// As in apiExtendShift: who.UserID refuses early; who.Self, read
+	// again inside the change's transaction, decides (the account may be
+	// linked to u in between).
+	who, err := s.decider(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	const ownShifts = "you cannot change your own shifts: ask another admin"
+	if who.UserID != "" && who.UserID == u.ID {
+		writeAPIJSON(w, http.StatusForbidden, apiError{ownShifts})
+		return nil
+	}
+	u, err = s.engine.SetShiftsAs(r.Context(), a, who.Self, u.ID, shifts, map[string]any{"source": "api"})
+	if errors.Is(err, lifecycle.ErrSelfGrant) {
+		writeAPIJSON(w, http.StatusForbidden, apiError{ownShifts})
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -100,6 +100,42 @@ func lockDataDir(dir string) (*dataLock, error) {
 	return &dataLock{dir: dir, fd: fd}, nil
 }
 
+// dataDirHeld tells, without taking it, whether a hub (serve or demo)
+// holds dir's lock, and then its holder as busyError gives it. It creates
+// and writes nothing, for the commands that only read: the lock file is
+// opened read-only, and a missing one is held by nobody. Whether it is
+// held is found by trying a shared lock, let go at once: a hub starting
+// in that instant would be refused as if another hub were running, which
+// is why only an error path asks. err is why it cannot be told, e.g. a
+// lock file the hub's user keeps from this one (0600).
+func dataDirHeld(dir string) (held bool, holder string, err error) {
+	path := filepath.Join(dir, lockFile)
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+	if errors.Is(err, syscall.ENOENT) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("open %s: %w", path, err)
+	}
+	defer syscall.Close(fd)
+	for {
+		err = syscall.Flock(fd, syscall.LOCK_SH|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	switch {
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		if pid := readLockPID(fd); pid > 0 {
+			holder = fmt.Sprintf(" (PID %d)", pid)
+		}
+		return true, holder, nil
+	case err != nil:
+		return false, "", fmt.Errorf("flock %s: %w", path, err)
+	}
+	return false, "", nil // closing fd lets the shared lock go
+}
+
 // readLockPID returns the PID the lock file fd holds, 0 if none can be read
 // (the holder may not have written it yet).
 func readLockPID(fd int) int {

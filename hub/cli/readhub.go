@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -23,12 +24,37 @@ import (
 // report. No migrations, no checkpoint of the write-ahead log into hub.db,
 // no file made or written: they run beside a hub, and on a copy under
 // investigation. A directory without a hub is refused (existingHub), and
-// so is a database of an older or newer schema, with what to do.
+// so is a database of an older or newer schema, with what to do (see
+// olderSchema).
 func openHubReadOnly(ctx context.Context, dir string) (*sqlite.ReadOnly, error) {
 	if err := existingHub(dir); err != nil {
 		return nil, err
 	}
-	return sqlite.OpenReadOnly(ctx, filepath.Join(dir, hub.DBFile))
+	path := filepath.Join(dir, hub.DBFile)
+	st, err := sqlite.OpenReadOnly(ctx, path)
+	if older := (*sqlite.OlderSchemaError)(nil); errors.As(err, &older) {
+		return nil, olderSchema(dir, path, older, err)
+	}
+	return st, err
+}
+
+// olderSchema is the refusal of a read-only command on a database of an
+// older schema (err, from OpenReadOnly, says to start the hub on it once
+// to upgrade it). That is wrong while a hub holds hub.lock: one is
+// running already, and since it did not upgrade the schema, it is of an
+// older build (an upgrade left running), which only a restart on this
+// build changes. When whether a hub runs cannot be told (the lock file
+// is the hub user's), both are said.
+func olderSchema(dir, path string, older *sqlite.OlderSchemaError, err error) error {
+	held, holder, lerr := dataDirHeld(dir)
+	switch {
+	case lerr != nil:
+		return fmt.Errorf("%w; if a hub is running on %s already, it is of an older build: restart it on this build (whether one runs cannot be told: %v)", err, dir, lerr)
+	case !held:
+		return err
+	}
+	return fmt.Errorf("open store %s read-only: %w: its version %d is older than this build's (%d), and the hub running on %s%s is of an older build: restart it on this build, which upgrades the schema as it starts, then run the command again (a read-only command does not migrate; nothing was changed)",
+		path, sqlite.ErrNeedsMigration, older.Version, older.Want, dir, holder)
 }
 
 // readHub runs fn on the hub in dir opened read-only (openHubReadOnly).

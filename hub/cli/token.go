@@ -7,9 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -54,12 +57,16 @@ func (e env) token(ctx context.Context, args []string) error {
 			if err != nil {
 				return err
 			}
+			makers, err := tokenMakers(ctx, st, ts)
+			if err != nil {
+				return err
+			}
 			now := time.Now()
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTATE\tEXPIRES\tCREATED\tLAST USED\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTATE\tEXPIRES\tCREATED\tMADE BY\tLAST USED\tREVOKED")
 			for _, t := range ts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, shownName(t.Name), t.Scope, token.StatusAt(t, now).Label,
-					expiresStamp(t.Expires), stamp(t.Created), stamp(t.LastUsed), stamp(t.Revoked))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, shownName(t.Name), t.Scope, token.StatusAt(t, now).Label,
+					expiresStamp(t.Expires), stamp(t.Created), madeBy(t, makers), stamp(t.LastUsed), stamp(t.Revoked))
 			}
 			return tw.Flush()
 		})
@@ -107,6 +114,51 @@ func shownName(name string) string {
 		return name
 	}
 	return strconv.Quote(name)
+}
+
+// accountLister is the store read that tokenMakers needs.
+type accountLister interface {
+	ListConsoleAccounts(ctx context.Context) ([]store.ConsoleAccount, error)
+}
+
+// tokenMakers maps the IDs of the console accounts that made ts to their
+// audit names (console:<name>), as the console's Tokens page does, reading
+// the accounts only when a token has a maker: a hub whose tokens were all
+// made by the CLI needs no read of them.
+func tokenMakers(ctx context.Context, st accountLister, ts []store.Token) (map[string]string, error) {
+	if !slices.ContainsFunc(ts, func(t store.Token) bool { return t.CreatedBy != "" }) {
+		return nil, nil
+	}
+	as, err := st.ListConsoleAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("makers of tokens: %w", err)
+	}
+	m := make(map[string]string, len(as))
+	for _, a := range as {
+		m[a.ID] = "console:" + a.Name
+	}
+	return m, nil
+}
+
+// madeBy is the MADE BY column of token list, in the words of the
+// console's Tokens page: the console account that made t (console:<name>),
+// "console account <id>" for one since deleted (as the audit trail names
+// it: token.Actor), or "CLI, or not recorded" for a token the CLI made or
+// one made before tokens recorded their maker. A maker that is not plain
+// text is quoted, as shownName quotes a token's name: it must not shift
+// the columns or drive the terminal.
+func madeBy(t store.Token, makers map[string]string) string {
+	by, ok := makers[t.CreatedBy]
+	switch {
+	case t.CreatedBy == "":
+		return "CLI, or not recorded"
+	case !ok:
+		by = "console account " + t.CreatedBy
+	}
+	if !utf8.ValidString(by) || strings.ContainsFunc(by, store.Hidden) {
+		return strconv.Quote(by)
+	}
+	return by
 }
 
 // expiresHelp is the --expires flag's help, for token create and rotate.

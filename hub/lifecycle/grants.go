@@ -26,9 +26,9 @@ const MaxGrantLead = 365 * 24 * time.Hour
 // says what to change.
 var ErrInvalid = errors.New("invalid request")
 
-// ErrSelfGrant refuses a grant to the person approving it, and an
-// extension of their own shift (ExtendShiftAs): nobody grants themselves
-// access (HTTP 403).
+// ErrSelfGrant refuses a grant to the person approving it, an extension
+// of their own shift (ExtendShiftAs) and a change of their own shifts
+// (SetShiftsAs): nobody grants themselves access (HTTP 403).
 var ErrSelfGrant = errors.New("nobody grants themselves access")
 
 // Grant audit actions.

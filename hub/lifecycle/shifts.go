@@ -52,14 +52,35 @@ type ExpiryChange struct {
 // SetShifts replaces the user's shifts (validated by shift.Normalize; an
 // empty list clears them) and applies the change to the user's live
 // sessions at once (see reconcile). The change is audited with the shifts
-// before and after and detail. Deleted users are ErrNotFound.
+// before and after and detail. Deleted users are ErrNotFound. SetShifts
+// checks no deciding person: see SetShiftsAs.
 func (e *Engine) SetShifts(ctx context.Context, a Actor, userID string, shifts []store.Shift, detail map[string]any) (store.User, error) {
+	return e.SetShiftsAs(ctx, a, nil, userID, shifts, detail)
+}
+
+// SetShiftsAs is SetShifts with the person making the change told by self
+// inside its transaction, before anything else is read (nil: the actor is
+// no person, an API token the CLI made). Setting that user's own shifts is
+// ErrSelfGrant: shifts decide when the user may sign in, so widening them
+// is access, and nobody decides their own (as for ExtendShiftAs). The check
+// reads what the change reads, so a console account linked to the user
+// between a caller's own check and the change is refused all the same.
+func (e *Engine) SetShiftsAs(ctx context.Context, a Actor, self Self, userID string, shifts []store.Shift, detail map[string]any) (store.User, error) {
 	norm, err := shift.Normalize(shifts)
 	if err != nil {
 		return store.User{}, invalid("%v", strings.TrimPrefix(err.Error(), shift.ErrInvalid.Error()+": "))
 	}
 	var out store.User
 	err = e.run(ctx, func(tx store.Ops, c *change) error {
+		if self != nil {
+			deciders, err := self(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if slices.Contains(deciders, userID) {
+				return fmt.Errorf("%w: %s set its own shifts", ErrSelfGrant, a.Name)
+			}
+		}
 		var err error
 		out, err = e.setShifts(ctx, tx, c, a, userID, norm, detail)
 		return err

@@ -20,6 +20,21 @@ var ErrReadOnly = errors.New("store opened read-only")
 // while it was read (see OpenReadOnly): what was read may be inconsistent.
 var ErrChanged = errors.New("database changed while it was read")
 
+// OlderSchemaError is OpenReadOnly's refusal of a file whose schema is
+// older than this build's (errors.Is ErrNeedsMigration): a read-only open
+// does not migrate. Its versions let a caller say what to do where it
+// knows more, such as whether a hub of an older build is running on it.
+type OlderSchemaError struct {
+	Version int // the file's
+	Want    int // this build's
+}
+
+func (e *OlderSchemaError) Error() string {
+	return fmt.Sprintf("database schema version %d is older than this build's (%d), and a read-only open does not migrate: start the hub on it once to upgrade it, or use the build that wrote it", e.Version, e.Want)
+}
+
+func (e *OlderSchemaError) Unwrap() error { return ErrNeedsMigration }
+
 // readOnlyParams are a ReadOnly's connection parameters: no journal mode,
 // foreign keys or synchronous setting, which are the writer's business.
 const readOnlyParams = "mode=ro&_busy_timeout=5000&_query_only=on"
@@ -91,7 +106,7 @@ func openReadOnly(ctx context.Context, path string) (*ReadOnly, error) {
 		case version == 0:
 			return nil, errors.New("no hub schema in the file (schema version 0)")
 		case version < want:
-			return nil, fmt.Errorf("database schema version %d is older than this build's (%d), and a read-only open does not migrate: start the hub on it once to upgrade it, or use the build that wrote it", version, want)
+			return nil, &OlderSchemaError{Version: version, Want: want}
 		default:
 			return nil, fmt.Errorf("database schema version %d is newer than this build supports (%d): upgrade shiftgate", version, want)
 		}
