@@ -58,7 +58,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		writeAPIJSON(w, http.StatusBadRequest, apiError{"could not read the request body"})
 		return nil, false
 	}
-	return b, true
+	return b, checkBodyText(w, b)
 }
 
 func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {

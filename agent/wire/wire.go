@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Version is the protocol version in every envelope. A peer refuses
@@ -403,7 +404,8 @@ var (
 	ErrMalformed = errors.New("malformed message")
 )
 
-// Decode parses one frame into an envelope, checking size and version.
+// Decode parses one frame into an envelope, checking size, UTF-8 and
+// version.
 func Decode(frame []byte) (Envelope, error) {
 	if len(frame) > MaxMessageBytes {
 		return Envelope{}, ErrTooLarge
@@ -414,6 +416,15 @@ func Decode(frame []byte) (Envelope, error) {
 		if err := json.Unmarshal(frame, &e); err != nil {
 			return e, fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
+	}
+	if !utf8.Valid(frame) {
+		// encoding/json reads U+FFFD in place of each byte that is not
+		// UTF-8, in data too when it is unmarshalled: a login for
+		// "k\xff1" would reach the hub as one for "k\uFFFD1", a name
+		// the kiosk never sent. Checked after decoding, so that the
+		// answer can name the frame's ID; one pass over the frame, cheap
+		// next to the decoding.
+		return e, fmt.Errorf("%w: bytes that are not UTF-8", ErrMalformed)
 	}
 	if e.Type == "" {
 		return e, fmt.Errorf("%w: no type", ErrMalformed)

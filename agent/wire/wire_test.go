@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestEncode: Encode writes what json.Marshal writes, for the envelopes
@@ -109,7 +110,7 @@ func decodeRef(frame []byte) (Envelope, error) {
 	if err := json.Unmarshal(frame, &e); err != nil {
 		return e, err
 	}
-	if e.Type == "" || e.V != Version {
+	if !utf8.Valid(frame) || e.Type == "" || e.V != Version {
 		return e, ErrMalformed
 	}
 	return e, nil
@@ -173,6 +174,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"data":[1,{"a":"}"}],"re":"","v":1,"type":"t"}`))
 	f.Add([]byte(`{"v":1,"type":"ack","type":"x"}`))
 	f.Add([]byte(`{"v":1,"type":"ack","data":{"a":"\\"}}`))
+	f.Add([]byte("{\"v\":1,\"type\":\"ack\",\"data\":{\"a\":\"\xff\"}}"))
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		got, err := Decode(frame)
 		ref, rerr := decodeRef(frame)

@@ -56,6 +56,12 @@ func readBody(r *http.Request, v any) error {
 		}
 		return badRequest("could not read the request body")
 	}
+	if !utf8.Valid(b) {
+		// encoding/json, go-webauthn's parser included, would read U+FFFD
+		// in place of each byte that is not UTF-8: what is checked would
+		// not be what was sent. The admin API and SCIM refuse it too.
+		return badRequest("the body must be UTF-8 text: it holds bytes that are not UTF-8")
+	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return badRequest("the body is not the expected JSON object")
 	}

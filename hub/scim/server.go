@@ -332,6 +332,11 @@ func (h *Handler) readBodyLimit(w http.ResponseWriter, r *http.Request, limit in
 		// "k\uFFFD1", a value the identity provider never sent.
 		return nil, ErrInvalidSyntax("the body must be UTF-8 JSON: it holds bytes that are not UTF-8")
 	}
+	if esc, ok := store.LoneSurrogate(b); ok {
+		// The same alteration by way of an escape: encoding/json reads
+		// half of a surrogate pair on its own as U+FFFD.
+		return nil, ErrInvalidSyntax("the body must be Unicode text: %s is half of a UTF-16 surrogate pair without the other half, which is no character (escape a character above U+FFFF as a pair, such as \\ud83d\\ude00)", esc)
+	}
 	return b, nil
 }
 

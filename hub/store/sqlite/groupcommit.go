@@ -75,6 +75,7 @@ type turn struct {
 type ran struct {
 	ok     bool  // fn succeeded and its savepoint was released: await done
 	broken error // the transaction can no longer be used
+	cause  error // with broken: fn's error, which may say why SQLite rolled it back
 }
 
 // writeTx runs fn in a write transaction (its own, or a savepoint of a
@@ -87,8 +88,9 @@ type ran struct {
 // its turn cancels it.
 //
 // Every write passes here, so this is where a lock held by another
-// process (at BEGIN IMMEDIATE) and a full disk (in fn or at COMMIT) become
-// store.ErrBusy and store.ErrFull (see unavailable).
+// process (at BEGIN IMMEDIATE) and a full disk (in fn, in another write
+// of its batch, or at COMMIT) become store.ErrBusy and store.ErrFull (see
+// unavailable).
 func (db *DB) writeTx(ctx context.Context, fn func(q querier) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -207,6 +209,13 @@ func (db *DB) lead(fn func(q querier) error) (err error) {
 			// SQLite rolls back the whole transaction on some errors:
 			// the batch's writes are lost, the leader's included.
 			err := fmt.Errorf("transaction rolled back: %w", out.broken)
+			if full := unavailable(out.cause); errors.Is(full, store.ErrFull) {
+				// The disk filled in that write: the others are lost
+				// for want of space too, and are answered as such
+				// (507), not as a bug. out.broken only says that the
+				// savepoint is gone ("no such savepoint").
+				err = fmt.Errorf("transaction rolled back: %w", full)
+			}
 			fail(pending, err)
 			return err
 		}
@@ -291,7 +300,7 @@ func runSavepoint(tx *sql.Tx, conn *sqlite3.SQLiteConn, fn func(q querier) error
 	err = fn(detached{tx, conn})
 	finished = true
 	if err != nil {
-		report <- ran{broken: undo(tx)}
+		report <- ran{broken: undo(tx), cause: err}
 		return false, err
 	}
 	if _, err := tx.ExecContext(bg, "RELEASE w"); err != nil {
