@@ -134,20 +134,43 @@ func TestLostGrantEndedAtReconnect(t *testing.T) {
 	k.armEnrollment("ola")
 	a.Tap("ola")
 	k.ev.expect(t, EventCredentialRegistered, EventEnrollmentEnded)
+	// The login below must reach the hub: with its challenge's answer
+	// held too, it would not be sent at all. Wait, in the agent's loop,
+	// for the prefetched challenge (on a loaded machine the prefetch
+	// after the registration can still be on its way).
+	deadline := time.Now().Add(10 * time.Second)
+	for ready := false; !ready; {
+		done := make(chan struct{})
+		a.post(func() { ready = a.challenge != nil; close(done) })
+		<-done
+		if !ready && time.Now().After(deadline) {
+			t.Fatal("no login challenge prefetched after the registration")
+		}
+		time.Sleep(time.Millisecond)
+	}
 
 	proxy.hold()
 	a.Tap("ola")
 	if e := k.ev.expect(t, EventLoginRefused)[0]; e.Reason != RefusedHubUnreachable {
 		t.Fatalf("login with the grant held: %+v, want refused %s", e, RefusedHubUnreachable)
 	}
-	live, err := h.Store().ListSessions(t.Context(), store.SessionQuery{LiveOnly: true})
+	// The hub may commit after the kiosk gave up waiting (a loaded
+	// machine): the session is there within a moment, not necessarily
+	// at once.
+	var live []store.Session
+	for wait := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		live, err = h.Store().ListSessions(t.Context(), store.SessionQuery{LiveOnly: true})
+		if err != nil || len(live) == 1 || time.Now().After(wait) {
+			break
+		}
+	}
 	if err != nil || len(live) != 1 {
 		t.Fatalf("live sessions at the hub while the grant is held: %+v, %v; want the one granted", live, err)
 	}
 	sid := live[0].ID
 	proxy.cut()
 
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for {
 		s, err := h.Store().GetSession(t.Context(), sid)
 		if err != nil {
