@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Cgroups: with a cgroup v2 hierarchy the agent may create groups in, each
@@ -192,6 +193,28 @@ func cgroupKill(dir string) error {
 		return fmt.Errorf("kill cgroup %s: %w", dir, err)
 	}
 	return nil
+}
+
+// killedCgroupWait bounds how long removeKilledCgroup waits for the
+// kernel to finish the exits of the processes a kill ended.
+const killedCgroupWait = time.Second
+
+// removeKilledCgroup is removeCgroup for a cgroup whose processes a kill
+// has just ended: the kernel may count one that is still finishing its
+// exit (a multi-threaded process whose leader died first, above all) for
+// a moment after the kill saw the group empty, and rmdir answers EBUSY
+// meanwhile. That moment is waited out, up to killedCgroupWait, rather
+// than failing the teardown into a retry with backoff while the next
+// worker waits at a locked kiosk.
+func removeKilledCgroup(dir string) error {
+	deadline := time.Now().Add(killedCgroupWait)
+	for {
+		err := removeCgroup(dir)
+		if err == nil || !errors.Is(err, syscall.EBUSY) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // removeCgroup removes cgroup dir, which must hold no live process. A

@@ -101,7 +101,7 @@ func (m *Manager) Cleanup() error {
 			m.log.Warn("ending leftover session cgroup", "session", id)
 			if err := m.kill(ctx, "", cg, nil, nil); err != nil {
 				errs = append(errs, err)
-			} else if err := removeCgroup(cg); err != nil {
+			} else if err := removeKilledCgroup(cg); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -741,7 +741,7 @@ func (s *Session) Teardown(ctx context.Context) error {
 func (m *Manager) removeRemains(killed error, dir, home, cg string, sweep *uint32) (cgGone bool, err error) {
 	var errs []error
 	if killed == nil {
-		if err := removeCgroup(cg); err != nil {
+		if err := removeKilledCgroup(cg); err != nil {
 			errs = append(errs, err)
 		} else {
 			cgGone = true
