@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
 	profiles "github.com/shiftgate/shiftgate/firmware-profiles"
@@ -94,18 +93,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 // checkBodyText refuses (400) a JSON body whose strings encoding/json would
 // not read as sent, and reports whether to go on.
 func checkBodyText(w http.ResponseWriter, b []byte) bool {
-	if !utf8.Valid(b) {
-		// encoding/json would put U+FFFD in place of each byte that is
-		// not UTF-8: a kiosk named "k\xff1" would be stored and audited
-		// as "k\uFFFD1", a name the client never sent. JSON exchanged
-		// between systems is UTF-8 (RFC 8259 §8.1).
-		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body must be UTF-8 text: it holds bytes that are not UTF-8 (send JSON encoded as UTF-8)"})
-		return false
-	}
-	if esc, ok := store.LoneSurrogate(b); ok {
-		// The same alteration by way of an escape: encoding/json reads
-		// half of a surrogate pair on its own as U+FFFD.
-		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body must be Unicode text: " + esc + " is half of a UTF-16 surrogate pair without the other half, which is no character (escape a character above U+FFFF as a pair, such as \\ud83d\\ude00, or send it as UTF-8)"})
+	if msg := store.BadJSONText(b); msg != "" {
+		writeAPIJSON(w, http.StatusBadRequest, apiError{msg})
 		return false
 	}
 	return true

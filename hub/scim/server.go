@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -325,17 +324,10 @@ func (h *Handler) readBodyLimit(w http.ResponseWriter, r *http.Request, limit in
 		}
 		return nil, &Error{Status: http.StatusBadRequest, ScimType: "invalidSyntax", Detail: "could not read the request body"}
 	}
-	if !utf8.Valid(b) {
-		// SCIM bodies are UTF-8 JSON (RFC 7644 §3.1, RFC 8259 §8.1);
-		// encoding/json would put U+FFFD in place of each byte that is
-		// not, and a userName "k\xff1" would be stored and audited as
-		// "k\uFFFD1", a value the identity provider never sent.
-		return nil, ErrInvalidSyntax("the body must be UTF-8 JSON: it holds bytes that are not UTF-8")
-	}
-	if esc, ok := store.LoneSurrogate(b); ok {
-		// The same alteration by way of an escape: encoding/json reads
-		// half of a surrogate pair on its own as U+FFFD.
-		return nil, ErrInvalidSyntax("the body must be Unicode text: %s is half of a UTF-16 surrogate pair without the other half, which is no character (escape a character above U+FFFF as a pair, such as \\ud83d\\ude00)", esc)
+	// SCIM bodies are UTF-8 JSON (RFC 7644 §3.1): a value encoding/json
+	// would not read as sent is refused, not stored altered.
+	if msg := store.BadJSONText(b); msg != "" {
+		return nil, ErrInvalidSyntax("%s", msg)
 	}
 	return b, nil
 }
