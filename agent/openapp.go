@@ -2,6 +2,40 @@ package agent
 
 import "slices"
 
+// EventAppRefused is an addition to the contract: a request made with
+// OpenAppAnswered (the headless agent's "open APP [SESSION_ID]") started
+// nothing, for Reason (one of the AppRefused* constants). SessionID is the
+// session the request was made for (left out when it named none), App the
+// app asked for; no User: the request may name another worker's session.
+// Every such request gets exactly one answer, app.launched or app.refused,
+// in order with the other events, so a script knows what became of it.
+// (It is declared here, not in events.go, as only OpenAppAnswered emits
+// it.)
+const EventAppRefused = "app.refused"
+
+// Why an app was not opened (EventAppRefused).
+const (
+	// AppRefusedNoSession: no session was open when the request was made
+	// (it names none) or when the state machine took it up.
+	AppRefusedNoSession = "no_session"
+	// AppRefusedEnding: the session is being torn down.
+	AppRefusedEnding = "ending"
+	// AppRefusedOtherSession: the request was made for a session that is
+	// not the open one: one that ended before the next began, or none
+	// this kiosk knows.
+	AppRefusedOtherSession = "other_session"
+	// AppRefusedNotGranted: the session was not granted the app.
+	AppRefusedNotGranted = "not_granted"
+	// AppRefusedAlreadyRunning: the app still runs in the session and is
+	// not started twice.
+	AppRefusedAlreadyRunning = "already_running"
+	// AppRefusedNotSupported: this agent opens no apps (no
+	// Config.OpenApp).
+	AppRefusedNotSupported = "not_supported"
+	// AppRefusedError: starting it failed (details on stderr).
+	AppRefusedError = "error"
+)
+
 // OpenApp asks for app, one of the open session's apps (its tile on the
 // session screen), to be opened: started again in the session when it no
 // longer runs (Config.OpenApp; app.launched follows), left alone when it
@@ -17,16 +51,33 @@ func (a *Agent) OpenApp(sessionID, app string) {
 	a.post(func() { a.openApp(sessionID, app) })
 }
 
-func (a *Agent) openApp(sessionID, app string) {
+// OpenAppAnswered is OpenApp for a caller that has no screen to watch and
+// must learn what became of each request, as a script on the headless
+// agent's stdin: a request that starts nothing is answered with
+// app.refused instead of only being logged. The kiosk UI uses OpenApp: its
+// session screen shows what it needs, and a stale tile's tap is no news for
+// the worker at the kiosk. Safe from any goroutine.
+func (a *Agent) OpenAppAnswered(sessionID, app string) {
+	a.Activity()
+	a.post(func() {
+		if reason := a.openApp(sessionID, app); reason != "" {
+			a.emit(Event{Event: EventAppRefused, SessionID: sessionID, App: app, Reason: reason})
+		}
+	})
+}
+
+// openApp opens app in session sessionID if it may, and returns why it did
+// not (an AppRefused* reason), "" when it started it.
+func (a *Agent) openApp(sessionID, app string) string {
 	switch {
 	case a.state == Ending:
 		// Its teardown may be running: nothing is started that it could
 		// miss, nor shown to a worker the screen no longer serves.
 		a.log.Info("app not opened: the session is ending", "session", a.session.ID, "app", app)
-		return
+		return AppRefusedEnding
 	case !a.state.live():
 		a.log.Info("app not opened: no session is open", "app", app, "state", a.state)
-		return
+		return AppRefusedNoSession
 	}
 	s := a.session
 	switch {
@@ -36,23 +87,31 @@ func (a *Agent) openApp(sessionID, app string) {
 		// lags the agent's events): opening the app here would act in
 		// this session, perhaps another worker's, on a tap made in another.
 		a.log.Info("app not opened: the tap was made in another session", "session", s.ID, "tapped_in", sessionID, "app", app)
-		return
+		if sessionID == "" {
+			// Made when no session was open (the headless agent's "open
+			// APP" read before this one began).
+			return AppRefusedNoSession
+		}
+		return AppRefusedOtherSession
 	case !slices.Contains(s.Apps, app):
 		a.log.Warn("app not opened: not one of the session's apps", "session", s.ID, "app", app)
-		return
+		return AppRefusedNotGranted
 	case a.cfg.OpenApp == nil:
 		a.log.Info("app not opened: this agent opens no apps", "session", s.ID, "app", app)
-		return
+		return AppRefusedNotSupported
 	}
 	launched, err := a.cfg.OpenApp(s.Session, app)
 	switch {
 	case err != nil:
 		a.log.Warn("app not opened", "session", s.ID, "app", app, "err", err)
+		return AppRefusedError
 	case !launched:
 		// Raising its window is the window manager's business, which
 		// the agent has no portable way to ask.
 		a.log.Info("app already running: not started again", "session", s.ID, "app", app)
+		return AppRefusedAlreadyRunning
 	default:
 		a.emit(Event{Event: EventAppLaunched, SessionID: s.ID, User: s.User, App: app})
+		return ""
 	}
 }

@@ -1,9 +1,10 @@
 // Command shiftgate-agent is the headless kiosk agent: it enrolls a kiosk
 // with its hub and runs the session state machine, printing one JSON event
-// per line on stdout and reading "tap NAME" and "signout" on stdin. With
-// --authenticator fido2 the badge reader taps: security keys and NFC cards
-// presented on the kiosk. Its register command registers one key for the
-// enrollment an admin authorises for the kiosk, and exits.
+// per line on stdout and reading "tap NAME", "signout", "activity" and
+// "open APP [SESSION_ID]" on stdin. With --authenticator fido2 the badge
+// reader taps: security keys and NFC cards presented on the kiosk. Its
+// register command registers one key for the enrollment an admin
+// authorises for the kiosk, and exits.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -263,23 +265,26 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// expiries). Whatever is queued at exit is written if it can be.
 	events := agent.NewQueuedSink(&eventOutput{out: agent.NewJSONLines(stdout), log: log}, agent.DefaultEventQueue, log)
 	defer events.Close(time.Second)
+	live := new(liveSession)
 	a, err := agent.New(agent.Config{
 		StateDir: *state, Authenticators: src, Reader: reader, Warning: *warning, Logger: log,
 		IdleTimeout:  sessions.IdleTimeout(),
 		MaxSession:   sessions.MaxSession(),
 		OfflineGrace: sessions.OfflineGrace(),
 		Teardown:     sessions.End,
+		OpenApp:      sessions.OpenApp,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
 				sessions.Start(e) // before the event: the session's apps are up when it says so
 			}
+			live.seen(e) // before the event too: a script that read it may write "open APP" at once
 			events.Emit(e)
 		}),
 	})
 	if err != nil {
 		return err
 	}
-	go readCommands(stdin, a, stderr, log)
+	go readCommands(stdin, runIntents{Agent: a, live: live}, stderr, log)
 	log.Info("agent running", "state", *state)
 	return a.Run(ctx)
 }
@@ -305,11 +310,55 @@ type intents interface {
 	Tap(name string)
 	Signout()
 	Activity()
+	// OpenApp asks for app in session sessionID ("": none), and is
+	// answered on stdout: app.launched or app.refused.
+	OpenApp(sessionID, app string)
+	// LiveSession is the ID of the session live now, as the agent's
+	// events have announced it; "" when none is.
+	LiveSession() string
+}
+
+// runIntents is what run's stdin drives: the agent, whose requests to
+// open an app are answered on stdout (Agent.OpenAppAnswered: a script has
+// no screen to watch), and the live session its events announced.
+type runIntents struct {
+	*agent.Agent
+	live *liveSession
+}
+
+func (r runIntents) OpenApp(sessionID, app string) { r.Agent.OpenAppAnswered(sessionID, app) }
+func (r runIntents) LiveSession() string           { return r.live.id() }
+
+// liveSession follows the agent's events for the session that is live:
+// from its session.started to its session.ending (or session.ended, for
+// a teardown interrupted by a restart, which comes without
+// session.started).
+type liveSession struct {
+	mu  sync.Mutex
+	sid string
+}
+
+func (l *liveSession) seen(e agent.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch e.Event {
+	case agent.EventSessionStarted:
+		l.sid = e.SessionID
+	case agent.EventSessionEnding, agent.EventSessionEnded:
+		l.sid = "" // one session at a time: none is live until the next starts
+	}
+}
+
+func (l *liveSession) id() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sid
 }
 
 // maxCommandLine bounds a stdin command line ("tap NAME" needs a few
-// dozen bytes). A longer line is ignored whole, with the usual hint, and
-// reading goes on.
+// dozen bytes, "open APP SESSION_ID" hardly more: app IDs are short
+// profile IDs, session IDs the hub's). A longer line is ignored whole,
+// with the usual hint, and reading goes on.
 const maxCommandLine = 4096
 
 // readCommands applies stdin commands until EOF. Every line, even one it
@@ -341,7 +390,7 @@ func readCommands(r io.Reader, a intents, stderr io.Writer, log *slog.Logger) {
 	log.Info("stdin closed; the agent keeps running until SIGINT or SIGTERM")
 }
 
-const commandsHint = `accepted commands are "tap NAME", "signout" and "activity"`
+const commandsHint = `accepted commands are "tap NAME", "signout", "activity" and "open APP [SESSION_ID]"`
 
 // command applies one command line.
 func command(line string, a intents, stderr io.Writer) {
@@ -349,6 +398,21 @@ func command(line string, a intents, stderr io.Writer) {
 	switch {
 	case f[0] == "tap" && len(f) == 2:
 		a.Tap(f[1])
+	case f[0] == "open" && (len(f) == 2 || len(f) == 3):
+		// The request is bound to a session as the line is read: the one
+		// it names, else the one live then ("": none), and the state
+		// machine refuses it for any other. A script that names the
+		// session (session.started's session_id) is safe from a line read
+		// late: one written during one worker's session and read after
+		// it ended opens nothing in the next worker's, as a stale tile's
+		// tap in the kiosk UI does not. Without one, the binding at read
+		// time still keeps a session that starts while the request waits
+		// for the state machine from getting it.
+		sessionID := a.LiveSession()
+		if len(f) == 3 {
+			sessionID = f[2]
+		}
+		a.OpenApp(sessionID, f[1])
 	case f[0] == "signout" && len(f) == 1:
 		a.Signout()
 	case f[0] == "activity" && len(f) == 1:

@@ -26,11 +26,17 @@ type intentRec struct {
 	taps       []string
 	signouts   int
 	activities int
+	opens      [][2]string // session ID, app
+	live       string      // LiveSession's answer
 }
 
 func (r *intentRec) Tap(name string) { r.taps = append(r.taps, name) }
 func (r *intentRec) Signout()        { r.signouts++ }
 func (r *intentRec) Activity()       { r.activities++ }
+func (r *intentRec) OpenApp(sessionID, app string) {
+	r.opens = append(r.opens, [2]string{sessionID, app})
+}
+func (r *intentRec) LiveSession() string { return r.live }
 
 func TestReadCommands(t *testing.T) {
 	var rec intentRec
@@ -49,7 +55,7 @@ func TestReadCommands(t *testing.T) {
 		t.Fatalf("stderr:\n%s", stderr.String())
 	}
 	for _, l := range lines {
-		if !strings.Contains(l, `accepted commands are "tap NAME", "signout" and "activity"`) {
+		if !strings.Contains(l, `accepted commands are "tap NAME", "signout", "activity" and "open APP [SESSION_ID]"`) {
 			t.Errorf("stderr line %q", l)
 		}
 	}
