@@ -154,6 +154,9 @@ func (m *Manager) Cleanup() error {
 		if err != nil {
 			errs = append(errs, err)
 		}
+		if err := clearKeyrings(*uid); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if found && m.cfg.Clipboard != nil {
 		if err := m.cfg.Clipboard(ctx); err != nil {

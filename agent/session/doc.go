@@ -1,8 +1,9 @@
 // Package session owns what a kiosk session is on the machine: the
-// session's apps as real child processes, each in its own process group,
-// with a fresh HOME and TMPDIR under the agent's state directory; and the
-// teardown that leaves nothing of the session behind (processes,
-// files, clipboard).
+// session's apps as real child processes, each in its own process group
+// and terminal session (setsid: the agent's controlling terminal is not
+// theirs), with a fresh HOME and TMPDIR under the agent's state
+// directory; and the teardown that leaves nothing of the session behind
+// (processes, files, clipboard).
 //
 // # Layout
 //
@@ -56,21 +57,31 @@
 // without following a symlink, never by name: within the Root too (for
 // the sweep below, /tmp), a symlink swapped in is not followed.
 //
-// With a session user, once its processes have been ended and when no
-// other session is live (its files are then as much that session's), the
-// teardown (and End, and Cleanup) also removes every entry directly in the shared
-// temporary directories (Config.TempDirs: /tmp, /var/tmp and /dev/shm)
-// that the session user owns: the files of an app that ignores TMPDIR, a
-// browser's cache directory, shared memory. Every file of that user is a
-// session's, since the user is dedicated to kiosk sessions. Directories
+// With a session user, once its processes have been ended and when no other
+// session is live (its files are then as much that session's), the teardown
+// (and End, and Cleanup) also removes every entry directly in the shared
+// temporary directories (Config.TempDirs: /tmp, /var/tmp, /dev/shm and
+// /run/lock) that the session user owns: the files of an app that ignores
+// TMPDIR, a browser's cache directory, shared memory. Every file of that user
+// is a session's, since the user is dedicated to kiosk sessions. Directories
 // go with all they hold; symlinks are removed as links, never followed;
 // entries of other owners stay. The sweep goes through an os.Root on each
-// directory and checks each entry's owner right before removing it. A
-// failure fails the teardown, like a failed wipe. The sweep runs only
-// when the kill succeeded: while a process of the session user lives, it
-// could swap its entries there during the sweep; the failed teardown is
-// retried. Without a session user nothing there is touched: the apps'
-// files are then the agent's user's.
+// directory and checks each entry's owner right before removing it. A failure
+// fails the teardown, like a failed wipe. The sweep runs only when the kill
+// succeeded: while a process of the session user lives, it could swap its
+// entries there during the sweep; the failed teardown is retried. Without a
+// session user nothing there is touched: the apps' files are then the agent's
+// user's.
+//
+// Every app starts with a new, empty session keyring (keyrings(7)) of its
+// own, not the agent's: systemd gives a service one, which every app would
+// otherwise share. With a session user, once its processes are gone, the
+// teardown (and End, and Cleanup) also empties that user's user,
+// user-session and persistent keyrings, which outlive its processes: a
+// Kerberos ticket cache (KEYRING:persistent, Fedora's default) or any key
+// an app stored there would otherwise be the next worker's apps'. A failure
+// fails the teardown. Without a session user they are left alone: they are
+// then the agent's user's.
 //
 // With a session user, once the kill has succeeded, the teardown (and
 // End, and Cleanup) detaches the session's mounts before the wipe and the

@@ -86,12 +86,12 @@ type Config struct {
 	// it that can be session homes (a session ID's name, a directory
 	// owned by RunAs or by the agent).
 	HomeRoot string
-	// TempDirs are the shared temporary directories (nil: /tmp, /var/tmp
-	// and /dev/shm; an empty, non-nil list: none) that apps may write in
-	// whatever their TMPDIR says. With RunAs, once the session user's
-	// processes have been ended and when no other session is live (see
-	// Manager.sweepUID), a teardown, End and Cleanup remove every entry
-	// directly in them that the session user owns: files, sockets,
+	// TempDirs are the shared temporary directories (nil: /tmp, /var/tmp,
+	// /dev/shm and /run/lock; an empty, non-nil list: none) that apps may
+	// write in whatever their TMPDIR says. With RunAs, once the session
+	// user's processes have been ended and when no other session is live
+	// (see Manager.sweepUID), a teardown, End and Cleanup remove every
+	// entry directly in them that the session user owns: files, sockets,
 	// FIFOs, symlinks (the link, never what it points to) and directories
 	// with all they hold; nothing else, and no entry the user owns deeper
 	// in a directory it does not own. A directory that does not exist is
@@ -178,7 +178,10 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.TempDirs == nil {
-		cfg.TempDirs = []string{"/tmp", "/var/tmp", "/dev/shm"}
+		// /run/lock (/var/lock) is world-writable and sticky like /tmp
+		// on Debian, Ubuntu and Fedora: a worker's app could leave a
+		// file there for the next worker's to read.
+		cfg.TempDirs = []string{"/tmp", "/var/tmp", "/dev/shm", "/run/lock"}
 	}
 	cfg.TempDirs = slices.Clone(cfg.TempDirs)
 	for i, d := range cfg.TempDirs {
@@ -563,8 +566,9 @@ func (s *Session) TempDir() string { return s.tmp }
 // Dir returns the session directory that Teardown removes.
 func (s *Session) Dir() string { return s.dir }
 
-// Launch starts app in the session, in a process group of its own, with
-// the session's HOME and TMPDIR. It fails once Teardown has been called.
+// Launch starts app in the session, in a process group and terminal
+// session of its own (without a controlling terminal), with the session's
+// HOME and TMPDIR. It fails once Teardown has been called.
 func (s *Session) Launch(app App) error {
 	if err := checkApp(app); err != nil {
 		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
@@ -618,13 +622,19 @@ func (s *Session) launch(app App) error {
 		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
 	}
 	cmd := &exec.Cmd{
-		Path:        path,
-		Args:        app.Command,
-		Env:         env,
-		Dir:         s.home,
-		Stdout:      s.out,
-		Stderr:      s.out,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		Path:   path,
+		Args:   app.Command,
+		Env:    env,
+		Dir:    s.home,
+		Stdout: s.out,
+		Stderr: s.out,
+		// A session of its own (setsid), which also makes the app the
+		// leader of a process group of its own: in the agent's session
+		// it would share the agent's controlling terminal, if the agent
+		// has one (started from a shell or a getty's autologin), and
+		// could open /dev/tty and push input into it (TIOCSTI, run by
+		// the agent's user's shell) or read the next worker's typing.
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 	}
 	if s.cgfd != nil {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(s.cgfd.Fd())
@@ -633,7 +643,8 @@ func (s *Session) launch(app App) error {
 		// No supplementary groups: the agent's are not the app's.
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: []uint32{}}
 	}
-	if err := cmd.Start(); err != nil {
+	// With a session keyring of its own, not the agent's (keyring.go).
+	if err := startInNewKeyring(cmd.Start); err != nil {
 		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
 	}
 	p := &proc{app: app.ID, pgid: cmd.Process.Pid, ended: make(chan struct{})}
@@ -760,6 +771,9 @@ func (m *Manager) removeRemains(killed error, dir, home, cg string, sweep *uint3
 	}
 	if sweep != nil && killed == nil {
 		if _, err := m.sweepTemp(*sweep); err != nil {
+			errs = append(errs, err)
+		}
+		if err := clearKeyrings(*sweep); err != nil {
 			errs = append(errs, err)
 		}
 	}

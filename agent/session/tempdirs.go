@@ -42,18 +42,17 @@ func (m *Manager) sweepTemp(uid uint32) (int, error) {
 // with everything in it, and returns how many it removed. A missing dir
 // is no error.
 //
-// Everything happens through an os.Root on dir, with the entry's own
-// owner (lstat: a symlink is a link of its owner, its target is never
-// looked at) checked right before it is removed. Nothing follows a
-// symlink: Root.RemoveAll unlinks one rather than entering it, and the
-// walk that makes the directories writable first (the agent without root
-// needs that for the apps' read-only directories) changes modes through
-// descriptors opened without following one (addOwnerRWX). In a sticky
-// directory (/tmp, /var/tmp and /dev/shm are) only an entry's owner, the
-// directory's owner and root may rename or remove it, so an entry the
-// session user owns, whose processes are gone (callers sweep only after a
-// kill that succeeded), cannot be swapped for someone else's between the
-// look and the removal.
+// Everything happens through an os.Root on dir, with the entry's own owner
+// (lstat: a symlink is a link of its owner, its target is never looked at)
+// checked right before it is removed. Nothing follows a symlink:
+// Root.RemoveAll unlinks one rather than entering it, and the walk that makes
+// the directories writable first (the agent without root needs that for the
+// apps' read-only directories) changes modes through descriptors opened
+// without following one (addOwnerRWX). In a sticky directory (/tmp, /var/tmp,
+// /dev/shm and /run/lock are) only an entry's owner, the directory's owner
+// and root may rename or remove it, so an entry the session user owns, whose
+// processes are gone (callers sweep only after a kill that succeeded), cannot
+// be swapped for someone else's between the look and the removal.
 func sweepDir(dir string, uid uint32) (int, error) {
 	r, err := os.OpenRoot(dir)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -1,0 +1,118 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
+)
+
+// Kernel keyrings (keyrings(7)) hold secrets outside any file: Kerberos
+// tickets (a KEYRING: credential cache, the default on Fedora and RHEL),
+// fscrypt and ecryptfs keys, whatever an app stores with add_key. Two of
+// them would carry one worker's secrets to the next:
+//
+//   - A process's session keyring is inherited from its parent. An agent
+//     started by systemd has one of its own (KeyringMode=private), which
+//     every app would share: each app is therefore started with a new,
+//     empty, anonymous session keyring (startInNewKeyring), which goes
+//     away with the last of its processes.
+//   - The user keyring, the user-session keyring (a process's session
+//     keyring when it has none) and the persistent keyring
+//     (KEYCTL_GET_PERSISTENT, where Kerberos keeps tickets for days) are
+//     the user's, not a process's: they outlive every process of the
+//     user, and the next session's apps, which run as the same session
+//     user, would find them as they were. With a session user, once its
+//     processes are gone, they are emptied (clearKeyrings) with the sweep
+//     of the shared temporary directories.
+
+const (
+	keySpecThreadKeyring      = -1
+	keySpecUserKeyring        = -4
+	keySpecUserSessionKeyring = -5
+
+	keyctlJoinSessionKeyring = 1
+	keyctlClear              = 7
+	keyctlGetPersistent      = 22
+)
+
+func keyctl(cmd int, arg2, arg3 uintptr) (int, error) {
+	r, _, errno := syscall.Syscall(syscall.SYS_KEYCTL, uintptr(cmd), arg2, arg3)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}
+
+// special turns a KEY_SPEC_* ID into a syscall argument.
+func special(id int) uintptr { return uintptr(int32(id)) }
+
+// noKeyrings reports whether err says that this process cannot use
+// keyrings at all (a kernel without CONFIG_KEYS, or a seccomp filter that
+// forbids keyctl, as container runtimes' defaults do), or this kind of
+// keyring (no CONFIG_PERSISTENT_KEYRINGS). The apps, which inherit the
+// kernel and the agent's seccomp filter, then cannot either.
+func noKeyrings(err error) bool {
+	return errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EPERM)
+}
+
+// onNewThread runs f on an OS thread of its own, which ends with it: f
+// changes the thread's credentials (its session keyring, its real user
+// ID), which no other goroutine must run with. A goroutine that exits
+// locked to its thread takes the thread with it.
+func onNewThread(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: see above
+		errc <- f()
+	}()
+	return <-errc
+}
+
+// startInNewKeyring calls start (which forks the app) on a thread whose
+// session keyring is a new anonymous one, which the app inherits instead
+// of the agent's. (The apps set no Pdeathsig, which would fire when that
+// thread ends.)
+func startInNewKeyring(start func() error) error {
+	return onNewThread(func() error {
+		if _, err := keyctl(keyctlJoinSessionKeyring, 0, 0); err != nil && !noKeyrings(err) {
+			return fmt.Errorf("new session keyring: %w", err)
+		}
+		return start()
+	})
+}
+
+// clearKeyrings empties the persistent, user and user-session keyrings of
+// user uid. Callers clear only once every process of uid is gone: one
+// still running could add keys back. The user and user-session keyrings
+// are named by the caller's real user ID, so the clearing runs on a
+// thread of its own whose real user ID is uid (its effective one stays
+// root's); the persistent keyring root may name by user ID.
+func clearKeyrings(uid uint32) error {
+	return onNewThread(func() error {
+		var errs []error
+		// Linked into the thread's keyring, which goes with the thread.
+		id, err := keyctl(keyctlGetPersistent, uintptr(uid), special(keySpecThreadKeyring))
+		if err == nil {
+			_, err = keyctl(keyctlClear, uintptr(id), 0)
+		}
+		if err != nil && !noKeyrings(err) {
+			errs = append(errs, fmt.Errorf("clear the persistent keyring of uid %d: %w", uid, err))
+		}
+		// Only the real user ID: the thread keeps root's effective ID.
+		if _, _, errno := syscall.RawSyscall(sysSetresuid, uintptr(uid), ^uintptr(0), ^uintptr(0)); errno != 0 {
+			// Never clear with the agent's own real user ID: those
+			// keyrings would be the agent's user's.
+			return errors.Join(append(errs, fmt.Errorf("clear the keyrings of uid %d: setresuid: %w", uid, errno))...)
+		}
+		for _, k := range []struct {
+			id   int
+			name string
+		}{{keySpecUserKeyring, "user"}, {keySpecUserSessionKeyring, "user-session"}} {
+			if _, err := keyctl(keyctlClear, special(k.id), 0); err != nil && !noKeyrings(err) {
+				errs = append(errs, fmt.Errorf("clear the %s keyring of uid %d: %w", k.name, uid, err))
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
