@@ -43,9 +43,12 @@ var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("conflict")
 	// ErrBusy: another process (a CLI command, a backup, the sqlite3
-	// shell) held the database's write lock for longer than the backend
-	// waits for it. Nothing was written; the same request may succeed
-	// later. The hub answers 503 with Retry-After.
+	// shell) held a lock on the database for longer than the backend
+	// waits for it: its write lock, which writes wait for, or a lock that
+	// reads wait for too (in SQLite, that of a process rebuilding the
+	// write-ahead log's index). Nothing was written; the same request,
+	// read or write, may succeed later. The hub answers 503 with
+	// Retry-After.
 	ErrBusy = errors.New("database locked by another process")
 	// ErrFull: the database could not grow (the disk or the file
 	// system's quota is full). Nothing was written; writes fail until an
@@ -66,7 +69,7 @@ func Outage(err error) (client, what, do string, ok bool) {
 	case errors.Is(err, ErrBusy):
 		return "the hub's database is locked by another program, so nothing was changed: try again in a few seconds",
 			"the database is locked by another process",
-			"find the process holding a write transaction on the hub's database (a shiftgate-hub command, a backup, the sqlite3 shell) and let it finish or stop it; writes fail with 503 until then", true
+			"find the process holding a lock on the hub's database (a shiftgate-hub command, a backup, the sqlite3 shell) and let it finish or stop it; writes fail with 503 until then, and reads too when the lock is one they wait for", true
 	case errors.Is(err, ErrFull):
 		return "the hub's disk is full, so nothing was changed: the hub's operator must free space before it can save changes",
 			"the database or the disk is full",

@@ -38,7 +38,7 @@ func (o ops) AuditHead(ctx context.Context) (int64, []byte, error) {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, nil, nil
 	case err != nil:
-		return 0, nil, fmt.Errorf("read audit head: %w", err)
+		return 0, nil, fmt.Errorf("read audit head: %w", unavailable(err))
 	}
 	return seq, hash, nil
 }

@@ -671,7 +671,7 @@ func (o ops) EndConsoleSessions(ctx context.Context, accountID string, at time.T
 func (o ops) ListConsoleSessions(ctx context.Context, accountID string) ([]store.ConsoleSession, error) {
 	rows, err := o.read.QueryContext(ctx, `SELECT `+consoleSessionCols+` FROM console_sessions WHERE account_id = ? AND ended = 0 ORDER BY created DESC, hash`, accountID)
 	if err != nil {
-		return nil, fmt.Errorf("list console sessions of %s: %w", accountID, err)
+		return nil, fmt.Errorf("list console sessions of %s: %w", accountID, unavailable(err))
 	}
 	defer rows.Close()
 	var out []store.ConsoleSession
@@ -683,7 +683,7 @@ func (o ops) ListConsoleSessions(ctx context.Context, accountID string) ([]store
 		out = append(out, s)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list console sessions of %s: %w", accountID, err)
+		return nil, fmt.Errorf("list console sessions of %s: %w", accountID, unavailable(err))
 	}
 	return out, nil
 }

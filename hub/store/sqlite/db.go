@@ -510,9 +510,13 @@ func mapErr(err error) error {
 // the hub answers them as such (503, 507) rather than as a bug (500):
 // SQLITE_BUSY, which a write gets when another process (a CLI command, a
 // backup, the sqlite3 shell) held the write lock past the busy timeout,
-// and SQLITE_FULL, when the file could not grow (disk, quota, or
-// max_page_count). Other errors, and ones marked already, are returned
-// as they are.
+// and a read when another process held the one lock a reader in WAL mode
+// waits for (that of the write-ahead log's index, while the process
+// rebuilds it after a commit cut short by a crash); and SQLITE_FULL, when
+// the file could not grow (disk, quota, or max_page_count). Other errors,
+// and ones marked already, are returned as they are. Every write passes
+// it in writeTx; reads pass it in queryAll, oneSnapshot, readTx and
+// mapErr, or call it themselves.
 func unavailable(err error) error {
 	var se sqlite3.Error
 	if !errors.As(err, &se) || errors.Is(err, store.ErrBusy) || errors.Is(err, store.ErrFull) {
@@ -527,23 +531,26 @@ func unavailable(err error) error {
 	return err
 }
 
-// queryAll runs a query and scans every row with scan.
+// queryAll runs a query and scans every row with scan. Its errors are
+// marked by unavailable: a read on the reader pool passes no writeTx, and
+// a lock another process holds past the busy timeout (see unavailable) is
+// no more a bug when a list meets it than when a write does.
 func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, unavailable(err)
 		}
 		out = append(out, v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	return out, nil
 }
@@ -584,20 +591,23 @@ func pageTotal(n, offset, limit int) (total int, ok bool) {
 // Resources (fewer than it holds, say). So when a count may follow (the
 // query pages), fn runs in one read transaction. A lookup that does not
 // page stays one statement, and inside InTx q is one transaction already.
+//
+// Its errors, the count's among them, are marked by unavailable, as
+// queryAll's are.
 func oneSnapshot(ctx context.Context, q querier, offset, limit int, fn func(q querier) error) error {
 	pool, ok := q.(*sql.DB)
 	if !ok || (offset <= 0 && limit <= 0) {
-		return fn(q)
+		return unavailable(fn(q))
 	}
 	tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
+		return unavailable(fmt.Errorf("begin read: %w", err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a read: nothing to undo; a no-op after Commit
 	if err := fn(tx); err != nil {
-		return err
+		return unavailable(err)
 	}
-	return tx.Commit()
+	return unavailable(tx.Commit())
 }
 
 // changed returns a SET clause for the columns whose value differs between

@@ -29,9 +29,12 @@ func (r *ReadOnly) InReadTx(ctx context.Context, fn func(tx store.Ops) error) er
 }
 
 func readTx(ctx context.Context, pool *sql.DB, path string, fn func(tx store.Ops) error) error {
+	// BEGIN and COMMIT of a read are marked as its reads are (see
+	// unavailable); fn's error is returned unchanged, as the contract
+	// says: the reads it made through tx have marked theirs.
 	tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
+		return unavailable(fmt.Errorf("begin read: %w", err))
 	}
 	defer tx.Rollback() //nolint:errcheck // a read: nothing to undo; a no-op after Commit
 	err = fn(ops{read: tx, write: func(context.Context, func(querier) error) error {
@@ -41,7 +44,7 @@ func readTx(ctx context.Context, pool *sql.DB, path string, fn func(tx store.Ops
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("end read: %w", err)
+		return unavailable(fmt.Errorf("end read: %w", err))
 	}
 	return nil
 }

@@ -157,7 +157,7 @@ func (o ops) EachLiveSession(ctx context.Context, fn func(store.LiveSession) err
 	rows, err := o.read.QueryContext(ctx, `SELECT id, user_id, device_id, role FROM sessions
 		WHERE ended = 0 ORDER BY started, id`)
 	if err != nil {
-		return fmt.Errorf("list live sessions: %w", err)
+		return fmt.Errorf("list live sessions: %w", unavailable(err))
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -170,7 +170,7 @@ func (o ops) EachLiveSession(ctx context.Context, fn func(store.LiveSession) err
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("list live sessions: %w", err)
+		return fmt.Errorf("list live sessions: %w", unavailable(err))
 	}
 	return nil
 }

@@ -1,0 +1,234 @@
+package sqlite
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// fOFDSetLKW is Linux's F_OFD_SETLKW (the same number on every
+// architecture), which package syscall does not name.
+const fOFDSetLKW = 38
+
+// holdIndexRebuild puts the database at path in the state its readers
+// find while another process rebuilds the write-ahead log's index (the
+// -shm file): that process holds the index's write, checkpoint and
+// recovery locks, and the index's header is not valid yet. In WAL mode
+// this is the one lock a reader waits for: a reader needs no lock on the
+// database file beyond the shared one it keeps from its first read, and
+// the write lock of a CLI command (BEGIN IMMEDIATE) or a checkpoint does
+// not stop it. So this is how a read gets SQLITE_BUSY (BUSY_RECOVERY)
+// once its busy timeout is over; a process that crashed in the middle of
+// a commit leaves the header for the next one to rebuild.
+//
+// The locks are open file description locks, which conflict with the
+// POSIX locks SQLite takes in this process as another process's would.
+// They are taken (waiting for a write or checkpoint in progress) before
+// the header is cleared, so no connection of the store can write a
+// header meanwhile. The release lets the store's next read rebuild the
+// index from the log: nothing committed is lost.
+func holdIndexRebuild(t *testing.T, path string) (release func()) {
+	t.Helper()
+	f, err := os.OpenFile(path+"-shm", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// SQLite's unix VFS keeps the index's locks in bytes 120 on: write
+	// (120), checkpoint (121), recover (122), then the read marks.
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: 120, Len: 3}
+	if err := syscall.FcntlFlock(f.Fd(), fOFDSetLKW, &lk); err != nil {
+		f.Close()
+		t.Fatalf("lock the index: %v", err)
+	}
+	// The two copies of the index header: zero, as a process that opens
+	// the file first leaves them until it has rebuilt them.
+	if _, err := f.WriteAt(make([]byte, 96), 0); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			lk.Type = syscall.F_UNLCK
+			if err := syscall.FcntlFlock(f.Fd(), fOFDSetLKW, &lk); err != nil {
+				t.Errorf("unlock the index: %v", err)
+			}
+			f.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// shortReadTimeout sets the busy timeout of every connection of db's
+// reader pool to d, so that a test does not wait the 5 s the hub waits.
+// The pool keeps its connections, so holding all of them at once reaches
+// each.
+func shortReadTimeout(t *testing.T, db *DB, d time.Duration) {
+	t.Helper()
+	n := db.reader.Stats().MaxOpenConnections
+	var conns []interface{ Close() error }
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.reader.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		if _, err := c.ExecContext(t.Context(), fmt.Sprintf("PRAGMA busy_timeout = %d", d.Milliseconds())); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// isRead reports whether a store.Ops method only reads, by its name.
+func isRead(name string) bool {
+	for _, p := range []string{"Get", "List", "Search", "Each", "Recent"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return name == "GroupNamesOf" || name == "AuditHead"
+}
+
+// A read that finds the database locked by another process past the busy
+// timeout is store.ErrBusy, as a write is, with the driver's error kept in
+// the chain: the hub answers 503 with Retry-After, not 500 and a "bug" in
+// its log. Every read of the store, including the count of a paged list
+// and the reads of InReadTx.
+func TestBusyReadIsErrBusy(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hub.db")
+	db := openTest(t, path)
+	ctx := t.Context()
+	now := time.Now()
+	for _, name := range []string{"ann", "bob", "cem"} {
+		if _, err := db.CreateUser(ctx, store.User{ID: store.NewID(), UserName: name, State: store.UserActive, Created: now, Modified: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shortReadTimeout(t, db, 50*time.Millisecond)
+
+	page := store.UserQuery{Offset: 1, Limit: 1} // read in one transaction, with a count
+	reads := map[string]func(st store.Ops) error{
+		"GetUser":             func(st store.Ops) error { _, err := st.GetUser(ctx, "u"); return err },
+		"ListUsers":           func(st store.Ops) error { _, _, err := st.ListUsers(ctx, store.UserQuery{}); return err },
+		"ListUsersWithGroups": func(st store.Ops) error { _, _, _, err := st.ListUsersWithGroups(ctx, page); return err },
+		"GetGroup":            func(st store.Ops) error { _, err := st.GetGroup(ctx, "g"); return err },
+		"ListGroups":          func(st store.Ops) error { _, _, err := st.ListGroups(ctx, store.GroupQuery{Limit: 1}); return err },
+		"GroupNamesOf":        func(st store.Ops) error { _, err := st.GroupNamesOf(ctx, "u"); return err },
+		"GetSiteByName":       func(st store.Ops) error { _, err := st.GetSiteByName(ctx, "north"); return err },
+		"ListSites":           func(st store.Ops) error { _, err := st.ListSites(ctx); return err },
+		"GetDevice":           func(st store.Ops) error { _, err := st.GetDevice(ctx, "d"); return err },
+		"GetDeviceByName":     func(st store.Ops) error { _, err := st.GetDeviceByName(ctx, "front-1"); return err },
+		"ListDevices": func(st store.Ops) error {
+			// All kiosks and a site's are two statements.
+			if _, err := st.ListDevices(ctx, ""); !errors.Is(err, store.ErrBusy) {
+				return err
+			}
+			_, err := st.ListDevices(ctx, "north")
+			return err
+		},
+		"GetCredential":           func(st store.Ops) error { _, err := st.GetCredential(ctx, []byte("c")); return err },
+		"ListCredentials":         func(st store.Ops) error { _, err := st.ListCredentials(ctx, "u"); return err },
+		"GetSession":              func(st store.Ops) error { _, err := st.GetSession(ctx, "s"); return err },
+		"ListSessions":            func(st store.Ops) error { _, err := st.ListSessions(ctx, store.SessionQuery{UserID: "u"}); return err },
+		"EachLiveSession":         func(st store.Ops) error { return st.EachLiveSession(ctx, func(store.LiveSession) error { return nil }) },
+		"GetGrant":                func(st store.Ops) error { _, err := st.GetGrant(ctx, "g"); return err },
+		"ListGrants":              func(st store.Ops) error { _, err := st.ListGrants(ctx, "u"); return err },
+		"ListRevocations":         func(st store.Ops) error { _, err := st.ListRevocations(ctx, store.RevocationQuery{}); return err },
+		"GetToken":                func(st store.Ops) error { _, err := st.GetToken(ctx, "t"); return err },
+		"ListTokens":              func(st store.Ops) error { _, err := st.ListTokens(ctx); return err },
+		"AuditHead":               func(st store.Ops) error { _, _, err := st.AuditHead(ctx); return err },
+		"ListAudit":               func(st store.Ops) error { _, err := st.ListAudit(ctx, store.AuditQuery{}); return err },
+		"GetPolicy":               func(st store.Ops) error { _, err := st.GetPolicy(ctx); return err },
+		"ListPolicyVersions":      func(st store.Ops) error { _, err := st.ListPolicyVersions(ctx, 10); return err },
+		"ListShiftExtensions":     func(st store.Ops) error { _, err := st.ListShiftExtensions(ctx, "u"); return err },
+		"ListDueShiftExtensions":  func(st store.Ops) error { _, err := st.ListDueShiftExtensions(ctx, now, 10); return err },
+		"ListDueGrants":           func(st store.Ops) error { _, err := st.ListDueGrants(ctx, now, 10); return err },
+		"GetCampaign":             func(st store.Ops) error { _, err := st.GetCampaign(ctx, "c"); return err },
+		"ListCampaigns":           func(st store.Ops) error { _, err := st.ListCampaigns(ctx); return err },
+		"GetReviewItem":           func(st store.Ops) error { _, err := st.GetReviewItem(ctx, "i"); return err },
+		"ListReviewItems":         func(st store.Ops) error { _, err := st.ListReviewItems(ctx, store.ReviewItemQuery{}); return err },
+		"ListActiveCredentials":   func(st store.Ops) error { _, err := st.ListActiveCredentials(ctx); return err },
+		"GetConsoleAccount":       func(st store.Ops) error { _, err := st.GetConsoleAccount(ctx, "a"); return err },
+		"GetConsoleAccountByName": func(st store.Ops) error { _, err := st.GetConsoleAccountByName(ctx, "ann"); return err },
+		"GetConsoleAccountByWebAuthnID": func(st store.Ops) error {
+			_, err := st.GetConsoleAccountByWebAuthnID(ctx, []byte("handle"))
+			return err
+		},
+		"ListConsoleAccounts":       func(st store.Ops) error { _, err := st.ListConsoleAccounts(ctx); return err },
+		"ListConsoleAccountsOfUser": func(st store.Ops) error { _, err := st.ListConsoleAccountsOfUser(ctx, "u"); return err },
+		"ListConsoleAccountsOfUserOrName": func(st store.Ops) error {
+			_, err := st.ListConsoleAccountsOfUserOrName(ctx, "u", "ann")
+			return err
+		},
+		"GetConsoleCredential":   func(st store.Ops) error { _, err := st.GetConsoleCredential(ctx, []byte("c")); return err },
+		"ListConsoleCredentials": func(st store.Ops) error { _, err := st.ListConsoleCredentials(ctx, "a"); return err },
+		"GetConsoleInvite":       func(st store.Ops) error { _, err := st.GetConsoleInvite(ctx, []byte("h"), now); return err },
+		"GetConsoleSession":      func(st store.Ops) error { _, err := st.GetConsoleSession(ctx, []byte("h")); return err },
+		"ListConsoleSessions":    func(st store.Ops) error { _, err := st.ListConsoleSessions(ctx, "a"); return err },
+		"SearchUsers":            func(st store.Ops) error { _, err := st.SearchUsers(ctx, store.UserSearch{Text: "a"}); return err },
+		"ListSiteGrants":         func(st store.Ops) error { _, err := st.ListSiteGrants(ctx, []string{"north"}, now); return err },
+		"RecentRevocations":      func(st store.Ops) error { _, err := st.RecentRevocations(ctx, 10); return err },
+		"SearchAudit":            func(st store.Ops) error { _, err := st.SearchAudit(ctx, store.AuditSearch{}); return err },
+	}
+	// A read method added to the store without a line here fails: every
+	// read must be shown to map a lock.
+	ops := reflect.TypeFor[store.Ops]()
+	for i := range ops.NumMethod() {
+		if name := ops.Method(i).Name; isRead(name) && reads[name] == nil {
+			t.Errorf("read %s is not checked under a lock: add it to reads", name)
+		}
+	}
+
+	// The driver's error must be in the chain, and the lock must not be
+	// taken for a full disk.
+	wantBusy := func(t *testing.T, err error) {
+		t.Helper()
+		if !errors.Is(err, store.ErrBusy) {
+			t.Fatalf("read under another process's lock: %v, want store.ErrBusy", err)
+		}
+		var se sqlite3.Error
+		if !errors.As(err, &se) || se.Code != sqlite3.ErrBusy {
+			t.Errorf("the driver's error is not in the chain: %v", err)
+		}
+		if errors.Is(err, store.ErrFull) {
+			t.Errorf("a lock is not a full disk: %v", err)
+		}
+	}
+
+	release := holdIndexRebuild(t, path)
+	for name, read := range reads {
+		t.Run(name, func(t *testing.T) { wantBusy(t, read(db)) })
+	}
+	// InReadTx's own statements (BEGIN is deferred: the first read takes
+	// the lock) and the reads it makes, paged lists included.
+	t.Run("InReadTx", func(t *testing.T) {
+		wantBusy(t, db.InReadTx(ctx, func(tx store.Ops) error {
+			_, _, err := tx.ListUsers(ctx, page)
+			return err
+		}))
+	})
+
+	release()
+	// The index is rebuilt from the log: what was committed is there.
+	users, total, err := db.ListUsers(ctx, page)
+	if err != nil || total != 3 || len(users) != 1 {
+		t.Fatalf("after the lock is released: %d of %d users, %v; want 1 of 3", len(users), total, err)
+	}
+}
