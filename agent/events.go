@@ -163,6 +163,9 @@ const (
 	// RegisterInvalidAttestation: the badge's answer could not be
 	// verified.
 	RegisterInvalidAttestation = wire.ErrInvalidAttestation
+	// RegisterNotDiscoverable: the badge did not store the credential it
+	// made, which could never sign in at a kiosk.
+	RegisterNotDiscoverable = wire.ErrNotDiscoverable
 )
 
 // Why an armed enrollment ended (EventEnrollmentEnded).

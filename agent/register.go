@@ -473,6 +473,9 @@ func (r *oneShot) refused(es wire.EnrollStart, cred []byte, sent registerResult)
 	case RegisterInvalidAttestation:
 		return fmt.Errorf("%w: the hub refused %s for %s: the key's answer could not be verified (the hub's log says why): to try again, with this key or another, %s",
 			ErrRegistrationRefused, key, user, again)
+	case RegisterNotDiscoverable:
+		return fmt.Errorf("%w: the hub refused %s for %s: the key did not store the credential it made (it cannot store credentials, or has no room left), so it could never sign in at a kiosk, where nobody types a user name: with a key that stores its credentials, or after deleting unused ones from this key, %s",
+			ErrRegistrationRefused, key, user, again)
 	}
 	why := sent.err.Error()
 	var re *RemoteError

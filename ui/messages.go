@@ -219,6 +219,10 @@ func (t *Texts) EnrollRefusedMessage(reason string) Message {
 		return t.message("enroll.attestation_untrusted", "enroll.approved_badge.detail")
 	case agent.RegisterInvalidAttestation:
 		return t.message("enroll.invalid_attestation", "enroll.restart.detail")
+	case agent.RegisterNotDiscoverable:
+		// The badge cannot keep a credential (or has no room): another
+		// badge is needed, and the enrollment is over.
+		return t.message("enroll.refused", "enroll.approved_badge.detail")
 	default:
 		return t.message("enroll.failed", "enroll.failed.detail")
 	}

@@ -74,8 +74,14 @@ type CreateRequest struct {
 	// authenticator holds one of them for RPID, MakeCredential fails with ErrCredentialExcluded.
 	ExcludeCredentialIDs [][]byte
 	// ResidentKey asks for a discoverable (client-side resident) credential, which a login with
-	// an empty allow list can find.
+	// an empty allow list can find. An authenticator that cannot store one fails
+	// (ErrResidentKeyUnsupported, ErrKeyStoreFull) unless ResidentKeyPreferred is set.
 	ResidentKey bool
+	// ResidentKeyPreferred, with ResidentKey, is WebAuthn's residentKey "preferred": an
+	// authenticator that cannot store a discoverable credential at all makes a
+	// non-discoverable one instead of failing, as a browser does. CreateResult.Discoverable
+	// says which it made.
+	ResidentKeyPreferred bool
 	// UserVerification says whether the user must be verified.
 	UserVerification UserVerification
 	// Algorithms are the acceptable credential algorithms in the relying party's order of
@@ -146,6 +152,14 @@ var (
 	ErrSecurity = errors.New("origin not allowed for relying party")
 	// ErrInvalidOptions means the relying party's options JSON is malformed.
 	ErrInvalidOptions = errors.New("invalid relying party options")
+	// ErrResidentKeyUnsupported means a discoverable credential was required and the
+	// authenticator cannot store one (no "rk" option, as U2F-only keys): a relying party whose
+	// users sign in without typing a name cannot use it, so use another key.
+	ErrResidentKeyUnsupported = errors.New("authenticator cannot store discoverable credentials")
+	// ErrKeyStoreFull means the authenticator has no room left for another discoverable
+	// credential (CTAP2_ERR_KEY_STORE_FULL): delete some of its credentials (e.g. with its
+	// maker's tool or fido2-token -D), or use another key.
+	ErrKeyStoreFull = errors.New("authenticator has no room for another discoverable credential")
 	// ErrTouchTimeout means the authenticator gave up waiting for the user's touch
 	// (CTAP2_ERR_USER_ACTION_TIMEOUT and the like): nobody touched it, nothing was signed.
 	ErrTouchTimeout = errors.New("timed out waiting for a touch")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 
 	"github.com/google/uuid"
 )
@@ -168,6 +169,9 @@ const maxBadgeBytes = 1 << 20
 // os.ErrNotExist, one larger than maxBadgeBytes, not a regular file, or open to others (see
 // checkBadgeMode) as ErrInvalidBadge.
 func readBadge(path string) (*badge, error) {
+	if err := checkBadgeDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
 	// Stat before opening: opening a FIFO would block the tap until something writes to it.
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -211,10 +215,59 @@ func checkBadgeMode(m fs.FileMode) error {
 	return nil
 }
 
+// checkBadgeDir refuses a badge directory that group or others may write (ErrInvalidBadge),
+// or that is not a directory; a missing one is reported as an error wrapping fs.ErrNotExist.
+// Whoever may write the directory may rename a file of their own over a badge file, with keys
+// or a counter of their choosing, whatever the badge file's own mode (checkBadgeMode): the
+// directory guards the badges as much as their files do. Read access is harmless (the files
+// are 0600). As for the files, only the type is checked on Windows.
+func checkBadgeDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%w: badge directory %s is not a directory", ErrInvalidBadge, dir)
+	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("%w: badge directory %s is mode %04o: group or others may replace its badge files (chmod 700 %s to use it)", ErrInvalidBadge, dir, fi.Mode().Perm(), dir)
+	}
+	return nil
+}
+
+// makeBadgeDir creates the badge directory dir with mode 0700, and any missing parents, if it
+// does not exist, and checks its mode (checkBadgeDir). Each directory it creates is fsynced
+// into its parent with sync (nil: NoSync, no fsync): the badge file written next is fsynced,
+// and so is dir after the rename, but without this a crash could still lose dir's own entry,
+// and the just-registered badge with it.
+func makeBadgeDir(dir string, sync func(dir string) error) error {
+	var created []string // the missing directories, dir first
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		created = append(created, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create badge dir: %w", err)
+	}
+	if sync != nil {
+		for _, d := range slices.Backward(created) {
+			if err := sync(filepath.Dir(d)); err != nil {
+				return fmt.Errorf("create badge dir %s: sync %s: %w", d, filepath.Dir(d), err)
+			}
+		}
+	}
+	return checkBadgeDir(dir)
+}
+
 // writeBadge replaces the badge file at path atomically: a temporary file in the same directory
-// (mode 0600) is written, optionally fsynced, and renamed over path; the directory is created
-// with mode 0700 if missing and fsynced after the rename.
-func writeBadge(path string, b *badge, sync bool) (err error) {
+// (mode 0600) is written, fsynced, and renamed over path; the directory is created with mode
+// 0700 if missing (see makeBadgeDir) and fsynced after the rename with sync. A nil sync
+// (SoftOptions.NoSync) skips every fsync.
+func writeBadge(path string, b *badge, sync func(dir string) error) (err error) {
 	data, err := json.MarshalIndent(b, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode badge: %w", err)
@@ -223,12 +276,12 @@ func writeBadge(path string, b *badge, sync bool) (err error) {
 	if len(data) > maxBadgeBytes {
 		// Written, it could not be read back: the badge is full
 		// (CTAP2_ERR_KEY_STORE_FULL), and the file stays as it was.
-		return fmt.Errorf("write badge %s: %w: %d bytes with this credential, more than the %d a badge file may hold: use another badge", path, ErrInvalidBadge, len(data), maxBadgeBytes)
+		return fmt.Errorf("write badge %s: %w: %w: %d bytes with this credential, more than the %d a badge file may hold: use another badge", path, ErrKeyStoreFull, ErrInvalidBadge, len(data), maxBadgeBytes)
 	}
 
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create badge dir: %w", err)
+	if err := makeBadgeDir(dir, sync); err != nil {
+		return err
 	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -247,7 +300,7 @@ func writeBadge(path string, b *badge, sync bool) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return fmt.Errorf("write badge %s: %w", path, err)
 	}
-	if sync {
+	if sync != nil {
 		if err = f.Sync(); err != nil {
 			return fmt.Errorf("write badge %s: %w", path, err)
 		}
@@ -258,8 +311,8 @@ func writeBadge(path string, b *badge, sync bool) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write badge %s: %w", path, err)
 	}
-	if sync {
-		if err = syncDir(dir); err != nil {
+	if sync != nil {
+		if err = sync(dir); err != nil {
 			return fmt.Errorf("write badge %s: %w", path, err)
 		}
 	}

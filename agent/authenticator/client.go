@@ -67,15 +67,17 @@ func register(ctx context.Context, a Authenticator, origin, rpID string, opts *p
 	}
 	cdh := sha256.Sum256(cdj)
 
+	rk, rkPreferred := residentKey(opts.AuthenticatorSelection)
 	req := CreateRequest{
-		RPID:             rpID,
-		RPName:           opts.RelyingParty.Name,
-		ClientDataHash:   cdh[:],
-		UserHandle:       user,
-		UserName:         opts.User.Name,
-		UserDisplayName:  opts.User.DisplayName,
-		ResidentKey:      residentKey(opts.AuthenticatorSelection),
-		UserVerification: userVerification(opts.AuthenticatorSelection.UserVerification),
+		RPID:                 rpID,
+		RPName:               opts.RelyingParty.Name,
+		ClientDataHash:       cdh[:],
+		UserHandle:           user,
+		UserName:             opts.User.Name,
+		UserDisplayName:      opts.User.DisplayName,
+		ResidentKey:          rk,
+		ResidentKeyPreferred: rkPreferred,
+		UserVerification:     userVerification(opts.AuthenticatorSelection.UserVerification),
 	}
 	for _, d := range opts.CredentialExcludeList {
 		if d.Type == protocol.PublicKeyCredentialType {
@@ -93,6 +95,11 @@ func register(ctx context.Context, a Authenticator, origin, rpID string, opts *p
 	res, err := a.MakeCredential(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("make credential: %w", err)
+	}
+	if rk && !rkPreferred && !res.Discoverable {
+		// A browser fails here too: the relying party required a credential that a login
+		// without a user name can find, and this one never could.
+		return nil, fmt.Errorf("make credential: %w: the relying party requires a discoverable credential and the authenticator made one it does not store", ErrResidentKeyUnsupported)
 	}
 
 	enc, err := newEncoder()
@@ -331,14 +338,19 @@ func userHandle(id any) ([]byte, error) {
 	return b, nil
 }
 
-func residentKey(sel protocol.AuthenticatorSelection) bool {
+// residentKey maps the options' residentKey (or, without it, the older requireResidentKey) to
+// the rk option: rk asks for a discoverable credential, and preferred lets an authenticator
+// that cannot store one make a non-discoverable one instead (WebAuthn §5.4.6).
+func residentKey(sel protocol.AuthenticatorSelection) (rk, preferred bool) {
 	switch sel.ResidentKey {
-	case protocol.ResidentKeyRequirementRequired, protocol.ResidentKeyRequirementPreferred:
-		return true
+	case protocol.ResidentKeyRequirementRequired:
+		return true, false
+	case protocol.ResidentKeyRequirementPreferred:
+		return true, true
 	case protocol.ResidentKeyRequirementDiscouraged:
-		return false
+		return false, false
 	default:
-		return sel.RequireResidentKey != nil && *sel.RequireResidentKey
+		return sel.RequireResidentKey != nil && *sel.RequireResidentKey, false
 	}
 }
 

@@ -9,13 +9,14 @@
 //
 // # Soft badges
 //
-// A soft badge NAME lives in DIR/NAME.json (mode 0600, DIR created with mode 0700), written
-// atomically (temporary file, fsync, rename, fsync of DIR) whenever it changes; a write also
-// removes the temporary files of earlier writes of the badge that a crash left behind. The
-// file is created on the badge's first registration. It holds private keys, so a badge file
-// that group or others may read or write, or that is not a regular file, is refused
-// (ErrInvalidBadge) until it is chmod 600 again. Format, version 1 (unknown fields are
-// rejected):
+// A soft badge NAME lives in DIR/NAME.json (mode 0600, DIR created with mode 0700 and fsynced
+// into its parent), written atomically (temporary file, fsync, rename, fsync of DIR) whenever
+// it changes; a write also removes the temporary files of earlier writes of the badge that a
+// crash left behind. The file is created on the badge's first registration. It holds private
+// keys, so a badge file that group or others may read or write, or that is not a regular file,
+// is refused (ErrInvalidBadge) until it is chmod 600 again; so is every badge of a DIR that
+// group or others may write (they could rename their own file over a badge), until chmod 700
+// DIR. Format, version 1 (unknown fields are rejected):
 //
 //	{
 //	  "version": 1,

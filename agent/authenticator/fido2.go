@@ -196,8 +196,10 @@ func (f *FIDO2) pin(ctx context.Context, dev fido2Device, need bool) (string, er
 }
 
 // MakeCredential implements Authenticator: authenticatorMakeCredential on the first device
-// present, ES256, with req.ResidentKey as the rk option and user verification planned from
-// the key's capabilities (see planUV).
+// present, ES256, with req.ResidentKey as the rk option (see planCreate; a key that cannot
+// store a required discoverable credential fails with ErrResidentKeyUnsupported, one that has
+// no room left with ErrKeyStoreFull) and user verification planned from the key's
+// capabilities (see planUV).
 func (f *FIDO2) MakeCredential(ctx context.Context, req CreateRequest) (CreateResult, error) {
 	if err := ctx.Err(); err != nil {
 		return CreateResult{}, err
@@ -269,7 +271,8 @@ func (f *FIDO2) MakeCredential(ctx context.Context, req CreateRequest) (CreateRe
 		CredentialID:      slices.Clone(att.CredentialID),
 		AttestationObject: obj,
 		Transports:        transportsForPath(path),
-		Discoverable:      req.ResidentKey,
+		// The key was asked for what the plan says, and made exactly that (or failed).
+		Discoverable: plan.rk == libfido2.True,
 	}, nil
 }
 

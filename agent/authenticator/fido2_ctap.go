@@ -77,19 +77,27 @@ func planUV(c deviceCaps, uv UserVerification, mustVerify bool) (uvPlan, error) 
 	}
 }
 
-// planCreate is planUV for makeCredential, plus the rk option.
+// planCreate is planUV for makeCredential, plus the rk option. A discoverable credential is
+// asked for with rk=true, which a CTAP2 key either honours or refuses (KEY_STORE_FULL when it
+// has no room left): it never makes a non-discoverable one in its place, so the plan's rk is
+// what the credential is. A key that cannot store one at all fails a required one here,
+// before it is touched; a preferred one becomes non-discoverable, as in a browser.
 func planCreate(c deviceCaps, req CreateRequest) (uvPlan, error) {
-	if req.ResidentKey && !c.rk {
-		return uvPlan{}, errors.New("the key cannot store discoverable credentials (no rk option; U2F-only keys never can)")
+	resident := req.ResidentKey
+	if resident && !c.rk {
+		if !req.ResidentKeyPreferred {
+			return uvPlan{}, fmt.Errorf("%w: the key has no rk option (U2F-only keys never have one)", ErrResidentKeyUnsupported)
+		}
+		resident = false
 	}
 	// CTAP2: a key with a PIN set refuses makeCredential without verification, except for a
 	// non-resident credential on a key that says makeCredUvNotRqd.
-	mustVerify := c.clientPIN && (req.ResidentKey || !c.makeCredUVNotRqd)
+	mustVerify := c.clientPIN && (resident || !c.makeCredUVNotRqd)
 	p, err := planUV(c, req.UserVerification, mustVerify)
 	if err != nil {
 		return uvPlan{}, err
 	}
-	if req.ResidentKey {
+	if resident {
 		p.rk = libfido2.True
 	}
 	return p, nil
@@ -196,6 +204,8 @@ func fido2Classify(err error) (sentinel error, hint string) {
 		return ErrCredentialExcluded, ""
 	case code == fidoErrUnsupportedAlgorithm:
 		return ErrUnsupportedAlgorithm, ""
+	case code == fidoErrKeyStoreFull:
+		return ErrKeyStoreFull, ""
 	case is(libfido2.ErrInvalidArgument, libfido2.ErrMissingParameter, libfido2.ErrInvalidLength, libfido2.ErrInvalidOption),
 		code == fidoErrInvalidParameter, code == fidoErrInvalidParam:
 		return ErrInvalidRequest, ""
@@ -209,8 +219,6 @@ func fido2Classify(err error) (sentinel error, hint string) {
 		return nil, "the operation was cancelled"
 	case is(libfido2.ErrTX, libfido2.ErrRX, libfido2.ErrRXNotCBOR, libfido2.ErrRXInvalidCBOR):
 		return nil, "lost contact with the key (removed, or moved off the reader?)"
-	case code == fidoErrKeyStoreFull:
-		return nil, "the key has no room for another discoverable credential"
 	}
 	return nil, ""
 }

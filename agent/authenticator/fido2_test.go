@@ -69,11 +69,11 @@ func TestFIDO2ErrorMapping(t *testing.T) {
 		{name: "keepalive cancel", err: libfido2.ErrKeepaliveCancel, hint: "cancelled"},
 		{name: "tx", err: libfido2.ErrTX, hint: "lost contact with the key"},
 		{name: "rx", err: libfido2.ErrRX, hint: "lost contact with the key"},
-		{name: "key store full", err: libfido2.Error{Code: 0x28}, hint: "no room"},
+		{name: "key store full", err: libfido2.Error{Code: 0x28}, sentinel: ErrKeyStoreFull, hint: "no room"},
 		{name: "unknown code", err: libfido2.Error{Code: 0x7e}},
 		{name: "not a libfido2 error", err: errors.New("boom")},
 	}
-	sentinels := []error{ErrNoCredentials, ErrUVUnavailable, ErrCredentialExcluded, ErrUnsupportedAlgorithm, ErrInvalidRequest, ErrTouchTimeout}
+	sentinels := []error{ErrNoCredentials, ErrUVUnavailable, ErrCredentialExcluded, ErrUnsupportedAlgorithm, ErrInvalidRequest, ErrTouchTimeout, ErrKeyStoreFull}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := pkgerrors.Wrap(tt.err, "failed to get assertion")
@@ -221,13 +221,14 @@ func TestPlanUV(t *testing.T) {
 func TestPlanCreateOptions(t *testing.T) {
 	pinKey := deviceCaps{fido2: true, rk: true, clientPIN: true}
 	tests := []struct {
-		name     string
-		caps     deviceCaps
-		resident bool
-		uv       UserVerification
-		want     *libfido2.MakeCredentialOpts
-		needPIN  bool
-		wantErr  bool
+		name      string
+		caps      deviceCaps
+		resident  bool
+		preferred bool
+		uv        UserVerification
+		want      *libfido2.MakeCredentialOpts
+		needPIN   bool
+		wantErr   error
 	}{
 		{name: "resident, bare key", caps: deviceCaps{fido2: true, rk: true}, resident: true,
 			want: &libfido2.MakeCredentialOpts{RK: libfido2.True}},
@@ -239,16 +240,22 @@ func TestPlanCreateOptions(t *testing.T) {
 			want: &libfido2.MakeCredentialOpts{}},
 		{name: "resident, fingerprint key, required", caps: deviceCaps{fido2: true, rk: true, uv: true}, resident: true, uv: UVRequired,
 			want: &libfido2.MakeCredentialOpts{RK: libfido2.True, UV: libfido2.True}},
-		{name: "resident on a key without rk", caps: deviceCaps{fido2: true}, resident: true, wantErr: true},
-		{name: "resident on a U2F key", caps: deviceCaps{}, resident: true, wantErr: true},
+		{name: "resident on a key without rk", caps: deviceCaps{fido2: true}, resident: true, wantErr: ErrResidentKeyUnsupported},
+		{name: "resident on a U2F key", caps: deviceCaps{}, resident: true, wantErr: ErrResidentKeyUnsupported},
+		{name: "preferred resident on a key without rk: a non-resident one", caps: deviceCaps{fido2: true}, resident: true, preferred: true,
+			want: &libfido2.MakeCredentialOpts{}},
+		{name: "preferred resident on a PIN key without rk, makeCredUvNotRqd: no PIN needed", caps: deviceCaps{fido2: true, clientPIN: true, makeCredUVNotRqd: true}, resident: true, preferred: true, uv: UVDiscouraged,
+			want: &libfido2.MakeCredentialOpts{}},
+		{name: "preferred resident on a key with rk", caps: deviceCaps{fido2: true, rk: true}, resident: true, preferred: true,
+			want: &libfido2.MakeCredentialOpts{RK: libfido2.True}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := validCreate()
-			req.ResidentKey, req.UserVerification = tt.resident, tt.uv
+			req.ResidentKey, req.ResidentKeyPreferred, req.UserVerification = tt.resident, tt.preferred, tt.uv
 			p, err := planCreate(tt.caps, req)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
 			if err != nil {
 				return

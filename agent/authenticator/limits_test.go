@@ -55,7 +55,7 @@ func TestFullBadgeRefusesRegistration(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ana.json")
 	size := func(n int) int {
-		if err := writeBadge(path, withCreds(n), false); err != nil {
+		if err := writeBadge(path, withCreds(n), nil); err != nil {
 			t.Fatal(err)
 		}
 		fi, err := os.Stat(path)
@@ -74,8 +74,8 @@ func TestFullBadgeRefusesRegistration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeBadge(path, withCreds(n+1), false); !errors.Is(err, ErrInvalidBadge) {
-		t.Errorf("writing %d credentials: %v, want ErrInvalidBadge", n+1, err)
+	if err := writeBadge(path, withCreds(n+1), nil); !errors.Is(err, ErrInvalidBadge) || !errors.Is(err, ErrKeyStoreFull) {
+		t.Errorf("writing %d credentials: %v, want ErrInvalidBadge and ErrKeyStoreFull", n+1, err)
 	}
 
 	// Through Soft: the full badge loads, and a registration on it is
@@ -85,8 +85,8 @@ func TestFullBadgeRefusesRegistration(t *testing.T) {
 		t.Fatalf("the fullest badge does not load: %v", err)
 	}
 	_, err = s.MakeCredential(t.Context(), CreateRequest{RPID: testRPID, ClientDataHash: make([]byte, 32), UserHandle: []byte("new"), UserName: "new", ResidentKey: true})
-	if !errors.Is(err, ErrInvalidBadge) {
-		t.Errorf("registration on a full badge: %v, want ErrInvalidBadge", err)
+	if !errors.Is(err, ErrInvalidBadge) || !errors.Is(err, ErrKeyStoreFull) {
+		t.Errorf("registration on a full badge: %v, want ErrInvalidBadge and ErrKeyStoreFull", err)
 	}
 	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {
 		t.Errorf("the full badge file changed (%v)", err)

@@ -298,7 +298,7 @@ func TestRelyingPartyRefuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.Credentials[0].RPID = "evil.localhost"
-			if err := writeBadge(badge.Path(), b, false); err != nil {
+			if err := writeBadge(badge.Path(), b, nil); err != nil {
 				t.Fatal(err)
 			}
 			j, session := rp.beginLogin()

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -86,6 +85,9 @@ type Soft struct {
 	opts SoftOptions // normalized
 	cbor encoder
 
+	// dirSync fsyncs a directory (syncDir), nil with NoSync; tests record the calls.
+	dirSync func(dir string) error
+
 	mu sync.Mutex // serializes read-modify-write of the badge file
 	// With CounterBlock: the badge as last read or written, and per credential ID the counter
 	// value its file holds (the top of the reserved block).
@@ -98,7 +100,8 @@ var _ Authenticator = (*Soft)(nil)
 // NewSoft returns the soft badge name in dir. name must be a plain file name of letters,
 // digits, '.', '_' and '-' (not starting with '.'). The file need not exist yet; it is created,
 // with dir if needed, on the badge's first registration. An existing file is checked now, so a
-// corrupt badge is reported here (ErrInvalidBadge) rather than on a tap.
+// corrupt badge is reported here (ErrInvalidBadge) rather than on a tap; so is an existing dir
+// that group or others may write.
 func NewSoft(dir, name string, opts SoftOptions) (*Soft, error) {
 	if err := validName(name); err != nil {
 		return nil, err
@@ -124,6 +127,9 @@ func NewSoft(dir, name string, opts SoftOptions) (*Soft, error) {
 		return nil, err
 	}
 	s := &Soft{path: filepath.Join(dir, name+".json"), opts: opts, cbor: enc}
+	if !opts.NoSync {
+		s.dirSync = syncDir
+	}
 	if _, err := s.load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
@@ -207,7 +213,7 @@ func (s *Soft) loadOrNew() (*badge, error) {
 // counter rather than the last one used, and keeps b as its state.
 func (s *Soft) save(b *badge) error {
 	if s.opts.CounterBlock <= 1 {
-		return writeBadge(s.path, b, !s.opts.NoSync)
+		return writeBadge(s.path, b, s.dirSync)
 	}
 	out := *b
 	out.Credentials = slices.Clone(b.Credentials)
@@ -215,7 +221,7 @@ func (s *Soft) save(b *badge) error {
 		c := &out.Credentials[i]
 		c.SignCount = max(c.SignCount, s.reserved[string(c.ID)])
 	}
-	if err := writeBadge(s.path, &out, !s.opts.NoSync); err != nil {
+	if err := writeBadge(s.path, &out, s.dirSync); err != nil {
 		s.cached = nil
 		return err
 	}
@@ -241,8 +247,8 @@ func (s *Soft) lock(create bool) (unlock func(), err error) {
 	}
 	dir := filepath.Dir(s.path)
 	if create {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return nil, fmt.Errorf("create badge dir: %w", err)
+		if err := makeBadgeDir(dir, s.dirSync); err != nil {
+			return nil, err
 		}
 	}
 	return lockDir(dir)

@@ -286,13 +286,17 @@ const (
 	// (malformed, a bad signature or origin, an attestation format the hub
 	// does not accept).
 	ErrInvalidAttestation = "invalid_attestation"
+	// ErrNotDiscoverable: the key made a credential it does not store
+	// (credProps rk false), which no login without a user name could ever
+	// find: the key cannot store one, or has no room left.
+	ErrNotDiscoverable = "not_discoverable"
 )
 
 // RegistrationRefusal reports whether code is one of the registration
 // refusal codes above.
 func RegistrationRefusal(code string) bool {
 	switch code {
-	case ErrEnrollmentExpired, ErrModelNotAllowed, ErrAttestationUntrusted, ErrAlreadyRegistered, ErrInvalidAttestation:
+	case ErrEnrollmentExpired, ErrModelNotAllowed, ErrAttestationUntrusted, ErrAlreadyRegistered, ErrInvalidAttestation, ErrNotDiscoverable:
 		return true
 	}
 	return false

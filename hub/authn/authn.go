@@ -59,6 +59,10 @@ var (
 	// the model: no certificate, none naming the AAGUID, or a chain to no
 	// trusted root.
 	ErrAttestationUntrusted = errors.New("authenticator model not proven by a trusted attestation")
+	// ErrNotDiscoverable: the client reports (credProps rk false) that the
+	// authenticator did not store the credential it made: no kiosk login,
+	// which names no user, could ever find it.
+	ErrNotDiscoverable = errors.New("credential is not discoverable")
 	// ErrUserNotEligible: the user may not enroll a credential (deleted or
 	// disabled).
 	ErrUserNotEligible = errors.New("user not eligible for enrollment")

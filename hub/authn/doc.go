@@ -43,14 +43,17 @@
 // # Enrollment at a kiosk
 //
 // Once a supervisor or administrator has authorised it, BeginRegistration
-// prepares one registration for a device: resident key required, user
-// verification preferred, attestation conveyance "none", the user's active
-// credentials excluded so the same badge is not registered twice. One
-// registration is pending per device (a new one replaces it), it is single
-// use and expires after Config.RegistrationTTL. FinishRegistration accepts
-// the "none" and "packed" attestation formats, optionally restricts the
-// authenticator model by AAGUID, refuses backup-eligible (synced)
-// credentials, whose counters cannot reveal a clone, and stores the
+// prepares one registration for a device: resident key required (kiosk
+// logins name no user) with the credProps extension, user verification
+// preferred, attestation conveyance "none", the user's active credentials
+// excluded so the same badge is not registered twice. One registration is
+// pending per device (a new one replaces it), it is single use and expires
+// after Config.RegistrationTTL. FinishRegistration accepts the "none" and
+// "packed" attestation formats, optionally restricts the authenticator
+// model by AAGUID, refuses backup-eligible (synced) credentials, whose
+// counters cannot reveal a clone, refuses a credential the client reports
+// not discoverable (credProps rk false: ErrNotDiscoverable; one that
+// reports nothing is taken at its word), and stores the
 // credential together with a credential.registered audit record, in one
 // transaction that checks again that the kiosk is active and the user
 // neither disabled nor deleted (a leaver that commits during the ceremony

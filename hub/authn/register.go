@@ -46,6 +46,8 @@ func RegistrationRefusal(err error) (code, message string, ok bool) {
 		return wire.ErrModelNotAllowed, "this key's model is not allowed on this kiosk: " + again + " and use a key of an allowed model", true
 	case errors.Is(err, ErrAttestationUntrusted):
 		return wire.ErrAttestationUntrusted, "this kiosk allows only some key models, and this key's attestation does not prove its model: " + again + " and use a key of an allowed model", true
+	case errors.Is(err, ErrNotDiscoverable):
+		return wire.ErrNotDiscoverable, "this key did not store the credential it made, so it could never sign in without a user name: " + again + " and use a key that stores its credentials (a passkey, a resident key) and has room for another", true
 	case errors.Is(err, ErrAlreadyRegistered):
 		return wire.ErrAlreadyRegistered, "this key is already registered for this user: to register another key, " + again, true
 	case errors.Is(err, ErrInvalid):
@@ -103,7 +105,11 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 	}
 	creation, session, err := rp.wa.BeginRegistration(&user{u: &u},
 		webauthn.WithExclusions(exclude),
+		// Kiosk logins name no user: only a discoverable credential can
+		// sign in. credProps has the client say whether it got one, for
+		// FinishRegistration to refuse one that is not.
 		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithExtensions(webauthn.WithExtensionCredProps()),
 		webauthn.WithConveyancePreference(conveyance),
 	)
 	if err != nil {
@@ -203,6 +209,14 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 	case protocol.AttestationFormatNone, protocol.AttestationFormatPacked:
 	default:
 		return store.Credential{}, fmt.Errorf("%w: attestation format %q is not accepted (none or packed)", ErrInvalid, wc.AttestationFormat)
+	}
+	if rk := wc.Extensions.RK; rk != nil && !*rk {
+		// Stored, it would be a credential no kiosk login (no allow list)
+		// could ever find: the enroller would learn it only at the first
+		// tap. A client that does not say (an older agent, a browser
+		// without credProps) is trusted to have honoured "required", as
+		// WebAuthn clients must.
+		return store.Credential{}, fmt.Errorf("%w: credential %s: the client reports credProps rk false", ErrNotDiscoverable, b64(wc.ID))
 	}
 	aaguid := wc.Authenticator.AAGUID
 	if len(p.allowed) > 0 && !slices.ContainsFunc(p.allowed, func(a []byte) bool { return bytes.Equal(a, aaguid) }) {
