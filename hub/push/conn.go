@@ -159,9 +159,23 @@ func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
 	}
 	h.mu.Unlock()
 
-	hello, helloID, ok := c.readHello()
+	// The hello's deadline: it must be said by then, and taken up (a
+	// slot, below) by then at the latest.
+	deadline := time.Now().Add(h.timing.hello)
+	hello, helloID, ok := c.readHello(deadline)
 	if ok {
-		ok = c.admit(hello, helloID)
+		// One slot for Admit and Hello, both of which read the store; a
+		// hello refused for want of one never replaced the device's
+		// current channel.
+		wait := time.Now().Add(h.timing.helloWait)
+		if wait.After(deadline) {
+			wait = deadline
+		}
+		ok = c.takeSlot(helloID, wait)
+		if ok && !c.admit(hello, helloID) {
+			h.giveSlot()
+			ok = false
+		}
 	}
 	if !ok {
 		h.mu.Lock()
@@ -186,6 +200,7 @@ func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
 	}()
 
 	welcome, err := h.callHello(c.ctx, deviceID, hello)
+	h.giveSlot() // what follows is the connection's own writing
 	if err != nil {
 		c.refuse(helloID, err)
 		ws.Close()
@@ -223,12 +238,12 @@ func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
 	<-c.writerDone
 }
 
-// readHello reads the first frame, which must be a valid hello. On failure
-// it answers with an error and a close frame (writes are still ours: the
-// writer has not started).
-func (c *conn) readHello() (wire.Hello, string, bool) {
+// readHello reads the first frame, which must be a valid hello said
+// before deadline. On failure it answers with an error and a close frame
+// (writes are still ours: the writer has not started).
+func (c *conn) readHello(deadline time.Time) (wire.Hello, string, bool) {
 	var hello wire.Hello
-	_ = c.ws.SetReadDeadline(time.Now().Add(c.hub.timing.hello))
+	_ = c.ws.SetReadDeadline(deadline)
 	_, frame, err := c.ws.ReadMessage()
 	if err != nil {
 		c.hub.log.Debug("push: no hello", "device", c.deviceID, "err", err)
@@ -251,6 +266,57 @@ func (c *conn) readHello() (wire.Hello, string, bool) {
 	}
 	return hello, env.ID, true
 }
+
+// takeSlot waits until deadline for one of the hub's hello slots
+// (Config.MaxHellos) and reports whether it got one; the caller gives it
+// back (giveSlot) once Hello has returned. Waiting hellos get slots
+// mostly in the order they asked (a channel's blocked senders are served
+// first in, first out). A hello that gets none in time is refused as busy; one
+// whose channel ends meanwhile (Close) gets no answer.
+func (c *conn) takeSlot(helloID string, deadline time.Time) bool {
+	select {
+	case c.hub.hellos <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case c.hub.hellos <- struct{}{}:
+		return true
+	case <-c.ctx.Done():
+		return false
+	case <-t.C:
+	}
+	c.busy(helloID)
+	return false
+}
+
+// giveSlot gives back a slot takeSlot took.
+func (h *Hub) giveSlot() { <-h.hellos }
+
+// busy refuses a hello that got no slot in time: wire.ErrInternal, the
+// one code of agent/wire that says "not your doing" (every agent, old or
+// new, retries a refused hello with its backoff whatever the code, and
+// nothing changes until an admin acts only for a refused certificate,
+// which the TLS handshake says), and close code 1013, try again later.
+// It is not logged one by one: a hub that restarts with ten thousand
+// kiosks may refuse thousands within seconds.
+func (c *conn) busy(helloID string) {
+	n := c.hub.busy.Add(1)
+	now, last := time.Now().UnixNano(), c.hub.busyLogged.Load()
+	if now-last >= int64(busyLogEvery) && c.hub.busyLogged.CompareAndSwap(last, now) {
+		c.hub.log.Warn("push: hellos refused: the hub is busy with others (a reconnect storm?); the kiosks retry with backoff",
+			"max_hellos", cap(c.hub.hellos), "wait", c.hub.timing.helloWait, "refused_since_start", n)
+	}
+	c.hub.log.Debug("push: hello refused: no slot in time", "device", c.deviceID)
+	c.writeNow(errorFrame(helloID, wire.ErrInternal, busyHello))
+	c.close(websocket.CloseTryAgainLater, "hub busy")
+	c.writeClose()
+}
+
+// busyHello is the message of a hello refused for want of a slot.
+const busyHello = "the hub is busy: try again shortly"
 
 // admit asks the handler, when it is an Admitter, whether hello may open
 // the channel. A refusal is answered, and the connection is closed

@@ -11,10 +11,19 @@
 //     methods get, carries the certificate (PeerCertificate).
 //  2. Hello. The first frame must be a hello, within 10 s. Anything else is
 //     answered with an error message and the channel is closed with a
-//     policy-violation close code. A Handler that is an Admitter is then
-//     asked whether the hello may open the channel at all; a refusal is
-//     answered and closed like a refused Hello, and the device's current
-//     channel stays up. The connection is then registered for its
+//     policy-violation close code. The hello then waits for one of
+//     Config.MaxHellos slots (by default as many as the SQLite store has
+//     readers), which it holds from Admit to the end of Hello: when a hub
+//     restarts, every kiosk says hello within seconds, and unbounded they
+//     would all queue on the store and all answer late. A hello that gets
+//     no slot within Config.HelloWait (5 s, and never past the 10 s) is
+//     refused with wire.ErrInternal, "the hub is busy", and close code
+//     1013 (try again later); it never reached the handler and the
+//     device's current channel stays up. The agent retries with its
+//     backoff. A Handler that is an Admitter is then asked whether the
+//     hello may open the channel at all; a refusal is answered and
+//     closed like a refused Hello, and the device's current channel
+//     stays up. The connection is then registered for its
 //     device before Handler.Hello runs, closing an older connection of the
 //     same device (close code 1008, "replaced"). Pushes made while Hello
 //     runs are queued behind the welcome, so a revocation that happens

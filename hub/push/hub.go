@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,25 @@ const DefaultSendQueue = 64
 
 // HelloTimeout is how long a new channel may take to send its hello.
 const HelloTimeout = 10 * time.Second
+
+// DefaultHelloWait is how long a hello waits, by default, for the hub to
+// take it up (Config.HelloWait). An agent gives up on its hello 10 s
+// after it began to dial (agent.ClientConfig.HandshakeTimeout), and in a
+// reconnect storm the TLS handshake alone may take seconds of that: a
+// hello taken up later would mostly be answered to nobody, at the cost of
+// a slot others could have used.
+const DefaultHelloWait = HelloTimeout / 2
+
+// DefaultMaxHellos returns how many hellos a hub works on at once by
+// default (Config.MaxHellos): as many as the SQLite store has reader
+// connections (max(4, 2×GOMAXPROCS)). Each hello reads the device record
+// and the session the kiosk reports; more hellos at once would only queue
+// for a connection, with no deadline, and make every one of them late.
+func DefaultMaxHellos() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+
+// busyLogEvery is the least time between two warnings that hellos are
+// refused for want of a slot: in a storm there are thousands.
+const busyLogEvery = 10 * time.Second
 
 const (
 	// maxOutstanding bounds the unacknowledged pushes of one connection; an
@@ -113,7 +133,8 @@ type Handler interface {
 // still refuse (what changed in between), and the current channel has
 // been replaced then. Hello and Disconnected are not called for a
 // connection Admit refused. ctx is the channel's, as Hello's; it ends at
-// Hub.Close.
+// Hub.Close. Admit and the Hello that follows it get the same ctx, and
+// run under one hello slot (Config.MaxHellos), one after the other.
 type Admitter interface {
 	Admit(ctx context.Context, deviceID string, hello wire.Hello) error
 }
@@ -142,11 +163,23 @@ type Config struct {
 	// (DefaultSendQueue by default). A connection whose queue is full is
 	// dropped rather than waited for.
 	SendQueue int
+	// MaxHellos bounds the hellos the hub works on at once: a slot is
+	// taken before Admitter.Admit and given back when Handler.Hello
+	// returns (DefaultMaxHellos() by default). When a hub restarts every
+	// kiosk says hello within seconds; the others wait for a slot.
+	MaxHellos int
+	// HelloWait is how long a hello waits for a slot
+	// (DefaultHelloWait by default), and never past the time the channel
+	// had to say it (HelloTimeout after the upgrade). A hello that gets
+	// none is refused with wire.ErrInternal and close code 1013 (try
+	// again later), before the connection would replace the device's
+	// current channel; the agent retries with its backoff.
+	HelloWait time.Duration
 }
 
 // timing holds the channel's timings; tests shorten them.
 type timing struct {
-	ping, pongWait, writeWait, hello time.Duration
+	ping, pongWait, writeWait, hello, helloWait time.Duration
 }
 
 // Hub accepts device channels and pushes to them. Create it with New.
@@ -166,6 +199,13 @@ type Hub struct {
 	count  atomic.Int64
 	idBase string
 	seq    atomic.Uint64
+
+	// hellos holds a token for each hello being worked on (MaxHellos);
+	// busy counts the hellos refused for want of one, and busyLogged is
+	// when that was last logged (UnixNano of the real clock).
+	hellos     chan struct{}
+	busy       atomic.Int64
+	busyLogged atomic.Int64
 
 	closed atomic.Bool
 	mu     sync.Mutex // guards handshaking and the wg.Add / closed handshake
@@ -200,6 +240,12 @@ func New(cfg Config) *Hub {
 	if cfg.SendQueue <= 0 {
 		cfg.SendQueue = DefaultSendQueue
 	}
+	if cfg.MaxHellos <= 0 {
+		cfg.MaxHellos = DefaultMaxHellos()
+	}
+	if cfg.HelloWait <= 0 {
+		cfg.HelloWait = DefaultHelloWait
+	}
 	var b [6]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand contract since Go 1.24)
 	return &Hub{
@@ -212,7 +258,9 @@ func New(cfg Config) *Hub {
 			pongWait:  wire.PongWait,
 			writeWait: wire.WriteWait,
 			hello:     HelloTimeout,
+			helloWait: cfg.HelloWait,
 		},
+		hellos: make(chan struct{}, cfg.MaxHellos),
 		upgrader: websocket.Upgrader{
 			HandshakeTimeout: wire.WriteWait,
 			// A small private read buffer; write buffers are pooled so
@@ -374,6 +422,10 @@ func (h *Hub) conn(deviceID string) *conn {
 
 // Count returns the number of devices with an open channel.
 func (h *Hub) Count() int { return int(h.count.Load()) }
+
+// BusyHellos returns how many hellos were refused since New because none
+// of the MaxHellos slots came free within HelloWait.
+func (h *Hub) BusyHellos() int64 { return h.busy.Load() }
 
 // Close closes every channel (close code 1001), refuses new ones and waits
 // until all connection goroutines have ended and Handler.Disconnected has
