@@ -84,7 +84,9 @@ func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
-	writeAPIJSON(w, http.StatusCreated, c)
+	// The first page of its items, as GET answers it: a campaign over a
+	// large site has tens of thousands.
+	writeAPIJSON(w, http.StatusCreated, c.Page(governance.FirstPage()))
 	return nil
 }
 
@@ -99,8 +101,16 @@ func (s *Server) apiRunReviews(w http.ResponseWriter, r *http.Request, a lifecyc
 	return nil
 }
 
+// apiGetReview answers a campaign with a page of its items:
+// ?startIndex=1&count=N (at most governance.MaxItemCount, the default)
+// and ?decision=pending|decided|keep|revoke.
 func (s *Server) apiGetReview(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	c, err := s.gov.Campaign(r.Context(), r.PathValue("id"))
+	q := r.URL.Query()
+	p, err := governance.ParseItemPage(q.Get("startIndex"), q.Get("count"), q.Get("decision"))
+	if err != nil {
+		return err
+	}
+	c, err := s.gov.CampaignItems(r.Context(), r.PathValue("id"), p)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,37 @@ func ParseDormantDays(s string) (time.Duration, error) {
 	return time.Duration(n) * 24 * time.Hour, nil
 }
 
+// ParseItemPage reads the paging of a campaign's items from a query's
+// startIndex, count and decision ("" is a parameter not given), as the
+// hub's SCIM lists read theirs: an integer of any length (one beyond an
+// int is the largest of its sign, and then capped like any other), and
+// out-of-range values normalized, not refused (a client that asks for
+// "everything" with a huge count gets the first page). decision is
+// pending, decided, keep or revoke, in any case.
+func ParseItemPage(startIndex, count, decision string) (ItemPage, error) {
+	p := FirstPage()
+	for _, f := range []struct {
+		name, s string
+		to      *int
+	}{{"startIndex", startIndex, &p.StartIndex}, {"count", count, &p.Count}} {
+		if f.s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f.s)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return ItemPage{}, invalid("%s %q: want an integer", f.name, clipQuote(f.s))
+		}
+		*f.to = n
+	}
+	p.Decision = strings.ToLower(strings.TrimSpace(decision))
+	switch p.Decision {
+	case "", FilterPending, FilterDecided, DecisionKeep, DecisionRevoke:
+	default:
+		return ItemPage{}, invalid("decision %q: want pending, decided, keep or revoke", clipQuote(decision))
+	}
+	return p.normalized(), nil
+}
+
 func clipQuote(s string) string {
 	if len(s) > 64 {
 		return s[:64] + "…"

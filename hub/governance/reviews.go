@@ -379,9 +379,12 @@ type Decider struct {
 // entitlement is removed at once through the lifecycle engine, in the same
 // transaction as the decision, and its revocations are pushed to kiosks),
 // or comment (a note; the item stays pending). A decided item cannot be
-// decided again (ErrConflict), only commented. A comment, with a decision
-// or alone, is added to the item's notes on a line of its own: it never
-// replaces the reason given with the decision.
+// decided again (ErrConflict, saying how, by whom and when it was), only
+// commented; but the same decision again by the actor who made it (a
+// retry after a lost answer) returns the item as recorded, with no second
+// audit record and no second revocation (see repeats). A comment, with a
+// decision or alone, is added to the item's notes on a line of its own:
+// it never replaces the reason given with the decision.
 //
 // Nobody decides on their own access: an item about d.UserID is refused
 // with ErrForbidden, comments included (they would stand in the record
@@ -426,7 +429,15 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 			return fmt.Errorf("%w: item %s is about your own access: nobody reviews their own access, another reviewer must decide it", ErrForbidden, it.ID)
 		}
 		if decision != DecisionComment && it.Decision != store.ReviewPending {
-			return fmt.Errorf("%w: item %s was already decided (%s) by %s", ErrConflict, it.ID, it.Decision, it.DecidedBy)
+			if repeats(it, a, decision, comment) {
+				// A retry of a decision whose answer was lost: answer
+				// what was recorded, and record and revoke nothing
+				// more (nothing was written: rolling back is free).
+				out = it
+				return errRepeat
+			}
+			return fmt.Errorf("%w: item %s was already decided: %s by %s at %s; a decision is made once (only the same reviewer's same decision repeats it): add a note with \"comment\"",
+				ErrConflict, it.ID, it.Decision, it.DecidedBy, it.Decided.UTC().Format(time.RFC3339Nano))
 		}
 		if decision == DecisionKeep {
 			if err := keepable(ctx, tx, it, now); err != nil {
@@ -490,6 +501,9 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		}
 		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: "user:" + it.UserID, Detail: detail})
 	})
+	if errors.Is(err, errRepeat) {
+		err = nil
+	}
 	if err != nil {
 		return ItemView{}, fmt.Errorf("decide review item %s: %w", itemID, err)
 	}
@@ -498,6 +512,27 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		return ItemView{}, err
 	}
 	return itemView(dir, out), nil
+}
+
+// errRepeat ends Decide's transaction, which wrote nothing, on a repeat
+// of the recorded decision.
+var errRepeat = errors.New("repeat of the recorded decision")
+
+// repeats reports whether a's decision (keep or revoke) with comment on
+// the decided item it is the one recorded: the same decision by the same
+// actor, with no comment or one that stands in the notes already (as the
+// decision recorded it, at a line of its own). A reviewer whose answer
+// was lost retries the same request, and must not be told that their own
+// decision conflicts. A comment not in the notes would be lost if the
+// repeat were answered as done, so it is no repeat.
+func repeats(it store.ReviewItem, a lifecycle.Actor, decision, comment string) bool {
+	same := decision == DecisionKeep && it.Decision == store.ReviewKeep || decision == DecisionRevoke && it.Decision == store.ReviewRevoke
+	if !same || it.DecidedBy != a.Name {
+		return false
+	}
+	n := it.Comment
+	return comment == "" || n == comment || strings.HasPrefix(n, comment+"\n") || strings.HasSuffix(n, "\n"+comment) ||
+		strings.Contains(n, "\n"+comment+"\n")
 }
 
 // keepable refuses a keep of an item whose user is disabled or deleted,

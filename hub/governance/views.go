@@ -200,6 +200,134 @@ func (s *Service) Campaign(ctx context.Context, id string) (CampaignView, error)
 	return s.view(d, c, items, true, s.now()), nil
 }
 
+// Paging of a campaign's items, the way the hub's SCIM lists page (RFC
+// 7644 §3.4.2.4): startIndex (1-based) and count in; totalResults,
+// startIndex and itemsPerPage out. A campaign over a large site has tens
+// of thousands of items: one answer with all of them is megabytes a
+// client must take at once.
+const (
+	// MaxItemCount caps a page, as SCIM's maxResults caps its lists.
+	MaxItemCount = 1000
+	// DefaultItemCount is a page's size when count is not given: the cap,
+	// so that a client written before paging still gets every item of a
+	// campaign of up to that many, as it always did; only a larger
+	// campaign is cut, to a first page whose totalResults says so.
+	DefaultItemCount = MaxItemCount
+)
+
+// Item filters (ItemPage.Decision) besides the decisions themselves.
+const (
+	FilterPending = "pending" // not decided yet (comments do not decide)
+	FilterDecided = "decided" // kept or revoked
+)
+
+// ItemPage asks for a page of a campaign's items: FirstPage, or
+// ParseItemPage from a query.
+type ItemPage struct {
+	StartIndex int // 1-based; less than 1 is 1
+	Count      int // items at most: 0 (the totals only) to MaxItemCount
+	// Decision selects the items: "" every item; FilterPending,
+	// FilterDecided, DecisionKeep or DecisionRevoke.
+	Decision string
+}
+
+// FirstPage is the page a client that does not page gets.
+func FirstPage() ItemPage { return ItemPage{StartIndex: 1, Count: DefaultItemCount} }
+
+// normalized applies RFC 7644 §3.4.2.4 as the SCIM lists do: a startIndex
+// less than 1 is 1, a negative count is 0, one over the cap is the cap.
+func (p ItemPage) normalized() ItemPage {
+	p.StartIndex = max(p.StartIndex, 1)
+	p.Count = min(max(p.Count, 0), MaxItemCount)
+	return p
+}
+
+// matches reports whether an item with decision d (its Decision.String())
+// is one p selects.
+func (p ItemPage) matches(d string) bool {
+	switch p.Decision {
+	case "":
+		return true
+	case FilterDecided:
+		return d != store.ReviewPending.String()
+	}
+	return d == p.Decision
+}
+
+// bounds returns the slice of n matching items that p holds.
+func (p ItemPage) bounds(n int) (from, to int) {
+	from = min(p.StartIndex-1, n)
+	return from, from + min(p.Count, n-from)
+}
+
+// CampaignPage is a campaign with one page of its items. Progress and
+// Reviewers count every item of the campaign, whatever the page and the
+// filter; TotalResults counts the items the filter selects, of which
+// Items holds ItemsPerPage from StartIndex on, in the campaign's order
+// (it does not change while the campaign runs; a client that decides the
+// pending items page by page reads the first page again, since each
+// decision takes an item out of the pending ones).
+type CampaignPage struct {
+	CampaignView
+	Items        []ItemView `json:"items"` // never null: [] past the end
+	TotalResults int        `json:"totalResults"`
+	StartIndex   int        `json:"startIndex"`
+	ItemsPerPage int        `json:"itemsPerPage"`
+}
+
+// Page returns the page p of v's items (v as Campaign or StartCampaign
+// return it, with every item).
+func (v CampaignView) Page(p ItemPage) CampaignPage {
+	p = p.normalized()
+	var match []ItemView
+	for _, it := range v.Items {
+		if p.matches(it.Decision) {
+			match = append(match, it)
+		}
+	}
+	from, to := p.bounds(len(match))
+	out := CampaignPage{CampaignView: v, Items: append([]ItemView{}, match[from:to]...), TotalResults: len(match), StartIndex: p.StartIndex, ItemsPerPage: to - from}
+	out.CampaignView.Items = nil
+	return out
+}
+
+// CampaignItems returns one campaign with the page p of its items (see
+// CampaignPage); store.ErrNotFound if there is none. Only the page's items
+// are shown: the users of the others are not read.
+func (s *Service) CampaignItems(ctx context.Context, id string, p ItemPage) (CampaignPage, error) {
+	p = p.normalized()
+	c, err := s.cfg.Store.GetCampaign(ctx, id)
+	if err != nil {
+		return CampaignPage{}, err
+	}
+	items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: id})
+	if err != nil {
+		return CampaignPage{}, err
+	}
+	var match []store.ReviewItem
+	for _, it := range items {
+		if p.matches(it.Decision.String()) {
+			match = append(match, it)
+		}
+	}
+	from, to := p.bounds(len(match))
+	page := match[from:to]
+	d, err := loadDirectory(ctx, s.cfg.Store)
+	if err != nil {
+		return CampaignPage{}, err
+	}
+	// Every item's reviewers, for Reviewers; the page's users too.
+	if err := d.readDeleted(ctx, append(itemUserIDs(items, false), itemUserIDs(page, true)...)...); err != nil {
+		return CampaignPage{}, fmt.Errorf("campaign %s: %w", id, err)
+	}
+	out := CampaignPage{CampaignView: s.view(d, c, items, false, s.now()), Items: make([]ItemView, len(page)),
+		TotalResults: len(match), StartIndex: p.StartIndex, ItemsPerPage: len(page)}
+	for i, it := range page {
+		out.Items[i] = itemView(d, it)
+	}
+	return out, nil
+}
+
 // itemUserIDs returns the IDs of the users that items name, for
 // readDeleted: each item's reviewer and the one it was escalated from,
 // and with users its user. (A view without items shows only reviewers:
