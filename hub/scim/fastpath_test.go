@@ -89,7 +89,14 @@ func TestSimplePathMatchesParser(t *testing.T) {
 		{"x-y_1.z2", true},
 		{"emails[type eq \"work\"].value", false},
 		{"members[value eq \"1\"]", false},
-		{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", false},
+		{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", true},
+		{"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value", true},
+		{"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites", true},
+		{"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName", true},
+		{"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User", false},
+		{"urn:ietf:params:scim:schemas:extension:other:2.0:User:sites", false},
+		{"URN:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites", false},
+		{"urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:", false},
 		{"name.", false},
 		{".name", false},
 		{"a.b.c", false},
@@ -103,7 +110,7 @@ func TestSimplePathMatchesParser(t *testing.T) {
 }
 
 func FuzzSimplePath(f *testing.F) {
-	for _, s := range []string{"active", "name.givenName", "a.b.c", "x-1"} {
+	for _, s := range []string{"active", "name.givenName", "a.b.c", "x-1", "urn:ietf:params:scim:schemas:extension:shiftgate:2.0:User:sites"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) { checkSimplePath(t, s) })

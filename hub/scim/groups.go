@@ -170,7 +170,35 @@ func (h *Handler) queryGroups(ctx context.Context, p listParams) (int, []map[str
 	if err != nil {
 		return 0, nil, err
 	}
-	return h.findGroups(ctx, h.cfg.Store, f, p)
+	if f == nil || narrowsGroups(groupLookup(f)) {
+		return h.findGroups(ctx, h.cfg.Store, f, p) // one statement
+	}
+	// Batches read apart counted groups that never existed together (see
+	// queryUsers).
+	return h.snapshot(ctx, func(tx store.Ops) (int, []map[string]any, error) { return h.findGroups(ctx, tx, f, p) })
+}
+
+// groupLookup is the store query of the groups f can match, narrowed by an
+// equality on displayName, externalId or id when f has one.
+func groupLookup(f *Filter) store.GroupQuery {
+	q := store.GroupQuery{}
+	if attr, val, ok := f.EqualityOn("displayName", "externalId", "id"); ok {
+		switch strings.ToLower(attr) {
+		case "displayname":
+			q.DisplayName = val
+		case "externalid":
+			q.ExternalID = val
+		case "id":
+			q.ID = val
+		}
+	}
+	return q
+}
+
+// narrowsGroups reports whether q, a groupLookup, reads a few candidates
+// through an index, in one statement (narrowed).
+func narrowsGroups(q store.GroupQuery) bool {
+	return q.DisplayName != "" || q.ExternalID != "" || q.ID != ""
 }
 
 // findGroups answers a list or search of the groups with its filter f
@@ -195,18 +223,9 @@ func (h *Handler) findGroups(ctx context.Context, st store.Ops, f *Filter, p lis
 		}
 		return total, projectPage(h.groups, p, items), nil
 	}
-	if attr, val, ok := f.EqualityOn("displayName", "externalId", "id"); ok {
-		switch strings.ToLower(attr) {
-		case "displayname":
-			q.DisplayName = val
-		case "externalid":
-			q.ExternalID = val
-		case "id":
-			q.ID = val
-		}
-	}
+	q = groupLookup(f)
 	batch := groupScanBatch
-	if q.DisplayName != "" || q.ExternalID != "" || q.ID != "" {
+	if narrowsGroups(q) {
 		batch = narrowed
 	}
 	list := func(offset, limit int) ([]store.Group, error) {

@@ -25,9 +25,9 @@ type listCall struct {
 	limit, rows int
 }
 
-// recordingStore records the list reads of the store it wraps. before,
-// when set, runs before each users list read with the number of reads
-// made so far.
+// recordingStore records the list reads of the store it wraps, made
+// directly or inside InReadTx. before, when set, runs before each list
+// read with the number of reads made so far.
 type recordingStore struct {
 	store.Store
 	mu     sync.Mutex
@@ -59,7 +59,7 @@ func (s *recordingStore) record(limit, rows int) {
 	s.calls = append(s.calls, listCall{limit, rows})
 }
 
-func (s *recordingStore) beforeUsers() {
+func (s *recordingStore) beforeRead() {
 	s.mu.Lock()
 	n, before := len(s.calls), s.before
 	s.mu.Unlock()
@@ -84,24 +84,48 @@ func (s *recordingStore) take() []listCall {
 }
 
 func (s *recordingStore) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, int, error) {
-	s.beforeUsers()
-	us, total, err := s.Store.ListUsers(ctx, q)
-	s.record(q.Limit, len(us))
-	s.recordUsers(q)
-	return us, total, err
+	return recordingOps{s.Store, s}.ListUsers(ctx, q)
 }
 
 func (s *recordingStore) ListUsersWithGroups(ctx context.Context, q store.UserQuery) ([]store.User, map[string][]store.Group, int, error) {
-	s.beforeUsers()
-	us, gs, total, err := s.Store.ListUsersWithGroups(ctx, q)
-	s.record(q.Limit, len(us))
-	s.recordUsers(q)
-	return us, gs, total, err
+	return recordingOps{s.Store, s}.ListUsersWithGroups(ctx, q)
 }
 
 func (s *recordingStore) ListGroups(ctx context.Context, q store.GroupQuery) ([]store.Group, int, error) {
-	gs, total, err := s.Store.ListGroups(ctx, q)
-	s.record(q.Limit, len(gs))
+	return recordingOps{s.Store, s}.ListGroups(ctx, q)
+}
+
+func (s *recordingStore) InReadTx(ctx context.Context, fn func(store.Ops) error) error {
+	return s.Store.InReadTx(ctx, func(tx store.Ops) error { return fn(recordingOps{tx, s}) })
+}
+
+// recordingOps records, in s, the list reads made through Ops: the store
+// or a read transaction.
+type recordingOps struct {
+	store.Ops
+	s *recordingStore
+}
+
+func (o recordingOps) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, int, error) {
+	o.s.beforeRead()
+	us, total, err := o.Ops.ListUsers(ctx, q)
+	o.s.record(q.Limit, len(us))
+	o.s.recordUsers(q)
+	return us, total, err
+}
+
+func (o recordingOps) ListUsersWithGroups(ctx context.Context, q store.UserQuery) ([]store.User, map[string][]store.Group, int, error) {
+	o.s.beforeRead()
+	us, gs, total, err := o.Ops.ListUsersWithGroups(ctx, q)
+	o.s.record(q.Limit, len(us))
+	o.s.recordUsers(q)
+	return us, gs, total, err
+}
+
+func (o recordingOps) ListGroups(ctx context.Context, q store.GroupQuery) ([]store.Group, int, error) {
+	o.s.beforeRead()
+	gs, total, err := o.Ops.ListGroups(ctx, q)
+	o.s.record(q.Limit, len(gs))
 	return gs, total, err
 }
 

@@ -598,13 +598,15 @@ func (k scanKey) compare(o scanKey) int {
 // of them from startIndex on).
 //
 // list reads the candidates [offset, offset+limit) in the store's order and
-// key gives a candidate's place in it. Batches are separate store reads,
-// and a candidate deleted between two moves those after it forward, so
-// that an offset alone would skip some. Each batch after the first starts
-// at the last candidate read; candidates at or before it are skipped, and
-// when the read starts past it (it, or one before it, is gone) the read
-// steps back. A candidate that exists throughout the query is matched
-// exactly once; one created or deleted meanwhile may or may not be.
+// key gives a candidate's place in it. Batches are separate store reads;
+// the handler makes them in one read transaction (queryUsers, queryGroups,
+// queryAll), so that they see one snapshot. Should they not, a candidate
+// deleted between two moves those after it forward, so that an offset
+// alone would skip some: each batch after the first starts at the last
+// candidate read; candidates at or before it are skipped, and when the
+// read starts past it (it, or one before it, is gone) the read steps
+// back. A candidate that exists throughout the query is matched exactly
+// once; one created or deleted meanwhile may or may not be.
 func matchPage[T any](f *Filter, p listParams, batch int, list func(offset, limit int) ([]T, error), key func(T) scanKey, render func(T) (map[string]any, error)) (total int, page []map[string]any, err error) {
 	from := p.startIndex - 1
 	var (

@@ -359,26 +359,45 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle
 	return nil
 }
 
-// queryUsers answers a list or search of the users (findUsers).
+// queryUsers answers a list or search of the users (findUsers). A filter
+// no index narrows is evaluated on every user a batch at a time, each
+// batch a statement of its own: they are read in one read transaction
+// (snapshot), so that totalResults and the page are of the users as they
+// were at one instant. Read apart, a user deleted after its batch was
+// read and one created before a later batch were both counted, a total
+// the hub never held.
 func (h *Handler) queryUsers(ctx context.Context, p listParams) (int, []map[string]any, error) {
 	f, err := p.parseFilter(h.users)
 	if err != nil {
 		return 0, nil, err
 	}
-	return h.findUsers(ctx, h.cfg.Store, f, p)
+	if f == nil || narrowsUsers(userLookup(f)) {
+		return h.findUsers(ctx, h.cfg.Store, f, p) // one statement
+	}
+	return h.snapshot(ctx, func(tx store.Ops) (int, []map[string]any, error) { return h.findUsers(ctx, tx, f, p) })
 }
 
-// findUsers answers a list or search of the users with its filter f
-// parsed, reading st: the store, or a read transaction (queryAll). Without
-// a filter the store reads the page. With one, an equality on userName,
-// externalId or id (the first of them AND-ed at the top level, wherever it
-// stands among the clauses) narrows the candidates through an index; the
-// whole filter is then evaluated on each candidate, a batch at a time
-// (matchPage).
-func (h *Handler) findUsers(ctx context.Context, st store.Ops, f *Filter, p listParams) (int, []map[string]any, error) {
-	if f == nil {
-		return h.pageUsers(ctx, st, p)
+// snapshot runs find in one read transaction (store.InReadTx).
+func (h *Handler) snapshot(ctx context.Context, find func(tx store.Ops) (int, []map[string]any, error)) (int, []map[string]any, error) {
+	var (
+		total int
+		page  []map[string]any
+	)
+	err := h.cfg.Store.InReadTx(ctx, func(tx store.Ops) error {
+		var err error
+		total, page, err = find(tx)
+		return err
+	})
+	if err != nil {
+		return 0, nil, err
 	}
+	return total, page, nil
+}
+
+// userLookup is the store query of the users f can match, narrowed by an
+// equality on userName, externalId or id (the first of them AND-ed at the
+// top level, wherever it stands among the clauses) when f has one.
+func userLookup(f *Filter) store.UserQuery {
 	q := store.UserQuery{}
 	// displayName has no index for users: asked for with the others, it
 	// hid a userName clause after it, and the query scanned every user.
@@ -392,6 +411,27 @@ func (h *Handler) findUsers(ctx context.Context, st store.Ops, f *Filter, p list
 			q.ID = val
 		}
 	}
+	return q
+}
+
+// narrowsUsers reports whether q, a userLookup, reads a few candidates
+// through an index, in one statement (narrowed).
+func narrowsUsers(q store.UserQuery) bool {
+	return q.UserName != "" || q.ExternalID != "" || q.ID != ""
+}
+
+// findUsers answers a list or search of the users with its filter f
+// parsed, reading st: the store, or a read transaction (queryUsers,
+// queryAll). Without a filter the store reads the page. With one, an
+// equality on userName, externalId or id (the first of them AND-ed at the
+// top level, wherever it stands among the clauses) narrows the candidates
+// through an index (userLookup); the whole filter is then evaluated on
+// each candidate, a batch at a time (matchPage).
+func (h *Handler) findUsers(ctx context.Context, st store.Ops, f *Filter, p listParams) (int, []map[string]any, error) {
+	if f == nil {
+		return h.pageUsers(ctx, st, p)
+	}
+	q := userLookup(f)
 	type candidate struct {
 		u      store.User
 		groups []store.Group
@@ -400,7 +440,7 @@ func (h *Handler) findUsers(ctx context.Context, st store.Ops, f *Filter, p list
 	// groups: they are rendered whatever the projection. They come with
 	// the users, in the same store read.
 	batch := userScanBatch
-	if q.UserName != "" || q.ExternalID != "" || q.ID != "" {
+	if narrowsUsers(q) {
 		batch = narrowed
 	}
 	list := func(offset, limit int) ([]candidate, error) {
