@@ -271,7 +271,10 @@ func parsePidLine(line string) (pidRecord, bool) {
 	if !ok {
 		return pidRecord{}, false
 	}
-	pgid, err := strconv.Atoi(a)
+	// A pid_t is 32 bits, and kill(2) reads -pgid from the low ones:
+	// 4294967297 would be kill(-1).
+	n, err := strconv.ParseInt(a, 10, 32)
+	pgid := int(n)
 	if err != nil || pgid <= 1 { // never kill(-1) or kill(0)
 		return pidRecord{}, false
 	}

@@ -90,6 +90,14 @@ func eachOffset(loc *time.Location, from, to time.Time, fn func(start, end time.
 		lt := t.In(loc)
 		_, off := lt.Zone()
 		start, end := lt.ZoneBounds()
+		if !end.IsZero() && !end.After(t) {
+			// In a leap year served by the zone's TZ rule (after its
+			// last listed transition), ZoneBounds ends the period at
+			// 00:00 UTC of 31 December, before t (golang/go#81583): the
+			// offset holds to the end of the UTC year, where ZoneBounds
+			// splits periods anyway.
+			end = time.Date(t.UTC().Year()+1, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
 		fn(start, end, time.Duration(off)*time.Second)
 		if end.IsZero() || !end.After(t) || !end.Before(to) {
 			return
