@@ -97,18 +97,6 @@ func TestLockedDatabaseIs503WithRetryAfter(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, resp.Header, b
 	}
-	retryAfter := func(t *testing.T, hd http.Header) {
-		t.Helper()
-		if s, err := strconv.Atoi(hd.Get("Retry-After")); err != nil || s <= 0 {
-			t.Errorf("Retry-After %q, want seconds", hd.Get("Retry-After"))
-		}
-	}
-	oneError := func(t *testing.T, path string) {
-		t.Helper()
-		if errs := errorsFor(logs.String(), path); len(errs) != 1 || !strings.Contains(errs[0], "shiftgate-hub") {
-			t.Errorf("want one error log line saying what to do, got %q", errs)
-		}
-	}
 
 	release := holdWriteLock(t, h.DataDir)
 	// In parallel, as clients come: each waits the busy timeout once (twice
@@ -117,15 +105,8 @@ func TestLockedDatabaseIs503WithRetryAfter(t *testing.T) {
 	t.Run("under the lock", func(t *testing.T) {
 		t.Run("admin API", func(t *testing.T) {
 			t.Parallel()
-			r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": "front-1", "site": "north"})
-			if r.Status != http.StatusServiceUnavailable {
-				t.Fatalf("status %d %s, want 503", r.Status, r.Body)
-			}
-			retryAfter(t, r.Header)
-			if msg, _ := r.JSON()["error"].(string); !strings.Contains(msg, "try again") || !strings.Contains(msg, "locked") {
-				t.Errorf("message %q does not say what happened", msg)
-			}
-			oneError(t, "/api/v1/devices/codes")
+			wantAPIBusy(t, h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": "front-1", "site": "north"}))
+			wantOneOutageLog(t, &logs, "/api/v1/devices/codes")
 		})
 		t.Run("agent API", func(t *testing.T) {
 			t.Parallel()
@@ -133,24 +114,13 @@ func TestLockedDatabaseIs503WithRetryAfter(t *testing.T) {
 			if status != http.StatusServiceUnavailable || !strings.Contains(string(b), "try again") {
 				t.Fatalf("status %d %s, want 503", status, b)
 			}
-			retryAfter(t, hd)
-			oneError(t, wire.EnrollPath)
+			wantRetryAfter(t, hd)
+			wantOneOutageLog(t, &logs, wire.EnrollPath)
 		})
 		t.Run("SCIM", func(t *testing.T) {
 			t.Parallel()
-			r := h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann"}`)
-			if r.Status != http.StatusServiceUnavailable {
-				t.Fatalf("status %d %s, want 503", r.Status, r.Body)
-			}
-			retryAfter(t, r.Header)
-			m := r.JSON()
-			if sc, _ := m["schemas"].([]any); len(sc) != 1 || sc[0] != scim.ErrorURN || m["status"] != "503" {
-				t.Errorf("not a SCIM error: %s", r.Body)
-			}
-			if d, _ := m["detail"].(string); !strings.Contains(d, "try again") {
-				t.Errorf("detail %q does not say to try again", d)
-			}
-			oneError(t, "/scim/v2/Users")
+			wantSCIMBusy(t, h.Do(t, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann"}`))
+			wantOneOutageLog(t, &logs, "/scim/v2/Users")
 		})
 	})
 
@@ -162,5 +132,54 @@ func TestLockedDatabaseIs503WithRetryAfter(t *testing.T) {
 	}
 	if r := h.API(t, "POST", "/api/v1/devices/codes", map[string]string{"name": "front-1", "site": "north"}); r.Status != http.StatusCreated {
 		t.Errorf("device code after the lock is released: %d %s", r.Status, r.Body)
+	}
+}
+
+// wantRetryAfter checks that an answer says when to try again.
+func wantRetryAfter(t *testing.T, hd http.Header) {
+	t.Helper()
+	if s, err := strconv.Atoi(hd.Get("Retry-After")); err != nil || s <= 0 {
+		t.Errorf("Retry-After %q, want seconds", hd.Get("Retry-After"))
+	}
+}
+
+// wantAPIBusy checks an admin API answer to a request that met a
+// database locked by another process: 503, Retry-After, and a message
+// that says so.
+func wantAPIBusy(t *testing.T, r hubtest.Response) {
+	t.Helper()
+	if r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("status %d %s, want 503", r.Status, r.Body)
+	}
+	wantRetryAfter(t, r.Header)
+	if msg, _ := r.JSON()["error"].(string); !strings.Contains(msg, "try again") || !strings.Contains(msg, "locked") {
+		t.Errorf("message %q does not say what happened", msg)
+	}
+}
+
+// wantSCIMBusy is wantAPIBusy for SCIM: the same, in the SCIM error
+// schema.
+func wantSCIMBusy(t *testing.T, r hubtest.Response) {
+	t.Helper()
+	if r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("status %d %s, want 503", r.Status, r.Body)
+	}
+	wantRetryAfter(t, r.Header)
+	m := r.JSON()
+	if sc, _ := m["schemas"].([]any); len(sc) != 1 || sc[0] != scim.ErrorURN || m["status"] != "503" {
+		t.Errorf("not a SCIM error: %s", r.Body)
+	}
+	if d, _ := m["detail"].(string); !strings.Contains(d, "try again") {
+		t.Errorf("detail %q does not say to try again", d)
+	}
+}
+
+// wantOneOutageLog checks that the hub logged the outage of a request to
+// path once, at error level, with what the operator should do, and not as
+// a bug ("internal error").
+func wantOneOutageLog(t *testing.T, logs *logBuffer, path string) {
+	t.Helper()
+	if errs := errorsFor(logs.String(), path); len(errs) != 1 || !strings.Contains(errs[0], "shiftgate-hub") || strings.Contains(errs[0], "internal") {
+		t.Errorf("want one error log line saying what to do, got %q", errs)
 	}
 }
