@@ -144,7 +144,22 @@ const (
 	// this agent knows (an older hub, or a failure on the hub); the
 	// enrollment is over.
 	RegisterRefused = "refused"
-	RegisterError   = "error"
+	// RegisterResidentKeyUnsupported: the badge cannot store a
+	// discoverable credential (authenticator.ErrResidentKeyUnsupported:
+	// no "rk" option, as U2F-only keys, or it made one it does not keep),
+	// and kiosk logins, which name no user, find no other: tapping it
+	// again cannot help, another badge is needed. Nothing was sent to the
+	// hub; the enrollment stays armed for that other badge.
+	RegisterResidentKeyUnsupported = "resident_key_unsupported"
+	// RegisterKeyStoreFull: the badge has no room left for another
+	// discoverable credential (authenticator.ErrKeyStoreFull): another
+	// badge is needed, or this one's unused credentials deleted (with its
+	// maker's tool, by IT). Nothing was sent to the hub; the enrollment
+	// stays armed.
+	RegisterKeyStoreFull = "key_store_full"
+	// RegisterError: the badge or the hub failed in an unexpected way
+	// (details on stderr).
+	RegisterError = "error"
 )
 
 // The hub's reasons for refusing a registration (agent/wire's registration

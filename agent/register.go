@@ -32,9 +32,19 @@ type registerResult struct {
 }
 
 // badgeRegisterFailure is the result of a badge that made no credential.
+// A badge that cannot hold a discoverable credential, or has no room for
+// one, gets a reason of its own: unlike RegisterError, another tap of the
+// same badge fails the same way, and the screen must say to use another.
 func badgeRegisterFailure(log *slog.Logger, badge string, err error) registerResult {
-	if errors.Is(err, authenticator.ErrCredentialExcluded) {
+	switch {
+	case errors.Is(err, authenticator.ErrCredentialExcluded):
 		return registerResult{reason: RegisterAlreadyRegistered, err: err}
+	case errors.Is(err, authenticator.ErrResidentKeyUnsupported):
+		log.Warn("register: the badge cannot store a discoverable credential: use another", "badge", badge, "err", err)
+		return registerResult{reason: RegisterResidentKeyUnsupported, err: err}
+	case errors.Is(err, authenticator.ErrKeyStoreFull):
+		log.Warn("register: the badge has no room for another credential: use another, or delete its unused ones", "badge", badge, "err", err)
+		return registerResult{reason: RegisterKeyStoreFull, err: err}
 	}
 	log.Warn("register: badge failed", "badge", badge, "err", err)
 	return registerResult{reason: RegisterError, err: err}
@@ -408,6 +418,7 @@ func (r *oneShot) enroll(ctx context.Context, env wire.Envelope) (res RegisterRe
 			f := badgeRegisterFailure(r.log, r.cfg.Badge, err)
 			r.emit(Event{Event: EventCredentialRefused, User: es.User, DisplayName: display, Reason: f.reason})
 			already := f.reason == RegisterAlreadyRegistered
+			unusable, fail, useAnother := unusableKey(f.reason, keyLabel(r.cfg.Badge), r.again(es.User), err)
 			if r.cfg.Retry {
 				if already {
 					prompt = "This key is already registered for " + who + ": touch another key."
@@ -415,6 +426,12 @@ func (r *oneShot) enroll(ctx context.Context, env wire.Envelope) (res RegisterRe
 				}
 				lastFail = err.Error()
 				prompt = fmt.Sprintf("The key failed (%v): touch it again, or another key.", err)
+				if useAnother {
+					// Touching it again cannot help: another key is
+					// needed (this one, still plugged in, fails the same
+					// way quietly meanwhile).
+					prompt = unusable
+				}
 				if !sleep(ctx, r.clock, registerRetryPause) {
 					return RegisterResult{}, true, r.interrupted(ctx)
 				}
@@ -423,6 +440,9 @@ func (r *oneShot) enroll(ctx context.Context, env wire.Envelope) (res RegisterRe
 			if already {
 				return RegisterResult{}, true, fmt.Errorf("%w: %s already holds a credential of %s, so nothing was sent to the hub: to register another key, %s",
 					ErrKeyAlreadyRegistered, keyLabel(r.cfg.Badge), es.User, r.again(es.User))
+			}
+			if useAnother {
+				return RegisterResult{}, true, fail
 			}
 			return RegisterResult{}, true, fmt.Errorf("%w: %s: %w", ErrKeyFailed, keyLabel(r.cfg.Badge), err)
 		}
@@ -488,6 +508,24 @@ func (r *oneShot) refused(es wire.EnrollStart, cred []byte, sent registerResult)
 	}
 	return fmt.Errorf("%w: the hub refused %s for %s (hub: %q; the hub's log and audit trail say why): %s",
 		ErrRegistrationRefused, key, user, why, again)
+}
+
+// unusableKey is, for a key that failed for reason (a Register* reason)
+// in a way no touch of it can mend, what to tell the worker, and the error
+// Register returns (key is keyLabel's, err the key's error, again what
+// r.again says); ok is false when another touch may work.
+func unusableKey(reason, key, again string, err error) (prompt string, fail error, ok bool) {
+	switch reason {
+	case RegisterResidentKeyUnsupported:
+		return "This key cannot store its credentials, which signing in at a kiosk needs: unplug it, plug in another key and touch that.",
+			fmt.Errorf("%w: %s: %w: only a credential the key stores can sign in at a kiosk, where nobody types a user name; nothing was sent to the hub: with a key that stores its credentials (a FIDO2 key with resident keys), %s",
+				ErrKeyFailed, key, err, again), true
+	case RegisterKeyStoreFull:
+		return "This key has no room for another credential: unplug it, plug in another key and touch that (or delete unused credentials from this one first).",
+			fmt.Errorf("%w: %s: %w: nothing was sent to the hub: after deleting unused credentials from this key (with its maker's tool, or fido2-token -D), or with another key, %s",
+				ErrKeyFailed, key, err, again), true
+	}
+	return "", nil, false
 }
 
 // modelNotAllowed reports whether the kiosk's profile, as built into this

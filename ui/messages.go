@@ -90,6 +90,9 @@ func english() []*i18n.Message {
 		{ID: "enroll.attestation_untrusted", Other: "This badge could not prove its model"},
 		{ID: "enroll.approved_badge.detail", Other: "Ask your supervisor for an approved badge and a new enrollment."},
 		{ID: "enroll.invalid_attestation", Other: "The badge could not be verified"},
+		{ID: "enroll.badge_unsupported", Other: "This type of badge cannot be enrolled", Description: "The badge cannot store what signing in at a kiosk needs (older security keys): no tap of it can work."},
+		{ID: "enroll.badge_full", Other: "This badge is full", Description: "The badge has no room left for another sign-in: no tap of it can work."},
+		{ID: "enroll.other_badge.detail", Other: "Tap a different badge, or ask your supervisor for one.", Description: "The enrollment is still open: another badge can be tapped now."},
 
 		// The locked and verifying screens, the header.
 		{ID: "locked", Other: "Tap your badge", Description: "What to do to sign in: hold the badge to the reader (or touch a virtual badge on screen)."},
@@ -219,6 +222,13 @@ func (t *Texts) EnrollRefusedMessage(reason string) Message {
 		return t.message("enroll.attestation_untrusted", "enroll.approved_badge.detail")
 	case agent.RegisterInvalidAttestation:
 		return t.message("enroll.invalid_attestation", "enroll.restart.detail")
+	case agent.RegisterResidentKeyUnsupported:
+		// The badge itself cannot keep a credential: tapping it again
+		// cannot help, but the enrollment is still armed, so another
+		// badge can be tapped now.
+		return t.message("enroll.badge_unsupported", "enroll.other_badge.detail")
+	case agent.RegisterKeyStoreFull:
+		return t.message("enroll.badge_full", "enroll.other_badge.detail")
 	case agent.RegisterNotDiscoverable:
 		// The badge cannot keep a credential (or has no room): another
 		// badge is needed, and the enrollment is over.

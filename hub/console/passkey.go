@@ -267,7 +267,12 @@ func (c *Console) registerBegin(w http.ResponseWriter, r *http.Request, _ *viewe
 	}
 	creation, session, err := c.wa.BeginRegistration(&passkeyUser{a: a},
 		webauthn.WithExclusions(exclude),
+		// Console sign-in names no account (loginBegin): only a
+		// discoverable passkey can ever sign in. credProps has the browser
+		// say whether it made one, for registerFinish to refuse one that
+		// is not.
 		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithExtensions(webauthn.WithExtensionCredProps()),
 		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
 	)
 	if err != nil {
@@ -280,6 +285,11 @@ func (c *Console) registerBegin(w http.ResponseWriter, r *http.Request, _ *viewe
 	writeJSON(w, http.StatusOK, map[string]any{"ceremony": id, "options": creation, "account": a.Name})
 	return nil
 }
+
+// errNotDiscoverable is a passkey the browser reports it did not store
+// on the device or security key (credProps rk false). Nothing is stored
+// and the invitation link is not used up, so the same page can try again.
+var errNotDiscoverable = &statusError{http.StatusBadRequest, "this passkey was not saved on your device or security key, so it could never sign you in (the console's sign-in asks for no account name); nothing was registered and your invitation link still works: choose Create my passkey again and save the passkey in a password manager, on this device, or on a security key that stores passkeys and has room for another"}
 
 // errInvite is every unusable invite: wrong, used or expired look alike.
 var errInvite = &statusError{http.StatusGone, "this invitation link is not valid: it was used already, has expired, or was mistyped; ask an admin for a new one"}
@@ -351,6 +361,16 @@ func (c *Console) registerFinish(w http.ResponseWriter, r *http.Request, _ *view
 	if err != nil {
 		c.cfg.Logger.Info("console passkey registration refused", "account", a.Name, "err", err)
 		return badRequest("the passkey could not be verified")
+	}
+	if rk := wc.Extensions.RK; rk != nil && !*rk {
+		// Stored, it would use up the invitation link for a passkey that
+		// never signs in: the sign-in names no account, so only a passkey
+		// the device keeps can answer it. A browser that does not say (no
+		// credProps) is trusted to have honoured "required", as WebAuthn
+		// clients must.
+		c.cfg.Logger.Info("console passkey registration refused: the browser reports credProps rk false", "account", a.Name,
+			"credential", hex.EncodeToString(wc.ID))
+		return errNotDiscoverable
 	}
 	now := c.cfg.Now().UTC()
 	cred := store.ConsoleCredential{
