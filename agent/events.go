@@ -83,9 +83,41 @@ const (
 	// in the session (SessionID, User, App: its ID as session.started's
 	// apps give it) as at sign-in: same user, HOME, TMPDIR and cgroup. An
 	// app that still runs is not started twice and nothing is emitted
-	// (the log says so); nor for a tap refused (no session, one made in another session,
-	// not granted, the session ending).
+	// (the log says so); nor for a tap refused (no session, one made in
+	// another session, not granted, the session ending), which
+	// OpenAppAnswered answers with EventAppRefused.
 	EventAppLaunched = "app.launched"
+	// EventAppRefused is an addition to the contract: a request made with
+	// OpenAppAnswered (the headless agent's "open APP [SESSION_ID]") started
+	// nothing, for Reason (one of the AppRefused* constants). SessionID is the
+	// session the request was made for (left out when it named none), App the
+	// app asked for; no User: the request may name another worker's session.
+	// Every such request gets exactly one answer, app.launched or app.refused,
+	// in order with the other events, so a script knows what became of it.
+	EventAppRefused = "app.refused"
+)
+
+// Why an app was not opened (EventAppRefused).
+const (
+	// AppRefusedNoSession: no session was open when the request was made
+	// (it names none) or when the state machine took it up.
+	AppRefusedNoSession = "no_session"
+	// AppRefusedEnding: the session is being torn down.
+	AppRefusedEnding = "ending"
+	// AppRefusedOtherSession: the request was made for a session that is
+	// not the open one: one that ended before the next began, or none
+	// this kiosk knows.
+	AppRefusedOtherSession = "other_session"
+	// AppRefusedNotGranted: the session was not granted the app.
+	AppRefusedNotGranted = "not_granted"
+	// AppRefusedAlreadyRunning: the app still runs in the session and is
+	// not started twice.
+	AppRefusedAlreadyRunning = "already_running"
+	// AppRefusedNotSupported: this agent opens no apps (no
+	// Config.OpenApp).
+	AppRefusedNotSupported = "not_supported"
+	// AppRefusedError: starting it failed (details on stderr).
+	AppRefusedError = "error"
 )
 
 // Why a tap was ignored (EventTapIgnored).

@@ -2,40 +2,6 @@ package agent
 
 import "slices"
 
-// EventAppRefused is an addition to the contract: a request made with
-// OpenAppAnswered (the headless agent's "open APP [SESSION_ID]") started
-// nothing, for Reason (one of the AppRefused* constants). SessionID is the
-// session the request was made for (left out when it named none), App the
-// app asked for; no User: the request may name another worker's session.
-// Every such request gets exactly one answer, app.launched or app.refused,
-// in order with the other events, so a script knows what became of it.
-// (It is declared here, not in events.go, as only OpenAppAnswered emits
-// it.)
-const EventAppRefused = "app.refused"
-
-// Why an app was not opened (EventAppRefused).
-const (
-	// AppRefusedNoSession: no session was open when the request was made
-	// (it names none) or when the state machine took it up.
-	AppRefusedNoSession = "no_session"
-	// AppRefusedEnding: the session is being torn down.
-	AppRefusedEnding = "ending"
-	// AppRefusedOtherSession: the request was made for a session that is
-	// not the open one: one that ended before the next began, or none
-	// this kiosk knows.
-	AppRefusedOtherSession = "other_session"
-	// AppRefusedNotGranted: the session was not granted the app.
-	AppRefusedNotGranted = "not_granted"
-	// AppRefusedAlreadyRunning: the app still runs in the session and is
-	// not started twice.
-	AppRefusedAlreadyRunning = "already_running"
-	// AppRefusedNotSupported: this agent opens no apps (no
-	// Config.OpenApp).
-	AppRefusedNotSupported = "not_supported"
-	// AppRefusedError: starting it failed (details on stderr).
-	AppRefusedError = "error"
-)
-
 // OpenApp asks for app, one of the open session's apps (its tile on the
 // session screen), to be opened: started again in the session when it no
 // longer runs (Config.OpenApp; app.launched follows), left alone when it
