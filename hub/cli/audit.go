@@ -5,14 +5,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
@@ -64,12 +67,14 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		return fmt.Errorf("%w: %s: --after %d: a sequence number, 0 or more", errUsage, fs.Name(), *after)
 	}
 	var opts []audit.Option
+	var given int64 // the highest record an anchor given on the command line names
 	if *anchor != "" {
 		a, err := audit.ParseAnchor(*anchor)
 		if err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		opts = append(opts, audit.WithAnchor(a))
+		given = a.Seq
 	}
 	if *checkpoints != "" {
 		heads, err := e.checkpointAnchors(*checkpoints, *pubFile)
@@ -78,6 +83,7 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		}
 		for _, a := range heads {
 			opts = append(opts, audit.WithAnchor(a))
+			given = max(given, a.Seq)
 		}
 	}
 	if *export != "" {
@@ -115,7 +121,102 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		// Whatever it found may come of the change: not a verdict.
 		return fmt.Errorf("%w: verify again", cerr)
 	}
-	return e.verified(rep, err, true, "; restore the database from backup and compare with your exported copy")
+	then := "; restore the database from backup and compare with your exported copy"
+	var broken *audit.BrokenError
+	if errors.As(err, &broken) {
+		var headSeq int64 // audit.head's record, when it is the anchor the trail ends before
+		if ok && head.Seq > rep.HeadSeq && head.Seq >= given {
+			headSeq = head.Seq
+		}
+		then = rolledBack(ctx, st, rep, broken, headSeq, then)
+	}
+	return e.verified(rep, err, true, then)
+}
+
+// rolledBack is what audit verify of the database says after a break
+// that a restore from an older backup leaves too, in place of otherwise:
+// a trail that ends before an anchor (audit.head, whose record is headSeq
+// when it is that anchor, or one given), or that
+// has another record where an anchor was taken (it grew again after the
+// restore). Telling the operator to restore a backup would be wrong after
+// one; what tells a restore from records cut off or rewritten is when a
+// backup was restored, and the rollbacks the hub's audit watch recorded
+// in the trail (recordedRollbacks), which it names. Other breaks (a
+// record edited or removed inside) get otherwise.
+func rolledBack(ctx context.Context, st store.Store, rep audit.Report, broken *audit.BrokenError, headSeq int64, otherwise string) string {
+	end, _, err := st.AuditHead(ctx)
+	if err != nil {
+		return otherwise
+	}
+	cut := !broken.Anchored && broken.Seq == rep.HeadSeq+1 && end == rep.HeadSeq
+	if !cut && !broken.Anchored {
+		return otherwise
+	}
+	rollbacks, err := recordedRollbacks(ctx, st, broken.Seq)
+	if err != nil {
+		return otherwise
+	}
+	var b strings.Builder
+	switch {
+	case cut && headSeq > 0:
+		fmt.Fprintf(&b, "; records %d to %d, which the hub had checked (%s), are gone: a database restored from an older backup looks just like this until the hub has recorded the rollback: if one was restored, start the hub, which records it in the trail (audit.alert) and goes on from the restored trail, then verify again", rep.HeadSeq+1, headSeq, audit.HeadFile)
+	case cut:
+		fmt.Fprintf(&b, "; records after %d are gone: a database restored from a backup older than the anchor looks just like this: if one was restored, verify against the head the backup printed instead", rep.HeadSeq)
+	}
+	switch {
+	case len(rollbacks) > 0:
+		if broken.Anchored {
+			b.WriteString("; or a backup was restored after the anchor was taken")
+		}
+		what := "a rollback"
+		if len(rollbacks) > 1 {
+			what = "rollbacks"
+		}
+		fmt.Fprintf(&b, "; the trail records %s by the hub's audit watch, as a restore from an older backup leaves: %s: if the anchor was taken before that, the restore is why it no longer matches: verify against the backup's head, and anchors taken since, instead",
+			what, strings.Join(rollbacks, "; "))
+	case !cut:
+		return otherwise
+	}
+	b.WriteString("; if nobody restored a backup, treat it as tampering: keep this database aside as evidence and compare its trail with your exported copy")
+	return b.String()
+}
+
+// recordedRollbacks describes the audit.alert records of the hub's audit
+// watch that say the trail was rolled back (records checked before were
+// gone or replaced, and the trail as it then stood verified: what a
+// restore from an older backup leaves) to a record before seq, the
+// newest three. An alert after seq is past the break, so not checked:
+// it says so.
+func recordedRollbacks(ctx context.Context, st store.Store, seq int64) ([]string, error) {
+	alerts, err := st.ListAudit(ctx, store.AuditQuery{Action: "audit.alert"})
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, r := range alerts {
+		var d struct {
+			Checked    string `json:"checked"`
+			WholeTrail string `json:"whole_trail"`
+		}
+		if r.Actor != "audit-watch" || json.Unmarshal(r.Detail, &d) != nil || !strings.HasPrefix(d.WholeTrail, "verifies") {
+			continue
+		}
+		// "verifies, N records, head SEQ:HASH": the trail it went on from.
+		_, h, _ := strings.Cut(d.WholeTrail, "head ")
+		to, err := audit.ParseAnchor(h)
+		if err != nil || to.Seq >= seq {
+			continue
+		}
+		s := fmt.Sprintf("record %d (audit.alert, %s): rolled back to record %d", r.Seq, r.Time.UTC().Format(time.RFC3339), to.Seq)
+		if d.Checked != "" {
+			s += fmt.Sprintf(", the record %s it had checked gone", d.Checked)
+		}
+		if r.Seq > seq {
+			s += " (after the break: not checked)"
+		}
+		found = append(found, s)
+	}
+	return found[max(0, len(found)-3):], nil
 }
 
 // export writes the records after `after` on stdout, signed with the

@@ -45,6 +45,9 @@ func (e env) backup(ctx context.Context, args []string) error {
 	}
 	began := time.Now()
 	st, err := openHubReadOnly(ctx, *data)
+	if errors.Is(err, sqlite.ErrNeedsMigration) {
+		return olderBackup(*data)
+	}
 	if err != nil {
 		return err
 	}
@@ -123,6 +126,19 @@ func (e env) backup(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "done in %s\n", since(began))
 	return nil
+}
+
+// olderBackup is backup's refusal of a database of an older schema,
+// which this build reads only once upgraded (and backup writes nothing).
+// What the other read-only commands say to do there, start this build's
+// hub on it or restart the running one on this build, upgrades the
+// schema for good before any backup of it exists, when one is needed
+// most: so it says to back it up first, with the build that wrote it or
+// as a copy of the stopped hub's files, and only then to upgrade.
+func olderBackup(data string) error {
+	db := filepath.Join(data, hub.DBFile)
+	return fmt.Errorf("backup of %s: %w: its schema is older than this build's, which reads it only once upgraded, and an upgrade cannot be undone: back it up before the upgrade, with the build that wrote it (its backup command, if it has one, works beside its running hub), or stop the hub and copy %s together with %s-wal if there is one (cp -p, to a directory only the hub's user can read); then start the hub on this build, which upgrades the schema, and back it up again with this build; nothing was written",
+		db, sqlite.ErrNeedsMigration, db, db)
 }
 
 // checkBackupOut checks --out before anything is opened or made, and

@@ -355,7 +355,7 @@ func TestBackupRefusals(t *testing.T) {
 		{"a file as directory", []string{"--data", live, "--out", filepath.Join(existing, "b.db")}, 2, "is not a directory"},
 		{"no hub", []string{"--data", empty, "--out", fresh}, 1, "holds no hub"},
 		{"no directory as --data", []string{"--data", filepath.Join(empty, "typo"), "--out", fresh}, 1, "holds no hub"},
-		{"older schema", []string{"--data", older, "--out", fresh}, 1, "start the hub on it once"},
+		{"older schema", []string{"--data", older, "--out", fresh}, 1, "back it up before the upgrade, with the build that wrote it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dirs := []string{live, outDir, empty, older}

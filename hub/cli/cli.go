@@ -1,7 +1,7 @@
 // Package cli implements the shiftgate-hub command line: serve, token,
-// device, site, audit, review, findings, report, backup and demo. Each
-// subcommand parses its own flags, says what it is doing on stderr, prints
-// its result on stdout and returns an exit code.
+// device, site, audit, review, findings, report, backup, restore and
+// demo. Each subcommand parses its own flags, says what it is doing on
+// stderr, prints its result on stdout and returns an exit code.
 package cli
 
 import (
@@ -42,6 +42,7 @@ Usage:
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines, signed (last line)
   shiftgate-hub audit  public-key --data DIR                             the public key that checks signed exports (key id on stderr)
   shiftgate-hub backup --data DIR --out FILE                             a checked copy of the database, taken beside a running hub
+  shiftgate-hub restore --data DIR --from FILE                           put a backup in place as the database (refused while a hub runs; the old one is kept)
   shiftgate-hub import shifts --data DIR [--zone ZONE] [--dry-run] FILE.csv  replace listed users' shifts, all or nothing
   shiftgate-hub review start --data DIR --name NAME --due DATE [--site S] [--role R] [--privileged] [--external]
                                                                       start an access-review campaign
@@ -116,6 +117,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = e.admin(ctx, rest)
 	case "backup":
 		err = e.backup(ctx, rest)
+	case "restore":
+		err = e.restore(ctx, rest)
 	default:
 		err = fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
