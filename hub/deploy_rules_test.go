@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -30,6 +31,36 @@ func exportedNames(t *testing.T, s *Server) map[string]bool {
 	return names
 }
 
+// alertRules is deploy/prometheus-rules.yml.
+type alertRules struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []struct {
+			Alert       string            `yaml:"alert"`
+			Expr        string            `yaml:"expr"`
+			For         string            `yaml:"for"`
+			Labels      map[string]string `yaml:"labels"`
+			Annotations map[string]string `yaml:"annotations"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+// deployRules reads deploy/prometheus-rules.yml, refusing unknown fields.
+func deployRules(t *testing.T) alertRules {
+	t.Helper()
+	b, err := os.ReadFile("deploy/prometheus-rules.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc alertRules
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatalf("deploy/prometheus-rules.yml: %v", err)
+	}
+	return doc
+}
+
 // TestDeployAlertRules: the Prometheus alerting rules shipped in
 // deploy/prometheus-rules.yml are well formed, and every shiftgate_* metric
 // they name (a histogram's _bucket, _sum and _count included) is one the
@@ -47,27 +78,7 @@ func TestDeployAlertRules(t *testing.T) {
 		}
 	}
 
-	b, err := os.ReadFile("deploy/prometheus-rules.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Groups []struct {
-			Name  string `yaml:"name"`
-			Rules []struct {
-				Alert       string            `yaml:"alert"`
-				Expr        string            `yaml:"expr"`
-				For         string            `yaml:"for"`
-				Labels      map[string]string `yaml:"labels"`
-				Annotations map[string]string `yaml:"annotations"`
-			} `yaml:"rules"`
-		} `yaml:"groups"`
-	}
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("deploy/prometheus-rules.yml: %v", err)
-	}
+	doc := deployRules(t)
 	metric := regexp.MustCompile(`\bshiftgate_[a-z0-9_]+`)
 	alertName := regexp.MustCompile(`^Shiftgate[A-Z][A-Za-z0-9]+$`)
 	duration := regexp.MustCompile(`^[0-9]+[smhd]$`)
@@ -115,4 +126,135 @@ func TestDeployAlertRules(t *testing.T) {
 			t.Errorf("no rule alerts on %s", m)
 		}
 	}
+}
+
+// TestDeployAlertSelectors: what the alerting rules select is what a hub
+// exports from its start, as the type the rule's function needs.
+//
+//   - A selector with label matchers selects a series of a freshly started
+//     hub. A counter child that appears only with its first increment is
+//     invisible to increase() until its second sample: the first burst of
+//     invalid assertions after a start (the counter appearing at, say, 50)
+//     would not set off ShiftgateInvalidAssertions. A matcher on a renamed
+//     label value would never match at all.
+//   - rate(), irate() and increase() take counters (or a histogram's
+//     _bucket, _count and _sum), histogram_quantile() a histogram's
+//     _bucket: on a gauge they give numbers that mean nothing.
+//   - The metrics follow Prometheus's naming rules (promlint: _total on
+//     counters, base units) and carry no label that grows with users,
+//     sessions or kiosks.
+func TestDeployAlertSelectors(t *testing.T) {
+	s, err := New(t.Context(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mfs, err := s.metrics.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]string{}
+	for _, mf := range mfs {
+		types[mf.GetName()] = mf.GetType().String()
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "user", "user_id", "username", "session", "session_id", "device", "device_id", "kiosk", "credential", "ip":
+					t.Errorf("%s has a label %s: one series per value, without bound", mf.GetName(), l.GetName())
+				}
+			}
+		}
+	}
+	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("metric %s: %s", p.Metric, p.Text)
+	}
+
+	// selects reports whether a series of the fresh hub has name and
+	// the labels the equality matchers ask for.
+	selects := func(name string, want map[string]string) bool {
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+		series:
+			for _, m := range mf.GetMetric() {
+				have := map[string]string{}
+				for _, l := range m.GetLabel() {
+					have[l.GetName()] = l.GetValue()
+				}
+				for k, v := range want {
+					if have[k] != v {
+						continue series
+					}
+				}
+				return true
+			}
+		}
+		return false
+	}
+	selector := regexp.MustCompile(`\b(shiftgate_[a-z0-9_]+)\{([^}]*)\}`)
+	matcher := regexp.MustCompile(`^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"\s*$`)
+	// The first metric named after the function's parenthesis is what
+	// it works on: rate's argument, histogram_quantile's buckets.
+	call := regexp.MustCompile(`\b(rate|irate|increase|histogram_quantile)\([^"]*?\b(shiftgate_[a-z0-9_]+)`)
+	checked := 0
+	for _, g := range deployRules(t).Groups {
+		for _, r := range g.Rules {
+			for _, sel := range selector.FindAllStringSubmatch(r.Expr, -1) {
+				want := map[string]string{}
+				for _, part := range strings.Split(sel[2], ",") {
+					m := matcher.FindStringSubmatch(part)
+					if m == nil {
+						t.Fatalf("alert %s: cannot read matcher %q", r.Alert, part)
+					}
+					if m[2] == "=" {
+						want[m[1]] = m[3]
+					}
+				}
+				if !selects(sel[1], want) {
+					t.Errorf("alert %s: %s selects no series a started hub exports (want it there at 0 from the start)", r.Alert, sel[0])
+				}
+				checked++
+			}
+			for _, c := range call.FindAllStringSubmatch(r.Expr, -1) {
+				fn, name := c[1], c[2]
+				var ok bool
+				base, suffix := cutSeriesSuffix(name)
+				if types[base] == "" {
+					base, suffix = name, ""
+				}
+				switch {
+				case fn == "histogram_quantile":
+					ok = suffix == "_bucket" && types[base] == "HISTOGRAM"
+				case suffix != "":
+					ok = types[base] == "HISTOGRAM" || types[base] == "SUMMARY" && suffix != "_bucket"
+				default:
+					ok = types[name] == "COUNTER"
+				}
+				if !ok {
+					t.Errorf("alert %s: %s() of %s, a series of %s (%s)", r.Alert, fn, name, base, types[base])
+				}
+				checked++
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no selector or function checked")
+	}
+}
+
+// cutSeriesSuffix splits a histogram's or summary's series name into the
+// metric's name and the suffix (_bucket, _count, _sum); suffix is "" for
+// any other name.
+func cutSeriesSuffix(name string) (base, suffix string) {
+	for _, sfx := range []string{"_bucket", "_count", "_sum"} {
+		if b, ok := strings.CutSuffix(name, sfx); ok {
+			return b, sfx
+		}
+	}
+	return name, ""
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/token"
@@ -41,6 +42,15 @@ func newMetrics(connected func() float64, extra ...prometheus.Collector) *metric
 		Name: "shiftgate_kiosk_logins_total",
 		Help: "Kiosk login attempts by result: granted, or the refusal code.",
 	}, []string{"result"})
+	// Every result a login can have is exported from the start, at 0. A
+	// child that appears only with its first increment is invisible to
+	// increase() and rate() until its second sample: the first burst of
+	// invalid assertions after a start would not set off
+	// ShiftgateInvalidAssertions (deploy/prometheus-rules.yml).
+	for _, r := range []string{"granted", wire.RefusedNotRecognised, wire.RefusedNotAllowedHere, wire.RefusedOutsideShift,
+		wire.RefusedVerifyRequired, wire.RefusedChallengeExpire, wire.RefusedInvalid} {
+		m.logins.WithLabelValues(r)
+	}
 	m.loginTime = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "shiftgate_kiosk_login_seconds",
 		Help:    "Time the hub takes to decide a kiosk's login, granted or refused: the assertion check, the policy decision and the commit of the session and its audit record.",

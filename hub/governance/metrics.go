@@ -39,7 +39,7 @@ var (
 	// computation fails: without their age an alert on them (an orphan,
 	// a stuck leaver) would look at numbers that stopped moving.
 	descComputed = prometheus.NewDesc("shiftgate_governance_computed_timestamp_seconds",
-		"When the governance numbers served were computed, as a Unix time: at most every 30 s; a failed computation (logged) leaves the last good ones. Alert when it stops moving.", nil, nil)
+		"When the governance numbers served were computed, as a Unix time (0 while none has been): at most every 30 s; a failed computation (logged) leaves the last good ones. Alert when it stops moving.", nil, nil)
 )
 
 // collector exports the four numbers, computed at most once per maxAge.
@@ -88,6 +88,12 @@ func (c *collector) report() *Report {
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	rep := c.report()
 	if rep == nil {
+		// Nothing computed since the start (logged): no numbers, but
+		// when they were computed is "never", 0, as the audit watch's
+		// timestamp before its first check. Without the series the
+		// alert on numbers that stopped moving would have nothing to
+		// compare, and never fire on a hub that fails from the start.
+		ch <- prometheus.MustNewConstMetric(descComputed, prometheus.GaugeValue, 0)
 		return
 	}
 	summary := func(desc *prometheus.Desc, d Durations) {
