@@ -335,7 +335,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.metadata.logLoaded(md, cfg.Now(), cfg.Logger, "FIDO metadata loaded: allow-listed models it lists must be proven by their makers' attestation roots and be in good standing")
 		s.warnRuledOut(ctx, md)
 	}
-	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, s.gov.Collector(governance.MetricsMaxAge), metadataCollector{s.channel.rp},
+	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, func() float64 { return float64(s.push.BusyHellos()) }, s.gov.Collector(governance.MetricsMaxAge), metadataCollector{s.channel.rp},
 		&tokenCollector{st: st, log: cfg.Logger}, watchCollector{s.watch})
 	if cfg.ConsoleMetrics == nil {
 		cfg.ConsoleMetrics = s.programMetrics

@@ -27,11 +27,14 @@ type metrics struct {
 	logins     *prometheus.CounterVec
 	loginTime  prometheus.Histogram
 	connected  prometheus.GaugeFunc
+	busyHellos prometheus.CounterFunc
 }
 
-// newMetrics builds the registry; extra collectors (the governance
-// numbers) are registered with the hub's own.
-func newMetrics(connected func() float64, extra ...prometheus.Collector) *metrics {
+// newMetrics builds the registry: connected counts the open device
+// channels, busyHellos the hellos refused in a reconnect storm
+// (push.Hub.BusyHellos); extra collectors (the governance numbers) are
+// registered with the hub's own.
+func newMetrics(connected, busyHellos func() float64, extra ...prometheus.Collector) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.ackDelay = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "shiftgate_revocation_ack_seconds",
@@ -60,7 +63,11 @@ func newMetrics(connected func() float64, extra ...prometheus.Collector) *metric
 		Name: "shiftgate_kiosks_connected",
 		Help: "Kiosks with an open device channel.",
 	}, connected)
-	m.collectors = append([]prometheus.Collector{m.ackDelay, m.logins, m.loginTime, m.connected,
+	m.busyHellos = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "shiftgate_kiosk_hellos_refused_busy_total",
+		Help: "Kiosk hellos refused because the hub was working on as many as it takes at once (a reconnect storm); the kiosks retry with backoff.",
+	}, busyHellos)
+	m.collectors = append([]prometheus.Collector{m.ackDelay, m.logins, m.loginTime, m.connected, m.busyHellos,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})}, extra...)
 	m.reg.MustRegister(m.collectors...)
 	return m
