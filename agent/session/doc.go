@@ -80,8 +80,10 @@
 // user-session and persistent keyrings, which outlive its processes: a
 // Kerberos ticket cache (KEYRING:persistent, Fedora's default) or any key
 // an app stored there would otherwise be the next worker's apps'. A failure
-// fails the teardown. Without a session user they are left alone: they are
-// then the agent's user's.
+// fails the teardown; a keyring the apps revoked, let expire or took every
+// permission on is none, as no process of the user can use it any more.
+// Without a session user they are left alone: they are then the agent's
+// user's.
 //
 // With a session user, once the kill has succeeded, the teardown (and
 // End, and Cleanup) detaches the session's mounts before the wipe and the

@@ -56,14 +56,43 @@ func noKeyrings(err error) bool {
 	return errors.Is(err, syscall.ENOSYS) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EPERM)
 }
 
+// unusable reports whether err, from a thread with the user's real and
+// filesystem user IDs (clearKeyrings), says that the user's keyring named
+// cannot be used by the user: it is revoked or expired, or the user's
+// apps took away every permission on it. They may do any of that to their
+// user and user-session keyrings (they have every permission on them),
+// and the kernel then answers every use of them with ENOKEY, theirs and
+// the next session's apps' alike: until its garbage collector removes a
+// revoked or expired one (/proc/sys/kernel/keys/gc_delay, five minutes,
+// after that), for good one without permissions. There is nothing to
+// clear: a revoked keyring was emptied by the revocation, and what the
+// others hold nobody can reach through them. As an error it would fail
+// every teardown, and keep the kiosk locked, for as long.
+func unusable(err error) bool {
+	return errors.Is(err, syscall.ENOKEY) || errors.Is(err, syscall.EKEYREVOKED) || errors.Is(err, syscall.EKEYEXPIRED)
+}
+
 // onNewThread runs f on an OS thread of its own, which ends with it: f
 // changes the thread's credentials (its session keyring, its real user
 // ID), which no other goroutine must run with. A goroutine that exits
-// locked to its thread takes the thread with it.
+// locked to its thread takes the thread with it, except the main thread:
+// Go parks that one for good instead, credentials and all, and the main
+// thread's are those the kernel checks when another process signals the
+// agent (with the session user's real user ID, that user's apps could
+// stop or kill it). The new goroutine is run by the caller's thread as a
+// rule, which may be the main one: there, it keeps the main thread (a
+// locked thread runs no other goroutine) while f runs on another, and
+// gives it back unchanged.
 func onNewThread(f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: see above
+		runtime.LockOSThread() // never unlocked once f has run: see above
+		if syscall.Gettid() == syscall.Getpid() {
+			err := onNewThread(f)
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
 		errc <- f()
 	}()
 	return <-errc
@@ -87,7 +116,11 @@ func startInNewKeyring(start func() error) error {
 // still running could add keys back. The user and user-session keyrings
 // are named by the caller's real user ID, so the clearing runs on a
 // thread of its own whose real user ID is uid (its effective one stays
-// root's); the persistent keyring root may name by user ID.
+// root's); the persistent keyring root may name by user ID. The thread's
+// filesystem user ID, which the kernel checks a key's permissions
+// against, is uid too: the user's apps may change the permissions of its
+// user and user-session keyrings (to the owner's alone, say), and the
+// thread must see them as the next worker's apps will, the owner's.
 func clearKeyrings(uid uint32) error {
 	return onNewThread(func() error {
 		var errs []error
@@ -105,11 +138,18 @@ func clearKeyrings(uid uint32) error {
 			// keyrings would be the agent's user's.
 			return errors.Join(append(errs, fmt.Errorf("clear the keyrings of uid %d: setresuid: %w", uid, errno))...)
 		}
+		// setfsuid returns the filesystem user ID it found, never an
+		// error; given an invalid ID (-1), it changes nothing.
+		syscall.RawSyscall(sysSetfsuid, uintptr(uid), 0, 0)
+		if fsuid, _, _ := syscall.RawSyscall(sysSetfsuid, ^uintptr(0), 0, 0); uint32(fsuid) != uid {
+			// unusable below would not be what the user's apps see.
+			return errors.Join(append(errs, fmt.Errorf("clear the keyrings of uid %d: setfsuid left %d", uid, uint32(fsuid)))...)
+		}
 		for _, k := range []struct {
 			id   int
 			name string
 		}{{keySpecUserKeyring, "user"}, {keySpecUserSessionKeyring, "user-session"}} {
-			if _, err := keyctl(keyctlClear, special(k.id), 0); err != nil && !noKeyrings(err) {
+			if _, err := keyctl(keyctlClear, special(k.id), 0); err != nil && !noKeyrings(err) && !unusable(err) {
 				errs = append(errs, fmt.Errorf("clear the %s keyring of uid %d: %w", k.name, uid, err))
 			}
 		}

@@ -4,5 +4,9 @@ package session
 
 import "syscall"
 
-// sysSetresuid is setresuid with 32-bit user IDs.
-const sysSetresuid = syscall.SYS_SETRESUID
+// sysSetresuid and sysSetfsuid are setresuid and setfsuid with 32-bit
+// user IDs.
+const (
+	sysSetresuid = syscall.SYS_SETRESUID
+	sysSetfsuid  = syscall.SYS_SETFSUID
+)

@@ -4,6 +4,10 @@ package session
 
 import "syscall"
 
-// sysSetresuid is setresuid with 32-bit user IDs: SYS_SETRESUID takes
-// 16-bit ones on these architectures.
-const sysSetresuid = syscall.SYS_SETRESUID32
+// sysSetresuid and sysSetfsuid are setresuid and setfsuid with 32-bit
+// user IDs: SYS_SETRESUID and SYS_SETFSUID take 16-bit ones on these
+// architectures.
+const (
+	sysSetresuid = syscall.SYS_SETRESUID32
+	sysSetfsuid  = syscall.SYS_SETFSUID32
+)
