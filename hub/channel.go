@@ -84,8 +84,14 @@ func (c *channel) Admit(ctx context.Context, deviceID string, _ wire.Hello) erro
 // none).
 func (c *channel) admit(ctx context.Context, deviceID string) (d store.Device, end time.Time, err error) {
 	d, err = c.s.st.GetDevice(ctx, deviceID)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return d, end, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is not enrolled", Err: err}
+	case err != nil:
+		// The store failed (busy, say): the kiosk is not told it is not
+		// enrolled, which an operator would chase; an internal error,
+		// which the agent retries with its backoff.
+		return d, end, fmt.Errorf("read device %s: %w", deviceID, err)
 	}
 	if d.State != store.DeviceActive {
 		return d, end, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}

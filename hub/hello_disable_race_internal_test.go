@@ -3,6 +3,8 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -101,5 +103,38 @@ func TestHelloRacingDisable(t *testing.T) {
 	wg.Wait()
 	if welcomedAfter > 0 {
 		t.Errorf("%d hellos welcomed after the kiosk's disable had returned, want none", welcomedAfter)
+	}
+}
+
+// busyDevices is a store whose device reads fail as a database locked by
+// another process does.
+type busyDevices struct{ store.Store }
+
+func (busyDevices) GetDevice(context.Context, string) (store.Device, error) {
+	return store.Device{}, store.ErrBusy
+}
+
+// TestHelloStoreFailureIsNotUnenrolled: a hello whose device read fails
+// (the store busy) is refused as the hub's failure, which the agent
+// retries, not as "this kiosk is not enrolled", which is false and sends
+// an operator after the wrong problem.
+func TestHelloStoreFailureIsNotUnenrolled(t *testing.T) {
+	s := newHelloHub(t, "k1")
+	s.st = busyDevices{s.st}
+	ctx := channelCtx(t)
+	for name, err := range map[string]error{
+		"admit": s.channel.Admit(ctx, "k1", helloMsg),
+		"hello": func() error { _, err := s.channel.Hello(ctx, "k1", helloMsg); return err }(),
+	} {
+		if se := (*push.SafeError)(nil); err == nil || errors.As(err, &se) {
+			t.Errorf("%s with the store busy: %v, want an internal error", name, err)
+		}
+		if !errors.Is(err, store.ErrBusy) {
+			t.Errorf("%s with the store busy: %v, want it to wrap store.ErrBusy", name, err)
+		}
+	}
+	s.st = s.st.(busyDevices).Store
+	if err := s.channel.Admit(ctx, "nobody", helloMsg); !strings.Contains(fmt.Sprint(err), "not enrolled") {
+		t.Errorf("admit of an unknown kiosk: %v, want not enrolled", err)
 	}
 }
