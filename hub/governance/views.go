@@ -52,6 +52,18 @@ func (p *Progress) add(it store.ReviewItem, due time.Time) {
 	}
 }
 
+// addTally counts a reviewer's items as add counts each of them (but not
+// those escalated away: see reviewerTally.addTally).
+func (p *Progress) addTally(t store.ReviewTally) {
+	p.Total += t.Items
+	p.Kept += t.Kept
+	p.Revoked += t.Revoked
+	p.Pending += t.Items - t.Kept - t.Revoked // as add: what is neither kept nor revoked
+	p.Decided += t.Decided
+	p.DecidedOnTime += t.DecidedOnTime
+	p.Escalated += t.Escalated
+}
+
 func (p *Progress) finish() {
 	p.CompletionRate = ratio(p.Decided, p.Total)
 }
@@ -133,6 +145,15 @@ func (t reviewerTally) add(d *directory, it store.ReviewItem, due time.Time) {
 		from.Total++
 		from.EscalatedAway++
 	}
+}
+
+// addTally counts a reviewer's items of one campaign, counted by the
+// store, as add counts each of them.
+func (t reviewerTally) addTally(d *directory, c store.ReviewTally) {
+	r := t.of(d, c.ReviewerID)
+	r.Progress.addTally(c)
+	r.Total += c.EscalatedAway
+	r.EscalatedAway += c.EscalatedAway
 }
 
 // of returns the progress of reviewer id, new if need be.
@@ -292,40 +313,67 @@ func (v CampaignView) Page(p ItemPage) CampaignPage {
 }
 
 // CampaignItems returns one campaign with the page p of its items (see
-// CampaignPage); store.ErrNotFound if there is none. Only the page's items
-// are shown: the users of the others are not read.
+// CampaignPage); store.ErrNotFound if there is none. The store reads the
+// page, the number of the items p selects and the counts of every item
+// (store.ListCampaignItems): a page costs its own items and counts, not
+// the whole campaign read and decoded, and only the users the answer
+// names are read: the page's and the reviewers'.
 func (s *Service) CampaignItems(ctx context.Context, id string, p ItemPage) (CampaignPage, error) {
 	p = p.normalized()
+	q := store.CampaignItemQuery{CampaignID: id, Offset: p.StartIndex - 1, Limit: p.Count}
+	switch p.Decision {
+	case "":
+	case FilterPending:
+		q.Decision = store.ReviewPending
+	case DecisionKeep:
+		q.Decision = store.ReviewKeep
+	case DecisionRevoke:
+		q.Decision = store.ReviewRevoke
+	case FilterDecided:
+		q.Decided = true
+	default:
+		return CampaignPage{}, invalid("decision %q: want pending, decided, keep or revoke", clipQuote(p.Decision))
+	}
 	c, err := s.cfg.Store.GetCampaign(ctx, id)
 	if err != nil {
 		return CampaignPage{}, err
 	}
-	items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: id})
+	page, err := s.cfg.Store.ListCampaignItems(ctx, q)
 	if err != nil {
 		return CampaignPage{}, err
 	}
-	var match []store.ReviewItem
-	for _, it := range items {
-		if p.matches(it.Decision.String()) {
-			match = append(match, it)
-		}
+	ids := itemUserIDs(page.Items, true)
+	for _, t := range page.Tallies {
+		ids = append(ids, t.ReviewerID)
 	}
-	from, to := p.bounds(len(match))
-	page := match[from:to]
-	d, err := loadDirectory(ctx, s.cfg.Store)
+	// Each once: usersOnly reads a deleted user again for each mention.
+	slices.Sort(ids)
+	d, err := usersOnly(ctx, s.cfg.Store, slices.Compact(ids)...)
 	if err != nil {
-		return CampaignPage{}, err
-	}
-	// Every item's reviewers, for Reviewers; the page's users too.
-	if err := d.readDeleted(ctx, append(itemUserIDs(items, false), itemUserIDs(page, true)...)...); err != nil {
 		return CampaignPage{}, fmt.Errorf("campaign %s: %w", id, err)
 	}
-	out := CampaignPage{CampaignView: s.view(d, c, items, false, s.now()), Items: make([]ItemView, len(page)),
-		TotalResults: len(match), StartIndex: p.StartIndex, ItemsPerPage: len(page)}
-	for i, it := range page {
+	out := CampaignPage{CampaignView: s.talliedView(d, c, page.Tallies, s.now()), Items: make([]ItemView, len(page.Items)),
+		TotalResults: page.Total, StartIndex: p.StartIndex, ItemsPerPage: len(page.Items)}
+	for i, it := range page.Items {
 		out.Items[i] = itemView(d, it)
 	}
 	return out, nil
+}
+
+// talliedView is view, without items, of a campaign whose items the
+// store counted (store.CampaignItems.Tallies) rather than returned: the
+// same progress and reviewers, summed from each reviewer's counts.
+func (s *Service) talliedView(d *directory, c store.Campaign, ts []store.ReviewTally, now time.Time) CampaignView {
+	v := CampaignView{ID: c.ID, Name: c.Name, Scope: c.Scope, DefaultKey: c.DefaultKey, Due: c.Due, Created: c.Created, CreatedBy: c.CreatedBy}
+	tally := reviewerTally{}
+	for _, t := range ts {
+		v.Progress.addTally(t)
+		tally.addTally(d, t)
+	}
+	v.Progress.finish()
+	v.Overdue = v.Progress.Pending > 0 && !now.Before(c.Due)
+	v.Reviewers = tally.list()
+	return v
 }
 
 // itemUserIDs returns the IDs of the users that items name, for
@@ -350,33 +398,43 @@ type Overview struct {
 	Reviewers []ReviewerProgress `json:"reviewers"`
 }
 
-// Campaigns returns the overview. It reads the items one campaign at a
-// time and keeps only their counts: the items of every campaign ever run
-// would not fit in memory on a hub with years of reviews.
+// Campaigns returns the overview. The store counts each campaign's items
+// (store.ListCampaignItems, no page) rather than returning them: the
+// items of every campaign ever run would not fit in memory on a hub with
+// years of reviews, and reading them one campaign at a time still read
+// and decoded every one of them for each overview. Only the reviewers
+// are read of the hub's users.
 func (s *Service) Campaigns(ctx context.Context) (Overview, error) {
 	cs, err := s.cfg.Store.ListCampaigns(ctx)
 	if err != nil {
 		return Overview{}, err
 	}
-	d, err := loadDirectory(ctx, s.cfg.Store)
+	counts := make([][]store.ReviewTally, len(cs))
+	var ids []string
+	for i, c := range cs {
+		page, err := s.cfg.Store.ListCampaignItems(ctx, store.CampaignItemQuery{CampaignID: c.ID})
+		if err != nil {
+			return Overview{}, err
+		}
+		counts[i] = page.Tallies
+		for _, t := range page.Tallies {
+			ids = append(ids, t.ReviewerID)
+		}
+	}
+	// Each once: usersOnly reads a deleted user again for each mention.
+	slices.Sort(ids)
+	d, err := usersOnly(ctx, s.cfg.Store, slices.Compact(ids)...)
 	if err != nil {
-		return Overview{}, err
+		return Overview{}, fmt.Errorf("campaign reviewers: %w", err)
 	}
 	now := s.now()
 	out := Overview{Campaigns: make([]CampaignView, 0, len(cs))}
 	tally := reviewerTally{}
-	for _, c := range cs {
-		items, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: c.ID})
-		if err != nil {
-			return Overview{}, err
+	for i, c := range cs {
+		for _, t := range counts[i] {
+			tally.addTally(d, t)
 		}
-		if err := d.readDeleted(ctx, itemUserIDs(items, false)...); err != nil {
-			return Overview{}, fmt.Errorf("campaign %s: %w", c.ID, err)
-		}
-		for _, it := range items {
-			tally.add(d, it, c.Due)
-		}
-		out.Campaigns = append(out.Campaigns, s.view(d, c, items, false, now))
+		out.Campaigns = append(out.Campaigns, s.talliedView(d, c, counts[i], now))
 	}
 	out.Reviewers = tally.list()
 	return out, nil

@@ -94,6 +94,50 @@ type ReviewItemQuery struct {
 	OverdueAt time.Time
 }
 
+// CampaignItemQuery asks ListCampaignItems for a page of one campaign's
+// items, in ListReviewItems' order (Created, then ID: fixed for the
+// campaign's life, since decisions do not change it).
+type CampaignItemQuery struct {
+	CampaignID string
+	// Decision selects the items with that decision; 0 selects every item
+	// (and Decided the kept and revoked ones).
+	Decision ReviewDecision
+	// Decided selects the items decided either way (any Decision but
+	// ReviewPending); Decision must then be 0.
+	Decided bool
+	// Offset skips that many matches; Limit caps the page, and 0 reads no
+	// items at all (the counts only). A campaign over a large site has
+	// tens of thousands of items: there is no "every item" here, that is
+	// ListReviewItems.
+	Offset int
+	Limit  int
+}
+
+// ReviewTally counts the items of one campaign that one reviewer holds.
+type ReviewTally struct {
+	ReviewerID    string // "" the hub admins
+	Items         int    // the reviewer's items, whatever their decision
+	Kept          int    // ReviewKeep
+	Revoked       int    // ReviewRevoke
+	Decided       int    // any Decision but ReviewPending
+	DecidedOnTime int    // Decided, with Decided not after the campaign's Due
+	Escalated     int    // with a non-zero Escalated
+	// EscalatedAway counts the items escalated (Escalated non-zero) from
+	// this reviewer to another (EscalatedFrom is this reviewer, the
+	// ReviewerID another); they are not among Items.
+	EscalatedAway int
+}
+
+// CampaignItems is a page of a campaign's items (ListCampaignItems).
+type CampaignItems struct {
+	Items []ReviewItem // at most the query's Limit, from its Offset on
+	Total int          // every item the query selects, whatever the page
+	// Tallies counts every item of the campaign, whatever the query
+	// selects, by reviewer ordered by ID: each reviewer that holds an item
+	// or had one escalated away.
+	Tallies []ReviewTally
+}
+
 // GovernanceOps stores access reviews, and reads what risk findings and
 // the governance report need in one pass.
 type GovernanceOps interface {
@@ -107,6 +151,12 @@ type GovernanceOps interface {
 	// GetReviewItem returns one item; ErrNotFound if there is none.
 	GetReviewItem(ctx context.Context, id string) (ReviewItem, error)
 	ListReviewItems(ctx context.Context, q ReviewItemQuery) ([]ReviewItem, error)
+	// ListCampaignItems returns one page of a campaign's items, the number
+	// of the items the query selects and the campaign's tallies, all read
+	// from one snapshot (a decision committed meanwhile is in all or in
+	// none), at the cost of the page and of counts: not of every item
+	// read and decoded. An unknown campaign has no items.
+	ListCampaignItems(ctx context.Context, q CampaignItemQuery) (CampaignItems, error)
 	// UpdateReviewItem replaces the item with what fn returns (ID,
 	// CampaignID, UserID, Kind, Entitlement and Created are kept).
 	UpdateReviewItem(ctx context.Context, id string, fn func(ReviewItem) (ReviewItem, error)) (ReviewItem, error)

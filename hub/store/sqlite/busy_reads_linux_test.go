@@ -68,6 +68,7 @@ func TestBusyReadIsErrBusy(t *testing.T) {
 	shortReadTimeout(t, db, 50*time.Millisecond)
 
 	page := store.UserQuery{Offset: 1, Limit: 1} // read in one transaction, with a count
+	items := store.CampaignItemQuery{CampaignID: "c", Limit: 1}
 	reads := map[string]func(st store.Ops) error{
 		"GetUser":             func(st store.Ops) error { _, err := st.GetUser(ctx, "u"); return err },
 		"ListUsers":           func(st store.Ops) error { _, _, err := st.ListUsers(ctx, store.UserQuery{}); return err },
@@ -108,6 +109,7 @@ func TestBusyReadIsErrBusy(t *testing.T) {
 		"ListCampaigns":           func(st store.Ops) error { _, err := st.ListCampaigns(ctx); return err },
 		"GetReviewItem":           func(st store.Ops) error { _, err := st.GetReviewItem(ctx, "i"); return err },
 		"ListReviewItems":         func(st store.Ops) error { _, err := st.ListReviewItems(ctx, store.ReviewItemQuery{}); return err },
+		"ListCampaignItems":       func(st store.Ops) error { _, err := st.ListCampaignItems(ctx, items); return err },
 		"ListActiveCredentials":   func(st store.Ops) error { _, err := st.ListActiveCredentials(ctx); return err },
 		"GetConsoleAccount":       func(st store.Ops) error { _, err := st.GetConsoleAccount(ctx, "a"); return err },
 		"GetConsoleAccountByName": func(st store.Ops) error { _, err := st.GetConsoleAccountByName(ctx, "ann"); return err },

@@ -595,8 +595,19 @@ func pageTotal(n, offset, limit int) (total int, ok bool) {
 // Its errors, the count's among them, are marked by unavailable, as
 // queryAll's are.
 func oneSnapshot(ctx context.Context, q querier, offset, limit int, fn func(q querier) error) error {
+	if offset <= 0 && limit <= 0 {
+		return unavailable(fn(q))
+	}
+	return snapshot(ctx, q, fn)
+}
+
+// snapshot runs fn, which reads through q in several statements, so that
+// they all read one snapshot of the database: in one read transaction on
+// the reader pool, and in q itself when q is a transaction already. Its
+// errors are marked by unavailable, as oneSnapshot's are.
+func snapshot(ctx context.Context, q querier, fn func(q querier) error) error {
 	pool, ok := q.(*sql.DB)
-	if !ok || (offset <= 0 && limit <= 0) {
+	if !ok {
 		return unavailable(fn(q))
 	}
 	tx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})

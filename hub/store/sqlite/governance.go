@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -152,6 +153,107 @@ func (o ops) ListReviewItems(ctx context.Context, rq store.ReviewItemQuery) ([]s
 		return nil, fmt.Errorf("list review items: %w", err)
 	}
 	return its, nil
+}
+
+// schemaReviewItemPages indexes a campaign's items by decision in the
+// order they are paged (Created, then ID), so that a page of the pending,
+// kept or revoked items, or of the decided ones, and their count, read
+// the index from the page on rather than every item of the campaign: the
+// campaign index alone serves the order but not the filter, and found
+// the pending items of a campaign decided up to its last thousand by
+// reading the decided tens of thousands before them, row by row.
+const schemaReviewItemPages = `
+CREATE INDEX review_items_campaign_decision ON review_items (campaign_id, decision, created, id);
+CREATE INDEX review_items_campaign_decided ON review_items (campaign_id, created, id) WHERE decision != 1;
+`
+
+// campaignItemsWhere returns the condition and arguments that select the
+// items q asks for. The decided ones are spelled like
+// review_items_campaign_decided's condition, which is what lets the
+// planner use it.
+func campaignItemsWhere(q store.CampaignItemQuery) (string, []any) {
+	switch {
+	case q.Decided:
+		return "campaign_id = ? AND decision != 1", []any{q.CampaignID}
+	case q.Decision != 0:
+		return "campaign_id = ? AND decision = ?", []any{q.CampaignID, int64(q.Decision)}
+	}
+	return "campaign_id = ?", []any{q.CampaignID}
+}
+
+// campaignTallies counts a campaign's items by reviewer, and those
+// escalated away by the reviewer they were escalated from (the second
+// part of the union, its counts other than the last zero), in one pass
+// each over the campaign's range of review_items_campaign: named, so that
+// the planner does not trade that range for review_items_reviewer, which
+// is in GROUP BY's order but holds the items of every campaign. A
+// decision is on time when made no later than the campaign's due, to the
+// nanosecond, as both are stored.
+const campaignTallies = `
+SELECT reviewer_id, COUNT(*), SUM(decision = 2), SUM(decision = 3), SUM(decision != 1),
+	SUM(decision != 1 AND decided <= (SELECT due FROM review_campaigns WHERE id = ?1)), SUM(escalated != 0), 0
+FROM review_items INDEXED BY review_items_campaign WHERE campaign_id = ?1 GROUP BY reviewer_id
+UNION ALL
+SELECT escalated_from, 0, 0, 0, 0, 0, 0, COUNT(*)
+FROM review_items INDEXED BY review_items_campaign WHERE campaign_id = ?1 AND escalated != 0 AND escalated_from != reviewer_id
+GROUP BY escalated_from`
+
+func (o ops) ListCampaignItems(ctx context.Context, cq store.CampaignItemQuery) (store.CampaignItems, error) {
+	if cq.Decided && cq.Decision != 0 {
+		return store.CampaignItems{}, fmt.Errorf("list items of campaign %s: both Decided and Decision %s", cq.CampaignID, cq.Decision)
+	}
+	cond, args := campaignItemsWhere(cq)
+	out := store.CampaignItems{Items: []store.ReviewItem{}}
+	err := snapshot(ctx, o.read, func(q querier) error {
+		// No LIMIT, no read: page would read every item for a limit of 0.
+		if cq.Limit > 0 {
+			clause, pageArgs := page(cq.Offset, cq.Limit)
+			its, err := queryAll(ctx, q, scanReviewItem, `SELECT `+reviewItemCols+` FROM review_items WHERE `+cond+`
+				ORDER BY created, id`+clause, append(args, pageArgs...)...)
+			if err != nil {
+				return err
+			}
+			out.Items = append(out.Items, its...)
+		}
+		var ok bool
+		if out.Total, ok = pageTotal(len(out.Items), cq.Offset, cq.Limit); !ok || cq.Limit <= 0 {
+			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM review_items WHERE `+cond, args...).Scan(&out.Total); err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+		}
+		tallies, err := queryAll(ctx, q, func(s scanner) (store.ReviewTally, error) {
+			var t store.ReviewTally
+			err := s.Scan(&t.ReviewerID, &t.Items, &t.Kept, &t.Revoked, &t.Decided, &t.DecidedOnTime, &t.Escalated, &t.EscalatedAway)
+			return t, err
+		}, campaignTallies, cq.CampaignID)
+		if err != nil {
+			return fmt.Errorf("tally: %w", err)
+		}
+		out.Tallies = mergeTallies(tallies)
+		return nil
+	})
+	if err != nil {
+		return store.CampaignItems{}, fmt.Errorf("list items of campaign %s: %w", cq.CampaignID, err)
+	}
+	return out, nil
+}
+
+// mergeTallies adds up the rows of campaignTallies by reviewer: a
+// reviewer with items and some escalated away has one of each. Ordered by
+// reviewer ID.
+func mergeTallies(rows []store.ReviewTally) []store.ReviewTally {
+	slices.SortStableFunc(rows, func(a, b store.ReviewTally) int { return strings.Compare(a.ReviewerID, b.ReviewerID) })
+	out := make([]store.ReviewTally, 0, len(rows))
+	for _, r := range rows {
+		if n := len(out); n > 0 && out[n-1].ReviewerID == r.ReviewerID {
+			t := &out[n-1]
+			t.Items, t.Kept, t.Revoked, t.Decided = t.Items+r.Items, t.Kept+r.Kept, t.Revoked+r.Revoked, t.Decided+r.Decided
+			t.DecidedOnTime, t.Escalated, t.EscalatedAway = t.DecidedOnTime+r.DecidedOnTime, t.Escalated+r.Escalated, t.EscalatedAway+r.EscalatedAway
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func (o ops) UpdateReviewItem(ctx context.Context, id string, fn func(store.ReviewItem) (store.ReviewItem, error)) (store.ReviewItem, error) {

@@ -39,6 +39,7 @@ func migrations() []migration {
 		{name: "audit records numbered from 1", sql: schemaAuditFloor},
 		{name: "credentials whose model no attestation proved", sql: schemaCredentialModelProof},
 		{name: "API tokens record the console account that made them", sql: schemaTokenMaker},
+		{name: "review items paged by decision", sql: schemaReviewItemPages},
 	}
 }
 

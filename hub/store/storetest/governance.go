@@ -152,3 +152,64 @@ func testActiveCredentials(t *testing.T, s store.Store) {
 		checkUTC(t, "active credential", c.Created, c.LastUsed)
 	}
 }
+
+// testCampaignItems: ListCampaignItems pages one campaign's items in
+// ListReviewItems' order (Created, then ID), filtered by decision, with
+// the number the filter selects and the whole campaign's tallies by
+// reviewer, whatever the page.
+func testCampaignItems(t *testing.T, s store.Store) {
+	c := campaign("c1", "", 1) // due at(25)
+	item := func(id string, h int, reviewer string, d store.ReviewDecision, decided int) store.ReviewItem {
+		it := reviewItem(id, c.ID, "u-"+id, reviewer, h)
+		if d != store.ReviewPending {
+			it.Decision, it.Decided, it.DecidedBy = d, at(decided), "token:t"
+		}
+		return it
+	}
+	a := item("a", 1, "m1", store.ReviewPending, 0)
+	b := item("b", 1, "m1", store.ReviewKeep, 25)  // at the due date: on time
+	cc := item("c", 2, "", store.ReviewRevoke, 26) // late
+	d := item("d", 2, "m2", store.ReviewPending, 0)
+	d.Escalated, d.EscalatedFrom = at(30), "m1" // away from m1
+	e := item("e", 3, "m1", store.ReviewKeep, 2)
+	e.Escalated, e.EscalatedFrom = at(30), "m1" // back to m1 itself
+	// Stored out of order: the order is the store's.
+	must[store.Campaign](t, "create c1")(s.CreateCampaign(t.Context(), c, []store.ReviewItem{e, d, cc, b, a}))
+	must[store.Campaign](t, "create c2")(s.CreateCampaign(t.Context(), campaign("c2", "", 0), []store.ReviewItem{reviewItem("x", "c2", "u1", "m1", 0)}))
+	tallies := []store.ReviewTally{
+		{ReviewerID: "", Items: 1, Revoked: 1, Decided: 1},
+		{ReviewerID: "m1", Items: 3, Kept: 2, Decided: 2, DecidedOnTime: 2, Escalated: 1, EscalatedAway: 1},
+		{ReviewerID: "m2", Items: 1, Escalated: 1},
+	}
+	for _, tc := range []struct {
+		name  string
+		q     store.CampaignItemQuery
+		want  []store.ReviewItem
+		total int
+	}{
+		{"first page", store.CampaignItemQuery{Limit: 2}, []store.ReviewItem{a, b}, 5},
+		{"second page", store.CampaignItemQuery{Offset: 2, Limit: 2}, []store.ReviewItem{cc, d}, 5},
+		{"last page", store.CampaignItemQuery{Offset: 4, Limit: 2}, []store.ReviewItem{e}, 5},
+		{"past the end", store.CampaignItemQuery{Offset: 9, Limit: 2}, nil, 5},
+		{"counts only", store.CampaignItemQuery{}, nil, 5},
+		{"pending", store.CampaignItemQuery{Decision: store.ReviewPending, Limit: 10}, []store.ReviewItem{a, d}, 2},
+		{"kept, second", store.CampaignItemQuery{Decision: store.ReviewKeep, Offset: 1, Limit: 10}, []store.ReviewItem{e}, 2},
+		{"decided, first", store.CampaignItemQuery{Decided: true, Limit: 1}, []store.ReviewItem{b}, 3},
+		{"revoked, counts only", store.CampaignItemQuery{Decision: store.ReviewRevoke}, nil, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.q.CampaignID = c.ID
+			got := must[store.CampaignItems](t, "list")(s.ListCampaignItems(t.Context(), tc.q))
+			diff(t, "items", tc.want, got.Items)
+			if got.Total != tc.total {
+				t.Errorf("total = %d, want %d", got.Total, tc.total)
+			}
+			diff(t, "tallies", tallies, got.Tallies)
+		})
+	}
+	got := must[store.CampaignItems](t, "list unknown")(s.ListCampaignItems(t.Context(), store.CampaignItemQuery{CampaignID: "nope", Limit: 10}))
+	diff(t, "unknown campaign", store.CampaignItems{}, got)
+	if _, err := s.ListCampaignItems(t.Context(), store.CampaignItemQuery{CampaignID: c.ID, Decided: true, Decision: store.ReviewKeep, Limit: 1}); err == nil {
+		t.Error("Decided with a Decision: no error")
+	}
+}

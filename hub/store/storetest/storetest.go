@@ -92,6 +92,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SessionExpiry", testSessionExpiry},
 		{"Campaigns", testCampaigns},
 		{"CampaignRollback", testCampaignRollback},
+		{"CampaignItems", testCampaignItems},
 		{"ActiveCredentials", testActiveCredentials},
 		{"ConsoleAccounts", testConsoleAccounts},
 		{"ConsoleCredentials", testConsoleCredentials},
