@@ -18,52 +18,119 @@ import (
 // (a filtered replace, a remove by listed values, a replace of the whole
 // list, a value object), or one that fails (a replace of a member that is
 // not there, a member without a value), which must fail the whole PATCH.
+//
+// The operations name one list in several spellings (plain, in another
+// case, qualified by its schema's URN), which must share one index; and
+// besides the removes the index makes (patchRuns.remove) come the ones it
+// must leave to the filter, between and on the same lists: a clause on a
+// boolean or a number (which fails), ne, co, and, or, a filtered
+// sub-attribute, a null in a replace's value object (with the extension
+// itself unassigned in the same object), and values with quotes,
+// backslashes and \u escapes, which the path fast path leaves to the
+// parser.
 func alternatingSequence(seed uint64, n int, group bool) []byte {
 	r := rand.New(rand.NewPCG(seed, 11))
 	pick := func(s ...string) string { return s[r.IntN(len(s))] }
 	ext := ShiftgateUserURN
+	members := func() string { return pick("members", "members", "Members", GroupURN+":members") }
+	emails := func() string { return pick("emails", "emails", "EMAILS", UserURN+":emails") }
+	sites := func() string {
+		return pick(ext+":sites", ext+":sites", ext+":SITES", strings.ToLower(ext)+":sites")
+	}
+	// A display as a filter compares it, and as a JSON value carries it:
+	// a quote, a backslash, and a quote escaped as \u0022.
+	display := func() (filterText, jsonValue string) {
+		switch r.IntN(3) {
+		case 0:
+			return `q\\\"q`, `q\"q`
+		case 1:
+			return `b\\\\s`, `b\\s`
+		}
+		return `q\\u0022q`, `q\"q`
+	}
 	var ops []string
 	for range n {
 		var op string
-		k := r.IntN(20)
+		k := r.IntN(24)
 		switch {
 		case group && k < 8:
 			var vals []string
 			for range 1 + r.IntN(2) {
-				vals = append(vals, fmt.Sprintf(`{"value":"%s%d"%s}`, pick("u", "U"), r.IntN(12), pick("", `,"display":"x"`, `,"display":"Y"`)))
+				d := pick("", `,"display":"x"`, `,"display":"Y"`)
+				if r.IntN(4) == 0 {
+					_, v := display()
+					d = `,"display":"` + v + `"`
+				}
+				vals = append(vals, fmt.Sprintf(`{"value":"%s%d"%s}`, pick("u", "U"), r.IntN(12), d))
 			}
-			op = `{"op":"add","path":"members","value":[` + strings.Join(vals, ",") + `]}`
+			op = `{"op":"` + pick("add", "Add") + `","path":"` + members() + `","value":[` + strings.Join(vals, ",") + `]}`
 		case group && k < 15:
-			op = fmt.Sprintf(`{"op":"remove","path":"members[value eq \"%s%d\"]"}`, pick("u", "U"), r.IntN(12))
+			op = fmt.Sprintf(`{"op":"remove","path":"%s[%s %s \"%s%d\"]"}`, members(), pick("value", "Value"), pick("eq", "EQ"), pick("u", "U"), r.IntN(12))
 		case group && k < 17:
-			op = fmt.Sprintf(`{"op":"remove","path":"members[display eq \"%s\"]"}`, pick("x", "X", "y"))
+			f, _ := display()
+			op = fmt.Sprintf(`{"op":"remove","path":"%s[display eq \"%s\"]"}`, members(), pick("x", "X", "y", f))
 		case group && k < 18:
 			op = fmt.Sprintf(`{"op":"replace","path":"members[value eq \"u%d\"].display","value":"d"}`, r.IntN(12))
 		case group && k < 19:
 			op = fmt.Sprintf(`{"op":"remove","path":"members","value":[{"value":"u%d"}]}`, r.IntN(12))
-		case group:
+		case group && k < 20:
 			op = pick(`{"op":"add","value":{"members":[{"value":"u1"}]}}`, `{"op":"replace","path":"members","value":[{"value":"u2"},{"value":"u3"}]}`,
 				`{"op":"add","path":"members","value":[{"display":"no value"}]}`)
+		case group && k < 21:
+			v := fmt.Sprintf("u%d", r.IntN(12))
+			op = pick(`{"op":"remove","path":"`+members()+`[value eq \"`+v+`\" or value eq \"u1\"]"}`,
+				`{"op":"remove","path":"`+members()+`[value eq \"`+v+`\" and display eq \"x\"]"}`,
+				`{"op":"remove","path":"`+members()+`[value ne \"`+v+`\"]"}`,
+				`{"op":"remove","path":"`+members()+`[value co \"`+v+`\"]"}`)
+		case group && k < 22:
+			op = fmt.Sprintf(`{"op":"replace","value":{"%s[value eq \"u%d\"]":null}}`, members(), r.IntN(12))
+		case group && k < 23:
+			op = fmt.Sprintf(`{"op":"remove","path":"%s[value eq \"u%d\"].display"}`, members(), r.IntN(12))
+		case group:
+			op = pick(`{"op":"remove","path":"members[value eq 5]"}`, `{"op":"remove","path":"members[type eq \"User\"]"}`,
+				`{"op":"replace","path":"displayName","value":"H"}`, `{"op":"replace","path":"displayName","value":"H"}`)
 		case k < 5:
-			op = fmt.Sprintf(`{"op":"add","path":"emails","value":[{"value":"%s%d@example.com","type":%q%s}]}`,
-				pick("a", "A"), r.IntN(8), pick("work", "home"), pick("", "", `,"primary":true`))
+			d := pick("", "", `,"primary":true`)
+			if r.IntN(5) == 0 {
+				_, v := display()
+				d = `,"display":"` + v + `"`
+			}
+			op = fmt.Sprintf(`{"op":"add","path":"%s","value":[{"value":"%s%d@example.com","type":%q%s}]}`,
+				emails(), pick("a", "A"), r.IntN(8), pick("work", "home"), d)
 		case k < 9:
-			op = fmt.Sprintf(`{"op":"remove","path":"emails[value eq \"%s%d@example.com\"]"}`, pick("a", "A"), r.IntN(8))
+			op = fmt.Sprintf(`{"op":"remove","path":"%s[%s eq \"%s%d@example.com\"]"}`, emails(), pick("value", "VALUE"), pick("a", "A"), r.IntN(8))
 		case k < 10:
-			op = fmt.Sprintf(`{"op":"remove","path":"emails[type eq \"%s\"]"}`, pick("work", "Home"))
+			op = fmt.Sprintf(`{"op":"remove","path":"%s[type eq \"%s\"]"}`, emails(), pick("work", "Home"))
 		case k < 13:
-			op = fmt.Sprintf(`{"op":"add","path":"%s:sites","value":["%s-%d"]}`, ext, pick("site", "SITE"), r.IntN(8))
+			op = fmt.Sprintf(`{"op":"add","path":"%s","value":["%s-%d"]}`, sites(), pick("site", "SITE"), r.IntN(8))
 		case k < 17:
-			op = fmt.Sprintf(`{"op":"remove","path":"%s:sites[value eq \"%s-%d\"]"}`, ext, pick("site", "Site"), r.IntN(8))
+			op = fmt.Sprintf(`{"op":"remove","path":"%s[%s eq \"%s-%d\"]"}`, sites(), pick("value", "Value"), pick("site", "Site"), r.IntN(8))
 		case k < 18:
 			op = fmt.Sprintf(`{"op":"replace","path":"emails[value eq \"a%d@example.com\"].primary","value":true}`, r.IntN(8))
 		case k < 19:
 			op = pick(`{"op":"replace","value":{"`+ext+`":null}}`, `{"op":"remove","path":"`+ext+`:sites","value":["site-1"]}`,
 				`{"op":"add","value":{"emails":[{"value":"a1@example.com"}],"`+ext+`:sites":["site-2"]}}`)
-		default:
+		case k < 20:
 			op = pick(`{"op":"replace","path":"emails[value eq \"nobody@example.com\"]","value":{"display":"x"}}`,
 				`{"op":"replace","path":"emails","value":[{"value":"a2@example.com","primary":true}]}`,
 				`{"op":"remove","path":"emails[value eq \"a3@example.com\"].display"}`)
+		case k < 21:
+			f, _ := display()
+			op = pick(`{"op":"remove","path":"`+emails()+`[display eq \"`+f+`\"]"}`,
+				`{"op":"remove","path":"`+emails()+`[primary eq `+pick("true", "false", `\"true\"`)+`]"}`,
+				`{"op":"remove","path":"`+emails()+`[value eq \"a1@example.com\" or type eq \"home\"]"}`,
+				`{"op":"remove","path":"`+sites()+`[value `+pick("ne", "sw")+` \"site-1\"]"}`)
+		case k < 22:
+			// In a value object, the null of the filtered key (sorted
+			// before the extension's URN) and the extension's own null or
+			// object are made in one operation.
+			op = fmt.Sprintf(`{"op":"replace","value":{"%s[value eq \"site-%d\"]":null%s}}`, sites(), r.IntN(8),
+				pick("", `,"`+ext+`":null`, `,"`+ext+`":{"sites":["site-9"]}`, `,"title":"t"`))
+		case k < 23:
+			op = fmt.Sprintf(`{"op":"replace","value":{"%s[value eq \"a%d@example.com\"]":null,"emails[type eq \"work\"].value":"a5@example.com"}}`, emails(), r.IntN(8))
+		default:
+			op = pick(`{"op":"remove","path":"`+sites()+`[value eq 5]"}`, `{"op":"remove","path":"`+ext+`"}`,
+				`{"op":"add","path":"emails[type eq \"work\"].value","value":"a6@example.com"}`)
 		}
 		ops = append(ops, op)
 	}
@@ -95,16 +162,19 @@ func checkSequential(t *testing.T, rt *ResourceType, res map[string]any, body []
 }
 
 // alternatingFixtures are the resources alternatingSequence's operations
-// are applied to: members, emails and sites that its values hit.
+// are applied to: members, emails and sites that its values hit, displays
+// with a quote and a backslash among them.
 func alternatingFixtures(t testing.TB) (user, group map[string]any) {
 	user, err := Normalize(UserResourceType(), mustJSON(t, `{"schemas":["`+UserURN+`"],"id":"u","userName":"u",
-	  "emails":[{"value":"a1@example.com","type":"work","primary":true},{"value":"A2@example.com","type":"home"}],
+	  "emails":[{"value":"a1@example.com","type":"work","primary":true},{"value":"A2@example.com","type":"home"},
+	    {"value":"a3@example.com","display":"q\"q"}],
 	  "`+ShiftgateUserURN+`":{"sites":["site-1","SITE-2","site-3"]}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	group, err = Normalize(GroupResourceType(), mustJSON(t, `{"schemas":["`+GroupURN+`"],"id":"g","displayName":"G",
-	  "members":[{"value":"u1","display":"x"},{"value":"U2"},{"value":"u3","display":"Y"},{"value":"u4"}]}`))
+	  "members":[{"value":"u1","display":"x"},{"value":"U2"},{"value":"u3","display":"Y"},{"value":"u4"},
+	    {"value":"u5","display":"q\"q"},{"value":"u6","display":"b\\s"}]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +196,13 @@ func TestApplyPatchAlternatingMatchesSequential(t *testing.T) {
 					rt, res = GroupResourceType(), group
 				}
 				total++
-				if checkSequential(t, rt, res, alternatingSequence(seed, n, isGroup)) {
+				body := alternatingSequence(seed, n, isGroup)
+				if _, err := ParsePatch(body); err != nil {
+					// checkSequential passes what does not parse: a
+					// generator's escaping slip would compare nothing.
+					t.Fatalf("%s\ngenerated PATCH does not parse: %v", body, err)
+				}
+				if checkSequential(t, rt, res, body) {
 					applied++
 				}
 			}
