@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/shiftgate/shiftgate/certs"
 	"github.com/shiftgate/shiftgate/hub"
@@ -24,20 +27,23 @@ import (
 // It holds the data directory's lock throughout, so it is refused while
 // a hub runs on DIR and no hub starts until it is done: a database
 // replaced under a running hub would be written on by it, through its
-// write-ahead log, which belongs to the old file. The backup is copied
-// into DIR (0600) and synced, and checked as backup checks it (SQLite's
-// quick_check, and its audit chain under DIR/audit.key, which must be
-// there: the hub refuses a trail without its key) before anything in DIR
-// changes. A database already there is never deleted: it is renamed to
-// hub.db.replaced-TIME with its -wal and -shm, which go first, so that
-// SQLite never reads the old log into the restored file. Then the copy
-// takes the name hub.db and the directory is synced.
-//
-// A backup of an older schema (an older build's) cannot be read by this
-// build before it is upgraded: it is put in place unchecked, upgraded as
-// the hub would upgrade it, and then checked; a failed check leaves it in
-// place and says how to put the replaced database back. A failure before
-// that, or ctx cancelled (Ctrl-C), leaves DIR as it was.
+// write-ahead log, which belongs to the old file. --from is opened once,
+// and what is copied is that descriptor's file as it was when opened. The
+// copy is made in DIR (0600; run as root, owned like the database it
+// replaces, or like DIR) and synced, and checked as backup checks it
+// (SQLite's quick_check, and its audit chain under DIR/audit.key, which
+// must be there: the hub refuses a trail without its key) before anything
+// in DIR changes. A backup of an older schema (an older build's) cannot
+// be read by this build before it is upgraded: the copy is upgraded as
+// the hub would upgrade it, in a directory of its own, and then checked.
+// A database already there is never deleted: its log is folded into it
+// under an exclusive lock (refused while another process, such as a CLI
+// command, has it open), and it is renamed to hub.db.replaced-TIME with
+// any -wal and -shm, which go first, so that SQLite never reads the old
+// log into the restored file. Then the copy takes the name hub.db and the
+// directory is synced. A failure before the renames, or ctx cancelled
+// (Ctrl-C), leaves DIR as it was; a crash during them leaves a whole
+// database as hub.db, the old one or the restored one.
 //
 // The keys and certificates are not in a backup: restore says which the
 // hub needs and DIR lacks. audit.head is left as it is: the hub records
@@ -53,9 +59,21 @@ func (e env) restore(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --from %s: %v", errUsage, *from, err)
 	}
-	if fi, err := os.Stat(src); err != nil {
+	// Opened once, and that descriptor is what is checked and copied:
+	// whoever can write the backup directory could otherwise put a FIFO
+	// (an open that never returns), a device (/dev/zero: a copy without
+	// end into DIR) or another file in its place between a check by name
+	// and the copy. O_NONBLOCK, so that opening a FIFO returns.
+	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
 		return fmt.Errorf("%w: --from: %v", errUsage, err)
-	} else if !fi.Mode().IsRegular() {
+	}
+	defer in.Close()
+	srcInfo, err := in.Stat()
+	if err != nil {
+		return fmt.Errorf("%w: --from: %v", errUsage, err)
+	}
+	if !srcInfo.Mode().IsRegular() {
 		return fmt.Errorf("%w: --from %s is not a file", errUsage, *from)
 	}
 	if fi, err := os.Stat(src + "-wal"); err == nil && fi.Size() > 0 {
@@ -69,7 +87,7 @@ func (e env) restore(ctx context.Context, args []string) error {
 	}
 	dbPath := filepath.Join(*data, hub.DBFile)
 	if di, err := os.Stat(dbPath); err == nil {
-		if si, _ := os.Stat(src); os.SameFile(di, si) {
+		if os.SameFile(di, srcInfo) {
 			return fmt.Errorf("%w: --from %s is the hub's database itself: give the file backup wrote", errUsage, *from)
 		}
 	}
@@ -92,6 +110,17 @@ func (e env) restore(ctx context.Context, args []string) error {
 		return err
 	}
 	defer lock.Close()
+	uid, gid, chown, err := ownerFor(dbPath, *data)
+	if err != nil {
+		return fmt.Errorf("restore failed: %w; nothing was changed", err)
+	}
+	if chown {
+		// A hub.lock this root process made would keep the hub's user
+		// from taking the lock (0600): the hub would not start.
+		if err := os.Lchown(filepath.Join(*data, lockFile), uid, gid); err != nil {
+			return fmt.Errorf("restore failed: give %s the hub's owner: %w; nothing was changed", lockFile, err)
+		}
+	}
 
 	fmt.Fprintf(e.stderr, "restoring %s to %s (hub.lock held: no hub starts meanwhile)\n", src, dbPath)
 	tmp, err := os.CreateTemp(*data, ".shiftgate-restore-*.tmp") // 0600
@@ -112,10 +141,12 @@ func (e env) restore(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("restore failed: %s: %w; nothing was changed", what, err)
 	}
-	if err := sameOwner(tmp, *data); err != nil {
-		return unchanged("give the copy the data directory's owner", err)
+	if chown {
+		if err := tmp.Chown(uid, gid); err != nil {
+			return unchanged("give the copy the hub's owner", err)
+		}
 	}
-	if err := copyFile(ctx, tmp, src); err != nil {
+	if err := copyFile(ctx, tmp, in, srcInfo.Size()); err != nil {
 		return unchanged("copy the backup", err)
 	}
 	if err := tmp.Close(); err != nil {
@@ -124,10 +155,23 @@ func (e env) restore(ctx context.Context, args []string) error {
 
 	keyFile := filepath.Join(*data, audit.KeyFile)
 	chain, older, err := e.checkRestore(ctx, tmpPath, key, keyFile, src)
+	if err == nil && older {
+		// Upgraded and checked away from hub.db, as the hub's start
+		// would upgrade it: a backup that fails its check then leaves DIR
+		// as it was, like any other.
+		chain, err = e.upgradeRestored(ctx, *data, tmpPath, key, keyFile)
+	}
 	if ctx.Err() != nil {
 		return unchanged("checking the backup", ctx.Err())
 	}
 	if err != nil {
+		return err
+	}
+
+	// The database in place is folded into one file first (and restore
+	// refused while another process has it open): the renames below then
+	// leave, at every instant, a whole database as hub.db.
+	if err := e.foldOld(ctx, dbPath); err != nil {
 		return err
 	}
 
@@ -144,14 +188,6 @@ func (e env) restore(ctx context.Context, args []string) error {
 		return fmt.Errorf("restore: sync %s: %w: a crash now could lose the restore; run restore again", *data, err)
 	}
 
-	if older {
-		// Upgraded now, under the lock, as the hub's start would, and
-		// only then readable by this build to check.
-		chain, err = e.upgradeRestored(ctx, *data, key, keyFile)
-		if err != nil {
-			return fmt.Errorf("%w; the restored database is in place%s", err, undoAside(aside, dbPath))
-		}
-	}
 	fmt.Fprintf(e.stdout, "restored: %s\nfrom: %s\naudit head: %s\n", dbPath, src, chain)
 	if aside != "" {
 		fmt.Fprintf(e.stdout, "replaced: %s (kept, with its -wal and -shm if it had them: delete it once the restored hub is checked)\n", aside)
@@ -165,39 +201,45 @@ func (e env) restore(ctx context.Context, args []string) error {
 		check = fmt.Sprintf(", then audit verify --data %s --anchor %s checks the restored trail", *data, chain.head)
 	}
 	fmt.Fprintf(e.stderr, "next: start the hub; its audit watch records the rollback in the trail (audit.alert, an error in the log once)%s; and have the identity provider send everything again (Entra ID: Restart provisioning; Okta: Force sync): leavers since the backup are active again until it does\n", check)
+	// The identity provider puts users right; nothing puts right what the
+	// hub's own operators changed since the backup, which is rolled back
+	// as well, the revocations among it.
+	fmt.Fprintf(e.stderr, "also rolled back: API tokens revoked since the backup work again (token list, token revoke), kiosks disabled since are enabled again (disable them in the console), and kiosks enrolled since are unknown (enroll them again)\n")
 	return nil
 }
 
-// sameOwner gives f the owner of the directory dir, when they differ
-// (restore run as root on the hub user's directory): the hub could not
-// open a database owned by another user.
-func sameOwner(f *os.File, dir string) error {
-	di, err := os.Stat(dir)
+// ownerFor is the owner the restored files must have for the hub to
+// open them, when restore runs as root (chown true): the owner of the
+// database they replace, or of dir when there is none. dir may be root's
+// with the hub's user owning the files in it, so the database's owner
+// comes first. Only root may give a file away; any other user restores
+// files of its own, as the ones it replaces.
+func ownerFor(db, dir string) (uid, gid int, chown bool, err error) {
+	if os.Geteuid() != 0 {
+		return 0, 0, false, nil
+	}
+	fi, err := os.Stat(db)
+	if errors.Is(err, fs.ErrNotExist) {
+		fi, err = os.Stat(dir)
+	}
 	if err != nil {
-		return err
+		return 0, 0, false, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		return err
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, 0, false, nil
 	}
-	d, ok1 := di.Sys().(*syscall.Stat_t)
-	o, ok2 := fi.Sys().(*syscall.Stat_t)
-	if !ok1 || !ok2 || (d.Uid == o.Uid && d.Gid == o.Gid) || os.Geteuid() != 0 {
-		// Only root may give a file away; any other user restores a
-		// directory it owns.
-		return nil
-	}
-	return f.Chown(int(d.Uid), int(d.Gid))
+	return int(st.Uid), int(st.Gid), true, nil
 }
 
-// copyFile copies the file at src into dst and syncs dst.
-func copyFile(ctx context.Context, dst *os.File, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if _, err := io.Copy(dst, ctxReader{ctx, in}); err != nil {
+// copyFile copies size bytes of in into dst and syncs dst. in is read
+// only as far as the size it had when opened: a file that grows
+// meanwhile is not followed without end, and one cut short fails.
+func copyFile(ctx context.Context, dst *os.File, in *os.File, size int64) error {
+	if _, err := io.CopyN(dst, ctxReader{ctx, in}, size); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("the file was cut short while it was read (%d bytes when opened)", size)
+		}
 		return err
 	}
 	return dst.Sync()
@@ -241,20 +283,100 @@ func (e env) checkRestore(ctx context.Context, path string, key []byte, keyFile,
 	return c, false, nil
 }
 
-// upgradeRestored upgrades the schema of the database restored in dir,
-// as the hub does as it starts, and checks its audit chain under key.
-func (e env) upgradeRestored(ctx context.Context, dir string, key []byte, keyFile string) (chainCheck, error) {
-	st, err := hub.OpenStore(ctx, dir)
+// upgradeRestored upgrades the schema of the copy at path, as the hub
+// does as it starts, and checks its audit chain under key. It does so as
+// the hub's database of a directory of its own inside dir (so on the same
+// file system), which is gone when it returns; the copy is back at path,
+// a single file, when it succeeds.
+func (e env) upgradeRestored(ctx context.Context, dir, path string, key []byte, keyFile string) (chainCheck, error) {
+	stage, err := os.MkdirTemp(dir, ".shiftgate-restore-*.upgrade") // 0700
 	if err != nil {
-		return chainCheck{}, fmt.Errorf("restore: upgrade the schema: %w", err)
+		return chainCheck{}, fmt.Errorf("restore failed: make a directory to upgrade the copy in %s: %w; nothing was changed", dir, err)
+	}
+	defer os.RemoveAll(stage)
+	staged := filepath.Join(stage, hub.DBFile)
+	if err := os.Rename(path, staged); err != nil {
+		return chainCheck{}, fmt.Errorf("restore failed: %w; nothing was changed", err)
+	}
+	c, err := e.upgradeStaged(ctx, stage, key, keyFile)
+	if err != nil {
+		return c, err
+	}
+	// Closed, the store has folded its log into the file and removed it;
+	// a log still there would be left out of the copy.
+	if fi, err := os.Stat(staged + "-wal"); err == nil && fi.Size() > 0 {
+		return chainCheck{}, fmt.Errorf("restore failed: the upgraded copy's write-ahead log was not folded into it; nothing was changed")
+	}
+	if err := os.Rename(staged, path); err != nil {
+		return chainCheck{}, fmt.Errorf("restore failed: %w; nothing was changed", err)
+	}
+	return c, nil
+}
+
+// upgradeStaged opens the store in stage, upgrading it, verifies its
+// trail, and closes it.
+func (e env) upgradeStaged(ctx context.Context, stage string, key []byte, keyFile string) (chainCheck, error) {
+	st, err := hub.OpenStore(ctx, stage)
+	if err != nil {
+		return chainCheck{}, fmt.Errorf("restore refused: upgrade the schema of the backup: %w; nothing was changed", err)
 	}
 	defer st.Close()
 	fmt.Fprintln(e.stderr, "schema upgraded")
 	c, err := e.verifyRestored(ctx, st, key, keyFile)
 	if err != nil {
-		return c, fmt.Errorf("restore: %w", err)
+		return c, fmt.Errorf("restore refused: %w; nothing was changed", err)
 	}
 	return c, nil
+}
+
+// foldOld folds the write-ahead log of the database at db, if there is
+// one, into the database file, so that the file alone is the whole
+// database: putAside renames the log aside first (so that SQLite never
+// reads the old log into the restored file), and a restore killed just
+// after that left a hub.db without the records its log held. It holds an
+// exclusive lock meanwhile, which also tells whether another process (a
+// CLI command, which takes no hub.lock, or a sqlite3 shell) has the
+// database open: renamed under it, such a process would go on writing to
+// the replaced file, and as it closes would delete DIR/hub.db-wal by
+// name, by then the restored database's log. Restore is refused then. A
+// database SQLite cannot read (the disk failed) is put aside as it is,
+// with its log.
+func (e env) foldOld(ctx context.Context, db string) error {
+	if _, err := os.Lstat(db); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	conn, err := sql.Open("sqlite3", "file:"+strings.ReplaceAll(db, "%", "%25")+"?_busy_timeout=2000")
+	if err != nil {
+		return fmt.Errorf("restore failed: open %s: %w; nothing was changed", db, err)
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	// Exclusive before the log is first opened: SQLite then takes an
+	// exclusive lock on the file, which any other connection's shared
+	// lock refuses, and keeps it until closed.
+	var busy, frames, done int
+	_, err = conn.ExecContext(ctx, "PRAGMA locking_mode = EXCLUSIVE")
+	if err == nil {
+		_, err = conn.ExecContext(ctx, "BEGIN EXCLUSIVE; COMMIT")
+	}
+	if err == nil {
+		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done)
+	}
+	var se sqlite3.Error
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("restore interrupted (fold %s's log into it): nothing was changed", db)
+	case busy != 0 || errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked):
+		return fmt.Errorf("restore refused: %s is in use by another process (a shiftgate-hub command, a sqlite3 shell): let it end first (a database replaced under it is written on by it, and it would delete the restored one's log); nothing was changed", db)
+	case err != nil:
+		fmt.Fprintf(e.stderr, "%s cannot be read (%v): it is put aside as it is, with its log\n", db, err)
+		return nil
+	}
+	// Closed, SQLite removes the log it emptied.
+	if err := conn.Close(); err != nil {
+		return fmt.Errorf("restore failed: close %s: %w; nothing was changed", db, err)
+	}
+	return nil
 }
 
 // verifyRestored verifies a restored trail under key (read from
