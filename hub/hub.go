@@ -169,6 +169,7 @@ type Server struct {
 	profiles map[string]*profiles.Profile
 	metrics  *metrics
 	gov      *governance.Service
+	govStats *governance.Collector // the governance numbers on /metrics
 	console  *console.Console
 	handler  http.Handler
 	seen     lastSeen
@@ -335,7 +336,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.metadata.logLoaded(md, cfg.Now(), cfg.Logger, "FIDO metadata loaded: allow-listed models it lists must be proven by their makers' attestation roots and be in good standing")
 		s.warnRuledOut(ctx, md)
 	}
-	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, func() float64 { return float64(s.push.BusyHellos()) }, s.gov.Collector(governance.MetricsMaxAge), metadataCollector{s.channel.rp},
+	s.govStats = s.gov.Collector(governance.MetricsMaxAge)
+	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, func() float64 { return float64(s.push.BusyHellos()) }, s.govStats, metadataCollector{s.channel.rp},
 		&tokenCollector{st: st, log: cfg.Logger}, watchCollector{s.watch})
 	if cfg.ConsoleMetrics == nil {
 		cfg.ConsoleMetrics = s.programMetrics
@@ -596,7 +598,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	// defer also stops the other schedulers.
 	watched := make(chan struct{})
 	go func() { defer close(watched); s.watch.Run(schedCtx, s.cfg.AuditWatch) }()
-	defer func() { stopSched(); <-watched }()
+	// The governance numbers are computed here, not in the scrape; like
+	// the watch, they read the store until they have ended.
+	counted := make(chan struct{})
+	go func() { defer close(counted); s.govStats.Run(schedCtx) }()
+	defer func() { stopSched(); <-watched; <-counted }()
 	srv.RegisterOnShutdown(s.console.Shutdown) // live-update streams would hold Shutdown open
 
 	errc := make(chan error, 1)

@@ -8,12 +8,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// MetricsMaxAge is how long /metrics reuses computed numbers: scrapes stay
-// cheap however often they come.
+// MetricsMaxAge is how long /metrics reuses computed numbers, and how often
+// the hub computes them in the background: scrapes stay cheap however often
+// they come.
 const MetricsMaxAge = 30 * time.Second
 
-// metricsTimeout bounds one computation during a scrape.
+// metricsTimeout bounds one computation.
 const metricsTimeout = 10 * time.Second
+
+// scrapeWait is how long a scrape that finds the numbers older than the
+// collector's maxAge waits for the computation it started. The numbers are
+// computed off the scrape, so a slow one on a large hub never holds a scrape
+// past Prometheus's timeout (10 s by default): a scrape that times out
+// marks the hub down and pages ShiftgateHubDown while the hub is fine. A
+// quick computation (a small hub, the first scrape after a start) is still
+// served fresh.
+const scrapeWait = time.Second
 
 // Metric descriptions; every name is prefixed shiftgate_.
 var (
@@ -42,50 +52,133 @@ var (
 		"When the governance numbers served were computed, as a Unix time (0 while none has been): at most every 30 s; a failed computation (logged) leaves the last good ones. Alert when it stops moving.", nil, nil)
 )
 
-// collector exports the four numbers, computed at most once per maxAge.
-type collector struct {
+// Collector exports the four numbers. They are computed off the scrape:
+// every maxAge while Run runs, and when a scrape finds them older than
+// maxAge (on the Service's clock), which then waits at most scrapeWait for
+// them: numbers asked for after a change (the first scrape after a
+// start, an operator checking) are fresh when they are quick to compute,
+// and never cost a scrape more than scrapeWait. A scrape serves the last
+// good numbers; a failed computation is logged and leaves them, with
+// shiftgate_governance_computed_timestamp_seconds saying when they were
+// computed (0 while none has been).
+type Collector struct {
 	s      *Service
 	maxAge time.Duration
+	// ctx is the parent of every computation; stop ends it (Run, when its
+	// context ends), so no computation outlives the hub that runs it.
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup // computations in flight
 
-	mu  sync.Mutex
-	at  time.Time
-	rep *Report
+	mu      sync.Mutex
+	at      time.Time // on the Service's clock, when rep's computation began
+	rep     *Report
+	busy    chan struct{} // closed when the computation in flight ends; nil when none
+	stopped bool
 }
 
-// Collector returns a Prometheus collector of the four numbers that
-// recomputes them at most once per maxAge (on the Service's clock). A
-// failed computation is logged and the last good numbers are served, with
-// shiftgate_governance_computed_timestamp_seconds saying when they were
-// computed.
-func (s *Service) Collector(maxAge time.Duration) prometheus.Collector {
-	return &collector{s: s, maxAge: maxAge}
+// Collector returns a Prometheus collector of the four numbers, recomputed
+// at most once per maxAge by a scrape and every maxAge while its Run runs.
+func (s *Service) Collector(maxAge time.Duration) *Collector {
+	ctx, stop := context.WithCancel(context.Background())
+	return &Collector{s: s, maxAge: maxAge, ctx: ctx, stop: stop}
 }
 
-func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+// Run computes the numbers every maxAge until ctx ends, then cancels any
+// computation in flight and returns once it has ended: the caller may
+// close the store after. The first computation waits one interval: a hub
+// just started (or a test) is not kept busy by numbers nobody has asked
+// for, and the first scrape asks for them. Run is called at most once;
+// after it returns, scrapes serve the last good numbers and compute no
+// more.
+func (c *Collector) Run(ctx context.Context) {
+	t := time.NewTicker(c.maxAge)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.mu.Lock()
+			c.stopped = true // no computation starts after the Wait below
+			c.mu.Unlock()
+			c.stop()
+			c.wg.Wait()
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		c.refreshLocked()
+		c.mu.Unlock()
+	}
+}
+
+// refreshLocked starts a computation unless one is in flight or Run has
+// ended, and returns a channel closed when the one in flight ends (nil
+// when none is). c.mu must be held.
+func (c *Collector) refreshLocked() <-chan struct{} {
+	if c.busy == nil && !c.stopped {
+		done := make(chan struct{})
+		c.busy = done
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer close(done)
+			c.compute()
+		}()
+	}
+	return c.busy
+}
+
+// compute computes the numbers and keeps them if it succeeds.
+func (c *Collector) compute() {
+	now := c.s.now()
+	ctx, cancel := context.WithTimeout(c.ctx, metricsTimeout)
+	defer cancel()
+	rep, err := c.s.Numbers(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = nil
+	switch {
+	case err == nil:
+		c.rep, c.at = &rep, now
+	case c.ctx.Err() == nil: // not the hub shutting down
+		c.s.cfg.Logger.Error("governance metrics", "err", err)
+	}
+}
+
+// Describe sends the descriptions of every series Collect may send.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descTTP, descTTD, descTTPPending, descTTDPending, descOrphanRate, descOrphans, descAccounts, descReviewRate, descReviewDue, descComputed} {
 		ch <- d
 	}
 }
 
-func (c *collector) report() *Report {
+// report returns the last good numbers, nil while none has been computed.
+// When they are older than maxAge it starts a computation and waits at
+// most scrapeWait for it.
+func (c *Collector) report() *Report {
+	c.mu.Lock()
+	now := c.s.now()
+	var done <-chan struct{}
+	if c.rep == nil || now.Sub(c.at) >= c.maxAge || now.Before(c.at) {
+		done = c.refreshLocked()
+	}
+	c.mu.Unlock()
+	if done != nil {
+		t := time.NewTimer(scrapeWait)
+		select {
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.s.now()
-	if c.rep != nil && now.Sub(c.at) < c.maxAge && !now.Before(c.at) {
-		return c.rep
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), metricsTimeout)
-	defer cancel()
-	rep, err := c.s.Numbers(ctx)
-	if err != nil {
-		c.s.cfg.Logger.Error("governance metrics", "err", err)
-		return c.rep
-	}
-	c.rep, c.at = &rep, now
 	return c.rep
 }
 
-func (c *collector) Collect(ch chan<- prometheus.Metric) {
+// Collect sends the last good numbers and when they were computed; it
+// waits at most scrapeWait for a computation.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	rep := c.report()
 	if rep == nil {
 		// Nothing computed since the start (logged): no numbers, but
