@@ -409,9 +409,13 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		return ItemView{}, invalid("a comment needs its text")
 	}
 	now := s.now()
-	var out store.ReviewItem
+	var (
+		out     store.ReviewItem
+		decided error // the refusal of a decided item, told once its decision is committed
+	)
 	err := s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
 		tx := t.Ops()
+		decided = nil
 		it, err := tx.GetReviewItem(ctx, itemID)
 		if err != nil {
 			return err
@@ -432,12 +436,21 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 			if repeats(it, a, decision, comment) {
 				// A retry of a decision whose answer was lost: answer
 				// what was recorded, and record and revoke nothing
-				// more (nothing was written: rolling back is free).
+				// more. The transaction wrote nothing, and ends with
+				// nil, not an error: a retry racing its request reads
+				// the request's decision in the same group-commit
+				// batch, before the batch commits; ended with an error
+				// it answered at once, the decision as done, and a
+				// COMMIT that then failed left the item pending.
 				out = it
-				return errRepeat
+				return nil
 			}
-			return fmt.Errorf("%w: item %s was already decided: %s by %s at %s; a decision is made once (only the same reviewer's same decision repeats it): add a note with \"comment\"",
+			// Likewise the refusal, which names the decision as made: it
+			// is told once that decision is committed (nil ends the
+			// transaction, which wrote nothing, in the batch's commit).
+			decided = fmt.Errorf("%w: item %s was already decided: %s by %s at %s; a decision is made once (only the same reviewer's same decision repeats it): add a note with \"comment\"",
 				ErrConflict, it.ID, it.Decision, it.DecidedBy, it.Decided.UTC().Format(time.RFC3339Nano))
+			return nil
 		}
 		if decision == DecisionKeep {
 			if err := keepable(ctx, tx, it, now); err != nil {
@@ -501,8 +514,8 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		}
 		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: "user:" + it.UserID, Detail: detail})
 	})
-	if errors.Is(err, errRepeat) {
-		err = nil
+	if err == nil {
+		err = decided
 	}
 	if err != nil {
 		return ItemView{}, fmt.Errorf("decide review item %s: %w", itemID, err)
@@ -513,10 +526,6 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 	}
 	return itemView(dir, out), nil
 }
-
-// errRepeat ends Decide's transaction, which wrote nothing, on a repeat
-// of the recorded decision.
-var errRepeat = errors.New("repeat of the recorded decision")
 
 // repeats reports whether a's decision (keep or revoke) with comment on
 // the decided item it is the one recorded: the same decision by the same
