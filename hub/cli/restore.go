@@ -307,10 +307,30 @@ func (e env) upgradeRestored(ctx context.Context, dir, path string, key []byte, 
 	if fi, err := os.Stat(staged + "-wal"); err == nil && fi.Size() > 0 {
 		return chainCheck{}, fmt.Errorf("restore failed: the upgraded copy's write-ahead log was not folded into it; nothing was changed")
 	}
+	// quick_check too, as checkRestore checks any other backup: the
+	// upgrade and the audit chain read only some of the file's pages.
+	if err := e.quickCheckUpgraded(ctx, staged); err != nil {
+		return chainCheck{}, err
+	}
 	if err := os.Rename(staged, path); err != nil {
 		return chainCheck{}, fmt.Errorf("restore failed: %w; nothing was changed", err)
 	}
 	return c, nil
+}
+
+// quickCheckUpgraded runs SQLite's quick_check on the upgraded copy at
+// staged.
+func (e env) quickCheckUpgraded(ctx context.Context, staged string) error {
+	cp, err := sqlite.OpenReadOnly(ctx, staged)
+	if err != nil {
+		return fmt.Errorf("restore refused: the upgraded copy of the backup: %w; nothing was changed", err)
+	}
+	defer cp.Close()
+	if err := cp.QuickCheck(ctx); err != nil {
+		return fmt.Errorf("restore refused: the backup, upgraded, fails SQLite's check: %w; nothing was changed: restore an older backup", err)
+	}
+	fmt.Fprintln(e.stderr, "quick_check: ok")
+	return nil
 }
 
 // upgradeStaged opens the store in stage, upgrading it, verifies its
