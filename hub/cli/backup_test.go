@@ -496,23 +496,7 @@ func TestBackupInterrupted(t *testing.T) {
 func TestBackupReadsLeftLog(t *testing.T) {
 	live := t.TempDir()
 	seedBackupHub(t, live)
-	hold, err := sql.Open("sqlite3", filepath.Join(live, hub.DBFile)+"?_journal_mode=WAL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hold.Close()
-	if err := hold.Ping(); err != nil {
-		t.Fatal(err)
-	}
-	// Written while the connection keeps the log: it stays in hub.db-wal.
-	if code, _, errs := run(t, "token", "create", "--data", live, "--name", "late-idp", "--scope", "scim"); code != 0 {
-		t.Fatalf("token create: %s", errs)
-	}
-	dir := filepath.Join(t.TempDir(), "d")
-	copyFiles(t, live, dir, hub.DBFile, hub.DBFile+"-wal", hub.DBFile+"-shm", audit.KeyFile)
-	if fi, err := os.Stat(filepath.Join(dir, hub.DBFile+"-wal")); err != nil || fi.Size() == 0 {
-		t.Fatalf("precondition: no write-ahead log in the copy: %v", err)
-	}
+	dir := crashedCopy(t, live)
 	head := verifyHead(t, dir)
 	readOnlyDir(t, dir)
 	before := snapshot(t, dir, hub.DBFile+"-shm")
@@ -613,4 +597,30 @@ func TestBackupNamesProfiles(t *testing.T) {
 	if listed := backupSummary(t, stdout)["not in the backup"]; !strings.Contains(listed, filepath.Join(live, "profiles")+"/") {
 		t.Errorf("not in the backup: %q; want DIR/profiles/ named", listed)
 	}
+}
+
+// crashedCopy copies the hub files of live into a new directory as a
+// crash leaves them: with a token, written after the seed, whose record
+// is still in hub.db-wal (a connection kept the log from being folded
+// into the file). It returns the copy's directory.
+func crashedCopy(t *testing.T, live string) string {
+	t.Helper()
+	hold, err := sql.Open("sqlite3", filepath.Join(live, hub.DBFile)+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	if err := hold.Ping(); err != nil {
+		t.Fatal(err)
+	}
+	// Written while the connection keeps the log: it stays in hub.db-wal.
+	if code, _, errs := run(t, "token", "create", "--data", live, "--name", "late-idp", "--scope", "scim"); code != 0 {
+		t.Fatalf("token create: %s", errs)
+	}
+	dir := filepath.Join(t.TempDir(), "d")
+	copyFiles(t, live, dir, hub.DBFile, hub.DBFile+"-wal", hub.DBFile+"-shm", audit.KeyFile)
+	if fi, err := os.Stat(filepath.Join(dir, hub.DBFile+"-wal")); err != nil || fi.Size() == 0 {
+		t.Fatalf("precondition: no write-ahead log in the copy: %v", err)
+	}
+	return dir
 }

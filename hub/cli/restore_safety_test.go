@@ -56,23 +56,7 @@ func TestRestoreFoldsOldLogFirst(t *testing.T) {
 	live := t.TempDir()
 	seedBackupHub(t, live)
 	backup, _ := takeBackup(t, live)
-	hold, err := sql.Open("sqlite3", filepath.Join(live, hub.DBFile)+"?_journal_mode=WAL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hold.Close()
-	if err := hold.Ping(); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errs := run(t, "token", "create", "--data", live, "--name", "late-idp", "--scope", "scim"); code != 0 {
-		t.Fatalf("token create: %s", errs)
-	}
-	dir := filepath.Join(t.TempDir(), "d")
-	copyFiles(t, live, dir, hub.DBFile, hub.DBFile+"-wal", hub.DBFile+"-shm", audit.KeyFile)
-	hold.Close()
-	if fi, err := os.Stat(filepath.Join(dir, hub.DBFile+"-wal")); err != nil || fi.Size() == 0 {
-		t.Fatalf("the crashed hub's log is empty: %v", err)
-	}
+	dir := crashedCopy(t, live)
 	newer := auditRows(t, filepath.Join(dir, hub.DBFile))
 
 	if code, stdout, stderr := run(t, "restore", "--data", dir, "--from", backup); code != 0 {

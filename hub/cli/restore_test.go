@@ -66,20 +66,7 @@ func TestRestoreReplacesAndKeeps(t *testing.T) {
 
 	// The hub goes on: a token whose record stays in the log while a
 	// connection keeps it, as after a crash.
-	hold, err := sql.Open("sqlite3", filepath.Join(live, hub.DBFile)+"?_journal_mode=WAL")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hold.Close()
-	if err := hold.Ping(); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, errs := run(t, "token", "create", "--data", live, "--name", "late-idp", "--scope", "scim"); code != 0 {
-		t.Fatalf("token create: %s", errs)
-	}
-	dir := filepath.Join(t.TempDir(), "d")
-	copyFiles(t, live, dir, hub.DBFile, hub.DBFile+"-wal", hub.DBFile+"-shm", audit.KeyFile)
-	hold.Close()
+	dir := crashedCopy(t, live)
 	newer := auditRows(t, filepath.Join(dir, hub.DBFile))
 
 	code, stdout, stderr := run(t, "restore", "--data", dir, "--from", backup)
