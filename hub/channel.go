@@ -133,7 +133,11 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 	c.s.seen.mark(deviceID, c.s.cfg.Now())
 	w := wire.Welcome{DeviceID: d.ID, DeviceName: d.Name, Site: d.Site, ServerTime: c.s.cfg.Now().UTC()}
 	if h.LiveSession != "" {
-		if reason := c.verdict(ctx, deviceID, h.LiveSession); reason != "" {
+		reason, err := c.verdict(ctx, deviceID, h.LiveSession)
+		if err != nil {
+			return wire.Welcome{}, err
+		}
+		if reason != "" {
 			w.Revoke = &wire.SessionRevoke{SessionID: h.LiveSession, Reason: reason}
 		} else {
 			w.Extend = c.liveExpiry(ctx, h.LiveSession)
@@ -185,23 +189,29 @@ func (c *channel) endUnopened(ctx context.Context, deviceID string, h wire.Hello
 	}
 }
 
-// verdict says why a session a kiosk holds must end, or "" if it may go on.
-func (c *channel) verdict(ctx context.Context, deviceID, sessionID string) string {
+// verdict says why a session a kiosk holds must end, or "" if it may go
+// on. A store failure (busy, say) is no verdict but an error: the hello
+// fails as the hub's failure, which the agent retries with its backoff,
+// keeping the session under its offline grace meanwhile, rather than
+// ending the session of whoever works at the kiosk as "forced".
+func (c *channel) verdict(ctx context.Context, deviceID, sessionID string) (string, error) {
 	// A change that pushes before it writes may have revoked the session
 	// already, and the kiosk missed the push: it is not in the store yet.
 	if reason, ok := c.revokedBy(deviceID, sessionID); ok {
-		return reason
+		return reason, nil
 	}
 	sess, err := c.s.st.GetSession(ctx, sessionID)
 	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return "", fmt.Errorf("read session %s the kiosk reports: %w", sessionID, err)
 	case err != nil || sess.DeviceID != deviceID:
-		return wire.ReasonForced // unknown to the hub: never keep it
+		return wire.ReasonForced, nil // unknown to the hub: never keep it
 	case !sess.Ended.IsZero():
-		return sess.EndReason
+		return sess.EndReason, nil
 	case !sess.Expires.After(c.s.cfg.Now()):
-		return wire.ReasonExpired
+		return wire.ReasonExpired, nil
 	}
-	return ""
+	return "", nil
 }
 
 // Request answers one kiosk message.
