@@ -81,7 +81,9 @@
 // Kerberos ticket cache (KEYRING:persistent, Fedora's default) or any key
 // an app stored there would otherwise be the next worker's apps'. A failure
 // fails the teardown; a keyring the apps revoked, let expire or took every
-// permission on is none, as no process of the user can use it any more.
+// permission on is none, as no process of the user can use it any more;
+// in one they left searchable but took the permission to write (and so to
+// clear) away from, every key is invalidated instead.
 // Without a session user they are left alone: they are then the agent's
 // user's.
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"syscall"
+	"unsafe"
 )
 
 // Kernel keyrings (keyrings(7)) hold secrets outside any file: Kerberos
@@ -33,6 +34,9 @@ const (
 
 	keyctlJoinSessionKeyring = 1
 	keyctlClear              = 7
+	keyctlLink               = 8
+	keyctlRead               = 11
+	keyctlInvalidate         = 21
 	keyctlGetPersistent      = 22
 )
 
@@ -149,10 +153,55 @@ func clearKeyrings(uid uint32) error {
 			id   int
 			name string
 		}{{keySpecUserKeyring, "user"}, {keySpecUserSessionKeyring, "user-session"}} {
-			if _, err := keyctl(keyctlClear, special(k.id), 0); err != nil && !noKeyrings(err) && !unusable(err) {
+			_, err := keyctl(keyctlClear, special(k.id), 0)
+			if errors.Is(err, syscall.EACCES) {
+				// The apps took away the permission to write it but
+				// left it searchable: what it holds is still the next
+				// worker's apps'.
+				err = invalidateLinked(k.id)
+			}
+			if err != nil && !noKeyrings(err) && !unusable(err) {
 				errs = append(errs, fmt.Errorf("clear the %s keyring of uid %d: %w", k.name, uid, err))
 			}
 		}
 		return errors.Join(errs...)
 	})
+}
+
+// invalidateLinked makes every key linked in the keyring ring (a KEY_SPEC_*
+// ID) unreachable (KEYCTL_INVALIDATE), for a keyring its owner's apps
+// left searchable but took away the permission to write, and so to clear:
+// the kernel lets nobody, root included, clear it or change that, and a
+// key the next worker's apps can reach through it is one they can search
+// for, which is the permission invalidating needs, given possession. The
+// keyring is linked into the calling thread's keyring first, so that its
+// keys are the thread's as they are the apps' (the apps' session keyrings
+// do not link it, but they name it, as KEY_SPEC_USER_KEYRING, possessed);
+// its list is read as its possessor. A key that cannot be invalidated is
+// an error: the next worker's apps may still reach it.
+func invalidateLinked(ring int) error {
+	if _, err := keyctl(keyctlLink, special(ring), special(keySpecThreadKeyring)); err != nil {
+		return fmt.Errorf("link it to invalidate its keys: %w", err)
+	}
+	var ids []int32
+	for n := 64; ; {
+		buf := make([]int32, n)
+		r, _, errno := syscall.Syscall6(syscall.SYS_KEYCTL, keyctlRead, special(ring),
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(4*len(buf)), 0, 0)
+		if errno != 0 {
+			return fmt.Errorf("list its keys to invalidate them: %w", errno)
+		}
+		if int(r) <= 4*len(buf) {
+			ids = buf[:int(r)/4]
+			break
+		}
+		n = int(r)/4 + 16 // it grew: read again
+	}
+	var errs []error
+	for _, id := range ids {
+		if _, err := keyctl(keyctlInvalidate, uintptr(id), 0); err != nil && !unusable(err) {
+			errs = append(errs, fmt.Errorf("invalidate key %d: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
 }

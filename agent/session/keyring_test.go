@@ -24,7 +24,6 @@ const (
 	keyringTestEnv = "SHIFTGATE_TEST_KEYRING"
 	keySpecSession = -3
 	keyctlSearch   = 10
-	keyctlRead     = 11
 	testKeyDesc    = "shiftgate-test-secret"
 )
 

@@ -17,14 +17,20 @@ const (
 	uidKeyringExpired = 64135
 	uidKeyringHidden  = 64136
 	uidKeyringOwner   = 64137
+	uidKeyringNoWrite = 64139
 	// spoilTestEnv selects the role of the test binary in
-	// TestTeardownWithUnusableUserKeyring: "revoke", "expire", "hide" and
-	// "owner" (worker A's app), "get" (worker B's).
+	// TestTeardownWithUnusableUserKeyring: "revoke", "expire", "hide",
+	// "owner" and "nowrite" (worker A's app), "get" (worker B's).
 	spoilTestEnv     = "SHIFTGATE_TEST_KEYRING_SPOIL"
 	keyctlRevoke     = 3
 	keyctlSetperm    = 5
 	keyctlSetTimeout = 15
 	keyUsrAll        = 0x003f0000 // the owner's permissions, no possessor's
+	keyAll           = 0x3f3f0000 // the possessor's and the owner's
+	// keyNoWrite: the possessor may view, search, link and set
+	// attributes, the owner view, search and link; nobody may write
+	// (clear) or read (list) the keyring.
+	keyNoWrite = 0x39190000
 )
 
 // TestTeardownWithUnusableUserKeyring: an app has every permission on the
@@ -37,10 +43,13 @@ const (
 // teardown, which the kiosk stays locked for until it succeeds,
 // succeeds. An app may also leave the permissions to the owner alone
 // (owner), which the agent is not: that keyring is emptied all the same.
+// Or it may take away only the permission to write (clear) and read (list)
+// the keyring (nowrite): the next worker's apps still find and read its
+// keys, and the teardown makes them unreachable (invalidates them) instead.
 // Whatever the app did, what it stored there is not the next worker's.
 func TestTeardownWithUnusableUserKeyring(t *testing.T) {
 	switch os.Getenv(spoilTestEnv) {
-	case "revoke", "expire", "hide", "owner":
+	case "revoke", "expire", "hide", "owner", "nowrite":
 		spoilUserKeyring(os.Getenv(spoilTestEnv))
 		return
 	case "get":
@@ -62,6 +71,7 @@ func TestTeardownWithUnusableUserKeyring(t *testing.T) {
 		{"expire", uidKeyringExpired},
 		{"hide", uidKeyringHidden},
 		{"owner", uidKeyringOwner},
+		{"nowrite", uidKeyringNoWrite},
 	} {
 		t.Run(tc.role, func(t *testing.T) {
 			freeUID(t, tc.uid)
@@ -93,6 +103,13 @@ func spoilUserKeyring(how string) {
 	unusable := func(err error) bool {
 		return errors.Is(err, syscall.ENOKEY) || errors.Is(err, syscall.EKEYREVOKED) || errors.Is(err, syscall.EKEYEXPIRED)
 	}
+	if how == "nowrite" {
+		// An earlier run's keyring: its owner may still set its
+		// permissions (keyNoWrite keeps that), so the key can be put.
+		if _, err := keyctl(keyctlSetperm, special(keySpecUserKeyring), keyAll); err != nil {
+			fmt.Printf("nowrite: setperm back: %v\n", err)
+		}
+	}
 	err := addKey(keySpecUserKeyring)
 	switch {
 	case unusable(err) && how != "owner":
@@ -110,6 +127,10 @@ func spoilUserKeyring(how string) {
 		}
 	case how == "hide":
 		_, err = keyctl(keyctlSetperm, special(keySpecUserKeyring), 0)
+	case how == "nowrite":
+		if _, err = keyctl(keyctlSetperm, special(keySpecUserKeyring), keyNoWrite); err == nil && findKey(keySpecUserKeyring) == "" {
+			err = errors.New("the key is not found in the keyring after setperm")
+		}
 	case how == "owner":
 		if _, err = keyctl(keyctlSetperm, special(keySpecUserKeyring), keyUsrAll); err == nil && findKey(keySpecUserKeyring) == "" {
 			err = errors.New("the key is not found in the keyring after setperm")
