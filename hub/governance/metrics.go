@@ -3,6 +3,7 @@ package governance
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,12 @@ const metricsTimeout = 10 * time.Second
 // quick computation (a small hub, the first scrape after a start) is still
 // served fresh.
 const scrapeWait = time.Second
+
+// watchedFor is how long after a scrape Run goes on computing the numbers
+// in the background: a hub nobody scrapes (no Prometheus) is not kept
+// computing numbers nobody reads, and one scraped at any usual interval
+// (15 s to a few minutes) has them fresh at every scrape.
+const watchedFor = 10 * time.Minute
 
 // Metric descriptions; every name is prefixed shiftgate_.
 var (
@@ -53,9 +60,9 @@ var (
 )
 
 // Collector exports the four numbers. They are computed off the scrape:
-// every maxAge while Run runs, and when a scrape finds them older than
-// maxAge (on the Service's clock), which then waits at most scrapeWait for
-// them: numbers asked for after a change (the first scrape after a
+// every maxAge while Run runs and scrapes come, and when a scrape finds
+// them older than maxAge (on the Service's clock), which then waits at
+// most scrapeWait for them: numbers asked for after a change (the first scrape after a
 // start, an operator checking) are fresh when they are quick to compute,
 // and never cost a scrape more than scrapeWait. A scrape serves the last
 // good numbers; a failed computation is logged and leaves them, with
@@ -69,6 +76,10 @@ type Collector struct {
 	ctx  context.Context
 	stop context.CancelFunc
 	wg   sync.WaitGroup // computations in flight
+	// scraped is when a scrape last asked for the numbers (UnixNano of
+	// the real clock, as Run's ticker), 0 before the first: Run computes
+	// only while scrapes come (watchedFor).
+	scraped atomic.Int64
 
 	mu      sync.Mutex
 	at      time.Time // on the Service's clock, when rep's computation began
@@ -78,13 +89,15 @@ type Collector struct {
 }
 
 // Collector returns a Prometheus collector of the four numbers, recomputed
-// at most once per maxAge by a scrape and every maxAge while its Run runs.
+// at most once per maxAge by a scrape and every maxAge while its Run runs
+// and scrapes come.
 func (s *Service) Collector(maxAge time.Duration) *Collector {
 	ctx, stop := context.WithCancel(context.Background())
 	return &Collector{s: s, maxAge: maxAge, ctx: ctx, stop: stop}
 }
 
-// Run computes the numbers every maxAge until ctx ends, then cancels any
+// Run computes the numbers every maxAge, while scrapes come (one in the
+// last watchedFor), until ctx ends, then cancels any
 // computation in flight and returns once it has ended: the caller may
 // close the store after. The first computation waits one interval: a hub
 // just started (or a test) is not kept busy by numbers nobody has asked
@@ -104,6 +117,9 @@ func (c *Collector) Run(ctx context.Context) {
 			c.wg.Wait()
 			return
 		case <-t.C:
+		}
+		if last := c.scraped.Load(); last == 0 || time.Since(time.Unix(0, last)) > watchedFor {
+			continue // nobody reads them
 		}
 		c.mu.Lock()
 		c.refreshLocked()
@@ -156,6 +172,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // When they are older than maxAge it starts a computation and waits at
 // most scrapeWait for it.
 func (c *Collector) report() *Report {
+	c.scraped.Store(time.Now().UnixNano())
 	c.mu.Lock()
 	now := c.s.now()
 	var done <-chan struct{}

@@ -205,9 +205,15 @@ func TestMetricsComputedInBackground(t *testing.T) {
 	ran := make(chan struct{})
 	go func() { defer close(ran); c.Run(ctx) }()
 
-	// Computations without any scrape.
+	// Nobody scrapes: Run computes nothing (a hub without Prometheus).
+	time.Sleep(5 * every)
+	if n := st.calls.Load(); n != 0 {
+		t.Fatalf("Run read the audit trail %d times with no scrape, want 0", n)
+	}
+	// Once scraped, Run computes in the background without more scrapes.
+	scrapeGov(t, reg)
 	deadline := time.Now().Add(5 * time.Second)
-	for st.calls.Load() < 2 {
+	for st.calls.Load() < 3 {
 		if time.Now().After(deadline) {
 			t.Fatalf("Run read the audit trail %d times in 5 s, want it every %v", st.calls.Load(), every)
 		}
