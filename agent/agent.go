@@ -94,8 +94,10 @@ type Config struct {
 	// loop calls it, only while s is open and not ending, and only for
 	// one of the apps the hub granted s: no teardown of s runs while it
 	// does, and none starts before it returns. It must not block for
-	// long. Nil: such requests are logged and do nothing. The kiosk
-	// binaries give Sessions.OpenApp.
+	// long. An error wrapping ErrAppNotOffered says the kiosk does not
+	// offer the app (app.refused not_offered); any other, that starting
+	// it failed (error). Nil: such requests are logged and do nothing.
+	// The kiosk binaries give Sessions.OpenApp.
 	OpenApp func(s Session, app string) (launched bool, err error)
 	// Events receives state changes; nil drops them.
 	Events       EventSink

@@ -110,6 +110,12 @@ const (
 	AppRefusedOtherSession = "other_session"
 	// AppRefusedNotGranted: the session was not granted the app.
 	AppRefusedNotGranted = "not_granted"
+	// AppRefusedNotOffered: the session was granted the app, but the
+	// kiosk's profile does not give it to the session's role (or this
+	// build does not know the profile), so there is nothing to start: the
+	// hub's and the kiosk's idea of the kiosk's apps differ. Config.OpenApp
+	// says so with an error that wraps ErrAppNotOffered.
+	AppRefusedNotOffered = "not_offered"
 	// AppRefusedAlreadyRunning: the app still runs in the session and is
 	// not started twice.
 	AppRefusedAlreadyRunning = "already_running"

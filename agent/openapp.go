@@ -1,6 +1,9 @@
 package agent
 
-import "slices"
+import (
+	"errors"
+	"slices"
+)
 
 // OpenApp asks for app, one of the open session's apps (its tile on the
 // session screen), to be opened: started again in the session when it no
@@ -68,6 +71,11 @@ func (a *Agent) openApp(sessionID, app string) string {
 	}
 	launched, err := a.cfg.OpenApp(s.Session, app)
 	switch {
+	case errors.Is(err, ErrAppNotOffered):
+		// Granted by the hub, but not on this kiosk: nothing failed, and
+		// the answer points at the profile, not at the agent's log.
+		a.log.Warn("app not opened: the kiosk's profile does not offer it to the session's role", "session", s.ID, "app", app, "role", s.Role)
+		return AppRefusedNotOffered
 	case err != nil:
 		a.log.Warn("app not opened", "session", s.ID, "app", app, "err", err)
 		return AppRefusedError

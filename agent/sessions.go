@@ -238,12 +238,19 @@ func (s *Sessions) Start(e Event) {
 	s.log.Info("session apps launched", "session", e.SessionID, "launched", launched, "of", len(apps))
 }
 
+// ErrAppNotOffered is wrapped by the error of a Config.OpenApp asked for an
+// app that the kiosk's profile does not give the session's role (Sessions
+// would not have launched it at sign-in either); the state machine answers
+// it with app.refused not_offered, not error: nothing failed.
+var ErrAppNotOffered = errors.New("not one of the kiosk profile's apps")
+
 // OpenApp is a Config.OpenApp: it starts app in the session manager's
 // session sess.ID, as Start launched it at sign-in (same user, HOME,
 // TMPDIR, environment and cgroup), unless it still runs
 // (session.Session.Open), and reports whether it started it. It starts
 // nothing for an app that Start would not have launched (one the hub did
-// not grant, or the profile does not give the session's role), with
+// not grant, or the profile does not give the session's role: an error
+// wrapping ErrAppNotOffered), with
 // WithoutApps, or for a session the manager does not hold (its start
 // failed, or it has ended).
 func (s *Sessions) OpenApp(sess Session, app string) (launched bool, err error) {
@@ -253,7 +260,7 @@ func (s *Sessions) OpenApp(sess Session, app string) (launched bool, err error) 
 	apps := s.apps(sess.Role, sess.Apps)
 	i := slices.IndexFunc(apps, func(a session.App) bool { return a.ID == app })
 	if i < 0 {
-		return false, fmt.Errorf("open %s in session %s: not one of the kiosk profile's apps for role %q that the session was granted", app, sess.ID, sess.Role)
+		return false, fmt.Errorf("open %s in session %s: %w for role %q that the session was granted", app, sess.ID, ErrAppNotOffered, sess.Role)
 	}
 	ms, ok := s.mgr.Lookup(sess.ID)
 	if !ok {
