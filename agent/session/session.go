@@ -643,8 +643,19 @@ func (s *Session) launch(app App) error {
 		// No supplementary groups: the agent's are not the app's.
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: []uint32{}}
 	}
-	// With a session keyring of its own, not the agent's (keyring.go).
-	if err := startInNewKeyring(cmd.Start); err != nil {
+	// With a session keyring of its own, not the agent's (keyring.go),
+	// no core dumps and no descriptor of the agent's but stdout and
+	// stderr (appstart.go), set right before the fork.
+	start := func() error {
+		if err := noCoreDumps(); err != nil {
+			return err
+		}
+		if err := closeOnExec(); err != nil {
+			return err
+		}
+		return cmd.Start()
+	}
+	if err := startInNewKeyring(start); err != nil {
 		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
 	}
 	p := &proc{app: app.ID, pgid: cmd.Process.Pid, ended: make(chan struct{})}
