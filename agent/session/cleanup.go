@@ -23,8 +23,9 @@ const pidsFile = "pids"
 // every process of the session user and then detaches its FUSE mounts,
 // removes the session homes left in HomeRoot (see Manager.sessionHome)
 // with the mounts in them, and removes what that user owns in the shared
-// temporary directories (Config.TempDirs). Sessions started by this
-// Manager are not touched. Call it when the agent starts, before Start.
+// temporary directories (Config.TempDirs), empties its keyrings and
+// removes its System V IPC objects. Sessions started by this Manager are
+// not touched. Call it when the agent starts, before Start.
 func (m *Manager) Cleanup() error {
 	ents, err := os.ReadDir(m.root)
 	if err != nil {
@@ -155,6 +156,13 @@ func (m *Manager) Cleanup() error {
 			errs = append(errs, err)
 		}
 		if err := clearKeyrings(*uid); err != nil {
+			errs = append(errs, err)
+		}
+		n, err = m.sweepIPC(*uid)
+		if n > 0 {
+			found = true
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -60,9 +60,11 @@
 // With a session user, once its processes have been ended and when no other
 // session is live (its files are then as much that session's), the teardown
 // (and End, and Cleanup) also removes every entry directly in the shared
-// temporary directories (Config.TempDirs: /tmp, /var/tmp, /dev/shm and
-// /run/lock) that the session user owns: the files of an app that ignores
-// TMPDIR, a browser's cache directory, shared memory. Every file of that user
+// temporary directories (Config.TempDirs: /tmp, /var/tmp, /dev/shm,
+// /run/lock and /dev/mqueue) that the session user owns: the files of an
+// app that ignores TMPDIR, a browser's cache directory, POSIX shared memory
+// and message queues (removing a queue's file in the mqueue file system
+// unlinks the queue). Every file of that user
 // is a session's, since the user is dedicated to kiosk sessions. Directories
 // go with all they hold; symlinks are removed as links, never followed;
 // entries of other owners stay. The sweep goes through an os.Root on each
@@ -73,8 +75,6 @@
 // session user nothing there is touched: the apps' files are then the agent's
 // user's.
 //
-// Every app starts with a new, empty session keyring (keyrings(7)) of its
-// own, not the agent's: systemd gives a service one, which every app would
 // Every app starts with core dumps off (RLIMIT_CORE 0, soft and hard, so it
 // cannot allow them again): a crashed app's memory (the worker's data,
 // tokens) is neither written to its working directory nor kept by
@@ -89,6 +89,8 @@
 // thread between that and the fork is inherited: Go runs no code of ours
 // between fork and exec. See appstart.go.
 //
+// Every app starts with a new, empty session keyring (keyrings(7)) of its
+// own, not the agent's: systemd gives a service one, which every app would
 // otherwise share. With a session user, once its processes are gone, the
 // teardown (and End, and Cleanup) also empties that user's user,
 // user-session and persistent keyrings, which outlive its processes: a
@@ -100,6 +102,21 @@
 // clear) away from, every key is invalidated instead.
 // Without a session user they are left alone: they are then the agent's
 // user's.
+//
+// The apps share the agent's IPC namespace, where System V IPC objects
+// (shared memory segments, semaphore sets, message queues: shmget,
+// semget, msgget) outlive every process of their user, and any process of
+// that user finds them by ID. With a session user, under the same
+// conditions (the kill succeeded, no other session is live), the teardown
+// (and End, and Cleanup) removes every one that the session user owns or
+// created (uid or cuid in /proc/sysvipc), with IPC_RMID. A failure fails
+// the teardown; an object already gone is none. A new IPC namespace per
+// session (CLONE_NEWIPC) would take them with the session's last process,
+// but is not used: an X11 app hands its images to the X server in
+// System V shared memory (MIT-SHM), which the server, in the kiosk's
+// namespace, would not find; and an app started again in the session
+// would have to join the namespace of the first (see ipc.go). Without a
+// session user they are left alone.
 //
 // With a session user, once the kill has succeeded, the teardown (and
 // End, and Cleanup) detaches the session's mounts before the wipe and the
@@ -148,12 +165,20 @@
 //     signal then narrows the PID-reuse window but does not close it.
 //   - Without a session user, files the apps wrote outside HOME and
 //     TMPDIR (in /tmp when an app ignores TMPDIR, in /dev/shm) are not
-//     wiped. With one, only the entries directly in Config.TempDirs are:
-//     not what the user left in a directory it does not own (say
-//     /tmp/.X11-unix), nor in other directories it may write, nor its
-//     System V shared memory segments, semaphores and message queues
-//     (ipcs) or POSIX message queues (/dev/mqueue, unless listed in
-//     Config.TempDirs), which outlive their processes.
+//     wiped, nor their System V IPC objects or POSIX message queues. With
+//     one, only the entries directly in Config.TempDirs are: not what the
+//     user left in a directory it does not own (say /tmp/.X11-unix), nor
+//     in other directories it may write. Its POSIX message queues go only
+//     where the mqueue file system is mounted on a directory of
+//     Config.TempDirs (systemd mounts it on /dev/mqueue, in the default
+//     list); without such a mount they stay, as the name is all mq_open
+//     needs.
+//   - A System V shared memory segment of the session user that a process
+//     of another user still has attached (the X server, for an app's
+//     MIT-SHM images, until it has seen the app's connection close) is
+//     only marked for removal: Linux lets a process of its owner attach it
+//     by ID until the last detach. What the session user put in another
+//     user's object (a message in a queue others may write) stays.
 //   - Only FUSE mounts of the session user are detached wherever they
 //     are; other mounts it may make through a set-user-ID helper (a USB
 //     stick through udisks under /media) only inside the session's home

@@ -87,11 +87,12 @@ type Config struct {
 	// owned by RunAs or by the agent).
 	HomeRoot string
 	// TempDirs are the shared temporary directories (nil: /tmp, /var/tmp,
-	// /dev/shm and /run/lock; an empty, non-nil list: none) that apps may
-	// write in whatever their TMPDIR says. With RunAs, once the session
-	// user's processes have been ended and when no other session is live
-	// (see Manager.sweepUID), a teardown, End and Cleanup remove every
-	// entry directly in them that the session user owns: files, sockets,
+	// /dev/shm, /run/lock and /dev/mqueue, the POSIX message queues; an
+	// empty, non-nil list: none) that apps may write in whatever their
+	// TMPDIR says. With RunAs, once the session user's processes have
+	// been ended and when no other session is live (see
+	// Manager.sweepUID), a teardown, End and Cleanup remove every entry
+	// directly in them that the session user owns: files, sockets,
 	// FIFOs, symlinks (the link, never what it points to) and directories
 	// with all they hold; nothing else, and no entry the user owns deeper
 	// in a directory it does not own. A directory that does not exist is
@@ -180,8 +181,10 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.TempDirs == nil {
 		// /run/lock (/var/lock) is world-writable and sticky like /tmp
 		// on Debian, Ubuntu and Fedora: a worker's app could leave a
-		// file there for the next worker's to read.
-		cfg.TempDirs = []string{"/tmp", "/var/tmp", "/dev/shm", "/run/lock"}
+		// file there for the next worker's to read. /dev/mqueue, where
+		// systemd mounts the POSIX message queues, is too: removing a
+		// queue's file unlinks the queue (ipc.go).
+		cfg.TempDirs = []string{"/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue"}
 	}
 	cfg.TempDirs = slices.Clone(cfg.TempDirs)
 	for i, d := range cfg.TempDirs {
@@ -756,10 +759,11 @@ func (s *Session) Teardown(ctx context.Context) error {
 // mounts; see detachMounts), which would fail the wipe and the sweep.
 // Whatever killed: dir and home ("" for none) wiped. With sweep, and only
 // when the kill succeeded, the session user's entries in the shared
-// temporary directories: a process of that user that outlived the kill
-// could swap its entries there while they are removed, and the failed
-// kill fails the teardown, whose retry sweeps. It reports whether cg is
-// gone, and returns every failure joined.
+// temporary directories, keyrings and System V IPC objects: a process of
+// that user that outlived the kill could swap its entries there while
+// they are removed, or make new ones, and the failed kill fails the
+// teardown, whose retry sweeps. It reports whether cg is gone, and
+// returns every failure joined.
 func (m *Manager) removeRemains(killed error, dir, home, cg string, sweep *uint32) (cgGone bool, err error) {
 	var errs []error
 	if killed == nil {
@@ -785,6 +789,9 @@ func (m *Manager) removeRemains(killed error, dir, home, cg string, sweep *uint3
 			errs = append(errs, err)
 		}
 		if err := clearKeyrings(*sweep); err != nil {
+			errs = append(errs, err)
+		}
+		if _, err := m.sweepIPC(*sweep); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -189,14 +189,15 @@ func TestSweepDirFailure(t *testing.T) {
 	assertNoDir(t, filepath.Join(shared, "left"))
 }
 
-// TestTempDirsConfig: nil means /tmp, /var/tmp, /dev/shm and /run/lock;
-// an empty list none; relative paths are refused.
+// TestTempDirsConfig: nil means /tmp, /var/tmp, /dev/shm, /run/lock and
+// /dev/mqueue (the POSIX message queues); an empty list none; relative
+// paths are refused.
 func TestTempDirsConfig(t *testing.T) {
 	m, err := New(Config{StateDir: t.TempDir(), Cgroup: NoCgroup})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"/tmp", "/var/tmp", "/dev/shm", "/run/lock"}; !slices.Equal(m.cfg.TempDirs, want) {
+	if want := []string{"/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/dev/mqueue"}; !slices.Equal(m.cfg.TempDirs, want) {
 		t.Errorf("default TempDirs %q, want %q", m.cfg.TempDirs, want)
 	}
 	m, err = New(Config{StateDir: t.TempDir(), Cgroup: NoCgroup, TempDirs: []string{}})
