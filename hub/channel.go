@@ -128,6 +128,9 @@ func (c *channel) Hello(ctx context.Context, deviceID string, h wire.Hello) (wir
 	}
 	if cert := push.PeerCertificate(ctx); cert != nil {
 		c.cuts.watch(ctx, deviceID, cert, end)
+		// A channel opened with the kiosk's current certificate ends
+		// the grace of the one its last renewal replaced.
+		d = c.retirePrevCert(ctx, d, cert)
 	}
 	c.devices.Store(deviceID, d)
 	c.s.seen.mark(deviceID, c.s.cfg.Now())
@@ -454,7 +457,10 @@ func (c *channel) applyProfile(d store.Device, prof *profiles.Profile, err error
 // (store.Device.CertSerial), with the one this channel was opened with
 // for enroll.ReplacedCertGrace: the certificate the kiosk proved it holds,
 // which is not always the last one issued (a kiosk that did not get the
-// last renewal's answer renews with the one before). A channel opened
+// last renewal's answer renews with the one before). The renewal does not
+// cut that grace short, though its request was signed with the new key:
+// the kiosk may not have stored the answer. A channel opened with the new
+// certificate does (retirePrevCert). A channel opened
 // with a certificate the hub no longer takes (a channel that outlived a
 // renewal and its grace) gets no certificate and is closed: the kiosk
 // reconnects with its newest one and renews then.

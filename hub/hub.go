@@ -514,9 +514,10 @@ func (s *Server) TLSConfig() *tls.Config {
 // verifyDevice refuses client certificates of unknown or disabled kiosks
 // during the TLS handshake, and every certificate of a kiosk but its
 // newest (store.Device.TakesCert): the one its last renewal replaced is
-// taken for enroll.ReplacedCertGrace, any older one never again, whatever
-// its expiry. A kiosk enrolled before the hub recorded serials is taken
-// with any certificate of the CA until its next renewal.
+// taken for enroll.ReplacedCertGrace, or until the kiosk opens a channel
+// with the newest (channel.retirePrevCert), any older one never again,
+// whatever its expiry. A kiosk enrolled before the hub recorded serials is
+// taken with any certificate of the CA until its next renewal.
 func (s *Server) verifyDevice(deviceID string, cert *x509.Certificate) error {
 	d, err := s.st.GetDevice(context.Background(), deviceID)
 	if err != nil {

@@ -22,16 +22,16 @@ import (
 func TestStaleHelloKeepsTheKiosksChannel(t *testing.T) {
 	h, clock, _ := startPinning(t, hubtest.Options{SchedulerInterval: time.Hour}) // no pass cuts anything meanwhile
 	k := h.EnrollKiosk(t, "north-1", "north")
-	replaced := k.Cert()
 	k.Dial("")
-	k.UseCert(k.Renew())
-	k.Dial("") // the kiosk's channel, with its newest certificate
+	// The kiosk's channel, which speaks for its newest certificate since
+	// it renewed over it. (A channel opened with the newest one would end
+	// the replaced one's grace at once: TestPrevCertRetiredOnNewest.)
+	k.Renew()
 	current := k.Conn
 
 	// A connection with the replaced certificate, taken by the handshake
 	// a minute before its grace ends; its hello comes after.
 	clock.Advance(enroll.ReplacedCertGrace - time.Minute)
-	k.UseCert(replaced)
 	u, _ := url.Parse(h.URL)
 	u.Scheme, u.Path = "wss", wire.WSPath
 	d := websocket.Dialer{TLSClientConfig: k.TLS, HandshakeTimeout: 5 * time.Second}

@@ -38,8 +38,10 @@ const DeviceCertLifetime = 30 * 24 * time.Hour
 // ReplacedCertGrace is how long the certificate a kiosk renewed with is
 // still taken after the renewal (store.Device.PrevCertSerial): a kiosk
 // that did not get the renewal's answer still holds only that one, and
-// renews again with it. Every other certificate the renewal replaced is
-// refused at once.
+// renews again with it. The grace ends sooner, at once, when the kiosk
+// opens a channel with the certificate the renewal issued: it has stored
+// that one, and no longer needs the other. Every other certificate the
+// renewal replaced is refused at once.
 const ReplacedCertGrace = 24 * time.Hour
 
 // crockford is Crockford's base32 alphabet: no I, L, O or U.

@@ -546,8 +546,9 @@ type Device struct {
 	CertIssued time.Time
 	// PrevCertSerial is the serial of the certificate the kiosk renewed
 	// with, taken until PrevCertUntil so that a kiosk that did not get the
-	// renewal's answer is not locked out. "" (and PrevCertUntil zero) for
-	// none.
+	// renewal's answer is not locked out. PrevCertUntil is moved to the
+	// time the kiosk first opens a channel with CertSerial's certificate,
+	// if that is sooner. "" (and PrevCertUntil zero) for none.
 	PrevCertSerial string
 	PrevCertUntil  time.Time
 }
