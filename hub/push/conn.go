@@ -20,6 +20,7 @@ import (
 type conn struct {
 	hub      *Hub
 	deviceID string
+	accepted uint64          // the order ServeHTTP took it up in (Hub.accepted)
 	ws       *websocket.Conn // nil when frames are fed in directly (fuzzing)
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -148,10 +149,11 @@ func (c *conn) takePending(id string) (Push, bool) {
 	return p, ok
 }
 
-// serve runs one upgraded channel until it ends; it is the reader
-// goroutine.
-func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
+// serve runs one upgraded channel, the accepted-th, until it ends; it is
+// the reader goroutine.
+func (h *Hub) serve(ctx context.Context, deviceID string, accepted uint64, ws *websocket.Conn) {
 	c := h.newConn(ctx, deviceID, ws)
+	c.accepted = accepted
 	ws.SetReadLimit(wire.MaxMessageBytes)
 	h.mu.Lock()
 	if _, ok := h.hsConn[ws]; ok {
@@ -187,9 +189,22 @@ func (h *Hub) serve(ctx context.Context, deviceID string, ws *websocket.Conn) {
 	}
 	// Register before Handler.Hello: pushes made while it decides are
 	// queued behind the welcome instead of failing with ErrOffline.
-	if old := h.register(c); old != nil {
+	old, registered := h.register(c)
+	if !registered {
+		// A newer connection of the device is its channel: this one,
+		// which the kiosk has given up, ends as if that one had
+		// replaced it, its hello unanswered. Hello and Disconnected
+		// are not called for it.
+		h.giveSlot()
+		h.log.Info("push: hello of a connection older than the device's channel ignored", "device", deviceID)
+		c.close(websocket.ClosePolicyViolation, replacedClose)
+		c.writeClose()
+		ws.Close()
+		return
+	}
+	if old != nil {
 		h.log.Info("push: connection replaced", "device", deviceID)
-		old.close(websocket.ClosePolicyViolation, "replaced by a newer connection")
+		old.close(websocket.ClosePolicyViolation, replacedClose)
 	}
 	defer func() {
 		c.cancel()
@@ -317,6 +332,10 @@ func (c *conn) busy(helloID string) {
 
 // busyHello is the message of a hello refused for want of a slot.
 const busyHello = "the hub is busy: try again shortly"
+
+// replacedClose is the close reason of a connection a newer one of its
+// device replaced; agents recognise it by its word "replaced".
+const replacedClose = "replaced by a newer connection"
 
 // admit asks the handler, when it is an Admitter, whether hello may open
 // the channel. A refusal is answered, and the connection is closed

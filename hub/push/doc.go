@@ -25,7 +25,11 @@
 //     closed like a refused Hello, and the device's current channel
 //     stays up. The connection is then registered for its
 //     device before Handler.Hello runs, closing an older connection of the
-//     same device (close code 1008, "replaced"). Pushes made while Hello
+//     same device (close code 1008, "replaced"). Older means taken up
+//     earlier by ServeHTTP, whichever hello comes first: a kiosk that
+//     reconnects may have two connections for a moment, and a late hello
+//     on the one it gave up is closed as replaced instead of taking the
+//     channel from the live one. Pushes made while Hello
 //     runs are queued behind the welcome, so a revocation that happens
 //     between Hello's verdict and the welcome is still delivered.
 //  3. Welcome. Handler.Hello's answer goes out as the first frame (Re = the
@@ -52,12 +56,14 @@
 //     Hub.Disconnect or Hub.DisconnectChannel, when a newer connection of
 //     the same device replaces it, and on Hub.Close. Outstanding pushes of
 //     a closed channel are forgotten. Handler.Disconnected is then called
-//     once, unless the connection was replaced (or refused at admission:
-//     it never had a Hello).
+//     once, unless the connection was replaced (or refused at admission,
+//     or older than the device's channel when admitted: it never had a
+//     Hello).
 //
 // # Cost
 //
-// The hot path takes no global lock: connections live in a sync.Map and
+// The hot path takes only a read lock: connections live in a map behind an
+// RWMutex (a mass revoke reads it ten thousand times in a row) and
 // outstanding pushes in a small per-connection map. An idle connection holds
 // its TLS state, a 1 KiB read buffer, two small goroutine stacks and no
 // write buffer (write buffers come from a pool for the duration of a

@@ -118,6 +118,10 @@ type Handler interface {
 	Acked(deviceID string, push Push, at time.Time)
 	// Disconnected reports that a channel whose Hello was called has
 	// ended, unless a newer connection of the same device replaced it.
+	// Of a device's connections, the one ServeHTTP took up last is its
+	// channel: a connection whose hello is admitted while a newer one is
+	// the device's channel is closed as replaced, and neither Hello nor
+	// Disconnected is called for it.
 	Disconnected(deviceID string)
 }
 
@@ -199,6 +203,11 @@ type Hub struct {
 	count  atomic.Int64
 	idBase string
 	seq    atomic.Uint64
+	// accepted numbers the channel requests in the order ServeHTTP took
+	// them up (conn.accepted): of two connections of one device, the
+	// one with the higher number is its channel, whichever hello ends
+	// first (see register).
+	accepted atomic.Uint64
 
 	// hellos holds a token for each hello being worked on (MaxHellos);
 	// busy counts the hellos refused for want of one, and busyLogged is
@@ -291,6 +300,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "device certificate required", http.StatusUnauthorized)
 		return
 	}
+	// Numbered before the upgrade is answered: a kiosk says hello only
+	// once it has that answer, and dials again only after it has given
+	// up on its last connection. Of two connections of a kiosk that both
+	// say hello, the one it opened later has the higher number.
+	accepted := h.accepted.Add(1)
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
@@ -326,7 +340,7 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithValue(context.WithoutCancel(r.Context()), peerCertKey{}, r.TLS.VerifiedChains[0][0])
 	go func() {
 		defer h.wg.Done()
-		h.serve(ctx, deviceID, ws)
+		h.serve(ctx, deviceID, accepted, ws)
 	}()
 }
 
@@ -452,13 +466,23 @@ func (h *Hub) Close() error {
 }
 
 // register makes c the channel of its device and returns the connection it
-// replaces, if any.
-func (h *Hub) register(c *conn) (old *conn) {
+// replaces, if any; ok is false, and c is not registered, when the
+// device's channel is a connection accepted after c. A kiosk that
+// reconnects may have two connections for a moment, the one it gave up and
+// the new one, and either hello may be taken up last (the one on the
+// connection given up may have been held up in the network, or wait
+// longer for its slot or its admission): the newest connection is the one
+// the kiosk listens on, and a push sent to the other would be lost.
+func (h *Hub) register(c *conn) (old *conn, ok bool) {
 	h.mu.Lock()
 	delete(h.hsConn, c.ws)
 	h.mu.Unlock()
 	h.connMu.Lock()
 	old = h.conns[c.deviceID]
+	if old != nil && old.accepted > c.accepted {
+		h.connMu.Unlock()
+		return old, false
+	}
 	h.conns[c.deviceID] = c
 	h.connMu.Unlock()
 	if old == nil {
@@ -468,7 +492,7 @@ func (h *Hub) register(c *conn) (old *conn) {
 		// Close may have ranged over the map before the swap.
 		c.close(websocket.CloseGoingAway, "hub shutting down")
 	}
-	return old
+	return old, true
 }
 
 // unregister removes c if it is still its device's channel and reports
