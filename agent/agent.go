@@ -1355,9 +1355,13 @@ func (a *Agent) reportEndsInDoubt() {
 }
 
 // flush sends queued session.end reports, oldest first. A report the hub
-// refuses is dropped (resending cannot help); one that fails in transit
-// stays queued, and is sent again after flushRetry while the kiosk is
-// connected, or at the next connection.
+// refuses is dropped (resending cannot help); one that fails in transit,
+// or that the hub could not record (wire.ErrInternal: its disk full, its
+// database locked by another program), stays queued, and is sent again
+// after flushRetry while the kiosk is connected, or at the next
+// connection. Dropped, it would leave the session live on the hub after
+// the worker left, without its audit record, and the revocation it
+// acknowledges unacknowledged.
 func (a *Agent) flush() {
 	if !a.connected || a.flushing || len(a.pending) == 0 {
 		return
@@ -1369,7 +1373,7 @@ func (a *Agent) flush() {
 		for _, it := range items {
 			_, err := a.hub.Request(ctx, wire.TypeSessionEnd, it)
 			var re *RemoteError
-			if errors.As(err, &re) {
+			if errors.As(err, &re) && re.Code != wire.ErrInternal {
 				a.log.Warn("hub refused a session.end report; dropped", "session", it.SessionID, "code", re.Code)
 			} else if err != nil {
 				a.log.Warn("session.end not delivered; kept for later", "session", it.SessionID, "err", err)

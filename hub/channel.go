@@ -964,10 +964,19 @@ func (c *channel) device(ctx context.Context, deviceID string) (store.Device, er
 // come after the fan-out instead of competing with it, and the same index
 // pages are rewritten once instead of dozens of times. Only the recording
 // waits: each ack's time was taken when it arrived.
+//
+// A batch the store refuses for a reason that passes (the disk full, the
+// database locked by another process: store.Outage) is kept and written
+// again ackRetry later, with the acks that came meanwhile: a dropped ack
+// leaves its revocation unacknowledged for good, and the teardown reports
+// would count a kiosk that tore the session down as one that never did.
+// What is kept is bounded by ackBatch; past it, acks wait in c.acks, and
+// past that Acked drops them, as when the recorder is behind.
 const (
 	ackBatch   = 16384
 	ackQuiet   = 25 * time.Millisecond
 	ackMaxWait = time.Second
+	ackRetry   = time.Second
 )
 
 // recordAcks writes acknowledgements in batches, one transaction each,
@@ -976,13 +985,27 @@ func (c *channel) recordAcks(ctx context.Context) {
 	batch := make([]ack, 0, ackBatch)
 	quiet := time.NewTimer(ackQuiet)
 	quiet.Stop()
+	var (
+		retry    <-chan time.Time // while batch holds acks the store refused
+		observed int              // batch[:observed] are in the metrics already
+		failing  time.Time        // when the store began refusing them
+	)
 	for {
+		in := c.acks
+		if len(batch) == cap(batch) {
+			in = nil // full of refused acks: the others wait in c.acks
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case a := <-c.acks:
-			batch = append(batch[:0], a)
+		case a := <-in:
+			batch = append(batch, a)
+			if retry != nil {
+				continue // written with the refused ones when the retry is due
+			}
+		case <-retry:
 		}
+		retry = nil
 		first, last := time.Now(), time.Now()
 		quiet.Reset(ackQuiet)
 	collect:
@@ -1013,12 +1036,29 @@ func (c *channel) recordAcks(ctx context.Context) {
 			}
 			return nil
 		})
-		if err != nil && ctx.Err() == nil {
-			c.s.cfg.Logger.Error("record revocation acks", "n", len(batch), "err", err)
-		}
-		for _, a := range batch {
+		for _, a := range batch[observed:] {
 			c.s.metrics.observeAck(a.at.Sub(a.sent))
 		}
+		observed = len(batch)
+		if err == nil || ctx.Err() != nil {
+			if err == nil && !failing.IsZero() {
+				c.s.cfg.Logger.Info("revocation acks recorded again", "n", len(batch), "refused_since", failing.Format(time.RFC3339))
+				failing = time.Time{}
+			}
+			batch, observed = batch[:0], 0
+			continue
+		}
+		if _, what, do, ok := store.Outage(err); ok {
+			// Logged once per outage: the retries would fill the log.
+			if failing.IsZero() {
+				failing = time.Now()
+				c.s.cfg.Logger.Error("record revocation acks: "+what+"; they are kept and written again when the store allows", "n", len(batch), "err", err, "do", do)
+			}
+			retry = time.After(ackRetry)
+			continue
+		}
+		c.s.cfg.Logger.Error("record revocation acks", "n", len(batch), "err", err)
+		batch, observed, failing = batch[:0], 0, time.Time{}
 	}
 }
 

@@ -426,8 +426,17 @@ func (db *DB) InTx(ctx context.Context, fn func(tx store.Ops) error) error {
 // (10,000 sessions: tens of MiB), and with the small cache the transaction
 // spilled dirty pages to the log mid-way and read pages back with pread,
 // which took most of its time. The cache fills only as pages are used.
+//
+// Every connection keeps its temporary files in memory (temp_store):
+// the writer's savepoint journals, and a reader's sort that outgrows its
+// page cache (an ORDER BY, DISTINCT or GROUP BY no index serves). On
+// disk they went to SQLITE_TMPDIR, TMPDIR or /var/tmp, which the hub's
+// unit makes private on the root file system, often not the data
+// directory's: when that one was full, a read failed with SQLITE_FULL
+// and was answered as a full database (store.ErrFull: free space where
+// the data is), for space it did not need.
 const (
-	readerInit = "PRAGMA mmap_size = 1073741824"
+	readerInit = "PRAGMA mmap_size = 1073741824; PRAGMA temp_store = MEMORY"
 	writerInit = "PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = 0; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536; PRAGMA journal_size_limit = " + walSizeLimit
 )
 
