@@ -84,9 +84,9 @@ func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
-	// The first page of its items, as GET answers it: a campaign over a
-	// large site has tens of thousands.
-	writeAPIJSON(w, http.StatusCreated, c.Page(governance.FirstPage()))
+	// The first page of its items, as GET answers it (StartCampaign reads
+	// only that page): a campaign over a large site has tens of thousands.
+	writeAPIJSON(w, http.StatusCreated, c)
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -186,20 +187,7 @@ func (e env) review(ctx context.Context, args []string) error {
 				e.evidenceTotals(ev)
 				return nil
 			}
-			c, err := g.Campaign(ctx, *id)
-			if err != nil {
-				return notFound(err)
-			}
-			if *format == "json" {
-				return writeJSON(e.stdout, c)
-			}
-			fmt.Fprintf(e.stdout, "%s  due %s  %d/%d decided (%s)\n\n", c.Name, c.Due.Format(time.RFC3339), c.Progress.Decided, c.Progress.Total, percent(c.Progress.CompletionRate))
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ITEM\tUSER\tKIND\tENTITLEMENT\tREVIEWER\tDECISION\tESCALATED")
-			for _, it := range c.Items {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.User, it.Kind, it.Entitlement, it.Reviewer, it.Decision, stampPtr(it.Escalated))
-			}
-			return tw.Flush()
+			return notFound(showCampaign(ctx, e.stdout, g, *id, *format, governance.MaxItemCount))
 		})
 	case "run":
 		if err := parse(fs, args[1:], "data"); err != nil {
@@ -215,6 +203,93 @@ func (e env) review(ctx context.Context, args []string) error {
 		})
 	}
 	return fmt.Errorf("%w: unknown review command %q", errUsage, args[0])
+}
+
+// campaignPages reads a campaign's items a page at a time: what
+// showCampaign needs of governance.Service.
+type campaignPages interface {
+	CampaignItems(ctx context.Context, id string, p governance.ItemPage) (governance.CampaignPage, error)
+}
+
+// showCampaign writes campaign id with every one of its items to w, as
+// text or as the JSON of governance.CampaignView, reading and writing
+// them size at a time (governance.CampaignItems, in the campaign's
+// order): a campaign over a large site has tens of thousands of items,
+// which the command held all at once, with the deleted users of every
+// one of them. The JSON is what the whole CampaignView encodes to, byte
+// for byte; the text aligns its columns a page at a time.
+func showCampaign(ctx context.Context, w io.Writer, g campaignPages, id, format string, size int) error {
+	c, err := g.CampaignItems(ctx, id, governance.ItemPage{StartIndex: 1, Count: size})
+	if err != nil {
+		return err
+	}
+	// each calls fn with c's items and then every later page's.
+	each := func(fn func([]governance.ItemView) error) error {
+		for p := c; len(p.Items) > 0; {
+			if err := fn(p.Items); err != nil {
+				return err
+			}
+			next := p.StartIndex + len(p.Items)
+			if next > p.TotalResults {
+				return nil
+			}
+			if p, err = g.CampaignItems(ctx, id, governance.ItemPage{StartIndex: next, Count: size}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if format == "json" {
+		return writeCampaignJSON(w, c, each)
+	}
+	fmt.Fprintf(w, "%s  due %s  %d/%d decided (%s)\n\n", c.Name, c.Due.Format(time.RFC3339), c.Progress.Decided, c.Progress.Total, percent(c.Progress.CompletionRate))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ITEM\tUSER\tKIND\tENTITLEMENT\tREVIEWER\tDECISION\tESCALATED")
+	return each(func(items []governance.ItemView) error {
+		for _, it := range items {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.User, it.Kind, it.Entitlement, it.Reviewer, it.Decision, stampPtr(it.Escalated))
+		}
+		// Flushed each page: the tabwriter holds what it has not.
+		return tw.Flush()
+	})
+}
+
+// writeCampaignJSON writes what writeJSON writes of c's CampaignView
+// with every item each gives it in Items, an item at a time: the view
+// without items, then its last field, "items", spliced in before its
+// closing brace (omitted when there are none, as omitempty does).
+func writeCampaignJSON(w io.Writer, c governance.CampaignPage, each func(func([]governance.ItemView) error) error) error {
+	head, err := json.MarshalIndent(c.CampaignView, "", "  ")
+	if err != nil {
+		return err
+	}
+	if len(c.Items) == 0 {
+		_, err := fmt.Fprintf(w, "%s\n", head)
+		return err
+	}
+	head = bytes.TrimSuffix(head, []byte("\n}"))
+	if _, err := fmt.Fprintf(w, "%s,\n  \"items\": [", head); err != nil {
+		return err
+	}
+	sep := "\n    "
+	err = each(func(items []governance.ItemView) error {
+		for _, it := range items {
+			b, err := json.MarshalIndent(it, "    ", "  ")
+			if err != nil {
+				return err
+			}
+			if _, err := fmt.Fprintf(w, "%s%s", sep, b); err != nil {
+				return err
+			}
+			sep = ",\n    "
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, "\n  ]\n}\n")
+	return err
 }
 
 func (e env) findings(ctx context.Context, args []string) error {

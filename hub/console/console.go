@@ -70,8 +70,8 @@ type Metric struct {
 // so the console passes the viewer's actor and nothing else.
 type Governance interface {
 	Campaigns(ctx context.Context) (governance.Overview, error)
-	Campaign(ctx context.Context, id string) (governance.CampaignView, error)
-	StartCampaign(ctx context.Context, a lifecycle.Actor, req governance.CampaignRequest) (governance.CampaignView, error)
+	CampaignItems(ctx context.Context, id string, p governance.ItemPage) (governance.CampaignPage, error)
+	StartCampaign(ctx context.Context, a lifecycle.Actor, req governance.CampaignRequest) (governance.CampaignPage, error)
 	RunDueAs(ctx context.Context, a lifecycle.Actor) (governance.Started, error)
 	Decide(ctx context.Context, d governance.Decider, itemID, decision, comment string) (governance.ItemView, error)
 	Findings(ctx context.Context, opt governance.FindingsOptions) ([]governance.Finding, error)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -166,38 +167,142 @@ func (c *Console) reviewRunDue(w http.ResponseWriter, r *http.Request, v *viewer
 	return done(w, r, "/console/reviews", "reviews-run")
 }
 
+// campaignItemsPerPage is how many of a campaign's items its page lists;
+// the page links to the next and previous ones. A campaign over a large
+// site has tens of thousands of items: the page read them all, every
+// time, to list its first thousand.
+const campaignItemsPerPage = 100
+
 type campaignData struct {
-	Campaign  governance.CampaignView
-	Items     []reviewRow
-	Truncated int // items left off the page
+	Campaign governance.CampaignView
+	Items    []reviewRow
+	// Decision is the filter (governance.ItemPage.Decision): "" every
+	// item, pending ones first.
+	Decision string
+	Filters  []itemFilter
+	// First and Last number the items listed (1-based) of the Total the
+	// filter selects.
+	First, Last, Total int
+	// Prev and Next are the URLs of the neighbouring pages, "" for none:
+	// whole URLs, as auditData.Older is.
+	Prev, Next string
+	// Here is the URL of this page, where a decision made on it comes
+	// back to.
+	Here string
 }
 
-// campaignPage shows one campaign: progress per reviewer and its items,
-// with the decision buttons for admins.
+// itemFilter is one choice of the campaign page's decision filter.
+type itemFilter struct {
+	Value, Label string
+	Selected     bool
+}
+
+var itemFilters = []itemFilter{
+	{Value: "", Label: "every item, pending first"},
+	{Value: governance.FilterPending, Label: "pending"},
+	{Value: governance.FilterDecided, Label: "decided"},
+	{Value: governance.DecisionKeep, Label: "kept"},
+	{Value: governance.DecisionRevoke, Label: "revoked"},
+}
+
+// campaignPage shows one campaign: progress per reviewer and a page of
+// its items (?startIndex=N&decision=pending|decided|keep|revoke, as GET
+// /api/v1/reviews/{id} takes them), with the decision buttons for admins.
+// Only the page's items are read (governance.Service.CampaignItems).
 func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	g, err := c.gov()
 	if err != nil {
 		return err
 	}
-	cv, err := g.Campaign(r.Context(), r.PathValue("id"))
+	q := r.URL.Query()
+	p, err := governance.ParseItemPage(q.Get("startIndex"), "", q.Get("decision"))
 	if err != nil {
 		return err
 	}
-	d := campaignData{Campaign: cv}
-	// Pending items first, each group in the campaign's order.
-	for _, pending := range []bool{true, false} {
-		for _, it := range cv.Items {
-			if (it.Decision == store.ReviewPending.String()) == pending {
-				d.Items = append(d.Items, rowOfView(it, cv.Name, cv.Due))
-			}
-		}
+	p.Count = campaignItemsPerPage
+	cp, err := campaignItems(r.Context(), g, r.PathValue("id"), p)
+	if err != nil {
+		return err
 	}
-	if len(d.Items) > maxItemRows {
-		d.Truncated, d.Items = len(d.Items)-maxItemRows, d.Items[:maxItemRows]
+	d := campaignData{Campaign: cp.CampaignView, Decision: p.Decision, Total: cp.TotalResults,
+		First: p.StartIndex, Last: p.StartIndex + len(cp.Items) - 1, Here: campaignURL(cp.ID, p.Decision, p.StartIndex)}
+	for _, f := range itemFilters {
+		f.Selected = f.Value == p.Decision
+		d.Filters = append(d.Filters, f)
 	}
-	d.Campaign.Items = nil
-	c.render(w, r, http.StatusOK, "campaign", v, &page{Title: "Review: " + cv.Name, Nav: "reviews", Data: d})
+	for _, it := range cp.Items {
+		d.Items = append(d.Items, rowOfView(it, cp.Name, cp.Due))
+	}
+	if p.StartIndex > 1 {
+		d.Prev = campaignURL(cp.ID, p.Decision, max(p.StartIndex-campaignItemsPerPage, 1))
+	}
+	if d.Last < d.Total {
+		d.Next = campaignURL(cp.ID, p.Decision, d.Last+1)
+	}
+	c.render(w, r, http.StatusOK, "campaign", v, &page{Title: "Review: " + cp.Name, Nav: "reviews", Data: d})
 	return nil
+}
+
+// campaignItems reads the page p of a campaign's items: those p's filter
+// selects, in the campaign's order; with no filter, the pending items
+// first and then the decided ones, each in the campaign's order (what an
+// admin works through comes first), read as a page of each at most.
+func campaignItems(ctx context.Context, g Governance, id string, p governance.ItemPage) (governance.CampaignPage, error) {
+	if p.Decision != "" {
+		return g.CampaignItems(ctx, id, p)
+	}
+	p.Decision = governance.FilterPending
+	out, err := g.CampaignItems(ctx, id, p)
+	if err != nil {
+		return governance.CampaignPage{}, err
+	}
+	if n := len(out.Items); n < p.Count {
+		pending := out.TotalResults
+		rest, err := g.CampaignItems(ctx, id, governance.ItemPage{StartIndex: max(p.StartIndex-pending, 1), Count: p.Count - n, Decision: governance.FilterDecided})
+		if err != nil {
+			return governance.CampaignPage{}, err
+		}
+		out.Items = append(out.Items, rest.Items...)
+		out.TotalResults = pending + rest.TotalResults
+	} else {
+		out.TotalResults = out.Progress.Total
+	}
+	out.ItemsPerPage = len(out.Items)
+	return out, nil
+}
+
+// campaignURL is the URL of the page of campaign id's items from start
+// on, with the filter decision.
+func campaignURL(id, decision string, start int) string {
+	q := url.Values{}
+	if decision != "" {
+		q.Set("decision", decision)
+	}
+	if start > 1 {
+		q.Set("startIndex", strconv.Itoa(start))
+	}
+	u := "/console/reviews/" + url.PathEscape(id)
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}
+
+// campaignBack is where a decision on an item of campaign id made on the
+// page at from (campaignData.Here) comes back to: that page, its filter
+// and start kept, and nothing else of from; the campaign's first page if
+// from is not a page of that campaign.
+func campaignBack(id, from string) string {
+	u, err := url.Parse(from)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Path != "/console/reviews/"+id {
+		return campaignURL(id, "", 1)
+	}
+	q := u.Query()
+	p, err := governance.ParseItemPage(q.Get("startIndex"), "", q.Get("decision"))
+	if err != nil {
+		return campaignURL(id, "", 1)
+	}
+	return campaignURL(id, p.Decision, p.StartIndex)
 }
 
 type myReviewsData struct {
@@ -307,7 +412,7 @@ func (c *Console) reviewDecide(w http.ResponseWriter, r *http.Request, v *viewer
 	}
 	back := "/console/my-reviews"
 	if v.admin() && f[2] != back {
-		back = "/console/reviews/" + it.CampaignID
+		back = campaignBack(it.CampaignID, f[2])
 	}
 	return done(w, r, back, ok)
 }

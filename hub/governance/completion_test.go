@@ -37,7 +37,7 @@ func TestReviewCompletionReadsChangedCampaigns(t *testing.T) {
 	ann := e.user("ann", []string{"north"}, nil)
 	bo := e.user("bo", []string{"north"}, nil)
 	e.group("Nurse", ann.ID, bo.ID)
-	var cs []governance.CampaignView
+	var cs []governance.CampaignPage
 	for i := 1; i <= 3; i++ {
 		c, err := e.gov.StartCampaign(ctx, actor, governance.CampaignRequest{Name: fmt.Sprintf("c%d", i), Due: t0.Add(time.Duration(i) * day),
 			Scope: store.ReviewScope{Roles: []string{"Nurse"}}})
@@ -49,7 +49,7 @@ func TestReviewCompletionReadsChangedCampaigns(t *testing.T) {
 		}
 		cs = append(cs, c)
 	}
-	decide := func(c governance.CampaignView, user string) {
+	decide := func(c governance.CampaignPage, user string) {
 		t.Helper()
 		for _, it := range c.Items {
 			if it.User == user {

@@ -115,7 +115,7 @@ func TestCampaignsOverviewBoundedMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Decided a day late for the first, on time for the second.
-	for _, c := range []governance.CampaignView{first, second} {
+	for _, c := range []governance.CampaignPage{first, second} {
 		if _, err := e.at(t0.Add(2*day)).gov.Decide(ctx, decider, c.Items[0].ID, "keep", ""); err != nil {
 			t.Fatal(err)
 		}

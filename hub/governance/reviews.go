@@ -141,17 +141,20 @@ func cleanList(what string, in []string) ([]string, error) {
 
 // StartCampaign snapshots the entitlements in scope as review items, each
 // assigned to its reviewer, and stores the campaign with a review.start
-// audit record, all in one transaction.
-func (s *Service) StartCampaign(ctx context.Context, a lifecycle.Actor, req CampaignRequest) (CampaignView, error) {
+// audit record, all in one transaction. It returns the campaign with the
+// first page of its items (CampaignItems, FirstPage), as GET
+// /api/v1/reviews/{id} answers it: a campaign over a large site has tens
+// of thousands of items, and its answer read them all only to cut them.
+func (s *Service) StartCampaign(ctx context.Context, a lifecycle.Actor, req CampaignRequest) (CampaignPage, error) {
 	now := s.now()
 	if err := req.normalize(now); err != nil {
-		return CampaignView{}, err
+		return CampaignPage{}, err
 	}
 	c, err := s.startCampaign(ctx, a, req, "", now)
 	if err != nil {
-		return CampaignView{}, err
+		return CampaignPage{}, err
 	}
-	return s.Campaign(ctx, c.ID)
+	return s.CampaignItems(ctx, c.ID, FirstPage())
 }
 
 func (s *Service) startCampaign(ctx context.Context, a lifecycle.Actor, req CampaignRequest, key string, now time.Time) (store.Campaign, error) {
@@ -396,6 +399,12 @@ type Decider struct {
 // membership or site a disabled user keeps for a re-hire, so that a
 // re-hire does not get back what the reviewer revoked (the review.decide
 // record then says removedWhileDisabled).
+//
+// Those refusals, and a repeat's answer, are told only once the
+// group-commit batch that read what they name has committed: an earlier
+// write of the same batch may have made it (a rename that makes the item
+// the decider's own, a leaver, another decision), and a batch that fails
+// to commit answers every one of its writes with its error instead.
 func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comment string) (ItemView, error) {
 	a := d.Actor
 	decision = strings.ToLower(strings.TrimSpace(decision))
@@ -410,12 +419,14 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 	}
 	now := s.now()
 	var (
-		out     store.ReviewItem
-		decided error // the refusal of a decided item, told once its decision is committed
+		out store.ReviewItem
+		// refused is a refusal read from what the transaction reads, told
+		// only once that is committed (see below).
+		refused error
 	)
 	err := s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
 		tx := t.Ops()
-		decided = nil
+		refused = nil
 		it, err := tx.GetReviewItem(ctx, itemID)
 		if err != nil {
 			return err
@@ -429,8 +440,18 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 				return err
 			}
 		}
+		// Each refusal below is told only once the transaction commits,
+		// which ends with nil, having written nothing: what it names
+		// (the decider's hub user, a decision, the user's state, the
+		// entitlement, the notes) may be what an earlier write of the
+		// same group-commit batch made, read here before the batch
+		// commits. Ended with an error it was answered at once, and a
+		// COMMIT that then failed left a refusal standing for a rename,
+		// a leaver or a decision that never happened; the batch's error
+		// answers instead, and the client retries.
 		if slices.Contains(selves, it.UserID) {
-			return fmt.Errorf("%w: item %s is about your own access: nobody reviews their own access, another reviewer must decide it", ErrForbidden, it.ID)
+			refused = fmt.Errorf("%w: item %s is about your own access: nobody reviews their own access, another reviewer must decide it", ErrForbidden, it.ID)
+			return nil
 		}
 		if decision != DecisionComment && it.Decision != store.ReviewPending {
 			if repeats(it, a, decision, comment) {
@@ -445,15 +466,24 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 				out = it
 				return nil
 			}
-			// Likewise the refusal, which names the decision as made: it
-			// is told once that decision is committed (nil ends the
-			// transaction, which wrote nothing, in the batch's commit).
-			decided = fmt.Errorf("%w: item %s was already decided: %s by %s at %s; a decision is made once (only the same reviewer's same decision repeats it): add a note with \"comment\"",
+			// Likewise the refusal, which names the decision as made.
+			refused = fmt.Errorf("%w: item %s was already decided: %s by %s at %s; a decision is made once (only the same reviewer's same decision repeats it): add a note with \"comment\"",
 				ErrConflict, it.ID, it.Decision, it.DecidedBy, it.Decided.UTC().Format(time.RFC3339Nano))
 			return nil
 		}
+		if comment != "" {
+			// Before anything is written: the refusal must leave the
+			// transaction with nothing of this decision in it.
+			if _, err := addNote(it, comment); err != nil {
+				refused = err
+				return nil
+			}
+		}
 		if decision == DecisionKeep {
-			if err := keepable(ctx, tx, it, now); err != nil {
+			if err := keepable(ctx, tx, it, now); errors.Is(err, ErrConflict) {
+				refused = err
+				return nil
+			} else if err != nil {
 				return err
 			}
 		}
@@ -465,15 +495,9 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		}
 		out, err = tx.UpdateReviewItem(ctx, it.ID, func(old store.ReviewItem) (store.ReviewItem, error) {
 			if comment != "" {
-				// A note adds to the notes before it: a comment on a
-				// decided item must not replace the reason given with
-				// the decision, which the evidence shows.
-				notes := comment
-				if old.Comment != "" {
-					notes = old.Comment + "\n" + comment
-				}
-				if len(notes) > maxNotes {
-					return old, fmt.Errorf("%w: item %s has %d bytes of notes already; at most %d in all", ErrConflict, old.ID, len(old.Comment), maxNotes)
+				notes, err := addNote(old, comment)
+				if err != nil {
+					return old, err
 				}
 				old.Comment = notes
 			}
@@ -515,7 +539,7 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		return t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: action, Subject: "user:" + it.UserID, Detail: detail})
 	})
 	if err == nil {
-		err = decided
+		err = refused
 	}
 	if err != nil {
 		return ItemView{}, fmt.Errorf("decide review item %s: %w", itemID, err)
@@ -525,6 +549,21 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		return ItemView{}, err
 	}
 	return itemView(dir, out), nil
+}
+
+// addNote returns the notes of it with comment added on a line of its own, or
+// ErrConflict when that makes them longer than maxNotes. A note adds to
+// the notes before it: a comment on a decided item must not replace the
+// reason given with the decision, which the evidence shows.
+func addNote(it store.ReviewItem, comment string) (string, error) {
+	notes := comment
+	if it.Comment != "" {
+		notes = it.Comment + "\n" + comment
+	}
+	if len(notes) > maxNotes {
+		return "", fmt.Errorf("%w: item %s has %d bytes of notes already; at most %d in all", ErrConflict, it.ID, len(it.Comment), maxNotes)
+	}
+	return notes, nil
 }
 
 // repeats reports whether a's decision (keep or revoke) with comment on

@@ -137,7 +137,7 @@ func TestReviewDecisions(t *testing.T) {
 	if got := e.actions("user:" + bob.ID); len(got) != len(before) {
 		t.Errorf("refused decisions were audited: %v", got[len(before):])
 	}
-	c, _ = e.gov.Campaign(ctx, c.ID)
+	c, _ = e.gov.CampaignItems(ctx, c.ID, governance.FirstPage())
 	if c.Progress.Decided != 4 || c.Progress.Revoked != 3 || c.Progress.Kept != 1 || *c.Progress.CompletionRate != 4.0/6 {
 		t.Errorf("progress = %+v", c.Progress)
 	}

@@ -200,8 +200,11 @@ func (s *Service) view(d *directory, c store.Campaign, items []store.ReviewItem,
 	return v
 }
 
-// Campaign returns one campaign with its items and per-reviewer progress;
-// store.ErrNotFound if there is none.
+// Campaign returns one campaign with every one of its items and
+// per-reviewer progress; store.ErrNotFound if there is none. It holds the
+// whole campaign in memory, and the deleted users of all its items: the
+// hub's API, console and CLI page through CampaignItems instead. It is
+// the whole campaign the pages are checked against (Page).
 func (s *Service) Campaign(ctx context.Context, id string) (CampaignView, error) {
 	c, err := s.cfg.Store.GetCampaign(ctx, id)
 	if err != nil {
@@ -296,8 +299,8 @@ type CampaignPage struct {
 	ItemsPerPage int        `json:"itemsPerPage"`
 }
 
-// Page returns the page p of v's items (v as Campaign or StartCampaign
-// return it, with every item).
+// Page returns the page p of v's items (v as Campaign returns it, with
+// every item).
 func (v CampaignView) Page(p ItemPage) CampaignPage {
 	p = p.normalized()
 	var match []ItemView
