@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -60,6 +61,22 @@ func rmIPC(table string, id int) error {
 		return errnoErr(errno)
 	}
 	return fmt.Errorf("unknown System V IPC kind %q", table)
+}
+
+// rmIPCAs is rmIPC as user uid, the object's owner or creator. IPC_RMID
+// takes the owner, the creator or CAP_SYS_ADMIN, which an agent running as
+// root may lack (a container's default capabilities, a systemd unit's
+// CapabilityBoundingSet) while it has CAP_SETUID, which running the apps
+// as uid needs anyway; without this every teardown after an app left an
+// object would fail, and be retried, for good. Only the effective user ID
+// changes, on a thread of its own that ends with it (onNewThread).
+func rmIPCAs(uid uint32, table string, id int) error {
+	return onNewThread(func() error {
+		if _, _, errno := syscall.RawSyscall(sysSetresuid, ^uintptr(0), uintptr(uid), ^uintptr(0)); errno != 0 {
+			return fmt.Errorf("as uid %d: setresuid: %w", uid, errno)
+		}
+		return rmIPC(table, id)
+	})
 }
 
 func errnoErr(errno unix.Errno) error {
@@ -121,9 +138,10 @@ func parseSysvipc(b []byte) ([]ipcObject, error) {
 // Manager.sweepUID) owns or created, and returns how many it removed.
 // Callers sweep only once every process of uid is gone: one still running
 // could make another object meanwhile. An object removed meanwhile (EINVAL,
-// EIDRM) is none. It goes on after a failure and returns all failures
-// joined. It logs a count per kind: keys and sizes may say what an app
-// did.
+// EIDRM) is none; one the agent may not remove (EPERM: no CAP_SYS_ADMIN)
+// it removes as uid (rmIPCAs). It goes on after a failure and returns all
+// failures joined. It logs a count per kind: keys and sizes may say what
+// an app did.
 //
 // The owner is not checked again right before the removal, as the kernel
 // offers no way to: none is needed, since no process of uid is left to
@@ -152,7 +170,11 @@ func (m *Manager) sweepIPC(uid uint32) (int, error) {
 			if o.uid != uid && o.cuid != uid {
 				continue
 			}
-			if err := rmIPC(table, o.id); errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EIDRM) {
+			err := rmIPC(table, o.id)
+			if errors.Is(err, unix.EPERM) {
+				err = rmIPCAs(uid, table, o.id)
+			}
+			if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EIDRM) {
 				continue
 			} else if err != nil {
 				errs = append(errs, fmt.Errorf("sweep System V IPC: remove %s %d of uid %d: %w", table, o.id, uid, err))
