@@ -87,8 +87,14 @@ func LockStateDir(dir string) (*StateLock, error) {
 	return &StateLock{dir: dir, fd: fd}, nil
 }
 
+// maxPID bounds the PIDs a lock file is believed about: Linux's
+// PID_MAX_LIMIT (2^22), the most pid_max can be set to, and every PID is
+// below pid_max. A larger number was not written by a lock holder, and
+// would only mislead whoever reads the refusal.
+const maxPID = 1 << 22
+
 // readLockPID returns the PID the lock file fd holds, 0 if none can be read
-// (the holder may not have written it yet).
+// (the holder may not have written it yet) or it is no process's PID.
 func readLockPID(fd int) int {
 	b := make([]byte, 32)
 	n, err := syscall.Pread(fd, b, 0)
@@ -96,7 +102,7 @@ func readLockPID(fd int) int {
 		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
-	if err != nil || pid <= 0 {
+	if err != nil || pid <= 0 || pid >= maxPID {
 		return 0
 	}
 	return pid

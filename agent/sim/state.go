@@ -81,7 +81,8 @@ func loadState(dir, site string, hubCAs [][]byte) (*state, error) {
 	}
 	var st state
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("read state %s: %w", path, err)
+		// Cut short, perhaps: save does not sync it.
+		return nil, fmt.Errorf("read state %s: %w; use a fresh --state directory", path, err)
 	}
 	switch {
 	case st.Version != stateVersion:
@@ -90,7 +91,7 @@ func loadState(dir, site string, hubCAs [][]byte) (*state, error) {
 	case st.Site != site:
 		return nil, fmt.Errorf("state %s holds kiosks of site %q, not %q; use another --state directory", path, st.Site, site)
 	case !validNamePart(st.Prefix):
-		return nil, fmt.Errorf("state %s: bad prefix %q", path, st.Prefix)
+		return nil, fmt.Errorf("state %s: bad prefix %q; use a fresh --state directory", path, st.Prefix)
 	}
 	if err := st.checkKiosks(); err != nil {
 		return nil, fmt.Errorf("state %s: %w; use a fresh --state directory", path, err)

@@ -121,7 +121,9 @@ func Check(results []*Result) []Verdict {
 		}
 		if !math.IsNaN(v.Measured) {
 			v.Holds = t.holds(v.Measured)
-			if bad := r.Errors + r.Lost + r.Stray; bad > 0 {
+			// Each count on its own: summed, counts of a file edited or
+			// damaged could cancel out or wrap around to none.
+			if r.Errors != 0 || r.Lost != 0 || r.Stray != 0 {
 				v.Holds = false
 				v.Note = fmt.Sprintf("%d errors, %d lost channels, %d unexpected messages", r.Errors, r.Lost, r.Stray)
 			} else if r.Kiosks < t.Kiosks {
@@ -272,6 +274,19 @@ func ReadResultFile(name string) (*Result, error) {
 	}
 	if r.Scenario == "" {
 		return nil, fmt.Errorf("%s: no scenario: not a shiftgate-sim result (write one with --json-out)", name)
+	}
+	// No run counts below zero: a file that does was edited or damaged,
+	// and its verdicts would be of figures nobody measured.
+	for _, c := range []struct {
+		what string
+		n    int64
+	}{
+		{"kiosks", int64(r.Kiosks)}, {"rounds", int64(r.Rounds)}, {"concurrency", int64(r.Concurrency)},
+		{"sessions", int64(r.Sessions)}, {"errors", r.Errors}, {"unexpected messages", r.Stray}, {"lost channels", r.Lost},
+	} {
+		if c.n < 0 {
+			return nil, fmt.Errorf("%s: negative %s (%d): not a shiftgate-sim result (write one with --json-out)", name, c.what, c.n)
+		}
 	}
 	return &r, nil
 }

@@ -916,7 +916,23 @@ func readKey(path string) ([]byte, error) {
 	if len(key) != keySize {
 		return nil, fmt.Errorf("audit key %s is %d bytes, want %d: restore it from backup", path, len(key), keySize)
 	}
+	// LoadOrCreateKey never writes zeros (but once in 2^256 starts): a
+	// file of them was zeroed by a crash or a bad copy, and records sealed
+	// under a key anyone knows could be forged by anyone.
+	if allZero(key) {
+		return nil, fmt.Errorf("audit key %s is all zero bytes, not a key this hub made: restore it from backup", path)
+	}
 	return key, nil
+}
+
+// allZero reports whether b holds only zero bytes.
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // readOwnerOnly reads the secret file at path, what it holds named by

@@ -356,27 +356,46 @@ func writeAside(path string, b []byte, perm fs.FileMode, place func(old, new str
 	return place(tmp, path)
 }
 
+// signKeyFix is what to do about an audit-sign.key the hub cannot use.
+// Unlike audit.key it can be made anew: it seals nothing in the trail.
+const signKeyFix = "restore it from the backup of this data directory, or move it away and start the hub (serve), which makes a new one; then give auditors its public key (shiftgate-hub audit public-key)"
+
 func readSignKey(path string) (*Signer, error) {
 	b, err := readOwnerOnly(path, "audit signing key", func(size int64) error {
 		if size > maxKeyFile {
-			return fmt.Errorf("audit signing key %s is %d bytes: not a PEM Ed25519 key", path, size)
+			return fmt.Errorf("audit signing key %s is %d bytes: not a PEM Ed25519 key: %s", path, size, signKeyFix)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	s, err := parseSignKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("audit signing key %s %w: %s", path, err, signKeyFix)
+	}
+	return s, nil
+}
+
+// parseSignKey reads audit-sign.key as createSignKey writes it: one PEM
+// PRIVATE KEY block of a PKCS #8 Ed25519 key. The key of a zero seed is
+// refused: it is no secret (a file zeroed by a crash or a bad copy, or a
+// test key), and exports signed with it could be made by anyone.
+func parseSignKey(b []byte) (*Signer, error) {
 	block, rest := pem.Decode(b)
 	if block == nil || block.Type != "PRIVATE KEY" || len(bytes.TrimSpace(rest)) != 0 {
-		return nil, fmt.Errorf("audit signing key %s is not one PEM PRIVATE KEY block", path)
+		return nil, errors.New("is not one PEM PRIVATE KEY block")
 	}
 	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("audit signing key %s: %w", path, err)
+		return nil, fmt.Errorf("is not a PKCS #8 key (%w)", err)
 	}
 	priv, ok := k.(ed25519.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("audit signing key %s is a %T, not an Ed25519 key", path, k)
+		return nil, fmt.Errorf("is a %T, not an Ed25519 key", k)
+	}
+	if allZero(priv.Seed()) {
+		return nil, errors.New("is the key of a zero seed, which anyone can sign with")
 	}
 	return NewSigner(priv)
 }
