@@ -863,50 +863,76 @@ func LoadKey(dir string) ([]byte, error) {
 // refused with ErrKeyMissing, since a new key would begin records that
 // nothing before them can be checked against, and the trail could never
 // be verified whole again. A key readable by group or others is refused.
+//
+// A damaged key (the wrong size, or all zeros) is refused too while the
+// trail has records; beside an empty trail it sealed nothing, and is
+// replaced: the file of a first start that crashed before the key reached
+// the disk. The key is written beside the file, synced, and only then
+// put in place, so that a crash leaves no key file or a whole one.
 func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, error) {
 	path := filepath.Join(dir, KeyFile)
 	key, err := readKey(path)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
-		return key, err
+	if err == nil {
+		return key, nil
 	}
-	recs, err := trail.ListAudit(ctx, store.AuditQuery{Limit: 1})
-	if err != nil {
-		return nil, fmt.Errorf("create audit key: %w", err)
+	missing := errors.Is(err, fs.ErrNotExist)
+	var damaged *damagedKeyError
+	if !missing && !errors.As(err, &damaged) {
+		return nil, err
 	}
-	if len(recs) > 0 {
+	recs, lerr := trail.ListAudit(ctx, store.AuditQuery{Limit: 1})
+	if lerr != nil {
+		return nil, fmt.Errorf("create audit key: %w", lerr)
+	}
+	switch {
+	case len(recs) > 0 && missing:
 		return nil, fmt.Errorf("%w: %s does not exist, but the audit trail has records sealed with it: restore the key from the backup of this data directory (a new key would start a chain that cannot be verified against them)", ErrKeyMissing, path)
+	case len(recs) > 0:
+		return nil, err
 	}
 	key = make([]byte, keySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("create audit key: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return readKey(path) // another process created it first
-	}
-	if err != nil {
-		return nil, fmt.Errorf("create audit key: %w", err)
-	}
 	// Synced before any record is sealed with it: a power cut just after
 	// the first start must not leave records whose key is an empty file.
-	if _, err := f.Write(key); err != nil {
-		f.Close()
+	// Linked into place, so that a process that made one first keeps its
+	// own; a damaged one beside an empty trail is replaced.
+	place := os.Link
+	if !missing {
+		place = os.Rename
+	}
+	if err := writeAside(path, key, 0o600, place); errors.Is(err, fs.ErrExist) {
+		return readKey(path) // another process created it first
+	} else if err != nil {
 		return nil, fmt.Errorf("write audit key %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("write audit key %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
+	if err := syncDir(dir); err != nil {
 		return nil, fmt.Errorf("write audit key %s: %w", path, err)
 	}
 	return key, nil
 }
 
+// damagedKeyError is readKey's refusal of a key file of the wrong size or
+// of zeros.
+type damagedKeyError struct{ msg string }
+
+func (e *damagedKeyError) Error() string { return e.msg }
+
+// syncDir makes a file put in dir durable with the name given it.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
 func readKey(path string) ([]byte, error) {
 	key, err := readOwnerOnly(path, "audit key", func(size int64) error {
 		if size != keySize {
-			return fmt.Errorf("audit key %s is %d bytes, want %d: restore it from backup", path, size, keySize)
+			return &damagedKeyError{fmt.Sprintf("audit key %s is %d bytes, want %d: restore it from backup", path, size, keySize)}
 		}
 		return nil
 	})
@@ -920,7 +946,7 @@ func readKey(path string) ([]byte, error) {
 	// file of them was zeroed by a crash or a bad copy, and records sealed
 	// under a key anyone knows could be forged by anyone.
 	if allZero(key) {
-		return nil, fmt.Errorf("audit key %s is all zero bytes, not a key this hub made: restore it from backup", path)
+		return nil, &damagedKeyError{fmt.Sprintf("audit key %s is all zero bytes, not a key this hub made: restore it from backup", path)}
 	}
 	return key, nil
 }
