@@ -188,20 +188,63 @@ func simpleEquality(s string) (filter.Expression, bool) {
 	}, true
 }
 
-// entraValuePathRe matches `attr[filter].sub op value`, which RFC 7644's
-// grammar does not allow but Microsoft Entra sends when it matches users on
-// a multi-valued attribute, e.g. emails[type eq "work"].value eq "a@b.c".
-var entraValuePathRe = regexp.MustCompile(`(?i)^\s*([a-z][\w-]*|urn:[^\s\[]+:[a-z][\w-]*)\[([^\[\]]+)\]\.([a-z][\w-]*)\s+(eq|ne|co|sw|ew|gt|ge|lt|le)\s+(.+?)\s*$`)
+// entraSubRe matches what follows the closing bracket in Microsoft
+// Entra's `attr[filter].sub op value`, which RFC 7644's grammar does not
+// allow but Entra sends when it matches users on a multi-valued attribute
+// (emails[type eq "work"].value eq "a@b.c"): the sub-attribute, the
+// operator and the comparison value (a quoted string, true, false, null or
+// a number; none after pr), up to the end of the filter, a space or a
+// closing parenthesis.
+var entraSubRe = regexp.MustCompile(`(?i)^\.([a-z][\w-]*)\s+(?:(pr)|(eq|ne|co|sw|ew|gt|ge|lt|le)\s+("(?:[^"\\]|\\.)*"|true|false|null|-?[0-9][0-9.e+-]*))(?:$|[\s)])`)
 
-// entraValuePath rewrites Entra's form into the equivalent RFC form
-// attr[filter and sub op value]. An inner filter with "or" is left alone:
-// grouping inside brackets would change its meaning.
+// entraValuePath rewrites each of Entra's value paths in s,
+// attr[filter].sub op value, into the equivalent RFC form
+// attr[filter and sub op value], wherever it stands: Entra joins one with
+// other clauses (userName eq "a" and emails[type eq "work"].value eq "x"),
+// and a rewrite of the whole filter only refused those as invalidFilter.
+// ok is false when there is none to rewrite. An inner filter with "or" is
+// left alone: grouping inside brackets would change its meaning, and the
+// parser takes none.
 func entraValuePath(s string) (string, bool) {
-	m := entraValuePathRe.FindStringSubmatch(s)
-	if m == nil || orRe.MatchString(m[2]) {
+	var (
+		b        strings.Builder
+		copied   int  // s[:copied] is in b
+		open     = -1 // the index of the '[' of the bracket s[i] is in
+		inString bool
+		changed  bool
+	)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case inString && c == '\\':
+			i++ // the escaped character
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '[':
+			open = i
+		case c == ']' && open >= 0:
+			inner := s[open+1 : i]
+			open = -1
+			m := entraSubRe.FindStringSubmatchIndex(s[i+1:])
+			if m == nil || orRe.MatchString(inner) {
+				continue
+			}
+			// The clause ends with pr or with the value; the separator
+			// after it stays where it is.
+			sub, op, end := s[i+1+m[2]:i+1+m[3]], "pr", i+1+m[5]
+			if m[4] < 0 {
+				op, end = s[i+1+m[6]:i+1+m[7]]+" "+s[i+1+m[8]:i+1+m[9]], i+1+m[9]
+			}
+			b.WriteString(s[copied:i])
+			b.WriteString(" and " + sub + " " + op + "]")
+			copied, i, changed = end, end-1, true
+		}
+	}
+	if !changed {
 		return "", false
 	}
-	return m[1] + "[" + m[2] + " and " + m[3] + " " + m[4] + " " + m[5] + "]", true
+	b.WriteString(s[copied:])
+	return b.String(), true
 }
 
 var orRe = regexp.MustCompile(`(?i)\sor\s`)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	filter "github.com/scim2/filter-parser/v2"
 )
 
@@ -442,6 +443,9 @@ func normalizeSingle(a *Attribute, v any, name string, keepReadOnly bool) (any, 
 			}
 			s = a.CanonicalValues[i]
 		}
+		if a.FoldUUID {
+			s = foldUUID(s)
+		}
 		return s, true, nil
 	case TypeBinary:
 		s, ok := v.(string)
@@ -618,4 +622,17 @@ func deepCopy(v any) any {
 		return deepCopy(l)
 	}
 	return v
+}
+
+// foldUUID returns s in lower case when it is a UUID in the standard
+// 8-4-4-4-12 form, and s as it is otherwise: only that form is how the hub
+// writes ids, and another string is no id of the hub's in any case.
+func foldUUID(s string) string {
+	if len(s) != 36 {
+		return s
+	}
+	if _, err := uuid.Parse(s); err != nil {
+		return s
+	}
+	return strings.ToLower(s)
 }

@@ -20,6 +20,8 @@ import (
 // are the store as it was at one instant. Read one after the other, a
 // change committed in between showed a user without a group that listed
 // it as a member, or counted a group created after the users were read.
+// A scan of more of them than one read transaction should hold is the
+// exception (readScan).
 //
 // A type the filter provably matches nothing of (matchesNone) is not read
 // at all: a lookup by userName reads no group, one by members.value no
@@ -42,7 +44,16 @@ func (h *Handler) queryAll(ctx context.Context, p listParams) (int, []map[string
 		total int
 		page  []map[string]any
 	)
-	err = h.cfg.Store.InReadTx(ctx, func(tx store.Ops) error {
+	// A scan of more resources than one read transaction should hold
+	// reads them apart (readScan); a page without a filter, or a lookup
+	// narrowed by an index, is one short statement of each type.
+	scanUsers := users && fu != nil && !narrowsUsers(userLookup(fu))
+	scanGroups := groups && fg != nil && !narrowsGroups(groupLookup(fg))
+	read := func(fn func(tx store.Ops) error) error { return h.cfg.Store.InReadTx(ctx, fn) }
+	if scanUsers || scanGroups {
+		read = func(fn func(tx store.Ops) error) error { return h.readScan(ctx, fn) }
+	}
+	err = read(func(tx store.Ops) error {
 		total, page = 0, nil
 		if users {
 			n, items, err := h.findUsers(ctx, tx, fu, p)

@@ -87,6 +87,13 @@ type Attribute struct {
 	// ("2026-12-01") as HR systems send it, kept as sent, and says which
 	// end of the day it stands for; see Normalize.
 	DateOnly DateOnly `json:"-"`
+	// FoldUUID, for a string that holds the id of a resource, makes
+	// Normalize write a UUID in lower case, as the hub writes every id
+	// (store.NewID). RFC 4122 §3 has UUIDs compared case-insensitively on
+	// input: a client that sent a member's id in upper case got 400
+	// "unknown member" on add and PUT, while a remove by filter, which
+	// compares without case, removed it.
+	FoldUUID bool `json:"-"`
 }
 
 // DateOnly says how a bare date is read for a dateTime attribute.
@@ -348,11 +355,13 @@ func ShiftgateUserSchema() *Schema {
 // GroupSchema returns the core Group schema (RFC 7643 §4.2), freshly built.
 func GroupSchema() *Schema {
 	member := func(a *Attribute) *Attribute { a.Mutability = Immutable; return a }
+	memberID := member(mkStr("value", "The id of the member resource."))
+	memberID.FoldUUID = true
 	return &Schema{ID: GroupURN, Name: "Group", Description: "Group; Shiftgate maps groups to roles by displayName.",
 		Attributes: []*Attribute{
 			serverUnique(mkRequired(mkStr("displayName", "A human-readable name for the group; it names the Shiftgate role, so it is unique."))),
 			mkMulti(mkAttr("members", TypeComplex, "The members of the group.",
-				member(mkStr("value", "The id of the member resource.")),
+				memberID,
 				member(mkRef("$ref", "The URI of the member resource.", "User", "Group")),
 				mkStr("display", "The displayName of the member."),
 				member(mkCanon(mkStr("type", "The type of the member resource."), "User", "Group")))),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -365,7 +366,8 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, a lifecycle
 // (snapshot), so that totalResults and the page are of the users as they
 // were at one instant. Read apart, a user deleted after its batch was
 // read and one created before a later batch were both counted, a total
-// the hub never held.
+// the hub never held. A hub of more users than one read transaction
+// should hold reads them apart all the same (readScan).
 func (h *Handler) queryUsers(ctx context.Context, p listParams) (int, []map[string]any, error) {
 	f, err := p.parseFilter(h.users)
 	if err != nil {
@@ -377,13 +379,14 @@ func (h *Handler) queryUsers(ctx context.Context, p listParams) (int, []map[stri
 	return h.snapshot(ctx, func(tx store.Ops) (int, []map[string]any, error) { return h.findUsers(ctx, tx, f, p) })
 }
 
-// snapshot runs find in one read transaction (store.InReadTx).
+// snapshot runs find, a scan of the users or the groups, in one read
+// transaction when readScan allows.
 func (h *Handler) snapshot(ctx context.Context, find func(tx store.Ops) (int, []map[string]any, error)) (int, []map[string]any, error) {
 	var (
 		total int
 		page  []map[string]any
 	)
-	err := h.cfg.Store.InReadTx(ctx, func(tx store.Ops) error {
+	err := h.readScan(ctx, func(tx store.Ops) error {
 		var err error
 		total, page, err = find(tx)
 		return err
@@ -392,6 +395,77 @@ func (h *Handler) snapshot(ctx context.Context, find func(tx store.Ops) (int, []
 		return 0, nil, err
 	}
 	return total, page, nil
+}
+
+// readScan runs fn, a scan of the stored users or groups or both, in one
+// read transaction (store.InReadTx), unless the hub holds more of them than
+// HandlerConfig.MaxSnapshotScan: then fn runs again on the store itself,
+// each batch a statement of its own. A read transaction keeps its place in
+// the write-ahead log until it ends, and no checkpoint copies past it: a
+// scan of 100,000 users held one for 6-8 s, with no bound but the hub's
+// size, while every write went on growing the log, which the hub could
+// not start over. Read apart, a scan still matches once each resource
+// that exists throughout it (matchPage); one created or deleted meanwhile
+// may or may not be counted.
+//
+// The store's total of each list read tells the size, so a hub within the
+// bound makes no read more than before; a larger one reads its first
+// batch twice.
+func (h *Handler) readScan(ctx context.Context, fn func(tx store.Ops) error) error {
+	err := h.cfg.Store.InReadTx(ctx, func(tx store.Ops) error {
+		return fn(&boundedOps{Ops: tx, max: h.cfg.MaxSnapshotScan})
+	})
+	if errors.Is(err, errLargeScan) {
+		return fn(h.cfg.Store)
+	}
+	return err
+}
+
+// errLargeScan is boundedOps' refusal of a scan too large for one read
+// transaction.
+var errLargeScan = errors.New("scan too large for one read transaction")
+
+// boundedOps reads through a read transaction and fails a list read with
+// errLargeScan once the users and groups its lists report (each list's
+// total, the largest of each kind) come to more than max.
+type boundedOps struct {
+	store.Ops
+	max           int
+	users, groups int
+}
+
+func (o *boundedOps) check() error {
+	if o.users+o.groups > o.max {
+		return errLargeScan
+	}
+	return nil
+}
+
+func (o *boundedOps) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, int, error) {
+	users, total, err := o.Ops.ListUsers(ctx, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	o.users = max(o.users, total)
+	return users, total, o.check()
+}
+
+func (o *boundedOps) ListUsersWithGroups(ctx context.Context, q store.UserQuery) ([]store.User, map[string][]store.Group, int, error) {
+	users, groups, total, err := o.Ops.ListUsersWithGroups(ctx, q)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	o.users = max(o.users, total)
+	return users, groups, total, o.check()
+}
+
+func (o *boundedOps) ListGroups(ctx context.Context, q store.GroupQuery) ([]store.Group, int, error) {
+	groups, total, err := o.Ops.ListGroups(ctx, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	o.groups = max(o.groups, total)
+	return groups, total, o.check()
 }
 
 // userLookup is the store query of the users f can match, narrowed by an
