@@ -46,6 +46,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -900,7 +901,25 @@ func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, erro
 	// own; a damaged one beside an empty trail is replaced.
 	place := os.Link
 	if !missing {
-		place = os.Rename
+		// A rename takes the place of whatever is there, a key another
+		// process (a hub, and a token create beside it) put in place
+		// meanwhile too: the one that renamed first went on sealing
+		// with a key no longer on the disk. Each replaces the file it
+		// found damaged only holding a lock on it, and while it is still
+		// the file at path; one that finds another there reads it.
+		f, current, err := lockDamagedKey(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			// Moved away meanwhile: made as a missing one.
+		case err != nil:
+			return nil, fmt.Errorf("replace audit key %s: %w", path, err)
+		case !current:
+			f.Close()
+			return readKey(path) // another process replaced it first
+		default:
+			defer f.Close() // the lock, until the new key is in place
+			place = os.Rename
+		}
 	}
 	if err := writeAside(path, key, 0o600, place); errors.Is(err, fs.ErrExist) {
 		return readKey(path) // another process created it first
@@ -918,6 +937,40 @@ func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, erro
 type damagedKeyError struct{ msg string }
 
 func (e *damagedKeyError) Error() string { return e.msg }
+
+// lockDamagedKey opens the key file at path, which readKey found damaged,
+// and locks it (flock, released when f is closed) for its replacement.
+// current is false when the file at path is no longer the one locked, or
+// no longer damaged: another process replaced it, holding the lock,
+// before this one had it (the file opened may be the one it put in place).
+func lockDamagedKey(path string) (f *os.File, current bool, err error) {
+	f, err = os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	locked, err := f.Stat()
+	if err == nil {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+	}
+	if err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	cur, err := os.Stat(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		f.Close()
+		return nil, false, err
+	}
+	if err != nil || !os.SameFile(locked, cur) {
+		return f, false, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(f, keySize+1))
+	if err != nil {
+		f.Close()
+		return nil, false, err
+	}
+	return f, len(b) != keySize || allZero(b), nil
+}
 
 // syncDir makes a file put in dir durable with the name given it.
 func syncDir(dir string) error {
