@@ -189,6 +189,9 @@ type Agent struct {
 	pending       []wire.SessionEnd
 	flushing      bool
 	flushTimer    Timer // the next try of reports a live channel did not take (flush)
+	// failedAlone counts, per queued report, the tries the hub answered
+	// wire.ErrInternal while it recorded another report (flush).
+	failedAlone map[wire.SessionEnd]int
 	// inDoubt are the ends of revoked sessions whose acks went out less
 	// than ackDoubt ago: reported if the channel drops meanwhile.
 	inDoubt   []ackInDoubt
@@ -1362,6 +1365,14 @@ func (a *Agent) reportEndsInDoubt() {
 // connection. Dropped, it would leave the session live on the hub after
 // the worker left, without its audit record, and the revocation it
 // acknowledges unacknowledged.
+//
+// A report the hub could not record does not hold back the ones after
+// it, which are sent all the same: an internal error that is the
+// report's own (one the hub fails on every time) would otherwise keep
+// every later report queued for good. It is dropped once the hub has
+// answered it so maxFailedAlone times in tries where it recorded another
+// report, which an outage of its store (refusing every write) does not
+// do.
 func (a *Agent) flush() {
 	if !a.connected || a.flushing || len(a.pending) == 0 {
 		return
@@ -1369,30 +1380,63 @@ func (a *Agent) flush() {
 	a.flushing = true
 	items := append([]wire.SessionEnd(nil), a.pending...)
 	a.spawn(func(ctx context.Context) {
-		n := 0
-		for _, it := range items {
+		// failed[i]: items[i] was not taken, and is kept; tried of them
+		// had an answer (the rest were not sent: the channel failed).
+		failed := make([]bool, len(items))
+		tried, recorded := 0, false
+		for i, it := range items {
 			_, err := a.hub.Request(ctx, wire.TypeSessionEnd, it)
 			var re *RemoteError
-			if errors.As(err, &re) && re.Code != wire.ErrInternal {
+			switch {
+			case err == nil:
+				recorded = true
+			case errors.As(err, &re) && re.Code == wire.ErrInternal:
+				a.log.Warn("the hub could not record a session.end report; kept for later", "session", it.SessionID, "message", re.Message)
+				failed[i] = true
+			case errors.As(err, &re):
 				a.log.Warn("hub refused a session.end report; dropped", "session", it.SessionID, "code", re.Code)
-			} else if err != nil {
+			default:
 				a.log.Warn("session.end not delivered; kept for later", "session", it.SessionID, "err", err)
+			}
+			if err != nil && re == nil {
+				for j := i; j < len(items); j++ {
+					failed[j] = true
+				}
 				break
 			}
-			n++
+			tried = i + 1
 		}
 		a.post(func() {
 			a.flushing = false
-			a.pending = a.pending[n:]
+			var kept []wire.SessionEnd
+			for i, it := range items {
+				if !failed[i] {
+					delete(a.failedAlone, it)
+					continue
+				}
+				if i < tried && recorded {
+					if a.failedAlone == nil {
+						a.failedAlone = make(map[wire.SessionEnd]int)
+					}
+					if a.failedAlone[it]++; a.failedAlone[it] >= maxFailedAlone {
+						a.log.Error("the hub failed on a session.end report every time while it recorded others; dropped", "session", it.SessionID, "reason", it.Reason, "tries", a.failedAlone[it])
+						delete(a.failedAlone, it)
+						continue
+					}
+				}
+				kept = append(kept, it)
+			}
+			a.pending = append(kept, a.pending[len(items):]...)
 			a.persist()
 			switch {
-			case n == len(items):
+			case len(kept) == 0:
 				a.flush() // what was queued meanwhile
 			case a.connected:
-				// The hub did not answer in time, or the channel this try
-				// used dropped and another came up meanwhile (its welcome
-				// found this try running): try again shortly, not only at
-				// the next connection.
+				// The hub did not answer in time, or could not record a
+				// report, or the channel this try used dropped and
+				// another came up meanwhile (its welcome found this try
+				// running): try again shortly, not only at the next
+				// connection.
 				if a.flushTimer != nil {
 					a.flushTimer.Stop()
 				}
@@ -1401,6 +1445,11 @@ func (a *Agent) flush() {
 		})
 	})
 }
+
+// maxFailedAlone is how many times the hub may answer a session.end
+// report wire.ErrInternal, in tries where it recorded another report,
+// before the report is dropped (flush).
+const maxFailedAlone = 3
 
 // flushRetry is the wait before session.end reports that failed in transit
 // are sent again while the kiosk is connected.

@@ -972,15 +972,22 @@ func (c *channel) device(ctx context.Context, deviceID string) (store.Device, er
 // would count a kiosk that tore the session down as one that never did.
 // What is kept is bounded by ackBatch; past it, acks wait in c.acks, and
 // past that Acked drops them, as when the recorder is behind.
+//
+// When ctx ends (the hub shutting down), what the recorder holds and
+// what is still queued is written before it returns, for at most
+// ackFlushWait: the acks of the kiosks the shutdown disconnects arrive
+// last, and dropped they would leave those revocations unacknowledged
+// for good, as a refused batch did.
 const (
-	ackBatch   = 16384
-	ackQuiet   = 25 * time.Millisecond
-	ackMaxWait = time.Second
-	ackRetry   = time.Second
+	ackBatch     = 16384
+	ackQuiet     = 25 * time.Millisecond
+	ackMaxWait   = time.Second
+	ackRetry     = time.Second
+	ackFlushWait = 5 * time.Second
 )
 
 // recordAcks writes acknowledgements in batches, one transaction each,
-// until ctx ends.
+// until ctx ends, then writes what it holds (flushAcks) and returns.
 func (c *channel) recordAcks(ctx context.Context) {
 	batch := make([]ack, 0, ackBatch)
 	quiet := time.NewTimer(ackQuiet)
@@ -997,6 +1004,7 @@ func (c *channel) recordAcks(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			c.flushAcks(ctx, batch, observed)
 			return
 		case a := <-in:
 			batch = append(batch, a)
@@ -1028,20 +1036,23 @@ func (c *channel) recordAcks(ctx context.Context) {
 			}
 		}
 		quiet.Stop()
-		err := c.s.st.InTx(ctx, func(tx store.Ops) error {
-			for _, a := range batch {
-				if _, err := tx.AckRevocations(ctx, a.sessionID, a.deviceID, a.at); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
+		if ctx.Err() != nil {
+			c.flushAcks(ctx, batch, observed)
+			return
+		}
+		err := c.writeAcks(ctx, batch)
+		if err != nil && ctx.Err() != nil {
+			// Cut short by the shutdown, not refused: nothing was
+			// written, and writing an ack twice changes nothing.
+			c.flushAcks(ctx, batch, observed)
+			return
+		}
 		for _, a := range batch[observed:] {
 			c.s.metrics.observeAck(a.at.Sub(a.sent))
 		}
 		observed = len(batch)
-		if err == nil || ctx.Err() != nil {
-			if err == nil && !failing.IsZero() {
+		if err == nil {
+			if !failing.IsZero() {
 				c.s.cfg.Logger.Info("revocation acks recorded again", "n", len(batch), "refused_since", failing.Format(time.RFC3339))
 				failing = time.Time{}
 			}
@@ -1059,6 +1070,53 @@ func (c *channel) recordAcks(ctx context.Context) {
 		}
 		c.s.cfg.Logger.Error("record revocation acks", "n", len(batch), "err", err)
 		batch, observed, failing = batch[:0], 0, time.Time{}
+	}
+}
+
+// writeAcks records batch in one transaction.
+func (c *channel) writeAcks(ctx context.Context, batch []ack) error {
+	return c.s.st.InTx(ctx, func(tx store.Ops) error {
+		for _, a := range batch {
+			if _, err := tx.AckRevocations(ctx, a.sessionID, a.deviceID, a.at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// flushAcks writes, once recordAcks' ctx has ended, the acks it holds
+// (batch, of which batch[:observed] are in the metrics already) and
+// those still queued in c.acks, ackBatch at a time, for at most
+// ackFlushWait: the caller closes the store after. What the store
+// refuses then is lost, and logged with its count.
+func (c *channel) flushAcks(ctx context.Context, batch []ack, observed int) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackFlushWait)
+	defer cancel()
+	for {
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case a := <-c.acks:
+				batch = append(batch, a)
+			default:
+				break drain
+			}
+		}
+		if len(batch) == 0 {
+			return
+		}
+		for _, a := range batch[observed:] {
+			c.s.metrics.observeAck(a.at.Sub(a.sent))
+		}
+		if err := c.writeAcks(wctx, batch); err != nil {
+			c.s.cfg.Logger.Error("record revocation acks at shutdown: they are lost, and their revocations stay unacknowledged", "n", len(batch)+len(c.acks), "err", err)
+			return
+		}
+		if len(batch) < cap(batch) {
+			return
+		}
+		batch, observed = batch[:0], 0
 	}
 }
 

@@ -590,7 +590,14 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	go s.engine.Run(schedCtx, s.cfg.SchedulerInterval)
 	go s.runReviews(schedCtx)
 	go s.recordSeen(schedCtx)
-	go s.channel.recordAcks(schedCtx)
+	// The ack recorder outlives the schedulers: it is stopped once the
+	// shutdown has closed the kiosks' channels, so it writes the acks
+	// that came until then (flushAcks), and has ended when ServeListener
+	// returns, before the caller closes the store.
+	ackCtx, stopAcks := context.WithCancel(context.WithoutCancel(ctx))
+	acked := make(chan struct{})
+	go func() { defer close(acked); s.channel.recordAcks(ackCtx) }()
+	defer func() { stopAcks(); <-acked }()
 	go s.channel.cutGraceEnded(schedCtx, s.cfg.SchedulerInterval)
 	go s.renewServerCert(schedCtx)
 	go s.watchFIDOMetadata(schedCtx)
@@ -622,6 +629,8 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	s.push.Close() // hijacked WebSockets are not closed by Shutdown
 	err := srv.Shutdown(shutCtx)
 	s.flushSeen(shutCtx) // the kiosks that the shutdown disconnected
+	stopAcks()
+	<-acked
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
