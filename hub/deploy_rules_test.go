@@ -120,8 +120,11 @@ func TestDeployAlertRules(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no rules")
 	}
-	// The alerts operators need most are there.
-	for _, m := range []string{"shiftgate_audit_last_break_timestamp_seconds", "shiftgate_audit_checked_seq", "shiftgate_revocation_ack_seconds", "shiftgate_api_token_expiry_timestamp_seconds", "shiftgate_deprovision_pending"} {
+	// The alerts operators need most are there: a kiosk away for long
+	// among them, and the age of what the metrics read from the store,
+	// which serve the last good values when a read fails.
+	for _, m := range []string{"shiftgate_audit_last_break_timestamp_seconds", "shiftgate_audit_checked_seq", "shiftgate_revocation_ack_seconds", "shiftgate_api_token_expiry_timestamp_seconds", "shiftgate_deprovision_pending",
+		"shiftgate_kiosks_offline", "shiftgate_api_tokens_read_timestamp_seconds", "shiftgate_kiosks_listed_timestamp_seconds", "shiftgate_governance_computed_timestamp_seconds"} {
 		if !used[m] {
 			t.Errorf("no rule alerts on %s", m)
 		}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -83,10 +84,19 @@ func (m *metrics) handler() http.Handler {
 // can alert before an identity provider's SCIM secret or a scraper's token
 // stops working (shiftgate_api_token_expiry_timestamp_seconds - time() <
 // 14 days), and how many tokens never expire. It reads the token table,
-// which holds a handful of rows, on every scrape.
+// which holds a handful of rows, on every scrape. A failed read is logged
+// and the series of the last good one are served again, with
+// shiftgate_api_tokens_read_timestamp_seconds saying when it was read, as
+// the governance numbers do: series that vanished with the read would end
+// ShiftgateAPITokenExpiring just when the hub cannot read its store.
 type tokenCollector struct {
 	st  store.TokenOps
 	log *slog.Logger
+	now func() time.Time
+
+	mu   sync.Mutex
+	last []prometheus.Metric // the series of the last good read
+	read time.Time           // when last was read, zero before
 }
 
 var (
@@ -95,6 +105,8 @@ var (
 		[]string{"id", "name", "scope"}, nil)
 	tokenNeverDesc = prometheus.NewDesc("shiftgate_api_tokens_without_expiry",
 		"API tokens, not revoked, from before tokens expired: they never expire; rotate them (shiftgate-hub token rotate).", nil, nil)
+	tokenReadDesc = prometheus.NewDesc("shiftgate_api_tokens_read_timestamp_seconds",
+		"When the tokens the token metrics describe were read, as a Unix time (0 while none has been): a failed read (logged) leaves the last good ones. Alert when it stops moving.", nil, nil)
 )
 
 // tokenMetricsTimeout bounds the token read of one scrape.
@@ -103,16 +115,30 @@ const tokenMetricsTimeout = 5 * time.Second
 func (*tokenCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- tokenExpiryDesc
 	ch <- tokenNeverDesc
+	ch <- tokenReadDesc
 }
 
 func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), tokenMetricsTimeout)
 	defer cancel()
 	ts, err := c.st.ListTokens(ctx)
+	c.mu.Lock()
 	if err != nil {
 		c.log.Error("token metrics", "err", err)
-		return
+	} else {
+		c.last, c.read = tokenMetrics(ts), c.now()
 	}
+	last, read := c.last, c.read
+	c.mu.Unlock()
+	for _, m := range last {
+		ch <- m
+	}
+	ch <- prometheus.MustNewConstMetric(tokenReadDesc, prometheus.GaugeValue, unixSeconds(read))
+}
+
+// tokenMetrics returns the series that describe ts.
+func tokenMetrics(ts []store.Token) []prometheus.Metric {
+	var ms []prometheus.Metric
 	never := 0
 	byID := token.ByID(ts)
 	for _, t := range ts {
@@ -129,10 +155,10 @@ func (c *tokenCollector) Collect(ch chan<- prometheus.Metric) {
 			// which no label value may be: the token is still exported
 			// (its id is the label that matters), its name made valid.
 			name := strings.ToValidUTF8(t.Name, "\uFFFD")
-			ch <- prometheus.MustNewConstMetric(tokenExpiryDesc, prometheus.GaugeValue, float64(t.Expires.Unix()), t.ID, name, t.Scope)
+			ms = append(ms, prometheus.MustNewConstMetric(tokenExpiryDesc, prometheus.GaugeValue, float64(t.Expires.Unix()), t.ID, name, t.Scope))
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(tokenNeverDesc, prometheus.GaugeValue, float64(never))
+	return append(ms, prometheus.MustNewConstMetric(tokenNeverDesc, prometheus.GaugeValue, float64(never)))
 }
 
 // watchCollector exports what the audit watch (audit.Watcher) found, for

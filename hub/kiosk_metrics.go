@@ -1,0 +1,122 @@
+package hub
+
+import (
+	"context"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// kioskCollector exports how many enrolled kiosks are away and for how
+// long. shiftgate_kiosks_connected alone cannot say: an alert comparing it
+// with its own recent maximum forgets a kiosk once it has been away for
+// longer than its window, yet a kiosk away for a day is the one that
+// matters most, as it misses every revocation meanwhile. It reads the
+// device table on every scrape; a failed read is logged and the last good
+// list is used, with shiftgate_kiosks_listed_timestamp_seconds saying when
+// it was read, as the governance numbers do.
+type kioskCollector struct {
+	devices   func(ctx context.Context) ([]store.Device, error)
+	connected func(deviceID string) bool
+	seen      *lastSeen // sightings not yet in the store
+	now       func() time.Time
+	log       *slog.Logger
+
+	mu     sync.Mutex
+	last   []store.Device // the last good list, nil before one
+	listed time.Time      // when last was read, zero before
+}
+
+// kioskOfflineOver are the durations shiftgate_kiosks_offline counts
+// kiosks away for longer than, with their label values.
+var kioskOfflineOver = []struct {
+	label string
+	d     time.Duration
+}{{"1h", time.Hour}, {"1d", 24 * time.Hour}, {"7d", 7 * 24 * time.Hour}}
+
+var (
+	kiosksEnrolledDesc = prometheus.NewDesc("shiftgate_kiosks_enrolled",
+		"Enrolled kiosks that are not disabled.", nil, nil)
+	kiosksDisconnectedDesc = prometheus.NewDesc("shiftgate_kiosks_disconnected",
+		"Enrolled kiosks, not disabled, without an open device channel, however long they have been away: they sign nobody in and miss every revocation.", nil, nil)
+	kiosksOfflineDesc = prometheus.NewDesc("shiftgate_kiosks_offline",
+		"Enrolled kiosks, not disabled, away for longer than the label over (1h, 1d, 7d) since they were last seen (or enrolled, if never seen); cumulative: a kiosk away for two days counts under 1h and 1d. Disable a kiosk that was retired.",
+		[]string{"over"}, nil)
+	kiosksListedDesc = prometheus.NewDesc("shiftgate_kiosks_listed_timestamp_seconds",
+		"When the list of enrolled kiosks the kiosk counts use was read, as a Unix time (0 while none has been): a failed read (logged) leaves the last good list. Alert when it stops moving.", nil, nil)
+)
+
+// kioskMetricsTimeout bounds the device read of one scrape.
+const kioskMetricsTimeout = 5 * time.Second
+
+func (*kioskCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- kiosksEnrolledDesc
+	ch <- kiosksDisconnectedDesc
+	ch <- kiosksOfflineDesc
+	ch <- kiosksListedDesc
+}
+
+func (c *kioskCollector) Collect(ch chan<- prometheus.Metric) {
+	// A kiosk that left since the last flush of last-seen times has its
+	// stored time from when its channel opened, maybe days ago: its
+	// sighting in memory says when it really left. It is taken before
+	// the store is read, so that a flush in between is (but for the
+	// flush's own write) in one or the other; a kiosk counted away for
+	// too long by a scrape in that instant is counted right by the next,
+	// and the alerts on these wait minutes (for:) before firing.
+	c.seen.mu.Lock()
+	pending := maps.Clone(c.seen.pending)
+	c.seen.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), kioskMetricsTimeout)
+	defer cancel()
+	ds, err := c.devices(ctx)
+	now := c.now()
+	c.mu.Lock()
+	if err != nil {
+		c.log.Error("kiosk metrics", "err", err)
+		ds = c.last
+	} else {
+		c.last, c.listed = ds, now
+	}
+	listed := c.listed
+	c.mu.Unlock()
+
+	enrolled, away := 0, 0
+	over := make([]int, len(kioskOfflineOver))
+	for _, d := range ds {
+		if d.State != store.DeviceActive {
+			continue
+		}
+		enrolled++
+		if c.connected(d.ID) {
+			continue
+		}
+		away++
+		since := d.LastSeen
+		if since.IsZero() {
+			since = d.Created
+		}
+		if p := pending[d.ID]; p.After(since) {
+			since = p
+		}
+		for i, o := range kioskOfflineOver {
+			if now.Sub(since) > o.d {
+				over[i]++
+			}
+		}
+	}
+	// Every series is there from the start, at 0: an alert on one that
+	// appears only with the first kiosk away would have nothing to
+	// compare before, and no series is no alert.
+	ch <- prometheus.MustNewConstMetric(kiosksEnrolledDesc, prometheus.GaugeValue, float64(enrolled))
+	ch <- prometheus.MustNewConstMetric(kiosksDisconnectedDesc, prometheus.GaugeValue, float64(away))
+	for i, o := range kioskOfflineOver {
+		ch <- prometheus.MustNewConstMetric(kiosksOfflineDesc, prometheus.GaugeValue, float64(over[i]), o.label)
+	}
+	ch <- prometheus.MustNewConstMetric(kiosksListedDesc, prometheus.GaugeValue, unixSeconds(listed))
+}
