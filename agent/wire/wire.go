@@ -408,8 +408,8 @@ var (
 	ErrMalformed = errors.New("malformed message")
 )
 
-// Decode parses one frame into an envelope, checking size, UTF-8 and
-// version.
+// Decode parses one frame into an envelope, checking size, text (UTF-8,
+// with no escaped lone surrogate) and version.
 func Decode(frame []byte) (Envelope, error) {
 	if len(frame) > MaxMessageBytes {
 		return Envelope{}, ErrTooLarge
@@ -429,6 +429,11 @@ func Decode(frame []byte) (Envelope, error) {
 		// answer can name the frame's ID; one pass over the frame, cheap
 		// next to the decoding.
 		return e, fmt.Errorf("%w: bytes that are not UTF-8", ErrMalformed)
+	}
+	if esc, ok := loneSurrogate(frame); ok {
+		// The same for an escaped half of a surrogate pair without the
+		// other half, which is no character (see loneSurrogate).
+		return e, fmt.Errorf("%w: %s is half of a UTF-16 surrogate pair without the other half", ErrMalformed, esc)
 	}
 	if e.Type == "" {
 		return e, fmt.Errorf("%w: no type", ErrMalformed)

@@ -334,9 +334,11 @@ func (e env) quickCheckUpgraded(ctx context.Context, staged string) error {
 }
 
 // upgradeStaged opens the store in stage, upgrading it, verifies its
-// trail, and closes it.
+// trail, and closes it. Like openStore's, the store reserves no disk
+// blocks for the write-ahead log: a restore may be run on a disk short of
+// space.
 func (e env) upgradeStaged(ctx context.Context, stage string, key []byte, keyFile string) (chainCheck, error) {
-	st, err := hub.OpenStore(ctx, stage)
+	st, err := hub.OpenStoreWith(ctx, stage, sqlite.Options{NoPrealloc: true})
 	if err != nil {
 		return chainCheck{}, fmt.Errorf("restore refused: upgrade the schema of the backup: %w; nothing was changed", err)
 	}

@@ -331,8 +331,12 @@ func withNewAudit(ctx context.Context, dir string, fn func(store.Store, *audit.L
 // that needs upgrading is upgraded only while no hub holds hub.lock, and
 // under that lock, so that no hub starts meanwhile. Otherwise the command
 // is refused, with the database left as it was.
+//
+// The command is a short-lived writer: the store reserves no disk blocks
+// for the write-ahead log (sqlite.Options.NoPrealloc), which on a nearly
+// full disk would fail it for 64 MiB it never uses.
 func openStore(ctx context.Context, dir string) (*sqlite.DB, error) {
-	st, err := hub.OpenStoreWith(ctx, dir, sqlite.Options{NoUpgrade: true})
+	st, err := hub.OpenStoreWith(ctx, dir, sqlite.Options{NoUpgrade: true, NoPrealloc: true})
 	if !errors.Is(err, sqlite.ErrNeedsMigration) {
 		return st, err
 	}
@@ -348,7 +352,7 @@ func openStore(ctx context.Context, dir string) (*sqlite.DB, error) {
 	// Held only while the schema is upgraded: a hub may start once the
 	// command has its store open.
 	defer lock.Close()
-	return hub.OpenStore(ctx, dir)
+	return hub.OpenStoreWith(ctx, dir, sqlite.Options{NoPrealloc: true})
 }
 
 func stamp(t time.Time) string {

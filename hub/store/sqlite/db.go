@@ -138,6 +138,15 @@ type Options struct {
 	// (rows without the new columns) or fail. A new file, with no schema
 	// yet, is still given one: no hub has written it.
 	NoUpgrade bool
+	// NoPrealloc leaves the write-ahead log's disk blocks to be allocated
+	// as it grows, instead of reserving walPrealloc bytes of them at
+	// open: for a short-lived writer (a CLI command), which writes a few
+	// pages and gains nothing from the hub's steadier commits. Reserving
+	// 64 MiB it never uses would fail it on a nearly full disk (fallocate
+	// answers ENOSPC), where a command such as a restore may be what the
+	// operator needs to run. A hub opened on the file reserves them
+	// itself.
+	NoPrealloc bool
 }
 
 // OpenWith is Open with options.
@@ -216,10 +225,12 @@ func openWith(ctx context.Context, path string, opts Options, tick <-chan time.T
 	}
 
 	// The writer's connection has created the log; give it its blocks
-	// now (see walPrealloc).
-	if err := preallocate(path+"-wal", walPrealloc); err != nil {
-		writer.Close()
-		return nil, fmt.Errorf("preallocate write-ahead log: %w", err)
+	// now (see walPrealloc), unless the writer is short-lived.
+	if !opts.NoPrealloc {
+		if err := preallocate(path+"-wal", walPrealloc); err != nil {
+			writer.Close()
+			return nil, fmt.Errorf("preallocate write-ahead log: %w", err)
+		}
 	}
 
 	rconnector := newConnector(path+"?"+readerParams, readerInit)
@@ -521,8 +532,12 @@ func mapErr(err error) error {
 // backup, the sqlite3 shell) held the write lock past the busy timeout,
 // and a read when another process held the one lock a reader in WAL mode
 // waits for (that of the write-ahead log's index, while the process
-// rebuilds it after a commit cut short by a crash); and SQLITE_FULL, when
-// the file could not grow (disk, quota, or max_page_count). Other errors,
+// rebuilds it after a commit cut short by a crash); SQLITE_PROTOCOL, which
+// a connection gets when it lost the race for the write-ahead log's locks
+// to other connections again and again for seconds (SQLite retries it
+// itself meanwhile, and documents it as safe to retry: nothing was
+// written), so another busy lock; and SQLITE_FULL, when the file could
+// not grow (disk, quota, or max_page_count). Other errors,
 // and ones marked already, are returned as they are. Every write passes
 // it in writeTx; reads pass it in queryAll, oneSnapshot, readTx and
 // mapErr, or call it themselves.
@@ -532,7 +547,7 @@ func unavailable(err error) error {
 		return err
 	}
 	switch se.Code {
-	case sqlite3.ErrBusy:
+	case sqlite3.ErrBusy, sqlite3.ErrProtocol:
 		return fmt.Errorf("%w: %w", store.ErrBusy, err)
 	case sqlite3.ErrFull:
 		return fmt.Errorf("%w: %w", store.ErrFull, err)
