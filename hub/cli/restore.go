@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/shiftgate/shiftgate/certs"
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
+	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
@@ -28,9 +30,12 @@ import (
 // a hub runs on DIR and no hub starts until it is done: a database
 // replaced under a running hub would be written on by it, through its
 // write-ahead log, which belongs to the old file. --from is opened once,
-// and what is copied is that descriptor's file as it was when opened. The
-// copy is made in DIR (0600; run as root, owned like the database it
-// replaces, or like DIR) and synced, and checked as backup checks it
+// and what is copied is that descriptor's file as it was when opened.
+// When DIR/hub.db is a symbolic link (the database kept on another
+// volume), the file it leads to is the one replaced, and the link is
+// kept: "the database's directory" below is then that file's. The copy is
+// made in the database's directory (0600; run as root, owned like the
+// database it replaces, or like DIR) and synced, and checked as backup checks it
 // (SQLite's quick_check, and its audit chain under DIR/audit.key, which
 // must be there: the hub refuses a trail without its key) before anything
 // in DIR changes. A backup of an older schema (an older build's) cannot
@@ -38,10 +43,10 @@ import (
 // the hub would upgrade it, in a directory of its own, and then checked.
 // A database already there is never deleted: its log is folded into it
 // under an exclusive lock (refused while another process, such as a CLI
-// command, has it open), and it is renamed to hub.db.replaced-TIME with
-// any -wal and -shm, which go first, so that SQLite never reads the old
-// log into the restored file. Then the copy takes the name hub.db and the
-// directory is synced. A failure before the renames, or ctx cancelled
+// command, has it open), held until the copy has taken its name, and it
+// is renamed to hub.db.replaced-TIME with any -wal and -shm, which go
+// first, so that SQLite never reads the old log into the restored file.
+// Then the copy takes the name hub.db and the directory is synced. A failure before the renames, or ctx cancelled
 // (Ctrl-C), leaves DIR as it was; a crash during them leaves a whole
 // database as hub.db, the old one or the restored one.
 //
@@ -91,6 +96,19 @@ func (e env) restore(ctx context.Context, args []string) error {
 			return fmt.Errorf("%w: --from %s is the hub's database itself: give the file backup wrote", errUsage, *from)
 		}
 	}
+	// The file replaced is the one the hub opens: through a link (the
+	// database kept on another volume), the file it leads to, in its own
+	// directory, so that the link and the volume are kept. Everything
+	// restore makes and renames is in that directory: a rename does not
+	// cross file systems.
+	target, err := linkedDB(dbPath)
+	if err != nil {
+		return fmt.Errorf("restore refused: %w; nothing was changed", err)
+	}
+	if strings.ContainsAny(target, "?#") {
+		return fmt.Errorf("%w: %s leads to %s: choose a directory whose path has no '?' or '#'", errUsage, dbPath, target)
+	}
+	dbDir := filepath.Dir(target)
 
 	// The key first: without it nothing is made, not even the directory.
 	key, err := audit.LoadKey(*data)
@@ -110,7 +128,7 @@ func (e env) restore(ctx context.Context, args []string) error {
 		return err
 	}
 	defer lock.Close()
-	uid, gid, chown, err := ownerFor(dbPath, *data)
+	uid, gid, chown, err := ownerFor(target, *data)
 	if err != nil {
 		return fmt.Errorf("restore failed: %w; nothing was changed", err)
 	}
@@ -122,10 +140,10 @@ func (e env) restore(ctx context.Context, args []string) error {
 		}
 	}
 
-	fmt.Fprintf(e.stderr, "restoring %s to %s (hub.lock held: no hub starts meanwhile)\n", src, dbPath)
-	tmp, err := os.CreateTemp(*data, ".shiftgate-restore-*.tmp") // 0600
+	fmt.Fprintf(e.stderr, "restoring %s to %s (hub.lock held: no hub starts meanwhile)\n", src, target)
+	tmp, err := os.CreateTemp(dbDir, ".shiftgate-restore-*.tmp") // 0600
 	if err != nil {
-		return fmt.Errorf("restore failed: make a temporary file in %s: %w; nothing was changed", *data, err)
+		return fmt.Errorf("restore failed: make a temporary file in %s: %w; nothing was changed", dbDir, err)
 	}
 	tmpPath := tmp.Name()
 	placed := false
@@ -159,7 +177,7 @@ func (e env) restore(ctx context.Context, args []string) error {
 		// Upgraded and checked away from hub.db, as the hub's start
 		// would upgrade it: a backup that fails its check then leaves DIR
 		// as it was, like any other.
-		chain, err = e.upgradeRestored(ctx, *data, tmpPath, key, keyFile)
+		chain, err = e.upgradeRestored(ctx, dbDir, tmpPath, key, keyFile)
 	}
 	if ctx.Err() != nil {
 		return unchanged("checking the backup", ctx.Err())
@@ -169,38 +187,46 @@ func (e env) restore(ctx context.Context, args []string) error {
 	}
 
 	// The database in place is folded into one file first (and restore
-	// refused while another process has it open): the renames below then
-	// leave, at every instant, a whole database as hub.db.
-	if err := e.foldOld(ctx, dbPath); err != nil {
-		return err
-	}
-
-	// From here on DIR changes; an interrupt no longer stops it halfway.
-	aside, err := putAside(dbPath, time.Now())
+	// refused while another process has it open), and held locked until
+	// the copy has its name: the renames below then leave, at every
+	// instant, a whole database as hub.db, and no other process writes to
+	// the replaced one meanwhile (see foldOld).
+	release, err := e.foldOld(ctx, target)
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmpPath, dbPath); err != nil {
-		return fmt.Errorf("restore failed: name the copy %s: %w%s", dbPath, err, undoAside(aside, dbPath))
+	defer release()
+
+	// From here on DIR changes; an interrupt no longer stops it halfway.
+	aside, err := putAside(target, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmpPath, target); err != nil {
+		return fmt.Errorf("restore failed: name the copy %s: %w%s", target, err, undoAside(aside, target))
 	}
 	placed = true
-	if err := syncDir(*data); err != nil {
-		return fmt.Errorf("restore: sync %s: %w: a crash now could lose the restore; run restore again", *data, err)
+	release()
+	if err := syncDir(dbDir); err != nil {
+		return fmt.Errorf("restore: sync %s: %w: a crash now could lose the restore; run restore again", dbDir, err)
 	}
 
-	fmt.Fprintf(e.stdout, "restored: %s\nfrom: %s\naudit head: %s\n", dbPath, src, chain)
+	fmt.Fprintf(e.stdout, "restored: %s\nfrom: %s\naudit head: %s\n", target, src, chain)
+	if target != dbPath {
+		fmt.Fprintf(e.stdout, "through: %s (a link to it, kept)\n", dbPath)
+	}
 	if aside != "" {
 		fmt.Fprintf(e.stdout, "replaced: %s (kept, with its -wal and -shm if it had them: delete it once the restored hub is checked)\n", aside)
 	}
-	if missing := missingBeside(*data); len(missing) > 0 {
-		fmt.Fprintf(e.stderr, "not in %s, and not in a backup: %s: put back the copies kept with the backups before starting the hub (without ca.pem and ca-key.pem a hub with enrolled kiosks refuses to start; without audit-sign.key it makes a new export signing key)\n",
-			*data, strings.Join(missing, ", "))
+	next := "start the hub"
+	if e.adviseMissing(ctx, *data, target) {
+		next = "put back the files above, then start the hub"
 	}
 	check := ""
 	if chain.head.Seq > 0 {
 		check = fmt.Sprintf(", then audit verify --data %s --anchor %s checks the restored trail", *data, chain.head)
 	}
-	fmt.Fprintf(e.stderr, "next: start the hub; its audit watch records the rollback in the trail (audit.alert, an error in the log once)%s; and have the identity provider send everything again (Entra ID: Restart provisioning; Okta: Force sync): leavers since the backup are active again until it does\n", check)
+	fmt.Fprintf(e.stderr, "next: %s; its audit watch records the rollback in the trail (audit.alert, an error in the log once)%s; and have the identity provider send everything again (Entra ID: Restart provisioning; Okta: Force sync): leavers since the backup are active again until it does\n", next, check)
 	// The identity provider puts users right; nothing puts right what the
 	// hub's own operators changed since the backup, which is rolled back
 	// as well, the revocations among it.
@@ -363,20 +389,38 @@ func (e env) upgradeStaged(ctx context.Context, stage string, key []byte, keyFil
 // name, by then the restored database's log. Restore is refused then. A
 // database SQLite cannot read (the disk failed) is put aside as it is,
 // with its log.
-func (e env) foldOld(ctx context.Context, db string) error {
+//
+// The lock is kept until release is called, once the copy has taken the
+// name: a command started after the fold would otherwise write to the
+// database about to be put aside, its write lost without a word. One
+// that opens the file meanwhile waits for the lock, and gets it once the
+// file is put aside; so the database is also taken out of WAL mode (its
+// header then says rollback journal; the hub, opening it, puts it back in
+// WAL mode): SQLite then refuses that process's writes to a file that has
+// moved (SQLITE_READONLY_DBMOVED) rather than take them, or make a log
+// for it by the name of the restored database's. release may be called
+// more than once.
+func (e env) foldOld(ctx context.Context, db string) (release func(), err error) {
+	release = func() {}
 	if _, err := os.Lstat(db); errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return release, nil
 	}
 	conn, err := sql.Open("sqlite3", "file:"+strings.ReplaceAll(db, "%", "%25")+"?_busy_timeout=2000")
 	if err != nil {
-		return fmt.Errorf("restore failed: open %s: %w; nothing was changed", db, err)
+		return release, fmt.Errorf("restore failed: open %s: %w; nothing was changed", db, err)
 	}
-	defer conn.Close()
+	held := false
+	defer func() {
+		if !held {
+			conn.Close()
+		}
+	}()
 	conn.SetMaxOpenConns(1)
 	// Exclusive before the log is first opened: SQLite then takes an
 	// exclusive lock on the file, which any other connection's shared
 	// lock refuses, and keeps it until closed.
 	var busy, frames, done int
+	var mode string
 	_, err = conn.ExecContext(ctx, "PRAGMA locking_mode = EXCLUSIVE")
 	if err == nil {
 		_, err = conn.ExecContext(ctx, "BEGIN EXCLUSIVE; COMMIT")
@@ -384,21 +428,39 @@ func (e env) foldOld(ctx context.Context, db string) error {
 	if err == nil {
 		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done)
 	}
+	if err == nil && busy == 0 {
+		// Out of WAL mode, the log folded in and removed. The header
+		// is rewritten with an in-memory journal, so that no -journal
+		// file is left beside the database (in exclusive locking mode
+		// SQLite keeps it): the page written differs from the one on
+		// disk in bytes 18 and 19 only, so that however a crash cuts
+		// the write short, page 1 is whole.
+		err = conn.QueryRowContext(ctx, "PRAGMA journal_mode = MEMORY").Scan(&mode)
+		if err == nil && mode != "memory" {
+			err = fmt.Errorf("journal mode still %s, not memory", mode)
+		}
+	}
 	var se sqlite3.Error
 	switch {
 	case ctx.Err() != nil:
-		return fmt.Errorf("restore interrupted (fold %s's log into it): nothing was changed", db)
+		return release, fmt.Errorf("restore interrupted (fold %s's log into it): nothing was changed", db)
 	case busy != 0 || errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked):
-		return fmt.Errorf("restore refused: %s is in use by another process (a shiftgate-hub command, a sqlite3 shell): let it end first (a database replaced under it is written on by it, and it would delete the restored one's log); nothing was changed", db)
+		return release, fmt.Errorf("restore refused: %s is in use by another process (a shiftgate-hub command, a sqlite3 shell): let it end first (a database replaced under it is written on by it, and it would delete the restored one's log); nothing was changed", db)
 	case err != nil:
 		fmt.Fprintf(e.stderr, "%s cannot be read (%v): it is put aside as it is, with its log\n", db, err)
-		return nil
+		return release, nil
 	}
-	// Closed, SQLite removes the log it emptied.
-	if err := conn.Close(); err != nil {
-		return fmt.Errorf("restore failed: close %s: %w; nothing was changed", db, err)
-	}
-	return nil
+	// The lock is held by the connection, which the pool keeps open
+	// (idle) until closed: in exclusive locking mode SQLite never lets
+	// it go before.
+	held = true
+	fmt.Fprintf(e.stderr, "%s: log folded into it; locked until the copy replaces it\n", db)
+	return func() {
+		if held {
+			held = false
+			conn.Close()
+		}
+	}, nil
 }
 
 // verifyRestored verifies a restored trail under key (read from
@@ -422,7 +484,12 @@ func (e env) verifyRestored(ctx context.Context, trail audit.Trail, key []byte, 
 // putAside renames the database at db, if there is one, with its -wal,
 // -shm and -journal, to db.replaced-TIME (and its -wal, …, so that SQLite
 // reads them together), the log first: no moment leaves the old log beside
-// a new file. It returns the new name ("" when there was no database).
+// a new file. The database itself is given its new name as a second one
+// (a hard link), and keeps db until the copy is renamed over it: no moment
+// leaves no file at db either, in which another process (a CLI command)
+// would make a new, empty database there, whose writes the copy would
+// then take the place of. A file system without hard links has it
+// renamed. It returns the new name ("" when there was no database).
 func putAside(db string, now time.Time) (string, error) {
 	aside := db + ".replaced-" + now.UTC().Format("20060102T150405Z")
 	had := false
@@ -432,7 +499,13 @@ func putAside(db string, now time.Time) (string, error) {
 		}
 	}
 	for _, suffix := range []string{"-wal", "-journal", "-shm", ""} {
-		err := os.Rename(db+suffix, aside+suffix)
+		var err error
+		if suffix == "" {
+			err = os.Link(db, aside)
+		}
+		if suffix != "" || err != nil && !errors.Is(err, fs.ErrNotExist) {
+			err = os.Rename(db+suffix, aside+suffix)
+		}
 		switch {
 		case err == nil:
 			had = true
@@ -454,6 +527,122 @@ func undoAside(aside, db string) string {
 		return ""
 	}
 	return fmt.Sprintf("; the database it replaced is %s: to put it back, with no hub running, rename it (and its -wal, -shm, -journal, if there) to %s", aside, db)
+}
+
+// linkedDB returns the file the hub's database at db is: db itself, or,
+// when db is a symbolic link (the database kept on another volume), the
+// file the link leads to, through as many links as there are. A link to
+// a file that is not there leads to where the hub would make it (a new
+// machine, its volume mounted and the link made before the restore);
+// one into a directory that is not there (a volume not mounted) is
+// refused: the restored database would be put in place of the link, on
+// the wrong volume.
+func linkedDB(db string) (string, error) {
+	path := db
+	for hops := 0; ; hops++ {
+		fi, err := os.Lstat(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && path != db:
+			if di, err := os.Stat(filepath.Dir(path)); err != nil || !di.IsDir() {
+				return "", fmt.Errorf("%s is a link to %s, whose directory is not there (a volume not mounted?): mount it, or make the link lead to where the database is to be", db, path)
+			}
+			return path, nil
+		case errors.Is(err, fs.ErrNotExist):
+			return db, nil
+		case err != nil:
+			return "", err
+		case fi.Mode()&fs.ModeSymlink == 0:
+			return path, nil
+		case hops == 40: // as Linux's own limit
+			return "", fmt.Errorf("%s: too many levels of links", db)
+		}
+		to, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(to) {
+			// Relative to the directory the link is in, as the
+			// kernel reads it: that directory's own links resolved
+			// first, so that ".." in to goes where it would.
+			dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+			if err != nil {
+				return "", err
+			}
+			to = filepath.Join(dir, to)
+		}
+		path = to
+	}
+}
+
+// adviseMissing says which files a hub needs beside its database, and a
+// backup lacks, are not in dir, and what each one's absence does to the
+// hub restored at db; it reports whether any is missing. On a new machine
+// (dir holding the audit.key put back, and nothing else: the normal case
+// for a restore) they all are. The CA is the one that matters: a hub
+// whose restored database has kiosks enrolled refuses to start without it
+// (hub.checkCAKept), and a new one cuts every kiosk off; so the count
+// decides what is said. The server certificate and its key are not
+// named: the hub issues new ones with the CA as it starts, which kiosks
+// trust as they trust the CA. audit.key is not either: restore refuses
+// to run without it.
+func (e env) adviseMissing(ctx context.Context, dir, db string) bool {
+	missing := missingBeside(dir)
+	if len(missing) == 0 {
+		return false
+	}
+	var why []string
+	caCert := slices.Contains(missing, certs.CACertFile)
+	caKey := slices.Contains(missing, certs.CAKeyFile)
+	switch {
+	case caCert && caKey:
+		switch n, err := enrolledKiosks(ctx, db); {
+		case err != nil:
+			why = append(why, fmt.Sprintf("%s, %s: if kiosks are enrolled (it cannot be told: %v), the hub refuses to start without both: put both back from the backup of the data directory; a new CA (serve --new-ca) is one no kiosk trusts, and every kiosk must then enroll again", certs.CACertFile, certs.CAKeyFile, err))
+		case n == 0:
+			why = append(why, fmt.Sprintf("%s, %s: the restored database has no enrolled kiosk: the hub makes a new CA as it starts (put them back from the backup of the data directory to keep the CA)", certs.CACertFile, certs.CAKeyFile))
+		default:
+			kiosks := "kiosks"
+			if n == 1 {
+				kiosks = "kiosk"
+			}
+			why = append(why, fmt.Sprintf("%s, %s: the restored database has %d enrolled %s, whose certificates this CA signed: the hub refuses to start without them: put both back from the backup of the data directory; only if they are lost for good, start the hub with --new-ca, whose new CA no kiosk trusts: every kiosk must then enroll again", certs.CACertFile, certs.CAKeyFile, n, kiosks))
+		}
+	case caCert || caKey:
+		gone, there := certs.CACertFile, certs.CAKeyFile
+		if caKey {
+			gone, there = certs.CAKeyFile, certs.CACertFile
+		}
+		why = append(why, fmt.Sprintf("%s: %s is there without it: the hub refuses to start until it is back from the backup of the data directory", gone, there))
+	}
+	if slices.Contains(missing, audit.SignKeyFile) {
+		why = append(why, fmt.Sprintf("%s: without it the hub makes a new export signing key, and exports signed since verify only with its new %s: put it back from the backup of the data directory to keep the key auditors have", audit.SignKeyFile, audit.PublicKeyFile))
+	}
+	fmt.Fprintf(e.stderr, "not in %s, and not in a backup: %s: put back the copies kept with the backups of the data directory before starting the hub:\n", dir, strings.Join(missing, ", "))
+	for _, w := range why {
+		fmt.Fprintf(e.stderr, "  %s\n", w)
+	}
+	return true
+}
+
+// enrolledKiosks counts the active kiosks in the database at db, as the
+// hub does before it makes a new CA.
+func enrolledKiosks(ctx context.Context, db string) (int, error) {
+	st, err := sqlite.OpenReadOnly(ctx, db)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	devices, err := st.ListDevices(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range devices {
+		if d.State == store.DeviceActive {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // missingBeside lists the files a restored hub needs in dir beside the
