@@ -989,6 +989,13 @@ const (
 // recordAcks writes acknowledgements in batches, one transaction each,
 // until ctx ends, then writes what it holds (flushAcks) and returns.
 func (c *channel) recordAcks(ctx context.Context) {
+	// The flush's ackFlushWait counts from the stop, not from the end of
+	// a write the stop found running: that write cannot be cut short
+	// (SQLite's BEGIN waits out its busy timeout while another process
+	// holds the lock), and a window of its own after it would make the
+	// shutdown wait up to twice as long, past what systemd waits.
+	stopped := make(chan time.Time, 1)
+	defer context.AfterFunc(ctx, func() { stopped <- time.Now() })()
 	batch := make([]ack, 0, ackBatch)
 	quiet := time.NewTimer(ackQuiet)
 	quiet.Stop()
@@ -1004,7 +1011,7 @@ func (c *channel) recordAcks(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-			c.flushAcks(ctx, batch, observed)
+			c.flushAcks(ctx, stopped, batch, observed)
 			return
 		case a := <-in:
 			batch = append(batch, a)
@@ -1037,14 +1044,16 @@ func (c *channel) recordAcks(ctx context.Context) {
 		}
 		quiet.Stop()
 		if ctx.Err() != nil {
-			c.flushAcks(ctx, batch, observed)
+			c.flushAcks(ctx, stopped, batch, observed)
 			return
 		}
 		err := c.writeAcks(ctx, batch)
 		if err != nil && ctx.Err() != nil {
-			// Cut short by the shutdown, not refused: nothing was
-			// written, and writing an ack twice changes nothing.
-			c.flushAcks(ctx, batch, observed)
+			// Cut short by the shutdown, or refused while it came:
+			// nothing was written, and writing an ack twice changes
+			// nothing. The flush tries again if its window from the
+			// stop has not passed meanwhile.
+			c.flushAcks(ctx, stopped, batch, observed)
 			return
 		}
 		for _, a := range batch[observed:] {
@@ -1087,11 +1096,17 @@ func (c *channel) writeAcks(ctx context.Context, batch []ack) error {
 
 // flushAcks writes, once recordAcks' ctx has ended, the acks it holds
 // (batch, of which batch[:observed] are in the metrics already) and
-// those still queued in c.acks, ackBatch at a time, for at most
-// ackFlushWait: the caller closes the store after. What the store
-// refuses then is lost, and logged with its count.
-func (c *channel) flushAcks(ctx context.Context, batch []ack, observed int) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackFlushWait)
+// those still queued in c.acks, ackBatch at a time, until ackFlushWait
+// after the stop (the time stopped has, or now if it has none yet): the
+// caller closes the store after. What the store refuses then, or what
+// is left when that time has passed, is lost, and logged with its count.
+func (c *channel) flushAcks(ctx context.Context, stopped <-chan time.Time, batch []ack, observed int) {
+	at := time.Now()
+	select {
+	case at = <-stopped:
+	default:
+	}
+	wctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), at.Add(ackFlushWait))
 	defer cancel()
 	for {
 	drain:
