@@ -1372,7 +1372,10 @@ func (a *Agent) reportEndsInDoubt() {
 // every later report queued for good. It is dropped once the hub has
 // answered it so maxFailedAlone times in tries where it recorded another
 // report, which an outage of its store (refusing every write) does not
-// do.
+// do. Two such answers in a row end the try, as a transit failure does:
+// in an outage every report is answered so, each after the hub's busy
+// wait, and a try that sent them all would take seconds per report for
+// nothing.
 func (a *Agent) flush() {
 	if !a.connected || a.flushing || len(a.pending) == 0 {
 		return
@@ -1383,16 +1386,17 @@ func (a *Agent) flush() {
 		// failed[i]: items[i] was not taken, and is kept; tried of them
 		// had an answer (the rest were not sent: the channel failed).
 		failed := make([]bool, len(items))
-		tried, recorded := 0, false
+		tried, recorded, internal := 0, false, 0
 		for i, it := range items {
 			_, err := a.hub.Request(ctx, wire.TypeSessionEnd, it)
 			var re *RemoteError
 			switch {
 			case err == nil:
-				recorded = true
+				recorded, internal = true, 0
 			case errors.As(err, &re) && re.Code == wire.ErrInternal:
 				a.log.Warn("the hub could not record a session.end report; kept for later", "session", it.SessionID, "message", re.Message)
 				failed[i] = true
+				internal++
 			case errors.As(err, &re):
 				a.log.Warn("hub refused a session.end report; dropped", "session", it.SessionID, "code", re.Code)
 			default:
@@ -1405,6 +1409,12 @@ func (a *Agent) flush() {
 				break
 			}
 			tried = i + 1
+			if internal == maxInternalInARow {
+				for j := i + 1; j < len(items); j++ {
+					failed[j] = true
+				}
+				break
+			}
 		}
 		a.post(func() {
 			a.flushing = false
@@ -1450,6 +1460,11 @@ func (a *Agent) flush() {
 // report wire.ErrInternal, in tries where it recorded another report,
 // before the report is dropped (flush).
 const maxFailedAlone = 3
+
+// maxInternalInARow is how many wire.ErrInternal answers in a row end a
+// try of the queued session.end reports (flush): the hub's store is
+// failing, not one report.
+const maxInternalInARow = 2
 
 // flushRetry is the wait before session.end reports that failed in transit
 // are sent again while the kiosk is connected.

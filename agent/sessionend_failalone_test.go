@@ -74,7 +74,8 @@ func TestSessionEndHubFailureDoesNotBlockLaterReports(t *testing.T) {
 // TestSessionEndOutageKeepsEveryReport: while the hub's store refuses
 // every write, it answers every report wire.ErrInternal: none is dropped,
 // however many tries fail, and all are delivered once it recovers, in
-// their order.
+// their order. A try ends after maxInternalInARow such answers in a row
+// instead of sending every report into the outage.
 func TestSessionEndOutageKeepsEveryReport(t *testing.T) {
 	h := newHarness(t)
 	h.connect()
@@ -96,8 +97,11 @@ func TestSessionEndOutageKeepsEveryReport(t *testing.T) {
 	for range 2 * maxFailedAlone {
 		n := len(h.hub.requestsOf(wire.TypeSessionEnd))
 		h.clock.Advance(flushRetry)
-		h.hub.waitFor("the reports sent again", func() bool { return len(h.hub.requestsOf(wire.TypeSessionEnd)) >= n+len(ids) })
+		h.hub.waitFor("the reports sent again", func() bool { return len(h.hub.requestsOf(wire.TypeSessionEnd)) >= n+maxInternalInARow })
 		h.waitLoop("the try", func() bool { return !h.a.flushing })
+		if got := len(h.hub.requestsOf(wire.TypeSessionEnd)) - n; got != maxInternalInARow {
+			t.Fatalf("a try during the outage sent %d reports, want %d", got, maxInternalInARow)
+		}
 	}
 	if got := pendingIDs(h); !slices.Equal(got, ids) {
 		t.Fatalf("pending during the outage %v, want every report %v", got, ids)
