@@ -228,20 +228,30 @@ func (c *Console) visibleSites(ctx context.Context, v *viewer) ([]string, error)
 // break, falling back to the name only for an account linked to nobody
 // (ownUser, selfUserID), and every decision goes to governance with the
 // account (decider), whose user governance reads inside the decision's
-// transaction (selfIn) and refuses an item about it with 403 there. For a
-// supervisor the check above also keeps such items off its pages.
+// transaction (sessionSelfIn) and refuses an item about it with 403 there.
+// For a supervisor the check above also keeps such items off its pages,
+// and is made again inside the decision's transaction (mayDecideIn).
 
 // reviewScope decides the rule for many items of one request, reading
-// each user and grant once.
+// each user and grant once, from the store or, for a decision, from the
+// decision's transaction (reviewScopeIn).
 type reviewScope struct {
-	c      *Console
+	st     reviewReader
 	v      *viewer
 	users  map[string]*store.User // nil: not found
 	grants map[string]*store.Grant
 }
 
-func (c *Console) newReviewScope(v *viewer) *reviewScope {
-	return &reviewScope{c: c, v: v, users: map[string]*store.User{}, grants: map[string]*store.Grant{}}
+// reviewReader is what the rule reads: the store, or a transaction.
+type reviewReader interface {
+	GetUser(ctx context.Context, id string) (store.User, error)
+	GetGrant(ctx context.Context, id string) (store.Grant, error)
+}
+
+func (c *Console) newReviewScope(v *viewer) *reviewScope { return newReviewScopeOn(c.st, v) }
+
+func newReviewScopeOn(st reviewReader, v *viewer) *reviewScope {
+	return &reviewScope{st: st, v: v, users: map[string]*store.User{}, grants: map[string]*store.Grant{}}
 }
 
 // allows reports whether the viewer may see and decide it.
@@ -276,7 +286,7 @@ func (s *reviewScope) user(ctx context.Context, id string) (*store.User, error) 
 	if u, ok := s.users[id]; ok {
 		return u, nil
 	}
-	u, err := s.c.st.GetUser(ctx, id)
+	u, err := s.st.GetUser(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.users[id] = nil
@@ -292,7 +302,7 @@ func (s *reviewScope) grant(ctx context.Context, id string) (*store.Grant, error
 	if g, ok := s.grants[id]; ok {
 		return g, nil
 	}
-	g, err := s.c.st.GetGrant(ctx, id)
+	g, err := s.st.GetGrant(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.grants[id] = nil
@@ -597,11 +607,71 @@ func selfIn(id string) lifecycle.Self {
 	}
 }
 
-// decider is the viewer deciding access-review items: its audit actor and
-// its hub user, told inside the decision's transaction (selfIn), so
-// governance refuses its own items.
+// errAccountStopped refuses, inside the deciding transaction, a decision
+// of a console account that was disabled, or whose hub user left, after
+// its session was checked (viewer) and before the decision: the leaver
+// path disables the account in the same transaction that deprovisions
+// its user, and an admin's disable ends its sessions, but a request
+// already past the session check would still decide, grant or extend
+// as a person who may no longer act. It wraps governance.ErrForbidden
+// (403), which governance tells once the transaction commits.
+var errAccountStopped = fmt.Errorf("%w: your console account was disabled, or its hub user has left, while this request was made: "+
+	"nothing was changed", governance.ErrForbidden)
+
+// sessionSelfIn is selfIn for a request made with console account id's
+// signed-in session: it also refuses (errAccountStopped) the account
+// when it is disabled, or its hub user has left (hubUserGone), as read
+// inside the deciding transaction. A token the account made on the
+// console (AccountDecider) acts as itself and keeps selfIn.
+func sessionSelfIn(id string) lifecycle.Self {
+	return func(ctx context.Context, tx store.Ops) ([]string, error) {
+		a, err := tx.GetConsoleAccount(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("console account %s: %w", id, err)
+		}
+		if !a.Disabled.IsZero() {
+			return nil, errAccountStopped
+		}
+		if gone, err := hubUserGone(ctx, tx, a); err != nil {
+			return nil, err
+		} else if gone {
+			return nil, errAccountStopped
+		}
+		return selfUserIDs(ctx, tx, a)
+	}
+}
+
+// decider is the viewer deciding access-review items: its audit actor,
+// its hub user, told inside the decision's transaction (sessionSelfIn),
+// so governance refuses its own items and refuses them all once the
+// account is disabled, and the rule above, decided inside that
+// transaction too (mayDecideIn).
 func (c *Console) decider(v *viewer) governance.Decider {
-	return governance.Decider{Actor: v.actor(), Self: selfIn(v.account.ID)}
+	return governance.Decider{Actor: v.actor(), Self: sessionSelfIn(v.account.ID), May: mayDecideIn(v)}
+}
+
+// mayDecideIn is the rule above for a decision by viewer v, decided from
+// what the decision's transaction reads: the worker's sites, the grant
+// and the item's reviewer and escalation as they are when the decision
+// is written. Decided before it (scopedReviewItem, which the handler
+// calls too, so that a tampered URL is refused before anything else), a
+// worker moved to another site in between, or an item escalated to the
+// admins, would be decided by a supervisor it is no longer for. Admins
+// decide every item but their own (governance's self check).
+func mayDecideIn(v *viewer) func(ctx context.Context, tx store.Ops, it store.ReviewItem) error {
+	return func(ctx context.Context, tx store.Ops, it store.ReviewItem) error {
+		if v.admin() {
+			return nil
+		}
+		ok, err := newReviewScopeOn(tx, v).allows(ctx, it)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s", governance.ErrForbidden, errForbidden.msg)
+		}
+		return nil
+	}
 }
 
 // Decider is the person behind an API actor, for access-review decisions

@@ -308,25 +308,36 @@ func campaignBack(id, from string) string {
 type myReviewsData struct {
 	Items     []reviewRow
 	Truncated int
-	Sites     []string
+	// More says that Truncated counts only the items among the first
+	// maxWorklistRead read: there may be more.
+	More  bool
+	Sites []string
 }
+
+// worklistPage is how many pending items My reviews reads at a time, and
+// maxWorklistRead how many it reads at most: past the page's rows, it
+// reads on only to count those not shown.
+const (
+	worklistPage    = 500
+	maxWorklistRead = 20 * worklistPage
+)
 
 // myReviewsPage lists the pending items the viewer may decide: for a
 // supervisor those the rule in authz.go allows, for an admin those
 // assigned to the admins (originally or by escalation) except those about
-// the admin's own access.
+// the admin's own access. It reads only the viewer's worklist, a page at
+// a time (the pending items of the viewer's reviewer kind, and for a
+// supervisor those at its sites), never every pending item of the hub.
 func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	if _, err := c.gov(); err != nil {
 		return err
 	}
 	ctx := r.Context()
-	items, err := c.st.ListReviewItems(ctx, store.ReviewItemQuery{PendingOnly: true})
-	if err != nil {
-		return err
-	}
 	d := myReviewsData{}
+	q := store.ReviewItemQuery{PendingOnly: true, ReviewerKind: governance.ReviewerAdmins, Limit: worklistPage}
 	if !v.admin() {
 		d.Sites = v.account.Sites
+		q.ReviewerKind, q.Sites = governance.ReviewerSupervisor, v.account.Sites
 	}
 	scope := c.newReviewScope(v)
 	users := userNames{c: c}
@@ -335,28 +346,46 @@ func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewe
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
-		if v.admin() {
-			if it.ReviewerKind != governance.ReviewerAdmins || slices.Contains(selves, it.UserID) {
-				continue // another admin decides the admin's own access
-			}
-		} else if ok, err := scope.allows(ctx, it); err != nil {
+	// An auditor, and a supervisor of no site, have no items: Sites
+	// empty would select every site's.
+	done := !v.admin() && (v.account.Role != store.ConsoleSupervisor || len(q.Sites) == 0)
+	for read := 0; !done; {
+		if read >= maxWorklistRead {
+			d.More = true
+			break
+		}
+		items, err := c.st.ListReviewItems(ctx, q)
+		if err != nil {
 			return err
-		} else if !ok {
-			continue
 		}
-		if len(d.Items) == maxItemRows {
-			d.Truncated++
-			continue
+		read += len(items)
+		if done = len(items) < q.Limit; !done {
+			last := items[len(items)-1]
+			q.AfterCreated, q.AfterID = last.Created, last.ID
 		}
-		cp, ok := campaigns[it.CampaignID]
-		if !ok {
-			if cp, err = c.st.GetCampaign(ctx, it.CampaignID); err != nil {
+		for _, it := range items {
+			if v.admin() {
+				if it.ReviewerKind != governance.ReviewerAdmins || slices.Contains(selves, it.UserID) {
+					continue // another admin decides the admin's own access
+				}
+			} else if ok, err := scope.allows(ctx, it); err != nil {
 				return err
+			} else if !ok {
+				continue
 			}
-			campaigns[it.CampaignID] = cp
+			if len(d.Items) == maxItemRows {
+				d.Truncated++
+				continue
+			}
+			cp, ok := campaigns[it.CampaignID]
+			if !ok {
+				if cp, err = c.st.GetCampaign(ctx, it.CampaignID); err != nil {
+					return err
+				}
+				campaigns[it.CampaignID] = cp
+			}
+			d.Items = append(d.Items, c.rowOfItem(ctx, &users, it, cp))
 		}
-		d.Items = append(d.Items, c.rowOfItem(ctx, &users, it, cp))
 	}
 	c.render(w, r, http.StatusOK, "myreviews", v, &page{Title: "My reviews", Nav: "myreviews", Data: d})
 	return nil
@@ -383,7 +412,9 @@ func (c *Console) rowOfItem(ctx context.Context, users *userNames, it store.Revi
 // reviewDecide records keep, revoke or comment on one item, through
 // governance: a revoke removes the entitlement and ends the sessions that
 // depended on it, pushed to their kiosks. The item is reached through
-// authz.go, so a supervisor naming another site's item gets 403.
+// authz.go, so a supervisor naming another site's item gets 403; the rule
+// is decided again inside the decision's transaction (decider), where a
+// worker moved off the supervisor's sites since is refused too.
 func (c *Console) reviewDecide(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	g, err := c.gov()
 	if err != nil {

@@ -452,7 +452,8 @@ func (c *Console) refusePrivileged(ctx context.Context, v *viewer, u store.User,
 // siteGrant gives a worker of the viewer's sites a role at one of the
 // viewer's sites until a time, with a reason. Nobody grants themselves
 // access: the viewer's hub user (selfUserID), read inside the grant's
-// transaction (selfIn), is refused with 403.
+// transaction (sessionSelfIn), is refused with 403, as is an account
+// disabled while the request was made.
 func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	f, err := fields(r, "user", "role", "site", "until", "reason")
@@ -482,7 +483,7 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	if _, err := c.cfg.Engine.GrantAccessAs(ctx, v.actor(), selfIn(v.account.ID), store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+	if _, err := c.cfg.Engine.GrantAccessAs(ctx, v.actor(), sessionSelfIn(v.account.ID), store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
 		if errors.Is(err, lifecycle.ErrSelfGrant) {
 			who := "an admin"
 			if v.admin() {
@@ -501,7 +502,8 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 // only, the worker's live sessions there get the later end at once, and
 // the extension is audited with the site and the supervisor as approver.
 // Nobody extends their own shift: the viewer's hub user, read inside the
-// extension's transaction (selfIn), is refused with 403.
+// extension's transaction (sessionSelfIn), is refused with 403, as is an
+// account disabled while the request was made.
 func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	f, err := fields(r, "user", "site", "until", "reason")
@@ -539,7 +541,7 @@ func (c *Console) siteExtend(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	if _, _, err := c.cfg.Engine.ExtendShiftAs(ctx, v.actor(), selfIn(v.account.ID), u.ID, site, until, f[3]); err != nil {
+	if _, _, err := c.cfg.Engine.ExtendShiftAs(ctx, v.actor(), sessionSelfIn(v.account.ID), u.ID, site, until, f[3]); err != nil {
 		if errors.Is(err, lifecycle.ErrSelfGrant) {
 			return errOwnShift
 		}

@@ -376,6 +376,17 @@ type Decider struct {
 	// (lifecycle.Self): the console passes the account, whose hub user
 	// may change between a read before the transaction and the decision.
 	Self lifecycle.Self
+	// May, when set, tells inside the decision's transaction, once the
+	// item is read, whether the decider may decide it at all: nil when it
+	// may, an error wrapping ErrForbidden when it may not (a refusal,
+	// told once the transaction commits, as Decide's others are), any
+	// other error to end the transaction with. The console's supervisors
+	// decide only items within their sites (hub/console: authz.go): read
+	// before the transaction, a move of the worker (a SCIM change of
+	// their sites) or an escalation committed in between would let one
+	// decide an item no longer theirs. Self may refuse with ErrForbidden
+	// in the same way (an account disabled while the request was made).
+	May func(ctx context.Context, tx store.Ops, it store.ReviewItem) error
 }
 
 // Decide records a reviewer's decision on one item: keep, revoke (the
@@ -391,8 +402,9 @@ type Decider struct {
 //
 // Nobody decides on their own access: an item about d.UserID is refused
 // with ErrForbidden, comments included (they would stand in the record
-// as the reviewer's). A keep of an item whose user is disabled or deleted,
-// or whose entitlement was taken away since the campaign started (see
+// as the reviewer's), and so is one d.May refuses, with its refusal. A
+// keep of an item whose user is disabled or deleted, or whose
+// entitlement was taken away since the campaign started (see
 // entitlementHeld), is refused with ErrConflict: there is no access left
 // to certify, and a keep would attest to access that does not exist; a
 // revoke of it records the outcome "already gone", and still removes the
@@ -436,7 +448,12 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 			selves = []string{d.UserID}
 		}
 		if d.Self != nil {
-			if selves, err = d.Self(ctx, tx); err != nil {
+			selves, err = d.Self(ctx, tx)
+			if errors.Is(err, ErrForbidden) {
+				refused = err // told once committed, as the refusals below
+				return nil
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -452,6 +469,14 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 		if slices.Contains(selves, it.UserID) {
 			refused = fmt.Errorf("%w: item %s is about your own access: nobody reviews their own access, another reviewer must decide it", ErrForbidden, it.ID)
 			return nil
+		}
+		if d.May != nil {
+			if err := d.May(ctx, tx, it); errors.Is(err, ErrForbidden) {
+				refused = err
+				return nil
+			} else if err != nil {
+				return err
+			}
 		}
 		if decision != DecisionComment && it.Decision != store.ReviewPending {
 			if repeats(it, a, decision, comment) {

@@ -92,6 +92,22 @@ type ReviewItemQuery struct {
 	// OverdueAt selects pending items, not yet escalated, of campaigns
 	// whose Due is not after it.
 	OverdueAt time.Time
+	// ReviewerKind selects the items of that reviewer kind
+	// (ReviewItem.ReviewerKind). With PendingOnly, it reads one
+	// reviewer's worklist (the hub admins', the site supervisors'), from
+	// an index of the pending items, not every item of every campaign.
+	ReviewerKind string
+	// Sites selects the items at one of the sites, by name under
+	// FoldName: a site item of one of them, a grant item whose grant is
+	// at one of them, a role item whose user has one of them among its
+	// sites. A site supervisor's worklist is no more than those.
+	Sites []string
+	// AfterCreated and AfterID, when AfterID is set, start the list after
+	// the item of that Created and ID, in the list's order; Limit, when
+	// positive, caps it. Together they read a long list a page at a time.
+	AfterCreated time.Time
+	AfterID      string
+	Limit        int
 }
 
 // CampaignItemQuery asks ListCampaignItems for a page of one campaign's

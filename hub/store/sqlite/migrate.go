@@ -40,6 +40,7 @@ func migrations() []migration {
 		{name: "credentials whose model no attestation proved", sql: schemaCredentialModelProof},
 		{name: "API tokens record the console account that made them", sql: schemaTokenMaker},
 		{name: "review items paged by decision", sql: schemaReviewItemPages},
+		{name: "pending review items by reviewer kind", sql: schemaReviewItemsPendingKind},
 	}
 }
 
