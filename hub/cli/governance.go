@@ -245,13 +245,17 @@ func showCampaign(ctx context.Context, w io.Writer, g campaignPages, id, format 
 	fmt.Fprintf(w, "%s  due %s  %d/%d decided (%s)\n\n", c.Name, c.Due.Format(time.RFC3339), c.Progress.Decided, c.Progress.Total, percent(c.Progress.CompletionRate))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ITEM\tUSER\tKIND\tENTITLEMENT\tREVIEWER\tDECISION\tESCALATED")
-	return each(func(items []governance.ItemView) error {
+	err = each(func(items []governance.ItemView) error {
 		for _, it := range items {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.User, it.Kind, it.Entitlement, it.Reviewer, it.Decision, stampPtr(it.Escalated))
 		}
 		// Flushed each page: the tabwriter holds what it has not.
 		return tw.Flush()
 	})
+	if err != nil {
+		return err
+	}
+	return tw.Flush() // the header of a campaign without items
 }
 
 // writeCampaignJSON writes what writeJSON writes of c's CampaignView
