@@ -228,15 +228,15 @@ func (h *Handler) findGroups(ctx context.Context, st store.Ops, f *Filter, p lis
 	if narrowsGroups(q) {
 		batch = narrowed
 	}
-	list := func(offset, limit int) ([]store.Group, error) {
-		q.Offset, q.Limit = offset, limit
+	list := func(after store.ListKey, limit int) ([]store.Group, error) {
+		q.After, q.Limit, q.NoTotal = after, limit, after != (store.ListKey{})
 		if batch == narrowed {
 			q.Limit = 0
 		}
 		groups, _, err := st.ListGroups(ctx, q)
 		return groups, err
 	}
-	key := func(g store.Group) scanKey { return scanKey{g.Created, g.ID} }
+	key := func(g store.Group) store.ListKey { return store.ListKey{Created: g.Created, ID: g.ID} }
 	render := func(g store.Group) (map[string]any, error) { return h.groupResource(g), nil }
 	total, items, err := matchPage(f, p, batch, list, key, render)
 	if err != nil {

@@ -591,57 +591,36 @@ const (
 	narrowed       = math.MaxInt
 )
 
-// scanKey is a stored resource's place in the store's list order: by
-// creation, then ID (store.UserQuery, store.GroupQuery).
-type scanKey struct {
-	created time.Time
-	id      string
-}
-
-func (k scanKey) compare(o scanKey) int {
-	if c := k.created.Compare(o.created); c != 0 {
-		return c
-	}
-	return strings.Compare(k.id, o.id)
-}
-
 // matchPage evaluates f on every candidate the store lists and returns the
 // number of matches and the page of them that p asks for (RFC 7644
 // §3.4.2.4: totalResults counts every match, Resources holds at most count
 // of them from startIndex on).
 //
-// list reads the candidates [offset, offset+limit) in the store's order and
-// key gives a candidate's place in it. Batches are separate store reads;
-// the handler makes them in one read transaction (queryUsers, queryGroups,
-// queryAll), so that they see one snapshot. Should they not, a candidate
-// deleted between two moves those after it forward, so that an offset
-// alone would skip some: each batch after the first starts at the last
-// candidate read; candidates at or before it are skipped, and when the
-// read starts past it (it, or one before it, is gone) the read steps
-// back. A candidate that exists throughout the query is matched exactly
-// once; one created or deleted meanwhile may or may not be.
-func matchPage[T any](f *Filter, p listParams, batch int, list func(offset, limit int) ([]T, error), key func(T) scanKey, render func(T) (map[string]any, error)) (total int, page []map[string]any, err error) {
+// list reads at most limit candidates in the store's order (by creation,
+// then ID: store.ListKey), after the candidate after names, and key gives
+// a candidate's place in that order. The first batch is read from the
+// start (after is the zero key) and with the store's total, which the
+// handler bounds a scan's read transaction by (readScan); each other
+// batch after the last candidate read, through the index of that order,
+// and without a total. Read by offset with a count each, a batch read and
+// skipped every user before it and counted every user: a scan of 100,000
+// users took seconds, time that grew with the square of their number.
+//
+// Batches are separate store reads; the handler makes them in one read
+// transaction (queryUsers, queryGroups, queryAll), so that they see one
+// snapshot. Should they not, a batch still starts right after the last
+// candidate read, whatever was created or deleted meanwhile: a candidate
+// that exists throughout the query is matched exactly once; one created
+// or deleted meanwhile may or may not be.
+func matchPage[T any](f *Filter, p listParams, batch int, list func(after store.ListKey, limit int) ([]T, error), key func(T) store.ListKey, render func(T) (map[string]any, error)) (total int, page []map[string]any, err error) {
 	from := p.startIndex - 1
-	var (
-		last   scanKey
-		seen   bool // last is set
-		offset int
-	)
+	var after store.ListKey
 	for {
-		cands, err := list(offset, batch)
+		cands, err := list(after, batch)
 		if err != nil {
 			return 0, nil, err
 		}
-		if offset > 0 && (len(cands) == 0 || key(cands[0]).compare(last) > 0) {
-			offset = max(offset-batch, 0)
-			continue
-		}
 		for _, c := range cands {
-			k := key(c)
-			if seen && k.compare(last) <= 0 {
-				continue // matched already
-			}
-			last, seen = k, true
 			res, err := render(c)
 			if err != nil {
 				return 0, nil, err
@@ -657,7 +636,7 @@ func matchPage[T any](f *Filter, p listParams, batch int, list func(offset, limi
 		if len(cands) < batch {
 			return total, page, nil
 		}
-		offset += len(cands) - 1
+		after = key(cands[len(cands)-1])
 	}
 }
 

@@ -408,9 +408,10 @@ func (h *Handler) snapshot(ctx context.Context, find func(tx store.Ops) (int, []
 // that exists throughout it (matchPage); one created or deleted meanwhile
 // may or may not be counted.
 //
-// The store's total of each list read tells the size, so a hub within the
-// bound makes no read more than before; a larger one reads its first
-// batch twice.
+// The store's total of a scan's first batch tells the size (the batches
+// after it are read without one: matchPage), so a hub within the bound
+// makes no read more than before; a larger one reads its first batch
+// twice.
 func (h *Handler) readScan(ctx context.Context, fn func(tx store.Ops) error) error {
 	err := h.cfg.Store.InReadTx(ctx, func(tx store.Ops) error {
 		return fn(&boundedOps{Ops: tx, max: h.cfg.MaxSnapshotScan})
@@ -427,7 +428,8 @@ var errLargeScan = errors.New("scan too large for one read transaction")
 
 // boundedOps reads through a read transaction and fails a list read with
 // errLargeScan once the users and groups its lists report (each list's
-// total, the largest of each kind) come to more than max.
+// total, the largest of each kind; a list read with NoTotal reports -1)
+// come to more than max.
 type boundedOps struct {
 	store.Ops
 	max           int
@@ -517,8 +519,8 @@ func (h *Handler) findUsers(ctx context.Context, st store.Ops, f *Filter, p list
 	if narrowsUsers(q) {
 		batch = narrowed
 	}
-	list := func(offset, limit int) ([]candidate, error) {
-		q.Offset, q.Limit = offset, limit
+	list := func(after store.ListKey, limit int) ([]candidate, error) {
+		q.After, q.Limit, q.NoTotal = after, limit, after != (store.ListKey{})
 		if batch == narrowed {
 			q.Limit = 0
 		}
@@ -529,7 +531,7 @@ func (h *Handler) findUsers(ctx context.Context, st store.Ops, f *Filter, p list
 		}
 		return cands, err
 	}
-	key := func(c candidate) scanKey { return scanKey{c.u.Created, c.u.ID} }
+	key := func(c candidate) store.ListKey { return store.ListKey{Created: c.u.Created, ID: c.u.ID} }
 	render := func(c candidate) (map[string]any, error) { return h.userResource(c.u, c.groups) }
 	total, items, err := matchPage(f, p, batch, list, key, render)
 	if err != nil {

@@ -409,9 +409,27 @@ type UserQuery struct {
 	StartBy time.Time
 	// EndBy selects users whose EndDate is set and not after it.
 	EndBy time.Time
+	// After selects the users after it in the list order (and total
+	// counts only those): a scan's next batch, read on from the last user
+	// of the batch before. Offset, were it used instead, reads and skips
+	// every user before the batch again, so that a scan of every user in
+	// batches takes time that grows with the square of their number.
+	After ListKey
+	// NoTotal leaves the number of all matches uncounted, and total -1:
+	// a scan's batches after its first need it no more, and counting
+	// it reads every match.
+	NoTotal bool
 	// Offset skips that many matches; Limit caps the page (0: no cap).
 	Offset int
 	Limit  int
+}
+
+// ListKey is a user's or a group's place in the order the store lists
+// them in: by Created, then ID. No two have the same, since the ID is
+// unique. The zero ListKey is none (UserQuery.After, GroupQuery.After).
+type ListKey struct {
+	Created time.Time
+	ID      string
 }
 
 // UserOps reads and writes users.
@@ -421,9 +439,9 @@ type UserOps interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	// GetUser returns the user with that ID, tombstones included.
 	GetUser(ctx context.Context, id string) (User, error)
-	// ListUsers returns one page of matches and the number of all matches,
-	// both read from one snapshot: a write committed meanwhile is in
-	// neither or in both.
+	// ListUsers returns one page of matches and the number of all matches
+	// (-1 with NoTotal), both read from one snapshot: a write committed
+	// meanwhile is in neither or in both.
 	ListUsers(ctx context.Context, q UserQuery) (users []User, total int, err error)
 	// ListUsersWithGroups is ListUsers that also returns, by user ID, the
 	// groups each listed user is a member of, without their members and
@@ -458,8 +476,12 @@ type GroupQuery struct {
 	// WithoutMembers leaves Members empty: a user's roles need the names
 	// of its groups, not their (possibly huge) member lists.
 	WithoutMembers bool
-	Offset         int
-	Limit          int
+	// After and NoTotal are UserQuery's: a scan's batches after its
+	// first read on from the last group read, uncounted.
+	After   ListKey
+	NoTotal bool
+	Offset  int
+	Limit   int
 }
 
 // GroupOps reads and writes groups and their memberships.

@@ -606,20 +606,28 @@ func pageTotal(n, offset, limit int) (total int, ok bool) {
 	return 0, false
 }
 
-// oneSnapshot runs fn, which reads a page at offset and limit and counts
-// all matches unless pageTotal tells their number, so that the page and
-// the count read one snapshot of the database. On the reader pool each
+// countMayFollow reports whether a list read of a page at offset and
+// limit may count all its matches after the page (pageTotal): when it
+// pages, unless noTotal says the count is not wanted.
+func countMayFollow(offset, limit int, noTotal bool) bool {
+	return !noTotal && (offset > 0 || limit > 0)
+}
+
+// oneSnapshot runs fn, which reads a page and, when count is set, may
+// count all matches after it (countMayFollow), so that the page and the
+// count read one snapshot of the database. On the reader pool each
 // statement reads the database as it is when the statement starts: a count
 // read after its page counts what was created or deleted in between, and
 // a SCIM list then answered a totalResults that disagrees with its
-// Resources (fewer than it holds, say). So when a count may follow (the
-// query pages), fn runs in one read transaction. A lookup that does not
-// page stays one statement, and inside InTx q is one transaction already.
+// Resources (fewer than it holds, say). So when a count may follow, fn
+// runs in one read transaction. A lookup that does not page, and a batch
+// of a scan that wants no total, stay one statement, and inside InTx q is
+// one transaction already.
 //
 // Its errors, the count's among them, are marked by unavailable, as
 // queryAll's are.
-func oneSnapshot(ctx context.Context, q querier, offset, limit int, fn func(q querier) error) error {
-	if offset <= 0 && limit <= 0 {
+func oneSnapshot(ctx context.Context, q querier, count bool, fn func(q querier) error) error {
+	if !count {
 		return unavailable(fn(q))
 	}
 	return snapshot(ctx, q, fn)

@@ -173,13 +173,20 @@ func (o ops) ListGroups(ctx context.Context, gq store.GroupQuery) ([]store.Group
 		where = append(where, "g.id IN (SELECT group_id FROM group_members WHERE user_id = ?)")
 		args = append(args, gq.MemberID)
 	}
+	if gq.After != (store.ListKey{}) {
+		if err := checkTimes(gq.After.Created); err != nil {
+			return nil, 0, fmt.Errorf("list groups: %w", err)
+		}
+		// A range of groups_created, as for users (listUsers).
+		where, args = append(where, "(g.created, g.id) > (?, ?)"), append(args, nanos(gq.After.Created), gq.After.ID)
+	}
 	cond := strings.Join(where, " AND ")
 	clause, pageArgs := page(gq.Offset, gq.Limit)
 	var (
 		groups []store.Group
 		total  int
 	)
-	err := oneSnapshot(ctx, o.read, gq.Offset, gq.Limit, func(q querier) error {
+	err := oneSnapshot(ctx, o.read, countMayFollow(gq.Offset, gq.Limit, gq.NoTotal), func(q querier) error {
 		var err error
 		groups, err = queryAll(ctx, q, func(s scanner) (store.Group, error) { return scanGroup(s) },
 			`SELECT `+cols+` FROM groups g WHERE `+cond+` ORDER BY g.created, g.id`+clause,
@@ -188,7 +195,9 @@ func (o ops) ListGroups(ctx context.Context, gq store.GroupQuery) ([]store.Group
 			return err
 		}
 		var ok bool
-		if total, ok = pageTotal(len(groups), gq.Offset, gq.Limit); !ok {
+		if gq.NoTotal {
+			total = -1
+		} else if total, ok = pageTotal(len(groups), gq.Offset, gq.Limit); !ok {
 			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM groups g WHERE `+cond, args...).Scan(&total); err != nil {
 				return fmt.Errorf("count: %w", err)
 			}

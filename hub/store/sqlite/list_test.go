@@ -48,7 +48,7 @@ func TestOneSnapshot(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var before, after int
-			err := oneSnapshot(ctx, db.reader, tc.offset, tc.limit, func(q querier) error {
+			err := oneSnapshot(ctx, db.reader, countMayFollow(tc.offset, tc.limit, false), func(q querier) error {
 				before = count(q)
 				create() // commits on the writer meanwhile
 				after = count(q)

@@ -367,6 +367,15 @@ func (o ops) listUsers(ctx context.Context, uq store.UserQuery, withGroups bool)
 		}
 		where, args = append(where, "end_date != 0 AND end_date <= ?"), append(args, nanos(uq.EndBy))
 	}
+	if uq.After != (store.ListKey{}) {
+		if err := checkTimes(uq.After.Created); err != nil {
+			return nil, nil, 0, fmt.Errorf("list users: %w", err)
+		}
+		// A row value, which the planner reads as a range of
+		// users_created, the index of the list order: the batch starts
+		// where the last one ended instead of reading that far again.
+		where, args = append(where, "(created, id) > (?, ?)"), append(args, nanos(uq.After.Created), uq.After.ID)
+	}
 	cond := strings.Join(where, " AND ")
 	clause, pageArgs := page(uq.Offset, uq.Limit)
 	scan := func(s scanner) (store.User, error) { return scanUser(s) }
@@ -393,14 +402,16 @@ func (o ops) listUsers(ctx context.Context, uq store.UserQuery, withGroups bool)
 		users []store.User
 		total int
 	)
-	err := oneSnapshot(ctx, o.read, uq.Offset, uq.Limit, func(q querier) error {
+	err := oneSnapshot(ctx, o.read, countMayFollow(uq.Offset, uq.Limit, uq.NoTotal), func(q querier) error {
 		var err error
 		users, err = queryAll(ctx, q, scan, userQuery(withGroups, cond, clause), append(args, pageArgs...)...)
 		if err != nil {
 			return err
 		}
 		var ok bool
-		if total, ok = pageTotal(len(users), uq.Offset, uq.Limit); !ok {
+		if uq.NoTotal {
+			total = -1
+		} else if total, ok = pageTotal(len(users), uq.Offset, uq.Limit); !ok {
 			if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+cond, args...).Scan(&total); err != nil {
 				return fmt.Errorf("count: %w", err)
 			}

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UserNameReuse", testUserNameReuse},
 		{"UserNameUnicodeCase", testUserNameUnicodeCase},
 		{"ListUsers", testListUsers},
+		{"ListAfter", testListAfter},
 		{"GroupCreateGet", testGroupCreateGet},
 		{"GroupCreateErrors", testGroupCreateErrors},
 		{"GroupUpdate", testGroupUpdate},
