@@ -398,11 +398,16 @@ func (e *Engine) redecideAtSite(ctx context.Context, tx store.Ops, c *change, a 
 // set (registered or changed), and returns the IDs of those whose dates
 // moved.
 func (e *Engine) redateSiteUsers(ctx context.Context, tx store.Ops, c *change, a Actor, site string) ([]string, error) {
-	var ids []string
-	for offset := 0; ; offset += siteUsersBatch {
-		// Every user but the deleted, so that one deprovisioned here
-		// stays in the list and the pages do not shift.
-		users, _, err := tx.ListUsers(ctx, store.UserQuery{Offset: offset, Limit: siteUsersBatch})
+	var (
+		ids   []string
+		after store.ListKey
+	)
+	for {
+		// Every user but the deleted, a batch after the last one read
+		// (by offset, each batch read every user before it again, and
+		// counted them all). A user updated here keeps its place in the
+		// list order (its creation and ID).
+		users, _, err := tx.ListUsers(ctx, store.UserQuery{After: after, Limit: siteUsersBatch, NoTotal: true})
 		if err != nil {
 			return nil, err
 		}
@@ -425,5 +430,7 @@ func (e *Engine) redateSiteUsers(ctx context.Context, tx store.Ops, c *change, a
 		if len(users) < siteUsersBatch {
 			return ids, nil
 		}
+		last := users[len(users)-1]
+		after = store.ListKey{Created: last.Created, ID: last.ID}
 	}
 }
