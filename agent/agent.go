@@ -1375,7 +1375,9 @@ func (a *Agent) reportEndsInDoubt() {
 // do. Two such answers in a row end the try, as a transit failure does:
 // in an outage every report is answered so, each after the hub's busy
 // wait, and a try that sent them all would take seconds per report for
-// nothing.
+// nothing. The next try starts with the reports such a try did not reach,
+// then the ones it ended on: two reports the hub fails on every time
+// would otherwise end every try before the rest.
 func (a *Agent) flush() {
 	if !a.connected || a.flushing || len(a.pending) == 0 {
 		return
@@ -1387,6 +1389,9 @@ func (a *Agent) flush() {
 		// had an answer (the rest were not sent: the channel failed).
 		failed := make([]bool, len(items))
 		tried, recorded, internal := 0, false, 0
+		// cut: the try ended on maxInternalInARow internal answers in a
+		// row, before the reports from items[tried:] on.
+		cut := false
 		for i, it := range items {
 			_, err := a.hub.Request(ctx, wire.TypeSessionEnd, it)
 			var re *RemoteError
@@ -1413,12 +1418,13 @@ func (a *Agent) flush() {
 				for j := i + 1; j < len(items); j++ {
 					failed[j] = true
 				}
+				cut = true
 				break
 			}
 		}
 		a.post(func() {
 			a.flushing = false
-			var kept []wire.SessionEnd
+			var kept, notReached []wire.SessionEnd
 			for i, it := range items {
 				if !failed[i] {
 					delete(a.failedAlone, it)
@@ -1434,8 +1440,19 @@ func (a *Agent) flush() {
 						continue
 					}
 				}
+				if cut && i >= tried {
+					notReached = append(notReached, it)
+					continue
+				}
 				kept = append(kept, it)
 			}
+			// The reports a cut try did not reach go first next time:
+			// left behind the ones it ended on, they would never be
+			// sent while those are reports the hub fails on every time
+			// (a bug on reports of one kind, not an outage), and those
+			// would never fail in a try where the hub records another,
+			// so never be dropped. In an outage the order only turns.
+			kept = append(notReached, kept...)
 			a.pending = append(kept, a.pending[len(items):]...)
 			a.persist()
 			switch {
