@@ -308,15 +308,15 @@ func campaignBack(id, from string) string {
 type myReviewsData struct {
 	Items     []reviewRow
 	Truncated int
-	// More says that Truncated counts only the items among the first
-	// maxWorklistRead read: there may be more.
+	// More says that Truncated counts only the items among the
+	// maxWorklistRead or so read: there may be more.
 	More  bool
 	Sites []string
 }
 
 // worklistPage is how many pending items My reviews reads at a time, and
-// maxWorklistRead how many it reads at most: past the page's rows, it
-// reads on only to count those not shown.
+// maxWorklistRead how many it reads at most once the page's rows are
+// full: past them, it reads on only to count those not shown.
 const (
 	worklistPage    = 500
 	maxWorklistRead = 20 * worklistPage
@@ -350,7 +350,12 @@ func (c *Console) myReviewsPage(w http.ResponseWriter, r *http.Request, v *viewe
 	// empty would select every site's.
 	done := !v.admin() && (v.account.Role != store.ConsoleSupervisor || len(q.Sites) == 0)
 	for read := 0; !done; {
-		if read >= maxWorklistRead {
+		// The cap bounds only the counting past the rows: the query
+		// reads a worker of several sites for a supervisor of one of
+		// them, whom the rule leaves out, and a cap on the rows too
+		// would hide a supervisor's items behind such workers' and say
+		// there are none.
+		if read >= maxWorklistRead && len(d.Items) == maxItemRows {
 			d.More = true
 			break
 		}
