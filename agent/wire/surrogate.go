@@ -5,22 +5,20 @@ import (
 	"unicode/utf16"
 )
 
-// loneSurrogate reports the first \u escape in the JSON text b that names
+// LoneSurrogate reports the first \u escape in the JSON text b that names
 // half of a UTF-16 surrogate pair on its own ("\ud800", "\udfff", a high
 // half not directly followed by the escape of a low half), which is no
 // character. encoding/json reads U+FFFD in its place without an error, so
 // Decode refuses such a frame, as it refuses bytes that are not UTF-8: a
 // kiosk's error report naming "k\ud800" would otherwise be logged and
-// audited as "k\uFFFD", which the kiosk never sent.
-//
-// It is hub/store's LoneSurrogate (the admin API's, the agent API's and
-// SCIM's check of a body), which the hub's side cannot share with the
-// kiosk's: FuzzDecode holds the two to the same answers.
+// audited as "k\uFFFD", which the kiosk never sent. The hub's HTTP APIs
+// refuse such a body with the same check (hub/store.LoneSurrogate, which
+// is this one, fuzzed there against encoding/json).
 //
 // It scans escapes, not strings: a backslash outside a string is no JSON
 // anyway, and Decode refuses it first. An escape that is not \u and four
 // hex digits is left to encoding/json too.
-func loneSurrogate(b []byte) (string, bool) {
+func LoneSurrogate(b []byte) (string, bool) {
 	for i := 0; ; {
 		j := bytes.IndexByte(b[min(i, len(b)):], '\\')
 		if j < 0 {

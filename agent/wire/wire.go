@@ -430,9 +430,9 @@ func Decode(frame []byte) (Envelope, error) {
 		// next to the decoding.
 		return e, fmt.Errorf("%w: bytes that are not UTF-8", ErrMalformed)
 	}
-	if esc, ok := loneSurrogate(frame); ok {
+	if esc, ok := LoneSurrogate(frame); ok {
 		// The same for an escaped half of a surrogate pair without the
-		// other half, which is no character (see loneSurrogate).
+		// other half, which is no character (see LoneSurrogate).
 		return e, fmt.Errorf("%w: %s is half of a UTF-16 surrogate pair without the other half", ErrMalformed, esc)
 	}
 	if e.Type == "" {

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"testing"
 	"unicode/utf8"
-
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestEncode: Encode writes what json.Marshal writes, for the envelopes
@@ -104,8 +102,8 @@ func FuzzEncode(f *testing.F) {
 }
 
 // decodeRef is Decode as it was before decodeFast: encoding/json alone,
-// with hub/store's check of a body for lone surrogates (LoneSurrogate,
-// fuzzed there) in place of wire's own copy of it.
+// with the check for lone surrogates (LoneSurrogate, fuzzed against
+// encoding/json in hub/store) made on the whole frame.
 func decodeRef(frame []byte) (Envelope, error) {
 	var e Envelope
 	if len(frame) > MaxMessageBytes {
@@ -114,7 +112,7 @@ func decodeRef(frame []byte) (Envelope, error) {
 	if err := json.Unmarshal(frame, &e); err != nil {
 		return e, err
 	}
-	if _, lone := store.LoneSurrogate(frame); !utf8.Valid(frame) || lone || e.Type == "" || e.V != Version {
+	if _, lone := LoneSurrogate(frame); !utf8.Valid(frame) || lone || e.Type == "" || e.V != Version {
 		return e, ErrMalformed
 	}
 	return e, nil
