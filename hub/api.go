@@ -205,7 +205,7 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request, a lifecycle.A
 	if req.User == "" || req.Device == "" {
 		return errors.Join(errBadRequest, errors.New(`send {"user": USERNAME, "device": KIOSK_NAME}`))
 	}
-	if err := s.armEnrollment(r.Context(), a, req.User, req.Device); err != nil {
+	if err := s.armEnrollment(r.Context(), a, req.User, req.Device, nil); err != nil {
 		return err
 	}
 	writeAPIJSON(w, http.StatusAccepted, map[string]string{"status": "waiting for a tap at " + req.Device})
@@ -217,8 +217,12 @@ func (s *Server) apiEnroll(w http.ResponseWriter, r *http.Request, a lifecycle.A
 // refused by name: it registers no badge and never comes online again,
 // yet its channel stays open for the acks of its teardown (cutOff), so
 // the push would go through ("waiting for a tap"), and later fail as
-// "offline: try again when it is online".
-func (s *Server) armEnrollment(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error {
+// "offline: try again when it is online". may, when set, is asked again
+// about the user inside the transaction that stores the badge's
+// credential (authn.MayRegister): the console's rule for a supervisor,
+// who enrolls badges only for workers of its sites; nil for the API's
+// admins.
+func (s *Server) armEnrollment(ctx context.Context, a lifecycle.Actor, userName, deviceName string, may func(ctx context.Context, tx store.Ops, u store.User) error) error {
 	d, err := s.channel.deviceByName(ctx, deviceName)
 	if err != nil {
 		return err
@@ -226,7 +230,7 @@ func (s *Server) armEnrollment(ctx context.Context, a lifecycle.Actor, userName,
 	if d.State != store.DeviceActive {
 		return fmt.Errorf("%w: kiosk %q is disabled: it registers no badge; enroll its replacement and name that one", lifecycle.ErrInvalid, d.Name)
 	}
-	return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName)
+	return s.channel.authorizeEnrollment(ctx, a, s.push, userName, deviceName, may)
 }
 
 // apiDeviceCode issues a one-time kiosk enrollment code, like

@@ -1174,8 +1174,9 @@ func (c *channel) pushRevocations(p *push.Hub, rs []store.Revocation, failed fun
 }
 
 // authorizeEnrollment starts a credential registration for user at the
-// kiosk named device: the kiosk's next tap registers.
-func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p *push.Hub, userName, deviceName string) error {
+// kiosk named device: the kiosk's next tap registers, if may (nil: no
+// check) still allows the user then (authn.MayRegister).
+func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p *push.Hub, userName, deviceName string, may authn.MayRegister) error {
 	us, _, err := c.s.st.ListUsers(ctx, store.UserQuery{UserName: userName, States: []store.UserState{store.UserActive, store.UserPending}})
 	if err != nil {
 		return err
@@ -1195,7 +1196,7 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 	for _, id := range prof.AllowedAAGUIDs {
 		allowed = append(allowed, id[:])
 	}
-	es, err := c.rp.BeginRegistration(ctx, d.ID, us[0], allowed)
+	es, err := c.rp.BeginRegistrationIf(ctx, d.ID, us[0], allowed, may)
 	if err != nil {
 		return err
 	}

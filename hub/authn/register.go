@@ -67,7 +67,18 @@ type pendingReg struct {
 	prove   bool // the hub could prove models: a model no attestation proves is recorded as claimed only
 	expires time.Time
 	start   wire.EnrollStart // the push that asked the kiosk for the tap
+	may     MayRegister      // nil: whoever armed it may enroll any user
 }
+
+// MayRegister tells, inside the transaction that stores a credential,
+// whether the one who armed the registration may still enroll a badge
+// for user u as that transaction reads it: nil when it may, else why not
+// (FinishRegistration refuses with ErrUserNotEligible wrapping it). The
+// console's supervisors enroll badges only for workers of their own
+// sites; the badge is registered at the tap, minutes after the arming,
+// and a worker moved to another site by the identity provider in between
+// must not get a badge from a supervisor no longer theirs.
+type MayRegister func(ctx context.Context, tx store.Ops, u store.User) error
 
 // BeginRegistration prepares the registration of a new credential for u at
 // deviceID and returns the enroll.start push for that device. The caller
@@ -78,6 +89,13 @@ type pendingReg struct {
 // It reads the user's credentials, to exclude the active ones: a badge
 // already registered for u refuses to register again.
 func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.User, allowedAAGUIDs [][]byte) (wire.EnrollStart, error) {
+	return rp.BeginRegistrationIf(ctx, deviceID, u, allowedAAGUIDs, nil)
+}
+
+// BeginRegistrationIf is BeginRegistration with may (nil: no check) asked
+// again, about the user as read there, inside the transaction in which
+// FinishRegistration stores the credential.
+func (rp *RP) BeginRegistrationIf(ctx context.Context, deviceID string, u store.User, allowedAAGUIDs [][]byte, may MayRegister) (wire.EnrollStart, error) {
 	if u.State == store.UserDeleted || u.State == store.UserDisabled {
 		return wire.EnrollStart{}, fmt.Errorf("begin registration for user %s on device %s: %w: user is %s", u.ID, deviceID, ErrUserNotEligible, u.State)
 	}
@@ -127,7 +145,7 @@ func (rp *RP) BeginRegistration(ctx context.Context, deviceID string, u store.Us
 	now := rp.now()
 	rp.mu.Lock()
 	rp.pruneLocked(now)
-	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, attest: attest, prove: prove, expires: now.Add(rp.regTTL), start: start}
+	rp.regs[deviceID] = &pendingReg{userID: u.ID, session: *session, allowed: allowed, attest: attest, prove: prove, expires: now.Add(rp.regTTL), start: start, may: may}
 	rp.mu.Unlock()
 	return start, nil
 }
@@ -162,8 +180,9 @@ func (rp *RP) CancelRegistration(deviceID string, start wire.EnrollStart) {
 // attestation sent by deviceID for its pending registration, and stores the
 // new active credential with a credential.registered audit record in one
 // transaction, which refuses (ErrDeviceNotActive, ErrUserNotEligible) a
-// kiosk disabled or a user disabled or deleted during the ceremony. The
-// pending registration is consumed whatever the outcome.
+// kiosk disabled or a user disabled or deleted during the ceremony, or a
+// user the registration's MayRegister refuses. The pending registration
+// is consumed whatever the outcome.
 func (rp *RP) FinishRegistration(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, error) {
 	c, err := rp.finishRegistration(ctx, deviceID, credentialJSON)
 	if err != nil {
@@ -277,6 +296,14 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		}
 		if cur.State == store.UserDeleted || cur.State == store.UserDisabled {
 			return fmt.Errorf("%w: user %s became %s during the registration", ErrUserNotEligible, u.ID, cur.State)
+		}
+		// And whoever armed the registration may no longer enroll the
+		// user (a supervisor whose sites the user has left): asked here,
+		// on the user as this transaction reads it.
+		if p.may != nil {
+			if err := p.may(ctx, tx, cur); err != nil {
+				return fmt.Errorf("%w: user %s: %w", ErrUserNotEligible, u.ID, err)
+			}
 		}
 		if c, err = tx.CreateCredential(ctx, c); err != nil {
 			return err

@@ -141,6 +141,28 @@ func (c *Console) scopedUserByName(ctx context.Context, v *viewer, name string) 
 	return us[0], nil
 }
 
+// workerScopeIn is scopedUserByName's rule for viewer v acting on the
+// worker the form named name, decided again from what the acting
+// transaction reads: the worker's sites as they are when a grant is
+// written (lifecycle.MayGrant), or a badge's credential stored at the tap
+// after the enrollment was armed (Config.ArmEnrollment). Decided only
+// before, a worker moved off the supervisor's sites by the identity
+// provider in between would still get the supervisor's grant or badge.
+// The refusal is the handler's own 403. Admins act for every worker
+// (nil: no check).
+func workerScopeIn(v *viewer, name string) lifecycle.MayGrant {
+	if v.admin() {
+		return nil
+	}
+	name = strings.TrimSpace(name)
+	return func(_ context.Context, _ store.Ops, u store.User) error {
+		if u.State == store.UserDeleted || !v.allowsAny(u.Sites) {
+			return &statusError{http.StatusForbidden, "no user " + name + " at your sites"}
+		}
+		return nil
+	}
+}
+
 // scopedGrant returns a grant at one of the viewer's sites.
 func (c *Console) scopedGrant(ctx context.Context, v *viewer, id string) (store.Grant, error) {
 	g, err := c.st.GetGrant(ctx, id)

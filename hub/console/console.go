@@ -99,8 +99,12 @@ type Config struct {
 	Origin string
 	// ArmEnrollment makes the next tap at the kiosk named deviceName
 	// register a badge for userName; it fails with an error wrapping
-	// push.ErrOffline when the kiosk is not connected.
-	ArmEnrollment func(ctx context.Context, a lifecycle.Actor, userName, deviceName string) error
+	// push.ErrOffline when the kiosk is not connected. may, when set, is
+	// asked about the user inside the transaction that stores the badge's
+	// credential, as it reads the user, and refuses the registration with
+	// its error (authn.MayRegister): a supervisor's scope, checked again
+	// at the tap.
+	ArmEnrollment func(ctx context.Context, a lifecycle.Actor, userName, deviceName string, may func(ctx context.Context, tx store.Ops, u store.User) error) error
 	// KioskOnline reports whether a kiosk holds its channel now.
 	KioskOnline func(deviceID string) bool
 	// DisableDevice disables a kiosk and cuts its channel off.
@@ -156,7 +160,7 @@ func (c *Config) setDefaults() error {
 	}
 	c.Origin = serializeOrigin(u)
 	if c.ArmEnrollment == nil {
-		c.ArmEnrollment = func(context.Context, lifecycle.Actor, string, string) error {
+		c.ArmEnrollment = func(context.Context, lifecycle.Actor, string, string, func(context.Context, store.Ops, store.User) error) error {
 			return errors.New("badge enrollment is not available")
 		}
 	}

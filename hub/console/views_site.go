@@ -352,7 +352,9 @@ func backTo(r *http.Request) string {
 }
 
 // siteEnroll arms a badge enrollment for a worker of the viewer's sites at
-// a kiosk of the viewer's sites: the worker's next tap there registers.
+// a kiosk of the viewer's sites: the worker's next tap there registers,
+// if the worker is still at one of a supervisor's sites as the
+// transaction that stores the credential reads them (workerScopeIn).
 func (c *Console) siteEnroll(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	f, err := fields(r, "user", "device")
 	if err != nil {
@@ -377,7 +379,7 @@ func (c *Console) siteEnroll(w http.ResponseWriter, r *http.Request, v *viewer) 
 			return err
 		}
 	}
-	if err := c.cfg.ArmEnrollment(r.Context(), v.actor(), u.UserName, d.Name); err != nil {
+	if err := c.cfg.ArmEnrollment(r.Context(), v.actor(), u.UserName, d.Name, workerScopeIn(v, f[0])); err != nil {
 		return err
 	}
 	return done(w, r, "/console/site/", "enrollment-armed")
@@ -453,7 +455,9 @@ func (c *Console) refusePrivileged(ctx context.Context, v *viewer, u store.User,
 // viewer's sites until a time, with a reason. Nobody grants themselves
 // access: the viewer's hub user (selfUserID), read inside the grant's
 // transaction (sessionSelfIn), is refused with 403, as is an account
-// disabled while the request was made.
+// disabled while the request was made, and, for a supervisor, a worker
+// no longer at any of its sites as that transaction reads them
+// (workerScopeIn).
 func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	f, err := fields(r, "user", "role", "site", "until", "reason")
@@ -483,7 +487,8 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	if _, err := c.cfg.Engine.GrantAccessAs(ctx, v.actor(), sessionSelfIn(v.account.ID), store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+	if _, err := c.cfg.Engine.GrantAccessIf(ctx, v.actor(), sessionSelfIn(v.account.ID), workerScopeIn(v, f[0]),
+		store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
 		if errors.Is(err, lifecycle.ErrSelfGrant) {
 			who := "an admin"
 			if v.admin() {

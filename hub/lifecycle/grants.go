@@ -82,6 +82,22 @@ type Self func(ctx context.Context, tx store.Ops) (userIDs []string, err error)
 // read (nil: the actor is no person). A grant to that user is
 // ErrSelfGrant.
 func (e *Engine) GrantAccessAs(ctx context.Context, a Actor, self Self, g store.Grant) (store.Grant, error) {
+	return e.GrantAccessIf(ctx, a, self, nil, g)
+}
+
+// MayGrant tells, inside a grant's transaction, whether the approver may
+// grant to user u as that transaction reads it: nil when it may, else the
+// refusal, which GrantAccessIf returns wrapped and which rolls the grant
+// back. The console's supervisors grant only to workers of their own
+// sites: checked before the transaction, a worker moved to another site
+// by the identity provider in between would get a grant from a
+// supervisor no longer theirs.
+type MayGrant func(ctx context.Context, tx store.Ops, u store.User) error
+
+// GrantAccessIf is GrantAccessAs with may (nil: no check) told the user
+// the grant is for, inside the grant's transaction, once self has been
+// asked and before the user's state is checked.
+func (e *Engine) GrantAccessIf(ctx context.Context, a Actor, self Self, may MayGrant, g store.Grant) (store.Grant, error) {
 	now := e.now().UTC()
 	g.Role, g.Site, g.Reason = strings.TrimSpace(g.Role), strings.TrimSpace(g.Site), strings.TrimSpace(g.Reason)
 	if g.Start.IsZero() || g.Start.Before(now) {
@@ -126,6 +142,11 @@ func (e *Engine) GrantAccessAs(ctx context.Context, a Actor, self Self, g store.
 		u, err := tx.GetUser(ctx, g.UserID)
 		if err != nil {
 			return err
+		}
+		if may != nil {
+			if err := may(ctx, tx, u); err != nil {
+				return err
+			}
 		}
 		if u.State == store.UserDeleted || u.State == store.UserDisabled {
 			return invalid("user %s is not active: a grant would give no access", u.UserName)
