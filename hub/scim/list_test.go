@@ -282,19 +282,7 @@ func TestFilteredListIsBounded(t *testing.T) {
 func TestFilteredGroupListIsBounded(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	const n = 120
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := h.Store().InTx(t.Context(), func(tx store.Ops) error {
-		for i := range n {
-			at := base.Add(time.Duration(i) * time.Second)
-			if _, err := tx.CreateGroup(t.Context(), store.Group{ID: store.NewID(), DisplayName: fmt.Sprintf("g%03d", i), Created: at, Modified: at}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	scanGroups(t, h, n, 1)
 	rec, srv := listServer(t, h)
 	p := query(t, srv, "GET", "/scim/v2/Groups?startIndex=51&count=7&"+filterQuery(`displayName sw "g"`), "")
 	calls := rec.take()

@@ -60,6 +60,40 @@ func (o *txRowOps) ListGroups(ctx context.Context, q store.GroupQuery) ([]store.
 	return gs, total, err
 }
 
+// scanGroups creates n groups, g000 on, perInstant of them to each second
+// from 2026-01-01 (the list order then goes by ID among them).
+func scanGroups(t *testing.T, h *hubtest.Hub, n, perInstant int) {
+	t.Helper()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := h.Store().InTx(t.Context(), func(tx store.Ops) error {
+		for i := range n {
+			at := base.Add(time.Duration(i/perInstant) * time.Second)
+			if _, err := tx.CreateGroup(t.Context(), store.Group{ID: store.NewID(), DisplayName: fmt.Sprintf("g%03d", i), Created: at, Modified: at}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// scanServer serves SCIM over st, a wrapper of h's store, with the scan
+// bound maxScan (0: the default).
+func scanServer(t *testing.T, h *hubtest.Hub, st store.Store, maxScan int) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(nil)
+	srv.Config.Handler = scim.NewHandler(scim.HandlerConfig{
+		Prefix: "/scim/v2", BaseURL: srv.URL + "/scim/v2", Store: st, Engine: h.Engine(), MaxSnapshotScan: maxScan,
+		Authorize: func(*http.Request) (lifecycle.Actor, error) {
+			return lifecycle.Actor{Name: "test", System: "scim"}, nil
+		},
+	})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // A filtered list that no index narrows reads at most MaxSnapshotScan
 // users and groups (give or take the batch that finds the hub larger) in
 // one read transaction. It read every user in one, which kept the
@@ -70,30 +104,10 @@ func TestFilteredScanBoundsReadTransaction(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	const nUsers, nGroups = 600, 120 // several batches of each
 	snapshotUsers(t, h, nUsers)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := h.Store().InTx(t.Context(), func(tx store.Ops) error {
-		for i := range nGroups {
-			at := base.Add(time.Duration(i) * time.Second)
-			if _, err := tx.CreateGroup(t.Context(), store.Group{ID: store.NewID(), DisplayName: fmt.Sprintf("g%03d", i), Created: at, Modified: at}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	scanGroups(t, h, nGroups, 1)
 	serve := func(maxScan int) (*txRowStore, *httptest.Server) {
 		st := &txRowStore{Store: h.Store()}
-		srv := httptest.NewServer(nil)
-		srv.Config.Handler = scim.NewHandler(scim.HandlerConfig{
-			Prefix: "/scim/v2", BaseURL: srv.URL + "/scim/v2", Store: st, Engine: h.Engine(), MaxSnapshotScan: maxScan,
-			Authorize: func(*http.Request) (lifecycle.Actor, error) {
-				return lifecycle.Actor{Name: "test", System: "scim"}, nil
-			},
-		})
-		t.Cleanup(srv.Close)
-		return st, srv
+		return st, scanServer(t, h, st, maxScan)
 	}
 	const search = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName sw \"w\" or displayName sw \"g\"","count":1000}`
 	tests := []struct {

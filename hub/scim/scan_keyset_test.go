@@ -3,15 +3,11 @@ package scim_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/shiftgate/shiftgate/hub/hubtest"
-	"github.com/shiftgate/shiftgate/hub/lifecycle"
-	"github.com/shiftgate/shiftgate/hub/scim"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -122,20 +118,7 @@ func TestFilteredScanReadsByKeyset(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	const nUsers, nGroups = 600, 120 // several batches of each
 	snapshotUsers(t, h, nUsers)
-	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := h.Store().InTx(t.Context(), func(tx store.Ops) error {
-		for i := range nGroups {
-			// Two groups to each instant: the ID orders them.
-			at := base.Add(time.Duration(i/2) * time.Second)
-			if _, err := tx.CreateGroup(t.Context(), store.Group{ID: store.NewID(), DisplayName: fmt.Sprintf("g%03d", i), Created: at, Modified: at}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	scanGroups(t, h, nGroups, 2) // two to each instant: the ID orders them
 	groups, _, err := h.Store().ListGroups(t.Context(), store.GroupQuery{})
 	if err != nil {
 		t.Fatal(err)
@@ -149,15 +132,7 @@ func TestFilteredScanReadsByKeyset(t *testing.T) {
 	}
 	serve := func(maxScan int) (*batchStore, *httptest.Server) {
 		st := &batchStore{Store: h.Store()}
-		srv := httptest.NewServer(nil)
-		srv.Config.Handler = scim.NewHandler(scim.HandlerConfig{
-			Prefix: "/scim/v2", BaseURL: srv.URL + "/scim/v2", Store: st, Engine: h.Engine(), MaxSnapshotScan: maxScan,
-			Authorize: func(*http.Request) (lifecycle.Actor, error) {
-				return lifecycle.Actor{Name: "test", System: "scim"}, nil
-			},
-		})
-		t.Cleanup(srv.Close)
-		return st, srv
+		return st, scanServer(t, h, st, maxScan)
 	}
 	const search = `{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName sw \"w\" or displayName sw \"g\"","count":1000}`
 	tests := []struct {
