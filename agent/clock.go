@@ -33,12 +33,13 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // AfterFunc is time.AfterFunc.
 func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
 
-// MonotonicClock is a Clock that also reads a monotonic clock: one that
-// only moves forward, stops while the machine is suspended and does not
-// follow steps of the wall clock (the clock AfterFunc's durations elapse
-// on). The session's end and the idle timeout are measured on both
-// (timers.go). A Clock without it is read with Now, whose monotonic
-// reading, when it carries one (time.Now does), is used.
+// MonotonicClock is a Clock that also reads a monotonic clock apart from
+// its wall clock: one that only moves forward, stops while the machine is
+// suspended and does not follow steps of the wall clock (the clock
+// AfterFunc's durations elapse on). The session's end and the idle timeout
+// are measured on both (timers.go). A Clock without it is read with Now,
+// whose monotonic reading, when it carries one, is used: time.Now does, so
+// SystemClock reads both clocks at one instant (inputNow).
 type MonotonicClock interface {
 	Clock
 	// Monotonic returns the time elapsed on the monotonic clock since an
@@ -47,9 +48,6 @@ type MonotonicClock interface {
 }
 
 var processStart = time.Now()
-
-// Monotonic is the monotonic time since the process started.
-func (SystemClock) Monotonic() time.Duration { return time.Since(processStart) }
 
 // monoNow reads the agent clock's monotonic clock.
 func (a *Agent) monoNow() time.Duration {

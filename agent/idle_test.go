@@ -184,3 +184,40 @@ func TestActivityAfterBackwardClockStepPostponesIdle(t *testing.T) {
 		t.Errorf("session.ended = %+v, want idle", e)
 	}
 }
+
+// movingClock is a Clock without a separate monotonic clock whose time
+// moves by step after every read, as a clock moved by another goroutine
+// between two reads would.
+type movingClock struct {
+	now  time.Time
+	step time.Duration
+}
+
+func (c *movingClock) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+
+func (c *movingClock) Now() time.Time {
+	t := c.now
+	c.now = c.now.Add(c.step)
+	return t
+}
+
+// TestInputNowReadsOneInstant: a clock whose Now carries a monotonic
+// reading (time.Now does) is read once for both clocks. Read twice, with
+// the clock moved by 4 minutes between the reads, the monotonic reading
+// was 4 minutes newer than the wall one, the idle deadline came 4 minutes
+// early, and a worker who had just moved the mouse was signed out as idle
+// (seen in the kiosk screen's TestKioskIdleTimeout under load).
+func TestInputNowReadsOneInstant(t *testing.T) {
+	c := &movingClock{now: time.Now(), step: 4 * time.Minute}
+	a := &Agent{clock: c, cfg: Config{IdleTimeout: 5 * time.Minute}}
+	last := a.inputNow()
+	if got := last.mono - (last.wall.Sub(processStart.Round(0))); got > time.Second || got < -time.Second {
+		t.Fatalf("inputNow's monotonic reading is %s off its wall reading", got)
+	}
+	// The input at last, and the idle deadline seen a moment later: 5
+	// minutes after the input, whatever the clock did between reads.
+	now := a.inputNow()
+	if at, _ := a.idleDeadlineFrom(&last, now); !at.Equal(last.wall.Add(5 * time.Minute)) {
+		t.Errorf("idle deadline %s after the input, want 5m0s", at.Sub(last.wall))
+	}
+}

@@ -341,7 +341,10 @@ func (a *Agent) checkClock() {
 	}
 	s, now := a.session, a.inputNow()
 	end := a.endAt(now)
-	idleAt, idles := a.idleDeadline()
+	// The idle deadline seen from the same reading of the clocks (input
+	// stored since is newer than now: its deadline is later than now plus
+	// the timeout).
+	idleAt, idles := a.idleDeadlineFrom(a.lastInput.Load(), now)
 	switch {
 	case idles && !now.wall.Before(idleAt) && idleAt.Before(end):
 		a.endIdle(now.wall)
@@ -565,9 +568,21 @@ type inputTime struct {
 	mono time.Duration
 }
 
-// inputNow reads both clocks.
+// inputNow reads both clocks. A Clock whose Now carries a monotonic
+// reading (SystemClock) is read once, so the two are of one instant: read
+// apart, a pause between the reads (the goroutine descheduled, the clock
+// moved meanwhile) made the monotonic reading the newer one, the idle
+// deadline come that much early, and a worker who had just touched the
+// screen was signed out as idle. A MonotonicClock is read monotonic clock
+// first: a pause then makes the wall reading the newer one, which can only
+// put the monotonic deadline off (after), never bring it forward.
 func (a *Agent) inputNow() inputTime {
-	return inputTime{wall: a.wallNow(), mono: a.monoNow()}
+	if _, ok := a.clock.(MonotonicClock); ok {
+		mono := a.monoNow()
+		return inputTime{wall: a.wallNow(), mono: mono}
+	}
+	t := a.clock.Now()
+	return inputTime{wall: t.Round(0), mono: t.Sub(processStart)}
 }
 
 // after is when d has run since t on either clock, whichever comes first,
