@@ -110,14 +110,14 @@ func TestAccessReviewAPI(t *testing.T) {
 
 	body := h.API(t, "GET", "/metrics", nil).Body
 	for _, m := range []string{"shiftgate_time_to_provision_seconds_count 1", `shiftgate_time_to_provision_seconds{quantile="0.95"}`,
-		"shiftgate_time_to_deprovision_seconds_count 0", "shiftgate_orphaned_account_rate 0", "shiftgate_accounts 2", "shiftgate_access_review_items_due 0",
+		"shiftgate_time_to_deprovision_seconds_count 0", "shiftgate_orphaned_account_ratio 0", "shiftgate_orphaned_account_rate 0", "shiftgate_accounts 2", "shiftgate_access_review_items_due 0",
 		// nia's one login, and the revocation her kiosk acknowledged.
 		"shiftgate_kiosk_login_seconds_count 1", `shiftgate_kiosk_logins_total{result="granted"} 1`, "shiftgate_revocation_ack_seconds_count 1"} {
 		if !strings.Contains(string(body), m) {
 			t.Errorf("/metrics lacks %q", m)
 		}
 	}
-	if strings.Contains(string(body), "shiftgate_access_review_completion_rate ") {
+	if strings.Contains(string(body), "shiftgate_access_review_completion_rat") {
 		t.Errorf("/metrics shows a completion rate although no campaign is due")
 	}
 	if acts := actions(t, h, "user:"+nia); !contains(acts, "review.decide") || !contains(acts, "user.entitlements_removed") {

@@ -42,14 +42,22 @@ var (
 		"Joiners whose clock has started (requested, start date reached) who cannot sign in yet.", nil, nil)
 	descTTDPending = prometheus.NewDesc("shiftgate_deprovision_pending",
 		"Leavers with a kiosk session teardown not yet acknowledged (the kiosk being disabled since ends the wait).", nil, nil)
+	descOrphanRatio = prometheus.NewDesc("shiftgate_orphaned_account_ratio",
+		"Orphaned accounts over accounts that can hold access, 0 to 1; absent when there are no accounts.", nil, nil)
+	// The _rate names came first; Prometheus's naming rules keep _rate for
+	// per-second rates and call a share a _ratio. Both are served, with
+	// the same value, until the _rate names are removed: dashboards and
+	// the auditors' queries move over meanwhile.
 	descOrphanRate = prometheus.NewDesc("shiftgate_orphaned_account_rate",
-		"Orphaned accounts over accounts that can hold access; absent when there are no accounts.", nil, nil)
+		"Deprecated: shiftgate_orphaned_account_ratio, under its old name (to be removed).", nil, nil)
 	descOrphans = prometheus.NewDesc("shiftgate_orphaned_accounts",
 		"Accounts with an orphaned finding.", nil, nil)
 	descAccounts = prometheus.NewDesc("shiftgate_accounts",
 		"Accounts that can hold access: active or pending users, users with an active credential or a live kiosk session, and enabled web-console accounts.", nil, nil)
+	descReviewRatio = prometheus.NewDesc("shiftgate_access_review_completion_ratio",
+		"Share of the review items of campaigns past their due date that were decided by it, 0 to 1; absent when no campaign is due.", nil, nil)
 	descReviewRate = prometheus.NewDesc("shiftgate_access_review_completion_rate",
-		"Share of the review items of campaigns past their due date that were decided by it; absent when no campaign is due.", nil, nil)
+		"Deprecated: shiftgate_access_review_completion_ratio, under its old name (to be removed).", nil, nil)
 	descReviewDue = prometheus.NewDesc("shiftgate_access_review_items_due",
 		"Review items of campaigns past their due date.", nil, nil)
 	// The numbers are served from a cache, and the last good ones when a
@@ -163,7 +171,8 @@ func (c *Collector) compute() {
 
 // Describe sends the descriptions of every series Collect may send.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descTTP, descTTD, descTTPPending, descTTDPending, descOrphanRate, descOrphans, descAccounts, descReviewRate, descReviewDue, descComputed} {
+	for _, d := range []*prometheus.Desc{descTTP, descTTD, descTTPPending, descTTDPending, descOrphanRatio, descOrphanRate, descOrphans, descAccounts,
+		descReviewRatio, descReviewRate, descReviewDue, descComputed} {
 		ch <- d
 	}
 }
@@ -221,11 +230,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descTTPPending, float64(rep.TimeToProvision.Pending))
 	gauge(descTTDPending, float64(rep.TimeToDeprovision.Pending))
 	if rep.OrphanedAccountRate != nil {
+		gauge(descOrphanRatio, *rep.OrphanedAccountRate)
 		gauge(descOrphanRate, *rep.OrphanedAccountRate)
 	}
 	gauge(descOrphans, float64(rep.Counts.OrphanedAccounts))
 	gauge(descAccounts, float64(rep.Counts.Accounts))
 	if rep.AccessReviewCompletionRate != nil {
+		gauge(descReviewRatio, *rep.AccessReviewCompletionRate)
 		gauge(descReviewRate, *rep.AccessReviewCompletionRate)
 	}
 	gauge(descReviewDue, float64(rep.Counts.ReviewItemsDue))
