@@ -95,8 +95,9 @@ type Config struct {
 	// one of the apps the hub granted s: no teardown of s runs while it
 	// does, and none starts before it returns. It must not block for
 	// long. An error wrapping ErrAppNotOffered says the kiosk does not
-	// offer the app (app.refused not_offered); any other, that starting
-	// it failed (error). Nil: such requests are logged and do nothing.
+	// offer the app (app.refused not_offered), one wrapping ErrNoApps
+	// that it opens no apps (not_supported); any other, that starting it
+	// failed (error). Nil: such requests are logged and do nothing.
 	// The kiosk binaries give Sessions.OpenApp.
 	OpenApp func(s Session, app string) (launched bool, err error)
 	// Events receives state changes; nil drops them.

@@ -120,7 +120,8 @@ const (
 	// not started twice.
 	AppRefusedAlreadyRunning = "already_running"
 	// AppRefusedNotSupported: this agent opens no apps (no
-	// Config.OpenApp).
+	// Config.OpenApp, or one whose error wraps ErrNoApps: a kiosk whose
+	// sessions launch no apps).
 	AppRefusedNotSupported = "not_supported"
 	// AppRefusedError: starting it failed (details on stderr).
 	AppRefusedError = "error"

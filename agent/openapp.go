@@ -71,6 +71,11 @@ func (a *Agent) openApp(sessionID, app string) string {
 	}
 	launched, err := a.cfg.OpenApp(s.Session, app)
 	switch {
+	case errors.Is(err, ErrNoApps):
+		// The kiosk's sessions launch no apps (WithoutApps): an agent
+		// that opens none, as without Config.OpenApp; nothing failed.
+		a.log.Info("app not opened: this kiosk runs sessions without apps", "session", s.ID, "app", app)
+		return AppRefusedNotSupported
 	case errors.Is(err, ErrAppNotOffered):
 		// Granted by the hub, but not on this kiosk: nothing failed, and
 		// the answer points at the profile, not at the agent's log.

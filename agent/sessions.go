@@ -244,6 +244,12 @@ func (s *Sessions) Start(e Event) {
 // it with app.refused not_offered, not error: nothing failed.
 var ErrAppNotOffered = errors.New("not one of the kiosk profile's apps")
 
+// ErrNoApps is wrapped by the error of a Config.OpenApp on a kiosk whose
+// sessions launch no apps (WithoutApps); the state machine answers it with
+// app.refused not_supported, as for an agent without an app opener, not
+// error: nothing failed.
+var ErrNoApps = errors.New("this kiosk runs sessions without apps")
+
 // OpenApp is a Config.OpenApp: it starts app in the session manager's
 // session sess.ID, as Start launched it at sign-in (same user, HOME,
 // TMPDIR, environment and cgroup), unless it still runs
@@ -251,11 +257,11 @@ var ErrAppNotOffered = errors.New("not one of the kiosk profile's apps")
 // nothing for an app that Start would not have launched (one the hub did
 // not grant, or the profile does not give the session's role: an error
 // wrapping ErrAppNotOffered), with
-// WithoutApps, or for a session the manager does not hold (its start
-// failed, or it has ended).
+// WithoutApps (an error wrapping ErrNoApps), or for a session the manager
+// does not hold (its start failed, or it has ended).
 func (s *Sessions) OpenApp(sess Session, app string) (launched bool, err error) {
 	if s.noApps {
-		return false, fmt.Errorf("open %s in session %s: this kiosk runs sessions without apps", app, sess.ID)
+		return false, fmt.Errorf("open %s in session %s: %w", app, sess.ID, ErrNoApps)
 	}
 	apps := s.apps(sess.Role, sess.Apps)
 	i := slices.IndexFunc(apps, func(a session.App) bool { return a.ID == app })

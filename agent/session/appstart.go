@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 )
 
@@ -18,16 +19,25 @@ import (
 // the app's working directory. systemd-coredump keeps nothing for a process
 // whose RLIMIT_CORE is below a page ("Resource limits disable core dumping"),
 // and the kernel writes no core file for one whose limit is 0. Go's
-// SysProcAttr sets no limits, and an app's limits are those of the thread
-// that forks it. The agent therefore lowers its own RLIMIT_CORE to 0, soft
-// and hard, before every start (noCoreDumps), and keeps it so: a limit only
-// root can raise again cannot be put back around the fork by an agent that
-// is not root, and setting it on the app after its start (prlimit) would
-// race with an app that crashes at once. An app cannot raise a hard limit
-// (it would need CAP_SYS_RESOURCE, which the session user lacks). The agent
-// dumps no core either, which suits a process that holds the device key
-// (ssh-agent and gpg-agent do the same); a Go panic still prints its
-// traceback on stderr.
+// SysProcAttr sets no limits (the only limit Go's fork touches is
+// RLIMIT_NOFILE, which it puts back to the one the process started with),
+// an app's limits are copied from the agent's process when it is forked,
+// and setting the limit on the app after its start (prlimit) would race
+// with an app that crashes at once. The agent therefore lowers its own
+// RLIMIT_CORE to 0, soft and hard, right before every start, and puts its
+// previous limit back once the app is forked (noCoreDumps): the app keeps
+// its 0, and an operator who allowed the agent core dumps (LimitCORE=,
+// ulimit -c) still gets one from an agent that crashes later. An app
+// cannot raise a hard limit (it would need CAP_SYS_RESOURCE, which the
+// session user lacks). Limits are the whole process's, not a thread's, so
+// the starts of every Manager in the process are serialized from the
+// lowering to the putting back: a start that read the limit while another
+// had it at 0 would put 0 back, and a putting back while another start
+// forks would hand that app the agent's limit. Raising the hard limit back
+// needs CAP_SYS_RESOURCE too: an agent without it (not root, or root in a
+// container or unit that drops it) keeps 0 after its first start, says so
+// once in its log, and dumps no core (a Go panic still prints its
+// traceback on stderr).
 //
 // Descriptors. Go opens every file close-on-exec, but C code in the agent's
 // process (libfido2's hidraw devices, pcsc, a library's sockets) may open
@@ -51,17 +61,40 @@ const (
 	firstInherited = 3
 )
 
-// noCoreDumps sets the agent's RLIMIT_CORE to 0, soft and hard, which the
-// apps it starts inherit. Lowering a limit is never refused.
-func noCoreDumps() error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_CORE, &lim); err == nil && lim.Cur == 0 && lim.Max == 0 {
-		return nil
+// coreLimitMu is held from noCoreDumps to its restore: RLIMIT_CORE is the
+// whole process's, shared by every Manager in it, so the section cannot be
+// a Manager's.
+var coreLimitMu sync.Mutex
+
+// noCoreDumps sets the agent's RLIMIT_CORE to 0, soft and hard, for the app
+// that the caller forks next to inherit, and returns restore, which puts
+// the previous limit back: the caller calls it once the app is forked (a
+// child's limits are its own from the fork on) or its start has failed,
+// and starts nothing else in between. No other start lowers or restores
+// the limit until restore has been called. Lowering a limit is never
+// refused; restore fails when the previous hard limit was above 0 and the
+// agent may not raise it (CAP_SYS_RESOURCE), and the agent keeps 0.
+func noCoreDumps() (restore func() error, err error) {
+	coreLimitMu.Lock()
+	var prev syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_CORE, &prev); err != nil {
+		coreLimitMu.Unlock()
+		return nil, fmt.Errorf("read the core dump limit: %w", err)
+	}
+	if prev == (syscall.Rlimit{}) {
+		return func() error { coreLimitMu.Unlock(); return nil }, nil
 	}
 	if err := syscall.Setrlimit(syscall.RLIMIT_CORE, &syscall.Rlimit{}); err != nil {
-		return fmt.Errorf("disable core dumps: %w", err)
+		coreLimitMu.Unlock()
+		return nil, fmt.Errorf("disable core dumps: %w", err)
 	}
-	return nil
+	return func() error {
+		defer coreLimitMu.Unlock()
+		if err := syscall.Setrlimit(syscall.RLIMIT_CORE, &prev); err != nil {
+			return fmt.Errorf("restore the core dump limit (soft %d, hard %d): %w", prev.Cur, prev.Max, err)
+		}
+		return nil
+	}, nil
 }
 
 // closeOnExec marks every descriptor of the agent's process above stderr

@@ -79,15 +79,16 @@
 // cannot allow them again): a crashed app's memory (the worker's data,
 // tokens) is neither written to its working directory nor kept by
 // systemd-coredump, which would give it to the session user, that is to
-// the next worker's apps. The limit is the agent's own, set before every
-// start and kept (an agent that is not root could not raise it again):
-// the agent dumps no core either. Every app also starts with no descriptor
-// of the agent's but its stdin, stdout and stderr: those that C code in
-// the agent opened without close-on-exec (a libfido2 hidraw device, pcsc)
-// are marked close-on-exec right before the fork (close_range, or
-// /proc/self/fd before Linux 5.11). One that C code opens on another
-// thread between that and the fork is inherited: Go runs no code of ours
-// between fork and exec. See appstart.go.
+// the next worker's apps. The limit is the agent's own, lowered right
+// before every start and put back once the app is forked, one start at a
+// time in the process; an agent without CAP_SYS_RESOURCE (not root) may
+// not raise it again, and dumps no core after its first start. Every app
+// also starts with no descriptor of the agent's but its stdin, stdout and
+// stderr: those that C code in the agent opened without close-on-exec (a
+// libfido2 hidraw device, pcsc) are marked close-on-exec right before the
+// fork (close_range, or /proc/self/fd before Linux 5.11). One that C code
+// opens on another thread between that and the fork is inherited: Go runs
+// no code of ours between fork and exec. See appstart.go.
 //
 // Every app starts with a new, empty session keyring (keyrings(7)) of its
 // own, not the agent's: systemd gives a service one, which every app would

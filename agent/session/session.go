@@ -650,13 +650,19 @@ func (s *Session) launch(app App) error {
 	// no core dumps and no descriptor of the agent's but stdout and
 	// stderr (appstart.go), set right before the fork.
 	start := func() error {
-		if err := noCoreDumps(); err != nil {
+		restore, err := noCoreDumps()
+		if err != nil {
 			return err
 		}
-		if err := closeOnExec(); err != nil {
-			return err
+		if err = closeOnExec(); err == nil {
+			err = cmd.Start()
 		}
-		return cmd.Start()
+		// The app, if it started, keeps its 0 whatever happens here, and
+		// runs: its start is not undone for the agent's own limit.
+		if rerr := restore(); rerr != nil {
+			s.m.log.Warn("the agent's own core dumps stay off after starting an app: raising RLIMIT_CORE back needs CAP_SYS_RESOURCE", "session", s.id, "app", app.ID, "err", rerr)
+		}
+		return err
 	}
 	if err := startInNewKeyring(start); err != nil {
 		return fmt.Errorf("launch %s in session %s: %w", app.ID, s.id, err)
