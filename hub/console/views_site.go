@@ -353,8 +353,9 @@ func backTo(r *http.Request) string {
 
 // siteEnroll arms a badge enrollment for a worker of the viewer's sites at
 // a kiosk of the viewer's sites: the worker's next tap there registers,
-// if the worker is still at one of a supervisor's sites as the
-// transaction that stores the credential reads them (workerScopeIn).
+// if, for a supervisor, the worker is still at one of its sites and holds
+// no privileged role as the transaction that stores the credential reads
+// them (enrollScopeIn).
 func (c *Console) siteEnroll(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	f, err := fields(r, "user", "device")
 	if err != nil {
@@ -374,15 +375,40 @@ func (c *Console) siteEnroll(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if !v.admin() {
 		// A badge enrolled here signs in as the worker, with every role
 		// the worker holds: a supervisor enrolling one for a holder of a
-		// privileged role would get the powers it cannot grant.
+		// privileged role would get the powers it cannot grant. Asked
+		// here for a clear answer at once, and again at the tap
+		// (enrollScopeIn).
 		if err := c.refusePrivileged(r.Context(), v, u, "enroll a badge for"); err != nil {
 			return err
 		}
 	}
-	if err := c.cfg.ArmEnrollment(r.Context(), v.actor(), u.UserName, d.Name, workerScopeIn(v, f[0])); err != nil {
+	if err := c.cfg.ArmEnrollment(r.Context(), v.actor(), u.UserName, d.Name, c.enrollScopeIn(v, f[0])); err != nil {
 		return err
 	}
 	return done(w, r, "/console/site/", "enrollment-armed")
+}
+
+// enrollScopeIn is siteEnroll's rule for viewer v enrolling a badge for
+// the worker the form named name, decided again, at the tap, from what
+// the transaction that stores the credential reads (Config.ArmEnrollment's
+// may): the worker still at one of a supervisor's sites (workerScopeIn)
+// and holding no privileged role, through a group or a grant not yet
+// ended (refusePrivileged's rule and 403). An armed enrollment waits up
+// to 5 minutes for the tap: a worker given a privileged role in between,
+// by the identity provider or an admin, would otherwise get a badge from
+// a supervisor, which signs in with powers the supervisor cannot grant.
+// Admins enroll every worker (nil: no check).
+func (c *Console) enrollScopeIn(v *viewer, name string) func(ctx context.Context, tx store.Ops, u store.User) error {
+	scope := workerScopeIn(v, name)
+	if scope == nil {
+		return nil
+	}
+	return func(ctx context.Context, tx store.Ops, u store.User) error {
+		if err := scope(ctx, tx, u); err != nil {
+			return err
+		}
+		return c.refusePrivilegedIn(ctx, tx, v, u, "enroll a badge for")
+	}
 }
 
 // grantableRoles are the roles the viewer may grant: every role (group)
@@ -412,9 +438,11 @@ func (c *Console) privileged(role string) bool {
 // "" if none. It looks at every site: a badge works at all of the
 // worker's sites; a shift extension counts at one site only, but the
 // console leaves a privileged worker's extension to an admin just the
-// same.
-func (c *Console) privilegedRoleOf(ctx context.Context, u store.User) (role, site string, err error) {
-	groups, _, err := c.st.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
+// same. It reads u's groups and grants through ops: the store, or a
+// transaction's for a rule decided from what that transaction reads
+// (enrollScopeIn).
+func (c *Console) privilegedRoleOf(ctx context.Context, ops store.Ops, u store.User) (role, site string, err error) {
+	groups, _, err := ops.ListGroups(ctx, store.GroupQuery{MemberID: u.ID, WithoutMembers: true})
 	if err != nil {
 		return "", "", err
 	}
@@ -423,7 +451,7 @@ func (c *Console) privilegedRoleOf(ctx context.Context, u store.User) (role, sit
 			return g.DisplayName, "", nil
 		}
 	}
-	grants, err := c.st.ListGrants(ctx, u.ID)
+	grants, err := ops.ListGrants(ctx, u.ID)
 	if err != nil {
 		return "", "", err
 	}
@@ -440,7 +468,13 @@ func (c *Console) privilegedRoleOf(ctx context.Context, u store.User) (role, sit
 // privileged role holder; see privilegedRoleOf): only an admin may. It
 // names the role only when the supervisor may see it (roleVisible).
 func (c *Console) refusePrivileged(ctx context.Context, v *viewer, u store.User, what string) error {
-	role, site, err := c.privilegedRoleOf(ctx, u)
+	return c.refusePrivilegedIn(ctx, c.st, v, u, what)
+}
+
+// refusePrivilegedIn is refusePrivileged with u's roles read through ops
+// (privilegedRoleOf).
+func (c *Console) refusePrivilegedIn(ctx context.Context, ops store.Ops, v *viewer, u store.User, what string) error {
+	role, site, err := c.privilegedRoleOf(ctx, ops, u)
 	if err != nil || role == "" {
 		return err
 	}
