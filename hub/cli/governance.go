@@ -177,12 +177,11 @@ func (e env) review(ctx context.Context, args []string) error {
 				return err
 			}
 			if *format == "csv" {
-				ev, err := g.Evidence(ctx, *id)
+				// Written a page of items at a time, as the items of the
+				// other formats are (showCampaign).
+				ev, err := g.WriteEvidence(ctx, e.stdout, *id, "csv")
 				if err != nil {
 					return notFound(err)
-				}
-				if err := governance.WriteEvidenceCSV(e.stdout, ev); err != nil {
-					return err
 				}
 				e.evidenceTotals(ev)
 				return nil

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -246,29 +247,11 @@ func (c *Console) campaignPage(w http.ResponseWriter, r *http.Request, v *viewer
 // campaignItems reads the page p of a campaign's items: those p's filter
 // selects, in the campaign's order; with no filter, the pending items
 // first and then the decided ones, each in the campaign's order (what an
-// admin works through comes first), read as a page of each at most.
+// admin works through comes first), read from one snapshot
+// (governance.ItemPage.PendingFirst).
 func campaignItems(ctx context.Context, g Governance, id string, p governance.ItemPage) (governance.CampaignPage, error) {
-	if p.Decision != "" {
-		return g.CampaignItems(ctx, id, p)
-	}
-	p.Decision = governance.FilterPending
-	out, err := g.CampaignItems(ctx, id, p)
-	if err != nil {
-		return governance.CampaignPage{}, err
-	}
-	if n := len(out.Items); n < p.Count {
-		pending := out.TotalResults
-		rest, err := g.CampaignItems(ctx, id, governance.ItemPage{StartIndex: max(p.StartIndex-pending, 1), Count: p.Count - n, Decision: governance.FilterDecided})
-		if err != nil {
-			return governance.CampaignPage{}, err
-		}
-		out.Items = append(out.Items, rest.Items...)
-		out.TotalResults = pending + rest.TotalResults
-	} else {
-		out.TotalResults = out.Progress.Total
-	}
-	out.ItemsPerPage = len(out.Items)
-	return out, nil
+	p.PendingFirst = p.Decision == ""
+	return g.CampaignItems(ctx, id, p)
 }
 
 // campaignURL is the URL of the page of campaign id's items from start
@@ -530,10 +513,8 @@ func (c *Console) findingsExport(w http.ResponseWriter, r *http.Request, v *view
 func (c *Console) serveRecorded(w http.ResponseWriter, r *http.Request, v *viewer, format, name string,
 	asJSON any, writeCSV func(*bytes.Buffer) error, action, subject string, detail map[string]any) error {
 	var body bytes.Buffer
-	ctype := "text/csv; charset=utf-8"
 	var err error
 	if format == "json" {
-		ctype = "application/json"
 		enc := json.NewEncoder(&body)
 		enc.SetIndent("", "  ")
 		err = enc.Encode(asJSON)
@@ -542,6 +523,18 @@ func (c *Console) serveRecorded(w http.ResponseWriter, r *http.Request, v *viewe
 	}
 	if err != nil {
 		return err
+	}
+	return c.serveBody(w, r, v, format, name, &body, action, subject, detail)
+}
+
+// serveBody serves body, a download made as serveRecorded makes one
+// (format json or csv), recorded and with its digest as serveRecorded
+// says.
+func (c *Console) serveBody(w http.ResponseWriter, r *http.Request, v *viewer, format, name string,
+	body *bytes.Buffer, action, subject string, detail map[string]any) error {
+	ctype := "text/csv; charset=utf-8"
+	if format == "json" {
+		ctype = "application/json"
 	}
 	sum := sha256.Sum256(body.Bytes())
 	detail["format"], detail["sha256"] = format, hex.EncodeToString(sum[:])
@@ -560,7 +553,7 @@ func (c *Console) serveRecorded(w http.ResponseWriter, r *http.Request, v *viewe
 // give no evidence still serve the other pages: the export then answers
 // 404 like the other governance pages without governance.
 type evidenceSource interface {
-	Evidence(ctx context.Context, id string) (governance.Evidence, error)
+	WriteEvidence(ctx context.Context, w io.Writer, id, format string) (governance.Evidence, error)
 }
 
 var _ evidenceSource = (*governance.Service)(nil)
@@ -583,14 +576,16 @@ func (c *Console) reviewExport(w http.ResponseWriter, r *http.Request, v *viewer
 	if format != "csv" && format != "json" {
 		return badRequest("the format is csv or json")
 	}
-	ev, err := src.Evidence(r.Context(), r.PathValue("id"))
+	// Written a page of items at a time (a campaign over a large site
+	// has tens of thousands): the file alone is held, for its digest.
+	var body bytes.Buffer
+	ev, err := src.WriteEvidence(r.Context(), &body, r.PathValue("id"), format)
 	if err != nil {
 		return err
 	}
 	// The ID is the stored campaign's (a UUID), not the request's text.
-	return c.serveRecorded(w, r, v, format, fmt.Sprintf("shiftgate-review-%s.%s", ev.Campaign.ID, format), ev,
-		func(b *bytes.Buffer) error { return governance.WriteEvidenceCSV(b, ev) },
-		"review.export", "review:"+ev.Campaign.ID, map[string]any{"items": len(ev.Items), "auditHead": ev.AuditHead})
+	return c.serveBody(w, r, v, format, fmt.Sprintf("shiftgate-review-%s.%s", ev.Campaign.ID, format), &body,
+		"review.export", "review:"+ev.Campaign.ID, map[string]any{"items": ev.Totals.Items, "auditHead": ev.AuditHead})
 }
 
 // findingRemediate applies one finding's remediation through governance:

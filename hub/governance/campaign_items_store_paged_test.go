@@ -120,6 +120,9 @@ func TestCampaignItemsReadsOnlyThePage(t *testing.T) {
 		{StartIndex: 2, Count: 3, Decision: governance.DecisionKeep},
 		{StartIndex: 1, Count: 1000, Decision: governance.DecisionRevoke},
 		{StartIndex: 1, Count: 0, Decision: governance.DecisionRevoke},
+		{StartIndex: 1, Count: 1000, PendingFirst: true},
+		{StartIndex: 20, Count: 10, PendingFirst: true},
+		{StartIndex: n - 30, Count: 10, PendingFirst: true},
 	} {
 		t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
 			got, err := gov.CampaignItems(ctx, c.ID, p)

@@ -1,6 +1,8 @@
 package governance
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/hex"
@@ -157,92 +159,250 @@ type decideRecord struct {
 	}
 }
 
+// evidencePage is how many items an evidence export reads at a time: a
+// campaign over a large site has tens of thousands, and only the rows
+// written are kept.
+const evidencePage = 1000
+
 // Evidence returns the evidence of campaign id; store.ErrNotFound if
 // there is none. The review.decide records are found in one pass over the
-// records of that action that mention the campaign.
-//
-// The items and the records are read apart: the audit head is read
-// first, and a record newer than it of an item the items show pending is
-// of a decision made while the evidence was read, and left out.
+// records of that action that mention the campaign. It holds every row:
+// WriteEvidence writes the same, as CSV or JSON, holding a page of items
+// at a time.
 func (s *Service) Evidence(ctx context.Context, id string) (Evidence, error) {
-	st := s.cfg.Store
-	c, err := st.GetCampaign(ctx, id)
+	var ev Evidence
+	err := s.readEvidence(ctx, id, func(r *evidenceRead) error {
+		ev = r.head
+		ev.Items = []EvidenceItem{}
+		var t evidenceTally
+		err := r.each(ctx, func(it store.ReviewItem, row EvidenceItem) error {
+			t.add(it, row, r.due)
+			ev.Items = append(ev.Items, row)
+			return nil
+		})
+		t.finish(&ev)
+		return err
+	})
 	if err != nil {
 		return Evidence{}, err
-	}
-	before, _, err := st.AuditHead(ctx)
-	if err != nil {
-		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
-	}
-	items, err := st.ListReviewItems(ctx, store.ReviewItemQuery{CampaignID: id})
-	if err != nil {
-		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
-	}
-	d, err := loadDirectory(ctx, st)
-	if err != nil {
-		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
-	}
-	// Evidence is often pulled after the quarter, when the leavers it
-	// revoked (and maybe a reviewer) were deleted: named from their
-	// tombstones (directory.user).
-	if err := d.readDeleted(ctx, itemUserIDs(items, true)...); err != nil {
-		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
-	}
-	records, err := decideRecords(ctx, st, id)
-	if err != nil {
-		return Evidence{}, err
-	}
-	starts, err := st.SearchAudit(ctx, store.AuditSearch{Subjects: []string{"review:" + id}, Action: actionReviewStart})
-	if err != nil {
-		return Evidence{}, fmt.Errorf("evidence of campaign %s: review.start record: %w", id, err)
-	}
-	headSeq, headHash, err := st.AuditHead(ctx)
-	if err != nil {
-		return Evidence{}, fmt.Errorf("evidence of campaign %s: %w", id, err)
-	}
-
-	ev := Evidence{
-		GeneratedAt: s.now(),
-		Campaign: EvidenceCampaign{ID: c.ID, Name: c.Name, Scope: c.Scope, ScopeText: ScopeText(c.Scope), DefaultKey: c.DefaultKey,
-			Started: c.Created.UTC(), StartedBy: c.CreatedBy, Due: c.Due.UTC()},
-		AuditHead: audit.Anchor{Seq: headSeq, Hash: headHash}.String(),
-		Items:     make([]EvidenceItem, 0, len(items)),
-	}
-	starts = slices.DeleteFunc(starts, func(r store.AuditRecord) bool { return r.Seq < 1 }) // see decideRecords
-	if len(starts) > 0 {
-		ev.Campaign.AuditSeq = starts[len(starts)-1].Seq // newest first: the oldest
-	}
-	var p Progress
-	var last time.Time
-	for _, it := range items {
-		p.add(it, c.Due)
-		if it.Decided.After(last) {
-			last = it.Decided
-		}
-		row := evidenceItem(d, it, records[it.ID], before)
-		switch {
-		case it.Decision == store.ReviewRevoke && it.Outcome == OutcomeGone:
-			ev.Totals.Gone++
-		case it.Decision == store.ReviewRevoke:
-			ev.Totals.Revoked++
-		}
-		if row.AuditCheck == AuditMissing || row.AuditCheck == AuditMismatch {
-			ev.Totals.AuditUnmatched++
-		}
-		ev.Items = append(ev.Items, row)
-	}
-	p.finish()
-	ev.Totals.Items, ev.Totals.Decided, ev.Totals.DecidedOnTime = p.Total, p.Decided, p.DecidedOnTime
-	ev.Totals.Kept, ev.Totals.Pending, ev.Totals.Escalated, ev.Totals.CompletionRate = p.Kept, p.Pending, p.Escalated, p.CompletionRate
-	if p.Total > 0 && p.Pending == 0 {
-		ev.Campaign.Completed = timePtr(last.UTC())
 	}
 	return ev, nil
 }
 
+// WriteEvidence writes the evidence of campaign id to w as format: "csv"
+// as WriteEvidenceCSV writes it, "json" as Evidence indented by two
+// spaces (what the console serves), byte for byte. It reads the items a
+// page at a time and keeps none: JSON, whose totals come before the
+// items, reads them twice, from the same snapshot. It returns the
+// evidence without its items (Items nil), totals counted;
+// store.ErrNotFound, with nothing written, if there is no campaign id.
+func (s *Service) WriteEvidence(ctx context.Context, w io.Writer, id, format string) (Evidence, error) {
+	if format != "csv" && format != "json" {
+		return Evidence{}, invalid("evidence format %q: want csv or json", clipQuote(format))
+	}
+	var ev Evidence
+	err := s.readEvidence(ctx, id, func(r *evidenceRead) error {
+		ev = r.head
+		var t evidenceTally
+		if format == "csv" {
+			cw := csv.NewWriter(w)
+			cw.Write(EvidenceColumns)
+			err := r.each(ctx, func(it store.ReviewItem, row EvidenceItem) error {
+				t.add(it, row, r.due)
+				return cw.Write(evidenceCSVRow(ev.Campaign, row))
+			})
+			if err != nil {
+				return err
+			}
+			t.finish(&ev)
+			cw.Flush()
+			return cw.Error()
+		}
+		if err := r.each(ctx, func(it store.ReviewItem, row EvidenceItem) error { t.add(it, row, r.due); return nil }); err != nil {
+			return err
+		}
+		t.finish(&ev)
+		return writeEvidenceJSON(ctx, w, ev, r)
+	})
+	if err != nil {
+		return Evidence{}, err
+	}
+	return ev, nil
+}
+
+// writeEvidenceJSON writes ev, its rows read from r, as a json.Encoder
+// indenting by two spaces writes Evidence: the rest of ev is encoded so,
+// with no items, and the items, each indented as the encoder would at
+// that depth, go between the brackets of its "items".
+func writeEvidenceJSON(ctx context.Context, w io.Writer, ev Evidence, r *evidenceRead) error {
+	var head bytes.Buffer
+	enc := json.NewEncoder(&head)
+	enc.SetIndent("", "  ")
+	ev.Items = []EvidenceItem{}
+	if err := enc.Encode(ev); err != nil {
+		return err
+	}
+	const empty = "[]\n}\n" // "items", last of Evidence's fields, empty
+	if !bytes.HasSuffix(head.Bytes(), []byte(empty)) {
+		return fmt.Errorf("evidence of campaign %s: unexpected JSON ending %q", ev.Campaign.ID, head.Bytes()[max(head.Len()-len(empty), 0):])
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(head.Bytes()[:head.Len()-len(empty)])
+	n := 0
+	err := r.each(ctx, func(_ store.ReviewItem, row EvidenceItem) error {
+		b, err := json.MarshalIndent(row, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		sep := ",\n    "
+		if n == 0 {
+			sep = "[\n    "
+		}
+		n++
+		bw.WriteString(sep)
+		_, err = bw.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		bw.WriteString(empty)
+	} else {
+		bw.WriteString("\n  ]\n}\n")
+	}
+	return bw.Flush()
+}
+
+// evidenceRead is the evidence of one campaign being read in one read
+// transaction: its head (Evidence without items or totals) and what its
+// rows are made with, the items then read a page at a time (each).
+type evidenceRead struct {
+	ops     store.Ops
+	id      string
+	due     time.Time
+	head    Evidence
+	d       *directory
+	records map[string][]decideRecord
+	before  int64
+}
+
+// readEvidence reads the head of campaign id's evidence and runs fn with
+// it, all in one read transaction: the rows fn reads (each, once or
+// twice) are of the same snapshot as the head and the totals.
+//
+// The audit head is read before the items and after them; in one
+// snapshot they agree, and a record newer than the first of an item the
+// items show pending (of a decision made while the evidence was read, on
+// a store whose reads are not one snapshot) is left out.
+func (s *Service) readEvidence(ctx context.Context, id string, fn func(r *evidenceRead) error) error {
+	return s.cfg.Store.InReadTx(ctx, func(st store.Ops) error {
+		c, err := st.GetCampaign(ctx, id)
+		if err != nil {
+			return err
+		}
+		before, _, err := st.AuditHead(ctx)
+		if err != nil {
+			return fmt.Errorf("evidence of campaign %s: %w", id, err)
+		}
+		d, err := loadDirectory(ctx, st)
+		if err != nil {
+			return fmt.Errorf("evidence of campaign %s: %w", id, err)
+		}
+		records, err := decideRecords(ctx, st, id)
+		if err != nil {
+			return err
+		}
+		starts, err := st.SearchAudit(ctx, store.AuditSearch{Subjects: []string{"review:" + id}, Action: actionReviewStart})
+		if err != nil {
+			return fmt.Errorf("evidence of campaign %s: review.start record: %w", id, err)
+		}
+		headSeq, headHash, err := st.AuditHead(ctx)
+		if err != nil {
+			return fmt.Errorf("evidence of campaign %s: %w", id, err)
+		}
+		r := &evidenceRead{ops: st, id: id, due: c.Due, d: d, records: records, before: before, head: Evidence{
+			GeneratedAt: s.now(),
+			Campaign: EvidenceCampaign{ID: c.ID, Name: c.Name, Scope: c.Scope, ScopeText: ScopeText(c.Scope), DefaultKey: c.DefaultKey,
+				Started: c.Created.UTC(), StartedBy: c.CreatedBy, Due: c.Due.UTC()},
+			AuditHead: audit.Anchor{Seq: headSeq, Hash: headHash}.String(),
+		}}
+		starts = slices.DeleteFunc(starts, func(r store.AuditRecord) bool { return r.Seq < 1 }) // see decideRecords
+		if len(starts) > 0 {
+			r.head.Campaign.AuditSeq = starts[len(starts)-1].Seq // newest first: the oldest
+		}
+		return fn(r)
+	})
+}
+
+// each calls fn with every item of the campaign and its row, in the
+// campaign's order (Created, then ID), reading evidencePage items at a
+// time by keyset.
+func (r *evidenceRead) each(ctx context.Context, fn func(it store.ReviewItem, row EvidenceItem) error) error {
+	q := store.ReviewItemQuery{CampaignID: r.id, Limit: evidencePage}
+	for {
+		items, err := r.ops.ListReviewItems(ctx, q)
+		if err != nil {
+			return fmt.Errorf("evidence of campaign %s: %w", r.id, err)
+		}
+		// Evidence is often pulled after the quarter, when the leavers it
+		// revoked (and maybe a reviewer) were deleted: named from their
+		// tombstones (directory.user).
+		if err := r.d.readDeleted(ctx, itemUserIDs(items, true)...); err != nil {
+			return fmt.Errorf("evidence of campaign %s: %w", r.id, err)
+		}
+		for _, it := range items {
+			if err := fn(it, evidenceItem(r.d, it, r.records[it.ID], r.before)); err != nil {
+				return err
+			}
+		}
+		if len(items) < evidencePage {
+			return nil
+		}
+		last := items[len(items)-1]
+		q.AfterCreated, q.AfterID = last.Created, last.ID
+	}
+}
+
+// evidenceTally counts the totals of an evidence's rows.
+type evidenceTally struct {
+	p                        Progress
+	last                     time.Time
+	gone, revoked, unmatched int
+}
+
+// add counts item it, whose row is row, of a campaign due then.
+func (t *evidenceTally) add(it store.ReviewItem, row EvidenceItem, due time.Time) {
+	t.p.add(it, due)
+	if it.Decided.After(t.last) {
+		t.last = it.Decided
+	}
+	switch {
+	case it.Decision == store.ReviewRevoke && it.Outcome == OutcomeGone:
+		t.gone++
+	case it.Decision == store.ReviewRevoke:
+		t.revoked++
+	}
+	if row.AuditCheck == AuditMissing || row.AuditCheck == AuditMismatch {
+		t.unmatched++
+	}
+}
+
+// finish sets ev's totals, and its campaign's completion, to the count.
+func (t *evidenceTally) finish(ev *Evidence) {
+	p := t.p
+	p.finish()
+	ev.Totals = EvidenceTotals{Items: p.Total, Decided: p.Decided, DecidedOnTime: p.DecidedOnTime, Kept: p.Kept, Revoked: t.revoked,
+		Gone: t.gone, Pending: p.Pending, Escalated: p.Escalated, CompletionRate: p.CompletionRate, AuditUnmatched: t.unmatched}
+	ev.Campaign.Completed = nil
+	if p.Total > 0 && p.Pending == 0 {
+		ev.Campaign.Completed = timePtr(t.last.UTC())
+	}
+}
+
 // decideRecords returns the review.decide records of campaign id by item,
 // oldest first.
-func decideRecords(ctx context.Context, st store.Store, id string) (map[string][]decideRecord, error) {
+func decideRecords(ctx context.Context, st store.Ops, id string) (map[string][]decideRecord, error) {
 	recs, err := st.SearchAudit(ctx, store.AuditSearch{Action: actionReviewDecide, Mentions: []string{id}})
 	if err != nil {
 		return nil, fmt.Errorf("evidence of campaign %s: review.decide records: %w", id, err)
@@ -354,32 +514,36 @@ func ScopeText(s store.ReviewScope) string {
 func WriteEvidenceCSV(w io.Writer, ev Evidence) error {
 	cw := csv.NewWriter(w)
 	cw.Write(EvidenceColumns)
+	for _, it := range ev.Items {
+		if err := cw.Write(evidenceCSVRow(ev.Campaign, it)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// evidenceCSVRow is the row of item it of campaign c (WriteEvidenceCSV).
+func evidenceCSVRow(c EvidenceCampaign, it EvidenceItem) []string {
 	at := func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339Nano)
 	}
-	c := ev.Campaign
 	started, due := c.Started, c.Due
-	for _, it := range ev.Items {
-		seq, hash := "", ""
-		if it.AuditSeq > 0 {
-			seq, hash = strconv.FormatInt(it.AuditSeq, 10), it.AuditHash
-		}
-		row := []string{c.ID, c.Name, c.ScopeText, at(&started), at(&due),
-			it.ID, it.UserID, it.User, it.Kind, it.Entitlement, it.EntitlementDetail,
-			it.ReviewerID, it.Reviewer, it.ReviewerKind,
-			it.Decision, it.DecidedBy, at(it.DecidedAt), it.OnBehalfOf,
-			it.EscalatedFrom, at(it.EscalatedAt), it.Comment, it.Outcome,
-			seq, hash, it.AuditCheck}
-		for i := range row {
-			row[i] = textCell(strings.ToValidUTF8(row[i], "\uFFFD"))
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
+	seq, hash := "", ""
+	if it.AuditSeq > 0 {
+		seq, hash = strconv.FormatInt(it.AuditSeq, 10), it.AuditHash
 	}
-	cw.Flush()
-	return cw.Error()
+	row := []string{c.ID, c.Name, c.ScopeText, at(&started), at(&due),
+		it.ID, it.UserID, it.User, it.Kind, it.Entitlement, it.EntitlementDetail,
+		it.ReviewerID, it.Reviewer, it.ReviewerKind,
+		it.Decision, it.DecidedBy, at(it.DecidedAt), it.OnBehalfOf,
+		it.EscalatedFrom, at(it.EscalatedAt), it.Comment, it.Outcome,
+		seq, hash, it.AuditCheck}
+	for i := range row {
+		row[i] = textCell(strings.ToValidUTF8(row[i], "\uFFFD"))
+	}
+	return row
 }

@@ -1,6 +1,7 @@
 package governance
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -253,6 +254,11 @@ type ItemPage struct {
 	// Decision selects the items: "" every item; FilterPending,
 	// FilterDecided, DecisionKeep or DecisionRevoke.
 	Decision string
+	// PendingFirst, with Decision "", orders the pending items first and
+	// then the decided ones, each in the campaign's order: what an admin
+	// works through comes first (the console's campaign page). It is
+	// ignored with a filter, which selects one kind only.
+	PendingFirst bool
 }
 
 // FirstPage is the page a client that does not page gets.
@@ -309,10 +315,23 @@ func (v CampaignView) Page(p ItemPage) CampaignPage {
 			match = append(match, it)
 		}
 	}
+	if p.PendingFirst && p.Decision == "" {
+		slices.SortStableFunc(match, func(a, b ItemView) int {
+			return cmp.Compare(pendingRank(a.Decision), pendingRank(b.Decision))
+		})
+	}
 	from, to := p.bounds(len(match))
 	out := CampaignPage{CampaignView: v, Items: append([]ItemView{}, match[from:to]...), TotalResults: len(match), StartIndex: p.StartIndex, ItemsPerPage: to - from}
 	out.CampaignView.Items = nil
 	return out
+}
+
+// pendingRank orders a pending decision before the others.
+func pendingRank(decision string) int {
+	if decision == store.ReviewPending.String() {
+		return 0
+	}
+	return 1
 }
 
 // CampaignItems returns one campaign with the page p of its items (see
@@ -321,11 +340,59 @@ func (v CampaignView) Page(p ItemPage) CampaignPage {
 // (store.ListCampaignItems): a page costs its own items and counts, not
 // the whole campaign read and decoded, and only the users the answer
 // names are read: the page's and the reviewers'.
+//
+// With p.PendingFirst, the page is read as a page of the pending items
+// and, if they run out before it is full, one of the decided ones, both
+// in one read transaction: a decision committed between the two reads
+// would list its item in both, or on a later page in neither, with a
+// total that is not the campaign's.
 func (s *Service) CampaignItems(ctx context.Context, id string, p ItemPage) (CampaignPage, error) {
 	p = p.normalized()
+	if err := p.check(); err != nil {
+		return CampaignPage{}, err
+	}
+	if !p.PendingFirst || p.Decision != "" {
+		return s.campaignItems(ctx, s.cfg.Store, id, p)
+	}
+	var out CampaignPage
+	err := s.cfg.Store.InReadTx(ctx, func(tx store.Ops) error {
+		var err error
+		out, err = s.campaignItems(ctx, tx, id, ItemPage{StartIndex: p.StartIndex, Count: p.Count, Decision: FilterPending})
+		if err != nil {
+			return err
+		}
+		if n := len(out.Items); n < p.Count {
+			// Where the decided items start on the page: past the pending
+			// ones, which this snapshot counted.
+			rest, err := s.campaignItems(ctx, tx, id, ItemPage{StartIndex: max(p.StartIndex-out.TotalResults, 1), Count: p.Count - n, Decision: FilterDecided})
+			if err != nil {
+				return err
+			}
+			out.Items = append(out.Items, rest.Items...)
+		}
+		return nil
+	})
+	if err != nil {
+		return CampaignPage{}, err
+	}
+	out.TotalResults, out.ItemsPerPage = out.Progress.Total, len(out.Items)
+	return out, nil
+}
+
+// check refuses a filter that is none of ItemPage.Decision's.
+func (p ItemPage) check() error {
+	switch p.Decision {
+	case "", FilterPending, DecisionKeep, DecisionRevoke, FilterDecided:
+		return nil
+	}
+	return invalid("decision %q: want pending, decided, keep or revoke", clipQuote(p.Decision))
+}
+
+// campaignItems is CampaignItems of a page p with one filter at most,
+// read through ops.
+func (s *Service) campaignItems(ctx context.Context, ops store.Ops, id string, p ItemPage) (CampaignPage, error) {
 	q := store.CampaignItemQuery{CampaignID: id, Offset: p.StartIndex - 1, Limit: p.Count}
 	switch p.Decision {
-	case "":
 	case FilterPending:
 		q.Decision = store.ReviewPending
 	case DecisionKeep:
@@ -334,14 +401,12 @@ func (s *Service) CampaignItems(ctx context.Context, id string, p ItemPage) (Cam
 		q.Decision = store.ReviewRevoke
 	case FilterDecided:
 		q.Decided = true
-	default:
-		return CampaignPage{}, invalid("decision %q: want pending, decided, keep or revoke", clipQuote(p.Decision))
 	}
-	c, err := s.cfg.Store.GetCampaign(ctx, id)
+	c, err := ops.GetCampaign(ctx, id)
 	if err != nil {
 		return CampaignPage{}, err
 	}
-	page, err := s.cfg.Store.ListCampaignItems(ctx, q)
+	page, err := ops.ListCampaignItems(ctx, q)
 	if err != nil {
 		return CampaignPage{}, err
 	}
@@ -351,7 +416,7 @@ func (s *Service) CampaignItems(ctx context.Context, id string, p ItemPage) (Cam
 	}
 	// Each once: usersOnly reads a deleted user again for each mention.
 	slices.Sort(ids)
-	d, err := usersOnly(ctx, s.cfg.Store, slices.Compact(ids)...)
+	d, err := usersOnly(ctx, ops, slices.Compact(ids)...)
 	if err != nil {
 		return CampaignPage{}, fmt.Errorf("campaign %s: %w", id, err)
 	}
