@@ -126,6 +126,11 @@ func (s *Server) writeAPIError(w http.ResponseWriter, r *http.Request, err error
 		writeAPIJSON(w, http.StatusBadRequest, apiError{userMessage(err)})
 	case errors.Is(err, enroll.ErrNameTaken), errors.Is(err, store.ErrConflict):
 		writeAPIJSON(w, http.StatusConflict, apiError{userMessage(err)})
+	case errors.Is(err, governance.ErrForbidden):
+		// A console session's account disabled, or its hub user gone,
+		// while a grant, extension or shift change was made
+		// (Console.Decider's Self refuses it in the deciding transaction).
+		writeAPIJSON(w, http.StatusForbidden, apiError{userMessage(err)})
 	default:
 		if s.writeStoreUnavailable(w, r, err) {
 			return

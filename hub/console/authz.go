@@ -641,10 +641,14 @@ var errAccountStopped = fmt.Errorf("%w: your console account was disabled, or it
 	"nothing was changed", governance.ErrForbidden)
 
 // sessionSelfIn is selfIn for a request made with console account id's
-// signed-in session: it also refuses (errAccountStopped) the account
-// when it is disabled, or its hub user has left (hubUserGone), as read
-// inside the deciding transaction. A token the account made on the
-// console (AccountDecider) acts as itself and keeps selfIn.
+// signed-in session, on the console or on the JSON API (Decider): it also
+// refuses (errAccountStopped) the account when it is disabled, or its hub
+// user has left (hubUserGone), as read inside the deciding transaction. A
+// token the account made on the console (AccountDecider) acts as itself
+// and keeps selfIn: such a token keeps working when its maker is disabled
+// (it is reported as orphaned/token_of_inactive_maker instead), and
+// refusing only its decisions would make that rule hold for some of its
+// requests and not others.
 func sessionSelfIn(id string) lifecycle.Self {
 	return func(ctx context.Context, tx store.Ops) ([]string, error) {
 		a, err := tx.GetConsoleAccount(ctx, id)
@@ -703,9 +707,12 @@ func mayDecideIn(v *viewer) func(ctx context.Context, tx store.Ops, it store.Rev
 // and decides as the actor alone (an API token the CLI operator made; one
 // made on the console is its maker: the hub asks AccountDecider). For a
 // console admin, Self tells the hub user again inside the deciding
-// transaction (selfIn), where governance.Service.Decide and
+// transaction, where governance.Service.Decide and
 // lifecycle.Engine.GrantAccessAs check it; UserID is the same answer read
-// now, for checks made outside a decision's transaction.
+// now, for checks made outside a decision's transaction. Self is the
+// session's (sessionSelfIn), as on the console: APIActor checked the
+// account when the request came in, and an account disabled, or whose hub
+// user left, before the decision's transaction decides nothing.
 func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.Decider, error) {
 	name, ok := strings.CutPrefix(a.Name, actorPrefix)
 	if !ok || a.System != actorSystem {
@@ -716,7 +723,7 @@ func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.De
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}
-	return accountDecider(ctx, c.st, a, acct)
+	return accountDecider(ctx, c.st, a, acct, sessionSelfIn)
 }
 
 // AccountDecider is Decider for an actor that console account id stands
@@ -730,16 +737,17 @@ func (c *Console) AccountDecider(ctx context.Context, a lifecycle.Actor, id stri
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: console account %s: %w", a.Name, id, err)
 	}
-	return accountDecider(ctx, c.st, a, acct)
+	return accountDecider(ctx, c.st, a, acct, selfIn)
 }
 
 // accountDecider is actor a deciding as the person of console account
 // acct: its hub user read now (UserID) and again inside the deciding
-// transaction (Self).
-func accountDecider(ctx context.Context, ops store.UserOps, a lifecycle.Actor, acct store.ConsoleAccount) (governance.Decider, error) {
+// transaction (Self, made by self: sessionSelfIn for a signed-in session,
+// selfIn for a token the account made).
+func accountDecider(ctx context.Context, ops store.UserOps, a lifecycle.Actor, acct store.ConsoleAccount, self func(id string) lifecycle.Self) (governance.Decider, error) {
 	id, err := selfUserID(ctx, ops, acct)
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}
-	return governance.Decider{Actor: a, UserID: id, Self: selfIn(acct.ID)}, nil
+	return governance.Decider{Actor: a, UserID: id, Self: self(acct.ID)}, nil
 }
