@@ -73,6 +73,15 @@ func (c *channel) retirePrevCert(ctx context.Context, d store.Device, cert *x509
 	switch {
 	case errors.Is(err, errCertKept):
 		return d
+	case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// The channel ended (a newer connection of the kiosk replaced
+		// it, or the hub is closing) before the write began: nothing
+		// was written, and nothing failed. A channel the kiosk opens
+		// with its newest certificate retires the previous one, as this
+		// one would have.
+		log.Debug("the previous device certificate is not retired by this channel: it ended before the write; the kiosk's next channel with its newest certificate retires it",
+			"device", d.ID, "serial", serial, "err", err)
+		return d
 	case err != nil:
 		log.Warn("cannot retire the device certificate the kiosk's last renewal replaced, though the kiosk connected with the newest one: it is taken until its grace ends",
 			"device", d.ID, "serial", serial, "err", err)

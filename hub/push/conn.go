@@ -182,6 +182,7 @@ func (h *Hub) serve(ctx context.Context, deviceID string, accepted uint64, ws *w
 	if !ok {
 		h.mu.Lock()
 		delete(h.hsConn, ws)
+		h.endHandshake(deviceID, accepted, false)
 		h.mu.Unlock()
 		c.cancel()
 		ws.Close()
@@ -191,12 +192,12 @@ func (h *Hub) serve(ctx context.Context, deviceID string, accepted uint64, ws *w
 	// queued behind the welcome instead of failing with ErrOffline.
 	old, registered := h.register(c)
 	if !registered {
-		// A newer connection of the device is its channel: this one,
-		// which the kiosk has given up, ends as if that one had
-		// replaced it, its hello unanswered. Hello and Disconnected
-		// are not called for it.
+		// A newer connection of the device took the channel, and may
+		// hold it still: this one, which the kiosk has given up, ends
+		// as if that one had replaced it, its hello unanswered. Hello
+		// and Disconnected are not called for it.
 		h.giveSlot()
-		h.log.Info("push: hello of a connection older than the device's channel ignored", "device", deviceID)
+		h.log.Info("push: hello of a connection older than the device's newest channel ignored", "device", deviceID)
 		c.close(websocket.ClosePolicyViolation, replacedClose)
 		c.writeClose()
 		ws.Close()

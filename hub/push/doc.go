@@ -29,7 +29,9 @@
 //     earlier by ServeHTTP, whichever hello comes first: a kiosk that
 //     reconnects may have two connections for a moment, and a late hello
 //     on the one it gave up is closed as replaced instead of taking the
-//     channel from the live one. Pushes made while Hello
+//     channel from the live one, also when the newer one has ended
+//     meanwhile (the kiosk listens on neither; its next connection is
+//     newer than both). Pushes made while Hello
 //     runs are queued behind the welcome, so a revocation that happens
 //     between Hello's verdict and the welcome is still delivered.
 //  3. Welcome. Handler.Hello's answer goes out as the first frame (Re = the
@@ -57,8 +59,8 @@
 //     the same device replaces it, and on Hub.Close. Outstanding pushes of
 //     a closed channel are forgotten. Handler.Disconnected is then called
 //     once, unless the connection was replaced (or refused at admission,
-//     or older than the device's channel when admitted: it never had a
-//     Hello).
+//     or admitted after a newer connection of the device: it never had
+//     a Hello).
 //
 // # Cost
 //

@@ -119,9 +119,10 @@ type Handler interface {
 	// Disconnected reports that a channel whose Hello was called has
 	// ended, unless a newer connection of the same device replaced it.
 	// Of a device's connections, the one ServeHTTP took up last is its
-	// channel: a connection whose hello is admitted while a newer one is
-	// the device's channel is closed as replaced, and neither Hello nor
-	// Disconnected is called for it.
+	// channel: a connection whose hello is admitted after a newer one's
+	// (whether that one is still the device's channel or has ended
+	// since) is closed as replaced, and neither Hello nor Disconnected
+	// is called for it.
 	Disconnected(deviceID string)
 }
 
@@ -206,7 +207,7 @@ type Hub struct {
 	// accepted numbers the channel requests in the order ServeHTTP took
 	// them up (conn.accepted): of two connections of one device, the
 	// one with the higher number is its channel, whichever hello ends
-	// first (see register).
+	// first (see register). It is counted under mu, with handshaking.
 	accepted atomic.Uint64
 
 	// hellos holds a token for each hello being worked on (MaxHellos);
@@ -217,11 +218,18 @@ type Hub struct {
 	busyLogged atomic.Int64
 
 	closed atomic.Bool
-	mu     sync.Mutex // guards handshaking and the wg.Add / closed handshake
+	mu     sync.Mutex // guards hsConn, handshaking and the wg.Add / closed handshake
 	// hsConn holds the channels not registered yet, with the cancel of
 	// their context once they have one (nil before).
 	hsConn map[*websocket.Conn]context.CancelFunc
 	wg     sync.WaitGroup // channels past the upgrade, until their goroutines end
+	// handshaking (under mu) holds, for each device with a connection
+	// ServeHTTP has numbered and that has neither registered nor ended
+	// yet, how many it has and the newest of its connections registered
+	// meanwhile (see endHandshake). An entry goes with the device's last
+	// such connection: there are at most as many as connections in their
+	// handshake, not one for each kiosk ever seen.
+	handshaking map[string]*handshakes
 
 	// Request workers (see worker): idle hands a connection with queued
 	// requests to a parked worker; stop ends the parked ones at Close.
@@ -278,12 +286,13 @@ func New(cfg Config) *Hub {
 			WriteBufferSize: 4 << 10,
 			WriteBufferPool: &sync.Pool{},
 		},
-		idBase:    hex.EncodeToString(b[:]) + "-",
-		hsConn:    make(map[*websocket.Conn]context.CancelFunc),
-		conns:     make(map[string]*conn),
-		idle:      make(chan *conn),
-		maxParked: maxParked,
-		stop:      make(chan struct{}),
+		idBase:      hex.EncodeToString(b[:]) + "-",
+		hsConn:      make(map[*websocket.Conn]context.CancelFunc),
+		handshaking: make(map[string]*handshakes),
+		conns:       make(map[string]*conn),
+		idle:        make(chan *conn),
+		maxParked:   maxParked,
+		stop:        make(chan struct{}),
 	}
 }
 
@@ -300,17 +309,20 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "device certificate required", http.StatusUnauthorized)
 		return
 	}
-	// Numbered before the upgrade is answered: a kiosk says hello only
-	// once it has that answer, and dials again only after it has given
-	// up on its last connection. Of two connections of a kiosk that both
-	// say hello, the one it opened later has the higher number.
-	accepted := h.accepted.Add(1)
 	h.mu.Lock()
 	if h.closed.Load() {
 		h.mu.Unlock()
 		http.Error(w, "hub shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	// Numbered before the upgrade is answered: a kiosk says hello only
+	// once it has that answer, and dials again only after it has given
+	// up on its last connection. Of two connections of a kiosk that both
+	// say hello, the one it opened later has the higher number. It is
+	// counted as in its handshake under the same lock, so that a newer
+	// connection of the device that registers finds it counted.
+	accepted := h.accepted.Add(1)
+	h.beginHandshake(deviceID)
 	h.wg.Add(1)
 	h.mu.Unlock()
 
@@ -318,11 +330,15 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Upgrade has answered the request.
 		h.log.Debug("push: upgrade", "device", deviceID, "err", err)
+		h.mu.Lock()
+		h.endHandshake(deviceID, accepted, false)
+		h.mu.Unlock()
 		h.wg.Done()
 		return
 	}
 	h.mu.Lock()
 	if h.closed.Load() {
+		h.endHandshake(deviceID, accepted, false)
 		h.mu.Unlock()
 		ws.Close()
 		h.wg.Done()
@@ -465,9 +481,55 @@ func (h *Hub) Close() error {
 	return nil
 }
 
+// handshakes is what the hub keeps of a device while connections of it
+// are in their handshake (Hub.handshaking).
+type handshakes struct {
+	n      int    // connections numbered, and neither registered nor ended
+	newest uint64 // the highest conn.accepted registered while n > 0
+}
+
+// beginHandshake counts a connection of deviceID that ServeHTTP has just
+// numbered. h.mu is held.
+func (h *Hub) beginHandshake(deviceID string) {
+	hs := h.handshaking[deviceID]
+	if hs == nil {
+		hs = &handshakes{}
+		h.handshaking[deviceID] = hs
+	}
+	hs.n++
+}
+
+// endHandshake counts off the accepted-th connection of deviceID, which
+// registers (when registering) or has ended before it could, and reports
+// whether a newer connection of the device registered while it was in its
+// handshake. Such a connection is one the kiosk has given up, even when
+// the newer one has ended since (a second blip): it must not become the
+// channel, where pushes would go unread until the kiosk reconnects.
+// Only a registered connection counts as newer: one refused at its
+// admission (a certificate a renewal replaced, say, that a copy of the
+// kiosk's old key may present) never took the channel, and must not keep
+// the kiosk's own connection from it. A device's record is dropped with
+// its last connection in its handshake: a connection numbered later is
+// newer than every one registered before. h.mu is held.
+func (h *Hub) endHandshake(deviceID string, accepted uint64, registering bool) (newer bool) {
+	hs := h.handshaking[deviceID]
+	if hs == nil {
+		return false
+	}
+	newer = hs.newest > accepted
+	if registering && !newer {
+		hs.newest = accepted
+	}
+	if hs.n--; hs.n == 0 {
+		delete(h.handshaking, deviceID)
+	}
+	return newer
+}
+
 // register makes c the channel of its device and returns the connection it
-// replaces, if any; ok is false, and c is not registered, when the
-// device's channel is a connection accepted after c. A kiosk that
+// replaces, if any; ok is false, and c is not registered, when a
+// connection of the device accepted after c registered before it (whether
+// it is still the device's channel or has ended since). A kiosk that
 // reconnects may have two connections for a moment, the one it gave up and
 // the new one, and either hello may be taken up last (the one on the
 // connection given up may have been held up in the network, or wait
@@ -476,9 +538,15 @@ func (h *Hub) Close() error {
 func (h *Hub) register(c *conn) (old *conn, ok bool) {
 	h.mu.Lock()
 	delete(h.hsConn, c.ws)
+	newer := h.endHandshake(c.deviceID, c.accepted, true)
 	h.mu.Unlock()
+	if newer {
+		return nil, false
+	}
 	h.connMu.Lock()
 	old = h.conns[c.deviceID]
+	// Two connections of the device may both pass endHandshake, the
+	// older first, and swap here in either order.
 	if old != nil && old.accepted > c.accepted {
 		h.connMu.Unlock()
 		return old, false
