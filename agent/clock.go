@@ -45,6 +45,10 @@ type MonotonicClock interface {
 	// Monotonic returns the time elapsed on the monotonic clock since an
 	// arbitrary fixed point.
 	Monotonic() time.Duration
+	// Read returns Now and Monotonic read at one instant. The agent
+	// compares the two readings (inputNow): read one after the other, a
+	// clock moved in between made them disagree by as much.
+	Read() (wall time.Time, mono time.Duration)
 }
 
 var processStart = time.Now()

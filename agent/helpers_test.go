@@ -72,9 +72,16 @@ func (t *fakeTimer) Stop() bool {
 // Monotonic reads the timers' monotonic clock (MonotonicClock): Advance
 // moves it, Jump does not.
 func (c *fakeClock) Monotonic() time.Duration {
+	_, mono := c.Read()
+	return mono
+}
+
+// Read reads the wall clock and the monotonic clock at one instant
+// (MonotonicClock).
+func (c *fakeClock) Read() (time.Time, time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now.Add(-c.jumped).Sub(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	return c.now, c.now.Add(-c.jumped).Sub(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // Advance moves the clock and runs the timers that came due, in order.

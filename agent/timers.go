@@ -568,18 +568,18 @@ type inputTime struct {
 	mono time.Duration
 }
 
-// inputNow reads both clocks. A Clock whose Now carries a monotonic
-// reading (SystemClock) is read once, so the two are of one instant: read
-// apart, a pause between the reads (the goroutine descheduled, the clock
-// moved meanwhile) made the monotonic reading the newer one, the idle
-// deadline come that much early, and a worker who had just touched the
-// screen was signed out as idle. A MonotonicClock is read monotonic clock
-// first: a pause then makes the wall reading the newer one, which can only
-// put the monotonic deadline off (after), never bring it forward.
+// inputNow reads both clocks, at one instant: a Clock whose Now carries a
+// monotonic reading (SystemClock) is read once, a MonotonicClock with
+// Read. Read apart, a pause between the reads (the goroutine descheduled,
+// the clock moved meanwhile) made one reading newer than the other by the
+// pause: with the monotonic one newer, the idle deadline came that much
+// early, and a worker who had just touched the screen was signed out as
+// idle; with the wall one newer, the session's end read that much later on
+// the wall clock, and a wrong ends_at was announced (announceMovedEnd).
 func (a *Agent) inputNow() inputTime {
-	if _, ok := a.clock.(MonotonicClock); ok {
-		mono := a.monoNow()
-		return inputTime{wall: a.wallNow(), mono: mono}
+	if m, ok := a.clock.(MonotonicClock); ok {
+		wall, mono := m.Read()
+		return inputTime{wall: wall.Round(0), mono: mono}
 	}
 	t := a.clock.Now()
 	return inputTime{wall: t.Round(0), mono: t.Sub(processStart)}
