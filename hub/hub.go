@@ -339,8 +339,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.govStats = s.gov.Collector(governance.MetricsMaxAge)
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, func() float64 { return float64(s.push.BusyHellos()) }, s.govStats, metadataCollector{s.channel.rp},
 		&tokenCollector{st: st, log: cfg.Logger, now: cfg.Now}, watchCollector{s.watch},
-		&kioskCollector{devices: func(ctx context.Context) ([]store.Device, error) { return st.ListDevices(ctx, "") },
-			connected: func(id string) bool { return s.push.Connected(id) }, seen: &s.seen, now: cfg.Now, log: cfg.Logger})
+		&kioskCollector{counts: st.CountDevices, connected: func() []string { return s.push.ConnectedIDs() }, seen: &s.seen, now: cfg.Now, log: cfg.Logger})
 	if cfg.ConsoleMetrics == nil {
 		cfg.ConsoleMetrics = s.programMetrics
 	}

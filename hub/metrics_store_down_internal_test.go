@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/hub/hubtest/clock"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 // errDiskIO stands for a store that cannot be read.
@@ -94,8 +96,8 @@ func TestTokenMetricsOutliveAFailedRead(t *testing.T) {
 }
 
 // TestKioskMetricsOutliveAFailedRead: when the device table cannot be
-// read, the kiosk counts use the last good list (with the connections of
-// now) instead of vanishing or falling to 0, and
+// read, the kiosk counts are the last good ones instead of vanishing or
+// falling to 0, and
 // shiftgate_kiosks_listed_timestamp_seconds stops moving. A kiosk whose
 // leaving is not yet in the store counts from when it left, not from when
 // its channel opened.
@@ -112,15 +114,26 @@ func TestKioskMetricsOutliveAFailedRead(t *testing.T) {
 		{ID: "just-left", State: store.DeviceActive, Created: now.Add(-30 * 24 * time.Hour), LastSeen: now.Add(-10 * 24 * time.Hour)},
 		{ID: "disabled", State: store.DeviceDisabled, Created: now.Add(-30 * 24 * time.Hour), LastSeen: now.Add(-9 * 24 * time.Hour)},
 	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, d := range ds {
+		d.Name = d.ID
+		if _, err := db.CreateDevice(t.Context(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var fail atomic.Bool
 	c := &kioskCollector{
-		devices: func(context.Context) ([]store.Device, error) {
+		counts: func(ctx context.Context, q store.DeviceCountQuery) (store.DeviceCounts, error) {
 			if fail.Load() {
-				return nil, errDiskIO
+				return store.DeviceCounts{}, errDiskIO
 			}
-			return ds, nil
+			return db.CountDevices(ctx, q)
 		},
-		connected: func(id string) bool { return id == "on" },
+		connected: func() []string { return []string{"on"} },
 		seen:      &lastSeen{},
 		now:       clk.Now,
 		log:       slog.New(slog.NewTextHandler(io.Discard, nil)),

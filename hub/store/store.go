@@ -611,6 +611,11 @@ type DeviceOps interface {
 	// (never back), without changing its Version or Modified: being seen
 	// is not an edit. Unknown devices are skipped.
 	TouchDevices(ctx context.Context, seen map[string]time.Time) error
+	// CountDevices counts the enabled devices, those away and those away
+	// for longer than each of q.Over, in one read: the kiosk metrics ask
+	// on every scrape, and a hub of 10,000 kiosks should not list them
+	// all for three numbers.
+	CountDevices(ctx context.Context, q DeviceCountQuery) (DeviceCounts, error)
 	UpdateDevice(ctx context.Context, id string, fn func(Device) (Device, error)) (Device, error)
 }
 

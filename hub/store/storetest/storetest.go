@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Sites", testSites},
 		{"Devices", testDevices},
 		{"TouchDevices", testTouchDevices},
+		{"CountDevices", testCountDevices},
 		{"DeviceCerts", testDeviceCerts},
 		{"Credentials", testCredentials},
 		{"RevokeCredentials", testRevokeCredentials},
