@@ -218,7 +218,7 @@ type Hub struct {
 	busyLogged atomic.Int64
 
 	closed atomic.Bool
-	mu     sync.Mutex // guards hsConn, handshaking and the wg.Add / closed handshake
+	mu     sync.Mutex // guards hsConn, handshaking and the wg.Add / closed handshake; taken before connMu
 	// hsConn holds the channels not registered yet, with the cancel of
 	// their context once they have one (nil before).
 	hsConn map[*websocket.Conn]context.CancelFunc
@@ -230,6 +230,9 @@ type Hub struct {
 	// such connection: there are at most as many as connections in their
 	// handshake, not one for each kiosk ever seen.
 	handshaking map[string]*handshakes
+	// registering, in tests, runs in register between counting a
+	// connection off its handshake and making it its device's channel.
+	registering func(c *conn)
 
 	// Request workers (see worker): idle hands a connection with queued
 	// requests to a parked worker; stop ends the parked ones at Close.
@@ -536,23 +539,32 @@ func (h *Hub) endHandshake(deviceID string, accepted uint64, registering bool) (
 // longer for its slot or its admission): the newest connection is the one
 // the kiosk listens on, and a push sent to the other would be lost.
 func (h *Hub) register(c *conn) (old *conn, ok bool) {
+	// h.mu is held from the check to the swap: were it let go between
+	// them, a newer connection of the device could register and end
+	// meanwhile, unseen by both, and c, which the kiosk has given up,
+	// would become the channel.
 	h.mu.Lock()
 	delete(h.hsConn, c.ws)
-	newer := h.endHandshake(c.deviceID, c.accepted, true)
-	h.mu.Unlock()
-	if newer {
+	if h.endHandshake(c.deviceID, c.accepted, true) {
+		h.mu.Unlock()
 		return nil, false
+	}
+	if h.registering != nil {
+		h.registering(c)
 	}
 	h.connMu.Lock()
 	old = h.conns[c.deviceID]
-	// Two connections of the device may both pass endHandshake, the
-	// older first, and swap here in either order.
+	// Not met while endHandshake counts right: a newer channel
+	// registered during c's handshake. Checked all the same, as it is
+	// cheap and a push to c would be lost.
 	if old != nil && old.accepted > c.accepted {
 		h.connMu.Unlock()
+		h.mu.Unlock()
 		return old, false
 	}
 	h.conns[c.deviceID] = c
 	h.connMu.Unlock()
+	h.mu.Unlock()
 	if old == nil {
 		h.count.Add(1)
 	}
