@@ -196,6 +196,9 @@ func (s *Service) Evidence(ctx context.Context, id string) (Evidence, error) {
 // items, reads them twice, from the same snapshot. It returns the
 // evidence without its items (Items nil), totals counted;
 // store.ErrNotFound, with nothing written, if there is no campaign id.
+// A read that fails part-way returns its error with the rows before it
+// written: w holds a cut file, which the caller must not pass on as the
+// evidence (the console writes into a buffer and serves nothing then).
 func (s *Service) WriteEvidence(ctx context.Context, w io.Writer, id, format string) (Evidence, error) {
 	if format != "csv" && format != "json" {
 		return Evidence{}, invalid("evidence format %q: want csv or json", clipQuote(format))
