@@ -232,7 +232,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			cfg.Logger.Warn("could not fill the write-ahead log; commits may be slower under load", "err", err)
 		}
 	}
-	key, err := audit.LoadOrCreateKey(ctx, cfg.DataDir, st)
+	key, err := audit.LoadOrCreateKeyLog(ctx, cfg.DataDir, st, cfg.Logger)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -40,6 +40,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -858,9 +859,15 @@ func LoadKey(dir string) ([]byte, error) {
 	return key, err
 }
 
-// LoadOrCreateKey reads DIR/audit.key. It makes one (32 random bytes, mode
-// 0600) only while trail has no records: a key missing beside records it
-// sealed (a database restored without it, a volume not mounted) is
+// LoadOrCreateKey is LoadOrCreateKeyLog without a log: the strays it
+// removes are not reported.
+func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, error) {
+	return LoadOrCreateKeyLog(ctx, dir, trail, nil)
+}
+
+// LoadOrCreateKeyLog reads DIR/audit.key. It makes one (32 random bytes,
+// mode 0600) only while trail has no records: a key missing beside records
+// it sealed (a database restored without it, a volume not mounted) is
 // refused with ErrKeyMissing, since a new key would begin records that
 // nothing before them can be checked against, and the trail could never
 // be verified whole again. A key readable by group or others is refused.
@@ -870,10 +877,28 @@ func LoadKey(dir string) ([]byte, error) {
 // replaced: the file of a first start that crashed before the key reached
 // the disk. The key is written beside the file, synced, and only then
 // put in place, so that a crash leaves no key file or a whole one.
-func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, error) {
+//
+// A key written beside the file by a process that crashed before it
+// removed it (".audit.key.NNN") is removed, logged by name on log (which
+// may be nil): a copy of the secret that every backup of the directory
+// would take along. Making the key and removing those is done holding an
+// flock on dir, so that no process removes another's key being written.
+func LoadOrCreateKeyLog(ctx context.Context, dir string, trail Trail, log *slog.Logger) ([]byte, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	path := filepath.Join(dir, KeyFile)
 	key, err := readKey(path)
 	if err == nil {
+		// The strays are only a copy of a secret, not a reason to refuse
+		// to start: a directory that cannot be locked keeps them.
+		unlock, err := lockKeyDir(dir)
+		if err != nil {
+			log.Warn("could not look for audit keys left beside audit.key by a crash", "dir", dir, "err", err)
+			return key, nil
+		}
+		defer unlock()
+		removeStrayKeys(dir, log)
 		return key, nil
 	}
 	missing := errors.Is(err, fs.ErrNotExist)
@@ -895,34 +920,34 @@ func LoadOrCreateKey(ctx context.Context, dir string, trail Trail) ([]byte, erro
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("create audit key: %w", err)
 	}
+	// Every process makes or replaces the key only holding the lock, and
+	// reads the file again once it has it: a hub and a token create (which
+	// takes no hub.lock) starting together end up with one key. Replaced
+	// without it, the one that renamed first went on sealing with a key no
+	// longer on the disk; and a file the other locked could be deleted
+	// meanwhile (an operator moving the damaged key away).
+	unlock, err := lockKeyDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("create audit key: %w", err)
+	}
+	defer unlock() // until the new key is in place
+	removeStrayKeys(dir, log)
 	// Synced before any record is sealed with it: a power cut just after
 	// the first start must not leave records whose key is an empty file.
-	// Linked into place, so that a process that made one first keeps its
-	// own; a damaged one beside an empty trail is replaced.
-	place := os.Link
-	if !missing {
-		// A rename takes the place of whatever is there, a key another
-		// process (a hub, and a token create beside it) put in place
-		// meanwhile too: the one that renamed first went on sealing
-		// with a key no longer on the disk. Each replaces the file it
-		// found damaged only holding a lock on it, and while it is still
-		// the file at path; one that finds another there reads it.
-		f, current, err := lockDamagedKey(path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			// Moved away meanwhile: made as a missing one.
-		case err != nil:
-			return nil, fmt.Errorf("replace audit key %s: %w", path, err)
-		case !current:
-			f.Close()
-			return readKey(path) // another process replaced it first
-		default:
-			defer f.Close() // the lock, until the new key is in place
-			place = os.Rename
-		}
+	// Linked into place where there is none, renamed over a damaged one.
+	var place func(old, new string) error
+	switch cur, err := readKey(path); {
+	case err == nil:
+		return cur, nil // another process made or replaced it first
+	case errors.Is(err, fs.ErrNotExist):
+		place = os.Link
+	case errors.As(err, &damaged):
+		place = os.Rename
+	default:
+		return nil, err
 	}
 	if err := writeAside(path, key, 0o600, place); errors.Is(err, fs.ErrExist) {
-		return readKey(path) // another process created it first
+		return readKey(path) // put there by a process that took no lock
 	} else if err != nil {
 		return nil, fmt.Errorf("write audit key %s: %w", path, err)
 	}
@@ -938,38 +963,60 @@ type damagedKeyError struct{ msg string }
 
 func (e *damagedKeyError) Error() string { return e.msg }
 
-// lockDamagedKey opens the key file at path, which readKey found damaged,
-// and locks it (flock, released when f is closed) for its replacement.
-// current is false when the file at path is no longer the one locked, or
-// no longer damaged: another process replaced it, holding the lock,
-// before this one had it (the file opened may be the one it put in place).
-func lockDamagedKey(path string) (f *os.File, current bool, err error) {
-	f, err = os.Open(path)
+// lockKeyDir takes an exclusive flock on the data directory dir, which
+// serializes the making of audit.key and the removal of strays between
+// processes (a hub and the CLI commands beside it), and returns its
+// release. It is released when the process dies, so a crash never leaves
+// it held. It is not hub.lock, which the CLI commands do not take.
+func lockKeyDir(dir string) (unlock func(), err error) {
+	d, err := os.Open(dir)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-	locked, err := f.Stat()
-	if err == nil {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+	for {
+		err = syscall.Flock(int(d.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
 	}
 	if err != nil {
-		f.Close()
-		return nil, false, err
+		d.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
-	cur, err := os.Stat(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		f.Close()
-		return nil, false, err
-	}
-	if err != nil || !os.SameFile(locked, cur) {
-		return f, false, nil
-	}
-	b, err := io.ReadAll(io.LimitReader(f, keySize+1))
+	return func() { d.Close() }, nil // closing the descriptor releases the lock
+}
+
+// removeStrayKeys removes from dir the keys writeAside wrote beside
+// audit.key (os.CreateTemp's ".audit.key." and a decimal number) that
+// were never removed: the process writing it crashed. The caller holds
+// lockKeyDir, under which every such file is written, put in place and
+// removed, so none left is in use. Only regular files are removed: what
+// else has the name (a symlink, a directory) was not made here and is
+// left alone; the removal of a name never follows a link. A stray linked
+// into place as audit.key is only its second name. Removed names are
+// logged; a failure is logged too, since the key in place is whole.
+func removeStrayKeys(dir string, log *slog.Logger) {
+	ents, err := os.ReadDir(dir)
 	if err != nil {
-		f.Close()
-		return nil, false, err
+		log.Warn("could not look for audit keys left beside audit.key by a crash", "dir", dir, "err", err)
+		return
 	}
-	return f, len(b) != keySize || allZero(b), nil
+	const prefix = "." + KeyFile + "."
+	for _, e := range ents {
+		num, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || num == "" || strings.Trim(num, "0123456789") != "" {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if fi, err := os.Lstat(name); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("could not remove an audit key left beside audit.key by a crash: remove it by hand", "file", name, "err", err)
+			continue
+		}
+		log.Warn("removed an audit key left beside audit.key by a process that crashed while making it", "file", name)
+	}
 }
 
 // syncDir makes a file put in dir durable with the name given it.
