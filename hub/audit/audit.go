@@ -987,36 +987,11 @@ func lockKeyDir(dir string) (unlock func(), err error) {
 }
 
 // removeStrayKeys removes from dir the keys writeAside wrote beside
-// audit.key (os.CreateTemp's ".audit.key." and a decimal number) that
-// were never removed: the process writing it crashed. The caller holds
-// lockKeyDir, under which every such file is written, put in place and
-// removed, so none left is in use. Only regular files are removed: what
-// else has the name (a symlink, a directory) was not made here and is
-// left alone; the removal of a name never follows a link. A stray linked
-// into place as audit.key is only its second name. Removed names are
-// logged; a failure is logged too, since the key in place is whole.
+// audit.key (".audit.key." and a decimal number) that were never
+// removed: the process writing one crashed. The caller holds lockKeyDir;
+// removeStrays says what is removed and what is left alone.
 func removeStrayKeys(dir string, log *slog.Logger) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		log.Warn("could not look for audit keys left beside audit.key by a crash", "dir", dir, "err", err)
-		return
-	}
-	const prefix = "." + KeyFile + "."
-	for _, e := range ents {
-		num, ok := strings.CutPrefix(e.Name(), prefix)
-		if !ok || num == "" || strings.Trim(num, "0123456789") != "" {
-			continue
-		}
-		name := filepath.Join(dir, e.Name())
-		if fi, err := os.Lstat(name); err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			log.Warn("could not remove an audit key left beside audit.key by a crash: remove it by hand", "file", name, "err", err)
-			continue
-		}
-		log.Warn("removed an audit key left beside audit.key by a process that crashed while making it", "file", name)
-	}
+	removeStrays(dir, log, KeyFile)
 }
 
 // syncDir makes a file put in dir durable with the name given it.

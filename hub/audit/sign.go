@@ -253,17 +253,45 @@ func LoadSigner(dir string) (*Signer, error) {
 // hold. A new key is logged at warn on log (with its id) when the trail
 // already has records, since auditors must then be given the new public
 // key; at info on a new hub. log may be nil.
+//
+// Files written beside either by a process that crashed before it
+// removed them (".audit-sign.key.NNN", ".audit-sign.pub.NNN") are
+// removed, logged by name: the first is a copy of the private key that
+// every backup of the directory would take along. Making the key, writing
+// the public key and removing those is done holding the flock on dir that
+// audit.key is made under, so that no process removes another's file
+// being written, and two starting together end up with one key.
 func LoadOrCreateSigner(ctx context.Context, dir string, trail Trail, log *slog.Logger) (*Signer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	path := filepath.Join(dir, SignKeyFile)
 	s, err := readSignKey(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		s, err = createSignKey(ctx, path, trail, log)
-	}
-	if err != nil {
+	missing := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missing {
 		return nil, err
+	}
+	switch unlock, err := lockKeyDir(dir); {
+	case err != nil && missing:
+		return nil, fmt.Errorf("create audit signing key: %w", err)
+	case err != nil:
+		// The strays are only copies, not a reason to refuse to start:
+		// a directory that cannot be locked keeps them.
+		log.Warn("could not look for audit signing keys left beside audit-sign.key by a crash", "dir", dir, "err", err)
+	default:
+		defer unlock() // until the public key is in place
+		removeStrays(dir, log, SignKeyFile, PublicKeyFile)
+	}
+	if missing {
+		// Read again under the lock: a process that held it made the
+		// key meanwhile.
+		s, err = readSignKey(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			s, err = createSignKey(ctx, path, trail, log)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	if err := writePublicKey(dir, s, log); err != nil {
 		return nil, err
@@ -271,10 +299,11 @@ func LoadOrCreateSigner(ctx context.Context, dir string, trail Trail, log *slog.
 	return s, nil
 }
 
-// createSignKey makes the signing key at path. The file appears whole or
-// not at all (written aside, then linked into place), so that a command
-// reading it meanwhile never sees half a key; if another process made it
-// first, its key is read.
+// createSignKey makes the signing key at path; the caller holds
+// lockKeyDir. The file appears whole or not at all (written aside, then
+// linked into place), so that a command reading it meanwhile never sees
+// half a key; if a process that took no lock made it first, its key is
+// read.
 func createSignKey(ctx context.Context, path string, trail Trail, log *slog.Logger) (*Signer, error) {
 	recs, err := trail.ListAudit(ctx, store.AuditQuery{Limit: 1})
 	if err != nil {
