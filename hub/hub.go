@@ -294,6 +294,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		OnExpiry: func(ms []lifecycle.ExpiryChange) { s.channel.pushExpiry(s.push, ms) },
 		OnRevoke: func(rs []store.Revocation) { s.revoked(rs, nil) },
 		NewWave:  func() lifecycle.Wave { return s.channel.newWave() },
+		// An admin token revoked with its maker's console account (the
+		// leaver path, a governance remediation) stops at once.
+		TokenRevoked: s.verifier.Forget,
 	})
 	if err != nil {
 		st.Close()

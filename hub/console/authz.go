@@ -400,7 +400,7 @@ func selfUserIDs(ctx context.Context, ops store.UserOps, a store.ConsoleAccount)
 // selfUserID is the one hub user ID that stands for console account a
 // where a check made before a transaction takes one (Decider's UserID),
 // or "" when there is none or more than one: the check inside the
-// transaction (selfIn) covers those.
+// transaction (sessionSelfIn) covers those.
 func selfUserID(ctx context.Context, ops store.UserOps, a store.ConsoleAccount) (string, error) {
 	ids, err := selfUserIDs(ctx, ops, a)
 	if err != nil || len(ids) != 1 {
@@ -612,23 +612,6 @@ func createAccount(ctx context.Context, tx store.Ops, log *audit.Log, actor, sys
 	return a, u, nil
 }
 
-// selfIn is the lifecycle.Self of console account id: inside the deciding
-// transaction it reads the account and the hub users it stands for
-// (selfUserIDs) from what the transaction reads. Read before it, from the
-// session's copy of the account, an account linked to nobody could be
-// linked to the very user the decision is about in between (a user
-// renamed to the account's name, or created with it) and the decision
-// would not see it.
-func selfIn(id string) lifecycle.Self {
-	return func(ctx context.Context, tx store.Ops) ([]string, error) {
-		a, err := tx.GetConsoleAccount(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("console account %s: %w", id, err)
-		}
-		return selfUserIDs(ctx, tx, a)
-	}
-}
-
 // errAccountStopped refuses, inside the deciding transaction, a decision
 // of a console account that was disabled, or whose hub user left, after
 // its session was checked (viewer) and before the decision: the leaver
@@ -640,15 +623,23 @@ func selfIn(id string) lifecycle.Self {
 var errAccountStopped = fmt.Errorf("%w: your console account was disabled, or its hub user has left, while this request was made: "+
 	"nothing was changed", governance.ErrForbidden)
 
-// sessionSelfIn is selfIn for a request made with console account id's
-// signed-in session, on the console or on the JSON API (Decider): it also
-// refuses (errAccountStopped) the account when it is disabled, or its hub
-// user has left (hubUserGone), as read inside the deciding transaction. A
-// token the account made on the console (AccountDecider) acts as itself
-// and keeps selfIn: such a token keeps working when its maker is disabled
-// (it is reported as orphaned/token_of_inactive_maker instead), and
-// refusing only its decisions would make that rule hold for some of its
-// requests and not others.
+// sessionSelfIn is the lifecycle.Self of console account id, for a
+// request made with its signed-in session, on the console or on the JSON
+// API (Decider), or with an admin API token it made on the console
+// (AccountDecider). Inside the deciding transaction it reads the account
+// and the hub users it stands for (selfUserIDs) from what the transaction
+// reads: read before it, from the session's copy of the account, an
+// account linked to nobody could be linked to the very user the decision
+// is about in between (a user renamed to the account's name, or created
+// with it) and the decision would not see it. It refuses
+// (errAccountStopped) the account when it is disabled, or its hub user
+// has left (hubUserGone), as read there.
+//
+// For a token that is the rule the token's other requests follow too:
+// every path that disables an account revokes the admin tokens it made in
+// the same transaction (token.RevokeOfDisabledMaker), so a token whose
+// maker is disabled is refused (401) from then on, and one whose request
+// got past the token check before the disable decides nothing here.
 func sessionSelfIn(id string) lifecycle.Self {
 	return func(ctx context.Context, tx store.Ops) ([]string, error) {
 		a, err := tx.GetConsoleAccount(ctx, id)
@@ -723,7 +714,7 @@ func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.De
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}
-	return accountDecider(ctx, c.st, a, acct, sessionSelfIn)
+	return accountDecider(ctx, c.st, a, acct)
 }
 
 // AccountDecider is Decider for an actor that console account id stands
@@ -731,23 +722,25 @@ func (c *Console) Decider(ctx context.Context, a lifecycle.Actor) (governance.De
 // Tokens page (store.Token.CreatedBy). The token acts as itself (a, which
 // the audit records name) and is the hub user(s) of the account that made
 // it, as that account's console session would be, so that an admin cannot
-// mint a token to approve their own access.
+// mint a token to approve their own access. Like the session, it decides
+// nothing once the account is disabled, or its hub user has left, inside
+// the deciding transaction (sessionSelfIn).
 func (c *Console) AccountDecider(ctx context.Context, a lifecycle.Actor, id string) (governance.Decider, error) {
 	acct, err := c.st.GetConsoleAccount(ctx, id)
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: console account %s: %w", a.Name, id, err)
 	}
-	return accountDecider(ctx, c.st, a, acct, selfIn)
+	return accountDecider(ctx, c.st, a, acct)
 }
 
 // accountDecider is actor a deciding as the person of console account
 // acct: its hub user read now (UserID) and again inside the deciding
-// transaction (Self, made by self: sessionSelfIn for a signed-in session,
-// selfIn for a token the account made).
-func accountDecider(ctx context.Context, ops store.UserOps, a lifecycle.Actor, acct store.ConsoleAccount, self func(id string) lifecycle.Self) (governance.Decider, error) {
+// transaction (Self: sessionSelfIn), for a signed-in session and a token
+// the account made alike.
+func accountDecider(ctx context.Context, ops store.UserOps, a lifecycle.Actor, acct store.ConsoleAccount) (governance.Decider, error) {
 	id, err := selfUserID(ctx, ops, acct)
 	if err != nil {
 		return governance.Decider{}, fmt.Errorf("decider %s: %w", a.Name, err)
 	}
-	return governance.Decider{Actor: a, UserID: id, Self: self(acct.ID)}, nil
+	return governance.Decider{Actor: a, UserID: id, Self: sessionSelfIn(acct.ID)}, nil
 }

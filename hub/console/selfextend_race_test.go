@@ -15,7 +15,7 @@ import (
 // account's name, which links the account to bob. The extension is of the
 // approver's own shift by then and is refused with the 403 the console
 // shows for one: the check reads the account inside the transaction that
-// stores the extension (selfIn), not before it. Nothing is stored.
+// stores the extension (sessionSelfIn), not before it. Nothing is stored.
 func TestSelfExtendCheckedInTransaction(t *testing.T) {
 	for _, tc := range []struct {
 		name, account, role string

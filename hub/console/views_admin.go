@@ -15,6 +15,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/enroll"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
 )
 
 // home sends each account to its start page.
@@ -812,24 +813,52 @@ func (c *Console) revokeByAdmin(ctx context.Context, tx store.Ops, v *viewer, a 
 		"reason": "admin", "sessionsEnded": n, "linksVoided": voided})
 }
 
-// accountDisable stops an account from signing in and ends its sessions.
+// accountDisable stops an account from signing in, ends its sessions and
+// revokes the admin API tokens it made (token.RevokeOfDisabledMaker).
 func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := r.PathValue("id")
 	if id == v.account.ID {
 		return badRequest("you cannot disable your own account: ask another admin")
 	}
 	now := c.cfg.Now().UTC()
+	var revoked []store.Token
 	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
 		a, n, err := store.DisableConsoleAccount(r.Context(), tx, id, now)
 		if err != nil {
 			return err
 		}
-		return c.auditIn(r.Context(), tx, v, "console.account_disable", "console:"+a.ID, map[string]any{"name": a.Name, "sessionsEnded": n})
+		if err := c.auditIn(r.Context(), tx, v, "console.account_disable", "console:"+a.ID, map[string]any{"name": a.Name, "sessionsEnded": n}); err != nil {
+			return err
+		}
+		revoked, err = c.revokeTokensOfMaker(r.Context(), tx, v, a.ID, now)
+		return err
 	})
+	// As after a Revoke on the Tokens page, even after an error: the
+	// commit may have happened.
+	for _, t := range revoked {
+		c.cfg.TokenRevoked(t.ID)
+	}
 	if err != nil {
 		return err
 	}
 	return done(w, r, "/console/accounts", "account-disabled")
+}
+
+// revokeTokensOfMaker revokes, inside tx, the admin API tokens console
+// account id made (token.RevokeOfDisabledMaker), each audited as the
+// viewer's token.revoke with the reason, and returns them for the caller
+// to forget in the token verifier once the transaction is over.
+func (c *Console) revokeTokensOfMaker(ctx context.Context, tx store.Ops, v *viewer, id string, now time.Time) ([]store.Token, error) {
+	ts, err := token.RevokeOfDisabledMaker(ctx, tx, id, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range ts {
+		if err := c.auditIn(ctx, tx, v, "token.revoke", "token:"+t.ID, token.RevokeAuditDetail(t)); err != nil {
+			return nil, err
+		}
+	}
+	return ts, nil
 }
 
 // errEnableGone refuses to enable an account whose hub user has left.

@@ -29,8 +29,12 @@ const (
 	// revoked, expired nor replaced by a rotation to a successor still in
 	// use) made on the console by an account that is disabled or gone, or
 	// linked to a hub user who is disabled or deleted (kind orphaned).
-	// The token is not revoked with its maker: a SCIM token's revocation
-	// stops provisioning, leavers included, for everyone. No one-click
+	// An admin token is revoked in the transaction that disables its
+	// maker, on every path (token.RevokeOfDisabledMaker), so such a
+	// finding is about a SCIM or metrics token, or an admin token whose
+	// maker's account is still enabled while its hub user is gone. A SCIM
+	// token is not revoked with its maker: its revocation stops
+	// provisioning, leavers included, for everyone. No one-click
 	// remediation: the fix is a rotation by someone who stays, and only
 	// a person can be shown the new secret and give it to the token's
 	// user (RemedyNone; the detail says how).
@@ -234,7 +238,9 @@ func disabledNamesake(ctx context.Context, ops store.UserOps, acct store.Console
 func consoleEntitlement(a store.ConsoleAccount) string { return "console:" + a.ID }
 
 // disableConsole is RemedyDisableConsole in t, audited as the console's
-// Disable is. An actor may not disable its own console account that way.
+// Disable is, and like it revoking the admin API tokens the account made
+// (lifecycle.Tx.RevokeTokensOfMaker). An actor may not disable its own
+// console account that way.
 func disableConsole(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, f Finding, why string, now time.Time) (string, error) {
 	ops := t.Ops()
 	acct, err := ops.GetConsoleAccount(ctx, f.consoleID)
@@ -254,6 +260,9 @@ func disableConsole(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, f F
 	err = t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: "console.account_disable", Subject: "console:" + acct.ID,
 		Detail: map[string]any{"name": acct.Name, "role": acct.Role, "sessionsEnded": n, "reason": why}})
 	if err != nil {
+		return "", err
+	}
+	if err := t.RevokeTokensOfMaker(ctx, a, acct, now); err != nil {
 		return "", err
 	}
 	return "done", nil

@@ -15,14 +15,16 @@ import (
 // TestTokenOfInactiveMakerFindings: a token made on the console stands for
 // the console account that made it (store.Token.CreatedBy). When that
 // account is disabled (its admin left) or gone, or its hub user is
-// disabled or deleted, the token keeps working, since revoking it could
-// stop provisioning for everyone: it is a finding instead, about every
-// such token that still works, until someone else rotates it or it is
-// revoked. A CLI-made token (no maker), an expired one and a revoked one
-// are none. The hub cannot rotate a token for the admin (the new secret
-// must be shown to a person and given to the identity provider), so the
-// finding has no one-click remediation: Remediate answers ErrConflict and
-// leaves the token alone.
+// disabled or deleted, a SCIM or metrics token keeps working, since
+// revoking a SCIM token could stop provisioning for everyone: it is a
+// finding instead, about every such token that still works, until someone
+// else rotates it or it is revoked. An admin token is revoked with its
+// maker's account (the leaver path disables it), and so is no finding. A
+// CLI-made token (no maker), an expired one and a revoked one are none.
+// The hub cannot rotate a token for the admin (the new secret must be
+// shown to a person and given to the identity provider), so the finding
+// has no one-click remediation: Remediate answers ErrConflict and leaves
+// the token alone.
 func TestTokenOfInactiveMakerFindings(t *testing.T) {
 	e := newEnv(t, t0)
 	ctx := context.Background()
@@ -56,8 +58,11 @@ func TestTokenOfInactiveMakerFindings(t *testing.T) {
 	year := t0.Add(365 * day)
 	scim := mint("okta-prod", store.ScopeSCIM, "acct-ann", year)
 	admin := mint("ann-script", store.ScopeAdmin, "acct-ann", year)
+	// ann's metrics token, which she rotates below: it keeps working
+	// when she leaves, as a SCIM token does.
+	mon := mint("ann-prometheus", store.ScopeMetrics, "acct-ann", year)
 	cli := mint("entra", store.ScopeSCIM, "", year)
-	expiring := mint("ann-tmp", store.ScopeAdmin, "acct-ann", t0.Add(12*time.Hour))
+	expiring := mint("ann-tmp", store.ScopeMetrics, "acct-ann", t0.Add(12*time.Hour))
 	revoked := mint("ann-old", store.ScopeAdmin, "acct-ann", year)
 	if _, err := e.st.UpdateToken(ctx, revoked.ID, func(old store.Token) (store.Token, error) {
 		old.Revoked = t0.Add(time.Hour)
@@ -69,7 +74,7 @@ func TestTokenOfInactiveMakerFindings(t *testing.T) {
 	ghost := mint("restored", store.ScopeAdmin, "acct-gone", year) // its maker's account is not in the store
 	// Before ann rotated it: ann's own successor is hers too.
 	e.at(t0.Add(time.Hour))
-	rot, err := token.RotateBy(ctx, e.st, admin.ID, "acct-ann", e.clock.Now(), 24*time.Hour, year)
+	rot, err := token.RotateBy(ctx, e.st, mon.ID, "acct-ann", e.clock.Now(), 24*time.Hour, year)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +103,10 @@ func TestTokenOfInactiveMakerFindings(t *testing.T) {
 	if a, err := e.st.GetConsoleAccount(ctx, "acct-ann"); err != nil || a.Disabled.IsZero() {
 		t.Fatalf("ann's console account after ann left: %+v, %v; want disabled", a, err)
 	}
+	// Her admin token went with her account.
+	if tok, err := e.st.GetToken(ctx, admin.ID); err != nil || !tok.Revoked.Equal(left) {
+		t.Errorf("ann's admin token after ann left: %+v, %v; want revoked when she left", tok, err)
+	}
 	e.at(t0.Add(day))
 	got := tokenFindings()
 	want := []string{scim.ID, rot.New.ID, ghost.ID}
@@ -107,8 +116,8 @@ func TestTokenOfInactiveMakerFindings(t *testing.T) {
 		}
 	}
 	if len(got) != len(want) {
-		t.Errorf("token findings about %v, want %v (not the CLI's %s, the revoked %s, the expired %s, bo's %s, nor %s, which ann rotated and whose overlap runs out)",
-			consoleKeys(got), want, cli.ID, revoked.ID, expiring.ID, bos.ID, admin.ID)
+		t.Errorf("token findings about %v, want %v (not the CLI's %s, the revoked %s, the admin token %s revoked with ann's account, the expired %s, bo's %s, nor %s, which ann rotated and whose overlap runs out)",
+			consoleKeys(got), want, cli.ID, revoked.ID, admin.ID, expiring.ID, bos.ID, mon.ID)
 	}
 	f := got[scim.ID]
 	if f.Kind != governance.KindOrphaned || f.UserID != ann.ID || f.User != "ann" || f.Remediation != governance.RemedyNone ||
@@ -148,7 +157,7 @@ func TestTokenOfInactiveMakerFindings(t *testing.T) {
 	if _, err := token.RotateBy(ctx, e.st, scim.ID, "acct-root", e.clock.Now(), 24*time.Hour, year); err != nil {
 		t.Fatal(err)
 	}
-	// ann's successor of her admin token, and the ghost token, are
+	// ann's successor of her metrics token, and the ghost token, are
 	// revoked.
 	for _, id := range []string{rot.New.ID, ghost.ID} {
 		if _, err := e.st.UpdateToken(ctx, id, func(old store.Token) (store.Token, error) {
@@ -161,8 +170,8 @@ func TestTokenOfInactiveMakerFindings(t *testing.T) {
 	// ann's first token worked on for the overlap only because its
 	// successor did: with the successor revoked, it is a finding again
 	// until the overlap ends (t0+25h).
-	if got := tokenFindings(); len(got) != 1 || got[admin.ID].ID == "" {
-		t.Errorf("token findings after the rotation and the revocations: %v, want only %s's (its successor revoked, it works on)", consoleKeys(got), admin.ID)
+	if got := tokenFindings(); len(got) != 1 || got[mon.ID].ID == "" {
+		t.Errorf("token findings after the rotation and the revocations: %v, want only %s's (its successor revoked, it works on)", consoleKeys(got), mon.ID)
 	}
 	e.at(t0.Add(25 * time.Hour))
 	if got := tokenFindings(); len(got) != 0 {
@@ -176,7 +185,9 @@ func TestTokenOfInactiveMakerFindings(t *testing.T) {
 // account that was disabled with its hub user active (a dormant account)
 // made tokens nobody answers for any more either; so did an account
 // linked to no hub user while a hub user of its name is disabled, which
-// the console and the leaver path take for that user's.
+// the console and the leaver path take for that user's. The tokens are
+// SCIM tokens: an admin token is revoked when its maker's account is
+// disabled (the leaver path disables cy's and ed's), and is no finding.
 func TestTokenOfInactiveMakerUser(t *testing.T) {
 	e := newEnv(t, t0)
 	ctx := context.Background()
@@ -193,7 +204,7 @@ func TestTokenOfInactiveMakerUser(t *testing.T) {
 	}
 	mint := func(name, by string) store.Token {
 		t.Helper()
-		_, tok, err := token.NewExpiring(name, store.ScopeAdmin, t0, t0.Add(365*24*time.Hour))
+		_, tok, err := token.NewExpiring(name, store.ScopeSCIM, t0, t0.Add(365*24*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -203,7 +214,7 @@ func TestTokenOfInactiveMakerUser(t *testing.T) {
 		}
 		return tok
 	}
-	cys, dis := mint("cy-script", "acct-cy"), mint("di-script", "acct-di")
+	cys, dis := mint("cy-scim", "acct-cy"), mint("di-scim", "acct-di")
 	// An account the link migration could not place: linked to no hub
 	// user, taken for ed's while ed is disabled.
 	ed := e.user("ed", []string{"north"}, nil)
@@ -211,7 +222,7 @@ func TestTokenOfInactiveMakerUser(t *testing.T) {
 		WebAuthnID: []byte("handle-ed"), CreatedBy: "test", Created: t0, Modified: t0}); err != nil {
 		t.Fatal(err)
 	}
-	eds := mint("ed-script", "acct-ed")
+	eds := mint("ed-scim", "acct-ed")
 
 	// cy is deleted, and her account is enabled again; di's account is
 	// disabled while di stays.

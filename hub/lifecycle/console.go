@@ -2,9 +2,11 @@ package lifecycle
 
 import (
 	"context"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
 )
 
 // A leaver loses the web console too. Console accounts are not SCIM users
@@ -13,7 +15,8 @@ import (
 // access or extending shifts from a browser: access ends everywhere at
 // once. A console account is linked to its hub user by the user's ID
 // (store.ConsoleAccount.UserID), so the leaver path disables the accounts
-// linked to the user in its own transaction.
+// linked to the user in its own transaction, and with them revokes the
+// admin API tokens they made (revokeTokensOfMaker).
 //
 // A re-hire (active=true again) does not enable them: console access is
 // an admin's decision, made again with the console's Enable or
@@ -34,6 +37,8 @@ import (
 const (
 	actionConsoleAccountDisable = "console.account_disable" // as the console's own Disable audits it
 	actionConsoleAccountLink    = "console.account_link"
+	actionTokenRevoke           = "token.revoke" // as the console's Revoke and token revoke audit it
+	subjectTokenPrefix          = "token:"
 	subjectConsolePrefix        = "console:"
 	reasonUserDeprovisioned     = "user deprovisioned"
 	reasonUserCreated           = "user created"
@@ -45,7 +50,9 @@ const (
 // sessions, as the console's Disable does (store.DisableConsoleAccount),
 // each audited as a console.account_disable by a with reason "user
 // deprovisioned"; why is the deprovisioning's own reason (user
-// deactivated, end date reached, user deleted, ...).
+// deactivated, end date reached, user deleted, ...). The admin API tokens
+// each account made are revoked with it (revokeTokensOfMaker), for c to
+// have the token verifier forget them after the commit.
 //
 // It disables too the accounts linked to nobody whose name is u's userName
 // (store.FoldName; detail "linked": false). Such an account exists only
@@ -59,7 +66,7 @@ const (
 //
 // The store returns just those accounts (the linked ones first), in one
 // indexed query: the leaver path does not read every console account.
-func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, a Actor, u store.User, why string) error {
+func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, why string) error {
 	accounts, err := tx.ListConsoleAccountsOfUserOrName(ctx, u.ID, u.UserName)
 	if err != nil {
 		return err
@@ -89,8 +96,43 @@ func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, a Act
 		}
 		e.log.Info("console account disabled: "+reasonUserDeprovisioned, "account", acct.Name, "role", acct.Role,
 			"user", u.ID, "sessionsEnded", n, "actor", a.Name)
+		if err := e.revokeTokensOfMaker(ctx, tx, c, a, acct, now); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// revokeTokensOfMaker revokes, inside tx, the admin API tokens console
+// account acct made (token.RevokeOfDisabledMaker), which its disabling
+// stops as it ends the account's console sessions; each is audited as a
+// token.revoke by a, with the reason, and noted in c for
+// Config.TokenRevoked. SCIM and metrics tokens stay working (see
+// token.RevokeOfDisabledMaker).
+func (e *Engine) revokeTokensOfMaker(ctx context.Context, tx store.Ops, c *change, a Actor, acct store.ConsoleAccount, now time.Time) error {
+	ts, err := token.RevokeOfDisabledMaker(ctx, tx, acct.ID, now)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		c.tokens = append(c.tokens, t.ID)
+		if _, err := e.audit.Append(ctx, tx, audit.Entry{
+			Actor: a.Name, System: a.System, Action: actionTokenRevoke, Subject: subjectTokenPrefix + t.ID,
+			Detail: token.RevokeAuditDetail(t),
+		}); err != nil {
+			return err
+		}
+		e.log.Info("API token revoked: "+token.ReasonMakerDisabled, "token_id", t.ID, "token_name", t.Name, "account", acct.Name, "actor", a.Name)
+	}
+	return nil
+}
+
+// RevokeTokensOfMaker is revokeTokensOfMaker in t, for a console account
+// disabled in t by another path (a governance remediation): the admin
+// API tokens it made are revoked and audited by a, and forgotten by the
+// token verifier once t is over.
+func (t *Tx) RevokeTokensOfMaker(ctx context.Context, a Actor, acct store.ConsoleAccount, now time.Time) error {
+	return t.e.revokeTokensOfMaker(ctx, t.tx, t.c, a, acct, now)
 }
 
 // linkConsoleAccounts links, inside tx, the console accounts linked to no

@@ -124,6 +124,13 @@ type Config struct {
 	// profile allows (0: no bound of its own), which bounds a session's
 	// expiry when a change moves it. Nil: no kiosk sets a bound.
 	DeviceMaxSession func(profile string) time.Duration
+	// TokenRevoked is called with the ID of each API token a change
+	// revoked (an admin token of a console account the change disabled:
+	// see console.go) once the change's transaction is over, so that what
+	// verifies bearer tokens in this process (token.Verifier.Forget)
+	// refuses it from the next request instead of after its cache time.
+	// Nil: nothing to tell (the offline CLI).
+	TokenRevoked func(id string)
 }
 
 // Wave is the early pushes of one change. Push sends revocations to their
@@ -147,6 +154,9 @@ type Engine struct {
 	newWave  func() Wave
 	onExpiry func([]ExpiryChange)
 	maxOn    func(profile string) time.Duration
+
+	tokenRevoked func(id string) // Config.TokenRevoked
+
 	// pol is the login policy in force (policy.go): swapped whole, read
 	// without locks on every login.
 	pol atomic.Pointer[Policy]
@@ -161,7 +171,8 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil || cfg.Audit == nil {
 		return nil, errors.New("lifecycle: Store and Audit are required")
 	}
-	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke, newWave: cfg.NewWave, onExpiry: cfg.OnExpiry, maxOn: cfg.DeviceMaxSession}
+	e := &Engine{st: cfg.Store, audit: cfg.Audit, now: cfg.Now, log: cfg.Logger, onRevoke: cfg.OnRevoke, newWave: cfg.NewWave, onExpiry: cfg.OnExpiry, maxOn: cfg.DeviceMaxSession,
+		tokenRevoked: cfg.TokenRevoked}
 	rules := cfg.Rules
 	if rules.Roles == nil {
 		rules = policy.DefaultRules()
@@ -175,6 +186,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if e.onRevoke == nil {
 		e.onRevoke = func([]store.Revocation) {}
+	}
+	if e.tokenRevoked == nil {
+		e.tokenRevoked = func(string) {}
 	}
 	return e, nil
 }
@@ -214,6 +228,9 @@ type change struct {
 	// commit (removeRole's early push); run does not push them again.
 	pushed map[string]bool
 	wave   Wave // the early pushes, with Config.NewWave
+	// tokens are the API tokens the change revoked, for
+	// Config.TokenRevoked once the transaction is over.
+	tokens []string
 }
 
 // pushEarly sends rs before the change commits (removeRole).
@@ -249,6 +266,12 @@ func (e *Engine) run(ctx context.Context, fn func(tx store.Ops, c *change) error
 		return fn(tx, &c)
 	})
 	c.endWave()
+	// Even after an error, as the console's Revoke does: the commit may
+	// have happened, and forgetting a token that still works only costs
+	// a store read.
+	for _, id := range c.tokens {
+		e.tokenRevoked(id)
+	}
 	if err != nil {
 		if len(c.pushed) > 0 {
 			e.log.Warn("kiosks were signed out by a change that did not commit; the caller gets the error to retry",
@@ -488,7 +511,7 @@ func (e *Engine) DeleteUserIf(ctx context.Context, a Actor, id string, check fun
 			// left standing by the delete. (It has no live sessions or
 			// credentials: a disabled user can neither sign in nor
 			// enroll.)
-			if err := e.disableConsoleAccounts(ctx, tx, a, u, reasonUserDeleted); err != nil {
+			if err := e.disableConsoleAccounts(ctx, tx, c, a, u, reasonUserDeleted); err != nil {
 				return err
 			}
 		}
@@ -597,7 +620,7 @@ func (e *Engine) strip(ctx context.Context, tx store.Ops, c *change, a Actor, u 
 		return u, err
 	}
 	e.log.Info("user deprovisioned", "user", u.ID, "reason", why, "sessions", len(sessions), "actor", a.Name)
-	return u, e.disableConsoleAccounts(ctx, tx, a, u, why)
+	return u, e.disableConsoleAccounts(ctx, tx, c, a, u, why)
 }
 
 // removeSites records the loss of each removed site and ends live sessions

@@ -1,0 +1,63 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// ReasonMakerDisabled is the reason a token.revoke audit record gives for
+// a token revoked because the console account that made it was disabled
+// (RevokeOfDisabledMaker).
+const ReasonMakerDisabled = "its maker's console account was disabled"
+
+// RevokeOfDisabledMaker revokes, inside tx and at now, the admin-scope
+// tokens that console account accountID made (store.Token.CreatedBy) and
+// that still work (neither revoked nor expired), and returns them. Every
+// path that disables a console account calls it in the transaction that
+// disables it, records a token.revoke for each token returned
+// (RevokeAuditDetail), and, in a process that verifies tokens, calls
+// Verifier.Forget for each once the transaction is over, so that the
+// token is refused from the next request on.
+//
+// An admin token is its maker's hands on the JSON API (grants,
+// sign-outs, enrollments, review decisions): it goes with its maker, as
+// the maker's console sessions do. SCIM and metrics tokens are left
+// working: a SCIM token's revocation would stop provisioning, leavers
+// included, for everyone, and a metrics token reads counts only; both are
+// reported as orphaned/token_of_inactive_maker until someone rotates or
+// revokes them. Enabling the account again does not bring its revoked
+// tokens back: a revocation is final, and the account makes new ones.
+func RevokeOfDisabledMaker(ctx context.Context, tx store.TokenOps, accountID string, now time.Time) ([]store.Token, error) {
+	if accountID == "" {
+		return nil, nil // "" is the CLI operator, who is no console account
+	}
+	ts, err := tx.ListTokens(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tokens of console account %s: %w", accountID, err)
+	}
+	now = now.UTC()
+	var out []store.Token
+	for _, t := range ts {
+		if t.CreatedBy != accountID || t.Scope != store.ScopeAdmin || !t.Revoked.IsZero() || Expired(t, now) {
+			continue
+		}
+		r, err := tx.UpdateToken(ctx, t.ID, func(old store.Token) (store.Token, error) {
+			old.Revoked = now
+			return old, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("revoke token %s of console account %s: %w", t.ID, accountID, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// RevokeAuditDetail is the detail of the token.revoke record of t, revoked
+// by RevokeOfDisabledMaker: what an admin's Revoke records, and why.
+func RevokeAuditDetail(t store.Token) map[string]string {
+	return map[string]string{"name": t.Name, "scope": t.Scope, "reason": ReasonMakerDisabled, "madeBy": t.CreatedBy}
+}
