@@ -151,6 +151,9 @@ func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer)
 	// own access any more than the account's session may.
 	t.CreatedBy = v.account.ID
 	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		if err := makerLiveIn(r.Context(), tx, v); err != nil {
+			return err
+		}
 		if _, err := tx.CreateToken(r.Context(), t); err != nil {
 			return err
 		}
@@ -183,6 +186,9 @@ func (c *Console) tokenRotate(w http.ResponseWriter, r *http.Request, v *viewer)
 	}
 	var rot token.Rotation
 	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		if err := makerLiveIn(r.Context(), tx, v); err != nil {
+			return err
+		}
 		var err error
 		if rot, err = token.RotateBy(r.Context(), tx, id, v.account.ID, now, overlap, expires); err != nil {
 			return err
@@ -199,6 +205,18 @@ func (c *Console) tokenRotate(w http.ResponseWriter, r *http.Request, v *viewer)
 		return err
 	}
 	return c.renderTokens(w, r, v, http.StatusCreated, &newToken{Plain: rot.Plain, Token: rot.New, Expires: token.Within(rot.New.Expires.Sub(now))}, &rot.Old)
+}
+
+// makerLiveIn refuses (errAccountStopped), inside the transaction that
+// makes a token for viewer v (tokenCreate, tokenRotate), an account that
+// was disabled, or whose hub user left, after its session was checked.
+// Disabling an account revokes the admin tokens it made in the disabling
+// transaction (token.RevokeOfDisabledMaker): a token made after that
+// commit would be a working admin token of a disabled maker, shown to the
+// very person disabled, and nothing would revoke it.
+func makerLiveIn(ctx context.Context, tx store.Ops, v *viewer) error {
+	_, err := sessionSelfIn(v.account.ID)(ctx, tx)
+	return err
 }
 
 func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, v *viewer) error {
