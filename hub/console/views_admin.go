@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -1011,6 +1012,13 @@ func (c *Console) signinNext(next string) string {
 	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" {
+		return ""
+	}
+	// Dot segments (%2e is a dot to browsers, and u.Path is unescaped)
+	// must not climb out of /console/: the page would send the browser
+	// elsewhere on the hub, to the JSON API, say, which no other site may
+	// make it open (APIActor).
+	if p := path.Clean(u.Path); p != "/console" && !strings.HasPrefix(p, "/console/") {
 		return ""
 	}
 	// The path unescaped: the hub matches routes on unescaped segments
