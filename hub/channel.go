@@ -66,7 +66,10 @@ func deviceActor(deviceID string) lifecycle.Actor {
 	return lifecycle.Actor{Name: "device:" + deviceID, System: "agent"}
 }
 
-var _ push.Admitter = (*channel)(nil)
+var (
+	_ push.Admitter = (*channel)(nil)
+	_ push.Leaver   = (*channel)(nil)
+)
 
 // Admit refuses, before the connection replaces the kiosk's channel
 // (push.Admitter), a hello that Hello would refuse for the kiosk's record
@@ -938,13 +941,21 @@ func (c *channel) Acked(deviceID string, p push.Push, at time.Time) {
 	}
 }
 
+// Leaving marks when a kiosk was last seen as its channel ends, before
+// the channel leaves the registry (push.Leaver): marked in Disconnected,
+// after, a scrape in between found the kiosk neither connected nor
+// recently seen, and counted it away since its stored time, maybe days
+// ago. A channel a newer one replaced is marked too, which is as true.
+func (c *channel) Leaving(deviceID string) {
+	c.s.seen.mark(deviceID, c.s.cfg.Now())
+}
+
 // Disconnected notes that a kiosk went away.
 func (c *channel) Disconnected(deviceID string) {
 	if w := c.wave.Load(); w != nil {
 		w.settleDevice(deviceID)
 	}
 	c.devices.Delete(deviceID)
-	c.s.seen.mark(deviceID, c.s.cfg.Now())
 	c.s.cfg.Logger.Debug("kiosk disconnected", "device", deviceID)
 }
 

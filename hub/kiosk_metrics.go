@@ -3,7 +3,6 @@ package hub
 import (
 	"context"
 	"log/slog"
-	"maps"
 	"sync"
 	"time"
 
@@ -66,16 +65,16 @@ func (*kioskCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *kioskCollector) Collect(ch chan<- prometheus.Metric) {
 	// A kiosk that left since the last flush of last-seen times has its
 	// stored time from when its channel opened, maybe days ago: its
-	// sighting in memory says when it really left. It is taken before
-	// the store is read, so that a flush in between is (but for the
-	// flush's own write) in one or the other; a kiosk counted away for
-	// too long by a scrape in that instant is counted right by the next,
-	// and the alerts on these wait minutes (for:) before firing.
-	c.seen.mu.Lock()
-	pending := maps.Clone(c.seen.pending)
-	c.seen.mu.Unlock()
+	// sighting in memory says when it really left. The reads go in the
+	// order the kiosk's leaving is written in, backwards: a channel's
+	// sighting is marked before it leaves the registry (channel.Leaving),
+	// and kept in memory until the store has it (flushSeen). So the open
+	// channels are read first, then the sightings, then the store: a
+	// kiosk not among the first is in one of the others.
+	connected := c.connected()
+	pending := c.seen.snapshot()
 	now := c.now()
-	q := store.DeviceCountQuery{Now: now, Over: make([]time.Duration, len(kioskOfflineOver)), Connected: c.connected(), Seen: pending}
+	q := store.DeviceCountQuery{Now: now, Over: make([]time.Duration, len(kioskOfflineOver)), Connected: connected, Seen: pending}
 	for i, o := range kioskOfflineOver {
 		q.Over[i] = o.d
 	}

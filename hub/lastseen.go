@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 )
@@ -15,9 +16,20 @@ const seenFlushEvery = 2 * time.Second
 // lastSeen collects when each kiosk was last seen: when its channel opened
 // and when it closed. While a channel is open the console shows the kiosk
 // online; the stored time says when it was last there after it left.
+//
+// A sighting stays in memory until the write that stores it has
+// committed: pending holds those not being written, writing those of the
+// write under way. A reader that takes a snapshot and then reads the store
+// finds each sighting in one or the other; were the batch let go of when
+// the write began, a kiosk that had just left would look away since its
+// stored time (when its channel opened, maybe days ago) for as long as
+// the write took.
 type lastSeen struct {
 	mu      sync.Mutex
 	pending map[string]time.Time
+	writing map[string]time.Time // nil but during a flush
+
+	flushMu sync.Mutex // one flush at a time: shutdown's may meet the ticker's
 }
 
 func (l *lastSeen) mark(deviceID string, at time.Time) {
@@ -31,21 +43,56 @@ func (l *lastSeen) mark(deviceID string, at time.Time) {
 	}
 }
 
-// flush writes what was collected. On failure the sightings are kept for
-// the next flush (a newer one for the same kiosk wins).
+// snapshot returns a copy of the sightings not yet in the store, the
+// later of the two where a kiosk has one pending and one being written.
+// Take it before reading the store.
+func (l *lastSeen) snapshot() map[string]time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := maps.Clone(l.pending)
+	if out == nil {
+		out = make(map[string]time.Time, len(l.writing))
+	}
+	for id, at := range l.writing {
+		if at.After(out[id]) {
+			out[id] = at
+		}
+	}
+	return out
+}
+
+// flush writes what was collected. The batch is set aside, not copied,
+// so that a storm's hellos marking meanwhile wait for no more than a swap;
+// it is dropped once written. On failure the sightings are kept for the
+// next flush (a newer one for the same kiosk wins).
 func (s *Server) flushSeen(ctx context.Context) {
 	l := &s.seen
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	batch := l.pending
-	l.pending = nil
+	l.pending, l.writing = nil, batch
 	l.mu.Unlock()
 	if len(batch) == 0 {
 		return
 	}
-	if err := s.st.TouchDevices(ctx, batch); err != nil {
+	err := s.st.TouchDevices(ctx, batch)
+	if err != nil {
 		s.cfg.Logger.Warn("record kiosks' last-seen times", "kiosks", len(batch), "err", err)
-		for id, at := range batch {
-			l.mark(id, at)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.writing = nil
+	if err == nil {
+		return
+	}
+	if l.pending == nil {
+		l.pending = batch
+		return
+	}
+	for id, at := range batch {
+		if at.After(l.pending[id]) {
+			l.pending[id] = at
 		}
 	}
 }

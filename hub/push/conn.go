@@ -210,6 +210,7 @@ func (h *Hub) serve(ctx context.Context, deviceID string, accepted uint64, ws *w
 	defer func() {
 		c.cancel()
 		c.workers.Wait()
+		h.callLeaving(deviceID)
 		if h.unregister(c) {
 			h.callDisconnected(deviceID)
 		}
