@@ -13,17 +13,27 @@ import (
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
 )
 
-// TestAPISessionOfDisabledAccountRefusedInTransaction: the console admin
-// kim calls the JSON API with its signed-in session to grant bob a role,
-// extend bob's shift and keep an access-review item about bob. Each
-// request passed the session check; then, as its deciding transaction
-// begins, an admin disables kim's account (selfRace's store, armed with the
-// disable instead of the rename). Each is answered 403 saying why, as kim's
-// console session is: Console.Decider's Self refuses the disabled account
-// inside the transaction (sessionSelfIn). Nothing is stored or audited.
-func TestAPISessionOfDisabledAccountRefusedInTransaction(t *testing.T) {
+// TestAPIOfDisabledAccountRefusedInTransaction: the console admin kim
+// calls the JSON API, with its signed-in session or with an admin token it
+// made on the console, to grant bob a role, extend bob's shift and keep an
+// access-review item about bob. Each request passed the session or token
+// check; then, as its deciding transaction begins, kim's account is
+// disabled (selfRace's store, armed with the disable instead of the
+// rename). Each is answered 403 saying why, as kim's console session is:
+// Console.Decider's and AccountDecider's Self refuse the disabled account
+// inside the transaction (sessionSelfIn). Disabling the account revokes
+// the token, but these requests are past the token check. Nothing is
+// stored or audited.
+func TestAPIOfDisabledAccountRefusedInTransaction(t *testing.T) {
+	for _, via := range []string{"session", "token"} {
+		t.Run(via, func(t *testing.T) { testAPIOfDisabledAccount(t, via) })
+	}
+}
+
+func testAPIOfDisabledAccount(t *testing.T, via string) {
 	ctx := t.Context()
 	r := newSelfRace(t, func(now time.Time) []store.Shift {
 		return []store.Shift{{Start: now.Add(-2 * time.Hour), End: now.Add(30 * time.Minute)}}
@@ -41,6 +51,18 @@ func TestAPISessionOfDisabledAccountRefusedInTransaction(t *testing.T) {
 	if _, err := r.db.CreateCampaign(ctx, store.Campaign{ID: "camp", Name: "Q", Due: r.now.Add(14 * 24 * time.Hour), Created: r.now, CreatedBy: "test"},
 		[]store.ReviewItem{item}); err != nil {
 		t.Fatal(err)
+	}
+	actor := lifecycle.Actor{Name: "console:kim", System: "console"}
+	if via == "token" {
+		_, tok, err := token.New("kim-scripts", store.ScopeAdmin, r.now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok.CreatedBy = "acct-kim"
+		if tok, err = r.db.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		actor = lifecycle.Actor{Name: token.Actor(tok), System: "api"}
 	}
 	audited := func(action string) int {
 		t.Helper()
@@ -94,7 +116,7 @@ func TestAPISessionOfDisabledAccountRefusedInTransaction(t *testing.T) {
 			req.SetPathValue("item", item.ID)
 			w := httptest.NewRecorder()
 			// As s.admin renders a handler's error.
-			if err := tc.handler(w, req, lifecycle.Actor{Name: "console:kim", System: "console"}); err != nil {
+			if err := tc.handler(w, req, actor); err != nil {
 				r.s.writeAPIError(w, req, err)
 			}
 			r.st.mu.Lock()
