@@ -140,14 +140,7 @@ func TestStrayKeyTempOfARunningProcessKept(t *testing.T) {
 	dir := t.TempDir()
 	// The other process, between writing its key beside audit.key and
 	// linking it into place.
-	d, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	d := holdDirLock(t, dir)
 	theirs := bytes.Repeat([]byte{9}, 32)
 	tmp := writeKeyFile(t, dir, strayTemp, theirs, 0o600)
 
@@ -262,4 +255,20 @@ func TestDamagedKeyDeletedWhileWaiting(t *testing.T) {
 	if err != nil || !bytes.Equal(onDisk, r.key) || len(r.key) != 32 {
 		t.Fatalf("key file %x (%v), key %x: want the key made", onDisk, err, r.key)
 	}
+}
+
+// holdDirLock takes the data directory's flock, as a process making a
+// key holds it; closing the returned file (or the test's end) releases
+// it.
+func holdDirLock(t *testing.T, dir string) *os.File {
+	t.Helper()
+	d, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

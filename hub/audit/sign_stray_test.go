@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -164,14 +163,7 @@ func TestStraySignKeyTempOfARunningProcessKept(t *testing.T) {
 	dir := t.TempDir()
 	// The other process, between writing its key beside audit-sign.key
 	// and linking it into place.
-	d, err := os.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := syscall.Flock(int(d.Fd()), syscall.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
+	d := holdDirLock(t, dir)
 	theirs := signKeyPEM(t, 9)
 	tmp := writeKeyFile(t, dir, straySignTemp, theirs, 0o600)
 
