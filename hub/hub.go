@@ -281,6 +281,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	warnUnproven(s.profiles, roots, md, cfg.DataDir, cfg.Logger)
+	// Before WarnAtStart, which would otherwise ask for the rotation of
+	// tokens revoked here.
+	if err := s.revokeTokensOfDisabledMakers(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("revoke admin API tokens of disabled console accounts: %w", err)
+	}
 	if err := token.WarnAtStart(ctx, st, cfg.Now(), cfg.Logger); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("check API tokens: %w", err)

@@ -34,14 +34,50 @@ func RevokeOfDisabledMaker(ctx context.Context, tx store.TokenOps, accountID str
 	if accountID == "" {
 		return nil, nil // "" is the CLI operator, who is no console account
 	}
-	ts, err := tx.ListTokens(ctx)
+	ts, err := revokeAdminOf(ctx, tx, func(by string) bool { return by == accountID }, now)
 	if err != nil {
 		return nil, fmt.Errorf("tokens of console account %s: %w", accountID, err)
+	}
+	return ts, nil
+}
+
+// ReasonMakerGone is the reason a token.revoke audit record gives for an
+// admin token revoked because the console account that made it is no
+// longer in the store (RevokeOfDisabledMakers).
+const ReasonMakerGone = "its maker's console account no longer exists"
+
+// RevokeOfDisabledMakers is RevokeOfDisabledMaker for every console
+// account at once, in one read of the tokens: it revokes, inside tx and
+// at now, the admin-scope tokens that still work and whose maker
+// (store.Token.CreatedBy) stopped reports true for, and returns them. A
+// token the CLI made (no maker) is never passed to stopped.
+//
+// It is for the hub's start (hub.New), which applies the rule to the
+// accounts disabled before every disable path revoked their admin
+// tokens: stopped is true for a disabled account, and for one the store
+// no longer has, which orphaned/token_of_inactive_maker takes for gone
+// as it takes a disabled one. The caller records a token.revoke for each
+// token returned, as RevokeOfDisabledMaker's callers do.
+func RevokeOfDisabledMakers(ctx context.Context, tx store.TokenOps, stopped func(accountID string) bool, now time.Time) ([]store.Token, error) {
+	ts, err := revokeAdminOf(ctx, tx, stopped, now)
+	if err != nil {
+		return nil, fmt.Errorf("tokens of disabled console accounts: %w", err)
+	}
+	return ts, nil
+}
+
+// revokeAdminOf revokes, inside tx and at now, the admin tokens that
+// still work (neither revoked nor expired) made by a console account
+// (CreatedBy not "") that of reports true for, and returns them.
+func revokeAdminOf(ctx context.Context, tx store.TokenOps, of func(accountID string) bool, now time.Time) ([]store.Token, error) {
+	ts, err := tx.ListTokens(ctx)
+	if err != nil {
+		return nil, err
 	}
 	now = now.UTC()
 	var out []store.Token
 	for _, t := range ts {
-		if t.CreatedBy != accountID || t.Scope != store.ScopeAdmin || !t.Revoked.IsZero() || Expired(t, now) {
+		if t.CreatedBy == "" || t.Scope != store.ScopeAdmin || !t.Revoked.IsZero() || Expired(t, now) || !of(t.CreatedBy) {
 			continue
 		}
 		r, err := tx.UpdateToken(ctx, t.ID, func(old store.Token) (store.Token, error) {
@@ -49,7 +85,7 @@ func RevokeOfDisabledMaker(ctx context.Context, tx store.TokenOps, accountID str
 			return old, nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("revoke token %s of console account %s: %w", t.ID, accountID, err)
+			return nil, fmt.Errorf("revoke token %s: %w", t.ID, err)
 		}
 		out = append(out, r)
 	}

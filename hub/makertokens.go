@@ -1,0 +1,86 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
+)
+
+// startActor is the hub itself, for what it changes when it starts.
+var startActor = lifecycle.Actor{Name: "hub", System: "config"}
+
+// revokeTokensOfDisabledMakers applies at start the rule that an admin API
+// token goes with the console account that made it
+// (token.RevokeOfDisabledMaker): every path that disables an account
+// revokes its admin tokens, but an account disabled before the hub did so
+// kept them working, and nothing would revoke them later (the leaver path
+// skips an account already disabled). In one transaction, it revokes the
+// admin tokens that still work whose maker is disabled, or is gone from
+// the store (orphaned/token_of_inactive_maker takes a gone maker for one
+// that no longer answers for its tokens, as a disabled one), each audited
+// as a token.revoke by the hub with the reason and "atStart", and logs
+// them at warn by ID and name. SCIM and metrics tokens stay working, as
+// when an account is disabled. A second start finds nothing to do.
+func (s *Server) revokeTokensOfDisabledMakers(ctx context.Context) error {
+	type revoked struct {
+		tok  store.Token
+		gone bool
+	}
+	var done []revoked
+	err := s.st.InTx(ctx, func(tx store.Ops) error {
+		accounts, err := tx.ListConsoleAccounts(ctx)
+		if err != nil {
+			return fmt.Errorf("console accounts: %w", err)
+		}
+		disabled := make(map[string]bool, len(accounts))
+		for _, a := range accounts {
+			disabled[a.ID] = !a.Disabled.IsZero()
+		}
+		ts, err := token.RevokeOfDisabledMakers(ctx, tx, func(id string) bool {
+			d, known := disabled[id]
+			return d || !known
+		}, s.cfg.Now())
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			_, known := disabled[t.CreatedBy]
+			detail := token.RevokeAuditDetail(t)
+			detail["atStart"] = "true"
+			if !known {
+				detail["reason"] = token.ReasonMakerGone
+			}
+			if _, err := s.audit.Append(ctx, tx, auditEntry(startActor, "token.revoke", "token:"+t.ID, detail)); err != nil {
+				return err
+			}
+			done = append(done, revoked{t, !known})
+		}
+		return nil
+	})
+	// Even after an error, as the console's Revoke does: the commit may
+	// have happened, and forgetting a token that still works only costs a
+	// store read.
+	for _, r := range done {
+		s.verifier.Forget(r.tok.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if len(done) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(done))
+	for _, r := range done {
+		why := "disabled"
+		if r.gone {
+			why = "gone"
+		}
+		names = append(names, r.tok.ID+" ("+r.tok.Name+", maker console account "+r.tok.CreatedBy+" "+why+")")
+	}
+	s.cfg.Logger.Warn("admin API tokens revoked at start: the console accounts that made them were disabled (or are gone) before the hub revoked an account's admin tokens with it; their users need new ones made by an enabled account",
+		"count", len(names), "tokens", names)
+	return nil
+}
