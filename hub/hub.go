@@ -357,6 +357,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
 		ArmEnrollment: s.armEnrollment,
 		KioskOnline:   s.push.Connected, DisableDevice: s.disableDevice, TokenRevoked: s.verifier.Forget,
+		KioskConnected: s.push.ConnectedIDs, KioskSeen: s.seen.snapshot,
 		Profiles: s.profiles, Metrics: cfg.ConsoleMetrics, Governance: s.gov, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	if err != nil {

@@ -107,6 +107,17 @@ type Config struct {
 	ArmEnrollment func(ctx context.Context, a lifecycle.Actor, userName, deviceName string, may func(ctx context.Context, tx store.Ops, u store.User) error) error
 	// KioskOnline reports whether a kiosk holds its channel now.
 	KioskOnline func(deviceID string) bool
+	// KioskConnected, when set, lists the kiosks holding their channel
+	// now (push.Hub.ConnectedIDs). The Kiosks page reads it before
+	// KioskSeen and the store, so that a kiosk leaving meanwhile is found
+	// in one of them; without it the page asks KioskOnline per kiosk.
+	KioskConnected func() []string
+	// KioskSeen, when set, returns when kiosks were last seen, for the
+	// sightings the hub holds in memory and has not yet stored (it writes
+	// them every few seconds). The Kiosks page shows the later of such a
+	// time and the stored one: a kiosk that just left has the time its
+	// channel opened in the store, maybe days ago.
+	KioskSeen func() map[string]time.Time
 	// DisableDevice disables a kiosk and cuts its channel off.
 	DisableDevice func(ctx context.Context, a lifecycle.Actor, deviceID string) error
 	// TokenRevoked is called with a token's ID once its revocation or
@@ -115,7 +126,8 @@ type Config struct {
 	// token, or its expiry brought forward) at once instead of after its
 	// cache time.
 	TokenRevoked func(id string)
-	// Profiles are shown on the policy page (read-only: they are files).
+	// Profiles are shown on the policy page (read-only: they are files),
+	// and offered on the Kiosks page to bind an enrollment code to.
 	// The login policy itself is Engine.Policy, edited through
 	// Engine.UpdatePolicy (views_policy.go).
 	Profiles map[string]*profiles.Profile

@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
@@ -241,19 +243,45 @@ func (c *Console) credentialRevoke(w http.ResponseWriter, r *http.Request, v *vi
 type deviceRow struct {
 	Device store.Device
 	Online bool
-	Live   int
+	// LastSeen is the later of the stored last-seen time and a sighting
+	// the hub has not stored yet (Config.KioskSeen).
+	LastSeen time.Time
+	Live     int
 }
 
 type devicesData struct {
-	Devices  []deviceRow
-	Sites    []string
-	Code     string // a new enrollment code, shown once
-	CodeFor  string
+	Devices     []deviceRow
+	Sites       []string
+	Code        string // a new enrollment code, shown once
+	CodeFor     string
+	CodeProfile string // the profile the new code binds, "" for any
+	// Profiles are the kiosk hardware profiles the hub knows, sorted: the
+	// choices for binding a new code.
 	Profiles []string
 }
 
 func (c *Console) devicesData(ctx context.Context, v *viewer) (devicesData, error) {
 	var d devicesData
+	// A kiosk that left since the hub last stored its sightings has in
+	// the store the time its channel opened, maybe days ago; its sighting
+	// in memory says when it left. The reads go in the order a kiosk's
+	// leaving is written in, backwards (as for the hub's kiosk metrics):
+	// its sighting is marked before its channel leaves the registry, and
+	// kept in memory until the store has it. So the open channels are
+	// read first, then the sightings, then the store: a kiosk not among
+	// the first is in one of the others, with the time it left.
+	online := c.cfg.KioskOnline
+	if c.cfg.KioskConnected != nil {
+		connected := map[string]bool{}
+		for _, id := range c.cfg.KioskConnected() {
+			connected[id] = true
+		}
+		online = func(id string) bool { return connected[id] }
+	}
+	var seen map[string]time.Time
+	if c.cfg.KioskSeen != nil {
+		seen = c.cfg.KioskSeen()
+	}
 	devices, err := c.st.ListDevices(ctx, "")
 	if err != nil {
 		return d, err
@@ -267,8 +295,13 @@ func (c *Console) devicesData(ctx context.Context, v *viewer) (devicesData, erro
 		perDevice[s.DeviceID]++
 	}
 	for _, dv := range devices {
-		d.Devices = append(d.Devices, deviceRow{Device: dv, Online: c.cfg.KioskOnline(dv.ID), Live: perDevice[dv.ID]})
+		last := dv.LastSeen
+		if at := seen[dv.ID]; at.After(last) {
+			last = at
+		}
+		d.Devices = append(d.Devices, deviceRow{Device: dv, Online: online(dv.ID), LastSeen: last, Live: perDevice[dv.ID]})
 	}
+	d.Profiles = slices.Sorted(maps.Keys(c.cfg.Profiles))
 	d.Sites, err = c.visibleSites(ctx, v)
 	return d, err
 }
@@ -283,19 +316,30 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *viewer)
 }
 
 // deviceCode issues a one-time kiosk enrollment code and shows it once.
+// A profile binds the code to that hardware profile, as with the CLI and
+// the API: the kiosk must enroll with it, so that whoever types the code
+// cannot pick one with laxer rules for user verification or badge models.
+// No profile is a code any profile may redeem.
 func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	f, err := fields(r, "name", "site")
+	f, err := fields(r, "name", "site", "profile")
 	if err != nil {
 		return err
 	}
 	if err := enroll.CheckKiosk(f[0], f[1]); err != nil {
 		return badRequest(err.Error())
 	}
+	profile := f[2]
+	if _, ok := c.cfg.Profiles[profile]; profile != "" && !ok {
+		// Refused before anything is made: a code no kiosk can redeem
+		// would be found out only at the kiosk.
+		return badRequest(fmt.Sprintf("unknown kiosk profile %q: choose one of %s, or any profile",
+			profile, strings.Join(slices.Sorted(maps.Keys(c.cfg.Profiles)), ", ")))
+	}
 	site, err := c.scopedSite(r.Context(), v, f[1])
 	if err != nil {
 		return err
 	}
-	code, err := enroll.NewCode(r.Context(), c.st, c.cfg.Audit, v.actor().Name, f[0], site, "", c.cfg.Now())
+	code, err := enroll.NewCode(r.Context(), c.st, c.cfg.Audit, v.actor().Name, f[0], site, profile, c.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -303,7 +347,7 @@ func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
-	d.Code, d.CodeFor = code, f[0]
+	d.Code, d.CodeFor, d.CodeProfile = code, f[0], profile
 	c.render(w, r, http.StatusCreated, "devices", v, &page{Title: "Kiosks", Nav: "devices", Data: d})
 	return nil
 }
