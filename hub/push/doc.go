@@ -60,9 +60,11 @@
 //     a closed channel are forgotten. Handler.Disconnected is then called
 //     once, unless the connection was replaced (or refused at admission,
 //     or admitted after a newer connection of the device: it never had
-//     a Hello). A Handler that is a Leaver is told first, by Leaving,
-//     while the channel is still in the registry (replaced or not), so
-//     that what it records there is done before Connected turns false.
+//     a Hello). A Handler that is a Leaver is told first, by Leaving:
+//     a channel that was not replaced is still in the registry then, so
+//     that what it records there is done before Connected turns false;
+//     a replaced one left the registry when the newer one took its
+//     place, and is told all the same.
 //
 // # Cost
 //

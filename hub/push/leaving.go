@@ -3,7 +3,9 @@ package push
 // Leaver is an optional interface of a Handler. When a channel whose
 // Hello was called ends, a Handler that is a Leaver is told by Leaving
 // before the channel leaves the registry, while Connected still reports
-// true for the device; Disconnected, which comes after, is too late for
+// true for the device (for a channel a newer connection replaced, which
+// left the registry then, Connected reports on the newer one, which may
+// have ended too); Disconnected, which comes after, is too late for
 // what a reader of Connected must find already done. The hub marks
 // there when it last saw the kiosk: a reader that asks Connected (or
 // ConnectedIDs) first and then reads those marks finds a kiosk that just
