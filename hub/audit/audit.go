@@ -964,10 +964,13 @@ type damagedKeyError struct{ msg string }
 func (e *damagedKeyError) Error() string { return e.msg }
 
 // lockKeyDir takes an exclusive flock on the data directory dir, which
-// serializes the making of audit.key and the removal of strays between
-// processes (a hub and the CLI commands beside it), and returns its
-// release. It is released when the process dies, so a crash never leaves
-// it held. It is not hub.lock, which the CLI commands do not take.
+// serializes the making of audit.key, audit-sign.key and audit-sign.pub,
+// and the removal of their strays, between processes (a hub and the CLI
+// commands beside it), and returns its release. It is released when the
+// process dies, so a crash never leaves it held. It is not hub.lock,
+// which the CLI commands do not take. Each call opens dir anew, and two
+// flocks on separate opens exclude each other within one process too: a
+// caller holding it must not call what takes it again.
 func lockKeyDir(dir string) (unlock func(), err error) {
 	d, err := os.Open(dir)
 	if err != nil {
