@@ -566,6 +566,13 @@ func BootstrapFor(ctx context.Context, st store.Store, log *audit.Log, name, use
 			}
 			if !existing.Disabled.IsZero() {
 				detail["reenabled"], detail["passkeysRevoked"] = true, ids
+				// Its admin tokens too, which a hub not started since the
+				// disable may have left working (revokeTokensOfReenabled).
+				revoked, err := revokeTokensOfReenabled(ctx, tx, log, *existing, now)
+				if err != nil {
+					return err
+				}
+				detail["tokensRevoked"] = revoked
 			}
 		}
 		if token, err = newInvite(ctx, tx, a.ID, "cli", now, DefaultInviteTTL); err != nil {

@@ -160,8 +160,12 @@ type FindingsOptions struct {
 //     who is disabled or deleted (as for console_account_of_inactive_user,
 //     a disabled user of its name when it is linked to none). user is the
 //     account's name, user_id its hub user's ID, entitlement token:<id>.
-//     The leaver path leaves the token working, since revoking a SCIM
-//     token stops provisioning for everyone. No remediation in the hub:
+//     Disabling the account (the leaver path included) revokes its admin
+//     tokens (token.RevokeOfDisabledMaker), and the hub's start those of
+//     accounts disabled or gone before it did; SCIM and metrics tokens
+//     are left working, since revoking a SCIM token stops provisioning
+//     for everyone, so an admin token is found here only while its
+//     account is enabled and its hub user gone. No remediation in the hub:
 //     rotating it shows a new secret to whoever rotates, to give to the
 //     token's user, which a remediation cannot; the detail names the
 //     console's and the CLI's rotate and revoke.
