@@ -9,9 +9,6 @@ import (
 	"github.com/shiftgate/shiftgate/hub/token"
 )
 
-// startActor is the hub itself, for what it changes when it starts.
-var startActor = lifecycle.Actor{Name: "hub", System: "config"}
-
 // revokeTokensOfDisabledMakers applies at start the rule that an admin API
 // token goes with the console account that made it
 // (token.RevokeOfDisabledMaker): every path that disables an account
@@ -53,7 +50,7 @@ func (s *Server) revokeTokensOfDisabledMakers(ctx context.Context) error {
 			if !known {
 				detail["reason"] = token.ReasonMakerGone
 			}
-			if _, err := s.audit.Append(ctx, tx, auditEntry(startActor, "token.revoke", "token:"+t.ID, detail)); err != nil {
+			if _, err := s.audit.Append(ctx, tx, auditEntry(lifecycle.Actor{Name: "hub", System: "config"}, "token.revoke", "token:"+t.ID, detail)); err != nil {
 				return err
 			}
 			done = append(done, revoked{t, !known})
