@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/shiftgate/shiftgate/agent/lockpid"
 )
 
 // LockFile is the lock file in the state directory (0600): whoever holds
@@ -58,7 +59,7 @@ func LockStateDir(dir string) (*StateLock, error) {
 	}
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		holder := ""
-		if pid := readLockPID(fd); pid > 0 {
+		if pid := lockpid.Read(fd); pid > 0 {
 			holder = fmt.Sprintf(" (PID %d)", pid)
 			if pid == os.Getpid() {
 				holder = fmt.Sprintf(" (PID %d: this process)", pid)
@@ -85,27 +86,6 @@ func LockStateDir(dir string) (*StateLock, error) {
 		return nil, fmt.Errorf("lock state directory: write %s: %w", path, err)
 	}
 	return &StateLock{dir: dir, fd: fd}, nil
-}
-
-// maxPID bounds the PIDs a lock file is believed about: Linux's
-// PID_MAX_LIMIT (2^22), the most pid_max can be set to, and every PID is
-// below pid_max. A larger number was not written by a lock holder, and
-// would only mislead whoever reads the refusal.
-const maxPID = 1 << 22
-
-// readLockPID returns the PID the lock file fd holds, 0 if none can be read
-// (the holder may not have written it yet) or it is no process's PID.
-func readLockPID(fd int) int {
-	b := make([]byte, 32)
-	n, err := syscall.Pread(fd, b, 0)
-	if err != nil || n <= 0 {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
-	if err != nil || pid <= 0 || pid >= maxPID {
-		return 0
-	}
-	return pid
 }
 
 // Dir is the locked state directory.

@@ -6,8 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/shiftgate/shiftgate/agent/lockpid"
 )
 
 // lockFile is the lock file in the data directory (0600): whoever holds an
@@ -72,7 +73,7 @@ func lockDataDir(dir string) (*dataLock, error) {
 	}
 	if errors.Is(err, syscall.EWOULDBLOCK) {
 		holder := ""
-		if pid := readLockPID(fd); pid > 0 {
+		if pid := lockpid.Read(fd); pid > 0 {
 			holder = fmt.Sprintf(" (PID %d)", pid)
 			if pid == os.Getpid() {
 				holder = fmt.Sprintf(" (PID %d: this process)", pid)
@@ -126,7 +127,7 @@ func dataDirHeld(dir string) (held bool, holder string, err error) {
 	}
 	switch {
 	case errors.Is(err, syscall.EWOULDBLOCK):
-		if pid := readLockPID(fd); pid > 0 {
+		if pid := lockpid.Read(fd); pid > 0 {
 			holder = fmt.Sprintf(" (PID %d)", pid)
 		}
 		return true, holder, nil
@@ -134,27 +135,6 @@ func dataDirHeld(dir string) (held bool, holder string, err error) {
 		return false, "", fmt.Errorf("flock %s: %w", path, err)
 	}
 	return false, "", nil // closing fd lets the shared lock go
-}
-
-// maxPID bounds the PIDs a lock file is believed about: Linux's
-// PID_MAX_LIMIT (2^22), the most pid_max can be set to, and every PID is
-// below pid_max. A larger number was not written by a hub, and would only
-// mislead whoever reads the refusal.
-const maxPID = 1 << 22
-
-// readLockPID returns the PID the lock file fd holds, 0 if none can be read
-// (the holder may not have written it yet) or it is no process's PID.
-func readLockPID(fd int) int {
-	b := make([]byte, 32)
-	n, err := syscall.Pread(fd, b, 0)
-	if err != nil || n <= 0 {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
-	if err != nil || pid <= 0 || pid >= maxPID {
-		return 0
-	}
-	return pid
 }
 
 // Close releases the lock; the lock file stays. Closing twice, or a nil
