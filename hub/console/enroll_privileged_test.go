@@ -31,20 +31,7 @@ func consoleEnroll(t *testing.T, c *client, k *hubtest.Kiosk, userName string, p
 		t.Fatalf("got %s %s, want enroll.start", push.Type, push.Data)
 	}
 	promote()
-	badge, err := authenticator.NewSoft(t.TempDir(), userName, authenticator.SoftOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := k.Send(wire.TypeRegister, wire.Register{Credential: cred})
-	reply := k.Recv(10 * time.Second)
-	if reply.Re != id {
-		t.Fatalf("got %s %s, want the answer to the registration", reply.Type, reply.Data)
-	}
-	k.Ack(push)
+	reply, _ := hubtest.TapToRegister(t, k, push, es, userName, authenticator.SoftOptions{})
 	return reply
 }
 

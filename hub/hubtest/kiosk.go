@@ -226,6 +226,15 @@ func (h *Hub) RegisterBadge(t testing.TB, k *Kiosk, userName string, opts authen
 func (h *Hub) TryRegisterBadge(t testing.TB, k *Kiosk, userName string, opts authenticator.SoftOptions) (wire.Envelope, authenticator.Authenticator) {
 	t.Helper()
 	push, es := h.ArmEnrollment(t, k, userName)
+	return TapToRegister(t, k, push, es, userName, opts)
+}
+
+// TapToRegister answers the enroll.start push k received (es, its
+// content), however the enrollment was armed, with a new soft badge of
+// userName, as a worker's tap does, and returns the hub's answer to the
+// registration with the badge.
+func TapToRegister(t testing.TB, k *Kiosk, push wire.Envelope, es wire.EnrollStart, userName string, opts authenticator.SoftOptions) (wire.Envelope, authenticator.Authenticator) {
+	t.Helper()
 	opts.NoSync = true
 	badge, err := authenticator.NewSoft(t.TempDir(), userName, opts)
 	if err != nil {
