@@ -1,9 +1,6 @@
 package console_test
 
 import (
-	"html"
-	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/shiftgate/shiftgate/hub/hubtest"
@@ -18,17 +15,7 @@ import (
 // through the sign-in page. Such a next is dropped; one that climbs and
 // comes back into /console/ is a console page and kept as it is.
 func TestSigninNextStaysInConsole(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
-	anon := newClient(t, h, nil)
-	next := func(n string) string {
-		t.Helper()
-		r := anon.get("/console/signin?next=" + url.QueryEscape(n))
-		m := signinNextRE.FindStringSubmatch(r.Body)
-		if r.Status != http.StatusOK || m == nil {
-			t.Fatalf("sign-in page with next %q: %d %s", n, r.Status, r.Body)
-		}
-		return html.UnescapeString(m[1])
-	}
+	next := signinNextOn(t, hubtest.Start(t, hubtest.Options{}))
 	for _, n := range []string{
 		"/console/../api/v1/findings",
 		"/console/%2e%2e/api/v1/findings",

@@ -22,17 +22,7 @@ var signinNextRE = regexp.MustCompile(`<form id="signin-form" data-next="([^"]*)
 // next, however the path is spelt for the browser to resolve, and keeps
 // one to any other console page.
 func TestSigninNextRefusesOwnPagesRoutes(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
-	anon := newClient(t, h, nil)
-	next := func(n string) string {
-		t.Helper()
-		r := anon.get("/console/signin?next=" + url.QueryEscape(n))
-		m := signinNextRE.FindStringSubmatch(r.Body)
-		if r.Status != http.StatusOK || m == nil {
-			t.Fatalf("sign-in page with next %q: %d %s", n, r.Status, r.Body)
-		}
-		return html.UnescapeString(m[1])
-	}
+	next := signinNextOn(t, hubtest.Start(t, hubtest.Options{}))
 	for _, n := range []string{
 		"/console/audit/verify?anchor=1:" + "00000000000000000000000000000000000000000000000000000000000000ff",
 		"/console/audit/export",
@@ -60,5 +50,21 @@ func TestSigninNextRefusesOwnPagesRoutes(t *testing.T) {
 		if got := next(n); got != "" {
 			t.Errorf("next %q: %q, want none", n, got)
 		}
+	}
+}
+
+// signinNextOn returns what the sign-in page of hub h, asked for with
+// next, goes to after the passkey sign-in: next as kept, or "" (the
+// account's start page).
+func signinNextOn(t *testing.T, h *hubtest.Hub) func(next string) string {
+	anon := newClient(t, h, nil)
+	return func(n string) string {
+		t.Helper()
+		r := anon.get("/console/signin?next=" + url.QueryEscape(n))
+		m := signinNextRE.FindStringSubmatch(r.Body)
+		if r.Status != http.StatusOK || m == nil {
+			t.Fatalf("sign-in page with next %q: %d %s", n, r.Status, r.Body)
+		}
+		return html.UnescapeString(m[1])
 	}
 }
