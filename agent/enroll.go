@@ -29,7 +29,8 @@ type EnrollConfig struct {
 	StateDir string // created with mode 0700 if missing
 	Profile  string // kiosk hardware profile name
 	// Now and HTTPClient are for tests; zero values mean time.Now and a
-	// client trusting only CAFile.
+	// client trusting only CAFile. Enroll uses a copy of HTTPClient that
+	// follows no redirect, whatever its CheckRedirect.
 	Now        func() time.Time
 	HTTPClient *http.Client
 }
@@ -46,6 +47,11 @@ var ErrAlreadyEnrolled = errors.New("state directory already enrolled")
 // hub has used the code and registered the kiosk. Test with errors.Is.
 var ErrCertRefused = errors.New("refused the device certificate the hub issued")
 
+// ErrHubRedirected means the --hub URL answered the enrollment with a
+// redirect, which Enroll does not follow: the code was sent nowhere else.
+// Test with errors.Is.
+var ErrHubRedirected = errors.New("the hub URL answered with a redirect")
+
 const enrollTimeout = 30 * time.Second
 
 // Enroll makes this kiosk a device of the hub. It generates the device key
@@ -61,7 +67,8 @@ const enrollTimeout = 30 * time.Second
 // StateDir (but for its lock file). state.json is written last: a
 // directory without it is not enrolled and Enroll may be run again. It
 // holds the state directory's lock (LockStateDir) meanwhile: while another
-// process holds it, Enroll fails with ErrStateDirBusy.
+// process holds it, Enroll fails with ErrStateDirBusy. A redirect answered
+// to the request is not followed: Enroll fails with ErrHubRedirected.
 func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) {
 	var zero wire.EnrollResponse
 	code := strings.TrimSpace(cfg.Code)
@@ -119,9 +126,11 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 	if err != nil {
 		return zero, fmt.Errorf("enroll: %w", err)
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{
+	var client http.Client
+	if cfg.HTTPClient != nil {
+		client = *cfg.HTTPClient
+	} else {
+		client = http.Client{
 			Timeout: enrollTimeout,
 			Transport: &http.Transport{
 				TLSClientConfig:     certs.ClientTLSConfig(pool, nil),
@@ -131,6 +140,13 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 		}
 		defer client.CloseIdleConnections()
 	}
+	// The request carries the one-time code, so it goes to the --hub URL
+	// and nowhere else: a followed redirect would re-send it to wherever
+	// the Location says (another host, plain http) or turn the POST into
+	// a GET without saying so. The hub never redirects an enrollment; a
+	// redirect comes from a reverse proxy or a wrong --hub, and is shown
+	// as such (redirectError).
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	endpoint := hub.String() + wire.EnrollPath
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -142,6 +158,9 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 		return zero, fmt.Errorf("enroll: %w", explainDialError(err, hub.Host, cfg.CAFile))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return zero, fmt.Errorf("enroll: %w", redirectError(resp))
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, wire.MaxMessageBytes+1))
 	if err != nil {
 		return zero, fmt.Errorf("enroll: read hub response: %w", err)
@@ -225,6 +244,23 @@ func enrollStatusError(status int, body []byte) error {
 	default:
 		return fmt.Errorf("hub answered HTTP %d%s", status, msg)
 	}
+}
+
+// redirectError is the error for a 3xx answer to an enrollment, which Enroll
+// does not follow (the code would go wherever the redirect says): where it
+// pointed, and what to do.
+func redirectError(resp *http.Response) error {
+	where := "without a Location"
+	if loc, err := resp.Location(); err == nil {
+		s := loc.Redacted()
+		if len(s) > 200 {
+			s = s[:200] + "…"
+		}
+		where = fmt.Sprintf("to %q", s)
+	}
+	return fmt.Errorf("%w: HTTP %d %s, not followed: the enrollment (and its one-time code) goes only to the --hub URL; "+
+		"give --hub the hub's own URL, https://HOST[:PORT] as in its serve --public-url, "+
+		"or, behind a reverse proxy, check why the proxy redirects", ErrHubRedirected, resp.StatusCode, where)
 }
 
 // hubMessage extracts a short printable message from an error body: a JSON

@@ -31,6 +31,10 @@ const usage = `usage:
   shiftgate-agent run --state DIR --authenticator soft:DIR|fido2 [--warning 5m] [--session-user USER --session-homes DIR]
   shiftgate-agent register --state DIR --authenticator soft:DIR|fido2 [--key NAME] [--timeout 2m]
 
+enroll takes the one-time code as --code CODE, or, kept out of the process
+list other local users can read, as --code - (one line on standard input)
+or in the environment variable ` + codeEnv + `.
+
 register connects as the kiosk, waits for the enrollment an admin authorises
 for it meanwhile (POST /api/v1/enrollments {"user": USERNAME, "device": KIOSK}),
 registers the key (soft: --key NAME, touched by itself; fido2: touch the key
@@ -68,7 +72,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var err error
 	switch args[0] {
 	case "enroll":
-		err = enroll(ctx, args[1:], stdout, stderr)
+		err = enroll(ctx, args[1:], stdin, stdout, stderr)
 	case "run":
 		err = runAgent(ctx, args[1:], stdin, stdout, stderr, log)
 	case "register":
@@ -145,13 +149,26 @@ const exitInterrupted = 130
 // retrying cannot help until an admin acts or the kiosk is enrolled again.
 const exitDeviceRefused = 3
 
-func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// codeEnv holds the enrollment code when --code is not given: unlike the
+// command line (/proc/PID/cmdline), a process's environment is readable
+// only by its own user and root.
+const codeEnv = "SHIFTGATE_ENROLL_CODE"
+
+// codeWays is how to give enroll its code, for the errors about it.
+const codeWays = "give the one-time code (shiftgate-hub device code) as --code CODE, as --code - with the code on standard input, or in " + codeEnv
+
+// maxCodeLine bounds the line --code - reads: a code is a few dozen
+// characters, and a wrong file on stdin must not be read whole.
+const maxCodeLine = 1024
+
+func enroll(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("enroll", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg agent.EnrollConfig
 	fs.StringVar(&cfg.HubURL, "hub", "", "hub URL, https://HOST[:PORT]")
 	fs.StringVar(&cfg.CAFile, "ca", "", "PEM file of the CA(s) the hub's HTTPS certificate chains to: the hub's ca.pem, or, for a hub serving an operator's certificate (serve --tls-cert), that CA's root and the hub's ca.pem")
-	fs.StringVar(&cfg.Code, "code", "", "one-time enrollment code (shiftgate-hub device code)")
+	fs.StringVar(&cfg.Code, "code", "", "one-time enrollment code (shiftgate-hub device code); other local users can read a command line while it runs, so\n"+
+		"prefer \"-\", which reads the code from the first line of standard input, or leave --code out and set "+codeEnv)
 	fs.StringVar(&cfg.StateDir, "state", "", "state directory (created, mode 0700)")
 	fs.StringVar(&cfg.Profile, "profile", "", "kiosk hardware profile name")
 	if err := fs.Parse(args); err != nil {
@@ -159,6 +176,11 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected arguments %q", fs.Args())
+	}
+	// The flag wins over the environment, as a command line's explicit
+	// choice does; an empty --code is no choice.
+	if strings.TrimSpace(cfg.Code) == "" {
+		cfg.Code = os.Getenv(codeEnv)
 	}
 	var missing []string
 	for _, f := range []struct{ flag, value string }{
@@ -169,7 +191,21 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if len(missing) > 0 {
-		return usagef("enroll needs %s (see shiftgate-agent enroll -h)", strings.Join(missing, ", "))
+		err := usagef("enroll needs %s (see shiftgate-agent enroll -h)", strings.Join(missing, ", "))
+		if strings.TrimSpace(cfg.Code) == "" {
+			err = usagef("%v; %s", err, codeWays)
+		}
+		return err
+	}
+	// Standard input is read only once the rest of the command line is
+	// right: a mistake there is said at once, not after the installer
+	// typed the code.
+	if cfg.Code == "-" {
+		code, err := readCode(stdin)
+		if err != nil {
+			return err
+		}
+		cfg.Code = code
 	}
 	res, err := agent.Enroll(ctx, cfg)
 	if err != nil {
@@ -178,6 +214,24 @@ func enroll(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fmt.Fprintf(stdout, "enrolled as device %s (%s) at site %s; state in %s\n", res.DeviceID, res.DeviceName, res.Site, cfg.StateDir)
 	fmt.Fprintf(stderr, "next: shiftgate-agent run --state %s --authenticator fido2 (or soft:DIR for software badges)\n", cfg.StateDir)
 	return nil
+}
+
+// readCode reads the enrollment code for --code -: the first line of r,
+// without surrounding spaces (a CRLF or a trailing blank from a pasted or
+// echoed code is no part of it).
+func readCode(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, maxCodeLine+1)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("--code -: read standard input: %w", err)
+	}
+	if len(line) > maxCodeLine {
+		return "", usagef("--code -: the first line of standard input is longer than %d bytes, which is no enrollment code; %s", maxCodeLine, codeWays)
+	}
+	code := strings.TrimSpace(line)
+	if code == "" {
+		return "", usagef("--code -: standard input has no code on its first line; %s", codeWays)
+	}
+	return code, nil
 }
 
 func register(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
