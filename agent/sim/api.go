@@ -88,7 +88,11 @@ func newAPI(base string, pool *x509.CertPool, dial *pinnedDialer, admin, scim st
 		IdleConnTimeout:     30 * time.Second,
 		TLSHandshakeTimeout: 10 * time.Second,
 	}
-	return &api{base: base, hc: &http.Client{Transport: tr, Timeout: 2 * time.Minute}, admin: admin, scim: scim}
+	// The requests carry the admin and SCIM tokens and enrollment codes: a
+	// redirect is answered as the status it is (an unexpected one, an
+	// error), never followed to where it points.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &api{base: base, hc: &http.Client{Transport: tr, Timeout: 2 * time.Minute, CheckRedirect: noRedirect}, admin: admin, scim: scim}
 }
 
 func (a *api) close() { a.hc.CloseIdleConnections() }
