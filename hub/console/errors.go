@@ -33,6 +33,11 @@ var (
 	errTooLarge    = &statusError{http.StatusRequestEntityTooLarge, "the request is too large"}
 )
 
+// errUnmarked is a public POST with neither Origin nor Sec-Fetch-Site and
+// without the sign-in page's token (guard).
+var errUnmarked = &statusError{http.StatusForbidden, "request refused: it does not show that it comes from the console's own page " +
+	"(no Origin or Sec-Fetch-Site header, and not the page's security token): reload the page and try again, in a current browser"}
+
 // status maps an error to its HTTP status and the message to show. A
 // message never reveals internals: a 500 says only that the hub log has the
 // details, and a sentinel's wrapping (the operation, internal IDs: "extend

@@ -144,6 +144,12 @@ func (c *client) do(method, path string, body any, headers ...string) resp {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
+	if method == http.MethodPost && strings.HasPrefix(path, "/console/auth/") && req.Header.Get("Origin") == "" && req.Header.Get("Sec-Fetch-Site") == "" {
+		// The console's origin, as a browser names it on every POST: the
+		// hub refuses a passkey ceremony that says nothing of where it
+		// comes from unless it has the page's token (signin_csrf_test.go).
+		req.Header.Set("Origin", c.h.URL)
+	}
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)

@@ -37,7 +37,14 @@ func TestSignInDuringCeremonyFlood(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			for range each {
-				res, err := hc.Post(h.URL+"/console/auth/login/begin", "application/json", strings.NewReader("{}"))
+				req, err := http.NewRequest("POST", h.URL+"/console/auth/login/begin", strings.NewReader("{}"))
+				if err != nil {
+					t.Errorf("flood: %v", err)
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Origin", h.URL)
+				res, err := hc.Do(req)
 				if err != nil {
 					t.Errorf("flood: %v", err)
 					return

@@ -108,6 +108,17 @@ func (c *Console) guard(level access, opts routeOpt, h handlerFunc) http.Handler
 			c.fail(w, r, errCrossOrigin)
 			return
 		}
+		// A public POST has no session, so no session token to hold it
+		// to: one that says nothing of where it comes from is taken only
+		// with the token of the sign-in or registration page (signinToken).
+		// Else an older browser, which sends neither header, would let any
+		// site post the passkey ceremonies: finishing one the attacker
+		// began signs the browser in to the attacker's account (login
+		// CSRF), and whatever is entered there next is theirs to read.
+		if unsafe && level == public && !fetchMarked(r) && !signinTokenOK(r) {
+			c.fail(w, r, errUnmarked)
+			return
+		}
 		if level == public {
 			c.run(w, r, nil, h)
 			return
@@ -158,7 +169,9 @@ func (c *Console) run(w http.ResponseWriter, r *http.Request, v *viewer, h handl
 
 // sameOrigin refuses requests a browser marks as coming from another site.
 // Browsers send Origin on every POST and Sec-Fetch-Site on every request;
-// clients that send neither (curl, tests) are held to the CSRF token alone.
+// requests that carry neither (curl, tests, older browsers) are held to a
+// CSRF token alone: the session's (checkCSRF), or on public routes, which
+// have no session, the sign-in page's (signinTokenOK).
 func sameOrigin(r *http.Request, origin string) bool {
 	if o := r.Header.Get("Origin"); o != "" && o != origin {
 		return false
@@ -168,6 +181,12 @@ func sameOrigin(r *http.Request, origin string) bool {
 		return true
 	}
 	return false
+}
+
+// fetchMarked reports whether r says where it comes from, as browsers'
+// requests do (Origin or Sec-Fetch-Site). sameOrigin decides what it says.
+func fetchMarked(r *http.Request) bool {
+	return r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != ""
 }
 
 // fetchAllowed decides a GET or HEAD by its Fetch Metadata headers, which
@@ -385,8 +404,12 @@ func (c *Console) startSession(r *http.Request, w http.ResponseWriter, a store.C
 
 // cookieSecret returns the session secret r's cookie carries; ok is
 // false without a well-formed one.
-func cookieSecret(r *http.Request) (secret []byte, ok bool) {
-	ck, err := r.Cookie(CookieName)
+func cookieSecret(r *http.Request) (secret []byte, ok bool) { return secretCookie(r, CookieName) }
+
+// secretCookie returns the secret r's cookie name carries; ok is false
+// without a well-formed one.
+func secretCookie(r *http.Request, name string) (secret []byte, ok bool) {
+	ck, err := r.Cookie(name)
 	if err != nil || ck.Value == "" {
 		return nil, false
 	}
@@ -395,6 +418,44 @@ func cookieSecret(r *http.Request) (secret []byte, ok bool) {
 		return nil, false
 	}
 	return secret, true
+}
+
+// SigninCookieName holds the secret of a browser that is not signed in,
+// from which the sign-in and registration pages derive their CSRF token
+// (signinToken), as a session's pages derive theirs from the session's.
+// __Host-, Secure and SameSite=Strict, like the session cookie: no other
+// host can plant it, and no other site's request carries it.
+const SigninCookieName = "__Host-shiftgate-signin"
+
+// signinToken returns the CSRF token for the sign-in and registration
+// pages, derived from the browser's sign-in cookie, which it sets first
+// when the browser has none. A browser keeps its cookie, so the token
+// stays the same for every tab until the browser ends: one page does not
+// void another's.
+func signinToken(w http.ResponseWriter, r *http.Request) (string, error) {
+	secret, ok := secretCookie(r, SigninCookieName)
+	if !ok {
+		var err error
+		if secret, err = newSecret(); err != nil {
+			return "", err
+		}
+		http.SetCookie(w, &http.Cookie{
+			Name: SigninCookieName, Value: base64.RawURLEncoding.EncodeToString(secret),
+			Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		})
+	}
+	return csrfToken(secret), nil
+}
+
+// signinTokenOK reports whether r carries, in the CSRF header, the token
+// of its own sign-in cookie (signinToken), compared in constant time.
+// Another site can neither read the token from the page nor set the
+// header on a request it makes the browser send; the ceremonies read JSON,
+// never forms, so only the header carries it.
+func signinTokenOK(r *http.Request) bool {
+	secret, ok := secretCookie(r, SigninCookieName)
+	got := r.Header.Get(CSRFHeader)
+	return ok && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(csrfToken(secret))) == 1
 }
 
 func clearCookie(w http.ResponseWriter) {

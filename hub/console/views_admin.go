@@ -1034,8 +1034,14 @@ func (c *Console) meSessionEnd(w http.ResponseWriter, r *http.Request, v *viewer
 	return nil
 }
 
+// signinPage and registerPage carry the sign-in CSRF token (signinToken)
+// for their script to send with the passkey ceremonies.
 func (c *Console) signinPage(w http.ResponseWriter, r *http.Request, _ *viewer) error {
-	c.render(w, r, http.StatusOK, "signin", nil, &page{Title: "Sign in", Data: c.signinNext(r.URL.Query().Get("next"))})
+	tok, err := signinToken(w, r)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "signin", nil, &page{Title: "Sign in", CSRF: tok, Data: c.signinNext(r.URL.Query().Get("next"))})
 	return nil
 }
 
@@ -1054,6 +1060,19 @@ func (c *Console) signinNext(next string) string {
 	if !strings.HasPrefix(next, "/console/") || strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
 		return ""
 	}
+	// An escaped slash or backslash in the path: a browser keeps %2F
+	// inside its segment when it resolves dot segments, so
+	// /console/x%2Fy/../../api leaves /console/ for the browser though it
+	// stays in with %2F undone, and the hub matches a%2Fb as one segment.
+	// No console page's path has one (its IDs are UUIDs): refused, every
+	// path below has the segments the browser and the hub see.
+	p := next
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	if p = strings.ToLower(p); strings.Contains(p, "%2f") || strings.Contains(p, "%5c") {
+		return ""
+	}
 	u, err := url.Parse(next)
 	if err != nil || u.Scheme != "" || u.Host != "" {
 		return ""
@@ -1068,7 +1087,7 @@ func (c *Console) signinNext(next string) string {
 	// The path unescaped: the hub matches routes on unescaped segments
 	// (%76erify is verify), and browsers take %2e for a dot in dot
 	// segments; ServeMux cleans the path as the hub will (dot segments,
-	// double slashes). Unescaping %2F too only refuses more.
+	// double slashes).
 	if _, pattern := c.ownPages.Handler(&http.Request{Method: http.MethodGet, URL: &url.URL{Path: u.Path}}); pattern != "" {
 		return ""
 	}
@@ -1076,6 +1095,10 @@ func (c *Console) signinNext(next string) string {
 }
 
 func (c *Console) registerPage(w http.ResponseWriter, r *http.Request, _ *viewer) error {
-	c.render(w, r, http.StatusOK, "register", nil, &page{Title: "Register your passkey"})
+	tok, err := signinToken(w, r)
+	if err != nil {
+		return err
+	}
+	c.render(w, r, http.StatusOK, "register", nil, &page{Title: "Register your passkey", CSRF: tok})
 	return nil
 }

@@ -19,10 +19,15 @@
     return out.buffer;
   }
 
+  // The page's CSRF token goes with every call: the hub takes a sign-in or
+  // registration without it only from a browser that says where the call
+  // comes from (Origin, Sec-Fetch-Site), which older browsers do not.
   async function postJSON(url, body) {
+    const headers = { 'Content-Type': 'application/json', 'Accept': 'application/json' };
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) headers['X-CSRF-Token'] = meta.content;
     const r = await fetch(url, {
-      method: 'POST', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      method: 'POST', credentials: 'same-origin', headers: headers,
       body: JSON.stringify(body),
     });
     let j = {};
