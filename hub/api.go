@@ -104,6 +104,9 @@ func (s *Server) tokenActor(w http.ResponseWriter, r *http.Request, scopes ...st
 	if ok {
 		t, err := s.verifier.Verify(r.Context(), strings.TrimSpace(bearer), scopes...)
 		if err == nil {
+			if !s.makerMayAct(w, r, t) {
+				return lifecycle.Actor{}, false
+			}
 			return lifecycle.Actor{Name: token.Actor(t), System: "api"}, true
 		}
 		if !errors.Is(err, token.ErrInvalid) {

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -80,4 +81,37 @@ func (s *Server) revokeTokensOfDisabledMakers(ctx context.Context) error {
 	s.cfg.Logger.Warn("admin API tokens revoked at start: the console accounts that made them were disabled (or are gone) before the hub revoked an account's admin tokens with it; their users need new ones made by an enabled account",
 		"count", len(names), "tokens", names)
 	return nil
+}
+
+// makerMayAct refuses, with 401, an admin API token made on the console
+// whose maker may not act now (console.Console.MakerStopped: the account
+// is disabled or gone, or its hub user has left), as the maker's console
+// session is refused, and reports whether the request may go on; when it
+// may not, it has answered. The token is not revoked: an account whose
+// hub user has left is still enabled, and its tokens act again if the
+// identity provider enables the user. SCIM and metrics tokens, and those
+// the CLI made, are not the maker's hands on the API and are left alone,
+// as when a maker is disabled (token.RevokeOfDisabledMaker).
+//
+// It reads the maker and its hub user on every such request, as the
+// console reads the account of every console request: the JSON API is no
+// hot path, and the verifier's cache would otherwise keep a leaver's
+// token working for its TTL.
+func (s *Server) makerMayAct(w http.ResponseWriter, r *http.Request, t store.Token) bool {
+	if t.Scope != store.ScopeAdmin || t.CreatedBy == "" {
+		return true
+	}
+	why, err := s.console.MakerStopped(r.Context(), t.CreatedBy)
+	if err != nil {
+		s.writeAPIError(w, r, err)
+		return false
+	}
+	if why == "" {
+		return true
+	}
+	s.cfg.Logger.Warn("admin API token refused: "+why, "token_id", t.ID, "token_name", t.Name, "account", t.CreatedBy)
+	w.Header().Set("WWW-Authenticate", `Bearer realm="shiftgate-`+store.ScopeAdmin+`"`)
+	writeAPIJSON(w, http.StatusUnauthorized, apiError{"this admin token may not act: " + why +
+		"; ask an admin who stays for a token of their own (Tokens on the console)"})
+	return false
 }

@@ -859,7 +859,8 @@ func (c *Console) revokeByAdmin(ctx context.Context, tx store.Ops, v *viewer, a 
 }
 
 // accountDisable stops an account from signing in, ends its sessions and
-// revokes the admin API tokens it made (token.RevokeOfDisabledMaker).
+// revokes the admin API tokens it made (store.DisableConsoleAccount),
+// each audited (auditTokensRevoked) and forgotten by the token verifier.
 func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := r.PathValue("id")
 	if id == v.account.ID {
@@ -868,15 +869,15 @@ func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *view
 	now := c.cfg.Now().UTC()
 	var revoked []store.Token
 	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
-		a, n, err := store.DisableConsoleAccount(r.Context(), tx, id, now)
+		a, d, err := store.DisableConsoleAccount(r.Context(), tx, id, now)
 		if err != nil {
 			return err
 		}
-		if err := c.auditIn(r.Context(), tx, v, "console.account_disable", "console:"+a.ID, map[string]any{"name": a.Name, "sessionsEnded": n}); err != nil {
+		revoked = d.TokensRevoked
+		if err := c.auditIn(r.Context(), tx, v, "console.account_disable", "console:"+a.ID, map[string]any{"name": a.Name, "sessionsEnded": d.SessionsEnded}); err != nil {
 			return err
 		}
-		revoked, err = c.revokeTokensOfMaker(r.Context(), tx, v, a.ID, now)
-		return err
+		return c.auditTokensRevoked(r.Context(), tx, v, d.TokensRevoked)
 	})
 	// As after a Revoke on the Tokens page, even after an error: the
 	// commit may have happened.
@@ -889,21 +890,17 @@ func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *view
 	return done(w, r, "/console/accounts", "account-disabled")
 }
 
-// revokeTokensOfMaker revokes, inside tx, the admin API tokens console
-// account id made (token.RevokeOfDisabledMaker), each audited as the
-// viewer's token.revoke with the reason, and returns them for the caller
-// to forget in the token verifier once the transaction is over.
-func (c *Console) revokeTokensOfMaker(ctx context.Context, tx store.Ops, v *viewer, id string, now time.Time) ([]store.Token, error) {
-	ts, err := token.RevokeOfDisabledMaker(ctx, tx, id, now)
-	if err != nil {
-		return nil, err
-	}
+// auditTokensRevoked records, inside tx, a token.revoke by the viewer,
+// with the reason, for each admin API token ts that
+// store.DisableConsoleAccount revoked with the account that made it; the
+// caller has the token verifier forget them once the transaction is over.
+func (c *Console) auditTokensRevoked(ctx context.Context, tx store.Ops, v *viewer, ts []store.Token) error {
 	for _, t := range ts {
 		if err := c.auditIn(ctx, tx, v, "token.revoke", "token:"+t.ID, token.RevokeAuditDetail(t)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return ts, nil
+	return nil
 }
 
 // errEnableGone refuses to enable an account whose hub user has left.

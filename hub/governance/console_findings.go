@@ -32,7 +32,9 @@ const (
 	// An admin token is revoked in the transaction that disables its
 	// maker, on every path (token.RevokeOfDisabledMaker), so such a
 	// finding is about a SCIM or metrics token, or an admin token whose
-	// maker's account is still enabled while its hub user is gone. A SCIM
+	// maker's account is still enabled while its hub user is gone (which
+	// the hub refuses at each request meanwhile, as it refuses the
+	// account's console session: console.Console.MakerStopped). A SCIM
 	// token is not revoked with its maker: its revocation stops
 	// provisioning, leavers included, for everyone. No one-click
 	// remediation: the fix is a rotation by someone who stays, and only
@@ -239,8 +241,9 @@ func consoleEntitlement(a store.ConsoleAccount) string { return "console:" + a.I
 
 // disableConsole is RemedyDisableConsole in t, audited as the console's
 // Disable is, and like it revoking the admin API tokens the account made
-// (lifecycle.Tx.RevokeTokensOfMaker). An actor may not disable its own
-// console account that way.
+// (store.DisableConsoleAccount), audited and forgotten by the token
+// verifier after the commit (lifecycle.Tx.TokensRevoked). An actor may
+// not disable its own console account that way.
 func disableConsole(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, f Finding, why string, now time.Time) (string, error) {
 	ops := t.Ops()
 	acct, err := ops.GetConsoleAccount(ctx, f.consoleID)
@@ -253,16 +256,16 @@ func disableConsole(ctx context.Context, t *lifecycle.Tx, a lifecycle.Actor, f F
 	if !acct.Disabled.IsZero() {
 		return OutcomeGone, nil
 	}
-	acct, n, err := store.DisableConsoleAccount(ctx, ops, acct.ID, now)
+	acct, d, err := store.DisableConsoleAccount(ctx, ops, acct.ID, now)
 	if err != nil {
 		return "", err
 	}
 	err = t.Audit(ctx, audit.Entry{Actor: a.Name, System: a.System, Action: "console.account_disable", Subject: "console:" + acct.ID,
-		Detail: map[string]any{"name": acct.Name, "role": acct.Role, "sessionsEnded": n, "reason": why}})
+		Detail: map[string]any{"name": acct.Name, "role": acct.Role, "sessionsEnded": d.SessionsEnded, "reason": why}})
 	if err != nil {
 		return "", err
 	}
-	if err := t.RevokeTokensOfMaker(ctx, a, acct, now); err != nil {
+	if err := t.TokensRevoked(ctx, a, acct, d.TokensRevoked); err != nil {
 		return "", err
 	}
 	return "done", nil

@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -16,7 +15,8 @@ import (
 // once. A console account is linked to its hub user by the user's ID
 // (store.ConsoleAccount.UserID), so the leaver path disables the accounts
 // linked to the user in its own transaction, and with them revokes the
-// admin API tokens they made (revokeTokensOfMaker).
+// admin API tokens they made (store.DisableConsoleAccount,
+// tokensRevoked).
 //
 // A re-hire (active=true again) does not enable them: console access is
 // an admin's decision, made again with the console's Enable or
@@ -51,8 +51,8 @@ const (
 // each audited as a console.account_disable by a with reason "user
 // deprovisioned"; why is the deprovisioning's own reason (user
 // deactivated, end date reached, user deleted, ...). The admin API tokens
-// each account made are revoked with it (revokeTokensOfMaker), for c to
-// have the token verifier forget them after the commit.
+// each account made are revoked with it, and audited (tokensRevoked), for
+// c to have the token verifier forget them after the commit.
 //
 // It disables too the accounts linked to nobody whose name is u's userName
 // (store.FoldName; detail "linked": false). Such an account exists only
@@ -77,12 +77,12 @@ func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, c *ch
 			continue
 		}
 		linked := acct.UserID != ""
-		acct, n, err := store.DisableConsoleAccount(ctx, tx, acct.ID, now)
+		acct, d, err := store.DisableConsoleAccount(ctx, tx, acct.ID, now)
 		if err != nil {
 			return err
 		}
 		detail := map[string]any{
-			"name": acct.Name, "role": acct.Role, "sessionsEnded": n, "reason": reasonUserDeprovisioned,
+			"name": acct.Name, "role": acct.Role, "sessionsEnded": d.SessionsEnded, "reason": reasonUserDeprovisioned,
 			"user": u.ID, "userName": u.UserName, "deprovisionReason": why,
 		}
 		if !linked {
@@ -95,25 +95,21 @@ func (e *Engine) disableConsoleAccounts(ctx context.Context, tx store.Ops, c *ch
 			return err
 		}
 		e.log.Info("console account disabled: "+reasonUserDeprovisioned, "account", acct.Name, "role", acct.Role,
-			"user", u.ID, "sessionsEnded", n, "actor", a.Name)
-		if err := e.revokeTokensOfMaker(ctx, tx, c, a, acct, now); err != nil {
+			"user", u.ID, "sessionsEnded", d.SessionsEnded, "actor", a.Name)
+		if err := e.tokensRevoked(ctx, tx, c, a, acct, d.TokensRevoked); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// revokeTokensOfMaker revokes, inside tx, the admin API tokens console
-// account acct made (token.RevokeOfDisabledMaker), which its disabling
-// stops as it ends the account's console sessions; each is audited as a
-// token.revoke by a, with the reason, and noted in c for
+// tokensRevoked records, inside tx, the admin API tokens ts of console
+// account acct that store.DisableConsoleAccount revoked with it, which
+// its disabling stops as it ends the account's console sessions: each is
+// audited as a token.revoke by a, with the reason, and noted in c for
 // Config.TokenRevoked. SCIM and metrics tokens stay working (see
 // token.RevokeOfDisabledMaker).
-func (e *Engine) revokeTokensOfMaker(ctx context.Context, tx store.Ops, c *change, a Actor, acct store.ConsoleAccount, now time.Time) error {
-	ts, err := token.RevokeOfDisabledMaker(ctx, tx, acct.ID, now)
-	if err != nil {
-		return err
-	}
+func (e *Engine) tokensRevoked(ctx context.Context, tx store.Ops, c *change, a Actor, acct store.ConsoleAccount, ts []store.Token) error {
 	for _, t := range ts {
 		c.tokens = append(c.tokens, t.ID)
 		if _, err := e.audit.Append(ctx, tx, audit.Entry{
@@ -127,12 +123,12 @@ func (e *Engine) revokeTokensOfMaker(ctx context.Context, tx store.Ops, c *chang
 	return nil
 }
 
-// RevokeTokensOfMaker is revokeTokensOfMaker in t, for a console account
-// disabled in t by another path (a governance remediation): the admin
-// API tokens it made are revoked and audited by a, and forgotten by the
-// token verifier once t is over.
-func (t *Tx) RevokeTokensOfMaker(ctx context.Context, a Actor, acct store.ConsoleAccount, now time.Time) error {
-	return t.e.revokeTokensOfMaker(ctx, t.tx, t.c, a, acct, now)
+// TokensRevoked is tokensRevoked in t, for a console account disabled in
+// t by another path (a governance remediation): the admin API tokens ts
+// that store.DisableConsoleAccount revoked with it are audited by a, and
+// forgotten by the token verifier once t is over.
+func (t *Tx) TokensRevoked(ctx context.Context, a Actor, acct store.ConsoleAccount, ts []store.Token) error {
+	return t.e.tokensRevoked(ctx, t.tx, t.c, a, acct, ts)
 }
 
 // linkConsoleAccounts links, inside tx, the console accounts linked to no

@@ -251,28 +251,88 @@ type ConsoleOps interface {
 	SearchAudit(ctx context.Context, q AuditSearch) ([]AuditRecord, error)
 }
 
-// DisableConsoleAccount disables console account id at at and ends its
-// live console sessions, through ops: call it with a transaction's Ops so
-// that both happen or neither, with the caller's audit record. It returns
-// the account as stored and how many sessions it ended.
+// DisableConsoleAccount disables console account id at at, ends its
+// live console sessions and revokes the admin-scope API tokens it made
+// that still work (RevokeAdminTokensOf), through ops: call it with a
+// transaction's Ops so that all of it happens or none, with the caller's
+// audit records. It returns the account as stored and what its disabling
+// stopped with it.
+//
+// It is the one way to disable an account, so that no path can disable
+// one and leave its admin tokens working: an admin token is its maker's
+// hands on the JSON API, and goes with its maker as the maker's console
+// sessions do (token.RevokeOfDisabledMaker says why, and why SCIM and
+// metrics tokens stay). The caller records a token.revoke for each token
+// in ConsoleDisable.TokensRevoked (token.RevokeAuditDetail) and, in a
+// process that verifies tokens, has the verifier forget each once the
+// transaction is over (token.Verifier.Forget), so that it is refused
+// from the next request on.
 //
 // That is all disabling takes: a disabled account's passkeys and unused
 // invitation links are refused wherever they are checked, and every
 // console request and live-update poll reads the account again, so its
 // open pages and streams stop at their next request. Enabling it again
 // is a deliberate act elsewhere (the console's Enable, `shiftgate-hub
-// admin bootstrap`), which revokes the passkeys it had.
-func DisableConsoleAccount(ctx context.Context, ops ConsoleOps, id string, at time.Time) (ConsoleAccount, int, error) {
+// admin bootstrap`), which revokes the passkeys it had; the tokens
+// revoked here stay revoked.
+func DisableConsoleAccount(ctx context.Context, ops Ops, id string, at time.Time) (ConsoleAccount, ConsoleDisable, error) {
 	a, err := ops.UpdateConsoleAccount(ctx, id, func(old ConsoleAccount) (ConsoleAccount, error) {
 		old.Disabled, old.Modified = at, at
 		return old, nil
 	})
 	if err != nil {
-		return ConsoleAccount{}, 0, fmt.Errorf("disable console account %s: %w", id, err)
+		return ConsoleAccount{}, ConsoleDisable{}, fmt.Errorf("disable console account %s: %w", id, err)
 	}
 	n, err := ops.EndConsoleSessions(ctx, a.ID, at)
 	if err != nil {
-		return ConsoleAccount{}, 0, fmt.Errorf("disable console account %s: %w", id, err)
+		return ConsoleAccount{}, ConsoleDisable{}, fmt.Errorf("disable console account %s: %w", id, err)
 	}
-	return a, n, nil
+	ts, err := RevokeAdminTokensOf(ctx, ops, func(by string) bool { return by == a.ID }, at)
+	if err != nil {
+		return ConsoleAccount{}, ConsoleDisable{}, fmt.Errorf("disable console account %s: %w", id, err)
+	}
+	return a, ConsoleDisable{SessionsEnded: n, TokensRevoked: ts}, nil
+}
+
+// ConsoleDisable is what DisableConsoleAccount stopped with an account.
+type ConsoleDisable struct {
+	// SessionsEnded is how many live console sessions it ended.
+	SessionsEnded int
+	// TokensRevoked are the admin-scope API tokens the account made that
+	// it revoked, as stored: the caller audits and forgets each.
+	TokensRevoked []Token
+}
+
+// RevokeAdminTokensOf revokes, through ops and at at, the admin-scope
+// tokens that still work (neither revoked nor expired at at) made by a
+// console account (Token.CreatedBy not "") that of reports true for, and
+// returns them as stored. A token the CLI made (no maker) is never passed
+// to of. DisableConsoleAccount calls it for the account it disables; the
+// hub's start (token.RevokeOfDisabledMakers) and `admin bootstrap`
+// enabling an account again (token.RevokeOfDisabledMaker) for the tokens
+// an account disabled before the rule kept.
+func RevokeAdminTokensOf(ctx context.Context, ops TokenOps, of func(accountID string) bool, at time.Time) ([]Token, error) {
+	ts, err := ops.ListTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	at = at.UTC()
+	var out []Token
+	for _, t := range ts {
+		// An expired token is refused anyway (token.Expired): revoking it
+		// would only add a record.
+		expired := !t.Expires.IsZero() && !at.Before(t.Expires)
+		if t.CreatedBy == "" || t.Scope != ScopeAdmin || !t.Revoked.IsZero() || expired || !of(t.CreatedBy) {
+			continue
+		}
+		r, err := ops.UpdateToken(ctx, t.ID, func(old Token) (Token, error) {
+			old.Revoked = at
+			return old, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("revoke token %s: %w", t.ID, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

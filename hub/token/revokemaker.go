@@ -15,12 +15,15 @@ const ReasonMakerDisabled = "its maker's console account was disabled"
 
 // RevokeOfDisabledMaker revokes, inside tx and at now, the admin-scope
 // tokens that console account accountID made (store.Token.CreatedBy) and
-// that still work (neither revoked nor expired), and returns them. Every
-// path that disables a console account calls it in the transaction that
-// disables it, records a token.revoke for each token returned
-// (RevokeAuditDetail), and, in a process that verifies tokens, calls
-// Verifier.Forget for each once the transaction is over, so that the
-// token is refused from the next request on.
+// that still work (neither revoked nor expired), and returns them.
+// store.DisableConsoleAccount, the one way to disable a console account,
+// revokes them so in the transaction that disables it, and its callers
+// record a token.revoke for each token revoked (RevokeAuditDetail) and,
+// in a process that verifies tokens, call Verifier.Forget for each once
+// the transaction is over, so that the token is refused from the next
+// request on. It is called on its own for an account enabled again
+// without the hub's start having run since it was disabled (`admin
+// bootstrap`).
 //
 // An admin token is its maker's hands on the JSON API (grants,
 // sign-outs, enrollments, review decisions): it goes with its maker, as
@@ -68,28 +71,10 @@ func RevokeOfDisabledMakers(ctx context.Context, tx store.TokenOps, stopped func
 
 // revokeAdminOf revokes, inside tx and at now, the admin tokens that
 // still work (neither revoked nor expired) made by a console account
-// (CreatedBy not "") that of reports true for, and returns them.
+// (CreatedBy not "") that of reports true for, and returns them: the
+// rule store.DisableConsoleAccount applies (store.RevokeAdminTokensOf).
 func revokeAdminOf(ctx context.Context, tx store.TokenOps, of func(accountID string) bool, now time.Time) ([]store.Token, error) {
-	ts, err := tx.ListTokens(ctx)
-	if err != nil {
-		return nil, err
-	}
-	now = now.UTC()
-	var out []store.Token
-	for _, t := range ts {
-		if t.CreatedBy == "" || t.Scope != store.ScopeAdmin || !t.Revoked.IsZero() || Expired(t, now) || !of(t.CreatedBy) {
-			continue
-		}
-		r, err := tx.UpdateToken(ctx, t.ID, func(old store.Token) (store.Token, error) {
-			old.Revoked = now
-			return old, nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("revoke token %s: %w", t.ID, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return store.RevokeAdminTokensOf(ctx, tx, of, now)
 }
 
 // RevokeAuditDetail is the detail of the token.revoke record of t, revoked

@@ -1,0 +1,139 @@
+package hub
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/token"
+)
+
+// TestAdminTokenOfLeaversAccountRefused: ada, a hub's first admin, was
+// made by `admin bootstrap` before the identity provider provisioned her
+// (linked to nobody), and made an admin token and a SCIM token on the
+// console. The identity provider then creates her hub user already
+// disabled (active false): the user's creation links the account to her
+// and leaves it enabled (the link disables nothing), so the console
+// refuses her session, but nothing revoked her tokens. Her admin token is
+// refused with 401 from the next request on, saying why, and the refusal
+// is logged by token ID, never with the secret. It is not revoked: once
+// the identity provider enables her, it works again, as her account
+// does. Her SCIM token keeps provisioning, and ann's admin token (ann
+// linked to nobody, no user of her name) and the CLI's keep working.
+func TestAdminTokenOfLeaversAccountRefused(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	now := t0.Add(24 * time.Hour)
+
+	db, err := OpenStore(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []store.ConsoleAccount{
+		{ID: "acct-ada", Name: "ada", Role: store.ConsoleAdmin},
+		{ID: "acct-ann", Name: "ann", Role: store.ConsoleAdmin},
+	} {
+		a.WebAuthnID, a.CreatedBy, a.Created, a.Modified = []byte("handle-"+a.Name), "test", t0, t0
+		if _, err := db.CreateConsoleAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type minted struct {
+		secret string
+		tok    store.Token
+	}
+	mint := func(name, scope, by string) minted {
+		t.Helper()
+		secret, tok, err := token.NewExpiring(name, scope, t0, t0.AddDate(0, 6, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok.CreatedBy = by
+		if tok, err = db.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		return minted{secret, tok}
+	}
+	adaAdmin := mint("ada-script", store.ScopeAdmin, "acct-ada")
+	adaSCIM := mint("okta-prod", store.ScopeSCIM, "acct-ada")
+	annAdmin := mint("ann-script", store.ScopeAdmin, "acct-ann")
+	cliAdmin := mint("ops", store.ScopeAdmin, "")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &lockedBuffer{}
+	s, err := New(ctx, Config{DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	call := func(path string, m minted) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer "+m.secret)
+		w := httptest.NewRecorder()
+		s.Handler().ServeHTTP(w, req)
+		return w
+	}
+	if w := call("/api/v1/reviews", adaAdmin); w.Code != http.StatusOK {
+		t.Fatalf("ada's admin token before her user came: %d %s, want 200", w.Code, w.Body)
+	}
+
+	okta := lifecycle.Actor{Name: token.Actor(adaSCIM.tok), System: "scim"}
+	u, err := s.engine.CreateUser(ctx, okta, store.User{ID: "u-ada", UserName: "ada", Active: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.st.GetConsoleAccount(ctx, "acct-ada")
+	if err != nil || a.UserID != u.ID || !a.Disabled.IsZero() || u.State != store.UserDisabled {
+		t.Fatalf("ada's account after her disabled user came: %+v, %v; user %v; want it linked to u-ada and enabled", a, err, u.State)
+	}
+
+	for _, tc := range []struct {
+		name, path string
+		tok        minted
+		want       int
+	}{
+		{"ada's admin token", "/api/v1/reviews", adaAdmin, http.StatusUnauthorized},
+		{"ada's SCIM token", "/scim/v2/Users", adaSCIM, http.StatusOK},
+		{"ann's admin token", "/api/v1/reviews", annAdmin, http.StatusOK},
+		{"the CLI's admin token", "/api/v1/reviews", cliAdmin, http.StatusOK},
+	} {
+		if w := call(tc.path, tc.tok); w.Code != tc.want {
+			t.Errorf("%s on %s after ada's user came disabled: %d %s, want %d", tc.name, tc.path, w.Code, w.Body, tc.want)
+		}
+	}
+	w := call("/api/v1/reviews", adaAdmin)
+	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "hub user of console account ada") ||
+		w.Header().Get("WWW-Authenticate") == "" {
+		t.Errorf("ada's admin token: %d %v %s, want 401 with WWW-Authenticate saying her hub user has left", w.Code, w.Header(), w.Body)
+	}
+	if tok, err := s.st.GetToken(ctx, adaAdmin.tok.ID); err != nil || !tok.Revoked.IsZero() {
+		t.Errorf("ada's admin token in the store: %+v, %v; want it not revoked", tok, err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "admin API token refused") || !strings.Contains(out, adaAdmin.tok.ID) {
+		t.Errorf("the refusal is not logged by token ID:\n%s", out)
+	}
+	if strings.Contains(out, adaAdmin.secret) {
+		t.Errorf("the log holds the secret of ada's admin token")
+	}
+
+	if _, err := s.engine.UpdateUser(ctx, okta, u.ID, func(u store.User) (store.User, error) {
+		u.Active = true
+		return u, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if w := call("/api/v1/reviews", adaAdmin); w.Code != http.StatusOK {
+		t.Errorf("ada's admin token once her user is enabled: %d %s, want 200", w.Code, w.Body)
+	}
+}
