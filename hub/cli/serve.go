@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub"
+	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/policy"
 )
 
@@ -79,6 +80,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer lock.Close() // after s.Close: deferred first, runs last
+	// Held, the lock keeps any other hub off the directory, and this
+	// one's audit watch has not started yet: an audit.head written aside
+	// and never renamed into place is a crashed hub's, there for good.
+	audit.RemoveStrayHeads(*data, log)
 	log.Info("garbage collector", "gcPercent", gc.Percent, "memoryLimitMiB", gc.Limit>>20, "fromEnvironment", gc.FromEnv)
 	if *cpuProfile != "" {
 		f, err := os.OpenFile(*cpuProfile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
