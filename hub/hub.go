@@ -639,7 +639,7 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	defer cancel()
 	s.push.Close() // hijacked WebSockets are not closed by Shutdown
 	err := srv.Shutdown(shutCtx)
-	s.flushSeen(shutCtx) // the kiosks that the shutdown disconnected
+	s.flushSeenAtShutdown() // the kiosks that the shutdown disconnected
 	stopAcks()
 	<-acked
 	if err != nil {

@@ -61,11 +61,17 @@ func (l *lastSeen) snapshot() map[string]time.Time {
 	return out
 }
 
+// seenFlushTimeout bounds the flush at shutdown, which is not given the
+// hub's context: that has ended.
+const seenFlushTimeout = 5 * time.Second
+
 // flush writes what was collected. The batch is set aside, not copied,
 // so that a storm's hellos marking meanwhile wait for no more than a swap;
 // it is dropped once written. On failure the sightings are kept for the
-// next flush (a newer one for the same kiosk wins).
-func (s *Server) flushSeen(ctx context.Context) {
+// next flush (a newer one for the same kiosk wins), and the caller, which
+// knows whether there is one, is told how many kiosks' it could not write
+// and why.
+func (s *Server) flushSeen(ctx context.Context) (kiosks int, err error) {
 	l := &s.seen
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -74,31 +80,32 @@ func (s *Server) flushSeen(ctx context.Context) {
 	l.pending, l.writing = nil, batch
 	l.mu.Unlock()
 	if len(batch) == 0 {
-		return
+		return 0, nil
 	}
-	err := s.st.TouchDevices(ctx, batch)
-	if err != nil {
-		s.cfg.Logger.Warn("record kiosks' last-seen times", "kiosks", len(batch), "err", err)
-	}
+	err = s.st.TouchDevices(ctx, batch)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.writing = nil
 	if err == nil {
-		return
+		return 0, nil
 	}
 	if l.pending == nil {
 		l.pending = batch
-		return
+		return len(batch), err
 	}
 	for id, at := range batch {
 		if at.After(l.pending[id]) {
 			l.pending[id] = at
 		}
 	}
+	return len(batch), err
 }
 
 // recordSeen flushes the last-seen times every seenFlushEvery until ctx
-// ends; ServeListener flushes once more after shutdown.
+// ends; ServeListener flushes once more after shutdown (flushSeenAtShutdown).
+// A flush that fails because ctx ended meanwhile is not warned of: the
+// sightings it kept are the shutdown flush's to write, and it says if
+// they are lost.
 func (s *Server) recordSeen(ctx context.Context) {
 	t := time.NewTicker(seenFlushEvery)
 	defer t.Stop()
@@ -107,7 +114,21 @@ func (s *Server) recordSeen(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.flushSeen(ctx)
+			if n, err := s.flushSeen(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Logger.Warn("record kiosks' last-seen times; the next flush tries again", "kiosks", n, "err", err)
+			}
 		}
+	}
+}
+
+// flushSeenAtShutdown is the last flush, of the kiosks that the shutdown
+// disconnected and of what an earlier flush kept. It has a context of its
+// own, bounded by seenFlushTimeout: the hub's has ended, and the
+// shutdown's may have been used up waiting for requests to finish.
+func (s *Server) flushSeenAtShutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), seenFlushTimeout)
+	defer cancel()
+	if n, err := s.flushSeen(ctx); err != nil {
+		s.cfg.Logger.Warn("record kiosks' last-seen times at shutdown: the console shows them last seen before", "kiosks", n, "err", err)
 	}
 }
