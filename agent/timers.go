@@ -344,10 +344,11 @@ func (a *Agent) checkClock() {
 	// The idle deadline seen from the same reading of the clocks (input
 	// stored since is newer than now: its deadline is later than now plus
 	// the timeout).
-	idleAt, idles := a.idleDeadlineFrom(a.lastInput.Load(), now)
+	last := a.lastInput.Load()
+	idleAt, idles := a.idleDeadlineFrom(last, now)
 	switch {
 	case idles && !now.wall.Before(idleAt) && idleAt.Before(end):
-		a.endIdle(now.wall)
+		a.endIdle(last, now)
 	case !now.wall.Before(end):
 		a.expire()
 	default:
@@ -668,9 +669,13 @@ func (a *Agent) checkIdle() {
 	a.checkClock() // idle, or expired if expires_at came first
 }
 
-func (a *Agent) endIdle(now time.Time) {
-	last, mono := a.lastInput.Load(), a.monoNow()
+// endIdle ends the live session, idle since the input last as checkClock
+// found it at now. The idle time logged is that of the readings that
+// decided: the monotonic clock read again here had moved on from them (a
+// loop held up between the reads), and a worker signed out at the timeout
+// was logged idle for that much longer (inputNow had the same bug).
+func (a *Agent) endIdle(last *inputTime, now inputTime) {
 	a.log.Info("session idle: ending it", "session", a.session.ID, "user", a.session.User,
-		"idle_for", max(now.Sub(last.wall), mono-last.mono).Round(time.Second))
+		"idle_for", max(now.wall.Sub(last.wall), now.mono-last.mono).Round(time.Second))
 	a.beginEnd(wire.ReasonIdle, "", true)
 }
