@@ -222,6 +222,13 @@ func (db *DB) catchUp(ctx context.Context, budget time.Duration) error {
 	}
 }
 
+// queueBounds reads the first and last n of session_history_queue. Each
+// is a subquery of its own: SQLite answers a lone MIN or MAX of a rowid
+// from one end of the table, but MIN and MAX in one SELECT by a scan of
+// every row, and while the passes wait for a busy writer the queue holds
+// a minute of sessions, which every pass of the catch-up scanned again.
+const queueBounds = `SELECT (SELECT MIN(n) FROM session_history_queue), (SELECT MAX(n) FROM session_history_queue)`
+
 // indexPass copies at most indexChunk rows of each source into its
 // deferred indexes, in one write transaction, and reports whether rows
 // are left.
@@ -249,7 +256,7 @@ func (db *DB) indexPass(ctx context.Context) (more bool, err error) {
 		}
 
 		var first, last sql.NullInt64
-		if err := q.QueryRowContext(ctx, `SELECT MIN(n), MAX(n) FROM session_history_queue`).Scan(&first, &last); err != nil {
+		if err := q.QueryRowContext(ctx, queueBounds).Scan(&first, &last); err != nil {
 			return err
 		}
 		if first.Valid {
