@@ -162,7 +162,8 @@ type RP struct {
 	regs      map[string]*pendingReg   // by device ID
 	lastPrune time.Time
 
-	creds credCache // credentials as last seen, for logins (see credCache)
+	creds     credCache       // credentials as last seen, for logins (see credCache)
+	loginOpts optionsTemplate // BeginLogin's options, but for the challenge
 }
 
 // New checks cfg, fills in defaults and returns an RP.
@@ -246,6 +247,7 @@ func New(cfg Config) (*RP, error) {
 		roots:    cfg.AttestationRoots,
 	}
 	rp.metadata.Store(cfg.Metadata)
+	rp.loginOpts = newOptionsTemplate(rp)
 	return rp, nil
 }
 

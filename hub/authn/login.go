@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -55,15 +56,15 @@ type LoginResult struct {
 // redeemed once, by FinishLogin with the same deviceID, until ExpiresAt.
 func (rp *RP) BeginLogin(deviceID string) (wire.Challenge, error) {
 	now := rp.now()
-	assertion, session, err := rp.wa.BeginDiscoverableLogin(
-		webauthn.WithChallenge(rp.newChallenge(now)),
-		webauthn.WithUserVerification(protocol.VerificationPreferred),
-	)
+	challenge := rp.newChallenge(now)
+	assertion, session, err := rp.beginDiscoverable(challenge)
 	if err != nil {
 		return wire.Challenge{}, fmt.Errorf("begin login on device %s: %w", deviceID, err)
 	}
-	opts, err := json.Marshal(assertion)
-	if err != nil {
+	var opts []byte
+	if t := rp.loginOpts; t.ok {
+		opts = t.fill(challenge)
+	} else if opts, err = json.Marshal(assertion); err != nil {
 		return wire.Challenge{}, fmt.Errorf("begin login on device %s: marshal options: %w", deviceID, err)
 	}
 	p := &pendingLogin{device: deviceID, session: *session, expires: now.Add(rp.ttl)}
@@ -86,6 +87,59 @@ func (rp *RP) BeginLogin(deviceID string) (wire.Challenge, error) {
 	rp.mu.Unlock()
 
 	return wire.Challenge{Options: opts, Origin: rp.origin, ExpiresAt: p.expires}, nil
+}
+
+// beginDiscoverable is the go-webauthn half of BeginLogin: the options a
+// kiosk gets and the session data its answer is checked against.
+func (rp *RP) beginDiscoverable(challenge []byte) (*protocol.CredentialAssertion, *webauthn.SessionData, error) {
+	return rp.wa.BeginDiscoverableLogin(
+		webauthn.WithChallenge(challenge),
+		webauthn.WithUserVerification(protocol.VerificationPreferred),
+	)
+}
+
+// optionsTemplate is the JSON of a login's options cut around its
+// challenge. The options differ from one login to the next in the
+// challenge alone, and every grant carries the next one (NextChallenge),
+// so BeginLogin fills in the challenge rather than marshalling the same
+// structure again for every login.
+type optionsTemplate struct {
+	head, tail []byte
+	ok         bool // false: BeginLogin marshals the options itself
+}
+
+// newOptionsTemplate marshals the options for a placeholder challenge
+// and cuts them where its base64url encoding is. If that encoding is not
+// found exactly once, the template is not used.
+func newOptionsTemplate(rp *RP) optionsTemplate {
+	placeholder := make([]byte, challengeLen)
+	for i := range placeholder {
+		placeholder[i] = byte(i + 1)
+	}
+	assertion, _, err := rp.beginDiscoverable(placeholder)
+	if err != nil {
+		return optionsTemplate{}
+	}
+	opts, err := json.Marshal(assertion)
+	if err != nil {
+		return optionsTemplate{}
+	}
+	enc := []byte(`"` + base64.RawURLEncoding.EncodeToString(placeholder) + `"`)
+	if bytes.Count(opts, enc) != 1 {
+		return optionsTemplate{}
+	}
+	i := bytes.Index(opts, enc)
+	return optionsTemplate{head: opts[:i+1], tail: opts[i+len(enc)-1:], ok: true}
+}
+
+// fill returns the options for challenge: what json.Marshal returns for
+// the assertion go-webauthn builds with it (base64url needs no JSON
+// escaping).
+func (t optionsTemplate) fill(challenge []byte) []byte {
+	b := make([]byte, 0, len(t.head)+base64.RawURLEncoding.EncodedLen(len(challenge))+len(t.tail))
+	b = append(b, t.head...)
+	b = base64.RawURLEncoding.AppendEncode(b, challenge)
+	return append(b, t.tail...)
 }
 
 // pruneLocked drops expired login challenges and registrations, at most
