@@ -233,7 +233,7 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		start := time.Now()
 		defer func() { c.s.metrics.loginTime.Observe(time.Since(start).Seconds()) }()
 		var l wire.Login
-		if err := env.Unmarshal(&l); err != nil {
+		if err := decodeLogin(env, &l); err != nil {
 			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "login needs a credential", Err: err}
 		}
 		return c.login(ctx, deviceID, l)
