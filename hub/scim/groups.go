@@ -2,9 +2,11 @@ package scim
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -34,6 +36,44 @@ func groupFromResource(res map[string]any, g *store.Group) error {
 	slices.Sort(g.Members)
 	g.Members = slices.Compact(g.Members)
 	return nil
+}
+
+// maxGroupName is the longest group displayName the hub takes, in
+// characters: Entra's limit for a group's name. A role a login policy
+// names is at most policy.MaxNameLength characters; a longer group grants
+// no role, but an identity provider may still push it.
+const maxGroupName = 256
+
+// checkGroupName refuses a new or changed group displayName that reads as
+// another one: it is the role's name in the console, the audit trail and
+// access reviews, and a control or invisible formatting character (a
+// right-to-left override, a zero-width space; store.Hidden) made a group
+// read as "Supervisor" that grants no such role, or as another group. The
+// hub refuses them in userNames and in the role names of a login policy
+// alike. A displayName stored before this rule is kept until it changes,
+// so that the group can still be renamed or deleted.
+func checkGroupName(name string) error {
+	bad := func(why string) error {
+		return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue, Detail: "displayName " + why}
+	}
+	switch {
+	case !utf8.ValidString(name):
+		return bad("is not valid UTF-8")
+	case utf8.RuneCountInString(name) > maxGroupName:
+		return bad(fmt.Sprintf("is %d characters long; at most %d", utf8.RuneCountInString(name), maxGroupName))
+	case strings.ContainsFunc(name, store.Hidden):
+		return bad("holds a control or invisible formatting character (such as a right-to-left override or a zero-width space)")
+	}
+	return nil
+}
+
+// checkRename applies checkGroupName to ng's displayName if it differs
+// from old's.
+func checkRename(old, ng store.Group) error {
+	if ng.DisplayName == old.DisplayName {
+		return nil
+	}
+	return checkGroupName(ng.DisplayName)
 }
 
 // groupResource renders a Group resource.
@@ -86,6 +126,9 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, a lifecycl
 	if err := groupFromResource(res, &g); err != nil {
 		return err
 	}
+	if err := checkGroupName(g.DisplayName); err != nil {
+		return err
+	}
 	g, err = h.cfg.Engine.CreateGroup(r.Context(), a, g)
 	if err != nil {
 		return err
@@ -107,8 +150,10 @@ func (h *Handler) replaceGroup(w http.ResponseWriter, r *http.Request, a lifecyc
 			return old, err
 		}
 		ng := old
-		err := groupFromResource(res, &ng)
-		return ng, err
+		if err := groupFromResource(res, &ng); err != nil {
+			return old, err
+		}
+		return ng, checkRename(old, ng)
 	})
 	if err != nil {
 		return err
@@ -135,8 +180,10 @@ func (h *Handler) patchGroup(w http.ResponseWriter, r *http.Request, a lifecycle
 			return old, err
 		}
 		ng := old
-		err = groupFromResource(res, &ng)
-		return ng, err
+		if err := groupFromResource(res, &ng); err != nil {
+			return old, err
+		}
+		return ng, checkRename(old, ng)
 	})
 	if err != nil {
 		return err
