@@ -786,12 +786,18 @@ func (pa *patcher) removeListed(container map[string]any, a *Attribute, v any, n
 			rest = append(rest, x)
 		}
 	}
-	list := slices.DeleteFunc(slices.Clone(asList(container[a.Name])), func(el any) bool {
-		if k, ok := valueKey(a, el); ok && listed[k] {
-			return true
+	cur := asList(container[a.Name])
+	var named []bool // the elements rest names
+	if len(rest) > 0 {
+		named = matchListed(a, cur, rest)
+	}
+	list := make([]any, 0, len(cur))
+	for i, el := range cur {
+		if k, ok := valueKey(a, el); ok && listed[k] || named != nil && named[i] {
+			continue
 		}
-		return slices.ContainsFunc(rest, func(x any) bool { return sameValue(a, x, el) || subsetOf(a, x, el) })
-	})
+		list = append(list, el)
+	}
 	if len(list) == 0 {
 		delete(container, a.Name)
 	} else {

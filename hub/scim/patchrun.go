@@ -351,6 +351,119 @@ func sameKey(a *Attribute, v any) (string, bool) {
 	return string(b), ok
 }
 
+// matchListed reports, for each of els, the values of a multi-valued
+// attribute a, whether one of listed, the values a remove lists
+// (removeListed), names it: is the same value (sameValue) or, listed as
+// an object, has each of its sub-attributes with the same value
+// (subsetOf). A listed value is compared only with the elements that hold
+// one of its sub-attribute values (the one fewest elements hold) or, not
+// an object, that have its sameKey, found through an index of els.
+// Compared with every element, a PATCH listing 5,000 emails to remove
+// from a user with 5,000 took 12 s, and one of 1 MiB minutes, inside the
+// write transaction that every other change of the hub waits for.
+func matchListed(a *Attribute, els, listed []any) []bool {
+	named := make([]bool, len(els))
+	// index maps the key of a sub-attribute and its value (subKey), or an
+	// element's sameKey, to the elements that have it; others holds the
+	// elements neither encodes, compared with every listed value, and
+	// scalars those that are not objects, compared with every listed
+	// object too (subsetOf holds for one whose sub-attributes are all
+	// null). Normalised, a complex attribute holds none.
+	index := map[string][]int{}
+	var others, scalars []int
+	for i, el := range els {
+		m, isObject := el.(map[string]any)
+		if !isObject {
+			scalars = append(scalars, i)
+			if key, ok := sameKey(a, el); ok {
+				index[key] = append(index[key], i)
+			} else {
+				others = append(others, i)
+			}
+			continue
+		}
+		indexed := true
+		for k, v := range m {
+			key, ok := subKey(k, v)
+			if !ok {
+				indexed = false
+				continue
+			}
+			index[key] = append(index[key], i)
+		}
+		if !indexed {
+			others = append(others, i)
+		}
+	}
+	// candidates are the elements x can name, besides others; ok is false
+	// when it can name any (an object without a sub-attribute that is not
+	// null).
+	candidates := func(x any) (cands []int, ok bool) {
+		m, isObject := x.(map[string]any)
+		if !isObject {
+			key, ok := sameKey(a, x)
+			return index[key], ok
+		}
+		if membersLike(a) && m["value"] != nil {
+			// The same value whatever else either holds (sameValue).
+			key, ok := subKey("value", m["value"])
+			return index[key], ok
+		}
+		narrowed := false
+		for k, v := range m {
+			if v == nil {
+				continue // an element without k has it null too (subsetOf)
+			}
+			key, ok := subKey(k, v)
+			if !ok {
+				return nil, false
+			}
+			c := index[key]
+			if len(c) == 0 {
+				return nil, true // no element holds this one
+			}
+			if !narrowed || len(c) < len(cands) {
+				cands, narrowed = c, true
+			}
+		}
+		return cands, narrowed
+	}
+	check := func(x any, i int) {
+		if !named[i] && (sameValue(a, x, els[i]) || subsetOf(a, x, els[i])) {
+			named[i] = true
+		}
+	}
+	for _, x := range listed {
+		cands, ok := candidates(x)
+		if !ok {
+			for i := range els {
+				check(x, i)
+			}
+			continue
+		}
+		for _, i := range cands {
+			check(x, i)
+		}
+		for _, i := range others {
+			check(x, i)
+		}
+		if _, isObject := x.(map[string]any); isObject {
+			for _, i := range scalars {
+				check(x, i)
+			}
+		}
+	}
+	return named
+}
+
+// subKey is the index key of sub-attribute k of a complex value holding
+// v, for matchListed: the same for values that jsonEqual holds equal, and
+// apart from every sameKey (which starts with a letter).
+func subKey(k string, v any) (string, bool) {
+	b, ok := appendKey(strconv.AppendQuote(nil, k), v)
+	return string(b), ok
+}
+
 // appendKey appends an encoding of v to b that is the same for values
 // jsonEqual holds equal: the types jsonEqual compares itself, map keys
 // sorted, 0 and -0 alike. ok is false for a value holding another type.
