@@ -201,7 +201,11 @@ func enroll(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	// right: a mistake there is said at once, not after the installer
 	// typed the code.
 	if cfg.Code == "-" {
-		code, err := readCode(stdin)
+		if isCharDevice(stdin) {
+			// At a terminal, a silent wait for a line looks like a hang.
+			fmt.Fprint(stderr, "one-time code (shiftgate-hub device code), then Enter: ")
+		}
+		code, err := readCode(ctx, stdin)
 		if err != nil {
 			return err
 		}
@@ -218,11 +222,30 @@ func enroll(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 
 // readCode reads the enrollment code for --code -: the first line of r,
 // without surrounding spaces (a CRLF or a trailing blank from a pasted or
-// echoed code is no part of it).
-func readCode(r io.Reader) (string, error) {
-	line, err := bufio.NewReader(io.LimitReader(r, maxCodeLine+1)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return "", fmt.Errorf("--code -: read standard input: %w", err)
+// echoed code is no part of it). It gives up when ctx ends: main catches
+// SIGINT and SIGTERM into ctx, so a read that ignored it would leave an
+// installer's Ctrl-C at a terminal (or a supervisor's stop) unanswered
+// until a line or end of file came. The read itself cannot be
+// interrupted; it is left to the process's exit.
+func readCode(ctx context.Context, r io.Reader) (string, error) {
+	type result struct {
+		line string
+		err  error
+	}
+	read := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(io.LimitReader(r, maxCodeLine+1)).ReadString('\n')
+		read <- result{line, err}
+	}()
+	var line string
+	select {
+	case <-ctx.Done():
+		return "", fmt.Errorf("--code -: stopped waiting for the code on standard input: %w", context.Cause(ctx))
+	case res := <-read:
+		if res.err != nil && !errors.Is(res.err, io.EOF) {
+			return "", fmt.Errorf("--code -: read standard input: %w", res.err)
+		}
+		line = res.line
 	}
 	if len(line) > maxCodeLine {
 		return "", usagef("--code -: the first line of standard input is longer than %d bytes, which is no enrollment code; %s", maxCodeLine, codeWays)
@@ -232,6 +255,17 @@ func readCode(r io.Reader) (string, error) {
 		return "", usagef("--code -: standard input has no code on its first line; %s", codeWays)
 	}
 	return code, nil
+}
+
+// isCharDevice reports whether r is a file that is a character device: a
+// terminal (or /dev/null, where a prompt on stderr does no harm).
+func isCharDevice(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 func register(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
