@@ -637,7 +637,7 @@ var errAccountStopped = fmt.Errorf("%w: your console account was disabled, or it
 //
 // For a token that is the rule the token's other requests follow too:
 // every path that disables an account revokes the admin tokens it made in
-// the same transaction (token.RevokeOfDisabledMaker), so a token whose
+// the same transaction (store.DisableConsoleAccount), so a token whose
 // maker is disabled is refused (401) from then on, and one whose request
 // got past the token check before the disable decides nothing here.
 func sessionSelfIn(id string) lifecycle.Self {

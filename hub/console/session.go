@@ -423,8 +423,11 @@ func secretCookie(r *http.Request, name string) (secret []byte, ok bool) {
 // SigninCookieName holds the secret of a browser that is not signed in,
 // from which the sign-in and registration pages derive their CSRF token
 // (signinToken), as a session's pages derive theirs from the session's.
-// __Host-, Secure and SameSite=Strict, like the session cookie: no other
-// host can plant it, and no other site's request carries it.
+// __Host- and Secure, like the session cookie: no other host can plant
+// it. SameSite=Lax, not Strict: a browser arriving from another site (an
+// email's link) sends it, so that the sign-in pages it has open keep
+// their token; no other site's POST or fetch carries it, and the token
+// goes in a header no other site can set.
 const SigninCookieName = "__Host-shiftgate-signin"
 
 // signinToken returns the CSRF token for the sign-in and registration
@@ -441,7 +444,7 @@ func signinToken(w http.ResponseWriter, r *http.Request) (string, error) {
 		}
 		http.SetCookie(w, &http.Cookie{
 			Name: SigninCookieName, Value: base64.RawURLEncoding.EncodeToString(secret),
-			Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+			Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		})
 	}
 	return csrfToken(secret), nil

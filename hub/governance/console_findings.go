@@ -30,7 +30,7 @@ const (
 	// use) made on the console by an account that is disabled or gone, or
 	// linked to a hub user who is disabled or deleted (kind orphaned).
 	// An admin token is revoked in the transaction that disables its
-	// maker, on every path (token.RevokeOfDisabledMaker), so such a
+	// maker, on every path (store.DisableConsoleAccount), so such a
 	// finding is about a SCIM or metrics token, or an admin token whose
 	// maker's account is still enabled while its hub user is gone (which
 	// the hub refuses at each request meanwhile, as it refuses the

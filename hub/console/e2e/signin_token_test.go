@@ -86,8 +86,8 @@ func TestSigninTokenInBrowser(t *testing.T) {
 	for _, c := range res.Cookies {
 		if c.Name == console.SigninCookieName {
 			found = true
-			if !c.Secure || !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict || !c.Session || c.Path != "/" {
-				t.Errorf("sign-in cookie %+v: want Secure, HttpOnly, SameSite=Strict, a session cookie, Path=/", c)
+			if !c.Secure || !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax || !c.Session || c.Path != "/" {
+				t.Errorf("sign-in cookie %+v: want Secure, HttpOnly, SameSite=Lax, a session cookie, Path=/", c)
 			}
 		}
 	}
