@@ -19,12 +19,15 @@ import (
 
 // enrollHint is the kiosk's command that redeems the code: what the
 // installer types next. It names the code, not its value: stderr may go to
-// a log that stdout, captured by a script, does not.
+// a log that stdout, captured by a script, does not. The code is read from
+// standard input (--code -), as the installer types or pipes it: on the
+// command line, every local user of the kiosk could read it while enroll
+// runs.
 func enrollHint(profile string) string {
 	if profile == "" {
 		profile = "PROFILE"
 	}
-	return "shiftgate-agent enroll --hub https://HUB:PORT --ca ca.pem --code CODE --state /var/lib/shiftgate --profile " + profile
+	return "shiftgate-agent enroll --hub https://HUB:PORT --ca ca.pem --code - --state /var/lib/shiftgate --profile " + profile
 }
 
 func (e env) device(ctx context.Context, args []string) error {
@@ -81,7 +84,7 @@ func (e env) device(ctx context.Context, args []string) error {
 			// A code made before the hub's first start: its CA is not made yet.
 			ca += " (written when the hub first starts: shiftgate-hub serve --data " + *data + ")"
 		}
-		fmt.Fprintf(e.stderr, "on the kiosk, with %s copied to it (and, if the hub serves --tls-cert, that certificate's root added to it) and CODE the code above: %s\n", ca, enrollHint(*profile))
+		fmt.Fprintf(e.stderr, "on the kiosk, with %s copied to it (and, if the hub serves --tls-cert, that certificate's root added to it): %s, and give it the code above when it asks (or pipe it in)\n", ca, enrollHint(*profile))
 		return nil
 	case "list":
 		fs := e.flags("device list")

@@ -65,7 +65,7 @@ func TestDeviceCodeSaysHowToEnroll(t *testing.T) {
 	if strings.Contains(c, "\n") || c == "" {
 		t.Fatalf("stdout %q: want only the code", out)
 	}
-	for _, want := range []string{"shiftgate-agent enroll", "--code CODE", "--profile rpi5-touch", filepath.Join(dir, "ca.pem")} {
+	for _, want := range []string{"shiftgate-agent enroll", "--code -", "--profile rpi5-touch", filepath.Join(dir, "ca.pem")} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("stderr %q does not contain %q", errs, want)
 		}
