@@ -887,8 +887,10 @@ func (pa *patcher) checkSubRemovable(a, sub *Attribute, els []any, name string, 
 }
 
 // sameValue reports whether two normalised values of a multi-valued
-// attribute are the same value: equal, or (for members-like attributes
-// with an immutable "value") equal in "value".
+// attribute are the same value: equal, strings compared as a's caseExact
+// says and the sub-attributes of complex values as each one's does
+// (subEqual), or (for members-like attributes with an immutable "value")
+// equal in "value".
 func sameValue(a *Attribute, x, y any) bool {
 	if jsonEqual(x, y) {
 		return true
@@ -897,12 +899,47 @@ func sameValue(a *Attribute, x, y any) bool {
 		t, ok := y.(string)
 		return ok && strings.EqualFold(s, t)
 	}
-	if membersLike(a) {
-		mx, _ := x.(map[string]any)
-		my, _ := y.(map[string]any)
-		return mx["value"] != nil && jsonEqual(mx["value"], my["value"])
+	mx, isObject := x.(map[string]any)
+	my, _ := y.(map[string]any)
+	if membersLike(a) && mx["value"] != nil {
+		return jsonEqual(mx["value"], my["value"])
 	}
-	return false
+	if !isObject || my == nil || len(mx) != len(my) {
+		return false
+	}
+	for k, v := range mx {
+		w, ok := my[k]
+		if !ok || !subEqual(a, k, v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// subEqual reports whether v and w are the same value of sub-attribute k
+// of a complex attribute a: strings of a sub-attribute that is not
+// caseExact (foldsSub) compared as strings.EqualFold does (RFC 7643
+// §2.4: emails.value is caseExact false, so "SOLO@x.com" names the
+// address stored as "solo@x.com"), others by jsonEqual.
+func subEqual(a *Attribute, k string, v, w any) bool {
+	if s, ok := v.(string); ok && foldsSub(a, k) {
+		t, ok := w.(string)
+		return ok && strings.EqualFold(s, t)
+	}
+	return jsonEqual(v, w)
+}
+
+// foldsSub reports whether the string values of sub-attribute k of a are
+// compared without case: k is a string sub-attribute that is not
+// caseExact. A members-like attribute's "value" is not: it is the
+// member's id, which normalisation folds already (FoldUUID) and which
+// valueKey, and so every set of members, compares exactly.
+func foldsSub(a *Attribute, k string) bool {
+	if k == "value" && membersLike(a) {
+		return false
+	}
+	sub := a.SubAttribute(k)
+	return sub != nil && sub.Type == TypeString && !sub.CaseExact
 }
 
 // membersLike reports whether a's values are told apart by an immutable
@@ -941,6 +978,10 @@ func valueSet(a *Attribute, list []any) map[string]bool {
 	return set
 }
 
+// subsetOf reports whether x, a value a remove lists, names el: x is an
+// object each of whose sub-attributes el has with the same value
+// (subEqual: without case where the sub-attribute is not caseExact), or
+// not an object and the same value as el (sameValue).
 func subsetOf(a *Attribute, x, el any) bool {
 	mx, ok := x.(map[string]any)
 	if !ok {
@@ -948,7 +989,7 @@ func subsetOf(a *Attribute, x, el any) bool {
 	}
 	me, _ := el.(map[string]any)
 	for k, v := range mx {
-		if !jsonEqual(me[k], v) {
+		if !subEqual(a, k, v, me[k]) {
 			return false
 		}
 	}

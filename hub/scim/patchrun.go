@@ -328,9 +328,10 @@ func isPrimary(v any) bool {
 // sameKey is a key of v such that sameValue(a, x, y) implies
 // sameKey(a, x) == sameKey(a, y): a string's case-folded form (as
 // strings.EqualFold compares) unless a is caseExact, a members-like
-// value's "value", or else the encoding of the value (appendKey). ok is
-// false for a value appendKey cannot encode. Two values with one key need
-// not be the same: sameValue decides.
+// value's "value", or else the encoding of the value (appendKey), with
+// the strings of a complex value's sub-attributes that are not caseExact
+// folded (appendSubKey). ok is false for a value appendKey cannot encode.
+// Two values with one key need not be the same: sameValue decides.
 func sameKey(a *Attribute, v any) (string, bool) {
 	switch x := v.(type) {
 	case string:
@@ -346,9 +347,27 @@ func sameKey(a *Attribute, v any) (string, bool) {
 			b, ok := appendKey([]byte("w"), x["value"])
 			return string(b), ok
 		}
+		b := []byte("j{")
+		for _, k := range sortedKeys(x) {
+			var ok bool
+			if b, ok = appendSubKey(strconv.AppendQuote(b, k), a, k, x[k]); !ok {
+				return "", false
+			}
+		}
+		return string(append(b, '}')), true
 	}
 	b, ok := appendKey([]byte("j"), v)
 	return string(b), ok
+}
+
+// appendSubKey is appendKey for v, the value of sub-attribute k of a
+// complex attribute a, the same for values subEqual holds equal: a string
+// of a sub-attribute that is not caseExact (foldsSub) is encoded folded.
+func appendSubKey(b []byte, a *Attribute, k string, v any) ([]byte, bool) {
+	if s, ok := v.(string); ok && foldsSub(a, k) {
+		return strconv.AppendQuote(append(b, 's'), store.FoldName(s)), true
+	}
+	return appendKey(b, v)
 }
 
 // matchListed reports, for each of els, the values of a multi-valued
@@ -363,12 +382,13 @@ func sameKey(a *Attribute, v any) (string, bool) {
 // write transaction that every other change of the hub waits for.
 func matchListed(a *Attribute, els, listed []any) []bool {
 	named := make([]bool, len(els))
-	// index maps the key of a sub-attribute and its value (subKey), or an
-	// element's sameKey, to the elements that have it; others holds the
-	// elements neither encodes, compared with every listed value, and
-	// scalars those that are not objects, compared with every listed
-	// object too (subsetOf holds for one whose sub-attributes are all
-	// null). Normalised, a complex attribute holds none.
+	// index maps the key of a sub-attribute and its value (subKey, folded
+	// where subEqual compares without case), or an element's sameKey, to
+	// the elements that have it; others holds the elements neither
+	// encodes, compared with every listed value, and scalars those that
+	// are not objects, compared with every listed object too (subsetOf
+	// holds for one whose sub-attributes are all null). Normalised, a
+	// complex attribute holds none.
 	index := map[string][]int{}
 	var others, scalars []int
 	for i, el := range els {
@@ -384,7 +404,7 @@ func matchListed(a *Attribute, els, listed []any) []bool {
 		}
 		indexed := true
 		for k, v := range m {
-			key, ok := subKey(k, v)
+			key, ok := subKey(a, k, v)
 			if !ok {
 				indexed = false
 				continue
@@ -406,7 +426,7 @@ func matchListed(a *Attribute, els, listed []any) []bool {
 		}
 		if membersLike(a) && m["value"] != nil {
 			// The same value whatever else either holds (sameValue).
-			key, ok := subKey("value", m["value"])
+			key, ok := subKey(a, "value", m["value"])
 			return index[key], ok
 		}
 		narrowed := false
@@ -414,7 +434,7 @@ func matchListed(a *Attribute, els, listed []any) []bool {
 			if v == nil {
 				continue // an element without k has it null too (subsetOf)
 			}
-			key, ok := subKey(k, v)
+			key, ok := subKey(a, k, v)
 			if !ok {
 				return nil, false
 			}
@@ -456,11 +476,12 @@ func matchListed(a *Attribute, els, listed []any) []bool {
 	return named
 }
 
-// subKey is the index key of sub-attribute k of a complex value holding
-// v, for matchListed: the same for values that jsonEqual holds equal, and
-// apart from every sameKey (which starts with a letter).
-func subKey(k string, v any) (string, bool) {
-	b, ok := appendKey(strconv.AppendQuote(nil, k), v)
+// subKey is the index key of sub-attribute k of a complex value of a
+// holding v, for matchListed: the same for values that subEqual holds
+// equal (strings folded where k is not caseExact), and apart from every
+// sameKey (which starts with a letter).
+func subKey(a *Attribute, k string, v any) (string, bool) {
+	b, ok := appendSubKey(strconv.AppendQuote(nil, k), a, k, v)
 	return string(b), ok
 }
 
