@@ -79,7 +79,15 @@ type Filter struct {
 //   - The parser allows at most two expressions joined inside brackets
 //     (emails[type eq "work" and value co "@x"]); for more, repeat the
 //     bracket: emails[type eq "work"] and emails[value co "@x"].
+//   - Spaces, tabs and line ends around the whole filter are dropped.
+//     RFC 7644's grammar has none there, but clients send them (a "+" or
+//     a newline left at either end of the query parameter), and other
+//     SCIM servers take them: Ping Identity's SCIM 2 SDK trims the filter
+//     before parsing it. A 400 invalidFilter stopped the IdP's matching
+//     of a user, and with it the user's provisioning. Spaces inside the
+//     filter, and inside its quoted strings, are left as they are.
 func ParseFilter(rt *ResourceType, s string) (*Filter, error) {
+	s = strings.Trim(s, " \t\r\n")
 	if len(s) > maxFilterLen {
 		return nil, ErrInvalidFilter("the filter is longer than %d bytes; narrow it", maxFilterLen)
 	}
