@@ -61,13 +61,33 @@ const maxSites = 1000
 
 // checkSites refuses a user's sites list longer than maxSites, unless it
 // is no longer than old, the list stored before: a user given more before
-// this rule keeps them, and can still be deactivated or lose sites.
+// this rule keeps them, and can still be deactivated or lose sites. It
+// refuses a site that is not in old and holds a control or invisible
+// formatting character (store.Hidden): a site's name is shown in the
+// console and access reviews, and "north" with a zero-width space read
+// as the site north that a login policy names, but was another.
 func checkSites(sites, old []string) error {
-	if len(sites) <= max(maxSites, len(old)) {
-		return nil
+	if len(sites) > max(maxSites, len(old)) {
+		return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
+			Detail: fmt.Sprintf("%s:sites lists %d sites; at most %d", ShiftgateUserURN, len(sites), maxSites)}
 	}
-	return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
-		Detail: fmt.Sprintf("%s:sites lists %d sites; at most %d", ShiftgateUserURN, len(sites), maxSites)}
+	var kept map[string]bool // old, made at the first hidden character
+	for _, s := range sites {
+		if !strings.ContainsFunc(s, store.Hidden) {
+			continue
+		}
+		if kept == nil {
+			kept = make(map[string]bool, len(old))
+			for _, o := range old {
+				kept[o] = true
+			}
+		}
+		if !kept[s] {
+			return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
+				Detail: ShiftgateUserURN + ":sites holds a site with a control or invisible formatting character (such as a right-to-left override or a zero-width space)"}
+		}
+	}
+	return nil
 }
 
 // Attributes the hub keeps in typed fields or derives, never in the stored
@@ -257,7 +277,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, a lifecycle
 	if err := checkUserName(u.UserName); err != nil {
 		return err
 	}
-	if err := checkSites(u.Sites, nil); err != nil {
+	if err := checkUserValues(res, nil, u, store.User{}); err != nil {
 		return err
 	}
 	u, err = h.cfg.Engine.CreateUser(r.Context(), a, u)
@@ -297,7 +317,11 @@ func (h *Handler) replaceUser(w http.ResponseWriter, r *http.Request, a lifecycl
 				return old, err
 			}
 		}
-		if err := checkSites(nu.Sites, old.Sites); err != nil {
+		prev, err := h.userResource(old, nil)
+		if err != nil {
+			return old, err
+		}
+		if err := checkUserValues(res, prev, nu, old); err != nil {
 			return old, err
 		}
 		return nu, h.keepDocument(old, &nu)
@@ -343,7 +367,7 @@ func (h *Handler) patchUser(w http.ResponseWriter, r *http.Request, a lifecycle.
 				return old, err
 			}
 		}
-		if err := checkSites(nu.Sites, old.Sites); err != nil {
+		if err := checkUserValues(res, cur, nu, old); err != nil {
 			return old, err
 		}
 		return nu, h.keepDocument(old, &nu)
