@@ -2,14 +2,9 @@ package hub
 
 import (
 	"context"
-	"crypto/x509"
 	"log/slog"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestRetirePrevCertOnEndedChannel: a hello with the kiosk's current
@@ -20,22 +15,9 @@ import (
 // was warned of as a retirement that failed, leaving the certificate
 // taken until its grace ends, which a reconnect did not.
 func TestRetirePrevCertOnEndedChannel(t *testing.T) {
-	logs := &lockedBuffer{}
-	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	s, err := New(t.Context(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0",
-		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:    func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	current := &x509.Certificate{SerialNumber: big.NewInt(0xc), NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(30 * 24 * time.Hour)}
-	graceEnd := t0.Add(23 * time.Hour)
-	d := store.Device{ID: "d1", Name: "north-1", Site: "north", Profile: "generic-x86", State: store.DeviceActive,
-		CertSerial: "c", CertIssued: current.NotBefore, PrevCertSerial: "a", PrevCertUntil: graceEnd, Created: t0, Modified: t0}
-	if _, err := s.st.CreateDevice(t.Context(), d); err != nil {
-		t.Fatal(err)
-	}
+	h := newRetireHub(t, slog.LevelDebug)
+	s, t0, current, graceEnd := h.s, h.now, h.current, h.graceEnd
+	d := h.renewedKiosk(t, "d1", "north-1", "c")
 
 	ended, cancel := context.WithCancel(t.Context())
 	cancel() // the channel was replaced
@@ -45,7 +27,7 @@ func TestRetirePrevCertOnEndedChannel(t *testing.T) {
 	if stored, err := s.st.GetDevice(t.Context(), "d1"); err != nil || !stored.PrevCertUntil.Equal(graceEnd) {
 		t.Errorf("stored previous certificate until %v (%v), want %v (untouched)", stored.PrevCertUntil, err, graceEnd)
 	}
-	out := logs.String()
+	out := h.logs.String()
 	for _, line := range strings.Split(out, "\n") {
 		if strings.Contains(line, "level=WARN") && strings.Contains(line, "device=d1 ") {
 			t.Errorf("a channel that ended before the retirement was warned of as a failure: %s", line)

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"context"
 	"crypto/x509"
 	"log/slog"
 	"math/big"
@@ -12,6 +11,51 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
+// retireHub is a hub (not serving) for the tests of retiring a kiosk's
+// previous certificate. Its clock stands at now, it logs to logs, and
+// current is the certificate the kiosks' last renewal issued; the one it
+// replaced, serial "a", is in grace until graceEnd.
+type retireHub struct {
+	s        *Server
+	logs     *lockedBuffer
+	now      time.Time
+	current  *x509.Certificate
+	graceEnd time.Time
+}
+
+// newRetireHub makes a retireHub logging from level up, so that a test
+// of what is logged at debug sees it and one of warnings is not misled
+// by it.
+func newRetireHub(t *testing.T, level slog.Level) *retireHub {
+	t.Helper()
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	h := &retireHub{logs: &lockedBuffer{}, now: t0, graceEnd: t0.Add(23 * time.Hour),
+		current: &x509.Certificate{SerialNumber: big.NewInt(0xc), NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(30 * 24 * time.Hour)}}
+	s, err := New(t.Context(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0",
+		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: level})),
+		Now:    func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	h.s = s
+	return h
+}
+
+// renewedKiosk stores the active kiosk id at site north, renewed when
+// current was issued: it holds the certificate serial now, and the one
+// the renewal replaced, "a", until graceEnd. It returns the record it
+// stored.
+func (h *retireHub) renewedKiosk(t *testing.T, id, name, serial string) store.Device {
+	t.Helper()
+	d := store.Device{ID: id, Name: name, Site: "north", Profile: "generic-x86", State: store.DeviceActive,
+		CertSerial: serial, CertIssued: h.current.NotBefore, PrevCertSerial: "a", PrevCertUntil: h.graceEnd, Created: h.now, Modified: h.now}
+	if _, err := h.s.st.CreateDevice(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // TestRetirePrevCertCutsChannels: a channel opened with a kiosk's current
 // certificate retires the one its last renewal replaced, and a channel of
 // the kiosk still open on that one (whoever holds the old key said hello
@@ -20,33 +64,13 @@ import (
 // of another kiosk, stay watched until their own ends. A second hello
 // with the current certificate writes nothing more.
 func TestRetirePrevCertCutsChannels(t *testing.T) {
-	logs := &lockedBuffer{}
-	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-	s, err := New(t.Context(), Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(logs, nil)),
-		Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	h := newRetireHub(t, slog.LevelInfo)
+	s, logs, t0, current, graceEnd := h.s, h.logs, h.now, h.current, h.graceEnd
 	prev := &x509.Certificate{SerialNumber: big.NewInt(0xa), NotBefore: t0.Add(-48 * time.Hour), NotAfter: t0.Add(28 * 24 * time.Hour)}
-	current := &x509.Certificate{SerialNumber: big.NewInt(0xc), NotBefore: t0.Add(-time.Hour), NotAfter: t0.Add(30 * 24 * time.Hour)}
-	graceEnd := t0.Add(23 * time.Hour)
-	for _, d := range []store.Device{
-		{ID: "d1", Name: "north-1", CertSerial: "c", CertIssued: current.NotBefore, PrevCertSerial: "a", PrevCertUntil: graceEnd},
-		{ID: "d2", Name: "north-2", CertSerial: "e", CertIssued: current.NotBefore, PrevCertSerial: "a", PrevCertUntil: graceEnd},
-	} {
-		d.Site, d.Profile, d.State, d.Created, d.Modified = "north", "generic-x86", store.DeviceActive, t0, t0
-		if _, err := s.st.CreateDevice(t.Context(), d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	channel := func() context.Context {
-		ctx, cancel := context.WithCancel(t.Context())
-		t.Cleanup(cancel)
-		return ctx
-	}
+	h.renewedKiosk(t, "d1", "north-1", "c")
+	h.renewedKiosk(t, "d2", "north-2", "e")
 	c := s.channel
-	onPrev, other, retiring := channel(), channel(), channel()
+	onPrev, other, retiring := channelCtx(t), channelCtx(t), channelCtx(t)
 	c.cuts.watch(onPrev, "d1", prev, graceEnd)
 	c.cuts.watch(other, "d2", prev, graceEnd)
 	c.cuts.watch(retiring, "d1", current, current.NotAfter)

@@ -1,9 +1,7 @@
 package hub
 
 import (
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -31,59 +29,18 @@ func TestAdminTokenOfLeaversAccountRefused(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	now := t0.Add(24 * time.Hour)
 
-	db, err := OpenStore(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []store.ConsoleAccount{
-		{ID: "acct-ada", Name: "ada", Role: store.ConsoleAdmin},
-		{ID: "acct-ann", Name: "ann", Role: store.ConsoleAdmin},
-	} {
-		a.WebAuthnID, a.CreatedBy, a.Created, a.Modified = []byte("handle-"+a.Name), "test", t0, t0
-		if _, err := db.CreateConsoleAccount(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	type minted struct {
-		secret string
-		tok    store.Token
-	}
-	mint := func(name, scope, by string) minted {
-		t.Helper()
-		secret, tok, err := token.NewExpiring(name, scope, t0, t0.AddDate(0, 6, 0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok.CreatedBy = by
-		if tok, err = db.CreateToken(ctx, tok); err != nil {
-			t.Fatal(err)
-		}
-		return minted{secret, tok}
-	}
-	adaAdmin := mint("ada-script", store.ScopeAdmin, "acct-ada")
-	adaSCIM := mint("okta-prod", store.ScopeSCIM, "acct-ada")
-	annAdmin := mint("ann-script", store.ScopeAdmin, "acct-ann")
-	cliAdmin := mint("ops", store.ScopeAdmin, "")
-	if err := db.Close(); err != nil {
+	ms := openMakersStore(t, dir, t0, "ada", "ann")
+	adaAdmin := ms.mint(t, "ada-script", store.ScopeAdmin, "acct-ada")
+	adaSCIM := ms.mint(t, "okta-prod", store.ScopeSCIM, "acct-ada")
+	annAdmin := ms.mint(t, "ann-script", store.ScopeAdmin, "acct-ann")
+	cliAdmin := ms.mint(t, "ops", store.ScopeAdmin, "")
+	if err := ms.db.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	logs := &lockedBuffer{}
-	s, err := New(ctx, Config{DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(logs, nil)),
-		Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, logs := startMakersHub(t, dir, now)
 	t.Cleanup(func() { s.Close() })
-	call := func(path string, m minted) *httptest.ResponseRecorder {
-		t.Helper()
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		req.Header.Set("Authorization", "Bearer "+m.secret)
-		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, req)
-		return w
-	}
-	if w := call("/api/v1/reviews", adaAdmin); w.Code != http.StatusOK {
+	if w := bearerGet(s, "/api/v1/reviews", adaAdmin.secret); w.Code != http.StatusOK {
 		t.Fatalf("ada's admin token before her user came: %d %s, want 200", w.Code, w.Body)
 	}
 
@@ -99,7 +56,7 @@ func TestAdminTokenOfLeaversAccountRefused(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, path string
-		tok        minted
+		tok        mintedToken
 		want       int
 	}{
 		{"ada's admin token", "/api/v1/reviews", adaAdmin, http.StatusUnauthorized},
@@ -107,11 +64,11 @@ func TestAdminTokenOfLeaversAccountRefused(t *testing.T) {
 		{"ann's admin token", "/api/v1/reviews", annAdmin, http.StatusOK},
 		{"the CLI's admin token", "/api/v1/reviews", cliAdmin, http.StatusOK},
 	} {
-		if w := call(tc.path, tc.tok); w.Code != tc.want {
+		if w := bearerGet(s, tc.path, tc.tok.secret); w.Code != tc.want {
 			t.Errorf("%s on %s after ada's user came disabled: %d %s, want %d", tc.name, tc.path, w.Code, w.Body, tc.want)
 		}
 	}
-	w := call("/api/v1/reviews", adaAdmin)
+	w := bearerGet(s, "/api/v1/reviews", adaAdmin.secret)
 	if w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "hub user of console account ada") ||
 		w.Header().Get("WWW-Authenticate") == "" {
 		t.Errorf("ada's admin token: %d %v %s, want 401 with WWW-Authenticate saying her hub user has left", w.Code, w.Header(), w.Body)
@@ -133,7 +90,7 @@ func TestAdminTokenOfLeaversAccountRefused(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if w := call("/api/v1/reviews", adaAdmin); w.Code != http.StatusOK {
+	if w := bearerGet(s, "/api/v1/reviews", adaAdmin.secret); w.Code != http.StatusOK {
 		t.Errorf("ada's admin token once her user is enabled: %d %s, want 200", w.Code, w.Body)
 	}
 }

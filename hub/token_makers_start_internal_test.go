@@ -2,9 +2,7 @@ package hub
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -28,60 +26,17 @@ func TestStartRevokesAdminTokensOfDisabledMakers(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	now := t0.Add(24 * time.Hour)
 
-	db, err := OpenStore(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []store.ConsoleAccount{
-		{ID: "acct-kim", Name: "kim", Role: store.ConsoleAdmin},
-		{ID: "acct-ann", Name: "ann", Role: store.ConsoleAdmin},
-	} {
-		a.WebAuthnID, a.CreatedBy, a.Created, a.Modified = []byte("handle-"+a.Name), "test", t0, t0
-		if _, err := db.CreateConsoleAccount(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.UpdateConsoleAccount(ctx, "acct-kim", func(a store.ConsoleAccount) (store.ConsoleAccount, error) {
-		a.Disabled = t0.Add(time.Hour)
-		return a, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	type minted struct {
-		secret string
-		tok    store.Token
-	}
-	mint := func(name, scope, by string) minted {
-		t.Helper()
-		secret, tok, err := token.NewExpiring(name, scope, t0, t0.AddDate(0, 6, 0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		tok.CreatedBy = by
-		if tok, err = db.CreateToken(ctx, tok); err != nil {
-			t.Fatal(err)
-		}
-		return minted{secret, tok}
-	}
-	kimAdmin := mint("kim-script", store.ScopeAdmin, "acct-kim")
-	kimSCIM := mint("okta-prod", store.ScopeSCIM, "acct-kim")
-	goneAdmin := mint("gone-script", store.ScopeAdmin, "acct-gone")
-	annAdmin := mint("ann-script", store.ScopeAdmin, "acct-ann")
-	cliAdmin := mint("ops", store.ScopeAdmin, "")
-	if err := db.Close(); err != nil {
+	ms := openMakersStore(t, dir, t0, "kim", "ann")
+	ms.disableAlone(t, "acct-kim")
+	kimAdmin := ms.mint(t, "kim-script", store.ScopeAdmin, "acct-kim")
+	kimSCIM := ms.mint(t, "okta-prod", store.ScopeSCIM, "acct-kim")
+	goneAdmin := ms.mint(t, "gone-script", store.ScopeAdmin, "acct-gone")
+	annAdmin := ms.mint(t, "ann-script", store.ScopeAdmin, "acct-ann")
+	cliAdmin := ms.mint(t, "ops", store.ScopeAdmin, "")
+	if err := ms.db.Close(); err != nil {
 		t.Fatal(err)
 	}
 
-	start := func() (*Server, *lockedBuffer) {
-		t.Helper()
-		logs := &lockedBuffer{}
-		s, err := New(ctx, Config{DataDir: dir, Listen: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(logs, nil)),
-			Now: func() time.Time { return now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, logs
-	}
 	revokes := func(s *Server) []store.AuditRecord {
 		t.Helper()
 		recs, err := s.st.ListAudit(ctx, store.AuditQuery{Action: "token.revoke"})
@@ -91,10 +46,10 @@ func TestStartRevokesAdminTokensOfDisabledMakers(t *testing.T) {
 		return recs
 	}
 
-	s, logs := start()
+	s, logs := startMakersHub(t, dir, now)
 	for _, tc := range []struct {
 		name, path string
-		tok        minted
+		tok        mintedToken
 		want       int
 	}{
 		{"kim's admin token", "/api/v1/reviews", kimAdmin, http.StatusUnauthorized},
@@ -103,11 +58,7 @@ func TestStartRevokesAdminTokensOfDisabledMakers(t *testing.T) {
 		{"ann's admin token", "/api/v1/reviews", annAdmin, http.StatusOK},
 		{"the CLI's admin token", "/api/v1/reviews", cliAdmin, http.StatusOK},
 	} {
-		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
-		req.Header.Set("Authorization", "Bearer "+tc.tok.secret)
-		w := httptest.NewRecorder()
-		s.Handler().ServeHTTP(w, req)
-		if w.Code != tc.want {
+		if w := bearerGet(s, tc.path, tc.tok.secret); w.Code != tc.want {
 			t.Errorf("%s on %s after the start: %d %s, want %d", tc.name, tc.path, w.Code, w.Body, tc.want)
 		}
 	}
@@ -135,12 +86,12 @@ func TestStartRevokesAdminTokensOfDisabledMakers(t *testing.T) {
 			warning = line
 		}
 	}
-	for _, m := range []minted{kimAdmin, goneAdmin} {
+	for _, m := range []mintedToken{kimAdmin, goneAdmin} {
 		if !strings.Contains(warning, m.tok.ID) || !strings.Contains(warning, m.tok.Name) {
 			t.Errorf("the start's warning does not name revoked token %s (%s):\n%s", m.tok.ID, m.tok.Name, out)
 		}
 	}
-	for _, m := range []minted{kimAdmin, kimSCIM, goneAdmin, annAdmin, cliAdmin} {
+	for _, m := range []mintedToken{kimAdmin, kimSCIM, goneAdmin, annAdmin, cliAdmin} {
 		if strings.Contains(out, m.secret) {
 			t.Errorf("the start's log holds the secret of token %s", m.tok.Name)
 		}
@@ -149,7 +100,7 @@ func TestStartRevokesAdminTokensOfDisabledMakers(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, logs = start()
+	s, logs = startMakersHub(t, dir, now)
 	t.Cleanup(func() { s.Close() })
 	if n := len(revokes(s)); n != len(recs) {
 		t.Errorf("%d token.revoke records after a second start, want %d: the first start's only", n, len(recs))

@@ -24,20 +24,8 @@ func TestStrayHeadRemoved(t *testing.T) {
 	writeKeyFile(t, dir, audit.HeadFile, []byte(head), 0o600)
 	const stray = ".audit.head.123456"
 	writeKeyFile(t, dir, stray, []byte("8:"+strings.Repeat("cd", 32)+"\n"), 0o600)
-	others := []string{".audit.head.", ".audit.head.12x", ".audit.head.12.bak", "audit.head.123", ".audit.head", ".audit.key.123"}
-	for _, name := range others {
-		writeKeyFile(t, dir, name, []byte("not ours"), 0o600)
-	}
-	elsewhere := filepath.Join(t.TempDir(), "precious")
-	if err := os.WriteFile(elsewhere, []byte("someone else's"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(elsewhere, filepath.Join(dir, ".audit.head.111")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, ".audit.head.222"), 0o700); err != nil {
-		t.Fatal(err)
-	}
+	othersKept := notOurs(t, dir, ".audit.head.", ".audit.head.12x", ".audit.head.12.bak", "audit.head.123", ".audit.head", ".audit.key.123")
+	lookalikesKept := lookalikes(t, dir, ".audit.head.111", ".audit.head.222")
 
 	var logged bytes.Buffer
 	audit.RemoveStrayHeads(dir, slog.New(slog.NewTextHandler(&logged, nil)))
@@ -54,20 +42,8 @@ func TestStrayHeadRemoved(t *testing.T) {
 	if a, ok, err := audit.LoadHead(dir); err != nil || !ok || a.Seq != 7 {
 		t.Errorf("LoadHead = %v, %v, %v: want the head in place, 7", a, ok, err)
 	}
-	for _, name := range others {
-		if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != "not ours" {
-			t.Errorf("%s: %q, %v: want it left as it was", name, b, err)
-		}
-	}
-	if fi, err := os.Lstat(filepath.Join(dir, ".audit.head.111")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		t.Errorf("symlink: %v, %v: want it left", fi, err)
-	}
-	if b, err := os.ReadFile(elsewhere); err != nil || string(b) != "someone else's" {
-		t.Errorf("symlink target: %q, %v: want it as it was", b, err)
-	}
-	if fi, err := os.Lstat(filepath.Join(dir, ".audit.head.222")); err != nil || !fi.IsDir() {
-		t.Errorf("directory: %v, %v: want it left", fi, err)
-	}
+	othersKept()
+	lookalikesKept()
 
 	// A directory that cannot be read is logged, not a reason to stop.
 	logged.Reset()

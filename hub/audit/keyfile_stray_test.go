@@ -2,6 +2,8 @@ package audit_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/hex"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -63,10 +65,7 @@ func TestStrayKeyTempRemoved(t *testing.T) {
 			}
 			tt.stray(t, dir, path)
 			// Not the names this code makes: kept.
-			others := []string{".audit.key.", ".audit.key.12x", ".audit.key.12.bak", "audit.key.123", ".audit-sign.key.123"}
-			for _, name := range others {
-				writeKeyFile(t, dir, name, []byte("not ours"), 0o600)
-			}
+			othersKept := notOurs(t, dir, ".audit.key.", ".audit.key.12x", ".audit.key.12.bak", "audit.key.123", ".audit-sign.key.123")
 			var logged bytes.Buffer
 			key, err := audit.LoadOrCreateKeyLog(ctx, dir, noRecords{}, slog.New(slog.NewTextHandler(&logged, nil)))
 			if err != nil {
@@ -82,11 +81,7 @@ func TestStrayKeyTempRemoved(t *testing.T) {
 			if err != nil || !bytes.Equal(onDisk, key) || len(key) != 32 {
 				t.Fatalf("key file %x (%v), key %x: want the key read", onDisk, err, key)
 			}
-			for _, name := range others {
-				if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != "not ours" {
-					t.Errorf("%s: %q, %v: want it left as it was", name, b, err)
-				}
-			}
+			othersKept()
 			if !strings.Contains(logged.String(), strayTemp) {
 				t.Errorf("log %q: want it to name %s", logged.String(), strayTemp)
 			}
@@ -103,30 +98,11 @@ func TestStrayKeyTempRemoved(t *testing.T) {
 func TestStrayKeyTempNotFollowed(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
-	elsewhere := filepath.Join(t.TempDir(), "precious")
-	if err := os.WriteFile(elsewhere, []byte("someone else's"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, ".audit.key.111")
-	if err := os.Symlink(elsewhere, link); err != nil {
-		t.Fatal(err)
-	}
-	sub := filepath.Join(dir, ".audit.key.222")
-	if err := os.Mkdir(sub, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	lookalikesKept := lookalikes(t, dir, ".audit.key.111", ".audit.key.222")
 	if _, err := audit.LoadOrCreateKey(ctx, dir, noRecords{}); err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(elsewhere); err != nil || string(b) != "someone else's" {
-		t.Errorf("symlink target: %q, %v: want it as it was", b, err)
-	}
-	if target, err := os.Readlink(link); err != nil || target != elsewhere {
-		t.Errorf("symlink: %q, %v: want it left as it was", target, err)
-	}
-	if fi, err := os.Lstat(sub); err != nil || !fi.IsDir() {
-		t.Errorf("directory: %v, %v: want it left as it was", fi, err)
-	}
+	lookalikesKept()
 }
 
 // TestStrayKeyTempOfARunningProcessKept: the key another process is
@@ -136,40 +112,14 @@ func TestStrayKeyTempNotFollowed(t *testing.T) {
 // half-written (and making a second key), and then reads the key put in
 // place.
 func TestStrayKeyTempOfARunningProcessKept(t *testing.T) {
-	ctx := t.Context()
-	dir := t.TempDir()
-	// The other process, between writing its key beside audit.key and
-	// linking it into place.
-	d := holdDirLock(t, dir)
 	theirs := bytes.Repeat([]byte{9}, 32)
-	tmp := writeKeyFile(t, dir, strayTemp, theirs, 0o600)
-
-	type result struct {
-		key []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		key, err := audit.LoadOrCreateKey(ctx, dir, noRecords{})
-		done <- result{key, err}
-	}()
-	if r, ok := waitForLockWaiter(t, done, dir); !ok {
-		t.Fatalf("start beside a key being written returned %x, %v without waiting for the lock", r.key, r.err)
-	}
-	if b, err := os.ReadFile(tmp); err != nil || !bytes.Equal(b, theirs) {
-		t.Fatalf("the other process's key being written: %x, %v: want it untouched", b, err)
-	}
-	// The other process puts its key in place and ends.
-	if err := os.Link(tmp, filepath.Join(dir, audit.KeyFile)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(tmp); err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
-	r := <-done
-	if r.err != nil || !bytes.Equal(r.key, theirs) {
-		t.Fatalf("start beside a key being written: %x, %v: want the key the other put in place, %x", r.key, r.err, theirs)
+	key, err := keyPlacedWhileWaiting(t, "start beside a key being written", audit.KeyFile, strayTemp, theirs,
+		func(ctx context.Context, dir string) (string, error) {
+			key, err := audit.LoadOrCreateKey(ctx, dir, noRecords{})
+			return hex.EncodeToString(key), err
+		})
+	if want := hex.EncodeToString(theirs); err != nil || key != want {
+		t.Fatalf("start beside a key being written: %s, %v: want the key the other put in place, %s", key, err, want)
 	}
 }
 
@@ -229,31 +179,23 @@ func TestDamagedKeyDeletedWhileWaiting(t *testing.T) {
 		}
 		held = append(held, f)
 	}
-	type result struct {
-		key []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	result := loadBlocked(t, "start beside a damaged key being replaced", func() (string, error) {
 		key, err := audit.LoadOrCreateKey(ctx, dir, noRecords{})
-		done <- result{key, err}
-	}()
-	if r, ok := waitForLockWaiter(t, done, dir, path); !ok {
-		t.Fatalf("start beside a damaged key being replaced returned %x, %v without waiting for the lock", r.key, r.err)
-	}
+		return hex.EncodeToString(key), err
+	}, dir, path)
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range held {
 		f.Close()
 	}
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("damaged key deleted while the start waited to replace it: %v, want a new key", r.err)
+	key, err := result()
+	if err != nil {
+		t.Fatalf("damaged key deleted while the start waited to replace it: %v, want a new key", err)
 	}
 	onDisk, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(onDisk, r.key) || len(r.key) != 32 {
-		t.Fatalf("key file %x (%v), key %x: want the key made", onDisk, err, r.key)
+	if err != nil || hex.EncodeToString(onDisk) != key || len(key) != hex.EncodedLen(32) {
+		t.Fatalf("key file %x (%v), key %s: want the key made", onDisk, err, key)
 	}
 }
 
@@ -271,4 +213,105 @@ func holdDirLock(t *testing.T, dir string) *os.File {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// loadBlocked runs load in the background, where it is to wait for the
+// flock another process holds on one of paths, and returns once it
+// waits: a load that returns first fails the test at once, as what (the
+// start under test) did not wait for the lock. result waits for what load
+// returned. load names what it loaded in a form fit to print (a key in
+// hex, a signer by its key ID), so that no failure prints a private key.
+func loadBlocked(t *testing.T, what string, load func() (string, error), paths ...string) (result func() (string, error)) {
+	t.Helper()
+	type loaded struct {
+		name string
+		err  error
+	}
+	done := make(chan loaded, 1)
+	go func() {
+		name, err := load()
+		done <- loaded{name, err}
+	}()
+	if r, ok := waitForLockWaiter(t, done, paths...); !ok {
+		t.Fatalf("%s returned %s, %v without waiting for the lock", what, r.name, r.err)
+	}
+	return func() (string, error) {
+		r := <-done
+		return r.name, r.err
+	}
+}
+
+// keyPlacedWhileWaiting plays another process making the key file name:
+// holding the data directory's lock, it has written its key, theirs,
+// beside name as stray when load (what) starts on a new data directory.
+// Once load waits for that lock, having left the stray alone, the other
+// process links it into place as name and ends; keyPlacedWhileWaiting
+// returns what load returned (see loadBlocked).
+func keyPlacedWhileWaiting(t *testing.T, what, name, stray string, theirs []byte, load func(ctx context.Context, dir string) (string, error)) (string, error) {
+	t.Helper()
+	ctx, dir := t.Context(), t.TempDir()
+	d := holdDirLock(t, dir)
+	tmp := writeKeyFile(t, dir, stray, theirs, 0o600)
+	result := loadBlocked(t, what, func() (string, error) { return load(ctx, dir) }, dir)
+	if b, err := os.ReadFile(tmp); err != nil || !bytes.Equal(b, theirs) {
+		t.Fatalf("the other process's %s being written: %q, %v: want it untouched", name, b, err)
+	}
+	// The other process puts its key in place and ends.
+	if err := os.Link(tmp, filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(tmp); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	return result()
+}
+
+// notOurs writes, in dir, files by names that a start is to keep: names
+// that look like, but are not, those of a file a crash left. kept fails
+// the test unless each is still there as it was.
+func notOurs(t *testing.T, dir string, names ...string) (kept func()) {
+	t.Helper()
+	for _, name := range names {
+		writeKeyFile(t, dir, name, []byte("not ours"), 0o600)
+	}
+	return func() {
+		t.Helper()
+		for _, name := range names {
+			if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != "not ours" {
+				t.Errorf("%s: %q, %v: want it left as it was", name, b, err)
+			}
+		}
+	}
+}
+
+// lookalikes makes, in dir, what has the name of a file a crash left but
+// was not made by the code that removes those: a symlink by the name
+// link, to a file outside dir, and a directory by the name sub. kept
+// fails the test unless both are still there as they were and what the
+// link points at was neither removed nor changed.
+func lookalikes(t *testing.T, dir, link, sub string) (kept func()) {
+	t.Helper()
+	elsewhere := filepath.Join(t.TempDir(), "precious")
+	if err := os.WriteFile(elsewhere, []byte("someone else's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(dir, link)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, sub), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if b, err := os.ReadFile(elsewhere); err != nil || string(b) != "someone else's" {
+			t.Errorf("symlink target: %q, %v: want it as it was", b, err)
+		}
+		if target, err := os.Readlink(filepath.Join(dir, link)); err != nil || target != elsewhere {
+			t.Errorf("symlink %s: %q, %v: want it left as it was", link, target, err)
+		}
+		if fi, err := os.Lstat(filepath.Join(dir, sub)); err != nil || !fi.IsDir() {
+			t.Errorf("directory %s: %v, %v: want it left as it was", sub, fi, err)
+		}
+	}
 }

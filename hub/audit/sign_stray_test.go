@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
@@ -87,22 +88,8 @@ func TestStraySignKeyTempRemoved(t *testing.T) {
 			tt.stray(t, dir, path)
 			writeKeyFile(t, dir, strayPubTemp, []byte("-----BEGIN PUBLIC KEY-----\n"), 0o644)
 			// Not the names this code removes: kept.
-			others := []string{".audit-sign.key.", ".audit-sign.key.12x", ".audit-sign.pub.12.bak", "audit-sign.key.123", ".audit.head.123", ".audit-sign.key"}
-			for _, name := range others {
-				writeKeyFile(t, dir, name, []byte("not ours"), 0o600)
-			}
-			elsewhere := filepath.Join(t.TempDir(), "precious")
-			if err := os.WriteFile(elsewhere, []byte("someone else's"), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			link := filepath.Join(dir, ".audit-sign.key.111")
-			if err := os.Symlink(elsewhere, link); err != nil {
-				t.Fatal(err)
-			}
-			sub := filepath.Join(dir, ".audit-sign.pub.222")
-			if err := os.Mkdir(sub, 0o700); err != nil {
-				t.Fatal(err)
-			}
+			othersKept := notOurs(t, dir, ".audit-sign.key.", ".audit-sign.key.12x", ".audit-sign.pub.12.bak", "audit-sign.key.123", ".audit.head.123", ".audit-sign.key")
+			lookalikesKept := lookalikes(t, dir, ".audit-sign.key.111", ".audit-sign.pub.222")
 
 			var logged bytes.Buffer
 			s, err := audit.LoadOrCreateSigner(ctx, dir, noRecords{}, slog.New(slog.NewTextHandler(&logged, nil)))
@@ -130,20 +117,8 @@ func TestStraySignKeyTempRemoved(t *testing.T) {
 			if pub, err := audit.ReadPublicKey(filepath.Join(dir, audit.PublicKeyFile)); err != nil || !pub.Equal(s.PublicKey()) {
 				t.Errorf("public key file: %x, %v: want the signer's", pub, err)
 			}
-			for _, name := range others {
-				if b, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(b) != "not ours" {
-					t.Errorf("%s: %q, %v: want it left as it was", name, b, err)
-				}
-			}
-			if b, err := os.ReadFile(elsewhere); err != nil || string(b) != "someone else's" {
-				t.Errorf("symlink target: %q, %v: want it as it was", b, err)
-			}
-			if target, err := os.Readlink(link); err != nil || target != elsewhere {
-				t.Errorf("symlink: %q, %v: want it left as it was", target, err)
-			}
-			if fi, err := os.Lstat(sub); err != nil || !fi.IsDir() {
-				t.Errorf("directory: %v, %v: want it left as it was", fi, err)
-			}
+			othersKept()
+			lookalikesKept()
 			if strings.Contains(logged.String(), "PRIVATE KEY") {
 				t.Errorf("log %q holds a key's contents", logged.String())
 			}
@@ -159,39 +134,12 @@ func TestStraySignKeyTempRemoved(t *testing.T) {
 // first would then sign exports with no auditor's public key checks), and
 // then reads the key put in place.
 func TestStraySignKeyTempOfARunningProcessKept(t *testing.T) {
-	ctx := t.Context()
-	dir := t.TempDir()
-	// The other process, between writing its key beside audit-sign.key
-	// and linking it into place.
-	d := holdDirLock(t, dir)
-	theirs := signKeyPEM(t, 9)
-	tmp := writeKeyFile(t, dir, straySignTemp, theirs, 0o600)
-
-	type result struct {
-		s   *audit.Signer
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		s, err := audit.LoadOrCreateSigner(ctx, dir, noRecords{}, nil)
-		done <- result{s, err}
-	}()
-	if r, ok := waitForLockWaiter(t, done, dir); !ok {
-		t.Fatalf("start beside a signing key being written returned key %s, %v without waiting for the lock", keyIDOf(r.s), r.err)
-	}
-	if b, err := os.ReadFile(tmp); err != nil || !bytes.Equal(b, theirs) {
-		t.Fatalf("the other process's signing key being written: %q, %v: want it untouched", b, err)
-	}
-	// The other process puts its key in place and ends.
-	if err := os.Link(tmp, filepath.Join(dir, audit.SignKeyFile)); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(tmp); err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
-	r := <-done
-	if want := signerFrom(t, 9).KeyID(); r.err != nil || keyIDOf(r.s) != want {
-		t.Fatalf("start beside a signing key being written: key %s, %v: want the key the other put in place, %s", keyIDOf(r.s), r.err, want)
+	keyID, err := keyPlacedWhileWaiting(t, "start beside a signing key being written", audit.SignKeyFile, straySignTemp, signKeyPEM(t, 9),
+		func(ctx context.Context, dir string) (string, error) {
+			s, err := audit.LoadOrCreateSigner(ctx, dir, noRecords{}, nil)
+			return keyIDOf(s), err
+		})
+	if want := signerFrom(t, 9).KeyID(); err != nil || keyID != want {
+		t.Fatalf("start beside a signing key being written: key %s, %v: want the key the other put in place, %s", keyID, err, want)
 	}
 }

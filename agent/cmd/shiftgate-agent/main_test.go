@@ -3,23 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"io"
-	"log"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/shiftgate/shiftgate/agent/wire"
-	"github.com/shiftgate/shiftgate/certs/certstest"
 )
 
 type intentRec struct {
@@ -115,32 +107,11 @@ func TestRunErrors(t *testing.T) {
 // tap is refused as hub_unreachable on stdout, EOF on stdin does not stop
 // the agent, and cancelling (SIGTERM) does.
 func TestEnrollThenRun(t *testing.T) {
-	pki := certstest.New(t)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req wire.EnrollRequest
-		if r.URL.Path != wire.EnrollPath || json.NewDecoder(r.Body).Decode(&req) != nil {
-			http.NotFound(w, r)
-			return
-		}
-		der, err := pki.CA.SignDeviceCSR(req.CSR, "dev-1", time.Hour, time.Now())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		json.NewEncoder(w).Encode(wire.EnrollResponse{DeviceID: "dev-1", DeviceName: "k1", Site: "north", Cert: der})
-	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{*pki.Hub.Certificate()}}
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pki.CAPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	hub := newCodeHub(t)
 	state := filepath.Join(t.TempDir(), "state")
 
 	var stdout, stderr bytes.Buffer
-	if code := run(t.Context(), []string{"enroll", "--hub", srv.URL, "--ca", ca, "--code", "c0de", "--state", state, "--profile", "ward"},
+	if code := run(t.Context(), []string{"enroll", "--hub", hub.url, "--ca", hub.ca, "--code", "c0de", "--state", state, "--profile", "ward"},
 		strings.NewReader(""), &stdout, &stderr); code != 0 {
 		t.Fatalf("enroll: exit %d: %s", code, stderr.String())
 	}

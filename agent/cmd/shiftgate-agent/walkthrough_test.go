@@ -2,20 +2,9 @@ package main
 
 import (
 	"bytes"
-	"crypto/tls"
-	"encoding/json"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/shiftgate/shiftgate/agent/wire"
-	"github.com/shiftgate/shiftgate/certs/certstest"
 )
 
 // TestEnrollNamesMissingFlags: enroll without some of its flags names the
@@ -39,31 +28,10 @@ func TestEnrollNamesMissingFlags(t *testing.T) {
 // command for the state directory it just wrote; stdout keeps only the
 // result line.
 func TestEnrollSaysWhatNext(t *testing.T) {
-	pki := certstest.New(t)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req wire.EnrollRequest
-		if r.URL.Path != wire.EnrollPath || json.NewDecoder(r.Body).Decode(&req) != nil {
-			http.NotFound(w, r)
-			return
-		}
-		der, err := pki.CA.SignDeviceCSR(req.CSR, "dev-1", time.Hour, time.Now())
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		json.NewEncoder(w).Encode(wire.EnrollResponse{DeviceID: "dev-1", DeviceName: "k1", Site: "north", Cert: der})
-	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{*pki.Hub.Certificate()}}
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	defer srv.Close()
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pki.CAPEM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	hub := newCodeHub(t)
 	state := filepath.Join(t.TempDir(), "state")
 	var stdout, stderr bytes.Buffer
-	if code := run(t.Context(), []string{"enroll", "--hub", srv.URL, "--ca", ca, "--code", "c0de", "--state", state, "--profile", "generic-x86"},
+	if code := run(t.Context(), []string{"enroll", "--hub", hub.url, "--ca", hub.ca, "--code", "c0de", "--state", state, "--profile", "generic-x86"},
 		strings.NewReader(""), &stdout, &stderr); code != 0 {
 		t.Fatalf("enroll: exit %d: %s", code, stderr.String())
 	}
