@@ -84,10 +84,35 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 		}
 	}
 	if err != nil {
-		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body is not the expected JSON object: " + policy.JSONProblem(err)})
+		writeAPIJSON(w, http.StatusBadRequest, apiError{"the body is not the expected JSON object: " + bodyProblem(err)})
 		return false
 	}
 	return true
+}
+
+// bodyProblem says what is wrong with a JSON body the decoder refused,
+// in the client's words rather than Go's: an empty or cut-off body as
+// such (not "EOF"), as PUT /policy says it, and a time that is not RFC
+// 3339 (most often a local time without its offset) with what one looks
+// like: Go's own message quotes its reference layout,
+// "2006-01-02T15:04:05Z07:00", which reads like a date to send.
+func bodyProblem(err error) string {
+	var te *time.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "it is empty"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ends before its JSON value does"
+	case errors.As(err, &te):
+		return timeProblem(te)
+	}
+	return policy.JSONProblem(err)
+}
+
+// timeProblem is the message for a time in a body that time.Time's JSON
+// decoding refused.
+func timeProblem(te *time.ParseError) string {
+	return fmt.Sprintf(`%q is not an RFC 3339 time with its UTC offset, like 2026-12-01T06:00:00+01:00 or 2026-12-01T05:00:00Z`, te.Value)
 }
 
 // checkBodyText refuses (400) a JSON body whose strings encoding/json would

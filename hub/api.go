@@ -194,7 +194,7 @@ func checkText(field, v string, name bool) error {
 func userMessage(err error) string {
 	lines := strings.Split(err.Error(), "\n")
 	// errors.Join(sentinel, detail): the detail says what to fix.
-	for len(lines) > 1 && (lines[0] == errBadRequest.Error() || lines[0] == store.ErrNotFound.Error()) {
+	for len(lines) > 1 && (lines[0] == errBadRequest.Error() || lines[0] == store.ErrNotFound.Error() || lines[0] == store.ErrConflict.Error()) {
 		lines = lines[1:]
 	}
 	return lines[0]

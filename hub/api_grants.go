@@ -3,7 +3,11 @@ package hub
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -16,10 +20,33 @@ func (s *Server) userByName(ctx context.Context, name string) (store.User, error
 	if err != nil {
 		return store.User{}, err
 	}
-	if len(us) != 1 {
+	return oneUserNamed(us, name)
+}
+
+// oneUserNamed picks the user named name from us, the users a lookup by
+// that name found (store.UserQuery.UserName: compared under Unicode case
+// folding). A database from before names were folded may hold two users
+// whose names differ in non-ASCII case only ("Zoë" and "ZOË"); they keep
+// working, so each is found under its own spelling, and a spelling that
+// is neither's is a 409 that lists them (not "no user": an admin signing
+// a leaver out must not be told the leaver does not exist).
+func oneUserNamed(us []store.User, name string) (store.User, error) {
+	switch len(us) {
+	case 0:
 		return store.User{}, errors.Join(store.ErrNotFound, errors.New("no user "+name))
+	case 1:
+		return us[0], nil
 	}
-	return us[0], nil
+	names := make([]string, len(us))
+	for i, u := range us {
+		if u.UserName == name {
+			return u, nil
+		}
+		names[i] = strconv.Quote(u.UserName)
+	}
+	slices.Sort(names)
+	return store.User{}, errors.Join(store.ErrConflict, fmt.Errorf("%d users have the name %q up to case (from before names were compared under Unicode case folding): name one exactly as it is spelt: %s",
+		len(us), name, strings.Join(names, ", ")))
 }
 
 // apiGrant is a just-in-time grant as the API shows it.
@@ -104,9 +131,24 @@ func (s *Server) apiListGrants(w http.ResponseWriter, r *http.Request, _ lifecyc
 	return nil
 }
 
+// maxGrantID is the longest grant ID an error message repeats: a UUID
+// is 36 bytes.
+const maxGrantID = 64
+
 // apiRevokeGrant ends a grant early; sessions that depended on it end.
 func (s *Server) apiRevokeGrant(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
-	g, err := s.engine.RevokeGrant(r.Context(), a, r.PathValue("id"), "revoked by "+a.Name)
+	id := r.PathValue("id")
+	g, err := s.engine.RevokeGrant(r.Context(), a, id, "revoked by "+a.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		// The engine's error names its inner operations and the ID
+		// twice, and does not say that a grant over or revoked already
+		// is not found either. Grant IDs are UUIDs: a longer one is not
+		// echoed.
+		if len(id) > maxGrantID {
+			id = id[:maxGrantID] + "…"
+		}
+		return errors.Join(store.ErrNotFound, fmt.Errorf("no running grant %q: it is over, revoked already, or unknown (GET /api/v1/users/USERNAME/grants lists a user's grants)", id))
+	}
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycl
 		case errors.As(err, &te):
 			// Most often a local time without its offset: say so, rather
 			// than quote Go's layout.
-			msg += fmt.Sprintf(`: %q is not an RFC 3339 time with its UTC offset, like 2026-12-01T06:00:00+01:00 or 2026-12-01T05:00:00Z`, te.Value)
+			msg += ": " + timeProblem(te)
 		case err != nil:
 			msg += ": " + policy.JSONProblem(err) // names an unknown field
 		}

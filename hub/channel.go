@@ -1192,8 +1192,12 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 	if err != nil {
 		return err
 	}
-	if len(us) != 1 {
+	if len(us) == 0 {
 		return fmt.Errorf("user %q: %w", userName, store.ErrNotFound)
+	}
+	u, err := oneUserNamed(us, userName)
+	if err != nil {
+		return err
 	}
 	d, err := c.deviceByName(ctx, deviceName)
 	if err != nil {
@@ -1207,7 +1211,7 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 	for _, id := range prof.AllowedAAGUIDs {
 		allowed = append(allowed, id[:])
 	}
-	es, err := c.rp.BeginRegistrationIf(ctx, d.ID, us[0], allowed, may)
+	es, err := c.rp.BeginRegistrationIf(ctx, d.ID, u, allowed, may)
 	if err != nil {
 		return err
 	}

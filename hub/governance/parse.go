@@ -108,7 +108,16 @@ func decodeStrict(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return invalid("the body is not the expected JSON object: %s", clipQuote(policy.JSONProblem(err)))
+		// Not Go's "EOF" for an empty or cut-off body, as PUT /policy
+		// says it.
+		msg := policy.JSONProblem(err)
+		switch {
+		case errors.Is(err, io.EOF):
+			msg = "it is empty"
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			msg = "it ends before its JSON object does"
+		}
+		return invalid("the body is not the expected JSON object: %s", clipQuote(msg))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return invalid("the body has data after its JSON object")

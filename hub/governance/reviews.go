@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -103,6 +104,15 @@ func (r *CampaignRequest) normalize(now time.Time) error {
 		return invalid("name the campaign")
 	case len(r.Name) > maxName:
 		return invalid("the name is longer than %d bytes", maxName)
+	case !utf8.ValidString(r.Name):
+		return invalid("the name is not UTF-8 text")
+	case strings.ContainsFunc(r.Name, store.Hidden):
+		// The name is shown to every reviewer in the console and stored
+		// in the audit trail and the evidence export's CSV, like a
+		// kiosk's or a site's name, which refuse these too: a
+		// right-to-left override would show it reversed, a zero-width
+		// space make two campaigns look alike.
+		return invalid("the name has a control character or an invisible formatting character")
 	case r.Due.IsZero():
 		return invalid("give a due date (RFC 3339): reviews that never fall due are never escalated")
 	case !r.Due.After(now):

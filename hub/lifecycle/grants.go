@@ -151,9 +151,13 @@ func (e *Engine) GrantAccessIf(ctx context.Context, a Actor, self Self, may MayG
 		if u.State == store.UserDeleted || u.State == store.UserDisabled {
 			return invalid("user %s is not active: a grant would give no access", u.UserName)
 		}
-		if g.Site, err = knownSite(ctx, tx, g.Site); err != nil {
+		// Not assigned on error: the error's "grant ROLE at SITE" names
+		// the site as sent.
+		site, err := knownSite(ctx, tx, g.Site)
+		if err != nil {
 			return err
 		}
+		g.Site = site
 		if g, err = tx.CreateGrant(ctx, g); err != nil {
 			return err
 		}
