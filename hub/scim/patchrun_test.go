@@ -70,8 +70,10 @@ func TestApplyPatchRunsCases(t *testing.T) {
 			want: `[{"value":"http://A"}]`},
 		{name: "emails values are not",
 			ops: rm(`emails[value eq \"A@X.COM\"]`) + `,` + rm(`emails[value eq \"b@x.com\"]`), attr: "emails", want: ``},
+		{name: "binary values are caseExact", // qujd is not QUJD's bytes
+			ops: rm(`x509Certificates[value eq \"qujd\"]`), attr: "x509Certificates", want: `[{"value":"QUJD"}]`},
 		{name: "binary values",
-			ops: rm(`x509Certificates[value eq \"qujd\"]`), attr: "x509Certificates", want: ``},
+			ops: rm(`x509Certificates[value eq \"QUJD\"]`), attr: "x509Certificates", want: ``},
 		{name: "an extension's complex values",
 			ops: rm(ext + `:certifications[name eq \"crane\"]`), attr: "ext:certifications", want: `[{"name":"forklift"}]`},
 		{name: "a value object of removes, then one of the run's values added back",

@@ -183,10 +183,13 @@ func findAttr(attrs []*Attribute, name string) *Attribute {
 }
 
 // Attribute constructors. Defaults: single-valued, readWrite, returned
-// default, uniqueness none, caseExact false.
+// default, uniqueness none, caseExact false but for a binary value, which
+// is case exact (RFC 7643 §2.3.6, and x509Certificates.value in §8.7.1):
+// base64 "QUJD" and "qujd" are different bytes, and a filter or PATCH that
+// took one for the other matched, or removed, another certificate.
 func mkAttr(name string, t AttributeType, desc string, subs ...*Attribute) *Attribute {
 	return &Attribute{Name: name, Type: t, Description: desc, Mutability: ReadWrite,
-		Returned: ReturnedDefault, Uniqueness: UniquenessNone, SubAttributes: subs}
+		Returned: ReturnedDefault, Uniqueness: UniquenessNone, SubAttributes: subs, CaseExact: t == TypeBinary}
 }
 
 func mkStr(name, desc string) *Attribute { return mkAttr(name, TypeString, desc) }

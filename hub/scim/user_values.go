@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/shiftgate/shiftgate/hub/shift"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -25,15 +26,74 @@ var shownUserAttrs = [][]string{
 	{"name", "honorificPrefix"}, {"name", "honorificSuffix"},
 }
 
-// maxEmails and maxCertifications are the most emails and certifications a
-// new or changed user may list. A worker has a few of each; each is kept
-// in the user's document, compared by every PATCH that adds or removes one
-// inside the write transaction, and a certification is read by every
-// login's policy check. A 1 MiB body holds 20,000 of either.
-const (
-	maxEmails         = 100
-	maxCertifications = 100
-)
+// maxValues is the most values a new or changed list of a User may hold:
+// each multi-valued attribute of its schema and extensions (userLists),
+// unless listLimits gives it another limit. A worker has a few emails,
+// phone numbers, roles or certifications; each value is kept in the user's
+// document, which every GET, PATCH and list reads and writes again whole,
+// compared by every PATCH that adds or removes one inside the write
+// transaction, and a certification is read by every login's policy check.
+// A 1 MiB body holds 20,000 of them, and only emails and certifications
+// were bounded: tens of thousands of phoneNumbers or roles were kept.
+const maxValues = 100
+
+// listLimits are the lists of a User bounded otherwise than by maxValues,
+// by their names in userLists:
+//   - sites by maxSites (checkSites, which counts them as the hub holds
+//     them, one for the spellings that differ only in case or spaces);
+//   - shifts by shift.MaxShifts, the limit of every way shifts arrive (the
+//     shift API, the HR/WFM import), which shift.Normalize enforces: a
+//     week of a worker's shifts is a few, but a schedule published a
+//     quarter or a year ahead, of split shifts, is hundreds.
+//
+// A Group's members are not a User's and are not bounded by these.
+var listLimits = map[string]int{
+	ShiftgateUserURN + ":sites":  maxSites,
+	ShiftgateUserURN + ":shifts": shift.MaxShifts,
+}
+
+// userLists are the multi-valued attributes of a User that a client may
+// set, built once from UserResourceType: groups, which the hub derives,
+// are not among them.
+var userLists = multiValued(UserResourceType())
+
+// listAttr names a multi-valued attribute: ext is its extension's URN, or
+// "" for the core schema.
+type listAttr struct{ ext, name string }
+
+func (l listAttr) String() string {
+	if l.ext == "" {
+		return l.name
+	}
+	return l.ext + ":" + l.name
+}
+
+// values returns the values res lists for l.
+func (l listAttr) values(res map[string]any) []any {
+	if l.ext == "" {
+		return list(res[l.name])
+	}
+	ext, _ := res[l.ext].(map[string]any)
+	return list(ext[l.name])
+}
+
+// multiValued returns the multi-valued attributes of rt's schema and
+// extensions that are not read-only.
+func multiValued(rt *ResourceType) []listAttr {
+	var out []listAttr
+	add := func(ext string, s *Schema) {
+		for _, a := range s.Attributes {
+			if a.MultiValued && a.Mutability != ReadOnly {
+				out = append(out, listAttr{ext: ext, name: a.Name})
+			}
+		}
+	}
+	add("", rt.Schema)
+	for _, e := range rt.Extensions {
+		add(e.Schema.ID, e.Schema)
+	}
+	return out
+}
 
 // shownText returns the values of res's shownUserAttrs, by path.
 func shownText(res map[string]any) map[string]string {
@@ -61,8 +121,11 @@ func shownText(res map[string]any) map[string]string {
 //     by another's name;
 //   - a site that holds such a character, or more sites than maxSites
 //     (checkSites);
-//   - more emails than maxEmails, more certifications than
-//     maxCertifications.
+//   - more values of a multi-valued attribute (userLists) than maxValues,
+//     or than its limit in listLimits;
+//   - a displayName that the hub makes of name.givenName and
+//     name.familyName, none being sent, longer than maxShownText
+//     characters (checkBuiltName).
 //
 // As for userNames and group names (checkUserName, checkRename), only a
 // value that is new or changed is checked, and a list only when it is
@@ -78,13 +141,45 @@ func checkUserValues(res, prev map[string]any, nu, old store.User) error {
 			}
 		}
 	}
+	if err := checkBuiltName(res, nu, old); err != nil {
+		return err
+	}
 	if err := checkSites(nu.Sites, old.Sites); err != nil {
 		return err
 	}
-	if err := checkCount("emails", len(list(res["emails"])), len(list(prev["emails"])), maxEmails); err != nil {
-		return err
+	for _, l := range userLists {
+		name := l.String()
+		if name == ShiftgateUserURN+":sites" {
+			continue // checkSites counts them as the hub holds them
+		}
+		limit, ok := listLimits[name]
+		if !ok {
+			limit = maxValues
+		}
+		if err := checkCount(name, len(l.values(res)), len(l.values(prev)), limit); err != nil {
+			return err
+		}
 	}
-	return checkCount(ShiftgateUserURN+":certifications", len(nu.Certifications), len(old.Certifications), maxCertifications)
+	return nil
+}
+
+// checkBuiltName refuses the displayName that userFromResource makes of
+// name.givenName and name.familyName for a user sent without one, when it
+// is new or changed and longer than maxShownText characters: each part
+// may have as many, so the two made 513. It is refused, as a displayName
+// sent that long is, rather than cut: a name cut short may read as
+// another worker's, and the identity provider would not learn that the
+// kiosks greet its user by a name it never sent. The answer says to send
+// a displayName. (name.formatted, which comes first, is checked itself.)
+func checkBuiltName(res map[string]any, nu, old store.User) error {
+	if str(res["displayName"]) != "" || nu.DisplayName == old.DisplayName {
+		return nil
+	}
+	if n := utf8.RuneCountInString(nu.DisplayName); n > maxShownText {
+		return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
+			Detail: fmt.Sprintf("displayName is not sent, and the one made of the name (name.formatted, or name.givenName and name.familyName) is %d characters long; at most %d: send a displayName", n, maxShownText)}
+	}
+	return nil
 }
 
 // checkShown refuses s as the value of name, an attribute shown on

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -179,6 +180,16 @@ func userFromResource(res map[string]any, u *store.User) error {
 		if !slices.Contains(derivedUserAttrs, k) {
 			doc[k] = v
 		}
+	}
+	if ext, ok := doc[ShiftgateUserURN].(map[string]any); ok && ext["sites"] != nil {
+		// The document keeps the sites as the hub holds them (u.Sites),
+		// which is what renderSites shows: checkSites bounds those, and
+		// the list sent could hold any number of spellings of one site
+		// (" north", "north ", "NORTH"), all kept in the document and
+		// read by every GET.
+		ext = maps.Clone(ext)
+		renderSites(map[string]any{ShiftgateUserURN: ext}, u.Sites)
+		doc[ShiftgateUserURN] = ext
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
