@@ -600,7 +600,12 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	schedCtx, stopSched := context.WithCancel(ctx)
 	go s.engine.Run(schedCtx, s.cfg.SchedulerInterval)
 	go s.runReviews(schedCtx)
-	go s.recordSeen(schedCtx)
+	// The periodic flush of the kiosks' last-seen times has ended before
+	// the shutdown's (flushSeenAtShutdown) begins: one that a tick set
+	// off as the hub stopped would otherwise run after it, and reach the
+	// store after the caller has closed it.
+	seenDone := make(chan struct{})
+	go func() { defer close(seenDone); s.recordSeen(schedCtx) }()
 	// The ack recorder outlives the schedulers: it is stopped once the
 	// shutdown has closed the kiosks' channels, so it writes the acks
 	// that came until then (flushAcks), and has ended when ServeListener
@@ -630,22 +635,29 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	if ready != nil {
 		ready(ln.Addr())
 	}
+	// A listener that fails (Serve returns) stops the hub as the end of
+	// ctx does: the kiosks' channels are closed, so that their agents
+	// reconnect to a hub that serves, and their last-seen times and acks
+	// are written; the error is returned after.
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
+	case serveErr = <-errc:
+		serveErr = fmt.Errorf("serve: %w", serveErr)
 	case <-ctx.Done():
 	}
+	stopSched() // ctx has not ended when Serve failed
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.push.Close() // hijacked WebSockets are not closed by Shutdown
 	err := srv.Shutdown(shutCtx)
+	if err != nil {
+		err = fmt.Errorf("shutdown: %w", err)
+	}
+	<-seenDone
 	s.flushSeenAtShutdown() // the kiosks that the shutdown disconnected
 	stopAcks()
 	<-acked
-	if err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return errors.Join(serveErr, err)
 }
 
 // reviewsEvery is how often the access-review pass runs: campaigns are

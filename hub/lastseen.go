@@ -102,10 +102,10 @@ func (s *Server) flushSeen(ctx context.Context) (kiosks int, err error) {
 }
 
 // recordSeen flushes the last-seen times every seenFlushEvery until ctx
-// ends; ServeListener flushes once more after shutdown (flushSeenAtShutdown).
-// A flush that fails because ctx ended meanwhile is not warned of: the
-// sightings it kept are the shutdown flush's to write, and it says if
-// they are lost.
+// ends; ServeListener waits for it to return, then flushes once more
+// after shutdown (flushSeenAtShutdown). A flush that fails because ctx
+// ended meanwhile is not warned of: the sightings it kept are the
+// shutdown flush's to write, and it says if they are lost.
 func (s *Server) recordSeen(ctx context.Context) {
 	t := time.NewTicker(seenFlushEvery)
 	defer t.Stop()
@@ -114,6 +114,12 @@ func (s *Server) recordSeen(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// A tick that came with the end of ctx (select picks either)
+			// flushes nothing: the shutdown's flush is next, and a flush
+			// on an ended context would fail.
+			if ctx.Err() != nil {
+				return
+			}
 			if n, err := s.flushSeen(ctx); err != nil && ctx.Err() == nil {
 				s.cfg.Logger.Warn("record kiosks' last-seen times; the next flush tries again", "kiosks", n, "err", err)
 			}
