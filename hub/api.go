@@ -102,11 +102,14 @@ func (s *Server) tokenActor(w http.ResponseWriter, r *http.Request, scopes ...st
 	}
 	bearer, ok := cutPrefixFold(r.Header.Get("Authorization"), "Bearer ")
 	if ok {
-		t, err := s.verifier.Verify(r.Context(), strings.TrimSpace(bearer), scopes...)
+		// Checked, and its use recorded only once its maker may act: a
+		// token refused for its maker is not shown as recently used.
+		t, err := s.verifier.Check(r.Context(), strings.TrimSpace(bearer), scopes...)
 		if err == nil {
 			if !s.makerMayAct(w, r, t) {
 				return lifecycle.Actor{}, false
 			}
+			s.verifier.Used(r.Context(), t)
 			return lifecycle.Actor{Name: token.Actor(t), System: "api"}, true
 		}
 		if !errors.Is(err, token.ErrInvalid) {

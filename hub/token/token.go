@@ -189,10 +189,25 @@ func NewVerifier(st store.Store, now func() time.Time, log *slog.Logger) *Verifi
 }
 
 // Verify returns the token record for presented if it is a valid,
-// unrevoked, unexpired token of one of scopes, and ErrInvalid otherwise.
-// The record may be up to verifyCacheTTL old (its LastUsed, in
-// particular); its expiry is checked against now on every call.
+// unrevoked, unexpired token of one of scopes, and ErrInvalid otherwise;
+// it records the use of a valid one (Used). The record may be up to
+// verifyCacheTTL old (its LastUsed, in particular); its expiry is checked
+// against now on every call.
 func (v *Verifier) Verify(ctx context.Context, presented string, scopes ...string) (store.Token, error) {
+	t, err := v.Check(ctx, presented, scopes...)
+	if err != nil {
+		return store.Token{}, err
+	}
+	v.Used(ctx, t)
+	return t, nil
+}
+
+// Check is Verify without recording the use, for a caller that may still
+// refuse a valid token on grounds of its own (the admin API refuses a
+// token whose maker may not act) and calls Used once it has accepted it:
+// a refused request is no use, and the Tokens page and token list would
+// otherwise show a token that no longer acts as recently used.
+func (v *Verifier) Check(ctx context.Context, presented string, scopes ...string) (store.Token, error) {
 	id, secret, ok := parse(presented)
 	if !ok {
 		return store.Token{}, ErrInvalid
@@ -225,8 +240,13 @@ func (v *Verifier) Verify(ctx context.Context, presented string, scopes ...strin
 	if !cached {
 		v.remember(t, now, forgets)
 	}
-	v.touch(ctx, t, now)
 	return t, nil
+}
+
+// Used records that t, returned by Check, was accepted for a request
+// (its LastUsed), at most once per lastUsedEvery.
+func (v *Verifier) Used(ctx context.Context, t store.Token) {
+	v.touch(ctx, t, v.now())
 }
 
 // Forget drops what the Verifier remembers of token id, so that a change
