@@ -776,7 +776,7 @@ func (pa *patcher) removeListed(container map[string]any, a *Attribute, v any, n
 		return err
 	}
 	// Listed values with a "value" of a members-like attribute match by
-	// it, through a set; the others are compared with each element.
+	// it, through a set; the others through matchListed's index.
 	listed := valueSet(a, nil)
 	var rest []any
 	for _, x := range nv.([]any) {

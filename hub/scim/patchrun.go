@@ -385,16 +385,16 @@ func matchListed(a *Attribute, els, listed []any) []bool {
 	// index maps the key of a sub-attribute and its value (subKey, folded
 	// where subEqual compares without case), or an element's sameKey, to
 	// the elements that have it; others holds the elements neither
-	// encodes, compared with every listed value, and scalars those that
-	// are not objects, compared with every listed object too (subsetOf
-	// holds for one whose sub-attributes are all null). Normalised, a
-	// complex attribute holds none.
+	// encodes, compared with every listed value. An element that is no
+	// object (normalised, a complex attribute holds none) is named by no
+	// listed object with a sub-attribute that is not null; one whose
+	// sub-attributes are all null is compared with every element
+	// (candidates).
 	index := map[string][]int{}
-	var others, scalars []int
+	var others []int
 	for i, el := range els {
 		m, isObject := el.(map[string]any)
 		if !isObject {
-			scalars = append(scalars, i)
 			if key, ok := sameKey(a, el); ok {
 				index[key] = append(index[key], i)
 			} else {
@@ -466,11 +466,6 @@ func matchListed(a *Attribute, els, listed []any) []bool {
 		}
 		for _, i := range others {
 			check(x, i)
-		}
-		if _, isObject := x.(map[string]any); isObject {
-			for _, i := range scalars {
-				check(x, i)
-			}
 		}
 	}
 	return named
