@@ -7,8 +7,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/shiftgate/shiftgate/hub/audit"
-	"github.com/shiftgate/shiftgate/hub/console"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -22,12 +20,7 @@ func TestAuditorInBrowser(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	ctx := t.Context()
 	b := browser(t, h)
-	key, _ := audit.LoadKey(h.DataDir)
-	alog, _ := audit.New(key, time.Now)
-	tok, err := console.Bootstrap(ctx, h.Store(), alog, "ada@example.org", false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := bootstrapAda(t, h)
 	admin := newPerson(t, b, h)
 	admin.open("/console/register#" + tok)
 	admin.do("register", chromedp.Click(chromedp.CSS("#register-button")))

@@ -242,12 +242,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	kiosk := startKiosk(t, h, "north-1", "north")
 
 	b := browser(t, h)
-	key, _ := audit.LoadKey(h.DataDir)
-	alog, _ := audit.New(key, time.Now)
-	tok, err := console.Bootstrap(ctx, h.Store(), alog, "ada@example.org", false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := bootstrapAda(t, h)
 
 	// A browser without a session is sent to sign-in.
 	anon := newPerson(t, b, h)
@@ -383,6 +378,26 @@ func TestConsoleInBrowser(t *testing.T) {
 
 // pageDone is a wait expression: ok once sel is on the page, the error
 // message when the console answered with an error page.
+// bootstrapAda makes ada@example.org the hub's first admin, as `admin
+// bootstrap` does, and returns her invitation token (the fragment of the
+// registration page's URL).
+func bootstrapAda(t *testing.T, h *hubtest.Hub) string {
+	t.Helper()
+	key, err := audit.LoadKey(h.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alog, err := audit.New(key, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := console.Bootstrap(t.Context(), h.Store(), alog, "ada@example.org", false, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func pageDone(sel string) string {
 	return fmt.Sprintf(`document.querySelector(%q) ? 'ok' : (document.getElementById('error-message') ? 'error: '+document.getElementById('error-message').textContent : 'pending')`, sel)
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/console"
 	"github.com/shiftgate/shiftgate/hub/hubtest"
 )
@@ -37,18 +36,7 @@ const recordFetches = `(function(){
 func TestSigninTokenInBrowser(t *testing.T) {
 	h := hubtest.Start(t, hubtest.Options{})
 	b := browser(t, h)
-	key, err := audit.LoadKey(h.DataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alog, err := audit.New(key, time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := console.Bootstrap(t.Context(), h.Store(), alog, "ada@example.org", false, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := bootstrapAda(t, h)
 	admin := newPerson(t, b, h)
 	admin.open("/console/register#" + tok)
 	admin.eval(recordFetches)
