@@ -1222,7 +1222,7 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 		return err
 	}
 	return c.s.st.InTx(ctx, func(tx store.Ops) error {
-		_, err := c.s.audit.Append(ctx, tx, auditEntry(a, "credential.enroll_authorized", "user:"+us[0].ID, map[string]any{"device": d.ID, "deviceName": d.Name}))
+		_, err := c.s.audit.Append(ctx, tx, auditEntry(a, "credential.enroll_authorized", "user:"+u.ID, map[string]any{"device": d.ID, "deviceName": d.Name}))
 		return err
 	})
 }

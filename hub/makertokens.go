@@ -12,15 +12,16 @@ import (
 
 // revokeTokensOfDisabledMakers applies at start the rule that an admin API
 // token goes with the console account that made it
-// (token.RevokeOfDisabledMaker): every path that disables an account
-// revokes its admin tokens, but an account disabled before the hub did so
-// kept them working, and nothing would revoke them later (the leaver path
-// skips an account already disabled). In one transaction, it revokes the
-// admin tokens that still work whose maker is disabled, or is gone from
-// the store (orphaned/token_of_inactive_maker takes a gone maker for one
-// that no longer answers for its tokens, as a disabled one), each audited
-// as a token.revoke by the hub with the reason and "atStart", and logs
-// them at warn by ID and name. SCIM and metrics tokens stay working, as
+// (token.RevokeOfDisabledMaker says why): every path that disables an
+// account revokes its admin tokens (store.DisableConsoleAccount), but an
+// account disabled before the hub did so kept them working, and nothing
+// would revoke them later (the leaver path skips an account already
+// disabled). In one transaction, it revokes the admin tokens that still
+// work whose maker is disabled, or is gone from the store
+// (orphaned/token_of_inactive_maker takes a gone maker for one that no
+// longer answers for its tokens, as a disabled one), each audited as a
+// token.revoke by the hub with the reason and "atStart", and logs them at
+// warn by ID and name. SCIM and metrics tokens stay working, as
 // when an account is disabled. A second start finds nothing to do.
 func (s *Server) revokeTokensOfDisabledMakers(ctx context.Context) error {
 	type revoked struct {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -120,6 +121,16 @@ func (c *Console) scopedUser(ctx context.Context, v *viewer, id string) (store.U
 }
 
 // scopedUserByName is scopedUser for a userName from a form.
+//
+// Names are compared under Unicode case folding, but a database from
+// before they were may hold users whose names differ in non-ASCII case
+// only ("Zoë" and "ZOË"); they keep working (hub/README.md), so each is
+// found under its own spelling, as the JSON API finds them (the hub's
+// oneUserNamed). A spelling that is none of theirs picks the one such
+// user the viewer may act on, and is a 409 listing them where there are
+// more. A supervisor is told only of users at its sites: a user named
+// exactly so elsewhere is the same 403 as no user, and one of several is
+// not listed, so the answer reveals nothing outside its scope.
 func (c *Console) scopedUserByName(ctx context.Context, v *viewer, name string) (store.User, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
@@ -129,16 +140,34 @@ func (c *Console) scopedUserByName(ctx context.Context, v *viewer, name string) 
 	if err != nil {
 		return store.User{}, err
 	}
-	if len(us) != 1 {
-		if v.admin() {
-			return store.User{}, &statusError{404, "no user " + name}
+	noUser := &statusError{http.StatusForbidden, "no user " + name + " at your sites"}
+	if v.admin() {
+		noUser = &statusError{http.StatusNotFound, "no user " + name}
+	}
+	// The exact spelling first, among all users found: taking another
+	// user of the viewer's in its place would act on the wrong worker.
+	if i := slices.IndexFunc(us, func(u store.User) bool { return u.UserName == name }); i >= 0 {
+		if !v.admin() && !v.allowsAny(us[i].Sites) {
+			return store.User{}, noUser
 		}
-		return store.User{}, &statusError{403, "no user " + name + " at your sites"}
+		return us[i], nil
 	}
-	if !v.admin() && !v.allowsAny(us[0].Sites) {
-		return store.User{}, &statusError{403, "no user " + name + " at your sites"}
+	if !v.admin() {
+		us = slices.DeleteFunc(us, func(u store.User) bool { return !v.allowsAny(u.Sites) })
 	}
-	return us[0], nil
+	switch len(us) {
+	case 0:
+		return store.User{}, noUser
+	case 1:
+		return us[0], nil
+	}
+	names := make([]string, len(us))
+	for i, u := range us {
+		names[i] = strconv.Quote(u.UserName)
+	}
+	slices.Sort(names)
+	return store.User{}, &statusError{http.StatusConflict, fmt.Sprintf("%d users have the name %q up to case (from before names were compared under Unicode case folding): name one exactly as it is spelt: %s",
+		len(us), name, strings.Join(names, ", "))}
 }
 
 // workerScopeIn is scopedUserByName's rule for viewer v acting on the

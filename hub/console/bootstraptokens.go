@@ -15,7 +15,7 @@ import (
 // the reason, and returns their IDs (never nil, for the audit detail).
 //
 // Every path that disables an account revokes its admin tokens
-// (token.RevokeOfDisabledMaker), and the hub's start revokes those of
+// (store.DisableConsoleAccount), and the hub's start revokes those of
 // accounts disabled before it did; but bootstrap runs from the CLI, also
 // on a hub not yet started since an upgrade or a restore: the account
 // it enables would then have its admin tokens from before the disable

@@ -432,9 +432,14 @@ const SigninCookieName = "__Host-shiftgate-signin"
 
 // signinToken returns the CSRF token for the sign-in and registration
 // pages, derived from the browser's sign-in cookie, which it sets first
-// when the browser has none. A browser keeps its cookie, so the token
-// stays the same for every tab until the browser ends: one page does not
-// void another's.
+// when the browser has none. Once the browser has the cookie it keeps it,
+// so the token stays the same for every tab until the browser ends: one
+// page does not void another's. Pages loaded at once by a browser that
+// has no cookie yet each set a cookie of their own, and the one stored
+// last wins: the other pages' tokens no longer match until they are
+// reloaded. That only matters where the browser marks none of its
+// requests (fetchMarked), whose unmarked POSTs from such a page are
+// refused (errUnmarked).
 func signinToken(w http.ResponseWriter, r *http.Request) (string, error) {
 	secret, ok := secretCookie(r, SigninCookieName)
 	if !ok {

@@ -211,7 +211,7 @@ func (c *Console) tokenRotate(w http.ResponseWriter, r *http.Request, v *viewer)
 // makes a token for viewer v (tokenCreate, tokenRotate), an account that
 // was disabled, or whose hub user left, after its session was checked.
 // Disabling an account revokes the admin tokens it made in the disabling
-// transaction (token.RevokeOfDisabledMaker): a token made after that
+// transaction (store.DisableConsoleAccount): a token made after that
 // commit would be a working admin token of a disabled maker, shown to the
 // very person disabled, and nothing would revoke it.
 func makerLiveIn(ctx context.Context, tx store.Ops, v *viewer) error {

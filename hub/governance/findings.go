@@ -161,7 +161,7 @@ type FindingsOptions struct {
 //     a disabled user of its name when it is linked to none). user is the
 //     account's name, user_id its hub user's ID, entitlement token:<id>.
 //     Disabling the account (the leaver path included) revokes its admin
-//     tokens (token.RevokeOfDisabledMaker), and the hub's start those of
+//     tokens (store.DisableConsoleAccount), and the hub's start those of
 //     accounts disabled or gone before it did; SCIM and metrics tokens
 //     are left working, since revoking a SCIM token stops provisioning
 //     for everyone, so an admin token is found here only while its

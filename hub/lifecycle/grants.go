@@ -158,9 +158,14 @@ func (e *Engine) GrantAccessIf(ctx context.Context, a Actor, self Self, may MayG
 			return err
 		}
 		g.Site = site
-		if g, err = tx.CreateGrant(ctx, g); err != nil {
+		// Assigned on success only, for the same reason: a failed
+		// CreateGrant returns a blank grant, which would make the error
+		// read "grant  at : ...".
+		created, err := tx.CreateGrant(ctx, g)
+		if err != nil {
 			return err
 		}
+		g = created
 		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionGrantCreate, Subject: subjectUserPrefix + g.UserID,
 			Detail: map[string]any{"grant": g.ID, "role": g.Role, "site": g.Site, "start": g.Start, "end": g.End, "reason": g.Reason, "approver": g.Approver}})
 		return err
