@@ -380,6 +380,14 @@ func (s *Server) loadPolicy(ctx context.Context) error {
 	}
 	rules := p.Rules // the maps are shared, but only a field of the copy changes
 	rules.ShiftGrace = s.cfg.ShiftGrace
+	// A restart with the flag the stored policy already holds changes
+	// nothing, and is not made an update: UpdatePolicy holds every name of
+	// a new version to the rule of an admin's edit (store.Hidden), so a
+	// policy stored with a name that rule came to refuse later (a role
+	// ending in a variation selector) would keep the hub from starting.
+	if *rules.Document().ShiftGrace == *p.Rules.Document().ShiftGrace {
+		return nil
+	}
 	if _, err := s.engine.UpdatePolicy(ctx, lifecycle.Actor{Name: "hub --shift-grace", System: "config"}, p.Version, rules); err != nil {
 		return fmt.Errorf("apply --shift-grace %s: %w", s.cfg.ShiftGrace, err)
 	}

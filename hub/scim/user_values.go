@@ -119,8 +119,8 @@ func shownText(res map[string]any) map[string]string {
 //     invisible formatting character (store.Hidden: a right-to-left
 //     override, a zero-width space), with which a kiosk greeted one worker
 //     by another's name;
-//   - a site that holds such a character, or more sites than maxSites
-//     (checkSites);
+//   - a site that holds such a character or is longer than maxShownText
+//     characters, or more sites than maxSites (checkSites);
 //   - more values of a multi-valued attribute (userLists) than maxValues,
 //     or than its limit in listLimits;
 //   - a displayName that the hub makes of name.givenName and

@@ -66,15 +66,21 @@ const maxSites = 1000
 // refuses a site that is not in old and holds a control or invisible
 // formatting character (store.Hidden): a site's name is shown in the
 // console and access reviews, and "north" with a zero-width space read
-// as the site north that a login policy names, but was another.
+// as the site north that a login policy names, but was another. It
+// refuses too a site not in old longer than maxShownText characters, as
+// checkShown does a displayName: the console's user list, access reviews
+// and revocation records show each site, and a user with one site of
+// 300,000 characters was taken.
 func checkSites(sites, old []string) error {
 	if len(sites) > max(maxSites, len(old)) {
 		return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
 			Detail: fmt.Sprintf("%s:sites lists %d sites; at most %d", ShiftgateUserURN, len(sites), maxSites)}
 	}
-	var kept map[string]bool // old, made at the first hidden character
+	var kept map[string]bool // old, made at the first site refused unless kept
 	for _, s := range sites {
-		if !strings.ContainsFunc(s, store.Hidden) {
+		hidden := strings.ContainsFunc(s, store.Hidden)
+		n := utf8.RuneCountInString(s)
+		if !hidden && n <= maxShownText {
 			continue
 		}
 		if kept == nil {
@@ -83,9 +89,14 @@ func checkSites(sites, old []string) error {
 				kept[o] = true
 			}
 		}
-		if !kept[s] {
+		switch {
+		case kept[s]:
+		case hidden:
 			return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
 				Detail: ShiftgateUserURN + ":sites holds a site with a control or invisible formatting character (such as a right-to-left override or a zero-width space)"}
+		default:
+			return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
+				Detail: fmt.Sprintf("%s:sites holds a site %d characters long; at most %d", ShiftgateUserURN, n, maxShownText)}
 		}
 	}
 	return nil

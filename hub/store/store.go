@@ -81,14 +81,19 @@ func Outage(err error) (client, what, do string, ok bool) {
 // Hidden reports whether r does not show as itself where names are
 // displayed (the console, logs, CSV exports, the audit trail): a control
 // character, a Unicode format character (bidi overrides and isolates,
-// zero-width characters), or one of the other default-ignorable code
+// zero-width characters), one of the other default-ignorable code
 // points, which render as nothing and which spoofing uses because filters
 // of format characters miss them (Hangul fillers, the combining grapheme
-// joiner, Khmer inherent vowels). With one a name could read as another's.
-// The names people give things (tokens, console accounts, kiosks, sites,
-// userNames, policy names) are refused with one.
+// joiner, Khmer inherent vowels), or a variation selector (U+FE00-FE0F,
+// the Mongolian free ones U+180B-180D and U+180F, U+E0100-E01EF), which is
+// default-ignorable too and, after a letter, renders as nothing: a group
+// "Supervisor" followed by U+FE0F read as "Supervisor" beside it. With one
+// a name could read as another's. The names people give things (tokens,
+// console accounts, kiosks, sites, userNames, policy names) are refused
+// with one.
 func Hidden(r rune) bool {
-	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
+		unicode.Is(unicode.Variation_Selector, r)
 }
 
 // Clip cuts s to at most limit bytes at a rune boundary, marking the cut:
