@@ -82,15 +82,17 @@ func (s *Server) apiPutPolicy(w http.ResponseWriter, r *http.Request, a lifecycl
 	// "sites":["North"],"SITES":null would drop the limit that a reader
 	// of the body sees), values of the wrong type and invalid rules.
 	// changed_by, changed and sessions_* are read-only: read, for their
-	// type, and ignored.
+	// type, and ignored. A name the policy in force holds keeps the rule
+	// it was stored under (Engine.UpdatePolicy checks again against the
+	// stored version the change replaces).
 	var (
 		base       int64
 		changedBy  string
 		changed    *time.Time
 		ended, cut []string
 	)
-	rules, err := policy.ParseEdit(raw, map[string]any{"version": &base, "changed_by": &changedBy, "changed": &changed,
-		"sessions_ended": &ended, "sessions_shortened": &cut})
+	rules, err := policy.ParseEditReplacing(raw, map[string]any{"version": &base, "changed_by": &changedBy, "changed": &changed,
+		"sessions_ended": &ended, "sessions_shortened": &cut}, s.engine.Rules())
 	if err != nil {
 		var ve *policy.ValidationError
 		if errors.As(err, &ve) {

@@ -69,7 +69,19 @@ func (s *Server) apiPutSite(w http.ResponseWriter, r *http.Request, a lifecycle.
 		// Not UTC by default: a misnamed field must not move every date.
 		return errors.Join(errBadRequest, errSiteZone)
 	}
-	if err := errors.Join(checkText("site name", name, true), checkText("timeZone", *req.TimeZone, true)); err != nil {
+	// Only a new name is held to store.Hidden: a site registered before
+	// the rule refused a character its name holds (a variation selector)
+	// keeps its name, and its time zone can still be changed.
+	newName := true
+	if strings.ContainsFunc(name, store.Hidden) {
+		switch _, err := s.st.GetSiteByName(r.Context(), strings.TrimSpace(name)); {
+		case err == nil:
+			newName = false
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
+	if err := errors.Join(checkText("site name", name, newName), checkText("timeZone", *req.TimeZone, true)); err != nil {
 		return err
 	}
 	ch, err := s.engine.PutSite(r.Context(), a, lifecycle.SiteZone{Name: name, TimeZone: *req.TimeZone})

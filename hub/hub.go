@@ -381,10 +381,10 @@ func (s *Server) loadPolicy(ctx context.Context) error {
 	rules := p.Rules // the maps are shared, but only a field of the copy changes
 	rules.ShiftGrace = s.cfg.ShiftGrace
 	// A restart with the flag the stored policy already holds changes
-	// nothing, and is not made an update: UpdatePolicy holds every name of
-	// a new version to the rule of an admin's edit (store.Hidden), so a
-	// policy stored with a name that rule came to refuse later (a role
-	// ending in a variation selector) would keep the hub from starting.
+	// nothing, and is not made an update: no new version, and no audit
+	// record, for each restart. (A new version keeps the names the stored
+	// one holds, even one a later rule refuses: UpdatePolicy holds only
+	// new names to the rule of an admin's edit.)
 	if *rules.Document().ShiftGrace == *p.Rules.Document().ShiftGrace {
 		return nil
 	}

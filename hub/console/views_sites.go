@@ -90,11 +90,23 @@ func (c *Console) sitePut(w http.ResponseWriter, r *http.Request, v *viewer) err
 		return err
 	}
 	d := sitesData{Name: f[0], TimeZone: f[1]}
+	// Only a new name is held to store.Hidden: a site registered before
+	// the rule refused a character its name holds (a variation selector)
+	// keeps its name, and its time zone can still be changed.
+	hidden := strings.ContainsFunc(d.Name, store.Hidden)
+	if hidden {
+		switch _, err := c.st.GetSiteByName(r.Context(), strings.TrimSpace(d.Name)); {
+		case err == nil:
+			hidden = false
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+	}
 	problem := ""
 	switch {
 	case d.Name == "":
 		problem = "give the site's name"
-	case strings.ContainsFunc(d.Name, store.Hidden):
+	case hidden:
 		problem = "the site name has a control character or an invisible formatting character"
 	case d.TimeZone == "":
 		// Not UTC by default, as in the API: an empty field must not

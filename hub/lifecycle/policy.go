@@ -129,31 +129,45 @@ func (e *Engine) LoadPolicy(ctx context.Context, a Actor) (Policy, error) {
 // UpdatePolicy replaces the policy with rules, if the policy in the store
 // is still version base (else ErrPolicyStale). Invalid rules are
 // ErrInvalid (and policy.ErrInvalid, with every problem) and change
-// nothing. See the comment at the top of this file for what happens to
+// nothing; a name the stored version holds already is checked with the
+// rule it was stored under, and only a new one with the rule of an
+// admin's edit (policy.Rules.MarshalReplacing). See the comment at the top of this file for what happens to
 // live sessions; their revocations and moved expiries are handed to
 // OnRevoke and OnExpiry after the commit. The new rules are installed
 // inside the transaction, so no login decided after the commit uses the
 // old ones.
 func (e *Engine) UpdatePolicy(ctx context.Context, a Actor, base int64, rules policy.Rules) (PolicyChange, error) {
-	doc, err := rules.Marshal()
-	if err != nil {
-		return PolicyChange{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	// What readers of the store will get: names trimmed, defaults spelt out.
-	next, err := policy.ParseDocument(doc)
-	if err != nil {
-		return PolicyChange{}, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
 	var (
 		out             PolicyChange
 		installed, prev *Policy
 	)
-	err = e.run(ctx, func(tx store.Ops, c *change) error {
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
 		out, installed, prev = PolicyChange{}, nil, nil
 		now := e.now().UTC()
 		cur, err := tx.GetPolicy(ctx)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
+		}
+		// Checked against the version in the store, read in this
+		// transaction: a name it holds keeps the rule it was stored under
+		// (policy.Rules.MarshalReplacing), so a role stored with a
+		// character a later rule refuses does not block every other
+		// change, nor its own rename; only a new name is held to the rule.
+		var stored policy.Rules
+		storedOK := false
+		if cur.Version > 0 {
+			if r, err := policy.ParseDocument(cur.Document); err == nil {
+				stored, storedOK = r, true
+			}
+		}
+		doc, err := rules.MarshalReplacing(stored)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		// What readers of the store will get: names trimmed, defaults spelt out.
+		next, err := policy.ParseDocument(doc)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalid, err)
 		}
 		if cur.Version != base {
 			return fmt.Errorf("%w: the change was made to version %d, and the policy is now version %d (changed by %s): reload it and make the change again",
@@ -173,10 +187,8 @@ func (e *Engine) UpdatePolicy(ctx context.Context, a Actor, base int64, rules po
 			return err
 		}
 		old := e.Rules()
-		if cur.Version > 0 {
-			if r, err := policy.ParseDocument(cur.Document); err == nil {
-				old = r
-			}
+		if storedOK {
+			old = stored
 		}
 		ended, shortened, err := e.applyPolicy(ctx, tx, c, a, old, next, pv.Version, now)
 		if err != nil {

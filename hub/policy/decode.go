@@ -27,7 +27,7 @@ const MaxEditBytes = MaxDocumentBytes + 4<<10
 // MaxProblems of them listed). It reads what the store keeps: see
 // ParseEdit for what an admin sends.
 func ParseDocument(b []byte) (Rules, error) {
-	return parse(b, MaxDocumentBytes, false, nil)
+	return parse(b, MaxDocumentBytes, false, kept{}, nil)
 }
 
 // ParseEdit is ParseDocument for a document an admin sends to replace the
@@ -44,11 +44,18 @@ func ParseDocument(b []byte) (Rules, error) {
 // encoding/json does. A value of the wrong type is one more problem.
 // b may be up to MaxEditBytes.
 func ParseEdit(b []byte, envelope map[string]any) (Rules, error) {
-	return parse(b, MaxEditBytes, true, envelope)
+	return parse(b, MaxEditBytes, true, kept{}, envelope)
 }
 
-func parse(b []byte, limit int, edit bool, envelope map[string]any) (Rules, error) {
-	ps := problems{edit: edit}
+// ParseEditReplacing is ParseEdit for a document that replaces stored,
+// the policy the store holds: as with Rules.MarshalReplacing, a name
+// stored holds already keeps the rule it was stored under.
+func ParseEditReplacing(b []byte, envelope map[string]any, stored Rules) (Rules, error) {
+	return parse(b, MaxEditBytes, true, keptNames(stored), envelope)
+}
+
+func parse(b []byte, limit int, edit bool, k kept, envelope map[string]any) (Rules, error) {
+	ps := problems{edit: edit, kept: k}
 	if len(b) > limit {
 		ps.add("", "the document is %d bytes, more than the limit of %d", len(b), limit)
 		return Rules{}, ps.err()
@@ -411,8 +418,9 @@ type problems struct {
 	more int
 	bad  map[string]bool
 	// edit: the document is an admin's edit (ParseEdit), whose names are
-	// held to the stricter rule of nameProblem.
+	// held to the stricter rule of nameProblem, except kept's.
 	edit bool
+	kept kept
 }
 
 func (p *problems) add(path, format string, args ...any) {

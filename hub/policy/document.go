@@ -194,10 +194,23 @@ func nonNil(s []string) []string {
 // policy, so it is checked as an admin's edit (ParseEdit's names): the
 // console's forms build Rules rather than a document, and must not store
 // a name the API's PUT refuses. A stored policy is still read with the
-// old rule (ParseDocument).
+// old rule (ParseDocument). Marshal holds every name to the edit's rule:
+// MarshalReplacing is for a version that replaces a stored one.
 func (r Rules) Marshal() ([]byte, error) {
+	return r.MarshalReplacing(Rules{})
+}
+
+// MarshalReplacing is Marshal for the version that replaces stored, the
+// policy the store holds (Rules{} for none): a name stored holds already,
+// as the same kind of name (a role's, a certification, a site), keeps the
+// rule it was stored under, and only a new name is held to an admin's
+// edit's rule. Otherwise a policy stored with a name that the rule came
+// to refuse later (a role ending in a variation selector) could not be
+// changed at all, not even to rename that role, and the hub could not
+// apply a new --shift-grace to it.
+func (r Rules) MarshalReplacing(stored Rules) ([]byte, error) {
 	d := r.Document()
-	if err := d.checkEdit(); err != nil {
+	if err := d.checkEdit(keptNames(stored)); err != nil {
 		return nil, err
 	}
 	return json.Marshal(d)
@@ -206,15 +219,41 @@ func (r Rules) Marshal() ([]byte, error) {
 // Validate reports every problem with r as a *ValidationError, or nil:
 // exactly what Marshal refuses.
 func (r Rules) Validate() error {
-	return r.Document().checkEdit()
+	return r.Document().checkEdit(kept{})
 }
 
 // checkEdit checks d as Document.Rules does, with an admin's edit's rule
-// for names.
-func (d Document) checkEdit() error {
-	ps := problems{edit: true}
+// for names other than k's.
+func (d Document) checkEdit(k kept) error {
+	ps := problems{edit: true, kept: k}
 	d.rules(&ps)
 	return ps.err()
+}
+
+// kept holds the names of a stored policy that an edit replaces, each
+// kind apart, exactly as stored (trimmed): in the edit they keep the rule
+// they were stored under (see nameProblem).
+type kept struct {
+	roles, certifications, sites map[string]bool
+}
+
+// keptNames returns stored's names.
+func keptNames(stored Rules) kept {
+	k := kept{roles: map[string]bool{}, certifications: map[string]bool{}, sites: map[string]bool{}}
+	add := func(rr RoleRule) {
+		if rr.Certification != "" {
+			k.certifications[rr.Certification] = true
+		}
+		for _, s := range rr.Sites {
+			k.sites[s] = true
+		}
+	}
+	for name, rr := range stored.Roles {
+		k.roles[name] = true
+		add(rr)
+	}
+	add(stored.Other)
+	return k
 }
 
 // DuplicateKey reports the first object member name that appears twice in
@@ -334,7 +373,7 @@ func (d Document) rules(ps *problems) Rules {
 			label = path
 			ps.add(path+".name", "%s has no name", label)
 		default:
-			if msg := ps.nameProblem(name); msg != "" {
+			if msg := ps.nameProblem(name, ps.kept.roles); msg != "" {
 				ps.add(path+".name", "%s: the name %s", label, msg)
 			} else if strings.Contains(name, RoleSeparator) {
 				ps.add(path+".name", "%s: the name has a comma, which separates roles in a session", label)
@@ -389,7 +428,7 @@ func roleRule(ps *problems, path, label string, rd RoleDocument, named bool) Rol
 		checkSession(ps, path+".max_session", label+": max_session", rule.MaxSession, true)
 	}
 	if c := strings.TrimSpace(rd.Certification); c != "" {
-		if msg := ps.nameProblem(c); msg != "" {
+		if msg := ps.nameProblem(c, ps.kept.certifications); msg != "" {
 			ps.add(path+".certification", "%s: the certification %s", label, msg)
 		}
 		rule.Certification = c
@@ -414,8 +453,8 @@ func roleRule(ps *problems, path, label string, rd RoleDocument, named bool) Rol
 			case ps.unread(p):
 			case s == "":
 				ps.add(p, "%s: a site name is empty", label)
-			case ps.nameProblem(s) != "":
-				ps.add(p, "%s: the site %s %s", label, quote(s), ps.nameProblem(s))
+			case ps.nameProblem(s, ps.kept.sites) != "":
+				ps.add(p, "%s: the site %s %s", label, quote(s), ps.nameProblem(s, ps.kept.sites))
 			case containsFold(rule.Sites, s):
 				ps.add(p, "%s: site %s is listed twice", label, quote(s))
 			default:
@@ -468,8 +507,11 @@ func checkSession(ps *problems, path, label string, d time.Duration, role bool) 
 // fillers, the combining grapheme joiner, Khmer inherent vowels), which
 // spoofing uses precisely because filters of format characters miss
 // them. A stored policy is read with the old rule (control characters
-// only), so that one saved before this rule still loads.
-func (ps *problems) nameProblem(s string) string {
+// only), so that one saved before this rule still loads, and so is a name
+// of an edit that is among stored, the names of its kind that the stored
+// version the edit replaces holds (problems.kept): the rule refuses new
+// names, and a stored one keeps working until an admin renames it.
+func (ps *problems) nameProblem(s string, stored map[string]bool) string {
 	switch {
 	case !utf8.ValidString(s):
 		return "is not valid UTF-8"
@@ -477,7 +519,7 @@ func (ps *problems) nameProblem(s string) string {
 		return fmt.Sprintf("is longer than %d characters", MaxNameLength)
 	case strings.ContainsFunc(s, unicode.IsControl):
 		return "has control characters"
-	case ps.edit && strings.ContainsFunc(s, store.Hidden):
+	case ps.edit && !stored[s] && strings.ContainsFunc(s, store.Hidden):
 		return "has an invisible formatting character (such as a right-to-left override, a zero-width space or a Hangul filler)"
 	}
 	return ""
