@@ -1188,7 +1188,11 @@ func (c *channel) pushRevocations(p *push.Hub, rs []store.Revocation, failed fun
 // kiosk named device: the kiosk's next tap registers, if may (nil: no
 // check) still allows the user then (authn.MayRegister).
 func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p *push.Hub, userName, deviceName string, may authn.MayRegister) error {
-	us, _, err := c.s.st.ListUsers(ctx, store.UserQuery{UserName: userName, States: []store.UserState{store.UserActive, store.UserPending}})
+	// Disabled users are looked up too, then refused: among active users
+	// only, a name that spells a disabled user exactly found the one
+	// active user named alike up to case (a database from before names
+	// were folded), and armed the badge for that other worker.
+	us, _, err := c.s.st.ListUsers(ctx, store.UserQuery{UserName: userName, States: []store.UserState{store.UserActive, store.UserPending, store.UserDisabled}})
 	if err != nil {
 		return err
 	}
@@ -1198,6 +1202,9 @@ func (c *channel) authorizeEnrollment(ctx context.Context, a lifecycle.Actor, p 
 	u, err := oneUserNamed(us, userName)
 	if err != nil {
 		return err
+	}
+	if u.State == store.UserDisabled {
+		return fmt.Errorf("user %q is disabled: %w", u.UserName, store.ErrNotFound)
 	}
 	d, err := c.deviceByName(ctx, deviceName)
 	if err != nil {
