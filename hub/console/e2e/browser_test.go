@@ -376,8 +376,6 @@ func TestConsoleInBrowser(t *testing.T) {
 	sup.wait("passkey sign-in", `location.pathname === '/console/site/' ? 'ok' : ((document.getElementById('status')||{dataset:{}}).dataset.state === 'error' ? 'error: '+document.getElementById('status').textContent : 'pending')`, 15*time.Second)
 }
 
-// pageDone is a wait expression: ok once sel is on the page, the error
-// message when the console answered with an error page.
 // bootstrapAda makes ada@example.org the hub's first admin, as `admin
 // bootstrap` does, and returns her invitation token (the fragment of the
 // registration page's URL).
@@ -398,6 +396,8 @@ func bootstrapAda(t *testing.T, h *hubtest.Hub) string {
 	return tok
 }
 
+// pageDone is a wait expression: ok once sel is on the page, the error
+// message when the console answered with an error page.
 func pageDone(sel string) string {
 	return fmt.Sprintf(`document.querySelector(%q) ? 'ok' : (document.getElementById('error-message') ? 'error: '+document.getElementById('error-message').textContent : 'pending')`, sel)
 }
