@@ -279,6 +279,14 @@ func (e *Engine) changeSite(ctx context.Context, a Actor, z SiteZone, mode siteM
 		old, err := tx.GetSiteByName(ctx, name)
 		switch {
 		case errors.Is(err, store.ErrNotFound) && mode != siteUpdate:
+			// A new site's name is shown in the console, reviews and
+			// revocation records: one with a character that shows as
+			// nothing would read as another site's. Checked here, where
+			// every path that registers a site passes (the CLI's site set
+			// too); a site registered before keeps its name.
+			if strings.ContainsFunc(name, store.Hidden) {
+				return invalid("the site name %q has a control character or an invisible formatting character (such as a zero-width space or a variation selector)", name)
+			}
 			out.Created = true
 			out.Site, err = tx.CreateSite(ctx, store.Site{ID: store.NewID(), Name: name, TimeZone: zone, Created: e.now().UTC()})
 		case err != nil:
