@@ -4,11 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
-	"github.com/shiftgate/shiftgate/hub/token"
 )
 
 // TestAdminTokenOfLeaversAccountRefused: ada, a hub's first admin, was
@@ -25,30 +22,13 @@ import (
 // linked to nobody, no user of her name) and the CLI's keep working.
 func TestAdminTokenOfLeaversAccountRefused(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	now := t0.Add(24 * time.Hour)
-
-	ms := openMakersStore(t, dir, t0, "ada", "ann")
-	adaAdmin := ms.mint(t, "ada-script", store.ScopeAdmin, "acct-ada")
-	adaSCIM := ms.mint(t, "okta-prod", store.ScopeSCIM, "acct-ada")
-	annAdmin := ms.mint(t, "ann-script", store.ScopeAdmin, "acct-ann")
-	cliAdmin := ms.mint(t, "ops", store.ScopeAdmin, "")
-	if err := ms.db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, logs := startMakersHub(t, dir, now)
-	t.Cleanup(func() { s.Close() })
+	m := newLeaverMakers(t)
+	s, logs, adaAdmin, adaSCIM, annAdmin, cliAdmin := m.s, m.logs, m.adaAdmin, m.adaSCIM, m.annAdmin, m.cliAdmin
 	if w := bearerGet(s, "/api/v1/reviews", adaAdmin.secret); w.Code != http.StatusOK {
 		t.Fatalf("ada's admin token before her user came: %d %s, want 200", w.Code, w.Body)
 	}
 
-	okta := lifecycle.Actor{Name: token.Actor(adaSCIM.tok), System: "scim"}
-	u, err := s.engine.CreateUser(ctx, okta, store.User{ID: "u-ada", UserName: "ada", Active: false})
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := m.adaArrivesDisabled(t)
 	a, err := s.st.GetConsoleAccount(ctx, "acct-ada")
 	if err != nil || a.UserID != u.ID || !a.Disabled.IsZero() || u.State != store.UserDisabled {
 		t.Fatalf("ada's account after her disabled user came: %+v, %v; user %v; want it linked to u-ada and enabled", a, err, u.State)
@@ -84,12 +64,7 @@ func TestAdminTokenOfLeaversAccountRefused(t *testing.T) {
 		t.Errorf("the log holds the secret of ada's admin token")
 	}
 
-	if _, err := s.engine.UpdateUser(ctx, okta, u.ID, func(u store.User) (store.User, error) {
-		u.Active = true
-		return u, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m.enable(t, u)
 	if w := bearerGet(s, "/api/v1/reviews", adaAdmin.secret); w.Code != http.StatusOK {
 		t.Errorf("ada's admin token once her user is enabled: %d %s, want 200", w.Code, w.Body)
 	}

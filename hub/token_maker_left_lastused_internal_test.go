@@ -4,10 +4,6 @@ import (
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/shiftgate/shiftgate/hub/lifecycle"
-	"github.com/shiftgate/shiftgate/hub/store"
-	"github.com/shiftgate/shiftgate/hub/token"
 )
 
 // TestRefusedMakerTokenNotMarkedUsed: an admin token refused because its
@@ -17,25 +13,9 @@ import (
 // and so is that of a token accepted alongside.
 func TestRefusedMakerTokenNotMarkedUsed(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-	now := t0.Add(24 * time.Hour)
-
-	ms := openMakersStore(t, dir, t0, "ada", "ann")
-	adaAdmin := ms.mint(t, "ada-script", store.ScopeAdmin, "acct-ada")
-	adaSCIM := ms.mint(t, "okta-prod", store.ScopeSCIM, "acct-ada")
-	annAdmin := ms.mint(t, "ann-script", store.ScopeAdmin, "acct-ann")
-	if err := ms.db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, _ := startMakersHub(t, dir, now)
-	t.Cleanup(func() { s.Close() })
-
-	okta := lifecycle.Actor{Name: token.Actor(adaSCIM.tok), System: "scim"}
-	u, err := s.engine.CreateUser(ctx, okta, store.User{ID: "u-ada", UserName: "ada", Active: false})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := newLeaverMakers(t)
+	s, now, adaAdmin, annAdmin := m.s, m.now, m.adaAdmin, m.annAdmin
+	u := m.adaArrivesDisabled(t)
 	lastUsed := func(tok mintedToken) time.Time {
 		t.Helper()
 		got, err := s.st.GetToken(ctx, tok.tok.ID)
@@ -58,12 +38,7 @@ func TestRefusedMakerTokenNotMarkedUsed(t *testing.T) {
 		t.Errorf("ann's accepted admin token last used %s, want %s", got, now)
 	}
 
-	if _, err := s.engine.UpdateUser(ctx, okta, u.ID, func(u store.User) (store.User, error) {
-		u.Active = true
-		return u, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	m.enable(t, u)
 	if w := bearerGet(s, "/api/v1/reviews", adaAdmin.secret); w.Code != http.StatusOK {
 		t.Fatalf("ada's admin token once her user is enabled: %d %s, want 200", w.Code, w.Body)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 	"github.com/shiftgate/shiftgate/hub/token"
@@ -97,4 +98,59 @@ func bearerGet(s *Server, path, secret string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	s.Handler().ServeHTTP(w, req)
 	return w
+}
+
+// leaverMakers is the world of the tests of a maker whose hub user left:
+// ada, a first admin made by `admin bootstrap` before the identity
+// provider provisioned her (her account linked to nobody), made an admin
+// and a SCIM token on the console, ann an admin token, and the CLI one;
+// the hub runs a day later.
+type leaverMakers struct {
+	s                                     *Server
+	logs                                  *lockedBuffer
+	now                                   time.Time
+	adaAdmin, adaSCIM, annAdmin, cliAdmin mintedToken
+	okta                                  lifecycle.Actor // ada's SCIM token as the actor
+}
+
+func newLeaverMakers(t *testing.T) leaverMakers {
+	t.Helper()
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	ms := openMakersStore(t, dir, t0, "ada", "ann")
+	m := leaverMakers{now: t0.Add(24 * time.Hour)}
+	m.adaAdmin = ms.mint(t, "ada-script", store.ScopeAdmin, "acct-ada")
+	m.adaSCIM = ms.mint(t, "okta-prod", store.ScopeSCIM, "acct-ada")
+	m.annAdmin = ms.mint(t, "ann-script", store.ScopeAdmin, "acct-ann")
+	m.cliAdmin = ms.mint(t, "ops", store.ScopeAdmin, "")
+	if err := ms.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m.s, m.logs = startMakersHub(t, dir, m.now)
+	t.Cleanup(func() { m.s.Close() })
+	m.okta = lifecycle.Actor{Name: token.Actor(m.adaSCIM.tok), System: "scim"}
+	return m
+}
+
+// adaArrivesDisabled has the identity provider create ada's hub user
+// already disabled (active false), which links her account to it and
+// leaves the account enabled.
+func (m leaverMakers) adaArrivesDisabled(t *testing.T) store.User {
+	t.Helper()
+	u, err := m.s.engine.CreateUser(t.Context(), m.okta, store.User{ID: "u-ada", UserName: "ada", Active: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// enable has the identity provider enable hub user u.
+func (m leaverMakers) enable(t *testing.T, u store.User) {
+	t.Helper()
+	if _, err := m.s.engine.UpdateUser(t.Context(), m.okta, u.ID, func(u store.User) (store.User, error) {
+		u.Active = true
+		return u, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
