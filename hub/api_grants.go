@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
@@ -37,16 +34,12 @@ func oneUserNamed(us []store.User, name string) (store.User, error) {
 	case 1:
 		return us[0], nil
 	}
-	names := make([]string, len(us))
-	for i, u := range us {
+	for _, u := range us {
 		if u.UserName == name {
 			return u, nil
 		}
-		names[i] = strconv.Quote(u.UserName)
 	}
-	slices.Sort(names)
-	return store.User{}, errors.Join(store.ErrConflict, fmt.Errorf("%d users have the name %q up to case (from before names were compared under Unicode case folding): name one exactly as it is spelt: %s",
-		len(us), name, strings.Join(names, ", ")))
+	return store.User{}, errors.Join(store.ErrConflict, errors.New(store.NamedAlike(name, us)))
 }
 
 // apiGrant is a just-in-time grant as the API shows it.

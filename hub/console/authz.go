@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -161,13 +160,7 @@ func (c *Console) scopedUserByName(ctx context.Context, v *viewer, name string) 
 	case 1:
 		return us[0], nil
 	}
-	names := make([]string, len(us))
-	for i, u := range us {
-		names[i] = strconv.Quote(u.UserName)
-	}
-	slices.Sort(names)
-	return store.User{}, &statusError{http.StatusConflict, fmt.Sprintf("%d users have the name %q up to case (from before names were compared under Unicode case folding): name one exactly as it is spelt: %s",
-		len(us), name, strings.Join(names, ", "))}
+	return store.User{}, &statusError{http.StatusConflict, store.NamedAlike(name, us)}
 }
 
 // workerScopeIn is scopedUserByName's rule for viewer v acting on the

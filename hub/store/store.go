@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -76,6 +77,22 @@ func Outage(err error) (client, what, do string, ok bool) {
 			"free space on the file system of the hub's data directory (or raise its quota); writes fail with 507 until then", true
 	}
 	return "", "", "", false
+}
+
+// NamedAlike is the message for a userName that several of us, the users
+// a lookup by it found (UserQuery.UserName, under Unicode case folding),
+// match and none spells exactly: a database from before names were
+// folded may hold users whose names differ in non-ASCII case only ("Zoë"
+// and "ZOË"), and they keep working, each under its own spelling. The
+// message lists their names, to name one exactly.
+func NamedAlike(name string, us []User) string {
+	names := make([]string, len(us))
+	for i, u := range us {
+		names[i] = strconv.Quote(u.UserName)
+	}
+	slices.Sort(names)
+	return fmt.Sprintf("%d users have the name %q up to case (from before names were compared under Unicode case folding): name one exactly as it is spelt: %s",
+		len(us), name, strings.Join(names, ", "))
 }
 
 // Hidden reports whether r does not show as itself where names are
