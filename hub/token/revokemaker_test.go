@@ -38,19 +38,7 @@ func TestRevokeOfDisabledMaker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, tok := range got {
-		ids = append(ids, tok.ID)
-		if !tok.Revoked.Equal(now) {
-			t.Errorf("returned token %s revoked at %v, want %v", tok.ID, tok.Revoked, now)
-		}
-	}
-	slices.Sort(ids)
-	want := []string{admin.ID, admin2.ID}
-	slices.Sort(want)
-	if !slices.Equal(ids, want) {
-		t.Errorf("revoked %v, want acct-x's working admin tokens %v", ids, want)
-	}
+	wantReturned(t, got, now, "acct-x's working admin tokens", admin, admin2)
 	for _, tc := range []struct {
 		tok     store.Token
 		revoked time.Time
@@ -99,19 +87,7 @@ func TestRevokeOfDisabledMakers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, tok := range got {
-		ids = append(ids, tok.ID)
-		if !tok.Revoked.Equal(now) {
-			t.Errorf("returned token %s revoked at %v, want %v", tok.ID, tok.Revoked, now)
-		}
-	}
-	slices.Sort(ids)
-	want := []string{x.ID, gone.ID}
-	slices.Sort(want)
-	if !slices.Equal(ids, want) {
-		t.Errorf("revoked %v, want the stopped makers' working admin tokens %v", ids, want)
-	}
+	wantReturned(t, got, now, "the stopped makers' working admin tokens", x, gone)
 	for _, tc := range []struct {
 		tok     store.Token
 		revoked time.Time
@@ -140,5 +116,26 @@ func minter(t *testing.T, st *fakeStore, t0 time.Time) func(name, scope, by stri
 		tok.CreatedBy = by
 		st.put(tok)
 		return tok
+	}
+}
+
+// wantReturned checks that got, the tokens a revocation returned, are
+// exactly want (what says which), each revoked at now.
+func wantReturned(t *testing.T, got []store.Token, now time.Time, what string, want ...store.Token) {
+	t.Helper()
+	var ids, wantIDs []string
+	for _, tok := range got {
+		ids = append(ids, tok.ID)
+		if !tok.Revoked.Equal(now) {
+			t.Errorf("returned token %s revoked at %v, want %v", tok.ID, tok.Revoked, now)
+		}
+	}
+	for _, tok := range want {
+		wantIDs = append(wantIDs, tok.ID)
+	}
+	slices.Sort(ids)
+	slices.Sort(wantIDs)
+	if !slices.Equal(ids, wantIDs) {
+		t.Errorf("revoked %v, want %s %v", ids, what, wantIDs)
 	}
 }
