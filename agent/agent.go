@@ -531,7 +531,13 @@ func (a *Agent) restore() {
 	}
 	a.log.Info("restoring the live session", "session", s.ID, "user", s.User, "expires_at", s.ExpiresAt)
 	if s.Ending != "" {
-		a.beginEnd(s.Ending, "", s.Report)
+		// Reported whatever ended it: a revoke's push ID went with the
+		// process that was tearing its session down, so the revoke is
+		// never acknowledged, and the teardown usually finishes before
+		// the hub is in reach, leaving no live session for a
+		// welcome.revoke to ask about again. The hub takes the report as
+		// the acknowledgement (and one after an ack as a no-op).
+		a.beginEnd(s.Ending, "", true)
 		return
 	}
 	// The hub out of reach since before the restart: the offline grace

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // pidsFile, in a session directory, records "PGID STARTTIME" per app.
@@ -187,12 +188,15 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	thisBoot := false
+	if fi, err := os.Stat(filepath.Join(dir, pidsFile)); err == nil {
+		thisBoot = recordedThisBoot(fi.ModTime())
+	}
 	var groups []group
 	for _, r := range recs {
 		// A recorded group may have ended and its number been reused by
-		// an unrelated process since: only a group still led by the
-		// recorded process, or holding a marked process, is ours.
-		if groupOurs(r.pgid, r.start, dir) {
+		// an unrelated process since: see groupOurs.
+		if groupOurs(r.pgid, r.start, dir, thisBoot) {
 			groups = append(groups, group{pgid: r.pgid, start: r.start})
 		}
 	}
@@ -295,11 +299,25 @@ func parsePidLine(line string) (pidRecord, bool) {
 
 // groupOurs reports whether process group pgid is the one recorded for
 // the session in dir: its leader is the recorded process (same start
-// time), or one of its live members carries the session's marker.
-func groupOurs(pgid int, start uint64, dir string) bool {
-	if st, ok := readStat(pgid); ok && st.pgrp == pgid && st.start == start && !st.dead() {
+// time; a zombie too, as no other process can have its PID), one of its
+// live members carries the session's marker, or, for records of this boot
+// (thisBoot), no process has the leader's PID any more and a live member
+// started no earlier than the leader. That last is a member left in the
+// app's group by a leader that exited (a launcher that handed over) and
+// that cleared its environment: it never left the group, and Teardown
+// ends it too (group.ours). No process gets the group's number as its PID
+// while the group has a member, so a process with the leader's PID that
+// is not the leader means the number is another's; a group of another
+// that took the number and whose own leader has exited too, leaving
+// members, cannot be told from the session's, as for Teardown. Records of
+// an earlier boot name no process that runs now: they are believed only
+// for the leader or a marked member.
+func groupOurs(pgid int, start uint64, dir string, thisBoot bool) bool {
+	st, ok := readStat(pgid)
+	if ok && st.pgrp == pgid && st.start == start {
 		return true
 	}
+	orphans := !ok && thisBoot
 	marker := []byte(MarkerEnv + "=" + dir + "\x00")
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
@@ -314,9 +332,41 @@ func groupOurs(pgid int, start uint64, dir string) bool {
 		if !ok || st.pgrp != pgid || st.dead() {
 			continue
 		}
+		if orphans && st.start >= start {
+			return true
+		}
 		if env, err := os.ReadFile("/proc/" + e.Name() + "/environ"); err == nil && hasEnv(env, marker) {
 			return true
 		}
 	}
 	return false
+}
+
+// recordedThisBoot reports whether a file last written at mtime was
+// written since the machine booted (btime in /proc/stat, which moves with
+// steps of the wall clock as file times do not: a step forward makes a
+// file of this boot look older, and it is then only not believed). False
+// when the boot time cannot be read.
+func recordedThisBoot(mtime time.Time) bool {
+	boot, ok := bootTime()
+	return ok && !mtime.Before(boot)
+}
+
+// bootTime reads when the machine booted, on the wall clock, from
+// /proc/stat.
+func bootTime() (time.Time, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return time.Unix(n, 0), true
+		}
+	}
+	return time.Time{}, false
 }

@@ -109,7 +109,10 @@ const escapeScript = `setsid env -i /bin/sh -c 'echo escaped $$; exec sleep 60' 
 var escapedRE = regexp.MustCompile(`escaped (\d+)`)
 
 // escapedPid waits for the escaped process to say its pid in the
-// session's apps.log.
+// session's apps.log, and for no process to carry the session's marker
+// any more: the escaped one has dropped it, and the app's own shell,
+// which started it, has exited (on a loaded machine it may still be on
+// its way out when the escaped process speaks).
 func escapedPid(t *testing.T, s *Session) int {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -119,7 +122,7 @@ func escapedPid(t *testing.T, s *Session) int {
 			pid, _ := strconv.Atoi(string(m[1]))
 			// Wait for it to have left the marker behind (exec of sleep).
 			for time.Now().Before(deadline) {
-				if env, err := os.ReadFile("/proc/" + string(m[1]) + "/environ"); err == nil && !strings.Contains(string(env), MarkerEnv) {
+				if env, err := os.ReadFile("/proc/" + string(m[1]) + "/environ"); err == nil && !strings.Contains(string(env), MarkerEnv) && len(markedPids(s.Dir())) == 0 {
 					return pid
 				}
 				time.Sleep(5 * time.Millisecond)
