@@ -88,7 +88,7 @@ func TestInviteForHubUserGiven(t *testing.T) {
 		l[0]["linkedBy"] != "hub user given" || l[0]["reason"] != "account created" || !strings.Contains(l[0]["actor"].(string), "ada@example.org") {
 		t.Errorf("console.account_link records of jsmith2: %v", l)
 	}
-	row := regexp.MustCompile(`<th scope="row">jsmith2</th><td>supervisor</td><td>north</td><td>([^<]*)</td>`)
+	row := regexp.MustCompile(`<th scope="row">jsmith2</th><td>supervisor</td><td><span class="names" role="list"><span role="listitem">north</span></span></td><td>([^<]*)</td>`)
 	if p := admin.get("/console/accounts"); p.Status != http.StatusOK {
 		t.Errorf("accounts page: %d", p.Status)
 	} else if got := row.FindStringSubmatch(p.Body); got == nil || got[1] != "jsmith" {

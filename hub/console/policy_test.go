@@ -106,7 +106,7 @@ func TestPolicyEditRole(t *testing.T) {
 	if r.Status != http.StatusSeeOther || r.location() != "/console/policy?ok=policy-saved" {
 		t.Fatalf("add role: %d %s %s", r.Status, r.location(), r.Body)
 	}
-	if page := admin.get(r.location()); !strings.Contains(page.Body, "The policy was saved") || !strings.Contains(page.Body, "Edit Porter") || !strings.Contains(page.Body, "only at north") {
+	if page := admin.get(r.location()); !strings.Contains(page.Body, "The policy was saved") || !strings.Contains(page.Body, "Edit Porter") || !strings.Contains(page.Body, `only at <span class="names" role="list"><span role="listitem">north</span></span>`) {
 		t.Errorf("page after adding a role:\n%s", page.Body)
 	}
 	g = sessionGrant(t, kioskTap(t, k, badge))

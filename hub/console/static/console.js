@@ -104,12 +104,29 @@
     });
   }
 
+  // inviteKey holds, in sessionStorage, the invitation token of the
+  // registration page open in this tab.
+  const inviteKey = 'shiftgate-invite';
+
+  // store runs fn on sessionStorage; where the browser refuses storage
+  // (some private modes throw), it returns null and the page works as
+  // without it, only not across a reload.
+  function store(fn) {
+    try { return fn(window.sessionStorage); } catch (e) { return null; }
+  }
+
   function setupRegister() {
     const form = document.getElementById('register-form');
     if (!form) return;
     // The invitation token is in the fragment, which never reaches a
-    // server; drop it from the address bar and history at once.
-    const token = window.location.hash.slice(1);
+    // server; drop it from the address bar and history at once. The tab
+    // keeps it in sessionStorage (which stays with this tab and goes when
+    // it closes), because the hub's errors tell the person to reload
+    // the page (an older browser's refused call, errUnmarked): the reload
+    // must find the token again, or it says the invitation is missing.
+    let token = window.location.hash.slice(1);
+    if (token) store(function (s) { s.setItem(inviteKey, token); });
+    else token = store(function (s) { return s.getItem(inviteKey); }) || '';
     if (window.location.hash) history.replaceState(null, '', window.location.pathname);
     if (!token) {
       status('error', 'Open this page from the invitation link you were sent.');
@@ -124,6 +141,9 @@
         const cred = await navigator.credentials.create({ publicKey: creationOptions(begin.options) });
         const fin = await postJSON('/console/auth/register/finish', { token: token, ceremony: begin.ceremony, credential: credentialJSON(cred) });
         status('done', 'Passkey registered for ' + begin.account + '.');
+        // The invitation is used up: a later visit to this page in the
+        // tab must not offer it again.
+        store(function (s) { s.removeItem(inviteKey); });
         window.location.assign(fin.next);
       } catch (err) {
         status('error', 'Registration failed: ' + err.message);
