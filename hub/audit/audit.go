@@ -509,9 +509,16 @@ func exportedOf(r store.AuditRecord) exported {
 // Export writes every record after afterSeq as one JSON object per line, in
 // sequence order, hashes base64-encoded, a page at a time. It takes
 // WithProgress and WithSigner (then the last line is the signature
-// trailer); anchors are for the verifiers. It holds one page in memory,
-// however long the trail: the signature's SHA-256 is taken as the lines
-// are written.
+// trailer). It holds one page in memory, however long the trail: the
+// signature's SHA-256 is taken as the lines are written.
+//
+// With WithSigner, anchors (WithAnchor: the head the hub's audit watch
+// checked) are checked as Verify checks them, and an export the trail
+// contradicts is not signed: records cut off the end, or a trail
+// rewritten with the key, leave every record holding under the key, and
+// a signed export of them would tell an auditor with the public key alone
+// that the trail the hub itself calls broken is intact. An anchor at or
+// before afterSeq, which the export does not hold, is looked up in ops.
 func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opts ...Option) (int64, error) {
 	o, err := collect(opts)
 	if err != nil {
@@ -528,8 +535,12 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 		broken error
 		line   bytes.Buffer
 	)
+	var linked *Anchor // the anchor the first record must link to
 	if o.sign {
 		s, lines = newSealer(o.chainKey), newLineReader()
+		if linked, broken, err = o.checkStored(ctx, ops, afterSeq); err != nil {
+			return 0, fmt.Errorf("export audit: %w", err)
+		}
 	}
 	enc := json.NewEncoder(&line)
 	rep := Report{HeadSeq: afterSeq}
@@ -548,6 +559,12 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 					prev = r.Prev // as VerifyExport takes it
 				}
 				broken = check(s, r, rep.HeadSeq+1, prev)
+				if broken == nil && rep.Records == 0 && linked != nil && !hmac.Equal(r.Prev, linked.Hash) {
+					broken = &BrokenError{Seq: r.Seq, Anchored: true, Reason: fmt.Sprintf("does not link to record %d as the anchor %s holds it: the trail up to here was rewritten or replaced", linked.Seq, linked)}
+				}
+				if broken == nil {
+					broken = o.checkAnchors(r)
+				}
 				if broken == nil {
 					// What is signed is the line, not the row: it must
 					// read back as the record that was checked, or no
@@ -576,6 +593,9 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 	if !o.sign {
 		return rep.Records, nil
 	}
+	if broken == nil {
+		broken = o.checkEnd(rep)
+	}
 	if broken != nil {
 		return rep.Records, fmt.Errorf("export audit: not signed: %w", broken)
 	}
@@ -587,6 +607,36 @@ func Export(ctx context.Context, ops store.Ops, afterSeq int64, w io.Writer, opt
 		return rep.Records, fmt.Errorf("export audit: write signature: %w", err)
 	}
 	return rep.Records, nil
+}
+
+// checkStored checks the anchors at or before afterSeq, which an export
+// after afterSeq does not hold, against the records in ops: a
+// *BrokenError (returned as broken) for one missing or with another hash.
+// linked is the anchor at afterSeq, which the export's first record must
+// link to.
+func (o *options) checkStored(ctx context.Context, ops store.Ops, afterSeq int64) (linked *Anchor, broken error, err error) {
+	for i, a := range o.anchors {
+		if a.Seq > afterSeq {
+			continue
+		}
+		if a.Seq == afterSeq {
+			linked = &o.anchors[i]
+		}
+		if broken != nil {
+			continue
+		}
+		rs, err := ops.ListAudit(ctx, store.AuditQuery{AfterSeq: a.Seq - 1, Limit: 1})
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case len(rs) == 0 || rs[0].Seq != a.Seq:
+			broken = &BrokenError{Seq: a.Seq, Reason: fmt.Sprintf("record missing: the anchor %s says the trail held record %d (records were removed or cut off the end)", a, a.Seq)}
+		default:
+			broken = o.checkAnchors(rs[0])
+		}
+	}
+	return linked, broken, nil
 }
 
 // VerifyExport checks an exported copy of the chain (what Export wrote

@@ -221,11 +221,17 @@ func recordedRollbacks(ctx context.Context, st store.Store, seq int64) ([]string
 
 // export writes the records after `after` on stdout, signed with the
 // signing key in data when it has one (and audit.key, which the records
-// are checked against before they are signed).
+// are checked against before they are signed, and audit.head, which the
+// trail must still hold: records cut off the end leave the rest intact
+// under the key, and the hub must not sign a trail its audit verify calls
+// broken).
 func (e env) export(ctx context.Context, st *sqlite.ReadOnly, data string, after, every int64) error {
 	opts := []audit.Option{e.progress("exported", every)}
 	signer, err := audit.LoadSigner(data)
-	var key []byte
+	var (
+		key    []byte
+		anchor string // what the trail was checked against, for a refusal
+	)
 	if err == nil {
 		// The records are checked against it before they are signed.
 		key, err = audit.LoadKey(data)
@@ -233,6 +239,16 @@ func (e env) export(ctx context.Context, st *sqlite.ReadOnly, data string, after
 	switch {
 	case err == nil:
 		opts = append(opts, audit.WithSigner(signer, key))
+		// Read before the records, as verify reads it: the hub wrote it
+		// after the record it names was committed.
+		head, ok, herr := audit.LoadHead(data)
+		if herr != nil {
+			return herr
+		}
+		if ok {
+			opts = append(opts, audit.WithAnchor(head))
+			anchor = fmt.Sprintf(" (the anchor is %s, the newest record the hub's audit watch checked)", audit.HeadFile)
+		}
 	case errors.Is(err, audit.ErrSignKeyMissing) || errors.Is(err, audit.ErrKeyMissing):
 		// A hub from before signed exports, or a copy of its database
 		// without its keys: what it holds is still worth exporting.
@@ -253,7 +269,7 @@ func (e env) export(ctx context.Context, st *sqlite.ReadOnly, data string, after
 	}
 	var broken *audit.BrokenError
 	if errors.As(err, &broken) {
-		return &exitError{code: 1, err: fmt.Errorf("exported %d audit records UNSIGNED: %w; run audit verify --data %s", n, broken, data)}
+		return &exitError{code: 1, err: fmt.Errorf("exported %d audit records UNSIGNED: %w%s; run audit verify --data %s", n, broken, anchor, data)}
 	}
 	if err != nil {
 		return err

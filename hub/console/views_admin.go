@@ -557,9 +557,19 @@ func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, v *viewer)
 	if err := c.auditNow(r.Context(), v, "audit.export", "audit", map[string]any{"after": after}); err != nil {
 		return err
 	}
+	opts := []audit.Option{audit.WithSigner(c.cfg.AuditSigner, c.cfg.AuditKey)}
+	if c.cfg.AuditWatch != nil {
+		// The trail must still hold the record the watch checked last:
+		// records cut off the end leave the rest intact under the key,
+		// and the download must not be signed as the whole trail without
+		// them in the minute before the watch's next check sees it.
+		if head := c.cfg.AuditWatch().Checked; head.Seq > 0 {
+			opts = append(opts, audit.WithAnchor(head))
+		}
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="shiftgate-audit.jsonl"`)
-	if _, err := audit.Export(r.Context(), c.st, after, w, audit.WithSigner(c.cfg.AuditSigner, c.cfg.AuditKey)); err != nil {
+	if _, err := audit.Export(r.Context(), c.st, after, w, opts...); err != nil {
 		// The status line is gone; the truncated download says enough.
 		c.cfg.Logger.Error("console: audit export", "err", err)
 	}
