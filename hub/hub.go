@@ -637,21 +637,36 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	defer func() { stopSched(); <-watched; <-counted }()
 	srv.RegisterOnShutdown(s.console.Shutdown) // live-update streams would hold Shutdown open
 
+	// ready announces the hub (the CLI and the tests go on to use it), so
+	// it waits until ServeTLS has taken its TLS configuration and the
+	// listener and asks for the first connection (startGate): a ServeTLS
+	// that fails before that returns its error, and ready is never called.
+	gate := &startGate{Listener: ln, begun: make(chan struct{}), open: make(chan struct{})}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	s.cfg.Logger.Info("hub listening", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "data", s.cfg.DataDir)
-	if ready != nil {
-		ready(ln.Addr())
-	}
+	go func() { errc <- srv.ServeTLS(gate, "", "") }()
 	// A listener that fails (Serve returns) stops the hub as the end of
 	// ctx does: the kiosks' channels are closed, so that their agents
 	// reconnect to a hub that serves, and their last-seen times and acks
 	// are written; the error is returned after.
 	var serveErr error
 	select {
+	case <-gate.begun:
+		if ready != nil {
+			ready(ln.Addr())
+		}
+		close(gate.open)
+		s.cfg.Logger.Info("hub listening", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "data", s.cfg.DataDir)
+		select {
+		case serveErr = <-errc:
+		case <-ctx.Done():
+		}
 	case serveErr = <-errc:
-		serveErr = fmt.Errorf("serve: %w", serveErr)
+		close(gate.open) // never opened: ServeTLS failed before its first Accept
 	case <-ctx.Done():
+		close(gate.open) // Shutdown below makes a Serve that starts now return
+	}
+	if serveErr != nil {
+		serveErr = fmt.Errorf("serve: %w", serveErr)
 	}
 	stopSched() // ctx has not ended when Serve failed
 	shutCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -666,6 +681,28 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener, ready func(
 	stopAcks()
 	<-acked
 	return errors.Join(serveErr, err)
+}
+
+// startGate is the listener ServeListener gives ServeTLS: its first
+// Accept, which ServeTLS calls once it has set up TLS and taken the
+// listener, closes begun and waits until open is closed, after ready has
+// returned. So ready is never called after ServeTLS has failed: a
+// failure either comes before that first Accept (ready is not called)
+// or from an Accept after ready. Connections that arrive meanwhile wait
+// in the socket's backlog. Accept is called from Serve's one goroutine.
+type startGate struct {
+	net.Listener
+	once  sync.Once
+	begun chan struct{}
+	open  chan struct{}
+}
+
+func (l *startGate) Accept() (net.Conn, error) {
+	l.once.Do(func() {
+		close(l.begun)
+		<-l.open
+	})
+	return l.Listener.Accept()
 }
 
 // reviewsEvery is how often the access-review pass runs: campaigns are

@@ -137,6 +137,18 @@ func (e *Engine) LoadPolicy(ctx context.Context, a Actor) (Policy, error) {
 // inside the transaction, so no login decided after the commit uses the
 // old ones.
 func (e *Engine) UpdatePolicy(ctx context.Context, a Actor, base int64, rules policy.Rules) (PolicyChange, error) {
+	// Rules invalid whatever the store holds are refused before the
+	// transaction, which holds the hub's one writer (every kiosk login
+	// waits for it). Checked with rules' own names as kept, only what does
+	// not depend on the stored version is checked here; the rule for names
+	// new to it is checked again inside. The problems are those against
+	// the policy in force, the version stored by its last change, so the
+	// answer lists every problem as the check inside would.
+	if _, err := rules.MarshalReplacing(rules); err != nil {
+		if _, err := rules.MarshalReplacing(e.Rules()); err != nil {
+			return PolicyChange{}, fmt.Errorf("update policy: %w: %w", ErrInvalid, err)
+		}
+	}
 	var (
 		out             PolicyChange
 		installed, prev *Policy

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -128,9 +129,10 @@ func shownText(res map[string]any) map[string]string {
 //     characters (checkBuiltName).
 //
 // As for userNames and group names (checkUserName, checkRename), only a
-// value that is new or changed is checked, and a list only when it is
-// longer than the one stored: a user given one before these rules keeps
-// it, and can still be deactivated, renamed or lose values.
+// value that is new or changed is checked, and a list over its limit only
+// when it holds a value the one stored does not (checkCount): a user
+// given one before these rules keeps it, and can still be deactivated,
+// renamed or lose values.
 func checkUserValues(res, prev map[string]any, nu, old store.User) error {
 	now, was := shownText(res), shownText(prev)
 	for _, p := range shownUserAttrs {
@@ -156,7 +158,7 @@ func checkUserValues(res, prev map[string]any, nu, old store.User) error {
 		if !ok {
 			limit = maxValues
 		}
-		if err := checkCount(name, len(l.values(res)), len(l.values(prev)), limit); err != nil {
+		if err := checkCount(name, l.values(res), l.values(prev), limit); err != nil {
 			return err
 		}
 	}
@@ -200,12 +202,46 @@ func checkShown(name, s string) error {
 	return nil
 }
 
-// checkCount refuses n values of the multi-valued attribute name when n is
-// more than limit and more than was, the number stored before.
-func checkCount(name string, n, was, limit int) error {
-	if n <= max(limit, was) {
+// checkCount refuses vals, the values of the multi-valued attribute name,
+// when they are more than limit, unless each is one of was, the values
+// stored before: a list stored over the limit is kept as it is, in any
+// order (an identity provider sends every value with each PUT), and may
+// lose values, but a list that holds one value it did not, even of the
+// same length, is a new list and held to the limit.
+func checkCount(name string, vals, was []any, limit int) error {
+	if len(vals) <= limit || within(vals, was, canonicalValue) {
 		return nil
 	}
 	return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
-		Detail: fmt.Sprintf("%s lists %d values; at most %d", name, n, limit)}
+		Detail: fmt.Sprintf("%s lists %d values; at most %d", name, len(vals), limit)}
+}
+
+// within reports whether each of vals is one of was, as many times as
+// was holds it at most, values being the same when key gives the same.
+func within[T any](vals, was []T, key func(T) string) bool {
+	if len(vals) > len(was) {
+		return false
+	}
+	left := make(map[string]int, len(was))
+	for _, v := range was {
+		left[key(v)]++
+	}
+	for _, v := range vals {
+		k := key(v)
+		if left[k] == 0 {
+			return false
+		}
+		left[k]--
+	}
+	return true
+}
+
+// canonicalValue is a key of a value of a resource's list: its JSON, whose
+// objects encoding/json writes with their members sorted.
+func canonicalValue(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%T %v", v, v) // not from JSON; never equal to a JSON text
+	}
+	return string(b)
 }

@@ -60,9 +60,11 @@ func checkUserName(name string) error {
 // write lock for minutes.
 const maxSites = 1000
 
-// checkSites refuses a user's sites list longer than maxSites, unless it
-// is no longer than old, the list stored before: a user given more before
-// this rule keeps them, and can still be deactivated or lose sites. It
+// checkSites refuses a user's sites list longer than maxSites, unless
+// each site is one of old, the list stored before (compared as the hub
+// holds them, store.FoldName): a user given more before this rule keeps
+// them, and can still be deactivated or lose sites, but not swap them for
+// as many others. It
 // refuses a site that is not in old and holds a control or invisible
 // formatting character (store.Hidden): a site's name is shown in the
 // console and access reviews, and "north" with a zero-width space read
@@ -72,7 +74,7 @@ const maxSites = 1000
 // and revocation records show each site, and a user with one site of
 // 300,000 characters was taken.
 func checkSites(sites, old []string) error {
-	if len(sites) > max(maxSites, len(old)) {
+	if len(sites) > maxSites && !within(sites, old, store.FoldName) {
 		return &Error{Status: http.StatusBadRequest, ScimType: ScimTypeInvalidValue,
 			Detail: fmt.Sprintf("%s:sites lists %d sites; at most %d", ShiftgateUserURN, len(sites), maxSites)}
 	}
