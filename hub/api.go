@@ -289,21 +289,34 @@ func (s *Server) apiSignout(w http.ResponseWriter, r *http.Request, a lifecycle.
 }
 
 // apiDisableDevice disables a kiosk: its sessions end and its channel and
-// certificate are refused from now on.
+// certificate are refused from now on. A kiosk disabled already is
+// answered as it stands, 200 with already_disabled and the time of its
+// disable, and nothing is done or recorded again: a script that repeats
+// a request it got no answer to must not fail, nor add to the audit
+// trail a disable that did not happen.
 func (s *Server) apiDisableDevice(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	d, err := s.channel.deviceByName(r.Context(), r.PathValue("device"))
 	if err != nil {
 		return err
 	}
-	if err := s.disableDevice(r.Context(), a, d.ID); err != nil {
+	err = s.disableDevice(r.Context(), a, d.ID)
+	already := errors.Is(err, lifecycle.ErrDeviceNotActive)
+	if err != nil && !already {
 		return err
 	}
-	writeAPIJSON(w, http.StatusOK, map[string]string{"status": "disabled"})
+	at, err := s.deviceDisabledAt(r.Context(), d.ID)
+	if err != nil {
+		return err
+	}
+	writeAPIJSON(w, http.StatusOK, map[string]any{"status": "disabled", "device": d.Name, "already_disabled": already, "disabled_at": at})
 	return nil
 }
 
 // disableDevice disables a kiosk through the engine and cuts its channel
-// off: for the API and the console alike.
+// off: for the API and the console alike. A kiosk disabled already is
+// lifecycle.ErrDeviceNotActive, and nothing is done to its channel: the
+// disable that disabled it cut it off (closed it, or closes it once its
+// revocations are acknowledged), and the handshake refuses the kiosk.
 func (s *Server) disableDevice(ctx context.Context, a lifecycle.Actor, deviceID string) error {
 	if err := s.engine.DisableDevice(ctx, a, deviceID); err != nil {
 		return err

@@ -192,7 +192,8 @@ func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecy
 		return nil
 	}
 	if err != nil {
-		return err
+		// Named by its userName, not by the engine's internal ID.
+		return extendError(err, u.UserName)
 	}
 	sessions := make([]map[string]any, 0, len(moved))
 	for _, m := range moved {

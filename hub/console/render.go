@@ -47,6 +47,7 @@ var okMessages = map[string]string{
 	"credential-revoked":    "The credential was revoked.",
 	"passkeys-revoked":      "The account's passkeys were revoked and its sessions ended; send it a new link to register another.",
 	"device-disabled":       "The kiosk was disabled and cut off.",
+	"device-unchanged":      "The kiosk was disabled already; nothing was changed.",
 	"token-revoked":         "The token was revoked.",
 	"account-disabled":      "The console account was disabled and signed out.",
 	"enrollment-armed":      "The kiosk is ready: the worker taps their badge there now.",

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/enroll"
+	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/token"
 )
@@ -357,7 +358,13 @@ func (c *Console) deviceDisable(w http.ResponseWriter, r *http.Request, v *viewe
 	if err != nil {
 		return err
 	}
-	if err := c.cfg.DisableDevice(r.Context(), v.actor(), d.ID); err != nil {
+	err = c.cfg.DisableDevice(r.Context(), v.actor(), d.ID)
+	if errors.Is(err, lifecycle.ErrDeviceNotActive) {
+		// Disabled by another admin, another tab or a repeated submit:
+		// nothing was done again, and the page says so.
+		return done(w, r, "/console/devices", "device-unchanged")
+	}
+	if err != nil {
 		return err
 	}
 	return done(w, r, "/console/devices", "device-disabled")

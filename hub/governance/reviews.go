@@ -155,9 +155,15 @@ func cleanList(what string, in []string) ([]string, error) {
 // first page of its items (CampaignItems, FirstPage), as GET
 // /api/v1/reviews/{id} answers it: a campaign over a large site has tens
 // of thousands of items, and its answer read them all only to cut them.
+// A scope's site or role with a character that does not show as itself
+// is refused unless the hub holds a name spelled exactly so
+// (checkScopeNames).
 func (s *Service) StartCampaign(ctx context.Context, a lifecycle.Actor, req CampaignRequest) (CampaignPage, error) {
 	now := s.now()
 	if err := req.normalize(now); err != nil {
+		return CampaignPage{}, err
+	}
+	if err := s.checkScopeNames(ctx, req.Scope); err != nil {
 		return CampaignPage{}, err
 	}
 	c, err := s.startCampaign(ctx, a, req, "", now)

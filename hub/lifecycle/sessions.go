@@ -215,12 +215,23 @@ func (e *Engine) EndUnopened(ctx context.Context, a Actor, deviceID string, keep
 	return ids, nil
 }
 
+// ErrDeviceNotActive: DisableDevice found the kiosk disabled already, and
+// changed nothing.
+var ErrDeviceNotActive = errors.New("kiosk is disabled already")
+
 // DisableDevice disables a kiosk: its certificate is refused from now on
-// and its live sessions end (reason device_disabled).
+// and its live sessions end (reason device_disabled). A kiosk disabled
+// already is left as it is, with no record and no session ended:
+// ErrDeviceNotActive. Its disable ended its sessions and none has opened
+// since, and a second device.disable record would tell an auditor that
+// it was disabled twice, the second time by whoever repeated the request.
 func (e *Engine) DisableDevice(ctx context.Context, a Actor, deviceID string) error {
 	err := e.run(ctx, func(tx store.Ops, c *change) error {
 		now := e.now().UTC()
 		d, err := tx.UpdateDevice(ctx, deviceID, func(old store.Device) (store.Device, error) {
+			if old.State == store.DeviceDisabled {
+				return old, fmt.Errorf("kiosk %s: %w", old.Name, ErrDeviceNotActive)
+			}
 			old.State, old.Modified = store.DeviceDisabled, now
 			return old, nil
 		})
