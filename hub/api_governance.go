@@ -61,8 +61,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	return b, checkBodyText(w, b)
 }
 
+// apiListReviews answers the overview with a page of the campaigns, in
+// the order they were started: ?startIndex=1&count=N (listPage). The
+// reviewers' progress counts every campaign, whatever the page.
 func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
-	o, err := s.gov.Campaigns(r.Context())
+	p, err := listPage(r)
+	if err != nil {
+		return err
+	}
+	o, err := s.gov.CampaignsPage(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -151,8 +158,16 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request, a lifecycle.A
 	return nil
 }
 
+// apiFindings answers a page of the findings, in Findings' order:
+// ?startIndex=1&count=N (listPage), and ?dormant_days=N. The findings are
+// computed whole, every rule over every user, and then paged: the page
+// bounds the answer, not the work (nor the memory) of computing it.
 func (s *Server) apiFindings(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
 	dormant, err := governance.ParseDormantDays(r.URL.Query().Get("dormant_days"))
+	if err != nil {
+		return err
+	}
+	p, err := listPage(r)
 	if err != nil {
 		return err
 	}
@@ -160,7 +175,8 @@ func (s *Server) apiFindings(w http.ResponseWriter, r *http.Request, _ lifecycle
 	if err != nil {
 		return err
 	}
-	writeAPIJSON(w, http.StatusOK, map[string]any{"generated_at": s.cfg.Now().UTC(), "findings": fs})
+	from, to := p.Bounds(len(fs))
+	writeAPIJSON(w, http.StatusOK, paged(map[string]any{"generated_at": s.cfg.Now().UTC(), "findings": fs[from:to]}, p, len(fs), to-from))
 	return nil
 }
 

@@ -106,13 +106,19 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 	return nil
 }
 
-// apiListGrants lists a user's grants, past ones included.
+// apiListGrants lists a page of a user's grants, past and revoked ones
+// included, by start: ?startIndex=1&count=N (listPage). A long-serving
+// worker's history has no bound, so the store reads the page only.
 func (s *Server) apiListGrants(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	p, err := listPage(r)
+	if err != nil {
+		return err
+	}
 	u, err := s.userByName(r.Context(), r.PathValue("userName"))
 	if err != nil {
 		return err
 	}
-	gs, err := s.st.ListGrants(r.Context(), u.ID)
+	gs, total, err := s.st.PageGrants(r.Context(), u.ID, p.ListPage())
 	if err != nil {
 		return err
 	}
@@ -120,7 +126,7 @@ func (s *Server) apiListGrants(w http.ResponseWriter, r *http.Request, _ lifecyc
 	for _, g := range gs {
 		out = append(out, toAPIGrant(g, u.UserName))
 	}
-	writeAPIJSON(w, http.StatusOK, map[string]any{"grants": out})
+	writeAPIJSON(w, http.StatusOK, paged(map[string]any{"grants": out}, p, total, len(out)))
 	return nil
 }
 

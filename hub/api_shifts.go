@@ -55,13 +55,20 @@ func shiftsJSON(ss []store.Shift) []store.Shift {
 	return ss
 }
 
-// apiGetShifts shows a user's shifts and extensions.
+// apiGetShifts shows a user's shifts and a page of its extensions, by
+// start, expired ones included: ?startIndex=1&count=N (listPage) pages
+// the extensions, which pile up over the years, and the paging fields
+// count them; the shifts are shown whole.
 func (s *Server) apiGetShifts(w http.ResponseWriter, r *http.Request, _ lifecycle.Actor) error {
+	p, err := listPage(r)
+	if err != nil {
+		return err
+	}
 	u, err := s.userByName(r.Context(), r.PathValue("userName"))
 	if err != nil {
 		return err
 	}
-	xs, err := s.st.ListShiftExtensions(r.Context(), u.ID)
+	xs, total, err := s.st.PageShiftExtensions(r.Context(), u.ID, p.ListPage())
 	if err != nil {
 		return err
 	}
@@ -69,7 +76,7 @@ func (s *Server) apiGetShifts(w http.ResponseWriter, r *http.Request, _ lifecycl
 	for _, x := range xs {
 		exts = append(exts, toAPIExtension(x))
 	}
-	writeAPIJSON(w, http.StatusOK, map[string]any{"user": u.UserName, "shifts": shiftsJSON(u.Shifts), "extensions": exts})
+	writeAPIJSON(w, http.StatusOK, paged(map[string]any{"user": u.UserName, "shifts": shiftsJSON(u.Shifts), "extensions": exts}, p, total, len(exts)))
 	return nil
 }
 

@@ -231,6 +231,7 @@ type Ops interface {
 	GovernanceOps
 	ConsoleOps
 	PolicyOps
+	PageOps
 }
 
 // UserState is where a user stands in the joiner/mover/leaver lifecycle.

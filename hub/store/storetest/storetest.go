@@ -95,6 +95,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Campaigns", testCampaigns},
 		{"CampaignRollback", testCampaignRollback},
 		{"CampaignItems", testCampaignItems},
+		{"ListPages", testListPages},
 		{"ActiveCredentials", testActiveCredentials},
 		{"ConsoleAccounts", testConsoleAccounts},
 		{"ConsoleCredentials", testConsoleCredentials},
