@@ -65,7 +65,14 @@ func toAPIGrant(g store.Grant, userName string) apiGrant {
 
 // apiCreateGrant gives a user a time-bound role at a site:
 // {"user", "role", "site", "end" (RFC 3339), "reason", optional "start"}.
+// With an Idempotency-Key header, the same request sent again by the same
+// caller within a day gets the grant the first one made
+// (api_grants_idempotency.go).
 func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	key, err := readGrantKey(r, a)
+	if err != nil {
+		return err
+	}
 	var req struct {
 		User   string    `json:"user"`
 		Role   string    `json:"role"`
@@ -76,6 +83,9 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 	}
 	if !readAPIJSON(w, r, apiBodyLimit, &req) {
 		return nil
+	}
+	if done, err := s.replayGrant(w, r, key); done || err != nil {
+		return err
 	}
 	if req.User == "" {
 		return errors.Join(errBadRequest, errors.New(`send {"user": USERNAME, "role": ROLE, "site": SITE, "end": RFC3339, "reason": TEXT}`))
@@ -94,13 +104,27 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
-	g, err := s.engine.GrantAccessAs(r.Context(), a, who.Self, store.Grant{UserID: u.ID, Role: req.Role, Site: req.Site, Reason: req.Reason, Start: req.Start, End: req.End})
+	want := store.Grant{UserID: u.ID, Role: req.Role, Site: req.Site, Reason: req.Reason, Start: req.Start, End: req.End}
+	var (
+		g        store.Grant
+		replayed bool
+	)
+	if key == nil {
+		g, err = s.engine.GrantAccessAs(r.Context(), a, who.Self, want)
+	} else {
+		// The key is looked up again inside the grant's transaction: a
+		// retry sent before the first request committed gets its grant.
+		g, replayed, err = s.engine.GrantAccessOnce(r.Context(), a, who.Self, key.request(), want)
+	}
 	if errors.Is(err, lifecycle.ErrSelfGrant) {
 		writeAPIJSON(w, http.StatusForbidden, apiError{"you cannot grant yourself access: ask another admin"})
 		return nil
 	}
 	if err != nil {
-		return err
+		return grantKeyError(w, err)
+	}
+	if replayed {
+		return s.writeReplayedGrant(w, r, g)
 	}
 	writeAPIJSON(w, http.StatusCreated, toAPIGrant(g, u.UserName))
 	return nil

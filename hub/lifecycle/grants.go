@@ -98,6 +98,14 @@ type MayGrant func(ctx context.Context, tx store.Ops, u store.User) error
 // the grant is for, inside the grant's transaction, once self has been
 // asked and before the user's state is checked.
 func (e *Engine) GrantAccessIf(ctx context.Context, a Actor, self Self, may MayGrant, g store.Grant) (store.Grant, error) {
+	g, _, err := e.grantAccess(ctx, a, self, may, nil, g)
+	return g, err
+}
+
+// grantAccess is GrantAccessIf, and with once (nil: none) GrantAccessOnce
+// too, which then reports whether it returns the grant once's key made
+// before (replayed) instead of a new one.
+func (e *Engine) grantAccess(ctx context.Context, a Actor, self Self, may MayGrant, once *GrantRequest, g store.Grant) (_ store.Grant, replayed bool, _ error) {
 	now := e.now().UTC()
 	g.Role, g.Site, g.Reason = strings.TrimSpace(g.Role), strings.TrimSpace(g.Site), strings.TrimSpace(g.Reason)
 	if g.Start.IsZero() || g.Start.Before(now) {
@@ -108,28 +116,44 @@ func (e *Engine) GrantAccessIf(ctx context.Context, a Actor, self Self, may MayG
 	}
 	switch {
 	case g.UserID == "":
-		return store.Grant{}, invalid("name the user the grant is for")
+		return store.Grant{}, false, invalid("name the user the grant is for")
 	case g.Role == "":
-		return store.Grant{}, invalid("name the role to grant")
+		return store.Grant{}, false, invalid("name the role to grant")
 	case strings.Contains(g.Role, policy.RoleSeparator):
-		return store.Grant{}, invalid("role %q has %q in its name, which separates a session's roles: no session could hold it; rename the group", g.Role, policy.RoleSeparator)
+		return store.Grant{}, false, invalid("role %q has %q in its name, which separates a session's roles: no session could hold it; rename the group", g.Role, policy.RoleSeparator)
 	case g.Site == "":
-		return store.Grant{}, invalid("name the site the role is granted at")
+		return store.Grant{}, false, invalid("name the site the role is granted at")
 	case g.Reason == "":
-		return store.Grant{}, invalid("give a reason: it is recorded in the audit trail and shown in access reviews")
+		return store.Grant{}, false, invalid("give a reason: it is recorded in the audit trail and shown in access reviews")
 	case g.End.IsZero():
-		return store.Grant{}, invalid("give an end time: just-in-time grants always end")
+		return store.Grant{}, false, invalid("give an end time: just-in-time grants always end")
 	case !g.End.After(now):
-		return store.Grant{}, invalid("the grant's end (%s) has already passed", g.End.Format(time.RFC3339))
+		return store.Grant{}, false, invalid("the grant's end (%s) has already passed", g.End.Format(time.RFC3339))
 	case !g.End.After(g.Start):
-		return store.Grant{}, invalid("the grant ends (%s) before it starts (%s)", g.End.Format(time.RFC3339), g.Start.Format(time.RFC3339))
+		return store.Grant{}, false, invalid("the grant ends (%s) before it starts (%s)", g.End.Format(time.RFC3339), g.Start.Format(time.RFC3339))
 	case g.Start.Sub(now) > MaxGrantLead:
-		return store.Grant{}, invalid("the grant starts more than a year ahead (%s): schedule it closer to the time", g.Start.Format(time.RFC3339))
+		return store.Grant{}, false, invalid("the grant starts more than a year ahead (%s): schedule it closer to the time", g.Start.Format(time.RFC3339))
 	case g.End.Sub(g.Start) > MaxGrantLength:
-		return store.Grant{}, invalid("a grant lasts at most %d days; longer access is a role in the identity provider", int(MaxGrantLength/(24*time.Hour)))
+		return store.Grant{}, false, invalid("a grant lasts at most %d days; longer access is a role in the identity provider", int(MaxGrantLength/(24*time.Hour)))
 	}
 	g.ID, g.Created, g.Revoked = uuid.NewString(), now, time.Time{}
+	var prior store.Grant // what once's key made before, when replayed
 	err := e.run(ctx, func(tx store.Ops, _ *change) error {
+		replayed = false
+		if once != nil {
+			// Before anything else is read: a retry that lost the race
+			// to the first request gets its grant whatever has changed
+			// since, as the caller's lookup before the transaction
+			// would have given it.
+			made, err := grantOnce(ctx, tx, *once, now)
+			if err == nil {
+				prior, replayed = made, true
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		if self != nil {
 			grantors, err := self(ctx, tx)
 			if err != nil {
@@ -166,15 +190,23 @@ func (e *Engine) GrantAccessIf(ctx context.Context, a Actor, self Self, may MayG
 			return err
 		}
 		g = created
-		_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionGrantCreate, Subject: subjectUserPrefix + g.UserID,
-			Detail: map[string]any{"grant": g.ID, "role": g.Role, "site": g.Site, "start": g.Start, "end": g.End, "reason": g.Reason, "approver": g.Approver}})
-		return err
+		if _, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: actionGrantCreate, Subject: subjectUserPrefix + g.UserID,
+			Detail: map[string]any{"grant": g.ID, "role": g.Role, "site": g.Site, "start": g.Start, "end": g.End, "reason": g.Reason, "approver": g.Approver}}); err != nil {
+			return err
+		}
+		if once != nil {
+			return keepGrantKey(ctx, tx, *once, g, now)
+		}
+		return nil
 	})
 	if err != nil {
-		return store.Grant{}, fmt.Errorf("grant %s at %s: %w", g.Role, g.Site, err)
+		return store.Grant{}, false, fmt.Errorf("grant %s at %s: %w", g.Role, g.Site, err)
+	}
+	if replayed {
+		return prior, true, nil
 	}
 	e.log.Info("access granted", "grant", g.ID, "user", g.UserID, "role", g.Role, "site", g.Site, "end", g.End)
-	return g, nil
+	return g, false, nil
 }
 
 // knownSite returns the spelling the hub knows site by: a registered site,

@@ -232,6 +232,7 @@ type Ops interface {
 	ConsoleOps
 	PolicyOps
 	PageOps
+	GrantKeyOps
 }
 
 // UserState is where a user stands in the joiner/mover/leaver lifecycle.

@@ -41,6 +41,7 @@ func migrations() []migration {
 		{name: "API tokens record the console account that made them", sql: schemaTokenMaker},
 		{name: "review items paged by decision", sql: schemaReviewItemPages},
 		{name: "pending review items by reviewer kind", sql: schemaReviewItemsPendingKind},
+		{name: "idempotency keys of grant requests", sql: schemaGrantKeys},
 	}
 }
 
