@@ -49,9 +49,12 @@
 // excluded so the same badge is not registered twice. One registration is
 // pending per device (a new one replaces it), it is single use and expires
 // after Config.RegistrationTTL. FinishRegistration accepts the "none" and
-// "packed" attestation formats, optionally restricts the authenticator
-// model by AAGUID, refuses backup-eligible (synced) credentials, whose
-// counters cannot reveal a clone, refuses a credential the client reports
+// "packed" attestation formats, refuses a credential public key that
+// does not parse (a point off its curve) or is longer than
+// MaxPublicKeyLength (no authenticator makes one, and a huge RSA key's
+// signature check costs the hub seconds at every login), optionally
+// restricts the authenticator model by AAGUID, refuses backup-eligible
+// (synced) credentials, whose counters cannot reveal a clone, refuses a credential the client reports
 // not discoverable (credProps rk false: ErrNotDiscoverable; one that
 // reports nothing is taken at its word), and stores the
 // credential together with a credential.registered audit record, in one

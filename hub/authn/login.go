@@ -267,6 +267,11 @@ func (rp *RP) finishLogin(ctx context.Context, deviceID string, credentialJSON [
 	if cred.State != store.CredentialActive {
 		return LoginResult{}, fmt.Errorf("%w: credential %s is %s (%s)", ErrUnknownCredential, b64(credID), cred.State, cred.Reason)
 	}
+	if len(cred.PublicKey) > MaxPublicKeyLength {
+		// Stored before registration bounded it (checkPublicKey): its
+		// signature check could cost the hub seconds at every tap.
+		return LoginResult{}, fmt.Errorf("%w: credential %s has a public key of %d bytes, longer than the %d a login checks: register the badge again", ErrUnknownCredential, b64(credID), len(cred.PublicKey), MaxPublicKeyLength)
+	}
 
 	// The user handle is all the check needs of the user; who they are
 	// now is read in the transaction below.

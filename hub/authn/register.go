@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
@@ -229,6 +230,9 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 	default:
 		return store.Credential{}, fmt.Errorf("%w: attestation format %q is not accepted (none or packed)", ErrInvalid, wc.AttestationFormat)
 	}
+	if err := checkPublicKey(wc.PublicKey); err != nil {
+		return store.Credential{}, fmt.Errorf("%w: credential %s: %w", ErrInvalid, b64(wc.ID), err)
+	}
 	if rk := wc.Extensions.RK; rk != nil && !*rk {
 		// Stored, it would be a credential no kiosk login (no allow list)
 		// could ever find: the enroller would learn it only at the first
@@ -334,6 +338,31 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		return store.Credential{}, fmt.Errorf("store credential %s: %w", b64(wc.ID), err)
 	}
 	return c, nil
+}
+
+// MaxPublicKeyLength bounds a credential's public key (its COSE
+// encoding). The keys authenticators make are far shorter: ES256 77
+// bytes, EdDSA 42, RS256 of 2048 bits 272, of 4096 bits 528. Every login
+// reads and parses the key, and the signature check of an RSA key costs
+// the hub time that grows with the square of its modulus (seconds for one
+// of 30 KB, which a registration frame can carry); this bound keeps it
+// under a few milliseconds.
+const MaxPublicKeyLength = 1024
+
+// checkPublicKey refuses a credential public key no login could verify,
+// or longer than MaxPublicKeyLength. With attestation "none" nothing at
+// registration uses the key (go-webauthn stores it as the authenticator
+// data carries it): a key that does not parse, a point off its curve,
+// would make a badge registered as working that fails at its first tap.
+// The error does not quote the key.
+func checkPublicKey(cose []byte) error {
+	if len(cose) > MaxPublicKeyLength {
+		return fmt.Errorf("public key of %d bytes is longer than the %d allowed", len(cose), MaxPublicKeyLength)
+	}
+	if _, err := webauthncose.ParsePublicKey(cose); err != nil {
+		return fmt.Errorf("public key: %w", err)
+	}
+	return nil
 }
 
 func aaguidString(b []byte) string {
