@@ -194,7 +194,9 @@ func readPolicyForm(r *http.Request) (*policyForm, error) {
 }
 
 // list reads a field listing names, split at commas (and at white space
-// too when spaces is set), without empty entries.
+// too when spaces is set), without empty entries: for app IDs, which hold
+// neither (policy's validAppID). Names that may hold a comma, such as
+// sites, are read by lines.
 func (f *policyForm) list(key string, spaces bool) ([]string, error) {
 	v := strings.TrimSpace(f.r.PostForm.Get(key))
 	if len(v) > maxListField || !utf8.ValidString(v) {
@@ -202,6 +204,28 @@ func (f *policyForm) list(key string, spaces bool) ([]string, error) {
 	}
 	var out []string
 	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || spaces && unicode.IsSpace(r) }) {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// lines reads a field listing names one per line (a textarea's), without
+// empty lines. Each line is one name, commas and all: a site's name may
+// hold any text (SCIM allows "north, south" for one site), and a comma
+// separator would save that site as two, changing where the role counts
+// without anyone asking. A line break is the one separator no name holds:
+// the policy refuses control characters in site names.
+func (f *policyForm) lines(key string) ([]string, error) {
+	v := f.r.PostForm.Get(key)
+	if len(v) > maxListField || !utf8.ValidString(v) {
+		return nil, badRequest("the field " + key + " is too long or not text")
+	}
+	var out []string
+	// Browsers send a textarea's line breaks as CR LF; a lone CR or LF
+	// from another client breaks a line too.
+	for _, s := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}
@@ -234,7 +258,7 @@ func (f *policyForm) rule() (policy.RoleRule, error) {
 	if rr.Apps, err = f.list("apps", true); err != nil {
 		return rr, err
 	}
-	if rr.Sites, err = f.list("sites", false); err != nil {
+	if rr.Sites, err = f.lines("sites"); err != nil {
 		return rr, err
 	}
 	for _, et := range f.r.PostForm["employment_types"] {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -610,7 +611,8 @@ func (c *Console) extensionSite(ctx context.Context, v *viewer, u store.User, si
 	case 1:
 		return mine[0], nil
 	}
-	return "", badRequest("choose the site where the extension counts: " + u.UserName + " works at " + strings.Join(mine, ", "))
+	// Quoted where need be: "north, south" is one site, not two.
+	return "", badRequest("choose the site where the extension counts: " + u.UserName + " works at " + governance.JoinNames(mine))
 }
 
 // siteZone is the time zone times typed for a site are read in: the

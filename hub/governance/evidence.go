@@ -490,10 +490,10 @@ func agrees(it store.ReviewItem, r decideRecord) bool {
 func ScopeText(s store.ReviewScope) string {
 	var parts []string
 	if len(s.Sites) > 0 {
-		parts = append(parts, "sites "+strings.Join(s.Sites, ", "))
+		parts = append(parts, "sites "+JoinNames(s.Sites))
 	}
 	if len(s.Roles) > 0 {
-		parts = append(parts, "roles "+strings.Join(s.Roles, ", "))
+		parts = append(parts, "roles "+JoinNames(s.Roles))
 	}
 	if s.Privileged {
 		parts = append(parts, "privileged roles")
