@@ -586,7 +586,10 @@ func (s *Server) routes() http.Handler {
 }
 
 // Serve listens on cfg.Listen and serves until ctx ends, then shuts down
-// gracefully. ready, if not nil, is called with the bound address.
+// gracefully. ready, if not nil, is called with the bound address once
+// serving has begun, before the first connection is accepted: it must
+// not wait for the hub to answer (a connection it makes waits in the
+// listener's backlog until ready returns).
 func (s *Server) Serve(ctx context.Context, ready func(net.Addr)) error {
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
