@@ -163,11 +163,15 @@ func (e env) review(ctx context.Context, args []string) error {
 	case "show":
 		id := fs.String("id", "", "campaign ID (from review list)")
 		format := fs.String("format", "text", "text, json, or csv (the evidence export: one row per item with its audit record)")
+		out := fs.String("out", "", "with --format csv, the file to write (replaced only by a complete export) instead of stdout")
 		if err := parse(fs, args[1:], "data", "id"); err != nil {
 			return err
 		}
 		if err := checkFormat(*format, "text", "json", "csv"); err != nil {
 			return err
+		}
+		if *out != "" && *format != "csv" {
+			return fmt.Errorf("%w: review show: --out is for --format csv", errUsage)
 		}
 		return e.withReports(ctx, *data, func(g *governance.Service, e env) error {
 			notFound := func(err error) error {
@@ -177,14 +181,10 @@ func (e env) review(ctx context.Context, args []string) error {
 				return err
 			}
 			if *format == "csv" {
-				// Written a page of items at a time, as the items of the
-				// other formats are (showCampaign).
-				ev, err := g.WriteEvidence(ctx, e.stdout, *id, "csv")
-				if err != nil {
-					return notFound(err)
-				}
-				e.evidenceTotals(ev)
-				return nil
+				// Read a page of items at a time, as the items of the
+				// other formats are (showCampaign), but written whole
+				// or not at all (evidenceCSV).
+				return notFound(e.evidenceCSV(ctx, g, *id, *out))
 			}
 			return notFound(showCampaign(ctx, e.stdout, g, *id, *format, governance.MaxItemCount))
 		})

@@ -160,18 +160,17 @@ type decideRecord struct {
 }
 
 // evidencePage is how many items an evidence export reads at a time: a
-// campaign over a large site has tens of thousands, and only the rows
-// written are kept.
+// campaign over a large site has tens of thousands, and only a page of
+// them and their users are held at once (the campaign's review.decide
+// records are held whole: decideRecords).
 const evidencePage = 1000
 
 // Evidence returns the evidence of campaign id; store.ErrNotFound if
-// there is none. The review.decide records are found in one pass over the
-// records of that action that mention the campaign. It holds every row:
-// WriteEvidence writes the same, as CSV or JSON, holding a page of items
-// at a time.
+// there is none. It holds every row: WriteEvidence writes the same, as
+// CSV or JSON, holding a page of items at a time.
 func (s *Service) Evidence(ctx context.Context, id string) (Evidence, error) {
 	var ev Evidence
-	err := s.readEvidence(ctx, id, func(r *evidenceRead) error {
+	err := s.readEvidence(ctx, id, evidencePage, func(r *evidenceRead) error {
 		ev = r.head
 		ev.Items = []EvidenceItem{}
 		var t evidenceTally
@@ -198,13 +197,20 @@ func (s *Service) Evidence(ctx context.Context, id string) (Evidence, error) {
 // store.ErrNotFound, with nothing written, if there is no campaign id.
 // A read that fails part-way returns its error with the rows before it
 // written: w holds a cut file, which the caller must not pass on as the
-// evidence (the console writes into a buffer and serves nothing then).
+// evidence (the console writes into a buffer and serves nothing then;
+// `review show` into a temporary file, and writes nothing then).
 func (s *Service) WriteEvidence(ctx context.Context, w io.Writer, id, format string) (Evidence, error) {
+	return s.writeEvidence(ctx, w, id, format, evidencePage)
+}
+
+// writeEvidence is WriteEvidence reading page items at a time: tests read
+// pages smaller than evidencePage.
+func (s *Service) writeEvidence(ctx context.Context, w io.Writer, id, format string, page int) (Evidence, error) {
 	if format != "csv" && format != "json" {
 		return Evidence{}, invalid("evidence format %q: want csv or json", clipQuote(format))
 	}
 	var ev Evidence
-	err := s.readEvidence(ctx, id, func(r *evidenceRead) error {
+	err := s.readEvidence(ctx, id, page, func(r *evidenceRead) error {
 		ev = r.head
 		var t evidenceTally
 		if format == "csv" {
@@ -279,26 +285,28 @@ func writeEvidenceJSON(ctx context.Context, w io.Writer, ev Evidence, r *evidenc
 
 // evidenceRead is the evidence of one campaign being read in one read
 // transaction: its head (Evidence without items or totals) and what its
-// rows are made with, the items then read a page at a time (each).
+// rows are checked with, the items then read a page at a time (each),
+// with their users.
 type evidenceRead struct {
 	ops     store.Ops
 	id      string
 	due     time.Time
 	head    Evidence
-	d       *directory
-	records map[string][]decideRecord
 	before  int64
+	records map[string][]decideRecord // the campaign's review.decide records by item (decideRecords)
+	page    int                       // items read at a time: evidencePage, but in tests
 }
 
 // readEvidence reads the head of campaign id's evidence and runs fn with
 // it, all in one read transaction: the rows fn reads (each, once or
-// twice) are of the same snapshot as the head and the totals.
+// twice, page items at a time) are of the same snapshot as the head and
+// the totals.
 //
 // The audit head is read before the items and after them; in one
 // snapshot they agree, and a record newer than the first of an item the
 // items show pending (of a decision made while the evidence was read, on
 // a store whose reads are not one snapshot) is left out.
-func (s *Service) readEvidence(ctx context.Context, id string, fn func(r *evidenceRead) error) error {
+func (s *Service) readEvidence(ctx context.Context, id string, page int, fn func(r *evidenceRead) error) error {
 	return s.cfg.Store.InReadTx(ctx, func(st store.Ops) error {
 		c, err := st.GetCampaign(ctx, id)
 		if err != nil {
@@ -308,14 +316,6 @@ func (s *Service) readEvidence(ctx context.Context, id string, fn func(r *eviden
 		if err != nil {
 			return fmt.Errorf("evidence of campaign %s: %w", id, err)
 		}
-		d, err := loadDirectory(ctx, st)
-		if err != nil {
-			return fmt.Errorf("evidence of campaign %s: %w", id, err)
-		}
-		records, err := decideRecords(ctx, st, id)
-		if err != nil {
-			return err
-		}
 		starts, err := st.SearchAudit(ctx, store.AuditSearch{Subjects: []string{"review:" + id}, Action: actionReviewStart})
 		if err != nil {
 			return fmt.Errorf("evidence of campaign %s: review.start record: %w", id, err)
@@ -324,7 +324,11 @@ func (s *Service) readEvidence(ctx context.Context, id string, fn func(r *eviden
 		if err != nil {
 			return fmt.Errorf("evidence of campaign %s: %w", id, err)
 		}
-		r := &evidenceRead{ops: st, id: id, due: c.Due, d: d, records: records, before: before, head: Evidence{
+		records, err := decideRecords(ctx, st, id)
+		if err != nil {
+			return err
+		}
+		r := &evidenceRead{ops: st, id: id, due: c.Due, before: before, records: records, page: page, head: Evidence{
 			GeneratedAt: s.now(),
 			Campaign: EvidenceCampaign{ID: c.ID, Name: c.Name, Scope: c.Scope, ScopeText: ScopeText(c.Scope), DefaultKey: c.DefaultKey,
 				Started: c.Created.UTC(), StartedBy: c.CreatedBy, Due: c.Due.UTC()},
@@ -339,27 +343,32 @@ func (s *Service) readEvidence(ctx context.Context, id string, fn func(r *eviden
 }
 
 // each calls fn with every item of the campaign and its row, in the
-// campaign's order (Created, then ID), reading evidencePage items at a
-// time by keyset.
+// campaign's order (Created, then ID), reading r.page items at a time by
+// keyset, and with each page only its users (every user and group of the
+// hub, read to name a page's few, grew with the hub).
 func (r *evidenceRead) each(ctx context.Context, fn func(it store.ReviewItem, row EvidenceItem) error) error {
-	q := store.ReviewItemQuery{CampaignID: r.id, Limit: evidencePage}
+	q := store.ReviewItemQuery{CampaignID: r.id, Limit: r.page}
 	for {
 		items, err := r.ops.ListReviewItems(ctx, q)
 		if err != nil {
 			return fmt.Errorf("evidence of campaign %s: %w", r.id, err)
 		}
 		// Evidence is often pulled after the quarter, when the leavers it
-		// revoked (and maybe a reviewer) were deleted: named from their
-		// tombstones (directory.user).
-		if err := r.d.readDeleted(ctx, itemUserIDs(items, true)...); err != nil {
+		// revoked (and maybe a reviewer) were deleted: usersOnly names
+		// them from their tombstones. Each once: it reads a deleted user
+		// again for each mention.
+		ids := itemUserIDs(items, true)
+		slices.Sort(ids)
+		d, err := usersOnly(ctx, r.ops, slices.Compact(ids)...)
+		if err != nil {
 			return fmt.Errorf("evidence of campaign %s: %w", r.id, err)
 		}
 		for _, it := range items {
-			if err := fn(it, evidenceItem(r.d, it, r.records[it.ID], r.before)); err != nil {
+			if err := fn(it, evidenceItem(d, it, r.records[it.ID], r.before)); err != nil {
 				return err
 			}
 		}
-		if len(items) < evidencePage {
+		if len(items) < r.page {
 			return nil
 		}
 		last := items[len(items)-1]
@@ -404,7 +413,11 @@ func (t *evidenceTally) finish(ev *Evidence) {
 }
 
 // decideRecords returns the review.decide records of campaign id by item,
-// oldest first.
+// oldest first, read once for the export in one pass over the records of
+// that action (its index). They are held for the whole export: a page of
+// items at a time would have to find its records by the subjects of its
+// users, whose records are mostly session starts and ends (thousands a
+// year each), a read far longer than the campaign's own records are big.
 func decideRecords(ctx context.Context, st store.Ops, id string) (map[string][]decideRecord, error) {
 	recs, err := st.SearchAudit(ctx, store.AuditSearch{Action: actionReviewDecide, Mentions: []string{id}})
 	if err != nil {
@@ -486,7 +499,8 @@ func agrees(it store.ReviewItem, r decideRecord) bool {
 
 // ScopeText says what a campaign covers, in words: "everything", or its
 // parts ("sites north, south; roles Nurse; privileged roles; external
-// identities").
+// identities"). Each site and role is written by NameText: one SCIM named
+// "north, south" reads as `sites "north, south"`, not as two sites.
 func ScopeText(s store.ReviewScope) string {
 	var parts []string
 	if len(s.Sites) > 0 {
