@@ -331,7 +331,10 @@ func (s *Server) disableDevice(ctx context.Context, a lifecycle.Actor, deviceID 
 const maxCredentialID = 1023
 
 // apiRevokeCredential revokes a credential (hex ID) and ends its owner's
-// live sessions.
+// live sessions. A credential revoked already is answered as it stands,
+// 200 with already_revoked and the time of its revocation, and nothing
+// is done or recorded again (lifecycle.ErrCredentialNotActive), as for a
+// kiosk disabled already (apiDisableDevice).
 func (s *Server) apiRevokeCredential(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	hexID := r.PathValue("id")
 	if len(hexID) > 2*maxCredentialID {
@@ -342,6 +345,11 @@ func (s *Server) apiRevokeCredential(w http.ResponseWriter, r *http.Request, a l
 		return errors.Join(errBadRequest, errors.New("the credential id is hex"))
 	}
 	err = s.engine.RevokeCredential(r.Context(), a, id, "revoked by "+a.Name)
+	already := errors.Is(err, lifecycle.ErrCredentialNotActive)
+	var cr store.Credential
+	if err == nil || already {
+		cr, err = s.st.GetCredential(r.Context(), id)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		// The engine's error names its inner operations and the ID twice.
 		return errors.Join(store.ErrNotFound, errors.New("no credential "+hexID))
@@ -349,7 +357,15 @@ func (s *Server) apiRevokeCredential(w http.ResponseWriter, r *http.Request, a l
 	if err != nil {
 		return err
 	}
-	writeAPIJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
+	answer := map[string]any{"status": cr.State.String(), "credential": fmt.Sprintf("%x", cr.ID), "already_revoked": already}
+	at, ok, err := s.credentialRevokedAt(r.Context(), cr)
+	if err != nil {
+		return err
+	}
+	if ok {
+		answer["revoked_at"] = at
+	}
+	writeAPIJSON(w, http.StatusOK, answer)
 	return nil
 }
 

@@ -138,13 +138,15 @@ func (s *Server) apiSetShifts(w http.ResponseWriter, r *http.Request, a lifecycl
 		writeAPIJSON(w, http.StatusForbidden, apiError{ownShifts})
 		return nil
 	}
+	userName := u.UserName
 	u, err = s.engine.SetShiftsAs(r.Context(), a, who.Self, u.ID, shifts, map[string]any{"source": "api"})
 	if errors.Is(err, lifecycle.ErrSelfGrant) {
 		writeAPIJSON(w, http.StatusForbidden, apiError{ownShifts})
 		return nil
 	}
 	if err != nil {
-		return err
+		// Named by its userName, not by the engine's internal ID.
+		return userChangeError(err, userName)
 	}
 	writeAPIJSON(w, http.StatusOK, map[string]any{"user": u.UserName, "shifts": shiftsJSON(u.Shifts)})
 	return nil
@@ -200,7 +202,7 @@ func (s *Server) apiExtendShift(w http.ResponseWriter, r *http.Request, a lifecy
 	}
 	if err != nil {
 		// Named by its userName, not by the engine's internal ID.
-		return extendError(err, u.UserName)
+		return userChangeError(err, u.UserName)
 	}
 	sessions := make([]map[string]any, 0, len(moved))
 	for _, m := range moved {

@@ -235,7 +235,13 @@ func (c *Console) credentialRevoke(w http.ResponseWriter, r *http.Request, v *vi
 	if _, err := c.scopedUser(r.Context(), v, cr.UserID); err != nil {
 		return err
 	}
-	if err := c.cfg.Engine.RevokeCredential(r.Context(), v.actor(), id, "revoked by "+v.actor().Name); err != nil {
+	err = c.cfg.Engine.RevokeCredential(r.Context(), v.actor(), id, "revoked by "+v.actor().Name)
+	if errors.Is(err, lifecycle.ErrCredentialNotActive) {
+		// Revoked by another admin, another tab or a repeated submit:
+		// nothing was done again, and the page says so.
+		return done(w, r, "/console/users/"+cr.UserID, "credential-unchanged")
+	}
+	if err != nil {
 		return err
 	}
 	return done(w, r, "/console/users/"+cr.UserID, "credential-revoked")
@@ -878,6 +884,9 @@ func (c *Console) revokeByAdmin(ctx context.Context, tx store.Ops, v *viewer, a 
 // accountDisable stops an account from signing in, ends its sessions and
 // revokes the admin API tokens it made (store.DisableConsoleAccount),
 // each audited (auditTokensRevoked) and forgotten by the token verifier.
+// An account disabled already (another admin, another tab, a repeated
+// submit) is left as it is, its disable time kept, with no record: the
+// accounts page says nothing was changed.
 func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := r.PathValue("id")
 	if id == v.account.ID {
@@ -900,6 +909,9 @@ func (c *Console) accountDisable(w http.ResponseWriter, r *http.Request, v *view
 	// commit may have happened.
 	for _, t := range revoked {
 		c.cfg.TokenRevoked(t.ID)
+	}
+	if errors.Is(err, store.ErrAccountDisabled) {
+		return done(w, r, "/console/accounts", "account-unchanged")
 	}
 	if err != nil {
 		return err

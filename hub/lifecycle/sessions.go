@@ -254,7 +254,12 @@ func (e *Engine) DisableDevice(ctx context.Context, a Actor, deviceID string) er
 
 // RevokeCredential revokes one credential and ends its owner's live
 // sessions (reason credential_revoked): sessions do not record which
-// credential opened them, so all of them end.
+// credential opened them, so all of them end. A credential revoked
+// already is left as it is, with no record and no session ended:
+// ErrCredentialNotActive. Its revocation ended its owner's sessions then,
+// a revoked badge opens none since, and a second credential.revoke record
+// would tell an auditor that it was revoked again, by whoever repeated
+// the request, and overwrite the reason it was revoked for.
 func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []byte, why string) error {
 	detail := map[string]any{"credential": fmt.Sprintf("%x", credentialID), "reason": why}
 	if err := e.retireCredential(ctx, a, credentialID, store.CredentialRevoked, why, "credential.revoke", detail); err != nil {
@@ -264,7 +269,8 @@ func (e *Engine) RevokeCredential(ctx context.Context, a Actor, credentialID []b
 }
 
 // ErrCredentialNotActive: SuspendCredential found the credential revoked
-// or suspended already, and changed nothing.
+// or suspended already, or RevokeCredential found it revoked already, and
+// changed nothing.
 var ErrCredentialNotActive = errors.New("credential is not active")
 
 // SuspendCredential suspends a credential (state suspended, reason why)
@@ -284,11 +290,11 @@ func (e *Engine) SuspendCredential(ctx context.Context, a Actor, credentialID []
 	return nil
 }
 
-// retireCredential puts a credential in state (revoked from any state,
-// suspended only from active: ErrCredentialNotActive otherwise) with
-// reason why, ends its owner's live sessions and writes action's audit
-// record: detail, with the previous state and the sessions ended. One
-// transaction; the revocations are pushed after it.
+// retireCredential puts a credential in state (revoked from active or
+// suspended, suspended only from active: ErrCredentialNotActive
+// otherwise) with reason why, ends its owner's live sessions and writes
+// action's audit record: detail, with the previous state and the
+// sessions ended. One transaction; the revocations are pushed after it.
 func (e *Engine) retireCredential(ctx context.Context, a Actor, credentialID []byte, state store.CredentialState, why, action string, detail map[string]any) error {
 	return e.run(ctx, func(tx store.Ops, c *change) error {
 		rec := maps.Clone(detail)
@@ -297,7 +303,7 @@ func (e *Engine) retireCredential(ctx context.Context, a Actor, credentialID []b
 		}
 		cr, err := tx.UpdateCredential(ctx, credentialID, func(old store.Credential) (store.Credential, error) {
 			rec["previous_state"] = old.State.String()
-			if state != store.CredentialRevoked && old.State != store.CredentialActive {
+			if old.State == store.CredentialRevoked || state != store.CredentialRevoked && old.State != store.CredentialActive {
 				return old, fmt.Errorf("credential %x is %s: %w", credentialID, old.State, ErrCredentialNotActive)
 			}
 			old.State, old.Reason = state, why

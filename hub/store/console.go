@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -268,6 +269,14 @@ type ConsoleOps interface {
 // transaction is over (token.Verifier.Forget), so that it is refused
 // from the next request on.
 //
+// An account disabled already is ErrAccountDisabled, and nothing is
+// changed: its Disabled time stays when it was disabled, and the disable
+// that did it ended its sessions and revoked its tokens (those of an
+// account disabled before that rule are revoked as the hub starts,
+// token.RevokeOfDisabledMakers). A caller records nothing for it: a
+// second console.account_disable record would tell an auditor that it
+// was disabled again, by whoever repeated the request.
+//
 // That is all disabling takes: a disabled account's passkeys and unused
 // invitation links are refused wherever they are checked, and every
 // console request and live-update poll reads the account again, so its
@@ -277,6 +286,9 @@ type ConsoleOps interface {
 // revoked here stay revoked.
 func DisableConsoleAccount(ctx context.Context, ops Ops, id string, at time.Time) (ConsoleAccount, ConsoleDisable, error) {
 	a, err := ops.UpdateConsoleAccount(ctx, id, func(old ConsoleAccount) (ConsoleAccount, error) {
+		if !old.Disabled.IsZero() {
+			return old, fmt.Errorf("console account %s: %w", old.Name, ErrAccountDisabled)
+		}
 		old.Disabled, old.Modified = at, at
 		return old, nil
 	})
@@ -293,6 +305,10 @@ func DisableConsoleAccount(ctx context.Context, ops Ops, id string, at time.Time
 	}
 	return a, ConsoleDisable{SessionsEnded: n, TokensRevoked: ts}, nil
 }
+
+// ErrAccountDisabled: DisableConsoleAccount found the account disabled
+// already, and changed nothing.
+var ErrAccountDisabled = errors.New("console account is disabled already")
 
 // ConsoleDisable is what DisableConsoleAccount stopped with an account.
 type ConsoleDisable struct {
