@@ -67,6 +67,17 @@ type Config struct {
 	// Teardown ends a session; nil does nothing (the session manager
 	// with process groups and home wiping plugs in here).
 	Teardown TeardownFunc
+	// Cleanup ends what an earlier run of the agent left on the kiosk (a
+	// crashed run's session apps and files, which session.json may not
+	// name: it is dropped when the disk is full); it must give up when
+	// ctx is done, and may be called again after it failed. Run calls it
+	// once the restored session, if any, is settled, and takes no tap from
+	// the locked screen until it has returned nil: while it fails the
+	// kiosk stays Locked, each failure emits cleanup.failed, and it is
+	// tried again after 1 s, 2 s, 4 s … at most every minute, for as long
+	// as it takes (cleanup.go). Nil: nothing to clean up. The kiosk
+	// binaries give Sessions.Cleanup.
+	Cleanup func(ctx context.Context) error
 	// Warning is how long before expires_at session.warning is emitted
 	// (default 5 min).
 	Warning time.Duration
@@ -209,6 +220,11 @@ type Agent struct {
 	// shown is the ends_at last announced for the live session: the end a
 	// screen counts down to (timers.go).
 	shown shownEnd
+	// unclean: Config.Cleanup has not succeeded yet; no tap is taken from
+	// the locked screen (cleanup.go).
+	unclean    bool
+	cleanFails int   // consecutive failed tries of Config.Cleanup
+	cleanRetry Timer // the next try of a failed Config.Cleanup
 	// skew is the hub clock minus the kiosk clock (a time.Duration), set
 	// by the loop on welcome (or, until then, from the restored session)
 	// and read by challenge fetches in goroutines.
@@ -276,6 +292,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg: cfg, hub: cfg.Hub, log: cfg.Logger, clock: cfg.Clock,
 		in: make(chan func(), 64), stopped: make(chan struct{}),
 		state: Locked, revoked: map[string]string{},
+		unclean: cfg.Cleanup != nil,
 	}
 	a.stateSnap.Store(int32(Locked))
 	a.touch()
@@ -409,6 +426,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		if a.retry != nil {
 			a.retry.Stop()
 		}
+		if a.cleanRetry != nil {
+			a.cleanRetry.Stop()
+		}
 		if a.readerTimer != nil {
 			a.readerTimer.Stop()
 		}
@@ -426,6 +446,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.spawn(a.runReader)
 	}
 	a.restore()
+	if a.unclean {
+		// After restore: a restored session's apps are started again
+		// (session.started) before the clean-up looks for what is not
+		// a live session's.
+		a.startCleanup()
+	}
 	for {
 		select {
 		case f := <-a.in:
@@ -472,6 +498,7 @@ func (a *Agent) setState(s State) {
 }
 
 func (a *Agent) persist() {
+	a.markBoot()
 	if err := saveSessionState(a.cfg.StateDir, sessionState{Session: a.session, Pending: a.pending}); err != nil {
 		a.log.Error("cannot save the session state", "err", err)
 		if a.session == nil {
@@ -540,18 +567,37 @@ func (a *Agent) restore() {
 		a.beginEnd(s.Ending, "", true)
 		return
 	}
+	// No monotonic reference survives a restart, but the boot clock
+	// does, within a boot: the readings kept on it with the session
+	// (markBoot) hold against a wall clock set back while the agent was
+	// down. In another boot, or without them, the wall clock is all
+	// there is.
+	bootID, boot, bootOK := a.bootNow()
+	sameBoot := bootOK && s.BootID != "" && s.BootID == bootID
 	// The hub out of reach since before the restart: the offline grace
-	// counts from then, not from this start (offlineEnd). No welcome has
-	// come yet (restore runs before the loop), so a.offlineSince is New's.
-	if since := s.OfflineSince; !since.IsZero() && since.Before(a.offlineSince.wall) {
+	// counts from then, not from this start (offlineEnd), by whichever
+	// clock has run longer since. No welcome has come yet (restore runs
+	// before the loop), so a.offlineSince is New's.
+	if since := s.OfflineSince; !since.IsZero() {
 		start := *a.offlineSince
-		a.offlineSince = &inputTime{wall: since, mono: start.mono - start.wall.Sub(since)}
+		gone := start.wall.Sub(since)
+		if sameBoot {
+			gone = max(gone, bootMillisSince(s.BootOfflineMillis, boot))
+		}
+		if gone > 0 {
+			a.offlineSince = &inputTime{wall: start.wall.Add(-gone), mono: start.mono - gone}
+		}
 	}
-	// No monotonic reference survives a restart: deadline (b) starts
-	// again from the wall clock and the skew kept with the session.
+	// Deadline (b) starts again from the wall clock and the skew kept
+	// with the session, and in the same boot ends the session no later
+	// than its end on the boot clock.
+	limit := maxLeft
+	if sameBoot {
+		limit = -bootMillisSince(s.BootEndMillis, boot)
+	}
 	changed := a.settleGrantTime(s)
-	if a.rebase() || changed {
-		a.persist()
+	if a.rebaseWithin(limit) || changed || (bootOK && !sameBoot) {
+		a.persist() // with this boot's readings, when they are new
 	}
 	a.warned = 0
 	if now := a.inputNow(); !now.wall.Before(a.endAt(now)) {
@@ -629,6 +675,8 @@ func (a *Agent) tapIgnoredFor() string {
 		return TapIgnoredBusy
 	case a.state == Ending:
 		return TapIgnoredEnding
+	case a.state == Locked && a.unclean:
+		return TapIgnoredCleaningUp
 	case a.state == Locked:
 		return ""
 	case a.enroll != nil && (a.state == Active || a.state == Warning):
@@ -648,6 +696,8 @@ func (a *Agent) ignoreTap(req tapReq, reason string) {
 		a.log.Info("tap ignored: the previous tap is still being handled", "badge", req.name)
 	case TapIgnoredEnding:
 		a.log.Info("tap ignored: the last session is still being torn down", "badge", req.name)
+	case TapIgnoredCleaningUp:
+		a.log.Warn("tap ignored: what an earlier run of the agent left on the kiosk is not cleaned up yet", "badge", req.name, "failed_tries", a.cleanFails)
 	default:
 		a.log.Info("tap ignored: a session is open; sign out first", "badge", req.name, "state", a.state)
 	}

@@ -1,6 +1,12 @@
 package agent
 
-import "time"
+import (
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
 
 // Clock is the agent's source of time. Session warnings and expiry, challenge
 // validity and reconnect backoff all go through it, so tests move time by
@@ -49,6 +55,46 @@ type MonotonicClock interface {
 	// compares the two readings (inputNow): read one after the other, a
 	// clock moved in between made them disagree by as much.
 	Read() (wall time.Time, mono time.Duration)
+}
+
+// BootClock is a Clock that also reads the kernel's boot clock
+// (CLOCK_BOOTTIME): it goes on while the machine is suspended, no step of
+// the wall clock moves it, and it starts from zero at every boot. The live
+// session's deadlines are kept on it in session.json, with the boot's ID,
+// so that an agent restarted in the same boot ends the session on time
+// although the wall clock was set back while it was down: after a restart
+// there is no monotonic reading to go on (restore). SystemClock
+// implements it; without it a restarted agent goes by the wall clock.
+type BootClock interface {
+	Clock
+	// Boot returns the running boot's ID and the time elapsed on the boot
+	// clock since it began; ok is false when either cannot be read.
+	Boot() (id string, elapsed time.Duration, ok bool)
+}
+
+// bootIDFile names the running boot: a random UUID the kernel draws at
+// every boot.
+const bootIDFile = "/proc/sys/kernel/random/boot_id"
+
+// Boot reads the boot's ID and CLOCK_BOOTTIME (BootClock).
+func (SystemClock) Boot() (id string, elapsed time.Duration, ok bool) {
+	b, err := os.ReadFile(bootIDFile)
+	if id = strings.TrimSpace(string(b)); err != nil || id == "" {
+		return "", 0, false
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
+		return "", 0, false
+	}
+	return id, time.Duration(ts.Nano()), true
+}
+
+// bootNow reads the agent clock's boot clock, when it has one.
+func (a *Agent) bootNow() (id string, elapsed time.Duration, ok bool) {
+	if b, ok := a.clock.(BootClock); ok {
+		return b.Boot()
+	}
+	return "", 0, false
 }
 
 var processStart = time.Now()

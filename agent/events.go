@@ -56,6 +56,19 @@ const (
 	EventSessionTeardownFailed = "session.teardown_failed"
 	EventSessionEnded          = "session.ended"
 	EventLoginRefused          = "login.refused"
+	// EventCleanupFailed is an addition to the contract: a try of the
+	// clean-up of what an earlier run of the agent left on the kiosk
+	// (Config.Cleanup: a crashed run's session apps and files) failed, for
+	// the Attempt-th time in a row. The kiosk stays Locked and takes no
+	// tap (tap.ignored, TapIgnoredCleaningUp) until a try succeeds
+	// (cleanup.done): the last worker's programs may still run. It carries
+	// Attempt only, not the error (on stderr); a screen should tell staff
+	// the kiosk needs attention.
+	EventCleanupFailed = "cleanup.failed"
+	// EventCleanupDone is an addition to the contract: a try of that
+	// clean-up succeeded after cleanup.failed; the kiosk takes taps again.
+	// Not emitted when the first try succeeds.
+	EventCleanupDone = "cleanup.done"
 	// EventDeviceRefused is an addition to the contract: the hub no
 	// longer accepts this kiosk's device certificate (an admin disabled or
 	// deleted the kiosk, the certificate was revoked, expired while the
@@ -139,6 +152,11 @@ const (
 	// TapIgnoredSessionOpen: a session is open and no enrollment is
 	// armed: sign out first.
 	TapIgnoredSessionOpen = "session_open"
+	// TapIgnoredCleaningUp: what an earlier run of the agent left on the
+	// kiosk is not cleaned up yet (Config.Cleanup: its first try has not
+	// answered, or it failed and is retried, cleanup.failed): nobody signs
+	// in while the last worker's programs may still run.
+	TapIgnoredCleaningUp = "cleaning_up"
 )
 
 // ExtendedReconnected is session.extended's Reason when the hub is in
@@ -266,7 +284,8 @@ type Event struct {
 	// DeviceID, DeviceName and Site describe the kiosk on connected.
 	DeviceID, DeviceName, Site string
 	// Attempt counts the failed teardowns of the session in a row
-	// (session.teardown_failed), from 1.
+	// (session.teardown_failed), or the failed start-up clean-ups
+	// (cleanup.failed), from 1.
 	Attempt int
 	// Hint says, in words for people, what to do (device.refused).
 	Hint string

@@ -170,12 +170,13 @@ func (a *Agent) badgeRemoved(id string) {
 }
 
 // takesTap reports whether a tap would start an operation now: a login
-// from the locked screen, or a registration while an enrollment is armed.
+// from the locked screen (once Config.Cleanup has succeeded), or a
+// registration while an enrollment is armed.
 func (a *Agent) takesTap() bool {
 	if a.op != opNone {
 		return false
 	}
-	return a.state == Locked || (a.enroll != nil && (a.state == Active || a.state == Warning))
+	return (a.state == Locked && !a.unclean) || (a.enroll != nil && (a.state == Active || a.state == Warning))
 }
 
 // readerKick starts the tap the reader gives, if any: first a fresh NFC

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/session"
@@ -31,6 +33,13 @@ type Sessions struct {
 	clears      bool       // teardowns clear the clipboard
 	noApps      bool       // WithoutApps: sessions launch nothing
 	lock        *StateLock // the state directory's, held until Close
+	// cleaned: a clean-up of what an earlier run left has succeeded
+	// (NewSessions', or Cleanup's); Cleanup has nothing left to do.
+	cleaned atomic.Bool
+	// cleanMu keeps a retried Cleanup and End apart: a restored session's
+	// directory is a leftover to both, and two at once would race each
+	// other's kills and wipes into errors.
+	cleanMu sync.Mutex
 }
 
 // ClipboardClearer clears the kiosk's clipboard; it is called at the end
@@ -120,10 +129,13 @@ func WithClipboard(clear ClipboardClearer) SessionsOption {
 // NewSessions reads the kiosk's enrollment in state, takes the state
 // directory's lock (LockStateDir: it fails with ErrStateDirBusy while
 // another agent process runs on it), loads its profile and cleans up
-// whatever a crashed run left behind. The lock is held until Close, or
-// until the process exits: it is what keeps a second shiftgate-agent run or
-// shiftgate-kiosk from ending this one's session apps in its own clean-up,
-// and from taking over the kiosk's hub channel.
+// whatever a crashed run left behind. A clean-up that fails is logged
+// and does not fail NewSessions: Cleanup, the agent's Config.Cleanup,
+// tries it again, and the agent keeps the kiosk locked until it succeeds.
+// The lock is held until Close, or until the process exits: it is what
+// keeps a second shiftgate-agent run or shiftgate-kiosk from ending this
+// one's session apps in its own clean-up, and from taking over the
+// kiosk's hub channel.
 func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (_ *Sessions, err error) {
 	var o sessionsOptions
 	for _, opt := range opts {
@@ -174,9 +186,33 @@ func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (_ *Ses
 		return nil, err
 	}
 	if err := s.mgr.Cleanup(); err != nil {
-		log.Warn("cleaning up leftover sessions", "err", err)
+		log.Error("cleaning up what an earlier run left failed: the kiosk stays locked until a retry succeeds", "err", err)
+	} else {
+		s.cleaned.Store(true)
 	}
 	return s, nil
+}
+
+// Cleanup is a Config.Cleanup: it tries again the clean-up of what an
+// earlier run left (session.Manager.Cleanup) when the one NewSessions did,
+// or the last try, failed, and returns nil at once once one has
+// succeeded. Sessions this process started are not touched. Until it
+// returns nil the agent signs nobody in: a crashed run's session whose
+// apps could not be ended (a process that would not die) or whose files
+// could not be removed is not named in session.json when that was dropped
+// (a full disk), and nothing else would try again.
+func (s *Sessions) Cleanup(ctx context.Context) error {
+	if s.cleaned.Load() {
+		return nil
+	}
+	s.cleanMu.Lock()
+	defer s.cleanMu.Unlock()
+	if err := s.mgr.Cleanup(); err != nil {
+		return err
+	}
+	s.cleaned.Store(true)
+	s.log.Info("cleaned up what an earlier run left")
+	return nil
 }
 
 // Profile is the kiosk's hardware profile, nil when this build does not
@@ -297,6 +333,8 @@ func (s *Sessions) apps(roles string, granted []string) []session.App {
 // a clearer was given (WithClipboard; without one the step is skipped and
 // logged).
 func (s *Sessions) End(ctx context.Context, sess Session) error {
+	s.cleanMu.Lock()
+	defer s.cleanMu.Unlock()
 	if err := s.mgr.End(ctx, sess.ID); err != nil && !errors.Is(err, session.ErrBadID) {
 		return fmt.Errorf("tear down session %s: %w", sess.ID, err)
 	}

@@ -98,4 +98,18 @@ type liveSession struct {
 	// that restarting the kiosk (pulling its power) does not start the
 	// grace again.
 	OfflineSince time.Time `json:"offline_since,omitzero"`
+	// BootID names the boot (/proc/sys/kernel/random/boot_id) whose boot
+	// clock (BootClock: CLOCK_BOOTTIME, which no step of the wall clock
+	// moves) BootEndMillis and BootOfflineMillis are read on. An agent
+	// restarted in the same boot ends the session by them as well as by
+	// the wall clock, which may have been set back while it was down
+	// (restore); in another boot they mean nothing. Empty: not known (a
+	// Clock without a boot clock, or a file of an older agent).
+	BootID string `json:"boot_id,omitempty"`
+	// BootEndMillis is when deadline (b) ends the session (timers.go),
+	// in milliseconds on the boot clock.
+	BootEndMillis int64 `json:"boot_end_ms,omitempty"`
+	// BootOfflineMillis is OfflineSince, in milliseconds on the boot
+	// clock; meaningless while OfflineSince is zero.
+	BootOfflineMillis int64 `json:"boot_offline_ms,omitempty"`
 }

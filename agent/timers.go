@@ -24,7 +24,10 @@ import (
 // (b) is set (rebase) at the grant, at a session.extend, at every welcome
 // while the session is live (the hub's time read afresh), and, for a
 // session restored after a restart, from the wall clock and the skew
-// persisted with the session (liveSession.SkewMillis). Both deadlines are
+// persisted with the session (liveSession.SkewMillis), and in the same
+// boot no later than (b) as it was kept on the boot clock
+// (liveSession.BootEndMillis, markBoot), which a wall clock set back while
+// the agent was down does not move. Both deadlines are
 // handled as wall-clock times seen from now (endAt), as the idle timeout's
 // are; the warnings come their leads before that end. A timer is only a
 // prompt to look at both clocks: checkClock compares the wall clock with
@@ -76,10 +79,14 @@ func (a *Agent) wallNow() time.Time { return a.clock.Now().Round(0) }
 // clock ends it once it has run expires_at minus the hub's time now (the
 // wall clock plus the last known skew). The skew used is kept with the
 // session, for a restart; it reports whether that changed.
-func (a *Agent) rebase() (skewChanged bool) {
+func (a *Agent) rebase() (skewChanged bool) { return a.rebaseWithin(maxLeft) }
+
+// rebaseWithin is rebase, leaving the session at most limit from now: a
+// restored session's time left on the boot clock (restore).
+func (a *Agent) rebaseWithin(limit time.Duration) (skewChanged bool) {
 	s, now := a.session, a.inputNow()
 	skew := time.Duration(a.skew.Load())
-	left := min(max(s.ExpiresAt.Sub(now.wall.Add(skew)), -maxLeft), maxLeft)
+	left := min(max(s.ExpiresAt.Sub(now.wall.Add(skew)), -maxLeft), maxLeft, max(limit, -maxLeft))
 	a.monoEnd = now.mono + left
 	ms := skew.Milliseconds()
 	skewChanged = s.SkewMillis != ms

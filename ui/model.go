@@ -181,6 +181,7 @@ type Model struct {
 	offline     bool // the warning is for the hub being out of reach (session.warning reason offline)
 	reason      string
 	stuck       bool      // ending: a try of the teardown failed (session.teardown_failed)
+	unclean     bool      // a start-up clean-up failed (cleanup.failed), none has succeeded since: the kiosk rests on the ending screen, asking for staff
 	refused     bool      // the hub refuses the kiosk (device.refused), until connected
 	outcome     Message   // enrolled, enroll-failed
 	checking    Message   // verifying: a login or a registration
@@ -334,6 +335,21 @@ func (m *Model) apply(e agent.Event) {
 		// session.ending stops showing the session too.
 		m.screen, m.stuck = ScreenEnding, true
 		m.forgetSession()
+	case agent.EventCleanupFailed:
+		// What an earlier (crashed) run left on the kiosk is not cleaned
+		// up, and the agent signs nobody in until it is: the resting
+		// screen becomes the ending one, asking for staff. A session on
+		// show (restored at the start) stays.
+		m.unclean = true
+		if !m.screen.session() && m.screen != ScreenEnding {
+			m.screen = m.resting()
+		}
+	case agent.EventCleanupDone:
+		rested := m.screen == m.resting()
+		m.unclean = false
+		if rested {
+			m.screen = m.resting()
+		}
 	case agent.EventSessionEnded:
 		m.screen, m.reason, m.until = ScreenEnded, e.Reason, now.Add(m.opt.MessageFor)
 		m.stuck = false
@@ -431,9 +447,13 @@ func nameOf(e agent.Event) string {
 }
 
 // resting is the screen shown when nothing is going on: the locked
-// screen, the enrollment prompt while an enrollment is armed, or the
-// not-enrolled screen while the hub refuses the kiosk.
+// screen, the enrollment prompt while an enrollment is armed, the
+// not-enrolled screen while the hub refuses the kiosk, or the ending
+// screen asking for staff while the start-up clean-up fails.
 func (m *Model) resting() Screen {
+	if m.unclean {
+		return ScreenEnding
+	}
 	if m.refused {
 		return ScreenNotEnrolled
 	}

@@ -52,7 +52,7 @@ func (m *Model) render() {
 	case ScreenVerifying:
 		body = m.message(m.checking, false)
 	case ScreenEnding:
-		body = m.message(m.opt.Texts.EndingMessage(m.stuck), false)
+		body = m.message(m.opt.Texts.EndingMessage(m.stuck || m.unclean), false)
 	case ScreenActive, ScreenWarning:
 		body = m.session()
 	case ScreenEnded:

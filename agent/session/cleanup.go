@@ -26,7 +26,9 @@ const pidsFile = "pids"
 // with the mounts in them, and removes what that user owns in the shared
 // temporary directories (Config.TempDirs), empties its keyrings and
 // removes its System V IPC objects. Sessions started by this Manager are
-// not touched. Call it when the agent starts, before Start.
+// not touched. Call it when the agent starts, before Start; after it
+// failed, call it again until it succeeds (what it could not end or
+// remove is found again, and a clipboard it could not clear is cleared).
 func (m *Manager) Cleanup() error {
 	ents, err := os.ReadDir(m.root)
 	if err != nil {
@@ -34,7 +36,11 @@ func (m *Manager) Cleanup() error {
 	}
 	ctx := context.Background()
 	var errs []error
-	found := false
+	m.mu.Lock()
+	// What an earlier try removed is not found again, but the clipboard
+	// it could not clear may still hold the last worker's data.
+	found := m.clipboardOwed
+	m.mu.Unlock()
 	for _, e := range ents {
 		name := e.Name()
 		m.mu.Lock()
@@ -168,9 +174,13 @@ func (m *Manager) Cleanup() error {
 		}
 	}
 	if found && m.cfg.Clipboard != nil {
-		if err := m.cfg.Clipboard(ctx); err != nil {
+		err := m.cfg.Clipboard(ctx)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("clear clipboard: %w", err))
 		}
+		m.mu.Lock()
+		m.clipboardOwed = err != nil
+		m.mu.Unlock()
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("clean up sessions: %w", err)

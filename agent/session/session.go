@@ -156,6 +156,9 @@ type Manager struct {
 	live       map[string]*Session
 	ended      map[string]bool
 	endedOrder []string
+	// clipboardOwed: a Cleanup found leftovers and could not clear the
+	// clipboard; the next one clears it, whatever it finds.
+	clipboardOwed bool
 }
 
 // New builds a Manager and creates StateDir/sessions (0700). Call Cleanup

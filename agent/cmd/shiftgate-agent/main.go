@@ -360,6 +360,7 @@ func runAgent(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		MaxSession:   sessions.MaxSession(),
 		OfflineGrace: sessions.OfflineGrace(),
 		Teardown:     sessions.End,
+		Cleanup:      sessions.Cleanup,
 		OpenApp:      sessions.OpenApp,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {

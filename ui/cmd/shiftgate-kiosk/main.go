@@ -242,6 +242,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxSession:   sessions.MaxSession(),
 		OfflineGrace: sessions.OfflineGrace(),
 		Teardown:     sessions.End,
+		Cleanup:      sessions.Cleanup,
 		OpenApp:      sessions.OpenApp,
 		Events: agent.EventFunc(func(e agent.Event) {
 			if e.Event == agent.EventSessionStarted {
