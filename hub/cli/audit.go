@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
 	"github.com/shiftgate/shiftgate/hub/store/sqlite"
@@ -117,9 +118,17 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 		opts = append(opts, audit.WithAnchor(head))
 	}
 	rep, err := audit.Verify(ctx, key, st, append(opts, e.progress("verified", every))...)
+	// The search indexes too: the chain does not cover them, and an
+	// index edited in hub.db hides records from searches by user or
+	// action, or shows them under another, with every record intact.
+	ierr := st.CheckAuditIndexes(ctx)
 	if cerr := st.Unchanged(); cerr != nil {
 		// Whatever it found may come of the change: not a verdict.
 		return fmt.Errorf("%w: verify again", cerr)
+	}
+	var badIndex *store.AuditIndexError
+	if ierr != nil && !errors.As(ierr, &badIndex) {
+		return ierr
 	}
 	then := "; restore the database from backup and compare with your exported copy"
 	var broken *audit.BrokenError
@@ -129,8 +138,35 @@ func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 			headSeq = head.Seq
 		}
 		then = rolledBack(ctx, st, rep, broken, headSeq, then)
+		if badIndex != nil {
+			then += "; besides, " + badIndex.Error()
+		}
+	}
+	if err == nil && badIndex != nil {
+		return e.badIndex(rep, badIndex, *data)
 	}
 	return e.verified(rep, err, true, then)
+}
+
+// badIndex reports search indexes of an intact trail that disagree with
+// its records (CheckAuditIndexes), exiting 1: nothing the hub writes
+// leaves them so, and what someone wrote instead misleads whoever searches
+// the trail by user or action.
+func (e env) badIndex(rep audit.Report, bad *store.AuditIndexError, data string) error {
+	fmt.Fprintf(e.stdout, "BROKEN: %s\n", bad)
+	chain := "the trail is empty"
+	if rep.HeadSeq > 0 {
+		chain = fmt.Sprintf("%d records, head %s", rep.Records, rep.Anchor())
+	}
+	return &exitError{code: 1, err: fmt.Errorf("%w; the hash chain is intact (%s): no record was changed, but searches by user or action (the console's audit trail of a user, the audit page's filters) show records under the wrong user or action, or miss them: hub.db was written outside the hub, treat it as an incident; %s", bad, chain, reindexAdvice(data))}
+}
+
+// reindexAdvice says how to rebuild the audit search indexes of the hub in
+// data from its records: emptied, with their mark at 0, they are read from
+// the records until the hub's index passes have filled them again.
+func reindexAdvice(data string) string {
+	return fmt.Sprintf("the indexes are rebuilt from the records: keep a copy of hub.db aside as evidence, stop the hub, run sqlite3 %s \"DELETE FROM audit_by_subject; DELETE FROM audit_by_action; INSERT OR REPLACE INTO index_marks (name, done) VALUES ('audit', 0)\", and start it again: it indexes the records in the background, and searches read them from the records meanwhile",
+		filepath.Join(data, hub.DBFile))
 }
 
 // rolledBack is what audit verify of the database says after a break

@@ -417,6 +417,13 @@ type verifyResult struct {
 	// records before it link up but are not the trail the anchor was
 	// taken from.
 	Anchored bool
+	// Watched is the record the hub's audit watch checked last, which
+	// the trail was checked against too ("" without one).
+	Watched string
+	// Index is what is wrong with the trail's search indexes, which the
+	// chain does not cover (store.AuditIndexError), "" when they agree
+	// with the records.
+	Index string
 }
 
 // auditQuery turns the audit page's filters into a store search.
@@ -499,12 +506,17 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, v *viewer) e
 }
 
 // auditVerify walks the whole hash chain, as `shiftgate-hub audit verify`
-// does, and shows the result. With ?anchor=SEQ:HASH (a head kept from an
-// earlier verify) it also checks the trail against it, as --anchor does:
-// only then are records cut off the end, or a trail re-sealed by whoever
-// holds audit.key, seen.
+// does, and shows the result. It checks the trail against the record the
+// hub's audit watch checked last, as audit verify checks audit.head, and
+// with ?anchor=SEQ:HASH (a head kept from an earlier verify) against that
+// too, as --anchor does: only anchors show records cut off the end, or a
+// trail re-sealed by whoever holds audit.key. It checks the trail's search
+// indexes against the records as well, as audit verify does.
 func (c *Console) auditVerify(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	var opts []audit.Option
+	var (
+		opts  []audit.Option
+		given int64 // the record the anchor given names
+	)
 	res := &verifyResult{}
 	if s := r.URL.Query().Get("anchor"); strings.TrimSpace(s) != "" {
 		// A valid anchor is at most 19+1+64 characters; do not echo a
@@ -517,7 +529,20 @@ func (c *Console) auditVerify(w http.ResponseWriter, r *http.Request, v *viewer)
 			return badRequest(err.Error())
 		}
 		opts = append(opts, audit.WithAnchor(a))
-		res.Given = a.String()
+		res.Given, given = a.String(), a.Seq
+	}
+	if c.cfg.AuditWatch != nil {
+		// Against the record the watch checked last too, as audit verify
+		// checks audit.head: records cut off the end leave the rest
+		// intact under the key, and without it the page said intact for
+		// up to a minute after a cut, until the watch's next check. An
+		// anchor given for the same record checks it already (and one
+		// that disagrees must not turn the check into two trails'
+		// anchors refused).
+		if head := c.cfg.AuditWatch().Checked; head.Seq > 0 && head.Seq != given {
+			opts = append(opts, audit.WithAnchor(head))
+			res.Watched = head.String()
+		}
 	}
 	rep, err := audit.Verify(r.Context(), c.cfg.AuditKey, c.st, opts...)
 	res.Records = rep.Records
@@ -533,20 +558,36 @@ func (c *Console) auditVerify(w http.ResponseWriter, r *http.Request, v *viewer)
 	default:
 		res.OK = true
 	}
+	// The search indexes too (the user and action filters of this page,
+	// a user's audit trail): the chain does not cover them.
+	var badIndex *store.AuditIndexError
+	if err := c.st.CheckAuditIndexes(r.Context()); errors.As(err, &badIndex) {
+		res.Index = badIndex.Error()
+	} else if err != nil {
+		return err
+	}
 	// The check is itself on the record, and a broken chain is an alert:
 	// whoever reads the trail later sees who checked it when, against
 	// which anchor, and what they were shown.
-	detail := map[string]any{"ok": res.OK, "records": res.Records}
+	detail := map[string]any{"ok": res.OK && res.Index == "", "records": res.Records}
 	if res.Head != "" {
 		detail["head"] = res.Head
 	}
 	if res.Given != "" {
 		detail["anchor"] = res.Given
 	}
+	if res.Watched != "" {
+		detail["watch_head"] = res.Watched
+	}
 	if !res.OK {
 		detail["problem"], detail["anchored"] = res.Problem, res.Anchored
 		c.cfg.Logger.Error("console: the audit hash chain does not verify; see hub/README.md, Audit trail",
 			"by", v.account.Name, "problem", res.Problem)
+	}
+	if res.Index != "" {
+		detail["index_problem"] = res.Index
+		c.cfg.Logger.Error("console: the audit trail's search indexes do not match its records; run shiftgate-hub audit verify, which says how to rebuild them",
+			"by", v.account.Name, "problem", res.Index)
 	}
 	if err := c.auditNow(r.Context(), v, "audit.verify", "audit", detail); err != nil {
 		// The result stands: a broken chain must be seen even when the

@@ -931,4 +931,30 @@ type AuditOps interface {
 	// and each the one before it (Seq).
 	AppendAuditBatch(ctx context.Context, rs []AuditRecord) error
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
+	// CheckAuditIndexes checks what the backend keeps apart from the
+	// records to search them by subject and action (SQLite: the deferred
+	// indexes) against the records, in one snapshot: an *AuditIndexError
+	// for the first entry that is missing or names the wrong record, nil
+	// when they agree or the backend keeps none. The hash chain does not
+	// cover such indexes, so an index edited in the database hides records
+	// from a search, or shows them under another user, while the chain
+	// still verifies.
+	CheckAuditIndexes(ctx context.Context) error
+}
+
+// AuditIndexError is CheckAuditIndexes' report of a search index of the
+// audit trail that disagrees with the records. The records are not
+// affected: the index can be rebuilt from them.
+type AuditIndexError struct {
+	Index string // the index, as the backend names it (SQLite: its table)
+	// Val and Seq are the first bad entry: a subject or action and the
+	// record it points at (Seq 0 and Val "" when the index's mark of
+	// what it covers is wrong).
+	Val    string
+	Seq    int64
+	Reason string
+}
+
+func (e *AuditIndexError) Error() string {
+	return fmt.Sprintf("audit search index %s: %s", e.Index, e.Reason)
 }
