@@ -11,11 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // pidsFile, in a session directory, records "PGID STARTTIME" per app.
 const pidsFile = "pids"
+
+// bootFile, in a session directory, holds the ID of the boot its pids
+// were recorded in (recordedThisBoot).
+const bootFile = "boot_id"
 
 // Cleanup removes what sessions of an earlier, crashed agent left under
 // StateDir/sessions: it ends their recorded process groups and marked
@@ -198,10 +201,7 @@ func (m *Manager) cleanupOne(ctx context.Context, id string) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	thisBoot := false
-	if fi, err := os.Stat(filepath.Join(dir, pidsFile)); err == nil {
-		thisBoot = recordedThisBoot(fi.ModTime())
-	}
+	thisBoot := recordedThisBoot(dir)
 	var groups []group
 	for _, r := range recs {
 		// A recorded group may have ended and its number been reused by
@@ -320,8 +320,9 @@ func parsePidLine(line string) (pidRecord, bool) {
 // is not the leader means the number is another's; a group of another
 // that took the number and whose own leader has exited too, leaving
 // members, cannot be told from the session's, as for Teardown. Records of
-// an earlier boot name no process that runs now: they are believed only
-// for the leader or a marked member.
+// another boot, or of a directory that does not say (recordedThisBoot),
+// name no process that runs now: they are believed only for the leader or
+// a marked member.
 func groupOurs(pgid int, start uint64, dir string, thisBoot bool) bool {
 	st, ok := readStat(pgid)
 	if ok && st.pgrp == pgid && st.start == start {
@@ -352,31 +353,59 @@ func groupOurs(pgid int, start uint64, dir string, thisBoot bool) bool {
 	return false
 }
 
-// recordedThisBoot reports whether a file last written at mtime was
-// written since the machine booted (btime in /proc/stat, which moves with
-// steps of the wall clock as file times do not: a step forward makes a
-// file of this boot look older, and it is then only not believed). False
-// when the boot time cannot be read.
-func recordedThisBoot(mtime time.Time) bool {
-	boot, ok := bootTime()
-	return ok && !mtime.Before(boot)
+// bootIDFile names the running boot: a random UUID the kernel draws at
+// every boot.
+const bootIDFile = "/proc/sys/kernel/random/boot_id"
+
+// runningBoot reads the running boot's ID; ok is false when it cannot be
+// read.
+func runningBoot() (id string, ok bool) {
+	b, err := os.ReadFile(bootIDFile)
+	id = strings.TrimSpace(string(b))
+	return id, err == nil && id != ""
 }
 
-// bootTime reads when the machine booted, on the wall clock, from
-// /proc/stat.
-func bootTime() (time.Time, bool) {
-	b, err := os.ReadFile("/proc/stat")
+// recordBoot writes the running boot's ID to dir's bootFile, through a
+// temporary file renamed into place, so that a crash leaves the whole ID
+// or none. It is not synced: a file a power cut loses only makes the
+// records another boot's, which they then are. ok is false, and nothing
+// is written, when the boot's ID cannot be read.
+func recordBoot(dir string) (ok bool, err error) {
+	id, ok := runningBoot()
+	if !ok {
+		return false, nil
+	}
+	path := filepath.Join(dir, bootFile)
+	f, err := os.CreateTemp(dir, "."+bootFile+".tmp-*") // 0600
 	if err != nil {
-		return time.Time{}, false
+		return true, fmt.Errorf("write %s: %w", path, err)
 	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "btime "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			if err != nil {
-				return time.Time{}, false
-			}
-			return time.Unix(n, 0), true
-		}
+	_, err = f.WriteString(id)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return time.Time{}, false
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return true, fmt.Errorf("write %s: %w", path, err)
+	}
+	return true, nil
+}
+
+// recordedThisBoot reports whether the records in session directory dir
+// were written in the running boot: its bootFile names it. File times
+// cannot tell: a kiosk without a real-time clock boots with the clock it
+// saved before (fake-hwclock, systemd-timesyncd), so after a power cut a
+// file of the previous boot can look newer than this boot's start. A
+// directory without the file (made by an older agent, or one that could
+// not read the boot's ID) counts as another boot's.
+func recordedThisBoot(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, bootFile))
+	if err != nil {
+		return false
+	}
+	id, ok := runningBoot()
+	return ok && string(b) == id
 }

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -59,32 +58,4 @@ func TestCleanupEndsOrphansOfExitedLeader(t *testing.T) {
 	}
 	assertGone(t, []int{pid})
 	assertNoDir(t, filepath.Join(state, "sessions", "left"))
-}
-
-// TestCleanupSparesGroupsOfEarlierBoot: a pids file last written before
-// the machine booted names process groups of an earlier boot, none of
-// which can run now: a group of this boot that has the same number and
-// whose leader has exited (a daemon's, after its double fork) is not
-// taken for the session's.
-func TestCleanupSparesGroupsOfEarlierBoot(t *testing.T) {
-	t.Parallel()
-	state, pid := crashWithOrphan(t)
-	boot, ok := bootTime()
-	if !ok {
-		t.Fatal("no boot time in /proc/stat")
-	}
-	before := boot.Add(-time.Hour)
-	if err := os.Chtimes(filepath.Join(state, "sessions", "left", pidsFile), before, before); err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(Config{StateDir: state, Grace: 200 * time.Millisecond, TempDirs: []string{}, Cgroup: NoCgroup})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Cleanup(); err != nil {
-		t.Fatalf("cleanup: %v", err)
-	}
-	if !alive(pid) {
-		t.Errorf("process %d, in a group whose number an earlier boot's record names, was ended", pid)
-	}
 }

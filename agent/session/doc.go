@@ -14,6 +14,7 @@
 //	apps.log   the apps' stdout and stderr
 //	pids       one line "PGID STARTTIME" per launched app, so that a
 //	           later agent can kill what a crashed one left running
+//	boot_id    the ID of the boot the pids were recorded in
 //
 // A session directory is never reused: Start refuses an ID whose
 // directory exists, so a new session cannot see an earlier one's files.

@@ -400,6 +400,14 @@ func (m *Manager) create(spec Spec) (*Session, error) {
 		if err != nil {
 			return err
 		}
+		// Written before the first record, so that every record has it:
+		// a later agent's Cleanup believes more of the records of its own
+		// boot (groupOurs, recordedThisBoot).
+		if ok, err := recordBoot(dir); err != nil {
+			return err
+		} else if !ok {
+			m.log.Warn("cannot read the boot's ID: after a crash, only the apps' leaders and marked processes are taken for the session's", "session", spec.ID)
+		}
 		s.pids, err = os.OpenFile(filepath.Join(dir, pidsFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND|os.O_EXCL, 0o600)
 		if err != nil || m.cgroups == "" {
 			return err
