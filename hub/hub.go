@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
 		return nil, errors.New("give the HTTPS certificate and its key together (--tls-cert and --tls-key), or neither")
 	}
-	st, err := OpenStore(ctx, cfg.DataDir)
+	st, err := OpenStoreWith(ctx, cfg.DataDir, sqlite.Options{Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

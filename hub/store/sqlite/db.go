@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -75,6 +76,10 @@ type DB struct {
 	midPass func()
 	holdMu  sync.Mutex
 	holds   map[*time.Time]time.Time // HoldIndexes not yet released → their bounds
+	log     *slog.Logger             // Options.Logger, never nil
+	// midCut, when set, runs in followCut between its read and its
+	// write: tests write records there, as the hub may meanwhile.
+	midCut func()
 }
 
 // checkpointEvery is how often the background checkpoint runs.
@@ -147,6 +152,10 @@ type Options struct {
 	// operator needs to run. A hub opened on the file reserves them
 	// itself.
 	NoPrealloc bool
+	// Logger takes what the background work finds that the operator
+	// should hear of (the index passes finding the audit trail cut off
+	// below their mark). Nil discards it.
+	Logger *slog.Logger
 }
 
 // OpenWith is Open with options.
@@ -263,7 +272,10 @@ func openWith(ctx context.Context, path string, opts Options, tick <-chan time.T
 	}
 
 	db := &DB{path: path, writer: writer, writerConn: wc, reader: reader, checkpointer: checkpointer, file: file, done: make(chan struct{}), indexed: make(chan struct{}),
-		maxBatch: maxBatch, maxBatchTime: maxBatchTime}
+		maxBatch: maxBatch, maxBatchTime: maxBatchTime, log: opts.Logger}
+	if db.log == nil {
+		db.log = slog.New(slog.DiscardHandler)
+	}
 	db.w.idle.L = &db.w.mu
 	db.ops = ops{read: reader, write: db.writeTx}
 	var bg context.Context
