@@ -152,10 +152,15 @@ func tokenFindings(ctx context.Context, ops store.Ops, d *directory, now time.Ti
 			why = fmt.Sprintf("console account %s, which made it, no longer exists", t.CreatedBy)
 		}
 		// acct is the zero account when unknown: no user, no user ID.
-		out = append(out, newFinding(KindOrphaned, RuleTokenOfInactiveMaker, store.User{UserName: acct.Name}, acct.UserID, "token:"+t.ID, since, RemedyNone,
+		f := newFinding(KindOrphaned, RuleTokenOfInactiveMaker, store.User{UserName: acct.Name}, acct.UserID, "token:"+t.ID, since, RemedyNone,
 			fmt.Sprintf("%s token %s (%s) still works, but %s: rotate it (Rotate on the console's Tokens page, or shiftgate-hub token rotate --data DIR --id %s) "+
 				"and give its user the new secret, or revoke it (Revoke on the Tokens page, or shiftgate-hub token revoke --data DIR --id %s)",
-				t.Scope, t.ID, t.Name, why, t.ID, t.ID)))
+				t.Scope, t.ID, t.Name, why, t.ID, t.ID))
+		// The orphaned account is the maker's console account, known or
+		// not: the orphaned-account rate counts it once, however many of
+		// its tokens still work. RemedyNone never reads it.
+		f.consoleID = t.CreatedBy
+		out = append(out, f)
 	}
 	return out, nil
 }

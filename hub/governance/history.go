@@ -70,7 +70,7 @@ type joiner struct {
 	// Zero while an account created inactive was never activated: an
 	// account staged ahead of time is nobody waiting yet.
 	requested time.Time
-	start     time.Time        // the start date, as last given before the user was ready
+	start     time.Time        // the start date, as last given before the user was ready (givenStart)
 	active    time.Time        // user active
 	site      time.Time        // at least one site
 	role      time.Time        // member of at least one group
@@ -112,6 +112,24 @@ func (j *joiner) ready() time.Time {
 		}
 	}
 	return first
+}
+
+// givenStart is the start date j is measured from after an update at
+// `at` gives start. A start date given when it has already passed was
+// acted on at that request, as an end date sent already passed is: the
+// hub could not let the joiner in on a day it was not told of. So one
+// brought forward into the past before the clock started (or before
+// anything was requested) counts from the request, and one corrected to
+// an earlier date while the clock runs leaves it running from the start
+// date held before.
+func givenStart(j *joiner, start, at time.Time) time.Time {
+	if start.After(at) || start.Equal(j.start) {
+		return start
+	}
+	if from := j.from(); !from.IsZero() && !from.After(at) {
+		return j.start
+	}
+	return at
 }
 
 // readyBy returns ready if it came by t, else zero.
@@ -220,7 +238,7 @@ func (h *history) fold(r store.AuditRecord) {
 				// ahead, it makes an active joiner pending: it can sign
 				// in only once the scheduler activates it again
 				// (user.activate), not since it was first active.
-				j.start = d.After.StartDate
+				j.start = givenStart(j, d.After.StartDate, r.Time)
 				if d.After.State != "active" {
 					j.active = time.Time{}
 				}

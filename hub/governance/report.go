@@ -62,7 +62,8 @@ type Report struct {
 	// TimeToProvision: per joiner — a user created active or pending,
 	// one created inactive once it is activated, a deprovisioned user
 	// activated again (a re-hire) — from that request, or the start date
-	// when later, to the first moment the user could sign in: active,
+	// when later (one given when already passed counts from the request
+	// that gave it), to the first moment the user could sign in: active,
 	// holding a credential and entitled (a site and a group role, or a
 	// running just-in-time grant). A joiner whose clock has not started
 	// is neither measured nor pending.
@@ -70,14 +71,16 @@ type Report struct {
 	// TimeToDeprovision: per leaver (a user.deprovision), from the leaver
 	// event — the SCIM deactivation or deletion, or the end date the hub
 	// held when it passed — to the last kiosk acknowledgement of the
-	// sessions it ended (credentials are revoked in the deprovisioning
-	// itself). A session on a kiosk disabled before it acknowledged ends
+	// sessions it ended, or that an earlier change revoked and whose kiosk
+	// had not acknowledged yet (credentials are revoked in the
+	// deprovisioning itself). A session on a kiosk disabled before it acknowledged ends
 	// when the kiosk was disabled (see leaverDone).
 	TimeToDeprovision Durations `json:"time_to_deprovision_seconds"`
 	// OrphanedAccountRate: orphaned accounts (findings of kind orphaned)
-	// over accounts that can hold access (active or pending users, and
-	// any user with an active credential or a live kiosk session). Null
-	// when there are none.
+	// over accounts that can hold access (active or pending users, any
+	// user with an active credential or a live kiosk session, enabled
+	// console accounts, and any console account that made an API token
+	// that still works). Null when there are none.
 	OrphanedAccountRate *float64 `json:"orphaned_account_rate"`
 	// AccessReviewCompletionRate: of the items of campaigns whose due date
 	// has passed, the share decided by that date. Null when no campaign
@@ -268,10 +271,15 @@ func (s *Service) durations(ctx context.Context, p Period) (ttp, ttd Durations, 
 // pushed, and refuses it afterwards.
 const DisabledKioskAckWindow = 30 * time.Second
 
-// leaverDone returns when the teardown of every session a leaver's
-// deprovisioning ended was over (the deprovisioning itself when none was
-// live), or zero while one is still pending at now. A session's teardown
-// is over
+// leaverDone returns when the teardown of every session of the leaver
+// that was still open at its deprovisioning was over (the deprovisioning
+// itself when none was), or zero while one is still pending at now. The
+// sessions open then are those the deprovisioning ended, and those a
+// change just before it revoked whose kiosk had not acknowledged yet:
+// identity providers often take a leaver's groups away a moment before
+// they deactivate it, and the deactivation then finds no live session to
+// end while the kiosk still shows the leaver's. A session's teardown is
+// over
 //
 //   - when its kiosk acknowledged it;
 //   - unacknowledged, when its kiosk was disabled, once
@@ -299,11 +307,9 @@ func (s *Service) leaverDone(ctx context.Context, h *history, l *leaver, now tim
 				continue
 			}
 			found = true
-			end, over := r.Acked, !r.Acked.IsZero()
-			if !over {
-				if end, over, err = s.kioskGone(ctx, h, r, now); err != nil || !over {
-					return time.Time{}, err
-				}
+			end, over, err := s.teardownEnd(ctx, h, r, now)
+			if err != nil || !over {
+				return time.Time{}, err
 			}
 			done = later(done, end)
 		}
@@ -311,7 +317,45 @@ func (s *Service) leaverDone(ctx context.Context, h *history, l *leaver, now tim
 			return time.Time{}, nil
 		}
 	}
+	// The teardowns revoked before the deprovisioning, for whatever
+	// reason, and not acknowledged by then, of sessions that had not
+	// expired by then either: a kiosk ends a session at its expiry by
+	// itself, offline too, so an older revocation its kiosk never
+	// acknowledged (it was offline then) holds nothing open.
+	revs, err := s.cfg.Store.ListRevocations(ctx, store.RevocationQuery{UserID: l.userID})
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, r := range revs {
+		if r.SessionID == "" || r.Created.After(l.at) || !r.Acked.IsZero() && !r.Acked.After(l.at) {
+			continue
+		}
+		ss, err := s.cfg.Store.GetSession(ctx, r.SessionID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return time.Time{}, fmt.Errorf("session %s of leaver %s: %w", r.SessionID, l.userID, err)
+		case !ss.Expires.After(l.at):
+			continue
+		}
+		end, over, err := s.teardownEnd(ctx, h, r, now)
+		if err != nil || !over {
+			return time.Time{}, err
+		}
+		done = later(done, end)
+	}
 	return done, nil
+}
+
+// teardownEnd returns when the teardown of revocation r's session was
+// over, and false while its kiosk may still acknowledge it (see
+// leaverDone).
+func (s *Service) teardownEnd(ctx context.Context, h *history, r store.Revocation, now time.Time) (time.Time, bool, error) {
+	if !r.Acked.IsZero() {
+		return r.Acked, true, nil
+	}
+	return s.kioskGone(ctx, h, r, now)
 }
 
 // kioskGone returns when the unacknowledged revocation r's session ended
@@ -369,7 +413,14 @@ func (s *Service) orphanRate(ctx context.Context, d *directory, now time.Time) (
 	if err != nil {
 		return 0, 0, err
 	}
-	for _, f := range cf {
+	// A token that still works after its maker left is access held by
+	// that console account: its finding counts the account (consoleID),
+	// as the findings list shows it.
+	tf, err := tokenFindings(ctx, s.cfg.Store, d, now, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, f := range slices.Concat(cf, tf) {
 		if f.Kind == KindOrphaned {
 			fs = append(fs, f)
 		}
