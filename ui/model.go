@@ -181,6 +181,7 @@ type Model struct {
 	offline     bool // the warning is for the hub being out of reach (session.warning reason offline)
 	reason      string
 	stuck       bool      // ending: a try of the teardown failed (session.teardown_failed)
+	tearing     bool      // a session's teardown is under way (session.ending, session.teardown_failed) until session.ended
 	unclean     bool      // a start-up clean-up failed (cleanup.failed), none has succeeded since: the kiosk rests on the ending screen, asking for staff
 	refused     bool      // the hub refuses the kiosk (device.refused), until connected
 	outcome     Message   // enrolled, enroll-failed
@@ -326,14 +327,14 @@ func (m *Model) apply(e agent.Event) {
 		// The teardown has begun (it can take seconds): the worker's apps
 		// are being killed and the agent takes no more input for the
 		// session. Nothing of it stays on screen meanwhile.
-		m.screen, m.stuck = ScreenEnding, false
+		m.screen, m.stuck, m.tearing = ScreenEnding, false, true
 		m.forgetSession()
 	case agent.EventSessionTeardownFailed:
 		// The teardown failed and the agent tries it again: the kiosk
 		// stays signing out, but staff are told it needs attention. The
 		// event implies the session is ending, so a screen that missed
 		// session.ending stops showing the session too.
-		m.screen, m.stuck = ScreenEnding, true
+		m.screen, m.stuck, m.tearing = ScreenEnding, true, true
 		m.forgetSession()
 	case agent.EventCleanupFailed:
 		// What an earlier (crashed) run left on the kiosk is not cleaned
@@ -345,14 +346,18 @@ func (m *Model) apply(e agent.Event) {
 			m.screen = m.resting()
 		}
 	case agent.EventCleanupDone:
-		rested := m.screen == m.resting()
+		// A session's teardown on the ending screen (a restored one's,
+		// which a retried clean-up may outlast) stays there until
+		// session.ended: the agent takes no tap meanwhile, and a failed
+		// one still needs staff.
+		rested := m.screen == m.resting() && !m.tearing
 		m.unclean = false
 		if rested {
 			m.screen = m.resting()
 		}
 	case agent.EventSessionEnded:
 		m.screen, m.reason, m.until = ScreenEnded, e.Reason, now.Add(m.opt.MessageFor)
-		m.stuck = false
+		m.stuck, m.tearing = false, false
 		m.forgetSession()
 	case agent.EventLoginRefused:
 		m.screen, m.reason, m.until = ScreenRefused, e.Reason, now.Add(m.opt.MessageFor)

@@ -3,8 +3,10 @@ package cli
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -31,10 +33,18 @@ type evidenceSource interface {
 // the header, which an auditor's tool expects first). The file costs
 // the disk of one export (a few hundred bytes a row: tens of megabytes
 // for a campaign of 100,000 items), not its memory.
+//
+// An out that is not a regular file (a FIFO, a terminal, /dev/stdout,
+// /dev/fd/N of a shell's process substitution) is written through as
+// stdout is, once the file is complete: a rename would put a regular file
+// in its place (with root's rights, in /dev) and whoever reads it would
+// get nothing. An out that is a symbolic link to a regular file replaces
+// the file it names, and the link stays.
 func (e env) evidenceCSV(ctx context.Context, g evidenceSource, id, out string) error {
+	target, through := outTarget(out)
 	dir, pattern := "", "shiftgate-evidence-*.csv"
-	if out != "" {
-		dir, pattern = filepath.Dir(out), ".shiftgate-evidence-*.tmp"
+	if target != "" {
+		dir, pattern = filepath.Dir(target), ".shiftgate-evidence-*.tmp"
 	}
 	f, err := os.CreateTemp(dir, pattern) // 0600
 	if err != nil {
@@ -59,13 +69,17 @@ func (e env) evidenceCSV(ctx context.Context, g evidenceSource, id, out string) 
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("evidence of campaign %s: write %s: %w; %s", id, f.Name(), err, nothing)
 	}
-	if out == "" {
+	if target == "" {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return fmt.Errorf("evidence of campaign %s: %w; %s", id, err, nothing)
 		}
 		// A failure from here is stdout's own (a closed pipe, a full
 		// disk): the exit status says so, as for any program's output.
-		if _, err := io.Copy(e.stdout, f); err != nil {
+		if through {
+			if err := copyInto(out, f); err != nil {
+				return fmt.Errorf("evidence of campaign %s: write %s: %w", id, out, err)
+			}
+		} else if _, err := io.Copy(e.stdout, f); err != nil {
 			return fmt.Errorf("evidence of campaign %s: write stdout: %w", id, err)
 		}
 	} else {
@@ -77,7 +91,7 @@ func (e env) evidenceCSV(ctx context.Context, g evidenceSource, id, out string) 
 		if err := f.Close(); err != nil {
 			return fmt.Errorf("evidence of campaign %s: write %s: %w; %s", id, f.Name(), err, nothing)
 		}
-		if err := os.Rename(f.Name(), out); err != nil {
+		if err := os.Rename(f.Name(), target); err != nil {
 			return fmt.Errorf("evidence of campaign %s: %w; %s", id, err, nothing)
 		}
 		kept = true
@@ -87,4 +101,47 @@ func (e env) evidenceCSV(ctx context.Context, g evidenceSource, id, out string) 
 		fmt.Fprintf(e.stderr, "evidence written to %s\n", out)
 	}
 	return nil
+}
+
+// outTarget is the file evidenceCSV renames a complete export onto for
+// --out out: out itself, or the regular file a symbolic link out names;
+// "" for stdout. through reports an out that is no regular file (or a
+// link that does not resolve to one), which is written into instead.
+// An out that does not exist yet is made.
+func outTarget(out string) (target string, through bool) {
+	if out == "" {
+		return "", false
+	}
+	fi, err := os.Stat(out)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, lerr := os.Lstat(out); lerr != nil {
+			return out, false // a new file
+		}
+		// A link to nowhere: written through, it makes the file it
+		// names, as a shell's redirection would.
+		return "", true
+	}
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", true
+	}
+	p, err := filepath.EvalSymlinks(out)
+	if err != nil {
+		return "", true
+	}
+	return p, false
+}
+
+// copyInto writes what is left of f into out, which is no regular file
+// (outTarget), or a link to nowhere: opened for writing, not truncated (a
+// FIFO or a device has nothing to cut), made (0600) only in the last case.
+func copyInto(out string, f *os.File) error {
+	w, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, f); err != nil {
+		w.Close()
+		return err
+	}
+	return w.Close()
 }

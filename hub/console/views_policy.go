@@ -416,6 +416,9 @@ func (c *Console) policyOtherSave(w http.ResponseWriter, r *http.Request, v *vie
 // version base and redirects to the page; an invalid policy is shown on
 // the page with a 400 and changes nothing.
 func (c *Console) savePolicy(w http.ResponseWriter, r *http.Request, v *viewer, base int64, rules policy.Rules) error {
+	if err := c.checkListedSites(r.Context(), c.cfg.Engine.Rules(), rules); err != nil {
+		return c.policyProblem(w, r, v, err)
+	}
 	ch, err := c.cfg.Engine.UpdatePolicy(r.Context(), v.actor(), base, rules)
 	switch {
 	case errors.Is(err, lifecycle.ErrPolicyStale):
