@@ -52,7 +52,9 @@ import (
 //
 // The keys and certificates are not in a backup: restore says which the
 // hub needs and DIR lacks. audit.head is left as it is: the hub records
-// the rollback in the trail at its first check (see hub/README.md).
+// the rollback in the trail at its first check (see hub/README.md) when
+// the restored trail ends before the record audit.head names; restore
+// says when it will not (watchOnRollback).
 func (e env) restore(ctx context.Context, args []string) error {
 	fs := e.flags("restore")
 	data := fs.String("data", "", "hub data directory, holding the hub's audit.key (put it back first); no hub may be running on it")
@@ -198,7 +200,7 @@ func (e env) restore(ctx context.Context, args []string) error {
 	defer release()
 
 	// From here on DIR changes; an interrupt no longer stops it halfway.
-	aside, err := putAside(target, time.Now())
+	aside, err := putAside(target, time.Now(), os.Link)
 	if err != nil {
 		return err
 	}
@@ -226,12 +228,58 @@ func (e env) restore(ctx context.Context, args []string) error {
 	if chain.head.Seq > 0 {
 		check = fmt.Sprintf(", then audit verify --data %s --anchor %s checks the restored trail", *data, chain.head)
 	}
-	fmt.Fprintf(e.stderr, "next: %s; its audit watch records the rollback in the trail (audit.alert, an error in the log once)%s; and have the identity provider send everything again (Entra ID: Restart provisioning; Okta: Force sync): leavers since the backup are active again until it does\n", next, check)
+	fmt.Fprintf(e.stderr, "next: %s; %s%s; and have the identity provider send everything again (Entra ID: Restart provisioning; Okta: Force sync): leavers since the backup are active again until it does\n", next, watchOnRollback(ctx, *data, aside, chain.head), check)
 	// The identity provider puts users right; nothing puts right what the
 	// hub's own operators changed since the backup, which is rolled back
 	// as well, the revocations among it.
 	fmt.Fprintf(e.stderr, "also rolled back: API tokens revoked since the backup work again (token list, token revoke), kiosks disabled since are enabled again (disable them in the console), and kiosks enrolled since are unknown (enroll them again)\n")
 	return nil
+}
+
+// watchOnRollback says what the restored hub's audit watch makes of the
+// rollback. The watch checks the trail once a minute and keeps the newest
+// record it checked in DIR/audit.head: it records a rollback
+// (audit.alert) only when the restored trail ends before that record.
+// The records a hub wrote after its last check (up to a minute's worth
+// before it stopped) are rolled back without a word from it when the
+// backup holds that record: the trail then shows nothing, so restore
+// names what it went back from (the replaced database's head, at aside)
+// and to, for the operator to file off the hub.
+func watchOnRollback(ctx context.Context, data, aside string, restored audit.Anchor) string {
+	recorded := "its audit watch records the rollback in the trail (audit.alert, an error in the log once)"
+	checked, haveChecked, err := audit.LoadHead(data)
+	if err != nil || haveChecked && checked.Seq > restored.Seq {
+		return recorded // or the hub says what is wrong with audit.head
+	}
+	old, ok := replacedHead(ctx, aside)
+	if !ok || old.Seq <= restored.Seq {
+		return "its audit watch has no record past the backup's head to compare the restored trail with, so it records no rollback: anchors filed after the backup show one"
+	}
+	last := "it has checked no record here"
+	if haveChecked {
+		last = fmt.Sprintf("it last checked record %d, which the backup holds", checked.Seq)
+	}
+	return fmt.Sprintf("its audit watch will not record this rollback (%s): the trail went back from record %d (%s, the replaced database's head) to record %d (%s, the backup's): file both heads off the hub (a SIEM, a ticket) as the record of this restore",
+		last, old.Seq, old, restored.Seq, restored)
+}
+
+// replacedHead reads the audit head of the database put aside at aside;
+// ok is false when there is none, or it cannot be read (an older schema,
+// a damaged file).
+func replacedHead(ctx context.Context, aside string) (head audit.Anchor, ok bool) {
+	if aside == "" {
+		return head, false
+	}
+	st, err := sqlite.OpenReadOnly(ctx, aside)
+	if err != nil {
+		return head, false
+	}
+	defer st.Close()
+	seq, hash, err := st.AuditHead(ctx)
+	if err != nil {
+		return head, false
+	}
+	return audit.Anchor{Seq: seq, Hash: hash}, true
 }
 
 // ownerFor is the owner the restored files must have for the hub to
@@ -388,7 +436,9 @@ func (e env) upgradeStaged(ctx context.Context, stage string, key []byte, keyFil
 // the replaced file, and as it closes would delete DIR/hub.db-wal by
 // name, by then the restored database's log. Restore is refused then. A
 // database SQLite cannot read (the disk failed) is put aside as it is,
-// with its log.
+// with its log. A fold that fails writing (a full disk) refuses the
+// restore too: it may have written part of the log into the file, which
+// is then whole only with its log (foldWriteFailed).
 //
 // The lock is kept until release is called, once the copy has taken the
 // name: a command started after the fold would otherwise write to the
@@ -446,6 +496,12 @@ func (e env) foldOld(ctx context.Context, db string) (release func(), err error)
 		return release, fmt.Errorf("restore interrupted (fold %s's log into it): nothing was changed", db)
 	case busy != 0 || errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked):
 		return release, fmt.Errorf("restore refused: %s is in use by another process (a shiftgate-hub command, a sqlite3 shell): let it end first (a database replaced under it is written on by it, and it would delete the restored one's log); nothing was changed", db)
+	case errors.As(err, &se) && foldWriteFailed(se):
+		// The fold may have written part of the log into the file,
+		// which is then whole only with its log: put aside as it is,
+		// the log renamed first, it would leave a torn hub.db for a
+		// moment, and a restore killed then would leave it for good.
+		return release, fmt.Errorf("restore failed: fold %s's log into it: %w: the disk is full (or failing): free space on it (the restore needs room for its copy of the backup and for this database's log folded into it) and run restore again; nothing was changed (the database keeps its log, and SQLite reads them together)", db, err)
 	case err != nil:
 		fmt.Fprintf(e.stderr, "%s cannot be read (%v): it is put aside as it is, with its log\n", db, err)
 		return release, nil
@@ -461,6 +517,17 @@ func (e env) foldOld(ctx context.Context, db string) (release func(), err error)
 			conn.Close()
 		}
 	}, nil
+}
+
+// foldWriteFailed tells whether foldOld failed writing, not reading: a
+// full disk (SQLITE_FULL), or a write, sync or truncation the file system
+// refused (a file size limit, a failing disk).
+func foldWriteFailed(se sqlite3.Error) bool {
+	switch se.ExtendedCode {
+	case sqlite3.ErrIoErrWrite, sqlite3.ErrIoErrFsync, sqlite3.ErrIoErrDirFsync, sqlite3.ErrIoErrTruncate:
+		return true
+	}
+	return se.Code == sqlite3.ErrFull
 }
 
 // verifyRestored verifies a restored trail under key (read from
@@ -488,9 +555,13 @@ func (e env) verifyRestored(ctx context.Context, trail audit.Trail, key []byte, 
 // (a hard link), and keeps db until the copy is renamed over it: no moment
 // leaves no file at db either, in which another process (a CLI command)
 // would make a new, empty database there, whose writes the copy would
-// then take the place of. A file system without hard links has it
-// renamed. It returns the new name ("" when there was no database).
-func putAside(db string, now time.Time) (string, error) {
+// then take the place of. On a file system without hard links (FAT, some
+// FUSE and network file systems) the database is copied to its new name
+// instead (copyAside): renamed, it would leave no hub.db until the copy
+// took the name, and a restore killed then a directory in which the hub
+// starts on a new, empty database. link is os.Link but in tests. It
+// returns the new name ("" when there was no database).
+func putAside(db string, now time.Time, link func(oldname, newname string) error) (string, error) {
 	aside := db + ".replaced-" + now.UTC().Format("20060102T150405Z")
 	had := false
 	for _, suffix := range []string{"-wal", "-shm", "-journal", ""} {
@@ -500,11 +571,18 @@ func putAside(db string, now time.Time) (string, error) {
 	}
 	for _, suffix := range []string{"-wal", "-journal", "-shm", ""} {
 		var err error
-		if suffix == "" {
-			err = os.Link(db, aside)
-		}
-		if suffix != "" || err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if suffix != "" {
 			err = os.Rename(db+suffix, aside+suffix)
+		} else if err = link(db, aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err = copyAside(db, aside); err != nil {
+				// db is as it was; only its log and index files, if
+				// there were any, have been renamed aside.
+				undo := ""
+				if had {
+					undo = undoAside(aside, db)
+				}
+				return "", fmt.Errorf("restore failed: %s cannot be given a second name (no hard links here), and a copy of it could not be kept as %s: %w; %s is as it was%s: free space for the copy, or move it out of the way yourself (no hub running), and run restore again", db, aside, err, db, undo)
+			}
 		}
 		switch {
 		case err == nil:
@@ -518,6 +596,48 @@ func putAside(db string, now time.Time) (string, error) {
 		return "", nil
 	}
 	return aside, nil
+}
+
+// copyAside keeps a copy of the database at db as aside, for putAside on
+// a file system without hard links: written under a temporary name in
+// the same directory (0600, the restoring user's: a kept file, for the
+// operator), synced, and only then renamed to aside, so that a restore
+// killed meanwhile leaves at most a .shiftgate-restore-*.tmp and db as it
+// was. foldOld has folded the database's log into it and holds it locked,
+// so the file alone is all of it and does not change while it is read (a
+// database SQLite could not read keeps its log, renamed aside first, and
+// the copy goes with it).
+func copyAside(db, aside string) error {
+	in, err := os.Open(db)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(filepath.Dir(db), ".shiftgate-restore-*.tmp") // 0600
+	if err != nil {
+		return err
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			out.Close()
+			os.Remove(out.Name())
+		}
+	}()
+	if _, err := io.Copy(out, in); err != nil {
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(out.Name(), aside); err != nil {
+		return err
+	}
+	kept = true
+	return nil
 }
 
 // undoAside says how to put back what putAside renamed, for an error
