@@ -235,7 +235,8 @@ func (m *Model) Content() fyne.CanvasObject { return m.root }
 // screen changes (see render).
 //
 // It also takes w's close request (the window manager's close button,
-// Alt+F4): refused while a session is open or being torn down, granted
+// Alt+F4): refused while a session is open or being torn down, or while
+// the start-up clean-up fails (the ending screen either way), granted
 // otherwise. Closing the kiosk's only window quits the kiosk, agent core
 // included, and the agent leaves a live session as it is for its next
 // start: the worker's apps would stay on the display with nothing left to

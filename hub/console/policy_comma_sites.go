@@ -34,8 +34,13 @@ func (c *Console) checkListedSites(ctx context.Context, old policy.Rules, rules 
 				continue
 			}
 			known, err := c.siteKnown(ctx, s)
-			if err != nil || known {
+			if err != nil {
 				return err
+			}
+			if known {
+				// A name, not a list; the lines after it are
+				// checked all the same.
+				continue
 			}
 			var parts []string
 			for p := range strings.SplitSeq(s, ",") {
