@@ -185,7 +185,14 @@ func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (_ *Ses
 	if s.mgr, err = session.New(cfg); err != nil {
 		return nil, err
 	}
-	if err := s.mgr.Cleanup(); err != nil {
+	// Bounded as each of the agent's tries is (DefaultTeardownTimeout:
+	// the kiosk binaries leave Config.TeardownTimeout unset). A failed
+	// try here is only logged, and the agent's tries of Cleanup go on
+	// from it and say so (cleanup.failed); one that hung here would hold
+	// up the binary's start before anything could say why.
+	ctx, cancel := context.WithTimeout(context.Background(), DefaultTeardownTimeout)
+	defer cancel()
+	if err := s.mgr.Cleanup(ctx); err != nil {
 		log.Error("cleaning up what an earlier run left failed: the kiosk stays locked until a retry succeeds", "err", err)
 	} else {
 		s.cleaned.Store(true)
@@ -200,14 +207,15 @@ func NewSessions(state string, log *slog.Logger, opts ...SessionsOption) (_ *Ses
 // returns nil the agent signs nobody in: a crashed run's session whose
 // apps could not be ended (a process that would not die) or whose files
 // could not be removed is not named in session.json when that was dropped
-// (a full disk), and nothing else would try again.
+// (a full disk), and nothing else would try again. It gives up when ctx is
+// done, with an error (session.Manager.Cleanup).
 func (s *Sessions) Cleanup(ctx context.Context) error {
 	if s.cleaned.Load() {
 		return nil
 	}
 	s.cleanMu.Lock()
 	defer s.cleanMu.Unlock()
-	if err := s.mgr.Cleanup(); err != nil {
+	if err := s.mgr.Cleanup(ctx); err != nil {
 		return err
 	}
 	s.cleaned.Store(true)

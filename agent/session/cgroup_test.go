@@ -121,7 +121,7 @@ func TestCgroupCleanupAfterCrash(t *testing.T) {
 	otherPids := pidsOf(cgroupPids(os2.cg))
 
 	m := newCgroupManager(t, state)
-	if err := m.Cleanup(); err != nil {
+	if err := m.Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	assertGone(t, []int{pid, sleeper.Process.Pid})

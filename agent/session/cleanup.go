@@ -32,19 +32,41 @@ const bootFile = "boot_id"
 // not touched. Call it when the agent starts, before Start; after it
 // failed, call it again until it succeeds (what it could not end or
 // remove is found again, and a clipboard it could not clear is cleared).
-func (m *Manager) Cleanup() error {
+//
+// It gives up when ctx is done: the wait after SIGTERM is cut short (as
+// in Teardown), the clipboard clearer gets ctx, and no further step is
+// started. The call then fails, and the next call does what it left. A
+// try that went on would only hold up its caller: the agent, which keeps
+// the kiosk locked until a try succeeds, could neither say why
+// (cleanup.failed) and try again, nor stop.
+func (m *Manager) Cleanup(ctx context.Context) error {
 	ents, err := os.ReadDir(m.root)
 	if err != nil {
 		return fmt.Errorf("clean up sessions: %w", err)
 	}
-	ctx := context.Background()
 	var errs []error
+	// cut reports whether ctx is done; the first time it is, it says so
+	// in the error.
+	gaveUp := false
+	cut := func() bool {
+		if ctx.Err() == nil {
+			return false
+		}
+		if !gaveUp {
+			gaveUp = true
+			errs = append(errs, fmt.Errorf("gave up before the end: %w", context.Cause(ctx)))
+		}
+		return true
+	}
 	m.mu.Lock()
 	// What an earlier try removed is not found again, but the clipboard
 	// it could not clear may still hold the last worker's data.
 	found := m.clipboardOwed
 	m.mu.Unlock()
 	for _, e := range ents {
+		if cut() {
+			break
+		}
 		name := e.Name()
 		m.mu.Lock()
 		_, live := m.live[name]
@@ -108,6 +130,9 @@ func (m *Manager) Cleanup() error {
 				continue
 			}
 			found = true
+			if cut() {
+				break
+			}
 			cg := filepath.Join(m.cgroups, e.Name())
 			m.log.Warn("ending leftover session cgroup", "session", id)
 			if err := m.kill(ctx, "", cg, nil, nil); err != nil {
@@ -126,13 +151,17 @@ func (m *Manager) Cleanup() error {
 	ended := uid != nil // every process of the session user is gone (see removeRemains)
 	if uid != nil && len(userPids(*uid)) > 0 {
 		found = true
-		m.log.Warn("ending leftover processes of the session user", "uid", *uid)
-		if err := m.kill(ctx, "", "", nil, uid); err != nil {
-			errs = append(errs, err)
+		if cut() {
 			ended = false
+		} else {
+			m.log.Warn("ending leftover processes of the session user", "uid", *uid)
+			if err := m.kill(ctx, "", "", nil, uid); err != nil {
+				errs = append(errs, err)
+				ended = false
+			}
 		}
 	}
-	if ended {
+	if ended && !cut() {
 		n, err := m.detachMounts(nil, uid)
 		if n > 0 {
 			found = true
@@ -147,6 +176,9 @@ func (m *Manager) Cleanup() error {
 			continue
 		}
 		found = true
+		if cut() {
+			break
+		}
 		m.log.Warn("removing leftover session home", "session", filepath.Base(path))
 		if ended {
 			if _, err := m.detachMounts([]string{path}, nil); err != nil {
@@ -157,7 +189,7 @@ func (m *Manager) Cleanup() error {
 			errs = append(errs, err)
 		}
 	}
-	if ended {
+	if ended && !cut() {
 		n, err := m.sweepTemp(*uid)
 		if n > 0 {
 			found = true
@@ -177,12 +209,18 @@ func (m *Manager) Cleanup() error {
 		}
 	}
 	if found && m.cfg.Clipboard != nil {
-		err := m.cfg.Clipboard(ctx)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("clear clipboard: %w", err))
+		// A try that gave up before the clipboard leaves it to the next,
+		// as one whose clearer failed does.
+		cleared := false
+		if !cut() {
+			err := m.cfg.Clipboard(ctx)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("clear clipboard: %w", err))
+			}
+			cleared = err == nil
 		}
 		m.mu.Lock()
-		m.clipboardOwed = err != nil
+		m.clipboardOwed = !cleared
 		m.mu.Unlock()
 	}
 	if err := errors.Join(errs...); err != nil {

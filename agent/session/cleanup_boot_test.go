@@ -69,7 +69,7 @@ func TestCleanupTellsBootByID(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.Cleanup(); err != nil {
+			if err := m.Cleanup(t.Context()); err != nil {
 				t.Fatalf("cleanup: %v", err)
 			}
 			if tc.ended {

@@ -53,7 +53,7 @@ func TestCleanupEndsOrphansOfExitedLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Cleanup(); err != nil {
+	if err := m.Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	assertGone(t, []int{pid})

@@ -206,7 +206,7 @@ func TestSysvIPCDoesNotOutliveSession(t *testing.T) {
 			}
 		}},
 		{"cleanup after a crash", uidIPCCln, func(t *testing.T, cfg Config, _ *Session) {
-			if err := mustNew(t, cfg).Cleanup(); err != nil {
+			if err := mustNew(t, cfg).Cleanup(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -217,7 +217,7 @@ func TestSysvIPCDoesNotOutliveSession(t *testing.T) {
 			if err := os.RemoveAll(s.Dir()); err != nil {
 				t.Fatal(err)
 			}
-			if err := mustNew(t, cfg).Cleanup(); err != nil {
+			if err := mustNew(t, cfg).Cleanup(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}},

@@ -92,7 +92,7 @@ func keyringAgent(t *testing.T) {
 			}
 		}},
 		{"cleanup after a crash", uidKeyringCln, func(t *testing.T, cfg Config, _ *Session) {
-			if err := mustNew(t, cfg).Cleanup(); err != nil {
+			if err := mustNew(t, cfg).Cleanup(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}},

@@ -474,7 +474,7 @@ func TestRunAsCleanupDetachesMounts(t *testing.T) {
 	mountTmpfs(t, filepath.Join(orphan, "stick"), uidMountsCln)
 	mountDeadFUSE(t, orphan, uidMountsCln, "sshfs")
 
-	if err := mustNew(t, cfg).Cleanup(); err != nil {
+	if err := mustNew(t, cfg).Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	for _, p := range []string{s.Home(), s.Dir(), appImage, orphan} {
@@ -574,7 +574,7 @@ func TestRunAsCleanupDetachesOrphanHomeMounts(t *testing.T) {
 	orphan := filepath.Join(homes, "orphan")
 	mountTmpfs(t, filepath.Join(orphan, "stick"), uidOrphan)
 	mountDeadFUSE(t, orphan, uidOrphan, "sshfs")
-	if err := m.Cleanup(); err != nil {
+	if err := m.Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	assertNoDir(t, orphan)

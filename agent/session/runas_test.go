@@ -173,7 +173,7 @@ func TestRunAsCleanupEndsEscapedProcess(t *testing.T) {
 	pid := escapedPid(t, s)
 
 	m := newRunAsManager(t, state, homes, uidCleanup)
-	if err := m.Cleanup(); err != nil {
+	if err := m.Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	assertGone(t, []int{pid})
@@ -221,7 +221,7 @@ func TestCleanupLeavesForeignHomes(t *testing.T) {
 	}
 
 	m := newRunAsManager(t, t.TempDir(), homes, uidHomes)
-	if err := m.Cleanup(); err != nil {
+	if err := m.Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	for _, p := range keep {

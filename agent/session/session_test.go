@@ -381,7 +381,7 @@ func TestCleanupLeftovers(t *testing.T) {
 
 	c := &clip{}
 	m := newManager(t, state, 200*time.Millisecond, c)
-	if err := m.Cleanup(); err != nil {
+	if err := m.Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	assertGone(t, pids)
@@ -396,7 +396,7 @@ func TestCleanupLeftovers(t *testing.T) {
 		t.Errorf("clipboard cleared %d times by cleanup, want 1", n)
 	}
 	// Nothing left: a second cleanup does nothing.
-	if err := m.Cleanup(); err != nil {
+	if err := m.Cleanup(t.Context()); err != nil {
 		t.Errorf("second cleanup: %v", err)
 	}
 	if n := c.n.Load(); n != 1 {

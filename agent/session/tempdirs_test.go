@@ -283,7 +283,7 @@ func TestRunAsCleanupSweepsTempDirs(t *testing.T) {
 	cfg.TempDirs = []string{shared}
 	startReady(t, mustNew(t, cfg), "crashed", shApp("tmp", tempScript, "SHARED="+shared, "OUTSIDE="+outFile))
 
-	if err := mustNew(t, cfg).Cleanup(); err != nil {
+	if err := mustNew(t, cfg).Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	for _, name := range tempLeft {
@@ -313,7 +313,7 @@ func TestNoSweepWithoutRunAs(t *testing.T) {
 	}
 	startReady(t, m, "crashed", app("crashed"))
 	m2 := mustNew(t, cfg)
-	if err := m2.Cleanup(); err != nil {
+	if err := m2.Cleanup(t.Context()); err != nil {
 		t.Fatalf("cleanup: %v", err)
 	}
 	assertKept(t, mine, filepath.Join(shared, "torn-down"), filepath.Join(shared, "crashed"))
