@@ -80,6 +80,10 @@ type DB struct {
 	// midCut, when set, runs in followCut between its read and its
 	// write: tests write records there, as the hub may meanwhile.
 	midCut func()
+	// mark is the audit record at the audit indexes' mark as the last
+	// index pass left it (markMoved).
+	markMu sync.Mutex
+	mark   auditMark
 }
 
 // checkpointEvery is how often the background checkpoint runs.

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -231,12 +232,16 @@ const queueBounds = `SELECT (SELECT MIN(n) FROM session_history_queue), (SELECT 
 
 // indexPass copies at most indexChunk rows of each source into its
 // deferred indexes, in one write transaction, and reports whether rows
-// are left. A mark past the newest record is brought back to what the
-// records give instead (see followCut).
+// are left. A mark past the newest record, or at a record that is not
+// the one indexed there (markMoved), is brought back to what the records
+// give instead (see followCut).
 func (db *DB) indexPass(ctx context.Context) (more bool, err error) {
-	var cut *auditCut
+	var (
+		cut  *auditCut
+		mark auditMark // the record at the mark once the pass is done
+	)
 	err = db.writeTx(ctx, func(q querier) error {
-		more, cut = false, nil
+		more, cut, mark = false, nil, auditMark{}
 		var done, head int64
 		if err := q.QueryRowContext(ctx, `SELECT done FROM index_marks WHERE name = 'audit'`).Scan(&done); err != nil {
 			return err
@@ -245,6 +250,10 @@ func (db *DB) indexPass(ctx context.Context) (more bool, err error) {
 			return err
 		}
 		if done > head {
+			cut = &auditCut{done: done, head: head}
+		} else if moved, err := db.markMoved(ctx, q, done); err != nil {
+			return err
+		} else if moved {
 			cut = &auditCut{done: done, head: head}
 		} else if hi := min(head, done+indexChunk); hi > done {
 			for _, stmt := range [...]string{
@@ -257,6 +266,11 @@ func (db *DB) indexPass(ctx context.Context) (more bool, err error) {
 				}
 			}
 			more = hi < head
+		}
+		if cut == nil {
+			if mark, err = markRecord(ctx, q); err != nil {
+				return err
+			}
 		}
 
 		var first, last sql.NullInt64
@@ -276,6 +290,11 @@ func (db *DB) indexPass(ctx context.Context) (more bool, err error) {
 		}
 		return nil
 	})
+	if err == nil && cut == nil {
+		db.markMu.Lock()
+		db.mark = mark
+		db.markMu.Unlock()
+	}
 	if err == nil && cut != nil {
 		// The records from the new mark on are left to the next passes.
 		more, err = true, db.followCut(ctx, *cut)
@@ -286,17 +305,74 @@ func (db *DB) indexPass(ctx context.Context) (more bool, err error) {
 	return more, err
 }
 
-// auditCut is what an index pass found: the mark past the newest record
-// (done, head), and what followCut made of it: the mark it set (to) and
-// how many index entries it dropped.
+// auditMark is the audit record at the mark of the deferred audit
+// indexes, as a pass left it: its seq and hash.
+type auditMark struct {
+	seq  int64
+	hash []byte
+}
+
+// markRecord reads, through q, the record at the audit indexes' mark (the
+// zero auditMark when the mark is 0 or names no record).
+func markRecord(ctx context.Context, q querier) (auditMark, error) {
+	var m auditMark
+	err := q.QueryRowContext(ctx, `SELECT a.seq, a.hash FROM index_marks m JOIN audit a ON a.seq = m.done WHERE m.name = 'audit'`).Scan(&m.seq, &m.hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return auditMark{}, nil
+	}
+	return m, err
+}
+
+// markMoved tells, through q, whether the record at the mark done (at or
+// below the newest record) is no longer the one the passes indexed up
+// to: records cut off the end of the trail, and as many appended since by
+// the hub before a pass saw the mark past the head (the passes run every
+// indexEvery and wait up to maxDefer while the writer is busy). The new
+// records took the cut ones' seqs, whose entries are still there, and
+// the passes index only past the mark. It is so when the record at done
+// does not give its two index entries, or is not the one the last pass of
+// this process left there (its hash; a hub started on the file has only
+// the entries to go by). No record at done is a gap in the trail, not a
+// cut (the records after a cut take the cut ones' seqs in order): the
+// chain's verifiers report it, and followCut would find nothing to put
+// right, at every pass. Point reads only: every pass asks.
+func (db *DB) markMoved(ctx context.Context, q querier, done int64) (bool, error) {
+	if done <= 0 {
+		return false, nil
+	}
+	var (
+		hash  []byte
+		given bool
+	)
+	err := q.QueryRowContext(ctx, `SELECT a.hash,
+		EXISTS (SELECT 1 FROM audit_by_subject i WHERE i.val = a.subject AND i.seq = a.seq)
+		AND EXISTS (SELECT 1 FROM audit_by_action i WHERE i.val = a.action AND i.seq = a.seq)
+		FROM audit a WHERE a.seq = ?`, done).Scan(&hash, &given)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	db.markMu.Lock()
+	last := db.mark
+	db.markMu.Unlock()
+	return !given || last.seq == done && !bytes.Equal(last.hash, hash), nil
+}
+
+// auditCut is what an index pass found: the mark past the newest record,
+// or at a replaced one (done, head), and what followCut made of it: the
+// mark it set (to) and how many index entries it dropped.
 type auditCut struct {
 	done, head, to, dropped int64
 }
 
 // followCut brings the deferred audit indexes back to the records after a
-// pass found their mark (cut.done) past the newest record (cut.head):
-// records were cut off the end of the trail (deleted in hub.db, or the
-// file replaced under the hub). A pass indexes only the records past the
+// pass found their mark (cut.done) past the newest record (cut.head), or
+// at a record that replaced the one indexed there (markMoved: the hub
+// wrote as many records as were cut before the pass): records were cut
+// off the end of the trail (deleted in hub.db, or the file replaced under
+// the hub). A pass indexes only the records past the
 // mark, so left there it kept every record written from then on, up to
 // the mark, out of every search by subject or action, the audit watch's
 // own alert on the cut among them. The records written after the cut take
@@ -384,7 +460,11 @@ func (db *DB) followCut(ctx context.Context, cut auditCut) error {
 	if err != nil || !applied {
 		return err
 	}
-	db.log.Warn("audit search indexes: their mark was past the newest record, so records were cut off the end of the trail (deleted in hub.db, or the database file replaced); dropped their entries past new_mark, and the records after it are indexed again. audit verify and the audit watch report the cut itself",
+	// The record at the new mark is read again by the next pass.
+	db.markMu.Lock()
+	db.mark = auditMark{}
+	db.markMu.Unlock()
+	db.log.Warn("audit search indexes: their mark was past the newest record, or the record at it was replaced, so records were cut off the end of the trail (deleted in hub.db, or the database file replaced); dropped their entries past new_mark, and the records after it are indexed again. audit verify and the audit watch report the cut itself",
 		"mark", cut.done, "head", cut.head, "new_mark", cut.to, "dropped_entries", cut.dropped)
 	return nil
 }
