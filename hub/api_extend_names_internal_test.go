@@ -22,12 +22,8 @@ import (
 // after the handler found it (404, as for a name nobody has), and a
 // console account disabled while its request was made (403).
 func TestAPIExtendRefusalsNameTheUserName(t *testing.T) {
-	r := newSelfRace(t, func(now time.Time) []store.Shift {
-		return []store.Shift{{Start: now.Add(-2 * time.Hour), End: now.Add(30 * time.Minute)}}
-	})
-	r.st.before = nil
+	r, scim := newNamesRace(t)
 	ctx := t.Context()
-	scim := lifecycle.Actor{Name: "token:okta", System: "scim"}
 	now := r.now
 	running := []store.Shift{{Start: now.Add(-2 * time.Hour), End: now.Add(30 * time.Minute)}}
 	ended := []store.Shift{{Start: now.Add(-8 * time.Hour), End: now.Add(-3 * time.Hour)}}
@@ -111,4 +107,17 @@ func TestAPIExtendRefusalsNameTheUserName(t *testing.T) {
 	if recs, err := r.db.ListAudit(ctx, store.AuditQuery{Action: "shift.extend"}); err != nil || len(recs) != 0 {
 		t.Errorf("shift.extend records after refusals: %d, %v; want none", len(recs), err)
 	}
+}
+
+// newNamesRace is the hub of the tests that a refusal names the worker by
+// userName: a self-race hub (newSelfRace) whose worker's shift runs from
+// two hours ago to half an hour ahead, with no hook before its writes,
+// and the SCIM actor that provisions the tests' other workers.
+func newNamesRace(t *testing.T) (*selfRace, lifecycle.Actor) {
+	t.Helper()
+	r := newSelfRace(t, func(now time.Time) []store.Shift {
+		return []store.Shift{{Start: now.Add(-2 * time.Hour), End: now.Add(30 * time.Minute)}}
+	})
+	r.st.before = nil
+	return r, lifecycle.Actor{Name: "token:okta", System: "scim"}
 }

@@ -21,12 +21,8 @@ import (
 // has), a console account disabled while its request was made (403), and
 // shifts the engine refuses (400). None of them changes the shifts.
 func TestAPISetShiftsRefusalsNameTheUserName(t *testing.T) {
-	r := newSelfRace(t, func(now time.Time) []store.Shift {
-		return []store.Shift{{Start: now.Add(-2 * time.Hour), End: now.Add(30 * time.Minute)}}
-	})
-	r.st.before = nil
+	r, scim := newNamesRace(t)
 	ctx := t.Context()
-	scim := lifecycle.Actor{Name: "token:okta", System: "scim"}
 	const cyID = "0193a1c2-0000-7000-8000-00000000000c"
 	if _, err := r.s.engine.CreateUser(ctx, scim, store.User{ID: cyID, UserName: "cy", Active: true, Sites: []string{"north"}}); err != nil {
 		t.Fatal(err)

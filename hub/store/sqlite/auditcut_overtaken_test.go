@@ -20,13 +20,8 @@ import (
 func TestIndexPassFollowsCutTrailOvertaken(t *testing.T) {
 	for _, before := range []int{10, 12} {
 		t.Run(fmt.Sprintf("%d records appended after a cut of 10", before), func(t *testing.T) {
-			db, _ := openCutTest(t)
+			db, _ := indexedThenCut(t, 40, 30)
 			ctx := t.Context()
-			appendAudit(t, db, 40)
-			if err := db.catchUp(ctx, 0); err != nil {
-				t.Fatal(err)
-			}
-			cutAudit(t, db, 30)
 			after := appendAfterCut(t, db, before)
 			if err := db.catchUp(ctx, 0); err != nil {
 				t.Fatal(err)
@@ -41,13 +36,8 @@ func TestIndexPassFollowsCutTrailOvertaken(t *testing.T) {
 // user, the same action): the pass tells it by its hash, and the records
 // below it, which give other entries, are indexed again as well.
 func TestIndexPassFollowsCutTrailSameAtMark(t *testing.T) {
-	db, logs := openCutTest(t)
+	db, logs := indexedThenCut(t, 40, 30)
 	ctx := t.Context()
-	appendAudit(t, db, 40)
-	if err := db.catchUp(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	cutAudit(t, db, 30)
 	after := appendAfterCut(t, db, 9)
 	seq, prev, err := db.AuditHead(ctx)
 	if err != nil {

@@ -53,6 +53,20 @@ func openCutTest(t *testing.T) (*DB, *syncBuffer) {
 	return db, logs
 }
 
+// indexedThenCut is openCutTest with n records appended and indexed,
+// then the trail cut back to head (cutAudit): where every test of a cut
+// starts.
+func indexedThenCut(t *testing.T, n int, head int64) (*DB, *syncBuffer) {
+	t.Helper()
+	db, logs := openCutTest(t)
+	appendAudit(t, db, n)
+	if err := db.catchUp(t.Context(), 0); err != nil {
+		t.Fatal(err)
+	}
+	cutAudit(t, db, head)
+	return db, logs
+}
+
 // cutAudit deletes the audit records past head, as whoever can write
 // hub.db can (the append-only guard is a trigger they can drop).
 func cutAudit(t *testing.T, db *DB, head int64) {
@@ -160,13 +174,8 @@ func TestIndexPassFollowsCutTrail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, logs := openCutTest(t)
+			db, logs := indexedThenCut(t, 40, 30)
 			ctx := t.Context()
-			appendAudit(t, db, 40)
-			if err := db.catchUp(ctx, 0); err != nil {
-				t.Fatal(err)
-			}
-			cutAudit(t, db, 30)
 			after := appendAfterCut(t, db, tt.before)
 			if _, err := db.indexPass(ctx); err != nil {
 				t.Fatal(err)
@@ -192,13 +201,8 @@ func TestIndexPassFollowsCutTrail(t *testing.T) {
 // store's writes after a cut, as the hub does: whatever the order in which
 // they take the writer, the indexes end up agreeing with the records.
 func TestIndexPassFollowsCutTrailUnderWrites(t *testing.T) {
-	db, _ := openCutTest(t)
+	db, _ := indexedThenCut(t, indexChunk+40, 20)
 	ctx := t.Context()
-	appendAudit(t, db, indexChunk+40)
-	if err := db.catchUp(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	cutAudit(t, db, 20)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	wg.Add(1)
@@ -241,13 +245,8 @@ func TestIndexPassFollowsCutTrailWritesBetween(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			db, logs := openCutTest(t)
+			db, logs := indexedThenCut(t, 40, 30)
 			ctx := t.Context()
-			appendAudit(t, db, 40)
-			if err := db.catchUp(ctx, 0); err != nil {
-				t.Fatal(err)
-			}
-			cutAudit(t, db, 30)
 			after := appendAfterCut(t, db, tt.before)
 			db.midCut = func() {
 				db.midCut = nil
