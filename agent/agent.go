@@ -72,7 +72,9 @@ type Config struct {
 	// name: it is dropped when the disk is full); it must give up when
 	// ctx is done, and may be called again after it failed. Run calls it
 	// once the restored session, if any, is settled, and takes no tap from
-	// the locked screen until it has returned nil: while it fails the
+	// the locked screen until it has returned nil (a Tap that comes during
+	// the first try waits for it; one during the retries is ignored,
+	// cleaning_up): while it fails the
 	// kiosk stays Locked, each failure emits cleanup.failed, and it is
 	// tried again after 1 s, 2 s, 4 s … at most every minute, for as long
 	// as it takes (cleanup.go). Nil: nothing to clean up. The kiosk
@@ -225,6 +227,9 @@ type Agent struct {
 	unclean    bool
 	cleanFails int   // consecutive failed tries of Config.Cleanup
 	cleanRetry Timer // the next try of a failed Config.Cleanup
+	// heldTap is a Tap that came while the first try of Config.Cleanup
+	// had not answered (cleanup.go): taken when it succeeds.
+	heldTap *tapReq
 	// skew is the hub clock minus the kiosk clock (a time.Duration), set
 	// by the loop on welcome (or, until then, from the restored session)
 	// and read by challenge fetches in goroutines.
@@ -646,6 +651,14 @@ func (r tapReq) waits() bool { return r.rt != nil && r.rt.wait }
 // and reports whether it did. A tap it does not take is logged and, for a
 // Tap, answered with tap.ignored.
 func (a *Agent) startTap(req tapReq) bool {
+	if a.state == Locked && a.unclean && a.cleanFails == 0 && req.rt == nil && a.heldTap == nil {
+		// The first try of the start-up clean-up has not answered: it
+		// mostly succeeds at once (NewSessions cleaned up already), and a
+		// script's `tap NAME` sent as the agent starts must not be lost
+		// to it. The tap waits for that try (held; cleanupDone).
+		a.heldTap = &req
+		return true
+	}
 	if reason := a.tapIgnoredFor(); reason != "" {
 		a.ignoreTap(req, reason)
 		return false

@@ -38,6 +38,10 @@ func (a *Agent) cleanupDone(err error) {
 		// Said last, as in endDone: a slow event sink never holds up the
 		// retry.
 		a.emit(Event{Event: EventCleanupFailed, Attempt: a.cleanFails})
+		if held := a.heldTap; held != nil {
+			a.heldTap = nil
+			a.ignoreTap(*held, TapIgnoredCleaningUp)
+		}
 		return
 	}
 	a.unclean = false
@@ -45,6 +49,11 @@ func (a *Agent) cleanupDone(err error) {
 		a.log.Info("cleaned up what an earlier run of the agent left on the kiosk: taps are taken again", "failed_tries", a.cleanFails)
 		a.cleanFails = 0
 		a.emit(Event{Event: EventCleanupDone})
+	}
+	if held := a.heldTap; held != nil {
+		a.heldTap = nil
+		a.startTap(*held)
+		return
 	}
 	a.readerKick()
 }

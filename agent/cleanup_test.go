@@ -97,3 +97,49 @@ func TestStartupCleanupSucceedsQuietly(t *testing.T) {
 		t.Errorf("%d tries, want 1", n)
 	}
 }
+
+// TestTapWaitsForFirstCleanupTry: a Tap that comes while the first try of
+// the start-up clean-up has not answered (a script's `tap NAME` as the
+// agent starts) waits for it: taken when it succeeds, answered
+// tap.ignored cleaning_up when it fails. Only the first try holds a tap:
+// during the retries a tap is ignored at once.
+func TestTapWaitsForFirstCleanupTry(t *testing.T) {
+	for _, fails := range []bool{false, true} {
+		t.Run(map[bool]string{false: "first try succeeds", true: "first try fails"}[fails], func(t *testing.T) {
+			release := make(chan struct{})
+			h := newHarness(t, func(h *harness, cfg *Config) {
+				cfg.Cleanup = func(ctx context.Context) error {
+					select {
+					case <-release:
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+					if fails {
+						return errors.New("end leftover session s0: process 4242 survived SIGKILL")
+					}
+					return nil
+				}
+			})
+			h.connect()
+			registerBadge(t, h.badges, "ana")
+			h.hub.setResponder(wire.TypeLogin, grantFor(h.clock, "s1", "ana", time.Hour))
+			h.a.Tap("ana")
+			h.do(func() {})
+			if slices.Contains(h.hub.requestTypes(), wire.TypeLogin) {
+				t.Fatal("a login reached the hub before the clean-up answered")
+			}
+			close(release)
+			if fails {
+				h.ev.expect(t, EventCleanupFailed)
+				if e := h.ev.expect(t, EventTapIgnored)[0]; e.Reason != TapIgnoredCleaningUp {
+					t.Errorf("tap.ignored = %+v, want reason %s", e, TapIgnoredCleaningUp)
+				}
+				h.wantState(Locked)
+				return
+			}
+			if e := h.ev.expect(t, EventSessionStarted)[0]; e.SessionID != "s1" {
+				t.Errorf("session.started = %+v, want s1", e)
+			}
+		})
+	}
+}
