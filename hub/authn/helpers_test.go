@@ -3,9 +3,14 @@ package authn
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
 	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -152,4 +157,43 @@ func (e *env) assert(device string, badge authenticator.Authenticator) []byte {
 func (e *env) login(device string, badge authenticator.Authenticator) (LoginResult, error) {
 	e.t.Helper()
 	return e.rp.FinishLogin(context.Background(), device, e.assert(device, badge))
+}
+
+// attestNoneEdited registers a fresh soft badge with attestation "none"
+// for u at kioskA, as attest does, and returns its attestation JSON with
+// the authenticator data replaced by what edit makes of it: in that
+// format nothing signs the authenticator data, so the hub sees the edit
+// as the badge's own.
+func (e *env) attestNoneEdited(t *testing.T, u store.User, edit func(authData []byte) []byte) []byte {
+	t.Helper()
+	body, err := e.attest(kioskA, u, e.badge(u.UserName, authenticator.SoftOptions{Attestation: authenticator.AttestationNone}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cred map[string]any
+	if err := json.Unmarshal(body, &cred); err != nil {
+		t.Fatal(err)
+	}
+	resp := cred["response"].(map[string]any)
+	rawAtt, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(resp["attestationObject"].(string), "="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var att struct {
+		Fmt      string         `cbor:"fmt"`
+		AttStmt  map[string]any `cbor:"attStmt"`
+		AuthData []byte         `cbor:"authData"`
+	}
+	if err := webauthncbor.Unmarshal(rawAtt, &att); err != nil || att.Fmt != "none" {
+		t.Fatalf("attestation object: fmt %q, %v", att.Fmt, err)
+	}
+	att.AuthData = edit(att.AuthData)
+	if rawAtt, err = webauthncbor.Marshal(att); err != nil {
+		t.Fatal(err)
+	}
+	resp["attestationObject"] = b64(rawAtt)
+	if body, err = json.Marshal(cred); err != nil {
+		t.Fatal(err)
+	}
+	return body
 }

@@ -7,16 +7,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
-	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
@@ -116,40 +112,13 @@ func withPublicKey(t *testing.T, e *env, userID string, cose []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, err := e.attest(kioskA, u, e.badge("ana", authenticator.SoftOptions{Attestation: authenticator.AttestationNone}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cred map[string]any
-	if err := json.Unmarshal(body, &cred); err != nil {
-		t.Fatal(err)
-	}
-	resp := cred["response"].(map[string]any)
-	rawAtt, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(resp["attestationObject"].(string), "="))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var att struct {
-		Fmt      string         `cbor:"fmt"`
-		AttStmt  map[string]any `cbor:"attStmt"`
-		AuthData []byte         `cbor:"authData"`
-	}
-	if err := webauthncbor.Unmarshal(rawAtt, &att); err != nil || att.Fmt != "none" {
-		t.Fatalf("attestation object: fmt %q, %v", att.Fmt, err)
-	}
-	const flagED = 0x80
-	if att.AuthData[32]&flagED != 0 {
-		t.Fatal("the badge's authenticator data carries extensions after the key: the test would cut them")
-	}
-	// rpIdHash (32) ‖ flags (1) ‖ counter (4) ‖ AAGUID (16) ‖ ID length (2) ‖ ID ‖ key
-	idLen := int(binary.BigEndian.Uint16(att.AuthData[53:55]))
-	att.AuthData = append(att.AuthData[:55+idLen:55+idLen], cose...)
-	if rawAtt, err = webauthncbor.Marshal(att); err != nil {
-		t.Fatal(err)
-	}
-	resp["attestationObject"] = b64(rawAtt)
-	if body, err = json.Marshal(cred); err != nil {
-		t.Fatal(err)
-	}
-	return body
+	return e.attestNoneEdited(t, u, func(authData []byte) []byte {
+		const flagED = 0x80
+		if authData[32]&flagED != 0 {
+			t.Fatal("the badge's authenticator data carries extensions after the key: the test would cut them")
+		}
+		// rpIdHash (32) ‖ flags (1) ‖ counter (4) ‖ AAGUID (16) ‖ ID length (2) ‖ ID ‖ key
+		idLen := int(binary.BigEndian.Uint16(authData[53:55]))
+		return append(authData[:55+idLen:55+idLen], cose...)
+	})
 }

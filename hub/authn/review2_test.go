@@ -3,7 +3,6 @@ package authn
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 
 	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/agent/wire"
@@ -185,36 +183,11 @@ func TestRegistrationRefusesBackupFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			ana := e.user("ana")
-			body, err := e.attest(kioskA, ana, e.badge("ana", authenticator.SoftOptions{Attestation: authenticator.AttestationNone}))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var cred map[string]any
-			if err := json.Unmarshal(body, &cred); err != nil {
-				t.Fatal(err)
-			}
-			resp := cred["response"].(map[string]any)
-			rawAtt, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(resp["attestationObject"].(string), "="))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var att struct {
-				Fmt      string         `cbor:"fmt"`
-				AttStmt  map[string]any `cbor:"attStmt"`
-				AuthData []byte         `cbor:"authData"`
-			}
-			if err := webauthncbor.Unmarshal(rawAtt, &att); err != nil || att.Fmt != "none" {
-				t.Fatalf("attestation object: fmt %q, %v", att.Fmt, err)
-			}
-			att.AuthData[32] |= tt.flags // the flags byte follows the rpIdHash
-			if rawAtt, err = webauthncbor.Marshal(att); err != nil {
-				t.Fatal(err)
-			}
-			resp["attestationObject"] = b64(rawAtt)
-			if body, err = json.Marshal(cred); err != nil {
-				t.Fatal(err)
-			}
-			_, err = e.rp.FinishRegistration(t.Context(), kioskA, body)
+			body := e.attestNoneEdited(t, ana, func(authData []byte) []byte {
+				authData[32] |= tt.flags // the flags byte follows the rpIdHash
+				return authData
+			})
+			_, err := e.rp.FinishRegistration(t.Context(), kioskA, body)
 			if !errors.Is(err, tt.want) && (tt.want != nil || err != nil) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
