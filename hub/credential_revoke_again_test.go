@@ -21,12 +21,12 @@ import (
 // left answers the time of that; a suspended badge is still revoked.
 func TestAPIRevokeRevokedCredential(t *testing.T) {
 	h, clock, now := startClocked(t, hubtest.Options{})
-	uid := createUser(t, h, "ana", shiftsExt(now.Add(-time.Hour), now.Add(7*time.Hour)))
-	createGroup(t, h, "Nurse", uid)
-	k := h.EnrollKiosk(t, "north-1", "north")
-	k.Dial("")
-	badge := registerBadge(t, h, k, "ana")
-	grant(t, first(tap(t, k, badge)))
+	_, g := signedIn(t, h, "ana", "Nurse")
+	live, err := h.Store().GetSession(t.Context(), g.SessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := live.UserID
 	creds, err := h.Store().ListCredentials(t.Context(), uid)
 	if err != nil || len(creds) != 1 {
 		t.Fatalf("ana's credentials: %d (%v), want 1", len(creds), err)

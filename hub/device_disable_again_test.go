@@ -18,12 +18,7 @@ import (
 // disable's answer says when it happened.
 func TestAPIDisableDisabledKiosk(t *testing.T) {
 	h, clock, now := startClocked(t, hubtest.Options{})
-	uid := createUser(t, h, "ana", shiftsExt(now.Add(-time.Hour), now.Add(7*time.Hour)))
-	createGroup(t, h, "Nurse", uid)
-	k := h.EnrollKiosk(t, "north-1", "north")
-	k.Dial("")
-	badge := registerBadge(t, h, k, "ana")
-	grant(t, first(tap(t, k, badge)))
+	k, _ := signedIn(t, h, "ana", "Nurse")
 
 	m := wantAPI(t, h.API(t, "POST", "/api/v1/devices/north-1/disable", nil), http.StatusOK)
 	if m["status"] != "disabled" || m["already_disabled"] != false || m["disabled_at"] != now.Format(time.RFC3339) {

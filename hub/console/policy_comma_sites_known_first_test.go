@@ -5,10 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/shiftgate/shiftgate/hub/hubtest"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestPolicyFormRefusesACommaListAfterAKnownCommaSite: a site the hub
@@ -18,15 +14,8 @@ import (
 // sites, no site so named) on the next means two sites; the save is
 // refused as it is without the first line, and the policy is unchanged.
 func TestPolicyFormRefusesACommaListAfterAKnownCommaSite(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
-	admin := bootstrapAdmin(t, h)
+	h, admin := commaSitesHub(t)
 	eng := h.Engine()
-	now := time.Now().UTC()
-	for _, s := range []string{"north", "east", "west, central"} {
-		if _, err := h.Store().CreateSite(t.Context(), store.Site{ID: "site-" + s, Name: s, TimeZone: "UTC", Created: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	version := policyVersion(t, h)
 	before := eng.Rules().Rule("Nurse").Sites
 

@@ -22,15 +22,8 @@ import (
 // and the policy is unchanged; a comma-holding name the hub knows, or one
 // the rule held already, is still taken as typed.
 func TestPolicyFormRefusesACommaListOfSites(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
-	admin := bootstrapAdmin(t, h)
+	h, admin := commaSitesHub(t)
 	eng := h.Engine()
-	now := time.Now().UTC()
-	for _, s := range []string{"north", "east", "west, central"} {
-		if _, err := h.Store().CreateSite(t.Context(), store.Site{ID: "site-" + s, Name: s, TimeZone: "UTC", Created: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	rules := eng.Rules().Clone()
 	rules.Roles["Ward"] = policy.RoleRule{Apps: []string{"ehr"}, Sites: []string{"south, annex"}, EmploymentTypes: []string{"employee"}}
 	if _, err := eng.UpdatePolicy(t.Context(), lifecycleActor, eng.Policy().Version, rules); err != nil {
@@ -57,4 +50,19 @@ func TestPolicyFormRefusesACommaListOfSites(t *testing.T) {
 	if got := eng.Rules().Rule("Ward").Sites; !slices.Equal(got, want) {
 		t.Errorf("Ward counts at %q, want %q", got, want)
 	}
+}
+
+// commaSitesHub is a hub with the registered sites north, east and
+// "west, central" (one site), and its bootstrap admin signed in.
+func commaSitesHub(t *testing.T) (*hubtest.Hub, *client) {
+	t.Helper()
+	h := hubtest.Start(t, hubtest.Options{})
+	admin := bootstrapAdmin(t, h)
+	now := time.Now().UTC()
+	for _, s := range []string{"north", "east", "west, central"} {
+		if _, err := h.Store().CreateSite(t.Context(), store.Site{ID: "site-" + s, Name: s, TimeZone: "UTC", Created: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, admin
 }
