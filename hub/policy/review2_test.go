@@ -68,7 +68,9 @@ func TestReview2DecideAllocationsDoNotGrowWithRoles(t *testing.T) {
 	}
 	alone := manyRoles(2)
 	alone.Rules = groups.Rules
-	if c := testing.AllocsPerRun(50, func() { Decide(groups) }); c > a+1 {
+	// The same slack as above for the race detector's pool: one
+	// allocation a group would be hundreds.
+	if c := testing.AllocsPerRun(50, func() { Decide(groups) }); c > a+2 {
 		t.Errorf("Decide allocates %v times for 3 roles among 300 groups without apps, and %v times for the 3 roles alone", c, a)
 	}
 	if g, r := bytesPerRun(func() { Decide(groups) }), bytesPerRun(func() { Decide(alone) }); g > r+1024 {
