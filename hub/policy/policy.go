@@ -45,9 +45,16 @@
 //     Withheld: the user cannot fix them at the kiosk).
 //  5. If the user has shifts, now is inside one, allowing Rules.ShiftGrace
 //     before its start. Else wire.RefusedOutsideShift. Shifts and running
-//     shift extensions (Input.Extensions) that overlap or touch form one
-//     window (ShiftWindow): back-to-back shifts, or a shift and the
-//     supervisor's extension of it, are one stretch of work. An extension
+//     shift extensions (Input.Extensions) that overlap, touch or lie at
+//     most Rules.ShiftGrace apart form one window (ShiftWindow):
+//     back-to-back shifts, a split shift with a short break, or a shift
+//     and the supervisor's extension of it, are one stretch of work. A
+//     worker may sign in again as soon as the next shift's grace opens,
+//     so ending her session at the first shift's end would only cost her
+//     a tap, and the hub and her kiosk would disagree about the break. A
+//     gap exactly as long as the grace joins (the grace opens at the
+//     instant the first shift ends); with grace "0s" only shifts that
+//     overlap or touch join. An extension
 //     counts only on kiosks of its own site (ExtensionsAt): a supervisor
 //     who approved it at one site gave nothing at the worker's others.
 //  6. Roles whose rule names a Certification are kept only if the user
@@ -75,7 +82,8 @@
 // # Session end
 //
 // ExpiresAt is the earliest of: now + the session length (max_session);
-// the end of the current shift, if the user has shifts (shift_end); the end
+// the end of the current shift window (step 5: a break no longer than the
+// shift grace does not end it), if the user has shifts (shift_end); the end
 // of the grant that a session role depends on, when that role is not also
 // a group role at one of the user's sites (grant_end); the user's end date
 // at the device's site (end_date); the expiry of a certification a session
@@ -541,9 +549,15 @@ func extensionsFor(exts []store.ShiftExtension, userID, site string) []store.Shi
 
 // ShiftWindow returns the end of the working window now lies in, allowing
 // grace before the window starts. Shifts and the extensions running at now
-// that overlap or touch are merged into one window first; exts must be the
-// extensions of one site (ExtensionsAt), as a window is a kiosk's. ok is
-// false when now is in no window. A negative grace counts as none.
+// that overlap, touch or are at most grace apart are merged into one window
+// first: a worker may sign in grace before the next shift anyway, so a
+// shorter break ends no session, and every caller (the login decision, the
+// expiry of live sessions when shifts or extensions change, the check of a
+// new extension) sees the same window. The gap is measured in elapsed time,
+// so a break over a daylight saving change is as long as it really is.
+// exts must be the extensions of one site (ExtensionsAt), as a window is a
+// kiosk's. ok is false when now is in no window. A negative grace counts as
+// none: then only shifts that overlap or touch are merged.
 //
 // It runs on every login: a user's shifts are stored sorted
 // (shift.Normalize), and without a running extension they are read where
@@ -569,7 +583,7 @@ func ShiftWindow(shifts []store.Shift, exts []store.ShiftExtension, now time.Tim
 			break // this window and every later one open after now
 		}
 		j := i + 1
-		for ; j < len(ws) && !ws[j].Start.After(stop); j++ {
+		for ; j < len(ws) && !ws[j].Start.After(stop.Add(grace)); j++ {
 			if ws[j].End.After(stop) {
 				stop = ws[j].End
 			}

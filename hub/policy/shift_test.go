@@ -34,8 +34,8 @@ func TestDecideShiftWindows(t *testing.T) {
 		{"back-to-back shifts are one window", func(in *Input) {
 			in.User.Shifts = append(in.User.Shifts, store.Shift{Start: at(16, 0), End: at(22, 0)})
 		}, allow("Nurse", nurseApps, at(22, 0), EndsByShift)},
-		{"a gap splits windows", func(in *Input) {
-			in.User.Shifts = append(in.User.Shifts, store.Shift{Start: at(16, 1), End: at(22, 0)})
+		{"a gap longer than the grace splits windows", func(in *Input) {
+			in.User.Shifts = append(in.User.Shifts, store.Shift{Start: at(16, 16), End: at(22, 0)})
 		}, allow("Nurse", nurseApps, at(16, 0), EndsByShift)},
 		{"an extension from the shift end prolongs it", func(in *Input) {
 			in.Extensions = []store.ShiftExtension{ext(at(9, 0), at(18, 30))}
