@@ -28,10 +28,13 @@ func (e env) audit(ctx context.Context, args []string) error {
 // so many records.
 func (e env) auditEvery(ctx context.Context, args []string, every int64) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: audit needs verify, export or public-key", errUsage)
+		return fmt.Errorf("%w: audit needs verify, export, public-key or reindex", errUsage)
 	}
-	if args[0] == "public-key" {
+	switch args[0] {
+	case "public-key":
 		return e.auditPublicKey(args[1:])
+	case "reindex":
+		return e.auditReindex(ctx, args[1:], every)
 	}
 	fs := e.flags("audit " + args[0])
 	data := fs.String("data", "", "hub data directory")
@@ -162,11 +165,11 @@ func (e env) badIndex(rep audit.Report, bad *store.AuditIndexError, data string)
 }
 
 // reindexAdvice says how to rebuild the audit search indexes of the hub in
-// data from its records: emptied, with their mark at 0, they are read from
-// the records until the hub's index passes have filled them again.
+// data from its records: audit reindex, which keeps a copy of hub.db
+// aside as evidence first (see auditReindex).
 func reindexAdvice(data string) string {
-	return fmt.Sprintf("the indexes are rebuilt from the records: keep a copy of hub.db aside as evidence, stop the hub, run sqlite3 %s \"DELETE FROM audit_by_subject; DELETE FROM audit_by_action; INSERT OR REPLACE INTO index_marks (name, done) VALUES ('audit', 0)\", and start it again: it indexes the records in the background, and searches read them from the records meanwhile",
-		filepath.Join(data, hub.DBFile))
+	return fmt.Sprintf("the indexes are rebuilt from the records: stop the hub and run shiftgate-hub audit reindex --data %s, which keeps a copy of %s aside as evidence first, rebuilds them, records the rebuild in the trail and checks them; then start the hub again",
+		data, hub.DBFile)
 }
 
 // rolledBack is what audit verify of the database says after a break

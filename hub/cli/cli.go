@@ -41,6 +41,7 @@ Usage:
                                                                       check an export: its signature with the hub's public key, or its hashes with audit.key
   shiftgate-hub audit  export --data DIR [--after SEQ]                   audit records as JSON lines, signed (last line)
   shiftgate-hub audit  public-key --data DIR                             the public key that checks signed exports (key id on stderr)
+  shiftgate-hub audit  reindex --data DIR                                rebuild the audit search indexes from the records (hub stopped; keeps a copy of hub.db first)
   shiftgate-hub backup --data DIR --out FILE                             a checked copy of the database, taken beside a running hub
   shiftgate-hub restore --data DIR --from FILE                           put a backup in place as the database (refused while a hub runs; the old one is kept)
   shiftgate-hub import shifts --data DIR [--zone ZONE] [--dry-run] FILE.csv  replace listed users' shifts, all or nothing
