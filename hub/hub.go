@@ -537,8 +537,24 @@ func (s *Server) TLSConfig() *tls.Config {
 // with the newest (channel.retirePrevCert), any older one never again,
 // whatever its expiry. A kiosk enrolled before the hub recorded serials is
 // taken with any certificate of the CA until its next renewal.
+//
+// A store that cannot be read (locked by another process past the busy
+// timeout, say) does not refuse the certificate: a refusal here is TLS's
+// bad_certificate alert, which the agent takes for its certificate being
+// refused (it tells the operator to enroll the kiosk again, and retries
+// slowly). The channel's admission reads the device again and answers an
+// internal error the agent retries, or refuses a disabled kiosk or a
+// replaced certificate; nothing else the hub serves is authorised by a
+// client certificate.
 func (s *Server) verifyDevice(deviceID string, cert *x509.Certificate) error {
 	d, err := s.st.GetDevice(context.Background(), deviceID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		if s.logSuperseded("verify-device-store", s.cfg.Now()) {
+			s.cfg.Logger.Warn("device certificates are taken at the TLS handshake without reading the kiosk's record: the store cannot be read; the channel checks them once it can (logged once an hour)",
+				"device", deviceID, "err", err)
+		}
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("device %s: %w", deviceID, err)
 	}
