@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -272,9 +273,32 @@ func (c *Client) session(ctx context.Context, h Handler, wasRefused bool) (time.
 	// One deadline for the dial, TLS, the upgrade and hello/welcome.
 	deadline := time.Now().Add(c.cfg.HandshakeTimeout)
 	hctx, cancel := context.WithDeadline(ctx, deadline)
-	ws, resp, err := c.dialer.DialContext(hctx, c.wsURL, nil)
+	// The upgrade's answer and the welcome are read with that deadline
+	// alone, not ctx: a stop (the agent's SIGTERM) while a hub that is
+	// busy or hung has not answered would wait out the deadline. The
+	// connection is closed instead, from the moment it is dialed until
+	// the welcome has come.
+	var raw atomic.Pointer[net.Conn]
+	dialer := *c.dialer
+	dialer.NetDialContext = func(dctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := (&net.Dialer{}).DialContext(dctx, network, addr)
+		if err == nil {
+			raw.Store(&conn)
+		}
+		return conn, err
+	}
+	stopped := context.AfterFunc(ctx, func() {
+		if conn := raw.Load(); conn != nil {
+			(*conn).Close()
+		}
+	})
+	defer stopped()
+	ws, resp, err := dialer.DialContext(hctx, c.wsURL, nil)
 	cancel()
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0, false, ctx.Err()
+		}
 		return 0, false, c.explainDial(err, resp)
 	}
 	ws.SetReadLimit(wire.MaxMessageBytes)
@@ -306,6 +330,12 @@ func (c *Client) session(ctx context.Context, h Handler, wasRefused bool) (time.
 	if err != nil {
 		ws.Close()
 		return 0, false, err
+	}
+	if !stopped() {
+		// ctx ended as the welcome came, and the connection is closed:
+		// from here on a stop sends a close frame (below) instead.
+		ws.Close()
+		return 0, false, ctx.Err()
 	}
 	start := c.clock.Now()
 
