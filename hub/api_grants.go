@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
+	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -93,6 +96,9 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 	if err := errors.Join(checkText("role", req.Role, true), checkText("site", req.Site, true), checkText("reason", req.Reason, false)); err != nil {
 		return err
 	}
+	if err := roleCountsAt(s.engine.Rules(), req.Role, req.Site); err != nil {
+		return err
+	}
 	u, err := s.userByName(r.Context(), req.User)
 	if err != nil {
 		return err
@@ -127,6 +133,29 @@ func (s *Server) apiCreateGrant(w http.ResponseWriter, r *http.Request, a lifecy
 		return s.writeReplayedGrant(w, r, g)
 	}
 	writeAPIJSON(w, http.StatusCreated, toAPIGrant(g, u.UserName))
+	return nil
+}
+
+// roleCountsAt refuses (400) a grant of role at site that the login policy
+// in force lets count nowhere there: the role's rule names only other
+// sites, or the role has no rule and the rule for other roles gives no
+// apps. The worker would be refused at the kiosk (not_allowed_here) for
+// as long as the grant runs, after the API had answered 201; like a grant
+// at a site the hub does not know (which the engine refuses), the caller
+// must hear it now. What depends on the user (employment type, a
+// certification) is left to the login.
+func roleCountsAt(rules policy.Rules, role, site string) error {
+	role, site = strings.TrimSpace(role), strings.TrimSpace(site)
+	if role == "" || site == "" {
+		return nil // the engine says what is missing
+	}
+	rule := rules.Rule(role)
+	switch {
+	case len(rule.Apps) == 0:
+		return errors.Join(errBadRequest, fmt.Errorf("role %q gives no apps: the login policy has no rule for it, and the rule for other roles gives none, so a grant of it could never be used; grant a role the policy lists, or add a rule for it first", role))
+	case len(rule.Sites) > 0 && !slices.ContainsFunc(rule.Sites, func(s string) bool { return strings.EqualFold(s, site) }):
+		return errors.Join(errBadRequest, fmt.Errorf("role %q counts only at sites %v under the login policy, not at %s, so a grant of it there could never be used; grant it at one of those sites, or change the policy first", role, rule.Sites, site))
+	}
 	return nil
 }
 

@@ -275,11 +275,32 @@ type Started struct {
 // identities (due in 14 days). Periods are calendar quarters and months in
 // UTC; a period's campaign is started once, however often this runs and
 // however many hubs run it.
+//
+// The campaigns started already are read first, outside any write
+// transaction: the scheduler asks every minute, and building a campaign
+// reads every user, group and grant inside the write transaction that
+// stores it, holding up every other write of the hub (kiosk logins,
+// teardown acks) meanwhile, only for the store to refuse a period's
+// campaign that exists. The store's unique period key still settles two
+// passes (or hubs) that start the same one at once.
 func (s *Service) StartDefaultCampaigns(ctx context.Context, a lifecycle.Actor) ([]string, error) {
 	now := s.now()
+	cs, err := s.cfg.Store.ListCampaigns(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start default campaigns: %w", err)
+	}
+	started := make(map[string]bool, len(defaultCampaigns))
+	for _, c := range cs {
+		if c.DefaultKey != "" {
+			started[c.DefaultKey] = true
+		}
+	}
 	var ids []string
 	for _, dc := range defaultCampaigns {
 		key := dc.periodKey(now)
+		if started[key] {
+			continue
+		}
 		req := CampaignRequest{Name: key, Scope: dc.scope, Due: now.Add(dc.window)}
 		c, err := s.startCampaign(ctx, a, req, key, now)
 		if errors.Is(err, store.ErrConflict) {
