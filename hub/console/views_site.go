@@ -2,7 +2,9 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -32,6 +34,14 @@ type liveData struct {
 // live gathers the live sessions on the viewer's kiosks. Supervisors see
 // every kiosk of their sites, admins only the kiosks in use.
 func (c *Console) live(ctx context.Context, v *viewer) (liveData, error) {
+	return c.liveOf(ctx, v, true)
+}
+
+// liveOf is live, with the signed-in users' names read when names is
+// set. The live-update stream (siteEvents) compares the sessions by ID
+// (fingerprint) every second: reading each session's user there too
+// would be a store read per session per second for every open page.
+func (c *Console) liveOf(ctx context.Context, v *viewer, names bool) (liveData, error) {
 	var d liveData
 	devices, err := c.visibleDevices(ctx, v)
 	if err != nil {
@@ -49,7 +59,11 @@ func (c *Console) live(ctx context.Context, v *viewer) (liveData, error) {
 	for _, dv := range devices {
 		k := liveKiosk{Device: dv, Online: c.cfg.KioskOnline(dv.ID)}
 		for _, s := range byDevice[dv.ID] {
-			k.Sessions = append(k.Sessions, sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site, User: users.name(ctx, s.UserID)})
+			row := sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site}
+			if names {
+				row.User = users.name(ctx, s.UserID)
+			}
+			k.Sessions = append(k.Sessions, row)
 		}
 		d.Sessions += len(k.Sessions)
 		if len(k.Sessions) == 0 {
@@ -102,12 +116,18 @@ type siteData struct {
 	Grants  []grantRow
 	Now     time.Time
 	Default string // default end of a new grant, for the form
+	// GrantKey is the grant form's key (grantFormKey), new on every load
+	// of the page: the form sent twice makes one grant.
+	GrantKey string
 }
 
 func (c *Console) sitePage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	d := siteData{Now: c.cfg.Now()}
 	var err error
+	if d.GrantKey, err = newGrantFormKey(); err != nil {
+		return err
+	}
 	if d.Sites, err = c.visibleSites(ctx, v); err != nil {
 		return err
 	}
@@ -204,7 +224,7 @@ func (c *Console) siteEvents(w http.ResponseWriter, r *http.Request, v *viewer) 
 			return nil
 		}
 		v = cur
-		d, err := c.live(ctx, v)
+		d, err := c.liveOf(ctx, v, false)
 		if err != nil {
 			if ctx.Err() == nil {
 				c.cfg.Logger.Error("console: live sessions", "err", err)
@@ -320,12 +340,15 @@ func (c *Console) siteSessionSignout(w http.ResponseWriter, r *http.Request, v *
 	if err != nil {
 		return err
 	}
+	// Ended already (by another supervisor, another tab, a double
+	// submit, or the worker): nothing is done again, and the page the
+	// form came from says so instead of an error page.
 	if !s.Ended.IsZero() {
-		return &statusError{http.StatusConflict, "the session has already ended"}
+		return done(w, r, backTo(r), "session-unchanged")
 	}
 	if _, err := c.cfg.Engine.EndSessionForced(r.Context(), v.actor(), s.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return &statusError{http.StatusConflict, "the session has already ended"}
+			return done(w, r, backTo(r), "session-unchanged")
 		}
 		return err
 	}
@@ -495,7 +518,11 @@ func (c *Console) refusePrivilegedIn(ctx context.Context, ops store.Ops, v *view
 // (workerScopeIn).
 func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
-	f, err := fields(r, "user", "role", "site", "until", "reason")
+	f, err := fields(r, "user", "role", "site", "until", "reason", "once")
+	if err != nil {
+		return err
+	}
+	once, err := grantFormKey(v, f[5], f[:5])
 	if err != nil {
 		return err
 	}
@@ -522,8 +549,16 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 	if err != nil {
 		return badRequest("until: " + err.Error())
 	}
-	if _, err := c.cfg.Engine.GrantAccessIf(ctx, v.actor(), sessionSelfIn(v.account.ID), workerScopeIn(v, f[0]),
-		store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}); err != nil {
+	want := store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}
+	var replayed bool
+	if once == nil {
+		_, err = c.cfg.Engine.GrantAccessIf(ctx, v.actor(), sessionSelfIn(v.account.ID), workerScopeIn(v, f[0]), want)
+	} else {
+		// The key is looked up inside the grant's transaction: the
+		// second of two requests racing gets the first one's grant.
+		_, replayed, err = c.cfg.Engine.GrantAccessOnce(ctx, v.actor(), scopedSelfIn(sessionSelfIn(v.account.ID), workerScopeIn(v, f[0]), u.ID), *once, want)
+	}
+	if err != nil {
 		if errors.Is(err, lifecycle.ErrSelfGrant) {
 			who := "an admin"
 			if v.admin() {
@@ -531,9 +566,86 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 			}
 			return &statusError{http.StatusForbidden, "you cannot grant yourself access: ask " + who}
 		}
+		if errors.Is(err, lifecycle.ErrKeyReused) {
+			return errGrantFormReused
+		}
 		return err
 	}
+	if replayed {
+		return done(w, r, "/console/site/", "grant-repeated")
+	}
 	return done(w, r, "/console/site/", "grant-created")
+}
+
+// grantFormKeyBytes is the size of the random key each grant form
+// carries (siteData.GrantKey): 128 bits.
+const grantFormKeyBytes = 16
+
+// newGrantFormKey returns a new key for a grant form: the idempotency key
+// (lifecycle.GrantRequest) of the grant that form makes.
+func newGrantFormKey() (string, error) {
+	b := make([]byte, grantFormKeyBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random grant form key: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// errGrantFormReused refuses a grant form whose key made a grant already
+// with other values: a page sent again after it was changed (one restored
+// by the browser's Back button, say). Neither grant would be the right
+// answer, and a new page has a new key.
+var errGrantFormReused = &statusError{http.StatusConflict,
+	"this grant form was sent before with other values, and made that grant: reload the page to make another grant"}
+
+// grantFormKey reads the optional key of a grant form (the page's "once"
+// field, siteData.GrantKey) as the idempotency key of the grant it
+// makes: the same form sent again by the same account (a double click,
+// the form sent again when its answer did not arrive, two requests
+// racing) gets the grant the first made instead of a second one, which
+// revoking the first would leave giving the access. Without the field (a script, an older page) every
+// request is a grant of its own. fs are the form's values, whose
+// fingerprint tells a form sent again from one changed since.
+func grantFormKey(v *viewer, key string, fs []string) (*lifecycle.GrantRequest, error) {
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return nil, badRequest("the form's key is not one this console made: reload the page and try again")
+	}
+	h := sha256.New()
+	for _, f := range fs {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return &lifecycle.GrantRequest{Caller: v.actor().Name, Key: key, Fingerprint: h.Sum(nil)}, nil
+}
+
+// scopedSelfIn is self with scope (nil: none) asked about the user
+// userID as the grant's transaction reads it, for GrantAccessOnce, which
+// takes no lifecycle.MayGrant: the same checks, in the same order, as
+// GrantAccessIf makes with self and scope.
+func scopedSelfIn(self lifecycle.Self, scope lifecycle.MayGrant, userID string) lifecycle.Self {
+	if scope == nil {
+		return self
+	}
+	return func(ctx context.Context, tx store.Ops) ([]string, error) {
+		ids, err := self(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		if slices.Contains(ids, userID) {
+			// The engine refuses the self-grant with ErrSelfGrant.
+			return ids, nil
+		}
+		u, err := tx.GetUser(ctx, userID)
+		if err != nil {
+			return nil, err
+		}
+		if err := scope(ctx, tx, u); err != nil {
+			return nil, err
+		}
+		return ids, nil
+	}
 }
 
 // siteExtend extends the shift of a worker of the viewer's sites at one of
@@ -633,7 +745,9 @@ func (c *Console) siteGrantRevoke(w http.ResponseWriter, r *http.Request, v *vie
 	}
 	if _, err := c.cfg.Engine.RevokeGrant(r.Context(), v.actor(), g.ID, "revoked by "+v.actor().Name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return &statusError{http.StatusConflict, "the grant is already over or revoked"}
+			// Revoked or over already (another tab, a double submit):
+			// nothing is done again, and the site page says so.
+			return done(w, r, "/console/site/", "grant-unchanged")
 		}
 		return err
 	}

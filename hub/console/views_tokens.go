@@ -219,12 +219,15 @@ func makerLiveIn(ctx context.Context, tx store.Ops, v *viewer) error {
 	return err
 }
 
+// errTokenRevoked stops tokenRevoke's update of a token revoked already.
+var errTokenRevoked = errors.New("the token is already revoked")
+
 func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	id := r.PathValue("id")
 	err := c.st.InTx(r.Context(), func(tx store.Ops) error {
 		t, err := tx.UpdateToken(r.Context(), id, func(old store.Token) (store.Token, error) {
 			if !old.Revoked.IsZero() {
-				return old, &statusError{http.StatusConflict, "the token is already revoked"}
+				return old, errTokenRevoked
 			}
 			old.Revoked = c.cfg.Now().UTC()
 			return old, nil
@@ -237,6 +240,11 @@ func (c *Console) tokenRevoke(w http.ResponseWriter, r *http.Request, v *viewer)
 	// Even after an error: the commit may have happened, and forgetting a
 	// token that is still valid only costs a store read.
 	c.cfg.TokenRevoked(id)
+	if errors.Is(err, errTokenRevoked) {
+		// Revoked by another admin, another tab or a repeated submit:
+		// nothing was done again, and the page says so.
+		return done(w, r, "/console/tokens", "token-unchanged")
+	}
 	if err != nil {
 		return err
 	}
