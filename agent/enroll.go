@@ -188,30 +188,44 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 		return zero, enrollCertRefused(err, er)
 	}
 
+	// From here on the hub has used the code and registered the kiosk: a
+	// failure to store what it answered (a full disk, say) says so.
 	if err := writeKeyPair(cfg.StateDir, key, er.Cert); err != nil {
-		return zero, fmt.Errorf("enroll: %w", err)
+		return zero, enrollNotStored(err, er)
 	}
 	if err := writeFileAtomic(filepath.Join(cfg.StateDir, CAFile), caPEM, 0o644); err != nil {
-		return zero, fmt.Errorf("enroll: %w", err)
+		return zero, enrollNotStored(err, er)
 	}
 	if devicePEM != nil {
 		if err := writeFileAtomic(filepath.Join(cfg.StateDir, DeviceCAFile), devicePEM, 0o644); err != nil {
-			return zero, fmt.Errorf("enroll: %w", err)
+			return zero, enrollNotStored(err, er)
 		}
 	} else if err := os.Remove(filepath.Join(cfg.StateDir, DeviceCAFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		// An older hub names no device CA: ca.pem is the hub CA. One left
 		// by an enrollment that did not finish (with another hub) would
 		// have the renewals checked against the wrong CA, and refused.
-		return zero, fmt.Errorf("enroll: remove the device CA of an earlier enrollment: %w", err)
+		return zero, enrollNotStored(fmt.Errorf("remove the device CA of an earlier enrollment: %w", err), er)
 	}
 	st := Enrollment{
 		Version: stateVersion, HubURL: hub.String(), DeviceID: er.DeviceID, DeviceName: er.DeviceName,
 		Site: er.Site, Profile: cfg.Profile, EnrolledAt: kioskNow.UTC(),
 	}
 	if err := writeJSON(filepath.Join(cfg.StateDir, EnrollmentFile), st); err != nil {
-		return zero, fmt.Errorf("enroll: %w", err)
+		return zero, enrollNotStored(err, er)
 	}
 	return er, nil
+}
+
+// enrollNotStored is the error for an enrollment the hub granted that this
+// kiosk failed to store: without state.json the directory is not
+// enrolled, and running enroll again with the same code only gets it
+// refused as used (the hub used it, and registered the kiosk, before it
+// answered), then the name refused as taken. So it says what to do, as
+// enrollCertRefused does.
+func enrollNotStored(err error, er wire.EnrollResponse) error {
+	return fmt.Errorf("enroll: store the enrollment: %w: the hub has used the code and registered the kiosk %q (device %q), "+
+		"but this kiosk is not enrolled: fix the cause, disable the kiosk on the hub (console, or POST /api/v1/devices/NAME/disable), "+
+		"then enroll with a new code", err, er.DeviceName, er.DeviceID)
 }
 
 // codeAdvice is what to do about a refused code the hub did not explain.

@@ -230,22 +230,41 @@ func loadOrCreateCA(dir string, now time.Time) (*CA, error) {
 
 func loadCA(certPath, keyPath string, now time.Time) (*CA, error) {
 	key, err := readKeyFile(keyPath)
-	if err != nil {
-		return nil, err
+	if errors.Is(err, ErrInsecureKeyFile) || errors.Is(err, fs.ErrPermission) {
+		return nil, err // the mode or the owner to fix, which the error names
+	} else if err != nil {
+		return nil, damagedCA(err, certPath, keyPath)
 	}
 	certPEM, err := readFile(certPath)
-	if err != nil {
+	if errors.Is(err, fs.ErrPermission) {
 		return nil, err
+	} else if err != nil {
+		return nil, damagedCA(err, certPath, keyPath)
 	}
 	cert, err := DecodeCertPEM(certPEM)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", certPath, err)
+		return nil, damagedCA(fmt.Errorf("%s: %w", certPath, err), certPath, keyPath)
 	}
 	ca := &CA{Cert: cert, Key: key}
 	if err := ca.validate(now); err != nil {
-		return nil, fmt.Errorf("%s: %w", certPath, err)
+		err = fmt.Errorf("%s: %w", certPath, err)
+		if now.Before(cert.NotBefore) || !now.Before(cert.NotAfter) {
+			return nil, err // the clock, or the CA's age: a backup holds the same
+		}
+		return nil, damagedCA(err, certPath, keyPath)
 	}
 	return ca, nil
+}
+
+// damagedCA adds what to do to err, the reason why ca.pem and ca-key.pem,
+// both there, are not a usable CA (a file that does not decode, a key of
+// another CA): the hub must not start, nor make a new CA in their place,
+// since every enrolled kiosk's certificate chains to this one and the
+// kiosks trust no other for the hub. The fix is the backup; a new CA, the
+// last resort, cuts every kiosk off until it is enrolled again.
+func damagedCA(err error, certPath, keyPath string) error {
+	return fmt.Errorf("%w: the hub CA is damaged; restore %s and %s together from the backup of this data directory (to make a new CA instead: move both away and start the hub with serve --new-ca; every enrolled kiosk must then enroll again)",
+		err, certPath, keyPath)
 }
 
 func exists(path string) (bool, error) {
