@@ -77,7 +77,8 @@ type Config struct {
 	// cleaning_up): while it fails the
 	// kiosk stays Locked, each failure emits cleanup.failed, and it is
 	// tried again after 1 s, 2 s, 4 s … at most every minute, for as long
-	// as it takes (cleanup.go). Nil: nothing to clean up. The kiosk
+	// as it takes (cleanup.go); the hub is told of it (cleanup.report,
+	// cleanup_report.go). Nil: nothing to clean up. The kiosk
 	// binaries give Sessions.Cleanup.
 	Cleanup func(ctx context.Context) error
 	// Warning is how long before expires_at session.warning is emitted
@@ -227,6 +228,9 @@ type Agent struct {
 	unclean    bool
 	cleanFails int   // consecutive failed tries of Config.Cleanup
 	cleanRetry Timer // the next try of a failed Config.Cleanup
+	// cleanReport is what the hub is told of a failing clean-up
+	// (cleanup_report.go).
+	cleanReport cleanReport
 	// heldTap is a Tap that came while the first try of Config.Cleanup
 	// had not answered (cleanup.go): taken when it succeeds.
 	heldTap *tapReq
@@ -1165,6 +1169,7 @@ func (a *Agent) onConnected(w wire.Welcome) {
 	}
 	a.prefetch()
 	a.flush()
+	a.cleanupReconnected()
 	a.readerKick()
 }
 

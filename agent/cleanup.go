@@ -35,6 +35,9 @@ func (a *Agent) cleanupDone(err error) {
 		a.log.Error("cleaning up what an earlier run of the agent left on the kiosk failed: the kiosk stays locked and takes no tap; tried again",
 			"attempt", a.cleanFails, "retry_in", d, "err", err)
 		a.cleanRetry = a.clock.AfterFunc(d, func() { a.post(a.startCleanup) })
+		// The hub is told too (cleanup_report.go): without it the
+		// console shows a healthy kiosk that nobody can sign in at.
+		a.cleanupFailing(err)
 		// Said last, as in endDone: a slow event sink never holds up the
 		// retry.
 		a.emit(Event{Event: EventCleanupFailed, Attempt: a.cleanFails})
@@ -48,6 +51,7 @@ func (a *Agent) cleanupDone(err error) {
 	if a.cleanFails > 0 {
 		a.log.Info("cleaned up what an earlier run of the agent left on the kiosk: taps are taken again", "failed_tries", a.cleanFails)
 		a.cleanFails = 0
+		a.cleanupSucceeded()
 		a.emit(Event{Event: EventCleanupDone})
 	}
 	if held := a.heldTap; held != nil {

@@ -44,6 +44,9 @@ type channel struct {
 	// login needs its site on every tap. A device change that matters
 	// (disable) closes the channel, so the entry never outlives it.
 	devices sync.Map // device ID → store.Device
+	// cleanups are the kiosks that report their start-up clean-up
+	// failing (cleanup_report.go).
+	cleanups cleanupFailures
 	// renewals paces certificate renewals (renewCert).
 	renewals renewLimiter
 	// cuts are the channels opened with a certificate the hub takes only
@@ -274,6 +277,8 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 			return wire.Envelope{}, err
 		}
 		return wire.New(wire.TypeAck, "", "", nil)
+	case wire.TypeCleanupReport:
+		return c.cleanupReport(ctx, deviceID, env)
 	case wire.TypeCertRenew:
 		var cr wire.CertRenew
 		if err := env.Unmarshal(&cr); err != nil {

@@ -348,7 +348,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.govStats = s.gov.Collector(governance.MetricsMaxAge)
 	s.metrics = newMetrics(func() float64 { return float64(s.push.Count()) }, func() float64 { return float64(s.push.BusyHellos()) }, s.govStats, metadataCollector{s.channel.rp},
 		&tokenCollector{st: st, log: cfg.Logger, now: cfg.Now}, watchCollector{s.watch},
-		&kioskCollector{counts: st.CountDevices, connected: func() []string { return s.push.ConnectedIDs() }, seen: &s.seen, now: cfg.Now, log: cfg.Logger})
+		&kioskCollector{counts: st.CountDevices, connected: func() []string { return s.push.ConnectedIDs() }, seen: &s.seen, now: cfg.Now, log: cfg.Logger},
+		cleanupCollector{&s.channel.cleanups})
 	if cfg.ConsoleMetrics == nil {
 		cfg.ConsoleMetrics = s.programMetrics
 	}
@@ -357,7 +358,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		RPID: public.Hostname(), Origin: public.Scheme + "://" + public.Host,
 		ArmEnrollment: s.armEnrollment,
 		KioskOnline:   s.push.Connected, DisableDevice: s.disableDevice, TokenRevoked: s.verifier.Forget,
-		KioskConnected: s.push.ConnectedIDs, KioskSeen: s.seen.snapshot,
+		KioskConnected: s.push.ConnectedIDs, KioskSeen: s.seen.snapshot, KioskCleanup: s.channel.cleanups.console,
 		Profiles: s.profiles, Metrics: cfg.ConsoleMetrics, Governance: s.gov, Now: cfg.Now, Logger: cfg.Logger,
 	})
 	if err != nil {

@@ -20,6 +20,18 @@ const pidsFile = "pids"
 // were recorded in (recordedThisBoot).
 const bootFile = "boot_id"
 
+// LeftoverError is Cleanup's failure on one leftover session, which
+// Session names: the agent tells the hub which session's apps or files
+// may have survived (wire.CleanupReport). Cleanup's error wraps one per
+// session it failed on.
+type LeftoverError struct {
+	Session string
+	Err     error
+}
+
+func (e *LeftoverError) Error() string { return "session " + e.Session + ": " + e.Err.Error() }
+func (e *LeftoverError) Unwrap() error { return e.Err }
+
 // Cleanup removes what sessions of an earlier, crashed agent left under
 // StateDir/sessions: it ends their recorded process groups and marked
 // processes (SIGTERM, Grace, SIGKILL), removes their directories and, if
@@ -84,7 +96,7 @@ func (m *Manager) Cleanup(ctx context.Context) error {
 			continue
 		}
 		if err := m.cleanupOne(ctx, name); err != nil {
-			errs = append(errs, fmt.Errorf("session %s: %w", name, err))
+			errs = append(errs, &LeftoverError{Session: name, Err: err})
 		}
 	}
 	// Homes whose session directory is gone (a crash between the two, or

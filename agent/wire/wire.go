@@ -59,6 +59,7 @@ const (
 	TypeAck              = "ack"            // answer that carries no data
 	TypeCertRenew        = "cert.renew"     // a CSR for a fresh device certificate
 	TypeCert             = "cert"           // hub → agent: the new certificate
+	TypeCleanupReport    = "cleanup.report" // the kiosk's start-up clean-up is failing, or no longer (CleanupReport)
 	TypeError            = "error"          // either way: the request could not be handled
 )
 
@@ -242,6 +243,44 @@ type SessionExtend struct {
 	// ExpiryReason replaces SessionGrant.ExpiryReason when set.
 	ExpiryReason string `json:"expiry_reason,omitempty"`
 }
+
+// CleanupReport tells the hub that the kiosk's start-up clean-up of what
+// an earlier run of the agent left (a crashed run's session apps and
+// files) is failing, or, with Failing false, that a try has succeeded
+// after failed ones. While it fails the kiosk stays locked and signs
+// nobody in, and the last worker's programs or files may have survived: a
+// hub that is not told shows a healthy kiosk. The hub answers with an ack;
+// a hub from before this message answers ErrUnknownType, which tells the
+// kiosk that it cannot record it, not that anything failed.
+//
+// An agent reports the first failed try of an episode, then at most one
+// report per interval while it keeps failing, the current state again
+// after each (re)connection, and the success that ends the episode.
+type CleanupReport struct {
+	Failing bool `json:"failing"`
+	// Try is the number of the latest failed try of the episode (1 for
+	// the first); with Failing false, how many tries failed before the
+	// one that succeeded. At least 1, at most MaxCleanupTry.
+	Try int `json:"try"`
+	// Since is when the episode's first try failed, by the kiosk's clock.
+	Since time.Time `json:"since"`
+	// Reason is the latest failure, cut short to at most MaxCleanupReason
+	// bytes (empty with Failing false).
+	Reason string `json:"reason,omitempty"`
+	// SessionID is the leftover session the failed try was cleaning up,
+	// when the failure names one (a valid session ID, at most
+	// MaxCleanupSessionID bytes).
+	SessionID string `json:"session_id,omitempty"`
+}
+
+// Limits of a CleanupReport's fields, as it goes into the hub's audit
+// trail: the hub refuses a report whose try or session ID is past them
+// (ErrBadMessage), and cuts a longer reason short.
+const (
+	MaxCleanupReason    = 512
+	MaxCleanupSessionID = 128
+	MaxCleanupTry       = 1 << 30
+)
 
 // CertRenew carries a PEM CSR for a new device certificate.
 type CertRenew struct {

@@ -118,6 +118,11 @@ type Config struct {
 	// time and the stored one: a kiosk that just left has the time its
 	// channel opened in the store, maybe days ago.
 	KioskSeen func() map[string]time.Time
+	// KioskCleanup, when set, returns the kiosks whose agent reports its
+	// start-up clean-up failing (wire.CleanupReport), by device ID: the
+	// Kiosks page says so on each, as such a kiosk is locked and signs
+	// nobody in however healthy its channel looks.
+	KioskCleanup func() map[string]KioskCleanup
 	// DisableDevice disables a kiosk and cuts its channel off.
 	DisableDevice func(ctx context.Context, a lifecycle.Actor, deviceID string) error
 	// TokenRevoked is called with a token's ID once its revocation or
@@ -147,6 +152,12 @@ type Config struct {
 	// LivePoll is how often a live-update stream checks for changes; 1 s
 	// if zero.
 	LivePoll time.Duration
+}
+
+// KioskCleanup is a kiosk's failing start-up clean-up (Config.KioskCleanup).
+type KioskCleanup struct {
+	Since time.Time // the first failed try, by the kiosk's clock
+	Try   int       // the latest failed try
 }
 
 func (c *Config) setDefaults() error {

@@ -254,6 +254,9 @@ type deviceRow struct {
 	// the hub has not stored yet (Config.KioskSeen).
 	LastSeen time.Time
 	Live     int
+	// Cleanup is set while the kiosk reports its start-up clean-up
+	// failing (Config.KioskCleanup).
+	Cleanup *KioskCleanup
 }
 
 type devicesData struct {
@@ -289,6 +292,10 @@ func (c *Console) devicesData(ctx context.Context, v *viewer) (devicesData, erro
 	if c.cfg.KioskSeen != nil {
 		seen = c.cfg.KioskSeen()
 	}
+	var cleanups map[string]KioskCleanup
+	if c.cfg.KioskCleanup != nil {
+		cleanups = c.cfg.KioskCleanup()
+	}
 	devices, err := c.st.ListDevices(ctx, "")
 	if err != nil {
 		return d, err
@@ -306,7 +313,11 @@ func (c *Console) devicesData(ctx context.Context, v *viewer) (devicesData, erro
 		if at := seen[dv.ID]; at.After(last) {
 			last = at
 		}
-		d.Devices = append(d.Devices, deviceRow{Device: dv, Online: online(dv.ID), LastSeen: last, Live: perDevice[dv.ID]})
+		row := deviceRow{Device: dv, Online: online(dv.ID), LastSeen: last, Live: perDevice[dv.ID]}
+		if cl, ok := cleanups[dv.ID]; ok {
+			row.Cleanup = &cl
+		}
+		d.Devices = append(d.Devices, row)
 	}
 	d.Profiles = slices.Sorted(maps.Keys(c.cfg.Profiles))
 	d.Sites, err = c.visibleSites(ctx, v)

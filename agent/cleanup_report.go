@@ -1,0 +1,171 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shiftgate/shiftgate/agent/session"
+	"github.com/shiftgate/shiftgate/agent/wire"
+)
+
+// cleanupReportInterval is the least time between two reports of the
+// same failing clean-up (wire.CleanupReport) on one channel. The first
+// failed try is reported at once, and so is the state after each
+// (re)connection; after that the tries go on every minute (the teardown's
+// backoff), and a report per try would put one audit record a minute per
+// failing kiosk into the hub's trail for as long as nobody comes, while
+// saying nothing new: the kiosk stays locked either way. Ten minutes
+// keeps the hub's try count and reason fresh enough for whoever is sent
+// to the kiosk, and the trail at six records an hour per kiosk.
+const cleanupReportInterval = 10 * time.Minute
+
+// cleanReport is what the hub is to be told, and has been told, of a
+// failing start-up clean-up (cleanup.go). Loop-owned.
+type cleanReport struct {
+	// The episode: failing from since (zero when it is not), try its
+	// latest failed try, reason and session those of that try.
+	since   time.Time
+	try     int
+	reason  string
+	session string
+	// told: the hub took a failing report of the episode (it then owes
+	// a report of the success); toldAt is when (monoNow).
+	told   bool
+	toldAt time.Duration
+	// resend: the channel came up since the last report: the state goes
+	// out again whatever the interval (a hub that restarted lost it).
+	resend  bool
+	sending bool // a report is in flight
+	// unsupported: the hub on this channel does not know the message
+	// (an older hub): nothing more is sent until the next connection.
+	// loggedUnsupported: that was logged, once in the agent's life.
+	unsupported, loggedUnsupported bool
+}
+
+// cleanupFailing notes a failed try of the clean-up (cleanupDone) and
+// reports it if it is the episode's first, or the interval has passed.
+func (a *Agent) cleanupFailing(err error) {
+	r := &a.cleanReport
+	if r.since.IsZero() {
+		r.since = a.clock.Now()
+	}
+	r.try = a.cleanFails
+	r.reason = clipText(err.Error(), wire.MaxCleanupReason)
+	r.session = leftoverSession(err)
+	a.reportCleanup()
+}
+
+// cleanupSucceeded notes that a try succeeded after failed ones: the hub
+// is told if it was told of the failure (or may have been: a report in
+// flight).
+func (a *Agent) cleanupSucceeded() {
+	a.cleanReport.since = time.Time{}
+	a.reportCleanup()
+}
+
+// cleanupReconnected sends the clean-up's state again on a new channel:
+// a report made while the kiosk was offline went nowhere, and a hub that
+// restarted forgot the one it took.
+func (a *Agent) cleanupReconnected() {
+	a.cleanReport.unsupported = false
+	a.cleanReport.resend = true
+	a.reportCleanup()
+}
+
+// reportCleanup sends the report that is due, if any, without blocking
+// the loop.
+func (a *Agent) reportCleanup() {
+	r := &a.cleanReport
+	if !a.connected || r.sending || r.unsupported {
+		return
+	}
+	var rep wire.CleanupReport
+	switch {
+	case !r.since.IsZero():
+		if r.told && !r.resend && a.monoNow()-r.toldAt < cleanupReportInterval {
+			return
+		}
+		rep = wire.CleanupReport{Failing: true, Try: r.try, Since: r.since, Reason: r.reason, SessionID: r.session}
+	case r.told:
+		rep = wire.CleanupReport{Try: r.try, SessionID: r.session}
+	default:
+		r.resend = false
+		return
+	}
+	r.sending, r.resend = true, false
+	a.spawn(func(ctx context.Context) {
+		_, err := a.hub.Request(ctx, wire.TypeCleanupReport, rep)
+		a.post(func() { a.cleanupReported(rep, err) })
+	})
+}
+
+// cleanupReported takes the hub's answer to rep. A hub that does not know
+// the message (an older one) cannot record it: that is logged once, and
+// is no failure of the kiosk. One that refused or could not record it is
+// not asked again before the interval, as it would answer the same. A
+// report lost in transit goes again with the next failed try, or on the
+// next channel.
+func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
+	r := &a.cleanReport
+	r.sending = false
+	var re *RemoteError
+	switch {
+	case err == nil:
+	case errors.As(err, &re) && re.Code == wire.ErrUnknownType:
+		r.unsupported = true
+		if !r.loggedUnsupported {
+			r.loggedUnsupported = true
+			a.log.Info("the hub cannot record that the start-up clean-up fails (it does not know cleanup.report: an older hub); only this kiosk's log and events say so")
+		}
+		return
+	case errors.As(err, &re) && re.Code == wire.ErrInternal && !rep.Failing:
+		// Its store failed: the success goes again on the next channel
+		// (told is kept), lest the hub's trail end on the failure.
+		a.log.Warn("the hub could not record that the start-up clean-up succeeded; sent again on the next connection", "try", rep.Try, "message", re.Message)
+		return
+	case errors.As(err, &re):
+		a.log.Warn("the hub did not record the start-up clean-up's report", "failing", rep.Failing, "try", rep.Try, "code", re.Code, "message", re.Message)
+	default:
+		a.log.Warn("the start-up clean-up's report did not reach the hub; sent again later", "failing", rep.Failing, "try", rep.Try, "err", err)
+		if r.resend {
+			a.reportCleanup() // a channel that came up meanwhile; once
+		}
+		return
+	}
+	if rep.Failing {
+		r.told, r.toldAt = true, a.monoNow()
+	} else {
+		// The clean-up is not tried again once a try succeeded: the
+		// episode is over for good.
+		r.told = false
+	}
+	a.reportCleanup() // what changed while it was in flight
+}
+
+// leftoverSession is the session a failed clean-up names
+// (session.LeftoverError), or "".
+func leftoverSession(err error) string {
+	var le *session.LeftoverError
+	if errors.As(err, &le) && len(le.Session) <= wire.MaxCleanupSessionID && session.ValidID(le.Session) {
+		return le.Session
+	}
+	return ""
+}
+
+// clipText cuts s to at most limit bytes, between two characters, marked
+// as cut, and makes it valid UTF-8 (the hub refuses a frame that is not).
+func clipText(s string, limit int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= limit {
+		return s
+	}
+	const mark = "…(cut)"
+	cut := limit - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
+}

@@ -1,0 +1,212 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
+	"github.com/shiftgate/shiftgate/hub/console"
+	"github.com/shiftgate/shiftgate/hub/push"
+	"github.com/shiftgate/shiftgate/hub/store"
+)
+
+// cleanupAuditInterval is the least time between two device.cleanup_failed
+// records of one kiosk's failing clean-up. Agents report the first failed
+// try at once and then one report per ten minutes (agent's
+// cleanupReportInterval), and the state again on every new channel: a
+// kiosk whose network comes and goes would otherwise write a record per
+// connection. The in-memory state (try, reason) is updated by every
+// report all the same.
+const cleanupAuditInterval = 10 * time.Minute
+
+// cleanupFailures is, per kiosk, the start-up clean-up that its agent
+// reports failing (wire.CleanupReport): the kiosk is locked and signs
+// nobody in, and the last worker's programs or files may have survived
+// there. It lives in memory: an entry goes when the kiosk reports the
+// success, not when its channel drops (a kiosk that went away while it
+// failed has not been cleaned up), and a hub that restarts learns it
+// again from the kiosk's next hello (agents send the state again on
+// every new channel).
+type cleanupFailures struct {
+	mu sync.Mutex
+	m  map[string]cleanupFailure // device ID → its failing clean-up
+}
+
+// cleanupFailure is one kiosk's failing clean-up, as last reported.
+type cleanupFailure struct {
+	Since     time.Time // the first failed try, by the kiosk's clock
+	Try       int       // the latest failed try
+	Reason    string    // its failure, cut short
+	SessionID string    // the leftover session it failed on, if known
+	Reported  time.Time // when the hub was first told, by its clock
+	audited   time.Time // the latest device.cleanup_failed record, zero before
+}
+
+// count is how many kiosks report their clean-up failing.
+func (f *cleanupFailures) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.m)
+}
+
+// console lists the failing clean-ups for the console's Kiosks page.
+func (f *cleanupFailures) console() map[string]console.KioskCleanup {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]console.KioskCleanup, len(f.m))
+	for id, c := range f.m {
+		out[id] = console.KioskCleanup{Since: c.Since, Try: c.Try}
+	}
+	return out
+}
+
+// failing records a failing report; audit says whether it is due a
+// device.cleanup_failed record: the first report of an episode (a new
+// Since: the agent restarted), or the first since cleanupAuditInterval.
+func (f *cleanupFailures) failing(deviceID string, r wire.CleanupReport, now time.Time) (audit bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = make(map[string]cleanupFailure)
+	}
+	old, ok := f.m[deviceID]
+	c := cleanupFailure{Since: r.Since, Try: r.Try, Reason: r.Reason, SessionID: r.SessionID, Reported: now}
+	if ok && old.Since.Equal(r.Since) {
+		c.Reported, c.audited = old.Reported, old.audited
+	}
+	audit = c.audited.IsZero() || now.Sub(c.audited) >= cleanupAuditInterval || now.Before(c.audited)
+	f.m[deviceID] = c
+	return audit
+}
+
+// noteAudited notes the device.cleanup_failed record written at now for the
+// episode that started at since.
+func (f *cleanupFailures) noteAudited(deviceID string, since, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c, ok := f.m[deviceID]; ok && c.Since.Equal(since) {
+		c.audited = now
+		f.m[deviceID] = c
+	}
+}
+
+// done forgets a kiosk's failing clean-up, and returns it.
+func (f *cleanupFailures) done(deviceID string) (cleanupFailure, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.m[deviceID]
+	delete(f.m, deviceID)
+	return c, ok
+}
+
+// cleanupReport records a kiosk's cleanup.report: its state in memory (the
+// gauge, the console), a log line, and the audit record that is due. The
+// report's fields go into the audit trail and the log: each is checked
+// and bounded, and a report that is not what an agent sends is refused
+// with wire.ErrBadMessage.
+func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.Envelope) (wire.Envelope, error) {
+	var r wire.CleanupReport
+	if err := env.Unmarshal(&r); err != nil {
+		return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "cleanup.report needs failing, try and since", Err: err}
+	}
+	if err := checkCleanupReport(&r); err != nil {
+		return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "cleanup.report: " + err.Error(), Err: err}
+	}
+	now := c.s.cfg.Now()
+	log := c.s.cfg.Logger
+	if !r.Failing {
+		was, ok := c.cleanups.done(deviceID)
+		detail := map[string]any{"device": deviceID, "failed_tries": r.Try}
+		if ok {
+			detail["since"] = was.Since
+			if r.SessionID == "" {
+				r.SessionID = was.SessionID
+			}
+		}
+		if r.SessionID != "" {
+			detail["session"] = r.SessionID
+		}
+		log.Info("kiosk cleaned up what an earlier run of its agent left: it takes taps again", "device", deviceID, "failed_tries", r.Try, "session", r.SessionID)
+		if err := c.auditCleanup(ctx, deviceID, "device.cleanup_done", detail); err != nil {
+			return wire.Envelope{}, err
+		}
+		return wire.New(wire.TypeAck, "", "", nil)
+	}
+	audit := c.cleanups.failing(deviceID, r, now)
+	if !audit {
+		log.Warn("kiosk's start-up clean-up still fails: it stays locked", "device", deviceID, "try", r.Try, "since", r.Since, "session", r.SessionID, "reason", r.Reason)
+		return wire.New(wire.TypeAck, "", "", nil)
+	}
+	log.Error("kiosk's start-up clean-up fails: it stays locked and signs nobody in, and the last worker's programs or files may have survived there",
+		"device", deviceID, "try", r.Try, "since", r.Since, "session", r.SessionID, "reason", r.Reason)
+	detail := map[string]any{"device": deviceID, "try": r.Try, "since": r.Since, "reason": r.Reason}
+	if r.SessionID != "" {
+		detail["session"] = r.SessionID
+	}
+	if err := c.auditCleanup(ctx, deviceID, "device.cleanup_failed", detail); err != nil {
+		return wire.Envelope{}, err
+	}
+	c.cleanups.noteAudited(deviceID, r.Since, now)
+	return wire.New(wire.TypeAck, "", "", nil)
+}
+
+func (c *channel) auditCleanup(ctx context.Context, deviceID, action string, detail map[string]any) error {
+	return c.s.st.InTx(ctx, func(tx store.Ops) error {
+		_, err := c.s.audit.Append(ctx, tx, auditEntry(deviceActor(deviceID), action, "device:"+deviceID, detail))
+		return err
+	})
+}
+
+// checkCleanupReport checks r's fields against wire's limits, and cuts its
+// reason short (wire.MaxCleanupReason): it is free text from the kiosk,
+// and a long one says no less for its start.
+func checkCleanupReport(r *wire.CleanupReport) error {
+	if r.Try < 1 || r.Try > wire.MaxCleanupTry {
+		return fmt.Errorf("try %d is not between 1 and %d", r.Try, wire.MaxCleanupTry)
+	}
+	if r.SessionID != "" && !validSessionID(r.SessionID) {
+		return fmt.Errorf("session_id %q is not a session ID (at most %d of A-Z a-z 0-9 . _ -)", store.Clip(r.SessionID, maxKioskErrorCode), wire.MaxCleanupSessionID)
+	}
+	if r.Failing && r.Since.IsZero() {
+		return fmt.Errorf("a failing clean-up needs since")
+	}
+	if !r.Failing {
+		r.Since, r.Reason = time.Time{}, ""
+	}
+	r.Reason = store.Clip(r.Reason, wire.MaxCleanupReason)
+	return nil
+}
+
+// validSessionID reports whether id can name a kiosk's session, as the
+// agent's session manager names them: 1–MaxCleanupSessionID characters
+// of [A-Za-z0-9._-], not starting with '.' or '-'.
+func validSessionID(id string) bool {
+	if id == "" || len(id) > wire.MaxCleanupSessionID || id[0] == '.' || id[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// cleanupCollector exports how many kiosks report their start-up clean-up
+// failing.
+type cleanupCollector struct{ f *cleanupFailures }
+
+var kiosksCleanupFailingDesc = prometheus.NewDesc("shiftgate_kiosks_cleanup_failing",
+	"Kiosks whose agent reports that its start-up clean-up of what an earlier run left keeps failing: each stays locked and signs nobody in, and the last worker's programs or files may have survived there (device.cleanup_failed in the audit trail names the kiosk). Kiosks away since are still counted.", nil, nil)
+
+func (cleanupCollector) Describe(ch chan<- *prometheus.Desc) { ch <- kiosksCleanupFailingDesc }
+
+func (c cleanupCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(kiosksCleanupFailingDesc, prometheus.GaugeValue, float64(c.f.count()))
+}
