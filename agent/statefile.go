@@ -265,11 +265,22 @@ func loadKeyPair(dir string) (*tls.Certificate, error) {
 		if !exists(nextKey) {
 			k = keyPath
 		}
-		if _, err := certs.LoadKeyPair(nextCert, k); err == nil {
+		_, err := certs.LoadKeyPair(nextCert, k)
+		switch {
+		case err == nil:
 			if err := commitKeyPair(dir); err != nil {
 				return nil, err
 			}
-		} else {
+		case pendingUnread(err):
+			// Only files that were read and found unusable are
+			// discarded. One that could not be read (EIO, EMFILE, a
+			// permission) may be the only certificate for the key
+			// already renamed into place: deleting it would lock the
+			// kiosk out until it is enrolled again, where a start
+			// after the cause is fixed finishes the renewal.
+			return nil, fmt.Errorf("finish the interrupted device certificate renewal in %s: %w (the pending %s was kept: fix the cause and start again)",
+				dir, err, CertFile+nextSuffix)
+		default:
 			os.Remove(nextKey)
 			os.Remove(nextCert)
 		}
@@ -281,6 +292,16 @@ func loadKeyPair(dir string) (*tls.Certificate, error) {
 		return nil, fmt.Errorf("load device certificate: %w", err)
 	}
 	return cert, nil
+}
+
+// pendingUnread reports whether err, from loading the pending pair of an
+// interrupted renewal, is a failure to read its files rather than a verdict
+// on what they hold (does not decode, key does not match): the files may
+// be fine on the next try. A key file with group or other permissions is
+// kept too: chmod makes it usable again.
+func pendingUnread(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) || errors.Is(err, certs.ErrInsecureKeyFile)
 }
 
 func exists(path string) bool {

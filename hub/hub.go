@@ -350,6 +350,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		&tokenCollector{st: st, log: cfg.Logger, now: cfg.Now}, watchCollector{s.watch},
 		&kioskCollector{counts: st.CountDevices, connected: func() []string { return s.push.ConnectedIDs() }, seen: &s.seen, now: cfg.Now, log: cfg.Logger},
 		cleanupCollector{&s.channel.cleanups})
+	s.metrics.add(caExpiryGauge(hc.CA))
 	if cfg.ConsoleMetrics == nil {
 		cfg.ConsoleMetrics = s.programMetrics
 	}
@@ -761,7 +762,8 @@ func (s *Server) runReviews(ctx context.Context) {
 // An operator's certificate (Config.TLSCertFile) is read again within a
 // minute of its files changing, and its coming expiry is logged: at warn
 // from 14 days before, once a day, at error once it has passed (the hub
-// cannot renew it).
+// cannot renew it). The hub CA's coming expiry is logged too, at start
+// and then daily (warnCAExpiry).
 func (s *Server) renewServerCert(ctx context.Context) {
 	every := 12 * time.Hour
 	if s.certs.ExternalCert() {
@@ -770,6 +772,9 @@ func (s *Server) renewServerCert(ctx context.Context) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var st certTicks
+	// The hub CA's coming expiry is said when the hub starts serving,
+	// not only a tick later: the first may be 12 hours away.
+	s.warnCAExpiry(ctx, s.cfg.Now(), &st)
 	for {
 		select {
 		case <-ctx.Done():
@@ -782,7 +787,8 @@ func (s *Server) renewServerCert(ctx context.Context) {
 
 // certTicks is what serverCertTick remembers from one tick to the next.
 type certTicks struct {
-	warned time.Time // the last expiry warning
+	warned   time.Time // the last expiry warning
+	caWarned time.Time // the last warning of the hub CA's expiry (warnCAExpiry)
 	// failed is the last renewal error logged, at failedAt: operator's
 	// files that stay broken are logged when they first fail, when the
 	// error changes and hourly, not at every tick.
@@ -823,6 +829,7 @@ func (s *Server) serverCertTick(ctx context.Context, now time.Time, st *certTick
 			st.warned = now
 		}
 	}
+	s.warnCAExpiry(ctx, now, st)
 }
 
 // externalCertExpiry is what to log of an operator's certificate that

@@ -217,3 +217,9 @@ func unixSeconds(t time.Time) float64 {
 	}
 	return float64(t.UnixNano()) / 1e9
 }
+
+// add registers cs beside the collectors newMetrics registered.
+func (m *metrics) add(cs ...prometheus.Collector) {
+	m.collectors = append(m.collectors, cs...)
+	m.reg.MustRegister(cs...)
+}
