@@ -116,7 +116,7 @@ func (e env) auditReindex(ctx context.Context, args []string, every int64) error
 		head = r.Seq
 		return err
 	})
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		return fmt.Errorf("audit reindex interrupted before it changed anything (the copy %s is kept)", kept)
 	}
 	if err != nil {
@@ -130,11 +130,14 @@ func (e env) auditReindex(ctx context.Context, args []string, every int64) error
 	for {
 		done, head, err = st.FillAuditIndexes(ctx, chunk)
 		if ctx.Err() != nil || err != nil {
-			why := "interrupted"
-			if ctx.Err() == nil {
-				why = fmt.Sprintf("failed: %v", err)
+			why, mark := "interrupted", done // a chunk that committed moved the mark
+			if err != nil {
+				mark = last
+				if ctx.Err() == nil {
+					why = fmt.Sprintf("failed: %v", err)
+				}
 			}
-			return fmt.Errorf("audit reindex %s: the search indexes cover the records up to the mark (%d), and searches read the rest from the records meanwhile: start the hub, whose index passes index the rest, or run audit reindex --data %s again", why, last, *data)
+			return fmt.Errorf("audit reindex %s: the search indexes cover the records up to the mark (%d), and searches read the rest from the records meanwhile: start the hub, whose index passes index the rest, or run audit reindex --data %s again", why, mark, *data)
 		}
 		if done >= head {
 			break
@@ -165,7 +168,13 @@ func (e env) auditReindex(ctx context.Context, args []string, every int64) error
 // check found in the database before the rebuild (nil: nothing). A
 // failure leaves nothing behind and nothing changed.
 func (e env) keepBeforeReindex(ctx context.Context, data string) (path string, found *store.AuditIndexError, err error) {
-	st, err := openHubReadOnly(ctx, data)
+	// Not openHubReadOnly: its refusal of an older schema asks whether a
+	// hub holds hub.lock, and this command holds it itself, so it would
+	// name this process as a hub of an older build to restart.
+	st, err := sqlite.OpenReadOnly(ctx, filepath.Join(data, hub.DBFile))
+	if older := (*sqlite.OlderSchemaError)(nil); errors.As(err, &older) {
+		return "", nil, fmt.Errorf("audit reindex refused: %w: start the hub of this build on %s once (it upgrades the schema as it starts), stop it, then run audit reindex --data %s again; nothing was changed", err, data, data)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("audit reindex refused: %w", err)
 	}

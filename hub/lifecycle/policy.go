@@ -41,10 +41,14 @@ import (
 //     for the session or one of its roles), its expiry moves earlier
 //     (session.expiry_change, pushed as session.extend), or it ends at
 //     once (reason expired) when that bound has passed.
+//   - A shorter shift grace joins fewer shifts into one window (a break
+//     longer than the grace ends it: policy.ShiftWindow): a session whose
+//     window now ends earlier is shortened to its end, or ends (shift_end)
+//     if now lies in a break the window no longer spans.
 //
 // Loosening applies from the next login: added apps or roles, a longer
-// maximum, a dropped requirement, a changed shift grace (it only decides
-// how early a login may start), the privileged mark.
+// maximum, a dropped requirement, a longer shift grace (it lets a login
+// start earlier and joins more shifts), the privileged mark.
 
 // Policy is the login policy in force: its rules and the stored version
 // they came from. Rules are shared by every reader: never modify them.
@@ -232,6 +236,19 @@ func (e *Engine) UpdatePolicy(ctx context.Context, a Actor, base int64, rules po
 	return out, nil
 }
 
+// shiftGrace is the shift grace rules give (policy.Rules.ShiftGrace:
+// the default for zero, none for a negative one).
+func shiftGrace(r policy.Rules) time.Duration {
+	switch g := r.ShiftGrace; {
+	case g == 0:
+		return policy.DefaultShiftGrace
+	case g < 0:
+		return 0
+	default:
+		return g
+	}
+}
+
 func nonNilStrings(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -285,10 +302,14 @@ type redecision struct {
 // user.entitlements_removed record for the user; one whose other bounds
 // (role maximum, grant and certification ends, end date, the kiosk's
 // profile) now end earlier is shortened and its kiosk told, or ends
-// (expired) if that is past. Each session is decided on u as seen at its
-// kiosk's site (UserAt): a start or end sent as a calendar day is that
-// day in the site's time zone. devices caches the kiosks read. It returns
-// the sessions ended and shortened.
+// (expired) if that is past. When old and rules give different shift
+// graces, the shift window is decided again too, as it spans the breaks
+// no longer than the grace: a session whose window now ends earlier is
+// shortened to its end, or ends (shift_end) when now lies outside it.
+// Each session is decided on u as seen at its kiosk's site (UserAt): a
+// start or end sent as a calendar day is that day in the site's time
+// zone. devices caches the kiosks read. It returns the sessions ended and
+// shortened.
 func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor, u store.User, ss []store.Session, devices map[string]store.Device, old, rules policy.Rules, now time.Time, why redecision) (ended, shortened []string, err error) {
 	record := func(fields map[string]any) map[string]any {
 		fields["cause"] = why.cause
@@ -306,7 +327,8 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 		return nil, nil, err
 	}
 	var lostHere, whys, lostEnded []string
-	at := map[string]store.User{} // u as seen at each site (folded), for dates sent as days
+	var exts []store.ShiftExtension // u's, read when a changed grace needs them
+	at := map[string]store.User{}   // u as seen at each site (folded), for dates sent as days
 	for _, s := range ss {
 		d, ok := devices[s.DeviceID]
 		if !ok {
@@ -343,18 +365,32 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 		if err != nil {
 			return nil, nil, err
 		}
+		reason := ReasonExpired
+		if len(us.Shifts) > 0 && shiftGrace(old) != shiftGrace(rules) {
+			// The grace also decides which breaks a shift window spans
+			// (policy.ShiftWindow): a shorter one may end the window
+			// earlier, or put now in a break outside it.
+			if exts == nil {
+				if exts, err = tx.ListShiftExtensions(ctx, u.ID); err != nil {
+					return nil, nil, err
+				}
+			}
+			if end, ok := policy.ShiftWindow(us.Shifts, policy.ExtensionsAt(exts, d.Site), now, shiftGrace(rules)); !ok || end.Before(target) {
+				target, endsBy, reason = end, policy.EndsByShift, ReasonShiftEnd
+			}
+		}
 		switch {
 		case !target.Before(s.Expires):
 			continue
 		case !target.After(now):
-			if _, err := tx.EndSession(ctx, s.ID, ReasonExpired, now); err != nil {
+			if _, err := tx.EndSession(ctx, s.ID, reason, now); err != nil {
 				return nil, nil, err
 			}
-			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonExpired, Detail: why.revDetail, Created: now}); err != nil {
+			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: u.ID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: reason, Detail: why.revDetail, Created: now}); err != nil {
 				return nil, nil, err
 			}
 			if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + u.ID,
-				Detail: record(map[string]any{"session": s.ID, "device": s.DeviceID, "reason": ReasonExpired})}); err != nil {
+				Detail: record(map[string]any{"session": s.ID, "device": s.DeviceID, "reason": reason})}); err != nil {
 				return nil, nil, err
 			}
 			ended = append(ended, s.ID)
@@ -369,7 +405,7 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 			return nil, nil, err
 		}
 		if e.onExpiry != nil {
-			c.moved = append(c.moved, ExpiryChange{Session: moved, Reason: ReasonExpired})
+			c.moved = append(c.moved, ExpiryChange{Session: moved, Reason: reason})
 		}
 		shortened = append(shortened, s.ID)
 	}

@@ -519,14 +519,7 @@ func checkExtends(u store.User, site string, exts []store.ShiftExtension, now, u
 
 // grace is the shift grace the rules give.
 func (e *Engine) grace() time.Duration {
-	switch g := e.Rules().ShiftGrace; {
-	case g == 0:
-		return policy.DefaultShiftGrace
-	case g < 0:
-		return 0
-	default:
-		return g
-	}
+	return shiftGrace(e.Rules())
 }
 
 // reconcile brings the user's live sessions in line with its shifts and
