@@ -414,7 +414,8 @@ func (c *Client) handshake(ws *websocket.Conn, hello wire.Envelope, deadline tim
 			_ = ws.SetReadDeadline(time.Now().Add(wire.PongWait))
 			return env, w, nil
 		case wire.TypeError:
-			return env, w, fmt.Errorf("hub refused hello: %w", remoteError(wire.TypeHello, env))
+			// A *RemoteError says "hub refused hello" itself.
+			return env, w, remoteError(wire.TypeHello, env)
 		default:
 			return env, w, fmt.Errorf("hub answered hello with %s", env.Type)
 		}

@@ -55,6 +55,9 @@ type channel struct {
 	// issued is, by channel context, the certificate the last renewal
 	// over the channel issued (channelCert).
 	issued sync.Map
+	// kioskErrors paces the log lines of the error messages kiosks send
+	// unasked (kioskerrors.go).
+	kioskErrors kioskErrorLog
 }
 
 // ack is one acknowledged revocation push, recorded in batches.
@@ -245,7 +248,12 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		if err := env.Unmarshal(&reg); err != nil {
 			return wire.Envelope{}, &push.SafeError{Code: wire.ErrBadMessage, Message: "register needs a credential", Err: err}
 		}
-		cred, err := c.rp.FinishRegistration(ctx, deviceID, reg.Credential)
+		// The user's name comes from the transaction that stored the
+		// credential: once the badge is registered, the answer must not
+		// depend on another read of the store, whose failure (busy past
+		// its timeout) the kiosk would show as a refusal, and the worker
+		// would register the badge again.
+		_, u, err := c.rp.FinishRegistrationWithUser(ctx, deviceID, reg.Credential)
 		if err != nil {
 			// The kiosk gets a code saying what to do (agent/wire's
 			// registration refusals); the log has the whole reason. Any
@@ -257,10 +265,6 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 			}
 			c.s.cfg.Logger.Warn("credential registration refused", "device", deviceID, "code", code, "err", err)
 			return wire.Envelope{}, &push.SafeError{Code: code, Message: "registration refused: " + msg, Err: err}
-		}
-		u, err := c.s.st.GetUser(ctx, cred.UserID)
-		if err != nil {
-			return wire.Envelope{}, err
 		}
 		return wire.New(wire.TypeRegistered, "", "", wire.Registered{User: u.UserName})
 	case wire.TypeSessionEnd:
@@ -290,7 +294,18 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		_ = env.Unmarshal(&e)
 		e.Code, e.Message = store.Clip(e.Code, maxKioskErrorCode), store.Clip(e.Message, maxKioskErrorMessage)
 		if env.Re == "" {
-			c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message)
+			// Nothing but a log line, which a kiosk could ask for as fast
+			// as it can send: a few a minute per kiosk (kioskErrorLines).
+			turn := c.kioskErrors.take(deviceID, c.s.cfg.Now())
+			switch {
+			case turn.log && turn.dropped > 0:
+				c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message, "dropped_before", turn.dropped)
+			case turn.log:
+				c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message)
+			case !turn.mutedUntil.IsZero():
+				c.s.cfg.Logger.Warn("kiosk reports errors faster than the hub logs them: those it sends until the time given are not logged, and the first logged after says how many were dropped (dropped_before)",
+					"device", deviceID, "until", turn.mutedUntil.UTC(), "code", e.Code)
+			}
 			return wire.Envelope{}, nil
 		}
 		// An error answering a push (a session.revoke whose teardown failed,

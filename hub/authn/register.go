@@ -185,14 +185,25 @@ func (rp *RP) CancelRegistration(deviceID string, start wire.EnrollStart) {
 // user the registration's MayRegister refuses. The pending registration
 // is consumed whatever the outcome.
 func (rp *RP) FinishRegistration(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, error) {
-	c, err := rp.finishRegistration(ctx, deviceID, credentialJSON)
-	if err != nil {
-		return store.Credential{}, fmt.Errorf("finish registration on device %s: %w", deviceID, err)
-	}
-	return c, nil
+	c, _, err := rp.FinishRegistrationWithUser(ctx, deviceID, credentialJSON)
+	return c, err
 }
 
-func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, error) {
+// FinishRegistrationWithUser is FinishRegistration that also returns the
+// credential's user as the transaction that stored the credential read
+// it. The kiosk is answered with the user's name: read again after the
+// commit, a store busy past its timeout would make the answer an error
+// although the badge is registered, and the worker, told to try again,
+// would be refused as already registered.
+func (rp *RP) FinishRegistrationWithUser(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, store.User, error) {
+	c, u, err := rp.finishRegistration(ctx, deviceID, credentialJSON)
+	if err != nil {
+		return store.Credential{}, store.User{}, fmt.Errorf("finish registration on device %s: %w", deviceID, err)
+	}
+	return c, u, nil
+}
+
+func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentialJSON []byte) (store.Credential, store.User, error) {
 	now := rp.now()
 	rp.mu.Lock()
 	p := rp.regs[deviceID]
@@ -201,37 +212,37 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(credentialJSON)
 	switch {
 	case err != nil:
-		return store.Credential{}, verifyError("parse attestation", err)
+		return store.Credential{}, store.User{}, verifyError("parse attestation", err)
 	case p == nil:
-		return store.Credential{}, fmt.Errorf("%w: no registration pending", ErrChallenge)
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: no registration pending", ErrChallenge)
 	case !now.Before(p.expires):
-		return store.Credential{}, fmt.Errorf("%w: registration expired at %s", ErrChallenge, p.expires.UTC().Format(time.RFC3339Nano))
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: registration expired at %s", ErrChallenge, p.expires.UTC().Format(time.RFC3339Nano))
 	case strings.TrimRight(parsed.Response.CollectedClientData.Challenge, "=") != p.session.Challenge:
-		return store.Credential{}, fmt.Errorf("%w: attestation answers another challenge than the pending registration's", ErrChallenge)
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: attestation answers another challenge than the pending registration's", ErrChallenge)
 	}
 
 	u, err := rp.st.GetUser(ctx, p.userID)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Credential{}, fmt.Errorf("%w: user %s does not exist", ErrUserNotEligible, p.userID)
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: user %s does not exist", ErrUserNotEligible, p.userID)
 	}
 	if err != nil {
-		return store.Credential{}, err
+		return store.Credential{}, store.User{}, err
 	}
 	if u.State == store.UserDeleted || u.State == store.UserDisabled {
-		return store.Credential{}, fmt.Errorf("%w: user %s is %s", ErrUserNotEligible, u.ID, u.State)
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: user %s is %s", ErrUserNotEligible, u.ID, u.State)
 	}
 
 	wc, err := rp.wa.CreateCredential(&user{u: &u}, p.session, parsed)
 	if err != nil {
-		return store.Credential{}, verifyError("verify attestation", err)
+		return store.Credential{}, store.User{}, verifyError("verify attestation", err)
 	}
 	switch protocol.AttestationFormat(wc.AttestationFormat) {
 	case protocol.AttestationFormatNone, protocol.AttestationFormatPacked:
 	default:
-		return store.Credential{}, fmt.Errorf("%w: attestation format %q is not accepted (none or packed)", ErrInvalid, wc.AttestationFormat)
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: attestation format %q is not accepted (none or packed)", ErrInvalid, wc.AttestationFormat)
 	}
 	if err := checkPublicKey(wc.PublicKey); err != nil {
-		return store.Credential{}, fmt.Errorf("%w: credential %s: %w", ErrInvalid, b64(wc.ID), err)
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: credential %s: %w", ErrInvalid, b64(wc.ID), err)
 	}
 	if rk := wc.Extensions.RK; rk != nil && !*rk {
 		// Stored, it would be a credential no kiosk login (no allow list)
@@ -239,11 +250,11 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		// tap. A client that does not say (an older agent, a browser
 		// without credProps) is trusted to have honoured "required", as
 		// WebAuthn clients must.
-		return store.Credential{}, fmt.Errorf("%w: credential %s: the client reports credProps rk false", ErrNotDiscoverable, b64(wc.ID))
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: credential %s: the client reports credProps rk false", ErrNotDiscoverable, b64(wc.ID))
 	}
 	aaguid := wc.Authenticator.AAGUID
 	if len(p.allowed) > 0 && !slices.ContainsFunc(p.allowed, func(a []byte) bool { return bytes.Equal(a, aaguid) }) {
-		return store.Credential{}, fmt.Errorf("%w: AAGUID %s", ErrAAGUIDNotAllowed, aaguidString(aaguid))
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: AAGUID %s", ErrAAGUIDNotAllowed, aaguidString(aaguid))
 	}
 	var (
 		proof    *modelProof
@@ -251,7 +262,7 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 	)
 	if p.attest {
 		if proof, err = rp.verifyModel(&parsed.Response.AttestationObject, aaguid, now); err != nil {
-			return store.Credential{}, fmt.Errorf("%w: AAGUID %s: %w", ErrAttestationUntrusted, aaguidString(aaguid), err)
+			return store.Credential{}, store.User{}, fmt.Errorf("%w: AAGUID %s: %w", ErrAttestationUntrusted, aaguidString(aaguid), err)
 		}
 	} else if p.prove {
 		// No allow list here, so nothing is refused; but a kiosk whose
@@ -274,6 +285,7 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		// before one was set keep working, as documented).
 		ModelUnproven: p.prove && proof == nil,
 	}
+	var owner store.User // the user as the transaction that stores the credential reads it
 	err = rp.st.InTx(ctx, func(tx store.Ops) error {
 		// The kiosk may have been disabled during the ceremony: its
 		// channel stays open a moment after (for the revocations), and a
@@ -312,6 +324,7 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		if c, err = tx.CreateCredential(ctx, c); err != nil {
 			return err
 		}
+		owner = cur
 		_, err = rp.log.Append(ctx, tx, audit.Entry{
 			Actor:   "agent:" + deviceID,
 			Action:  ActionCredentialRegistered,
@@ -328,16 +341,16 @@ func (rp *RP) finishRegistration(ctx context.Context, deviceID string, credentia
 		old, gerr := rp.st.GetCredential(ctx, wc.ID)
 		switch {
 		case gerr == nil && old.UserID == u.ID:
-			return store.Credential{}, fmt.Errorf("%w: credential %s (%s): %w", ErrAlreadyRegistered, b64(wc.ID), old.State, err)
+			return store.Credential{}, store.User{}, fmt.Errorf("%w: credential %s (%s): %w", ErrAlreadyRegistered, b64(wc.ID), old.State, err)
 		case gerr == nil:
-			return store.Credential{}, fmt.Errorf("%w: credential %s is already registered to another user: %w", ErrInvalid, b64(wc.ID), err)
+			return store.Credential{}, store.User{}, fmt.Errorf("%w: credential %s is already registered to another user: %w", ErrInvalid, b64(wc.ID), err)
 		}
-		return store.Credential{}, fmt.Errorf("%w: credential %s is already registered (its owner could not be read: %v): %w", ErrInvalid, b64(wc.ID), gerr, err)
+		return store.Credential{}, store.User{}, fmt.Errorf("%w: credential %s is already registered (its owner could not be read: %v): %w", ErrInvalid, b64(wc.ID), gerr, err)
 	}
 	if err != nil {
-		return store.Credential{}, fmt.Errorf("store credential %s: %w", b64(wc.ID), err)
+		return store.Credential{}, store.User{}, fmt.Errorf("store credential %s: %w", b64(wc.ID), err)
 	}
-	return c, nil
+	return c, owner, nil
 }
 
 // MaxPublicKeyLength bounds a credential's public key (its COSE

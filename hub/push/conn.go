@@ -211,9 +211,17 @@ func (h *Hub) serve(ctx context.Context, deviceID string, accepted uint64, ws *w
 		c.cancel()
 		c.workers.Wait()
 		h.callLeaving(deviceID)
+		// Under h.mu, which register holds from its check to the swap:
+		// a newer connection of the device registers, and so has its
+		// Hello called, only once the handler has been told that this
+		// one ended. Told after that Hello, the handler would drop what
+		// it keeps for the device's channel (the hub's cached kiosk
+		// record) while the newer channel is open.
+		h.mu.Lock()
 		if h.unregister(c) {
 			h.callDisconnected(deviceID)
 		}
+		h.mu.Unlock()
 	}()
 
 	welcome, err := h.callHello(c.ctx, deviceID, hello)

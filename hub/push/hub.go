@@ -122,7 +122,9 @@ type Handler interface {
 	// channel: a connection whose hello is admitted after a newer one's
 	// (whether that one is still the device's channel or has ended
 	// since) is closed as replaced, and neither Hello nor Disconnected
-	// is called for it.
+	// is called for it. It is called under the lock a newer connection
+	// of the device takes to register (so before that connection's
+	// Hello): keep it short, and do not call ServeHTTP or Close from it.
 	Disconnected(deviceID string)
 }
 
