@@ -35,6 +35,11 @@ type cleanReport struct {
 	// a report of the success); toldAt is when (monoNow).
 	told   bool
 	toldAt time.Duration
+	// mayKnow: a failing report of the episode got no answer (it timed
+	// out, the channel dropped): the hub may have taken it, and then
+	// counts the kiosk as failing until it is told of the success, which
+	// it is owed as if told.
+	mayKnow bool
 	// resend: the channel came up since the last report: the state goes
 	// out again whatever the interval (a hub that restarted lost it).
 	resend  bool
@@ -89,7 +94,7 @@ func (a *Agent) reportCleanup() {
 			return
 		}
 		rep = wire.CleanupReport{Failing: true, Try: r.try, Since: r.since, Reason: r.reason, SessionID: r.session}
-	case r.told:
+	case r.told || r.mayKnow:
 		rep = wire.CleanupReport{Try: r.try, SessionID: r.session}
 	default:
 		r.resend = false
@@ -130,8 +135,13 @@ func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 		a.log.Warn("the hub did not record the start-up clean-up's report", "failing", rep.Failing, "try", rep.Try, "code", re.Code, "message", re.Message)
 	default:
 		a.log.Warn("the start-up clean-up's report did not reach the hub; sent again later", "failing", rep.Failing, "try", rep.Try, "err", err)
-		if r.resend {
-			a.reportCleanup() // a channel that came up meanwhile; once
+		if rep.Failing {
+			r.mayKnow = true
+		}
+		// Once: a channel that came up meanwhile, or the success that
+		// came while the failure was in flight.
+		if r.resend || rep.Failing && r.since.IsZero() {
+			a.reportCleanup()
 		}
 		return
 	}
@@ -140,7 +150,7 @@ func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 	} else {
 		// The clean-up is not tried again once a try succeeded: the
 		// episode is over for good.
-		r.told = false
+		r.told, r.mayKnow = false, false
 	}
 	a.reportCleanup() // what changed while it was in flight
 }

@@ -323,6 +323,7 @@ func (s *Server) disableDevice(ctx context.Context, a lifecycle.Actor, deviceID 
 	}
 	s.channel.devices.Delete(deviceID)
 	s.channel.rp.ForgetDevice(deviceID)
+	s.channel.cleanups.forget(deviceID)
 	s.cutOff(deviceID)
 	return nil
 }

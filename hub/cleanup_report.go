@@ -15,25 +15,33 @@ import (
 )
 
 // cleanupAuditInterval is the least time between two device.cleanup_failed
-// records of one kiosk's failing clean-up. Agents report the first failed
-// try at once and then one report per ten minutes (agent's
-// cleanupReportInterval), and the state again on every new channel: a
-// kiosk whose network comes and goes would otherwise write a record per
-// connection. The in-memory state (try, reason) is updated by every
-// report all the same.
+// records of one kiosk, whatever episode each report names. Agents report
+// the first failed try at once and then one report per ten minutes
+// (agent's cleanupReportInterval), and the state again on every new
+// channel: a kiosk whose network comes and goes would otherwise write a
+// record per connection, and one whose agent restarts in a loop (a new
+// since each run) or that is not what it claims (it makes up a since per
+// report) a record per message. A kiosk must not write the trail at will.
+// The in-memory state (since, try, reason) is updated by every report all
+// the same.
 const cleanupAuditInterval = 10 * time.Minute
 
 // cleanupFailures is, per kiosk, the start-up clean-up that its agent
 // reports failing (wire.CleanupReport): the kiosk is locked and signs
 // nobody in, and the last worker's programs or files may have survived
 // there. It lives in memory: an entry goes when the kiosk reports the
-// success, not when its channel drops (a kiosk that went away while it
-// failed has not been cleaned up), and a hub that restarts learns it
-// again from the kiosk's next hello (agents send the state again on
-// every new channel).
+// success or is disabled, not when its channel drops (a kiosk that went
+// away while it failed has not been cleaned up), and a hub that restarts
+// learns it again from the kiosk's next hello (agents send the state
+// again on every new channel).
 type cleanupFailures struct {
 	mu sync.Mutex
 	m  map[string]cleanupFailure // device ID → its failing clean-up
+	// audits are, per kiosk that has reported, the clean-up records it
+	// has in the trail: kept after the success (or the pace of the
+	// records would start again with each episode), one small entry per
+	// kiosk that ever reported since the hub started.
+	audits map[string]cleanupAudits
 }
 
 // cleanupFailure is one kiosk's failing clean-up, as last reported.
@@ -43,7 +51,15 @@ type cleanupFailure struct {
 	Reason    string    // its failure, cut short
 	SessionID string    // the leftover session it failed on, if known
 	Reported  time.Time // when the hub was first told, by its clock
-	audited   time.Time // the latest device.cleanup_failed record, zero before
+}
+
+// cleanupAudits is what one kiosk's clean-up reports have written.
+type cleanupAudits struct {
+	failed time.Time // the latest device.cleanup_failed record, zero before
+	// open: that record has no device.cleanup_done after it; a success
+	// is recorded only to close one (or once, for a kiosk the hub knows
+	// nothing of, as after a restart).
+	open bool
 }
 
 // count is how many kiosks report their clean-up failing.
@@ -65,8 +81,8 @@ func (f *cleanupFailures) console() map[string]console.KioskCleanup {
 }
 
 // failing records a failing report; audit says whether it is due a
-// device.cleanup_failed record: the first report of an episode (a new
-// Since: the agent restarted), or the first since cleanupAuditInterval.
+// device.cleanup_failed record: the kiosk's first, or the first since
+// cleanupAuditInterval, whichever episode it names.
 func (f *cleanupFailures) failing(deviceID string, r wire.CleanupReport, now time.Time) (audit bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -76,31 +92,55 @@ func (f *cleanupFailures) failing(deviceID string, r wire.CleanupReport, now tim
 	old, ok := f.m[deviceID]
 	c := cleanupFailure{Since: r.Since, Try: r.Try, Reason: r.Reason, SessionID: r.SessionID, Reported: now}
 	if ok && old.Since.Equal(r.Since) {
-		c.Reported, c.audited = old.Reported, old.audited
+		c.Reported = old.Reported
 	}
-	audit = c.audited.IsZero() || now.Sub(c.audited) >= cleanupAuditInterval || now.Before(c.audited)
 	f.m[deviceID] = c
-	return audit
+	last := f.audits[deviceID].failed
+	return last.IsZero() || now.Sub(last) >= cleanupAuditInterval || now.Before(last)
 }
 
-// noteAudited notes the device.cleanup_failed record written at now for the
-// episode that started at since.
-func (f *cleanupFailures) noteAudited(deviceID string, since, now time.Time) {
+// noteAudited notes the device.cleanup_failed record written at now.
+func (f *cleanupFailures) noteAudited(deviceID string, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if c, ok := f.m[deviceID]; ok && c.Since.Equal(since) {
-		c.audited = now
-		f.m[deviceID] = c
+	if f.audits == nil {
+		f.audits = make(map[string]cleanupAudits)
 	}
+	f.audits[deviceID] = cleanupAudits{failed: now, open: true}
 }
 
-// done forgets a kiosk's failing clean-up, and returns it.
-func (f *cleanupFailures) done(deviceID string) (cleanupFailure, bool) {
+// done forgets a kiosk's failing clean-up, and returns it; audit says
+// whether the success is due a device.cleanup_done record: it closes
+// one device.cleanup_failed, or the hub has recorded nothing of the
+// kiosk's clean-up (it restarted since it was told).
+func (f *cleanupFailures) done(deviceID string) (c cleanupFailure, ok, audit bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	c, ok := f.m[deviceID]
+	c, ok = f.m[deviceID]
 	delete(f.m, deviceID)
-	return c, ok
+	a, known := f.audits[deviceID]
+	return c, ok, !known || a.open
+}
+
+// noteDone notes the device.cleanup_done record written for the kiosk.
+func (f *cleanupFailures) noteDone(deviceID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.audits == nil {
+		f.audits = make(map[string]cleanupAudits)
+	}
+	a := f.audits[deviceID]
+	a.open = false
+	f.audits[deviceID] = a
+}
+
+// forget drops a kiosk's failing clean-up without a record: the kiosk was
+// disabled, and will never report the success (enrolled again, it is
+// another device), so it is counted and shown no more.
+func (f *cleanupFailures) forget(deviceID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.m, deviceID)
 }
 
 // cleanupReport records a kiosk's cleanup.report: its state in memory (the
@@ -119,7 +159,7 @@ func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.E
 	now := c.s.cfg.Now()
 	log := c.s.cfg.Logger
 	if !r.Failing {
-		was, ok := c.cleanups.done(deviceID)
+		was, ok, audit := c.cleanups.done(deviceID)
 		detail := map[string]any{"device": deviceID, "failed_tries": r.Try}
 		if ok {
 			detail["since"] = was.Since
@@ -131,14 +171,25 @@ func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.E
 			detail["session"] = r.SessionID
 		}
 		log.Info("kiosk cleaned up what an earlier run of its agent left: it takes taps again", "device", deviceID, "failed_tries", r.Try, "session", r.SessionID)
+		if !audit {
+			return wire.New(wire.TypeAck, "", "", nil)
+		}
 		if err := c.auditCleanup(ctx, deviceID, "device.cleanup_done", detail); err != nil {
 			return wire.Envelope{}, err
 		}
+		c.cleanups.noteDone(deviceID)
 		return wire.New(wire.TypeAck, "", "", nil)
+	}
+	// A disabled kiosk is forgotten (disableDevice), but its channel is
+	// let go only once it has acknowledged its revocations (cutOff): a
+	// report meanwhile must not count it again, for good, as it will
+	// never report the success.
+	if d, err := c.device(ctx, deviceID); err == nil && d.State != store.DeviceActive {
+		return wire.Envelope{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
 	}
 	audit := c.cleanups.failing(deviceID, r, now)
 	if !audit {
-		log.Warn("kiosk's start-up clean-up still fails: it stays locked", "device", deviceID, "try", r.Try, "since", r.Since, "session", r.SessionID, "reason", r.Reason)
+		log.Warn("kiosk's start-up clean-up fails: it stays locked (recorded in the audit trail at most once every 10 min)", "device", deviceID, "try", r.Try, "since", r.Since, "session", r.SessionID, "reason", r.Reason)
 		return wire.New(wire.TypeAck, "", "", nil)
 	}
 	log.Error("kiosk's start-up clean-up fails: it stays locked and signs nobody in, and the last worker's programs or files may have survived there",
@@ -150,7 +201,7 @@ func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.E
 	if err := c.auditCleanup(ctx, deviceID, "device.cleanup_failed", detail); err != nil {
 		return wire.Envelope{}, err
 	}
-	c.cleanups.noteAudited(deviceID, r.Since, now)
+	c.cleanups.noteAudited(deviceID, now)
 	return wire.New(wire.TypeAck, "", "", nil)
 }
 
