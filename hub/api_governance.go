@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -78,7 +79,21 @@ func (s *Server) apiListReviews(w http.ResponseWriter, r *http.Request, _ lifecy
 }
 
 // apiStartReview starts a campaign: {"name", "due", "scope": {...}}.
+// With an Idempotency-Key header (as POST /grants takes it), the same
+// request sent again by the same caller starts no second campaign: it is
+// answered 201 with the campaign the first started, marked
+// Idempotent-Replayed; the key with another campaign is 422.
 func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
+	var key *governance.CampaignKey
+	if vs := r.Header.Values(idempotencyKeyHeader); len(vs) > 0 {
+		if len(vs) > 1 {
+			return errors.Join(errBadRequest, errors.New("send one "+idempotencyKeyHeader+" header, not several"))
+		}
+		if err := checkIdempotencyKey(vs[0]); err != nil {
+			return err
+		}
+		key = &governance.CampaignKey{Caller: grantKeyCaller(a), Key: vs[0]}
+	}
 	b, ok := readBody(w, r)
 	if !ok {
 		return nil
@@ -87,9 +102,24 @@ func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, a lifecy
 	if err != nil {
 		return err
 	}
-	c, err := s.gov.StartCampaign(r.Context(), a, req)
+	var (
+		c        governance.CampaignPage
+		replayed bool
+	)
+	if key == nil {
+		c, err = s.gov.StartCampaign(r.Context(), a, req)
+	} else {
+		c, replayed, err = s.gov.StartCampaignOnce(r.Context(), a, req, *key)
+	}
+	if errors.Is(err, governance.ErrCampaignKeyReused) {
+		writeAPIJSON(w, http.StatusUnprocessableEntity, apiError{userMessage(err)})
+		return nil
+	}
 	if err != nil {
 		return err
+	}
+	if replayed {
+		w.Header().Set(replayedHeader, "true")
 	}
 	// The first page of its items, as GET answers it (StartCampaign reads
 	// only that page): a campaign over a large site has tens of thousands.
@@ -118,6 +148,10 @@ func (s *Server) apiGetReview(w http.ResponseWriter, r *http.Request, _ lifecycl
 		return err
 	}
 	c, err := s.gov.CampaignItems(r.Context(), r.PathValue("id"), p)
+	if errors.Is(err, store.ErrNotFound) {
+		// The store's error repeats the ID whole (clipID).
+		return errors.Join(store.ErrNotFound, fmt.Errorf("no campaign %q (GET /api/v1/reviews lists them)", clipID(r.PathValue("id"))))
+	}
 	if err != nil {
 		return err
 	}
@@ -135,12 +169,17 @@ func (s *Server) apiDecide(w http.ResponseWriter, r *http.Request, a lifecycle.A
 	if err != nil {
 		return err
 	}
+	// The IDs from the path are repeated cut (clipID): the store's
+	// error would repeat them whole.
 	it, err := s.st.GetReviewItem(r.Context(), r.PathValue("item"))
+	if errors.Is(err, store.ErrNotFound) {
+		return errors.Join(store.ErrNotFound, fmt.Errorf("no review item %q (GET /api/v1/reviews/ID lists a campaign's items)", clipID(r.PathValue("item"))))
+	}
 	if err != nil {
 		return err
 	}
 	if it.CampaignID != r.PathValue("id") {
-		return errors.Join(store.ErrNotFound, errors.New("campaign "+r.PathValue("id")+" has no item "+it.ID))
+		return errors.Join(store.ErrNotFound, fmt.Errorf("campaign %q has no item %s", clipID(r.PathValue("id")), it.ID))
 	}
 	// A console admin calling with its session is a person and must not
 	// decide its own access, nor with a token it made on the console
@@ -186,6 +225,12 @@ func (s *Server) apiRemediate(w http.ResponseWriter, r *http.Request, a lifecycl
 	dormant, err := governance.ParseDormantDays(r.URL.Query().Get("dormant_days"))
 	if err != nil {
 		return err
+	}
+	// A finding's ID is its rule and 16 hex digits: one longer than any
+	// is no finding's, and governance's 404 would repeat it whole, after
+	// computing every finding to look for it.
+	if id := r.PathValue("id"); len(id) > maxGrantID {
+		return errors.Join(store.ErrNotFound, fmt.Errorf("no current finding %q (GET /api/v1/findings lists them)", clipID(id)))
 	}
 	out, err := s.gov.Remediate(r.Context(), a, r.PathValue("id"), governance.FindingsOptions{DormantAfter: dormant})
 	if err != nil {

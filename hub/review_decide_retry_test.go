@@ -140,9 +140,14 @@ func TestDecideRetryIsIdempotent(t *testing.T) {
 		t.Errorf("review.decide records after two concurrent revokes: %d, want %d", n, decides+2)
 	}
 
-	// A comment is still a note added each time, not a decision.
+	// A comment is a note, not a decision; the same comment sent again
+	// right after by the same reviewer (a retry) adds no second note,
+	// another one does (governance's TestCommentRepeat).
 	wantAPI(t, h.API(t, "POST", path("Picker"), `{"decision":"comment","comment":"checked"}`), http.StatusOK)
-	if c := wantAPI(t, h.API(t, "POST", path("Picker"), `{"decision":"comment","comment":"checked"}`), http.StatusOK); c["comment"] != "checked\nchecked" {
+	if c := wantAPI(t, h.API(t, "POST", path("Picker"), `{"decision":"comment","comment":"checked"}`), http.StatusOK); c["comment"] != "checked" {
+		t.Errorf("notes after a comment sent twice = %q", c["comment"])
+	}
+	if c := wantAPI(t, h.API(t, "POST", path("Picker"), `{"decision":"comment","comment":"checked again"}`), http.StatusOK); c["comment"] != "checked\nchecked again" {
 		t.Errorf("notes after two comments = %q", c["comment"])
 	}
 }

@@ -72,6 +72,7 @@ type Governance interface {
 	Campaigns(ctx context.Context) (governance.Overview, error)
 	CampaignItems(ctx context.Context, id string, p governance.ItemPage) (governance.CampaignPage, error)
 	StartCampaign(ctx context.Context, a lifecycle.Actor, req governance.CampaignRequest) (governance.CampaignPage, error)
+	StartCampaignOnce(ctx context.Context, a lifecycle.Actor, req governance.CampaignRequest, k governance.CampaignKey) (_ governance.CampaignPage, replayed bool, _ error)
 	RunDueAs(ctx context.Context, a lifecycle.Actor) (governance.Started, error)
 	Decide(ctx context.Context, d governance.Decider, itemID, decision, comment string) (governance.ItemView, error)
 	Findings(ctx context.Context, opt governance.FindingsOptions) ([]governance.Finding, error)

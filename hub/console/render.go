@@ -61,6 +61,7 @@ var okMessages = map[string]string{
 	"grant-unchanged":       "The grant was over or revoked already; nothing was changed.",
 	"shift-extended":        "The shift was extended; the worker's live sessions now end later and their kiosks have been told.",
 	"campaign-started":      "The access review started; its items are assigned to their reviewers.",
+	"campaign-repeated":     "The access review started: the form was sent more than once, and one campaign was started.",
 	"reviews-run":           "The due default campaigns were started (those of this period that had not been) and overdue items escalated.",
 	"review-kept":           "Kept: the decision is recorded.",
 	"review-revoked":        "Revoked: the access was removed; sessions that depended on it ended and their kiosks have been told.",

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,6 +73,9 @@ type reviewsData struct {
 	Pending                   int
 	Sites, Roles              []string
 	DueDefault                string // the due date the form suggests
+	// CampaignKey is the campaign form's key (campaignFormKey), new on
+	// every load of the page: the form sent twice starts one campaign.
+	CampaignKey string
 }
 
 // reviewsPage lists the campaigns with their completion, the reviewers'
@@ -96,6 +100,10 @@ func (c *Console) reviewsPage(w http.ResponseWriter, r *http.Request, v *viewer)
 		d.Pending += cv.Progress.Pending
 	}
 	if v.admin() { // the form to start a campaign; an auditor gets none
+		// The grant form's kind of key (newGrantFormKey): 128 random bits.
+		if d.CampaignKey, err = newGrantFormKey(); err != nil {
+			return err
+		}
 		if d.Sites, err = c.visibleSites(ctx, v); err != nil {
 			return err
 		}
@@ -114,7 +122,11 @@ func (c *Console) reviewStart(w http.ResponseWriter, r *http.Request, v *viewer)
 	if err != nil {
 		return err
 	}
-	f, err := fields(r, "name", "due", "privileged", "external")
+	f, err := fields(r, "name", "due", "privileged", "external", "once")
+	if err != nil {
+		return err
+	}
+	key, err := campaignFormKey(v, f[4])
 	if err != nil {
 		return err
 	}
@@ -128,12 +140,50 @@ func (c *Console) reviewStart(w http.ResponseWriter, r *http.Request, v *viewer)
 	if req.Scope.Roles, err = formList(r, "roles"); err != nil {
 		return err
 	}
-	cv, err := g.StartCampaign(r.Context(), v.actor(), req)
+	if key == nil {
+		cv, err := g.StartCampaign(r.Context(), v.actor(), req)
+		if err != nil {
+			return err
+		}
+		return done(w, r, "/console/reviews/"+cv.ID, "campaign-started")
+	}
+	cv, replayed, err := g.StartCampaignOnce(r.Context(), v.actor(), req, *key)
+	if errors.Is(err, governance.ErrCampaignKeyReused) {
+		return errCampaignFormReused
+	}
 	if err != nil {
 		return err
 	}
+	if replayed {
+		return done(w, r, "/console/reviews/"+cv.ID, "campaign-repeated")
+	}
 	return done(w, r, "/console/reviews/"+cv.ID, "campaign-started")
 }
+
+// campaignFormKey reads the optional key of a campaign form (the page's
+// "once" field, reviewsData.CampaignKey) as the key of the campaign it
+// starts (governance.StartCampaignOnce): the same form sent again by the
+// same account (a double click, the form sent again when its answer did
+// not arrive, two requests racing) gets the campaign the first started
+// instead of a second one, which would list every reviewer's items
+// twice. Without the field (a script, an older page) every request
+// starts a campaign of its own.
+func campaignFormKey(v *viewer, key string) (*governance.CampaignKey, error) {
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return nil, badRequest("the form's key is not one this console made: reload the page and try again")
+	}
+	return &governance.CampaignKey{Caller: v.actor().Name, Key: key}, nil
+}
+
+// errCampaignFormReused refuses a campaign form whose key started a
+// campaign already with other values: a page sent again after it was
+// changed (one restored by the browser's Back button, say). A new page
+// has a new key.
+var errCampaignFormReused = &statusError{http.StatusConflict,
+	"this campaign form was sent before with other values, and started that campaign: reload the page to start another campaign"}
 
 // formList reads a repeated form field (checkboxes), leaving out empty
 // values; governance checks names and counts.

@@ -111,6 +111,42 @@ func userDirectory(ctx context.Context, ops store.Ops, id string) (*directory, e
 	return d, nil
 }
 
+// readManagerRef reads into d the users that a manager reference ref may
+// name (see manager), as loadDirectory would hold them: the user of that
+// ID, every user of that externalId, and the user of that userName (of
+// several spelled alike under FoldName, the last in the list's order, as
+// loadDirectory's byUserName keeps), none of them deleted. It is a few
+// point reads, small enough for a write transaction.
+func (d *directory) readManagerRef(ctx context.Context, ref string) error {
+	if _, ok := d.byID[ref]; !ok {
+		u, err := d.ops.GetUser(ctx, ref)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			return err
+		case u.State != store.UserDeleted:
+			d.byID[u.ID] = u
+		}
+	}
+	if _, ok := d.byExternalID[ref]; !ok {
+		us, _, err := d.ops.ListUsers(ctx, store.UserQuery{ExternalID: ref})
+		if err != nil {
+			return err
+		}
+		d.byExternalID[ref] = us
+	}
+	if _, ok := d.byUserName[store.FoldName(ref)]; !ok {
+		us, _, err := d.ops.ListUsers(ctx, store.UserQuery{UserName: ref})
+		if err != nil {
+			return err
+		}
+		if len(us) > 0 {
+			d.byUserName[store.FoldName(ref)] = us[len(us)-1]
+		}
+	}
+	return nil
+}
+
 // grantsOf returns the user's grants, read once.
 func (d *directory) grantsOf(ctx context.Context, userID string) ([]store.Grant, error) {
 	if gs, ok := d.grants[userID]; ok {

@@ -2,6 +2,7 @@ package governance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -166,15 +167,96 @@ func (s *Service) StartCampaign(ctx context.Context, a lifecycle.Actor, req Camp
 	if err := s.checkScopeNames(ctx, req.Scope); err != nil {
 		return CampaignPage{}, err
 	}
-	c, err := s.startCampaign(ctx, a, req, "", now)
+	c, err := s.startCampaign(ctx, a, req, "", "", now)
 	if err != nil {
 		return CampaignPage{}, err
 	}
 	return s.CampaignItems(ctx, c.ID, FirstPage())
 }
 
-func (s *Service) startCampaign(ctx context.Context, a lifecycle.Actor, req CampaignRequest, key string, now time.Time) (store.Campaign, error) {
-	c := store.Campaign{ID: uuid.NewString(), Name: req.Name, Scope: req.Scope, DefaultKey: key, Due: req.Due, Created: now, CreatedBy: a.Name}
+// CampaignKey names one request to start a campaign, for
+// StartCampaignOnce: who sent it (an API token, a console account: the
+// same key of two callers is two keys) and the key it came with (an
+// Idempotency-Key header, the key of one load of the console's form).
+type CampaignKey struct {
+	Caller, Key string
+}
+
+// ErrCampaignKeyReused refuses a request to start a campaign whose key its
+// caller sent before with another campaign (HTTP 422 on the API, 409 on
+// the console): a retry sends the same request, and neither campaign
+// would be the right answer.
+var ErrCampaignKeyReused = errors.New("campaign request key reused with another campaign")
+
+// campaignID is the ID of the campaign request k starts: derived from k,
+// so that the store, which refuses a second campaign of one ID, starts
+// one campaign however often k is sent, two racing requests included,
+// with no table of keys to keep.
+func (k CampaignKey) campaignID() string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("urn:shiftgate:campaign-request:"+k.Caller+"\n"+k.Key)).String()
+}
+
+// StartCampaignOnce is StartCampaign for the request k names: the same
+// request sent again by the same caller with the same key (a form sent
+// twice by a double click, a retry whose answer was lost, two racing)
+// starts no second campaign, with its items listed twice to every
+// reviewer: it returns the campaign the first started, as it is now,
+// with replayed true, and records nothing. The key with another
+// campaign's name, due date or scope is ErrCampaignKeyReused. The key is
+// looked up before the request is checked: a retry gets its campaign
+// back even when the request would be refused now (its due date has
+// passed).
+func (s *Service) StartCampaignOnce(ctx context.Context, a lifecycle.Actor, req CampaignRequest, k CampaignKey) (_ CampaignPage, replayed bool, _ error) {
+	id := k.campaignID()
+	if c, err := s.campaignOf(ctx, k, id, req); !errors.Is(err, store.ErrNotFound) {
+		return c, err == nil, err
+	}
+	now := s.now()
+	if err := req.normalize(now); err != nil {
+		return CampaignPage{}, false, err
+	}
+	if err := s.checkScopeNames(ctx, req.Scope); err != nil {
+		return CampaignPage{}, false, err
+	}
+	c, err := s.startCampaign(ctx, a, req, id, "", now)
+	if errors.Is(err, store.ErrConflict) {
+		// Another request of the key started it meanwhile.
+		p, err := s.campaignOf(ctx, k, id, req)
+		return p, err == nil, err
+	}
+	if err != nil {
+		return CampaignPage{}, false, err
+	}
+	p, err := s.CampaignItems(ctx, c.ID, FirstPage())
+	return p, false, err
+}
+
+// campaignOf returns the first page of campaign id, which request k
+// started before (store.ErrNotFound if it did not), if req is the request
+// that started it: ErrCampaignKeyReused if not.
+func (s *Service) campaignOf(ctx context.Context, k CampaignKey, id string, req CampaignRequest) (CampaignPage, error) {
+	c, err := s.cfg.Store.GetCampaign(ctx, id)
+	if err != nil {
+		return CampaignPage{}, err
+	}
+	// Checked as it was when the campaign started: its due date may
+	// have passed since.
+	if err := req.normalize(c.Created); err != nil || req.Name != c.Name || !req.Due.Equal(c.Due) ||
+		!slices.Equal(req.Scope.Sites, c.Scope.Sites) || !slices.Equal(req.Scope.Roles, c.Scope.Roles) ||
+		req.Scope.Privileged != c.Scope.Privileged || req.Scope.External != c.Scope.External {
+		return CampaignPage{}, fmt.Errorf("%w: key %q was sent at %s with another campaign, and started campaign %s (%s): a retry sends the same request; send a new request with a new key",
+			ErrCampaignKeyReused, k.Key, c.Created.UTC().Format(time.RFC3339), c.ID, c.Name)
+	}
+	return s.CampaignItems(ctx, c.ID, FirstPage())
+}
+
+// startCampaign starts the campaign req asks for at now, of ID id (""
+// for a new one) and default period key (DefaultKey; "" for none).
+func (s *Service) startCampaign(ctx context.Context, a lifecycle.Actor, req CampaignRequest, id, key string, now time.Time) (store.Campaign, error) {
+	if id == "" {
+		id = uuid.NewString()
+	}
+	c := store.Campaign{ID: id, Name: req.Name, Scope: req.Scope, DefaultKey: key, Due: req.Due, Created: now, CreatedBy: a.Name}
 	err := s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
 		tx := t.Ops()
 		d, err := loadDirectory(ctx, tx)
@@ -302,7 +384,7 @@ func (s *Service) StartDefaultCampaigns(ctx context.Context, a lifecycle.Actor) 
 			continue
 		}
 		req := CampaignRequest{Name: key, Scope: dc.scope, Due: now.Add(dc.window)}
-		c, err := s.startCampaign(ctx, a, req, key, now)
+		c, err := s.startCampaign(ctx, a, req, "", key, now)
 		if errors.Is(err, store.ErrConflict) {
 			continue // started before
 		}
@@ -338,35 +420,83 @@ func (s *Service) RunDueAs(ctx context.Context, a lifecycle.Actor) (Started, err
 	return out, err
 }
 
+// escalateBatch is how many overdue items one write transaction of
+// Escalate escalates. A campaign left to run over escalates every item
+// of it at once, tens of thousands of them: escalated in one
+// transaction, with the whole directory read inside it, they held the
+// hub's writer for over a second, and every kiosk login and teardown
+// ack waited for it.
+const escalateBatch = 200
+
 // Escalate hands every pending item of a campaign past its due date, not
 // escalated before, to its reviewer's own manager, or to the hub admins
 // when the reviewer has none (or was the admins already). Each escalation
 // is recorded (review.escalate) and shows on the item. An item is
 // escalated once.
+//
+// The overdue items are read escalateBatch at a time, outside any write
+// transaction, and each batch is escalated in a transaction of its own
+// that reads only the reviewers of its items and their managers (see
+// escalation), not the whole directory; the item itself is checked
+// again inside it (still pending, not escalated since). A batch that
+// fails ends the pass with its error and the number escalated by the
+// batches before it, which stay escalated: the next pass picks up the
+// rest, as an item once escalated is no longer overdue.
 func (s *Service) Escalate(ctx context.Context, a lifecycle.Actor) (int, error) {
 	now := s.now()
-	overdue, err := s.cfg.Store.ListReviewItems(ctx, store.ReviewItemQuery{OverdueAt: now})
-	if err != nil || len(overdue) == 0 {
-		return 0, err
-	}
 	n := 0
-	err = s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
+	q := store.ReviewItemQuery{OverdueAt: now, Limit: escalateBatch}
+	for {
+		overdue, err := s.cfg.Store.ListReviewItems(ctx, q)
+		if err != nil {
+			return n, fmt.Errorf("escalate overdue reviews: %w", err)
+		}
+		if len(overdue) == 0 {
+			break
+		}
+		done, err := s.escalate(ctx, a, overdue, now)
+		n += done
+		if err != nil {
+			return n, fmt.Errorf("escalate overdue reviews: %w", err)
+		}
+		if len(overdue) < escalateBatch {
+			break
+		}
+		// On from the last item read, in the list's order: the items
+		// escalated drop out of the list, but one skipped (decided
+		// meanwhile) would be read again from an offset.
+		last := overdue[len(overdue)-1]
+		q.AfterCreated, q.AfterID = last.Created, last.ID
+	}
+	if n > 0 {
+		s.cfg.Logger.Info("overdue review items escalated", "count", n)
+	}
+	return n, nil
+}
+
+// escalate escalates the overdue items of one batch in one transaction
+// and returns how many it escalated.
+func (s *Service) escalate(ctx context.Context, a lifecycle.Actor, overdue []store.ReviewItem, now time.Time) (int, error) {
+	n := 0
+	err := s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
 		n = 0
 		tx := t.Ops()
-		d, err := loadDirectory(ctx, tx)
-		if err != nil {
-			return err
-		}
+		e := escalation{ops: tx, reviewers: map[string]escalationReviewer{}}
 		var entries []audit.Entry
 		for _, it := range overdue {
-			to, kind := "", ReviewerAdmins
-			if r, ok := d.byID[it.ReviewerID]; ok && it.ReviewerID != "" {
-				if m, ok := d.manager(r); ok && m.ID != it.UserID {
-					to, kind = m.ID, ReviewerEscalated
-				}
+			r, err := e.reviewer(ctx, it.ReviewerID)
+			if err != nil {
+				return err
+			}
+			to, kind, toName := "", ReviewerAdmins, reviewerAdmins
+			if r.hasManager && r.manager.ID != it.UserID {
+				to, kind, toName = r.manager.ID, ReviewerEscalated, r.manager.UserName
 			}
 			up, err := tx.UpdateReviewItem(ctx, it.ID, func(old store.ReviewItem) (store.ReviewItem, error) {
-				if old.Decision != store.ReviewPending || !old.Escalated.IsZero() {
+				// Decided, or escalated, since the list was read; or
+				// handed to another reviewer than the one whose
+				// manager was read.
+				if old.Decision != store.ReviewPending || !old.Escalated.IsZero() || old.ReviewerID != it.ReviewerID {
 					return old, errSkip
 				}
 				old.EscalatedFrom, old.Escalated = old.ReviewerID, now
@@ -382,17 +512,65 @@ func (s *Service) Escalate(ctx context.Context, a lifecycle.Actor) (int, error) 
 			n++
 			entries = append(entries, audit.Entry{Actor: a.Name, System: a.System, Action: actionReviewEscalate, Subject: "user:" + up.UserID,
 				Detail: map[string]any{"campaign": up.CampaignID, "item": up.ID, "kind": up.Kind, "entitlement": up.Entitlement,
-					"from": d.userName(up.EscalatedFrom), "to": d.userName(up.ReviewerID)}})
+					"from": r.name, "to": toName}})
 		}
 		return t.Audit(ctx, entries...)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("escalate overdue reviews: %w", err)
-	}
-	if n > 0 {
-		s.cfg.Logger.Info("overdue review items escalated", "count", n)
+		return 0, err
 	}
 	return n, nil
+}
+
+// escalation is what one transaction of Escalate reads of the directory:
+// each reviewer of its items and that reviewer's manager, read once, by
+// ID, externalId and userName, as loadDirectory's directory resolves them
+// (directory.manager), but without reading every user and group.
+type escalation struct {
+	ops       store.Ops
+	reviewers map[string]escalationReviewer // by reviewer ID
+}
+
+// escalationReviewer is a reviewer as Escalate reads it: how the audit
+// record names it, and its manager, if it has one.
+type escalationReviewer struct {
+	name       string // its userName; its ID when deleted or unknown; "admins" for ""
+	manager    store.User
+	hasManager bool
+}
+
+// reviewer reads the reviewer id (read once per transaction).
+func (e *escalation) reviewer(ctx context.Context, id string) (escalationReviewer, error) {
+	if r, ok := e.reviewers[id]; ok {
+		return r, nil
+	}
+	r := escalationReviewer{name: id}
+	if id == "" {
+		r.name = reviewerAdmins
+		e.reviewers[id] = r
+		return r, nil
+	}
+	// The manager is resolved over the users that are not deleted, as in
+	// a directory loadDirectory read: the reviewer, and the users its
+	// manager reference may name.
+	d, err := usersOnly(ctx, e.ops, id)
+	if err != nil {
+		return r, err
+	}
+	u, ok := d.byID[id]
+	if !ok {
+		e.reviewers[id] = r
+		return r, nil
+	}
+	r.name = u.UserName
+	if ref := lifecycle.EnterpriseOf(u.Document).Manager; ref != "" {
+		if err := d.readManagerRef(ctx, ref); err != nil {
+			return r, err
+		}
+		r.manager, r.hasManager = d.manager(u)
+	}
+	e.reviewers[id] = r
+	return r, nil
 }
 
 var errSkip = errors.New("skip")
@@ -433,9 +611,11 @@ type Decider struct {
 // decided again (ErrConflict, saying how, by whom and when it was), only
 // commented; but the same decision again by the actor who made it (a
 // retry after a lost answer) returns the item as recorded, with no second
-// audit record and no second revocation (see repeats). A comment, with a
-// decision or alone, is added to the item's notes on a line of its own:
-// it never replaces the reason given with the decision.
+// audit record and no second revocation (see repeats); so does the same
+// comment again by the actor who added it, within commentRepeatWindow
+// and with no other change of the item since (see commentRepeats). A
+// comment, with a decision or alone, is added to the item's notes on a
+// line of its own: it never replaces the reason given with the decision.
 //
 // Nobody decides on their own access: an item about d.UserID is refused
 // with ErrForbidden, comments included (they would stand in the record
@@ -513,6 +693,21 @@ func (s *Service) Decide(ctx context.Context, d Decider, itemID, decision, comme
 				return nil
 			} else if err != nil {
 				return err
+			}
+		}
+		if decision == DecisionComment {
+			// A retry of a comment whose answer was lost, or a form
+			// sent twice: answer the item as it is, and add and
+			// record nothing more. Read in this transaction, so that
+			// of two racing, the second sees the first's note and
+			// record even before they are committed.
+			again, err := commentRepeats(ctx, tx, it, a, comment, now)
+			if err != nil {
+				return err
+			}
+			if again {
+				out = it
+				return nil
 			}
 		}
 		if decision != DecisionComment && it.Decision != store.ReviewPending {
@@ -643,6 +838,48 @@ func repeats(it store.ReviewItem, a lifecycle.Actor, decision, comment string) b
 	n := it.Comment
 	return comment == "" || n == comment || strings.HasPrefix(n, comment+"\n") || strings.HasSuffix(n, "\n"+comment) ||
 		strings.Contains(n, "\n"+comment+"\n")
+}
+
+// commentRepeatWindow is how long after a comment the same comment by
+// the same actor on the same item is taken for a repeat of it: a retry of
+// a request whose answer was lost, or a form sent twice, comes within
+// seconds or minutes. Later, the same note again is a reviewer's own
+// choice, and is added and recorded.
+const commentRepeatWindow = 10 * time.Minute
+
+// commentRepeats reports whether a's comment on it repeats the comment
+// that added its last note: the notes end with comment, on a line of its
+// own, and the newest audit record about the item, within
+// commentRepeatWindow of now, is that comment's review.comment, by a.
+// Every change of the notes is audited in the transaction that makes it,
+// so that record is the one that added the last note; a decision, an
+// escalation or another actor's comment since makes the comment a note
+// of its own again. Unlike keep and revoke, a comment is no state a
+// repeat can be compared with, and repeating one is a legitimate (if
+// rare) thing to do: hence the actor and the window, read from the audit
+// trail. The audit is read only when the notes end with comment, which
+// a new comment seldom does.
+func commentRepeats(ctx context.Context, tx store.Ops, it store.ReviewItem, a lifecycle.Actor, comment string, now time.Time) (bool, error) {
+	if it.Comment != comment && !strings.HasSuffix(it.Comment, "\n"+comment) {
+		return false, nil
+	}
+	rs, err := tx.SearchAudit(ctx, store.AuditSearch{Subjects: []string{"user:" + it.UserID}, Mentions: []string{it.ID},
+		From: now.Add(-commentRepeatWindow), Limit: 1})
+	if err != nil || len(rs) == 0 {
+		return false, err
+	}
+	r := rs[0]
+	if r.Action != actionReviewComment || r.Actor != a.Name || r.System != a.System {
+		return false, nil
+	}
+	var d struct {
+		Item    string `json:"item"`
+		Comment string `json:"comment"`
+	}
+	if err := json.Unmarshal(r.Detail, &d); err != nil {
+		return false, nil // not a record this package wrote: no repeat
+	}
+	return d.Item == it.ID && d.Comment == comment, nil
 }
 
 // keepable refuses a keep of an item whose user is disabled or deleted,

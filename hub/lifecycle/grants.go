@@ -45,10 +45,11 @@ func invalid(format string, args ...any) error {
 // Role, Site, End and Reason; a zero Start, or one that has passed, means
 // now (a grant gives no access before it is made, and its record says
 // when its access began), an empty Approver means the actor. The user
-// must exist and not be deleted or disabled, the site must exist, and the
-// grant must end after it starts, in the future, and within
-// MaxGrantLength of its start. The grant is audited with its reason and
-// approver.
+// must exist and not be deleted or disabled, the site must exist, the
+// login policy in force must let the role count at the site
+// (roleCountsAt), and the grant must end after it starts, in the future,
+// and within MaxGrantLength of its start. The grant is audited with its
+// reason and approver.
 func (e *Engine) GrantAccess(ctx context.Context, a Actor, g store.Grant) (store.Grant, error) {
 	return e.GrantAccessBy(ctx, a, "", g)
 }
@@ -182,6 +183,12 @@ func (e *Engine) grantAccess(ctx context.Context, a Actor, self Self, may MayGra
 			return err
 		}
 		g.Site = site
+		// The rules in force as the grant is made, checked here rather
+		// than by each caller, so that the API and the console's grant
+		// form both refuse a grant that could never be used.
+		if err := roleCountsAt(e.Rules(), g.Role, g.Site); err != nil {
+			return err
+		}
 		// Assigned on success only, for the same reason: a failed
 		// CreateGrant returns a blank grant, which would make the error
 		// read "grant  at : ...".
@@ -228,6 +235,25 @@ func knownSite(ctx context.Context, tx store.Ops, site string) (string, error) {
 		return ds[0].Site, nil
 	}
 	return "", invalid("no site %q: no kiosk is enrolled there", site)
+}
+
+// roleCountsAt refuses (ErrInvalid) a grant of role at site that the
+// login policy rules let count nowhere there: the role's rule names only
+// other sites, or the role has no rule and the rule for other roles gives
+// no apps. The worker would be refused at the kiosk (not_allowed_here) for
+// as long as the grant runs, after the grant was made; like a grant at a
+// site the hub does not know (knownSite), the approver must hear it now.
+// What depends on the user (employment type, a certification) is left to
+// the login.
+func roleCountsAt(rules policy.Rules, role, site string) error {
+	rule := rules.Rule(role)
+	switch {
+	case len(rule.Apps) == 0:
+		return invalid("role %q gives no apps: the login policy has no rule for it, and the rule for other roles gives none, so a grant of it could never be used; grant a role the policy lists, or add a rule for it first", role)
+	case len(rule.Sites) > 0 && !slices.ContainsFunc(rule.Sites, func(s string) bool { return strings.EqualFold(s, site) }):
+		return invalid("role %q counts only at sites %v under the login policy, not at %s, so a grant of it there could never be used; grant it at one of those sites, or change the policy first", role, rule.Sites, site)
+	}
+	return nil
 }
 
 // RevokeGrant ends a grant early. The user's live sessions at the grant's
