@@ -20,7 +20,7 @@ type readCounter struct {
 	store.Store
 	mu       sync.Mutex
 	users    int // GetUser calls
-	listings int // ListSessions calls
+	listings int // ListSessions and ListSiteSessions calls
 }
 
 func (s *readCounter) GetUser(ctx context.Context, id string) (store.User, error) {
@@ -35,6 +35,15 @@ func (s *readCounter) ListSessions(ctx context.Context, q store.SessionQuery) ([
 	s.listings++
 	s.mu.Unlock()
 	return s.Store.ListSessions(ctx, q)
+}
+
+// ListSiteSessions is the listing of a supervisor's live sessions, by
+// site.
+func (s *readCounter) ListSiteSessions(ctx context.Context, sites []string) ([]store.Session, error) {
+	s.mu.Lock()
+	s.listings++
+	s.mu.Unlock()
+	return s.Store.ListSiteSessions(ctx, sites)
 }
 
 func (s *readCounter) counts() (users, listings int) {

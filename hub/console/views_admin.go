@@ -151,6 +151,10 @@ type userData struct {
 	Now         time.Time
 }
 
+// userSessions is how many of a user's latest sessions the user's page
+// shows.
+const userSessions = 100
+
 func (c *Console) userPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	u, err := c.scopedUser(ctx, v, r.PathValue("id"))
@@ -171,16 +175,15 @@ func (c *Console) userPage(w http.ResponseWriter, r *http.Request, v *viewer) er
 	if d.Credentials, err = c.st.ListCredentials(ctx, u.ID); err != nil {
 		return err
 	}
-	sessions, err := c.st.ListSessions(ctx, store.SessionQuery{UserID: u.ID})
+	// The latest userSessions only, newest first: a worker's history
+	// grows by a session or more every shift, and was read whole to show
+	// a hundred.
+	sessions, err := c.st.ListRecentSessions(ctx, u.ID, userSessions)
 	if err != nil {
 		return err
 	}
-	slices.Reverse(sessions) // newest first
 	kiosks := map[string]store.Device{}
-	for i, s := range sessions {
-		if i == 100 {
-			break
-		}
+	for _, s := range sessions {
 		dv, ok := kiosks[s.DeviceID]
 		if !ok {
 			dv, _ = c.st.GetDevice(ctx, s.DeviceID)

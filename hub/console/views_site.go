@@ -25,29 +25,94 @@ type liveKiosk struct {
 	Sessions []sessionRow
 }
 
+// liveCap is the most kiosks the live block lists when it shows every
+// site (an admin's view): at the product's scale of 10,000 kiosks in use
+// a page of them all is megabytes of HTML, fetched again on every change,
+// which nobody reads. Beyond it the block says how many there are and
+// links each site's own view (liveData.Site), which lists all of that
+// site's kiosks.
+const liveCap = 50
+
+// liveSite is a site's share of the kiosks in use, for the links to its
+// own view when the block lists only some of them.
+type liveSite struct {
+	Name     string
+	Kiosks   int // kiosks with someone signed in
+	Sessions int
+}
+
 type liveData struct {
 	Kiosks   []liveKiosk
 	Sessions int
 	Idle     int // kiosks of the viewer's sites with nobody signed in (not listed for admins)
+	// Site is the one site the block shows, when the page asked for one
+	// (?site=); "" for all of the viewer's sites.
+	Site string
+	// InUse is the number of kiosks with someone signed in. When Capped,
+	// Kiosks lists only liveCap of them and Sites says how many each
+	// site has.
+	InUse  int
+	Capped bool
+	Sites  []liveSite
+	// sum identifies the sessions and kiosks shown or counted
+	// (fingerprint).
+	sum [32]byte
+}
+
+// liveSite returns the one site the request asks the live block to show
+// (?site=), checked against the viewer's sites, or "" for all of them.
+func (c *Console) liveSite(ctx context.Context, r *http.Request, v *viewer) (string, error) {
+	site := r.URL.Query().Get("site")
+	if strings.TrimSpace(site) == "" {
+		return "", nil
+	}
+	return c.scopedSite(ctx, v, site)
 }
 
 // live gathers the live sessions on the viewer's kiosks. Supervisors see
-// every kiosk of their sites, admins only the kiosks in use.
+// every kiosk of their sites, admins only the kiosks in use, at most
+// liveCap of them.
 func (c *Console) live(ctx context.Context, v *viewer) (liveData, error) {
-	return c.liveOf(ctx, v, true)
+	return c.liveAt(ctx, v, "")
+}
+
+// liveAt is live for one of the viewer's sites, or all of them for "".
+// An admin asking for a site sees every kiosk of it, as its supervisors
+// do.
+func (c *Console) liveAt(ctx context.Context, v *viewer, site string) (liveData, error) {
+	return c.liveOf(ctx, v, site, true)
 }
 
 // liveOf is live, with the signed-in users' names read when names is
 // set. The live-update stream (siteEvents) compares the sessions by ID
-// (fingerprint) every second: reading each session's user there too
-// would be a store read per session per second for every open page.
-func (c *Console) liveOf(ctx context.Context, v *viewer, names bool) (liveData, error) {
-	var d liveData
-	devices, err := c.visibleDevices(ctx, v)
-	if err != nil {
-		return d, err
+// and expiry (fingerprint) every second: reading each session's user
+// there too would be a store read per session per second for every open
+// page. For the same reason the kiosks and sessions are read by site
+// (store.LiveOps), except for an admin's view of every site: a
+// supervisor's page costs what its sites hold, not what the hub holds.
+func (c *Console) liveOf(ctx context.Context, v *viewer, site string, names bool) (liveData, error) {
+	d := liveData{Site: site}
+	all := v.admin() && site == ""
+	var (
+		devices  []store.Device
+		sessions []store.Session
+		err      error
+	)
+	if all {
+		if devices, err = c.st.ListDevices(ctx, ""); err != nil {
+			return d, err
+		}
+		sessions, err = c.st.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
+	} else {
+		sites := v.account.Sites
+		if site != "" {
+			sites = []string{site}
+		}
+		if devices, err = c.st.ListSiteDevices(ctx, sites); err != nil {
+			return d, err
+		}
+		sessions, err = c.st.ListSiteSessions(ctx, sites)
 	}
-	sessions, err := c.st.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
 	if err != nil {
 		return d, err
 	}
@@ -55,22 +120,24 @@ func (c *Console) liveOf(ctx context.Context, v *viewer, names bool) (liveData, 
 	for _, s := range sessions {
 		byDevice[s.DeviceID] = append(byDevice[s.DeviceID], s)
 	}
-	users := userNames{c: c}
 	for _, dv := range devices {
+		// Sites taken away from a supervisor since the page was loaded
+		// are not shown (siteEvents reads with the account as it is).
+		if !v.allows(dv.Site) {
+			continue
+		}
 		k := liveKiosk{Device: dv, Online: c.cfg.KioskOnline(dv.ID)}
 		for _, s := range byDevice[dv.ID] {
-			row := sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site}
-			if names {
-				row.User = users.name(ctx, s.UserID)
-			}
-			k.Sessions = append(k.Sessions, row)
+			k.Sessions = append(k.Sessions, sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site})
 		}
 		d.Sessions += len(k.Sessions)
 		if len(k.Sessions) == 0 {
 			d.Idle++
-			if v.admin() || dv.State != store.DeviceActive {
+			if all || dv.State != store.DeviceActive {
 				continue
 			}
+		} else {
+			d.InUse++
 		}
 		d.Kiosks = append(d.Kiosks, k)
 	}
@@ -81,20 +148,50 @@ func (c *Console) liveOf(ctx context.Context, v *viewer, names bool) (liveData, 
 		}
 		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
 	})
+	// Summed over every kiosk, listed or not: a change at a kiosk past
+	// the cap changes the counts shown.
+	d.sum = fingerprintKiosks(d.Kiosks, d.Sessions)
+	if all && len(d.Kiosks) > liveCap {
+		d.Capped = true
+		for _, k := range d.Kiosks {
+			if n := len(d.Sites); n > 0 && strings.EqualFold(d.Sites[n-1].Name, k.Device.Site) {
+				d.Sites[n-1].Kiosks++
+				d.Sites[n-1].Sessions += len(k.Sessions)
+				continue
+			}
+			d.Sites = append(d.Sites, liveSite{Name: k.Device.Site, Kiosks: 1, Sessions: len(k.Sessions)})
+		}
+		d.Kiosks = d.Kiosks[:liveCap]
+	}
+	if names {
+		// Only the users of the sessions listed.
+		users := userNames{c: c}
+		for _, k := range d.Kiosks {
+			for i := range k.Sessions {
+				k.Sessions[i].User = users.name(ctx, k.Sessions[i].Session.UserID)
+			}
+		}
+	}
 	return d, nil
 }
 
 // fingerprint identifies a liveData's sessions and kiosk states: the live
 // stream sends an update when it changes.
-func (d liveData) fingerprint() [32]byte {
+func (d liveData) fingerprint() [32]byte { return d.sum }
+
+// fingerprintKiosks sums what the live block shows of kiosks: each
+// kiosk's ID, version (a rename, a move, a disable) and whether it is
+// online, and each session's ID and expiry (a shift extended changes the
+// "until" shown), with the number of sessions.
+func fingerprintKiosks(kiosks []liveKiosk, sessions int) [32]byte {
 	h := sha256.New()
-	for _, k := range d.Kiosks {
-		fmt.Fprintf(h, "%s %t;", k.Device.ID, k.Online)
+	for _, k := range kiosks {
+		fmt.Fprintf(h, "%s %d %t;", k.Device.ID, k.Device.Version, k.Online)
 		for _, s := range k.Sessions {
-			fmt.Fprintf(h, "%s,", s.Session.ID)
+			fmt.Fprintf(h, "%s %d,", s.Session.ID, s.Session.Expires.UnixNano())
 		}
 	}
-	fmt.Fprintf(h, "%d", d.Sessions)
+	fmt.Fprintf(h, "%d", sessions)
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
@@ -134,10 +231,14 @@ func (c *Console) sitePage(w http.ResponseWriter, r *http.Request, v *viewer) er
 	if d.Zones, err = c.zoneHints(ctx, d.Sites); err != nil {
 		return err
 	}
-	if d.Live, err = c.live(ctx, v); err != nil {
+	site, err := c.liveSite(ctx, r, v)
+	if err != nil {
 		return err
 	}
-	devices, err := c.visibleDevices(ctx, v)
+	if d.Live, err = c.liveAt(ctx, v, site); err != nil {
+		return err
+	}
+	devices, err := c.siteDevices(ctx, v)
 	if err != nil {
 		return err
 	}
@@ -168,7 +269,11 @@ func (c *Console) sitePage(w http.ResponseWriter, r *http.Request, v *viewer) er
 // siteLive renders only the live-sessions block, for the page script to
 // swap in when the event stream says it changed.
 func (c *Console) siteLive(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	d, err := c.live(r.Context(), v)
+	site, err := c.liveSite(r.Context(), r, v)
+	if err != nil {
+		return err
+	}
+	d, err := c.liveAt(r.Context(), v, site)
 	if err != nil {
 		return err
 	}
@@ -190,6 +295,13 @@ func (c *Console) siteEvents(w http.ResponseWriter, r *http.Request, v *viewer) 
 		// EventSource: 204 makes it stop.
 		w.WriteHeader(http.StatusNoContent)
 		return nil
+	}
+	// The one site the page shows, if any, checked once: a site taken
+	// away later is no longer watched (liveOf shows only the viewer's
+	// sites as they are at each poll).
+	site, err := c.liveSite(r.Context(), r, v)
+	if err != nil {
+		return err
 	}
 	stream := c.streams.add(v.account.ID)
 	defer c.streams.remove(v.account.ID, stream)
@@ -224,7 +336,7 @@ func (c *Console) siteEvents(w http.ResponseWriter, r *http.Request, v *viewer) 
 			return nil
 		}
 		v = cur
-		d, err := c.liveOf(ctx, v, false)
+		d, err := c.liveOf(ctx, v, site, false)
 		if err != nil {
 			if ctx.Err() == nil {
 				c.cfg.Logger.Error("console: live sessions", "err", err)
@@ -364,6 +476,19 @@ func (c *Console) siteDeviceSignout(w http.ResponseWriter, r *http.Request, v *v
 		return err
 	}
 	return done(w, r, backTo(r), "kiosk-cleared")
+}
+
+// siteDevices lists the kiosks of the viewer's sites: for a supervisor
+// read by site (store.LiveOps), not from every kiosk of the hub.
+func (c *Console) siteDevices(ctx context.Context, v *viewer) ([]store.Device, error) {
+	if v.admin() {
+		return c.visibleDevices(ctx, v)
+	}
+	devices, err := c.st.ListSiteDevices(ctx, v.account.Sites)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(devices, func(d store.Device) bool { return !v.allows(d.Site) }), nil
 }
 
 // backTo is where an action on the site page returns: the page the form

@@ -222,6 +222,7 @@ type Ops interface {
 	DeviceOps
 	CredentialOps
 	SessionOps
+	LiveOps
 	GrantOps
 	RevocationOps
 	TokenOps
