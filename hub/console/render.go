@@ -57,6 +57,7 @@ var okMessages = map[string]string{
 	"enrollment-armed":      "The kiosk is ready: the worker taps their badge there now.",
 	"grant-created":         "Access granted.",
 	"grant-repeated":        "Access granted: the form was sent more than once, and one grant was made.",
+	"grant-replayed-over":   "Nothing was granted: this form made a grant before, which has since been revoked or has ended. Reload the page to grant access again.",
 	"grant-revoked":         "The grant was revoked.",
 	"grant-unchanged":       "The grant was over or revoked already; nothing was changed.",
 	"shift-extended":        "The shift was extended; the worker's live sessions now end later and their kiosks have been told.",

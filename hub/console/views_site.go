@@ -675,13 +675,16 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 		return badRequest("until: " + err.Error())
 	}
 	want := store.Grant{UserID: u.ID, Role: roles[i], Site: site, Reason: f[4], End: end}
-	var replayed bool
+	var (
+		made     store.Grant
+		replayed bool
+	)
 	if once == nil {
 		_, err = c.cfg.Engine.GrantAccessIf(ctx, v.actor(), sessionSelfIn(v.account.ID), workerScopeIn(v, f[0]), want)
 	} else {
 		// The key is looked up inside the grant's transaction: the
 		// second of two requests racing gets the first one's grant.
-		_, replayed, err = c.cfg.Engine.GrantAccessOnce(ctx, v.actor(), scopedSelfIn(sessionSelfIn(v.account.ID), workerScopeIn(v, f[0]), u.ID), *once, want)
+		made, replayed, err = c.cfg.Engine.GrantAccessOnce(ctx, v.actor(), scopedSelfIn(sessionSelfIn(v.account.ID), workerScopeIn(v, f[0]), u.ID), *once, want)
 	}
 	if err != nil {
 		if errors.Is(err, lifecycle.ErrSelfGrant) {
@@ -696,7 +699,13 @@ func (c *Console) siteGrant(w http.ResponseWriter, r *http.Request, v *viewer) e
 		}
 		return err
 	}
-	if replayed {
+	switch {
+	case replayed && (!made.Revoked.IsZero() || !made.End.After(c.cfg.Now())):
+		// The form's grant was revoked or has run out since (a page
+		// left open, sent again later): "access granted" would be
+		// false, and the key keeps a second grant from being made.
+		return done(w, r, "/console/site/", "grant-replayed-over")
+	case replayed:
 		return done(w, r, "/console/site/", "grant-repeated")
 	}
 	return done(w, r, "/console/site/", "grant-created")
