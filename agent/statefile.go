@@ -271,13 +271,17 @@ func loadKeyPair(dir string) (*tls.Certificate, error) {
 			if err := commitKeyPair(dir); err != nil {
 				return nil, err
 			}
-		case pendingUnread(err):
-			// Only files that were read and found unusable are
-			// discarded. One that could not be read (EIO, EMFILE, a
-			// permission) may be the only certificate for the key
-			// already renamed into place: deleting it would lock the
-			// kiosk out until it is enrolled again, where a start
-			// after the cause is fixed finishes the renewal.
+		case k == keyPath && pendingUnread(err):
+			// The key was renamed into place: the pending certificate
+			// is the only one for it. Only one that was read and found
+			// unusable is discarded; one that could not be read (EIO,
+			// EMFILE, a permission), deleted, would lock the kiosk out
+			// until it is enrolled again, where a start after the
+			// cause is fixed finishes the renewal. Before the renames
+			// the installed pair still matches: the pending one is
+			// discarded and the kiosk starts on it, as before the
+			// renewal (the hub takes the certificate a renewal
+			// replaced for a day, and the agent renews again).
 			return nil, fmt.Errorf("finish the interrupted device certificate renewal in %s: %w (the pending %s was kept: fix the cause and start again)",
 				dir, err, CertFile+nextSuffix)
 		default:

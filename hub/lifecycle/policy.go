@@ -44,7 +44,8 @@ import (
 //   - A shorter shift grace joins fewer shifts into one window (a break
 //     longer than the grace ends it: policy.ShiftWindow): a session whose
 //     window now ends earlier is shortened to its end, or ends (shift_end)
-//     if now lies in a break the window no longer spans.
+//     if now lies outside every window (in a break the window no longer
+//     spans, or before a shift further ahead than the new grace).
 //
 // Loosening applies from the next login: added apps or roles, a longer
 // maximum, a dropped requirement, a longer shift grace (it lets a login

@@ -1,0 +1,36 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/shiftgate/shiftgate/certs"
+	"github.com/shiftgate/shiftgate/certs/certstest"
+)
+
+// TestLoadKeyPairStartsOnInstalledPairBeforeRename: after a crash before
+// the renames, both pending files are there and the installed key and
+// certificate still match: a pending certificate that cannot be read then
+// costs only the renewal (the agent renews again; the hub takes the
+// certificate it replaced for a while), and must not keep the kiosk from
+// starting, as an unreadable one must when the key was already renamed.
+func TestLoadKeyPairStartsOnInstalledPairBeforeRename(t *testing.T) {
+	pki := certstest.New(t)
+	first := pki.Device(t, "kiosk-1")
+	second := pki.Device(t, "kiosk-1")
+	dir := t.TempDir()
+	mustNoErr(t, writeKeyPair(dir, signer(first), first.Certificate[0]))
+	// The crash: both pending files written, neither renamed; the
+	// certificate reads as EISDIR, as EIO or EMFILE would fail.
+	mustNoErr(t, certs.WriteKeyFile(filepath.Join(dir, KeyFile+nextSuffix), signer(second)))
+	mustNoErr(t, os.Mkdir(filepath.Join(dir, CertFile+nextSuffix), 0o700))
+
+	got, err := loadKeyPair(dir)
+	if err != nil {
+		t.Fatalf("an unreadable pending certificate beside an installed pair that matches: %v; want the installed pair", err)
+	}
+	if !got.Leaf.Equal(first.Leaf) {
+		t.Error("not the installed certificate")
+	}
+}
