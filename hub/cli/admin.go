@@ -41,6 +41,7 @@ func (e env) admin(ctx context.Context, args []string) error {
 		return fmt.Errorf("%w: --user: a user name cannot contain control characters", errUsage)
 	}
 	var tok string
+	fresh := noHub(*data)
 	err := withNewAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 		var err error
 		tok, err = console.BootstrapFor(ctx, st, log, *name, *user, *force, time.Now())
@@ -52,6 +53,7 @@ func (e env) admin(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	e.newHubNote(*data, fresh, "the link")
 	linked := ""
 	if u := strings.TrimSpace(*user); u != "" {
 		linked = fmt.Sprintf(" (linked to hub user %q)", u)

@@ -65,6 +65,7 @@ func (e env) device(ctx context.Context, args []string) error {
 			}
 		}
 		var code string
+		fresh := noHub(*data)
 		err := withNewAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 			var err error
 			code, err = enroll.NewCode(ctx, st, log, "cli", *name, *site, *profile, time.Now())
@@ -73,6 +74,7 @@ func (e env) device(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		e.newHubNote(*data, fresh, "the code")
 		if *profile != "" {
 			fmt.Fprintf(e.stderr, "enrollment code for kiosk %q at %s with profile %s; valid once, for %v:\n", *name, *site, *profile, enroll.CodeTTL)
 		} else {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/shiftgate/shiftgate/hub/governance"
 )
@@ -41,7 +42,10 @@ type evidenceSource interface {
 // get nothing. An out that is a symbolic link to a regular file replaces
 // the file it names, and the link stays.
 func (e env) evidenceCSV(ctx context.Context, g evidenceSource, id, out string) error {
-	target, through := outTarget(out)
+	target, through, err := outTarget(out)
+	if err != nil {
+		return fmt.Errorf("%w: evidence of campaign %s: %v; nothing was written", errUsage, id, err)
+	}
 	dir, pattern := "", "shiftgate-evidence-*.csv"
 	if target != "" {
 		dir, pattern = filepath.Dir(target), ".shiftgate-evidence-*.tmp"
@@ -75,12 +79,22 @@ func (e env) evidenceCSV(ctx context.Context, g evidenceSource, id, out string) 
 		}
 		// A failure from here is stdout's own (a closed pipe, a full
 		// disk): the exit status says so, as for any program's output.
-		if through {
+		hw, held := e.stdout.(heldWriter)
+		switch {
+		case through:
 			if err := copyInto(out, f); err != nil {
 				return fmt.Errorf("evidence of campaign %s: write %s: %w", id, out, err)
 			}
-		} else if _, err := io.Copy(e.stdout, f); err != nil {
-			return fmt.Errorf("evidence of campaign %s: write stdout: %w", id, err)
+		case held:
+			// readHub prints stdout once the database is known not to
+			// have changed: the file waits on disk till then, not
+			// copied into its memory.
+			hw.h.holdFile(hw.w, f)
+			kept = true
+		default:
+			if _, err := io.Copy(e.stdout, f); err != nil {
+				return fmt.Errorf("evidence of campaign %s: write stdout: %w", id, err)
+			}
 		}
 	} else {
 		// Synced before the rename: after a crash, out is the old file
@@ -108,27 +122,63 @@ func (e env) evidenceCSV(ctx context.Context, g evidenceSource, id, out string) 
 // "" for stdout. through reports an out that is no regular file (or a
 // link that does not resolve to one), which is written into instead.
 // An out that does not exist yet is made.
-func outTarget(out string) (target string, through bool) {
+//
+// A link is followed only where the kernel's protected_symlinks would
+// follow it (linkFollowable): in a shared directory such as /tmp, a link
+// another user planted under the name an operator exports to would
+// otherwise have root's export replace, or make, whatever file the link
+// names (/etc/passwd, a file in /etc/cron.d). The rename and the open
+// below are no open of the link that the kernel would check, so the
+// check is made here, whatever the sysctl says.
+func outTarget(out string) (target string, through bool, err error) {
 	if out == "" {
-		return "", false
+		return "", false, nil
+	}
+	li, err := os.Lstat(out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return out, false, nil // a new file
+	case err != nil:
+		return "", true, nil // the open says why
+	case li.Mode().IsRegular():
+		// Not looked at again, through a link swapped in meanwhile:
+		// the rename replaces the name out, not what a link names.
+		return out, false, nil
+	case li.Mode()&fs.ModeSymlink == 0:
+		return "", true, nil // a FIFO, a device
+	}
+	if di, err := os.Stat(filepath.Dir(out)); err == nil && !linkFollowable(li, di, os.Geteuid()) {
+		return "", false, fmt.Errorf("--out %s is a symbolic link another user made in the shared directory %s: it is not followed (it could name any file); give a path of your own, or remove the link",
+			out, filepath.Dir(out))
 	}
 	fi, err := os.Stat(out)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, lerr := os.Lstat(out); lerr != nil {
-			return out, false // a new file
-		}
 		// A link to nowhere: written through, it makes the file it
 		// names, as a shell's redirection would.
-		return "", true
+		return "", true, nil
 	}
 	if err != nil || !fi.Mode().IsRegular() {
-		return "", true
+		return "", true, nil
 	}
 	p, err := filepath.EvalSymlinks(out)
 	if err != nil {
-		return "", true
+		return "", true, nil
 	}
-	return p, false
+	return p, false, nil
+}
+
+// linkFollowable is the rule of the kernel's fs.protected_symlinks for
+// the link link in the directory dir, followed by the user euid: a link
+// in a sticky, world-writable directory is followed only by its owner,
+// or when it is the directory owner's.
+func linkFollowable(link, dir fs.FileInfo, euid int) bool {
+	ls, ok1 := link.Sys().(*syscall.Stat_t)
+	ds, ok2 := dir.Sys().(*syscall.Stat_t)
+	if !ok1 || !ok2 {
+		return true // not a system whose owners we can read
+	}
+	shared := dir.Mode()&fs.ModeSticky != 0 && dir.Mode().Perm()&0o002 != 0
+	return !shared || int(ls.Uid) == euid || ls.Uid == ds.Uid
 }
 
 // copyInto writes what is left of f into out, which is no regular file

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -70,6 +71,7 @@ func (e env) readHub(ctx context.Context, dir string, fn func(st *sqlite.ReadOnl
 	}
 	defer st.Close()
 	var held heldOutput
+	defer held.discard() // what print did not get to
 	inner := e
 	inner.stdout, inner.stderr = held.to(e.stdout), held.to(e.stderr)
 	err = fn(st, inner)
@@ -90,6 +92,29 @@ type heldOutput struct{ chunks []heldChunk }
 type heldChunk struct {
 	w io.Writer
 	b []byte
+	// f, when set, is a complete temporary file to copy to w instead of
+	// b (holdFile): an export of tens of megabytes is held on disk, not
+	// in memory.
+	f *os.File
+}
+
+// holdFile holds the complete temporary file f for w, in the order of
+// what is written around it: print copies it to w from its start, and
+// print or discard closes and removes it. h owns f from here.
+func (h *heldOutput) holdFile(w io.Writer, f *os.File) {
+	h.chunks = append(h.chunks, heldChunk{w: w, f: f})
+}
+
+// discard drops what print did not write, closing and removing the
+// files held.
+func (h *heldOutput) discard() {
+	for _, c := range h.chunks {
+		if c.f != nil {
+			c.f.Close()
+			os.Remove(c.f.Name())
+		}
+	}
+	h.chunks = nil
 }
 
 // to returns a writer whose writes are held for w.
@@ -97,12 +122,26 @@ func (h *heldOutput) to(w io.Writer) io.Writer { return heldWriter{h: h, w: w} }
 
 // print writes what was held to its writers, in the order it was written.
 func (h *heldOutput) print() error {
-	for _, c := range h.chunks {
-		if _, err := c.w.Write(c.b); err != nil {
+	for len(h.chunks) > 0 {
+		c := h.chunks[0]
+		if c.f == nil {
+			if _, err := c.w.Write(c.b); err != nil {
+				return err
+			}
+			h.chunks = h.chunks[1:]
+			continue
+		}
+		_, err := c.f.Seek(0, io.SeekStart)
+		if err == nil {
+			_, err = io.Copy(c.w, c.f)
+		}
+		c.f.Close()
+		os.Remove(c.f.Name())
+		h.chunks = h.chunks[1:]
+		if err != nil {
 			return err
 		}
 	}
-	h.chunks = nil
 	return nil
 }
 
@@ -112,7 +151,7 @@ type heldWriter struct {
 }
 
 func (hw heldWriter) Write(p []byte) (int, error) {
-	if n := len(hw.h.chunks); n > 0 && hw.h.chunks[n-1].w == hw.w {
+	if n := len(hw.h.chunks); n > 0 && hw.h.chunks[n-1].w == hw.w && hw.h.chunks[n-1].f == nil {
 		hw.h.chunks[n-1].b = append(hw.h.chunks[n-1].b, p...)
 	} else {
 		hw.h.chunks = append(hw.h.chunks, heldChunk{w: hw.w, b: bytes.Clone(p)})

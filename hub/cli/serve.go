@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,8 +45,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --session-warnings %q: %v", errUsage, *warnings, err)
 	}
-	if *grace < 0 {
-		return fmt.Errorf("%w: --shift-grace %s: give 0 or a positive duration", errUsage, *grace)
+	if *grace < 0 || *grace > policy.MaxShiftGrace {
+		// As the login policy, which hub.New would refuse it by only
+		// after making the data directory, its CA and database.
+		return fmt.Errorf("%w: --shift-grace %s: give 0 or a duration up to %s", errUsage, *grace, policy.FormatDuration(policy.MaxShiftGrace))
 	}
 	var shiftGrace time.Duration // hub.Config: zero keeps the stored policy's
 	if given(fs, "shift-grace") {
@@ -126,8 +130,15 @@ func localOnlyURL(listen, public string) bool {
 // --listen that is not host:port and a --public-url (when given) that
 // hub.New would refuse after making the directory, its CA and database.
 func checkServeFlags(listen, public string) error {
-	if _, _, err := net.SplitHostPort(listen); err != nil {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
 		return fmt.Errorf("%w: --listen %q: want host:port, e.g. 127.0.0.1:8443 or :8443", errUsage, listen)
+	}
+	// A port number out of range fails only at the listen, after the
+	// data directory, its CA and database are made, and as if another
+	// hub held the port. (A service name, such as https, is left to it.)
+	if _, err := strconv.ParseUint(port, 10, 16); errors.Is(err, strconv.ErrRange) || strings.HasPrefix(port, "-") {
+		return fmt.Errorf("%w: --listen %q: the port must be from 0 to 65535", errUsage, listen)
 	}
 	if public == "" {
 		return nil

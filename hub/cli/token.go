@@ -39,10 +39,12 @@ func (e env) token(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%w: --expires: %v", errUsage, err)
 		}
+		fresh := noHub(*data)
 		plain, t, err := createTokenUntil(ctx, *data, *name, *scope, "cli", exp)
 		if err != nil {
 			return err
 		}
+		e.newHubNote(*data, fresh, "the token")
 		fmt.Fprintf(e.stderr, "created %s token %q (id %s), expires %s; it is shown once: %s now\n", t.Scope, t.Name, t.ID, expiry(t.Expires), tokenHome(t.Scope))
 		fmt.Fprintln(e.stdout, plain)
 		return nil
@@ -79,12 +81,19 @@ func (e env) token(ctx context.Context, args []string) error {
 		if err := parse(fs, args[1:], "data", "id"); err != nil {
 			return err
 		}
-		if err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
+		var revoked time.Time // when it was revoked already
+		err := withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
 			return st.InTx(ctx, func(tx store.Ops) error {
 				t, err := tx.UpdateToken(ctx, *id, func(old store.Token) (store.Token, error) {
-					if old.Revoked.IsZero() {
-						old.Revoked = time.Now().UTC()
+					if !old.Revoked.IsZero() {
+						// As the console's Revoke: a repeated revoke
+						// changes nothing, and is no second
+						// token.revoke record, which would tell an
+						// auditor of a revocation at the wrong time.
+						revoked = old.Revoked
+						return old, errTokenRevoked
 					}
+					old.Revoked = time.Now().UTC()
 					return old, nil
 				})
 				if err != nil {
@@ -93,9 +102,14 @@ func (e env) token(ctx context.Context, args []string) error {
 				_, err = log.Append(ctx, tx, audit.Entry{Actor: "cli", System: "cli", Action: "token.revoke", Subject: "token:" + t.ID, Detail: map[string]string{"name": t.Name, "scope": t.Scope}})
 				return err
 			})
-		}); errors.Is(err, store.ErrNotFound) {
+		})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			return fmt.Errorf("no token %s: see 'shiftgate-hub token list --data %s'", *id, *data)
-		} else if err != nil {
+		case errors.Is(err, errTokenRevoked):
+			fmt.Fprintf(e.stderr, "token %s was revoked already, at %s; nothing was changed\n", *id, stamp(revoked))
+			return nil
+		case err != nil:
 			return err
 		}
 		fmt.Fprintf(e.stderr, "revoked token %s\n", *id)
@@ -103,6 +117,9 @@ func (e env) token(ctx context.Context, args []string) error {
 	}
 	return fmt.Errorf("%w: unknown token command %q", errUsage, args[0])
 }
+
+// errTokenRevoked stops token revoke's update of a token revoked already.
+var errTokenRevoked = errors.New("the token is already revoked")
 
 // shownName is a token's name as token list prints it: as it is when it
 // is plain text, and quoted with Go escapes otherwise. Names made before
@@ -273,6 +290,28 @@ func createTokenUntil(ctx context.Context, dir, name, scope, actor string, expir
 		})
 	})
 	return plain, t, err
+}
+
+// noHub reports whether dir holds no hub database yet: withNewAudit will
+// make a new hub there.
+func noHub(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, hub.DBFile))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// newHubNote says on stderr, when fresh (noHub before the command ran),
+// that the command made a new hub in dir, for the commands of
+// withNewAudit: what is printed works only for a hub served on dir.
+// Before a hub's first serve that is what was meant; with a mistyped
+// --data (a letter short, the parent directory), the token, code or link
+// printed without a word would be refused by the real hub, and an empty
+// hub left in the wrong directory.
+func (e env) newHubNote(dir string, fresh bool, what string) {
+	if !fresh {
+		return
+	}
+	fmt.Fprintf(e.stderr, "note: %s held no hub, so a new one was made there: %s works only for a hub served on it (shiftgate-hub serve --data %s); if you meant an existing hub, check --data\n",
+		dir, what, dir)
 }
 
 // withAudit opens the hub in the data directory, its store and audit log,
