@@ -236,14 +236,18 @@ func (m *Model) Content() fyne.CanvasObject { return m.root }
 //
 // It also takes w's close request (the window manager's close button,
 // Alt+F4): refused while a session is open or being torn down, or while
-// the start-up clean-up fails (the ending screen either way), granted
-// otherwise. Closing the kiosk's only window quits the kiosk, agent core
-// included, and the agent leaves a live session as it is for its next
-// start: the worker's apps would stay on the display with nothing left to
-// end them at expiry, idle or a revocation.
+// the start-up clean-up fails (the ending screen either way), and while a
+// badge is being checked (verifying), granted otherwise. Closing the
+// kiosk's only window quits the kiosk, agent core included, and the agent
+// leaves a live session as it is for its next start: the worker's apps
+// would stay on the display with nothing left to end them at expiry, idle
+// or a revocation. A badge being checked may be a session being opened:
+// the kiosk starts the worker's apps before the screen hears
+// session.started, and an agent stopped before it took the hub's grant
+// neither opens that session nor reports it unopened.
 func (m *Model) Attach(w fyne.Window) {
 	w.SetCloseIntercept(func() {
-		if m.screen.session() || m.screen == ScreenEnding {
+		if m.screen.session() || m.screen == ScreenEnding || m.screen == ScreenVerifying {
 			return
 		}
 		w.Close()
