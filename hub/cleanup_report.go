@@ -219,7 +219,7 @@ func checkCleanupReport(r *wire.CleanupReport) error {
 	if r.Try < 1 || r.Try > wire.MaxCleanupTry {
 		return fmt.Errorf("try %d is not between 1 and %d", r.Try, wire.MaxCleanupTry)
 	}
-	if r.SessionID != "" && !validSessionID(r.SessionID) {
+	if r.SessionID != "" && !wire.ValidSessionID(r.SessionID) {
 		return fmt.Errorf("session_id %q is not a session ID (at most %d of A-Z a-z 0-9 . _ -)", store.Clip(r.SessionID, maxKioskErrorCode), wire.MaxCleanupSessionID)
 	}
 	if r.Failing && r.Since.IsZero() {
@@ -230,23 +230,6 @@ func checkCleanupReport(r *wire.CleanupReport) error {
 	}
 	r.Reason = store.Clip(r.Reason, wire.MaxCleanupReason)
 	return nil
-}
-
-// validSessionID reports whether id can name a kiosk's session, as the
-// agent's session manager names them: 1–MaxCleanupSessionID characters
-// of [A-Za-z0-9._-], not starting with '.' or '-'.
-func validSessionID(id string) bool {
-	if id == "" || len(id) > wire.MaxCleanupSessionID || id[0] == '.' || id[0] == '-' {
-		return false
-	}
-	for _, c := range []byte(id) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // cleanupCollector exports how many kiosks report their start-up clean-up

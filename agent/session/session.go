@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
 // Defaults for Config.
@@ -35,7 +37,6 @@ const (
 	// maxEnded is how many ended, never-started session IDs the manager
 	// remembers to refuse a late Start.
 	maxEnded = 128
-	maxIDLen = 128
 	// nobodyUID is the overflow user "nobody", shared by system services.
 	nobodyUID = 65534
 )
@@ -285,20 +286,9 @@ func checkRunAs(cfg Config) (string, error) {
 }
 
 // ValidID reports whether id can name a session: 1–128 characters of
-// [A-Za-z0-9._-], not starting with '.' or '-' (so never "." or "..").
-func ValidID(id string) bool {
-	if id == "" || len(id) > maxIDLen || id[0] == '.' || id[0] == '-' {
-		return false
-	}
-	for _, c := range []byte(id) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// [A-Za-z0-9._-], not starting with '.' or '-' (so never "." or "..");
+// wire.ValidSessionID, which the hub checks reported IDs by.
+func ValidID(id string) bool { return wire.ValidSessionID(id) }
 
 // Start creates the session's fresh directories and starts its apps. It
 // refuses an ID whose directory already exists or that was ended with

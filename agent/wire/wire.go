@@ -282,6 +282,25 @@ const (
 	MaxCleanupTry       = 1 << 30
 )
 
+// ValidSessionID reports whether id can name a kiosk session as the
+// agent's session manager names its directories after it: 1 to
+// MaxCleanupSessionID characters of [A-Za-z0-9._-], not starting with '.'
+// or '-' (so never "." or ".."). The hub checks a session ID a kiosk
+// reports (CleanupReport) by the same rule.
+func ValidSessionID(id string) bool {
+	if id == "" || len(id) > MaxCleanupSessionID || id[0] == '.' || id[0] == '-' {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // CertRenew carries a PEM CSR for a new device certificate.
 type CertRenew struct {
 	CSR []byte `json:"csr"` // DER
