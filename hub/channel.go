@@ -354,11 +354,15 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		if err != nil {
 			return err
 		}
-		grants, err := tx.ListGrants(ctx, u.ID)
+		now := c.s.cfg.Now().UTC()
+		// Only the grants in force now can give a role: policy.Decide
+		// counts no other (no look-ahead to one about to start), so the
+		// ended and revoked ones a long-serving worker piles up are not
+		// read, decoded and skipped on every tap.
+		grants, err := tx.ListActiveGrants(ctx, u.ID, now)
 		if err != nil {
 			return err
 		}
-		now := c.s.cfg.Now().UTC()
 		// Dates sent as calendar days are read in this kiosk's site zone.
 		if u, err = c.s.engine.UserAt(ctx, tx, u, d.Site); err != nil {
 			return err

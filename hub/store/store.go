@@ -783,6 +783,13 @@ type GrantOps interface {
 	// GetGrant returns one grant; ErrNotFound if there is none with id.
 	GetGrant(ctx context.Context, id string) (Grant, error)
 	ListGrants(ctx context.Context, userID string) ([]Grant, error)
+	// ListActiveGrants returns the user's grants in force at at: not
+	// revoked, Start at or before at, End after it (a zero End gives
+	// nothing, as policy.Decide reads it), in ListGrants' order (Start,
+	// then ID). A login decides on these alone: it reads neither the
+	// ended and revoked grants a long-serving worker piles up nor those
+	// yet to start, which the policy gives nothing for.
+	ListActiveGrants(ctx context.Context, userID string, at time.Time) ([]Grant, error)
 	// RevokeGrant revokes one grant that is neither revoked nor over at at
 	// and returns it after the change; ErrNotFound otherwise.
 	RevokeGrant(ctx context.Context, id string, at time.Time) (Grant, error)

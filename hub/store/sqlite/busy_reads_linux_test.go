@@ -98,6 +98,7 @@ func TestBusyReadIsErrBusy(t *testing.T) {
 		"ListRecentSessions":      func(st store.Ops) error { _, err := st.ListRecentSessions(ctx, "u", 10); return err },
 		"GetGrant":                func(st store.Ops) error { _, err := st.GetGrant(ctx, "g"); return err },
 		"ListGrants":              func(st store.Ops) error { _, err := st.ListGrants(ctx, "u"); return err },
+		"ListActiveGrants":        func(st store.Ops) error { _, err := st.ListActiveGrants(ctx, "u", now); return err },
 		"ListRevocations":         func(st store.Ops) error { _, err := st.ListRevocations(ctx, store.RevocationQuery{}); return err },
 		"GetToken":                func(st store.Ops) error { _, err := st.GetToken(ctx, "t"); return err },
 		"ListTokens":              func(st store.Ops) error { _, err := st.ListTokens(ctx); return err },

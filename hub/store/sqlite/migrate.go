@@ -42,6 +42,7 @@ func migrations() []migration {
 		{name: "review items paged by decision", sql: schemaReviewItemPages},
 		{name: "pending review items by reviewer kind", sql: schemaReviewItemsPendingKind},
 		{name: "idempotency keys of grant requests", sql: schemaGrantKeys},
+		{name: "grants in force by user", sql: schemaActiveGrants},
 	}
 }
 

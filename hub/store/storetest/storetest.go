@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"StartAndEndOnDevice", testStartAndEndOnDevice},
 		{"Grants", testGrants},
 		{"GrantOne", testGrantOne},
+		{"ActiveGrants", testActiveGrants},
 		{"GrantKeys", testGrantKeys},
 		{"Revocations", testRevocations},
 		{"Tokens", testTokens},
