@@ -33,6 +33,12 @@ import (
 // or ctx cancelled (Ctrl-C), removes the temporary file and leaves FILE
 // unmade.
 func (e env) backup(ctx context.Context, args []string) error {
+	return e.backupTicks(ctx, args, nil)
+}
+
+// backupTicks is backup with the ticks of its progress lines given
+// (copyProgress); nil ticks every backupProgressEvery.
+func (e env) backupTicks(ctx context.Context, args []string, ticks <-chan time.Time) error {
 	fs := e.flags("backup")
 	data := fs.String("data", "", "hub data directory")
 	outFlag := fs.String("out", "", "the file to write: a new name (an existing file is never overwritten) in an existing directory, best on another disk or host")
@@ -84,7 +90,15 @@ func (e env) backup(ctx context.Context, args []string) error {
 	}
 
 	snap := time.Now()
-	if err := st.VacuumInto(ctx, tmpPath); err != nil {
+	if ticks == nil {
+		t := time.NewTicker(backupProgressEvery)
+		defer t.Stop()
+		ticks = t.C
+	}
+	stop := e.copyProgress(tmpPath, hub.DBFile, ticks)
+	err = st.VacuumInto(ctx, tmpPath)
+	stop()
+	if err != nil {
 		return failed("copy the database", err)
 	}
 	if err := st.Unchanged(); err != nil {

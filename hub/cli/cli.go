@@ -232,8 +232,15 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return err
 }
 
-// parse parses args and requires the named string flags.
+// parse parses args and requires the named string flags. A first
+// argument "help" asks for the flags, as -h does: the overview and the
+// commands made of subcommands take it so ("shiftgate-hub token help"),
+// and a command that takes no arguments could not mean anything else by
+// it.
 func parse(fs *flag.FlagSet, args []string, required ...string) error {
+	if len(args) > 0 && args[0] == "help" {
+		args = []string{"-h"}
+	}
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

@@ -106,7 +106,7 @@ func (e env) device(ctx context.Context, args []string) error {
 				if d.State == store.DeviceDisabled {
 					state = "disabled"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Site, d.Profile, state, stamp(d.Created), stamp(d.LastSeen))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, shown(d.Name), shown(d.Site), shown(d.Profile), state, stamp(d.Created), stamp(d.LastSeen))
 			}
 			return tw.Flush()
 		})

@@ -155,7 +155,7 @@ func (e env) review(ctx context.Context, args []string) error {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tNAME\tDUE\tITEMS\tDECIDED\tESCALATED\tCOMPLETION\tOVERDUE")
 			for _, c := range o.Campaigns {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%v\n", c.ID, c.Name, c.Due.Format(time.RFC3339), c.Progress.Total,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%v\n", c.ID, shown(c.Name), c.Due.Format(time.RFC3339), c.Progress.Total,
 					c.Progress.Decided, c.Progress.Escalated, percent(c.Progress.CompletionRate), c.Overdue)
 			}
 			return tw.Flush()
@@ -241,12 +241,12 @@ func showCampaign(ctx context.Context, w io.Writer, g campaignPages, id, format 
 	if format == "json" {
 		return writeCampaignJSON(w, c, each)
 	}
-	fmt.Fprintf(w, "%s  due %s  %d/%d decided (%s)\n\n", c.Name, c.Due.Format(time.RFC3339), c.Progress.Decided, c.Progress.Total, percent(c.Progress.CompletionRate))
+	fmt.Fprintf(w, "%s  due %s  %d/%d decided (%s)\n\n", shown(c.Name), c.Due.Format(time.RFC3339), c.Progress.Decided, c.Progress.Total, percent(c.Progress.CompletionRate))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ITEM\tUSER\tKIND\tENTITLEMENT\tREVIEWER\tDECISION\tESCALATED")
 	err = each(func(items []governance.ItemView) error {
 		for _, it := range items {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, it.User, it.Kind, it.Entitlement, it.Reviewer, it.Decision, stampPtr(it.Escalated))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.ID, shown(it.User), shown(it.Kind), shown(it.Entitlement), shown(it.Reviewer), it.Decision, stampPtr(it.Escalated))
 		}
 		// Flushed each page: the tabwriter holds what it has not.
 		return tw.Flush()

@@ -45,6 +45,15 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --session-warnings %q: %v", errUsage, *warnings, err)
 	}
+	for _, w := range ws {
+		if w > policy.MaxSessionLimit {
+			// No login policy gives a session that long (max_session, of
+			// every role too): each kiosk would give that warning at
+			// once, as every session starts, far from its end.
+			return fmt.Errorf("%w: --session-warnings %q: %s is longer than any session (at most %s): give lead times up to %s, e.g. 10m,2m",
+				errUsage, *warnings, policy.FormatDuration(w), policy.FormatDuration(policy.MaxSessionLimit), policy.FormatDuration(policy.MaxSessionLimit))
+		}
+	}
 	if *grace < 0 || *grace > policy.MaxShiftGrace {
 		// As the login policy, which hub.New would refuse it by only
 		// after making the data directory, its CA and database.

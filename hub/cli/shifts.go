@@ -118,7 +118,13 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 
 // parseWithFile parses flags around exactly one positional argument (the
 // file), which may come before or after them; --data is required.
+//
+// "help" alone asks for the flags, as -h does (and as parse takes it):
+// alone it cannot be the file, since --data is required too.
 func parseWithFile(fs *flag.FlagSet, args []string) (string, error) {
+	if len(args) == 1 && args[0] == "help" {
+		args = []string{"-h"}
+	}
 	var files []string
 	for {
 		if err := parseFlags(fs, args); err != nil {

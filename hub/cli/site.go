@@ -66,7 +66,7 @@ func (e env) site(ctx context.Context, args []string) error {
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tTIME ZONE\tREGISTERED")
 			for _, s := range sites {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, zoneName(s.TimeZone), stamp(s.Created))
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", shown(s.Name), shown(zoneName(s.TimeZone)), stamp(s.Created))
 			}
 			return tw.Flush()
 		})

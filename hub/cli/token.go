@@ -9,10 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub"
 	"github.com/shiftgate/shiftgate/hub/audit"
@@ -162,8 +160,8 @@ func tokenMakers(ctx context.Context, st accountLister, ts []store.Token) (map[s
 // "console account <id>" for one since deleted (as the audit trail names
 // it: token.Actor), or "CLI, or not recorded" for a token the CLI made or
 // one made before tokens recorded their maker. A maker that is not plain
-// text is quoted, as shownName quotes a token's name: it must not shift
-// the columns or drive the terminal.
+// text is quoted (shown): it must not shift the columns or drive the
+// terminal.
 func madeBy(t store.Token, makers map[string]string) string {
 	by, ok := makers[t.CreatedBy]
 	switch {
@@ -172,10 +170,7 @@ func madeBy(t store.Token, makers map[string]string) string {
 	case !ok:
 		by = "console account " + t.CreatedBy
 	}
-	if !utf8.ValidString(by) || strings.ContainsFunc(by, store.Hidden) {
-		return strconv.Quote(by)
-	}
-	return by
+	return shown(by)
 }
 
 // expiresHelp is the --expires flag's help, for token create and rotate.
