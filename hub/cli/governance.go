@@ -197,7 +197,7 @@ func (e env) review(ctx context.Context, args []string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "started %d default campaigns, escalated %d overdue items\n", len(out.Campaigns), out.Escalated)
+			fmt.Fprintf(e.stderr, "started %d default campaigns, escalated %d overdue items, handed on %d items of reviewers who left\n", len(out.Campaigns), out.Escalated, out.Reassigned)
 			return writeJSON(e.stdout, out)
 		})
 	}

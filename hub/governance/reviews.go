@@ -349,6 +349,10 @@ func (s *Service) reviewerFor(d *directory, u store.User, site string) (string, 
 type Started struct {
 	Campaigns []string `json:"campaigns_started"` // IDs of the campaigns started
 	Escalated int      `json:"items_escalated"`
+	// Reassigned counts the items handed on from reviewers who left
+	// (see ReassignLeft); they are escalations too, but not counted in
+	// Escalated, which counts the overdue ones.
+	Reassigned int `json:"items_reassigned"`
 }
 
 // StartDefaultCampaigns starts the default campaigns of the current
@@ -400,8 +404,9 @@ func (s *Service) StartDefaultCampaigns(ctx context.Context, a lifecycle.Actor) 
 var scheduler = lifecycle.Actor{Name: "scheduler", System: "scheduler"}
 
 // RunDue is the scheduler's pass: it starts the default campaigns that
-// are due and escalates overdue review items. It is idempotent: call it as
-// often as convenient (every minute is plenty).
+// are due, hands the pending items of reviewers who left on
+// (ReassignLeft) and escalates overdue review items. It is idempotent:
+// call it as often as convenient (every minute is plenty).
 func (s *Service) RunDue(ctx context.Context) (Started, error) {
 	return s.RunDueAs(ctx, scheduler)
 }
@@ -414,6 +419,12 @@ func (s *Service) RunDueAs(ctx context.Context, a lifecycle.Actor) (Started, err
 		out.Campaigns = []string{}
 	}
 	if err != nil {
+		return out, err
+	}
+	// Before the overdue items are escalated: a leaver's overdue item
+	// goes to the same reviewer either way, but its record then says
+	// why.
+	if out.Reassigned, err = s.ReassignLeft(ctx, a); err != nil {
 		return out, err
 	}
 	out.Escalated, err = s.Escalate(ctx, a)
@@ -454,7 +465,7 @@ func (s *Service) Escalate(ctx context.Context, a lifecycle.Actor) (int, error) 
 		if len(overdue) == 0 {
 			break
 		}
-		done, err := s.escalate(ctx, a, overdue, now)
+		done, err := s.escalate(ctx, a, overdue, now, "")
 		n += done
 		if err != nil {
 			return n, fmt.Errorf("escalate overdue reviews: %w", err)
@@ -475,18 +486,26 @@ func (s *Service) Escalate(ctx context.Context, a lifecycle.Actor) (int, error) 
 }
 
 // escalate escalates the overdue items of one batch in one transaction
-// and returns how many it escalated.
-func (s *Service) escalate(ctx context.Context, a lifecycle.Actor, overdue []store.ReviewItem, now time.Time) (int, error) {
+// and returns how many it escalated. With reason reasonReviewerLeft
+// (ReassignLeft), the items are those of reviewers who left, not overdue
+// ones: each is escalated only if its reviewer is still gone as the
+// transaction reads it (one enabled again since keeps their items), a
+// deleted reviewer's manager is read from its tombstone, and the record
+// gives the reason.
+func (s *Service) escalate(ctx context.Context, a lifecycle.Actor, overdue []store.ReviewItem, now time.Time, reason string) (int, error) {
 	n := 0
 	err := s.cfg.Engine.Do(ctx, func(t *lifecycle.Tx) error {
 		n = 0
 		tx := t.Ops()
-		e := escalation{ops: tx, reviewers: map[string]escalationReviewer{}}
+		e := escalation{ops: tx, reviewers: map[string]escalationReviewer{}, tombstones: reason == reasonReviewerLeft}
 		var entries []audit.Entry
 		for _, it := range overdue {
 			r, err := e.reviewer(ctx, it.ReviewerID)
 			if err != nil {
 				return err
+			}
+			if reason == reasonReviewerLeft && !r.gone {
+				continue
 			}
 			to, kind, toName := "", ReviewerAdmins, reviewerAdmins
 			if r.hasManager && r.manager.ID != it.UserID {
@@ -510,9 +529,13 @@ func (s *Service) escalate(ctx context.Context, a lifecycle.Actor, overdue []sto
 				return err
 			}
 			n++
+			detail := map[string]any{"campaign": up.CampaignID, "item": up.ID, "kind": up.Kind, "entitlement": up.Entitlement,
+				"from": r.name, "to": toName}
+			if reason != "" {
+				detail["reason"] = reason
+			}
 			entries = append(entries, audit.Entry{Actor: a.Name, System: a.System, Action: actionReviewEscalate, Subject: "user:" + up.UserID,
-				Detail: map[string]any{"campaign": up.CampaignID, "item": up.ID, "kind": up.Kind, "entitlement": up.Entitlement,
-					"from": r.name, "to": toName}})
+				Detail: detail})
 		}
 		return t.Audit(ctx, entries...)
 	})
@@ -529,6 +552,12 @@ func (s *Service) escalate(ctx context.Context, a lifecycle.Actor, overdue []sto
 type escalation struct {
 	ops       store.Ops
 	reviewers map[string]escalationReviewer // by reviewer ID
+	// tombstones resolves a deleted reviewer's manager from what its
+	// tombstone kept: a reviewer deleted mid-campaign (ReassignLeft)
+	// hands their items to their manager, as one disabled does. An
+	// overdue item of a reviewer deleted long ago goes to the admins, as
+	// it always has.
+	tombstones bool
 }
 
 // escalationReviewer is a reviewer as Escalate reads it: how the audit
@@ -537,6 +566,10 @@ type escalationReviewer struct {
 	name       string // its userName; its ID when deleted or unknown; "admins" for ""
 	manager    store.User
 	hasManager bool
+	// gone: the reviewer is a user no longer active or pending
+	// (disabled, deleted, unknown), who will decide nothing more. The
+	// hub admins never leave.
+	gone bool
 }
 
 // reviewer reads the reviewer id (read once per transaction).
@@ -544,25 +577,27 @@ func (e *escalation) reviewer(ctx context.Context, id string) (escalationReviewe
 	if r, ok := e.reviewers[id]; ok {
 		return r, nil
 	}
-	r := escalationReviewer{name: id}
+	r := escalationReviewer{name: id, gone: true}
 	if id == "" {
-		r.name = reviewerAdmins
+		r.name, r.gone = reviewerAdmins, false
 		e.reviewers[id] = r
 		return r, nil
 	}
 	// The manager is resolved over the users that are not deleted, as in
 	// a directory loadDirectory read: the reviewer, and the users its
-	// manager reference may name.
+	// manager reference may name. With tombstones, a deleted reviewer's
+	// reference is read from its tombstone (still named by its ID).
 	d, err := usersOnly(ctx, e.ops, id)
 	if err != nil {
 		return r, err
 	}
 	u, ok := d.byID[id]
-	if !ok {
+	if ok {
+		r.name, r.gone = u.UserName, !live(u)
+	} else if u = d.deleted[id]; !e.tombstones || u.ID == "" {
 		e.reviewers[id] = r
 		return r, nil
 	}
-	r.name = u.UserName
 	if ref := lifecycle.EnterpriseOf(u.Document).Manager; ref != "" {
 		if err := d.readManagerRef(ctx, ref); err != nil {
 			return r, err

@@ -97,6 +97,13 @@ type ReviewItemQuery struct {
 	// reviewer's worklist (the hub admins', the site supervisors'), from
 	// an index of the pending items, not every item of every campaign.
 	ReviewerKind string
+	// ReviewerGone selects pending items, not yet escalated, whose
+	// reviewer is a user (not the hub admins) that is no longer active
+	// or pending: disabled, deleted or unknown. A reviewer who left
+	// mid-campaign holds them, and nobody else would decide them until
+	// the campaign's due date. It reads an index of those items by
+	// reviewer, one step per reviewer: cheap when none has left.
+	ReviewerGone bool
 	// Sites selects the items at one of the sites, by name under
 	// FoldName: a site item of one of them, a grant item whose grant is
 	// at one of them, a role item whose user has one of them among its

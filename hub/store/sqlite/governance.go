@@ -170,8 +170,14 @@ func (o ops) ListReviewItems(ctx context.Context, rq store.ReviewItemQuery) ([]s
 		where = append(where, "decision = 1 AND escalated = 0 AND campaign_id IN (SELECT id FROM review_campaigns WHERE due <= ?)")
 		args = append(args, nanos(rq.OverdueAt))
 	}
+	with := ""
+	if rq.ReviewerGone {
+		// Spelled like review_items_pending_reviewer's condition.
+		with = reviewersGone
+		where = append(where, "decision = 1 AND escalated = 0 AND reviewer_id IN (SELECT id FROM gone)")
+	}
 	clause, pageArgs := page(0, rq.Limit)
-	its, err := queryAll(ctx, o.read, scanReviewItem, `SELECT `+reviewItemCols+` FROM review_items
+	its, err := queryAll(ctx, o.read, scanReviewItem, with+`SELECT `+reviewItemCols+` FROM review_items
 		WHERE `+strings.Join(where, " AND ")+` ORDER BY created, id`+clause, append(args, pageArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list review items: %w", err)
@@ -199,6 +205,34 @@ CREATE INDEX review_items_campaign_decided ON review_items (campaign_id, created
 // hub's history, are not in it.
 const schemaReviewItemsPendingKind = `
 CREATE INDEX review_items_pending_kind ON review_items (reviewer_kind, created, id) WHERE decision = 1;
+`
+
+// schemaReviewItemsPendingReviewer indexes the items still to be decided
+// by their reviewer (pending, not escalated), so that the scheduler's
+// pass that hands a leaver's items on (ReviewItemQuery.ReviewerGone)
+// finds the reviewers holding such items one index step each
+// (reviewersGone), rather than reading every pending item of every
+// campaign every minute to look up its reviewer.
+const schemaReviewItemsPendingReviewer = `
+CREATE INDEX review_items_pending_reviewer ON review_items (reviewer_id, created, id) WHERE decision = 1 AND escalated = 0;
+`
+
+// reviewersGone lists, as gone, the reviewers of pending items, not
+// escalated, that are users no longer active or pending (disabled,
+// deleted, or unknown): the distinct reviewers are walked one seek at a
+// time over review_items_pending_reviewer (each step the least reviewer
+// after the last), so that the pass costs one step per reviewer holding
+// items, not one per item, and each is looked up in users by its key.
+// The hub admins ("") never leave.
+const reviewersGone = `WITH RECURSIVE reviewers(id) AS (
+	SELECT (SELECT MIN(reviewer_id) FROM review_items WHERE decision = 1 AND escalated = 0 AND reviewer_id > '')
+	UNION ALL
+	SELECT (SELECT MIN(reviewer_id) FROM review_items WHERE decision = 1 AND escalated = 0 AND reviewer_id > reviewers.id)
+	FROM reviewers WHERE reviewers.id IS NOT NULL
+), gone(id) AS (
+	SELECT id FROM reviewers WHERE id IS NOT NULL
+	AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = reviewers.id AND u.state IN (1, 2))
+)
 `
 
 // campaignItemsWhere returns the condition and arguments that select the

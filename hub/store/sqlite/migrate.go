@@ -43,6 +43,7 @@ func migrations() []migration {
 		{name: "pending review items by reviewer kind", sql: schemaReviewItemsPendingKind},
 		{name: "idempotency keys of grant requests", sql: schemaGrantKeys},
 		{name: "grants in force by user", sql: schemaActiveGrants},
+		{name: "pending review items by reviewer", sql: schemaReviewItemsPendingReviewer},
 	}
 }
 
