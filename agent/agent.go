@@ -319,6 +319,7 @@ func New(cfg Config) (*Agent, error) {
 		return nil, fmt.Errorf("new agent: %w", err)
 	}
 	a.session, a.pending = st.Session, st.Pending
+	a.loadCleanupReport()
 	if a.session != nil {
 		a.setState(Active) // settled in Run: may be expired or ending
 		// The last known skew, until the welcome measures it again.

@@ -53,6 +53,9 @@ func (a *Agent) cleanupDone(err error) {
 		a.cleanFails = 0
 		a.cleanupSucceeded()
 		a.emit(Event{Event: EventCleanupDone})
+	} else {
+		// A failure an earlier run reported (CleanupFile) is over.
+		a.reportCleanup()
 	}
 	if held := a.heldTap; held != nil {
 		a.heldTap = nil

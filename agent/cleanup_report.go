@@ -3,6 +3,9 @@ package agent
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -94,13 +97,19 @@ func (a *Agent) reportCleanup() {
 			return
 		}
 		rep = wire.CleanupReport{Failing: true, Try: r.try, Since: r.since, Reason: r.reason, SessionID: r.session}
-	case r.told || r.mayKnow:
+	case (r.told || r.mayKnow) && !a.unclean:
+		// Not while this run's first try has not answered: a failure an
+		// earlier run reported (CleanupFile) is over only once a try of
+		// this one succeeds.
 		rep = wire.CleanupReport{Try: r.try, SessionID: r.session}
 	default:
 		r.resend = false
 		return
 	}
 	r.sending, r.resend = true, false
+	if rep.Failing {
+		a.saveCleanupReport(rep)
+	}
 	a.spawn(func(ctx context.Context) {
 		_, err := a.hub.Request(ctx, wire.TypeCleanupReport, rep)
 		a.post(func() { a.cleanupReported(rep, err) })
@@ -151,8 +160,59 @@ func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 		// The clean-up is not tried again once a try succeeded: the
 		// episode is over for good.
 		r.told, r.mayKnow = false, false
+		a.dropCleanupReport()
 	}
 	a.reportCleanup() // what changed while it was in flight
+}
+
+// cleanupFile is CleanupFile: a failing clean-up that a hub may have been
+// told of, kept until a hub took its success. The hub counts the kiosk as
+// failing until it is told of the success; without the file, an agent
+// restarted while it failed (the kiosk rebooted by whoever was sent to
+// it) whose first try then succeeds would owe it nothing, and the console
+// and shiftgate_kiosks_cleanup_failing would count the kiosk as failing
+// until the hub restarts.
+type cleanupFile struct {
+	Try     int    `json:"try"`
+	Session string `json:"session_id,omitempty"`
+}
+
+// loadCleanupReport takes the failing clean-up an earlier run reported
+// (CleanupFile), if any: this run owes the hub its success. An unreadable
+// file is taken as one failed try: the hub may know of it all the same.
+func (a *Agent) loadCleanupReport() {
+	var f cleanupFile
+	err := readJSON(filepath.Join(a.cfg.StateDir, CleanupFile), &f)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return
+	case err != nil:
+		a.log.Warn("the record of a failing start-up clean-up an earlier run reported cannot be read; its success is reported all the same", "err", err)
+		f = cleanupFile{}
+	}
+	if f.Try < 1 || f.Try > wire.MaxCleanupTry {
+		f.Try = 1
+	}
+	if len(f.Session) > wire.MaxCleanupSessionID || !wire.ValidSessionID(f.Session) {
+		f.Session = ""
+	}
+	a.cleanReport.mayKnow, a.cleanReport.try, a.cleanReport.session = true, f.Try, f.Session
+}
+
+// saveCleanupReport keeps rep, a failing report about to be sent, for a
+// later run (CleanupFile). A failure to write it (the disk that may be
+// why the clean-up fails) is logged: this run still reports the success.
+func (a *Agent) saveCleanupReport(rep wire.CleanupReport) {
+	if err := writeJSON(filepath.Join(a.cfg.StateDir, CleanupFile), cleanupFile{Try: rep.Try, Session: rep.SessionID}); err != nil {
+		a.log.Warn("cannot keep the failing start-up clean-up's report for a restart: if the agent restarts before it succeeds, the hub is not told of the success", "err", err)
+	}
+}
+
+// dropCleanupReport removes CleanupFile once a hub took the success.
+func (a *Agent) dropCleanupReport() {
+	if err := os.Remove(filepath.Join(a.cfg.StateDir, CleanupFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		a.log.Warn("cannot remove the record of the failing start-up clean-up: the next start reports its success again", "err", err)
+	}
 }
 
 // leftoverSession is the session a failed clean-up names

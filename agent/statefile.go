@@ -27,6 +27,7 @@ const (
 	CertFile       = "device.pem"       // device certificate, 0644
 	CAFile         = "ca.pem"           // the CA this kiosk trusts for the hub's HTTPS certificate (--ca), 0644
 	DeviceCAFile   = "device-ca.pem"    // the hub CA that issues the device certificate, 0644; absent: CAFile
+	CleanupFile    = "cleanup.json"     // a failing start-up clean-up the hub may know of (cleanup_report.go), 0600
 	nextSuffix     = ".next"            // a renewed pair being installed
 	stateVersion   = 1                  // version of state.json and session.json
 	maxStateBytes  = 1 << 20            // larger state files are refused

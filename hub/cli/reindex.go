@@ -95,7 +95,7 @@ func (e env) auditReindex(ctx context.Context, args []string, every int64) error
 	}
 	fmt.Fprintf(e.stderr, "kept a copy of %s as %s (hub.lock held: no hub starts meanwhile)\n", hub.DBFile, kept)
 
-	// No schema upgrade: openHubReadOnly refused an older one above.
+	// No schema upgrade: keepBeforeReindex refused an older one above.
 	st, err := hub.OpenStoreWith(ctx, *data, sqlite.Options{NoUpgrade: true, NoPrealloc: true})
 	if err != nil {
 		return fmt.Errorf("audit reindex failed: %w; nothing was changed (the copy %s is kept)", err, kept)

@@ -172,8 +172,8 @@ func campaignFormKey(v *viewer, key string) (*governance.CampaignKey, error) {
 	if key == "" {
 		return nil, nil
 	}
-	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return nil, badRequest("the form's key is not one this console made: reload the page and try again")
+	if err := checkFormKey(key); err != nil {
+		return nil, err
 	}
 	return &governance.CampaignKey{Caller: v.actor().Name, Key: key}, nil
 }

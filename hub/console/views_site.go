@@ -737,21 +737,32 @@ var errGrantFormReused = &statusError{http.StatusConflict,
 // makes: the same form sent again by the same account (a double click,
 // the form sent again when its answer did not arrive, two requests
 // racing) gets the grant the first made instead of a second one, which
-// revoking the first would leave giving the access. Without the field (a script, an older page) every
-// request is a grant of its own. fs are the form's values, whose
-// fingerprint tells a form sent again from one changed since.
+// revoking the first would leave giving the access. Without the field (a
+// script, an older page) every request is a grant of its own. fs are the
+// form's values, whose fingerprint tells a form sent again from one
+// changed since.
 func grantFormKey(v *viewer, key string, fs []string) (*lifecycle.GrantRequest, error) {
 	if key == "" {
 		return nil, nil
 	}
-	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
-		return nil, badRequest("the form's key is not one this console made: reload the page and try again")
+	if err := checkFormKey(key); err != nil {
+		return nil, err
 	}
 	h := sha256.New()
 	for _, f := range fs {
 		fmt.Fprintf(h, "%d:%s;", len(f), f)
 	}
 	return &lifecycle.GrantRequest{Caller: v.actor().Name, Key: key, Fingerprint: h.Sum(nil)}, nil
+}
+
+// checkFormKey refuses a form's key (the "once" field of the grant and
+// campaign forms) that is not one newGrantFormKey could have made, give
+// or take its size: it becomes part of a stored key.
+func checkFormKey(key string) error {
+	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return badRequest("the form's key is not one this console made: reload the page and try again")
+	}
+	return nil
 }
 
 // scopedSelfIn is self with scope (nil: none) asked about the user
