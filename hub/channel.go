@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -296,16 +297,10 @@ func (c *channel) Request(ctx context.Context, deviceID string, env wire.Envelop
 		if env.Re == "" {
 			// Nothing but a log line, which a kiosk could ask for as fast
 			// as it can send: a few a minute per kiosk (kioskErrorLines).
-			turn := c.kioskErrors.take(deviceID, c.s.cfg.Now())
-			switch {
-			case turn.log && turn.dropped > 0:
-				c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message, "dropped_before", turn.dropped)
-			case turn.log:
-				c.s.cfg.Logger.Warn("kiosk reported an error", "device", deviceID, "code", e.Code, "message", e.Message)
-			case !turn.mutedUntil.IsZero():
-				c.s.cfg.Logger.Warn("kiosk reports errors faster than the hub logs them: those it sends until the time given are not logged, and the first logged after says how many were dropped (dropped_before)",
-					"device", deviceID, "until", turn.mutedUntil.UTC(), "code", e.Code)
-			}
+			c.kioskErrors.logLine(ctx, c.s.cfg.Logger, deviceID, c.s.cfg.Now(), slog.LevelWarn, "kiosk reported an error",
+				[]any{"device", deviceID, "code", e.Code, "message", e.Message},
+				"kiosk reports errors faster than the hub logs them: those it sends until the time given are not logged, and the first logged after says how many were dropped (dropped_before)",
+				"code", e.Code)
 			return wire.Envelope{}, nil
 		}
 		// An error answering a push (a session.revoke whose teardown failed,

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -42,6 +43,11 @@ type cleanupFailures struct {
 	// records would start again with each episode), one small entry per
 	// kiosk that ever reported since the hub started.
 	audits map[string]cleanupAudits
+	// lines paces the log lines of the reports that write no audit
+	// record, as kiosks' error messages are paced (kioskErrorLog): the
+	// record is written at most once per cleanupAuditInterval, but a
+	// kiosk may send reports as fast as it can write.
+	lines kioskErrorLog
 }
 
 // cleanupFailure is one kiosk's failing clean-up, as last reported.
@@ -158,6 +164,13 @@ func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.E
 	}
 	now := c.s.cfg.Now()
 	log := c.s.cfg.Logger
+	// paced logs a line of a report that writes no audit record, at most
+	// kioskErrorLines a kioskErrorWindow per kiosk; a line with a record
+	// is logged always (the record is paced).
+	paced := func(level slog.Level, msg string, args ...any) {
+		c.cleanups.lines.logLine(ctx, log, deviceID, now, level, msg, args,
+			"kiosk sends cleanup.report faster than the hub logs them: those it sends until the time given are not logged, and the first logged after says how many were dropped (dropped_before)")
+	}
 	if !r.Failing {
 		was, ok, audit := c.cleanups.done(deviceID)
 		detail := map[string]any{"device": deviceID, "failed_tries": r.Try}
@@ -170,10 +183,12 @@ func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.E
 		if r.SessionID != "" {
 			detail["session"] = r.SessionID
 		}
-		log.Info("kiosk cleaned up what an earlier run of its agent left: it takes taps again", "device", deviceID, "failed_tries", r.Try, "session", r.SessionID)
+		const cleaned = "kiosk cleaned up what an earlier run of its agent left: it takes taps again"
 		if !audit {
+			paced(slog.LevelInfo, cleaned, "device", deviceID, "failed_tries", r.Try, "session", r.SessionID)
 			return wire.New(wire.TypeAck, "", "", nil)
 		}
+		log.Info(cleaned, "device", deviceID, "failed_tries", r.Try, "session", r.SessionID)
 		if err := c.auditCleanup(ctx, deviceID, "device.cleanup_done", detail); err != nil {
 			return wire.Envelope{}, err
 		}
@@ -189,7 +204,7 @@ func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.E
 	}
 	audit := c.cleanups.failing(deviceID, r, now)
 	if !audit {
-		log.Warn("kiosk's start-up clean-up fails: it stays locked (recorded in the audit trail at most once every 10 min)", "device", deviceID, "try", r.Try, "since", r.Since, "session", r.SessionID, "reason", r.Reason)
+		paced(slog.LevelWarn, "kiosk's start-up clean-up fails: it stays locked (recorded in the audit trail at most once every 10 min)", "device", deviceID, "try", r.Try, "since", r.Since, "session", r.SessionID, "reason", r.Reason)
 		return wire.New(wire.TypeAck, "", "", nil)
 	}
 	log.Error("kiosk's start-up clean-up fails: it stays locked and signs nobody in, and the last worker's programs or files may have survived there",

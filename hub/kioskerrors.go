@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"context"
+	"log/slog"
 	"sync"
 	"time"
 )
@@ -79,4 +81,21 @@ func (l *kioskErrorLog) take(deviceID string, now time.Time) kioskErrorTurn {
 		return kioskErrorTurn{mutedUntil: w.start.Add(kioskErrorWindow)}
 	}
 	return kioskErrorTurn{}
+}
+
+// logLine logs a kiosk's line (msg, args) at level if the kiosk's turn at
+// now allows it, saying how many of its lines were dropped before it
+// (dropped_before) when some were; at the first line of a window that is
+// not logged, it logs muted instead, with the device, when its lines are
+// logged again (until), and mutedArgs.
+func (l *kioskErrorLog) logLine(ctx context.Context, log *slog.Logger, deviceID string, now time.Time, level slog.Level, msg string, args []any, muted string, mutedArgs ...any) {
+	turn := l.take(deviceID, now)
+	switch {
+	case turn.log && turn.dropped > 0:
+		log.Log(ctx, level, msg, append(args, "dropped_before", turn.dropped)...)
+	case turn.log:
+		log.Log(ctx, level, msg, args...)
+	case !turn.mutedUntil.IsZero():
+		log.Log(ctx, slog.LevelWarn, muted, append([]any{"device", deviceID, "until", turn.mutedUntil.UTC()}, mutedArgs...)...)
+	}
 }
