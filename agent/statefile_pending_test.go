@@ -18,11 +18,7 @@ import (
 // finishes the renewal. Only a pending file that was read and is unusable
 // is discarded.
 func TestLoadKeyPairKeepsUnreadablePending(t *testing.T) {
-	pki := certstest.New(t)
-	first := pki.Device(t, "kiosk-1")
-	second := pki.Device(t, "kiosk-1")
-	dir := t.TempDir()
-	mustNoErr(t, writeKeyPair(dir, signer(first), first.Certificate[0]))
+	dir, _, second := renewingPair(t)
 	// The crash: the new key renamed into place, its certificate not.
 	mustNoErr(t, certs.WriteKeyFile(filepath.Join(dir, KeyFile), signer(second)))
 	nextCert := filepath.Join(dir, CertFile+nextSuffix)

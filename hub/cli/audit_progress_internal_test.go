@@ -7,10 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/shiftgate/shiftgate/hub"
-	"github.com/shiftgate/shiftgate/hub/audit"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestAuditProgress: verify, export and verify --export say how far they
@@ -18,32 +14,8 @@ import (
 // verdict. (The command reports every 100,000 records; here every 1,000.)
 func TestAuditProgress(t *testing.T) {
 	ctx := t.Context()
-	dir := t.TempDir()
-	var out, errb bytes.Buffer
-	if code := Run(ctx, []string{"device", "code", "--data", dir, "--site", "north", "--name", "north-1"}, &out, &errb); code != 0 {
-		t.Fatalf("device code: %d %s", code, errb.String())
-	}
-	st, err := hub.OpenStore(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := audit.LoadKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := audit.New(key, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const n = 2500 // and the device code's record: 2501
-	es := make([]audit.Entry, n)
-	for i := range es {
-		es[i] = audit.Entry{Actor: "test", Action: "user.update", Subject: fmt.Sprintf("user:%d", i), System: "scim"}
-	}
-	if err := st.InTx(ctx, func(tx store.Ops) error { _, err := l.AppendMany(ctx, tx, es); return err }); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dir := auditTrail(t, n, func(i int) string { return fmt.Sprintf("user:%d", i) })
 
 	run := func(args ...string) (string, string) {
 		t.Helper()

@@ -37,11 +37,11 @@ func (w *cancelOn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// interruptedReindex makes a hub of 2,501 records whose search indexes
-// someone emptied of a user's entries, and runs audit reindex on it in
-// chunks of 500, cancelled (Ctrl-C) once the first chunk is done. It
-// returns the data directory and the hub's database.
-func interruptedReindex(t *testing.T) (string, *sql.DB) {
+// auditTrail makes a hub in a new data directory (device code makes its
+// keys, and the first record) and appends n user.update records to its
+// audit trail, the i-th about subject(i). It returns the directory, the
+// hub's store closed.
+func auditTrail(t *testing.T, n int, subject func(i int) string) string {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -53,6 +53,7 @@ func interruptedReindex(t *testing.T) (string, *sql.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	key, err := audit.LoadKey(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -61,14 +62,24 @@ func interruptedReindex(t *testing.T) (string, *sql.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := make([]audit.Entry, 2500)
+	es := make([]audit.Entry, n)
 	for i := range es {
-		es[i] = audit.Entry{Actor: "test", Action: "user.update", Subject: fmt.Sprintf("user:%d", i%7), System: "scim"}
+		es[i] = audit.Entry{Actor: "test", Action: "user.update", Subject: subject(i), System: "scim"}
 	}
 	if err := st.InTx(ctx, func(tx store.Ops) error { _, err := l.AppendMany(ctx, tx, es); return err }); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
+	return dir
+}
+
+// interruptedReindex makes a hub of 2,501 records whose search indexes
+// someone emptied of a user's entries, and runs audit reindex on it in
+// chunks of 500, cancelled (Ctrl-C) once the first chunk is done. It
+// returns the data directory and the hub's database.
+func interruptedReindex(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	ctx := t.Context()
+	dir := auditTrail(t, 2500, func(i int) string { return fmt.Sprintf("user:%d", i%7) })
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(dir, hub.DBFile)+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +92,7 @@ func interruptedReindex(t *testing.T) (string, *sql.DB) {
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errw := &cancelOn{prefix: "indexed 500 of ", cancel: cancel}
-	out.Reset()
+	var out bytes.Buffer
 	err = (env{stdout: &out, stderr: errw}).auditEvery(cctx, []string{"reindex", "--data", dir}, 500)
 	if err == nil || !strings.Contains(err.Error(), "audit reindex interrupted: the search indexes cover the records up to the mark (500)") {
 		t.Fatalf("audit reindex cancelled after its first chunk: %v, stdout %q, stderr %q; want it interrupted at 500", err, out.String(), errw.buf.String())

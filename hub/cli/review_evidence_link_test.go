@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,32 @@ import (
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
+
+// anaCampaign makes a hub in a new data directory with worker ana at
+// north, and campaign id, due in two days, of n pending items about her
+// site (item-0000, item-0001, ...) for the admins to decide, and closes
+// its store for the commands the test runs. It returns the directory.
+func anaCampaign(t *testing.T, id string, n int) string {
+	t.Helper()
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, _, eng := openEngine(t, dir)
+	admin := lifecycle.Actor{Name: "token:t1 (admin)", System: "api"}
+	if _, err := eng.CreateUser(ctx, admin, store.User{ID: "u-ana", UserName: "ana", Active: true, Sites: []string{"north"}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	items := make([]store.ReviewItem, n)
+	for i := range items {
+		items[i] = store.ReviewItem{ID: fmt.Sprintf("item-%04d", i), CampaignID: id, UserID: "u-ana", Kind: store.ReviewItemSite,
+			Entitlement: "north", Detail: "north", ReviewerKind: "admins", Decision: store.ReviewPending, Created: now}
+	}
+	if _, err := st.CreateCampaign(ctx, store.Campaign{ID: id, Name: id, Due: now.Add(48 * time.Hour), Created: now, CreatedBy: admin.Name}, items); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return dir
+}
 
 // TestReviewShowEvidenceOutPlantedLink: `review show --format csv --out
 // FILE` follows a symbolic link FILE and replaces the file it names. In a
@@ -23,21 +50,7 @@ import (
 // another's, the test checks that the caller's own link there is still
 // followed.
 func TestReviewShowEvidenceOutPlantedLink(t *testing.T) {
-	ctx := t.Context()
-	dir := t.TempDir()
-	st, _, eng := openEngine(t, dir)
-	admin := lifecycle.Actor{Name: "token:t1 (admin)", System: "api"}
-	if _, err := eng.CreateUser(ctx, admin, store.User{ID: "u-ana", UserName: "ana", Active: true, Sites: []string{"north"}}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	items := []store.ReviewItem{{ID: "item-1", CampaignID: "camp", UserID: "u-ana", Kind: store.ReviewItemSite,
-		Entitlement: "north", Detail: "north", ReviewerKind: "admins", Decision: store.ReviewPending, Created: now}}
-	if _, err := st.CreateCampaign(ctx, store.Campaign{ID: "camp", Name: "q", Due: now.Add(48 * time.Hour), Created: now, CreatedBy: admin.Name}, items); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-
+	dir := anaCampaign(t, "camp", 1)
 	shared := t.TempDir() // as /tmp: sticky and world-writable
 	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil {
 		t.Fatal(err)

@@ -7,10 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-
-	"github.com/shiftgate/shiftgate/hub/lifecycle"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestReviewShowEvidenceOutNotARegularFile: `review show --format csv
@@ -23,20 +19,7 @@ import (
 // into it and stays a FIFO; a link to a regular file stays a link, and
 // the file it names gets the export.
 func TestReviewShowEvidenceOutNotARegularFile(t *testing.T) {
-	ctx := t.Context()
-	dir := t.TempDir()
-	st, _, eng := openEngine(t, dir)
-	admin := lifecycle.Actor{Name: "token:t1 (admin)", System: "api"}
-	if _, err := eng.CreateUser(ctx, admin, store.User{ID: "u-ana", UserName: "ana", Active: true, Sites: []string{"north"}}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	items := []store.ReviewItem{{ID: "item-1", CampaignID: "camp", UserID: "u-ana", Kind: store.ReviewItemSite,
-		Entitlement: "north", Detail: "north", ReviewerKind: "admins", Decision: store.ReviewPending, Created: now}}
-	if _, err := st.CreateCampaign(ctx, store.Campaign{ID: "camp", Name: "q", Due: now.Add(48 * time.Hour), Created: now, CreatedBy: admin.Name}, items); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dir := anaCampaign(t, "camp", 1)
 	show := []string{"review", "show", "--data", dir, "--id", "camp", "--format", "csv"}
 	code, whole, errs := run(t, show...)
 	if code != 0 || strings.Count(whole, "\n") != 2 {

@@ -2,18 +2,14 @@ package cli_test
 
 import (
 	"database/sql"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	_ "github.com/mattn/go-sqlite3" // to break an item as a failing disk would
 
 	"github.com/shiftgate/shiftgate/hub"
-	"github.com/shiftgate/shiftgate/hub/lifecycle"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestReviewShowEvidenceWholeOrNothing: `review show --format csv` whose
@@ -24,23 +20,7 @@ import (
 // was and no temporary file behind. Once the read succeeds, --out writes
 // what stdout gets, byte for byte, and stdout gets nothing.
 func TestReviewShowEvidenceWholeOrNothing(t *testing.T) {
-	ctx := t.Context()
-	dir := t.TempDir()
-	st, _, eng := openEngine(t, dir)
-	admin := lifecycle.Actor{Name: "token:t1 (admin)", System: "api"}
-	if _, err := eng.CreateUser(ctx, admin, store.User{ID: "u-ana", UserName: "ana", Active: true, Sites: []string{"north"}}); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	items := make([]store.ReviewItem, 1100)
-	for i := range items {
-		items[i] = store.ReviewItem{ID: fmt.Sprintf("item-%04d", i), CampaignID: "camp-big", UserID: "u-ana", Kind: store.ReviewItemSite,
-			Entitlement: "north", Detail: "north", ReviewerKind: "admins", Decision: store.ReviewPending, Created: now}
-	}
-	if _, err := st.CreateCampaign(ctx, store.Campaign{ID: "camp-big", Name: "big", Due: now.Add(48 * time.Hour), Created: now, CreatedBy: admin.Name}, items); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	dir := anaCampaign(t, "camp-big", 1100)
 	db, err := sql.Open("sqlite3", filepath.Join(dir, hub.DBFile))
 	if err != nil {
 		t.Fatal(err)

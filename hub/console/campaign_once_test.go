@@ -5,11 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/shiftgate/shiftgate/hub/hubtest"
 )
 
 var campaignOnceField = regexp.MustCompile(`<form method="post" action="/console/reviews" id="campaign-form">\s*<input type="hidden" name="csrf" value="[^"]*">\s*<input type="hidden" name="once" value="([^"]+)"`)
@@ -22,19 +19,9 @@ var campaignOnceField = regexp.MustCompile(`<form method="post" action="/console
 // key of its own, so the next campaign is a campaign; the key sent again
 // with other values is refused (409) and starts nothing.
 func TestCampaignFormSentTwice(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
 	ctx := t.Context()
-	makeWorld(t, h)
-	admin := bootstrapAdmin(t, h)
-	formKey := func() string {
-		t.Helper()
-		page := admin.get("/console/reviews")
-		m := campaignOnceField.FindStringSubmatch(page.Body)
-		if page.Status != http.StatusOK || m == nil {
-			t.Fatalf("reviews page: %d, campaign form without its key", page.Status)
-		}
-		return m[1]
-	}
+	h, _, admin := adminWorld(t)
+	formKey := func() string { t.Helper(); return admin.formKey("/console/reviews", campaignOnceField) }
 	campaigns := func() int {
 		t.Helper()
 		cs, err := h.Store().ListCampaigns(ctx)
@@ -70,17 +57,11 @@ func TestCampaignFormSentTwice(t *testing.T) {
 
 	// Two requests racing: one campaign.
 	key = formKey()
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if r := admin.post("/console/reviews", form(key, "Q1 north")); r.Status != http.StatusSeeOther {
-				t.Errorf("racing send: %d %s, want 303", r.Status, r.Body)
-			}
-		}()
-	}
-	wg.Wait()
+	atOnce(func() {
+		if r := admin.post("/console/reviews", form(key, "Q1 north")); r.Status != http.StatusSeeOther {
+			t.Errorf("racing send: %d %s, want 303", r.Status, r.Body)
+		}
+	})
 	if n := campaigns(); n != 2 {
 		t.Errorf("%d campaigns after the race, want 2", n)
 	}

@@ -15,7 +15,6 @@ import (
 // renamed to the account's name (a self-grant by then), gets no grant, as
 // without a key.
 func TestGrantFormKeyChecksInTransaction(t *testing.T) {
-	ctx := t.Context()
 	form := url.Values{"user": {"bob"}, "role": {"Picker"}, "site": {"north"}, "until": {"4h"}, "reason": {"cover"}, "once": {"k-scope"}}
 
 	t.Run("worker moved", func(t *testing.T) {
@@ -26,9 +25,7 @@ func TestGrantFormKeyChecksInTransaction(t *testing.T) {
 		err := r.c.siteGrant(httptest.NewRecorder(), post("/console/site/grants", form), sam)
 		r.fired(t)
 		wantForbidden(t, err, "no user bob at your sites")
-		if gs, err := r.st.ListGrants(ctx, r.bob.ID); err != nil || len(gs) != 0 {
-			t.Errorf("grants of bob after the refused grant: %+v, %v; want none", gs, err)
-		}
+		r.noGrantsOfBob(t, "the refused grant")
 	})
 	t.Run("self-grant", func(t *testing.T) {
 		r := newSelfRace(t)
@@ -37,8 +34,15 @@ func TestGrantFormKeyChecksInTransaction(t *testing.T) {
 		err := r.c.siteGrant(httptest.NewRecorder(), post("/console/site/grants", form), sam)
 		r.linked(t, "sam")
 		wantForbidden(t, err, "you cannot grant yourself access: ask an admin")
-		if gs, err := r.st.ListGrants(ctx, r.bob.ID); err != nil || len(gs) != 0 {
-			t.Errorf("grants of bob after the refused self-grant: %+v, %v; want none", gs, err)
-		}
+		r.noGrantsOfBob(t, "the refused self-grant")
 	})
+}
+
+// noGrantsOfBob says what bob was granted after what, a grant that should
+// have been refused, if he has any grant.
+func (r *selfRace) noGrantsOfBob(t *testing.T, after string) {
+	t.Helper()
+	if gs, err := r.st.ListGrants(t.Context(), r.bob.ID); err != nil || len(gs) != 0 {
+		t.Errorf("grants of bob after %s: %+v, %v; want none", after, gs, err)
+	}
 }

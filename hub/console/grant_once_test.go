@@ -5,11 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/shiftgate/shiftgate/hub/hubtest"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 var grantOnceField = regexp.MustCompile(`<input type="hidden" name="once" value="([^"]+)"`)
@@ -22,31 +18,10 @@ var grantOnceField = regexp.MustCompile(`<input type="hidden" name="once" value=
 // next grant is a grant; the key sent again with other values is refused
 // (409) and makes nothing.
 func TestGrantFormSentTwice(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
-	ctx := t.Context()
-	w := makeWorld(t, h)
-	if _, err := h.Engine().CreateGroup(ctx, lifecycleActor, store.Group{ID: "g-nurse", DisplayName: "Nurse"}); err != nil {
-		t.Fatal(err)
-	}
-	admin := bootstrapAdmin(t, h)
+	h, w, admin := adminWorld(t, "Nurse")
 	sup := admin.supervisor("sam", "north")
-	formKey := func() string {
-		t.Helper()
-		page := sup.get("/console/site/")
-		m := grantOnceField.FindStringSubmatch(page.Body)
-		if page.Status != http.StatusOK || m == nil {
-			t.Fatalf("site page: %d, grant form without its key", page.Status)
-		}
-		return m[1]
-	}
-	grants := func() int {
-		t.Helper()
-		gs, err := h.Store().ListGrants(ctx, w.northUser.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(gs)
-	}
+	formKey := func() string { t.Helper(); return sup.formKey("/console/site/", grantOnceField) }
+	grants := func() int { t.Helper(); return grantCount(t, h, w.northUser.ID) }
 	form := func(key, reason string) url.Values {
 		return url.Values{"user": {w.northUser.UserName}, "role": {"Nurse"}, "site": {"north"}, "until": {"4h"}, "reason": {reason}, "once": {key}}
 	}
@@ -67,17 +42,11 @@ func TestGrantFormSentTwice(t *testing.T) {
 
 	// Two requests racing: one grant.
 	key = formKey()
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if r := sup.post("/console/site/grants", form(key, "night cover")); r.Status != http.StatusSeeOther {
-				t.Errorf("racing send: %d %s, want 303", r.Status, r.Body)
-			}
-		}()
-	}
-	wg.Wait()
+	atOnce(func() {
+		if r := sup.post("/console/site/grants", form(key, "night cover")); r.Status != http.StatusSeeOther {
+			t.Errorf("racing send: %d %s, want 303", r.Status, r.Body)
+		}
+	})
 	if n := grants(); n != 2 {
 		t.Errorf("after a second form sent twice at once: %d grants, want 2", n)
 	}
@@ -104,20 +73,14 @@ func TestGrantFormSentTwice(t *testing.T) {
 // supervisor's scope: another site's worker is still 403, and nothing is
 // made.
 func TestGrantFormKeyKeepsScope(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
-	ctx := t.Context()
-	w := makeWorld(t, h)
-	if _, err := h.Engine().CreateGroup(ctx, lifecycleActor, store.Group{ID: "g-nurse", DisplayName: "Nurse"}); err != nil {
-		t.Fatal(err)
-	}
-	admin := bootstrapAdmin(t, h)
+	h, w, admin := adminWorld(t, "Nurse")
 	sup := admin.supervisor("sam", "north")
 	r := sup.post("/console/site/grants", url.Values{"user": {w.southUser.UserName}, "role": {"Nurse"}, "site": {"north"}, "until": {"4h"},
 		"reason": {"cover"}, "once": {"k1"}})
 	if r.Status != http.StatusForbidden {
 		t.Errorf("another site's worker with a form key: %d %s, want 403", r.Status, r.Body)
 	}
-	if gs, _ := h.Store().ListGrants(ctx, w.southUser.ID); len(gs) != 1 { // makeWorld's
-		t.Errorf("south's worker has %d grants, want 1", len(gs))
+	if n := grantCount(t, h, w.southUser.ID); n != 1 { // makeWorld's
+		t.Errorf("south's worker has %d grants, want 1", n)
 	}
 }

@@ -5,29 +5,17 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/shiftgate/shiftgate/hub/hubtest"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // A grant form sent again after the grant it made was revoked makes no
 // second grant (its key made one), and the page does not say "Access
 // granted": it says nothing was granted, and to reload the page.
 func TestGrantFormSentAgainAfterRevoke(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
 	ctx := t.Context()
-	w := makeWorld(t, h)
-	if _, err := h.Engine().CreateGroup(ctx, lifecycleActor, store.Group{ID: "g-nurse", DisplayName: "Nurse"}); err != nil {
-		t.Fatal(err)
-	}
-	admin := bootstrapAdmin(t, h)
+	h, w, admin := adminWorld(t, "Nurse")
 	sup := admin.supervisor("sam", "north")
-	page := sup.get("/console/site/")
-	m := grantOnceField.FindStringSubmatch(page.Body)
-	if page.Status != http.StatusOK || m == nil {
-		t.Fatalf("site page: %d, grant form without its key", page.Status)
-	}
-	form := url.Values{"user": {w.northUser.UserName}, "role": {"Nurse"}, "site": {"north"}, "until": {"4h"}, "reason": {"cover"}, "once": {m[1]}}
+	form := url.Values{"user": {w.northUser.UserName}, "role": {"Nurse"}, "site": {"north"}, "until": {"4h"}, "reason": {"cover"},
+		"once": {sup.formKey("/console/site/", grantOnceField)}}
 	if r := sup.post("/console/site/grants", form); r.Status != http.StatusSeeOther || !strings.HasSuffix(r.location(), "ok=grant-created") {
 		t.Fatalf("grant: %d to %q %s", r.Status, r.location(), r.Body)
 	}

@@ -6,9 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/policy"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestGrantFormRoleThatCannotCount: the console's grant form refuses, as
@@ -19,30 +17,15 @@ import (
 // says what to change (400) and nothing is granted or audited; a role
 // that counts there is still granted.
 func TestGrantFormRoleThatCannotCount(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
-	ctx := t.Context()
-	w := makeWorld(t, h)
+	h, w, admin := adminWorld(t, "Nurse", "Dispenser", "Visitor")
 	eng := h.Engine()
 	rules := eng.Rules().Clone()
 	rules.Roles["Dispenser"] = policy.RoleRule{Apps: []string{"pharmacy"}, Sites: []string{"south"}}
 	rules.Other.Apps = nil
-	if _, err := eng.UpdatePolicy(ctx, lifecycleActor, eng.Policy().Version, rules); err != nil {
+	if _, err := eng.UpdatePolicy(t.Context(), lifecycleActor, eng.Policy().Version, rules); err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range []string{"Nurse", "Dispenser", "Visitor"} {
-		if _, err := eng.CreateGroup(ctx, lifecycleActor, store.Group{ID: "g-" + g, DisplayName: g}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	admin := bootstrapAdmin(t, h)
-	grants := func() int {
-		t.Helper()
-		gs, err := h.Store().ListGrants(ctx, w.northUser.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(gs)
-	}
+	grants := func() int { t.Helper(); return grantCount(t, h, w.northUser.ID) }
 	before := actionCount(t, h, "grant.create")
 	for _, tc := range []struct{ name, role, says string }{
 		{"a role that counts at other sites", "Dispenser", "counts only at sites"},

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -306,6 +307,19 @@ func (c *client) supervisor(name string, sites ...string) *client {
 	return s
 }
 
+// formKey loads the console page at path and returns the key its form
+// carries in the hidden field that field matches: the "once" key that
+// makes the form, sent twice, do its work once. Each load gives a new key.
+func (c *client) formKey(path string, field *regexp.Regexp) string {
+	c.t.Helper()
+	page := c.get(path)
+	m := field.FindStringSubmatch(page.Body)
+	if page.Status != http.StatusOK || m == nil {
+		c.t.Fatalf("%s: %d, its form without its key", path, page.Status)
+	}
+	return m[1]
+}
+
 // auditor invites and registers an auditor.
 func (c *client) auditor(name string) *client {
 	c.t.Helper()
@@ -357,4 +371,38 @@ func makeWorld(t testing.TB, h *hubtest.Hub) world {
 	}
 	w.southGrant = g
 	return w
+}
+
+// adminWorld starts a hub with makeWorld's two sites, a group for each of
+// roles (the role a grant gives names a group), and the first admin signed
+// in, who invites the supervisors of a test.
+func adminWorld(t *testing.T, roles ...string) (*hubtest.Hub, world, *client) {
+	t.Helper()
+	h := hubtest.Start(t, hubtest.Options{})
+	w := makeWorld(t, h)
+	for _, role := range roles {
+		if _, err := h.Engine().CreateGroup(t.Context(), lifecycleActor, store.Group{ID: "g-" + strings.ToLower(role), DisplayName: role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, w, bootstrapAdmin(t, h)
+}
+
+// grantCount is how many grants the user with that ID has, in force or not.
+func grantCount(t *testing.T, h *hubtest.Hub, userID string) int {
+	t.Helper()
+	gs, err := h.Store().ListGrants(t.Context(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(gs)
+}
+
+// atOnce calls send twice at once, as two requests racing, and waits for
+// both.
+func atOnce(send func()) {
+	var wg sync.WaitGroup
+	wg.Go(send)
+	wg.Go(send)
+	wg.Wait()
 }

@@ -2,9 +2,7 @@ package console
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -122,37 +120,15 @@ func liveKiosks(t *testing.T, r *selfRace, st store.Store, n int, sites ...strin
 // supervisor's sites, whatever the case its site was enrolled with, and
 // nothing of other sites.
 func TestLiveStreamReadsOwnSites(t *testing.T) {
-	ctx := t.Context()
 	r := newSelfRace(t)
 	rc := &siteReads{Store: r.st.Store}
 	r.c.st = rc
 	r.c.cfg.LivePoll = 10 * time.Millisecond
 	liveKiosks(t, r, rc, 2, "north", "NORTH", "south", "east")
 	sam := r.account(t, "sam", store.ConsoleSupervisor, "north")
-	secret := make([]byte, secretBytes)
-	now := time.Now().UTC()
-	if err := rc.CreateConsoleSession(ctx, store.ConsoleSession{Hash: hashSecret(secret), AccountID: sam.account.ID, Created: now, LastSeen: now,
-		Expires: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
 
 	rc.reset()
-	sctx, cancel := context.WithCancel(ctx)
-	req := httptest.NewRequestWithContext(sctx, "GET", "/console/site/events", nil)
-	req.AddCookie(&http.Cookie{Name: CookieName, Value: base64.RawURLEncoding.EncodeToString(secret)})
-	done := make(chan error, 1)
-	go func() { done <- r.c.siteEvents(httptest.NewRecorder(), req, sam) }()
-	for rc.polls() < 5 {
-		select {
-		case err := <-done:
-			t.Fatalf("the stream ended before polling: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	streamSite(t, r, rc, sam, 5)
 	rc.mu.Lock()
 	if rc.allLive != 0 || rc.allKiosks != 0 {
 		t.Errorf("the stream read every live session %d times and every kiosk %d times in %d polls, want never", rc.allLive, rc.allKiosks, rc.allLive+rc.bySite)

@@ -7,49 +7,46 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
-// readCounter is the hub's store counting the users read by ID and the
-// live-session listings, for a test of what a console request reads.
-type readCounter struct {
-	store.Store
-	mu       sync.Mutex
-	users    int // GetUser calls
-	listings int // ListSessions and ListSiteSessions calls
-}
+// streamSite signs v in with a console session of its own, stored in
+// rc, and runs the live-update stream of the site page for v until the
+// stream has read the live sessions polls times more (rc.polls), then
+// closes the stream as a browser leaving the page does and waits for it to
+// end.
+func streamSite(t *testing.T, r *selfRace, rc *siteReads, v *viewer, polls int) {
+	t.Helper()
+	ctx := t.Context()
+	secret := make([]byte, secretBytes)
+	now := time.Now().UTC()
+	if err := rc.CreateConsoleSession(ctx, store.ConsoleSession{Hash: hashSecret(secret), AccountID: v.account.ID, Created: now, LastSeen: now,
+		Expires: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	v.hash, v.csrf = hashSecret(secret), csrfToken(secret)
 
-func (s *readCounter) GetUser(ctx context.Context, id string) (store.User, error) {
-	s.mu.Lock()
-	s.users++
-	s.mu.Unlock()
-	return s.Store.GetUser(ctx, id)
-}
-
-func (s *readCounter) ListSessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error) {
-	s.mu.Lock()
-	s.listings++
-	s.mu.Unlock()
-	return s.Store.ListSessions(ctx, q)
-}
-
-// ListSiteSessions is the listing of a supervisor's live sessions, by
-// site.
-func (s *readCounter) ListSiteSessions(ctx context.Context, sites []string) ([]store.Session, error) {
-	s.mu.Lock()
-	s.listings++
-	s.mu.Unlock()
-	return s.Store.ListSiteSessions(ctx, sites)
-}
-
-func (s *readCounter) counts() (users, listings int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.users, s.listings
+	start := rc.polls()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req := httptest.NewRequestWithContext(sctx, "GET", "/console/site/events", nil)
+	req.AddCookie(&http.Cookie{Name: CookieName, Value: base64.RawURLEncoding.EncodeToString(secret)})
+	done := make(chan error, 1)
+	go func() { done <- r.c.siteEvents(httptest.NewRecorder(), req, v) }()
+	for rc.polls()-start < polls {
+		select {
+		case err := <-done:
+			t.Fatalf("the stream ended before polling: %v", err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestLiveStreamReadsNoUsers: the live-update stream of an open site page
@@ -61,7 +58,7 @@ func (s *readCounter) counts() (users, listings int) {
 func TestLiveStreamReadsNoUsers(t *testing.T) {
 	ctx := t.Context()
 	r := newSelfRace(t)
-	rc := &readCounter{Store: r.st.Store}
+	rc := &siteReads{Store: r.st.Store}
 	r.c.st = rc
 	r.c.cfg.LivePoll = 10 * time.Millisecond
 	now := time.Now().UTC()
@@ -81,42 +78,19 @@ func TestLiveStreamReadsNoUsers(t *testing.T) {
 		}
 	}
 	sam := r.account(t, "sam", store.ConsoleSupervisor, "north")
-	secret := make([]byte, secretBytes)
-	if err := rc.CreateConsoleSession(ctx, store.ConsoleSession{Hash: hashSecret(secret), AccountID: sam.account.ID, Created: now, LastSeen: now,
-		Expires: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	sam.hash, sam.csrf = hashSecret(secret), csrfToken(secret)
 
-	sctx, cancel := context.WithCancel(ctx)
-	req := httptest.NewRequestWithContext(sctx, "GET", "/console/site/events", nil)
-	req.AddCookie(&http.Cookie{Name: CookieName, Value: base64.RawURLEncoding.EncodeToString(secret)})
-	users0, listings0 := rc.counts()
-	done := make(chan error, 1)
-	rec := httptest.NewRecorder()
-	go func() { done <- r.c.siteEvents(rec, req, sam) }()
 	// Let the stream poll a few times, then close it.
-	for {
-		if _, l := rc.counts(); l-listings0 >= 5 {
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("the stream ended before polling: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	users, listings := rc.counts()
-	if n := users - users0; n != 0 {
-		t.Errorf("the stream read users %d times in %d polls with %d workers signed in, want none", n, listings-listings0, workers)
+	rc.reset()
+	streamSite(t, r, rc, sam, 5)
+	rc.mu.Lock()
+	users, polls := rc.users, rc.allLive+rc.bySite
+	rc.mu.Unlock()
+	if users != 0 {
+		t.Errorf("the stream read users %d times in %d polls with %d workers signed in, want none", users, polls, workers)
 	}
 
 	// The block itself names them, reading each user once.
-	users0, _ = rc.counts()
+	rc.reset()
 	w := httptest.NewRecorder()
 	if err := r.c.siteLive(w, httptest.NewRequest("GET", "/console/site/live", nil), sam); err != nil {
 		t.Fatal(err)
@@ -124,7 +98,9 @@ func TestLiveStreamReadsNoUsers(t *testing.T) {
 	if !strings.Contains(w.Body.String(), "worker39") {
 		t.Errorf("live block without the workers' names: %s", w.Body)
 	}
-	if users, _ := rc.counts(); users-users0 != workers {
-		t.Errorf("the live block read users %d times, want %d: once each", users-users0, workers)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if rc.users != workers {
+		t.Errorf("the live block read users %d times, want %d: once each", rc.users, workers)
 	}
 }

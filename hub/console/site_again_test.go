@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shiftgate/shiftgate/hub/hubtest"
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -17,10 +16,8 @@ import (
 // an admin), which says nothing was changed, with one revocation pushed
 // and one grant.revoke record.
 func TestSiteSignOutAndRevokeAgain(t *testing.T) {
-	h := hubtest.Start(t, hubtest.Options{})
 	ctx := t.Context()
-	w := makeWorld(t, h)
-	admin := bootstrapAdmin(t, h)
+	h, w, admin := adminWorld(t)
 	sup := admin.supervisor("sam", "south")
 
 	path := "/console/site/sessions/" + w.southSession.ID + "/signout"
