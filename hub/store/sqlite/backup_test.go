@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -130,13 +131,32 @@ func TestQuickCheckDamage(t *testing.T) {
 	if err := r.VacuumInto(t.Context(), out); err != nil {
 		t.Fatal(err)
 	}
+	// Pages of the audit records are overwritten, found from the audit
+	// table's root page: not the schema's, without which the file would
+	// not open at all (the last pages of the file may be an index's, or
+	// the schema's, as the migrations add to it).
+	var root, pageSize int
+	plain, err := sql.Open("sqlite3", "file:"+out+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = plain.QueryRow(`SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_schema WHERE type = 'table' AND name = 'audit'`).Scan(&root, &pageSize)
+	plain.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The last pages (the audit records, not the schema, without which
-	// the file would not open at all) are overwritten.
-	for i := len(b) - 8*4096; i < len(b); i++ {
+	// Pages are numbered from 1: the root's is at (root-1)*pageSize; the
+	// 8 after it hold audit records (VACUUM writes a table's pages
+	// together, and 500 records fill dozens).
+	from, to := root*pageSize, (root+8)*pageSize
+	if to > len(b) {
+		t.Fatalf("the copy has %d bytes, fewer than the audit table's root page %d and 8 more", len(b), root)
+	}
+	for i := from; i < to; i++ {
 		b[i] = 0x5a
 	}
 	if err := os.WriteFile(out, b, 0o600); err != nil {
