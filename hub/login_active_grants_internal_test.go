@@ -67,22 +67,7 @@ func grantHub(t *testing.T, now time.Time) (*Server, store.User, authenticator.A
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := s.channel.rp.BeginRegistration(ctx, "k1", u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	badge, err := authenticator.NewSoft(t.TempDir(), "badge", authenticator.SoftOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := authenticator.Register(ctx, badge, es.Origin, es.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := wire.New(wire.TypeRegister, "r1", "", wire.Register{Credential: cred})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, badge := registerRequest(t, s, "k1", u)
 	if reply, err := s.channel.Request(channelCtx(t), "k1", env); err != nil || reply.Type != wire.TypeRegistered {
 		t.Fatalf("register: %s %s, %v", reply.Type, reply.Data, err)
 	}

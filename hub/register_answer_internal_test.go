@@ -37,22 +37,7 @@ func TestRegisterAnsweredAfterCommitWithoutAnotherRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := s.channel.rp.BeginRegistration(ctx, "k1", u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	badge, err := authenticator.NewSoft(t.TempDir(), "badge", authenticator.SoftOptions{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cred, err := authenticator.Register(ctx, badge, es.Origin, es.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := wire.New(wire.TypeRegister, "r1", "", wire.Register{Credential: cred})
-	if err != nil {
-		t.Fatal(err)
-	}
+	env, _ := registerRequest(t, s, "k1", u)
 
 	st := s.st
 	s.st = busyUserRead{Store: st} // the relying party keeps the real store
@@ -69,4 +54,28 @@ func TestRegisterAnsweredAfterCommitWithoutAnotherRead(t *testing.T) {
 	if err != nil || len(creds) != 1 || creds[0].State != store.CredentialActive {
 		t.Fatalf("ana's credentials: %+v, %v; want the one registered, active", creds, err)
 	}
+}
+
+// registerRequest arms a registration of u at deviceID, has a new
+// software badge answer it, and returns the kiosk's register request and
+// the badge.
+func registerRequest(t *testing.T, s *Server, deviceID string, u store.User) (wire.Envelope, authenticator.Authenticator) {
+	t.Helper()
+	es, err := s.channel.rp.BeginRegistration(t.Context(), deviceID, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	badge, err := authenticator.NewSoft(t.TempDir(), "badge", authenticator.SoftOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := authenticator.Register(t.Context(), badge, es.Origin, es.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := wire.New(wire.TypeRegister, "r1", "", wire.Register{Credential: cred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, badge
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestCommentRepeat: the same comment sent again by the same actor on the
@@ -18,14 +17,7 @@ import (
 // of its own.
 func TestCommentRepeat(t *testing.T) {
 	ctx := t.Context()
-	e := newEnv(t, t0)
-	ann := e.user("ann", []string{"north"}, nil)
-	e.group("Nurse", ann.ID)
-	c, err := e.gov.StartCampaign(ctx, actor, governance.CampaignRequest{Name: "q", Due: t0.Add(48 * time.Hour), Scope: store.ReviewScope{Roles: []string{"Nurse"}}})
-	if err != nil || len(c.Items) != 1 {
-		t.Fatalf("campaign %+v, %v", c, err)
-	}
-	id := c.Items[0].ID
+	e, ann, id := oneNurseItem(t)
 	comments := func() int {
 		return len(slices.DeleteFunc(e.actions("user:"+ann.ID), func(a string) bool { return a != "review.comment" }))
 	}

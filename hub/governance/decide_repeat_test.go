@@ -9,7 +9,6 @@ import (
 
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // TestDecideRepeat: the same decision again by the actor who made it is
@@ -19,14 +18,7 @@ import (
 // the decision, its maker and its time. A repeat records nothing.
 func TestDecideRepeat(t *testing.T) {
 	ctx := t.Context()
-	e := newEnv(t, t0)
-	ann := e.user("ann", []string{"north"}, nil)
-	e.group("Nurse", ann.ID)
-	c, err := e.gov.StartCampaign(ctx, actor, governance.CampaignRequest{Name: "q", Due: t0.Add(48 * time.Hour), Scope: store.ReviewScope{Roles: []string{"Nurse"}}})
-	if err != nil || len(c.Items) != 1 {
-		t.Fatalf("campaign %+v, %v", c, err)
-	}
-	id := c.Items[0].ID
+	e, ann, id := oneNurseItem(t)
 	first, err := e.at(t0.Add(time.Hour)).gov.Decide(ctx, decider, id, "keep", "night shifts\non ward 3")
 	if err != nil {
 		t.Fatal(err)

@@ -232,3 +232,18 @@ func (e *env) pushes() []store.Revocation {
 }
 
 func f(v float64) *float64 { return &v }
+
+// oneNurseItem is an env at t0 with one user, ann (north), in the group
+// Nurse, and a campaign of the Nurse role due in two days, whose one item
+// (ann's Nurse role) it returns the ID of.
+func oneNurseItem(t *testing.T) (*env, store.User, string) {
+	t.Helper()
+	e := newEnv(t, t0)
+	ann := e.user("ann", []string{"north"}, nil)
+	e.group("Nurse", ann.ID)
+	c, err := e.gov.StartCampaign(t.Context(), actor, governance.CampaignRequest{Name: "q", Due: t0.Add(48 * time.Hour), Scope: store.ReviewScope{Roles: []string{"Nurse"}}})
+	if err != nil || len(c.Items) != 1 {
+		t.Fatalf("campaign %+v, %v", c, err)
+	}
+	return e, ann, c.Items[0].ID
+}
