@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // zone names resolve on hosts without a zoneinfo database
+	"unicode/utf8"
 
 	"github.com/shiftgate/shiftgate/hub/store"
 )
@@ -162,6 +163,12 @@ func (p *problems) err() error {
 // give it with an offset. A row with empty start and end clears that user's
 // shifts and must be the user's only row.
 //
+// The file is UTF-8 (a byte order mark is skipped); a UTF-16 file and a
+// line that is not UTF-8 (a spreadsheet's plain CSV, in the computer's
+// code page) are refused with what to save instead. Lines end in a line
+// feed (CRLF included), or, in a file without any, in a carriage return
+// alone (Excel for Mac's "CSV (Macintosh)").
+//
 // Every problem is reported with its line number (up to a limit); on any
 // problem the result is an *ImportError and nothing is returned.
 func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
@@ -184,7 +191,8 @@ func ParseCSV(r io.Reader, opts ImportOptions) (Import, error) {
 // Those lines are each user's Failed; a user all of whose lines failed is
 // in it without shifts and with those lines as Lines, so that their name
 // is checked too. So is the name on a line with the wrong number of
-// fields, when the line reaches the userName column. A problem with the
+// fields, when the line reaches the userName column, and on a line with a
+// field that is not UTF-8, when the name is. A problem with the
 // file as a whole (its size, its header) gives an empty Import, as does a
 // read error, which is returned as it is.
 func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
@@ -197,7 +205,21 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 		ps.add(0, "the file is larger than %d MiB: split it into several imports (each replaces the shifts of the users it lists)", MaxImportBytes>>20)
 		return Import{}, ps.err()
 	}
+	if len(data) >= 2 && (data[0] == 0xff && data[1] == 0xfe || data[0] == 0xfe && data[1] == 0xff) {
+		// A UTF-16 byte order mark: a spreadsheet's "Unicode text" export,
+		// whose every other byte is a NUL the header would be refused
+		// for, column by column.
+		ps.add(0, "the file is UTF-16 text (a spreadsheet's \"Unicode text\" export): save it as \"CSV UTF-8\", comma-separated, and import that")
+		return Import{}, ps.err()
+	}
 	text := strings.TrimPrefix(string(data), "\ufeff") // a spreadsheet's byte order mark
+	if !strings.Contains(text, "\n") {
+		// Lines that end in a carriage return alone (Excel for Mac's "CSV
+		// (Macintosh)"): encoding/csv ends lines at line feeds only, and
+		// would read the whole file as one header line. A file with no
+		// line feed at all has no other line ends to keep.
+		text = strings.ReplaceAll(text, "\r", "\n")
+	}
 	cr := csv.NewReader(strings.NewReader(text))
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
@@ -266,6 +288,17 @@ func ParseCSVPartial(r io.Reader, opts ImportOptions) (Import, error) {
 		if rows > MaxImportRows {
 			ps.add(line, "more than %d shift lines: split the file into several imports", MaxImportRows)
 			break
+		}
+		if i := slices.IndexFunc(rec, func(f string) bool { return !utf8.ValidString(f) }); i >= 0 {
+			// A spreadsheet's plain CSV is in the computer's code page
+			// (Windows-1252: é is the byte 0xE9). Such a name is no
+			// user's, whose name is UTF-8, though it is spelled right:
+			// say why, and do not report it as an unknown user.
+			ps.add(line, "%q is not UTF-8 text: save the file as \"CSV UTF-8\" (a spreadsheet's plain CSV is in the computer's code page, such as Windows-1252) and import that", rec[i])
+			if cols.user < len(rec) && utf8.ValidString(rec[cols.user]) && strings.TrimSpace(rec[cols.user]) != "" {
+				userOn(strings.TrimSpace(rec[cols.user]), line) // a name that is text is checked too
+			}
+			continue
 		}
 		if len(rec) != len(header) {
 			ps.add(line, "%d fields, the header has %d: every line needs %s", len(rec), len(header), strings.Join(header, ","))

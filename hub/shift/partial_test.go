@@ -149,7 +149,7 @@ func FuzzParseCSVPartial(f *testing.F) {
 		if (err == nil) != (whole == nil) || err != nil && err.Error() != whole.Error() {
 			t.Fatalf("ParseCSVPartial error %v, ParseCSV error %v", err, whole)
 		}
-		lines := strings.Count(in, "\n") + 1
+		lines := inputLines(in)
 		for _, u := range got.Users {
 			if u.UserName == "" || len(u.Lines) == 0 && len(u.Local) == 0 {
 				t.Fatalf("user %+v without name or lines", u)

@@ -219,6 +219,7 @@ func FuzzParseCSV(f *testing.F) {
 	f.Add("userName,start,end\nana,2026-12-01 06:00,2026-12-01 14:00\nana,2026-12-01 10:00,2026-12-01 18:00\n", "Asia/Kolkata")
 	f.Add("# export\r\n\r\nuserName,END,start\r\nana,2026-12-02 06:00:00.5,\"2026-12-01 22:00\"\r\n", "Europe/London")
 	f.Add("userName,start,end\nana,\"2026-12-01T06:00:00Z,x\nben,,\n", "")
+	f.Add("userName,start,end\rana,2026-12-01 06:00,2026-12-01 14:00\r", "Europe/Paris")
 	f.Fuzz(func(t *testing.T, in, zone string) {
 		var opts ImportOptions
 		if zone != "" {
@@ -227,7 +228,7 @@ func FuzzParseCSV(f *testing.F) {
 			}
 		}
 		got, err := ParseCSV(strings.NewReader(in), opts)
-		lines := strings.Count(in, "\n") + 1
+		lines := inputLines(in)
 		if err != nil {
 			var ie *ImportError
 			if !errors.As(err, &ie) || len(ie.Problems) == 0 || len(ie.Problems) > MaxProblems {
