@@ -166,18 +166,19 @@ func parseAAGUID(s string) ([16]byte, error) {
 const maxBadgeBytes = 1 << 20
 
 // readBadge loads the badge at path; a missing file is reported as an error wrapping
-// os.ErrNotExist, one larger than maxBadgeBytes, not a regular file, or open to others (see
-// checkBadgeMode) as ErrInvalidBadge.
+// os.ErrNotExist, one larger than maxBadgeBytes, not a regular file, open to others (see
+// checkBadgeMode) or owned by another user (checkOwner) as ErrInvalidBadge.
 func readBadge(path string) (*badge, error) {
 	if err := checkBadgeDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	// Stat before opening: opening a FIFO would block the tap until something writes to it.
-	fi, err := os.Stat(path)
+	// Lstat before opening: opening a FIFO would block the tap until something writes to it,
+	// and a symbolic link is not followed (see checkBadgeMode).
+	fi, err := os.Lstat(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkBadgeMode(fi.Mode()); err != nil {
+	if err := errors.Join(checkBadgeMode(fi.Mode()), checkOwner(path, fi)); err != nil {
 		return nil, fmt.Errorf("read badge %s: %w: %w", path, ErrInvalidBadge, err)
 	}
 	f, err := os.Open(path)
@@ -185,6 +186,14 @@ func readBadge(path string) (*badge, error) {
 		return nil, err
 	}
 	defer f.Close()
+	// The file opened must be the one checked, not one put in its place since.
+	opened, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read badge %s: %w", path, err)
+	}
+	if !os.SameFile(fi, opened) {
+		return nil, fmt.Errorf("read badge %s: %w: replaced while being opened: try again", path, ErrInvalidBadge)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxBadgeBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read badge %s: %w", path, err)
@@ -204,8 +213,14 @@ func readBadge(path string) (*badge, error) {
 // trace (the copy's counter races the original's); writable, its counter can be rolled back or
 // a key planted. writeBadge always writes 0600, so such a mode was set by hand, and the badge is
 // refused, as ssh refuses an identity file, rather than used (on Windows, where the mode bits
-// are made up from the read-only attribute, only the file type is checked).
+// are made up from the read-only attribute, only the file type is checked). A symbolic link is
+// refused too: its target's directory is not the one checkBadgeDir guards, and writeBadge would
+// replace the link with a regular file, leaving the target behind as a second copy of the keys
+// with an older counter.
 func checkBadgeMode(m fs.FileMode) error {
+	if m&fs.ModeSymlink != 0 {
+		return errors.New("a symbolic link (move the file it points to into the badge directory, in its place, to use it)")
+	}
 	if !m.IsRegular() {
 		return fmt.Errorf("not a regular file (%v)", m.Type())
 	}
@@ -215,12 +230,13 @@ func checkBadgeMode(m fs.FileMode) error {
 	return nil
 }
 
-// checkBadgeDir refuses a badge directory that group or others may write (ErrInvalidBadge),
-// or that is not a directory; a missing one is reported as an error wrapping fs.ErrNotExist.
-// Whoever may write the directory may rename a file of their own over a badge file, with keys
-// or a counter of their choosing, whatever the badge file's own mode (checkBadgeMode): the
-// directory guards the badges as much as their files do. Read access is harmless (the files
-// are 0600). As for the files, only the type is checked on Windows.
+// checkBadgeDir refuses a badge directory that group or others may write, that another user
+// than this process's or root owns (checkOwner), or that is not a directory (ErrInvalidBadge);
+// a missing one is reported as an error wrapping fs.ErrNotExist. Whoever may write the
+// directory may rename a file of their own over a badge file, with keys or a counter of their
+// choosing, whatever the badge file's own mode (checkBadgeMode): the directory guards the
+// badges as much as their files do. Read access is harmless (the files are 0600). As for the
+// files, only the type is checked on Windows.
 func checkBadgeDir(dir string) error {
 	fi, err := os.Stat(dir)
 	switch {
@@ -230,6 +246,9 @@ func checkBadgeDir(dir string) error {
 		return fmt.Errorf("%w: badge directory %s is not a directory", ErrInvalidBadge, dir)
 	case runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0:
 		return fmt.Errorf("%w: badge directory %s is mode %04o: group or others may replace its badge files (chmod 700 %s to use it)", ErrInvalidBadge, dir, fi.Mode().Perm(), dir)
+	}
+	if err := checkOwner(dir, fi); err != nil {
+		return fmt.Errorf("%w: badge directory %s is %w", ErrInvalidBadge, dir, err)
 	}
 	return nil
 }

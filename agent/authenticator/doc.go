@@ -13,10 +13,12 @@
 // into its parent), written atomically (temporary file, fsync, rename, fsync of DIR) whenever
 // it changes; a write also removes the temporary files of earlier writes of the badge that a
 // crash left behind. The file is created on the badge's first registration. It holds private
-// keys, so a badge file that group or others may read or write, or that is not a regular file,
-// is refused (ErrInvalidBadge) until it is chmod 600 again; so is every badge of a DIR that
-// group or others may write (they could rename their own file over a badge), until chmod 700
-// DIR. Format, version 1 (unknown fields are rejected):
+// keys, so a badge file that group or others may read or write, or that is not a regular file
+// (a symbolic link included), is refused (ErrInvalidBadge) until it is chmod 600 again; so is
+// every badge of a DIR that group or others may write (they could rename their own file over a
+// badge), until chmod 700 DIR. A badge file or DIR owned by another user than the agent's or
+// root is refused as well (its owner may chmod it), until it is chowned back. Format, version 1
+// (unknown fields are rejected):
 //
 //	{
 //	  "version": 1,
