@@ -219,7 +219,7 @@ func openWith(ctx context.Context, path string, opts Options, tick <-chan time.T
 	wconnector := newConnector(path+"?"+writerParams, writerInit)
 	wconnector.opened = func(c *sqlite3.SQLiteConn) error {
 		wc.Store(c)
-		if err := c.RegisterFunc(foldNameFunc, store.FoldName, true); err != nil {
+		if err := c.RegisterFunc(foldNameFunc, foldNameSQL, true); err != nil {
 			return err
 		}
 		if err := c.RegisterFunc(consoleNameKeyFunc, store.ConsoleNameKey, true); err != nil {
@@ -250,7 +250,7 @@ func openWith(ctx context.Context, path string, opts Options, tick <-chan time.T
 	rconnector.opened = func(c *sqlite3.SQLiteConn) error {
 		// Site filters compare names as the rest of the hub does
 		// (SearchUsers, ListSiteGrants).
-		return c.RegisterFunc(foldNameFunc, store.FoldName, true)
+		return c.RegisterFunc(foldNameFunc, foldNameSQL, true)
 	}
 	reader := sql.OpenDB(rconnector)
 	n := max(4, 2*runtime.GOMAXPROCS(0))

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mattn/go-sqlite3"
+
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
@@ -92,7 +94,13 @@ func openReadOnly(ctx context.Context, path string) (*ReadOnly, error) {
 	// A file: URI, so that SQLite reads mode and immutable; it decodes
 	// %HH escapes in the name.
 	dsn := "file:" + strings.ReplaceAll(path, "%", "%25") + "?" + params
-	reader := sql.OpenDB(newConnector(dsn, readerInit))
+	cn := newConnector(dsn, readerInit)
+	// The reads that compare site names under store.FoldName call it in
+	// SQL, as on the hub's readers (see openWith).
+	cn.opened = func(c *sqlite3.SQLiteConn) error {
+		return c.RegisterFunc(foldNameFunc, foldNameSQL, true)
+	}
+	reader := sql.OpenDB(cn)
 	reader.SetMaxOpenConns(4)
 	reader.SetMaxIdleConns(4)
 	version, err := schemaVersion(ctx, reader)

@@ -67,9 +67,29 @@ ALTER TABLE users ADD COLUMN end_day TEXT NOT NULL DEFAULT '';
 `
 
 // foldNameFunc is store.FoldName as an SQL function of the writer
-// connection (schemaNameKeys, schemaSiteDeviceNameKeys) and the readers'
-// (the console's site filters).
+// connection (schemaNameKeys, schemaSiteDeviceNameKeys) and the readers',
+// a ReadOnly's among them (the site filters); foldNameSQL is its body.
 const foldNameFunc = "shiftgate_fold_name"
+
+// foldNameSQL is foldNameFunc's body: store.FoldName of a text (or blob),
+// and NULL for anything else. The site filters fold the elements of a
+// user's sites with json_each, which gives one row whose value is NULL
+// for a user stored with no sites at all (nil Sites is JSON null: a SCIM
+// user sent without the Shiftgate extension). Declared with a string
+// argument, the function refused that NULL, and the whole read failed
+// with it (the supervisors' review worklist answered 500); NULL matches
+// no site, as the user has none.
+func foldNameSQL(v any) any {
+	switch v := v.(type) {
+	case string:
+		return store.FoldName(v)
+	case []byte:
+		if v != nil { // the driver hands NULL over as a nil []byte
+			return store.FoldName(string(v))
+		}
+	}
+	return nil
+}
 
 // nameTaken returns ErrConflict if a row of the query's table other than
 // id holds key (the query selects such rows; see userNameTaken and
