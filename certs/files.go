@@ -149,13 +149,18 @@ func readFile(path string) ([]byte, error) {
 	return readAllLimited(f, path)
 }
 
+// errFileTooLarge is wrapped by readAllLimited's error for a file over
+// maxPEMFileBytes: one that was read, and is no PEM file of ours, which
+// callers tell apart from a file that could not be read.
+var errFileTooLarge = fmt.Errorf("larger than %d bytes", maxPEMFileBytes)
+
 func readAllLimited(r io.Reader, path string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxPEMFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if len(data) > maxPEMFileBytes {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, maxPEMFileBytes)
+		return nil, fmt.Errorf("read %s: %w", path, errFileTooLarge)
 	}
 	return data, nil
 }

@@ -229,17 +229,19 @@ func loadOrCreateCA(dir string, now time.Time) (*CA, error) {
 }
 
 func loadCA(certPath, keyPath string, now time.Time) (*CA, error) {
-	key, err := readKeyFile(keyPath)
-	if errors.Is(err, ErrInsecureKeyFile) || errors.Is(err, fs.ErrPermission) {
-		return nil, err // the mode or the owner to fix, which the error names
-	} else if err != nil {
-		return nil, damagedCA(err, certPath, keyPath)
+	// Reading and decoding are apart: only a file that was read and does
+	// not decode is damaged; one that could not be read is not known to be.
+	keyPEM, err := readKeyBytes(keyPath)
+	if err != nil {
+		return nil, unreadableCA(err, certPath, keyPath)
+	}
+	key, err := DecodeKeyPEM(keyPEM)
+	if err != nil {
+		return nil, damagedCA(fmt.Errorf("read key %s: %w", keyPath, err), certPath, keyPath)
 	}
 	certPEM, err := readFile(certPath)
-	if errors.Is(err, fs.ErrPermission) {
-		return nil, err
-	} else if err != nil {
-		return nil, damagedCA(err, certPath, keyPath)
+	if err != nil {
+		return nil, unreadableCA(err, certPath, keyPath)
 	}
 	cert, err := DecodeCertPEM(certPEM)
 	if err != nil {
@@ -254,6 +256,27 @@ func loadCA(certPath, keyPath string, now time.Time) (*CA, error) {
 		return nil, damagedCA(err, certPath, keyPath)
 	}
 	return ca, nil
+}
+
+// unreadableCA is the error for ca.pem or ca-key.pem that could not be
+// read (err names the file and the system's error). That says nothing of
+// what the file holds: an I/O error of a failing disk, a process or the
+// system out of file descriptors, something other than a file under the
+// name. Sending the operator to the backup for it, with a new CA as the
+// last resort, would have them replace a CA that may well be intact, and
+// a new one cuts every kiosk off; the same start may succeed once the
+// cause is fixed. A key file whose mode or owner is wrong is refused as
+// it is, its error saying what to fix; a file over the size limit was
+// read, and is no CA file: damaged.
+func unreadableCA(err error, certPath, keyPath string) error {
+	switch {
+	case errors.Is(err, ErrInsecureKeyFile), errors.Is(err, fs.ErrPermission):
+		return err // the mode or the owner to fix, which the error names
+	case errors.Is(err, errFileTooLarge):
+		return damagedCA(err, certPath, keyPath)
+	}
+	return fmt.Errorf("%w: the hub CA could not be read, which does not make it damaged: check the disk and that file (the kernel log, free space, the open-file limit), then start the hub again; the CA is not to be replaced, from a backup or with a new one, because of this error",
+		err)
 }
 
 // damagedCA adds what to do to err, the reason why ca.pem and ca-key.pem,

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -37,5 +38,46 @@ func (e env) copyProgress(path, name string, tick <-chan time.Time) (stop func()
 	return func() {
 		close(done)
 		wg.Wait()
+	}
+}
+
+// progressLines says on stderr how far a command that reads or changes a
+// lot at once has come (import shifts, findings, report, review show): a
+// line at most once a tick, when the command calls step as it advances,
+// so that the line counts what was done, not just that time passed. The
+// first comes a tick (backupProgressEvery) after the start: a run that
+// ends sooner prints none. step runs on the command's goroutine, so the
+// lines need no lock and none can follow the command's end.
+type progressLines struct {
+	w    io.Writer
+	tick <-chan time.Time
+}
+
+// longProgress returns the progress lines of a long command, at each of
+// ticks (nil: every backupProgressEvery), and what stops their ticker.
+//
+// The lines go to the stderr of the command line even where the rest of
+// the output is held back (readHub): they are a sign of life for the
+// operator watching, not part of the report, which readHub withholds when
+// the database changed under it; held, they would come at the end.
+func (e env) longProgress(ticks <-chan time.Time) (p progressLines, stop func()) {
+	stop = func() {}
+	if ticks == nil {
+		t := time.NewTicker(backupProgressEvery)
+		ticks, stop = t.C, t.Stop
+	}
+	w := e.stderr
+	if hw, ok := w.(heldWriter); ok {
+		w = hw.w
+	}
+	return progressLines{w: w, tick: ticks}, stop
+}
+
+// step writes line() as a line if a tick has come since the last one.
+func (p progressLines) step(line func() string) {
+	select {
+	case <-p.tick:
+		fmt.Fprintln(p.w, line())
+	default:
 	}
 }

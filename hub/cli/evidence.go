@@ -117,6 +117,34 @@ func (e env) evidenceCSV(ctx context.Context, g evidenceSource, id, out string) 
 	return nil
 }
 
+// spoolStdout has write write what e.stdout is to print. Where stdout is
+// held back until the command is done (readHub), that goes to a temporary
+// file (0600: a report names people) held in its place (holdFile) and
+// copied to stdout when readHub prints, as evidenceCSV's export: a report
+// written a page at a time is held on disk, not in memory whole (a
+// campaign of tens of thousands of items is tens of megabytes). What
+// write wrote before it failed is held too, and printed or not as readHub
+// decides, as it was when held in memory. A temporary file that cannot be
+// made leaves the output held in memory, as before, rather than failing
+// the command. name goes into the file's name.
+func (e env) spoolStdout(name string, write func(w io.Writer) error) error {
+	hw, held := e.stdout.(heldWriter)
+	if !held {
+		return write(e.stdout)
+	}
+	f, err := os.CreateTemp("", "shiftgate-"+name+"-*.tmp") // 0600
+	if err != nil {
+		return write(e.stdout)
+	}
+	bw := bufio.NewWriter(f)
+	err = write(bw)
+	if ferr := bw.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("write %s: %w", f.Name(), ferr)
+	}
+	hw.h.holdFile(hw.w, f)
+	return err
+}
+
 // outTarget is the file evidenceCSV renames a complete export onto for
 // --out out: out itself, or the regular file a symbolic link out names;
 // "" for stdout. through reports an out that is no regular file (or a

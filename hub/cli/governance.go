@@ -17,6 +17,7 @@ import (
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/policy"
 	"github.com/shiftgate/shiftgate/hub/store"
+	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 // cliActor is who the audit log names for changes made from the command line.
@@ -98,6 +99,13 @@ func checkFormat(f string, allowed ...string) error {
 }
 
 func (e env) review(ctx context.Context, args []string) error {
+	return e.reviewWith(ctx, args, nil, governance.MaxItemCount)
+}
+
+// reviewWith is review with the ticks of review show's progress lines
+// given (longProgress; nil ticks every backupProgressEvery) and the items
+// it reads a page (governance.MaxItemCount for the command).
+func (e env) reviewWith(ctx context.Context, args []string, ticks <-chan time.Time, page int) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: review needs start, list, show or run", errUsage)
 	}
@@ -186,7 +194,14 @@ func (e env) review(ctx context.Context, args []string) error {
 				// or not at all (evidenceCSV).
 				return notFound(e.evidenceCSV(ctx, g, *id, *out))
 			}
-			return notFound(showCampaign(ctx, e.stdout, g, *id, *format, governance.MaxItemCount))
+			prog, stop := e.longProgress(ticks)
+			defer stop()
+			// Through a temporary file, as the CSV: what readHub holds
+			// back of a campaign of tens of thousands of items is tens
+			// of megabytes, which it held in memory.
+			return notFound(e.spoolStdout("review-show", func(w io.Writer) error {
+				return showCampaignProgress(ctx, w, g, *id, *format, page, prog)
+			}))
 		})
 	case "run":
 		if err := parse(fs, args[1:], "data"); err != nil {
@@ -218,6 +233,12 @@ type campaignPages interface {
 // one of them. The JSON is what the whole CampaignView encodes to, byte
 // for byte; the text aligns its columns a page at a time.
 func showCampaign(ctx context.Context, w io.Writer, g campaignPages, id, format string, size int) error {
+	return showCampaignProgress(ctx, w, g, id, format, size, progressLines{})
+}
+
+// showCampaignProgress is showCampaign that says on prog how many of the
+// items it has written.
+func showCampaignProgress(ctx context.Context, w io.Writer, g campaignPages, id, format string, size int, prog progressLines) error {
 	c, err := g.CampaignItems(ctx, id, governance.ItemPage{StartIndex: 1, Count: size})
 	if err != nil {
 		return err
@@ -229,6 +250,9 @@ func showCampaign(ctx context.Context, w io.Writer, g campaignPages, id, format 
 				return err
 			}
 			next := p.StartIndex + len(p.Items)
+			prog.step(func() string {
+				return fmt.Sprintf("review show: %d of %d items written", next-1, p.TotalResults)
+			})
 			if next > p.TotalResults {
 				return nil
 			}
@@ -296,6 +320,12 @@ func writeCampaignJSON(w io.Writer, c governance.CampaignPage, each func(func([]
 }
 
 func (e env) findings(ctx context.Context, args []string) error {
+	return e.findingsTicks(ctx, args, nil)
+}
+
+// findingsTicks is findings with the ticks of its progress lines given
+// (longProgress); nil ticks every backupProgressEvery.
+func (e env) findingsTicks(ctx context.Context, args []string, ticks <-chan time.Time) error {
 	fs := e.flags("findings")
 	data := fs.String("data", "", "hub data directory")
 	format := fs.String("format", "json", "json or csv")
@@ -310,7 +340,7 @@ func (e env) findings(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	return e.withReports(ctx, *data, func(g *governance.Service, e env) error {
+	return e.withTrailReport(ctx, *data, "findings", ticks, func(g *governance.Service, e env) error {
 		list, err := g.Findings(ctx, governance.FindingsOptions{DormantAfter: dormant})
 		if err != nil {
 			return err
@@ -324,6 +354,12 @@ func (e env) findings(ctx context.Context, args []string) error {
 }
 
 func (e env) report(ctx context.Context, args []string) error {
+	return e.reportTicks(ctx, args, nil)
+}
+
+// reportTicks is report with the ticks of its progress lines given
+// (longProgress); nil ticks every backupProgressEvery.
+func (e env) reportTicks(ctx context.Context, args []string, ticks <-chan time.Time) error {
 	fs := e.flags("report")
 	data := fs.String("data", "", "hub data directory")
 	format := fs.String("format", "json", "json or csv")
@@ -339,7 +375,7 @@ func (e env) report(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return e.withReports(ctx, *data, func(g *governance.Service, e env) error {
+	return e.withTrailReport(ctx, *data, "report", ticks, func(g *governance.Service, e env) error {
 		rep, err := g.NumbersIn(ctx, period)
 		if err != nil {
 			return err
@@ -349,6 +385,44 @@ func (e env) report(ctx context.Context, args []string) error {
 		}
 		return writeJSON(e.stdout, rep)
 	})
+}
+
+// withTrailReport is withReports for a report that folds the whole audit
+// trail (findings, report: who moved, joined and left, and when), with
+// progress lines of how much of it is read: millions of records on a hub
+// of some years, read for minutes before the report prints a line.
+func (e env) withTrailReport(ctx context.Context, dir, what string, ticks <-chan time.Time, fn func(g *governance.Service, e env) error) error {
+	return e.readHub(ctx, dir, func(st *sqlite.ReadOnly, e env) error {
+		prog, stop := e.longProgress(ticks)
+		defer stop()
+		g, err := reportService(ctx, &trailReads{Store: st, p: prog, what: what})
+		if err != nil {
+			return err
+		}
+		return fn(g, e)
+	})
+}
+
+// trailReads is a store.Store that counts the audit records read through
+// it, for withTrailReport's progress lines.
+type trailReads struct {
+	store.Store
+	p       progressLines
+	what    string
+	records int
+	seq     int64 // of the last record read
+}
+
+func (s *trailReads) ListAudit(ctx context.Context, q store.AuditQuery) ([]store.AuditRecord, error) {
+	recs, err := s.Store.ListAudit(ctx, q)
+	if err == nil && len(recs) > 0 {
+		s.records += len(recs)
+		s.seq = recs[len(recs)-1].Seq
+		s.p.step(func() string {
+			return fmt.Sprintf("%s: read %d audit records (up to record %d)", s.what, s.records, s.seq)
+		})
+	}
+	return recs, err
 }
 
 // evidenceTotals says on stderr what the CSV leaves to the JSON form: the

@@ -27,6 +27,12 @@ import (
 // importCmd is `shiftgate-hub import shifts --data DIR [--zone ZONE]
 // [--dry-run] FILE.csv`: an HR/WFM shift export, all or nothing.
 func (e env) importCmd(ctx context.Context, args []string) error {
+	return e.importTicks(ctx, args, nil)
+}
+
+// importTicks is importCmd with the ticks of its progress lines given
+// (longProgress); nil ticks every backupProgressEvery.
+func (e env) importTicks(ctx context.Context, args []string, ticks <-chan time.Time) error {
 	if len(args) == 0 || args[0] != "shifts" {
 		return fmt.Errorf("%w: import needs what to import: import shifts --data DIR FILE.csv", errUsage)
 	}
@@ -73,6 +79,8 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s: %w", file, parseErr) // nothing to check further
 	}
 	check := *dryRun || parseErr != nil
+	prog, stop := e.longProgress(ticks)
+	defer stop()
 	var res lifecycle.ImportResult
 	var changes *shiftChanges
 	err = withAudit(ctx, *data, func(st store.Store, log *audit.Log) error {
@@ -90,6 +98,11 @@ func (e env) importCmd(ctx context.Context, args []string) error {
 			changes = &shiftChanges{Store: st}
 			st = changes
 		}
+		doing := "importing"
+		if check {
+			doing = "checking"
+		}
+		st = &importProgress{Store: st, p: prog, doing: doing, file: file, users: len(imp.Users)}
 		eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Rules: rules})
 		if err != nil {
 			return err
@@ -165,6 +178,54 @@ func readImport(path string) ([]byte, string, error) {
 	}
 	h := sha256.Sum256(b)
 	return b, hex.EncodeToString(h[:]), nil
+}
+
+// importProgress is a store.Store that counts, for the progress lines of
+// import shifts, the users the import's transaction looks up and those
+// whose shifts it sets: a query and an update a user, in one transaction
+// that, for a file near shift.MaxImportBytes (a few hundred thousand
+// lines), runs for minutes between the command's start and its one line
+// of result.
+type importProgress struct {
+	store.Store
+	p             progressLines
+	doing, file   string
+	users         int // in the file
+	found, stored int
+}
+
+func (s *importProgress) InTx(ctx context.Context, fn func(store.Ops) error) error {
+	return s.Store.InTx(ctx, func(tx store.Ops) error {
+		s.found, s.stored = 0, 0 // a retried transaction starts over
+		return fn(importProgressTx{Ops: tx, s: s})
+	})
+}
+
+func (s *importProgress) line() string {
+	return fmt.Sprintf("%s %s: %d of %d users looked up, shifts of %d set", s.doing, s.file, s.found, s.users, s.stored)
+}
+
+type importProgressTx struct {
+	store.Ops
+	s *importProgress
+}
+
+func (tx importProgressTx) ListUsers(ctx context.Context, q store.UserQuery) ([]store.User, int, error) {
+	users, total, err := tx.Ops.ListUsers(ctx, q)
+	if err == nil && q.UserName != "" {
+		tx.s.found++
+		tx.s.p.step(tx.s.line)
+	}
+	return users, total, err
+}
+
+func (tx importProgressTx) UpdateUser(ctx context.Context, id string, fn func(store.User) (store.User, error)) (store.User, error) {
+	u, err := tx.Ops.UpdateUser(ctx, id, fn)
+	if err == nil {
+		tx.s.stored++
+		tx.s.p.step(tx.s.line)
+	}
+	return u, err
 }
 
 // maxListedUsers caps the users a dry run lists.
