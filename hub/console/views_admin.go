@@ -268,6 +268,12 @@ type devicesData struct {
 	Code        string // a new enrollment code, shown once
 	CodeFor     string
 	CodeProfile string // the profile the new code binds, "" for any
+	// CodeKey is the code form's key (secretFormKey), new on every load
+	// of the page: the form sent twice makes one code.
+	CodeKey string
+	// CodeRepeated is the code the form made when it was sent before:
+	// its secret was shown on the first answer only.
+	CodeRepeated *repeatedCode
 	// Profiles are the kiosk hardware profiles the hub knows, sorted: the
 	// choices for binding a new code.
 	Profiles []string
@@ -323,8 +329,18 @@ func (c *Console) devicesData(ctx context.Context, v *viewer) (devicesData, erro
 		d.Devices = append(d.Devices, row)
 	}
 	d.Profiles = slices.Sorted(maps.Keys(c.cfg.Profiles))
+	if d.CodeKey, err = newGrantFormKey(); err != nil {
+		return d, err
+	}
 	d.Sites, err = c.visibleSites(ctx, v)
 	return d, err
+}
+
+// repeatedCode is what the Kiosks page says of the code a form sent again
+// made: for which kiosk, and until when it works.
+type repeatedCode struct {
+	For, Site, Profile string
+	Expires            time.Time
 }
 
 func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -340,9 +356,16 @@ func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *viewer)
 // A profile binds the code to that hardware profile, as with the CLI and
 // the API: the kiosk must enroll with it, so that whoever types the code
 // cannot pick one with laxer rules for user verification or badge models.
-// No profile is a code any profile may redeem.
+// No profile is a code any profile may redeem. The form's key
+// (secretFormKey), kept in the transaction that stores the code, makes
+// the form sent twice one code: the second answer says which and until
+// when it works, and that it was shown once, on the first.
 func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	f, err := fields(r, "name", "site", "profile")
+	f, err := fields(r, "name", "site", "profile", "once")
+	if err != nil {
+		return err
+	}
+	once, err := secretFormKey(v, codeForm, f[3], f[:3])
 	if err != nil {
 		return err
 	}
@@ -360,8 +383,43 @@ func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) 
 	if err != nil {
 		return err
 	}
-	code, err := enroll.NewCode(r.Context(), c.st, c.cfg.Audit, v.actor().Name, f[0], site, profile, c.cfg.Now())
-	if err != nil {
+	now := c.cfg.Now().UTC()
+	var prior store.GrantKey // the key, when it made a code before
+	// Looked up first, and again in the code's transaction (the second
+	// of two requests racing): sent again after its kiosk enrolled, the
+	// form is told of its code, not that the kiosk's name is taken.
+	made := func(ctx context.Context, ops store.Ops) error {
+		k, err := formMade(ctx, ops, *once, now)
+		if err == nil {
+			prior = k
+			return errFormMadeBefore
+		}
+		return err
+	}
+	var code string
+	if once == nil {
+		code, err = enroll.NewCode(r.Context(), c.st, c.cfg.Audit, v.actor().Name, f[0], site, profile, now)
+	} else if err = made(r.Context(), c.st); errors.Is(err, store.ErrNotFound) {
+		code, err = enroll.NewCodeIn(r.Context(), c.st, c.cfg.Audit, v.actor().Name, f[0], site, profile, now,
+			func(ctx context.Context, tx store.Ops, hash []byte) error {
+				if err := made(ctx, tx); !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				return keepFormKey(ctx, tx, *once, hex.EncodeToString(hash), now)
+			})
+	}
+	switch {
+	case errors.Is(err, errFormKeyReused):
+		return errCodeFormReused
+	case errors.Is(err, errFormMadeBefore):
+		d, err := c.devicesData(r.Context(), v)
+		if err != nil {
+			return err
+		}
+		d.CodeRepeated = &repeatedCode{For: f[0], Site: site, Profile: profile, Expires: prior.Created.Add(enroll.CodeTTL)}
+		c.render(w, r, http.StatusOK, "devices", v, &page{Title: "Kiosks", Nav: "devices", Data: d})
+		return nil
+	case err != nil:
 		return err
 	}
 	d, err := c.devicesData(r.Context(), v)
@@ -372,6 +430,12 @@ func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) 
 	c.render(w, r, http.StatusCreated, "devices", v, &page{Title: "Kiosks", Nav: "devices", Data: d})
 	return nil
 }
+
+// errCodeFormReused refuses a code form whose key made a code already
+// with other values: a page sent again after it was changed (one
+// restored by the browser's Back button, say). A new page has a new key.
+var errCodeFormReused = &statusError{http.StatusConflict,
+	"this enrollment code form was sent before with other values, and made the code it asked for then: reload the page to make another code"}
 
 func (c *Console) deviceDisable(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	d, err := c.scopedDevice(r.Context(), v, r.PathValue("id"))

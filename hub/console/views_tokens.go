@@ -22,6 +22,12 @@ type tokensData struct {
 	RotatedFor string
 	// Expiries and Overlaps are the choices of the create and rotate forms.
 	Expiries, Overlaps []tokenChoice
+	// CreateKey is the create form's key (secretFormKey), new on every
+	// load of the page: the form sent twice makes one token.
+	CreateKey string
+	// Repeated is the token the create form made when it was sent
+	// before: its secret was shown on the first answer only.
+	Repeated *store.Token
 }
 
 // tokenRow is a token in the table.
@@ -79,6 +85,17 @@ func (c *Console) tokensPage(w http.ResponseWriter, r *http.Request, v *viewer) 
 // renderTokens renders the Tokens page, newest token first, with a token
 // just made (nt) and the one it replaced (rotated), when there are.
 func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer, code int, nt *newToken, rotated *store.Token) error {
+	return c.renderTokensWith(w, r, v, code, tokensData{New: nt, Rotated: rotated})
+}
+
+// renderTokensWith renders the Tokens page with what d says of a token
+// just made (New, Rotated, Repeated), and the rest read anew.
+func (c *Console) renderTokensWith(w http.ResponseWriter, r *http.Request, v *viewer, code int, d tokensData) error {
+	rotated := d.Rotated
+	key, err := newGrantFormKey()
+	if err != nil {
+		return err
+	}
 	ts, err := c.st.ListTokens(r.Context())
 	if err != nil {
 		return err
@@ -108,8 +125,8 @@ func (c *Console) renderTokens(w http.ResponseWriter, r *http.Request, v *viewer
 			rows[i].MadeBy = "console account " + t.CreatedBy // as the audit trail names it (token.Actor)
 		}
 	}
-	c.render(w, r, code, "tokens", v, &page{Title: "API and SCIM tokens", Nav: "tokens",
-		Data: tokensData{Tokens: rows, New: nt, Rotated: rotated, RotatedFor: rotatedFor, Expiries: expiryChoices, Overlaps: overlapChoices}})
+	d.Tokens, d.RotatedFor, d.Expiries, d.Overlaps, d.CreateKey = rows, rotatedFor, expiryChoices, overlapChoices, key
+	c.render(w, r, code, "tokens", v, &page{Title: "API and SCIM tokens", Nav: "tokens", Data: d})
 	return nil
 }
 
@@ -133,8 +150,15 @@ func (c *Console) tokenMakers(ctx context.Context, ts []store.Token) (map[string
 // tokenCreate makes a bearer token that expires when the form says (the
 // scope's default if it says nothing) and shows it once; only its hash
 // is kept, and the viewer's account as its maker (store.Token.CreatedBy).
+// The form's key (secretFormKey), looked up and kept in the transaction
+// that makes the token, makes the form sent twice one token: the second
+// answer names it and says its secret was shown once, on the first.
 func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer) error {
-	f, err := fields(r, "name", "scope", "expires")
+	f, err := fields(r, "name", "scope", "expires", "once")
+	if err != nil {
+		return err
+	}
+	once, err := secretFormKey(v, tokenForm, f[3], f[:3])
 	if err != nil {
 		return err
 	}
@@ -150,20 +174,55 @@ func (c *Console) tokenCreate(w http.ResponseWriter, r *http.Request, v *viewer)
 	// The token is this account's: it may not decide on the account's
 	// own access any more than the account's session may.
 	t.CreatedBy = v.account.ID
+	var made string // the token the form's key made before
 	err = c.st.InTx(r.Context(), func(tx store.Ops) error {
+		made = ""
+		if once != nil {
+			// Before anything else: the second of two requests racing
+			// gets the first one's token, whatever has changed since.
+			k, err := formMade(r.Context(), tx, *once, now.UTC())
+			if err == nil {
+				made = k.GrantID
+				return nil
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		if err := makerLiveIn(r.Context(), tx, v); err != nil {
 			return err
 		}
 		if _, err := tx.CreateToken(r.Context(), t); err != nil {
 			return err
 		}
+		if once != nil {
+			if err := keepFormKey(r.Context(), tx, *once, t.ID, now.UTC()); err != nil {
+				return err
+			}
+		}
 		return c.auditIn(r.Context(), tx, v, "token.create", "token:"+t.ID, token.CreateAuditDetail(t))
 	})
+	if errors.Is(err, errFormKeyReused) {
+		return errTokenFormReused
+	}
 	if err != nil {
 		return err
 	}
+	if made != "" {
+		prior, err := c.st.GetToken(r.Context(), made)
+		if err != nil {
+			return err
+		}
+		return c.renderTokensWith(w, r, v, http.StatusOK, tokensData{Repeated: &prior})
+	}
 	return c.renderTokens(w, r, v, http.StatusCreated, &newToken{Plain: plain, Token: t, Expires: token.Within(t.Expires.Sub(now))}, nil)
 }
+
+// errTokenFormReused refuses a create form whose key made a token already
+// with other values: a page sent again after it was changed (one restored
+// by the browser's Back button, say). A new page has a new key.
+var errTokenFormReused = &statusError{http.StatusConflict,
+	"this token form was sent before with other values, and made the token it asked for then (see the list of tokens): reload the page to create another token"}
 
 // tokenRotate replaces a token by a new one of the same name and scope,
 // shown once, and lets the old one work on for the overlap the form says

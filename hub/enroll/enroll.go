@@ -71,6 +71,16 @@ func (nameTaken) Is(target error) bool { return target == store.ErrConflict }
 // kiosk must enroll with it, so that whoever types the code cannot pick
 // a profile with laxer rules (user verification, allowed badge models).
 func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, site, profile string, now time.Time) (string, error) {
+	return NewCodeIn(ctx, st, log, actor, name, site, profile, now, nil)
+}
+
+// NewCodeIn is NewCode with in (nil: none) called inside the transaction
+// that stores the code, first, with the code's hash: an error from it
+// stores nothing and is returned as it is. The console keeps its form's
+// key there, so that the form sent twice makes one code (a code nobody
+// saw would otherwise enroll a kiosk for 15 minutes).
+func NewCodeIn(ctx context.Context, st store.Store, log *audit.Log, actor, name, site, profile string, now time.Time,
+	in func(ctx context.Context, tx store.Ops, hash []byte) error) (string, error) {
 	if err := CheckKiosk(name, site); err != nil {
 		return "", err
 	}
@@ -95,7 +105,13 @@ func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, s
 	}
 	code := b.String()
 	c := store.EnrollmentCode{Hash: hashCode(code), DeviceName: name, Site: site, Profile: profile, Created: now.UTC(), Expires: now.UTC().Add(CodeTTL)}
+	var inErr error
 	err := st.InTx(ctx, func(tx store.Ops) error {
+		if in != nil {
+			if inErr = in(ctx, tx, c.Hash); inErr != nil {
+				return inErr
+			}
+		}
 		if err := tx.CreateEnrollmentCode(ctx, c); err != nil {
 			return err
 		}
@@ -103,6 +119,9 @@ func NewCode(ctx context.Context, st store.Store, log *audit.Log, actor, name, s
 			Detail: map[string]any{"site": site, "profile": profile, "expires": c.Expires}})
 		return err
 	})
+	if inErr != nil {
+		return "", inErr
+	}
 	if err != nil {
 		return "", fmt.Errorf("store enrollment code: %w", err)
 	}

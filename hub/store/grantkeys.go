@@ -18,8 +18,12 @@ type GrantKey struct {
 	// Fingerprint is the SHA-256 of the request's body: a key sent again
 	// with another body is a mistake, not a retry.
 	Fingerprint []byte
-	GrantID     string
-	Created     time.Time
+	// GrantID is the grant the request made; for the key of a console
+	// form that makes a secret (its Key begins "token-form:" or
+	// "code-form:"), the ID of the token or the hash of the enrollment
+	// code it made.
+	GrantID string
+	Created time.Time
 }
 
 // GrantKeyOps remembers the idempotency keys of grant requests. The key
