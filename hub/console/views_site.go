@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -54,19 +55,59 @@ type liveData struct {
 	InUse  int
 	Capped bool
 	Sites  []liveSite
+	// MoreSites is how many sites with kiosks in use Sites leaves out:
+	// it lists the liveSitesCap busiest.
+	MoreSites int
 	// sum identifies the sessions and kiosks shown or counted
 	// (fingerprint).
 	sum [32]byte
 }
 
 // liveSite returns the one site the request asks the live block to show
-// (?site=), checked against the viewer's sites, or "" for all of them.
+// (?site=), checked against the viewer's sites (viewSite), or "" for all
+// of them.
 func (c *Console) liveSite(ctx context.Context, r *http.Request, v *viewer) (string, error) {
 	site := r.URL.Query().Get("site")
 	if strings.TrimSpace(site) == "" {
 		return "", nil
 	}
-	return c.scopedSite(ctx, v, site)
+	return c.viewSite(ctx, v, site)
+}
+
+// errNoSite answers a site view (?site=) of a site that does not exist or
+// that the viewer may not see, with the same words for both: a supervisor
+// cannot tell another site's name from a name nobody uses. Without it an
+// admin's mistyped site was an empty view, which reads as "nobody is
+// signed in there".
+var errNoSite = &statusError{http.StatusNotFound, "no such site among those you may see: choose one from the site page"}
+
+// viewSite returns site, as the viewer's sites spell it, when the viewer
+// may see it: for a supervisor one of its account's sites, for an admin a
+// registered site or one with a kiosk (visibleSites' sites, read for that
+// site only, not the hub's every kiosk); errNoSite if not.
+func (c *Console) viewSite(ctx context.Context, v *viewer, site string) (string, error) {
+	site = strings.TrimSpace(site)
+	if !v.admin() {
+		if i := slices.IndexFunc(v.account.Sites, func(s string) bool { return strings.EqualFold(s, site) }); i >= 0 && v.allows(site) {
+			return v.account.Sites[i], nil
+		}
+		return "", errNoSite
+	}
+	s, err := c.st.GetSiteByName(ctx, site)
+	if err == nil {
+		return s.Name, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	devices, err := c.st.ListSiteDevices(ctx, []string{site})
+	if err != nil {
+		return "", err
+	}
+	if len(devices) == 0 {
+		return "", errNoSite
+	}
+	return devices[0].Site, nil
 }
 
 // live gathers the live sessions on the viewer's kiosks. Supervisors see
@@ -84,35 +125,28 @@ func (c *Console) liveAt(ctx context.Context, v *viewer, site string) (liveData,
 }
 
 // liveOf is live, with the signed-in users' names read when names is
-// set. The live-update stream (siteEvents) compares the sessions by ID
-// and expiry (fingerprint) every second: reading each session's user
-// there too would be a store read per session per second for every open
-// page. For the same reason the kiosks and sessions are read by site
-// (store.LiveOps), except for an admin's view of every site: a
-// supervisor's page costs what its sites hold, not what the hub holds.
+// set. The live-update stream (siteEvents) compares what the block shows
+// (fingerprint) every second: reading each session's user there too
+// would be a store read per session per second for every open page, so
+// the stream reads the names of the sessions it would list in one read
+// (store.LiveOps.LiveUserNames) instead. For the same reason the kiosks
+// and sessions are read by site (store.LiveOps), and an admin's view of
+// every site reads the kiosks it lists and a count per site (liveAll): a
+// page costs what it shows, not what the hub holds.
 func (c *Console) liveOf(ctx context.Context, v *viewer, site string, names bool) (liveData, error) {
-	d := liveData{Site: site}
-	all := v.admin() && site == ""
-	var (
-		devices  []store.Device
-		sessions []store.Session
-		err      error
-	)
-	if all {
-		if devices, err = c.st.ListDevices(ctx, ""); err != nil {
-			return d, err
-		}
-		sessions, err = c.st.ListSessions(ctx, store.SessionQuery{LiveOnly: true})
-	} else {
-		sites := v.account.Sites
-		if site != "" {
-			sites = []string{site}
-		}
-		if devices, err = c.st.ListSiteDevices(ctx, sites); err != nil {
-			return d, err
-		}
-		sessions, err = c.st.ListSiteSessions(ctx, sites)
+	if v.admin() && site == "" {
+		return c.liveAll(ctx, names)
 	}
+	d := liveData{Site: site}
+	sites := v.account.Sites
+	if site != "" {
+		sites = []string{site}
+	}
+	devices, err := c.st.ListSiteDevices(ctx, sites)
+	if err != nil {
+		return d, err
+	}
+	sessions, err := c.st.ListSiteSessions(ctx, sites)
 	if err != nil {
 		return d, err
 	}
@@ -133,7 +167,7 @@ func (c *Console) liveOf(ctx context.Context, v *viewer, site string, names bool
 		d.Sessions += len(k.Sessions)
 		if len(k.Sessions) == 0 {
 			d.Idle++
-			if all || dv.State != store.DeviceActive {
+			if dv.State != store.DeviceActive {
 				continue
 			}
 		} else {
@@ -141,57 +175,182 @@ func (c *Console) liveOf(ctx context.Context, v *viewer, site string, names bool
 		}
 		d.Kiosks = append(d.Kiosks, k)
 	}
+	// In the order ListLiveKiosks gives an admin's view of every site:
+	// by folded site, then folded name; kiosks that tie keep the store's
+	// order (Created, then ID).
 	sort.SliceStable(d.Kiosks, func(i, j int) bool {
 		a, b := d.Kiosks[i].Device, d.Kiosks[j].Device
-		if !strings.EqualFold(a.Site, b.Site) {
-			return strings.ToLower(a.Site) < strings.ToLower(b.Site)
+		if fa, fb := store.FoldName(a.Site), store.FoldName(b.Site); fa != fb {
+			return fa < fb
 		}
-		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
+		return store.FoldName(a.Name) < store.FoldName(b.Name)
 	})
-	// Summed over every kiosk, listed or not: a change at a kiosk past
-	// the cap changes the counts shown.
-	d.sum = fingerprintKiosks(d.Kiosks, d.Sessions)
-	if all && len(d.Kiosks) > liveCap {
-		d.Capped = true
-		for _, k := range d.Kiosks {
-			if n := len(d.Sites); n > 0 && strings.EqualFold(d.Sites[n-1].Name, k.Device.Site) {
-				d.Sites[n-1].Kiosks++
-				d.Sites[n-1].Sessions += len(k.Sessions)
-				continue
-			}
-			d.Sites = append(d.Sites, liveSite{Name: k.Device.Site, Kiosks: 1, Sessions: len(k.Sessions)})
-		}
-		d.Kiosks = d.Kiosks[:liveCap]
+	if err := c.nameSessions(ctx, d.Kiosks, names); err != nil {
+		return d, err
 	}
+	d.sum = fingerprintLive(d)
+	return d, nil
+}
+
+// liveSitesCap is the most sites the capped live block links (the
+// busiest); it says how many more there are. A hub of 5,000 sites with
+// someone signed in at each would otherwise send 5,000 links every time
+// a session starts or ends anywhere.
+const liveSitesCap = 50
+
+// liveAll is liveOf for an admin's view of every site, which lists
+// liveCap kiosks in use and counts the others by site: it reads the
+// counts of every site in one statement that returns a row per site
+// (store.LiveOps.CountLiveSites), then the kiosks it lists and their
+// sessions (ListLiveKiosks, from the sites that hold the first liveCap
+// of them), never every kiosk or live session of the hub. The kiosks
+// listed and the counts are those a read of them all gives; a session
+// that starts or ends between the two reads is seen at the next poll.
+func (c *Console) liveAll(ctx context.Context, names bool) (liveData, error) {
+	var d liveData
+	counts, err := c.st.CountLiveSites(ctx)
+	if err != nil {
+		return d, err
+	}
+	// The spellings of a site's name, folded as logins match sites; a
+	// site is named as its first kiosk (by folded name) spells it.
+	type siteCount struct {
+		liveSite
+		key, first string
+	}
+	bySite := map[string]*siteCount{}
+	var sites []*siteCount
+	for _, n := range counts {
+		key, first := store.FoldName(n.Site), store.FoldName(n.First)
+		s := bySite[key]
+		if s == nil {
+			s = &siteCount{liveSite: liveSite{Name: n.Site}, key: key, first: first}
+			bySite[key] = s
+			sites = append(sites, s)
+		} else if first < s.first {
+			s.Name, s.first = n.Site, first
+		}
+		s.Kiosks += n.Kiosks
+		s.Sessions += n.Sessions
+		d.InUse += n.Kiosks
+		d.Sessions += n.Sessions
+	}
+	slices.SortFunc(sites, func(a, b *siteCount) int { return strings.Compare(a.key, b.key) })
+	// The first liveCap kiosks in use are at the first sites holding
+	// liveCap of them.
+	var first []string
+	for i, listed := 0, 0; i < len(sites) && listed < liveCap; i++ {
+		first = append(first, sites[i].Name)
+		listed += sites[i].Kiosks
+	}
+	kiosks, err := c.st.ListLiveKiosks(ctx, first, liveCap)
+	if err != nil {
+		return d, err
+	}
+	for _, lk := range kiosks {
+		dv := lk.Device
+		k := liveKiosk{Device: dv, Online: c.cfg.KioskOnline(dv.ID)}
+		for _, s := range lk.Sessions {
+			k.Sessions = append(k.Sessions, sessionRow{Session: s, Kiosk: dv.Name, Site: dv.Site})
+		}
+		if n := len(d.Kiosks); n == 0 || store.FoldName(d.Kiosks[n-1].Device.Site) != store.FoldName(dv.Site) {
+			if s := bySite[store.FoldName(dv.Site)]; s != nil {
+				s.Name = dv.Site // the site's first kiosk, exactly
+			}
+		}
+		d.Kiosks = append(d.Kiosks, k)
+	}
+	if d.InUse > liveCap {
+		d.Capped = true
+		busiest := slices.Clone(sites)
+		slices.SortStableFunc(busiest, func(a, b *siteCount) int {
+			if a.Kiosks != b.Kiosks {
+				return b.Kiosks - a.Kiosks
+			}
+			return b.Sessions - a.Sessions
+		})
+		if len(busiest) > liveSitesCap {
+			d.MoreSites = len(busiest) - liveSitesCap
+			busiest = busiest[:liveSitesCap]
+		}
+		// Listed as before, by name.
+		slices.SortFunc(busiest, func(a, b *siteCount) int { return strings.Compare(a.key, b.key) })
+		for _, s := range busiest {
+			d.Sites = append(d.Sites, s.liveSite)
+		}
+	}
+	if err := c.nameSessions(ctx, d.Kiosks, names); err != nil {
+		return d, err
+	}
+	d.sum = fingerprintLive(d)
+	return d, nil
+}
+
+// nameSessions fills in the userName of each session of the kiosks: with
+// names, for the block, by userNames (a read per user, once each); without,
+// for the stream's comparison, by one read of them all
+// (store.LiveOps.LiveUserNames), so that a user renamed while signed in
+// changes the fingerprint and open pages fetch the block again.
+func (c *Console) nameSessions(ctx context.Context, kiosks []liveKiosk, names bool) error {
 	if names {
-		// Only the users of the sessions listed.
 		users := userNames{c: c}
-		for _, k := range d.Kiosks {
+		for _, k := range kiosks {
 			for i := range k.Sessions {
 				k.Sessions[i].User = users.name(ctx, k.Sessions[i].Session.UserID)
 			}
 		}
+		return nil
 	}
-	return d, nil
-}
-
-// fingerprint identifies a liveData's sessions and kiosk states: the live
-// stream sends an update when it changes.
-func (d liveData) fingerprint() [32]byte { return d.sum }
-
-// fingerprintKiosks sums what the live block shows of kiosks: each
-// kiosk's ID, version (a rename, a move, a disable) and whether it is
-// online, and each session's ID and expiry (a shift extended changes the
-// "until" shown), with the number of sessions.
-func fingerprintKiosks(kiosks []liveKiosk, sessions int) [32]byte {
-	h := sha256.New()
+	var ids []string
 	for _, k := range kiosks {
-		fmt.Fprintf(h, "%s %d %t;", k.Device.ID, k.Device.Version, k.Online)
 		for _, s := range k.Sessions {
-			fmt.Fprintf(h, "%s %d,", s.Session.ID, s.Session.Expires.UnixNano())
+			ids = append(ids, s.Session.UserID)
 		}
 	}
-	fmt.Fprintf(h, "%d", sessions)
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	found, err := c.st.LiveUserNames(ctx, slices.Compact(ids))
+	if err != nil {
+		return err
+	}
+	for _, k := range kiosks {
+		for i := range k.Sessions {
+			// As userNames names a user it cannot read: by ID.
+			n, ok := found[k.Sessions[i].Session.UserID]
+			if !ok {
+				n = k.Sessions[i].Session.UserID
+			}
+			k.Sessions[i].User = n
+		}
+	}
+	return nil
+}
+
+// fingerprint identifies what a liveData shows: the live stream sends an
+// update when it changes.
+func (d liveData) fingerprint() [32]byte { return d.sum }
+
+// fingerprintLive sums what the live block shows: each kiosk listed, its
+// ID, version (a rename, a move, a disable) and whether it is online, and
+// each of its sessions' ID, expiry (a shift extended changes the "until"
+// shown) and user's name (a user renamed while signed in); the counts of
+// sessions and kiosks in use, and the sites linked with theirs. A change
+// at a kiosk an admin's capped block does not list shows, and is summed,
+// only as a change of those counts.
+func fingerprintLive(d liveData) [32]byte {
+	h := sha256.New()
+	for _, k := range d.Kiosks {
+		fmt.Fprintf(h, "%s %d %t;", k.Device.ID, k.Device.Version, k.Online)
+		for _, s := range k.Sessions {
+			fmt.Fprintf(h, "%s %d %q,", s.Session.ID, s.Session.Expires.UnixNano(), s.User)
+		}
+	}
+	fmt.Fprintf(h, "%d %d %t %d;", d.Sessions, d.InUse, d.Capped, d.MoreSites)
+	for _, s := range d.Sites {
+		fmt.Fprintf(h, "%q %d %d;", s.Name, s.Kiosks, s.Sessions)
+	}
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
@@ -456,15 +615,15 @@ func (c *Console) siteSessionSignout(w http.ResponseWriter, r *http.Request, v *
 	// submit, or the worker): nothing is done again, and the page the
 	// form came from says so instead of an error page.
 	if !s.Ended.IsZero() {
-		return done(w, r, backTo(r), "session-unchanged")
+		return done(w, r, c.backTo(r.Context(), r, v), "session-unchanged")
 	}
 	if _, err := c.cfg.Engine.EndSessionForced(r.Context(), v.actor(), s.ID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return done(w, r, backTo(r), "session-unchanged")
+			return done(w, r, c.backTo(r.Context(), r, v), "session-unchanged")
 		}
 		return err
 	}
-	return done(w, r, backTo(r), "session-ended")
+	return done(w, r, c.backTo(r.Context(), r, v), "session-ended")
 }
 
 func (c *Console) siteDeviceSignout(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -475,7 +634,7 @@ func (c *Console) siteDeviceSignout(w http.ResponseWriter, r *http.Request, v *v
 	if _, err := c.cfg.Engine.SignOutDevice(r.Context(), v.actor(), d.ID); err != nil {
 		return err
 	}
-	return done(w, r, backTo(r), "kiosk-cleared")
+	return done(w, r, c.backTo(r.Context(), r, v), "kiosk-cleared")
 }
 
 // siteDevices lists the kiosks of the viewer's sites: for a supervisor
@@ -491,11 +650,23 @@ func (c *Console) siteDevices(ctx context.Context, v *viewer) ([]store.Device, e
 	return slices.DeleteFunc(devices, func(d store.Device) bool { return !v.allows(d.Site) }), nil
 }
 
-// backTo is where an action on the site page returns: the page the form
-// names when it is a console page, else the site page.
-func backTo(r *http.Request) string {
-	if b := r.PostForm.Get("back"); b == "/console/dashboard" || b == "/console/site/" {
+// backTo is where an action of the live block returns: the page the form
+// names when it is the dashboard, the site page, or the site page's view
+// of one site (?site=) the viewer may see, else the site page. A
+// supervisor of many sites who signs someone out in one site's view stays
+// in it. The URL returned is built here, the site query-escaped ("A&E"),
+// never the form's text: the form cannot send the browser elsewhere.
+func (c *Console) backTo(ctx context.Context, r *http.Request, v *viewer) string {
+	b := r.PostForm.Get("back")
+	if b == "/console/dashboard" || b == "/console/site/" {
 		return b
+	}
+	if u, err := url.Parse(b); err == nil && u.Scheme == "" && u.Host == "" && u.Opaque == "" && u.Path == "/console/site/" {
+		if q, err := url.ParseQuery(u.RawQuery); err == nil && len(q["site"]) == 1 && strings.TrimSpace(q.Get("site")) != "" {
+			if site, err := c.viewSite(ctx, v, q.Get("site")); err == nil {
+				return "/console/site/?site=" + url.QueryEscape(site)
+			}
+		}
 	}
 	return "/console/site/"
 }

@@ -21,4 +21,24 @@ type LiveOps interface {
 	// of a history that grows by a session or more every shift. A limit
 	// of 0 or less reads none.
 	ListRecentSessions(ctx context.Context, userID string, limit int) ([]Session, error)
+	// CountLiveSites counts, for each spelling of a site's name, its
+	// kiosks with a live session and those sessions, in one statement
+	// over the live sessions that returns a row per spelling, not per
+	// session: what an admin's view of every site shows of the sites
+	// whose kiosks it does not list. Spellings with no kiosk in use are
+	// left out; the order is unspecified.
+	CountLiveSites(ctx context.Context) ([]LiveSiteCount, error)
+	// ListLiveKiosks returns the first limit kiosks with a live session at
+	// the sites (compared as ListSiteDevices compares them), ordered by
+	// the FoldName of their site, then of their name, then Created and
+	// ID, each with its live sessions, in one statement (one snapshot).
+	// It reads the devices of those sites and the live sessions of the
+	// kiosks returned, nothing of the hub's other sites. No sites, or a
+	// limit of 0 or less, none.
+	ListLiveKiosks(ctx context.Context, sites []string, limit int) ([]LiveKiosk, error)
+	// LiveUserNames returns the userNames of the users with the IDs, in
+	// one statement, keyed by ID; IDs of no user are left out. It is for
+	// a live view that compares what it shows every second: one read per
+	// view, not one per signed-in user.
+	LiveUserNames(ctx context.Context, ids []string) (map[string]string, error)
 }
