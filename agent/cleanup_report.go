@@ -25,6 +25,23 @@ import (
 // to the kiosk, and the trail at six records an hour per kiosk.
 const cleanupReportInterval = 10 * time.Minute
 
+// cleanupResendBase paces the sends again, on the same channel, of a
+// success the hub did not answer (the request timed out while the channel
+// stayed up) or could not record (internal: its store failed): the hub
+// counts and shows the kiosk as failing until it takes one, and a channel
+// may stay up for days. The n-th waits cleanupResendBase·2^(n-1), at most
+// cleanupReportInterval: a hub whose store keeps failing is asked no more
+// often than a failing kiosk reports.
+const cleanupResendBase = 30 * time.Second
+
+func cleanupResendDelay(n int) time.Duration {
+	d := cleanupResendBase
+	for i := 1; i < n && d < cleanupReportInterval; i++ {
+		d *= 2
+	}
+	return min(d, cleanupReportInterval)
+}
+
 // cleanReport is what the hub is to be told, and has been told, of a
 // failing start-up clean-up (cleanup.go). Loop-owned.
 type cleanReport struct {
@@ -47,6 +64,13 @@ type cleanReport struct {
 	// out again whatever the interval (a hub that restarted lost it).
 	resend  bool
 	sending bool // a report is in flight
+	// retry sends the success again on the same channel
+	// (cleanupResendBase); retries counts those sends since the hub last
+	// answered, or the channel came up; retryGen tells a stopped timer's
+	// call, already queued, from the live one's.
+	retry    Timer
+	retries  int
+	retryGen int
 	// unsupported: the hub on this channel does not know the message
 	// (an older hub): nothing more is sent until the next connection.
 	// loggedUnsupported: that was logged, once in the agent's life.
@@ -78,6 +102,7 @@ func (a *Agent) cleanupSucceeded() {
 // a report made while the kiosk was offline went nowhere, and a hub that
 // restarted forgot the one it took.
 func (a *Agent) cleanupReconnected() {
+	a.stopCleanupResend()
 	a.cleanReport.unsupported = false
 	a.cleanReport.resend = true
 	a.reportCleanup()
@@ -119,9 +144,11 @@ func (a *Agent) reportCleanup() {
 // cleanupReported takes the hub's answer to rep. A hub that does not know
 // the message (an older one) cannot record it: that is logged once, and
 // is no failure of the kiosk. One that refused or could not record it is
-// not asked again before the interval, as it would answer the same. A
+// not asked again before the interval, as it would answer the same, but
+// a success it could not record goes again (resendCleanup). A failing
 // report lost in transit goes again with the next failed try, or on the
-// next channel.
+// next channel; a success, on the next channel or after
+// cleanupResendDelay, whichever comes first.
 func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 	r := &a.cleanReport
 	r.sending = false
@@ -136,9 +163,11 @@ func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 		}
 		return
 	case errors.As(err, &re) && re.Code == wire.ErrInternal && !rep.Failing:
-		// Its store failed: the success goes again on the next channel
-		// (told is kept), lest the hub's trail end on the failure.
-		a.log.Warn("the hub could not record that the start-up clean-up succeeded; sent again on the next connection", "try", rep.Try, "message", re.Message)
+		// Its store failed: the success goes again (told is kept), lest
+		// the hub's trail end on the failure and the kiosk be counted as
+		// failing for as long as this channel stays up.
+		d := a.resendCleanup()
+		a.log.Warn("the hub could not record that the start-up clean-up succeeded; sent again later", "try", rep.Try, "message", re.Message, "retry_in", d)
 		return
 	case errors.As(err, &re):
 		a.log.Warn("the hub did not record the start-up clean-up's report", "failing", rep.Failing, "try", rep.Try, "code", re.Code, "message", re.Message)
@@ -148,12 +177,18 @@ func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 			r.mayKnow = true
 		}
 		// Once: a channel that came up meanwhile, or the success that
-		// came while the failure was in flight.
-		if r.resend || rep.Failing && r.since.IsZero() {
+		// came while the failure was in flight. A lost success goes
+		// again on this channel too, paced: the hub may have taken it,
+		// or not, and a channel that stays up brings no resend.
+		switch {
+		case r.resend || rep.Failing && r.since.IsZero():
 			a.reportCleanup()
+		case !rep.Failing:
+			a.resendCleanup()
 		}
 		return
 	}
+	a.stopCleanupResend()
 	if rep.Failing {
 		r.told, r.toldAt = true, a.monoNow()
 	} else {
@@ -163,6 +198,41 @@ func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 		a.dropCleanupReport()
 	}
 	a.reportCleanup() // what changed while it was in flight
+}
+
+// resendCleanup sends the report that is due again after
+// cleanupResendDelay, and returns that delay. It is for a success: a
+// failing report goes again with the next failed try.
+func (a *Agent) resendCleanup() time.Duration {
+	r := &a.cleanReport
+	if r.retry != nil {
+		r.retry.Stop()
+	}
+	r.retries++
+	r.retryGen++
+	gen, d := r.retryGen, cleanupResendDelay(r.retries)
+	r.retry = a.clock.AfterFunc(d, func() {
+		a.post(func() {
+			if r.retryGen != gen {
+				return // stopped, or replaced
+			}
+			r.retry = nil
+			a.reportCleanup()
+		})
+	})
+	return d
+}
+
+// stopCleanupResend stops resendCleanup's timer, and starts its pace over:
+// the hub answered, or a new channel sends the state at once.
+func (a *Agent) stopCleanupResend() {
+	r := &a.cleanReport
+	if r.retry != nil {
+		r.retry.Stop()
+		r.retry = nil
+	}
+	r.retries = 0
+	r.retryGen++
 }
 
 // cleanupFile is CleanupFile: a failing clean-up that a hub may have been

@@ -25,7 +25,19 @@ import (
 // report) a record per message. A kiosk must not write the trail at will.
 // The in-memory state (since, try, reason) is updated by every report all
 // the same.
-const cleanupAuditInterval = 10 * time.Minute
+//
+// A failure after a recorded success (device.cleanup_done) is a new
+// episode, and its first report is recorded within the interval all the
+// same, or the trail would say the kiosk was cleaned up while it was
+// locked again: an agent tries the clean-up no more once it succeeded, so
+// that is a new run of it (the kiosk restarted) failing again. Those
+// records are bounded too: at most cleanupAuditEpisodes device.cleanup_failed
+// in any cleanupAuditInterval, and as many device.cleanup_done closing
+// them, however fast a kiosk makes up failures and successes.
+const (
+	cleanupAuditInterval = 10 * time.Minute
+	cleanupAuditEpisodes = 3
+)
 
 // cleanupFailures is, per kiosk, the start-up clean-up that its agent
 // reports failing (wire.CleanupReport): the kiosk is locked and signs
@@ -61,11 +73,17 @@ type cleanupFailure struct {
 
 // cleanupAudits is what one kiosk's clean-up reports have written.
 type cleanupAudits struct {
-	failed time.Time // the latest device.cleanup_failed record, zero before
-	// open: that record has no device.cleanup_done after it; a success
+	// failed are the latest device.cleanup_failed records, the latest
+	// first, zero before.
+	failed [cleanupAuditEpisodes]time.Time
+	// open: the latest has no device.cleanup_done after it; a success
 	// is recorded only to close one (or once, for a kiosk the hub knows
 	// nothing of, as after a restart).
 	open bool
+	// disabled: the kiosk was disabled (forget); its reports are
+	// refused. Set under mu, as the reports' state is changed, so that a
+	// report the disable overtook counts the kiosk no more.
+	disabled bool
 }
 
 // count is how many kiosks report their clean-up failing.
@@ -87,11 +105,17 @@ func (f *cleanupFailures) console() map[string]console.KioskCleanup {
 }
 
 // failing records a failing report; audit says whether it is due a
-// device.cleanup_failed record: the kiosk's first, or the first since
-// cleanupAuditInterval, whichever episode it names.
-func (f *cleanupFailures) failing(deviceID string, r wire.CleanupReport, now time.Time) (audit bool) {
+// device.cleanup_failed record: the kiosk's first, the first since
+// cleanupAuditInterval, whichever episode it names, or the first of an
+// episode after a recorded success, within cleanupAuditEpisodes. A
+// disabled kiosk's report is not recorded (disabled).
+func (f *cleanupFailures) failing(deviceID string, r wire.CleanupReport, now time.Time) (audit, disabled bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	a := f.audits[deviceID]
+	if a.disabled {
+		return false, true
+	}
 	if f.m == nil {
 		f.m = make(map[string]cleanupFailure)
 	}
@@ -101,8 +125,10 @@ func (f *cleanupFailures) failing(deviceID string, r wire.CleanupReport, now tim
 		c.Reported = old.Reported
 	}
 	f.m[deviceID] = c
-	last := f.audits[deviceID].failed
-	return last.IsZero() || now.Sub(last) >= cleanupAuditInterval || now.Before(last)
+	due := func(last time.Time) bool {
+		return last.IsZero() || now.Sub(last) >= cleanupAuditInterval || now.Before(last)
+	}
+	return due(a.failed[0]) || !a.open && due(a.failed[len(a.failed)-1]), false
 }
 
 // noteAudited notes the device.cleanup_failed record written at now.
@@ -112,20 +138,27 @@ func (f *cleanupFailures) noteAudited(deviceID string, now time.Time) {
 	if f.audits == nil {
 		f.audits = make(map[string]cleanupAudits)
 	}
-	f.audits[deviceID] = cleanupAudits{failed: now, open: true}
+	a := f.audits[deviceID]
+	copy(a.failed[1:], a.failed[:len(a.failed)-1])
+	a.failed[0], a.open = now, true
+	f.audits[deviceID] = a
 }
 
 // done forgets a kiosk's failing clean-up, and returns it; audit says
 // whether the success is due a device.cleanup_done record: it closes
 // one device.cleanup_failed, or the hub has recorded nothing of the
-// kiosk's clean-up (it restarted since it was told).
-func (f *cleanupFailures) done(deviceID string) (c cleanupFailure, ok, audit bool) {
+// kiosk's clean-up (it restarted since it was told). A disabled kiosk's
+// success is not recorded (disabled): it closes nothing the hub counts.
+func (f *cleanupFailures) done(deviceID string) (c cleanupFailure, ok, audit, disabled bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	a, known := f.audits[deviceID]
+	if a.disabled {
+		return c, false, false, true
+	}
 	c, ok = f.m[deviceID]
 	delete(f.m, deviceID)
-	a, known := f.audits[deviceID]
-	return c, ok, !known || a.open
+	return c, ok, !known || a.open, false
 }
 
 // noteDone notes the device.cleanup_done record written for the kiosk.
@@ -142,11 +175,21 @@ func (f *cleanupFailures) noteDone(deviceID string) {
 
 // forget drops a kiosk's failing clean-up without a record: the kiosk was
 // disabled, and will never report the success (enrolled again, it is
-// another device), so it is counted and shown no more.
+// another device), so it is counted and shown no more. Its later reports
+// are refused (failing, done): one that read the device as active before
+// the disable was committed, and is recorded after this, would count it
+// again for good. That is one small entry per kiosk disabled since the
+// hub started.
 func (f *cleanupFailures) forget(deviceID string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.m, deviceID)
+	if f.audits == nil {
+		f.audits = make(map[string]cleanupAudits)
+	}
+	a := f.audits[deviceID]
+	a.disabled = true
+	f.audits[deviceID] = a
 }
 
 // cleanupReport records a kiosk's cleanup.report: its state in memory (the
@@ -171,8 +214,22 @@ func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.E
 		c.cleanups.lines.logLine(ctx, log, deviceID, now, level, msg, args,
 			"kiosk sends cleanup.report faster than the hub logs them: those it sends until the time given are not logged, and the first logged after says how many were dropped (dropped_before)")
 	}
+	// A disabled kiosk is forgotten (disableDevice), but its channel is
+	// let go only once it has acknowledged its revocations (cutOff): a
+	// failing report meanwhile must not count it again, for good, as it
+	// will never report the success, and its success closes nothing. The
+	// device's record says so once the disable is committed; the state
+	// in memory (failing, done) for a disable that overtakes the report
+	// after that read, under the lock the disable changes it with.
+	disabled := &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
+	if d, err := c.device(ctx, deviceID); err == nil && d.State != store.DeviceActive {
+		return wire.Envelope{}, disabled
+	}
 	if !r.Failing {
-		was, ok, audit := c.cleanups.done(deviceID)
+		was, ok, audit, gone := c.cleanups.done(deviceID)
+		if gone {
+			return wire.Envelope{}, disabled
+		}
 		detail := map[string]any{"device": deviceID, "failed_tries": r.Try}
 		if ok {
 			detail["since"] = was.Since
@@ -195,14 +252,10 @@ func (c *channel) cleanupReport(ctx context.Context, deviceID string, env wire.E
 		c.cleanups.noteDone(deviceID)
 		return wire.New(wire.TypeAck, "", "", nil)
 	}
-	// A disabled kiosk is forgotten (disableDevice), but its channel is
-	// let go only once it has acknowledged its revocations (cutOff): a
-	// report meanwhile must not count it again, for good, as it will
-	// never report the success.
-	if d, err := c.device(ctx, deviceID); err == nil && d.State != store.DeviceActive {
-		return wire.Envelope{}, &push.SafeError{Code: wire.ErrState, Message: "this kiosk is disabled"}
+	audit, gone := c.cleanups.failing(deviceID, r, now)
+	if gone {
+		return wire.Envelope{}, disabled
 	}
-	audit := c.cleanups.failing(deviceID, r, now)
 	if !audit {
 		paced(slog.LevelWarn, "kiosk's start-up clean-up fails: it stays locked (recorded in the audit trail at most once every 10 min)", "device", deviceID, "try", r.Try, "since", r.Since, "session", r.SessionID, "reason", r.Reason)
 		return wire.New(wire.TypeAck, "", "", nil)

@@ -13,9 +13,11 @@ import (
 // restarts again and again while its clean-up fails (a crash loop: every
 // run's first failed try is a new since), or a compromised kiosk that
 // makes up a since or a success per report, writes at most one
-// device.cleanup_failed per cleanupAuditInterval, and a
-// device.cleanup_done only to close one; a success the hub knows nothing
-// of (it restarted since) is recorded once.
+// device.cleanup_failed per cleanupAuditInterval, but for the first
+// reports of new episodes after a recorded success, and then at most
+// cleanupAuditEpisodes (3) in all; a device.cleanup_done only to close
+// one; a success the hub knows nothing of (it restarted since) is
+// recorded once.
 func TestCleanupReportAuditPerKiosk(t *testing.T) {
 	h, clock, scrape := metricsHub(t)
 	k := h.EnrollKiosk(t, "north-1", "north")
@@ -30,11 +32,11 @@ func TestCleanupReportAuditPerKiosk(t *testing.T) {
 		k.Call(wire.TypeCleanupReport, wire.CleanupReport{Try: 1}, wire.TypeAck, nil)
 		k.Call(wire.TypeCleanupReport, wire.CleanupReport{Try: 1}, wire.TypeAck, nil)
 	}
-	if n := len(cleanupAudit(t, h, k, "device.cleanup_failed")); n != 1 {
-		t.Errorf("%d device.cleanup_failed records within %s, want 1", n, 10*time.Minute)
+	if n := len(cleanupAudit(t, h, k, "device.cleanup_failed")); n != 3 {
+		t.Errorf("%d device.cleanup_failed records within %s, want 3 (the first three episodes)", n, 10*time.Minute)
 	}
-	if n := len(cleanupAudit(t, h, k, "device.cleanup_done")); n != 1 {
-		t.Errorf("%d device.cleanup_done records, want 1 (closing the one failure recorded)", n)
+	if n := len(cleanupAudit(t, h, k, "device.cleanup_done")); n != 3 {
+		t.Errorf("%d device.cleanup_done records, want 3 (closing the failures recorded)", n)
 	}
 	wantGauge(t, scrape, "0")
 
@@ -42,11 +44,11 @@ func TestCleanupReportAuditPerKiosk(t *testing.T) {
 	clock.Advance(10 * time.Minute)
 	k.Call(wire.TypeCleanupReport, wire.CleanupReport{Failing: true, Try: 1, Since: clock.Now(), Reason: "again"}, wire.TypeAck, nil)
 	k.Call(wire.TypeCleanupReport, wire.CleanupReport{Try: 1}, wire.TypeAck, nil)
-	if n := len(cleanupAudit(t, h, k, "device.cleanup_failed")); n != 2 {
-		t.Errorf("%d device.cleanup_failed records after the interval, want 2", n)
+	if n := len(cleanupAudit(t, h, k, "device.cleanup_failed")); n != 4 {
+		t.Errorf("%d device.cleanup_failed records after the interval, want 4", n)
 	}
-	if n := len(cleanupAudit(t, h, k, "device.cleanup_done")); n != 2 {
-		t.Errorf("%d device.cleanup_done records after the interval, want 2", n)
+	if n := len(cleanupAudit(t, h, k, "device.cleanup_done")); n != 4 {
+		t.Errorf("%d device.cleanup_done records after the interval, want 4", n)
 	}
 
 	// A success the hub was never told of the failure of (it restarted
