@@ -852,6 +852,17 @@ func (a *Agent) loginDone(res loginResult) {
 		a.emit(Event{Event: EventLoginRefused, Reason: reason})
 		return
 	}
+	if n := len(g.Apps); n > maxGrantApps {
+		// No login policy grants so many (see maxGrantApps): the hub is
+		// broken, and the worker is refused rather than shown a frozen
+		// screen. The hub holds the session live: it is reported ended.
+		a.log.Error("login: the hub's session.grant names more apps than any login policy grants: session not opened",
+			"session", g.SessionID, "apps", n, "max", maxGrantApps)
+		a.notOpened(g.SessionID)
+		a.setState(Locked)
+		a.emit(Event{Event: EventLoginRefused, Reason: RefusedError})
+		return
+	}
 	apps := g.Apps
 	if apps == nil {
 		apps = []string{}

@@ -29,6 +29,15 @@ const maxSessionSlack = time.Minute
 // agent keeps the shortest leads, the ones closest to the end.
 const maxWarnings = 8
 
+// maxGrantApps bounds the apps of a session.grant: the most a hub's login
+// policy can give one session, 50 apps (hub/policy.MaxAppsPerRole) for
+// each of at most 200 roles (MaxRoles) and the policy's rule for any other
+// role. No hub that keeps to its policy sends more; a broken or hostile
+// one that did (a 64 KiB frame holds 16,000 one-letter apps) froze the
+// kiosk's screen for seconds building a tile for each, and the agent does
+// not open such a session (loginDone).
+const maxGrantApps = (200 + 1) * 50
+
 // latestEnd is the latest expires_at the live session s may have.
 func (a *Agent) latestEnd(s *liveSession) time.Time {
 	return s.GrantedAt.Add(a.cfg.MaxSession + maxSessionSlack)

@@ -338,7 +338,10 @@ const maxValue = 64
 // invisible format characters (zero-width spaces, tag characters), with
 // control characters (a newline, a tab) and runs of spaces made one space,
 // and cut at maxValue characters. A name written in a right-to-left script
-// keeps its letters, in their order.
+// keeps its letters, in their order, and a zero-width non-joiner or joiner
+// stays where its script needs it (agent.JoinerInContext: a Persian or
+// Devanagari name, emoji joined into one), as the agent keeps it in a
+// display name.
 //
 // The cut matters for the values the agent passes on as the hub gives
 // them: it cuts display names, but not the user name shown when there is
@@ -347,16 +350,27 @@ const maxValue = 64
 // out, pushed the session's apps out of reach and the prompt off the
 // screen.
 func plain(s string) string {
-	s = strings.Map(func(r rune) rune {
+	var b strings.Builder
+	// shown counts the runes kept other than spaces: past maxValue of
+	// them the rest is cut anyway, and not worth reading to its end.
+	shown := 0
+	for i, r := range s {
 		switch {
+		case shown > maxValue:
+		case (r == '\u200c' || r == '\u200d') && agent.JoinerInContext(s, i):
+			b.WriteRune(r)
+			shown++
 		case unicode.Is(unicode.Bidi_Control, r), unicode.Is(unicode.Cf, r):
-			return -1
 		case unicode.IsControl(r):
-			return ' '
+			b.WriteByte(' ')
+		default:
+			b.WriteRune(r)
+			if !unicode.IsSpace(r) {
+				shown++
+			}
 		}
-		return r
-	}, s)
-	return cut(strings.Join(strings.Fields(s), " "), maxValue)
+	}
+	return cut(strings.Join(strings.Fields(b.String()), " "), maxValue)
 }
 
 // cut is s cut to at most n characters (runes), the last of them "…" when
