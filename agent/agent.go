@@ -162,6 +162,10 @@ type Agent struct {
 	hub   HubClient
 	log   *slog.Logger
 	clock Clock
+	// rp is the relying party the kiosk signs for (state.json,
+	// RelyingParty); nil only for a Config with its own Hub and a state
+	// directory never enrolled (tests).
+	rp *RelyingParty
 
 	in      chan func()
 	stopped chan struct{}
@@ -307,6 +311,17 @@ func New(cfg Config) (*Agent, error) {
 	a.touch()
 	start := a.inputNow()
 	a.offlineSince = &start // until the first welcome
+	if cfg.Hub == nil || exists(filepath.Join(cfg.StateDir, EnrollmentFile)) {
+		en, err := ReadEnrollment(cfg.StateDir)
+		if err != nil {
+			return nil, fmt.Errorf("new agent: %w", err)
+		}
+		rp, err := en.RelyingParty()
+		if err != nil {
+			return nil, fmt.Errorf("new agent: %w", err)
+		}
+		a.rp = &rp
+	}
 	if a.hub == nil {
 		c, err := ClientFromStateDir(cfg)
 		if err != nil {
@@ -648,6 +663,21 @@ func (r tapReq) authenticator(src AuthenticatorSource) (authenticator.Authentica
 	return src(r.name)
 }
 
+// badgeUnusable says, for the log, why the authenticator of a tapped badge
+// could not be had: a badge file refused for its mode, link, owner or
+// contents is there, and an operator looking for a missing file would be
+// sent the wrong way by "no such badge".
+func badgeUnusable(err error) string {
+	switch {
+	case errors.Is(err, authenticator.ErrInvalidBadge):
+		return "badge refused: its file is unusable (see err: fix its mode, owner or contents)"
+	case errors.Is(err, authenticator.ErrInvalidName):
+		return "no such badge: the name is not a badge name"
+	default:
+		return "badge unavailable"
+	}
+}
+
 // waits reports whether the tap first waits for a touch on a plugged-in
 // key: the state stays as it is until the touch.
 func (r tapReq) waits() bool { return r.rt != nil && r.rt.wait }
@@ -741,7 +771,7 @@ type loginResult struct {
 func (a *Agent) login(ctx context.Context, req tapReq, ch *challenge) loginResult {
 	auth, err := req.authenticator(a.cfg.Authenticators)
 	if err != nil {
-		a.log.Warn("login: no such badge", "badge", req.name, "err", err)
+		a.log.Warn("login: "+badgeUnusable(err), "badge", req.name, "err", err)
 		return loginResult{reason: wire.RefusedNotRecognised, unused: ch}
 	}
 	if req.waits() {
@@ -808,7 +838,7 @@ func (a *Agent) sendLogin(ctx context.Context, cred []byte) loginResult {
 // refusalFor maps a failed hub request to a login.refused reason.
 func refusalFor(err error) string {
 	var re *RemoteError
-	if errors.As(err, &re) {
+	if errors.As(err, &re) || errors.Is(err, ErrForeignRelyingParty) {
 		return RefusedError
 	}
 	return RefusedHubUnreachable
@@ -979,13 +1009,22 @@ func (a *Agent) fetchChallenge(ctx context.Context) (*challenge, error) {
 	if err := ans.Unmarshal(&c); err != nil {
 		return nil, err
 	}
+	if err := a.signsFor(c.Origin, c.Options, false); err != nil {
+		a.log.Error("challenge refused: the hub asked for a signature for another relying party than this kiosk's", "err", err, "hint", foreignHint)
+		return nil, err
+	}
 	return a.received(&c), nil
 }
 
 // received is a challenge from the hub with its local deadline (nil for
-// nil or one without options).
+// nil, one without options, or one for another relying party than the
+// kiosk's, which is logged).
 func (a *Agent) received(c *wire.Challenge) *challenge {
 	if c == nil || len(c.Options) == 0 {
+		return nil
+	}
+	if err := a.signsFor(c.Origin, c.Options, false); err != nil {
+		a.log.Error("challenge refused: the hub asked for a signature for another relying party than this kiosk's", "err", err, "hint", foreignHint)
 		return nil
 	}
 	until := a.clock.Now().Add(wire.ChallengeTTL)
@@ -1020,7 +1059,7 @@ func (a *Agent) startRegister(req tapReq) {
 func (a *Agent) register(ctx context.Context, req tapReq, es wire.EnrollStart) registerResult {
 	auth, err := req.authenticator(a.cfg.Authenticators)
 	if err != nil {
-		a.log.Warn("register: no such badge", "badge", req.name, "err", err)
+		a.log.Warn("register: "+badgeUnusable(err), "badge", req.name, "err", err)
 		return registerResult{reason: RegisterError}
 	}
 	var cred []byte
@@ -1116,6 +1155,13 @@ func (a *Agent) push(env wire.Envelope) {
 		var es wire.EnrollStart
 		if err := env.Unmarshal(&es); err != nil || len(es.Options) == 0 {
 			a.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "enroll.start without options"})
+			return
+		}
+		if err := a.signsFor(es.Origin, es.Options, true); err != nil {
+			// Refused before it is armed: no tap registers a badge for
+			// it, and a pending enrollment stays as it was.
+			a.log.Error("enroll.start refused: the hub asked for a registration for another relying party than this kiosk's", "user", es.User, "err", err, "hint", foreignHint)
+			a.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "enroll.start for another relying party than this kiosk's"})
 			return
 		}
 		if a.enroll != nil {

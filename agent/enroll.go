@@ -210,6 +210,11 @@ func Enroll(ctx context.Context, cfg EnrollConfig) (wire.EnrollResponse, error) 
 		Version: stateVersion, HubURL: hub.String(), DeviceID: er.DeviceID, DeviceName: er.DeviceName,
 		Site: er.Site, Profile: cfg.Profile, EnrolledAt: kioskNow.UTC(),
 	}
+	// The relying party the kiosk will sign for is fixed now, from the URL
+	// the operator gave, as a browser takes it from the page: never from
+	// what a hub says later (RelyingParty).
+	rp := hubRelyingParty(hub)
+	st.Origin, st.RPID = rp.Origin, rp.ID
 	if err := writeJSON(filepath.Join(cfg.StateDir, EnrollmentFile), st); err != nil {
 		return zero, enrollNotStored(err, er)
 	}

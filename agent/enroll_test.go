@@ -105,7 +105,8 @@ func TestEnroll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Enrollment{Version: 1, HubURL: url, DeviceID: "dev-42", DeviceName: "Ward 3 kiosk", Site: "north", Profile: "ward-tablet"}
+	want := Enrollment{Version: 1, HubURL: url, DeviceID: "dev-42", DeviceName: "Ward 3 kiosk", Site: "north", Profile: "ward-tablet",
+		Origin: url, RPID: "127.0.0.1"} // the relying party of the --hub URL
 	if diff := cmp.Diff(want, e, cmpopts.IgnoreFields(Enrollment{}, "EnrolledAt")); diff != "" {
 		t.Errorf("state.json (-want +got):\n%s", diff)
 	}

@@ -217,6 +217,10 @@ func Register(ctx context.Context, cfg RegisterConfig) (RegisterResult, error) {
 	if err != nil {
 		return RegisterResult{}, fmt.Errorf("register: %w", err)
 	}
+	rp, err := en.RelyingParty()
+	if err != nil {
+		return RegisterResult{}, fmt.Errorf("register: %w", err)
+	}
 	// One agent process per kiosk: a run or kiosk UI on this directory
 	// would fight over the hub channel.
 	lock, err := LockStateDir(cfg.StateDir)
@@ -238,7 +242,7 @@ func Register(ctx context.Context, cfg RegisterConfig) (RegisterResult, error) {
 		}
 		hub = c
 	}
-	r := &oneShot{cfg: cfg, en: en, auth: auth, hub: hub, log: cfg.Logger, clock: cfg.Clock, signal: make(chan struct{}, 1)}
+	r := &oneShot{cfg: cfg, en: en, rp: rp, auth: auth, hub: hub, log: cfg.Logger, clock: cfg.Clock, signal: make(chan struct{}, 1)}
 	return r.run(ctx)
 }
 
@@ -249,6 +253,7 @@ func Register(ctx context.Context, cfg RegisterConfig) (RegisterResult, error) {
 type oneShot struct {
 	cfg      RegisterConfig
 	en       Enrollment
+	rp       RelyingParty // the only one the key is asked to register for
 	auth     authenticator.Authenticator
 	hub      HubClient
 	log      *slog.Logger
@@ -374,6 +379,13 @@ func (r *oneShot) enroll(ctx context.Context, env wire.Envelope) (res RegisterRe
 		r.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "enroll.start without options"})
 		r.log.Warn("unusable enroll.start ignored", "err", err)
 		return RegisterResult{}, false, nil
+	}
+	if err := r.rp.allows(es.Origin, es.Options, true); err != nil {
+		// The key is never asked: a hub that names another relying
+		// party would have it make a credential for that one.
+		r.log.Error("enroll.start refused: the hub asked for a registration for another relying party than this kiosk's", "user", es.User, "err", err, "hint", foreignHint)
+		r.reply(env.ID, wire.TypeError, wire.Error{Code: wire.ErrBadMessage, Message: "enroll.start for another relying party than this kiosk's"})
+		return RegisterResult{}, true, fmt.Errorf("the hub's enrollment for %s: %w: nothing was asked of the key; %s", es.User, err, foreignHint)
 	}
 	display := creationDisplayName(es.Options)
 	who := es.User

@@ -21,6 +21,9 @@ func enrolledDir(t *testing.T, profile string) string {
 	dir := t.TempDir()
 	mustNoErr(t, writeJSON(filepath.Join(dir, EnrollmentFile), Enrollment{
 		Version: stateVersion, HubURL: "https://hub.example:8443", DeviceID: "d1", Profile: profile,
+		// The test hubs' relying party (a hub behind another name than
+		// the kiosk enrolled with, set by hand as the README says).
+		Origin: testOrigin, RPID: testRPID,
 	}))
 	return dir
 }

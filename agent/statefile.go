@@ -44,6 +44,13 @@ type Enrollment struct {
 	Site       string    `json:"site"`
 	Profile    string    `json:"profile"`
 	EnrolledAt time.Time `json:"enrolled_at"`
+	// Origin and RPID are the WebAuthn relying party the kiosk signs for
+	// (RelyingParty): Enroll writes those of HubURL. An enrollment without
+	// them (made by an older agent) gets the same from HubURL. An
+	// operator who moves the hub to another --public-url sets both here
+	// to the new URL and its host (or enrolls the kiosk again).
+	Origin string `json:"origin,omitempty"`
+	RPID   string `json:"rp_id,omitempty"`
 }
 
 // Validate reports every problem with e at once.
@@ -60,6 +67,11 @@ func (e Enrollment) Validate() error {
 	}
 	if e.Profile == "" {
 		errs = append(errs, errors.New("profile is empty"))
+	}
+	if e.Origin != "" || e.RPID != "" {
+		if _, err := parseRelyingParty(e.Origin, e.RPID); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

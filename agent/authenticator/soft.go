@@ -240,8 +240,9 @@ func (s *Soft) save(b *badge) error {
 // new Soft for every tap, and kiosks may share a soft:DIR. Without it two taps can sign the same
 // counter (the hub suspends the badge as cloned) and a tap can undo a registration. create
 // makes the badge directory first, for a registration. A badge with CounterBlock keeps its
-// state in memory and owns its file (see SoftOptions.CounterBlock), so it takes no lock.
-func (s *Soft) lock(create bool) (unlock func(), err error) {
+// state in memory and owns its file (see SoftOptions.CounterBlock), so it takes no lock. The
+// wait for the lock ends with ctx (lockDir).
+func (s *Soft) lock(ctx context.Context, create bool) (unlock func(), err error) {
 	if s.opts.CounterBlock > 1 {
 		return func() {}, nil
 	}
@@ -251,7 +252,7 @@ func (s *Soft) lock(create bool) (unlock func(), err error) {
 			return nil, err
 		}
 	}
-	return lockDir(dir)
+	return lockDir(ctx, dir)
 }
 
 // uvFlag decides user verification: it fails when uv is required and the badge cannot verify,
@@ -298,7 +299,7 @@ func (s *Soft) MakeCredential(ctx context.Context, req CreateRequest) (CreateRes
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	unlock, err := s.lock(true)
+	unlock, err := s.lock(ctx, true)
 	if err != nil {
 		return CreateResult{}, err
 	}
@@ -383,7 +384,7 @@ func (s *Soft) GetAssertion(ctx context.Context, req GetRequest) (GetResult, err
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	unlock, err := s.lock(false)
+	unlock, err := s.lock(ctx, false)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) { // no directory: no badge file either
 		return GetResult{}, err
 	}
