@@ -222,7 +222,7 @@ func (c *channel) verdict(ctx context.Context, deviceID, sessionID string) (stri
 	case !sess.Ended.IsZero():
 		return sess.EndReason, nil
 	case !sess.Expires.After(c.s.cfg.Now()):
-		return wire.ReasonExpired, nil
+		return lifecycle.ExpiryReasonOf(sess), nil
 	}
 	return "", nil
 }
@@ -389,7 +389,8 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 			}
 			return &authn.Decline{Err: errors.New(dec.Detail)}
 		}
-		sess = store.Session{ID: store.NewID(), UserID: u.ID, DeviceID: deviceID, Role: dec.Role, Apps: dec.Apps, Started: now, Expires: dec.ExpiresAt}
+		sess = store.Session{ID: store.NewID(), UserID: u.ID, DeviceID: deviceID, Role: dec.Role, Apps: dec.Apps, Started: now, Expires: dec.ExpiresAt,
+			ExpiryReason: expiryReason(dec.EndsBy)}
 		detail := map[string]any{"endsBy": dec.EndsBy, "credential": fmt.Sprintf("%x", res.Credential.ID), "userVerified": res.UserVerified}
 		if len(dec.Withheld) > 0 {
 			detail["withheld"] = dec.Withheld
@@ -421,12 +422,40 @@ func (c *channel) login(ctx context.Context, deviceID string, l wire.Login) (wir
 		}
 		return c.refuse(ctx, deviceID, "", code, err.Error())
 	}
+	if ctx.Err() != nil {
+		// The channel ended while the login was deciding: the grant
+		// goes nowhere, and the kiosk's hello on a newer channel may
+		// have looked for the sessions it did not open before this one
+		// committed (see lostGrant).
+		c.lostGrant(ctx, deviceID, sess.ID)
+		return wire.Envelope{}, fmt.Errorf("login on a channel that ended: %w", ctx.Err())
+	}
 	c.s.metrics.logins.WithLabelValues("granted").Inc()
 	c.s.cfg.Logger.Debug("session started", "user", res.User.ID, "device", deviceID, "session", sess.ID, "role", dec.Role, "expires", dec.ExpiresAt)
 	return wire.New(wire.TypeSessionGrant, "", "", wire.SessionGrant{
 		SessionID: sess.ID, User: res.User.UserName, DisplayName: res.User.DisplayName, Role: dec.Role, Apps: dec.Apps, ExpiresAt: dec.ExpiresAt,
-		ExpiryReason: expiryReason(dec.EndsBy), WarnSeconds: c.warnSeconds, NextChallenge: c.nextChallenge(deviceID),
+		ExpiryReason: sess.ExpiryReason, WarnSeconds: c.warnSeconds, NextChallenge: c.nextChallenge(deviceID),
 	})
+}
+
+// lostGrant ends, as not_opened, the session a login opened on a channel
+// that ended before the login committed. A newer channel of the kiosk
+// replaces the old one (push ends the old channel's context) before its
+// hello runs, and that hello's end of the sessions the kiosk did not open
+// (endUnopened) reads them before this commit, or the login's check of
+// the context finds it ended: one of the two ends the session. Left to
+// the next complete hello, it would stay live in the hub (console,
+// metrics, the worker counted as signed in) until it expires. The
+// channel's context has ended, so the end is made without it. A failure
+// is logged: the kiosk's next complete hello ends the session.
+func (c *channel) lostGrant(ctx context.Context, deviceID, sessionID string) {
+	ended, err := c.s.engine.EndNotOpened(context.WithoutCancel(ctx), deviceActor(deviceID), deviceID, sessionID)
+	switch {
+	case err != nil:
+		c.s.cfg.Logger.Warn("cannot end the session of a login whose channel ended; the kiosk's next complete hello ends it", "device", deviceID, "session", sessionID, "err", err)
+	case ended:
+		c.s.cfg.Logger.Info("ended the session of a login whose channel ended before it committed", "device", deviceID, "session", sessionID)
+	}
 }
 
 // nextChallenge is the challenge that goes with the answer to a login, so

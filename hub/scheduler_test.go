@@ -72,8 +72,9 @@ func TestSchedulerAcrossRestart(t *testing.T) {
 				t.Errorf("%s: %d %s records for %s, want 1", when, n, w.action, w.subject)
 			}
 		}
-		// Each session ended once, for the right reason.
-		for id, reason := range map[string]string{contractorSess.ID: "deprovisioned", coverSess.ID: "entitlement_removed", nurseSess.ID: "expired"} {
+		// Each session ended once, for the right reason: the nurse's
+		// ran to the end of her extended shift.
+		for id, reason := range map[string]string{contractorSess.ID: "deprovisioned", coverSess.ID: "entitlement_removed", nurseSess.ID: "shift_end"} {
 			s, err := h.Store().GetSession(ctx, id)
 			if err != nil || s.Ended.IsZero() || s.EndReason != reason {
 				t.Errorf("%s: session %s = %+v (%v), want ended (%s)", when, id, s, err, reason)

@@ -54,13 +54,21 @@ func (c *channel) timeInput(ctx context.Context, tx store.Ops, u store.User, now
 	return u, exts, err
 }
 
-// liveExpiry is the welcome's news of a live session's current expiry.
+// liveExpiry is the welcome's news of a live session's current expiry,
+// with why it ends then, as a push of a changed expiry says it: a session
+// cut to its shift's end while the kiosk was away must end there as
+// shift_end, not under the reason its grant gave. A session stored
+// before the hub kept why says none, and the kiosk keeps its grant's.
 func (c *channel) liveExpiry(ctx context.Context, sessionID string) *wire.SessionExtend {
 	sess, err := c.s.st.GetSession(ctx, sessionID)
 	if err != nil || !sess.Ended.IsZero() {
 		return nil
 	}
-	return &wire.SessionExtend{SessionID: sess.ID, ExpiresAt: sess.Expires}
+	x := &wire.SessionExtend{SessionID: sess.ID, ExpiresAt: sess.Expires}
+	if sess.ExpiryReason != "" {
+		x.ExpiryReason = lifecycle.ExpiryReasonOf(sess)
+	}
+	return x
 }
 
 // pushExpiry tells kiosks that their live session's expiry moved. A kiosk

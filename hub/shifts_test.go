@@ -245,7 +245,9 @@ func TestShiftExtension(t *testing.T) {
 	if err != nil || d.Expired != 1 || d.ExtensionsExpired != 1 {
 		t.Fatalf("at the extension's end: %+v, %v", d, err)
 	}
-	expectRevoke(t, k, g.SessionID, wire.ReasonExpired)
+	// Ended by the scheduler as the kiosk would have ended it: at its
+	// shift's (the extension's) end.
+	expectRevoke(t, k, g.SessionID, wire.ReasonShiftEnd)
 	if d, _ := h.Engine().RunDue(t.Context()); d.Expired+d.ExtensionsExpired != 0 {
 		t.Errorf("second pass: %+v", d)
 	}
@@ -326,7 +328,7 @@ func TestShiftExtensionAtOneSite(t *testing.T) {
 	if d, err := h.Engine().RunDue(t.Context()); err != nil || d.Expired != 1 {
 		t.Fatalf("after the shift end: %+v, %v; want the south session ended", d, err)
 	}
-	expectRevoke(t, ks, gs.SessionID, wire.ReasonExpired)
+	expectRevoke(t, ks, gs.SessionID, wire.ReasonShiftEnd)
 	if s, _ := h.Store().GetSession(t.Context(), gn.SessionID); !s.Ended.IsZero() {
 		t.Errorf("north session ended %s (%s)", s.Ended, s.EndReason)
 	}

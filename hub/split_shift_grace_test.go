@@ -42,7 +42,8 @@ func TestSplitShiftGraceCutWhileSignedIn(t *testing.T) {
 	if d, err := h.Engine().RunDue(t.Context()); err != nil || d.Expired != 1 {
 		t.Fatalf("at the first part's end: %+v, %v; want ana's session expired", d, err)
 	}
-	expectRevoke(t, k, g.SessionID, wire.ReasonExpired)
+	// Cut to the first part's end, it ends there as shift_end.
+	expectRevoke(t, k, g.SessionID, wire.ReasonShiftEnd)
 
 	// Back to the default grace, a new login in the break (5 min in)
 	// runs to the second part's end; shift_grace 0s ends it at once.

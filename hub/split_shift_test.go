@@ -50,7 +50,8 @@ func TestSplitShiftSessionRunsOverTheBreak(t *testing.T) {
 	if d, err := h.Engine().RunDue(t.Context()); err != nil || d.Expired != 1 {
 		t.Fatalf("at the first part's end: %+v, %v; want bo's session alone expired", d, err)
 	}
-	expectRevoke(t, kb, gb.SessionID, wire.ReasonExpired)
+	// The hub ends it as the kiosk does: at its shift's end.
+	expectRevoke(t, kb, gb.SessionID, wire.ReasonShiftEnd)
 	for _, id := range []string{ga.SessionID, gc.SessionID} {
 		if s, err := h.Store().GetSession(t.Context(), id); err != nil || !s.Ended.IsZero() {
 			t.Errorf("session %s at the first part's end: %+v, %v; want it live", id, s, err)
@@ -70,6 +71,6 @@ func TestSplitShiftSessionRunsOverTheBreak(t *testing.T) {
 	if d, err := h.Engine().RunDue(t.Context()); err != nil || d.Expired != 2 {
 		t.Fatalf("at the second part's end: %+v, %v; want two sessions expired", d, err)
 	}
-	expectRevoke(t, ka, ga.SessionID, wire.ReasonExpired)
-	expectRevoke(t, kc, gc.SessionID, wire.ReasonExpired)
+	expectRevoke(t, ka, ga.SessionID, wire.ReasonShiftEnd)
+	expectRevoke(t, kc, gc.SessionID, wire.ReasonShiftEnd)
 }

@@ -326,7 +326,7 @@ func (e *Engine) endGrantSessions(ctx context.Context, tx store.Ops, c *change, 
 		if !until.Before(s.Expires) {
 			continue
 		}
-		moved, err := tx.SetSessionExpiry(ctx, s.ID, until)
+		moved, err := tx.SetSessionExpiryFor(ctx, s.ID, until, ReasonExpired)
 		if err != nil {
 			return nil, err
 		}
@@ -435,7 +435,7 @@ func (e *Engine) boundByGrant(ctx context.Context, tx store.Ops, c *change, a Ac
 	if !s.Ended.IsZero() || !k.until.Before(s.Expires) {
 		return nil
 	}
-	moved, err := tx.SetSessionExpiry(ctx, s.ID, k.until)
+	moved, err := tx.SetSessionExpiryFor(ctx, s.ID, k.until, ReasonExpired)
 	if err != nil {
 		return err
 	}

@@ -397,7 +397,7 @@ func (e *Engine) redecide(ctx context.Context, tx store.Ops, c *change, a Actor,
 			ended = append(ended, s.ID)
 			continue
 		}
-		moved, err := tx.SetSessionExpiry(ctx, s.ID, target)
+		moved, err := tx.SetSessionExpiryFor(ctx, s.ID, target, reason)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -195,14 +196,7 @@ func (e *Engine) EndUnopened(ctx context.Context, a Actor, deviceID string, keep
 			if slices.Contains(keep, s.ID) {
 				continue
 			}
-			if s, err = tx.EndSession(ctx, s.ID, ReasonNotOpened, now); err != nil {
-				return err
-			}
-			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonNotOpened, Detail: "session", Created: now}); err != nil {
-				return err
-			}
-			if _, err := e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + s.UserID,
-				Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "reason": ReasonNotOpened}}); err != nil {
+			if err := e.endNotOpened(ctx, tx, c, a, s.ID, deviceID, now); err != nil {
 				return err
 			}
 			ids = append(ids, s.ID)
@@ -213,6 +207,45 @@ func (e *Engine) EndUnopened(ctx context.Context, a Actor, deviceID string, keep
 		return nil, fmt.Errorf("end sessions kiosk %s did not open: %w", deviceID, err)
 	}
 	return ids, nil
+}
+
+// EndNotOpened ends the kiosk deviceID's live session sessionID as
+// EndUnopened does (reason not_opened, a revocation pushed after the
+// commit, a session.end record by a), and reports whether it was live.
+// A login calls it whose session committed after the channel that asked
+// for it had ended: its grant goes nowhere, and the kiosk's hello on a
+// newer channel may have looked for sessions it did not open before the
+// commit, and so missed this one.
+func (e *Engine) EndNotOpened(ctx context.Context, a Actor, deviceID, sessionID string) (bool, error) {
+	ended := false
+	err := e.run(ctx, func(tx store.Ops, c *change) error {
+		err := e.endNotOpened(ctx, tx, c, a, sessionID, deviceID, e.now().UTC())
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // ended meanwhile: the kiosk's hello found it after all
+		}
+		ended = err == nil
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("end session %s kiosk %s did not open: %w", sessionID, deviceID, err)
+	}
+	return ended, nil
+}
+
+// endNotOpened ends the live session id of deviceID with reason
+// not_opened, records its revocation and its session.end record;
+// ErrNotFound if no such session is live.
+func (e *Engine) endNotOpened(ctx context.Context, tx store.Ops, c *change, a Actor, id, deviceID string, now time.Time) error {
+	s, err := tx.EndSessionOn(ctx, id, deviceID, ReasonNotOpened, now)
+	if err != nil {
+		return err
+	}
+	if err := e.revoke(ctx, tx, c, store.Revocation{UserID: s.UserID, SessionID: s.ID, DeviceID: s.DeviceID, Reason: ReasonNotOpened, Detail: "session", Created: now}); err != nil {
+		return err
+	}
+	_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + s.UserID,
+		Detail: map[string]any{"session": s.ID, "device": s.DeviceID, "reason": ReasonNotOpened}})
+	return err
 }
 
 // ErrDeviceNotActive: DisableDevice found the kiosk disabled already, and
@@ -320,6 +353,17 @@ func (e *Engine) retireCredential(ctx context.Context, a Actor, credentialID []b
 	})
 }
 
+// ExpiryReasonOf is the end reason of session s when it runs out:
+// ReasonShiftEnd when its shift window bounds it (store.Session's
+// ExpiryReason), ReasonExpired otherwise, also for a session stored
+// before the hub kept why.
+func ExpiryReasonOf(s store.Session) string {
+	if s.ExpiryReason == ReasonShiftEnd {
+		return ReasonShiftEnd
+	}
+	return ReasonExpired
+}
+
 // endExpiredSessions ends the live sessions whose expiry has passed and
 // pushes their revocation: kiosks end them by themselves on their own
 // clock, and this makes the hub's clock authoritative (within one
@@ -344,7 +388,11 @@ func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 			if !cur.Ended.IsZero() || cur.Expires.After(now) {
 				return nil
 			}
-			ended, err := tx.EndSession(ctx, s.ID, ReasonExpired, now)
+			// The reason the session runs out for: a kiosk that is away
+			// would have ended it so itself, and reports that end when
+			// it is back.
+			reason := ExpiryReasonOf(cur)
+			ended, err := tx.EndSession(ctx, s.ID, reason, now)
 			if errors.Is(err, store.ErrNotFound) {
 				return nil // ended meanwhile
 			}
@@ -352,11 +400,11 @@ func (e *Engine) endExpiredSessions(ctx context.Context) (int, error) {
 				return err
 			}
 			done = true
-			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: ended.UserID, SessionID: ended.ID, DeviceID: ended.DeviceID, Reason: ReasonExpired, Detail: "session", Created: now}); err != nil {
+			if err := e.revoke(ctx, tx, c, store.Revocation{UserID: ended.UserID, SessionID: ended.ID, DeviceID: ended.DeviceID, Reason: reason, Detail: "session", Created: now}); err != nil {
 				return err
 			}
 			_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: scheduler.Name, System: scheduler.System, Action: "session.end", Subject: subjectUserPrefix + ended.UserID,
-				Detail: map[string]any{"session": ended.ID, "device": ended.DeviceID, "reason": ReasonExpired}})
+				Detail: map[string]any{"session": ended.ID, "device": ended.DeviceID, "reason": reason}})
 			return err
 		})
 		if err != nil {

@@ -588,7 +588,7 @@ func (e *Engine) reconcileAt(ctx context.Context, tx store.Ops, c *change, a Act
 		case target.After(s.Expires) && !online:
 			continue // no kiosk could be told: it ends the session at its old expiry
 		}
-		moved, err := tx.SetSessionExpiry(ctx, s.ID, target)
+		moved, err := tx.SetSessionExpiryFor(ctx, s.ID, target, reason)
 		if err != nil {
 			return err
 		}

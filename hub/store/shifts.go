@@ -65,5 +65,10 @@ type ShiftOps interface {
 
 	// SetSessionExpiry changes a live session's Expires and returns the
 	// session after the change; ErrNotFound unless the session is live.
+	// Its ExpiryReason becomes "": an expiry set without saying why is
+	// not the shift's (SetSessionExpiryFor says why).
 	SetSessionExpiry(ctx context.Context, id string, expires time.Time) (Session, error)
+	// SetSessionExpiryFor is SetSessionExpiry that also sets why the
+	// session ends at expires (Session.ExpiryReason), in the same step.
+	SetSessionExpiryFor(ctx context.Context, id string, expires time.Time, reason string) (Session, error)
 }

@@ -714,6 +714,13 @@ type Session struct {
 	Expires   time.Time
 	Ended     time.Time // zero while live
 	EndReason string    // signout, idle, shift_end, expired, deprovisioned, ...
+	// ExpiryReason is why the session ends at Expires, the end reason
+	// it gets when it runs out: "shift_end" when its shift window bounds
+	// it, "expired" when something else does. The hub ends sessions of
+	// kiosks that are away when they run out, and tells a kiosk that
+	// reconnects, with it. "" for a session stored before the hub kept
+	// it, or whose expiry was set without one: it ends as "expired".
+	ExpiryReason string
 }
 
 // LiveSession is what a revocation needs of a live session.

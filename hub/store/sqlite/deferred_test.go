@@ -346,7 +346,7 @@ func TestMigrateDeferredIndexes(t *testing.T) {
 			i, int64(i)*1e9, fmt.Sprintf("action.%d", i%3), fmt.Sprintf("user:u%d", i%7), fmt.Appendf(nil, "h%d", i)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := raw.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`) VALUES (?, ?, 'k1', 'picker', '[]', ?, ?, 0, '')`,
+		if _, err := raw.ExecContext(ctx, `INSERT INTO sessions (id, user_id, device_id, role, apps, started, expires, ended, end_reason) VALUES (?, ?, 'k1', 'picker', '[]', ?, ?, 0, '')`,
 			fmt.Sprintf("s%04d", i), fmt.Sprintf("u%d", i%3), int64(i)*1e9, int64(i+100)*1e9); err != nil {
 			t.Fatal(err)
 		}

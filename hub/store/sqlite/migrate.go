@@ -44,6 +44,7 @@ func migrations() []migration {
 		{name: "idempotency keys of grant requests", sql: schemaGrantKeys},
 		{name: "grants in force by user", sql: schemaActiveGrants},
 		{name: "pending review items by reviewer", sql: schemaReviewItemsPendingReviewer},
+		{name: "why a session ends at its expiry", sql: schemaSessionExpiryReason},
 	}
 }
 

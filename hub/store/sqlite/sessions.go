@@ -37,7 +37,16 @@ CREATE INDEX sessions_user_history ON sessions (user_id, started);
 // and the history index all of them, and picked the history.
 const liveOfUser = "sessions INDEXED BY sessions_user_live"
 
-const sessionCols = `id, user_id, device_id, role, apps, started, expires, ended, end_reason`
+const sessionCols = `id, user_id, device_id, role, apps, started, expires, ended, end_reason, expiry_reason`
+
+// schemaSessionExpiryReason keeps why a session ends at its expiry
+// (store.Session.ExpiryReason), so that the scheduler ends a session of a
+// kiosk that is away with the reason the kiosk would have given, and a
+// kiosk that reconnects is told it. Sessions stored before have none and
+// end as expired, as they did.
+const schemaSessionExpiryReason = `
+ALTER TABLE sessions ADD COLUMN expiry_reason TEXT NOT NULL DEFAULT '';
+`
 
 func scanSession(s scanner) (store.Session, error) {
 	var (
@@ -45,7 +54,7 @@ func scanSession(s scanner) (store.Session, error) {
 		apps                    string
 		started, expires, ended int64
 	)
-	if err := s.Scan(&ss.ID, &ss.UserID, &ss.DeviceID, &ss.Role, &apps, &started, &expires, &ended, &ss.EndReason); err != nil {
+	if err := s.Scan(&ss.ID, &ss.UserID, &ss.DeviceID, &ss.Role, &apps, &started, &expires, &ended, &ss.EndReason, &ss.ExpiryReason); err != nil {
 		return store.Session{}, err
 	}
 	ss.Started, ss.Expires, ss.Ended = fromNanos(started), fromNanos(expires), fromNanos(ended)
@@ -84,10 +93,10 @@ func (o ops) insertSession(ctx context.Context, verb string, s store.Session, ac
 	if err != nil {
 		return store.Session{}, fmt.Errorf("%s session %s: %w", verb, s.ID, err)
 	}
-	query := `INSERT INTO sessions (` + sessionCols + `) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9`
-	args := []any{s.ID, s.UserID, s.DeviceID, s.Role, apps, nanos(s.Started), nanos(s.Expires), nanos(s.Ended), s.EndReason}
+	query := `INSERT INTO sessions (` + sessionCols + `) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10`
+	args := []any{s.ID, s.UserID, s.DeviceID, s.Role, apps, nanos(s.Started), nanos(s.Expires), nanos(s.Ended), s.EndReason, s.ExpiryReason}
 	if activeDevice {
-		query += ` WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?3 AND state = ?10)`
+		query += ` WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?3 AND state = ?11)`
 		args = append(args, store.DeviceActive)
 	}
 	err = o.write(ctx, func(q querier) error {

@@ -128,14 +128,18 @@ func (o ops) ExpireGrant(ctx context.Context, id string, at time.Time) (store.Gr
 }
 
 func (o ops) SetSessionExpiry(ctx context.Context, id string, expires time.Time) (store.Session, error) {
+	return o.SetSessionExpiryFor(ctx, id, expires, "")
+}
+
+func (o ops) SetSessionExpiryFor(ctx context.Context, id string, expires time.Time, reason string) (store.Session, error) {
 	if err := checkTime(expires); err != nil {
 		return store.Session{}, fmt.Errorf("set expiry of session %s: %w", id, err)
 	}
 	var s store.Session
 	err := o.write(ctx, func(q querier) error {
 		var err error
-		s, err = scanSession(q.QueryRowContext(ctx, `UPDATE sessions SET expires = ?
-			WHERE id = ? AND ended = 0 RETURNING `+sessionCols, nanos(expires), id))
+		s, err = scanSession(q.QueryRowContext(ctx, `UPDATE sessions SET expires = ?, expiry_reason = ?
+			WHERE id = ? AND ended = 0 RETURNING `+sessionCols, nanos(expires), reason, id))
 		return mapErr(err)
 	})
 	if err != nil {

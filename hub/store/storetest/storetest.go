@@ -94,6 +94,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ShiftExtensions", testShiftExtensions},
 		{"GrantExpiry", testGrantExpiry},
 		{"SessionExpiry", testSessionExpiry},
+		{"SessionExpiryReason", testSessionExpiryReason},
 		{"Campaigns", testCampaigns},
 		{"CampaignRollback", testCampaignRollback},
 		{"CampaignItems", testCampaignItems},
