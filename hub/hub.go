@@ -180,6 +180,9 @@ type Server struct {
 	// superseded is when each refused superseded device certificate was
 	// last logged (verifyDevice): device ID/serial → time.Time.
 	superseded sync.Map
+	// bodyTimeout is how long a client has to send a request's body
+	// (bodyDeadline); bodyReadTimeout but in tests.
+	bodyTimeout time.Duration
 }
 
 // logSuperseded reports whether a refusal of key (device/serial) should
@@ -249,7 +252,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now, cfg.Logger), enrollGuard: newEnrollGuard()}
+	s := &Server{cfg: cfg, public: public, st: st, certs: hc, audit: alog, verifier: token.NewVerifier(st, cfg.Now, cfg.Logger), enrollGuard: newEnrollGuard(),
+		bodyTimeout: bodyReadTimeout}
 	s.watch, err = audit.NewWatcher(audit.WatchConfig{Key: key, Trail: st, Dir: cfg.DataDir, Logger: cfg.Logger, Now: cfg.Now,
 		Alert: func(ctx context.Context, e audit.Entry) error {
 			return st.InTx(ctx, func(tx store.Ops) error { _, err := alog.Append(ctx, tx, e); return err })
@@ -600,7 +604,7 @@ func (s *Server) routes() http.Handler {
 		Logger:       s.cfg.Logger,
 		Authorize:    s.authorize(store.ScopeSCIM),
 	}))
-	return s.logRequests(mux)
+	return s.logRequests(s.bodyDeadline(mux))
 }
 
 // Serve listens on cfg.Listen and serves until ctx ends, then shuts down

@@ -144,3 +144,33 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 	})
 }
+
+// bodyReadTimeout is how long a client has to send a request's body once
+// its headers are in (ReadHeaderTimeout bounds those): a 1 MiB SCIM body
+// needs 17 KiB/s, which any identity provider or browser exceeds.
+const bodyReadTimeout = time.Minute
+
+// bodyDeadline bounds the time a request's body may take to arrive
+// (Server.bodyTimeout). Without it a client could send headers and then
+// hold the body back, or trickle it, keeping the connection, its
+// goroutine and its file descriptor for as long as it liked, on
+// endpoints that need no token (kiosk enrollment, the console's sign-in):
+// a few thousand such connections use up the descriptors the kiosks
+// need. http.Server.ReadTimeout cannot be used instead: it also bounds
+// requests without a body, so it would end the console's live-update
+// streams. So the deadline is set only on requests with a body; net/http
+// lifts it once the body has been read to its end (HTTP/1.1 clears it
+// for its check that the client is still there, and HTTP/2's deadline
+// only closes the stream's body), so a handler that works on after
+// reading its body is not cut short. A body that does not come in time
+// is a read error to the handler (a 400).
+func (s *Server) bodyDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// ContentLength is 0 for a request without a body (a GET, the
+		// device channel's upgrade), -1 for one of unknown length.
+		if r.ContentLength != 0 && s.bodyTimeout > 0 {
+			http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyTimeout))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
