@@ -8,9 +8,9 @@ package store
 type LiveSiteCount struct {
 	Site string
 	// First is the least name of the spelling's kiosks in use, compared
-	// in ASCII case-insensitively: what a view that orders kiosks by
-	// folded name and names a site after its first kiosk needs to choose
-	// among spellings.
+	// by FoldName: what a view that orders kiosks by folded name and
+	// names a site after its first kiosk needs to choose among
+	// spellings.
 	First    string
 	Kiosks   int // kiosks with a live session
 	Sessions int // live sessions on them

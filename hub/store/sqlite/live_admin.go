@@ -13,13 +13,19 @@ import (
 // sessions_device_live (device_id first: the index alone, no session
 // row), then the kiosks by site, looking each kiosk in use up by its
 // primary key: SQLite counts every live session of the hub, but what it
-// hands back is a row per spelling of a site.
+// hands back is a row per spelling of a site. First is the name of the
+// row MIN picks (SQLite gives a bare column the values of that row), by
+// the name's store.FoldName key, as the console orders kiosks: NOCASE
+// folds ASCII only, and would take "Ärz" for less than "ärb". An ASCII
+// name's key is its lower(), so only the others pay for foldNameFunc.
 func (o ops) CountLiveSites(ctx context.Context) ([]store.LiveSiteCount, error) {
 	counts, err := queryAll(ctx, o.read, func(s scanner) (store.LiveSiteCount, error) {
 		var c store.LiveSiteCount
-		err := s.Scan(&c.Site, &c.First, &c.Kiosks, &c.Sessions)
+		var key string
+		err := s.Scan(&c.Site, &c.First, &key, &c.Kiosks, &c.Sessions)
 		return c, err
-	}, `SELECT d.site, MIN(d.name COLLATE NOCASE), COUNT(*), SUM(l.n)
+	}, `SELECT d.site, d.name, MIN(CASE WHEN d.name GLOB '*[^ -~]*' THEN `+foldNameFunc+`(d.name) ELSE lower(d.name) END),
+			COUNT(*), SUM(l.n)
 		FROM (SELECT device_id, COUNT(*) AS n FROM sessions INDEXED BY sessions_device_live
 			WHERE ended = 0 GROUP BY device_id) AS l
 		JOIN devices AS d ON d.id = l.device_id
