@@ -460,6 +460,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if a.flushTimer != nil {
 			a.flushTimer.Stop()
 		}
+		a.stopCleanupResend()
 		a.wg.Wait()
 	}()
 	a.spawn(func(ctx context.Context) {
