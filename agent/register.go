@@ -412,6 +412,12 @@ func (r *oneShot) enroll(ctx context.Context, env wire.Envelope) (res RegisterRe
 		case ctx.Err() != nil:
 			return RegisterResult{}, true, r.interrupted(ctx)
 		case err == nil:
+		case errors.Is(err, authenticator.ErrBadgeLocked):
+			// The time ran out waiting for the badge directory, not for
+			// a touch: "touch the key" would send the operator the wrong
+			// way.
+			return RegisterResult{}, true, fmt.Errorf("the enrollment for %s came, but %s was not asked: %w; stop the process holding it (another kiosk sharing the directory), then %s",
+				es.User, keyLabel(r.cfg.Badge), err, r.again(es.User))
 		case keyTimedOut:
 			return RegisterResult{}, true, r.noTouch(es)
 		case r.cfg.Retry && errors.Is(err, authenticator.ErrTouchTimeout):

@@ -77,7 +77,9 @@ func normalOrigin(u *url.URL) string {
 			host = "[" + host + "]"
 		}
 	}
-	return scheme + "://" + host
+	// u.Host is unescaped: an IPv6 zone's % is written back as %25, or
+	// the origin pinned in state.json would not parse again.
+	return scheme + "://" + strings.ReplaceAll(host, "%", "%25")
 }
 
 // rpIDCovers reports whether an origin with host may use rpID: the host

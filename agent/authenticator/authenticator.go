@@ -163,4 +163,7 @@ var (
 	// ErrTouchTimeout means the authenticator gave up waiting for the user's touch
 	// (CTAP2_ERR_USER_ACTION_TIMEOUT and the like): nobody touched it, nothing was signed.
 	ErrTouchTimeout = errors.New("timed out waiting for a touch")
+	// ErrBadgeLocked means a soft badge's directory stayed locked by another tap or process
+	// (a kiosk sharing the soft:DIR) until the request's context ended: nothing was signed.
+	ErrBadgeLocked = errors.New("badge directory locked by another tap or process")
 )

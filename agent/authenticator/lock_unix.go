@@ -24,9 +24,9 @@ const (
 // fs.ErrNotExist.
 //
 // While another holder has the lock, lockDir waits until ctx is done, and then fails with an
-// error wrapping ctx.Err(): a holder that is stuck (a process stopped with SIGSTOP, a hung
-// disk) must not hold a tap past its own deadline. A blocking flock cannot be called off, so
-// the wait polls a non-blocking one.
+// error wrapping ErrBadgeLocked and ctx.Err(): a holder that is stuck (a process stopped with
+// SIGSTOP, a hung disk) must not hold a tap past its own deadline. A blocking flock cannot be
+// called off, so the wait polls a non-blocking one.
 func lockDir(ctx context.Context, dir string) (unlock func(), err error) {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -47,7 +47,7 @@ func lockDir(ctx context.Context, dir string) (unlock func(), err error) {
 		case <-ctx.Done():
 			t.Stop()
 			d.Close()
-			return nil, fmt.Errorf("lock badge dir %s: another tap or process holds it: %w", dir, ctx.Err())
+			return nil, fmt.Errorf("lock badge dir %s: %w: %w", dir, ErrBadgeLocked, ctx.Err())
 		case <-t.C:
 		}
 		wait = min(2*wait, lockPollMax)
