@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/go-text/typesetting/unicodedata"
 	"golang.org/x/text/secure/precis"
 )
 
@@ -65,8 +66,10 @@ func cleanName(s string) string {
 	}
 	s = strings.Join(strings.Fields(b.String()), " ")
 	if r := []rune(s); len(r) > maxDisplayName {
-		// A joiner left before the "…" joins nothing any more.
-		s = strings.TrimRightFunc(string(r[:maxDisplayName-1]), func(r rune) bool { return unicode.IsSpace(r) || isJoiner(r) }) + "…"
+		// A joiner left before the "…", or before marks only, joins
+		// nothing any more: cleaned again, the cut name (too short to be
+		// cut again) loses it as any joiner out of context.
+		s = strings.TrimRightFunc(cleanName(string(r[:maxDisplayName-1])), func(r rune) bool { return unicode.IsSpace(r) || isJoiner(r) }) + "…"
 	}
 	return s
 }
@@ -89,9 +92,12 @@ func isJoiner(r rune) bool { return r == zwnj || r == zwj }
 // checks them): a non-joiner after a virama or between a letter that joins
 // forward and one that joins back (Arabic script's marks between them
 // count for nothing), a joiner after a virama. It also keeps a joiner
-// between two symbols, which is how emoji are combined ("👩‍💻"). Anywhere
-// else a joiner changes nothing that shows, and with the other format
-// characters it lets a name read as another's: a screen drops it.
+// between two emoji (Unicode's Extended_Pictographic, from the tables of
+// go-text, which Fyne draws text with; the category So alone is both too
+// wide, Braille and box drawing, and too narrow, the arrow of "🙂‍↔️"),
+// which is how they are combined ("👩‍💻"). Anywhere else a joiner changes
+// nothing that shows, and with the other format characters it lets a name
+// read as another's: a screen drops it.
 func JoinerInContext(s string, i int) bool {
 	j, size := utf8.DecodeRuneInString(s[i:])
 	if !isJoiner(j) {
@@ -128,7 +134,7 @@ func JoinerInContext(s string, i int) bool {
 		// join.
 		return false
 	}
-	if j == zwj && unicode.Is(unicode.So, before) && unicode.Is(unicode.So, after) {
+	if j == zwj && unicode.Is(unicodedata.Extended_Pictographic, before) && unicode.Is(unicodedata.Extended_Pictographic, after) {
 		return true
 	}
 	if before < 0 || !unicode.In(before, unicode.L, unicode.M) {
