@@ -39,6 +39,10 @@ type externalCert struct {
 	sum [2][sha256.Size]byte
 	// warning is servingWarning's for the certificate served.
 	warning string
+	// testHookRead, when set (by tests only), is called by read before
+	// it reads the files: it stands for a slow file system, which a test
+	// cannot otherwise make, now that a named pipe is refused at once.
+	testHookRead func()
 }
 
 // UseExternalCert makes h serve the certificate chain in certPath (leaf
@@ -142,6 +146,9 @@ func (h *Hub) reloadError(err error) error {
 // read returns the two files' contents; the key file must be readable by
 // its owner only.
 func (e *externalCert) read() (certPEM, keyPEM []byte, err error) {
+	if e.testHookRead != nil {
+		e.testHookRead()
+	}
 	if certPEM, err = readFile(e.certPath); err != nil {
 		return nil, nil, fmt.Errorf("HTTPS certificate: %w", err)
 	}

@@ -105,15 +105,11 @@ func readKeyFile(path string) (crypto.Signer, error) {
 // readKeyBytes reads the private key file at path, refusing it when its
 // permissions let group or others in (checked on the opened file).
 func readKeyBytes(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, fi, err := openRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read key: %w", err)
-	}
 	if err := checkKeyMode(path, fi); err != nil {
 		return nil, err
 	}
@@ -123,9 +119,6 @@ func readKeyBytes(path string) ([]byte, error) {
 // checkKeyMode reports ErrInsecureKeyFile for a key file with any group or
 // other permission bit. Windows has no such bits, so it is skipped there.
 func checkKeyMode(path string, fi fs.FileInfo) error {
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("read key %s: not a regular file", path)
-	}
 	if runtime.GOOS == "windows" {
 		return nil
 	}
@@ -141,12 +134,55 @@ func checkKeyMode(path string, fi fs.FileInfo) error {
 func ReadPEMFile(path string) ([]byte, error) { return readFile(path) }
 
 func readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	defer f.Close()
 	return readAllLimited(f, path)
+}
+
+// openRegular opens path for reading, refusing anything but a regular
+// file: a named pipe, a device, a socket or a directory given as a
+// certificate or key would otherwise hang the hub or agent at start
+// (reading a pipe that nothing writes to, or a device that never ends)
+// instead of failing with an error that names the file. The open itself
+// must not wait either (opening a named pipe waits for a writer), so it
+// is made with O_NONBLOCK, and the type is checked on the opened file,
+// which is what is read. Reads of a regular file ignore O_NONBLOCK, so
+// the flag needs no clearing.
+func openRegular(path string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: not a regular file: it is %s", path, fileKind(fi.Mode()))
+	}
+	return f, fi, nil
+}
+
+// fileKind names what a file that is not a regular one is, for
+// openRegular's error.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	default:
+		return "of type " + m.Type().String()
+	}
 }
 
 // errFileTooLarge is wrapped by readAllLimited's error for a file over

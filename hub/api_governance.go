@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -128,15 +130,55 @@ func (s *Server) apiStartReview(w http.ResponseWriter, r *http.Request, a lifecy
 }
 
 // apiRunReviews starts the due default campaigns and escalates overdue
-// items, like the scheduler does.
+// items, like the scheduler does. A run that fails is answered as any
+// failed request (writeAPIError's status and error), with what it did
+// before it failed beside the error, in the fields of a run that ends
+// well: the campaigns it started and the items it handed on in the
+// batches that committed stay so. Answered with the error alone, the
+// admin could not tell that items had moved to new reviewers, nor how
+// many.
 func (s *Server) apiRunReviews(w http.ResponseWriter, r *http.Request, a lifecycle.Actor) error {
 	out, err := s.gov.RunDueAs(r.Context(), a)
 	if err != nil {
-		return err
+		rec := &errorRecorder{header: w.Header()}
+		s.writeAPIError(rec, r, err)
+		var e apiError
+		if json.Unmarshal(rec.body.Bytes(), &e) != nil {
+			e.Error = "internal error; the hub log has the details"
+		}
+		if len(out.Campaigns) > 0 || out.Escalated > 0 || out.Reassigned > 0 {
+			// The error of an outage says that nothing was changed,
+			// which is not so here.
+			cause := "internal error; the hub log has the details"
+			if _, what, _, ok := store.Outage(err); ok {
+				cause = what
+			}
+			e.Error = fmt.Sprintf("the run stopped part way (%s): what it did before, counted here, stays done; run it again for the rest", cause)
+		}
+		if rec.status == 0 {
+			rec.status = http.StatusInternalServerError
+		}
+		writeAPIJSON(w, rec.status, struct {
+			apiError
+			governance.Started
+		}{e, out})
+		return nil
 	}
 	writeAPIJSON(w, http.StatusOK, out)
 	return nil
 }
+
+// errorRecorder keeps the answer writeAPIError writes, for a handler to
+// add to its body; headers (a 503's Retry-After) go to the real answer's.
+type errorRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (e *errorRecorder) Header() http.Header         { return e.header }
+func (e *errorRecorder) WriteHeader(status int)      { e.status = status }
+func (e *errorRecorder) Write(b []byte) (int, error) { return e.body.Write(b) }
 
 // apiGetReview answers a campaign with a page of its items:
 // ?startIndex=1&count=N (at most governance.MaxItemCount, the default)

@@ -572,7 +572,24 @@ type columns struct{ user, start, end, zone int }
 func parseHeader(header []string, line int, ps *problems) (columns, bool) {
 	cols := columns{-1, -1, -1, -1}
 	ok := true
-	for i, h := range header {
+	// A spreadsheet writes a header cell with no name (and an empty field
+	// on every line) for each column to the right of the table that ever
+	// had a cell formatted. Those columns are refused once, saying what to
+	// delete, instead of as an unknown column "" each. They are not
+	// ignored: a value typed under no name would be dropped without a word.
+	named := len(header)
+	for named > 0 && strings.TrimSpace(header[named-1]) == "" {
+		named--
+	}
+	if n := len(header) - named; n > 0 {
+		plural := "s"
+		if n == 1 {
+			plural = ""
+		}
+		ps.add(line, "the header ends in %d column%s without a name (a spreadsheet writes them when cells to the right of the table were ever formatted): delete the empty columns at the right of the header, save and import again", n, plural)
+		ok = false
+	}
+	for i, h := range header[:named] {
 		h = strings.TrimSpace(h)
 		var slot *int
 		switch {
@@ -584,6 +601,10 @@ func parseHeader(header []string, line int, ps *problems) (columns, bool) {
 			slot = &cols.end
 		case strings.EqualFold(h, ColZone):
 			slot = &cols.zone
+		case h == "":
+			ps.add(line, "column %d of the header has no name: name it (%s, %s, %s or %s) or delete it", i+1, ColUserName, ColStart, ColEnd, ColZone)
+			ok = false
+			continue
 		default:
 			sep := ""
 			if len(header) == 1 && strings.ContainsAny(h, ";\t") {
