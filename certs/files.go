@@ -163,10 +163,19 @@ func openRegular(path string) (*os.File, fs.FileInfo, error) {
 	}
 	if !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, nil, fmt.Errorf("%s: not a regular file: it is %s", path, fileKind(fi.Mode()))
+		// A *fs.PathError, as the open's own errors: a file of the
+		// wrong type was not read, and says nothing of what a regular
+		// one in its place would hold (the agent keeps a pending
+		// renewal it could not read; the hub calls its CA unreadable,
+		// not damaged).
+		return nil, nil, &fs.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w: it is %s", errNotRegular, fileKind(fi.Mode()))}
 	}
 	return f, fi, nil
 }
+
+// errNotRegular is wrapped by openRegular's error for a file that is not
+// a regular one.
+var errNotRegular = errors.New("not a regular file")
 
 // fileKind names what a file that is not a regular one is, for
 // openRegular's error.
