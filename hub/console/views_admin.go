@@ -337,10 +337,14 @@ func (c *Console) devicesData(ctx context.Context, v *viewer) (devicesData, erro
 }
 
 // repeatedCode is what the Kiosks page says of the code a form sent again
-// made: for which kiosk, and until when it works.
+// made: for which kiosk, and until when it works, or that it has expired.
 type repeatedCode struct {
 	For, Site, Profile string
 	Expires            time.Time
+	// Expired: the form was sent again after the code's CodeTTL (its key
+	// is kept far longer), so the page says to make another rather than
+	// that the code works until a time gone by.
+	Expired bool
 }
 
 func (c *Console) devicesPage(w http.ResponseWriter, r *http.Request, v *viewer) error {
@@ -416,7 +420,10 @@ func (c *Console) deviceCode(w http.ResponseWriter, r *http.Request, v *viewer) 
 		if err != nil {
 			return err
 		}
-		d.CodeRepeated = &repeatedCode{For: f[0], Site: site, Profile: profile, Expires: prior.Created.Add(enroll.CodeTTL)}
+		expires := prior.Created.Add(enroll.CodeTTL)
+		// A code works while now is before its expiry, as the store
+		// redeems it.
+		d.CodeRepeated = &repeatedCode{For: f[0], Site: site, Profile: profile, Expires: expires, Expired: !now.Before(expires)}
 		c.render(w, r, http.StatusOK, "devices", v, &page{Title: "Kiosks", Nav: "devices", Data: d})
 		return nil
 	case err != nil:

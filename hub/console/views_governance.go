@@ -207,15 +207,51 @@ func formList(r *http.Request, key string) ([]string, error) {
 
 // reviewRunDue starts the default campaigns of the current period that
 // have not started yet and escalates overdue items, as the scheduler does.
+// A run that fails after it did something is answered by runStopped.
 func (c *Console) reviewRunDue(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	g, err := c.gov()
 	if err != nil {
 		return err
 	}
-	if _, err := g.RunDueAs(r.Context(), v.actor()); err != nil {
-		return err
+	out, err := g.RunDueAs(r.Context(), v.actor())
+	if err != nil {
+		if len(out.Campaigns) == 0 && out.Escalated == 0 && out.Reassigned == 0 {
+			return err
+		}
+		c.runStopped(w, r, err, out)
+		return nil
 	}
 	return done(w, r, "/console/reviews", "reviews-run")
+}
+
+// runStopped answers a run of the due reviews that failed part way, as
+// POST /api/v1/reviews/run does: with the error's status, and what the
+// run did before it failed, which stays done (each campaign it started
+// and each batch of items it handed on committed on its own), and that
+// the rest needs running again. The error alone hid that items had moved
+// to new reviewers, and an outage's error even said that nothing was
+// changed, so the outage is named by what happened instead.
+func (c *Console) runStopped(w http.ResponseWriter, r *http.Request, err error, out governance.Started) {
+	code, cause := status(err)
+	if code >= 500 {
+		c.logFailure(w, r, code, err)
+		if _, what, _, ok := store.Outage(err); ok {
+			cause = what
+		}
+	} else {
+		c.cfg.Logger.Debug("console request refused", "method", r.Method, "path", r.URL.Path, "status", code, "err", err)
+	}
+	msg := fmt.Sprintf("The run stopped part way (%s). Before it stopped it started %s, escalated %s and handed on %s of reviewers who left: "+
+		"that stays done. Run it again for the rest.", cause, count(len(out.Campaigns), "default campaign", "default campaigns"),
+		count(out.Escalated, "overdue item", "overdue items"), count(out.Reassigned, "item", "items"))
+	if wantsJSON(r) {
+		writeJSON(w, code, struct {
+			Error string `json:"error"`
+			governance.Started
+		}{msg, out})
+		return
+	}
+	c.render(w, r, code, "error", nil, &page{Title: http.StatusText(code), Data: msg})
 }
 
 // campaignItemsPerPage is how many of a campaign's items its page lists;

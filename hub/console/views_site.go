@@ -84,7 +84,11 @@ var errNoSite = &statusError{http.StatusNotFound, "no such site among those you 
 // viewSite returns site, as the viewer's sites spell it, when the viewer
 // may see it: for a supervisor one of its account's sites, for an admin a
 // registered site or one with a kiosk (visibleSites' sites, read for that
-// site only, not the hub's every kiosk); errNoSite if not.
+// site only, not the hub's every kiosk); errNoSite if not. Of a site that
+// is not registered only its first kiosk is read (FirstSiteDevice), which
+// spells it: the page, its live block's every fetch and its back-link ask,
+// and reading all its kiosks each time only to learn that it has one cost
+// a row per kiosk of a large site.
 func (c *Console) viewSite(ctx context.Context, v *viewer, site string) (string, error) {
 	site = strings.TrimSpace(site)
 	if !v.admin() {
@@ -100,14 +104,14 @@ func (c *Console) viewSite(ctx context.Context, v *viewer, site string) (string,
 	if !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	devices, err := c.st.ListSiteDevices(ctx, []string{site})
+	d, err := c.st.FirstSiteDevice(ctx, site)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", errNoSite
+	}
 	if err != nil {
 		return "", err
 	}
-	if len(devices) == 0 {
-		return "", errNoSite
-	}
-	return devices[0].Site, nil
+	return d.Site, nil
 }
 
 // live gathers the live sessions on the viewer's kiosks. Supervisors see

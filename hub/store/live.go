@@ -12,6 +12,12 @@ type LiveOps interface {
 	// compared as FoldName compares them (as logins match sites),
 	// ordered by Created, then ID. No sites, no devices.
 	ListSiteDevices(ctx context.Context, sites []string) ([]Device, error)
+	// FirstSiteDevice returns the first device of the site (compared as
+	// ListSiteDevices compares it) in ListSiteDevices' order, ErrNotFound
+	// if it has none. It reads a device per spelling of the site's name,
+	// not every kiosk of the site: it is for learning whether a site
+	// exists, and how it is spelt.
+	FirstSiteDevice(ctx context.Context, site string) (Device, error)
 	// ListSiteSessions returns the live sessions on the devices of the
 	// sites (compared as ListSiteDevices compares them), ordered by
 	// Started, then ID. No sites, no sessions.

@@ -94,6 +94,7 @@ func TestBusyReadIsErrBusy(t *testing.T) {
 		"ListSessions":            func(st store.Ops) error { _, err := st.ListSessions(ctx, store.SessionQuery{UserID: "u"}); return err },
 		"EachLiveSession":         func(st store.Ops) error { return st.EachLiveSession(ctx, func(store.LiveSession) error { return nil }) },
 		"ListSiteDevices":         func(st store.Ops) error { _, err := st.ListSiteDevices(ctx, []string{"north"}); return err },
+		"FirstSiteDevice":         func(st store.Ops) error { _, err := st.FirstSiteDevice(ctx, "north"); return err },
 		"ListSiteSessions":        func(st store.Ops) error { _, err := st.ListSiteSessions(ctx, []string{"north"}); return err },
 		"ListRecentSessions":      func(st store.Ops) error { _, err := st.ListRecentSessions(ctx, "u", 10); return err },
 		"ListLiveKiosks":          func(st store.Ops) error { _, err := st.ListLiveKiosks(ctx, []string{"north"}, 10); return err },

@@ -60,6 +60,24 @@ func (o ops) ListSiteDevices(ctx context.Context, sites []string) ([]store.Devic
 	return devices, nil
 }
 
+// FirstSiteDevice takes the first kiosk of each spelling of the site's
+// name from devices_site, which is in (site, created, id) order, and the
+// first of those: a row per spelling, however many kiosks the site has.
+func (o ops) FirstSiteDevice(ctx context.Context, site string) (store.Device, error) {
+	devices, err := queryAll(ctx, o.read, scanDevice, siteKiosks(1)+`, firsts(id) AS (
+		SELECT (SELECT d.id FROM devices AS d INDEXED BY devices_site WHERE d.site = wanted.site ORDER BY d.created, d.id LIMIT 1)
+		FROM wanted
+	)
+	SELECT `+deviceCols+` FROM devices WHERE id IN (SELECT id FROM firsts) ORDER BY created, id LIMIT 1`, foldedSites([]string{site})...)
+	if err != nil {
+		return store.Device{}, fmt.Errorf("first device of site %q: %w", site, err)
+	}
+	if len(devices) == 0 {
+		return store.Device{}, fmt.Errorf("first device of site %q: %w", site, store.ErrNotFound)
+	}
+	return devices[0], nil
+}
+
 func (o ops) ListSiteSessions(ctx context.Context, sites []string) ([]store.Session, error) {
 	if len(sites) == 0 {
 		return nil, nil
