@@ -566,17 +566,24 @@ func (e *Engine) reconcileAt(ctx context.Context, tx store.Ops, c *change, a Act
 		}
 		windowEnd, inShift := policy.ShiftWindow(u.Shifts, policy.ExtensionsAt(exts, d.Site), now, e.grace())
 		target, reason := now, ReasonShiftEnd
+		tie := false // the shift and another bound end the session together
 		if len(u.Shifts) == 0 || inShift {
 			if target, _, err = e.otherBoundOn(ctx, tx, u, s, d, e.Rules(), now); err != nil {
 				return err
 			}
 			reason = ReasonExpired
 			if len(u.Shifts) > 0 && !windowEnd.After(target) {
+				tie = windowEnd.Equal(target)
 				target, reason = windowEnd, ReasonShiftEnd
 			}
 		}
 		switch {
-		case target.Equal(s.Expires):
+		case target.Equal(s.Expires) && (tie || reason == ExpiryReasonOf(s)):
+			// An expiry that stays for another reason is set again: a
+			// shift extended past the grant the session now ends with
+			// must not leave it ending as shift_end, here or at its
+			// kiosk. At a tie either reason is true, and the one the
+			// session has is kept.
 			continue
 		case !target.After(now) && online:
 			if err := e.endForShift(ctx, tx, c, a, s, now, cause); err != nil {
