@@ -148,8 +148,10 @@ func (s *Server) apiRunReviews(w http.ResponseWriter, r *http.Request, a lifecyc
 		}
 		if len(out.Campaigns) > 0 || out.Escalated > 0 || out.Reassigned > 0 {
 			// The error of an outage says that nothing was changed,
-			// which is not so here.
-			cause := "internal error; the hub log has the details"
+			// which is not so here. Any other keeps writeAPIError's
+			// message: a client error's is not logged, so "see the hub
+			// log" would send the admin to a log without it.
+			cause := e.Error
 			if _, what, _, ok := store.Outage(err); ok {
 				cause = what
 			}

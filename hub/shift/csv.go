@@ -581,6 +581,13 @@ func parseHeader(header []string, line int, ps *problems) (columns, bool) {
 	for named > 0 && strings.TrimSpace(header[named-1]) == "" {
 		named--
 	}
+	if named == 0 {
+		// A line of empty cells only is no header with empty columns at
+		// its right (deleting those would delete every column): a
+		// spreadsheet writes it for an empty row above the table.
+		ps.add(line, "the header line names no column, its cells are all empty (a spreadsheet writes such a line for an empty row above the table): the first line must name the columns, e.g. %s,%s,%s; delete the empty rows above it", ColUserName, ColStart, ColEnd)
+		return cols, false
+	}
 	if n := len(header) - named; n > 0 {
 		plural := "s"
 		if n == 1 {
