@@ -10,6 +10,19 @@ import (
 	"github.com/shiftgate/shiftgate/agent/wire"
 )
 
+// reportFailureThenSuccess connects h, whose clean-up fails while fail
+// is set, and waits for the report of the failure; then it lets the next
+// try succeed and waits for the report of the success.
+func (h *harness) reportFailureThenSuccess(fail *atomic.Bool) {
+	h.t.Helper()
+	h.ev.expect(h.t, EventCleanupFailed)
+	h.connect()
+	h.hub.waitFor("the report of the failure", func() bool { return len(h.hub.requestsOf(wire.TypeCleanupReport)) == 1 })
+	fail.Store(false)
+	h.succeedAgain()
+	h.hub.waitFor("the report of the success", func() bool { return len(h.hub.requestsOf(wire.TypeCleanupReport)) == 2 })
+}
+
 // TestCleanupSuccessResentOnSameChannel: a report of the success that the
 // hub did not answer (the request timed out, the channel staying up) or
 // could not record (internal: its store failed) goes again on the same
@@ -40,12 +53,7 @@ func TestCleanupSuccessResentOnSameChannel(t *testing.T) {
 				}
 				return env(t, wire.TypeAck, nil), nil
 			})
-			h.ev.expect(t, EventCleanupFailed)
-			h.connect()
-			h.hub.waitFor("the report of the failure", func() bool { return len(h.hub.requestsOf(wire.TypeCleanupReport)) == 1 })
-			fail.Store(false)
-			h.succeedAgain()
-			h.hub.waitFor("the report of the success", func() bool { return len(h.hub.requestsOf(wire.TypeCleanupReport)) == 2 })
+			h.reportFailureThenSuccess(&fail)
 
 			for n := 1; n <= 2; n++ {
 				h.cleanupReports() // the send's answer, which arms the next

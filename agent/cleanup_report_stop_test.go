@@ -22,12 +22,7 @@ func TestCleanupResendStoppedWithAgent(t *testing.T) {
 		}
 		return env(t, wire.TypeAck, nil), nil
 	})
-	h.ev.expect(t, EventCleanupFailed)
-	h.connect()
-	h.hub.waitFor("the report of the failure", func() bool { return len(h.hub.requestsOf(wire.TypeCleanupReport)) == 1 })
-	fail.Store(false)
-	h.succeedAgain()
-	h.hub.waitFor("the report of the success", func() bool { return len(h.hub.requestsOf(wire.TypeCleanupReport)) == 2 })
+	h.reportFailureThenSuccess(&fail)
 	h.cleanupReports() // its internal answer, which arms the resend
 	var retry Timer
 	h.do(func() { retry = h.a.cleanReport.retry })

@@ -74,8 +74,8 @@ func grantHub(t *testing.T, now time.Time) (*Server, store.User, authenticator.A
 	return s, u, badge
 }
 
-// loginAt taps badge on k1 and returns the hub's answer.
-func loginAt(t *testing.T, s *Server, badge authenticator.Authenticator) wire.Envelope {
+// loginEnvelope is a login of badge at k1, on a challenge k1 fetched.
+func loginEnvelope(t *testing.T, s *Server, badge authenticator.Authenticator) wire.Envelope {
 	t.Helper()
 	ch, err := s.channel.rp.BeginLogin("k1")
 	if err != nil {
@@ -89,7 +89,13 @@ func loginAt(t *testing.T, s *Server, badge authenticator.Authenticator) wire.En
 	if err != nil {
 		t.Fatal(err)
 	}
-	reply, err := s.channel.Request(channelCtx(t), "k1", env)
+	return env
+}
+
+// loginAt taps badge on k1 and returns the hub's answer.
+func loginAt(t *testing.T, s *Server, badge authenticator.Authenticator) wire.Envelope {
+	t.Helper()
+	reply, err := s.channel.Request(channelCtx(t), "k1", loginEnvelope(t, s, badge))
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}

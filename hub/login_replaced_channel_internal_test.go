@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shiftgate/shiftgate/agent/authenticator"
 	"github.com/shiftgate/shiftgate/agent/wire"
 	"github.com/shiftgate/shiftgate/hub/authn"
 	"github.com/shiftgate/shiftgate/hub/store"
@@ -123,22 +122,4 @@ func TestLoginCommittingAfterNewerHello(t *testing.T) {
 	if !found {
 		t.Errorf("no session.end audit record (reason %s, actor device:k1) for %s", wire.ReasonNotOpened, sess.ID)
 	}
-}
-
-// loginEnvelope is a login of badge at k1, on a challenge k1 fetched.
-func loginEnvelope(t *testing.T, s *Server, badge authenticator.Authenticator) wire.Envelope {
-	t.Helper()
-	ch, err := s.channel.rp.BeginLogin("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	assertion, err := authenticator.Authenticate(t.Context(), badge, ch.Origin, ch.Options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := wire.New(wire.TypeLogin, "l1", "", wire.Login{Credential: assertion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
 }

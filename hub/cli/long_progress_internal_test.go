@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,7 +13,6 @@ import (
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
 	"github.com/shiftgate/shiftgate/hub/lifecycle"
-	"github.com/shiftgate/shiftgate/hub/store"
 )
 
 // progressHub makes a hub in a new directory with ten users of site north
@@ -47,29 +45,9 @@ func progressHub(t *testing.T, page int) (dir, id string, shown map[string]strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	admin := lifecycle.Actor{Name: "token:t1 (admin)", System: "api"}
-	var members []string
-	for i := range 10 {
-		u, err := eng.CreateUser(ctx, admin, store.User{ID: fmt.Sprintf("u-%02d", i), UserName: fmt.Sprintf("w%02d", i), Active: true, Sites: []string{"north"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		members = append(members, u.ID)
-	}
-	if _, err := eng.CreateGroup(ctx, admin, store.Group{ID: "g-nurse", DisplayName: "Nurse", Members: members}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := g.StartCampaign(ctx, admin, governance.CampaignRequest{Name: "Q1", Due: time.Now().Add(48 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := nurseCampaign(t, eng, g, "w%02d")
 	if len(c.Items) != 20 {
 		t.Fatalf("campaign of %d items, want 20 (3 pages of 7)", len(c.Items))
-	}
-	for _, it := range c.Items[3:5] {
-		if _, err := g.Decide(ctx, governance.Decider{Actor: admin}, it.ID, "keep", "checked"); err != nil {
-			t.Fatal(err)
-		}
 	}
 	shown = map[string]string{}
 	for _, format := range []string{"text", "json"} {

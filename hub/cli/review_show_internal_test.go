@@ -30,6 +30,37 @@ func (s *campaignReads) ListReviewItems(ctx context.Context, q store.ReviewItemQ
 	return s.Store.ListReviewItems(ctx, q)
 }
 
+// nurseCampaign provisions ten users of site north, u-00 to u-09, whose
+// userNames name makes of 0 to 9, in the group Nurse; starts the campaign
+// "Q1" over them (20 items); and decides two of its items (keep). It
+// returns the campaign and the users' IDs.
+func nurseCampaign(t *testing.T, eng *lifecycle.Engine, g *governance.Service, name string) (governance.CampaignPage, []string) {
+	t.Helper()
+	ctx := t.Context()
+	admin := lifecycle.Actor{Name: "token:t1 (admin)", System: "api"}
+	var members []string
+	for i := range 10 {
+		u, err := eng.CreateUser(ctx, admin, store.User{ID: fmt.Sprintf("u-%02d", i), UserName: fmt.Sprintf(name, i), Active: true, Sites: []string{"north"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, u.ID)
+	}
+	if _, err := eng.CreateGroup(ctx, admin, store.Group{ID: "g-nurse", DisplayName: "Nurse", Members: members}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := g.StartCampaign(ctx, admin, governance.CampaignRequest{Name: "Q1", Due: time.Now().Add(48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range c.Items[3:5] {
+		if _, err := g.Decide(ctx, governance.Decider{Actor: admin}, it.ID, "keep", "checked"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, members
+}
+
 // TestReviewShowPages: `review show` (text and JSON) reads a campaign a
 // page at a time, never every item at once (it read them all, with the
 // deleted users of every one, however large the campaign), and writes
@@ -57,27 +88,8 @@ func TestReviewShowPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c, members := nurseCampaign(t, eng, g, "<w%02d>")
 	admin := lifecycle.Actor{Name: "token:t1 (admin)", System: "api"}
-	var members []string
-	for i := range 10 {
-		u, err := eng.CreateUser(ctx, admin, store.User{ID: fmt.Sprintf("u-%02d", i), UserName: fmt.Sprintf("<w%02d>", i), Active: true, Sites: []string{"north"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		members = append(members, u.ID)
-	}
-	if _, err := eng.CreateGroup(ctx, admin, store.Group{ID: "g-nurse", DisplayName: "Nurse", Members: members}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := g.StartCampaign(ctx, admin, governance.CampaignRequest{Name: "Q1", Due: time.Now().Add(48 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range c.Items[3:5] {
-		if _, err := g.Decide(ctx, governance.Decider{Actor: admin}, it.ID, "keep", "checked"); err != nil {
-			t.Fatal(err)
-		}
-	}
 	if err := eng.DeleteUser(ctx, admin, members[9]); err != nil {
 		t.Fatal(err)
 	}

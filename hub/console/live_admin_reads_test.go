@@ -2,9 +2,7 @@ package console
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -88,39 +86,6 @@ func (s *adminReads) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.allKiosks, s.allLive, s.counts, s.listed, s.maxListed, s.named, s.users = 0, 0, 0, 0, 0, 0, 0
-}
-
-// streamAdmin is streamSite for a store counted by adminReads: it runs
-// v's live-update stream of every site until it has polled polls times
-// more, then closes it.
-func streamAdmin(t *testing.T, r *selfRace, rc *adminReads, v *viewer, polls int) {
-	t.Helper()
-	ctx := t.Context()
-	secret := make([]byte, secretBytes)
-	now := time.Now().UTC()
-	if err := rc.CreateConsoleSession(ctx, store.ConsoleSession{Hash: hashSecret(secret), AccountID: v.account.ID, Created: now, LastSeen: now,
-		Expires: now.Add(time.Hour)}); err != nil {
-		t.Fatal(err)
-	}
-	v.hash, v.csrf = hashSecret(secret), csrfToken(secret)
-	start := rc.polls()
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	req := httptest.NewRequestWithContext(sctx, "GET", "/console/site/events", nil)
-	req.AddCookie(&http.Cookie{Name: CookieName, Value: base64.RawURLEncoding.EncodeToString(secret)})
-	done := make(chan error, 1)
-	go func() { done <- r.c.siteEvents(httptest.NewRecorder(), req, v) }()
-	for rc.polls()-start < polls {
-		select {
-		case err := <-done:
-			t.Fatalf("the stream ended before polling: %v", err)
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
 }
 
 // wholeLive is the admin's view of every site as the console built it
@@ -263,7 +228,7 @@ func TestAdminLiveReadsWhatItShows(t *testing.T) {
 	// names their sessions' users in one read.
 	rc.reset()
 	const polls = 5
-	streamAdmin(t, r, rc, ada, polls)
+	streamSite(t, r, rc, ada, polls)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	if rc.allKiosks != 0 || rc.allLive != 0 || rc.users != 0 {

@@ -13,12 +13,20 @@ import (
 	"github.com/shiftgate/shiftgate/hub/store"
 )
 
+// pollCounter is the hub's store counting the times a live-update
+// stream read the live sessions (siteReads for a site's page, adminReads
+// for an admin's page of every site).
+type pollCounter interface {
+	store.Store
+	polls() int
+}
+
 // streamSite signs v in with a console session of its own, stored in
 // rc, and runs the live-update stream of the site page for v until the
 // stream has read the live sessions polls times more (rc.polls), then
 // closes the stream as a browser leaving the page does and waits for it to
 // end.
-func streamSite(t *testing.T, r *selfRace, rc *siteReads, v *viewer, polls int) {
+func streamSite(t *testing.T, r *selfRace, rc pollCounter, v *viewer, polls int) {
 	t.Helper()
 	ctx := t.Context()
 	secret := make([]byte, secretBytes)

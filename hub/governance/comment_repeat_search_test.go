@@ -2,7 +2,6 @@ package governance_test
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -10,9 +9,7 @@ import (
 
 	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
-	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
-	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 // searchRecorder is a store whose write transactions record the audit
@@ -60,25 +57,8 @@ func (o *searchRecordingOps) SearchAudit(ctx context.Context, q store.AuditSearc
 // user's other records in between, it is a repeat.
 func TestCommentRepeatSearchNotBoundedByTime(t *testing.T) {
 	ctx := t.Context()
-	raw, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	st := &searchRecorder{Store: raw}
-	clk := &clock{t: t0}
-	log, err := audit.New(make([]byte, 32), clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gov, err := governance.New(governance.Config{Store: st, Audit: log, Engine: eng, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, w := newWrappedEnv(t, t0, func(s store.Store) *searchRecorder { return &searchRecorder{Store: s} }, nil)
+	raw, clk, log, eng, gov := w.raw, w.clock, w.log, w.engine, w.gov
 	ann, err := eng.CreateUser(ctx, actor, store.User{ID: "ann-id", UserName: "ann", Active: true, Sites: []string{"north"}})
 	if err != nil {
 		t.Fatal(err)

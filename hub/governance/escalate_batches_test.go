@@ -4,18 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
-	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
-	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
-	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 // txCounter is a store whose write transactions count what they do:
@@ -83,25 +79,8 @@ func TestEscalateInBatches(t *testing.T) {
 		maxPerTx = 250  // well under n: a bounded batch
 	)
 	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	raw, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	st := &txCounter{Store: raw}
-	clk := &clock{t: start}
-	log, err := audit.New(make([]byte, 32), clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gov, err := governance.New(governance.Config{Store: st, Audit: log, Engine: eng, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, w := newWrappedEnv(t, start, func(s store.Store) *txCounter { return &txCounter{Store: s} }, nil)
+	raw, clk, eng, gov := w.raw, w.clock, w.engine, w.gov
 	ctx := t.Context()
 	mk := func(name, externalID, manager string) store.User {
 		u := store.User{ID: uuid.NewString(), UserName: name, ExternalID: externalID, Active: true, Sites: []string{"north"}}

@@ -6,17 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/shiftgate/shiftgate/hub/audit"
 	"github.com/shiftgate/shiftgate/hub/governance"
-	"github.com/shiftgate/shiftgate/hub/lifecycle"
 	"github.com/shiftgate/shiftgate/hub/store"
-	"github.com/shiftgate/shiftgate/hub/store/sqlite"
 )
 
 var errDiskFull = errors.New("database or disk is full")
@@ -92,27 +88,10 @@ func TestEscalatePartialFailureReported(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-			raw, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { raw.Close() })
-			st := &failingNthTx{Store: raw}
-			clk := &clock{t: start}
-			log, err := audit.New(make([]byte, 32), clk.Now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: log, Now: clk.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
 			var out lockedBuffer
-			gov, err := governance.New(governance.Config{Store: st, Audit: log, Engine: eng, Now: clk.Now,
-				Logger: slog.New(slog.NewTextHandler(&out, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, w := newWrappedEnv(t, start, func(s store.Store) *failingNthTx { return &failingNthTx{Store: s} },
+				slog.New(slog.NewTextHandler(&out, nil)))
+			raw, clk, eng, gov := w.raw, w.clock, w.engine, w.gov
 			worker, err := eng.CreateUser(ctx, actor, store.User{ID: "worker-id", UserName: "worker", Active: true, Sites: []string{"north"}})
 			if err != nil {
 				t.Fatal(err)

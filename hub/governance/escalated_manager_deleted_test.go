@@ -16,9 +16,6 @@ func TestEscalatedManagerDeletedHandedToTheirManager(t *testing.T) {
 	ctx := t.Context()
 	day := 24 * time.Hour
 	e := newEnv(t, t0)
-	managedBy := func(m store.User) func(*store.User) {
-		return func(u *store.User) { u.Document = enterprise(m.ID, "") }
-	}
 	north := []string{"north"}
 	top := e.user("top", north, nil)
 	boss := e.user("boss", north, managedBy(top))

@@ -23,9 +23,6 @@ func TestEscalatedReviewerLeftItemsHandedOn(t *testing.T) {
 	ctx := t.Context()
 	day := 24 * time.Hour
 	e := newEnv(t, t0)
-	managedBy := func(m store.User) func(*store.User) {
-		return func(u *store.User) { u.Document = enterprise(m.ID, "") }
-	}
 	north := []string{"north"}
 	top := e.user("top", north, nil)
 	boss := e.user("boss", north, managedBy(top))
@@ -44,20 +41,7 @@ func TestEscalatedReviewerLeftItemsHandedOn(t *testing.T) {
 	if err != nil || c.TotalResults != 2 {
 		t.Fatalf("campaign %+v, %v; want 2 items", c, err)
 	}
-	item := func(user store.User) governance.ItemView {
-		t.Helper()
-		p, err := e.gov.CampaignItems(ctx, c.ID, governance.FirstPage())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range p.Items {
-			if it.UserID == user.ID {
-				return it
-			}
-		}
-		t.Fatalf("no item of %s", user.UserName)
-		return governance.ItemView{}
-	}
+	item := func(user store.User) governance.ItemView { t.Helper(); return e.itemOf(c.ID, user) }
 	due := t0.Add(7*day + time.Minute)
 	e.at(due)
 	// The passes are run as RunDue runs them, without its default

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -90,6 +91,45 @@ func newEnv(t *testing.T, start time.Time) *env {
 
 func (e *env) at(t time.Time) *env { e.clock.Set(t); return e }
 
+// wrappedEnv is a real store, audit log, lifecycle engine and governance
+// service on one clock, as env is, but without its sites, and with the
+// engine and the service using the store through a wrapper (one that
+// records or fails what is done in it); raw is the store itself, for the
+// test's own setup and checks, which the wrapper must not see.
+type wrappedEnv struct {
+	raw    store.Store
+	clock  *clock
+	log    *audit.Log
+	engine *lifecycle.Engine
+	gov    *governance.Service
+}
+
+// newWrappedEnv makes a wrappedEnv at start, whose store wrap wraps, and
+// returns the wrapper too; logger, if not nil, is the service's logger.
+func newWrappedEnv[S store.Store](t *testing.T, start time.Time, wrap func(store.Store) S, logger *slog.Logger) (S, wrappedEnv) {
+	t.Helper()
+	raw, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	st := wrap(raw)
+	w := wrappedEnv{raw: raw, clock: &clock{t: start}}
+	w.log, err = audit.New(make([]byte, 32), w.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.engine, err = lifecycle.New(lifecycle.Config{Store: st, Audit: w.log, Now: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.gov, err = governance.New(governance.Config{Store: st, Audit: w.log, Engine: w.engine, Now: w.clock.Now, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, w
+}
+
 // user provisions a joiner now; doc holds the Enterprise extension, if any.
 func (e *env) user(name string, sites []string, mod func(*store.User)) store.User {
 	e.t.Helper()
@@ -115,6 +155,11 @@ func enterprise(manager, department string) json.RawMessage {
 	}
 	b, _ := json.Marshal(map[string]any{enterpriseURN: ext})
 	return b
+}
+
+// managedBy sets the user's manager to m, as a mod for user.
+func managedBy(m store.User) func(*store.User) {
+	return func(u *store.User) { u.Document = enterprise(m.ID, "") }
 }
 
 func (e *env) update(id string, fn func(*store.User)) store.User {
@@ -223,6 +268,22 @@ func (e *env) actions(subject string) []string {
 		out = append(out, r.Action)
 	}
 	return out
+}
+
+// itemOf returns user's item in the campaign, from its first page.
+func (e *env) itemOf(campaignID string, user store.User) governance.ItemView {
+	e.t.Helper()
+	p, err := e.gov.CampaignItems(e.t.Context(), campaignID, governance.FirstPage())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, it := range p.Items {
+		if it.UserID == user.ID {
+			return it
+		}
+	}
+	e.t.Fatalf("no item of %s", user.UserName)
+	return governance.ItemView{}
 }
 
 func (e *env) pushes() []store.Revocation {

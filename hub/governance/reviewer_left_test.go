@@ -29,9 +29,6 @@ func TestReviewerLeftItemsReassigned(t *testing.T) {
 	ctx := t.Context()
 	hour, day := time.Hour, 24*time.Hour
 	e := newEnv(t, t0)
-	managedBy := func(m store.User) func(*store.User) {
-		return func(u *store.User) { u.Document = enterprise(m.ID, "") }
-	}
 	north := []string{"north"}
 	boss := e.user("boss", north, nil)
 	mgr := e.user("mgr", north, managedBy(boss))
@@ -52,20 +49,7 @@ func TestReviewerLeftItemsReassigned(t *testing.T) {
 	if c.TotalResults != 6 {
 		t.Fatalf("%d items, want 6", c.TotalResults)
 	}
-	item := func(user store.User) governance.ItemView {
-		t.Helper()
-		p, err := e.gov.CampaignItems(ctx, c.ID, governance.FirstPage())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range p.Items {
-			if it.UserID == user.ID {
-				return it
-			}
-		}
-		t.Fatalf("no item of %s", user.UserName)
-		return governance.ItemView{}
-	}
+	item := func(user store.User) governance.ItemView { t.Helper(); return e.itemOf(c.ID, user) }
 	e.at(t0.Add(hour))
 	if _, err := e.gov.Decide(ctx, decider, item(ann).ID, "keep", "still on the ward"); err != nil {
 		t.Fatal(err)
