@@ -1010,6 +1010,12 @@ func (a *Agent) fetchChallenge(ctx context.Context) (*challenge, error) {
 	if err := ans.Unmarshal(&c); err != nil {
 		return nil, err
 	}
+	if len(c.Options) == 0 {
+		// Said for what it is: a foreign relying party's hint would send
+		// the operator to state.json, and received would make it a nil
+		// challenge, which login cannot sign.
+		return nil, errors.New("challenge.request: the hub's challenge has no options")
+	}
 	if err := a.signsFor(c.Origin, c.Options, false); err != nil {
 		a.log.Error("challenge refused: the hub asked for a signature for another relying party than this kiosk's", "err", err, "hint", foreignHint)
 		return nil, err

@@ -165,7 +165,14 @@ func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 	case errors.As(err, &re) && re.Code == wire.ErrInternal && !rep.Failing:
 		// Its store failed: the success goes again (told is kept), lest
 		// the hub's trail end on the failure and the kiosk be counted as
-		// failing for as long as this channel stays up.
+		// failing for as long as this channel stays up. A channel that
+		// came up while it was in flight sends it at once, as its
+		// reconnect promised.
+		if r.resend {
+			a.log.Warn("the hub could not record that the start-up clean-up succeeded; sent again on the new connection", "try", rep.Try, "message", re.Message)
+			a.reportCleanup()
+			return
+		}
 		d := a.resendCleanup()
 		a.log.Warn("the hub could not record that the start-up clean-up succeeded; sent again later", "try", rep.Try, "message", re.Message, "retry_in", d)
 		return
