@@ -156,6 +156,15 @@ func (a *Agent) cleanupReported(rep wire.CleanupReport, err error) {
 	switch {
 	case err == nil:
 	case errors.As(err, &re) && re.Code == wire.ErrUnknownType:
+		// The answer of the hub on the channel the report went out on:
+		// when a new channel came up while it was in flight, the hub
+		// there may be another one (upgraded, or behind another replica)
+		// and is asked at once, as its reconnect promised, not taken for
+		// the old one until the connection after it.
+		if r.resend {
+			a.reportCleanup()
+			return
+		}
 		r.unsupported = true
 		if !r.loggedUnsupported {
 			r.loggedUnsupported = true

@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
+
+	"github.com/shiftgate/shiftgate/agent/authenticator"
 )
 
 // ErrForeignRelyingParty means the hub asked the kiosk to sign a WebAuthn
@@ -54,14 +55,16 @@ func (e Enrollment) RelyingParty() (RelyingParty, error) {
 
 // parseRelyingParty checks a pinned origin and RP ID as a browser checks a
 // page's: an https origin, and an RP ID that is its host or a parent
-// domain of it.
+// domain of it (authenticator.RPIDAllowed, the rule the badge's client
+// applies to the hub's options, so that a pin Validate takes is one the
+// client signs for and no other).
 func parseRelyingParty(origin, rpID string) (RelyingParty, error) {
 	u, err := url.Parse(origin)
 	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return RelyingParty{}, fmt.Errorf("origin %q: want https://HOST[:PORT]", origin)
 	}
 	rp := RelyingParty{Origin: normalOrigin(u), ID: strings.ToLower(rpID)}
-	if !rpIDCovers(rp.ID, strings.ToLower(u.Hostname())) {
+	if !authenticator.RPIDAllowed(rp.ID, u.Hostname()) {
 		return RelyingParty{}, fmt.Errorf("rp_id %q is neither the host of origin %s nor a parent domain of it", rpID, origin)
 	}
 	return rp, nil
@@ -80,18 +83,6 @@ func normalOrigin(u *url.URL) string {
 	// u.Host is unescaped: an IPv6 zone's % is written back as %25, or
 	// the origin pinned in state.json would not parse again.
 	return scheme + "://" + strings.ReplaceAll(host, "%", "%25")
-}
-
-// rpIDCovers reports whether an origin with host may use rpID: the host
-// itself or a parent domain of it, as authenticator.Register checks.
-func rpIDCovers(rpID, host string) bool {
-	if rpID == host {
-		return true
-	}
-	if net.ParseIP(host) != nil || net.ParseIP(rpID) != nil || !strings.Contains(rpID, ".") {
-		return false
-	}
-	return strings.HasSuffix(host, "."+rpID)
 }
 
 // allows checks that the hub's origin and WebAuthn options (request

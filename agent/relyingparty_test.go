@@ -75,7 +75,9 @@ func TestLoginRefusesForeignRelyingParty(t *testing.T) {
 			if host == "" {
 				host = "login.example.com"
 			}
-			registerBadgeAt(t, h.badges, "ana", tc.origin, host)
+			// Registered at the RP ID's own host: a single-label RP ID
+			// (localhost) is no other host's (authenticator.RPIDAllowed).
+			registerBadgeAt(t, h.badges, "ana", "https://"+host, host)
 			registerBadge(t, h.badges, "ana") // and the kiosk's own
 			h.hub.setResponder(wire.TypeChallengeRequest, func(context.Context, any) (wire.Envelope, error) {
 				return env(t, wire.TypeChallenge, wire.Challenge{Options: optionsFor(tc.rpID, "phish"), Origin: tc.origin, ExpiresAt: h.hub.now().Add(wire.ChallengeTTL)}), nil

@@ -172,8 +172,8 @@ func readBadge(path string) (*badge, error) {
 	if err := checkBadgeDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	// Lstat before opening: opening a FIFO would block the tap until something writes to it,
-	// and a symbolic link is not followed (see checkBadgeMode).
+	// Lstat before opening: a FIFO or a device is refused unopened, and a symbolic link is not
+	// followed (see checkBadgeMode).
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return nil, err
@@ -181,19 +181,11 @@ func readBadge(path string) (*badge, error) {
 	if err := errors.Join(checkBadgeMode(fi.Mode()), checkOwner(path, fi)); err != nil {
 		return nil, fmt.Errorf("read badge %s: %w: %w", path, ErrInvalidBadge, err)
 	}
-	f, err := os.Open(path)
+	f, err := openChecked(path, fi)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	// The file opened must be the one checked, not one put in its place since.
-	opened, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read badge %s: %w", path, err)
-	}
-	if !os.SameFile(fi, opened) {
-		return nil, fmt.Errorf("read badge %s: %w: replaced while being opened: try again", path, ErrInvalidBadge)
-	}
 	data, err := io.ReadAll(io.LimitReader(f, maxBadgeBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read badge %s: %w", path, err)
@@ -206,6 +198,28 @@ func readBadge(path string) (*badge, error) {
 		return nil, fmt.Errorf("read badge %s: %w", path, err)
 	}
 	return b, nil
+}
+
+// openChecked opens the badge file at path that Lstat found to be fi, and refuses the file
+// opened if it is not that one but one put in its place since. The open does not wait:
+// without openNonblock, a FIFO renamed over the badge between the Lstat and the open would
+// block the tap until something writes to the pipe, before the check that refuses it could
+// run. A regular file's reads ignore the flag.
+func openChecked(path string, fi fs.FileInfo) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	opened, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read badge %s: %w", path, err)
+	}
+	if !os.SameFile(fi, opened) {
+		f.Close()
+		return nil, fmt.Errorf("read badge %s: %w: replaced while being opened: try again", path, ErrInvalidBadge)
+	}
+	return f, nil
 }
 
 // checkBadgeMode refuses a badge file that is not a regular file, or that group or others may

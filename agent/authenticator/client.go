@@ -46,7 +46,7 @@ func Register(ctx context.Context, a Authenticator, origin string, creationOptio
 	if rpID == "" {
 		rpID = host
 	}
-	if !rpIDAllowed(rpID, host) {
+	if !RPIDAllowed(rpID, host) {
 		return nil, fmt.Errorf("%w: rp.id %q for origin %s", ErrSecurity, rpID, origin)
 	}
 	return register(ctx, a, origin, rpID, &opts)
@@ -158,7 +158,7 @@ func Authenticate(ctx context.Context, a Authenticator, origin string, requestOp
 	if rpID == "" {
 		rpID = host
 	}
-	if !rpIDAllowed(rpID, host) {
+	if !RPIDAllowed(rpID, host) {
 		return nil, fmt.Errorf("%w: rpId %q for origin %s", ErrSecurity, rpID, origin)
 	}
 	return authenticate(ctx, a, origin, rpID, &opts)
@@ -311,15 +311,21 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// rpIDAllowed reports whether an origin with this host may use rpID: the host itself or a
-// parent domain of it (a simplification of "registrable domain suffix" without the public
-// suffix list; IP addresses must match exactly).
-func rpIDAllowed(rpID, host string) bool {
-	rpID = strings.ToLower(rpID)
+// RPIDAllowed reports whether an origin whose host is host may use rpID, the one rule the
+// agent has for it (Register and Authenticate check the hub's options with it, the agent the
+// origin and rp_id pinned in state.json): rpID is the host itself or a parent domain of it, the
+// comparison ignoring case. That is WebAuthn's "registrable domain suffix of or equal to" the
+// origin's effective domain without the public suffix list: an IP address must match exactly,
+// and a single label (com, or localhost) only itself, as the list's default rule makes any
+// unlisted top-level label a public suffix. So localhost is the RP ID of https://localhost but
+// not of https://hub.localhost, as a browser decides: a parent that is a public suffix would
+// let every site under it sign in with the credential.
+func RPIDAllowed(rpID, host string) bool {
+	rpID, host = strings.ToLower(rpID), strings.ToLower(host)
 	if rpID == host {
 		return true
 	}
-	if net.ParseIP(host) != nil || net.ParseIP(rpID) != nil || !strings.Contains(rpID, ".") && rpID != "localhost" {
+	if net.ParseIP(host) != nil || net.ParseIP(rpID) != nil || !strings.Contains(rpID, ".") {
 		return false
 	}
 	return strings.HasSuffix(host, "."+rpID)
