@@ -213,7 +213,11 @@ func (c *Console) visibleDevices(ctx context.Context, v *viewer) ([]store.Device
 }
 
 // visibleSites lists the sites the viewer may act on: a supervisor's own,
-// or for an admin every registered site and every kiosk's site.
+// or for an admin every registered site and every kiosk's site. The
+// kiosks' sites are read a spelling at a time (ListDeviceSites), in the
+// order a loop over every kiosk meets them, so that the spelling kept of
+// a name spelt in several cases is the first kiosk's, as when every kiosk
+// of the hub was read for it on each load of the Reviews and Kiosks pages.
 func (c *Console) visibleSites(ctx context.Context, v *viewer) ([]string, error) {
 	if !v.admin() {
 		return slices.Clone(v.account.Sites), nil
@@ -226,13 +230,13 @@ func (c *Console) visibleSites(ctx context.Context, v *viewer) ([]string, error)
 	for _, s := range sites {
 		seen[strings.ToLower(s.Name)] = s.Name
 	}
-	ds, err := c.st.ListDevices(ctx, "")
+	spellings, err := c.st.ListDeviceSites(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range ds {
-		if _, ok := seen[strings.ToLower(d.Site)]; !ok {
-			seen[strings.ToLower(d.Site)] = d.Site
+	for _, site := range spellings {
+		if _, ok := seen[strings.ToLower(site)]; !ok {
+			seen[strings.ToLower(site)] = site
 		}
 	}
 	out := make([]string, 0, len(seen))

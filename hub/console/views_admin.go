@@ -53,19 +53,9 @@ type dashboardData struct {
 func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) error {
 	ctx := r.Context()
 	d := dashboardData{Watch: c.watchView()}
-	devices, err := c.st.ListDevices(ctx, "")
-	if err != nil {
+	var err error
+	if d.KiosksOnline, d.KiosksActive, err = c.kiosksOnline(ctx); err != nil {
 		return err
-	}
-	names := map[string]string{}
-	for _, dv := range devices {
-		names[dv.ID] = dv.Name
-		if dv.State == store.DeviceActive {
-			d.KiosksActive++
-			if c.cfg.KioskOnline(dv.ID) {
-				d.KiosksOnline++
-			}
-		}
 	}
 	if d.ShowLive = v.admin(); d.ShowLive {
 		if d.Live, err = c.live(ctx, v); err != nil {
@@ -77,11 +67,22 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) e
 		return err
 	}
 	users := userNames{c: c}
+	// The names of the kiosks listed only, each read once: at most 20,
+	// where every kiosk of the hub was read for them.
+	kiosks := map[string]string{}
 	for _, rv := range revs {
 		if rv.SessionID == "" {
 			continue
 		}
-		td := teardown{Rev: rv, User: users.name(ctx, rv.UserID), Kiosk: names[rv.DeviceID]}
+		name, ok := kiosks[rv.DeviceID]
+		if !ok {
+			dv, err := c.st.GetDevice(ctx, rv.DeviceID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			name, kiosks[rv.DeviceID] = dv.Name, dv.Name
+		}
+		td := teardown{Rev: rv, User: users.name(ctx, rv.UserID), Kiosk: name}
 		if !rv.Acked.IsZero() {
 			td.Duration = max(rv.Acked.Sub(rv.Created), time.Nanosecond)
 		}
@@ -98,6 +99,36 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, v *viewer) e
 	}
 	c.render(w, r, http.StatusOK, "dashboard", v, &page{Title: "Dashboard", Nav: "dashboard", Data: d})
 	return nil
+}
+
+// kiosksOnline counts the enabled kiosks, and those of them holding their
+// channel now. With the open channels listed (Config.KioskConnected, as
+// the hub sets it) the store counts both in one statement, the enabled
+// kiosks not among the channels being away (CountDevices), rather than
+// every kiosk of the hub being read on each load of the dashboard;
+// without the list, KioskOnline is asked of each enabled kiosk, which
+// takes reading them all.
+func (c *Console) kiosksOnline(ctx context.Context) (online, active int, err error) {
+	if c.cfg.KioskConnected != nil {
+		n, err := c.st.CountDevices(ctx, store.DeviceCountQuery{Now: c.cfg.Now(), Connected: c.cfg.KioskConnected()})
+		if err != nil {
+			return 0, 0, err
+		}
+		return n.Enrolled - n.Away, n.Enrolled, nil
+	}
+	devices, err := c.st.ListDevices(ctx, "")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, dv := range devices {
+		if dv.State == store.DeviceActive {
+			active++
+			if c.cfg.KioskOnline(dv.ID) {
+				online++
+			}
+		}
+	}
+	return online, active, nil
 }
 
 // userNames resolves user IDs to userNames, once each.

@@ -632,6 +632,14 @@ type DeviceOps interface {
 	// FoldName compares it (as logins match sites), or of every site for
 	// "", ordered by Created, then ID.
 	ListDevices(ctx context.Context, site string) ([]Device, error)
+	// ListDeviceSites returns each spelling of the devices' sites once
+	// (exactly as stored: "North" and "north" are two), ordered by the
+	// first device of each spelling in ListDevices' order: the spellings
+	// a loop over ListDevices(ctx, "") meets, in the order it meets them.
+	// It reads a row per spelling, not per device: the console lists an
+	// admin's sites on several pages, and a hub of 10,000 kiosks has a few
+	// hundred sites.
+	ListDeviceSites(ctx context.Context) ([]string, error)
 	// TouchDevices moves each named device's LastSeen forward to its time
 	// (never back), without changing its Version or Modified: being seen
 	// is not an edit. Unknown devices are skipped.

@@ -88,6 +88,7 @@ func TestBusyReadIsErrBusy(t *testing.T) {
 			_, err := st.ListDevices(ctx, "north")
 			return err
 		},
+		"ListDeviceSites":         func(st store.Ops) error { _, err := st.ListDeviceSites(ctx); return err },
 		"GetCredential":           func(st store.Ops) error { _, err := st.GetCredential(ctx, []byte("c")); return err },
 		"ListCredentials":         func(st store.Ops) error { _, err := st.ListCredentials(ctx, "u"); return err },
 		"GetSession":              func(st store.Ops) error { _, err := st.GetSession(ctx, "s"); return err },

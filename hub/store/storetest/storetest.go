@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Devices", testDevices},
 		{"TouchDevices", testTouchDevices},
 		{"CountDevices", testCountDevices},
+		{"DeviceSites", testDeviceSites},
 		{"DeviceCerts", testDeviceCerts},
 		{"Credentials", testCredentials},
 		{"RevokeCredentials", testRevokeCredentials},
