@@ -527,7 +527,8 @@ func (e *Engine) grace() time.Duration {
 // extensions of its kiosk's site):
 //
 //   - a session now outside every shift (grace included) ends (reason
-//     shift_end) and is revoked at its kiosk;
+//     shift_end) and is revoked at its kiosk; one in a shift whose other
+//     bound (below) is past ends so too, with reason expired;
 //   - otherwise its expiry becomes the earlier of the end of the shift
 //     window now lies in and what bounds it besides shifts now
 //     (otherBoundOn: the role maximum counted from its login, the ends of
@@ -586,7 +587,10 @@ func (e *Engine) reconcileAt(ctx context.Context, tx store.Ops, c *change, a Act
 			// session has is kept.
 			continue
 		case !target.After(now) && online:
-			if err := e.endForShift(ctx, tx, c, a, s, now, cause); err != nil {
+			// Ended for what ends it now: a session whose grant ran out
+			// inside a shift extended since ends as expired, not
+			// shift_end.
+			if err := e.endForShift(ctx, tx, c, a, s, now, cause, reason); err != nil {
 				return err
 			}
 			continue
@@ -610,21 +614,23 @@ func (e *Engine) reconcileAt(ctx context.Context, tx store.Ops, c *change, a Act
 	return nil
 }
 
-// endForShift ends a live session whose shift is over and revokes it at
-// its kiosk.
-func (e *Engine) endForShift(ctx context.Context, tx store.Ops, c *change, a Actor, s store.Session, now time.Time, cause string) error {
-	ended, err := tx.EndSession(ctx, s.ID, ReasonShiftEnd, now)
+// endForShift ends a live session that a change of its user's shifts
+// finds due to end now, with reason (ReasonShiftEnd when its shift is
+// over, ReasonExpired when something else bounds it and has passed), and
+// revokes it at its kiosk.
+func (e *Engine) endForShift(ctx context.Context, tx store.Ops, c *change, a Actor, s store.Session, now time.Time, cause, reason string) error {
+	ended, err := tx.EndSession(ctx, s.ID, reason, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := e.revoke(ctx, tx, c, store.Revocation{UserID: ended.UserID, SessionID: ended.ID, DeviceID: ended.DeviceID, Reason: ReasonShiftEnd, Detail: "shift", Created: now}); err != nil {
+	if err := e.revoke(ctx, tx, c, store.Revocation{UserID: ended.UserID, SessionID: ended.ID, DeviceID: ended.DeviceID, Reason: reason, Detail: "shift", Created: now}); err != nil {
 		return err
 	}
 	_, err = e.audit.Append(ctx, tx, audit.Entry{Actor: a.Name, System: a.System, Action: "session.end", Subject: subjectUserPrefix + ended.UserID,
-		Detail: map[string]any{"session": ended.ID, "device": ended.DeviceID, "reason": ReasonShiftEnd, "cause": cause}})
+		Detail: map[string]any{"session": ended.ID, "device": ended.DeviceID, "reason": reason, "cause": cause}})
 	return err
 }
 
