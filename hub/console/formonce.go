@@ -20,7 +20,8 @@ import (
 // key is remembered where the grant form's is (store.GrantKeyOps, for
 // lifecycle.GrantKeyLifetime), with the ID of what it made in the grant's
 // place, under a name of its kind ("token-form:KEY"), so that it is
-// never taken for a grant form's key.
+// never taken for a grant form's key: no form's key holds a ':'
+// (checkFormKey), so none is another's under its prefix.
 
 // Kinds of secret forms, the prefix of their stored keys.
 const (

@@ -932,9 +932,13 @@ func grantFormKey(v *viewer, key string, fs []string) (*lifecycle.GrantRequest, 
 
 // checkFormKey refuses a form's key (the "once" field of the grant and
 // campaign forms) that is not one newGrantFormKey could have made, give
-// or take its size: it becomes part of a stored key.
+// or take its size: it becomes part of a stored key. A ':' is refused
+// too, though printable: newGrantFormKey's alphabet (base64url) has none,
+// and a secret form's key is stored under a prefix ending in one
+// ("token-form:KEY", secretFormKey), so a hand-made grant form key
+// holding one could be taken for that secret form's key.
 func checkFormKey(key string) error {
-	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e || r == ':' }) {
 		return badRequest("the form's key is not one this console made: reload the page and try again")
 	}
 	return nil

@@ -52,13 +52,17 @@ func (c *Console) renderSites(w http.ResponseWriter, r *http.Request, v *viewer,
 
 // siteRows lists the registered sites and, after them, the sites of
 // kiosks that have none, each group by name. Users' sites without a
-// record are not looked for: that would read every user.
+// record are not looked for: that would read every user. The kiosks'
+// sites are read a spelling at a time (ListDeviceSites), not a row per
+// kiosk, in the order a loop over every kiosk meets them, so that the
+// spelling shown of a name spelt in several cases is still the first
+// kiosk's.
 func (c *Console) siteRows(ctx context.Context) ([]siteRow, error) {
 	sites, err := c.st.ListSites(ctx)
 	if err != nil {
 		return nil, err
 	}
-	devices, err := c.st.ListDevices(ctx, "")
+	spellings, err := c.st.ListDeviceSites(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -68,10 +72,10 @@ func (c *Console) siteRows(ctx context.Context) ([]siteRow, error) {
 		seen[strings.ToLower(s.Name)] = true
 		reg = append(reg, siteRow{Name: s.Name, TimeZone: s.TimeZone, Created: s.Created, Registered: true})
 	}
-	for _, d := range devices {
-		if k := strings.ToLower(d.Site); d.Site != "" && !seen[k] {
+	for _, site := range spellings {
+		if k := strings.ToLower(site); site != "" && !seen[k] {
 			seen[k] = true
-			unreg = append(unreg, siteRow{Name: d.Site})
+			unreg = append(unreg, siteRow{Name: site})
 		}
 	}
 	for _, rows := range [][]siteRow{reg, unreg} {
