@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -319,13 +320,16 @@ func isLoopback(host string) bool {
 // and a single label (com, or localhost) only itself, as the list's default rule makes any
 // unlisted top-level label a public suffix. So localhost is the RP ID of https://localhost but
 // not of https://hub.localhost, as a browser decides: a parent that is a public suffix would
-// let every site under it sign in with the credential.
+// let every site under it sign in with the credential. The labels are counted without the
+// trailing dot of a fully qualified name, and an empty one names no domain: "com." and
+// ".localhost" are single labels too.
 func RPIDAllowed(rpID, host string) bool {
 	rpID, host = strings.ToLower(rpID), strings.ToLower(host)
 	if rpID == host {
 		return true
 	}
-	if net.ParseIP(host) != nil || net.ParseIP(rpID) != nil || !strings.Contains(rpID, ".") {
+	labels := strings.Split(strings.TrimSuffix(rpID, "."), ".")
+	if net.ParseIP(host) != nil || net.ParseIP(rpID) != nil || len(labels) < 2 || slices.Contains(labels, "") {
 		return false
 	}
 	return strings.HasSuffix(host, "."+rpID)
