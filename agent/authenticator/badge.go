@@ -181,7 +181,7 @@ func readBadge(path string) (*badge, error) {
 	if err := errors.Join(checkBadgeMode(fi.Mode()), checkOwner(path, fi)); err != nil {
 		return nil, fmt.Errorf("read badge %s: %w: %w", path, ErrInvalidBadge, err)
 	}
-	f, err := openChecked(path, fi)
+	f, err := openChecked(path)
 	if err != nil {
 		return nil, err
 	}
@@ -200,24 +200,30 @@ func readBadge(path string) (*badge, error) {
 	return b, nil
 }
 
-// openChecked opens the badge file at path that Lstat found to be fi, and refuses the file
-// opened if it is not that one but one put in its place since. The open does not wait:
-// without openNonblock, a FIFO renamed over the badge between the Lstat and the open would
-// block the tap until something writes to the pipe, before the check that refuses it could
-// run. A regular file's reads ignore the flag.
-func openChecked(path string, fi fs.FileInfo) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+// openChecked opens the badge file at path and checks the file opened, as readBadge's Lstat
+// checked the name: its type, mode and owner (checkBadgeMode, checkOwner). What is read is
+// what was checked, whatever was renamed over the badge since the Lstat: another kiosk sharing
+// the directory writes a badge by renaming a new file over it, which is that badge still, and
+// is read as such. The open neither waits nor follows a link: without openNonblock a FIFO
+// renamed over the badge would block the tap until something writes to the pipe, before any
+// check could refuse it, and with openNoFollow a symbolic link put in its place is refused
+// unopened (where the system has the flag). A regular file's reads ignore the flags.
+func openChecked(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock|openNoFollow, 0)
+	if linkOpened(err) {
+		return nil, fmt.Errorf("read badge %s: %w: %w", path, ErrInvalidBadge, checkBadgeMode(fs.ModeSymlink))
+	}
 	if err != nil {
 		return nil, err
 	}
-	opened, err := f.Stat()
+	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("read badge %s: %w", path, err)
 	}
-	if !os.SameFile(fi, opened) {
+	if err := errors.Join(checkBadgeMode(fi.Mode()), checkOwner(path, fi)); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("read badge %s: %w: replaced while being opened: try again", path, ErrInvalidBadge)
+		return nil, fmt.Errorf("read badge %s: %w: %w", path, ErrInvalidBadge, err)
 	}
 	return f, nil
 }
