@@ -69,56 +69,7 @@ func TestAPIRunReviewsPartialFailure(t *testing.T) {
 		{"first batch fails", 1, 0, "nothing was changed", "part way"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := t.Context()
-			start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-			now := start
-			clock := func() time.Time { return now }
-			db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			st := &nthTxFails{Store: db, err: fmt.Errorf("begin transaction: %w", store.ErrFull)}
-			alog, err := audit.New(make([]byte, 32), clock)
-			if err != nil {
-				t.Fatal(err)
-			}
-			eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: alog, Now: clock})
-			if err != nil {
-				t.Fatal(err)
-			}
-			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-			gov, err := governance.New(governance.Config{Store: st, Audit: alog, Engine: eng, Now: clock, Logger: logger})
-			if err != nil {
-				t.Fatal(err)
-			}
-			admin := lifecycle.Actor{Name: "token:ops", System: "api"}
-			worker, err := eng.CreateUser(ctx, admin, store.User{ID: "worker-id", UserName: "worker", Active: true, Sites: []string{"north"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			rev, err := eng.CreateUser(ctx, admin, store.User{ID: "rev-id", UserName: "rev", Active: true, Sites: []string{"north"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := store.Campaign{ID: "big", Name: "big", Due: start.Add(time.Hour), Created: start, CreatedBy: admin.Name}
-			items := make([]store.ReviewItem, n)
-			for i := range items {
-				items[i] = store.ReviewItem{ID: fmt.Sprintf("item-%04d", i), CampaignID: c.ID, UserID: worker.ID, Kind: store.ReviewItemSite,
-					Entitlement: "north", Detail: "site north", ReviewerID: rev.ID, ReviewerKind: governance.ReviewerManager,
-					Decision: store.ReviewPending, Created: start}
-			}
-			if err := db.InTx(ctx, func(tx store.Ops) error { _, err := tx.CreateCampaign(ctx, c, items); return err }); err != nil {
-				t.Fatal(err)
-			}
-			now = start.Add(2 * time.Hour)
-			// The default campaigns started before, so that the run's
-			// write transactions are the escalation's batches.
-			if _, err := gov.StartDefaultCampaigns(ctx, admin); err != nil {
-				t.Fatal(err)
-			}
-			s := &Server{cfg: Config{Logger: logger, Now: clock}, st: st, engine: eng, gov: gov}
-
+			s, st, admin := overdueRun(t, n, fmt.Errorf("begin transaction: %w", store.ErrFull), slog.New(slog.NewTextHandler(io.Discard, nil)))
 			st.arm(tc.fail)
 			req := httptest.NewRequest("POST", "/api/v1/reviews/run", nil)
 			w := httptest.NewRecorder()
@@ -144,4 +95,59 @@ func TestAPIRunReviewsPartialFailure(t *testing.T) {
 			}
 		})
 	}
+}
+
+// overdueRun is a Server whose governance has n review items, all
+// overdue, of one campaign, for a run of due reviews to escalate in
+// batches (the default campaigns started already, so that the run's
+// write transactions are the escalation's batches), over a store whose
+// armed write transaction fails with failErr, and the admin who runs it.
+func overdueRun(t *testing.T, n int, failErr error, logger *slog.Logger) (*Server, *nthTxFails, lifecycle.Actor) {
+	t.Helper()
+	ctx := t.Context()
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	now := start
+	clock := func() time.Time { return now }
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	st := &nthTxFails{Store: db, err: failErr}
+	alog, err := audit.New(make([]byte, 32), clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := lifecycle.New(lifecycle.Config{Store: st, Audit: alog, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gov, err := governance.New(governance.Config{Store: st, Audit: alog, Engine: eng, Now: clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := lifecycle.Actor{Name: "token:ops", System: "api"}
+	worker, err := eng.CreateUser(ctx, admin, store.User{ID: "worker-id", UserName: "worker", Active: true, Sites: []string{"north"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := eng.CreateUser(ctx, admin, store.User{ID: "rev-id", UserName: "rev", Active: true, Sites: []string{"north"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.Campaign{ID: "big", Name: "big", Due: start.Add(time.Hour), Created: start, CreatedBy: admin.Name}
+	items := make([]store.ReviewItem, n)
+	for i := range items {
+		items[i] = store.ReviewItem{ID: fmt.Sprintf("item-%04d", i), CampaignID: c.ID, UserID: worker.ID, Kind: store.ReviewItemSite,
+			Entitlement: "north", Detail: "site north", ReviewerID: rev.ID, ReviewerKind: governance.ReviewerManager,
+			Decision: store.ReviewPending, Created: start}
+	}
+	if err := db.InTx(ctx, func(tx store.Ops) error { _, err := tx.CreateCampaign(ctx, c, items); return err }); err != nil {
+		t.Fatal(err)
+	}
+	now = start.Add(2 * time.Hour)
+	if _, err := gov.StartDefaultCampaigns(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	return &Server{cfg: Config{Logger: logger, Now: clock}, st: st, engine: eng, gov: gov}, st, admin
 }

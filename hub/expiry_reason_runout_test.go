@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/shiftgate/shiftgate/agent/wire"
-	"github.com/shiftgate/shiftgate/hub/hubtest"
 )
 
 // TestShiftExtendedAfterGrantRanOut: a session cut to its shift's end
@@ -16,28 +15,8 @@ import (
 // its revocation, as the scheduler ended it before the hub kept why a
 // session ends. It ended as shift_end, inside the extended shift.
 func TestShiftExtendedAfterGrantRanOut(t *testing.T) {
-	h, clock, now := startClocked(t, hubtest.Options{})
+	h, clock, now, k, g := shiftAndGrantEndTogether(t)
 	ctx := t.Context()
-	createUser(t, h, "ana", shiftsExt(now.Add(-2*time.Hour), now.Add(time.Hour)))
-	createGroup(t, h, "Nurse")
-	k := h.EnrollKiosk(t, "north-1", "north")
-	k.Dial("")
-	var ids []string
-	for _, end := range []time.Time{now.Add(2 * time.Hour), now.Add(time.Hour)} {
-		r := h.API(t, "POST", "/api/v1/grants", map[string]any{"user": "ana", "role": "Nurse", "site": "north", "end": end, "reason": "cover"})
-		if r.Status != 201 {
-			t.Fatalf("grant until %s: %d %s", end, r.Status, r.Body)
-		}
-		ids = append(ids, r.JSON()["id"].(string))
-	}
-	badge := registerBadge(t, h, k, "ana")
-	g := grant(t, first(tap(t, k, badge)))
-	if !g.ExpiresAt.Equal(now.Add(time.Hour)) || g.ExpiryReason != wire.ReasonShiftEnd {
-		t.Fatalf("grant until %s (%s), want the shift's end %s (%s)", g.ExpiresAt, g.ExpiryReason, now.Add(time.Hour), wire.ReasonShiftEnd)
-	}
-	if r := h.API(t, "POST", "/api/v1/grants/"+ids[0]+"/revoke", nil); r.Status != 200 {
-		t.Fatalf("revoke: %d %s", r.Status, r.Body)
-	}
 	clock.Advance(time.Hour + time.Second)
 	if r := h.API(t, "POST", "/api/v1/users/ana/extend", map[string]any{"until": now.Add(3 * time.Hour), "reason": "handover"}); r.Status != 201 {
 		t.Fatalf("extend: %d %s", r.Status, r.Body)

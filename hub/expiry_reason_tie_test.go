@@ -17,32 +17,8 @@ import (
 // Before, an extension that left the expiry where it was changed nothing,
 // and the session ended as shift_end inside the extended shift.
 func TestShiftExtendedPastGrantAtSameExpiry(t *testing.T) {
-	h, clock, now := startClocked(t, hubtest.Options{})
+	h, clock, now, k, g := shiftAndGrantEndTogether(t)
 	ctx := t.Context()
-	createUser(t, h, "ana", shiftsExt(now.Add(-2*time.Hour), now.Add(time.Hour)))
-	createGroup(t, h, "Nurse")
-	k := h.EnrollKiosk(t, "north-1", "north")
-	k.Dial("")
-	// Two grants of the role: the later one bounds the login, past the
-	// shift's end; the other ends with the shift.
-	var ids []string
-	for _, end := range []time.Time{now.Add(2 * time.Hour), now.Add(time.Hour)} {
-		r := h.API(t, "POST", "/api/v1/grants", map[string]any{"user": "ana", "role": "Nurse", "site": "north", "end": end, "reason": "cover"})
-		if r.Status != 201 {
-			t.Fatalf("grant until %s: %d %s", end, r.Status, r.Body)
-		}
-		ids = append(ids, r.JSON()["id"].(string))
-	}
-	badge := registerBadge(t, h, k, "ana")
-	g := grant(t, first(tap(t, k, badge)))
-	if !g.ExpiresAt.Equal(now.Add(time.Hour)) || g.ExpiryReason != wire.ReasonShiftEnd {
-		t.Fatalf("grant until %s (%s), want the shift's end %s (%s)", g.ExpiresAt, g.ExpiryReason, now.Add(time.Hour), wire.ReasonShiftEnd)
-	}
-	// The later grant is revoked: the role is held until the shift's end
-	// still, and the session's expiry stays.
-	if r := h.API(t, "POST", "/api/v1/grants/"+ids[0]+"/revoke", nil); r.Status != 200 {
-		t.Fatalf("revoke: %d %s", r.Status, r.Body)
-	}
 	if r := h.API(t, "POST", "/api/v1/users/ana/extend", map[string]any{"until": now.Add(3 * time.Hour), "reason": "handover"}); r.Status != 201 {
 		t.Fatalf("extend: %d %s", r.Status, r.Body)
 	}
@@ -91,4 +67,35 @@ func TestShiftEditKeepsTiedExpiryReason(t *testing.T) {
 	if s, err := h.Store().GetSession(ctx, g.SessionID); err != nil || s.ExpiryReason != g.ExpiryReason {
 		t.Errorf("session after the edit: %+v (%v), want expiry reason %s as granted", s, err, g.ExpiryReason)
 	}
+}
+
+// shiftAndGrantEndTogether signs ana in at north-1 for a shift ending in
+// an hour, holding Nurse through two grants, ending in two hours and in
+// one: the session ends at the shift's end (shift_end). Then the later
+// grant is revoked: the session's expiry stays, and is the remaining
+// grant's end too.
+func shiftAndGrantEndTogether(t *testing.T) (*hubtest.Hub, *hubtest.Clock, time.Time, *hubtest.Kiosk, wire.SessionGrant) {
+	t.Helper()
+	h, clock, now := startClocked(t, hubtest.Options{})
+	createUser(t, h, "ana", shiftsExt(now.Add(-2*time.Hour), now.Add(time.Hour)))
+	createGroup(t, h, "Nurse")
+	k := h.EnrollKiosk(t, "north-1", "north")
+	k.Dial("")
+	var ids []string
+	for _, end := range []time.Time{now.Add(2 * time.Hour), now.Add(time.Hour)} {
+		r := h.API(t, "POST", "/api/v1/grants", map[string]any{"user": "ana", "role": "Nurse", "site": "north", "end": end, "reason": "cover"})
+		if r.Status != 201 {
+			t.Fatalf("grant until %s: %d %s", end, r.Status, r.Body)
+		}
+		ids = append(ids, r.JSON()["id"].(string))
+	}
+	badge := registerBadge(t, h, k, "ana")
+	g := grant(t, first(tap(t, k, badge)))
+	if !g.ExpiresAt.Equal(now.Add(time.Hour)) || g.ExpiryReason != wire.ReasonShiftEnd {
+		t.Fatalf("grant until %s (%s), want the shift's end %s (%s)", g.ExpiresAt, g.ExpiryReason, now.Add(time.Hour), wire.ReasonShiftEnd)
+	}
+	if r := h.API(t, "POST", "/api/v1/grants/"+ids[0]+"/revoke", nil); r.Status != 200 {
+		t.Fatalf("revoke: %d %s", r.Status, r.Body)
+	}
+	return h, clock, now, k, g
 }
