@@ -22,14 +22,21 @@ import (
 // spellings of sites than kiosks: a supervisor's poll costs a search per
 // site of the hub and a row per kiosk of its own sites, not a row per
 // kiosk of the hub.
-func siteKiosks(n int) string {
-	marks := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-	return `WITH RECURSIVE spelling(site) AS (
+// siteSpellings is a WITH clause whose table spelling(site) holds each
+// stored spelling of the devices' sites once, and a last NULL: a loose
+// index scan of devices_site, one search per spelling (the next after the
+// last), never a row per device. siteKiosks and ListDeviceSites start
+// with it.
+const siteSpellings = `WITH RECURSIVE spelling(site) AS (
 		SELECT (SELECT MIN(site) FROM devices INDEXED BY devices_site)
 		UNION ALL
 		SELECT (SELECT MIN(site) FROM devices INDEXED BY devices_site WHERE site > spelling.site)
 		FROM spelling WHERE spelling.site IS NOT NULL
-	),
+	)`
+
+func siteKiosks(n int) string {
+	marks := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+	return siteSpellings + `,
 	wanted(site) AS MATERIALIZED (
 		SELECT site FROM spelling WHERE site IS NOT NULL AND ` + foldNameFunc + `(site) IN (` + marks + `)
 	),
